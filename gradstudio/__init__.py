@@ -1,0 +1,104 @@
+"""GradStudio: a numpy autograd engine with PyTorch's semantics.
+
+``import gradstudio as torch`` runs PyTorch autograd tutorial code unchanged
+and prints what PyTorch prints. This module is that public, torch-shaped API;
+the engine lives in :mod:`gradstudio.tensor`, :mod:`gradstudio.autograd` and
+the op table in :mod:`gradstudio.ops`. Nothing here imports Qt, and sympy and
+matplotlib are imported only by the symbolic and plotting layers.
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from . import dtypes as _dtypes
+from .dtypes import (bool_ as bool, dtype, float16, float32, float64, int8, int16, int32,  # noqa: F401
+                     int64, uint8, get_default_dtype, set_default_dtype, result_type as _result_type)
+from .tensor import Size, Tensor, device  # noqa: F401
+from . import ops as _ops  # binds the op table onto Tensor
+from . import autograd, nn  # noqa: F401
+from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,  # noqa: F401
+                                 set_grad_enabled)
+from .ops.creation import (arange, as_tensor, asarray, empty, empty_like, eye, from_numpy,  # noqa: F401
+                           full, full_like, linspace, logspace, manual_seed, normal, ones, ones_like,
+                           rand, rand_like, randint, randint_like, randn, randn_like, randperm, seed,
+                           tensor, zeros, zeros_like)
+from .ops.elementwise import (abs, acos, add, asin, atan, bitwise_and, bitwise_not,  # noqa: F401
+                              bitwise_or, bitwise_xor, ceil, clamp, clamp_max, clamp_min, cos, cosh,
+                              div, eq, exp, expm1, floor, floor_divide, ge, gt, isfinite, isinf,
+                              isnan, le, log, log1p, log2, log10, logical_and, logical_not,
+                              logical_or, logical_xor, lt, maximum, minimum, mul, ne, neg,
+                              pow, reciprocal, relu, remainder, round, rsqrt, rsub, sigmoid, sign,
+                              sin, sinh, sqrt, square, sub, tan, tanh, where)
+from .ops.indexing import gather, index_select, masked_fill, narrow, nonzero, select, take  # noqa: F401
+from .ops.linalg import addmm, bmm, dot, ger, matmul, mm, mv, outer  # noqa: F401
+from .ops.reduction import (all, amax, amin, any, argmax, argmin, count_nonzero, cumsum,  # noqa: F401
+                            log_softmax, logsumexp, max, mean, min, norm, prod, softmax, std, sum,
+                            var)
+from .ops.shape import (broadcast_to, cat, clone, concat, concatenate, flatten, flip, hstack,  # noqa: F401
+                        movedim, permute, reshape, squeeze, stack, swapaxes, t, transpose,
+                        unflatten, unsqueeze, vstack)
+from .printing import get_printoptions, printoptions, set_printoptions  # noqa: F401
+from . import linalg, cuda, return_types  # noqa: F401,E402
+
+float = float32  # noqa: A001 — torch's aliases
+double = float64
+half = float16
+long = int64
+int = int32  # noqa: A001
+short = int16
+
+clip = clamp
+subtract = sub
+multiply = mul
+divide = div
+true_divide = div
+negative = neg
+absolute = abs
+arcsin, arccos, arctan = asin, acos, atan
+greater, less = gt, lt
+FloatTensor = DoubleTensor = LongTensor = Tensor
+
+
+def is_tensor(obj) -> "bool":
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input) -> "bool":
+    return input.is_floating_point()
+
+
+def numel(input) -> "int":
+    return input.numel()
+
+
+def result_type(tensor1, tensor2):
+    return _result_type(tensor1, tensor2)
+
+
+def promote_types(type1, type2):
+    return _dtypes.result_type(Tensor._make(__import__("numpy").zeros(1, type1.np)),
+                               Tensor._make(__import__("numpy").zeros(1, type2.np)))
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> "bool":
+    import numpy as np
+    return builtins_bool(np.allclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    import numpy as np
+    return Tensor._make(np.isclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def equal(input, other) -> "bool":
+    return input.shape == other.shape and builtins_bool((input._data == other._data).all())
+
+
+def detach(input):
+    return input.detach()
+
+
+import builtins as _builtins  # noqa: E402
+
+builtins_bool = _builtins.bool
+del _builtins

@@ -1,0 +1,119 @@
+"""``backward`` and ``grad``: argument handling with torch's checks and errors,
+then one call into the engine."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import errors as _err
+from .engine import run_backward
+
+
+def _as_tuple(x):
+    from ..tensor import Tensor
+    if x is None:
+        return None
+    if isinstance(x, Tensor):
+        return (x,)
+    return tuple(x)
+
+
+def _make_grads(outputs, grads):
+    """torch's _make_grads: check given gradients, create implicit ones for scalars."""
+    from ..tensor import Size, Tensor
+    result = []
+    for i, (out, g) in enumerate(zip(outputs, grads)):
+        if g is None:
+            if out._requires_grad:
+                if out._data.size != 1:
+                    raise RuntimeError(_err.IMPLICIT_GRAD_NON_SCALAR)
+                if out._data.dtype.kind != "f":
+                    raise RuntimeError("grad can be implicitly created only for real scalar outputs "
+                                       f"but got {out.dtype}")
+                result.append(Tensor._make(np.ones(out._data.shape, dtype=out._data.dtype)))
+            else:
+                result.append(None)
+            continue
+        if not isinstance(g, Tensor):
+            g = Tensor._make(np.asarray(g, dtype=out._data.dtype))
+        if g._data.shape != out._data.shape:
+            raise RuntimeError(_err.shape_mismatch_error(i, Size(g._data.shape), Size(out._data.shape)))
+        if g._data.dtype != out._data.dtype:
+            g = g.to(out.dtype) if g._data.dtype.kind == "f" else Tensor._make(
+                g._data.astype(out._data.dtype))
+        result.append(g)
+    return result
+
+
+def _roots(outputs):
+    edges = []
+    for i, out in enumerate(outputs):
+        edge = out._gradient_edge()
+        if edge is None:
+            raise RuntimeError(_err.no_grad_fn_error(i))
+        edges.append(edge)
+    return edges
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None,
+             inputs=None):
+    """Accumulate into ``.grad`` the gradient of ``tensors`` w.r.t. the graph leaves."""
+    from ..tensor import Tensor
+    outputs = _as_tuple(tensors)
+    if grad_tensors is None:
+        grad_tensors = grad_variables
+    grads = _as_tuple(grad_tensors) if grad_tensors is not None else (None,) * len(outputs)
+    if isinstance(grad_tensors, Tensor):
+        grads = (grad_tensors,)
+    if len(grads) != len(outputs):
+        raise RuntimeError(f"got {len(grads)} tensors and {len(outputs)} gradients")
+    if inputs is not None:
+        inputs = _as_tuple(inputs)
+        if len(inputs) == 0:
+            raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+        for t in inputs:
+            if not t._requires_grad:
+                raise RuntimeError("One of the differentiated Tensors does not require grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    grads = _make_grads(outputs, grads)
+    roots = _roots(outputs)
+    run_backward(roots, grads, retain_graph=bool(retain_graph), create_graph=bool(create_graph),
+                 inputs=list(inputs) if inputs is not None else None, accumulate=True)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """The gradients of ``outputs`` w.r.t. ``inputs``, returned rather than accumulated."""
+    from ..tensor import Tensor
+    outputs = _as_tuple(outputs)
+    inputs = _as_tuple(inputs)
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    if is_grads_batched:
+        raise NotImplementedError("GradStudio does not support is_grads_batched=True")
+    grads = _as_tuple(grad_outputs) if grad_outputs is not None else (None,) * len(outputs)
+    if len(grads) != len(outputs):
+        raise RuntimeError(f"grad requires one grad_output per output: got {len(grads)} and "
+                           f"{len(outputs)}")
+    for t in inputs:
+        if not t._requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    grads = _make_grads(outputs, grads)
+    roots = _roots(outputs)
+    result = run_backward(roots, grads, retain_graph=bool(retain_graph),
+                          create_graph=bool(create_graph), inputs=list(inputs), accumulate=False)
+    final = []
+    for i, (t, g) in enumerate(zip(inputs, result)):
+        if g is None:
+            if materialize_grads:
+                g = Tensor._make(np.zeros(t._data.shape, dtype=t._data.dtype))
+            elif not allow_unused:
+                raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been "
+                                   "used in the graph. Set allow_unused=True if this is the desired "
+                                   "behavior.")
+        elif not create_graph and not g._data.flags.writeable:
+            g = Tensor._make(g._data.copy())
+        final.append(g)
+    return tuple(final)

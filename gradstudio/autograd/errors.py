@@ -1,0 +1,61 @@
+"""The autograd error messages, worded exactly as torch 2.13 words them.
+
+Tutorials quote these messages, so they are kept in one place and tested
+against the oracle.
+"""
+from __future__ import annotations
+
+import re
+
+SECOND_BACKWARD = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward."
+)
+IMPLICIT_GRAD_NON_SCALAR = "grad can be implicitly created only for scalar outputs"
+LEAF_INPLACE = "a leaf Variable that requires grad is being used in an in-place operation."
+NON_LEAF_GRAD_WARNING = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+    "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. "
+    "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor "
+    "instead. See github.com/pytorch/pytorch/pull/30531 for more information."
+)
+ONLY_FLOAT_REQUIRES_GRAD = "Only Tensors of floating point and complex dtype can require gradients"
+ANOMALY_HINT = ("Hint: enable anomaly detection to find the operation that failed to compute its "
+                "gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False).")
+
+
+def freed_saved_tensors_error() -> str:
+    return SECOND_BACKWARD
+
+
+def no_grad_fn_error(index: int) -> str:
+    return f"element {index} of tensors does not require grad and does not have a grad_fn"
+
+
+def legacy_type_name(tensor) -> str:
+    """torch's legacy type name: ``torch.FloatTensor`` for float32, …"""
+    return "torch." + _LEGACY.get(tensor._data.dtype.name, "Tensor")
+
+
+_LEGACY = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+           "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
+           "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
+
+
+def inplace_version_error(tensor, expected: int, producer=None) -> str:
+    shape = ", ".join(str(n) for n in tensor._data.shape)
+    described = f"[{legacy_type_name(tensor)} [{shape}]]"
+    if producer:
+        described += f", which is output 0 of {re.sub(r'Backward[0-9]*$', '', producer.name())}"
+    return ("one of the variables needed for gradient computation has been modified by an "
+            f"inplace operation: {described}, is at version {tensor._version}; expected version "
+            f"{expected} instead. {ANOMALY_HINT}")
+
+
+def shape_mismatch_error(index: int, grad_shape, out_shape) -> str:
+    return (f"Mismatch in shape: grad_output[{index}] has a shape of {grad_shape!r} and "
+            f"output[{index}] has a shape of {out_shape!r}.")

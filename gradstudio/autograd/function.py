@@ -1,0 +1,115 @@
+"""Custom differentiable functions: ``class MyReLU(torch.autograd.Function)``
+with static ``forward(ctx, …)`` and ``backward(ctx, grad)``, as in torch.
+The node is named ``<ClassName>Backward`` like torch names it."""
+from __future__ import annotations
+
+import weakref
+
+from . import errors as _err
+from .grad_mode import no_grad, state as _grad_state
+
+
+class FunctionCtx:
+    """The ``ctx`` a custom Function's forward and backward share."""
+
+    def __init__(self):
+        self._saved = ()
+        self._node_ref = None
+        self.needs_input_grad = ()
+        self.materialize_grads = True
+
+    def save_for_backward(self, *tensors):
+        self._saved = tensors
+
+    def mark_non_differentiable(self, *tensors):
+        pass
+
+    def mark_dirty(self, *tensors):
+        pass
+
+    def set_materialize_grads(self, value: bool):
+        self.materialize_grads = value
+
+    @property
+    def saved_tensors(self):
+        node = self._node_ref() if self._node_ref is not None else None
+        if node is not None and node._released:
+            raise RuntimeError(_err.SECOND_BACKWARD)
+        return self._saved
+
+
+class _FunctionMeta(type):
+    def __init__(cls, name, bases, namespace):
+        super().__init__(name, bases, namespace)
+        cls._op = None
+
+
+class Function(metaclass=_FunctionMeta):
+    """Subclass with ``forward(ctx, *args)`` and ``backward(ctx, *grads)``; call ``.apply``."""
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("You must implement either the backward or vjp method for your "
+                                  "custom autograd.Function to use it with backward mode AD.")
+
+    vjp = backward
+
+    @classmethod
+    def _row(cls):
+        if cls._op is None:
+            from ..ops.table import Op
+
+            def vjp_all(node, grad):
+                ctx = node._params["ctx"]
+                with no_grad() if not _grad_state.enabled else _Nothing():
+                    grads = cls.backward(ctx, grad)
+                if not isinstance(grads, tuple):
+                    grads = (grads,)
+                expected = len(node.next_functions)
+                if len(grads) < expected:
+                    raise RuntimeError(f"function {cls.__name__}Backward returned an incorrect number "
+                                       f"of gradients (expected {expected}, got {len(grads)})")
+                return list(grads[:expected])
+
+            cls._op = Op(name=f"{cls.__name__}Backward", forward=None, vjp=(), vjp_all=vjp_all,
+                         kind="custom", label=cls.__name__, doc=cls.__doc__ or "custom Function",
+                         category="custom")
+        return cls._op
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        from ..autograd.node import Node, TensorMeta
+        from ..tensor import Tensor
+        ctx = FunctionCtx()
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+        with no_grad():
+            output = cls.forward(ctx, *args, **kwargs)
+        if isinstance(output, tuple):
+            raise NotImplementedError("GradStudio supports custom Functions with one output tensor")
+        if not (_grad_state.enabled and any(ctx.needs_input_grad)):
+            return output
+        next_functions = tuple((a._gradient_edge(), 0) if isinstance(a, Tensor) else (None, 0)
+                               for a in args)
+        metas = tuple(TensorMeta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else a
+                      for a in args)
+        node = Node(cls._row(), next_functions, metas, {"ctx": ctx})
+        ctx._node_ref = weakref.ref(node)
+        result = Tensor._make(output._data, True, node)
+        return result
+
+
+class _Nothing:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+class once_differentiable:  # noqa: N801 — torch's name
+    def __new__(cls, fn):
+        return fn

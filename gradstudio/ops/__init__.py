@@ -1,0 +1,181 @@
+"""The op table, and the binding of its functions onto :class:`Tensor`.
+
+``OPS`` lists every row (one torch grad_fn name each); tests, the node palette
+and the symbolic side read it. ``METHODS`` says which function each Tensor
+method and operator calls — the one place where ``x * y`` meets ``mul``.
+"""
+from __future__ import annotations
+
+from .. import dtypes as _dt
+from ..tensor import Tensor
+from . import creation, elementwise, indexing, inplace, linalg, losses, reduction, shape
+from .table import REGISTRY, Op, apply  # noqa: F401
+
+OPS: tuple = tuple(v for m in (elementwise, reduction, shape, indexing, linalg, losses)
+                   for v in vars(m).values() if isinstance(v, Op))
+
+
+def _swap(function):
+    """``other ∘ self`` for the reflected operators (``2 * x`` → ``mul(2, x)``)."""
+    def reflected(self, other):
+        return function(other, self)
+    reflected.__name__ = "r" + function.__name__
+    return reflected
+
+
+def _to(self, *args, **kwargs):
+    """``x.to(dtype)``, ``x.to(device)``, ``x.to(other)``, ``x.to(device, dtype)``."""
+    dtype = kwargs.get("dtype")
+    for arg in args:
+        if isinstance(arg, _dt.dtype):
+            dtype = arg
+        elif isinstance(arg, Tensor):
+            dtype = arg.dtype
+        elif isinstance(arg, str) or arg.__class__.__name__ == "device":
+            from ..tensor import device
+            device(arg)  # validates: only the CPU
+    if "device" in kwargs and kwargs["device"] is not None:
+        from ..tensor import device
+        device(kwargs["device"])
+    if dtype is None:
+        return self
+    result = shape.to_dtype(self, dtype)
+    if kwargs.get("copy") and result is self:
+        return shape.clone(self)
+    return result
+
+
+_LEGACY_TYPE = {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor",
+                "float16": "torch.HalfTensor", "int64": "torch.LongTensor", "int32": "torch.IntTensor",
+                "int16": "torch.ShortTensor", "int8": "torch.CharTensor", "uint8": "torch.ByteTensor",
+                "bool": "torch.BoolTensor"}
+
+
+def _type(self, dtype=None, non_blocking=False):
+    if dtype is None:
+        return _LEGACY_TYPE[self._data.dtype.name]
+    if isinstance(dtype, str) and dtype in _LEGACY_TYPE.values():
+        dtype = {v: k for k, v in _LEGACY_TYPE.items()}[dtype]
+    return shape.to_dtype(self, dtype)
+
+
+def _converter(dtype):
+    def convert(self, memory_format=None):
+        return shape.to_dtype(self, dtype)
+    return convert
+
+
+def _new(maker):
+    def new(self, *size, dtype=None, device=None, requires_grad=False):
+        return maker(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+    return new
+
+
+def _new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+    return creation.tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+
+def _new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+    return creation.full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+
+def _iop(function):
+    """``x += y``: the in-place op, returning the tensor itself."""
+    in_place = inplace.inplace(function)
+
+    def method(self, other):
+        return in_place(self, other)
+    return method
+
+
+def _max(self, dim=None, keepdim=False):
+    return reduction.max(self, dim, keepdim)
+
+
+def _min(self, dim=None, keepdim=False):
+    return reduction.min(self, dim, keepdim)
+
+
+E = elementwise
+METHODS = {
+    # operators
+    "__add__": E.add, "__radd__": _swap(E.add), "__sub__": E.sub, "__rsub__": E.rsub,
+    "__mul__": E.mul, "__rmul__": _swap(E.mul), "__truediv__": E.div, "__rtruediv__": E.rdiv,
+    "__floordiv__": E.floor_divide, "__rfloordiv__": _swap(E.floor_divide),
+    "__mod__": E.remainder, "__rmod__": _swap(E.remainder),
+    "__pow__": E.pow, "__rpow__": E.rpow, "__neg__": E.neg, "__pos__": lambda self: self,
+    "__abs__": E.abs, "__matmul__": linalg.matmul, "__rmatmul__": linalg.rmatmul,
+    "__eq__": E.eq, "__ne__": E.ne, "__lt__": E.lt, "__le__": E.le, "__gt__": E.gt, "__ge__": E.ge,
+    "__and__": E.bitwise_and, "__or__": E.bitwise_or, "__xor__": E.bitwise_xor,
+    "__rand__": _swap(E.bitwise_and), "__ror__": _swap(E.bitwise_or),
+    "__invert__": E.bitwise_not,
+    "__getitem__": indexing.getitem, "__setitem__": indexing.setitem,
+    "__iadd__": _iop(E.add), "__isub__": _iop(E.sub), "__imul__": _iop(E.mul),
+    "__itruediv__": _iop(E.div), "__ipow__": _iop(E.pow),
+    # arithmetic
+    "add": E.add, "sub": E.sub, "subtract": E.sub, "mul": E.mul, "multiply": E.mul,
+    "div": E.div, "divide": E.div, "true_divide": E.div, "pow": E.pow, "neg": E.neg,
+    "negative": E.neg, "abs": E.abs, "absolute": E.abs, "square": E.square,
+    "floor_divide": E.floor_divide, "remainder": E.remainder, "fmod": E.remainder,
+    "maximum": E.maximum, "minimum": E.minimum, "clamp": E.clamp, "clip": E.clamp,
+    "clamp_min": E.clamp_min, "clamp_max": E.clamp_max,
+    "where": lambda self, condition, other: E.where(condition, self, other),
+    # unary math
+    "exp": E.exp, "log": E.log, "sqrt": E.sqrt, "sin": E.sin, "cos": E.cos, "tan": E.tan,
+    "tanh": E.tanh, "sigmoid": E.sigmoid, "relu": E.relu, "reciprocal": E.reciprocal,
+    "rsqrt": E.rsqrt, "log1p": E.log1p, "expm1": E.expm1, "log2": E.log2, "log10": E.log10,
+    "sinh": E.sinh, "cosh": E.cosh, "asin": E.asin, "arcsin": E.asin, "acos": E.acos,
+    "arccos": E.acos, "atan": E.atan, "arctan": E.atan, "sign": E.sign, "floor": E.floor,
+    "ceil": E.ceil, "round": E.round,
+    # comparisons and logic
+    "eq": E.eq, "ne": E.ne, "lt": E.lt, "le": E.le, "gt": E.gt, "ge": E.ge,
+    "greater": E.gt, "less": E.lt, "logical_and": E.logical_and, "logical_or": E.logical_or,
+    "logical_xor": E.logical_xor, "logical_not": E.logical_not, "isnan": E.isnan,
+    "isinf": E.isinf, "isfinite": E.isfinite,
+    # reductions
+    "sum": reduction.sum, "mean": reduction.mean, "max": _max, "min": _min,
+    "amax": reduction.amax, "amin": reduction.amin, "argmax": reduction.argmax,
+    "argmin": reduction.argmin, "prod": reduction.prod, "norm": reduction.norm,
+    "softmax": reduction.softmax, "log_softmax": reduction.log_softmax,
+    "logsumexp": reduction.logsumexp, "cumsum": reduction.cumsum, "var": reduction.var,
+    "std": reduction.std, "all": reduction.all, "any": reduction.any,
+    "count_nonzero": reduction.count_nonzero,
+    # linear algebra
+    "matmul": linalg.matmul, "mm": linalg.mm, "mv": linalg.mv, "dot": linalg.dot,
+    "bmm": linalg.bmm, "outer": linalg.outer, "addmm": linalg.addmm,
+    # shape
+    "t": shape.t, "transpose": shape.transpose, "swapaxes": shape.transpose,
+    "permute": shape.permute, "reshape": shape.reshape, "view": shape.view,
+    "view_as": shape.view_as, "reshape_as": shape.reshape_as, "flatten": shape.flatten,
+    "unflatten": shape.unflatten, "squeeze": shape.squeeze, "unsqueeze": shape.unsqueeze,
+    "expand": shape.expand, "expand_as": shape.expand_as, "broadcast_to": shape.broadcast_to,
+    "repeat": shape.repeat, "flip": shape.flip, "clone": shape.clone,
+    "contiguous": shape.contiguous, "sum_to_size": shape.sum_to_size, "movedim": shape.movedim,
+    "T": property(shape.numpy_T), "mT": property(shape.matrix_T),
+    # indexing
+    "select": indexing.select, "narrow": indexing.narrow, "gather": indexing.gather,
+    "index_select": indexing.index_select, "masked_fill": indexing.masked_fill,
+    "nonzero": indexing.nonzero, "take": indexing.take,
+    # conversion
+    "to": _to, "type": _type, "float": _converter(_dt.float32), "double": _converter(_dt.float64),
+    "half": _converter(_dt.float16), "long": _converter(_dt.int64), "int": _converter(_dt.int32),
+    "bool": _converter(_dt.bool_), "cpu": lambda self, *a, **k: self,
+    "type_as": lambda self, other: shape.to_dtype(self, other.dtype),
+    "new_tensor": _new_tensor, "new_zeros": _new(creation.zeros), "new_ones": _new(creation.ones),
+    "new_empty": _new(creation.empty), "new_full": _new_full,
+    # in place
+    "add_": inplace.inplace(E.add), "sub_": inplace.inplace(E.sub), "mul_": inplace.inplace(E.mul),
+    "div_": inplace.inplace(E.div), "pow_": inplace.inplace(E.pow),
+    "clamp_": inplace.inplace(E.clamp), "clip_": inplace.inplace(E.clamp),
+    "exp_": inplace.inplace(E.exp), "log_": inplace.inplace(E.log), "neg_": inplace.inplace(E.neg),
+    "abs_": inplace.inplace(E.abs), "sqrt_": inplace.inplace(E.sqrt),
+    "relu_": inplace.inplace(E.relu), "sigmoid_": inplace.inplace(E.sigmoid),
+    "tanh_": inplace.inplace(E.tanh), "masked_fill_": inplace.inplace(indexing.masked_fill),
+    "zero_": inplace.zero_, "fill_": inplace.fill_, "copy_": inplace.copy_,
+    "uniform_": inplace.uniform_, "normal_": inplace.normal_,
+}
+del E
+
+for _name, _function in METHODS.items():
+    setattr(Tensor, _name, _function)
+Tensor.__array_priority__ = 1000  # numpy defers to our reflected operators

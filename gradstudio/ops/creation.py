@@ -1,0 +1,288 @@
+"""Tensor creation: ``tensor``, ``ones``, ``arange``, ``randn``, ``*_like`` …
+
+Dtype inference follows torch: Python floats give the default dtype
+(float32), Python ints int64, bools bool; numpy arrays keep their dtype.
+Random numbers come from one numpy generator that ``manual_seed`` resets —
+reproducible within GradStudio, but not the same numbers torch draws.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..autograd import errors as _err
+from ..tensor import Tensor
+
+_generator = np.random.default_rng()
+
+
+def _rng() -> np.random.Generator:
+    return _generator
+
+
+def manual_seed(seed: int):
+    """Reseed the generator behind rand/randn/randint/randperm/normal_."""
+    global _generator
+    _generator = np.random.default_rng(int(seed) & 0xFFFFFFFFFFFFFFFF)
+    return _Generator(int(seed))
+
+
+def seed() -> int:
+    value = int(np.random.SeedSequence().entropy % (2 ** 63))
+    manual_seed(value)
+    return value
+
+
+class _Generator:
+    """What manual_seed returns (torch returns a Generator); only ``initial_seed``."""
+
+    def __init__(self, seed):
+        self._seed = seed
+
+    def initial_seed(self):
+        return self._seed
+
+    def __repr__(self):
+        return f"<torch._C.Generator object at {hex(id(self))}>"
+
+
+def _finish(array: np.ndarray, requires_grad: bool) -> Tensor:
+    if requires_grad and array.dtype.kind != "f":
+        raise RuntimeError(_err.ONLY_FLOAT_REQUIRES_GRAD)
+    return Tensor._make(array, bool(requires_grad))
+
+
+def _infer_array(data) -> np.ndarray:
+    """Python data → numpy array with torch's dtype inference."""
+    if isinstance(data, Tensor):
+        return data._data
+    if isinstance(data, np.ndarray):
+        return data
+    if isinstance(data, np.generic):
+        return np.asarray(data)
+    if isinstance(data, bool):
+        return np.asarray(data, dtype=np.bool_)
+    if isinstance(data, numbers.Integral):
+        return np.asarray(data, dtype=np.int64)
+    if isinstance(data, numbers.Real):
+        return np.asarray(data, dtype=_dt.get_default_dtype().np)
+    if isinstance(data, (list, tuple)):
+        _check_rectangular(data)
+        kinds = set()
+        _collect_kinds(data, kinds)
+        if "tensor_f" in kinds or "f" in kinds:
+            dtype = _dt.get_default_dtype().np
+            if "f64" in kinds and "f" not in kinds:
+                dtype = np.float64
+        elif "i" in kinds:
+            dtype = np.int64
+        elif "b" in kinds:
+            dtype = np.bool_
+        else:
+            dtype = _dt.get_default_dtype().np
+        return np.array(_unwrap(data), dtype=dtype)
+    raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+
+
+def _collect_kinds(data, kinds: set):
+    for item in data:
+        if isinstance(item, (list, tuple)):
+            _collect_kinds(item, kinds)
+        elif isinstance(item, Tensor):
+            kind = item._data.dtype.kind
+            kinds.add("f64" if item._data.dtype == np.float64 else kind if kind != "u" else "i")
+        elif isinstance(item, (bool, np.bool_)):
+            kinds.add("b")
+        elif isinstance(item, numbers.Integral):
+            kinds.add("i")
+        elif isinstance(item, numbers.Real):
+            kinds.add("f")
+        else:
+            raise TypeError(f"new(): invalid data type '{type(item).__name__}'")
+
+
+def _unwrap(data):
+    if isinstance(data, (list, tuple)):
+        return [_unwrap(d) for d in data]
+    if isinstance(data, Tensor):
+        if data._data.ndim:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return data._data.item()
+    return data
+
+
+def _check_rectangular(data, depth=0):
+    if not data or not isinstance(data[0], (list, tuple)):
+        for item in data:
+            if isinstance(item, (list, tuple)):
+                raise ValueError(f"expected sequence of length {len(data[0]) if isinstance(data[0], (list, tuple)) else 0} at dim {depth} (got {len(item)})")
+        return
+    length = len(data[0])
+    for item in data:
+        if not isinstance(item, (list, tuple)):
+            raise TypeError(f"not a sequence")
+        if len(item) != length:
+            raise ValueError(f"expected sequence of length {length} at dim {depth + 1} (got {len(item)})")
+        _check_rectangular(item, depth + 1)
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    """A new tensor holding a copy of ``data``."""
+    if isinstance(data, Tensor):
+        warnings.warn("To copy construct from a tensor, it is recommended to use "
+                      "sourceTensor.detach().clone() or sourceTensor.detach().clone()."
+                      "requires_grad_(True), rather than torch.tensor(sourceTensor).",
+                      UserWarning, stacklevel=2)
+    array = np.array(_infer_array(data), copy=True)
+    if dtype is not None:
+        array = array.astype(_dt.to_dtype(dtype).np, copy=False)
+    return _finish(array, requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None):
+    if isinstance(data, Tensor):
+        return data if dtype is None else data.to(dtype)
+    array = _infer_array(data) if not isinstance(data, np.ndarray) else data
+    if dtype is not None:
+        array = array.astype(_dt.to_dtype(dtype).np, copy=False)
+    _dt.from_numpy_dtype(array.dtype)
+    return Tensor._make(array)
+
+
+asarray = as_tensor
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with ``array`` (changes show through both)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    _dt.from_numpy_dtype(array.dtype)
+    return Tensor._make(array)
+
+
+def _size(size) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = size[0]
+    shape = tuple(int(s) for s in size)
+    for s in shape:
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(shape)}")
+    return shape
+
+
+def _dtype_np(dtype, default=None):
+    if dtype is None:
+        return (default or _dt.get_default_dtype()).np
+    return _dt.to_dtype(dtype).np
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
+    return _finish(np.zeros(_size(size), dtype=_dtype_np(dtype)), requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False, out=None):
+    return _finish(np.ones(_size(size), dtype=_dtype_np(dtype)), requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False, memory_format=None):
+    return zeros(*size, dtype=dtype, requires_grad=requires_grad)
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    if dtype is None:
+        inferred = _infer_array(fill_value)
+        dtype = _dt.from_numpy_dtype(inferred.dtype)
+    return _finish(np.full(_size((size,)), fill_value, dtype=_dtype_np(dtype)), requires_grad)
+
+
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
+    return _finish(np.eye(n, n if m is None else m, dtype=_dtype_np(dtype)), requires_grad)
+
+
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
+    if end is None:
+        start, end = 0, start
+    values = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    start, end, step = values
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (step > 0 and start > end) or (step < 0 and start < end):
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    floating = any(isinstance(v, float) for v in values)
+    if dtype is None:
+        dtype = _dt.get_default_dtype() if floating else _dt.int64
+    count = max(0, math.ceil((end - start) / step))
+    array = (start + step * np.arange(count, dtype=np.float64 if floating else np.int64))
+    return _finish(array.astype(_dtype_np(dtype)), requires_grad)
+
+
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
+    return _finish(np.linspace(start, end, int(steps)).astype(_dtype_np(dtype)), requires_grad)
+
+
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+    return _finish(np.logspace(start, end, int(steps), base=base).astype(_dtype_np(dtype)),
+                   requires_grad)
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    return _finish(_generator.random(_size(size)).astype(_dtype_np(dtype)), requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    return _finish(_generator.standard_normal(_size(size)).astype(_dtype_np(dtype)), requires_grad)
+
+
+def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
+            requires_grad=False):
+    if size is None:  # randint(high, size)
+        low, high, size = 0, low, high
+    if high is None:
+        raise TypeError("randint() missing required argument 'high'")
+    values = _generator.integers(low, high, size=tuple(size))
+    return _finish(values.astype(_dtype_np(dtype, _dt.int64)), requires_grad)
+
+
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
+    return _finish(_generator.permutation(int(n)).astype(_dtype_np(dtype, _dt.int64)), requires_grad)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires_grad=False):
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        m = mean._data if isinstance(mean, Tensor) else mean
+        s = std._data if isinstance(std, Tensor) else std
+        ref = mean if isinstance(mean, Tensor) else std
+        return Tensor._make(_generator.normal(m, s, size=np.broadcast(m, s).shape).astype(ref._data.dtype))
+    return _finish(_generator.normal(mean, std, size=tuple(size)).astype(_dtype_np(dtype)),
+                   requires_grad)
+
+
+def _like(maker):
+    def like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None, **kwargs):
+        dt = dtype if dtype is not None else _dt.from_numpy_dtype(input._data.dtype)
+        return maker(input._data.shape, dtype=dt, requires_grad=requires_grad, **kwargs)
+    like.__name__ = maker.__name__ + "_like"
+    return like
+
+
+zeros_like = _like(zeros)
+ones_like = _like(ones)
+empty_like = _like(empty)
+rand_like = _like(rand)
+randn_like = _like(randn)
+
+
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, memory_format=None):
+    dt = dtype if dtype is not None else _dt.from_numpy_dtype(input._data.dtype)
+    return full(input._data.shape, fill_value, dtype=dt, requires_grad=requires_grad)
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, requires_grad=False):
+    if high is None:
+        low, high = 0, low
+    dt = dtype if dtype is not None else _dt.from_numpy_dtype(input._data.dtype)
+    return randint(low, high, input._data.shape, dtype=dt, requires_grad=requires_grad)

@@ -1,0 +1,316 @@
+"""Indexing: ``x[...]`` reading and writing, select/narrow, gather,
+index_select, masked_fill, and the scatter-shaped ops their VJPs use.
+
+``x[i, 1:, None, mask]`` is taken apart the way torch takes it apart: basic
+indices become a chain of ``select`` (SelectBackward0), ``slice``
+(SliceBackward0) and ``unsqueeze`` views, and the advanced ones (integer or
+boolean tensors, lists) one ``IndexBackward0`` at the end — so the graph shows
+the same nodes torch would.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..tensor import Tensor, _wrap_dim
+from .shape import _as_view
+from .table import Op, apply
+
+
+def _select_forward(x, *, dim, index):
+    return x[(slice(None),) * dim + (index,)]
+
+
+def _slice_forward(x, *, dim, start, stop, step):
+    return x[(slice(None),) * dim + (slice(start, stop, step),)]
+
+
+def _scatter_into_zeros(g, *, shape, key):
+    out = np.zeros(shape, dtype=g.dtype)
+    out[key] = g
+    return out
+
+
+def _add_at_zeros(g, *, shape, key):
+    out = np.zeros(shape, dtype=g.dtype)
+    np.add.at(out, key, g)
+    return out
+
+
+SELECT = Op("SelectBackward0", _select_forward,
+            (lambda g, r, x, *, dim, index: _select_backward(g, x.shape, dim, index),),
+            sympy=lambda x, *, dim, index: _select_forward(x, dim=dim, index=index),
+            kind="shape", label="[i]", doc="select one index along a dim", latex="{0}_{{i}}",
+            category="indexing")
+SLICE = Op("SliceBackward0", _slice_forward,
+           (lambda g, r, x, *, dim, start, stop, step:
+            _slice_backward(g, x.shape, dim, start, stop, step),),
+           sympy=lambda x, **p: _slice_forward(x, **p), kind="shape", label="[a:b]",
+           doc="a range along a dim", latex="{0}_{{a:b}}", category="indexing")
+INDEX = Op("IndexBackward0", lambda x, *, key: x[key],
+           (lambda g, r, x, *, key: apply(INDEX_PUT_ZEROS, (g,), {"shape": x.shape, "key": key}),),
+           saves="indices", sympy=lambda x, *, key: x[key], kind="shape", label="[idx]",
+           doc="advanced indexing (index tensors, masks)", latex="{0}_{{idx}}", category="indexing")
+# The VJPs of the indexing ops, as ops of their own so double backward works.
+SELECT_BACKWARD = Op("SelectBackwardBackward0", _scatter_into_zeros,
+                     (lambda g, r, x, *, shape, key: g[key],), kind="shape", label="scatter",
+                     doc="gradient of select", category="indexing")
+INDEX_PUT_ZEROS = Op("IndexPutBackward0", _add_at_zeros,
+                     (lambda g, r, x, *, shape, key: apply(INDEX, (g,), {"key": key}),),
+                     kind="shape", label="index_put", doc="gradient of indexing",
+                     category="indexing")
+
+
+def _select_backward(g, shape, dim, index):
+    return apply(SELECT_BACKWARD, (g,), {"shape": tuple(shape),
+                                         "key": (slice(None),) * dim + (index,)})
+
+
+def _slice_backward(g, shape, dim, start, stop, step):
+    return apply(SELECT_BACKWARD, (g,), {"shape": tuple(shape),
+                                         "key": (slice(None),) * dim + (slice(start, stop, step),)})
+
+
+def _copy_slices_old_vjp(g, r, old, value, *, key):
+    mask = np.ones(old.shape, dtype=bool)
+    mask[key] = False
+    return where_mask(mask, g)
+
+
+def where_mask(mask: np.ndarray, g: Tensor) -> Tensor:
+    from .elementwise import where
+    return where(Tensor._make(mask), g, 0.0)
+
+
+COPY_SLICES = Op("CopySlices", lambda old, value, *, key: _assign(old, value, key),
+                 (_copy_slices_old_vjp, lambda g, r, old, value, *, key: g[key]),
+                 kind="shape", label="x[i] =", doc="assignment into part of a tensor",
+                 category="indexing", arity=2)
+
+
+def _assign(old, value, key):
+    out = old.copy()
+    out[key] = value
+    return out
+
+
+GATHER = Op("GatherBackward0", lambda x, index, *, dim: np.take_along_axis(x, index, axis=dim),
+            (lambda g, r, x, index, *, dim: _gather_backward(g, x.shape, index, dim), None),
+            saves="inputs", kind="shape", label="gather", doc="gather values along a dim",
+            category="indexing", arity=2)
+GATHER_BACKWARD = Op("ScatterAddBackward0",
+                     lambda g, *, shape, index, dim: _scatter_add(g, shape, index, dim),
+                     (lambda g, r, x, *, shape, index, dim:
+                      apply(GATHER, (g, Tensor._make(index)), {"dim": dim}),),
+                     kind="shape", label="scatter_add", doc="gradient of gather",
+                     category="indexing")
+
+
+def _scatter_add(g, shape, index, dim):
+    out = np.zeros(shape, dtype=g.dtype)
+    grids = list(np.indices(index.shape, sparse=True))
+    grids[dim] = index
+    np.add.at(out, tuple(grids), g)
+    return out
+
+
+def _gather_backward(g, shape, index, dim):
+    return apply(GATHER_BACKWARD, (g,), {"shape": tuple(shape), "index": index._data, "dim": dim})
+
+
+def _masked_fill_forward(x, mask, *, value):
+    return np.where(mask, np.asarray(value, dtype=x.dtype), x)
+
+
+MASKED_FILL = Op("MaskedFillBackward0", _masked_fill_forward,
+                 (lambda g, r, x, mask, *, value: where_mask(~np.broadcast_to(mask._data, g.shape), g),
+                  None),
+                 saves="inputs", kind="elementwise", label="masked_fill",
+                 doc="fill where a mask is true", category="indexing", arity=2)
+
+
+# --------------------------------------------------------------------------- wrappers
+def select(input, dim, index):
+    ndim = input._data.ndim
+    if ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    d = _wrap_dim(dim, ndim)
+    size = input._data.shape[d]
+    index = int(index)
+    if not -size <= index < size:
+        raise IndexError(f"index {index} is out of bounds for dimension {d} with size {size}")
+    if index < 0:
+        index += size
+    return _as_view(apply(SELECT, (input,), {"dim": d, "index": index}), input)
+
+
+def _slice(input, dim, start, stop, step):
+    if step is not None and step <= 0:
+        raise ValueError("step must be greater than zero")
+    start, stop, step = slice(start, stop, step).indices(input._data.shape[dim])
+    stop = max(stop, start)
+    return _as_view(apply(SLICE, (input,), {"dim": dim, "start": start, "stop": stop,
+                                            "step": step}), input)
+
+
+def narrow(input, dim, start, length):
+    d = _wrap_dim(dim, input._data.ndim)
+    start = int(start)
+    if start < 0:
+        start += input._data.shape[d]
+    if start + length > input._data.shape[d]:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
+                           f"({input._data.shape[d]}).")
+    return _slice(input, d, start, start + length, 1)
+
+
+def _as_advanced(item):
+    """A list / tensor index as a numpy array (int64 or bool), or None for basic indices."""
+    if isinstance(item, Tensor):
+        if item._data.dtype.kind == "b":
+            return item._data
+        if item._data.dtype.kind not in "iu":
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        return item._data.astype(np.int64, copy=False)
+    if isinstance(item, (list, np.ndarray)):
+        array = np.asarray(item)
+        if array.dtype.kind == "f":
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        return array
+    return None
+
+
+def getitem(input, index):
+    items = index if isinstance(index, tuple) else (index,)
+    # A 0-d integer tensor indexes like an int (torch gives SelectBackward0).
+    items = tuple(int(i.item()) if isinstance(i, Tensor) and i._data.ndim == 0
+                  and i._data.dtype.kind in "iu" else i for i in items)
+    ndim = input._data.ndim
+    consumed = 0
+    for item in items:
+        if item is None or item is Ellipsis:
+            continue
+        advanced = _as_advanced(item)
+        consumed += advanced.ndim if advanced is not None and advanced.dtype == bool else 1
+    if consumed > ndim:
+        raise IndexError(f"too many indices for tensor of dimension {ndim}")
+    lone_slice = not isinstance(index, tuple) and isinstance(index, slice)
+
+    result, dim = input, 0
+    advanced_at: list = []          # (dim in result, numpy index)
+    for item in items:
+        if item is None:
+            result = _as_view(apply(_unsqueeze_row(), (result,), {"dim": dim}), result)
+            dim += 1
+        elif item is Ellipsis:
+            dim += ndim - consumed
+        elif isinstance(item, (bool, np.bool_)):
+            raise NotImplementedError("indexing with a Python bool is not supported by GradStudio")
+        elif isinstance(item, (int, np.integer)):
+            size = result._data.shape[dim]
+            if not -size <= item < size:
+                raise IndexError(f"index {int(item)} is out of bounds for dimension {dim} with size {size}")
+            result = select(result, dim, int(item))
+        elif isinstance(item, slice):
+            if item.step is not None and item.step <= 0:
+                raise ValueError("step must be greater than zero")
+            full = item.indices(result._data.shape[dim]) == (0, result._data.shape[dim], 1)
+            if not full or lone_slice:
+                result = _slice(result, dim, item.start, item.stop, item.step)
+            dim += 1
+        else:
+            advanced = _as_advanced(item)
+            if advanced is None:
+                raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or "
+                                 "byte Variables are valid indices (got "
+                                 f"{type(item).__name__})")
+            span = advanced.ndim if advanced.dtype == bool else 1
+            if advanced.dtype != bool:
+                size = result._data.shape[dim]
+                if advanced.size and (advanced.max() >= size or advanced.min() < -size):
+                    bad = int(advanced.max() if advanced.max() >= size else advanced.min())
+                    raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
+            else:
+                expected = result._data.shape[dim:dim + span]
+                if advanced.shape != expected:
+                    raise IndexError(f"The shape of the mask {list(advanced.shape)} at index {dim} "
+                                     f"does not match the shape of the indexed tensor "
+                                     f"{list(result._data.shape)} at index {dim}")
+            advanced_at.append((dim, advanced))
+            dim += span
+    if advanced_at:
+        key = []
+        position = 0
+        for at, array in advanced_at:
+            key += [slice(None)] * (at - position) + [array]
+            position = at + (array.ndim if array.dtype == bool else 1)
+        result = apply(INDEX, (result,), {"key": tuple(key)})
+    if result is input:
+        result = _as_view(apply(_alias_row(), (input,)), input)
+    return result
+
+
+def _unsqueeze_row():
+    from .shape import UNSQUEEZE
+    return UNSQUEEZE
+
+
+def _alias_row():
+    from .shape import ALIAS
+    return ALIAS
+
+
+def setitem(target, index, value):
+    """``target[index] = value`` — in place, recorded as torch's CopySlices."""
+    from .inplace import check_inplace, commit_inplace
+    key = _numpy_key(target, index)
+    if not isinstance(value, Tensor):
+        value = Tensor._make(np.asarray(value, dtype=target._data.dtype))
+    elif value._data.dtype != target._data.dtype:
+        value = value.to(_dt.from_numpy_dtype(target._data.dtype))
+    recording = check_inplace(target, value)
+    if recording:
+        result = apply(COPY_SLICES, (target, value), {"key": key})
+        commit_inplace(target, result)
+    else:
+        target._data[key] = value._data
+        target._vc[0] += 1
+
+
+def _numpy_key(target, index):
+    items = index if isinstance(index, tuple) else (index,)
+    key = []
+    for item in items:
+        if isinstance(item, Tensor):
+            key.append(item._data if item._data.ndim else item._data.item())
+        else:
+            key.append(item)
+    return tuple(key)
+
+
+def gather(input, dim, index):
+    d = _wrap_dim(dim, input._data.ndim)
+    return apply(GATHER, (input, index), {"dim": d})
+
+
+def index_select(input, dim, index):
+    d = _wrap_dim(dim, input._data.ndim)
+    key = (slice(None),) * d + (index._data.astype(np.int64).reshape(-1),)
+    return apply(INDEX, (input,), {"key": key})
+
+
+def masked_fill(input, mask, value):
+    if isinstance(value, Tensor):
+        value = value.item()
+    return apply(MASKED_FILL, (input, mask), {"value": value})
+
+
+def nonzero(input, *, as_tuple=False):
+    idx = np.nonzero(input._data)
+    if as_tuple:
+        return tuple(Tensor._make(i.astype(np.int64)) for i in idx)
+    return Tensor._make(np.stack(idx, axis=1).astype(np.int64) if idx else np.zeros((0, 0), np.int64))
+
+
+def take(input, index):
+    return getitem(input.reshape(-1), index)

@@ -1,0 +1,134 @@
+"""In-place ops (``add_``, ``mul_``, ``zero_``, ``x[i] = v``, ``x -= …``) with
+torch's rules.
+
+An in-place op computes the out-of-place result, writes its values into the
+target's array (so numpy views see the change, as torch views do), bumps the
+version counter — so a node that saved the old values notices — and, when
+grad is being recorded, makes the result's node the target's ``grad_fn``.
+A leaf that requires grad may only be changed in place under ``no_grad``.
+"""
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..autograd import errors as _err
+from ..autograd.grad_mode import state as _grad_state
+from ..tensor import Tensor
+
+
+def check_inplace(target: Tensor, *others) -> bool:
+    """Whether this in-place op must be recorded; raises torch's errors."""
+    if not _grad_state.enabled:
+        return False
+    recording = target._requires_grad or any(isinstance(o, Tensor) and o._requires_grad
+                                             for o in others)
+    if not recording:
+        return False
+    if target.grad_fn is None and target._requires_grad:
+        raise RuntimeError(_err.LEAF_INPLACE)
+    if target._base is not None and (target._base._requires_grad or target._requires_grad):
+        raise RuntimeError("GradStudio does not record in-place changes to a view of a tensor that "
+                           "requires grad (torch would rewrite the base's graph). Use an "
+                           "out-of-place op instead, e.g. y = y.clone(); y[...] = ...")
+    return True
+
+
+def commit_inplace(target: Tensor, result: Tensor) -> Tensor:
+    """Write ``result`` into ``target`` and let the target carry its graph."""
+    if result._data.dtype != target._data.dtype and not np.can_cast(
+            result._data.dtype, target._data.dtype, casting="same_kind"):
+        raise RuntimeError(f"result type {_kind_name(result)} can't be cast to the desired output "
+                           f"type {_kind_name(target)}")
+    if result._data.shape != target._data.shape:
+        raise RuntimeError(f"output with shape {list(target._data.shape)} doesn't match the "
+                           f"broadcast shape {list(result._data.shape)}")
+    target._data[...] = result._data
+    target._vc[0] += 1
+    node = result.grad_fn
+    if node is not None and _grad_state.enabled:
+        target.grad_fn = node
+        target._requires_grad = True
+        if node._out_ref is not None:  # the node saved its result: that is now the target
+            node._out_data = target._data
+            node._out_ref = weakref.ref(target)
+            node._versions = tuple(v for v in node._versions if v[0] >= 0) + ((-1, target._vc[0]),)
+    return target
+
+
+def _kind_name(t: Tensor) -> str:
+    return {"f": "Float", "i": "Long", "u": "Byte", "b": "Bool"}[t._data.dtype.kind]
+
+
+def inplace(function):
+    """Make ``name_`` from an out-of-place op ``name``."""
+    def method(self, *args, **kwargs):
+        recording = check_inplace(self, *args, *kwargs.values())
+        source = self
+        if recording:
+            # The node must see the values from before the write, not the target
+            # itself (which is about to change): give it a snapshot with the same graph edge.
+            source = _snapshot(self)
+            result = function(source, *args, **kwargs)
+        else:
+            from ..autograd.grad_mode import no_grad
+            with no_grad():
+                result = function(self, *args, **kwargs)
+        return commit_inplace(self, result)
+    method.__name__ = function.__name__ + "_"
+    return method
+
+
+def _snapshot(t: Tensor) -> Tensor:
+    s = Tensor._make(t._data.copy(), t._requires_grad, t.grad_fn)
+    s._accumulator = t._accumulator
+    return s
+
+
+def zero_(self):
+    return fill_(self, 0)
+
+
+def fill_(self, value):
+    if isinstance(value, Tensor):
+        value = value.item()
+    if check_inplace(self):
+        from .creation import full_like
+        return commit_inplace(self, full_like(self, value) + self * 0)
+    self._data[...] = value
+    self._vc[0] += 1
+    return self
+
+
+def copy_(self, src, non_blocking=False):
+    if not isinstance(src, Tensor):
+        src = Tensor._make(np.asarray(src))
+    if check_inplace(self, src):
+        from .elementwise import add
+        converted = src.to(_dt.from_numpy_dtype(self._data.dtype)) if src._data.dtype.kind == "f" else src
+        return commit_inplace(self, add(self * 0, converted.expand(*self._data.shape)))
+    self._data[...] = np.broadcast_to(src._data, self._data.shape)
+    self._vc[0] += 1
+    return self
+
+
+def uniform_(self, a=0.0, b=1.0, *, generator=None):
+    from .creation import _rng
+    values = _rng().uniform(a, b, size=self._data.shape)
+    return _write_random(self, values)
+
+
+def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    from .creation import _rng
+    values = _rng().normal(mean, std, size=self._data.shape)
+    return _write_random(self, values)
+
+
+def _write_random(self, values):
+    if _grad_state.enabled and self._requires_grad and self.grad_fn is None:
+        raise RuntimeError(_err.LEAF_INPLACE)
+    self._data[...] = values
+    self._vc[0] += 1
+    return self

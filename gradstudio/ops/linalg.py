@@ -1,0 +1,211 @@
+"""Matrix products: dot, mv, mm, bmm, addmm — and ``matmul`` / ``@``, composed
+from them exactly as torch composes it (fold a batch into mm, or expand +
+reshape + bmm), so the recorded graph has torch's nodes: ``DotBackward0``,
+``MvBackward0``, ``MmBackward0``, ``UnsafeViewBackward0`` over ``BmmBackward0``…
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..tensor import Tensor
+from .table import Op, apply
+
+_DTYPE_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
+                "int32": "int", "bool": "bool"}
+
+
+DOT = Op("DotBackward0", np.dot, (lambda g, r, a, b: g * b, lambda g, r, a, b: g * a),
+         saves="inputs", sympy=lambda a, b: np.asarray(np.dot(a, b)), kind="array", label="·",
+         doc="dot product of two vectors", latex="{0} \\cdot {1}", category="linear algebra",
+         arity=2)
+MV = Op("MvBackward0", np.matmul,
+        (lambda g, r, a, v: g.unsqueeze(1) * v, lambda g, r, a, v: mv(a.t(), g)),
+        saves="inputs", sympy=lambda a, v: np.dot(a, v), kind="array", label="A·v",
+        doc="matrix–vector product", latex="{0} {1}", category="linear algebra", arity=2)
+MM = Op("MmBackward0", np.matmul,
+        (lambda g, r, a, b: mm(g, b.t()), lambda g, r, a, b: mm(a.t(), g)),
+        saves="inputs", sympy=lambda a, b: np.dot(a, b), kind="array", label="A·B",
+        doc="matrix product", latex="{0} {1}", category="linear algebra", arity=2)
+BMM = Op("BmmBackward0", np.matmul,
+         (lambda g, r, a, b: bmm(g, b.transpose(1, 2)), lambda g, r, a, b: bmm(a.transpose(1, 2), g)),
+         saves="inputs", sympy=lambda a, b: np.matmul(a, b), kind="array", label="A·B",
+         doc="batched matrix product", latex="{0} {1}", category="linear algebra", arity=2)
+ADDMM = Op("AddmmBackward0",
+           lambda c, a, b, *, beta, alpha: beta * c + alpha * (a @ b) if (beta, alpha) != (1, 1) else c + a @ b,
+           (lambda g, r, c, a, b, *, beta, alpha: g * beta if beta != 1 else g,
+            lambda g, r, c, a, b, *, beta, alpha: mm(g, b.t()) * alpha if alpha != 1 else mm(g, b.t()),
+            lambda g, r, c, a, b, *, beta, alpha: mm(a.t(), g) * alpha if alpha != 1 else mm(a.t(), g)),
+           saves="inputs", sympy=lambda c, a, b, *, beta, alpha: beta * c + alpha * np.dot(a, b),
+           kind="array", label="c+A·B", doc="bias plus matrix product (a linear layer)",
+           latex="{0} + {1} {2}", category="linear algebra", arity=3)
+SQUEEZE_INPLACE = Op("SqueezeBackward4", lambda x, *, dim: np.squeeze(x, axis=dim),
+                     (lambda g, r, x, *, dim: g.unsqueeze(dim),),
+                     sympy=lambda x, *, dim: np.squeeze(x, axis=dim), kind="shape", label="squeeze",
+                     doc="drop a size-1 dim (in place)", latex="{0}", category="shape")
+
+
+def _same_dtype(a: Tensor, b: Tensor, what="m1 and m2"):
+    if a._data.dtype != b._data.dtype:
+        raise RuntimeError(f"expected {what} to have the same dtype, but got: "
+                           f"{_DTYPE_NAMES.get(a._data.dtype.name, a._data.dtype.name)} != "
+                           f"{_DTYPE_NAMES.get(b._data.dtype.name, b._data.dtype.name)}")
+
+
+def dot(input, other):
+    if input._data.ndim != 1 or other._data.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input._data.ndim}D and {other._data.ndim}D tensors")
+    if input._data.dtype != other._data.dtype:
+        raise RuntimeError("dot : expected both vectors to have same dtype, but found "
+                           f"{_kind(input)} and {_kind(other)}")
+    n, m = input._data.shape[0], other._data.shape[0]
+    if n != m:
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{n}] and src [{m}] to have the "
+                           f"same number of elements, but got {n} and {m} elements respectively")
+    return apply(DOT, (input, other))
+
+
+def _kind(t):
+    return {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int"}.get(
+        t._data.dtype.name, t._data.dtype.name)
+
+
+def mv(input, vec):
+    if input._data.ndim != 2 or vec._data.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input._data.ndim}, {vec._data.ndim}")
+    _same_dtype(input, vec)
+    if input._data.shape[1] != vec._data.shape[0]:
+        raise RuntimeError(f"size mismatch, got input ({input._data.shape[0]}), mat "
+                           f"({input._data.shape[0]}x{input._data.shape[1]}), vec ({vec._data.shape[0]})")
+    return apply(MV, (input, vec))
+
+
+def mm(input, mat2):
+    if input._data.ndim != 2:
+        raise RuntimeError(f"self must be a matrix")
+    if mat2._data.ndim != 2:
+        raise RuntimeError(f"mat2 must be a matrix")
+    _same_dtype(input, mat2, "self and mat2")
+    (n, k), (k2, m) = input._data.shape, mat2._data.shape
+    if k != k2:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({n}x{k} and {k2}x{m})")
+    return apply(MM, (input, mat2))
+
+
+def bmm(input, mat2):
+    if input._data.ndim != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if mat2._data.ndim != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
+    _same_dtype(input, mat2, "batch1 and batch2")
+    b, n, k = input._data.shape
+    if mat2._data.shape[:2] != (b, k):
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{b}, {k}] "
+                           f"but got: [{mat2._data.shape[0]}, {mat2._data.shape[1]}].")
+    return apply(BMM, (input, mat2))
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    (n, k), (k2, m) = mat1._data.shape, mat2._data.shape
+    if k != k2:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({n}x{k} and {k2}x{m})")
+    return apply(ADDMM, (input, mat1, mat2), {"beta": beta, "alpha": alpha})
+
+
+def outer(input, vec2):
+    return input.reshape(-1, 1) * vec2
+
+
+ger = outer
+
+
+def _should_fold(t1: Tensor, t2: Tensor) -> bool:
+    d1, d2 = t1._data.ndim, t2._data.ndim
+    larger = d1 >= d2
+    big = t1 if larger else t2.mT
+    small_dim = d2 if larger else d1
+    if not (big._data.ndim >= 3 and small_dim <= 2):
+        return False
+    small_requires_grad = t2._requires_grad if larger else t1._requires_grad
+    if small_requires_grad:
+        return True
+    if d1 == 2:
+        return False
+    if big._data.size == 0:
+        return True
+    shape, strides = big._data.shape, big._data.strides
+    return all(strides[i] == strides[i + 1] * shape[i + 1] for i in range(big._data.ndim - 2))
+
+
+def matmul(input, other):
+    d1, d2 = input._data.ndim, other._data.ndim
+    if d1 == 0 or d2 == 0:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {d1}D and {d2}D")
+    _same_dtype(input, other)
+    if d1 == 1 and d2 == 1:
+        return dot(input, other)
+    if d1 == 2 and d2 == 1:
+        return mv(input, other)
+    if d1 == 1 and d2 == 2:
+        return apply(SQUEEZE_INPLACE, (mm(input.unsqueeze(0), other),), {"dim": 0})
+    if d1 == 2 and d2 == 2:
+        return mm(input, other)
+    if _should_fold(input, other):
+        return _folded_matmul(input, other)
+    return _batched_matmul(input, other)
+
+
+def _folded_matmul(tensor1, tensor2):
+    from .shape import UNSAFE_VIEW
+    d1, d2 = tensor1._data.ndim, tensor2._data.ndim
+    transpose = d2 > d1
+    t1 = tensor2.mT if transpose else tensor1
+    t2 = (tensor1.t() if d1 == 2 else tensor1) if transpose else tensor2
+    sizes = t1._data.shape
+    output_shape = sizes[:-1]
+    folded = math.prod(output_shape)
+    t2_is_matrix = t2._data.ndim == 2
+    if t2_is_matrix:
+        output_shape = output_shape + (t2._data.shape[1],)
+    t1_folded = t1.reshape(folded, sizes[-1])
+    if t2_is_matrix:
+        output = apply(UNSAFE_VIEW, (mm(t1_folded, t2),), {"shape": output_shape})
+        return output.mT.contiguous() if transpose else output
+    return apply(UNSAFE_VIEW, (mv(t1_folded, t2),), {"shape": output_shape})
+
+
+def _batched_matmul(tensor1, tensor2):
+    from .shape import UNSAFE_VIEW
+    d1, d2 = tensor1._data.ndim, tensor2._data.ndim
+    s1, s2 = tensor1._data.shape, tensor2._data.shape
+    n = s1[-2] if d1 > 1 else 1
+    m1 = s1[-1]
+    m2 = s2[-2] if d2 > 1 else s2[0]
+    p = s2[-1] if d2 > 1 else 1
+    if m1 != m2:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{math.prod(_broadcast(s1[:max(d1 - 2, 0)], s2[:max(d2 - 2, 0)]))}, {m1}] "
+                           f"but got: [{math.prod(_broadcast(s1[:max(d1 - 2, 0)], s2[:max(d2 - 2, 0)]))}, {m2}].")
+    batch = _broadcast(s1[:max(d1 - 2, 0)], s2[:max(d2 - 2, 0)])
+    product = math.prod(batch)
+    t1 = tensor1.expand(*batch, n, m1).reshape(product, n, m1)
+    vector_rhs = d2 == 1
+    t2 = tensor2.expand(*batch, m2) if vector_rhs else tensor2.expand(*batch, m2, p)
+    t2 = t2.reshape(product, m2).unsqueeze(2) if vector_rhs else t2.reshape(product, m2, p)
+    output_shape = batch + ((n,) if d1 > 1 else ()) + ((p,) if d2 > 1 else ())
+    out = bmm(t1, t2)
+    if vector_rhs:
+        out = out.squeeze(-1)
+    return apply(UNSAFE_VIEW, (out,), {"shape": output_shape})
+
+
+def _broadcast(a: tuple, b: tuple) -> tuple:
+    try:
+        return tuple(np.broadcast_shapes(tuple(a), tuple(b)))
+    except ValueError:
+        raise RuntimeError(f"The size of tensor a ({a}) must match the size of tensor b ({b})") from None
+
+
+def rmatmul(input, other):
+    return matmul(other, input)

@@ -1,0 +1,190 @@
+"""Loss functions as single ops, as torch records them: ``MseLossBackward0``,
+``NllLossBackward0``, ``BinaryCrossEntropyBackward0``,
+``BinaryCrossEntropyWithLogitsBackward0``. ``cross_entropy`` is
+``nll_loss(log_softmax(x))``, two nodes, as in torch.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+from .table import Op, apply
+
+_REDUCE = {"mean": np.mean, "sum": np.sum, "none": lambda a: a}
+
+
+def _reduced(loss: np.ndarray, reduction: str) -> np.ndarray:
+    return np.asarray(_REDUCE[reduction](loss)).astype(loss.dtype, copy=False)
+
+
+def _scale(g, shape, reduction):
+    """The incoming gradient spread over the unreduced loss."""
+    if reduction == "none":
+        return g
+    g = g.expand(*shape)
+    return g / int(np.prod(shape)) if reduction == "mean" else g
+
+
+def _mse_vjp(sign):
+    def rule(g, r, x, t, *, reduction):
+        diff = x - t
+        return _scale(g, diff.shape, reduction) * diff * (2.0 * sign)
+    return rule
+
+
+MSE_LOSS = Op("MseLossBackward0", lambda x, t, *, reduction: _reduced((x - t) ** 2, reduction),
+              (_mse_vjp(1), _mse_vjp(-1)), saves="inputs", kind="reduction", label="MSE",
+              doc="mean squared error", latex="\\operatorname{{MSE}}({0}, {1})", category="loss",
+              arity=2)
+
+
+def _l1_vjp(sign):
+    def rule(g, r, x, t, *, reduction):
+        diff = x - t
+        return _scale(g, diff.shape, reduction) * diff.sign() * sign
+    return rule
+
+
+L1_LOSS = Op("L1LossBackward0", lambda x, t, *, reduction: _reduced(np.abs(x - t), reduction),
+             (_l1_vjp(1), _l1_vjp(-1)), saves="inputs", kind="reduction", label="L1",
+             doc="mean absolute error", latex="\\operatorname{{L1}}({0}, {1})", category="loss",
+             arity=2)
+
+
+def _nll_parts(x_shape, target, ignore_index):
+    target = target.reshape(-1) if len(x_shape) == 2 else target.reshape(1)
+    keep = target != ignore_index
+    rows = np.arange(target.shape[0])[keep]
+    return rows, target[keep], keep.sum()
+
+
+def _nll_forward(x, target, *, reduction, ignore_index):
+    x2 = x if x.ndim == 2 else x.reshape(1, -1)
+    rows, cols, count = _nll_parts(x.shape, target, ignore_index)
+    picked = np.zeros(x2.shape[0], dtype=x.dtype)
+    picked[rows] = -x2[rows, cols]
+    if reduction == "none":
+        return picked if x.ndim == 2 else picked.reshape(())
+    total = picked.sum(dtype=x.dtype)
+    return np.asarray(total / count if reduction == "mean" else total, dtype=x.dtype)
+
+
+def _nll_vjp(g, r, x, target, *, reduction, ignore_index):
+    rows, cols, count = _nll_parts(x.shape, target._data, ignore_index)
+    shape2 = x.shape if len(x.shape) == 2 else (1, x.shape[0])
+    mask = np.zeros(shape2, dtype=g._data.dtype)
+    mask[rows, cols] = -1.0
+    if reduction == "mean":
+        mask /= count
+    weights = Tensor._make(mask.reshape(x.shape))
+    if reduction == "none":
+        gg = g.unsqueeze(1) if len(x.shape) == 2 else g
+        return weights * gg
+    return weights * g
+
+
+NLL_LOSS = Op("NllLossBackward0", _nll_forward, (_nll_vjp, None), saves="inputs",
+              kind="reduction", label="NLL", doc="negative log-likelihood",
+              latex="\\operatorname{{NLL}}({0})", category="loss", arity=2)
+
+_EPS = 1e-12
+
+
+def _bce_forward(x, t, *, reduction):
+    with np.errstate(divide="ignore"):
+        log_x = np.maximum(np.log(x), -100)
+        log_1mx = np.maximum(np.log1p(-x), -100)
+    return _reduced(-(t * log_x + (1 - t) * log_1mx), reduction)
+
+
+def _bce_vjp(g, r, x, t, *, reduction):
+    denominator = ((1 - x) * x).clamp(min=_EPS)
+    return _scale(g, x.shape, reduction) * (x - t) / denominator
+
+
+BCE = Op("BinaryCrossEntropyBackward0", _bce_forward, (_bce_vjp, None), saves="inputs",
+         kind="reduction", label="BCE", doc="binary cross-entropy of probabilities",
+         latex="\\operatorname{{BCE}}({0}, {1})", category="loss", arity=2)
+
+
+def _bce_logits_forward(x, t, *, reduction):
+    loss = np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))
+    return _reduced(loss.astype(x.dtype, copy=False), reduction)
+
+
+BCE_LOGITS = Op("BinaryCrossEntropyWithLogitsBackward0", _bce_logits_forward,
+                (lambda g, r, x, t, *, reduction: _scale(g, x.shape, reduction) * (x.sigmoid() - t),
+                 lambda g, r, x, t, *, reduction: _scale(g, x.shape, reduction) * -x),
+                saves="inputs", kind="reduction", label="BCE", doc="binary cross-entropy of logits",
+                latex="\\operatorname{{BCE}}(\\sigma({0}), {1})", category="loss", arity=2)
+
+
+def _check_reduction(reduction):
+    if reduction not in _REDUCE:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+def _broadcast_warning(input, target):
+    if input._data.shape != target._data.shape:
+        import warnings
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size "
+                      f"({input.shape}). This will likely lead to incorrect results due to "
+                      "broadcasting. Please ensure they have the same size.", UserWarning,
+                      stacklevel=3)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    _broadcast_warning(input, target)
+    return apply(MSE_LOSS, (input, target), {"reduction": _check_reduction(reduction)})
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    _broadcast_warning(input, target)
+    return apply(L1_LOSS, (input, target), {"reduction": _check_reduction(reduction)})
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
+    if weight is not None:
+        raise NotImplementedError("GradStudio's nll_loss does not support class weights")
+    if input._data.ndim not in (1, 2):
+        raise ValueError(f"Expected 1D or 2D input (got {input._data.ndim}D input)")
+    if target._data.dtype.kind not in "iu":
+        raise RuntimeError("expected scalar type Long but found Float")
+    if input._data.ndim == 2 and target._data.shape[0] != input._data.shape[0]:
+        raise ValueError(f"Expected input batch_size ({input._data.shape[0]}) to match target "
+                         f"batch_size ({target._data.shape[0]}).")
+    n_classes = input._data.shape[-1]
+    valid = target._data[target._data != ignore_index]
+    if valid.size and (valid.max() >= n_classes or valid.min() < 0):
+        raise IndexError(f"Target {int(valid.max() if valid.max() >= n_classes else valid.min())} "
+                         "is out of bounds.")
+    return apply(NLL_LOSS, (input, target), {"reduction": _check_reduction(reduction),
+                                             "ignore_index": ignore_index})
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    from .reduction import log_softmax
+    class_dim = 0 if input._data.ndim == 1 else 1
+    log_p = log_softmax(input, class_dim)
+    if target._data.dtype.kind == "f":  # class probabilities
+        loss = -(target * log_p).sum(class_dim)
+        return {"mean": loss.mean, "sum": loss.sum, "none": lambda: loss}[reduction]()
+    return nll_loss(log_p, target, weight, ignore_index=ignore_index, reduction=reduction)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
+    if input._data.shape != target._data.shape:
+        raise ValueError(f"Using a target size ({target.shape}) that is different to the input size "
+                         f"({input.shape}) is deprecated. Please ensure they have the same size.")
+    return apply(BCE, (input, target), {"reduction": _check_reduction(reduction)})
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
+    if input._data.shape != target._data.shape:
+        raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
+    return apply(BCE_LOGITS, (input, target), {"reduction": _check_reduction(reduction)})

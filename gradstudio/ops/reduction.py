@@ -1,0 +1,474 @@
+"""Reductions: sum, mean, max/min, amax/amin, prod, norms, softmax,
+log_softmax, logsumexp, cumsum, var/std — and the argument-only ones
+(argmax, all, any) that have no gradient.
+
+A full reduction and a reduction over ``dim`` are different torch overloads
+with different grad_fn names (``SumBackward0`` vs ``SumBackward1``), so they
+are different rows.
+"""
+from __future__ import annotations
+
+import collections
+import math
+import warnings
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..tensor import Tensor, _wrap_dim
+from ._sympy import sp
+from .table import Op, apply
+
+
+# --------------------------------------------------------------------------- helpers
+def normalize_dims(dim, ndim: int) -> tuple:
+    """``dim`` (int, sequence or None) as a sorted tuple of non-negative dims."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, int):
+        dim = (dim,)
+    dims = tuple(sorted({_wrap_dim(int(d), ndim) for d in dim}))
+    return dims if dims else tuple(range(ndim))
+
+
+def _restore_dims(g: Tensor, dims: tuple, keepdim: bool) -> Tensor:
+    """Put back the reduced dims of ``g`` as size-1 dims so it broadcasts against the input."""
+    if keepdim:
+        return g
+    for d in dims:
+        g = g.unsqueeze(d)
+    return g
+
+
+def _keep(array, dims):
+    """A numpy reduction result with the reduced dims kept as size 1."""
+    return np.expand_dims(array, dims) if dims else array
+
+
+# --------------------------------------------------------------------------- rows
+SUM = Op("SumBackward0", lambda x: np.sum(x),
+         (lambda g, r, x: g.expand(*x.shape),),
+         sympy=lambda x: sp().Add(*x.flat), kind="reduction", label="Σ", doc="sum of all elements",
+         latex="\\sum {0}", category="reduction")
+SUM_DIM = Op("SumBackward1", lambda x, *, dim, keepdim: np.sum(x, axis=dim, keepdims=keepdim),
+             (lambda g, r, x, *, dim, keepdim: _restore_dims(g, dim, keepdim).expand(*x.shape),),
+             sympy=None, kind="reduction", label="Σ", doc="sum over dims", latex="\\sum_{{d}} {0}",
+             category="reduction")
+MEAN = Op("MeanBackward0", lambda x: np.mean(x, dtype=x.dtype),
+          (lambda g, r, x: g.expand(*x.shape) / math.prod(x.shape),),
+          sympy=lambda x: sp().Add(*x.flat) / x.size, kind="reduction", label="mean",
+          doc="mean of all elements", latex="\\overline{{{0}}}", category="reduction")
+MEAN_DIM = Op("MeanBackward1",
+              lambda x, *, dim, keepdim: np.mean(x, axis=dim, keepdims=keepdim, dtype=x.dtype),
+              (lambda g, r, x, *, dim, keepdim:
+               _restore_dims(g, dim, keepdim).expand(*x.shape) / math.prod(x.shape[d] for d in dim),),
+              kind="reduction", label="mean", doc="mean over dims", latex="\\overline{{{0}}}_d",
+              category="reduction")
+
+
+def _evenly_distribute(g, r, x):
+    """Gradient of max/min over everything: split equally between tied elements."""
+    mask = where(r != r, x != x, x == r) if r._data.dtype.kind == "f" else (x == r)
+    return mask.to(g.dtype) * (g / mask.sum())
+
+
+MAX = Op("MaxBackward1", lambda x: np.max(x), (_evenly_distribute,), saves="inputs,result",
+         sympy=lambda x: sp().Max(*x.flat), kind="reduction", label="max",
+         doc="largest element (ties share the gradient)", latex="\\max {0}", category="reduction")
+MIN = Op("MinBackward1", lambda x: np.min(x), (_evenly_distribute,), saves="inputs,result",
+         sympy=lambda x: sp().Min(*x.flat), kind="reduction", label="min",
+         doc="smallest element (ties share the gradient)", latex="\\min {0}", category="reduction")
+
+
+def _select_at_indices(g, r, x, *, dim, keepdim, indices):
+    """Gradient of max/min along ``dim``: all of it to the selected index."""
+    if not x.shape:
+        return g
+    shape = [1] * len(x.shape)
+    shape[dim] = x.shape[dim]
+    chosen = np.arange(x.shape[dim]).reshape(shape) == (indices if keepdim
+                                                           else np.expand_dims(indices, dim))
+    g = g if keepdim else g.unsqueeze(dim)
+    return where(Tensor._make(chosen), g, 0.0)
+
+
+MAX_DIM = Op("MaxBackward0",
+             lambda x, *, dim, keepdim, indices: _take(x, dim, keepdim, indices),
+             (_select_at_indices,), saves="",
+             kind="reduction", label="max", doc="largest element along a dim",
+             latex="\\max_d {0}", category="reduction")
+MIN_DIM = Op("MinBackward0",
+             lambda x, *, dim, keepdim, indices: _take(x, dim, keepdim, indices),
+             (_select_at_indices,), saves="",
+             kind="reduction", label="min", doc="smallest element along a dim",
+             latex="\\min_d {0}", category="reduction")
+
+
+def _take(x, dim, keepdim, indices):
+    if x.ndim == 0:
+        return x.copy()
+    idx = indices if keepdim else np.expand_dims(indices, dim)
+    out = np.take_along_axis(x, idx, axis=dim)
+    return out if keepdim else np.squeeze(out, axis=dim)
+
+
+def _amax_vjp(g, r, x, *, dim, keepdim):
+    r_kept = _restore_dims(r, dim, keepdim)
+    mask = (x == r_kept).to(g.dtype)
+    return mask * (_restore_dims(g, dim, keepdim) / mask.sum(dim, keepdim=True))
+
+
+AMAX = Op("AmaxBackward0", lambda x, *, dim, keepdim: np.amax(x, axis=dim, keepdims=keepdim),
+          (_amax_vjp,), saves="inputs,result", kind="reduction", label="amax",
+          doc="maximum over dims (ties share the gradient)", latex="\\max_d {0}",
+          category="reduction")
+AMIN = Op("AminBackward0", lambda x, *, dim, keepdim: np.amin(x, axis=dim, keepdims=keepdim),
+          (_amax_vjp,), saves="inputs,result", kind="reduction", label="amin",
+          doc="minimum over dims (ties share the gradient)", latex="\\min_d {0}",
+          category="reduction")
+
+
+def _product_of_others(x: np.ndarray, axis: int) -> np.ndarray:
+    """For each element, the product of the other elements along ``axis`` — exact
+    with zeros, no division (prefix and suffix products)."""
+    moved = np.moveaxis(x, axis, -1)
+    ones = np.ones(moved.shape[:-1] + (1,), dtype=x.dtype)
+    prefix = np.cumprod(np.concatenate([ones, moved[..., :-1]], axis=-1), axis=-1)
+    suffix = np.cumprod(np.concatenate([ones, moved[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    return np.moveaxis(prefix * suffix, -1, axis)
+
+
+def _prod_vjp(g, r, x):
+    if not np.any(x._data == 0):
+        return g * (r / x)
+    others = _product_of_others(x._data.reshape(-1), 0).reshape(x._data.shape)
+    return g * Tensor._make(others)
+
+
+def _prod_dim_vjp(g, r, x, *, dim, keepdim):
+    g = _restore_dims(g, (dim,), keepdim)
+    if not np.any(x._data == 0):
+        return g * (_restore_dims(r, (dim,), keepdim) / x)
+    return g * Tensor._make(_product_of_others(x._data, dim))
+
+
+PROD = Op("ProdBackward0", lambda x: np.prod(x), (_prod_vjp,), saves="inputs,result",
+          sympy=lambda x: sp().Mul(*x.flat), kind="reduction", label="Π",
+          doc="product of all elements", latex="\\prod {0}", category="reduction")
+PROD_DIM = Op("ProdBackward1", lambda x, *, dim, keepdim: np.prod(x, axis=dim, keepdims=keepdim),
+              (_prod_dim_vjp,), saves="inputs,result", kind="reduction", label="Π",
+              doc="product along a dim", latex="\\prod_d {0}", category="reduction")
+
+
+def _norm_forward(x, *, p, dim, keepdim):
+    a = np.abs(x)
+    if p == 2:
+        out = np.sqrt(np.sum(a * a, axis=dim, keepdims=keepdim))
+    elif p == 1:
+        out = np.sum(a, axis=dim, keepdims=keepdim)
+    elif p == math.inf:
+        out = np.amax(a, axis=dim, keepdims=keepdim) if a.size else np.zeros(())
+    elif p == -math.inf:
+        out = np.amin(a, axis=dim, keepdims=keepdim)
+    elif p == 0:
+        out = np.sum(a != 0, axis=dim, keepdims=keepdim)
+    else:
+        out = np.sum(a ** p, axis=dim, keepdims=keepdim) ** (1.0 / p)
+    return np.asarray(out).astype(x.dtype, copy=False)
+
+
+def _norm_vjp(g, r, x, *, p, dim, keepdim):
+    g = _restore_dims(g, dim, keepdim)
+    r = _restore_dims(r, dim, keepdim)
+    if p == 0:
+        return g * 0 * x
+    if p == 1:
+        return g * x.sign()
+    if p == 2:
+        return x * where(r == 0, 0.0, g / r)
+    if p in (math.inf, -math.inf):
+        mask = (x.abs() == r).to(g.dtype)
+        return x.sign() * mask * (g / mask.sum(dim, keepdim=True))
+    scale = where(r == 0, 0.0, g / r.pow(p - 1))
+    return x * x.abs().pow(p - 2) * scale
+
+
+NORM = Op("LinalgVectorNormBackward0", _norm_forward, (_norm_vjp,), saves="inputs,result",
+          sympy=None, kind="reduction", label="‖·‖", doc="vector p-norm", latex="\\lVert {0} \\rVert",
+          category="reduction")
+
+
+def _softmax_forward(x, *, dim):
+    shifted = x - np.max(x, axis=dim, keepdims=True)
+    e = np.exp(shifted)
+    return e / np.sum(e, axis=dim, keepdims=True)
+
+
+def _log_softmax_forward(x, *, dim):
+    shifted = x - np.max(x, axis=dim, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
+
+
+SOFTMAX = Op("SoftmaxBackward0", _softmax_forward,
+             (lambda g, r, x, *, dim: r * (g - (g * r).sum(dim, keepdim=True)),),
+             saves="result", kind="array", label="softmax", doc="softmax along a dim",
+             latex="\\operatorname{{softmax}}({0})", category="activation")
+LOG_SOFTMAX = Op("LogSoftmaxBackward0", _log_softmax_forward,
+                 (lambda g, r, x, *, dim: g - r.exp() * g.sum(dim, keepdim=True),),
+                 saves="result", kind="array", label="log softmax", doc="log-softmax along a dim",
+                 latex="\\log \\operatorname{{softmax}}({0})", category="activation")
+
+
+def _logsumexp_forward(x, *, dim, keepdim):
+    m = np.max(x, axis=dim, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    out = np.log(np.sum(np.exp(x - m), axis=dim, keepdims=True)) + m
+    return out if keepdim else np.squeeze(out, axis=dim)
+
+
+LOGSUMEXP = Op("LogsumexpBackward0", _logsumexp_forward,
+               (lambda g, r, x, *, dim, keepdim:
+                _restore_dims(g, dim, keepdim) * (x - _restore_dims(r, dim, keepdim)).exp(),),
+               saves="inputs,result", kind="reduction", label="logΣexp",
+               doc="log of the sum of exponentials", latex="\\log \\sum e^{{{0}}}",
+               category="reduction")
+CUMSUM = Op("CumsumBackward0", lambda x, *, dim: np.cumsum(x, axis=dim, dtype=x.dtype),
+            (lambda g, r, x, *, dim: g.flip(dim).cumsum(dim).flip(dim),),
+            kind="array", label="cumsum", doc="cumulative sum along a dim",
+            latex="\\operatorname{{cumsum}}({0})", category="reduction")
+
+
+def _var_forward(x, *, dim, correction, keepdim):
+    n = math.prod(x.shape[d] for d in dim)
+    return np.asarray(np.var(x, axis=dim, ddof=correction, keepdims=keepdim) if n - correction > 0
+                      else np.full(np.sum(x, axis=dim, keepdims=keepdim).shape, np.nan)
+                      ).astype(x.dtype, copy=False)
+
+
+def _var_vjp(g, r, x, *, dim, correction, keepdim):
+    n = math.prod(x.shape[d] for d in dim)
+    centred = x - x.mean(dim, keepdim=True)
+    return _restore_dims(g, dim, keepdim) * centred * (2.0 / (n - correction))
+
+
+def _std_vjp(g, r, x, *, dim, correction, keepdim):
+    n = math.prod(x.shape[d] for d in dim)
+    centred = x - x.mean(dim, keepdim=True)
+    scale = where(_restore_dims(r, dim, keepdim) == 0, 0.0,
+                  _restore_dims(g, dim, keepdim) / (_restore_dims(r, dim, keepdim) * (n - correction)))
+    return centred * scale
+
+
+VAR = Op("VarBackward0", _var_forward, (_var_vjp,), saves="inputs", kind="reduction",
+         label="var", doc="variance", latex="\\operatorname{{Var}}({0})", category="reduction")
+STD = Op("StdBackward0", lambda x, **kw: np.sqrt(_var_forward(x, **kw)), (_std_vjp,),
+         saves="inputs,result", kind="reduction", label="std", doc="standard deviation",
+         latex="\\operatorname{{Std}}({0})", category="reduction")
+
+
+# --------------------------------------------------------------------------- wrappers
+def _sum_dtype(x: Tensor, dtype):
+    if dtype is not None:
+        return x.to(dtype)
+    if x._data.dtype.kind in "biu":
+        return x.to(_dt.int64)
+    return x
+
+
+def sum(input, dim=None, keepdim=False, *, dtype=None):
+    input = _sum_dtype(input, dtype)
+    if dim is None:
+        return apply(SUM, (input,))
+    return apply(SUM_DIM, (input,), {"dim": normalize_dims(dim, input._data.ndim), "keepdim": keepdim})
+
+
+def _check_float_for_mean(x: Tensor, dtype):
+    if dtype is not None:
+        return x.to(dtype)
+    if x._data.dtype.kind != "f":
+        name = {"int64": "Long", "int32": "Int", "bool": "Bool", "int16": "Short", "int8": "Char",
+                "uint8": "Byte"}.get(x._data.dtype.name, x._data.dtype.name)
+        raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a "
+                           f"floating point or complex dtype. Got: {name}")
+    return x
+
+
+def mean(input, dim=None, keepdim=False, *, dtype=None):
+    input = _check_float_for_mean(input, dtype)
+    if dim is None:
+        return apply(MEAN, (input,))
+    return apply(MEAN_DIM, (input,), {"dim": normalize_dims(dim, input._data.ndim), "keepdim": keepdim})
+
+
+_return_types: dict = {}
+
+
+def return_type(name: str, fields=("values", "indices")):
+    """torch.return_types.<name>: a named tuple that prints like torch's."""
+    if name not in _return_types:
+        base = collections.namedtuple(name, fields)
+
+        def __repr__(self):
+            body = ",\n".join(f"{f}={getattr(self, f)!r}" for f in fields)
+            return f"torch.return_types.{name}(\n{body})"
+
+        _return_types[name] = type(name, (base,), {"__repr__": __repr__, "__str__": __repr__,
+                                                   "__slots__": ()})
+    return _return_types[name]
+
+
+def _extremum(name, full_op, dim_op, arg, input, dim, keepdim, other):
+    if isinstance(dim, Tensor) or other is not None:
+        from .elementwise import maximum, minimum
+        return (maximum if name == "max" else minimum)(input, dim if other is None else other)
+    if dim is None:
+        if input._data.size == 0:
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() "
+                               "== 0. Specify the reduction dim with the 'dim' argument.")
+        return apply(full_op, (input,))
+    d = _wrap_dim(dim, input._data.ndim)
+    if input._data.ndim == 0:
+        values = apply(dim_op, (input,), {"dim": 0, "keepdim": keepdim, "indices": None})
+        return return_type(name)(values, Tensor._make(np.zeros((), dtype=np.int64)))
+    data = input._data
+    indices = arg(data, axis=d, keepdims=True)
+    if data.dtype.kind == "f":  # torch picks the first NaN
+        nan_mask = np.isnan(data)
+        if nan_mask.any():
+            first_nan = np.argmax(nan_mask, axis=d, keepdims=True)
+            has_nan = np.take_along_axis(nan_mask, first_nan, axis=d)
+            indices = np.where(has_nan, first_nan, indices)
+    if not keepdim:
+        indices = np.squeeze(indices, axis=d)
+    values = apply(dim_op, (input,), {"dim": d, "keepdim": keepdim, "indices": indices})
+    return return_type(name)(values, Tensor._make(np.asarray(indices, dtype=np.int64)))
+
+
+def max(input, dim=None, keepdim=False, *, other=None):
+    return _extremum("max", MAX, MAX_DIM, np.argmax, input, dim, keepdim, other)
+
+
+def min(input, dim=None, keepdim=False, *, other=None):
+    return _extremum("min", MIN, MIN_DIM, np.argmin, input, dim, keepdim, other)
+
+
+def amax(input, dim=(), keepdim=False):
+    return apply(AMAX, (input,), {"dim": normalize_dims(dim if dim != () else None, input._data.ndim),
+                                  "keepdim": keepdim})
+
+
+def amin(input, dim=(), keepdim=False):
+    return apply(AMIN, (input,), {"dim": normalize_dims(dim if dim != () else None, input._data.ndim),
+                                  "keepdim": keepdim})
+
+
+def argmax(input, dim=None, keepdim=False):
+    if dim is None:
+        return Tensor._make(np.asarray(np.argmax(input._data), dtype=np.int64))
+    return Tensor._make(np.asarray(np.argmax(input._data, axis=_wrap_dim(dim, input._data.ndim),
+                                             keepdims=keepdim), dtype=np.int64))
+
+
+def argmin(input, dim=None, keepdim=False):
+    if dim is None:
+        return Tensor._make(np.asarray(np.argmin(input._data), dtype=np.int64))
+    return Tensor._make(np.asarray(np.argmin(input._data, axis=_wrap_dim(dim, input._data.ndim),
+                                             keepdims=keepdim), dtype=np.int64))
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    input = _sum_dtype(input, dtype)
+    if dim is None:
+        return apply(PROD, (input,))
+    return apply(PROD_DIM, (input,), {"dim": _wrap_dim(dim, input._data.ndim), "keepdim": keepdim})
+
+
+def vector_norm(input, ord=2, dim=None, keepdim=False, *, dtype=None):
+    if dtype is not None:
+        input = input.to(dtype)
+    if input._data.dtype.kind != "f":
+        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as input. "
+                           f"Got {_dt.from_numpy_dtype(input._data.dtype).name.capitalize()}")
+    dims = normalize_dims(dim, input._data.ndim)
+    return apply(NORM, (input,), {"p": float(ord), "dim": dims, "keepdim": keepdim})
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    if p == "fro" or p is None:
+        p = 2
+    if p == "nuc":
+        raise NotImplementedError("GradStudio does not implement the nuclear norm")
+    return vector_norm(input, p, dim, keepdim, dtype=dtype)
+
+
+def _softmax_dim(ndim, dim, name):
+    if dim is None:
+        warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
+                      "to include dim=X as an argument.", UserWarning, stacklevel=3)
+        dim = 0 if ndim in (0, 1, 3) else 1
+    return _wrap_dim(dim, ndim)
+
+
+def _floating(x, dtype):
+    if dtype is not None:
+        return x.to(dtype)
+    return x if x._data.dtype.kind == "f" else x.to(_dt.get_default_dtype())
+
+
+def softmax(input, dim=None, dtype=None, *, _stacklevel=3):
+    input = _floating(input, dtype)
+    return apply(SOFTMAX, (input,), {"dim": _softmax_dim(input._data.ndim, dim, "softmax")})
+
+
+def log_softmax(input, dim=None, dtype=None, *, _stacklevel=3):
+    input = _floating(input, dtype)
+    return apply(LOG_SOFTMAX, (input,), {"dim": _softmax_dim(input._data.ndim, dim, "log_softmax")})
+
+
+def logsumexp(input, dim, keepdim=False):
+    input = _floating(input, None)
+    return apply(LOGSUMEXP, (input,), {"dim": normalize_dims(dim, input._data.ndim), "keepdim": keepdim})
+
+
+def cumsum(input, dim, *, dtype=None):
+    input = _sum_dtype(input, dtype)
+    return apply(CUMSUM, (input,), {"dim": _wrap_dim(dim, input._data.ndim)})
+
+
+def _correction(unbiased, correction):
+    if correction is not None:
+        return correction
+    return 1 if unbiased is None or unbiased else 0
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if isinstance(dim, bool):
+        unbiased, dim = dim, None
+    return apply(VAR, (input,), {"dim": normalize_dims(dim, input._data.ndim),
+                                 "correction": _correction(unbiased, correction), "keepdim": keepdim})
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if isinstance(dim, bool):
+        unbiased, dim = dim, None
+    return apply(STD, (input,), {"dim": normalize_dims(dim, input._data.ndim),
+                                 "correction": _correction(unbiased, correction), "keepdim": keepdim})
+
+
+def all(input, dim=None, keepdim=False):
+    axis = None if dim is None else _wrap_dim(dim, input._data.ndim)
+    return Tensor._make(np.asarray(np.all(input._data, axis=axis, keepdims=keepdim)))
+
+
+def any(input, dim=None, keepdim=False):
+    axis = None if dim is None else _wrap_dim(dim, input._data.ndim)
+    return Tensor._make(np.asarray(np.any(input._data, axis=axis, keepdims=keepdim)))
+
+
+def count_nonzero(input, dim=None):
+    return Tensor._make(np.asarray(np.count_nonzero(input._data, axis=dim), dtype=np.int64))
+
+
+def where(*args):
+    from .elementwise import where as _where
+    return _where(*args)

@@ -1,0 +1,385 @@
+"""Shape ops: view/reshape, transpose/permute, squeeze/unsqueeze, expand,
+repeat, flip, cat/stack, clone and dtype conversion.
+
+Ops that are views in torch are numpy views here too: they share values
+(and the version counter) with their base, so an in-place change shows
+through both, as in torch.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..tensor import Tensor, _wrap_dim
+from ._sympy import sp
+from .table import Op, apply
+
+
+def _as_view(result: Tensor, base: Tensor) -> Tensor:
+    """Mark ``result`` as a view of ``base`` (shared version counter)."""
+    result._vc = base._vc
+    result._base = base._base if base._base is not None else base
+    return result
+
+
+def _reshape_back(g, r, x, **params):
+    return g.reshape(*x.shape)
+
+
+# Symbolic forwards of shape ops work on object arrays of sympy expressions.
+def _np_sympy(fn):
+    return lambda x, **params: fn(x, **params)
+
+
+VIEW = Op("ViewBackward0", lambda x, *, shape: x.reshape(shape, copy=False), (_reshape_back,),
+          sympy=_np_sympy(lambda x, *, shape: x.reshape(shape)), kind="shape", label="view",
+          doc="same values, new shape", latex="{0}", category="shape")
+UNSAFE_VIEW = Op("UnsafeViewBackward0", lambda x, *, shape: x.reshape(shape), (_reshape_back,),
+                 sympy=_np_sympy(lambda x, *, shape: x.reshape(shape)), kind="shape",
+                 label="view", doc="reshape of a copy", latex="{0}", category="shape")
+ALIAS = Op("AliasBackward0", lambda x: x.view(), (lambda g, r, x: g,),
+           sympy=_np_sympy(lambda x: x), kind="shape", label="alias", doc="the same tensor",
+           latex="{0}", category="shape")
+TRANSPOSE = Op("TransposeBackward0", lambda x, *, dim0, dim1: np.swapaxes(x, dim0, dim1),
+               (lambda g, r, x, *, dim0, dim1: g.transpose(dim0, dim1),),
+               sympy=_np_sympy(lambda x, *, dim0, dim1: np.swapaxes(x, dim0, dim1)), kind="shape",
+               label="transpose", doc="swap two dims", latex="{0}^T", category="shape")
+T = Op("TBackward0", lambda x: x.T, (lambda g, r, x: g.t(),),
+       sympy=_np_sympy(lambda x: x.T), kind="shape", label="ᵀ", doc="matrix transpose",
+       latex="{0}^T", category="shape")
+PERMUTE = Op("PermuteBackward0", lambda x, *, dims: np.transpose(x, dims),
+             (lambda g, r, x, *, dims: g.permute(*np.argsort(dims).tolist()),),
+             sympy=_np_sympy(lambda x, *, dims: np.transpose(x, dims)), kind="shape",
+             label="permute", doc="reorder dims", latex="{0}", category="shape")
+SQUEEZE = Op("SqueezeBackward0", lambda x: np.squeeze(x), (_reshape_back,),
+             sympy=_np_sympy(lambda x: np.squeeze(x)), kind="shape", label="squeeze",
+             doc="drop all size-1 dims", latex="{0}", category="shape")
+SQUEEZE_DIM = Op("SqueezeBackward1", lambda x, *, dim: _squeeze_dims(x, (dim,)), (_reshape_back,),
+                 sympy=_np_sympy(lambda x, *, dim: _squeeze_dims(x, (dim,))), kind="shape",
+                 label="squeeze", doc="drop a size-1 dim", latex="{0}", category="shape")
+SQUEEZE_DIMS = Op("SqueezeBackward2", lambda x, *, dims: _squeeze_dims(x, dims), (_reshape_back,),
+                  sympy=_np_sympy(lambda x, *, dims: _squeeze_dims(x, dims)), kind="shape",
+                  label="squeeze", doc="drop size-1 dims", latex="{0}", category="shape")
+UNSQUEEZE = Op("UnsqueezeBackward0", lambda x, *, dim: np.expand_dims(x, dim),
+               (lambda g, r, x, *, dim: g.squeeze(dim),),
+               sympy=_np_sympy(lambda x, *, dim: np.expand_dims(x, dim)), kind="shape",
+               label="unsqueeze", doc="insert a size-1 dim", latex="{0}", category="shape")
+EXPAND = Op("ExpandBackward0", lambda x, *, shape: np.broadcast_to(x, shape),
+            (lambda g, r, x, *, shape: g.sum_to_size(*x.shape),),
+            sympy=_np_sympy(lambda x, *, shape: np.broadcast_to(x, shape)), kind="shape",
+            label="expand", doc="broadcast to a larger shape", latex="{0}", category="shape")
+
+
+def _repeat_vjp(g, r, x, *, repeats):
+    shape = x.shape
+    lead = len(repeats) - len(shape)
+    padded = (1,) * lead + tuple(shape)
+    split = []
+    for rep, size in zip(repeats, padded):
+        split += [rep, size]
+    summed = g.reshape(*split).sum(tuple(range(0, 2 * len(repeats), 2)))
+    return summed.reshape(*shape)
+
+
+REPEAT = Op("RepeatBackward0", lambda x, *, repeats: np.tile(x, repeats), (_repeat_vjp,),
+            sympy=_np_sympy(lambda x, *, repeats: np.tile(x, repeats)), kind="shape",
+            label="repeat", doc="tile copies", latex="{0}", category="shape")
+FLIP = Op("FlipBackward0", lambda x, *, dims: np.flip(x, dims),
+          (lambda g, r, x, *, dims: g.flip(dims),),
+          sympy=_np_sympy(lambda x, *, dims: np.flip(x, dims)), kind="shape", label="flip",
+          doc="reverse along dims", latex="{0}", category="shape")
+CLONE = Op("CloneBackward0", lambda x: x.copy(), (lambda g, r, x: g,),
+           sympy=_np_sympy(lambda x: x), kind="shape", label="clone", doc="a copy", latex="{0}",
+           category="shape")
+TO_COPY = Op("ToCopyBackward0", lambda x, *, dtype: x.astype(dtype),
+             (lambda g, r, x, *, dtype: g,), kind="shape", label="to",
+             sympy=_np_sympy(lambda x, *, dtype: x), doc="dtype conversion", latex="{0}",
+             category="shape")
+
+
+def _cat_vjp(i, g, r, *inputs, dim):
+    start = sum(inp.shape[dim] for inp in inputs[:i])
+    return g.narrow(dim, start, inputs[i].shape[dim])
+
+
+CAT = Op("CatBackward0", lambda *xs, dim: np.concatenate(xs, axis=dim), _cat_vjp,
+         sympy=lambda *xs, dim: np.concatenate(xs, axis=dim), kind="shape", label="cat",
+         doc="concatenate along a dim", latex="[{0}]", category="shape", arity=-1)
+STACK = Op("StackBackward0", lambda *xs, dim: np.stack(xs, axis=dim),
+           lambda i, g, r, *inputs, dim: g.select(dim, i),
+           sympy=lambda *xs, dim: np.stack(xs, axis=dim), kind="shape", label="stack",
+           doc="stack along a new dim", latex="[{0}]", category="shape", arity=-1)
+
+
+def _squeeze_dims(x, dims):
+    dims = tuple(d for d in dims if x.shape[d] == 1)
+    return np.squeeze(x, axis=dims) if dims else x.view()
+
+
+# --------------------------------------------------------------------------- wrappers
+def _shape_arg(shape) -> tuple:
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer, Tensor)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+def _infer_shape(shape: tuple, numel: int) -> tuple:
+    if shape.count(-1) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    known = math.prod(s for s in shape if s != -1)
+    if -1 in shape:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        shape = tuple(numel // known if s == -1 else s for s in shape)
+    elif known != numel:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    return shape
+
+
+def view(input, *shape):
+    if len(shape) == 1 and isinstance(shape[0], _dt.dtype):
+        raise NotImplementedError("view(dtype) is not supported by GradStudio")
+    shape = _infer_shape(_shape_arg(shape), input._data.size)
+    try:
+        input._data.reshape(shape, copy=False)
+    except ValueError:
+        raise RuntimeError("view size is not compatible with input tensor's size and stride (at "
+                           "least one dimension spans across two contiguous subspaces). Use "
+                           ".reshape(...) instead.") from None
+    return _as_view(apply(VIEW, (input,), {"shape": shape}), input)
+
+
+def reshape(input, *shape):
+    shape = _infer_shape(_shape_arg(shape), input._data.size)
+    try:
+        input._data.reshape(shape, copy=False)
+    except ValueError:
+        return apply(UNSAFE_VIEW, (clone(input),), {"shape": shape})
+    return _as_view(apply(VIEW, (input,), {"shape": shape}), input)
+
+
+def view_as(input, other):
+    return view(input, other._data.shape)
+
+
+def reshape_as(input, other):
+    return reshape(input, other._data.shape)
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    ndim = input._data.ndim
+    if ndim == 0:
+        return reshape(input, 1)
+    start, end = _wrap_dim(start_dim, ndim), _wrap_dim(end_dim, ndim)
+    if start > end:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if start == end:
+        return input
+    shape = input._data.shape
+    return reshape(input, shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:])
+
+
+def unflatten(input, dim, sizes):
+    dim = _wrap_dim(dim, input._data.ndim)
+    shape = input._data.shape
+    sizes = _infer_shape(tuple(sizes), shape[dim])
+    return view(input, shape[:dim] + sizes + shape[dim + 1:])
+
+
+def transpose(input, dim0, dim1):
+    ndim = input._data.ndim
+    d0, d1 = _wrap_dim(dim0, ndim), _wrap_dim(dim1, ndim)
+    return _as_view(apply(TRANSPOSE, (input,), {"dim0": d0, "dim1": d1}), input)
+
+
+swapaxes = transpose
+
+
+def t(input):
+    if input._data.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input._data.ndim}D")
+    return _as_view(apply(T, (input,)), input)
+
+
+def permute(input, *dims):
+    dims = _shape_arg(dims)
+    ndim = input._data.ndim
+    if len(dims) != ndim:
+        raise RuntimeError("permute(sparse_coo): number of dimensions in the tensor input does not "
+                           "match the length of the desired ordering of dimensions i.e. input.dim() "
+                           f"= {ndim} is not equal to len(dims) = {len(dims)}")
+    dims = tuple(_wrap_dim(d, ndim) for d in dims)
+    if len(set(dims)) != len(dims):
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
+    return _as_view(apply(PERMUTE, (input,), {"dims": dims}), input)
+
+
+def numpy_T(input):
+    ndim = input._data.ndim
+    if ndim != 2 and ndim != 0:
+        import warnings
+        warnings.warn("The use of `x.T` on tensors of dimension other than 2 to reverse their shape "
+                      "is deprecated and it will throw an error in a future release. Consider "
+                      "`x.mT` to transpose batches of matrices or `x.permute(*torch.arange(x.ndim "
+                      "- 1, -1, -1))` to reverse the dimensions of a tensor.", UserWarning,
+                      stacklevel=3)
+    return permute(input, *range(ndim - 1, -1, -1))
+
+
+def matrix_T(input):
+    if input._data.ndim < 2:
+        raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. "
+                           f"Got {input._data.ndim}-D tensor.")
+    return transpose(input, -2, -1)
+
+
+def movedim(input, source, destination):
+    order = list(np.moveaxis(np.arange(input._data.ndim), source, destination))
+    return permute(input, *[int(i) for i in order])
+
+
+def squeeze(input, dim=None):
+    if dim is None:
+        return _as_view(apply(SQUEEZE, (input,)), input)
+    ndim = input._data.ndim
+    if isinstance(dim, (tuple, list)):
+        dims = tuple(_wrap_dim(d, ndim) for d in dim)
+        return _as_view(apply(SQUEEZE_DIMS, (input,), {"dims": dims}), input)
+    return _as_view(apply(SQUEEZE_DIM, (input,), {"dim": _wrap_dim(dim, ndim)}), input)
+
+
+def unsqueeze(input, dim):
+    return _as_view(apply(UNSQUEEZE, (input,), {"dim": _wrap_dim(dim, input._data.ndim + 1)}), input)
+
+
+def expand(input, *sizes):
+    sizes = _shape_arg(sizes)
+    shape = input._data.shape
+    if len(sizes) < len(shape):
+        raise RuntimeError(f"expand(torch.FloatTensor{{{list(shape)}}}, size={list(sizes)}): the "
+                           "number of sizes provided ({}) must be greater or equal to the number of "
+                           "dimensions in the tensor ({})".format(len(sizes), len(shape)))
+    lead = len(sizes) - len(shape)
+    target = []
+    for i, s in enumerate(sizes):
+        if i < lead:
+            if s < 0:
+                raise RuntimeError(f"The expanded size of the tensor ({s}) isn't allowed in a "
+                                   f"leading, non-existing dimension {i}")
+            target.append(s)
+            continue
+        current = shape[i - lead]
+        if s == -1:
+            s = current
+        elif current != 1 and s != current:
+            raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing size "
+                               f"({current}) at non-singleton dimension {i}.  Target sizes: "
+                               f"{list(sizes)}.  Tensor sizes: {list(shape)}")
+        target.append(s)
+    return _as_view(apply(EXPAND, (input,), {"shape": tuple(target)}), input)
+
+
+def expand_as(input, other):
+    return expand(input, *other._data.shape)
+
+
+def broadcast_to(input, size):
+    return expand(input, *size)
+
+
+def sum_to_size(input, *size):
+    """Sum ``input`` down to ``size`` (the inverse of broadcasting)."""
+    size = _shape_arg(size)
+    shape = input._data.shape
+    lead = len(shape) - len(size)
+    dims = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(size)
+                                      if s == 1 and shape[lead + i] != 1)
+    if not dims:
+        return input
+    out = input.sum(dims, keepdim=True)
+    return out.reshape(*size) if lead else out
+
+
+def repeat(input, *sizes):
+    sizes = _shape_arg(sizes)
+    if len(sizes) < input._data.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of "
+                           "dimensions of tensor")
+    return apply(REPEAT, (input,), {"repeats": sizes})
+
+
+def flip(input, dims):
+    if isinstance(dims, int):
+        dims = (dims,)
+    dims = tuple(_wrap_dim(d, input._data.ndim) for d in dims)
+    return apply(FLIP, (input,), {"dims": dims})
+
+
+def clone(input, *, memory_format=None):
+    return apply(CLONE, (input,))
+
+
+def contiguous(input, memory_format=None):
+    if input._data.flags.c_contiguous:
+        return input
+    return clone(input)
+
+
+def to_dtype(input, dtype) -> Tensor:
+    dtype = _dt.to_dtype(dtype)
+    if input._data.dtype == dtype.np:
+        return input
+    if dtype.is_floating_point and input._data.dtype.kind == "f":
+        return apply(TO_COPY, (input,), {"dtype": dtype.np})
+    return Tensor._make(input._data.astype(dtype.np))
+
+
+def cat(tensors, dim=0, *, out=None):
+    tensors = [t for t in tensors]
+    if not tensors:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    # torch skips legacy empty 1-d tensors
+    nonempty = [t for t in tensors if not (t._data.ndim == 1 and t._data.size == 0)] or tensors[:1]
+    ref = nonempty[0]._data
+    d = _wrap_dim(dim, ref.ndim)
+    for i, t in enumerate(nonempty):
+        if t._data.ndim != ref.ndim:
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {ref.ndim} and "
+                               f"{t._data.ndim}")
+        for axis in range(ref.ndim):
+            if axis != d and t._data.shape[axis] != ref.shape[axis]:
+                raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected "
+                                   f"size {ref.shape[axis]} but got size {t._data.shape[axis]} for "
+                                   f"tensor number {i} in the list.")
+    target = _dt.result_type(*nonempty).np
+    nonempty = [t if t._data.dtype == target else t.to(_dt.from_numpy_dtype(target)) for t in nonempty]
+    return apply(CAT, tuple(nonempty), {"dim": d})
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim=0, *, out=None):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    ref = tensors[0]._data.shape
+    for i, t in enumerate(tensors):
+        if t._data.shape != ref:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(ref)} at "
+                               f"entry 0 and {list(t._data.shape)} at entry {i}")
+    d = _wrap_dim(dim, len(ref) + 1)
+    target = _dt.result_type(*tensors).np
+    tensors = [t if t._data.dtype == target else t.to(_dt.from_numpy_dtype(target)) for t in tensors]
+    return apply(STACK, tuple(tensors), {"dim": d})
+
+
+def hstack(tensors):
+    tensors = list(tensors)
+    return cat(tensors, 0 if tensors[0]._data.ndim == 1 else 1)
+
+
+def vstack(tensors):
+    return cat([t if t._data.ndim >= 2 else t.reshape(1, -1) for t in tensors], 0)

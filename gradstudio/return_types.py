@@ -1,0 +1,5 @@
+"""``torch.return_types``: the named tuples ``max(dim=…)`` and friends return."""
+from .ops.reduction import return_type
+
+max = return_type("max")  # noqa: A001
+min = return_type("min")  # noqa: A001
