@@ -10,6 +10,12 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import numpy as _np
+
+# torch never warns about overflow, division by zero or invalid values: results
+# are inf and nan silently. Match it (this sets numpy's state for this thread).
+_np.seterr(all="ignore")
+
 from . import dtypes as _dtypes
 from .dtypes import (bool_ as bool, dtype, float16, float32, float64, int8, int16, int32,  # noqa: F401
                      int64, uint8, get_default_dtype, set_default_dtype, result_type as _result_type)

@@ -17,7 +17,8 @@ import numpy as np
 from . import dtypes as _dt
 from .autograd import errors as _err
 from .autograd.grad_mode import state as _grad_state
-from .autograd.node import AccumulateGrad, HookList, _HookHandle
+from .autograd import api as _autograd_api
+from .autograd.node import AccumulateGrad, HookList, VersionCounter, _HookHandle
 
 __all__ = ["Tensor", "Size"]
 
@@ -75,8 +76,15 @@ CPU = device()
 class Tensor:
     """An n-dimensional array with PyTorch's autograd semantics."""
 
-    __slots__ = ("_data", "_requires_grad", "_grad", "grad_fn", "_vc", "_hooks",
-                 "_accumulator", "_retains_grad", "_base", "__weakref__", "__dict__")
+    __slots__ = ("_data", "_requires_grad", "grad_fn", "_base", "__weakref__", "__dict__")
+
+    # Rarely set, so they live in the instance dict and default to these
+    # class attributes: creating a tensor then sets only the three slots above.
+    _grad = None            # .grad
+    _vc = None              # VersionCounter (views use their base's); None: never changed in place
+    _hooks = None           # tensor hooks of a leaf (non-leaf hooks live on grad_fn)
+    _accumulator = None     # weakref to this leaf's AccumulateGrad
+    _retains_grad = False
 
     # ------------------------------------------------------------------ creation
     def __init__(self, *args, **kwargs):
@@ -94,17 +102,7 @@ class Tensor:
 
     @staticmethod
     def _make(data: np.ndarray, requires_grad: bool = False, grad_fn=None) -> "Tensor":
-        t = object.__new__(Tensor)
-        t._data = data
-        t._requires_grad = requires_grad
-        t._grad = None
-        t.grad_fn = grad_fn
-        t._vc = [0]
-        t._hooks = None
-        t._accumulator = None
-        t._retains_grad = False
-        t._base = None
-        return t
+        return make(data, requires_grad, grad_fn)
 
     # ------------------------------------------------------------------ metadata
     @property
@@ -160,7 +158,8 @@ class Tensor:
 
     @property
     def _version(self) -> int:
-        return self._vc[0]
+        vc = peek_version_counter(self)
+        return vc.value if vc is not None else 0
 
     # ------------------------------------------------------------------ autograd state
     @property
@@ -222,6 +221,7 @@ class Tensor:
             return
         self._retains_grad = True
         self.grad_fn._retain_grad_ref = weakref.ref(self)
+        self.grad_fn._has_hooks = True
 
     def register_hook(self, hook):
         """``hook(grad)`` runs when the gradient for this tensor is computed; it may
@@ -233,6 +233,9 @@ class Tensor:
         if self._hooks is None:
             self._hooks = HookList()
         self._hooks.append(hook)
+        accumulator = self._accumulator() if self._accumulator is not None else None
+        if accumulator is not None:
+            accumulator._has_hooks = True
         return _HookHandle(self._hooks, hook)
 
     def _gradient_edge(self):
@@ -249,12 +252,11 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Compute the gradient of this tensor w.r.t. graph leaves (torch semantics)."""
-        from .autograd import backward as _backward
-        _backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        _autograd_api.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def detach(self) -> "Tensor":
-        t = Tensor._make(self._data)
-        t._vc = self._vc
+        t = make(self._data)
+        t._vc = shared_version_counter(self)  # an alias of the same values
         return t
 
     def detach_(self) -> "Tensor":
@@ -340,27 +342,48 @@ class Tensor:
                                "the deepcopy protocol at the moment.  If you were attempting to "
                                "deepcopy a module, this may be because of a torch.nn.utils.weight_norm "
                                "usage, see https://github.com/pytorch/pytorch/pull/103001")
-        t = Tensor._make(self._data.copy(), self._requires_grad)
+        t = make(self._data.copy(), self._requires_grad)
         if self._grad is not None:
-            t._grad = Tensor._make(self._grad._data.copy())
+            t._grad = make(self._grad._data.copy())
         memo[id(self)] = t
         return t
+
+
+_new = object.__new__
+
+
+def make(data: np.ndarray, requires_grad: bool = False, grad_fn=None) -> Tensor:
+    """A tensor around ``data`` (no copy) — the constructor every op uses."""
+    t = _new(Tensor)
+    t._data = data
+    t._requires_grad = requires_grad
+    t.grad_fn = grad_fn
+    t._base = None
+    return t
 
 
 def _init(t: Tensor, data, requires_grad, grad_fn):
     t._data = data
     t._requires_grad = requires_grad
-    t._grad = None
     t.grad_fn = grad_fn
-    t._vc = [0]
-    t._hooks = None
-    t._accumulator = None
-    t._retains_grad = False
     t._base = None
 
 
+def shared_version_counter(t: Tensor) -> VersionCounter:
+    """The version counter ``t`` shares with its base and views (created on first need)."""
+    owner = t._base if t._base is not None else t
+    if owner._vc is None:
+        owner._vc = VersionCounter()
+    return owner._vc
+
+
+def peek_version_counter(t: Tensor):
+    """``t``'s version counter, or None if its values were never changed in place."""
+    return (t._base if t._base is not None else t)._vc
+
+
 def _rebuild(data, requires_grad):
-    return Tensor._make(data, requires_grad)
+    return make(data, requires_grad)
 
 
 def _wrap_dim(dim: int, ndim: int) -> int:

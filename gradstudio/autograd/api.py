@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import tensor as _tensor  # the module (import cycle); names looked up at call time
 from . import errors as _err
 from .engine import run_backward
 
 
 def _as_tuple(x):
-    from ..tensor import Tensor
     if x is None:
         return None
-    if isinstance(x, Tensor):
+    if isinstance(x, _tensor.Tensor):
         return (x,)
     return tuple(x)
 
 
 def _make_grads(outputs, grads):
     """torch's _make_grads: check given gradients, create implicit ones for scalars."""
-    from ..tensor import Size, Tensor
+    Size, Tensor = _tensor.Size, _tensor.Tensor
     result = []
     for i, (out, g) in enumerate(zip(outputs, grads)):
         if g is None:
@@ -29,7 +29,9 @@ def _make_grads(outputs, grads):
                 if out._data.dtype.kind != "f":
                     raise RuntimeError("grad can be implicitly created only for real scalar outputs "
                                        f"but got {out.dtype}")
-                result.append(Tensor._make(np.ones(out._data.shape, dtype=out._data.dtype)))
+                ones = np.empty(out._data.shape, dtype=out._data.dtype)
+                ones.fill(1)
+                result.append(_tensor.make(ones))
             else:
                 result.append(None)
             continue
@@ -57,7 +59,7 @@ def _roots(outputs):
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None,
              inputs=None):
     """Accumulate into ``.grad`` the gradient of ``tensors`` w.r.t. the graph leaves."""
-    from ..tensor import Tensor
+    Tensor = _tensor.Tensor
     outputs = _as_tuple(tensors)
     if grad_tensors is None:
         grad_tensors = grad_variables
@@ -84,7 +86,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """The gradients of ``outputs`` w.r.t. ``inputs``, returned rather than accumulated."""
-    from ..tensor import Tensor
+    Tensor = _tensor.Tensor
     outputs = _as_tuple(outputs)
     inputs = _as_tuple(inputs)
     if allow_unused is None:

@@ -8,6 +8,11 @@ VJP rules need from the forward pass. When a backward pass finishes without
 node that needed them raises torch's "backward through the graph a second
 time" error, exactly when torch does (nodes that saved nothing never raise).
 
+In-place changes are detected without storing versions per saved tensor:
+every in-place change advances a global epoch and stamps the tensor's
+:class:`VersionCounter`; a node whose saved tensors were stamped after the
+node was created raises torch's "modified by an inplace operation" error.
+
 :class:`AccumulateGrad` is the sink for a leaf tensor that requires grad.
 """
 from __future__ import annotations
@@ -18,16 +23,52 @@ import weakref
 from .errors import freed_saved_tensors_error, inplace_version_error
 
 _sequence = itertools.count()
+EPOCH = [0]  # number of in-place changes so far, process-wide
+
+
+class VersionCounter:
+    """How often a tensor (and the views sharing its storage) changed in place."""
+
+    __slots__ = ("value", "last_epoch", "history")
+
+    def __init__(self):
+        self.value = 0
+        self.last_epoch = -1
+        self.history = []  # (epoch, version) of the recent changes
+
+    def bump(self):
+        EPOCH[0] += 1
+        self.value += 1
+        self.last_epoch = EPOCH[0]
+        self.history.append((EPOCH[0], self.value))
+        if len(self.history) > 64:
+            del self.history[:32]
+
+    def version_at(self, epoch: int) -> int:
+        """The version this counter had at ``epoch`` (best effort for old epochs)."""
+        version = self.value - len(self.history)
+        for stamp, value in self.history:
+            if stamp > epoch:
+                break
+            version = value
+        return max(version, 0)
 
 
 class TensorMeta:
-    """Shape and dtype of an input whose values the op's rules do not need."""
+    """Shape and dtype of an input whose values the op's rules do not need.
 
-    __slots__ = ("shape", "dtype_np")
+    ``meta._data`` is the meta itself, so ``x._data.shape`` reads the same for
+    a saved tensor and for a meta."""
 
-    def __init__(self, shape, dtype_np):
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape, dtype):
         self.shape = shape
-        self.dtype_np = dtype_np
+        self.dtype = dtype
+
+    @property
+    def _data(self):
+        return self
 
     @property
     def ndim(self):
@@ -46,7 +87,7 @@ class _HookHandle:
     __slots__ = ("_hooks_ref", "_hook")
 
     def __init__(self, hooks: list, hook):
-        self._hooks_ref = weakref.ref(hooks) if hasattr(hooks, "__weakref__") else (lambda: hooks)
+        self._hooks_ref = weakref.ref(hooks)
         self._hook = hook
 
     def remove(self):
@@ -61,46 +102,14 @@ class HookList(list):
     __slots__ = ("__weakref__",)
 
 
-class Node:
-    """One recorded op application (a tensor's ``grad_fn``)."""
+class _HookHolder:
+    """Node hook registration shared by Node and AccumulateGrad."""
 
-    __slots__ = (
-        "op", "next_functions", "_inputs", "_params", "_out_data", "_out_ref",
-        "_versions", "_released", "_seq", "_hooks", "_prehooks",
-        "_tensor_prehooks", "_retain_grad_ref", "metadata_", "__weakref__",
-    )
-
-    def __init__(self, op, next_functions, inputs, params, out_data=None, out_tensor=None,
-                 versions=None):
-        self.op = op
-        self.next_functions = next_functions
-        self._inputs = inputs            # Tensor (saved), TensorMeta, or a Python scalar
-        self._params = params
-        self._out_data = out_data        # ndarray when the rules need the result
-        self._out_ref = out_tensor       # weakref to the result, for version checks
-        self._versions = versions        # versions of saved tensors at save time
-        self._released = False
-        self._seq = next(_sequence)
-        self._hooks = None
-        self._prehooks = None
-        self._tensor_prehooks = None
-        self._retain_grad_ref = None
-        self.metadata_ = None
-
-    # -- torch's public Node API ------------------------------------------------
-    def name(self) -> str:
-        return self.op.name
-
-    def __repr__(self):
-        return f"<{self.op.name} object at {hex(id(self))}>"
-
-    def metadata(self) -> dict:
-        if self.metadata_ is None:
-            self.metadata_ = {}
-        return self.metadata_
+    __slots__ = ()
 
     def register_hook(self, hook):
         """``hook(grad_inputs, grad_outputs)`` runs after this node's rules."""
+        self._has_hooks = True
         if self._hooks is None:
             self._hooks = HookList()
         self._hooks.append(hook)
@@ -108,12 +117,51 @@ class Node:
 
     def register_prehook(self, hook):
         """``hook(grad_outputs)`` runs before this node's rules; may return new grads."""
+        self._has_hooks = True
         if self._prehooks is None:
             self._prehooks = HookList()
         self._prehooks.append(hook)
         return _HookHandle(self._prehooks, hook)
 
+    def metadata(self) -> dict:
+        if self.metadata_ is None:
+            self.metadata_ = {}
+        return self.metadata_
+
+
+class Node(_HookHolder):
+    """One recorded op application (a tensor's ``grad_fn``)."""
+
+    __slots__ = ("op", "next_functions", "_inputs", "_params", "_out_data", "_out_ref",
+                 "_epoch", "_seq", "__dict__", "__weakref__")
+
+    # Rarely set; kept out of the slots so creating a node stays cheap.
+    _released = False
+    _has_hooks = False   # any hook, tensor hook or retain_grad: the engine checks only this
+    _hooks = None
+    _prehooks = None
+    _tensor_prehooks = None
+    _retain_grad_ref = None
+    metadata_ = None
+
+    def __init__(self, op, next_functions, inputs, params, out_data=None, out_ref=None):
+        self.op = op
+        self.next_functions = next_functions
+        self._inputs = inputs            # Tensor (saved), TensorMeta, or a Python scalar
+        self._params = params
+        self._out_data = out_data        # ndarray when the rules need the result
+        self._out_ref = out_ref          # weakref to the result, for in-place checks
+        self._epoch = EPOCH[0]
+        self._seq = next(_sequence)
+
+    def name(self) -> str:
+        return self.op.name
+
+    def __repr__(self):
+        return f"<{self.op.name} object at {hex(id(self))}>"
+
     def _register_tensor_prehook(self, hook):
+        self._has_hooks = True
         if self._tensor_prehooks is None:
             self._tensor_prehooks = HookList()
         self._tensor_prehooks.append(hook)
@@ -123,50 +171,38 @@ class Node:
     def saved_tensors_released(self) -> bool:
         return self._released and bool(self.op.saves)
 
-    # -- saved values -----------------------------------------------------------
     def saved_inputs(self):
-        """The inputs as the rules see them; raises if they were freed or modified."""
+        """The inputs as the rules see them; raises if they were freed or changed in place."""
         if self._released and self.op.saves:
             raise RuntimeError(freed_saved_tensors_error())
-        if self._versions is not None:
-            self._check_versions()
+        if self._epoch != EPOCH[0] and self.op.saves:
+            self._check_unmodified()
         return self._inputs
 
-    def _check_versions(self):
-        inputs = self._inputs
-        for position, version in self._versions:
-            if position >= 0:
-                tensor = inputs[position]
-                producer = tensor.grad_fn
-            else:
-                tensor = self._out_ref() if self._out_ref is not None else None
-                producer = self
-            if tensor is not None and tensor._version != version:
-                raise RuntimeError(inplace_version_error(tensor, version, producer))
+    def _check_unmodified(self):
+        from ..tensor import Tensor, peek_version_counter
+        candidates = [(t, t.grad_fn) for t in self._inputs if isinstance(t, Tensor)]
+        if self._out_ref is not None:
+            candidates.append((self._out_ref(), self))
+        for tensor, producer in candidates:
+            vc = peek_version_counter(tensor) if tensor is not None else None
+            if vc is not None and vc.last_epoch > self._epoch:
+                raise RuntimeError(inplace_version_error(tensor, vc.version_at(self._epoch), producer))
 
     def release(self):
         """Free saved values (what torch does at the end of a backward pass)."""
-        if self._released:
-            return
         self._released = True
-        if self.op.saves:  # "inputs", "result", or tensors kept in params ("indices")
-            self._inputs = tuple(_as_meta(x) for x in self._inputs)
+        if self.op.saves:
+            self._inputs = None
             self._out_data = None
-            self._versions = None
+            self._out_ref = None
 
 
-def _as_meta(x):
-    from ..tensor import Tensor
-    if isinstance(x, Tensor):
-        return TensorMeta(x._data.shape, x._data.dtype)
-    return x
-
-
-class AccumulateGrad:
+class AccumulateGrad(_HookHolder):
     """Gradient sink of a leaf tensor; ``variable`` is that leaf."""
 
     __slots__ = ("variable", "next_functions", "_seq", "_hooks", "_prehooks", "metadata_",
-                 "__weakref__")
+                 "_has_hooks", "__weakref__")
 
     op = None
 
@@ -177,17 +213,11 @@ class AccumulateGrad:
         self._hooks = None
         self._prehooks = None
         self.metadata_ = None
+        # A leaf's tensor hooks run in its AccumulateGrad: flag it if the leaf has some.
+        self._has_hooks = bool(variable._hooks)
 
     def name(self) -> str:
         return "torch::autograd::AccumulateGrad"
 
     def __repr__(self):
         return f"<AccumulateGrad object at {hex(id(self))}>"
-
-    def metadata(self) -> dict:
-        if self.metadata_ is None:
-            self.metadata_ = {}
-        return self.metadata_
-
-    register_hook = Node.register_hook
-    register_prehook = Node.register_prehook

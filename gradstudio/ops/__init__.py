@@ -99,8 +99,8 @@ def _min(self, dim=None, keepdim=False):
 E = elementwise
 METHODS = {
     # operators
-    "__add__": E.add, "__radd__": _swap(E.add), "__sub__": E.sub, "__rsub__": E.rsub,
-    "__mul__": E.mul, "__rmul__": _swap(E.mul), "__truediv__": E.div, "__rtruediv__": E.rdiv,
+    "__add__": E.fast_add, "__radd__": E.fast_add, "__sub__": E.fast_sub, "__rsub__": E.rsub,
+    "__mul__": E.mul, "__rmul__": E.mul, "__truediv__": E.fast_div, "__rtruediv__": E.rdiv,
     "__floordiv__": E.floor_divide, "__rfloordiv__": _swap(E.floor_divide),
     "__mod__": E.remainder, "__rmod__": _swap(E.remainder),
     "__pow__": E.pow, "__rpow__": E.rpow, "__neg__": E.neg, "__pos__": lambda self: self,

@@ -12,9 +12,10 @@ import math
 import numpy as np
 
 from .. import dtypes as _dt
-from ..tensor import Tensor
+from ..autograd.grad_mode import state as _grad_state
+from ..tensor import Tensor, make
 from ._sympy import sp
-from .table import Op, apply
+from .table import Op, apply, record
 
 
 def _unary(name, forward, vjp, saves, sympy, label, doc, latex, category="elementwise"):
@@ -225,6 +226,11 @@ def _is_scalar(x) -> bool:
     return isinstance(x, (int, float, bool))
 
 
+def _scalar(x):
+    """numpy scalars as Python numbers (torch treats both as scalars)."""
+    return x.item() if isinstance(x, np.generic) else x
+
+
 def _operand(x):
     """A Tensor or a Python number; numpy scalars become numbers, other data a tensor."""
     if isinstance(x, (Tensor, int, float, bool)):
@@ -271,13 +277,94 @@ def _check_broadcast(a, b):
                                        f"({y}) at non-singleton dimension {dim}")
 
 
+_constants: dict = {}
+
+
+def _constant(value, dtype):
+    """A Python number as a 0-d array of ``dtype``: numpy multiplies an array by
+    that about twice as fast as by the Python number (the values are identical:
+    torch, like NEP 50 numpy, computes in the tensor's dtype)."""
+    key = (value, dtype)
+    array = _constants.get(key)
+    if array is None:
+        array = np.asarray(value, dtype=dtype)
+        if value and value == value:  # never cache ±0.0 (equal keys) or NaN (never found)
+            if len(_constants) > 4096:
+                _constants.clear()
+            _constants[key] = array
+    return array
+
+
 def _arith(op, a, b):
+    """A binary op, with a fast path for the common cases: two tensors of one
+    dtype, or a floating tensor and a Python number."""
+    if type(a) is Tensor:
+        ad = a._data
+        tb = type(b)
+        if tb is Tensor:
+            bd = b._data
+            if ad.dtype == bd.dtype:
+                try:
+                    out = op.forward(ad, bd)
+                except ValueError:
+                    _check_broadcast(a, b)
+                    raise
+                return _result(op, a, b, out)
+        elif (tb is float or tb is int) and ad.dtype.kind == "f":
+            return _result(op, a, b, op.forward(ad, _constant(b, ad.dtype)))
     a, b, _ = _promote(a, b)
     _check_broadcast(a, b)
     return apply(op, (a, b))
 
 
+def _result(op, a, b, out):
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    if _grad_state.enabled and (a._requires_grad or (type(b) is Tensor and b._requires_grad)):
+        return record(op, (a, b), None, out)
+    return make(out)
+
+
+def _fast_binary(op, general):
+    """``general`` with the two hot cases inlined (tensor ∘ tensor of one dtype,
+    floating tensor ∘ Python number); these back the ``* + - /`` operators,
+    where Python-call overhead dominates for the small tensors people explore."""
+    forward = op.forward
+    ndarray, asarray, state, constants = np.ndarray, np.asarray, _grad_state, _constants
+
+    def operator(a, b):
+        if type(a) is Tensor:
+            ad = a._data
+            tb = type(b)
+            if tb is Tensor:
+                bd = b._data
+                if ad.dtype == bd.dtype:
+                    try:
+                        out = forward(ad, bd)
+                    except ValueError:
+                        return general(a, b)  # raises torch's broadcasting error
+                    if type(out) is not ndarray:
+                        out = asarray(out)
+                    if state.enabled and (a._requires_grad or b._requires_grad):
+                        return record(op, (a, b), None, out)
+                    return make(out)
+            elif (tb is float or tb is int) and ad.dtype.kind == "f":
+                c = constants.get((b, ad.dtype))
+                out = forward(ad, c if c is not None else _constant(b, ad.dtype))
+                if type(out) is not ndarray:
+                    out = asarray(out)
+                if state.enabled and a._requires_grad:
+                    return record(op, (a, b), None, out)
+                return make(out)
+        return general(a, b)
+    operator.__name__ = general.__name__
+    operator.__doc__ = general.__doc__
+    return operator
+
+
 def add(input, other, *, alpha=1, out=None):
+    if not isinstance(input, Tensor):
+        input, other = other, input
     if alpha != 1:
         input, other, _ = _promote(input, other)
         _check_broadcast(input, other)
@@ -301,7 +388,7 @@ def rsub(input, other, *, alpha=1):
 
 
 def mul(input, other):
-    if not isinstance(input, Tensor):
+    if not isinstance(input, Tensor):  # 2 * x is recorded as mul(x, 2), as in torch
         input, other = other, input
     return _arith(MUL, input, other)
 
@@ -518,3 +605,10 @@ def isfinite(input):
 def _no_grad():
     from ..autograd.grad_mode import no_grad
     return no_grad()
+
+
+# The operators (x * y, 2 * x, x + 1, …) and the functions with no options.
+mul = _fast_binary(MUL, mul)
+fast_add = _fast_binary(ADD, add)
+fast_sub = _fast_binary(SUB, sub)
+fast_div = _fast_binary(DIV, div)

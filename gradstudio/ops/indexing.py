@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as _dt
-from ..tensor import Tensor, _wrap_dim
+from ..tensor import Tensor, _wrap_dim, shared_version_counter
 from .shape import _as_view
 from .table import Op, apply
 
@@ -274,7 +274,7 @@ def setitem(target, index, value):
         commit_inplace(target, result)
     else:
         target._data[key] = value._data
-        target._vc[0] += 1
+        shared_version_counter(target).bump()
 
 
 def _numpy_key(target, index):

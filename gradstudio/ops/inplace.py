@@ -16,7 +16,8 @@ import numpy as np
 from .. import dtypes as _dt
 from ..autograd import errors as _err
 from ..autograd.grad_mode import state as _grad_state
-from ..tensor import Tensor
+from ..autograd.node import EPOCH
+from ..tensor import Tensor, make, shared_version_counter
 
 
 def check_inplace(target: Tensor, *others) -> bool:
@@ -46,15 +47,15 @@ def commit_inplace(target: Tensor, result: Tensor) -> Tensor:
         raise RuntimeError(f"output with shape {list(target._data.shape)} doesn't match the "
                            f"broadcast shape {list(result._data.shape)}")
     target._data[...] = result._data
-    target._vc[0] += 1
+    shared_version_counter(target).bump()
     node = result.grad_fn
     if node is not None and _grad_state.enabled:
         target.grad_fn = node
         target._requires_grad = True
+        node._epoch = EPOCH[0]  # the node was made before the write it belongs to
         if node._out_ref is not None:  # the node saved its result: that is now the target
             node._out_data = target._data
             node._out_ref = weakref.ref(target)
-            node._versions = tuple(v for v in node._versions if v[0] >= 0) + ((-1, target._vc[0]),)
     return target
 
 
@@ -82,7 +83,7 @@ def inplace(function):
 
 
 def _snapshot(t: Tensor) -> Tensor:
-    s = Tensor._make(t._data.copy(), t._requires_grad, t.grad_fn)
+    s = make(t._data.copy(), t._requires_grad, t.grad_fn)
     s._accumulator = t._accumulator
     return s
 
@@ -98,19 +99,19 @@ def fill_(self, value):
         from .creation import full_like
         return commit_inplace(self, full_like(self, value) + self * 0)
     self._data[...] = value
-    self._vc[0] += 1
+    shared_version_counter(self).bump()
     return self
 
 
 def copy_(self, src, non_blocking=False):
     if not isinstance(src, Tensor):
-        src = Tensor._make(np.asarray(src))
+        src = make(np.asarray(src))
     if check_inplace(self, src):
         from .elementwise import add
         converted = src.to(_dt.from_numpy_dtype(self._data.dtype)) if src._data.dtype.kind == "f" else src
         return commit_inplace(self, add(self * 0, converted.expand(*self._data.shape)))
     self._data[...] = np.broadcast_to(src._data, self._data.shape)
-    self._vc[0] += 1
+    shared_version_counter(self).bump()
     return self
 
 
@@ -130,5 +131,5 @@ def _write_random(self, values):
     if _grad_state.enabled and self._requires_grad and self.grad_fn is None:
         raise RuntimeError(_err.LEAF_INPLACE)
     self._data[...] = values
-    self._vc[0] += 1
+    shared_version_counter(self).bump()
     return self

@@ -18,8 +18,8 @@ from .table import Op, apply
 
 
 def _as_view(result: Tensor, base: Tensor) -> Tensor:
-    """Mark ``result`` as a view of ``base`` (shared version counter)."""
-    result._vc = base._vc
+    """Mark ``result`` as a view of ``base``: in-place changes through either bump
+    the one version counter, which lives on the base."""
     result._base = base._base if base._base is not None else base
     return result
 
@@ -66,7 +66,20 @@ UNSQUEEZE = Op("UnsqueezeBackward0", lambda x, *, dim: np.expand_dims(x, dim),
                (lambda g, r, x, *, dim: g.squeeze(dim),),
                sympy=_np_sympy(lambda x, *, dim: np.expand_dims(x, dim)), kind="shape",
                label="unsqueeze", doc="insert a size-1 dim", latex="{0}", category="shape")
-EXPAND = Op("ExpandBackward0", lambda x, *, shape: np.broadcast_to(x, shape),
+def _expand_forward(x, *, shape):
+    """A read-only broadcast view. np.broadcast_to is slow on small arrays, so a
+    C-contiguous source gets its strided view built directly."""
+    if not x.flags.c_contiguous:
+        return np.broadcast_to(x, shape)
+    lead = len(shape) - x.ndim
+    strides = (0,) * lead + tuple(0 if size == 1 and target != 1 else stride
+                                  for size, target, stride in zip(x.shape, shape[lead:], x.strides))
+    view = np.ndarray(shape, x.dtype, x, 0, strides)
+    view.flags.writeable = False
+    return view
+
+
+EXPAND = Op("ExpandBackward0", _expand_forward,
             (lambda g, r, x, *, shape: g.sum_to_size(*x.shape),),
             sympy=_np_sympy(lambda x, *, shape: np.broadcast_to(x, shape)), kind="shape",
             label="expand", doc="broadcast to a larger shape", latex="{0}", category="shape")
@@ -279,6 +292,11 @@ def expand(input, *sizes):
                                f"{list(sizes)}.  Tensor sizes: {list(shape)}")
         target.append(s)
     return _as_view(apply(EXPAND, (input,), {"shape": tuple(target)}), input)
+
+
+def expand_to(input, shape: tuple):
+    """``input.expand(*shape)`` without argument checking, for VJP rules."""
+    return _as_view(apply(EXPAND, (input,), {"shape": tuple(shape)}), input)
 
 
 def expand_as(input, other):

@@ -18,8 +18,10 @@ from typing import Callable
 import numpy as np
 
 from ..autograd.grad_mode import state as _grad_state
-from ..autograd.node import Node, TensorMeta
-from ..tensor import Tensor
+from ..autograd.node import EPOCH as _EPOCH, Node, TensorMeta, _sequence
+from ..tensor import Tensor, make
+
+_new = object.__new__
 
 REGISTRY: dict[str, "Op"] = {}
 
@@ -47,18 +49,15 @@ class Op:
     # Instead of per-input rules: one callable (node, grad) -> list of input grads
     # (custom autograd.Function subclasses use this).
     vjp_all: Callable | None = field(default=None, repr=False)
+    saves_inputs: bool = field(init=False, repr=False)
+    saves_result: bool = field(init=False, repr=False)
 
     def __post_init__(self):
+        object.__setattr__(self, "saves_inputs", "inputs" in self.saves)
+        object.__setattr__(self, "saves_result", "result" in self.saves)
         if self.vjp_all is None:
             REGISTRY.setdefault(self.name, self)
 
-    @property
-    def saves_inputs(self) -> bool:
-        return "inputs" in self.saves
-
-    @property
-    def saves_result(self) -> bool:
-        return "result" in self.saves
 
     def __repr__(self):
         return f"Op({self.name})"
@@ -68,39 +67,52 @@ def apply(op: Op, args: tuple, params: dict | None = None, *, out_dtype=None) ->
     """Run ``op`` forward on ``args`` (tensors and Python scalars) and, when grad
     mode is on and an input requires grad, record a :class:`Node`."""
     datas = [a._data if isinstance(a, Tensor) else a for a in args]
-    if params:
-        out = op.forward(*datas, **params)
-    else:
-        out = op.forward(*datas)
+    out = op.forward(*datas, **params) if params else op.forward(*datas)
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     if out_dtype is not None and out.dtype != out_dtype:
         out = out.astype(out_dtype)
-    if not _grad_state.enabled:
-        return Tensor._make(out)
-    for a in args:
-        if isinstance(a, Tensor) and a._requires_grad:
-            break
+    if _grad_state.enabled:
+        for a in args:
+            if isinstance(a, Tensor) and a._requires_grad:
+                return record(op, args, params, out)
+    return make(out)
+
+
+_NO_EDGE = (None, 0)
+
+
+def _edge(a):
+    if isinstance(a, Tensor):
+        fn = a.grad_fn
+        if fn is not None:
+            return (fn, 0)
+        if a._requires_grad:
+            return (a._gradient_edge(), 0)
+    return _NO_EDGE
+
+
+def record(op: Op, args: tuple, params, out: np.ndarray) -> Tensor:
+    """Wrap ``out`` in a tensor whose grad_fn is a new node for ``op`` on ``args``."""
+    node = _new(Node)
+    node.op = op
+    if len(args) == 2:
+        a, b = args
+        node.next_functions = (_edge(a), _edge(b))
     else:
-        return Tensor._make(out)
-    return _record(op, args, params, out)
-
-
-def _record(op: Op, args: tuple, params, out: np.ndarray) -> Tensor:
-    next_functions = tuple((a._gradient_edge(), 0) if isinstance(a, Tensor) else (None, 0)
-                           for a in args)
+        node.next_functions = tuple(map(_edge, args))
     if op.saves_inputs:
-        inputs = args
-        versions = tuple((i, a._vc[0]) for i, a in enumerate(args) if isinstance(a, Tensor))
+        node._inputs = args
     else:
-        inputs = tuple(TensorMeta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else a
-                       for a in args)
-        versions = None
-    result = Tensor._make(out, True)
+        node._inputs = tuple(TensorMeta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else a
+                             for a in args)
+    node._params = params
+    result = make(out, True, node)
     if op.saves_result:
-        node = Node(op, next_functions, inputs, params, out, weakref.ref(result),
-                    (versions or ()) + ((-1, 0),))
+        node._out_data = out
+        node._out_ref = weakref.ref(result)
     else:
-        node = Node(op, next_functions, inputs, params, None, None, versions)
-    result.grad_fn = node
+        node._out_data = node._out_ref = None
+    node._epoch = _EPOCH[0]
+    node._seq = next(_sequence)
     return result
