@@ -56,13 +56,26 @@ def _roots(outputs):
     return edges
 
 
+# Objects watching backward calls (a GradStudio session records them). The last
+# one registered gets ``observe_backward(run, tensors, gradient, retain_graph,
+# create_graph, inputs)`` and must call ``run(..., tracer=...)`` itself.
+observers: list = []
+
+
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None,
              inputs=None):
     """Accumulate into ``.grad`` the gradient of ``tensors`` w.r.t. the graph leaves."""
-    Tensor = _tensor.Tensor
-    outputs = _as_tuple(tensors)
     if grad_tensors is None:
         grad_tensors = grad_variables
+    if observers:
+        return observers[-1].observe_backward(_backward, tensors, grad_tensors, retain_graph,
+                                              create_graph, inputs)
+    return _backward(tensors, grad_tensors, retain_graph, create_graph, inputs)
+
+
+def _backward(tensors, grad_tensors, retain_graph, create_graph, inputs, tracer=None):
+    Tensor = _tensor.Tensor
+    outputs = _as_tuple(tensors)
     grads = _as_tuple(grad_tensors) if grad_tensors is not None else (None,) * len(outputs)
     if isinstance(grad_tensors, Tensor):
         grads = (grad_tensors,)
@@ -80,7 +93,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     grads = _make_grads(outputs, grads)
     roots = _roots(outputs)
     run_backward(roots, grads, retain_graph=bool(retain_graph), create_graph=bool(create_graph),
-                 inputs=list(inputs) if inputs is not None else None, accumulate=True)
+                 inputs=list(inputs) if inputs is not None else None, accumulate=True, tracer=tracer)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,

@@ -24,12 +24,14 @@ _getrefcount = sys.getrefcount
 
 
 def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
-                 inputs=None, accumulate: bool = True):
+                 inputs=None, accumulate: bool = True, tracer=None):
     """Propagate ``root_grads`` from ``roots`` (gradient edges: Node or AccumulateGrad).
 
     ``inputs``: tensors whose gradient is wanted. With ``accumulate`` the
     gradients go into ``.grad`` (only of ``inputs`` if given); without, the
     gradient arriving at each input is returned, in order (None if none did).
+    ``tracer``, if given, is told ``node_grad(node, grad)`` for every node reached
+    and ``accumulated(leaf, grad)`` for every gradient added to a leaf.
     """
     roots = list(dict.fromkeys(roots)) if len(roots) > 1 else roots
     dependencies = _count_dependencies(roots)
@@ -56,12 +58,16 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
             grad = buffers.pop(key, None)
             if node._has_hooks and grad is not None:
                 grad = _hooks_before(node, grad, create_graph)
+            if tracer is not None and grad is not None:
+                tracer.node_grad(node, grad)
             if type(node) is AccumulateGrad:
                 if wanted is not None:
                     if key not in wanted:
                         continue
                     captured[key] = grad
                 if accumulate and grad is not None:
+                    if tracer is not None:
+                        tracer.accumulated(node.variable, grad)
                     _accumulate(node.variable, grad, create_graph)
                 continue
             if wanted is not None and key in wanted:

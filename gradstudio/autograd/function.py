@@ -97,6 +97,8 @@ class Function(metaclass=_FunctionMeta):
         metas = tuple(TensorMeta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else a
                       for a in args)
         node = Node(cls._row(), next_functions, metas, {"ctx": ctx})
+        if _grad_state.tracing:
+            node.traced = (args, output._data)
         ctx._node_ref = weakref.ref(node)
         result = Tensor._make(output._data, True, node)
         return result

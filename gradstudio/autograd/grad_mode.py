@@ -10,10 +10,14 @@ import functools
 
 
 class _State:
-    __slots__ = ("enabled",)
+    __slots__ = ("enabled", "tracing")
 
     def __init__(self):
         self.enabled = True
+        # When on (a GradStudio session is recording), every node also keeps
+        # all its inputs and its output value, for the graph view, the
+        # symbolic derivation and finite differences.
+        self.tracing = False
 
 
 state = _State()

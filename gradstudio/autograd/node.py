@@ -143,6 +143,7 @@ class Node(_HookHolder):
     _tensor_prehooks = None
     _retain_grad_ref = None
     metadata_ = None
+    traced = None        # (inputs, output array) while a session is tracing
 
     def __init__(self, op, next_functions, inputs, params, out_data=None, out_ref=None):
         self.op = op

@@ -46,6 +46,10 @@ def commit_inplace(target: Tensor, result: Tensor) -> Tensor:
     if result._data.shape != target._data.shape:
         raise RuntimeError(f"output with shape {list(target._data.shape)} doesn't match the "
                            f"broadcast shape {list(result._data.shape)}")
+    previous = target.grad_fn
+    if previous is not None and previous.traced is not None and previous.traced[1] is target._data:
+        # keep the traced value the previous node produced, not what is written now
+        previous.traced = (previous.traced[0], target._data.copy())
     target._data[...] = result._data
     shared_version_counter(target).bump()
     node = result.grad_fn

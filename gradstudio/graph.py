@@ -1,0 +1,182 @@
+"""A recorded computation graph, captured as plain data.
+
+When a session traces a script, every node keeps its inputs and output
+(:attr:`Node.traced`). :func:`capture` turns the graph reachable from a
+backward call's root into a :class:`Graph`: a list of :class:`GraphNode` in
+topological order (inputs first) — leaves, constants and op applications,
+each with its value — that outlives the engine's freeing of saved tensors.
+
+The symbolic side derives formulas from it, :meth:`Graph.evaluate` re-runs it
+in float64 for finite differences, and the app draws it. Nothing here uses
+the VJP rules.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .autograd.node import AccumulateGrad, Node
+from .tensor import Tensor
+
+
+@dataclass
+class GraphNode:
+    """One vertex: a leaf tensor, a constant, or an op applied to other vertices."""
+
+    id: int
+    kind: str                          # "leaf" | "const" | "op"
+    value: object                      # ndarray (or a Python number for scalar constants)
+    name: str | None = None            # the script variable that refers to it, if any
+    op: object = None                  # the op table row, for kind "op"
+    params: dict = field(default_factory=dict)
+    inputs: tuple = ()                 # ids of the argument vertices, in order
+    requires_grad: bool = False
+    tensor_id: int | None = None       # id() of the live tensor (leaf) or node, for lookups
+    grad: np.ndarray | None = None     # gradient that reached it in the recorded backward call
+
+    @property
+    def label(self) -> str:
+        if self.kind == "op":
+            return self.op.name
+        return self.name or ("const" if self.kind == "const" else "leaf")
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(np.shape(self.value))
+
+    @property
+    def is_scalar_constant(self) -> bool:
+        return self.kind == "const" and not isinstance(self.value, np.ndarray)
+
+
+@dataclass
+class Graph:
+    """The vertices reachable from ``root`` in topological order."""
+
+    nodes: list
+    root: int
+
+    def __getitem__(self, node_id: int) -> GraphNode:
+        return self.nodes[node_id]
+
+    @property
+    def leaves(self) -> list:
+        return [n for n in self.nodes if n.kind == "leaf" and n.requires_grad]
+
+    def consumers(self) -> dict:
+        """For each vertex id, the ids of the vertices that use it."""
+        users: dict = {n.id: [] for n in self.nodes}
+        for n in self.nodes:
+            for i in n.inputs:
+                users[i].append(n.id)
+        return users
+
+    def evaluate(self, overrides: dict | None = None, dtype=np.float64) -> dict:
+        """Re-run the forward pass with numpy in ``dtype``; ``overrides`` maps a
+        vertex id to a replacement value (a perturbed leaf). Returns id → value."""
+        overrides = overrides or {}
+        values: dict = {}
+        for n in self.nodes:
+            if n.id in overrides:
+                values[n.id] = np.asarray(overrides[n.id], dtype=dtype)
+            elif n.kind != "op":
+                values[n.id] = _as_dtype(n.value, dtype)
+            else:
+                args = [values[i] for i in n.inputs]
+                values[n.id] = _run_forward(n, args, dtype)
+        return values
+
+
+def _as_dtype(value, dtype):
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        return value.astype(dtype)
+    return value
+
+
+def _run_forward(n: GraphNode, args, dtype):
+    op = n.op
+    if op.name == "ToCopyBackward0":  # a float→float cast is the identity at full precision
+        return args[0]
+    if op.forward is None:
+        raise ValueError(f"{op.name} cannot be re-evaluated")
+    out = op.forward(*args, **n.params) if n.params else op.forward(*args)
+    out = np.asarray(out)
+    return out.astype(dtype) if out.dtype.kind == "f" else out
+
+
+def capture(root: Tensor, names: dict | None = None) -> Graph:
+    """The traced graph behind ``root`` (which must come from a traced session).
+
+    ``names`` maps ``id(tensor)`` to a variable name; op vertices are named
+    after a tensor whose ``grad_fn`` is their node."""
+    names = names or {}
+    node_names = {}
+    for tensor_id, (name, tensor) in names.items():
+        if tensor.grad_fn is not None:
+            node_names.setdefault(id(tensor.grad_fn), name)
+    builder = _Builder(names, node_names)
+    root_id = builder.vertex_for_tensor(root)
+    return Graph(builder.nodes, root_id)
+
+
+class _Builder:
+    def __init__(self, names, node_names):
+        self.names = names              # id(tensor) -> (name, tensor)
+        self.node_names = node_names    # id(node) -> name
+        self.nodes: list = []
+        self.by_key: dict = {}
+
+    def _add(self, key, **fields) -> int:
+        vertex = GraphNode(id=len(self.nodes), **fields)
+        self.nodes.append(vertex)
+        if key is not None:
+            self.by_key[key] = vertex.id
+        return vertex.id
+
+    def vertex_for_tensor(self, t: Tensor) -> int:
+        if t.grad_fn is not None:
+            return self.vertex_for_node(t.grad_fn)
+        return self.vertex_for_leaf(t)
+
+    def vertex_for_leaf(self, t: Tensor) -> int:
+        key = ("tensor", id(t))
+        if key in self.by_key:
+            return self.by_key[key]
+        name = self.names.get(id(t), (None,))[0]
+        return self._add(key, kind="leaf" if t._requires_grad else "const",
+                         value=t._data.copy(), name=name, requires_grad=t._requires_grad,
+                         tensor_id=id(t))
+
+    def vertex_for_input(self, value) -> int:
+        if isinstance(value, Tensor):
+            return self.vertex_for_tensor(value)
+        return self._add(None, kind="const", value=value)
+
+    def vertex_for_node(self, node) -> int:
+        """Post-order without recursion: inputs get their ids before the op."""
+        stack = [(node, False)]
+        while stack:
+            current, expanded = stack.pop()
+            key = ("node", id(current))
+            if key in self.by_key:
+                continue
+            if isinstance(current, AccumulateGrad):
+                self.vertex_for_leaf(current.variable)
+                continue
+            if current.traced is None:
+                raise ValueError(f"{current.name()} was not traced (run the script in a session)")
+            inputs, out = current.traced
+            if not expanded:
+                stack.append((current, True))
+                for value in reversed(inputs):
+                    if isinstance(value, Tensor) and value.grad_fn is not None:
+                        if ("node", id(value.grad_fn)) not in self.by_key:
+                            stack.append((value.grad_fn, False))
+                continue
+            input_ids = tuple(self.vertex_for_input(v) for v in inputs)
+            self._add(key, kind="op", value=np.asarray(out).copy(), op=current.op,
+                      params=dict(current._params or {}), inputs=input_ids,
+                      requires_grad=True, name=self.node_names.get(id(current)),
+                      tensor_id=id(current))
+        return self.by_key[("node", id(node))]

@@ -1,0 +1,382 @@
+"""Running a torch-style script the way a notebook runs it, and recording it.
+
+A :class:`Session` executes cells (``# %%`` separates them) in one fresh
+namespace where ``import torch`` — and ``torch.nn``, ``torch.nn.functional``,
+``torch.autograd`` — resolve to GradStudio, without touching a real ``torch``
+that may be installed. Like Jupyter, it numbers executed cells (``In [n]``)
+and shows the value of a cell's last expression.
+
+While a cell runs, the session traces the graph and watches every
+``backward()``: it records the root, the ``gradient=`` argument, the error if
+the call raised, the graph as it was just before the call (see
+:mod:`gradstudio.graph`), the gradient that reached each node, and the
+gradient the call *added* to each leaf. Leaves are named after the script
+variable referring to them at the time of the call, or ``leaf0``, ``leaf1``…
+
+The session runs whatever the script says: it is the user's own code, run on
+the user's request. The app runs sessions in a worker process that can be
+interrupted; opening a file never runs it.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import io
+import linecache
+import re
+import sys
+import traceback
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import graph as _graph
+from .autograd import api as _api
+from .autograd.grad_mode import state as _grad_state
+from .hints import hint_for
+from .tensor import Tensor
+
+CELL_MARKER = re.compile(r"^\s*#\s*%%")
+
+
+# --------------------------------------------------------------------------- cells
+@dataclass
+class Cell:
+    """A piece of the script: ``index`` counts from 1, ``first_line`` is 1-based."""
+
+    index: int
+    source: str
+    first_line: int
+    title: str = ""
+
+
+def split_cells(text: str) -> list:
+    """Cells separated by ``# %%`` lines (the marker line starts the cell). A
+    script without markers is one cell."""
+    lines = text.splitlines(keepends=True)
+    cells, current, start, title = [], [], 1, ""
+    for number, line in enumerate(lines, start=1):
+        if CELL_MARKER.match(line):
+            if current and any(s.strip() for s in current):
+                cells.append(Cell(len(cells) + 1, "".join(current), start, title))
+            current, start = [line], number
+            title = line.split("%%", 1)[1].strip()
+        else:
+            current.append(line)
+    if current and any(s.strip() for s in current):
+        cells.append(Cell(len(cells) + 1, "".join(current), start, title))
+    return cells
+
+
+# --------------------------------------------------------------------------- records
+@dataclass
+class LeafGradient:
+    name: str
+    vertex: int               # id in the call's graph
+    shape: tuple
+    grad: np.ndarray          # what this call added to .grad
+
+
+@dataclass
+class BackwardCall:
+    index: int
+    cell: int | None
+    line: int
+    root_name: str | None
+    root_grad_fn: str | None
+    root_shape: tuple
+    gradient: np.ndarray | None
+    status: str = "ok"                  # "ok" | "error"
+    error: str | None = None
+    error_type: str | None = None
+    leaves: list = field(default_factory=list)
+    graph: _graph.Graph | None = None
+    graph_error: str | None = None
+
+
+@dataclass
+class Output:
+    stream: str                         # "stdout" | "stderr" | "result" | "error"
+    text: str
+
+
+@dataclass
+class CellRun:
+    cell: int | None
+    execution_count: int
+    outputs: list = field(default_factory=list)
+    error: str | None = None
+    error_type: str | None = None
+    error_line: int | None = None
+    hint: str | None = None
+    backward_calls: list = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def text(self) -> str:
+        return "".join(o.text for o in self.outputs)
+
+
+# --------------------------------------------------------------------------- imports
+_TORCH_MODULES = {
+    "torch": "gradstudio",
+    "torch.nn": "gradstudio.nn",
+    "torch.nn.functional": "gradstudio.nn.functional",
+    "torch.autograd": "gradstudio.autograd",
+    "torch.autograd.functional": "gradstudio.autograd.functional",
+    "torch.autograd.graph": "gradstudio.autograd.graph",
+    "torch.linalg": "gradstudio.linalg",
+    "torch.cuda": "gradstudio.cuda",
+}
+
+
+def _torch_import(name, globals=None, locals=None, fromlist=(), level=0):
+    """``__import__`` that resolves torch (and its submodules we have) to gradstudio."""
+    if level == 0 and (name == "torch" or name.startswith("torch.")):
+        target = _TORCH_MODULES.get(name)
+        if target is None:
+            raise ModuleNotFoundError(f"GradStudio does not provide {name!r} (it provides: "
+                                      f"{', '.join(sorted(_TORCH_MODULES))})")
+        module = builtins.__import__(target, globals, locals, ["_"], 0)
+        if fromlist:
+            return module
+        return builtins.__import__("gradstudio", globals, locals, ["_"], 0)
+    return builtins.__import__(name, globals, locals, fromlist, level)
+
+
+def fresh_namespace(filename: str = "<script>") -> dict:
+    namespace_builtins = dict(builtins.__dict__)
+    namespace_builtins["__import__"] = _torch_import
+    return {"__name__": "__main__", "__file__": filename, "__builtins__": namespace_builtins}
+
+
+# --------------------------------------------------------------------------- session
+class Session:
+    """One namespace, cells run in order, every backward call recorded."""
+
+    def __init__(self, filename: str = "<script>", *, trace: bool = True):
+        self.filename = filename
+        self.namespace = fresh_namespace(filename)
+        self.execution_count = 0
+        self.backward_calls: list = []
+        self.runs: list = []
+        self.trace = trace
+        self._current: CellRun | None = None
+        self._cell_files: dict = {}     # compiled filename -> (cell index, line offset)
+
+    # -- running ----------------------------------------------------------------
+    def run_script(self, text: str, *, stop_on_error: bool = True) -> list:
+        """Run every cell of ``text``; stops at the first error like "Run all"."""
+        runs = []
+        for cell in split_cells(text):
+            run = self.run_cell(cell.source, cell=cell.index, first_line=cell.first_line)
+            runs.append(run)
+            if not run.ok and stop_on_error:
+                break
+        return runs
+
+    def run_cell(self, source: str, *, cell: int | None = None, first_line: int = 1) -> CellRun:
+        self.execution_count += 1
+        run = CellRun(cell=cell, execution_count=self.execution_count)
+        self.runs.append(run)
+        filename = self.filename
+        linecache.cache[filename] = (len(source), None, _pad(source, first_line), filename)
+        try:
+            tree = ast.parse(_pad(source, first_line), filename=filename)
+        except SyntaxError as error:
+            self._record_error(run, error, error.lineno)
+            return run
+        body, last = tree.body, None
+        if body and isinstance(body[-1], ast.Expr):
+            body, last = body[:-1], ast.Expression(body[-1].value)
+        stdout, stderr = io.StringIO(), io.StringIO()
+        self._current = run
+        previous_trace = _grad_state.tracing
+        _grad_state.tracing = self.trace
+        _api.observers.append(self)
+        try:
+            with contextlib.redirect_stdout(_Tee(stdout, run, "stdout")), \
+                    contextlib.redirect_stderr(_Tee(stderr, run, "stderr")), \
+                    warnings.catch_warnings():
+                warnings.simplefilter("default")
+                warnings.showwarning = self._show_warning
+                exec(compile(ast.Module(body, type_ignores=[]), filename, "exec"), self.namespace)
+                if last is not None:
+                    value = eval(compile(last, filename, "eval"), self.namespace)
+                    if value is not None:
+                        run.outputs.append(Output("result", repr(value) + "\n"))
+        except KeyboardInterrupt:
+            run.error, run.error_type = "Interrupted", "KeyboardInterrupt"
+            run.outputs.append(Output("error", "KeyboardInterrupt: interrupted\n"))
+        except BaseException as error:  # the user's script may raise anything, SystemExit too
+            self._record_error(run, error, _user_line(error, filename))
+        finally:
+            _api.observers.remove(self)
+            _grad_state.tracing = previous_trace
+            self._current = None
+        return run
+
+    def _show_warning(self, message, category, filename, lineno, file=None, line=None):
+        text = warnings.formatwarning(message, category, filename, lineno, line)
+        if self._current is not None:
+            self._current.outputs.append(Output("stderr", text))
+
+    def _record_error(self, run: CellRun, error: BaseException, line: int | None):
+        run.error = str(error) if not isinstance(error, SyntaxError) else error.msg
+        run.error_type = type(error).__name__
+        run.error_line = line
+        run.hint = hint_for(run.error)
+        where = f" (line {line})" if line else ""
+        text = f"{run.error_type}{where}: {run.error}\n"
+        if run.hint:
+            text += f"Hint: {run.hint}\n"
+        run.outputs.append(Output("error", text))
+
+    # -- names ------------------------------------------------------------------
+    def named_tensors(self) -> dict:
+        """``{id(tensor): (name, tensor)}`` for the script's top-level variables
+        (also items of top-level lists, tuples and dicts, as ``W[0]``, ``p['w']``)."""
+        found: dict = {}
+        for name, value in list(self.namespace.items()):
+            if name.startswith("__"):
+                continue
+            if isinstance(value, Tensor):
+                found.setdefault(id(value), (name, value))
+            elif isinstance(value, (list, tuple)) and len(value) <= 64:
+                for i, item in enumerate(value):
+                    if isinstance(item, Tensor):
+                        found.setdefault(id(item), (f"{name}[{i}]", item))
+            elif isinstance(value, dict) and len(value) <= 64:
+                for key, item in value.items():
+                    if isinstance(item, Tensor):
+                        found.setdefault(id(item), (f"{name}[{key!r}]", item))
+        return found
+
+    # -- backward observation -------------------------------------------------------
+    def observe_backward(self, run, tensors, gradient, retain_graph, create_graph, inputs):
+        """Called by ``autograd.backward`` for every backward call in the script."""
+        roots = (tensors,) if isinstance(tensors, Tensor) else tuple(tensors)
+        root = roots[0]
+        names = self.named_tensors()
+        cell, line = self._call_site()
+        call = BackwardCall(
+            index=len(self.backward_calls), cell=cell, line=line,
+            root_name=names.get(id(root), (None,))[0],
+            root_grad_fn=root.grad_fn.name() if root.grad_fn is not None else None,
+            root_shape=tuple(root._data.shape),
+            gradient=_gradient_array(gradient))
+        self.backward_calls.append(call)
+        if self._current is not None:
+            self._current.backward_calls.append(call)
+        tracer = None
+        if root._requires_grad:
+            try:
+                call.graph = _graph.capture(root, names)
+                tracer = _Tracer(call.graph)
+            except ValueError as error:  # an untraced graph (built outside the session)
+                call.graph_error = str(error)
+        try:
+            return run(tensors, gradient, retain_graph, create_graph, inputs, tracer=tracer)
+        except BaseException as error:
+            call.status, call.error, call.error_type = "error", str(error), type(error).__name__
+            raise
+        finally:
+            if tracer is not None:
+                call.leaves = tracer.leaf_gradients(names)
+
+    def _call_site(self):
+        """(cell, line in the script) of the innermost frame running script code."""
+        frame = sys._getframe(2)
+        while frame is not None:
+            if frame.f_code.co_filename == self.filename:
+                cell = self._current.cell if self._current is not None else None
+                return cell, frame.f_lineno
+            frame = frame.f_back
+        return (self._current.cell if self._current else None), 0
+
+
+class _Tracer:
+    """Collects, during one backward call, the gradient reaching each vertex."""
+
+    def __init__(self, graph: _graph.Graph):
+        self.graph = graph
+        self.vertex_of = {}
+        for vertex in graph.nodes:
+            if vertex.tensor_id is not None:
+                self.vertex_of[vertex.tensor_id] = vertex.id
+        self.added: dict = {}   # vertex id -> (tensor, summed gradient)
+
+    def node_grad(self, node, grad):
+        key = id(node.variable) if hasattr(node, "variable") else id(node)
+        vertex = self.vertex_of.get(key)
+        if vertex is not None:
+            self.graph[vertex].grad = np.array(grad._data, copy=True)
+
+    def accumulated(self, leaf, grad):
+        vertex = self.vertex_of.get(id(leaf))
+        if vertex is None:
+            return
+        values = np.array(grad._data, dtype=leaf._data.dtype, copy=True)
+        if vertex in self.added:
+            values = self.added[vertex][1] + values
+        self.added[vertex] = (leaf, values)
+
+    def leaf_gradients(self, names) -> list:
+        leaves, unnamed = [], 0
+        for vertex in self.graph.nodes:
+            if vertex.id not in self.added:
+                continue
+            leaf, values = self.added[vertex.id]
+            name = names.get(id(leaf), (None,))[0]
+            if name is None:
+                name = f"leaf{unnamed}"
+                unnamed += 1
+                vertex.name = name
+            leaves.append(LeafGradient(name, vertex.id, tuple(values.shape), values))
+        return leaves
+
+
+class _Tee(io.TextIOBase):
+    """A stream that keeps what is written, in order, as outputs of the cell."""
+
+    def __init__(self, buffer, run: CellRun, stream: str):
+        self.buffer, self.run, self.stream = buffer, run, stream
+
+    def write(self, text):
+        if text:
+            outputs = self.run.outputs
+            if outputs and outputs[-1].stream == self.stream:
+                outputs[-1] = Output(self.stream, outputs[-1].text + text)
+            else:
+                outputs.append(Output(self.stream, text))
+        return len(text)
+
+    def flush(self):
+        pass
+
+
+def _pad(source: str, first_line: int) -> str:
+    """Source shifted down so line numbers are the script's line numbers."""
+    return "\n" * (first_line - 1) + source
+
+
+def _user_line(error: BaseException, filename: str) -> int | None:
+    line = None
+    for frame, lineno in traceback.walk_tb(error.__traceback__):
+        if frame.f_code.co_filename == filename:
+            line = lineno
+    return line
+
+
+def _gradient_array(gradient):
+    if gradient is None:
+        return None
+    if isinstance(gradient, Tensor):
+        return np.array(gradient._data, copy=True)
+    if isinstance(gradient, (list, tuple)) and gradient and isinstance(gradient[0], Tensor):
+        return np.array(gradient[0]._data, copy=True)
+    return np.asarray(gradient)
