@@ -88,6 +88,24 @@ class Graph:
         return values
 
 
+    def objective(self, gradient=None):
+        """f(overrides) = Σ root·gradient (Σ root without one), re-evaluated in float64:
+        the function whose gradient a backward call computes."""
+        weights = None if gradient is None else np.asarray(gradient, dtype=np.float64)
+
+        def f(overrides) -> float:
+            root = np.asarray(self.evaluate(overrides)[self.root], dtype=np.float64)
+            return float(np.sum(root * weights) if weights is not None else np.sum(root))
+        return f
+
+    def central_difference(self, vertex: int, gradient, direction: np.ndarray) -> float:
+        """(f(x + h·u) − f(x − h·u)) / 2h for the leaf ``vertex`` along ``direction``."""
+        f = self.objective(gradient)
+        x = np.asarray(self[vertex].value, dtype=np.float64)
+        h = 1e-6 * max(1.0, float(np.max(np.abs(x))) if x.size else 1.0)
+        return (f({vertex: x + h * direction}) - f({vertex: x - h * direction})) / (2 * h)
+
+
 def _as_dtype(value, dtype):
     if isinstance(value, np.ndarray) and value.dtype.kind == "f":
         return value.astype(dtype)

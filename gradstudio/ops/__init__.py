@@ -9,10 +9,20 @@ from __future__ import annotations
 from .. import dtypes as _dt
 from ..tensor import Tensor
 from . import creation, elementwise, indexing, inplace, linalg, losses, reduction, shape
-from .table import REGISTRY, Op, apply  # noqa: F401
+from .table import BY_KEY, REGISTRY, Op, apply, op_by_key  # noqa: F401
 
-OPS: tuple = tuple(v for m in (elementwise, reduction, shape, indexing, linalg, losses)
-                   for v in vars(m).values() if isinstance(v, Op))
+def _register_keys() -> tuple:
+    rows = []
+    for module in (elementwise, reduction, shape, indexing, linalg, losses):
+        for variable, value in vars(module).items():
+            if isinstance(value, Op) and not value.key:
+                object.__setattr__(value, "key", f"{module.__name__.rsplit('.', 1)[1]}.{variable}")
+                BY_KEY[value.key] = value
+                rows.append(value)
+    return tuple(rows)
+
+
+OPS: tuple = _register_keys()
 
 
 def _swap(function):

@@ -1,13 +1,248 @@
-"""Lazy access to sympy for the op table's symbolic forwards.
+"""The op table's symbolic forwards that need more than one line.
+
+An elementwise row's ``sympy`` maps scalar sympy expressions to one; every
+other row's maps numpy object arrays of sympy expressions to an object array
+(numpy's own reshape, matmul, sum … work on those). These are the
+*forwards*: the symbolic side differentiates them with sympy, so nothing here
+knows about gradients. Kinks follow torch's choices: relu and the clamp bounds
+are written as Piecewise so their derivatives are torch's (0 at relu's 0, 1 at
+a clamp bound); step functions get derivative 0 in :mod:`gradstudio.symbolic`.
 
 Importing sympy costs about half a second, so the engine never imports it;
-an op's ``sympy`` callable calls :func:`sp` when the symbolic side runs it.
+:func:`sp` imports it on first use.
 """
 from __future__ import annotations
 
+import functools
 import importlib
+import math
+
+import numpy as np
 
 
+@functools.cache
 def sp():
     """The sympy module (imported on first use)."""
     return importlib.import_module("sympy")
+
+
+def _obj(value) -> np.ndarray:
+    return np.asarray(value, dtype=object)
+
+
+# -- elementwise (scalar expressions) ---------------------------------------------
+def relu(x):
+    return sp().Piecewise((x, x > 0), (0, True))
+
+
+def leaky_relu(x, *, negative_slope):
+    return sp().Piecewise((x, x > 0), (negative_slope * x, True))
+
+
+def clamp(x, *, min, max):
+    Piecewise = sp().Piecewise
+    if min is not None and max is not None:
+        return Piecewise((min, x < min), (max, x > max), (x, True))
+    if min is not None:
+        return Piecewise((min, x < min), (x, True))
+    return Piecewise((max, x > max), (x, True))
+
+
+def sigmoid(x):
+    return 1 / (1 + sp().exp(-x))
+
+
+def where(c, a, b):
+    if c is True or c is False or isinstance(c, (bool, np.bool_)):
+        return a if c else b
+    return sp().Piecewise((a, c), (b, True))
+
+
+def round_half_even(x):
+    return sp().Function("round")(x)
+
+
+# -- reductions (object arrays) ---------------------------------------------------
+def sum_all(x):
+    return _obj(sp().Add(*x.reshape(-1)))
+
+
+def sum_dims(x, *, dim, keepdim):
+    return _obj(np.sum(x, axis=dim, keepdims=keepdim))
+
+
+def mean_all(x):
+    return _obj(sp().Add(*x.reshape(-1)) / x.size)
+
+
+def mean_dims(x, *, dim, keepdim):
+    count = math.prod(x.shape[d] for d in dim)
+    return _obj(np.sum(x, axis=dim, keepdims=keepdim) / count)
+
+
+def max_all(x):
+    return _obj(sp().Max(*x.reshape(-1)))
+
+
+def min_all(x):
+    return _obj(sp().Min(*x.reshape(-1)))
+
+
+def take_indices(x, *, dim, keepdim, indices):
+    """max/min along a dim: the element torch selected (the gradient goes there)."""
+    if x.ndim == 0:
+        return x
+    idx = indices if keepdim else np.expand_dims(indices, dim)
+    out = np.take_along_axis(x, idx, axis=dim)
+    return out if keepdim else np.squeeze(out, axis=dim)
+
+
+def _reduce_along(x, dims, keepdim, combine):
+    moved = np.moveaxis(x, dims, tuple(range(x.ndim - len(dims), x.ndim)))
+    lead = moved.shape[:x.ndim - len(dims)]
+    flat = moved.reshape(lead + (-1,))
+    out = np.empty(lead, dtype=object)
+    for index in np.ndindex(*lead):
+        out[index] = combine(*flat[index])
+    if keepdim:
+        out = np.expand_dims(out, dims)
+    return out
+
+
+def amax(x, *, dim, keepdim):
+    return _reduce_along(x, dim, keepdim, sp().Max)
+
+
+def amin(x, *, dim, keepdim):
+    return _reduce_along(x, dim, keepdim, sp().Min)
+
+
+def prod_all(x):
+    return _obj(sp().Mul(*x.reshape(-1)))
+
+
+def prod_dim(x, *, dim, keepdim):
+    return _reduce_along(x, (dim,), keepdim, sp().Mul)
+
+
+def norm(x, *, p, dim, keepdim):
+    S = sp()
+    if p == 2:
+        return _obj(np.vectorize(S.sqrt, otypes=[object])(np.sum(x * x, axis=dim, keepdims=keepdim)))
+    if p == 1:
+        return _obj(np.sum(np.vectorize(S.Abs, otypes=[object])(x), axis=dim, keepdims=keepdim))
+    if p == math.inf:
+        return _reduce_along(np.vectorize(S.Abs, otypes=[object])(x), dim, keepdim, S.Max)
+    if p == -math.inf:
+        return _reduce_along(np.vectorize(S.Abs, otypes=[object])(x), dim, keepdim, S.Min)
+    exponent = S.nsimplify(p)
+    powered = np.vectorize(lambda e: S.Abs(e) ** exponent, otypes=[object])(x)
+    return _obj(np.vectorize(lambda s: s ** (1 / exponent), otypes=[object])(
+        np.sum(powered, axis=dim, keepdims=keepdim)))
+
+
+def softmax(x, *, dim):
+    e = np.vectorize(sp().exp, otypes=[object])(x)
+    return _obj(e / np.sum(e, axis=dim, keepdims=True))
+
+
+def log_softmax(x, *, dim):
+    S = sp()
+    total = np.sum(np.vectorize(S.exp, otypes=[object])(x), axis=dim, keepdims=True)
+    return _obj(x - np.vectorize(S.log, otypes=[object])(total))
+
+
+def logsumexp(x, *, dim, keepdim):
+    S = sp()
+    total = np.sum(np.vectorize(S.exp, otypes=[object])(x), axis=dim, keepdims=keepdim)
+    return _obj(np.vectorize(S.log, otypes=[object])(total))
+
+
+def cumsum(x, *, dim):
+    return _obj(np.cumsum(x, axis=dim))
+
+
+def var(x, *, dim, correction, keepdim):
+    n = math.prod(x.shape[d] for d in dim)
+    centred = x - np.sum(x, axis=dim, keepdims=True) / n
+    return _obj(np.sum(centred * centred, axis=dim, keepdims=keepdim) / (n - correction))
+
+
+def std(x, **params):
+    return _obj(np.vectorize(sp().sqrt, otypes=[object])(var(x, **params)))
+
+
+# -- linear algebra ----------------------------------------------------------------
+def matmul(a, b):
+    return _obj(np.matmul(a, b) if a.ndim and b.ndim else a * b)
+
+
+def addmm(c, a, b, *, beta, alpha):
+    return _obj(beta * c + alpha * np.matmul(a, b))
+
+
+# -- losses -------------------------------------------------------------------------
+def _reduce(loss, reduction):
+    if reduction == "none":
+        return _obj(loss)
+    total = sp().Add(*np.asarray(loss, dtype=object).reshape(-1))
+    return _obj(total / loss.size if reduction == "mean" else total)
+
+
+def mse_loss(x, t, *, reduction):
+    d = x - t
+    return _reduce(d * d, reduction)
+
+
+def l1_loss(x, t, *, reduction):
+    return _reduce(np.vectorize(sp().Abs, otypes=[object])(x - t), reduction)
+
+
+def nll_loss(x, target, *, reduction, ignore_index):
+    x2 = x if x.ndim == 2 else x.reshape(1, -1)
+    targets = np.asarray(target).reshape(-1)
+    picked = [-x2[i, int(t)] for i, t in enumerate(targets) if int(t) != ignore_index]
+    if reduction == "none":
+        values = [(-x2[i, int(t)] if int(t) != ignore_index else 0) for i, t in enumerate(targets)]
+        return _obj(np.array(values, dtype=object).reshape(np.asarray(target).shape))
+    total = sp().Add(*picked)
+    return _obj(total / len(picked) if reduction == "mean" else total)
+
+
+def binary_cross_entropy(x, t, *, reduction):
+    S = sp()
+    loss = np.vectorize(lambda p, y: -(y * S.log(p) + (1 - y) * S.log(1 - p)), otypes=[object])(x, t)
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(x, t, *, reduction):
+    S = sp()
+    loss = np.vectorize(lambda z, y: S.log(1 + S.exp(z)) - z * y, otypes=[object])(x, t)
+    return _reduce(loss, reduction)
+
+
+# -- indexing and shape -------------------------------------------------------------
+def assign(old, value, *, key):
+    out = np.array(old, dtype=object, copy=True)
+    out[key] = value
+    return out
+
+
+def gather(x, index, *, dim):
+    return _obj(np.take_along_axis(x, np.asarray(index, dtype=np.int64), axis=dim))
+
+
+def masked_fill(x, mask, *, value):
+    return _obj(np.where(np.asarray(mask, dtype=bool), value, x))
+
+
+def scatter_into_zeros(g, *, shape, key):
+    out = np.full(shape, sp().Integer(0), dtype=object)
+    out[key] = g
+    return out
+
+
+def add_at_zeros(g, *, shape, key):
+    out = np.full(shape, sp().Integer(0), dtype=object)
+    np.add.at(out, key, g)
+    return out

@@ -14,6 +14,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..autograd.grad_mode import state as _grad_state
 from ..tensor import Tensor, make
+from . import _sympy as sf
 from ._sympy import sp
 from .table import Op, apply, record
 
@@ -96,7 +97,7 @@ WHERE = Op("WhereBackward0", np.where,
            (lambda g, r, c, a, b: None,
             lambda g, r, c, a, b: where(c, g, 0.0),
             lambda g, r, c, a, b: where(c, 0.0, g)), saves="inputs",
-           sympy=lambda c, a, b: sp().Piecewise((a, c), (b, True)), label="where",
+           sympy=sf.where, label="where",
            doc="select a where the condition holds, else b", latex="{1} \\text{ if } {0} \\text{ else } {2}",
            arity=3, category="selection")
 
@@ -121,11 +122,11 @@ TAN = _unary("TanBackward0", np.tan, lambda g, r, x: g * (1 + r * r), "result",
 TANH = _unary("TanhBackward0", np.tanh, lambda g, r, x: g * (1 - r * r), "result",
               lambda x: sp().tanh(x), "tanh", "hyperbolic tangent", "\\tanh {0}", "activation")
 SIGMOID = _unary("SigmoidBackward0", lambda x: _sigmoid(x), lambda g, r, x: g * (r * (1 - r)),
-                 "result", lambda x: 1 / (1 + sp().exp(-x)), "σ", "logistic sigmoid",
+                 "result", sf.sigmoid, "σ", "logistic sigmoid",
                  "\\sigma({0})", "activation")
 RELU = _unary("ReluBackward0", lambda x: np.maximum(x, 0).astype(x.dtype, copy=False),
               lambda g, r, x: g * (r > 0).to(g.dtype), "result",
-              lambda x: sp().Max(x, 0), "relu", "rectified linear unit (gradient 0 at 0)",
+              sf.relu, "relu", "rectified linear unit (gradient 0 at 0)",
               "\\operatorname{{relu}}({0})", "activation")
 RECIPROCAL = _unary("ReciprocalBackward0", np.reciprocal, lambda g, r, x: -g * r * r, "result",
                     lambda x: 1 / x, "1/x", "reciprocal", "\\frac{{1}}{{{0}}}")
@@ -157,7 +158,7 @@ FLOOR = _unary("FloorBackward0", np.floor, lambda g, r, x: g * 0, "",
 CEIL = _unary("CeilBackward0", np.ceil, lambda g, r, x: g * 0, "",
               lambda x: sp().ceiling(x), "⌈x⌉", "ceiling (gradient 0)", "\\lceil {0} \\rceil")
 ROUND = _unary("RoundBackward0", np.round, lambda g, r, x: g * 0, "",
-               lambda x: sp().Function("round")(x), "round", "round half to even (gradient 0)",
+               sf.round_half_even, "round", "round half to even (gradient 0)",
                "\\operatorname{{round}} {0}")
 SILU = _unary("SiluBackward0", lambda x: x * _sigmoid(x),
               lambda g, r, x: g * (x.sigmoid() * (1 + x * (1 - x.sigmoid()))), "inputs",
@@ -175,7 +176,7 @@ def _leaky_forward(x, *, negative_slope):
 
 LEAKY_RELU = Op("LeakyReluBackward0", _leaky_forward,
                 (lambda g, r, x, *, negative_slope: g * where(x > 0, 1.0, negative_slope).to(g.dtype),),
-                saves="inputs", sympy=lambda x, *, negative_slope: sp().Max(x, 0) + negative_slope * sp().Min(x, 0),
+                saves="inputs", sympy=sf.leaky_relu,
                 label="leaky", doc="leaky ReLU", latex="\\operatorname{{leaky}}({0})",
                 category="activation")
 
@@ -199,15 +200,7 @@ def _clamp_vjp(g, r, x, *, min, max):
     return where(mask, g, 0.0)
 
 
-def _clamp_sympy(x, *, min, max):
-    if min is not None:
-        x = sp().Max(x, min)
-    if max is not None:
-        x = sp().Min(x, max)
-    return x
-
-
-CLAMP = Op("ClampBackward1", _clamp_forward, (_clamp_vjp,), saves="inputs", sympy=_clamp_sympy,
+CLAMP = Op("ClampBackward1", _clamp_forward, (_clamp_vjp,), saves="inputs", sympy=sf.clamp,
            label="clamp", doc="clamp to [min, max] (gradient 1 at the bounds, like torch)",
            latex="\\operatorname{{clamp}}({0})", category="activation")
 

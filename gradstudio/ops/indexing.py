@@ -14,6 +14,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..tensor import Tensor, _wrap_dim, shared_version_counter
 from .shape import _as_view
+from . import _sympy as sf
 from .table import Op, apply
 
 
@@ -53,11 +54,12 @@ INDEX = Op("IndexBackward0", lambda x, *, key: x[key],
            doc="advanced indexing (index tensors, masks)", latex="{0}_{{idx}}", category="indexing")
 # The VJPs of the indexing ops, as ops of their own so double backward works.
 SELECT_BACKWARD = Op("SelectBackwardBackward0", _scatter_into_zeros,
-                     (lambda g, r, x, *, shape, key: g[key],), kind="shape", label="scatter",
+                     (lambda g, r, x, *, shape, key: g[key],), sympy=sf.scatter_into_zeros,
+                     kind="shape", label="scatter",
                      doc="gradient of select", category="indexing")
 INDEX_PUT_ZEROS = Op("IndexPutBackward0", _add_at_zeros,
                      (lambda g, r, x, *, shape, key: apply(INDEX, (g,), {"key": key}),),
-                     kind="shape", label="index_put", doc="gradient of indexing",
+                     sympy=sf.add_at_zeros, kind="shape", label="index_put", doc="gradient of indexing",
                      category="indexing")
 
 
@@ -84,7 +86,7 @@ def where_mask(mask: np.ndarray, g: Tensor) -> Tensor:
 
 COPY_SLICES = Op("CopySlices", lambda old, value, *, key: _assign(old, value, key),
                  (_copy_slices_old_vjp, lambda g, r, old, value, *, key: g[key]),
-                 kind="shape", label="x[i] =", doc="assignment into part of a tensor",
+                 sympy=sf.assign, kind="shape", label="x[i] =", doc="assignment into part of a tensor",
                  category="indexing", arity=2)
 
 
@@ -96,7 +98,7 @@ def _assign(old, value, key):
 
 GATHER = Op("GatherBackward0", lambda x, index, *, dim: np.take_along_axis(x, index, axis=dim),
             (lambda g, r, x, index, *, dim: _gather_backward(g, x.shape, index, dim), None),
-            saves="inputs", kind="shape", label="gather", doc="gather values along a dim",
+            saves="inputs", sympy=sf.gather, kind="shape", label="gather", doc="gather values along a dim",
             category="indexing", arity=2)
 GATHER_BACKWARD = Op("ScatterAddBackward0",
                      lambda g, *, shape, index, dim: _scatter_add(g, shape, index, dim),
@@ -125,7 +127,7 @@ def _masked_fill_forward(x, mask, *, value):
 MASKED_FILL = Op("MaskedFillBackward0", _masked_fill_forward,
                  (lambda g, r, x, mask, *, value: where_mask(~np.broadcast_to(mask._data, g.shape), g),
                   None),
-                 saves="inputs", kind="elementwise", label="masked_fill",
+                 saves="inputs", sympy=sf.masked_fill, kind="shape", label="masked_fill",
                  doc="fill where a mask is true", category="indexing", arity=2)
 
 

@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from ..tensor import Tensor
+from . import _sympy as sf
 from .table import Op, apply
 
 _DTYPE_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
@@ -17,27 +18,27 @@ _DTYPE_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
 
 
 DOT = Op("DotBackward0", np.dot, (lambda g, r, a, b: g * b, lambda g, r, a, b: g * a),
-         saves="inputs", sympy=lambda a, b: np.asarray(np.dot(a, b)), kind="array", label="·",
+         saves="inputs", sympy=sf.matmul, kind="array", label="·",
          doc="dot product of two vectors", latex="{0} \\cdot {1}", category="linear algebra",
          arity=2)
 MV = Op("MvBackward0", np.matmul,
         (lambda g, r, a, v: g.unsqueeze(1) * v, lambda g, r, a, v: mv(a.t(), g)),
-        saves="inputs", sympy=lambda a, v: np.dot(a, v), kind="array", label="A·v",
+        saves="inputs", sympy=sf.matmul, kind="array", label="A·v",
         doc="matrix–vector product", latex="{0} {1}", category="linear algebra", arity=2)
 MM = Op("MmBackward0", np.matmul,
         (lambda g, r, a, b: mm(g, b.t()), lambda g, r, a, b: mm(a.t(), g)),
-        saves="inputs", sympy=lambda a, b: np.dot(a, b), kind="array", label="A·B",
+        saves="inputs", sympy=sf.matmul, kind="array", label="A·B",
         doc="matrix product", latex="{0} {1}", category="linear algebra", arity=2)
 BMM = Op("BmmBackward0", np.matmul,
          (lambda g, r, a, b: bmm(g, b.transpose(1, 2)), lambda g, r, a, b: bmm(a.transpose(1, 2), g)),
-         saves="inputs", sympy=lambda a, b: np.matmul(a, b), kind="array", label="A·B",
+         saves="inputs", sympy=sf.matmul, kind="array", label="A·B",
          doc="batched matrix product", latex="{0} {1}", category="linear algebra", arity=2)
 ADDMM = Op("AddmmBackward0",
            lambda c, a, b, *, beta, alpha: beta * c + alpha * (a @ b) if (beta, alpha) != (1, 1) else c + a @ b,
            (lambda g, r, c, a, b, *, beta, alpha: g * beta if beta != 1 else g,
             lambda g, r, c, a, b, *, beta, alpha: mm(g, b.t()) * alpha if alpha != 1 else mm(g, b.t()),
             lambda g, r, c, a, b, *, beta, alpha: mm(a.t(), g) * alpha if alpha != 1 else mm(a.t(), g)),
-           saves="inputs", sympy=lambda c, a, b, *, beta, alpha: beta * c + alpha * np.dot(a, b),
+           saves="inputs", sympy=sf.addmm,
            kind="array", label="c+A·B", doc="bias plus matrix product (a linear layer)",
            latex="{0} + {1} {2}", category="linear algebra", arity=3)
 SQUEEZE_INPLACE = Op("SqueezeBackward4", lambda x, *, dim: np.squeeze(x, axis=dim),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
+from . import _sympy as sf
 from .table import Op, apply
 
 _REDUCE = {"mean": np.mean, "sum": np.sum, "none": lambda a: a}
@@ -33,7 +34,7 @@ def _mse_vjp(sign):
 
 
 MSE_LOSS = Op("MseLossBackward0", lambda x, t, *, reduction: _reduced((x - t) ** 2, reduction),
-              (_mse_vjp(1), _mse_vjp(-1)), saves="inputs", kind="reduction", label="MSE",
+              (_mse_vjp(1), _mse_vjp(-1)), saves="inputs", sympy=sf.mse_loss, kind="reduction", label="MSE",
               doc="mean squared error", latex="\\operatorname{{MSE}}({0}, {1})", category="loss",
               arity=2)
 
@@ -46,7 +47,7 @@ def _l1_vjp(sign):
 
 
 L1_LOSS = Op("L1LossBackward0", lambda x, t, *, reduction: _reduced(np.abs(x - t), reduction),
-             (_l1_vjp(1), _l1_vjp(-1)), saves="inputs", kind="reduction", label="L1",
+             (_l1_vjp(1), _l1_vjp(-1)), saves="inputs", sympy=sf.l1_loss, kind="reduction", label="L1",
              doc="mean absolute error", latex="\\operatorname{{L1}}({0}, {1})", category="loss",
              arity=2)
 
@@ -84,7 +85,7 @@ def _nll_vjp(g, r, x, target, *, reduction, ignore_index):
 
 
 NLL_LOSS = Op("NllLossBackward0", _nll_forward, (_nll_vjp, None), saves="inputs",
-              kind="reduction", label="NLL", doc="negative log-likelihood",
+              sympy=sf.nll_loss, kind="reduction", label="NLL", doc="negative log-likelihood",
               latex="\\operatorname{{NLL}}({0})", category="loss", arity=2)
 
 _EPS = 1e-12
@@ -103,7 +104,7 @@ def _bce_vjp(g, r, x, t, *, reduction):
 
 
 BCE = Op("BinaryCrossEntropyBackward0", _bce_forward, (_bce_vjp, None), saves="inputs",
-         kind="reduction", label="BCE", doc="binary cross-entropy of probabilities",
+         sympy=sf.binary_cross_entropy, kind="reduction", label="BCE", doc="binary cross-entropy of probabilities",
          latex="\\operatorname{{BCE}}({0}, {1})", category="loss", arity=2)
 
 
@@ -115,7 +116,7 @@ def _bce_logits_forward(x, t, *, reduction):
 BCE_LOGITS = Op("BinaryCrossEntropyWithLogitsBackward0", _bce_logits_forward,
                 (lambda g, r, x, t, *, reduction: _scale(g, x.shape, reduction) * (x.sigmoid() - t),
                  lambda g, r, x, t, *, reduction: _scale(g, x.shape, reduction) * -x),
-                saves="inputs", kind="reduction", label="BCE", doc="binary cross-entropy of logits",
+                saves="inputs", sympy=sf.binary_cross_entropy_with_logits, kind="reduction", label="BCE", doc="binary cross-entropy of logits",
                 latex="\\operatorname{{BCE}}(\\sigma({0}), {1})", category="loss", arity=2)
 
 

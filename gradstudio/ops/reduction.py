@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..tensor import Tensor, _wrap_dim
-from ._sympy import sp
+from . import _sympy as sf
 from .shape import expand_to
 from .table import Op, apply
 
@@ -49,11 +49,11 @@ def _keep(array, dims):
 # --------------------------------------------------------------------------- rows
 SUM = Op("SumBackward0", lambda x: np.add.reduce(x, axis=None),
          (lambda g, r, x: expand_to(g, x.shape),),
-         sympy=lambda x: sp().Add(*x.flat), kind="reduction", label="Σ", doc="sum of all elements",
+         sympy=sf.sum_all, kind="reduction", label="Σ", doc="sum of all elements",
          latex="\\sum {0}", category="reduction")
 SUM_DIM = Op("SumBackward1", lambda x, *, dim, keepdim: np.sum(x, axis=dim, keepdims=keepdim),
              (lambda g, r, x, *, dim, keepdim: _restore_dims(g, dim, keepdim).expand(*x.shape),),
-             sympy=None, kind="reduction", label="Σ", doc="sum over dims", latex="\\sum_{{d}} {0}",
+             sympy=sf.sum_dims, kind="reduction", label="Σ", doc="sum over dims", latex="\\sum_{{d}} {0}",
              category="reduction")
 def _mean_all(x):
     # np.mean is several times slower than a reduce and a divide on small arrays
@@ -62,13 +62,13 @@ def _mean_all(x):
 
 MEAN = Op("MeanBackward0", _mean_all,
           (lambda g, r, x: expand_to(g / math.prod(x.shape), x.shape),),
-          sympy=lambda x: sp().Add(*x.flat) / x.size, kind="reduction", label="mean",
+          sympy=sf.mean_all, kind="reduction", label="mean",
           doc="mean of all elements", latex="\\overline{{{0}}}", category="reduction")
 MEAN_DIM = Op("MeanBackward1",
               lambda x, *, dim, keepdim: np.mean(x, axis=dim, keepdims=keepdim, dtype=x.dtype),
               (lambda g, r, x, *, dim, keepdim:
                _restore_dims(g, dim, keepdim).expand(*x.shape) / math.prod(x.shape[d] for d in dim),),
-              kind="reduction", label="mean", doc="mean over dims", latex="\\overline{{{0}}}_d",
+              sympy=sf.mean_dims, kind="reduction", label="mean", doc="mean over dims", latex="\\overline{{{0}}}_d",
               category="reduction")
 
 
@@ -79,10 +79,10 @@ def _evenly_distribute(g, r, x):
 
 
 MAX = Op("MaxBackward1", lambda x: np.max(x), (_evenly_distribute,), saves="inputs,result",
-         sympy=lambda x: sp().Max(*x.flat), kind="reduction", label="max",
+         sympy=sf.max_all, kind="reduction", label="max",
          doc="largest element (ties share the gradient)", latex="\\max {0}", category="reduction")
 MIN = Op("MinBackward1", lambda x: np.min(x), (_evenly_distribute,), saves="inputs,result",
-         sympy=lambda x: sp().Min(*x.flat), kind="reduction", label="min",
+         sympy=sf.min_all, kind="reduction", label="min",
          doc="smallest element (ties share the gradient)", latex="\\min {0}", category="reduction")
 
 
@@ -100,12 +100,12 @@ def _select_at_indices(g, r, x, *, dim, keepdim, indices):
 
 MAX_DIM = Op("MaxBackward0",
              lambda x, *, dim, keepdim, indices: _take(x, dim, keepdim, indices),
-             (_select_at_indices,), saves="",
+             (_select_at_indices,), saves="", sympy=sf.take_indices,
              kind="reduction", label="max", doc="largest element along a dim",
              latex="\\max_d {0}", category="reduction")
 MIN_DIM = Op("MinBackward0",
              lambda x, *, dim, keepdim, indices: _take(x, dim, keepdim, indices),
-             (_select_at_indices,), saves="",
+             (_select_at_indices,), saves="", sympy=sf.take_indices,
              kind="reduction", label="min", doc="smallest element along a dim",
              latex="\\min_d {0}", category="reduction")
 
@@ -125,11 +125,11 @@ def _amax_vjp(g, r, x, *, dim, keepdim):
 
 
 AMAX = Op("AmaxBackward0", lambda x, *, dim, keepdim: np.amax(x, axis=dim, keepdims=keepdim),
-          (_amax_vjp,), saves="inputs,result", kind="reduction", label="amax",
+          (_amax_vjp,), saves="inputs,result", sympy=sf.amax, kind="reduction", label="amax",
           doc="maximum over dims (ties share the gradient)", latex="\\max_d {0}",
           category="reduction")
 AMIN = Op("AminBackward0", lambda x, *, dim, keepdim: np.amin(x, axis=dim, keepdims=keepdim),
-          (_amax_vjp,), saves="inputs,result", kind="reduction", label="amin",
+          (_amax_vjp,), saves="inputs,result", sympy=sf.amin, kind="reduction", label="amin",
           doc="minimum over dims (ties share the gradient)", latex="\\min_d {0}",
           category="reduction")
 
@@ -159,10 +159,10 @@ def _prod_dim_vjp(g, r, x, *, dim, keepdim):
 
 
 PROD = Op("ProdBackward0", lambda x: np.prod(x), (_prod_vjp,), saves="inputs,result",
-          sympy=lambda x: sp().Mul(*x.flat), kind="reduction", label="Π",
+          sympy=sf.prod_all, kind="reduction", label="Π",
           doc="product of all elements", latex="\\prod {0}", category="reduction")
 PROD_DIM = Op("ProdBackward1", lambda x, *, dim, keepdim: np.prod(x, axis=dim, keepdims=keepdim),
-              (_prod_dim_vjp,), saves="inputs,result", kind="reduction", label="Π",
+              (_prod_dim_vjp,), saves="inputs,result", sympy=sf.prod_dim, kind="reduction", label="Π",
               doc="product along a dim", latex="\\prod_d {0}", category="reduction")
 
 
@@ -200,7 +200,7 @@ def _norm_vjp(g, r, x, *, p, dim, keepdim):
 
 
 NORM = Op("LinalgVectorNormBackward0", _norm_forward, (_norm_vjp,), saves="inputs,result",
-          sympy=None, kind="reduction", label="‖·‖", doc="vector p-norm", latex="\\lVert {0} \\rVert",
+          sympy=sf.norm, kind="reduction", label="‖·‖", doc="vector p-norm", latex="\\lVert {0} \\rVert",
           category="reduction")
 
 
@@ -217,11 +217,11 @@ def _log_softmax_forward(x, *, dim):
 
 SOFTMAX = Op("SoftmaxBackward0", _softmax_forward,
              (lambda g, r, x, *, dim: r * (g - (g * r).sum(dim, keepdim=True)),),
-             saves="result", kind="array", label="softmax", doc="softmax along a dim",
+             saves="result", sympy=sf.softmax, kind="array", label="softmax", doc="softmax along a dim",
              latex="\\operatorname{{softmax}}({0})", category="activation")
 LOG_SOFTMAX = Op("LogSoftmaxBackward0", _log_softmax_forward,
                  (lambda g, r, x, *, dim: g - r.exp() * g.sum(dim, keepdim=True),),
-                 saves="result", kind="array", label="log softmax", doc="log-softmax along a dim",
+                 saves="result", sympy=sf.log_softmax, kind="array", label="log softmax", doc="log-softmax along a dim",
                  latex="\\log \\operatorname{{softmax}}({0})", category="activation")
 
 
@@ -235,12 +235,12 @@ def _logsumexp_forward(x, *, dim, keepdim):
 LOGSUMEXP = Op("LogsumexpBackward0", _logsumexp_forward,
                (lambda g, r, x, *, dim, keepdim:
                 _restore_dims(g, dim, keepdim) * (x - _restore_dims(r, dim, keepdim)).exp(),),
-               saves="inputs,result", kind="reduction", label="logΣexp",
+               saves="inputs,result", sympy=sf.logsumexp, kind="reduction", label="logΣexp",
                doc="log of the sum of exponentials", latex="\\log \\sum e^{{{0}}}",
                category="reduction")
 CUMSUM = Op("CumsumBackward0", lambda x, *, dim: np.cumsum(x, axis=dim, dtype=x.dtype),
             (lambda g, r, x, *, dim: g.flip(dim).cumsum(dim).flip(dim),),
-            kind="array", label="cumsum", doc="cumulative sum along a dim",
+            sympy=sf.cumsum, kind="array", label="cumsum", doc="cumulative sum along a dim",
             latex="\\operatorname{{cumsum}}({0})", category="reduction")
 
 
@@ -265,10 +265,10 @@ def _std_vjp(g, r, x, *, dim, correction, keepdim):
     return centred * scale
 
 
-VAR = Op("VarBackward0", _var_forward, (_var_vjp,), saves="inputs", kind="reduction",
+VAR = Op("VarBackward0", _var_forward, (_var_vjp,), saves="inputs", sympy=sf.var, kind="reduction",
          label="var", doc="variance", latex="\\operatorname{{Var}}({0})", category="reduction")
 STD = Op("StdBackward0", lambda x, **kw: np.sqrt(_var_forward(x, **kw)), (_std_vjp,),
-         saves="inputs,result", kind="reduction", label="std", doc="standard deviation",
+         saves="inputs,result", sympy=sf.std, kind="reduction", label="std", doc="standard deviation",
          latex="\\operatorname{{Std}}({0})", category="reduction")
 
 

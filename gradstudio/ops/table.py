@@ -49,6 +49,7 @@ class Op:
     # Instead of per-input rules: one callable (node, grad) -> list of input grads
     # (custom autograd.Function subclasses use this).
     vjp_all: Callable | None = field(default=None, repr=False)
+    key: str = field(default="", repr=False)   # unique "module.NAME", set by gradstudio.ops
     saves_inputs: bool = field(init=False, repr=False)
     saves_result: bool = field(init=False, repr=False)
 
@@ -61,6 +62,20 @@ class Op:
 
     def __repr__(self):
         return f"Op({self.name})"
+
+    def __reduce__(self):
+        # Rows hold lambdas; across processes a row travels as its key.
+        if not self.key:
+            raise TypeError(f"op {self.name} has no table key and cannot be pickled")
+        return (op_by_key, (self.key,))
+
+
+BY_KEY: dict = {}
+
+
+def op_by_key(key: str) -> "Op":
+    """The table row registered under ``key`` (see gradstudio.ops)."""
+    return BY_KEY[key]
 
 
 def apply(op: Op, args: tuple, params: dict | None = None, *, out_dtype=None) -> Tensor:

@@ -1,0 +1,287 @@
+"""The three-way check of one backward call: engine vs symbolic vs finite
+differences, per leaf and per element.
+
+For a backward call on root ``r`` with ``gradient=`` v (1 for a scalar), the
+gradient a leaf receives is ∂(Σ r·v)/∂leaf. Three independent numbers for it:
+
+* **engine** — what the call added to ``leaf.grad`` (float32 usually);
+* **symbolic** — the closed form sympy derives from the ops' symbolic
+  forwards (:mod:`gradstudio.symbolic`), evaluated in float64;
+* **finite difference** — central differences of Σ r·v, re-evaluating the
+  recorded graph in float64 (every element up to 256, otherwise a random
+  sample of 256 plus one random-direction check).
+
+Tolerances suit the engine's dtype. At a kink (relu at 0, a tie in max, a
+clamp bound) torch picks one side and finite differences average both: such
+a disagreement is explained in the note, not reported as a failure.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .graph import Graph
+from .session import BackwardCall
+
+MAX_DENSE_ELEMENTS = 256
+KINK_OPS = {"ReluBackward0", "AbsBackward0", "ClampBackward1", "MaxBackward0", "MaxBackward1",
+            "MinBackward0", "MinBackward1", "MaximumBackward0", "MinimumBackward0",
+            "AmaxBackward0", "AminBackward0", "LeakyReluBackward0", "SignBackward0",
+            "L1LossBackward0", "LinalgVectorNormBackward0"}
+
+
+@dataclass
+class Tolerance:
+    rtol: float
+    atol: float
+
+    @staticmethod
+    def for_dtype(dtype, scale: float) -> "Tolerance":
+        scale = max(1.0, scale)
+        if np.dtype(dtype) == np.float64:
+            return Tolerance(1e-6, 1e-8 * scale)
+        return Tolerance(2e-3, 2e-5 * scale)
+
+    def close(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Elementwise agreement; NaN agrees with NaN and inf with the same inf."""
+        a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            ok = np.abs(a - b) <= self.atol + self.rtol * np.abs(b)
+        both_nan = np.isnan(a) & np.isnan(b)
+        same_inf = np.isinf(a) & np.isinf(b) & (np.sign(a) == np.sign(b))
+        return ok | both_nan | same_inf
+
+
+@dataclass
+class LeafCheck:
+    name: str
+    vertex: int
+    shape: tuple
+    numeric: np.ndarray
+    symbolic: np.ndarray | None = None
+    finite_difference: np.ndarray | None = None   # NaN where not sampled
+    unsampled: np.ndarray | None = None           # bool mask: elements finite differences skipped
+    formula: object = None                         # gradstudio.symbolic.LeafFormula or None
+    max_abs_error: float | None = None
+    agree: bool = True
+    note: str | None = None
+    mismatch: np.ndarray | None = None             # bool mask of disagreeing elements
+    direction_check: tuple | None = None           # (engine·u, fd along u) for big leaves
+    torch: np.ndarray | None = None                # PyTorch's gradient, when available
+
+
+@dataclass
+class CallCheck:
+    call: BackwardCall
+    leaves: list = field(default_factory=list)
+    symbolic_error: str | None = None
+
+    @property
+    def agree(self) -> bool:
+        return all(leaf.agree for leaf in self.leaves)
+
+
+# --------------------------------------------------------------------------- finite differences
+def finite_differences(graph: Graph, vertex: int, gradient, *, rng=None,
+                       max_elements: int = MAX_DENSE_ELEMENTS):
+    """Central differences of Σ root·gradient w.r.t. one leaf, in float64.
+
+    Returns (values, sampled mask, direction) — values are NaN where not sampled;
+    direction is (fd along a random unit vector u, u) for leaves larger than
+    ``max_elements``, else None."""
+    rng = rng if rng is not None else np.random.default_rng(0)
+    f = graph.objective(gradient)
+    x0 = np.asarray(graph[vertex].value, dtype=np.float64)
+    flat = x0.reshape(-1)
+    result = np.full(flat.shape, np.nan)
+    sampled = np.zeros(flat.shape, dtype=bool)
+    if flat.size <= max_elements:
+        sample = np.arange(flat.size)
+    else:
+        sample = np.sort(rng.choice(flat.size, size=max_elements, replace=False))
+    for i in sample:
+        h = 1e-6 * max(1.0, abs(flat[i]))
+        plus, minus = flat.copy(), flat.copy()
+        plus[i] += h
+        minus[i] -= h
+        result[i] = (f({vertex: plus.reshape(x0.shape)}) - f({vertex: minus.reshape(x0.shape)})) / (2 * h)
+        sampled[i] = True
+    direction = None
+    if flat.size > max_elements:
+        u = rng.standard_normal(flat.size)
+        u /= np.linalg.norm(u)
+        direction = (graph.central_difference(vertex, gradient, u.reshape(x0.shape)), u)
+    return result.reshape(x0.shape), sampled.reshape(x0.shape), direction
+
+
+# --------------------------------------------------------------------------- kinks
+def kink_present(graph: Graph) -> bool:
+    """Whether some op in the graph is evaluated exactly at a point where it is
+    not differentiable (torch then picks a one-sided value)."""
+    for node in graph.nodes:
+        if node.kind != "op" or node.op.name not in KINK_OPS:
+            continue
+        args = [np.asarray(graph[i].value) for i in node.inputs]
+        name = node.op.name
+        x = args[0] if args else None
+        if name in ("ReluBackward0", "AbsBackward0", "SignBackward0", "LeakyReluBackward0"):
+            if np.any(x == 0):
+                return True
+        elif name == "ClampBackward1":
+            lo, hi = node.params.get("min"), node.params.get("max")
+            if (lo is not None and np.any(x == lo)) or (hi is not None and np.any(x == hi)):
+                return True
+        elif name in ("MaximumBackward0", "MinimumBackward0"):
+            if len(args) == 2 and np.any(np.broadcast_arrays(args[0], args[1])[0]
+                                         == np.broadcast_arrays(args[0], args[1])[1]):
+                return True
+        elif name in ("MaxBackward1", "MinBackward1", "AmaxBackward0", "AminBackward0",
+                      "MaxBackward0", "MinBackward0"):
+            flat = x.reshape(-1)
+            if flat.size != np.unique(flat).size:
+                return True
+        elif name == "L1LossBackward0":
+            if len(args) == 2 and np.any(args[0] == args[1]):
+                return True
+        elif name == "LinalgVectorNormBackward0":
+            if np.all(x == 0) or node.params.get("p") in (1.0, float("inf"), float("-inf")):
+                return True
+    return False
+
+
+# --------------------------------------------------------------------------- the check
+def check_call(call: BackwardCall, formulas: dict | None = None, *, symbolic_error: str | None = None,
+               rng=None, torch_gradients: dict | None = None) -> CallCheck:
+    """Compare, for every leaf of ``call``, engine, symbolic and finite differences.
+
+    ``formulas`` maps a leaf's graph vertex to its :class:`LeafFormula` (from
+    :mod:`gradstudio.symbolic`); ``torch_gradients`` maps a vertex to PyTorch's value."""
+    check = CallCheck(call, symbolic_error=symbolic_error)
+    if call.status != "ok" or call.graph is None:
+        return check
+    formulas = formulas or {}
+    at_kink = kink_present(call.graph)
+    rng = rng if rng is not None else np.random.default_rng(call.index)
+    for leaf in call.leaves:
+        check.leaves.append(_check_leaf(call, leaf, formulas.get(leaf.vertex), at_kink, rng,
+                                        (torch_gradients or {}).get(leaf.vertex)))
+    return check
+
+
+def _check_leaf(call, leaf, formula, at_kink, rng, torch_value) -> "LeafCheck":
+    numeric = np.asarray(leaf.grad)
+    result = LeafCheck(leaf.name, leaf.vertex, leaf.shape, numeric, formula=formula, torch=torch_value)
+    try:
+        fd, sampled_mask, direction = finite_differences(call.graph, leaf.vertex, call.gradient,
+                                                         rng=rng)
+        result.unsampled = ~sampled_mask
+    except Exception as error:  # an op the graph cannot re-run (e.g. a custom Function)
+        fd, direction = None, None
+        result.note = f"finite differences unavailable: {error}"
+    result.finite_difference = fd
+    if formula is not None and formula.values is not None:
+        result.symbolic = np.asarray(formula.values, dtype=np.float64).reshape(numeric.shape)
+    references = [r for r in (result.symbolic, fd) if r is not None]
+    scale = max([float(np.nanmax(np.abs(r[np.isfinite(r)]))) if np.any(np.isfinite(r)) else 0.0
+                 for r in references] + [0.0])
+    tolerance = Tolerance.for_dtype(numeric.dtype, scale)
+    mismatch = np.zeros(numeric.shape, dtype=bool)
+    errors = []
+    symbolic_ok = None
+    if result.symbolic is not None:
+        ok = tolerance.close(numeric, result.symbolic)
+        symbolic_ok = bool(ok.all())
+        mismatch |= ~ok
+        errors.append(_max_abs(numeric, result.symbolic))
+    fd_ok = None
+    if fd is not None:
+        sampled = ~result.unsampled
+        ok = tolerance.close(numeric, fd) | ~sampled
+        fd_ok = bool(ok.all())
+        fd_mismatch = ~ok
+        errors.append(_max_abs(numeric[sampled], fd[sampled]))
+        if direction is not None:
+            along, u = direction
+            engine_along = float(np.sum(numeric.astype(np.float64).reshape(-1) * u))
+            result.direction_check = (engine_along, along)
+            if not Tolerance.for_dtype(numeric.dtype, abs(along)).close(engine_along, along):
+                fd_ok = False
+        if not fd_ok and at_kink and symbolic_ok is not False:
+            result.note = _join(result.note, "At a kink (e.g. relu or abs at 0, a tie in max/min, a "
+                                "clamp bound) torch uses a one-sided derivative, while finite "
+                                "differences average both sides; the difference is expected there.")
+        else:
+            mismatch |= fd_mismatch
+    errors = [e for e in errors if e is not None]
+    result.max_abs_error = max(errors) if errors else None
+    nonfinite = ~np.isfinite(numeric)
+    if nonfinite.any():
+        result.note = _join(result.note, f"{int(nonfinite.sum())} element(s) of the gradient are "
+                            "NaN or infinite.")
+    if formula is not None and formula.note:
+        result.note = _join(result.note, formula.note)
+    result.mismatch = mismatch
+    result.agree = not mismatch.any() and symbolic_ok is not False and (
+        fd_ok is not False or (at_kink and symbolic_ok is not False))
+    if symbolic_ok is None and fd_ok is None:
+        result.agree = False
+        result.note = _join(result.note, "nothing to compare the engine's gradient with")
+    return result
+
+
+def _max_abs(a, b) -> float | None:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    finite = np.isfinite(a) & np.isfinite(b)
+    if not finite.any():
+        return None
+    return float(np.max(np.abs(a[finite] - b[finite])))
+
+
+def _join(a, b):
+    return b if not a else f"{a} {b}"
+
+
+# --------------------------------------------------------------------------- JSON
+def _nested(array, missing=None) -> list | None:
+    """A nested list of floats; elements in ``missing`` (not sampled) become null.
+    NaN and ±inf stay floats (json writes NaN / Infinity, which json.loads reads)."""
+    if array is None:
+        return None
+    array = np.asarray(array, dtype=np.float64)
+    if missing is None:
+        return array.tolist()
+    values = array.astype(object)
+    values[missing] = None
+    return values.tolist()
+
+
+def call_to_json(check: CallCheck) -> dict:
+    """One backward call in the exact shape ``gradstudio check --json`` prints."""
+    call = check.call
+    return {
+        "index": call.index, "cell": call.cell, "line": call.line,
+        "root": {"name": call.root_name, "grad_fn": call.root_grad_fn, "shape": list(call.root_shape)},
+        "gradient": _nested(call.gradient),
+        "status": call.status, "error": call.error,
+        "leaves": [leaf_to_json(leaf) for leaf in check.leaves],
+    }
+
+
+def leaf_to_json(leaf: LeafCheck) -> dict:
+    formula = leaf.formula
+    return {
+        "name": leaf.name, "shape": list(leaf.shape),
+        "numeric": _nested(leaf.numeric), "symbolic": _nested(leaf.symbolic),
+        "finite_difference": _nested(leaf.finite_difference, leaf.unsampled),
+        "formula_kind": formula.kind if formula is not None else "none",
+        "formula": formula.formula if formula is not None else None,
+        "formula_simplified": formula.simplified if formula is not None else None,
+        "formula_latex": formula.latex if formula is not None else None,
+        "element_symbol": formula.element_symbol if formula is not None else None,
+        "max_abs_error": leaf.max_abs_error, "agree": bool(leaf.agree), "note": leaf.note,
+    }
+
+
+def report_json(script: str, checks: list) -> dict:
+    return {"script": script, "backward_calls": [call_to_json(c) for c in checks]}

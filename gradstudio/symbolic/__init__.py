@@ -1,0 +1,182 @@
+"""Closed-form gradients, derived by sympy independently of the engine.
+
+For each leaf of a recorded backward call, :func:`derive_leaf` tries the
+forms best first:
+
+1. **elementwise** — one formula for the generic element, as a chain of
+   local derivatives (``3*2*x/4``) and simplified (``3*x/2``);
+2. **matrix** — sympy's matrix calculus (``2*A.T*(A*W - Y)``), kept only if
+   it agrees with finite differences of the recorded graph;
+3. **per_element** — an exact formula per entry (``x_0_1`` symbols), for
+   leaves up to 256 elements;
+
+and otherwise says why there is none. Only the ops' symbolic *forwards* are
+used; the VJP rules never are, so agreement with the engine means something.
+Simplification is a separate step (:func:`simplify_formula`), so the worker
+can give it its own time limit and still return the unsimplified form.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..graph import Graph
+from ..ops._sympy import sp
+from . import elementwise as _elementwise
+from . import matrix as _matrix
+from . import per_element as _per_element
+from . import render
+
+SIMPLIFY_MAX_OPS = 400   # larger formulas get a cheap normal form instead of simplify()
+
+
+@dataclass
+class LeafFormula:
+    kind: str = "none"                 # "elementwise" | "matrix" | "per_element" | "none"
+    formula: str | None = None         # sympy-parsable; the chain form for "elementwise"
+    simplified: str | None = None
+    latex: str | None = None           # of the simplified form (of the formula until simplified)
+    chain_latex: str | None = None
+    element_symbol: str | None = None
+    symbols: list = field(default_factory=list)    # [(name, what it stands for)]
+    values: np.ndarray | None = None
+    note: str | None = None
+    size: int | None = None            # operations after cse, when too large to show
+    seconds: float = 0.0
+    expression: object = None          # the evaluated sympy expression (for simplify_formula)
+
+
+def derive_call(graph: Graph, gradient, leaf_ids, *, simplify: bool = True) -> dict:
+    return {leaf_id: derive_leaf(graph, gradient, leaf_id, simplify=simplify) for leaf_id in leaf_ids}
+
+
+def derive_leaf(graph: Graph, gradient, leaf_id: int, *, simplify: bool = True) -> LeafFormula:
+    """The best closed form for one leaf's gradient (never raises)."""
+    start = time.perf_counter()
+    try:
+        result = _derive(graph, gradient, leaf_id)
+        if simplify and result.expression is not None:
+            result = simplify_formula(result)
+    except RecursionError:
+        result = LeafFormula(note="the formula is nested too deeply for sympy")
+    except Exception as error:  # sympy can fail in many ways; the numbers are still compared
+        result = LeafFormula(note=f"symbolic derivation failed: {type(error).__name__}: {error}")
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _derive(graph, gradient, leaf_id) -> LeafFormula:
+    leaf = graph[leaf_id]
+    reasons = []
+    try:
+        return _from_elementwise(_elementwise.derive(graph, gradient, leaf_id), leaf)
+    except _elementwise.NotElementwise as why:
+        reasons.append(str(why))
+    try:
+        expression, values = _matrix.derive(graph, gradient, leaf_id)
+        numbers = _matrix.evaluate(expression, values, leaf.shape)
+        if _agrees_with_graph(graph, gradient, leaf_id, numbers):
+            return LeafFormula("matrix", formula=render.formula_text(expression),
+                               latex=sp().latex(expression), values=numbers,
+                               element_symbol=None, expression=expression,
+                               symbols=[(str(s), f"the matrix {s}") for s in values])
+        reasons.append("sympy's matrix derivative disagreed with finite differences")
+    except _matrix.NoMatrixForm:
+        pass
+    size = int(np.prod(leaf.shape))
+    if size > _per_element.MAX_ELEMENTS:
+        return LeafFormula(note=f"no closed form shown: {reasons[0] if reasons else 'not elementwise'}, "
+                                f"and {size} elements is over the per-element limit "
+                                f"({_per_element.MAX_ELEMENTS})")
+    try:
+        grads, symbolic = _per_element.derive(graph, gradient, leaf_id)
+    except _per_element.NoSymbolicRule as why:
+        return LeafFormula(note=str(why))
+    return _from_per_element(grads, symbolic, graph, leaf)
+
+
+def _from_elementwise(ef, leaf) -> LeafFormula:
+    S = sp()
+    symbols = [s for s, _, _ in ef.symbols]
+    function = S.lambdify(symbols, ef.evaluated, "numpy")
+    values = function(*[np.asarray(v, dtype=np.float64) for _, _, v in ef.symbols])
+    values = np.broadcast_to(np.asarray(values, dtype=np.float64), leaf.shape).copy()
+    result = LeafFormula("elementwise", element_symbol=ef.leaf_symbol, values=values,
+                         symbols=[(str(s), meaning) for s, meaning, _ in ef.symbols],
+                         expression=ef.evaluated)
+    size = render.too_large(ef.chain)
+    if size is None:
+        result.formula = render.formula_text(ef.chain)
+        result.chain_latex = render.chain_latex(ef.chain)
+        result.latex = S.latex(ef.evaluated)
+    else:
+        result.size = size
+        result.note = f"the formula is too large to show ({size} operations after cse)"
+    return result
+
+
+def _from_per_element(grads, symbolic, graph, leaf) -> LeafFormula:
+    S = sp()
+    matrix = render.matrix_of(grads)
+    symbols = [s for vertex_id in symbolic for s in symbolic[vertex_id].reshape(-1)]
+    function = S.lambdify(symbols, list(grads.reshape(-1)), "numpy", cse=True)
+    inputs = [float(v) for vertex_id in symbolic
+              for v in np.asarray(graph[vertex_id].value, dtype=np.float64).reshape(-1)]
+    values = np.asarray([np.broadcast_to(np.asarray(x, dtype=np.float64), ()) for x in function(*inputs)],
+                        dtype=np.float64).reshape(leaf.shape)
+    own = symbolic[leaf.id].reshape(-1)
+    result = LeafFormula("per_element", values=values, expression=matrix,
+                         element_symbol=str(own[0]) if own.size else None,
+                         symbols=[(f"{graph[v].name or 'leaf'}_i_j",
+                                   f"the element (i, j) of {graph[v].name or 'a leaf'}")
+                                  for v in symbolic])
+    size = render.too_large(matrix)
+    if size is None:
+        result.formula = render.formula_text(matrix)
+        result.latex = S.latex(matrix) if len(result.formula) <= render.MAX_LATEX_CHARS else None
+    else:
+        result.size = size
+        result.note = f"the formulas are too large to show ({size} operations after cse)"
+    return result
+
+
+def _agrees_with_graph(graph, gradient, leaf_id, numbers, samples: int = 3) -> bool:
+    """Check a few directional derivatives against central differences."""
+    rng = np.random.default_rng(0)
+    for _ in range(samples):
+        u = rng.standard_normal(graph[leaf_id].shape)
+        fd = graph.central_difference(leaf_id, gradient, u)
+        claimed = float(np.sum(numbers * u))
+        if not abs(claimed - fd) <= 1e-5 * max(1.0, abs(fd)):
+            return False
+    return True
+
+
+def simplify_formula(result: LeafFormula) -> LeafFormula:
+    """Add the simplified form (may be slow; the worker bounds its time)."""
+    S = sp()
+    expression = result.expression
+    if expression is None or result.size is not None:
+        return result
+    if isinstance(expression, S.MatrixBase):
+        simplified = expression.applyfunc(_simplify_one)
+    elif result.kind == "matrix":
+        simplified = expression
+    else:
+        simplified = _simplify_one(expression)
+    text = render.formula_text(simplified)
+    if len(text) > render.MAX_FORMULA_CHARS:
+        return result
+    result.simplified = text
+    if len(text) <= render.MAX_LATEX_CHARS:
+        result.latex = S.latex(simplified)
+    return result
+
+
+def _simplify_one(expression):
+    S = sp()
+    if S.count_ops(expression) > SIMPLIFY_MAX_OPS:
+        return S.cancel(expression)
+    return S.simplify(expression)

@@ -1,0 +1,89 @@
+"""The per-element form: every element of a small leaf is its own symbol
+(``x_0_1``) and each gradient entry its own exact formula.
+
+The whole recorded graph is rebuilt as numpy object arrays of sympy
+expressions, op by op from the ops' symbolic forwards (numpy's own matmul,
+sum, reshape … work on object arrays); the objective is Σ root·v with v the
+``gradient=`` values as exact numbers, and sympy differentiates it once per
+leaf element. This covers what the generic form cannot (matmul, softmax,
+norms, indexing, reductions over a dim), for leaves up to 256 elements.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..graph import Graph
+from ..ops._sympy import sp
+from . import render
+from .exact import exact, exact_array, exact_params, real_symbol, symbol_name
+
+MAX_ELEMENTS = 256          # per-element formulas for leaves up to this size
+MAX_SYMBOLIC_ELEMENTS = 512  # other leaves stay symbolic while the total is below this
+
+
+class NoSymbolicRule(Exception):
+    pass
+
+
+def element_symbols(base: str, shape: tuple) -> np.ndarray:
+    """``x_0_1``-style symbols in an array of ``shape``."""
+    out = np.empty(shape, dtype=object)
+    for index in np.ndindex(*shape):
+        suffix = "_".join(str(i) for i in index)
+        out[index] = real_symbol(f"{base}_{suffix}" if suffix else base)
+    return out
+
+
+def build(graph: Graph, leaf_id: int):
+    """Object arrays for every vertex; returns (arrays, {leaf id: symbol array})."""
+    taken: set = set()
+    leaves = [v for v in graph.nodes if v.kind == "leaf" and v.requires_grad]
+    total = sum(int(np.prod(v.shape)) for v in leaves)
+    arrays: dict = {}
+    symbolic: dict = {}
+    for vertex in graph.nodes:
+        if vertex.kind == "leaf" and vertex.requires_grad and (
+                vertex.id == leaf_id or total <= MAX_SYMBOLIC_ELEMENTS):
+            base = symbol_name(vertex.name or f"leaf{vertex.id}", taken)
+            symbolic[vertex.id] = arrays[vertex.id] = element_symbols(base, vertex.shape)
+        elif vertex.kind in ("leaf", "const"):
+            value = vertex.value
+            arrays[vertex.id] = exact_array(value) if isinstance(value, np.ndarray) else exact(value)
+        else:
+            arrays[vertex.id] = _apply(vertex, [arrays[i] for i in vertex.inputs])
+    return arrays, symbolic
+
+
+def _apply(vertex, args):
+    op = vertex.op
+    if op.sympy is None:
+        raise NoSymbolicRule(f"no symbolic rule for {op.name}")
+    params = exact_params(vertex.params)
+    if op.kind == "elementwise":
+        function = np.frompyfunc(lambda *a: op.sympy(*a, **params), len(args), 1)
+        return np.asarray(function(*args), dtype=object)
+    arrays = [np.asarray(a, dtype=object) if not isinstance(a, np.ndarray) or a.dtype != object
+              and a.dtype.kind == "f" else a for a in args]
+    return np.asarray(op.sympy(*arrays, **params), dtype=object)
+
+
+def objective(graph: Graph, arrays: dict, gradient):
+    S = sp()
+    root = np.asarray(arrays[graph.root], dtype=object)
+    if gradient is None:
+        return S.Add(*root.reshape(-1))
+    weights = exact_array(np.asarray(gradient))
+    return S.Add(*(root * weights).reshape(-1))
+
+
+def derive(graph: Graph, gradient, leaf_id: int):
+    """(gradient formulas as an object array shaped like the leaf, the symbols
+    of every symbolic leaf element)."""
+    S = sp()
+    arrays, symbolic = build(graph, leaf_id)
+    f = objective(graph, arrays, gradient)
+    leaf_symbols = symbolic[leaf_id]
+    grads = np.empty(leaf_symbols.shape, dtype=object)
+    for index in np.ndindex(*leaf_symbols.shape):
+        grads[index] = render.zero_step_derivatives(S.diff(f, leaf_symbols[index]))
+    return grads, symbolic

@@ -1,0 +1,230 @@
+"""Symbolic work in a separate, killable process with a time limit.
+
+sympy can run for minutes (``simplify``) or hold the GIL inside one big-integer
+operation, and a thread cannot be stopped, so derivations run in a warm child
+process (sympy already imported). Each job gets a deadline; on timeout the
+child is killed and a fresh one started, and the caller gets a formula-less
+result that says so — the numbers are still compared by finite differences.
+
+Derivation and simplification are separate jobs: a simplification that times
+out still leaves the chain form.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import subprocess
+import sys
+import time
+from multiprocessing.connection import Connection
+
+from . import LeafFormula
+
+MEMORY_LIMIT_BYTES = 4 * 1024 ** 3
+
+
+def _serve(connection):
+    """Child process main loop: answer ("derive" | "simplify", …) requests until
+    told to stop or the parent goes away (end of the pipe)."""
+    import resource
+    import sys
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
+    except (ValueError, OSError):  # not permitted here: run without the cap
+        pass
+    sys.setrecursionlimit(20000)
+    from gradstudio import symbolic
+    symbolic.sp()  # import sympy now, so the first job is fast
+    connection.send(("ready", None))
+    while True:
+        try:
+            request = connection.recv()
+        except EOFError:
+            return
+        kind, payload = request
+        try:
+            if kind == "derive":
+                graph, gradient, leaf_ids = payload
+                answer = symbolic.derive_call(graph, gradient, leaf_ids, simplify=False)
+            elif kind == "simplify":
+                answer = symbolic.simplify_formula(payload)
+            elif kind == "stop":
+                return
+            else:
+                raise ValueError(f"unknown request {kind!r}")
+            connection.send(("ok", answer))
+        except MemoryError:
+            connection.send(("error", "sympy ran out of memory"))
+        except Exception as error:  # sent back: the caller shows it beside the numbers
+            connection.send(("error", f"{type(error).__name__}: {error}"))
+
+
+class _Duplex:
+    """One Connection-like object over two pipes (the child's stdin side and a result pipe)."""
+
+    def __init__(self, reader: Connection, writer: Connection):
+        self.reader, self.writer = reader, writer
+
+    def send(self, obj):
+        self.writer.send(obj)
+
+    def recv(self):
+        return self.reader.recv()
+
+    def poll(self, timeout):
+        return self.reader.poll(timeout)
+
+    def close(self):
+        self.reader.close()
+        self.writer.close()
+
+
+_live_workers: set = set()
+
+
+@atexit.register
+def _kill_all():
+    for worker in list(_live_workers):
+        worker.close()
+
+
+class SymbolicWorker:
+    """A warm child process for :mod:`gradstudio.symbolic`; see the module docstring.
+
+    The child is ``python -m gradstudio.symbolic.worker`` talking over two pipes,
+    so it works whatever the parent's ``__main__`` is (a REPL, the app, pytest)."""
+
+    def __init__(self):
+        self._process = None
+        self._connection = None
+        self._ready = False
+        self.restarts = 0
+
+    # -- lifecycle ---------------------------------------------------------------
+    def start(self):
+        if self._process is not None and self._process.poll() is None:
+            return
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "gradstudio.symbolic.worker", str(to_child_r), str(from_child_w)],
+            pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL, close_fds=True)
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self._connection = _Duplex(Connection(from_child_r, writable=False),
+                                   Connection(to_child_w, readable=False))
+        self._ready = False
+        _live_workers.add(self)
+
+    def _wait_ready(self, deadline: float) -> bool:
+        if self._ready:
+            return True
+        if self._connection.poll(max(0.0, deadline - time.monotonic())):
+            try:
+                self._connection.recv()
+            except EOFError:
+                return False
+            self._ready = True
+        return self._ready
+
+    def close(self):
+        """Stop the child (no stray process is left behind)."""
+        _live_workers.discard(self)
+        if self._process is None:
+            return
+        try:
+            if self._process.poll() is None and self._ready:
+                self._connection.send(("stop", None))
+                self._process.wait(0.5)
+        except (BrokenPipeError, OSError, subprocess.TimeoutExpired):
+            pass
+        self._kill()
+
+    def _kill(self):
+        if self._process is not None:
+            if self._process.poll() is None:
+                self._process.kill()
+            self._process.wait(5)
+        if self._connection is not None:
+            self._connection.close()
+        self._process = self._connection = None
+
+    @property
+    def pid(self):
+        return self._process.pid if self._process is not None else None
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- jobs ------------------------------------------------------------------------
+    def _ask(self, request, deadline: float):
+        """Send a request; the answer, or raise TimeoutError (child killed and restarted)."""
+        self.start()
+        if not self._wait_ready(deadline):
+            self._restart()
+            raise TimeoutError("the symbolic worker did not start in time")
+        self._connection.send(request)
+        if not self._connection.poll(max(0.0, deadline - time.monotonic())):
+            self._restart()
+            raise TimeoutError
+        try:
+            status, answer = self._connection.recv()
+        except (EOFError, OSError):  # the child died (memory limit, crash)
+            self._restart()
+            raise RuntimeError("the symbolic worker stopped unexpectedly") from None
+        if status == "error":
+            raise RuntimeError(answer)
+        return answer
+
+    def _restart(self):
+        self._kill()
+        self.restarts += 1
+        self.start()
+
+    def derive(self, graph, gradient, leaf_ids, timeout: float) -> dict:
+        """Formulas for ``leaf_ids`` within ``timeout`` seconds (best effort after that)."""
+        deadline = time.monotonic() + timeout
+        leaf_ids = list(leaf_ids)
+        try:
+            formulas = self._ask(("derive", (graph, gradient, leaf_ids)), deadline)
+        except TimeoutError:
+            return {i: LeafFormula(note=f"symbolic derivation timed out after {timeout:g} s; the "
+                                        "numbers are still compared by finite differences")
+                    for i in leaf_ids}
+        except RuntimeError as error:
+            return {i: LeafFormula(note=f"symbolic derivation failed: {error}") for i in leaf_ids}
+        for leaf_id, formula in formulas.items():
+            if formula.expression is None:
+                continue
+            try:
+                formulas[leaf_id] = self._ask(("simplify", formula), deadline)
+            except TimeoutError:
+                formula.note = ((formula.note + " ") if formula.note else "") + \
+                    "Simplification timed out; the unsimplified form is shown."
+            except RuntimeError as error:
+                formula.note = f"simplification failed: {error}"
+        return formulas
+
+
+def worker_pid_alive(pid: int) -> bool:
+    """Whether a process id is still running (for tests that check for strays)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except OSError:
+        return True
+
+
+if __name__ == "__main__":
+    _serve(_Duplex(Connection(int(sys.argv[1]), writable=False),
+                   Connection(int(sys.argv[2]), readable=False)))
