@@ -1,0 +1,4 @@
+"""``python -m gradstudio`` is the ``gradstudio`` command."""
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,44 @@
+"""The ``gradstudio`` command.
+
+``gradstudio [FILE]`` opens the app; ``gradstudio check SCRIPT`` checks a
+script's gradients three ways; ``gradstudio snapshot FILE -o out.png`` renders
+the app offscreen. Subcommands import what they need when they run, so
+``check`` never loads Qt and the app starts without sympy.
+"""
+from __future__ import annotations
+
+import sys
+
+USAGE = """usage: gradstudio [FILE]                      open the app (optionally with a file)
+       gradstudio check SCRIPT [--json] [--timeout S]
+                                              run SCRIPT and check every backward() call
+       gradstudio snapshot FILE -o OUT.png [--size WxH]
+                                              render the window with FILE, all cells run
+       gradstudio --version"""
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0
+    if argv and argv[0] == "--version":
+        from . import __version__
+        print(f"gradstudio {__version__}")
+        return 0
+    if argv and argv[0] == "check":
+        from .checker import main as check_main
+        return check_main(argv[1:])
+    if argv and argv[0] == "snapshot":
+        from .ui.snapshot import main as snapshot_main
+        return snapshot_main(argv[1:])
+    try:
+        from .ui.app import main as app_main
+    except ImportError as error:
+        print(f"gradstudio: the desktop app is not available ({error}).\n{USAGE}", file=sys.stderr)
+        return 2
+    return app_main(argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
