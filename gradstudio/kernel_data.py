@@ -1,0 +1,226 @@
+"""Session objects → plain data for the app (dicts, lists, str, numbers, numpy arrays).
+
+The kernel process (:mod:`gradstudio.kernel`) runs the user's script and the
+symbolic derivations; the app only displays what comes back. Everything here
+turns live objects — tensors, graph nodes, op rows, sympy results — into data
+that pickles without GradStudio's classes, so a message never carries a live
+tensor or a sympy expression, and never grows without bound (large arrays are
+replaced by a summary, long texts are cut).
+
+Keys of each record are documented on the function that builds it; the app's
+model (``gradstudio.ui.model``) documents them again for panel authors.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .compare import CallCheck, LeafCheck, call_to_json
+
+MAX_ARRAY_ELEMENTS = 250_000      # larger arrays travel as a summary only
+MAX_TEXT_CHARS = 100_000          # one output or repr at most this long
+MAX_TENSORS = 500                 # named tensors sent per update
+
+
+# --------------------------------------------------------------------------- basics
+def cut_text(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """``text``, or its start and end with a note of how much was left out."""
+    if len(text) <= limit:
+        return text
+    head, tail = text[: limit // 2], text[-limit // 2:]
+    return f"{head}\n… ({len(text) - len(head) - len(tail):,} characters not shown) …\n{tail}"
+
+
+def array(value, limit: int = MAX_ARRAY_ELEMENTS):
+    """A numpy copy of ``value`` (None if absent or over ``limit`` elements)."""
+    if value is None:
+        return None
+    a = np.asarray(value)
+    if a.dtype == object or a.size > limit:
+        return None
+    return np.array(a, copy=True)
+
+
+def summary(value) -> dict | None:
+    """shape, dtype, size and nan-safe min/max/mean/L2 norm of an array."""
+    if value is None:
+        return None
+    a = np.asarray(value)
+    result = {"shape": list(a.shape), "dtype": str(a.dtype), "size": int(a.size),
+              "min": None, "max": None, "mean": None, "norm": None}
+    if a.size and a.dtype.kind in "fiub":
+        f = a.astype(np.float64, copy=False)
+        finite = f[np.isfinite(f)]
+        if finite.size:
+            result.update(min=float(finite.min()), max=float(finite.max()),
+                          mean=float(finite.mean()), norm=float(np.sqrt(np.sum(finite * finite))))
+    return result
+
+
+def _plain(value):
+    """A parameter value made plain (numbers, str, lists); anything else as its repr."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray) and value.size <= 64:
+        return value.tolist()
+    return repr(value)
+
+
+# --------------------------------------------------------------------------- graph
+def node_data(node, root: int) -> dict:
+    """One graph vertex: ``id, kind ('leaf'|'const'|'op'), label, grad_fn, op_label,
+    category, doc, op_key, name, shape, dtype, value (array|None), value_summary,
+    grad (array|None), grad_summary, grad_norm (float|None), inputs (ids in argument
+    order), params, requires_grad, is_root``."""
+    op = node.op
+    value = np.asarray(node.value)
+    grad = node.grad
+    grad_summary = summary(grad)
+    return {
+        "id": node.id, "kind": node.kind, "label": node.label,
+        "grad_fn": op.name if op is not None else None,
+        "op_label": (op.label or op.name) if op is not None else None,
+        "category": op.category if op is not None else None,
+        "doc": op.doc if op is not None else None,
+        "op_key": op.key if op is not None else None,
+        "name": node.name,
+        "shape": list(value.shape), "dtype": str(value.dtype),
+        "value": array(value), "value_summary": summary(value),
+        "grad": array(grad), "grad_summary": grad_summary,
+        "grad_norm": grad_summary["norm"] if grad_summary else None,
+        "inputs": list(node.inputs),
+        "params": {str(k): _plain(v) for k, v in (node.params or {}).items()},
+        "requires_grad": bool(node.requires_grad),
+        "is_root": node.id == root,
+    }
+
+
+def graph_data(graph) -> dict | None:
+    """``{"root": id, "nodes": [node_data…]}`` in topological order (inputs first)."""
+    if graph is None:
+        return None
+    return {"root": graph.root, "nodes": [node_data(n, graph.root) for n in graph.nodes]}
+
+
+# --------------------------------------------------------------------------- backward calls
+def call_data(call, hint: str | None = None) -> dict:
+    """A backward call as recorded (before any derivation): ``index, cell, line,
+    root {name, grad_fn, shape}, gradient (array|None), status ('ok'|'error'),
+    error, error_type, hint, graph (graph_data|None), graph_error, leaves [{name,
+    vertex, shape, numeric}], pending_check (True while formulas are being derived)``."""
+    return {
+        "index": call.index, "cell": call.cell, "line": call.line,
+        "root": {"name": call.root_name, "grad_fn": call.root_grad_fn,
+                 "shape": list(call.root_shape)},
+        "gradient": array(call.gradient),
+        "status": call.status, "error": call.error, "error_type": call.error_type,
+        "hint": hint,
+        "graph": graph_data(call.graph), "graph_error": call.graph_error,
+        "leaves": [{"name": leaf.name, "vertex": leaf.vertex, "shape": list(leaf.shape),
+                    "numeric": array(leaf.grad)} for leaf in call.leaves],
+        "pending_check": checkable(call),
+    }
+
+
+def checkable(call) -> bool:
+    """Whether a call has something to derive and compare."""
+    return call.status == "ok" and call.graph is not None and bool(call.leaves)
+
+
+def leaf_check_data(leaf: LeafCheck) -> dict:
+    """The three-way check of one leaf: ``name, vertex, shape, numeric, symbolic,
+    finite_difference (NaN where not sampled), unsampled (bool mask|None), mismatch
+    (bool mask|None), max_abs_error, agree, note, direction_check ((engine·u, fd·u)|None),
+    formula_kind ('elementwise'|'per_element'|'matrix'|'none'), formula (chain form /
+    sympy text), simplified, latex, chain_latex, element_symbol, symbols [[name,
+    meaning]], formula_size (ops after cse when too large to show), formula_note,
+    derive_seconds``."""
+    formula = leaf.formula
+    return {
+        "name": leaf.name, "vertex": leaf.vertex, "shape": list(leaf.shape),
+        "numeric": array(leaf.numeric), "symbolic": array(leaf.symbolic),
+        "finite_difference": array(leaf.finite_difference),
+        "unsampled": array(leaf.unsampled), "mismatch": array(leaf.mismatch),
+        "max_abs_error": leaf.max_abs_error, "agree": bool(leaf.agree), "note": leaf.note,
+        "direction_check": (tuple(float(v) for v in leaf.direction_check)
+                            if leaf.direction_check is not None else None),
+        "formula_kind": formula.kind if formula is not None else "none",
+        "formula": formula.formula if formula is not None else None,
+        "simplified": formula.simplified if formula is not None else None,
+        "latex": formula.latex if formula is not None else None,
+        "chain_latex": formula.chain_latex if formula is not None else None,
+        "element_symbol": formula.element_symbol if formula is not None else None,
+        "symbols": [[str(a), str(b)] for a, b in (formula.symbols if formula is not None else [])],
+        "formula_size": formula.size if formula is not None else None,
+        "formula_note": formula.note if formula is not None else None,
+        "derive_seconds": float(formula.seconds) if formula is not None else None,
+    }
+
+
+def check_data(check: CallCheck, *, cancelled: bool = False) -> dict:
+    """``index, agree, cancelled, symbolic_error, leaves [leaf_check_data…], json``
+    (``json`` is exactly one entry of ``gradstudio check --json``'s backward_calls)."""
+    return {
+        "index": check.call.index, "agree": bool(check.agree), "cancelled": cancelled,
+        "symbolic_error": check.symbolic_error,
+        "leaves": [leaf_check_data(leaf) for leaf in check.leaves],
+        "json": call_to_json(check),
+    }
+
+
+def cancelled_check_data(call, note: str) -> dict:
+    """What the app gets for a call whose derivation was cancelled: the engine's
+    numbers only, each leaf with ``note``."""
+    check = CallCheck(call)
+    for leaf in call.leaves:
+        check.leaves.append(LeafCheck(leaf.name, leaf.vertex, leaf.shape, np.asarray(leaf.grad),
+                                      agree=False, note=note))
+    return check_data(check, cancelled=True)
+
+
+# --------------------------------------------------------------------------- cells and tensors
+def run_data(run, first_line: int | None = None) -> dict:
+    """One executed cell: ``cell, first_line, execution_count, outputs [{stream, text}],
+    ok, interrupted, error, error_type, error_line, hint, backward_calls [indices]``."""
+    interrupted = run.error_type == "KeyboardInterrupt"
+    return {
+        "cell": run.cell, "first_line": first_line, "execution_count": run.execution_count,
+        "outputs": [{"stream": o.stream, "text": cut_text(o.text)} for o in run.outputs],
+        "ok": run.error is None, "interrupted": interrupted,
+        "error": run.error, "error_type": run.error_type, "error_line": run.error_line,
+        "hint": run.hint, "backward_calls": [c.index for c in run.backward_calls],
+    }
+
+
+def tensor_data(name: str, tensor) -> dict:
+    """A named tensor for the inspector: ``name, shape, dtype, requires_grad, is_leaf,
+    grad_fn, value (array|None), value_summary, value_text (torch's repr), grad,
+    grad_summary, grad_text``."""
+    value = tensor._data
+    grad_tensor = getattr(tensor, "_grad", None)   # .grad would warn for non-leaves
+    grad = grad_tensor._data if grad_tensor is not None else None
+    return {
+        "name": name, "shape": list(value.shape), "dtype": str(tensor.dtype),
+        "requires_grad": bool(tensor.requires_grad), "is_leaf": bool(tensor.is_leaf),
+        "grad_fn": tensor.grad_fn.name() if tensor.grad_fn is not None else None,
+        "value": array(value), "value_summary": summary(value),
+        "value_text": _safe_repr(tensor),
+        "grad": array(grad), "grad_summary": summary(grad),
+        "grad_text": _safe_repr(grad_tensor) if grad_tensor is not None else None,
+    }
+
+
+def tensors_data(named: dict) -> list:
+    """The session's named tensors (``Session.named_tensors()``), sorted by name."""
+    items = sorted(named.values(), key=lambda item: item[0])[:MAX_TENSORS]
+    return [tensor_data(name, tensor) for name, tensor in items]
+
+
+def _safe_repr(obj) -> str:
+    try:
+        return cut_text(repr(obj), 20_000)
+    except Exception as error:  # a broken tensor must not break the update
+        return f"<repr failed: {type(error).__name__}: {error}>"

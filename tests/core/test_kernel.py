@@ -1,0 +1,206 @@
+"""The kernel process: cells run there, results come back as plain data,
+interrupt keeps the namespace, derivations are time-limited, nothing is left running."""
+from __future__ import annotations
+
+import pickle
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from gradstudio.kernel import KernelDied, KernelProcess
+from gradstudio.session import split_cells
+from gradstudio.symbolic.worker import worker_pid_alive
+
+TUTORIAL = "resources/examples/autograd_tutorial.py"
+
+
+@pytest.fixture
+def kernel():
+    k = KernelProcess("script.py").start()
+    k.wait_for("ready", 30)
+    yield k
+    pids = [k.pid, k.symbolic_pid]
+    k.shutdown()
+    assert gone(pids)
+
+
+def gone(pids, timeout=5.0) -> bool:
+    """Whether every pid has ended (a killed grandchild takes a moment to die)."""
+    deadline = time.monotonic() + timeout
+    while any(p is not None and worker_pid_alive(p) for p in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def run(kernel, source, index=1, first_line=1, **options):
+    kernel.send({"type": "run", "cells": [{"index": index, "source": source,
+                                           "first_line": first_line}], **options})
+    return kernel.wait_for("done", 60)
+
+
+def of_type(messages, kind):
+    return [m for m in messages if m["type"] == kind]
+
+
+def assert_plain(value, path="message"):
+    """Only builtins and numpy arrays: the app never receives a live object."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            assert isinstance(k, str), path
+            assert_plain(v, f"{path}.{k}")
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            assert_plain(v, f"{path}[{i}]")
+    elif isinstance(value, np.ndarray):
+        assert value.dtype != object, path
+    else:
+        assert value is None or isinstance(value, (str, int, float, bool, np.generic)), \
+            f"{path} is {type(value).__name__}"
+
+
+def test_tutorial_cells_and_the_mean_check(kernel, repo_root):
+    text = (repo_root / TUTORIAL).read_text()
+    cells = [{"index": c.index, "source": c.source, "first_line": c.first_line}
+             for c in split_cells(text)]
+    kernel.send({"type": "run", "cells": cells, "continue_past_backward_errors": True})
+    messages = kernel.wait_for("done", 120)
+    for m in messages:
+        assert_plain(m)
+        pickle.loads(pickle.dumps(m))
+    finished = of_type(messages, "cell_finished")
+    assert [f["run"]["execution_count"] for f in finished] == list(range(1, len(cells) + 1))
+    by_cell = {f["run"]["cell"]: f for f in finished}
+    setup_x = next(f for f in finished if "print(x)" in cells[f["run"]["cell"] - 1]["source"])
+    assert setup_x["run"]["outputs"] == [{"stream": "stdout", "text":
+                                          "tensor([[1., 1.],\n        [1., 1.]], requires_grad=True)\n"}]
+    # the failing backward: error, line, hint; the run went on
+    failing = next(f for f in finished if f["run"]["error"])
+    assert failing["run"]["error_line"] == 18
+    assert ".sum(), .mean() or pass gradient=" in failing["run"]["hint"]
+    assert failing["calls"][0]["status"] == "error"
+    # the mean cell: its call has the graph, and its check says 3*2*x/4, agree
+    checks = {c["check"]["index"]: c["check"] for c in of_type(messages, "call_checked")}
+    mean_call = next(c for f in finished for c in f["calls"] if c["root"]["grad_fn"] == "MeanBackward0")
+    names = [n["grad_fn"] or n["name"] for n in mean_call["graph"]["nodes"]]
+    assert names[0] == "x" and names[-1] == "MeanBackward0"
+    assert mean_call["graph"]["nodes"][-1]["is_root"]
+    leaf = checks[mean_call["index"]]["leaves"][0]
+    assert (leaf["name"], leaf["formula"], leaf["simplified"], leaf["agree"]) == ("x", "3*2*x/4", "3*x/2", True)
+    np.testing.assert_allclose(leaf["numeric"], 1.5)
+    np.testing.assert_allclose(leaf["symbolic"], 1.5)
+    assert checks[mean_call["index"]]["json"]["leaves"][0]["formula"] == "3*2*x/4"
+    # derivations are sent after the cell's output
+    order = [(m["type"], m.get("run", {}).get("cell") or m.get("check", {}).get("index")) for m in messages]
+    mean_cell = mean_call["cell"]
+    assert order.index(("cell_finished", mean_cell)) < order.index(("call_checked", mean_call["index"]))
+    # named tensors for the inspector
+    tensors = {t["name"]: t for t in by_cell[mean_cell]["tensors"]}
+    assert tensors["x"]["is_leaf"] and tensors["x"]["requires_grad"] and tensors["x"]["dtype"] == "torch.float32"
+    assert tensors["z"]["grad_fn"] == "MeanBackward0"
+    assert tensors["x"]["grad_text"] == "tensor([[1.5000, 1.5000],\n        [1.5000, 1.5000]])"
+
+
+def test_stops_at_an_error_that_is_not_a_backward(kernel):
+    kernel.send({"type": "run", "continue_past_backward_errors": True, "cells": [
+        {"index": 1, "source": "a = 1\nundefined_name\n", "first_line": 1},
+        {"index": 2, "source": "b = 2\n", "first_line": 3}]})
+    messages = kernel.wait_for("done", 30)
+    finished = of_type(messages, "cell_finished")
+    assert len(finished) == 1
+    assert finished[0]["run"]["error_type"] == "NameError" and finished[0]["run"]["error_line"] == 2
+
+
+def test_interrupt_keeps_the_namespace(kernel):
+    kernel.send({"type": "run", "cells": [
+        {"index": 1, "source": "import torch\nkept = torch.ones(3)\nwhile True:\n    pass\n", "first_line": 1},
+        {"index": 2, "source": "never = 1\n", "first_line": 5}]})
+    kernel.wait_for("cell_started", 10)
+    time.sleep(0.5)
+    kernel.interrupt()
+    messages = kernel.wait_for("done", 5)
+    finished = of_type(messages, "cell_finished")
+    assert len(finished) == 1, "the rest of the request is skipped"
+    assert finished[0]["run"]["interrupted"] and finished[0]["run"]["error"] == "Interrupted"
+    messages = run(kernel, "print(kept)\n'never' in dir()")
+    outputs = of_type(messages, "cell_finished")[0]["run"]["outputs"]
+    assert outputs == [{"stream": "stdout", "text": "tensor([1., 1., 1.])\n"},
+                       {"stream": "result", "text": "False\n"}]
+
+
+def test_interrupt_when_idle_is_harmless(kernel):
+    kernel.interrupt()
+    time.sleep(0.2)
+    messages = run(kernel, "1 + 1")
+    assert of_type(messages, "cell_finished")[0]["run"]["outputs"][0]["text"] == "2\n"
+
+
+def test_derivation_time_limit_gives_a_note(kernel):
+    source = ("import torch\nx = torch.tensor([0.5, 1.5], requires_grad=True)\n"
+              "y = torch.tanh(torch.sin(x * x) * torch.exp(x)).sum()\ny.backward()\n")
+    messages = run(kernel, source, timeout=0.001)
+    check = of_type(messages, "call_checked")[0]["check"]
+    leaf = check["leaves"][0]
+    assert leaf["formula"] is None and "timed out" in leaf["note"]
+    assert leaf["finite_difference"] is not None        # numbers are still compared
+    # the worker came back: a normal derivation works afterwards
+    messages = run(kernel, "x.grad = None\ny = (x * x).sum()\ny.backward()\n", timeout=20)
+    leaf = of_type(messages, "call_checked")[0]["check"]["leaves"][0]
+    assert leaf["formula"] == "2*x" or leaf["simplified"] == "2*x"
+
+
+def test_recheck_a_call(kernel):
+    run(kernel, "import torch\nx = torch.ones(2, requires_grad=True)\n(3 * x).sum().backward()\n")
+    kernel.send({"type": "check", "calls": [0], "timeout": 20})
+    messages = kernel.wait_for("done", 30)
+    assert of_type(messages, "call_checked")[0]["check"]["leaves"][0]["simplified"] == "3"
+
+
+def test_large_output_is_cut(kernel):
+    messages = run(kernel, "print('x' * 1_000_000)")
+    text = of_type(messages, "cell_finished")[0]["run"]["outputs"][0]["text"]
+    assert len(text) < 200_000 and "characters not shown" in text
+
+
+def test_script_that_exits_the_kernel(kernel):
+    kernel.send({"type": "run", "cells": [{"index": 1, "source": "import os\nos._exit(3)", "first_line": 1}]})
+    with pytest.raises(KernelDied, match="exited with code 3"):
+        kernel.wait_for("done", 10)
+
+
+def test_system_exit_is_an_ordinary_error(kernel):
+    messages = run(kernel, "import sys\nsys.exit(2)")
+    assert of_type(messages, "cell_finished")[0]["run"]["error_type"] == "SystemExit"
+
+
+def test_kill_leaves_no_process():
+    k = KernelProcess().start()
+    k.wait_for("ready", 30)
+    k.send({"type": "run", "cells": [{"index": 1, "source": "while True: pass", "first_line": 1}]})
+    k.wait_for("cell_started", 10)
+    pids = [k.pid, k.symbolic_pid]
+    k.kill()
+    assert gone(pids)
+
+
+def test_kernel_dies_with_its_parent(tmp_path):
+    """An app killed by the system leaves no kernel behind, even one in a loop."""
+    import subprocess
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import sys, time\n"
+        f"sys.path.insert(0, {str(__import__('pathlib').Path(__file__).resolve().parents[2])!r})\n"
+        "from gradstudio.kernel import KernelProcess\n"
+        "k = KernelProcess().start(); k.wait_for('ready', 30)\n"
+        "k.send({'type': 'run', 'cells': [{'index': 1, 'source': 'while True: pass', 'first_line': 1}]})\n"
+        "k.wait_for('cell_started', 10)\n"
+        "print(k.pid, k.symbolic_pid, flush=True)\n"
+        "time.sleep(60)\n")
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    pids = [int(p) for p in parent.stdout.readline().split()]
+    parent.kill()
+    parent.wait()
+    assert gone(pids)
