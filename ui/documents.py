@@ -1,0 +1,192 @@
+"""New, Open, Save, Save As, examples, recent files, autosave and crash recovery.
+
+:class:`DocumentController` moves documents between disk
+(:mod:`gradstudio.project`) and the model. Opening a file never runs it; it
+gives the document a fresh kernel. A file that cannot be opened leaves the
+current document exactly as it was and says why. While the document has
+unsaved changes it is copied every couple of minutes to a recovery file in
+the platform's state directory (never over the user's file); that copy is
+offered on the next start if the app did not exit cleanly, and deleted after
+a clean save, New/Open, or exit.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from gradstudio import project as files
+
+from . import dialogs
+
+
+class DocumentController(QObject):
+    recentChanged = Signal()
+    documentOpened = Signal(str)          # display name
+    message = Signal(str)                 # a short status-bar message
+
+    def __init__(self, window, model, runner, settings, *, recovery_dir: str | None = None,
+                 autosave: bool = True):
+        super().__init__(window)
+        self.window = window
+        self.model = model
+        self.runner = runner
+        self.settings = settings
+        self.recovery_dir = recovery_dir
+        self.recovery_path = files.new_recovery_path(recovery_dir) if recovery_dir else None
+        self.last_error: str | None = None
+        self._autosave = QTimer(self, timeout=self.autosave_now)
+        if autosave and recovery_dir:
+            self._autosave.start(self.settings.autosave_seconds() * 1000)
+
+    # -- commands --------------------------------------------------------------------------------
+    def new(self) -> bool:
+        if not self.confirm_discard():
+            return False
+        self._replace(files.Project(script="# %%\nimport torch\n\n"), None, "untitled.gradstudio")
+        return True
+
+    def open(self, path: str | None = None, *, interactive: bool = True) -> bool:
+        """Open ``path`` (ask for one if None). On failure nothing changes and the
+        reason is shown (or, with ``interactive=False``, kept in :attr:`last_error`)."""
+        if interactive and not self.confirm_discard():
+            return False
+        if path is None:
+            path = dialogs.ask_open_path(self.window, self.settings.last_directory())
+            if not path:
+                return False
+        path = os.path.abspath(path)
+        try:
+            loaded = files.load(path)
+        except files.ProjectError as error:
+            self._fail(f"Cannot open {os.path.basename(path)}", str(error), interactive)
+            if not os.path.exists(path):
+                self.settings.remove_recent(path)
+                self.recentChanged.emit()
+            return False
+        suffix = os.path.splitext(path)[1].lower()
+        if suffix == ".ipynb":
+            stem = os.path.splitext(os.path.basename(path))[0]
+            self._replace(loaded, None, f"{stem}.gradstudio")
+        else:
+            self._replace(loaded, path, None)
+        self.settings.set_last_directory(os.path.dirname(path))
+        self.settings.add_recent(path)
+        self.recentChanged.emit()
+        return True
+
+    def open_example(self, path: str) -> bool:
+        """An example opens as an untitled copy (the installed file stays as shipped)."""
+        if not self.confirm_discard():
+            return False
+        try:
+            loaded = files.load(path)
+        except files.ProjectError as error:
+            self._fail("Cannot open the example", str(error), True)
+            return False
+        stem = os.path.splitext(os.path.basename(path))[0]
+        self._replace(loaded, None, f"{stem}.gradstudio")
+        return True
+
+    def save(self) -> bool:
+        path = self.model.path
+        if path is None or os.path.splitext(path)[1].lower() not in (files.PROJECT_SUFFIX, ".py"):
+            return self.save_as()
+        return self._write(path)
+
+    def save_as(self, path: str | None = None) -> bool:
+        if path is None:
+            suggested = self.model.path or os.path.join(self.settings.last_directory() or
+                                                        os.path.expanduser("~"),
+                                                        self.model.untitled_name)
+            path = dialogs.ask_save_path(self.window, suggested)
+            if not path:
+                return False
+        return self._write(os.path.abspath(path))
+
+    def confirm_discard(self) -> bool:
+        """True when the current document may be replaced (saved, discarded, or clean)."""
+        if not self.model.is_dirty():
+            return True
+        answer = dialogs.ask_save_changes(self.window, self.model.display_name())
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    def close_document(self):
+        """The window is closing cleanly: the recovery copy is not needed."""
+        self._autosave.stop()
+        files.remove_file(self.recovery_path)
+
+    # -- recovery ------------------------------------------------------------------------------------
+    def autosave_now(self) -> bool:
+        if not self.recovery_path or not self.model.is_dirty():
+            return False
+        try:
+            files.write_recovery(self.recovery_path, self.current_project(), self.model.path)
+        except (files.ProjectError, OSError) as error:
+            self.message.emit(f"Autosave failed: {error}")
+            return False
+        self.message.emit(f"Autosaved a recovery copy at {time.strftime('%H:%M')}")
+        return True
+
+    def offer_recovery(self) -> bool:
+        """Offer the newest copy left by a crashed session. True if one was recovered."""
+        if not self.recovery_dir:
+            return False
+        found = files.find_recoveries(self.recovery_dir)
+        if not found:
+            return False
+        newest = found[0]
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(newest.saved_at))
+        what = os.path.basename(newest.original) if newest.original else "an unsaved document"
+        answer = dialogs.ask_recover(self.window, f"An autosaved copy of {what} from {when} was found.")
+        if answer == "later":
+            return False
+        if answer == "discard":
+            files.remove_file(newest.path)
+            return False
+        original = newest.original if newest.original and os.path.exists(os.path.dirname(newest.original)) else None
+        self._replace(newest.project, original, None if original else "recovered.gradstudio")
+        self.model.mark_dirty()
+        self.model.document.setModified(True)
+        files.remove_file(newest.path)
+        self.autosave_now()
+        return True
+
+    # -- helpers ---------------------------------------------------------------------------------------
+    def current_project(self) -> files.Project:
+        view = self.window.collect_view_state() if hasattr(self.window, "collect_view_state") else {}
+        return files.Project(script=self.model.script_text(), view=view)
+
+    def _replace(self, loaded: files.Project, path: str | None, untitled_name: str | None):
+        self.model.set_script(loaded.script, path, untitled_name=untitled_name)
+        self.model.view_state = dict(loaded.view)
+        if hasattr(self.window, "restore_view_state"):
+            self.window.restore_view_state(loaded.view)
+        self.runner.new_session()
+        files.remove_file(self.recovery_path)
+        self.documentOpened.emit(self.model.display_name())
+
+    def _write(self, path: str) -> bool:
+        try:
+            files.save(self.current_project(), path)
+        except files.ProjectError as error:
+            self._fail("Cannot save", str(error), True)
+            return False
+        self.model.set_path(path)
+        self.model.mark_clean()
+        files.remove_file(self.recovery_path)
+        self.settings.set_last_directory(os.path.dirname(path))
+        self.settings.add_recent(path)
+        self.recentChanged.emit()
+        self.message.emit(f"Saved {os.path.basename(path)}")
+        return True
+
+    def _fail(self, title: str, text: str, interactive: bool):
+        self.last_error = text
+        if interactive:
+            dialogs.show_error(self.window, title, text)
+        else:
+            self.message.emit(text)

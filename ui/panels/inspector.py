@@ -1,0 +1,146 @@
+"""The Inspector panel: the selected tensor.
+
+Shows the model's selection: a script variable (name, shape, dtype,
+requires_grad, is_leaf, grad_fn, value and grad as torch prints them), or a
+graph vertex without a name (its recorded value and the gradient that reached
+it in that backward call); for a leaf that has been checked, its formula.
+The combo box lists the script's tensors; picking one selects it everywhere.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QLabel, QPlainTextEdit, QVBoxLayout,
+                               QWidget)
+
+from ..widgets.code_editor import monospace_font
+
+NONE_TEXT = "—"
+
+
+def _array_text(value) -> str:
+    if value is None:
+        return NONE_TEXT
+    return np.array2string(np.asarray(value), precision=4, threshold=400, max_line_width=80)
+
+
+class InspectorPanel(QWidget):
+    def __init__(self, context, parent=None):
+        super().__init__(parent)
+        self.model = context.model
+        self.picker = QComboBox()
+        self.picker.setPlaceholderText("Select a tensor")
+        self.picker.setToolTip("The script's tensors; pick one to select it everywhere")
+        self.fields = {}
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        for key, label in (("name", "name"), ("shape", "shape"), ("dtype", "dtype"),
+                           ("requires_grad", "requires_grad"), ("is_leaf", "is_leaf"),
+                           ("grad_fn", "grad_fn"), ("formula", "formula")):
+            widget = QLabel(NONE_TEXT)
+            widget.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            widget.setWordWrap(True)
+            if key in ("grad_fn", "formula"):
+                widget.setFont(monospace_font(9))
+            self.fields[key] = widget
+            form.addRow(label, widget)
+        self.value = self._text_box()
+        self.grad = self._text_box()
+        self.value_label = QLabel("value")
+        self.grad_label = QLabel("grad")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.picker)
+        layout.addLayout(form)
+        layout.addWidget(self.value_label)
+        layout.addWidget(self.value, 1)
+        layout.addWidget(self.grad_label)
+        layout.addWidget(self.grad, 1)
+        self._syncing = False
+
+        self.picker.currentTextChanged.connect(self._on_picked)
+        m = self.model
+        m.tensorsChanged.connect(self._on_tensors_changed)
+        m.selectionChanged.connect(self._show_selection)
+        m.callChecked.connect(lambda index: self._show_selection(m.selection))
+        self._on_tensors_changed()
+
+    @staticmethod
+    def _text_box() -> QPlainTextEdit:
+        box = QPlainTextEdit(readOnly=True)
+        box.setFont(monospace_font(9))
+        box.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        box.setMinimumHeight(48)
+        return box
+
+    # -- model → view ------------------------------------------------------------------------------
+    def _on_tensors_changed(self):
+        names = sorted(self.model.tensors)
+        self._syncing = True
+        try:
+            self.picker.clear()
+            self.picker.addItems(names)
+            current = self.model.selection.tensor
+            self.picker.setCurrentIndex(names.index(current) if current in names else -1)
+        finally:
+            self._syncing = False
+        self._show_selection(self.model.selection)
+
+    def _on_picked(self, name: str):
+        if not self._syncing and name:
+            self.model.select(tensor=name)
+
+    def _show_selection(self, selection):
+        tensor = self.model.selected_tensor()
+        node = self.model.selected_node()
+        self._syncing = True
+        try:
+            index = self.picker.findText(selection.tensor) if selection.tensor else -1
+            self.picker.setCurrentIndex(index)
+        finally:
+            self._syncing = False
+        if tensor is not None:
+            self._show_tensor(tensor)
+        elif node is not None:
+            self._show_node(node)
+        else:
+            self._show_nothing()
+        self.fields["formula"].setText(self._formula_text(selection))
+
+    def _set(self, **values):
+        for key, value in values.items():
+            self.fields[key].setText(NONE_TEXT if value is None else str(value))
+
+    def _show_tensor(self, t: dict):
+        self._set(name=t["name"], shape=f"torch.Size({t['shape']})", dtype=t["dtype"],
+                  requires_grad=t["requires_grad"], is_leaf=t["is_leaf"], grad_fn=t["grad_fn"])
+        self.value_label.setText("value")
+        self.value.setPlainText(t.get("value_text") or _array_text(t.get("value")))
+        self.grad_label.setText("grad (accumulated .grad)")
+        self.grad.setPlainText(t.get("grad_text") or NONE_TEXT)
+
+    def _show_node(self, n: dict):
+        kind = {"leaf": "leaf", "const": "constant", "op": "result of an op"}[n["kind"]]
+        self._set(name=n.get("name") or f"(unnamed {kind})", shape=f"torch.Size({n['shape']})",
+                  dtype=n["dtype"], requires_grad=n["requires_grad"], is_leaf=n["kind"] != "op",
+                  grad_fn=n.get("grad_fn"))
+        self.value_label.setText("value (recorded in the graph)")
+        self.value.setPlainText(_array_text(n.get("value")))
+        self.grad_label.setText("gradient that reached it in this backward call")
+        self.grad.setPlainText(_array_text(n.get("grad")))
+
+    def _show_nothing(self):
+        self._set(name=None, shape=None, dtype=None, requires_grad=None, is_leaf=None, grad_fn=None)
+        self.value.setPlainText("")
+        self.grad.setPlainText("")
+
+    def _formula_text(self, selection) -> str:
+        record = self.model.call(selection.call) if selection.call is not None else None
+        leaf = record.leaf_check(selection.node) if record is not None else None
+        if leaf is None:
+            return NONE_TEXT
+        chain, simplified = leaf.get("formula"), leaf.get("simplified")
+        if chain and simplified and chain != simplified:
+            return f"∂/∂{leaf['name']} = {chain} = {simplified}"
+        if chain or simplified:
+            return f"∂/∂{leaf['name']} = {chain or simplified}"
+        return leaf.get("note") or NONE_TEXT

@@ -1,0 +1,85 @@
+"""The Script panel: the code editor over the console.
+
+The editor edits the model's document; Ctrl+Enter runs the cell under the
+cursor, Shift+Enter runs it and moves to the next. The console shows every
+run under ``In [n]:`` with its output as printed, errors in red with the line
+and a hint, and kernel notices. The gutter shows each cell's ``[n]``.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
+
+from ..widgets.code_editor import CodeEditor
+from ..widgets.console import ConsoleView
+
+
+class ScriptPanel(QWidget):
+    def __init__(self, context, parent=None):
+        super().__init__(parent)
+        self.model = context.model
+        self.runner = context.runner
+        self.editor = CodeEditor()
+        self.editor.setDocument(self.model.document)
+        self.console = ConsoleView()
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.editor)
+        splitter.addWidget(self.console)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+        self.splitter = splitter
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+        self.setFocusProxy(self.editor)
+
+        self.editor.runCellRequested.connect(self._run_line)
+        self.editor.runCellAndAdvanceRequested.connect(self._run_line_and_advance)
+        m = self.model
+        m.cellRunStarted.connect(self._on_cell_started)
+        m.cellRunFinished.connect(self._on_cell_finished)
+        m.notice.connect(self.console.append_notice)
+        m.consoleCleared.connect(self.console.clear)
+        m.callsCleared.connect(self._update_badges)
+
+    # -- commands (also used by the Run menu) ---------------------------------------------------
+    def run_current_cell(self):
+        self._run_line(self.editor.current_line())
+
+    def run_current_cell_and_advance(self):
+        self._run_line_and_advance(self.editor.current_line())
+
+    def _run_line(self, line: int):
+        self.runner.run_cell_at_line(line)
+
+    def _run_line_and_advance(self, line: int):
+        if self.runner.run_cell_at_line(line) is not None:
+            self.editor.move_to_next_cell()
+
+    # -- model → view ------------------------------------------------------------------------------
+    def _title_of(self, index) -> str:
+        for cell in self.model.cells():
+            if cell.index == index:
+                return cell.title
+        return ""
+
+    def _on_cell_started(self, message: dict):
+        self.console.append_header(message.get("execution_count"), message.get("cell"),
+                                   self._title_of(message.get("cell")))
+        self._update_badges(running=message.get("first_line"))
+
+    def _on_cell_finished(self, run: dict):
+        for output in run["outputs"]:
+            self.console.append_output(output["stream"], output["text"], run.get("hint"))
+        self._update_badges()
+
+    def _update_badges(self, running: int | None = None):
+        counts = self.model.execution_counts
+        badges = {}
+        for cell in self.model.cells():
+            if cell.index in counts:
+                badges[cell.first_line] = f"[{counts[cell.index]}]"
+        if running is not None:
+            badges[running] = "[*]"
+        self.editor.set_badges(badges)

@@ -1,0 +1,143 @@
+"""Running the document's cells: the link between the kernel client and the model.
+
+:class:`Runner` turns user commands (run this cell, run all, interrupt,
+restart) into kernel requests, and the kernel's messages into model updates
+and status text. Panels and menus call the runner; they never touch the
+kernel client.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from gradstudio.kernel import DEFAULT_DERIVE_TIMEOUT
+
+from .kernel_client import KernelClient
+from .model import AppModel
+
+
+class Runner(QObject):
+    internalError = Signal(str, str)    # (summary, details): a bug to show in the error panel
+
+    def __init__(self, model: AppModel, client: KernelClient | None = None, parent=None, *,
+                 derive_timeout: float = DEFAULT_DERIVE_TIMEOUT):
+        super().__init__(parent)
+        self.model = model
+        self.client = client or KernelClient(self)
+        self.derive_timeout = derive_timeout
+        self._auto_selection = None
+        c = self.client
+        c.cellStarted.connect(self._on_cell_started)
+        c.cellFinished.connect(self._on_cell_finished)
+        c.deriving.connect(self._on_deriving)
+        c.callChecked.connect(model.set_check)
+        c.tensorsReceived.connect(model.set_tensors)
+        c.requestDone.connect(self._on_request_done)
+        c.busyChanged.connect(model.set_busy)
+        c.stateChanged.connect(self._on_state_changed)
+        c.died.connect(lambda text: model.add_notice("error", text))
+        c.restarted.connect(self._on_restarted)
+        c.kernelError.connect(lambda text: self.internalError.emit("Internal error in the kernel", text))
+
+    # -- commands --------------------------------------------------------------------------------
+    def start(self):
+        self.client.start()
+
+    def shutdown(self):
+        self.client.shutdown()
+
+    def run_cells(self, cells: list):
+        if not cells:
+            return
+        self.client.run_cells(
+            [{"index": c.index, "source": c.source, "first_line": c.first_line} for c in cells],
+            timeout=self.derive_timeout, continue_past_backward_errors=True)
+        if self.model.status == "" or not self.client.busy:
+            self.model.set_status("Waiting for the kernel…")
+
+    def run_cell(self, index: int) -> bool:
+        cell = next((c for c in self.model.cells() if c.index == index), None)
+        if cell is None:
+            return False
+        self.run_cells([cell])
+        return True
+
+    def run_cell_at_line(self, line: int):
+        """Run the cell containing ``line``; returns it (None if the script is empty)."""
+        cell = self.model.cell_at_line(line)
+        if cell is not None:
+            self.run_cells([cell])
+        return cell
+
+    def run_all(self):
+        """Every cell in order; goes on past a failed backward() (the tutorial shows
+        those on purpose) and stops at any other error."""
+        self.run_cells(self.model.cells())
+
+    def interrupt(self) -> bool:
+        interrupted = self.client.interrupt()
+        if interrupted:
+            self.model.set_status("Interrupting…")
+        return interrupted
+
+    def restart(self, reason: str = "Kernel restarted: variables were cleared."):
+        self.client.restart(reason)
+
+    def new_session(self):
+        """A new document: fresh kernel, empty console, no calls (said once, quietly)."""
+        self.client.restart("")
+        self.model.clear_console()
+
+    def recheck(self, call_index: int, timeout: float | None = None):
+        """Derive a backward call again (e.g. with a longer time limit)."""
+        self.client.submit({"type": "check", "calls": [call_index],
+                            "timeout": timeout or self.derive_timeout})
+
+    def is_idle(self) -> bool:
+        """Nothing running or queued, the kernel ready, every derivation back."""
+        return (not self.client.busy and self.client.state == "idle"
+                and not self.model.pending_checks())
+
+    # -- kernel → model ----------------------------------------------------------------------------
+    def _on_cell_started(self, message: dict):
+        self.model.begin_cell(message)
+        self.model.set_status(f"Running cell {message.get('cell')} "
+                              f"(In [{message.get('execution_count')}])…")
+
+    def _on_cell_finished(self, message: dict):
+        self.model.finish_cell(message["run"], message.get("calls", []), message.get("tensors", []))
+        self._auto_select(message.get("calls", []))
+
+    def _auto_select(self, calls: list):
+        """Until the user selects something, follow the newest backward call (its
+        first leaf), so the panels show something useful right away."""
+        selection = self.model.selection
+        untouched = selection.call is None and selection.tensor is None
+        if not (untouched or selection == self._auto_selection):
+            return
+        for call in reversed(calls):
+            if call.get("status") == "ok" and call.get("leaves"):
+                self.model.select(call=call["index"], node=call["leaves"][0]["vertex"])
+                self._auto_selection = self.model.selection
+                return
+
+    def _on_deriving(self, message: dict):
+        self.model.set_deriving(message["call"])
+        leaves = ", ".join(message.get("leaves", []))
+        self.model.set_status(f"Deriving the gradients of backward #{message['call']}"
+                              f"{' (' + leaves + ')' if leaves else ''}…")
+
+    def _on_request_done(self, message: dict):
+        if not self.client.busy:
+            self.model.set_status("")
+
+    def _on_state_changed(self, state: str):
+        self.model.set_kernel_state(state)
+        if state == "starting":
+            self.model.set_status("Starting the kernel…")
+        elif state == "idle" and not self.client.busy:
+            self.model.set_status("")
+
+    def _on_restarted(self, reason: str):
+        self.model.reset_kernel_state()
+        if reason:
+            self.model.add_notice("warning", reason)

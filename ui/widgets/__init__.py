@@ -1,0 +1,1 @@
+"""Reusable widgets of the app (no knowledge of the model)."""
