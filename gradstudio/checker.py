@@ -27,11 +27,20 @@ EXIT_AGREE, EXIT_DISAGREE, EXIT_CANNOT_RUN = 0, 1, 2
 # --------------------------------------------------------------------------- child side
 def check_script(text: str, script: str, *, deadline: float, progress=None) -> tuple:
     """Run ``text`` and check it. Returns (report dict, exit code, script error or None)."""
-    from . import compare
     from .session import Session, split_cells
     from .symbolic.worker import SymbolicWorker
 
-    session = Session(script)
+    worker = SymbolicWorker()
+    worker.start()  # imports sympy in its own process while the script runs
+    try:
+        return _check(text, script, deadline, progress, worker, Session(script), split_cells)
+    finally:
+        worker.close()
+
+
+def _check(text, script, deadline, progress, worker, session, split_cells):
+    from . import compare
+
     script_error = None
     for cell in split_cells(text):
         if progress is not None:
@@ -45,16 +54,15 @@ def check_script(text: str, script: str, *, deadline: float, progress=None) -> t
             script_error = f"cell {cell.index}{line}: {run.error_type}: {run.error}"
             break
     checks = []
-    with SymbolicWorker() as worker:
-        for call in session.backward_calls:
-            if progress is not None:
-                progress(("derive", call.index, call.line))
-            formulas = {}
-            if call.status == "ok" and call.graph is not None and call.leaves:
-                remaining = max(0.5, deadline - time.monotonic())
-                formulas = worker.derive(call.graph, call.gradient,
-                                         [leaf.vertex for leaf in call.leaves], remaining)
-            checks.append(compare.check_call(call, formulas))
+    for call in session.backward_calls:
+        if progress is not None:
+            progress(("derive", call.index, call.line))
+        formulas = {}
+        if call.status == "ok" and call.graph is not None and call.leaves:
+            remaining = max(0.5, deadline - time.monotonic())
+            formulas = worker.derive(call.graph, call.gradient,
+                                     [leaf.vertex for leaf in call.leaves], remaining)
+        checks.append(compare.check_call(call, formulas))
     report = compare.report_json(script, checks)
     if script_error is not None:
         code = EXIT_CANNOT_RUN

@@ -12,12 +12,26 @@ the VJP rules.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .autograd.node import AccumulateGrad, Node
+from .autograd.grad_mode import state as _grad_state
+from .autograd.node import AccumulateGrad
 from .tensor import Tensor
+
+
+@contextlib.contextmanager
+def tracing():
+    """Record every node's inputs and output while the block runs, so that
+    :func:`capture` can turn the graph into data."""
+    previous = _grad_state.tracing
+    _grad_state.tracing = True
+    try:
+        yield
+    finally:
+        _grad_state.tracing = previous
 
 
 @dataclass

@@ -43,5 +43,6 @@ def describe(path: str) -> tuple:
         return title, ""
     if lines and ":" in lines[0] and lines[0].lower().startswith("gradstudio example"):
         title = lines[0].split(":", 1)[1].strip().rstrip(".") or title
+        title = title[:1].upper() + title[1:]
         lines = lines[1:]
     return title, " ".join(l for l in lines if l)

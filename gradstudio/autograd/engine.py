@@ -75,17 +75,20 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                 tensor = wanted[key]
                 if accumulate and grad is not None and not tensor._retains_grad:
                     _store_grad(tensor, node, grad, create_graph)
-            if grad is None or (needed is not None and key not in needed):
-                grads = None
+            if needed is not None and key not in needed:
+                grads = None  # leads to no input: torch neither runs nor frees it
             else:
-                grads = apply_rules(node, grad)
-                if node._has_hooks and node._hooks:
-                    for hook in list(node._hooks):
-                        hook(tuple(grads), (grad,))
-            if not retain_graph:
-                node._released = True
-                if node.op.saves:
-                    node._inputs = node._out_data = node._out_ref = None
+                if grad is None:
+                    grads = None
+                else:
+                    grads = apply_rules(node, grad)
+                    if node._has_hooks and node._hooks:
+                        for hook in list(node._hooks):
+                            hook(tuple(grads), (grad,))
+                if not retain_graph:
+                    node._released = True
+                    if node.op.saves:
+                        node._inputs = node._out_data = node._out_ref = None
             i = 0
             for next_node, _ in node.next_functions:
                 if next_node is not None:
@@ -194,8 +197,11 @@ def _count_dependencies(roots) -> dict:
 
 
 def _nodes_leading_to(roots, targets) -> set:
-    """Ids of the nodes from which some target can be reached (targets included)."""
-    needed = set(targets)
+    """Ids of the nodes that must run: those from which a target can be reached through at
+    least one edge. A target's own node runs only if another target lies beyond it (torch
+    captures the gradient flowing into it without running it)."""
+    reaches = set(targets)
+    needed = set()
     done = set()
     # Iterative post-order: a node is decided after all of its successors.
     stack = [(root, False) for root in roots]
@@ -203,9 +209,9 @@ def _nodes_leading_to(roots, targets) -> set:
         node, expanded = stack.pop()
         key = id(node)
         if expanded:
-            if key not in needed and any(n is not None and id(n) in needed
-                                         for n, _ in node.next_functions):
+            if any(n is not None and id(n) in reaches for n, _ in node.next_functions):
                 needed.add(key)
+                reaches.add(key)
             continue
         if key in done:
             continue
@@ -234,13 +240,18 @@ def _accumulate(variable, grad, create_graph: bool):
     current = variable._grad
     if current is None:
         if create_graph:
-            variable._grad = grad
+            # a copy, recorded when grad has a graph: .grad never aliases another tensor
+            variable._grad = grad.clone() if grad._requires_grad else _tensor.make(
+                np.array(grad._data, dtype=variable._data.dtype, copy=True))
         else:
             variable._grad = _tensor.make(_owned_array(grad, variable._data.dtype))
-    elif create_graph or current.grad_fn is not None:
+    elif create_graph:
         variable._grad = current + grad
     else:
+        # torch's `grad += new`, in place even when .grad has a graph (create_graph
+        # before): it keeps its grad_fn, and its version moves on
         np.add(current._data, grad._data, out=current._data, casting="unsafe")
+        _tensor.shared_version_counter(current).bump()
 
 
 def _store_grad(tensor, node, grad, create_graph):

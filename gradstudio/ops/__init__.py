@@ -129,7 +129,7 @@ METHODS = {
     "floor_divide": E.floor_divide, "remainder": E.remainder, "fmod": E.remainder,
     "maximum": E.maximum, "minimum": E.minimum, "clamp": E.clamp, "clip": E.clamp,
     "clamp_min": E.clamp_min, "clamp_max": E.clamp_max,
-    "where": lambda self, condition, other: E.where(condition, self, other),
+    "where": lambda self, condition, other: elementwise.where(condition, self, other),
     # unary math
     "exp": E.exp, "log": E.log, "sqrt": E.sqrt, "sin": E.sin, "cos": E.cos, "tan": E.tan,
     "tanh": E.tanh, "sigmoid": E.sigmoid, "relu": E.relu, "reciprocal": E.reciprocal,

@@ -58,8 +58,63 @@ def where(c, a, b):
     return sp().Piecewise((a, c), (b, True))
 
 
+@functools.cache
+def _roundeven_class():
+    S = sp()
+
+    class roundeven(S.Function):  # noqa: N801 — the name printed in formulas
+        """Round half to even (torch.round); its derivative is 0, as in torch."""
+
+        @classmethod
+        def eval(cls, x):
+            if x.is_Number:
+                return S.Integer(int(np.round(float(x))))
+            return None
+
+        def fdiff(self, argindex=1):
+            return S.Integer(0)
+
+    return roundeven
+
+
 def round_half_even(x):
-    return sp().Function("round")(x)
+    return _roundeven_class()(x)
+
+
+@functools.cache
+def _extremum_class(name: str, pick):
+    S = sp()
+
+    def fdiff(self, argindex=1):
+        # torch's rule for max()/min()/amax(): the gradient is shared evenly by
+        # every element equal to the extremum (sympy's Max would use Heaviside).
+        chosen = lambda a: S.Piecewise((1, S.Eq(a, self)), (0, True))  # noqa: E731
+        return chosen(self.args[argindex - 1]) / S.Add(*[chosen(a) for a in self.args])
+
+    @classmethod
+    def eval(cls, *args):
+        if len(args) == 1:
+            return args[0]
+        if all(a.is_Number for a in args):
+            return pick(args)
+        return None
+
+    return type(name, (S.Function,), {"fdiff": fdiff, "eval": eval,
+                                      "__doc__": f"{name}: torch's {pick.__name__} of the arguments"})
+
+
+def tmax(*args):
+    return _extremum_class("tmax", max)(*args)
+
+
+def tmin(*args):
+    return _extremum_class("tmin", min)(*args)
+
+
+# Functions of ours that lambdify must map to numpy.
+NUMPY_FUNCTIONS = {"roundeven": np.round,
+                   "tmax": lambda *a: functools.reduce(np.maximum, a),
+                   "tmin": lambda *a: functools.reduce(np.minimum, a)}
 
 
 # -- reductions (object arrays) ---------------------------------------------------
@@ -81,11 +136,11 @@ def mean_dims(x, *, dim, keepdim):
 
 
 def max_all(x):
-    return _obj(sp().Max(*x.reshape(-1)))
+    return _obj(tmax(*x.reshape(-1)))
 
 
 def min_all(x):
-    return _obj(sp().Min(*x.reshape(-1)))
+    return _obj(tmin(*x.reshape(-1)))
 
 
 def take_indices(x, *, dim, keepdim, indices):
@@ -110,11 +165,11 @@ def _reduce_along(x, dims, keepdim, combine):
 
 
 def amax(x, *, dim, keepdim):
-    return _reduce_along(x, dim, keepdim, sp().Max)
+    return _reduce_along(x, dim, keepdim, tmax)
 
 
 def amin(x, *, dim, keepdim):
-    return _reduce_along(x, dim, keepdim, sp().Min)
+    return _reduce_along(x, dim, keepdim, tmin)
 
 
 def prod_all(x):
@@ -132,9 +187,9 @@ def norm(x, *, p, dim, keepdim):
     if p == 1:
         return _obj(np.sum(np.vectorize(S.Abs, otypes=[object])(x), axis=dim, keepdims=keepdim))
     if p == math.inf:
-        return _reduce_along(np.vectorize(S.Abs, otypes=[object])(x), dim, keepdim, S.Max)
+        return _reduce_along(np.vectorize(S.Abs, otypes=[object])(x), dim, keepdim, tmax)
     if p == -math.inf:
-        return _reduce_along(np.vectorize(S.Abs, otypes=[object])(x), dim, keepdim, S.Min)
+        return _reduce_along(np.vectorize(S.Abs, otypes=[object])(x), dim, keepdim, tmin)
     exponent = S.nsimplify(p)
     powered = np.vectorize(lambda e: S.Abs(e) ** exponent, otypes=[object])(x)
     return _obj(np.vectorize(lambda s: s ** (1 / exponent), otypes=[object])(

@@ -73,7 +73,7 @@ POW_SCALAR_BASE = Op(
     "PowBackward2", lambda e, *, base: np.power(base, e),
     (lambda g, r, e, *, base: (g * r * math.log(base)) if base != 0
      else where(e >= 0, 0.0, g * r * -math.inf),),
-    saves="result", sympy=lambda e, *, base: base ** e, label="aˣ",
+    saves="inputs,result", sympy=lambda e, *, base: base ** e, label="aˣ",
     doc="scalar raised to a tensor", latex="a^{{{0}}}")
 
 
@@ -125,7 +125,7 @@ SIGMOID = _unary("SigmoidBackward0", lambda x: _sigmoid(x), lambda g, r, x: g * 
                  "result", sf.sigmoid, "σ", "logistic sigmoid",
                  "\\sigma({0})", "activation")
 RELU = _unary("ReluBackward0", lambda x: np.maximum(x, 0).astype(x.dtype, copy=False),
-              lambda g, r, x: g * (r > 0).to(g.dtype), "result",
+              lambda g, r, x: apply(RELU_BACKWARD, (g, r)), "result",
               sf.relu, "relu", "rectified linear unit (gradient 0 at 0)",
               "\\operatorname{{relu}}({0})", "activation")
 RECIPROCAL = _unary("ReciprocalBackward0", np.reciprocal, lambda g, r, x: -g * r * r, "result",
@@ -151,13 +151,13 @@ ACOS = _unary("AcosBackward0", np.arccos, lambda g, r, x: -g * (1 - x * x).rsqrt
               lambda x: sp().acos(x), "acos", "inverse cosine", "\\arccos {0}")
 ATAN = _unary("AtanBackward0", np.arctan, lambda g, r, x: g / (1 + x * x), "inputs",
               lambda x: sp().atan(x), "atan", "inverse tangent", "\\arctan {0}")
-SIGN = _unary("SignBackward0", np.sign, lambda g, r, x: g * 0, "",
+SIGN = _unary("SignBackward0", np.sign, lambda g, r, x: _zeros_like(g), "",
               lambda x: sp().sign(x), "sign", "sign (gradient 0)", "\\operatorname{{sign}} {0}")
-FLOOR = _unary("FloorBackward0", np.floor, lambda g, r, x: g * 0, "",
+FLOOR = _unary("FloorBackward0", np.floor, lambda g, r, x: _zeros_like(g), "",
                lambda x: sp().floor(x), "⌊x⌋", "floor (gradient 0)", "\\lfloor {0} \\rfloor")
-CEIL = _unary("CeilBackward0", np.ceil, lambda g, r, x: g * 0, "",
+CEIL = _unary("CeilBackward0", np.ceil, lambda g, r, x: _zeros_like(g), "",
               lambda x: sp().ceiling(x), "⌈x⌉", "ceiling (gradient 0)", "\\lceil {0} \\rceil")
-ROUND = _unary("RoundBackward0", np.round, lambda g, r, x: g * 0, "",
+ROUND = _unary("RoundBackward0", np.round, lambda g, r, x: _zeros_like(g), "",
                sf.round_half_even, "round", "round half to even (gradient 0)",
                "\\operatorname{{round}} {0}")
 SILU = _unary("SiluBackward0", lambda x: x * _sigmoid(x),
@@ -175,10 +175,33 @@ def _leaky_forward(x, *, negative_slope):
 
 
 LEAKY_RELU = Op("LeakyReluBackward0", _leaky_forward,
-                (lambda g, r, x, *, negative_slope: g * where(x > 0, 1.0, negative_slope).to(g.dtype),),
+                (lambda g, r, x, *, negative_slope:
+                 apply(LEAKY_RELU_BACKWARD, (g, x), {"negative_slope": negative_slope}),),
                 saves="inputs", sympy=sf.leaky_relu,
                 label="leaky", doc="leaky ReLU", latex="\\operatorname{{leaky}}({0})",
                 category="activation")
+
+
+# The gradients of relu and leaky relu as ops of their own (torch's threshold_backward and
+# leaky_relu_backward): with create_graph they stay connected to the saved result / input,
+# so x.grad requires grad (and its derivative is 0) as in torch.
+def _zeros_like(t):
+    return make(np.zeros(t._data.shape, dtype=t._data.dtype))
+
+
+RELU_BACKWARD = Op("ThresholdBackwardBackward0",
+                   lambda g, r: np.where(r <= 0, 0, g).astype(g.dtype, copy=False),
+                   (lambda gg, _, g, r: apply(RELU_BACKWARD, (gg, r)),
+                    lambda gg, _, g, r: _zeros_like(gg)),
+                   saves="inputs", label="relu′", doc="gradient of relu: g where the result is > 0",
+                   category="activation", arity=2)
+LEAKY_RELU_BACKWARD = Op(
+    "LeakyReluBackwardBackward0",
+    lambda g, x, *, negative_slope: np.where(x > 0, g, g * negative_slope).astype(g.dtype, copy=False),
+    (lambda gg, _, g, x, *, negative_slope:
+     apply(LEAKY_RELU_BACKWARD, (gg, x), {"negative_slope": negative_slope}),
+     lambda gg, _, g, x, *, negative_slope: _zeros_like(gg)),
+    saves="inputs", label="leaky′", doc="gradient of leaky relu", category="activation", arity=2)
 
 
 def _clamp_forward(x, *, min, max):
@@ -203,6 +226,13 @@ def _clamp_vjp(g, r, x, *, min, max):
 CLAMP = Op("ClampBackward1", _clamp_forward, (_clamp_vjp,), saves="inputs", sympy=sf.clamp,
            label="clamp", doc="clamp to [min, max] (gradient 1 at the bounds, like torch)",
            latex="\\operatorname{{clamp}}({0})", category="activation")
+# x.clamp_min(a) and x.clamp_max(b) are torch overloads of their own, with their own names.
+CLAMP_MIN = Op("ClampMinBackward0", _clamp_forward, (_clamp_vjp,), saves="inputs", sympy=sf.clamp,
+               label="clamp_min", doc="clamp from below (gradient 1 at the bound, like torch)",
+               latex="\\max({0}, a)", category="activation")
+CLAMP_MAX = Op("ClampMaxBackward0", _clamp_forward, (_clamp_vjp,), saves="inputs", sympy=sf.clamp,
+               label="clamp_max", doc="clamp from above (gradient 1 at the bound, like torch)",
+               latex="\\min({0}, b)", category="activation")
 
 # Comparisons: no gradient; the rows exist so the graph can show them.
 _COMPARISONS = {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
@@ -249,6 +279,8 @@ def _promote(a, b):
             return a, b, da
         target = _dt.result_type(a, b).np
         return _cast(a, target), b, target
+    if not isinstance(b, Tensor):  # two Python numbers, e.g. where(c, 1.0, 0.1)
+        return a, b, _dt.result_type(a, b).np
     b, a, dtype = _promote(b, a)
     return a, b, dtype
 
@@ -460,10 +492,10 @@ def where(condition, input=None, other=None):
         condition = _tensor(condition)
     if condition._data.dtype != np.bool_:
         condition = condition.to(_dt.bool_)
-    a, b, dtype = _promote(input, other)
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         from .creation import tensor as _tensor
-        a = _tensor(a, dtype=_dt.from_numpy_dtype(dtype))
+        input = _tensor(input)  # torch: where(cond, scalar, scalar) takes the default dtype
+    a, b, dtype = _promote(input, other)
     return apply(WHERE, (condition, a, b), out_dtype=dtype)
 
 
@@ -482,11 +514,17 @@ def clamp(input, min=None, max=None):
 
 
 def clamp_min(input, min):
-    return clamp(input, min=min)
+    if isinstance(min, Tensor):
+        return clamp(input, min=min)
+    return apply(CLAMP_MIN, (_float_if_int(input) if isinstance(min, float) else input,),
+                 {"min": _scalar(min), "max": None})
 
 
 def clamp_max(input, max):
-    return clamp(input, max=max)
+    if isinstance(max, Tensor):
+        return clamp(input, max=max)
+    return apply(CLAMP_MAX, (_float_if_int(input) if isinstance(max, float) else input,),
+                 {"min": None, "max": _scalar(max)})
 
 
 def _float_if_int(x: Tensor) -> Tensor:

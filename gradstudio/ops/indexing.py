@@ -48,7 +48,7 @@ SLICE = Op("SliceBackward0", _slice_forward,
             _slice_backward(g, x.shape, dim, start, stop, step),),
            sympy=lambda x, **p: _slice_forward(x, **p), kind="shape", label="[a:b]",
            doc="a range along a dim", latex="{0}_{{a:b}}", category="indexing")
-INDEX = Op("IndexBackward0", lambda x, *, key: x[key],
+INDEX = Op("IndexBackward0", lambda x, *, key: np.ascontiguousarray(x[key]),  # torch's is contiguous
            (lambda g, r, x, *, key: apply(INDEX_PUT_ZEROS, (g,), {"shape": x.shape, "key": key}),),
            saves="indices", sympy=lambda x, *, key: x[key], kind="shape", label="[idx]",
            doc="advanced indexing (index tensors, masks)", latex="{0}_{{idx}}", category="indexing")
@@ -195,6 +195,11 @@ def getitem(input, index):
         advanced = _as_advanced(item)
         consumed += advanced.ndim if advanced is not None and advanced.dtype == bool else 1
     if consumed > ndim:
+        if ndim == 0 and isinstance(items[0], (int, np.integer)) and not isinstance(items[0], bool):
+            raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                             "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
+        if ndim == 0 and isinstance(items[0], slice):
+            raise IndexError("slice() cannot be applied to a 0-dim tensor.")
         raise IndexError(f"too many indices for tensor of dimension {ndim}")
     lone_slice = not isinstance(index, tuple) and isinstance(index, slice)
 
@@ -216,7 +221,9 @@ def getitem(input, index):
         elif isinstance(item, slice):
             if item.step is not None and item.step <= 0:
                 raise ValueError("step must be greater than zero")
-            full = item.indices(result._data.shape[dim]) == (0, result._data.shape[dim], 1)
+            # torch skips a slice only when it is literally the whole dim: start 0 (not -n), step 1
+            full = (item.start is None or item.start == 0) and (item.step is None or item.step == 1) \
+                and (item.stop is None or item.stop >= result._data.shape[dim])
             if not full or lone_slice:
                 result = _slice(result, dim, item.start, item.stop, item.step)
             dim += 1

@@ -184,6 +184,13 @@ def _batched_matmul(tensor1, tensor2):
     m1 = s1[-1]
     m2 = s2[-2] if d2 > 1 else s2[0]
     p = s2[-1] if d2 > 1 else 1
+    if d1 == 3 and d2 == 3 and s1[0] != s2[0]:
+        # torch squeezes a unit batch that requires grad (then folds it into mm) rather than
+        # expanding it, so its gradient is not a sum over the broadcast batch
+        if s1[0] == 1 and tensor1._requires_grad:
+            return matmul(tensor1.squeeze(0), tensor2)
+        if s2[0] == 1 and tensor2._requires_grad:
+            return matmul(tensor1, tensor2.squeeze(0))
     if m1 != m2:
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{math.prod(_broadcast(s1[:max(d1 - 2, 0)], s2[:max(d2 - 2, 0)]))}, {m1}] "

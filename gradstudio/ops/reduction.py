@@ -29,6 +29,8 @@ def normalize_dims(dim, ndim: int) -> tuple:
     if isinstance(dim, int):
         dim = (dim,)
     dims = tuple(sorted({_wrap_dim(int(d), ndim) for d in dim}))
+    if ndim == 0:  # dim 0 / -1 of a 0-d tensor is the tensor itself: nothing to reduce
+        return ()
     return dims if dims else tuple(range(ndim))
 
 
@@ -100,12 +102,12 @@ def _select_at_indices(g, r, x, *, dim, keepdim, indices):
 
 MAX_DIM = Op("MaxBackward0",
              lambda x, *, dim, keepdim, indices: _take(x, dim, keepdim, indices),
-             (_select_at_indices,), saves="", sympy=sf.take_indices,
+             (_select_at_indices,), saves="indices", sympy=sf.take_indices,
              kind="reduction", label="max", doc="largest element along a dim",
              latex="\\max_d {0}", category="reduction")
 MIN_DIM = Op("MinBackward0",
              lambda x, *, dim, keepdim, indices: _take(x, dim, keepdim, indices),
-             (_select_at_indices,), saves="", sympy=sf.take_indices,
+             (_select_at_indices,), saves="indices", sympy=sf.take_indices,
              kind="reduction", label="min", doc="smallest element along a dim",
              latex="\\min_d {0}", category="reduction")
 
@@ -145,6 +147,8 @@ def _product_of_others(x: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _prod_vjp(g, r, x):
+    if not x.shape:  # torch: the gradient itself (no graph through the input)
+        return g
     if not np.any(x._data == 0):
         return g * (r / x)
     others = _product_of_others(x._data.reshape(-1), 0).reshape(x._data.shape)
@@ -152,6 +156,8 @@ def _prod_vjp(g, r, x):
 
 
 def _prod_dim_vjp(g, r, x, *, dim, keepdim):
+    if not x.shape:
+        return g
     g = _restore_dims(g, (dim,), keepdim)
     if not np.any(x._data == 0):
         return g * (_restore_dims(r, (dim,), keepdim) / x)
@@ -238,7 +244,7 @@ LOGSUMEXP = Op("LogsumexpBackward0", _logsumexp_forward,
                saves="inputs,result", sympy=sf.logsumexp, kind="reduction", label="logΣexp",
                doc="log of the sum of exponentials", latex="\\log \\sum e^{{{0}}}",
                category="reduction")
-CUMSUM = Op("CumsumBackward0", lambda x, *, dim: np.cumsum(x, axis=dim, dtype=x.dtype),
+CUMSUM = Op("CumsumBackward0", lambda x, *, dim: np.cumsum(x, axis=dim, dtype=x.dtype).reshape(x.shape),
             (lambda g, r, x, *, dim: g.flip(dim).cumsum(dim).flip(dim),),
             sympy=sf.cumsum, kind="array", label="cumsum", doc="cumulative sum along a dim",
             latex="\\operatorname{{cumsum}}({0})", category="reduction")
@@ -254,7 +260,8 @@ def _var_forward(x, *, dim, correction, keepdim):
 def _var_vjp(g, r, x, *, dim, correction, keepdim):
     n = math.prod(x.shape[d] for d in dim)
     centred = x - x.mean(dim, keepdim=True)
-    return _restore_dims(g, dim, keepdim) * centred * (2.0 / (n - correction))
+    scale = 2.0 / (n - correction) if n != correction else math.inf  # torch: nan/inf, not an error
+    return _restore_dims(g, dim, keepdim) * centred * scale
 
 
 def _std_vjp(g, r, x, *, dim, correction, keepdim):

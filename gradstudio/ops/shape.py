@@ -39,10 +39,16 @@ VIEW = Op("ViewBackward0", lambda x, *, shape: x.reshape(shape, copy=False), (_r
 UNSAFE_VIEW = Op("UnsafeViewBackward0", lambda x, *, shape: x.reshape(shape), (_reshape_back,),
                  sympy=_np_sympy(lambda x, *, shape: x.reshape(shape)), kind="shape",
                  label="view", doc="reshape of a copy", latex="{0}", category="shape")
+# torch's reshape of a non-contiguous tensor that can still be viewed (a transpose, an expand)
+RESHAPE_ALIAS = Op("ReshapeAliasBackward0", lambda x, *, shape: x.reshape(shape, copy=False),
+                   (_reshape_back,), sympy=_np_sympy(lambda x, *, shape: x.reshape(shape)),
+                   kind="shape", label="view", doc="same values, new shape (strided view)",
+                   latex="{0}", category="shape")
 ALIAS = Op("AliasBackward0", lambda x: x.view(), (lambda g, r, x: g,),
            sympy=_np_sympy(lambda x: x), kind="shape", label="alias", doc="the same tensor",
            latex="{0}", category="shape")
-TRANSPOSE = Op("TransposeBackward0", lambda x, *, dim0, dim1: np.swapaxes(x, dim0, dim1),
+TRANSPOSE = Op("TransposeBackward0",
+               lambda x, *, dim0, dim1: np.swapaxes(x, dim0, dim1) if x.ndim else x.view(),
                (lambda g, r, x, *, dim0, dim1: g.transpose(dim0, dim1),),
                sympy=_np_sympy(lambda x, *, dim0, dim1: np.swapaxes(x, dim0, dim1)), kind="shape",
                label="transpose", doc="swap two dims", latex="{0}^T", category="shape")
@@ -127,7 +133,7 @@ STACK = Op("StackBackward0", lambda *xs, dim: np.stack(xs, axis=dim),
 
 
 def _squeeze_dims(x, dims):
-    dims = tuple(d for d in dims if x.shape[d] == 1)
+    dims = tuple(d for d in dims if x.ndim and x.shape[d] == 1)
     return np.squeeze(x, axis=dims) if dims else x.view()
 
 
@@ -170,7 +176,8 @@ def reshape(input, *shape):
         input._data.reshape(shape, copy=False)
     except ValueError:
         return apply(UNSAFE_VIEW, (clone(input),), {"shape": shape})
-    return _as_view(apply(VIEW, (input,), {"shape": shape}), input)
+    row = VIEW if input._data.flags.c_contiguous else RESHAPE_ALIAS
+    return _as_view(apply(row, (input,), {"shape": shape}), input)
 
 
 def view_as(input, other):
@@ -331,7 +338,7 @@ def repeat(input, *sizes):
 def flip(input, dims):
     if isinstance(dims, int):
         dims = (dims,)
-    dims = tuple(_wrap_dim(d, input._data.ndim) for d in dims)
+    dims = tuple(_wrap_dim(d, input._data.ndim) for d in dims) if input._data.ndim else ()
     return apply(FLIP, (input,), {"dims": dims})
 
 
@@ -360,6 +367,9 @@ def cat(tensors, dim=0, *, out=None):
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
     # torch skips legacy empty 1-d tensors
     nonempty = [t for t in tensors if not (t._data.ndim == 1 and t._data.size == 0)] or tensors[:1]
+    for i, t in enumerate(tensors):
+        if t._data.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
     ref = nonempty[0]._data
     d = _wrap_dim(dim, ref.ndim)
     for i, t in enumerate(nonempty):

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..graph import Graph
-from ..ops._sympy import sp
+from ..ops._sympy import NUMPY_FUNCTIONS, sp
 from . import elementwise as _elementwise
 from . import matrix as _matrix
 from . import per_element as _per_element
@@ -100,8 +100,8 @@ def _derive(graph, gradient, leaf_id) -> LeafFormula:
 def _from_elementwise(ef, leaf) -> LeafFormula:
     S = sp()
     symbols = [s for s, _, _ in ef.symbols]
-    function = S.lambdify(symbols, ef.evaluated, "numpy")
-    values = function(*[np.asarray(v, dtype=np.float64) for _, _, v in ef.symbols])
+    function = S.lambdify(symbols, ef.evaluated, [NUMPY_FUNCTIONS, "numpy"])
+    values = function(*[_numeric(v) for _, _, v in ef.symbols])
     values = np.broadcast_to(np.asarray(values, dtype=np.float64), leaf.shape).copy()
     result = LeafFormula("elementwise", element_symbol=ef.leaf_symbol, values=values,
                          symbols=[(str(s), meaning) for s, meaning, _ in ef.symbols],
@@ -117,11 +117,16 @@ def _from_elementwise(ef, leaf) -> LeafFormula:
     return result
 
 
+def _numeric(value):
+    value = np.asarray(value)
+    return value if value.dtype.kind == "b" else value.astype(np.float64)
+
+
 def _from_per_element(grads, symbolic, graph, leaf) -> LeafFormula:
     S = sp()
     matrix = render.matrix_of(grads)
     symbols = [s for vertex_id in symbolic for s in symbolic[vertex_id].reshape(-1)]
-    function = S.lambdify(symbols, list(grads.reshape(-1)), "numpy", cse=True)
+    function = S.lambdify(symbols, list(grads.reshape(-1)), [NUMPY_FUNCTIONS, "numpy"], cse=True)
     inputs = [float(v) for vertex_id in symbolic
               for v in np.asarray(graph[vertex_id].value, dtype=np.float64).reshape(-1)]
     values = np.asarray([np.broadcast_to(np.asarray(x, dtype=np.float64), ()) for x in function(*inputs)],

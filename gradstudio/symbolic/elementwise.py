@@ -96,9 +96,9 @@ def derive(graph: Graph, gradient, leaf_id: int) -> ElementFormula:
     chains: dict = {}
     leaf_symbol_name = symbol_name(graph[leaf_id].name or "x", taken)
 
-    def operand_symbol(vertex: GraphNode, description: str):
+    def operand_symbol(vertex: GraphNode, description: str, boolean: bool = False):
         name = symbol_name(vertex.name or f"c{len(symbols)}", taken)
-        symbol = real_symbol(name)
+        symbol = S.Symbol(name) if boolean else real_symbol(name)
         symbols.append((symbol, description, vertex.value))
         return symbol
 
@@ -132,7 +132,10 @@ def derive(graph: Graph, gradient, leaf_id: int) -> ElementFormula:
 
     root = graph[graph.root]
     chain = chains[graph.root]
-    if gradient is not None and root.shape != ():
+    if gradient is not None and root.shape == ():
+        weight = np.asarray(gradient)
+        chain = chain.times(exact(weight.dtype.type(weight.item()))) if weight.item() != 1 else chain
+    elif gradient is not None:
         if root.shape != leaf_shape:
             raise NotElementwise("gradient= is not shaped like the leaf")
         v = real_symbol("v")
@@ -159,7 +162,12 @@ def _constant_expression(vertex: GraphNode, operand_symbol):
     value = vertex.value
     if not isinstance(value, np.ndarray):
         return exact(value)
-    if value.size and np.all(value == value.reshape(-1)[0]) and value.dtype.kind != "b":
+    if value.dtype.kind == "b":  # a condition (where, masks)
+        if value.size and np.all(value == value.reshape(-1)[0]):
+            return sp().true if value.reshape(-1)[0] else sp().false
+        return operand_symbol(vertex, f"an element of the condition {vertex.name or ''}".strip(),
+                              boolean=True)
+    if value.size and np.all(value == value.reshape(-1)[0]):
         return exact(value.reshape(-1)[0].item() if value.dtype.kind != "f"
                      else value.dtype.type(value.reshape(-1)[0]))
     description = f"an element of {vertex.name}" if vertex.name else "an element of a constant tensor"

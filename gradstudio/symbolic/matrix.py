@@ -40,12 +40,12 @@ def derive(graph: Graph, gradient, leaf_id: int):
     root = graph[graph.root]
     if root.kind != "op":
         raise NoMatrixForm("no op")
-    scale = S.Integer(1)
+    scale = S.Integer(1) if gradient is None else exact(np.asarray(gradient).item())
     key = root.op.key
     if key in ("reduction.SUM", "reduction.MEAN"):
         inner = graph[root.inputs[0]]
         if key == "reduction.MEAN":
-            scale = S.Rational(1, int(np.prod(inner.shape)))
+            scale *= S.Rational(1, int(np.prod(inner.shape)))
         if not (inner.kind == "op" and inner.op.key == "elementwise.POW"
                 and inner.params.get("exponent") == 2):
             raise NoMatrixForm("not a sum of squares")
@@ -55,7 +55,7 @@ def derive(graph: Graph, gradient, leaf_id: int):
         if graph[residual_id].shape != graph[target_id].shape:
             raise NoMatrixForm("broadcast")
         if root.params["reduction"] == "mean":
-            scale = S.Rational(1, int(np.prod(graph[residual_id].shape)))
+            scale *= S.Rational(1, int(np.prod(graph[residual_id].shape)))
     else:
         raise NoMatrixForm("not a squared loss")
     taken: set = set()

@@ -50,20 +50,20 @@ def build(graph: Graph, leaf_id: int):
             value = vertex.value
             arrays[vertex.id] = exact_array(value) if isinstance(value, np.ndarray) else exact(value)
         else:
-            arrays[vertex.id] = _apply(vertex, [arrays[i] for i in vertex.inputs])
+            arrays[vertex.id] = apply_symbolic(vertex.op, vertex.params,
+                                               [arrays[i] for i in vertex.inputs])
     return arrays, symbolic
 
 
-def _apply(vertex, args):
-    op = vertex.op
+def apply_symbolic(op, params: dict, args: list) -> np.ndarray:
+    """``op``'s symbolic forward on object arrays (or exact numbers), as an object array."""
     if op.sympy is None:
         raise NoSymbolicRule(f"no symbolic rule for {op.name}")
-    params = exact_params(vertex.params)
+    params = exact_params(params)
     if op.kind == "elementwise":
         function = np.frompyfunc(lambda *a: op.sympy(*a, **params), len(args), 1)
         return np.asarray(function(*args), dtype=object)
-    arrays = [np.asarray(a, dtype=object) if not isinstance(a, np.ndarray) or a.dtype != object
-              and a.dtype.kind == "f" else a for a in args]
+    arrays = [a if isinstance(a, np.ndarray) else np.asarray(a, dtype=object) for a in args]
     return np.asarray(op.sympy(*arrays, **params), dtype=object)
 
 
@@ -73,7 +73,7 @@ def objective(graph: Graph, arrays: dict, gradient):
     if gradient is None:
         return S.Add(*root.reshape(-1))
     weights = exact_array(np.asarray(gradient))
-    return S.Add(*(root * weights).reshape(-1))
+    return S.Add(*np.asarray(root * weights, dtype=object).reshape(-1))
 
 
 def derive(graph: Graph, gradient, leaf_id: int):

@@ -23,6 +23,7 @@ program as runnable code.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from dataclasses import dataclass, field
 
@@ -33,7 +34,7 @@ import gradstudio
 
 pytestmark = pytest.mark.oracle
 
-N_PROGRAMS = 640
+N_PROGRAMS = 1000
 SEEDS = range(N_PROGRAMS)
 
 TOLERANCES = {"torch.float32": (2e-4, 2e-5), "torch.float64": (1e-9, 1e-11)}
@@ -48,6 +49,7 @@ class Step:
     data: np.ndarray | None = None
     exact_message: bool = False    # compare an exception's message, not just its type
     watch: str | None = None       # from this step on, record this tensor's .grad after backwards
+    mixed_dtypes: bool = False     # tensor operands of different dtypes (type promotion)
 
     def source(self) -> str:
         if self.data is None:
@@ -84,7 +86,23 @@ def _names(fn) -> tuple:
     """The nodes feeding ``fn`` (the edges a graph view draws). Empty slots (``None``,
     for inputs that need no gradient) are left out: torch keeps one per tensor input
     and none for a Python scalar or a where-condition, GradStudio one per input."""
-    return tuple(n.name() for n, _ in fn.next_functions if n is not None)
+    return tuple(_name_with_cast_source(n) for n, _ in fn.next_functions if n is not None)
+
+
+def _name_with_cast_source(node) -> str:
+    if node.name() == "ToCopyBackward0":  # say what was cast (see _same_edges)
+        return "ToCopyBackward0>" + ",".join(_names(node))
+    return node.name()
+
+
+def _same_edges(expected: tuple, actual: tuple, mixed_dtypes: bool) -> bool:
+    """Known difference: with operands of different dtypes GradStudio records the cast
+    of the promoted operand as a ToCopyBackward0 node of its own; torch casts inside
+    the op. Accepted only for such steps, and only if the cast's source is torch's edge."""
+    if expected == actual:
+        return True
+    return mixed_dtypes and len(expected) == len(actual) and all(
+        e == a or a == f"ToCopyBackward0>{e}" for e, a in zip(expected, actual))
 
 
 def snapshot(value):
@@ -143,17 +161,22 @@ class Mismatch(AssertionError):
     pass
 
 
-def _compare(expected, actual, where: str, structure: bool = True):
+def _compare(expected, actual, where: str, structure: bool = True, loose: bool = False,
+             mixed_dtypes: bool = False):
     """``structure``: also compare grad_fn names and edges. Off for gradients made with
     create_graph=True: torch records its hand-written double-backward nodes
-    (``TanhBackwardBackward0``), GradStudio the tensor ops its rules are written with."""
+    (``TanhBackwardBackward0``), GradStudio the tensor ops its rules are written with.
+    ``loose``: float32 tolerances for float64 values too (the program went through float32)."""
     if isinstance(expected, dict) and isinstance(actual, dict):
         keys = ("shape", "dtype", "requires_grad", "is_leaf") + (("grad_fn", "next") if structure else ())
         for key in keys:
+            if key == "next" and expected[key] is not None and actual[key] is not None and \
+                    _same_edges(expected[key], actual[key], mixed_dtypes):
+                continue
             if expected[key] != actual[key]:
                 raise Mismatch(f"{where}: {key} torch={expected[key]!r} gradstudio={actual[key]!r}")
         e, a = expected["values"], actual["values"]
-        rtol, atol = TOLERANCES.get(expected["dtype"], (0, 0))
+        rtol, atol = TOLERANCES.get("torch.float32" if loose else expected["dtype"], (0, 0))
         if e.dtype.kind == "f":
             finite = np.abs(e[np.isfinite(e)])
             scale = max(1.0, float(finite.max())) if finite.size else 1.0
@@ -169,7 +192,7 @@ def _compare(expected, actual, where: str, structure: bool = True):
         if expected[1] != actual[1] or len(expected[2]) != len(actual[2]):
             raise Mismatch(f"{where}: torch={expected[:2]} gradstudio={actual[:2]}")
         for i, (e, a) in enumerate(zip(expected[2], actual[2])):
-            _compare(e, a, f"{where}[{i}]", structure)
+            _compare(e, a, f"{where}[{i}]", structure, loose, mixed_dtypes)
         return
     if isinstance(expected, dict) or isinstance(actual, dict) or expected != actual:
         raise Mismatch(f"{where}: torch={_short(expected)} gradstudio={_short(actual)}")
@@ -181,7 +204,7 @@ def _short(record) -> str:
     return repr(record)
 
 
-def compare_step(step: Step, expected, actual):
+def compare_step(step: Step, expected, actual, loose: bool = False):
     if expected[0] == "raise" or actual[0] == "raise":
         if expected[0] != actual[0]:
             raise Mismatch(f"torch {_outcome(expected)}, gradstudio {_outcome(actual)}")
@@ -190,11 +213,11 @@ def compare_step(step: Step, expected, actual):
         if (step.exact_message or step.kind in ("backward", "grad")) and expected[2] != actual[2]:
             raise Mismatch(f"message: torch {expected[2]!r}\n gradstudio {actual[2]!r}")
         return
-    _compare(expected[1], actual[1], "result", structure=step.kind != "grad")
+    _compare(expected[1], actual[1], "result", step.kind != "grad", loose, step.mixed_dtypes)
     if len(expected) > 2:
         assert expected[2].keys() == actual[2].keys()
         for name in expected[2]:
-            _compare(expected[2][name], actual[2][name], f"{name}.grad", structure=False)
+            _compare(expected[2][name], actual[2][name], f"{name}.grad", False, loose)
 
 
 def _outcome(record) -> str:
@@ -254,7 +277,8 @@ class Generator:
         self.steps: list[Step] = []
         self.pool: list[str] = []       # float tensors, finite, non-empty, moderate
         self.leaves: list[str] = []     # leaves that require grad
-        self.roots: list[str] = []      # backward roots used so far (code of the call)
+        self.roots: list = []           # backward calls so far: (code, gradient constant or None)
+        self.constants: dict = {}       # name -> (values, dtype) of constant tensors
         self.counter = 0
 
     # ------------------------------------------------------------ helpers
@@ -291,10 +315,14 @@ class Generator:
     def op(self, template: str, *args, exact=False, pool=True):
         target = self.name()
         code = f"{target} = " + template.format(*args)
-        return target, self.emit(Step(code, target, "op", exact_message=exact), pool=pool)
+        dtypes = {str(self.value(a).dtype) for a in args
+                  if a in self.oracle.namespace and hasattr(self.value(a), "dtype")}
+        return target, self.emit(Step(code, target, "op", exact_message=exact,
+                                      mixed_dtypes=len(dtypes) > 1), pool=pool)
 
     def const(self, array: np.ndarray, dtype: str | None = None, requires_grad=False, prefix="c"):
         target = self.name(prefix)
+        self.constants[target] = (array, dtype)
         options = (f", dtype=torch.{dtype}" if dtype else "") + \
             (", requires_grad=True" if requires_grad else "")
         self.emit(Step(f"{target} = torch.tensor(_data{options})", target, "leaf", data=array,
@@ -684,8 +712,8 @@ class Generator:
     def grad_roots(self):
         return [n for n in self.pool if self.value(n).requires_grad]
 
-    def _backward(self, code: str):
-        self.roots.append(code)
+    def _backward(self, code: str, gradient: str | None = None):
+        self.roots.append((code, gradient))
         self.emit(Step(code, None, "backward"))
 
     def e_scalar(self):
@@ -710,7 +738,7 @@ class Generator:
         retain = self.choice(["", "", ", retain_graph=True"])
         form = self.choice(["{0}.backward({1}%s)", "{0}.backward(gradient={1}%s)",
                             "torch.autograd.backward({0}, {1}%s)"])
-        self._backward(form.format(root, g) % retain)
+        self._backward(form.format(root, g) % retain, gradient=g)
 
     def e_implicit_non_scalar(self):
         roots = [n for n in self.grad_roots() if self.value(n).numel() != 1]
@@ -718,8 +746,16 @@ class Generator:
             self._backward(f"{self.choice(roots)}.backward()")
 
     def e_again(self):
-        if self.roots:
-            self._backward(self.choice(self.roots))  # a second backward, retain_graph or not
+        if self.roots:  # a second backward, retain_graph or not
+            code, gradient = self.choice(self.roots)
+            if gradient is not None:
+                # A fresh copy of the gradient: torch may hand a tensor it was given to a leaf
+                # as its .grad (a view of it, "stolen") and later add into it in place.
+                # GradStudio never aliases .grad, by design; reusing it would test that quirk.
+                values, dtype = self.constants[gradient]
+                fresh = self.const(values.copy(), dtype)
+                code, gradient = re.sub(rf"\b{gradient}\b", fresh, code), fresh
+            self._backward(code, gradient)
         else:
             self.e_scalar()
 
@@ -738,7 +774,7 @@ class Generator:
         if self.rng.random() < 0.5:
             options += ", allow_unused=True"
         target = self.name("gr")
-        self.roots.append(f"{root}.backward(retain_graph=True)")
+        self.roots.append((f"{root}.backward(retain_graph=True)", None))
         self.emit(Step(f"{target} = torch.autograd.grad({root}, ({', '.join(inputs)},){options})",
                        target, "grad"), pool=False)
         if create:  # differentiate the gradient again
@@ -825,14 +861,19 @@ def run_program(seed: int, torch):
     generator = Generator(seed, torch)
     steps = generator.build()
     subject = Interpreter(gradstudio)
+    loose = any("float32" in s.code or ".float()" in s.code for s in steps)
     for i, (step, expected) in enumerate(zip(steps, generator.oracle.records)):
         actual = subject.run(step)
         try:
-            compare_step(step, expected, actual)
+            compare_step(step, expected, actual, loose)
         except Mismatch as mismatch:
             raise AssertionError(f"seed {seed}, step {i}: {step.source()}\n{mismatch}\n\n"
                                  f"{render(seed, steps)}") from None
+    _programs[seed] = (steps, generator.oracle.records)
     return steps, generator.oracle.records
+
+
+_programs: dict = {}  # seed -> (steps, torch records), kept for the census below
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -843,11 +884,13 @@ def test_random_program(seed, torch):
 def test_programs_cover_the_api(torch):
     """The generator reaches what it is meant to: a census over a sample of programs."""
     text, outcomes = [], []
-    for seed in range(0, N_PROGRAMS, 4):
-        generator = Generator(seed, torch)
-        steps = generator.build()
+    for seed in SEEDS:
+        if seed not in _programs:  # run alone: generate (torch only) what the tests ran
+            generator = Generator(seed, torch)
+            _programs[seed] = (generator.build(), generator.oracle.records)
+        steps, records = _programs[seed]
         text += [s.code for s in steps]
-        outcomes += [(s, r) for s, r in zip(steps, generator.oracle.records)]
+        outcomes += list(zip(steps, records))
     code = "\n".join(text)
     for needle in ["@", "torch.matmul", "torch.mm(", "torch.mv(", "torch.dot(", "torch.bmm(",
                    ".reshape(", ".view(", ".permute(", ".expand(", ".squeeze(", ".unsqueeze(",
@@ -870,8 +913,8 @@ def test_programs_cover_the_api(torch):
     assert any(m.startswith("grad can be implicitly created") for m in messages)
     assert any(m.startswith("element 0 of tensors does not require") for m in messages)
     assert any(m.startswith("Mismatch in shape") for m in messages)
-    second_ok = sum(1 for s, r in outcomes if s.kind == "backward" and r[0] == "ok")
-    assert second_ok > len(range(0, N_PROGRAMS, 4))
+    backward_ok = sum(1 for s, r in outcomes if s.kind == "backward" and r[0] == "ok")
+    assert backward_ok > N_PROGRAMS
     # programs mostly run: failing steps are the deliberate ones, not a broken generator
     assert len(raised) < 0.1 * len(outcomes)
 
@@ -925,11 +968,10 @@ KINK_CASES = {
 
 @pytest.mark.parametrize("case", sorted(KINK_CASES))
 def test_gradient_at_kinks(case, torch):
-    code = KINK_CASES[case] + "\ny.backward(torch.ones_like(y))\ngrads = (x.grad, globals().get('w') and w.grad)"
+    code = KINK_CASES[case] + "\ny.backward(torch.ones_like(y))"
     results = []
     for lib in (torch, gradstudio):
         namespace = {"torch": lib}
-        namespace["globals"] = lambda ns=namespace: ns
         exec(code, namespace)
         results.append((snapshot(namespace["y"]), snapshot(namespace["x"].grad),
                         snapshot(namespace["w"].grad) if "w" in namespace else None))

@@ -1,0 +1,199 @@
+"""Fixtures for the app's tests (pytest-qt, offscreen).
+
+* Qt runs offscreen; settings and the platform's state/config directories
+  point at the test's tmp_path, so no test touches the user's files.
+* A test that opens a real modal dialog fails (the dialog is closed so the
+  run goes on): dialogs go through ``gradstudio.ui.dialogs``, which tests patch.
+* Every window is shut down and closed, and every kernel process — with
+  everything in its process group (the symbolic worker) — is gone after each
+  test; no Python thread is left behind.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"     # before anything imports Qt
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import pathlib
+import threading
+import time
+
+import pytest
+from PySide6.QtCore import QCoreApplication, QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+TUTORIAL = ROOT / "resources" / "examples" / "autograd_tutorial.py"
+
+
+# --------------------------------------------------------------------------- processes
+def group_members(pgids) -> list:
+    """Live (non-zombie) processes whose process group is one of ``pgids``."""
+    pgids = {p for p in pgids if p}
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        state, pgrp = fields[0], int(fields[2])
+        if pgrp in pgids and state != "Z":
+            found.append(int(entry))
+    return found
+
+
+def children_of_this_process() -> list:
+    me, found = os.getpid(), []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == me and fields[0] != "Z":
+            found.append(int(entry))
+    return found
+
+
+def wait_gone(pgids, timeout: float = 5.0) -> list:
+    deadline = time.monotonic() + timeout
+    while True:
+        left = group_members(pgids)
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.02)
+
+
+# --------------------------------------------------------------------------- isolation
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path, monkeypatch):
+    for name in ("XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(name, str(tmp_path / "xdg" / name.lower()))
+    QCoreApplication.setOrganizationName("GradStudioTests")
+    QCoreApplication.setApplicationName("GradStudioTests")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    yield
+
+
+@pytest.fixture(autouse=True)
+def no_modal_dialogs(qapp):
+    """Fail a test that opens a real modal dialog (and close it so the test ends)."""
+    opened = []
+
+    def check():
+        widget = QApplication.activeModalWidget()
+        if widget is not None:
+            opened.append(widget.windowTitle() or type(widget).__name__)
+            widget.close()
+
+    timer = QTimer()
+    timer.timeout.connect(check)
+    timer.start(50)
+    yield
+    timer.stop()
+    if opened:
+        pytest.fail(f"the test opened a real modal dialog: {opened}")
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_running(qapp):
+    threads_before = set(threading.enumerate())
+    yield
+    from gradstudio.ui.main_window import MainWindow
+    for widget in QApplication.topLevelWidgets():
+        if isinstance(widget, MainWindow):
+            widget.model.mark_clean()
+            widget.shutdown()
+            widget.close()
+            widget.deleteLater()
+    qapp.processEvents()
+    children = children_of_this_process()
+    assert not children, f"child processes left running: {children}"
+    deadline = time.monotonic() + 5
+    while set(threading.enumerate()) - threads_before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    left = [t.name for t in set(threading.enumerate()) - threads_before if t.is_alive()]
+    assert not left, f"threads left running: {left}"
+
+
+# --------------------------------------------------------------------------- the window
+class KernelPids:
+    """Every kernel a window started (their process groups include the symbolic workers)."""
+
+    def __init__(self):
+        self.pgids: list = []
+
+    def record(self, message: dict):
+        self.pgids.append(message["pid"])
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path):
+    """Build main windows (kernel ready); at teardown they are shut down and
+    nothing of their kernels is left."""
+    from gradstudio.ui.main_window import MainWindow
+    from gradstudio.ui.settings import Settings
+
+    made = []
+
+    def make(settings=None, *, recovery_dir=None, autosave=False, wait=True, **options):
+        window = MainWindow(settings or Settings(), recovery_dir=recovery_dir or str(tmp_path / "recovery"),
+                            autosave=autosave, start_kernel=False, **options)
+        pids = KernelPids()
+        window.runner.client.ready.connect(pids.record)
+        window.kernel_pids = pids
+        window.runner.start()
+        window.show()        # not qtbot.addWidget: that closes it before our teardown, possibly dirty
+        if wait:
+            qtbot.waitUntil(lambda: window.model.kernel_state == "idle", timeout=30000)
+        made.append(window)
+        return window
+
+    yield make
+    for window in made:
+        window.model.mark_clean()
+        window.shutdown()
+        window.close()
+        left = wait_gone(window.kernel_pids.pgids)
+        assert not left, f"kernel processes left running: {left}"
+
+
+@pytest.fixture
+def window(make_window):
+    return make_window()
+
+
+# --------------------------------------------------------------------------- helpers
+def wait_idle(qtbot, window, timeout=60000):
+    qtbot.waitUntil(window.runner.is_idle, timeout=timeout)
+
+
+def console_text(window) -> str:
+    return window.panel("script").console.toPlainText()
+
+
+def set_script(window, text: str):
+    """Put text in the editor as if typed (marks the document modified)."""
+    editor = window.panel("script").editor
+    editor.selectAll()
+    editor.insertPlainText(text)
+    return editor
+
+
+@pytest.fixture
+def helpers():
+    class H:
+        pass
+    h = H()
+    h.wait_idle = wait_idle
+    h.console_text = console_text
+    h.set_script = set_script
+    h.tutorial = TUTORIAL
+    return h

@@ -1,0 +1,179 @@
+"""Opening and saving documents in the app: never runs a file, refuses bad ones
+without changing anything, round-trips, autosave and recovery."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from gradstudio import project as files
+from gradstudio.ui import dialogs
+
+
+@pytest.fixture
+def shown_errors(monkeypatch):
+    shown = []
+    monkeypatch.setattr(dialogs, "show_error", lambda parent, title, text: shown.append((title, text)))
+    return shown
+
+
+@pytest.fixture
+def no_questions(monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("unexpected question")
+    monkeypatch.setattr(dialogs, "ask_save_changes", fail)
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{\"format\": \"gradstudio\", \"version\": 1, \"script\": ", "damaged or not JSON"),
+    (json.dumps({"format": "gradstudio", "version": 2, "script": "x"}),
+     "made by a newer GradStudio (version 2); this one reads version 1"),
+    (json.dumps({"format": "something else"}), "not a GradStudio project"),
+])
+def test_opening_a_bad_project_changes_nothing(qtbot, window, helpers, tmp_path, shown_errors,
+                                               monkeypatch, content, message):
+    helpers.set_script(window, "x = 1  # my unsaved work\n")
+    bad = tmp_path / "bad.gradstudio"
+    bad.write_text(content)
+    monkeypatch.setattr(dialogs, "ask_save_changes", lambda parent, name: "discard")
+    monkeypatch.setattr(dialogs, "ask_open_path", lambda parent, directory: str(bad))
+    window.actions["open"].trigger()
+    assert len(shown_errors) == 1
+    title, text = shown_errors[0]
+    assert title == "Cannot open bad.gradstudio" and message in text
+    assert window.model.script_text() == "x = 1  # my unsaved work\n"
+    assert window.model.is_dirty() and window.model.path is None
+    assert bad.read_text() == content
+    assert str(bad) not in window.settings.recent_files()
+
+
+def test_save_and_reopen_round_trip(qtbot, window, helpers, tmp_path, monkeypatch, no_questions):
+    script = "# %% One\nimport torch\nx = torch.ones(2)\n# %% Two\nprint(x * 2)\n"
+    editor = helpers.set_script(window, script)
+    editor.go_to_line(5)
+    assert window.isWindowModified()
+    path = tmp_path / "work" / "mine"
+    path.parent.mkdir()
+    monkeypatch.setattr(dialogs, "ask_save_path", lambda parent, suggested: str(path) + ".gradstudio")
+    window.actions["save"].trigger()
+    saved = tmp_path / "work" / "mine.gradstudio"
+    data = json.loads(saved.read_text())
+    assert data["format"] == "gradstudio" and data["version"] == 1 and data["script"] == script
+    assert not window.model.is_dirty() and not window.isWindowModified()
+    assert window.windowTitle().startswith("mine.gradstudio")
+    assert window.settings.recent_files() == [str(saved)]
+
+    window.actions["new"].trigger()
+    assert window.model.script_text().startswith("# %%") and window.model.path is None
+    assert window.documents.open(str(saved))
+    assert window.model.script_text() == script and not window.model.is_dirty()
+    assert editor.current_line() == 5, "the cursor position is part of the project"
+    assert window.model.runs == [], "opening never runs the script"
+    # Save again writes in place, atomically, with no temp file left
+    editor.insertPlainText("# more\n")
+    window.actions["save"].trigger()
+    assert "# more" in json.loads(saved.read_text())["script"]
+    assert sorted(os.listdir(saved.parent)) == ["mine.gradstudio"]
+
+
+def test_open_python_and_notebook_never_runs(qtbot, window, helpers, tmp_path, no_questions):
+    canary = tmp_path / "canary"
+    py = tmp_path / "script.py"
+    py.write_text(f"open({str(canary)!r}, 'w').write('ran')\n")
+    assert window.documents.open(str(py))
+    assert window.model.script_text() == py.read_text() and window.model.path == str(py)
+    nb = tmp_path / "lesson.ipynb"
+    nb.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": ["import torch\n", "x = torch.ones(2)"]},
+        {"cell_type": "markdown", "metadata": {}, "source": "text"},
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": f"open({str(canary)!r}, 'w')"}]}))
+    assert window.documents.open(str(nb))
+    assert window.model.script_text().startswith("# %%\nimport torch\nx = torch.ones(2)\n\n# %%\n")
+    assert window.model.path is None and window.windowTitle().startswith("lesson.gradstudio")
+    qtbot.wait(300)
+    assert not canary.exists() and window.model.runs == []
+    # the notebook's cells run when asked
+    window.actions["run_all"].trigger()
+    helpers.wait_idle(qtbot, window)
+    assert canary.exists()
+
+
+def test_save_failure_keeps_the_original(qtbot, window, helpers, tmp_path, shown_errors, monkeypatch):
+    saved = tmp_path / "keep.gradstudio"
+    files.save(files.Project(script="old"), str(saved))
+    before = saved.read_bytes()
+    assert window.documents.open(str(saved))
+    helpers.set_script(window, "new text\n")
+
+    def no_space(src, dst):
+        raise OSError(28, "No space left on device")
+    with monkeypatch.context() as m:
+        m.setattr(os, "replace", no_space)
+        window.actions["save"].trigger()
+    assert shown_errors and "No space left on device" in shown_errors[0][1]
+    assert saved.read_bytes() == before and os.listdir(tmp_path).count("keep.gradstudio") == 1
+    assert [n for n in os.listdir(tmp_path) if n.endswith(".tmp")] == []
+    assert window.model.is_dirty()
+
+
+def test_open_example_is_an_untitled_copy(qtbot, window, helpers, monkeypatch, no_questions):
+    monkeypatch.setattr(dialogs, "choose_example", lambda parent, examples: examples[0][2])
+    window.actions["examples"].trigger()
+    assert window.model.script_text() == helpers.tutorial.read_text()
+    assert window.model.path is None and window.windowTitle().startswith("autograd_tutorial.gradstudio")
+    titles = [a.text() for a in window.examples_menu.actions()]
+    assert titles[0] == "The PyTorch autograd tutorial, cell by cell"
+
+
+def test_autosave_and_recovery_after_a_crash(qtbot, make_window, helpers, tmp_path, monkeypatch):
+    recovery = tmp_path / "recovery"
+    first = make_window(recovery_dir=str(recovery))
+    helpers.set_script(first, "# %%\nunsaved = 'work'\n")
+    assert first.documents.autosave_now()
+    copies = list(recovery.iterdir())
+    assert len(copies) == 1
+    # simulate a crash: the process that wrote it is gone, and the window never closed cleanly
+    data = json.loads(copies[0].read_text())
+    data["recovery"]["pid"] = 2 ** 22 + 4321
+    copies[0].write_text(json.dumps(data))
+    first.documents.recovery_path = None          # so its own shutdown does not tidy up
+    first.model.mark_clean()
+
+    asked = []
+    monkeypatch.setattr(dialogs, "ask_recover", lambda parent, text: asked.append(text) or "recover")
+    second = make_window(recovery_dir=str(recovery))
+    assert second.documents.offer_recovery()
+    assert asked and "unsaved document" in asked[0]
+    assert second.model.script_text() == "# %%\nunsaved = 'work'\n" and second.model.is_dirty()
+    assert not copies[0].exists()
+    # a clean exit removes the new window's own recovery copy
+    assert os.listdir(recovery)
+    second.model.mark_clean()
+    second.close()
+    assert os.listdir(recovery) == []
+
+
+def test_declining_recovery_deletes_the_copy(qtbot, make_window, tmp_path, monkeypatch):
+    recovery = tmp_path / "recovery"
+    recovery.mkdir()
+    path = recovery / "recovery-1-abc.gradstudio"
+    path.write_text(files.to_json(files.Project(script="old draft"),
+                                  {"recovery": {"original": None, "saved_at": 1.0, "pid": 2 ** 22 + 99}}))
+    monkeypatch.setattr(dialogs, "ask_recover", lambda parent, text: "discard")
+    window = make_window(recovery_dir=str(recovery))
+    assert not window.documents.offer_recovery()
+    assert not path.exists() and window.model.script_text() == ""
+
+
+def test_close_with_unsaved_changes_asks(qtbot, window, helpers, monkeypatch):
+    helpers.set_script(window, "x = 1\n")
+    answers = iter(["cancel", "discard"])
+    monkeypatch.setattr(dialogs, "ask_save_changes", lambda parent, name: next(answers))
+    window.close()
+    assert window.isVisible(), "Cancel keeps the window open"
+    window.close()
+    assert not window.isVisible()
+    assert window.runner.client.pid is None, "closing stops the kernel"
