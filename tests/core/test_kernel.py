@@ -204,3 +204,12 @@ def test_kernel_dies_with_its_parent(tmp_path):
     parent.kill()
     parent.wait()
     assert gone(pids)
+
+
+def test_core_modules_never_load_qt():
+    import subprocess
+    code = ("import sys, gradstudio.kernel, gradstudio.kernel_data, gradstudio.project; "
+            "print([m for m in sys.modules if m.startswith(('PySide6', 'shiboken', 'gradstudio.ui'))])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

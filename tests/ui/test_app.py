@@ -185,3 +185,24 @@ def test_snapshot_fails_clearly(tmp_path):
                          env=_env(tmp_path), timeout=60, cwd=ROOT)
     assert out.returncode == 2 and "not a valid GradStudio project" in out.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+def test_many_signal_emits_do_not_crash_the_interpreter(tmp_path):
+    """PySide6 6.12 + CPython 3.11 lose a reference to True per emit(); importing
+    gradstudio.ui protects against the resulting abort (see ui/qt_workarounds.py)."""
+    code = textwrap.dedent("""
+        import gradstudio.ui
+        from PySide6.QtCore import QObject, Signal
+        class O(QObject):
+            s = Signal(bool)
+        o = O()
+        got = []
+        o.s.connect(got.append)
+        for _ in range(20000):
+            o.s.emit(True)
+        print(len(got))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=_env(tmp_path), timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "20000"
