@@ -20,6 +20,8 @@ import threading
 import time
 
 import pytest
+
+import gradstudio.ui  # noqa: F401  (first: applies the PySide6 work-arounds before any emit())
 from PySide6.QtCore import QCoreApplication, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
