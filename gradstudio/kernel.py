@@ -162,6 +162,7 @@ class Kernel:
     def _run_cell(self, source: str, index, first_line: int):
         session = self.session
         before = session.execution_count
+        signal.signal(signal.SIGINT, self._on_sigint)   # the previous cell may have replaced it
         self.interruptible = True
         try:
             return session.run_cell(source, cell=index, first_line=first_line)

@@ -72,8 +72,10 @@ def main(argv=None) -> int:
     if not os.path.exists(args.file):
         print(f"gradstudio snapshot: no such file: {args.file}", file=sys.stderr)
         return 2
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+    if QApplication.instance() is None:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"     # never flash a window on the user's screen
 
     from . import theme
     from .app import application

@@ -213,3 +213,13 @@ def test_core_modules_never_load_qt():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_interrupt_works_after_a_cell_replaced_the_handler(kernel):
+    run(kernel, "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n")
+    kernel.send({"type": "run", "cells": [{"index": 2, "source": "while True:\n    pass\n", "first_line": 1}]})
+    kernel.wait_for("cell_started", 10)
+    time.sleep(0.3)
+    kernel.interrupt()
+    messages = kernel.wait_for("done", 5)
+    assert of_type(messages, "cell_finished")[0]["run"]["interrupted"]

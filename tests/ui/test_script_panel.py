@@ -103,8 +103,13 @@ def test_interrupt_an_infinite_loop_keeps_the_namespace(qtbot, window, helpers):
     editor.moveCursor(editor.textCursor().MoveOperation.End)
     qtbot.keyClicks(editor, "# typed while running")
     assert window.model.script_text().endswith("# typed while running")
-    window.actions["interrupt"].trigger()
+    # anything longer than a moment shows progress and a Cancel button in the status bar
+    indicator = window.busy_indicator
+    qtbot.waitUntil(indicator.isVisible, timeout=3000)
+    assert indicator.label.text().startswith("Running cell 2")
+    qtbot.mouseClick(indicator.cancel, Qt.MouseButton.LeftButton)
     helpers.wait_idle(qtbot, window, timeout=5000)
+    assert not indicator.isVisible()
     assert "KeyboardInterrupt: interrupted" in helpers.console_text(window)
     assert window.runner.client.pids()[0] == window.kernel_pids.pgids[0], "same kernel, not restarted"
     helpers.set_script(window, "print(kept + 1)\n")
@@ -120,6 +125,7 @@ def test_kernel_ignoring_interrupt_is_replaced(qtbot, window, helpers):
     window.actions["run_cell"].trigger()
     qtbot.waitUntil(lambda: window.model.running_cell == 1, timeout=20000)
     window.actions["interrupt"].trigger()
+    assert window.model.kernel_state == "interrupting"
     qtbot.waitUntil(lambda: len(window.kernel_pids.pgids) == 2, timeout=20000)
     assert "did not respond to Interrupt" in helpers.console_text(window)
     from tests.ui.conftest import wait_gone
