@@ -17,8 +17,24 @@ import numpy as np
 from .compare import CallCheck, LeafCheck, call_to_json
 
 MAX_ARRAY_ELEMENTS = 250_000      # larger arrays travel as a summary only
+MESSAGE_BUDGET = 4_000_000        # array elements per graph or tensor list; the rest as summaries
 MAX_TEXT_CHARS = 100_000          # one output or repr at most this long
 MAX_TENSORS = 500                 # named tensors sent per update
+
+
+class Budget:
+    """How many more array elements one message may carry."""
+
+    def __init__(self, elements: int = MESSAGE_BUDGET):
+        self.left = elements
+
+    def take(self, value):
+        """``array(value)`` if it fits in what is left (and charge it), else None."""
+        a = array(value)
+        if a is None or a.size > self.left:
+            return None
+        self.left -= a.size
+        return a
 
 
 # --------------------------------------------------------------------------- basics
@@ -70,7 +86,7 @@ def _plain(value):
 
 
 # --------------------------------------------------------------------------- graph
-def node_data(node, root: int) -> dict:
+def node_data(node, root: int, budget: Budget | None = None) -> dict:
     """One graph vertex: ``id, kind ('leaf'|'const'|'op'), label, grad_fn, op_label,
     category, doc, op_key, name, shape, dtype, value (array|None), value_summary,
     grad (array|None), grad_summary, grad_norm (float|None), inputs (ids in argument
@@ -79,6 +95,7 @@ def node_data(node, root: int) -> dict:
     value = np.asarray(node.value)
     grad = node.grad
     grad_summary = summary(grad)
+    take = budget.take if budget is not None else array
     return {
         "id": node.id, "kind": node.kind, "label": node.label,
         "grad_fn": op.name if op is not None else None,
@@ -88,8 +105,8 @@ def node_data(node, root: int) -> dict:
         "op_key": op.key if op is not None else None,
         "name": node.name,
         "shape": list(value.shape), "dtype": str(value.dtype),
-        "value": array(value), "value_summary": summary(value),
-        "grad": array(grad), "grad_summary": grad_summary,
+        "value": take(value), "value_summary": summary(value),
+        "grad": take(grad), "grad_summary": grad_summary,
         "grad_norm": grad_summary["norm"] if grad_summary else None,
         "inputs": list(node.inputs),
         "params": {str(k): _plain(v) for k, v in (node.params or {}).items()},
@@ -99,10 +116,15 @@ def node_data(node, root: int) -> dict:
 
 
 def graph_data(graph) -> dict | None:
-    """``{"root": id, "nodes": [node_data…]}`` in topological order (inputs first)."""
+    """``{"root": id, "nodes": [node_data…]}`` in topological order (inputs first).
+    Within :data:`MESSAGE_BUDGET`, leaves and the root get their arrays first."""
     if graph is None:
         return None
-    return {"root": graph.root, "nodes": [node_data(n, graph.root) for n in graph.nodes]}
+    budget = Budget()
+    first = [n for n in graph.nodes if n.kind == "leaf" or n.id == graph.root]
+    rest = [n for n in graph.nodes if not (n.kind == "leaf" or n.id == graph.root)]
+    data = {n.id: node_data(n, graph.root, budget) for n in first + rest}
+    return {"root": graph.root, "nodes": [data[n.id] for n in graph.nodes]}
 
 
 # --------------------------------------------------------------------------- backward calls
@@ -195,20 +217,21 @@ def run_data(run, first_line: int | None = None) -> dict:
     }
 
 
-def tensor_data(name: str, tensor) -> dict:
+def tensor_data(name: str, tensor, budget: Budget | None = None) -> dict:
     """A named tensor for the inspector: ``name, shape, dtype, requires_grad, is_leaf,
     grad_fn, value (array|None), value_summary, value_text (torch's repr), grad,
     grad_summary, grad_text``."""
     value = tensor._data
     grad_tensor = getattr(tensor, "_grad", None)   # .grad would warn for non-leaves
     grad = grad_tensor._data if grad_tensor is not None else None
+    take = budget.take if budget is not None else array
     return {
         "name": name, "shape": list(value.shape), "dtype": str(tensor.dtype),
         "requires_grad": bool(tensor.requires_grad), "is_leaf": bool(tensor.is_leaf),
         "grad_fn": tensor.grad_fn.name() if tensor.grad_fn is not None else None,
-        "value": array(value), "value_summary": summary(value),
+        "value": take(value), "value_summary": summary(value),
         "value_text": _safe_repr(tensor),
-        "grad": array(grad), "grad_summary": summary(grad),
+        "grad": take(grad), "grad_summary": summary(grad),
         "grad_text": _safe_repr(grad_tensor) if grad_tensor is not None else None,
     }
 
@@ -216,7 +239,8 @@ def tensor_data(name: str, tensor) -> dict:
 def tensors_data(named: dict) -> list:
     """The session's named tensors (``Session.named_tensors()``), sorted by name."""
     items = sorted(named.values(), key=lambda item: item[0])[:MAX_TENSORS]
-    return [tensor_data(name, tensor) for name, tensor in items]
+    budget = Budget()
+    return [tensor_data(name, tensor, budget) for name, tensor in items]
 
 
 def _safe_repr(obj) -> str:

@@ -223,3 +223,25 @@ def test_interrupt_works_after_a_cell_replaced_the_handler(kernel):
     kernel.interrupt()
     messages = kernel.wait_for("done", 5)
     assert of_type(messages, "cell_finished")[0]["run"]["interrupted"]
+
+
+def test_messages_stay_bounded_for_big_tensors():
+    """Arrays travel within a budget per graph and per tensor list; the rest as summaries."""
+    from gradstudio import kernel_data
+    from gradstudio.session import Session
+    session = Session()
+    run = session.run_cell("import torch\nws = [torch.ones(500, 500, requires_grad=True) for _ in range(20)]\n"
+                           "loss = sum((w * 2).sum() for w in ws)\nloss.backward()\n")
+    assert run.ok, run.error
+    call = kernel_data.call_data(session.backward_calls[0])
+    nodes = call["graph"]["nodes"]
+    sent = sum(n["value"].size + (n["grad"].size if n["grad"] is not None else 0)
+               for n in nodes if n["value"] is not None)
+    assert sent <= kernel_data.MESSAGE_BUDGET
+    leaves = [n for n in nodes if n["kind"] == "leaf"]
+    assert len(leaves) == 20 and all(n["grad_norm"] == 500.0 * 2 for n in leaves)
+    assert all(n["value_summary"]["size"] == 250_000 for n in leaves)
+    tensors = kernel_data.tensors_data(session.named_tensors())
+    assert sum(t["value"].size for t in tensors if t["value"] is not None) <= kernel_data.MESSAGE_BUDGET
+    assert [t["name"] for t in tensors][:2] == ["loss", "ws[0]"]
+    assert len(pickle.dumps([call, tensors])) < 80_000_000
