@@ -25,6 +25,7 @@ class Runner(QObject):
         self.client = client or KernelClient(self)
         self.derive_timeout = derive_timeout
         self._auto_selection = None
+        self._kernel_used = False         # has the current kernel run anything?
         c = self.client
         c.cellStarted.connect(self._on_cell_started)
         c.cellFinished.connect(self._on_cell_finished)
@@ -83,8 +84,10 @@ class Runner(QObject):
         self.client.restart(reason)
 
     def new_session(self):
-        """A new document: fresh kernel, empty console, no calls (said once, quietly)."""
-        self.client.restart("")
+        """A new document: fresh kernel (unless the current one never ran anything),
+        empty console, no calls."""
+        if self._kernel_used or self.client.busy:
+            self.client.restart("")
         self.model.clear_console()
 
     def recheck(self, call_index: int, timeout: float | None = None):
@@ -99,6 +102,7 @@ class Runner(QObject):
 
     # -- kernel → model ----------------------------------------------------------------------------
     def _on_cell_started(self, message: dict):
+        self._kernel_used = True
         self.model.begin_cell(message)
         self.model.set_status(f"Running cell {message.get('cell')} "
                               f"(In [{message.get('execution_count')}])…")
@@ -138,6 +142,7 @@ class Runner(QObject):
             self.model.set_status("")
 
     def _on_restarted(self, reason: str):
+        self._kernel_used = False
         self.model.reset_kernel_state()
         if reason:
             self.model.add_notice("warning", reason)
