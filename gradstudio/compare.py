@@ -17,6 +17,7 @@ a disagreement is explained in the note, not reported as a failure.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,6 +26,7 @@ from .graph import Graph
 from .session import BackwardCall
 
 MAX_DENSE_ELEMENTS = 256
+FD_SECONDS = 2.0   # time for finite differences of one leaf, beyond which fewer elements are sampled
 KINK_OPS = {"ReluBackward0", "AbsBackward0", "ClampBackward1", "MaxBackward0", "MaxBackward1",
             "MinBackward0", "MinBackward1", "MaximumBackward0", "MinimumBackward0",
             "AmaxBackward0", "AminBackward0", "LeakyReluBackward0", "SignBackward0",
@@ -84,31 +86,41 @@ class CallCheck:
 
 # --------------------------------------------------------------------------- finite differences
 def finite_differences(graph: Graph, vertex: int, gradient, *, rng=None,
-                       max_elements: int = MAX_DENSE_ELEMENTS):
+                       max_elements: int = MAX_DENSE_ELEMENTS, seconds: float = FD_SECONDS):
     """Central differences of Σ root·gradient w.r.t. one leaf, in float64.
 
-    Returns (values, sampled mask, direction) — values are NaN where not sampled;
-    direction is (fd along a random unit vector u, u) for leaves larger than
-    ``max_elements``, else None."""
+    Every element up to ``max_elements``, else a random sample of that many —
+    fewer if re-evaluating the graph is so slow that they would take more than
+    ``seconds`` (at least 8). Returns (values, sampled mask, direction): values
+    are NaN where not sampled; direction is (fd along a random unit vector u, u)
+    for leaves with unsampled elements, else None."""
     rng = rng if rng is not None else np.random.default_rng(0)
     f = graph.objective(gradient)
     x0 = np.asarray(graph[vertex].value, dtype=np.float64)
-    flat = x0.reshape(-1)
+    x = x0.copy()
+    flat = x.reshape(-1)
     result = np.full(flat.shape, np.nan)
     sampled = np.zeros(flat.shape, dtype=bool)
-    if flat.size <= max_elements:
+    start = time.perf_counter()
+    f({vertex: x})
+    per_evaluation = time.perf_counter() - start
+    count = min(flat.size, max_elements, max(8, int(seconds / max(2 * per_evaluation, 1e-9))))
+    if count == flat.size:
         sample = np.arange(flat.size)
     else:
-        sample = np.sort(rng.choice(flat.size, size=max_elements, replace=False))
+        sample = np.sort(rng.choice(flat.size, size=count, replace=False))
     for i in sample:
-        h = 1e-6 * max(1.0, abs(flat[i]))
-        plus, minus = flat.copy(), flat.copy()
-        plus[i] += h
-        minus[i] -= h
-        result[i] = (f({vertex: plus.reshape(x0.shape)}) - f({vertex: minus.reshape(x0.shape)})) / (2 * h)
+        original = flat[i]
+        h = 1e-6 * max(1.0, abs(original))
+        flat[i] = original + h
+        plus = f({vertex: x})
+        flat[i] = original - h
+        minus = f({vertex: x})
+        flat[i] = original
+        result[i] = (plus - minus) / (2 * h)
         sampled[i] = True
     direction = None
-    if flat.size > max_elements:
+    if count < flat.size:
         u = rng.standard_normal(flat.size)
         u /= np.linalg.norm(u)
         direction = (graph.central_difference(vertex, gradient, u.reshape(x0.shape)), u)

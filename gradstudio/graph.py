@@ -86,29 +86,36 @@ class Graph:
                 users[i].append(n.id)
         return users
 
-    def evaluate(self, overrides: dict | None = None, dtype=np.float64) -> dict:
+    def evaluate(self, overrides: dict | None = None, dtype=np.float64, base: dict | None = None) -> dict:
         """Re-run the forward pass with numpy in ``dtype``; ``overrides`` maps a
-        vertex id to a replacement value (a perturbed leaf). Returns id → value."""
+        vertex id to a replacement value (a perturbed leaf). Returns id → value.
+
+        With ``base`` (the result of an earlier evaluate without overrides), only
+        the vertices downstream of the overridden ones are recomputed."""
         overrides = overrides or {}
         values: dict = {}
+        changed = set(overrides)
         for n in self.nodes:
             if n.id in overrides:
                 values[n.id] = np.asarray(overrides[n.id], dtype=dtype)
+            elif base is not None and not changed.intersection(n.inputs):
+                values[n.id] = base[n.id]
             elif n.kind != "op":
                 values[n.id] = _as_dtype(n.value, dtype)
             else:
                 args = [values[i] for i in n.inputs]
                 values[n.id] = _run_forward(n, args, dtype)
+                changed.add(n.id)
         return values
-
 
     def objective(self, gradient=None):
         """f(overrides) = Σ root·gradient (Σ root without one), re-evaluated in float64:
         the function whose gradient a backward call computes."""
         weights = None if gradient is None else np.asarray(gradient, dtype=np.float64)
+        base = self.evaluate()
 
         def f(overrides) -> float:
-            root = np.asarray(self.evaluate(overrides)[self.root], dtype=np.float64)
+            root = np.asarray(self.evaluate(overrides, base=base)[self.root], dtype=np.float64)
             return float(np.sum(root * weights) if weights is not None else np.sum(root))
         return f
 

@@ -70,7 +70,21 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     if observers:
         return observers[-1].observe_backward(_backward, tensors, grad_tensors, retain_graph,
                                               create_graph, inputs)
+    if (grad_tensors is None and inputs is None and not create_graph
+            and type(tensors) is _tensor.Tensor):
+        return _scalar_backward(tensors, bool(retain_graph))
     return _backward(tensors, grad_tensors, retain_graph, create_graph, inputs)
+
+
+def _scalar_backward(output, retain_graph: bool):
+    """``loss.backward()`` — the most common call — without the general argument handling."""
+    data = output._data
+    if data.size != 1 or data.dtype.kind != "f" or not output._requires_grad:
+        return _backward(output, None, retain_graph, False, None)
+    edge = output.grad_fn if output.grad_fn is not None else output._gradient_edge()
+    ones = np.empty(data.shape, dtype=data.dtype)
+    ones.fill(1)
+    run_backward([edge], [_tensor.make(ones)], retain_graph=retain_graph, create_graph=False)
 
 
 def _backward(tensors, grad_tensors, retain_graph, create_graph, inputs, tracer=None):
@@ -86,8 +100,8 @@ def _backward(tensors, grad_tensors, retain_graph, create_graph, inputs, tracer=
         if len(inputs) == 0:
             raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
         for t in inputs:
-            if not t._requires_grad:
-                raise RuntimeError("One of the differentiated Tensors does not require grad")
+            if not t._requires_grad:  # torch retains the inputs' grads, and fails there
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
     if retain_graph is None:
         retain_graph = create_graph
     grads = _make_grads(outputs, grads)

@@ -33,7 +33,8 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
     ``tracer``, if given, is told ``node_grad(node, grad)`` for every node reached
     and ``accumulated(leaf, grad)`` for every gradient added to a leaf.
     """
-    roots = list(dict.fromkeys(roots)) if len(roots) > 1 else roots
+    if len(roots) > 1:
+        roots = list(dict.fromkeys(roots))
     dependencies = _count_dependencies(roots)
     if inputs is not None:
         input_edges = [t._gradient_edge() for t in inputs]
@@ -43,12 +44,16 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
     else:
         wanted = needed = captured = None
 
-    buffers: dict = {}
-    for node, grad in zip(roots, root_grads):
-        key = id(node)
-        buffers[key] = grad if key not in buffers else buffers[key] + grad
+    if len(root_grads) == 1:
+        buffers = {id(roots[0]): root_grads[0]}
+    else:
+        buffers = {}
+        for node, grad in zip(roots, root_grads):
+            key = id(node)
+            buffers[key] = grad if key not in buffers else buffers[key] + grad
     ready = [(-node._seq, id(node), node) for node in roots if id(node) not in dependencies]
-    ready.sort()
+    if len(ready) > 1:
+        ready.sort()
 
     previous_mode = _grad_state.enabled
     _grad_state.enabled = create_graph
@@ -182,17 +187,21 @@ def _count_dependencies(roots) -> dict:
     dependencies: dict = {}
     get = dependencies.get
     stack = list(roots)
-    seen = {id(n) for n in stack}
+    # A node is expanded once: when its first incoming edge is counted (roots are
+    # expanded from the start, so one reached again from another root is not).
+    root_ids = {id(n) for n in stack} if len(stack) > 1 else ()
     while stack:
         node = stack.pop()
         for next_node, _ in node.next_functions:
-            if next_node is None:
-                continue
-            key = id(next_node)
-            dependencies[key] = get(key, 0) + 1
-            if key not in seen:
-                seen.add(key)
-                stack.append(next_node)
+            if next_node is not None:
+                key = id(next_node)
+                count = get(key)
+                if count is None:
+                    dependencies[key] = 1
+                    if key not in root_ids:
+                        stack.append(next_node)
+                else:
+                    dependencies[key] = count + 1
     return dependencies
 
 

@@ -6,6 +6,8 @@ method and operator calls — the one place where ``x * y`` meets ``mul``.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .. import dtypes as _dt
 from ..tensor import Tensor
 from . import creation, elementwise, indexing, inplace, linalg, losses, reduction, shape
@@ -89,9 +91,9 @@ def _new_full(self, size, fill_value, dtype=None, device=None, requires_grad=Fal
     return creation.full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
 
-def _iop(function):
+def _iop(function, ufunc=None):
     """``x += y``: the in-place op, returning the tensor itself."""
-    in_place = inplace.inplace(function)
+    in_place = inplace.inplace(function, ufunc)
 
     def method(self, other):
         return in_place(self, other)
@@ -120,8 +122,9 @@ METHODS = {
     "__rand__": _swap(E.bitwise_and), "__ror__": _swap(E.bitwise_or),
     "__invert__": E.bitwise_not,
     "__getitem__": indexing.getitem, "__setitem__": indexing.setitem,
-    "__iadd__": _iop(E.add), "__isub__": _iop(E.sub), "__imul__": _iop(E.mul),
-    "__itruediv__": _iop(E.div), "__ipow__": _iop(E.pow),
+    "__iadd__": _iop(E.add, np.add), "__isub__": _iop(E.sub, np.subtract),
+    "__imul__": _iop(E.mul, np.multiply), "__itruediv__": _iop(E.div, np.true_divide),
+    "__ipow__": _iop(E.pow),
     # arithmetic
     "add": E.add, "sub": E.sub, "subtract": E.sub, "mul": E.mul, "multiply": E.mul,
     "div": E.div, "divide": E.div, "true_divide": E.div, "pow": E.pow, "neg": E.neg,
@@ -174,8 +177,9 @@ METHODS = {
     "new_tensor": _new_tensor, "new_zeros": _new(creation.zeros), "new_ones": _new(creation.ones),
     "new_empty": _new(creation.empty), "new_full": _new_full,
     # in place
-    "add_": inplace.inplace(E.add), "sub_": inplace.inplace(E.sub), "mul_": inplace.inplace(E.mul),
-    "div_": inplace.inplace(E.div), "pow_": inplace.inplace(E.pow),
+    "add_": inplace.inplace(E.add, np.add), "sub_": inplace.inplace(E.sub, np.subtract),
+    "mul_": inplace.inplace(E.mul, np.multiply), "div_": inplace.inplace(E.div, np.true_divide),
+    "pow_": inplace.inplace(E.pow),
     "clamp_": inplace.inplace(E.clamp), "clip_": inplace.inplace(E.clamp),
     "exp_": inplace.inplace(E.exp), "log_": inplace.inplace(E.log), "neg_": inplace.inplace(E.neg),
     "abs_": inplace.inplace(E.abs), "sqrt_": inplace.inplace(E.sqrt),

@@ -67,9 +67,16 @@ def _kind_name(t: Tensor) -> str:
     return {"f": "Float", "i": "Long", "u": "Byte", "b": "Bool"}[t._data.dtype.kind]
 
 
-def inplace(function):
-    """Make ``name_`` from an out-of-place op ``name``."""
+def inplace(function, ufunc=None):
+    """Make ``name_`` from an out-of-place op ``name``. With ``ufunc`` (add, subtract,
+    multiply, true_divide), the unrecorded case — an optimiser's ``w -= lr * w.grad``
+    under no_grad — writes straight into the tensor's array."""
     def method(self, *args, **kwargs):
+        if ufunc is not None and not kwargs and len(args) == 1 and _direct(self, args[0]):
+            other = args[0]
+            ufunc(self._data, other._data if type(other) is Tensor else other, out=self._data)
+            shared_version_counter(self).bump()
+            return self
         recording = check_inplace(self, *args, *kwargs.values())
         source = self
         if recording:
@@ -84,6 +91,22 @@ def inplace(function):
         return commit_inplace(self, result)
     method.__name__ = function.__name__ + "_"
     return method
+
+
+def _direct(target: Tensor, other) -> bool:
+    """Whether ``target op= other`` can be done by numpy in place with torch's result:
+    nothing to record, a floating target, an operand that does not change the dtype
+    or the shape."""
+    if _grad_state.enabled and (target._requires_grad or (type(other) is Tensor and other._requires_grad)):
+        return False
+    data = target._data
+    if data.dtype.kind != "f" or not data.flags.writeable:
+        return False
+    if type(other) is Tensor:
+        o = other._data
+        return o.dtype == data.dtype and (o.shape == data.shape or o.ndim <= data.ndim and
+                                          np.broadcast_shapes(o.shape, data.shape) == data.shape)
+    return type(other) is float or type(other) is int
 
 
 def _snapshot(t: Tensor) -> Tensor:

@@ -26,6 +26,8 @@ def normalize_dims(dim, ndim: int) -> tuple:
     """``dim`` (int, sequence or None) as a sorted tuple of non-negative dims."""
     if dim is None:
         return tuple(range(ndim))
+    if type(dim) is int and ndim:
+        return (_wrap_dim(dim, ndim),)
     if isinstance(dim, int):
         dim = (dim,)
     dims = tuple(sorted({_wrap_dim(int(d), ndim) for d in dim}))
@@ -53,13 +55,15 @@ SUM = Op("SumBackward0", lambda x: np.add.reduce(x, axis=None),
          (lambda g, r, x: expand_to(g, x.shape),),
          sympy=sf.sum_all, kind="reduction", label="Σ", doc="sum of all elements",
          latex="\\sum {0}", category="reduction")
-SUM_DIM = Op("SumBackward1", lambda x, *, dim, keepdim: np.sum(x, axis=dim, keepdims=keepdim),
+SUM_DIM = Op("SumBackward1", lambda x, *, dim, keepdim: np.add.reduce(x, axis=dim, keepdims=keepdim),
              (lambda g, r, x, *, dim, keepdim: _restore_dims(g, dim, keepdim).expand(*x.shape),),
              sympy=sf.sum_dims, kind="reduction", label="Σ", doc="sum over dims", latex="\\sum_{{d}} {0}",
              category="reduction")
 def _mean_all(x):
     # np.mean is several times slower than a reduce and a divide on small arrays
-    return np.true_divide(np.add.reduce(x, axis=None), x.size, dtype=x.dtype)
+    if x.dtype.kind != "f":
+        return np.true_divide(np.add.reduce(x, axis=None), x.size)
+    return np.add.reduce(x, axis=None) / x.dtype.type(x.size)
 
 
 MEAN = Op("MeanBackward0", _mean_all,

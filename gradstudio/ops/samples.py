@@ -126,6 +126,7 @@ SAMPLES = {
     "shape.FLIP": lambda rng: ([uniform(rng, S)], {"dims": (0, 1)}),
     "shape.CLONE": _unary(),
     "shape.TO_COPY": lambda rng: ([uniform(rng, S)], {"dtype": np.dtype(np.float64)}),
+    "shape.SUM_TO": lambda rng: ([uniform(rng, (2, 3, 4))], {"size": (3, 1)}),
     "shape.CAT": lambda rng: ([uniform(rng, (2, 4)), uniform(rng, (3, 4))], {"dim": 0}),
     "shape.STACK": lambda rng: ([uniform(rng, S), uniform(rng, S)], {"dim": 1}),
     "indexing.SELECT": lambda rng: ([uniform(rng, S)], {"dim": 1, "index": 2}),

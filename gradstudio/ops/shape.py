@@ -283,12 +283,12 @@ def expand(input, *sizes):
                            "dimensions in the tensor ({})".format(len(sizes), len(shape)))
     lead = len(sizes) - len(shape)
     target = []
-    for i, s in enumerate(sizes):
+    for i, s in reversed(list(enumerate(sizes))):  # torch checks from the last dim
         if i < lead:
             if s < 0:
                 raise RuntimeError(f"The expanded size of the tensor ({s}) isn't allowed in a "
                                    f"leading, non-existing dimension {i}")
-            target.append(s)
+            target.insert(0, s)
             continue
         current = shape[i - lead]
         if s == -1:
@@ -297,7 +297,7 @@ def expand(input, *sizes):
             raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing size "
                                f"({current}) at non-singleton dimension {i}.  Target sizes: "
                                f"{list(sizes)}.  Tensor sizes: {list(shape)}")
-        target.append(s)
+        target.insert(0, s)
     return _as_view(apply(EXPAND, (input,), {"shape": tuple(target)}), input)
 
 
@@ -314,17 +314,31 @@ def broadcast_to(input, size):
     return expand(input, *size)
 
 
-def sum_to_size(input, *size):
-    """Sum ``input`` down to ``size`` (the inverse of broadcasting)."""
-    size = _shape_arg(size)
-    shape = input._data.shape
+def _summed_axes(shape: tuple, size: tuple) -> tuple:
     lead = len(shape) - len(size)
-    dims = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(size)
+    return tuple(range(lead)) + tuple(lead + i for i, s in enumerate(size)
                                       if s == 1 and shape[lead + i] != 1)
-    if not dims:
-        return input
-    out = input.sum(dims, keepdim=True)
-    return out.reshape(*size) if lead else out
+
+
+def _sum_to_forward(x, *, size):
+    return np.add.reduce(x, axis=_summed_axes(x.shape, size), keepdims=True).reshape(size)
+
+
+def _sum_to_sympy(x, *, size):
+    return np.asarray(np.sum(x, axis=_summed_axes(x.shape, size), keepdims=True), dtype=object).reshape(size)
+
+
+SUM_TO = Op("SumBackward1", _sum_to_forward, (lambda g, r, x, *, size: expand_to(g, x.shape),),
+            sympy=_sum_to_sympy, kind="reduction", label="Σ→", doc="sum down to a shape (undo broadcasting)",
+            latex="\\sum {0}", category="reduction")
+
+
+def sum_to_size(input, *size):
+    """Sum ``input`` down to ``size`` (the inverse of broadcasting), one node."""
+    size = _shape_arg(size)
+    if not _summed_axes(input._data.shape, size):
+        return input if input._data.shape == size else reshape(input, *size)
+    return apply(SUM_TO, (input,), {"size": size})
 
 
 def repeat(input, *sizes):

@@ -81,6 +81,16 @@ def op_by_key(key: str) -> "Op":
 def apply(op: Op, args: tuple, params: dict | None = None, *, out_dtype=None) -> Tensor:
     """Run ``op`` forward on ``args`` (tensors and Python scalars) and, when grad
     mode is on and an input requires grad, record a :class:`Node`."""
+    if len(args) == 1 and type(args[0]) is Tensor:  # most ops: one tensor in
+        a = args[0]
+        out = op.forward(a._data, **params) if params else op.forward(a._data)
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+        if out_dtype is not None and out.dtype != out_dtype:
+            out = out.astype(out_dtype)
+        if a._requires_grad and _grad_state.enabled:
+            return record(op, args, params, out)
+        return make(out)
     datas = [a._data if isinstance(a, Tensor) else a for a in args]
     out = op.forward(*datas, **params) if params else op.forward(*datas)
     if type(out) is not np.ndarray:
