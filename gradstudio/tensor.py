@@ -176,10 +176,13 @@ class Tensor:
                 "computed variable in a subgraph that doesn't require differentiation use "
                 "var_no_grad = var.detach().")
         if value and self._data.dtype.kind != "f":
-            raise RuntimeError(_err.ONLY_FLOAT_REQUIRES_GRAD)
+            # torch words this one differently from the creation-time error
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
         self._requires_grad = bool(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if requires_grad and self._data.dtype.kind != "f" and self.grad_fn is None:
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self.requires_grad = requires_grad
         return self
 
@@ -200,9 +203,11 @@ class Tensor:
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
                                 f"type {type(value).__name__}")
             if value._data.shape != self._data.shape:
-                raise RuntimeError("assigned grad has data of a different size")
+                raise RuntimeError(f"attempting to assign a gradient of size '{list(value._data.shape)}' "
+                                   f"to a tensor of size '{list(self._data.shape)}'. Please ensure that "
+                                   "the gradient and the tensor are the same size")
             if value._data.dtype != self._data.dtype:
-                raise RuntimeError("assigned grad has data of a different type")
+                raise RuntimeError(_err.grad_dtype_error(value, self))
         self._grad = value
 
     @grad.deleter
@@ -292,9 +297,15 @@ class Tensor:
         return array if dtype is None else array.astype(dtype, copy=False)
 
     def __float__(self):
+        _warn_scalar_conversion(self)
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return float(self.item())
 
     def __int__(self):
+        _warn_scalar_conversion(self)
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return int(self.item())
 
     def __index__(self):
@@ -350,6 +361,15 @@ class Tensor:
 
 
 _new = object.__new__
+_warned_scalar_conversion = []
+
+
+def _warn_scalar_conversion(t: Tensor):
+    """torch warns once per process when float()/int() drops a tensor's graph."""
+    if t._requires_grad and not _warned_scalar_conversion:
+        _warned_scalar_conversion.append(True)
+        warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
+                      "behavior.\nConsider using tensor.detach() first.", UserWarning, stacklevel=3)
 
 
 def make(data: np.ndarray, requires_grad: bool = False, grad_fn=None) -> Tensor:

@@ -50,10 +50,29 @@ def inplace_version_error(tensor, expected: int, producer=None) -> str:
     shape = ", ".join(str(n) for n in tensor._data.shape)
     described = f"[{legacy_type_name(tensor)} [{shape}]]"
     if producer:
-        described += f", which is output 0 of {re.sub(r'Backward[0-9]*$', '', producer.name())}"
+        name = producer.name()
+        name = "torch::autograd::CopySlices" if name == "CopySlices" else re.sub(r"Backward[0-9]*$", "", name)
+        described += f", which is output 0 of {name}"
     return ("one of the variables needed for gradient computation has been modified by an "
             f"inplace operation: {described}, is at version {tensor._version}; expected version "
             f"{expected} instead. {ANOMALY_HINT}")
+
+
+_TYPE_META = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
+              "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+              "bool": "bool"}
+_SCALAR_TYPE = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+                "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+def grad_dtype_error(grad, tensor) -> str:
+    """``x.grad = g`` with g of another dtype (torch names the two dtypes two ways)."""
+    return (f"attempting to assign a gradient with dtype '{_TYPE_META[grad._data.dtype.name]}' to a "
+            f"tensor with grad_dtype '{_SCALAR_TYPE[tensor._data.dtype.name]}'. The gradient must match "
+            "the tensor's grad_dtype (defaults to the tensor's dtype). You can set the tensor's "
+            "grad_dtype attribute with a specific dtype, or None to allow any dtype. Set grad_dtype "
+            "with caution. Diverging the dtypes of a tensor and its gradient may break downstream "
+            "systems that assume they match.")
 
 
 def shape_mismatch_error(index: int, grad_shape, out_shape) -> str:

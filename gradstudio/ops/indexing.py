@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as _dt
+from ..autograd.grad_mode import state as _grad_state
 from ..tensor import Tensor, _wrap_dim, shared_version_counter
 from .shape import _as_view
 from . import _sympy as sf
@@ -272,6 +273,10 @@ def _alias_row():
 def setitem(target, index, value):
     """``target[index] = value`` — in place, recorded as torch's CopySlices."""
     from .inplace import check_inplace, commit_inplace
+    if target._requires_grad and target.grad_fn is None and _grad_state.enabled and _is_view_key(index):
+        # torch writes through a view (x[0] is one): its own wording for a leaf
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
+                           "in-place operation.")
     key = _numpy_key(target, index)
     if not isinstance(value, Tensor):
         value = Tensor._make(np.asarray(value, dtype=target._data.dtype))
@@ -284,6 +289,15 @@ def setitem(target, index, value):
     else:
         target._data[key] = value._data
         shared_version_counter(target).bump()
+
+
+def _is_view_key(index) -> bool:
+    """Whether ``x[index]`` is a view: basic indices only, at least one int or slice."""
+    items = index if isinstance(index, tuple) else (index,)
+    return (all(item is None or item is Ellipsis or isinstance(item, (int, np.integer, slice))
+                for item in items)
+            and any(isinstance(item, (int, np.integer, slice)) and not isinstance(item, bool)
+                    for item in items))
 
 
 def _numpy_key(target, index):

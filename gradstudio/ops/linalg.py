@@ -212,7 +212,11 @@ def _broadcast(a: tuple, b: tuple) -> tuple:
     try:
         return tuple(np.broadcast_shapes(tuple(a), tuple(b)))
     except ValueError:
-        raise RuntimeError(f"The size of tensor a ({a}) must match the size of tensor b ({b})") from None
+        for i, (x, y) in enumerate(zip(reversed(a), reversed(b))):
+            if x != y and x != 1 and y != 1:
+                raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b ({y}) "
+                                   f"at non-singleton dimension {max(len(a), len(b)) - 1 - i}") from None
+        raise
 
 
 def rmatmul(input, other):
