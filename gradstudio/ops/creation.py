@@ -74,17 +74,15 @@ def _infer_array(data) -> np.ndarray:
         _check_rectangular(data)
         kinds = set()
         _collect_kinds(data, kinds)
-        if "tensor_f" in kinds or "f" in kinds:
-            dtype = _dt.get_default_dtype().np
-            if "f64" in kinds and "f" not in kinds:
-                dtype = np.float64
-        elif "i" in kinds:
-            dtype = np.int64
-        elif "b" in kinds:
-            dtype = np.bool_
-        else:
-            dtype = _dt.get_default_dtype().np
-        return np.array(_unwrap(data), dtype=dtype)
+        # torch: each item's own type (Python float: the default dtype, int: int64; numpy
+        # scalars and tensors: theirs), combined with promote_types
+        dtype = None
+        for d in kinds:
+            if dtype is None or d._category > dtype._category:
+                dtype = d
+            elif d._category == dtype._category:
+                dtype = _dt._promote_same_category(dtype, d)
+        return np.array(_unwrap(data), dtype=(dtype or _dt.get_default_dtype()).np)
     raise TypeError(f"Could not infer dtype of {type(data).__name__}")
 
 
@@ -93,14 +91,15 @@ def _collect_kinds(data, kinds: set):
         if isinstance(item, (list, tuple)):
             _collect_kinds(item, kinds)
         elif isinstance(item, Tensor):
-            kind = item._data.dtype.kind
-            kinds.add("f64" if item._data.dtype == np.float64 else kind if kind != "u" else "i")
-        elif isinstance(item, (bool, np.bool_)):
-            kinds.add("b")
+            kinds.add(_dt.from_numpy_dtype(item._data.dtype))
+        elif isinstance(item, np.generic):
+            kinds.add(_dt.from_numpy_dtype(item.dtype))
+        elif isinstance(item, bool):
+            kinds.add(_dt.bool_)
         elif isinstance(item, numbers.Integral):
-            kinds.add("i")
+            kinds.add(_dt.int64)
         elif isinstance(item, numbers.Real):
-            kinds.add("f")
+            kinds.add(_dt.get_default_dtype())
         else:
             raise TypeError(f"new(): invalid data type '{type(item).__name__}'")
 
