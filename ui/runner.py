@@ -15,6 +15,11 @@ from .kernel_client import KernelClient
 from .model import AppModel
 
 
+def has_code(source: str) -> bool:
+    """Whether a cell has anything to run (not only comments and blank lines)."""
+    return any(line.strip() and not line.lstrip().startswith("#") for line in source.splitlines())
+
+
 class Runner(QObject):
     internalError = Signal(str, str)    # (summary, details): a bug to show in the error panel
 
@@ -47,7 +52,9 @@ class Runner(QObject):
         self.client.shutdown()
 
     def run_cells(self, cells: list):
+        cells = [c for c in cells if has_code(c.source)]
         if not cells:
+            self.model.set_status("")
             return
         self.client.run_cells(
             [{"index": c.index, "source": c.source, "first_line": c.first_line} for c in cells],

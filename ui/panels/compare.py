@@ -51,7 +51,7 @@ def format_full(values) -> str:
 
 
 def _num(v) -> str:
-    return "nan" if np.isnan(v) else f"{v:.6g}"
+    return "nan" if np.isnan(v) else f"{v:.5g}"
 
 
 def _cut(text: str | None) -> str:
@@ -174,8 +174,12 @@ class ComparePanel(QWidget):
             return
         chain = check.get("formula")
         simplified = check.get("simplified")
-        row.setText(CHAIN, _cut(chain))
-        row.setToolTip(CHAIN, chain or "")
+        if chain is None and check.get("formula_size"):
+            row.setText(CHAIN, f"too large ({check['formula_size']} ops)")
+            row.setForeground(CHAIN, QBrush(QColor(colors["muted"])))
+        else:
+            row.setText(CHAIN, _cut(chain))
+        row.setToolTip(CHAIN, chain or check.get("formula_note") or "")
         row.setText(SIMPLIFIED, _cut(simplified if simplified else chain))
         row.setToolTip(SIMPLIFIED, simplified or "")
         row.setText(SYMBOLIC, format_sample(check.get("symbolic")))
