@@ -1,0 +1,32 @@
+"""Every shipped example opens from the menu, runs to the end, and every
+gradient agrees three ways (a failed backward() shown on purpose excepted)."""
+from __future__ import annotations
+
+import pytest
+
+from gradstudio.ui import examples
+from gradstudio.ui.snapshot import script_stopped
+
+EXAMPLES = examples.list_examples()
+
+
+def test_the_tutorial_comes_first():
+    assert EXAMPLES[0][2].endswith("autograd_tutorial.py")
+    assert len(EXAMPLES) >= 6 and all(title and description for title, description, _ in EXAMPLES)
+
+
+@pytest.mark.parametrize("title, description, path", EXAMPLES, ids=[e[2].rsplit("/", 1)[-1] for e in EXAMPLES])
+def test_example_runs_and_agrees(qtbot, window, helpers, title, description, path):
+    action = next(a for a in window.examples_menu.actions() if a.text() == title)
+    action.trigger()
+    assert window.model.runs == [], "opening an example does not run it"
+    window.actions["run_all"].trigger()
+    helpers.wait_idle(qtbot, window, timeout=90000)
+    assert script_stopped(window.model) is None
+    records = window.model.call_list()
+    assert records
+    for record in records:
+        if record.status == "error":
+            assert record.data["hint"], "a failed backward() comes with a hint"
+            continue
+        assert record.check is not None and record.check["agree"], record.check
