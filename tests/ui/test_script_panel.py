@@ -81,6 +81,7 @@ def test_errors_are_red_with_line_and_hint(qtbot, window, helpers):
         return cursor.charFormat().foreground().color()
     assert color_at(text.index("RuntimeError")) == error_color
     assert color_at(text.index("backward() needs a scalar")) == hint_color
+    assert window.panel("script").editor.error_line == 4, "the line is marked in the editor"
     # the Compare panel lists the failed call with torch's message
     section = window.panel("compare").sections[0]
     assert "raised" in section.text(0)

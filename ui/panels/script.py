@@ -72,6 +72,10 @@ class ScriptPanel(QWidget):
     def _on_cell_finished(self, run: dict):
         for output in run["outputs"]:
             self.console.append_output(output["stream"], output["text"], run.get("hint"))
+        if run.get("error_line") and not run.get("interrupted"):
+            self.editor.set_error_line(run["error_line"])
+        elif run.get("ok"):
+            self.editor.set_error_line(None)
         self._update_badges()
 
     def _update_badges(self, running: int | None = None):

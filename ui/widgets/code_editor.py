@@ -53,6 +53,7 @@ class CodeEditor(QPlainTextEdit):
         self.setPlaceholderText("# %% Write PyTorch-style code here; Ctrl+Enter runs the cell.")
         self.badges: dict = {}                  # marker line (1-based) -> "[3]" / "[*]"
         self._markers: list | None = None       # block numbers of "# %%" lines (cached)
+        self.error_line: int | None = None      # 1-based line of the last error, tinted red
         self._gutter = _Gutter(self)
         self.highlighter = PythonHighlighter(self.document())
         self.blockCountChanged.connect(self._update_gutter_width)
@@ -75,6 +76,12 @@ class CodeEditor(QPlainTextEdit):
     # -- cells -----------------------------------------------------------------------------
     def _invalidate_markers(self):
         self._markers = None
+        self.error_line = None          # the text changed: the old error may not apply
+        self._highlight_current_cell()
+
+    def set_error_line(self, line: int | None):
+        """Tint ``line`` (1-based) as the place of the last error (None clears it)."""
+        self.error_line = line
         self._highlight_current_cell()
 
     def marker_blocks(self) -> list:
@@ -143,6 +150,14 @@ class CodeEditor(QPlainTextEdit):
                 selection.cursor = QTextCursor(block)
                 selections.append(selection)
                 block = block.next()
+        if self.error_line is not None:
+            block = self.document().findBlockByNumber(self.error_line - 1)
+            if block.isValid():
+                error = QTextEdit.ExtraSelection()
+                error.format.setBackground(QColor(c["mismatch_bg"]))
+                error.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
+                error.cursor = QTextCursor(block)
+                selections.append(error)
         line = QTextEdit.ExtraSelection()
         line.format.setBackground(QColor(c["current_line"]))
         line.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
