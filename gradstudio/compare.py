@@ -188,6 +188,10 @@ def _check_leaf(call, leaf, formula, at_kink, rng, torch_value) -> "LeafCheck":
         fd, sampled_mask, direction = finite_differences(call.graph, leaf.vertex, call.gradient,
                                                          rng=rng)
         result.unsampled = ~sampled_mask
+        checked = int(sampled_mask.sum())
+        if checked < min(sampled_mask.size, MAX_DENSE_ELEMENTS):
+            result.note = (f"finite differences checked {checked} of {sampled_mask.size} elements "
+                           "(re-running this graph is slow) plus one random direction.")
     except Exception as error:  # an op the graph cannot re-run (e.g. a custom Function)
         fd, direction = None, None
         result.note = f"finite differences unavailable: {error}"

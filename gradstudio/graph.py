@@ -214,8 +214,9 @@ class _Builder:
                             stack.append((value.grad_fn, False))
                 continue
             input_ids = tuple(self.vertex_for_input(v) for v in inputs)
+            custom = current.op.vjp_all is not None  # its params hold the live ctx: not data
             self._add(key, kind="op", value=np.asarray(out).copy(), op=current.op,
-                      params=dict(current._params or {}), inputs=input_ids,
+                      params={} if custom else dict(current._params or {}), inputs=input_ids,
                       requires_grad=True, name=self.node_names.get(id(current)),
                       tensor_id=id(current))
         return self.by_key[("node", id(node))]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import weakref
 
+import numpy as np
+
 from . import errors as _err
 from .grad_mode import no_grad, state as _grad_state
 
@@ -75,7 +77,15 @@ class Function(metaclass=_FunctionMeta):
                                        f"of gradients (expected {expected}, got {len(grads)})")
                 return list(grads[:expected])
 
-            cls._op = Op(name=f"{cls.__name__}Backward", forward=None, vjp=(), vjp_all=vjp_all,
+            def forward(*arrays):
+                # re-running the user's forward on plain values (finite differences)
+                from ..tensor import make
+                with no_grad():
+                    out = cls.forward(FunctionCtx(), *[make(a) if isinstance(a, np.ndarray) else a
+                                                       for a in arrays])
+                return out._data
+
+            cls._op = Op(name=f"{cls.__name__}Backward", forward=forward, vjp=(), vjp_all=vjp_all,
                          kind="custom", label=cls.__name__, doc=cls.__doc__ or "custom Function",
                          category="custom")
         return cls._op

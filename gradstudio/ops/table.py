@@ -64,9 +64,10 @@ class Op:
         return f"Op({self.name})"
 
     def __reduce__(self):
-        # Rows hold lambdas; across processes a row travels as its key.
+        # Rows hold lambdas; across processes a row travels as its key. An op
+        # outside the table (a custom autograd.Function) travels as its name only.
         if not self.key:
-            raise TypeError(f"op {self.name} has no table key and cannot be pickled")
+            return (_stub_op, (self.name, self.label, self.kind))
         return (op_by_key, (self.key,))
 
 
@@ -76,6 +77,12 @@ BY_KEY: dict = {}
 def op_by_key(key: str) -> "Op":
     """The table row registered under ``key`` (see gradstudio.ops)."""
     return BY_KEY[key]
+
+
+def _stub_op(name: str, label: str, kind: str) -> "Op":
+    """A stand-in for an op that is not in the table: a name, no rules, no forward."""
+    return Op(name=name, forward=None, vjp=(), kind=kind, label=label,
+              vjp_all=lambda node, grad: [])
 
 
 def apply(op: Op, args: tuple, params: dict | None = None, *, out_dtype=None) -> Tensor:

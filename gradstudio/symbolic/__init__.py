@@ -17,19 +17,22 @@ can give it its own time limit and still return the unsimplified form.
 """
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..graph import Graph
-from ..ops._sympy import NUMPY_FUNCTIONS, sp
+from ..ops._sympy import sp
 from . import elementwise as _elementwise
 from . import matrix as _matrix
 from . import per_element as _per_element
 from . import render
+from .evaluate import evaluate
 
-SIMPLIFY_MAX_OPS = 400   # larger formulas get a cheap normal form instead of simplify()
+SIMPLIFY_MAX_OPS = 24   # larger formulas get a cheap normal form instead of simplify()
+RECURSION_LIMIT = 12000  # enough for graphs a few thousand ops deep
 
 
 @dataclass
@@ -55,6 +58,8 @@ def derive_call(graph: Graph, gradient, leaf_ids, *, simplify: bool = True) -> d
 def derive_leaf(graph: Graph, gradient, leaf_id: int, *, simplify: bool = True) -> LeafFormula:
     """The best closed form for one leaf's gradient (never raises)."""
     start = time.perf_counter()
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, RECURSION_LIMIT))  # sympy recurses once per nesting level
     try:
         result = _derive(graph, gradient, leaf_id)
         if simplify and result.expression is not None:
@@ -63,6 +68,8 @@ def derive_leaf(graph: Graph, gradient, leaf_id: int, *, simplify: bool = True) 
         result = LeafFormula(note="the formula is nested too deeply for sympy")
     except Exception as error:  # sympy can fail in many ways; the numbers are still compared
         result = LeafFormula(note=f"symbolic derivation failed: {type(error).__name__}: {error}")
+    finally:
+        sys.setrecursionlimit(limit)
     result.seconds = time.perf_counter() - start
     return result
 
@@ -100,8 +107,7 @@ def _derive(graph, gradient, leaf_id) -> LeafFormula:
 def _from_elementwise(ef, leaf) -> LeafFormula:
     S = sp()
     symbols = [s for s, _, _ in ef.symbols]
-    function = S.lambdify(symbols, ef.evaluated, [NUMPY_FUNCTIONS, "numpy"])
-    values = function(*[_numeric(v) for _, _, v in ef.symbols])
+    (values,) = evaluate([ef.evaluated], symbols, [_numeric(v) for _, _, v in ef.symbols])
     values = np.broadcast_to(np.asarray(values, dtype=np.float64), leaf.shape).copy()
     result = LeafFormula("elementwise", element_symbol=ef.leaf_symbol, values=values,
                          symbols=[(str(s), meaning) for s, meaning, _ in ef.symbols],
@@ -126,10 +132,10 @@ def _from_per_element(grads, symbolic, graph, leaf) -> LeafFormula:
     S = sp()
     matrix = render.matrix_of(grads)
     symbols = [s for vertex_id in symbolic for s in symbolic[vertex_id].reshape(-1)]
-    function = S.lambdify(symbols, list(grads.reshape(-1)), [NUMPY_FUNCTIONS, "numpy"], cse=True)
     inputs = [float(v) for vertex_id in symbolic
               for v in np.asarray(graph[vertex_id].value, dtype=np.float64).reshape(-1)]
-    values = np.asarray([np.broadcast_to(np.asarray(x, dtype=np.float64), ()) for x in function(*inputs)],
+    entries = evaluate(list(grads.reshape(-1)), symbols, inputs)
+    values = np.asarray([np.broadcast_to(np.asarray(x, dtype=np.float64), ()) for x in entries],
                         dtype=np.float64).reshape(leaf.shape)
     own = symbolic[leaf.id].reshape(-1)
     result = LeafFormula("per_element", values=values, expression=matrix,
@@ -181,7 +187,11 @@ def simplify_formula(result: LeafFormula) -> LeafFormula:
 
 
 def _simplify_one(expression):
+    """sympy's simplify, unless that is not simpler (``1 - tanh(x)**2`` stays, rather
+    than becoming ``cosh(x)**(-2)``)."""
     S = sp()
-    if S.count_ops(expression) > SIMPLIFY_MAX_OPS:
+    size = S.count_ops(expression)
+    if size > SIMPLIFY_MAX_OPS:
         return S.cancel(expression)
-    return S.simplify(expression)
+    candidate = S.simplify(expression)
+    return candidate if S.count_ops(candidate) < size else expression

@@ -13,7 +13,9 @@ rules). The chain form keeps those factors as a person writes them
 Symbols: the leaf's own name stands for its element; another leaf ``w`` for
 its element at the same position; a non-uniform constant for its element
 (``c0`` when it has no name); ``v`` for the ``gradient=`` element; a reduced
-value (``z = mean(...)``) for that scalar.
+value (``z = mean(...)``) for that scalar; and in a deep chain, an intermediate
+result longer than six operations gets a name (``u1 = sin(x/2)``), so the
+formula grows linearly with the depth of the graph instead of quadratically.
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ IDENTITY_OPS = {"shape.CLONE", "shape.ALIAS", "shape.TO_COPY"}
 FULL_REDUCTIONS = {"reduction.SUM", "reduction.MEAN", "reduction.SUM_DIM", "reduction.MEAN_DIM"}
 ELEMENTWISE_LOSSES = {"losses.MSE_LOSS", "losses.L1_LOSS", "losses.BCE", "losses.BCE_LOGITS"}
 MAX_TERMS = 64   # beyond this many chain-rule paths into one vertex, its terms are merged
+MAX_INLINE_OPS = 6  # a longer intermediate expression is given a name (u1, u2, …)
 
 
 class NotElementwise(Exception):
@@ -92,9 +95,17 @@ def derive(graph: Graph, gradient, leaf_id: int) -> ElementFormula:
     depends = _depends_on(graph, leaf_id)
     taken: set = set()
     symbols: list = []
+    intermediates: list = []
     exprs: dict = {}
     chains: dict = {}
     leaf_symbol_name = symbol_name(graph[leaf_id].name or "x", taken)
+
+    def intermediate_symbol(vertex: GraphNode, expression):
+        name = symbol_name(vertex.name or f"u{len(intermediates) + 1}", taken)
+        intermediates.append(name)
+        symbol = real_symbol(name)
+        symbols.append((symbol, f"= {render.formula_text(expression)}", vertex.value))
+        return symbol
 
     def operand_symbol(vertex: GraphNode, description: str, boolean: bool = False):
         name = symbol_name(vertex.name or f"c{len(symbols)}", taken)
@@ -128,7 +139,11 @@ def derive(graph: Graph, gradient, leaf_id: int) -> ElementFormula:
             raise NotElementwise("the leaf is broadcast to a larger shape")
         if vertex.op.sympy is None:
             raise NotElementwise(f"no symbolic rule for {vertex.op.name}")
-        exprs[vid], chains[vid] = _elementwise_step(vertex, exprs, chains)
+        expression, chains[vid] = _elementwise_step(vertex, exprs, chains)
+        if vid != graph.root and S.count_ops(expression) > MAX_INLINE_OPS:
+            # Deep chains stay readable (and linear in size): name the intermediate.
+            expression = intermediate_symbol(vertex, expression)
+        exprs[vid] = expression
 
     root = graph[graph.root]
     chain = chains[graph.root]
