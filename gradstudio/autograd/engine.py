@@ -74,6 +74,9 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                     if tracer is not None:
                         tracer.accumulated(node.variable, grad)
                     _accumulate(node.variable, grad, create_graph)
+                if node._has_hooks and node._hooks and grad is not None:
+                    for hook in list(node._hooks):  # post hooks: after the accumulation
+                        hook((), (grad,))
                 continue
             if wanted is not None and key in wanted:
                 captured[key] = grad
@@ -89,7 +92,9 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                     grads = apply_rules(node, grad)
                     if node._has_hooks and node._hooks:
                         for hook in list(node._hooks):
-                            hook(tuple(grads), (grad,))
+                            replaced = hook(tuple(grads), (grad,))
+                            if replaced is not None:  # torch uses the grads a post hook returns
+                                grads = list(replaced)
                 if not retain_graph:
                     node._released = True
                     if node.op.saves:
