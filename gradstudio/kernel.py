@@ -17,6 +17,9 @@ Requests (``{"type": …, "id": n, …}``), each answered by messages and finall
   named tensors), then — after the console has its output — one
   ``call_checked`` per new backward call (derivation + three-way comparison).
 * ``check`` — ``calls: [index…]``, ``timeout``: derive and compare again.
+* ``sweep`` — ``call``, ``vertex`` (a leaf), ``element`` (index), optional ``lo``,
+  ``hi``, ``points``, ``timeout``: one ``sweep`` message with f and ∂f/∂element
+  (engine, symbolic, finite differences) over the range (:mod:`gradstudio.sweep`).
 * ``tensors`` — send the named tensors.
 * ``shutdown`` — stop.
 
@@ -150,6 +153,32 @@ class Kernel:
                 failed_backward = any(c.status == "error" for c in calls)
                 if not (keep_going and failed_backward):
                     break
+
+    def handle_sweep(self, request):
+        """f and ∂f/∂element along one element of a leaf (see gradstudio.sweep)."""
+        from . import kernel_data, sweep
+        call = next((c for c in self.session.backward_calls if c.index == request["call"]), None)
+        if call is None or not kernel_data.checkable(call):
+            self.send({"type": "sweep", "call": request["call"], "error": "no such backward call "
+                       "with a recorded graph (the kernel may have been restarted)"})
+            return
+        self.interruptible = True
+        try:
+            result = sweep.sweep(call.graph, request["vertex"], request.get("element", 0), call.gradient,
+                                 lo=request.get("lo"), hi=request.get("hi"),
+                                 points=request.get("points", sweep.DEFAULT_POINTS), worker=self.worker,
+                                 timeout=float(request.get("timeout", DEFAULT_DERIVE_TIMEOUT)))
+            self.interruptible = False
+            self.send({"type": "sweep", "call": call.index, "error": None, **result})
+        except KeyboardInterrupt:
+            self.interruptible = False
+            self._drop_worker()
+            self.send({"type": "sweep", "call": call.index, "vertex": request["vertex"],
+                       "error": "sweep cancelled (interrupted)"})
+        except ValueError as error:
+            self.send({"type": "sweep", "call": call.index, "vertex": request["vertex"], "error": str(error)})
+        finally:
+            self.interruptible = False
 
     def handle_check(self, request):
         timeout = float(request.get("timeout", DEFAULT_DERIVE_TIMEOUT))

@@ -38,6 +38,7 @@ class KernelClient(QObject):
     deriving = Signal(dict)
     callChecked = Signal(dict)      # the "check" dict of a call_checked message
     tensorsReceived = Signal(list)
+    sweepReceived = Signal(dict)
     requestDone = Signal(dict)
     kernelError = Signal(str)       # a bug in the kernel's own code (traceback text)
     died = Signal(str)              # the kernel ended unexpectedly: how
@@ -204,6 +205,8 @@ class KernelClient(QObject):
             self.callChecked.emit(message["check"])
         elif kind == "tensors":
             self.tensorsReceived.emit(message["tensors"])
+        elif kind == "sweep":
+            self.sweepReceived.emit(message)
         elif kind == "kernel_error":
             self.kernelError.emit(message.get("message", ""))
         elif kind == "done":

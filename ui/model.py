@@ -37,6 +37,13 @@ Backward calls (Graph, Compare, Plots)
     Signals ``callAdded(int)``, ``callDeriving(int)``, ``callChecked(int)``,
     ``callsCleared()`` (kernel restarted / new document).
 
+Sweeps (Plots)
+    ``runner.request_sweep(call, vertex, element, lo=…, hi=…, points=…)`` asks the
+    kernel for f and ∂f/∂element along one element of a leaf; the answer is
+    ``sweep`` and signal ``sweepReady(dict)``: ``call, vertex, element, x, f,
+    engine, symbolic, finite_difference`` (arrays; engine/symbolic may be None),
+    ``at`` (the recorded value), ``note``, ``error`` (a message, or None).
+
 Tensors (Inspector, Plots)
     ``tensors`` {name → dict: ``name, shape, dtype, requires_grad, is_leaf,
     grad_fn, value, value_text, grad, grad_text, value_summary, grad_summary``}.
@@ -146,6 +153,7 @@ class AppModel(QObject):
     callChecked = Signal(int)
     callsCleared = Signal()
     tensorsChanged = Signal()
+    sweepReady = Signal(dict)
     selectionChanged = Signal(object)
     busyChanged = Signal(bool)
     kernelStateChanged = Signal(str)
@@ -164,6 +172,7 @@ class AppModel(QObject):
         self.running_cell: int | None = None
         self.calls: dict = {}
         self.tensors: dict = {}
+        self.sweep: dict | None = None
         self.selection = Selection()
         self.busy = False
         self.kernel_state = "stopped"
@@ -276,11 +285,16 @@ class AppModel(QObject):
         self.generation += 1
         self.calls.clear()
         self.tensors.clear()
+        self.sweep = None
         self.execution_counts.clear()
         self.running_cell = None
         self.callsCleared.emit()
         self.tensorsChanged.emit()
         self.select()
+
+    def set_sweep(self, sweep: dict):
+        self.sweep = sweep
+        self.sweepReady.emit(sweep)
 
     # -- tensors ---------------------------------------------------------------------------------
     def set_tensors(self, tensors: list):

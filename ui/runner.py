@@ -37,6 +37,7 @@ class Runner(QObject):
         c.deriving.connect(self._on_deriving)
         c.callChecked.connect(model.set_check)
         c.tensorsReceived.connect(model.set_tensors)
+        c.sweepReceived.connect(model.set_sweep)
         c.requestDone.connect(self._on_request_done)
         c.busyChanged.connect(model.set_busy)
         c.stateChanged.connect(self._on_state_changed)
@@ -101,6 +102,17 @@ class Runner(QObject):
         """Derive a backward call again (e.g. with a longer time limit)."""
         self.client.submit({"type": "check", "calls": [call_index],
                             "timeout": timeout or self.derive_timeout})
+
+    def request_sweep(self, call: int, vertex: int, element, *, lo: float | None = None,
+                      hi: float | None = None, points: int = 41, timeout: float | None = None):
+        """Ask for f and ∂f/∂element along one element of a leaf; the answer arrives
+        as ``model.sweepReady`` (see gradstudio.sweep for the keys)."""
+        request = {"type": "sweep", "call": call, "vertex": vertex, "element": list(element)
+                   if isinstance(element, (list, tuple)) else [element], "points": points,
+                   "timeout": timeout or self.derive_timeout}
+        if lo is not None and hi is not None:
+            request.update(lo=float(lo), hi=float(hi))
+        self.client.submit(request)
 
     def is_idle(self) -> bool:
         """Nothing running or queued, the kernel ready, every derivation back."""

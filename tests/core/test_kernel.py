@@ -245,3 +245,39 @@ def test_messages_stay_bounded_for_big_tensors():
     assert sum(t["value"].size for t in tensors if t["value"] is not None) <= kernel_data.MESSAGE_BUDGET
     assert [t["name"] for t in tensors][:2] == ["loss", "ws[0]"]
     assert len(pickle.dumps([call, tensors])) < 80_000_000
+
+
+def test_sweep_of_one_element(kernel):
+    run(kernel, "import torch\nx = torch.tensor([[0.5, -1.0], [2.0, 0.0]], requires_grad=True)\n"
+                "z = (x * x * 3).mean()\nz.backward()\n")
+    kernel.send({"type": "sweep", "call": 0, "vertex": 0, "element": [0, 1], "lo": -2.0, "hi": 2.0,
+                 "points": 9, "timeout": 20})
+    message = kernel.wait_for("sweep", 60)[-1]
+    kernel.wait_for("done", 10)
+    assert message["error"] is None and message["note"] is None
+    assert_plain(message)
+    x = message["x"]
+    np.testing.assert_allclose(x, np.linspace(-2, 2, 9))
+    np.testing.assert_allclose(message["engine"], 3 * 2 * x / 4, rtol=1e-6)      # d/da mean(3a²) = 3·2·a/4
+    np.testing.assert_allclose(message["symbolic"], 3 * 2 * x / 4, rtol=1e-9)
+    np.testing.assert_allclose(message["finite_difference"], 3 * 2 * x / 4, rtol=1e-5, atol=1e-6)
+    others = (3 * (0.25 + 4.0 + 0.0)) / 4
+    np.testing.assert_allclose(message["f"], others + 3 * x * x / 4)
+    assert message["at"] == -1.0
+
+
+def test_sweep_with_gradient_argument_and_bad_requests(kernel):
+    run(kernel, "import torch\nx = torch.tensor([1.0, 2.0], requires_grad=True)\n"
+                "y = torch.tanh(x)\ny.backward(torch.tensor([1.0, 0.5]))\n")
+    kernel.send({"type": "sweep", "call": 0, "vertex": 0, "element": [1], "points": 5})
+    message = kernel.wait_for("sweep", 60)[-1]
+    kernel.wait_for("done", 10)
+    x = message["x"]
+    np.testing.assert_allclose(x, np.linspace(0.0, 4.0, 5))
+    np.testing.assert_allclose(message["engine"], 0.5 * (1 - np.tanh(x) ** 2), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(message["symbolic"], 0.5 * (1 - np.tanh(x) ** 2), rtol=1e-9)
+    kernel.send({"type": "sweep", "call": 0, "vertex": 0, "element": [5]})
+    assert "not inside shape" in kernel.wait_for("sweep", 30)[-1]["error"]
+    kernel.wait_for("done", 10)
+    kernel.send({"type": "sweep", "call": 9, "vertex": 0})
+    assert "no such backward call" in kernel.wait_for("sweep", 30)[-1]["error"]

@@ -164,3 +164,16 @@ def test_a_crashing_kernel_is_reported_and_replaced(qtbot, window, helpers):
     window.actions["run_cell"].trigger()
     helpers.wait_idle(qtbot, window)
     assert helpers.console_text(window).rstrip().endswith("42")
+
+
+def test_sweep_request_reaches_the_model(qtbot, window, helpers):
+    helpers.set_script(window, "import torch\nx = torch.tensor([1.0, 2.0], requires_grad=True)\n"
+                               "(x ** 3).sum().backward()\n")
+    window.actions["run_cell"].trigger()
+    helpers.wait_idle(qtbot, window)
+    with qtbot.waitSignal(window.model.sweepReady, timeout=30000) as blocker:
+        window.runner.request_sweep(0, 0, [1], lo=0.0, hi=2.0, points=5)
+    sweep = blocker.args[0]
+    assert sweep["error"] is None and list(sweep["x"]) == [0.0, 0.5, 1.0, 1.5, 2.0]
+    assert list(sweep["symbolic"]) == [0.0, 0.75, 3.0, 6.75, 12.0]
+    assert list(window.model.sweep["engine"]) == [0.0, 0.75, 3.0, 6.75, 12.0]

@@ -1,0 +1,178 @@
+"""A sweep along one element of a leaf: f and ∂f/∂element over a range, three ways.
+
+For a recorded backward call with root r and ``gradient=`` v (1 for a scalar),
+f = Σ r·v. Moving one element ``a`` of one leaf over a range of values and
+holding everything else at its recorded value gives the curves the Plots
+panel draws:
+
+* ``f`` — the recorded graph re-evaluated in float64 (:meth:`Graph.evaluate`);
+* ``engine`` — ∂f/∂a from GradStudio's own backward pass, with the recorded
+  ops replayed on tensors at each point (the VJP rules, in the leaf's dtype);
+* ``symbolic`` — ∂f/∂a from the closed form sympy derives at each point (in
+  the kernel's symbolic worker, within a time limit);
+* ``finite_difference`` — central differences of f, in float64.
+
+The sweep follows the recorded trace: data-dependent control flow is not
+re-run, so far from the recorded point the curves describe the recorded
+sequence of ops (which is what the gradient at the recorded point is about).
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+
+from .graph import Graph
+
+DEFAULT_POINTS = 41
+MAX_POINTS = 401
+
+
+def default_range(value: float) -> tuple:
+    """value ± max(1, |value|)."""
+    half = max(1.0, abs(float(value)))
+    return float(value) - half, float(value) + half
+
+
+def with_leaf_value(graph: Graph, vertex: int, value) -> Graph:
+    """A copy of ``graph`` whose leaf ``vertex`` holds ``value`` (other nodes shared)."""
+    nodes = list(graph.nodes)
+    nodes[vertex] = dataclasses.replace(nodes[vertex], value=np.asarray(value))
+    return Graph(nodes, graph.root)
+
+
+def f_values(graph: Graph, vertex: int, element: tuple, xs, gradient) -> np.ndarray:
+    base = np.asarray(graph[vertex].value, dtype=np.float64)
+    objective = graph.objective(gradient)
+    out = []
+    for x in xs:
+        value = base.copy()
+        value[element] = x
+        out.append(objective({vertex: value}))
+    return np.asarray(out, dtype=np.float64)
+
+
+def finite_difference_values(graph: Graph, vertex: int, element: tuple, xs, gradient) -> np.ndarray:
+    base = np.asarray(graph[vertex].value, dtype=np.float64)
+    objective = graph.objective(gradient)
+    out = []
+    for x in xs:
+        h = 1e-6 * max(1.0, abs(x))
+        plus, minus = base.copy(), base.copy()
+        plus[element], minus[element] = x + h, x - h
+        out.append((objective({vertex: plus}) - objective({vertex: minus})) / (2 * h))
+    return np.asarray(out, dtype=np.float64)
+
+
+def engine_values(graph: Graph, vertex: int, element: tuple, xs, gradient) -> np.ndarray:
+    """∂f/∂a from the engine's backward pass, the recorded ops replayed at each point."""
+    from .ops.table import apply
+    from .tensor import Tensor
+    from .autograd.grad_mode import state as grad_state
+
+    leaf_value = np.asarray(graph[vertex].value)
+    out = []
+    for x in xs:
+        values = {}
+        swept = None
+        previous = grad_state.enabled
+        grad_state.enabled = True
+        try:
+            for node in graph.nodes:
+                if node.id == vertex:
+                    data = leaf_value.copy()
+                    data[element] = x
+                    swept = _tensor(data, requires_grad=True)
+                    values[node.id] = swept
+                elif node.kind in ("leaf", "const"):
+                    if isinstance(node.value, np.ndarray):
+                        values[node.id] = _tensor(node.value, requires_grad=node.kind == "leaf")
+                    else:
+                        values[node.id] = node.value
+                else:
+                    if node.op.forward is None:
+                        raise ValueError(f"{node.op.name} cannot be replayed")
+                    args = tuple(values[i] for i in node.inputs)
+                    values[node.id] = apply(node.op, args, dict(node.params) if node.params else None)
+            root = values[graph.root]
+            if not isinstance(root, Tensor):
+                raise ValueError("the root is not a tensor")
+            total = (root * _tensor(np.asarray(gradient, dtype=root._data.dtype))).sum() \
+                if gradient is not None else root.sum()
+            total.backward()
+        finally:
+            grad_state.enabled = previous
+        grad = swept.grad
+        out.append(float(np.asarray(grad._data)[element]) if grad is not None else 0.0)
+    return np.asarray(out, dtype=np.float64)
+
+
+def _tensor(data, requires_grad=False):
+    from .tensor import make
+    t = make(np.array(data, copy=True))
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def symbolic_values(worker, graph: Graph, vertex: int, element: tuple, xs, gradient,
+                    deadline: float) -> tuple:
+    """(values or None, note): the closed form's value at each point, derived by
+    the symbolic worker until ``deadline`` (time.monotonic()); points not reached
+    in time are NaN."""
+    base = np.asarray(graph[vertex].value)
+    out = np.full(len(xs), np.nan)
+    for i, x in enumerate(xs):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return out, f"the symbolic curve ran out of time after {i} of {len(xs)} points"
+        value = base.copy()
+        value[element] = x
+        formulas = worker.derive(with_leaf_value(graph, vertex, value), gradient, [vertex], remaining)
+        formula = formulas.get(vertex)
+        if formula is None or formula.values is None:
+            note = formula.note if formula is not None else None
+            if i == 0:
+                return None, note or "no closed form for this leaf"
+            return out, f"the symbolic curve stopped after {i} of {len(xs)} points ({note})"
+        out[i] = float(np.asarray(formula.values)[element])
+    return out, None
+
+
+def sweep(graph: Graph, vertex: int, element, gradient, *, lo=None, hi=None,
+          points: int = DEFAULT_POINTS, worker=None, timeout: float = 10.0) -> dict:
+    """The sweep as plain data: ``x, f, engine, symbolic, finite_difference``
+    (arrays; engine/symbolic None with a note when unavailable), ``at`` (the
+    recorded value of the element), ``note``."""
+    leaf = graph[vertex]
+    if leaf.kind != "leaf":
+        raise ValueError("a sweep moves an element of a leaf")
+    shape = np.shape(leaf.value)
+    element = tuple(int(i) for i in (element if isinstance(element, (list, tuple)) else [element]))
+    if len(element) != len(shape) or any(not 0 <= i < n for i, n in zip(element, shape)):
+        raise ValueError(f"element {list(element)} is not inside shape {list(shape)}")
+    at = float(np.asarray(leaf.value)[element])
+    if lo is None or hi is None:
+        lo, hi = default_range(at)
+    points = max(3, min(int(points), MAX_POINTS))
+    xs = np.linspace(float(lo), float(hi), points)
+    notes = []
+    result = {"x": xs, "at": at, "element": list(element), "vertex": vertex,
+              "f": f_values(graph, vertex, element, xs, gradient),
+              "finite_difference": finite_difference_values(graph, vertex, element, xs, gradient)}
+    try:
+        result["engine"] = engine_values(graph, vertex, element, xs, gradient)
+    except Exception as error:   # an op the replay cannot run: the other curves still stand
+        result["engine"] = None
+        notes.append(f"engine curve unavailable: {error}")
+    if worker is not None:
+        values, note = symbolic_values(worker, graph, vertex, element, xs, gradient,
+                                       time.monotonic() + timeout)
+        result["symbolic"] = values
+        if note:
+            notes.append(note)
+    else:
+        result["symbolic"] = None
+    result["note"] = " ".join(notes) or None
+    return result
