@@ -31,15 +31,15 @@ STARTING, IDLE, BUSY, INTERRUPTING, STOPPED = "starting", "idle", "busy", "inter
 class KernelClient(QObject):
     """See the module docstring."""
 
-    message = Signal(dict)          # every message, before the specific signal
-    ready = Signal(dict)            # {"pid", "symbolic_pid"}
-    cellStarted = Signal(dict)
-    cellFinished = Signal(dict)
-    deriving = Signal(dict)
-    callChecked = Signal(dict)      # the "check" dict of a call_checked message
-    tensorsReceived = Signal(list)
-    sweepReceived = Signal(dict)
-    requestDone = Signal(dict)
+    message = Signal(object)          # every message, before the specific signal
+    ready = Signal(object)            # {"pid", "symbolic_pid"}
+    cellStarted = Signal(object)
+    cellFinished = Signal(object)
+    deriving = Signal(object)
+    callChecked = Signal(object)      # the "check" dict of a call_checked message
+    tensorsReceived = Signal(object)
+    sweepReceived = Signal(object)
+    requestDone = Signal(object)
     kernelError = Signal(str)       # a bug in the kernel's own code (traceback text)
     died = Signal(str)              # the kernel ended unexpectedly: how
     restarted = Signal(str)         # a new kernel replaced the old one: why

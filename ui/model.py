@@ -61,6 +61,10 @@ Kernel state
     ``busy``, ``kernel_state``, ``status`` (one line for the status bar);
     signals ``busyChanged(bool)``, ``kernelStateChanged(str)``, ``statusChanged(str)``.
 
+Signals carry the model's own dicts (``Signal(object)``: no copy; a
+``Signal(dict)`` would deep-copy a 2,000-node graph on every emit). Treat
+them as read-only.
+
 Mutators (``begin_cell``, ``finish_cell``, ``set_check``, …) are called by
 :class:`gradstudio.ui.runner.Runner`, which feeds the model from the kernel.
 """
@@ -144,8 +148,8 @@ class AppModel(QObject):
 
     pathChanged = Signal(str)
     dirtyChanged = Signal(bool)
-    cellRunStarted = Signal(dict)
-    cellRunFinished = Signal(dict)
+    cellRunStarted = Signal(object)
+    cellRunFinished = Signal(object)
     notice = Signal(str, str)
     consoleCleared = Signal()
     callAdded = Signal(int)
@@ -153,7 +157,7 @@ class AppModel(QObject):
     callChecked = Signal(int)
     callsCleared = Signal()
     tensorsChanged = Signal()
-    sweepReady = Signal(dict)
+    sweepReady = Signal(object)
     selectionChanged = Signal(object)
     busyChanged = Signal(bool)
     kernelStateChanged = Signal(str)

@@ -176,4 +176,4 @@ def test_sweep_request_reaches_the_model(qtbot, window, helpers):
     sweep = blocker.args[0]
     assert sweep["error"] is None and list(sweep["x"]) == [0.0, 0.5, 1.0, 1.5, 2.0]
     assert list(sweep["symbolic"]) == [0.0, 0.75, 3.0, 6.75, 12.0]
-    assert list(window.model.sweep["engine"]) == [0.0, 0.75, 3.0, 6.75, 12.0]
+    assert window.model.sweep is sweep
