@@ -4,11 +4,15 @@ It applies when the path from the leaf to the root is elementwise ops (with
 broadcasting of the *other* operands), full reductions (sum, mean, mse…) and
 scalar ops on their results — or the root is elementwise and backward got a
 ``gradient=`` vector. Then the gradient of element ``x`` depends only on the
-elements at the same position, and a forward-mode pass over the graph
-collects the chain rule as a sum of products of local derivatives, each
-derived by sympy from the op's symbolic forward (never from the engine's VJP
-rules). The chain form keeps those factors as a person writes them
-(``3*2*x/4``); beside it go the simplified form and its values.
+elements at the same position.
+
+The graph is first turned into sympy expressions for one element, from the
+ops' symbolic forwards (never the engine's VJP rules); sympy tidies them as it
+builds them (``3*x*x`` and ``x*x*3`` both become ``3*x**2``). Then a
+differentiator that keeps every local derivative as a factor — the constant
+factor, the power rule, the function's own derivative — writes the chain
+rule the way a person does: ``3*2*x/4`` for the mean of ``3*x*x`` over four
+elements. Beside it go the simplified form and its values.
 
 Symbols: the leaf's own name stands for its element; another leaf ``w`` for
 its element at the same position; a non-uniform constant for its element
@@ -29,10 +33,9 @@ from . import render
 from .exact import exact, exact_params, real_symbol, symbol_name
 
 IDENTITY_OPS = {"shape.CLONE", "shape.ALIAS", "shape.TO_COPY"}
-FULL_REDUCTIONS = {"reduction.SUM", "reduction.MEAN", "reduction.SUM_DIM", "reduction.MEAN_DIM"}
 ELEMENTWISE_LOSSES = {"losses.MSE_LOSS", "losses.L1_LOSS", "losses.BCE", "losses.BCE_LOGITS"}
-MAX_TERMS = 64   # beyond this many chain-rule paths into one vertex, its terms are merged
-MAX_INLINE_OPS = 6  # a longer intermediate expression is given a name (u1, u2, …)
+MAX_TERMS = 64       # beyond this many chain-rule paths, the terms are merged into one factor
+MAX_INLINE_OPS = 6   # a longer intermediate expression is given a name (u1, u2, …)
 
 
 class NotElementwise(Exception):
@@ -41,12 +44,23 @@ class NotElementwise(Exception):
 
 @dataclass
 class Chain:
-    """Derivative of one vertex w.r.t. the leaf element: a sum of products."""
+    """A derivative as a sum of products of factors, kept unevaluated."""
 
     terms: list = field(default_factory=list)   # each term: a list of factors
 
+    @staticmethod
+    def one() -> "Chain":
+        return Chain([[]])
+
     def times(self, factor) -> "Chain":
         return Chain([[factor] + term for term in self.terms])
+
+    def then(self, factor) -> "Chain":
+        """The factor written last (``/4`` in ``3*2*x/4``)."""
+        return Chain([term + [factor] for term in self.terms])
+
+    def prefixed(self, factors: list) -> "Chain":
+        return Chain([list(factors) + term for term in self.terms])
 
     def plus(self, other: "Chain") -> "Chain":
         merged = Chain(self.terms + other.terms)
@@ -70,6 +84,69 @@ class ElementFormula:
     leaf_symbol: str
 
 
+class _Differentiator:
+    """∂/∂x of element expressions, keeping local derivatives as separate factors."""
+
+    def __init__(self, leaf_symbol):
+        self.known = {leaf_symbol: Chain.one()}   # symbol -> its chain (leaf, intermediates, reductions)
+
+    def depends(self, expression) -> bool:
+        return any(s in self.known for s in expression.free_symbols)
+
+    def define(self, symbol, chain: Chain):
+        if chain.terms:
+            self.known[symbol] = chain
+
+    def chain(self, expression) -> Chain:
+        S = sp()
+        if expression in self.known:
+            return self.known[expression]
+        if not self.depends(expression):
+            return Chain()
+        if isinstance(expression, S.Add):
+            total = Chain()
+            for term in expression.args:
+                total = total.plus(self.chain(term))
+            return total
+        if isinstance(expression, S.Mul):
+            return self._product(expression.args)
+        if isinstance(expression, S.Pow) and not self.depends(expression.exp):
+            n, base = expression.exp, expression.base
+            if n.is_Integer and n > 0:  # the power rule as written by hand: 2*x, 3*x**2
+                local = [n, base] if n == 2 else [n, base ** (n - 1)]
+            else:
+                d = S.Dummy("d", real=True)
+                local = [S.diff(d ** n, d).xreplace({d: base})]
+            return self.chain(base).prefixed(local)
+        if isinstance(expression, S.Function) and len(expression.args) == 1:
+            (inner,) = expression.args
+            d = S.Dummy("d", real=True)
+            local = render.zero_step_derivatives(S.diff(expression.func(d), d)).xreplace({d: inner})
+            return self.chain(inner).prefixed([] if local == 1 else [local]) if local != 0 else Chain()
+        return self._general(expression)
+
+    def _product(self, factors) -> Chain:
+        constant = [f for f in factors if not self.depends(f)]
+        varying = [f for f in factors if self.depends(f)]
+        total = Chain()
+        for i, f in enumerate(varying):
+            others = varying[:i] + varying[i + 1:]
+            total = total.plus(self.chain(f).prefixed(others))
+        return total.prefixed(constant)
+
+    def _general(self, expression) -> Chain:
+        """Anything else (Piecewise, Max, x**y, two-argument functions): sympy's
+        derivative with respect to each dependent symbol, times that symbol's chain."""
+        S = sp()
+        total = Chain()
+        for symbol in sorted(expression.free_symbols, key=str):
+            if symbol in self.known:
+                local = render.zero_step_derivatives(S.diff(expression, symbol))
+                if local != 0:
+                    total = total.plus(self.known[symbol].prefixed([] if local == 1 else [local]))
+        return total
+
+
 def _is_elementwise(vertex: GraphNode) -> bool:
     return vertex.kind == "op" and (vertex.op.kind == "elementwise" or vertex.op.key in IDENTITY_OPS)
 
@@ -90,79 +167,146 @@ def _is_full_reduction(vertex: GraphNode, graph: Graph) -> bool:
 
 def derive(graph: Graph, gradient, leaf_id: int) -> ElementFormula:
     """The generic-element formula for ``leaf_id``, or :class:`NotElementwise`."""
-    S = sp()
-    leaf_shape = graph[leaf_id].shape
-    depends = _depends_on(graph, leaf_id)
-    taken: set = set()
-    symbols: list = []
-    intermediates: list = []
-    exprs: dict = {}
-    chains: dict = {}
-    leaf_symbol_name = symbol_name(graph[leaf_id].name or "x", taken)
-
-    def intermediate_symbol(vertex: GraphNode, expression):
-        name = symbol_name(vertex.name or f"u{len(intermediates) + 1}", taken)
-        intermediates.append(name)
-        symbol = real_symbol(name)
-        symbols.append((symbol, f"= {render.formula_text(expression)}", vertex.value))
-        return symbol
-
-    def operand_symbol(vertex: GraphNode, description: str, boolean: bool = False):
-        name = symbol_name(vertex.name or f"c{len(symbols)}", taken)
-        symbol = S.Symbol(name) if boolean else real_symbol(name)
-        symbols.append((symbol, description, vertex.value))
-        return symbol
-
+    builder = _Builder(graph, leaf_id)
     for vertex in graph.nodes:
-        vid = vertex.id
-        if vid == leaf_id:
-            symbol = real_symbol(leaf_symbol_name)
-            symbols.insert(0, (symbol, f"an element of {vertex.name or 'the leaf'}", vertex.value))
-            exprs[vid], chains[vid] = symbol, Chain([[]])
-            continue
-        if vertex.kind in ("leaf", "const"):
-            exprs[vid] = _constant_expression(vertex, operand_symbol)
-            chains[vid] = Chain()
-            continue
-        if vid not in depends:
-            # Not on a path from the leaf: its value enters only through local derivatives.
-            exprs[vid] = _opaque(vertex, graph, exprs, operand_symbol)
-            chains[vid] = Chain()
-            continue
-        if _is_full_reduction(vertex, graph):
-            exprs[vid], chains[vid] = _reduction(vertex, graph, exprs, chains, leaf_shape, operand_symbol)
-            continue
-        if not _is_elementwise(vertex):
-            raise NotElementwise(f"{vertex.op.name} is not elementwise")
-        scalar_of_reductions = vertex.shape == () and all(graph[i].shape == () for i in vertex.inputs)
-        if vertex.shape != leaf_shape and not scalar_of_reductions:
-            raise NotElementwise("the leaf is broadcast to a larger shape")
-        if vertex.op.sympy is None:
-            raise NotElementwise(f"no symbolic rule for {vertex.op.name}")
-        expression, chains[vid] = _elementwise_step(vertex, exprs, chains)
-        if vid != graph.root and S.count_ops(expression) > MAX_INLINE_OPS:
-            # Deep chains stay readable (and linear in size): name the intermediate.
-            expression = intermediate_symbol(vertex, expression)
-        exprs[vid] = expression
+        builder.add(vertex)
+    return builder.finish(gradient)
 
-    root = graph[graph.root]
-    chain = chains[graph.root]
-    if gradient is not None and root.shape == ():
-        weight = np.asarray(gradient)
-        chain = chain.times(exact(weight.dtype.type(weight.item()))) if weight.item() != 1 else chain
-    elif gradient is not None:
-        if root.shape != leaf_shape:
-            raise NotElementwise("gradient= is not shaped like the leaf")
-        v = real_symbol("v")
-        symbols.append((v, "the gradient= element", np.asarray(gradient)))
-        chain = chain.times(v)
-    elif root.shape != () and root.shape != leaf_shape:
-        raise NotElementwise("the root is not a scalar")
-    if not chain.terms:
-        chain = Chain([[S.Integer(0)]])
-    expression = chain.expression()
-    return ElementFormula(expression, render.zero_step_derivatives(expression.doit()),
-                          symbols, leaf_symbol_name)
+
+class _Builder:
+    def __init__(self, graph: Graph, leaf_id: int):
+        self.graph, self.leaf_id = graph, leaf_id
+        self.leaf_shape = graph[leaf_id].shape
+        self.depends = _depends_on(graph, leaf_id)
+        self.taken: set = set()
+        self.symbols: list = []
+        self.exprs: dict = {}
+        self.intermediates = 0
+        self.leaf_symbol_name = symbol_name(graph[leaf_id].name or "x", self.taken)
+        leaf_symbol = real_symbol(self.leaf_symbol_name)
+        self.symbols.append((leaf_symbol, f"an element of {graph[leaf_id].name or 'the leaf'}",
+                             graph[leaf_id].value))
+        self.d = _Differentiator(leaf_symbol)
+
+    def symbol(self, vertex: GraphNode, description: str, prefix: str = "c", boolean: bool = False):
+        S = sp()
+        name = symbol_name(vertex.name or f"{prefix}{len(self.symbols)}", self.taken)
+        symbol = S.Symbol(name) if boolean else real_symbol(name)
+        self.symbols.append((symbol, description, vertex.value))
+        return symbol
+
+    def add(self, vertex: GraphNode):
+        S = sp()
+        vid, graph = vertex.id, self.graph
+        if vid == self.leaf_id:
+            self.exprs[vid] = self.symbols[0][0]
+        elif vertex.kind in ("leaf", "const"):
+            self.exprs[vid] = self._constant(vertex)
+        elif vid not in self.depends:
+            # Off the path from the leaf: its value enters only through local derivatives.
+            self.exprs[vid] = self._opaque(vertex)
+        elif _is_full_reduction(vertex, graph):
+            self.exprs[vid] = self._reduction(vertex)
+        else:
+            if not _is_elementwise(vertex):
+                raise NotElementwise(f"{vertex.op.name} is not elementwise")
+            scalar_of_reductions = vertex.shape == () and all(graph[i].shape == () for i in vertex.inputs)
+            if vertex.shape != self.leaf_shape and not scalar_of_reductions:
+                raise NotElementwise("the leaf is broadcast to a larger shape")
+            if vertex.op.sympy is None:
+                raise NotElementwise(f"no symbolic rule for {vertex.op.name}")
+            expression = self._forward(vertex)
+            if vid != graph.root and S.count_ops(expression) > MAX_INLINE_OPS:
+                # Deep chains stay readable (and linear in size): name the intermediate.
+                self.intermediates += 1
+                name = symbol_name(vertex.name or f"u{self.intermediates}", self.taken)
+                symbol = real_symbol(name)
+                self.symbols.append((symbol, f"= {render.formula_text(expression)}", vertex.value))
+                self.d.define(symbol, self.d.chain(expression))
+                expression = symbol
+            self.exprs[vid] = expression
+
+    def _forward(self, vertex):
+        args = [self.exprs[i] for i in vertex.inputs]
+        if vertex.op.key in IDENTITY_OPS:
+            return args[0]
+        return vertex.op.sympy(*args, **exact_params(vertex.params))
+
+    def _constant(self, vertex: GraphNode):
+        S = sp()
+        value = vertex.value
+        if not isinstance(value, np.ndarray):
+            return exact(value)
+        first = value.reshape(-1)[0] if value.size else None
+        uniform = value.size and np.all(value == first)
+        if value.dtype.kind == "b":  # a condition (where, masks)
+            if uniform:
+                return S.true if first else S.false
+            return self.symbol(vertex, f"an element of the condition {vertex.name or ''}".strip(),
+                               boolean=True)
+        if uniform:
+            return exact(value.dtype.type(first) if value.dtype.kind == "f" else first.item())
+        if vertex.kind == "leaf":
+            return self.symbol(vertex, f"the element of {vertex.name or 'another leaf'} at the same position")
+        return self.symbol(vertex, f"an element of {vertex.name or 'a constant tensor'}")
+
+    def _opaque(self, vertex):
+        """Its elementwise expression if it has one, else a symbol for its (known) value."""
+        if _is_elementwise(vertex) and vertex.op.sympy is not None:
+            try:
+                return self._forward(vertex)
+            except Exception:  # a symbolic forward that cannot take these operands
+                pass
+        return self.symbol(vertex, f"the value of {vertex.name or vertex.op.name}")
+
+    def _reduction(self, vertex):
+        """A full reduction: its chain is the element chain, then /N for a mean.
+        Its own value becomes a scalar symbol (named after its variable)."""
+        graph = self.graph
+        key = vertex.op.key
+        if key in ELEMENTWISE_LOSSES:
+            a, b = vertex.inputs[:2]
+            if graph[a].shape != graph[b].shape:
+                raise NotElementwise("loss over broadcast shapes")
+            element = _loss_element(key, self.exprs[a], self.exprs[b])
+            n = int(np.prod(graph[a].shape))
+            source_shape = graph[a].shape
+        else:
+            source = graph[vertex.inputs[0]]
+            element, n, source_shape = self.exprs[source.id], int(np.prod(source.shape)), source.shape
+        chain = self.d.chain(element)
+        if source_shape != self.leaf_shape and chain.terms:
+            raise NotElementwise("the leaf is broadcast before the reduction")
+        mean = key in ("reduction.MEAN", "reduction.MEAN_DIM") or vertex.params.get("reduction") == "mean"
+        if mean and n != 1:  # 1/N goes last, as a person writes it: 3*2*x/4
+            chain = chain.then(render.reciprocal(n))
+        symbol = self.symbol(vertex, f"the value of {vertex.name or vertex.op.name}", prefix="s")
+        self.d.define(symbol, chain)
+        self.root_chain = chain if vertex.id == graph.root else None
+        return symbol
+
+    def finish(self, gradient) -> ElementFormula:
+        graph = self.graph
+        root = graph[graph.root]
+        root_expression = self.exprs[graph.root]
+        chain = self.d.chain(root_expression)
+        if gradient is not None and root.shape == ():
+            weight = np.asarray(gradient)
+            if weight.item() != 1:
+                chain = chain.times(exact(weight.dtype.type(weight.item())))
+        elif gradient is not None:
+            if root.shape != self.leaf_shape:
+                raise NotElementwise("gradient= is not shaped like the leaf")
+            v = real_symbol("v")
+            self.symbols.append((v, "the gradient= element", np.asarray(gradient)))
+            chain = chain.times(v)
+        elif root.shape != () and root.shape != self.leaf_shape:
+            raise NotElementwise("the root is not a scalar")
+        if not chain.terms:
+            chain = Chain([[sp().Integer(0)]])
+        expression = chain.expression()
+        return ElementFormula(expression, render.zero_step_derivatives(expression.doit()),
+                              self.symbols, self.leaf_symbol_name)
 
 
 def _depends_on(graph: Graph, leaf_id: int) -> set:
@@ -173,93 +317,10 @@ def _depends_on(graph: Graph, leaf_id: int) -> set:
     return depends
 
 
-def _constant_expression(vertex: GraphNode, operand_symbol):
-    value = vertex.value
-    if not isinstance(value, np.ndarray):
-        return exact(value)
-    if value.dtype.kind == "b":  # a condition (where, masks)
-        if value.size and np.all(value == value.reshape(-1)[0]):
-            return sp().true if value.reshape(-1)[0] else sp().false
-        return operand_symbol(vertex, f"an element of the condition {vertex.name or ''}".strip(),
-                              boolean=True)
-    if value.size and np.all(value == value.reshape(-1)[0]):
-        return exact(value.reshape(-1)[0].item() if value.dtype.kind != "f"
-                     else value.dtype.type(value.reshape(-1)[0]))
-    description = f"an element of {vertex.name}" if vertex.name else "an element of a constant tensor"
-    if vertex.kind == "leaf":
-        description = f"the element of {vertex.name or 'another leaf'} at the same position"
-    return operand_symbol(vertex, description)
-
-
-def _opaque(vertex, graph, exprs, operand_symbol):
-    """A vertex that does not depend on the leaf: its elementwise expression if it
-    has one, else a symbol for its (known) value."""
-    if _is_elementwise(vertex) and vertex.op.sympy is not None:
-        try:
-            return vertex.op.sympy(*[exprs[i] for i in vertex.inputs], **exact_params(vertex.params))
-        except Exception:  # a sympy forward that cannot take these operands
-            pass
-    return operand_symbol(vertex, f"the value of {vertex.name or vertex.op.name}")
-
-
-def _elementwise_step(vertex, exprs, chains):
-    """expr and chain of an elementwise op from those of its inputs."""
-    S = sp()
-    distinct = list(dict.fromkeys(vertex.inputs))
-    dummies = {i: S.Dummy(f"d{n}", real=True) for n, i in enumerate(distinct)}
-    params = exact_params(vertex.params)
-    if vertex.op.key in IDENTITY_OPS:
-        F = dummies[vertex.inputs[0]]
-    else:
-        F = vertex.op.sympy(*[dummies[i] for i in vertex.inputs], **params)
-    back = {dummies[i]: exprs[i] for i in distinct}
-    chain = Chain()
-    for i in distinct:
-        if not chains[i].terms:
-            continue
-        local = render.zero_step_derivatives(S.diff(F, dummies[i])).xreplace(back)
-        if local == 0:
-            continue
-        chain = chain.plus(chains[i].times(local) if local != 1 else chains[i])
-    return F.xreplace(back), chain
-
-
-def _reduction(vertex, graph, exprs, chains, leaf_shape, operand_symbol):
-    """A full reduction: its chain is the element chain times 1 (sum) or 1/N (mean).
-    Its own value is a scalar symbol (named after its variable)."""
-    key = vertex.op.key
-    source = graph[vertex.inputs[0]]
-    if key in ELEMENTWISE_LOSSES:
-        element, chain = _loss_element(vertex, graph, exprs, chains)
-        n = int(np.prod(np.broadcast_shapes(*(graph[i].shape for i in vertex.inputs))))
-    else:
-        element, chain = exprs[source.id], chains[source.id]
-        n = int(np.prod(source.shape))
-    if source.shape != leaf_shape and chain.terms and key not in ELEMENTWISE_LOSSES:
-        raise NotElementwise("the leaf is broadcast before the reduction")
-    mean = key in ("reduction.MEAN", "reduction.MEAN_DIM") or vertex.params.get("reduction") == "mean"
-    if mean and n != 1:  # 1/N goes last, as a person writes it: 3*2*x/4
-        chain = Chain([term + [render.reciprocal(n)] for term in chain.terms])
-    value_symbol = operand_symbol(vertex, f"the value of {vertex.name or vertex.op.name}")
-    return value_symbol, chain
-
-
-def _loss_element(vertex, graph, exprs, chains):
+def _loss_element(key, x, t):
     """mse / l1 / bce as an elementwise expression of (input, target) elements."""
     S = sp()
-    a, b = vertex.inputs[:2]
-    if graph[a].shape != graph[b].shape:
-        raise NotElementwise("loss over broadcast shapes")
-    x, t = S.Dummy("x", real=True), S.Dummy("t", real=True)
-    forms = {"losses.MSE_LOSS": (x - t) ** 2, "losses.L1_LOSS": S.Abs(x - t),
-             "losses.BCE": -(t * S.log(x) + (1 - t) * S.log(1 - x)),
-             "losses.BCE_LOGITS": S.log(1 + S.exp(x)) - x * t}
-    F = forms[vertex.op.key]
-    back = {x: exprs[a], t: exprs[b]}
-    chain = Chain()
-    for dummy, i in ((x, a), (t, b)):
-        if chains[i].terms:
-            local = render.zero_step_derivatives(S.diff(F, dummy)).xreplace(back)
-            if local != 0:
-                chain = chain.plus(chains[i].times(local))
-    return F.xreplace(back), chain
+    forms = {"losses.MSE_LOSS": lambda: (x - t) ** 2, "losses.L1_LOSS": lambda: S.Abs(x - t),
+             "losses.BCE": lambda: -(t * S.log(x) + (1 - t) * S.log(1 - x)),
+             "losses.BCE_LOGITS": lambda: S.log(1 + S.exp(x)) - x * t}
+    return forms[key]()

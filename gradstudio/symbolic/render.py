@@ -17,8 +17,8 @@ def chain_product(factors: list):
     for factor in factors:
         if factor == 1:
             continue
-        if isinstance(factor, S.Mul) and not _is_reciprocal(factor):
-            flat.extend(factor.args)
+        if isinstance(factor, S.Mul) and factor.args[0].is_Integer:
+            flat.extend(factor.args)  # 2*x from a derivative reads as the factors 2, x
         else:
             flat.append(factor)
     if not flat:
