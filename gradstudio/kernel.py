@@ -14,7 +14,8 @@ Requests (``{"type": …, "id": n, …}``), each answered by messages and finall
   (keep going after a cell whose error is a failed ``backward()``, as
   ``gradstudio check`` does). Per cell: ``cell_started``, then
   ``cell_finished`` (the run, the new backward calls with their graphs, the
-  named tensors), then — after the console has its output — one
+  named tensors; a graph over 200 nodes comes first as ``graph_chunk``
+  messages, see :func:`gradstudio.kernel_data.split_graph`), then — after the console has its output — one
   ``call_checked`` per new backward call (derivation + three-way comparison).
 * ``check`` — ``calls: [index…]``, ``timeout``: derive and compare again.
 * ``sweep`` — ``call``, ``vertex`` (a leaf), ``element`` (index), optional ``lo``,
@@ -140,9 +141,12 @@ class Kernel:
                        "execution_count": self.session.execution_count + 1})
             run = self._run_cell(cell["source"], index, first_line)
             calls = run.backward_calls
+            data = [kernel_data.call_data(c, _hint(c)) for c in calls]
+            for call in data:       # big graphs go first, in pieces (see KernelClient)
+                for chunk in kernel_data.split_graph(call):
+                    self.send({"type": "graph_chunk", "call": call["index"], "nodes": chunk})
             self.send({"type": "cell_finished",
-                       "run": kernel_data.run_data(run, first_line),
-                       "calls": [kernel_data.call_data(c, _hint(c)) for c in calls],
+                       "run": kernel_data.run_data(run, first_line), "calls": data,
                        "tensors": kernel_data.tensors_data(self.session.named_tensors())})
             if run.error_type == "KeyboardInterrupt":
                 self.interrupt_pending = True

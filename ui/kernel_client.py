@@ -24,6 +24,7 @@ from collections import deque
 from PySide6.QtCore import QObject, QSocketNotifier, QTimer, Signal
 
 from gradstudio.kernel import KernelDied, KernelProcess
+from gradstudio.kernel_data import join_graph
 
 STARTING, IDLE, BUSY, INTERRUPTING, STOPPED = "starting", "idle", "busy", "interrupting", "stopped"
 
@@ -56,6 +57,7 @@ class KernelClient(QObject):
         self._queue: deque = deque()
         self._in_flight: int | None = None
         self._in_flight_request: dict | None = None
+        self._chunks: dict = {}          # call index -> graph node chunks received so far
         self._state = STOPPED
         self._busy = False
         self._grace = QTimer(self, singleShot=True, timeout=self._on_interrupt_ignored)
@@ -123,6 +125,7 @@ class KernelClient(QObject):
         if process is not None:
             process.kill()
         self._in_flight = self._in_flight_request = None
+        self._chunks.clear()
         self.start()
         self._update_busy()
         self.restarted.emit(reason)
@@ -174,7 +177,7 @@ class KernelClient(QObject):
 
     # -- incoming ------------------------------------------------------------------------------
     def _on_readable(self, *args):
-        deadline = time.monotonic() + 0.05   # yield to the event loop now and then
+        deadline = time.monotonic() + 0.03   # yield to the event loop now and then
         process = self._process
         while process is not None and process is self._process and process.poll(0):
             try:
@@ -197,7 +200,11 @@ class KernelClient(QObject):
             self._update_busy()
         elif kind == "cell_started":
             self.cellStarted.emit(message)
+        elif kind == "graph_chunk":
+            self._chunks.setdefault(message["call"], []).append(message["nodes"])
         elif kind == "cell_finished":
+            for call in message.get("calls", []):
+                join_graph(call, self._chunks.pop(call["index"], []))
             self.cellFinished.emit(message)
         elif kind == "deriving":
             self.deriving.emit(message)
@@ -235,6 +242,7 @@ class KernelClient(QObject):
         if process is not None:
             process.kill()
         self._in_flight = self._in_flight_request = None
+        self._chunks.clear()
         self.died.emit(f"The kernel stopped unexpectedly ({description}).")
         self.start()
         self._update_busy()
