@@ -11,6 +11,16 @@ Graph and Plots panels appear as soon as their files do. ``placement`` says
 where the dock goes relative to panels already placed: a list of
 ``(relation, other panel)`` with relation "below", "right" or "tab", tried in
 order; otherwise the dock goes to ``area``.
+
+Optional methods a panel may define (the window calls them if present):
+
+* ``view_state() -> dict`` / ``restore_view_state(dict)`` — plain-JSON view
+  state saved in the project under the panel's name (zoom, scroll, tab…);
+* ``is_busy() -> bool`` — work still pending (a coalesced redraw, a layout in
+  progress); ``gradstudio snapshot`` waits until every panel says False.
+
+Ask the kernel for more through the runner (``runner.recheck``,
+``runner.request_sweep``), never directly.
 """
 from __future__ import annotations
 
