@@ -21,11 +21,14 @@ import sys
 import time
 from multiprocessing.connection import Connection
 
+from .oracle import available as oracle_available
+
 EXIT_AGREE, EXIT_DISAGREE, EXIT_CANNOT_RUN = 0, 1, 2
+TORCH_KEY = "_torch"
 
 
 # --------------------------------------------------------------------------- child side
-def check_script(text: str, script: str, *, deadline: float, progress=None) -> tuple:
+def check_script(text: str, script: str, *, deadline: float, progress=None, use_torch=False) -> tuple:
     """Run ``text`` and check it. Returns (report dict, exit code, script error or None)."""
     from .session import Session, split_cells
     from .symbolic.worker import SymbolicWorker
@@ -33,13 +36,13 @@ def check_script(text: str, script: str, *, deadline: float, progress=None) -> t
     worker = SymbolicWorker()
     worker.start()  # imports sympy in its own process while the script runs
     try:
-        return _check(text, script, deadline, progress, worker, Session(script), split_cells)
+        return _check(text, script, deadline, progress, worker, Session(script), split_cells, use_torch)
     finally:
         worker.close()
 
 
-def _check(text, script, deadline, progress, worker, session, split_cells):
-    from . import compare
+def _check(text, script, deadline, progress, worker, session, split_cells, use_torch):
+    from . import compare, oracle
 
     script_error = None
     for cell in split_cells(text):
@@ -57,13 +60,18 @@ def _check(text, script, deadline, progress, worker, session, split_cells):
     for call in session.backward_calls:
         if progress is not None:
             progress(("derive", call.index, call.line))
-        formulas = {}
+        formulas, torch_values = {}, {}
         if call.status == "ok" and call.graph is not None and call.leaves:
+            leaf_ids = [leaf.vertex for leaf in call.leaves]
             remaining = max(0.5, deadline - time.monotonic())
-            formulas = worker.derive(call.graph, call.gradient,
-                                     [leaf.vertex for leaf in call.leaves], remaining)
-        checks.append(compare.check_call(call, formulas))
+            formulas = worker.derive(call.graph, call.gradient, leaf_ids, remaining)
+            if use_torch:
+                torch_values = oracle.torch_gradients(call.graph, call.gradient, leaf_ids)
+        checks.append(compare.check_call(call, formulas, torch_gradients=torch_values))
     report = compare.report_json(script, checks)
+    # PyTorch's values are not part of the JSON format; they travel beside it for the table.
+    report[TORCH_KEY] = {f"{c.call.index}/{leaf.name}": leaf.torch.tolist()
+                         for c in checks for leaf in c.leaves if leaf.torch is not None}
     if script_error is not None:
         code = EXIT_CANNOT_RUN
     else:
@@ -71,13 +79,14 @@ def _check(text, script, deadline, progress, worker, session, split_cells):
     return report, code, script_error
 
 
-def _child_main(path: str, write_fd: int, timeout: float):
+def _child_main(path: str, write_fd: int, timeout: float, use_torch: bool):
     connection = Connection(write_fd, readable=False)
     deadline = time.monotonic() + timeout
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
-        report, code, error = check_script(text, path, deadline=deadline, progress=connection.send)
+        report, code, error = check_script(text, path, deadline=deadline, progress=connection.send,
+                                           use_torch=use_torch)
         connection.send(("done", report, code, error))
     except BaseException as error:  # reported to the parent, which prints it
         connection.send(("crash", f"{type(error).__name__}: {error}"))
@@ -86,13 +95,14 @@ def _child_main(path: str, write_fd: int, timeout: float):
 
 
 # --------------------------------------------------------------------------- parent side
-def run_check(path: str, *, timeout: float = 20.0) -> tuple:
+def run_check(path: str, *, timeout: float = 20.0, use_torch: bool | None = None) -> tuple:
     """Check ``path`` in a child process. Returns (report or None, exit code, message)."""
     if not os.path.exists(path):
         return None, EXIT_CANNOT_RUN, f"no such file: {path}"
     read_fd, write_fd = os.pipe()
     process = subprocess.Popen(
-        [sys.executable, "-m", "gradstudio.checker", path, str(write_fd), str(timeout)],
+        [sys.executable, "-m", "gradstudio.checker", path, str(write_fd), str(timeout),
+         "torch" if (oracle_available() if use_torch is None else use_torch) else "-"],
         pass_fds=(write_fd,), start_new_session=True, stdout=subprocess.DEVNULL)
     os.close(write_fd)
     connection = Connection(read_fd, writable=False)
@@ -132,8 +142,9 @@ def _kill_group(process: subprocess.Popen):
 
 
 # --------------------------------------------------------------------------- output
-def format_table(report: dict) -> str:
-    """The human-readable report."""
+def format_table(report: dict, torch_values: dict | None = None) -> str:
+    """The human-readable report (with PyTorch's values when given)."""
+    torch_values = torch_values or {}
     lines = [f"gradstudio check {report['script']}"]
     if not report["backward_calls"]:
         lines.append("  (no backward() calls)")
@@ -153,8 +164,10 @@ def format_table(report: dict) -> str:
             simplified = leaf["formula_simplified"]
             shown = formula if not simplified or simplified == formula else f"{formula} = {simplified}"
             lines.append(f"  {mark} ∂/∂{leaf['name']} {tuple(leaf['shape'])}  [{leaf['formula_kind']}]  {_short(shown, 70)}")
+            torch_value = torch_values.get(f"{call['index']}/{leaf['name']}")
+            torch_text = f"   torch {_sample(torch_value)}" if torch_value is not None else ""
             lines.append(f"      engine {_sample(leaf['numeric'])}   symbolic {_sample(leaf['symbolic'])}"
-                         f"   finite diff {_sample(leaf['finite_difference'])}"
+                         f"   finite diff {_sample(leaf['finite_difference'])}{torch_text}"
                          f"   max |error| {_err(leaf['max_abs_error'])}")
             if leaf["note"]:
                 lines.append(f"      note: {leaf['note']}")
@@ -196,14 +209,18 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--timeout", type=float, default=20.0,
                         help="seconds for the script and the derivations (default 20)")
+    parser.add_argument("--no-torch", action="store_true",
+                        help="do not compare with PyTorch even if it is installed")
     args = parser.parse_args(argv)
-    report, code, message = run_check(args.script, timeout=args.timeout)
+    report, code, message = run_check(args.script, timeout=args.timeout,
+                                      use_torch=False if args.no_torch else None)
     if report is not None:
-        print(json.dumps(report) if args.json else format_table(report))
+        torch_values = report.pop(TORCH_KEY, {})
+        print(json.dumps(report) if args.json else format_table(report, torch_values))
     if message:
         print(f"gradstudio check: {message}", file=sys.stderr)
     return code
 
 
 if __name__ == "__main__":
-    _child_main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]))
+    _child_main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4] == "torch")

@@ -229,6 +229,12 @@ def _check_leaf(call, leaf, formula, at_kink, rng, torch_value) -> "LeafCheck":
                                 "differences average both sides; the difference is expected there.")
         else:
             mismatch |= fd_mismatch
+    if torch_value is not None:
+        ok = tolerance.close(numeric, torch_value)
+        if not ok.all():
+            mismatch |= ~ok
+            result.note = _join(result.note, "PyTorch computes a different gradient (the engine should "
+                                "match it: please report this).")
     errors = [e for e in errors if e is not None]
     result.max_abs_error = max(errors) if errors else None
     nonfinite = ~np.isfinite(numeric)

@@ -165,6 +165,9 @@ def apply_rules(node, grad) -> list:
         else:
             if type(rules) is tuple:
                 rule = rules[i]
+                if rule is None:  # e.g. the target of a loss (torch has no formula either)
+                    argument = "target" if op.category == "loss" else f"input {i} of {op.name}"
+                    raise RuntimeError(f"the derivative for '{argument}' is not implemented.")
                 g = rule(grad, result, *inputs, **params) if params else rule(grad, result, *inputs)
             else:
                 g = rules(i, grad, result, *inputs, **params)
