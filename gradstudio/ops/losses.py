@@ -103,7 +103,12 @@ def _bce_vjp(g, r, x, t, *, reduction):
     return _scale(g, x.shape, reduction) * (x - t) / denominator
 
 
-BCE = Op("BinaryCrossEntropyBackward0", _bce_forward, (_bce_vjp, None), saves="inputs",
+def _bce_target_vjp(g, r, x, t, *, reduction):
+    # ∂/∂t of -(t·log x + (1-t)·log(1-x)), with the forward's log clamp at -100
+    return _scale(g, x.shape, reduction) * ((-x).log1p().clamp(min=-100) - x.log().clamp(min=-100))
+
+
+BCE = Op("BinaryCrossEntropyBackward0", _bce_forward, (_bce_vjp, _bce_target_vjp), saves="inputs",
          sympy=sf.binary_cross_entropy, kind="reduction", label="BCE", doc="binary cross-entropy of probabilities",
          latex="\\operatorname{{BCE}}({0}, {1})", category="loss", arity=2)
 
