@@ -19,6 +19,11 @@ from ._sympy import sp
 from .table import Op, apply, record
 
 
+def _c_contiguous(a: np.ndarray) -> np.ndarray:
+    """``a`` in C order (np.ascontiguousarray would turn a 0-d array into 1-d)."""
+    return a if a.flags.c_contiguous else a.copy()
+
+
 def _unary(name, forward, vjp, saves, sympy, label, doc, latex, category="elementwise"):
     return Op(name=name, forward=forward, vjp=(vjp,), saves=saves, sympy=sympy, label=label,
               doc=doc, latex=latex, category=category, arity=1)
@@ -70,7 +75,7 @@ POW_TENSOR = Op("PowBackward1", np.power, (_pow_tensor_base_vjp, _pow_tensor_exp
                 saves="inputs,result", sympy=lambda x, e: x ** e, label="xʸ",
                 doc="power with a tensor exponent", latex="{{{0}}}^{{{1}}}", arity=2)
 POW_SCALAR_BASE = Op(
-    "PowBackward2", lambda e, *, base: np.power(base, e),
+    "PowBackward2", lambda e, *, base: _c_contiguous(np.power(base, e)),  # torch's is contiguous
     (lambda g, r, e, *, base: (g * r * math.log(base)) if base != 0
      else where(e >= 0, 0.0, g * r * -math.inf),),
     saves="inputs,result", sympy=lambda e, *, base: base ** e, label="aˣ",

@@ -19,6 +19,11 @@ from . import _sympy as sf
 from .table import Op, apply
 
 
+def _c_contiguous(a: np.ndarray) -> np.ndarray:
+    """``a`` in C order (np.ascontiguousarray would turn a 0-d array into 1-d)."""
+    return a if a.flags.c_contiguous else a.copy()
+
+
 def _select_forward(x, *, dim, index):
     return x[(slice(None),) * dim + (index,)]
 
@@ -49,7 +54,7 @@ SLICE = Op("SliceBackward0", _slice_forward,
             _slice_backward(g, x.shape, dim, start, stop, step),),
            sympy=lambda x, **p: _slice_forward(x, **p), kind="shape", label="[a:b]",
            doc="a range along a dim", latex="{0}_{{a:b}}", category="indexing")
-INDEX = Op("IndexBackward0", lambda x, *, key: np.ascontiguousarray(x[key]),  # torch's is contiguous
+INDEX = Op("IndexBackward0", lambda x, *, key: _c_contiguous(x[key]),  # torch's is contiguous
            (lambda g, r, x, *, key: apply(INDEX_PUT_ZEROS, (g,), {"shape": x.shape, "key": key}),),
            saves="indices", sympy=lambda x, *, key: x[key], kind="shape", label="[idx]",
            doc="advanced indexing (index tensors, masks)", latex="{0}_{{idx}}", category="indexing")
@@ -122,7 +127,8 @@ def _gather_backward(g, shape, index, dim):
 
 
 def _masked_fill_forward(x, mask, *, value):
-    return np.where(mask, np.asarray(value, dtype=x.dtype), x)
+    # torch fills a contiguous clone; numpy's where would keep x's layout
+    return _c_contiguous(np.where(mask, np.asarray(value, dtype=x.dtype), x))
 
 
 MASKED_FILL = Op("MaskedFillBackward0", _masked_fill_forward,

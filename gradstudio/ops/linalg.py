@@ -75,10 +75,12 @@ def _kind(t):
 def mv(input, vec):
     if input._data.ndim != 2 or vec._data.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input._data.ndim}, {vec._data.ndim}")
-    _same_dtype(input, vec)
-    if input._data.shape[1] != vec._data.shape[0]:
+    if input._data.shape[1] != vec._data.shape[0]:  # torch checks sizes before dtypes
         raise RuntimeError(f"size mismatch, got input ({input._data.shape[0]}), mat "
                            f"({input._data.shape[0]}x{input._data.shape[1]}), vec ({vec._data.shape[0]})")
+    if input._data.dtype != vec._data.dtype:
+        raise RuntimeError("addmv input tensors must have the same dtype, but got "
+                           f"{_kind(vec)}, {_kind(input)}, and {_kind(vec)}")
     return apply(MV, (input, vec))
 
 
@@ -87,10 +89,10 @@ def mm(input, mat2):
         raise RuntimeError(f"self must be a matrix")
     if mat2._data.ndim != 2:
         raise RuntimeError(f"mat2 must be a matrix")
-    _same_dtype(input, mat2, "self and mat2")
     (n, k), (k2, m) = input._data.shape, mat2._data.shape
-    if k != k2:
+    if k != k2:  # torch checks sizes before dtypes
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({n}x{k} and {k2}x{m})")
+    _same_dtype(input, mat2)
     return apply(MM, (input, mat2))
 
 
@@ -99,11 +101,12 @@ def bmm(input, mat2):
         raise RuntimeError("batch1 must be a 3D tensor")
     if mat2._data.ndim != 3:
         raise RuntimeError("batch2 must be a 3D tensor")
-    _same_dtype(input, mat2, "batch1 and batch2")
     b, n, k = input._data.shape
-    if mat2._data.shape[:2] != (b, k):
+    if mat2._data.shape[:2] != (b, k):  # torch checks sizes before dtypes
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{b}, {k}] "
                            f"but got: [{mat2._data.shape[0]}, {mat2._data.shape[1]}].")
+    if input._data.dtype != mat2._data.dtype:
+        raise RuntimeError(f"expected scalar type {_kind(input)} but found {_kind(mat2)}")
     return apply(BMM, (input, mat2))
 
 
@@ -143,7 +146,7 @@ def matmul(input, other):
     d1, d2 = input._data.ndim, other._data.ndim
     if d1 == 0 or d2 == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {d1}D and {d2}D")
-    _same_dtype(input, other)
+    # no dtype check here: like torch, each of dot/mv/mm/bmm reports a mismatch in its own words
     if d1 == 1 and d2 == 1:
         return dot(input, other)
     if d1 == 2 and d2 == 1:

@@ -24,6 +24,11 @@ def _as_view(result: Tensor, base: Tensor) -> Tensor:
     return result
 
 
+def _c_contiguous(a: np.ndarray) -> np.ndarray:
+    """``a`` in C order (np.ascontiguousarray would turn a 0-d array into 1-d)."""
+    return a if a.flags.c_contiguous else a.copy()
+
+
 def _reshape_back(g, r, x, **params):
     return g.reshape(*x.shape)
 
@@ -123,10 +128,11 @@ def _cat_vjp(i, g, r, *inputs, dim):
     return g.narrow(dim, start, inputs[i].shape[dim])
 
 
-CAT = Op("CatBackward0", lambda *xs, dim: np.concatenate(xs, axis=dim), _cat_vjp,
+# torch's cat/stack results are contiguous; numpy keeps the inputs' layout (a transpose)
+CAT = Op("CatBackward0", lambda *xs, dim: _c_contiguous(np.concatenate(xs, axis=dim)), _cat_vjp,
          sympy=lambda *xs, dim: np.concatenate(xs, axis=dim), kind="shape", label="cat",
          doc="concatenate along a dim", latex="[{0}]", category="shape", arity=-1)
-STACK = Op("StackBackward0", lambda *xs, dim: np.stack(xs, axis=dim),
+STACK = Op("StackBackward0", lambda *xs, dim: _c_contiguous(np.stack(xs, axis=dim)),
            lambda i, g, r, *inputs, dim: g.select(dim, i),
            sympy=lambda *xs, dim: np.stack(xs, axis=dim), kind="shape", label="stack",
            doc="stack along a new dim", latex="[{0}]", category="shape", arity=-1)
