@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QLabel, QPlainTextEdit, Q
 from ..widgets.code_editor import monospace_font
 
 NONE_TEXT = "—"
+MAX_FORMULA_CHARS = 240      # the full text is in the tooltip (per-element formulas get long)
 
 
 def _array_text(value) -> str:
@@ -104,7 +105,10 @@ class InspectorPanel(QWidget):
             self._show_node(node)
         else:
             self._show_nothing()
-        self.fields["formula"].setText(self._formula_text(selection))
+        formula = self._formula_text(selection)
+        shown = formula if len(formula) <= MAX_FORMULA_CHARS else formula[:MAX_FORMULA_CHARS - 1] + "…"
+        self.fields["formula"].setText(shown)
+        self.fields["formula"].setToolTip(formula if shown != formula else "")
 
     def _set(self, **values):
         for key, value in values.items():
