@@ -270,7 +270,7 @@ def tensor_data(name: str, tensor, budget: Budget | None = None) -> dict:
     return {
         "name": name, "shape": list(value.shape), "dtype": str(tensor.dtype),
         "requires_grad": bool(tensor.requires_grad), "is_leaf": bool(tensor.is_leaf),
-        "grad_fn": tensor.grad_fn.name() if tensor.grad_fn is not None else None,
+        "grad_fn": tensor.grad_fn.op.name if tensor.grad_fn is not None else None,
         "value": take(value), "value_summary": summary(value),
         "value_text": _safe_repr(tensor),
         "grad": take(grad), "grad_summary": summary(grad),

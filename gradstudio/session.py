@@ -266,7 +266,7 @@ class Session:
         call = BackwardCall(
             index=len(self.backward_calls), cell=cell, line=line,
             root_name=names.get(id(root), (None,))[0],
-            root_grad_fn=root.grad_fn.name() if root.grad_fn is not None else None,
+            root_grad_fn=root.grad_fn.op.name if root.grad_fn is not None else None,
             root_shape=tuple(root._data.shape),
             gradient=_gradient_array(gradient))
         self.backward_calls.append(call)

@@ -338,7 +338,7 @@ class Tensor:
 
     def __repr__(self, *, tensor_contents=None):
         from .printing import format_tensor
-        grad_fn_name = self.grad_fn.name() if self.grad_fn is not None else None
+        grad_fn_name = self.grad_fn.op.name if self.grad_fn is not None else None
         return format_tensor(self._data, requires_grad=self._requires_grad and grad_fn_name is None,
                              grad_fn_name=grad_fn_name)
 

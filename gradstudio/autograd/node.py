@@ -156,7 +156,7 @@ class Node(_HookHolder):
         self._seq = next(_sequence)
 
     def name(self) -> str:
-        return self.op.name
+        return self.op.qualified_name or self.op.name
 
     def __repr__(self):
         return f"<{self.op.name} object at {hex(id(self))}>"

@@ -93,7 +93,7 @@ def where_mask(mask: np.ndarray, g: Tensor) -> Tensor:
 COPY_SLICES = Op("CopySlices", lambda old, value, *, key: _assign(old, value, key),
                  (_copy_slices_old_vjp, lambda g, r, old, value, *, key: g[key]),
                  sympy=sf.assign, kind="shape", label="x[i] =", doc="assignment into part of a tensor",
-                 category="indexing", arity=2)
+                 category="indexing", arity=2, qualified_name="torch::autograd::CopySlices")
 
 
 def _assign(old, value, key):

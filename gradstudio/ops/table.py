@@ -50,6 +50,7 @@ class Op:
     # (custom autograd.Function subclasses use this).
     vjp_all: Callable | None = field(default=None, repr=False)
     key: str = field(default="", repr=False)   # unique "module.NAME", set by gradstudio.ops
+    qualified_name: str = ""       # what grad_fn.name() says, when not ``name`` (CopySlices)
     saves_inputs: bool = field(init=False, repr=False)
     saves_result: bool = field(init=False, repr=False)
 

@@ -42,8 +42,6 @@ def test_promotion_adds_no_cast_node(torch):
     assert results[0] == results[1]
 
 
-@pytest.mark.xfail(strict=True, reason="CopySlices.name() is 'CopySlices'; torch's is "
-                   "'torch::autograd::CopySlices' (its repr and the tensor's grad_fn=<CopySlices> agree)")
 def test_copy_slices_name(torch):
     names = []
     for lib in (torch, gradstudio):
