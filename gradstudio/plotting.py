@@ -1,0 +1,554 @@
+"""Plots of gradients, drawn on a matplotlib ``Axes`` the caller owns.
+
+Three plots, each a function that draws on a given ``Axes`` and returns the
+artists it made (so tests read bar heights and line data instead of pixels,
+and the app can find the bar or cell under the mouse):
+
+* :func:`gradient_norms` — the L2 norm of the gradient that reached each
+  vertex of a backward call, one bar per vertex on a log scale; leaves, ops
+  and the output in different colours; a zero, missing or NaN gradient is a
+  labelled gap rather than a broken log axis; a large graph shows its
+  :data:`MAX_BARS` largest norms and says so.
+* :func:`gradient_heatmap` — |grad| of one tensor as an image with a colour
+  bar (0-d, 1-d and 2-d as they are; more dimensions flattened to 2-d, noted).
+* :func:`sweep` — f and ∂f/∂a while one element ``a`` of a leaf moves over a
+  range: the engine's curve, the closed form's curve dashed on top, finite
+  differences as markers, the recorded point marked; f on its own axes.
+
+Everything here uses ``matplotlib.figure``/``axes`` objects only — never
+pyplot (its global figure registry leaks figures inside a GUI) and never Qt,
+so the same functions draw in the app, in ``gradstudio snapshot`` and in
+tests. Colours come from :func:`theme` (light or dark, or the caller's
+background and foreground).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.colors import LogNorm, Normalize, to_rgb
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import MaxNLocator
+
+MAX_BARS = 40                  # a bigger graph shows its largest norms
+MAX_ANNOTATED_CELLS = 64       # heatmap cells that get their value written in them
+MAX_SWEEP_MARKERS = 25         # finite-difference markers drawn along a sweep
+
+# --------------------------------------------------------------------------- colours
+_LIGHT = {
+    "background": "#ffffff", "foreground": "#222222", "muted": "#777777", "grid": "#dddddd",
+    "leaf": "#3b7dc4", "op": "#e3913b", "root": "#8e5bb5", "selected": "#111111",
+    "engine": "#1f6fb5", "symbolic": "#d1343b", "finite_difference": "#2e8b3a", "f": "#6b6b6b",
+    "recorded": "#8e5bb5", "cmap": "viridis", "bad": "#e0245e", "error": "#c0262d",
+}
+_DARK = {
+    "background": "#2d2d30", "foreground": "#dcdcdc", "muted": "#9a9a9a", "grid": "#454548",
+    "leaf": "#5fa8e8", "op": "#f0a050", "root": "#c39be6", "selected": "#ffffff",
+    "engine": "#6cb4ee", "symbolic": "#ff7b72", "finite_difference": "#7ee787", "f": "#b8b8b8",
+    "recorded": "#c39be6", "cmap": "viridis", "bad": "#ff5c8a", "error": "#f48771",
+}
+
+
+def theme(dark: bool = False, *, background=None, foreground=None) -> dict:
+    """The named colours the plots use, for a light or dark surface; ``background``
+    and ``foreground`` (any matplotlib colour) override the surface and text."""
+    colors = dict(_DARK if dark else _LIGHT)
+    if background is not None:
+        colors["background"] = background
+    if foreground is not None:
+        colors["foreground"] = foreground
+    return colors
+
+
+def style_figure(figure, colors: dict):
+    figure.set_facecolor(colors["background"])
+    figure.set_edgecolor(colors["background"])
+
+
+def style_axes(ax, colors: dict, *, grid_axis: str | None = "y"):
+    """Background, spines, ticks and labels in the theme's colours."""
+    ax.set_facecolor(colors["background"])
+    for spine in ax.spines.values():
+        spine.set_color(colors["muted"])
+    ax.tick_params(colors=colors["foreground"], which="both")
+    ax.xaxis.label.set_color(colors["foreground"])
+    ax.yaxis.label.set_color(colors["foreground"])
+    ax.title.set_color(colors["foreground"])
+    if grid_axis:
+        ax.grid(True, axis=grid_axis, which="major", color=colors["grid"], linewidth=0.6)
+        ax.set_axisbelow(True)
+
+
+def _colors(colors: dict | None) -> dict:
+    return colors if colors is not None else theme()
+
+
+def _message(ax, text: str, colors: dict, *, color_key: str = "muted"):
+    """A centred message in an otherwise empty axes."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center",
+                   color=colors[color_key], wrap=True, fontsize="medium")
+
+
+def empty(ax, text: str, colors: dict | None = None):
+    """An axes that says why there is nothing to plot yet."""
+    colors = _colors(colors)
+    style_axes(ax, colors, grid_axis=None)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    return _message(ax, text, colors)
+
+
+# --------------------------------------------------------------------------- gradient norms
+def node_label(node: dict) -> str:
+    """A vertex as the user knows it: its variable name, else its grad_fn (or kind)."""
+    return node.get("name") or node.get("grad_fn") or node.get("label") or node.get("kind", "?")
+
+
+def gradient_norm(node: dict) -> tuple:
+    """(norm, status) of the gradient that reached a vertex. status is 'ok',
+    'zero', 'none' (no gradient reached it), 'nan' or 'inf'; norm is a float for
+    'ok' and 'zero', else None."""
+    grad = node.get("grad")
+    if grad is not None:
+        a = np.asarray(grad, dtype=np.float64)
+        if a.size and np.isnan(a).any():
+            return None, "nan"
+        if a.size and np.isinf(a).any():
+            return None, "inf"
+        norm = float(np.linalg.norm(a.ravel())) if a.size else 0.0
+    elif node.get("grad_summary") is not None:
+        norm = node.get("grad_norm")
+        if norm is None:                      # a summary without a finite value
+            return None, "nan"
+        norm = float(norm)
+    elif node.get("grad_norm") is not None:
+        norm = float(node["grad_norm"])
+    else:
+        return None, "none"
+    if math.isnan(norm):
+        return None, "nan"
+    if math.isinf(norm):
+        return None, "inf"
+    return norm, ("zero" if norm == 0 else "ok")
+
+
+_GAP_TEXT = {"zero": "0", "none": "no grad", "nan": "NaN", "inf": "inf"}
+
+
+@dataclass
+class NormsPlot:
+    """What :func:`gradient_norms` drew. ``bars`` holds one Rectangle per shown
+    vertex (height NaN where there is no positive norm: see ``status``)."""
+
+    bars: object = None                       # BarContainer
+    node_ids: list = field(default_factory=list)
+    labels: list = field(default_factory=list)
+    norms: list = field(default_factory=list)         # float or None, per bar
+    status: list = field(default_factory=list)        # 'ok'|'zero'|'none'|'nan'|'inf', per bar
+    gap_texts: list = field(default_factory=list)
+    legend: object = None
+    note: str = ""
+    total: int = 0                                    # vertices that could have a bar
+
+    def node_at(self, x: float) -> int | None:
+        """The vertex whose bar slot contains data coordinate ``x``."""
+        if x is None or not self.node_ids:
+            return None
+        i = int(round(x))
+        return self.node_ids[i] if 0 <= i < len(self.node_ids) and abs(x - i) <= 0.5 else None
+
+
+def _pick_bars(candidates: list, max_bars: int, selected) -> list:
+    """The vertices to show when there are too many: problems (NaN/inf) first,
+    then the largest norms; the selected vertex always; graph order kept."""
+    if len(candidates) <= max_bars:
+        return candidates
+
+    def rank(item):
+        node, norm, status = item
+        return (0 if status in ("nan", "inf") else 1, -(norm if norm is not None else -1.0))
+
+    chosen = sorted(candidates, key=rank)[:max_bars]
+    ids = {item[0]["id"] for item in chosen}
+    if selected is not None and selected not in ids:
+        extra = next((item for item in candidates if item[0]["id"] == selected), None)
+        if extra is not None:
+            chosen[-1] = extra
+            ids = {item[0]["id"] for item in chosen}
+    return [item for item in candidates if item[0]["id"] in ids]
+
+
+def gradient_norms(ax, nodes: list, *, selected: int | None = None, colors: dict | None = None,
+                   max_bars: int = MAX_BARS, title: str | None = None) -> NormsPlot:
+    """One bar per vertex of a backward call (constants, which get no gradient,
+    are left out): the L2 norm of the gradient that reached it, log scale.
+    ``selected`` (a vertex id) is outlined. Returns a :class:`NormsPlot`."""
+    colors = _colors(colors)
+    style_axes(ax, colors)
+    plot = NormsPlot()
+    candidates = []
+    constants = 0
+    for node in nodes:
+        if node.get("kind") == "const":
+            constants += 1
+            continue
+        norm, status = gradient_norm(node)
+        candidates.append((node, norm, status))
+    plot.total = len(candidates)
+    if title:
+        ax.set_title(title, loc="left", fontsize="medium", color=colors["foreground"])
+    if not candidates:
+        _message(ax, "no vertices in this graph receive a gradient", colors)
+        return plot
+    shown = _pick_bars(candidates, max_bars, selected)
+    notes = []
+    if len(shown) < len(candidates):
+        notes.append(f"the {len(shown)} largest of {len(candidates):,} vertices")
+    if constants:
+        notes.append(f"{constants} constant{'s' if constants > 1 else ''} not shown")
+    plot.note = "; ".join(notes)
+
+    labels = [node_label(node) for node, _, _ in shown]
+    counts: dict = {}
+    for label in labels:
+        counts[label] = counts.get(label, 0) + 1
+    labels = [f"{label} #{node['id']}" if counts[label] > 1 else label
+              for label, (node, _, _) in zip(labels, shown)]
+    kinds = ["root" if node.get("is_root") else ("leaf" if node.get("kind") == "leaf" else "op")
+             for node, _, _ in shown]
+    heights = [norm if status == "ok" else np.nan for _, norm, status in shown]
+    xs = np.arange(len(shown))
+    bar_colors = [colors[k] for k in kinds]
+    plot.bars = ax.bar(xs, heights, width=0.7, color=bar_colors, edgecolor=bar_colors, linewidth=0)
+    plot.node_ids = [node["id"] for node, _, _ in shown]
+    plot.labels = labels
+    plot.norms = [norm for _, norm, _ in shown]
+    plot.status = [status for _, _, status in shown]
+    for i, (bar, node) in enumerate(zip(plot.bars.patches, (n for n, _, _ in shown))):
+        bar.set_gid(f"node-{node['id']}")
+        if node["id"] == selected:
+            bar.set_edgecolor(colors["selected"])
+            bar.set_linewidth(2.0)
+
+    ax.set_yscale("log")
+    positive = [h for h in heights if h == h and h > 0]
+    if positive:
+        low, high = min(positive), max(positive)
+        ax.set_ylim(10 ** math.floor(math.log10(low) - 0.3), 10 ** math.ceil(math.log10(high) + 0.3))
+    else:
+        ax.set_ylim(0.1, 10)
+        ax.text(0.5, 0.6, "no gradient reached these vertices", transform=ax.transAxes,
+                ha="center", va="center", color=colors["muted"])
+    gap_transform = ax.get_xaxis_transform()          # x in data, y in axes fraction
+    for i, status in enumerate(plot.status):
+        if status != "ok":
+            color = colors["error"] if status in ("nan", "inf") else colors["muted"]
+            plot.gap_texts.append(ax.text(i, 0.02, _GAP_TEXT[status], transform=gap_transform,
+                                          rotation=90, ha="center", va="bottom", color=color,
+                                          fontsize="small"))
+
+    long_labels = len(shown) > 6 or max(len(label) for label in labels) > 8
+    fontsize = "small" if len(shown) <= 20 else "x-small"
+    ax.set_xticks(xs, labels, fontsize=fontsize)
+    if long_labels:
+        for text in ax.get_xticklabels():
+            text.set_rotation(40)
+            text.set_horizontalalignment("right")
+            text.set_rotation_mode("anchor")
+    for text, node_id in zip(ax.get_xticklabels(), plot.node_ids):
+        if node_id == selected:
+            text.set_fontweight("bold")
+    ax.set_xlim(-0.6, len(shown) - 0.4)
+    ax.set_ylabel("‖gradient‖ (log scale)")
+    if plot.note:
+        ax.set_xlabel(plot.note, color=colors["muted"], fontsize="small")
+    handles = [Patch(color=colors[k], label=text) for k, text in
+               (("leaf", "leaf"), ("op", "op"), ("root", "output")) if k in kinds]
+    plot.legend = ax.legend(handles=handles, loc="upper right", fontsize="small", frameon=True,
+                            facecolor=colors["background"], edgecolor=colors["grid"],
+                            labelcolor=colors["foreground"])
+    return plot
+
+
+# --------------------------------------------------------------------------- heatmap
+def as_2d(array) -> tuple:
+    """(2-d view of ``array``, note): 0-d as 1×1, 1-d as one row, n-d as
+    (product of the leading dimensions) × last dimension."""
+    a = np.asarray(array)
+    if a.ndim == 0:
+        return a.reshape(1, 1), ""
+    if a.ndim == 1:
+        return a.reshape(1, -1), ""
+    if a.ndim == 2:
+        return a, ""
+    rows = int(np.prod(a.shape[:-1]))
+    shape = "×".join(str(s) for s in a.shape)
+    return a.reshape(rows, a.shape[-1]), (f"shape {shape} shown as {rows}×{a.shape[-1]}\n"
+                                          "(leading dimensions flattened)")
+
+
+def element_at(shape, row: int, col: int) -> tuple:
+    """The element of an array of ``shape`` shown at (row, col) by :func:`as_2d`."""
+    shape = tuple(shape)
+    if len(shape) == 0:
+        return ()
+    if len(shape) == 1:
+        return (int(col),)
+    if len(shape) == 2:
+        return (int(row), int(col))
+    return tuple(int(i) for i in np.unravel_index(int(row) * shape[-1] + int(col), shape))
+
+
+def cell_of(shape, element) -> tuple:
+    """(row, col) where :func:`as_2d` shows ``element`` of an array of ``shape``."""
+    shape, element = tuple(shape), tuple(element)
+    if len(shape) == 0:
+        return 0, 0
+    if len(shape) == 1:
+        return 0, element[0]
+    flat = int(np.ravel_multi_index(element, shape))
+    return divmod(flat, shape[-1])
+
+
+def _fmt(value: float) -> str:
+    if value != value:
+        return "NaN"
+    if math.isinf(value):
+        return "inf"
+    return f"{value:.3g}"
+
+
+@dataclass
+class HeatmapPlot:
+    image: object = None               # AxesImage
+    colorbar: object = None
+    data: np.ndarray | None = None     # the 2-d |grad| shown (NaN where not finite)
+    shape: tuple = ()                  # the tensor's own shape
+    texts: list = field(default_factory=list)
+    marker: object = None              # the outline of the marked element
+    note: str = ""
+
+    def element_at(self, x: float, y: float):
+        """The tensor element under data coordinates (x, y), or None."""
+        if self.data is None or x is None or y is None:
+            return None
+        col, row = int(round(x)), int(round(y))
+        rows, cols = self.data.shape
+        if 0 <= row < rows and 0 <= col < cols:
+            return element_at(self.shape, row, col)
+        return None
+
+
+def gradient_heatmap(ax, grad, *, colors: dict | None = None, title: str | None = None,
+                     log: bool = False, marked=None, colorbar: bool = True) -> HeatmapPlot:
+    """|grad| as an image with a colour bar; cells of a small tensor carry their
+    value; NaN and inf cells in the theme's "bad" colour; ``marked`` (an element
+    index) outlined. ``log`` uses a logarithmic colour scale."""
+    colors = _colors(colors)
+    style_axes(ax, colors, grid_axis=None)
+    plot = HeatmapPlot()
+    if title:
+        ax.set_title(title, loc="left", fontsize="medium", color=colors["foreground"])
+    a = np.abs(np.asarray(grad, dtype=np.float64))
+    plot.shape = a.shape
+    if a.size == 0:
+        _message(ax, "the gradient is empty (a tensor with no elements)", colors)
+        return plot
+    data, plot.note = as_2d(a)
+    finite = np.isfinite(data)
+    shown = np.where(finite, data, np.nan)
+    plot.data = shown
+    cmap = colormaps[colors["cmap"]].with_extremes(bad=colors["bad"])
+    values = shown[finite]
+    vmax = float(values.max()) if values.size else 1.0
+    if log and values.size and (values > 0).any():
+        positive = values[values > 0]
+        norm = LogNorm(vmin=float(positive.min()), vmax=float(positive.max()) if positive.max() > positive.min()
+                       else float(positive.min()) * 10)
+        image_data = np.ma.masked_less_equal(np.ma.masked_invalid(shown), 0)
+    else:
+        norm = Normalize(vmin=0.0, vmax=vmax if vmax > 0 else 1.0)
+        image_data = np.ma.masked_invalid(shown)
+    rows, cols = data.shape
+    square = rows <= 40 and cols <= 40 and max(rows, cols) <= 8 * min(rows, cols)
+    plot.image = ax.imshow(image_data, cmap=cmap, norm=norm, interpolation="nearest",
+                           aspect="equal" if square else "auto", origin="upper")
+    if colorbar:
+        plot.colorbar = ax.figure.colorbar(plot.image, ax=ax, fraction=0.08, pad=0.03)
+        plot.colorbar.set_label("|grad|", color=colors["foreground"])
+        plot.colorbar.ax.tick_params(colors=colors["foreground"])
+        plot.colorbar.outline.set_edgecolor(colors["muted"])
+    cell = _cell_pixels(ax, rows, cols)
+    if data.size <= MAX_ANNOTATED_CELLS and cell[0] >= 34 and cell[1] >= 14:
+        fontsize = "medium" if min(cell) >= 80 else "small" if min(cell) >= 40 else "x-small"
+        for r in range(rows):
+            for c in range(cols):
+                value = shown[r, c]
+                if finite[r, c]:
+                    rgb = to_rgb(cmap(norm(value)) if not (log and value <= 0) else colors["background"])
+                    light = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] > 0.55
+                    color = "#111111" if light else "#f5f5f5"
+                    text = _fmt(value)
+                else:
+                    color, text = "#ffffff", _fmt(data[r, c])
+                plot.texts.append(ax.text(c, r, text, ha="center", va="center", color=color,
+                                          fontsize=fontsize))
+    if rows == 1:
+        ax.set_yticks([])
+    else:
+        ax.yaxis.set_major_locator(_integer_ticks())
+    ax.xaxis.set_major_locator(_integer_ticks())
+    if marked is not None:
+        try:
+            r, c = cell_of(plot.shape, marked)
+        except (ValueError, IndexError):
+            r = c = None
+        if r is not None and 0 <= r < rows and 0 <= c < cols:
+            plot.marker = ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False,
+                                                 edgecolor=colors["selected"], linewidth=2.0))
+    labels = []
+    if not finite.all():
+        bad = int((~finite).sum())
+        labels.append(f"{bad} element{'s' if bad > 1 else ''} NaN or inf")
+    if plot.note:
+        labels.append(plot.note)
+    if labels:
+        ax.set_xlabel("\n".join(labels), color=colors["muted"], fontsize="small")
+    return plot
+
+
+def _cell_pixels(ax, rows: int, cols: int) -> tuple:
+    """About how large (width, height in pixels) a cell is on the figure as it is now."""
+    figure = ax.figure
+    width, height = figure.get_size_inches() * figure.dpi
+    position = ax.get_position()
+    cell_w = position.width * width / cols
+    cell_h = position.height * height / rows
+    if ax.get_aspect() == 1.0:            # square cells: the smaller side wins
+        cell_w = cell_h = min(cell_w, cell_h)
+    return cell_w, cell_h
+
+
+def _integer_ticks():
+    """Ticks at integer positions (element indices), at most about 10 of them."""
+    return MaxNLocator(nbins=10, integer=True, min_n_ticks=1)
+
+
+# --------------------------------------------------------------------------- sweep
+@dataclass
+class SweepPlot:
+    engine: object = None              # Line2D or None
+    symbolic: object = None
+    finite_difference: object = None
+    f: object = None
+    recorded: list = field(default_factory=list)    # the marks of the recorded point
+    legend: object = None
+    f_ax: object = None
+    message: object = None             # the text shown instead of curves (error)
+
+
+def _array_or_none(value):
+    if value is None:
+        return None
+    a = np.asarray(value, dtype=np.float64).reshape(-1)
+    return a if a.size else None
+
+
+def sweep(ax, result: dict, *, f_ax=None, colors: dict | None = None, variable: str = "a",
+          title: str | None = None) -> SweepPlot:
+    """∂f/∂a on ``ax`` (engine solid, closed form dashed on top, finite
+    differences as markers) and f on ``f_ax`` (a second axes; a twin of ``ax``
+    when None), with the recorded value of ``a`` marked on both. ``result`` is a
+    sweep as :func:`gradstudio.sweep.sweep` returns it (``x, f, engine,
+    symbolic, finite_difference, at, note, error``)."""
+    colors = _colors(colors)
+    plot = SweepPlot()
+    style_axes(ax, colors, grid_axis="both")
+    if title:
+        (f_ax or ax).set_title(title, loc="left", fontsize="medium", color=colors["foreground"])
+    if result.get("error"):
+        plot.message = _message(ax, f"The sweep failed:\n{result['error']}", colors, color_key="error")
+        if f_ax is not None:
+            empty(f_ax, "", colors)
+        return plot
+    x = _array_or_none(result.get("x"))
+    if x is None:
+        plot.message = _message(ax, "the sweep returned no points", colors)
+        return plot
+    derivative = f"∂f/∂{variable}"
+    if f_ax is None:
+        f_ax = ax.twinx()
+        twin = True
+    else:
+        style_axes(f_ax, colors, grid_axis="both")
+        twin = False
+    plot.f_ax = f_ax
+    at = result.get("at")
+
+    f = _array_or_none(result.get("f"))
+    if f is not None:
+        (plot.f,) = f_ax.plot(x, f, color=colors["f"], linewidth=1.6, label="f", zorder=2)
+    engine = _array_or_none(result.get("engine"))
+    symbolic = _array_or_none(result.get("symbolic"))
+    fd = _array_or_none(result.get("finite_difference"))
+    if engine is not None:
+        (plot.engine,) = ax.plot(x, engine, color=colors["engine"], linewidth=3.0, alpha=0.85,
+                                 label="engine", zorder=3, solid_capstyle="round")
+    if fd is not None:
+        every = max(1, int(math.ceil(len(x) / MAX_SWEEP_MARKERS)))
+        (plot.finite_difference,) = ax.plot(x, fd, linestyle="none", marker="o", markersize=5,
+                                            markerfacecolor="none", markeredgewidth=1.2,
+                                            color=colors["finite_difference"], markevery=every,
+                                            label="finite differences", zorder=4)
+    if symbolic is not None:
+        reached = int(np.isfinite(symbolic).sum())
+        label = "closed form (sympy)" if reached == len(symbolic) else \
+            f"closed form (sympy), {reached} of {len(symbolic)} points"
+        (plot.symbolic,) = ax.plot(x, symbolic, color=colors["symbolic"], linewidth=1.6,
+                                   linestyle=(0, (5, 3)), label=label, zorder=5)
+    if at is not None and np.isfinite(at):
+        recorded_kw = dict(color=colors["recorded"], linestyle=":", linewidth=1.2, zorder=1)
+        plot.recorded.append(ax.axvline(at, **recorded_kw))
+        if not twin:
+            plot.recorded.append(f_ax.axvline(at, **recorded_kw))
+        for target, curve in ((ax, engine if engine is not None else symbolic), (f_ax, f)):
+            if curve is not None and x[0] <= at <= x[-1]:
+                y = float(np.interp(at, x, curve))
+                if np.isfinite(y):
+                    (mark,) = target.plot([at], [y], marker="D", markersize=7, linestyle="none",
+                                          color=colors["recorded"], zorder=6)
+                    plot.recorded.append(mark)
+    ax.set_xlabel(variable)
+    ax.set_ylabel(derivative)
+    f_ax.set_ylabel("f")
+    if twin:
+        f_ax.tick_params(colors=colors["foreground"])
+        f_ax.yaxis.label.set_color(colors["f"])
+        for spine in f_ax.spines.values():
+            spine.set_color(colors["muted"])
+    else:
+        f_ax.tick_params(labelbottom=False)
+
+    handles = []
+    for line, missing in ((plot.engine, "engine: unavailable"), (plot.symbolic, "closed form: unavailable"),
+                          (plot.finite_difference, None)):
+        if line is not None:
+            handles.append(line)
+        elif missing:     # say so in the legend (the reason is the result's "note")
+            handles.append(Line2D([], [], color=colors["muted"], linestyle="none", marker="x",
+                                  label=missing))
+    if twin and plot.f is not None:
+        handles.append(plot.f)
+    if at is not None and np.isfinite(at):
+        handles.append(Line2D([], [], color=colors["recorded"], marker="D", linestyle=":",
+                              label=f"recorded value {_fmt(float(at))}"))
+    if handles:
+        plot.legend = ax.legend(handles=handles, loc="best", fontsize="small", framealpha=0.85,
+                                facecolor=colors["background"], edgecolor=colors["grid"],
+                                labelcolor=colors["foreground"])
+    return plot
