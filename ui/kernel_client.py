@@ -111,8 +111,9 @@ class KernelClient(QObject):
         self._drop_notifier()
         process, self._process = self._process, None
         if process is not None:
-            process.shutdown(timeout=0.5 if self._state == IDLE else 0.0)
+            process.kill()      # the kernel holds nothing worth flushing: closing is instant
         self._in_flight = self._in_flight_request = None
+        self._chunks.clear()
         self._set_state(STOPPED)
         self._update_busy()
 
