@@ -12,7 +12,7 @@ import os
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow,
+from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow, QTabWidget,
                                QPushButton, QTextBrowser, QDialog, QVBoxLayout, QWidget)
 
 from . import dialogs, examples, theme
@@ -59,6 +59,7 @@ class MainWindow(QMainWindow):
         central.hide()
         self.setCentralWidget(central)
         self.setDockNestingEnabled(True)
+        self.setTabPosition(Qt.DockWidgetArea.AllDockWidgetAreas, QTabWidget.TabPosition.North)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowNestedDocks
                             | QMainWindow.DockOption.AllowTabbedDocks)
         self._build_panels()
@@ -94,29 +95,41 @@ class MainWindow(QMainWindow):
             self.specs[spec.name] = spec
 
     def place_docks(self):
-        """The default layout: Script on the left, the rest on the right as the registry says."""
-        placed = set()
-        for name, dock in self.docks.items():
-            spec = self.specs[name]
+        """The default layout: Script on the left, the rest on the right as the registry
+        says. Splits are made first and tabs last (splitting a tabbed dock would only
+        add another tab)."""
+        for dock in self.docks.values():
             dock.setFloating(False)
-            for relation, other in spec.placement:
-                if other in placed:
-                    if relation == "tab":
-                        self.tabifyDockWidget(self.docks[other], dock)
-                    else:
-                        orientation = (Qt.Orientation.Vertical if relation == "below"
-                                       else Qt.Orientation.Horizontal)
-                        self.splitDockWidget(self.docks[other], dock, orientation)
+            self.removeDockWidget(dock)
+        chosen = {}
+        for name in self.docks:
+            relation = other = None
+            for candidate, target in self.specs[name].placement:
+                if target in self.docks:
+                    relation, other = candidate, target
                     break
+            chosen[name] = (relation, other)
+        order = [n for n in self.docks if chosen[n][0] != "tab"] + \
+                [n for n in self.docks if chosen[n][0] == "tab"]
+        placed = set()
+        for name in order:
+            dock, spec = self.docks[name], self.specs[name]
+            relation, other = chosen[name]
+            if relation is not None and other in placed:
+                if relation == "tab":
+                    self.tabifyDockWidget(self.docks[other], dock)
+                else:
+                    orientation = (Qt.Orientation.Vertical if relation == "below"
+                                   else Qt.Orientation.Horizontal)
+                    self.splitDockWidget(self.docks[other], dock, orientation)
             else:
                 self.addDockWidget(AREAS.get(spec.area, Qt.DockWidgetArea.RightDockWidgetArea), dock)
             dock.setVisible(spec.visible)
             placed.add(name)
-        for name in self.docks:
-            if self.specs[name].placement and self.specs[name].placement[0][0] == "tab":
-                other = self.specs[name].placement[0][1]
-                if other in self.docks:
-                    self.docks[other].raise_()
+        for name in order:
+            relation, other = chosen[name]
+            if relation == "tab":
+                self.docks[other].raise_()      # the panel tabbed onto stays behind its host
         self._default_sizes()
 
     def reset_layout(self):
