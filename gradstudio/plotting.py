@@ -145,6 +145,7 @@ class NormsPlot:
     """What :func:`gradient_norms` drew. ``bars`` holds one Rectangle per shown
     vertex (height NaN where there is no positive norm: see ``status``)."""
 
+    ax: object = None
     bars: object = None                       # BarContainer
     node_ids: list = field(default_factory=list)
     labels: list = field(default_factory=list)
@@ -190,7 +191,7 @@ def gradient_norms(ax, nodes: list, *, selected: int | None = None, colors: dict
     ``selected`` (a vertex id) is outlined. Returns a :class:`NormsPlot`."""
     colors = _colors(colors)
     style_axes(ax, colors)
-    plot = NormsPlot()
+    plot = NormsPlot(ax=ax)
     candidates = []
     constants = 0
     for node in nodes:

@@ -1,0 +1,319 @@
+"""The Plots panel: it follows the model, draws the right data (read from the
+artists, not from pixels), coalesces redraws, clicks select and pick, sweeps
+go through the runner, export writes files — in a bare model and in the real
+app running the tutorial."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QWidget
+
+from gradstudio.ui.model import AppModel
+from gradstudio.ui.panels import PanelContext
+from gradstudio.ui.panels.plots import PlotsPanel
+from gradstudio.ui.plots import export
+
+pytestmark = [
+    pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints"),
+    # matplotlib's Qt backend asks about a Qt 5 attribute that Qt 6 deprecates (not ours to fix)
+    pytest.mark.filterwarnings("ignore:Enum value .*AA_UseHighDpiPixmaps:DeprecationWarning"),
+]
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+# --------------------------------------------------------------------------- a bare model
+class FakeRunner:
+    def __init__(self):
+        self.sweeps = []
+        self.interrupts = 0
+
+    def request_sweep(self, call, vertex, element, **options):
+        self.sweeps.append((call, vertex, list(element), options))
+
+    def interrupt(self):
+        self.interrupts += 1
+        return True
+
+
+def vertex(i, kind, name, grad, shape, *, grad_fn="MulBackward0", is_root=False):
+    value = np.arange(1, int(np.prod(shape)) + 1, dtype=np.float32).reshape(shape)
+    return {"id": i, "kind": kind, "name": name, "label": name or grad_fn,
+            "grad_fn": grad_fn if kind == "op" else None, "shape": list(shape), "dtype": "float32",
+            "value": value, "grad": None if grad is None else np.asarray(grad, dtype=np.float32),
+            "grad_summary": None, "grad_norm": None, "inputs": [], "requires_grad": kind != "const",
+            "is_root": is_root}
+
+
+def recorded_call(index, scale=1.0):
+    """w (2×3 leaf) · c (constant) → y (unnamed op) → z (root, scalar)."""
+    nodes = [vertex(0, "leaf", "w", scale * np.array([[1.0, -2.0, 0.5], [0.0, 3.0, 1.0]]), (2, 3)),
+             vertex(1, "const", None, None, ()),
+             vertex(2, "op", None, scale * np.full((2, 3), 0.5), (2, 3)),
+             vertex(3, "op", "z", 1.0, (), grad_fn="SumBackward0", is_root=True)]
+    return {"index": index, "cell": 1, "line": 4, "root": {"name": "z", "grad_fn": "SumBackward0", "shape": []},
+            "gradient": None, "status": "ok", "error": None, "graph": {"root": 3, "nodes": nodes},
+            "leaves": [{"name": "w", "vertex": 0, "shape": [2, 3], "numeric": nodes[0]["grad"]}]}
+
+
+RUN = {"cell": 1, "execution_count": 1, "outputs": [], "ok": True, "backward_calls": [0]}
+
+
+@pytest.fixture
+def panel(qtbot):
+    model = AppModel()
+    runner = FakeRunner()
+    widget = PlotsPanel(PanelContext(model, runner, None))
+    qtbot.addWidget(widget)
+    widget.resize(820, 640)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.model, widget.fake_runner = model, runner
+    return widget
+
+
+def settle(qtbot, panel):
+    qtbot.waitUntil(lambda: not panel.is_busy(), timeout=5000)
+
+
+def add_calls(panel, *calls):
+    panel.model.finish_cell(dict(RUN), list(calls), [])
+
+
+def click(qtbot, view, ax, x, y, *, double=False):
+    """A real mouse click on the canvas at data coordinates (x, y) of ``ax``."""
+    canvas = view.canvas
+    px, py = ax.transData.transform((x, y))
+    ratio = canvas.device_pixel_ratio
+    point = QPoint(int(px / ratio), int((canvas.figure.bbox.height - py) / ratio))
+    if double:
+        qtbot.mouseDClick(canvas, Qt.MouseButton.LeftButton, pos=point)
+    else:
+        qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=point)
+
+
+def test_norms_follow_the_selected_call_and_a_bar_click_selects_everywhere(qtbot, panel):
+    add_calls(panel, recorded_call(0), recorded_call(1, scale=10.0))
+    settle(qtbot, panel)
+    plot = panel.norms_plot
+    assert panel.norms_call == 1, "the newest call when nothing is selected"
+    assert plot.node_ids == [0, 2, 3]                                 # the constant is left out
+    heights = [bar.get_height() for bar in plot.bars.patches]
+    assert heights == pytest.approx([10 * np.sqrt(1 + 4 + 0.25 + 9 + 1), 10 * np.sqrt(6 * 0.25), 1.0])
+    assert [t.get_text() for t in plot.ax.get_xticklabels()] == ["w", "MulBackward0", "z"]
+
+    panel.model.select(call=0, node=3)
+    settle(qtbot, panel)
+    assert panel.norms_call == 0 and panel.call_picker.currentData() == 0
+    assert panel.norms_plot.bars.patches[0].get_height() == pytest.approx(np.sqrt(15.25))
+
+    ax = panel.norms_plot.ax
+    click(qtbot, panel.views["norms"], ax, 1, 0.5)                    # on the unnamed op's bar
+    assert (panel.model.selection.call, panel.model.selection.node) == (0, 2)
+    settle(qtbot, panel)
+    bars = panel.norms_plot.bars.patches
+    assert bars[1].get_linewidth() > bars[0].get_linewidth(), "the selected bar is outlined"
+
+    panel.call_picker.activated.emit(panel.call_picker.findData(1))  # picking a call selects its first leaf
+    assert (panel.model.selection.call, panel.model.selection.node) == (1, 0)
+
+
+def test_a_burst_of_changes_is_one_render_and_one_draw(qtbot, panel):
+    add_calls(panel, recorded_call(0))
+    settle(qtbot, panel)
+    view = panel.views["norms"]
+    renders, draws = panel.renders["norms"], view.draws
+    for i in range(30):
+        panel.model.select(call=0, node=(0, 2, 3)[i % 3])
+    assert panel.is_busy()
+    settle(qtbot, panel)
+    assert panel.renders["norms"] == renders + 1
+    assert view.draws == draws + 1
+    assert panel.views["heatmap"].draws == 0 and panel.renders["heatmap"] == 0, "hidden tabs wait"
+
+
+def test_heatmap_follows_the_selection_and_a_click_picks_the_sweep_element(qtbot, panel):
+    add_calls(panel, recorded_call(0))
+    panel.tabs.setCurrentIndex(1)
+    panel.model.select(call=0, node=0)
+    settle(qtbot, panel)
+    plot = panel.heatmap_plot
+    np.testing.assert_allclose(plot.image.get_array(), [[1, 2, 0.5], [0, 3, 1]])
+    assert plot.colorbar is not None and panel.heatmap_leaf == (0, 0)
+
+    click(qtbot, panel.views["heatmap"], plot.image.axes, 2, 1)       # row 1, column 2
+    assert panel.sweep_target() == (0, 0, (1, 2))
+    settle(qtbot, panel)
+    assert panel.heatmap_plot.marker.get_xy() == (1.5, 0.5)
+    assert panel.lo.value() == pytest.approx(6 - 6) and panel.hi.value() == pytest.approx(12)  # 6 ± 6
+
+    panel.model.select(call=0, node=2)                                # an op: its incoming gradient
+    settle(qtbot, panel)
+    np.testing.assert_allclose(panel.heatmap_plot.image.get_array(), np.full((2, 3), 0.5))
+    assert panel.heatmap_leaf is None
+    panel.model.select(call=0, node=1)                                # a constant
+    settle(qtbot, panel)
+    assert panel.heatmap_plot is None
+    assert "constant" in panel.views["heatmap"].figure.axes[0].texts[0].get_text()
+
+
+def test_sweep_request_busy_state_result_and_error(qtbot, panel):
+    add_calls(panel, recorded_call(0))
+    panel.tabs.setCurrentIndex(2)
+    panel.model.select(call=0, node=0)
+    settle(qtbot, panel)
+    panel.element_spins[1].setValue(1)
+    panel.auto_range.setChecked(False)
+    panel.lo.setValue(-1)
+    panel.hi.setValue(3)
+    panel.points.setValue(5)
+    qtbot.mouseClick(panel.sweep_button, Qt.MouseButton.LeftButton)
+    assert panel.fake_runner.sweeps == [(0, 0, [0, 1], {"lo": -1.0, "hi": 3.0, "points": 5})]
+    assert not panel.sweep_button.isEnabled() and panel.progress.isVisible() and panel.cancel_button.isVisible()
+    assert "Sweeping w[0, 1]" in panel.sweep_status.text()
+    qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+    assert panel.fake_runner.interrupts == 1
+
+    x = np.linspace(-1, 3, 5)
+    panel.model.set_sweep({"call": 0, "vertex": 0, "element": [0, 1], "x": x, "f": x ** 2, "engine": 2 * x,
+                           "symbolic": 2 * x, "finite_difference": 2 * x, "at": -2.0, "note": None, "error": None})
+    settle(qtbot, panel)
+    assert panel.sweep_button.isEnabled() and not panel.progress.isVisible()
+    np.testing.assert_allclose(panel.sweep_plot.engine.get_ydata(), 2 * x)
+    np.testing.assert_allclose(panel.sweep_plot.symbolic.get_ydata(), 2 * x)
+    assert panel.sweep_plot.engine.axes.get_xlabel() == "w[0, 1]"
+
+    panel.request_sweep()
+    panel.model.set_sweep({"call": 0, "vertex": 0, "error": "sweep cancelled (interrupted)"})
+    settle(qtbot, panel)
+    assert "sweep cancelled" in panel.sweep_status.text() and panel.sweep_status.isVisible()
+    assert "sweep cancelled" in panel.sweep_plot.message.get_text()
+
+
+def test_double_click_on_a_heatmap_cell_sweeps_it(qtbot, panel):
+    add_calls(panel, recorded_call(0))
+    panel.tabs.setCurrentIndex(1)
+    panel.model.select(call=0, node=0)
+    settle(qtbot, panel)
+    click(qtbot, panel.views["heatmap"], panel.heatmap_plot.image.axes, 0, 1, double=True)
+    assert panel.fake_runner.sweeps[-1][:3] == (0, 0, [1, 0])
+    assert panel.tabs.currentIndex() == 2
+
+
+def test_export_png_and_svg_through_the_toolbar(qtbot, panel, tmp_path, monkeypatch):
+    add_calls(panel, recorded_call(0))
+    settle(qtbot, panel)
+    asked = []
+    for name in ("norms.png", "norms.svg"):
+        target = str(tmp_path / name)
+        monkeypatch.setattr(export, "ask_export_path", lambda parent, suggested, t=target: asked.append(suggested) or t)
+        panel.views["norms"].toolbar.save_figure()
+    assert asked == ["gradient-norms.png"] * 2
+    assert (tmp_path / "norms.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = (tmp_path / "norms.svg").read_text()
+    assert "<svg" in svg and "MulBackward0" in svg.replace("\n", "")
+
+    errors = []
+    from gradstudio.ui import dialogs
+    monkeypatch.setattr(dialogs, "show_error", lambda parent, title, text: errors.append(text))
+    monkeypatch.setattr(export, "ask_export_path", lambda parent, suggested: str(tmp_path / "no" / "such.png"))
+    assert panel.views["norms"].toolbar.save_figure() is None
+    assert errors and "such.png" in errors[0]
+
+
+def test_dark_palette_and_view_state(qtbot, panel):
+    from gradstudio.ui import theme
+    add_calls(panel, recorded_call(0))
+    settle(qtbot, panel)
+    panel.setPalette(theme.dark_palette())
+    settle(qtbot, panel)
+    figure = panel.views["norms"].figure
+    assert sum(figure.get_facecolor()[:3]) < 1.0, "a dark figure on a dark palette"
+    panel.tabs.setCurrentIndex(2)
+    panel.auto_range.setChecked(False)
+    panel.lo.setValue(-4)
+    state = panel.view_state()
+    other = PlotsPanel(PanelContext(AppModel(), FakeRunner(), None))
+    qtbot.addWidget(other)
+    other.restore_view_state(state)
+    assert other.view_state() == state
+
+
+def test_the_panel_never_imports_pyplot():
+    code = ("import os; os.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
+            "import sys, gradstudio.ui\n"
+            "from PySide6.QtWidgets import QApplication\n"
+            "app = QApplication([])\n"
+            "from gradstudio.ui.model import AppModel\n"
+            "from gradstudio.ui.panels import PanelContext\n"
+            "from gradstudio.ui.panels.plots import PlotsPanel\n"
+            "p = PlotsPanel(PanelContext(AppModel(), None, None)); p.show(); app.processEvents()\n"
+            "p._refresh(); p.views['norms'].canvas.draw()\n"
+            "sys.exit(3 if 'matplotlib.pyplot' in sys.modules else 0)\n")
+    env = dict(os.environ, PYTHONPATH=ROOT, QT_QPA_PLATFORM="offscreen")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+# --------------------------------------------------------------------------- the real app
+def test_the_tutorial_in_the_app(qtbot, window, helpers, tmp_path, monkeypatch):
+    assert window.open_path(str(helpers.tutorial), interactive=False)
+    window.runner.run_all()
+    helpers.wait_idle(qtbot, window, timeout=90000)
+    panel = window.panel("plots")
+    window.docks["plots"].raise_()
+    qtbot.waitUntil(panel.isVisible, timeout=5000)
+    model = window.model
+    mean = next(r for r in model.call_list() if r.data["root"]["grad_fn"] == "MeanBackward0")
+    x = mean.data["leaves"][0]["vertex"]
+
+    # gradient norms of the mean cell: one bar per vertex that gets a gradient
+    model.select(call=mean.index, node=x)
+    settle(qtbot, panel)
+    plot = panel.norms_plot
+    graded = [n for n in mean.nodes if n["kind"] != "const"]
+    assert plot.node_ids == [n["id"] for n in graded]
+    heights = [bar.get_height() for bar in plot.bars.patches]
+    assert heights == pytest.approx([3.0, 1.5, 0.5, 1.0])                # x, x·x, y = x·x·3, z
+
+    # selecting elsewhere (the Compare panel's row of another call) updates the heatmap
+    panel.tabs.setCurrentIndex(1)
+    summed = next(r for r in model.call_list() if r.data["root"]["grad_fn"] == "SumBackward0" and r.status == "ok")
+    compare = window.panel("compare")
+    section = compare.sections[summed.index]
+    compare.tree.setCurrentItem(section.child(0))
+    assert model.selection.call == summed.index
+    settle(qtbot, panel)
+    np.testing.assert_allclose(panel.heatmap_plot.image.get_array(), np.ones((2, 2)))
+    compare.tree.setCurrentItem(compare.sections[mean.index].child(0))
+    settle(qtbot, panel)
+    np.testing.assert_allclose(panel.heatmap_plot.image.get_array(), np.full((2, 2), 1.5))
+
+    # a sweep of x[0, 0] on the mean cell: f = (3a² + 9)/4, ∂f/∂a = 3a/2 three ways
+    click(qtbot, panel.views["heatmap"], panel.heatmap_plot.image.axes, 0, 0)
+    assert panel.sweep_target() == (mean.index, x, (0, 0))
+    panel.tabs.setCurrentIndex(2)
+    panel.points.setValue(9)
+    with qtbot.waitSignal(model.sweepReady, timeout=60000):
+        qtbot.mouseClick(panel.sweep_button, Qt.MouseButton.LeftButton)
+    settle(qtbot, panel)
+    sweep = panel.sweep_plot
+    a = sweep.engine.get_xdata()
+    np.testing.assert_allclose(a, np.linspace(0, 2, 9))
+    np.testing.assert_allclose(sweep.engine.get_ydata(), 1.5 * a, rtol=1e-6)
+    np.testing.assert_allclose(sweep.symbolic.get_ydata(), 1.5 * a, rtol=1e-9)
+    np.testing.assert_allclose(sweep.finite_difference.get_ydata(), 1.5 * a, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(sweep.f.get_ydata(), (3 * a ** 2 + 9) / 4, rtol=1e-9)
+
+    # export what is on screen
+    for name in ("sweep.png", "sweep.svg"):
+        monkeypatch.setattr(export, "ask_export_path", lambda parent, suggested, n=name: str(tmp_path / n))
+        panel.views["sweep"].toolbar.save_figure()
+    assert (tmp_path / "sweep.png").stat().st_size > 1000 and "<svg" in (tmp_path / "sweep.svg").read_text()
+    assert "matplotlib.pyplot" not in sys.modules
+    assert not window.reporter.errors

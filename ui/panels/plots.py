@@ -1,0 +1,614 @@
+"""The Plots panel: gradient magnitudes and sweeps, drawn with matplotlib.
+
+Three tabs, each one ``Figure`` on a ``FigureCanvasQTAgg`` with the
+navigation toolbar (pan, zoom, save as PNG/SVG/PDF):
+
+* **Gradient norms** — ‖grad‖ per vertex of the selected backward call (the
+  newest when none is selected), log scale. Clicking a bar selects that
+  vertex everywhere.
+* **Heatmap** — |grad| of the selected vertex (the gradient that reached it in
+  that call) or, for a variable outside the graph, of its ``.grad``. Clicking
+  a cell of a leaf picks that element for the sweep; a double click sweeps it.
+* **Sweep** — f and ∂f/∂a while one element a of a leaf moves over a range,
+  computed in the kernel (``runner.request_sweep``): engine, closed form and
+  finite differences on top of each other.
+
+The panel follows the model's selection and signals. Every change marks the
+affected tabs stale; one zero-delay timer rebuilds the visible tab and asks
+for a ``draw_idle()``, so a burst of signals costs one render. Hidden tabs
+(and a hidden panel) are rebuilt when they are shown. Drawing itself is
+:mod:`gradstudio.plotting`.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QEvent, QTimer
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel,
+                               QProgressBar, QPushButton, QSpinBox, QTabWidget, QVBoxLayout,
+                               QWidget)
+
+from gradstudio import plotting
+
+from .. import theme
+from ..plots.view import PlotView
+
+TABS = ("norms", "heatmap", "sweep")
+TITLES = {"norms": "Gradient norms", "heatmap": "Heatmap", "sweep": "Sweep"}
+DEFAULT_POINTS = 41
+MAX_POINTS = 401
+
+
+def default_range(value: float) -> tuple:
+    """value ± max(1, |value|): the kernel's default (gradstudio.sweep), repeated here
+    so the GUI does not import the engine just to show two numbers."""
+    half = max(1.0, abs(float(value)))
+    return float(value) - half, float(value) + half
+
+
+def element_text(name: str, element) -> str:
+    return f"{name}[{', '.join(str(i) for i in element)}]" if len(element) else name
+
+
+class PlotsPanel(QWidget):
+    def __init__(self, context, parent=None):
+        super().__init__(parent)
+        self.model = context.model
+        self.runner = context.runner
+        self.views = {"norms": PlotView("gradient-norms.png"), "heatmap": PlotView("gradient-heatmap.png"),
+                      "sweep": PlotView("sweep.png")}
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        for name in TABS:
+            self.tabs.addTab(self.views[name], TITLES[name])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.tabs)
+        self._build_norms_header()
+        self._build_heatmap_header()
+        self._build_sweep_controls()
+
+        self.norms_plot = None          # gradstudio.plotting.NormsPlot of the shown call
+        self.heatmap_plot = None
+        self.sweep_plot = None
+        self.norms_call = None          # the call the norms tab shows
+        self.heatmap_leaf = None        # (call, vertex) when the heatmap shows a leaf's gradient
+        self.sweep_result = None        # the sweep shown
+        self.pending_sweep = None       # (call, vertex, element) asked of the kernel
+        self.renders = dict.fromkeys(TABS, 0)
+        self._stale = set(TABS)
+        self._syncing = False
+        self._refresh_timer = QTimer(self, singleShot=True, interval=0, timeout=self._refresh)
+
+        for name, view in self.views.items():
+            view.canvas.mpl_connect("button_press_event",
+                                    lambda event, n=name: self._on_click(n, event))
+        self.tabs.currentChanged.connect(lambda index: self._schedule())
+        m = self.model
+        m.callAdded.connect(self._on_calls_changed)
+        m.callsCleared.connect(self._on_calls_cleared)
+        m.tensorsChanged.connect(lambda: self._mark("heatmap"))
+        m.selectionChanged.connect(self._on_selection_changed)
+        m.sweepReady.connect(self._on_sweep_ready)
+        m.busyChanged.connect(self._on_busy_changed)
+        self._on_calls_changed()
+        if m.sweep is not None:
+            self._on_sweep_ready(m.sweep)
+
+    # -- building ---------------------------------------------------------------------------------
+    def _build_norms_header(self):
+        self.call_picker = QComboBox()
+        self.call_picker.setToolTip("The backward call whose gradient norms are shown")
+        self.call_picker.setPlaceholderText("no backward call yet")
+        self.call_picker.activated.connect(self._on_call_picked)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Backward call"))
+        row.addWidget(self.call_picker, 1)
+        self.views["norms"].header.addLayout(row)
+
+    def _build_heatmap_header(self):
+        self.heatmap_info = QLabel()
+        self.heatmap_info.setWordWrap(True)
+        self.log_colors = QCheckBox("log colour scale")
+        self.log_colors.setToolTip("Colour |grad| on a logarithmic scale (for gradients that span decades)")
+        self.log_colors.toggled.connect(lambda checked: self._mark("heatmap"))
+        row = QHBoxLayout()
+        row.addWidget(self.heatmap_info, 1)
+        row.addWidget(self.log_colors)
+        self.views["heatmap"].header.addLayout(row)
+
+    def _build_sweep_controls(self):
+        self.leaf_picker = QComboBox()
+        self.leaf_picker.setToolTip("The leaf whose element moves")
+        self.leaf_picker.setPlaceholderText("no leaf")
+        self.leaf_picker.setMinimumContentsLength(12)
+        self.leaf_picker.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.leaf_picker.currentIndexChanged.connect(self._on_leaf_picked)
+        self.element_box = QHBoxLayout()
+        self.element_box.setSpacing(2)
+        self.element_spins: list = []
+        self.auto_range = QCheckBox("auto range")
+        self.auto_range.setChecked(True)
+        self.auto_range.setToolTip("The recorded value ± max(1, |value|)")
+        self.lo = self._number_box("From")
+        self.hi = self._number_box("To")
+        self.points = QSpinBox(minimum=3, maximum=MAX_POINTS, value=DEFAULT_POINTS)
+        self.points.setToolTip("Points along the range")
+        self.sweep_button = QPushButton("Sweep")
+        self.sweep_button.setToolTip("Ask the kernel for f and ∂f/∂a over the range "
+                                     "(double-click a heatmap cell to sweep that element)")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Interrupt the sweep")
+        self.cancel_button.hide()
+        self.progress = QProgressBar(maximumWidth=90, maximumHeight=12, textVisible=False)
+        self.progress.setRange(0, 0)
+        self.progress.hide()
+        self.sweep_status = QLabel()
+        self.sweep_status.setWordWrap(True)
+        self.sweep_status.hide()
+        self.auto_range.toggled.connect(self._update_range_boxes)
+        self.sweep_button.clicked.connect(self.request_sweep)
+        self.cancel_button.clicked.connect(self._cancel_sweep)
+
+        first = QHBoxLayout()
+        first.addWidget(QLabel("Leaf"))
+        first.addWidget(self.leaf_picker)
+        first.addSpacing(8)
+        first.addWidget(QLabel("element"))
+        first.addLayout(self.element_box)
+        first.addStretch(1)
+        second = QHBoxLayout()
+        second.addWidget(self.auto_range)
+        second.addWidget(QLabel("from"))
+        second.addWidget(self.lo)
+        second.addWidget(QLabel("to"))
+        second.addWidget(self.hi)
+        second.addWidget(QLabel("points"))
+        second.addWidget(self.points)
+        second.addStretch(1)
+        second.addWidget(self.sweep_button)
+        second.addWidget(self.cancel_button)
+        third = QHBoxLayout()
+        third.addWidget(self.progress)
+        third.addWidget(self.sweep_status, 1)
+        header = self.views["sweep"].header
+        for row in (first, second, third):
+            header.addLayout(row)
+        self._update_range_boxes()
+
+    @staticmethod
+    def _number_box(tooltip: str) -> QDoubleSpinBox:
+        box = QDoubleSpinBox(minimum=-1e9, maximum=1e9, decimals=4, singleStep=0.5)
+        box.setToolTip(f"{tooltip} this value")
+        box.setMinimumWidth(80)
+        box.setMaximumWidth(110)
+        return box
+
+    # -- which data -------------------------------------------------------------------------------
+    def current_call(self):
+        """The record the norms and sweep tabs are about: the selected call, else the newest."""
+        m = self.model
+        record = m.call(m.selection.call) if m.selection.call is not None else None
+        if record is None:
+            calls = m.call_list()
+            record = calls[-1] if calls else None
+        return record
+
+    def colors(self) -> dict:
+        palette = self.palette()
+        return plotting.theme(theme.is_dark(palette),
+                              background=palette.color(QPalette.ColorRole.Window).name(),
+                              foreground=palette.color(QPalette.ColorRole.WindowText).name())
+
+    # -- scheduling ---------------------------------------------------------------------------------
+    def _mark(self, *names):
+        self._stale.update(names or TABS)
+        self._schedule()
+
+    def _schedule(self):
+        if not self._refresh_timer.isActive():
+            self._refresh_timer.start()
+
+    def _refresh(self):
+        """Rebuild the visible tab if stale (the others wait until they are shown)."""
+        if not self.isVisible():
+            return
+        name = TABS[self.tabs.currentIndex()]
+        if name in self._stale:
+            self._stale.discard(name)
+            self.renders[name] += 1
+            getattr(self, f"_render_{name}")()
+            self.views[name].request_draw()
+
+    def is_busy(self) -> bool:
+        """A rebuild or a draw of the visible plot is pending."""
+        if not self.isVisible():
+            return False
+        name = TABS[self.tabs.currentIndex()]
+        return self._refresh_timer.isActive() or name in self._stale or self.views[name].is_busy()
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        self._schedule()
+
+    def changeEvent(self, event):
+        if event.type() == QEvent.Type.PaletteChange:
+            self._mark()
+        super().changeEvent(event)
+
+    # -- model → view -----------------------------------------------------------------------------
+    def _on_calls_changed(self, index=None):
+        self._fill_call_picker()
+        self._fill_leaf_picker()
+        self._mark()
+
+    def _on_calls_cleared(self):
+        self.pending_sweep = None
+        self.sweep_result = None
+        self._set_sweep_busy(False)
+        self._set_sweep_status("")
+        self._on_calls_changed()
+
+    def _on_selection_changed(self, selection):
+        self._sync_call_picker()
+        self._fill_leaf_picker()
+        self._mark("norms", "heatmap")
+
+    def _fill_call_picker(self):
+        self._syncing = True
+        try:
+            self.call_picker.clear()
+            for record in self.model.call_list():
+                state = "  (raised)" if record.status == "error" else ""
+                self.call_picker.addItem(f"#{record.index}  {record.title()}{state}", record.index)
+        finally:
+            self._syncing = False
+        self._sync_call_picker()
+
+    def _sync_call_picker(self):
+        record = self.current_call()
+        self._syncing = True
+        try:
+            self.call_picker.setCurrentIndex(self.call_picker.findData(record.index) if record else -1)
+        finally:
+            self._syncing = False
+
+    def _on_call_picked(self, row: int):
+        index = self.call_picker.itemData(row)
+        record = self.model.call(index) if index is not None else None
+        if record is None or self._syncing:
+            return
+        root = record.graph["root"] if record.graph else None
+        leaves = record.data.get("leaves") or []
+        node = leaves[0]["vertex"] if leaves else root
+        if node is not None:
+            self.model.select(call=index, node=node)
+
+    # -- gradient norms -----------------------------------------------------------------------------
+    def _render_norms(self):
+        view = self.views["norms"]
+        view.new_plot()
+        colors = self.colors()
+        plotting.style_figure(view.figure, colors)
+        ax = view.figure.add_subplot()
+        record = self.current_call()
+        self.norms_plot, self.norms_call = None, None
+        if record is None:
+            plotting.empty(ax, "Run a cell that calls backward() to see the gradient norms", colors)
+            return
+        if not record.nodes:
+            reason = record.data.get("graph_error") or "no graph was recorded for this call"
+            plotting.empty(ax, f"backward #{record.index}: {reason}", colors)
+            return
+        selection = self.model.selection
+        selected = selection.node if selection.call == record.index else None
+        title = f"‖grad‖ per vertex — #{record.index} {record.title()}"
+        if record.status == "error":
+            title += " (raised)"
+        self.norms_call = record.index
+        self.norms_plot = plotting.gradient_norms(ax, record.nodes, selected=selected, colors=colors,
+                                                  title=title)
+
+    # -- heatmap ------------------------------------------------------------------------------------
+    def _heatmap_source(self) -> dict:
+        """What the heatmap shows: ``array`` (or None and a ``message``), ``title``,
+        ``leaf`` ((call, vertex) when it is a leaf's gradient in a call)."""
+        m = self.model
+        node, tensor = m.selected_node(), m.selected_tensor()
+        call = m.selection.call
+        if node is not None:
+            label = plotting.node_label(node)
+            leaf = (call, node["id"]) if node.get("kind") == "leaf" else None
+            if node.get("grad") is not None:
+                return {"array": node["grad"], "leaf": leaf, "name": label,
+                        "title": f"|∂f/∂{label}| in backward #{call}",
+                        "info": f"The gradient that reached {label} in backward #{call}"
+                                f"{' — click a cell to pick it for the sweep' if leaf else ''}."}
+            if node.get("grad_summary") is not None:
+                size = node["grad_summary"].get("size")
+                return {"message": f"The gradient of {label} is too large to show ({size:,} elements).",
+                        "leaf": leaf, "name": label}
+            if node.get("kind") == "const":
+                return {"message": f"{label} is a constant: no gradient flows to it.", "name": label}
+            if tensor is None or tensor.get("grad") is None:
+                return {"message": f"No gradient reached {label} in backward #{call}.", "name": label}
+        if tensor is not None:
+            name = tensor["name"]
+            if tensor.get("grad") is not None:
+                call_index, vertex = m.latest_call_with(name)
+                record = m.call(call_index) if call_index is not None else None
+                found = record.node(vertex) if record is not None else None
+                leaf = (call_index, vertex) if found is not None and found.get("kind") == "leaf" else None
+                return {"array": tensor["grad"], "leaf": leaf, "name": name, "title": f"|{name}.grad|",
+                        "info": f"{name}.grad, accumulated over every backward call so far."}
+            if tensor.get("grad_summary") is not None:
+                size = tensor["grad_summary"].get("size")
+                return {"message": f"{name}.grad is too large to show ({size:,} elements).", "name": name}
+            why = "it does not require grad" if not tensor.get("requires_grad") else (
+                "it is not a leaf (call .retain_grad() to keep it)" if not tensor.get("is_leaf")
+                else "no backward() has reached it yet")
+            return {"message": f"{name}.grad is None: {why}.", "name": name}
+        return {"message": "Select a tensor or a graph vertex to see |grad|."}
+
+    def _render_heatmap(self):
+        view = self.views["heatmap"]
+        view.new_plot()
+        colors = self.colors()
+        plotting.style_figure(view.figure, colors)
+        ax = view.figure.add_subplot()
+        source = self._heatmap_source()
+        self.heatmap_leaf = source.get("leaf")
+        self.heatmap_plot = None
+        view.suggested_name = f"gradient-{_file_part(source.get('name') or 'heatmap')}.png"
+        if source.get("array") is None:
+            self.heatmap_info.setText("")
+            plotting.empty(ax, source["message"], colors)
+            return
+        self.heatmap_info.setText(source.get("info", ""))
+        marked = None
+        target = self.sweep_target()
+        if self.heatmap_leaf is not None and target is not None and target[:2] == self.heatmap_leaf:
+            marked = target[2]
+        self.heatmap_plot = plotting.gradient_heatmap(ax, source["array"], colors=colors, title=source["title"],
+                                                      log=self.log_colors.isChecked(), marked=marked)
+
+    # -- sweep: controls ------------------------------------------------------------------------------
+    def _fill_leaf_picker(self):
+        """The leaves of the current call; the selected one current if it is a leaf."""
+        record = self.current_call()
+        leaves = (record.data.get("leaves") or []) if record is not None and record.status == "ok" else []
+        keys = [(record.index, leaf["vertex"]) for leaf in leaves]
+        selection = self.model.selection
+        wanted = (selection.call, selection.node)
+        previous = self.leaf_picker.currentData()
+        self._syncing = True
+        try:
+            if [self.leaf_picker.itemData(i) for i in range(self.leaf_picker.count())] != keys:
+                self.leaf_picker.clear()
+                for key, leaf in zip(keys, leaves):
+                    shape = "×".join(str(s) for s in leaf["shape"]) or "scalar"
+                    self.leaf_picker.addItem(f"{leaf['name']}  ({shape})", key)
+            if wanted in keys:
+                self.leaf_picker.setCurrentIndex(keys.index(wanted))
+            elif previous in keys:
+                self.leaf_picker.setCurrentIndex(keys.index(previous))
+            elif keys:
+                self.leaf_picker.setCurrentIndex(0)
+        finally:
+            self._syncing = False
+        self._on_leaf_picked(self.leaf_picker.currentIndex(), select=False)
+        self._update_sweep_enabled()
+
+    def _leaf_node(self, key=None) -> dict | None:
+        key = key if key is not None else self.leaf_picker.currentData()
+        if key is None:
+            return None
+        record = self.model.call(key[0])
+        return record.node(key[1]) if record is not None else None
+
+    def _on_leaf_picked(self, row: int, select: bool = True):
+        node = self._leaf_node()
+        shape = list(node["shape"]) if node is not None else []
+        if [s.maximum() + 1 for s in self.element_spins] != shape:
+            for spin in self.element_spins:
+                self.element_box.removeWidget(spin)
+                spin.hide()             # now: a deferred delete waits for the event loop proper
+                spin.deleteLater()
+            self.element_spins = []
+            for axis, size in enumerate(shape):
+                spin = QSpinBox(minimum=0, maximum=max(0, size - 1))
+                spin.setToolTip(f"index along dimension {axis} (size {size})")
+                spin.valueChanged.connect(self._on_element_changed)
+                self.element_box.addWidget(spin)
+                self.element_spins.append(spin)
+        self._update_range_boxes()
+        if select and not self._syncing and node is not None:
+            key = self.leaf_picker.currentData()
+            self.model.select(call=key[0], node=key[1])
+
+    def _on_element_changed(self, value=None):
+        self._update_range_boxes()
+        if self.heatmap_leaf is not None:
+            self._mark("heatmap")
+
+    def sweep_target(self):
+        """(call, vertex, element) chosen in the controls, or None."""
+        key = self.leaf_picker.currentData()
+        if key is None:
+            return None
+        return key[0], key[1], tuple(spin.value() for spin in self.element_spins)
+
+    def set_sweep_target(self, call: int, vertex: int, element):
+        """Point the controls at one element of a leaf (a heatmap click does this)."""
+        keys = [self.leaf_picker.itemData(i) for i in range(self.leaf_picker.count())]
+        if (call, vertex) not in keys:      # (findData cannot compare Python tuples)
+            return False
+        row = keys.index((call, vertex))
+        self._syncing = True
+        try:
+            self.leaf_picker.setCurrentIndex(row)
+        finally:
+            self._syncing = False
+        self._on_leaf_picked(row, select=False)
+        for spin, index in zip(self.element_spins, element):
+            spin.setValue(int(index))
+        self._mark("heatmap")
+        return True
+
+    def _recorded_value(self):
+        node = self._leaf_node()
+        target = self.sweep_target()
+        if node is None or target is None or node.get("value") is None:
+            return None
+        try:
+            return float(np.asarray(node["value"])[target[2]])
+        except (IndexError, TypeError, ValueError):
+            return None
+
+    def _update_range_boxes(self, *args):
+        auto = self.auto_range.isChecked()
+        self.lo.setEnabled(not auto)
+        self.hi.setEnabled(not auto)
+        if auto:
+            value = self._recorded_value()
+            if value is not None:
+                lo, hi = default_range(value)
+                self.lo.setValue(lo)
+                self.hi.setValue(hi)
+
+    def _update_sweep_enabled(self):
+        self.sweep_button.setEnabled(self.pending_sweep is None and self.sweep_target() is not None)
+
+    # -- sweep: request and answer ------------------------------------------------------------------
+    def request_sweep(self):
+        """Ask the kernel for the sweep the controls describe."""
+        target = self.sweep_target()
+        if target is None or self.pending_sweep is not None:
+            return False
+        call, vertex, element = target
+        lo = hi = None
+        if not self.auto_range.isChecked():
+            lo, hi = self.lo.value(), self.hi.value()
+            if not lo < hi:
+                self._set_sweep_status(f"<span style='color:{theme.colors(self.palette())['error']}'>"
+                                          "The range is empty: “from” must be below “to”.</span>")
+                return False
+        self.pending_sweep = target
+        node = self._leaf_node()
+        name = element_text(plotting.node_label(node) if node else "a", element)
+        span = f" over [{self.lo.value():g}, {self.hi.value():g}]" if self.lo.value() < self.hi.value() else ""
+        self._set_sweep_status(f"Sweeping {name}{span} ({self.points.value()} points): the kernel "
+                                  "re-runs the graph and evaluates the closed form at each point…")
+        self._set_sweep_busy(True)
+        self.runner.request_sweep(call, vertex, list(element), lo=lo, hi=hi, points=self.points.value())
+        return True
+
+    def _set_sweep_status(self, text: str):
+        self.sweep_status.setText(text)
+        self.sweep_status.setVisible(bool(text))
+
+    def _cancel_sweep(self):
+        if self.pending_sweep is not None:
+            self.runner.interrupt()
+
+    def _set_sweep_busy(self, busy: bool):
+        self.progress.setVisible(busy)
+        self.cancel_button.setVisible(busy)
+        self._update_sweep_enabled()
+
+    def _on_sweep_ready(self, result: dict):
+        pending = self.pending_sweep
+        if pending is not None and result.get("call") == pending[0] \
+                and result.get("vertex", pending[1]) == pending[1]:
+            self.pending_sweep = None
+            self._set_sweep_busy(False)
+        if self.model.call(result.get("call")) is None:
+            return
+        self.sweep_result = result
+        if result.get("error"):
+            color = theme.colors(self.palette())["error"]
+            self._set_sweep_status(f"<span style='color:{color}'>The sweep failed: "
+                                      f"{_html(result['error'])}</span>")
+        else:
+            self._set_sweep_status(result.get("note") or "")
+            self.tabs.setCurrentWidget(self.views["sweep"])
+        self._mark("sweep")
+
+    def _on_busy_changed(self, busy: bool):
+        """The kernel went idle without answering (it died, or the request was dropped)."""
+        if not busy and self.pending_sweep is not None:
+            QTimer.singleShot(0, self._check_unanswered)
+
+    def _check_unanswered(self):
+        if self.pending_sweep is not None and not self.model.busy:
+            self.pending_sweep = None
+            self._set_sweep_busy(False)
+            self._set_sweep_status("The kernel stopped before the sweep came back.")
+
+    def _render_sweep(self):
+        view = self.views["sweep"]
+        view.new_plot()
+        colors = self.colors()
+        plotting.style_figure(view.figure, colors)
+        result = self.sweep_result
+        self.sweep_plot = None
+        if result is None:
+            ax = view.figure.add_subplot()
+            hint = ("Pick a leaf and an element above (or click a heatmap cell), then Sweep: "
+                    "f and ∂f/∂a over a range, from the engine, the closed form and finite differences.")
+            plotting.empty(ax, hint, colors)
+            return
+        record = self.model.call(result.get("call"))
+        node = record.node(result.get("vertex")) if record is not None and result.get("vertex") is not None else None
+        name = element_text(plotting.node_label(node) if node else "a", result.get("element") or [])
+        view.suggested_name = f"sweep-{_file_part(name)}.png"
+        grid = view.figure.add_gridspec(2, 1, height_ratios=(1, 2))
+        f_ax = view.figure.add_subplot(grid[0])
+        ax = view.figure.add_subplot(grid[1], sharex=f_ax)
+        title = f"f and ∂f/∂{name} — #{record.index} {record.title()}" if record else None
+        self.sweep_plot = plotting.sweep(ax, result, f_ax=f_ax, colors=colors, variable=name, title=title)
+
+    # -- clicks -----------------------------------------------------------------------------------------
+    def _on_click(self, name: str, event):
+        view = self.views[name]
+        if event.button != 1 or event.inaxes is None or view.toolbar.is_navigating():
+            return
+        if name == "norms" and self.norms_plot is not None and self.norms_call is not None:
+            node = self.norms_plot.node_at(event.xdata)
+            if node is not None:
+                self.model.select(call=self.norms_call, node=node)
+        elif name == "heatmap" and self.heatmap_plot is not None and self.heatmap_leaf is not None \
+                and event.inaxes is self.heatmap_plot.image.axes:
+            element = self.heatmap_plot.element_at(event.xdata, event.ydata)
+            if element is not None and self.set_sweep_target(*self.heatmap_leaf, element) and event.dblclick:
+                self.tabs.setCurrentWidget(self.views["sweep"])
+                self.request_sweep()
+
+    # -- view state -----------------------------------------------------------------------------------
+    def view_state(self) -> dict:
+        return {"tab": TABS[self.tabs.currentIndex()], "log_colors": self.log_colors.isChecked(),
+                "auto_range": self.auto_range.isChecked(), "lo": self.lo.value(), "hi": self.hi.value(),
+                "points": self.points.value()}
+
+    def restore_view_state(self, state: dict):
+        if state.get("tab") in TABS:
+            self.tabs.setCurrentIndex(TABS.index(state["tab"]))
+        if isinstance(state.get("log_colors"), bool):
+            self.log_colors.setChecked(state["log_colors"])
+        if isinstance(state.get("points"), int):
+            self.points.setValue(state["points"])
+        if isinstance(state.get("auto_range"), bool):
+            self.auto_range.setChecked(state["auto_range"])
+        for key, box in (("lo", self.lo), ("hi", self.hi)):
+            if isinstance(state.get(key), (int, float)) and not state.get("auto_range", True):
+                box.setValue(float(state[key]))
+
+
+def _file_part(text: str) -> str:
+    """A piece of a file name made from a variable or element name."""
+    kept = "".join(c if c.isalnum() else "-" for c in text)
+    return "-".join(p for p in kept.split("-") if p) or "plot"
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
