@@ -31,7 +31,8 @@ from matplotlib import colormaps
 from matplotlib.colors import LogNorm, Normalize, to_rgb
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, NullLocator
+from matplotlib.transforms import Bbox
 
 MAX_BARS = 40                  # a bigger graph shows its largest norms
 MAX_ANNOTATED_CELLS = 64       # heatmap cells that get their value written in them
@@ -240,7 +241,10 @@ def gradient_norms(ax, nodes: list, *, selected: int | None = None, colors: dict
     positive = [h for h in heights if h == h and h > 0]
     if positive:
         low, high = min(positive), max(positive)
-        ax.set_ylim(10 ** math.floor(math.log10(low) - 0.3), 10 ** math.ceil(math.log10(high) + 0.3))
+        bottom, top = math.floor(math.log10(low) - 0.3), math.ceil(math.log10(high) + 0.3)
+        ax.set_ylim(10 ** bottom, 10 ** top)
+        if top - bottom > 6:        # minor ticks over many decades: clutter, and slow to lay out
+            ax.yaxis.set_minor_locator(NullLocator())
     else:
         ax.set_ylim(0.1, 10)
         ax.text(0.5, 0.6, "no gradient reached these vertices", transform=ax.transAxes,
@@ -253,8 +257,10 @@ def gradient_norms(ax, nodes: list, *, selected: int | None = None, colors: dict
                                           rotation=90, ha="center", va="bottom", color=color,
                                           fontsize="small"))
 
-    long_labels = len(shown) > 6 or max(len(label) for label in labels) > 8
     fontsize = "small" if len(shown) <= 20 else "x-small"
+    slot = _axes_pixels(ax)[0] / len(shown)
+    char = 6.5 if fontsize == "small" else 5.5               # pixels per character, roughly
+    long_labels = max(len(label) for label in labels) * char > 0.9 * slot
     ax.set_xticks(xs, labels, fontsize=fontsize)
     if long_labels:
         for text in ax.get_xticklabels():
@@ -379,8 +385,9 @@ def gradient_heatmap(ax, grad, *, colors: dict | None = None, title: str | None 
     square = rows <= 40 and cols <= 40 and max(rows, cols) <= 8 * min(rows, cols)
     plot.image = ax.imshow(image_data, cmap=cmap, norm=norm, interpolation="nearest",
                            aspect="equal" if square else "auto", origin="upper")
+    ax.set_anchor("N")          # a short image sits under its title, not in mid-air
     if colorbar:
-        plot.colorbar = ax.figure.colorbar(plot.image, ax=ax, fraction=0.08, pad=0.03)
+        plot.colorbar = ax.figure.colorbar(plot.image, cax=_colorbar_axes(ax))
         plot.colorbar.set_label("|grad|", color=colors["foreground"])
         plot.colorbar.ax.tick_params(colors=colors["foreground"])
         plot.colorbar.outline.set_edgecolor(colors["muted"])
@@ -410,8 +417,10 @@ def gradient_heatmap(ax, grad, *, colors: dict | None = None, title: str | None 
         except (ValueError, IndexError):
             r = c = None
         if r is not None and 0 <= r < rows and 0 <= c < cols:
+            # black under white: visible on every colour of the map
+            ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor="#000000", linewidth=5.0))
             plot.marker = ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False,
-                                                 edgecolor=colors["selected"], linewidth=2.0))
+                                                 edgecolor="#ffffff", linewidth=2.2))
     labels = []
     if not finite.all():
         bad = int((~finite).sum())
@@ -423,13 +432,42 @@ def gradient_heatmap(ax, grad, *, colors: dict | None = None, title: str | None 
     return plot
 
 
-def _cell_pixels(ax, rows: int, cols: int) -> tuple:
-    """About how large (width, height in pixels) a cell is on the figure as it is now."""
+def _root_figure(ax):
     figure = ax.figure
+    while getattr(figure, "figure", figure) is not figure:     # a SubFigure's root
+        figure = figure.figure
+    return figure
+
+
+def _colorbar_axes(ax, pad_px: float = 8, width_px: float = 14):
+    """Axes for a colour bar beside ``ax``, as tall as the image actually drawn
+    (an equal-aspect image is often shorter than its axes box); the layout engine
+    counts it as part of ``ax``."""
+    cax = ax.inset_axes([1.02, 0, 0.05, 1])
+
+    def locate(_cax, renderer):
+        ax.apply_aspect()
+        position = ax.get_position(original=False)
+        width = _root_figure(ax).bbox.width
+        return Bbox.from_bounds(position.x1 + pad_px / width, position.y0, width_px / width, position.height)
+
+    cax.set_axes_locator(locate)
+    return cax
+
+
+def _axes_pixels(ax) -> tuple:
+    """About how large (width, height in pixels) ``ax`` is on its figure as it is now
+    (before the layout engine shrinks it for labels)."""
+    figure = _root_figure(ax)
     width, height = figure.get_size_inches() * figure.dpi
     position = ax.get_position()
-    cell_w = position.width * width / cols
-    cell_h = position.height * height / rows
+    return position.width * width, position.height * height
+
+
+def _cell_pixels(ax, rows: int, cols: int) -> tuple:
+    """About how large (width, height in pixels) a cell is on the figure as it is now."""
+    width, height = _axes_pixels(ax)
+    cell_w, cell_h = width / cols, height / rows
     if ax.get_aspect() == 1.0:            # square cells: the smaller side wins
         cell_w = cell_h = min(cell_w, cell_h)
     return cell_w, cell_h

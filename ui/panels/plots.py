@@ -252,7 +252,7 @@ class PlotsPanel(QWidget):
     def _on_selection_changed(self, selection):
         self._sync_call_picker()
         self._fill_leaf_picker()
-        self._mark("norms", "heatmap")
+        self._mark("norms", "heatmap", *(("sweep",) if self.sweep_result is None else ()))
 
     def _fill_call_picker(self):
         self._syncing = True
@@ -554,8 +554,15 @@ class PlotsPanel(QWidget):
         self.sweep_plot = None
         if result is None:
             ax = view.figure.add_subplot()
-            hint = ("Pick a leaf and an element above (or click a heatmap cell), then Sweep: "
-                    "f and ∂f/∂a over a range, from the engine, the closed form and finite differences.")
+            current = self.current_call()
+            if current is None:
+                hint = "Run a cell that calls backward(), then sweep one element of a leaf."
+            elif self.leaf_picker.count() == 0:
+                why = "raised" if current.status == "error" else "gave no leaf a gradient"
+                hint = f"backward #{current.index} {why}: there is nothing to sweep. Pick another call."
+            else:
+                hint = ("Pick a leaf and an element above (or click a heatmap cell), then Sweep: "
+                        "f and ∂f/∂a over a range, from the engine, the closed form and finite differences.")
             plotting.empty(ax, hint, colors)
             return
         record = self.model.call(result.get("call"))
