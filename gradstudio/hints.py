@@ -37,6 +37,9 @@ _HINTS = [
      "dtype=torch.float32."),
     (r"Can't call numpy\(\) on Tensor that requires grad",
      "Use tensor.detach().numpy(): the values leave the graph, so autograd cannot follow them."),
+    (r"name 'torch' is not defined",
+     "Run the cell with `import torch` first (cells share one namespace, in the order you run "
+     "them; Restart clears it)."),
     (r"appears to not have been used in the graph",
      "That input does not influence the output; pass allow_unused=True to get None for it."),
 ]
