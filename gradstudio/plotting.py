@@ -498,6 +498,21 @@ def _array_or_none(value):
     return a if a.size else None
 
 
+def _widen_flat_range(ax, curves, relative: float = 1e-3):
+    """A curve that is constant up to rounding (∂f/∂a of a linear f) gets a y range
+    of ±10 % around its value, so float noise in the finite differences does
+    not fill the axes as if it were structure."""
+    values = np.concatenate([c[np.isfinite(c)] for c in curves if c is not None] or [np.zeros(0)])
+    if not values.size:
+        return
+    low, high = float(values.min()), float(values.max())
+    centre = (low + high) / 2
+    scale = max(abs(low), abs(high))
+    if high - low <= relative * scale or scale == 0:
+        half = 0.1 * abs(centre) if centre else 1.0
+        ax.set_ylim(centre - half, centre + half)
+
+
 def sweep(ax, result: dict, *, f_ax=None, colors: dict | None = None, variable: str = "a",
           title: str | None = None) -> SweepPlot:
     """∂f/∂a on ``ax`` (engine solid, closed form dashed on top, finite
@@ -539,7 +554,14 @@ def sweep(ax, result: dict, *, f_ax=None, colors: dict | None = None, variable: 
         (plot.engine,) = ax.plot(x, engine, color=colors["engine"], linewidth=3.0, alpha=0.85,
                                  label="engine", zorder=3, solid_capstyle="round")
     if fd is not None:
-        every = max(1, int(math.ceil(len(x) / MAX_SWEEP_MARKERS)))
+        step = max(1, int(math.ceil(len(x) / MAX_SWEEP_MARKERS)))
+        shown = np.zeros(len(x), dtype=bool)
+        shown[::step] = True
+        reference = engine if engine is not None else symbolic
+        if reference is not None and len(reference) == len(fd):   # never thin away a disagreement
+            with np.errstate(invalid="ignore"):
+                shown |= ~np.isclose(fd, reference, rtol=1e-3, atol=1e-6) & np.isfinite(fd)
+        every = np.flatnonzero(shown).tolist()
         (plot.finite_difference,) = ax.plot(x, fd, linestyle="none", marker="o", markersize=5,
                                             markerfacecolor="none", markeredgewidth=1.2,
                                             color=colors["finite_difference"], markevery=every,
@@ -562,6 +584,10 @@ def sweep(ax, result: dict, *, f_ax=None, colors: dict | None = None, variable: 
                     (mark,) = target.plot([at], [y], marker="D", markersize=7, linestyle="none",
                                           color=colors["recorded"], zorder=6)
                     plot.recorded.append(mark)
+    _widen_flat_range(ax, [engine, symbolic, fd])
+    _widen_flat_range(f_ax, [f])
+    for target in (ax, f_ax):
+        target.ticklabel_format(axis="y", useOffset=False)
     ax.set_xlabel(variable)
     ax.set_ylabel(derivative)
     f_ax.set_ylabel("f")

@@ -218,3 +218,29 @@ def test_plotting_never_imports_pyplot_or_qt():
             "print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_constant_derivative_is_not_magnified_into_rounding_noise():
+    x = np.linspace(-1, 1, 11)
+    noise = 1e-7 * np.sin(np.arange(11))
+    result = {"x": x, "f": 1024 * x, "engine": np.full(11, 1024.0), "symbolic": np.full(11, 1024.0),
+              "finite_difference": 1024 + noise, "at": 0.0, "note": None, "error": None}
+    figure, ax = axes()
+    plotting.sweep(ax, result)
+    figure.canvas.draw()
+    low, high = ax.get_ylim()
+    assert low == pytest.approx(1024 * 0.9) and high == pytest.approx(1024 * 1.1)
+    assert ax.yaxis.get_offset_text().get_text() == ""
+
+
+def test_thinned_finite_difference_markers_never_hide_a_disagreement():
+    x = np.linspace(-2, 2, 101)
+    engine = (x > 0).astype(float)
+    fd = engine.copy()
+    fd[51] = 0.5                                  # a kink the engine and the difference see differently
+    result = {"x": x, "f": np.maximum(x, 0), "engine": engine, "symbolic": engine, "finite_difference": fd,
+              "at": 1.0, "note": None, "error": None}
+    figure, ax = axes()
+    plot = plotting.sweep(ax, result)
+    every = plot.finite_difference.get_markevery()
+    assert 51 in every and len(every) <= plotting.MAX_SWEEP_MARKERS + 2
