@@ -317,3 +317,22 @@ def test_the_tutorial_in_the_app(qtbot, window, helpers, tmp_path, monkeypatch):
     assert (tmp_path / "sweep.png").stat().st_size > 1000 and "<svg" in (tmp_path / "sweep.svg").read_text()
     assert "matplotlib.pyplot" not in sys.modules
     assert not window.reporter.errors
+
+
+def test_matplotlib_waits_until_the_panel_is_shown():
+    """The Plots dock starts hidden: building the panel must not import matplotlib
+    (it would add a good part of a second to the window's start-up)."""
+    code = ("import os; os.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
+            "import sys, gradstudio.ui\n"
+            "from PySide6.QtWidgets import QApplication\n"
+            "app = QApplication([])\n"
+            "from gradstudio.ui.model import AppModel\n"
+            "from gradstudio.ui.panels import PanelContext\n"
+            "from gradstudio.ui.panels.plots import PlotsPanel\n"
+            "p = PlotsPanel(PanelContext(AppModel(), None, None)); app.processEvents(); p._refresh()\n"
+            "before = 'matplotlib' in sys.modules\n"
+            "p.show(); app.processEvents(); p._refresh()\n"
+            "sys.exit(3 if before else 0 if p.views and 'matplotlib' in sys.modules else 4)\n")
+    env = dict(os.environ, PYTHONPATH=ROOT, QT_QPA_PLATFORM="offscreen")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr

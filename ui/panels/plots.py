@@ -28,10 +28,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout
                                QProgressBar, QPushButton, QSpinBox, QTabWidget, QVBoxLayout,
                                QWidget)
 
-from gradstudio import plotting
-
 from .. import theme
-from ..plots.view import PlotView
 
 TABS = ("norms", "heatmap", "sweep")
 TITLES = {"norms": "Gradient norms", "heatmap": "Heatmap", "sweep": "Sweep"}
@@ -55,12 +52,23 @@ class PlotsPanel(QWidget):
         super().__init__(parent)
         self.model = context.model
         self.runner = context.runner
-        self.views = {"norms": PlotView("gradient-norms.png"), "heatmap": PlotView("gradient-heatmap.png"),
-                      "sweep": PlotView("sweep.png")}
+        # The canvases (and matplotlib with them) are made the first time the panel
+        # is on screen: the Plots dock starts hidden, and importing matplotlib
+        # would cost the window's start-up a good part of a second.
+        self.views: dict = {}           # tab name -> gradstudio.ui.plots.view.PlotView
+        self.pages, self.headers = {}, {}
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         for name in TABS:
-            self.tabs.addTab(self.views[name], TITLES[name])
+            page = QWidget()
+            page_layout = QVBoxLayout(page)
+            page_layout.setContentsMargins(0, 0, 0, 0)
+            page_layout.setSpacing(0)
+            header = QVBoxLayout()
+            header.setContentsMargins(4, 2, 4, 0)
+            page_layout.addLayout(header)
+            self.pages[name], self.headers[name] = page, header
+            self.tabs.addTab(page, TITLES[name])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
@@ -80,9 +88,6 @@ class PlotsPanel(QWidget):
         self._syncing = False
         self._refresh_timer = QTimer(self, singleShot=True, interval=0, timeout=self._refresh)
 
-        for name, view in self.views.items():
-            view.canvas.mpl_connect("button_press_event",
-                                    lambda event, n=name: self._on_click(n, event))
         self.tabs.currentChanged.connect(lambda index: self._schedule())
         m = self.model
         m.callAdded.connect(self._on_calls_changed)
@@ -104,7 +109,7 @@ class PlotsPanel(QWidget):
         row = QHBoxLayout()
         row.addWidget(QLabel("Backward call"))
         row.addWidget(self.call_picker, 1)
-        self.views["norms"].header.addLayout(row)
+        self.headers["norms"].addLayout(row)
 
     def _build_heatmap_header(self):
         self.heatmap_info = QLabel()
@@ -115,7 +120,7 @@ class PlotsPanel(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.heatmap_info, 1)
         row.addWidget(self.log_colors)
-        self.views["heatmap"].header.addLayout(row)
+        self.headers["heatmap"].addLayout(row)
 
     def _build_sweep_controls(self):
         self.leaf_picker = QComboBox()
@@ -171,7 +176,7 @@ class PlotsPanel(QWidget):
         third = QHBoxLayout()
         third.addWidget(self.progress)
         third.addWidget(self.sweep_status, 1)
-        header = self.views["sweep"].header
+        header = self.headers["sweep"]
         for row in (first, second, third):
             header.addLayout(row)
         self._update_range_boxes()
@@ -194,7 +199,19 @@ class PlotsPanel(QWidget):
             record = calls[-1] if calls else None
         return record
 
+    def _ensure_views(self):
+        if self.views:
+            return
+        from ..plots.view import PlotView
+        names = {"norms": "gradient-norms.png", "heatmap": "gradient-heatmap.png", "sweep": "sweep.png"}
+        for name in TABS:
+            view = PlotView(names[name])
+            view.canvas.mpl_connect("button_press_event", lambda event, n=name: self._on_click(n, event))
+            self.pages[name].layout().addWidget(view, 1)
+            self.views[name] = view
+
     def colors(self) -> dict:
+        from gradstudio import plotting
         palette = self.palette()
         return plotting.theme(theme.is_dark(palette),
                               background=palette.color(QPalette.ColorRole.Window).name(),
@@ -213,6 +230,7 @@ class PlotsPanel(QWidget):
         """Rebuild the visible tab if stale (the others wait until they are shown)."""
         if not self.isVisible():
             return
+        self._ensure_views()
         name = TABS[self.tabs.currentIndex()]
         if name in self._stale:
             self._stale.discard(name)
@@ -225,7 +243,8 @@ class PlotsPanel(QWidget):
         if not self.isVisible():
             return False
         name = TABS[self.tabs.currentIndex()]
-        return self._refresh_timer.isActive() or name in self._stale or self.views[name].is_busy()
+        return (self._refresh_timer.isActive() or name in self._stale or name not in self.views
+                or self.views[name].is_busy())
 
     def showEvent(self, event):
         super().showEvent(event)
@@ -286,6 +305,7 @@ class PlotsPanel(QWidget):
 
     # -- gradient norms -----------------------------------------------------------------------------
     def _render_norms(self):
+        from gradstudio import plotting
         view = self.views["norms"]
         view.new_plot()
         colors = self.colors()
@@ -313,11 +333,12 @@ class PlotsPanel(QWidget):
     def _heatmap_source(self) -> dict:
         """What the heatmap shows: ``array`` (or None and a ``message``), ``title``,
         ``leaf`` ((call, vertex) when it is a leaf's gradient in a call)."""
+        from gradstudio.plotting import node_label
         m = self.model
         node, tensor = m.selected_node(), m.selected_tensor()
         call = m.selection.call
         if node is not None:
-            label = plotting.node_label(node)
+            label = node_label(node)
             leaf = (call, node["id"]) if node.get("kind") == "leaf" else None
             if node.get("grad") is not None:
                 return {"array": node["grad"], "leaf": leaf, "name": label,
@@ -351,6 +372,7 @@ class PlotsPanel(QWidget):
         return {"message": "Select a tensor or a graph vertex to see |grad|."}
 
     def _render_heatmap(self):
+        from gradstudio import plotting
         view = self.views["heatmap"]
         view.new_plot()
         colors = self.colors()
@@ -495,7 +517,7 @@ class PlotsPanel(QWidget):
                 return False
         self.pending_sweep = target
         node = self._leaf_node()
-        name = element_text(plotting.node_label(node) if node else "a", element)
+        name = element_text(_node_name(node), element)
         span = f" over [{self.lo.value():g}, {self.hi.value():g}]" if self.lo.value() < self.hi.value() else ""
         self._set_sweep_status(f"Sweeping {name}{span} ({self.points.value()} points): the kernel "
                                   "re-runs the graph and evaluates the closed form at each point…")
@@ -531,7 +553,7 @@ class PlotsPanel(QWidget):
                                       f"{_html(result['error'])}</span>")
         else:
             self._set_sweep_status(result.get("note") or "")
-            self.tabs.setCurrentWidget(self.views["sweep"])
+            self.tabs.setCurrentWidget(self.pages["sweep"])
         self._mark("sweep")
 
     def _on_busy_changed(self, busy: bool):
@@ -546,6 +568,7 @@ class PlotsPanel(QWidget):
             self._set_sweep_status("The kernel stopped before the sweep came back.")
 
     def _render_sweep(self):
+        from gradstudio import plotting
         view = self.views["sweep"]
         view.new_plot()
         colors = self.colors()
@@ -567,7 +590,7 @@ class PlotsPanel(QWidget):
             return
         record = self.model.call(result.get("call"))
         node = record.node(result.get("vertex")) if record is not None and result.get("vertex") is not None else None
-        name = element_text(plotting.node_label(node) if node else "a", result.get("element") or [])
+        name = element_text(_node_name(node), result.get("element") or [])
         view.suggested_name = f"sweep-{_file_part(name)}.png"
         grid = view.figure.add_gridspec(2, 1, height_ratios=(1, 2))
         f_ax = view.figure.add_subplot(grid[0])
@@ -588,7 +611,7 @@ class PlotsPanel(QWidget):
                 and event.inaxes is self.heatmap_plot.image.axes:
             element = self.heatmap_plot.element_at(event.xdata, event.ydata)
             if element is not None and self.set_sweep_target(*self.heatmap_leaf, element) and event.dblclick:
-                self.tabs.setCurrentWidget(self.views["sweep"])
+                self.tabs.setCurrentWidget(self.pages["sweep"])
                 self.request_sweep()
 
     # -- view state -----------------------------------------------------------------------------------
@@ -609,6 +632,13 @@ class PlotsPanel(QWidget):
         for key, box in (("lo", self.lo), ("hi", self.hi)):
             if isinstance(state.get(key), (int, float)) and not state.get("auto_range", True):
                 box.setValue(float(state[key]))
+
+
+def _node_name(node: dict | None) -> str:
+    """As gradstudio.plotting.node_label, without importing matplotlib for it."""
+    if node is None:
+        return "a"
+    return node.get("name") or node.get("grad_fn") or node.get("label") or node.get("kind", "?")
 
 
 def _file_part(text: str) -> str:

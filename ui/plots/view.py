@@ -41,12 +41,9 @@ class PlotView(QWidget):
         self.canvas.setMinimumSize(260, 180)
         self.toolbar = PlotToolbar(self.canvas, self)
         self.suggested_name = suggested_name
-        self.header = QVBoxLayout()
-        self.header.setContentsMargins(4, 2, 4, 0)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addLayout(self.header)
         layout.addWidget(self.toolbar)
         layout.addWidget(self.canvas, 1)
         self._awaiting_draw = False
