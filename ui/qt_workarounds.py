@@ -14,6 +14,12 @@ so the bug is harmless there.
 ``True`` and ``False`` a reserve of 2**40 references: they are static
 singletons that are never freed, so the extra references cost nothing, and no
 realistic session emits 10**12 signals.
+
+The same binding loses a reference to ``None`` on every call of a method
+that returns nothing (``item.setPos(…)``, ``label.setText(…)``: measured −1
+per call): None starts near 10,000 references, so building a 2,000-node
+graph scene aborted the interpreter with "deallocating None". The same
+reserve is given to ``None`` when that probe fires.
 """
 from __future__ import annotations
 
@@ -38,6 +44,17 @@ def emit_steals_bool_references() -> bool:
     return sys.getrefcount(True) <= before - 4
 
 
+def void_call_steals_none_references() -> bool:
+    """Whether calling a void Qt method loses a reference to ``None`` (PySide6 6.12)."""
+    from PySide6.QtCore import QObject
+
+    probe = QObject()
+    before = sys.getrefcount(None)
+    for _ in range(4):
+        probe.setObjectName("probe")
+    return sys.getrefcount(None) <= before - 4
+
+
 def protect_bool_refcounts() -> bool:
     """Apply the reserve if this interpreter and binding need it. Returns whether it was applied."""
     global _applied
@@ -45,9 +62,12 @@ def protect_bool_refcounts() -> bool:
         return True
     if sys.version_info >= (3, 12) or hasattr(sys, "gettotalrefcount") or sys.implementation.name != "cpython":
         return False
-    if not emit_steals_bool_references():
+    singletons = (True, False) if emit_steals_bool_references() else ()
+    if void_call_steals_none_references():
+        singletons += (None,)
+    if not singletons:
         return False
-    for singleton in (True, False):
+    for singleton in singletons:
         refcount = ctypes.c_ssize_t.from_address(id(singleton))
         if abs(refcount.value - (sys.getrefcount(singleton) - 1)) > 8:
             return False            # not the object layout we expect: leave it alone
