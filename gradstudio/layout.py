@@ -331,8 +331,8 @@ def layout(vertices: Sequence[Vertex], sizes=None, *, layer_gap: float = 56.0, n
         x += w + layer_gap
     height = [size[k][1] if k < n else 0.0 for k in range(total)]
     pull = weight + [1.0] * (total - n)
-    light = [v.kind == "const" for v in vertices] + [False] * (total - n)
-    y = _assign_y(columns, up, down, height, pull, light, is_dummy, node_gap)
+    tier = [_TIER.get(v.kind, 2) for v in vertices] + [1] * (total - n)
+    y = _assign_y(columns, up, down, height, pull, tier, is_dummy, node_gap)
 
     top = min(y[k] - height[k] / 2 for k in range(total))
     result = Layout(crossings=crossings)
@@ -519,15 +519,17 @@ def _reduce_crossings(columns, up, down, sweeps, crossings) -> tuple:
 
 
 ANCHOR = 1e6      # how much more a chain link weighs than an ordinary edge
+_TIER = {"op": 2, "group": 2, "leaf": 1, "const": 0}   # which input a vertex lines up with
 
 
-def _assign_y(columns, up, down, height, pull, light, is_dummy, gap) -> list:
+def _assign_y(columns, up, down, height, pull, tier, is_dummy, gap) -> list:
     """Vertical centres: alternate sweeps pulling each vertex towards its
     neighbours' weighted mean, each column solved exactly (order and gaps kept).
 
-    A *chain link* a → b (b's only input that is not a constant, and a feeds
-    nothing else) holds b level with a: such links outweigh everything else,
-    so constants and the like step aside and chains come out straight."""
+    A *chain link* a → b holds b level with a: a feeds nothing but b, and a is
+    b's only input of the highest tier present (ops over leaves and long edges,
+    those over constants). Links outweigh everything else, so side inputs step
+    aside and chains — a loop, a network's forward pass — come out straight."""
     total = len(height)
     y = [0.0] * total
     for column in columns:                    # start packed, centred on 0
@@ -543,7 +545,8 @@ def _assign_y(columns, up, down, height, pull, light, is_dummy, gap) -> list:
     anchor_up = [None] * total
     anchor_down = [None] * total
     for b in range(total):
-        heavy = [a for a in up[b] if not light[a]]
+        best = max((tier[a] for a in up[b]), default=0)
+        heavy = [a for a in up[b] if tier[a] == best] if best > 0 else []
         if len(heavy) == 1 and len(down[heavy[0]]) == 1:
             anchor_up[b] = heavy[0]
             anchor_down[heavy[0]] = b

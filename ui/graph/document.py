@@ -1,0 +1,96 @@
+"""One backward call's graph as the panel shows it — the scene's model.
+
+A :class:`GraphDocument` holds the recorded vertices (the model's node dicts,
+read-only), the repetitive chains found in them (:func:`gradstudio.layout.find_groups`),
+which groups are expanded, the computed layout, and the positions the user
+dragged nodes to. It changes only through its setters, which the undo
+commands (:mod:`.commands`) call; it announces each change by a signal and
+the scene follows. It knows nothing of items or widgets.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from gradstudio import layout as graph_layout
+
+LAYER_GAP = 48.0
+NODE_GAP = 14.0
+
+
+class GraphDocument(QObject):
+    layoutChanged = Signal()           # shown vertices or their layout changed: rebuild
+    positionsChanged = Signal(object)  # {visible id: (x, y)}: move these
+
+    def __init__(self, record, measure, parent=None):
+        """``record``: the model's CallRecord; ``measure(document, vertex) -> (w, h)``."""
+        super().__init__(parent)
+        self.call = record.index
+        self.record = record
+        self.nodes = {n["id"]: n for n in record.nodes}
+        self.vertices = graph_layout.vertices_from_graph(record.graph)
+        self.groups = graph_layout.find_groups(self.vertices)
+        self.group_by_id = {g.id: g for g in self.groups}
+        self.expanded: set = set()
+        self.overrides: dict = {}      # visible id -> (x, y) the user put it at
+        self.measure = measure
+        self.shown: list = []
+        self.owner: dict = {}
+        self.layout = graph_layout.Layout()
+        self._relayout()
+
+    # -- reading ---------------------------------------------------------------------------------
+    @property
+    def root(self):
+        graph = self.record.graph
+        return graph.get("root") if graph else None
+
+    def visible_id(self, node_id):
+        """The id of what shows ``node_id``: itself, or the collapsed group holding it."""
+        return self.owner.get(node_id, node_id)
+
+    def position(self, visible_id) -> tuple:
+        return self.overrides.get(visible_id) or self.layout.positions[visible_id]
+
+    def is_moved(self, visible_id) -> bool:
+        return visible_id in self.overrides
+
+    def expanded_groups(self) -> list:
+        return [g for g in self.groups if g.id in self.expanded]
+
+    def is_group(self, visible_id) -> bool:
+        return visible_id in self.group_by_id
+
+    # -- changing (the undo commands call these) ----------------------------------------------------
+    def set_positions(self, positions: dict):
+        """``{visible id: (x, y) or None}``; None puts a vertex back where the layout had it."""
+        moved = {}
+        for vid, pos in positions.items():
+            if vid not in self.layout.positions:
+                continue
+            if pos is None:
+                self.overrides.pop(vid, None)
+            else:
+                self.overrides[vid] = (float(pos[0]), float(pos[1]))
+            moved[vid] = self.position(vid)
+        if moved:
+            self.positionsChanged.emit(moved)
+
+    def set_overrides(self, overrides: dict):
+        """Replace every dragged position at once (reset, or undoing a reset)."""
+        old = dict(self.overrides)
+        self.overrides = {k: v for k, v in overrides.items() if k in self.layout.positions}
+        changed = {k: self.position(k) for k in set(old) | set(self.overrides) if k in self.layout.positions}
+        if changed:
+            self.positionsChanged.emit(changed)
+
+    def set_expanded(self, expanded: set):
+        expanded = {g for g in expanded if g in self.group_by_id}
+        if expanded != self.expanded:
+            self.expanded = expanded
+            self._relayout()
+            self.layoutChanged.emit()
+
+    def _relayout(self):
+        self.shown, self.owner = graph_layout.collapse(self.vertices, self.groups, self.expanded)
+        self.layout = graph_layout.layout(self.shown, lambda v: self.measure(self, v), layer_gap=LAYER_GAP, node_gap=NODE_GAP)
+        self.overrides = {k: v for k, v in self.overrides.items() if k in self.layout.positions}

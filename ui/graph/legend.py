@@ -1,0 +1,81 @@
+"""The colour legend: ‖grad‖ from the smallest to the largest in the call (log
+scale) on the graph's colour map, and the grey of "no gradient"."""
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QLinearGradient, QPainter, QPalette, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from .style import VIRIDIS, Style
+from .text import number
+
+BAR_WIDTH = 90
+
+
+class GradLegend(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.scale = None
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.setToolTip("Nodes are coloured by the norm of the gradient that reached them in this "
+                        "backward call, on a log scale; grey: no gradient reached it")
+
+    def set_scale(self, scale):
+        self.scale = scale
+        self.updateGeometry()
+        self.update()
+
+    def texts(self) -> tuple:
+        lo, hi = self.scale.bounds() if self.scale is not None else (None, None)
+        if lo is None:
+            return None, None
+        return number(lo), number(hi)
+
+    def sizeHint(self) -> QSize:
+        fm = self.fontMetrics()
+        lo, hi = self.texts()
+        width = fm.horizontalAdvance("no grad") + 26
+        if lo is not None:
+            width += fm.horizontalAdvance("‖grad‖ " + lo + hi) + BAR_WIDTH + 24
+        return QSize(width, fm.height() + 8)
+
+    def minimumSizeHint(self) -> QSize:
+        return self.sizeHint()
+
+    def paintEvent(self, event):
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        style = Style(self.palette(), self.font())
+        text = self.palette().color(QPalette.ColorRole.WindowText)
+        fm = self.fontMetrics()
+        h = self.height()
+        box = fm.height() - 4
+        x = 2.0
+        lo, hi = self.texts()
+        if lo is not None:
+            for label in ("‖grad‖", lo):
+                painter.setPen(text)
+                w = fm.horizontalAdvance(label)
+                painter.drawText(QRectF(x, 0, w + 1, h), Qt.AlignmentFlag.AlignVCenter, label)
+                x += w + 6
+            bar = QRectF(x, (h - box) / 2, BAR_WIDTH, box)
+            gradient = QLinearGradient(bar.topLeft(), bar.topRight())
+            for i, c in enumerate(VIRIDIS):
+                gradient.setColorAt(i / (len(VIRIDIS) - 1), c)
+            painter.setPen(QPen(style.border, 1))
+            painter.setBrush(gradient)
+            painter.drawRect(bar)
+            x += BAR_WIDTH + 6
+            painter.setPen(text)
+            w = fm.horizontalAdvance(hi)
+            painter.drawText(QRectF(x, 0, w + 1, h), Qt.AlignmentFlag.AlignVCenter, hi)
+            x += w + 14
+        swatch = QRectF(x, (h - box) / 2, box * 1.6, box)
+        painter.setPen(QPen(style.border, 1))
+        painter.setBrush(style.no_grad_fill)
+        painter.drawRoundedRect(swatch, 3, 3)
+        x += swatch.width() + 5
+        painter.setPen(text)
+        painter.drawText(QRectF(x, 0, fm.horizontalAdvance("no grad") + 1, h), Qt.AlignmentFlag.AlignVCenter,
+                         "no grad")
+        painter.end()

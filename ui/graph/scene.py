@@ -1,0 +1,216 @@
+"""The graph scene: fills itself from a :class:`~.document.GraphDocument`, then listens.
+
+``set_document`` builds one :class:`~.items.NodeItem` per visible vertex (a
+collapsed group is one node), one :class:`~.items.EdgeItem` per argument and
+a frame per expanded group; afterwards the document's ``layoutChanged``
+rebuilds and ``positionsChanged`` moves items. The scene never changes the
+document itself: it reports what the user did — a click, a finished drag, a
+double-click on a group — by signals, and the panel turns those into model
+selections and undo commands.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush
+from PySide6.QtWidgets import QGraphicsScene
+
+from . import text as labels
+from .items import ROOT_TAG, EdgeItem, GroupFrameItem, NodeItem, measure
+from .style import GradScale, Style
+
+MARGIN = 20.0
+FRAME_PAD = 10.0
+
+
+class GraphScene(QGraphicsScene):
+    nodeClicked = Signal(object)           # visible id
+    nodesDragged = Signal(object)          # {visible id: (old position | None, new position)}
+    groupActivated = Signal(str, bool)     # group id, expand (True) or collapse (False)
+
+    def __init__(self, palette, font, parent=None):
+        super().__init__(parent)
+        self.style = Style(palette, font)
+        self.setBackgroundBrush(QBrush(self.style.background))
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+        self.document = None
+        self.scale = GradScale([])
+        self.node_items: dict = {}         # visible id -> NodeItem
+        self.edge_items: list = []
+        self.frames: dict = {}             # group id -> GroupFrameItem
+        self.highlighted = None
+        self.check = None                  # the call's check, for leaf tooltips
+        self._press = None
+
+    # -- sizes (the document's layout asks) ------------------------------------------------------
+    def measure(self, document, vertex) -> tuple:
+        kind, lines = self._lines(document, vertex.id)
+        return measure(self.style, kind, lines)
+
+    def _lines(self, document, vid) -> tuple:
+        group = document.group_by_id.get(vid)
+        if group is not None:
+            return "group", labels.group_lines(group, vid in document.expanded)
+        node = document.nodes[vid]
+        return node.get("kind", "op"), labels.node_lines(node)
+
+    # -- filling -----------------------------------------------------------------------------------
+    def set_document(self, document):
+        if self.document is document:
+            return
+        if self.document is not None:
+            self.document.layoutChanged.disconnect(self.rebuild)
+            self.document.positionsChanged.disconnect(self._on_positions_changed)
+        self.document = document
+        if document is not None:
+            document.layoutChanged.connect(self.rebuild)
+            document.positionsChanged.connect(self._on_positions_changed)
+            self.scale = GradScale(n.get("grad_norm") for n in document.nodes.values())
+        else:
+            self.scale = GradScale([])
+        self.rebuild()
+
+    def rebuild(self):
+        highlighted = self.highlighted
+        self.clear()
+        self.node_items, self.edge_items, self.frames = {}, [], {}
+        self.highlighted = None
+        doc = self.document
+        if doc is None:
+            self.setSceneRect(QRectF(0, 0, 1, 1))
+            return
+        root = doc.root
+        tag_width = self.style.text_width(ROOT_TAG, self.style.small) + 12
+        for vertex in doc.shown:
+            item = self._node_item(doc, vertex, root)
+            if item.is_root:
+                item.tag_width = tag_width
+            item.setPos(QPointF(*doc.position(vertex.id)))
+            self.addItem(item)
+            self.node_items[vertex.id] = item
+        slots = {v.id: len(v.inputs) for v in doc.shown}
+        for route in doc.layout.edges:
+            source, target = self.node_items.get(route.source), self.node_items.get(route.target)
+            if source is None or target is None:
+                continue
+            edge = EdgeItem(source, target, route.slot, slots[route.target], route.points[1:-1], doc)
+            self.addItem(edge)
+            self.edge_items.append(edge)
+        for group in doc.expanded_groups():
+            self._frame(doc, group)
+        self.update_scene_rect()
+        if highlighted is not None:
+            self.set_highlight(highlighted)
+
+    def _node_item(self, doc, vertex, root) -> NodeItem:
+        kind, lines = self._lines(doc, vertex.id)
+        size = doc.layout.sizes[vertex.id]
+        group = doc.group_by_id.get(vertex.id)
+        if group is not None:
+            first, last = doc.nodes[group.first], doc.nodes[group.last]
+            fill = self.scale.color(last.get("grad_norm"))
+            start = self.scale.color(first.get("grad_norm"))
+            strip = (start, fill) if start is not None and fill is not None else None
+            return NodeItem(vertex.id, "group", lines, size, fill=fill, strip=strip,
+                            is_root=root in group.members,
+                            tooltip=lambda g=group: labels.group_tooltip(g, doc.nodes))
+        node = doc.nodes[vertex.id]
+        fill = self.scale.color(node.get("grad_norm")) if kind != "const" else None
+        return NodeItem(vertex.id, kind, lines, size, fill=fill, is_root=vertex.id == root,
+                        tooltip=lambda n=node: labels.node_tooltip(n, self.leaf_check(n)))
+
+    def leaf_check(self, node: dict):
+        record = self.document.record if self.document is not None else None
+        return record.leaf_check(node["id"]) if record is not None and node.get("kind") == "leaf" else None
+
+    def _frame(self, doc, group):
+        rect = QRectF()
+        for member in group.members:
+            item = self.node_items.get(member)
+            if item is not None:
+                body = item.body().translated(item.pos())
+                rect = body if rect.isNull() else rect.united(body)
+        if rect.isNull():
+            return
+        frame = GroupFrameItem(group.id, group.label, rect.adjusted(-FRAME_PAD, -FRAME_PAD, FRAME_PAD, FRAME_PAD))
+        self.addItem(frame)
+        self.frames[group.id] = frame
+
+    def update_scene_rect(self):
+        bounds = self.itemsBoundingRect()
+        self.setSceneRect(bounds.adjusted(-MARGIN, -MARGIN, MARGIN, MARGIN))
+
+    def apply_palette(self, palette, font):
+        self.style = Style(palette, font)
+        self.setBackgroundBrush(QBrush(self.style.background))
+        for item in self.items():
+            item.update()
+
+    # -- following the document ----------------------------------------------------------------------
+    def _on_positions_changed(self, moved: dict):
+        for vid, (x, y) in moved.items():
+            item = self.node_items.get(vid)
+            if item is not None:
+                item.setPos(QPointF(x, y))
+                for edge in item.edges:          # bends come back when both ends are home again
+                    edge.update_path()
+        self.update_scene_rect()
+
+    # -- selection look ------------------------------------------------------------------------------
+    def set_highlight(self, vid):
+        """Highlight the item showing ``vid`` (a visible id), or nothing; returns the item."""
+        old = self.node_items.get(self.highlighted)
+        if old is not None:
+            old.set_highlighted(False)
+            for edge in old.edges:
+                edge.update()
+        item = self.node_items.get(vid)
+        self.highlighted = vid if item is not None else None
+        if item is not None:
+            item.set_highlighted(True)
+            for edge in item.edges:
+                edge.update()
+        return item
+
+    # -- what the user does --------------------------------------------------------------------------
+    def node_at(self, pos: QPointF):
+        for item in self.items(pos):
+            if isinstance(item, NodeItem):
+                return item
+        return None
+
+    def frame_at(self, pos: QPointF):
+        for item in self.items(pos):
+            if isinstance(item, GroupFrameItem):
+                return item
+        return None
+
+    def mousePressEvent(self, event):
+        item = self.node_at(event.scenePos()) if event.button() == Qt.MouseButton.LeftButton else None
+        self._press = (item, QPointF(item.pos())) if item is not None else None
+        super().mousePressEvent(event)
+
+    def mouseReleaseEvent(self, event):
+        super().mouseReleaseEvent(event)
+        press, self._press = self._press, None
+        if press is None or event.button() != Qt.MouseButton.LeftButton:
+            return
+        item, start = press
+        end = item.pos()
+        if (end - start).manhattanLength() > 0.5:
+            old = self.document.overrides.get(item.vid) if self.document is not None else None
+            self.nodesDragged.emit({item.vid: (old, (end.x(), end.y()))})
+        else:
+            self.nodeClicked.emit(item.vid)
+
+    def mouseDoubleClickEvent(self, event):
+        if event.button() == Qt.MouseButton.LeftButton and self.document is not None:
+            item = self.node_at(event.scenePos())
+            if item is not None and item.kind == "group":
+                self.groupActivated.emit(item.vid, True)
+                return
+            if item is None:
+                frame = self.frame_at(event.scenePos())
+                if frame is not None:
+                    self.groupActivated.emit(frame.gid, False)
+                    return
+        super().mouseDoubleClickEvent(event)

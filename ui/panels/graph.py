@@ -1,0 +1,398 @@
+"""The Graph panel: the recorded autograd graph of one backward call.
+
+A combo box picks the call (it follows the newest unless another was
+picked); the canvas (``gradstudio.ui.graph``) shows its vertices left to
+right — leaves named after their variables, ops by grad_fn name and symbol,
+constants small, the root marked — coloured by the gradient that reached
+them, with a legend. Long repetitive chains are collapsed into one group;
+double-click expands or collapses it. Hover for value and gradient; click a
+node to select it everywhere; a selection made elsewhere is highlighted and
+centred here. Dragging nodes and expanding groups are undo commands
+(Ctrl+Z / Ctrl+Shift+Z in the panel).
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence, QUndoStack
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMenu, QSizePolicy, QStackedWidget,
+                               QToolButton, QVBoxLayout, QWidget)
+
+from ..graph import text as labels
+from ..graph.commands import MoveNodesCommand, ResetPositionsCommand, SetExpandedCommand
+from ..graph.document import GraphDocument
+from ..graph.legend import GradLegend
+from ..graph.scene import GraphScene
+from ..graph.view import GraphView
+from .. import theme
+
+MIN_FIT_ZOOM = 0.45        # "fit" never shrinks text below this; a bigger graph is shown around its root
+EMPTY_TEXT = "Run a cell that calls backward(): its computation graph appears here."
+
+
+class GraphPanel(QWidget):
+    def __init__(self, context, parent=None):
+        super().__init__(parent)
+        self.model = context.model
+        self.undo_stack = QUndoStack(self)
+        self.documents: dict = {}            # call index -> GraphDocument
+        self.document: GraphDocument | None = None
+        self.follow_latest = True
+        self._syncing = False
+        self._clicking = False                # a click here selected it: do not scroll to it
+        self._wanted_call = None              # a call to show once it arrives (restored view state)
+
+        self.calls = QComboBox()
+        self.calls.setToolTip("Which backward call's graph to show (the newest by default)")
+        self.calls.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.calls.setMinimumContentsLength(22)
+        self.calls.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.legend = GradLegend()
+        self.scene = GraphScene(self.palette(), self.font(), self)
+        self.view = GraphView(self.scene)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.placeholder = QLabel(EMPTY_TEXT)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.notice = QLabel()
+        self.notice.setWordWrap(True)
+        self.notice.hide()
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.placeholder)
+        self.stack.addWidget(self.view)
+
+        self.actions = {}
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 2)
+        bar.addWidget(self.calls)
+        for name, text, tip, slot, keys in (
+                ("zoom_out", "−", "Zoom out (−, Ctrl+wheel)", self.view.zoom_out, ["-"]),
+                ("zoom_in", "+", "Zoom in (+, Ctrl+wheel)", self.view.zoom_in, ["+", "="]),
+                ("fit", "Fit", "Show the whole graph (F)", self.fit, ["F"]),
+                ("expand_all", "Expand", "Expand every collapsed chain", self.expand_all, []),
+                ("collapse_all", "Collapse", "Collapse repetitive chains into groups", self.collapse_all, []),
+                ("reset_layout", "Reset", "Put dragged nodes back where the layout had them",
+                 self.reset_layout, [])):
+            action = self._action(name, text, tip, slot, keys)
+            button = QToolButton()
+            button.setDefaultAction(action)
+            button.setAutoRaise(True)
+            bar.addWidget(button)
+        undo = self.undo_stack.createUndoAction(self, "Undo")
+        redo = self.undo_stack.createRedoAction(self, "Redo")
+        for name, action, keys in (("undo", undo, QKeySequence.StandardKey.Undo),
+                                   ("redo", redo, QKeySequence.StandardKey.Redo)):
+            action.setShortcuts(QKeySequence.keyBindings(keys) + ([QKeySequence("Ctrl+Shift+Z")]
+                                                                 if name == "redo" else []))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.addAction(action)
+            self.actions[name] = action
+            button = QToolButton()
+            button.setDefaultAction(action)
+            button.setText("↶" if name == "undo" else "↷")
+            button.setAutoRaise(True)
+            bar.addWidget(button)
+        bar.addStretch(1)
+        self.info = QLabel()
+        self.info.setToolTip("What the graph shows")
+        footer = QHBoxLayout()
+        footer.setContentsMargins(6, 2, 6, 2)
+        footer.addWidget(self.legend)
+        footer.addStretch(1)
+        footer.addWidget(self.info)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(bar)
+        layout.addWidget(self.notice)
+        layout.addWidget(self.stack, 1)
+        layout.addLayout(footer)
+
+        self._pending = QTimer(self)          # coalesces a burst of new calls into one rebuild
+        self._pending.setSingleShot(True)
+        self._pending.setInterval(0)
+        self._pending.timeout.connect(self._show_pending)
+        self._pending_call = None
+
+        self.calls.currentIndexChanged.connect(self._on_call_picked)
+        self.undo_stack.indexChanged.connect(lambda index: self._update_actions())
+        self.scene.nodeClicked.connect(self._on_node_clicked)
+        self.scene.nodesDragged.connect(self._on_nodes_dragged)
+        self.scene.groupActivated.connect(self._on_group_activated)
+        self.view.customContextMenuRequested.connect(self._context_menu)
+        m = self.model
+        m.callAdded.connect(self._on_call_added)
+        m.callChecked.connect(self._on_call_checked)
+        m.callsCleared.connect(self._on_calls_cleared)
+        m.selectionChanged.connect(self._on_selection_changed)
+        for record in m.call_list():
+            self._on_call_added(record.index)
+        self._update_actions()
+
+    def _action(self, name, text, tip, slot, keys) -> QAction:
+        action = QAction(text, self)
+        action.setToolTip(tip)
+        action.setShortcuts([QKeySequence(k) for k in keys])
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        self.actions[name] = action
+        return action
+
+    # -- the panel protocol ----------------------------------------------------------------------
+    def is_busy(self) -> bool:
+        return self._pending.isActive()
+
+    def view_state(self) -> dict:
+        return {"zoom": round(self.view.zoom(), 4), "follow_latest": self.follow_latest,
+                "call": self.document.call if self.document is not None else None}
+
+    def restore_view_state(self, state: dict):
+        zoom = state.get("zoom")
+        if isinstance(zoom, (int, float)) and zoom > 0:
+            self.view.set_zoom(float(zoom))
+        self.follow_latest = bool(state.get("follow_latest", True))
+        call = state.get("call")
+        if isinstance(call, int) and not self.follow_latest:
+            if self.model.call(call) is not None:
+                self.show_call(call)
+            else:
+                self._wanted_call = call
+
+    # -- model → view --------------------------------------------------------------------------------
+    def _on_call_added(self, index: int):
+        record = self.model.call(index)
+        if record is None:
+            return
+        self._syncing = True
+        try:
+            self.calls.addItem(self._call_title(record), index)
+        finally:
+            self._syncing = False
+        if self._wanted_call == index or (self.follow_latest and self._wanted_call is None):
+            self._wanted_call = None
+            self._pending_call = index
+            self._pending.start()
+
+    @staticmethod
+    def _call_title(record) -> str:
+        grad_fn = record.data["root"].get("grad_fn")
+        failed = "  (raised)" if record.status == "error" else ""
+        return f"#{record.index}  {record.title()}{'  · ' + grad_fn if grad_fn else ''}{failed}"
+
+    def _show_pending(self):
+        if self._pending_call is not None:
+            call, self._pending_call = self._pending_call, None
+            self.show_call(call)
+
+    def _on_call_checked(self, index: int):
+        if self.document is not None and self.document.call == index:
+            for item in self.scene.node_items.values():    # leaf tooltips now carry the formula
+                if item.kind == "leaf":
+                    node = self.document.nodes[item.vid]
+                    item.set_tooltip_source(lambda n=node: labels.node_tooltip(n, self.scene.leaf_check(n)))
+
+    def _on_calls_cleared(self):
+        self._pending.stop()
+        self._pending_call = None
+        self.undo_stack.clear()
+        self.scene.set_document(None)
+        self.documents.clear()
+        self.document = None
+        self._syncing = True
+        try:
+            self.calls.clear()
+        finally:
+            self._syncing = False
+        self.follow_latest = True
+        self._show_empty(EMPTY_TEXT)
+
+    def _on_selection_changed(self, selection):
+        if selection.call is None or selection.node is None:
+            self.scene.set_highlight(None)
+            return
+        if self.document is None or self.document.call != selection.call:
+            if self.model.call(selection.call) is None:
+                return
+            self.show_call(selection.call, fit=True)
+        if self.document is None:
+            return
+        item = self.scene.set_highlight(self.document.visible_id(selection.node))
+        if item is not None and not self._clicking:
+            self.view.centerOn(item)
+
+    # -- showing a call -----------------------------------------------------------------------------
+    def show_call(self, index: int, *, fit: bool = True):
+        """Show backward call ``index`` (building its document the first time)."""
+        self._pending.stop()
+        self._pending_call = None
+        record = self.model.call(index)
+        if record is None:
+            return
+        combo_index = self.calls.findData(index)
+        if combo_index >= 0 and combo_index != self.calls.currentIndex():
+            self._syncing = True
+            try:
+                self.calls.setCurrentIndex(combo_index)
+            finally:
+                self._syncing = False
+        if record.status == "error":
+            error = f"{record.data.get('error_type') or 'Error'}: {record.data.get('error')}"
+            self.notice.setText(f"This backward() raised — {error}. Shown: the graph it was called on "
+                                f"(no gradients).")
+            self.notice.setStyleSheet(f"color: {theme.colors(self.palette())['error']}; padding: 2px 6px;")
+            self.notice.show()
+        else:
+            self.notice.hide()
+        if not record.graph or not record.graph.get("nodes"):
+            reason = record.data.get("graph_error") or "no graph was recorded for this call"
+            self.scene.set_document(None)
+            self.document = None
+            self.legend.set_scale(None)
+            self._show_empty(f"#{index} {record.title()}: {reason}")
+            self._update_actions()
+            return
+        document = self.documents.get(index)
+        if document is None:
+            document = GraphDocument(record, self.scene.measure, self)
+            self.documents[index] = document
+        self.document = document
+        self.scene.set_document(document)
+        self.legend.set_scale(self.scene.scale)
+        self.stack.setCurrentWidget(self.view)
+        if fit:
+            self.fit()
+        selection = self.model.selection
+        if selection.call == index and selection.node is not None:
+            self.scene.set_highlight(document.visible_id(selection.node))
+        self._update_actions()
+
+    def _show_empty(self, text: str):
+        self.placeholder.setText(text)
+        self.stack.setCurrentWidget(self.placeholder)
+        self.legend.set_scale(None)
+        self._update_actions()
+
+    def _on_call_picked(self, combo_index: int):
+        if self._syncing or combo_index < 0:
+            return
+        index = self.calls.itemData(combo_index)
+        self.follow_latest = combo_index == self.calls.count() - 1
+        self.show_call(index)
+
+    def fit(self):
+        """Everything if it is readable; otherwise as much as is readable, around the root."""
+        if self.document is None:
+            return
+        root = self.scene.node_items.get(self.document.visible_id(self.document.root))
+        self.view.fit(min_zoom=MIN_FIT_ZOOM, focus=root.pos() if root is not None else None)
+
+    def _update_actions(self):
+        doc = self.document
+        has_groups = doc is not None and bool(doc.groups)
+        self.actions["expand_all"].setEnabled(has_groups and len(doc.expanded) < len(doc.groups))
+        self.actions["collapse_all"].setEnabled(has_groups and bool(doc.expanded))
+        self.actions["reset_layout"].setEnabled(doc is not None and bool(doc.overrides))
+        for name in ("zoom_in", "zoom_out", "fit"):
+            self.actions[name].setEnabled(doc is not None)
+        self.info.setText(self.info_text())
+
+    def info_text(self) -> str:
+        doc = self.document
+        if doc is None:
+            return ""
+        parts = [f"{len(doc.vertices)} nodes"]
+        collapsed = len(doc.groups) - len(doc.expanded)
+        if doc.groups:
+            hidden = sum(len(g.members) for g in doc.groups if g.id not in doc.expanded)
+            parts.append(f"{collapsed} of {len(doc.groups)} chains collapsed ({hidden} nodes hidden)"
+                         if collapsed else f"{len(doc.groups)} chains expanded")
+        return " · ".join(parts)
+
+    # -- view → model / commands ------------------------------------------------------------------
+    def _on_node_clicked(self, vid):
+        doc = self.document
+        if doc is None:
+            return
+        group = doc.group_by_id.get(vid)
+        node = group.last if group is not None else vid
+        self._clicking = True
+        try:
+            self.model.select(call=doc.call, node=node)
+        finally:
+            self._clicking = False
+        self.scene.set_highlight(vid)
+
+    def _on_nodes_dragged(self, moves: dict):
+        if self.document is not None:
+            self.undo_stack.push(MoveNodesCommand(self.document, moves))
+            self._update_actions()
+
+    def _on_group_activated(self, gid: str, expand: bool):
+        doc = self.document
+        if doc is None or gid not in doc.group_by_id:
+            return
+        label = doc.group_by_id[gid].label
+        expanded = set(doc.expanded) | {gid} if expand else set(doc.expanded) - {gid}
+        self._push_expanded(expanded, f"{'Expand' if expand else 'Collapse'} {label}")
+
+    def expand_all(self):
+        if self.document is not None and self.document.groups:
+            self._push_expanded({g.id for g in self.document.groups}, "Expand all chains")
+
+    def collapse_all(self):
+        if self.document is not None and self.document.expanded:
+            self._push_expanded(set(), "Collapse all chains")
+
+    def reset_layout(self):
+        if self.document is not None and self.document.overrides:
+            self.undo_stack.push(ResetPositionsCommand(self.document))
+            self._update_actions()
+
+    def _push_expanded(self, expanded: set, text: str):
+        doc = self.document
+        if expanded == doc.expanded:
+            return
+        self.undo_stack.push(SetExpandedCommand(doc, expanded, text))
+        self.legend.set_scale(self.scene.scale)
+        selection = self.model.selection
+        if selection.call == doc.call and selection.node is not None:
+            item = self.scene.set_highlight(doc.visible_id(selection.node))
+            if item is not None:
+                self.view.centerOn(item)
+        self._update_actions()
+
+    def _context_menu(self, point):
+        menu = QMenu(self)
+        doc = self.document
+        if doc is not None:
+            pos = self.view.mapToScene(point)
+            item = self.scene.node_at(pos)
+            if item is not None and item.kind == "group":
+                action = menu.addAction(f"Expand {doc.group_by_id[item.vid].label}")
+                action.triggered.connect(lambda checked=False, g=item.vid: self._on_group_activated(g, True))
+            else:
+                vid = item.vid if item is not None else None
+                frame = self.scene.frame_at(pos)
+                owners = [g for g in doc.expanded_groups() if vid in g.members]
+                gid = owners[0].id if owners else (frame.gid if frame is not None else None)
+                if gid is not None:
+                    action = menu.addAction(f"Collapse {doc.group_by_id[gid].label}")
+                    action.triggered.connect(lambda checked=False, g=gid: self._on_group_activated(g, False))
+            if not menu.isEmpty():
+                menu.addSeparator()
+        for name in ("fit", "zoom_in", "zoom_out", "expand_all", "collapse_all", "reset_layout", "undo", "redo"):
+            menu.addAction(self.actions[name])
+        menu.popup(self.view.viewport().mapToGlobal(point))
+
+    def changeEvent(self, event):
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.FontChange):
+            self.scene.apply_palette(self.palette(), self.font())
+            self.legend.update()
+        if event.type() == QEvent.Type.FontChange and self.document is not None:
+            # node sizes follow the font: lay out afresh (the undo history refers to old documents)
+            self.undo_stack.clear()
+            self.documents.clear()
+            call, self.document = self.document.call, None
+            self.scene.set_document(None)
+            self.show_call(call)
