@@ -331,7 +331,10 @@ def layout(vertices: Sequence[Vertex], sizes=None, *, layer_gap: float = 56.0, n
         x += w + layer_gap
     height = [size[k][1] if k < n else 0.0 for k in range(total)]
     pull = weight + [1.0] * (total - n)
-    tier = [_TIER.get(v.kind, 2) for v in vertices] + [1] * (total - n)
+    tier = [_TIER.get(v.kind, 2) for v in vertices] + [0] * (total - n)
+    for a, chain in trunk.items():          # a long edge ranks as its source does
+        for d in chain:
+            tier[d] = tier[a]
     y = _assign_y(columns, up, down, height, pull, tier, is_dummy, node_gap)
 
     top = min(y[k] - height[k] / 2 for k in range(total))
@@ -542,14 +545,42 @@ def _assign_y(columns, up, down, height, pull, tier, is_dummy, gap) -> list:
         for k in column:
             y[k] -= shift
 
+    # chain links: b lines up with its only best-tier input a; an input feeding several
+    # such b continues into the one with the most vertices still ahead of it (the
+    # spine), counting real vertices only — a long edge is one step, however long.
+    # Links never cross (Brandes–Köpf's rule), so the blocks they make can all be level.
+    togo = [0] * total
+    for column in reversed(columns):
+        for k in column:
+            togo[k] = (0 if is_dummy(k) else 1) + max((togo[d] for d in down[k]), default=0)
+    position = {}
+    for column in columns:
+        for i, k in enumerate(column):
+            position[k] = i
+    chosen: dict = {}                          # a -> the b it continues into
+    for column in columns:
+        for b in column:
+            best = max((tier[a] for a in up[b]), default=0)
+            heavy = [a for a in up[b] if tier[a] == best] if best > 0 else []
+            if len(heavy) == 1:
+                a = heavy[0]
+                if a not in chosen or togo[b] > togo[chosen[a]]:
+                    chosen[a] = b
     anchor_up = [None] * total
     anchor_down = [None] * total
-    for b in range(total):
-        best = max((tier[a] for a in up[b]), default=0)
-        heavy = [a for a in up[b] if tier[a] == best] if best > 0 else []
-        if len(heavy) == 1 and len(down[heavy[0]]) == 1:
-            anchor_up[b] = heavy[0]
-            anchor_down[heavy[0]] = b
+    block = list(range(total))
+    for column in columns:
+        last = -1
+        for b in column:
+            a = next((a for a in up[b] if chosen.get(a) == b), None)
+            if a is not None and position[a] > last:
+                anchor_up[b], anchor_down[a] = a, b
+                block[b] = block[a]
+                last = position[a]
+    members: dict = {}
+    for k in range(total):
+        members.setdefault(block[k], []).append(k)
+    blocks = [b for b, m in members.items() if len(m) > 1]
 
     def edge_weight(a, b):
         if is_dummy(a) and is_dummy(b):
@@ -558,17 +589,33 @@ def _assign_y(columns, up, down, height, pull, tier, is_dummy, gap) -> list:
             return 2.0
         return 1.0
 
-    def sweep(span, neighbour_lists, anchors):
+    def block_targets() -> dict:
+        """Where each chain would like to be: the weighted mean of everything
+        attached to any of its vertices from outside it."""
+        targets = {}
+        for b in blocks:
+            total_w = total_y = 0.0
+            for m in members[b]:
+                for lists in (up, down):
+                    for a in lists[m]:
+                        if block[a] != b:
+                            w = edge_weight(a, m) * pull[a]
+                            total_w += w
+                            total_y += w * y[a]
+            targets[b] = total_y / total_w if total_w else y[members[b][0]]
+        return targets
+
+    def sweep(span, neighbour_lists):
+        targets = block_targets()
         for l in span:
             column = columns[l]
             if not column:
                 continue
             desired, weights = [], []
             for k in column:
-                held = [anchor[k] for anchor in anchors if anchor[k] is not None]
-                if held:
-                    desired.append(sum(y[a] for a in held) / len(held))
-                    weights.append(ANCHOR)
+                if block[k] in targets:             # longer chains are stiffer: short ones give way
+                    desired.append(targets[block[k]])
+                    weights.append(ANCHOR * len(members[block[k]]) ** 2)
                     continue
                 total_w = total_y = 0.0
                 for lists in neighbour_lists:
@@ -589,14 +636,17 @@ def _assign_y(columns, up, down, height, pull, tier, is_dummy, gap) -> list:
 
     n_cols = len(columns)
     for _ in range(4):
-        sweep(range(1, n_cols), (up,), (anchor_up,))
-        sweep(range(n_cols - 2, -1, -1), (down,), (anchor_down,))
-    sweep(range(n_cols), (up, down), (anchor_up, anchor_down))
+        sweep(range(1, n_cols), (up,))
+        sweep(range(n_cols - 2, -1, -1), (down,))
+    sweep(range(n_cols), (up, down))
     return y
 
 
 def _separation(a, b, height, is_dummy, gap) -> float:
-    extra = gap / 2 if (is_dummy(a) or is_dummy(b)) else gap
+    """Centre-to-centre distance of neighbours in a column: an edge passing a
+    vertex keeps most of a gap from it; two edges pass closer."""
+    dummies = is_dummy(a) + is_dummy(b)
+    extra = gap if dummies == 0 else (0.75 * gap if dummies == 1 else 0.5 * gap)
     return (height[a] + height[b]) / 2 + extra
 
 

@@ -217,7 +217,7 @@ def test_a_1000_step_loop_collapses_and_expands(qtbot):
     assert len(doc.vertices) == 2002                    # x, 1,000 × (const, Mul), sum
     assert [g.label for g in doc.groups] == ["MulBackward0 × 999"]
     assert len(panel.scene.node_items) == 5 and len(panel.scene.edge_items) == 4
-    assert "1 of 1 chains collapsed" in panel.info.text()
+    assert "1 of 1 chain collapsed" in panel.info.text()
     panel.actions["expand_all"].trigger()
     assert len(panel.scene.node_items) == 2002
     assert len(panel.scene.edge_items) == 2001

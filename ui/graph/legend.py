@@ -33,11 +33,7 @@ class GradLegend(QWidget):
 
     def sizeHint(self) -> QSize:
         fm = self.fontMetrics()
-        lo, hi = self.texts()
-        width = fm.horizontalAdvance("no grad") + 26
-        if lo is not None:
-            width += fm.horizontalAdvance("‖grad‖ " + lo + hi) + BAR_WIDTH + 24
-        return QSize(width, fm.height() + 8)
+        return QSize(int(self._paint(None, fm, fm.height() + 8)) + 4, fm.height() + 8)
 
     def minimumSizeHint(self) -> QSize:
         return self.sizeHint()
@@ -45,37 +41,43 @@ class GradLegend(QWidget):
     def paintEvent(self, event):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self._paint(painter, self.fontMetrics(), self.height())
+        painter.end()
+
+    def _paint(self, painter, fm, h) -> float:
+        """Draw (or, without a painter, only measure); returns the width used."""
         style = Style(self.palette(), self.font())
         text = self.palette().color(QPalette.ColorRole.WindowText)
-        fm = self.fontMetrics()
-        h = self.height()
         box = fm.height() - 4
         x = 2.0
+
+        def label(s: str, gap: float):
+            nonlocal x
+            w = fm.horizontalAdvance(s)
+            if painter is not None:
+                painter.setPen(text)
+                painter.drawText(QRectF(x, 0, w + 1, h), Qt.AlignmentFlag.AlignVCenter, s)
+            x += w + gap
+
         lo, hi = self.texts()
         if lo is not None:
-            for label in ("‖grad‖", lo):
-                painter.setPen(text)
-                w = fm.horizontalAdvance(label)
-                painter.drawText(QRectF(x, 0, w + 1, h), Qt.AlignmentFlag.AlignVCenter, label)
-                x += w + 6
-            bar = QRectF(x, (h - box) / 2, BAR_WIDTH, box)
-            gradient = QLinearGradient(bar.topLeft(), bar.topRight())
-            for i, c in enumerate(VIRIDIS):
-                gradient.setColorAt(i / (len(VIRIDIS) - 1), c)
-            painter.setPen(QPen(style.border, 1))
-            painter.setBrush(gradient)
-            painter.drawRect(bar)
+            label("‖grad‖", 6)
+            label(lo, 6)
+            if painter is not None:
+                bar = QRectF(x, (h - box) / 2, BAR_WIDTH, box)
+                gradient = QLinearGradient(bar.topLeft(), bar.topRight())
+                for i, c in enumerate(VIRIDIS):
+                    gradient.setColorAt(i / (len(VIRIDIS) - 1), c)
+                painter.setPen(QPen(style.border, 1))
+                painter.setBrush(gradient)
+                painter.drawRect(bar)
             x += BAR_WIDTH + 6
-            painter.setPen(text)
-            w = fm.horizontalAdvance(hi)
-            painter.drawText(QRectF(x, 0, w + 1, h), Qt.AlignmentFlag.AlignVCenter, hi)
-            x += w + 14
-        swatch = QRectF(x, (h - box) / 2, box * 1.6, box)
-        painter.setPen(QPen(style.border, 1))
-        painter.setBrush(style.no_grad_fill)
-        painter.drawRoundedRect(swatch, 3, 3)
-        x += swatch.width() + 5
-        painter.setPen(text)
-        painter.drawText(QRectF(x, 0, fm.horizontalAdvance("no grad") + 1, h), Qt.AlignmentFlag.AlignVCenter,
-                         "no grad")
-        painter.end()
+            label(hi, 14)
+        if painter is not None:
+            swatch = QRectF(x, (h - box) / 2, box * 1.6, box)
+            painter.setPen(QPen(style.border, 1))
+            painter.setBrush(style.no_grad_fill)
+            painter.drawRoundedRect(swatch, 3, 3)
+        x += box * 1.6 + 5
+        label("no grad", 0)
+        return x

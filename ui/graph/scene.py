@@ -123,14 +123,23 @@ class GraphScene(QGraphicsScene):
         return record.leaf_check(node["id"]) if record is not None and node.get("kind") == "leaf" else None
 
     def _frame(self, doc, group):
-        rect = QRectF()
-        for member in group.members:
-            item = self.node_items.get(member)
-            if item is not None:
-                body = item.body().translated(item.pos())
-                rect = body if rect.isNull() else rect.united(body)
+        """A box around the group's steps, and around those of its constants that
+        sit among them (the first step's constant shares a column with its input)."""
+        def rect_of(ids):
+            rect = QRectF()
+            for member in ids:
+                item = self.node_items.get(member)
+                if item is not None:
+                    body = item.body().translated(item.pos())
+                    rect = body if rect.isNull() else rect.united(body)
+            return rect
+        rect = rect_of(group.steps)
         if rect.isNull():
             return
+        inside = [m for m in group.members if m not in group.steps and m in self.node_items
+                  and self.node_items[m].pos().x() >= rect.left()]
+        if inside:
+            rect = rect.united(rect_of(inside))
         frame = GroupFrameItem(group.id, group.label, rect.adjusted(-FRAME_PAD, -FRAME_PAD, FRAME_PAD, FRAME_PAD))
         self.addItem(frame)
         self.frames[group.id] = frame

@@ -12,6 +12,7 @@ centred here. Dragging nodes and expanding groups are undo commands
 """
 from __future__ import annotations
 
+import shiboken6
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMenu, QSizePolicy, QStackedWidget,
@@ -25,7 +26,7 @@ from ..graph.scene import GraphScene
 from ..graph.view import GraphView
 from .. import theme
 
-MIN_FIT_ZOOM = 0.45        # "fit" never shrinks text below this; a bigger graph is shown around its root
+MIN_FIT_ZOOM = 0.6         # "fit" never shrinks text below this; a bigger graph is shown around its root
 EMPTY_TEXT = "Run a cell that calls backward(): its computation graph appears here."
 
 
@@ -77,18 +78,25 @@ class GraphPanel(QWidget):
             button.setDefaultAction(action)
             button.setAutoRaise(True)
             bar.addWidget(button)
-        undo = self.undo_stack.createUndoAction(self, "Undo")
-        redo = self.undo_stack.createRedoAction(self, "Redo")
-        for name, action, keys in (("undo", undo, QKeySequence.StandardKey.Undo),
-                                   ("redo", redo, QKeySequence.StandardKey.Redo)):
-            action.setShortcuts(QKeySequence.keyBindings(keys) + ([QKeySequence("Ctrl+Shift+Z")]
-                                                                 if name == "redo" else []))
+        stack = self.undo_stack
+        for name, text, slot, keys, can, changed in (
+                ("undo", "↶", stack.undo, QKeySequence.keyBindings(QKeySequence.StandardKey.Undo),
+                 stack.canUndoChanged, stack.undoTextChanged),
+                ("redo", "↷", stack.redo, QKeySequence.keyBindings(QKeySequence.StandardKey.Redo)
+                 + [QKeySequence("Ctrl+Shift+Z")], stack.canRedoChanged, stack.redoTextChanged)):
+            action = QAction(text, self)
+            action.setShortcuts(keys)
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.setEnabled(False)
+            action.triggered.connect(slot)
+            can.connect(action.setEnabled)
+            changed.connect(lambda what, a=action, n=name.capitalize(): a.setToolTip(
+                f"{n} {what} ({a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})" if what else n))
+            action.setToolTip(name.capitalize())
             self.addAction(action)
             self.actions[name] = action
             button = QToolButton()
             button.setDefaultAction(action)
-            button.setText("↶" if name == "undo" else "↷")
             button.setAutoRaise(True)
             bar.addWidget(button)
         bar.addStretch(1)
@@ -114,7 +122,7 @@ class GraphPanel(QWidget):
         self._pending_call = None
 
         self.calls.currentIndexChanged.connect(self._on_call_picked)
-        self.undo_stack.indexChanged.connect(lambda index: self._update_actions())
+        self.undo_stack.indexChanged.connect(self._on_undo_index_changed)
         self.scene.nodeClicked.connect(self._on_node_clicked)
         self.scene.nodesDragged.connect(self._on_nodes_dragged)
         self.scene.groupActivated.connect(self._on_group_activated)
@@ -286,6 +294,11 @@ class GraphPanel(QWidget):
         root = self.scene.node_items.get(self.document.visible_id(self.document.root))
         self.view.fit(min_zoom=MIN_FIT_ZOOM, focus=root.pos() if root is not None else None)
 
+    def _on_undo_index_changed(self, index: int):
+        # a stack with commands clears itself (and says so) while the panel is being deleted
+        if shiboken6.isValid(self.info):
+            self._update_actions()
+
     def _update_actions(self):
         doc = self.document
         has_groups = doc is not None and bool(doc.groups)
@@ -304,8 +317,9 @@ class GraphPanel(QWidget):
         collapsed = len(doc.groups) - len(doc.expanded)
         if doc.groups:
             hidden = sum(len(g.members) for g in doc.groups if g.id not in doc.expanded)
-            parts.append(f"{collapsed} of {len(doc.groups)} chains collapsed ({hidden} nodes hidden)"
-                         if collapsed else f"{len(doc.groups)} chains expanded")
+            chains = "chain" if len(doc.groups) == 1 else "chains"
+            parts.append(f"{collapsed} of {len(doc.groups)} {chains} collapsed ({hidden} nodes hidden)"
+                         if collapsed else f"{len(doc.groups)} {chains} expanded")
         return " · ".join(parts)
 
     # -- view → model / commands ------------------------------------------------------------------
