@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from heapq import heapify, heappop, heappush
-from typing import Hashable, Iterable, Sequence
+from typing import Hashable, Iterable, NamedTuple, Sequence
 
 MIN_REPEATS = 4            # a run of fewer repetitions stays as it is
 MAX_PERIOD = 3             # longest motif that counts as "the same step repeated"
@@ -39,9 +39,8 @@ DEFAULT_SIZE = (80.0, 30.0)
 
 
 # --------------------------------------------------------------------------- data
-@dataclass(frozen=True)
-class Vertex:
-    """What the layout needs to know about one vertex."""
+class Vertex(NamedTuple):
+    """What the layout needs to know about one vertex (a tuple: thousands are made per graph)."""
 
     id: Hashable
     inputs: tuple = ()          # ids of its arguments, in argument order (repeats allowed: x * x)

@@ -51,6 +51,7 @@ class GraphPanel(QWidget):
         self.scene = GraphScene(self.palette(), self.font(), self)
         self.view = GraphView(self.scene)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.viewport()       # PySide6 builds ~80 enum types on the first call (30 ms): not mid-run
         self.placeholder = QLabel(EMPTY_TEXT)
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setWordWrap(True)
@@ -188,9 +189,18 @@ class GraphPanel(QWidget):
         return f"#{record.index}  {record.title()}{'  · ' + grad_fn if grad_fn else ''}{failed}"
 
     def _show_pending(self):
-        if self._pending_call is not None:
-            call, self._pending_call = self._pending_call, None
-            self.show_call(call)
+        """A new call: its document (groups, layout) in one turn of the event loop,
+        its items in the next, so a big graph never holds the window up for long."""
+        call = self._pending_call
+        if call is None:
+            return
+        record = self.model.call(call)
+        if record is not None and call not in self.documents and record.graph and record.graph.get("nodes"):
+            self.documents[call] = GraphDocument(record, self.scene.measure, self)
+            self._pending.start()
+            return
+        self._pending_call = None
+        self.show_call(call)
 
     def _on_call_checked(self, index: int):
         if self.document is not None and self.document.call == index:
