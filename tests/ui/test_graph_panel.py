@@ -9,7 +9,7 @@ import re
 
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from gradstudio import kernel_data
@@ -78,7 +78,7 @@ def recorded(script: str) -> list:
     return [kernel_data.call_data(call) for call in session.backward_calls]
 
 
-def standalone_panel(qtbot, calls: list):
+def standalone_panel(qtbot, calls: list, *, shown: bool = True):
     model = AppModel()
     panel = GraphPanel(PanelContext(model, None, None))
     qtbot.addWidget(panel)
@@ -86,7 +86,7 @@ def standalone_panel(qtbot, calls: list):
     panel.show()
     model.finish_cell({"cell": 1, "execution_count": 1, "outputs": [], "ok": True, "backward_calls": []},
                       calls, [])
-    qtbot.waitUntil(lambda: not panel.is_busy() and panel.document is not None, timeout=20000)
+    qtbot.waitUntil(lambda: not panel.is_busy() and (panel.document is not None or not shown), timeout=20000)
     return model, panel
 
 
@@ -294,3 +294,30 @@ def test_tooltips_say_name_shape_dtype_value_and_grad(qtbot):
     op, root = node_tooltip(panel.document.nodes[2]), node_tooltip(panel.document.nodes[3])
     assert "MulBackward0" in op and "grad</b>" in op
     assert "SumBackward0" in root and "(root of this backward call)" in root
+
+
+def test_zoom_view_state_and_calls_without_a_graph(qtbot):
+    calls = recorded("import torch\nx = torch.ones(3, requires_grad=True)\n(x * 2).sum().backward()\n")
+    no_graph = dict(calls[0], index=1, graph=None, graph_error="the graph was too large to record")
+    model, panel = standalone_panel(qtbot, calls + [no_graph], shown=False)
+    assert panel.stack.currentWidget() is panel.placeholder and "too large" in panel.placeholder.text()
+    panel.calls.setCurrentIndex(0)
+    assert panel.stack.currentWidget() is panel.view and len(panel.scene.node_items) == 4
+    view = panel.view
+    zoom = view.zoom()
+    centre = QPoint(view.viewport().width() // 2, view.viewport().height() // 2)
+    wheel = QWheelEvent(QPointF(centre), QPointF(view.viewport().mapToGlobal(centre)), QPoint(0, 0),
+                        QPoint(0, 240), Qt.MouseButton.NoButton, Qt.KeyboardModifier.ControlModifier,
+                        Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(view.viewport(), wheel)
+    assert view.zoom() > zoom * 1.2 and not view.auto_fit
+    qtbot.keyClick(view, Qt.Key.Key_Minus)
+    state = panel.view_state()
+    assert state["call"] == 0 and not state["follow_latest"]
+    other = GraphPanel(PanelContext(model, None, None))
+    qtbot.addWidget(other)
+    other.restore_view_state(state)
+    assert other.document.call == 0 and math.isclose(other.view.zoom(), state["zoom"], rel_tol=1e-3)
+    model.reset_kernel_state()                       # a restart: everything goes
+    assert panel.document is None and panel.calls.count() == 0 and panel.undo_stack.count() == 0
+    assert panel.stack.currentWidget() is panel.placeholder

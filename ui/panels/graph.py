@@ -41,6 +41,7 @@ class GraphPanel(QWidget):
         self._syncing = False
         self._clicking = False                # a click here selected it: do not scroll to it
         self._wanted_call = None              # a call to show once it arrives (restored view state)
+        self._restored_zoom = None            # the zoom to show it at
 
         self.calls = QComboBox()
         self.calls.setToolTip("Which backward call's graph to show (the newest by default)")
@@ -157,15 +158,15 @@ class GraphPanel(QWidget):
 
     def restore_view_state(self, state: dict):
         zoom = state.get("zoom")
-        if isinstance(zoom, (int, float)) and zoom > 0:
-            self.view.set_zoom(float(zoom))
+        self._restored_zoom = float(zoom) if isinstance(zoom, (int, float)) and zoom > 0 else None
         self.follow_latest = bool(state.get("follow_latest", True))
         call = state.get("call")
-        if isinstance(call, int) and not self.follow_latest:
-            if self.model.call(call) is not None:
-                self.show_call(call)
-            else:
-                self._wanted_call = call
+        if isinstance(call, int) and not self.follow_latest and self.model.call(call) is None:
+            self._wanted_call = call            # shown when it arrives (projects open without running)
+        elif isinstance(call, int) and self.model.call(call) is not None:
+            self.show_call(call)
+        elif self._restored_zoom is not None:
+            self.view.set_zoom(self._restored_zoom)
 
     # -- model → view --------------------------------------------------------------------------------
     def _on_call_added(self, index: int):
@@ -277,7 +278,11 @@ class GraphPanel(QWidget):
         self.scene.set_document(document)
         self.legend.set_scale(self.scene.scale)
         self.stack.setCurrentWidget(self.view)
-        if fit:
+        if self._restored_zoom is not None:
+            self.view.set_zoom(self._restored_zoom)
+            self._restored_zoom = None
+            self.view.auto_fit = False
+        elif fit:
             self.fit()
         selection = self.model.selection
         if selection.call == index and selection.node is not None:
