@@ -237,6 +237,12 @@ class GraphPanel(QWidget):
             return
         item = self.scene.set_highlight(self.document.visible_id(selection.node))
         if item is not None and not self._clicking:
+            self._reveal(item)
+
+    def _reveal(self, item):
+        """Centre ``item`` unless it is already in full view (a small graph stays put)."""
+        visible = self.view.mapToScene(self.view.viewport().rect()).boundingRect()
+        if not visible.contains(item.sceneBoundingRect()):
             self.view.centerOn(item)
 
     # -- showing a call -----------------------------------------------------------------------------
@@ -387,7 +393,7 @@ class GraphPanel(QWidget):
         if selection.call == doc.call and selection.node is not None:
             item = self.scene.set_highlight(doc.visible_id(selection.node))
             if item is not None:
-                self.view.centerOn(item)
+                self._reveal(item)
         self._update_actions()
 
     def _context_menu(self, point):
