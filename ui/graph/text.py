@@ -101,7 +101,7 @@ def node_tooltip(node: dict, check: dict | None = None) -> str:
     rows = [head]
     if node.get("doc"):
         rows.append(html.escape(node["doc"]))
-    rows.append(f"shape ({', '.join(str(s) for s in node.get('shape') or [])}) · {html.escape(str(node.get('dtype')))}")
+    rows.append(f"shape {tuple(node.get('shape') or [])} · {html.escape(str(node.get('dtype')))}")
     rows.append("<b>value</b>" + _array_html(node.get("value"), node.get("value_summary")))
     if node.get("grad") is not None or node.get("grad_summary"):
         norm = node.get("grad_norm")
@@ -128,6 +128,6 @@ def group_tooltip(group, nodes: dict) -> str:
     if all(n is not None for n, _ in norms):
         rows.append("‖grad‖ " + ", ".join(f"{label} {number(n)}" for n, label in norms))
     if last.get("shape") is not None:
-        rows.append(f"shape ({', '.join(str(s) for s in last.get('shape') or [])}) · {html.escape(str(last.get('dtype')))}")
+        rows.append(f"shape {tuple(last.get('shape') or [])} · {html.escape(str(last.get('dtype')))}")
     rows.append("<i>double-click to expand</i>")
     return "<br>".join(rows)
