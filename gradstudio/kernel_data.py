@@ -201,8 +201,11 @@ def leaf_check_data(leaf: LeafCheck) -> dict:
     formula_kind ('elementwise'|'per_element'|'matrix'|'none'), formula (chain form /
     sympy text), simplified, latex, chain_latex, element_symbol, symbols [[name,
     meaning]], formula_size (ops after cse when too large to show), formula_note,
-    derive_seconds``."""
+    derive_seconds, pretty / chain_pretty (sympy's unicode pretty print of the
+    simplified / chain form, for where LaTeX can't be rendered; None if too long),
+    torch (PyTorch's gradient, when it was asked for)``."""
     formula = leaf.formula
+    chain_pretty, pretty = pretty_forms(formula)
     return {
         "name": leaf.name, "vertex": leaf.vertex, "shape": list(leaf.shape),
         "numeric": array(leaf.numeric), "symbolic": array(leaf.symbolic),
@@ -221,7 +224,155 @@ def leaf_check_data(leaf: LeafCheck) -> dict:
         "formula_size": formula.size if formula is not None else None,
         "formula_note": formula.note if formula is not None else None,
         "derive_seconds": float(formula.seconds) if formula is not None else None,
+        "pretty": pretty, "chain_pretty": chain_pretty,
+        "torch": array(leaf.torch),
     }
+
+
+# --------------------------------------------------------------------------- pretty forms
+MAX_PRETTY_SOURCE_CHARS = 2500    # longer formulas are shown as text (a pretty print would be unreadable)
+MAX_PRETTY_CHARS = 20_000
+_PRETTY_CONSTANTS = {"pi", "E", "I", "oo", "zoo", "nan"}
+_PRETTY_HELPERS = {"sqrt", "root", "cbrt"}     # sympy functions (not classes) that sstr writes
+
+
+def pretty_forms(formula) -> tuple:
+    """``(chain_pretty, pretty)``: sympy's unicode pretty print of a formula's chain
+    form and simplified form (None where there is none, or it is too long).
+
+    From the sympy expression itself when the text is its ``sstr``; otherwise the
+    text (which this kernel wrote with ``sstr``) is read back by :func:`safe_sympy`,
+    an ``ast`` walk that builds sympy objects from a whitelist — nothing is ``eval``-ed."""
+    if formula is None or formula.formula is None:
+        return None, None
+    known = {}
+    expression = formula.expression
+    for name, _meaning in formula.symbols or []:
+        known.setdefault(str(name), None)
+    try:
+        from sympy import sstr
+        free = getattr(expression, "free_symbols", None) or ()
+        known.update({str(s): s for s in free})
+        exact = sstr(expression) if expression is not None else None
+    except Exception:  # a formula we cannot print is shown as text
+        exact = None
+    results = []
+    for text, keep_order in ((formula.formula, True), (formula.simplified or formula.formula, False)):
+        try:
+            if text == exact:
+                value = expression
+            else:
+                value = safe_sympy(text, known, evaluate=not keep_order)
+            results.append(_pretty(value))
+        except Exception:  # not a form we can read back: the app shows the text instead
+            results.append(None)
+    return results[0], results[1]
+
+
+def _pretty(expression) -> str | None:
+    if expression is None:
+        return None
+    from sympy import pretty
+    text = pretty(expression, use_unicode=True, wrap_line=False)
+    return text if len(text) <= MAX_PRETTY_CHARS else None
+
+
+def safe_sympy(text: str, symbols: dict, *, evaluate: bool = True):
+    """A sympy object from a sympy string (as ``sstr`` writes it) without ``eval``:
+    numbers, names (``symbols`` maps a name to its sympy object, or None for a real
+    symbol), + - * / ** and unary -, comparisons, & | ~, ``Matrix([[…]])``,
+    ``Piecewise((…, …), …)``, ``.T``, and calls of sympy's function classes.
+    With ``evaluate=False`` products keep their factors in order (the chain form).
+    Raises ValueError for anything else or a text over the size limit."""
+    import ast
+
+    import sympy as S
+
+    if text is None or len(text) > MAX_PRETTY_SOURCE_CHARS:
+        raise ValueError("no text, or too long")
+    tree = ast.parse(text, mode="eval")
+
+    def call(name):
+        if name in _PRETTY_HELPERS or name == "Matrix":
+            return getattr(S, name)
+        target = getattr(S, name, None) if name[:1].isupper() or name[:1].islower() else None
+        if isinstance(target, type) and issubclass(target, (S.Basic, S.MatrixBase)):
+            return target
+        raise ValueError(f"not a sympy function: {name}")
+
+    def name(node_id):
+        if node_id in _PRETTY_CONSTANTS:
+            return getattr(S, node_id)
+        value = symbols.get(node_id)
+        return value if value is not None else S.Symbol(node_id, real=True)
+
+    def number(value):
+        if isinstance(value, bool):
+            return S.true if value else S.false
+        if isinstance(value, int) and abs(value) < 10 ** 60:
+            return S.Integer(value)
+        if isinstance(value, float):
+            return S.Float(value)
+        raise ValueError("unsupported constant")
+
+    def mul(a, b):
+        if evaluate:
+            return a * b
+        factors = list(a.args) if isinstance(a, S.Mul) and not a.is_number else [a]
+        return S.Mul(*factors, b, evaluate=False)
+
+    def walk(node):
+        if isinstance(node, ast.Expression):
+            return walk(node.body)
+        if isinstance(node, ast.Constant):
+            return number(node.value)
+        if isinstance(node, ast.Name):
+            return name(node.id)
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return [walk(e) for e in node.elts]
+        if isinstance(node, ast.UnaryOp):
+            operand = walk(node.operand)
+            if isinstance(node.op, ast.USub):
+                return -operand if evaluate else S.Mul(S.Integer(-1), operand, evaluate=False)
+            if isinstance(node.op, ast.UAdd):
+                return operand
+            if isinstance(node.op, ast.Invert):
+                return S.Not(operand)
+        if isinstance(node, ast.BinOp):
+            a, b = walk(node.left), walk(node.right)
+            op = node.op
+            numbers = getattr(a, "is_number", False) and getattr(b, "is_number", False)
+            if isinstance(op, ast.Add):
+                return a + b if evaluate else S.Add(a, b, evaluate=False)
+            if isinstance(op, ast.Sub):
+                return a - b if evaluate else S.Add(a, S.Mul(S.Integer(-1), b, evaluate=False),
+                                                    evaluate=False)
+            if isinstance(op, ast.Mult):
+                return mul(a, b)
+            if isinstance(op, ast.Div):
+                return a / b if evaluate else mul(a, S.Pow(b, S.Integer(-1), evaluate=False))
+            if isinstance(op, ast.Pow):    # never evaluated between two numbers (no 2**2**999)
+                return S.Pow(a, b, evaluate=evaluate and not numbers)
+            if isinstance(op, ast.BitAnd):
+                return S.And(a, b)
+            if isinstance(op, ast.BitOr):
+                return S.Or(a, b)
+        if isinstance(node, ast.Compare) and len(node.ops) == 1:
+            relations = {ast.Gt: S.Gt, ast.Lt: S.Lt, ast.GtE: S.Ge, ast.LtE: S.Le}
+            relation = relations.get(type(node.ops[0]))
+            if relation is not None:
+                return relation(walk(node.left), walk(node.comparators[0]))
+        if isinstance(node, ast.Attribute) and node.attr == "T":
+            return walk(node.value).T
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+            function = call(node.func.id)
+            args = [walk(a) for a in node.args]
+            if function is S.Piecewise:
+                return S.Piecewise(*[tuple(a) for a in args])
+            return function(*args)
+        raise ValueError(f"unsupported syntax: {type(node).__name__}")
+
+    return walk(tree)
 
 
 def check_data(check: CallCheck, *, cancelled: bool = False) -> dict:
