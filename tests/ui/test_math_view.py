@@ -123,7 +123,7 @@ def test_matrix_entries_split_sympy_matrix_latex():
     assert math_view.matrix_entries(nested) is None
 
 
-def test_matplotlib_is_imported_on_the_first_render_only(tmp_path):
+def test_matplotlib_loads_lazily_in_a_background_warm_up(tmp_path):
     code = ("import os; os.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
             "import sys, gradstudio.ui\n"
             "from PySide6.QtWidgets import QApplication\n"
@@ -131,9 +131,12 @@ def test_matplotlib_is_imported_on_the_first_render_only(tmp_path):
             "from gradstudio.ui.widgets import math_view\n"
             "from gradstudio.ui.panels import compare\n"
             "print('before', 'matplotlib' in sys.modules)\n"
-            "math_view.render_latex('x', '#000000', 12)\n"
-            "print('after', 'matplotlib' in sys.modules)\n")
+            "print('ready at once', math_view.warm_up())\n"
+            "math_view._warm_thread.join(60)\n"
+            "print('ready later', math_view.warm_up(), 'matplotlib' in sys.modules)\n"
+            "print('rendered', math_view.render_latex('x', '#000000', 12) is not None)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                          env=dict(os.environ, PYTHONPATH=ROOT, QT_QPA_PLATFORM="offscreen"))
     assert out.returncode == 0, out.stderr
-    assert "before False" in out.stdout and "after True" in out.stdout
+    assert out.stdout.split() == ["before", "False", "ready", "at", "once", "False",
+                                  "ready", "later", "True", "True", "rendered", "True"]

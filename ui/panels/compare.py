@@ -3,21 +3,24 @@
 One section per backward call, one row per leaf: the engine's gradient, the
 chain-form and simplified formulas rendered as mathematics, the symbolic
 value, the finite-difference estimate, PyTorch's value when the kernel has
-it, the largest error and ✓/✗. Under each leaf a line says what the symbols
-stand for, which elements disagree (engine vs symbolic vs finite differences,
-the disagreeing ones highlighted) and the note (kinks, timeouts, size).
+it, the largest error and ✓/✗. Under each leaf a line says which elements
+disagree (engine vs symbolic vs finite differences, the bad ones marked), the
+note (kinks, timeouts, size) and what the symbols stand for
+(:mod:`..widgets.gradient_text`).
 
 Rows appear as soon as a call is recorded and fill in when its derivation
 arrives, as text first; the formulas are rendered afterwards, a few per
 event-loop turn and only for rows on screen (:mod:`..widgets.math_view`
-caches them, so a re-run cell shows its formulas at once). LaTeX that mathtext
-can't draw (a Matrix, a Piecewise) shows sympy's pretty print instead, made by
-the kernel; failing that, the sympy text.
+caches them, so a re-run cell shows its formulas at once; the delegate in
+:mod:`..widgets.formula_delegate` draws them). LaTeX that mathtext can't draw
+shows sympy's pretty print instead, made by the kernel; failing that, the
+sympy text. A per-element gradient (a matrix of formulas) shows element
+[0, 0] in its row.
 
 Clicking a row selects that leaf everywhere (a section header selects the
-call's root), and a selection made elsewhere highlights the row. "Copy as
-LaTeX" / "Copy as sympy" (buttons and context menu) put a formula on the
-clipboard; double-clicking a formula opens it whole in a window.
+call's root), and a selection made elsewhere highlights the row and keeps it
+in view. "Copy as LaTeX" / "Copy as sympy" (buttons and context menu) put a
+formula on the clipboard; double-clicking a formula opens it whole in a window.
 """
 from __future__ import annotations
 
@@ -25,380 +28,30 @@ import html
 import time
 
 import numpy as np
-from PySide6.QtCore import QEvent, QModelIndex, QRect, QSize, Qt, QTimer
-from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetrics, QGuiApplication, QLinearGradient,
-                           QPalette, QTextDocument)
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QHeaderView, QLabel, QMenu,
-                               QScrollArea, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QToolButton,
+from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QPalette
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QMenu, QToolButton,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from .. import theme
 from ..widgets import math_view
-from ..widgets.math_view import Formula, MathView
+from ..widgets.formula_delegate import (ROLE_FORMULA, ROLE_HTML, ROLE_KEY, ROLE_KIND, FormulaDelegate,
+                                        Shown)
+from ..widgets.gradient_text import (cut, cut_lines, explain_html, format_full, format_sample,
+                                     leaf_formulas, legend_html)
+from ..widgets.math_view import Formula, FormulaWindow
 
 COLUMNS = ["Leaf", "", "Engine", "Chain form", "Simplified", "Symbolic", "Finite diff.", "PyTorch",
            "Error"]
 LEAF, MARK, ENGINE, CHAIN, SIMPLIFIED, SYMBOLIC, FD, TORCH, ERROR = range(len(COLUMNS))
 FORMULA_COLUMNS = (CHAIN, SIMPLIFIED)
-ROLE_KEY = Qt.ItemDataRole.UserRole          # (call index, vertex or None)
-ROLE_KIND = Qt.ItemDataRole.UserRole + 1     # "section" | "leaf" | "detail" | "message"
-ROLE_FORMULA = Qt.ItemDataRole.UserRole + 2  # a math_view.Formula (formula cells)
-ROLE_HTML = Qt.ItemDataRole.UserRole + 3     # the detail line's rich text
-MAX_CELL_CHARS = 80
-SAMPLE_ELEMENTS = 2           # elements spelled out in a value cell (all of them in its tooltip)
-MAX_FORMULA_WIDTH = 300       # px; wider formulas are clipped (a fade says so) — double-click shows all
-MAX_PRETTY_LINES = 9
 SAME_CHARS = 12               # a simplified form equal to a chain form longer than this is not repeated
-MAX_LISTED_ELEMENTS = 4       # disagreeing elements spelled out in the detail line
-SMALL_TENSOR = 16             # up to this many elements, whole arrays are shown with the bad ones marked
 RENDER_SLICE_SECONDS = 0.04   # formula rendering per event-loop turn
-PAD = 4
-WRAPPED = ("detail", "message")   # rows drawn as wrapped rich text across the panel
+WARM_UP_POLL_MS = 30          # while mathtext loads in the background
 
-
-# --------------------------------------------------------------------------- number texts
-def format_sample(values, missing=None) -> str:
-    """A short text for an array: the value if all equal, else the first few."""
-    if values is None:
-        return "—"
-    a = np.asarray(values, dtype=np.float64)
-    if a.size == 0:
-        return "[]"
-    flat = a.reshape(-1)
-    skip = np.asarray(missing, dtype=bool).reshape(-1) if missing is not None else np.zeros(flat.size, bool)
-    shown = flat[~skip] if (~skip).any() else flat
-    if a.size == 1:
-        return _num(flat[0])
-    texts = {_num(v) for v in shown[:4096]}
-    if len(texts) == 1 and (shown.size <= 4096 or np.all(shown == shown[0])):   # equal as shown
-        return f"{_num(shown[0])} (all {a.size})" if not skip.any() else f"{_num(shown[0])} (sampled)"
-    head = ", ".join("·" if skip[i] else _num(flat[i]) for i in range(min(SAMPLE_ELEMENTS, flat.size)))
-    return f"[{head}{', …' if flat.size > SAMPLE_ELEMENTS else ''}]"
-
-
-def format_full(values) -> str:
-    if values is None:
-        return ""
-    return np.array2string(np.asarray(values), precision=6, threshold=200, max_line_width=100)
-
-
-def _num(v) -> str:
-    return "nan" if np.isnan(v) else f"{v:.5g}"
-
-
-def _cut_lines(text: str, lines: int = 40, width: int = 160) -> str:
-    """A pretty print cut to fit a tooltip."""
-    rows = text.split("\n")
-    cut = [r if len(r) <= width else r[: width - 1] + "…" for r in rows[:lines]]
-    return "\n".join(cut + (["⋮"] if len(rows) > lines else []))
-
-
-def _cut(text: str | None) -> str:
-    if not text:
-        return "—"
-    return text if len(text) <= MAX_CELL_CHARS else text[: MAX_CELL_CHARS - 1] + "…"
-
-
-# --------------------------------------------------------------------------- formulas of a leaf
-def leaf_formulas(check: dict, *, whole: bool = False) -> dict:
-    """``{"chain": Formula, "simplified": Formula}`` of one leaf check (empty
-    Formulas where there is none). The kernel's ``latex`` is of the simplified
-    form, or of the formula itself until it is simplified.
-
-    A per-element gradient is a matrix of formulas, too wide for a row: unless
-    ``whole``, its LaTeX is that of the first element (labelled), which mathtext
-    can draw; the pretty print and the text stay whole."""
-    chain_text, simplified_text = check.get("formula"), check.get("simplified")
-    latex = check.get("latex")
-    chain_latex = check.get("chain_latex")
-    if chain_latex is None and simplified_text in (None, chain_text):
-        chain_latex = latex                       # the same expression (matrix and per-element forms)
-    caption = None
-    if not whole and check.get("formula_kind") == "per_element":
-        shape = check.get("shape") or []
-        caption = f"[{', '.join('0' for _ in shape)}]" if shape else None
-        chain_latex, latex = (_first_entry(chain_latex), _first_entry(latex))
-    chain = Formula(chain_latex, check.get("chain_pretty"), chain_text, caption) if chain_text else Formula()
-    simplified = (Formula(latex, check.get("pretty"), simplified_text, caption) if simplified_text
-                  else Formula())
-    return {"chain": chain, "simplified": simplified}
-
-
-def _first_entry(latex):
-    entries = math_view.matrix_entries(latex)
-    return entries[0][0] if entries else None
-
-
-def _legend_html(check: dict) -> str:
-    symbols = check.get("symbols") or []
-    if not symbols:
-        return ""
-    items = ", ".join(f"<i>{html.escape(str(name))}</i> = {html.escape(str(meaning))}"
-                      for name, meaning in symbols)
-    return f"where {items}"
-
-
-def _array_html(values, mismatch, colors, missing=None) -> str:
-    """A small array as text, its disagreeing elements marked."""
-    a = np.asarray(values, dtype=np.float64)
-    bad = np.asarray(mismatch, dtype=bool) if mismatch is not None else np.zeros(a.shape, bool)
-    skip = np.asarray(missing, dtype=bool) if missing is not None else np.zeros(a.shape, bool)
-    style = (f"background-color:{colors['mismatch_bg']};color:{colors['bad']};font-weight:600")
-
-    def one(index):
-        text = "·" if skip[index] else _num(a[index])
-        return f"<span style='{style}'>{text}</span>" if bad[index] else text
-
-    def nested(prefix):
-        depth = len(prefix)
-        if depth == a.ndim:
-            return one(prefix)
-        return "[" + ", ".join(nested(prefix + (i,)) for i in range(a.shape[depth])) + "]"
-
-    return nested(()) if a.ndim else one(())
-
-
-def explain_html(check: dict, colors: dict) -> str:
-    """The detail line under a leaf: what disagrees (values side by side), the note,
-    the symbols legend."""
-    lines = []
-    mismatch = check.get("mismatch")
-    references = [(label, check.get(key), check.get("unsampled") if key == "finite_difference" else None)
-                  for label, key in (("symbolic", "symbolic"), ("finite diff.", "finite_difference"),
-                                     ("PyTorch", "torch"))]
-    references = [(label, values, missing) for label, values, missing in references if values is not None]
-    numeric = check.get("numeric")
-    if not check.get("agree"):
-        bad = colors["bad"]
-        if mismatch is not None and np.any(mismatch) and numeric is not None:
-            mismatch = np.asarray(mismatch, dtype=bool)
-            count, size = int(mismatch.sum()), mismatch.size
-            head = (f"<b style='color:{bad}'>✗ {count} of {size} element{'s' if size != 1 else ''} "
-                    f"disagree{'s' if count == 1 and size == 1 else ''}</b>")
-            if size <= SMALL_TENSOR:
-                parts = [f"engine {_array_html(numeric, mismatch, colors)}"]
-                parts += [f"{label} {_array_html(values, mismatch, colors, missing)}"
-                          for label, values, missing in references]
-                lines.append(head + ": " + " · ".join(parts))
-            else:
-                where = np.argwhere(mismatch)[:MAX_LISTED_ELEMENTS]
-                listed = []
-                for index in map(tuple, where):
-                    values = [f"engine {_num(float(np.asarray(numeric)[index]))}"]
-                    for label, array, missing in references:
-                        skipped = missing is not None and bool(np.asarray(missing)[index])
-                        values.append(f"{label} {'·' if skipped else _num(float(np.asarray(array)[index]))}")
-                    listed.append(f"<b>{[int(i) for i in index]}</b> {', '.join(values)}")
-                more = f"; … {count - len(listed)} more" if count > len(listed) else ""
-                lines.append(head + ": " + "; ".join(listed) + more)
-        else:
-            lines.append(f"<b style='color:{bad}'>✗ not confirmed</b>")
-    note = check.get("note")
-    if note:
-        color = colors["hint"] if check.get("agree") else colors["bad"]
-        lines.append(f"<span style='color:{color}'>{html.escape(note)}</span>")
-    legend = _legend_html(check) if check.get("formula") else ""
-    if legend:
-        lines.append(f"<span style='color:{colors['muted']}'>{legend}</span>")
-    return "<br>".join(lines)
-
-
-# --------------------------------------------------------------------------- drawing
-class _Shown:
-    """How one formula cell looks right now."""
-
-    __slots__ = ("kind", "pixmap", "text")
-
-    def __init__(self, kind, pixmap=None, text=""):
-        self.kind, self.pixmap, self.text = kind, pixmap, text   # kind: math|pretty|text|pending
-
-
-class CompareDelegate(QStyledItemDelegate):
-    """Draws formula cells (picture, pretty print or text) and the wrapped detail lines."""
-
-    def __init__(self, panel):
-        super().__init__(panel.tree)
-        self.panel = panel
-        self._documents: dict = {}
-        self._pretty_sizes: dict = {}
-
-    # -- detail lines ------------------------------------------------------------------------------
-    def document(self, text: str, width: int, font: QFont) -> QTextDocument:
-        key = (text, width, font.key())
-        doc = self._documents.get(key)
-        if doc is None:
-            if len(self._documents) > 400:
-                self._documents.clear()
-            doc = QTextDocument()
-            doc.setDocumentMargin(2)
-            doc.setDefaultFont(font)
-            doc.setHtml(text)
-            doc.setTextWidth(max(40, width))
-            self._documents[key] = doc
-        return doc
-
-    def detail_width(self) -> int:
-        tree = self.panel.tree
-        levels = 2 if tree.rootIsDecorated() else 1        # the rows under a call's header
-        return tree.viewport().width() - levels * tree.indentation() - 2 * PAD
-
-    # -- pretty text ---------------------------------------------------------------------------------
-    def pretty_lines(self, text: str) -> list:
-        lines = text.split("\n")
-        if len(lines) > MAX_PRETTY_LINES:
-            lines = lines[:MAX_PRETTY_LINES - 1] + ["⋮"]
-        return lines
-
-    def pretty_size(self, text: str, font: QFont) -> QSize:
-        key = (text, font.key())
-        size = self._pretty_sizes.get(key)
-        if size is None:
-            metrics = QFontMetrics(font)
-            lines = self.pretty_lines(text)
-            size = QSize(max(metrics.horizontalAdvance(line) for line in lines),
-                         metrics.height() * len(lines))
-            if len(self._pretty_sizes) > 400:
-                self._pretty_sizes.clear()
-            self._pretty_sizes[key] = size
-        return size
-
-    # -- sizes ---------------------------------------------------------------------------------------
-    def sizeHint(self, option, index):
-        kind = index.data(ROLE_KIND)
-        if kind in WRAPPED:
-            doc = self.document(index.data(ROLE_HTML) or "", self.detail_width(), option.font)
-            return QSize(int(doc.idealWidth()), int(doc.size().height()) + 2)
-        formula = index.data(ROLE_FORMULA) if index.column() in FORMULA_COLUMNS else None
-        base = super().sizeHint(option, index)
-        if not isinstance(formula, Formula):
-            return base
-        shown = self.panel.formula_shown(formula, False)
-        caption = self.caption_width(formula, option.font) if shown.kind == "math" else 0
-        if shown.kind == "math":
-            dpr = shown.pixmap.devicePixelRatio() or 1.0
-            size = QSize(int(shown.pixmap.width() / dpr) + caption, int(shown.pixmap.height() / dpr))
-        elif shown.kind == "pretty":
-            size = self.pretty_size(shown.text, self.panel.pretty_font)
-        else:
-            size = QSize(QFontMetrics(option.font).horizontalAdvance(shown.text), base.height() - 2 * PAD)
-        return QSize(min(size.width(), MAX_FORMULA_WIDTH) + 2 * PAD,
-                     max(base.height(), size.height() + 2 * PAD))
-
-    def caption_width(self, formula: Formula, font: QFont) -> int:
-        return QFontMetrics(font).horizontalAdvance(formula.caption) + PAD if formula.caption else 0
-
-    # -- painting --------------------------------------------------------------------------------------
-    def paint(self, painter, option, index):
-        kind = index.data(ROLE_KIND)
-        formula = index.data(ROLE_FORMULA) if index.column() in FORMULA_COLUMNS else None
-        if kind not in WRAPPED and not isinstance(formula, Formula):
-            super().paint(painter, option, index)
-            return
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        opt.text = ""
-        widget = opt.widget
-        style = widget.style() if widget is not None else None
-        if style is not None:
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        rect = option.rect.adjusted(PAD, 1, -PAD, -1)
-        painter.save()
-        painter.setClipRect(option.rect)
-        if kind in WRAPPED:
-            doc = self.document(index.data(ROLE_HTML) or "", self.detail_width(), option.font)
-            painter.translate(rect.topLeft())
-            doc.drawContents(painter)
-        else:
-            self._paint_formula(painter, option, rect, formula, selected)
-        painter.restore()
-
-    def _paint_formula(self, painter, option, rect: QRect, formula: Formula, selected: bool):
-        panel = self.panel
-        shown = panel.formula_shown(formula, selected)
-        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
-        color = option.palette.color(role)
-        overflow = False
-        if shown.kind == "math":
-            left = rect.left()
-            if formula.caption:             # which element this is, muted, before the formula
-                painter.setFont(option.font)
-                painter.setPen(color if selected else QColor(theme.colors(option.palette)["muted"]))
-                painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, formula.caption)
-                left += self.caption_width(formula, option.font)
-            pixmap = shown.pixmap
-            dpr = pixmap.devicePixelRatio() or 1.0
-            width, height = pixmap.width() / dpr, pixmap.height() / dpr
-            top = rect.top() + max(0, (rect.height() - height) / 2)
-            painter.drawPixmap(int(left), int(top), pixmap)
-            overflow = left + width > rect.right() + 1
-        elif shown.kind == "pretty":
-            font = panel.pretty_font
-            painter.setFont(font)
-            painter.setPen(color)
-            metrics = QFontMetrics(font)
-            lines = self.pretty_lines(shown.text)
-            block = metrics.height() * len(lines)      # no leading: the bracket pieces must join
-            y = rect.top() + max(0, (rect.height() - block) // 2) + metrics.ascent()
-            for line in lines:
-                painter.drawText(rect.left(), y, line)
-                y += metrics.height()
-            overflow = self.pretty_size(shown.text, font).width() > rect.width()
-        else:
-            if shown.kind == "pending" and not selected:
-                color = QColor(theme.colors(option.palette)["muted"])
-            painter.setPen(color)
-            painter.setFont(option.font)
-            metrics = QFontMetrics(option.font)
-            painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                             metrics.elidedText(shown.text, Qt.TextElideMode.ElideRight, rect.width()))
-        if overflow:   # fade the clipped end into the background: there is more
-            background = option.palette.color(QPalette.ColorRole.Highlight if selected else QPalette.ColorRole.Base)
-            fade = QRect(option.rect.right() - 28, option.rect.top(), 28, option.rect.height())
-            gradient = QLinearGradient(fade.left(), 0, fade.right(), 0)
-            transparent = QColor(background)
-            transparent.setAlpha(0)
-            gradient.setColorAt(0.0, transparent)
-            gradient.setColorAt(0.8, background)
-            painter.fillRect(fade, QBrush(gradient))
-            painter.setPen(color)
-            painter.drawText(fade.adjusted(0, 0, -2, 0), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, "…")
-
-
-# --------------------------------------------------------------------------- the whole formula
-class FormulaWindow(QDialog):
-    """A leaf's formulas at full size (non-modal): chain form = simplified, the legend."""
-
-    def __init__(self, parent, title: str, forms: dict, legend: str):
-        super().__init__(parent)
-        self.setWindowTitle(title)
-        self.setModal(False)
-        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        body = QWidget()
-        layout = QVBoxLayout(body)
-        self.views = {}
-        for key, label in (("chain", "Chain form"), ("simplified", "Simplified")):
-            if not forms[key]:
-                continue
-            caption = QLabel(label)
-            caption.setStyleSheet("font-weight: 600")
-            view = MathView(forms[key], scale=1.5)
-            self.views[key] = view
-            layout.addWidget(caption)
-            layout.addWidget(view)
-        if legend:
-            text = QLabel(legend)
-            text.setWordWrap(True)
-            text.setTextFormat(Qt.TextFormat.RichText)
-            layout.addWidget(text)
-        layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(body)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
-        self.resize(760, 420)
+__all__ = ["ComparePanel", "COLUMNS", "LEAF", "MARK", "ENGINE", "CHAIN", "SIMPLIFIED", "SYMBOLIC", "FD",
+           "TORCH", "ERROR", "ROLE_KEY", "ROLE_KIND", "ROLE_FORMULA", "ROLE_HTML", "explain_html",
+           "format_sample", "format_full", "leaf_formulas"]
 
 
 # --------------------------------------------------------------------------- the panel
@@ -418,7 +71,7 @@ class ComparePanel(QWidget):
         self.tree.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.tree.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.tree.setIndentation(12)
-        self.delegate = CompareDelegate(self)
+        self.delegate = FormulaDelegate(self)
         self.tree.setItemDelegate(self.delegate)
         header = self.tree.header()
         header.setStretchLastSection(True)
@@ -456,6 +109,7 @@ class ComparePanel(QWidget):
         self._relayout_timer = QTimer(self, singleShot=True, interval=30, timeout=self._relayout)
         self._last_width = -1
         self.formula_windows: list = []
+        self._followed = None                    # the item kept in view (see _follow)
         self._update_fonts()
 
         m = self.model
@@ -469,6 +123,7 @@ class ComparePanel(QWidget):
         self.tree.itemDoubleClicked.connect(self._on_double_click)
         self.tree.itemClicked.connect(self._on_item_clicked)
         self.tree.viewport().installEventFilter(self)
+        self.tree.verticalScrollBar().actionTriggered.connect(self._on_user_scroll)
         for record in m.call_list():
             self._on_call_added(record.index)
         self._update_copy_buttons()
@@ -481,7 +136,7 @@ class ComparePanel(QWidget):
     def _render_key(self, latex: str, color: QColor):
         return (latex, color.name(), self.formula_size, math_view.device_pixel_ratio(self.tree))
 
-    def formula_shown(self, formula: Formula, selected: bool) -> _Shown:
+    def formula_shown(self, formula: Formula, selected: bool) -> Shown:
         """What a formula cell shows now; a formula not rendered yet is queued
         (drawn as text until then)."""
         if formula.latex and math_view.can_render(formula.latex):
@@ -491,13 +146,13 @@ class ComparePanel(QWidget):
             if found and pixmap is not None:
                 if selected:
                     pixmap = self._tinted(key, pixmap)
-                return _Shown("math", pixmap)
+                return Shown("math", pixmap)
             if not found:
                 self._queue(key)
-                return _Shown("pending", text=formula.text or "")
+                return Shown("pending", text=formula.text or "")
         if formula.pretty:
-            return _Shown("pretty", text=formula.pretty)
-        return _Shown("text", text=formula.text or "—")
+            return Shown("pretty", text=formula.pretty)
+        return Shown("text", text=formula.text or "—")
 
     def _tinted(self, key, pixmap):
         color = self.tree.palette().color(QPalette.ColorRole.HighlightedText)
@@ -513,22 +168,49 @@ class ComparePanel(QWidget):
         if key not in self._pending:
             self._pending[key] = key
             if not self._render_timer.isActive():
-                self._render_timer.start()
+                self._render_timer.start(0)
 
     def _render_pending(self):
+        if not math_view.warm_up():                 # matplotlib is loading in the background
+            self._render_timer.start(WARM_UP_POLL_MS)
+            return
         deadline = time.perf_counter() + RENDER_SLICE_SECONDS
         while self._pending and time.perf_counter() < deadline:
             key = next(iter(self._pending))
             del self._pending[key]
             math_view.render_latex(*key)
         if self._pending:
-            self._render_timer.start()
+            self._render_timer.start(0)
         self._relayout()
 
     def _relayout(self):
         """Row heights and column widths follow the rendered formulas."""
         self.tree.doItemsLayout()
+        self._keep_in_view()
         self.tree.viewport().update()
+
+    def _follow(self, item):
+        """Show ``item`` (a new call, the selected leaf) and keep it in view while
+        rows above it grow with their formulas — until the user scrolls."""
+        self._followed = item
+        self._keep_in_view()
+
+    def _keep_in_view(self):
+        item = self._followed
+        if item is None:
+            return
+        try:
+            parent = item.parent()
+            if parent is not None:           # the leaf's explanation too, if it fits
+                after = parent.child(parent.indexOfChild(item) + 1)
+                if after is not None and after.data(0, ROLE_KIND) == "detail":
+                    self.tree.scrollToItem(after)
+            self.tree.scrollToItem(item)
+        except RuntimeError:                 # the row was rebuilt meanwhile
+            self._followed = None
+
+    def _on_user_scroll(self, *args):
+        self._followed = None
 
     def is_busy(self) -> bool:
         """Formulas on screen still to render (``gradstudio snapshot`` waits for them)."""
@@ -558,6 +240,7 @@ class ComparePanel(QWidget):
 
     # -- building rows -------------------------------------------------------------------------------
     def _clear(self):
+        self._followed = None
         self.tree.clear()
         self.sections.clear()
         self._update_copy_buttons()
@@ -573,7 +256,7 @@ class ComparePanel(QWidget):
         self.sections[index] = section
         self._refresh_call(index)
         section.setExpanded(True)
-        self.tree.scrollToItem(section)
+        self._follow(section)
 
     def _refresh_call(self, index: int):
         record = self.model.call(index)
@@ -598,6 +281,8 @@ class ComparePanel(QWidget):
             section.setForeground(0, QBrush(QColor(colors["bad"])))
         else:
             section.setForeground(0, QBrush())
+        if self._followed is not None and self._followed.parent() is section:
+            self._followed = section         # until the selection finds its new row
         section.takeChildren()
         if record.status == "error":
             lines = [(f"{data.get('error_type') or 'Error'}: {data.get('error')}", "error")]
@@ -634,7 +319,7 @@ class ComparePanel(QWidget):
         row.setData(0, ROLE_KEY, key)
         row.setData(0, ROLE_KIND, "leaf")
         shape = "×".join(str(s) for s in leaf["shape"]) or "scalar"
-        root = record.data["root"].get("name") or "root"
+        root = record.data["root"].get("name") or ""
         row.setText(LEAF, leaf["name"])
         row.setToolTip(LEAF, f"∂{root}/∂{leaf['name']}, shape {shape}")
         numeric = check["numeric"] if check is not None and check.get("numeric") is not None else leaf.get("numeric")
@@ -657,10 +342,10 @@ class ComparePanel(QWidget):
                 row.setToolTip(column, "sympy found nothing simpler")
             elif form:
                 row.setData(column, ROLE_FORMULA, form)
-                row.setText(column, _cut(form.text))
+                row.setText(column, cut(form.text))
                 tip = html.escape(form.text or "")
                 if form.pretty:
-                    tip = f"<pre>{html.escape(_cut_lines(form.pretty))}</pre>"
+                    tip = f"<pre>{html.escape(cut_lines(form.pretty))}</pre>"
                 if form.caption:
                     tip = f"Shown: the formula of element {form.caption}. All of them:<br>{tip}"
                 row.setToolTip(column, f"{tip}<br><i>Double-click to see it whole; right-click to copy.</i>")
@@ -758,7 +443,7 @@ class ComparePanel(QWidget):
             if target is not None:
                 if self.tree.currentItem() is not target:
                     self.tree.setCurrentItem(target)
-                self.tree.scrollToItem(target)
+                self._follow(target)
             else:
                 self.tree.setCurrentItem(None)
                 self.tree.clearSelection()
@@ -821,7 +506,7 @@ class ComparePanel(QWidget):
             has = check is not None and any(self.formula_text(check, kind, w) for w in ("chain", "simplified"))
             button.setEnabled(bool(has))
         if check is not None:
-            root = record.data["root"].get("name") or "root"
+            root = record.data["root"].get("name") or ""
             self.caption.setText(f"#{record.index}  ∂{root}/∂{check['name']}")
         else:
             self.caption.setText("Select a leaf to copy its formula")
@@ -869,9 +554,9 @@ class ComparePanel(QWidget):
             self.show_formula(record, check)
 
     def show_formula(self, record, check) -> FormulaWindow:
-        root = record.data["root"].get("name") or "root"
+        root = record.data["root"].get("name") or ""
         window = FormulaWindow(self, f"∂{root}/∂{check['name']} — #{record.index} {record.title()}",
-                               leaf_formulas(check, whole=True), _legend_html(check))
+                               leaf_formulas(check, whole=True), legend_html(check))
         self.formula_windows = [w for w in self.formula_windows if w.isVisible()] + [window]
         window.show()
         return window

@@ -21,12 +21,13 @@ palette's text colour (light or dark), re-rendered when the palette changes.
 """
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QGuiApplication, QImage, QPainter, QPalette, QPixmap
-from PySide6.QtWidgets import QLabel, QSizePolicy
+from PySide6.QtWidgets import QDialog, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 MAX_LATEX_CHARS = 1500        # longer LaTeX is not given to mathtext (slow, unreadable)
 MAX_PIXELS = 16_000_000       # a rendered formula larger than this is dropped
@@ -166,6 +167,34 @@ def render_latex(latex: str, color, pixel_size: float, dpr: float = 1.0) -> QPix
 
 
 _parser = None
+_warm_thread: threading.Thread | None = None
+_warm_done = threading.Event()
+
+
+def warm_up() -> bool:
+    """Whether mathtext is ready; if not, start getting it ready in a background
+    thread (importing matplotlib and building the parser take ~0.5 s that the
+    GUI thread should not spend). Rendering waits for that thread, so the
+    parser is never used by two threads at once."""
+    global _warm_thread
+    if _warm_done.is_set():
+        return True
+    if _warm_thread is None:
+        _warm_thread = threading.Thread(target=_warm_up_work, name="gradstudio-mathtext-warm-up",
+                                        daemon=True)
+        _warm_thread.start()
+    return False
+
+
+def _warm_up_work():
+    try:
+        from matplotlib.font_manager import FontProperties
+        _private_parser().parse("$x_{1}^{2}$", dpi=72, prop=FontProperties(size=12, math_fontfamily=FONTSET),
+                                antialiased=True)
+    except Exception:  # the GUI thread will meet the same problem and fall back
+        pass
+    finally:
+        _warm_done.set()
 
 
 def _private_parser():
@@ -187,6 +216,8 @@ def _private_parser():
 def _render(latex: str, color: str, pixel_size: float, dpr: float) -> QPixmap | None:
     """mathtext's own rasteriser (coverage bitmap) coloured here: no figure, no
     PNG round trip, and no rcParams touched (the Plots thread reads them)."""
+    if _warm_thread is not None:
+        _warm_done.wait()          # it is using the parser (a synchronous render during warm-up)
     import numpy as np
     from matplotlib.font_manager import FontProperties
 
@@ -314,3 +345,40 @@ class MathView(QLabel):
         super().changeEvent(event)
         if event.type() == QEvent.Type.PaletteChange and self.mode == "math":
             self._show()
+
+
+# --------------------------------------------------------------------------- a window
+class FormulaWindow(QDialog):
+    """A leaf's formulas at full size (non-modal): chain form = simplified, the legend."""
+
+    def __init__(self, parent, title: str, forms: dict, legend: str):
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.setModal(False)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        self.views = {}
+        for key, label in (("chain", "Chain form"), ("simplified", "Simplified")):
+            if not forms[key]:
+                continue
+            caption = QLabel(label)
+            caption.setStyleSheet("font-weight: 600")
+            view = MathView(forms[key], scale=1.5)
+            self.views[key] = view
+            layout.addWidget(caption)
+            layout.addWidget(view)
+        if legend:
+            text = QLabel(legend)
+            text.setWordWrap(True)
+            text.setTextFormat(Qt.TextFormat.RichText)
+            layout.addWidget(text)
+        layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        wanted = body.sizeHint()
+        self.resize(max(360, min(wanted.width() + 40, 1100)), max(160, min(wanted.height() + 30, 700)))
