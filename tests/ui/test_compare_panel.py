@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication
 
 from gradstudio.ui import theme
@@ -132,6 +133,10 @@ def test_tutorial_formulas_render_copy_and_select(qtbot, window, helpers, monkey
     assert clipboard.text() == chain.latex
     panel.copy_latex.menu().actions()[1].trigger()          # "Simplified form"
     assert clipboard.text() == r"\frac{3 x}{2}"
+    clipboard.clear()
+    panel.tree.setFocus()
+    qtbot.keyClick(panel.tree, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)   # the current column's form
+    assert clipboard.text() == "3*2*x/4"
     # … and the context menu
     monkeypatch.setattr(panel, "exec_menu", lambda menu, position: None)
     panel._context_menu(panel.tree.visualItemRect(row).center())

@@ -29,7 +29,7 @@ import time
 
 import numpy as np
 from PySide6.QtCore import QEvent, Qt, QTimer
-from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QPalette
+from PySide6.QtGui import QAction, QBrush, QColor, QFont, QGuiApplication, QKeySequence, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QMenu, QToolButton,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
@@ -124,6 +124,11 @@ class ComparePanel(QWidget):
         self.tree.itemClicked.connect(self._on_item_clicked)
         self.tree.viewport().installEventFilter(self)
         self.tree.verticalScrollBar().actionTriggered.connect(self._on_user_scroll)
+        copy = QAction("Copy formula as sympy", self.tree)
+        copy.setShortcut(QKeySequence(QKeySequence.StandardKey.Copy))
+        copy.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        copy.triggered.connect(lambda checked=False: self.copy_formula("sympy"))
+        self.tree.addAction(copy)
         for record in m.call_list():
             self._on_call_added(record.index)
         self._update_copy_buttons()

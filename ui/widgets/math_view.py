@@ -219,14 +219,14 @@ def _render(latex: str, color: str, pixel_size: float, dpr: float) -> QPixmap | 
     if _warm_thread is not None:
         _warm_done.wait()          # it is using the parser (a synchronous render during warm-up)
     import numpy as np
-    from matplotlib.font_manager import FontProperties
 
     _cache.renders += 1
     try:
+        from matplotlib.font_manager import FontProperties
         # size in points at 72 dpi == size in logical pixels; 72·dpr dpi gives device pixels
         prop = FontProperties(size=pixel_size, math_fontfamily=FONTSET)
         parsed = _private_parser().parse(f"${latex}$", dpi=72 * dpr, prop=prop, antialiased=True)
-    except Exception:  # mathtext raises ValueError on what it can't parse; anything else: same fallback
+    except Exception:  # ValueError for what mathtext can't parse; anything else (even no matplotlib): same fallback
         return None
     coverage = np.asarray(parsed.image, dtype=np.uint8)
     if coverage.ndim != 2 or coverage.size == 0 or coverage.size > MAX_PIXELS:
