@@ -234,3 +234,47 @@ def test_explain_lists_elements_of_big_tensors():
     assert "2 of 25 elements disagree" in text
     assert "<b>[1, 2]</b> engine 3, symbolic 2, finite diff. 2" in text and "<b>[4, 4]</b>" in text
     assert "a note" in text
+
+
+def test_torch_column_and_dark_palette_in_a_bare_model(qtbot):
+    from gradstudio.ui.model import AppModel
+    from gradstudio.ui.panels import PanelContext
+    from gradstudio.ui.panels.compare import TORCH, ComparePanel
+    from PySide6.QtGui import QPalette
+
+    model = AppModel()
+    panel = ComparePanel(PanelContext(model, None, None))
+    qtbot.addWidget(panel)
+    panel.resize(700, 300)
+    panel.show()
+    qtbot.waitExposed(panel)
+    grad = np.array([2.0, 4.0])
+    nodes = [{"id": 0, "kind": "leaf", "name": "w", "shape": [2]},
+             {"id": 1, "kind": "op", "name": "z", "shape": [], "is_root": True}]
+    call = {"index": 0, "cell": 1, "line": 3, "root": {"name": "z", "grad_fn": "SumBackward0", "shape": []},
+            "gradient": None, "status": "ok", "error": None, "graph": {"root": 1, "nodes": nodes},
+            "leaves": [{"name": "w", "vertex": 0, "shape": [2], "numeric": grad}], "pending_check": True}
+    model.finish_cell({"cell": 1, "execution_count": 1, "outputs": [], "ok": True, "backward_calls": [0]},
+                      [call], [])
+    assert panel.tree.isColumnHidden(TORCH)
+    leaf = {"name": "w", "vertex": 0, "shape": [2], "numeric": grad, "symbolic": grad, "finite_difference": grad,
+            "unsampled": np.zeros(2, bool), "mismatch": np.zeros(2, bool), "max_abs_error": 0.0, "agree": True,
+            "note": None, "formula_kind": "elementwise", "formula": "2*w", "simplified": "2*w",
+            "latex": "2 w", "chain_latex": r"2 \cdot w", "element_symbol": "w", "symbols": [["w", "an element of w"]],
+            "pretty": "2⋅w", "chain_pretty": "2⋅w", "torch": grad}
+    model.set_check({"index": 0, "agree": True, "leaves": [leaf]})
+    row = leaf_row(panel, model.call(0), "w")
+    assert not panel.tree.isColumnHidden(TORCH) and row.text(TORCH) == "[2, 4]"
+    settle(qtbot, panel)
+    light = panel.formula_shown(row.data(CHAIN, ROLE_FORMULA), False).pixmap
+    panel.setPalette(theme.dark_palette())            # the formulas are drawn again, in the dark text colour
+    row = leaf_row(panel, model.call(0), "w")
+    settle(qtbot, panel)
+    dark = panel.formula_shown(row.data(CHAIN, ROLE_FORMULA), False).pixmap
+    assert dark is not light
+    image = dark.toImage()
+    inked = [image.pixelColor(x, y) for y in range(image.height()) for x in range(image.width())]
+    darkest = max(inked, key=lambda c: c.alpha())
+    assert darkest.lightness() > 180, "light ink on the dark background"
+    text = theme.dark_palette().color(QPalette.ColorRole.Text)
+    assert abs(darkest.red() - text.red()) <= 3
