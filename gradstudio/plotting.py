@@ -24,6 +24,7 @@ background and foreground).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -138,6 +139,7 @@ def gradient_norm(node: dict) -> tuple:
     return norm, ("zero" if norm == 0 else "ok")
 
 
+_BACKWARD_SUFFIX = re.compile(r"Backward\d*(?= #|$)")
 _GAP_TEXT = {"zero": "0", "none": "no grad", "nan": "NaN", "inf": "inf"}
 
 
@@ -260,7 +262,15 @@ def gradient_norms(ax, nodes: list, *, selected: int | None = None, colors: dict
     fontsize = "small" if len(shown) <= 20 else "x-small"
     slot = _axes_pixels(ax)[0] / len(shown)
     char = 6.5 if fontsize == "small" else 5.5               # pixels per character, roughly
-    long_labels = max(len(label) for label in labels) * char > 0.9 * slot
+
+    def too_long(texts):
+        return max(len(text) for text in texts) * char > 0.9 * slot
+
+    if too_long(labels):          # tight: MulBackward0 #4 → Mul #4 (the graph panel has the full name)
+        labels = [_BACKWARD_SUFFIX.sub("", label) if node.get("kind") == "op" and not node.get("name")
+                  else label for label, (node, _, _) in zip(labels, shown)]
+        plot.labels = labels
+    long_labels = too_long(labels)
     ax.set_xticks(xs, labels, fontsize=fontsize)
     if long_labels:
         for text in ax.get_xticklabels():
@@ -276,7 +286,7 @@ def gradient_norms(ax, nodes: list, *, selected: int | None = None, colors: dict
         ax.set_xlabel(plot.note, color=colors["muted"], fontsize="small")
     handles = [Patch(color=colors[k], label=text) for k, text in
                (("leaf", "leaf"), ("op", "op"), ("root", "output")) if k in kinds]
-    plot.legend = ax.legend(handles=handles, loc="upper right", fontsize="small", frameon=True,
+    plot.legend = ax.legend(handles=handles, loc="best", fontsize="small", frameon=True,
                             facecolor=colors["background"], edgecolor=colors["grid"],
                             labelcolor=colors["foreground"])
     return plot

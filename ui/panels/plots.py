@@ -21,12 +21,14 @@ for a ``draw_idle()``, so a burst of signals costs one render. Hidden tabs
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
-from PySide6.QtCore import QEvent, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel,
-                               QProgressBar, QPushButton, QSpinBox, QTabWidget, QVBoxLayout,
-                               QWidget)
+                               QProgressBar, QPushButton, QSpinBox, QStackedWidget, QTabWidget,
+                               QVBoxLayout, QWidget)
 
 from .. import theme
 
@@ -34,6 +36,10 @@ TABS = ("norms", "heatmap", "sweep")
 TITLES = {"norms": "Gradient norms", "heatmap": "Heatmap", "sweep": "Sweep"}
 DEFAULT_POINTS = 41
 MAX_POINTS = 401
+
+
+class _Relay(QObject):
+    done = Signal()           # emitted from a thread, delivered in the GUI thread
 
 
 def default_range(value: float) -> tuple:
@@ -56,7 +62,8 @@ class PlotsPanel(QWidget):
         # is on screen: the Plots dock starts hidden, and importing matplotlib
         # would cost the window's start-up a good part of a second.
         self.views: dict = {}           # tab name -> gradstudio.ui.plots.view.PlotView
-        self.pages, self.headers = {}, {}
+        # Until there is something to plot, a tab shows a plain message instead.
+        self.pages, self.headers, self.stacks, self.messages = {}, {}, {}, {}
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         for name in TABS:
@@ -67,7 +74,15 @@ class PlotsPanel(QWidget):
             header = QVBoxLayout()
             header.setContentsMargins(4, 2, 4, 0)
             page_layout.addLayout(header)
-            self.pages[name], self.headers[name] = page, header
+            message = QLabel()
+            message.setWordWrap(True)
+            message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            message.setContentsMargins(24, 24, 24, 24)
+            stack = QStackedWidget()
+            stack.addWidget(message)
+            page_layout.addWidget(stack, 1)
+            self.pages[name], self.headers[name], self.stacks[name], self.messages[name] = \
+                page, header, stack, message
             self.tabs.addTab(page, TITLES[name])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -85,10 +100,14 @@ class PlotsPanel(QWidget):
         self.pending_sweep = None       # (call, vertex, element) asked of the kernel
         self.renders = dict.fromkeys(TABS, 0)
         self._stale = set(TABS)
+        self._urgent = False
+        self._generation = dict.fromkeys(TABS, 0)
+        self._plotting_loaded = False
+        self._loader = None
         self._syncing = False
         self._refresh_timer = QTimer(self, singleShot=True, interval=0, timeout=self._refresh)
 
-        self.tabs.currentChanged.connect(lambda index: self._schedule())
+        self.tabs.currentChanged.connect(lambda index: self._schedule(now=True))
         m = self.model
         m.callAdded.connect(self._on_calls_changed)
         m.callsCleared.connect(self._on_calls_cleared)
@@ -116,7 +135,7 @@ class PlotsPanel(QWidget):
         self.heatmap_info.setWordWrap(True)
         self.log_colors = QCheckBox("log colour scale")
         self.log_colors.setToolTip("Colour |grad| on a logarithmic scale (for gradients that span decades)")
-        self.log_colors.toggled.connect(lambda checked: self._mark("heatmap"))
+        self.log_colors.toggled.connect(lambda checked: self._mark("heatmap", now=True))
         row = QHBoxLayout()
         row.addWidget(self.heatmap_info, 1)
         row.addWidget(self.log_colors)
@@ -199,6 +218,36 @@ class PlotsPanel(QWidget):
             record = calls[-1] if calls else None
         return record
 
+    def _plotting_ready(self) -> bool:
+        """Whether matplotlib is imported. The first time, it is imported in a thread
+        (about a second, longer when its font cache is built) and the stale tabs
+        are redrawn when it is there; meanwhile the GUI stays responsive."""
+        if self._plotting_loaded:
+            return True
+        if self._loader is None:
+            relay = self._loader_relay = _Relay()
+            relay.done.connect(self._on_plotting_loaded)
+
+            def load():
+                try:
+                    import gradstudio.plotting  # noqa: F401
+                    from ..plots import view  # noqa: F401
+                finally:
+                    try:
+                        relay.done.emit()
+                    except RuntimeError:          # the panel is gone
+                        pass
+
+            self._loader = threading.Thread(target=load, name="gradstudio-plot-import")
+            self._loader.start()
+        return False
+
+    def _on_plotting_loaded(self):
+        if self._loader is not None:
+            self._loader.join()
+        self._plotting_loaded = True
+        self._schedule(now=True)
+
     def _ensure_views(self):
         if self.views:
             return
@@ -207,7 +256,7 @@ class PlotsPanel(QWidget):
         for name in TABS:
             view = PlotView(names[name])
             view.canvas.mpl_connect("button_press_event", lambda event, n=name: self._on_click(n, event))
-            self.pages[name].layout().addWidget(view, 1)
+            self.stacks[name].addWidget(view)
             self.views[name] = view
 
     def colors(self) -> dict:
@@ -218,41 +267,52 @@ class PlotsPanel(QWidget):
                               foreground=palette.color(QPalette.ColorRole.WindowText).name())
 
     # -- scheduling ---------------------------------------------------------------------------------
-    def _mark(self, *names):
+    def _mark(self, *names, now: bool = False):
+        """``names`` (all tabs if none) need a rebuild. Updates from the kernel wait
+        while it is busy; ``now`` is for the user's own actions in this panel."""
         self._stale.update(names or TABS)
-        self._schedule()
+        self._schedule(now=now)
 
-    def _schedule(self):
+    def _schedule(self, now: bool = False):
+        self._urgent = self._urgent or now
         if not self._refresh_timer.isActive():
             self._refresh_timer.start()
 
+    def _holding(self) -> bool:
+        """Redraws wait while the kernel works (cells, derivations, sweeps): a render
+        competes with the GUI thread for the interpreter, and the kernel's results
+        arrive in bursts anyway. They happen, once, when it is idle."""
+        return self.model.busy and not self._urgent
+
     def _refresh(self):
         """Rebuild the visible tab if stale (the others wait until they are shown)."""
-        if not self.isVisible():
+        if not self.isVisible() or self._holding():
             return
-        self._ensure_views()
+        self._urgent = False
         name = TABS[self.tabs.currentIndex()]
         if name in self._stale:
             self._stale.discard(name)
             self.renders[name] += 1
             getattr(self, f"_render_{name}")()
-            self.views[name].request_draw()
 
     def is_busy(self) -> bool:
-        """A rebuild or a draw of the visible plot is pending."""
+        """A rebuild or a frame of the visible plot is on its way."""
         if not self.isVisible():
             return False
         name = TABS[self.tabs.currentIndex()]
-        return (self._refresh_timer.isActive() or name in self._stale or name not in self.views
-                or self.views[name].is_busy())
+        if name in self.views and self.views[name].is_busy():
+            return True
+        if self._loader is not None and not self._plotting_loaded:
+            return True
+        return not self._holding() and (self._refresh_timer.isActive() or name in self._stale)
 
     def showEvent(self, event):
         super().showEvent(event)
-        self._schedule()
+        self._schedule(now=True)
 
     def changeEvent(self, event):
         if event.type() == QEvent.Type.PaletteChange:
-            self._mark()
+            self._mark(now=True)
         super().changeEvent(event)
 
     # -- model → view -----------------------------------------------------------------------------
@@ -305,29 +365,62 @@ class PlotsPanel(QWidget):
 
     # -- gradient norms -----------------------------------------------------------------------------
     def _render_norms(self):
-        from gradstudio import plotting
-        view = self.views["norms"]
-        view.new_plot()
-        colors = self.colors()
-        plotting.style_figure(view.figure, colors)
-        ax = view.figure.add_subplot()
+        """Gather on this thread, draw in the view's worker (see gradstudio.ui.plots.view)."""
         record = self.current_call()
-        self.norms_plot, self.norms_call = None, None
-        if record is None:
-            plotting.empty(ax, "Run a cell that calls backward() to see the gradient norms", colors)
+        if record is None or not record.nodes:
+            if record is None:
+                message = "Run a cell that calls backward() to see the gradient norms"
+            else:
+                message = f"backward #{record.index}: " + (record.data.get("graph_error")
+                                                            or "no graph was recorded for this call")
+            self._draw_message("norms", message, reset=("norms_plot", "norms_call"))
             return
-        if not record.nodes:
-            reason = record.data.get("graph_error") or "no graph was recorded for this call"
-            plotting.empty(ax, f"backward #{record.index}: {reason}", colors)
+        if not self._plotting_ready():
+            self._stale.add("norms")
             return
+        from gradstudio import plotting
+        colors = self.colors()
         selection = self.model.selection
         selected = selection.node if selection.call == record.index else None
         title = f"‖grad‖ per vertex — #{record.index} {record.title()}"
         if record.status == "error":
             title += " (raised)"
-        self.norms_call = record.index
-        self.norms_plot = plotting.gradient_norms(ax, record.nodes, selected=selected, colors=colors,
-                                                  title=title)
+        nodes, index = record.nodes, record.index
+
+        def build(figure):
+            plotting.style_figure(figure, colors)
+            return plotting.gradient_norms(figure.add_subplot(), nodes, selected=selected, colors=colors,
+                                           title=title)
+
+        def done(plot):
+            self.norms_plot, self.norms_call = plot, index
+
+        self._submit("norms", build, done)
+
+    def _draw_message(self, name: str, message: str, reset=()):
+        """No plot: the tab says ``message`` (no matplotlib needed for that)."""
+        self._generation[name] += 1          # a frame still being drawn for this tab is stale now
+        label = self.messages[name]
+        label.setText(message)
+        label.setStyleSheet(f"color: {theme.colors(self.palette())['muted']};")
+        self.stacks[name].setCurrentWidget(label)
+        for attribute in reset:
+            setattr(self, attribute, None)
+
+    def _submit(self, name: str, build, done):
+        """Draw a plot in tab ``name`` (in the view's worker); show it when it is ready."""
+        self._ensure_views()
+        view = self.views[name]
+        self._generation[name] += 1
+        generation = self._generation[name]
+
+        def shown(plot):
+            if generation != self._generation[name]:
+                return                           # a message replaced it meanwhile
+            done(plot)
+            self.stacks[name].setCurrentWidget(view)
+
+        view.submit(build, shown)
 
     # -- heatmap ------------------------------------------------------------------------------------
     def _heatmap_source(self) -> dict:
@@ -372,27 +465,36 @@ class PlotsPanel(QWidget):
         return {"message": "Select a tensor or a graph vertex to see |grad|."}
 
     def _render_heatmap(self):
-        from gradstudio import plotting
-        view = self.views["heatmap"]
-        view.new_plot()
-        colors = self.colors()
-        plotting.style_figure(view.figure, colors)
-        ax = view.figure.add_subplot()
         source = self._heatmap_source()
-        self.heatmap_leaf = source.get("leaf")
-        self.heatmap_plot = None
-        view.suggested_name = f"gradient-{_file_part(source.get('name') or 'heatmap')}.png"
+        leaf = source.get("leaf")
         if source.get("array") is None:
             self.heatmap_info.setText("")
-            plotting.empty(ax, source["message"], colors)
+            self.heatmap_leaf = leaf
+            self._draw_message("heatmap", source["message"], reset=("heatmap_plot",))
             return
+        if not self._plotting_ready():
+            self._stale.add("heatmap")
+            return
+        from gradstudio import plotting
+        colors = self.colors()
+        self._ensure_views()
+        self.views["heatmap"].suggested_name = f"gradient-{_file_part(source.get('name') or 'heatmap')}.png"
         self.heatmap_info.setText(source.get("info", ""))
         marked = None
         target = self.sweep_target()
-        if self.heatmap_leaf is not None and target is not None and target[:2] == self.heatmap_leaf:
+        if leaf is not None and target is not None and target[:2] == leaf:
             marked = target[2]
-        self.heatmap_plot = plotting.gradient_heatmap(ax, source["array"], colors=colors, title=source["title"],
-                                                      log=self.log_colors.isChecked(), marked=marked)
+        grad, title, log = source["array"], source["title"], self.log_colors.isChecked()
+
+        def build(figure):
+            plotting.style_figure(figure, colors)
+            return plotting.gradient_heatmap(figure.add_subplot(), grad, colors=colors, title=title,
+                                             log=log, marked=marked)
+
+        def done(plot):
+            self.heatmap_plot, self.heatmap_leaf = plot, leaf
+
+        self._submit("heatmap", build, done)
 
     # -- sweep: controls ------------------------------------------------------------------------------
     def _fill_leaf_picker(self):
@@ -451,7 +553,7 @@ class PlotsPanel(QWidget):
     def _on_element_changed(self, value=None):
         self._update_range_boxes()
         if self.heatmap_leaf is not None:
-            self._mark("heatmap")
+            self._mark("heatmap", now=True)
 
     def sweep_target(self):
         """(call, vertex, element) chosen in the controls, or None."""
@@ -474,7 +576,7 @@ class PlotsPanel(QWidget):
         self._on_leaf_picked(row, select=False)
         for spin, index in zip(self.element_spins, element):
             spin.setValue(int(index))
-        self._mark("heatmap")
+        self._mark("heatmap", now=True)
         return True
 
     def _recorded_value(self):
@@ -554,11 +656,14 @@ class PlotsPanel(QWidget):
         else:
             self._set_sweep_status(result.get("note") or "")
             self.tabs.setCurrentWidget(self.pages["sweep"])
-        self._mark("sweep")
+        self._mark("sweep", now=True)
 
     def _on_busy_changed(self, busy: bool):
-        """The kernel went idle without answering (it died, or the request was dropped)."""
-        if not busy and self.pending_sweep is not None:
+        if busy:
+            return
+        if self._stale:
+            self._schedule()              # the redraws held while the kernel worked
+        if self.pending_sweep is not None:   # idle without answering: it died, or dropped the request
             QTimer.singleShot(0, self._check_unanswered)
 
     def _check_unanswered(self):
@@ -568,15 +673,8 @@ class PlotsPanel(QWidget):
             self._set_sweep_status("The kernel stopped before the sweep came back.")
 
     def _render_sweep(self):
-        from gradstudio import plotting
-        view = self.views["sweep"]
-        view.new_plot()
-        colors = self.colors()
-        plotting.style_figure(view.figure, colors)
         result = self.sweep_result
-        self.sweep_plot = None
         if result is None:
-            ax = view.figure.add_subplot()
             current = self.current_call()
             if current is None:
                 hint = "Run a cell that calls backward(), then sweep one element of a leaf."
@@ -586,26 +684,41 @@ class PlotsPanel(QWidget):
             else:
                 hint = ("Pick a leaf and an element above (or click a heatmap cell), then Sweep: "
                         "f and ∂f/∂a over a range, from the engine, the closed form and finite differences.")
-            plotting.empty(ax, hint, colors)
+            self._draw_message("sweep", hint, reset=("sweep_plot",))
             return
+        if not self._plotting_ready():
+            self._stale.add("sweep")
+            return
+        from gradstudio import plotting
+        colors = self.colors()
+        self._ensure_views()
         record = self.model.call(result.get("call"))
         node = record.node(result.get("vertex")) if record is not None and result.get("vertex") is not None else None
         name = element_text(_node_name(node), result.get("element") or [])
-        view.suggested_name = f"sweep-{_file_part(name)}.png"
-        grid = view.figure.add_gridspec(2, 1, height_ratios=(1, 2))
-        f_ax = view.figure.add_subplot(grid[0])
-        ax = view.figure.add_subplot(grid[1], sharex=f_ax)
+        self.views["sweep"].suggested_name = f"sweep-{_file_part(name)}.png"
         title = f"f and ∂f/∂{name} — #{record.index} {record.title()}" if record else None
-        self.sweep_plot = plotting.sweep(ax, result, f_ax=f_ax, colors=colors, variable=name, title=title)
+
+        def build(figure):
+            plotting.style_figure(figure, colors)
+            grid = figure.add_gridspec(2, 1, height_ratios=(1, 2))
+            f_ax = figure.add_subplot(grid[0])
+            ax = figure.add_subplot(grid[1], sharex=f_ax)
+            return plotting.sweep(ax, result, f_ax=f_ax, colors=colors, variable=name, title=title)
+
+        def done(plot):
+            self.sweep_plot = plot
+
+        self._submit("sweep", build, done)
 
     # -- clicks -----------------------------------------------------------------------------------------
     def _on_click(self, name: str, event):
         view = self.views[name]
-        if event.button != 1 or event.inaxes is None or view.toolbar.is_navigating():
+        if event.button != 1 or event.inaxes is None or view.toolbar.is_navigating() or view.rendering():
             return
         if name == "norms" and self.norms_plot is not None and self.norms_call is not None:
             node = self.norms_plot.node_at(event.xdata)
             if node is not None:
+                self._urgent = True           # the user's click: show it even if the kernel works
                 self.model.select(call=self.norms_call, node=node)
         elif name == "heatmap" and self.heatmap_plot is not None and self.heatmap_leaf is not None \
                 and event.inaxes is self.heatmap_plot.image.axes:
