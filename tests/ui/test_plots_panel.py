@@ -11,7 +11,6 @@ import sys
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QWidget
 
 from gradstudio.ui.model import AppModel
 from gradstudio.ui.panels import PanelContext

@@ -14,9 +14,13 @@ navigation toolbar (pan, zoom, save as PNG/SVG/PDF):
   finite differences on top of each other.
 
 The panel follows the model's selection and signals. Every change marks the
-affected tabs stale; one zero-delay timer rebuilds the visible tab and asks
-for a ``draw_idle()``, so a burst of signals costs one render. Hidden tabs
-(and a hidden panel) are rebuilt when they are shown. Drawing itself is
+affected tabs stale; one zero-delay timer rebuilds the visible tab, so a
+burst of signals costs one render. Hidden tabs (and a hidden panel) are
+rebuilt when they are shown; updates from the kernel wait while it is busy
+(the user's own clicks and picks in this panel do not). The figure is built
+and rendered off the GUI thread (:mod:`gradstudio.ui.plots.view`); a tab
+with nothing to plot shows a plain message, so matplotlib is imported — in a
+thread — only when there is a first plot. Drawing itself is
 :mod:`gradstudio.plotting`.
 """
 from __future__ import annotations

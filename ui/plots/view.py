@@ -211,9 +211,6 @@ class PlotView(QWidget):
             self._pending = ("redraw", None, None)
         self._start()
 
-    def request_draw(self):
-        self.canvas.draw_idle()
-
     def rendering(self) -> bool:
         """The worker has the figure."""
         return self._thread is not None
