@@ -232,7 +232,7 @@ class Kernel:
                                "leaves": [leaf.name for leaf in call.leaves]})
                     formulas = self.worker.derive(call.graph, call.gradient,
                                                   [leaf.vertex for leaf in call.leaves], timeout)
-                check = compare.check_call(call, formulas)
+                check = compare.check_call(call, formulas, torch_gradients=_torch_gradients(call))
                 self.interruptible = False
                 data = kernel_data.check_data(check)
             except KeyboardInterrupt:
@@ -243,6 +243,19 @@ class Kernel:
             finally:
                 self.interruptible = False
             self.send({"type": "call_checked", "check": data})
+
+
+def _torch_gradients(call) -> dict:
+    """PyTorch's gradients for the call's leaves, when torch is installed (and not
+    switched off with GRADSTUDIO_NO_TORCH=1); importing it the first time takes a
+    second or two, once per kernel."""
+    from . import oracle
+    if os.environ.get("GRADSTUDIO_NO_TORCH") or not oracle.available() or call.graph is None:
+        return {}
+    try:
+        return oracle.torch_gradients(call.graph, call.gradient, [leaf.vertex for leaf in call.leaves])
+    except Exception:  # a replay torch refuses (a dtype it lacks…): no fourth column, no failure
+        return {}
 
 
 def _hint(call):

@@ -29,8 +29,10 @@ Backward calls (Graph, Compare, Plots)
     A record holds ``data`` (the call as recorded: ``root {name, grad_fn, shape},
     status, error, hint, gradient, graph {root, nodes}, leaves [{name, vertex,
     shape, numeric}]``) and, once derived, ``check`` (per leaf: ``numeric,
-    symbolic, finite_difference, mismatch, formula, simplified, latex,
-    chain_latex, element_symbol, symbols, max_abs_error, agree, note`` …; see
+    symbolic, finite_difference, torch (PyTorch's value, when installed), mismatch,
+    formula, simplified, latex, chain_latex, pretty, chain_pretty (sympy's
+    unicode pretty form, for what mathtext cannot draw), element_symbol, symbols,
+    max_abs_error, agree, note`` …; see
     ``gradstudio.kernel_data.leaf_check_data``). Graph nodes are dicts with ``id,
     kind ('leaf'|'const'|'op'), label, grad_fn, op_label, category, doc, name,
     shape, dtype, value, grad, grad_norm, inputs, requires_grad, is_root``.

@@ -115,7 +115,7 @@ def _from_elementwise(ef, leaf) -> LeafFormula:
     size = render.too_large(ef.chain)
     if size is None:
         result.formula = render.formula_text(ef.chain)
-        result.chain_latex = render.chain_latex(ef.chain)
+        result.chain_latex = render.chain_latex(ef.terms)
         result.latex = S.latex(ef.evaluated)
     else:
         result.size = size

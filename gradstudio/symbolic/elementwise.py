@@ -80,6 +80,7 @@ class Chain:
 class ElementFormula:
     chain: object                 # unevaluated sympy expression
     evaluated: object             # the same, evaluated
+    terms: list                   # the chain as terms (lists of factors), for LaTeX
     symbols: list                 # [(sympy Symbol, what it stands for, value array)]
     leaf_symbol: str
 
@@ -306,7 +307,7 @@ class _Builder:
             chain = Chain([[sp().Integer(0)]])
         expression = chain.expression()
         return ElementFormula(expression, render.zero_step_derivatives(expression.doit()),
-                              self.symbols, self.leaf_symbol_name)
+                              chain.terms, self.symbols, self.leaf_symbol_name)
 
 
 def _depends_on(graph: Graph, leaf_id: int) -> set:

@@ -10,8 +10,7 @@ MAX_FORMULA_CHARS = 4000      # longer formulas are reported by size only
 MAX_LATEX_CHARS = 1500        # mathtext gets slow and unreadable beyond this
 
 
-def chain_product(factors: list):
-    """An unevaluated product, factors in order, numbers kept apart (``3*2*x/4``)."""
+def _flat_factors(factors: list) -> list:
     S = sp()
     flat = []
     for factor in factors:
@@ -21,6 +20,13 @@ def chain_product(factors: list):
             flat.extend(factor.args)  # 2*x from a derivative reads as the factors 2, x
         else:
             flat.append(factor)
+    return flat
+
+
+def chain_product(factors: list):
+    """An unevaluated product, factors in order, numbers kept apart (``3*2*x/4``)."""
+    S = sp()
+    flat = _flat_factors(factors)
     if not flat:
         return S.Integer(1)
     if len(flat) == 1:
@@ -47,16 +53,21 @@ def _is_reciprocal(e) -> bool:
     return isinstance(e, S.Pow) and e.exp == -1
 
 
-def chain_latex(expr) -> str:
-    """LaTeX for a chain form: numerator factors joined by ``\\cdot``, the
-    divisions gathered into one fraction (sympy would write ``\\frac{1}{4}``)."""
+def chain_latex(terms: list) -> str:
+    """LaTeX for a chain form given as terms (lists of factors): in each term the
+    factors joined by ``\\cdot`` and the divisions gathered into one fraction
+    (sympy would write ``\\frac{1}{4}``); the terms joined by +."""
+    return " + ".join(_term_latex(_flat_factors(term)) for term in terms) or "0"
+
+
+def _term_latex(factors: list) -> str:
     S = sp()
-    if isinstance(expr, S.Add):
-        return " + ".join(chain_latex(t) for t in expr.args)
-    if not isinstance(expr, S.Mul):
-        return S.latex(expr)
+    if not factors:
+        return "1"
+    if len(factors) == 1 and not (isinstance(factors[0], S.Pow) and factors[0].exp == -1):
+        return S.latex(factors[0])
     numerator, denominator = [], []
-    for factor in expr.args:
+    for factor in factors:
         if isinstance(factor, S.Pow) and factor.exp.is_number and factor.exp < 0:
             base = factor.base if factor.exp == -1 else S.Pow(factor.base, -factor.exp)
             denominator.append(_factor_latex(base))
