@@ -623,7 +623,13 @@ def sweep(ax, result: dict, *, f_ax=None, colors: dict | None = None, variable: 
         handles.append(Line2D([], [], color=colors["recorded"], marker="D", linestyle=":",
                               label=f"recorded value {_fmt(float(at))}"))
     if handles:
-        plot.legend = ax.legend(handles=handles, loc="best", fontsize="small", framealpha=0.85,
-                                facecolor=colors["background"], edgecolor=colors["grid"],
-                                labelcolor=colors["foreground"])
+        style = dict(handles=handles, fontsize="small", facecolor=colors["background"],
+                     edgecolor=colors["grid"], labelcolor=colors["foreground"])
+        width, height = _axes_pixels(ax)
+        if not twin and width > 420 and height < 260:
+            # a short plot: the legend beside it, where it cannot cover a curve
+            plot.legend = ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0,
+                                    frameon=False, **style)
+        else:
+            plot.legend = ax.legend(loc="best", framealpha=0.85, **style)
     return plot
