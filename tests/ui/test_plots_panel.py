@@ -328,3 +328,21 @@ def test_matplotlib_only_when_there_is_something_to_plot_and_never_pyplot():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "True", "False"], done.stdout + done.stderr
+
+
+def test_a_failing_plot_reaches_the_excepthook_and_the_view_carries_on(qtbot, panel, monkeypatch):
+    add_calls(panel, recorded_call(0))
+    settle(qtbot, panel)
+    seen = []
+    monkeypatch.setattr(sys, "excepthook", lambda kind, value, tb: seen.append(value))
+    view = panel.views["norms"]
+
+    def broken(figure):
+        raise ValueError("a bug in a plot")
+
+    view.submit(broken)
+    qtbot.waitUntil(lambda: not view.is_busy(), timeout=5000)
+    assert [str(e) for e in seen] == ["a bug in a plot"]
+    panel.model.select(call=0, node=2)
+    settle(qtbot, panel)
+    assert panel.norms_plot is not None and not seen[1:]

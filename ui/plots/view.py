@@ -22,6 +22,7 @@ toolbar's save button goes through :mod:`.export`.
 """
 from __future__ import annotations
 
+import sys
 import threading
 
 from matplotlib.backends.backend_agg import RendererAgg
@@ -273,8 +274,8 @@ class PlotView(QWidget):
                 on_done(plot)
         self.canvas.apply_pending_resize()
         self._start()
-        if error is not None:
-            raise error                      # reaches sys.excepthook: the app shows it
+        if error is not None:                # a bug in a plot: the app's excepthook shows it
+            sys.excepthook(type(error), error, error.__traceback__)
 
     # -- export ------------------------------------------------------------------------------
     def export(self, path: str):
