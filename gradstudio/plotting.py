@@ -402,20 +402,23 @@ def gradient_heatmap(ax, grad, *, colors: dict | None = None, title: str | None 
         plot.colorbar.ax.tick_params(colors=colors["foreground"])
         plot.colorbar.outline.set_edgecolor(colors["muted"])
     cell = _cell_pixels(ax, rows, cols)
-    if data.size <= MAX_ANNOTATED_CELLS and cell[0] >= 34 and cell[1] >= 14:
+    if data.size <= MAX_ANNOTATED_CELLS:
         fontsize = "medium" if min(cell) >= 80 else "small" if min(cell) >= 40 else "x-small"
-        for r in range(rows):
-            for c in range(cols):
-                value = shown[r, c]
-                if finite[r, c]:
-                    rgb = to_rgb(cmap(norm(value)) if not (log and value <= 0) else colors["background"])
-                    light = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] > 0.55
-                    color = "#111111" if light else "#f5f5f5"
-                    text = _fmt(value)
-                else:
-                    color, text = "#ffffff", _fmt(data[r, c])
-                plot.texts.append(ax.text(c, r, text, ha="center", va="center", color=color,
-                                          fontsize=fontsize))
+        char = {"medium": 7.5, "small": 6.5, "x-small": 5.5}[fontsize]     # pixels, roughly
+        texts = [[_fmt(v) for v in row] for row in data.tolist()]
+        widest = max(len(t) for row in texts for t in row)
+        if widest * char <= 0.9 * cell[0] and cell[1] >= 14:      # every value fits its cell
+            for r in range(rows):
+                for c in range(cols):
+                    value = shown[r, c]
+                    if finite[r, c]:
+                        rgb = to_rgb(cmap(norm(value)) if not (log and value <= 0) else colors["background"])
+                        light = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] > 0.55
+                        color = "#111111" if light else "#f5f5f5"
+                    else:
+                        color = "#ffffff"
+                    plot.texts.append(ax.text(c, r, texts[r][c], ha="center", va="center", color=color,
+                                              fontsize=fontsize))
     if rows == 1:
         ax.set_yticks([])
     else:
