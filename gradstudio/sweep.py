@@ -18,7 +18,6 @@ sequence of ops (which is what the gradient at the recorded point is about).
 """
 from __future__ import annotations
 
-import dataclasses
 import time
 
 import numpy as np
@@ -33,13 +32,6 @@ def default_range(value: float) -> tuple:
     """value ± max(1, |value|)."""
     half = max(1.0, abs(float(value)))
     return float(value) - half, float(value) + half
-
-
-def with_leaf_value(graph: Graph, vertex: int, value) -> Graph:
-    """A copy of ``graph`` whose leaf ``vertex`` holds ``value`` (other nodes shared)."""
-    nodes = list(graph.nodes)
-    nodes[vertex] = dataclasses.replace(nodes[vertex], value=np.asarray(value))
-    return Graph(nodes, graph.root)
 
 
 def f_values(graph: Graph, vertex: int, element: tuple, xs, gradient) -> np.ndarray:
@@ -118,26 +110,11 @@ def _tensor(data, requires_grad=False):
 
 def symbolic_values(worker, graph: Graph, vertex: int, element: tuple, xs, gradient,
                     deadline: float) -> tuple:
-    """(values or None, note): the closed form's value at each point, derived by
-    the symbolic worker until ``deadline`` (time.monotonic()); points not reached
-    in time are NaN."""
-    base = np.asarray(graph[vertex].value)
-    out = np.full(len(xs), np.nan)
-    for i, x in enumerate(xs):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return out, f"the symbolic curve ran out of time after {i} of {len(xs)} points"
-        value = base.copy()
-        value[element] = x
-        formulas = worker.derive(with_leaf_value(graph, vertex, value), gradient, [vertex], remaining)
-        formula = formulas.get(vertex)
-        if formula is None or formula.values is None:
-            note = formula.note if formula is not None else None
-            if i == 0:
-                return None, note or "no closed form for this leaf"
-            return out, f"the symbolic curve stopped after {i} of {len(xs)} points ({note})"
-        out[i] = float(np.asarray(formula.values)[element])
-    return out, None
+    """(values or None, note): ∂f/∂a at each point from one closed form in the swept
+    element ``a`` (everything else at its recorded value), derived by the symbolic
+    worker before ``deadline`` (time.monotonic())."""
+    return worker.values_along(graph, gradient, vertex, element, np.asarray(xs, dtype=np.float64),
+                               max(0.5, deadline - time.monotonic()))
 
 
 def sweep(graph: Graph, vertex: int, element, gradient, *, lo=None, hi=None,

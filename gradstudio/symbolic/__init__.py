@@ -165,6 +165,19 @@ def _agrees_with_graph(graph, gradient, leaf_id, numbers, samples: int = 3) -> b
     return True
 
 
+def values_along(graph: Graph, gradient, leaf_id: int, element: tuple, xs) -> np.ndarray:
+    """∂f/∂leaf[element] at the points ``xs``, from one closed form in that element
+    (see :func:`gradstudio.symbolic.per_element.derivative_along`)."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
+    try:
+        derivative, a = _per_element.derivative_along(graph, gradient, leaf_id, element)
+        (values,) = evaluate([derivative], [a], [np.asarray(xs, dtype=np.float64)])
+    finally:
+        sys.setrecursionlimit(limit)
+    return np.broadcast_to(np.asarray(values, dtype=np.float64), np.shape(xs)).copy()
+
+
 def simplify_formula(result: LeafFormula) -> LeafFormula:
     """Add the simplified form (may be slow; the worker bounds its time)."""
     S = sp()

@@ -76,6 +76,34 @@ def objective(graph: Graph, arrays: dict, gradient):
     return S.Add(*np.asarray(root * weights, dtype=object).reshape(-1))
 
 
+def derivative_along(graph: Graph, gradient, leaf_id: int, element: tuple):
+    """∂f/∂a as a sympy expression in one symbol ``a`` standing for ``leaf[element]``,
+    every other value held at its recorded number — what a sweep along that element
+    needs, derived once. Numbers stay Python floats in the object arrays, so only the
+    entries that depend on ``a`` become sympy expressions."""
+    S = sp()
+    a = real_symbol("a")
+    arrays: dict = {}
+    for vertex in graph.nodes:
+        value = vertex.value
+        if vertex.id == leaf_id:
+            swept = np.asarray(value, dtype=np.float64).astype(object)
+            swept[element] = a
+            arrays[vertex.id] = swept
+        elif vertex.kind in ("leaf", "const"):
+            if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+                arrays[vertex.id] = value.astype(np.float64).astype(object)
+            else:
+                arrays[vertex.id] = value
+        else:
+            arrays[vertex.id] = apply_symbolic(vertex.op, vertex.params, [arrays[i] for i in vertex.inputs])
+    root = np.asarray(arrays[graph.root], dtype=object)
+    if gradient is not None:
+        root = np.asarray(root * np.asarray(gradient, dtype=np.float64), dtype=object)
+    f = S.Add(*[S.sympify(e) for e in root.reshape(-1)])
+    return render.zero_step_derivatives(S.diff(f, a)), a
+
+
 def derive(graph: Graph, gradient, leaf_id: int):
     """(gradient formulas as an object array shaped like the leaf, the symbols
     of every symbolic leaf element)."""

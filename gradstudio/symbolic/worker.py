@@ -48,6 +48,8 @@ def _serve(connection):
                 answer = symbolic.derive_call(graph, gradient, leaf_ids, simplify=False)
             elif kind == "simplify":
                 answer = symbolic.simplify_formula(payload)
+            elif kind == "along":
+                answer = symbolic.values_along(*payload)
             elif kind == "stop":
                 return
             else:
@@ -184,6 +186,17 @@ class SymbolicWorker:
         self._kill()
         self.restarts += 1
         self.start()
+
+    def values_along(self, graph, gradient, leaf_id, element, xs, timeout: float):
+        """∂f/∂leaf[element] at each of ``xs`` from one closed form (everything else
+        held at its recorded value): (values, None) or (None, why not)."""
+        try:
+            return self._ask(("along", (graph, gradient, leaf_id, tuple(element), xs)),
+                             time.monotonic() + timeout), None
+        except TimeoutError:
+            return None, f"the closed form along this element took more than {timeout:g} s"
+        except RuntimeError as error:
+            return None, f"no closed form along this element: {error}"
 
     def derive(self, graph, gradient, leaf_ids, timeout: float) -> dict:
         """Formulas for ``leaf_ids`` within ``timeout`` seconds (best effort after that)."""

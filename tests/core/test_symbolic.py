@@ -199,3 +199,22 @@ def test_worker_times_out_restarts_and_leaves_no_process():
         assert formula[call2.leaves[0].vertex].simplified == "2*x"
         pid = worker.pid
     assert not worker_pid_alive(pid)
+
+
+def test_values_along_one_element_come_from_one_closed_form():
+    session = Session("<test>")
+    session.run_cell("import torch\nx = torch.tensor([[1., 2.], [3., 4.]], requires_grad=True)\n"
+                     "w = torch.tensor([[0.5, -1.], [2., 0.25]])\n"
+                     "loss = ((x @ w).tanh() ** 2).sum() + (3 * x * x).mean()\nloss.backward()\n")
+    call = session.backward_calls[0]
+    vertex = call.leaves[0].vertex
+    xs = np.linspace(-1.0, 1.0, 7)
+    values = symbolic.values_along(call.graph, None, vertex, (0, 1), xs)
+    base = np.asarray(call.graph[vertex].value, dtype=np.float64)
+    f = call.graph.objective(None)
+    expected = []
+    for a in xs:
+        plus, minus = base.copy(), base.copy()
+        plus[0, 1], minus[0, 1] = a + 1e-6, a - 1e-6
+        expected.append((f({vertex: plus}) - f({vertex: minus})) / 2e-6)
+    np.testing.assert_allclose(values, expected, rtol=1e-6, atol=1e-8)
