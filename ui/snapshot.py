@@ -41,6 +41,8 @@ def _parse(argv):
                         help="seconds to wait for the script and its derivations (default 180)")
     parser.add_argument("--theme", choices=("light", "dark"), default="light")
     parser.add_argument("--no-run", action="store_true", help="open FILE without running it")
+    parser.add_argument("--show", action="append", default=[], metavar="PANEL",
+                        help="bring a tabbed panel to the front (e.g. plots); may be repeated")
     return parser.parse_args(argv)
 
 
@@ -109,6 +111,14 @@ def _snapshot(app, window, args) -> int:
     if not window.open_path(args.file, interactive=False):
         print(f"gradstudio snapshot: {window.documents.last_error}", file=sys.stderr)
         return 2
+    for name in args.show:
+        dock = window.docks.get(name)
+        if dock is None:
+            print(f"gradstudio snapshot: no panel named {name!r} (panels: {', '.join(window.docks)})",
+                  file=sys.stderr)
+            return 2
+        dock.show()
+        dock.raise_()
     if not args.no_run:
         window.runner.run_all()
 
