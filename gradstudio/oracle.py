@@ -126,7 +126,8 @@ for _row, _name in _UNARY.items():
     TORCH_OPS[f"elementwise.{_row}"] = (lambda name: lambda x: getattr(_torch(), name)(x))(_name)
 # Rows that exist only inside double-backward graphs have no forward in torch's API.
 INTERNAL_OPS = {"indexing.SELECT_BACKWARD", "indexing.INDEX_PUT_ZEROS", "indexing.GATHER_BACKWARD",
-                "elementwise.RELU_BACKWARD", "elementwise.LEAKY_RELU_BACKWARD"}
+                "elementwise.RELU_BACKWARD", "elementwise.LEAKY_RELU_BACKWARD",
+                "elementwise.TANH_BACKWARD", "elementwise.SIGMOID_BACKWARD"}
 
 
 def _as_torch(value, requires_grad=False):

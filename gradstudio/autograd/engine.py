@@ -245,9 +245,11 @@ def _owned_array(grad, dtype) -> np.ndarray:
     engine made it and holds the only reference (torch "steals" it the same way),
     otherwise a copy — a leaf's .grad must never alias another tensor."""
     data = grad._data
-    # references: grad._data, the local `data`, getrefcount's argument
+    # References when nobody else holds them — to the array: grad._data, the local
+    # `data`, getrefcount's argument; to the tensor: run_backward's `grad`,
+    # _accumulate's and this function's parameters, getrefcount's argument.
     if (data.base is None and data.flags.writeable and data.dtype == dtype
-            and _getrefcount(data) <= 3 and _getrefcount(grad) <= 3):
+            and _getrefcount(data) <= 3 and _getrefcount(grad) <= 4):
         return data
     return np.array(data, dtype=dtype, copy=True)
 

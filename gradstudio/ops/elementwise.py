@@ -124,9 +124,9 @@ COS = _unary("CosBackward0", np.cos, lambda g, r, x: g * -x.sin(), "inputs",
              lambda x: sp().cos(x), "cos", "cosine", "\\cos {0}")
 TAN = _unary("TanBackward0", np.tan, lambda g, r, x: g * (1 + r * r), "result",
              lambda x: sp().tan(x), "tan", "tangent", "\\tan {0}")
-TANH = _unary("TanhBackward0", np.tanh, lambda g, r, x: g * (1 - r * r), "result",
+TANH = _unary("TanhBackward0", np.tanh, lambda g, r, x: apply(TANH_BACKWARD, (g, r)), "result",
               lambda x: sp().tanh(x), "tanh", "hyperbolic tangent", "\\tanh {0}", "activation")
-SIGMOID = _unary("SigmoidBackward0", lambda x: _sigmoid(x), lambda g, r, x: g * (r * (1 - r)),
+SIGMOID = _unary("SigmoidBackward0", lambda x: _sigmoid(x), lambda g, r, x: apply(SIGMOID_BACKWARD, (g, r)),
                  "result", sf.sigmoid, "σ", "logistic sigmoid",
                  "\\sigma({0})", "activation")
 RELU = _unary("ReluBackward0", lambda x: np.maximum(x, 0).astype(x.dtype, copy=False),
@@ -200,6 +200,37 @@ RELU_BACKWARD = Op("ThresholdBackwardBackward0",
                     lambda gg, _, g, r: _zeros_like(gg)),
                    saves="inputs", label="relu′", doc="gradient of relu: g where the result is > 0",
                    category="activation", arity=2)
+
+
+def _tanh_backward(g, r):
+    """g·(1 − r²) in one temporary (torch's fused tanh_backward); a 512×512 backward
+    allocates one array here instead of three."""
+    out = np.multiply(r, r, out=np.empty(np.broadcast_shapes(r.shape, g.shape), dtype=r.dtype))
+    np.subtract(1, out, out=out)
+    np.multiply(out, g, out=out)
+    return out
+
+
+def _sigmoid_backward(g, r):
+    """g·r·(1 − r) in one temporary (torch's sigmoid_backward)."""
+    out = np.subtract(1, r, out=np.empty(np.broadcast_shapes(r.shape, g.shape), dtype=r.dtype))
+    np.multiply(out, r, out=out)
+    np.multiply(out, g, out=out)
+    return out
+
+
+# The gradients of tanh and sigmoid from their result, as ops (torch's tanh_backward,
+# sigmoid_backward): one fused numpy pass, and differentiable again with create_graph.
+TANH_BACKWARD = Op("TanhBackwardBackward0", _tanh_backward,
+                   (lambda gg, _, g, r: apply(TANH_BACKWARD, (gg, r)),
+                    lambda gg, _, g, r: gg * g * r * -2),
+                   saves="inputs", sympy=lambda g, r: g * (1 - r * r), label="tanh′",
+                   doc="gradient of tanh: g·(1 − r²)", category="activation", arity=2)
+SIGMOID_BACKWARD = Op("SigmoidBackwardBackward0", _sigmoid_backward,
+                      (lambda gg, _, g, r: apply(SIGMOID_BACKWARD, (gg, r)),
+                       lambda gg, _, g, r: gg * g * (1 - 2 * r)),
+                      saves="inputs", sympy=lambda g, r: g * r * (1 - r), label="σ′",
+                      doc="gradient of sigmoid: g·r·(1 − r)", category="activation", arity=2)
 LEAKY_RELU_BACKWARD = Op(
     "LeakyReluBackwardBackward0",
     lambda g, x, *, negative_slope: np.where(x > 0, g, g * negative_slope).astype(g.dtype, copy=False),

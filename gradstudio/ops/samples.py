@@ -88,6 +88,8 @@ SAMPLES = {
     "elementwise.CLAMP": lambda rng: ([_away_from(rng, S, (-0.5, 0.8))], {"min": -0.5, "max": 0.8}),
     "elementwise.CLAMP_MIN": lambda rng: ([_away_from(rng, S, (-0.5,))], {"min": -0.5, "max": None}),
     "elementwise.CLAMP_MAX": lambda rng: ([_away_from(rng, S, (0.8,))], {"min": None, "max": 0.8}),
+    "elementwise.TANH_BACKWARD": lambda rng: ([uniform(rng, S), uniform(rng, S, -0.9, 0.9)], {}),
+    "elementwise.SIGMOID_BACKWARD": lambda rng: ([uniform(rng, S), uniform(rng, S, 0.1, 0.9)], {}),
     "elementwise.RELU_BACKWARD": lambda rng: ([uniform(rng, S), away_from_zero(rng, S)], {}),
     "elementwise.LEAKY_RELU_BACKWARD": lambda rng: ([uniform(rng, S), away_from_zero(rng, S)],
                                                     {"negative_slope": 0.1}),

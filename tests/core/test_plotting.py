@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from gradstudio import kernel_data, plotting
 from gradstudio import sweep as sweeping
 from gradstudio.session import Session
-from gradstudio.symbolic import derive_call
+from gradstudio.symbolic import derive_call, values_along
 
 
 def axes(**figure_options):
@@ -38,6 +38,9 @@ class InlineWorker:
 
     def derive(self, graph, gradient, leaf_ids, timeout):
         return derive_call(graph, gradient, leaf_ids)
+
+    def values_along(self, graph, gradient, leaf_id, element, xs, timeout):
+        return values_along(graph, gradient, leaf_id, element, xs), None
 
 
 @pytest.fixture(scope="module")
