@@ -149,12 +149,15 @@ def apply_rules(node, grad) -> list:
     if op.vjp_all is not None:
         return [None if g is None else _fit_to_input(g, meta)
                 for g, meta in zip(op.vjp_all(node, grad), node._inputs)]
-    inputs = node.saved_inputs()
-    if op.saves_result:
-        enabled = _grad_state.enabled
-        result = _tensor.make(node._out_data, enabled, node if enabled else None)
+    if op.saves:
+        inputs = node.saved_inputs()  # raises if they were freed or changed in place
+        if op.saves_result:
+            enabled = _grad_state.enabled
+            result = _tensor.make(node._out_data, enabled, node if enabled else None)
+        else:
+            result = None
     else:
-        result = None
+        inputs, result = node._inputs, None
     params = node._params
     rules = op.vjp
     grads = []

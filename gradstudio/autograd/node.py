@@ -133,10 +133,9 @@ class Node(_HookHolder):
     """One recorded op application (a tensor's ``grad_fn``)."""
 
     __slots__ = ("op", "next_functions", "_inputs", "_params", "_out_data", "_out_ref",
-                 "_epoch", "_seq", "__dict__", "__weakref__")
+                 "_epoch", "_seq", "_released", "__dict__", "__weakref__")
 
     # Rarely set; kept out of the slots so creating a node stays cheap.
-    _released = False
     _has_hooks = False   # any hook, tensor hook or retain_grad: the engine checks only this
     _hooks = None
     _prehooks = None
@@ -154,6 +153,7 @@ class Node(_HookHolder):
         self._out_ref = out_ref          # weakref to the result, for in-place checks
         self._epoch = EPOCH[0]
         self._seq = next(_sequence)
+        self._released = False
 
     def name(self) -> str:
         return self.op.qualified_name or self.op.name

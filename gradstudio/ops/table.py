@@ -148,6 +148,7 @@ def record(op: Op, args: tuple, params, out: np.ndarray) -> Tensor:
         node._out_data = node._out_ref = None
     node._epoch = _EPOCH[0]
     node._seq = next(_sequence)
+    node._released = False
     if _grad_state.tracing:
         node.traced = (args, out)
     return result
