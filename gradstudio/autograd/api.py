@@ -2,9 +2,14 @@
 then one call into the engine."""
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
-from .. import tensor as _tensor  # the module (import cycle); names looked up at call time
+# gradstudio.tensor imports this module while it is itself being imported, so take
+# the module object (names are looked up at call time). Not `from .. import tensor`:
+# once gradstudio/__init__ has run, gradstudio.tensor is the torch.tensor() function.
+_tensor = sys.modules[__name__.rsplit(".", 2)[0] + ".tensor"]
 from . import errors as _err
 from .engine import run_backward
 

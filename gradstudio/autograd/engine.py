@@ -16,7 +16,10 @@ from heapq import heappop, heappush
 
 import numpy as np
 
-from .. import tensor as _tensor  # the module; its names are looked up at call time (import cycle)
+# gradstudio.tensor imports this module while it is itself being imported, so take
+# the module object (names are looked up at call time). Not `from .. import tensor`:
+# once gradstudio/__init__ has run, gradstudio.tensor is the torch.tensor() function.
+_tensor = sys.modules[__name__.rsplit(".", 2)[0] + ".tensor"]
 from .grad_mode import state as _grad_state
 from .node import AccumulateGrad
 
