@@ -190,9 +190,9 @@ def simplify_formula(result: LeafFormula) -> LeafFormula:
         simplified = expression
     else:
         simplified = _simplify_one(expression)
-    text = render.formula_text(simplified)
-    if len(text) > render.MAX_FORMULA_CHARS:
+    if render.too_large(simplified) is not None:
         return result
+    text = render.formula_text(simplified)
     result.simplified = text
     if len(text) <= render.MAX_LATEX_CHARS:
         result.latex = S.latex(simplified)

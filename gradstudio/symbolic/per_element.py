@@ -38,12 +38,16 @@ def build(graph: Graph, leaf_id: int):
     """Object arrays for every vertex; returns (arrays, {leaf id: symbol array})."""
     taken: set = set()
     leaves = [v for v in graph.nodes if v.kind == "leaf" and v.requires_grad]
+    data = [v for v in graph.nodes if _named_data(v)]
     total = sum(int(np.prod(v.shape)) for v in leaves)
+    with_data = total + sum(int(np.prod(v.shape)) for v in data)
     arrays: dict = {}
     symbolic: dict = {}
     for vertex in graph.nodes:
-        if vertex.kind == "leaf" and vertex.requires_grad and (
-                vertex.id == leaf_id or total <= MAX_SYMBOLIC_ELEMENTS):
+        # Named data tensors (x, y…) read better as x_0_1 than as 9-digit rationals.
+        if (vertex.kind == "leaf" and vertex.requires_grad and (
+                vertex.id == leaf_id or total <= MAX_SYMBOLIC_ELEMENTS)) or (
+                _named_data(vertex) and with_data <= MAX_SYMBOLIC_ELEMENTS):
             base = symbol_name(vertex.name or f"leaf{vertex.id}", taken)
             symbolic[vertex.id] = arrays[vertex.id] = element_symbols(base, vertex.shape)
         elif vertex.kind in ("leaf", "const"):
@@ -53,6 +57,14 @@ def build(graph: Graph, leaf_id: int):
             arrays[vertex.id] = apply_symbolic(vertex.op, vertex.params,
                                                [arrays[i] for i in vertex.inputs])
     return arrays, symbolic
+
+
+def _named_data(vertex) -> bool:
+    """A named, non-uniform floating tensor that does not require grad (data, targets)."""
+    value = vertex.value
+    return (vertex.kind in ("leaf", "const") and not vertex.requires_grad and bool(vertex.name)
+            and isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.size > 1
+            and not np.all(value == value.reshape(-1)[0]))
 
 
 def apply_symbolic(op, params: dict, args: list) -> np.ndarray:

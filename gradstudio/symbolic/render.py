@@ -7,6 +7,7 @@ import numpy as np
 from ..ops._sympy import sp
 
 MAX_FORMULA_CHARS = 4000      # longer formulas are reported by size only
+MAX_MATRIX_CHARS = 60000      # per-element formulas, all entries together
 MAX_LATEX_CHARS = 1500        # mathtext gets slow and unreadable beyond this
 
 
@@ -95,11 +96,12 @@ def formula_text(expr) -> str:
 def too_large(expr) -> int | None:
     """The operation count after common-subexpression elimination when the
     formula is too long to show, else None."""
-    text = formula_text(expr)
-    if len(text) <= MAX_FORMULA_CHARS:
-        return None
     S = sp()
     exprs = list(expr) if isinstance(expr, S.MatrixBase) else [expr]
+    # a matrix of per-element formulas is shown one entry at a time: judge the entries
+    if all(len(formula_text(e)) <= MAX_FORMULA_CHARS for e in exprs) and \
+            sum(len(formula_text(e)) for e in exprs) <= MAX_MATRIX_CHARS:
+        return None
     replacements, reduced = S.cse(exprs)
     return int(sum(S.count_ops(e) for _, e in replacements) + sum(S.count_ops(e) for e in reduced))
 
