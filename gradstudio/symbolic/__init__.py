@@ -146,7 +146,7 @@ def _from_per_element(grads, symbolic, graph, leaf) -> LeafFormula:
     size = render.too_large(matrix)
     if size is None:
         result.formula = render.formula_text(matrix)
-        result.latex = S.latex(matrix) if len(result.formula) <= render.MAX_LATEX_CHARS else None
+        result.latex = S.latex(matrix)  # shown an entry at a time; render.too_large bounds it
     else:
         result.size = size
         result.note = f"the formulas are too large to show ({size} operations after cse)"
@@ -194,7 +194,7 @@ def simplify_formula(result: LeafFormula) -> LeafFormula:
         return result
     text = render.formula_text(simplified)
     result.simplified = text
-    if len(text) <= render.MAX_LATEX_CHARS:
+    if len(text) <= render.MAX_LATEX_CHARS or isinstance(simplified, S.MatrixBase):
         result.latex = S.latex(simplified)
     return result
 
