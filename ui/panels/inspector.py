@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QLabel, QPlainTextEdit, QVBoxLayout,
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QLabel, QPlainTextEdit, QSizePolicy,
+                               QVBoxLayout,
                                QWidget)
 
 from ..widgets.code_editor import monospace_font
@@ -43,6 +44,9 @@ class InspectorPanel(QWidget):
             widget.setWordWrap(True)
             if key in ("grad_fn", "formula"):
                 widget.setFont(monospace_font(9))
+                # a long formula wraps inside the dock instead of widening it
+                widget.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+                widget.setMinimumWidth(0)
             self.fields[key] = widget
             form.addRow(label, widget)
         self.value = self._text_box()
