@@ -109,9 +109,12 @@ def _from_elementwise(ef, leaf) -> LeafFormula:
     symbols = [s for s, _, _ in ef.symbols]
     (values,) = evaluate([ef.evaluated], symbols, [_numeric(v) for _, _, v in ef.symbols])
     values = np.broadcast_to(np.asarray(values, dtype=np.float64), leaf.shape).copy()
+    # the legend names the leaf's own symbol and whatever else the formula uses
+    used = ef.chain.free_symbols | ef.evaluated.free_symbols
+    legend = [(str(s), meaning) for s, meaning, _ in ef.symbols
+              if s in used or str(s) == ef.leaf_symbol]
     result = LeafFormula("elementwise", element_symbol=ef.leaf_symbol, values=values,
-                         symbols=[(str(s), meaning) for s, meaning, _ in ef.symbols],
-                         expression=ef.evaluated)
+                         symbols=legend, expression=ef.evaluated)
     size = render.too_large(ef.chain)
     if size is None:
         result.formula = render.formula_text(ef.chain)
