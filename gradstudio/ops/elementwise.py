@@ -613,40 +613,32 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     return apply(LEAKY_RELU, (input,), {"negative_slope": negative_slope})
 
 
-def _make_comparison(name, ufunc):
-    def compare(input, other):
-        a, b, _ = _promote(input, other)
-        _check_broadcast(a, b)
-        da = a._data if isinstance(a, Tensor) else a
-        db = b._data if isinstance(b, Tensor) else b
-        return Tensor._make(np.asarray(ufunc(da, db)))
-    compare.__name__ = name
-    return compare
-
-
-eq = _make_comparison("eq", np.equal)
-ne = _make_comparison("ne", np.not_equal)
-lt = _make_comparison("lt", np.less)
-le = _make_comparison("le", np.less_equal)
-gt = _make_comparison("gt", np.greater)
-ge = _make_comparison("ge", np.greater_equal)
-
-
-def _make_logical(name, ufunc):
-    def logical(input, other):
+def _make_ungraded(name, ufunc, promote: bool):
+    """A binary op with no gradient (comparisons, logical and bitwise ops): a plain
+    tensor of the ufunc's result; comparisons first promote like arithmetic does."""
+    def function(input, other):
+        if promote:
+            input, other, _ = _promote(input, other)
+            _check_broadcast(input, other)
         da = input._data if isinstance(input, Tensor) else input
         db = other._data if isinstance(other, Tensor) else other
         return Tensor._make(np.asarray(ufunc(da, db)))
-    logical.__name__ = name
-    return logical
+    function.__name__ = name
+    return function
 
 
-logical_and = _make_logical("logical_and", np.logical_and)
-logical_or = _make_logical("logical_or", np.logical_or)
-logical_xor = _make_logical("logical_xor", np.logical_xor)
-bitwise_and = _make_logical("bitwise_and", np.bitwise_and)
-bitwise_or = _make_logical("bitwise_or", np.bitwise_or)
-bitwise_xor = _make_logical("bitwise_xor", np.bitwise_xor)
+eq = _make_ungraded("eq", np.equal, True)
+ne = _make_ungraded("ne", np.not_equal, True)
+lt = _make_ungraded("lt", np.less, True)
+le = _make_ungraded("le", np.less_equal, True)
+gt = _make_ungraded("gt", np.greater, True)
+ge = _make_ungraded("ge", np.greater_equal, True)
+logical_and = _make_ungraded("logical_and", np.logical_and, False)
+logical_or = _make_ungraded("logical_or", np.logical_or, False)
+logical_xor = _make_ungraded("logical_xor", np.logical_xor, False)
+bitwise_and = _make_ungraded("bitwise_and", np.bitwise_and, False)
+bitwise_or = _make_ungraded("bitwise_or", np.bitwise_or, False)
+bitwise_xor = _make_ungraded("bitwise_xor", np.bitwise_xor, False)
 
 
 def logical_not(input):
