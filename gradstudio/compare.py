@@ -70,6 +70,8 @@ class LeafCheck:
     note: str | None = None
     mismatch: np.ndarray | None = None             # bool mask of disagreeing elements
     direction_check: tuple | None = None           # (engine·u, fd along u) for big leaves
+    abs_error: np.ndarray | None = None            # |engine − reference| per element
+    rel_error: np.ndarray | None = None            # the same, relative to |reference|
     torch: np.ndarray | None = None                # PyTorch's gradient, when available
 
 
@@ -237,6 +239,11 @@ def _check_leaf(call, leaf, formula, at_kink, rng, torch_value) -> "LeafCheck":
                                 "match it: please report this).")
     errors = [e for e in errors if e is not None]
     result.max_abs_error = max(errors) if errors else None
+    reference = result.symbolic if result.symbolic is not None else fd  # NaN where unsampled
+    if reference is not None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            result.abs_error = np.abs(numeric.astype(np.float64) - reference)
+            result.rel_error = result.abs_error / np.maximum(np.abs(reference), np.finfo(np.float64).tiny)
     nonfinite = ~np.isfinite(numeric)
     if nonfinite.any():
         result.note = _join(result.note, f"{int(nonfinite.sum())} element(s) of the gradient are "

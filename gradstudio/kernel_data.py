@@ -203,7 +203,8 @@ def leaf_check_data(leaf: LeafCheck) -> dict:
     meaning]], formula_size (ops after cse when too large to show), formula_note,
     derive_seconds, pretty / chain_pretty (sympy's unicode pretty print of the
     simplified / chain form, for where LaTeX can't be rendered; None if too long),
-    torch (PyTorch's gradient, when it was asked for)``."""
+    torch (PyTorch's gradient, when it was asked for), abs_error / rel_error (per
+    element, against the symbolic value or else finite differences)``."""
     formula = leaf.formula
     chain_pretty, pretty = pretty_forms(formula)
     return {
@@ -226,6 +227,7 @@ def leaf_check_data(leaf: LeafCheck) -> dict:
         "derive_seconds": float(formula.seconds) if formula is not None else None,
         "pretty": pretty, "chain_pretty": chain_pretty,
         "torch": array(leaf.torch),
+        "abs_error": array(leaf.abs_error), "rel_error": array(leaf.rel_error),
     }
 
 

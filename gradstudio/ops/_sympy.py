@@ -31,6 +31,19 @@ def _obj(value) -> np.ndarray:
 
 
 # -- elementwise (scalar expressions) ---------------------------------------------
+MAX_EXPONENT = 1000
+"""Largest exponent sympy is asked to work with exactly: (p/q)**(10**6) is a
+number with millions of digits, and computing it would hang the derivation."""
+
+
+def power(x, exponent):
+    if getattr(exponent, "is_Number", False) or isinstance(exponent, (int, float)):
+        if abs(float(exponent)) > MAX_EXPONENT:
+            raise OverflowError(f"exponent {exponent} is beyond the symbolic limit of "
+                                f"±{MAX_EXPONENT}")
+    return x ** exponent
+
+
 def relu(x):
     return sp().Piecewise((x, x > 0), (0, True))
 

@@ -69,16 +69,16 @@ def _pow_tensor_exponent_vjp(g, r, x, e):
 
 POW = Op("PowBackward0", lambda x, *, exponent: np.power(x, exponent),
          (_pow_scalar_vjp,), saves="inputs",
-         sympy=lambda x, *, exponent: x ** exponent, label="xⁿ", doc="power with a scalar exponent",
+         sympy=lambda x, *, exponent: sf.power(x, exponent), label="xⁿ", doc="power with a scalar exponent",
          latex="{{{0}}}^{{n}}")
 POW_TENSOR = Op("PowBackward1", np.power, (_pow_tensor_base_vjp, _pow_tensor_exponent_vjp),
-                saves="inputs,result", sympy=lambda x, e: x ** e, label="xʸ",
+                saves="inputs,result", sympy=sf.power, label="xʸ",
                 doc="power with a tensor exponent", latex="{{{0}}}^{{{1}}}", arity=2)
 POW_SCALAR_BASE = Op(
     "PowBackward2", lambda e, *, base: _c_contiguous(np.power(base, e)),  # torch's is contiguous
     (lambda g, r, e, *, base: (g * r * math.log(base)) if base != 0
      else where(e >= 0, 0.0, g * r * -math.inf),),
-    saves="inputs,result", sympy=lambda e, *, base: base ** e, label="aˣ",
+    saves="inputs,result", sympy=lambda e, *, base: sf.power(base, e), label="aˣ",
     doc="scalar raised to a tensor", latex="a^{{{0}}}")
 
 

@@ -36,6 +36,8 @@ def test_tutorial_mean_gives_the_chain_form_and_three_x_over_two():
     assert f.latex == r"\frac{3 x}{2}"
     np.testing.assert_allclose(leaf.symbolic, np.full((2, 2), 1.5))
     assert leaf.agree and leaf.max_abs_error < 1e-6
+    assert leaf.abs_error.shape == (2, 2) and leaf.abs_error.max() <= leaf.max_abs_error
+    assert leaf.rel_error.max() < 1e-6
 
 
 def test_tutorial_sum_gives_one():
