@@ -357,33 +357,11 @@ def _constant(value, dtype):
 
 
 def _arith(op, a, b):
-    """A binary op, with a fast path for the common cases: two tensors of one
-    dtype, or a floating tensor and a Python number."""
-    if type(a) is Tensor:
-        ad = a._data
-        tb = type(b)
-        if tb is Tensor:
-            bd = b._data
-            if ad.dtype == bd.dtype:
-                try:
-                    out = op.forward(ad, bd)
-                except ValueError:
-                    _check_broadcast(a, b)
-                    raise
-                return _result(op, a, b, out)
-        elif (tb is float or tb is int) and ad.dtype.kind == "f":
-            return _result(op, a, b, op.forward(ad, _constant(b, ad.dtype)))
+    """A binary op in general: torch's type promotion, its broadcasting error, then
+    the op. (The ``* + - /`` operators first try the fast paths of :func:`_fast_binary`.)"""
     a, b, _ = _promote(a, b)
     _check_broadcast(a, b)
     return apply(op, (a, b))
-
-
-def _result(op, a, b, out):
-    if type(out) is not np.ndarray:
-        out = np.asarray(out)
-    if _grad_state.enabled and (a._requires_grad or (type(b) is Tensor and b._requires_grad)):
-        return record(op, (a, b), None, out)
-    return make(out)
 
 
 def _fast_binary(op, general):
