@@ -149,6 +149,8 @@ def _hooks_before(node, grad, create_graph):
 def apply_rules(node, grad) -> list:
     """Gradients for each input of ``node`` given the gradient of its output."""
     op = node.op
+    if op.vjp_arrays is not None and not _grad_state.enabled:
+        return _apply_array_rules(node, op, grad)
     if op.vjp_all is not None:
         return [None if g is None else _fit_to_input(g, meta)
                 for g, meta in zip(op.vjp_all(node, grad), node._inputs)]
@@ -186,9 +188,62 @@ def apply_rules(node, grad) -> list:
     return grads
 
 
+def _apply_array_rules(node, op, grad) -> list:
+    """:func:`apply_rules` for a pass that is not recorded: the op's array rules on
+    the raw arrays, each gradient summed back to its input's shape and cast to its
+    dtype with numpy, and only then wrapped in a tensor."""
+    if op.saves:
+        inputs = node.saved_inputs()  # raises if they were freed or changed in place
+        result = node._out_data if op.saves_result else None
+    else:
+        inputs, result = node._inputs, None
+    Tensor = _tensor.Tensor
+    arrays = [a._data if type(a) is Tensor else a for a in inputs]
+    params = node._params
+    g = grad._data
+    grads = []
+    i = 0
+    for next_node, _ in node.next_functions:
+        if next_node is None:
+            grads.append(None)
+        else:
+            rule = op.vjp_arrays[i]
+            out = rule(g, result, *arrays, **params) if params else rule(g, result, *arrays)
+            target = arrays[i]
+            if out is g and g.shape == target.shape and g.dtype == target.dtype:
+                grads.append(grad)  # passed on unchanged (expand, clone, casts)
+            else:
+                grads.append(_tensor.make(_fit_array(out, target)))
+        i += 1
+    return grads
+
+
+def _fit_array(g, target) -> np.ndarray:
+    """An array gradient summed back to ``target``'s shape and cast to its dtype."""
+    if type(g) is not np.ndarray:
+        g = np.asarray(g)  # numpy gives 0-d results as scalars
+    if g.shape != target.shape:
+        g = np.add.reduce(g, axis=broadcast_axes(g.shape, target.shape), keepdims=True).reshape(
+            target.shape)
+    if g.dtype != target.dtype:
+        g = g.astype(target.dtype)
+    return g
+
+
+def broadcast_axes(shape: tuple, size: tuple) -> tuple:
+    """The axes of an array of ``shape`` to sum (keeping dims) to get one of ``size``,
+    when ``size`` broadcasts to ``shape``: the extra leading axes, and those where
+    ``size`` has 1."""
+    lead = len(shape) - len(size)
+    return tuple(range(lead)) + tuple(lead + i for i, s in enumerate(size)
+                                      if s == 1 and shape[lead + i] != 1)
+
+
 def _fit_to_input(g, inp):
     """Sum a broadcast gradient back to the input's shape; cast to its dtype."""
     target = inp._data
+    if not _grad_state.enabled:  # not recorded: numpy directly
+        return _tensor.make(_fit_array(g._data, target))
     if g._data.shape != target.shape:
         g = g.sum_to_size(*target.shape) if target.shape else g.sum()
     if g._data.dtype != target.dtype:

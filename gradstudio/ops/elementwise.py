@@ -16,7 +16,7 @@ from ..autograd.grad_mode import state as _grad_state
 from ..tensor import Tensor, make
 from . import _sympy as sf
 from ._sympy import sp
-from .table import Op, apply, record
+from .table import Op, apply, array_rules, record
 
 
 def _c_contiguous(a: np.ndarray) -> np.ndarray:
@@ -649,3 +649,20 @@ mul = _fast_binary(MUL, mul)
 fast_add = _fast_binary(ADD, add)
 fast_sub = _fast_binary(SUB, sub)
 fast_div = _fast_binary(DIV, div)
+
+
+# ----------------------------------------------------------------- array rules
+# The rules above on ndarrays, for backward passes that are not recorded (see
+# table.array_rules), where a tensor op costs much more than its numpy work (the
+# fused activation backwards, powers); a rule that is one cheap tensor op is left
+# to the tensor path, which is as fast. Same operations, so the same values.
+def _pow_scalar_array_vjp(g, r, x, *, exponent):
+    if exponent == 0:
+        return g * 0
+    return g * (exponent * (x if exponent == 2 else np.power(x, exponent - 1)))  # x¹ is x
+
+
+array_rules(POW, _pow_scalar_array_vjp)
+array_rules(TANH, lambda g, r, x: _tanh_backward(g, r))
+array_rules(SIGMOID, lambda g, r, x: _sigmoid_backward(g, r))
+array_rules(RELU, lambda g, r, x: RELU_BACKWARD.forward(g, r))

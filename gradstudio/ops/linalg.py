@@ -11,7 +11,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import _sympy as sf
-from .table import Op, apply
+from .table import Op, apply, array_rules
 
 _DTYPE_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
                 "int32": "int", "bool": "bool"}
@@ -224,3 +224,22 @@ def _broadcast(a: tuple, b: tuple) -> tuple:
 
 def rmatmul(input, other):
     return matmul(other, input)
+
+
+# ----------------------------------------------------------------- array rules
+# The rules above on ndarrays, for backward passes that are not recorded (see
+# table.array_rules).
+array_rules(DOT, lambda g, r, a, b: g * b, lambda g, r, a, b: g * a)
+array_rules(MV, lambda g, r, a, v: g[:, None] * v, lambda g, r, a, v: np.matmul(a.T, g))
+array_rules(MM, lambda g, r, a, b: np.matmul(g, b.T), lambda g, r, a, b: np.matmul(a.T, g))
+array_rules(BMM, lambda g, r, a, b: np.matmul(g, np.swapaxes(b, 1, 2)),
+            lambda g, r, a, b: np.matmul(np.swapaxes(a, 1, 2), g))
+
+
+def _scaled(value, factor):
+    return value * factor if factor != 1 else value
+
+
+array_rules(ADDMM, lambda g, r, c, a, b, *, beta, alpha: _scaled(g, beta),
+            lambda g, r, c, a, b, *, beta, alpha: _scaled(np.matmul(g, b.T), alpha),
+            lambda g, r, c, a, b, *, beta, alpha: _scaled(np.matmul(a.T, g), alpha))

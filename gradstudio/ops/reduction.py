@@ -489,3 +489,4 @@ def count_nonzero(input, dim=None):
 def where(*args):
     from .elementwise import where as _where
     return _where(*args)
+

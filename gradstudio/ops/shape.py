@@ -12,9 +12,10 @@ import math
 import numpy as np
 
 from .. import dtypes as _dt
+from ..autograd.engine import broadcast_axes
 from ..tensor import Tensor, _wrap_dim
 from ._sympy import sp
-from .table import Op, apply
+from .table import Op, apply, array_rules
 
 
 def _as_view(result: Tensor, base: Tensor) -> Tensor:
@@ -320,18 +321,12 @@ def broadcast_to(input, size):
     return expand(input, *size)
 
 
-def _summed_axes(shape: tuple, size: tuple) -> tuple:
-    lead = len(shape) - len(size)
-    return tuple(range(lead)) + tuple(lead + i for i, s in enumerate(size)
-                                      if s == 1 and shape[lead + i] != 1)
-
-
 def _sum_to_forward(x, *, size):
-    return np.add.reduce(x, axis=_summed_axes(x.shape, size), keepdims=True).reshape(size)
+    return np.add.reduce(x, axis=broadcast_axes(x.shape, size), keepdims=True).reshape(size)
 
 
 def _sum_to_sympy(x, *, size):
-    return np.asarray(np.sum(x, axis=_summed_axes(x.shape, size), keepdims=True), dtype=object).reshape(size)
+    return np.asarray(np.sum(x, axis=broadcast_axes(x.shape, size), keepdims=True), dtype=object).reshape(size)
 
 
 SUM_TO = Op("SumBackward1", _sum_to_forward, (lambda g, r, x, *, size: expand_to(g, x.shape),),
@@ -342,7 +337,7 @@ SUM_TO = Op("SumBackward1", _sum_to_forward, (lambda g, r, x, *, size: expand_to
 def sum_to_size(input, *size):
     """Sum ``input`` down to ``size`` (the inverse of broadcasting), one node."""
     size = _shape_arg(size)
-    if not _summed_axes(input._data.shape, size):
+    if not broadcast_axes(input._data.shape, size):
         return input if input._data.shape == size else reshape(input, *size)
     return apply(SUM_TO, (input,), {"size": size})
 
@@ -431,3 +426,24 @@ def hstack(tensors):
 
 def vstack(tensors):
     return cat([t if t._data.ndim >= 2 else t.reshape(1, -1) for t in tensors], 0)
+
+
+# ----------------------------------------------------------------- array rules
+# The rules above on ndarrays, for backward passes that are not recorded (see
+# table.array_rules). The engine sums a gradient back to its input's shape and
+# casts it to its dtype, so expand, clone and dtype casts pass it on unchanged.
+def _reshape_back_array(g, r, x, **params):
+    return g.reshape(x.shape)
+
+
+def _unchanged(g, r, x, **params):
+    return g
+
+
+for _row in (VIEW, UNSAFE_VIEW, RESHAPE_ALIAS, SQUEEZE, SQUEEZE_DIM, SQUEEZE_DIMS, UNSQUEEZE):
+    array_rules(_row, _reshape_back_array)
+for _row in (EXPAND, CLONE, TO_COPY, ALIAS):
+    array_rules(_row, _unchanged)
+array_rules(T, lambda g, r, x: g.T)
+array_rules(TRANSPOSE, lambda g, r, x, *, dim0, dim1: np.swapaxes(g, dim0, dim1) if g.ndim else g)
+array_rules(SUM_TO, lambda g, r, x, *, size: _expand_forward(g, shape=x.shape))

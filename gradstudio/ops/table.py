@@ -49,6 +49,9 @@ class Op:
     # Instead of per-input rules: one callable (node, grad) -> list of input grads
     # (custom autograd.Function subclasses use this).
     vjp_all: Callable | None = field(default=None, repr=False)
+    # The same rules on ndarrays, for backward passes that are not recorded
+    # (create_graph=False): no tensor is built per step. Set with array_rules().
+    vjp_arrays: tuple | None = field(default=None, repr=False)
     key: str = field(default="", repr=False)   # unique "module.NAME", set by gradstudio.ops
     qualified_name: str = ""       # what grad_fn.name() says, when not ``name`` (CopySlices)
     saves_inputs: bool = field(init=False, repr=False)
@@ -70,6 +73,18 @@ class Op:
         if not self.key:
             return (_stub_op, (self.name, self.label, self.kind))
         return (op_by_key, (self.key,))
+
+
+def array_rules(op: Op, *rules: Callable) -> None:
+    """Give ``op`` array versions of its VJP rules, one per input: ``(g, r, *inputs,
+    **params) -> array`` where ``g`` and ``r`` are ndarrays, and each input is an
+    ndarray, a Python scalar, or (when the op does not save it) an object with the
+    input's ``shape`` and ``dtype``. They must compute what the tensor rules compute
+    (tests/core/test_op_table.py checks it for every row that has them); the engine
+    uses them whenever the backward pass is not itself recorded."""
+    if len(rules) != len(op.vjp):
+        raise ValueError(f"{op.name}: {len(op.vjp)} tensor rules but {len(rules)} array rules")
+    object.__setattr__(op, "vjp_arrays", rules)  # rows are frozen once built; this is their one addition
 
 
 BY_KEY: dict = {}

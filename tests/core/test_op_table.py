@@ -158,3 +158,35 @@ def test_rules_are_differentiable_again(op):
         expected[index] = (first_derivative_dot(plus)[1].item()
                            - first_derivative_dot(minus)[1].item()) / (2 * h)
     np.testing.assert_allclose(second, expected, rtol=1e-4, atol=1e-6, err_msg=op.name)
+
+
+ARRAY_RULE_OPS = [op for op in OPS if op.vjp_arrays is not None]
+
+
+@pytest.mark.parametrize("op", ARRAY_RULE_OPS, ids=[op.key for op in ARRAY_RULE_OPS])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
+def test_array_rules_compute_what_the_tensor_rules_compute(op, dtype):
+    """A row's array rules (used when the backward pass is not recorded) give the
+    gradients its tensor rules give (used under create_graph=True), bit for bit."""
+    args, params = _sample(op)
+    positions = _differentiable(op, args)
+    upstream = np.random.default_rng(4).uniform(0.5, 1.5, size=_forward64(op, args, params).shape)
+
+    def gradients(create_graph):
+        inputs = tuple(t.to(dtype).detach().requires_grad_(t.requires_grad)
+                       if isinstance(t, torch.Tensor) and t.is_floating_point() else t
+                       for t in _tensors(args, positions))
+        out = apply(op, inputs, params)
+        wanted = [inputs[i] for i in positions]
+        return grad(out, wanted, torch.tensor(upstream, dtype=dtype), create_graph=create_graph)
+
+    for i, by_arrays, by_tensors in zip(positions, gradients(False), gradients(True)):
+        assert by_arrays.dtype == by_tensors.dtype and by_arrays.shape == by_tensors.shape
+        np.testing.assert_array_equal(by_arrays.numpy(), by_tensors.detach().numpy(),
+                                      err_msg=f"{op.name}: input {i}")
+
+
+def test_rows_with_array_rules_include_the_hot_ones():
+    names = {op.name for op in ARRAY_RULE_OPS}
+    assert {"MmBackward0", "AddmmBackward0", "PowBackward0", "TanhBackward0",
+            "ExpandBackward0", "ViewBackward0", "TBackward0"} <= names
