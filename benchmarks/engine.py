@@ -1,6 +1,6 @@
 """Engine speed, as ratios against baselines timed in the same run.
 
-    python benchmarks/engine.py [--repeats N]
+    python benchmarks/engine.py [--rounds N]
 
 Cases (targets from the engine issue):
   chain300   y = y * 2, 300 times on a (3,) tensor, forward + backward    ≤ 0.5 × torch
@@ -8,13 +8,16 @@ Cases (targets from the engine issue):
   mlp        one SGD step of a 128×64 → 32 → 10 tanh MLP                   ≤ 1.0 × torch
   matmul512  (A @ B).tanh().sum().backward(), 512×512 float32               ≤ 1.15 × numpy by hand
 
-torch runs with one thread. Each case alternates the two implementations and
-keeps the best of several rounds of timed loops, so a noisy machine affects
-both sides alike. Cases without torch installed print the gradstudio time only.
+torch runs with one thread. Each round times a loop of each implementation back
+to back; the ratio printed is the median of the rounds' ratios, beside the lowest
+and highest (a shared VM's load changes from second to second, and a ratio of
+adjacent loops is steadier than a ratio of best times). The times printed are the
+best of all rounds. Cases without torch installed print the gradstudio time only.
 """
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 
 import numpy as np
@@ -95,49 +98,63 @@ def matmul512_numpy():
     return run
 
 
-def best_time(functions, rounds: int, seconds_per_round: float = 0.25) -> list:
-    """Best per-call time of each function, alternating them round by round."""
+def paired_times(functions, rounds: int, seconds_per_round: float = 0.2) -> list:
+    """Per-call times of each function, one list per function with one entry per
+    round; within a round the functions run back to back, so each round's ratio
+    compares them under the same machine load."""
     for f in functions:  # warm up
         for _ in range(3):
             f()
     loops = []
     for f in functions:
         start, n = time.perf_counter(), 0
-        while time.perf_counter() - start < seconds_per_round:
+        while time.perf_counter() - start < seconds_per_round / len(functions):
             f()
             n += 1
         loops.append(max(1, n))
-    best = [float("inf")] * len(functions)
+    times = [[] for _ in functions]
     for _ in range(rounds):
         for i, f in enumerate(functions):
             start = time.perf_counter()
             for _ in range(loops[i]):
                 f()
-            best[i] = min(best[i], (time.perf_counter() - start) / loops[i])
-    return best
+            times[i].append((time.perf_counter() - start) / loops[i])
+    return times
+
+
+def compare(ours, baseline, rounds: int, seconds_per_round: float = 0.2):
+    """(best time of ours, best time of the baseline, median of the per-round ratios,
+    lowest and highest per-round ratio)."""
+    mine, theirs = paired_times([ours, baseline], rounds, seconds_per_round)
+    ratios = sorted(a / b for a, b in zip(mine, theirs))
+    return min(mine), min(theirs), statistics.median(ratios), ratios[0], ratios[-1]
+
+
+def _row(name, ours, theirs, ratio, low, high, target, baseline, unit=1e6, suffix="us"):
+    ok = "✓" if ratio <= target else "✗"
+    return (f"{name:<10} {ours * unit:>10.1f}{suffix} {theirs * unit:>10.1f}{suffix} {ratio:>7.2f} "
+            f"{low:>5.2f}–{high:<5.2f} ≤ {target} × {baseline} {ok}")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args(argv)
     cases = [("chain300", chain300, 0.5), ("tutorial", tutorial, 0.5), ("mlp", mlp, 1.0)]
-    print(f"{'case':<10} {'gradstudio':>12} {'baseline':>12} {'ratio':>7}  target")
+    print(f"{'case':<10} {'gradstudio':>12} {'baseline':>12} {'ratio':>7} {'range':^11} target")
     results = {}
     for name, make, target in cases:
         if torch is None:
-            (ours,) = best_time([make(gradstudio)], args.repeats)
-            print(f"{name:<10} {ours * 1e6:>10.1f}us {'(no torch)':>12}")
+            (ours,), = paired_times([make(gradstudio)], args.rounds)
+            print(f"{name:<10} {min(ours) * 1e6:>10.1f}us {'(no torch)':>12}")
             continue
-        ours, theirs = best_time([make(gradstudio), make(torch)], args.repeats)
-        results[name] = ours / theirs
-        print(f"{name:<10} {ours * 1e6:>10.1f}us {theirs * 1e6:>10.1f}us {ours / theirs:>7.2f}  "
-              f"≤ {target} × torch {'✓' if ours / theirs <= target else '✗'}")
-    ours, numpy_time = best_time([matmul512_gradstudio(), matmul512_numpy()], max(3, args.repeats // 2),
-                                 seconds_per_round=1.0)
-    results["matmul512"] = ours / numpy_time
-    print(f"{'matmul512':<10} {ours * 1e3:>10.2f}ms {numpy_time * 1e3:>10.2f}ms {ours / numpy_time:>7.2f}  "
-          f"≤ 1.15 × numpy {'✓' if ours / numpy_time <= 1.15 else '✗'}")
+        ours, theirs, ratio, low, high = compare(make(gradstudio), make(torch), args.rounds)
+        results[name] = ratio
+        print(_row(name, ours, theirs, ratio, low, high, target, "torch"))
+    ours, theirs, ratio, low, high = compare(matmul512_gradstudio(), matmul512_numpy(),
+                                             max(5, args.rounds // 2), seconds_per_round=0.5)
+    results["matmul512"] = ratio
+    print(_row("matmul512", ours, theirs, ratio, low, high, 1.15, "numpy", unit=1e3, suffix="ms"))
     return results
 
 

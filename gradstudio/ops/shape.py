@@ -81,13 +81,16 @@ UNSQUEEZE = Op("UnsqueezeBackward0", lambda x, *, dim: np.expand_dims(x, dim),
 def _expand_forward(x, *, shape):
     """A read-only broadcast view. np.broadcast_to is slow on small arrays, so a
     C-contiguous source gets its strided view built directly."""
-    if not x.flags.c_contiguous:
+    if x.ndim == 0:  # a 0-d gradient spread over a shape: the backward of sum and mean
+        strides = (0,) * len(shape)
+    elif not x.flags.c_contiguous:
         return np.broadcast_to(x, shape)
-    lead = len(shape) - x.ndim
-    strides = (0,) * lead + tuple(0 if size == 1 and target != 1 else stride
-                                  for size, target, stride in zip(x.shape, shape[lead:], x.strides))
+    else:
+        lead = len(shape) - x.ndim
+        strides = (0,) * lead + tuple(0 if size == 1 and target != 1 else stride
+                                      for size, target, stride in zip(x.shape, shape[lead:], x.strides))
     view = np.ndarray(shape, x.dtype, x, 0, strides)
-    view.flags.writeable = False
+    view.setflags(write=False)
     return view
 
 
