@@ -245,8 +245,9 @@ def gradient_norms(ax, nodes: list, *, selected: int | None = None, colors: dict
         low, high = min(positive), max(positive)
         bottom, top = math.floor(math.log10(low) - 0.3), math.ceil(math.log10(high) + 0.3)
         ax.set_ylim(10 ** bottom, 10 ** top)
-        if top - bottom > 6:        # minor ticks over many decades: clutter, and slow to lay out
-            ax.yaxis.set_minor_locator(NullLocator())
+        # No minor ticks: the decades (at least two, gridded) are what the bars are read
+        # against, and labelled minor ticks cost more to lay out than the rest of the plot.
+        ax.yaxis.set_minor_locator(NullLocator())
     else:
         ax.set_ylim(0.1, 10)
         ax.text(0.5, 0.6, "no gradient reached these vertices", transform=ax.transAxes,

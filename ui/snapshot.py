@@ -59,14 +59,21 @@ def script_stopped(model) -> str | None:
     return None
 
 
-def wait_until(app, condition, timeout: float) -> bool:
+def wait_until(app, condition, timeout: float, poll: float = 0.01) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         app.processEvents()
         if condition():
             return True
-        time.sleep(0.01)
+        time.sleep(poll)
     return False
+
+
+def all_done(window) -> bool:
+    """Whether the kernel is idle and no panel is still deriving, drawing or laying out."""
+    if not window.runner.is_idle():
+        return False
+    return not any(getattr(p, "is_busy", lambda: False)() for p in window.panels.values())
 
 
 def main(argv=None) -> int:
@@ -122,12 +129,7 @@ def _snapshot(app, window, args) -> int:
     if not args.no_run:
         window.runner.run_all()
 
-    def done():
-        if not window.runner.is_idle():
-            return False
-        return not any(getattr(p, "is_busy", lambda: False)() for p in window.panels.values())
-
-    if not wait_until(app, done, args.timeout):
+    if not wait_until(app, lambda: all_done(window), args.timeout):
         print(f"gradstudio snapshot: timed out after {args.timeout:g} s ({window.model.status or 'waiting'})",
               file=sys.stderr)
         return 2

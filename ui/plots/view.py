@@ -33,17 +33,32 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
 from .. import dialogs
-from . import export
+from . import export, replay
 
 
-def render_image(figure, device_pixel_ratio: float = 1.0) -> QImage:
+def render_image(figure, device_pixel_ratio: float = 1.0, renderer: RendererAgg | None = None,
+                 memo: replay.LayoutMemo | None = None) -> tuple[QImage, RendererAgg]:
     """``figure`` drawn by Agg at its own size, as an image (any thread may call this
-    for a figure that no other thread touches meanwhile)."""
-    width, height = int(round(figure.bbox.width)), int(round(figure.bbox.height))
-    renderer = RendererAgg(max(width, 1), max(height, 1), figure.dpi)
-    figure.draw(renderer)
+    for a figure that no other thread touches meanwhile). ``renderer``, if it has
+    the figure's size and dpi, is cleared and drawn on again: it keeps its caches
+    (mathtext tick labels are parsed once, not on every frame). With ``memo``, the
+    last layout is replayed while it still fits (see :mod:`.replay`). Returns the
+    image and the renderer to pass next time."""
+    width, height = max(int(round(figure.bbox.width)), 1), max(int(round(figure.bbox.height)), 1)
+    if renderer is None or (renderer.width, renderer.height, renderer.dpi) != (width, height, figure.dpi):
+        renderer = RendererAgg(width, height, figure.dpi)
+    else:
+        renderer.clear()
+    if memo is None:
+        figure.draw(renderer)
+    else:
+        replay.draw(figure, renderer, memo)
+    return _image(renderer, width, height, device_pixel_ratio), renderer
+
+
+def _image(renderer, width: int, height: int, device_pixel_ratio: float) -> QImage:
     data = bytes(renderer.buffer_rgba())
-    image = QImage(data, max(width, 1), max(height, 1), QImage.Format.Format_RGBA8888).copy()
+    image = QImage(data, width, height, QImage.Format.Format_RGBA8888).copy()
     image.setDevicePixelRatio(device_pixel_ratio)
     return image
 
@@ -178,7 +193,7 @@ class PlotToolbar(NavigationToolbar2QT):
 class PlotView(QWidget):
     def __init__(self, suggested_name: str = "plot.png", parent=None):
         super().__init__(parent)
-        self.figure = Figure(layout="constrained")
+        self.figure = Figure(layout=replay.ReplayableLayout())
         self.canvas = PlotCanvas(self.figure, self)
         self.canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.canvas.setMinimumSize(260, 180)
@@ -197,6 +212,8 @@ class PlotView(QWidget):
         self._result = None                 # (job id, image, plot, error), written by the worker
         self._pending = None                # ("build", build, on_done) | ("redraw", None, None)
         self._on_done = None
+        self._renderer: RendererAgg | None = None   # the worker's, reused while the size stays
+        self._layout = replay.LayoutMemo()           # the worker's too
 
     # -- requests ------------------------------------------------------------------------------
     def submit(self, build, on_done=None):
@@ -249,7 +266,10 @@ class PlotView(QWidget):
             if build is not None:
                 figure.clear()
                 plot = build(figure)
-            image = render_image(figure, ratio)
+            # A new plot may replay the last layout; a redraw (pan, zoom, resize) changes
+            # the ticks anyway, so it lays out afresh without trying.
+            memo = self._layout if build is not None else None
+            image, self._renderer = render_image(figure, ratio, self._renderer, memo)
         except BaseException as exc:        # shown on the GUI thread (see _on_finished)
             error = exc
         self._result = (job, image, plot, error)
