@@ -47,6 +47,7 @@ class FormulaDelegate(QStyledItemDelegate):
         self.panel = host
         self._documents: dict = {}
         self._pretty_sizes: dict = {}
+        self._formula_sizes: dict = {}
 
     # -- detail lines ------------------------------------------------------------------------------
     def document(self, text: str, width: int, font: QFont) -> QTextDocument:
@@ -95,6 +96,14 @@ class FormulaDelegate(QStyledItemDelegate):
             doc = self.document(index.data(ROLE_HTML) or "", self.detail_width(), option.font)
             return QSize(int(doc.idealWidth()), int(doc.size().height()) + 2)
         formula = index.data(ROLE_FORMULA)
+        if isinstance(formula, Formula):
+            # The tree asks for every cell whenever a row changes: a formula's size is
+            # worked out once, when it is final (rendered, or shown as text for good).
+            key = (formula.latex, formula.text, formula.pretty, formula.caption, option.font.key(),
+                   self.panel.formula_size)
+            size = self._formula_sizes.get(key)
+            if size is not None:
+                return size
         base = super().sizeHint(option, index)
         if not isinstance(formula, Formula):
             return base
@@ -107,8 +116,13 @@ class FormulaDelegate(QStyledItemDelegate):
             size = self.pretty_size(shown.text, self.panel.pretty_font)
         else:
             size = QSize(QFontMetrics(option.font).horizontalAdvance(shown.text), base.height() - 2 * PAD)
-        return QSize(min(size.width(), MAX_FORMULA_WIDTH) + 2 * PAD,
+        size = QSize(min(size.width(), MAX_FORMULA_WIDTH) + 2 * PAD,
                      max(base.height(), size.height() + 2 * PAD))
+        if shown.kind != "pending":
+            if len(self._formula_sizes) > 2000:
+                self._formula_sizes.clear()
+            self._formula_sizes[key] = size
+        return size
 
     def caption_width(self, formula: Formula, font: QFont) -> int:
         return QFontMetrics(font).horizontalAdvance(formula.caption) + PAD if formula.caption else 0
