@@ -145,7 +145,7 @@ def main(argv=None):
     results = {}
     for name, make, target in cases:
         if torch is None:
-            (ours,), = paired_times([make(gradstudio)], args.rounds)
+            (ours,) = paired_times([make(gradstudio)], args.rounds)
             print(f"{name:<10} {min(ours) * 1e6:>10.1f}us {'(no torch)':>12}")
             continue
         ours, theirs, ratio, low, high = compare(make(gradstudio), make(torch), args.rounds)
