@@ -192,11 +192,10 @@ def _apply_array_rules(node, op, grad) -> list:
     """:func:`apply_rules` for a pass that is not recorded: the op's array rules on
     the raw arrays, each gradient summed back to its input's shape and cast to its
     dtype with numpy, and only then wrapped in a tensor."""
-    if op.saves:
-        inputs = node.saved_inputs()  # raises if they were freed or changed in place
-        result = node._out_data if op.saves_result else None
-    else:
-        inputs, result = node._inputs, None
+    # saved_inputs() raises if they were freed or changed in place; _out_data is None
+    # unless the rules read the result
+    inputs = node.saved_inputs() if op.saves else node._inputs
+    result = node._out_data
     Tensor = _tensor.Tensor
     arrays = [a._data if type(a) is Tensor else a for a in inputs]
     params = node._params
@@ -223,11 +222,16 @@ def _fit_array(g, target) -> np.ndarray:
     if type(g) is not np.ndarray:
         g = np.asarray(g)  # numpy gives 0-d results as scalars
     if g.shape != target.shape:
-        g = np.add.reduce(g, axis=broadcast_axes(g.shape, target.shape), keepdims=True).reshape(
-            target.shape)
+        g = sum_to_shape(g, target.shape)
     if g.dtype != target.dtype:
         g = g.astype(target.dtype)
     return g
+
+
+def sum_to_shape(array: np.ndarray, size: tuple) -> np.ndarray:
+    """``array`` summed down to ``size``, a shape that broadcasts to its own (the
+    inverse of broadcasting)."""
+    return np.add.reduce(array, axis=broadcast_axes(array.shape, size), keepdims=True).reshape(size)
 
 
 def broadcast_axes(shape: tuple, size: tuple) -> tuple:

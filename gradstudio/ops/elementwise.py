@@ -387,8 +387,8 @@ def _fast_binary(op, general):
                     if state.enabled and (a._requires_grad or b._requires_grad):
                         return record(op, (a, b), None, out)
                     return make(out)
-            elif (tb is float or tb is int) and ((c := constants.get((b, ad.dtype))) is not None
-                                                 or ad.dtype.kind == "f"):
+            elif (tb is float or tb is int) and ad.dtype.kind == "f":
+                c = constants.get((b, ad.dtype))
                 out = forward(ad, c if c is not None else _constant(b, ad.dtype))
                 if type(out) is not ndarray:
                     out = asarray(out)

@@ -489,4 +489,3 @@ def count_nonzero(input, dim=None):
 def where(*args):
     from .elementwise import where as _where
     return _where(*args)
-

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from .. import dtypes as _dt
-from ..autograd.engine import broadcast_axes
+from ..autograd.engine import broadcast_axes, sum_to_shape
 from ..tensor import Tensor, _wrap_dim
 from ._sympy import sp
 from .table import Op, apply, array_rules
@@ -324,16 +324,10 @@ def broadcast_to(input, size):
     return expand(input, *size)
 
 
-def _sum_to_forward(x, *, size):
-    return np.add.reduce(x, axis=broadcast_axes(x.shape, size), keepdims=True).reshape(size)
-
-
-def _sum_to_sympy(x, *, size):
-    return np.asarray(np.sum(x, axis=broadcast_axes(x.shape, size), keepdims=True), dtype=object).reshape(size)
-
-
-SUM_TO = Op("SumBackward1", _sum_to_forward, (lambda g, r, x, *, size: expand_to(g, x.shape),),
-            sympy=_sum_to_sympy, kind="reduction", label="Σ→", doc="sum down to a shape (undo broadcasting)",
+SUM_TO = Op("SumBackward1", lambda x, *, size: sum_to_shape(x, size),
+            (lambda g, r, x, *, size: expand_to(g, x.shape),),
+            sympy=lambda x, *, size: sum_to_shape(np.asarray(x, dtype=object), size),
+            kind="reduction", label="Σ→", doc="sum down to a shape (undo broadcasting)",
             latex="\\sum {0}", category="reduction")
 
 
