@@ -104,21 +104,23 @@ class KernelClient(QObject):
 
     def shutdown(self):
         """Stop the kernel for good (the window is closing); reaps every process."""
-        self._queue.clear()
-        self._grace.stop()
         self._startup.stop()
         self._watchdog.stop()
-        self._drop_notifier()
-        process, self._process = self._process, None
-        if process is not None:
-            process.kill()      # the kernel holds nothing worth flushing: closing is instant
-        self._in_flight = self._in_flight_request = None
-        self._chunks.clear()
+        self._discard_kernel()
         self._set_state(STOPPED)
         self._update_busy()
 
     def restart(self, reason: str = "The kernel was restarted; variables were cleared."):
         """Kill the kernel (and its symbolic worker) and start a new one."""
+        self._discard_kernel()
+        self.start()
+        self._update_busy()
+        self.restarted.emit(reason)
+
+    def _discard_kernel(self):
+        """Kill the kernel process (it holds nothing worth flushing: this is instant) and
+        forget everything about it: queued and in-flight requests, partial messages,
+        the interrupt grace timer, the socket notifier."""
         self._queue.clear()
         self._grace.stop()
         self._drop_notifier()
@@ -127,9 +129,6 @@ class KernelClient(QObject):
             process.kill()
         self._in_flight = self._in_flight_request = None
         self._chunks.clear()
-        self.start()
-        self._update_busy()
-        self.restarted.emit(reason)
 
     def _drop_notifier(self):
         if self._notifier is not None:
@@ -236,14 +235,7 @@ class KernelClient(QObject):
                      "cleared.")
 
     def _on_died(self, description: str):
-        self._queue.clear()
-        self._grace.stop()
-        self._drop_notifier()
-        process, self._process = self._process, None
-        if process is not None:
-            process.kill()
-        self._in_flight = self._in_flight_request = None
-        self._chunks.clear()
+        self._discard_kernel()
         self.died.emit(f"The kernel stopped unexpectedly ({description}).")
         self.start()
         self._update_busy()
