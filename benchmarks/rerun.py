@@ -17,7 +17,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -33,47 +32,37 @@ def main(argv=None):
     parser.add_argument("--cell", default="z = y.mean()", help="text that identifies the cell to re-run")
     args = parser.parse_args(argv)
 
-    from PySide6.QtCore import QSettings
-
     from gradstudio.ui.app import application
-    from gradstudio.ui.main_window import MainWindow
-    from gradstudio.ui.settings import Settings
-    from gradstudio.ui.snapshot import all_done, wait_until
+    from gradstudio.ui.snapshot import all_done, scratch_window, wait_until
 
     app = application()
-    with tempfile.TemporaryDirectory(prefix="gradstudio-rerun-") as scratch:
-        settings = Settings(QSettings(os.path.join(scratch, "settings.ini"), QSettings.Format.IniFormat))
-        window = MainWindow(settings, recovery_dir=None, autosave=False, restore_layout=False)
-        try:
-            window.resize(1600, 1000)
-            window.show()
-            if not window.open_path(str(ROOT / "resources" / "examples" / args.example), interactive=False):
-                raise SystemExit(window.documents.last_error)
-            start = time.perf_counter()
-            window.runner.run_all()
-            if not wait_until(app, lambda: all_done(window), 180):
-                raise SystemExit("the first run did not finish")
-            print(f"first run of every cell: {time.perf_counter() - start:.2f} s")
-            cell = next((c for c in window.model.cells() if args.cell in c.source), None)
-            if cell is None:
-                raise SystemExit(f"no cell contains {args.cell!r}")
+    with scratch_window(app) as window:
+        window.resize(1600, 1000)
+        window.show()
+        if not window.open_path(str(ROOT / "resources" / "examples" / args.example), interactive=False):
+            raise SystemExit(window.documents.last_error)
+        start = time.perf_counter()
+        window.runner.run_all()
+        if not wait_until(app, lambda: all_done(window), 180):
+            raise SystemExit("the first run did not finish")
+        print(f"first run of every cell: {time.perf_counter() - start:.2f} s")
+        cell = next((c for c in window.model.cells() if args.cell in c.source), None)
+        if cell is None:
+            raise SystemExit(f"no cell contains {args.cell!r}")
 
-            events = {}
-            client = window.runner.client
-            client.cellFinished.connect(lambda *_: events.setdefault("output", time.perf_counter()))
-            client.callChecked.connect(lambda *_: events.setdefault("checked", time.perf_counter()))
-            rows = []
-            for _ in range(args.runs):
-                events.clear()
-                start = time.perf_counter()
-                window.runner.run_cell(cell.index)
-                if not wait_until(app, lambda: "checked" in events and all_done(window), 60, poll=0.001):
-                    raise SystemExit("a re-run did not finish")
-                rows.append((events["output"] - start, events["checked"] - start, time.perf_counter() - start))
-                wait_until(app, lambda: False, 0.2)  # let idle repaints land between runs
-        finally:
-            window.shutdown()
-            window.close()
+        events = {}
+        client = window.runner.client
+        client.cellFinished.connect(lambda *_: events.setdefault("output", time.perf_counter()))
+        client.callChecked.connect(lambda *_: events.setdefault("checked", time.perf_counter()))
+        rows = []
+        for _ in range(args.runs):
+            events.clear()
+            start = time.perf_counter()
+            window.runner.run_cell(cell.index)
+            if not wait_until(app, lambda: "checked" in events and all_done(window), 60, poll=0.001):
+                raise SystemExit("a re-run did not finish")
+            rows.append((events["output"] - start, events["checked"] - start, time.perf_counter() - start))
+            wait_until(app, lambda: False, 0.2)  # let idle repaints land between runs
     print(f"re-running the cell containing {args.cell!r}, {args.runs} times (ms; median, max):")
     for i, label in enumerate(["console output", "backward call checked", "every panel idle"]):
         values = [row[i] * 1e3 for row in rows]

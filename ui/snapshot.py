@@ -13,6 +13,7 @@ picture could be made (unreadable file, timeout, bad arguments).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -81,7 +82,6 @@ def main(argv=None) -> int:
     if not os.path.exists(args.file):
         print(f"gradstudio snapshot: no such file: {args.file}", file=sys.stderr)
         return 2
-    from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
     if QApplication.instance() is None:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"     # never flash a window on the user's screen
@@ -89,26 +89,40 @@ def main(argv=None) -> int:
     from . import theme
     from .app import application
     from .errors import ErrorReporter, install_excepthook
-    from .main_window import MainWindow
-    from .settings import Settings
 
     app = application()
     theme.apply_theme(app, args.theme)
     reporter = ErrorReporter()
     previous_hook = install_excepthook(reporter)
-    with tempfile.TemporaryDirectory(prefix="gradstudio-snapshot-") as scratch:
+    try:
+        with scratch_window(app, theme_name=args.theme, reporter=reporter) as window:
+            return _snapshot(app, window, args)
+    finally:
+        sys.excepthook = previous_hook
+
+
+@contextlib.contextmanager
+def scratch_window(app, *, theme_name: str | None = None, reporter=None):
+    """A main window with throw-away settings, no autosave, no recovery files and the
+    default layout; shut down (kernel included) and closed afterwards."""
+    from PySide6.QtCore import QSettings
+
+    from .main_window import MainWindow
+    from .settings import Settings
+
+    with tempfile.TemporaryDirectory(prefix="gradstudio-scratch-") as scratch:
         settings = Settings(QSettings(os.path.join(scratch, "settings.ini"), QSettings.Format.IniFormat))
-        settings.set_theme(args.theme)
+        if theme_name is not None:
+            settings.set_theme(theme_name)
         window = MainWindow(settings, reporter=reporter, recovery_dir=None, autosave=False,
                             restore_layout=False)
         try:
-            return _snapshot(app, window, args)
+            yield window
         finally:
             window.shutdown()
             window.close()
             window.deleteLater()
             app.processEvents()
-            sys.excepthook = previous_hook
 
 
 def _snapshot(app, window, args) -> int:
