@@ -24,7 +24,7 @@ class ReplayableLayout(ConstrainedLayoutEngine):
         self.positions: list | None = None
 
     def execute(self, fig):
-        if self.positions is not None and len(self.positions) == len(fig.axes):
+        if self.positions is not None:  # draw() sets them only for as many axes
             for ax, position in zip(fig.axes, self.positions):
                 ax._set_position(position)  # what the engine itself calls (keeps ax in the layout)
             return None

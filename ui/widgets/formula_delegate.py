@@ -37,6 +37,13 @@ class Shown:
         self.kind, self.pixmap, self.text = kind, pixmap, text   # kind: math|pretty|text|pending
 
 
+def _remember(cache: dict, key, value, limit: int = 400):
+    """``cache[key] = value`` in a cache that is emptied once it holds more than ``limit``."""
+    if len(cache) > limit:
+        cache.clear()
+    cache[key] = value
+
+
 class FormulaDelegate(QStyledItemDelegate):
     """Draws formula cells (picture, pretty print or text) and the wrapped rows.
 
@@ -54,14 +61,12 @@ class FormulaDelegate(QStyledItemDelegate):
         key = (text, width, font.key())
         doc = self._documents.get(key)
         if doc is None:
-            if len(self._documents) > 400:
-                self._documents.clear()
             doc = QTextDocument()
             doc.setDocumentMargin(2)
             doc.setDefaultFont(font)
             doc.setHtml(text)
             doc.setTextWidth(max(40, width))
-            self._documents[key] = doc
+            _remember(self._documents, key, doc)
         return doc
 
     def detail_width(self) -> int:
@@ -84,9 +89,7 @@ class FormulaDelegate(QStyledItemDelegate):
             lines = self.pretty_lines(text)
             size = QSize(max(metrics.horizontalAdvance(line) for line in lines),
                          metrics.height() * len(lines))
-            if len(self._pretty_sizes) > 400:
-                self._pretty_sizes.clear()
-            self._pretty_sizes[key] = size
+            _remember(self._pretty_sizes, key, size)
         return size
 
     # -- sizes ---------------------------------------------------------------------------------------
@@ -119,9 +122,7 @@ class FormulaDelegate(QStyledItemDelegate):
         size = QSize(min(size.width(), MAX_FORMULA_WIDTH) + 2 * PAD,
                      max(base.height(), size.height() + 2 * PAD))
         if shown.kind != "pending":
-            if len(self._formula_sizes) > 2000:
-                self._formula_sizes.clear()
-            self._formula_sizes[key] = size
+            _remember(self._formula_sizes, key, size, limit=2000)
         return size
 
     def caption_width(self, formula: Formula, font: QFont) -> int:
