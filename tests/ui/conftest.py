@@ -30,10 +30,8 @@ TUTORIAL = ROOT / "resources" / "examples" / "autograd_tutorial.py"
 
 
 # --------------------------------------------------------------------------- processes
-def group_members(pgids) -> list:
-    """Live (non-zombie) processes whose process group is one of ``pgids``."""
-    pgids = {p for p in pgids if p}
-    found = []
+def _live_processes():
+    """(pid, parent pid, process group) of every live (non-zombie) process, from /proc."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -42,25 +40,19 @@ def group_members(pgids) -> list:
                 fields = handle.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        state, pgrp = fields[0], int(fields[2])
-        if pgrp in pgids and state != "Z":
-            found.append(int(entry))
-    return found
+        if fields[0] != "Z":
+            yield int(entry), int(fields[1]), int(fields[2])
+
+
+def group_members(pgids) -> list:
+    """Live processes whose process group is one of ``pgids``."""
+    pgids = {p for p in pgids if p}
+    return [pid for pid, _, pgrp in _live_processes() if pgrp in pgids]
 
 
 def children_of_this_process() -> list:
-    me, found = os.getpid(), []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == me and fields[0] != "Z":
-            found.append(int(entry))
-    return found
+    me = os.getpid()
+    return [pid for pid, parent, _ in _live_processes() if parent == me]
 
 
 def wait_gone(pgids, timeout: float = 5.0) -> list:
