@@ -19,7 +19,7 @@ import argparse
 import random
 import time
 
-from gradstudio.layout import Vertex, collapse, find_groups, layout
+from gradstudio.studio.figures.layout import Vertex, collapse, find_groups, layout
 
 
 def chain(n: int) -> list:

@@ -52,8 +52,8 @@ def check_scaling(rounds: int = 3):
 
 def depth_scaling():
     sys.path.insert(0, str(ROOT))
-    from gradstudio import symbolic
-    from gradstudio.session import Session
+    from gradstudio.studio import symbolic
+    from gradstudio.studio.session import Session
     print("derivation time against graph depth (y = sin(y/2), generic-element form):")
     for depth in (10, 100, 1000):
         session = Session()
@@ -73,8 +73,8 @@ def depth_scaling():
 
 def cse_effect():
     import sympy
-    from gradstudio import symbolic
-    from gradstudio.session import Session
+    from gradstudio.studio import symbolic
+    from gradstudio.studio.session import Session
     session = Session()
     session.run_cell("import torch\nx = torch.linspace(-1, 1, 8, requires_grad=True)\n"
                      "y = (x.softmax(0) * torch.arange(8.)).sum()\ny.backward()\n")

@@ -1,4 +1,4 @@
 """``python -m gradstudio`` is the ``gradstudio`` command."""
-from .cli import main
+from gradstudio.studio.cli import main
 
 raise SystemExit(main())

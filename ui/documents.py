@@ -1,7 +1,7 @@
 """New, Open, Save, Save As, examples, recent files, autosave and crash recovery.
 
 :class:`DocumentController` moves documents between disk
-(:mod:`gradstudio.project`) and the model. Opening a file never runs it; it
+(:mod:`gradstudio.studio.project`) and the model. Opening a file never runs it; it
 gives the document a fresh kernel. A file that cannot be opened leaves the
 current document exactly as it was and says why. While the document has
 unsaved changes it is copied every couple of minutes to a recovery file in
@@ -16,8 +16,7 @@ import time
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from gradstudio import project as files
-
+from gradstudio.studio import project as files
 from . import dialogs
 
 

@@ -1,6 +1,6 @@
 """The app's side of the kernel process, on the Qt event loop.
 
-:class:`KernelClient` starts a :class:`gradstudio.kernel.KernelProcess`,
+:class:`KernelClient` starts a :class:`gradstudio.studio.kernel.worker.KernelProcess`,
 watches its pipe with a ``QSocketNotifier`` (reads only when data is there,
 so the GUI thread never blocks), turns every message into a signal, keeps a
 queue of requests (one in flight at a time), and handles the kernel's life:
@@ -14,7 +14,7 @@ queue of requests (one in flight at a time), and handles the kernel's life:
   memory limit): :attr:`died` says how, and a new kernel is started.
 
 Requests and messages are the plain dicts documented in
-:mod:`gradstudio.kernel`.
+:mod:`gradstudio.studio.kernel.worker`.
 """
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from collections import deque
 
 from PySide6.QtCore import QObject, QSocketNotifier, QTimer, Signal
 
-from gradstudio.kernel import KernelDied, KernelProcess
-from gradstudio.kernel_data import join_graph
+from gradstudio.studio.kernel.worker import KernelDied, KernelProcess
+from gradstudio.studio.kernel.records import join_graph
 
 STARTING, IDLE, BUSY, INTERRUPTING, STOPPED = "starting", "idle", "busy", "interrupting", "stopped"
 

@@ -3,7 +3,7 @@
 One :class:`AppModel` per window. Panels receive it (through
 :class:`gradstudio.ui.panels.PanelContext`), read its state, and connect to
 its signals in ``__init__``; they never talk to each other. Data from the
-kernel arrives as the plain dicts built by :mod:`gradstudio.kernel_data`
+kernel arrives as the plain dicts built by :mod:`gradstudio.studio.kernel.records`
 (numpy arrays, str, numbers) and is kept as received.
 
 API for panel authors
@@ -12,7 +12,7 @@ API for panel authors
 Document
     ``document`` — the script's ``QTextDocument`` (the Script panel edits it);
     ``script_text()``, ``path`` (None for an unsaved document), ``display_name()``,
-    ``is_dirty()``, ``cells()`` → ``[gradstudio.session.Cell]``, ``cell_at_line(line)``.
+    ``is_dirty()``, ``cells()`` → ``[gradstudio.studio.session.Cell]``, ``cell_at_line(line)``.
     Signals ``pathChanged(str)``, ``dirtyChanged(bool)``.
 
 Cell runs (the console)
@@ -33,7 +33,7 @@ Backward calls (Graph, Compare, Plots)
     formula, simplified, latex, chain_latex, pretty, chain_pretty (sympy's
     unicode pretty form, for what mathtext cannot draw), element_symbol, symbols,
     max_abs_error, agree, note`` …; see
-    ``gradstudio.kernel_data.leaf_check_data``). Graph nodes are dicts with ``id,
+    ``gradstudio.studio.kernel.records.leaf_check_data``). Graph nodes are dicts with ``id,
     kind ('leaf'|'const'|'op'), label, grad_fn, op_label, category, doc, name,
     shape, dtype, value, grad, grad_norm, inputs, requires_grad, is_root``.
     Signals ``callAdded(int)``, ``callDeriving(int)``, ``callChecked(int)``,
@@ -77,7 +77,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QTextDocument
 
-from gradstudio.session import split_cells
+from gradstudio.studio.session import split_cells
 
 MAX_RUNS_KEPT = 2000
 

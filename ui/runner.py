@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from gradstudio.kernel import DEFAULT_DERIVE_TIMEOUT
-
+from gradstudio.studio.kernel.worker import DEFAULT_DERIVE_TIMEOUT
 from .kernel_client import KernelClient
 from .model import AppModel
 
@@ -106,7 +105,7 @@ class Runner(QObject):
     def request_sweep(self, call: int, vertex: int, element, *, lo: float | None = None,
                       hi: float | None = None, points: int = 41, timeout: float | None = None):
         """Ask for f and ∂f/∂element along one element of a leaf; the answer arrives
-        as ``model.sweepReady`` (see gradstudio.sweep for the keys)."""
+        as ``model.sweepReady`` (see gradstudio.studio.sweep for the keys)."""
         request = {"type": "sweep", "call": call, "vertex": vertex, "element": list(element)
                    if isinstance(element, (list, tuple)) else [element], "points": points,
                    "timeout": timeout or self.derive_timeout}

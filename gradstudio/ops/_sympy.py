@@ -6,7 +6,7 @@ other row's maps numpy object arrays of sympy expressions to an object array
 *forwards*: the symbolic side differentiates them with sympy, so nothing here
 knows about gradients. Kinks follow torch's choices: relu and the clamp bounds
 are written as Piecewise so their derivatives are torch's (0 at relu's 0, 1 at
-a clamp bound); step functions get derivative 0 in :mod:`gradstudio.symbolic`.
+a clamp bound); step functions get derivative 0 in :mod:`gradstudio.studio.symbolic`.
 
 Importing sympy costs about half a second, so the engine never imports it;
 :func:`sp` imports it on first use.

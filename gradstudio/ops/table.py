@@ -34,7 +34,7 @@ class Op:
     forward: Callable              # numpy forward: (*arrays, **params) -> array
     vjp: tuple                     # one rule per input: (grad, result, *inputs, **params) -> Tensor
     saves: str = ""                # what the rules read: "" | "inputs" | "result" | "inputs,result"
-    # Symbolic forward, used by gradstudio.symbolic (never by the numeric engine):
+    # Symbolic forward, used by gradstudio.studio.symbolic (never by the numeric engine):
     #   kind "elementwise": sympy(*scalar_exprs, **params) -> scalar expr
     #   kind "array":       sympy(*object_ndarrays_of_exprs, **params) -> object ndarray
     sympy: Callable | None = None

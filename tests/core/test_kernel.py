@@ -9,9 +9,9 @@ import time
 import numpy as np
 import pytest
 
-from gradstudio.kernel import KernelDied, KernelProcess
-from gradstudio.session import split_cells
-from gradstudio.symbolic.worker import worker_pid_alive
+from gradstudio.studio.kernel.worker import KernelDied, KernelProcess
+from gradstudio.studio.session import split_cells
+from gradstudio.studio.symbolic.worker import worker_pid_alive
 
 TUTORIAL = "resources/examples/autograd_tutorial.py"
 
@@ -193,7 +193,7 @@ def test_kernel_dies_with_its_parent(tmp_path):
     script.write_text(
         "import sys, time\n"
         f"sys.path.insert(0, {str(__import__('pathlib').Path(__file__).resolve().parents[2])!r})\n"
-        "from gradstudio.kernel import KernelProcess\n"
+        "from gradstudio.studio.kernel.worker import KernelProcess\n"
         "k = KernelProcess().start(); k.wait_for('ready', 30)\n"
         "k.send({'type': 'run', 'cells': [{'index': 1, 'source': 'while True: pass', 'first_line': 1}]})\n"
         "k.wait_for('cell_started', 10)\n"
@@ -208,7 +208,7 @@ def test_kernel_dies_with_its_parent(tmp_path):
 
 def test_core_modules_never_load_qt():
     import subprocess
-    code = ("import sys, gradstudio.kernel, gradstudio.kernel_data, gradstudio.project; "
+    code = ("import sys, gradstudio.studio.kernel.worker, gradstudio.studio.kernel.records, gradstudio.studio.project; "
             "print([m for m in sys.modules if m.startswith(('PySide6', 'shiboken', 'gradstudio.ui'))])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
@@ -227,8 +227,8 @@ def test_interrupt_works_after_a_cell_replaced_the_handler(kernel):
 
 def test_messages_stay_bounded_for_big_tensors():
     """Arrays travel within a budget per graph and per tensor list; the rest as summaries."""
-    from gradstudio import kernel_data
-    from gradstudio.session import Session
+    from gradstudio.studio.kernel import records as kernel_data
+    from gradstudio.studio.session import Session
     session = Session()
     run = session.run_cell("import torch\nws = [torch.ones(500, 500, requires_grad=True) for _ in range(20)]\n"
                            "loss = sum((w * 2).sum() for w in ws)\nloss.backward()\n")
@@ -284,7 +284,7 @@ def test_sweep_with_gradient_argument_and_bad_requests(kernel):
 
 
 def test_big_graphs_arrive_in_chunks(kernel):
-    from gradstudio.kernel_data import join_graph
+    from gradstudio.studio.kernel.records import join_graph
     messages = run(kernel, "import torch\nx = torch.ones(3, requires_grad=True)\ny = x\n"
                            "for i in range(500):\n    y = y * 1.01\ny.sum().backward()\n", timeout=20)
     chunks = [m["nodes"] for m in of_type(messages, "graph_chunk")]

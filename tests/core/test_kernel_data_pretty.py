@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 import sympy as S
 
-from gradstudio import compare, kernel_data
-from gradstudio.session import Session
-from gradstudio.symbolic import derive_call
+from gradstudio.studio import compare
+from gradstudio.studio.kernel import records as kernel_data
+from gradstudio.studio.session import Session
+from gradstudio.studio.symbolic import derive_call
 
 
 def leaf_checks(source: str) -> list:

@@ -15,7 +15,7 @@ def run(code: str) -> str:
 def test_importing_gradstudio_loads_no_qt_no_sympy_no_matplotlib():
     loaded = run("""
         import sys
-        import gradstudio, gradstudio.session, gradstudio.compare, gradstudio.graph, gradstudio.checker
+        import gradstudio, gradstudio.studio.session, gradstudio.studio.compare, gradstudio.studio.trace, gradstudio.studio.check
         heavy = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6', 'PyQt5', 'PyQt6',
                                                                 'sympy', 'matplotlib', 'torch')
                  or m.startswith('gradstudio.ui')]
@@ -27,8 +27,9 @@ def test_importing_gradstudio_loads_no_qt_no_sympy_no_matplotlib():
 def test_running_the_engine_and_symbolic_layer_still_loads_no_qt():
     loaded = run("""
         import sys
-        from gradstudio import symbolic, compare
-        from gradstudio.session import Session
+        from gradstudio.studio import symbolic
+        from gradstudio.studio import compare
+        from gradstudio.studio.session import Session
         s = Session()
         s.run_cell("import torch\\nx = torch.ones(2, requires_grad=True)\\n(x * x).sum().backward()")
         call = s.backward_calls[0]

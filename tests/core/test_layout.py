@@ -7,10 +7,10 @@ import random
 
 import pytest
 
-from gradstudio import kernel_data
-from gradstudio.layout import (Layout, Vertex, collapse, count_crossings, find_groups, layout, overlaps,
+from gradstudio.studio.kernel import records as kernel_data
+from gradstudio.studio.figures.layout import (Layout, Vertex, collapse, count_crossings, find_groups, layout, overlaps,
                                vertices_from_graph)
-from gradstudio.session import Session
+from gradstudio.studio.session import Session
 
 
 def random_dag(n: int, seed: int) -> list:

@@ -14,12 +14,12 @@ import pytest
 import sympy
 
 import gradstudio as torch
-from gradstudio import graph as graph_module
-from gradstudio import symbolic
+from gradstudio.studio import trace as graph_module
+from gradstudio.studio import symbolic
 from gradstudio.autograd import grad
 from gradstudio.ops import OPS, apply
 from gradstudio.ops.samples import SAMPLES
-from gradstudio.symbolic.per_element import apply_symbolic
+from gradstudio.studio.symbolic.per_element import apply_symbolic
 
 IDS = [op.key for op in OPS]
 

@@ -1,4 +1,4 @@
-"""gradstudio.plotting: what each plot draws, read back from its artists
+"""gradstudio.studio.figures.plotting: what each plot draws, read back from its artists
 (bar heights, tick labels, image arrays, line data) — never from pixels."""
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ import pytest
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
-from gradstudio import kernel_data, plotting
-from gradstudio import sweep as sweeping
-from gradstudio.session import Session
-from gradstudio.symbolic import derive_call, values_along
+from gradstudio.studio.kernel import records as kernel_data
+from gradstudio.studio.figures import plotting
+from gradstudio.studio import sweep as sweeping
+from gradstudio.studio.session import Session
+from gradstudio.studio.symbolic import derive_call, values_along
 
 
 def axes(**figure_options):
@@ -216,7 +217,7 @@ def test_sweep_with_missing_curves_twin_axis_and_errors():
 
 # --------------------------------------------------------------------------- layering
 def test_plotting_never_imports_pyplot_or_qt():
-    code = ("import sys, gradstudio.plotting as p; from matplotlib.figure import Figure; "
+    code = ("import sys, gradstudio.studio.figures.plotting as p; from matplotlib.figure import Figure; "
             "ax = Figure().add_subplot(); p.gradient_norms(ax, []); p.gradient_heatmap(ax, [1.0]); "
             "bad = [m for m in sys.modules if m == 'matplotlib.pyplot' or m.startswith(('PySide6', 'PyQt'))]; "
             "print(bad); sys.exit(1 if bad else 0)")

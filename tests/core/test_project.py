@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from gradstudio import project as P
+from gradstudio.studio import project as P
 
 
 def test_round_trip(tmp_path):
@@ -126,7 +126,7 @@ def test_ipynb_code_cells(tmp_path):
     path.write_text(json.dumps(nb))
     script = P.load(str(path)).script
     assert script == "# %%\nimport torch\nx = torch.ones(2)\n\n# %%\n# %matplotlib inline\nprint(x)\n"
-    from gradstudio.session import split_cells
+    from gradstudio.studio.session import split_cells
     assert [c.source.splitlines()[1] for c in split_cells(script)] == ["import torch", "# %matplotlib inline"]
 
 

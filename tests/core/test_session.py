@@ -7,7 +7,7 @@ import textwrap
 
 import numpy as np
 
-from gradstudio.session import Session, split_cells
+from gradstudio.studio.session import Session, split_cells
 
 
 def test_cells_split_on_markers_and_keep_script_line_numbers():
@@ -30,7 +30,7 @@ def test_import_torch_is_gradstudio_and_last_expression_is_shown():
 def test_real_torch_is_left_alone():
     code = textwrap.dedent("""
         import sys
-        from gradstudio.session import Session
+        from gradstudio.studio.session import Session
         Session().run_cell("import torch")
         assert "torch" not in sys.modules, "the session imported the real torch"
         print("ok")

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 import sympy
 
-from gradstudio import compare, symbolic
-from gradstudio.session import Session
-from gradstudio.symbolic.worker import SymbolicWorker, worker_pid_alive
+from gradstudio.studio import compare
+from gradstudio.studio import symbolic
+from gradstudio.studio.session import Session
+from gradstudio.studio.symbolic.worker import SymbolicWorker, worker_pid_alive
 
 
 def checked(source: str):

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from gradstudio import project as files
+from gradstudio.studio import project as files
 from gradstudio.ui import dialogs
 
 

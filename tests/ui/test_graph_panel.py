@@ -12,8 +12,8 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from gradstudio import kernel_data
-from gradstudio.session import Session
+from gradstudio.studio.kernel import records as kernel_data
+from gradstudio.studio.session import Session
 from gradstudio.ui import theme
 from gradstudio.ui.graph.items import CONST_PAD_X, PAD_X, STACK
 from gradstudio.ui.model import AppModel

@@ -1,7 +1,7 @@
 """One backward call's graph as the panel shows it — the scene's model.
 
 A :class:`GraphDocument` holds the recorded vertices (the model's node dicts,
-read-only), the repetitive chains found in them (:func:`gradstudio.layout.find_groups`),
+read-only), the repetitive chains found in them (:func:`gradstudio.studio.figures.layout.find_groups`),
 which groups are expanded, the computed layout, and the positions the user
 dragged nodes to. It changes only through its setters, which the undo
 commands (:mod:`.commands`) call; it announces each change by a signal and
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from gradstudio import layout as graph_layout
+from gradstudio.studio.figures import layout as graph_layout
 
 LAYER_GAP = 48.0
 NODE_GAP = 14.0

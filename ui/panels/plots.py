@@ -21,7 +21,7 @@ rebuilt when they are shown; updates from the kernel wait while it is busy
 and rendered off the GUI thread (:mod:`gradstudio.ui.plots.view`); a tab
 with nothing to plot shows a plain message, so matplotlib is imported — in a
 thread — only when there is a first plot. Drawing itself is
-:mod:`gradstudio.plotting`.
+:mod:`gradstudio.studio.figures.plotting`.
 """
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ class _Relay(QObject):
 
 
 def default_range(value: float) -> tuple:
-    """value ± max(1, |value|): the kernel's default (gradstudio.sweep), repeated here
+    """value ± max(1, |value|): the kernel's default (gradstudio.studio.sweep), repeated here
     so the GUI does not import the engine just to show two numbers."""
     half = max(1.0, abs(float(value)))
     return float(value) - half, float(value) + half
@@ -95,7 +95,7 @@ class PlotsPanel(QWidget):
         self._build_heatmap_header()
         self._build_sweep_controls()
 
-        self.norms_plot = None          # gradstudio.plotting.NormsPlot of the shown call
+        self.norms_plot = None          # gradstudio.studio.figures.plotting.NormsPlot of the shown call
         self.heatmap_plot = None
         self.sweep_plot = None
         self.norms_call = None          # the call the norms tab shows
@@ -234,7 +234,7 @@ class PlotsPanel(QWidget):
 
             def load():
                 try:
-                    import gradstudio.plotting  # noqa: F401
+                    import gradstudio.studio.figures.plotting  # noqa: F401
                     from ..plots import view  # noqa: F401
                 finally:
                     try:
@@ -264,7 +264,7 @@ class PlotsPanel(QWidget):
             self.views[name] = view
 
     def colors(self) -> dict:
-        from gradstudio import plotting
+        from gradstudio.studio.figures import plotting
         palette = self.palette()
         return plotting.theme(theme.is_dark(palette),
                               background=palette.color(QPalette.ColorRole.Window).name(),
@@ -382,7 +382,7 @@ class PlotsPanel(QWidget):
         if not self._plotting_ready():
             self._stale.add("norms")
             return
-        from gradstudio import plotting
+        from gradstudio.studio.figures import plotting
         colors = self.colors()
         selection = self.model.selection
         selected = selection.node if selection.call == record.index else None
@@ -430,7 +430,7 @@ class PlotsPanel(QWidget):
     def _heatmap_source(self) -> dict:
         """What the heatmap shows: ``array`` (or None and a ``message``), ``title``,
         ``leaf`` ((call, vertex) when it is a leaf's gradient in a call)."""
-        from gradstudio.plotting import node_label
+        from gradstudio.studio.figures.plotting import node_label
         m = self.model
         node, tensor = m.selected_node(), m.selected_tensor()
         call = m.selection.call
@@ -479,7 +479,7 @@ class PlotsPanel(QWidget):
         if not self._plotting_ready():
             self._stale.add("heatmap")
             return
-        from gradstudio import plotting
+        from gradstudio.studio.figures import plotting
         colors = self.colors()
         self._ensure_views()
         self.views["heatmap"].suggested_name = f"gradient-{_file_part(source.get('name') or 'heatmap')}.png"
@@ -693,7 +693,7 @@ class PlotsPanel(QWidget):
         if not self._plotting_ready():
             self._stale.add("sweep")
             return
-        from gradstudio import plotting
+        from gradstudio.studio.figures import plotting
         colors = self.colors()
         self._ensure_views()
         record = self.model.call(result.get("call"))
@@ -752,7 +752,7 @@ class PlotsPanel(QWidget):
 
 
 def _node_name(node: dict | None) -> str:
-    """As gradstudio.plotting.node_label, without importing matplotlib for it."""
+    """As gradstudio.studio.figures.plotting.node_label, without importing matplotlib for it."""
     if node is None:
         return "a"
     return node.get("name") or node.get("grad_fn") or node.get("label") or node.get("kind", "?")

@@ -1,3 +1,3 @@
 """Widgets of the Plots panel: one matplotlib canvas with its toolbar
 (:mod:`.view`) and the export dialog (:mod:`.export`). The plots themselves
-are drawn by :mod:`gradstudio.plotting`."""
+are drawn by :mod:`gradstudio.studio.figures.plotting`."""

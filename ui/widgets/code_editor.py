@@ -14,8 +14,7 @@ from PySide6.QtCore import QEvent, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFontDatabase, QPainter, QTextCursor, QTextFormat
 from PySide6.QtWidgets import QPlainTextDocumentLayout, QPlainTextEdit, QTextEdit, QWidget
 
-from gradstudio.session import CELL_MARKER
-
+from gradstudio.studio.session import CELL_MARKER
 from .. import theme
 from .highlighter import PythonHighlighter
 

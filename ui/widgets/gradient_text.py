@@ -3,7 +3,7 @@ arrays, the formulas of a leaf check (as :class:`~.math_view.Formula`), and
 the explanation under a leaf — which elements disagree (values side by side,
 the bad ones marked), the note, and what the symbols stand for.
 
-Plain functions of the kernel's check dicts (``gradstudio.kernel_data``); no
+Plain functions of the kernel's check dicts (``gradstudio.studio.kernel.records``); no
 widgets, no model.
 """
 from __future__ import annotations

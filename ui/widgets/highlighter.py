@@ -12,8 +12,7 @@ import re
 
 from PySide6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat
 
-from gradstudio.session import CELL_MARKER
-
+from gradstudio.studio.session import CELL_MARKER
 from .. import theme
 
 _WORD = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*\b")

@@ -1,13 +1,13 @@
 """Every row of the op table against PyTorch: values and gradients of the sample
-inputs, replayed through ``gradstudio.oracle`` (which the app uses too)."""
+inputs, replayed through ``gradstudio.studio.oracle`` (which the app uses too)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 import gradstudio as gs
-from gradstudio import graph as graph_module
-from gradstudio import oracle
+from gradstudio.studio import trace as graph_module
+from gradstudio.studio import oracle
 from gradstudio.ops import OPS, apply
 from gradstudio.ops.samples import SAMPLES
 

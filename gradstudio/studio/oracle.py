@@ -1,6 +1,6 @@
 """PyTorch as a fourth opinion, when it is installed.
 
-:func:`torch_gradients` replays a recorded :class:`~gradstudio.graph.Graph`
+:func:`torch_gradients` replays a recorded :class:`~gradstudio.studio.trace.Graph`
 with real torch ops in float64 and returns the gradient torch computes for
 each leaf. ``TORCH_OPS`` maps every row of the op table to the torch call
 that produces the same grad_fn; the table-driven oracle test checks that the

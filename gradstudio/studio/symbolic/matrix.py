@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..graph import Graph
-from ..ops._sympy import sp
-from .exact import exact, symbol_name
+from gradstudio.studio.trace import Graph
+from gradstudio.ops._sympy import sp
+from gradstudio.studio.symbolic.exact import exact, symbol_name
 
 _MATRIX_OPS = {"linalg.MM", "linalg.MV", "elementwise.ADD", "elementwise.SUB", "elementwise.MUL",
                "elementwise.DIV", "elementwise.NEG", "shape.T", "shape.TRANSPOSE", "shape.PERMUTE",

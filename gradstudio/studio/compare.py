@@ -6,7 +6,7 @@ gradient a leaf receives is ∂(Σ r·v)/∂leaf. Three independent numbers for 
 
 * **engine** — what the call added to ``leaf.grad`` (float32 usually);
 * **symbolic** — the closed form sympy derives from the ops' symbolic
-  forwards (:mod:`gradstudio.symbolic`), evaluated in float64;
+  forwards (:mod:`gradstudio.studio.symbolic`), evaluated in float64;
 * **finite difference** — central differences of Σ r·v, re-evaluating the
   recorded graph in float64 (every element up to 256, otherwise a random
   sample of 256 plus one random-direction check).
@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .graph import Graph
-from .session import BackwardCall
+from gradstudio.studio.trace import Graph
+from gradstudio.studio.session import BackwardCall
 
 MAX_DENSE_ELEMENTS = 256
 FD_SECONDS = 2.0   # time for finite differences of one leaf, beyond which fewer elements are sampled
@@ -64,7 +64,7 @@ class LeafCheck:
     symbolic: np.ndarray | None = None
     finite_difference: np.ndarray | None = None   # NaN where not sampled
     unsampled: np.ndarray | None = None           # bool mask: elements finite differences skipped
-    formula: object = None                         # gradstudio.symbolic.LeafFormula or None
+    formula: object = None                         # gradstudio.studio.symbolic.LeafFormula or None
     max_abs_error: float | None = None
     agree: bool = True
     note: str | None = None
@@ -170,7 +170,7 @@ def check_call(call: BackwardCall, formulas: dict | None = None, *, symbolic_err
     """Compare, for every leaf of ``call``, engine, symbolic and finite differences.
 
     ``formulas`` maps a leaf's graph vertex to its :class:`LeafFormula` (from
-    :mod:`gradstudio.symbolic`); ``torch_gradients`` maps a vertex to PyTorch's value."""
+    :mod:`gradstudio.studio.symbolic`); ``torch_gradients`` maps a vertex to PyTorch's value."""
     check = CallCheck(call, symbolic_error=symbolic_error)
     if call.status != "ok" or call.graph is None:
         return check

@@ -18,7 +18,7 @@ import sys
 import time
 from multiprocessing.connection import Connection
 
-from . import LeafFormula
+from gradstudio.studio.symbolic import LeafFormula
 
 MEMORY_LIMIT_BYTES = 4 * 1024 ** 3
 
@@ -33,7 +33,7 @@ def _serve(connection):
     except (ValueError, OSError):  # not permitted here: run without the cap
         pass
     sys.setrecursionlimit(20000)
-    from gradstudio import symbolic
+    from gradstudio.studio import symbolic
     symbolic.sp()  # import sympy now, so the first job is fast
     connection.send(("ready", None))
     while True:
@@ -91,9 +91,9 @@ def _kill_all():
 
 
 class SymbolicWorker:
-    """A warm child process for :mod:`gradstudio.symbolic`; see the module docstring.
+    """A warm child process for :mod:`gradstudio.studio.symbolic`; see the module docstring.
 
-    The child is ``python -m gradstudio.symbolic.worker`` talking over two pipes,
+    The child is ``python -m gradstudio.studio.symbolic.worker`` talking over two pipes,
     so it works whatever the parent's ``__main__`` is (a REPL, the app, pytest)."""
 
     def __init__(self):
@@ -109,7 +109,7 @@ class SymbolicWorker:
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "gradstudio.symbolic.worker", str(to_child_r), str(from_child_w)],
+            [sys.executable, "-m", "gradstudio.studio.symbolic.worker", str(to_child_r), str(from_child_w)],
             pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL, close_fds=True)
         os.close(to_child_r)
         os.close(from_child_w)

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .autograd.grad_mode import state as _grad_state
-from .autograd.node import AccumulateGrad
-from .tensor import Tensor
+from gradstudio.autograd.grad_mode import state as _grad_state
+from gradstudio.autograd.node import AccumulateGrad
+from gradstudio.tensor import Tensor
 
 
 @contextlib.contextmanager

@@ -2,7 +2,7 @@
 print a table or JSON.
 
 The script and the derivations run in a child process (``python -m
-gradstudio.checker``) that the parent kills when the time limit is reached,
+gradstudio.studio.check``) that the parent kills when the time limit is reached,
 together with the child's own symbolic worker (one process group): an
 infinite loop or a hanging ``simplify`` ends with a clear message and no
 stray process. The child reports which cell it is running, so a timeout
@@ -21,7 +21,7 @@ import sys
 import time
 from multiprocessing.connection import Connection
 
-from .oracle import available as oracle_available
+from gradstudio.studio.oracle import available as oracle_available
 
 EXIT_AGREE, EXIT_DISAGREE, EXIT_CANNOT_RUN = 0, 1, 2
 TORCH_KEY = "_torch"
@@ -30,8 +30,8 @@ TORCH_KEY = "_torch"
 # --------------------------------------------------------------------------- child side
 def check_script(text: str, script: str, *, deadline: float, progress=None, use_torch=False) -> tuple:
     """Run ``text`` and check it. Returns (report dict, exit code, script error or None)."""
-    from .session import Session, split_cells
-    from .symbolic.worker import SymbolicWorker
+    from gradstudio.studio.session import Session, split_cells
+    from gradstudio.studio.symbolic.worker import SymbolicWorker
 
     worker = SymbolicWorker()
     worker.start()  # imports sympy in its own process while the script runs
@@ -42,7 +42,8 @@ def check_script(text: str, script: str, *, deadline: float, progress=None, use_
 
 
 def _check(text, script, deadline, progress, worker, session, split_cells, use_torch):
-    from . import compare, oracle
+    from gradstudio.studio import compare
+    from gradstudio.studio import oracle
 
     script_error = None
     for cell in split_cells(text):
@@ -101,7 +102,7 @@ def run_check(path: str, *, timeout: float = 20.0, use_torch: bool | None = None
         return None, EXIT_CANNOT_RUN, f"no such file: {path}"
     read_fd, write_fd = os.pipe()
     process = subprocess.Popen(
-        [sys.executable, "-m", "gradstudio.checker", path, str(write_fd), str(timeout),
+        [sys.executable, "-m", "gradstudio.studio.check", path, str(write_fd), str(timeout),
          "torch" if (oracle_available() if use_torch is None else use_torch) else "-"],
         pass_fds=(write_fd,), start_new_session=True, stdout=subprocess.DEVNULL)
     os.close(write_fd)

@@ -101,7 +101,7 @@ class Layout:
 
 
 def vertices_from_graph(graph: dict | None) -> list:
-    """:class:`Vertex` list from a recorded graph (``gradstudio.kernel_data.graph_data``)."""
+    """:class:`Vertex` list from a recorded graph (``gradstudio.studio.kernel.records.graph_data``)."""
     if not graph or not graph.get("nodes"):
         return []
     return [Vertex(n["id"], tuple(n.get("inputs") or ()), n.get("grad_fn") or n.get("label") or "",

@@ -1,6 +1,6 @@
 """Session objects → plain data for the app (dicts, lists, str, numbers, numpy arrays).
 
-The kernel process (:mod:`gradstudio.kernel`) runs the user's script and the
+The kernel process (:mod:`gradstudio.studio.kernel.worker`) runs the user's script and the
 symbolic derivations; the app only displays what comes back. Everything here
 turns live objects — tensors, graph nodes, op rows, sympy results — into data
 that pickles without GradStudio's classes, so a message never carries a live
@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from .compare import CallCheck, LeafCheck, call_to_json
+from gradstudio.studio.compare import CallCheck, LeafCheck, call_to_json
 
 MAX_ARRAY_ELEMENTS = 250_000      # larger arrays travel as a summary only
 MESSAGE_BUDGET = 4_000_000        # array elements per graph or tensor list; the rest as summaries

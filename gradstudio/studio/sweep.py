@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from .graph import Graph
+from gradstudio.studio.trace import Graph
 
 DEFAULT_POINTS = 41
 MAX_POINTS = 401
@@ -59,9 +59,9 @@ def finite_difference_values(graph: Graph, vertex: int, element: tuple, xs, grad
 
 def engine_values(graph: Graph, vertex: int, element: tuple, xs, gradient) -> np.ndarray:
     """∂f/∂a from the engine's backward pass, the recorded ops replayed at each point."""
-    from .ops.table import apply
-    from .tensor import Tensor
-    from .autograd.grad_mode import state as grad_state
+    from gradstudio.ops.table import apply
+    from gradstudio.tensor import Tensor
+    from gradstudio.autograd.grad_mode import state as grad_state
 
     leaf_value = np.asarray(graph[vertex].value)
     out = []
@@ -101,7 +101,7 @@ def engine_values(graph: Graph, vertex: int, element: tuple, xs, gradient) -> np
 
 
 def _tensor(data, requires_grad=False):
-    from .tensor import make
+    from gradstudio.tensor import make
     t = make(np.array(data, copy=True))
     if requires_grad:
         t.requires_grad_(True)

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..graph import Graph, GraphNode
-from ..ops._sympy import sp
-from . import render
-from .exact import exact, exact_params, real_symbol, symbol_name
+from gradstudio.studio.trace import Graph, GraphNode
+from gradstudio.ops._sympy import sp
+from gradstudio.studio.symbolic import render
+from gradstudio.studio.symbolic.exact import exact, exact_params, real_symbol, symbol_name
 
 IDENTITY_OPS = {"shape.CLONE", "shape.ALIAS", "shape.TO_COPY"}
 ELEMENTWISE_LOSSES = {"losses.MSE_LOSS", "losses.L1_LOSS", "losses.BCE", "losses.BCE_LOGITS"}

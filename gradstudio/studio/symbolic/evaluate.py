@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops._sympy import NUMPY_FUNCTIONS, sp
+from gradstudio.ops._sympy import NUMPY_FUNCTIONS, sp
 
 
 def evaluate(expressions: list, symbols: list, values: list) -> list:

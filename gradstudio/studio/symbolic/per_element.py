@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..graph import Graph
-from ..ops._sympy import sp
-from . import render
-from .exact import exact, exact_array, exact_params, real_symbol, symbol_name
+from gradstudio.studio.trace import Graph
+from gradstudio.ops._sympy import sp
+from gradstudio.studio.symbolic import render
+from gradstudio.studio.symbolic.exact import exact, exact_array, exact_params, real_symbol, symbol_name
 
 MAX_ELEMENTS = 256          # per-element formulas for leaves up to this size
 MAX_SYMBOLIC_ELEMENTS = 512  # other leaves stay symbolic while the total is below this

@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..graph import Graph
-from ..ops._sympy import sp
-from . import elementwise as _elementwise
-from . import matrix as _matrix
-from . import per_element as _per_element
-from . import render
-from .evaluate import evaluate
+from gradstudio.studio.trace import Graph
+from gradstudio.ops._sympy import sp
+from gradstudio.studio.symbolic import elementwise as _elementwise
+from gradstudio.studio.symbolic import matrix as _matrix
+from gradstudio.studio.symbolic import per_element as _per_element
+from gradstudio.studio.symbolic import render
+from gradstudio.studio.symbolic.evaluate import evaluate
 
 SIMPLIFY_MAX_OPS = 24   # larger formulas get a cheap normal form instead of simplify()
 RECURSION_LIMIT = 12000  # enough for graphs a few thousand ops deep
@@ -170,7 +170,7 @@ def _agrees_with_graph(graph, gradient, leaf_id, numbers, samples: int = 3) -> b
 
 def values_along(graph: Graph, gradient, leaf_id: int, element: tuple, xs) -> np.ndarray:
     """∂f/∂leaf[element] at the points ``xs``, from one closed form in that element
-    (see :func:`gradstudio.symbolic.per_element.derivative_along`)."""
+    (see :func:`gradstudio.studio.symbolic.per_element.derivative_along`)."""
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
     try:

@@ -9,7 +9,7 @@ and shows the value of a cell's last expression.
 While a cell runs, the session traces the graph and watches every
 ``backward()``: it records the root, the ``gradient=`` argument, the error if
 the call raised, the graph as it was just before the call (see
-:mod:`gradstudio.graph`), the gradient that reached each node, and the
+:mod:`gradstudio.studio.trace`), the gradient that reached each node, and the
 gradient the call *added* to each leaf. Leaves are named after the script
 variable referring to them at the time of the call, or ``leaf0``, ``leaf1``…
 
@@ -32,11 +32,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import graph as _graph
-from .autograd import api as _api
-from .autograd.grad_mode import state as _grad_state
-from .hints import hint_for
-from .tensor import Tensor
+from gradstudio.studio import trace as _graph
+from gradstudio.autograd import api as _api
+from gradstudio.autograd.grad_mode import state as _grad_state
+from gradstudio.studio.hints import hint_for
+from gradstudio.tensor import Tensor
 
 CELL_MARKER = re.compile(r"^\s*#\s*%%")
 

@@ -1,9 +1,9 @@
 """The kernel: a worker process that runs the user's script for the app.
 
-One kernel process owns one :class:`~gradstudio.session.Session` (the script's
-namespace) and one warm :class:`~gradstudio.symbolic.worker.SymbolicWorker`.
+One kernel process owns one :class:`~gradstudio.studio.session.Session` (the script's
+namespace) and one warm :class:`~gradstudio.studio.symbolic.worker.SymbolicWorker`.
 The app talks to it over two pipes with pickled dicts, and gets back plain
-data only (:mod:`gradstudio.kernel_data`): a slow cell, an infinite loop, a
+data only (:mod:`gradstudio.studio.kernel.records`): a slow cell, an infinite loop, a
 huge tensor or a hanging ``simplify`` happen in here, never in the window.
 
 Requests (``{"type": …, "id": n, …}``), each answered by messages and finally
@@ -15,12 +15,12 @@ Requests (``{"type": …, "id": n, …}``), each answered by messages and finall
   ``gradstudio check`` does). Per cell: ``cell_started``, then
   ``cell_finished`` (the run, the new backward calls with their graphs, the
   named tensors; a graph over 200 nodes comes first as ``graph_chunk``
-  messages, see :func:`gradstudio.kernel_data.split_graph`), then — after the console has its output — one
+  messages, see :func:`gradstudio.studio.kernel.records.split_graph`), then — after the console has its output — one
   ``call_checked`` per new backward call (derivation + three-way comparison).
 * ``check`` — ``calls: [index…]``, ``timeout``: derive and compare again.
 * ``sweep`` — ``call``, ``vertex`` (a leaf), ``element`` (index), optional ``lo``,
   ``hi``, ``points``, ``timeout``: one ``sweep`` message with f and ∂f/∂element
-  (engine, symbolic, finite differences) over the range (:mod:`gradstudio.sweep`).
+  (engine, symbolic, finite differences) over the range (:mod:`gradstudio.studio.sweep`).
 * ``tensors`` — send the named tensors.
 * ``shutdown`` — stop.
 
@@ -33,7 +33,7 @@ group leaves no symbolic worker behind; it also kills its group when the app
 that started it goes away.
 
 Start it with :class:`KernelProcess` (parent side, used by the app and the
-tests), which runs ``python -m gradstudio.kernel`` — spawn-safe whatever the
+tests), which runs ``python -m gradstudio.studio.kernel.worker`` — spawn-safe whatever the
 parent's ``__main__`` is.
 """
 from __future__ import annotations
@@ -61,7 +61,7 @@ class Kernel:
     """The loop inside the kernel process; see the module docstring."""
 
     def __init__(self, reader: Connection, writer: Connection, filename: str = "<script>"):
-        from .session import Session
+        from gradstudio.studio.session import Session
         self.reader, self.writer = reader, writer
         self.session = Session(filename)
         self.worker = None
@@ -79,7 +79,7 @@ class Kernel:
             raise KeyboardInterrupt
 
     def _start_worker(self):
-        from .symbolic.worker import SymbolicWorker
+        from gradstudio.studio.symbolic.worker import SymbolicWorker
         if self.worker is None:
             self.worker = SymbolicWorker()
         self.worker.start()
@@ -125,11 +125,11 @@ class Kernel:
         pass
 
     def handle_tensors(self, request):
-        from . import kernel_data
+        from gradstudio.studio.kernel import records as kernel_data
         self.send({"type": "tensors", "tensors": kernel_data.tensors_data(self.session.named_tensors())})
 
     def handle_run(self, request):
-        from . import kernel_data
+        from gradstudio.studio.kernel import records as kernel_data
         derive = request.get("derive", True)
         timeout = float(request.get("timeout", DEFAULT_DERIVE_TIMEOUT))
         keep_going = request.get("continue_past_backward_errors", False)
@@ -159,8 +159,9 @@ class Kernel:
                     break
 
     def handle_sweep(self, request):
-        """f and ∂f/∂element along one element of a leaf (see gradstudio.sweep)."""
-        from . import kernel_data, sweep
+        """f and ∂f/∂element along one element of a leaf (see gradstudio.studio.sweep)."""
+        from gradstudio.studio.kernel import records as kernel_data
+        from gradstudio.studio import sweep
         call = next((c for c in self.session.backward_calls if c.index == request["call"]), None)
         if call is None or not kernel_data.checkable(call):
             self.send({"type": "sweep", "call": request["call"], "error": "no such backward call "
@@ -187,7 +188,7 @@ class Kernel:
     def handle_check(self, request):
         timeout = float(request.get("timeout", DEFAULT_DERIVE_TIMEOUT))
         by_index = {c.index: c for c in self.session.backward_calls}
-        from . import kernel_data
+        from gradstudio.studio.kernel import records as kernel_data
         calls = [by_index[i] for i in request.get("calls", []) if i in by_index]
         self._check_calls([c for c in calls if kernel_data.checkable(c)], timeout)
 
@@ -201,7 +202,7 @@ class Kernel:
             return session.run_cell(source, cell=index, first_line=first_line)
         except KeyboardInterrupt:
             # the signal landed outside the cell's own handler (just before or after it)
-            from .session import CellRun, Output
+            from gradstudio.studio.session import CellRun, Output
             if session.execution_count > before:
                 run = session.runs[-1]
             else:
@@ -217,7 +218,8 @@ class Kernel:
 
     def _check_calls(self, calls, timeout):
         """Derive and compare each call; ``timeout`` None means numbers only."""
-        from . import compare, kernel_data
+        from gradstudio.studio import compare
+        from gradstudio.studio.kernel import records as kernel_data
         for position, call in enumerate(calls):
             if self.interrupt_pending:
                 for rest in calls[position:]:
@@ -249,7 +251,7 @@ def _torch_gradients(call) -> dict:
     """PyTorch's gradients for the call's leaves, when torch is installed (and not
     switched off with GRADSTUDIO_NO_TORCH=1); importing it the first time takes a
     second or two, once per kernel."""
-    from . import oracle
+    from gradstudio.studio import oracle
     if os.environ.get("GRADSTUDIO_NO_TORCH") or not oracle.available() or call.graph is None:
         return {}
     try:
@@ -259,7 +261,7 @@ def _torch_gradients(call) -> dict:
 
 
 def _hint(call):
-    from .hints import hint_for
+    from gradstudio.studio.hints import hint_for
     return hint_for(call.error) if call.error else None
 
 
@@ -323,7 +325,7 @@ class KernelProcess:
         from_child_r, from_child_w = os.pipe()
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gradstudio.kernel", str(to_child_r), str(from_child_w),
+                [sys.executable, "-m", "gradstudio.studio.kernel.worker", str(to_child_r), str(from_child_w),
                  str(os.getpid()), self.filename],
                 pass_fds=(to_child_r, from_child_w), start_new_session=True,
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=_child_env())

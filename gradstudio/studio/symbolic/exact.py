@@ -14,7 +14,7 @@ import re
 
 import numpy as np
 
-from ..ops._sympy import sp
+from gradstudio.ops._sympy import sp
 
 
 def exact(value):

@@ -532,7 +532,7 @@ def sweep(ax, result: dict, *, f_ax=None, colors: dict | None = None, variable: 
     """∂f/∂a on ``ax`` (engine solid, closed form dashed on top, finite
     differences as markers) and f on ``f_ax`` (a second axes; a twin of ``ax``
     when None), with the recorded value of ``a`` marked on both. ``result`` is a
-    sweep as :func:`gradstudio.sweep.sweep` returns it (``x, f, engine,
+    sweep as :func:`gradstudio.studio.sweep.sweep` returns it (``x, f, engine,
     symbolic, finite_difference, at, note, error``)."""
     colors = _colors(colors)
     plot = SweepPlot()

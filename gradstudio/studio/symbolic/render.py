@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops._sympy import sp
+from gradstudio.ops._sympy import sp
 
 MAX_FORMULA_CHARS = 4000      # longer formulas are reported by size only
 MAX_MATRIX_CHARS = 60000      # per-element formulas, all entries together

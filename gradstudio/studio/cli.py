@@ -23,17 +23,17 @@ def main(argv=None) -> int:
         print(USAGE)
         return 0
     if argv and argv[0] == "--version":
-        from . import __version__
+        from gradstudio import __version__
         print(f"gradstudio {__version__}")
         return 0
     if argv and argv[0] == "check":
-        from .checker import main as check_main
+        from gradstudio.studio.check import main as check_main
         return check_main(argv[1:])
     if argv and argv[0] == "snapshot":
-        from .ui.snapshot import main as snapshot_main
+        from gradstudio.ui.snapshot import main as snapshot_main
         return snapshot_main(argv[1:])
     try:
-        from .ui.app import main as app_main
+        from gradstudio.ui.app import main as app_main
     except ImportError as error:
         print(f"gradstudio: the desktop app is not available ({error}).\n{USAGE}", file=sys.stderr)
         return 2

@@ -1,0 +1,1 @@
+"""The app's worker process (``worker``) and the records it sends to the window (``records``)."""
