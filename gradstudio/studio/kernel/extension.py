@@ -75,6 +75,7 @@ class Extension:
         self.shell.events.register("pre_run_cell", self.pre_run_cell)
         self.shell.events.register("post_run_cell", self.post_run_cell)
         self.shell.register_magic_function(self.magic, "line", "gradstudio")
+        self.worker()  # starts importing sympy in its own process now, not at the first check
 
     def unregister(self):
         if builtins.__import__ is self._import:
