@@ -22,6 +22,7 @@ _STYLE = ("border-collapse:collapse;margin:4px 0;font-size:13px;"
 _CELL = "border-top:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top"
 _HEAD = "padding:3px 8px;text-align:left;color:#555;font-weight:600"
 PREVIEW = 4    # elements shown per array
+FOLD = 240     # a formula whose LaTeX is longer than this is folded away behind a summary
 
 
 def call_html(check: CallCheck) -> str:
@@ -81,10 +82,16 @@ def _formula(leaf: LeafCheck) -> str:
         return f'<span style="color:#888">too large to show ({formula.size} operations)</span>'
     chain, simplified = formula.chain_latex, formula.latex
     if chain and simplified and chain != simplified:
-        return f"${chain} = {simplified}$"
-    if simplified or chain:
-        return f"${simplified or chain}$"
-    return escape(formula.simplified or formula.formula or "")
+        latex = f"{chain} = {simplified}"
+    elif simplified or chain:
+        latex = simplified or chain
+    else:
+        return escape(formula.simplified or formula.formula or "")
+    math = f"${escape(latex, quote=False)}$"
+    if len(latex) <= FOLD:
+        return math
+    what = "one formula per element" if formula.kind == "per_element" else "a long formula"
+    return f"<details><summary>{what} ({len(latex)} characters of LaTeX)</summary>{math}</details>"
 
 
 def _values(values) -> str:

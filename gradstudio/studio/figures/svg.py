@@ -69,8 +69,8 @@ def _text_of(node) -> tuple:
     if node.kind == "const":
         value = node.value
         if np.ndim(value) == 0:
-            return f"{float(value):g}", ""
-        return "const", shape
+            return node.name or f"{float(value):g}", ""
+        return node.name or "const", shape
     return node.name or "leaf", shape
 
 
