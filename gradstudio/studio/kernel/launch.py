@@ -25,7 +25,9 @@ def memory_limit() -> int:
     return max(2 * 1024 ** 3, total // 2)
 
 
-def _watch_parent(parent: int):
+def watch_parent(parent: int):
+    """Kill this process's group once the process that started it is gone (it may
+    be stuck in a loop and never notice its closed pipes)."""
     while True:
         time.sleep(0.5)
         if os.getppid() != parent:
@@ -45,7 +47,7 @@ def main(argv=None):
     except (ImportError, ValueError, OSError):  # not permitted here: run without the cap
         pass
     parent = os.getppid()
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="parent-watch").start()
+    threading.Thread(target=watch_parent, args=(parent,), daemon=True, name="parent-watch").start()
     from ipykernel.kernelapp import IPKernelApp
     IPKernelApp.launch_instance(argv=argv + ["--IPKernelApp.extensions=['gradstudio']"])
 

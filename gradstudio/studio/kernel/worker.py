@@ -48,6 +48,8 @@ import time
 import traceback
 from multiprocessing.connection import Connection
 
+from gradstudio.studio.kernel.launch import memory_limit, watch_parent
+
 DEFAULT_DERIVE_TIMEOUT = 10.0
 STARTUP_TIMEOUT = 30.0
 
@@ -265,40 +267,17 @@ def _hint(call):
     return hint_for(call.error) if call.error else None
 
 
-def _memory_limit() -> int:
-    """Half of the machine's memory (at least 2 GiB): a runaway tensor raises
-    MemoryError in the cell instead of taking the machine down."""
-    try:
-        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        total = 8 * 1024 ** 3
-    return max(2 * 1024 ** 3, total // 2)
-
-
-def _watch_parent(parent: int):
-    """Kill this kernel's process group once the app that started it is gone
-    (it may be stuck in a loop and never read the closed pipe)."""
-    while True:
-        time.sleep(0.5)
-        if os.getppid() != parent:
-            try:
-                if os.getpgrp() == os.getpid():
-                    os.killpg(os.getpid(), signal.SIGKILL)
-            finally:
-                os._exit(1)
-
-
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     read_fd, write_fd, parent = int(argv[0]), int(argv[1]), int(argv[2])
     filename = argv[3] if len(argv) > 3 else "<script>"
     try:
         import resource
-        limit = _memory_limit()
+        limit = memory_limit()
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except (ImportError, ValueError, OSError):
         pass
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    threading.Thread(target=watch_parent, args=(parent,), daemon=True).start()
     kernel = Kernel(Connection(read_fd, writable=False), Connection(write_fd, readable=False),
                     filename)
     kernel.serve()
