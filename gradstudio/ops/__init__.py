@@ -11,20 +11,11 @@ import numpy as np
 from .. import dtypes as _dt
 from ..tensor import Tensor
 from . import creation, elementwise, indexing, inplace, linalg, losses, reduction, shape
-from .table import BY_KEY, REGISTRY, Op, apply, op_by_key  # noqa: F401
+from .table import BY_ID, Op, apply, op_by_id, op_by_key, rows  # noqa: F401
 
-def _register_keys() -> tuple:
-    rows = []
-    for module in (elementwise, reduction, shape, indexing, linalg, losses):
-        for variable, value in vars(module).items():
-            if isinstance(value, Op) and not value.key:
-                object.__setattr__(value, "key", f"{module.__name__.rsplit('.', 1)[1]}.{variable}")
-                BY_KEY[value.key] = value
-                rows.append(value)
-    return tuple(rows)
-
-
-OPS: tuple = _register_keys()
+# Every row declared in the modules above, in declaration order (each row
+# registers itself under its id when it is built).
+OPS: tuple = rows()
 
 
 def _swap(function):
