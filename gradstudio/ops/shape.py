@@ -284,6 +284,7 @@ CLONE = Op(
 )
 TO_COPY = Op(
     id="shape.TO_COPY",
+    casts=True,
     name="ToCopyBackward0",
     forward=lambda x, *, dtype: x.astype(dtype),
     vjp=(lambda g, r, x, *, dtype: g,),

@@ -40,6 +40,8 @@ keywords — everything GradStudio knows about the op lives in its row:
 * ``torch`` — how PyTorch runs it, ``torch(torch_module, *inputs, **params)``, for
   the oracle; ``internal=True`` for rows torch only builds inside double-backward
   graphs (no forward in its API).
+* ``casts`` — the op only converts the dtype (``.to(dtype)``): a graph re-run at
+  full precision passes the value through instead of rounding it.
 * display: ``label``, ``doc``, ``category`` (palette), ``kind``, ``arity``.
 """
 from __future__ import annotations
@@ -103,6 +105,7 @@ class Op:
     sample: Callable | None = field(default=None, repr=False)
     torch: Callable | None = field(default=None, repr=False)
     internal: bool = False
+    casts: bool = False            # only changes the dtype: re-run in float64, it is the identity
     kind: str = "elementwise"      # "elementwise" | "reduction" | "shape" | "array" | "custom"
     label: str = ""                # short label for the graph and the palette, e.g. "×"
     doc: str = ""                  # one-line description

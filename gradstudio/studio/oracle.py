@@ -1,17 +1,20 @@
 """PyTorch as a fourth opinion, when it is installed.
 
 :func:`torch_gradients` replays a recorded :class:`~gradstudio.studio.trace.Graph`
-with real torch ops in float64 and returns the gradient torch computes for
-each leaf. Each row of the op table says how torch runs it (its ``torch``
-field); the table-driven oracle test checks that every row that is not
-internal to double backward has one. Importing torch is slow, so nothing here imports it
-until it is asked for, and a missing torch just means no fourth column.
+with real torch ops in float64 (through :func:`~gradstudio.studio.trace.interpret`)
+and returns the gradient torch computes for each leaf. Each row of the op table
+says how torch runs it (its ``torch`` field); the table-driven oracle test checks
+that every row that is not internal to double backward has one. Importing torch
+is slow, so nothing here imports it until it is asked for, and a missing torch
+just means no fourth column.
 """
 from __future__ import annotations
 
 import importlib.util
 
 import numpy as np
+
+from gradstudio.studio.trace import interpret
 
 
 def available() -> bool:
@@ -23,12 +26,32 @@ def _torch():
     return torch
 
 
-def _as_torch(value, requires_grad=False):
-    torch = _torch()
-    if isinstance(value, np.ndarray):
-        array = value.astype(np.float64) if value.dtype.kind == "f" else value
-        return torch.tensor(array, requires_grad=requires_grad and array.dtype.kind == "f")
-    return value
+class _NoReplay(Exception):
+    """A row without a ``torch`` field: torch cannot replay this graph."""
+
+
+class TorchBackend:
+    """The recorded graph replayed with torch in float64, through each row's
+    ``torch`` field; the leaves in ``leaf_ids`` require grad."""
+
+    def __init__(self, torch, leaf_ids):
+        self.torch = torch
+        self.leaf_ids = set(leaf_ids)
+
+    def leaf(self, vertex):
+        value = vertex.value
+        if isinstance(value, np.ndarray):
+            array = value.astype(np.float64) if value.dtype.kind == "f" else value
+            return self.torch.tensor(array, requires_grad=vertex.id in self.leaf_ids and array.dtype.kind == "f")
+        return value
+
+    const = leaf
+
+    def op(self, vertex, args):
+        replay = vertex.op.torch
+        if replay is None:
+            raise _NoReplay(vertex.op.name)
+        return replay(self.torch, *args, **vertex.params)
 
 
 def torch_gradients(graph, gradient, leaf_ids) -> dict:
@@ -37,22 +60,12 @@ def torch_gradients(graph, gradient, leaf_ids) -> dict:
     if not available():
         return {}
     torch = _torch()
-    values: dict = {}
-    leaves = {}
     with torch.enable_grad():
-        for vertex in graph.nodes:
-            if vertex.kind != "op":
-                tensor = _as_torch(vertex.value, vertex.id in leaf_ids)
-                values[vertex.id] = tensor
-                if vertex.id in leaf_ids:
-                    leaves[vertex.id] = tensor
-                continue
-            replay = vertex.op.torch
-            if replay is None:
-                return {}
-            values[vertex.id] = replay(torch, *[values[i] for i in vertex.inputs], **vertex.params)
-        root = values[graph.root]
+        try:
+            values = interpret(graph, TorchBackend(torch, leaf_ids))
+        except _NoReplay:
+            return {}
         weights = None if gradient is None else torch.tensor(np.asarray(gradient, dtype=np.float64))
-        grads = torch.autograd.grad(root, [leaves[i] for i in leaf_ids], grad_outputs=weights,
-                                    allow_unused=True)
+        grads = torch.autograd.grad(values[graph.root], [values[i] for i in leaf_ids],
+                                    grad_outputs=weights, allow_unused=True)
     return {i: (g.numpy() if g is not None else np.zeros(graph[i].shape)) for i, g in zip(leaf_ids, grads)}
