@@ -17,7 +17,7 @@ from ..tensor import Tensor, make
 from . import _sympy as sf
 from ._sympy import sp
 from . import kinks, samples
-from .table import Op, Param, SAVES_INPUTS, SAVES_RESULT, apply, array_rules, record, torch_function
+from .table import Op, Param, SAVES_INPUTS, SAVES_RESULT, apply, array_rules, function_for, record, torch_function
 
 
 def _c_contiguous(a: np.ndarray) -> np.ndarray:
@@ -232,6 +232,7 @@ NEG = Op(
     category="elementwise",
     sample=samples.unary(),
     torch=torch_function("neg"),
+    api=("neg", "negative"),
 )
 ABS = Op(
     id="elementwise.ABS",
@@ -246,6 +247,7 @@ ABS = Op(
     kink=kinks.at_zero,
     sample=lambda rng: ([samples.away_from_zero(rng, samples.S)], {}),
     torch=torch_function("abs"),
+    api=("abs", "absolute"),
 )
 EXP = Op(
     id="elementwise.EXP",
@@ -259,6 +261,8 @@ EXP = Op(
     category="elementwise",
     sample=samples.unary(),
     torch=torch_function("exp"),
+    api=("exp",),
+    floating=True,
 )
 LOG = Op(
     id="elementwise.LOG",
@@ -272,6 +276,8 @@ LOG = Op(
     category="elementwise",
     sample=samples.unary(0.2, 3.0),
     torch=torch_function("log"),
+    api=("log",),
+    floating=True,
 )
 SQRT = Op(
     id="elementwise.SQRT",
@@ -285,6 +291,8 @@ SQRT = Op(
     category="elementwise",
     sample=samples.unary(0.2, 3.0),
     torch=torch_function("sqrt"),
+    api=("sqrt",),
+    floating=True,
 )
 SIN = Op(
     id="elementwise.SIN",
@@ -298,6 +306,8 @@ SIN = Op(
     category="elementwise",
     sample=samples.unary(),
     torch=torch_function("sin"),
+    api=("sin",),
+    floating=True,
 )
 COS = Op(
     id="elementwise.COS",
@@ -311,6 +321,8 @@ COS = Op(
     category="elementwise",
     sample=samples.unary(),
     torch=torch_function("cos"),
+    api=("cos",),
+    floating=True,
 )
 TAN = Op(
     id="elementwise.TAN",
@@ -324,6 +336,8 @@ TAN = Op(
     category="elementwise",
     sample=samples.unary(-1.2, 1.2),
     torch=torch_function("tan"),
+    api=("tan",),
+    floating=True,
 )
 TANH = Op(
     id="elementwise.TANH",
@@ -337,6 +351,8 @@ TANH = Op(
     category="activation",
     sample=samples.unary(),
     torch=torch_function("tanh"),
+    api=("tanh",),
+    floating=True,
 )
 SIGMOID = Op(
     id="elementwise.SIGMOID",
@@ -350,6 +366,8 @@ SIGMOID = Op(
     category="activation",
     sample=samples.unary(),
     torch=torch_function("sigmoid"),
+    api=("sigmoid",),
+    floating=True,
 )
 RELU = Op(
     id="elementwise.RELU",
@@ -364,6 +382,7 @@ RELU = Op(
     kink=kinks.at_zero,
     sample=lambda rng: ([samples.away_from_zero(rng, samples.S)], {}),
     torch=torch_function("relu"),
+    api=("relu",),
 )
 RECIPROCAL = Op(
     id="elementwise.RECIPROCAL",
@@ -377,6 +396,8 @@ RECIPROCAL = Op(
     category="elementwise",
     sample=lambda rng: ([samples.away_from_zero(rng, samples.S, 0.4, 2.0)], {}),
     torch=torch_function("reciprocal"),
+    api=("reciprocal",),
+    floating=True,
 )
 RSQRT = Op(
     id="elementwise.RSQRT",
@@ -390,6 +411,8 @@ RSQRT = Op(
     category="elementwise",
     sample=samples.unary(0.3, 3.0),
     torch=torch_function("rsqrt"),
+    api=("rsqrt",),
+    floating=True,
 )
 LOG1P = Op(
     id="elementwise.LOG1P",
@@ -403,6 +426,8 @@ LOG1P = Op(
     category="elementwise",
     sample=samples.unary(-0.5, 3.0),
     torch=torch_function("log1p"),
+    api=("log1p",),
+    floating=True,
 )
 EXPM1 = Op(
     id="elementwise.EXPM1",
@@ -416,6 +441,8 @@ EXPM1 = Op(
     category="elementwise",
     sample=samples.unary(),
     torch=torch_function("expm1"),
+    api=("expm1",),
+    floating=True,
 )
 LOG2 = Op(
     id="elementwise.LOG2",
@@ -429,6 +456,8 @@ LOG2 = Op(
     category="elementwise",
     sample=samples.unary(0.2, 3.0),
     torch=torch_function("log2"),
+    api=("log2",),
+    floating=True,
 )
 LOG10 = Op(
     id="elementwise.LOG10",
@@ -442,6 +471,8 @@ LOG10 = Op(
     category="elementwise",
     sample=samples.unary(0.2, 3.0),
     torch=torch_function("log10"),
+    api=("log10",),
+    floating=True,
 )
 SINH = Op(
     id="elementwise.SINH",
@@ -455,6 +486,8 @@ SINH = Op(
     category="elementwise",
     sample=samples.unary(),
     torch=torch_function("sinh"),
+    api=("sinh",),
+    floating=True,
 )
 COSH = Op(
     id="elementwise.COSH",
@@ -468,6 +501,8 @@ COSH = Op(
     category="elementwise",
     sample=samples.unary(),
     torch=torch_function("cosh"),
+    api=("cosh",),
+    floating=True,
 )
 ASIN = Op(
     id="elementwise.ASIN",
@@ -481,6 +516,8 @@ ASIN = Op(
     category="elementwise",
     sample=samples.unary(-0.9, 0.9),
     torch=torch_function("asin"),
+    api=("asin", "arcsin"),
+    floating=True,
 )
 ACOS = Op(
     id="elementwise.ACOS",
@@ -494,6 +531,8 @@ ACOS = Op(
     category="elementwise",
     sample=samples.unary(-0.9, 0.9),
     torch=torch_function("acos"),
+    api=("acos", "arccos"),
+    floating=True,
 )
 ATAN = Op(
     id="elementwise.ATAN",
@@ -507,6 +546,8 @@ ATAN = Op(
     category="elementwise",
     sample=samples.unary(),
     torch=torch_function("atan"),
+    api=("atan", "arctan"),
+    floating=True,
 )
 SIGN = Op(
     id="elementwise.SIGN",
@@ -520,6 +561,7 @@ SIGN = Op(
     kink=kinks.at_zero,
     sample=lambda rng: ([samples.away_from_zero(rng, samples.S)], {}),
     torch=torch_function("sign"),
+    api=("sign",),
 )
 FLOOR = Op(
     id="elementwise.FLOOR",
@@ -532,6 +574,7 @@ FLOOR = Op(
     category="elementwise",
     sample=lambda rng: ([samples.off_integers(rng, samples.S)], {}),
     torch=torch_function("floor"),
+    api=("floor",),
 )
 CEIL = Op(
     id="elementwise.CEIL",
@@ -544,6 +587,7 @@ CEIL = Op(
     category="elementwise",
     sample=lambda rng: ([samples.off_integers(rng, samples.S)], {}),
     torch=torch_function("ceil"),
+    api=("ceil",),
 )
 ROUND = Op(
     id="elementwise.ROUND",
@@ -556,6 +600,7 @@ ROUND = Op(
     category="elementwise",
     sample=lambda rng: ([samples.off_integers(rng, samples.S)], {}),
     torch=torch_function("round"),
+    api=("round",),
 )
 SILU = Op(
     id="elementwise.SILU",
@@ -569,6 +614,7 @@ SILU = Op(
     category="activation",
     sample=samples.unary(),
     torch=lambda torch, x: torch.nn.functional.silu(x),
+    floating=True,
 )
 SOFTPLUS = Op(
     id="elementwise.SOFTPLUS",
@@ -582,6 +628,7 @@ SOFTPLUS = Op(
     category="activation",
     sample=samples.unary(),
     torch=lambda torch, x: torch.nn.functional.softplus(x),
+    floating=True,
 )
 
 
@@ -1044,44 +1091,36 @@ def _float_if_int(x: Tensor) -> Tensor:
     return x
 
 
-def _make_unary(op, floating=True):
-    def function(input):
-        if floating and input._data.dtype.kind != "f":
-            input = input.to(_dt.get_default_dtype())
-        return apply(op, (input,))
-    function.__name__ = op.name.split("Backward")[0].lower()
-    function.__doc__ = op.doc
-    return function
-
-
-neg = _make_unary(NEG, floating=False)
-abs = _make_unary(ABS, floating=False)
-exp = _make_unary(EXP)
-log = _make_unary(LOG)
-sqrt = _make_unary(SQRT)
-sin = _make_unary(SIN)
-cos = _make_unary(COS)
-tan = _make_unary(TAN)
-tanh = _make_unary(TANH)
-sigmoid = _make_unary(SIGMOID)
-relu = _make_unary(RELU, floating=False)
-reciprocal = _make_unary(RECIPROCAL)
-rsqrt = _make_unary(RSQRT)
-log1p = _make_unary(LOG1P)
-expm1 = _make_unary(EXPM1)
-log2 = _make_unary(LOG2)
-log10 = _make_unary(LOG10)
-sinh = _make_unary(SINH)
-cosh = _make_unary(COSH)
-asin = _make_unary(ASIN)
-acos = _make_unary(ACOS)
-atan = _make_unary(ATAN)
-sign = _make_unary(SIGN, floating=False)
-floor = _make_unary(FLOOR, floating=False)
-ceil = _make_unary(CEIL, floating=False)
-round = _make_unary(ROUND, floating=False)
-silu = _make_unary(SILU)
-softplus = _make_unary(SOFTPLUS)
+# One-input rows: their public functions come from the rows (see table.function_for);
+# torch.exp, Tensor.exp and these module names are the same objects.
+neg = function_for(NEG)
+abs = function_for(ABS)
+exp = function_for(EXP)
+log = function_for(LOG)
+sqrt = function_for(SQRT)
+sin = function_for(SIN)
+cos = function_for(COS)
+tan = function_for(TAN)
+tanh = function_for(TANH)
+sigmoid = function_for(SIGMOID)
+relu = function_for(RELU)
+reciprocal = function_for(RECIPROCAL)
+rsqrt = function_for(RSQRT)
+log1p = function_for(LOG1P)
+expm1 = function_for(EXPM1)
+log2 = function_for(LOG2)
+log10 = function_for(LOG10)
+sinh = function_for(SINH)
+cosh = function_for(COSH)
+asin = function_for(ASIN)
+acos = function_for(ACOS)
+atan = function_for(ATAN)
+sign = function_for(SIGN)
+floor = function_for(FLOOR)
+ceil = function_for(CEIL)
+round = function_for(ROUND)
+silu = function_for(SILU)
+softplus = function_for(SOFTPLUS)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):

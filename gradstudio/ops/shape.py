@@ -14,6 +14,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..autograd.engine import broadcast_axes, sum_to_shape
 from ..tensor import Tensor, _wrap_dim
+from . import _sympy as sf
 from ._sympy import sp
 from . import samples
 from .table import Op, Param, apply, array_rules
@@ -92,6 +93,7 @@ ALIAS = Op(
     forward=lambda x: x.view(),
     vjp=(lambda g, r, x: g,),
     sympy=_np_sympy(lambda x: x),
+    element=sf.identity,
     kind="shape",
     label="alias",
     doc="the same tensor",
@@ -275,6 +277,7 @@ CLONE = Op(
     forward=lambda x: x.copy(),
     vjp=(lambda g, r, x: g,),
     sympy=_np_sympy(lambda x: x),
+    element=sf.identity,
     kind="shape",
     label="clone",
     doc="a copy",
@@ -291,6 +294,7 @@ TO_COPY = Op(
     kind="shape",
     label="to",
     sympy=_np_sympy(lambda x, *, dtype: x),
+    element=sf.identity,
     doc="dtype conversion",
     category="shape",
     params=(Param("dtype", "dtype"),),

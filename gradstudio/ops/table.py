@@ -28,6 +28,9 @@ keywords — everything GradStudio knows about the op lives in its row:
 * ``sympy`` — the forward for sympy (never read by the numeric engine):
   kind "elementwise": ``sympy(*scalar_exprs, **params) -> scalar expr``;
   other kinds: ``sympy(*object_ndarrays_of_exprs, **params) -> object ndarray``.
+* ``element`` — for the generic-element form, the op on one element of each input
+  when its kind is not "elementwise": the identity for clone, alias and casts; one
+  element of the loss, before its reduction, for an elementwise loss (mse, l1, bce).
 * ``matrix`` — the op in the studio's matrix-expression language, for the
   matrix-calculus form: ``matrix(M, *operand_exprs, **params) -> expr`` where
   ``M`` is that language's namespace, passed in by the studio (the engine never
@@ -40,6 +43,12 @@ keywords — everything GradStudio knows about the op lives in its row:
 * ``torch`` — how PyTorch runs it, ``torch(torch_module, *inputs, **params)``, for
   the oracle; ``internal=True`` for rows torch only builds inside double-backward
   graphs (no forward in its API).
+* ``api`` — the public names of a one-input row without params (``("asin",
+  "arcsin")``): :mod:`gradstudio.ops` makes ``torch.asin`` and ``Tensor.asin`` from the
+  row (:func:`function_for`), converting an integer input to the default float
+  dtype first when ``floating`` (torch computes exp, sin … in floating point).
+  Rows chosen by a hand-written wrapper (``pow`` picks one of three) are exported
+  through that wrapper instead, and their ``overload`` says when each is picked.
 * ``casts`` — the op only converts the dtype (``.to(dtype)``): a graph re-run at
   full precision passes the value through instead of rounding it.
 * display: ``label``, ``doc``, ``category`` (palette), ``kind``, ``arity``.
@@ -101,10 +110,13 @@ class Op:
     shape: Callable | None = field(default=None, repr=False)
     sympy: Callable | None = field(default=None, repr=False)
     matrix: Callable | None = field(default=None, repr=False)
+    element: Callable | None = field(default=None, repr=False)
     kink: Callable | None = field(default=None, repr=False)
     sample: Callable | None = field(default=None, repr=False)
     torch: Callable | None = field(default=None, repr=False)
     internal: bool = False
+    api: tuple = ()                # public names: torch.<name> and Tensor.<name> run this row
+    floating: bool = False         # integer inputs are converted to the default float dtype first
     casts: bool = False            # only changes the dtype: re-run in float64, it is the identity
     kind: str = "elementwise"      # "elementwise" | "reduction" | "shape" | "array" | "custom"
     label: str = ""                # short label for the graph and the palette, e.g. "×"
@@ -183,6 +195,30 @@ def rows() -> tuple:
     """Every row of the table, in the order they were declared (rows a test module
     adds included)."""
     return tuple(BY_ID.values())
+
+
+_FUNCTIONS: dict = {}
+
+
+def function_for(op: Op) -> Callable:
+    """The public function of a one-input row (``torch.exp``): the same object for
+    every caller, so ``torch.exp``, ``Tensor.exp`` and ``ops.elementwise.exp`` agree."""
+    function = _FUNCTIONS.get(op.id)
+    if function is None:
+        from .. import dtypes as _dt
+
+        if op.floating:
+            def function(input):
+                if input._data.dtype.kind != "f":
+                    input = input.to(_dt.get_default_dtype())
+                return apply(op, (input,))
+        else:
+            def function(input):
+                return apply(op, (input,))
+        function.__name__ = function.__qualname__ = op.api[0] if op.api else op.id.rsplit(".", 1)[-1].lower()
+        function.__doc__ = op.doc
+        _FUNCTIONS[op.id] = function
+    return function
 
 
 def torch_function(name: str) -> Callable:

@@ -2,6 +2,8 @@
 params, a shape rule, its kinks — and that the explorer reads them from the row."""
 from __future__ import annotations
 
+import types
+
 import numpy as np
 import pytest
 
@@ -74,3 +76,43 @@ def test_every_row_shape_rule_agrees_with_its_forward_on_the_sample():
         out = np.asarray(op.forward(*args, **params))
         shapes = [np.shape(a) for a in args]
         assert tuple(op.shape(*shapes, **params)) == out.shape, op.id
+
+
+# What `import gradstudio as torch` exposed (besides submodules) before its export lists were derived from
+# the rows' api names: deriving them must not add or drop a name.
+PUBLIC_NAMES = """
+    DoubleTensor FloatTensor LongTensor Size Tensor abs absolute acos add addmm all allclose
+    amax amin annotations any arange arccos arcsin arctan argmax argmin as_tensor asarray asin
+    atan bitwise_and bitwise_not bitwise_or bitwise_xor bmm bool broadcast_to
+    builtins_bool cat ceil clamp clamp_max clamp_min clip clone concat concatenate cos cosh
+    count_nonzero cumsum detach device div divide dot double dtype empty empty_like
+    enable_grad eq equal exp expm1 eye flatten flip float float16 float32 float64 floor
+    floor_divide from_numpy full full_like gather ge ger get_default_dtype get_printoptions
+    greater gt half hstack index_select inference_mode int int16 int32 int64 int8
+    is_floating_point is_grad_enabled is_tensor isclose isfinite isinf isnan le less
+    linspace log log10 log1p log2 log_softmax logical_and logical_not logical_or logical_xor
+    logspace logsumexp long lt manual_seed masked_fill matmul max maximum mean min minimum mm
+    movedim mul multiply mv narrow ne neg negative no_grad nonzero norm normal numel ones
+    ones_like outer permute pow printoptions prod promote_types rand rand_like
+    randint randint_like randn randn_like randperm reciprocal relu remainder reshape result_type
+    round rsqrt rsub seed select set_default_dtype set_grad_enabled
+    set_printoptions short sigmoid sign sin sinh softmax sqrt square squeeze stack std sub
+    subtract sum swapaxes t take tan tanh tensor transpose true_divide uint8 unflatten unsqueeze
+    var vstack where zeros zeros_like
+""".split()
+
+
+def test_the_public_names_are_unchanged():
+    import gradstudio
+    names = [n for n in dir(gradstudio) if not n.startswith("_")
+             and not isinstance(getattr(gradstudio, n), types.ModuleType)]  # subpackages load on use
+    assert sorted(names) == sorted(PUBLIC_NAMES)
+
+
+def test_row_exports_are_the_same_function_everywhere():
+    import gradstudio
+    from gradstudio.ops import elementwise, exported
+    assert exported()["arcsin"] is exported()["asin"] is gradstudio.asin is elementwise.asin
+    assert gradstudio.Tensor.exp is gradstudio.exp
+    assert gradstudio.exp(gradstudio.tensor([0, 1])).dtype == gradstudio.float32  # floating row
+    assert gradstudio.neg(gradstudio.tensor([1, 2])).dtype == gradstudio.int64    # not floating
