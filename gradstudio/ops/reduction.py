@@ -46,11 +46,6 @@ def _restore_dims(g: Tensor, dims: tuple, keepdim: bool) -> Tensor:
     return g
 
 
-def _keep(array, dims):
-    """A numpy reduction result with the reduced dims kept as size 1."""
-    return np.expand_dims(array, dims) if dims else array
-
-
 # --------------------------------------------------------------------------- rows
 SUM = Op(
     id="reduction.SUM",

@@ -62,11 +62,9 @@ from typing import Any, Callable
 import numpy as np
 
 from ..autograd.grad_mode import state as _grad_state
-from ..autograd.node import EPOCH as _EPOCH, Node, TensorMeta, _sequence
+from ..autograd.node import TensorMeta, new_node
 from ..tensor import Tensor, make
 from . import shape_rules
-
-_new = object.__new__
 
 SAVES_INPUTS = 1    # the rules read the inputs' values
 SAVES_RESULT = 2    # the rules read the result
@@ -265,7 +263,7 @@ _NO_EDGE = (None, 0)
 
 
 def _edge(a):
-    if isinstance(a, Tensor):
+    if type(a) is Tensor or isinstance(a, Tensor):
         fn = a.grad_fn
         if fn is not None:
             return (fn, 0)
@@ -276,28 +274,22 @@ def _edge(a):
 
 def record(op: Op, args: tuple, params, out: np.ndarray) -> Tensor:
     """Wrap ``out`` in a tensor whose grad_fn is a new node for ``op`` on ``args``."""
-    node = _new(Node)
-    node.op = op
     if len(args) == 2:
         a, b = args
-        node.next_functions = (_edge(a), _edge(b))
+        # the hot case inline: an op on a tensor that has a grad_fn (a chain of ops)
+        edges = ((a.grad_fn, 0) if type(a) is Tensor and a.grad_fn is not None else _edge(a),
+                 (b.grad_fn, 0) if type(b) is Tensor and b.grad_fn is not None else _edge(b))
     else:
-        node.next_functions = tuple(map(_edge, args))
+        edges = tuple(map(_edge, args))
     if op.saves_inputs:
-        node._inputs = args
+        inputs = args
     else:
-        node._inputs = tuple(TensorMeta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else a
-                             for a in args)
-    node._params = params
+        inputs = tuple(TensorMeta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else a for a in args)
+    node = new_node(op, edges, inputs, params)
     result = make(out, True, node)
     if op.saves_result:
         node._out_data = out
         node._out_ref = weakref.ref(result)
-    else:
-        node._out_data = node._out_ref = None
-    node._epoch = _EPOCH[0]
-    node._seq = next(_sequence)
-    node._released = False
     if _grad_state.tracing:
         node.traced = (args, out)
     return result
