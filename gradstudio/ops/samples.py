@@ -1,13 +1,49 @@
-"""Building blocks for the rows' ``sample`` fields (inputs for the table-driven tests).
+"""Input domains and sample inputs for the rows (the tests' inputs).
 
-A row's ``sample(rng)`` returns ``(args, params)``: numpy float64 arrays (the
-differentiable inputs), integer/bool arrays or Python numbers, drawn inside the
-op's domain and away from its kinks, so central differences are meaningful.
-A row without a sample fails ``tests/core/test_op_table.py``.
+A row's ``domain`` (:class:`Domain`) says on which inputs the op is defined and
+well-conditioned: the table-driven tests draw from it, and the random programs
+of the differential test against torch keep to it. A row's ``sample(rng)``
+returns ``(args, params)``: numpy float64 arrays (the differentiable inputs),
+integer/bool arrays or Python numbers, drawn inside the op's domain and away
+from its kinks, so central differences are meaningful; a one-input row with a
+domain and no sample is sampled from its domain. A row without a sample fails
+``tests/core/test_op_table.py``.
 """
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Inputs strictly between ``low`` and ``high``, and farther than ``gap`` from
+    each point in ``avoid`` (a pole, a branch point)."""
+
+    low: float = -math.inf
+    high: float = math.inf
+    avoid: tuple = ()
+    gap: float = 0.2
+
+    def contains(self, x) -> bool:
+        x = np.asarray(x)
+        if x.size == 0 or not np.all((x > self.low) & (x < self.high)):
+            return False
+        return all(bool(np.all(np.abs(x - p) > self.gap)) for p in self.avoid)
+
+    def draw(self, rng, shape, window: float = 2.0) -> np.ndarray:
+        """Uniform inside the domain (and inside ±window), pushed off the avoided points."""
+        x = rng.uniform(max(self.low + 0.15, -window), min(self.high - 0.15, window), size=shape)
+        for p in self.avoid:
+            near = np.abs(x - p) < 2 * self.gap
+            x[near] += np.where(x[near] >= p, 2 * self.gap, -2 * self.gap)
+        return x
+
+
+POSITIVE = Domain(low=0.05)                 # log, sqrt, rsqrt …
+NONZERO = Domain(avoid=(0.0,))              # reciprocal: the pole at 0
 
 
 def uniform(rng, shape, low=-2.0, high=2.0):

@@ -38,8 +38,12 @@ keywords — everything GradStudio knows about the op lives in its row:
 * ``kink`` — ``kink(*input_arrays, **params) -> bool``: whether some element sits
   where the op is not differentiable (relu at 0, a tie in max), where torch picks
   a one-sided value and finite differences disagree. ``None``: smooth everywhere.
+* ``domain`` — a :class:`~gradstudio.ops.samples.Domain`: the inputs the op is
+  defined and well-conditioned on (log: positive), read by the table-driven tests
+  and by the random programs the differential test runs against torch.
 * ``sample`` — ``sample(rng) -> (args, params)``: inputs inside the op's domain and
-  away from its kinks, for the table-driven tests (see :mod:`gradstudio.ops.samples`).
+  away from its kinks, for the table-driven tests (see :mod:`gradstudio.ops.samples`);
+  a one-input row with a ``domain`` and no ``sample`` is sampled from its domain.
 * ``torch`` — how PyTorch runs it, ``torch(torch_module, *inputs, **params)``, for
   the oracle; ``internal=True`` for rows torch only builds inside double-backward
   graphs (no forward in its API).
@@ -64,7 +68,7 @@ import numpy as np
 from ..autograd.grad_mode import state as _grad_state
 from ..autograd.node import TensorMeta, new_node
 from ..tensor import Tensor, make
-from . import shape_rules
+from . import samples, shape_rules
 
 SAVES_INPUTS = 1    # the rules read the inputs' values
 SAVES_RESULT = 2    # the rules read the result
@@ -111,6 +115,7 @@ class Op:
     element: Callable | None = field(default=None, repr=False)
     kink: Callable | None = field(default=None, repr=False)
     sample: Callable | None = field(default=None, repr=False)
+    domain: Any = field(default=None, repr=False)   # samples.Domain of the (first) input
     torch: Callable | None = field(default=None, repr=False)
     internal: bool = False
     api: tuple = ()                # public names: torch.<name> and Tensor.<name> run this row
@@ -136,6 +141,9 @@ class Op:
             raise TypeError(f"{self.id or self.name}: saves is SAVES_* flags, not {self.saves!r}")
         object.__setattr__(self, "saves_inputs", bool(self.saves & SAVES_INPUTS))
         object.__setattr__(self, "saves_result", bool(self.saves & SAVES_RESULT))
+        if self.sample is None and self.domain is not None and self.arity == 1:
+            domain = self.domain
+            object.__setattr__(self, "sample", lambda rng: ([domain.draw(rng, samples.S)], {}))
         if self.shape is None:
             rule = (shape_rules.broadcast if self.kind == "elementwise" and self.forward is not None
                     else shape_rules.by_forward(self.forward))

@@ -163,7 +163,7 @@ def _is_elementwise(vertex: GraphNode) -> bool:
 def _is_full_reduction(vertex: GraphNode, graph: Graph) -> bool:
     if vertex.kind != "op":
         return False
-    key = vertex.op.key
+    key = vertex.op.id
     if key in ("reduction.SUM", "reduction.MEAN"):
         return True
     if key in ("reduction.SUM_DIM", "reduction.MEAN_DIM"):
@@ -272,7 +272,7 @@ class _Builder:
         """A full reduction: its chain is the element chain, then /N for a mean.
         Its own value becomes a scalar symbol (named after its variable)."""
         graph = self.graph
-        key = vertex.op.key
+        key = vertex.op.id
         if _is_elementwise_loss(vertex.op):
             a, b = vertex.inputs[:2]
             if graph[a].shape != graph[b].shape:
