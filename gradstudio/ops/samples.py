@@ -12,20 +12,23 @@ domain and no sample is sampled from its domain. A row without a sample fails
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 
-@dataclass(frozen=True)
 class Domain:
     """Inputs strictly between ``low`` and ``high``, and farther than ``gap`` from
-    each point in ``avoid`` (a pole, a branch point)."""
+    each point in ``avoid`` (a pole, a branch point). A plain class: a dataclass
+    would compile its methods on every import of the engine."""
 
-    low: float = -math.inf
-    high: float = math.inf
-    avoid: tuple = ()
-    gap: float = 0.2
+    __slots__ = ("low", "high", "avoid", "gap")
+
+    def __init__(self, low: float = -math.inf, high: float = math.inf, avoid: tuple = (),
+                 gap: float = 0.2):
+        self.low, self.high, self.avoid, self.gap = low, high, tuple(avoid), gap
+
+    def __repr__(self):
+        return f"Domain({self.low}, {self.high}, avoid={self.avoid}, gap={self.gap})"
 
     def contains(self, x) -> bool:
         x = np.asarray(x)

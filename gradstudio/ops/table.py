@@ -60,7 +60,6 @@ keywords — everything GradStudio knows about the op lives in its row:
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
@@ -77,83 +76,84 @@ SAVES_INDICES = 4   # the rules read index arrays kept in the params (max along 
 REQUIRED = type("Required", (), {"__repr__": lambda self: "REQUIRED", "__reduce__": lambda self: "REQUIRED"})()
 
 
-@dataclass(frozen=True)
 class Param:
     """One keyword parameter of a row, typed as derivatives.yaml's signature line
     types it: ``"float"``, ``"float?"`` (may be None), ``"int"``, ``"int[]"`` (one int
     or a tuple of ints: dims, a shape), ``"bool"``, ``"str"``, ``"dtype"``,
     ``"Tensor"`` (an integer or bool array), ``"index"`` (a subscript)."""
 
-    name: str
-    type: str
-    default: Any = REQUIRED
-    doc: str = ""
+    __slots__ = ("name", "type", "default", "doc")
+
+    def __init__(self, name: str, type: str, default: Any = REQUIRED, doc: str = ""):
+        self.name, self.type, self.default, self.doc = name, type, default, doc
 
     @property
     def required(self) -> bool:
         return self.default is REQUIRED
 
+    def __eq__(self, other):
+        return isinstance(other, Param) and (self.name, self.type, self.default, self.doc) == (
+            other.name, other.type, other.default, other.doc)
+
+    def __hash__(self):
+        return hash((self.name, self.type))
+
+    def __repr__(self):
+        default = "" if self.required else f", {self.default!r}"
+        return f"Param({self.name!r}, {self.type!r}{default})"
+
 
 BY_ID: dict = {}
 _ON_REGISTER: list = []   # callbacks for rows made after gradstudio.ops bound the table
 
+_FIELDS = ("id", "name", "forward", "vjp", "saves", "params", "overload", "shape", "sympy", "matrix",
+           "element", "kink", "sample", "domain", "torch", "internal", "api", "floating", "casts",
+           "kind", "label", "doc", "category", "arity", "vjp_all", "vjp_arrays", "qualified_name")
 
-@dataclass(frozen=True, eq=False, kw_only=True)
+
 class Op:
-    """One row of the op table (see the module docstring for every field)."""
+    """One row of the op table (see the module docstring for every field), built
+    with keywords only and read-only once built. A plain class rather than a
+    dataclass: 106 rows are built at import, and a dataclass's generated
+    ``__init__`` is compiled on every import."""
 
-    id: str = ""                   # "" only for ops outside the table (custom Functions)
-    name: str                      # torch's grad_fn name, e.g. "MulBackward0"
-    forward: Callable | None
-    vjp: tuple | Callable
-    saves: int = 0
-    params: tuple = ()             # Param, …
-    overload: str = ""
-    shape: Callable | None = field(default=None, repr=False)
-    sympy: Callable | None = field(default=None, repr=False)
-    matrix: Callable | None = field(default=None, repr=False)
-    element: Callable | None = field(default=None, repr=False)
-    kink: Callable | None = field(default=None, repr=False)
-    sample: Callable | None = field(default=None, repr=False)
-    domain: Any = field(default=None, repr=False)   # samples.Domain of the (first) input
-    torch: Callable | None = field(default=None, repr=False)
-    internal: bool = False
-    api: tuple = ()                # public names: torch.<name> and Tensor.<name> run this row
-    floating: bool = False         # integer inputs are converted to the default float dtype first
-    casts: bool = False            # only changes the dtype: re-run in float64, it is the identity
-    kind: str = "elementwise"      # "elementwise" | "reduction" | "shape" | "array" | "custom"
-    label: str = ""                # short label for the graph and the palette, e.g. "×"
-    doc: str = ""                  # one-line description
-    category: str = "arithmetic"   # palette category
-    arity: int = 1
-    # Instead of per-input rules: one callable (node, grad) -> list of input grads
-    # (custom autograd.Function subclasses use this).
-    vjp_all: Callable | None = field(default=None, repr=False)
-    # The same rules on ndarrays, for backward passes that are not recorded
-    # (create_graph=False): no tensor is built per step. Set with array_rules().
-    vjp_arrays: tuple | None = field(default=None, repr=False)
-    qualified_name: str = ""       # what grad_fn.name() says, when not ``name`` (CopySlices)
-    saves_inputs: bool = field(init=False, repr=False)
-    saves_result: bool = field(init=False, repr=False)
+    __slots__ = _FIELDS + ("saves_inputs", "saves_result")
 
-    def __post_init__(self):
-        if not isinstance(self.saves, int):
-            raise TypeError(f"{self.id or self.name}: saves is SAVES_* flags, not {self.saves!r}")
-        object.__setattr__(self, "saves_inputs", bool(self.saves & SAVES_INPUTS))
-        object.__setattr__(self, "saves_result", bool(self.saves & SAVES_RESULT))
-        if self.sample is None and self.domain is not None and self.arity == 1:
-            domain = self.domain
-            object.__setattr__(self, "sample", lambda rng: ([domain.draw(rng, samples.S)], {}))
-        if self.shape is None:
-            rule = (shape_rules.broadcast if self.kind == "elementwise" and self.forward is not None
-                    else shape_rules.by_forward(self.forward))
-            object.__setattr__(self, "shape", rule)
-        if self.id:
-            if self.id in BY_ID:
-                raise ValueError(f"two op rows with the id {self.id!r}")
-            BY_ID[self.id] = self
+    def __init__(self, *, id: str = "", name: str, forward: Callable | None, vjp,
+                 saves: int = 0, params: tuple = (), overload: str = "",
+                 shape: Callable | None = None, sympy: Callable | None = None,
+                 matrix: Callable | None = None, element: Callable | None = None,
+                 kink: Callable | None = None, sample: Callable | None = None, domain=None,
+                 torch: Callable | None = None, internal: bool = False, api: tuple = (),
+                 floating: bool = False, casts: bool = False, kind: str = "elementwise",
+                 label: str = "", doc: str = "", category: str = "arithmetic", arity: int = 1,
+                 vjp_all: Callable | None = None, vjp_arrays: tuple | None = None,
+                 qualified_name: str = ""):
+        if not isinstance(saves, int):
+            raise TypeError(f"{id or name}: saves is SAVES_* flags, not {saves!r}")
+        if sample is None and domain is not None and arity == 1:
+            sample = _sample_from(domain)
+        if shape is None:
+            shape = (shape_rules.broadcast if kind == "elementwise" and forward is not None
+                     else shape_rules.by_forward(forward))
+        values = locals()
+        put = object.__setattr__
+        for name_ in _FIELDS:
+            put(self, name_, values[name_])
+        put(self, "saves_inputs", bool(saves & SAVES_INPUTS))
+        put(self, "saves_result", bool(saves & SAVES_RESULT))
+        if id:
+            if id in BY_ID:
+                raise ValueError(f"two op rows with the id {id!r}")
+            BY_ID[id] = self
             for callback in _ON_REGISTER:
                 callback(self)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"op rows are read-only: cannot set {name!r} of {self!r}")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"op rows are read-only: cannot delete {name!r} of {self!r}")
 
     @property
     def key(self) -> str:
@@ -175,6 +175,10 @@ class Op:
         if not self.id:
             return (_stub_op, (self.name, self.label, self.kind))
         return (op_by_id, (self.id,))
+
+
+def _sample_from(domain):
+    return lambda rng: ([domain.draw(rng, samples.S)], {})
 
 
 def array_rules(op: Op, *rules: Callable) -> None:
