@@ -66,7 +66,7 @@ SELECT = Op(
     label="[i]",
     doc="select one index along a dim",
     category="indexing",
-    params=(Param("dim", "int"), Param("index", "int"),),
+    params=(Param("dim", "int"), Param("index", "int")),
     sample=lambda rng: ([samples.uniform(rng, samples.S)], {"dim": 1, "index": 2}),
     torch=lambda torch, x, dim, index: x.select(dim, index),
 )
@@ -75,13 +75,13 @@ SLICE = Op(
     name="SliceBackward0",
     forward=_slice_forward,
     vjp=(lambda g, r, x, *, dim, start, stop, step:
-            _slice_backward(g, x.shape, dim, start, stop, step),),
+         _slice_backward(g, x.shape, dim, start, stop, step),),
     sympy=lambda x, **p: _slice_forward(x, **p),
     kind="shape",
     label="[a:b]",
     doc="a range along a dim",
     category="indexing",
-    params=(Param("dim", "int"), Param("start", "int"), Param("stop", "int"), Param("step", "int"),),
+    params=(Param("dim", "int"), Param("start", "int"), Param("stop", "int"), Param("step", "int")),
     sample=lambda rng: ([samples.uniform(rng, samples.S)], {"dim": 1, "start": 0, "stop": 4, "step": 2}),
     torch=lambda torch, x, dim, start, stop, step: x[(slice(None),) * dim + (slice(start, stop, step),)],
 )
@@ -111,7 +111,7 @@ SELECT_BACKWARD = Op(
     label="scatter",
     doc="gradient of select",
     category="indexing",
-    params=(Param("shape", "int[]"), Param("key", "int[]"),),
+    params=(Param("shape", "int[]"), Param("key", "int[]")),
     sample=lambda rng: ([samples.uniform(rng, (4,))], {"shape": samples.S, "key": (1,)}),
     internal=True,
 )
@@ -125,9 +125,9 @@ INDEX_PUT_ZEROS = Op(
     label="index_put",
     doc="gradient of indexing",
     category="indexing",
-    params=(Param("shape", "int[]"), Param("key", "index"),),
+    params=(Param("shape", "int[]"), Param("key", "index")),
     sample=lambda rng: ([samples.uniform(rng, (3, 4))],
-                                             {"shape": (5, 4), "key": (np.array([0, 4, 0]),)}),
+                        {"shape": (5, 4), "key": (np.array([0, 4, 0]),)}),
     internal=True,
 )
 
@@ -199,15 +199,15 @@ GATHER_BACKWARD = Op(
     name="ScatterAddBackward0",
     forward=lambda g, *, shape, index, dim: _scatter_add(g, shape, index, dim),
     vjp=(lambda g, r, x, *, shape, index, dim:
-                      apply(GATHER, (g, Tensor._make(index)), {"dim": dim}),),
+         apply(GATHER, (g, Tensor._make(index)), {"dim": dim}),),
     kind="shape",
     label="scatter_add",
     doc="gradient of gather",
     category="indexing",
-    params=(Param("shape", "int[]"), Param("index", "Tensor"), Param("dim", "int"),),
+    params=(Param("shape", "int[]"), Param("index", "Tensor"), Param("dim", "int")),
     sample=lambda rng: ([samples.uniform(rng, (3, 2))],
-                                             {"shape": samples.S, "index": rng.integers(0, 4, size=(3, 2)),
-                                              "dim": 1}),
+                        {"shape": samples.S, "index": rng.integers(0, 4, size=(3, 2)),
+                         "dim": 1}),
     internal=True,
 )
 
@@ -234,7 +234,7 @@ MASKED_FILL = Op(
     name="MaskedFillBackward0",
     forward=_masked_fill_forward,
     vjp=(lambda g, r, x, mask, *, value: where_mask(~np.broadcast_to(mask._data, g.shape), g),
-                  None),
+         None),
     saves=SAVES_INPUTS,
     sympy=sf.masked_fill,
     kind="shape",

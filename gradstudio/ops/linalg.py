@@ -88,8 +88,8 @@ ADDMM = Op(
     name="AddmmBackward0",
     forward=lambda c, a, b, *, beta, alpha: beta * c + alpha * (a @ b) if (beta, alpha) != (1, 1) else c + a @ b,
     vjp=(lambda g, r, c, a, b, *, beta, alpha: g * beta if beta != 1 else g,
-            lambda g, r, c, a, b, *, beta, alpha: mm(g, b.t()) * alpha if alpha != 1 else mm(g, b.t()),
-            lambda g, r, c, a, b, *, beta, alpha: mm(a.t(), g) * alpha if alpha != 1 else mm(a.t(), g)),
+         lambda g, r, c, a, b, *, beta, alpha: mm(g, b.t()) * alpha if alpha != 1 else mm(g, b.t()),
+         lambda g, r, c, a, b, *, beta, alpha: mm(a.t(), g) * alpha if alpha != 1 else mm(a.t(), g)),
     saves=SAVES_INPUTS,
     sympy=sf.addmm,
     kind="array",
@@ -97,9 +97,9 @@ ADDMM = Op(
     doc="bias plus matrix product (a linear layer)",
     category="linear algebra",
     arity=3,
-    params=(Param("beta", "int", 1), Param("alpha", "int", 1),),
+    params=(Param("beta", "int", 1), Param("alpha", "int", 1)),
     sample=lambda rng: ([samples.uniform(rng, (2,)), samples.uniform(rng, samples.S), samples.uniform(rng, (4, 2))],
-                                 {"beta": 1, "alpha": 1}),
+                        {"beta": 1, "alpha": 1}),
     torch=lambda torch, c, a, b, beta, alpha: torch.addmm(c, a, b, beta=beta, alpha=alpha),
 )
 SQUEEZE_INPLACE = Op(

@@ -125,11 +125,11 @@ NLL_LOSS = Op(
     doc="negative log-likelihood",
     category="loss",
     arity=2,
-    params=(Param("reduction", "str", "mean"), Param("ignore_index", "int", -100),),
+    params=(Param("reduction", "str", "mean"), Param("ignore_index", "int", -100)),
     sample=lambda rng: ([samples.uniform(rng, samples.S), np.array([0, 3, 1])],
-                                    {"reduction": "mean", "ignore_index": -100}),
+                        {"reduction": "mean", "ignore_index": -100}),
     torch=lambda torch, x, t, reduction, ignore_index: torch.nn.functional.nll_loss(
-        x, t, reduction=reduction, ignore_index=ignore_index),
+                                                                                    x, t, reduction=reduction, ignore_index=ignore_index),
 )
 
 _EPS = 1e-12
@@ -167,7 +167,7 @@ BCE = Op(
     arity=2,
     params=(Param("reduction", "str", "mean"),),
     sample=lambda rng: ([samples.uniform(rng, samples.S, 0.1, 0.9), samples.uniform(rng, samples.S, 0.0, 1.0)],
-                               {"reduction": "mean"}),
+                        {"reduction": "mean"}),
     torch=lambda torch, x, t, reduction: torch.nn.functional.binary_cross_entropy(x, t, reduction=reduction),
 )
 
@@ -182,7 +182,7 @@ BCE_LOGITS = Op(
     name="BinaryCrossEntropyWithLogitsBackward0",
     forward=_bce_logits_forward,
     vjp=(lambda g, r, x, t, *, reduction: _scale(g, x.shape, reduction) * (x.sigmoid() - t),
-                 lambda g, r, x, t, *, reduction: _scale(g, x.shape, reduction) * -x),
+         lambda g, r, x, t, *, reduction: _scale(g, x.shape, reduction) * -x),
     saves=SAVES_INPUTS,
     sympy=sf.binary_cross_entropy_with_logits,
     element=sf.bce_logits_element,
@@ -193,9 +193,9 @@ BCE_LOGITS = Op(
     arity=2,
     params=(Param("reduction", "str", "mean"),),
     sample=lambda rng: ([samples.uniform(rng, samples.S), samples.uniform(rng, samples.S, 0.0, 1.0)],
-                                      {"reduction": "sum"}),
+                        {"reduction": "sum"}),
     torch=lambda torch, x, t, reduction: torch.nn.functional.binary_cross_entropy_with_logits(
-        x, t, reduction=reduction),
+                                                                                              x, t, reduction=reduction),
 )
 
 

@@ -111,7 +111,7 @@ TRANSPOSE = Op(
     label="transpose",
     doc="swap two dims",
     category="shape",
-    params=(Param("dim0", "int"), Param("dim1", "int"),),
+    params=(Param("dim0", "int"), Param("dim1", "int")),
     sample=lambda rng: ([samples.uniform(rng, (2, 3, 4))], {"dim0": 0, "dim1": 2}),
     torch=lambda torch, x, dim0, dim1: x.transpose(dim0, dim1),
 )
