@@ -31,6 +31,7 @@ import numpy as np
 import pytest
 
 import gradstudio
+from gradstudio.ops import BY_ID
 
 pytestmark = pytest.mark.oracle
 
@@ -223,25 +224,29 @@ def _outcome(record) -> str:
 
 
 # --------------------------------------------------------------------------- generator
-def _positive(v):
-    return v.size > 0 and np.all(v > 0.05)
+def _domain(row_id):
+    """The inputs a row is defined and well-conditioned on: its ``domain``."""
+    return BY_ID[row_id].domain.contains
+
+
+_positive = _domain("elementwise.LOG")
+_away_from_zero = _domain("elementwise.RECIPROCAL")
 
 
 def _bounded(limit):
+    """Not a domain: keeps values moderate where a chain of ops would overflow float32."""
     return lambda v: v.size > 0 and np.all(np.abs(v) < limit)
 
 
-def _away_from_zero(v):
-    return v.size > 0 and np.all(np.abs(v) > 0.2)
-
-
-# (code template, domain predicate or None, transformed input when the predicate fails)
+# (code template, domain predicate or None, transformed input when the predicate fails);
+# the domains are the rows' (log1p keeps to log's, which is inside its own)
 _POS = "({0} * {0} + 0.25)"
 UNARY = [
     ("-{0}", None, None), ("{0}.neg()", None, None),
-    ("{0}.exp()", _bounded(8), "torch.tanh({0})"), ("torch.exp({0})", _bounded(8), "{0}.sigmoid()"),
+    ("{0}.exp()", _domain("elementwise.EXP"), "torch.tanh({0})"),
+    ("torch.exp({0})", _domain("elementwise.EXP"), "{0}.sigmoid()"),
     ("{0}.log()", _positive, _POS), ("torch.log({0})", _positive, _POS),
-    ("{0}.sqrt()", _positive, _POS), ("torch.sqrt({0})", _positive, _POS),
+    ("{0}.sqrt()", _domain("elementwise.SQRT"), _POS), ("torch.sqrt({0})", _domain("elementwise.SQRT"), _POS),
     ("{0}.sin()", None, None), ("torch.cos({0})", None, None),
     ("{0}.tanh()", None, None), ("torch.tanh({0})", None, None),
     ("{0}.sigmoid()", None, None), ("torch.sigmoid({0})", None, None),
@@ -251,14 +256,17 @@ UNARY = [
     ("{0}.clamp(max=0.3)", None, None), ("{0}.clamp_min(0.0)", None, None),
     ("{0}.clamp_max(0.5)", None, None), ("torch.clip({0}, -1, 1)", None, None),
     ("{0}.square()", _bounded(50), "torch.tanh({0})"), ("torch.square({0})", _bounded(50), "{0}.sin()"),
-    ("{0}.reciprocal()", _away_from_zero, _POS), ("{0}.rsqrt()", _positive, _POS),
-    ("{0}.log1p()", _positive, _POS), ("{0}.expm1()", _bounded(8), "torch.tanh({0})"),
-    ("{0}.atan()", None, None), ("{0}.sinh()", _bounded(5), "{0}.sin()"),
-    ("{0}.cosh()", _bounded(5), "{0}.cos()"), ("{0}.asin()", _bounded(0.95), "{0}.tanh() * 0.9"),
-    ("{0}.acos()", _bounded(0.95), "{0}.sigmoid() * 0.9"), ("{0}.tan()", _bounded(1.2), "{0}.tanh()"),
-    ("F.leaky_relu({0}, 0.1)", None, None), ("F.softplus({0})", _bounded(15), "{0}.tanh()"),
-    ("F.silu({0})", _bounded(15), "{0}.tanh()"), ("{0}.sign()", None, None),
-    ("{0}.floor()", None, None), ("{0}.log2()", _positive, _POS), ("{0}.log10()", _positive, _POS),
+    ("{0}.reciprocal()", _domain("elementwise.RECIPROCAL"), _POS), ("{0}.rsqrt()", _domain("elementwise.RSQRT"), _POS),
+    ("{0}.log1p()", _domain("elementwise.LOG"), _POS), ("{0}.expm1()", _domain("elementwise.EXPM1"), "torch.tanh({0})"),
+    ("{0}.atan()", None, None), ("{0}.sinh()", _domain("elementwise.SINH"), "{0}.sin()"),
+    ("{0}.cosh()", _domain("elementwise.COSH"), "{0}.cos()"),
+    ("{0}.asin()", _domain("elementwise.ASIN"), "{0}.tanh() * 0.9"),
+    ("{0}.acos()", _domain("elementwise.ACOS"), "{0}.sigmoid() * 0.9"),
+    ("{0}.tan()", _domain("elementwise.TAN"), "{0}.tanh()"),
+    ("F.leaky_relu({0}, 0.1)", None, None), ("F.softplus({0})", _domain("elementwise.SOFTPLUS"), "{0}.tanh()"),
+    ("F.silu({0})", _domain("elementwise.SILU"), "{0}.tanh()"), ("{0}.sign()", None, None),
+    ("{0}.floor()", None, None), ("{0}.log2()", _domain("elementwise.LOG2"), _POS),
+    ("{0}.log10()", _domain("elementwise.LOG10"), _POS),
 ]
 
 SCALARS = [2, 3, -1, 0, 1, 0.5, -1.5, 2.0, 0.25]
