@@ -218,23 +218,32 @@ class Recorder(Tracer):
             return None
         return Value.of(grad._data if hasattr(grad, "_data") else grad, self.max_elements)
 
+    def _full(self) -> bool:
+        """True (and the event counted as dropped) once ``max_events`` are kept."""
+        trace = self.trace
+        if len(trace.events) < self.max_events:
+            return False
+        trace.dropped += 1
+        return True
+
     def _add(self, kind, node, **fields):
         trace = self.trace
-        if len(trace.events) >= self.max_events:
-            trace.dropped += 1
-            return
         trace.events.append(Event(len(trace.events) + trace.dropped, kind, self.node_id(node),
                                   **fields))
 
     # -- the engine's events -------------------------------------------------------
     def seed(self, node, grad):
-        self._add("seed", node, grad=self._value(grad))
+        if not self._full():
+            self._add("seed", node, grad=self._value(grad))
 
     def node_start(self, node, grad):
         self._started = node
-        self._add("node_start", node, grad=self._value(grad))
+        if not self._full():
+            self._add("node_start", node, grad=self._value(grad))
 
     def hook(self, node, kind, hook, argument, returned):
+        if self._full():
+            return
         if kind == "posthook":  # argument and returned are the gradients for the inputs
             values = None if returned is None else [self._value(g) for g in returned]
             grad = None
@@ -247,28 +256,34 @@ class Recorder(Tracer):
                   replaced=returned is not None, returned=values)
 
     def captured(self, node, grad):
-        self._add("captured", node, grad=self._value(grad))
+        if not self._full():
+            self._add("captured", node, grad=self._value(grad))
 
     def released(self, node):
-        self._add("released", node)
+        if not self._full():
+            self._add("released", node)
 
     def edge(self, node, slot, next_node, input_nr, grad, remaining):
-        self._add("edge", node, grad=self._value(grad), slot=slot,
-                  next_node=self.node_id(next_node), input_nr=input_nr, remaining=remaining)
+        if not self._full():
+            self._add("edge", node, grad=self._value(grad), slot=slot,
+                      next_node=self.node_id(next_node), input_nr=input_nr, remaining=remaining)
 
     def buffer_add(self, node, previous, added, total):
-        self._add("buffer_add", node, previous=self._value(previous), grad=self._value(added),
-                  total=self._value(total))
+        if not self._full():
+            self._add("buffer_add", node, previous=self._value(previous),
+                      grad=self._value(added), total=self._value(total))
 
     def accumulated(self, sink, before, grad, after):
-        self._add("accumulated", sink, previous=self._value(before), grad=self._value(grad),
-                  total=self._value(after))
+        if not self._full():
+            self._add("accumulated", sink, previous=self._value(before), grad=self._value(grad),
+                      total=self._value(after))
 
     def error(self, node, grad, error):
         if node is None:
             return
         if self._started is not node:
             self.node_start(node, grad)
+        # kept even past the limit: the error is what a failed call is about
         self._add("error", node, error_type=type(error).__name__, message=str(error))
 
 
