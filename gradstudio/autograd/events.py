@@ -213,6 +213,11 @@ class Recorder(Tracer):
             self.trace.nodes.append(info)
         return found
 
+    def node(self, node_id: int):
+        """The engine node with trace id ``node_id`` (held only while recording: the
+        :class:`Trace` itself keeps no engine objects)."""
+        return self._keep[node_id]
+
     def _value(self, grad):
         if grad is None:
             return None

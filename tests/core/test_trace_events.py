@@ -311,3 +311,23 @@ def test_the_tutorials_second_backward_replays_to_the_failing_node():
     assert trace.nodes[error.node].saves and trace.nodes[error.node].vertex is not None
     assert steps(trace, "node_start")[0] == ("node_start", "SumBackward0")
     assert trace.of_kind("released") == []  # it failed before anything was freed again
+
+
+# --------------------------------------------------------------------------- gradstudio check --trace
+def test_check_trace_prints_each_calls_steps_as_strict_json(tmp_path, capsys):
+    from gradstudio.studio import check
+    script = tmp_path / "twice.py"
+    script.write_text("import torch\nx = torch.ones(2, 2, requires_grad=True)\n"
+                      "z = (x * x * 3).mean()\nz.backward()\nz.backward()\n")
+    assert check.main([str(script), "--trace", "--json", "--no-torch"]) == check.EXIT_AGREE
+    report = json.loads(capsys.readouterr().out, parse_constant=lambda name: 1 / 0)
+    first, second = (call["trace"] for call in report["backward_calls"])
+    assert [e["kind"] for e in first["events"]][-2:] == ["node_start", "accumulated"]
+    assert second["events"][-1]["kind"] == "error"
+    assert second["nodes"][second["events"][-1]["node"]]["name"] == "MulBackward0"
+    assert check.main([str(script), "--trace", "--no-torch"]) == check.EXIT_AGREE
+    text = capsys.readouterr().out
+    assert "steps of backward #1 (line 5):" in text
+    assert "error       MulBackward0#1  RuntimeError: Trying to backward through the graph" in text
+    assert check.main([str(script), "--json", "--no-torch"]) == check.EXIT_AGREE
+    assert all("trace" not in call for call in json.loads(capsys.readouterr().out)["backward_calls"])

@@ -145,7 +145,7 @@ def gradstudio_order(program):
             trace = recorder.trace
             for event in trace.events:
                 if event.kind == "node_start":
-                    node = recorder._keep[event.node]
+                    node = recorder.node(event.node)
                     key = id(node.variable) if node.op is None else id(node)
                     log.append(f"{label[key]}:{trace.name(event.node)}")
     return run_program(gradstudio, program, values, log=log, calls=traced)
