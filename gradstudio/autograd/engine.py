@@ -47,9 +47,15 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
         input_edges = [t._gradient_edge() for t in inputs]
         wanted = {id(edge): t for edge, t in zip(input_edges, inputs) if edge is not None}
         needed = _nodes_leading_to(roots, wanted)
+        if accumulate:  # backward(inputs=): torch runs an input's own node too
+            needed.update(wanted)
         captured = dict.fromkeys(wanted)
-        # torch queues only the nodes it executes or captures from (exec_info's should_execute)
+        # torch queues only the nodes it executes or captures from (exec_info's
+        # should_execute); the others never become ready here
         queued = needed.union(wanted)
+        for key in dependencies:
+            if key not in queued:
+                dependencies[key] += _NEVER
     else:
         wanted = needed = captured = queued = None
 
@@ -78,18 +84,19 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                 continue
             key = id(node)
             grad = buffers.pop(key, None)
-            runs = needed is None or key in needed
             if node._has_hooks and grad is not None:
-                grad = _hooks_before(node, grad, create_graph, runs, tracer)
-            if wanted is not None and key in wanted:
-                captured[key] = grad
-                tensor = wanted[key]
-                if accumulate and grad is not None and not tensor._retains_grad:
-                    _store_grad(tensor, node, grad, create_graph)
-            if not runs:  # a target that leads to no other: torch captures, never runs it
-                if tracer is not None:
-                    tracer.captured(node, grad)
-                continue
+                grad = _hooks_before(node, grad, create_graph, needed is None or key in needed,
+                                     tracer)
+            if wanted is not None:
+                if key in wanted:
+                    captured[key] = grad
+                    tensor = wanted[key]
+                    if accumulate and grad is not None and not tensor._retains_grad:
+                        _store_grad(tensor, node, grad, create_graph)
+                if key not in needed:  # a target leading to no other: captured, never run
+                    if tracer is not None:
+                        tracer.captured(node, grad)
+                    continue
             if grad is None:
                 grads = None
             else:
@@ -113,7 +120,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                             buffers[next_key] = g if previous is None else previous + g
                     remaining = dependencies[next_key] - 1
                     dependencies[next_key] = remaining
-                    if remaining == 0 and (queued is None or next_key in queued):
+                    if remaining == 0:
                         heappush(ready, (-next_node._seq, next_node) if next_node.op is not None
                                  else (_SINK_RANK, _Sink(next_node)))
                 i += 1
@@ -129,6 +136,9 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
         return [captured.get(id(edge)) if edge is not None else None for edge in input_edges]
     return None
 
+
+# Added to the dependency count of a node that autograd.grad does not queue.
+_NEVER = 1 << 40
 
 # torch gives every AccumulateGrad the sequence number UINT64_MAX: a leaf's sink runs as
 # soon as it is ready, before any other node. Nodes rank by -sequence number (heapq is a
@@ -227,7 +237,8 @@ def _report_node(tracer, node, grad, grads, buffers, dependencies, retain_graph)
     """Tell ``tracer`` what ``node`` did, just before the engine routes its gradients: its
     start (unless its hooks reported it), its saved tensors released, and for each edge
     the gradient sent, the sum it makes in a buffer already holding one (a fan-out), and
-    how many edges the next node still waits for (0: it is ready)."""
+    how many edges the next node still waits for (0: it is ready; None: it will not run,
+    autograd.grad does not need it)."""
     if not (node._has_hooks and grad is not None):
         tracer.node_start(node, grad)
     if not retain_graph and node.op.saves:
@@ -242,7 +253,7 @@ def _report_node(tracer, node, grad, grads, buffers, dependencies, retain_graph)
             remaining = counts.get(key, dependencies[key]) - 1
             counts[key] = remaining
             g = grads[i] if grads is not None else None
-            tracer.edge(node, i, next_node, input_nr, g, remaining)
+            tracer.edge(node, i, next_node, input_nr, g, remaining if remaining < _NEVER else None)
             if g is not None:
                 previous = sums.get(key, buffers.get(key))
                 if previous is None:

@@ -14,7 +14,8 @@ The engine (:func:`gradstudio.autograd.engine.run_backward`) takes an optional
   (no ``retain_graph``);
 - ``edge(node, slot, next_node, input_nr, grad, remaining)`` — the gradient sent
   along ``node.next_functions[slot]``; ``remaining`` is how many edges
-  ``next_node`` still waits for (0: it is ready);
+  ``next_node`` still waits for (0: it is ready; None: it never runs, as under
+  ``autograd.grad`` a node that leads to no input);
 - ``buffer_add(node, previous, added, total)`` — a gradient added to one already
   waiting in ``node``'s input buffer (a fan-out);
 - ``accumulated(sink, before, grad, after)`` — ``AccumulateGrad`` into a leaf's

@@ -478,3 +478,17 @@ def test_aliasing_invariants_hold_for_random_chains(shape, ops, broadcast):
     np.testing.assert_allclose(values(x.grad), snapshot[2])
     expected_w = snapshot[2] if not broadcast else snapshot[2].reshape(-1, shape[-1]).sum(0)
     np.testing.assert_allclose(values(w.grad), expected_w)
+
+
+def test_backward_inputs_runs_a_non_leaf_inputs_node_and_retains_its_grad():
+    # torch: the input's own node runs (its pre-hook fires, its saved tensors are freed)
+    # and the input keeps retaining its grad afterwards
+    x = torch.ones(2, requires_grad=True)
+    y = x * x
+    ran = []
+    y.grad_fn.register_prehook(lambda grads: ran.append(1))
+    (y * 3).sum().backward(inputs=[y])
+    assert ran == [1]
+    assert y.retains_grad and y.grad.tolist() == [3.0, 3.0] and x.grad is None
+    with pytest.raises(RuntimeError, match="second time"):
+        (y * 1).sum().backward()  # y's MulBackward0 has released what it saved

@@ -1,7 +1,8 @@
 """The backward engine runs nodes in torch's order, node by node.
 
 Random programs (fan-out, shared leaves, constants, several roots, non-scalar
-roots with ``gradient=``, ``autograd.grad`` with a subset of the inputs,
+roots with ``gradient=``, ``autograd.grad`` and ``backward(inputs=)`` with a subset of the leaves and
+maybe a non-leaf,
 ``retain_graph`` and a second call) run under PyTorch with a
 ``Node.register_prehook`` on every node logging which node ran, and under
 GradStudio with the engine's event trace (:class:`Recorder`, whose
@@ -51,14 +52,14 @@ def random_program(seed: int) -> dict:
     if rng.random() < 0.35:
         ops.append(("sum", (count - 1,)))
         count += 1
-    mode = str(rng.choice(["backward", "backward", "several", "grad", "retain"]))
+    mode = str(rng.choice(["backward", "backward", "several", "grad", "retain", "inputs"]))
     n_roots = 1 if mode in ("backward", "retain") else int(rng.integers(1, 4))
     candidates = list(range(n_leaves, count))
     roots = [int(r) for r in rng.choice(candidates, size=min(n_roots, len(candidates)),
                                          replace=False)]
     roots.sort(key=lambda r: -r if rng.random() < 0.5 else r)
     inputs = [int(i) for i in range(n_leaves) if rng.random() < 0.6]
-    if mode == "grad" and rng.random() < 0.4:
+    if mode in ("grad", "inputs") and rng.random() < 0.4:
         inputs.append(int(rng.choice(candidates)))  # a non-leaf input too
     return {"leaves": leaves, "ops": ops, "roots": roots, "mode": mode,
             "inputs": inputs or [0], "seed": seed}
@@ -159,11 +160,12 @@ def run_program(lib, program, values, *, log, calls):
     is_gs = lib is gradstudio
     results = []
 
-    def backward(retain):
+    def backward(retain, inputs=None):
         if is_gs:
-            calls(lambda tracer: gs_api._backward(roots, grads, retain, False, None, tracer=tracer))
+            calls(lambda tracer: gs_api._backward(roots, grads, retain, False, inputs,
+                                                  tracer=tracer))
         else:
-            calls(lambda: lib.autograd.backward(roots, grads, retain_graph=retain))
+            calls(lambda: lib.autograd.backward(roots, grads, retain_graph=retain, inputs=inputs))
         log.append("|")
 
     if mode == "grad":
@@ -179,11 +181,15 @@ def run_program(lib, program, values, *, log, calls):
             out = calls(lambda: lib.autograd.grad(roots, inputs, grads, allow_unused=True))
         results = [None if g is None else np.asarray(g.detach().numpy()) for g in out]
     else:
-        backward(retain=(mode == "retain"))
+        inputs = None
+        if mode == "inputs":
+            inputs = [values[i] for i in program["inputs"] if values[i].requires_grad]
+        backward(retain=(mode == "retain"), inputs=inputs)
         if mode == "retain":
             backward(retain=False)
-        results = [None if t.grad is None else np.asarray(t.grad.numpy())
-                   for t, (_, requires) in zip(values, program["leaves"]) if requires]
+        kept = values[:len(program["leaves"])] + [t for t in inputs or () if t.grad_fn is not None]
+        results = [None if t.grad is None else np.asarray(t.grad.detach().numpy())
+                   for t in kept if t.requires_grad]
     return log, results
 
 
@@ -221,6 +227,7 @@ def test_enough_graphs_exercise_what_the_order_depends_on():
     modes = [p["mode"] for p in programs]
     assert len(programs) >= 200
     assert modes.count("grad") >= 30 and modes.count("retain") >= 30
+    assert modes.count("inputs") >= 30
     assert sum(len(p["roots"]) > 1 for p in programs) >= 30
     fan_out = sum(any(sum(i in args for _, args in p["ops"]) > 1
                       for i in range(len(p["leaves"]) + len(p["ops"]))) for p in programs)
