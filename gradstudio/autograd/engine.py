@@ -2,8 +2,11 @@
 
 It counts, for every node reachable from the roots, how many edges lead into
 it; a node runs once all of them have delivered their gradient (summed in a
-buffer), and among ready nodes the most recently created runs first, as in
-torch's ready queue. No recursion, so a 100,000-op chain is fine. Broadcasting
+buffer). The ready queue is torch's: a leaf's AccumulateGrad runs as soon as it is
+ready, other nodes most recently created first, ties broken as torch's
+std::priority_queue breaks them; ``autograd.grad`` captures gradients and never
+runs an AccumulateGrad. No recursion, so a 100,000-op chain is fine. A ``tracer``
+(:mod:`gradstudio.autograd.events`) is told each step in that order. Broadcasting
 is undone here, once for all ops: a rule's gradient is summed back to its
 input's shape and cast to its dtype. Leaves receive gradients through their
 :class:`~gradstudio.autograd.node.AccumulateGrad` sink, or — for

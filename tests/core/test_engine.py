@@ -492,3 +492,15 @@ def test_backward_inputs_runs_a_non_leaf_inputs_node_and_retains_its_grad():
     assert y.retains_grad and y.grad.tolist() == [3.0, 3.0] and x.grad is None
     with pytest.raises(RuntimeError, match="second time"):
         (y * 1).sum().backward()  # y's MulBackward0 has released what it saved
+
+
+def test_a_node_pre_hook_sees_the_gradient_after_the_tensor_hooks():
+    # torch's call_tensor_pre_hooks runs before call_pre_hooks
+    x = torch.ones(2, requires_grad=True)
+    y = x * 2
+    seen = []
+    y.register_hook(lambda g: g * 10)
+    y.grad_fn.register_prehook(lambda grads: seen.append(grads[0].tolist()))
+    y.sum().backward()
+    assert seen == [[10.0, 10.0]]
+    assert x.grad.tolist() == [20.0, 20.0]
