@@ -81,9 +81,9 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
         while ready:
             _, node = heappop(ready)
             if type(node) is _Sink:
-                node = node.sink
-                grad = buffers.pop(id(node), None)
-                _run_sink(node, grad, captured, accumulate, create_graph, tracer)
+                node, grad = node.sink, None  # no reference here: .grad may take the array
+                _run_sink(node, buffers.pop(id(node), None), captured, accumulate, create_graph,
+                          tracer)
                 continue
             key = id(node)
             grad = buffers.pop(key, None)
@@ -432,8 +432,8 @@ def _owned_array(grad, dtype) -> np.ndarray:
     otherwise a copy — a leaf's .grad must never alias another tensor."""
     data = grad._data
     # References when nobody else holds them — to the array: grad._data, the local
-    # `data`, getrefcount's argument; to the tensor: run_backward's `grad`,
-    # _accumulate's and this function's parameters, getrefcount's argument.
+    # `data`, getrefcount's argument; to the tensor: _run_sink's, _accumulate's and this
+    # function's parameters, getrefcount's argument.
     if (data.base is None and data.flags.writeable and data.dtype == dtype
             and _getrefcount(data) <= 3 and _getrefcount(grad) <= 4):
         return data

@@ -504,3 +504,14 @@ def test_a_node_pre_hook_sees_the_gradient_after_the_tensor_hooks():
     y.sum().backward()
     assert seen == [[10.0, 10.0]]
     assert x.grad.tolist() == [20.0, 20.0]
+
+
+def test_a_leafs_first_grad_takes_the_engines_array_without_a_copy():
+    # torch steals the gradient buffer when nobody else holds it; so does the engine
+    x = torch.ones(1000, requires_grad=True)
+    y = x * 2
+    made = []
+    y.grad_fn.register_hook(lambda grad_inputs, grad_outputs: made.append(
+        grad_inputs[0]._data.__array_interface__["data"][0]))
+    y.sum().backward()
+    assert x.grad._data.__array_interface__["data"][0] == made[0]
