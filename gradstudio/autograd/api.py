@@ -107,6 +107,7 @@ def _backward(tensors, grad_tensors, retain_graph, create_graph, inputs, tracer=
         for t in inputs:
             if not t._requires_grad:  # torch retains the inputs' grads, and fails there
                 raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            t.retain_grad()  # as torch does: a non-leaf input keeps retaining its grad
     if retain_graph is None:
         retain_graph = create_graph
     grads = _make_grads(outputs, grads)

@@ -2,8 +2,11 @@
 
 It counts, for every node reachable from the roots, how many edges lead into
 it; a node runs once all of them have delivered their gradient (summed in a
-buffer), and among ready nodes the most recently created runs first, as in
-torch's ready queue. No recursion, so a 100,000-op chain is fine. Broadcasting
+buffer). The ready queue is torch's: a leaf's AccumulateGrad runs as soon as it is
+ready, other nodes most recently created first, ties broken as torch's
+std::priority_queue breaks them; ``autograd.grad`` captures gradients and never
+runs an AccumulateGrad. No recursion, so a 100,000-op chain is fine. A ``tracer``
+(:mod:`gradstudio.autograd.events`) is told each step in that order. Broadcasting
 is undone here, once for all ops: a rule's gradient is summed back to its
 input's shape and cast to its dtype. Leaves receive gradients through their
 :class:`~gradstudio.autograd.node.AccumulateGrad` sink, or — for
@@ -33,9 +36,13 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
     ``inputs``: tensors whose gradient is wanted. With ``accumulate`` the
     gradients go into ``.grad`` (only of ``inputs`` if given); without, the
     gradient arriving at each input is returned, in order (None if none did).
-    ``tracer``, if given, is told ``node_grad(node, grad)`` for every node reached
-    and ``accumulated(leaf, grad)`` for every gradient added to a leaf.
+    ``tracer``, if given, is told every step in the order the engine takes it
+    (see :class:`gradstudio.autograd.events.Tracer`); without one, tracing costs
+    one ``is not None`` test per node.
     """
+    if tracer is not None:
+        for node, grad in zip(roots, root_grads):
+            tracer.seed(node, grad)
     if len(roots) > 1:
         roots = list(dict.fromkeys(roots))
     dependencies = _count_dependencies(roots)
@@ -43,9 +50,17 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
         input_edges = [t._gradient_edge() for t in inputs]
         wanted = {id(edge): t for edge, t in zip(input_edges, inputs) if edge is not None}
         needed = _nodes_leading_to(roots, wanted)
+        if accumulate:  # backward(inputs=): torch runs an input's own node too
+            needed.update(wanted)
         captured = dict.fromkeys(wanted)
+        # torch queues only the nodes it executes or captures from (exec_info's
+        # should_execute); the others never become ready here
+        queued = needed.union(wanted)
+        for key in dependencies:
+            if key not in queued:
+                dependencies[key] += _NEVER
     else:
-        wanted = needed = captured = None
+        wanted = needed = captured = queued = None
 
     if len(root_grads) == 1:
         buffers = {id(roots[0]): root_grads[0]}
@@ -54,54 +69,49 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
         for node, grad in zip(roots, root_grads):
             key = id(node)
             buffers[key] = grad if key not in buffers else buffers[key] + grad
-    ready = [(-node._seq, id(node), node) for node in roots if id(node) not in dependencies]
-    if len(ready) > 1:
-        ready.sort()
+    ready = []
+    for node in roots:  # torch's GraphRoot queues the ready roots in order
+        if id(node) not in dependencies and (queued is None or id(node) in queued):
+            heappush(ready, _entry(node))
 
     previous_mode = _grad_state.enabled
     _grad_state.enabled = create_graph
+    node = grad = None
     try:
         while ready:
-            _, key, node = heappop(ready)
+            _, node = heappop(ready)
+            if type(node) is _Sink:
+                node, grad = node.sink, None  # no reference here: .grad may take the array
+                _run_sink(node, buffers.pop(id(node), None), captured, accumulate, create_graph,
+                          tracer)
+                continue
+            key = id(node)
             grad = buffers.pop(key, None)
             if node._has_hooks and grad is not None:
-                grad = _hooks_before(node, grad, create_graph)
-            if tracer is not None and grad is not None:
-                tracer.node_grad(node, grad)
-            if type(node) is AccumulateGrad:
-                if wanted is not None:
-                    if key not in wanted:
-                        continue
+                grad = _hooks_before(node, grad, create_graph, needed is None or key in needed,
+                                     tracer)
+            if wanted is not None:
+                if key in wanted:
                     captured[key] = grad
-                if accumulate and grad is not None:
+                    tensor = wanted[key]
+                    if accumulate and grad is not None and not tensor._retains_grad:
+                        _store_grad(tensor, node, grad, create_graph)
+                if key not in needed:  # a target leading to no other: captured, never run
                     if tracer is not None:
-                        tracer.accumulated(node.variable, grad)
-                    _accumulate(node.variable, grad, create_graph)
-                if node._has_hooks and node._hooks and grad is not None:
-                    for hook in list(node._hooks):  # post hooks: after the accumulation
-                        hook((), (grad,))
-                continue
-            if wanted is not None and key in wanted:
-                captured[key] = grad
-                tensor = wanted[key]
-                if accumulate and grad is not None and not tensor._retains_grad:
-                    _store_grad(tensor, node, grad, create_graph)
-            if needed is not None and key not in needed:
-                grads = None  # leads to no input: torch neither runs nor frees it
+                        tracer.captured(node, grad)
+                    continue
+            if grad is None:
+                grads = None
             else:
-                if grad is None:
-                    grads = None
-                else:
-                    grads = apply_rules(node, grad)
-                    if node._has_hooks and node._hooks:
-                        for hook in list(node._hooks):
-                            replaced = hook(tuple(grads), (grad,))
-                            if replaced is not None:  # torch uses the grads a post hook returns
-                                grads = list(replaced)
-                if not retain_graph:
-                    node._released = True
-                    if node.op.saves:
-                        node._inputs = node._out_data = node._out_ref = None
+                grads = apply_rules(node, grad)
+                if node._has_hooks and node._hooks:
+                    grads = _post_hooks(node, grads, grad, tracer)
+            if not retain_graph:
+                node._released = True
+                if node.op.saves:
+                    node._inputs = node._out_data = node._out_ref = None
+            if tracer is not None:
+                _report_node(tracer, node, grad, grads, buffers, dependencies, retain_graph)
             i = 0
             for next_node, _ in node.next_functions:
                 if next_node is not None:
@@ -114,9 +124,14 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                     remaining = dependencies[next_key] - 1
                     dependencies[next_key] = remaining
                     if remaining == 0:
-                        heappush(ready, (-next_node._seq, next_key, next_node))
+                        heappush(ready, (-next_node._seq, next_node) if next_node.op is not None
+                                 else (_SINK_RANK, _Sink(next_node)))
                 i += 1
             grads = g = None  # the buffers own the gradients now (see _owned_array)
+    except BaseException as error:
+        if tracer is not None:
+            tracer.error(node, grad, error)
+        raise
     finally:
         _grad_state.enabled = previous_mode
 
@@ -125,13 +140,66 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
     return None
 
 
-def _hooks_before(node, grad, create_graph):
-    """Node pre-hooks, then tensor hooks, then retain_grad — torch's order."""
-    if node._prehooks:
-        for hook in list(node._prehooks):
-            replaced = hook((grad,))
-            if replaced is not None:
-                grad = replaced[0]
+# Added to the dependency count of a node that autograd.grad does not queue.
+_NEVER = 1 << 40
+
+# torch gives every AccumulateGrad the sequence number UINT64_MAX: a leaf's sink runs as
+# soon as it is ready, before any other node. Nodes rank by -sequence number (heapq is a
+# min-heap); the sinks share one rank below all of them.
+_SINK_RANK = -(1 << 64)
+
+
+class _Sink:
+    """A ready AccumulateGrad in the queue. Sinks never compare less than one another:
+    with equal ranks treated as equal, heapq sifts exactly as libstdc++'s
+    std::priority_queue does (both move the hole down to a leaf, taking the right child
+    on a tie, then sift up on a strict comparison), so ties break as in torch."""
+
+    __slots__ = ("sink",)
+
+    def __init__(self, sink):
+        self.sink = sink
+
+    def __lt__(self, other):
+        return False
+
+
+def _entry(node):
+    """``node``'s item in the ready queue."""
+    return (_SINK_RANK, _Sink(node)) if node.op is None else (-node._seq, node)
+
+
+def _run_sink(sink, grad, captured, accumulate, create_graph, tracer):
+    """An AccumulateGrad taken from the ready queue. Under ``autograd.grad`` torch
+    captures the gradient (after the leaf's tensor hooks) and does not run the node."""
+    if not accumulate:
+        if grad is not None and sink._has_hooks:
+            grad = _hooks_before(sink, grad, create_graph, False, tracer)
+        captured[id(sink)] = grad
+        if tracer is not None:
+            tracer.captured(sink, grad)
+        return
+    if tracer is not None and not (sink._has_hooks and grad is not None):
+        tracer.node_start(sink, grad)
+    if sink._has_hooks and grad is not None:
+        grad = _hooks_before(sink, grad, create_graph, True, tracer)
+    if grad is not None:
+        variable = sink.variable
+        if tracer is None:
+            _accumulate(variable, grad, create_graph)
+        else:
+            before = None if variable._grad is None else np.array(variable._grad._data, copy=True)
+            _accumulate(variable, grad, create_graph)
+            tracer.accumulated(sink, before, grad, variable._grad)
+        if sink._has_hooks and sink._hooks:
+            _post_hooks(sink, (), grad, tracer)  # after the accumulation
+
+
+def _hooks_before(node, grad, create_graph, runs, tracer):
+    """Tensor hooks, then retain_grad, then (if the node runs) node pre-hooks — the order
+    of torch's call_tensor_pre_hooks and call_pre_hooks."""
+    if tracer is not None and runs:
+        tracer.node_start(node, grad)
     if type(node) is AccumulateGrad:
         hooks = node.variable._hooks
     else:
@@ -139,11 +207,64 @@ def _hooks_before(node, grad, create_graph):
     if hooks:
         for hook in list(hooks):
             replaced = hook(grad)
+            if tracer is not None:
+                tracer.hook(node, "tensor_hook", hook, grad, replaced)
             if replaced is not None:
                 grad = replaced
     if type(node) is not AccumulateGrad and node._retain_grad_ref is not None:
         _store_grad(node._retain_grad_ref(), node, grad, create_graph)
+        if tracer is not None:
+            tracer.hook(node, "retain_grad", None, grad, None)
+    if runs and node._prehooks:
+        for hook in list(node._prehooks):
+            replaced = hook((grad,))
+            if tracer is not None:
+                tracer.hook(node, "prehook", hook, grad, replaced)
+            if replaced is not None:
+                grad = replaced[0]
     return grad
+
+
+def _post_hooks(node, grads, grad, tracer):
+    """Node post-hooks ``hook(grad_inputs, grad_outputs)``; torch uses what one returns."""
+    for hook in list(node._hooks):
+        replaced = hook(tuple(grads), (grad,))
+        if tracer is not None:
+            tracer.hook(node, "posthook", hook, grads, replaced)
+        if replaced is not None:
+            grads = list(replaced)
+    return grads
+
+
+def _report_node(tracer, node, grad, grads, buffers, dependencies, retain_graph):
+    """Tell ``tracer`` what ``node`` did, just before the engine routes its gradients: its
+    start (unless its hooks reported it), its saved tensors released, and for each edge
+    the gradient sent, the sum it makes in a buffer already holding one (a fan-out), and
+    how many edges the next node still waits for (0: it is ready; None: it will not run,
+    autograd.grad does not need it)."""
+    if not (node._has_hooks and grad is not None):
+        tracer.node_start(node, grad)
+    if not retain_graph and node.op.saves:
+        tracer.released(node)
+    sums = {}      # next node -> its buffer once this node's earlier edges are added
+    counts = {}    # next node -> edges still to come, likewise
+    make = _tensor.make
+    i = 0
+    for next_node, input_nr in node.next_functions:
+        if next_node is not None:
+            key = id(next_node)
+            remaining = counts.get(key, dependencies[key]) - 1
+            counts[key] = remaining
+            g = grads[i] if grads is not None else None
+            tracer.edge(node, i, next_node, input_nr, g, remaining if remaining < _NEVER else None)
+            if g is not None:
+                previous = sums.get(key, buffers.get(key))
+                if previous is None:
+                    sums[key] = g
+                else:
+                    sums[key] = total = make(previous._data + g._data)
+                    tracer.buffer_add(next_node, previous, g, total)
+        i += 1
 
 
 def apply_rules(node, grad) -> list:
@@ -311,8 +432,8 @@ def _owned_array(grad, dtype) -> np.ndarray:
     otherwise a copy — a leaf's .grad must never alias another tensor."""
     data = grad._data
     # References when nobody else holds them — to the array: grad._data, the local
-    # `data`, getrefcount's argument; to the tensor: run_backward's `grad`,
-    # _accumulate's and this function's parameters, getrefcount's argument.
+    # `data`, getrefcount's argument; to the tensor: _run_sink's, _accumulate's and this
+    # function's parameters, getrefcount's argument.
     if (data.base is None and data.flags.writeable and data.dtype == dtype
             and _getrefcount(data) <= 3 and _getrefcount(grad) <= 4):
         return data

@@ -28,15 +28,18 @@ TORCH_KEY = "_torch"
 
 
 # --------------------------------------------------------------------------- child side
-def check_script(text: str, script: str, *, deadline: float, progress=None, use_torch=False) -> tuple:
-    """Run ``text`` and check it. Returns (report dict, exit code, script error or None)."""
+def check_script(text: str, script: str, *, deadline: float, progress=None, use_torch=False,
+                 trace=False) -> tuple:
+    """Run ``text`` and check it. Returns (report dict, exit code, script error or None).
+    With ``trace``, each backward call in the report carries its step trace (``"trace"``)."""
     from gradstudio.studio.session import Session, split_cells
     from gradstudio.studio.symbolic.worker import SymbolicWorker
 
     worker = SymbolicWorker()
     worker.start()  # imports sympy in its own process while the script runs
     try:
-        return _check(text, script, deadline, progress, worker, Session(script), split_cells, use_torch)
+        return _check(text, script, deadline, progress, worker, Session(script, step_trace=trace),
+                      split_cells, use_torch)
     finally:
         worker.close()
 
@@ -70,6 +73,9 @@ def _check(text, script, deadline, progress, worker, session, split_cells, use_t
                 torch_values = oracle.torch_gradients(call.graph, call.gradient, leaf_ids)
         checks.append(compare.check_call(call, formulas, torch_gradients=torch_values))
     report = compare.report_json(script, checks)
+    for entry, call in zip(report["backward_calls"], session.backward_calls):
+        if call.steps is not None:
+            entry["trace"] = call.steps.to_data()
     # PyTorch's values are not part of the JSON format; they travel beside it for the table.
     report[TORCH_KEY] = {f"{c.call.index}/{leaf.name}": leaf.torch.tolist()
                          for c in checks for leaf in c.leaves if leaf.torch is not None}
@@ -80,14 +86,14 @@ def _check(text, script, deadline, progress, worker, session, split_cells, use_t
     return report, code, script_error
 
 
-def _child_main(path: str, write_fd: int, timeout: float, use_torch: bool):
+def _child_main(path: str, write_fd: int, timeout: float, use_torch: bool, trace: bool = False):
     connection = Connection(write_fd, readable=False)
     deadline = time.monotonic() + timeout
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
         report, code, error = check_script(text, path, deadline=deadline, progress=connection.send,
-                                           use_torch=use_torch)
+                                           use_torch=use_torch, trace=trace)
         connection.send(("done", report, code, error))
     except BaseException as error:  # reported to the parent, which prints it
         connection.send(("crash", f"{type(error).__name__}: {error}"))
@@ -96,14 +102,16 @@ def _child_main(path: str, write_fd: int, timeout: float, use_torch: bool):
 
 
 # --------------------------------------------------------------------------- parent side
-def run_check(path: str, *, timeout: float = 20.0, use_torch: bool | None = None) -> tuple:
+def run_check(path: str, *, timeout: float = 20.0, use_torch: bool | None = None,
+              trace: bool = False) -> tuple:
     """Check ``path`` in a child process. Returns (report or None, exit code, message)."""
     if not os.path.exists(path):
         return None, EXIT_CANNOT_RUN, f"no such file: {path}"
     read_fd, write_fd = os.pipe()
     process = subprocess.Popen(
         [sys.executable, "-m", "gradstudio.studio.check", path, str(write_fd), str(timeout),
-         "torch" if (oracle_available() if use_torch is None else use_torch) else "-"],
+         "torch" if (oracle_available() if use_torch is None else use_torch) else "-",
+         "trace" if trace else "-"],
         pass_fds=(write_fd,), start_new_session=True, stdout=subprocess.DEVNULL)
     os.close(write_fd)
     connection = Connection(read_fd, writable=False)
@@ -175,6 +183,52 @@ def format_table(report: dict, torch_values: dict | None = None) -> str:
     return "\n".join(lines)
 
 
+def format_steps(report: dict) -> str:
+    """Each backward call's step trace (``--trace``), one line per event, in the engine's order."""
+    lines = []
+    for call in report["backward_calls"]:
+        trace = call.get("trace")
+        if trace is None:
+            continue
+        names = {n["id"]: f"{n['name']}#{n['id']}" for n in trace["nodes"]}
+        lines.append(f"\nsteps of backward #{call['index']} (line {call['line']}):")
+        for event in trace["events"]:
+            lines.append(f"  {event['step']:>4} {event['kind']:<12}{names[event['node']]}"
+                         f"{_step_detail(event, names)}")
+        if trace["dropped"]:
+            lines.append(f"  … {trace['dropped']} more steps not kept")
+    return "\n".join(lines)
+
+
+def _step_detail(event: dict, names: dict) -> str:
+    kind = event["kind"]
+    if kind == "edge":
+        ready = "ready" if event["remaining"] == 0 else f"waits for {event['remaining']} more"
+        return (f" → {names[event['next_node']]} input {event['input_nr']}: "
+                f"{_value_text(event.get('grad'))}  ({ready})")
+    if kind in ("buffer_add", "accumulated"):
+        return (f"  {_value_text(event.get('previous'))} + {_value_text(event.get('grad'))}"
+                f" = {_value_text(event.get('total'))}")
+    if kind == "hook":
+        returned = "returned a new gradient" if event["replaced"] else "returned None"
+        return f"  {event['hook_kind']} {event.get('hook_name') or ''} {returned}"
+    if kind == "released":
+        return "  saved tensors freed"
+    if kind == "error":
+        return f"  {event['error_type']}: {_short(event['message'], 90)}"
+    return f"  {_value_text(event.get('grad'))}"
+
+
+def _value_text(value) -> str:
+    if value is None:
+        return "—"
+    shape = "×".join(str(n) for n in value["shape"]) or "scalar"
+    if "values" in value:
+        return f"{_sample(value['values'])} ({shape})"
+    summary = value["summary"]
+    return f"({shape}, |g| {_num(summary['norm'])})"
+
+
 def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[:width - 1] + "…"
 
@@ -212,16 +266,25 @@ def main(argv=None) -> int:
                         help="seconds for the script and the derivations (default 20)")
     parser.add_argument("--no-torch", action="store_true",
                         help="do not compare with PyTorch even if it is installed")
+    parser.add_argument("--trace", action="store_true",
+                        help="also record and print every step of each backward pass, in "
+                             "the engine's (torch's) order")
     args = parser.parse_args(argv)
     report, code, message = run_check(args.script, timeout=args.timeout,
-                                      use_torch=False if args.no_torch else None)
+                                      use_torch=False if args.no_torch else None, trace=args.trace)
     if report is not None:
         torch_values = report.pop(TORCH_KEY, {})
-        print(json.dumps(report) if args.json else format_table(report, torch_values))
+        if args.json:
+            print(json.dumps(report))
+        else:
+            print(format_table(report, torch_values))
+            if args.trace:
+                print(format_steps(report))
     if message:
         print(f"gradstudio check: {message}", file=sys.stderr)
     return code
 
 
 if __name__ == "__main__":
-    _child_main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4] == "torch")
+    _child_main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4] == "torch",
+                sys.argv[5] == "trace")

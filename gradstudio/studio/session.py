@@ -34,6 +34,7 @@ import numpy as np
 
 from gradstudio.studio import trace as _graph
 from gradstudio.autograd import api as _api
+from gradstudio.autograd import events as _events
 from gradstudio.autograd.grad_mode import state as _grad_state
 from gradstudio.studio.hints import hint_for
 from gradstudio.tensor import Tensor
@@ -94,6 +95,7 @@ class BackwardCall:
     leaves: list = field(default_factory=list)
     graph: _graph.Graph | None = None
     graph_error: str | None = None
+    steps: _events.Trace | None = None  # the engine's step trace, with Session(step_trace=True)
 
 
 @dataclass
@@ -158,13 +160,15 @@ def fresh_namespace(filename: str = "<script>") -> dict:
 class Session:
     """One namespace, cells run in order, every backward call recorded."""
 
-    def __init__(self, filename: str = "<script>", *, trace: bool = True):
+    def __init__(self, filename: str = "<script>", *, trace: bool = True,
+                 step_trace: bool = False):
         self.filename = filename
         self.namespace = fresh_namespace(filename)
         self.execution_count = 0
         self.backward_calls: list = []
         self.runs: list = []
-        self.trace = trace
+        self.trace = trace              # record the graph of each backward call
+        self.step_trace = step_trace    # and the engine's steps through it
         self._current: CellRun | None = None
         self._cell_files: dict = {}     # compiled filename -> (cell index, line offset)
 
@@ -276,17 +280,21 @@ class Session:
         if root._requires_grad:
             try:
                 call.graph = _graph.capture(root, names)
-                tracer = _Tracer(call.graph)
+                tracer = (_StepTracer if self.step_trace else _Tracer)(call.graph)
             except ValueError as error:  # an untraced graph (built outside the session)
                 call.graph_error = str(error)
+        if tracer is None and self.step_trace:
+            tracer = _events.Recorder()
         try:
             return run(tensors, gradient, retain_graph, create_graph, inputs, tracer=tracer)
         except BaseException as error:
             call.status, call.error, call.error_type = "error", str(error), type(error).__name__
             raise
         finally:
-            if tracer is not None:
+            if isinstance(tracer, _Tracer):
                 call.leaves = tracer.leaf_gradients(names)
+            if isinstance(tracer, _events.Recorder):
+                call.steps = tracer.trace
 
     def _call_site(self):
         """(cell, line in the script) of the innermost frame running script code."""
@@ -299,10 +307,11 @@ class Session:
         return (self._current.cell if self._current else None), 0
 
 
-class _Tracer:
+class _Tracer(_events.Tracer):
     """Collects, during one backward call, the gradient reaching each vertex."""
 
-    def __init__(self, graph: _graph.Graph):
+    def __init__(self, graph: _graph.Graph, **options):
+        super().__init__(**options)
         self.graph = graph
         self.vertex_of = {}
         for vertex in graph.nodes:
@@ -310,13 +319,19 @@ class _Tracer:
                 self.vertex_of[vertex.tensor_id] = vertex.id
         self.added: dict = {}   # vertex id -> (tensor, summed gradient)
 
-    def node_grad(self, node, grad):
-        key = id(node.variable) if hasattr(node, "variable") else id(node)
-        vertex = self.vertex_of.get(key)
-        if vertex is not None:
+    def vertex(self, node):
+        """The graph vertex of an engine node (a leaf's, for its AccumulateGrad)."""
+        return self.vertex_of.get(id(node.variable) if node.op is None else id(node))
+
+    def node_start(self, node, grad):
+        super().node_start(node, grad)
+        vertex = self.vertex(node)
+        if vertex is not None and grad is not None:
             self.graph[vertex].grad = np.array(grad._data, copy=True)
 
-    def accumulated(self, leaf, grad):
+    def accumulated(self, sink, before, grad, after):
+        super().accumulated(sink, before, grad, after)
+        leaf = sink.variable
         vertex = self.vertex_of.get(id(leaf))
         if vertex is None:
             return
@@ -338,6 +353,13 @@ class _Tracer:
                 vertex.name = name
             leaves.append(LeafGradient(name, vertex.id, tuple(values.shape), values))
         return leaves
+
+
+class _StepTracer(_Tracer, _events.Recorder):
+    """A :class:`_Tracer` that also keeps the engine's step trace, nodes named by vertex."""
+
+    def __init__(self, graph: _graph.Graph):
+        super().__init__(graph, vertex_of=self.vertex)
 
 
 class _Tee(io.TextIOBase):

@@ -478,3 +478,40 @@ def test_aliasing_invariants_hold_for_random_chains(shape, ops, broadcast):
     np.testing.assert_allclose(values(x.grad), snapshot[2])
     expected_w = snapshot[2] if not broadcast else snapshot[2].reshape(-1, shape[-1]).sum(0)
     np.testing.assert_allclose(values(w.grad), expected_w)
+
+
+def test_backward_inputs_runs_a_non_leaf_inputs_node_and_retains_its_grad():
+    # torch: the input's own node runs (its pre-hook fires, its saved tensors are freed)
+    # and the input keeps retaining its grad afterwards
+    x = torch.ones(2, requires_grad=True)
+    y = x * x
+    ran = []
+    y.grad_fn.register_prehook(lambda grads: ran.append(1))
+    (y * 3).sum().backward(inputs=[y])
+    assert ran == [1]
+    assert y.retains_grad and y.grad.tolist() == [3.0, 3.0] and x.grad is None
+    with pytest.raises(RuntimeError, match="second time"):
+        (y * 1).sum().backward()  # y's MulBackward0 has released what it saved
+
+
+def test_a_node_pre_hook_sees_the_gradient_after_the_tensor_hooks():
+    # torch's call_tensor_pre_hooks runs before call_pre_hooks
+    x = torch.ones(2, requires_grad=True)
+    y = x * 2
+    seen = []
+    y.register_hook(lambda g: g * 10)
+    y.grad_fn.register_prehook(lambda grads: seen.append(grads[0].tolist()))
+    y.sum().backward()
+    assert seen == [[10.0, 10.0]]
+    assert x.grad.tolist() == [20.0, 20.0]
+
+
+def test_a_leafs_first_grad_takes_the_engines_array_without_a_copy():
+    # torch steals the gradient buffer when nobody else holds it; so does the engine
+    x = torch.ones(1000, requires_grad=True)
+    y = x * 2
+    made = []
+    y.grad_fn.register_hook(lambda grad_inputs, grad_outputs: made.append(
+        grad_inputs[0]._data.__array_interface__["data"][0]))
+    y.sum().backward()
+    assert x.grad._data.__array_interface__["data"][0] == made[0]
