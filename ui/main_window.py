@@ -15,6 +15,8 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow, QTabWidget,
                                QPushButton, QTextBrowser, QDialog, QVBoxLayout, QWidget)
 
+from gradstudio.studio import project as files
+
 from . import dialogs, examples, theme
 from .documents import DocumentController
 from .errors import ErrorReporter
@@ -413,7 +415,8 @@ class MainWindow(QMainWindow):
         for name, panel in self.panels.items():
             if hasattr(panel, "view_state"):
                 try:
-                    view[name] = panel.view_state()
+                    # checked as loading checks it: what is saved always opens again
+                    view[name] = files.clean_view_section(name, panel.view_state())
                 except Exception as error:   # a panel's view state is never worth losing a save
                     self.reporter.report(f"{name} panel: could not save its view", repr(error))
         return view

@@ -125,9 +125,12 @@ def test_ipynb_code_cells(tmp_path):
     path = tmp_path / "n.ipynb"
     path.write_text(json.dumps(nb))
     script = P.load(str(path)).script
-    assert script == "# %%\nimport torch\nx = torch.ones(2)\n\n# %%\n# %matplotlib inline\nprint(x)\n"
+    assert script == ("# %% [markdown]\n# # Title\n\n# %%\nimport torch\nx = torch.ones(2)\n\n"
+                      "# %%\n# %matplotlib inline\nprint(x)\n")
     from gradstudio.studio.session import split_cells
-    assert [c.source.splitlines()[1] for c in split_cells(script)] == ["import torch", "# %matplotlib inline"]
+    cells = split_cells(script)
+    assert [c.source.splitlines()[1] for c in cells] == ["# # Title", "import torch", "# %matplotlib inline"]
+    assert [(c.kind, c.index) for c in cells] == [("markdown", None), ("code", 1), ("code", 2)]
 
 
 @pytest.mark.parametrize("content", ['{"cells": 3}', "nope", '{"worksheets": []}',

@@ -91,8 +91,9 @@ def test_open_python_and_notebook_never_runs(qtbot, window, helpers, tmp_path, n
         {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
          "source": f"open({str(canary)!r}, 'w')"}]}))
     assert window.documents.open(str(nb))
-    assert window.model.script_text().startswith("# %%\nimport torch\nx = torch.ones(2)\n\n# %%\n")
-    assert window.model.path is None and window.windowTitle().startswith("lesson.gradstudio")
+    assert window.model.script_text().startswith(
+        "# %%\nimport torch\nx = torch.ones(2)\n\n# %% [markdown]\n# text\n\n# %%\n")
+    assert window.model.path == str(nb) and window.windowTitle().startswith("lesson.ipynb")
     qtbot.wait(300)
     assert not canary.exists() and window.model.runs == []
     # the notebook's cells run when asked
