@@ -299,7 +299,7 @@ def _read_notebook(text: str, source: str):
     try:
         with warnings.catch_warnings():   # "missing cell id" in older files: not the user's problem
             warnings.simplefilter("ignore")
-            raw = nbformat.reader.reads(text)
+            raw = json.loads(text)
             major = raw.get("nbformat") if isinstance(raw, dict) else None
             if not isinstance(major, int) or isinstance(major, bool):
                 raise ProjectError(f"{source} is not a valid notebook (no \"nbformat\" version).")
@@ -309,8 +309,8 @@ def _read_notebook(text: str, source: str):
             if major > 4:
                 raise ProjectError(f"{source} was made by a newer Jupyter (nbformat {quote(major)}); "
                                    "this one reads nbformat 4.")
-            nbformat.validate(raw)
-            notebook = nbformat.convert(raw, 4)
+            notebook = nbformat.reads(text, as_version=4)   # joins line lists, upgrades v3
+            nbformat.validate(notebook)                     # reads() only warns
     except ProjectError:
         raise
     except RecursionError:
@@ -343,20 +343,23 @@ def script_to_notebook(script: str, previous: str | None = None) -> str:
     """The script as an nbformat-4 notebook: every cell of :func:`split_cells` becomes a
     code or markdown cell, in order. Outputs are not kept, except that a code cell whose
     source is unchanged from ``previous`` (the notebook being overwritten) keeps its
-    outputs and execution count."""
+    outputs and execution count; the old notebook's metadata is kept too. Raw cells of
+    the old notebook are not kept (the script has no form for them)."""
     import nbformat
     from gradstudio.studio.session import CELL_MARKER, split_cells
-    old_cells = {}
-    if previous is not None:
-        try:
-            for cell in _read_notebook(previous, "the old notebook").cells:
-                if cell.cell_type == "code":
-                    old_cells.setdefault(cell.source, cell)
-        except ProjectError:
-            pass                          # overwriting a damaged notebook: nothing to keep
-    notebook = nbformat.v4.new_notebook()
+    old_cells, notebook = {}, nbformat.v4.new_notebook()
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                        "language": "python"}
+    if previous is not None:
+        try:
+            old = _read_notebook(previous, "the old notebook")
+        except ProjectError:
+            old = None                    # overwriting a damaged notebook: nothing to keep
+        if old is not None:
+            notebook.metadata = old.metadata          # kernelspec, language_info, the user's own
+            for cell in old.cells:
+                if cell.cell_type == "code":
+                    old_cells.setdefault(cell.source, cell)
     for cell in split_cells(script):
         lines = cell.source.splitlines()
         if lines and (cell.kind == "markdown" or CELL_MARKER.match(lines[0])):
