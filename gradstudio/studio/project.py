@@ -398,16 +398,17 @@ def load(path: str) -> Project:
 
 
 # --------------------------------------------------------------------------- writing
-def _temp_pattern(name: str):
-    return re.compile(r"^\.~" + re.escape(name) + r"\.(\d+)\.[A-Za-z0-9_]+\.tmp$")
+def _temp_pattern(name_pattern: str):
+    return re.compile(r"^\.~(?:" + name_pattern + r")\.(\d+)\.[A-Za-z0-9_]+\.tmp$")
 
 
-def remove_stale_temp_files(path: str) -> list:
+def remove_stale_temp_files(path: str, *, name_pattern: str | None = None) -> list:
     """Delete the temp files a killed save of ``path`` left behind: only names of
-    :func:`write_atomic`'s own pattern, and only those of processes no longer running.
-    Returns the names removed."""
+    :func:`write_atomic`'s own pattern (for ``path``'s name, or any name matching the
+    regex ``name_pattern`` in ``path``'s directory), and only those of processes no
+    longer running. Returns the names removed."""
     directory, name = os.path.split(os.path.abspath(path))
-    pattern, removed = _temp_pattern(name), []
+    pattern, removed = _temp_pattern(name_pattern or re.escape(name)), []
     try:
         names = os.listdir(directory)
     except OSError:
@@ -575,6 +576,9 @@ def scan_recoveries(directory: str, *, include_live: bool = False) -> RecoverySc
     (newest first). Each file is judged alone: a damaged one is renamed
     ``<name>.damaged`` (kept for the user, never offered again) and reported."""
     scan = RecoveryScan()
+    # autosaves killed mid-write (each process writes its own recovery name)
+    remove_stale_temp_files(os.path.join(directory, RECOVERY_PREFIX),
+                            name_pattern=re.escape(RECOVERY_PREFIX) + r"[^/]*" + re.escape(PROJECT_SUFFIX))
     try:
         names = os.listdir(directory)
     except OSError:

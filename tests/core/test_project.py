@@ -397,3 +397,14 @@ def test_bad_notebooks_say_why(tmp_path, content, message):
     path.write_text(content)
     with pytest.raises(P.ProjectError, match=message):
         P.load(str(path))
+
+
+def test_a_killed_autosave_leaves_no_temp_file_after_the_next_start(tmp_path):
+    dead = _dead_pid()
+    killed = tmp_path / f".~recovery-{dead}-0a1b2c3d.gradstudio.{dead}.x9_Yz.tmp"
+    live = tmp_path / f".~recovery-1-ab.gradstudio.{os.getppid()}.x9_Yz.tmp"
+    users = tmp_path / f".~notes.txt.{dead}.abc.tmp"
+    for leftover in (killed, live, users):
+        leftover.write_text("{half")
+    assert P.scan_recoveries(str(tmp_path)).found == []
+    assert sorted(os.listdir(tmp_path)) == sorted([live.name, users.name])
