@@ -430,7 +430,12 @@ class MainWindow(QMainWindow):
             script.editor.setTextCursor(c)
         for name, panel in self.panels.items():
             if hasattr(panel, "restore_view_state") and isinstance(view.get(name), dict):
-                panel.restore_view_state(view[name])
+                # the values were checked on load (project.parse_view); a panel that still
+                # fails is a bug to report, never an Open left half done
+                try:
+                    panel.restore_view_state(view[name])
+                except Exception as error:
+                    self.reporter.report(f"{name} panel: could not restore its view", repr(error))
 
     # -- layout persistence -----------------------------------------------------------------------------
     def save_layout(self):

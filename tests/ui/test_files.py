@@ -311,3 +311,22 @@ def test_the_save_dialog_offers_notebooks(monkeypatch):
     monkeypatch.setattr(QFileDialog, "getSaveFileName", fake)
     assert dialogs.ask_save_path(None, "/tmp/x/lesson.gradstudio") == "/tmp/x/lesson.ipynb"
     assert "Jupyter notebook (*.ipynb)" in seen["filters"]
+
+
+def test_a_panel_that_fails_to_restore_does_not_leave_open_half_done(qtbot, window, tmp_path,
+                                                                     monkeypatch, no_questions):
+    reported = []
+    monkeypatch.setattr(window.reporter, "report", lambda summary, details="": reported.append(summary))
+
+    def broken(state):
+        raise RuntimeError("a bug in the panel")
+    monkeypatch.setattr(window.panel("graph"), "restore_view_state", broken)
+    sessions = []
+    monkeypatch.setattr(window.runner, "new_session", lambda: sessions.append(1))
+    path = tmp_path / "p.gradstudio"
+    path.write_text(files.to_json(files.Project(script="y = 2\n", view={"graph": {"zoom": 2},
+                                                                        "plots": {"points": 7}})))
+    assert window.documents.open(str(path))
+    assert window.model.script_text() == "y = 2\n" and window.panel("plots").points.value() == 7
+    assert sessions == [1], "the new document got its fresh kernel"
+    assert reported == ["graph panel: could not restore its view"]
