@@ -281,7 +281,7 @@ def read_text(path: str, limit: int | None = None) -> str:
         raise ProjectError(f"{name} is not UTF-8 text ({error.reason} at byte {error.start}).") from None
 
 
-MARKDOWN_MARKER = "# %% [markdown]"
+MARKDOWN_CELL_LINE = "# %% [markdown]"
 _MAGIC = re.compile(r"^(\s*)([%!].*)$")
 # Only these are uncommented when a notebook is written (as jupytext does): a comment
 # such as "# %d is the format" stays a comment.
@@ -332,7 +332,7 @@ def notebook_to_script(text: str, source: str = "the notebook") -> str:
         body = cell.get("source", "")
         if cell.cell_type == "markdown":
             lines = [("# " + line) if line.strip() else "#" for line in body.splitlines()]
-            parts.append(MARKDOWN_MARKER + "\n" + "\n".join(lines).rstrip() + "\n")
+            parts.append(MARKDOWN_CELL_LINE + "\n" + "\n".join(lines).rstrip() + "\n")
         elif cell.cell_type == "code":
             lines = [_MAGIC.sub(r"\1# \2", line) for line in body.splitlines()]
             parts.append("# %%\n" + "\n".join(lines).rstrip() + "\n")

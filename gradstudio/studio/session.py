@@ -38,7 +38,9 @@ from gradstudio.autograd.grad_mode import state as _grad_state
 from gradstudio.studio.hints import hint_for
 from gradstudio.tensor import Tensor
 
-CELL_MARKER = re.compile(r"^\s*#\s*%%")
+# "# %%" alone or followed by a space, a title or "[markdown]" — but "# %%timeit" is a
+# commented cell magic from a notebook, not a marker (jupytext's percent format agrees)
+CELL_MARKER = re.compile(r"^\s*#\s*%%(?!\w)")
 MARKDOWN_MARKER = re.compile(r"^\s*#\s*%%(.*?)\[(?:markdown|md)\]\s*$")
 
 

@@ -326,6 +326,7 @@ NOTEBOOK_CELLS = [("markdown", "# Gradients\n\nA *teacher's* explanation.\n\n   
                   ("code", "import torch\nx = torch.ones(2, requires_grad=True)"),
                   ("markdown", "Now the backward pass:"),
                   ("code", "%matplotlib inline\n# %d is a comment, not a magic\n(x * x).sum().backward()"),
+                  ("code", "%%timeit\nx * 2"),
                   ("code", "")]
 
 
