@@ -309,8 +309,10 @@ def _read_notebook(text: str, source: str):
             if major > 4:
                 raise ProjectError(f"{source} was made by a newer Jupyter (nbformat {quote(major)}); "
                                    "this one reads nbformat 4.")
-            notebook = nbformat.reads(text, as_version=4)   # joins line lists, upgrades v3
-            nbformat.validate(notebook)                     # reads() only warns
+            captured = {}                 # reads() validates once and only warns: keep the error
+            notebook = nbformat.reads(text, as_version=4, capture_validation_error=captured)
+            if "ValidationError" in captured:
+                raise captured["ValidationError"]
     except ProjectError:
         raise
     except RecursionError:
@@ -346,6 +348,7 @@ def script_to_notebook(script: str, previous: str | None = None) -> str:
     outputs and execution count; the old notebook's metadata is kept too. Raw cells of
     the old notebook are not kept (the script has no form for them)."""
     import nbformat
+    from nbformat.corpus.words import generate_corpus_id as new_cell_id
     from gradstudio.studio.session import CELL_MARKER, split_cells
     old_cells, notebook = {}, nbformat.v4.new_notebook()
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
@@ -364,17 +367,21 @@ def script_to_notebook(script: str, previous: str | None = None) -> str:
         lines = cell.source.splitlines()
         if lines and (cell.kind == "markdown" or CELL_MARKER.match(lines[0])):
             lines = lines[1:]             # the marker line belongs to the script, not the cell
+        # cells built as plain nodes: nbformat's new_*_cell validate each one against the
+        # schema (measured: ~5 s for 1,000 cells); these are valid by construction
         if cell.kind == "markdown":
             body = "\n".join(_uncomment(line) for line in lines).strip("\n")
-            notebook.cells.append(nbformat.v4.new_markdown_cell(body))
+            notebook.cells.append(nbformat.from_dict({"id": new_cell_id(), "cell_type": "markdown",
+                                                      "metadata": {}, "source": body}))
             continue
         body = "\n".join(_COMMENTED_MAGIC.sub(r"\1\2", line) for line in lines).strip("\n")
-        new = nbformat.v4.new_code_cell(body)
-        if body in old_cells:
-            new.outputs = old_cells[body].outputs
-            new.execution_count = old_cells[body].execution_count
-        notebook.cells.append(new)
-    return nbformat.writes(notebook)
+        old = old_cells.pop(body, None)   # each old cell used once: ids stay unique
+        notebook.cells.append(nbformat.from_dict({
+            "id": old.get("id") if old is not None and old.get("id") else new_cell_id(),
+            "cell_type": "code", "metadata": {}, "source": body,
+            "outputs": old.outputs if old is not None else [],
+            "execution_count": old.execution_count if old is not None else None}))
+    return nbformat.versions[4].writes_json(notebook)
 
 
 def _uncomment(line: str) -> str:
