@@ -12,9 +12,8 @@ once all of it is known to be good. Numbers must be finite (strict JSON: no
 refuses files over :data:`MAX_BYTES` and says clearly — naming the bad field,
 quoting at most a short piece of it — when a file is corrupt, is not a
 GradStudio project, or was written by a newer GradStudio. A ``.py`` file opens
-as the script, an ``.ipynb`` notebook (read and written with ``nbformat``) as
-its cells in the percent format: ``# %%`` before a code cell, ``# %% [markdown]``
-before a markdown cell whose lines are ``# ``-commented. Loading never runs
+as the script, an ``.ipynb`` notebook as its cells in the percent format
+(:mod:`gradstudio.studio.notebook`). Loading never runs
 anything: the script is text until the user presses Run.
 
 Saving is atomic: a temporary file (``.~<name>.<pid>.<random>.tmp``) in the
@@ -281,116 +280,6 @@ def read_text(path: str, limit: int | None = None) -> str:
         raise ProjectError(f"{name} is not UTF-8 text ({error.reason} at byte {error.start}).") from None
 
 
-MARKDOWN_CELL_LINE = "# %% [markdown]"
-_MAGIC = re.compile(r"^(\s*)([%!].*)$")
-# Only these are uncommented when a notebook is written (as jupytext does): a comment
-# such as "# %d is the format" stays a comment.
-_KNOWN_MAGICS = ("matplotlib|time|timeit|pip|conda|load_ext|reload_ext|autoreload|env|cd|pwd|"
-                 "ls|run|load|who|whos|debug|prun|capture|writefile|config|precision|history|"
-                 "store|sx|system|bash|sh|html|javascript|latex|markdown|script|svg|file")
-_KNOWN_SHELL = "pip|conda|ls|cat|wget|curl|git|echo|nvidia-smi|mkdir|rm|cp|mv|python|apt|unzip"
-_COMMENTED_MAGIC = re.compile(rf"^(\s*)# (%%?(?:{_KNOWN_MAGICS})\b.*|!(?:{_KNOWN_SHELL})\b.*)$")
-
-
-def _read_notebook(text: str, source: str):
-    """The notebook as nbformat 4, checked against its schema (nbformat's own validator)."""
-    import warnings
-    import nbformat                       # only when a notebook is opened or saved
-    try:
-        with warnings.catch_warnings():   # "missing cell id" in older files: not the user's problem
-            warnings.simplefilter("ignore")
-            raw = json.loads(text)
-            major = raw.get("nbformat") if isinstance(raw, dict) else None
-            if not isinstance(major, int) or isinstance(major, bool):
-                raise ProjectError(f"{source} is not a valid notebook (no \"nbformat\" version).")
-            if major < 3:
-                raise ProjectError(f"{source} is an old (version {major}) notebook; save it again "
-                                   "with Jupyter to update it.")
-            if major > 4:
-                raise ProjectError(f"{source} was made by a newer Jupyter (nbformat {quote(major)}); "
-                                   "this one reads nbformat 4.")
-            captured = {}                 # reads() validates once and only warns: keep the error
-            notebook = nbformat.reads(text, as_version=4, capture_validation_error=captured)
-            if "ValidationError" in captured:
-                raise captured["ValidationError"]
-    except ProjectError:
-        raise
-    except RecursionError:
-        raise ProjectError(f"{source} is not a valid notebook: it is nested too deeply.") from None
-    except Exception as error:            # nbformat raises many types for damaged files
-        detail = str(error).splitlines()[0][:200] if str(error) else ""
-        raise ProjectError(f"{source} is not a valid notebook ({type(error).__name__}: "
-                           f"{detail}).") from None
-    return notebook
-
-
-def notebook_to_script(text: str, source: str = "the notebook") -> str:
-    """A Jupyter notebook as one script in the percent format: ``# %%`` before each code
-    cell (IPython magics commented out: ``# %matplotlib inline``), ``# %% [markdown]``
-    before each markdown cell, whose lines are ``# ``-commented."""
-    notebook = _read_notebook(text, source)
-    parts = []
-    for cell in notebook.cells:
-        body = cell.get("source", "")
-        if cell.cell_type == "markdown":
-            lines = [("# " + line) if line.strip() else "#" for line in body.splitlines()]
-            parts.append(MARKDOWN_CELL_LINE + "\n" + "\n".join(lines).rstrip() + "\n")
-        elif cell.cell_type == "code":
-            lines = [_MAGIC.sub(r"\1# \2", line) for line in body.splitlines()]
-            parts.append("# %%\n" + "\n".join(lines).rstrip() + "\n")
-    return "\n".join(parts)
-
-
-def script_to_notebook(script: str, previous: str | None = None) -> str:
-    """The script as an nbformat-4 notebook: every cell of :func:`split_cells` becomes a
-    code or markdown cell, in order. Outputs are not kept, except that a code cell whose
-    source is unchanged from ``previous`` (the notebook being overwritten) keeps its
-    outputs and execution count; the old notebook's metadata is kept too. Raw cells of
-    the old notebook are not kept (the script has no form for them)."""
-    import nbformat
-    from nbformat.corpus.words import generate_corpus_id as new_cell_id
-    from gradstudio.studio.session import CELL_MARKER, split_cells
-    old_cells, notebook = {}, nbformat.v4.new_notebook()
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                       "language": "python"}
-    if previous is not None:
-        try:
-            old = _read_notebook(previous, "the old notebook")
-        except ProjectError:
-            old = None                    # overwriting a damaged notebook: nothing to keep
-        if old is not None:
-            notebook.metadata = old.metadata          # kernelspec, language_info, the user's own
-            for cell in old.cells:
-                if cell.cell_type == "code":
-                    old_cells.setdefault(cell.source, cell)
-    for cell in split_cells(script):
-        lines = cell.source.splitlines()
-        if lines and (cell.kind == "markdown" or CELL_MARKER.match(lines[0])):
-            lines = lines[1:]             # the marker line belongs to the script, not the cell
-        # cells built as plain nodes: nbformat's new_*_cell validate each one against the
-        # schema (measured: ~5 s for 1,000 cells); these are valid by construction
-        if cell.kind == "markdown":
-            body = "\n".join(_uncomment(line) for line in lines).strip("\n")
-            notebook.cells.append(nbformat.from_dict({"id": new_cell_id(), "cell_type": "markdown",
-                                                      "metadata": {}, "source": body}))
-            continue
-        body = "\n".join(_COMMENTED_MAGIC.sub(r"\1\2", line) for line in lines).strip("\n")
-        old = old_cells.pop(body, None)   # each old cell used once: ids stay unique
-        notebook.cells.append(nbformat.from_dict({
-            "id": old.get("id") if old is not None and old.get("id") else new_cell_id(),
-            "cell_type": "code", "metadata": {}, "source": body,
-            "outputs": old.outputs if old is not None else [],
-            "execution_count": old.execution_count if old is not None else None}))
-    return nbformat.versions[4].writes_json(notebook)
-
-
-def _uncomment(line: str) -> str:
-    stripped = line.lstrip()
-    if stripped.startswith("# "):
-        return stripped[2:]
-    return stripped[1:] if stripped.startswith("#") else line
-
-
 def load(path: str) -> Project:
     """Open a ``.gradstudio`` project, a ``.py`` script or an ``.ipynb`` notebook.
     Never runs anything; raises :class:`ProjectError` with a message for the user."""
@@ -398,7 +287,8 @@ def load(path: str) -> Project:
     text = read_text(path)
     suffix = os.path.splitext(path)[1].lower()
     if suffix == NOTEBOOK_SUFFIX:
-        return Project(script=notebook_to_script(text, name))
+        from gradstudio.studio import notebook
+        return Project(script=notebook.to_script(text, name))
     if suffix in (PROJECT_SUFFIX, ".json"):
         return from_json(text, name)
     return Project(script=text)
@@ -511,7 +401,8 @@ def save(project: Project, path: str):
                 previous = read_text(path)
             except ProjectError:
                 previous = None
-        data = script_to_notebook(project.script, previous)
+        from gradstudio.studio import notebook
+        data = notebook.from_script(project.script, previous)
     else:
         data = to_json(project)
     write_atomic(path, encode(data, "the project"))
