@@ -10,7 +10,9 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 OPEN_FILTER = ("GradStudio files (*.gradstudio *.py *.ipynb);;GradStudio projects (*.gradstudio);;"
                "Python scripts (*.py);;Jupyter notebooks (*.ipynb);;All files (*)")
-SAVE_FILTER = "GradStudio project (*.gradstudio);;Python script (*.py)"
+SAVE_FILTER = ("GradStudio project (*.gradstudio);;Python script (*.py);;"
+               "Jupyter notebook (*.ipynb)")
+_FILTER_SUFFIXES = {"Python": ".py", "Jupyter": ".ipynb"}
 _OPTIONS = QFileDialog.Option.DontUseNativeDialog
 
 
@@ -25,7 +27,8 @@ def ask_save_path(parent, suggested: str) -> str | None:
     if not path:
         return None
     if "." not in path.rsplit("/", 1)[-1]:
-        path += ".py" if chosen.startswith("Python") else ".gradstudio"
+        path += next((suffix for name, suffix in _FILTER_SUFFIXES.items() if chosen.startswith(name)),
+                     ".gradstudio")
     return path
 
 

@@ -3,11 +3,17 @@
 :class:`DocumentController` moves documents between disk
 (:mod:`gradstudio.studio.project`) and the model. Opening a file never runs it; it
 gives the document a fresh kernel. A file that cannot be opened leaves the
-current document exactly as it was and says why. While the document has
-unsaved changes it is copied every couple of minutes to a recovery file in
-the platform's state directory (never over the user's file); that copy is
-offered on the next start if the app did not exit cleanly, and deleted after
-a clean save, New/Open, or exit.
+current document exactly as it was and says why: :func:`project.load`
+checks the whole file (view state included) before anything in the window
+changes. A notebook opens as itself and saves back as a notebook.
+
+While the document has unsaved changes it is copied to a recovery file in the
+platform's state directory (never over the user's file) a few seconds after
+the last edit (debounced, and at the latest :data:`AUTOSAVE_MAX_WAIT` seconds
+after the first unsaved edit while the user keeps typing); that copy is
+offered on the next start if the app did not exit cleanly, and deleted after a
+clean save, New/Open, or exit. Damaged recovery files are set aside and
+reported without hiding the good ones.
 """
 from __future__ import annotations
 
@@ -18,6 +24,9 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from gradstudio.studio import project as files
 from . import dialogs
+
+AUTOSAVE_MAX_WAIT = 30.0      # seconds: continuous typing still gets a copy this often
+SAVABLE_SUFFIXES = (files.PROJECT_SUFFIX, ".py", files.NOTEBOOK_SUFFIX)
 
 
 class DocumentController(QObject):
@@ -35,9 +44,13 @@ class DocumentController(QObject):
         self.recovery_dir = recovery_dir
         self.recovery_path = files.new_recovery_path(recovery_dir) if recovery_dir else None
         self.last_error: str | None = None
-        self._autosave = QTimer(self, timeout=self.autosave_now)
+        # single-shot, restarted by every edit: the copy is written once typing pauses
+        self._autosave = QTimer(self, singleShot=True, timeout=self.autosave_now)
+        self._autosave.setInterval(self.settings.autosave_seconds() * 1000)
+        self._first_unsaved_edit: float | None = None
         if autosave and recovery_dir:
-            self._autosave.start(self.settings.autosave_seconds() * 1000)
+            model.document.contentsChanged.connect(self._edited)
+            model.dirtyChanged.connect(lambda dirty: dirty and self._edited())
 
     # -- commands --------------------------------------------------------------------------------
     def new(self) -> bool:
@@ -64,12 +77,7 @@ class DocumentController(QObject):
                 self.settings.remove_recent(path)
                 self.recentChanged.emit()
             return False
-        suffix = os.path.splitext(path)[1].lower()
-        if suffix == ".ipynb":
-            stem = os.path.splitext(os.path.basename(path))[0]
-            self._replace(loaded, None, f"{stem}.gradstudio")
-        else:
-            self._replace(loaded, path, None)
+        self._replace(loaded, path, None)
         self.settings.set_last_directory(os.path.dirname(path))
         self.settings.add_recent(path)
         self.recentChanged.emit()
@@ -90,7 +98,7 @@ class DocumentController(QObject):
 
     def save(self) -> bool:
         path = self.model.path
-        if path is None or os.path.splitext(path)[1].lower() not in (files.PROJECT_SUFFIX, ".py"):
+        if path is None or os.path.splitext(path)[1].lower() not in SAVABLE_SUFFIXES:
             return self.save_as()
         return self._write(path)
 
@@ -119,7 +127,18 @@ class DocumentController(QObject):
         files.remove_file(self.recovery_path)
 
     # -- recovery ------------------------------------------------------------------------------------
+    def _edited(self):
+        """An edit: (re)start the countdown to the recovery copy, unless the first unsaved
+        edit is already :data:`AUTOSAVE_MAX_WAIT` old (then let the running one fire)."""
+        now = time.monotonic()
+        if self._first_unsaved_edit is None:
+            self._first_unsaved_edit = now
+        if self._autosave.isActive() and now - self._first_unsaved_edit >= AUTOSAVE_MAX_WAIT:
+            return
+        self._autosave.start()
+
     def autosave_now(self) -> bool:
+        self._first_unsaved_edit = None
         if not self.recovery_path or not self.model.is_dirty():
             return False
         try:
@@ -134,10 +153,15 @@ class DocumentController(QObject):
         """Offer the newest copy left by a crashed session. True if one was recovered."""
         if not self.recovery_dir:
             return False
-        found = files.find_recoveries(self.recovery_dir)
-        if not found:
+        scan = files.scan_recoveries(self.recovery_dir)
+        if scan.damaged:
+            where = os.path.dirname(scan.damaged[0][0])
+            self.message.emit(f"{len(scan.damaged)} damaged recovery file"
+                              f"{'s were' if len(scan.damaged) != 1 else ' was'} set aside in "
+                              f"{where}: {scan.damaged[0][1]}")
+        if not scan.found:
             return False
-        newest = found[0]
+        newest = scan.found[0]
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(newest.saved_at))
         what = os.path.basename(newest.original) if newest.original else "an unsaved document"
         answer = dialogs.ask_recover(self.window, f"An autosaved copy of {what} from {when} was found.")

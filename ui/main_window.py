@@ -15,6 +15,8 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow, QTabWidget,
                                QPushButton, QTextBrowser, QDialog, QVBoxLayout, QWidget)
 
+from gradstudio.studio import project as files
+
 from . import dialogs, examples, theme
 from .documents import DocumentController
 from .errors import ErrorReporter
@@ -413,7 +415,8 @@ class MainWindow(QMainWindow):
         for name, panel in self.panels.items():
             if hasattr(panel, "view_state"):
                 try:
-                    view[name] = panel.view_state()
+                    # checked as loading checks it: what is saved always opens again
+                    view[name] = files.clean_view_section(name, panel.view_state())
                 except Exception as error:   # a panel's view state is never worth losing a save
                     self.reporter.report(f"{name} panel: could not save its view", repr(error))
         return view
@@ -427,7 +430,12 @@ class MainWindow(QMainWindow):
             script.editor.setTextCursor(c)
         for name, panel in self.panels.items():
             if hasattr(panel, "restore_view_state") and isinstance(view.get(name), dict):
-                panel.restore_view_state(view[name])
+                # the values were checked on load (project.parse_view); a panel that still
+                # fails is a bug to report, never an Open left half done
+                try:
+                    panel.restore_view_state(view[name])
+                except Exception as error:
+                    self.reporter.report(f"{name} panel: could not restore its view", repr(error))
 
     # -- layout persistence -----------------------------------------------------------------------------
     def save_layout(self):

@@ -74,7 +74,8 @@ class Settings:
         self.q.setValue("view/theme", value if value in THEMES else "system")
 
     def autosave_seconds(self) -> int:
-        return max(5, int(self._get("files/autosave_seconds", 120, int)))
+        # seconds after the last edit (debounced, see documents.py): a crash loses little
+        return min(600, max(1, int(self._get("files/autosave_seconds", 3, int))))
 
     def set_autosave_seconds(self, seconds: int):
         self.q.setValue("files/autosave_seconds", int(seconds))

@@ -50,6 +50,8 @@ def _check(text, script, deadline, progress, worker, session, split_cells, use_t
 
     script_error = None
     for cell in split_cells(text):
+        if cell.kind == "markdown":
+            continue                      # text, never run
         if progress is not None:
             progress(("cell", cell.index, cell.first_line))
         run = session.run_cell(cell.source, cell=cell.index, first_line=cell.first_line)

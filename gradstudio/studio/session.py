@@ -39,35 +39,54 @@ from gradstudio.autograd.grad_mode import state as _grad_state
 from gradstudio.studio.hints import hint_for
 from gradstudio.tensor import Tensor
 
-CELL_MARKER = re.compile(r"^\s*#\s*%%")
+# "# %%" alone or followed by a space, a title or "[markdown]" — but "# %%timeit" is a
+# commented cell magic from a notebook, not a marker (jupytext's percent format agrees)
+CELL_MARKER = re.compile(r"^\s*#\s*%%(?!\w)")
+MARKDOWN_MARKER = re.compile(r"^\s*#\s*%%(.*?)\[(?:markdown|md)\]\s*$")
 
 
 # --------------------------------------------------------------------------- cells
 @dataclass
 class Cell:
-    """A piece of the script: ``index`` counts from 1, ``first_line`` is 1-based."""
+    """A piece of the script: ``first_line`` is 1-based. A code cell's ``index`` counts
+    the code cells from 1 (what the console and Compare call "cell n"); a markdown cell
+    (``# %% [markdown]``, the percent format of jupytext) is text, is never run and has
+    no index (``None``), so it never shifts the numbers of the code cells."""
 
-    index: int
+    index: int | None
     source: str
     first_line: int
     title: str = ""
+    kind: str = "code"                  # "code" | "markdown"
 
 
 def split_cells(text: str) -> list:
     """Cells separated by ``# %%`` lines (the marker line starts the cell). A
-    script without markers is one cell."""
+    script without markers is one cell; ``# %% [markdown]`` starts a markdown cell."""
     lines = text.splitlines(keepends=True)
-    cells, current, start, title = [], [], 1, ""
+    cells, current, start, marker = [], [], 1, None
+    code_cells = 0
+
+    def close():
+        nonlocal code_cells
+        if not (current and any(s.strip() for s in current)):
+            return
+        markdown = marker is not None and MARKDOWN_MARKER.match(marker) is not None
+        if markdown:
+            title = MARKDOWN_MARKER.match(marker).group(1).strip()
+        else:
+            code_cells += 1
+            title = marker.split("%%", 1)[1].strip() if marker is not None else ""
+        cells.append(Cell(None if markdown else code_cells, "".join(current), start, title,
+                          "markdown" if markdown else "code"))
+
     for number, line in enumerate(lines, start=1):
         if CELL_MARKER.match(line):
-            if current and any(s.strip() for s in current):
-                cells.append(Cell(len(cells) + 1, "".join(current), start, title))
-            current, start = [line], number
-            title = line.split("%%", 1)[1].strip()
+            close()
+            current, start, marker = [line], number, line
         else:
             current.append(line)
-    if current and any(s.strip() for s in current):
-        cells.append(Cell(len(cells) + 1, "".join(current), start, title))
+    close()
     return cells
 
 
@@ -177,6 +196,8 @@ class Session:
         """Run every cell of ``text``; stops at the first error like "Run all"."""
         runs = []
         for cell in split_cells(text):
+            if cell.kind == "markdown":
+                continue
             run = self.run_cell(cell.source, cell=cell.index, first_line=cell.first_line)
             runs.append(run)
             if not run.ok and stop_on_error:

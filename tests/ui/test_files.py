@@ -91,8 +91,9 @@ def test_open_python_and_notebook_never_runs(qtbot, window, helpers, tmp_path, n
         {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
          "source": f"open({str(canary)!r}, 'w')"}]}))
     assert window.documents.open(str(nb))
-    assert window.model.script_text().startswith("# %%\nimport torch\nx = torch.ones(2)\n\n# %%\n")
-    assert window.model.path is None and window.windowTitle().startswith("lesson.gradstudio")
+    assert window.model.script_text().startswith(
+        "# %%\nimport torch\nx = torch.ones(2)\n\n# %% [markdown]\n# text\n\n# %%\n")
+    assert window.model.path == str(nb) and window.windowTitle().startswith("lesson.ipynb")
     qtbot.wait(300)
     assert not canary.exists() and window.model.runs == []
     # the notebook's cells run when asked
@@ -177,3 +178,155 @@ def test_close_with_unsaved_changes_asks(qtbot, window, helpers, monkeypatch):
     window.close()
     assert not window.isVisible()
     assert window.runner.client.pid is None, "closing stops the kernel"
+
+
+# --------------------------------------------------------------------------- hostile files
+def _window_state(window):
+    """Everything of the window an Open could change."""
+    plots, graph = window.panel("plots"), window.panel("graph")
+    return (window.model.script_text(), window.model.path, window.model.is_dirty(),
+            window.windowTitle(), plots.view_state() if plots else None,
+            graph.view_state() if graph else None, window.runner.client.pid)
+
+
+@pytest.mark.parametrize("view, field", [
+    ('{"plots": {"points": 2147483648}}', "view.plots.points"),
+    ('{"graph": {"zoom": 1' + "0" * 400 + "}}", "view.graph.zoom"),
+    ('{"graph": {"zoom": 1.5}, "plots": {"points": 1e999}}', "damaged or not JSON"),
+])
+def test_out_of_range_view_state_changes_nothing(qtbot, window, helpers, tmp_path, shown_errors,
+                                                 monkeypatch, view, field):
+    helpers.set_script(window, "x = 1  # my unsaved work\n")
+    sessions = []
+    monkeypatch.setattr(window.runner, "new_session", lambda: sessions.append(1))
+    before = _window_state(window)
+    bad = tmp_path / "bad.gradstudio"
+    bad.write_text('{"format": "gradstudio", "version": 1, "script": "new", "view": %s}' % view)
+    monkeypatch.setattr(dialogs, "ask_save_changes", lambda parent, name: "discard")
+    assert not window.documents.open(str(bad))
+    [(title, text)] = shown_errors
+    assert title == "Cannot open bad.gradstudio" and field in text and len(text) < 300
+    assert _window_state(window) == before and sessions == [], "nothing in the window changed"
+
+
+def test_valid_view_state_is_applied(qtbot, window, tmp_path, no_questions):
+    path = tmp_path / "v.gradstudio"
+    path.write_text(files.to_json(files.Project(
+        script="x = 1\n", view={"plots": {"points": 401, "auto_range": False, "lo": -3, "hi": 7.5}})))
+    assert window.documents.open(str(path))
+    plots = window.panel("plots")
+    assert (plots.points.value(), plots.lo.value(), plots.hi.value()) == (401, -3.0, 7.5)
+
+
+def test_the_view_schema_matches_the_panels_widgets(window):
+    """The ranges project.py checks are the ranges the widgets take (no silent clamping)."""
+    from gradstudio.ui.graph import view as graph_view
+    plots = window.panel("plots")
+    spec = {f.name: f.metadata for f in __import__("dataclasses").fields(files.PlotsView)}
+    assert (spec["points"]["lo"], spec["points"]["hi"]) == (plots.points.minimum(), plots.points.maximum())
+    assert (spec["lo"]["lo"], spec["lo"]["hi"]) == (plots.lo.minimum(), plots.lo.maximum())
+    assert set(spec["tab"]["choices"]) == set(__import__("gradstudio.ui.panels.plots", fromlist=["TABS"]).TABS)
+    zoom = {f.name: f.metadata for f in __import__("dataclasses").fields(files.GraphView)}["zoom"]
+    assert (zoom["lo"], zoom["hi"]) == (graph_view.MIN_ZOOM, graph_view.MAX_ZOOM)
+
+
+def test_a_saved_project_never_holds_infinity(qtbot, window, helpers, tmp_path, monkeypatch, no_questions):
+    reported = []
+    monkeypatch.setattr(window.reporter, "report", lambda summary, details="": reported.append(summary))
+    monkeypatch.setattr(window.panel("graph"), "view_state", lambda: {"zoom": float("inf")})
+    helpers.set_script(window, "x = 1\n")
+    path = tmp_path / "inf.gradstudio"
+    assert window.documents.save_as(str(path))
+    assert "Infinity" not in path.read_text() and "graph" not in files.load(str(path)).view
+    assert reported and "graph panel" in reported[0]
+    assert window.documents.open(str(path))
+
+
+def test_bad_recovery_files_do_not_hide_a_good_one(qtbot, make_window, tmp_path, monkeypatch):
+    recovery = tmp_path / "recovery"
+    recovery.mkdir()
+    dead = 2 ** 22 + 99
+    for name, info in [("recovery-1-pid.gradstudio", {"original": None, "saved_at": 5.0, "pid": 2 ** 63}),
+                       ("recovery-2-time.gradstudio", {"original": None, "saved_at": 1e300, "pid": dead}),
+                       ("recovery-3-text.gradstudio", "text"),
+                       ("recovery-4-good.gradstudio", {"original": None, "saved_at": 1.0, "pid": dead})]:
+        (recovery / name).write_text(files.to_json(files.Project(script=name), {"recovery": info}))
+    asked = []
+    monkeypatch.setattr(dialogs, "ask_recover", lambda parent, text: asked.append(text) or "recover")
+    window = make_window(recovery_dir=str(recovery))
+    messages = []
+    window.documents.message.connect(messages.append)
+    assert window.documents.offer_recovery()
+    assert window.model.script_text() == "recovery-4-good.gradstudio" and len(asked) == 1
+    assert any("3 damaged recovery files were set aside" in m for m in messages)
+    assert sorted(n for n in os.listdir(recovery) if n.endswith(".damaged")) == [
+        "recovery-1-pid.gradstudio.damaged", "recovery-2-time.gradstudio.damaged",
+        "recovery-3-text.gradstudio.damaged"]
+
+
+def test_autosave_follows_the_last_edit_by_seconds(qtbot, make_window, helpers, tmp_path):
+    from gradstudio.ui.settings import Settings
+    settings = Settings()
+    assert settings.autosave_seconds() <= 5, "the default loses at most a few seconds of typing"
+    settings.set_autosave_seconds(1)
+    recovery = tmp_path / "recovery"
+    window = make_window(settings, recovery_dir=str(recovery), autosave=True)
+    timer = window.documents._autosave
+    assert timer.isSingleShot() and not timer.isActive()
+    helpers.set_script(window, "# %%\ntyped = 1\n")
+    assert timer.isActive(), "an edit starts the countdown"
+    qtbot.waitUntil(lambda: recovery.exists() and len(os.listdir(recovery)) == 1, timeout=5000)
+    [copy] = os.listdir(recovery)
+    assert json.loads((recovery / copy).read_text())["script"] == "# %%\ntyped = 1\n"
+    assert not timer.isActive(), "no edits, no more writes"
+
+
+def test_save_as_notebook_from_the_window(qtbot, window, helpers, tmp_path, monkeypatch, no_questions):
+    import nbformat
+    helpers.set_script(window, "# %%\nimport torch\n# %% [markdown]\n# Some *notes*\n# %%\nx = 2\n")
+    target = tmp_path / "lesson"
+    monkeypatch.setattr(dialogs, "ask_save_path", lambda parent, suggested: str(target) + ".ipynb")
+    window.actions["save_as"].trigger()
+    saved = tmp_path / "lesson.ipynb"
+    nb = nbformat.read(str(saved), as_version=4)
+    assert [(c.cell_type, c.source) for c in nb.cells] == [
+        ("code", "import torch"), ("markdown", "Some *notes*"), ("code", "x = 2")]
+    assert window.model.path == str(saved) and not window.model.is_dirty()
+    # Save writes the notebook in place, without asking for a name
+    monkeypatch.setattr(dialogs, "ask_save_path", lambda *a: pytest.fail("asked for a name"))
+    window.panel("script").editor.insertPlainText("# top")
+    window.actions["save"].trigger()
+    assert nbformat.read(str(saved), as_version=4).cells[-1].source == "x = 2\n# top"
+    assert [n for n in os.listdir(tmp_path) if n.startswith("lesson") or n.endswith(".tmp")] == \
+        ["lesson.ipynb"]
+
+
+def test_the_save_dialog_offers_notebooks(monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+    seen = {}
+
+    def fake(parent, title, suggested, filters, options=None):
+        seen["filters"] = filters
+        return "/tmp/x/lesson", "Jupyter notebook (*.ipynb)"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", fake)
+    assert dialogs.ask_save_path(None, "/tmp/x/lesson.gradstudio") == "/tmp/x/lesson.ipynb"
+    assert "Jupyter notebook (*.ipynb)" in seen["filters"]
+
+
+def test_a_panel_that_fails_to_restore_does_not_leave_open_half_done(qtbot, window, tmp_path,
+                                                                     monkeypatch, no_questions):
+    reported = []
+    monkeypatch.setattr(window.reporter, "report", lambda summary, details="": reported.append(summary))
+
+    def broken(state):
+        raise RuntimeError("a bug in the panel")
+    monkeypatch.setattr(window.panel("graph"), "restore_view_state", broken)
+    sessions = []
+    monkeypatch.setattr(window.runner, "new_session", lambda: sessions.append(1))
+    path = tmp_path / "p.gradstudio"
+    path.write_text(files.to_json(files.Project(script="y = 2\n", view={"graph": {"zoom": 2},
+                                                                        "plots": {"points": 7}})))
+    assert window.documents.open(str(path))
+    assert window.model.script_text() == "y = 2\n" and window.panel("plots").points.value() == 7
+    assert sessions == [1], "the new document got its fresh kernel"
+    assert reported == ["graph panel: could not restore its view"]
