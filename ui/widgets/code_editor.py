@@ -56,7 +56,6 @@ class _Gutter(QWidget):
 class CodeEditor(QPlainTextEdit):
     runCellRequested = Signal(int)              # 1-based line of the cursor
     runCellAndAdvanceRequested = Signal(int)
-    zoomRequested = Signal(int)                 # Ctrl+wheel: +1 larger, -1 smaller
     escapePressed = Signal()
 
     def __init__(self, parent=None):
@@ -67,8 +66,8 @@ class CodeEditor(QPlainTextEdit):
         self.error_line: int | None = None      # 1-based line of the last error, tinted red
         self._cell: tuple | None = None         # (first, last) blocks of the tinted cell
         self._gutter = _Gutter(self)
-        self.set_point_size(DEFAULT_POINT_SIZE)
         self._attach(self.document())
+        self.set_point_size(DEFAULT_POINT_SIZE)
         self.blockCountChanged.connect(self._update_gutter_width)
         self.updateRequest.connect(self._update_gutter)
         self.cursorPositionChanged.connect(self._on_cursor_moved)
@@ -95,11 +94,13 @@ class CodeEditor(QPlainTextEdit):
         self._update_gutter_width()
 
     def set_point_size(self, points: float):
-        """The editor's text size (zoom); tab stops and the gutter follow."""
+        """The editor's text size; tab stops and the gutter follow (see changeEvent)."""
         font = monospace_font()
         font.setPointSizeF(points)
         self.setFont(font)
-        self.document().setDefaultFont(font)
+
+    def _font_changed(self):
+        self.document().setDefaultFont(self.font())
         self.setTabStopDistance(4 * self.fontMetrics().horizontalAdvance(" "))
         self._update_gutter_width()
         self.resizeEvent(None)
@@ -243,14 +244,6 @@ class CodeEditor(QPlainTextEdit):
         command(cursor)
         self.setTextCursor(cursor)
 
-    def wheelEvent(self, event):
-        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
-            steps = event.angleDelta().y()
-            if steps:
-                self.zoomRequested.emit(1 if steps > 0 else -1)
-            event.accept()
-            return
-        super().wheelEvent(event)
 
     # -- painting ----------------------------------------------------------------------------
     def gutter_width(self) -> int:
@@ -280,6 +273,8 @@ class CodeEditor(QPlainTextEdit):
         if event.type() == QEvent.Type.PaletteChange:
             self.highlighter.refresh_colors()
             self._highlight_current_cell()
+        elif event.type() == QEvent.Type.FontChange and hasattr(self, "highlighter"):
+            self._font_changed()        # zoom: the document, tab stops and gutter follow
 
     def paint_gutter(self, event):
         c = theme.colors(self.palette())
