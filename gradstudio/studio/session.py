@@ -39,6 +39,9 @@ from gradstudio.studio.hints import hint_for
 from gradstudio.tensor import Tensor
 
 CELL_MARKER = re.compile(r"^\s*#\s*%%")
+# A line as Python counts them: ended by \n, \r\n or \r only (str.splitlines also
+# breaks at U+2028, U+2029, form feeds …, which would put cells on the wrong lines).
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
 # --------------------------------------------------------------------------- cells
@@ -55,7 +58,7 @@ class Cell:
 def split_cells(text: str) -> list:
     """Cells separated by ``# %%`` lines (the marker line starts the cell). A
     script without markers is one cell."""
-    lines = text.splitlines(keepends=True)
+    lines = _LINE.findall(text)
     cells, current, start, title = [], [], 1, ""
     for number, line in enumerate(lines, start=1):
         if CELL_MARKER.match(line):
