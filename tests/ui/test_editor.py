@@ -274,10 +274,11 @@ def many_cells(cells: int) -> str:
     return "".join(f"# %% cell {i}\nx = {i}\n" for i in range(cells))
 
 
-@pytest.mark.parametrize("make, small, large", [(big_cell, 2_000, 200_000), (many_cells, 1_000, 100_000)])
+@pytest.mark.parametrize("make, small, large", [(big_cell, 1_000, 50_000), (many_cells, 500, 30_000)])
 def test_moving_and_typing_cost_the_same_in_a_huge_script(qtbot, make, small, large):
     """Was: one ExtraSelection per line of the current cell (a 200k-line cell blocked
-    the window 6.3 s), and a rescan of the document for the cells on every keystroke."""
+    the window 6.3 s), and a rescan of the document for the cells on every keystroke.
+    (benchmarks/editor.py has the wall-clock figures at 200k lines and 100k cells.)"""
     app = QApplication.instance()
     costs = {}
     for size in (small, large):
@@ -304,9 +305,9 @@ def test_moving_and_typing_cost_the_same_in_a_huge_script(qtbot, make, small, la
     assert costs[large] < 4 * costs[small] + 0.05, costs
 
 
-def test_opening_a_200k_line_cell_costs_little_more_than_qt_itself(qtbot):
+def test_opening_a_huge_cell_costs_little_more_than_qt_itself(qtbot):
     app = QApplication.instance()
-    text = big_cell(100_000)
+    text = big_cell(50_000)
     plain = QPlainTextEdit()
     qtbot.addWidget(plain)
     plain.resize(700, 500)
