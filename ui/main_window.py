@@ -26,6 +26,7 @@ from .runner import Runner
 from .settings import Settings, recovery_directory
 from .widgets.busy_indicator import BusyIndicator
 from .widgets.error_log import ErrorLog
+from .zoom import Zoom
 
 AREAS = {"left": Qt.DockWidgetArea.LeftDockWidgetArea, "right": Qt.DockWidgetArea.RightDockWidgetArea,
          "top": Qt.DockWidgetArea.TopDockWidgetArea, "bottom": Qt.DockWidgetArea.BottomDockWidgetArea}
@@ -65,6 +66,7 @@ class MainWindow(QMainWindow):
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowNestedDocks
                             | QMainWindow.DockOption.AllowTabbedDocks)
         self._build_panels()
+        self.zoom = Zoom(self.panels.values(), self)
         self._build_actions()
         self._build_menus()
         self._build_toolbar()
@@ -199,6 +201,14 @@ class MainWindow(QMainWindow):
         a("about", "&About GradStudio", self._show_about, None, "About GradStudio")
         a("reset_layout", "&Reset Layout", self.reset_layout, None, "Put every panel back in its place")
         a("show_errors", "Show &Errors", self.show_error_log, None, "Show errors that happened in the app")
+        a("zoom_in", "Zoom &In", self.zoom.zoom_in, ["Ctrl+=", "Ctrl++"],
+          "Larger text in the editor, the console and the panels (also Ctrl+wheel)")
+        a("zoom_out", "Zoom &Out", self.zoom.zoom_out, "Ctrl+-", "Smaller text")
+        a("zoom_reset", "&Actual Size", self.zoom.reset, "Ctrl+0", "Text at its normal size")
+        self.zoom.changed.connect(lambda level: self.statusBar().showMessage(f"Zoom {level} %", 3000))
+        script = self.panels.get("script")
+        if script is not None:
+            self.zoom.watch_wheel(script.editor, script.console)
         self.actions["interrupt"].setEnabled(False)
 
     def _build_menus(self):
@@ -235,6 +245,9 @@ class MainWindow(QMainWindow):
                 toggle.setShortcut(QKeySequence(self.specs[name].shortcut))
             self.actions[f"show_{name}"] = toggle
             view_menu.addAction(toggle)
+        view_menu.addSeparator()
+        for name in ("zoom_in", "zoom_out", "zoom_reset"):
+            view_menu.addAction(self.actions[name])
         view_menu.addSeparator()
         theme_menu = view_menu.addMenu("&Theme")
         group = QActionGroup(self)

@@ -78,6 +78,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QTextDocument
 
 from gradstudio.studio.session import split_cells
+from .widgets import plain_text
 
 MAX_RUNS_KEPT = 2000
 
@@ -168,6 +169,7 @@ class AppModel(QObject):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.document = QTextDocument(self)
+        self._stand_in: str | None = None        # what holds U+2029 in the document
         self.document.modificationChanged.connect(self._on_modification_changed)
         self.path: str | None = None
         self.untitled_name = "untitled.gradstudio"
@@ -187,11 +189,12 @@ class AppModel(QObject):
 
     # -- document ----------------------------------------------------------------------------
     def script_text(self) -> str:
-        return self.document.toPlainText()
+        """The text exactly as typed or opened (U+00A0, U+2028, U+2029 kept: see plain_text)."""
+        return plain_text.text_of(self.document, self._stand_in)
 
     def set_script(self, text: str, path: str | None, *, untitled_name: str | None = None):
         """Replace the document (a file was opened, or New). Clean afterwards."""
-        self.document.setPlainText(text)
+        self._stand_in = plain_text.set_text(self.document, text)
         self.document.clearUndoRedoStacks()
         self.untitled_name = untitled_name or "untitled.gradstudio"
         self.set_path(path)

@@ -43,6 +43,9 @@ from gradstudio.tensor import Tensor
 # commented cell magic from a notebook, not a marker (jupytext's percent format agrees)
 CELL_MARKER = re.compile(r"^\s*#\s*%%(?!\w)")
 MARKDOWN_MARKER = re.compile(r"^\s*#\s*%%(.*?)\[(?:markdown|md)\]\s*$")
+# A line as Python counts them: ended by \n, \r\n or \r only (str.splitlines also
+# breaks at U+2028, U+2029, form feeds …, which would put cells on the wrong lines).
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
 # --------------------------------------------------------------------------- cells
@@ -63,7 +66,7 @@ class Cell:
 def split_cells(text: str) -> list:
     """Cells separated by ``# %%`` lines (the marker line starts the cell). A
     script without markers is one cell; ``# %% [markdown]`` starts a markdown cell."""
-    lines = text.splitlines(keepends=True)
+    lines = _LINE.findall(text)
     cells, current, start, marker = [], [], 1, None
     code_cells = 0
 

@@ -4,14 +4,18 @@ The editor edits the model's document; Ctrl+Enter runs the cell under the
 cursor, Shift+Enter runs it and moves to the next. The console shows every
 run under ``In [n]:`` with its output as printed, errors in red with the line
 and a hint, and kernel notices. The gutter shows each cell's ``[n]``.
+Ctrl+F / Ctrl+H open the find/replace bar under the editor (F3 / Shift+F3
+find the next / previous match); its actions are in :attr:`ScriptPanel.actions`.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from ..widgets.code_editor import CodeEditor
 from ..widgets.console import ConsoleView
+from ..widgets.find_bar import FindBar
 
 
 class ScriptPanel(QWidget):
@@ -22,8 +26,15 @@ class ScriptPanel(QWidget):
         self.editor = CodeEditor()
         self.editor.setDocument(self.model.document)
         self.console = ConsoleView()
+        self.find_bar = FindBar(self.editor)
+        editor_box = QWidget()
+        box = QVBoxLayout(editor_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(0)
+        box.addWidget(self.editor)
+        box.addWidget(self.find_bar)
         splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.editor)
+        splitter.addWidget(editor_box)
         splitter.addWidget(self.console)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
@@ -33,6 +44,19 @@ class ScriptPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
         self.setFocusProxy(self.editor)
+        self.actions: dict = {}
+        for name, text, keys, slot in (
+                ("find", "Find…", ["Ctrl+F"], lambda: self.find_bar.open(replace=False)),
+                ("replace", "Replace…", ["Ctrl+H"], lambda: self.find_bar.open(replace=True)),
+                ("find_next", "Find Next", ["F3"], lambda: self._find_again(False)),
+                ("find_previous", "Find Previous", ["Shift+F3"], lambda: self._find_again(True))):
+            action = QAction(text, self)
+            action.setShortcuts([QKeySequence(k) for k in keys])
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.triggered.connect(slot)
+            self.addAction(action)
+            self.actions[name] = action
+        self.editor.escapePressed.connect(self._on_escape)
 
         self.editor.runCellRequested.connect(self._run_line)
         self.editor.runCellAndAdvanceRequested.connect(self._run_line_and_advance)
@@ -42,6 +66,17 @@ class ScriptPanel(QWidget):
         m.notice.connect(self.console.append_notice)
         m.consoleCleared.connect(self.console.clear)
         m.callsCleared.connect(self._update_badges)
+
+    # -- find ----------------------------------------------------------------------------------------
+    def _find_again(self, backward: bool):
+        if self.find_bar.find_field.text():
+            self.find_bar.find(backward=backward)
+        else:
+            self.find_bar.open()
+
+    def _on_escape(self):
+        if self.find_bar.isVisible():
+            self.find_bar.close_bar()
 
     # -- commands (also used by the Run menu) ---------------------------------------------------
     def run_current_cell(self):
@@ -70,8 +105,7 @@ class ScriptPanel(QWidget):
         self._update_badges(running=message.get("first_line"))
 
     def _on_cell_finished(self, run: dict):
-        for output in run["outputs"]:
-            self.console.append_output(output["stream"], output["text"], run.get("hint"))
+        self.console.append_outputs(run["outputs"], run.get("hint"))
         if run.get("error_line") and not run.get("interrupted"):
             self.editor.set_error_line(run["error_line"])
         elif run.get("ok"):

@@ -5,21 +5,34 @@ cursor is tinted, and the gutter shows each cell's last ``In [n]`` number
 (``[*]`` while it runs). Ctrl+Enter asks to run the cell under the cursor,
 Shift+Enter to run it and move to the next; the editor only emits the
 request (the Script panel decides what running means).
+
+Editing keys: Tab indents the selected lines (four spaces at the cursor
+without a selection), Shift+Tab dedents, Enter keeps the indentation (one
+level more after a ``:``, one less after ``pass``/``return``/``break``/
+``continue``/``raise``), Ctrl+/ toggles ``# `` comments (:mod:`.editing`).
+
+Cost: the cells are an incremental :class:`~.cell_index.CellIndex`; the
+current cell's tint is painted for the visible blocks only, so neither a
+cursor move nor a keystroke walks a 200,000-line cell.
 """
 from __future__ import annotations
 
 import re
+from bisect import bisect_left as _bisect
 
-from PySide6.QtCore import QEvent, QRect, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFontDatabase, QPainter, QTextCursor, QTextFormat
 from PySide6.QtWidgets import QPlainTextDocumentLayout, QPlainTextEdit, QTextEdit, QWidget
 
-from gradstudio.studio.session import CELL_MARKER
 from .. import theme
+from . import editing
+from .cell_index import CellIndex
 from .highlighter import PythonHighlighter
 
 _RUN_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 _OPENS_BLOCK = re.compile(r":\s*(#.*)?$")
+_ENDS_BLOCK = re.compile(r"^\s*(pass|return|break|continue|raise)\b")
+DEFAULT_POINT_SIZE = 10
 
 
 def monospace_font(point_size: int = 10):
@@ -43,39 +56,68 @@ class _Gutter(QWidget):
 class CodeEditor(QPlainTextEdit):
     runCellRequested = Signal(int)              # 1-based line of the cursor
     runCellAndAdvanceRequested = Signal(int)
+    escapePressed = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.setFont(monospace_font())
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.setTabStopDistance(4 * self.fontMetrics().horizontalAdvance(" "))
         self.setPlaceholderText("# %% Write PyTorch-style code here; Ctrl+Enter runs the cell.")
         self.badges: dict = {}                  # marker line (1-based) -> "[3]" / "[*]"
-        self._markers: list | None = None       # block numbers of "# %%" lines (cached)
         self.error_line: int | None = None      # 1-based line of the last error, tinted red
+        self._cell: tuple | None = None         # (first, last) blocks of the tinted cell
         self._gutter = _Gutter(self)
-        self.highlighter = PythonHighlighter(self.document())
+        self._attach(self.document())
+        self.set_point_size(DEFAULT_POINT_SIZE)
         self.blockCountChanged.connect(self._update_gutter_width)
         self.updateRequest.connect(self._update_gutter)
-        self.cursorPositionChanged.connect(self._highlight_current_cell)
-        self.textChanged.connect(self._invalidate_markers)
+        self.cursorPositionChanged.connect(self._on_cursor_moved)
+        self.textChanged.connect(self._on_text_changed)
         self._update_gutter_width()
         self._highlight_current_cell()
+
+    def _attach(self, document):
+        """The document's cell index and highlighter (children of the document: one each,
+        shared by every editor that shows it)."""
+        def child(kind):
+            found = [c for c in document.children() if isinstance(c, kind)]
+            return found[0] if found else kind(document)
+        self.cells = child(CellIndex)
+        self.highlighter = child(PythonHighlighter)
 
     def setDocument(self, document):
         if not isinstance(document.documentLayout(), QPlainTextDocumentLayout):
             document.setDocumentLayout(QPlainTextDocumentLayout(document))
-        super().setDocument(document)       # deletes our previous document and its highlighter
+        super().setDocument(document)       # deletes our previous document (and its helpers)
         document.setDefaultFont(self.font())
-        self.highlighter = PythonHighlighter(document)
-        self._invalidate_markers()
+        self._attach(document)
+        self._on_text_changed()
         self._update_gutter_width()
-        self._highlight_current_cell()
+
+    def set_point_size(self, points: float):
+        """The editor's text size; tab stops and the gutter follow (see changeEvent)."""
+        font = monospace_font()
+        font.setPointSizeF(points)
+        self.setFont(font)
+
+    def _font_changed(self):
+        self.document().setDefaultFont(self.font())
+        self.setTabStopDistance(4 * self.fontMetrics().horizontalAdvance(" "))
+        self._update_gutter_width()
+        self.resizeEvent(None)
+
+    def point_size(self) -> float:
+        return self.font().pointSizeF()
 
     # -- cells -----------------------------------------------------------------------------
-    def _invalidate_markers(self):
-        self._markers = None
+    def _on_text_changed(self):
         self.error_line = None          # the text changed: the old error may not apply
+        self._on_cursor_moved()
+
+    def _on_cursor_moved(self):
+        cell = self.cell_range(self.textCursor().blockNumber()) if self.cells.markers else None
+        if cell != self._cell:
+            self._cell = cell
+            self.viewport().update()
         self._highlight_current_cell()
 
     def set_error_line(self, line: int | None):
@@ -84,38 +126,24 @@ class CodeEditor(QPlainTextEdit):
         self._highlight_current_cell()
 
     def marker_blocks(self) -> list:
-        if self._markers is None:
-            markers, block = [], self.document().firstBlock()
-            while block.isValid():
-                if CELL_MARKER.match(block.text()):
-                    markers.append(block.blockNumber())
-                block = block.next()
-            self._markers = markers
-        return self._markers
+        """Block numbers of the ``# %%`` lines (kept by the cell index; do not modify)."""
+        return self.cells.markers
 
     def current_line(self) -> int:
         return self.textCursor().blockNumber() + 1
 
     def cell_range(self, block_number: int) -> tuple:
         """(first, last) block numbers of the cell containing ``block_number``."""
-        first, last = 0, self.document().blockCount() - 1
-        for marker in self.marker_blocks():
-            if marker <= block_number:
-                first = marker
-            else:
-                last = marker - 1
-                break
-        return first, last
+        return self.cells.cell_range(block_number)
 
     def move_to_next_cell(self):
         """Put the cursor on the first line of the next cell (after its marker), or at the end."""
-        current = self.textCursor().blockNumber()
-        following = [m for m in self.marker_blocks() if m > current]
+        following = self.cells.next_marker(self.textCursor().blockNumber())
         cursor = self.textCursor()
-        if following:
-            target = following[0] + 1
+        if following is not None:
+            target = following + 1
             if target >= self.document().blockCount():
-                target = following[0]
+                target = following
             cursor.setPosition(self.document().findBlockByNumber(target).position())
         else:
             cursor.movePosition(QTextCursor.MoveOperation.End)
@@ -135,20 +163,9 @@ class CodeEditor(QPlainTextEdit):
         self._gutter.update()
 
     def _highlight_current_cell(self):
+        """The error line and the cursor's line (the cell's tint is painted, see paintEvent)."""
         c = theme.colors(self.palette())
         selections = []
-        current = self.textCursor().blockNumber()
-        if self.marker_blocks():
-            first, last = self.cell_range(current)
-            tint = QColor(c["current_cell"])
-            block = self.document().findBlockByNumber(first)
-            while block.isValid() and block.blockNumber() <= last:
-                selection = QTextEdit.ExtraSelection()
-                selection.format.setBackground(tint)
-                selection.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
-                selection.cursor = QTextCursor(block)
-                selections.append(selection)
-                block = block.next()
         if self.error_line is not None:
             block = self.document().findBlockByNumber(self.error_line - 1)
             if block.isValid():
@@ -191,19 +208,42 @@ class CodeEditor(QPlainTextEdit):
         if request == "advance":
             self.runCellAndAdvanceRequested.emit(self.current_line())
             return
-        if event.key() == Qt.Key.Key_Tab and not self.textCursor().hasSelection():
-            self.insertPlainText("    ")
+        key, modifiers = event.key(), event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if key == Qt.Key.Key_Escape:
+            self.escapePressed.emit()
+        if key == Qt.Key.Key_Tab and modifiers == Qt.KeyboardModifier.NoModifier:
+            if self.textCursor().hasSelection():
+                self._line_command(editing.indent)
+            else:
+                self.insertPlainText(editing.INDENT)
             return
-        if event.key() in _RUN_KEYS and event.modifiers() in (Qt.KeyboardModifier.NoModifier,
-                                                               Qt.KeyboardModifier.KeypadModifier):
-            text = self.textCursor().block().text()[: self.textCursor().positionInBlock()]
+        if key == Qt.Key.Key_Backtab:
+            self._line_command(editing.dedent)
+            return
+        if key in (Qt.Key.Key_Slash, Qt.Key.Key_Question) and modifiers & Qt.KeyboardModifier.ControlModifier:
+            self._line_command(editing.toggle_comment)
+            return
+        if key in _RUN_KEYS and modifiers == Qt.KeyboardModifier.NoModifier:
+            cursor = self.textCursor()
+            text = cursor.block().text()[: cursor.positionInBlock()]
             indent = text[: len(text) - len(text.lstrip())]
             if _OPENS_BLOCK.search(text):
-                indent += "    "
-            super().keyPressEvent(event)
-            self.insertPlainText(indent)
+                indent += editing.INDENT
+            elif _ENDS_BLOCK.match(text):
+                indent = indent[: max(0, len(indent) - len(editing.INDENT))]
+            cursor.beginEditBlock()             # the new line and its indentation: one undo step
+            cursor.insertText("\n" + indent)
+            cursor.endEditBlock()
+            self.setTextCursor(cursor)
+            self.ensureCursorVisible()
             return
         super().keyPressEvent(event)
+
+    def _line_command(self, command):
+        cursor = self.textCursor()
+        command(cursor)
+        self.setTextCursor(cursor)
+
 
     # -- painting ----------------------------------------------------------------------------
     def gutter_width(self) -> int:
@@ -223,7 +263,8 @@ class CodeEditor(QPlainTextEdit):
             self._update_gutter_width()
 
     def resizeEvent(self, event):
-        super().resizeEvent(event)
+        if event is not None:
+            super().resizeEvent(event)
         r = self.contentsRect()
         self._gutter.setGeometry(QRect(r.left(), r.top(), self.gutter_width(), r.height()))
 
@@ -232,6 +273,8 @@ class CodeEditor(QPlainTextEdit):
         if event.type() == QEvent.Type.PaletteChange:
             self.highlighter.refresh_colors()
             self._highlight_current_cell()
+        elif event.type() == QEvent.Type.FontChange and hasattr(self, "highlighter"):
+            self._font_changed()        # zoom: the document, tab stops and gutter follow
 
     def paint_gutter(self, event):
         c = theme.colors(self.palette())
@@ -260,22 +303,40 @@ class CodeEditor(QPlainTextEdit):
             number += 1
         painter.end()
 
-    def paintEvent(self, event):
-        super().paintEvent(event)
-        markers = set(self.marker_blocks())
-        if not markers:
-            return
-        painter = QPainter(self.viewport())
-        painter.setPen(QColor(theme.colors(self.palette())["separator"]))
+    def _visible_blocks(self, rect):
+        """(block, its geometry in the viewport) for the blocks that meet ``rect``."""
         block = self.firstVisibleBlock()
         offset = self.contentOffset()
         while block.isValid():
             geometry = self.blockBoundingGeometry(block).translated(offset)
-            if geometry.top() > event.rect().bottom():
+            if geometry.top() > rect.bottom():
                 break
-            if block.blockNumber() in markers and block.blockNumber() > 0:
-                y = round(geometry.top())
-                painter.drawLine(0, y, self.viewport().width(), y)
+            if block.isVisible() and geometry.bottom() >= rect.top():
+                yield block, geometry
             block = block.next()
+
+    def paintEvent(self, event):
+        markers = self.cells.markers
+        if not markers:
+            super().paintEvent(event)
+            return
+        c = theme.colors(self.palette())
+        first, last = self._cell or self.cell_range(self.textCursor().blockNumber())
+        visible = list(self._visible_blocks(event.rect()))
+        width = self.viewport().width()
+        painter = QPainter(self.viewport())            # under the text: the current cell's tint
+        tint = QColor(c["current_cell"])
+        for block, geometry in visible:
+            if first <= block.blockNumber() <= last:
+                painter.fillRect(QRectF(0, geometry.top(), width, geometry.height()), tint)
+        painter.end()
+        super().paintEvent(event)
+        painter = QPainter(self.viewport())            # over it: a rule above each cell
+        painter.setPen(QColor(c["separator"]))
+        for block, geometry in visible:
+            number = block.blockNumber()
+            if number > 0 and markers[min(len(markers) - 1, _bisect(markers, number))] == number:
+                y = round(geometry.top())
+                painter.drawLine(0, y, width, y)
         painter.end()
 
