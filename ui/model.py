@@ -19,7 +19,8 @@ Cell runs (the console)
     ``runs`` — the run dicts in order: ``cell, first_line, execution_count,
     outputs [{stream: 'stdout'|'stderr'|'result'|'error', text}], ok, interrupted,
     error, error_type, error_line, hint, backward_calls [indices]``;
-    ``execution_counts`` {cell index → last In [n]}; ``running_cell``.
+    ``execution_counts`` {cell index → last In [n]}; ``running_cell``;
+    ``abandon_cell(reason)`` ends a running cell whose request ended without it.
     Signals ``cellRunStarted(dict)`` (``cell, first_line, execution_count``),
     ``cellRunFinished(dict)`` (a run dict), ``notice(str kind, str text)`` (kind
     'info'|'warning'|'error': kernel restarted, interrupted, died), ``consoleCleared()``.
@@ -176,6 +177,7 @@ class AppModel(QObject):
         self.runs: list = []
         self.execution_counts: dict = {}
         self.running_cell: int | None = None
+        self._running_message: dict | None = None     # the cell_started of running_cell
         self.calls: dict = {}
         self.tensors: dict = {}
         self.sweep: dict | None = None
@@ -240,10 +242,14 @@ class AppModel(QObject):
     # -- runs ----------------------------------------------------------------------------------
     def begin_cell(self, message: dict):
         self.running_cell = message.get("cell")
+        self._running_message = message
         self.cellRunStarted.emit(message)
 
-    def finish_cell(self, run: dict, calls: list, tensors: list):
+    def finish_cell(self, run: dict, calls: list, tensors: list | None):
+        """A cell ended; ``tensors`` None keeps the tensors shown so far (the kernel
+        could not describe them)."""
         self.running_cell = None
+        self._running_message = None
         self.runs.append(run)
         del self.runs[:-MAX_RUNS_KEPT]
         if run.get("cell") is not None:
@@ -253,7 +259,22 @@ class AppModel(QObject):
             record = CallRecord(data["index"], data, generation=self.generation)
             self.calls[record.index] = record
             self.callAdded.emit(record.index)
-        self.set_tensors(tensors)
+        if tensors is not None:
+            self.set_tensors(tensors)
+
+    def abandon_cell(self, reason: str):
+        """End the running cell, if any, as failed with ``reason``: the kernel's request
+        ended (an internal error in the kernel) without the cell's ``cell_finished``.
+        Its ``[*]`` goes and the console shows why, instead of the cell running forever."""
+        if self.running_cell is None:
+            return
+        started = self._running_message or {}
+        self.finish_cell({
+            "cell": self.running_cell, "first_line": started.get("first_line"),
+            "execution_count": started.get("execution_count"),
+            "outputs": [{"stream": "error", "text": reason.rstrip("\n") + "\n"}],
+            "ok": False, "interrupted": False, "error": reason, "error_type": "InternalError",
+            "error_line": None, "hint": None, "backward_calls": []}, [], None)
 
     def add_notice(self, kind: str, text: str):
         self.notice.emit(kind, text)

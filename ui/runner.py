@@ -42,7 +42,7 @@ class Runner(QObject):
         c.stateChanged.connect(self._on_state_changed)
         c.died.connect(lambda text: model.add_notice("error", text))
         c.restarted.connect(self._on_restarted)
-        c.kernelError.connect(lambda text: self.internalError.emit("Internal error in the kernel", text))
+        c.kernelError.connect(self._on_kernel_error)
 
     # -- commands --------------------------------------------------------------------------------
     def start(self):
@@ -148,7 +148,14 @@ class Runner(QObject):
         self.model.set_status(f"Deriving the gradients of backward #{message['call']}"
                               f"{' (' + leaves + ')' if leaves else ''}…")
 
+    def _on_kernel_error(self, text: str):
+        last = next((line for line in reversed(text.strip().splitlines()) if line.strip()), "")
+        self.model.abandon_cell(f"Internal error in the kernel: {last}" if last
+                                else "Internal error in the kernel")
+        self.internalError.emit("Internal error in the kernel", text)
+
     def _on_request_done(self, message: dict):
+        self.model.abandon_cell("The kernel ended the request before this cell finished.")
         if not self.client.busy:
             self.model.set_status("")
 

@@ -69,25 +69,50 @@ def dtype_name(dtype) -> str:
     return name
 
 
+SUMMARY_CHUNK = 1 << 18          # elements per step of summary(): 256 Ki float64 = 2 MiB of scratch
+
+
 def summary(value) -> dict | None:
-    """shape, dtype, size and nan-safe min/max/mean/L2 norm of an array."""
+    """shape, dtype, size and nan-safe min/max/mean/L2 norm of an array.
+
+    Bounded extra memory whatever the array's size: the statistics are taken over
+    flat chunks of :data:`SUMMARY_CHUNK` elements (a float64 copy and a finite mask
+    of one chunk at a time, never of the whole array — a 2 GB tensor must not need
+    another 12 GB to be described)."""
     if value is None:
         return None
     a = np.asarray(value)
     result = {"shape": list(a.shape), "dtype": dtype_name(a.dtype), "size": int(a.size),
               "min": None, "max": None, "mean": None, "norm": None}
-    if 0 < a.size <= 64 and a.dtype.kind in "fiub":
+    if not a.size or a.dtype.kind not in "fiub":
+        return result
+    if a.size <= 64:
         finite = [v for v in map(float, a.ravel().tolist()) if math.isfinite(v)]
         if finite:
             result.update(min=min(finite), max=max(finite), mean=sum(finite) / len(finite),
                           norm=math.sqrt(sum(v * v for v in finite)))
-    elif a.size and a.dtype.kind in "fiub":
-        f = a.astype(np.float64, copy=False)
-        finite = f[np.isfinite(f)]
-        if finite.size:
-            result.update(min=float(finite.min()), max=float(finite.max()),
-                          mean=float(finite.mean()), norm=float(np.sqrt(np.sum(finite * finite))))
+        return result
+    count, total, squares = 0, 0.0, 0.0
+    low, high = math.inf, -math.inf
+    for chunk in _float64_chunks(a, SUMMARY_CHUNK):
+        ok = np.isfinite(chunk)
+        finite = chunk if ok.all() else chunk[ok]     # the copy only where something is not finite
+        if not finite.size:
+            continue
+        count += finite.size
+        low, high = min(low, float(finite.min())), max(high, float(finite.max()))
+        total += float(finite.sum())
+        squares += float(np.dot(finite, finite))
+    if count:
+        result.update(min=low, max=high, mean=total / count, norm=math.sqrt(squares))
     return result
+
+
+def _float64_chunks(a: np.ndarray, size: int):
+    """``a``'s elements as float64 pieces of at most ``size`` (numpy's buffered
+    iterator: one buffer is reused, whatever ``a``'s dtype, strides or size)."""
+    return np.nditer(a, flags=["external_loop", "buffered", "zerosize_ok"], op_dtypes=["float64"],
+                     casting="unsafe", buffersize=size)
 
 
 def _plain(value):
