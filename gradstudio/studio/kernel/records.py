@@ -95,13 +95,17 @@ def summary(value) -> dict | None:
     count, total, squares = 0, 0.0, 0.0
     low, high = math.inf, -math.inf
     for chunk in _float64_chunks(a, SUMMARY_CHUNK):
-        ok = np.isfinite(chunk)
-        finite = chunk if ok.all() else chunk[ok]     # the copy only where something is not finite
-        if not finite.size:
-            continue
+        chunk_sum = float(chunk.sum())
+        if math.isfinite(chunk_sum):      # a NaN or inf anywhere would make the sum one too
+            finite = chunk
+        else:                             # the mask and copy only where something is not finite
+            finite = chunk[np.isfinite(chunk)]
+            if not finite.size:
+                continue
+            chunk_sum = float(finite.sum())
         count += finite.size
         low, high = min(low, float(finite.min())), max(high, float(finite.max()))
-        total += float(finite.sum())
+        total += chunk_sum
         squares += float(np.dot(finite, finite))
     if count:
         result.update(min=low, max=high, mean=total / count, norm=math.sqrt(squares))
