@@ -195,6 +195,24 @@ def test_sweep_request_busy_state_result_and_error(qtbot, panel):
     assert "sweep cancelled" in panel.sweep_plot.message.get_text()
 
 
+def test_the_signed_toggle_shows_values_on_a_diverging_map(qtbot, panel):
+    add_calls(panel, recorded_call(0))
+    panel.tabs.setCurrentIndex(1)
+    panel.model.select(call=0, node=0)
+    settle(qtbot, panel)
+    assert panel.heatmap_plot.image.norm.vmin == 0                     # |grad| by default
+    panel.signed_colors.setChecked(True)
+    settle(qtbot, panel)
+    plot = panel.heatmap_plot
+    np.testing.assert_allclose(plot.image.get_array(), [[1, -2, 0.5], [0, 3, 1]])
+    assert plot.image.get_cmap().name.startswith("RdBu_r")
+    assert (plot.image.norm.vmin, plot.image.norm.vmax) == (-3, 3)
+    assert "|" not in plot.image.axes.get_title(loc="left")
+    panel.signed_colors.setChecked(False)
+    settle(qtbot, panel)
+    np.testing.assert_allclose(panel.heatmap_plot.image.get_array(), [[1, 2, 0.5], [0, 3, 1]])
+
+
 def test_double_click_on_a_heatmap_cell_sweeps_it(qtbot, panel):
     add_calls(panel, recorded_call(0))
     panel.tabs.setCurrentIndex(1)

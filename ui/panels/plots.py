@@ -25,6 +25,7 @@ thread — only when there is a first plot. Drawing itself is
 """
 from __future__ import annotations
 
+import re
 import threading
 
 import numpy as np
@@ -140,8 +141,13 @@ class PlotsPanel(QWidget):
         self.log_colors = QCheckBox("log colour scale")
         self.log_colors.setToolTip("Colour |grad| on a logarithmic scale (for gradients that span decades)")
         self.log_colors.toggled.connect(lambda checked: self._mark("heatmap", now=True))
+        self.signed_colors = QCheckBox("signed")
+        self.signed_colors.setToolTip("Colour the gradient's values themselves on a diverging map "
+                                      "(blue < 0 < red, white at 0) instead of |grad|")
+        self.signed_colors.toggled.connect(lambda checked: self._mark("heatmap", now=True))
         row = QHBoxLayout()
         row.addWidget(self.heatmap_info, 1)
+        row.addWidget(self.signed_colors)
         row.addWidget(self.log_colors)
         self.headers["heatmap"].addLayout(row)
 
@@ -489,11 +495,14 @@ class PlotsPanel(QWidget):
         if leaf is not None and target is not None and target[:2] == leaf:
             marked = target[2]
         grad, title, log = source["array"], source["title"], self.log_colors.isChecked()
+        signed = self.signed_colors.isChecked()
+        if signed:          # the title names what is drawn: ∂f/∂x, not |∂f/∂x|
+            title = re.sub(r"\|([^|]+)\|", r"\1", title, count=1)
 
         def build(figure):
             plotting.style_figure(figure, colors)
             return plotting.gradient_heatmap(figure.add_subplot(), grad, colors=colors, title=title,
-                                             log=log, marked=marked)
+                                             log=log, marked=marked, signed=signed)
 
         def done(plot):
             self.heatmap_plot, self.heatmap_leaf = plot, leaf
