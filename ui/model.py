@@ -13,7 +13,8 @@ Document
     ``document`` — the script's ``QTextDocument`` (the Script panel edits it);
     ``script_text()``, ``path`` (None for an unsaved document), ``display_name()``,
     ``is_dirty()``, ``cells()`` → ``[gradstudio.studio.session.Cell]``, ``cell_at_line(line)``.
-    Signals ``pathChanged(str)``, ``dirtyChanged(bool)``.
+    Signals ``pathChanged(str)``, ``dirtyChanged(bool)``, ``documentReplaced()``
+    (another file or New; views drop what they kept of the previous one).
 
 Cell runs (the console)
     ``runs`` — the run dicts in order: ``cell, first_line, execution_count,
@@ -159,6 +160,7 @@ class AppModel(QObject):
     callDeriving = Signal(int)
     callChecked = Signal(int)
     callsCleared = Signal()
+    documentReplaced = Signal()       # set_script: another file, or New (before its view state is restored)
     tensorsChanged = Signal()
     sweepReady = Signal(object)
     selectionChanged = Signal(object)
@@ -198,6 +200,7 @@ class AppModel(QObject):
         self.untitled_name = untitled_name or "untitled.gradstudio"
         self.set_path(path)
         self.mark_clean()
+        self.documentReplaced.emit()
 
     def set_path(self, path: str | None):
         self.path = path
