@@ -102,6 +102,16 @@ class CallRecord:
     check: dict | None = None
     deriving: bool = False
     generation: int = 0          # which kernel made it (calls are cleared on restart)
+    execution_count: int | None = None     # the In [n] of the cell run that made it
+
+    def where(self) -> str:
+        """Where the call was made, in the numbering the gutter and the console show:
+        "In [3], line 10" (cells are named by their In [n] everywhere in the app)."""
+        line = self.data.get("line")
+        place = f"line {line}" if line is not None else ""
+        if self.execution_count is None:
+            return place
+        return f"In [{self.execution_count}], {place}" if place else f"In [{self.execution_count}]"
 
     @property
     def graph(self) -> dict | None:
@@ -259,7 +269,8 @@ class AppModel(QObject):
             self.execution_counts[run["cell"]] = run["execution_count"]
         self.cellRunFinished.emit(run)
         for data in calls:
-            record = CallRecord(data["index"], data, generation=self.generation)
+            record = CallRecord(data["index"], data, generation=self.generation,
+                                execution_count=run.get("execution_count"))
             self.calls[record.index] = record
             self.callAdded.emit(record.index)
         if tensors is not None:

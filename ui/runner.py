@@ -122,8 +122,7 @@ class Runner(QObject):
     def _on_cell_started(self, message: dict):
         self._kernel_used = True
         self.model.begin_cell(message)
-        self.model.set_status(f"Running cell {message.get('cell')} "
-                              f"(In [{message.get('execution_count')}])…")
+        self.model.set_status(f"Running In [{message.get('execution_count')}]…")
 
     def _on_cell_finished(self, message: dict):
         self.model.finish_cell(message["run"], message.get("calls", []), message.get("tensors", []))

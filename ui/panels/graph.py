@@ -66,7 +66,7 @@ class GraphPanel(QWidget):
         self.calls.setToolTip("Which backward call's graph to show (the newest by default)")
         self.calls.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.calls.setMinimumContentsLength(22)
-        self.calls.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.calls.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.legend = GradLegend()
         self.scene = GraphScene(self.palette(), self.font(), self)
         self.view = GraphView(self.scene)
@@ -85,7 +85,7 @@ class GraphPanel(QWidget):
         self.actions = {}
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 2)
-        bar.addWidget(self.calls)
+        bar.addWidget(self.calls, 1)          # the call's title gets the toolbar's spare width
         for name, text, tip, slot, keys in (
                 ("zoom_out", "−", "Zoom out (−, Ctrl+wheel)", self.view.zoom_out, ["-"]),
                 ("zoom_in", "+", "Zoom in (+, Ctrl+wheel)", self.view.zoom_in, ["+", "="]),
@@ -120,7 +120,6 @@ class GraphPanel(QWidget):
             button.setDefaultAction(action)
             button.setAutoRaise(True)
             bar.addWidget(button)
-        bar.addStretch(1)
         self.info = QLabel()
         self.info.setToolTip("What the graph shows")
         footer = QHBoxLayout()
