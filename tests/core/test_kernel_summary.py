@@ -48,3 +48,16 @@ def test_chunked_statistics_agree_with_numpy_on_odd_layouts():
 def test_an_all_nan_tensor_has_no_statistics():
     result = records.summary(np.full(10_000, np.nan))
     assert result["size"] == 10_000 and result["min"] is None and result["norm"] is None
+
+
+def test_a_gradient_too_large_to_send_comes_with_a_bounded_heatmap_sample():
+    g = np.arange(3 * 1000 * 700, dtype=np.float32).reshape(3, 1000, 700)
+    sample, extra = _peak_extra(records.heatmap_sample, g)
+    assert sample["shape"] == [3000, 700] and sample["step"] == [12, 3]
+    np.testing.assert_array_equal(sample["array"], g.reshape(3000, 700)[::12, ::3])
+    assert sample["array"].shape[0] <= records.HEATMAP_SAMPLE and sample["array"].shape[1] <= records.HEATMAP_SAMPLE
+    assert extra < 0.05 * g.nbytes
+    assert records.heatmap_sample(np.ones(10)) is None                    # small: sent whole
+    assert records.heatmap_sample(np.ones((60, 100, 100)).transpose(2, 1, 0)) is None   # a whole copy
+    line = records.heatmap_sample(np.ones(300_000))
+    assert line["shape"] == [1, 300_000] and line["array"].shape == (1, 256)

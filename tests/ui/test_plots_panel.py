@@ -77,7 +77,7 @@ def panel(qtbot):
 
 
 def settle(qtbot, panel):
-    qtbot.waitUntil(lambda: not panel.is_busy(), timeout=5000)
+    qtbot.waitUntil(lambda: not panel.is_busy(), timeout=60000)   # the first plot imports matplotlib (slow on a loaded machine)
 
 
 def add_calls(panel, *calls):
@@ -364,3 +364,19 @@ def test_a_failing_plot_reaches_the_excepthook_and_the_view_carries_on(qtbot, pa
     panel.model.select(call=0, node=2)
     settle(qtbot, panel)
     assert panel.norms_plot is not None and not seen[1:]
+
+
+def test_a_gradient_too_large_to_send_is_shown_from_its_sample(qtbot, panel):
+    from gradstudio.studio.kernel import records
+    big = np.arange(600 * 700, dtype=np.float32).reshape(600, 700)
+    call = recorded_call(0)
+    leaf = call["graph"]["nodes"][0]
+    leaf.update(grad=None, grad_summary=records.summary(big), grad_sample=records.heatmap_sample(big),
+                shape=[600, 700])
+    add_calls(panel, call)
+    panel.tabs.setCurrentIndex(1)
+    panel.model.select(call=0, node=0)
+    settle(qtbot, panel)
+    np.testing.assert_array_equal(panel.heatmap_plot.image.get_array(), big[::3, ::3])
+    assert "every 3rd row and 3rd column of its 600×700 layout" in panel.heatmap_info.text()
+    assert panel.heatmap_leaf is None

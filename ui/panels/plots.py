@@ -47,6 +47,25 @@ class _Relay(QObject):
     done = Signal()           # emitted from a thread, delivered in the GUI thread
 
 
+def _sampled(item: dict, title: str, name: str, what: str) -> dict:
+    """The heatmap source for a gradient too large to send: the kernel's sample of it
+    (every k-th row and column); no element picking (a cell is not one element)."""
+    sample = item["grad_sample"]
+    rows, columns = sample["shape"]
+    step_rows, step_columns = sample["step"]
+    size = (item.get("grad_summary") or {}).get("size")
+    return {"array": sample["array"], "leaf": None, "name": name, "title": f"{title} (sampled)",
+            "info": f"{what}: {size:,} elements, too many to send — shown: every "
+                    f"{_nth(step_rows)} row and {_nth(step_columns)} column of its {rows:,}×{columns:,} layout."}
+
+
+def _nth(step: int) -> str:
+    if step == 1:
+        return "single"
+    suffix = "th" if 10 <= step % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(step % 10, "th")
+    return f"{step}{suffix}"
+
+
 def default_range(value: float) -> tuple:
     """value ± max(1, |value|): the kernel's default (gradstudio.studio.sweep), repeated here
     so the GUI does not import the engine just to show two numbers."""
@@ -448,6 +467,9 @@ class PlotsPanel(QWidget):
                         "title": f"|∂f/∂{label}| in backward #{call}",
                         "info": f"The gradient that reached {label} in backward #{call}"
                                 f"{' — click a cell to pick it for the sweep' if leaf else ''}."}
+            if node.get("grad_sample") is not None:
+                return _sampled(node, f"|∂f/∂{label}| in backward #{call}", label,
+                                f"The gradient that reached {label} in backward #{call}")
             if node.get("grad_summary") is not None:
                 size = node["grad_summary"].get("size")
                 return {"message": f"The gradient of {label} is too large to show ({size:,} elements).",
@@ -465,6 +487,8 @@ class PlotsPanel(QWidget):
                 leaf = (call_index, vertex) if found is not None and found.get("kind") == "leaf" else None
                 return {"array": tensor["grad"], "leaf": leaf, "name": name, "title": f"|{name}.grad|",
                         "info": f"{name}.grad, accumulated over every backward call so far."}
+            if tensor.get("grad_sample") is not None:
+                return _sampled(tensor, f"|{name}.grad|", name, f"{name}.grad")
             if tensor.get("grad_summary") is not None:
                 size = tensor["grad_summary"].get("size")
                 return {"message": f"{name}.grad is too large to show ({size:,} elements).", "name": name}

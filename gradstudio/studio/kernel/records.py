@@ -112,6 +112,34 @@ def summary(value) -> dict | None:
     return result
 
 
+HEATMAP_SAMPLE = 256     # a heatmap sample has at most this many rows and columns
+
+
+def heatmap_sample(value) -> dict | None:
+    """For a numeric array too large to send (over :data:`MAX_ARRAY_ELEMENTS`): every
+    k-th row and column of its 2-d layout (as the heatmap draws it: the last dimension
+    across, all others down), at most :data:`HEATMAP_SAMPLE` of each — a copy of those
+    elements only. ``{"array", "step": [rows, columns], "shape": the 2-d layout's}``;
+    None for a small array, or one whose layout needs a copy of the whole."""
+    if value is None:
+        return None
+    a = np.asarray(value)
+    if a.size <= MAX_ARRAY_ELEMENTS or a.ndim == 0 or a.dtype.kind not in "fiub":
+        return None
+    if a.ndim == 1:
+        grid = a[np.newaxis, :]
+    else:
+        grid = a.view()
+        try:
+            grid.shape = (-1, a.shape[-1])       # raises instead of copying a strided array
+        except AttributeError:
+            return None
+    rows, columns = grid.shape
+    step = [max(1, -(-rows // HEATMAP_SAMPLE)), max(1, -(-columns // HEATMAP_SAMPLE))]
+    return {"array": np.array(grid[::step[0], ::step[1]], copy=True), "step": step,
+            "shape": [rows, columns]}
+
+
 def _float64_chunks(a: np.ndarray, size: int):
     """``a``'s elements as float64 pieces of at most ``size`` (numpy's buffered
     iterator: one buffer is reused, whatever ``a``'s dtype, strides or size)."""
@@ -136,7 +164,8 @@ def _plain(value):
 def node_data(node, root: int, budget: Budget | None = None) -> dict:
     """One graph vertex: ``id, kind ('leaf'|'const'|'op'), label, grad_fn, op_label,
     category, doc, op_key, name, shape, dtype, value (array|None), value_summary,
-    grad (array|None), grad_summary, grad_norm (float|None), inputs (ids in argument
+    grad (array|None), grad_summary, grad_sample (:func:`heatmap_sample`, when grad is
+    too large to send), grad_norm (float|None), inputs (ids in argument
     order), params, requires_grad, is_root``."""
     op = node.op
     value = np.asarray(node.value)
@@ -154,6 +183,7 @@ def node_data(node, root: int, budget: Budget | None = None) -> dict:
         "shape": list(value.shape), "dtype": dtype_name(value.dtype),
         "value": take(value), "value_summary": summary(value),
         "grad": take(grad), "grad_summary": grad_summary,
+        "grad_sample": heatmap_sample(grad),
         "grad_norm": grad_summary["norm"] if grad_summary else None,
         "inputs": list(node.inputs),
         "params": {str(k): _plain(v) for k, v in (node.params or {}).items()},
@@ -444,7 +474,7 @@ def run_data(run, first_line: int | None = None) -> dict:
 def tensor_data(name: str, tensor, budget: Budget | None = None) -> dict:
     """A named tensor for the inspector: ``name, shape, dtype, requires_grad, is_leaf,
     grad_fn, value (array|None), value_summary, value_text (torch's repr), grad,
-    grad_summary, grad_text``."""
+    grad_summary, grad_sample (:func:`heatmap_sample`), grad_text``."""
     value = tensor._data
     grad_tensor = getattr(tensor, "_grad", None)   # .grad would warn for non-leaves
     grad = grad_tensor._data if grad_tensor is not None else None
@@ -455,7 +485,7 @@ def tensor_data(name: str, tensor, budget: Budget | None = None) -> dict:
         "grad_fn": tensor.grad_fn.op.name if tensor.grad_fn is not None else None,
         "value": take(value), "value_summary": summary(value),
         "value_text": _safe_repr(tensor),
-        "grad": take(grad), "grad_summary": summary(grad),
+        "grad": take(grad), "grad_summary": summary(grad), "grad_sample": heatmap_sample(grad),
         "grad_text": _safe_repr(grad_tensor) if grad_tensor is not None else None,
     }
 
