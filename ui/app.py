@@ -1,6 +1,7 @@
 """``gradstudio [FILE]``: start the desktop app.
 
-Creates (or reuses) the QApplication, Fusion style with a light or dark
+First checks that Qt's Linux platform plugin can load (:mod:`.platform_check`:
+which system libraries are missing, and the apt line), then creates (or reuses) the QApplication, Fusion style with a light or dark
 palette following the platform, installs the excepthook that shows uncaught
 errors in the window, builds :class:`MainWindow`, opens FILE if given (never
 running it) or offers to recover work left by a crash, and runs the event loop.
@@ -49,6 +50,12 @@ def main(argv=None) -> int:
                         help="open the window, wait for the kernel, close, exit 0")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
 
+    # before the QApplication: Qt aborts the process when its platform plugin cannot load
+    from .platform_check import check_xcb
+    problem = check_xcb()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     app = application()
     from .main_window import MainWindow
     from .settings import Settings

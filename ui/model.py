@@ -13,13 +13,15 @@ Document
     ``document`` — the script's ``QTextDocument`` (the Script panel edits it);
     ``script_text()``, ``path`` (None for an unsaved document), ``display_name()``,
     ``is_dirty()``, ``cells()`` → ``[gradstudio.studio.session.Cell]``, ``cell_at_line(line)``.
-    Signals ``pathChanged(str)``, ``dirtyChanged(bool)``.
+    Signals ``pathChanged(str)``, ``dirtyChanged(bool)``, ``documentReplaced()``
+    (another file or New; views drop what they kept of the previous one).
 
 Cell runs (the console)
     ``runs`` — the run dicts in order: ``cell, first_line, execution_count,
     outputs [{stream: 'stdout'|'stderr'|'result'|'error', text}], ok, interrupted,
     error, error_type, error_line, hint, backward_calls [indices]``;
-    ``execution_counts`` {cell index → last In [n]}; ``running_cell``.
+    ``execution_counts`` {cell index → last In [n]}; ``running_cell``;
+    ``abandon_cell(reason)`` ends a running cell whose request ended without it.
     Signals ``cellRunStarted(dict)`` (``cell, first_line, execution_count``),
     ``cellRunFinished(dict)`` (a run dict), ``notice(str kind, str text)`` (kind
     'info'|'warning'|'error': kernel restarted, interrupted, died), ``consoleCleared()``.
@@ -101,6 +103,16 @@ class CallRecord:
     check: dict | None = None
     deriving: bool = False
     generation: int = 0          # which kernel made it (calls are cleared on restart)
+    execution_count: int | None = None     # the In [n] of the cell run that made it
+
+    def where(self) -> str:
+        """Where the call was made, in the numbering the gutter and the console show:
+        "In [3], line 10" (cells are named by their In [n] everywhere in the app)."""
+        line = self.data.get("line")
+        place = f"line {line}" if line is not None else ""
+        if self.execution_count is None:
+            return place
+        return f"In [{self.execution_count}], {place}" if place else f"In [{self.execution_count}]"
 
     @property
     def graph(self) -> dict | None:
@@ -159,6 +171,7 @@ class AppModel(QObject):
     callDeriving = Signal(int)
     callChecked = Signal(int)
     callsCleared = Signal()
+    documentReplaced = Signal()       # set_script: another file, or New (before its view state is restored)
     tensorsChanged = Signal()
     sweepReady = Signal(object)
     selectionChanged = Signal(object)
@@ -178,6 +191,7 @@ class AppModel(QObject):
         self.runs: list = []
         self.execution_counts: dict = {}
         self.running_cell: int | None = None
+        self._running_message: dict | None = None     # the cell_started of running_cell
         self.calls: dict = {}
         self.tensors: dict = {}
         self.sweep: dict | None = None
@@ -199,6 +213,7 @@ class AppModel(QObject):
         self.untitled_name = untitled_name or "untitled.gradstudio"
         self.set_path(path)
         self.mark_clean()
+        self.documentReplaced.emit()
 
     def set_path(self, path: str | None):
         self.path = path
@@ -243,20 +258,40 @@ class AppModel(QObject):
     # -- runs ----------------------------------------------------------------------------------
     def begin_cell(self, message: dict):
         self.running_cell = message.get("cell")
+        self._running_message = message
         self.cellRunStarted.emit(message)
 
-    def finish_cell(self, run: dict, calls: list, tensors: list):
+    def finish_cell(self, run: dict, calls: list, tensors: list | None):
+        """A cell ended; ``tensors`` None keeps the tensors shown so far (the kernel
+        could not describe them)."""
         self.running_cell = None
+        self._running_message = None
         self.runs.append(run)
         del self.runs[:-MAX_RUNS_KEPT]
         if run.get("cell") is not None:
             self.execution_counts[run["cell"]] = run["execution_count"]
         self.cellRunFinished.emit(run)
         for data in calls:
-            record = CallRecord(data["index"], data, generation=self.generation)
+            record = CallRecord(data["index"], data, generation=self.generation,
+                                execution_count=run.get("execution_count"))
             self.calls[record.index] = record
             self.callAdded.emit(record.index)
-        self.set_tensors(tensors)
+        if tensors is not None:
+            self.set_tensors(tensors)
+
+    def abandon_cell(self, reason: str):
+        """End the running cell, if any, as failed with ``reason``: the kernel's request
+        ended (an internal error in the kernel) without the cell's ``cell_finished``.
+        Its ``[*]`` goes and the console shows why, instead of the cell running forever."""
+        if self.running_cell is None:
+            return
+        started = self._running_message or {}
+        self.finish_cell({
+            "cell": self.running_cell, "first_line": started.get("first_line"),
+            "execution_count": started.get("execution_count"),
+            "outputs": [{"stream": "error", "text": reason.rstrip("\n") + "\n"}],
+            "ok": False, "interrupted": False, "error": reason, "error_type": "InternalError",
+            "error_line": None, "hint": None, "backward_calls": []}, [], None)
 
     def add_notice(self, kind: str, text: str):
         self.notice.emit(kind, text)

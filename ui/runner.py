@@ -42,7 +42,7 @@ class Runner(QObject):
         c.stateChanged.connect(self._on_state_changed)
         c.died.connect(lambda text: model.add_notice("error", text))
         c.restarted.connect(self._on_restarted)
-        c.kernelError.connect(lambda text: self.internalError.emit("Internal error in the kernel", text))
+        c.kernelError.connect(self._on_kernel_error)
 
     # -- commands --------------------------------------------------------------------------------
     def start(self):
@@ -122,8 +122,7 @@ class Runner(QObject):
     def _on_cell_started(self, message: dict):
         self._kernel_used = True
         self.model.begin_cell(message)
-        self.model.set_status(f"Running cell {message.get('cell')} "
-                              f"(In [{message.get('execution_count')}])…")
+        self.model.set_status(f"Running In [{message.get('execution_count')}]…")
 
     def _on_cell_finished(self, message: dict):
         self.model.finish_cell(message["run"], message.get("calls", []), message.get("tensors", []))
@@ -148,7 +147,14 @@ class Runner(QObject):
         self.model.set_status(f"Deriving the gradients of backward #{message['call']}"
                               f"{' (' + leaves + ')' if leaves else ''}…")
 
+    def _on_kernel_error(self, text: str):
+        last = next((line for line in reversed(text.strip().splitlines()) if line.strip()), "")
+        self.model.abandon_cell(f"Internal error in the kernel: {last}" if last
+                                else "Internal error in the kernel")
+        self.internalError.emit("Internal error in the kernel", text)
+
     def _on_request_done(self, message: dict):
+        self.model.abandon_cell("The kernel ended the request before this cell finished.")
         if not self.client.busy:
             self.model.set_status("")
 

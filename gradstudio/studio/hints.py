@@ -42,12 +42,49 @@ _HINTS = [
      "them; Restart clears it)."),
     (r"appears to not have been used in the graph",
      "That input does not influence the output; pass allow_unused=True to get None for it."),
+    (r"name '(?:np|numpy)' is not defined",
+     "Import it first: `import numpy as np`."),
+    (r"name '(\w+)' is not defined",
+     r"`\1` has no value yet: run the cell that assigns it first (cells share one namespace, in "
+     r"the order you run them; Restart clears it), or check its spelling."),
+    (r"cannot access local variable '(\w+)'",
+     r"The function assigns `\1`, so Python treats it as local everywhere in the function: give "
+     r"it a value before its first use there, or pass it in as an argument."),
 ]
 
+# SyntaxError messages are Python's own (error.msg); the hint says what usually causes them.
+_SYNTAX_HINTS = [
+    (r"was never closed|unmatched '|does not match opening parenthesis",
+     "A bracket is not matched: every ( [ { needs its ) ] } — look at the line shown and the "
+     "lines just before it."),
+    (r"unterminated (triple-quoted )?string",
+     "A string is not closed: end it with the same quote it starts with (three quotes for a "
+     "string over several lines)."),
+    (r"expected ':'",
+     "if, for, while, def, class and with end their first line with a colon (:)."),
+    (r"unexpected indent|unindent does not match|expected an indented block|inconsistent use of tabs",
+     "The indentation is off: a block is indented one level (4 spaces) under the line that "
+     "ends with ':', and the lines of one block line up."),
+    (r"Perhaps you forgot a comma",
+     "Items of a list, tuple or call are separated by commas."),
+    (r"cannot assign to|Maybe you meant '=='",
+     "Use == to compare; = gives the name on its left a value."),
+]
+_SYNTAX_FALLBACK = ("Python could not read this cell, so none of it ran; the line shown is where "
+                    "it stopped. Usual causes: a missing bracket, quote or colon, or = where == "
+                    "was meant.")
+_SYNTAX_ERRORS = ("SyntaxError", "IndentationError", "TabError")
 
-def hint_for(message: str) -> str | None:
-    """A plain-language hint for an error message, or None."""
+
+def hint_for(message: str, error_type: str | None = None) -> str | None:
+    """A plain-language hint for an error message, or None. ``error_type`` is the
+    exception's class name when known: every SyntaxError gets a hint."""
+    message = message or ""
+    if error_type in _SYNTAX_ERRORS:
+        return next((hint for pattern, hint in _SYNTAX_HINTS if re.search(pattern, message)),
+                    _SYNTAX_FALLBACK)
     for pattern, hint in _HINTS:
-        if re.search(pattern, message):
-            return hint
+        match = re.search(pattern, message)
+        if match:
+            return match.expand(hint)
     return None

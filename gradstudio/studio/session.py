@@ -237,9 +237,10 @@ class Session:
                     value = eval(compile(last, filename, "eval"), self.namespace)
                     if value is not None:
                         run.outputs.append(Output("result", repr(value) + "\n"))
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as error:
             run.error, run.error_type = "Interrupted", "KeyboardInterrupt"
-            run.outputs.append(Output("error", "KeyboardInterrupt: interrupted\n"))
+            run.error_line = _user_line(error, filename)
+            run.outputs.append(Output("error", f"KeyboardInterrupt: {_interrupted_at(run.error_line, source, first_line)}\n"))
         except BaseException as error:  # the user's script may raise anything, SystemExit too
             self._record_error(run, error, _user_line(error, filename))
         finally:
@@ -257,7 +258,7 @@ class Session:
         run.error = str(error) if not isinstance(error, SyntaxError) else error.msg
         run.error_type = type(error).__name__
         run.error_line = line
-        run.hint = hint_for(run.error)
+        run.hint = hint_for(run.error, run.error_type)
         where = f" (line {line})" if line else ""
         text = f"{run.error_type}{where}: {run.error}\n"
         if run.hint:
@@ -408,6 +409,18 @@ class _Tee(io.TextIOBase):
 def _pad(source: str, first_line: int) -> str:
     """Source shifted down so line numbers are the script's line numbers."""
     return "\n" * (first_line - 1) + source
+
+
+def _interrupted_at(line: int | None, source: str, first_line: int) -> str:
+    """"interrupted at line 7 (`while True:`)": where the cell was when Interrupt came
+    (``line`` counts in the script, the cell starting at ``first_line``)."""
+    if line is None:
+        return "interrupted"
+    lines = source.splitlines()
+    text = lines[line - first_line].strip() if 0 <= line - first_line < len(lines) else ""
+    if len(text) > 60:
+        text = text[:57] + "…"
+    return f"interrupted at line {line}" + (f" (`{text}`)" if text else "")
 
 
 def _user_line(error: BaseException, filename: str) -> int | None:

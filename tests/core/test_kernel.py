@@ -295,3 +295,32 @@ def test_big_graphs_arrive_in_chunks(kernel):
     nodes = call["graph"]["nodes"]
     assert [n["id"] for n in nodes] == list(range(1002)) and "chunks" not in call["graph"]
     assert nodes[call["graph"]["root"]]["grad_fn"] == "SumBackward0"
+
+
+def test_a_failing_summary_ends_the_cell_with_its_message_and_later_cells_answer(kernel):
+    """An internal error while describing a cell's results (issue 8: MemoryError in
+    summary()) ends that cell visibly and does not silence the next ones."""
+    breaking = ("import gradstudio.studio.kernel.records as r\n"
+                "def broken(value):\n    raise MemoryError('no room for a summary')\n"
+                "r.summary = broken\nimport torch\nx = torch.ones(3)\nprint('still here')\n")
+    messages = run(kernel, breaking)
+    finished = of_type(messages, "cell_finished")
+    assert len(finished) == 1 and not of_type(messages, "kernel_error")
+    out = finished[0]["run"]
+    assert not out["ok"] and out["error_type"] == "InternalError"
+    texts = [o["text"] for o in out["outputs"]]
+    assert texts[0] == "still here\n"
+    assert "MemoryError: no room for a summary" in texts[-1]
+    assert "MemoryError" in out["internal_error"]
+    later = of_type(run(kernel, "print(1 + 1)", index=2), "cell_finished")
+    assert [o["text"] for o in later[0]["run"]["outputs"]][0] == "2\n"
+
+
+def test_a_kernel_holding_a_large_tensor_keeps_answering(kernel):
+    big = run(kernel, "import torch\nbig = torch.ones(50_000_000)\nbig.requires_grad_()\n")
+    tensors = of_type(big, "cell_finished")[0]["tensors"]
+    described = next(t for t in tensors if t["name"] == "big")
+    assert described["value"] is None and described["value_summary"]["mean"] == 1.0
+    for index in (2, 3):
+        finished = of_type(run(kernel, "print(1 + 1)", index=index), "cell_finished")
+        assert finished[0]["run"]["outputs"][0]["text"] == "2\n"

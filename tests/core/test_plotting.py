@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 
 import numpy as np
 import pytest
-from matplotlib.colors import LogNorm
+from matplotlib.colors import LogNorm, SymLogNorm
 from matplotlib.figure import Figure
 
 from gradstudio.studio.kernel import records as kernel_data
@@ -141,6 +141,22 @@ def test_heatmap_shows_abs_grad_with_a_colour_bar_and_values():
     assert [t.get_text() for t in plot.texts] == ["1", "2", "0", "4"]
     assert plot.marker.get_xy() == (-0.5, 0.5)                  # row 1, column 0
     assert plot.element_at(1.2, 0.9) == (1, 1) and plot.element_at(5, 5) is None
+
+
+def test_signed_heatmap_is_diverging_and_centred_at_zero():
+    grad = np.array([[1.0, -2.0], [0.0, 4.0]])
+    figure, ax = axes(figsize=(5, 4))
+    plot = plotting.gradient_heatmap(ax, grad, signed=True)
+    figure.canvas.draw()
+    np.testing.assert_array_equal(plot.image.get_array(), grad)
+    assert plot.image.get_cmap().name.startswith("RdBu_r")
+    assert (plot.image.norm.vmin, plot.image.norm.vmax) == (-4, 4)       # 0 in the middle
+    assert plot.image.norm(0.0) == pytest.approx(0.5)
+    assert [t.get_text() for t in plot.texts] == ["1", "-2", "0", "4"]
+    assert plot.colorbar.ax.get_ylabel() == "grad"
+    figure, ax = axes()
+    plot = plotting.gradient_heatmap(ax, np.array([-1e-4, 1.0, 1e3]), signed=True, log=True)
+    assert isinstance(plot.image.norm, SymLogNorm) and plot.image.norm(0.0) == pytest.approx(0.5)
 
 
 @pytest.mark.parametrize("shape, shown", [((), (1, 1)), ((4,), (1, 4)), ((2, 3), (2, 3)), ((2, 3, 4), (6, 4))])

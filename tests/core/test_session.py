@@ -113,3 +113,27 @@ def test_session_namespace_persists_and_restart_is_a_new_session():
     session.run_cell("a = 41")
     assert session.run_cell("a + 1").text() == "42\n"
     assert "a" not in Session().namespace
+
+
+def test_name_and_syntax_errors_get_hints_like_the_backward_errors():
+    from gradstudio.studio.session import Session
+    session = Session("script.py")
+    run = session.run_cell("import torch\ny = w * 2\n", cell=1)
+    assert run.error_type == "NameError"
+    assert run.hint.startswith("`w` has no value yet: run the cell that assigns it first")
+    assert "Hint: `w` has no value yet" in run.outputs[-1].text
+    unclosed = session.run_cell("x = torch.ones(2\n", cell=2)
+    assert unclosed.error_type == "SyntaxError" and "bracket is not matched" in unclosed.hint
+    other = session.run_cell("x = = 1\n", cell=3)
+    assert other.error_type == "SyntaxError" and other.hint.startswith("Python could not read this cell")
+    indent = session.run_cell("if True:\nx = 1\n", cell=4)
+    assert indent.error_type == "IndentationError" and "indentation is off" in indent.hint
+
+
+def test_keyboard_interrupt_names_the_line_that_was_running():
+    from gradstudio.studio.session import Session
+    session = Session("script.py")
+    run = session.run_cell("total = 0\nfor i in range(5):\n    if i == 3:\n        raise KeyboardInterrupt\n",
+                           cell=2, first_line=10)
+    assert run.error_type == "KeyboardInterrupt" and run.error_line == 13
+    assert run.outputs[-1].text == "KeyboardInterrupt: interrupted at line 13 (`raise KeyboardInterrupt`)\n"

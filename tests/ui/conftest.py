@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import os
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"     # before anything imports Qt
@@ -181,6 +182,32 @@ def set_script(window, text: str):
     return editor
 
 
+@contextlib.contextmanager
+def gui_work_between_beats(interval_ms: int = 10):
+    """The GUI thread's CPU seconds (``time.thread_time()``) between consecutive beats
+    of an ``interval_ms`` timer while the block runs: one event (or a burst between
+    two beats) that costs the GUI thread far more than the interval is a stall the
+    user would see. Unlike wall-clock gaps, this does not grow when other processes
+    take the cores (the kernel, other test runs)."""
+    from PySide6.QtCore import QTimer
+    work, last = [], [None]
+
+    def beat():
+        now = time.thread_time()
+        if last[0] is not None:
+            work.append(now - last[0])
+        last[0] = now
+
+    heartbeat = QTimer()
+    heartbeat.setInterval(interval_ms)
+    heartbeat.timeout.connect(beat)
+    heartbeat.start()
+    try:
+        yield work
+    finally:
+        heartbeat.stop()
+
+
 @pytest.fixture
 def helpers():
     class H:
@@ -189,5 +216,6 @@ def helpers():
     h.wait_idle = wait_idle
     h.console_text = console_text
     h.set_script = set_script
+    h.gui_work_between_beats = gui_work_between_beats
     h.tutorial = TUTORIAL
     return h

@@ -325,3 +325,50 @@ def test_zoom_view_state_and_calls_without_a_graph(qtbot):
     model.reset_kernel_state()                       # a restart: everything goes
     assert panel.document is None and panel.calls.count() == 0 and panel.undo_stack.count() == 0
     assert panel.stack.currentWidget() is panel.placeholder
+
+
+SECOND_BACKWARD = ("import torch\nx = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)\n"
+                   "y = (x * x).sum()\ny.backward()\ny.backward()\n")
+
+
+def test_a_failed_backwards_banner_colours_and_legend_agree_and_restart_clears_it(qtbot):
+    calls = recorded(SECOND_BACKWARD)
+    assert [c["status"] for c in calls] == ["ok", "error"]
+    model, panel = standalone_panel(qtbot, calls)
+    assert panel.document.call == 1
+    text = panel.notice.text()
+    assert panel.notice.isVisibleTo(panel) and "Trying to backward through the graph a second time" in text
+    assert ".." not in text
+    coloured = [i for i, item in panel.scene.node_items.items() if item.fill is not None and item.kind != "const"]
+    reached = [n for n in panel.document.nodes.values() if n.get("grad_norm") is not None]
+    assert len(coloured) == len(reached) == 2                  # SumBackward0 and MulBackward0
+    assert "reached 2 of 3 nodes before it stopped" in text and "the leaf got none" in text
+    assert "no gradient" not in text
+    assert panel.legend.scale.bounds() == pytest.approx((1.0, math.sqrt(3)))   # the legend: 1–1.732
+    model.reset_kernel_state()                                 # Restart Kernel
+    assert not panel.notice.isVisibleTo(panel) and panel.notice.text() == ""
+
+
+def test_fit_shows_every_node_of_an_expanded_chain(qtbot):
+    model, panel = standalone_panel(qtbot, recorded(doubling(300)))
+    panel.actions["expand_all"].trigger()
+    panel.actions["fit"].trigger()
+    visible = panel.view.mapToScene(panel.view.viewport().rect()).boundingRect()
+    outside = [vid for vid, item in panel.scene.node_items.items()
+               if not visible.contains(item.sceneBoundingRect())]
+    assert len(panel.scene.node_items) == 602 and outside == []
+
+
+def test_another_file_does_not_inherit_the_previous_files_zoom(qtbot):
+    calls = recorded("import torch\nx = torch.ones(3, requires_grad=True)\n(x * 2).sum().backward()\n")
+    model, panel = standalone_panel(qtbot, calls)
+    panel.restore_view_state({"zoom": 0.25, "follow_latest": True, "call": None})
+    assert math.isclose(panel.view.zoom(), 0.25, rel_tol=1e-3)
+    panel.restore_view_state({"zoom": 3.5, "follow_latest": False, "call": 7})   # a project not run yet
+    model.set_script("print('another file')\n", "/tmp/other.py")                 # open another file
+    model.reset_kernel_state()
+    assert panel.view.zoom() == 1.0
+    model.finish_cell({"cell": 1, "execution_count": 1, "outputs": [], "ok": True, "backward_calls": []},
+                      [dict(calls[0], index=0)], [])
+    qtbot.waitUntil(lambda: panel.document is not None, timeout=5000)
+    assert panel.document.call == 0 and not math.isclose(panel.view.zoom(), 3.5, rel_tol=1e-3)

@@ -77,3 +77,35 @@ def test_document_dirty_state(qtbot):
     model.mark_dirty()
     assert model.is_dirty()
     assert model.display_name() == "x.py"
+
+
+def test_a_cell_whose_request_ends_without_it_is_ended_with_the_reason(qtbot):
+    """Issue 8: an internal error in the kernel left the cell at [*] for good."""
+    model = AppModel()
+    finished = []
+    model.cellRunFinished.connect(finished.append)
+    model.begin_cell({"cell": 2, "first_line": 4, "execution_count": 3})
+    model.set_tensors([tensor("x")])
+    model.abandon_cell("Internal error in the kernel: MemoryError")
+    assert model.running_cell is None and model.execution_counts == {2: 3}
+    run = finished[0]
+    assert (run["cell"], run["ok"], run["error_type"]) == (2, False, "InternalError")
+    assert run["outputs"] == [{"stream": "error", "text": "Internal error in the kernel: MemoryError\n"}]
+    assert "x" in model.tensors                  # kept: the kernel could not describe new ones
+    model.abandon_cell("again")                  # nothing running: nothing happens
+    assert len(finished) == 1
+
+
+def test_an_internal_kernel_error_ends_the_running_cell_with_its_message(qtbot):
+    from gradstudio.ui.kernel_client import KernelClient
+    from gradstudio.ui.runner import Runner
+    model = AppModel()
+    runner = Runner(model, KernelClient())      # never started: the signals are driven by hand
+    finished, reported = [], []
+    model.cellRunFinished.connect(finished.append)
+    runner.internalError.connect(lambda summary, details: reported.append(details))
+    runner.client.cellStarted.emit({"cell": 1, "first_line": 1, "execution_count": 1})
+    runner.client.kernelError.emit("Traceback (most recent call last):\n  ...\nMemoryError: Unable to allocate\n")
+    assert model.running_cell is None
+    assert finished[0]["outputs"][0]["text"] == "Internal error in the kernel: MemoryError: Unable to allocate\n"
+    assert reported and "MemoryError" in reported[0]

@@ -77,7 +77,7 @@ def panel(qtbot):
 
 
 def settle(qtbot, panel):
-    qtbot.waitUntil(lambda: not panel.is_busy(), timeout=5000)
+    qtbot.waitUntil(lambda: not panel.is_busy(), timeout=60000)   # the first plot imports matplotlib (slow on a loaded machine)
 
 
 def add_calls(panel, *calls):
@@ -193,6 +193,24 @@ def test_sweep_request_busy_state_result_and_error(qtbot, panel):
     settle(qtbot, panel)
     assert "sweep cancelled" in panel.sweep_status.text() and panel.sweep_status.isVisible()
     assert "sweep cancelled" in panel.sweep_plot.message.get_text()
+
+
+def test_the_signed_toggle_shows_values_on_a_diverging_map(qtbot, panel):
+    add_calls(panel, recorded_call(0))
+    panel.tabs.setCurrentIndex(1)
+    panel.model.select(call=0, node=0)
+    settle(qtbot, panel)
+    assert panel.heatmap_plot.image.norm.vmin == 0                     # |grad| by default
+    panel.signed_colors.setChecked(True)
+    settle(qtbot, panel)
+    plot = panel.heatmap_plot
+    np.testing.assert_allclose(plot.image.get_array(), [[1, -2, 0.5], [0, 3, 1]])
+    assert plot.image.get_cmap().name.startswith("RdBu_r")
+    assert (plot.image.norm.vmin, plot.image.norm.vmax) == (-3, 3)
+    assert "|" not in plot.image.axes.get_title(loc="left")
+    panel.signed_colors.setChecked(False)
+    settle(qtbot, panel)
+    np.testing.assert_allclose(panel.heatmap_plot.image.get_array(), [[1, 2, 0.5], [0, 3, 1]])
 
 
 def test_double_click_on_a_heatmap_cell_sweeps_it(qtbot, panel):
@@ -346,3 +364,19 @@ def test_a_failing_plot_reaches_the_excepthook_and_the_view_carries_on(qtbot, pa
     panel.model.select(call=0, node=2)
     settle(qtbot, panel)
     assert panel.norms_plot is not None and not seen[1:]
+
+
+def test_a_gradient_too_large_to_send_is_shown_from_its_sample(qtbot, panel):
+    from gradstudio.studio.kernel import records
+    big = np.arange(600 * 700, dtype=np.float32).reshape(600, 700)
+    call = recorded_call(0)
+    leaf = call["graph"]["nodes"][0]
+    leaf.update(grad=None, grad_summary=records.summary(big), grad_sample=records.heatmap_sample(big),
+                shape=[600, 700])
+    add_calls(panel, call)
+    panel.tabs.setCurrentIndex(1)
+    panel.model.select(call=0, node=0)
+    settle(qtbot, panel)
+    np.testing.assert_array_equal(panel.heatmap_plot.image.get_array(), big[::3, ::3])
+    assert "every 3rd row and 3rd column of its 600×700 layout" in panel.heatmap_info.text()
+    assert panel.heatmap_leaf is None

@@ -41,11 +41,18 @@ from ..widgets.gradient_text import (cut, cut_lines, explain_html, format_full, 
                                      leaf_formulas, legend_html)
 from ..widgets.math_view import Formula, FormulaWindow
 
-COLUMNS = ["Leaf", "", "Engine", "Chain form", "Simplified", "Symbolic", "Finite diff.", "PyTorch",
+COLUMNS = ["Leaf", "", "Engine (this call)", "Chain form", "Simplified", "Symbolic", "Finite diff.", "PyTorch",
            "Error"]
 LEAF, MARK, ENGINE, CHAIN, SIMPLIFIED, SYMBOLIC, FD, TORCH, ERROR = range(len(COLUMNS))
 FORMULA_COLUMNS = (CHAIN, SIMPLIFIED)
+# Every column is one backward call's own gradient; .grad (what print(x.grad) shows)
+# is the running total over the calls since it was last zeroed: say which is which.
+THIS_CALL_TIP = ("This call's contribution: what this backward() added to the leaf's .grad. "
+                 "A printed x.grad is the running total over every backward() since it was last "
+                 "zeroed (the Inspector shows it)")
 SAME_CHARS = 12               # a simplified form equal to a chain form longer than this is not repeated
+MIN_WIDTHS = {LEAF: 40, ENGINE: 70, CHAIN: 60, SIMPLIFIED: 60, SYMBOLIC: 60, FD: 60, TORCH: 60,
+              ERROR: 40}          # pixels a column keeps when the panel is narrow
 RENDER_SLICE_SECONDS = 0.04   # formula rendering per event-loop turn
 WARM_UP_POLL_MS = 30          # while mathtext loads in the background
 
@@ -74,14 +81,17 @@ class ComparePanel(QWidget):
         self.delegate = FormulaDelegate(self)
         self.tree.setItemDelegate(self.delegate)
         header = self.tree.header()
-        header.setStretchLastSection(True)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # widths are set by _fit_columns: what the contents want, shrunk to fit the
+        # viewport (the numbers and formulas are cut with a fade; hover shows them whole)
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setMinimumSectionSize(18)
+        header.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.tree.setColumnHidden(TORCH, True)
         self.tree.headerItem().setToolTip(MARK, "✓ engine, closed form and finite differences agree")
         self.tree.headerItem().setToolTip(CHAIN, "The gradient as a chain of local derivatives")
         self.tree.headerItem().setToolTip(SIMPLIFIED, "The same, simplified by sympy")
-        self.tree.headerItem().setToolTip(ENGINE, "The engine's gradient (a sample; hover for all)")
+        self.tree.headerItem().setToolTip(ENGINE, THIS_CALL_TIP + " (a sample; hover for all)")
         self.tree.headerItem().setToolTip(ERROR, "The largest |engine − closed form| or |engine − "
                                                  "finite difference| over the elements")
 
@@ -190,9 +200,38 @@ class ComparePanel(QWidget):
 
     def _relayout(self):
         """Row heights and column widths follow the rendered formulas."""
+        self._fit_columns()
         self.tree.doItemsLayout()
         self._keep_in_view()
         self.tree.viewport().update()
+
+    def _fit_columns(self):
+        """Each column as wide as its contents want, and all of them within the viewport:
+        when they do not fit, the wide ones (values, formulas) give up width in
+        proportion to what they have over their minimum, so every column — PyTorch and
+        Error too — stays on screen without horizontal scrolling."""
+        tree, header = self.tree, self.tree.header()
+        columns = [c for c in range(len(COLUMNS)) if not tree.isColumnHidden(c)]
+        if not columns:
+            return
+        metrics = header.fontMetrics()
+        wanted, least = {}, {}
+        for c in columns:
+            title = metrics.horizontalAdvance(COLUMNS[c]) + 2 * metrics.averageCharWidth() + 6
+            wanted[c] = max(tree.sizeHintForColumn(c), title, header.minimumSectionSize())
+            least[c] = wanted[c] if c in (MARK,) else min(wanted[c], MIN_WIDTHS.get(c, title))
+        available = tree.viewport().width()
+        excess = sum(wanted.values()) - available
+        widths = dict(wanted)
+        if excess > 0:
+            room = {c: wanted[c] - least[c] for c in columns}
+            total = sum(room.values())
+            for c in columns:
+                cut = excess * room[c] / total if total else 0
+                widths[c] = max(least[c], int(wanted[c] - cut - 1))
+        for c in columns:
+            if header.sectionSize(c) != widths[c]:
+                header.resizeSection(c, widths[c])
 
     def _follow(self, item):
         """Show ``item`` (a new call, the selected leaf) and keep it in view while
@@ -268,9 +307,10 @@ class ComparePanel(QWidget):
         section = self.sections.get(index)
         if record is None or section is None:
             return
+        self._relayout_timer.start()            # new contents: the columns fit again
         colors = theme.colors(self.palette())
         data = record.data
-        where = f"cell {data['cell']}, line {data['line']}" if data.get("cell") else f"line {data['line']}"
+        where = record.where()
         grad_fn = data["root"].get("grad_fn")
         state = ""
         if record.status == "error":
@@ -329,7 +369,7 @@ class ComparePanel(QWidget):
         row.setToolTip(LEAF, f"∂{root}/∂{leaf['name']}, shape {shape}")
         numeric = check["numeric"] if check is not None and check.get("numeric") is not None else leaf.get("numeric")
         row.setText(ENGINE, format_sample(numeric))
-        row.setToolTip(ENGINE, format_full(numeric))
+        row.setToolTip(ENGINE, self._contribution_tip(record, leaf) + format_full(numeric))
         for column in range(len(COLUMNS)):
             row.setTextAlignment(column, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft)
         if check is None:
@@ -395,7 +435,8 @@ class ComparePanel(QWidget):
                 listing = "\n".join(str([int(v) for v in i]) for i in where[:20]) + ("\n…" if len(where) > 20 else "")
                 for column in (ENGINE, MARK):
                     row.setBackground(column, QBrush(QColor(colors["mismatch_bg"])))
-                row.setToolTip(ENGINE, format_full(numeric) + "\n\ndisagreeing elements:\n" + listing)
+                row.setToolTip(ENGINE, self._contribution_tip(record, leaf) + format_full(numeric)
+                               + "\n\ndisagreeing elements:\n" + listing)
         detail = explain_html(check, colors)
         if detail:
             line = QTreeWidgetItem(section)
@@ -404,6 +445,19 @@ class ComparePanel(QWidget):
             line.setData(0, ROLE_HTML, detail)
             line.setFirstColumnSpanned(True)
             line.setToolTip(0, note)
+
+    def _contribution_tip(self, record, leaf: dict) -> str:
+        """Says the Engine value is this call's share of ``.grad``; when the leaf is a
+        script variable, also its ``.grad`` now (the running total) if that differs."""
+        name = leaf["name"]
+        tip = f"This call's contribution to {name}.grad (what backward #{record.index} added).\n"
+        tensor = self.model.tensor(name)
+        total = tensor.get("grad") if tensor is not None else None
+        numeric = leaf.get("numeric")
+        if total is not None and numeric is not None and np.shape(total) == np.shape(numeric) \
+                and not np.array_equal(total, numeric):
+            tip += f"{name}.grad now (the running total over the calls so far): {format_sample(total)}\n"
+        return tip + "\n"
 
     # -- selection -----------------------------------------------------------------------------------
     def _on_current_item(self, item, previous=None):

@@ -23,11 +23,30 @@ from ..graph.commands import MoveNodesCommand, ResetPositionsCommand, SetExpande
 from ..graph.document import GraphDocument
 from ..graph.legend import GradLegend
 from ..graph.scene import GraphScene
-from ..graph.view import GraphView
+from ..graph.view import MIN_ZOOM, GraphView
 from .. import theme
 
 MIN_FIT_ZOOM = 0.6         # "fit" never shrinks text below this; a bigger graph is shown around its root
 EMPTY_TEXT = "Run a cell that calls backward(): its computation graph appears here."
+
+
+def error_notice(record) -> str:
+    """The banner over a failed backward call's graph: the error, and what the colours
+    are — the gradients that reached some nodes before it stopped, or none (the
+    colouring and the legend come from the same ``grad_norm`` values)."""
+    error = (record.data.get("error") or "").rstrip().rstrip(".")
+    text = f"This backward() raised — {record.data.get('error_type') or 'Error'}: {error}."
+    nodes = (record.graph or {}).get("nodes") or []
+    reached = [n for n in nodes if n.get("grad_norm") is not None]
+    if not reached:
+        return f"{text} Shown: the graph it was called on; no gradient reached any node."
+    leaves = [n for n in nodes if n.get("kind") == "leaf"]
+    leaves_reached = [n for n in reached if n.get("kind") == "leaf"]
+    where = (f"{len(reached)} of {len(nodes)} nodes" if len(reached) < len(nodes) else "every node")
+    leaf_note = ("" if not leaves or leaves_reached else
+                 " — no leaf got one, so no .grad changed" if len(leaves) > 1 else
+                 " — the leaf got none, so its .grad did not change")
+    return (f"{text} Coloured: the gradients that reached {where} before it stopped{leaf_note}.")
 
 
 class GraphPanel(QWidget):
@@ -47,7 +66,7 @@ class GraphPanel(QWidget):
         self.calls.setToolTip("Which backward call's graph to show (the newest by default)")
         self.calls.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.calls.setMinimumContentsLength(22)
-        self.calls.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.calls.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.legend = GradLegend()
         self.scene = GraphScene(self.palette(), self.font(), self)
         self.view = GraphView(self.scene)
@@ -66,7 +85,7 @@ class GraphPanel(QWidget):
         self.actions = {}
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 2)
-        bar.addWidget(self.calls)
+        bar.addWidget(self.calls, 1)          # the call's title gets the toolbar's spare width
         for name, text, tip, slot, keys in (
                 ("zoom_out", "−", "Zoom out (−, Ctrl+wheel)", self.view.zoom_out, ["-"]),
                 ("zoom_in", "+", "Zoom in (+, Ctrl+wheel)", self.view.zoom_in, ["+", "="]),
@@ -101,7 +120,6 @@ class GraphPanel(QWidget):
             button.setDefaultAction(action)
             button.setAutoRaise(True)
             bar.addWidget(button)
-        bar.addStretch(1)
         self.info = QLabel()
         self.info.setToolTip("What the graph shows")
         footer = QHBoxLayout()
@@ -133,6 +151,7 @@ class GraphPanel(QWidget):
         m.callAdded.connect(self._on_call_added)
         m.callChecked.connect(self._on_call_checked)
         m.callsCleared.connect(self._on_calls_cleared)
+        m.documentReplaced.connect(self._on_document_replaced)
         m.selectionChanged.connect(self._on_selection_changed)
         for record in m.call_list():
             self._on_call_added(record.index)
@@ -210,7 +229,18 @@ class GraphPanel(QWidget):
                     node = self.document.nodes[item.vid]
                     item.set_tooltip_source(lambda n=node: labels.node_tooltip(n, self.scene.leaf_check(n)))
 
+    def _on_document_replaced(self):
+        """Another file (or New): nothing of the previous file's view carries over; a
+        project's own view state is restored right after this."""
+        self._restored_zoom = None
+        self._wanted_call = None
+        self.follow_latest = True
+        self.view.resetTransform()
+        self.view.auto_fit = False
+
     def _on_calls_cleared(self):
+        self.notice.hide()
+        self.notice.clear()
         self._pending.stop()
         self._pending_call = None
         self.undo_stack.clear()
@@ -261,9 +291,7 @@ class GraphPanel(QWidget):
             finally:
                 self._syncing = False
         if record.status == "error":
-            error = f"{record.data.get('error_type') or 'Error'}: {record.data.get('error')}"
-            self.notice.setText(f"This backward() raised — {error}. Shown: the graph it was called on "
-                                f"(no gradients).")
+            self.notice.setText(error_notice(record))
             self.notice.setStyleSheet(f"color: {theme.colors(self.palette())['error']}; padding: 2px 6px;")
             self.notice.show()
         else:
@@ -289,7 +317,7 @@ class GraphPanel(QWidget):
             self._restored_zoom = None
             self.view.auto_fit = False
         elif fit:
-            self.fit()
+            self._fit(readable=True)
         selection = self.model.selection
         if selection.call == index and selection.node is not None:
             self.scene.set_highlight(document.visible_id(selection.node))
@@ -309,11 +337,17 @@ class GraphPanel(QWidget):
         self.show_call(index)
 
     def fit(self):
-        """Everything if it is readable; otherwise as much as is readable, around the root."""
+        """The Fit action (F): the whole graph, however small that makes it."""
+        self._fit(readable=False)
+
+    def _fit(self, *, readable: bool):
+        """``readable``: everything if it is readable, otherwise as much as is readable
+        around the root (what a newly shown call gets); else everything."""
         if self.document is None:
             return
         root = self.scene.node_items.get(self.document.visible_id(self.document.root))
-        self.view.fit(min_zoom=MIN_FIT_ZOOM, focus=root.pos() if root is not None else None)
+        self.view.fit(min_zoom=MIN_FIT_ZOOM if readable else MIN_ZOOM,
+                      focus=root.pos() if root is not None else None)
 
     def _on_undo_index_changed(self, index: int):
         # a stack with commands clears itself (and says so) while the panel is being deleted

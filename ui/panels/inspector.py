@@ -9,15 +9,28 @@ The combo box lists the script's tensors; picking one selects it everywhere.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QLabel, QPlainTextEdit, QSizePolicy,
                                QVBoxLayout,
                                QWidget)
 
+from ..widgets import math_view
 from ..widgets.code_editor import monospace_font
+from ..widgets.gradient_text import leaf_formulas
 
 NONE_TEXT = "—"
+MATH_POLL_MS = 50            # while mathtext loads in the background
 MAX_FORMULA_CHARS = 240      # the full text is in the tooltip (per-element formulas get long)
+
+
+def torch_dtype(name) -> str | None:
+    """A dtype as torch writes it (``torch.float32``): graph vertices carry numpy's
+    name (``float32``), script variables torch's; the Inspector shows one spelling."""
+    if name is None:
+        return None
+    name = str(name)
+    return name if name.startswith("torch.") else f"torch.{name}"
 
 
 def _array_text(value) -> str:
@@ -42,6 +55,9 @@ class InspectorPanel(QWidget):
             widget = QLabel(NONE_TEXT)
             widget.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             widget.setWordWrap(True)
+            # a long value wraps (or is cut) inside the dock instead of widening it
+            widget.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            widget.setMinimumWidth(0)
             if key in ("grad_fn", "formula"):
                 widget.setFont(monospace_font(9))
                 # a long formula wraps inside the dock instead of widening it
@@ -53,6 +69,15 @@ class InspectorPanel(QWidget):
         self.grad = self._text_box()
         self.value_label = QLabel("value")
         self.grad_label = QLabel("grad")
+        for label in (self.value_label, self.grad_label):    # their text changes with the selection
+            label.setWordWrap(True)
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.picker.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.picker.setMinimumContentsLength(8)
+        self.formula_label = form.labelForField(self.fields["formula"])
+        self.formula_text = NONE_TEXT          # the formula as text (what the tooltip and copying use)
+        self._math_timer = QTimer(self, singleShot=True, interval=MATH_POLL_MS,
+                                  timeout=lambda: self._show_formula(self.model.selection))
         layout = QVBoxLayout(self)
         layout.addWidget(self.picker)
         layout.addLayout(form)
@@ -109,17 +134,46 @@ class InspectorPanel(QWidget):
             self._show_node(node)
         else:
             self._show_nothing()
+        self._show_formula(selection)
+
+    def _show_formula(self, selection):
+        """The selected leaf's gradient formula as mathematics: mathtext's picture of
+        the simplified form, else sympy's pretty print (e.g. a Piecewise as a brace
+        with its cases), else the text; the text is always in the tooltip."""
         formula = self._formula_text(selection)
+        self.formula_text = formula
+        widget = self.fields["formula"]
+        leaf = self._leaf(selection)
+        self.formula_label.setText(f"∂/∂{leaf['name']}" if leaf is not None else "formula")
+        forms = leaf_formulas(leaf) if leaf is not None else {}
+        form = forms.get("simplified") or forms.get("chain")
+        if form and math_view.can_render(form.latex):
+            if not math_view.warm_up():
+                self._math_timer.start()          # text until mathtext is ready
+            else:
+                picture = math_view.render_latex(
+                    form.latex, self.palette().color(QPalette.ColorRole.WindowText),
+                    math_view.formula_pixel_size(self.font()), math_view.device_pixel_ratio(self))
+                if picture is not None:
+                    widget.setPixmap(picture)
+                    widget.setToolTip(formula)
+                    return
+        if form and form.pretty:
+            widget.setWordWrap(False)                 # the pretty print is drawn with its lines
+            widget.setText(form.pretty)
+            widget.setToolTip(formula)
+            return
+        widget.setWordWrap(True)
         shown = formula if len(formula) <= MAX_FORMULA_CHARS else formula[:MAX_FORMULA_CHARS - 1] + "…"
-        self.fields["formula"].setText(shown)
-        self.fields["formula"].setToolTip(formula if shown != formula else "")
+        widget.setText(shown)
+        widget.setToolTip(formula if shown != formula else "")
 
     def _set(self, **values):
         for key, value in values.items():
             self.fields[key].setText(NONE_TEXT if value is None else str(value))
 
     def _show_tensor(self, t: dict):
-        self._set(name=t["name"], shape=f"torch.Size({t['shape']})", dtype=t["dtype"],
+        self._set(name=t["name"], shape=f"torch.Size({t['shape']})", dtype=torch_dtype(t["dtype"]),
                   requires_grad=t["requires_grad"], is_leaf=t["is_leaf"], grad_fn=t["grad_fn"])
         self.value_label.setText("value")
         self.value.setPlainText(t.get("value_text") or _array_text(t.get("value")))
@@ -129,7 +183,7 @@ class InspectorPanel(QWidget):
     def _show_node(self, n: dict):
         kind = {"leaf": "leaf", "const": "constant", "op": "result of an op"}[n["kind"]]
         self._set(name=n.get("name") or f"(unnamed {kind})", shape=f"torch.Size({n['shape']})",
-                  dtype=n["dtype"], requires_grad=n["requires_grad"], is_leaf=n["kind"] != "op",
+                  dtype=torch_dtype(n["dtype"]), requires_grad=n["requires_grad"], is_leaf=n["kind"] != "op",
                   grad_fn=n.get("grad_fn"))
         self.value_label.setText("value (recorded in the graph)")
         self.value.setPlainText(_array_text(n.get("value")))
@@ -141,9 +195,12 @@ class InspectorPanel(QWidget):
         self.value.setPlainText("")
         self.grad.setPlainText("")
 
-    def _formula_text(self, selection) -> str:
+    def _leaf(self, selection) -> dict | None:
         record = self.model.call(selection.call) if selection.call is not None else None
-        leaf = record.leaf_check(selection.node) if record is not None else None
+        return record.leaf_check(selection.node) if record is not None else None
+
+    def _formula_text(self, selection) -> str:
+        leaf = self._leaf(selection)
         if leaf is None:
             return NONE_TEXT
         chain, simplified = leaf.get("formula"), leaf.get("simplified")

@@ -25,6 +25,7 @@ thread — only when there is a first plot. Drawing itself is
 """
 from __future__ import annotations
 
+import re
 import threading
 
 import numpy as np
@@ -44,6 +45,25 @@ MAX_POINTS = 401
 
 class _Relay(QObject):
     done = Signal()           # emitted from a thread, delivered in the GUI thread
+
+
+def _sampled(item: dict, title: str, name: str, what: str) -> dict:
+    """The heatmap source for a gradient too large to send: the kernel's sample of it
+    (every k-th row and column); no element picking (a cell is not one element)."""
+    sample = item["grad_sample"]
+    rows, columns = sample["shape"]
+    step_rows, step_columns = sample["step"]
+    size = (item.get("grad_summary") or {}).get("size")
+    return {"array": sample["array"], "leaf": None, "name": name, "title": f"{title} (sampled)",
+            "info": f"{what}: {size:,} elements, too many to send — shown: every "
+                    f"{_nth(step_rows)} row and {_nth(step_columns)} column of its {rows:,}×{columns:,} layout."}
+
+
+def _nth(step: int) -> str:
+    if step == 1:
+        return "single"
+    suffix = "th" if 10 <= step % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(step % 10, "th")
+    return f"{step}{suffix}"
 
 
 def default_range(value: float) -> tuple:
@@ -140,8 +160,13 @@ class PlotsPanel(QWidget):
         self.log_colors = QCheckBox("log colour scale")
         self.log_colors.setToolTip("Colour |grad| on a logarithmic scale (for gradients that span decades)")
         self.log_colors.toggled.connect(lambda checked: self._mark("heatmap", now=True))
+        self.signed_colors = QCheckBox("signed")
+        self.signed_colors.setToolTip("Colour the gradient's values themselves on a diverging map "
+                                      "(blue < 0 < red, white at 0) instead of |grad|")
+        self.signed_colors.toggled.connect(lambda checked: self._mark("heatmap", now=True))
         row = QHBoxLayout()
         row.addWidget(self.heatmap_info, 1)
+        row.addWidget(self.signed_colors)
         row.addWidget(self.log_colors)
         self.headers["heatmap"].addLayout(row)
 
@@ -442,6 +467,9 @@ class PlotsPanel(QWidget):
                         "title": f"|∂f/∂{label}| in backward #{call}",
                         "info": f"The gradient that reached {label} in backward #{call}"
                                 f"{' — click a cell to pick it for the sweep' if leaf else ''}."}
+            if node.get("grad_sample") is not None:
+                return _sampled(node, f"|∂f/∂{label}| in backward #{call}", label,
+                                f"The gradient that reached {label} in backward #{call}")
             if node.get("grad_summary") is not None:
                 size = node["grad_summary"].get("size")
                 return {"message": f"The gradient of {label} is too large to show ({size:,} elements).",
@@ -459,6 +487,8 @@ class PlotsPanel(QWidget):
                 leaf = (call_index, vertex) if found is not None and found.get("kind") == "leaf" else None
                 return {"array": tensor["grad"], "leaf": leaf, "name": name, "title": f"|{name}.grad|",
                         "info": f"{name}.grad, accumulated over every backward call so far."}
+            if tensor.get("grad_sample") is not None:
+                return _sampled(tensor, f"|{name}.grad|", name, f"{name}.grad")
             if tensor.get("grad_summary") is not None:
                 size = tensor["grad_summary"].get("size")
                 return {"message": f"{name}.grad is too large to show ({size:,} elements).", "name": name}
@@ -489,11 +519,14 @@ class PlotsPanel(QWidget):
         if leaf is not None and target is not None and target[:2] == leaf:
             marked = target[2]
         grad, title, log = source["array"], source["title"], self.log_colors.isChecked()
+        signed = self.signed_colors.isChecked()
+        if signed:          # the title names what is drawn: ∂f/∂x, not |∂f/∂x|
+            title = re.sub(r"\|([^|]+)\|", r"\1", title, count=1)
 
         def build(figure):
             plotting.style_figure(figure, colors)
             return plotting.gradient_heatmap(figure.add_subplot(), grad, colors=colors, title=title,
-                                             log=log, marked=marked)
+                                             log=log, marked=marked, signed=signed)
 
         def done(plot):
             self.heatmap_plot, self.heatmap_leaf = plot, leaf

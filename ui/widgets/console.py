@@ -259,10 +259,10 @@ class ConsoleView(QPlainTextEdit):
     def append_header(self, execution_count, cell: int | None, title: str = ""):
         self._gap()
         self._append(f"In [{execution_count}]:", "prompt")
-        where = f" cell {cell}" if cell is not None else ""
-        if title:
-            where += f" · {title}"
-        self._append(f"{where}\n", "muted")
+        # the cell is named by its In [n] (as the gutter shows it), not by a second number
+        where = f" {title}" if title else ""
+        self._append(f"{where}
+", "muted")
 
     def append_output(self, stream: str, text: str, hint: str | None = None):
         if stream == "error":

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from matplotlib import colormaps
-from matplotlib.colors import LogNorm, Normalize, to_rgb
+from matplotlib.colors import LogNorm, Normalize, SymLogNorm, to_rgb
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import MaxNLocator, NullLocator
@@ -362,17 +362,26 @@ class HeatmapPlot:
         return None
 
 
+SIGNED_CMAP = "RdBu_r"      # diverging: blue below zero, white at zero, red above
+
+
 def gradient_heatmap(ax, grad, *, colors: dict | None = None, title: str | None = None,
-                     log: bool = False, marked=None, colorbar: bool = True) -> HeatmapPlot:
+                     log: bool = False, marked=None, colorbar: bool = True,
+                     signed: bool = False) -> HeatmapPlot:
     """|grad| as an image with a colour bar; cells of a small tensor carry their
     value; NaN and inf cells in the theme's "bad" colour; ``marked`` (an element
-    index) outlined. ``log`` uses a logarithmic colour scale."""
+    index) outlined. ``log`` uses a logarithmic colour scale. ``signed`` shows the
+    values themselves on a diverging map (:data:`SIGNED_CMAP`) centred at 0,
+    symmetric so that equal magnitudes get equally strong colours; with ``log`` a
+    symmetric-log scale."""
     colors = _colors(colors)
     style_axes(ax, colors, grid_axis=None)
     plot = HeatmapPlot()
     if title:
         ax.set_title(title, loc="left", fontsize="medium", color=colors["foreground"])
-    a = np.abs(np.asarray(grad, dtype=np.float64))
+    a = np.asarray(grad, dtype=np.float64)
+    if not signed:
+        a = np.abs(a)
     plot.shape = a.shape
     if a.size == 0:
         _message(ax, "the gradient is empty (a tensor with no elements)", colors)
@@ -381,10 +390,19 @@ def gradient_heatmap(ax, grad, *, colors: dict | None = None, title: str | None 
     finite = np.isfinite(data)
     shown = np.where(finite, data, np.nan)
     plot.data = shown
-    cmap = colormaps[colors["cmap"]].with_extremes(bad=colors["bad"])
+    cmap = colormaps[SIGNED_CMAP if signed else colors["cmap"]].with_extremes(bad=colors["bad"])
     values = shown[finite]
     vmax = float(values.max()) if values.size else 1.0
-    if log and values.size and (values > 0).any():
+    if signed:
+        scale = float(np.abs(values).max()) if values.size else 0.0
+        scale = scale if scale > 0 else 1.0
+        nonzero = np.abs(values[values != 0])
+        if log and nonzero.size:
+            norm = SymLogNorm(linthresh=float(nonzero.min()), vmin=-scale, vmax=scale)
+        else:
+            norm = Normalize(vmin=-scale, vmax=scale)
+        image_data = np.ma.masked_invalid(shown)
+    elif log and values.size and (values > 0).any():
         positive = values[values > 0]
         norm = LogNorm(vmin=float(positive.min()), vmax=float(positive.max()) if positive.max() > positive.min()
                        else float(positive.min()) * 10)
@@ -399,7 +417,7 @@ def gradient_heatmap(ax, grad, *, colors: dict | None = None, title: str | None 
     ax.set_anchor("N")          # a short image sits under its title, not in mid-air
     if colorbar:
         plot.colorbar = ax.figure.colorbar(plot.image, cax=_colorbar_axes(ax))
-        plot.colorbar.set_label("|grad|", color=colors["foreground"])
+        plot.colorbar.set_label("grad" if signed else "|grad|", color=colors["foreground"])
         plot.colorbar.ax.tick_params(colors=colors["foreground"])
         plot.colorbar.outline.set_edgecolor(colors["muted"])
     cell = _cell_pixels(ax, rows, cols)
@@ -413,7 +431,8 @@ def gradient_heatmap(ax, grad, *, colors: dict | None = None, title: str | None 
                 for c in range(cols):
                     value = shown[r, c]
                     if finite[r, c]:
-                        rgb = to_rgb(cmap(norm(value)) if not (log and value <= 0) else colors["background"])
+                        rgb = to_rgb(cmap(norm(value)) if signed or not (log and value <= 0)
+                                     else colors["background"])
                         light = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] > 0.55
                         color = "#111111" if light else "#f5f5f5"
                     else:

@@ -69,25 +69,82 @@ def dtype_name(dtype) -> str:
     return name
 
 
+SUMMARY_CHUNK = 1 << 18          # elements per step of summary(): 256 Ki float64 = 2 MiB of scratch
+
+
 def summary(value) -> dict | None:
-    """shape, dtype, size and nan-safe min/max/mean/L2 norm of an array."""
+    """shape, dtype, size and nan-safe min/max/mean/L2 norm of an array.
+
+    Bounded extra memory whatever the array's size: the statistics are taken over
+    flat chunks of :data:`SUMMARY_CHUNK` elements (a float64 copy and a finite mask
+    of one chunk at a time, never of the whole array — a 2 GB tensor must not need
+    another 12 GB to be described)."""
     if value is None:
         return None
     a = np.asarray(value)
     result = {"shape": list(a.shape), "dtype": dtype_name(a.dtype), "size": int(a.size),
               "min": None, "max": None, "mean": None, "norm": None}
-    if 0 < a.size <= 64 and a.dtype.kind in "fiub":
+    if not a.size or a.dtype.kind not in "fiub":
+        return result
+    if a.size <= 64:
         finite = [v for v in map(float, a.ravel().tolist()) if math.isfinite(v)]
         if finite:
             result.update(min=min(finite), max=max(finite), mean=sum(finite) / len(finite),
                           norm=math.sqrt(sum(v * v for v in finite)))
-    elif a.size and a.dtype.kind in "fiub":
-        f = a.astype(np.float64, copy=False)
-        finite = f[np.isfinite(f)]
-        if finite.size:
-            result.update(min=float(finite.min()), max=float(finite.max()),
-                          mean=float(finite.mean()), norm=float(np.sqrt(np.sum(finite * finite))))
+        return result
+    count, total, squares = 0, 0.0, 0.0
+    low, high = math.inf, -math.inf
+    for chunk in _float64_chunks(a, SUMMARY_CHUNK):
+        chunk_sum = float(chunk.sum())
+        if math.isfinite(chunk_sum):      # a NaN or inf anywhere would make the sum one too
+            finite = chunk
+        else:                             # the mask and copy only where something is not finite
+            finite = chunk[np.isfinite(chunk)]
+            if not finite.size:
+                continue
+            chunk_sum = float(finite.sum())
+        count += finite.size
+        low, high = min(low, float(finite.min())), max(high, float(finite.max()))
+        total += chunk_sum
+        squares += float(np.dot(finite, finite))
+    if count:
+        result.update(min=low, max=high, mean=total / count, norm=math.sqrt(squares))
     return result
+
+
+HEATMAP_SAMPLE = 256     # a heatmap sample has at most this many rows and columns
+
+
+def heatmap_sample(value) -> dict | None:
+    """For a numeric array too large to send (over :data:`MAX_ARRAY_ELEMENTS`): every
+    k-th row and column of its 2-d layout (as the heatmap draws it: the last dimension
+    across, all others down), at most :data:`HEATMAP_SAMPLE` of each — a copy of those
+    elements only. ``{"array", "step": [rows, columns], "shape": the 2-d layout's}``;
+    None for a small array, or one whose layout needs a copy of the whole."""
+    if value is None:
+        return None
+    a = np.asarray(value)
+    if a.size <= MAX_ARRAY_ELEMENTS or a.ndim == 0 or a.dtype.kind not in "fiub":
+        return None
+    if a.ndim == 1:
+        grid = a[np.newaxis, :]
+    else:
+        grid = a.view()
+        try:
+            grid.shape = (-1, a.shape[-1])       # raises instead of copying a strided array
+        except AttributeError:
+            return None
+    rows, columns = grid.shape
+    step = [max(1, -(-rows // HEATMAP_SAMPLE)), max(1, -(-columns // HEATMAP_SAMPLE))]
+    return {"array": np.array(grid[::step[0], ::step[1]], copy=True), "step": step,
+            "shape": [rows, columns]}
+
+
+def _float64_chunks(a: np.ndarray, size: int):
+    """``a``'s elements as float64 pieces of at most ``size`` (numpy's buffered
+    iterator: one buffer is reused, whatever ``a``'s dtype, strides or size)."""
+    return np.nditer(a, flags=["external_loop", "buffered", "zerosize_ok"], op_dtypes=["float64"],
+                     casting="unsafe", buffersize=size)
 
 
 def _plain(value):
@@ -107,7 +164,8 @@ def _plain(value):
 def node_data(node, root: int, budget: Budget | None = None) -> dict:
     """One graph vertex: ``id, kind ('leaf'|'const'|'op'), label, grad_fn, op_label,
     category, doc, op_key, name, shape, dtype, value (array|None), value_summary,
-    grad (array|None), grad_summary, grad_norm (float|None), inputs (ids in argument
+    grad (array|None), grad_summary, grad_sample (:func:`heatmap_sample`, when grad is
+    too large to send), grad_norm (float|None), inputs (ids in argument
     order), params, requires_grad, is_root``."""
     op = node.op
     value = np.asarray(node.value)
@@ -125,6 +183,7 @@ def node_data(node, root: int, budget: Budget | None = None) -> dict:
         "shape": list(value.shape), "dtype": dtype_name(value.dtype),
         "value": take(value), "value_summary": summary(value),
         "grad": take(grad), "grad_summary": grad_summary,
+        "grad_sample": heatmap_sample(grad),
         "grad_norm": grad_summary["norm"] if grad_summary else None,
         "inputs": list(node.inputs),
         "params": {str(k): _plain(v) for k, v in (node.params or {}).items()},
@@ -415,7 +474,7 @@ def run_data(run, first_line: int | None = None) -> dict:
 def tensor_data(name: str, tensor, budget: Budget | None = None) -> dict:
     """A named tensor for the inspector: ``name, shape, dtype, requires_grad, is_leaf,
     grad_fn, value (array|None), value_summary, value_text (torch's repr), grad,
-    grad_summary, grad_text``."""
+    grad_summary, grad_sample (:func:`heatmap_sample`), grad_text``."""
     value = tensor._data
     grad_tensor = getattr(tensor, "_grad", None)   # .grad would warn for non-leaves
     grad = grad_tensor._data if grad_tensor is not None else None
@@ -426,7 +485,7 @@ def tensor_data(name: str, tensor, budget: Budget | None = None) -> dict:
         "grad_fn": tensor.grad_fn.op.name if tensor.grad_fn is not None else None,
         "value": take(value), "value_summary": summary(value),
         "value_text": _safe_repr(tensor),
-        "grad": take(grad), "grad_summary": summary(grad),
+        "grad": take(grad), "grad_summary": summary(grad), "grad_sample": heatmap_sample(grad),
         "grad_text": _safe_repr(grad_tensor) if grad_tensor is not None else None,
     }
 

@@ -143,13 +143,7 @@ class Kernel:
                        "execution_count": self.session.execution_count + 1})
             run = self._run_cell(cell["source"], index, first_line)
             calls = run.backward_calls
-            data = [kernel_data.call_data(c, _hint(c)) for c in calls]
-            for call in data:       # big graphs go first, in pieces (see KernelClient)
-                for chunk in kernel_data.split_graph(call):
-                    self.send({"type": "graph_chunk", "call": call["index"], "nodes": chunk})
-            self.send({"type": "cell_finished",
-                       "run": kernel_data.run_data(run, first_line), "calls": data,
-                       "tensors": kernel_data.tensors_data(self.session.named_tensors())})
+            self._send_cell_finished(run, first_line)
             if run.error_type == "KeyboardInterrupt":
                 self.interrupt_pending = True
             pending = [c for c in calls if kernel_data.checkable(c)]
@@ -159,6 +153,31 @@ class Kernel:
                 failed_backward = any(c.status == "error" for c in calls)
                 if not (keep_going and failed_backward):
                     break
+
+    def _send_cell_finished(self, run, first_line):
+        """``cell_finished`` for ``run``, always: if describing its results fails (a
+        bug of ours, or no memory left for a record), the cell still ends, with its
+        own output and the internal error's message in the console, so neither this
+        cell nor the next one is left without output."""
+        from gradstudio.studio.kernel import records as kernel_data
+        try:
+            data = [kernel_data.call_data(c, _hint(c)) for c in run.backward_calls]
+            tensors = kernel_data.tensors_data(self.session.named_tensors())
+        except Exception as error:  # incl. MemoryError: report it in the cell, keep serving
+            details = traceback.format_exc()
+            message = (f"Internal error in the kernel while describing this cell's results: "
+                       f"{type(error).__name__}: {error}")
+            finished = kernel_data.run_data(run, first_line)
+            finished["outputs"].append({"stream": "error", "text": message + "\n"})
+            finished.update(ok=False, error=message, error_type="InternalError",
+                            internal_error=kernel_data.cut_text(details, 20_000))
+            self.send({"type": "cell_finished", "run": finished, "calls": [], "tensors": None})
+            return
+        for call in data:       # big graphs go first, in pieces (see KernelClient)
+            for chunk in kernel_data.split_graph(call):
+                self.send({"type": "graph_chunk", "call": call["index"], "nodes": chunk})
+        self.send({"type": "cell_finished", "run": kernel_data.run_data(run, first_line),
+                   "calls": data, "tensors": tensors})
 
     def handle_sweep(self, request):
         """f and ∂f/∂element along one element of a leaf (see gradstudio.studio.sweep)."""
