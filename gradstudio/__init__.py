@@ -45,6 +45,8 @@ from .ops.shape import (broadcast_to, cat, clone, concat, concatenate, flatten, 
                         unflatten, unsqueeze, vstack)
 from .printing import get_printoptions, printoptions, set_printoptions  # noqa: F401
 from . import linalg, cuda, return_types  # noqa: F401,E402
+from . import optim, utils  # noqa: F401,E402
+from .generator import Generator  # noqa: F401,E402
 
 float = float32  # noqa: A001 — torch's aliases
 double = float64
