@@ -10,7 +10,8 @@ from ..ops.elementwise import (leaky_relu as _leaky_relu, relu as _relu, sigmoid
                                softplus as _softplus, tanh)
 from ..ops.linalg import addmm as _addmm, matmul as _matmul
 from ..ops.losses import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: F401
-                          cross_entropy, l1_loss, mse_loss, nll_loss)
+                          cross_entropy, mse_loss, nll_loss)
+from ..ops.losses import _broadcast_warning, _check_reduction
 from ..ops.reduction import log_softmax, softmax  # noqa: F401
 from ..tensor import Tensor
 from ..generator import rng as _rng
@@ -29,6 +30,15 @@ def bilinear(input1, input2, weight, bias=None):
     out = (_matmul(input1, weight) * input2).sum(-1)    # (out, N)
     out = out.movedim(0, -1)
     return out + bias if bias is not None else out
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
+    """torch 2.x composes it: ``|input − target|`` then mean or sum (AbsBackward0,
+    MeanBackward0, SumBackward0 — there is no L1LossBackward0 any more)."""
+    _broadcast_warning(input, target)
+    loss = (input - target).abs()
+    reduction = _check_reduction(reduction)
+    return loss if reduction == "none" else loss.mean() if reduction == "mean" else loss.sum()
 
 
 def relu(input, inplace: bool = False):

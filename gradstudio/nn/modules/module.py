@@ -305,6 +305,11 @@ class Module:
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
         missing, unexpected, errors = [], [], []
         expected = self.state_dict(keep_vars=True)
+        state_dict = dict(state_dict)
+        for prefix, module in self.named_modules():
+            fill = getattr(module, "_fill_missing_state", None)
+            if fill is not None:
+                fill(prefix + "." if prefix else "", state_dict)
         for key, target in expected.items():
             if key not in state_dict:
                 missing.append(key)
