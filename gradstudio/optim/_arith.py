@@ -9,7 +9,7 @@ dtype first, as ATen does with its ``opmath`` scalars. ``addcmul_`` is fused the
 same way (measured against torch 2.13: 0 of 1003 elements differ, 190 unfused);
 ``addcdiv_`` and ``lerp_`` round as written. One kernel cannot be matched: torch's
 vectorised float32 ``sqrt`` (SLEEF, within 1 ulp) is not correctly rounded, numpy's
-is, so Adam, RMSprop and Adagrad differ from torch by an ulp now and then.
+is, so Adam, RMSprop and Adagrad differ from torch in the last bits now and then.
 """
 from __future__ import annotations
 
