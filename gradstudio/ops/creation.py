@@ -245,12 +245,25 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
                    requires_grad)
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, **kwargs):
+    size = _keyword_size(size, kwargs)
     return _finish(_generator.random(_size(size)).astype(_dtype_np(dtype)), requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, **kwargs):
+    size = _keyword_size(size, kwargs)
     return _finish(_generator.standard_normal(_size(size)).astype(_dtype_np(dtype)), requires_grad)
+
+
+def _keyword_size(size, kwargs):
+    """``randn(size=(2, 3))``: torch accepts the size as a keyword too."""
+    if "size" in kwargs:
+        if size:
+            raise TypeError("randn() received an invalid combination of arguments")
+        size = (kwargs.pop("size"),)
+    if kwargs:
+        raise TypeError(f"randn() got an unexpected keyword argument '{next(iter(kwargs))}'")
+    return size
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,

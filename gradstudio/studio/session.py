@@ -133,6 +133,7 @@ _TORCH_MODULES = {
     "torch.utils": "gradstudio.utils",
     "torch.utils.data": "gradstudio.utils.data",
     "torch.autograd": "gradstudio.autograd",
+    "torch.backends": "gradstudio.backends",
     "torch.autograd.functional": "gradstudio.autograd.functional",
     "torch.autograd.graph": "gradstudio.autograd.graph",
     "torch.linalg": "gradstudio.linalg",
