@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from copy import deepcopy
 
-from ..tensor import Tensor
+from ..tensor import Tensor, shared_version_counter
 
 
 class _RequiredParameter:
@@ -149,7 +149,7 @@ class Optimizer:
 
     @staticmethod
     def _bump(p):
-        from ..tensor import shared_version_counter
+        """An optimizer step is an in-place change: graphs that saved ``p`` must notice."""
         shared_version_counter(p).bump()
 
 
