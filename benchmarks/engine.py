@@ -7,6 +7,10 @@ Cases (targets from the engine issue):
   tutorial   (x * x * 3).mean().backward() on 2×2                          ≤ 0.5 × torch
   mlp        one SGD step of a 128×64 → 32 → 10 tanh MLP                   ≤ 1.0 × torch
   matmul512  (A @ B).tanh().sum().backward(), 512×512 float32               ≤ 1.15 × numpy by hand
+  nn_sgd     one training step (forward, CrossEntropyLoss, backward, step) of
+             Sequential(Linear(128,64), Tanh, Linear(64,32), Tanh, Linear(32,10)),
+             batch 32, optim.SGD(momentum=0.9)                             ≤ 0.5 × torch
+  nn_adam    the same step with optim.Adam                                 ≤ 0.5 × torch
 
 torch runs with one thread. Each round times a loop of each implementation back
 to back; the ratio printed is the median of the rounds' ratios, beside the lowest
@@ -68,6 +72,35 @@ def mlp(lib):
                 p -= 0.01 * p.grad
                 p.grad.zero_()
     return run
+
+
+def training_step(optimizer):
+    """One step of a small classifier through nn.Module calls, a loss module and an
+    optimizer — where torch's per-call overhead lives."""
+    def make(lib):
+        rng = np.random.default_rng(0)
+        nn = lib.nn
+        model = nn.Sequential(nn.Linear(128, 64), nn.Tanh(), nn.Linear(64, 32), nn.Tanh(),
+                              nn.Linear(32, 10))
+        with lib.no_grad():  # the same starting point for both libraries
+            for p in model.parameters():
+                p.copy_(lib.tensor(rng.uniform(-0.1, 0.1, tuple(p.shape)).astype(np.float32)))
+        x = lib.tensor(rng.standard_normal((32, 128)).astype(np.float32))
+        y = lib.tensor(rng.integers(0, 10, 32))
+        loss_fn = nn.CrossEntropyLoss()
+        opt = optimizer(lib, model.parameters())
+
+        def run():
+            opt.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            opt.step()
+        return run
+    return make
+
+
+nn_sgd = training_step(lambda lib, params: lib.optim.SGD(params, lr=0.01, momentum=0.9))
+nn_adam = training_step(lambda lib, params: lib.optim.Adam(params, lr=1e-3))
 
 
 def matmul512_gradstudio():
@@ -140,7 +173,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args(argv)
-    cases = [("chain300", chain300, 0.5), ("tutorial", tutorial, 0.5), ("mlp", mlp, 1.0)]
+    cases = [("chain300", chain300, 0.5), ("tutorial", tutorial, 0.5), ("mlp", mlp, 1.0),
+             ("nn_sgd", nn_sgd, 0.5), ("nn_adam", nn_adam, 0.5)]
     print(f"{'case':<10} {'gradstudio':>12} {'baseline':>12} {'ratio':>7} {'range':^11} target")
     results = {}
     for name, make, target in cases:

@@ -42,6 +42,28 @@ from .ops.shape import (broadcast_to, cat, clone, concat, concatenate, flatten, 
                         unflatten, unsqueeze, vstack)
 from .printing import get_printoptions, printoptions, set_printoptions  # noqa: F401
 from . import linalg, cuda, return_types  # noqa: F401,E402
+from . import backends, optim, utils  # noqa: F401,E402
+
+import math as _math  # noqa: E402
+
+pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
+
+
+def set_default_device(device) -> None:
+    """Only the CPU exists: ``set_default_device("cpu")`` (or None) is accepted, any other
+    device fails the way a CPU-only torch does once a tensor is made."""
+    if device is not None:
+        from .tensor import device as _device
+        name = str(device).split(":")[0]
+        if name == "cuda":
+            raise AssertionError("Torch not compiled with CUDA enabled")
+        _device(device)
+
+
+def get_default_device():
+    from .tensor import device as _device
+    return _device("cpu")
+from .generator import Generator  # noqa: F401,E402
 
 
 def _export(name, function):

@@ -17,7 +17,9 @@ from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,  
 
 
 def Variable(data, requires_grad: bool = False, volatile: bool = False):
-    """The pre-0.4 wrapper; today it just returns the tensor (as torch does)."""
+    """The pre-0.4 wrapper: a new leaf sharing ``data``'s values; ``data`` itself is left
+    alone (torch 2.x: ``Variable(t, requires_grad=True)`` does not make ``t`` require grad)."""
+    alias = data.detach()
     if requires_grad:
-        data.requires_grad_(True)
-    return data
+        alias.requires_grad_(True)
+    return alias

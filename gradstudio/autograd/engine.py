@@ -318,7 +318,7 @@ def _apply_array_rules(node, op, grad) -> list:
     inputs = node.saved_inputs() if op.saves else node._inputs
     result = node._out_data
     Tensor = _tensor.Tensor
-    arrays = [a._data if type(a) is Tensor else a for a in inputs]
+    arrays = [a._data if isinstance(a, Tensor) else a for a in inputs]
     params = node._params
     g = grad._data
     grads = []

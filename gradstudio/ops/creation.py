@@ -222,7 +222,22 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
-    return _finish(np.linspace(start, end, int(steps)).astype(_dtype_np(dtype)), requires_grad)
+    """torch's kernel: ``start + step·i`` for the lower half and ``end − step·(steps−1−i)``
+    for the upper half, each one fused multiply-add in the output dtype (emulated in a
+    wider float: exact for float32, nearly always for float64)."""
+    np_dtype = _dtype_np(dtype)
+    steps = int(steps)
+    if np_dtype.kind != "f" or steps < 2:
+        return _finish(np.linspace(start, end, steps).astype(np_dtype), requires_grad)
+    s, e = np_dtype.type(start), np_dtype.type(end)
+    step = (e - s) / np_dtype.type(steps - 1)
+    wide = np.float64 if np_dtype.itemsize < 8 else np.longdouble
+    i = np.arange(steps)
+    half = steps // 2
+    values = np.empty(steps, dtype=np_dtype)
+    values[:half] = wide(s) + wide(step) * i[:half].astype(wide)
+    values[half:] = wide(e) - wide(step) * (steps - 1 - i[half:]).astype(wide)
+    return _finish(values, requires_grad)
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
@@ -230,12 +245,25 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
                    requires_grad)
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, **kwargs):
+    size = _keyword_size(size, kwargs)
     return _finish(_generator.random(_size(size)).astype(_dtype_np(dtype)), requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, **kwargs):
+    size = _keyword_size(size, kwargs)
     return _finish(_generator.standard_normal(_size(size)).astype(_dtype_np(dtype)), requires_grad)
+
+
+def _keyword_size(size, kwargs):
+    """``randn(size=(2, 3))``: torch accepts the size as a keyword too."""
+    if "size" in kwargs:
+        if size:
+            raise TypeError("randn() received an invalid combination of arguments")
+        size = (kwargs.pop("size"),)
+    if kwargs:
+        raise TypeError(f"randn() got an unexpected keyword argument '{next(iter(kwargs))}'")
+    return size
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,

@@ -74,7 +74,7 @@ def inplace(function, ufunc=None):
     def method(self, *args, **kwargs):
         if ufunc is not None and not kwargs and len(args) == 1 and _direct(self, args[0]):
             other = args[0]
-            ufunc(self._data, other._data if type(other) is Tensor else other, out=self._data)
+            ufunc(self._data, other._data if isinstance(other, Tensor) else other, out=self._data)
             shared_version_counter(self).bump()
             return self
         recording = check_inplace(self, *args, *kwargs.values())
@@ -97,12 +97,12 @@ def _direct(target: Tensor, other) -> bool:
     """Whether ``target op= other`` can be done by numpy in place with torch's result:
     nothing to record, a floating target, an operand that does not change the dtype
     or the shape."""
-    if _grad_state.enabled and (target._requires_grad or (type(other) is Tensor and other._requires_grad)):
+    if _grad_state.enabled and (target._requires_grad or (isinstance(other, Tensor) and other._requires_grad)):
         return False
     data = target._data
     if data.dtype.kind != "f" or not data.flags.writeable:
         return False
-    if type(other) is Tensor:
+    if isinstance(other, Tensor):
         o = other._data
         return o.dtype == data.dtype and (o.shape == data.shape or o.ndim <= data.ndim and
                                           np.broadcast_shapes(o.shape, data.shape) == data.shape)

@@ -246,13 +246,35 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
                   reduction="mean", label_smoothing=0.0):
+    """torch's composition: ``nll_loss(log_softmax(x))`` for class indices, ``-(log p · t)``
+    summed (and divided by the batch size for "mean") for class probabilities; with
+    label smoothing, ``(1 − ε)·loss + ε/C · (−Σ log p)`` in that order."""
     from .reduction import log_softmax
+    _check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     class_dim = 0 if input._data.ndim == 1 else 1
+    n_classes = input._data.shape[class_dim]
     log_p = log_softmax(input, class_dim)
     if target._data.dtype.kind == "f":  # class probabilities
-        loss = -(target * log_p).sum(class_dim)
-        return {"mean": loss.mean, "sum": loss.sum, "none": lambda: loss}[reduction]()
-    return nll_loss(log_p, target, weight, ignore_index=ignore_index, reduction=reduction)
+        if label_smoothing > 0:
+            target = target * (1 - label_smoothing) + label_smoothing / n_classes
+        if reduction == "mean":
+            return -(log_p * target).sum() / (input._data.size // n_classes)
+        if reduction == "sum":
+            return -(log_p * target).sum()
+        return -(log_p * target).sum(class_dim)
+    loss = nll_loss(log_p, target, weight, ignore_index=ignore_index, reduction=reduction)
+    if label_smoothing <= 0:
+        return loss
+    smooth = -log_p.sum(class_dim)
+    keep = target != ignore_index
+    smooth = smooth.masked_fill(~keep, 0.0)
+    if reduction == "mean":
+        smooth = smooth.sum() / keep.sum()
+    elif reduction == "sum":
+        smooth = smooth.sum()
+    return (1 - label_smoothing) * loss + smooth * (label_smoothing / n_classes)
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,

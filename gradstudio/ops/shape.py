@@ -465,8 +465,21 @@ def matrix_T(input):
 
 
 def movedim(input, source, destination):
-    order = list(np.moveaxis(np.arange(input._data.ndim), source, destination))
-    return permute(input, *[int(i) for i in order])
+    return permute(input, *_moved_axes(input._data.ndim, source, destination))
+
+
+def _moved_axes(ndim, source, destination):
+    """The order of the old axes after moving ``source`` to ``destination`` (torch.movedim)."""
+    source = [source] if isinstance(source, int) else list(source)
+    destination = [destination] if isinstance(destination, int) else list(destination)
+    source = [_wrap_dim(d, ndim) for d in source]
+    destination = [_wrap_dim(d, ndim) for d in destination]
+    rest = [d for d in range(ndim) if d not in source]
+    order = [None] * ndim
+    for s, d in zip(source, destination):
+        order[d] = s
+    fill = iter(rest)
+    return [o if o is not None else next(fill) for o in order]
 
 
 def squeeze(input, dim=None):

@@ -248,7 +248,7 @@ def _stub_op(name: str, label: str, kind: str) -> "Op":
 def apply(op: Op, args: tuple, params: dict | None = None, *, out_dtype=None) -> Tensor:
     """Run ``op`` forward on ``args`` (tensors and Python scalars) and, when grad
     mode is on and an input requires grad, record a :class:`Node`."""
-    if len(args) == 1 and type(args[0]) is Tensor:  # most ops: one tensor in
+    if len(args) == 1 and type(args[0]) is Tensor:  # most ops: one tensor in (subclasses: below)
         a = args[0]
         out = op.forward(a._data, **params) if params else op.forward(a._data)
         if type(out) is not np.ndarray:

@@ -1,0 +1,45 @@
+"""SGD with momentum, dampening, Nesterov and weight decay (torch's _single_tensor_sgd)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import make
+from . import _arith as A
+from .optimizer import Optimizer, _check
+
+
+class SGD(Optimizer):
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
+                 maximize=False, foreach=None, differentiable=False, fused=None):
+        _check("learning rate", lr)
+        _check("momentum value", momentum)
+        _check("weight_decay value", weight_decay)
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                        nesterov=nesterov, maximize=maximize, foreach=foreach,
+                        differentiable=differentiable, fused=fused)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
+            weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
+            for p, grad in self._grads(group):
+                if maximize:
+                    grad = -grad
+                if weight_decay != 0:
+                    grad = A.add(grad, p._data, weight_decay)
+                if momentum != 0:
+                    state = self.state[p]
+                    buf = state.get("momentum_buffer")
+                    if buf is None:
+                        buf = make(np.array(grad, copy=True))
+                        state["momentum_buffer"] = buf
+                    else:
+                        A.add_(A.mul_(buf._data, momentum), grad, 1 - dampening)
+                    grad = A.add(grad, buf._data, momentum) if nesterov else buf._data
+                A.add_(p._data, grad, -lr)
+                self._bump(p)
+        return loss

@@ -1,0 +1,2 @@
+"""``torch.utils`` for GradStudio: only ``data``."""
+from . import data  # noqa: F401
