@@ -261,8 +261,7 @@ class ConsoleView(QPlainTextEdit):
         self._append(f"In [{execution_count}]:", "prompt")
         # the cell is named by its In [n] (as the gutter shows it), not by a second number
         where = f" {title}" if title else ""
-        self._append(f"{where}
-", "muted")
+        self._append(f"{where}\n", "muted")
 
     def append_output(self, stream: str, text: str, hint: str | None = None):
         if stream == "error":
