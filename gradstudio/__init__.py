@@ -113,3 +113,17 @@ import builtins as _builtins  # noqa: E402
 
 builtins_bool = _builtins.bool
 del _builtins
+
+
+def load_ipython_extension(ipython):
+    """``%load_ext gradstudio`` in IPython or Jupyter: every ``backward()`` is
+    checked under its cell (:mod:`gradstudio.studio.kernel.extension`). The
+    import happens only when IPython asks, so the engine stays free of the
+    studio layer."""
+    from .studio.kernel.extension import load_ipython_extension as load
+    load(ipython)
+
+
+def unload_ipython_extension(ipython):
+    from .studio.kernel.extension import unload_ipython_extension as unload
+    unload(ipython)

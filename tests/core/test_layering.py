@@ -1,9 +1,17 @@
-"""The core never loads Qt (or the ui package), and stays light to import."""
+"""Layers point one way: ui → gradstudio.studio → gradstudio (the engine).
+
+Each check runs in a fresh interpreter and reads ``sys.modules``, so an import
+hidden inside a function that the import itself runs is caught too.
+"""
 from __future__ import annotations
 
+import pathlib
 import subprocess
 import sys
 import textwrap
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+QT = ('PySide6', 'shiboken6', 'PyQt5', 'PyQt6')
 
 
 def run(code: str) -> str:
@@ -12,10 +20,53 @@ def run(code: str) -> str:
     return result.stdout.strip()
 
 
+def modules_under(folder: pathlib.Path, package: str) -> list[str]:
+    names = []
+    for path in sorted(folder.rglob("*.py")):
+        parts = path.relative_to(folder).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        elif parts[-1] == "__main__":
+            continue
+        names.append(".".join((package, *parts)))
+    return names
+
+
+ENGINE = [m for m in modules_under(ROOT / "gradstudio", "gradstudio") if not m.startswith("gradstudio.studio")]
+STUDIO = modules_under(ROOT / "gradstudio" / "studio", "gradstudio.studio")
+
+
+def test_the_module_lists_are_not_empty():
+    assert "gradstudio.autograd.engine" in ENGINE and "gradstudio.ops.table" in ENGINE
+    assert "gradstudio.studio.session" in STUDIO and "gradstudio.studio.trace" in STUDIO
+
+
+def test_the_engine_never_imports_the_studio_layer_or_qt():
+    loaded = run(f"""
+        import importlib, sys
+        for name in {ENGINE!r}:
+            importlib.import_module(name)
+        print(','.join(m for m in sys.modules
+                       if m.startswith(('gradstudio.studio', 'gradstudio.ui')) or m.split('.')[0] in {QT!r}))
+    """)
+    assert loaded == ""
+
+
+def test_the_studio_layer_never_imports_qt():
+    loaded = run(f"""
+        import importlib, sys
+        for name in {STUDIO!r}:
+            importlib.import_module(name)
+        print(','.join(m for m in sys.modules if m.split('.')[0] in {QT!r} or m.startswith('gradstudio.ui')))
+    """)
+    assert loaded == ""
+
+
 def test_importing_gradstudio_loads_no_qt_no_sympy_no_matplotlib():
     loaded = run("""
         import sys
-        import gradstudio, gradstudio.studio.session, gradstudio.studio.compare, gradstudio.studio.trace, gradstudio.studio.check
+        import gradstudio, gradstudio.studio.session, gradstudio.studio.compare, gradstudio.studio.trace
+        import gradstudio.studio.check
         heavy = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6', 'PyQt5', 'PyQt6',
                                                                 'sympy', 'matplotlib', 'torch')
                  or m.startswith('gradstudio.ui')]
@@ -27,8 +78,7 @@ def test_importing_gradstudio_loads_no_qt_no_sympy_no_matplotlib():
 def test_running_the_engine_and_symbolic_layer_still_loads_no_qt():
     loaded = run("""
         import sys
-        from gradstudio.studio import symbolic
-        from gradstudio.studio import compare
+        from gradstudio.studio import symbolic, compare
         from gradstudio.studio.session import Session
         s = Session()
         s.run_cell("import torch\\nx = torch.ones(2, requires_grad=True)\\n(x * x).sum().backward()")

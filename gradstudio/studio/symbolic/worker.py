@@ -27,7 +27,12 @@ def _serve(connection):
     """Child process main loop: answer ("derive" | "simplify", …) requests until
     told to stop or the parent goes away (end of the pipe)."""
     import resource
+    import signal
     import sys
+    # A Jupyter front end interrupts a kernel by signalling its process group,
+    # which holds this worker too: the worker is cancelled by being killed,
+    # never by SIGINT, so it stays warm across the user's interrupts.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
     except (ValueError, OSError):  # not permitted here: run without the cap
