@@ -253,7 +253,7 @@ class Design:
             return "this link would make a cycle"
         if target.kind != "op":
             return None
-        inputs = [self.shapes.get(l.src) for l in self._inputs_of(dst)]
+        inputs = [self.shapes.get(l.src) for l in self.inputs_of(dst)]
         inputs += [None] * (target.arity - len(inputs))
         inputs[slot] = self.shapes.get(src)
         if any(s is None for s in inputs):
@@ -318,8 +318,24 @@ class Design:
         except KeyError:
             raise DesignError(f"no node {node_id!r}") from None
 
-    def _inputs_of(self, node_id: str) -> list:
+    def inputs_of(self, node_id: str) -> list:
+        """The links into ``node_id``, by slot."""
         return sorted((l for l in self.links if l.dst == node_id), key=lambda l: l.slot)
+
+    def root_source(self) -> str | None:
+        """The node that feeds the output node (what backward() is called on)."""
+        if self.root is None:
+            return None
+        links = self.inputs_of(self.root)
+        return links[0].src if links else None
+
+    def feeding_root(self) -> list:
+        """The nodes whose values reach the root, inputs first."""
+        source = self.root_source()
+        if source is None:
+            return []
+        wanted = self.upstream(source)
+        return [n for n in self.order() if n in wanted]
 
     def describe(self, node_id: str) -> str:
         node = self._node(node_id)
@@ -381,7 +397,7 @@ class Design:
     def _shape_of(self, node: Node):
         if node.kind in ("leaf", "const"):
             return _parse(node.value, node.dtype).shape if node.value else None
-        inputs = self._inputs_of(node.id)
+        inputs = self.inputs_of(node.id)
         if len(inputs) < node.arity:
             return None                            # not wired yet: no shape, no error
         shapes = [self.shapes.get(l.src) for l in inputs]
@@ -404,15 +420,12 @@ class Design:
         if self.errors:
             node, message = next(iter(self.errors.items()))
             raise DesignError(f"{self.describe(node)}: {message}")
-        (feed,) = self._inputs_of(self.root) or [None]
-        if feed is None:
+        source = self.root_source()
+        if source is None:
             raise DesignError("connect something to the output node")
-        wanted = self.upstream(feed.src)
         index: dict = {}
         vertices = []
-        for node_id in self.order():
-            if node_id not in wanted:
-                continue
+        for node_id in self.feeding_root():
             node = self.nodes[node_id]
             vid = len(vertices)
             index[node_id] = vid
@@ -423,14 +436,14 @@ class Design:
                 vertices.append(trace.GraphNode(vid, node.kind, value, name=node.name or None,
                                                 requires_grad=node.requires_grad))
                 continue
-            inputs = tuple(index[l.src] for l in self._inputs_of(node_id))
+            inputs = tuple(index[l.src] for l in self.inputs_of(node_id))
             args = [vertices[i].value for i in inputs]
             with np.errstate(all="ignore"):
                 value = np.asarray(node.row.forward(*args, **node.param_dict()))
             vertices.append(trace.GraphNode(vid, "op", value, name=node.name or None, op=node.row,
                                             params=node.param_dict(), inputs=inputs,
                                             requires_grad=any(vertices[i].requires_grad for i in inputs)))
-        return trace.Graph(vertices, index[feed.src])
+        return trace.Graph(vertices, index[source])
 
     def gradient(self):
         """The output node's ``gradient=`` value (None for a scalar root)."""
