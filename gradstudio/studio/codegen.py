@@ -180,17 +180,23 @@ def _tensor_literal(value, dtype: str, requires_grad: bool) -> str:
     array = np.asarray(value)
     if array.size > MAX_LITERAL:
         raise DesignError(f"a value of {array.size:,} elements is too large to write into a script")
-    data = array.astype(np.float64).tolist()
     options = ["dtype=torch.float64"] if dtype == "float64" else []
     if requires_grad:
         options.append("requires_grad=True")
-    return f"torch.tensor({_number_list(data)}{''.join(', ' + o for o in options)})"
+    return f"torch.tensor({_number_list(array, dtype == 'float32')}{''.join(', ' + o for o in options)})"
 
 
-def _number_list(data) -> str:
-    if isinstance(data, list):
-        return "[" + ", ".join(_number_list(d) for d in data) + "]"
-    return repr(float(data))
+def _number_list(array, single: bool, script: bool = True) -> str:
+    """Nested list text of ``array``; each number as short as its precision allows
+    (0.1, not 0.10000000149011612, for a float32 value)."""
+    array = np.asarray(array)
+    if array.ndim:
+        return "[" + ", ".join(_number_list(a, single, script) for a in array) + "]"
+    value = float(array)
+    if not np.isfinite(value):   # nan, inf, -inf: a script spells them float('…'), a node's value by name
+        return f"float({str(value)!r})" if script else str(value)
+    text = str(np.float32(value)) if single else repr(value)
+    return text if any(c in text for c in ".en") else text + ".0"
 
 
 def layout_of(script: str) -> dict:
@@ -251,7 +257,7 @@ def _first_use(graph, vertex_id: int) -> str:
 
 
 def _value_text(value) -> str:
-    array = np.asarray(value, dtype=np.float64)
+    array = np.asarray(value)
     if array.size > MAX_LITERAL:
         raise DesignError(f"a value of {array.size:,} elements is too large for a node")
-    return _number_list(array.tolist())
+    return _number_list(array, array.dtype != np.float64, script=False)
