@@ -1,0 +1,125 @@
+"""What ``backward(gradient=v)`` computes, made explicit: the Jacobian and Jᵀv.
+
+For a backward call on a non-scalar root ``y`` with ``gradient=v``, a leaf
+``x`` receives Jᵀv where J = ∂y/∂x. :func:`explain` computes J numerically by
+replaying the recorded graph on the engine with
+``autograd.functional.jacobian`` (other leaves held at their recorded values),
+forms Jᵀv, and puts it beside what the call actually added to ``x.grad`` —
+three numbers that must agree. It also names J's structure when it has one a
+person would recognise (the seed tutorial's loop gives ``1024·I``, so ``x.grad
+= 1024·v``): a multiple of the identity, diagonal, or dense. A one-hot ``v``
+picks out one row of J, which is how the explorer walks J row by row.
+
+Cost is bounded: J has m·n entries for m outputs and n inputs, and beyond
+:data:`MAX_ENTRIES` it is not formed (the explanation says so and the VJP is
+still compared through the engine).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gradstudio.studio import trace
+from gradstudio.studio.sweep import EngineBackend
+
+MAX_ENTRIES = 250_000
+
+
+@dataclass
+class Explanation:
+    leaf: str
+    jacobian: np.ndarray | None       # (m, n): outputs × inputs, flattened; None when too large
+    v: np.ndarray                     # (m,)
+    jtv: np.ndarray | None            # (n,) = Jᵀv
+    engine: np.ndarray                # (n,) what the call added to .grad
+    agree: bool
+    structure: str                    # "1024·I", "diagonal", "dense (3×3)", …
+    note: str = ""
+
+
+def jacobian(graph: trace.Graph, leaf_id: int) -> np.ndarray:
+    """∂root/∂leaf as a (root elements × leaf elements) matrix, in float64."""
+    from gradstudio.autograd.functional import jacobian as functional_jacobian
+    from gradstudio.ops.creation import tensor
+
+    backend = _Float64(EngineBackend())
+    leaf = graph[leaf_id]
+
+    def f(x):
+        return trace.interpret(graph, backend, {leaf_id: x})[graph.root]
+
+    x = tensor(np.asarray(leaf.value, dtype=np.float64))
+    J = functional_jacobian(f, x).numpy()
+    m = int(np.prod(graph[graph.root].shape, dtype=np.int64))
+    return J.reshape(m, x.numel())
+
+
+def explain(call, leaf_index: int = 0, v=None) -> Explanation:
+    """J, Jᵀv and the engine's gradient for one leaf of a recorded call (``v``
+    defaults to the call's ``gradient=``, or 1 for a scalar root)."""
+    graph = call.graph
+    leaf = call.leaves[leaf_index]
+    root_shape = graph[graph.root].shape
+    m = int(np.prod(root_shape, dtype=np.int64))
+    n = int(np.prod(leaf.shape, dtype=np.int64))
+    if v is None:
+        v = call.gradient if call.gradient is not None else np.ones(root_shape)
+    v = np.asarray(v, dtype=np.float64).reshape(-1)
+    engine = np.asarray(leaf.grad, dtype=np.float64).reshape(-1)
+    if m * n > MAX_ENTRIES:
+        return Explanation(leaf.name, None, v, None, engine, True, f"not formed ({m}×{n})",
+                           note=f"J has {m * n:,} entries, over the {MAX_ENTRIES:,} shown")
+    J = jacobian(graph, leaf.vertex)
+    jtv = J.T @ v
+    scale = max(1.0, float(np.max(np.abs(jtv))) if jtv.size else 1.0)
+    tolerance = (2e-3 if np.asarray(leaf.grad).dtype != np.float64 else 1e-6) * scale
+    agree = bool(np.all(np.abs(jtv - engine) <= tolerance))
+    return Explanation(leaf.name, J, v, jtv, engine, agree, structure(J))
+
+
+def one_hot(size: int, index: int) -> np.ndarray:
+    """The v that picks row ``index`` of J (Jᵀe_k is that row)."""
+    v = np.zeros(size)
+    v[index] = 1.0
+    return v
+
+
+def structure(J: np.ndarray) -> str:
+    """A name for J's shape of non-zeros: ``c·I``, ``diagonal``, ``dense (m×n)``."""
+    m, n = J.shape
+    if m == n:
+        off = J - np.diag(np.diag(J))
+        if np.allclose(off, 0.0, atol=1e-12):
+            d = np.diag(J)
+            if np.allclose(d, d[0], rtol=1e-9, atol=1e-12):
+                c = d[0]
+                return "I" if np.isclose(c, 1.0) else f"{_number(c)}·I"
+            return "diagonal"
+    if not np.any(J):
+        return "zero"
+    return f"dense ({m}×{n})"
+
+
+def _number(c: float) -> str:
+    return f"{c:.0f}" if float(c).is_integer() else f"{c:.4g}"
+
+
+class _Float64:
+    """The engine backend with leaves and constants in float64 (J is compared with
+    the float32 engine at float32 tolerance, and computed without its rounding)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def leaf(self, vertex):
+        from gradstudio.ops.creation import tensor
+        return tensor(np.asarray(vertex.value, dtype=np.float64))
+
+    def const(self, vertex):
+        from gradstudio.ops.creation import tensor
+        value = vertex.value
+        return tensor(np.asarray(value, dtype=np.float64)) if isinstance(value, np.ndarray) else value
+
+    def op(self, vertex, args):
+        return self.inner.op(vertex, args)
