@@ -1,7 +1,7 @@
 # GradStudio example: a training loop with torch.nn and torch.optim.
 # A two-layer network learns y = sin(x) + noise. Every loss.backward() is a
 # recorded backward call whose gradients Compare checks against sympy, so the
-# model and the data are kept small and the loop short (8 steps; the symbolic
+# model and the data are kept small and the loop short (4 steps; the symbolic
 # side gives up after 10 s per call and Compare falls back on finite differences).
 
 # %% Data: 8 points of a noisy sine
@@ -16,9 +16,9 @@ print(x.shape, y.shape)
 
 # %% The model: Linear → Tanh → Linear, with torch's default initialisation
 model = nn.Sequential(
-    nn.Linear(1, 4),
+    nn.Linear(1, 3),
     nn.Tanh(),
-    nn.Linear(4, 1),
+    nn.Linear(3, 1),
 )
 print(model)
 for name, param in model.named_parameters():
@@ -31,13 +31,13 @@ print(optimizer)
 
 # %% Train: zero_grad, forward, loss, backward, step
 losses = []
-for step in range(8):
+for step in range(4):
     optimizer.zero_grad()
     loss = loss_fn(model(x), y)
     loss.backward()
     optimizer.step()
     losses.append(loss.item())
-    if step % 2 == 0:
+    if step % 1 == 0:
         print(f"step {step:3d}  loss {loss.item():.5f}")
 print(f"final loss {losses[-1]:.5f} (from {losses[0]:.5f})")
 
