@@ -37,8 +37,7 @@ for step in range(4):
     loss.backward()
     optimizer.step()
     losses.append(loss.item())
-    if step % 1 == 0:
-        print(f"step {step:3d}  loss {loss.item():.5f}")
+    print(f"step {step:3d}  loss {loss.item():.5f}")
 print(f"final loss {losses[-1]:.5f} (from {losses[0]:.5f})")
 
 # %% The gradient of the last step, parameter by parameter
