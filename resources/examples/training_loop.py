@@ -26,7 +26,7 @@ for name, param in model.named_parameters():
 
 # %% Loss and optimizer
 loss_fn = nn.MSELoss()
-optimizer = torch.optim.SGD(model.parameters(), lr=0.2, momentum=0.9)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
 print(optimizer)
 
 # %% Train: zero_grad, forward, loss, backward, step
