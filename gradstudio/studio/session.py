@@ -359,8 +359,9 @@ class _Capture:
     costs time linear in what is printed. At most ``limit`` characters are kept;
     the end of the cell's output says how many more were cut."""
 
-    def __init__(self, run: CellRun, limit: int = MAX_KEPT_OUTPUT):
-        self.run, self.limit = run, limit
+    def __init__(self, run: CellRun, limit: int | None = None):
+        self.run = run
+        self.limit = MAX_KEPT_OUTPUT if limit is None else limit
         self.stream: str | None = None
         self.chunks: list = []
         self.kept = self.cut = 0
