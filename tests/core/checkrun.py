@@ -72,3 +72,22 @@ def pid_writer(path: Path) -> str:
     """Script lines that append this process's pid to ``path``."""
     return (f"with open({str(path)!r}, 'a') as _f:\n"
             f"    _f.write(str(__import__('os').getpid()) + '\\n')\n")
+
+
+def descendants(pid: int) -> list:
+    """Live descendants of ``pid``, from /proc."""
+    children: dict = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z":
+                children.setdefault(int(fields[1]), []).append(int(entry))
+    found, queue = [], list(children.get(pid, ()))
+    while queue:
+        found.append(queue.pop())
+        queue.extend(children.get(found[-1], ()))
+    return found
