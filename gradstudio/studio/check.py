@@ -520,37 +520,51 @@ def strict_json(value):
 _STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
-def _stop_on_signals():
-    """Turn SIGINT / SIGTERM / SIGHUP into :class:`Stopped` (once: a second signal
-    while cleaning up is ignored, so the cleanup finishes)."""
-    stopping = []
+class _StopSignals:
+    """While installed, SIGINT / SIGTERM / SIGHUP raise :class:`Stopped` — once, and only
+    while ``raising``: during the cleanup a signal is only remembered, so the cleanup
+    finishes and no traceback comes out of it."""
 
-    def handler(signum, frame):
-        if not stopping:
-            stopping.append(signum)
+    def __init__(self):
+        self.received: int | None = None
+        self.raising = True
+        self._previous = {sig: signal.signal(sig, self._handle) for sig in _STOP_SIGNALS}
+
+    def _handle(self, signum, frame):
+        if self.received is None:
+            self.received = signum
+        if self.raising:
+            self.raising = False
             raise Stopped(signum)
 
-    for sig in _STOP_SIGNALS:
-        signal.signal(sig, handler)
+    def restore(self):
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
 
 
 def main(argv=None) -> int:
     """The ``gradstudio check`` command. It owns its process: it adopts orphans
     (a child subreaper) and, before it returns, kills every process it started."""
     started = time.monotonic() - lifeline.seconds_since_start()
+    signals = _StopSignals()
+    code = EXIT_CANNOT_RUN
     try:
-        _stop_on_signals()
-        lifeline.become_subreaper()
-        return _command(argv, started)
-    except Stopped as stop:
-        name = "interrupted" if stop.signum == signal.SIGINT else f"stopped by {signal.Signals(stop.signum).name}"
+        try:
+            lifeline.become_subreaper()
+            code = _command(argv, started)
+        finally:
+            signals.raising = False
+            lifeline.kill_tree(os.getpid(), include_root=False)
+            lifeline.reap_children()
+    except Stopped:
+        pass
+    signals.restore()
+    if signals.received is not None:
+        name = ("interrupted" if signals.received == signal.SIGINT
+                else f"stopped by {signal.Signals(signals.received).name}")
         print(f"gradstudio check: {name}", file=sys.stderr)
-        return 128 + stop.signum
-    finally:
-        for sig in _STOP_SIGNALS:  # from here on a signal ends the process at once
-            signal.signal(sig, signal.SIG_DFL)
-        lifeline.kill_tree(os.getpid(), include_root=False)
-        lifeline.reap_children()
+        return 128 + signals.received
+    return code
 
 
 def _command(argv, started: float) -> int:
