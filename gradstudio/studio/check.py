@@ -56,6 +56,9 @@ GB = 10 ** 9
 # can still arrive; the parent waits this long past the deadline for a report on its way.
 REPORT_MARGIN = 0.3
 MEMORY_ERRORS = ("MemoryError", "_ArrayMemoryError")
+# The child's messages are JSON only (values as lists, no binary buffers); a report
+# of a few million numbers fits, and the parent never holds more than this.
+WIRE_LIMITS = wire.Limits(json_bytes=256 * 1024 ** 2, buffers=0, buffer_bytes=0)
 
 
 # --------------------------------------------------------------------------- child side
@@ -131,13 +134,17 @@ def default_memory_limit() -> int:
 
 
 class _Sender:
-    """Writes wire frames on the result pipe (the child's side; blocking is fine here)."""
+    """Writes wire frames on the result pipe (the child's side; blocking is fine here).
+    Only the child itself speaks: a copy made by the script's ``os.fork()`` that runs on
+    into the checker's code stays silent, so its frames cannot interleave with ours."""
 
     def __init__(self, fd: int):
-        self.fd = fd
+        self.fd, self.pid = fd, os.getpid()
 
     def __call__(self, message: dict):
-        frame = memoryview(wire.encode_frame(message))
+        if os.getpid() != self.pid:
+            return
+        frame = memoryview(wire.encode_frame(message, limits=WIRE_LIMITS))
         while frame:
             frame = frame[os.write(self.fd, frame):]
 
@@ -184,13 +191,22 @@ def _child_main(argv: list):
         torch_values = report.pop(TORCH_KEY, {})
         send({"kind": "done", "report": report, "code": code, "error": error, "torch": torch_values})
     except MemoryError:
-        send({"kind": "crash", "error": out_of_memory(options.memory)})
+        _last_words(send, out_of_memory(options.memory))
     except BaseException as error:  # reported to the parent, which prints it
-        send({"kind": "crash", "error": f"{type(error).__name__}: {error}"})
+        _last_words(send, f"{type(error).__name__}: {error}")
     # The parent kills this process and whatever the script started (a fork that
     # called setsid() too) once it has the report; wait for that, so that they
     # are all still this process's descendants, but not forever.
     time.sleep(5)
+
+
+def _last_words(send, error: str):
+    """Tell the parent why the check failed; if even that fails (no memory left),
+    end without a traceback: the parent then reports the exit code."""
+    try:
+        send({"kind": "crash", "error": error})
+    except BaseException:
+        os._exit(70)
 
 
 # --------------------------------------------------------------------------- parent side
@@ -253,7 +269,7 @@ class _Progress:
 def _follow(process, read_fd, deadline, timeout, fault_path, path) -> tuple:
     """Read the child's messages until its report, its end, or the deadline."""
     os.set_blocking(read_fd, False)
-    reader = wire.FrameReader()
+    reader = wire.FrameReader(limits=WIRE_LIMITS)
     progress = _Progress()
     exit_watch = _exit_watch(process)
     end_of_pipe = False
@@ -300,17 +316,21 @@ def _exit_watch(process):
         return None
 
 
-def _read_available(fd: int):
-    """Everything readable now: bytes (maybe empty), or None at end of file."""
-    chunks = []
-    while True:
+def _read_available(fd: int, most: int = 16 * 1024 ** 2):
+    """What is readable now, up to ``most`` bytes (a child that writes without pause
+    must not keep the reader from its deadline): bytes (maybe empty), or None at
+    end of file."""
+    chunks, size = [], 0
+    while size < most:
         try:
             chunk = os.read(fd, 1 << 20)
         except BlockingIOError:
-            return b"".join(chunks)
+            break
         if not chunk:
             return b"".join(chunks) or None
         chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _crash_message(returncode, where, pending, fault: str, path: str) -> str:
