@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 USAGE = """usage: gradstudio [FILE]                      open the app (optionally with a file)
-       gradstudio check SCRIPT [--json] [--timeout S]
+       gradstudio check SCRIPT [--json] [--timeout S] [--memory GB] [--no-torch]
                                               run SCRIPT and check every backward() call
        gradstudio snapshot FILE -o OUT.png [--size WxH]
                                               render the window with FILE, all cells run
@@ -27,7 +27,11 @@ def main(argv=None) -> int:
         print(f"gradstudio {__version__}")
         return 0
     if argv and argv[0] == "check":
-        from gradstudio.studio.check import main as check_main
+        try:  # Ctrl+C while Python is still importing: before check installs its handlers
+            from gradstudio.studio.check import main as check_main
+        except KeyboardInterrupt:
+            print("gradstudio check: interrupted", file=sys.stderr)
+            return 130
         return check_main(argv[1:])
     if argv and argv[0] == "snapshot":
         from gradstudio.ui.snapshot import main as snapshot_main

@@ -199,6 +199,7 @@ class Session:
         self.trace = trace              # record the graph of each backward call
         self.step_trace = step_trace    # and the engine's steps through it
         self._current: CellRun | None = None
+        self._capture: _Capture | None = None
         self._cell_files: dict = {}     # compiled filename -> (cell index, line offset)
 
     # -- running ----------------------------------------------------------------
@@ -228,14 +229,14 @@ class Session:
         body, last = tree.body, None
         if body and isinstance(body[-1], ast.Expr):
             body, last = body[:-1], ast.Expression(body[-1].value)
-        stdout, stderr = io.StringIO(), io.StringIO()
-        self._current = run
+        capture = _Capture(run)
+        self._current, self._capture = run, capture
         previous_trace = _grad_state.tracing
         _grad_state.tracing = self.trace
         _api.observers.append(self)
         try:
-            with contextlib.redirect_stdout(_Tee(stdout, run, "stdout")), \
-                    contextlib.redirect_stderr(_Tee(stderr, run, "stderr")), \
+            with capture, contextlib.redirect_stdout(_Tee(capture, "stdout")), \
+                    contextlib.redirect_stderr(_Tee(capture, "stderr")), \
                     warnings.catch_warnings():
                 warnings.simplefilter("default")
                 warnings.showwarning = self._show_warning
@@ -243,7 +244,9 @@ class Session:
                 if last is not None:
                     value = eval(compile(last, filename, "eval"), self.namespace)
                     if value is not None:
-                        run.outputs.append(Output("result", repr(value) + "\n"))
+                        text = repr(value) + "\n"
+                        capture.flush()
+                        run.outputs.append(Output("result", text))
         except KeyboardInterrupt as error:
             run.error, run.error_type = "Interrupted", "KeyboardInterrupt"
             run.error_line = _user_line(error, filename)
@@ -253,12 +256,14 @@ class Session:
         finally:
             _api.observers.remove(self)
             _grad_state.tracing = previous_trace
-            self._current = None
+            self._current = self._capture = None
         return run
 
     def _show_warning(self, message, category, filename, lineno, file=None, line=None):
         text = warnings.formatwarning(message, category, filename, lineno, line)
         if self._current is not None:
+            if self._capture is not None:  # what was printed before the warning comes first
+                self._capture.flush()
             self._current.outputs.append(Output("stderr", text))
 
     def _record_error(self, run: CellRun, error: BaseException, line: int | None):
@@ -394,19 +399,104 @@ class _StepTracer(_Tracer, _events.Recorder):
         super().__init__(graph, vertex_of=self.vertex)
 
 
-class _Tee(io.TextIOBase):
-    """A stream that keeps what is written, in order, as outputs of the cell."""
+# Printed output a cell keeps (characters, stdout and stderr together); the rest is
+# counted and the console says how much was cut. A million short prints fit.
+MAX_KEPT_OUTPUT = 2_000_000
 
-    def __init__(self, buffer, run: CellRun, stream: str):
-        self.buffer, self.run, self.stream = buffer, run, stream
+
+class _Capture:
+    """What one cell prints, in order, as the cell's outputs.
+
+    Consecutive writes to one stream become one output. They are collected as
+    chunks and joined once per stretch of one stream (at a stream switch, before
+    anything else is added to the cell's outputs, and at the end), so capturing
+    costs time linear in what is printed. At most ``limit`` characters are kept;
+    the end of the cell's output says how many more were cut."""
+
+    def __init__(self, run: CellRun, limit: int | None = None):
+        self.run = run
+        self.limit = MAX_KEPT_OUTPUT if limit is None else limit
+        self.stream: str | None = None
+        self.chunks: list = []
+        self.kept = self.cut = 0
+        self.cut_stream: str | None = None
+        self.closed = False
+
+    def write(self, stream: str, text: str):
+        if stream is not self.stream:
+            self.flush()
+            self.stream = stream
+        if self.kept + len(text) <= self.limit:
+            self.chunks.append(text)
+            self.kept += len(text)
+        else:
+            self._cut(stream, text)
+
+    def _cut(self, stream: str, text: str):
+        room = max(self.limit - self.kept, 0)
+        if self.cut_stream is None:
+            self.cut_stream = stream
+        self.cut += len(text) - room
+        if room:
+            self.chunks.append(text[:room])
+            self.kept += room
+
+    def _write_late(self, stream: str, text: str):
+        """A write through a stream kept past the end of its cell: added at once."""
+        _Capture.write(self, stream, text)
+        self.flush()
+        self.stream = None  # so that _Tee's shortcut never skips this method
+
+    def flush(self):
+        """Move the collected chunks into the cell's outputs."""
+        if self.chunks:
+            self._add(self.stream, "".join(self.chunks))
+            self.chunks = []
+
+    def close(self):
+        self.flush()
+        if self.cut and not self.closed:
+            outputs = self.run.outputs
+            last = next((o.text for o in reversed(outputs) if o.stream == self.cut_stream), "")
+            newline = "" if not last or last.endswith("\n") else "\n"
+            self._add(self.cut_stream, f"{newline}… output cut: {self.cut} more characters\n")
+        self.closed = True
+        self.stream = None                # so that _Tee's shortcut never skips _write_late
+        self.write = self._write_late     # nothing will flush this capture again
+
+    def _add(self, stream: str, text: str):
+        outputs = self.run.outputs
+        if outputs and outputs[-1].stream == stream:
+            outputs[-1] = Output(stream, outputs[-1].text + text)
+        else:
+            outputs.append(Output(stream, text))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class _Tee(io.TextIOBase):
+    """``sys.stdout`` / ``sys.stderr`` while a cell runs: writes go to its :class:`_Capture`."""
+
+    def __init__(self, capture: _Capture, stream: str):
+        self.capture, self.stream = capture, stream
 
     def write(self, text):
-        if text:
-            outputs = self.run.outputs
-            if outputs and outputs[-1].stream == self.stream:
-                outputs[-1] = Output(self.stream, outputs[-1].text + text)
-            else:
-                outputs.append(Output(self.stream, text))
+        if type(text) is not str and not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        capture = self.capture
+        # The common case inline (one call per print, not two): a cell that prints a
+        # million lines spends most of its time here.
+        if capture.stream is self.stream and capture.kept + len(text) <= capture.limit:
+            capture.chunks.append(text)
+            capture.kept += len(text)
+        elif capture.cut and not capture.closed:  # already full: only count
+            capture.cut += len(text)
+        elif text:
+            capture.write(self.stream, text)
         return len(text)
 
     def flush(self):

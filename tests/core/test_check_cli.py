@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from checkrun import ROOT, check, start
 
-ROOT = Path(__file__).resolve().parents[2]
 TUTORIAL = ROOT / "resources" / "examples" / "autograd_tutorial.py"
 
 CALL_KEYS = {"index", "cell", "line", "root", "gradient", "status", "error", "leaves"}
@@ -18,22 +16,16 @@ LEAF_KEYS = {"name", "shape", "numeric", "symbolic", "finite_difference", "formu
              "formula_simplified", "formula_latex", "element_symbol", "max_abs_error", "agree", "note"}
 
 
-def check(*args, timeout=120):
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.run([sys.executable, "-m", "gradstudio", "check", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
-
-
 def children_of(pid: int) -> list:
-    """Live descendants of ``pid`` (from /proc)."""
+    """Live children of ``pid`` (from /proc)."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                stat = (entry / "stat").read_text().split()
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(stat[3]) == pid and stat[2] != "Z":
+            if int(stat[1]) == pid and stat[0] != "Z":
                 found.append(int(entry.name))
     return found
 
@@ -101,12 +93,10 @@ def test_infinite_loop_times_out_without_stray_processes(tmp_path):
     script = tmp_path / "loop.py"
     script.write_text("# %%\nimport torch\n# %%\nwhile True:\n    pass\n")
     started = time.monotonic()
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    process = subprocess.Popen([sys.executable, "-m", "gradstudio", "check", str(script), "--timeout", "2"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    process = start(script, "--timeout", "5")
     out, err = process.communicate(timeout=60)
     assert process.returncode == 2
-    assert "timed out after 2 s while running cell 2 (line 3)" in err
+    assert "timed out after 5 s while running cell 2 (line 3)" in err
     assert time.monotonic() - started < 30
     assert children_of(process.pid) == []
     leftovers = subprocess.run(["pgrep", "-f", str(script)], capture_output=True, text=True)
