@@ -37,6 +37,7 @@ from .ops.elementwise import (abs, acos, add, asin, atan, bitwise_and, bitwise_n
                               sin, sinh, sqrt, square, sub, tan, tanh, where)
 from .ops.indexing import gather, index_select, masked_fill, narrow, nonzero, select, take  # noqa: F401
 from .ops.linalg import addmm, bmm, dot, ger, matmul, mm, mv, outer  # noqa: F401
+from .ops.matrix_functions import det, diag, diagonal, inverse, logdet, slogdet, trace  # noqa: F401
 from .ops.reduction import (all, amax, amin, any, argmax, argmin, count_nonzero, cumsum,  # noqa: F401
                             log_softmax, logsumexp, max, mean, min, norm, prod, softmax, std, sum,
                             var)

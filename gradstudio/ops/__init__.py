@@ -10,12 +10,12 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..tensor import Tensor
-from . import creation, elementwise, indexing, inplace, linalg, losses, reduction, shape
+from . import creation, elementwise, indexing, inplace, linalg, losses, matrix_functions, reduction, shape
 from .table import BY_KEY, REGISTRY, Op, apply, op_by_key  # noqa: F401
 
 def _register_keys() -> tuple:
     rows = []
-    for module in (elementwise, reduction, shape, indexing, linalg, losses):
+    for module in (elementwise, reduction, shape, indexing, linalg, losses, matrix_functions):
         for variable, value in vars(module).items():
             if isinstance(value, Op) and not value.key:
                 object.__setattr__(value, "key", f"{module.__name__.rsplit('.', 1)[1]}.{variable}")
@@ -156,6 +156,10 @@ METHODS = {
     # linear algebra
     "matmul": linalg.matmul, "mm": linalg.mm, "mv": linalg.mv, "dot": linalg.dot,
     "bmm": linalg.bmm, "outer": linalg.outer, "addmm": linalg.addmm,
+    "trace": matrix_functions.trace, "diag": matrix_functions.diag,
+    "diagonal": matrix_functions.diagonal, "det": matrix_functions.det,
+    "inverse": matrix_functions.inverse, "logdet": matrix_functions.logdet,
+    "slogdet": matrix_functions.slogdet,
     # shape
     "t": shape.t, "transpose": shape.transpose, "swapaxes": shape.transpose,
     "permute": shape.permute, "reshape": shape.reshape, "view": shape.view,

@@ -43,7 +43,20 @@ def _binary(shape_b=(4,)):
     return lambda rng: ([uniform(rng, S), uniform(rng, shape_b)], {})
 
 
+def well_conditioned(rng, n=3):
+    """A square matrix far from singular (det, inv, solve)."""
+    return uniform(rng, (n, n), -0.5, 0.5) + 2.0 * np.eye(n)
+
+
 SAMPLES = {
+    "matrix_functions.TRACE": lambda rng: ([uniform(rng, (3, 3))], {}),
+    "matrix_functions.DIAGONAL": lambda rng: ([uniform(rng, S)], {"offset": 1}),
+    "matrix_functions.DIAGONAL_COPY": lambda rng: ([uniform(rng, S)], {"offset": 0}),
+    "matrix_functions.DIAG_EMBED": lambda rng: ([uniform(rng, (3,))], {"offset": -1, "rows": 4, "cols": 4}),
+    "matrix_functions.DET": lambda rng: ([well_conditioned(rng)], {}),
+    "matrix_functions.INV": lambda rng: ([well_conditioned(rng)], {}),
+    "matrix_functions.SLOGDET": lambda rng: ([well_conditioned(rng)], {}),
+    "matrix_functions.SOLVE": lambda rng: ([well_conditioned(rng), uniform(rng, (3, 2))], {}),
     "elementwise.ADD": _binary(),
     "elementwise.ADD_ALPHA": lambda rng: ([uniform(rng, S), uniform(rng, (3, 1))], {"alpha": 2.5}),
     "elementwise.SUB": _binary((3, 1)),
