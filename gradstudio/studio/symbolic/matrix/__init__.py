@@ -41,7 +41,7 @@ class MatrixForm:
         """``fAndG(...)`` computing f and this gradient with numpy."""
         inputs = {name: value.shape for name, value in self.bindings.items()}
         args = {(n if n in _vars(self.function) else f"onehot_{n}"): s for n, s in inputs.items()}
-        return numpy_code(self.function, {self.leaf: self.expression}, args, self.names)
+        return numpy_code(simplify(self.function), {self.leaf: self.expression}, args, self.names)
 
 
 def _vars(e) -> set:

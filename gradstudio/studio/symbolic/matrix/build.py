@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradstudio.studio.symbolic.exact import symbol_name
+import re
+
 from . import expr as M
 from .rules import RULES
 
@@ -21,6 +22,24 @@ _RESHAPES = {"shape.VIEW", "shape.RESHAPE_ALIAS", "shape.UNSAFE_VIEW", "shape.SQ
              "shape.SQUEEZE_DIM", "shape.SQUEEZE_DIMS", "shape.UNSQUEEZE", "shape.CLONE",
              "shape.ALIAS", "shape.TO_COPY", "linalg.SQUEEZE_INPLACE"}
 _BROADCAST_FIRST = {"linalg.ADDMM"}          # the bias broadcasts to the product's shape
+
+
+# names the notation itself uses (I is the identity, 𝟙 the ones, the functions)
+_RESERVED = {"I", "inv", "tr", "det", "diag", "diagonal", "sum", "softmax", "logsumexp", "onehot",
+             "np", "f", "u_hessian"} | set(M.FUNCTIONS)
+
+
+def unique_name(name: str, taken: set) -> str:
+    """An identifier for a script variable, distinct from ``taken`` (which it joins)."""
+    cleaned = re.sub(r"\W+", "_", name).strip("_") or "t"
+    if cleaned[0].isdigit():
+        cleaned = "t" + cleaned
+    candidate, n = cleaned, 1
+    while candidate in taken or candidate in _RESERVED:
+        candidate = f"{cleaned}{n}"
+        n += 1
+    taken.add(candidate)
+    return candidate
 
 
 class NoMatrixForm(ValueError):
@@ -76,8 +95,7 @@ class Builder:
         self.taken: set = set()
 
     def symbol(self, name: str, value) -> M.Expr:
-        name = symbol_name(name, self.taken)
-        self.taken.add(name)
+        name = unique_name(name, self.taken)
         value = _as_language(value)
         self.bindings[name] = value
         return M.var(name, value.shape)
@@ -91,8 +109,11 @@ class Builder:
     def _vertex(self, v) -> M.Expr:
         if v.kind != "op":
             value = v.value
-            if not isinstance(value, np.ndarray) or (value.ndim == 0 and v.kind == "const"):
+            if not isinstance(value, np.ndarray) or (value.ndim == 0 and v.kind == "const"
+                                                     and value.dtype.kind == "f"):
                 return M.num(float(np.asarray(value)))
+            if value.dtype.kind != "f":
+                return None                      # class indices or a mask: read by the op using them
             return self.symbol(v.name or ("C" if v.kind == "const" else "leaf"), value)
         key, params = v.op.key, dict(v.params)
         ins = [self.graph[i] for i in v.inputs]
@@ -106,6 +127,8 @@ class Builder:
             return self._where(v, ins)
         if key == "losses.NLL_LOSS":
             return self._nll(v, ins, params)
+        if any(self.exprs[i.id] is None for i in ins):
+            raise NoMatrixForm(f"{v.op.name} of an integer or boolean tensor")
         rule = RULES.get(key)
         if rule is None:
             raise NoMatrixForm(f"{v.op.name} has no matrix rule")
@@ -145,8 +168,7 @@ class Builder:
         classes = x.shape[-1]
         labels = np.asarray(target.value).reshape(-1)
         onehot = np.eye(classes)[labels]
-        name = symbol_name(target.name or "y", self.taken)
-        self.taken.add(name)
+        name = unique_name(target.name or "y", self.taken)
         if len(x.shape) == 1:
             onehot = onehot.reshape(classes, 1)
         self.bindings[name] = onehot.reshape(language_shape(x.shape))

@@ -21,7 +21,13 @@ MIN_NAMED_SIZE = 3    # smaller repeated pieces (x.T, -y) read better inline
 
 
 def _number(c: float) -> str:
-    return str(int(c)) if float(c).is_integer() and abs(c) < 1e15 else f"{c:.6g}"
+    if float(c).is_integer() and abs(c) < 1e15:
+        return str(int(c))
+    short = f"{c:.6g}"
+    f = _fraction(c)
+    if f is not None and len(short) > 5:   # 1/30, not 0.0333333
+        return f"{f.numerator}/{f.denominator}"
+    return short
 
 
 def _fraction(c: float) -> Fraction | None:

@@ -85,6 +85,14 @@ def _inverse_pair(a: Expr, b: Expr) -> bool:
     return False
 
 
+def _ones_row(e: Expr) -> bool:
+    return (e.op == "ones" or e.op == "T" and e.args[0].op == "ones") and e.shape[:1] == (1,)
+
+
+def _atomic(e: Expr) -> bool:
+    return e.op in ("var", "onehot", "ones") or e.op == "T" and e.args[0].op == "var"
+
+
 def _rewrite(e: Expr) -> Expr:
     rule = _RULES.get(e.op)
     return e if rule is None else rule(e, *e.args)
@@ -98,14 +106,9 @@ def _transpose(e, a):
         return a.args[0]
     if op == "mm":
         return M.mm(M.T(a.args[1]), M.T(a.args[0]))
-    if op == "add":
-        return M.add(*[M.T(x) for x in a.args])
     if op == "scale":
         return M.scale(a.data, M.T(a.args[0]))
-    if op in ("mul", "div"):
-        return M.node(op, tuple(M.T(x) for x in a.args), e.shape)
-    if op in ("fn", "pow"):
-        return M.node(op, (M.T(a.args[0]),), e.shape, a.data)
+    # not into ⊙, ⊘ or functions: tanh(W₁x)ᵀ keeps its name h, where tanh(xᵀW₁ᵀ) would not
     if op == "ones":
         return M.ones(e.shape)
     if op == "zero":
@@ -146,6 +149,8 @@ def _mul(e, a, b):
         return M.scale(b.data, M.mul(a, b.args[0]))
     if b.is_scalar and not a.is_scalar:
         return M.mul(b, a)   # a scalar factor first: y·v
+    if _atomic(b) and not _atomic(a) and not a.is_scalar:
+        return M.mul(b, a)   # a symbol first: y ⊙ (…)
     if a is b:
         return M.power(a, 2.0)
     if b.op == "pow" and b.data == -1.0:
@@ -192,12 +197,12 @@ def _mm(e, a, b):
             return M.mul(x.args[0], inner)
     if a.op == "ones" and b.op == "ones":
         return M.ones(e.shape)
-    if a.op == "T" and a.args[0].op == "ones" and b.shape[1:] == (1,):
+    if _ones_row(a) and b.shape[1:] == (1,):
         return M.num(1.0) if b.op == "onehot" else M.total(b)     # 𝟙ᵀb = Σ b
     if b.op == "ones" and b.shape[1:] == (1,) and a.op == "onehot":
         return M.ones(e.shape)                                    # each one-hot row sums to 1
-    if a.op == "T" and b.op == "ones" and a.shape[:1] == (1,):
-        return M.total(a.args[0])
+    if a.op == "T" and b.op == "ones" and a.shape[:1] == (1,) and b.shape[1:] == (1,):
+        return M.total(a.args[0])                                 # bᵀ𝟙 = Σ b
     factors = _chain(e)
     for i in range(len(factors) - 1):
         if _inverse_pair(factors[i], factors[i + 1]):
@@ -213,6 +218,8 @@ def _total(e, a):
         return M.scale(a.data, M.total(a.args[0]))
     if a.op == "ones":
         return M.num(math.prod(a.shape))
+    if a.op == "onehot":                                          # one 1 per row
+        return M.num(M.matrix_shape(a.shape)[0] if a.shape[1:] != (1,) else 1)
     if a.op == "zero":
         return M.num(0.0)
     if a.op == "mul":
@@ -283,10 +290,11 @@ def _add(e, *args):
         terms.append((1.0, M.num(number)))
     if not terms:
         return M.zero(e.shape)
-    coefficients = {c for c, _ in terms}
-    if len(terms) > 1 and len(coefficients) == 1 and coefficients != {1.0}:
-        c = coefficients.pop()
-        return M.scale(c, M.add(*[b for _, b in terms]))
+    terms.sort(key=lambda t: t[0] < 0)     # a − b rather than −b + a (the sort is stable)
+    sizes = {abs(c) for c, _ in terms}
+    if len(terms) > 1 and len(sizes) == 1 and sizes != {1.0}:
+        c = sizes.pop()                    # c·a − c·b = c·(a − b)
+        return M.scale(c, M.add(*[_scaled(1.0 if k > 0 else -1.0, b) for k, b in terms]))
     out = M.add(*[_scaled(c, b) for c, b in terms])
     if out.shape != e.shape:                # only scalars were left: keep the broadcast shape
         return e if out is not e and len(terms) == len(e.args) else out
