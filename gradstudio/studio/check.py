@@ -28,7 +28,8 @@ TORCH_KEY = "_torch"
 
 
 # --------------------------------------------------------------------------- child side
-def check_script(text: str, script: str, *, deadline: float, progress=None, use_torch=False) -> tuple:
+def check_script(text: str, script: str, *, deadline: float, progress=None, use_torch=False,
+                 hessian=False) -> tuple:
     """Run ``text`` and check it. Returns (report dict, exit code, script error or None)."""
     from gradstudio.studio.session import Session, split_cells
     from gradstudio.studio.symbolic.worker import SymbolicWorker
@@ -36,7 +37,11 @@ def check_script(text: str, script: str, *, deadline: float, progress=None, use_
     worker = SymbolicWorker()
     worker.start()  # imports sympy in its own process while the script runs
     try:
-        return _check(text, script, deadline, progress, worker, Session(script), split_cells, use_torch)
+        report, code, error = _check(text, script, deadline, progress, worker, Session(script), split_cells,
+                                     use_torch)
+        if hessian:
+            _add_hessians(report, session_calls=_LAST_CALLS)
+        return report, code, error
     finally:
         worker.close()
 
@@ -58,6 +63,7 @@ def _check(text, script, deadline, progress, worker, session, split_cells, use_t
             script_error = f"cell {cell.index}{line}: {run.error_type}: {run.error}"
             break
     checks = []
+    _LAST_CALLS[:] = session.backward_calls
     for call in session.backward_calls:
         if progress is not None:
             progress(("derive", call.index, call.line))
@@ -80,14 +86,27 @@ def _check(text, script, deadline, progress, worker, session, split_cells, use_t
     return report, code, script_error
 
 
-def _child_main(path: str, write_fd: int, timeout: float, use_torch: bool):
+_LAST_CALLS: list = []   # the backward calls _check just checked (for --hessian)
+
+
+def _add_hessians(report: dict, session_calls) -> None:
+    """``--hessian``: each leaf's Hessian in matrix form, beside its gradient."""
+    from gradstudio.studio.symbolic.matrix import hessian_report
+    for call, data in zip(session_calls, report["backward_calls"]):
+        by_name = {leaf.name: leaf for leaf in call.leaves}
+        for leaf in data["leaves"]:
+            if call.graph is not None and leaf["name"] in by_name:
+                leaf["hessian"] = hessian_report(call.graph, call.gradient, by_name[leaf["name"]].vertex)
+
+
+def _child_main(path: str, write_fd: int, timeout: float, use_torch: bool, hessian: bool = False):
     connection = Connection(write_fd, readable=False)
     deadline = time.monotonic() + timeout
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
         report, code, error = check_script(text, path, deadline=deadline, progress=connection.send,
-                                           use_torch=use_torch)
+                                           use_torch=use_torch, hessian=hessian)
         connection.send(("done", report, code, error))
     except BaseException as error:  # reported to the parent, which prints it
         connection.send(("crash", f"{type(error).__name__}: {error}"))
@@ -96,14 +115,16 @@ def _child_main(path: str, write_fd: int, timeout: float, use_torch: bool):
 
 
 # --------------------------------------------------------------------------- parent side
-def run_check(path: str, *, timeout: float = 20.0, use_torch: bool | None = None) -> tuple:
+def run_check(path: str, *, timeout: float = 20.0, use_torch: bool | None = None,
+              hessian: bool = False) -> tuple:
     """Check ``path`` in a child process. Returns (report or None, exit code, message)."""
     if not os.path.exists(path):
         return None, EXIT_CANNOT_RUN, f"no such file: {path}"
     read_fd, write_fd = os.pipe()
     process = subprocess.Popen(
         [sys.executable, "-m", "gradstudio.studio.check", path, str(write_fd), str(timeout),
-         "torch" if (oracle_available() if use_torch is None else use_torch) else "-"],
+         "torch" if (oracle_available() if use_torch is None else use_torch) else "-",
+         "hessian" if hessian else "-"],
         pass_fds=(write_fd,), start_new_session=True, stdout=subprocess.DEVNULL)
     os.close(write_fd)
     connection = Connection(read_fd, writable=False)
@@ -210,11 +231,13 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--timeout", type=float, default=20.0,
                         help="seconds for the script and the derivations (default 20)")
+    parser.add_argument("--hessian", action="store_true",
+                        help="also give each leaf's Hessian in matrix form (scalar f of a vector leaf)")
     parser.add_argument("--no-torch", action="store_true",
                         help="do not compare with PyTorch even if it is installed")
     args = parser.parse_args(argv)
     report, code, message = run_check(args.script, timeout=args.timeout,
-                                      use_torch=False if args.no_torch else None)
+                                      use_torch=False if args.no_torch else None, hessian=args.hessian)
     if report is not None:
         torch_values = report.pop(TORCH_KEY, {})
         print(json.dumps(report) if args.json else format_table(report, torch_values))
@@ -224,4 +247,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    _child_main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4] == "torch")
+    _child_main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4] == "torch",
+                len(sys.argv) > 5 and sys.argv[5] == "hessian")

@@ -337,10 +337,79 @@ def test_check_reports_the_matrix_form(tmp_path):
                       "W = torch.randn(10, 64, requires_grad=True)\nx = torch.randn(64)\n"
                       "b = torch.zeros(10, requires_grad=True)\ny = torch.tensor(3)\n"
                       "loss = F.cross_entropy(W @ x + b, y)\nloss.backward()\n")
-    report, code, error = run_check(str(script), use_torch=False)
+    report, code, error = run_check(str(script), use_torch=False, timeout=120)
     assert report is not None, error
     leaves = {leaf["name"]: leaf for leaf in report["backward_calls"][0]["leaves"]}
     assert leaves["W"]["formula_kind"] == "matrix"
     assert leaves["W"]["formula"] == "(softmax(W*x + b) - e_y)*x.T"
     assert leaves["W"]["formula_latex"].startswith("\\left(\\mathrm{softmax}")
     assert leaves["W"]["agree"] and leaves["b"]["agree"]
+
+
+# ---------------------------------------------------------------------- Hessians
+def _hessian_cases(t, d):
+    A, X, y = _t(t, d["A"]), _t(t, d["X"]), _t(t, d["labels"])
+    functions = {
+        "½xᵀAx": lambda x: 0.5 * x @ A @ x,
+        "logistic": lambda w: t.log(t.exp(-(y * (X @ w))) + 1).sum(),
+        "ridge": lambda w: ((X @ w - y) ** 2).mean() + 0.1 * (w ** 2).sum(),
+    }
+    return functions, {"A": A, "X": X, "y": y}
+
+
+HESSIAN_TEXT = {"½xᵀAx": "0.5*(A.T + A)", "ridge": "1/30*X.T*X + 0.2*I"}
+
+
+@pytest.mark.parametrize("case", ["½xᵀAx", "logistic", "ridge"])
+def test_hessian_in_matrix_form_equals_autograd_functional_hessian(case, data):
+    from gradstudio.autograd.functional import hessian
+    functions, named = _hessian_cases(gs, data)
+    x = _t(gs, data["x"], True)
+    with trace.tracing():
+        root = functions[case](x)
+    graph = trace.capture(root, {id(x): ("x", x), **{id(v): (k, v) for k, v in named.items()}})
+    expression, formula, formula_latex, values = MF.hessian(graph, None, graph.leaves[0].id)
+    np.testing.assert_allclose(values, hessian(functions[case], x.detach()).numpy(), rtol=1e-9, atol=1e-11)
+    if case in HESSIAN_TEXT:
+        assert formula == HESSIAN_TEXT[case]
+    if case == "logistic":                      # Xᵀ diag(…) X, as the textbook writes it
+        assert formula.startswith("-X.T*diag(") and formula.split("  where")[0].endswith(")*X")
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("case", ["½xᵀAx", "logistic", "ridge"])
+def test_hessian_in_matrix_form_equals_torch(case, data):
+    torch = pytest.importorskip("torch")
+    functions, _ = _hessian_cases(gs, data)
+    x = _t(gs, data["x"], True)
+    with trace.tracing():
+        root = functions[case](x)
+    graph = trace.capture(root, {id(x): ("x", x)})
+    values = MF.hessian(graph, None, graph.leaves[0].id)[3]
+    reference = torch.autograd.functional.hessian(_hessian_cases(torch, data)[0][case],
+                                                  torch.tensor(data["x"], dtype=torch.float64))
+    np.testing.assert_allclose(values, reference.numpy(), rtol=1e-9, atol=1e-11)
+
+
+def test_hessian_of_a_matrix_leaf_says_why_not(data):
+    W = _t(gs, data["A"], True)
+    with trace.tracing():
+        root = (W * W).sum()
+    graph = trace.capture(root, {id(W): ("W", W)})
+    with pytest.raises(MF.NoMatrixForm, match="vector leaves"):
+        MF.hessian(graph, None, graph.leaves[0].id)
+
+
+def test_check_hessian_flag_reports_the_hessian(tmp_path):
+    from gradstudio.studio.check import run_check
+    script = tmp_path / "quadratic.py"
+    script.write_text("import torch\ntorch.manual_seed(0)\nA = torch.randn(4, 4, dtype=torch.float64)\n"
+                      "x = torch.randn(4, dtype=torch.float64, requires_grad=True)\n"
+                      "f = 0.5 * x @ A @ x\nf.backward()\n")
+    report, code, error = run_check(str(script), use_torch=False, hessian=True, timeout=120)
+    assert report is not None, error
+    (leaf,) = report["backward_calls"][0]["leaves"]
+    assert leaf["hessian"]["formula"] == "0.5*(A.T + A)"
+    assert leaf["hessian"]["agree"] is True
+    plain, _, _ = run_check(str(script), use_torch=False, timeout=120)
+    assert "hessian" not in plain["backward_calls"][0]["leaves"][0]

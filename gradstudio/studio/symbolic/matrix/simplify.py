@@ -108,6 +108,11 @@ def _transpose(e, a):
         return M.mm(M.T(a.args[1]), M.T(a.args[0]))
     if op == "scale":
         return M.scale(a.data, M.T(a.args[0]))
+    if op == "add" and all(_transposes_cleanly(x) for x in a.args):
+        pushed = [_push(x) for x in a.args]
+        if {id(x) for x in pushed} == {id(x) for x in a.args}:
+            return a                                  # (A + Aᵀ)ᵀ = A + Aᵀ
+        return M.add(*pushed)
     # not into ⊙, ⊘ or functions: tanh(W₁x)ᵀ keeps its name h, where tanh(xᵀW₁ᵀ) would not
     if op == "ones":
         return M.ones(e.shape)
@@ -116,6 +121,23 @@ def _transpose(e, a):
     if op in ("eye", "diag"):
         return a
     return e
+
+
+def _transposes_cleanly(x: Expr) -> bool:
+    """A term whose transpose is as short: A, Aᵀ, c·A, I, 𝟙."""
+    if x.op == "scale":
+        x = x.args[0]
+    return x.op in ("var", "eye", "ones", "zero") or x.op == "T" and x.args[0].op == "var"
+
+
+def _push(x: Expr) -> Expr:
+    if x.op == "scale":
+        return M.scale(x.data, _push(x.args[0]))
+    if x.op == "T":
+        return x.args[0]
+    if x.op in ("eye",):
+        return x
+    return M.T(x) if x.op == "var" else _transpose(M.T(x), x)
 
 
 def _scale(e, a):
@@ -208,6 +230,9 @@ def _mm(e, a, b):
         if _inverse_pair(factors[i], factors[i + 1]):
             rest = factors[:i] + factors[i + 2:]
             return _product(rest) if rest else M.eye(e.shape[0])
+        if factors[i].op == "diag" and factors[i + 1].op == "diag":   # diag(a) diag(b) = diag(a ⊙ b)
+            merged = M.diag(M.mul(factors[i].args[0], factors[i + 1].args[0]))
+            return _product(factors[:i] + [merged] + factors[i + 2:])
     return e
 
 
@@ -285,6 +310,8 @@ def _add(e, *args):
             where[id(base)] = len(terms)
             terms.append([c, base])
     terms = [(c, b) for c, b in terms if c != 0.0]
+    if len(terms) > 1 and all(b.op == "diag" for _, b in terms):  # Σ cᵢ diag(aᵢ) = diag(Σ cᵢ aᵢ)
+        return M.diag(M.add(*[_scaled(c, b.args[0]) for c, b in terms]))
     terms = _factor(terms)
     if number:
         terms.append((1.0, M.num(number)))
@@ -310,8 +337,8 @@ def _flatten_add(args):
 
 
 def _factor(terms: list) -> list:
-    """Take a common first or last factor of a product out of terms with the same
-    coefficient: c·Ax + c·Bx = c·(A + B)x."""
+    """Take a common first or last factor of a product out of a sum:
+    c·Ax + d·Bx = (c·A + d·B)x (and the numbers come out again later: ½(A + Aᵀ)x)."""
     for side in (-1, 0):
         changed = True
         while changed:
@@ -320,24 +347,29 @@ def _factor(terms: list) -> list:
             for i, (c, b) in enumerate(terms):
                 chain = _chain(b)
                 if len(chain) > 1:
-                    groups.setdefault((c, id(chain[side])), []).append(i)
-            for (c, _), members in groups.items():
+                    groups.setdefault(id(chain[side]), []).append(i)
+            for members in groups.values():
                 if len(members) < 2:
                     continue
                 chains = [_chain(terms[i][1]) for i in members]
                 shared = chains[0][side]
-                rests = [_product(ch[:-1] if side == -1 else ch[1:]) for ch in chains]
+                rests = [_scaled(terms[i][0], _product(ch[:-1] if side == -1 else ch[1:]))
+                         for i, ch in zip(members, chains)]
                 if len({r.shape for r in rests}) != 1:
                     continue
                 inner = M.add(*rests)
                 combined = M.mm(inner, shared) if side == -1 else M.mm(shared, inner)
                 first = members[0]
-                terms = [(c, combined) if i == first else t for i, t in enumerate(terms)
+                terms = [(1.0, combined) if i == first else t for i, t in enumerate(terms)
                          if i == first or i not in members]
                 changed = True
                 break
     return terms
 
 
-_RULES = {"T": _transpose, "scale": _scale, "mul": _mul, "div": _div, "mm": _mm, "sum": _total,
+def _diag(e, a):
+    return M.eye(e.shape[0]) if a.op == "ones" else e
+
+
+_RULES = {"diag": _diag, "T": _transpose, "scale": _scale, "mul": _mul, "div": _div, "mm": _mm, "sum": _total,
           "pow": _power, "fn": _fn, "inv": _inv, "logdet": _logdet, "add": _add}

@@ -59,20 +59,20 @@ def linear_map(e: M.Expr, u: M.Expr, memo: dict | None = None) -> M.Expr:
         raise NoMatrixRule("u on both sides of a product")
     if op in ("mul", "div"):
         x, y = a
-        if op == "div":
+        if op == "div":                            # (H u) ⊘ y = (1 ⊘ y) ⊙ (H u)
             if _contains(y, u, memo):
                 raise NoMatrixRule("division by the direction")
-            y = M.div(M.num(1.0), y)
-        elif _contains(x, u, memo):
-            x, y = y, x
-        if _contains(x, u, memo):
+            factor, linear = M.div(M.num(1.0), y), x
+        else:
+            factor, linear = (y, x) if _contains(x, u, memo) else (x, y)
+        if _contains(factor, u, memo):
             raise NoMatrixRule("u times u")
-        inner = linear_map(y, u, memo)            # the factor with u is y
-        if x.is_scalar:
-            return M.mul(x, inner)
-        if y.is_scalar:                            # x (sᵀu): an outer product
-            return M.mm(x, inner)
-        return M.mm(M.diag(x), inner)             # x ⊙ (H u) = diag(x) H u
+        inner = linear_map(linear, u, memo)
+        if factor.is_scalar:
+            return M.mul(factor, inner)
+        if linear.is_scalar:                       # x (sᵀu): an outer product
+            return M.mm(factor, inner)
+        return M.mm(M.diag(factor), inner)         # x ⊙ (H u) = diag(x) H u
     if op == "sum":
         inner = a[0]
         return M.mm(M.T(M.ones(inner.shape)), linear_map(inner, u, memo)) if not inner.is_scalar \
