@@ -131,9 +131,13 @@ def _from_matrix(form, graph, leaf) -> LeafFormula:
         x.data for x in _matrix.M.leaves(form.expression, "onehot")}
     legend = [(name, meaning(name, value)) for name, value in form.bindings.items() if name in used]
     legend += [(name, definition) for name, definition in form.intermediates]
-    return LeafFormula("matrix", formula=form.text, simplified=form.text, latex=form.latex,
-                       values=form.values, symbols=legend, expression=form.expression,
-                       numpy_code=form.numpy_code())
+    result = LeafFormula("matrix", formula=form.text, simplified=form.text, latex=form.latex,
+                         values=form.values, symbols=legend, expression=form.expression,
+                         numpy_code=form.numpy_code())
+    if form.text is None:
+        result.size = form.size
+        result.note = f"the matrix form is too large to show ({form.size} operations)"
+    return result
 
 
 def _from_elementwise(ef, leaf) -> LeafFormula:

@@ -22,7 +22,17 @@ from .evaluate import evaluate
 from .render import definitions, latex, numpy_code, text
 from .simplify import simplify
 
-__all__ = ["MatrixForm", "NoMatrixForm", "derive", "function_of", "hessian"]
+__all__ = ["MatrixForm", "NoMatrixForm", "derive", "function_of", "gradients", "hessian", "simplify"]
+
+
+MAX_SHOWN_NODES = 600   # a larger gradient is not read by anyone: its size is reported instead
+
+
+def written(e: M.Expr, names: dict) -> tuple | None:
+    """(text, LaTeX, [(name, definition)]) of ``e``, or None when it is too large to show."""
+    if M.size(e) > MAX_SHOWN_NODES:
+        return None
+    return text(e, names, keep_named=True), latex(e, names, keep_named=True), definitions(e, names)
 
 
 @dataclass
@@ -30,15 +40,18 @@ class MatrixForm:
     expression: M.Expr              # the simplified gradient
     function: M.Expr                # the scalar f it is the gradient of
     leaf: str                       # the leaf's symbol name
-    text: str
-    latex: str
+    text: str | None                # None when too large to show (see ``size``)
+    latex: str | None
     values: np.ndarray              # evaluated, in the leaf's torch shape
     bindings: dict                  # symbol name -> array (the language's shapes)
     names: dict                     # expression -> script name of an intermediate
     intermediates: list = field(default_factory=list)   # [(name, text of its definition)]
+    size: int = 0                   # nodes of the expression
 
-    def numpy_code(self) -> str:
-        """``fAndG(...)`` computing f and this gradient with numpy."""
+    def numpy_code(self) -> str | None:
+        """``fAndG(...)`` computing f and this gradient with numpy (None when too large)."""
+        if self.text is None:
+            return None
         inputs = {name: value.shape for name, value in self.bindings.items()}
         args = {(n if n in _vars(self.function) else f"onehot_{n}"): s for n, s in inputs.items()}
         return numpy_code(simplify(self.function), {self.leaf: self.expression}, args, self.names)
@@ -76,11 +89,11 @@ def derive(graph, gradient, leaf_id: int) -> MatrixForm:
     except NoMatrixRule as why:
         raise NoMatrixForm(str(why)) from None
     values = np.broadcast_to(evaluate(g, builder.bindings), language_shape(leaf.shape) or ())
-    return MatrixForm(expression=g, function=f, leaf=x.data, text=text(g, builder.names, keep_named=True),
-                      latex=latex(g, builder.names, keep_named=True),
+    shown = written(g, builder.names) or (None, None, [])
+    return MatrixForm(expression=g, function=f, leaf=x.data, text=shown[0], latex=shown[1],
                       values=np.array(values, dtype=np.float64).reshape(leaf.shape),
-                      bindings=builder.bindings, names=builder.names,
-                      intermediates=definitions(g, builder.names))
+                      bindings=builder.bindings, names=builder.names, intermediates=shown[2],
+                      size=M.size(g))
 
 
 def hessian(graph, gradient, leaf_id: int):

@@ -167,7 +167,8 @@ class Builder:
             raise NoMatrixForm("NllLossBackward0 with ignored or computed targets")
         classes = x.shape[-1]
         labels = np.asarray(target.value).reshape(-1)
-        onehot = np.eye(classes)[labels]
+        onehot = np.zeros((labels.size, classes))
+        onehot[np.arange(labels.size), labels] = 1.0
         name = unique_name(target.name or "y", self.taken)
         if len(x.shape) == 1:
             onehot = onehot.reshape(classes, 1)

@@ -66,7 +66,9 @@ def intermediates(roots, names: dict | None = None) -> list:
 
 
 def _trivial(e: Expr) -> bool:
-    return M.size(e) < MIN_NAMED_SIZE or e.op in ("T", "scale", "num", "ones", "eye")
+    if e.op in ("T", "scale", "num", "ones", "eye", "var", "onehot", "zero"):
+        return True
+    return 1 + len(e.args) < MIN_NAMED_SIZE and all(not a.args for a in e.args)
 
 
 class _Writer:
@@ -79,17 +81,22 @@ class _Writer:
     def __call__(self, e: Expr) -> tuple:
         """(string, precedence)"""
         found = self.memo.get(id(e))
-        if found is None:
-            if id(e) in self.named:
-                found = (self.name(self.named[id(e)]), ATOM)
+        if found is not None:
+            return found
+        # operands first, without recursion, and not below what is already written
+        stack = [(e, False)]
+        while stack:
+            current, ready = stack.pop()
+            if id(current) in self.memo:
+                continue
+            if id(current) in self.named:
+                self.memo[id(current)] = (self.name(self.named[id(current)]), ATOM)
+            elif ready:
+                self.memo[id(current)] = self.write(current)
             else:
-                for sub in M.postorder(e):   # operands first, so no deep recursion
-                    if id(sub) not in self.memo:
-                        self.memo[id(sub)] = (self.name(self.named[id(sub)]), ATOM) \
-                            if id(sub) in self.named else self.write(sub)
-                found = self.memo[id(e)]
-            self.memo[id(e)] = found
-        return found
+                stack.append((current, True))
+                stack.extend((a, False) for a in current.args if id(a) not in self.memo)
+        return self.memo[id(e)]
 
     def wrap(self, e: Expr, at_least: int) -> str:
         s, p = self(e)
