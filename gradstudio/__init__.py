@@ -28,13 +28,10 @@ from .ops.creation import (arange, as_tensor, asarray, empty, empty_like, eye, f
                            full, full_like, linspace, logspace, manual_seed, normal, ones, ones_like,
                            rand, rand_like, randint, randint_like, randn, randn_like, randperm, seed,
                            tensor, zeros, zeros_like)
-from .ops.elementwise import (abs, acos, add, asin, atan, bitwise_and, bitwise_not,  # noqa: F401
-                              bitwise_or, bitwise_xor, ceil, clamp, clamp_max, clamp_min, cos, cosh,
-                              div, eq, exp, expm1, floor, floor_divide, ge, gt, isfinite, isinf,
-                              isnan, le, log, log1p, log2, log10, logical_and, logical_not,
-                              logical_or, logical_xor, lt, maximum, minimum, mul, ne, neg,
-                              pow, reciprocal, relu, remainder, round, rsqrt, rsub, sigmoid, sign,
-                              sin, sinh, sqrt, square, sub, tan, tanh, where)
+from .ops.elementwise import (add, bitwise_and, bitwise_not, bitwise_or, bitwise_xor,  # noqa: F401
+                              clamp, clamp_max, clamp_min, div, eq, floor_divide, ge, gt, isfinite,
+                              isinf, isnan, le, logical_and, logical_not, logical_or, logical_xor, lt,
+                              maximum, minimum, mul, ne, pow, remainder, rsub, square, sub, where)
 from .ops.indexing import gather, index_select, masked_fill, narrow, nonzero, select, take  # noqa: F401
 from .ops.linalg import addmm, bmm, dot, ger, matmul, mm, mv, outer  # noqa: F401
 from .ops.matrix_functions import det, diag, diagonal, inverse, logdet, slogdet, trace  # noqa: F401
@@ -46,6 +43,17 @@ from .ops.shape import (broadcast_to, cat, clone, concat, concatenate, flatten, 
                         unflatten, unsqueeze, vstack)
 from .printing import get_printoptions, printoptions, set_printoptions  # noqa: F401
 from . import linalg, cuda, return_types  # noqa: F401,E402
+
+
+def _export(name, function):
+    """torch.exp, torch.asin …: the rows' api names (see gradstudio.ops)."""
+    if function is None:
+        globals().pop(name, None)
+    else:
+        globals()[name] = function
+
+
+_ops.on_export(_export)
 
 float = float32  # noqa: A001 — torch's aliases
 double = float64
@@ -59,9 +67,6 @@ subtract = sub
 multiply = mul
 divide = div
 true_divide = div
-negative = neg
-absolute = abs
-arcsin, arccos, arctan = asin, acos, atan
 greater, less = gt, lt
 FloatTensor = DoubleTensor = LongTensor = Tensor
 

@@ -103,14 +103,6 @@ def to_dtype(d) -> dtype:
     return from_numpy_dtype(np.dtype(d))
 
 
-def _category_of_scalar(x) -> int:
-    if isinstance(x, bool):
-        return 0
-    if isinstance(x, int):
-        return 1
-    return 2
-
-
 def _promote_same_category(a: dtype, b: dtype) -> dtype:
     if a is b:
         return a

@@ -92,7 +92,7 @@ class Function(metaclass=_FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from ..autograd.node import Node, TensorMeta
+        from ..autograd.node import TensorMeta, new_node
         from ..tensor import Tensor
         ctx = FunctionCtx()
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
@@ -106,7 +106,7 @@ class Function(metaclass=_FunctionMeta):
                                for a in args)
         metas = tuple(TensorMeta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else a
                       for a in args)
-        node = Node(cls._row(), next_functions, metas, {"ctx": ctx})
+        node = new_node(cls._row(), next_functions, metas, {"ctx": ctx})
         if _grad_state.tracing:
             node.traced = (args, output._data)
         ctx._node_ref = weakref.ref(node)

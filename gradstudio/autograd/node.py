@@ -130,7 +130,7 @@ class _HookHolder:
 
 
 class Node(_HookHolder):
-    """One recorded op application (a tensor's ``grad_fn``)."""
+    """One recorded op application (a tensor's ``grad_fn``); made by :func:`new_node`."""
 
     __slots__ = ("op", "next_functions", "_inputs", "_params", "_out_data", "_out_ref",
                  "_epoch", "_seq", "_released", "__dict__", "__weakref__")
@@ -144,17 +144,6 @@ class Node(_HookHolder):
     metadata_ = None
     traced = None        # (inputs, output array) while a session is tracing
 
-    def __init__(self, op, next_functions, inputs, params, out_data=None, out_ref=None):
-        self.op = op
-        self.next_functions = next_functions
-        self._inputs = inputs            # Tensor (saved), TensorMeta, or a Python scalar
-        self._params = params
-        self._out_data = out_data        # ndarray when the rules need the result
-        self._out_ref = out_ref          # weakref to the result, for in-place checks
-        self._epoch = EPOCH[0]
-        self._seq = next(_sequence)
-        self._released = False
-
     def name(self) -> str:
         return self.op.qualified_name or self.op.name
 
@@ -167,10 +156,6 @@ class Node(_HookHolder):
             self._tensor_prehooks = HookList()
         self._tensor_prehooks.append(hook)
         return _HookHandle(self._tensor_prehooks, hook)
-
-    @property
-    def saved_tensors_released(self) -> bool:
-        return self._released and bool(self.op.saves)
 
     def saved_inputs(self):
         """The inputs as the rules see them; raises if they were freed or changed in place."""
@@ -190,13 +175,25 @@ class Node(_HookHolder):
             if vc is not None and vc.last_epoch > self._epoch:
                 raise RuntimeError(inplace_version_error(tensor, vc.version_at(self._epoch), producer))
 
-    def release(self):
-        """Free saved values (what torch does at the end of a backward pass)."""
-        self._released = True
-        if self.op.saves:
-            self._inputs = None
-            self._out_data = None
-            self._out_ref = None
+
+_new = object.__new__
+
+
+def new_node(op, next_functions, inputs, params) -> Node:
+    """The one place a :class:`Node` is built (ops.table.record, custom Functions);
+    a plain function rather than ``Node.__init__``, which would cost a type call on
+    every recorded op."""
+    node = _new(Node)
+    node.op = op
+    node.next_functions = next_functions
+    node._inputs = inputs            # Tensor (saved), TensorMeta, or a Python scalar
+    node._params = params
+    node._out_data = None            # ndarray when the rules need the result (set by record)
+    node._out_ref = None             # weakref to the result, for in-place checks
+    node._epoch = EPOCH[0]
+    node._seq = next(_sequence)
+    node._released = False
+    return node
 
 
 class AccumulateGrad(_HookHolder):

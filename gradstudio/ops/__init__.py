@@ -1,8 +1,11 @@
 """The op table, and the binding of its functions onto :class:`Tensor`.
 
 ``OPS`` lists every row (one torch grad_fn name each); tests, the node palette
-and the symbolic side read it. ``METHODS`` says which function each Tensor
-method and operator calls — the one place where ``x * y`` meets ``mul``.
+and the symbolic side read it. A row with ``api`` names is bound here from the
+row itself: ``torch.<name>`` (through :func:`exported`) and ``Tensor.<name>``,
+also for a row made later (a test module's). ``METHODS`` says which function
+every other Tensor method and operator calls — the place where ``x * y`` meets
+``mul``, and where wrappers that pick among several rows (``pow``) are bound.
 """
 from __future__ import annotations
 
@@ -11,20 +14,58 @@ import numpy as np
 from .. import dtypes as _dt
 from ..tensor import Tensor
 from . import creation, elementwise, indexing, inplace, linalg, losses, matrix_functions, reduction, shape
-from .table import BY_KEY, REGISTRY, Op, apply, op_by_key  # noqa: F401
+from .table import _ON_REGISTER, BY_ID, Op, apply, function_for, op_by_id, op_by_key, rows  # noqa: F401
 
-def _register_keys() -> tuple:
-    rows = []
-    for module in (elementwise, reduction, shape, indexing, linalg, losses, matrix_functions):
-        for variable, value in vars(module).items():
-            if isinstance(value, Op) and not value.key:
-                object.__setattr__(value, "key", f"{module.__name__.rsplit('.', 1)[1]}.{variable}")
-                BY_KEY[value.key] = value
-                rows.append(value)
-    return tuple(rows)
+# Every row declared in the modules above, in declaration order (each row
+# registers itself under its id when it is built).
+OPS: tuple = rows()
+
+_EXPORTED: dict = {}      # public name -> function, from the rows' api
+_EXPORT_HOOKS: list = []  # where exports also go (gradstudio's namespace)
 
 
-OPS: tuple = _register_keys()
+def _bind(op: Op) -> None:
+    if not op.api:
+        return
+    function = function_for(op)
+    for name in op.api:
+        _EXPORTED[name] = function
+        setattr(Tensor, name, function)
+        for hook in _EXPORT_HOOKS:
+            hook(name, function)
+
+
+def remove(op: Op) -> None:
+    """Take a row out of the table again, with its exports (a row a test module made)."""
+    if BY_ID.get(op.id) is not op:
+        raise KeyError(f"{op.id!r} is not in the table")
+    del BY_ID[op.id]
+    function = function_for(op)
+    for name in op.api:
+        if _EXPORTED.get(name) is function:
+            del _EXPORTED[name]
+            if Tensor.__dict__.get(name) is function:
+                delattr(Tensor, name)
+            for hook in _EXPORT_HOOKS:
+                hook(name, None)
+
+
+def exported() -> dict:
+    """{public name: function} for every row with ``api`` names."""
+    return dict(_EXPORTED)
+
+
+def on_export(hook) -> None:
+    """Call ``hook(name, function)`` for every row export, now and for rows made later
+    (``function`` None: the name was removed)."""
+    _EXPORT_HOOKS.append(hook)
+    for name, function in _EXPORTED.items():
+        hook(name, function)
+
+
+for _op in OPS:
+    _bind(_op)
+_ON_REGISTER.append(_bind)
 
 
 def _swap(function):
@@ -127,19 +168,12 @@ METHODS = {
     "__ipow__": _iop(E.pow),
     # arithmetic
     "add": E.add, "sub": E.sub, "subtract": E.sub, "mul": E.mul, "multiply": E.mul,
-    "div": E.div, "divide": E.div, "true_divide": E.div, "pow": E.pow, "neg": E.neg,
-    "negative": E.neg, "abs": E.abs, "absolute": E.abs, "square": E.square,
+    "div": E.div, "divide": E.div, "true_divide": E.div, "pow": E.pow, "square": E.square,
     "floor_divide": E.floor_divide, "remainder": E.remainder, "fmod": E.remainder,
     "maximum": E.maximum, "minimum": E.minimum, "clamp": E.clamp, "clip": E.clamp,
     "clamp_min": E.clamp_min, "clamp_max": E.clamp_max,
     "where": lambda self, condition, other: elementwise.where(condition, self, other),
-    # unary math
-    "exp": E.exp, "log": E.log, "sqrt": E.sqrt, "sin": E.sin, "cos": E.cos, "tan": E.tan,
-    "tanh": E.tanh, "sigmoid": E.sigmoid, "relu": E.relu, "reciprocal": E.reciprocal,
-    "rsqrt": E.rsqrt, "log1p": E.log1p, "expm1": E.expm1, "log2": E.log2, "log10": E.log10,
-    "sinh": E.sinh, "cosh": E.cosh, "asin": E.asin, "arcsin": E.asin, "acos": E.acos,
-    "arccos": E.acos, "atan": E.atan, "arctan": E.atan, "sign": E.sign, "floor": E.floor,
-    "ceil": E.ceil, "round": E.round,
+    # unary math: bound from the rows' api (see _bind)
     # comparisons and logic
     "eq": E.eq, "ne": E.ne, "lt": E.lt, "le": E.le, "gt": E.gt, "ge": E.ge,
     "greater": E.gt, "less": E.lt, "logical_and": E.logical_and, "logical_or": E.logical_or,

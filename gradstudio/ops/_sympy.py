@@ -257,13 +257,41 @@ def _reduce(loss, reduction):
     return _obj(total / loss.size if reduction == "mean" else total)
 
 
+def _each(element, x, t):
+    return np.vectorize(element, otypes=[object])(x, t)
+
+
+# One element of each elementwise loss, before its reduction (the rows' ``element``;
+# the generic-element form reads these too).
+def mse_element(x, t):
+    return (x - t) ** 2
+
+
+def l1_element(x, t):
+    return sp().Abs(x - t)
+
+
+def bce_element(p, y):
+    S = sp()
+    return -(y * S.log(p) + (1 - y) * S.log(1 - p))
+
+
+def bce_logits_element(z, y):
+    S = sp()
+    return S.log(1 + S.exp(z)) - z * y
+
+
+def identity(x, **params):
+    """The element itself (clone, alias, a dtype cast)."""
+    return x
+
+
 def mse_loss(x, t, *, reduction):
-    d = x - t
-    return _reduce(d * d, reduction)
+    return _reduce(_each(mse_element, x, t), reduction)
 
 
 def l1_loss(x, t, *, reduction):
-    return _reduce(np.vectorize(sp().Abs, otypes=[object])(x - t), reduction)
+    return _reduce(_each(l1_element, x, t), reduction)
 
 
 def nll_loss(x, target, *, reduction, ignore_index):
@@ -278,15 +306,11 @@ def nll_loss(x, target, *, reduction, ignore_index):
 
 
 def binary_cross_entropy(x, t, *, reduction):
-    S = sp()
-    loss = np.vectorize(lambda p, y: -(y * S.log(p) + (1 - y) * S.log(1 - p)), otypes=[object])(x, t)
-    return _reduce(loss, reduction)
+    return _reduce(_each(bce_element, x, t), reduction)
 
 
 def binary_cross_entropy_with_logits(x, t, *, reduction):
-    S = sp()
-    loss = np.vectorize(lambda z, y: S.log(1 + S.exp(z)) - z * y, otypes=[object])(x, t)
-    return _reduce(loss, reduction)
+    return _reduce(_each(bce_logits_element, x, t), reduction)
 
 
 # -- indexing and shape -------------------------------------------------------------

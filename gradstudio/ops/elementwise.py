@@ -16,7 +16,8 @@ from ..autograd.grad_mode import state as _grad_state
 from ..tensor import Tensor, make
 from . import _sympy as sf
 from ._sympy import sp
-from .table import Op, apply, array_rules, record
+from . import kinks, samples
+from .table import Op, Param, SAVES_INPUTS, SAVES_RESULT, apply, array_rules, function_for, record, torch_function
 
 
 def _c_contiguous(a: np.ndarray) -> np.ndarray:
@@ -24,32 +25,86 @@ def _c_contiguous(a: np.ndarray) -> np.ndarray:
     return a if a.flags.c_contiguous else a.copy()
 
 
-def _unary(name, forward, vjp, saves, sympy, label, doc, latex, category="elementwise"):
-    return Op(name=name, forward=forward, vjp=(vjp,), saves=saves, sympy=sympy, label=label,
-              doc=doc, latex=latex, category=category, arity=1)
-
-
 # --------------------------------------------------------------------------- binary rows
-ADD = Op("AddBackward0", np.add,
-         (lambda g, r, a, b: g, lambda g, r, a, b: g),
-         sympy=lambda a, b: a + b, label="+", doc="sum a + b", latex="{0} + {1}", arity=2)
-ADD_ALPHA = Op("AddBackward0", lambda a, b, *, alpha: a + alpha * b,
-               (lambda g, r, a, b, *, alpha: g, lambda g, r, a, b, *, alpha: g * alpha),
-               sympy=lambda a, b, *, alpha: a + alpha * b, label="+", doc="a + alpha·b",
-               latex="{0} + \\alpha {1}", arity=2)
-SUB = Op("SubBackward0", np.subtract,
-         (lambda g, r, a, b: g, lambda g, r, a, b: -g),
-         sympy=lambda a, b: a - b, label="−", doc="difference a − b", latex="{0} - {1}", arity=2)
-RSUB = Op("RsubBackward1", lambda a, b: b - a,
-          (lambda g, r, a, b: -g, lambda g, r, a, b: g),
-          sympy=lambda a, b: b - a, label="−", doc="scalar minus tensor", latex="{1} - {0}", arity=2)
-MUL = Op("MulBackward0", np.multiply,
-         (lambda g, r, a, b: g * b, lambda g, r, a, b: g * a), saves="inputs",
-         sympy=lambda a, b: a * b, label="×", doc="product a · b", latex="{0} \\cdot {1}", arity=2)
-DIV = Op("DivBackward0", np.true_divide,
-         (lambda g, r, a, b: g / b, lambda g, r, a, b: -g * a / (b * b)), saves="inputs",
-         sympy=lambda a, b: a / b, label="÷", doc="quotient a / b", latex="\\frac{{{0}}}{{{1}}}",
-         arity=2)
+ADD = Op(
+    id="elementwise.ADD",
+    name="AddBackward0",
+    forward=np.add,
+    vjp=(lambda g, r, a, b: g, lambda g, r, a, b: g),
+    sympy=lambda a, b: a + b,
+    label="+",
+    doc="sum a + b",
+    arity=2,
+    sample=samples.binary(),
+    torch=lambda torch, a, b: a + b,
+    overload="add.Tensor(Tensor self, Tensor|Scalar other)",
+)
+ADD_ALPHA = Op(
+    id="elementwise.ADD_ALPHA",
+    name="AddBackward0",
+    forward=lambda a, b, *, alpha: a + alpha * b,
+    vjp=(lambda g, r, a, b, *, alpha: g, lambda g, r, a, b, *, alpha: g * alpha),
+    sympy=lambda a, b, *, alpha: a + alpha * b,
+    label="+",
+    doc="a + alpha·b",
+    arity=2,
+    params=(Param("alpha", "float", 1),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S), samples.uniform(rng, (3, 1))], {"alpha": 2.5}),
+    torch=lambda torch, a, b, alpha: torch.add(a, b, alpha=alpha),
+    overload="add.Tensor(Tensor self, Tensor|Scalar other, *, Scalar alpha) with alpha != 1",
+)
+SUB = Op(
+    id="elementwise.SUB",
+    name="SubBackward0",
+    forward=np.subtract,
+    vjp=(lambda g, r, a, b: g, lambda g, r, a, b: -g),
+    sympy=lambda a, b: a - b,
+    label="−",
+    doc="difference a − b",
+    arity=2,
+    sample=samples.binary((3, 1)),
+    torch=lambda torch, a, b: a - b,
+    overload="sub.Tensor(Tensor self, Tensor|Scalar other)",
+)
+RSUB = Op(
+    id="elementwise.RSUB",
+    name="RsubBackward1",
+    forward=lambda a, b: b - a,
+    vjp=(lambda g, r, a, b: -g, lambda g, r, a, b: g),
+    sympy=lambda a, b: b - a,
+    label="−",
+    doc="scalar minus tensor",
+    arity=2,
+    sample=lambda rng: ([samples.uniform(rng, samples.S), 1.5], {}),
+    torch=lambda torch, a, b: b - a,
+    overload="rsub.Scalar(Tensor self, Scalar other): other - self, what 2 - x calls",
+)
+MUL = Op(
+    id="elementwise.MUL",
+    name="MulBackward0",
+    forward=np.multiply,
+    vjp=(lambda g, r, a, b: g * b, lambda g, r, a, b: g * a),
+    saves=SAVES_INPUTS,
+    sympy=lambda a, b: a * b,
+    label="×",
+    doc="product a · b",
+    arity=2,
+    sample=samples.binary(),
+    torch=lambda torch, a, b: a * b,
+)
+DIV = Op(
+    id="elementwise.DIV",
+    name="DivBackward0",
+    forward=np.true_divide,
+    vjp=(lambda g, r, a, b: g / b, lambda g, r, a, b: -g * a / (b * b)),
+    saves=SAVES_INPUTS,
+    sympy=lambda a, b: a / b,
+    label="÷",
+    doc="quotient a / b",
+    arity=2,
+    sample=lambda rng: ([samples.uniform(rng, samples.S), samples.away_from_zero(rng, (4,), 0.5, 2.0)], {}),
+    torch=lambda torch, a, b: a / b,
+)
 
 
 def _pow_scalar_vjp(g, r, x, *, exponent):
@@ -67,19 +122,49 @@ def _pow_tensor_exponent_vjp(g, r, x, e):
     return where((x == 0) & (e >= 0), 0.0, g * r * x.log())
 
 
-POW = Op("PowBackward0", lambda x, *, exponent: np.power(x, exponent),
-         (_pow_scalar_vjp,), saves="inputs",
-         sympy=lambda x, *, exponent: sf.power(x, exponent), label="xⁿ", doc="power with a scalar exponent",
-         latex="{{{0}}}^{{n}}")
-POW_TENSOR = Op("PowBackward1", np.power, (_pow_tensor_base_vjp, _pow_tensor_exponent_vjp),
-                saves="inputs,result", sympy=sf.power, label="xʸ",
-                doc="power with a tensor exponent", latex="{{{0}}}^{{{1}}}", arity=2)
+POW = Op(
+    id="elementwise.POW",
+    name="PowBackward0",
+    forward=lambda x, *, exponent: np.power(x, exponent),
+    vjp=(_pow_scalar_vjp,),
+    saves=SAVES_INPUTS,
+    sympy=lambda x, *, exponent: sf.power(x, exponent),
+    label="xⁿ",
+    doc="power with a scalar exponent",
+    params=(Param("exponent", "float"),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S, 0.3, 2.0)], {"exponent": 2.5}),
+    torch=lambda torch, x, exponent: x ** exponent,
+    overload="pow.Tensor_Scalar(Tensor self, Scalar exponent)",
+)
+POW_TENSOR = Op(
+    id="elementwise.POW_TENSOR",
+    name="PowBackward1",
+    forward=np.power,
+    vjp=(_pow_tensor_base_vjp, _pow_tensor_exponent_vjp),
+    saves=SAVES_INPUTS | SAVES_RESULT,
+    sympy=sf.power,
+    label="xʸ",
+    doc="power with a tensor exponent",
+    arity=2,
+    sample=lambda rng: ([samples.uniform(rng, samples.S, 0.3, 2.0), samples.uniform(rng, samples.S, -1.5, 1.5)], {}),
+    torch=lambda torch, x, e: x ** e,
+    overload="pow.Tensor_Tensor(Tensor self, Tensor exponent)",
+)
 POW_SCALAR_BASE = Op(
-    "PowBackward2", lambda e, *, base: _c_contiguous(np.power(base, e)),  # torch's is contiguous
-    (lambda g, r, e, *, base: (g * r * math.log(base)) if base != 0
+    id="elementwise.POW_SCALAR_BASE",
+    name="PowBackward2",
+    forward=lambda e, *, base: _c_contiguous(np.power(base, e)),
+    vjp=(lambda g, r, e, *, base: (g * r * math.log(base)) if base != 0
      else where(e >= 0, 0.0, g * r * -math.inf),),
-    saves="inputs,result", sympy=lambda e, *, base: sf.power(base, e), label="aˣ",
-    doc="scalar raised to a tensor", latex="a^{{{0}}}")
+    saves=SAVES_INPUTS | SAVES_RESULT,
+    sympy=lambda e, *, base: sf.power(base, e),
+    label="aˣ",
+    doc="scalar raised to a tensor",
+    params=(Param("base", "float"),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S)], {"base": 1.7}),
+    torch=lambda torch, e, base: base ** e,
+    overload="pow.Scalar(Scalar self, Tensor exponent)",
+)
 
 
 def _maximum_vjp(g, r, a, b):
@@ -90,101 +175,483 @@ def _minimum_vjp(g, r, a, b):
     return g * where(a == b, 0.5, (a < b).to(g.dtype))
 
 
-MAXIMUM = Op("MaximumBackward0", np.maximum,
-             (_maximum_vjp, lambda g, r, a, b: _maximum_vjp(g, r, b, a)), saves="inputs",
-             sympy=lambda a, b: sp().Max(a, b), label="max", doc="elementwise maximum",
-             latex="\\max({0}, {1})", arity=2)
-MINIMUM = Op("MinimumBackward0", np.minimum,
-             (_minimum_vjp, lambda g, r, a, b: _minimum_vjp(g, r, b, a)), saves="inputs",
-             sympy=lambda a, b: sp().Min(a, b), label="min", doc="elementwise minimum",
-             latex="\\min({0}, {1})", arity=2)
-WHERE = Op("WhereBackward0", np.where,
-           (lambda g, r, c, a, b: None,
+MAXIMUM = Op(
+    id="elementwise.MAXIMUM",
+    name="MaximumBackward0",
+    forward=np.maximum,
+    vjp=(_maximum_vjp, lambda g, r, a, b: _maximum_vjp(g, r, b, a)),
+    saves=SAVES_INPUTS,
+    sympy=lambda a, b: sp().Max(a, b),
+    label="max",
+    doc="elementwise maximum",
+    arity=2,
+    kink=kinks.tie,
+    sample=lambda rng: samples.untied_pair(rng),
+    torch=lambda torch, a, b: torch.maximum(a, b),
+)
+MINIMUM = Op(
+    id="elementwise.MINIMUM",
+    name="MinimumBackward0",
+    forward=np.minimum,
+    vjp=(_minimum_vjp, lambda g, r, a, b: _minimum_vjp(g, r, b, a)),
+    saves=SAVES_INPUTS,
+    sympy=lambda a, b: sp().Min(a, b),
+    label="min",
+    doc="elementwise minimum",
+    arity=2,
+    kink=kinks.tie,
+    sample=lambda rng: samples.untied_pair(rng),
+    torch=lambda torch, a, b: torch.minimum(a, b),
+)
+WHERE = Op(
+    id="elementwise.WHERE",
+    name="WhereBackward0",
+    forward=np.where,
+    vjp=(lambda g, r, c, a, b: None,
             lambda g, r, c, a, b: where(c, g, 0.0),
-            lambda g, r, c, a, b: where(c, 0.0, g)), saves="inputs",
-           sympy=sf.where, label="where",
-           doc="select a where the condition holds, else b", latex="{1} \\text{ if } {0} \\text{ else } {2}",
-           arity=3, category="selection")
+            lambda g, r, c, a, b: where(c, 0.0, g)),
+    saves=SAVES_INPUTS,
+    sympy=sf.where,
+    label="where",
+    doc="select a where the condition holds, else b",
+    arity=3,
+    category="selection",
+    sample=lambda rng: ([rng.random(samples.S) > 0.5, samples.uniform(rng, samples.S), samples.uniform(rng, (4,))], {}),
+    torch=lambda torch, c, a, b: torch.where(c, a, b),
+)
 
 # --------------------------------------------------------------------------- unary rows
-NEG = _unary("NegBackward0", np.negative, lambda g, r, x: -g, "",
-             lambda x: -x, "−x", "negation", "-{0}")
-ABS = _unary("AbsBackward0", np.abs, lambda g, r, x: g * x.sign(), "inputs",
-             lambda x: sp().Abs(x), "|x|", "absolute value (gradient 0 at 0, like torch)",
-             "\\left|{0}\\right|")
-EXP = _unary("ExpBackward0", np.exp, lambda g, r, x: g * r, "result",
-             lambda x: sp().exp(x), "exp", "exponential", "e^{{{0}}}")
-LOG = _unary("LogBackward0", np.log, lambda g, r, x: g / x, "inputs",
-             lambda x: sp().log(x), "log", "natural logarithm", "\\log {0}")
-SQRT = _unary("SqrtBackward0", np.sqrt, lambda g, r, x: g / (2 * r), "result",
-              lambda x: sp().sqrt(x), "√", "square root", "\\sqrt{{{0}}}")
-SIN = _unary("SinBackward0", np.sin, lambda g, r, x: g * x.cos(), "inputs",
-             lambda x: sp().sin(x), "sin", "sine", "\\sin {0}")
-COS = _unary("CosBackward0", np.cos, lambda g, r, x: g * -x.sin(), "inputs",
-             lambda x: sp().cos(x), "cos", "cosine", "\\cos {0}")
-TAN = _unary("TanBackward0", np.tan, lambda g, r, x: g * (1 + r * r), "result",
-             lambda x: sp().tan(x), "tan", "tangent", "\\tan {0}")
-TANH = _unary("TanhBackward0", np.tanh, lambda g, r, x: apply(TANH_BACKWARD, (g, r)), "result",
-              lambda x: sp().tanh(x), "tanh", "hyperbolic tangent", "\\tanh {0}", "activation")
-SIGMOID = _unary("SigmoidBackward0", lambda x: _sigmoid(x), lambda g, r, x: apply(SIGMOID_BACKWARD, (g, r)),
-                 "result", sf.sigmoid, "σ", "logistic sigmoid",
-                 "\\sigma({0})", "activation")
-RELU = _unary("ReluBackward0", lambda x: np.maximum(x, 0).astype(x.dtype, copy=False),
-              lambda g, r, x: apply(RELU_BACKWARD, (g, r)), "result",
-              sf.relu, "relu", "rectified linear unit (gradient 0 at 0)",
-              "\\operatorname{{relu}}({0})", "activation")
-RECIPROCAL = _unary("ReciprocalBackward0", np.reciprocal, lambda g, r, x: -g * r * r, "result",
-                    lambda x: 1 / x, "1/x", "reciprocal", "\\frac{{1}}{{{0}}}")
-RSQRT = _unary("RsqrtBackward0", lambda x: 1 / np.sqrt(x), lambda g, r, x: -0.5 * g * r * r * r,
-               "result", lambda x: 1 / sp().sqrt(x), "1/√", "reciprocal square root",
-               "\\frac{{1}}{{\\sqrt{{{0}}}}}")
-LOG1P = _unary("Log1PBackward0", np.log1p, lambda g, r, x: g / (x + 1), "inputs",
-               lambda x: sp().log(1 + x), "log1p", "log(1 + x)", "\\log(1 + {0})")
-EXPM1 = _unary("Expm1Backward0", np.expm1, lambda g, r, x: g * (r + 1), "result",
-               lambda x: sp().exp(x) - 1, "expm1", "exp(x) − 1", "e^{{{0}}} - 1")
-LOG2 = _unary("Log2Backward0", np.log2, lambda g, r, x: g / (x * math.log(2)), "inputs",
-              lambda x: sp().log(x, 2), "log₂", "base-2 logarithm", "\\log_2 {0}")
-LOG10 = _unary("Log10Backward0", np.log10, lambda g, r, x: g / (x * math.log(10)), "inputs",
-               lambda x: sp().log(x, 10), "log₁₀", "base-10 logarithm", "\\log_{{10}} {0}")
-SINH = _unary("SinhBackward0", np.sinh, lambda g, r, x: g * x.cosh(), "inputs",
-              lambda x: sp().sinh(x), "sinh", "hyperbolic sine", "\\sinh {0}")
-COSH = _unary("CoshBackward0", np.cosh, lambda g, r, x: g * x.sinh(), "inputs",
-              lambda x: sp().cosh(x), "cosh", "hyperbolic cosine", "\\cosh {0}")
-ASIN = _unary("AsinBackward0", np.arcsin, lambda g, r, x: g * (1 - x * x).rsqrt(), "inputs",
-              lambda x: sp().asin(x), "asin", "inverse sine", "\\arcsin {0}")
-ACOS = _unary("AcosBackward0", np.arccos, lambda g, r, x: -g * (1 - x * x).rsqrt(), "inputs",
-              lambda x: sp().acos(x), "acos", "inverse cosine", "\\arccos {0}")
-ATAN = _unary("AtanBackward0", np.arctan, lambda g, r, x: g / (1 + x * x), "inputs",
-              lambda x: sp().atan(x), "atan", "inverse tangent", "\\arctan {0}")
-SIGN = _unary("SignBackward0", np.sign, lambda g, r, x: _zeros_like(g), "",
-              lambda x: sp().sign(x), "sign", "sign (gradient 0)", "\\operatorname{{sign}} {0}")
-FLOOR = _unary("FloorBackward0", np.floor, lambda g, r, x: _zeros_like(g), "",
-               lambda x: sp().floor(x), "⌊x⌋", "floor (gradient 0)", "\\lfloor {0} \\rfloor")
-CEIL = _unary("CeilBackward0", np.ceil, lambda g, r, x: _zeros_like(g), "",
-              lambda x: sp().ceiling(x), "⌈x⌉", "ceiling (gradient 0)", "\\lceil {0} \\rceil")
-ROUND = _unary("RoundBackward0", np.round, lambda g, r, x: _zeros_like(g), "",
-               sf.round_half_even, "round", "round half to even (gradient 0)",
-               "\\operatorname{{round}} {0}")
-SILU = _unary("SiluBackward0", lambda x: x * _sigmoid(x),
-              lambda g, r, x: g * (x.sigmoid() * (1 + x * (1 - x.sigmoid()))), "inputs",
-              lambda x: x / (1 + sp().exp(-x)), "silu", "x·σ(x)", "{0}\\,\\sigma({0})",
-              "activation")
-SOFTPLUS = _unary("SoftplusBackward0", lambda x: np.logaddexp(0, x).astype(x.dtype, copy=False),
-                  lambda g, r, x: g * x.sigmoid(), "inputs",
-                  lambda x: sp().log(1 + sp().exp(x)), "softplus", "log(1 + eˣ)",
-                  "\\log(1 + e^{{{0}}})", "activation")
+NEG = Op(
+    id="elementwise.NEG",
+    name="NegBackward0",
+    forward=np.negative,
+    vjp=(lambda g, r, x: -g,),
+    sympy=lambda x: -x,
+    label="−x",
+    doc="negation",
+    category="elementwise",
+    sample=samples.unary(),
+    torch=torch_function("neg"),
+    api=("neg", "negative"),
+)
+ABS = Op(
+    id="elementwise.ABS",
+    name="AbsBackward0",
+    forward=np.abs,
+    vjp=(lambda g, r, x: g * x.sign(),),
+    saves=SAVES_INPUTS,
+    sympy=lambda x: sp().Abs(x),
+    label="|x|",
+    doc="absolute value (gradient 0 at 0, like torch)",
+    category="elementwise",
+    kink=kinks.at_zero,
+    sample=lambda rng: ([samples.away_from_zero(rng, samples.S)], {}),
+    torch=torch_function("abs"),
+    api=("abs", "absolute"),
+)
+EXP = Op(
+    id="elementwise.EXP",
+    name="ExpBackward0",
+    forward=np.exp,
+    vjp=(lambda g, r, x: g * r,),
+    saves=SAVES_RESULT,
+    sympy=lambda x: sp().exp(x),
+    label="exp",
+    doc="exponential",
+    category="elementwise",
+    sample=samples.unary(),
+    torch=torch_function("exp"),
+    api=("exp",),
+    floating=True,
+)
+LOG = Op(
+    id="elementwise.LOG",
+    name="LogBackward0",
+    forward=np.log,
+    vjp=(lambda g, r, x: g / x,),
+    saves=SAVES_INPUTS,
+    sympy=lambda x: sp().log(x),
+    label="log",
+    doc="natural logarithm",
+    category="elementwise",
+    sample=samples.unary(0.2, 3.0),
+    torch=torch_function("log"),
+    api=("log",),
+    floating=True,
+)
+SQRT = Op(
+    id="elementwise.SQRT",
+    name="SqrtBackward0",
+    forward=np.sqrt,
+    vjp=(lambda g, r, x: g / (2 * r),),
+    saves=SAVES_RESULT,
+    sympy=lambda x: sp().sqrt(x),
+    label="√",
+    doc="square root",
+    category="elementwise",
+    sample=samples.unary(0.2, 3.0),
+    torch=torch_function("sqrt"),
+    api=("sqrt",),
+    floating=True,
+)
+SIN = Op(
+    id="elementwise.SIN",
+    name="SinBackward0",
+    forward=np.sin,
+    vjp=(lambda g, r, x: g * x.cos(),),
+    saves=SAVES_INPUTS,
+    sympy=lambda x: sp().sin(x),
+    label="sin",
+    doc="sine",
+    category="elementwise",
+    sample=samples.unary(),
+    torch=torch_function("sin"),
+    api=("sin",),
+    floating=True,
+)
+COS = Op(
+    id="elementwise.COS",
+    name="CosBackward0",
+    forward=np.cos,
+    vjp=(lambda g, r, x: g * -x.sin(),),
+    saves=SAVES_INPUTS,
+    sympy=lambda x: sp().cos(x),
+    label="cos",
+    doc="cosine",
+    category="elementwise",
+    sample=samples.unary(),
+    torch=torch_function("cos"),
+    api=("cos",),
+    floating=True,
+)
+TAN = Op(
+    id="elementwise.TAN",
+    name="TanBackward0",
+    forward=np.tan,
+    vjp=(lambda g, r, x: g * (1 + r * r),),
+    saves=SAVES_RESULT,
+    sympy=lambda x: sp().tan(x),
+    label="tan",
+    doc="tangent",
+    category="elementwise",
+    sample=samples.unary(-1.2, 1.2),
+    torch=torch_function("tan"),
+    api=("tan",),
+    floating=True,
+)
+TANH = Op(
+    id="elementwise.TANH",
+    name="TanhBackward0",
+    forward=np.tanh,
+    vjp=(lambda g, r, x: apply(TANH_BACKWARD, (g, r)),),
+    saves=SAVES_RESULT,
+    sympy=lambda x: sp().tanh(x),
+    label="tanh",
+    doc="hyperbolic tangent",
+    category="activation",
+    sample=samples.unary(),
+    torch=torch_function("tanh"),
+    api=("tanh",),
+    floating=True,
+)
+SIGMOID = Op(
+    id="elementwise.SIGMOID",
+    name="SigmoidBackward0",
+    forward=lambda x: _sigmoid(x),
+    vjp=(lambda g, r, x: apply(SIGMOID_BACKWARD, (g, r)),),
+    saves=SAVES_RESULT,
+    sympy=sf.sigmoid,
+    label="σ",
+    doc="logistic sigmoid",
+    category="activation",
+    sample=samples.unary(),
+    torch=torch_function("sigmoid"),
+    api=("sigmoid",),
+    floating=True,
+)
+RELU = Op(
+    id="elementwise.RELU",
+    name="ReluBackward0",
+    forward=lambda x: np.maximum(x, 0).astype(x.dtype, copy=False),
+    vjp=(lambda g, r, x: apply(RELU_BACKWARD, (g, r)),),
+    saves=SAVES_RESULT,
+    sympy=sf.relu,
+    label="relu",
+    doc="rectified linear unit (gradient 0 at 0)",
+    category="activation",
+    kink=kinks.at_zero,
+    sample=lambda rng: ([samples.away_from_zero(rng, samples.S)], {}),
+    torch=torch_function("relu"),
+    api=("relu",),
+)
+RECIPROCAL = Op(
+    id="elementwise.RECIPROCAL",
+    name="ReciprocalBackward0",
+    forward=np.reciprocal,
+    vjp=(lambda g, r, x: -g * r * r,),
+    saves=SAVES_RESULT,
+    sympy=lambda x: 1 / x,
+    label="1/x",
+    doc="reciprocal",
+    category="elementwise",
+    sample=lambda rng: ([samples.away_from_zero(rng, samples.S, 0.4, 2.0)], {}),
+    torch=torch_function("reciprocal"),
+    api=("reciprocal",),
+    floating=True,
+)
+RSQRT = Op(
+    id="elementwise.RSQRT",
+    name="RsqrtBackward0",
+    forward=lambda x: 1 / np.sqrt(x),
+    vjp=(lambda g, r, x: -0.5 * g * r * r * r,),
+    saves=SAVES_RESULT,
+    sympy=lambda x: 1 / sp().sqrt(x),
+    label="1/√",
+    doc="reciprocal square root",
+    category="elementwise",
+    sample=samples.unary(0.3, 3.0),
+    torch=torch_function("rsqrt"),
+    api=("rsqrt",),
+    floating=True,
+)
+LOG1P = Op(
+    id="elementwise.LOG1P",
+    name="Log1PBackward0",
+    forward=np.log1p,
+    vjp=(lambda g, r, x: g / (x + 1),),
+    saves=SAVES_INPUTS,
+    sympy=lambda x: sp().log(1 + x),
+    label="log1p",
+    doc="log(1 + x)",
+    category="elementwise",
+    sample=samples.unary(-0.5, 3.0),
+    torch=torch_function("log1p"),
+    api=("log1p",),
+    floating=True,
+)
+EXPM1 = Op(
+    id="elementwise.EXPM1",
+    name="Expm1Backward0",
+    forward=np.expm1,
+    vjp=(lambda g, r, x: g * (r + 1),),
+    saves=SAVES_RESULT,
+    sympy=lambda x: sp().exp(x) - 1,
+    label="expm1",
+    doc="exp(x) − 1",
+    category="elementwise",
+    sample=samples.unary(),
+    torch=torch_function("expm1"),
+    api=("expm1",),
+    floating=True,
+)
+LOG2 = Op(
+    id="elementwise.LOG2",
+    name="Log2Backward0",
+    forward=np.log2,
+    vjp=(lambda g, r, x: g / (x * math.log(2)),),
+    saves=SAVES_INPUTS,
+    sympy=lambda x: sp().log(x, 2),
+    label="log₂",
+    doc="base-2 logarithm",
+    category="elementwise",
+    sample=samples.unary(0.2, 3.0),
+    torch=torch_function("log2"),
+    api=("log2",),
+    floating=True,
+)
+LOG10 = Op(
+    id="elementwise.LOG10",
+    name="Log10Backward0",
+    forward=np.log10,
+    vjp=(lambda g, r, x: g / (x * math.log(10)),),
+    saves=SAVES_INPUTS,
+    sympy=lambda x: sp().log(x, 10),
+    label="log₁₀",
+    doc="base-10 logarithm",
+    category="elementwise",
+    sample=samples.unary(0.2, 3.0),
+    torch=torch_function("log10"),
+    api=("log10",),
+    floating=True,
+)
+SINH = Op(
+    id="elementwise.SINH",
+    name="SinhBackward0",
+    forward=np.sinh,
+    vjp=(lambda g, r, x: g * x.cosh(),),
+    saves=SAVES_INPUTS,
+    sympy=lambda x: sp().sinh(x),
+    label="sinh",
+    doc="hyperbolic sine",
+    category="elementwise",
+    sample=samples.unary(),
+    torch=torch_function("sinh"),
+    api=("sinh",),
+    floating=True,
+)
+COSH = Op(
+    id="elementwise.COSH",
+    name="CoshBackward0",
+    forward=np.cosh,
+    vjp=(lambda g, r, x: g * x.sinh(),),
+    saves=SAVES_INPUTS,
+    sympy=lambda x: sp().cosh(x),
+    label="cosh",
+    doc="hyperbolic cosine",
+    category="elementwise",
+    sample=samples.unary(),
+    torch=torch_function("cosh"),
+    api=("cosh",),
+    floating=True,
+)
+ASIN = Op(
+    id="elementwise.ASIN",
+    name="AsinBackward0",
+    forward=np.arcsin,
+    vjp=(lambda g, r, x: g * (1 - x * x).rsqrt(),),
+    saves=SAVES_INPUTS,
+    sympy=lambda x: sp().asin(x),
+    label="asin",
+    doc="inverse sine",
+    category="elementwise",
+    sample=samples.unary(-0.9, 0.9),
+    torch=torch_function("asin"),
+    api=("asin", "arcsin"),
+    floating=True,
+)
+ACOS = Op(
+    id="elementwise.ACOS",
+    name="AcosBackward0",
+    forward=np.arccos,
+    vjp=(lambda g, r, x: -g * (1 - x * x).rsqrt(),),
+    saves=SAVES_INPUTS,
+    sympy=lambda x: sp().acos(x),
+    label="acos",
+    doc="inverse cosine",
+    category="elementwise",
+    sample=samples.unary(-0.9, 0.9),
+    torch=torch_function("acos"),
+    api=("acos", "arccos"),
+    floating=True,
+)
+ATAN = Op(
+    id="elementwise.ATAN",
+    name="AtanBackward0",
+    forward=np.arctan,
+    vjp=(lambda g, r, x: g / (1 + x * x),),
+    saves=SAVES_INPUTS,
+    sympy=lambda x: sp().atan(x),
+    label="atan",
+    doc="inverse tangent",
+    category="elementwise",
+    sample=samples.unary(),
+    torch=torch_function("atan"),
+    api=("atan", "arctan"),
+    floating=True,
+)
+SIGN = Op(
+    id="elementwise.SIGN",
+    name="SignBackward0",
+    forward=np.sign,
+    vjp=(lambda g, r, x: _zeros_like(g),),
+    sympy=lambda x: sp().sign(x),
+    label="sign",
+    doc="sign (gradient 0)",
+    category="elementwise",
+    kink=kinks.at_zero,
+    sample=lambda rng: ([samples.away_from_zero(rng, samples.S)], {}),
+    torch=torch_function("sign"),
+    api=("sign",),
+)
+FLOOR = Op(
+    id="elementwise.FLOOR",
+    name="FloorBackward0",
+    forward=np.floor,
+    vjp=(lambda g, r, x: _zeros_like(g),),
+    sympy=lambda x: sp().floor(x),
+    label="⌊x⌋",
+    doc="floor (gradient 0)",
+    category="elementwise",
+    sample=lambda rng: ([samples.off_integers(rng, samples.S)], {}),
+    torch=torch_function("floor"),
+    api=("floor",),
+)
+CEIL = Op(
+    id="elementwise.CEIL",
+    name="CeilBackward0",
+    forward=np.ceil,
+    vjp=(lambda g, r, x: _zeros_like(g),),
+    sympy=lambda x: sp().ceiling(x),
+    label="⌈x⌉",
+    doc="ceiling (gradient 0)",
+    category="elementwise",
+    sample=lambda rng: ([samples.off_integers(rng, samples.S)], {}),
+    torch=torch_function("ceil"),
+    api=("ceil",),
+)
+ROUND = Op(
+    id="elementwise.ROUND",
+    name="RoundBackward0",
+    forward=np.round,
+    vjp=(lambda g, r, x: _zeros_like(g),),
+    sympy=sf.round_half_even,
+    label="round",
+    doc="round half to even (gradient 0)",
+    category="elementwise",
+    sample=lambda rng: ([samples.off_integers(rng, samples.S)], {}),
+    torch=torch_function("round"),
+    api=("round",),
+)
+SILU = Op(
+    id="elementwise.SILU",
+    name="SiluBackward0",
+    forward=lambda x: x * _sigmoid(x),
+    vjp=(lambda g, r, x: g * (x.sigmoid() * (1 + x * (1 - x.sigmoid()))),),
+    saves=SAVES_INPUTS,
+    sympy=lambda x: x / (1 + sp().exp(-x)),
+    label="silu",
+    doc="x·σ(x)",
+    category="activation",
+    sample=samples.unary(),
+    torch=lambda torch, x: torch.nn.functional.silu(x),
+    floating=True,
+)
+SOFTPLUS = Op(
+    id="elementwise.SOFTPLUS",
+    name="SoftplusBackward0",
+    forward=lambda x: np.logaddexp(0, x).astype(x.dtype, copy=False),
+    vjp=(lambda g, r, x: g * x.sigmoid(),),
+    saves=SAVES_INPUTS,
+    sympy=lambda x: sp().log(1 + sp().exp(x)),
+    label="softplus",
+    doc="log(1 + eˣ)",
+    category="activation",
+    sample=samples.unary(),
+    torch=lambda torch, x: torch.nn.functional.softplus(x),
+    floating=True,
+)
 
 
 def _leaky_forward(x, *, negative_slope):
     return np.where(x > 0, x, x * negative_slope).astype(x.dtype, copy=False)
 
 
-LEAKY_RELU = Op("LeakyReluBackward0", _leaky_forward,
-                (lambda g, r, x, *, negative_slope:
+LEAKY_RELU = Op(
+    id="elementwise.LEAKY_RELU",
+    name="LeakyReluBackward0",
+    forward=_leaky_forward,
+    vjp=(lambda g, r, x, *, negative_slope:
                  apply(LEAKY_RELU_BACKWARD, (g, x), {"negative_slope": negative_slope}),),
-                saves="inputs", sympy=sf.leaky_relu,
-                label="leaky", doc="leaky ReLU", latex="\\operatorname{{leaky}}({0})",
-                category="activation")
+    saves=SAVES_INPUTS,
+    sympy=sf.leaky_relu,
+    label="leaky",
+    doc="leaky ReLU",
+    category="activation",
+    params=(Param("negative_slope", "float", 0.01),),
+    kink=kinks.at_zero,
+    sample=lambda rng: ([samples.away_from_zero(rng, samples.S)], {"negative_slope": 0.1}),
+    torch=lambda torch, x, negative_slope: torch.nn.functional.leaky_relu(x, negative_slope),
+)
 
 
 # The gradients of relu and leaky relu as ops of their own (torch's threshold_backward and
@@ -194,12 +661,20 @@ def _zeros_like(t):
     return make(np.zeros(t._data.shape, dtype=t._data.dtype))
 
 
-RELU_BACKWARD = Op("ThresholdBackwardBackward0",
-                   lambda g, r: np.where(r <= 0, 0, g).astype(g.dtype, copy=False),
-                   (lambda gg, _, g, r: apply(RELU_BACKWARD, (gg, r)),
+RELU_BACKWARD = Op(
+    id="elementwise.RELU_BACKWARD",
+    name="ThresholdBackwardBackward0",
+    forward=lambda g, r: np.where(r <= 0, 0, g).astype(g.dtype, copy=False),
+    vjp=(lambda gg, _, g, r: apply(RELU_BACKWARD, (gg, r)),
                     lambda gg, _, g, r: _zeros_like(gg)),
-                   saves="inputs", label="relu′", doc="gradient of relu: g where the result is > 0",
-                   category="activation", arity=2)
+    saves=SAVES_INPUTS,
+    label="relu′",
+    doc="gradient of relu: g where the result is > 0",
+    category="activation",
+    arity=2,
+    sample=lambda rng: ([samples.uniform(rng, samples.S), samples.away_from_zero(rng, samples.S)], {}),
+    internal=True,
+)
 
 
 def _tanh_backward(g, r):
@@ -221,23 +696,53 @@ def _sigmoid_backward(g, r):
 
 # The gradients of tanh and sigmoid from their result, as ops (torch's tanh_backward,
 # sigmoid_backward): one fused numpy pass, and differentiable again with create_graph.
-TANH_BACKWARD = Op("TanhBackwardBackward0", _tanh_backward,
-                   (lambda gg, _, g, r: apply(TANH_BACKWARD, (gg, r)),
+TANH_BACKWARD = Op(
+    id="elementwise.TANH_BACKWARD",
+    name="TanhBackwardBackward0",
+    forward=_tanh_backward,
+    vjp=(lambda gg, _, g, r: apply(TANH_BACKWARD, (gg, r)),
                     lambda gg, _, g, r: gg * g * r * -2),
-                   saves="inputs", sympy=lambda g, r: g * (1 - r * r), label="tanh′",
-                   doc="gradient of tanh: g·(1 − r²)", category="activation", arity=2)
-SIGMOID_BACKWARD = Op("SigmoidBackwardBackward0", _sigmoid_backward,
-                      (lambda gg, _, g, r: apply(SIGMOID_BACKWARD, (gg, r)),
+    saves=SAVES_INPUTS,
+    sympy=lambda g, r: g * (1 - r * r),
+    label="tanh′",
+    doc="gradient of tanh: g·(1 − r²)",
+    category="activation",
+    arity=2,
+    sample=lambda rng: ([samples.uniform(rng, samples.S), samples.uniform(rng, samples.S, -0.9, 0.9)], {}),
+    internal=True,
+)
+SIGMOID_BACKWARD = Op(
+    id="elementwise.SIGMOID_BACKWARD",
+    name="SigmoidBackwardBackward0",
+    forward=_sigmoid_backward,
+    vjp=(lambda gg, _, g, r: apply(SIGMOID_BACKWARD, (gg, r)),
                        lambda gg, _, g, r: gg * g * (1 - 2 * r)),
-                      saves="inputs", sympy=lambda g, r: g * r * (1 - r), label="σ′",
-                      doc="gradient of sigmoid: g·r·(1 − r)", category="activation", arity=2)
+    saves=SAVES_INPUTS,
+    sympy=lambda g, r: g * r * (1 - r),
+    label="σ′",
+    doc="gradient of sigmoid: g·r·(1 − r)",
+    category="activation",
+    arity=2,
+    sample=lambda rng: ([samples.uniform(rng, samples.S), samples.uniform(rng, samples.S, 0.1, 0.9)], {}),
+    internal=True,
+)
 LEAKY_RELU_BACKWARD = Op(
-    "LeakyReluBackwardBackward0",
-    lambda g, x, *, negative_slope: np.where(x > 0, g, g * negative_slope).astype(g.dtype, copy=False),
-    (lambda gg, _, g, x, *, negative_slope:
+    id="elementwise.LEAKY_RELU_BACKWARD",
+    name="LeakyReluBackwardBackward0",
+    forward=lambda g, x, *, negative_slope: np.where(x > 0, g, g * negative_slope).astype(g.dtype, copy=False),
+    vjp=(lambda gg, _, g, x, *, negative_slope:
      apply(LEAKY_RELU_BACKWARD, (gg, x), {"negative_slope": negative_slope}),
      lambda gg, _, g, x, *, negative_slope: _zeros_like(gg)),
-    saves="inputs", label="leaky′", doc="gradient of leaky relu", category="activation", arity=2)
+    saves=SAVES_INPUTS,
+    label="leaky′",
+    doc="gradient of leaky relu",
+    category="activation",
+    arity=2,
+    params=(Param("negative_slope", "float", 0.01),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S), samples.away_from_zero(rng, samples.S)],
+                                                    {"negative_slope": 0.1}),
+    internal=True,
+)
 
 
 def _clamp_forward(x, *, min, max):
@@ -259,16 +764,55 @@ def _clamp_vjp(g, r, x, *, min, max):
     return where(mask, g, 0.0)
 
 
-CLAMP = Op("ClampBackward1", _clamp_forward, (_clamp_vjp,), saves="inputs", sympy=sf.clamp,
-           label="clamp", doc="clamp to [min, max] (gradient 1 at the bounds, like torch)",
-           latex="\\operatorname{{clamp}}({0})", category="activation")
+CLAMP = Op(
+    id="elementwise.CLAMP",
+    name="ClampBackward1",
+    forward=_clamp_forward,
+    vjp=(_clamp_vjp,),
+    saves=SAVES_INPUTS,
+    sympy=sf.clamp,
+    label="clamp",
+    doc="clamp to [min, max] (gradient 1 at the bounds, like torch)",
+    category="activation",
+    params=(Param("min", "float?", None), Param("max", "float?", None),),
+    kink=kinks.at_bounds,
+    sample=lambda rng: ([samples.away_from(rng, samples.S, (-0.5, 0.8))], {"min": -0.5, "max": 0.8}),
+    torch=lambda torch, x, min, max: torch.clamp(x, min, max),
+    overload="clamp(Tensor self, Scalar? min, Scalar? max)",
+)
 # x.clamp_min(a) and x.clamp_max(b) are torch overloads of their own, with their own names.
-CLAMP_MIN = Op("ClampMinBackward0", _clamp_forward, (_clamp_vjp,), saves="inputs", sympy=sf.clamp,
-               label="clamp_min", doc="clamp from below (gradient 1 at the bound, like torch)",
-               latex="\\max({0}, a)", category="activation")
-CLAMP_MAX = Op("ClampMaxBackward0", _clamp_forward, (_clamp_vjp,), saves="inputs", sympy=sf.clamp,
-               label="clamp_max", doc="clamp from above (gradient 1 at the bound, like torch)",
-               latex="\\min({0}, b)", category="activation")
+CLAMP_MIN = Op(
+    id="elementwise.CLAMP_MIN",
+    name="ClampMinBackward0",
+    forward=_clamp_forward,
+    vjp=(_clamp_vjp,),
+    saves=SAVES_INPUTS,
+    sympy=sf.clamp,
+    label="clamp_min",
+    doc="clamp from below (gradient 1 at the bound, like torch)",
+    category="activation",
+    params=(Param("min", "float"), Param("max", "float?", None),),
+    kink=kinks.at_bounds,
+    sample=lambda rng: ([samples.away_from(rng, samples.S, (-0.5,))], {"min": -0.5, "max": None}),
+    torch=lambda torch, x, min, max: torch.clamp_min(x, min),
+    overload="clamp_min(Tensor self, Scalar min)",
+)
+CLAMP_MAX = Op(
+    id="elementwise.CLAMP_MAX",
+    name="ClampMaxBackward0",
+    forward=_clamp_forward,
+    vjp=(_clamp_vjp,),
+    saves=SAVES_INPUTS,
+    sympy=sf.clamp,
+    label="clamp_max",
+    doc="clamp from above (gradient 1 at the bound, like torch)",
+    category="activation",
+    params=(Param("min", "float?", None), Param("max", "float"),),
+    kink=kinks.at_bounds,
+    sample=lambda rng: ([samples.away_from(rng, samples.S, (0.8,))], {"min": None, "max": 0.8}),
+    torch=lambda torch, x, min, max: torch.clamp_max(x, max),
+    overload="clamp_max(Tensor self, Scalar max)",
+)
 
 # Comparisons: no gradient; the rows exist so the graph can show them.
 _COMPARISONS = {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
@@ -547,44 +1091,36 @@ def _float_if_int(x: Tensor) -> Tensor:
     return x
 
 
-def _make_unary(op, floating=True):
-    def function(input):
-        if floating and input._data.dtype.kind != "f":
-            input = input.to(_dt.get_default_dtype())
-        return apply(op, (input,))
-    function.__name__ = op.name.split("Backward")[0].lower()
-    function.__doc__ = op.doc
-    return function
-
-
-neg = _make_unary(NEG, floating=False)
-abs = _make_unary(ABS, floating=False)
-exp = _make_unary(EXP)
-log = _make_unary(LOG)
-sqrt = _make_unary(SQRT)
-sin = _make_unary(SIN)
-cos = _make_unary(COS)
-tan = _make_unary(TAN)
-tanh = _make_unary(TANH)
-sigmoid = _make_unary(SIGMOID)
-relu = _make_unary(RELU, floating=False)
-reciprocal = _make_unary(RECIPROCAL)
-rsqrt = _make_unary(RSQRT)
-log1p = _make_unary(LOG1P)
-expm1 = _make_unary(EXPM1)
-log2 = _make_unary(LOG2)
-log10 = _make_unary(LOG10)
-sinh = _make_unary(SINH)
-cosh = _make_unary(COSH)
-asin = _make_unary(ASIN)
-acos = _make_unary(ACOS)
-atan = _make_unary(ATAN)
-sign = _make_unary(SIGN, floating=False)
-floor = _make_unary(FLOOR, floating=False)
-ceil = _make_unary(CEIL, floating=False)
-round = _make_unary(ROUND, floating=False)
-silu = _make_unary(SILU)
-softplus = _make_unary(SOFTPLUS)
+# One-input rows: their public functions come from the rows (see table.function_for);
+# torch.exp, Tensor.exp and these module names are the same objects.
+neg = function_for(NEG)
+abs = function_for(ABS)
+exp = function_for(EXP)
+log = function_for(LOG)
+sqrt = function_for(SQRT)
+sin = function_for(SIN)
+cos = function_for(COS)
+tan = function_for(TAN)
+tanh = function_for(TANH)
+sigmoid = function_for(SIGMOID)
+relu = function_for(RELU)
+reciprocal = function_for(RECIPROCAL)
+rsqrt = function_for(RSQRT)
+log1p = function_for(LOG1P)
+expm1 = function_for(EXPM1)
+log2 = function_for(LOG2)
+log10 = function_for(LOG10)
+sinh = function_for(SINH)
+cosh = function_for(COSH)
+asin = function_for(ASIN)
+acos = function_for(ACOS)
+atan = function_for(ATAN)
+sign = function_for(SIGN)
+floor = function_for(FLOOR)
+ceil = function_for(CEIL)
+round = function_for(ROUND)
+silu = function_for(SILU)
+softplus = function_for(SOFTPLUS)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):

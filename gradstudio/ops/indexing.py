@@ -16,7 +16,8 @@ from ..autograd.grad_mode import state as _grad_state
 from ..tensor import Tensor, _wrap_dim, shared_version_counter
 from .shape import _as_view
 from . import _sympy as sf
-from .table import Op, apply
+from . import samples, shape_rules
+from .table import Op, Param, SAVES_INDICES, SAVES_INPUTS, apply
 
 
 def _c_contiguous(a: np.ndarray) -> np.ndarray:
@@ -44,29 +45,91 @@ def _add_at_zeros(g, *, shape, key):
     return out
 
 
-SELECT = Op("SelectBackward0", _select_forward,
-            (lambda g, r, x, *, dim, index: _select_backward(g, x.shape, dim, index),),
-            sympy=lambda x, *, dim, index: _select_forward(x, dim=dim, index=index),
-            kind="shape", label="[i]", doc="select one index along a dim", latex="{0}_{{i}}",
-            category="indexing")
-SLICE = Op("SliceBackward0", _slice_forward,
-           (lambda g, r, x, *, dim, start, stop, step:
+def _torch_index(torch, key):
+    """A recorded subscript for torch: index arrays as torch tensors."""
+    return tuple(torch.from_numpy(np.asarray(k)) if isinstance(k, np.ndarray) else k for k in key)
+
+
+def _torch_copy_slices(torch, old, value, key):
+    out = old.clone()
+    out[_torch_index(torch, key)] = value
+    return out
+
+
+SELECT = Op(
+    id="indexing.SELECT",
+    name="SelectBackward0",
+    forward=_select_forward,
+    vjp=(lambda g, r, x, *, dim, index: _select_backward(g, x.shape, dim, index),),
+    sympy=lambda x, *, dim, index: _select_forward(x, dim=dim, index=index),
+    kind="shape",
+    label="[i]",
+    doc="select one index along a dim",
+    category="indexing",
+    params=(Param("dim", "int"), Param("index", "int"),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S)], {"dim": 1, "index": 2}),
+    torch=lambda torch, x, dim, index: x.select(dim, index),
+)
+SLICE = Op(
+    id="indexing.SLICE",
+    name="SliceBackward0",
+    forward=_slice_forward,
+    vjp=(lambda g, r, x, *, dim, start, stop, step:
             _slice_backward(g, x.shape, dim, start, stop, step),),
-           sympy=lambda x, **p: _slice_forward(x, **p), kind="shape", label="[a:b]",
-           doc="a range along a dim", latex="{0}_{{a:b}}", category="indexing")
-INDEX = Op("IndexBackward0", lambda x, *, key: _c_contiguous(x[key]),  # torch's is contiguous
-           (lambda g, r, x, *, key: apply(INDEX_PUT_ZEROS, (g,), {"shape": x.shape, "key": key}),),
-           saves="indices", sympy=lambda x, *, key: x[key], kind="shape", label="[idx]",
-           doc="advanced indexing (index tensors, masks)", latex="{0}_{{idx}}", category="indexing")
+    sympy=lambda x, **p: _slice_forward(x, **p),
+    kind="shape",
+    label="[a:b]",
+    doc="a range along a dim",
+    category="indexing",
+    params=(Param("dim", "int"), Param("start", "int"), Param("stop", "int"), Param("step", "int"),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S)], {"dim": 1, "start": 0, "stop": 4, "step": 2}),
+    torch=lambda torch, x, dim, start, stop, step: x[(slice(None),) * dim + (slice(start, stop, step),)],
+)
+INDEX = Op(
+    id="indexing.INDEX",
+    name="IndexBackward0",
+    forward=lambda x, *, key: _c_contiguous(x[key]),
+    vjp=(lambda g, r, x, *, key: apply(INDEX_PUT_ZEROS, (g,), {"shape": x.shape, "key": key}),),
+    saves=SAVES_INDICES,
+    sympy=lambda x, *, key: x[key],
+    kind="shape",
+    label="[idx]",
+    doc="advanced indexing (index tensors, masks)",
+    category="indexing",
+    params=(Param("key", "index"),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S)], {"key": (np.array([0, 2, 2]),)}),
+    torch=lambda torch, x, key: x[_torch_index(torch, key)],
+)
 # The VJPs of the indexing ops, as ops of their own so double backward works.
-SELECT_BACKWARD = Op("SelectBackwardBackward0", _scatter_into_zeros,
-                     (lambda g, r, x, *, shape, key: g[key],), sympy=sf.scatter_into_zeros,
-                     kind="shape", label="scatter",
-                     doc="gradient of select", category="indexing")
-INDEX_PUT_ZEROS = Op("IndexPutBackward0", _add_at_zeros,
-                     (lambda g, r, x, *, shape, key: apply(INDEX, (g,), {"key": key}),),
-                     sympy=sf.add_at_zeros, kind="shape", label="index_put", doc="gradient of indexing",
-                     category="indexing")
+SELECT_BACKWARD = Op(
+    id="indexing.SELECT_BACKWARD",
+    name="SelectBackwardBackward0",
+    forward=_scatter_into_zeros,
+    vjp=(lambda g, r, x, *, shape, key: g[key],),
+    sympy=sf.scatter_into_zeros,
+    kind="shape",
+    label="scatter",
+    doc="gradient of select",
+    category="indexing",
+    params=(Param("shape", "int[]"), Param("key", "int[]"),),
+    sample=lambda rng: ([samples.uniform(rng, (4,))], {"shape": samples.S, "key": (1,)}),
+    internal=True,
+)
+INDEX_PUT_ZEROS = Op(
+    id="indexing.INDEX_PUT_ZEROS",
+    name="IndexPutBackward0",
+    forward=_add_at_zeros,
+    vjp=(lambda g, r, x, *, shape, key: apply(INDEX, (g,), {"key": key}),),
+    sympy=sf.add_at_zeros,
+    kind="shape",
+    label="index_put",
+    doc="gradient of indexing",
+    category="indexing",
+    params=(Param("shape", "int[]"), Param("key", "index"),),
+    sample=lambda rng: ([samples.uniform(rng, (3, 4))],
+                                             {"shape": (5, 4), "key": (np.array([0, 4, 0]),)}),
+    internal=True,
+)
 
 
 def _select_backward(g, shape, dim, index):
@@ -90,10 +153,22 @@ def where_mask(mask: np.ndarray, g: Tensor) -> Tensor:
     return where(Tensor._make(mask), g, 0.0)
 
 
-COPY_SLICES = Op("CopySlices", lambda old, value, *, key: _assign(old, value, key),
-                 (_copy_slices_old_vjp, lambda g, r, old, value, *, key: g[key]),
-                 sympy=sf.assign, kind="shape", label="x[i] =", doc="assignment into part of a tensor",
-                 category="indexing", arity=2, qualified_name="torch::autograd::CopySlices")
+COPY_SLICES = Op(
+    id="indexing.COPY_SLICES",
+    name="CopySlices",
+    forward=lambda old, value, *, key: _assign(old, value, key),
+    vjp=(_copy_slices_old_vjp, lambda g, r, old, value, *, key: g[key]),
+    sympy=sf.assign,
+    kind="shape",
+    label="x[i] =",
+    doc="assignment into part of a tensor",
+    category="indexing",
+    arity=2,
+    qualified_name="torch::autograd::CopySlices",
+    params=(Param("key", "int[]"),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S), samples.uniform(rng, (4,))], {"key": (1,)}),
+    torch=lambda torch, old, value, key: _torch_copy_slices(torch, old, value, key),
+)
 
 
 def _assign(old, value, key):
@@ -102,16 +177,39 @@ def _assign(old, value, key):
     return out
 
 
-GATHER = Op("GatherBackward0", lambda x, index, *, dim: np.take_along_axis(x, index, axis=dim),
-            (lambda g, r, x, index, *, dim: _gather_backward(g, x.shape, index, dim), None),
-            saves="inputs", sympy=sf.gather, kind="shape", label="gather", doc="gather values along a dim",
-            category="indexing", arity=2)
-GATHER_BACKWARD = Op("ScatterAddBackward0",
-                     lambda g, *, shape, index, dim: _scatter_add(g, shape, index, dim),
-                     (lambda g, r, x, *, shape, index, dim:
+GATHER = Op(
+    id="indexing.GATHER",
+    shape=shape_rules.gather,
+    name="GatherBackward0",
+    forward=lambda x, index, *, dim: np.take_along_axis(x, index, axis=dim),
+    vjp=(lambda g, r, x, index, *, dim: _gather_backward(g, x.shape, index, dim), None),
+    saves=SAVES_INPUTS,
+    sympy=sf.gather,
+    kind="shape",
+    label="gather",
+    doc="gather values along a dim",
+    category="indexing",
+    arity=2,
+    params=(Param("dim", "int"),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S), rng.integers(0, 4, size=(3, 2))], {"dim": 1}),
+    torch=lambda torch, x, index, dim: torch.gather(x, dim, index),
+)
+GATHER_BACKWARD = Op(
+    id="indexing.GATHER_BACKWARD",
+    name="ScatterAddBackward0",
+    forward=lambda g, *, shape, index, dim: _scatter_add(g, shape, index, dim),
+    vjp=(lambda g, r, x, *, shape, index, dim:
                       apply(GATHER, (g, Tensor._make(index)), {"dim": dim}),),
-                     kind="shape", label="scatter_add", doc="gradient of gather",
-                     category="indexing")
+    kind="shape",
+    label="scatter_add",
+    doc="gradient of gather",
+    category="indexing",
+    params=(Param("shape", "int[]"), Param("index", "Tensor"), Param("dim", "int"),),
+    sample=lambda rng: ([samples.uniform(rng, (3, 2))],
+                                             {"shape": samples.S, "index": rng.integers(0, 4, size=(3, 2)),
+                                              "dim": 1}),
+    internal=True,
+)
 
 
 def _scatter_add(g, shape, index, dim):
@@ -131,11 +229,23 @@ def _masked_fill_forward(x, mask, *, value):
     return _c_contiguous(np.where(mask, np.asarray(value, dtype=x.dtype), x))
 
 
-MASKED_FILL = Op("MaskedFillBackward0", _masked_fill_forward,
-                 (lambda g, r, x, mask, *, value: where_mask(~np.broadcast_to(mask._data, g.shape), g),
+MASKED_FILL = Op(
+    id="indexing.MASKED_FILL",
+    name="MaskedFillBackward0",
+    forward=_masked_fill_forward,
+    vjp=(lambda g, r, x, mask, *, value: where_mask(~np.broadcast_to(mask._data, g.shape), g),
                   None),
-                 saves="inputs", sympy=sf.masked_fill, kind="shape", label="masked_fill",
-                 doc="fill where a mask is true", category="indexing", arity=2)
+    saves=SAVES_INPUTS,
+    sympy=sf.masked_fill,
+    kind="shape",
+    label="masked_fill",
+    doc="fill where a mask is true",
+    category="indexing",
+    arity=2,
+    params=(Param("value", "float"),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S), rng.random((4,)) > 0.5], {"value": 0.25}),
+    torch=lambda torch, x, mask, value: x.masked_fill(mask, value),
+)
 
 
 # --------------------------------------------------------------------------- wrappers

@@ -11,40 +11,112 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import _sympy as sf
-from .table import Op, apply, array_rules
+from . import samples, shape_rules
+from .table import Op, Param, SAVES_INPUTS, apply, array_rules
 
 _DTYPE_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
                 "int32": "int", "bool": "bool"}
 
 
-DOT = Op("DotBackward0", np.dot, (lambda g, r, a, b: g * b, lambda g, r, a, b: g * a),
-         saves="inputs", sympy=sf.matmul, kind="array", label="·",
-         doc="dot product of two vectors", latex="{0} \\cdot {1}", category="linear algebra",
-         arity=2)
-MV = Op("MvBackward0", np.matmul,
-        (lambda g, r, a, v: g.unsqueeze(1) * v, lambda g, r, a, v: mv(a.t(), g)),
-        saves="inputs", sympy=sf.matmul, kind="array", label="A·v",
-        doc="matrix–vector product", latex="{0} {1}", category="linear algebra", arity=2)
-MM = Op("MmBackward0", np.matmul,
-        (lambda g, r, a, b: mm(g, b.t()), lambda g, r, a, b: mm(a.t(), g)),
-        saves="inputs", sympy=sf.matmul, kind="array", label="A·B",
-        doc="matrix product", latex="{0} {1}", category="linear algebra", arity=2)
-BMM = Op("BmmBackward0", np.matmul,
-         (lambda g, r, a, b: bmm(g, b.transpose(1, 2)), lambda g, r, a, b: bmm(a.transpose(1, 2), g)),
-         saves="inputs", sympy=sf.matmul, kind="array", label="A·B",
-         doc="batched matrix product", latex="{0} {1}", category="linear algebra", arity=2)
-ADDMM = Op("AddmmBackward0",
-           lambda c, a, b, *, beta, alpha: beta * c + alpha * (a @ b) if (beta, alpha) != (1, 1) else c + a @ b,
-           (lambda g, r, c, a, b, *, beta, alpha: g * beta if beta != 1 else g,
+DOT = Op(
+    id="linalg.DOT",
+    shape=shape_rules.dot,
+    name="DotBackward0",
+    forward=np.dot,
+    vjp=(lambda g, r, a, b: g * b, lambda g, r, a, b: g * a),
+    saves=SAVES_INPUTS,
+    sympy=sf.matmul,
+    kind="array",
+    label="·",
+    doc="dot product of two vectors",
+    category="linear algebra",
+    arity=2,
+    sample=lambda rng: ([samples.uniform(rng, (4,)), samples.uniform(rng, (4,))], {}),
+    torch=lambda torch, a, b: torch.dot(a, b),
+)
+MV = Op(
+    id="linalg.MV",
+    shape=shape_rules.mv,
+    name="MvBackward0",
+    forward=np.matmul,
+    vjp=(lambda g, r, a, v: g.unsqueeze(1) * v, lambda g, r, a, v: mv(a.t(), g)),
+    saves=SAVES_INPUTS,
+    sympy=sf.matmul,
+    kind="array",
+    label="A·v",
+    doc="matrix–vector product",
+    category="linear algebra",
+    arity=2,
+    sample=lambda rng: ([samples.uniform(rng, samples.S), samples.uniform(rng, (4,))], {}),
+    torch=lambda torch, a, v: torch.mv(a, v),
+)
+MM = Op(
+    id="linalg.MM",
+    shape=shape_rules.mm,
+    name="MmBackward0",
+    forward=np.matmul,
+    vjp=(lambda g, r, a, b: mm(g, b.t()), lambda g, r, a, b: mm(a.t(), g)),
+    saves=SAVES_INPUTS,
+    sympy=sf.matmul,
+    kind="array",
+    label="A·B",
+    doc="matrix product",
+    category="linear algebra",
+    arity=2,
+    sample=lambda rng: ([samples.uniform(rng, samples.S), samples.uniform(rng, (4, 2))], {}),
+    torch=lambda torch, a, b: torch.mm(a, b),
+)
+BMM = Op(
+    id="linalg.BMM",
+    shape=shape_rules.bmm,
+    name="BmmBackward0",
+    forward=np.matmul,
+    vjp=(lambda g, r, a, b: bmm(g, b.transpose(1, 2)), lambda g, r, a, b: bmm(a.transpose(1, 2), g)),
+    saves=SAVES_INPUTS,
+    sympy=sf.matmul,
+    kind="array",
+    label="A·B",
+    doc="batched matrix product",
+    category="linear algebra",
+    arity=2,
+    sample=lambda rng: ([samples.uniform(rng, (2, 3, 4)), samples.uniform(rng, (2, 4, 2))], {}),
+    torch=lambda torch, a, b: torch.bmm(a, b),
+)
+ADDMM = Op(
+    id="linalg.ADDMM",
+    shape=shape_rules.addmm,
+    name="AddmmBackward0",
+    forward=lambda c, a, b, *, beta, alpha: beta * c + alpha * (a @ b) if (beta, alpha) != (1, 1) else c + a @ b,
+    vjp=(lambda g, r, c, a, b, *, beta, alpha: g * beta if beta != 1 else g,
             lambda g, r, c, a, b, *, beta, alpha: mm(g, b.t()) * alpha if alpha != 1 else mm(g, b.t()),
             lambda g, r, c, a, b, *, beta, alpha: mm(a.t(), g) * alpha if alpha != 1 else mm(a.t(), g)),
-           saves="inputs", sympy=sf.addmm,
-           kind="array", label="c+A·B", doc="bias plus matrix product (a linear layer)",
-           latex="{0} + {1} {2}", category="linear algebra", arity=3)
-SQUEEZE_INPLACE = Op("SqueezeBackward4", lambda x, *, dim: np.squeeze(x, axis=dim),
-                     (lambda g, r, x, *, dim: g.unsqueeze(dim),),
-                     sympy=lambda x, *, dim: np.squeeze(x, axis=dim), kind="shape", label="squeeze",
-                     doc="drop a size-1 dim (in place)", latex="{0}", category="shape")
+    saves=SAVES_INPUTS,
+    sympy=sf.addmm,
+    kind="array",
+    label="c+A·B",
+    doc="bias plus matrix product (a linear layer)",
+    category="linear algebra",
+    arity=3,
+    params=(Param("beta", "int", 1), Param("alpha", "int", 1),),
+    sample=lambda rng: ([samples.uniform(rng, (2,)), samples.uniform(rng, samples.S), samples.uniform(rng, (4, 2))],
+                                 {"beta": 1, "alpha": 1}),
+    torch=lambda torch, c, a, b, beta, alpha: torch.addmm(c, a, b, beta=beta, alpha=alpha),
+)
+SQUEEZE_INPLACE = Op(
+    id="linalg.SQUEEZE_INPLACE",
+    name="SqueezeBackward4",
+    forward=lambda x, *, dim: np.squeeze(x, axis=dim),
+    vjp=(lambda g, r, x, *, dim: g.unsqueeze(dim),),
+    sympy=lambda x, *, dim: np.squeeze(x, axis=dim),
+    kind="shape",
+    label="squeeze",
+    doc="drop a size-1 dim (in place)",
+    category="shape",
+    params=(Param("dim", "int"),),
+    sample=lambda rng: ([samples.uniform(rng, (1, 4))], {"dim": 0}),
+    torch=lambda torch, x, dim: x.squeeze(dim),
+    overload="squeeze_.dim(Tensor(a!) self, int dim)",
+)
 
 
 def _same_dtype(a: Tensor, b: Tensor, what="m1 and m2"):

@@ -9,7 +9,8 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import _sympy as sf
-from .table import Op, apply
+from . import kinks, samples, shape_rules
+from .table import Op, Param, SAVES_INPUTS, apply
 
 _REDUCE = {"mean": np.mean, "sum": np.sum, "none": lambda a: a}
 
@@ -33,10 +34,23 @@ def _mse_vjp(sign):
     return rule
 
 
-MSE_LOSS = Op("MseLossBackward0", lambda x, t, *, reduction: _reduced((x - t) ** 2, reduction),
-              (_mse_vjp(1), _mse_vjp(-1)), saves="inputs", sympy=sf.mse_loss, kind="reduction", label="MSE",
-              doc="mean squared error", latex="\\operatorname{{MSE}}({0}, {1})", category="loss",
-              arity=2)
+MSE_LOSS = Op(
+    id="losses.MSE_LOSS",
+    name="MseLossBackward0",
+    forward=lambda x, t, *, reduction: _reduced((x - t) ** 2, reduction),
+    vjp=(_mse_vjp(1), _mse_vjp(-1)),
+    saves=SAVES_INPUTS,
+    sympy=sf.mse_loss,
+    element=sf.mse_element,
+    kind="reduction",
+    label="MSE",
+    doc="mean squared error",
+    category="loss",
+    arity=2,
+    params=(Param("reduction", "str", "mean"),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S), samples.uniform(rng, samples.S)], {"reduction": "mean"}),
+    torch=lambda torch, x, t, reduction: torch.nn.functional.mse_loss(x, t, reduction=reduction),
+)
 
 
 def _l1_vjp(sign):
@@ -46,10 +60,24 @@ def _l1_vjp(sign):
     return rule
 
 
-L1_LOSS = Op("L1LossBackward0", lambda x, t, *, reduction: _reduced(np.abs(x - t), reduction),
-             (_l1_vjp(1), _l1_vjp(-1)), saves="inputs", sympy=sf.l1_loss, kind="reduction", label="L1",
-             doc="mean absolute error", latex="\\operatorname{{L1}}({0}, {1})", category="loss",
-             arity=2)
+L1_LOSS = Op(
+    id="losses.L1_LOSS",
+    name="L1LossBackward0",
+    forward=lambda x, t, *, reduction: _reduced(np.abs(x - t), reduction),
+    vjp=(_l1_vjp(1), _l1_vjp(-1)),
+    saves=SAVES_INPUTS,
+    sympy=sf.l1_loss,
+    element=sf.l1_element,
+    kind="reduction",
+    label="L1",
+    doc="mean absolute error",
+    category="loss",
+    arity=2,
+    params=(Param("reduction", "str", "mean"),),
+    kink=kinks.tie,
+    sample=lambda rng: samples.untied_pair(rng, {"reduction": "sum"}),
+    torch=lambda torch, x, t, reduction: torch.nn.functional.l1_loss(x, t, reduction=reduction),
+)
 
 
 def _nll_parts(x_shape, target, ignore_index):
@@ -84,9 +112,25 @@ def _nll_vjp(g, r, x, target, *, reduction, ignore_index):
     return weights * g
 
 
-NLL_LOSS = Op("NllLossBackward0", _nll_forward, (_nll_vjp, None), saves="inputs",
-              sympy=sf.nll_loss, kind="reduction", label="NLL", doc="negative log-likelihood",
-              latex="\\operatorname{{NLL}}({0})", category="loss", arity=2)
+NLL_LOSS = Op(
+    id="losses.NLL_LOSS",
+    shape=shape_rules.loss,
+    name="NllLossBackward0",
+    forward=_nll_forward,
+    vjp=(_nll_vjp, None),
+    saves=SAVES_INPUTS,
+    sympy=sf.nll_loss,
+    kind="reduction",
+    label="NLL",
+    doc="negative log-likelihood",
+    category="loss",
+    arity=2,
+    params=(Param("reduction", "str", "mean"), Param("ignore_index", "int", -100),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S), np.array([0, 3, 1])],
+                                    {"reduction": "mean", "ignore_index": -100}),
+    torch=lambda torch, x, t, reduction, ignore_index: torch.nn.functional.nll_loss(
+        x, t, reduction=reduction, ignore_index=ignore_index),
+)
 
 _EPS = 1e-12
 
@@ -108,9 +152,24 @@ def _bce_target_vjp(g, r, x, t, *, reduction):
     return _scale(g, x.shape, reduction) * ((-x).log1p().clamp(min=-100) - x.log().clamp(min=-100))
 
 
-BCE = Op("BinaryCrossEntropyBackward0", _bce_forward, (_bce_vjp, _bce_target_vjp), saves="inputs",
-         sympy=sf.binary_cross_entropy, kind="reduction", label="BCE", doc="binary cross-entropy of probabilities",
-         latex="\\operatorname{{BCE}}({0}, {1})", category="loss", arity=2)
+BCE = Op(
+    id="losses.BCE",
+    name="BinaryCrossEntropyBackward0",
+    forward=_bce_forward,
+    vjp=(_bce_vjp, _bce_target_vjp),
+    saves=SAVES_INPUTS,
+    sympy=sf.binary_cross_entropy,
+    element=sf.bce_element,
+    kind="reduction",
+    label="BCE",
+    doc="binary cross-entropy of probabilities",
+    category="loss",
+    arity=2,
+    params=(Param("reduction", "str", "mean"),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S, 0.1, 0.9), samples.uniform(rng, samples.S, 0.0, 1.0)],
+                               {"reduction": "mean"}),
+    torch=lambda torch, x, t, reduction: torch.nn.functional.binary_cross_entropy(x, t, reduction=reduction),
+)
 
 
 def _bce_logits_forward(x, t, *, reduction):
@@ -118,11 +177,26 @@ def _bce_logits_forward(x, t, *, reduction):
     return _reduced(loss.astype(x.dtype, copy=False), reduction)
 
 
-BCE_LOGITS = Op("BinaryCrossEntropyWithLogitsBackward0", _bce_logits_forward,
-                (lambda g, r, x, t, *, reduction: _scale(g, x.shape, reduction) * (x.sigmoid() - t),
+BCE_LOGITS = Op(
+    id="losses.BCE_LOGITS",
+    name="BinaryCrossEntropyWithLogitsBackward0",
+    forward=_bce_logits_forward,
+    vjp=(lambda g, r, x, t, *, reduction: _scale(g, x.shape, reduction) * (x.sigmoid() - t),
                  lambda g, r, x, t, *, reduction: _scale(g, x.shape, reduction) * -x),
-                saves="inputs", sympy=sf.binary_cross_entropy_with_logits, kind="reduction", label="BCE", doc="binary cross-entropy of logits",
-                latex="\\operatorname{{BCE}}(\\sigma({0}), {1})", category="loss", arity=2)
+    saves=SAVES_INPUTS,
+    sympy=sf.binary_cross_entropy_with_logits,
+    element=sf.bce_logits_element,
+    kind="reduction",
+    label="BCE",
+    doc="binary cross-entropy of logits",
+    category="loss",
+    arity=2,
+    params=(Param("reduction", "str", "mean"),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S), samples.uniform(rng, samples.S, 0.0, 1.0)],
+                                      {"reduction": "sum"}),
+    torch=lambda torch, x, t, reduction: torch.nn.functional.binary_cross_entropy_with_logits(
+        x, t, reduction=reduction),
+)
 
 
 def _check_reduction(reduction):

@@ -18,7 +18,8 @@ from .. import dtypes as _dt
 from ..tensor import Tensor, _wrap_dim
 from . import _sympy as sf
 from .shape import expand_to
-from .table import Op, apply
+from . import kinks, samples
+from .table import Op, Param, SAVES_INDICES, SAVES_INPUTS, SAVES_RESULT, apply
 
 
 # --------------------------------------------------------------------------- helpers
@@ -45,20 +46,36 @@ def _restore_dims(g: Tensor, dims: tuple, keepdim: bool) -> Tensor:
     return g
 
 
-def _keep(array, dims):
-    """A numpy reduction result with the reduced dims kept as size 1."""
-    return np.expand_dims(array, dims) if dims else array
-
-
 # --------------------------------------------------------------------------- rows
-SUM = Op("SumBackward0", lambda x: np.add.reduce(x, axis=None),
-         (lambda g, r, x: expand_to(g, x.shape),),
-         sympy=sf.sum_all, kind="reduction", label="Σ", doc="sum of all elements",
-         latex="\\sum {0}", category="reduction")
-SUM_DIM = Op("SumBackward1", lambda x, *, dim, keepdim: np.add.reduce(x, axis=dim, keepdims=keepdim),
-             (lambda g, r, x, *, dim, keepdim: _restore_dims(g, dim, keepdim).expand(*x.shape),),
-             sympy=sf.sum_dims, kind="reduction", label="Σ", doc="sum over dims", latex="\\sum_{{d}} {0}",
-             category="reduction")
+SUM = Op(
+    id="reduction.SUM",
+    name="SumBackward0",
+    forward=lambda x: np.add.reduce(x, axis=None),
+    vjp=(lambda g, r, x: expand_to(g, x.shape),),
+    sympy=sf.sum_all,
+    kind="reduction",
+    label="Σ",
+    doc="sum of all elements",
+    category="reduction",
+    sample=samples.unary(),
+    torch=lambda torch, x: x.sum(),
+    overload="sum(Tensor self)",
+)
+SUM_DIM = Op(
+    id="reduction.SUM_DIM",
+    name="SumBackward1",
+    forward=lambda x, *, dim, keepdim: np.add.reduce(x, axis=dim, keepdims=keepdim),
+    vjp=(lambda g, r, x, *, dim, keepdim: _restore_dims(g, dim, keepdim).expand(*x.shape),),
+    sympy=sf.sum_dims,
+    kind="reduction",
+    label="Σ",
+    doc="sum over dims",
+    category="reduction",
+    params=(Param("dim", "int[]"), Param("keepdim", "bool", False),),
+    sample=lambda rng: ([samples.uniform(rng, (2, 3, 4))], {"dim": (0, 2), "keepdim": False}),
+    torch=lambda torch, x, dim, keepdim: x.sum(dim, keepdim=keepdim),
+    overload="sum.dim_IntList(Tensor self, int[1]? dim, bool keepdim=False)",
+)
 def _mean_all(x):
     # np.mean is several times slower than a reduce and a divide on small arrays
     if x.dtype.kind != "f":
@@ -66,16 +83,36 @@ def _mean_all(x):
     return np.add.reduce(x, axis=None) / x.dtype.type(x.size)
 
 
-MEAN = Op("MeanBackward0", _mean_all,
-          (lambda g, r, x: expand_to(g / math.prod(x.shape), x.shape),),
-          sympy=sf.mean_all, kind="reduction", label="mean",
-          doc="mean of all elements", latex="\\overline{{{0}}}", category="reduction")
-MEAN_DIM = Op("MeanBackward1",
-              lambda x, *, dim, keepdim: np.mean(x, axis=dim, keepdims=keepdim, dtype=x.dtype),
-              (lambda g, r, x, *, dim, keepdim:
+MEAN = Op(
+    id="reduction.MEAN",
+    name="MeanBackward0",
+    forward=_mean_all,
+    vjp=(lambda g, r, x: expand_to(g / math.prod(x.shape), x.shape),),
+    sympy=sf.mean_all,
+    kind="reduction",
+    label="mean",
+    doc="mean of all elements",
+    category="reduction",
+    sample=samples.unary(),
+    torch=lambda torch, x: x.mean(),
+    overload="mean(Tensor self)",
+)
+MEAN_DIM = Op(
+    id="reduction.MEAN_DIM",
+    name="MeanBackward1",
+    forward=lambda x, *, dim, keepdim: np.mean(x, axis=dim, keepdims=keepdim, dtype=x.dtype),
+    vjp=(lambda g, r, x, *, dim, keepdim:
                _restore_dims(g, dim, keepdim).expand(*x.shape) / math.prod(x.shape[d] for d in dim),),
-              sympy=sf.mean_dims, kind="reduction", label="mean", doc="mean over dims", latex="\\overline{{{0}}}_d",
-              category="reduction")
+    sympy=sf.mean_dims,
+    kind="reduction",
+    label="mean",
+    doc="mean over dims",
+    category="reduction",
+    params=(Param("dim", "int[]"), Param("keepdim", "bool", False),),
+    sample=lambda rng: ([samples.uniform(rng, (2, 3, 4))], {"dim": (1,), "keepdim": True}),
+    torch=lambda torch, x, dim, keepdim: x.mean(dim, keepdim=keepdim),
+    overload="mean.dim(Tensor self, int[1]? dim, bool keepdim=False)",
+)
 
 
 def _evenly_distribute(g, r, x):
@@ -84,12 +121,38 @@ def _evenly_distribute(g, r, x):
     return mask.to(g.dtype) * (g / mask.sum())
 
 
-MAX = Op("MaxBackward1", lambda x: np.max(x), (_evenly_distribute,), saves="inputs,result",
-         sympy=sf.max_all, kind="reduction", label="max",
-         doc="largest element (ties share the gradient)", latex="\\max {0}", category="reduction")
-MIN = Op("MinBackward1", lambda x: np.min(x), (_evenly_distribute,), saves="inputs,result",
-         sympy=sf.min_all, kind="reduction", label="min",
-         doc="smallest element (ties share the gradient)", latex="\\min {0}", category="reduction")
+MAX = Op(
+    id="reduction.MAX",
+    name="MaxBackward1",
+    forward=lambda x: np.max(x),
+    vjp=(_evenly_distribute,),
+    saves=SAVES_INPUTS | SAVES_RESULT,
+    sympy=sf.max_all,
+    kind="reduction",
+    label="max",
+    doc="largest element (ties share the gradient)",
+    category="reduction",
+    kink=kinks.repeated_value,
+    sample=lambda rng: ([samples.distinct(rng, samples.S)], {}),
+    torch=lambda torch, x: x.max(),
+    overload="max(Tensor self)",
+)
+MIN = Op(
+    id="reduction.MIN",
+    name="MinBackward1",
+    forward=lambda x: np.min(x),
+    vjp=(_evenly_distribute,),
+    saves=SAVES_INPUTS | SAVES_RESULT,
+    sympy=sf.min_all,
+    kind="reduction",
+    label="min",
+    doc="smallest element (ties share the gradient)",
+    category="reduction",
+    kink=kinks.repeated_value,
+    sample=lambda rng: ([samples.distinct(rng, samples.S)], {}),
+    torch=lambda torch, x: x.min(),
+    overload="min(Tensor self)",
+)
 
 
 def _select_at_indices(g, r, x, *, dim, keepdim, indices):
@@ -104,16 +167,40 @@ def _select_at_indices(g, r, x, *, dim, keepdim, indices):
     return where(Tensor._make(chosen), g, 0.0)
 
 
-MAX_DIM = Op("MaxBackward0",
-             lambda x, *, dim, keepdim, indices: _take(x, dim, keepdim, indices),
-             (_select_at_indices,), saves="indices", sympy=sf.take_indices,
-             kind="reduction", label="max", doc="largest element along a dim",
-             latex="\\max_d {0}", category="reduction")
-MIN_DIM = Op("MinBackward0",
-             lambda x, *, dim, keepdim, indices: _take(x, dim, keepdim, indices),
-             (_select_at_indices,), saves="indices", sympy=sf.take_indices,
-             kind="reduction", label="min", doc="smallest element along a dim",
-             latex="\\min_d {0}", category="reduction")
+MAX_DIM = Op(
+    id="reduction.MAX_DIM",
+    name="MaxBackward0",
+    forward=lambda x, *, dim, keepdim, indices: _take(x, dim, keepdim, indices),
+    vjp=(_select_at_indices,),
+    saves=SAVES_INDICES,
+    sympy=sf.take_indices,
+    kind="reduction",
+    label="max",
+    doc="largest element along a dim",
+    category="reduction",
+    params=(Param("dim", "int"), Param("keepdim", "bool", False), Param("indices", "Tensor"),),
+    kink=kinks.repeated_value,
+    sample=lambda rng: samples.with_indices(samples.distinct(rng, samples.S), 1, np.argmax),
+    torch=lambda torch, x, dim, keepdim, indices: x.max(dim, keepdim=keepdim).values,
+    overload="max.dim(Tensor self, int dim, bool keepdim=False)",
+)
+MIN_DIM = Op(
+    id="reduction.MIN_DIM",
+    name="MinBackward0",
+    forward=lambda x, *, dim, keepdim, indices: _take(x, dim, keepdim, indices),
+    vjp=(_select_at_indices,),
+    saves=SAVES_INDICES,
+    sympy=sf.take_indices,
+    kind="reduction",
+    label="min",
+    doc="smallest element along a dim",
+    category="reduction",
+    params=(Param("dim", "int"), Param("keepdim", "bool", False), Param("indices", "Tensor"),),
+    kink=kinks.repeated_value,
+    sample=lambda rng: samples.with_indices(samples.distinct(rng, samples.S), 0, np.argmin),
+    torch=lambda torch, x, dim, keepdim, indices: x.min(dim, keepdim=keepdim).values,
+    overload="min.dim(Tensor self, int dim, bool keepdim=False)",
+)
 
 
 def _take(x, dim, keepdim, indices):
@@ -130,14 +217,38 @@ def _amax_vjp(g, r, x, *, dim, keepdim):
     return mask * (_restore_dims(g, dim, keepdim) / mask.sum(dim, keepdim=True))
 
 
-AMAX = Op("AmaxBackward0", lambda x, *, dim, keepdim: np.amax(x, axis=dim, keepdims=keepdim),
-          (_amax_vjp,), saves="inputs,result", sympy=sf.amax, kind="reduction", label="amax",
-          doc="maximum over dims (ties share the gradient)", latex="\\max_d {0}",
-          category="reduction")
-AMIN = Op("AminBackward0", lambda x, *, dim, keepdim: np.amin(x, axis=dim, keepdims=keepdim),
-          (_amax_vjp,), saves="inputs,result", sympy=sf.amin, kind="reduction", label="amin",
-          doc="minimum over dims (ties share the gradient)", latex="\\min_d {0}",
-          category="reduction")
+AMAX = Op(
+    id="reduction.AMAX",
+    name="AmaxBackward0",
+    forward=lambda x, *, dim, keepdim: np.amax(x, axis=dim, keepdims=keepdim),
+    vjp=(_amax_vjp,),
+    saves=SAVES_INPUTS | SAVES_RESULT,
+    sympy=sf.amax,
+    kind="reduction",
+    label="amax",
+    doc="maximum over dims (ties share the gradient)",
+    category="reduction",
+    params=(Param("dim", "int[]"), Param("keepdim", "bool", False),),
+    kink=kinks.repeated_value,
+    sample=lambda rng: ([samples.distinct(rng, samples.S)], {"dim": (1,), "keepdim": False}),
+    torch=lambda torch, x, dim, keepdim: torch.amax(x, dim, keepdim),
+)
+AMIN = Op(
+    id="reduction.AMIN",
+    name="AminBackward0",
+    forward=lambda x, *, dim, keepdim: np.amin(x, axis=dim, keepdims=keepdim),
+    vjp=(_amax_vjp,),
+    saves=SAVES_INPUTS | SAVES_RESULT,
+    sympy=sf.amin,
+    kind="reduction",
+    label="amin",
+    doc="minimum over dims (ties share the gradient)",
+    category="reduction",
+    params=(Param("dim", "int[]"), Param("keepdim", "bool", False),),
+    kink=kinks.repeated_value,
+    sample=lambda rng: ([samples.distinct(rng, samples.S)], {"dim": (0, 1), "keepdim": True}),
+    torch=lambda torch, x, dim, keepdim: torch.amin(x, dim, keepdim),
+)
 
 
 def _product_of_others(x: np.ndarray, axis: int) -> np.ndarray:
@@ -168,12 +279,37 @@ def _prod_dim_vjp(g, r, x, *, dim, keepdim):
     return g * Tensor._make(_product_of_others(x._data, dim))
 
 
-PROD = Op("ProdBackward0", lambda x: np.prod(x), (_prod_vjp,), saves="inputs,result",
-          sympy=sf.prod_all, kind="reduction", label="Π",
-          doc="product of all elements", latex="\\prod {0}", category="reduction")
-PROD_DIM = Op("ProdBackward1", lambda x, *, dim, keepdim: np.prod(x, axis=dim, keepdims=keepdim),
-              (_prod_dim_vjp,), saves="inputs,result", sympy=sf.prod_dim, kind="reduction", label="Π",
-              doc="product along a dim", latex="\\prod_d {0}", category="reduction")
+PROD = Op(
+    id="reduction.PROD",
+    name="ProdBackward0",
+    forward=lambda x: np.prod(x),
+    vjp=(_prod_vjp,),
+    saves=SAVES_INPUTS | SAVES_RESULT,
+    sympy=sf.prod_all,
+    kind="reduction",
+    label="Π",
+    doc="product of all elements",
+    category="reduction",
+    sample=lambda rng: ([samples.away_from_zero(rng, (2, 3), 0.5, 1.5)], {}),
+    torch=lambda torch, x: x.prod(),
+    overload="prod(Tensor self)",
+)
+PROD_DIM = Op(
+    id="reduction.PROD_DIM",
+    name="ProdBackward1",
+    forward=lambda x, *, dim, keepdim: np.prod(x, axis=dim, keepdims=keepdim),
+    vjp=(_prod_dim_vjp,),
+    saves=SAVES_INPUTS | SAVES_RESULT,
+    sympy=sf.prod_dim,
+    kind="reduction",
+    label="Π",
+    doc="product along a dim",
+    category="reduction",
+    params=(Param("dim", "int"), Param("keepdim", "bool", False),),
+    sample=lambda rng: ([samples.away_from_zero(rng, samples.S, 0.5, 1.5)], {"dim": 1, "keepdim": False}),
+    torch=lambda torch, x, dim, keepdim: x.prod(dim, keepdim=keepdim),
+    overload="prod.dim_int(Tensor self, int dim, bool keepdim=False)",
+)
 
 
 def _norm_forward(x, *, p, dim, keepdim):
@@ -209,9 +345,22 @@ def _norm_vjp(g, r, x, *, p, dim, keepdim):
     return x * x.abs().pow(p - 2) * scale
 
 
-NORM = Op("LinalgVectorNormBackward0", _norm_forward, (_norm_vjp,), saves="inputs,result",
-          sympy=sf.norm, kind="reduction", label="‖·‖", doc="vector p-norm", latex="\\lVert {0} \\rVert",
-          category="reduction")
+NORM = Op(
+    id="reduction.NORM",
+    name="LinalgVectorNormBackward0",
+    forward=_norm_forward,
+    vjp=(_norm_vjp,),
+    saves=SAVES_INPUTS | SAVES_RESULT,
+    sympy=sf.norm,
+    kind="reduction",
+    label="‖·‖",
+    doc="vector p-norm",
+    category="reduction",
+    params=(Param("p", "float", 2.0), Param("dim", "int[]"), Param("keepdim", "bool", False),),
+    kink=kinks.norm,
+    sample=lambda rng: ([samples.uniform(rng, samples.S)], {"p": 2.0, "dim": (1,), "keepdim": False}),
+    torch=lambda torch, x, p, dim, keepdim: torch.linalg.vector_norm(x, p, dim, keepdim),
+)
 
 
 def _softmax_forward(x, *, dim):
@@ -225,14 +374,36 @@ def _log_softmax_forward(x, *, dim):
     return shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
 
 
-SOFTMAX = Op("SoftmaxBackward0", _softmax_forward,
-             (lambda g, r, x, *, dim: r * (g - (g * r).sum(dim, keepdim=True)),),
-             saves="result", sympy=sf.softmax, kind="array", label="softmax", doc="softmax along a dim",
-             latex="\\operatorname{{softmax}}({0})", category="activation")
-LOG_SOFTMAX = Op("LogSoftmaxBackward0", _log_softmax_forward,
-                 (lambda g, r, x, *, dim: g - r.exp() * g.sum(dim, keepdim=True),),
-                 saves="result", sympy=sf.log_softmax, kind="array", label="log softmax", doc="log-softmax along a dim",
-                 latex="\\log \\operatorname{{softmax}}({0})", category="activation")
+SOFTMAX = Op(
+    id="reduction.SOFTMAX",
+    name="SoftmaxBackward0",
+    forward=_softmax_forward,
+    vjp=(lambda g, r, x, *, dim: r * (g - (g * r).sum(dim, keepdim=True)),),
+    saves=SAVES_RESULT,
+    sympy=sf.softmax,
+    kind="array",
+    label="softmax",
+    doc="softmax along a dim",
+    category="activation",
+    params=(Param("dim", "int"),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S)], {"dim": 1}),
+    torch=lambda torch, x, dim: x.softmax(dim),
+)
+LOG_SOFTMAX = Op(
+    id="reduction.LOG_SOFTMAX",
+    name="LogSoftmaxBackward0",
+    forward=_log_softmax_forward,
+    vjp=(lambda g, r, x, *, dim: g - r.exp() * g.sum(dim, keepdim=True),),
+    saves=SAVES_RESULT,
+    sympy=sf.log_softmax,
+    kind="array",
+    label="log softmax",
+    doc="log-softmax along a dim",
+    category="activation",
+    params=(Param("dim", "int"),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S)], {"dim": 0}),
+    torch=lambda torch, x, dim: x.log_softmax(dim),
+)
 
 
 def _logsumexp_forward(x, *, dim, keepdim):
@@ -242,16 +413,36 @@ def _logsumexp_forward(x, *, dim, keepdim):
     return out if keepdim else np.squeeze(out, axis=dim)
 
 
-LOGSUMEXP = Op("LogsumexpBackward0", _logsumexp_forward,
-               (lambda g, r, x, *, dim, keepdim:
+LOGSUMEXP = Op(
+    id="reduction.LOGSUMEXP",
+    name="LogsumexpBackward0",
+    forward=_logsumexp_forward,
+    vjp=(lambda g, r, x, *, dim, keepdim:
                 _restore_dims(g, dim, keepdim) * (x - _restore_dims(r, dim, keepdim)).exp(),),
-               saves="inputs,result", sympy=sf.logsumexp, kind="reduction", label="logΣexp",
-               doc="log of the sum of exponentials", latex="\\log \\sum e^{{{0}}}",
-               category="reduction")
-CUMSUM = Op("CumsumBackward0", lambda x, *, dim: np.cumsum(x, axis=dim, dtype=x.dtype).reshape(x.shape),
-            (lambda g, r, x, *, dim: g.flip(dim).cumsum(dim).flip(dim),),
-            sympy=sf.cumsum, kind="array", label="cumsum", doc="cumulative sum along a dim",
-            latex="\\operatorname{{cumsum}}({0})", category="reduction")
+    saves=SAVES_INPUTS | SAVES_RESULT,
+    sympy=sf.logsumexp,
+    kind="reduction",
+    label="logΣexp",
+    doc="log of the sum of exponentials",
+    category="reduction",
+    params=(Param("dim", "int[]"), Param("keepdim", "bool", False),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S)], {"dim": (1,), "keepdim": False}),
+    torch=lambda torch, x, dim, keepdim: x.logsumexp(dim, keepdim),
+)
+CUMSUM = Op(
+    id="reduction.CUMSUM",
+    name="CumsumBackward0",
+    forward=lambda x, *, dim: np.cumsum(x, axis=dim, dtype=x.dtype).reshape(x.shape),
+    vjp=(lambda g, r, x, *, dim: g.flip(dim).cumsum(dim).flip(dim),),
+    sympy=sf.cumsum,
+    kind="array",
+    label="cumsum",
+    doc="cumulative sum along a dim",
+    category="reduction",
+    params=(Param("dim", "int"),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S)], {"dim": 1}),
+    torch=lambda torch, x, dim: x.cumsum(dim),
+)
 
 
 def _var_forward(x, *, dim, correction, keepdim):
@@ -276,11 +467,36 @@ def _std_vjp(g, r, x, *, dim, correction, keepdim):
     return centred * scale
 
 
-VAR = Op("VarBackward0", _var_forward, (_var_vjp,), saves="inputs", sympy=sf.var, kind="reduction",
-         label="var", doc="variance", latex="\\operatorname{{Var}}({0})", category="reduction")
-STD = Op("StdBackward0", lambda x, **kw: np.sqrt(_var_forward(x, **kw)), (_std_vjp,),
-         saves="inputs,result", sympy=sf.std, kind="reduction", label="std", doc="standard deviation",
-         latex="\\operatorname{{Std}}({0})", category="reduction")
+VAR = Op(
+    id="reduction.VAR",
+    name="VarBackward0",
+    forward=_var_forward,
+    vjp=(_var_vjp,),
+    saves=SAVES_INPUTS,
+    sympy=sf.var,
+    kind="reduction",
+    label="var",
+    doc="variance",
+    category="reduction",
+    params=(Param("dim", "int[]"), Param("correction", "int", 1), Param("keepdim", "bool", False),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S)], {"dim": (1,), "correction": 1, "keepdim": False}),
+    torch=lambda torch, x, dim, correction, keepdim: x.var(dim, correction=correction, keepdim=keepdim),
+)
+STD = Op(
+    id="reduction.STD",
+    name="StdBackward0",
+    forward=lambda x, **kw: np.sqrt(_var_forward(x, **kw)),
+    vjp=(_std_vjp,),
+    saves=SAVES_INPUTS | SAVES_RESULT,
+    sympy=sf.std,
+    kind="reduction",
+    label="std",
+    doc="standard deviation",
+    category="reduction",
+    params=(Param("dim", "int[]"), Param("correction", "int", 1), Param("keepdim", "bool", False),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S)], {"dim": (0,), "correction": 1, "keepdim": True}),
+    torch=lambda torch, x, dim, correction, keepdim: x.std(dim, correction=correction, keepdim=keepdim),
+)
 
 
 # --------------------------------------------------------------------------- wrappers

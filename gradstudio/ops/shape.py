@@ -14,8 +14,10 @@ import numpy as np
 from .. import dtypes as _dt
 from ..autograd.engine import broadcast_axes, sum_to_shape
 from ..tensor import Tensor, _wrap_dim
+from . import _sympy as sf
 from ._sympy import sp
-from .table import Op, apply, array_rules
+from . import samples
+from .table import Op, Param, apply, array_rules
 
 
 def _as_view(result: Tensor, base: Tensor) -> Tensor:
@@ -39,45 +41,165 @@ def _np_sympy(fn):
     return lambda x, **params: fn(x, **params)
 
 
-VIEW = Op("ViewBackward0", lambda x, *, shape: x.reshape(shape, copy=False), (_reshape_back,),
-          sympy=_np_sympy(lambda x, *, shape: x.reshape(shape)), kind="shape", label="view",
-          doc="same values, new shape", latex="{0}", category="shape")
-UNSAFE_VIEW = Op("UnsafeViewBackward0", lambda x, *, shape: x.reshape(shape), (_reshape_back,),
-                 sympy=_np_sympy(lambda x, *, shape: x.reshape(shape)), kind="shape",
-                 label="view", doc="reshape of a copy", latex="{0}", category="shape")
+VIEW = Op(
+    id="shape.VIEW",
+    name="ViewBackward0",
+    forward=lambda x, *, shape: x.reshape(shape, copy=False),
+    vjp=(_reshape_back,),
+    sympy=_np_sympy(lambda x, *, shape: x.reshape(shape)),
+    kind="shape",
+    label="view",
+    doc="same values, new shape",
+    category="shape",
+    params=(Param("shape", "int[]"),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S)], {"shape": (2, 6)}),
+    torch=lambda torch, x, shape: x.reshape(shape),
+    overload="view(Tensor self, SymInt[] size): a contiguous input",
+)
+UNSAFE_VIEW = Op(
+    id="shape.UNSAFE_VIEW",
+    name="UnsafeViewBackward0",
+    forward=lambda x, *, shape: x.reshape(shape),
+    vjp=(_reshape_back,),
+    sympy=_np_sympy(lambda x, *, shape: x.reshape(shape)),
+    kind="shape",
+    label="view",
+    doc="reshape of a copy",
+    category="shape",
+    params=(Param("shape", "int[]"),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S)], {"shape": (12,)}),
+    torch=lambda torch, x, shape: x.reshape(shape),
+    overload="_unsafe_view(Tensor self, SymInt[] size): reshape of an input that needs a copy",
+)
 # torch's reshape of a non-contiguous tensor that can still be viewed (a transpose, an expand)
-RESHAPE_ALIAS = Op("ReshapeAliasBackward0", lambda x, *, shape: x.reshape(shape, copy=False),
-                   (_reshape_back,), sympy=_np_sympy(lambda x, *, shape: x.reshape(shape)),
-                   kind="shape", label="view", doc="same values, new shape (strided view)",
-                   latex="{0}", category="shape")
-ALIAS = Op("AliasBackward0", lambda x: x.view(), (lambda g, r, x: g,),
-           sympy=_np_sympy(lambda x: x), kind="shape", label="alias", doc="the same tensor",
-           latex="{0}", category="shape")
-TRANSPOSE = Op("TransposeBackward0",
-               lambda x, *, dim0, dim1: np.swapaxes(x, dim0, dim1) if x.ndim else x.view(),
-               (lambda g, r, x, *, dim0, dim1: g.transpose(dim0, dim1),),
-               sympy=_np_sympy(lambda x, *, dim0, dim1: np.swapaxes(x, dim0, dim1)), kind="shape",
-               label="transpose", doc="swap two dims", latex="{0}^T", category="shape")
-T = Op("TBackward0", lambda x: x.T, (lambda g, r, x: g.t(),),
-       sympy=_np_sympy(lambda x: x.T), kind="shape", label="ᵀ", doc="matrix transpose",
-       latex="{0}^T", category="shape")
-PERMUTE = Op("PermuteBackward0", lambda x, *, dims: np.transpose(x, dims),
-             (lambda g, r, x, *, dims: g.permute(*np.argsort(dims).tolist()),),
-             sympy=_np_sympy(lambda x, *, dims: np.transpose(x, dims)), kind="shape",
-             label="permute", doc="reorder dims", latex="{0}", category="shape")
-SQUEEZE = Op("SqueezeBackward0", lambda x: np.squeeze(x), (_reshape_back,),
-             sympy=_np_sympy(lambda x: np.squeeze(x)), kind="shape", label="squeeze",
-             doc="drop all size-1 dims", latex="{0}", category="shape")
-SQUEEZE_DIM = Op("SqueezeBackward1", lambda x, *, dim: _squeeze_dims(x, (dim,)), (_reshape_back,),
-                 sympy=_np_sympy(lambda x, *, dim: _squeeze_dims(x, (dim,))), kind="shape",
-                 label="squeeze", doc="drop a size-1 dim", latex="{0}", category="shape")
-SQUEEZE_DIMS = Op("SqueezeBackward2", lambda x, *, dims: _squeeze_dims(x, dims), (_reshape_back,),
-                  sympy=_np_sympy(lambda x, *, dims: _squeeze_dims(x, dims)), kind="shape",
-                  label="squeeze", doc="drop size-1 dims", latex="{0}", category="shape")
-UNSQUEEZE = Op("UnsqueezeBackward0", lambda x, *, dim: np.expand_dims(x, dim),
-               (lambda g, r, x, *, dim: g.squeeze(dim),),
-               sympy=_np_sympy(lambda x, *, dim: np.expand_dims(x, dim)), kind="shape",
-               label="unsqueeze", doc="insert a size-1 dim", latex="{0}", category="shape")
+RESHAPE_ALIAS = Op(
+    id="shape.RESHAPE_ALIAS",
+    name="ReshapeAliasBackward0",
+    forward=lambda x, *, shape: x.reshape(shape, copy=False),
+    vjp=(_reshape_back,),
+    sympy=_np_sympy(lambda x, *, shape: x.reshape(shape)),
+    kind="shape",
+    label="view",
+    doc="same values, new shape (strided view)",
+    category="shape",
+    params=(Param("shape", "int[]"),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S)], {"shape": (2, 6)}),
+    torch=lambda torch, x, shape: x.reshape(shape),
+    overload="_reshape_alias(Tensor self, SymInt[] size, SymInt[] stride): reshape of a strided input that can still be viewed",
+)
+ALIAS = Op(
+    id="shape.ALIAS",
+    name="AliasBackward0",
+    forward=lambda x: x.view(),
+    vjp=(lambda g, r, x: g,),
+    sympy=_np_sympy(lambda x: x),
+    element=sf.identity,
+    kind="shape",
+    label="alias",
+    doc="the same tensor",
+    category="shape",
+    sample=samples.unary(),
+    torch=lambda torch, x: x.view_as(x),
+)
+TRANSPOSE = Op(
+    id="shape.TRANSPOSE",
+    name="TransposeBackward0",
+    forward=lambda x, *, dim0, dim1: np.swapaxes(x, dim0, dim1) if x.ndim else x.view(),
+    vjp=(lambda g, r, x, *, dim0, dim1: g.transpose(dim0, dim1),),
+    sympy=_np_sympy(lambda x, *, dim0, dim1: np.swapaxes(x, dim0, dim1)),
+    kind="shape",
+    label="transpose",
+    doc="swap two dims",
+    category="shape",
+    params=(Param("dim0", "int"), Param("dim1", "int"),),
+    sample=lambda rng: ([samples.uniform(rng, (2, 3, 4))], {"dim0": 0, "dim1": 2}),
+    torch=lambda torch, x, dim0, dim1: x.transpose(dim0, dim1),
+)
+T = Op(
+    id="shape.T",
+    name="TBackward0",
+    forward=lambda x: x.T,
+    vjp=(lambda g, r, x: g.t(),),
+    sympy=_np_sympy(lambda x: x.T),
+    kind="shape",
+    label="ᵀ",
+    doc="matrix transpose",
+    category="shape",
+    sample=samples.unary(),
+    torch=lambda torch, x: x.t(),
+)
+PERMUTE = Op(
+    id="shape.PERMUTE",
+    name="PermuteBackward0",
+    forward=lambda x, *, dims: np.transpose(x, dims),
+    vjp=(lambda g, r, x, *, dims: g.permute(*np.argsort(dims).tolist()),),
+    sympy=_np_sympy(lambda x, *, dims: np.transpose(x, dims)),
+    kind="shape",
+    label="permute",
+    doc="reorder dims",
+    category="shape",
+    params=(Param("dims", "int[]"),),
+    sample=lambda rng: ([samples.uniform(rng, (2, 3, 4))], {"dims": (2, 0, 1)}),
+    torch=lambda torch, x, dims: x.permute(dims),
+)
+SQUEEZE = Op(
+    id="shape.SQUEEZE",
+    name="SqueezeBackward0",
+    forward=lambda x: np.squeeze(x),
+    vjp=(_reshape_back,),
+    sympy=_np_sympy(lambda x: np.squeeze(x)),
+    kind="shape",
+    label="squeeze",
+    doc="drop all size-1 dims",
+    category="shape",
+    sample=lambda rng: ([samples.uniform(rng, (3, 1, 4))], {}),
+    torch=lambda torch, x: x.squeeze(),
+    overload="squeeze(Tensor self)",
+)
+SQUEEZE_DIM = Op(
+    id="shape.SQUEEZE_DIM",
+    name="SqueezeBackward1",
+    forward=lambda x, *, dim: _squeeze_dims(x, (dim,)),
+    vjp=(_reshape_back,),
+    sympy=_np_sympy(lambda x, *, dim: _squeeze_dims(x, (dim,))),
+    kind="shape",
+    label="squeeze",
+    doc="drop a size-1 dim",
+    category="shape",
+    params=(Param("dim", "int"),),
+    sample=lambda rng: ([samples.uniform(rng, (3, 1, 4))], {"dim": 1}),
+    torch=lambda torch, x, dim: x.squeeze(dim),
+    overload="squeeze.dim(Tensor self, int dim)",
+)
+SQUEEZE_DIMS = Op(
+    id="shape.SQUEEZE_DIMS",
+    name="SqueezeBackward2",
+    forward=lambda x, *, dims: _squeeze_dims(x, dims),
+    vjp=(_reshape_back,),
+    sympy=_np_sympy(lambda x, *, dims: _squeeze_dims(x, dims)),
+    kind="shape",
+    label="squeeze",
+    doc="drop size-1 dims",
+    category="shape",
+    params=(Param("dims", "int[]"),),
+    sample=lambda rng: ([samples.uniform(rng, (1, 3, 1))], {"dims": (0, 2)}),
+    torch=lambda torch, x, dims: x.squeeze(dims),
+    overload="squeeze.dims(Tensor self, int[] dim)",
+)
+UNSQUEEZE = Op(
+    id="shape.UNSQUEEZE",
+    name="UnsqueezeBackward0",
+    forward=lambda x, *, dim: np.expand_dims(x, dim),
+    vjp=(lambda g, r, x, *, dim: g.squeeze(dim),),
+    sympy=_np_sympy(lambda x, *, dim: np.expand_dims(x, dim)),
+    kind="shape",
+    label="unsqueeze",
+    doc="insert a size-1 dim",
+    category="shape",
+    params=(Param("dim", "int"),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S)], {"dim": 1}),
+    torch=lambda torch, x, dim: x.unsqueeze(dim),
+)
 def _expand_forward(x, *, shape):
     """A read-only broadcast view. np.broadcast_to is slow on small arrays, so a
     C-contiguous source gets its strided view built directly."""
@@ -94,10 +216,20 @@ def _expand_forward(x, *, shape):
     return view
 
 
-EXPAND = Op("ExpandBackward0", _expand_forward,
-            (lambda g, r, x, *, shape: g.sum_to_size(*x.shape),),
-            sympy=_np_sympy(lambda x, *, shape: np.broadcast_to(x, shape)), kind="shape",
-            label="expand", doc="broadcast to a larger shape", latex="{0}", category="shape")
+EXPAND = Op(
+    id="shape.EXPAND",
+    name="ExpandBackward0",
+    forward=_expand_forward,
+    vjp=(lambda g, r, x, *, shape: g.sum_to_size(*x.shape),),
+    sympy=_np_sympy(lambda x, *, shape: np.broadcast_to(x, shape)),
+    kind="shape",
+    label="expand",
+    doc="broadcast to a larger shape",
+    category="shape",
+    params=(Param("shape", "int[]"),),
+    sample=lambda rng: ([samples.uniform(rng, (3, 1))], {"shape": (2, 3, 4)}),
+    torch=lambda torch, x, shape: x.expand(shape),
+)
 
 
 def _repeat_vjp(g, r, x, *, repeats):
@@ -111,20 +243,64 @@ def _repeat_vjp(g, r, x, *, repeats):
     return summed.reshape(*shape)
 
 
-REPEAT = Op("RepeatBackward0", lambda x, *, repeats: np.tile(x, repeats), (_repeat_vjp,),
-            sympy=_np_sympy(lambda x, *, repeats: np.tile(x, repeats)), kind="shape",
-            label="repeat", doc="tile copies", latex="{0}", category="shape")
-FLIP = Op("FlipBackward0", lambda x, *, dims: np.flip(x, dims),
-          (lambda g, r, x, *, dims: g.flip(dims),),
-          sympy=_np_sympy(lambda x, *, dims: np.flip(x, dims)), kind="shape", label="flip",
-          doc="reverse along dims", latex="{0}", category="shape")
-CLONE = Op("CloneBackward0", lambda x: x.copy(), (lambda g, r, x: g,),
-           sympy=_np_sympy(lambda x: x), kind="shape", label="clone", doc="a copy", latex="{0}",
-           category="shape")
-TO_COPY = Op("ToCopyBackward0", lambda x, *, dtype: x.astype(dtype),
-             (lambda g, r, x, *, dtype: g,), kind="shape", label="to",
-             sympy=_np_sympy(lambda x, *, dtype: x), doc="dtype conversion", latex="{0}",
-             category="shape")
+REPEAT = Op(
+    id="shape.REPEAT",
+    name="RepeatBackward0",
+    forward=lambda x, *, repeats: np.tile(x, repeats),
+    vjp=(_repeat_vjp,),
+    sympy=_np_sympy(lambda x, *, repeats: np.tile(x, repeats)),
+    kind="shape",
+    label="repeat",
+    doc="tile copies",
+    category="shape",
+    params=(Param("repeats", "int[]"),),
+    sample=lambda rng: ([samples.uniform(rng, (2, 3))], {"repeats": (2, 1, 2)}),
+    torch=lambda torch, x, repeats: x.repeat(repeats),
+)
+FLIP = Op(
+    id="shape.FLIP",
+    name="FlipBackward0",
+    forward=lambda x, *, dims: np.flip(x, dims),
+    vjp=(lambda g, r, x, *, dims: g.flip(dims),),
+    sympy=_np_sympy(lambda x, *, dims: np.flip(x, dims)),
+    kind="shape",
+    label="flip",
+    doc="reverse along dims",
+    category="shape",
+    params=(Param("dims", "int[]"),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S)], {"dims": (0, 1)}),
+    torch=lambda torch, x, dims: x.flip(dims),
+)
+CLONE = Op(
+    id="shape.CLONE",
+    name="CloneBackward0",
+    forward=lambda x: x.copy(),
+    vjp=(lambda g, r, x: g,),
+    sympy=_np_sympy(lambda x: x),
+    element=sf.identity,
+    kind="shape",
+    label="clone",
+    doc="a copy",
+    category="shape",
+    sample=samples.unary(),
+    torch=lambda torch, x: x.clone(),
+)
+TO_COPY = Op(
+    id="shape.TO_COPY",
+    casts=True,
+    name="ToCopyBackward0",
+    forward=lambda x, *, dtype: x.astype(dtype),
+    vjp=(lambda g, r, x, *, dtype: g,),
+    kind="shape",
+    label="to",
+    sympy=_np_sympy(lambda x, *, dtype: x),
+    element=sf.identity,
+    doc="dtype conversion",
+    category="shape",
+    params=(Param("dtype", "dtype"),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S)], {"dtype": np.dtype(np.float64)}),
+    torch=lambda torch, x, dtype: x,
+)
 
 
 def _cat_vjp(i, g, r, *inputs, dim):
@@ -133,13 +309,36 @@ def _cat_vjp(i, g, r, *inputs, dim):
 
 
 # torch's cat/stack results are contiguous; numpy keeps the inputs' layout (a transpose)
-CAT = Op("CatBackward0", lambda *xs, dim: _c_contiguous(np.concatenate(xs, axis=dim)), _cat_vjp,
-         sympy=lambda *xs, dim: np.concatenate(xs, axis=dim), kind="shape", label="cat",
-         doc="concatenate along a dim", latex="[{0}]", category="shape", arity=-1)
-STACK = Op("StackBackward0", lambda *xs, dim: _c_contiguous(np.stack(xs, axis=dim)),
-           lambda i, g, r, *inputs, dim: g.select(dim, i),
-           sympy=lambda *xs, dim: np.stack(xs, axis=dim), kind="shape", label="stack",
-           doc="stack along a new dim", latex="[{0}]", category="shape", arity=-1)
+CAT = Op(
+    id="shape.CAT",
+    name="CatBackward0",
+    forward=lambda *xs, dim: _c_contiguous(np.concatenate(xs, axis=dim)),
+    vjp=_cat_vjp,
+    sympy=lambda *xs, dim: np.concatenate(xs, axis=dim),
+    kind="shape",
+    label="cat",
+    doc="concatenate along a dim",
+    category="shape",
+    arity=-1,
+    params=(Param("dim", "int"),),
+    sample=lambda rng: ([samples.uniform(rng, (2, 4)), samples.uniform(rng, (3, 4))], {"dim": 0}),
+    torch=lambda torch, *xs, dim: torch.cat(xs, dim),
+)
+STACK = Op(
+    id="shape.STACK",
+    name="StackBackward0",
+    forward=lambda *xs, dim: _c_contiguous(np.stack(xs, axis=dim)),
+    vjp=lambda i, g, r, *inputs, dim: g.select(dim, i),
+    sympy=lambda *xs, dim: np.stack(xs, axis=dim),
+    kind="shape",
+    label="stack",
+    doc="stack along a new dim",
+    category="shape",
+    arity=-1,
+    params=(Param("dim", "int"),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S), samples.uniform(rng, samples.S)], {"dim": 1}),
+    torch=lambda torch, *xs, dim: torch.stack(xs, dim),
+)
 
 
 def _squeeze_dims(x, dims):
@@ -324,11 +523,20 @@ def broadcast_to(input, size):
     return expand(input, *size)
 
 
-SUM_TO = Op("SumBackward1", lambda x, *, size: sum_to_shape(x, size),
-            (lambda g, r, x, *, size: expand_to(g, x.shape),),
-            sympy=lambda x, *, size: sum_to_shape(np.asarray(x, dtype=object), size),
-            kind="reduction", label="Σ→", doc="sum down to a shape (undo broadcasting)",
-            latex="\\sum {0}", category="reduction")
+SUM_TO = Op(
+    id="shape.SUM_TO",
+    name="SumBackward1",
+    forward=lambda x, *, size: sum_to_shape(x, size),
+    vjp=(lambda g, r, x, *, size: expand_to(g, x.shape),),
+    sympy=lambda x, *, size: sum_to_shape(np.asarray(x, dtype=object), size),
+    kind="reduction",
+    label="Σ→",
+    doc="sum down to a shape (undo broadcasting)",
+    category="reduction",
+    params=(Param("size", "int[]"),),
+    sample=lambda rng: ([samples.uniform(rng, (2, 3, 4))], {"size": (3, 1)}),
+    torch=lambda torch, x, size: x.sum_to_size(size),
+)
 
 
 def sum_to_size(input, *size):

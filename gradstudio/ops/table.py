@@ -1,78 +1,172 @@
 """The op table's row type, and :func:`apply`, which runs a row forward and
 records it in the graph.
 
-One :class:`Op` is one differentiable operation, declared as data: the torch
-grad_fn name it produces, a numpy forward, one VJP rule per input, and a sympy
-forward for the symbolic side. VJP rules take ``(grad, result, *inputs,
-**params)`` and are written with tensor operations, so a backward pass run with
-``create_graph=True`` is itself recorded and can be differentiated again.
-Rules return the gradient in the shape of the broadcast result; the engine
-sums it back to each input's shape (broadcasting is undone in one place).
+One :class:`Op` is one differentiable operation, declared as data with
+keywords — everything GradStudio knows about the op lives in its row:
+
+* ``id`` — stable and unique (``"elementwise.POW"``); written in the row, never
+  derived from a variable name. Rows travel between processes as their id.
+* ``name`` — the torch grad_fn name it produces (``"PowBackward0"``).
+* ``forward`` — numpy: ``forward(*arrays, **params) -> array``.
+* ``vjp`` — one rule per input, ``rule(grad, result, *inputs, **params) -> Tensor``
+  (``None`` for an input torch does not differentiate), written with tensor
+  operations so that ``create_graph=True`` records the backward pass too. Rules
+  return the gradient in the shape of the broadcast result; the engine sums it
+  back to each input's shape (broadcasting is undone in one place). Variadic
+  rows (``arity=-1``: cat, stack) give one rule ``rule(i, grad, result, *inputs,
+  **params)`` for every input ``i``.
+* ``saves`` — flags saying what the rules read from the forward pass:
+  :data:`SAVES_INPUTS`, :data:`SAVES_RESULT`, :data:`SAVES_INDICES` (index arrays
+  in the params), or'ed together; 0 when the rules need only shapes.
+* ``params`` — typed keyword parameters, :class:`Param` (what the palette offers and
+  the editor checks), ``overload`` — when torch picks this row rather than a
+  sibling with the same function name (``pow``: tensor ** number is PowBackward0).
+* ``shape`` — ``shape(*input_shapes, **params) -> output shape``, raising
+  :class:`~gradstudio.ops.shape_rules.ShapeError` with both shapes in the message;
+  by default broadcasting for elementwise rows and the forward run on zero-stride
+  arrays for the rest (see :mod:`gradstudio.ops.shape_rules`).
+* ``sympy`` — the forward for sympy (never read by the numeric engine):
+  kind "elementwise": ``sympy(*scalar_exprs, **params) -> scalar expr``;
+  other kinds: ``sympy(*object_ndarrays_of_exprs, **params) -> object ndarray``.
+* ``element`` — for the generic-element form, the op on one element of each input
+  when its kind is not "elementwise": the identity for clone, alias and casts; one
+  element of the loss, before its reduction, for an elementwise loss (mse, l1, bce).
+* ``matrix`` — the op in the studio's matrix-expression language, for the
+  matrix-calculus form: ``matrix(M, *operand_exprs, **params) -> expr`` where
+  ``M`` is that language's namespace, passed in by the studio (the engine never
+  imports it). ``None``: no matrix form.
+* ``kink`` — ``kink(*input_arrays, **params) -> bool``: whether some element sits
+  where the op is not differentiable (relu at 0, a tie in max), where torch picks
+  a one-sided value and finite differences disagree. ``None``: smooth everywhere.
+* ``sample`` — ``sample(rng) -> (args, params)``: inputs inside the op's domain and
+  away from its kinks, for the table-driven tests (see :mod:`gradstudio.ops.samples`).
+* ``torch`` — how PyTorch runs it, ``torch(torch_module, *inputs, **params)``, for
+  the oracle; ``internal=True`` for rows torch only builds inside double-backward
+  graphs (no forward in its API).
+* ``api`` — the public names of a one-input row without params (``("asin",
+  "arcsin")``): :mod:`gradstudio.ops` makes ``torch.asin`` and ``Tensor.asin`` from the
+  row (:func:`function_for`), converting an integer input to the default float
+  dtype first when ``floating`` (torch computes exp, sin … in floating point).
+  Rows chosen by a hand-written wrapper (``pow`` picks one of three) are exported
+  through that wrapper instead, and their ``overload`` says when each is picked.
+* ``casts`` — the op only converts the dtype (``.to(dtype)``): a graph re-run at
+  full precision passes the value through instead of rounding it.
+* display: ``label``, ``doc``, ``category`` (palette), ``kind``, ``arity``.
 """
 from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
 from ..autograd.grad_mode import state as _grad_state
-from ..autograd.node import EPOCH as _EPOCH, Node, TensorMeta, _sequence
+from ..autograd.node import TensorMeta, new_node
 from ..tensor import Tensor, make
+from . import shape_rules
 
-_new = object.__new__
+SAVES_INPUTS = 1    # the rules read the inputs' values
+SAVES_RESULT = 2    # the rules read the result
+SAVES_INDICES = 4   # the rules read index arrays kept in the params (max along a dim)
 
-REGISTRY: dict[str, "Op"] = {}
+REQUIRED = type("Required", (), {"__repr__": lambda self: "REQUIRED", "__reduce__": lambda self: "REQUIRED"})()
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True)
+class Param:
+    """One keyword parameter of a row, typed as derivatives.yaml's signature line
+    types it: ``"float"``, ``"float?"`` (may be None), ``"int"``, ``"int[]"`` (one int
+    or a tuple of ints: dims, a shape), ``"bool"``, ``"str"``, ``"dtype"``,
+    ``"Tensor"`` (an integer or bool array), ``"index"`` (a subscript)."""
+
+    name: str
+    type: str
+    default: Any = REQUIRED
+    doc: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+BY_ID: dict = {}
+_ON_REGISTER: list = []   # callbacks for rows made after gradstudio.ops bound the table
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
 class Op:
-    """One row of the op table."""
+    """One row of the op table (see the module docstring for every field)."""
 
+    id: str = ""                   # "" only for ops outside the table (custom Functions)
     name: str                      # torch's grad_fn name, e.g. "MulBackward0"
-    forward: Callable              # numpy forward: (*arrays, **params) -> array
-    vjp: tuple                     # one rule per input: (grad, result, *inputs, **params) -> Tensor
-    saves: str = ""                # what the rules read: "" | "inputs" | "result" | "inputs,result"
-    # Symbolic forward, used by gradstudio.studio.symbolic (never by the numeric engine):
-    #   kind "elementwise": sympy(*scalar_exprs, **params) -> scalar expr
-    #   kind "array":       sympy(*object_ndarrays_of_exprs, **params) -> object ndarray
-    sympy: Callable | None = None
-    kind: str = "elementwise"      # "elementwise" | "reduction" | "shape" | "array"
+    forward: Callable | None
+    vjp: tuple | Callable
+    saves: int = 0
+    params: tuple = ()             # Param, …
+    overload: str = ""
+    shape: Callable | None = field(default=None, repr=False)
+    sympy: Callable | None = field(default=None, repr=False)
+    matrix: Callable | None = field(default=None, repr=False)
+    element: Callable | None = field(default=None, repr=False)
+    kink: Callable | None = field(default=None, repr=False)
+    sample: Callable | None = field(default=None, repr=False)
+    torch: Callable | None = field(default=None, repr=False)
+    internal: bool = False
+    api: tuple = ()                # public names: torch.<name> and Tensor.<name> run this row
+    floating: bool = False         # integer inputs are converted to the default float dtype first
+    casts: bool = False            # only changes the dtype: re-run in float64, it is the identity
+    kind: str = "elementwise"      # "elementwise" | "reduction" | "shape" | "array" | "custom"
     label: str = ""                # short label for the graph and the palette, e.g. "×"
     doc: str = ""                  # one-line description
-    latex: str = ""                # LaTeX template, {0}, {1} are the operands
     category: str = "arithmetic"   # palette category
     arity: int = 1
-    # Example inputs for table-driven tests: a callable (rng) -> (args, params)
-    sample: Callable | None = field(default=None, repr=False)
     # Instead of per-input rules: one callable (node, grad) -> list of input grads
     # (custom autograd.Function subclasses use this).
     vjp_all: Callable | None = field(default=None, repr=False)
     # The same rules on ndarrays, for backward passes that are not recorded
     # (create_graph=False): no tensor is built per step. Set with array_rules().
     vjp_arrays: tuple | None = field(default=None, repr=False)
-    key: str = field(default="", repr=False)   # unique "module.NAME", set by gradstudio.ops
     qualified_name: str = ""       # what grad_fn.name() says, when not ``name`` (CopySlices)
     saves_inputs: bool = field(init=False, repr=False)
     saves_result: bool = field(init=False, repr=False)
 
     def __post_init__(self):
-        object.__setattr__(self, "saves_inputs", "inputs" in self.saves)
-        object.__setattr__(self, "saves_result", "result" in self.saves)
-        if self.vjp_all is None:
-            REGISTRY.setdefault(self.name, self)
+        if not isinstance(self.saves, int):
+            raise TypeError(f"{self.id or self.name}: saves is SAVES_* flags, not {self.saves!r}")
+        object.__setattr__(self, "saves_inputs", bool(self.saves & SAVES_INPUTS))
+        object.__setattr__(self, "saves_result", bool(self.saves & SAVES_RESULT))
+        if self.shape is None:
+            rule = (shape_rules.broadcast if self.kind == "elementwise" and self.forward is not None
+                    else shape_rules.by_forward(self.forward))
+            object.__setattr__(self, "shape", rule)
+        if self.id:
+            if self.id in BY_ID:
+                raise ValueError(f"two op rows with the id {self.id!r}")
+            BY_ID[self.id] = self
+            for callback in _ON_REGISTER:
+                callback(self)
 
+    @property
+    def key(self) -> str:
+        """The row's id (the name older code reads)."""
+        return self.id
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(f"{self.id}: no parameter {name!r}")
 
     def __repr__(self):
         return f"Op({self.name})"
 
     def __reduce__(self):
-        # Rows hold lambdas; across processes a row travels as its key. An op
+        # Rows hold lambdas; across processes a row travels as its id. An op
         # outside the table (a custom autograd.Function) travels as its name only.
-        if not self.key:
+        if not self.id:
             return (_stub_op, (self.name, self.label, self.kind))
-        return (op_by_key, (self.key,))
+        return (op_by_id, (self.id,))
 
 
 def array_rules(op: Op, *rules: Callable) -> None:
@@ -87,12 +181,50 @@ def array_rules(op: Op, *rules: Callable) -> None:
     object.__setattr__(op, "vjp_arrays", rules)  # rows are frozen once built; this is their one addition
 
 
-BY_KEY: dict = {}
+def op_by_id(id: str) -> "Op":
+    """The table row with this id."""
+    return BY_ID[id]
 
 
-def op_by_key(key: str) -> "Op":
-    """The table row registered under ``key`` (see gradstudio.ops)."""
-    return BY_KEY[key]
+op_by_key = op_by_id
+
+
+def rows() -> tuple:
+    """Every row of the table, in the order they were declared (rows a test module
+    adds included)."""
+    return tuple(BY_ID.values())
+
+
+_FUNCTIONS: dict = {}
+
+
+def function_for(op: Op) -> Callable:
+    """The public function of a one-input row (``torch.exp``): the same object for
+    every caller, so ``torch.exp``, ``Tensor.exp`` and ``ops.elementwise.exp`` agree."""
+    function = _FUNCTIONS.get(op.id)
+    if function is None:
+        from .. import dtypes as _dt
+
+        if op.floating:
+            def function(input):
+                if input._data.dtype.kind != "f":
+                    input = input.to(_dt.get_default_dtype())
+                return apply(op, (input,))
+        else:
+            def function(input):
+                return apply(op, (input,))
+        function.__name__ = function.__qualname__ = op.api[0] if op.api else op.id.rsplit(".", 1)[-1].lower()
+        function.__doc__ = op.doc
+        _FUNCTIONS[op.id] = function
+    return function
+
+
+def torch_function(name: str) -> Callable:
+    """A ``torch`` field for a row that torch runs as ``torch.<name>(x)``."""
+    def replay(torch, x):
+        return getattr(torch, name)(x)
+    replay.__name__ = f"torch_{name}"
+    return replay
 
 
 def _stub_op(name: str, label: str, kind: str) -> "Op":
@@ -131,7 +263,7 @@ _NO_EDGE = (None, 0)
 
 
 def _edge(a):
-    if isinstance(a, Tensor):
+    if type(a) is Tensor or isinstance(a, Tensor):
         fn = a.grad_fn
         if fn is not None:
             return (fn, 0)
@@ -142,28 +274,22 @@ def _edge(a):
 
 def record(op: Op, args: tuple, params, out: np.ndarray) -> Tensor:
     """Wrap ``out`` in a tensor whose grad_fn is a new node for ``op`` on ``args``."""
-    node = _new(Node)
-    node.op = op
     if len(args) == 2:
         a, b = args
-        node.next_functions = (_edge(a), _edge(b))
+        # the hot case inline: an op on a tensor that has a grad_fn (a chain of ops)
+        edges = ((a.grad_fn, 0) if type(a) is Tensor and a.grad_fn is not None else _edge(a),
+                 (b.grad_fn, 0) if type(b) is Tensor and b.grad_fn is not None else _edge(b))
     else:
-        node.next_functions = tuple(map(_edge, args))
+        edges = tuple(map(_edge, args))
     if op.saves_inputs:
-        node._inputs = args
+        inputs = args
     else:
-        node._inputs = tuple(TensorMeta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else a
-                             for a in args)
-    node._params = params
+        inputs = tuple(TensorMeta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else a for a in args)
+    node = new_node(op, edges, inputs, params)
     result = make(out, True, node)
     if op.saves_result:
         node._out_data = out
         node._out_ref = weakref.ref(result)
-    else:
-        node._out_data = node._out_ref = None
-    node._epoch = _EPOCH[0]
-    node._seq = next(_sequence)
-    node._released = False
     if _grad_state.tracing:
         node.traced = (args, out)
     return result

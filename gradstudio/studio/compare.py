@@ -27,10 +27,6 @@ from gradstudio.studio.session import BackwardCall
 
 MAX_DENSE_ELEMENTS = 256
 FD_SECONDS = 2.0   # time for finite differences of one leaf, beyond which fewer elements are sampled
-KINK_OPS = {"ReluBackward0", "AbsBackward0", "ClampBackward1", "MaxBackward0", "MaxBackward1",
-            "MinBackward0", "MinBackward1", "MaximumBackward0", "MinimumBackward0",
-            "AmaxBackward0", "AminBackward0", "LeakyReluBackward0", "SignBackward0",
-            "L1LossBackward0", "LinalgVectorNormBackward0"}
 
 
 @dataclass
@@ -132,35 +128,13 @@ def finite_differences(graph: Graph, vertex: int, gradient, *, rng=None,
 # --------------------------------------------------------------------------- kinks
 def kink_present(graph: Graph) -> bool:
     """Whether some op in the graph is evaluated exactly at a point where it is
-    not differentiable (torch then picks a one-sided value)."""
+    not differentiable (torch then picks a one-sided value); each row's ``kink``
+    says where its kinks are."""
     for node in graph.nodes:
-        if node.kind != "op" or node.op.name not in KINK_OPS:
+        if node.kind != "op" or node.op.kink is None:
             continue
-        args = [np.asarray(graph[i].value) for i in node.inputs]
-        name = node.op.name
-        x = args[0] if args else None
-        if name in ("ReluBackward0", "AbsBackward0", "SignBackward0", "LeakyReluBackward0"):
-            if np.any(x == 0):
-                return True
-        elif name == "ClampBackward1":
-            lo, hi = node.params.get("min"), node.params.get("max")
-            if (lo is not None and np.any(x == lo)) or (hi is not None and np.any(x == hi)):
-                return True
-        elif name in ("MaximumBackward0", "MinimumBackward0"):
-            if len(args) == 2 and np.any(np.broadcast_arrays(args[0], args[1])[0]
-                                         == np.broadcast_arrays(args[0], args[1])[1]):
-                return True
-        elif name in ("MaxBackward1", "MinBackward1", "AmaxBackward0", "AminBackward0",
-                      "MaxBackward0", "MinBackward0"):
-            flat = x.reshape(-1)
-            if flat.size != np.unique(flat).size:
-                return True
-        elif name == "L1LossBackward0":
-            if len(args) == 2 and np.any(args[0] == args[1]):
-                return True
-        elif name == "LinalgVectorNormBackward0":
-            if np.all(x == 0) or node.params.get("p") in (1.0, float("inf"), float("-inf")):
-                return True
+        if node.op.kink(*[np.asarray(graph[i].value) for i in node.inputs], **node.params):
+            return True
     return False
 
 

@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from gradstudio.studio.trace import Graph
+from gradstudio.studio.trace import Graph, interpret
 
 DEFAULT_POINTS = 41
 MAX_POINTS = 401
@@ -57,37 +57,40 @@ def finite_difference_values(graph: Graph, vertex: int, element: tuple, xs, grad
     return np.asarray(out, dtype=np.float64)
 
 
+class EngineBackend:
+    """The recorded graph replayed on GradStudio tensors with the rows' ``apply``
+    (so a backward pass through it runs the VJP rules, in the recorded dtypes)."""
+
+    def leaf(self, vertex):
+        return _tensor(vertex.value, requires_grad=True)
+
+    def const(self, vertex):
+        value = vertex.value
+        return _tensor(value) if isinstance(value, np.ndarray) else value
+
+    def op(self, vertex, args):
+        from gradstudio.ops.table import apply
+        if vertex.op.forward is None:
+            raise ValueError(f"{vertex.op.name} cannot be replayed")
+        return apply(vertex.op, tuple(args), dict(vertex.params) if vertex.params else None)
+
+
 def engine_values(graph: Graph, vertex: int, element: tuple, xs, gradient) -> np.ndarray:
     """∂f/∂a from the engine's backward pass, the recorded ops replayed at each point."""
-    from gradstudio.ops.table import apply
     from gradstudio.tensor import Tensor
     from gradstudio.autograd.grad_mode import state as grad_state
 
     leaf_value = np.asarray(graph[vertex].value)
+    backend = EngineBackend()
     out = []
     for x in xs:
-        values = {}
-        swept = None
+        data = leaf_value.copy()
+        data[element] = x
+        swept = _tensor(data, requires_grad=True)
         previous = grad_state.enabled
         grad_state.enabled = True
         try:
-            for node in graph.nodes:
-                if node.id == vertex:
-                    data = leaf_value.copy()
-                    data[element] = x
-                    swept = _tensor(data, requires_grad=True)
-                    values[node.id] = swept
-                elif node.kind in ("leaf", "const"):
-                    if isinstance(node.value, np.ndarray):
-                        values[node.id] = _tensor(node.value, requires_grad=node.kind == "leaf")
-                    else:
-                        values[node.id] = node.value
-                else:
-                    if node.op.forward is None:
-                        raise ValueError(f"{node.op.name} cannot be replayed")
-                    args = tuple(values[i] for i in node.inputs)
-                    values[node.id] = apply(node.op, args, dict(node.params) if node.params else None)
-            root = values[graph.root]
+            root = interpret(graph, backend, {vertex: swept})[graph.root]
             if not isinstance(root, Tensor):
                 raise ValueError("the root is not a tensor")
             total = (root * _tensor(np.asarray(gradient, dtype=root._data.dtype))).sum() \

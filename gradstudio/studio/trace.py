@@ -6,14 +6,18 @@ backward call's root into a :class:`Graph`: a list of :class:`GraphNode` in
 topological order (inputs first) — leaves, constants and op applications,
 each with its value — that outlives the engine's freeing of saved tensors.
 
-The symbolic side derives formulas from it, :meth:`Graph.evaluate` re-runs it
-in float64 for finite differences, and the app draws it. Nothing here uses
-the VJP rules.
+:func:`interpret` is the one walk over a recorded graph: leaves and constants
+first get a value from a backend, then every op its value from its inputs'.
+The backends are the uses: numpy in float64 (:meth:`Graph.evaluate`, for
+finite differences), the engine itself (sweeps), torch (the oracle) and sympy
+(the per-element form). The symbolic side derives formulas from the graph and
+the app draws it. Nothing here uses the VJP rules.
 """
 from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -92,21 +96,8 @@ class Graph:
 
         With ``base`` (the result of an earlier evaluate without overrides), only
         the vertices downstream of the overridden ones are recomputed."""
-        overrides = overrides or {}
-        values: dict = {}
-        changed = set(overrides)
-        for n in self.nodes:
-            if n.id in overrides:
-                values[n.id] = np.asarray(overrides[n.id], dtype=dtype)
-            elif base is not None and not changed.intersection(n.inputs):
-                values[n.id] = base[n.id]
-            elif n.kind != "op":
-                values[n.id] = _as_dtype(n.value, dtype)
-            else:
-                args = [values[i] for i in n.inputs]
-                values[n.id] = _run_forward(n, args, dtype)
-                changed.add(n.id)
-        return values
+        given = {i: np.asarray(v, dtype=dtype) for i, v in (overrides or {}).items()}
+        return interpret(self, NumpyBackend(dtype), given, base=base)
 
     def objective(self, gradient=None):
         """f(overrides) = Σ root·gradient (Σ root without one), re-evaluated in float64:
@@ -127,21 +118,66 @@ class Graph:
         return (f({vertex: x + h * direction}) - f({vertex: x - h * direction})) / (2 * h)
 
 
-def _as_dtype(value, dtype):
-    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
-        return value.astype(dtype)
-    return value
+class Backend(Protocol):
+    """What :func:`interpret` asks of a use of the graph."""
+
+    def leaf(self, vertex: GraphNode):
+        """The value of a leaf (a tensor the user made; it may require grad)."""
+
+    def const(self, vertex: GraphNode):
+        """The value of a constant (a tensor that needs no grad, or a Python number)."""
+
+    def op(self, vertex: GraphNode, args: list):
+        """The value of an op vertex, given its inputs' values in order."""
 
 
-def _run_forward(n: GraphNode, args, dtype):
-    op = n.op
-    if op.name == "ToCopyBackward0":  # a float→float cast is the identity at full precision
-        return args[0]
-    if op.forward is None:
-        raise ValueError(f"{op.name} cannot be re-evaluated")
-    out = op.forward(*args, **n.params) if n.params else op.forward(*args)
-    out = np.asarray(out)
-    return out.astype(dtype) if out.dtype.kind == "f" else out
+def interpret(graph: Graph, backend: Backend, given: dict | None = None, *,
+              base: dict | None = None) -> dict:
+    """Every vertex's value, in topological order: ``given`` (vertex id → value) is
+    used as is, leaves and constants come from ``backend.leaf``/``backend.const``,
+    op vertices from ``backend.op``. With ``base`` (an earlier result), vertices
+    that do not depend on a ``given`` one keep their value from ``base``."""
+    given = given or {}
+    values: dict = {}
+    changed = set(given)
+    leaf, const, op = backend.leaf, backend.const, backend.op
+    for vertex in graph.nodes:
+        i = vertex.id
+        if i in given:
+            values[i] = given[i]
+        elif base is not None and not changed.intersection(vertex.inputs):
+            values[i] = base[i]
+        elif vertex.kind == "op":
+            values[i] = op(vertex, [values[j] for j in vertex.inputs])
+            changed.add(i)
+        else:
+            values[i] = leaf(vertex) if vertex.kind == "leaf" else const(vertex)
+    return values
+
+
+class NumpyBackend:
+    """The recorded graph re-run with the rows' numpy forwards, floats in ``dtype``."""
+
+    def __init__(self, dtype=np.float64):
+        self.dtype = dtype
+
+    def leaf(self, vertex):
+        value = vertex.value
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+            return value.astype(self.dtype)
+        return value
+
+    const = leaf
+
+    def op(self, vertex, args):
+        op = vertex.op
+        if op.casts:  # a float→float cast is the identity at full precision
+            return args[0]
+        if op.forward is None:
+            raise ValueError(f"{op.name} cannot be re-evaluated")
+        params = vertex.params
+        out = np.asarray(op.forward(*args, **params) if params else op.forward(*args))
+        return out.astype(self.dtype) if out.dtype.kind == "f" else out
 
 
 def capture(root: Tensor, names: dict | None = None) -> Graph:

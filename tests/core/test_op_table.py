@@ -1,11 +1,11 @@
 """Every row of the op table, tested from the table itself.
 
-For each op (with its sample inputs from ``gradstudio.ops.samples``):
+For each op (with the sample inputs its row declares):
 * its symbolic forward computes what its numpy forward computes;
 * its VJP rules agree with central finite differences (float64);
 * the closed form sympy derives (independently of the rules) agrees with them;
 * the rules are differentiable again (double backward vs finite differences).
-A new row is tested by adding its sample; forgetting the sample fails here.
+A new row is tested by giving it a sample; forgetting the sample fails here.
 """
 from __future__ import annotations
 
@@ -18,15 +18,14 @@ from gradstudio.studio import trace as graph_module
 from gradstudio.studio import symbolic
 from gradstudio.autograd import grad
 from gradstudio.ops import OPS, apply
-from gradstudio.ops.samples import SAMPLES
 from gradstudio.studio.symbolic.per_element import apply_symbolic
 
-IDS = [op.key for op in OPS]
+IDS = [op.id for op in OPS]
 
 
 def _sample(op, seed=0):
-    rng = np.random.default_rng(abs(hash(op.key)) % 2**32 + seed)
-    return SAMPLES[op.key](rng)
+    rng = np.random.default_rng(abs(hash(op.id)) % 2**32 + seed)
+    return op.sample(rng)
 
 
 def _differentiable(op, args) -> list:
@@ -51,7 +50,7 @@ def _forward64(op, args, params):
 
 
 def test_every_op_has_a_sample():
-    missing = [op.key for op in OPS if op.key not in SAMPLES]
+    missing = [op.id for op in OPS if op.sample is None]
     assert not missing, f"add sample inputs for {missing} in gradstudio/ops/samples.py"
 
 
@@ -163,7 +162,7 @@ def test_rules_are_differentiable_again(op):
 ARRAY_RULE_OPS = [op for op in OPS if op.vjp_arrays is not None]
 
 
-@pytest.mark.parametrize("op", ARRAY_RULE_OPS, ids=[op.key for op in ARRAY_RULE_OPS])
+@pytest.mark.parametrize("op", ARRAY_RULE_OPS, ids=[op.id for op in ARRAY_RULE_OPS])
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
 def test_array_rules_compute_what_the_tensor_rules_compute(op, dtype):
     """A row's array rules (used when the backward pass is not recorded) give the

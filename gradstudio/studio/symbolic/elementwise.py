@@ -32,8 +32,6 @@ from gradstudio.ops._sympy import sp
 from gradstudio.studio.symbolic import render
 from gradstudio.studio.symbolic.exact import exact, exact_params, real_symbol, symbol_name
 
-IDENTITY_OPS = {"shape.CLONE", "shape.ALIAS", "shape.TO_COPY"}
-ELEMENTWISE_LOSSES = {"losses.MSE_LOSS", "losses.L1_LOSS", "losses.BCE", "losses.BCE_LOGITS"}
 MAX_TERMS = 64       # beyond this many chain-rule paths, the terms are merged into one factor
 MAX_INLINE_OPS = 6   # a longer intermediate expression is given a name (u1, u2, …)
 
@@ -148,8 +146,18 @@ class _Differentiator:
         return total
 
 
+def _is_identity(op) -> bool:
+    """clone, alias, a cast: the row's element form passes the element through."""
+    return op.kind == "shape" and op.element is not None
+
+
+def _is_elementwise_loss(op) -> bool:
+    """mse, l1, bce: one element of the loss (the row's ``element``), then a reduction."""
+    return op.category == "loss" and op.element is not None
+
+
 def _is_elementwise(vertex: GraphNode) -> bool:
-    return vertex.kind == "op" and (vertex.op.kind == "elementwise" or vertex.op.key in IDENTITY_OPS)
+    return vertex.kind == "op" and (vertex.op.kind == "elementwise" or _is_identity(vertex.op))
 
 
 def _is_full_reduction(vertex: GraphNode, graph: Graph) -> bool:
@@ -161,7 +169,7 @@ def _is_full_reduction(vertex: GraphNode, graph: Graph) -> bool:
     if key in ("reduction.SUM_DIM", "reduction.MEAN_DIM"):
         ndim = len(graph[vertex.inputs[0]].shape)
         return len(vertex.params["dim"]) == ndim and not vertex.params["keepdim"]
-    if key in ELEMENTWISE_LOSSES:
+    if _is_elementwise_loss(vertex.op):
         return vertex.params.get("reduction") in ("mean", "sum")
     return False
 
@@ -229,8 +237,8 @@ class _Builder:
 
     def _forward(self, vertex):
         args = [self.exprs[i] for i in vertex.inputs]
-        if vertex.op.key in IDENTITY_OPS:
-            return args[0]
+        if _is_identity(vertex.op):
+            return vertex.op.element(args[0])
         return vertex.op.sympy(*args, **exact_params(vertex.params))
 
     def _constant(self, vertex: GraphNode):
@@ -265,11 +273,11 @@ class _Builder:
         Its own value becomes a scalar symbol (named after its variable)."""
         graph = self.graph
         key = vertex.op.key
-        if key in ELEMENTWISE_LOSSES:
+        if _is_elementwise_loss(vertex.op):
             a, b = vertex.inputs[:2]
             if graph[a].shape != graph[b].shape:
                 raise NotElementwise("loss over broadcast shapes")
-            element = _loss_element(key, self.exprs[a], self.exprs[b])
+            element = vertex.op.element(self.exprs[a], self.exprs[b])
             n = int(np.prod(graph[a].shape))
             source_shape = graph[a].shape
         else:
@@ -316,12 +324,3 @@ def _depends_on(graph: Graph, leaf_id: int) -> set:
         if any(i in depends for i in vertex.inputs):
             depends.add(vertex.id)
     return depends
-
-
-def _loss_element(key, x, t):
-    """mse / l1 / bce as an elementwise expression of (input, target) elements."""
-    S = sp()
-    forms = {"losses.MSE_LOSS": lambda: (x - t) ** 2, "losses.L1_LOSS": lambda: S.Abs(x - t),
-             "losses.BCE": lambda: -(t * S.log(x) + (1 - t) * S.log(1 - x)),
-             "losses.BCE_LOGITS": lambda: S.log(1 + S.exp(x)) - x * t}
-    return forms[key]()

@@ -1,8 +1,8 @@
 """The per-element form: every element of a small leaf is its own symbol
 (``x_0_1``) and each gradient entry its own exact formula.
 
-The whole recorded graph is rebuilt as numpy object arrays of sympy
-expressions, op by op from the ops' symbolic forwards (numpy's own matmul,
+The whole recorded graph is rebuilt (by :func:`~gradstudio.studio.trace.interpret`)
+as numpy object arrays of sympy expressions, op by op from the ops' symbolic forwards (numpy's own matmul,
 sum, reshape … work on object arrays); the objective is Σ root·v with v the
 ``gradient=`` values as exact numbers, and sympy differentiates it once per
 leaf element. This covers what the generic form cannot (matmul, softmax,
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradstudio.studio.trace import Graph
+from gradstudio.studio.trace import Graph, interpret
 from gradstudio.ops._sympy import sp
 from gradstudio.studio.symbolic import render
 from gradstudio.studio.symbolic.exact import exact, exact_array, exact_params, real_symbol, symbol_name
@@ -34,29 +34,61 @@ def element_symbols(base: str, shape: tuple) -> np.ndarray:
     return out
 
 
-def build(graph: Graph, leaf_id: int):
-    """Object arrays for every vertex; returns (arrays, {leaf id: symbol array})."""
-    taken: set = set()
-    leaves = [v for v in graph.nodes if v.kind == "leaf" and v.requires_grad]
-    data = [v for v in graph.nodes if _named_data(v)]
-    total = sum(int(np.prod(v.shape)) for v in leaves)
-    with_data = total + sum(int(np.prod(v.shape)) for v in data)
-    arrays: dict = {}
-    symbolic: dict = {}
-    for vertex in graph.nodes:
+class _SymbolicBackend:
+    """Object arrays of sympy expressions: op vertices through the rows' symbolic
+    forwards; leaves and constants as :meth:`value` says."""
+
+    def op(self, vertex, args):
+        return apply_symbolic(vertex.op, vertex.params, args)
+
+    def leaf(self, vertex):
+        return self.value(vertex)
+
+    def const(self, vertex):
+        return self.value(vertex)
+
+
+class _ElementSymbols(_SymbolicBackend):
+    """Every element of the symbolic leaves (and of small named data) its own symbol;
+    other values as exact numbers."""
+
+    def __init__(self, graph: Graph, leaf_id: int):
+        self.taken: set = set()
+        leaves = [v for v in graph.nodes if v.kind == "leaf" and v.requires_grad]
+        data = [v for v in graph.nodes if _named_data(v)]
+        self.total = sum(int(np.prod(v.shape)) for v in leaves)
+        self.with_data = self.total + sum(int(np.prod(v.shape)) for v in data)
+        self.leaf_id = leaf_id
+        self.symbolic: dict = {}
+
+    def value(self, vertex):
         # Named data tensors (x, y…) read better as x_0_1 than as 9-digit rationals.
         if (vertex.kind == "leaf" and vertex.requires_grad and (
-                vertex.id == leaf_id or total <= MAX_SYMBOLIC_ELEMENTS)) or (
-                _named_data(vertex) and with_data <= MAX_SYMBOLIC_ELEMENTS):
-            base = symbol_name(vertex.name or f"leaf{vertex.id}", taken)
-            symbolic[vertex.id] = arrays[vertex.id] = element_symbols(base, vertex.shape)
-        elif vertex.kind in ("leaf", "const"):
-            value = vertex.value
-            arrays[vertex.id] = exact_array(value) if isinstance(value, np.ndarray) else exact(value)
-        else:
-            arrays[vertex.id] = apply_symbolic(vertex.op, vertex.params,
-                                               [arrays[i] for i in vertex.inputs])
-    return arrays, symbolic
+                vertex.id == self.leaf_id or self.total <= MAX_SYMBOLIC_ELEMENTS)) or (
+                _named_data(vertex) and self.with_data <= MAX_SYMBOLIC_ELEMENTS):
+            base = symbol_name(vertex.name or f"leaf{vertex.id}", self.taken)
+            symbols = self.symbolic[vertex.id] = element_symbols(base, vertex.shape)
+            return symbols
+        value = vertex.value
+        return exact_array(value) if isinstance(value, np.ndarray) else exact(value)
+
+
+class _Floats(_SymbolicBackend):
+    """Recorded values as Python floats in object arrays (only what depends on a
+    swept symbol becomes an expression)."""
+
+    def value(self, vertex):
+        value = vertex.value
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+            return value.astype(np.float64).astype(object)
+        return value
+
+
+def build(graph: Graph, leaf_id: int):
+    """Object arrays for every vertex; returns (arrays, {leaf id: symbol array})."""
+    backend = _ElementSymbols(graph, leaf_id)
+    arrays = interpret(graph, backend)
+    return arrays, backend.symbolic
 
 
 def _named_data(vertex) -> bool:
@@ -95,20 +127,9 @@ def derivative_along(graph: Graph, gradient, leaf_id: int, element: tuple):
     entries that depend on ``a`` become sympy expressions."""
     S = sp()
     a = real_symbol("a")
-    arrays: dict = {}
-    for vertex in graph.nodes:
-        value = vertex.value
-        if vertex.id == leaf_id:
-            swept = np.asarray(value, dtype=np.float64).astype(object)
-            swept[element] = a
-            arrays[vertex.id] = swept
-        elif vertex.kind in ("leaf", "const"):
-            if isinstance(value, np.ndarray) and value.dtype.kind == "f":
-                arrays[vertex.id] = value.astype(np.float64).astype(object)
-            else:
-                arrays[vertex.id] = value
-        else:
-            arrays[vertex.id] = apply_symbolic(vertex.op, vertex.params, [arrays[i] for i in vertex.inputs])
+    swept = np.asarray(graph[leaf_id].value, dtype=np.float64).astype(object)
+    swept[element] = a
+    arrays = interpret(graph, _Floats(), {leaf_id: swept})
     root = np.asarray(arrays[graph.root], dtype=object)
     if gradient is not None:
         root = np.asarray(root * np.asarray(gradient, dtype=np.float64), dtype=object)

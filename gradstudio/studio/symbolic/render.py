@@ -49,11 +49,6 @@ def reciprocal(n):
     return S.Pow(S.sympify(n), -1, evaluate=False)
 
 
-def _is_reciprocal(e) -> bool:
-    S = sp()
-    return isinstance(e, S.Pow) and e.exp == -1
-
-
 def chain_latex(terms: list) -> str:
     """LaTeX for a chain form given as terms (lists of factors): in each term the
     factors joined by ``\\cdot`` and the divisions gathered into one fraction

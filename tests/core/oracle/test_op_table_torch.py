@@ -9,21 +9,20 @@ import gradstudio as gs
 from gradstudio.studio import trace as graph_module
 from gradstudio.studio import oracle
 from gradstudio.ops import OPS, apply
-from gradstudio.ops.samples import SAMPLES
 
 pytestmark = pytest.mark.oracle
-REPLAYED = [op for op in OPS if op.key not in oracle.INTERNAL_OPS]
+REPLAYED = [op for op in OPS if not op.internal]
 
 
 def test_every_public_row_has_a_torch_replay():
-    missing = [op.key for op in REPLAYED if op.key not in oracle.TORCH_OPS]
+    missing = [op.id for op in REPLAYED if op.torch is None]
     assert not missing
 
 
-@pytest.mark.parametrize("op", REPLAYED, ids=[op.key for op in REPLAYED])
+@pytest.mark.parametrize("op", REPLAYED, ids=[op.id for op in REPLAYED])
 def test_engine_gradients_equal_torch(op):
     torch = pytest.importorskip("torch")
-    args, params = SAMPLES[op.key](np.random.default_rng(abs(hash(op.key)) % 2**32))
+    args, params = op.sample(np.random.default_rng(abs(hash(op.id)) % 2**32))
     rules = op.vjp if isinstance(op.vjp, tuple) else [op.vjp] * len(args)  # cat, stack: one rule
     with graph_module.tracing():
         inputs = tuple(gs.tensor(a, dtype=gs.float64, requires_grad=rules[i] is not None)
@@ -36,13 +35,13 @@ def test_engine_gradients_equal_torch(op):
     out.backward(gs.tensor(upstream, dtype=gs.float64))
     leaves = [v.id for v in g.nodes if v.kind == "leaf" and v.requires_grad]
     expected = oracle.torch_gradients(g, upstream, leaves)
-    assert expected, f"torch could not replay {op.key}"
+    assert expected, f"torch could not replay {op.id}"
     for vertex in leaves:
         tensor = names_by_vertex(g, names)[vertex]
         if tensor.grad is None:  # an input the op does not differentiate (a BCE target)
             continue
         np.testing.assert_allclose(tensor.grad.numpy(), expected[vertex], rtol=1e-7, atol=1e-10,
-                                   err_msg=op.key)
+                                   err_msg=op.id)
 
 
 def names_by_vertex(g, names):

@@ -115,7 +115,7 @@ class Builder:
             if value.dtype.kind != "f":
                 return None                      # class indices or a mask: read by the op using them
             return self.symbol(v.name or ("C" if v.kind == "const" else "leaf"), value)
-        key, params = v.op.key, dict(v.params)
+        key, params = v.op.id, dict(v.params)
         ins = [self.graph[i] for i in v.inputs]
         for t in [v] + ins:
             language_shape(t.shape)              # more than 2 dims: no matrix form
@@ -129,7 +129,7 @@ class Builder:
             return self._nll(v, ins, params)
         if any(self.exprs[i.id] is None for i in ins):
             raise NoMatrixForm(f"{v.op.name} of an integer or boolean tensor")
-        rule = RULES.get(key)
+        rule = v.op.matrix or RULES.get(key)     # the row's own matrix forward, else this side's table
         if rule is None:
             raise NoMatrixForm(f"{v.op.name} has no matrix rule")
         operands = []

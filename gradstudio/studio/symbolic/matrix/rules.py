@@ -5,8 +5,9 @@ The operands arrive in the language's shapes (a torch vector is a column), and
 for elementwise ops already broadcast to the result's shape (the builder does
 that, in one place); a rule may return a vector as a row or a column — the
 builder orients it. These are the matrix-calculus side's own forwards, written
-independently of the engine's VJP rules. (They move into the op rows' ``matrix``
-field once the op table has one.)
+independently of the engine's VJP rules. A row's own ``matrix`` field (the
+matrix_functions rows have one) takes precedence; the rules here are keyed by row
+id for the rows that do not have the field yet.
 """
 from __future__ import annotations
 
@@ -97,11 +98,6 @@ RULES = {
         M, -(M.mul(t, M.fn("log", p)) + M.mul(M.num(1.0) - t, M.fn("log", M.num(1.0) - p))),
         reduction, _count(M, p)),
     "losses.NLL_LOSS": _nll,
-    "matrix_functions.TRACE": lambda M, a: M.tr(a),
-    "matrix_functions.DET": lambda M, a: M.det(a),
-    "matrix_functions.INV": lambda M, a: M.inv(a),
-    "matrix_functions.SLOGDET": lambda M, a: M.logdet(a),
-    "matrix_functions.SOLVE": lambda M, a, b: M.mm(M.inv(a), b),
 }
 for _name in ("exp", "log", "tanh", "sigmoid", "sin", "cos", "relu", "abs", "sqrt", "sign"):
     RULES[f"elementwise.{_name.upper()}"] = (lambda name: lambda M, a: M.fn(name, a))(_name)
