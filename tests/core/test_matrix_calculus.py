@@ -413,3 +413,28 @@ def test_check_hessian_flag_reports_the_hessian(tmp_path):
     assert leaf["hessian"]["agree"] is True
     plain, _, _ = run_check(str(script), use_torch=False, timeout=120)
     assert "hessian" not in plain["backward_calls"][0]["leaves"][0]
+
+
+def test_the_legend_names_the_one_hot_targets(data):
+    graph, gradient, named, leaves = _derived(_batch_cross_entropy, data)
+    formula = symbolic.derive_leaf(graph, gradient, leaves["W"])
+    assert formula.kind == "matrix" and formula.size is None
+    legend = dict(formula.symbols)
+    assert legend["onehot(y)"] == "one-hot rows of the class indices y"
+    assert legend["X"] == "the matrix X" and "y" not in legend
+
+
+def test_a_formula_too_large_to_show_is_reported_with_its_size():
+    x = gs.tensor(np.linspace(0.1, 0.5, 4), dtype=gs.float64, requires_grad=True)
+    A = gs.tensor(np.eye(4) * 0.5, dtype=gs.float64)
+    with trace.tracing():
+        h = x
+        for _ in range(300):
+            h = A @ gs.sin(h)
+        root = h.sum()
+    graph = trace.capture(root, {id(x): ("x", x), id(A): ("A", A)})
+    root.backward()
+    formula = symbolic.derive_leaf(graph, None, graph.leaves[0].id)
+    assert formula.kind == "matrix" and formula.formula is None
+    assert formula.size > MF.MAX_SHOWN_NODES and "too large to show" in formula.note
+    np.testing.assert_allclose(formula.values, x.grad.numpy(), rtol=1e-9, atol=1e-12)

@@ -35,6 +35,8 @@ from gradstudio.studio.symbolic import render
 from gradstudio.studio.symbolic.evaluate import evaluate
 
 SIMPLIFY_MAX_OPS = 24   # larger formulas get a cheap normal form instead of simplify()
+MAX_ALTERNATIVE_OPS = 20       # beside a matrix form, the per-element form only for graphs
+MAX_ALTERNATIVE_ELEMENTS = 64  # this small (sympy per element costs seconds beyond that)
 RECURSION_LIMIT = 12000  # enough for graphs a few thousand ops deep
 
 
@@ -113,8 +115,11 @@ def _derive(graph, gradient, leaf_id) -> LeafFormula:
 
 
 def _per_element_form(graph, gradient, leaf_id, leaf) -> LeafFormula | None:
-    """The per-element form one click away from a matrix form (small leaves only)."""
-    if int(np.prod(leaf.shape)) > _per_element.MAX_ELEMENTS:
+    """The per-element form one click away from a matrix form (small leaves of small
+    graphs only: it must not cost the matrix form its time limit)."""
+    ops = sum(1 for v in graph.nodes if v.kind == "op")
+    elements = sum(int(np.size(v.value)) for v in graph.nodes if v.kind != "op")
+    if ops > MAX_ALTERNATIVE_OPS or elements > MAX_ALTERNATIVE_ELEMENTS:
         return None
     try:
         grads, symbolic = _per_element.derive(graph, gradient, leaf_id)
@@ -127,9 +132,12 @@ def _from_matrix(form, graph, leaf) -> LeafFormula:
     def meaning(name, value):
         kind = "scalar" if value.ndim == 0 else ("vector" if value.shape[1:] == (1,) else "matrix")
         return f"the {kind} {name}"
-    used = {x.data for x in _matrix.M.leaves(form.expression)} | {
-        x.data for x in _matrix.M.leaves(form.expression, "onehot")}
+    used = {x.data for x in _matrix.M.leaves(form.expression)}
+    onehots = {x.data: x for x in _matrix.M.leaves(form.expression, "onehot")}
     legend = [(name, meaning(name, value)) for name, value in form.bindings.items() if name in used]
+    legend += [(f"e_{name}" if e.shape[1:] == (1,) else f"onehot({name})",
+                f"one-hot {'vector' if e.shape[1:] == (1,) else 'rows'} of the class indices {name}")
+               for name, e in onehots.items()]
     legend += [(name, definition) for name, definition in form.intermediates]
     result = LeafFormula("matrix", formula=form.text, simplified=form.text, latex=form.latex,
                          values=form.values, symbols=legend, expression=form.expression,
