@@ -34,6 +34,7 @@ from .ops.elementwise import (add, bitwise_and, bitwise_not, bitwise_or, bitwise
                               maximum, minimum, mul, ne, pow, remainder, rsub, square, sub, where)
 from .ops.indexing import gather, index_select, masked_fill, narrow, nonzero, select, take  # noqa: F401
 from .ops.linalg import addmm, bmm, dot, ger, matmul, mm, mv, outer  # noqa: F401
+from .ops.matrix_functions import det, diag, diagonal, inverse, logdet, slogdet, trace  # noqa: F401
 from .ops.reduction import (all, amax, amin, any, argmax, argmin, count_nonzero, cumsum,  # noqa: F401
                             log_softmax, logsumexp, max, mean, min, norm, prod, softmax, std, sum,
                             var)

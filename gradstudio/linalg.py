@@ -1,5 +1,6 @@
-"""``torch.linalg``: the vector norm (and ``norm`` for vectors)."""
+"""``torch.linalg``: the vector norm (and ``norm`` for vectors), det, inv, slogdet, solve."""
 from .ops.linalg import matmul  # noqa: F401
+from .ops.matrix_functions import det, inv, slogdet, solve  # noqa: F401
 from .ops.reduction import vector_norm  # noqa: F401
 
 

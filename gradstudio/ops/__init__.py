@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..tensor import Tensor
-from . import creation, elementwise, indexing, inplace, linalg, losses, reduction, shape
+from . import creation, elementwise, indexing, inplace, linalg, losses, matrix_functions, reduction, shape
 from .table import _ON_REGISTER, BY_ID, Op, apply, function_for, op_by_id, op_by_key, rows  # noqa: F401
 
 # Every row declared in the modules above, in declaration order (each row
@@ -190,6 +190,10 @@ METHODS = {
     # linear algebra
     "matmul": linalg.matmul, "mm": linalg.mm, "mv": linalg.mv, "dot": linalg.dot,
     "bmm": linalg.bmm, "outer": linalg.outer, "addmm": linalg.addmm,
+    "trace": matrix_functions.trace, "diag": matrix_functions.diag,
+    "diagonal": matrix_functions.diagonal, "det": matrix_functions.det,
+    "inverse": matrix_functions.inverse, "logdet": matrix_functions.logdet,
+    "slogdet": matrix_functions.slogdet,
     # shape
     "t": shape.t, "transpose": shape.transpose, "swapaxes": shape.transpose,
     "permute": shape.permute, "reshape": shape.reshape, "view": shape.view,

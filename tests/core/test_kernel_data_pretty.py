@@ -38,7 +38,7 @@ def test_piecewise_and_matrix_have_pretty_forms():
         "torch.relu(a).sum().backward()\n"
         "A = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)\n"
         "B = torch.tensor([[0.5, -1.0], [2.0, 1.0]])\n"
-        "(A @ B).tanh().sum().backward()\n")
+        "(A @ B).tanh().cumsum(0).sum().backward()\n")  # cumsum: no matrix form, so per element
     assert r"\begin{cases}" in relu["latex"]
     assert relu["pretty"].startswith("⎧1  for a > 0") and "otherwise" in relu["pretty"]
     assert matmul["formula_kind"] == "per_element" and r"\begin{matrix}" in matmul["latex"]

@@ -98,6 +98,7 @@ PUBLIC_NAMES = """
     round rsqrt rsub seed select set_default_dtype set_grad_enabled
     set_printoptions short sigmoid sign sin sinh softmax sqrt square squeeze stack std sub
     subtract sum swapaxes t take tan tanh tensor transpose true_divide uint8 unflatten unsqueeze
+    det diag diagonal inverse logdet slogdet trace
     var vstack where zeros zeros_like
 """.split()
 

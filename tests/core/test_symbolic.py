@@ -164,9 +164,10 @@ def test_large_leaf_keeps_one_generic_formula_and_samples_finite_differences():
 
 def test_too_many_elements_for_per_element_form_says_so():
     leaf = only_leaf("import torch\nx = torch.ones(20, 20, requires_grad=True)\n"
-                     "y = (x @ x).sum()\ny.backward()\n")
+                     "y = (x @ x).cumsum(0).sum()\ny.backward()\n")
     assert leaf.formula.kind == "none"
     assert "400 elements is over the per-element limit" in leaf.formula.note
+    assert "CumsumBackward0 has no matrix rule" in leaf.formula.note
     assert leaf.agree  # finite differences still check the engine
 
 

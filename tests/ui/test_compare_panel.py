@@ -41,7 +41,7 @@ torch.relu(a).sum().backward()
 # %% a matrix product: one formula per element (a Matrix)
 A = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
 B = torch.tensor([[0.5, -1.0], [2.0, 1.0]])
-(A @ B).sum().backward()
+(A @ B).cumsum(0).sum().backward()  # cumsum: no matrix form, so per element
 """
 
 

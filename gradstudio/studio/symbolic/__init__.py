@@ -3,12 +3,15 @@
 For each leaf of a recorded backward call, :func:`derive_leaf` tries the
 forms best first:
 
-1. **elementwise** — one formula for the generic element, as a chain of
-   local derivatives (``3*2*x/4``) and simplified (``3*x/2``);
-2. **matrix** — sympy's matrix calculus (``2*A.T*(A*W - Y)``), kept only if
-   it agrees with finite differences of the recorded graph;
+1. **elementwise** — where the path from leaf to root is elementwise: one
+   formula for the generic element, as a chain of local derivatives
+   (``3*2*x/4``) and simplified (``3*x/2``);
+2. **matrix** — otherwise, the gradient as a textbook writes it
+   (``0.5*(A.T + A)*x``, ``2*A.T*(A*W - Y)``), from GradStudio's own matrix
+   calculus (:mod:`.matrix`), for any size, kept only if it agrees with finite
+   differences of the recorded graph;
 3. **per_element** — an exact formula per entry (``x_0_1`` symbols), for
-   leaves up to 256 elements;
+   leaves up to 256 elements — kept as ``alternative`` beside a matrix form;
 
 and otherwise says why there is none. Only the ops' symbolic *forwards* are
 used; the VJP rules never are, so agreement with the engine means something.
@@ -32,6 +35,8 @@ from gradstudio.studio.symbolic import render
 from gradstudio.studio.symbolic.evaluate import evaluate
 
 SIMPLIFY_MAX_OPS = 24   # larger formulas get a cheap normal form instead of simplify()
+MAX_ALTERNATIVE_OPS = 20       # beside a matrix form, the per-element form only for graphs
+MAX_ALTERNATIVE_ELEMENTS = 64  # this small (sympy per element costs seconds beyond that)
 RECURSION_LIMIT = 12000  # enough for graphs a few thousand ops deep
 
 
@@ -48,7 +53,10 @@ class LeafFormula:
     note: str | None = None
     size: int | None = None            # operations after cse, when too large to show
     seconds: float = 0.0
-    expression: object = None          # the evaluated sympy expression (for simplify_formula)
+    expression: object = None          # the evaluated sympy expression (for simplify_formula);
+                                       # for "matrix", the matrix-language expression
+    numpy_code: str | None = None      # "matrix": fAndG(...) computing f and this gradient
+    alternative: "LeafFormula | None" = None   # "matrix": the per-element form, for small leaves
 
 
 def derive_call(graph: Graph, gradient, leaf_ids, *, simplify: bool = True) -> dict:
@@ -82,19 +90,21 @@ def _derive(graph, gradient, leaf_id) -> LeafFormula:
     except _elementwise.NotElementwise as why:
         reasons.append(str(why))
     try:
-        expression, values = _matrix.derive(graph, gradient, leaf_id)
-        numbers = _matrix.evaluate(expression, values, leaf.shape)
-        if _agrees_with_graph(graph, gradient, leaf_id, numbers):
-            return LeafFormula("matrix", formula=render.formula_text(expression),
-                               latex=sp().latex(expression), values=numbers,
-                               element_symbol=None, expression=expression,
-                               symbols=[(str(s), f"the matrix {s}") for s in values])
-        reasons.append("sympy's matrix derivative disagreed with finite differences")
-    except _matrix.NoMatrixForm:
-        pass
+        form = _matrix.derive(graph, gradient, leaf_id)
+        if _agrees_with_graph(graph, gradient, leaf_id, form.values):
+            result = _from_matrix(form, graph, leaf)
+            result.alternative = _per_element_form(graph, gradient, leaf_id, leaf)
+            return result
+        reasons.append("the matrix form disagreed with finite differences")
+    except _matrix.NoMatrixForm as why:
+        reasons.append(f"no matrix form ({why})")
+    except RecursionError:
+        raise
+    except Exception as why:  # a gap in the matrix side must not hide the other forms
+        reasons.append(f"the matrix form failed ({type(why).__name__}: {why})")
     size = int(np.prod(leaf.shape))
     if size > _per_element.MAX_ELEMENTS:
-        return LeafFormula(note=f"no closed form shown: {reasons[0] if reasons else 'not elementwise'}, "
+        return LeafFormula(note=f"no closed form shown: {'; '.join(reasons) if reasons else 'not elementwise'}, "
                                 f"and {size} elements is over the per-element limit "
                                 f"({_per_element.MAX_ELEMENTS})")
     try:
@@ -102,6 +112,40 @@ def _derive(graph, gradient, leaf_id) -> LeafFormula:
     except _per_element.NoSymbolicRule as why:
         return LeafFormula(note=str(why))
     return _from_per_element(grads, symbolic, graph, leaf)
+
+
+def _per_element_form(graph, gradient, leaf_id, leaf) -> LeafFormula | None:
+    """The per-element form one click away from a matrix form (small leaves of small
+    graphs only: it must not cost the matrix form its time limit)."""
+    ops = sum(1 for v in graph.nodes if v.kind == "op")
+    elements = sum(int(np.size(v.value)) for v in graph.nodes if v.kind != "op")
+    if ops > MAX_ALTERNATIVE_OPS or elements > MAX_ALTERNATIVE_ELEMENTS:
+        return None
+    try:
+        grads, symbolic = _per_element.derive(graph, gradient, leaf_id)
+        return _from_per_element(grads, symbolic, graph, leaf)
+    except Exception:  # the matrix form stands on its own
+        return None
+
+
+def _from_matrix(form, graph, leaf) -> LeafFormula:
+    def meaning(name, value):
+        kind = "scalar" if value.ndim == 0 else ("vector" if value.shape[1:] == (1,) else "matrix")
+        return f"the {kind} {name}"
+    used = {x.data for x in _matrix.M.leaves(form.expression)}
+    onehots = {x.data: x for x in _matrix.M.leaves(form.expression, "onehot")}
+    legend = [(name, meaning(name, value)) for name, value in form.bindings.items() if name in used]
+    legend += [(f"e_{name}" if e.shape[1:] == (1,) else f"onehot({name})",
+                f"one-hot {'vector' if e.shape[1:] == (1,) else 'rows'} of the class indices {name}")
+               for name, e in onehots.items()]
+    legend += [(name, definition) for name, definition in form.intermediates]
+    result = LeafFormula("matrix", formula=form.text, simplified=form.text, latex=form.latex,
+                         values=form.values, symbols=legend, expression=form.expression,
+                         numpy_code=form.numpy_code())
+    if form.text is None:
+        result.size = form.size
+        result.note = f"the matrix form is too large to show ({form.size} operations)"
+    return result
 
 
 def _from_elementwise(ef, leaf) -> LeafFormula:
@@ -185,12 +229,10 @@ def simplify_formula(result: LeafFormula) -> LeafFormula:
     """Add the simplified form (may be slow; the worker bounds its time)."""
     S = sp()
     expression = result.expression
-    if expression is None or result.size is not None:
-        return result
+    if expression is None or result.size is not None or result.kind == "matrix":
+        return result  # a matrix form is simplified as it is derived
     if isinstance(expression, S.MatrixBase):
         simplified = expression.applyfunc(_simplify_one)
-    elif result.kind == "matrix":
-        simplified = expression
     else:
         simplified = _simplify_one(expression)
     if render.too_large(simplified) is not None:
