@@ -56,6 +56,8 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
         # torch queues only the nodes it executes or captures from (exec_info's
         # should_execute); the others never become ready here
         queued = needed.union(wanted)
+        if len(root_grads) == 1:  # torch's graph root: always taken, if only for its hooks
+            queued.add(id(roots[0]))
         for key in dependencies:
             if key not in queued:
                 dependencies[key] += _NEVER

@@ -12,6 +12,8 @@ the call raised, the graph as it was just before the call (see
 :mod:`gradstudio.studio.trace`), the gradient that reached each node, and the
 gradient the call *added* to each leaf. Leaves are named after the script
 variable referring to them at the time of the call, or ``leaf0``, ``leaf1``…
+With ``Session(step_trace=True)`` each call also keeps the engine's step trace
+(:class:`gradstudio.autograd.events.Trace`, in torch's order) as ``call.steps``.
 
 The session runs whatever the script says: it is the user's own code, run on
 the user's request. The app runs sessions in a worker process that can be
