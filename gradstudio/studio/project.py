@@ -82,7 +82,7 @@ def _spec(lo=None, hi=None, choices=()):
 class GraphView:
     """The Graph panel: zoom as the view allows it (ui/graph/view.py MIN_ZOOM..MAX_ZOOM)."""
 
-    zoom: float | None = _spec(0.03, 4.0)
+    zoom: float | None = _spec(0.002, 4.0)
     follow_latest: bool | None = _spec()
     call: int | None = _spec(0, 2 ** 31 - 1)
 
