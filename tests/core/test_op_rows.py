@@ -100,6 +100,8 @@ PUBLIC_NAMES = """
     subtract sum swapaxes t take tan tanh tensor transpose true_divide uint8 unflatten unsqueeze
     det diag diagonal inverse logdet slogdet trace
     var vstack where zeros zeros_like
+    Generator e inf nan pi get_default_device set_default_device
+    load_ipython_extension unload_ipython_extension
 """.split()
 
 
