@@ -136,9 +136,16 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
                       "sourceTensor.detach().clone() or sourceTensor.detach().clone()."
                       "requires_grad_(True), rather than torch.tensor(sourceTensor).",
                       UserWarning, stacklevel=2)
-    array = np.array(_infer_array(data), copy=True)
-    if dtype is not None:
-        array = array.astype(_dt.to_dtype(dtype).np, copy=False)
+    if dtype is not None and not isinstance(data, (Tensor, np.ndarray, np.generic)):
+        # Python numbers straight into the asked dtype: tensor(1.7, dtype=float64) is 1.7,
+        # not 1.7 rounded through the default float32 first
+        _infer_array(data)  # the same checks (rectangular, numbers only) and errors
+        array = np.array(_unwrap(data) if isinstance(data, (list, tuple)) else data,
+                         dtype=_dt.to_dtype(dtype).np)
+    else:
+        array = np.array(_infer_array(data), copy=True)
+        if dtype is not None:
+            array = array.astype(_dt.to_dtype(dtype).np, copy=False)
     return _finish(array, requires_grad)
 
 

@@ -647,10 +647,12 @@ class _StopSignals:
             signal.signal(sig, previous)
 
 
-def main(argv=None) -> int:
+def main(argv=None, *, started: float | None = None) -> int:
     """The ``gradstudio check`` command. It owns its process: it adopts orphans
-    (a child subreaper) and, before it returns, kills every process it started."""
-    started = time.monotonic() - lifeline.seconds_since_start()
+    (a child subreaper) and, before it returns, kills every process it started.
+    The time limit counts from ``started`` (a ``time.monotonic()`` value): the
+    command passes its process's start; called from other code, it is now."""
+    started = time.monotonic() if started is None else started
     signals = _StopSignals()
     code = EXIT_CANNOT_RUN
     try:
@@ -719,4 +721,4 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
         _child_main(sys.argv[2:])
     else:
-        raise SystemExit(main())
+        raise SystemExit(main(started=time.monotonic() - lifeline.seconds_since_start()))

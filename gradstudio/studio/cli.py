@@ -8,6 +8,7 @@ the app offscreen. Subcommands import what they need when they run, so
 from __future__ import annotations
 
 import sys
+import time
 
 USAGE = """usage: gradstudio [FILE]                      open the app (optionally with a file)
        gradstudio check SCRIPT [--json] [--timeout S] [--memory GB] [--no-torch]
@@ -32,7 +33,8 @@ def main(argv=None) -> int:
         except KeyboardInterrupt:
             print("gradstudio check: interrupted", file=sys.stderr)
             return 130
-        return check_main(argv[1:])
+        from gradstudio.studio import lifeline
+        return check_main(argv[1:], started=time.monotonic() - lifeline.seconds_since_start())
     if argv and argv[0] == "snapshot":
         from gradstudio.ui.snapshot import main as snapshot_main
         return snapshot_main(argv[1:])

@@ -515,3 +515,11 @@ def test_a_leafs_first_grad_takes_the_engines_array_without_a_copy():
         grad_inputs[0]._data.__array_interface__["data"][0]))
     y.sum().backward()
     assert x.grad._data.__array_interface__["data"][0] == made[0]
+
+
+def test_python_numbers_go_straight_into_the_asked_dtype():
+    """tensor(1.7, dtype=float64) is 1.7, not 1.7 rounded through float32 first."""
+    import gradstudio as gs
+    assert gs.tensor(1.7, dtype=gs.float64).item() == 1.7
+    assert gs.tensor([1.7, [2.1][0]], dtype=gs.float64).tolist() == [1.7, 2.1]
+    assert gs.tensor([1.7], dtype=gs.int64).tolist() == [1]
