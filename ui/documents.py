@@ -50,7 +50,7 @@ class DocumentController(QObject):
         self._first_unsaved_edit: float | None = None
         if autosave and recovery_dir:
             model.document.contentsChanged.connect(self._edited)
-            model.dirtyChanged.connect(lambda dirty: dirty and self._edited())
+            model.dirtyChanged.connect(self._on_dirty_changed)
 
     # -- commands --------------------------------------------------------------------------------
     def new(self) -> bool:
@@ -129,13 +129,24 @@ class DocumentController(QObject):
     # -- recovery ------------------------------------------------------------------------------------
     def _edited(self):
         """An edit: (re)start the countdown to the recovery copy, unless the first unsaved
-        edit is already :data:`AUTOSAVE_MAX_WAIT` old (then let the running one fire)."""
+        edit is already :data:`AUTOSAVE_MAX_WAIT` old (then let the running one fire).
+        Re-colouring also says the contents changed (``markContentsDirty``) without
+        modifying the text: that is not an edit."""
+        if not self.model.document.isModified():
+            return
         now = time.monotonic()
         if self._first_unsaved_edit is None:
             self._first_unsaved_edit = now
         if self._autosave.isActive() and now - self._first_unsaved_edit >= AUTOSAVE_MAX_WAIT:
             return
         self._autosave.start()
+
+    def _on_dirty_changed(self, dirty: bool):
+        if dirty:
+            self._edited()
+        else:  # saved, opened or new: nothing unsaved, no copy pending
+            self._autosave.stop()
+            self._first_unsaved_edit = None
 
     def autosave_now(self) -> bool:
         self._first_unsaved_edit = None

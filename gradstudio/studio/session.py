@@ -368,6 +368,14 @@ class _Tracer(_events.Tracer):
         if vertex is not None and grad is not None:
             self.graph[vertex].grad = np.array(grad._data, copy=True)
 
+    def error(self, node, grad, error):
+        # The gradient did reach the node that raised (its saved tensors were freed…):
+        # the Graph panel shows how far the pass got.
+        vertex = self.vertex(node) if node is not None else None
+        if vertex is not None and grad is not None:
+            self.graph[vertex].grad = np.array(grad._data, copy=True)
+        super().error(node, grad, error)
+
     def accumulated(self, sink, before, grad, after):
         super().accumulated(sink, before, grad, after)
         leaf = sink.variable

@@ -90,7 +90,7 @@ def test_small_output_shows_at_once_in_order(console):
                             {"stream": "stderr", "text": "warn\n"}, {"stream": "stdout", "text": "c"}])
     console.append_notice("info", "Kernel restarted")
     assert not console.pending()
-    assert console.toPlainText() == "In [3]: cell 2 · a cell\na\nb\nwarn\nc\n\n— Kernel restarted\n"
+    assert console.toPlainText() == "In [3]: a cell\na\nb\nwarn\nc\n\n— Kernel restarted\n"
 
 
 def test_text_written_before_a_theme_switch_takes_the_new_colours(console, qapp, qtbot):
