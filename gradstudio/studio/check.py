@@ -46,6 +46,7 @@ import tempfile
 import time
 
 from gradstudio.studio import lifeline, wire
+from gradstudio.studio.kernel.launch import memory_limit as kernel_memory_limit
 from gradstudio.studio.oracle import available as oracle_available
 
 EXIT_AGREE, EXIT_DISAGREE, EXIT_CANNOT_RUN = 0, 1, 2
@@ -131,15 +132,6 @@ def _check(text, script, deadline, progress, worker, session, split_cells, use_t
 
 def out_of_memory(limit: int | None) -> str:
     return f"ran out of memory (limit {limit / GB:.3g} GB)" if limit else "ran out of memory"
-
-
-def default_memory_limit() -> int:
-    """Half of the machine's memory (at least 2 GB), as the app's kernel has."""
-    try:
-        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        total = 8 * GB
-    return max(2 * GB, total // 2)
 
 
 class _Sender:
@@ -250,7 +242,7 @@ def run_check(path: str, *, timeout: float = 20.0, use_torch: bool | None = None
         return None, EXIT_CANNOT_RUN, f"no such file: {path}"
     started = time.monotonic() if started is None else started
     deadline = started + timeout
-    memory_limit = memory_limit or default_memory_limit()
+    memory_limit = memory_limit or kernel_memory_limit()  # as the app's kernel has
     use_torch = oracle_available() if use_torch is None else use_torch
     scratch = tempfile.mkdtemp(prefix="gradstudio-check-")
     fault_path = os.path.join(scratch, "fault.txt")
