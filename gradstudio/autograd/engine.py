@@ -354,7 +354,11 @@ def _fit_array(g, target) -> np.ndarray:
 def sum_to_shape(array: np.ndarray, size: tuple) -> np.ndarray:
     """``array`` summed down to ``size``, a shape that broadcasts to its own (the
     inverse of broadcasting)."""
-    return np.add.reduce(array, axis=broadcast_axes(array.shape, size), keepdims=True).reshape(size)
+    axes = broadcast_axes(array.shape, size)
+    lead = len(array.shape) - len(size)
+    if size and len(axes) == lead:  # only leading axes (a bias): the reduction has the shape already,
+        return np.add.reduce(array, axis=axes)  # and is an array of its own (.grad can take it)
+    return np.add.reduce(array, axis=axes, keepdims=True).reshape(size)
 
 
 def broadcast_axes(shape: tuple, size: tuple) -> tuple:

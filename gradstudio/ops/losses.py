@@ -10,7 +10,7 @@ import numpy as np
 from ..tensor import Tensor
 from . import _sympy as sf
 from . import kinks, samples, shape_rules
-from .table import Op, Param, SAVES_INPUTS, apply
+from .table import Op, Param, SAVES_INPUTS, apply, array_rules
 
 _REDUCE = {"mean": np.mean, "sum": np.sum, "none": lambda a: a}
 
@@ -83,7 +83,12 @@ L1_LOSS = Op(
 def _nll_parts(x_shape, target, ignore_index):
     target = target.reshape(-1) if len(x_shape) == 2 else target.reshape(1)
     keep = target != ignore_index
-    rows = np.arange(target.shape[0])[keep]
+    n = target.shape[0]
+    kept = np.count_nonzero(keep)
+    if kept == n:  # nothing ignored (the usual case): no boolean indexing
+        # the count stays a numpy int64, as keep.sum() gives: float32 / int64 divides in float64
+        return np.arange(n), target, np.int64(n)
+    rows = np.arange(n)[keep]
     return rows, target[keep], keep.sum()
 
 
@@ -99,17 +104,23 @@ def _nll_forward(x, target, *, reduction, ignore_index):
 
 
 def _nll_vjp(g, r, x, target, *, reduction, ignore_index):
-    rows, cols, count = _nll_parts(x.shape, target._data, ignore_index)
-    shape2 = x.shape if len(x.shape) == 2 else (1, x.shape[0])
-    mask = np.zeros(shape2, dtype=g._data.dtype)
-    mask[rows, cols] = -1.0
-    if reduction == "mean":
-        mask /= count
-    weights = Tensor._make(mask.reshape(x.shape))
+    weights = Tensor._make(_nll_mask(g._data.dtype, x.shape, target._data, reduction, ignore_index))
     if reduction == "none":
         gg = g.unsqueeze(1) if len(x.shape) == 2 else g
         return weights * gg
     return weights * g
+
+
+def _nll_mask(g_dtype, x_shape, target, reduction, ignore_index):
+    """The gradient of the loss for each input element: −1 (divided by the count for
+    "mean") where the target picks it, 0 elsewhere."""
+    rows, cols, count = _nll_parts(x_shape, target, ignore_index)
+    shape2 = x_shape if len(x_shape) == 2 else (1, x_shape[0])
+    mask = np.zeros(shape2, dtype=g_dtype)
+    mask[rows, cols] = -1.0
+    if reduction == "mean":
+        mask /= count
+    return mask.reshape(x_shape)
 
 
 NLL_LOSS = Op(
@@ -131,6 +142,17 @@ NLL_LOSS = Op(
     torch=lambda torch, x, t, reduction, ignore_index: torch.nn.functional.nll_loss(
                                                                                     x, t, reduction=reduction, ignore_index=ignore_index),
 )
+
+
+def _nll_array_vjp(g, r, x, target, *, reduction, ignore_index):
+    """:func:`_nll_vjp` on arrays (backward passes that are not recorded)."""
+    weights = _nll_mask(g.dtype, x.shape, target, reduction, ignore_index)
+    if reduction == "none":
+        return weights * (g[:, None] if len(x.shape) == 2 else g)
+    return weights * g
+
+
+array_rules(NLL_LOSS, _nll_array_vjp, None)
 
 _EPS = 1e-12
 
@@ -236,10 +258,12 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         raise ValueError(f"Expected input batch_size ({input._data.shape[0]}) to match target "
                          f"batch_size ({target._data.shape[0]}).")
     n_classes = input._data.shape[-1]
-    valid = target._data[target._data != ignore_index]
-    if valid.size and (valid.max() >= n_classes or valid.min() < 0):
-        raise IndexError(f"Target {int(valid.max() if valid.max() >= n_classes else valid.min())} "
-                         "is out of bounds.")
+    t = target._data
+    if t.size and not (0 <= t.min() and t.max() < n_classes):  # out of range unless ignored
+        valid = t[t != ignore_index]
+        if valid.size and (valid.max() >= n_classes or valid.min() < 0):
+            raise IndexError(f"Target {int(valid.max() if valid.max() >= n_classes else valid.min())} "
+                             "is out of bounds.")
     return apply(NLL_LOSS, (input, target), {"reduction": _check_reduction(reduction),
                                              "ignore_index": ignore_index})
 

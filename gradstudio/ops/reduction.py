@@ -19,7 +19,7 @@ from ..tensor import Tensor, _wrap_dim
 from . import _sympy as sf
 from .shape import expand_to
 from . import kinks, samples
-from .table import Op, Param, SAVES_INDICES, SAVES_INPUTS, SAVES_RESULT, apply
+from .table import Op, Param, SAVES_INDICES, SAVES_INPUTS, SAVES_RESULT, apply, array_rules
 
 
 # --------------------------------------------------------------------------- helpers
@@ -404,6 +404,11 @@ LOG_SOFTMAX = Op(
     sample=lambda rng: ([samples.uniform(rng, samples.S)], {"dim": 0}),
     torch=lambda torch, x, dim: x.log_softmax(dim),
 )
+
+
+# The tensor rule on arrays, the same numpy operations in the same order (a
+# cross-entropy loss runs it once per training step).
+array_rules(LOG_SOFTMAX, lambda g, r, x, *, dim: g - np.exp(r) * np.add.reduce(g, axis=dim, keepdims=True))
 
 
 def _logsumexp_forward(x, *, dim, keepdim):
