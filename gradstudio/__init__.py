@@ -1,152 +1,125 @@
 """GradStudio: a numpy autograd engine with PyTorch's semantics.
 
 ``import gradstudio as torch`` runs PyTorch autograd tutorial code unchanged
-and prints what PyTorch prints. This module is that public, torch-shaped API;
+and prints what PyTorch prints. This package is that public, torch-shaped API;
 the engine lives in :mod:`gradstudio.tensor`, :mod:`gradstudio.autograd` and
 the op table in :mod:`gradstudio.ops`. Nothing here imports Qt, and sympy and
 matplotlib are imported only by the symbolic and plotting layers.
+
+The names are made lazily (PEP 562): ``import gradstudio.studio.session`` in the
+app's window process runs this file, and must not load the engine's modules or
+reset numpy's error state there. The first read of a public name (``torch.tensor``,
+``from gradstudio import nn``, ``dir(torch)``, a star-import) imports
+:mod:`gradstudio._api` — the whole engine, as ``import gradstudio`` always did —
+and copies its namespace here, after which every name is a plain module attribute.
 """
 from __future__ import annotations
 
+import importlib as _importlib
+import sys as _sys
+import types as _types
+
 __version__ = "0.1.0"
 
-import numpy as _np
-
-# torch never warns about overflow, division by zero or invalid values: results
-# are inf and nan silently. Match it (this sets numpy's state for this thread).
-_np.seterr(all="ignore")
-
-from . import dtypes as _dtypes
-from .dtypes import (bool_ as bool, dtype, float16, float32, float64, int8, int16, int32,  # noqa: F401
-                     int64, uint8, get_default_dtype, set_default_dtype, result_type as _result_type)
-from .tensor import Size, Tensor, device  # noqa: F401
-from . import ops as _ops  # binds the op table onto Tensor
-from . import autograd, nn  # noqa: F401
-from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,  # noqa: F401
-                                 set_grad_enabled)
-from .ops.creation import (arange, as_tensor, asarray, empty, empty_like, eye, from_numpy,  # noqa: F401
-                           full, full_like, linspace, logspace, manual_seed, normal, ones, ones_like,
-                           rand, rand_like, randint, randint_like, randn, randn_like, randperm, seed,
-                           tensor, zeros, zeros_like)
-from .ops.elementwise import (add, bitwise_and, bitwise_not, bitwise_or, bitwise_xor,  # noqa: F401
-                              clamp, clamp_max, clamp_min, div, eq, floor_divide, ge, gt, isfinite,
-                              isinf, isnan, le, logical_and, logical_not, logical_or, logical_xor, lt,
-                              maximum, minimum, mul, ne, pow, remainder, rsub, square, sub, where)
-from .ops.indexing import gather, index_select, masked_fill, narrow, nonzero, select, take  # noqa: F401
-from .ops.linalg import addmm, bmm, dot, ger, matmul, mm, mv, outer  # noqa: F401
-from .ops.matrix_functions import det, diag, diagonal, inverse, logdet, slogdet, trace  # noqa: F401
-from .ops.reduction import (all, amax, amin, any, argmax, argmin, count_nonzero, cumsum,  # noqa: F401
-                            log_softmax, logsumexp, max, mean, min, norm, prod, softmax, std, sum,
-                            var)
-from .ops.shape import (broadcast_to, cat, clone, concat, concatenate, flatten, flip, hstack,  # noqa: F401
-                        movedim, permute, reshape, squeeze, stack, swapaxes, t, transpose,
-                        unflatten, unsqueeze, vstack)
-from .printing import get_printoptions, printoptions, set_printoptions  # noqa: F401
-from . import linalg, cuda, return_types  # noqa: F401,E402
-from . import backends, optim, utils  # noqa: F401,E402
-
-import math as _math  # noqa: E402
-
-pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
+# Submodules whose name is also a public name of the API: importing the submodule
+# binds it on the package (the import system does), but the name belongs to the API
+# (torch.tensor() is the function; the module is gradstudio.tensor in sys.modules,
+# which is how the engine refers to it).
+_SHADOWED_SUBMODULES = frozenset({"tensor"})
 
 
-def set_default_device(device) -> None:
-    """Only the CPU exists: ``set_default_device("cpu")`` (or None) is accepted, any other
-    device fails the way a CPU-only torch does once a tensor is made."""
-    if device is not None:
-        from .tensor import device as _device
-        name = str(device).split(":")[0]
-        if name == "cuda":
-            raise AssertionError("Torch not compiled with CUDA enabled")
-        _device(device)
+def _load():
+    """The loaded API module, or None while it is still being imported in this thread
+    (an engine module's ``from .. import x`` then falls back to the submodule)."""
+    api = _importlib.import_module(__name__ + "._api")  # waits if another thread imports it
+    if not getattr(api, "_READY", False):
+        return None
+    package = vars(_sys.modules[__name__])
+    if "Tensor" not in package:
+        package.update((k, v) for k, v in vars(api).items() if not k.startswith("__"))
+    return api
 
 
-def get_default_device():
-    from .tensor import device as _device
-    return _device("cpu")
-from .generator import Generator  # noqa: F401,E402
+def __getattr__(name):
+    # Only called for names not yet in the package: before the API is loaded, or
+    # a name the API does not have (then AttributeError, as for any module).
+    if name.startswith("__") and name != "__all__":  # tools probing dunders load nothing
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if _load() is not None:
+        package = vars(_sys.modules[__name__])
+        if name in package:
+            return package[name]
+    # "__all__" lands here once the names are copied: a star-import then takes every
+    # public name of the package, as it did when this file defined them all
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _export(name, function):
-    """torch.exp, torch.asin …: the rows' api names (see gradstudio.ops)."""
-    if function is None:
-        globals().pop(name, None)
-    else:
-        globals()[name] = function
+def __dir__():
+    _load()
+    return sorted(vars(_sys.modules[__name__]))
 
 
-_ops.on_export(_export)
-
-float = float32  # noqa: A001 — torch's aliases
-double = float64
-half = float16
-long = int64
-int = int32  # noqa: A001
-short = int16
-
-clip = clamp
-subtract = sub
-multiply = mul
-divide = div
-true_divide = div
-greater, less = gt, lt
-FloatTensor = DoubleTensor = LongTensor = Tensor
+# Parts of the package that are not the engine: importing them loads no engine module.
+_NOT_ENGINE = frozenset({"studio", "ui", "resources", "_api", "__main__"})
 
 
-def is_tensor(obj) -> "bool":
-    return isinstance(obj, Tensor)
+class _EngineFirst:
+    """Meta-path finder: the first import of an engine module (``gradstudio.tensor``,
+    ``gradstudio.ops.table`` …) loads the whole API first, as ``import gradstudio`` used
+    to — the engine's modules rely on that order (the op table binds Tensor's methods,
+    autograd reads gradstudio.tensor from sys.modules). It steps aside once the API is in."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        parts = fullname.split(".")
+        if parts[0] != __name__ or len(parts) < 2 or parts[1] in _NOT_ENGINE:
+            return None
+        if __name__ + "._api" in _sys.modules:  # loaded, or loading (it imports the engine)
+            return None
+        for finder in _sys.meta_path:
+            if finder is not self and hasattr(finder, "find_spec"):
+                spec = finder.find_spec(fullname, path, target)
+                if spec is not None:
+                    break
+        else:
+            return None
+        spec.loader = _AfterTheAPI(spec.loader)
+        return spec
 
 
-def is_floating_point(input) -> "bool":
-    return input.is_floating_point()
+class _AfterTheAPI:
+    """Loader of an engine module imported before the API: loads the API (which may
+    import this very module), then gives the import system that module, or runs the
+    module's own loader if the API did not import it."""
+
+    def __init__(self, loader):
+        self._loader = loader
+
+    def create_module(self, spec):
+        _load()
+        module = _sys.modules.get(spec.name)
+        if module is not None:
+            self._loaded = module
+            return module
+        self._loaded = None
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        if module is not self._loaded:
+            self._loader.exec_module(module)
+
+    def __getattr__(self, name):  # get_code, get_source, is_package …: the module's own loader
+        return getattr(self._loader, name)
 
 
-def numel(input) -> "int":
-    return input.numel()
+class _Package(_types.ModuleType):
+    """The package's module type: keeps a submodule from taking a public name."""
+
+    def __setattr__(self, name, value):
+        if name in _SHADOWED_SUBMODULES and isinstance(value, _types.ModuleType):
+            return
+        super().__setattr__(name, value)
 
 
-def result_type(tensor1, tensor2):
-    return _result_type(tensor1, tensor2)
-
-
-def promote_types(type1, type2):
-    return _dtypes.result_type(Tensor._make(__import__("numpy").zeros(1, type1.np)),
-                               Tensor._make(__import__("numpy").zeros(1, type2.np)))
-
-
-def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> "bool":
-    import numpy as np
-    return builtins_bool(np.allclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
-
-
-def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    import numpy as np
-    return Tensor._make(np.isclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
-
-
-def equal(input, other) -> "bool":
-    return input.shape == other.shape and builtins_bool((input._data == other._data).all())
-
-
-def detach(input):
-    return input.detach()
-
-
-import builtins as _builtins  # noqa: E402
-
-builtins_bool = _builtins.bool
-del _builtins
-
-
-def load_ipython_extension(ipython):
-    """``%load_ext gradstudio`` in IPython or Jupyter: every ``backward()`` is
-    checked under its cell (:mod:`gradstudio.studio.kernel.extension`). The
-    import happens only when IPython asks, so the engine stays free of the
-    studio layer."""
-    from .studio.kernel.extension import load_ipython_extension as load
-    load(ipython)
-
-
-def unload_ipython_extension(ipython):
-    from .studio.kernel.extension import unload_ipython_extension as unload
-    unload(ipython)
+_sys.modules[__name__].__class__ = _Package
+if not any(type(f) is _EngineFirst for f in _sys.meta_path):
+    _sys.meta_path.insert(0, _EngineFirst())

@@ -79,7 +79,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QTextDocument
 
-from gradstudio.studio.session import split_cells
+from gradstudio.studio.cells import split_cells
 from .widgets import plain_text
 
 MAX_RUNS_KEPT = 2000

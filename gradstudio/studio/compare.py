@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from gradstudio.studio.trace import Graph
-from gradstudio.studio.session import BackwardCall
+if TYPE_CHECKING:  # annotations only: the window reads these records without the engine
+    from gradstudio.studio.trace import Graph
+    from gradstudio.studio.session import BackwardCall
 
 MAX_DENSE_ELEMENTS = 256
 FD_SECONDS = 2.0   # time for finite differences of one leaf, beyond which fewer elements are sampled

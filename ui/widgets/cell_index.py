@@ -4,7 +4,7 @@
 only the blocks an edit touched (shifting the marker numbers after it), so a
 cursor move costs a bisection and a keystroke the lines it changed — never a
 pass over a 200,000-line script. A marker is a line that
-:data:`~gradstudio.studio.session.CELL_MARKER` matches, as the kernel splits cells.
+:data:`~gradstudio.studio.cells.CELL_MARKER` matches, as the kernel splits cells.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import re
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QTextCursor
 
-from gradstudio.studio.session import CELL_MARKER
+from gradstudio.studio.cells import CELL_MARKER
 
 # The same pattern, anchored at every line of a chunk of text (blocks joined by "\n");
 # its blanks must not run on into the next line.

@@ -23,7 +23,7 @@ import re
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QColor, QFont, QTextCharFormat, QTextLayout
 
-from gradstudio.studio.session import CELL_MARKER
+from gradstudio.studio.cells import CELL_MARKER
 from .. import theme
 
 _WORD = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*\b")
