@@ -11,6 +11,8 @@ Cases (targets from the engine issue):
              Sequential(Linear(128,64), Tanh, Linear(64,32), Tanh, Linear(32,10)),
              batch 32, optim.SGD(momentum=0.9)                             ≤ 0.5 × torch
   nn_adam    the same step with optim.Adam                                 ≤ 0.5 × torch
+  nn_floor   nn_sgd's step written by hand in numpy, against torch (no target: the
+             floor under the two above)
 
 torch runs with one thread. Each round times a loop of each implementation back
 to back; the ratio printed is the median of the rounds' ratios, beside the lowest
@@ -103,6 +105,41 @@ nn_sgd = training_step(lambda lib, params: lib.optim.SGD(params, lr=0.01, moment
 nn_adam = training_step(lambda lib, params: lib.optim.Adam(params, lr=1e-3))
 
 
+def nn_sgd_numpy():
+    """nn_sgd's step written by hand with numpy — no graph, no modules, no checks: the
+    floor any numpy engine stands on (the fused float32 update as the optimizer does it)."""
+    rng = np.random.default_rng(0)
+    shapes = [(64, 128), (64,), (32, 64), (32,), (10, 32), (10,)]
+    params = [rng.uniform(-0.1, 0.1, s).astype(np.float32) for s in shapes]
+    x = rng.standard_normal((32, 128)).astype(np.float32)
+    y = rng.integers(0, 10, 32)
+    rows = np.arange(32)
+    buffers = [np.zeros_like(p) for p in params]
+    lr = np.float64(np.float32(-0.01))
+
+    def run():
+        w1, b1, w2, b2, w3, b3 = params
+        h1 = np.tanh(b1 + x @ w1.T)
+        h2 = np.tanh(b2 + h1 @ w2.T)
+        out = b3 + h2 @ w3.T
+        shifted = out - out.max(1, keepdims=True)
+        log_p = shifted - np.log(np.exp(shifted).sum(1, keepdims=True))
+        loss = -log_p[rows, y].sum() / np.float32(32)
+        g = np.zeros_like(out)
+        g[rows, y] = -1 / 32
+        g_out = g - np.exp(log_p) * g.sum(1, keepdims=True)
+        g_h2 = g_out @ w3
+        g_z2 = g_h2 * (1 - h2 * h2)
+        g_z1 = (g_z2 @ w2) * (1 - h1 * h1)
+        grads = (g_z1.T @ x, g_z1.sum(0), g_z2.T @ h1, g_z2.sum(0), g_out.T @ h2, g_out.sum(0))
+        for p, grad, buf in zip(params, grads, buffers):
+            np.multiply(buf, np.float32(0.9), out=buf)
+            np.add(buf, grad, out=buf)
+            p[...] = p.astype(np.float64) + lr * buf.astype(np.float64)
+        return loss
+    return run
+
+
 def matmul512_gradstudio():
     rng = np.random.default_rng(0)
     a = gradstudio.tensor(rng.standard_normal((512, 512)).astype(np.float32), requires_grad=True)
@@ -185,6 +222,10 @@ def main(argv=None):
         ours, theirs, ratio, low, high = compare(make(gradstudio), make(torch), args.rounds)
         results[name] = ratio
         print(_row(name, ours, theirs, ratio, low, high, target, "torch"))
+    if torch is not None:  # not a target: how close the 0.5 targets of nn_* sit to numpy's own time
+        floor, theirs, ratio, low, high = compare(nn_sgd_numpy(), nn_sgd(torch), args.rounds)
+        results["nn_floor"] = ratio
+        print(_row("nn_floor", floor, theirs, ratio, low, high, 0.5, "torch (numpy by hand)"))
     ours, theirs, ratio, low, high = compare(matmul512_gradstudio(), matmul512_numpy(),
                                              max(5, args.rounds // 2), seconds_per_round=0.5)
     results["matmul512"] = ratio

@@ -291,10 +291,16 @@ def record(op: Op, args: tuple, params, out: np.ndarray) -> Tensor:
         # the hot case inline: an op on a tensor that has a grad_fn (a chain of ops)
         edges = ((a.grad_fn, 0) if type(a) is Tensor and a.grad_fn is not None else _edge(a),
                  (b.grad_fn, 0) if type(b) is Tensor and b.grad_fn is not None else _edge(b))
+    elif len(args) == 1:
+        a = args[0]
+        edges = ((a.grad_fn, 0) if type(a) is Tensor and a.grad_fn is not None else _edge(a),)
     else:
         edges = tuple(map(_edge, args))
     if op.saves_inputs:
         inputs = args
+    elif len(args) == 1 and type(args[0]) is Tensor:  # tanh, t, views: no generator for one input
+        data = args[0]._data
+        inputs = (TensorMeta(data.shape, data.dtype),)
     else:
         inputs = tuple(TensorMeta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else a for a in args)
     node = new_node(op, edges, inputs, params)
