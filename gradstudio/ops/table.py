@@ -288,9 +288,12 @@ def record(op: Op, args: tuple, params, out: np.ndarray) -> Tensor:
     """Wrap ``out`` in a tensor whose grad_fn is a new node for ``op`` on ``args``."""
     if len(args) == 2:
         a, b = args
-        # the hot case inline: an op on a tensor that has a grad_fn (a chain of ops)
+        tb = type(b)
+        # the hot cases inline: an op on a tensor that has a grad_fn (a chain of ops), by
+        # a tensor with one or by a Python number (no edge)
         edges = ((a.grad_fn, 0) if type(a) is Tensor and a.grad_fn is not None else _edge(a),
-                 (b.grad_fn, 0) if type(b) is Tensor and b.grad_fn is not None else _edge(b))
+                 (b.grad_fn, 0) if tb is Tensor and b.grad_fn is not None
+                 else _NO_EDGE if tb is float or tb is int else _edge(b))
     elif len(args) == 1:
         a = args[0]
         edges = ((a.grad_fn, 0) if type(a) is Tensor and a.grad_fn is not None else _edge(a),)
