@@ -230,9 +230,13 @@ class Module:
                 raise AttributeError("`" + item + "` is not an nn.Module")
         return module
 
-    def get_parameter(self, target: str) -> Parameter:
+    def _owner(self, target: str) -> tuple:
+        """(the submodule holding ``target``'s last name, that name)."""
         module_path, _, name = target.rpartition(".")
-        module = self.get_submodule(module_path)
+        return self.get_submodule(module_path), name
+
+    def get_parameter(self, target: str) -> Parameter:
+        module, name = self._owner(target)
         if not hasattr(module, name):
             raise AttributeError(module._get_name() + " has no attribute `" + name + "`")
         param = getattr(module, name)
@@ -241,8 +245,7 @@ class Module:
         return param
 
     def get_buffer(self, target: str) -> Tensor:
-        module_path, _, name = target.rpartition(".")
-        module = self.get_submodule(module_path)
+        module, name = self._owner(target)
         if name not in module._buffers:
             raise AttributeError("`" + name + "` is not a buffer")
         return module._buffers[name]
