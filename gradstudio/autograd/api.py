@@ -138,9 +138,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             raise RuntimeError("One of the differentiated Tensors does not require grad")
     if retain_graph is None:
         retain_graph = create_graph
-    if create_graph:
-        from .errors import CREATE_GRAPH_CYCLE, warn_once
-        warn_once(CREATE_GRAPH_CYCLE)
     grads = _make_grads(outputs, grads)
     roots = _roots(outputs)
     result = run_backward(roots, grads, retain_graph=bool(retain_graph),

@@ -130,6 +130,7 @@ import warnings
 warnings.simplefilter("always")
 import {lib} as torch
 z = torch.tensor([1.0], requires_grad=True)
+torch.autograd.grad((z * z).sum(), z, create_graph=True)  # no warning: autograd.grad is the advice
 (z * z).sum().backward(create_graph=True)
 (z * z).sum().backward(create_graph=True)
 torch.tensor([z[0], 2.0])
@@ -152,3 +153,24 @@ def test_warn_once_warnings_match_torch(torch, tmp_path):
     theirs, ours = outputs
     assert ours == theirs
     assert len(ours) == 3  # the create_graph warning, then the two lines of the scalar one
+
+
+def test_a_function_saving_its_output_keeps_the_second_order_graph(torch):
+    def run(lib):
+        class Exp(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, a):
+                result = a.exp()
+                ctx.save_for_backward(result)
+                return result
+
+            @staticmethod
+            def backward(ctx, g):
+                (result,) = ctx.saved_tensors
+                return g * result
+        x = lib.tensor([0.5, 1.0], dtype=lib.float64, requires_grad=True)
+        (g,) = lib.autograd.grad(Exp.apply(x).sum(), x, create_graph=True)
+        (h,) = lib.autograd.grad(g.sum(), x)
+        return g.grad_fn.name(), g.tolist(), h.tolist()
+    theirs, ours = _both(torch, run)
+    assert ours == theirs
