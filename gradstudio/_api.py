@@ -47,6 +47,17 @@ from . import linalg, cuda, return_types  # noqa: F401,E402
 from . import backends, optim, utils  # noqa: F401,E402
 
 import math as _math  # noqa: E402
+from .out_param import with_out as _with_out  # noqa: E402
+
+# torch's out= on the hand-written public functions (the rows' own exports stay the
+# same object as the Tensor method, so they are left as they are)
+for _name in ("add", "sub", "mul", "div", "pow", "remainder", "maximum", "minimum", "clamp", "where",
+              "matmul", "mm", "bmm", "mv", "dot", "addmm", "outer", "cat", "concat", "concatenate", "stack",
+              "hstack", "vstack", "sum", "mean", "prod", "cumsum", "logsumexp", "softmax", "log_softmax",
+              "arange", "linspace", "zeros", "ones", "full", "randn", "rand", "eye", "gather",
+              "index_select", "take"):
+    globals()[_name] = _with_out(globals()[_name])
+del _name
 
 pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
 

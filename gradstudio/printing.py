@@ -5,8 +5,7 @@ faithful port of ``torch/_tensor_str.py`` (PyTorch 2.13) that works on plain
 numpy arrays, so that ``format_tensor(arr)`` prints exactly what
 ``repr(torch.from_numpy(arr))`` prints -- number formatting (``int_mode`` /
 ``sci_mode`` / precision / column width), summarisation with ``...``,
-line-width wrapping, nested bracket indentation, nan/inf/-0., bool and complex
-tensors, 0-d and empty tensors, and the ``size=``/``dtype=``/``requires_grad=``
+line-width wrapping, nested bracket indentation, nan/inf/-0., bool tensors, 0-d and empty tensors, and the ``size=``/``dtype=``/``requires_grad=``
 /``grad_fn=`` suffixes including their wrapping onto a new line.
 
 The module deliberately imports nothing from :mod:`gradstudio`; the tensor
@@ -52,8 +51,6 @@ DTYPE_NAMES: dict[np.dtype, str] = {
     np.dtype(np.float16): "torch.float16",
     np.dtype(np.float32): "torch.float32",
     np.dtype(np.float64): "torch.float64",
-    np.dtype(np.complex64): "torch.complex64",
-    np.dtype(np.complex128): "torch.complex128",
     np.dtype(np.int8): "torch.int8",
     np.dtype(np.int16): "torch.int16",
     np.dtype(np.int32): "torch.int32",
@@ -71,10 +68,6 @@ DTYPE_NAMES: dict[np.dtype, str] = {
 DEFAULT_DTYPE: np.dtype = np.dtype(np.float32)
 
 
-def _default_complex_dtype() -> np.dtype:
-    return np.dtype(np.complex128) if DEFAULT_DTYPE == np.float64 else np.dtype(np.complex64)
-
-
 def _dtype_name(dtype: np.dtype) -> str:
     try:
         return DTYPE_NAMES[np.dtype(dtype)]
@@ -84,10 +77,6 @@ def _dtype_name(dtype: np.dtype) -> str:
 
 def _is_floating(dtype: np.dtype) -> bool:
     return dtype.kind == "f"
-
-
-def _is_complex(dtype: np.dtype) -> bool:
-    return dtype.kind == "c"
 
 
 # ---------------------------------------------------------------------------
@@ -262,41 +251,20 @@ class _Formatter:
 # ---------------------------------------------------------------------------
 
 
-def _complex_join(real_str: str, imag_str: str) -> str:
-    imag_str = (imag_str + "j").lstrip()
-    # handles negative numbers, +0.0, -0.0
-    if imag_str[0] == "+" or imag_str[0] == "-":
-        return real_str + imag_str
-    return real_str + "+" + imag_str
-
-
-def _scalar_str(array: np.ndarray, formatter1: _Formatter, formatter2: _Formatter | None = None) -> str:
-    if formatter2 is not None:
-        real_str = _scalar_str(array.real, formatter1)
-        imag_str = _scalar_str(array.imag, formatter2)
-        return _complex_join(real_str, imag_str)
-    return formatter1.format(array.item())
+def _scalar_str(array: np.ndarray, formatter: _Formatter) -> str:
+    return formatter.format(array.item())
 
 
 def _vector_str(
     array: np.ndarray,
     indent: int,
     summarize: bool,
-    formatter1: _Formatter,
-    formatter2: _Formatter | None = None,
+    formatter: _Formatter,
 ) -> str:
     # length includes spaces and comma between elements
-    element_length = formatter1.width() + 2
-    if formatter2 is not None:
-        # width for imag_formatter + an extra j for complex
-        element_length += formatter2.width() + 1
-
+    element_length = formatter.width() + 2
     elements_per_line = max(1, math.floor((PRINT_OPTS.linewidth - indent) / element_length))
-
-    def _val_formatter(val) -> str:
-        if formatter2 is not None:
-            return _complex_join(formatter1.format(val.real), formatter2.format(val.imag))
-        return formatter1.format(val)
+    _val_formatter = formatter.format
 
     edgeitems = PRINT_OPTS.edgeitems
     if summarize and not edgeitems:
@@ -319,33 +287,32 @@ def _tensor_str_with_formatter(
     array: np.ndarray,
     indent: int,
     summarize: bool,
-    formatter1: _Formatter,
-    formatter2: _Formatter | None = None,
+    formatter: _Formatter,
 ) -> str:
     dim = array.ndim
 
     if dim == 0:
-        return _scalar_str(array, formatter1, formatter2)
+        return _scalar_str(array, formatter)
 
     if dim == 1:
-        return _vector_str(array, indent, summarize, formatter1, formatter2)
+        return _vector_str(array, indent, summarize, formatter)
 
     edgeitems = PRINT_OPTS.edgeitems
     if summarize and array.shape[0] > 2 * edgeitems:
         slices = (
             [
-                _tensor_str_with_formatter(array[i], indent + 1, summarize, formatter1, formatter2)
+                _tensor_str_with_formatter(array[i], indent + 1, summarize, formatter)
                 for i in range(edgeitems)
             ]
             + ["..."]
             + [
-                _tensor_str_with_formatter(array[i], indent + 1, summarize, formatter1, formatter2)
+                _tensor_str_with_formatter(array[i], indent + 1, summarize, formatter)
                 for i in range(len(array) - edgeitems, len(array))
             ]
         )
     else:
         slices = [
-            _tensor_str_with_formatter(array[i], indent + 1, summarize, formatter1, formatter2)
+            _tensor_str_with_formatter(array[i], indent + 1, summarize, formatter)
             for i in range(array.shape[0])
         ]
 
@@ -379,12 +346,6 @@ def _tensor_str(array: np.ndarray, indent: int) -> str:
 
     summarize = array.size > PRINT_OPTS.threshold
 
-    if _is_complex(array.dtype):
-        shown = _get_summarized_data(array) if summarize else array
-        real_formatter = _Formatter(shown.real)
-        imag_formatter = _Formatter(shown.imag)
-        return _tensor_str_with_formatter(array, indent, summarize, real_formatter, imag_formatter)
-
     formatter = _Formatter(_get_summarized_data(array) if summarize else array)
     return _tensor_str_with_formatter(array, indent, summarize, formatter)
 
@@ -417,7 +378,8 @@ def format_tensor(data: np.ndarray, *, requires_grad: bool = False, grad_fn_name
     The dtype is taken from ``data.dtype``: float32 is torch's default dtype
     (no suffix), float64 -> ``torch.float64``, float16 -> ``torch.float16``,
     int64 -> ``torch.int64`` (no suffix unless empty), int32, int16, int8,
-    uint8 (also uint16/32/64, complex64/128) and bool.  A 0-d numpy array is a
+    uint8 (also uint16/32/64) and bool (GradStudio has no complex dtypes, so
+    neither has its printer).  A 0-d numpy array is a
     0-d tensor.  ``grad_fn_name`` (e.g. ``"MulBackward0"``) takes precedence
     over ``requires_grad``, exactly as in torch.
     """
@@ -431,7 +393,7 @@ def format_tensor(data: np.ndarray, *, requires_grad: bool = False, grad_fn_name
     indent = len(prefix)
     suffixes: list[str] = []
 
-    has_default_dtype = dtype in (DEFAULT_DTYPE, _default_complex_dtype(), np.dtype(np.int64), np.dtype(np.bool_))
+    has_default_dtype = dtype in (DEFAULT_DTYPE, np.dtype(np.int64), np.dtype(np.bool_))
 
     if array.size == 0:
         # Explicitly print the shape if it is not (0,), to match NumPy behavior

@@ -110,6 +110,9 @@ def _backward(tensors, grad_tensors, retain_graph, create_graph, inputs, tracer=
             t.retain_grad()  # as torch does: a non-leaf input keeps retaining its grad
     if retain_graph is None:
         retain_graph = create_graph
+    if create_graph:
+        from .errors import CREATE_GRAPH_CYCLE, warn_once
+        warn_once(CREATE_GRAPH_CYCLE)
     grads = _make_grads(outputs, grads)
     roots = _roots(outputs)
     run_backward(roots, grads, retain_graph=bool(retain_graph), create_graph=bool(create_graph),

@@ -446,13 +446,18 @@ def _owned_array(grad, dtype) -> np.ndarray:
     return np.array(data, dtype=dtype, copy=True)
 
 
+def _copy_of(grad):
+    from ..ops.overwrite import copy_of  # torch's CopyBackwards node
+    return copy_of(grad)
+
+
 def _accumulate(variable, grad, create_graph: bool):
     """AccumulateGrad: ``variable.grad += grad`` with torch's aliasing rules."""
     current = variable._grad
     if current is None:
         if create_graph:
             # a copy, recorded when grad has a graph: .grad never aliases another tensor
-            variable._grad = grad.clone() if grad._requires_grad else _tensor.make(
+            variable._grad = _copy_of(grad) if grad._requires_grad else _tensor.make(
                 np.array(grad._data, dtype=variable._data.dtype, copy=True))
         else:
             variable._grad = _tensor.make(_owned_array(grad, variable._data.dtype))

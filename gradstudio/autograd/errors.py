@@ -78,3 +78,29 @@ def grad_dtype_error(grad, tensor) -> str:
 def shape_mismatch_error(index: int, grad_shape, out_shape) -> str:
     return (f"Mismatch in shape: grad_output[{index}] has a shape of {grad_shape!r} and "
             f"output[{index}] has a shape of {out_shape!r}.")
+
+
+CREATE_GRAPH_CYCLE = (
+    "Using backward() with create_graph=True will create a reference cycle between the parameter "
+    "and its gradient which can cause a memory leak. We recommend using autograd.grad when creating "
+    "the graph to avoid this. If you have to use this function, make sure to reset the .grad fields "
+    "of your parameters to None after use to break the cycle and avoid the leak.")
+GRAD_TENSOR_TO_SCALAR = ("Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
+                         "behavior.\nConsider using tensor.detach() first.")
+
+_warned: set = set()
+
+
+def warn_once(message: str) -> None:
+    """A UserWarning torch gives once per process (its TORCH_WARN_ONCE), attributed to
+    the first frame outside gradstudio — the user's line."""
+    if message in _warned:
+        return
+    _warned.add(message)
+    import sys
+    import warnings
+    package = __name__.split(".")[0]
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == package:
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, UserWarning, stacklevel=level)

@@ -111,6 +111,9 @@ class Function(metaclass=_FunctionMeta):
             node.traced = (args, output._data)
         ctx._node_ref = weakref.ref(node)
         result = Tensor._make(output._data, True, node)
+        # a saved output is the output itself, with its grad_fn (torch): the backward then
+        # stays differentiable through it (create_graph=True keeps the second-order graph)
+        ctx._saved = tuple(result if t is output else t for t in ctx._saved)
         return result
 
 

@@ -29,9 +29,9 @@ def _numerical_jacobian(func, inputs, k, eps):
 
 
 def _outputs(func, inputs):
-    from .grad_mode import no_grad
-    with no_grad():
-        out = func(*inputs)
+    # not under no_grad: the function may itself differentiate (gradgradcheck's first
+    # derivative), as torch's numerical Jacobian allows
+    out = func(*inputs)
     out = out if isinstance(out, tuple) else (out,)
     return [o._data.astype(np.float64).reshape(-1).copy() for o in out]
 
@@ -58,11 +58,12 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
 
     analytical = jacobian(of_differentiable, tuple(inputs[k] for k in differentiable))
     analytical = analytical if isinstance(analytical, tuple) else (analytical,)
+    several = isinstance(func(*inputs), tuple)   # jacobian is then indexed [output][input]
     outputs = _outputs(func, inputs)
     for position, k in enumerate(differentiable):
         numeric_columns = _numerical_jacobian(func, inputs, k, eps)
         for o, out in enumerate(outputs):
-            jac = analytical[position] if len(outputs) == 1 else analytical[o][position]
+            jac = analytical[o][position] if several else analytical[position]
             a = jac._data.astype(np.float64).reshape(out.size, -1)
             n = np.array([col[o] for col in numeric_columns]).T.reshape(out.size, -1)
             if not np.allclose(a, n, rtol=rtol, atol=atol):
@@ -74,14 +75,32 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
     return True
 
 
-def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3, **kwargs):
-    """gradcheck of the first derivative (with create_graph)."""
+def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3,
+                  gen_non_contig_grad_outputs=False, raise_exception=True, **kwargs):
+    """gradcheck of the vector-Jacobian product itself, as torch does: the function
+    checked is ``(inputs, grad_outputs) -> grad(func(inputs), inputs, grad_outputs,
+    create_graph=True)``, so second derivatives with respect to the inputs and the
+    mixed ones with respect to ``grad_outputs`` are both compared with central
+    differences. Without ``grad_outputs``, random ones (double, requiring grad)."""
+    from ..tensor import Tensor
+    from ..ops.creation import randn
     from .api import grad
     inputs = inputs if isinstance(inputs, tuple) else (inputs,)
+    if grad_outputs is None:
+        outputs = func(*inputs)
+        outputs = outputs if isinstance(outputs, tuple) else (outputs,)
+        grad_outputs = tuple(randn(*o.shape, dtype=o.dtype, requires_grad=True)
+                             for o in outputs if isinstance(o, Tensor) and o._requires_grad)
+    grad_outputs = grad_outputs if isinstance(grad_outputs, tuple) else tuple(grad_outputs)
+    count = len(grad_outputs)
 
-    def first_derivative(*xs):
-        out = func(*xs)
-        out = out if not isinstance(out, tuple) else out[0]
-        return grad(out.sum(), xs, create_graph=True, allow_unused=True)[0]
+    def vjp_of_func(*args):
+        input_args, outs_grads = args[:-count], args[-count:]
+        outputs = func(*input_args)
+        outputs = outputs if isinstance(outputs, tuple) else (outputs,)
+        differentiable = [a for a in input_args if isinstance(a, Tensor) and a._requires_grad]
+        grads = grad(outputs, differentiable, outs_grads, create_graph=True, allow_unused=True)
+        return tuple(g for g in grads if g is not None)
 
-    return gradcheck(first_derivative, inputs, eps=eps, atol=atol, rtol=rtol)
+    return gradcheck(vjp_of_func, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception)

@@ -157,6 +157,15 @@ class Node(_HookHolder):
         self._tensor_prehooks.append(hook)
         return _HookHandle(self._tensor_prehooks, hook)
 
+    def __getattr__(self, attribute):
+        # only reached for attributes a Node does not have: torch's ``grad_fn._saved_self``,
+        # ``_saved_other``, ``_saved_result`` and the saved parameters (``_saved_exponent``)
+        if attribute.startswith("_saved_") and self.op is not None:
+            found, value = _saved_value(self, attribute[len("_saved_"):])
+            if found:
+                return value
+        raise AttributeError(f"'{self.name()}' object has no attribute '{attribute}'")
+
     def saved_inputs(self):
         """The inputs as the rules see them; raises if they were freed or changed in place."""
         if self._released and self.op.saves:
@@ -174,6 +183,36 @@ class Node(_HookHolder):
             vc = peek_version_counter(tensor) if tensor is not None else None
             if vc is not None and vc.last_epoch > self._epoch:
                 raise RuntimeError(inplace_version_error(tensor, vc.version_at(self._epoch), producer))
+
+
+def _saved_value(node, key):
+    """(found, value) for ``grad_fn._saved_<key>``: the inputs the op saved as ``self`` and
+    ``other``, its saved result, a parameter by name, ``self_sym_sizes`` (the first
+    input's shape). Numbers come back as 0-d tensors, as torch wraps them."""
+    from ..tensor import Tensor, make
+    import numpy as np
+    op = node.op
+    position = {"self": 0, "other": 1}.get(key)
+    if position is not None and op.saves_inputs and position < op.arity and node._released:
+        raise RuntimeError(freed_saved_tensors_error())
+    if position is not None and op.saves_inputs and position < len(node._inputs or ()):
+        value = node.saved_inputs()[position]
+        if isinstance(value, (int, float, bool)):
+            return True, make(np.asarray(value))
+        if isinstance(value, Tensor):
+            return True, value
+    if key == "result" and op.saves_result:
+        if node._released:
+            raise RuntimeError(freed_saved_tensors_error())
+        result = node._out_ref() if node._out_ref is not None else None
+        return True, result if result is not None else make(node._out_data)
+    if key == "self_sym_sizes" and node._inputs:
+        return True, tuple(node._inputs[0]._data.shape)
+    params = node._params
+    if isinstance(params, dict) and key in params and key != "ctx":
+        value = params[key]
+        return True, tuple(value) if isinstance(value, list) else value
+    return False, None
 
 
 _new = object.__new__

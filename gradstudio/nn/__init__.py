@@ -1,9 +1,9 @@
 """``torch.nn`` for GradStudio: Module and its layers, Parameter, init, functional."""
 from . import functional, init  # noqa: F401
 from .modules import (BCELoss, BCEWithLogitsLoss, BatchNorm1d, Bilinear, CrossEntropyLoss,  # noqa: F401
-                      Dropout, Embedding, Flatten, Identity, L1Loss, LayerNorm, LeakyReLU, Linear,
+                      Dropout, ELU, Embedding, Flatten, GELU, HuberLoss, Identity, L1Loss, LayerNorm, LeakyReLU, Linear,
                       LogSoftmax, Module, ModuleDict, ModuleList, MSELoss, NLLLoss, ParameterDict,
-                      ParameterList, ReLU, Sequential, Sigmoid, SiLU, Softmax, Softmin, Softplus, Tanh,
+                      ParameterList, ReLU, Sequential, Sigmoid, SiLU, SmoothL1Loss, Softmax, Softmin, Softplus, Tanh,
                       Unflatten)
 from .parameter import Parameter  # noqa: F401
 from . import modules, utils  # noqa: F401

@@ -13,6 +13,8 @@ from ..ops.losses import (binary_cross_entropy, binary_cross_entropy_with_logits
                           cross_entropy, mse_loss, nll_loss)
 from ..ops.losses import _broadcast_warning, _check_reduction
 from ..ops.reduction import log_softmax, softmax  # noqa: F401
+from ..ops import nn_functions as _rows
+from ..ops.table import apply as _apply
 from ..tensor import Tensor
 from ..generator import rng as _rng
 
@@ -59,10 +61,50 @@ def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
 def softplus(input, beta: float = 1.0, threshold: float = 20.0):
     if beta == 1 and threshold == 20:
         return _softplus(input)
-    # torch: x where beta·x > threshold, else log(1 + exp(beta·x)) / beta
-    from ..ops.elementwise import where
-    scaled = input * beta
-    return where(scaled > threshold, input, _softplus(scaled) / beta)
+    return _apply(_rows.SOFTPLUS_BETA, (input,), {"beta": beta, "threshold": threshold})
+
+
+def gelu(input, approximate: str = "none"):
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError(f"approximate argument must be either none or tanh.")
+    return _apply(_rows.GELU, (_floating(input, "GeluKernelImpl"),), {"approximate": approximate})
+
+
+def elu(input, alpha: float = 1.0, inplace: bool = False):
+    out = _apply(_rows.ELU, (input,), {"alpha": alpha})
+    if inplace:
+        from ..ops.inplace import commit_inplace
+        return commit_inplace(input, out)
+    return out
+
+
+def _floating(input, kernel):
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_long_name(input)}'")
+    return input
+
+
+def _long_name(input):
+    return {"int64": "Long", "int32": "Int", "bool": "Bool"}.get(input._data.dtype.name, input._data.dtype.name)
+
+
+def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weight=None):
+    if weight is not None:
+        raise NotImplementedError("GradStudio's huber_loss does not support weight=")
+    _broadcast_warning(input, target)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    return _apply(_rows.HUBER_LOSS, (input, target), {"reduction": _check_reduction(reduction), "delta": delta})
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", beta: float = 1.0):
+    _broadcast_warning(input, target)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    if beta == 0:  # torch runs it as l1_loss (no SmoothL1LossBackward0 node)
+        return l1_loss(input, target, reduction=reduction)
+    return _apply(_rows.SMOOTH_L1_LOSS, (input, target), {"reduction": _check_reduction(reduction),
+                                                          "beta": float(beta)})
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
@@ -107,7 +149,8 @@ def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None)
 
 
 def pad(input, pad, mode: str = "constant", value=None):
-    """Constant padding: ``pad`` lists (before, after) pairs from the last dimension back."""
+    """Constant padding: ``pad`` lists (before, after) pairs from the last dimension back;
+    one ConstantPadNdBackward0 node, as torch records it."""
     if mode != "constant":
         raise NotImplementedError(f"GradStudio's pad supports mode='constant' only, not {mode!r}")
     if len(pad) % 2:
@@ -115,58 +158,47 @@ def pad(input, pad, mode: str = "constant", value=None):
     if len(pad) // 2 > input.dim():
         raise RuntimeError("Padding length should be less than or equal to two times the input dimension "
                            f"but got padding length {len(pad)} and input of dimension {input.dim()}")
-    from ..ops.shape import cat
-    from ..ops.creation import full
-    out = input
-    fill = 0.0 if value is None else value
-    for i in range(len(pad) // 2):
-        dim = input.dim() - 1 - i
-        before, after = pad[2 * i], pad[2 * i + 1]
-        pieces = []
-        for width in (before, after):
-            shape = list(out.shape)
-            shape[dim] = width
-            pieces.append(full(shape, fill, dtype=out.dtype) if width > 0 else None)
-        if before < 0:
-            out = out.narrow(dim, -before, out.shape[dim] + before)
-        if after < 0:
-            out = out.narrow(dim, 0, out.shape[dim] + after)
-        parts = [x for x in (pieces[0], out, pieces[1]) if x is not None]
-        out = cat(parts, dim) if len(parts) > 1 else out
-    return out
+    return _apply(_rows.CONSTANT_PAD, (input,), {"pad": tuple(int(p) for p in pad),
+                                                 "value": 0.0 if value is None else value})
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
               sparse=False):
-    return weight[input]
+    """Rows of ``weight`` picked by ``input``: one EmbeddingBackward0 node (the row at
+    ``padding_idx`` gets no gradient)."""
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError("GradStudio's embedding does not support max_norm, scale_grad_by_freq "
+                                  "or sparse")
+    if input._data.dtype.kind not in "iu":
+        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following scalar "
+                           f"types: Long, Int; but got torch.{input.dtype.__str__().split('.')[-1].capitalize()}"
+                           "Tensor instead (while checking arguments for embedding)")
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += weight.shape[0]
+    return _apply(_rows.EMBEDDING, (weight, input), {"padding_idx": -1 if padding_idx is None else padding_idx})
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
-    dims = tuple(range(-len(normalized_shape), 0))
-    mean = input.mean(dims, keepdim=True)
-    var = input.var(dims, unbiased=False, keepdim=True)
-    out = (input - mean) * (var + eps).rsqrt()
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out
+    """One NativeLayerNormBackward0 node over the last ``len(normalized_shape)`` dimensions."""
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if tuple(input.shape[input.dim() - len(normalized_shape):]) != normalized_shape:
+        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
+                           f"[*, {', '.join(map(str, normalized_shape))}], but got input of size"
+                           f"{list(input.shape)}")
+    return _apply(_rows.LAYER_NORM, (input, weight, bias), {"normalized_shape": normalized_shape, "eps": eps})
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training: bool = False,
                momentum: float = 0.1, eps: float = 1e-5):
-    """Normalise over the batch (and length) dimensions; in training, update the running
-    statistics in place with the unbiased variance, as torch does."""
+    """One NativeBatchNormBackward0 node: each channel normalised over the batch (and
+    length) dimensions in training, by the running statistics otherwise; in training the
+    running statistics are updated in place with the unbiased variance, as torch does."""
     dims = (0,) if input.dim() == 2 else (0, 2)
-    shape = [1] * input.dim()
-    shape[1] = input.shape[1]
     if training:
         n = input.numel() // input.shape[1]
         if n <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input size "
                              f"{input.shape}")
-        mean = input.mean(dims)
-        var = input.var(dims, unbiased=False)
         if running_mean is not None:
             data = input._data.astype(np.float64)
             batch_mean = data.mean(axis=dims)
@@ -174,12 +206,5 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             rm, rv = running_mean._data, running_var._data
             rm[...] = (1 - momentum) * rm + momentum * batch_mean
             rv[...] = (1 - momentum) * rv + momentum * batch_var
-    else:
-        mean, var = running_mean, running_var
-    out = (input - mean.reshape(shape)) * (var.reshape(shape) + eps).rsqrt()
-    if weight is not None:
-        out = out * weight.reshape(shape)
-    if bias is not None:
-        out = out + bias.reshape(shape)
-    return out
-
+    return _apply(_rows.BATCH_NORM, (input, weight, bias, None if training else running_mean,
+                                     None if training else running_var), {"training": bool(training), "eps": eps})

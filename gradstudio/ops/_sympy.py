@@ -124,8 +124,14 @@ def tmin(*args):
     return _extremum_class("tmin", min)(*args)
 
 
+def erf_array(x):
+    """erf on an array (numpy has none; math.erf is exact to a double): GELU's forward,
+    and what lambdify maps sympy's erf to."""
+    return np.frompyfunc(math.erf, 1, 1)(x).astype(np.float64)
+
+
 # Functions of ours that lambdify must map to numpy.
-NUMPY_FUNCTIONS = {"roundeven": np.round,
+NUMPY_FUNCTIONS = {"roundeven": np.round, "erf": erf_array,
                    "tmax": lambda *a: functools.reduce(np.maximum, a),
                    "tmin": lambda *a: functools.reduce(np.minimum, a)}
 

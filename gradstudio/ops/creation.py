@@ -92,6 +92,9 @@ def _collect_kinds(data, kinds: set):
             _collect_kinds(item, kinds)
         elif isinstance(item, Tensor):
             kinds.add(_dt.from_numpy_dtype(item._data.dtype))
+            if item._requires_grad:
+                from ..autograd.errors import GRAD_TENSOR_TO_SCALAR, warn_once
+                warn_once(GRAD_TENSOR_TO_SCALAR)
         elif isinstance(item, np.generic):
             kinds.add(_dt.from_numpy_dtype(item.dtype))
         elif isinstance(item, bool):

@@ -299,7 +299,17 @@ def _as_advanced(item):
     return None
 
 
+def _ranges_as_arrays(index):
+    """A Python ``range`` indexes as the list of its numbers (torch: an advanced index)."""
+    if isinstance(index, range):
+        return np.arange(index.start, index.stop, index.step, dtype=np.int64)
+    if isinstance(index, tuple) and any(isinstance(i, range) for i in index):
+        return tuple(_ranges_as_arrays(i) if isinstance(i, range) else i for i in index)
+    return index
+
+
 def getitem(input, index):
+    index = _ranges_as_arrays(index)
     items = index if isinstance(index, tuple) else (index,)
     # A 0-d integer tensor indexes like an int (torch gives SelectBackward0).
     items = tuple(int(i.item()) if isinstance(i, Tensor) and i._data.ndim == 0
@@ -389,6 +399,7 @@ def _alias_row():
 def setitem(target, index, value):
     """``target[index] = value`` — in place, recorded as torch's CopySlices."""
     from .inplace import check_inplace, commit_inplace
+    index = _ranges_as_arrays(index)
     if target._requires_grad and target.grad_fn is None and _grad_state.enabled and _is_view_key(index):
         # torch writes through a view (x[0] is one): its own wording for a leaf
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "

@@ -116,6 +116,10 @@ def _snapshot(t: Tensor) -> Tensor:
 
 
 def zero_(self):
+    if check_inplace(self):
+        from .overwrite import ZERO
+        from .table import apply
+        return commit_inplace(self, apply(ZERO, (self,)))
     return fill_(self, 0)
 
 
@@ -123,8 +127,9 @@ def fill_(self, value):
     if isinstance(value, Tensor):
         value = value.item()
     if check_inplace(self):
-        from .creation import full_like
-        return commit_inplace(self, full_like(self, value) + self * 0)
+        from .overwrite import FILL
+        from .table import apply
+        return commit_inplace(self, apply(FILL, (self,), {"value": value}))
     self._data[...] = value
     shared_version_counter(self).bump()
     return self
@@ -134,9 +139,10 @@ def copy_(self, src, non_blocking=False):
     if not isinstance(src, Tensor):
         src = make(np.asarray(src))
     if check_inplace(self, src):
-        from .elementwise import add
-        converted = src.to(_dt.from_numpy_dtype(self._data.dtype)) if src._data.dtype.kind == "f" else src
-        return commit_inplace(self, add(self * 0, converted.expand(*self._data.shape)))
+        from .overwrite import COPY
+        from .table import apply
+        np.broadcast_shapes(src._data.shape, self._data.shape)  # torch's error for a source that does not fit
+        return commit_inplace(self, apply(COPY, (self, src)))
     self._data[...] = np.broadcast_to(src._data, self._data.shape)
     shared_version_counter(self).bump()
     return self

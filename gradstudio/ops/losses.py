@@ -283,8 +283,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if target._data.dtype.kind == "f":  # class probabilities
         if label_smoothing > 0:
             target = target * (1 - label_smoothing) + label_smoothing / n_classes
-        if reduction == "mean":
-            return -(log_p * target).sum() / (input._data.size // n_classes)
+        if reduction == "mean":  # torch divides by a C++ number: DivBackward1
+            from .nn_functions import DIV_SCALAR
+            return apply(DIV_SCALAR, (-(log_p * target).sum(),), {"other": input._data.size // n_classes})
         if reduction == "sum":
             return -(log_p * target).sum()
         return -(log_p * target).sum(class_dim)

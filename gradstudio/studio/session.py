@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from gradstudio.studio import modules as _modules
 from gradstudio.studio import trace as _graph
 from gradstudio.autograd import api as _api
 from gradstudio.autograd import events as _events
@@ -69,6 +70,7 @@ class BackwardCall:
     graph: _graph.Graph | None = None
     graph_error: str | None = None
     steps: _events.Trace | None = None  # the engine's step trace, with Session(step_trace=True)
+    groups: list = field(default_factory=list)  # ModuleGroup per module call in the graph
 
 
 @dataclass
@@ -152,6 +154,7 @@ class Session:
         self._current: CellRun | None = None
         self._capture: _Capture | None = None
         self._cell_files: dict = {}     # compiled filename -> (cell index, line offset)
+        self._module_calls = _modules.CallRecorder()  # which nodes each module call made
 
     # -- running ----------------------------------------------------------------
     def run_script(self, text: str, *, stop_on_error: bool = True) -> list:
@@ -186,7 +189,7 @@ class Session:
         _grad_state.tracing = self.trace
         _api.observers.append(self)
         try:
-            with capture, contextlib.redirect_stdout(_Tee(capture, "stdout")), \
+            with capture, self._module_calls, contextlib.redirect_stdout(_Tee(capture, "stdout")), \
                     contextlib.redirect_stderr(_Tee(capture, "stderr")), \
                     warnings.catch_warnings():
                 warnings.simplefilter("default")
@@ -231,8 +234,10 @@ class Session:
     # -- names ------------------------------------------------------------------
     def named_tensors(self) -> dict:
         """``{id(tensor): (name, tensor)}`` for the script's top-level variables
-        (also items of top-level lists, tuples and dicts, as ``W[0]``, ``p['w']``)."""
-        found: dict = {}
+        (also items of top-level lists, tuples and dicts, as ``W[0]``, ``p['w']``).
+        A module's parameters and buffers are named by their qualified names first
+        (``model.0.weight``): a loop variable that happens to hold one is not its name."""
+        found: dict = _modules.parameter_names(self.namespace)
         for name, value in list(self.namespace.items()):
             if name.startswith("__"):
                 continue
@@ -269,6 +274,8 @@ class Session:
             try:
                 call.graph = _graph.capture(root, names)
                 tracer = (_StepTracer if self.step_trace else _Tracer)(call.graph)
+                call.groups = _modules.groups(call.graph, root, self._module_calls.calls,
+                                              _modules.module_names(self.namespace))
             except ValueError as error:  # an untraced graph (built outside the session)
                 call.graph_error = str(error)
         if tracer is None and self.step_trace:

@@ -12,6 +12,8 @@ navigation toolbar (pan, zoom, save as PNG/SVG/PDF):
 * **Sweep** — f and ∂f/∂a while one element a of a leaf moves over a range,
   computed in the kernel (``runner.request_sweep``): engine, closed form and
   finite differences on top of each other.
+* **Loss curve** — the value of the scalar loss of every recorded backward call,
+  in order (a training loop's curve; :mod:`gradstudio.studio.figures.loss_curve`).
 
 The panel follows the model's selection and signals. Every change marks the
 affected tabs stale; one zero-delay timer rebuilds the visible tab, so a
@@ -37,8 +39,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout
 
 from .. import theme
 
-TABS = ("norms", "heatmap", "sweep")
-TITLES = {"norms": "Gradient norms", "heatmap": "Heatmap", "sweep": "Sweep"}
+TABS = ("norms", "heatmap", "sweep", "loss")
+TITLES = {"norms": "Gradient norms", "heatmap": "Heatmap", "sweep": "Sweep", "loss": "Loss curve"}
 DEFAULT_POINTS = 41
 MAX_POINTS = 401
 
@@ -281,7 +283,8 @@ class PlotsPanel(QWidget):
         if self.views:
             return
         from ..plots.view import PlotView
-        names = {"norms": "gradient-norms.png", "heatmap": "gradient-heatmap.png", "sweep": "sweep.png"}
+        names = {"norms": "gradient-norms.png", "heatmap": "gradient-heatmap.png", "sweep": "sweep.png",
+                 "loss": "loss-curve.png"}
         for name in TABS:
             view = PlotView(names[name])
             view.canvas.mpl_connect("button_press_event", lambda event, n=name: self._on_click(n, event))
@@ -425,6 +428,24 @@ class PlotsPanel(QWidget):
             self.norms_plot, self.norms_call = plot, index
 
         self._submit("norms", build, done)
+
+    def _render_loss(self):
+        from gradstudio.studio.figures import loss_curve
+        name, curve = loss_curve.points([r.data for r in self.model.call_list()])
+        if len(curve) < 2:
+            self._draw_message("loss", "Run a loop that calls loss.backward() to see its loss curve")
+            return
+        if not self._plotting_ready():
+            self._stale.add("loss")
+            return
+        from gradstudio.studio.figures import plotting
+        colors = self.colors()
+
+        def build(figure):
+            plotting.style_figure(figure, colors)
+            return loss_curve.draw(figure.add_subplot(), name, curve, colors=colors)
+
+        self._submit("loss", build, lambda plot: None)
 
     def _draw_message(self, name: str, message: str, reset=()):
         """No plot: the tab says ``message`` (no matplotlib needed for that)."""

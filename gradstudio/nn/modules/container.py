@@ -19,7 +19,32 @@ def _index(length: int, idx) -> int:
     return idx % length
 
 
-class Sequential(Module):
+class _Numbered(Module):
+    """Children kept in order and renumbered ``"0"`` … after a deletion, as torch's
+    Sequential and ModuleList both do."""
+
+    def __delitem__(self, idx):
+        keys = list(self._modules)
+        for key in (keys[idx] if isinstance(idx, slice) else [keys[_index(len(self), idx)]]):
+            delattr(self, key)
+        # renumber, as torch does, so indices stay contiguous
+        modules = list(self._modules.values())
+        self._modules.clear()
+        for i, module in enumerate(modules):
+            self._modules[str(i)] = module
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+
+class Sequential(_Numbered):
     """Runs its children in order, each on the output of the last."""
 
     def __init__(self, *args):
@@ -39,26 +64,6 @@ class Sequential(Module):
     def __setitem__(self, idx, module):
         key = list(self._modules)[_index(len(self), idx)]
         setattr(self, key, module)
-
-    def __delitem__(self, idx):
-        keys = list(self._modules)
-        for key in (keys[idx] if isinstance(idx, slice) else [keys[_index(len(self), idx)]]):
-            delattr(self, key)
-        # renumber, as torch does, so indices stay contiguous
-        modules = list(self._modules.values())
-        self._modules.clear()
-        for i, module in enumerate(modules):
-            self._modules[str(i)] = module
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module) -> "Sequential":
-        self.add_module(str(len(self)), module)
-        return self
 
     def extend(self, sequential) -> "Sequential":
         for module in sequential:
@@ -84,7 +89,7 @@ class Sequential(Module):
         return input
 
 
-class ModuleList(Module):
+class ModuleList(_Numbered):
     """A list of modules, registered under their indices."""
 
     def __init__(self, modules=None):
@@ -100,27 +105,8 @@ class ModuleList(Module):
     def __setitem__(self, idx, module):
         setattr(self, str(_index(len(self), idx)), module)
 
-    def __delitem__(self, idx):
-        keys = list(self._modules)
-        for key in (keys[idx] if isinstance(idx, slice) else [str(_index(len(self), idx))]):
-            delattr(self, key)
-        modules = list(self._modules.values())
-        self._modules.clear()
-        for i, module in enumerate(modules):
-            self._modules[str(i)] = module
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
     def __iadd__(self, modules):
         return self.extend(modules)
-
-    def append(self, module) -> "ModuleList":
-        self.add_module(str(len(self)), module)
-        return self
 
     def extend(self, modules) -> "ModuleList":
         offset = len(self)

@@ -14,6 +14,16 @@ def _empty(shape, dtype):
     return empty(*shape, dtype=dtype or _dt.get_default_dtype())
 
 
+def _weight_and_bias(module, weight_shape, out_features, bias, dtype):
+    """Register ``weight`` and ``bias`` (or a None bias) uninitialised, as torch's
+    layers do before ``reset_parameters``."""
+    module.weight = Parameter(_empty(weight_shape, dtype))
+    if bias:
+        module.bias = Parameter(_empty((out_features,), dtype))
+    else:
+        module.register_parameter("bias", None)
+
+
 class Identity(Module):
     def __init__(self, *args, **kwargs):
         super().__init__()
@@ -30,11 +40,7 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(_empty((out_features, in_features), dtype))
-        if bias:
-            self.bias = Parameter(_empty((out_features,), dtype))
-        else:
-            self.register_parameter("bias", None)
+        _weight_and_bias(self, (out_features, in_features), out_features, bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -60,11 +66,7 @@ class Bilinear(Module):
         self.in1_features = in1_features
         self.in2_features = in2_features
         self.out_features = out_features
-        self.weight = Parameter(_empty((out_features, in1_features, in2_features), dtype))
-        if bias:
-            self.bias = Parameter(_empty((out_features,), dtype))
-        else:
-            self.register_parameter("bias", None)
+        _weight_and_bias(self, (out_features, in1_features, in2_features), out_features, bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

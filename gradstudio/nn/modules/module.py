@@ -16,7 +16,7 @@ from ...autograd.grad_mode import no_grad
 from ...tensor import Tensor
 from ..parameter import Parameter
 
-__all__ = ["Module", "RemovableHandle"]
+__all__ = ["Module", "RemovableHandle", "register_module_forward_pre_hook", "register_module_forward_hook"]
 
 _handle_ids = itertools.count()
 
@@ -36,6 +36,26 @@ class RemovableHandle:
 
     def __exit__(self, *exc):
         self.remove()
+
+
+# Hooks run around every module's forward (torch.nn.modules.module's global hooks): a
+# GradStudio session uses them to know which graph nodes each module call made.
+_global_forward_pre_hooks: dict = {}
+_global_forward_hooks: dict = {}
+
+
+def register_module_forward_pre_hook(hook) -> RemovableHandle:
+    """``hook(module, args)`` before every module's forward, before its own pre-hooks."""
+    handle = RemovableHandle(_global_forward_pre_hooks)
+    _global_forward_pre_hooks[handle.id] = hook
+    return handle
+
+
+def register_module_forward_hook(hook, *, always_call: bool = False) -> RemovableHandle:
+    """``hook(module, args, output)`` after every module's forward, before its own hooks."""
+    handle = RemovableHandle(_global_forward_hooks)
+    _global_forward_hooks[handle.id] = hook
+    return handle
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -210,9 +230,13 @@ class Module:
                 raise AttributeError("`" + item + "` is not an nn.Module")
         return module
 
-    def get_parameter(self, target: str) -> Parameter:
+    def _owner(self, target: str) -> tuple:
+        """(the submodule holding ``target``'s last name, that name)."""
         module_path, _, name = target.rpartition(".")
-        module = self.get_submodule(module_path)
+        return self.get_submodule(module_path), name
+
+    def get_parameter(self, target: str) -> Parameter:
+        module, name = self._owner(target)
         if not hasattr(module, name):
             raise AttributeError(module._get_name() + " has no attribute `" + name + "`")
         param = getattr(module, name)
@@ -221,8 +245,7 @@ class Module:
         return param
 
     def get_buffer(self, target: str) -> Tensor:
-        module_path, _, name = target.rpartition(".")
-        module = self.get_submodule(module_path)
+        module, name = self._owner(target)
         if name not in module._buffers:
             raise AttributeError("`" + name + "` is not a buffer")
         return module._buffers[name]
@@ -455,13 +478,18 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         d = self.__dict__
-        if not (d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"]):
+        if not (d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"]
+                or _global_forward_pre_hooks or _global_forward_hooks):
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
 
     _call_impl = __call__
 
     def _call_with_hooks(self, args, kwargs):
+        for hook in list(_global_forward_pre_hooks.values()):
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
         for hook, with_kwargs in list(self._forward_pre_hooks.values()):
             if with_kwargs:
                 result = hook(self, args, kwargs)
@@ -477,6 +505,10 @@ class Module:
             backward = BackwardHook(self, list(self._backward_hooks.values()))
             args = backward.setup_inputs(args)
         output = self.forward(*args, **kwargs)
+        for hook in list(_global_forward_hooks.values()):
+            result = hook(self, args, output)
+            if result is not None:
+                output = result
         for hook, with_kwargs in list(self._forward_hooks.values()):
             result = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
             if result is not None:

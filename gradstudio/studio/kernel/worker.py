@@ -239,8 +239,9 @@ class Kernel:
 
     def _check_calls(self, calls, timeout):
         """Derive and compare each call; ``timeout`` None means numbers only."""
-        from gradstudio.studio import compare
+        from gradstudio.studio import compare, derive_plan
         from gradstudio.studio.kernel import records as kernel_data
+        skipped = derive_plan.plan(calls)[1] if timeout is not None else {}
         for position, call in enumerate(calls):
             if self.interrupt_pending:
                 for rest in calls[position:]:
@@ -249,13 +250,16 @@ class Kernel:
                 return
             self.interruptible = True
             try:
-                formulas = {}
-                if timeout is not None:
+                formulas, note = {}, None
+                if call.index in skipped:   # a loop's repeated graph: formulas on its last calls
+                    note = derive_plan.skipped_note(skipped[call.index])
+                elif timeout is not None:
                     self.send({"type": "deriving", "call": call.index,
                                "leaves": [leaf.name for leaf in call.leaves]})
                     formulas = self.worker.derive(call.graph, call.gradient,
                                                   [leaf.vertex for leaf in call.leaves], timeout)
-                check = compare.check_call(call, formulas, torch_gradients=_torch_gradients(call))
+                check = derive_plan.noted(compare.check_call(call, formulas, symbolic_error=note,
+                                                             torch_gradients=_torch_gradients(call)), note)
                 self.interruptible = False
                 data = kernel_data.check_data(check)
             except KeyboardInterrupt:

@@ -11,18 +11,11 @@ import gradstudio
 pytestmark = pytest.mark.oracle
 
 
-# Values and gradients match; the node differs because the op has no row of its own yet
-# (torch divides by a C++ int: DivBackward1; pads with one ConstantPadNd node; softplus
-# with beta is one node). Kept here so that adding the rows makes these tests fail
-# until the entry is removed.
-KNOWN_GRAD_FN_DIFFERENCES = {
-    ("DivBackward1", "CrossEntropyLoss-probs-mean"): "DivBackward0",
-    ("DivBackward1", "CrossEntropyLoss-probs-smooth-mean"): "DivBackward0",
-    ("ConstantPadNdBackward0", "F.pad(x, (1, 2))"): "CatBackward0",
-    ("ConstantPadNdBackward0", "F.pad(x, (1, 1, 2, 0), value=3.0)"): "CatBackward0",
-    ("ConstantPadNdBackward0", "F.pad(x, (-1, 1))"): "CatBackward0",
-    ("SoftplusBackward0", "F.softplus(x, beta=3.0)"): "WhereBackward0",
-}
+# Values and gradients match; the node differs because the op has no row of its own.
+# Kept here so that adding a row makes its test fail until the entry is removed.
+# (Empty since the nn rows in gradstudio/ops/nn_functions.py: cross-entropy's DivBackward1,
+# ConstantPadNdBackward0, softplus with beta.)
+KNOWN_GRAD_FN_DIFFERENCES: dict = {}
 
 
 def _copy_parameters(tm, gm):
@@ -61,6 +54,14 @@ MODULES = [
     ("nn.BatchNorm1d(4)", [(6, 4)]),
     ("nn.BatchNorm1d(3)", [(5, 3, 2)]),
     ("nn.Dropout(0.0)", [(3, 4)]),
+    ("nn.GELU()", [(3, 4)]),
+    ("nn.GELU(approximate='tanh')", [(3, 4)]),
+    ("nn.ELU()", [(3, 4)]),
+    ("nn.ELU(alpha=0.5)", [(3, 4)]),
+    ("nn.LayerNorm((3, 4), bias=False)", [(2, 3, 4)]),
+    ("nn.BatchNorm1d(4, affine=False)", [(6, 4)]),
+    ("nn.BatchNorm1d(4, momentum=None)", [(6, 4)]),
+    ("nn.BatchNorm1d(4).eval()", [(6, 4)]),
 ]
 
 
@@ -94,7 +95,9 @@ def test_module_matches_torch(text, shapes, torch):
 # grad_fn names where GradStudio records the op torch records
 GRAD_FN = ["nn.Linear(4, 3)", "nn.Linear(4, 3, bias=False)", "nn.ReLU()",
            "nn.LeakyReLU(0.2)", "nn.Sigmoid()", "nn.Tanh()", "nn.Softmax(dim=1)", "nn.LogSoftmax(dim=-1)",
-           "nn.SiLU()", "nn.Softplus()", "nn.Bilinear(4, 4, 2)"]
+           "nn.SiLU()", "nn.Softplus()", "nn.Bilinear(4, 4, 2)", "nn.Softplus(beta=2.0, threshold=5.0)",
+           "nn.GELU()", "nn.GELU(approximate='tanh')", "nn.ELU()", "nn.LayerNorm(4)",
+           "nn.LayerNorm(4, elementwise_affine=False)", "nn.BatchNorm1d(4)", "nn.BatchNorm1d(4).eval()"]
 
 
 @pytest.mark.parametrize("text", GRAD_FN)
@@ -188,7 +191,8 @@ def test_module_hooks_match_torch(torch):
 @pytest.mark.parametrize("loss", [
     "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "CrossEntropyLoss-probs",
     "CrossEntropyLoss-ignore", "CrossEntropyLoss-smooth", "CrossEntropyLoss-probs-smooth",
-    "CrossEntropyLoss-ignore-smooth", "NLLLoss"])
+    "CrossEntropyLoss-ignore-smooth", "NLLLoss", "HuberLoss", "HuberLoss-delta", "SmoothL1Loss",
+    "SmoothL1Loss-beta", "SmoothL1Loss-zero"])
 def test_loss_module_matches_torch(loss, reduction, torch):
     rng = np.random.default_rng(7)
     x = rng.standard_normal((6, 4)).astype(np.float32)
@@ -198,6 +202,10 @@ def test_loss_module_matches_torch(loss, reduction, torch):
         kwargs["ignore_index"] = 2
     if "smooth" in variant:
         kwargs["label_smoothing"] = 0.2
+    if "delta" in variant:
+        kwargs["delta"] = 0.5
+    if "beta" in variant or "zero" in variant:
+        kwargs["beta"] = 0.0 if "zero" in variant else 0.3
     if name in ("CrossEntropyLoss", "NLLLoss"):
         target = rng.dirichlet(np.ones(4), 6).astype(np.float32) if "probs" in variant else \
             np.array([0, 2, 1, 3, 2, 0])
@@ -226,6 +234,11 @@ def test_loss_module_matches_torch(loss, reduction, torch):
     "F.one_hot(torch.tensor([[0], [2]]), num_classes=4)", "F.pad(x, (1, 2))", "F.pad(x, (1, 1, 2, 0), value=3.0)",
     "F.pad(x, (-1, 1))", "F.normalize(x)", "F.normalize(x, p=1.0, dim=0)", "F.dropout(x, 0.3, training=False)",
     "F.softmin(x, dim=1)", "F.relu(x)", "F.leaky_relu(x, 0.1)", "F.softplus(x, beta=3.0)",
+    "F.gelu(x)", "F.gelu(x, approximate='tanh')", "F.elu(x, 0.3)", "F.pad(x, (0, 0, 1, 1))",
+    "F.huber_loss(x, w[:1, :4] * 2, delta=0.7)", "F.smooth_l1_loss(x, torch.zeros(3, 4), reduction='none')",
+    "F.layer_norm(x, (4,), w[0], b[:1].expand(4))", "F.embedding(torch.tensor([[1, 0], [1, 2]]), x)",
+    "F.embedding(torch.tensor([1, 0, 1]), x, padding_idx=1)",
+    "F.batch_norm(x, torch.zeros(4), torch.ones(4), training=True)",
 ])
 def test_functional_matches_torch(call, torch):
     rng = np.random.default_rng(3)
@@ -267,3 +280,39 @@ def test_init_bounds_match_torch(torch):
     for gain in ["linear", "tanh", "relu", "selu", "sigmoid"]:
         assert gradstudio.nn.init.calculate_gain(gain) == torch.nn.init.calculate_gain(gain)
     assert gradstudio.nn.init.calculate_gain("leaky_relu", 0.3) == torch.nn.init.calculate_gain("leaky_relu", 0.3)
+
+
+@pytest.mark.parametrize("text", ["nn.Embedding(5, 3)", "nn.Embedding(5, 3, padding_idx=-2)"])
+def test_embedding_module_matches_torch(text, torch):
+    """Integer input: forward, the weight's gradient (padding row 0) and the node."""
+    tm, gm = _build(text, torch), _build(text, gradstudio)
+    assert repr(gm) == repr(tm)
+    _copy_parameters(tm, gm)
+    idx = [[1, 3, 3], [0, 4, 3]]
+    ty, gy = tm(torch.tensor(idx)), gm(gradstudio.tensor(idx))
+    assert gy.grad_fn.name() == ty.grad_fn.name() == "EmbeddingBackward0"
+    np.testing.assert_allclose(gy.detach().numpy(), ty.detach().numpy())
+    weights = np.arange(18, dtype=np.float32).reshape(2, 3, 3)
+    (ty * torch.tensor(weights)).sum().backward()
+    (gy * gradstudio.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(gm.weight.grad.numpy(), tm.weight.grad.numpy())
+
+
+@pytest.mark.parametrize("call", ["F.gelu(x)", "F.gelu(x, approximate='tanh')", "F.elu(x, 0.5)",
+                                  "F.layer_norm(x, (4,))", "F.pad(x, (1, -1))",
+                                  "F.huber_loss(x, x.detach() * 0.3, delta=0.5)",
+                                  "F.softplus(x, beta=2.0, threshold=1.0)"])
+def test_second_derivatives_match_torch(call, torch):
+    """create_graph=True through the new rows: the first derivative's node and the
+    second derivative's values."""
+    x = np.random.default_rng(5).standard_normal((3, 4))
+    results = []
+    for lib in (torch, gradstudio):
+        xi = lib.tensor(x, dtype=lib.float64, requires_grad=True)
+        out = eval(call, {"F": lib.nn.functional, "torch": lib, "x": xi})  # test-authored text
+        (g,) = lib.autograd.grad((out * out).sum() if out.dim() else out, xi, create_graph=True)
+        (h,) = lib.autograd.grad((g * g).sum(), xi)
+        results.append((g.detach().numpy(), h.numpy()))
+    (tg, th), (gg, gh) = results
+    np.testing.assert_allclose(gg, tg, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(gh, th, rtol=1e-8, atol=1e-10)

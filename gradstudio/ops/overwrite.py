@@ -1,0 +1,74 @@
+"""Rows for ops that overwrite a tensor's values, as torch records them:
+``x.zero_()`` (``ZeroBackward0``), ``x.fill_(number)`` (``FillBackward2``) and
+``x.copy_(src)`` (``torch::autograd::CopyBackwards``, also the node behind a
+leaf's ``.grad`` after ``backward(create_graph=True)``). The old values get no
+gradient; ``copy_``'s source gets the incoming gradient."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as _dt
+from . import samples
+from .table import Op, Param, apply
+
+
+def _zeros_like(g):
+    from ..tensor import make
+    return make(np.zeros(g._data.shape, dtype=g._data.dtype))
+
+
+def _as_source(g, src):
+    """The gradient in the source's dtype (copy_ converts the values on the way in)."""
+    if src.dtype != g._data.dtype and np.dtype(src.dtype).kind == "f":
+        return g.to(_dt.from_numpy_dtype(np.dtype(src.dtype)))
+    return g
+
+
+ZERO = Op(
+    id="overwrite.ZERO",
+    name="ZeroBackward0",
+    forward=lambda x: np.zeros_like(x),
+    vjp=(lambda g, r, x: _zeros_like(g),),
+    sympy=lambda x: 0,
+    label="zero_",
+    doc="every element set to 0",
+    category="elementwise",
+    domain=samples.Domain(-2.0, 2.0),
+    torch=lambda torch, x: x.clone().zero_(),
+)
+
+FILL = Op(
+    id="overwrite.FILL",
+    name="FillBackward2",
+    forward=lambda x, *, value: np.full_like(x, value),
+    vjp=(lambda g, r, x, *, value: _zeros_like(g),),
+    sympy=lambda x, *, value: value,
+    label="fill_",
+    doc="every element set to a number",
+    category="elementwise",
+    params=(Param("value", "float"),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S)], {"value": 1.5}),
+    torch=lambda torch, x, value: x.clone().fill_(value),
+)
+
+COPY = Op(
+    id="overwrite.COPY",
+    name="CopyBackwards",
+    qualified_name="torch::autograd::CopyBackwards",
+    forward=lambda x, src: np.broadcast_to(src, x.shape).astype(x.dtype),
+    vjp=(lambda g, r, x, src: _zeros_like(g), lambda g, r, x, src: _as_source(g, src)),
+    sympy=lambda x, src: src,
+    label="copy_",
+    doc="values copied in from another tensor",
+    category="elementwise",
+    arity=2,
+    sample=lambda rng: ([samples.uniform(rng, samples.S), samples.uniform(rng, samples.S)], {}),
+    torch=lambda torch, x, src: x.clone().copy_(src),
+)
+
+
+def copy_of(grad):
+    """A new tensor with ``grad``'s values, recorded as CopyBackwards (what a leaf's
+    ``.grad`` is after ``backward(create_graph=True)``)."""
+    from ..tensor import make
+    return apply(COPY, (make(np.empty(grad._data.shape, dtype=grad._data.dtype)), grad))

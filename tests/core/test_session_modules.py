@@ -1,0 +1,64 @@
+"""Modules in a session: parameters named by their qualified names in recorded
+calls, and each module call's vertices grouped (nested calls nested)."""
+from __future__ import annotations
+
+from gradstudio.studio.session import Session
+
+SCRIPT = """
+import torch
+from torch import nn
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(3, 2), nn.Tanh(), nn.Linear(2, 1))
+x = torch.randn(4, 3)
+for name, param in model.named_parameters():
+    pass
+loss = model(x).pow(2).mean()
+loss.backward()
+"""
+
+
+def _run(script):
+    session = Session()
+    runs = session.run_script(script)
+    assert all(r.ok for r in runs), [r.text for r in runs]
+    return session
+
+
+def test_parameters_are_named_by_qualified_name_not_by_a_loop_variable():
+    session = _run(SCRIPT)
+    (call,) = session.backward_calls
+    assert [leaf.name for leaf in call.leaves] == ["model.0.weight", "model.0.bias", "model.2.weight",
+                                                   "model.2.bias"]
+    names = {name for name, _ in session.named_tensors().values()}
+    assert {"model.0.weight", "model.2.bias", "x", "loss"} <= names and "param" not in names
+
+
+def test_each_module_call_is_a_group_of_its_vertices_and_parameters():
+    session = _run(SCRIPT)
+    (call,) = session.backward_calls
+    graph = call.graph
+    by_label = {(g.label, g.name): g for g in call.groups}
+    assert set(by_label) == {("Sequential", "model"), ("Linear(3→2)", "model.0"), ("Tanh", "model.1"),
+                             ("Linear(2→1)", "model.2")}
+    first = by_label[("Linear(3→2)", "model.0")]
+    labels = sorted(graph[v].label for v in first.vertices)
+    assert labels == sorted(["AddmmBackward0", "TBackward0", "model.0.weight", "model.0.bias"])
+    outer = by_label[("Sequential", "model")]
+    assert outer.depth == 0 and first.depth == 1
+    assert set(first.vertices) <= set(outer.vertices)
+    # the loss after the model is no module's
+    pow_vertex = next(v.id for v in graph.nodes if v.kind == "op" and v.op.name == "PowBackward0")
+    assert all(pow_vertex not in g.vertices for g in call.groups)
+
+
+def test_a_module_called_in_an_earlier_cell_is_grouped_in_a_later_backward():
+    script = SCRIPT.replace("loss.backward()", "# %%\nloss.backward()")
+    session = _run(script)
+    assert {g.label for g in session.backward_calls[0].groups} >= {"Linear(3→2)", "Tanh"}
+
+
+def test_no_module_no_groups_and_no_hooks_left_behind():
+    from gradstudio.nn.modules import module
+    session = _run("import torch\nx = torch.ones(2, requires_grad=True)\n(x * x).sum().backward()\n")
+    assert session.backward_calls[0].groups == []
+    assert not module._global_forward_hooks and not module._global_forward_pre_hooks
