@@ -438,3 +438,21 @@ def test_a_formula_too_large_to_show_is_reported_with_its_size():
     assert formula.kind == "matrix" and formula.formula is None
     assert formula.size > MF.MAX_SHOWN_NODES and "too large to show" in formula.note
     np.testing.assert_allclose(formula.values, x.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+# ---------------------------------------------------------------------- rules in the rows
+MATRIX_ROWS = ("elementwise.ADD", "elementwise.MUL", "elementwise.DIV", "elementwise.POW", "elementwise.EXP",
+               "elementwise.TANH", "elementwise.SOFTPLUS", "linalg.MM", "linalg.MV", "linalg.DOT",
+               "linalg.ADDMM", "shape.T", "shape.PERMUTE", "reduction.SUM", "reduction.MEAN_DIM",
+               "reduction.SOFTMAX", "reduction.NORM", "losses.MSE_LOSS", "losses.BCE", "losses.NLL_LOSS",
+               "matrix_functions.TRACE", "matrix_functions.INV")
+
+
+@pytest.mark.parametrize("row_id", MATRIX_ROWS)
+def test_each_matrix_rule_lives_in_its_row(row_id):
+    """An op's matrix forward is its row's ``matrix`` field (issue 9 §2), not a table
+    on the studio side keyed by row id."""
+    from gradstudio.ops.table import BY_ID
+    assert BY_ID[row_id].matrix is not None, f"give {row_id} a matrix= field in its row file"
+    import importlib.util
+    assert importlib.util.find_spec("gradstudio.studio.symbolic.matrix.rules") is None

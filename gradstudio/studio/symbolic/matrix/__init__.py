@@ -1,7 +1,7 @@
 """The matrix form of a gradient: ``½(A + Aᵀ)x``, ``(softmax(Wx + b) − e_y)xᵀ``, ``−X⁻ᵀ``.
 
 :func:`derive` turns a recorded graph into a matrix expression (:mod:`.build`,
-one matrix forward per op in :mod:`.rules`), differentiates it in reverse mode
+one matrix forward per op, in its row's ``matrix`` field), differentiates it in reverse mode
 (:mod:`.diff`), simplifies (:mod:`.simplify`), writes it as text, LaTeX and
 NumPy code (:mod:`.render`) and evaluates it with numpy on the recorded values
 (:mod:`.evaluate`) so the caller can compare it with the engine and finite
