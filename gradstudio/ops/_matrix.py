@@ -94,3 +94,74 @@ def norm(M, a, *, p, dim, keepdim, **_):
     if p != 2 or dim not in (None, (), (0,), (0, 1)):
         raise ValueError("only the 2-norm of a whole vector or matrix")
     return M.power(M.total(M.power(a, 2.0)), 0.5)
+
+
+# ------------------------------------------------------------------ einsum
+# An operand is (expression, (row index, column index)); a torch vector is a
+# column (i, None), a scalar (None, None).
+def _indexed(M, e, s: str):
+    if len(s) == 2 and s[0] == s[1]:
+        return M.diagonal(e), (s[0], None)
+    return e, (tuple(s) + (None, None))[:2]
+
+
+def _transpose(M, operand):
+    e, (r, c) = operand
+    return (M.T(e), (c, r)) if (r, c) != (None, None) else operand
+
+
+def _sum_out(M, operand, index):
+    e, (r, c) = operand
+    rows, cols = M.matrix_shape(e.shape)
+    if r == index:
+        return M.mm(M.T(M.ones((rows, 1))), e), (None, c)
+    return M.mm(e, M.ones((cols, 1))), (r, None)
+
+
+def _keep_only(M, operand, wanted: set):
+    for index in operand[1]:
+        if index is not None and index not in wanted:
+            operand = _sum_out(M, operand, index)
+    return operand
+
+
+def einsum(M, *operands, equation):
+    """The equation as products, transposes, traces and sums: ``ij,jk->ik`` is AB,
+    ``ij,j->i`` Av, ``i,i->`` aᵀb, ``ii->`` tr A, ``i,j->ij`` abᵀ, ``ij,ij->`` 𝟙ᵀ(A ⊙ B)𝟙."""
+    left, out = equation.split("->")
+    inputs = left.split(",")
+    if any(len(s) > 2 for s in inputs + [out]):
+        raise ValueError("an einsum of 3-d tensors has no matrix form")
+    if len(inputs) == 1 and inputs[0] in ("ii",) and out == "":
+        return M.tr(operands[0])
+    parts = [_indexed(M, e, s) for e, s in zip(operands, inputs)]
+    everyone = [set(i for i in p[1] if i) for p in parts]
+    if len(parts) == 2:
+        shared = everyone[0] & everyone[1]
+        # an index only one operand has and the output lacks is summed first
+        parts = [_keep_only(M, p, set(out) | shared) for p in parts]
+        (a, ia), (b, ib) = parts
+        contracted = shared - set(out)
+        if set(ia) - {None} == set(ib) - {None}:             # the same indices: Hadamard, then sums
+            if ia != ib:
+                b, ib = _transpose(M, (b, ib))
+            result = (M.mul(a, b), ia)
+        elif len(contracted) == 1:
+            k = contracted.pop()
+            left_op = _transpose(M, parts[0]) if ia[0] == k else parts[0]
+            right_op = _transpose(M, parts[1]) if ib[1] == k else parts[1]
+            result = (M.mm(left_op[0], right_op[0]), (left_op[1][0], right_op[1][1]))
+        elif ia[1] is None and ib[1] is None:                # two vectors: the outer product
+            result = (M.mm(a, M.T(b)), (ia[0], ib[0]))
+        else:
+            raise ValueError(f"{equation}: a product with broadcasting")
+    else:
+        result = parts[0]
+    result = _keep_only(M, result, set(out))
+    e, (r, c) = result
+    have = "".join(i for i in (r, c) if i)
+    if have == out or len(out) < 2:
+        return e          # a vector's orientation is the builder's to fix
+    if have[::-1] == out:
+        return M.T(e)
+    raise ValueError(f"{equation} has no matrix form")

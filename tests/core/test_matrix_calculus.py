@@ -456,3 +456,36 @@ def test_each_matrix_rule_lives_in_its_row(row_id):
     assert BY_ID[row_id].matrix is not None, f"give {row_id} a matrix= field in its row file"
     import importlib.util
     assert importlib.util.find_spec("gradstudio.studio.symbolic.matrix.rules") is None
+
+
+# ---------------------------------------------------------------------- einsum
+EINSUM_CASES = {   # equation: (f(A, B, x, y, S), {leaf: matrix form})
+    "ij,jk->ik": (lambda A, B, x, y, S: (gs.einsum("ij,jk->ik", A, B) ** 2).sum(),
+                  {"A": "2*A*B*B.T", "B": "2*A.T*A*B"}),
+    "ij,j->i": (lambda A, B, x, y, S: gs.einsum("ij,j->i", A, y).sum(), {"y": "A.T*𝟙"}),
+    "i,i->": (lambda A, B, x, y, S: gs.einsum("i,i->", x, x), {"x": "2*x"}),
+    "ii->": (lambda A, B, x, y, S: gs.einsum("ii->", S @ S), {"S": "2*S.T"}),
+    "ij->ji": (lambda A, B, x, y, S: (gs.einsum("ij->ji", A) @ x).sum(), {"A": "x*𝟙"}),
+    "ij->": (lambda A, B, x, y, S: gs.einsum("ij->", A * A), {"A": "2*A"}),
+    "i,j->ij": (lambda A, B, x, y, S: (gs.einsum("i,j->ij", x, y) * A).sum(), {"x": "A*y", "y": "A.T*x"}),
+    "ij,ij->": (lambda A, B, x, y, S: gs.einsum("ij,ij->", A, A), {"A": "2*A"}),
+    "ij,ij->i": (lambda A, B, x, y, S: gs.einsum("ij,ij->i", A, A).sum(), {"A": "2*A"}),
+    "ij->j": (lambda A, B, x, y, S: gs.einsum("ij->j", A).pow(2).sum(), {}),
+}
+
+
+@pytest.mark.parametrize("equation", list(EINSUM_CASES))
+def test_einsum_has_a_matrix_form_equal_to_the_engine(equation):
+    rng = np.random.default_rng(0)
+    named = {k: gs.tensor(rng.uniform(-1, 1, s), dtype=gs.float64, requires_grad=True)
+             for k, s in (("A", (30, 40)), ("B", (40, 20)), ("x", (30,)), ("y", (40,)), ("S", (30, 30)))}
+    build, expected = EINSUM_CASES[equation]
+    with trace.tracing():
+        root = build(**named)
+    graph = trace.capture(root, {id(v): (k, v) for k, v in named.items()})
+    root.backward()
+    for leaf in graph.leaves:
+        form = MF.derive(graph, None, leaf.id)
+        np.testing.assert_allclose(form.values, named[leaf.name].grad.numpy(), rtol=1e-10, atol=1e-12)
+        if leaf.name in expected:
+            assert form.text == expected[leaf.name]
