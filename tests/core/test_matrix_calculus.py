@@ -391,13 +391,60 @@ def test_hessian_in_matrix_form_equals_torch(case, data):
     np.testing.assert_allclose(values, reference.numpy(), rtol=1e-9, atol=1e-11)
 
 
-def test_hessian_of_a_matrix_leaf_says_why_not(data):
-    W = _t(gs, data["A"], True)
+# Hessians of a matrix leaf X (6×5 here: the Hessian is 30×30), as matrixcalculus.org
+# gives them; vec is row by row, as torch flattens.
+def _matrix_hessian_cases(t, d):
+    A, B, C = _t(t, d["A"][:6, :6]), _t(t, d["B"][:5, :5]), _t(t, d["C"][:6, :5])
+    return {"A": A, "B": B, "C": C}, {
+        "tr(XᵀAX)": lambda X: t.trace(X.T @ A @ X),
+        "‖X‖²": lambda X: (X * X).sum(),
+        "tr(XBXᵀ)": lambda X: t.trace(X @ B @ X.T),
+        "tr(AXBXᵀ)": lambda X: t.trace(A @ X @ B @ X.T),
+        "Σ exp(X) ⊙ C": lambda X: (t.exp(X) * C).sum(),
+        "tr(XᵀX)²": lambda X: t.trace(X.T @ X) ** 2,
+        "mse(XB, C)": lambda X: ((X @ B - C) ** 2).mean(),
+    }
+
+
+MATRIX_HESSIAN_TEXT = {"tr(XᵀAX)": "(A.T + A) ⊗ I", "‖X‖²": "2*I", "tr(XBXᵀ)": "I ⊗ (B + B.T)",
+                       "tr(AXBXᵀ)": "A ⊗ B.T + A.T ⊗ B", "Σ exp(X) ⊙ C": "diag(vec(C ⊙ exp(X)))"}
+
+
+@pytest.mark.parametrize("case", list(_matrix_hessian_cases(gs, {k: np.ones((6, 6)) for k in "ABC"})[1]))
+def test_hessian_of_a_matrix_leaf_equals_autograd_functional_hessian(case, data):
+    from gradstudio.autograd.functional import hessian
+    named, functions = _matrix_hessian_cases(gs, data)
+    function = functions[case]
+    X = _t(gs, data["Xn"][:6, :5], True)
     with trace.tracing():
-        root = (W * W).sum()
-    graph = trace.capture(root, {id(W): ("W", W)})
-    with pytest.raises(MF.NoMatrixForm, match="vector leaves"):
-        MF.hessian(graph, None, graph.leaves[0].id)
+        root = function(X)
+    graph = trace.capture(root, {id(X): ("X", X), **{id(v): (k, v) for k, v in named.items()}})
+    _, formula, formula_latex, values = MF.hessian(graph, None, graph.leaves[0].id)
+    assert values.shape == (30, 30)
+    np.testing.assert_allclose(values, hessian(function, X.detach()).numpy().reshape(30, 30),
+                               rtol=1e-9, atol=1e-11)
+    if case in MATRIX_HESSIAN_TEXT:
+        assert formula == MATRIX_HESSIAN_TEXT[case]
+    _mathtext_renders(formula_latex)
+
+
+def _mathtext_renders(source):
+    from matplotlib.mathtext import MathTextParser
+    MathTextParser("path").parse(f"${source}$")
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("case", ["tr(XᵀAX)", "tr(AXBXᵀ)", "Σ exp(X) ⊙ C", "tr(XᵀX)²"])
+def test_hessian_of_a_matrix_leaf_equals_torch(case, data):
+    torch = pytest.importorskip("torch")
+    X = _t(gs, data["Xn"][:6, :5], True)
+    with trace.tracing():
+        root = _matrix_hessian_cases(gs, data)[1][case](X)
+    graph = trace.capture(root, {id(X): ("X", X)})
+    values = MF.hessian(graph, None, graph.leaves[0].id)[3]
+    reference = torch.autograd.functional.hessian(_matrix_hessian_cases(torch, data)[1][case],
+                                                  torch.tensor(data["Xn"][:6, :5], dtype=torch.float64))
+    np.testing.assert_allclose(values, reference.numpy().reshape(30, 30), rtol=1e-9, atol=1e-11)
 
 
 def test_check_hessian_flag_reports_the_hessian(tmp_path):
