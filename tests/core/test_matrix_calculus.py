@@ -536,3 +536,30 @@ def test_einsum_has_a_matrix_form_equal_to_the_engine(equation):
         np.testing.assert_allclose(form.values, named[leaf.name].grad.numpy(), rtol=1e-10, atol=1e-12)
         if leaf.name in expected:
             assert form.text == expected[leaf.name]
+
+
+# ---------------------------------------------------------------------- the record carries the forms
+def test_the_record_carries_the_numpy_code_and_the_form_one_click_away(data):
+    from gradstudio.studio.kernel.records import formula_data
+    graph, gradient, named, leaves = _derived(_quadratic, {**data, "A": data["A"][:3, :3], "x": data["x"][:3]})
+    record = formula_data(symbolic.derive_leaf(graph, gradient, leaves["x"]))
+    assert record["formula_kind"] == "matrix" and record["formula"] == "0.5*(A.T + A)*x"
+    assert record["alternative"]["formula_kind"] == "per_element"
+    assert record["alternative"]["alternative"] is None
+    namespace: dict = {}
+    exec(compile(record["numpy_code"], "<fAndG>", "exec"), namespace)  # the kernel's own generated code
+    f, grad = namespace["fAndG"](A=named["A"].detach().numpy(), x=named["x"].detach().numpy())
+    assert np.isclose(f, float(graph[graph.root].value))
+    np.testing.assert_allclose(grad.reshape(-1), named["x"].grad.numpy(), rtol=1e-12)
+
+
+def test_a_generic_element_form_has_the_matrix_form_one_click_away():
+    from gradstudio.studio.kernel.records import formula_data
+    x = gs.tensor(np.linspace(-1, 1, 300), dtype=gs.float64, requires_grad=True)
+    with trace.tracing():
+        root = (3 * x * x).mean()
+    graph = trace.capture(root, {id(x): ("x", x)})
+    record = formula_data(symbolic.derive_leaf(graph, None, graph.leaves[0].id))
+    assert record["formula_kind"] == "elementwise"
+    assert record["alternative"]["formula_kind"] == "matrix"
+    assert record["alternative"]["formula"] == "0.02*x"     # 3·2x/300
