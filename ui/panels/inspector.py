@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QLabel, QPlainTextEdit, Q
 
 from ..widgets import math_view
 from ..widgets.code_editor import monospace_font
+from ..widgets.formula_actions import choice_for
 from ..widgets.gradient_text import leaf_formulas
 
 NONE_TEXT = "—"
@@ -92,6 +93,8 @@ class InspectorPanel(QWidget):
         m.tensorsChanged.connect(self._on_tensors_changed)
         m.selectionChanged.connect(self._show_selection)
         m.callChecked.connect(lambda index: self._show_selection(m.selection))
+        self.forms = choice_for(m)                # the form Compare's switch picked for each leaf
+        self.forms.changed.connect(lambda key: self._show_formula(m.selection))
         self._on_tensors_changed()
 
     @staticmethod
@@ -197,7 +200,8 @@ class InspectorPanel(QWidget):
 
     def _leaf(self, selection) -> dict | None:
         record = self.model.call(selection.call) if selection.call is not None else None
-        return record.leaf_check(selection.node) if record is not None else None
+        check = record.leaf_check(selection.node) if record is not None else None
+        return self.forms.shown((selection.call, selection.node), check)
 
     def _formula_text(self, selection) -> str:
         leaf = self._leaf(selection)
