@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 
 from .. import theme
 from ..widgets import math_view
-from ..widgets.formula_actions import FormulaActions, choice_for
+from ..widgets.formula_actions import FormulaActions, choice_for, formula_line
 from ..widgets.formula_delegate import (ROLE_FORMULA, ROLE_HTML, ROLE_KEY, ROLE_KIND, FormulaDelegate,
                                         Shown)
 from ..widgets.gradient_text import (cut, cut_lines, explain_html, format_full, format_sample,
@@ -271,9 +271,10 @@ class ComparePanel(QWidget):
         for section in self.sections.values():
             for i in range(section.childCount()):
                 item = section.child(i)
-                if item.data(0, ROLE_KIND) != "leaf" or not self.tree.visualItemRect(item).intersects(area):
+                kind = item.data(0, ROLE_KIND)
+                if kind not in ("leaf", "formula") or not self.tree.visualItemRect(item).intersects(area):
                     continue
-                for column in FORMULA_COLUMNS:
+                for column in (FORMULA_COLUMNS if kind == "leaf" else (0,)):
                     formula = item.data(column, ROLE_FORMULA)
                     if isinstance(formula, Formula):
                         self.formula_shown(formula, False)
@@ -385,6 +386,9 @@ class ComparePanel(QWidget):
             return
         check = self.forms.shown(key, check)
         forms = leaf_formulas(check)
+        if check.get("formula_kind") == "matrix" and forms["chain"]:   # too wide for a column: a line below
+            _, cell = formula_line(section, key, forms["chain"])
+            forms = {"chain": cell, "simplified": cell}
         same = forms["chain"].text == forms["simplified"].text and len(forms["chain"].text or "") > SAME_CHARS
         for column, form in ((CHAIN, forms["chain"]), (SIMPLIFIED, forms["simplified"])):
             if column == SIMPLIFIED and same:      # a long formula sympy could not simplify: once is enough

@@ -8,15 +8,20 @@ tensor beside a matrix form, the matrix form beside a generic-element one).
 the Compare and Inspector panels share one per app model (:func:`choice_for`)
 and show ``choice.shown(key, check)``: the check with the chosen form's keys.
 :class:`FormulaActions` is the bar's part: the switch and "Copy as NumPy code"
-(the matrix form's ``fAndG``, computing f and its gradient).
+(the matrix form's ``fAndG``, computing f and its gradient). A matrix form is
+drawn on a line of its own under the leaf's row, the whole width of the panel
+(:func:`formula_line`): ``(softmax(Wx + b) − e_y)xᵀ`` does not fit a column.
 """
 from __future__ import annotations
 
 import weakref
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QHBoxLayout, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QToolButton, QTreeWidgetItem, QWidget
+
+from .formula_delegate import ROLE_FORMULA, ROLE_KEY, ROLE_KIND
+from .math_view import Formula
 
 FORM_NAMES = {"matrix": "matrix form", "elementwise": "generic element", "per_element": "per element"}
 _FORM_KEYS = ("formula_kind", "formula", "simplified", "latex", "chain_latex", "element_symbol", "symbols",
@@ -108,3 +113,41 @@ class FormulaActions(QWidget):
         if code:
             QGuiApplication.clipboard().setText(code)
         return code
+
+
+def formula_line(section, key, formula: Formula, tip: str = "") -> tuple:
+    """A row under ``section`` (made right after the leaf's row) drawing ``formula``
+    across the panel; returns ``(line, cell)``: what the leaf row's formula cells show
+    instead — the text only (it is drawn whole below)."""
+    line = QTreeWidgetItem(section)
+    line.setData(0, ROLE_KEY, key)
+    line.setData(0, ROLE_KIND, "formula")
+    line.setData(0, ROLE_FORMULA, formula)
+    line.setFirstColumnSpanned(True)
+    line.setToolTip(0, tip or formula.text or "")
+    return line, Formula(None, None, formula.text)
+
+
+MIN_SCALE = 0.5    # a formula shrunk further is unreadable: the text (which wraps) is shown instead
+
+
+def fitted(picture, width: int):
+    """A rendered formula narrowed to ``width`` (logical pixels) if it is wider, or
+    None when that would shrink it below :data:`MIN_SCALE` — never clipped."""
+    dpr = picture.devicePixelRatio() or 1.0
+    natural = picture.width() / dpr
+    if width <= 0 or natural <= width:
+        return picture
+    if width / natural < MIN_SCALE:
+        return None
+    scaled = picture.scaledToWidth(int(width * dpr), Qt.TransformationMode.SmoothTransformation)
+    scaled.setDevicePixelRatio(dpr)
+    return scaled
+
+
+def breakable(text: str) -> str:
+    """``text`` with zero-width spaces after operators and commas, so that a word-
+    wrapping label breaks a long formula there instead of cutting it off."""
+    for mark in ("*", "+", " - ", ",", "(", "⊙", "="):
+        text = text.replace(mark, mark + "\u200b")
+    return text

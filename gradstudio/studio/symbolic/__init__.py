@@ -36,7 +36,8 @@ from gradstudio.studio.symbolic.evaluate import evaluate
 
 SIMPLIFY_MAX_OPS = 24   # larger formulas get a cheap normal form instead of simplify()
 MAX_ALTERNATIVE_OPS = 20       # beside a matrix form, the per-element form only for graphs
-MAX_ALTERNATIVE_ELEMENTS = 64  # this small (sympy per element costs seconds beyond that)
+MAX_ALTERNATIVE_ELEMENTS = 24  # this small (sympy per element costs seconds beyond that: 5 s a leaf for
+                               # the two-layer MLP example, 42 elements)
 MAX_MATRIX_ALTERNATIVE_OPS = 200   # beside a generic-element form, the matrix form up to this many ops
 RECURSION_LIMIT = 12000  # enough for graphs a few thousand ops deep
 
