@@ -3,13 +3,15 @@ a matrix form first, the per-element form one click away, and fAndG code that
 computes f and the gradient from the script's own values."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from PySide6.QtGui import QGuiApplication
 
-from gradstudio.ui.panels.compare import CHAIN
+from gradstudio.ui.panels.compare import CHAIN, ROLE_FORMULA, ROLE_KIND
 
-from test_compare_panel import call_by_grad_fn, leaf_row, run_script
+from test_compare_panel import call_by_grad_fn, leaf_row, run_script, settle
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 
@@ -51,6 +53,17 @@ def test_matrix_form_first_per_element_one_click_away_and_numpy_code(qtbot, wind
     assert panel.formula_actions.switch.text() == "Show matrix form"
     assert not panel.formula_actions.copy_numpy.isEnabled()          # per element: no fAndG
     assert "0.5*(A.T + A)*x" not in inspector.formula_text and "x_0" in inspector.formula_text
-    # … and back
+    # … and back; the matrix form is drawn whole on the line under the leaf's row
     panel.formula_actions.switch.click()
-    assert leaf_row(panel, record, "x").text(CHAIN) == "0.5*(A.T + A)*x"
+    row = leaf_row(panel, record, "x")
+    assert row.text(CHAIN) == "0.5*(A.T + A)*x"
+    line = row.parent().child(row.parent().indexOfChild(row) + 1)
+    assert line.data(0, ROLE_KIND) == "formula" and line.isFirstColumnSpanned()
+    assert line.data(0, ROLE_FORMULA).latex == "\\frac{1}{2}\\,\\left(A^{T} + A\\right) x"
+    panel.tree.scrollToItem(line)
+    settle(qtbot, panel)
+    assert panel.formula_shown(line.data(0, ROLE_FORMULA), False).kind == "math"
+    # the background warm-ups (mathtext, plotting) end before the window is torn down
+    qtbot.waitUntil(lambda: not {t.name for t in threading.enumerate()} & {"gradstudio-plot-import",
+                                                                          "gradstudio-mathtext-warm-up"},
+                    timeout=60000)
