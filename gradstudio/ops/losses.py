@@ -9,6 +9,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import _sympy as sf
+from . import _matrix
 from . import kinks, samples, shape_rules
 from .table import Op, Param, SAVES_INPUTS, apply, array_rules
 
@@ -41,6 +42,7 @@ MSE_LOSS = Op(
     vjp=(_mse_vjp(1), _mse_vjp(-1)),
     saves=SAVES_INPUTS,
     sympy=sf.mse_loss,
+    matrix=_matrix.mse_loss,
     element=sf.mse_element,
     kind="reduction",
     label="MSE",
@@ -131,6 +133,7 @@ NLL_LOSS = Op(
     vjp=(_nll_vjp, None),
     saves=SAVES_INPUTS,
     sympy=sf.nll_loss,
+    matrix=_matrix.nll_loss,
     kind="reduction",
     label="NLL",
     doc="negative log-likelihood",
@@ -181,6 +184,7 @@ BCE = Op(
     vjp=(_bce_vjp, _bce_target_vjp),
     saves=SAVES_INPUTS,
     sympy=sf.binary_cross_entropy,
+    matrix=_matrix.bce,
     element=sf.bce_element,
     kind="reduction",
     label="BCE",
@@ -207,6 +211,7 @@ BCE_LOGITS = Op(
          lambda g, r, x, t, *, reduction: _scale(g, x.shape, reduction) * -x),
     saves=SAVES_INPUTS,
     sympy=sf.binary_cross_entropy_with_logits,
+    matrix=_matrix.bce_with_logits,
     element=sf.bce_logits_element,
     kind="reduction",
     label="BCE",

@@ -17,6 +17,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..tensor import Tensor, _wrap_dim
 from . import _sympy as sf
+from . import _matrix
 from .shape import expand_to
 from . import kinks, samples
 from .table import Op, Param, SAVES_INDICES, SAVES_INPUTS, SAVES_RESULT, apply, array_rules
@@ -53,6 +54,7 @@ SUM = Op(
     forward=lambda x: np.add.reduce(x, axis=None),
     vjp=(lambda g, r, x: expand_to(g, x.shape),),
     sympy=sf.sum_all,
+    matrix=lambda M, a: M.total(a),
     kind="reduction",
     label="Σ",
     doc="sum of all elements",
@@ -67,6 +69,7 @@ SUM_DIM = Op(
     forward=lambda x, *, dim, keepdim: np.add.reduce(x, axis=dim, keepdims=keepdim),
     vjp=(lambda g, r, x, *, dim, keepdim: _restore_dims(g, dim, keepdim).expand(*x.shape),),
     sympy=sf.sum_dims,
+    matrix=_matrix.sum_dims,
     kind="reduction",
     label="Σ",
     doc="sum over dims",
@@ -89,6 +92,7 @@ MEAN = Op(
     forward=_mean_all,
     vjp=(lambda g, r, x: expand_to(g / math.prod(x.shape), x.shape),),
     sympy=sf.mean_all,
+    matrix=lambda M, a: M.scale(1.0 / _matrix.count(M, a), M.total(a)),
     kind="reduction",
     label="mean",
     doc="mean of all elements",
@@ -104,6 +108,7 @@ MEAN_DIM = Op(
     vjp=(lambda g, r, x, *, dim, keepdim:
          _restore_dims(g, dim, keepdim).expand(*x.shape) / math.prod(x.shape[d] for d in dim),),
     sympy=sf.mean_dims,
+    matrix=_matrix.mean_dims,
     kind="reduction",
     label="mean",
     doc="mean over dims",
@@ -352,6 +357,7 @@ NORM = Op(
     vjp=(_norm_vjp,),
     saves=SAVES_INPUTS | SAVES_RESULT,
     sympy=sf.norm,
+    matrix=_matrix.norm,
     kind="reduction",
     label="‖·‖",
     doc="vector p-norm",
@@ -381,6 +387,7 @@ SOFTMAX = Op(
     vjp=(lambda g, r, x, *, dim: r * (g - (g * r).sum(dim, keepdim=True)),),
     saves=SAVES_RESULT,
     sympy=sf.softmax,
+    matrix=_matrix.softmax,
     kind="array",
     label="softmax",
     doc="softmax along a dim",
@@ -396,6 +403,7 @@ LOG_SOFTMAX = Op(
     vjp=(lambda g, r, x, *, dim: g - r.exp() * g.sum(dim, keepdim=True),),
     saves=SAVES_RESULT,
     sympy=sf.log_softmax,
+    matrix=_matrix.log_softmax,
     kind="array",
     label="log softmax",
     doc="log-softmax along a dim",

@@ -686,7 +686,7 @@ def _command(argv, started: float) -> int:
                         help="also record and print every step of each backward pass, in "
                              "the engine's (torch's) order")
     parser.add_argument("--hessian", action="store_true",
-                        help="also give each leaf's Hessian in matrix form (scalar f of a vector leaf)")
+                        help="also give each leaf's Hessian in matrix form (scalar f of a scalar, vector or matrix leaf)")
     args = parser.parse_args(argv)
     if not (args.timeout > 0 and math.isfinite(args.timeout)):
         parser.error("--timeout must be a positive number of seconds")

@@ -391,13 +391,60 @@ def test_hessian_in_matrix_form_equals_torch(case, data):
     np.testing.assert_allclose(values, reference.numpy(), rtol=1e-9, atol=1e-11)
 
 
-def test_hessian_of_a_matrix_leaf_says_why_not(data):
-    W = _t(gs, data["A"], True)
+# Hessians of a matrix leaf X (6×5 here: the Hessian is 30×30), as matrixcalculus.org
+# gives them; vec is row by row, as torch flattens.
+def _matrix_hessian_cases(t, d):
+    A, B, C = _t(t, d["A"][:6, :6]), _t(t, d["B"][:5, :5]), _t(t, d["C"][:6, :5])
+    return {"A": A, "B": B, "C": C}, {
+        "tr(XᵀAX)": lambda X: t.trace(X.T @ A @ X),
+        "‖X‖²": lambda X: (X * X).sum(),
+        "tr(XBXᵀ)": lambda X: t.trace(X @ B @ X.T),
+        "tr(AXBXᵀ)": lambda X: t.trace(A @ X @ B @ X.T),
+        "Σ exp(X) ⊙ C": lambda X: (t.exp(X) * C).sum(),
+        "tr(XᵀX)²": lambda X: t.trace(X.T @ X) ** 2,
+        "mse(XB, C)": lambda X: ((X @ B - C) ** 2).mean(),
+    }
+
+
+MATRIX_HESSIAN_TEXT = {"tr(XᵀAX)": "(A.T + A) ⊗ I", "‖X‖²": "2*I", "tr(XBXᵀ)": "I ⊗ (B + B.T)",
+                       "tr(AXBXᵀ)": "A ⊗ B.T + A.T ⊗ B", "Σ exp(X) ⊙ C": "diag(vec(C ⊙ exp(X)))"}
+
+
+@pytest.mark.parametrize("case", list(_matrix_hessian_cases(gs, {k: np.ones((6, 6)) for k in "ABC"})[1]))
+def test_hessian_of_a_matrix_leaf_equals_autograd_functional_hessian(case, data):
+    from gradstudio.autograd.functional import hessian
+    named, functions = _matrix_hessian_cases(gs, data)
+    function = functions[case]
+    X = _t(gs, data["Xn"][:6, :5], True)
     with trace.tracing():
-        root = (W * W).sum()
-    graph = trace.capture(root, {id(W): ("W", W)})
-    with pytest.raises(MF.NoMatrixForm, match="vector leaves"):
-        MF.hessian(graph, None, graph.leaves[0].id)
+        root = function(X)
+    graph = trace.capture(root, {id(X): ("X", X), **{id(v): (k, v) for k, v in named.items()}})
+    _, formula, formula_latex, values = MF.hessian(graph, None, graph.leaves[0].id)
+    assert values.shape == (30, 30)
+    np.testing.assert_allclose(values, hessian(function, X.detach()).numpy().reshape(30, 30),
+                               rtol=1e-9, atol=1e-11)
+    if case in MATRIX_HESSIAN_TEXT:
+        assert formula == MATRIX_HESSIAN_TEXT[case]
+    _mathtext_renders(formula_latex)
+
+
+def _mathtext_renders(source):
+    from matplotlib.mathtext import MathTextParser
+    MathTextParser("path").parse(f"${source}$")
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("case", ["tr(XᵀAX)", "tr(AXBXᵀ)", "Σ exp(X) ⊙ C", "tr(XᵀX)²"])
+def test_hessian_of_a_matrix_leaf_equals_torch(case, data):
+    torch = pytest.importorskip("torch")
+    X = _t(gs, data["Xn"][:6, :5], True)
+    with trace.tracing():
+        root = _matrix_hessian_cases(gs, data)[1][case](X)
+    graph = trace.capture(root, {id(X): ("X", X)})
+    values = MF.hessian(graph, None, graph.leaves[0].id)[3]
+    reference = torch.autograd.functional.hessian(_matrix_hessian_cases(torch, data)[1][case],
+                                                  torch.tensor(data["Xn"][:6, :5], dtype=torch.float64))
+    np.testing.assert_allclose(values, reference.numpy().reshape(30, 30), rtol=1e-9, atol=1e-11)
 
 
 def test_check_hessian_flag_reports_the_hessian(tmp_path):
@@ -438,3 +485,81 @@ def test_a_formula_too_large_to_show_is_reported_with_its_size():
     assert formula.kind == "matrix" and formula.formula is None
     assert formula.size > MF.MAX_SHOWN_NODES and "too large to show" in formula.note
     np.testing.assert_allclose(formula.values, x.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+# ---------------------------------------------------------------------- rules in the rows
+MATRIX_ROWS = ("elementwise.ADD", "elementwise.MUL", "elementwise.DIV", "elementwise.POW", "elementwise.EXP",
+               "elementwise.TANH", "elementwise.SOFTPLUS", "linalg.MM", "linalg.MV", "linalg.DOT",
+               "linalg.ADDMM", "shape.T", "shape.PERMUTE", "reduction.SUM", "reduction.MEAN_DIM",
+               "reduction.SOFTMAX", "reduction.NORM", "losses.MSE_LOSS", "losses.BCE", "losses.NLL_LOSS",
+               "matrix_functions.TRACE", "matrix_functions.INV")
+
+
+@pytest.mark.parametrize("row_id", MATRIX_ROWS)
+def test_each_matrix_rule_lives_in_its_row(row_id):
+    """An op's matrix forward is its row's ``matrix`` field (issue 9 §2), not a table
+    on the studio side keyed by row id."""
+    from gradstudio.ops.table import BY_ID
+    assert BY_ID[row_id].matrix is not None, f"give {row_id} a matrix= field in its row file"
+    import importlib.util
+    assert importlib.util.find_spec("gradstudio.studio.symbolic.matrix.rules") is None
+
+
+# ---------------------------------------------------------------------- einsum
+EINSUM_CASES = {   # equation: (f(A, B, x, y, S), {leaf: matrix form})
+    "ij,jk->ik": (lambda A, B, x, y, S: (gs.einsum("ij,jk->ik", A, B) ** 2).sum(),
+                  {"A": "2*A*B*B.T", "B": "2*A.T*A*B"}),
+    "ij,j->i": (lambda A, B, x, y, S: gs.einsum("ij,j->i", A, y).sum(), {"y": "A.T*𝟙"}),
+    "i,i->": (lambda A, B, x, y, S: gs.einsum("i,i->", x, x), {"x": "2*x"}),
+    "ii->": (lambda A, B, x, y, S: gs.einsum("ii->", S @ S), {"S": "2*S.T"}),
+    "ij->ji": (lambda A, B, x, y, S: (gs.einsum("ij->ji", A) @ x).sum(), {"A": "x*𝟙"}),
+    "ij->": (lambda A, B, x, y, S: gs.einsum("ij->", A * A), {"A": "2*A"}),
+    "i,j->ij": (lambda A, B, x, y, S: (gs.einsum("i,j->ij", x, y) * A).sum(), {"x": "A*y", "y": "A.T*x"}),
+    "ij,ij->": (lambda A, B, x, y, S: gs.einsum("ij,ij->", A, A), {"A": "2*A"}),
+    "ij,ij->i": (lambda A, B, x, y, S: gs.einsum("ij,ij->i", A, A).sum(), {"A": "2*A"}),
+    "ij->j": (lambda A, B, x, y, S: gs.einsum("ij->j", A).pow(2).sum(), {}),
+}
+
+
+@pytest.mark.parametrize("equation", list(EINSUM_CASES))
+def test_einsum_has_a_matrix_form_equal_to_the_engine(equation):
+    rng = np.random.default_rng(0)
+    named = {k: gs.tensor(rng.uniform(-1, 1, s), dtype=gs.float64, requires_grad=True)
+             for k, s in (("A", (30, 40)), ("B", (40, 20)), ("x", (30,)), ("y", (40,)), ("S", (30, 30)))}
+    build, expected = EINSUM_CASES[equation]
+    with trace.tracing():
+        root = build(**named)
+    graph = trace.capture(root, {id(v): (k, v) for k, v in named.items()})
+    root.backward()
+    for leaf in graph.leaves:
+        form = MF.derive(graph, None, leaf.id)
+        np.testing.assert_allclose(form.values, named[leaf.name].grad.numpy(), rtol=1e-10, atol=1e-12)
+        if leaf.name in expected:
+            assert form.text == expected[leaf.name]
+
+
+# ---------------------------------------------------------------------- the record carries the forms
+def test_the_record_carries_the_numpy_code_and_the_form_one_click_away(data):
+    from gradstudio.studio.kernel.records import formula_data
+    graph, gradient, named, leaves = _derived(_quadratic, {**data, "A": data["A"][:3, :3], "x": data["x"][:3]})
+    record = formula_data(symbolic.derive_leaf(graph, gradient, leaves["x"]))
+    assert record["formula_kind"] == "matrix" and record["formula"] == "0.5*(A.T + A)*x"
+    assert record["alternative"]["formula_kind"] == "per_element"
+    assert record["alternative"]["alternative"] is None
+    namespace: dict = {}
+    exec(compile(record["numpy_code"], "<fAndG>", "exec"), namespace)  # the kernel's own generated code
+    f, grad = namespace["fAndG"](A=named["A"].detach().numpy(), x=named["x"].detach().numpy())
+    assert np.isclose(f, float(graph[graph.root].value))
+    np.testing.assert_allclose(grad.reshape(-1), named["x"].grad.numpy(), rtol=1e-12)
+
+
+def test_a_generic_element_form_has_the_matrix_form_one_click_away():
+    from gradstudio.studio.kernel.records import formula_data
+    x = gs.tensor(np.linspace(-1, 1, 300), dtype=gs.float64, requires_grad=True)
+    with trace.tracing():
+        root = (3 * x * x).mean()
+    graph = trace.capture(root, {id(x): ("x", x)})
+    record = formula_data(symbolic.derive_leaf(graph, None, graph.leaves[0].id))
+    assert record["formula_kind"] == "elementwise"
+    assert record["alternative"]["formula_kind"] == "matrix"
+    assert record["alternative"]["formula"] == "0.02*x"     # 3·2x/300

@@ -98,7 +98,7 @@ PUBLIC_NAMES = """
     round rsqrt rsub seed select set_default_dtype set_grad_enabled
     set_printoptions short sigmoid sign sin sinh softmax sqrt square squeeze stack std sub
     subtract sum swapaxes t take tan tanh tensor transpose true_divide uint8 unflatten unsqueeze
-    det diag diagonal inverse logdet slogdet trace
+    det diag diagonal einsum inverse logdet slogdet trace
     var vstack where zeros zeros_like
     Generator e inf nan pi get_default_device set_default_device
     load_ipython_extension unload_ipython_extension

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 
 from .. import theme
 from ..widgets import math_view
+from ..widgets.formula_actions import FormulaActions, choice_for, formula_line
 from ..widgets.formula_delegate import (ROLE_FORMULA, ROLE_HTML, ROLE_KEY, ROLE_KIND, FormulaDelegate,
                                         Shown)
 from ..widgets.gradient_text import (cut, cut_lines, explain_html, format_full, format_sample,
@@ -97,6 +98,8 @@ class ComparePanel(QWidget):
 
         self.copy_latex = self._copy_button("Copy as LaTeX", "latex")
         self.copy_sympy = self._copy_button("Copy as sympy", "sympy")
+        self.forms = choice_for(self.model)               # which form each leaf shows (shared)
+        self.formula_actions = FormulaActions(self.forms)
         self.caption = QLabel()
         self.caption.setTextFormat(Qt.TextFormat.PlainText)
         bar = QHBoxLayout()
@@ -105,6 +108,7 @@ class ComparePanel(QWidget):
         bar.addWidget(self.caption, 1)
         bar.addWidget(self.copy_latex)
         bar.addWidget(self.copy_sympy)
+        bar.addWidget(self.formula_actions)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -128,6 +132,7 @@ class ComparePanel(QWidget):
         m.callChecked.connect(self._refresh_call)
         m.callsCleared.connect(self._clear)
         m.selectionChanged.connect(self._on_selection_changed)
+        self.forms.changed.connect(lambda key: self._refresh_call(key[0]))
         self.tree.currentItemChanged.connect(self._on_current_item)
         self.tree.customContextMenuRequested.connect(self._context_menu)
         self.tree.itemDoubleClicked.connect(self._on_double_click)
@@ -266,9 +271,10 @@ class ComparePanel(QWidget):
         for section in self.sections.values():
             for i in range(section.childCount()):
                 item = section.child(i)
-                if item.data(0, ROLE_KIND) != "leaf" or not self.tree.visualItemRect(item).intersects(area):
+                kind = item.data(0, ROLE_KIND)
+                if kind not in ("leaf", "formula") or not self.tree.visualItemRect(item).intersects(area):
                     continue
-                for column in FORMULA_COLUMNS:
+                for column in (FORMULA_COLUMNS if kind == "leaf" else (0,)):
                     formula = item.data(column, ROLE_FORMULA)
                     if isinstance(formula, Formula):
                         self.formula_shown(formula, False)
@@ -378,7 +384,11 @@ class ComparePanel(QWidget):
                 row.setText(column, waiting)
                 row.setForeground(column, QBrush(QColor(colors["muted"])))
             return
+        check = self.forms.shown(key, check)
         forms = leaf_formulas(check)
+        if check.get("formula_kind") == "matrix" and forms["chain"]:   # too wide for a column: a line below
+            _, cell = formula_line(section, key, forms["chain"])
+            forms = {"chain": cell, "simplified": cell}
         same = forms["chain"].text == forms["simplified"].text and len(forms["chain"].text or "") > SAME_CHARS
         for column, form in ((CHAIN, forms["chain"]), (SIMPLIFIED, forms["simplified"])):
             if column == SIMPLIFIED and same:      # a long formula sympy could not simplify: once is enough
@@ -535,7 +545,7 @@ class ComparePanel(QWidget):
         record = self.model.call(call) if call is not None else None
         if record is None or vertex is None:
             return None, None
-        return record, record.leaf_check(vertex)
+        return record, self.forms.shown((call, vertex), record.leaf_check(vertex))
 
     def formula_text(self, check: dict, kind: str, which: str) -> str | None:
         """The chain or simplified form of a leaf as LaTeX or sympy text."""
@@ -561,6 +571,7 @@ class ComparePanel(QWidget):
 
     def _update_copy_buttons(self):
         record, check = self.current_leaf()
+        self.formula_actions.show_leaf((record.index, check["vertex"]) if check else None, check)
         for button, kind in ((self.copy_latex, "latex"), (self.copy_sympy, "sympy")):
             has = check is not None and any(self.formula_text(check, kind, w) for w in ("chain", "simplified"))
             button.setEnabled(bool(has))

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QLabel, QPlainTextEdit, Q
 
 from ..widgets import math_view
 from ..widgets.code_editor import monospace_font
+from ..widgets.formula_actions import breakable, choice_for, fitted
 from ..widgets.gradient_text import leaf_formulas
 
 NONE_TEXT = "—"
@@ -64,7 +65,12 @@ class InspectorPanel(QWidget):
                 widget.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
                 widget.setMinimumWidth(0)
             self.fields[key] = widget
-            form.addRow(label, widget)
+            if key == "formula":        # a formula gets the dock's whole width, under its label
+                self.formula_label = QLabel(label)
+                form.addRow(self.formula_label)
+                form.addRow(widget)
+            else:
+                form.addRow(label, widget)
         self.value = self._text_box()
         self.grad = self._text_box()
         self.value_label = QLabel("value")
@@ -74,7 +80,6 @@ class InspectorPanel(QWidget):
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.picker.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.picker.setMinimumContentsLength(8)
-        self.formula_label = form.labelForField(self.fields["formula"])
         self.formula_text = NONE_TEXT          # the formula as text (what the tooltip and copying use)
         self._math_timer = QTimer(self, singleShot=True, interval=MATH_POLL_MS,
                                   timeout=lambda: self._show_formula(self.model.selection))
@@ -92,6 +97,8 @@ class InspectorPanel(QWidget):
         m.tensorsChanged.connect(self._on_tensors_changed)
         m.selectionChanged.connect(self._show_selection)
         m.callChecked.connect(lambda index: self._show_selection(m.selection))
+        self.forms = choice_for(m)                # the form Compare's switch picked for each leaf
+        self.forms.changed.connect(lambda key: self._show_formula(m.selection))
         self._on_tensors_changed()
 
     @staticmethod
@@ -154,7 +161,10 @@ class InspectorPanel(QWidget):
                 picture = math_view.render_latex(
                     form.latex, self.palette().color(QPalette.ColorRole.WindowText),
                     math_view.formula_pixel_size(self.font()), math_view.device_pixel_ratio(self))
+                picture = fitted(picture, widget.width()) if picture is not None else None
                 if picture is not None:
+                    widget.setMinimumHeight(0)
+                    widget.setWordWrap(False)         # a wrapping label asks no height for a picture
                     widget.setPixmap(picture)
                     widget.setToolTip(formula)
                     return
@@ -165,8 +175,14 @@ class InspectorPanel(QWidget):
             return
         widget.setWordWrap(True)
         shown = formula if len(formula) <= MAX_FORMULA_CHARS else formula[:MAX_FORMULA_CHARS - 1] + "…"
-        widget.setText(shown)
+        widget.setText(breakable(shown))
         widget.setToolTip(formula if shown != formula else "")
+        # all its lines, not what is left between the other fields (a cut formula misleads)
+        widget.setMinimumHeight(max(0, widget.heightForWidth(max(widget.width(), 1))))
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self._math_timer.start()             # the formula is fitted to the new width
 
     def _set(self, **values):
         for key, value in values.items():
@@ -197,7 +213,8 @@ class InspectorPanel(QWidget):
 
     def _leaf(self, selection) -> dict | None:
         record = self.model.call(selection.call) if selection.call is not None else None
-        return record.leaf_check(selection.node) if record is not None else None
+        check = record.leaf_check(selection.node) if record is not None else None
+        return self.forms.shown((selection.call, selection.node), check)
 
     def _formula_text(self, selection) -> str:
         leaf = self._leaf(selection)

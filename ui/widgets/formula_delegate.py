@@ -19,7 +19,7 @@ from .. import theme
 from .math_view import Formula
 
 ROLE_KEY = Qt.ItemDataRole.UserRole          # (call index, vertex or None)
-ROLE_KIND = Qt.ItemDataRole.UserRole + 1     # "section" | "leaf" | "detail" | "message"
+ROLE_KIND = Qt.ItemDataRole.UserRole + 1     # "section" | "leaf" | "detail" | "message" | "formula"
 ROLE_FORMULA = Qt.ItemDataRole.UserRole + 2  # a math_view.Formula (formula cells)
 ROLE_HTML = Qt.ItemDataRole.UserRole + 3     # a wrapped row's rich text
 WRAPPED = ("detail", "message")
@@ -99,7 +99,7 @@ class FormulaDelegate(QStyledItemDelegate):
             doc = self.document(index.data(ROLE_HTML) or "", self.detail_width(), option.font)
             return QSize(int(doc.idealWidth()), int(doc.size().height()) + 2)
         formula = index.data(ROLE_FORMULA)
-        if isinstance(formula, Formula):
+        if isinstance(formula, Formula) and kind != "formula":
             # The tree asks for every cell whenever a row changes: a formula's size is
             # worked out once, when it is final (rendered, or shown as text for good).
             key = (formula.latex, formula.text, formula.pretty, formula.caption, option.font.key(),
@@ -110,6 +110,12 @@ class FormulaDelegate(QStyledItemDelegate):
         base = super().sizeHint(option, index)
         if not isinstance(formula, Formula):
             return base
+        if kind == "formula":      # a line of its own: as tall as the formula, no width asked of a column
+            size = self._formula_size(option, base, formula)
+            return QSize(0, size.height())
+        return self._formula_size(option, base, formula, key)
+
+    def _formula_size(self, option, base, formula, key=None):
         shown = self.panel.formula_shown(formula, False)
         caption = self.caption_width(formula, option.font) if shown.kind == "math" else 0
         if shown.kind == "math":
@@ -121,7 +127,7 @@ class FormulaDelegate(QStyledItemDelegate):
             size = QSize(QFontMetrics(option.font).horizontalAdvance(shown.text), base.height() - 2 * PAD)
         size = QSize(min(size.width(), MAX_FORMULA_WIDTH) + 2 * PAD,
                      max(base.height(), size.height() + 2 * PAD))
-        if shown.kind != "pending":
+        if shown.kind != "pending" and key is not None:
             _remember(self._formula_sizes, key, size, limit=2000)
         return size
 

@@ -257,15 +257,9 @@ def leaf_check_data(leaf: LeafCheck) -> dict:
     """The three-way check of one leaf: ``name, vertex, shape, numeric, symbolic,
     finite_difference (NaN where not sampled), unsampled (bool mask|None), mismatch
     (bool mask|None), max_abs_error, agree, note, direction_check ((engine·u, fd·u)|None),
-    formula_kind ('elementwise'|'per_element'|'matrix'|'none'), formula (chain form /
-    sympy text), simplified, latex, chain_latex, element_symbol, symbols [[name,
-    meaning]], formula_size (ops after cse when too large to show), formula_note,
-    derive_seconds, pretty / chain_pretty (sympy's unicode pretty print of the
-    simplified / chain form, for where LaTeX can't be rendered; None if too long),
     torch (PyTorch's gradient, when it was asked for), abs_error / rel_error (per
-    element, against the symbolic value or else finite differences)``."""
-    formula = leaf.formula
-    chain_pretty, pretty = pretty_forms(formula)
+    element, against the symbolic value or else finite differences)``, and the keys
+    of :func:`formula_data` for the form shown."""
     return {
         "name": leaf.name, "vertex": leaf.vertex, "shape": list(leaf.shape),
         "numeric": array(leaf.numeric), "symbolic": array(leaf.symbolic),
@@ -274,6 +268,24 @@ def leaf_check_data(leaf: LeafCheck) -> dict:
         "max_abs_error": leaf.max_abs_error, "agree": bool(leaf.agree), "note": leaf.note,
         "direction_check": (tuple(float(v) for v in leaf.direction_check)
                             if leaf.direction_check is not None else None),
+        **formula_data(leaf.formula),
+        "torch": array(leaf.torch),
+        "abs_error": array(leaf.abs_error), "rel_error": array(leaf.rel_error),
+    }
+
+
+def formula_data(formula, *, alternative: bool = True) -> dict:
+    """One closed form of a leaf's gradient: ``formula_kind ('elementwise'|'per_element'|
+    'matrix'|'none'), formula (chain form / sympy text), simplified, latex, chain_latex,
+    element_symbol, symbols [[name, meaning]], formula_size (ops after cse when too large
+    to show), formula_note, derive_seconds, pretty / chain_pretty (sympy's unicode pretty
+    print of the simplified / chain form, for where LaTeX can't be rendered; None if too
+    long), numpy_code (the matrix form's ``fAndG`` computing f and the gradient|None),
+    alternative (the same keys for the form one click away — the per-element form beside
+    a matrix form, the matrix form beside a generic-element one — or None)``."""
+    chain_pretty, pretty = pretty_forms(formula)
+    other = getattr(formula, "alternative", None) if alternative else None
+    return {
         "formula_kind": formula.kind if formula is not None else "none",
         "formula": formula.formula if formula is not None else None,
         "simplified": formula.simplified if formula is not None else None,
@@ -285,8 +297,8 @@ def leaf_check_data(leaf: LeafCheck) -> dict:
         "formula_note": formula.note if formula is not None else None,
         "derive_seconds": float(formula.seconds) if formula is not None else None,
         "pretty": pretty, "chain_pretty": chain_pretty,
-        "torch": array(leaf.torch),
-        "abs_error": array(leaf.abs_error), "rel_error": array(leaf.rel_error),
+        "numpy_code": getattr(formula, "numpy_code", None) if formula is not None else None,
+        "alternative": formula_data(other, alternative=False) if other is not None else None,
     }
 
 

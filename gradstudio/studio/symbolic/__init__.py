@@ -36,7 +36,9 @@ from gradstudio.studio.symbolic.evaluate import evaluate
 
 SIMPLIFY_MAX_OPS = 24   # larger formulas get a cheap normal form instead of simplify()
 MAX_ALTERNATIVE_OPS = 20       # beside a matrix form, the per-element form only for graphs
-MAX_ALTERNATIVE_ELEMENTS = 64  # this small (sympy per element costs seconds beyond that)
+MAX_ALTERNATIVE_ELEMENTS = 24  # this small (sympy per element costs seconds beyond that: 5 s a leaf for
+                               # the two-layer MLP example, 42 elements)
+MAX_MATRIX_ALTERNATIVE_OPS = 200   # beside a generic-element form, the matrix form up to this many ops
 RECURSION_LIMIT = 12000  # enough for graphs a few thousand ops deep
 
 
@@ -56,7 +58,8 @@ class LeafFormula:
     expression: object = None          # the evaluated sympy expression (for simplify_formula);
                                        # for "matrix", the matrix-language expression
     numpy_code: str | None = None      # "matrix": fAndG(...) computing f and this gradient
-    alternative: "LeafFormula | None" = None   # "matrix": the per-element form, for small leaves
+    alternative: "LeafFormula | None" = None   # the form one click away: beside "matrix" the per-element
+                                               # form (small leaves), beside "elementwise" the matrix form
 
 
 def derive_call(graph: Graph, gradient, leaf_ids, *, simplify: bool = True) -> dict:
@@ -86,7 +89,9 @@ def _derive(graph, gradient, leaf_id) -> LeafFormula:
     leaf = graph[leaf_id]
     reasons = []
     try:
-        return _from_elementwise(_elementwise.derive(graph, gradient, leaf_id), leaf)
+        result = _from_elementwise(_elementwise.derive(graph, gradient, leaf_id), leaf)
+        result.alternative = _matrix_alternative(graph, gradient, leaf_id, leaf)
+        return result
     except _elementwise.NotElementwise as why:
         reasons.append(str(why))
     try:
@@ -112,6 +117,20 @@ def _derive(graph, gradient, leaf_id) -> LeafFormula:
     except _per_element.NoSymbolicRule as why:
         return LeafFormula(note=str(why))
     return _from_per_element(grads, symbolic, graph, leaf)
+
+
+def _matrix_alternative(graph, gradient, leaf_id, leaf) -> LeafFormula | None:
+    """The matrix form one click away from a generic-element one (``2 x ⊙ cos(x²)``
+    beside ``2*a*cos(a**2)``), for graphs small enough that it costs next to nothing."""
+    if sum(1 for v in graph.nodes if v.kind == "op") > MAX_MATRIX_ALTERNATIVE_OPS:
+        return None
+    try:
+        form = _matrix.derive(graph, gradient, leaf_id)
+    except Exception:  # the generic-element form stands on its own
+        return None
+    if form.text is None or not _agrees_with_graph(graph, gradient, leaf_id, form.values):
+        return None
+    return _from_matrix(form, graph, leaf)
 
 
 def _per_element_form(graph, gradient, leaf_id, leaf) -> LeafFormula | None:

@@ -1,12 +1,12 @@
 """The matrix form of a gradient: ``½(A + Aᵀ)x``, ``(softmax(Wx + b) − e_y)xᵀ``, ``−X⁻ᵀ``.
 
 :func:`derive` turns a recorded graph into a matrix expression (:mod:`.build`,
-one matrix forward per op in :mod:`.rules`), differentiates it in reverse mode
+one matrix forward per op, in its row's ``matrix`` field), differentiates it in reverse mode
 (:mod:`.diff`), simplifies (:mod:`.simplify`), writes it as text, LaTeX and
 NumPy code (:mod:`.render`) and evaluates it with numpy on the recorded values
 (:mod:`.evaluate`) so the caller can compare it with the engine and finite
 differences. :func:`hessian` gives the Hessian of a scalar function of one
-vector leaf (:mod:`.hessians`). Shapes stay symbolic throughout: the work is
+leaf — scalar, vector or matrix (:mod:`.hessians`). Shapes stay symbolic throughout: the work is
 proportional to the number of ops, not to the tensors' sizes.
 """
 from __future__ import annotations
@@ -97,7 +97,8 @@ def derive(graph, gradient, leaf_id: int) -> MatrixForm:
 
 
 def hessian(graph, gradient, leaf_id: int):
-    """(expression, text, latex, values) of ∇²f for a vector (or scalar) leaf."""
+    """(expression, text, latex, values) of ∇²f for a scalar, vector or matrix leaf (values
+    as ``hessian(f, X).reshape(X.numel(), X.numel())``, vec taking rows first)."""
     from .hessians import hessian_of
     f, builder = function_of(graph, gradient)
     x = builder.exprs.get(leaf_id)

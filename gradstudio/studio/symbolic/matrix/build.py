@@ -2,7 +2,7 @@
 
 Each vertex becomes an expression: a leaf or constant tensor a named symbol
 (its script name, so formulas read ``W1``, ``x``), a Python number a number,
-an op the op's matrix forward (:mod:`.rules`) applied to its operands. Torch
+an op its row's matrix forward (the row's ``matrix`` field) applied to its operands. Torch
 shapes map to the textbook's: 0-d → scalar, (n,) → column vector, (n, m) →
 matrix; more dims → no matrix form. Broadcasting is made explicit here, in one
 place (a bias b added to each row of XW is 𝟙bᵀ), and so are the reshapes that
@@ -15,7 +15,6 @@ import numpy as np
 import re
 
 from . import expr as M
-from .rules import RULES
 
 # reshapes that keep the elements in order: a vector as a row, a column, or itself
 _RESHAPES = {"shape.VIEW", "shape.RESHAPE_ALIAS", "shape.UNSAFE_VIEW", "shape.SQUEEZE",
@@ -129,7 +128,7 @@ class Builder:
             return self._nll(v, ins, params)
         if any(self.exprs[i.id] is None for i in ins):
             raise NoMatrixForm(f"{v.op.name} of an integer or boolean tensor")
-        rule = v.op.matrix or RULES.get(key)     # the row's own matrix forward, else this side's table
+        rule = v.op.matrix
         if rule is None:
             raise NoMatrixForm(f"{v.op.name} has no matrix rule")
         operands = []
@@ -174,5 +173,5 @@ class Builder:
             onehot = onehot.reshape(classes, 1)
         self.bindings[name] = onehot.reshape(language_shape(x.shape))
         e_y = M.onehot(name, language_shape(x.shape))
-        out = RULES["losses.NLL_LOSS"](M, self.exprs[x.id], e_y, **params)
+        out = v.op.matrix(M, self.exprs[x.id], e_y, **params)
         return _orient(out, language_shape(v.shape), v.op.name)

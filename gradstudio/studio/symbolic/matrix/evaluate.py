@@ -84,7 +84,21 @@ def _one(e: Expr, a: list, bindings: dict):
         x = np.reshape(a[0], matrix_shape(e.args[0].shape))
         out = _softmax(x, axis) if op == "softmax" else _lse(x, axis)
         return out.reshape(e.shape)
+    if op == "kron":
+        return np.kron(np.reshape(a[0], matrix_shape(e.args[0].shape)), np.reshape(a[1], matrix_shape(e.args[1].shape)))
+    if op == "vec":
+        return np.reshape(a[0], (-1, 1))
+    if op == "commutation":
+        return commutation_matrix(*e.data)
     raise ValueError(f"cannot evaluate {op}")
+
+
+def commutation_matrix(rows: int, cols: int) -> np.ndarray:
+    """K with K @ X.reshape(-1) == X.T.reshape(-1) for a rows×cols X."""
+    k = np.zeros((rows * cols, rows * cols))
+    i, j = np.divmod(np.arange(rows * cols), cols)
+    k[j * rows + i, i * cols + j] = 1.0
+    return k
 
 
 def evaluate(root: Expr, bindings: dict) -> np.ndarray:

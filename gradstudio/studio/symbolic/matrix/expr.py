@@ -18,7 +18,9 @@ Node kinds (``op``): ``var`` (a named tensor), ``num`` (a number), ``ones`` (�
 function), ``pow`` (elementwise power), ``tr``, ``det``, ``logdet`` (log|det|),
 ``inv``, ``diag`` (vector → diagonal matrix), ``diagonal``, ``sum`` (of all
 elements), ``softmax`` / ``lse`` (of a column vector, or of each row with
-``data="rows"``), ``zero``.
+``data="rows"``), ``zero``; for Hessians of a matrix leaf, ``kron`` (⊗), ``vec``
+(the elements row by row as a column, as torch flattens) and ``commutation``
+(K, with vec(Xᵀ) = K vec(X)).
 """
 from __future__ import annotations
 
@@ -227,6 +229,34 @@ def lse(a: Expr, rows: bool = False) -> Expr:
     """log Σ exp — of a column vector (a scalar), or of each row (a column)."""
     axis = _axis(a, rows)
     return node("lse", (a,), () if axis is None else normal_shape(matrix_shape(a.shape)[0], 1), axis)
+
+
+# ------------------------------------------------------------------ Hessians of matrices
+def kron(a: Expr, b: Expr) -> Expr:
+    """The Kronecker product a ⊗ b (I ⊗ I is I, 1 ⊗ b is b)."""
+    if a.is_scalar or b.is_scalar:
+        return mul(a, b)
+    if a.op == "eye" and b.op == "eye":
+        return eye(a.shape[0] * b.shape[0])
+    (ra, ca), (rb, cb) = a.shape, b.shape
+    return node("kron", (a, b), normal_shape(ra * rb, ca * cb))
+
+
+def vec(a: Expr) -> Expr:
+    """The elements of ``a`` row by row, as a column (a column is its own vec)."""
+    r, c = matrix_shape(a.shape)
+    if c == 1:
+        return a
+    if r == 1:
+        return T(a)
+    return node("vec", (a,), (r * c, 1))
+
+
+def commutation(rows: int, cols: int) -> Expr:
+    """K with vec(Xᵀ) = K vec(X) for a rows×cols X (I for a vector)."""
+    if rows == 1 or cols == 1:
+        return eye(rows * cols)
+    return node("commutation", (), (rows * cols, rows * cols), (rows, cols))
 
 
 # ------------------------------------------------------------------ traversal

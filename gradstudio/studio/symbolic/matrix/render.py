@@ -188,7 +188,13 @@ class _Writer:
                 exponent = _number(p) if f is None or f.denominator == 1 else f"{f.numerator}/{f.denominator}"
                 return f"{self.wrap(a[0], ATOM)}^{{{exponent}}}", POSTFIX
             return f"{self.wrap(a[0], ATOM)}**{_number(p) if p >= 0 else '(' + _number(p) + ')'}", POSTFIX
-        calls = {"tr": ("\\mathrm{tr}", "tr"), "det": ("\\det", "det"), "diag": ("\\mathrm{diag}", "diag"),
+        if op == "kron":
+            sign = " \\otimes " if L else " ⊗ "
+            return f"{self.wrap(a[0], PRODUCT + 1)}{sign}{self.wrap(a[1], PRODUCT + 1)}", PRODUCT
+        if op == "commutation":
+            r, c = e.data
+            return (f"K_{{{r},{c}}}" if L else f"K({r},{c})"), ATOM
+        calls = {"tr": ("\\mathrm{tr}", "tr"), "vec": ("\\mathrm{vec}", "vec"), "det": ("\\det", "det"), "diag": ("\\mathrm{diag}", "diag"),
                  "diagonal": ("\\mathrm{diagonal}", "diagonal"), "sum": ("\\mathrm{sum}", "sum"),
                  "softmax": ("\\mathrm{softmax}", "softmax"), "lse": ("\\mathrm{logsumexp}", "logsumexp")}
         if op == "logdet":
@@ -278,6 +284,13 @@ def softmax(a, axis=0):
 def logsumexp(a, axis=0):
     m = np.max(a, axis=axis, keepdims=True)
     return m + np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True))
+
+
+def commutation(rows, cols):
+    k = np.zeros((rows * cols, rows * cols))
+    i, j = np.divmod(np.arange(rows * cols), cols)
+    k[j * rows + i, i * cols + j] = 1.0
+    return k
 '''
 
 
@@ -291,6 +304,8 @@ def _numpy(e: Expr, a: list) -> str:
         return f"np.{op if op == 'ones' else 'zeros'}({e.shape})"
     if op == "eye":
         return f"np.eye({e.shape[0]})"
+    if op == "commutation":
+        return f"commutation{e.data}"
     axis = 1 if e.data == "rows" else 0
     return {
         "T": lambda: f"{a[0]}.T",
@@ -305,6 +320,7 @@ def _numpy(e: Expr, a: list) -> str:
         "logdet": lambda: f"np.linalg.slogdet({a[0]})[1]", "inv": lambda: f"np.linalg.inv({a[0]})",
         "diag": lambda: f"np.diag({a[0]}.ravel())", "diagonal": lambda: f"np.diagonal({a[0]}).reshape(-1, 1)",
         "sum": lambda: f"np.sum({a[0]})",
+        "kron": lambda: f"np.kron({a[0]}, {a[1]})", "vec": lambda: f"{a[0]}.reshape(-1, 1)",
         "softmax": lambda: f"softmax({a[0]}, {axis})",
         "lse": lambda: f"logsumexp({a[0]}, {axis})" + (".item()" if e.is_scalar else ""),
     }[op]()

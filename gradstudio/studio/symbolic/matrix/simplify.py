@@ -94,8 +94,25 @@ def _atomic(e: Expr) -> bool:
 
 
 def _rewrite(e: Expr) -> Expr:
+    mixed = _mixed_product(e)
+    if mixed is not None:
+        return mixed
     rule = _RULES.get(e.op)
     return e if rule is None else rule(e, *e.args)
+
+
+def _mixed_product(e: Expr) -> Expr | None:
+    """(A ⊗ B)(C ⊗ D) = AC ⊗ BD, and vec(A) ⊙ vec(B) = vec(A ⊙ B) (Hessians of matrices)."""
+    if len(e.args) != 2 or e.args[0].op != e.args[1].op or e.args[0].op not in ("kron", "vec"):
+        return None
+    if e.op == "mm" and e.args[0].op == "kron":
+        (a, b), (c, d) = e.args[0].args, e.args[1].args
+        if M.matrix_shape(a.shape)[1] == M.matrix_shape(c.shape)[0] and \
+                M.matrix_shape(b.shape)[1] == M.matrix_shape(d.shape)[0]:
+            return M.kron(M.mm(a, c), M.mm(b, d))
+    if e.op == "mul" and e.args[0].op == "vec" and e.args[0].args[0].shape == e.args[1].args[0].shape:
+        return M.vec(M.mul(e.args[0].args[0], e.args[1].args[0]))
+    return None
 
 
 def _transpose(e, a):

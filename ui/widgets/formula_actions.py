@@ -1,0 +1,153 @@
+"""Which closed form of a leaf's gradient is shown, and copying it as NumPy code.
+
+A leaf's check carries one form first — the matrix form where it exists
+(``½(A + Aᵀ)x``), else the generic-element or per-element one — and, under
+``alternative``, the form one click away (the per-element form of a small
+tensor beside a matrix form, the matrix form beside a generic-element one).
+:class:`FormChoice` remembers, per leaf of a call, which one the user asked for;
+the Compare and Inspector panels share one per app model (:func:`choice_for`)
+and show ``choice.shown(key, check)``: the check with the chosen form's keys.
+:class:`FormulaActions` is the bar's part: the switch and "Copy as NumPy code"
+(the matrix form's ``fAndG``, computing f and its gradient). A matrix form is
+drawn on a line of its own under the leaf's row, the whole width of the panel
+(:func:`formula_line`): ``(softmax(Wx + b) − e_y)xᵀ`` does not fit a column.
+"""
+from __future__ import annotations
+
+import weakref
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QHBoxLayout, QToolButton, QTreeWidgetItem, QWidget
+
+from .formula_delegate import ROLE_FORMULA, ROLE_KEY, ROLE_KIND
+from .math_view import Formula
+
+FORM_NAMES = {"matrix": "matrix form", "elementwise": "generic element", "per_element": "per element"}
+_FORM_KEYS = ("formula_kind", "formula", "simplified", "latex", "chain_latex", "element_symbol", "symbols",
+              "formula_size", "formula_note", "pretty", "chain_pretty", "numpy_code")
+
+
+def swapped(check: dict) -> dict:
+    """``check`` showing its alternative form (the alternative's own keys over the
+    formula keys; the numbers stay), or ``check`` itself when it has none."""
+    other = check.get("alternative") if check is not None else None
+    if not other:
+        return check
+    shown = dict(check)
+    shown.update({k: other.get(k) for k in _FORM_KEYS})
+    shown["alternative"] = {k: check.get(k) for k in _FORM_KEYS}
+    return shown
+
+
+class FormChoice(QObject):
+    """The leaves, ``(call index, vertex)``, shown in their alternative form."""
+
+    changed = Signal(object)         # the key whose form changed
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.swapped: set = set()
+
+    def shown(self, key, check: dict | None) -> dict | None:
+        return swapped(check) if check is not None and key in self.swapped else check
+
+    def toggle(self, key) -> None:
+        self.swapped.symmetric_difference_update({key})
+        self.changed.emit(key)
+
+
+_CHOICES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def choice_for(model) -> FormChoice:
+    """The one FormChoice of an app model (the panels showing its records share it)."""
+    choice = _CHOICES.get(model)
+    if choice is None:
+        choice = _CHOICES[model] = FormChoice()
+    return choice
+
+
+class FormulaActions(QWidget):
+    """The form switch and "Copy as NumPy code" for the current leaf."""
+
+    def __init__(self, choice: FormChoice, parent=None):
+        super().__init__(parent)
+        self.choice = choice
+        self.key = None
+        self.check = None
+        self.switch = QToolButton()
+        self.switch.clicked.connect(self._on_switch)
+        self.copy_numpy = QToolButton()
+        self.copy_numpy.setText("Copy as NumPy")
+        self.copy_numpy.setToolTip("Copy Python code computing f and this gradient with numpy "
+                                   "(fAndG, as matrixcalculus.org gives it)")
+        self.copy_numpy.clicked.connect(self.copy_code)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addWidget(self.switch)
+        layout.addWidget(self.copy_numpy)
+        self.show_leaf(None, None)
+
+    def show_leaf(self, key, check: dict | None) -> None:
+        """``check`` as the panel shows it (after :meth:`FormChoice.shown`)."""
+        self.key, self.check = key, check
+        other = (check or {}).get("alternative")
+        if other:
+            self.switch.setText(f"Show {FORM_NAMES.get(other.get('formula_kind'), 'other form')}")
+            self.switch.setToolTip(f"Show this leaf's gradient as the {FORM_NAMES.get(other.get('formula_kind'))}"
+                                   f" (now: {FORM_NAMES.get(check.get('formula_kind'), 'no formula')})")
+        else:
+            self.switch.setText("Other form")
+            self.switch.setToolTip("This leaf's gradient has one closed form only")
+        self.switch.setEnabled(bool(other))
+        self.copy_numpy.setEnabled(bool((check or {}).get("numpy_code")))
+
+    def _on_switch(self):
+        if self.key is not None:
+            self.choice.toggle(self.key)
+
+    def copy_code(self) -> str | None:
+        code = (self.check or {}).get("numpy_code")
+        if code:
+            QGuiApplication.clipboard().setText(code)
+        return code
+
+
+def formula_line(section, key, formula: Formula, tip: str = "") -> tuple:
+    """A row under ``section`` (made right after the leaf's row) drawing ``formula``
+    across the panel; returns ``(line, cell)``: what the leaf row's formula cells show
+    instead — the text only (it is drawn whole below)."""
+    line = QTreeWidgetItem(section)
+    line.setData(0, ROLE_KEY, key)
+    line.setData(0, ROLE_KIND, "formula")
+    line.setData(0, ROLE_FORMULA, formula)
+    line.setFirstColumnSpanned(True)
+    line.setToolTip(0, tip or formula.text or "")
+    return line, Formula(None, None, formula.text)
+
+
+MIN_SCALE = 0.5    # a formula shrunk further is unreadable: the text (which wraps) is shown instead
+
+
+def fitted(picture, width: int):
+    """A rendered formula narrowed to ``width`` (logical pixels) if it is wider, or
+    None when that would shrink it below :data:`MIN_SCALE` — never clipped."""
+    dpr = picture.devicePixelRatio() or 1.0
+    natural = picture.width() / dpr
+    if width <= 0 or natural <= width:
+        return picture
+    if width / natural < MIN_SCALE:
+        return None
+    scaled = picture.scaledToWidth(int(width * dpr), Qt.TransformationMode.SmoothTransformation)
+    scaled.setDevicePixelRatio(dpr)
+    return scaled
+
+
+def breakable(text: str) -> str:
+    """``text`` with zero-width spaces after operators and commas, so that a word-
+    wrapping label breaks a long formula there instead of cutting it off."""
+    for mark in ("*", "+", " - ", ",", "(", "⊙", "="):
+        text = text.replace(mark, mark + "\u200b")
+    return text
