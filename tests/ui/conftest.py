@@ -147,13 +147,13 @@ def make_window(qtbot, tmp_path):
         window.runner.start()
         window.show()        # not qtbot.addWidget: that closes it before our teardown, possibly dirty
         if wait:
-            qtbot.waitUntil(lambda: window.model.kernel_state == "idle", timeout=30000)
+            qtbot.waitUntil(lambda: window.model.kernel.kernel_state == "idle", timeout=30000)
         made.append(window)
         return window
 
     yield make
     for window in made:
-        window.model.mark_clean()
+        window.model.script.mark_clean()
         window.shutdown()
         window.close()
         left = wait_gone(window.kernel_pids.pgids)

@@ -108,7 +108,7 @@ def test_tutorial_graph_selection_groups_and_undo(qtbot, window, helpers):
     inspector = window.panel("inspector")
     qtbot.waitUntil(lambda: not panel.is_busy(), timeout=5000)
     model = window.model
-    calls = model.call_list()
+    calls = model.calls.call_list()
     assert panel.calls.count() == len(calls) == 6
     assert panel.document.call == calls[-1].index, "the newest call is shown"
 
@@ -148,18 +148,18 @@ def test_tutorial_graph_selection_groups_and_undo(qtbot, window, helpers):
     panel.calls.setCurrentIndex(panel.calls.findData(mean_call))
     x_item = next(i for i in panel.scene.node_items.values() if i.lines[0][0] == "x")
     click(panel, x_item)
-    assert model.selection.call == mean_call and model.selection.node == x_item.vid
-    assert model.selection.tensor == "x"
+    assert model.selection.current.call == mean_call and model.selection.current.node == x_item.vid
+    assert model.selection.current.tensor == "x"
     assert inspector.fields["name"].text() == "x" and x_item.highlighted
     mul = next(i for i in panel.scene.node_items.values() if i.lines[0][0] == "MulBackward0" and not
                nodes[i.vid].get("name"))
     click(panel, mul)
-    assert model.selection == type(model.selection)(mean_call, mul.vid, None)
+    assert model.selection.current == type(model.selection.current)(mean_call, mul.vid, None)
     assert "unnamed" in inspector.fields["name"].text() and mul.highlighted and not x_item.highlighted
 
     # pick a tensor in the Inspector: its node is highlighted (and the graph switches call)
     inspector.picker.setCurrentIndex(inspector.picker.findText("z"))
-    call, node = model.latest_call_with("z")
+    call, node = model.calls.latest_call_with("z")
     assert panel.document.call == call
     highlighted = panel.scene.node_items[panel.scene.highlighted]
     assert highlighted.highlighted and panel.document.visible_id(node) == highlighted.vid
@@ -222,14 +222,14 @@ def test_a_1000_step_loop_collapses_and_expands(qtbot):
     assert len(panel.scene.node_items) == 2002
     assert len(panel.scene.edge_items) == 2001
     far = doc.groups[0].steps[3]                     # far left of a very wide graph: scrolled to
-    model.select(call=doc.call, node=far)
+    model.selection.select(call=doc.call, node=far)
     visible = panel.view.mapToScene(panel.view.viewport().rect()).boundingRect()
     assert panel.scene.highlighted == far and visible.contains(panel.scene.node_items[far].sceneBoundingRect())
     panel.actions["undo"].trigger()
     assert len(panel.scene.node_items) == 5
     # selecting a vertex hidden in the group highlights the group
     hidden = doc.groups[0].steps[500]
-    model.select(call=doc.call, node=hidden)
+    model.selection.select(call=doc.call, node=hidden)
     assert panel.scene.highlighted == doc.groups[0].id
 
 
@@ -365,7 +365,7 @@ def test_another_file_does_not_inherit_the_previous_files_zoom(qtbot):
     panel.restore_view_state({"zoom": 0.25, "follow_latest": True, "call": None})
     assert math.isclose(panel.view.zoom(), 0.25, rel_tol=1e-3)
     panel.restore_view_state({"zoom": 3.5, "follow_latest": False, "call": 7})   # a project not run yet
-    model.set_script("print('another file')\n", "/tmp/other.py")                 # open another file
+    model.script.set_script("print('another file')\n", "/tmp/other.py")                 # open another file
     model.reset_kernel_state()
     assert panel.view.zoom() == 1.0
     model.finish_cell({"cell": 1, "execution_count": 1, "outputs": [], "ok": True, "backward_calls": []},

@@ -2,24 +2,27 @@
 
 One kernel process owns one :class:`~gradstudio.studio.session.Session` (the script's
 namespace) and one warm :class:`~gradstudio.studio.symbolic.worker.SymbolicWorker`.
-The app talks to it over two pipes with pickled dicts, and gets back plain
-data only (:mod:`gradstudio.studio.kernel.records`): a slow cell, an infinite loop, a
-huge tensor or a hanging ``simplify`` happen in here, never in the window.
+The app talks to it over two pipes, one wire frame per message
+(:mod:`gradstudio.studio.wire`: JSON plus binary buffers, never a pickle): requests
+are plain dicts, and what comes back are the typed message records of
+:mod:`gradstudio.studio.kernel.schema` (:func:`~gradstudio.studio.kernel.schema.decode_frame`
+checks every one). A slow cell, an infinite loop, a huge tensor or a hanging
+``simplify`` happen in here, never in the window.
 
 Requests (``{"type": …, "id": n, …}``), each answered by messages and finally
-``{"type": "done", "id": n}``:
+``Done(id=n)``:
 
 * ``run`` — ``cells: [{"index", "source", "first_line"}]``, ``derive`` (bool),
   ``timeout`` (seconds per backward call's derivation), ``continue_past_backward_errors``
   (keep going after a cell whose error is a failed ``backward()``, as
-  ``gradstudio check`` does). Per cell: ``cell_started``, then
-  ``cell_finished`` (the run, the new backward calls with their graphs, the
-  named tensors; a graph over 200 nodes comes first as ``graph_chunk``
+  ``gradstudio check`` does). Per cell: ``CellStarted``, then
+  ``CellFinished`` (the run, the new backward calls with their graphs, the
+  named tensors; a graph over 200 nodes comes first as ``GraphChunk``
   messages, see :func:`gradstudio.studio.kernel.records.split_graph`), then — after the console has its output — one
-  ``call_checked`` per new backward call (derivation + three-way comparison).
+  ``CallChecked`` per new backward call (derivation + three-way comparison).
 * ``check`` — ``calls: [index…]``, ``timeout``: derive and compare again.
 * ``sweep`` — ``call``, ``vertex`` (a leaf), ``element`` (index), optional ``lo``,
-  ``hi``, ``points``, ``timeout``: one ``sweep`` message with f and ∂f/∂element
+  ``hi``, ``points``, ``timeout``: one ``SweepResult`` message with f and ∂f/∂element
   (engine, symbolic, finite differences) over the range (:mod:`gradstudio.studio.sweep`).
 * ``tensors`` — send the named tensors.
 * ``shutdown`` — stop.
@@ -48,10 +51,16 @@ import time
 import traceback
 from multiprocessing.connection import Connection
 
+from gradstudio.studio import wire
+from gradstudio.studio.kernel import schema
 from gradstudio.studio.kernel.launch import memory_limit, watch_parent
 
 DEFAULT_DERIVE_TIMEOUT = 10.0
 STARTUP_TIMEOUT = 30.0
+# The most one message may be: wire's own limits (JSON, all buffers) plus its header
+# and lengths. Connection.recv_bytes refuses a longer piece before allocating it.
+MAX_MESSAGE_BYTES = (wire.DEFAULT_LIMITS.json_bytes + wire.DEFAULT_LIMITS.buffer_bytes
+                     + wire.HEADER_SIZE + 8 * wire.DEFAULT_LIMITS.buffers)
 
 
 class KernelDied(RuntimeError):
@@ -71,8 +80,8 @@ class Kernel:
         self.interrupt_pending = False   # an interrupt arrived: skip the rest of the request
 
     # -- plumbing ----------------------------------------------------------------------
-    def send(self, message: dict):
-        self.writer.send(message)
+    def send(self, message: schema.Message):
+        self.writer.send_bytes(schema.encode_frame(message))
 
     def _on_sigint(self, signum, frame):
         self.interrupt_pending = True
@@ -97,25 +106,35 @@ class Kernel:
     def serve(self):
         signal.signal(signal.SIGINT, self._on_sigint)
         self._start_worker()
-        self.send({"type": "ready", "pid": os.getpid(), "symbolic_pid": self.worker.pid})
+        self.send(schema.Ready(pid=os.getpid(), symbolic_pid=self.worker.pid))
         try:
             while True:
                 try:
-                    request = self.reader.recv()
+                    request = self.reader.recv_bytes()
                 except EOFError:
                     return
-                kind = request.get("type")
                 self.interrupt_pending = False
+                try:
+                    request = wire.decode_frame(request)
+                    if not isinstance(request, dict):
+                        raise ValueError(f"a request must be an object, not {type(request).__name__}")
+                except ValueError:   # WireError is one: not a request of the app's
+                    self.send(schema.KernelError(message=traceback.format_exc()))
+                    self.send(schema.Done(id=None))
+                    continue
+                kind = request.get("type")
+                request_id = request.get("id")
                 try:
                     handler = getattr(self, f"handle_{kind}", None)
                     if handler is None:
                         raise ValueError(f"unknown request {kind!r}")
                     handler(request)
                 except Exception:  # a bug of ours: report it, keep serving
-                    self.send({"type": "kernel_error", "id": request.get("id"),
-                               "message": traceback.format_exc()})
-                self.send({"type": "done", "id": request.get("id"), "request": kind,
-                           "interrupted": self.interrupt_pending})
+                    self.send(schema.KernelError(id=request_id if type(request_id) is int else None,
+                                                 message=traceback.format_exc()))
+                self.send(schema.Done(id=request_id if type(request_id) is int else None,
+                                      request=kind if isinstance(kind, str) else None,
+                                      interrupted=self.interrupt_pending))
                 if kind == "shutdown":
                     return
         finally:
@@ -128,7 +147,7 @@ class Kernel:
 
     def handle_tensors(self, request):
         from gradstudio.studio.kernel import records as kernel_data
-        self.send({"type": "tensors", "tensors": kernel_data.tensors_data(self.session.named_tensors())})
+        self.send(schema.Tensors(kernel_data.tensors_data(self.session.named_tensors())))
 
     def handle_run(self, request):
         from gradstudio.studio.kernel import records as kernel_data
@@ -139,8 +158,8 @@ class Kernel:
             if self.interrupt_pending:
                 break
             index, first_line = cell.get("index"), cell.get("first_line", 1)
-            self.send({"type": "cell_started", "cell": index, "first_line": first_line,
-                       "execution_count": self.session.execution_count + 1})
+            self.send(schema.CellStarted(cell=index, first_line=first_line,
+                                         execution_count=self.session.execution_count + 1))
             run = self._run_cell(cell["source"], index, first_line)
             calls = run.backward_calls
             self._send_cell_finished(run, first_line)
@@ -168,16 +187,20 @@ class Kernel:
             message = (f"Internal error in the kernel while describing this cell's results: "
                        f"{type(error).__name__}: {error}")
             finished = kernel_data.run_data(run, first_line)
-            finished["outputs"].append({"stream": "error", "text": message + "\n"})
-            finished.update(ok=False, error=message, error_type="InternalError",
-                            internal_error=kernel_data.cut_text(details, 20_000))
-            self.send({"type": "cell_finished", "run": finished, "calls": [], "tensors": None})
+            finished = finished.replace(
+                outputs=[*finished.outputs, schema.OutputData("error", message + "\n")],
+                ok=False, error=message, error_type="InternalError",
+                internal_error=kernel_data.cut_text(details, 20_000))
+            self.send(schema.CellFinished(run=finished, calls=[], tensors=None))
             return
+        calls = []
         for call in data:       # big graphs go first, in pieces (see KernelClient)
-            for chunk in kernel_data.split_graph(call):
-                self.send({"type": "graph_chunk", "call": call["index"], "nodes": chunk})
-        self.send({"type": "cell_finished", "run": kernel_data.run_data(run, first_line),
-                   "calls": data, "tensors": tensors})
+            call, chunks = kernel_data.split_graph(call)
+            for chunk in chunks:
+                self.send(schema.GraphChunk(call=call.index, nodes=chunk))
+            calls.append(call)
+        self.send(schema.CellFinished(run=kernel_data.run_data(run, first_line),
+                                      calls=calls, tensors=tensors))
 
     def handle_sweep(self, request):
         """f and ∂f/∂element along one element of a leaf (see gradstudio.studio.sweep)."""
@@ -185,8 +208,9 @@ class Kernel:
         from gradstudio.studio import sweep
         call = next((c for c in self.session.backward_calls if c.index == request["call"]), None)
         if call is None or not kernel_data.checkable(call):
-            self.send({"type": "sweep", "call": request["call"], "error": "no such backward call "
-                       "with a recorded graph (the kernel may have been restarted)"})
+            self.send(schema.SweepResult(kernel_data.sweep_data(
+                request["call"], error="no such backward call with a recorded graph "
+                "(the kernel may have been restarted)")))
             return
         self.interruptible = True
         try:
@@ -195,14 +219,15 @@ class Kernel:
                                  points=request.get("points", sweep.DEFAULT_POINTS), worker=self.worker,
                                  timeout=float(request.get("timeout", DEFAULT_DERIVE_TIMEOUT)))
             self.interruptible = False
-            self.send({"type": "sweep", "call": call.index, "error": None, **result})
+            self.send(schema.SweepResult(kernel_data.sweep_data(call.index, result)))
         except KeyboardInterrupt:
             self.interruptible = False
             self._drop_worker()
-            self.send({"type": "sweep", "call": call.index, "vertex": request["vertex"],
-                       "error": "sweep cancelled (interrupted)"})
+            self.send(schema.SweepResult(kernel_data.sweep_data(
+                call.index, vertex=request["vertex"], error="sweep cancelled (interrupted)")))
         except ValueError as error:
-            self.send({"type": "sweep", "call": call.index, "vertex": request["vertex"], "error": str(error)})
+            self.send(schema.SweepResult(kernel_data.sweep_data(
+                call.index, vertex=request["vertex"], error=str(error))))
         finally:
             self.interruptible = False
 
@@ -244,15 +269,15 @@ class Kernel:
         for position, call in enumerate(calls):
             if self.interrupt_pending:
                 for rest in calls[position:]:
-                    self.send({"type": "call_checked", "check": kernel_data.cancelled_check_data(
-                        rest, "derivation cancelled (interrupted)")})
+                    self.send(schema.CallChecked(kernel_data.cancelled_check_data(
+                        rest, "derivation cancelled (interrupted)")))
                 return
             self.interruptible = True
             try:
                 formulas = {}
                 if timeout is not None:
-                    self.send({"type": "deriving", "call": call.index,
-                               "leaves": [leaf.name for leaf in call.leaves]})
+                    self.send(schema.Deriving(call=call.index,
+                                              leaves=[leaf.name for leaf in call.leaves]))
                     formulas = self.worker.derive(call.graph, call.gradient,
                                                   [leaf.vertex for leaf in call.leaves], timeout)
                 check = compare.check_call(call, formulas, torch_gradients=_torch_gradients(call))
@@ -265,7 +290,7 @@ class Kernel:
                 data = kernel_data.cancelled_check_data(call, "derivation cancelled (interrupted)")
             finally:
                 self.interruptible = False
-            self.send({"type": "call_checked", "check": data})
+            self.send(schema.CallChecked(data))
 
 
 def _torch_gradients(call) -> dict:
@@ -307,7 +332,9 @@ class KernelProcess:
     """Start, talk to and stop a kernel process (no Qt: the app wraps this).
 
     ``send`` returns the request id; ``recv``/``poll`` read the kernel's
-    messages; ``fileno()`` is the pipe to watch for readability."""
+    messages (typed records, checked as they are decoded: a message that is not one
+    raises :class:`~gradstudio.studio.kernel.schema.RecordError`, and the next one can
+    still be read); ``fileno()`` is the pipe to watch for readability."""
 
     def __init__(self, filename: str = "<script>"):
         self.filename = filename
@@ -383,7 +410,7 @@ class KernelProcess:
     def send(self, message: dict) -> int:
         request_id = next(self._ids)
         try:
-            self._writer.send({**message, "id": request_id})
+            self._writer.send_bytes(wire.encode_frame({**message, "id": request_id}))
         except (OSError, AttributeError) as error:
             raise KernelDied(f"the kernel is not running ({error})") from None
         return request_id
@@ -394,13 +421,17 @@ class KernelProcess:
         except OSError:
             return True    # recv will report the closed pipe
 
-    def recv(self) -> dict:
+    def recv(self) -> schema.Message:
+        """The next message; KernelDied if the pipe closed, RecordError if what came
+        is not a valid message (the pipe stays usable: each message is its own
+        length-prefixed piece, so the next one is read from its start)."""
         try:
-            message = self._reader.recv()
+            frame = self._reader.recv_bytes(MAX_MESSAGE_BYTES)
         except (EOFError, OSError, AttributeError):
             raise KernelDied(self.exit_description()) from None
-        if message.get("type") == "ready":
-            self.symbolic_pid = message.get("symbolic_pid")
+        message = schema.decode_frame(frame)
+        if isinstance(message, schema.Ready):
+            self.symbolic_pid = message.symbolic_pid
         return message
 
     def interrupt(self):
@@ -431,17 +462,17 @@ class KernelProcess:
 
     # -- convenience for scripts and tests (the app never blocks like this) ----------------
     def wait_for(self, kind: str, timeout: float) -> list:
-        """Messages up to and including the first of type ``kind`` (blocking)."""
+        """Messages up to and including the first whose ``type`` is ``kind`` (blocking)."""
         deadline = time.monotonic() + timeout
         messages = []
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not self.poll(remaining):
                 raise TimeoutError(f"no {kind!r} from the kernel within {timeout:g} s "
-                                   f"(got {[m.get('type') for m in messages]})")
+                                   f"(got {[m.type for m in messages]})")
             message = self.recv()
             messages.append(message)
-            if message.get("type") == kind:
+            if message.type == kind:
                 return messages
 
 
