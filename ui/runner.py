@@ -144,7 +144,7 @@ class Runner(QObject):
     def _on_deriving(self, message: dict):
         self.model.calls.set_deriving(message.call)
         leaves = ", ".join(message.leaves)
-        self.model.kernel.set_status(f"Deriving the gradients of backward #{message['call']}"
+        self.model.kernel.set_status(f"Deriving the gradients of backward #{message.call}"
                               f"{' (' + leaves + ')' if leaves else ''}…")
 
     def _on_kernel_error(self, text: str):

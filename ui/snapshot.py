@@ -56,7 +56,7 @@ def script_stopped(model) -> str | None:
                               for i in run.backward_calls)
         if not failed_backward:
             line = f", line {run.error_line}" if run.error_line else ""
-            return f"cell {run['cell']}{line}: {run['error_type']}: {run['error']}"
+            return f"cell {run.cell}{line}: {run.error_type}: {run.error}"
     return None
 
 

@@ -104,7 +104,7 @@ def nothing_left_running(qapp):
     from gradstudio.ui.main_window import MainWindow
     for widget in QApplication.topLevelWidgets():
         if isinstance(widget, MainWindow):
-            widget.model.mark_clean()
+            widget.model.script.mark_clean()
             widget.shutdown()
             widget.close()
             widget.deleteLater()
@@ -125,8 +125,8 @@ class KernelPids:
     def __init__(self):
         self.pgids: list = []
 
-    def record(self, message: dict):
-        self.pgids.append(message["pid"])
+    def record(self, message):
+        self.pgids.append(message.pid)
 
 
 @pytest.fixture

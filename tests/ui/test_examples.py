@@ -27,6 +27,6 @@ def test_example_runs_and_agrees(qtbot, window, helpers, title, description, pat
     assert records
     for record in records:
         if record.status == "error":
-            assert record.data["hint"], "a failed backward() comes with a hint"
+            assert record.data.hint, "a failed backward() comes with a hint"
             continue
-        assert record.check is not None and record.check["agree"], record.check
+        assert record.check is not None and record.check.agree, record.check

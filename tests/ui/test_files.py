@@ -141,18 +141,18 @@ def test_autosave_and_recovery_after_a_crash(qtbot, make_window, helpers, tmp_pa
     data["recovery"]["pid"] = 2 ** 22 + 4321
     copies[0].write_text(json.dumps(data))
     first.documents.recovery_path = None          # so its own shutdown does not tidy up
-    first.model.mark_clean()
+    first.model.script.mark_clean()
 
     asked = []
     monkeypatch.setattr(dialogs, "ask_recover", lambda parent, text: asked.append(text) or "recover")
     second = make_window(recovery_dir=str(recovery))
     assert second.documents.offer_recovery()
     assert asked and "unsaved document" in asked[0]
-    assert second.model.script_text() == "# %%\nunsaved = 'work'\n" and second.model.is_dirty()
+    assert second.model.script.script_text() == "# %%\nunsaved = 'work'\n" and second.model.script.is_dirty()
     assert not copies[0].exists()
     # a clean exit removes the new window's own recovery copy
     assert os.listdir(recovery)
-    second.model.mark_clean()
+    second.model.script.mark_clean()
     second.close()
     assert os.listdir(recovery) == []
 

@@ -46,13 +46,13 @@ def test_at_1440x900_compare_fits_the_selector_is_whole_and_the_inspector_keeps_
     width = inspector.width()
     for record in window.model.calls.call_list():
         for node in record.nodes:
-            window.model.selection.select(call=record.index, node=node["id"])
+            window.model.selection.select(call=record.index, node=node.id)
             qtbot.wait(1)
-            assert inspector.width() == width, (node.get("label"), inspector.width(), width)
+            assert inspector.width() == width, (node.label, inspector.width(), width)
     window.model.selection.select(tensor="x")
     assert window.panel("inspector").fields["dtype"].text() == "torch.float32"
     plots_loaded(qtbot, window)
-    window.model.selection.select(call=0, node=next(n["id"] for n in window.model.calls.call(0).nodes if n["kind"] == "op"))
+    window.model.selection.select(call=0, node=next(n.id for n in window.model.calls.call(0).nodes if n.kind == "op"))
     assert window.panel("inspector").fields["dtype"].text() == "torch.float32"
 
 

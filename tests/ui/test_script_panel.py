@@ -33,7 +33,7 @@ def test_type_the_first_tutorial_cells_and_run_them(qtbot, window, helpers):
     # no newline was typed by the run keys
     assert window.model.script.script_text().count("\n") == 8
     assert editor.badges == {1: "[1]", 3: "[2]"}
-    assert window.model.tensors.by_name["y"]["grad_fn"] == "AddBackward0"
+    assert window.model.tensors.by_name["y"].grad_fn == "AddBackward0"
 
 
 def test_mean_cell_formula_and_check_in_compare(qtbot, window, helpers):
@@ -174,6 +174,6 @@ def test_sweep_request_reaches_the_model(qtbot, window, helpers):
     with qtbot.waitSignal(window.model.sweeps.sweepReady, timeout=30000) as blocker:
         window.runner.request_sweep(0, 0, [1], lo=0.0, hi=2.0, points=5)
     sweep = blocker.args[0]
-    assert sweep["error"] is None and list(sweep["x"]) == [0.0, 0.5, 1.0, 1.5, 2.0]
-    assert list(sweep["symbolic"]) == [0.0, 0.75, 3.0, 6.75, 12.0]
+    assert sweep.error is None and list(sweep.x) == [0.0, 0.5, 1.0, 1.5, 2.0]
+    assert list(sweep.symbolic) == [0.0, 0.75, 3.0, 6.75, 12.0]
     assert window.model.sweeps.sweep is sweep

@@ -144,7 +144,7 @@ class InspectorPanel(QWidget):
         self.formula_text = formula
         widget = self.fields["formula"]
         leaf = self._leaf(selection)
-        self.formula_label.setText(f"∂/∂{leaf['name']}" if leaf is not None else "formula")
+        self.formula_label.setText(f"∂/∂{leaf.name}" if leaf is not None else "formula")
         forms = leaf_formulas(leaf) if leaf is not None else {}
         form = forms.get("simplified") or forms.get("chain")
         if form and math_view.can_render(form.latex):
@@ -205,7 +205,7 @@ class InspectorPanel(QWidget):
             return NONE_TEXT
         chain, simplified = leaf.formula, leaf.simplified
         if chain and simplified and chain != simplified:
-            return f"∂/∂{leaf['name']} = {chain} = {simplified}"
+            return f"∂/∂{leaf.name} = {chain} = {simplified}"
         if chain or simplified:
-            return f"∂/∂{leaf['name']} = {chain or simplified}"
+            return f"∂/∂{leaf.name} = {chain or simplified}"
         return leaf.note or NONE_TEXT

@@ -689,7 +689,7 @@ class PlotsPanel(QWidget):
         if result.error:
             color = theme.colors(self.palette())["error"]
             self._set_sweep_status(f"<span style='color:{color}'>The sweep failed: "
-                                      f"{_html(result['error'])}</span>")
+                                      f"{_html(result.error)}</span>")
         else:
             self._set_sweep_status(result.note or "")
             self.tabs.setCurrentWidget(self.pages["sweep"])

@@ -221,7 +221,7 @@ def gradient_norms(ax, nodes: list, *, selected: int | None = None, colors: dict
     counts: dict = {}
     for label in labels:
         counts[label] = counts.get(label, 0) + 1
-    labels = [f"{label} #{node['id']}" if counts[label] > 1 else label
+    labels = [f"{label} #{node.id}" if counts[label] > 1 else label
               for label, (node, _, _) in zip(labels, shown)]
     kinds = ["root" if node.is_root else ("leaf" if node.kind == "leaf" else "op")
              for node, _, _ in shown]
@@ -234,7 +234,7 @@ def gradient_norms(ax, nodes: list, *, selected: int | None = None, colors: dict
     plot.norms = [norm for _, norm, _ in shown]
     plot.status = [status for _, _, status in shown]
     for i, (bar, node) in enumerate(zip(plot.bars.patches, (n for n, _, _ in shown))):
-        bar.set_gid(f"node-{node['id']}")
+        bar.set_gid(f"node-{node.id}")
         if node.id == selected:
             bar.set_edgecolor(colors["selected"])
             bar.set_linewidth(2.0)
@@ -559,7 +559,7 @@ def sweep(ax, result: dict, *, f_ax=None, colors: dict | None = None, variable: 
     if title:
         (f_ax or ax).set_title(title, loc="left", fontsize="medium", color=colors["foreground"])
     if result.error:
-        plot.message = _message(ax, f"The sweep failed:\n{result['error']}", colors, color_key="error")
+        plot.message = _message(ax, f"The sweep failed:\n{result.error}", colors, color_key="error")
         if f_ax is not None:
             empty(f_ax, "", colors)
         return plot
