@@ -73,7 +73,7 @@ from PySide6.QtGui import QTextDocument
 
 from gradstudio.studio.kernel.schema import (CallData, CellStarted, CheckData, LeafCheckData,
                                              NodeData, OutputData, RunData, SweepData, TensorData)
-from gradstudio.studio.session import split_cells
+from gradstudio.studio.cells import split_cells
 from .widgets import plain_text
 
 MAX_RUNS_KEPT = 2000

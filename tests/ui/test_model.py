@@ -108,3 +108,26 @@ def test_an_internal_kernel_error_ends_the_running_cell_with_its_message(qtbot):
     assert model.console.running_cell is None
     assert finished[0].outputs[0].text == "Internal error in the kernel: MemoryError: Unable to allocate\n"
     assert reported and "MemoryError" in reported[0]
+
+
+def test_the_app_model_reads_records_without_the_session_or_the_engine():
+    """ui.model needs the record types and the cell splitter, not what computes them.
+    (``import gradstudio`` itself loads the engine eagerly today, so the check is on
+    what ui.model adds on top of it.)"""
+    import subprocess
+    import sys
+    import textwrap
+    code = textwrap.dedent("""
+        import sys
+        import gradstudio
+        before = set(sys.modules)
+        import gradstudio.ui.model
+        added = set(sys.modules) - before
+        light = {"gradstudio.studio", "gradstudio.studio.kernel", "gradstudio.studio.kernel.schema",
+                 "gradstudio.studio.wire", "gradstudio.studio.cells"}
+        print(sorted(m for m in added if m.startswith("gradstudio.") and not m.startswith("gradstudio.ui")
+                     and m not in light))
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
