@@ -21,7 +21,6 @@ and skipped; the next one is read as usual.
 """
 from __future__ import annotations
 
-import time
 from collections import deque
 
 from PySide6.QtCore import QObject, QSocketNotifier, QTimer, Signal
@@ -183,20 +182,22 @@ class KernelClient(QObject):
 
     # -- incoming ------------------------------------------------------------------------------
     def _on_readable(self, *args):
-        deadline = time.monotonic() + 0.03   # yield to the event loop now and then
+        """Read what has arrived — never waiting for the rest of a message — and dispatch it."""
         process = self._process
-        while process is not None and process is self._process and process.poll(0):
-            try:
-                message = process.recv()
-            except KernelDied as error:
-                self._on_died(str(error))
+        if process is None:
+            return
+        try:
+            items = process.take()
+        except KernelDied as error:
+            self._on_died(str(error))
+            return
+        for item in items:
+            if process is not self._process:     # a message restarted the kernel: the rest is stale
                 return
-            except RecordError as error:
-                self.badMessage.emit(str(error))
-                continue
-            self._dispatch(message)
-            if time.monotonic() > deadline:
-                break
+            if isinstance(item, RecordError):
+                self.badMessage.emit(str(item))
+            else:
+                self._dispatch(item)
 
     def _dispatch(self, message: schema.Message):
         self.message.emit(message)

@@ -43,6 +43,7 @@ class Runner(QObject):
         c.died.connect(lambda text: model.console.add_notice("error", text))
         c.restarted.connect(self._on_restarted)
         c.kernelError.connect(self._on_kernel_error)
+        c.badMessage.connect(self._on_bad_message)
 
     # -- commands --------------------------------------------------------------------------------
     def start(self):
@@ -152,6 +153,12 @@ class Runner(QObject):
         self.model.console.abandon_cell(f"Internal error in the kernel: {last}" if last
                                 else "Internal error in the kernel")
         self.internalError.emit("Internal error in the kernel", text)
+
+    def _on_bad_message(self, reason: str):
+        """Something on the kernel's pipe that is not a message (the user's code wrote
+        on it, or a bug): skipped, and said in the console; the window carries on."""
+        self.model.console.add_notice("error", f"A message from the kernel could not be read and was "
+                                      f"skipped: {reason}")
 
     def _on_request_done(self, message: dict):
         self.model.console.abandon_cell("The kernel ended the request before this cell finished.")

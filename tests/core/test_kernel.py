@@ -332,3 +332,60 @@ def test_a_kernel_holding_a_large_tensor_keeps_answering(kernel):
     for index in (2, 3):
         finished = of_type(run(kernel, "print(1 + 1)", index=index), "cell_finished")
         assert finished[0].run.outputs[0].text == "2\n"
+
+
+WRITE_ON_THE_PIPE = """\
+import os, pickle, struct, sys
+fd = int(sys.argv[2])                         # the kernel's own pipe to the app
+def piece(data):                              # framed the way Connection.send_bytes frames it
+    os.write(fd, struct.pack("!i", len(data)) + data)
+piece(pickle.dumps({"type": "done", "id": 1, "request": "run", "interrupted": False}))
+from gradstudio.studio.kernel import schema
+frame = schema.encode_frame(schema.Done(id=1))
+piece(frame[: len(frame) // 2])
+print("still here")
+"""
+
+
+def test_a_pickle_or_half_a_frame_on_the_pipe_is_refused_and_the_next_message_is_read(kernel):
+    """Nothing from the kernel is unpickled: what the user's code writes on the pipe
+    is one RecordError per piece, and the kernel's own messages after it arrive."""
+    kernel.send({"type": "run", "cells": [{"index": 1, "source": WRITE_ON_THE_PIPE, "first_line": 1}]})
+    received, deadline = [], time.monotonic() + 60
+    while not any(isinstance(m, schema.Done) for m in received):
+        assert time.monotonic() < deadline, received
+        if kernel.poll(1.0):
+            try:
+                received.append(kernel.recv())
+            except schema.RecordError as error:
+                received.append(error)
+    errors = [m for m in received if isinstance(m, schema.RecordError)]
+    assert len(errors) == 2 and "not a frame" in str(errors[0]) and "cut short" in str(errors[1])
+    finished = of_type([m for m in received if not isinstance(m, schema.RecordError)], "cell_finished")
+    assert finished[0].run.ok and finished[0].run.outputs == [OutputData("stdout", "still here\n")]
+    assert of_type(run(kernel, "1 + 1"), "cell_finished")[0].run.outputs[0].text == "2\n"
+
+
+def test_take_never_waits_for_the_rest_of_a_message_and_a_bogus_length_ends_the_kernel(kernel):
+    kernel.send({"type": "run", "cells": [{"index": 1, "first_line": 1, "source":
+                 "import os, struct, sys\nos.write(int(sys.argv[2]), struct.pack('!i', 1000) + b'GSWI')\n"
+                 "import time\ntime.sleep(0.5)\n"}]})
+    deadline = time.monotonic() + 30
+    while kernel._buffer[:4] != b"\x00\x00\x03\xe8":      # the half-written piece has arrived
+        assert time.monotonic() < deadline
+        started = time.thread_time()
+        kernel.take()
+        assert time.thread_time() - started < 1.0, "take() waited"
+        time.sleep(0.01)
+    kernel.shutdown()
+    bogus = KernelProcess("script.py").start()
+    try:
+        bogus.wait_for("ready", 30)
+        bogus.send({"type": "run", "cells": [{"index": 1, "first_line": 1, "source":
+                    "import os, struct, sys\nos.write(int(sys.argv[2]), struct.pack('!i', -7) + b'x' * 8)\n"}]})
+        with pytest.raises(KernelDied, match="was not a message"):
+            while True:
+                bogus.poll(5)
+                bogus.take()
+    finally:
+        bogus.shutdown()

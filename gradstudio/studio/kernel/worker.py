@@ -43,7 +43,9 @@ from __future__ import annotations
 
 import itertools
 import os
+import select
 import signal
+import struct
 import subprocess
 import sys
 import threading
@@ -54,6 +56,10 @@ from multiprocessing.connection import Connection
 from gradstudio.studio import wire
 from gradstudio.studio.kernel import schema
 from gradstudio.studio.kernel.launch import memory_limit, watch_parent
+from gradstudio.studio.kernel.schema import RecordError
+
+_PIECE = struct.Struct("!i")        # Connection.send_bytes: a piece's length, then the piece
+_BIG_PIECE = struct.Struct("!Q")
 
 DEFAULT_DERIVE_TIMEOUT = 10.0
 STARTUP_TIMEOUT = 30.0
@@ -331,15 +337,23 @@ def main(argv=None):
 class KernelProcess:
     """Start, talk to and stop a kernel process (no Qt: the app wraps this).
 
-    ``send`` returns the request id; ``recv``/``poll`` read the kernel's
-    messages (typed records, checked as they are decoded: a message that is not one
-    raises :class:`~gradstudio.studio.kernel.schema.RecordError`, and the next one can
-    still be read); ``fileno()`` is the pipe to watch for readability."""
+    ``send`` returns the request id; ``fileno()`` is the pipe to watch for
+    readability. The kernel's messages are typed records, checked as they are
+    decoded: :meth:`take` returns those that have arrived whole without ever
+    waiting (what the app calls when the pipe is readable), with a
+    :class:`~gradstudio.studio.kernel.schema.RecordError` in place of each piece
+    that is not a message (the next one is still read: every message is its own
+    length-prefixed piece, as ``Connection.send_bytes`` writes it). ``recv`` and
+    ``poll`` block, for scripts and tests. The pipe is read here, not by
+    ``Connection.recv_bytes``, because the user's code can write on it too: half a
+    message must not stop the window until the rest arrives."""
 
     def __init__(self, filename: str = "<script>"):
         self.filename = filename
         self.process: subprocess.Popen | None = None
-        self._reader: Connection | None = None
+        self._fd: int | None = None             # the pipe from the kernel (non-blocking)
+        self._buffer = bytearray()               # bytes read that do not make a whole piece yet
+        self._eof = False
         self._writer: Connection | None = None
         self._ids = itertools.count(1)
         self.symbolic_pid: int | None = None
@@ -360,7 +374,8 @@ class KernelProcess:
             raise
         os.close(to_child_r)
         os.close(from_child_w)
-        self._reader = Connection(from_child_r, writable=False)
+        os.set_blocking(from_child_r, False)
+        self._fd, self._buffer, self._eof = from_child_r, bytearray(), False
         self._writer = Connection(to_child_w, readable=False)
         return self
 
@@ -373,7 +388,7 @@ class KernelProcess:
         return self.process is not None and self.process.poll() is None
 
     def fileno(self) -> int:
-        return self._reader.fileno()
+        return self._fd
 
     def kill(self):
         """Kill the kernel and everything it started (its process group), and reap it."""
@@ -388,13 +403,17 @@ class KernelProcess:
             except ProcessLookupError:
                 pass
             process.wait()
-        for connection in (self._reader, self._writer):
-            if connection is not None:
-                try:
-                    connection.close()
-                except OSError:
-                    pass
-        self._reader = self._writer = None
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            except OSError:
+                pass
+        if self._fd is not None:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+        self._fd = self._writer = None
 
     def shutdown(self, timeout: float = 1.0):
         """Ask the kernel to stop, then make sure its whole group is gone."""
@@ -415,24 +434,97 @@ class KernelProcess:
             raise KernelDied(f"the kernel is not running ({error})") from None
         return request_id
 
+    def take(self) -> list:
+        """What can be read now without waiting: messages, and a RecordError for each
+        piece that was not one. KernelDied when the pipe has ended (after what came
+        before the end was taken) or holds something that is not a piece at all."""
+        self._read_available()
+        items = []
+        while self._whole_piece():
+            try:
+                items.append(self._decode(self._pop_piece()))
+            except RecordError as error:
+                items.append(error)
+        if not items and self._eof:
+            raise KernelDied(self.exit_description())
+        return items
+
     def poll(self, timeout: float = 0.0) -> bool:
-        try:
-            return self._reader is not None and self._reader.poll(timeout)
-        except OSError:
-            return True    # recv will report the closed pipe
+        """Whether a whole message (or the end of the pipe) is there within ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while not (self._eof or self._whole_piece()):
+            remaining = deadline - time.monotonic()
+            if self._fd is None or remaining < 0:
+                return self._fd is None
+            ready, _, _ = select.select([self._fd], [], [], remaining)
+            if not ready:
+                return False
+            self._read_available()
+        return True
 
     def recv(self) -> schema.Message:
-        """The next message; KernelDied if the pipe closed, RecordError if what came
-        is not a valid message (the pipe stays usable: each message is its own
-        length-prefixed piece, so the next one is read from its start)."""
-        try:
-            frame = self._reader.recv_bytes(MAX_MESSAGE_BYTES)
-        except (EOFError, OSError, AttributeError):
-            raise KernelDied(self.exit_description()) from None
-        message = schema.decode_frame(frame)
+        """The next message (blocking); KernelDied if the pipe ended, RecordError if the
+        next piece is not a valid message (the one after it can still be read)."""
+        while not self._whole_piece():
+            if self._eof or self._fd is None:
+                raise KernelDied(self.exit_description())
+            select.select([self._fd], [], [])
+            self._read_available()
+        return self._decode(self._pop_piece())
+
+    def _decode(self, piece: bytes) -> schema.Message:
+        message = schema.decode_frame(piece)
         if isinstance(message, schema.Ready):
             self.symbolic_pid = message.symbolic_pid
         return message
+
+    def _read_available(self):
+        """Append what the pipe holds now to the buffer (never waits)."""
+        if self._fd is None or self._eof:
+            return
+        try:
+            while True:
+                data = os.read(self._fd, 1 << 20)
+                if not data:
+                    self._eof = True
+                    return
+                self._buffer += data
+                if len(data) < 1 << 20:
+                    return
+        except BlockingIOError:
+            return
+        except OSError:
+            self._eof = True
+
+    def _piece_bounds(self) -> tuple | None:
+        """(header size, body size) of the piece at the start of the buffer, once its
+        header is there; KernelDied if the header cannot be one of the kernel's."""
+        buffer = self._buffer
+        if len(buffer) < _PIECE.size:
+            return None
+        (size,) = _PIECE.unpack_from(buffer)
+        head = _PIECE.size
+        if size == -1:                       # how Connection.send_bytes announces a piece over 2 GiB
+            if len(buffer) < _PIECE.size + _BIG_PIECE.size:
+                return None
+            (size,) = _BIG_PIECE.unpack_from(buffer, _PIECE.size)
+            head += _BIG_PIECE.size
+        if not 0 <= size <= MAX_MESSAGE_BYTES:
+            self._eof = True
+            self._buffer.clear()
+            raise KernelDied(f"something on the kernel's pipe was not a message (it announced "
+                             f"{size} bytes); the kernel was stopped")
+        return head, size
+
+    def _whole_piece(self) -> bool:
+        bounds = self._piece_bounds()
+        return bounds is not None and len(self._buffer) >= sum(bounds)
+
+    def _pop_piece(self) -> bytes:
+        head, size = self._piece_bounds()
+        piece = bytes(self._buffer[head:head + size])
+        del self._buffer[:head + size]
+        return piece
 
     def interrupt(self):
         """SIGINT to the kernel process only (its symbolic worker is cancelled by the kernel)."""
