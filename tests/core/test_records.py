@@ -220,3 +220,17 @@ def test_importing_the_records_and_the_app_model_loads_no_engine_module_of_its_o
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_a_call_carries_its_step_trace_as_plain_data_when_the_session_records_it():
+    from gradstudio.studio.session import Session
+    source = "import torch\nx = torch.ones(2, requires_grad=True)\n(x * x).sum().backward()\n"
+    plain, stepped = Session(), Session(step_trace=True)
+    plain.run_cell(source)
+    stepped.run_cell(source)
+    assert records.call_data(plain.backward_calls[0]).steps is None
+    call = records.call_data(stepped.backward_calls[0])
+    assert call.steps == stepped.backward_calls[0].steps.to_data()
+    assert [e["kind"] for e in call.steps["events"]][:2] == ["seed", "node_start"]
+    message = schema.CellFinished(run=schema.RunData(cell=1), calls=[call])
+    assert schema.decode_frame(schema.encode_frame(message)).calls[0].steps == call.steps
