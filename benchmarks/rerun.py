@@ -46,7 +46,7 @@ def main(argv=None):
         if not wait_until(app, lambda: all_done(window), 180):
             raise SystemExit("the first run did not finish")
         print(f"first run of every cell: {time.perf_counter() - start:.2f} s")
-        cell = next((c for c in window.model.cells() if args.cell in c.source), None)
+        cell = next((c for c in window.model.script.cells() if args.cell in c.source), None)
         if cell is None:
             raise SystemExit(f"no cell contains {args.cell!r}")
 

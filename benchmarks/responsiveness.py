@@ -40,7 +40,7 @@ def main(argv=None):
         window.runner.start()
         if not wait_until(app, window.runner.is_idle, 60):
             raise SystemExit("the kernel did not start")
-        window.model.set_script("import torch\nx = torch.randn(3, requires_grad=True)\ny = x\n"
+        window.model.script.set_script("import torch\nx = torch.randn(3, requires_grad=True)\ny = x\n"
                                 f"for i in range({args.links}):\n    y = y * 1.001\ny.sum().backward()\n", None)
         wall, cpu, last = [], [], [None]
 
@@ -55,7 +55,7 @@ def main(argv=None):
         heartbeat.start()
         start = time.perf_counter()
         window.runner.run_all()
-        if not wait_until(app, lambda: all_done(window) and window.model.calls, 120, poll=0.001):
+        if not wait_until(app, lambda: all_done(window) and window.model.calls.records, 120, poll=0.001):
             raise SystemExit("the run did not finish")
         heartbeat.stop()
     total = time.perf_counter() - start

@@ -72,7 +72,7 @@ def main(argv=None) -> int:
         QTimer.singleShot(0, window.documents.offer_recovery)
     if args.smoke_test:
         def finish():
-            if window.model.kernel_state == "idle" or finish.tries > 300:
+            if window.model.kernel.kernel_state == "idle" or finish.tries > 300:
                 window.close()
             else:
                 finish.tries += 1

@@ -49,8 +49,8 @@ class DocumentController(QObject):
         self._autosave.setInterval(self.settings.autosave_seconds() * 1000)
         self._first_unsaved_edit: float | None = None
         if autosave and recovery_dir:
-            model.document.contentsChanged.connect(self._edited)
-            model.dirtyChanged.connect(self._on_dirty_changed)
+            model.script.document.contentsChanged.connect(self._edited)
+            model.script.dirtyChanged.connect(self._on_dirty_changed)
 
     # -- commands --------------------------------------------------------------------------------
     def new(self) -> bool:
@@ -97,16 +97,16 @@ class DocumentController(QObject):
         return True
 
     def save(self) -> bool:
-        path = self.model.path
+        path = self.model.script.path
         if path is None or os.path.splitext(path)[1].lower() not in SAVABLE_SUFFIXES:
             return self.save_as()
         return self._write(path)
 
     def save_as(self, path: str | None = None) -> bool:
         if path is None:
-            suggested = self.model.path or os.path.join(self.settings.last_directory() or
+            suggested = self.model.script.path or os.path.join(self.settings.last_directory() or
                                                         os.path.expanduser("~"),
-                                                        self.model.untitled_name)
+                                                        self.model.script.untitled_name)
             path = dialogs.ask_save_path(self.window, suggested)
             if not path:
                 return False
@@ -114,9 +114,9 @@ class DocumentController(QObject):
 
     def confirm_discard(self) -> bool:
         """True when the current document may be replaced (saved, discarded, or clean)."""
-        if not self.model.is_dirty():
+        if not self.model.script.is_dirty():
             return True
-        answer = dialogs.ask_save_changes(self.window, self.model.display_name())
+        answer = dialogs.ask_save_changes(self.window, self.model.script.display_name())
         if answer == "save":
             return self.save()
         return answer == "discard"
@@ -132,7 +132,7 @@ class DocumentController(QObject):
         edit is already :data:`AUTOSAVE_MAX_WAIT` old (then let the running one fire).
         Re-colouring also says the contents changed (``markContentsDirty``) without
         modifying the text: that is not an edit."""
-        if not self.model.document.isModified():
+        if not self.model.script.document.isModified():
             return
         now = time.monotonic()
         if self._first_unsaved_edit is None:
@@ -150,10 +150,10 @@ class DocumentController(QObject):
 
     def autosave_now(self) -> bool:
         self._first_unsaved_edit = None
-        if not self.recovery_path or not self.model.is_dirty():
+        if not self.recovery_path or not self.model.script.is_dirty():
             return False
         try:
-            files.write_recovery(self.recovery_path, self.current_project(), self.model.path)
+            files.write_recovery(self.recovery_path, self.current_project(), self.model.script.path)
         except (files.ProjectError, OSError) as error:
             self.message.emit(f"Autosave failed: {error}")
             return False
@@ -183,8 +183,8 @@ class DocumentController(QObject):
             return False
         original = newest.original if newest.original and os.path.exists(os.path.dirname(newest.original)) else None
         self._replace(newest.project, original, None if original else "recovered.gradstudio")
-        self.model.mark_dirty()
-        self.model.document.setModified(True)
+        self.model.script.mark_dirty()
+        self.model.script.document.setModified(True)
         files.remove_file(newest.path)
         self.autosave_now()
         return True
@@ -192,16 +192,16 @@ class DocumentController(QObject):
     # -- helpers ---------------------------------------------------------------------------------------
     def current_project(self) -> files.Project:
         view = self.window.collect_view_state() if hasattr(self.window, "collect_view_state") else {}
-        return files.Project(script=self.model.script_text(), view=view)
+        return files.Project(script=self.model.script.script_text(), view=view)
 
     def _replace(self, loaded: files.Project, path: str | None, untitled_name: str | None):
-        self.model.set_script(loaded.script, path, untitled_name=untitled_name)
-        self.model.view_state = dict(loaded.view)
+        self.model.script.set_script(loaded.script, path, untitled_name=untitled_name)
+        self.model.script.view_state = dict(loaded.view)
         if hasattr(self.window, "restore_view_state"):
             self.window.restore_view_state(loaded.view)
         self.runner.new_session()
         files.remove_file(self.recovery_path)
-        self.documentOpened.emit(self.model.display_name())
+        self.documentOpened.emit(self.model.script.display_name())
 
     def _write(self, path: str) -> bool:
         try:
@@ -209,8 +209,8 @@ class DocumentController(QObject):
         except files.ProjectError as error:
             self._fail("Cannot save", str(error), True)
             return False
-        self.model.set_path(path)
-        self.model.mark_clean()
+        self.model.script.set_path(path)
+        self.model.script.mark_clean()
         files.remove_file(self.recovery_path)
         self.settings.set_last_directory(os.path.dirname(path))
         self.settings.add_recent(path)

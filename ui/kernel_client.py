@@ -13,18 +13,22 @@ queue of requests (one in flight at a time), and handles the kernel's life:
 * **death** — a closed pipe means the kernel ended (a crash, ``os._exit``, the
   memory limit): :attr:`died` says how, and a new kernel is started.
 
-Requests and messages are the plain dicts documented in
-:mod:`gradstudio.studio.kernel.worker`.
+Requests are the plain dicts documented in :mod:`gradstudio.studio.kernel.worker`;
+messages are the typed records of :mod:`gradstudio.studio.kernel.schema`, decoded
+from wire frames (nothing is unpickled here). A message that does not decode —
+the user's code wrote on the pipe, or a bug — is reported by :attr:`badMessage`
+and skipped; the next one is read as usual.
 """
 from __future__ import annotations
 
-import time
 from collections import deque
 
 from PySide6.QtCore import QObject, QSocketNotifier, QTimer, Signal
 
-from gradstudio.studio.kernel.worker import KernelDied, KernelProcess
+from gradstudio.studio.kernel import schema
 from gradstudio.studio.kernel.records import join_graph
+from gradstudio.studio.kernel.schema import RecordError
+from gradstudio.studio.kernel.worker import KernelDied, KernelProcess
 
 STARTING, IDLE, BUSY, INTERRUPTING, STOPPED = "starting", "idle", "busy", "interrupting", "stopped"
 
@@ -32,16 +36,17 @@ STARTING, IDLE, BUSY, INTERRUPTING, STOPPED = "starting", "idle", "busy", "inter
 class KernelClient(QObject):
     """See the module docstring."""
 
-    message = Signal(object)          # every message, before the specific signal
-    ready = Signal(object)            # {"pid", "symbolic_pid"}
-    cellStarted = Signal(object)
-    cellFinished = Signal(object)
-    deriving = Signal(object)
-    callChecked = Signal(object)      # the "check" dict of a call_checked message
-    tensorsReceived = Signal(object)
-    sweepReceived = Signal(object)
-    requestDone = Signal(object)
+    message = Signal(object)          # every message (a schema.Message), before the specific signal
+    ready = Signal(object)            # schema.Ready
+    cellStarted = Signal(object)      # schema.CellStarted
+    cellFinished = Signal(object)     # schema.CellFinished, big graphs joined again
+    deriving = Signal(object)         # schema.Deriving
+    callChecked = Signal(object)      # the schema.CheckData of a CallChecked message
+    tensorsReceived = Signal(object)  # [schema.TensorData]
+    sweepReceived = Signal(object)    # schema.SweepData
+    requestDone = Signal(object)      # schema.Done
     kernelError = Signal(str)       # a bug in the kernel's own code (traceback text)
+    badMessage = Signal(str)        # something on the pipe that is not a valid message: why
     died = Signal(str)              # the kernel ended unexpectedly: how
     restarted = Signal(str)         # a new kernel replaced the old one: why
     stateChanged = Signal(str)      # starting | idle | busy | interrupting | stopped
@@ -177,53 +182,64 @@ class KernelClient(QObject):
 
     # -- incoming ------------------------------------------------------------------------------
     def _on_readable(self, *args):
-        deadline = time.monotonic() + 0.03   # yield to the event loop now and then
+        """Read what has arrived — never waiting for the rest of a message — and dispatch it."""
         process = self._process
-        while process is not None and process is self._process and process.poll(0):
-            try:
-                message = process.recv()
-            except KernelDied as error:
-                self._on_died(str(error))
+        if process is None:
+            return
+        try:
+            items = process.take()
+        except KernelDied as error:
+            self._on_died(str(error))
+            return
+        for item in items:
+            if process is not self._process:     # a message restarted the kernel: the rest is stale
                 return
-            self._dispatch(message)
-            if time.monotonic() > deadline:
-                break
+            if isinstance(item, RecordError):
+                self.badMessage.emit(str(item))
+            else:
+                self._dispatch(item)
 
-    def _dispatch(self, message: dict):
-        kind = message.get("type")
+    def _dispatch(self, message: schema.Message):
         self.message.emit(message)
-        if kind == "ready":
+        if isinstance(message, schema.Ready):
             self._startup.stop()
             self._set_state(IDLE)
             self.ready.emit(message)
             self._send_next()
             self._update_busy()
-        elif kind == "cell_started":
+        elif isinstance(message, schema.CellStarted):
             self.cellStarted.emit(message)
-        elif kind == "graph_chunk":
-            self._chunks.setdefault(message["call"], []).append(message["nodes"])
-        elif kind == "cell_finished":
-            for call in message.get("calls", []):
-                join_graph(call, self._chunks.pop(call["index"], []))
-            self.cellFinished.emit(message)
-        elif kind == "deriving":
+        elif isinstance(message, schema.GraphChunk):
+            self._chunks.setdefault(message.call, []).append(message.nodes)
+        elif isinstance(message, schema.CellFinished):
+            self.cellFinished.emit(message.replace(calls=[self._joined(c) for c in message.calls]))
+        elif isinstance(message, schema.Deriving):
             self.deriving.emit(message)
-        elif kind == "call_checked":
-            self.callChecked.emit(message["check"])
-        elif kind == "tensors":
-            self.tensorsReceived.emit(message["tensors"])
-        elif kind == "sweep":
-            self.sweepReceived.emit(message)
-        elif kind == "kernel_error":
-            self.kernelError.emit(message.get("message", ""))
-        elif kind == "done":
-            if message.get("id") == self._in_flight:
+        elif isinstance(message, schema.CallChecked):
+            self.callChecked.emit(message.check)
+        elif isinstance(message, schema.Tensors):
+            self.tensorsReceived.emit(message.tensors)
+        elif isinstance(message, schema.SweepResult):
+            self.sweepReceived.emit(message.sweep)
+        elif isinstance(message, schema.KernelError):
+            self.kernelError.emit(message.message)
+        elif isinstance(message, schema.Done):
+            if message.id == self._in_flight:
                 self._grace.stop()
                 self._in_flight = self._in_flight_request = None
                 self._set_state(IDLE)
                 self.requestDone.emit(message)
                 self._send_next()
                 self._update_busy()
+
+    def _joined(self, call: schema.CallData) -> schema.CallData:
+        """``call`` with its graph's chunks put back; without its graph (and saying
+        why) when pieces are missing."""
+        try:
+            return join_graph(call, self._chunks.pop(call.index, []))
+        except RecordError as error:
+            self.badMessage.emit(str(error))
+            return call.replace(graph=None, graph_error=str(error))
 
     # -- failures ------------------------------------------------------------------------------
     def _on_interrupt_ignored(self):

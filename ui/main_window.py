@@ -72,7 +72,7 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_status_bar()
         self._connect()
-        self.model.set_script("", None)
+        self.model.script.set_script("", None)
         self.resize(1440, 900)
         self.place_docks()
         if restore_layout:
@@ -195,7 +195,7 @@ class MainWindow(QMainWindow):
           "Stop the running cell or derivation (variables are kept)")
         a("restart", "&Restart Kernel", lambda: self.runner.restart(), "Ctrl+Shift+K",
           "Start a fresh kernel: all variables are cleared")
-        a("clear_console", "C&lear Console", self.model.clear_console, None, "Clear the console output")
+        a("clear_console", "C&lear Console", self.model.console.clear_console, None, "Clear the console output")
         a("examples", "&Examples…", self._choose_example, None, "Browse the examples")
         a("shortcuts", "&Keyboard Shortcuts", self._show_shortcuts, "F1", "List the keyboard shortcuts")
         a("about", "&About GradStudio", self._show_about, None, "About GradStudio")
@@ -296,11 +296,11 @@ class MainWindow(QMainWindow):
 
     def _connect(self):
         m = self.model
-        m.dirtyChanged.connect(lambda dirty: self._update_title())
-        m.pathChanged.connect(lambda path: self._update_title())
-        m.busyChanged.connect(self._on_busy_changed)
-        m.statusChanged.connect(self.busy_indicator.set_text)
-        m.kernelStateChanged.connect(self._on_kernel_state)
+        m.script.dirtyChanged.connect(lambda dirty: self._update_title())
+        m.script.pathChanged.connect(lambda path: self._update_title())
+        m.kernel.busyChanged.connect(self._on_busy_changed)
+        m.kernel.statusChanged.connect(self.busy_indicator.set_text)
+        m.kernel.kernelStateChanged.connect(self._on_kernel_state)
         self.documents.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
         self.documents.recentChanged.connect(self._fill_recent_menu)
         self.reporter.errorReported.connect(self._on_error)
@@ -406,7 +406,7 @@ class MainWindow(QMainWindow):
     def _on_busy_changed(self, busy: bool):
         self.actions["interrupt"].setEnabled(busy)
         self.busy_indicator.set_busy(busy)
-        self.busy_indicator.set_text(self.model.status)
+        self.busy_indicator.set_text(self.model.kernel.status)
 
     def _on_kernel_state(self, state: str):
         text = {"starting": "starting…", "idle": "idle", "busy": "busy", "interrupting": "interrupting…",
@@ -416,8 +416,8 @@ class MainWindow(QMainWindow):
         self.kernel_label.setText(f"<span style='color:{color}'>●</span> Kernel: {text}")
 
     def _update_title(self):
-        self.setWindowTitle(f"{self.model.display_name()}[*] — {APP_NAME}")
-        self.setWindowModified(self.model.is_dirty())
+        self.setWindowTitle(f"{self.model.script.display_name()}[*] — {APP_NAME}")
+        self.setWindowModified(self.model.script.is_dirty())
 
     # -- view state saved in projects -------------------------------------------------------------------
     def collect_view_state(self) -> dict:
@@ -439,7 +439,7 @@ class MainWindow(QMainWindow):
         cursor = view.get("cursor")
         if script is not None and isinstance(cursor, int) and not isinstance(cursor, bool):
             c = script.editor.textCursor()
-            c.setPosition(max(0, min(cursor, self.model.document.characterCount() - 1)))
+            c.setPosition(max(0, min(cursor, self.model.script.document.characterCount() - 1)))
             script.editor.setTextCursor(c)
         for name, panel in self.panels.items():
             if hasattr(panel, "restore_view_state") and isinstance(view.get(name), dict):

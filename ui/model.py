@@ -1,76 +1,68 @@
 """The app model: everything the panels show, and nothing about widgets.
 
-One :class:`AppModel` per window. Panels receive it (through
-:class:`gradstudio.ui.panels.PanelContext`), read its state, and connect to
-its signals in ``__init__``; they never talk to each other. Data from the
-kernel arrives as the plain dicts built by :mod:`gradstudio.studio.kernel.records`
-(numpy arrays, str, numbers) and is kept as received.
+One :class:`AppModel` per window, made of sub-models that each own one concern
+and its signals (napari's ViewerModel is the pattern): a later feature adds its
+own sub-model instead of growing this one. Panels receive the AppModel
+(through :class:`gradstudio.ui.panels.PanelContext`), read the sub-models they
+show and connect to their signals in ``__init__``; they never talk to each
+other. Data from the kernel arrives as the typed records of
+:mod:`gradstudio.studio.kernel.schema` (frozen dataclasses of numpy arrays,
+str and numbers; their fields are documented there) and is kept as received.
 
 API for panel authors
 =====================
 
-Document
-    ``document`` — the script's ``QTextDocument`` (the Script panel edits it);
+``model.script`` — :class:`ScriptModel`, the document
+    ``document`` (the script's ``QTextDocument``; the Script panel edits it),
     ``script_text()``, ``path`` (None for an unsaved document), ``display_name()``,
-    ``is_dirty()``, ``cells()`` → ``[gradstudio.studio.session.Cell]``, ``cell_at_line(line)``.
+    ``is_dirty()``, ``cells()`` → ``[Cell]``, ``cell_at_line(line)``, ``view_state``.
     Signals ``pathChanged(str)``, ``dirtyChanged(bool)``, ``documentReplaced()``
     (another file or New; views drop what they kept of the previous one).
 
-Cell runs (the console)
-    ``runs`` — the run dicts in order: ``cell, first_line, execution_count,
-    outputs [{stream: 'stdout'|'stderr'|'result'|'error', text}], ok, interrupted,
-    error, error_type, error_line, hint, backward_calls [indices]``;
-    ``execution_counts`` {cell index → last In [n]}; ``running_cell``;
-    ``abandon_cell(reason)`` ends a running cell whose request ended without it.
-    Signals ``cellRunStarted(dict)`` (``cell, first_line, execution_count``),
-    ``cellRunFinished(dict)`` (a run dict), ``notice(str kind, str text)`` (kind
-    'info'|'warning'|'error': kernel restarted, interrupted, died), ``consoleCleared()``.
+``model.console`` — :class:`ConsoleModel`, cell runs
+    ``runs`` (:class:`RunData` in order), ``execution_counts`` {cell index → last
+    In [n]}, ``running_cell``; ``abandon_cell(reason)`` ends a running cell whose
+    request ended without it. Signals ``cellRunStarted(CellStarted)``,
+    ``cellRunFinished(RunData)``, ``notice(str kind, str text)`` (kind
+    'info'|'warning'|'error': kernel restarted, interrupted, died, an unreadable
+    message), ``consoleCleared()``.
 
-Backward calls (Graph, Compare, Plots)
-    ``calls`` {index → :class:`CallRecord`}, ``call(index)``, ``call_list()``.
-    A record holds ``data`` (the call as recorded: ``root {name, grad_fn, shape},
-    status, error, hint, gradient, graph {root, nodes}, leaves [{name, vertex,
-    shape, numeric}]``) and, once derived, ``check`` (per leaf: ``numeric,
-    symbolic, finite_difference, torch (PyTorch's value, when installed), mismatch,
-    formula, simplified, latex, chain_latex, pretty, chain_pretty (sympy's
-    unicode pretty form, for what mathtext cannot draw), element_symbol, symbols,
-    max_abs_error, agree, note`` …; see
-    ``gradstudio.studio.kernel.records.leaf_check_data``). Graph nodes are dicts with ``id,
-    kind ('leaf'|'const'|'op'), label, grad_fn, op_label, category, doc, name,
-    shape, dtype, value, grad, grad_norm, inputs, requires_grad, is_root``.
-    Signals ``callAdded(int)``, ``callDeriving(int)``, ``callChecked(int)``,
-    ``callsCleared()`` (kernel restarted / new document).
+``model.calls`` — :class:`CallsModel`, backward calls and their checks (Graph, Compare, Plots)
+    ``call(index)`` → :class:`CallRecord` (``data``: the :class:`CallData` as
+    recorded; ``check``: its :class:`CheckData` once derived), ``call_list()``,
+    ``pending_checks()``, ``latest_call_with(name)``. Signals ``callAdded(int)``,
+    ``callDeriving(int)``, ``callChecked(int)``, ``callsCleared()`` (kernel
+    restarted / new document).
 
-Sweeps (Plots)
-    ``runner.request_sweep(call, vertex, element, lo=…, hi=…, points=…)`` asks the
-    kernel for f and ∂f/∂element along one element of a leaf; the answer is
-    ``sweep`` and signal ``sweepReady(dict)``: ``call, vertex, element, x, f,
-    engine, symbolic, finite_difference`` (arrays; engine/symbolic may be None),
-    ``at`` (the recorded value), ``note``, ``error`` (a message, or None).
-
-Tensors (Inspector, Plots)
-    ``tensors`` {name → dict: ``name, shape, dtype, requires_grad, is_leaf,
-    grad_fn, value, value_text, grad, grad_text, value_summary, grad_summary``}.
+``model.tensors`` — :class:`TensorsModel`, the named tensors (Inspector, Plots)
+    ``tensor(name)`` → :class:`TensorData`, ``by_name`` {name → TensorData}.
     Signal ``tensorsChanged()``.
 
-Selection — "selecting a node selects it everywhere"
-    ``selection`` is a :class:`Selection` (``call``, ``node``, ``tensor``).
-    Call ``select(call=…, node=…)`` for a graph node or ``select(tensor=name)``
-    for a variable; the model fills in the rest (a named node selects its
-    tensor; a tensor selects its node in the latest call that has it) and
-    emits ``selectionChanged(Selection)`` once. ``selected_node()`` and
-    ``selected_tensor()`` return the dicts.
+``model.sweeps`` — :class:`SweepModel` (Plots)
+    ``runner.request_sweep(call, vertex, element, lo=…, hi=…, points=…)`` asks the
+    kernel for f and ∂f/∂element along one element of a leaf; the answer is
+    ``sweep`` (a :class:`SweepData`) and signal ``sweepReady(SweepData)``.
 
-Kernel state
-    ``busy``, ``kernel_state``, ``status`` (one line for the status bar);
-    signals ``busyChanged(bool)``, ``kernelStateChanged(str)``, ``statusChanged(str)``.
+``model.selection`` — :class:`SelectionModel`: "selecting a node selects it everywhere"
+    ``current`` is a :class:`Selection` (``call``, ``node``, ``tensor``). Call
+    ``select(call=…, node=…)`` for a graph node or ``select(tensor=name)`` for a
+    variable; it fills in the rest (a named node selects its tensor; a tensor
+    selects its node in the latest call that has it) and emits
+    ``selectionChanged(Selection)`` once. ``selected_node()`` → :class:`NodeData`,
+    ``selected_tensor()`` → :class:`TensorData`.
 
-Signals carry the model's own dicts (``Signal(object)``: no copy; a
-``Signal(dict)`` would deep-copy a 2,000-node graph on every emit). Treat
-them as read-only.
+``model.kernel`` — :class:`KernelStateModel`
+    ``busy``, ``kernel_state``, ``status`` (one line for the status bar); signals
+    ``busyChanged(bool)``, ``kernelStateChanged(str)``, ``statusChanged(str)``.
 
-Mutators (``begin_cell``, ``finish_cell``, ``set_check``, …) are called by
-:class:`gradstudio.ui.runner.Runner`, which feeds the model from the kernel.
+Signals carry the records themselves (``Signal(object)``: no copy). Records are
+frozen; the lists inside them are to be treated as read-only.
+
+The AppModel itself only does what spans sub-models — :meth:`AppModel.finish_cell`
+(a run, its calls and the tensors arrive together) and
+:meth:`AppModel.reset_kernel_state` — and is fed by
+:class:`gradstudio.ui.runner.Runner`, which turns the kernel's messages into calls
+of the sub-models' mutators.
 """
 from __future__ import annotations
 
@@ -79,6 +71,8 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QTextDocument
 
+from gradstudio.studio.kernel.schema import (CallData, CellStarted, CheckData, LeafCheckData,
+                                             NodeData, OutputData, RunData, SweepData, TensorData)
 from gradstudio.studio.cells import split_cells
 from .widgets import plain_text
 
@@ -96,11 +90,12 @@ class Selection:
 
 @dataclass
 class CallRecord:
-    """One backward call: as recorded (``data``), then as checked (``check``)."""
+    """One backward call: as recorded (``data``), then as checked (``check``); the
+    window's own state about it (``deriving``, which kernel made it, its In [n])."""
 
     index: int
-    data: dict
-    check: dict | None = None
+    data: CallData
+    check: CheckData | None = None
     deriving: bool = False
     generation: int = 0          # which kernel made it (calls are cleared on restart)
     execution_count: int | None = None     # the In [n] of the cell run that made it
@@ -108,76 +103,55 @@ class CallRecord:
     def where(self) -> str:
         """Where the call was made, in the numbering the gutter and the console show:
         "In [3], line 10" (cells are named by their In [n] everywhere in the app)."""
-        line = self.data.get("line")
+        line = self.data.line
         place = f"line {line}" if line is not None else ""
         if self.execution_count is None:
             return place
         return f"In [{self.execution_count}], {place}" if place else f"In [{self.execution_count}]"
 
     @property
-    def graph(self) -> dict | None:
-        return self.data.get("graph")
+    def graph(self):
+        return self.data.graph
 
     @property
     def nodes(self) -> list:
-        graph = self.graph
-        return graph["nodes"] if graph else []
+        return self.data.nodes
 
     @property
     def status(self) -> str:
-        return self.data.get("status", "ok")
+        return self.data.status
 
     @property
     def pending(self) -> bool:
         """Waiting for its derivation and comparison."""
-        return self.check is None and bool(self.data.get("pending_check"))
+        return self.check is None and self.data.pending_check
 
-    def node(self, node_id: int) -> dict | None:
+    def node(self, node_id: int) -> NodeData | None:
         nodes = self.nodes
         return nodes[node_id] if node_id is not None and 0 <= node_id < len(nodes) else None
 
-    def node_named(self, name: str) -> dict | None:
+    def node_named(self, name: str) -> NodeData | None:
         """The last vertex carrying this variable name (the value the name refers to)."""
         for node in reversed(self.nodes):
-            if node.get("name") == name:
+            if node.name == name:
                 return node
         return None
 
-    def leaf_check(self, vertex: int) -> dict | None:
-        if self.check is None:
-            return None
-        for leaf in self.check["leaves"]:
-            if leaf["vertex"] == vertex:
-                return leaf
-        return None
+    def leaf_check(self, vertex: int) -> LeafCheckData | None:
+        return self.check.leaf(vertex) if self.check is not None else None
 
     def title(self) -> str:
-        root = self.data["root"]
-        name = root.get("name") or "(expression)"
-        gradient = "gradient=…" if self.data.get("gradient") is not None else ""
+        name = self.data.root.name or "(expression)"
+        gradient = "gradient=…" if self.data.gradient is not None else ""
         return f"{name}.backward({gradient})"
 
 
-class AppModel(QObject):
-    """See the module docstring."""
+class ScriptModel(QObject):
+    """The script's document: its text, file, dirty state and cells."""
 
     pathChanged = Signal(str)
     dirtyChanged = Signal(bool)
-    cellRunStarted = Signal(object)
-    cellRunFinished = Signal(object)
-    notice = Signal(str, str)
-    consoleCleared = Signal()
-    callAdded = Signal(int)
-    callDeriving = Signal(int)
-    callChecked = Signal(int)
-    callsCleared = Signal()
     documentReplaced = Signal()       # set_script: another file, or New (before its view state is restored)
-    tensorsChanged = Signal()
-    sweepReady = Signal(object)
-    selectionChanged = Signal(object)
-    busyChanged = Signal(bool)
-    kernelStateChanged = Signal(str)
-    statusChanged = Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -188,20 +162,7 @@ class AppModel(QObject):
         self.untitled_name = "untitled.gradstudio"
         self.view_state: dict = {}
         self._view_dirty = False
-        self.runs: list = []
-        self.execution_counts: dict = {}
-        self.running_cell: int | None = None
-        self._running_message: dict | None = None     # the cell_started of running_cell
-        self.calls: dict = {}
-        self.tensors: dict = {}
-        self.sweep: dict | None = None
-        self.selection = Selection()
-        self.busy = False
-        self.kernel_state = "stopped"
-        self.status = ""
-        self.generation = 0
 
-    # -- document ----------------------------------------------------------------------------
     def script_text(self) -> str:
         """The text exactly as typed or opened (U+00A0, U+2028, U+2029 kept: see plain_text)."""
         return plain_text.text_of(self.document, self._stand_in)
@@ -255,43 +216,48 @@ class AppModel(QObject):
                 break
         return found
 
-    # -- runs ----------------------------------------------------------------------------------
-    def begin_cell(self, message: dict):
-        self.running_cell = message.get("cell")
+
+class ConsoleModel(QObject):
+    """Cell runs as the console shows them, and notices."""
+
+    cellRunStarted = Signal(object)
+    cellRunFinished = Signal(object)
+    notice = Signal(str, str)
+    consoleCleared = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.runs: list = []
+        self.execution_counts: dict = {}
+        self.running_cell: int | None = None
+        self._running_message: CellStarted | None = None     # the CellStarted of running_cell
+
+    def begin_cell(self, message: CellStarted):
+        self.running_cell = message.cell
         self._running_message = message
         self.cellRunStarted.emit(message)
 
-    def finish_cell(self, run: dict, calls: list, tensors: list | None):
-        """A cell ended; ``tensors`` None keeps the tensors shown so far (the kernel
-        could not describe them)."""
+    def finish_run(self, run: RunData):
         self.running_cell = None
         self._running_message = None
         self.runs.append(run)
         del self.runs[:-MAX_RUNS_KEPT]
-        if run.get("cell") is not None:
-            self.execution_counts[run["cell"]] = run["execution_count"]
+        if run.cell is not None:
+            self.execution_counts[run.cell] = run.execution_count
         self.cellRunFinished.emit(run)
-        for data in calls:
-            record = CallRecord(data["index"], data, generation=self.generation,
-                                execution_count=run.get("execution_count"))
-            self.calls[record.index] = record
-            self.callAdded.emit(record.index)
-        if tensors is not None:
-            self.set_tensors(tensors)
 
     def abandon_cell(self, reason: str):
         """End the running cell, if any, as failed with ``reason``: the kernel's request
-        ended (an internal error in the kernel) without the cell's ``cell_finished``.
+        ended (an internal error in the kernel) without the cell's ``CellFinished``.
         Its ``[*]`` goes and the console shows why, instead of the cell running forever."""
         if self.running_cell is None:
             return
-        started = self._running_message or {}
-        self.finish_cell({
-            "cell": self.running_cell, "first_line": started.get("first_line"),
-            "execution_count": started.get("execution_count"),
-            "outputs": [{"stream": "error", "text": reason.rstrip("\n") + "\n"}],
-            "ok": False, "interrupted": False, "error": reason, "error_type": "InternalError",
-            "error_line": None, "hint": None, "backward_calls": []}, [], None)
+        started = self._running_message
+        self.finish_run(RunData(
+            cell=self.running_cell, first_line=started.first_line if started else None,
+            execution_count=started.execution_count if started else None,
+            outputs=[OutputData("error", reason.rstrip("\n") + "\n")],
+            ok=False, error=reason, error_type="InternalError"))
 
     def add_notice(self, kind: str, text: str):
         self.notice.emit(kind, text)
@@ -300,21 +266,42 @@ class AppModel(QObject):
         self.runs.clear()
         self.consoleCleared.emit()
 
-    # -- calls -----------------------------------------------------------------------------------
+    def reset(self):
+        """The kernel was replaced: its In [n] counts are gone (the console text stays)."""
+        self.execution_counts.clear()
+        self.running_cell = None
+
+
+class CallsModel(QObject):
+    """The backward calls the kernel recorded, and their checks."""
+
+    callAdded = Signal(int)
+    callDeriving = Signal(int)
+    callChecked = Signal(int)
+    callsCleared = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.records: dict = {}          # index -> CallRecord
+
     def call(self, index: int) -> CallRecord | None:
-        return self.calls.get(index)
+        return self.records.get(index)
 
     def call_list(self) -> list:
-        return [self.calls[i] for i in sorted(self.calls)]
+        return [self.records[i] for i in sorted(self.records)]
+
+    def add(self, record: CallRecord):
+        self.records[record.index] = record
+        self.callAdded.emit(record.index)
 
     def set_deriving(self, index: int):
-        record = self.calls.get(index)
+        record = self.records.get(index)
         if record is not None:
             record.deriving = True
             self.callDeriving.emit(index)
 
-    def set_check(self, check: dict):
-        record = self.calls.get(check["index"])
+    def set_check(self, check: CheckData):
+        record = self.records.get(check.index)
         if record is None:
             return
         record.check = check
@@ -322,63 +309,105 @@ class AppModel(QObject):
         self.callChecked.emit(record.index)
 
     def pending_checks(self) -> list:
-        return [r.index for r in self.calls.values() if r.pending]
-
-    def reset_kernel_state(self):
-        """The kernel was replaced: its calls, tensors and counts are gone."""
-        self.generation += 1
-        self.calls.clear()
-        self.tensors.clear()
-        self.sweep = None
-        self.execution_counts.clear()
-        self.running_cell = None
-        self.callsCleared.emit()
-        self.tensorsChanged.emit()
-        self.select()
-
-    def set_sweep(self, sweep: dict):
-        self.sweep = sweep
-        self.sweepReady.emit(sweep)
-
-    # -- tensors ---------------------------------------------------------------------------------
-    def set_tensors(self, tensors: list):
-        self.tensors = {t["name"]: t for t in tensors}
-        self.tensorsChanged.emit()
-
-    def tensor(self, name: str | None) -> dict | None:
-        return self.tensors.get(name) if name else None
+        return [r.index for r in self.records.values() if r.pending]
 
     def latest_call_with(self, name: str) -> tuple:
         """(call index, node id) of the newest call whose graph has a vertex named ``name``."""
         for record in reversed(self.call_list()):
             node = record.node_named(name)
             if node is not None:
-                return record.index, node["id"]
+                return record.index, node.id
         return None, None
 
-    # -- selection -------------------------------------------------------------------------------
+    def clear(self):
+        self.records.clear()
+        self.callsCleared.emit()
+
+
+class TensorsModel(QObject):
+    """The script's named tensors, as the kernel last described them."""
+
+    tensorsChanged = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.by_name: dict = {}          # name -> TensorData
+
+    def set_tensors(self, tensors: list):
+        self.by_name = {t.name: t for t in tensors}
+        self.tensorsChanged.emit()
+
+    def tensor(self, name: str | None) -> TensorData | None:
+        return self.by_name.get(name) if name else None
+
+    def clear(self):
+        self.by_name = {}
+        self.tensorsChanged.emit()
+
+
+class SweepModel(QObject):
+    """The latest sweep the kernel answered."""
+
+    sweepReady = Signal(object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.sweep: SweepData | None = None
+
+    def set_sweep(self, sweep: SweepData):
+        self.sweep = sweep
+        self.sweepReady.emit(sweep)
+
+    def clear(self):
+        self.sweep = None
+
+
+class SelectionModel(QObject):
+    """What is selected, shared by every panel (it reads calls and tensors to fill
+    in the rest of a selection)."""
+
+    selectionChanged = Signal(object)
+
+    def __init__(self, calls: CallsModel, tensors: TensorsModel, parent=None):
+        super().__init__(parent)
+        self._calls, self._tensors = calls, tensors
+        self.current = Selection()
+
     def select(self, *, call: int | None = None, node: int | None = None, tensor: str | None = None):
         """Select a graph node (``call`` + ``node``) or a variable (``tensor``);
         the other fields are filled in. ``select()`` clears the selection."""
         if call is not None and node is not None and tensor is None:
-            record = self.calls.get(call)
+            record = self._calls.call(call)
             found = record.node(node) if record is not None else None
-            tensor = found.get("name") if found else None
+            tensor = found.name if found else None
         elif tensor is not None and call is None:
-            call, node = self.latest_call_with(tensor)
+            call, node = self._calls.latest_call_with(tensor)
         selection = Selection(call, node, tensor)
-        if selection != self.selection:
-            self.selection = selection
+        if selection != self.current:
+            self.current = selection
             self.selectionChanged.emit(selection)
 
-    def selected_node(self) -> dict | None:
-        record = self.calls.get(self.selection.call) if self.selection.call is not None else None
-        return record.node(self.selection.node) if record is not None else None
+    def selected_node(self) -> NodeData | None:
+        record = self._calls.call(self.current.call) if self.current.call is not None else None
+        return record.node(self.current.node) if record is not None else None
 
-    def selected_tensor(self) -> dict | None:
-        return self.tensor(self.selection.tensor)
+    def selected_tensor(self) -> TensorData | None:
+        return self._tensors.tensor(self.current.tensor)
 
-    # -- kernel state ------------------------------------------------------------------------------
+
+class KernelStateModel(QObject):
+    """The kernel's state as the status bar shows it."""
+
+    busyChanged = Signal(bool)
+    kernelStateChanged = Signal(str)
+    statusChanged = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.busy = False
+        self.kernel_state = "stopped"
+        self.status = ""
+
     def set_busy(self, busy: bool):
         if busy != self.busy:
             self.busy = busy
@@ -393,3 +422,37 @@ class AppModel(QObject):
         if text != self.status:
             self.status = text
             self.statusChanged.emit(text)
+
+
+class AppModel(QObject):
+    """See the module docstring: the sub-models, and what spans them."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.script = ScriptModel(self)
+        self.console = ConsoleModel(self)
+        self.calls = CallsModel(self)
+        self.tensors = TensorsModel(self)
+        self.sweeps = SweepModel(self)
+        self.selection = SelectionModel(self.calls, self.tensors, self)
+        self.kernel = KernelStateModel(self)
+        self.generation = 0              # which kernel made the calls (they are cleared on restart)
+
+    def finish_cell(self, run: RunData, calls: list, tensors: list | None):
+        """A cell ended: its run for the console, its backward calls, and the named
+        tensors (None keeps the tensors shown so far: the kernel could not describe them)."""
+        self.console.finish_run(run)
+        for data in calls:
+            self.calls.add(CallRecord(data.index, data, generation=self.generation,
+                                      execution_count=run.execution_count))
+        if tensors is not None:
+            self.tensors.set_tensors(tensors)
+
+    def reset_kernel_state(self):
+        """The kernel was replaced: its calls, tensors and counts are gone."""
+        self.generation += 1
+        self.console.reset()
+        self.sweeps.clear()
+        self.calls.clear()
+        self.tensors.clear()
+        self.selection.select()

@@ -34,15 +34,16 @@ class Runner(QObject):
         c.cellStarted.connect(self._on_cell_started)
         c.cellFinished.connect(self._on_cell_finished)
         c.deriving.connect(self._on_deriving)
-        c.callChecked.connect(model.set_check)
-        c.tensorsReceived.connect(model.set_tensors)
-        c.sweepReceived.connect(model.set_sweep)
+        c.callChecked.connect(model.calls.set_check)
+        c.tensorsReceived.connect(model.tensors.set_tensors)
+        c.sweepReceived.connect(model.sweeps.set_sweep)
         c.requestDone.connect(self._on_request_done)
-        c.busyChanged.connect(model.set_busy)
+        c.busyChanged.connect(model.kernel.set_busy)
         c.stateChanged.connect(self._on_state_changed)
-        c.died.connect(lambda text: model.add_notice("error", text))
+        c.died.connect(lambda text: model.console.add_notice("error", text))
         c.restarted.connect(self._on_restarted)
         c.kernelError.connect(self._on_kernel_error)
+        c.badMessage.connect(self._on_bad_message)
 
     # -- commands --------------------------------------------------------------------------------
     def start(self):
@@ -54,16 +55,16 @@ class Runner(QObject):
     def run_cells(self, cells: list):
         cells = [c for c in cells if has_code(c.source)]
         if not cells:
-            self.model.set_status("")
+            self.model.kernel.set_status("")
             return
         self.client.run_cells(
             [{"index": c.index, "source": c.source, "first_line": c.first_line} for c in cells],
             timeout=self.derive_timeout, continue_past_backward_errors=True)
-        if self.model.status == "" or not self.client.busy:
-            self.model.set_status("Waiting for the kernel…")
+        if self.model.kernel.status == "" or not self.client.busy:
+            self.model.kernel.set_status("Waiting for the kernel…")
 
     def run_cell(self, index: int) -> bool:
-        cell = next((c for c in self.model.cells() if c.index == index), None)
+        cell = next((c for c in self.model.script.cells() if c.index == index), None)
         if cell is None:
             return False
         self.run_cells([cell])
@@ -71,7 +72,7 @@ class Runner(QObject):
 
     def run_cell_at_line(self, line: int):
         """Run the cell containing ``line``; returns it (None if the script is empty)."""
-        cell = self.model.cell_at_line(line)
+        cell = self.model.script.cell_at_line(line)
         if cell is not None:
             self.run_cells([cell])
         return cell
@@ -79,12 +80,12 @@ class Runner(QObject):
     def run_all(self):
         """Every cell in order; goes on past a failed backward() (the tutorial shows
         those on purpose) and stops at any other error."""
-        self.run_cells(self.model.cells())
+        self.run_cells(self.model.script.cells())
 
     def interrupt(self) -> bool:
         interrupted = self.client.interrupt()
         if interrupted:
-            self.model.set_status("Interrupting…")
+            self.model.kernel.set_status("Interrupting…")
         return interrupted
 
     def restart(self, reason: str = "Kernel restarted: variables were cleared."):
@@ -95,7 +96,7 @@ class Runner(QObject):
         empty console, no calls."""
         if self._kernel_used or self.client.busy:
             self.client.restart("")
-        self.model.clear_console()
+        self.model.console.clear_console()
 
     def recheck(self, call_index: int, timeout: float | None = None):
         """Derive a backward call again (e.g. with a longer time limit)."""
@@ -105,7 +106,7 @@ class Runner(QObject):
     def request_sweep(self, call: int, vertex: int, element, *, lo: float | None = None,
                       hi: float | None = None, points: int = 41, timeout: float | None = None):
         """Ask for f and ∂f/∂element along one element of a leaf; the answer arrives
-        as ``model.sweepReady`` (see gradstudio.studio.sweep for the keys)."""
+        as ``model.sweeps.sweepReady`` (see gradstudio.studio.sweep for the keys)."""
         request = {"type": "sweep", "call": call, "vertex": vertex, "element": list(element)
                    if isinstance(element, (list, tuple)) else [element], "points": points,
                    "timeout": timeout or self.derive_timeout}
@@ -116,57 +117,63 @@ class Runner(QObject):
     def is_idle(self) -> bool:
         """Nothing running or queued, the kernel ready, every derivation back."""
         return (not self.client.busy and self.client.state == "idle"
-                and not self.model.pending_checks())
+                and not self.model.calls.pending_checks())
 
     # -- kernel → model ----------------------------------------------------------------------------
     def _on_cell_started(self, message: dict):
         self._kernel_used = True
-        self.model.begin_cell(message)
-        self.model.set_status(f"Running In [{message.get('execution_count')}]…")
+        self.model.console.begin_cell(message)
+        self.model.kernel.set_status(f"Running In [{message.execution_count}]…")
 
     def _on_cell_finished(self, message: dict):
-        self.model.finish_cell(message["run"], message.get("calls", []), message.get("tensors", []))
-        self._auto_select(message.get("calls", []))
+        self.model.finish_cell(message.run, message.calls, message.tensors)
+        self._auto_select(message.calls)
 
     def _auto_select(self, calls: list):
         """Until the user selects something, follow the newest backward call (its
         first leaf), so the panels show something useful right away."""
-        selection = self.model.selection
+        selection = self.model.selection.current
         untouched = selection.call is None and selection.tensor is None
         if not (untouched or selection == self._auto_selection):
             return
         for call in reversed(calls):
-            if call.get("status") == "ok" and call.get("leaves"):
-                self.model.select(call=call["index"], node=call["leaves"][0]["vertex"])
-                self._auto_selection = self.model.selection
+            if call.status == "ok" and call.leaves:
+                self.model.selection.select(call=call.index, node=call.leaves[0].vertex)
+                self._auto_selection = self.model.selection.current
                 return
 
     def _on_deriving(self, message: dict):
-        self.model.set_deriving(message["call"])
-        leaves = ", ".join(message.get("leaves", []))
-        self.model.set_status(f"Deriving the gradients of backward #{message['call']}"
+        self.model.calls.set_deriving(message.call)
+        leaves = ", ".join(message.leaves)
+        self.model.kernel.set_status(f"Deriving the gradients of backward #{message.call}"
                               f"{' (' + leaves + ')' if leaves else ''}…")
 
     def _on_kernel_error(self, text: str):
         last = next((line for line in reversed(text.strip().splitlines()) if line.strip()), "")
-        self.model.abandon_cell(f"Internal error in the kernel: {last}" if last
+        self.model.console.abandon_cell(f"Internal error in the kernel: {last}" if last
                                 else "Internal error in the kernel")
         self.internalError.emit("Internal error in the kernel", text)
 
+    def _on_bad_message(self, reason: str):
+        """Something on the kernel's pipe that is not a message (the user's code wrote
+        on it, or a bug): skipped, and said in the console; the window carries on."""
+        self.model.console.add_notice("error", f"A message from the kernel could not be read and was "
+                                      f"skipped: {reason}")
+
     def _on_request_done(self, message: dict):
-        self.model.abandon_cell("The kernel ended the request before this cell finished.")
+        self.model.console.abandon_cell("The kernel ended the request before this cell finished.")
         if not self.client.busy:
-            self.model.set_status("")
+            self.model.kernel.set_status("")
 
     def _on_state_changed(self, state: str):
-        self.model.set_kernel_state(state)
+        self.model.kernel.set_kernel_state(state)
         if state == "starting":
-            self.model.set_status("Starting the kernel…")
+            self.model.kernel.set_status("Starting the kernel…")
         elif state == "idle" and not self.client.busy:
-            self.model.set_status("")
+            self.model.kernel.set_status("")
 
     def _on_restarted(self, reason: str):
         self._kernel_used = False
         self.model.reset_kernel_state()
         if reason:
-            self.model.add_notice("warning", reason)
+            self.model.console.add_notice("warning", reason)

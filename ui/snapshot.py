@@ -49,14 +49,14 @@ def _parse(argv):
 
 def script_stopped(model) -> str | None:
     """Why the run stopped early (an error that is not a failed backward()), or None."""
-    for run in model.runs:
-        if run["ok"]:
+    for run in model.console.runs:
+        if run.ok:
             continue
-        failed_backward = any(model.call(i) is not None and model.call(i).status == "error"
-                              for i in run.get("backward_calls", []))
+        failed_backward = any(model.calls.call(i) is not None and model.calls.call(i).status == "error"
+                              for i in run.backward_calls)
         if not failed_backward:
-            line = f", line {run['error_line']}" if run.get("error_line") else ""
-            return f"cell {run['cell']}{line}: {run['error_type']}: {run['error']}"
+            line = f", line {run.error_line}" if run.error_line else ""
+            return f"cell {run.cell}{line}: {run.error_type}: {run.error}"
     return None
 
 
@@ -144,7 +144,7 @@ def _snapshot(app, window, args) -> int:
         window.runner.run_all()
 
     if not wait_until(app, lambda: all_done(window), args.timeout):
-        print(f"gradstudio snapshot: timed out after {args.timeout:g} s ({window.model.status or 'waiting'})",
+        print(f"gradstudio snapshot: timed out after {args.timeout:g} s ({window.model.kernel.status or 'waiting'})",
               file=sys.stderr)
         return 2
     wait_until(app, lambda: False, 0.3)          # let pending repaints and idle draws land

@@ -1,8 +1,8 @@
-"""A script's cells: ``# %%`` lines split it, as Jupyter's percent format does.
+"""A script's cells: where ``# %%`` lines split it, the way the console and Compare number them.
 
-Its own module, with nothing but the standard library, so that the app's window
-(the editor's highlighter, the cell index, the document model) splits cells without
-loading the engine that :mod:`gradstudio.studio.session` runs them with.
+Its own module, importing only the standard library, so the window can split a
+script into cells without loading the engine (:mod:`gradstudio.studio.session`,
+which runs them, imports these names from here).
 """
 from __future__ import annotations
 

@@ -35,15 +35,13 @@ import numpy as np
 
 from gradstudio.studio import modules as _modules
 from gradstudio.studio import trace as _graph
+# cells are split in their own light module (the window does it without the engine)
+from gradstudio.studio.cells import CELL_MARKER, MARKDOWN_MARKER, Cell, split_cells  # noqa: F401
 from gradstudio.autograd import api as _api
 from gradstudio.autograd import events as _events
 from gradstudio.autograd.grad_mode import state as _grad_state
 from gradstudio.studio.hints import hint_for
 from gradstudio.tensor import Tensor
-# the cells live on their own (the window splits cells without the engine); their
-# names stay importable from here
-from gradstudio.studio.cells import CELL_MARKER, MARKDOWN_MARKER, Cell, split_cells  # noqa: F401
-
 
 # --------------------------------------------------------------------------- records
 @dataclass

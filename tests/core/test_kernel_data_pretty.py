@@ -19,17 +19,17 @@ def leaf_checks(source: str) -> list:
     found = []
     for call in session.backward_calls:
         formulas = derive_call(call.graph, call.gradient, [leaf.vertex for leaf in call.leaves])
-        found += kernel_data.check_data(compare.check_call(call, formulas))["leaves"]
+        found += kernel_data.check_data(compare.check_call(call, formulas)).leaves
     return found
 
 
 def test_chain_keeps_its_factors_and_simplified_is_simplified():
     (leaf,) = leaf_checks("import torch\nx = torch.ones(2, 2, requires_grad=True)\n"
                           "(x * x * 3).mean().backward()\n")
-    assert leaf["formula"] == "3*2*x/4"
-    assert leaf["chain_pretty"] == "3⋅2⋅x\n─────\n  4  "
-    assert leaf["pretty"] == "3⋅x\n───\n 2 "
-    assert leaf["torch"] is None
+    assert leaf.formula == "3*2*x/4"
+    assert leaf.chain_pretty == "3⋅2⋅x\n─────\n  4  "
+    assert leaf.pretty == "3⋅x\n───\n 2 "
+    assert leaf.torch is None
 
 
 def test_piecewise_and_matrix_have_pretty_forms():
@@ -39,10 +39,10 @@ def test_piecewise_and_matrix_have_pretty_forms():
         "A = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)\n"
         "B = torch.tensor([[0.5, -1.0], [2.0, 1.0]])\n"
         "(A @ B).tanh().cumsum(0).sum().backward()\n")  # cumsum: no matrix form, so per element
-    assert r"\begin{cases}" in relu["latex"]
-    assert relu["pretty"].startswith("⎧1  for a > 0") and "otherwise" in relu["pretty"]
-    assert matmul["formula_kind"] == "per_element" and r"\begin{matrix}" in matmul["latex"]
-    assert matmul["pretty"].startswith("⎡") and "tanh" in matmul["pretty"]
+    assert r"\begin{cases}" in relu.latex
+    assert relu.pretty.startswith("⎧1  for a > 0") and "otherwise" in relu.pretty
+    assert matmul.formula_kind == "per_element" and r"\begin{matrix}" in matmul.latex
+    assert matmul.pretty.startswith("⎡") and "tanh" in matmul.pretty
 
 
 def test_safe_sympy_reads_sympy_strings_without_eval():

@@ -8,6 +8,7 @@ import random
 import pytest
 
 from gradstudio.studio.kernel import records as kernel_data
+from gradstudio.studio.kernel.schema import GraphData
 from gradstudio.studio.figures.layout import (Layout, Vertex, collapse, count_crossings, find_groups, layout, overlaps,
                                vertices_from_graph)
 from gradstudio.studio.session import Session
@@ -183,7 +184,7 @@ def test_empty_single_and_disconnected_graphs():
     empty = layout([])
     assert empty.positions == {} and empty.edges == [] and (empty.width, empty.height) == (0, 0)
     assert find_groups([]) == [] and collapse([], []) == ([], {})
-    assert vertices_from_graph(None) == [] and vertices_from_graph({"root": 0, "nodes": []}) == []
+    assert vertices_from_graph(None) == [] and vertices_from_graph(GraphData(root=0, nodes=[])) == []
 
     one = layout([Vertex("x", kind="leaf")], {"x": (50, 20)})
     assert one.positions == {"x": (25.0, 10.0)} and (one.width, one.height) == (50, 20)

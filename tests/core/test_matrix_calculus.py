@@ -543,11 +543,11 @@ def test_the_record_carries_the_numpy_code_and_the_form_one_click_away(data):
     from gradstudio.studio.kernel.records import formula_data
     graph, gradient, named, leaves = _derived(_quadratic, {**data, "A": data["A"][:3, :3], "x": data["x"][:3]})
     record = formula_data(symbolic.derive_leaf(graph, gradient, leaves["x"]))
-    assert record["formula_kind"] == "matrix" and record["formula"] == "0.5*(A.T + A)*x"
-    assert record["alternative"]["formula_kind"] == "per_element"
-    assert record["alternative"]["alternative"] is None
+    assert record.formula_kind == "matrix" and record.formula == "0.5*(A.T + A)*x"
+    assert record.alternative.formula_kind == "per_element"
+    assert record.alternative.alternative is None
     namespace: dict = {}
-    exec(compile(record["numpy_code"], "<fAndG>", "exec"), namespace)  # the kernel's own generated code
+    exec(compile(record.numpy_code, "<fAndG>", "exec"), namespace)  # the kernel's own generated code
     f, grad = namespace["fAndG"](A=named["A"].detach().numpy(), x=named["x"].detach().numpy())
     assert np.isclose(f, float(graph[graph.root].value))
     np.testing.assert_allclose(grad.reshape(-1), named["x"].grad.numpy(), rtol=1e-12)
@@ -560,6 +560,6 @@ def test_a_generic_element_form_has_the_matrix_form_one_click_away():
         root = (3 * x * x).mean()
     graph = trace.capture(root, {id(x): ("x", x)})
     record = formula_data(symbolic.derive_leaf(graph, None, graph.leaves[0].id))
-    assert record["formula_kind"] == "elementwise"
-    assert record["alternative"]["formula_kind"] == "matrix"
-    assert record["alternative"]["formula"] == "0.02*x"     # 3·2x/300
+    assert record.formula_kind == "elementwise"
+    assert record.alternative.formula_kind == "matrix"
+    assert record.alternative.formula == "0.02*x"     # 3·2x/300

@@ -18,6 +18,8 @@ from matplotlib.figure import Figure
 from gradstudio.studio.kernel import records as kernel_data
 from gradstudio.studio.figures import plotting
 from gradstudio.studio import sweep as sweeping
+from gradstudio.studio.kernel import records
+from gradstudio.studio.kernel.schema import NodeData, Summary, SweepData
 from gradstudio.studio.session import Session
 from gradstudio.studio.symbolic import derive_call, values_along
 
@@ -28,10 +30,10 @@ def axes(**figure_options):
 
 
 def node(i, kind="op", name=None, grad=None, grad_fn="MulBackward0", is_root=False, **extra):
-    return {"id": i, "kind": kind, "name": name, "label": name or grad_fn,
-            "grad_fn": grad_fn if kind == "op" else None, "grad": grad,
-            "grad_summary": None if grad is None else {"norm": None}, "grad_norm": None,
-            "is_root": is_root, **extra}
+    summary = None if grad is None else Summary(np.shape(grad), "float64", int(np.size(grad)))
+    return NodeData(id=i, kind=kind, name=name, label=name or grad_fn,
+                    grad_fn=grad_fn if kind == "op" else None, grad=grad, grad_summary=summary,
+                    is_root=is_root, **extra)
 
 
 class InlineWorker:
@@ -55,12 +57,12 @@ def tutorial():
 # --------------------------------------------------------------------------- gradient norms
 def test_norms_one_bar_per_vertex_with_the_gradient_norm_on_a_log_scale(tutorial):
     call = kernel_data.call_data(tutorial.backward_calls[2])          # z = (x * x * 3).mean()
-    nodes = call["graph"]["nodes"]
+    nodes = call.graph.nodes
     figure, ax = axes()
     plot = plotting.gradient_norms(ax, nodes, selected=0)
     figure.canvas.draw()
-    not_const = [n for n in nodes if n["kind"] != "const"]
-    assert plot.node_ids == [n["id"] for n in not_const]
+    not_const = [n for n in nodes if n.kind != "const"]
+    assert plot.node_ids == [n.id for n in not_const]
     assert len(plot.bars.patches) == len(not_const) == 4
     heights = [bar.get_height() for bar in plot.bars.patches]
     assert heights == pytest.approx([3.0, 1.5, 0.5, 1.0])               # ‖1.5·1₂ₓ₂‖, ‖0.75·1‖, ‖0.25·1‖, 1
@@ -71,7 +73,7 @@ def test_norms_one_bar_per_vertex_with_the_gradient_norm_on_a_log_scale(tutorial
     leaf, op, root = (plot.bars.patches[i].get_facecolor() for i in (0, 1, 3))
     assert len({leaf, op, root}) == 3, "leaves, ops and the output look different"
     assert [t.get_text() for t in plot.legend.get_texts()] == ["leaf", "op", "output"]
-    assert plot.node_at(1.2) == nodes[1]["id"] and plot.node_at(7) is None
+    assert plot.node_at(1.2) == nodes[1].id and plot.node_at(7) is None
 
 
 def test_zero_missing_and_nan_gradients_are_labelled_gaps_not_a_broken_log_axis():
@@ -96,7 +98,7 @@ def test_zero_missing_and_nan_gradients_are_labelled_gaps_not_a_broken_log_axis(
 def test_a_call_where_no_gradient_arrived_still_draws(tutorial):
     call = kernel_data.call_data(tutorial.backward_calls[0])          # y.backward() raised
     figure, ax = axes()
-    plot = plotting.gradient_norms(ax, call["graph"]["nodes"])
+    plot = plotting.gradient_norms(ax, call.graph.nodes)
     figure.canvas.draw()
     assert set(plot.status) == {"none"}
     assert ax.get_ylim() == pytest.approx((0.1, 10))
@@ -199,7 +201,7 @@ def test_sweep_engine_and_closed_form_agree_on_tanh():
     figure = Figure(layout="constrained")
     grid = figure.add_gridspec(2, 1)
     f_ax, ax = figure.add_subplot(grid[0]), figure.add_subplot(grid[1])
-    plot = plotting.sweep(ax, result, f_ax=f_ax, variable="x[0]")
+    plot = plotting.sweep(ax, records.sweep_data(0, result), f_ax=f_ax, variable="x[0]")
     figure.canvas.draw()
     x = np.linspace(-2, 2, 21)
     np.testing.assert_allclose(plot.engine.get_xdata(), x)
@@ -218,8 +220,8 @@ def test_sweep_engine_and_closed_form_agree_on_tanh():
 
 def test_sweep_with_missing_curves_twin_axis_and_errors():
     x = np.linspace(0, 1, 5)
-    result = {"x": x, "f": x ** 2, "engine": None, "symbolic": np.array([0, 0.5, np.nan, np.nan, np.nan]),
-              "finite_difference": 2 * x, "at": 0.5, "note": "engine curve unavailable: …", "error": None}
+    result = SweepData(call=0, x=x, f=x ** 2, symbolic=np.array([0, 0.5, np.nan, np.nan, np.nan]),
+                       finite_difference=2 * x, at=0.5, note="engine curve unavailable: …")
     figure, ax = axes()
     plot = plotting.sweep(ax, result)
     figure.canvas.draw()
@@ -227,7 +229,7 @@ def test_sweep_with_missing_curves_twin_axis_and_errors():
     texts = [t.get_text() for t in plot.legend.get_texts()]
     assert "engine: unavailable" in texts and "closed form (sympy), 2 of 5 points" in texts and "f" in texts
     figure, ax = axes()
-    plot = plotting.sweep(ax, {"error": "element [3] is not inside shape [2]"})
+    plot = plotting.sweep(ax, SweepData(call=0, error="element [3] is not inside shape [2]"))
     assert plot.engine is None and "not inside shape" in plot.message.get_text()
 
 
@@ -244,8 +246,8 @@ def test_plotting_never_imports_pyplot_or_qt():
 def test_a_constant_derivative_is_not_magnified_into_rounding_noise():
     x = np.linspace(-1, 1, 11)
     noise = 1e-7 * np.sin(np.arange(11))
-    result = {"x": x, "f": 1024 * x, "engine": np.full(11, 1024.0), "symbolic": np.full(11, 1024.0),
-              "finite_difference": 1024 + noise, "at": 0.0, "note": None, "error": None}
+    result = SweepData(call=0, x=x, f=1024 * x, engine=np.full(11, 1024.0), symbolic=np.full(11, 1024.0),
+                       finite_difference=1024 + noise, at=0.0)
     figure, ax = axes()
     plotting.sweep(ax, result)
     figure.canvas.draw()
@@ -259,8 +261,8 @@ def test_thinned_finite_difference_markers_never_hide_a_disagreement():
     engine = (x > 0).astype(float)
     fd = engine.copy()
     fd[51] = 0.5                                  # a kink the engine and the difference see differently
-    result = {"x": x, "f": np.maximum(x, 0), "engine": engine, "symbolic": engine, "finite_difference": fd,
-              "at": 1.0, "note": None, "error": None}
+    result = SweepData(call=0, x=x, f=np.maximum(x, 0), engine=engine, symbolic=engine, finite_difference=fd,
+                       at=1.0)
     figure, ax = axes()
     plot = plotting.sweep(ax, result)
     every = plot.finite_difference.get_markevery()

@@ -104,7 +104,7 @@ def nothing_left_running(qapp):
     from gradstudio.ui.main_window import MainWindow
     for widget in QApplication.topLevelWidgets():
         if isinstance(widget, MainWindow):
-            widget.model.mark_clean()
+            widget.model.script.mark_clean()
             widget.shutdown()
             widget.close()
             widget.deleteLater()
@@ -125,8 +125,8 @@ class KernelPids:
     def __init__(self):
         self.pgids: list = []
 
-    def record(self, message: dict):
-        self.pgids.append(message["pid"])
+    def record(self, message):
+        self.pgids.append(message.pid)
 
 
 @pytest.fixture
@@ -147,13 +147,13 @@ def make_window(qtbot, tmp_path):
         window.runner.start()
         window.show()        # not qtbot.addWidget: that closes it before our teardown, possibly dirty
         if wait:
-            qtbot.waitUntil(lambda: window.model.kernel_state == "idle", timeout=30000)
+            qtbot.waitUntil(lambda: window.model.kernel.kernel_state == "idle", timeout=30000)
         made.append(window)
         return window
 
     yield make
     for window in made:
-        window.model.mark_clean()
+        window.model.script.mark_clean()
         window.shutdown()
         window.close()
         left = wait_gone(window.kernel_pids.pgids)

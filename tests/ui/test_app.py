@@ -133,9 +133,9 @@ def test_uncaught_errors_reach_the_window(qtbot, window):
 def test_slot_exceptions_are_captured_by_qt(qtbot, window):
     def broken(*args):
         raise RuntimeError("broken panel")
-    window.model.tensorsChanged.connect(broken)
+    window.model.tensors.tensorsChanged.connect(broken)
     with qtbot.captureExceptions() as caught:
-        window.model.set_tensors([])
+        window.model.tensors.set_tensors([])
     assert len(caught) == 1 and caught[0][0] is RuntimeError
 
 

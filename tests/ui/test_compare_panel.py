@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication
 
+from gradstudio.studio.kernel.schema import CallData, CheckData, GraphData, LeafCheckData, LeafData, NodeData, RootData, RunData
 from gradstudio.ui import theme
 from gradstudio.ui.panels import compare as compare_module
 from gradstudio.ui.panels.compare import (CHAIN, ENGINE, FD, MARK, ROLE_FORMULA, ROLE_HTML, ROLE_KIND,
@@ -63,7 +64,7 @@ def settle(qtbot, panel):
 
 
 def call_by_grad_fn(window, prefix):
-    return next(r for r in window.model.call_list() if (r.data["root"].get("grad_fn") or "").startswith(prefix))
+    return next(r for r in window.model.calls.call_list() if (r.data.root.grad_fn or "").startswith(prefix))
 
 
 def leaf_row(panel, record, name):
@@ -103,16 +104,16 @@ def test_tutorial_formulas_render_copy_and_select(qtbot, window, helpers, monkey
 
     # re-running the cell shows its formulas from the cache: nothing is rendered again
     renders = math_view.cache_info()["renders"]
-    cell = next(c for c in window.model.cells() if "mean()" in c.source)
+    cell = next(c for c in window.model.script.cells() if "mean()" in c.source)
     editor = window.panel("script").editor
     cursor = editor.textCursor()
     cursor.setPosition(editor.document().findBlockByLineNumber(cell.first_line).position())
     editor.setTextCursor(cursor)
-    calls_before = len(window.model.calls)
+    calls_before = len(window.model.calls.records)
     window.actions["run_cell"].trigger()
     helpers.wait_idle(qtbot, window)
-    assert len(window.model.calls) == calls_before + 1
-    again = window.model.call_list()[-1]
+    assert len(window.model.calls.records) == calls_before + 1
+    again = window.model.calls.call_list()[-1]
     new_row = leaf_row(panel, again, "x")
     assert panel.formula_shown(new_row.data(SIMPLIFIED, ROLE_FORMULA), False).kind == "math"
     settle(qtbot, panel)
@@ -148,21 +149,21 @@ def test_tutorial_formulas_render_copy_and_select(qtbot, window, helpers, monkey
 
     # selection, from the panel out: the row selects x in that call everywhere
     panel.tree.setCurrentItem(row)
-    selection = window.model.selection
+    selection = window.model.selection.current
     assert (selection.call, selection.node, selection.tensor) == (mean.index, row.data(0, compare_module.ROLE_KEY)[1], "x")
     assert window.panel("inspector").fields["name"].text() == "x"
     assert "∂z/∂x" in panel.caption.text()
     # … and in: a selection made elsewhere highlights the row
     summed = call_by_grad_fn(window, "SumBackward")
     other = leaf_row(panel, summed, "x")
-    window.model.select(call=summed.index, node=other.data(0, compare_module.ROLE_KEY)[1])
+    window.model.selection.select(call=summed.index, node=other.data(0, compare_module.ROLE_KEY)[1])
     assert panel.tree.currentItem() is other and other.isSelected()
-    root = summed.graph["root"]
-    window.model.select(call=summed.index, node=root)          # not a leaf: no row
+    root = summed.graph.root
+    window.model.selection.select(call=summed.index, node=root)          # not a leaf: no row
     assert not other.isSelected() and not panel.tree.selectedItems()
     # a click on a call's header selects its root
     panel._on_item_clicked(panel.sections[mean.index], 0)
-    assert (window.model.selection.call, window.model.selection.node) == (mean.index, mean.graph["root"])
+    assert (window.model.selection.current.call, window.model.selection.current.node) == (mean.index, mean.graph.root)
 
 
 def test_disagreement_kink_and_matrix(qtbot, window, helpers):
@@ -170,10 +171,10 @@ def test_disagreement_kink_and_matrix(qtbot, window, helpers):
     colors = theme.colors(panel.palette())
 
     # the wrong backward: ✗, the mismatching elements highlighted and explained
-    wrong = window.model.call_list()[0]
+    wrong = window.model.calls.call_list()[0]
     row = leaf_row(panel, wrong, "w")
     check = wrong.leaf_check(row.data(0, compare_module.ROLE_KEY)[1])
-    assert not check["agree"]
+    assert not check.agree
     assert row.text(MARK) == "✗"
     assert "✗ disagreement" in panel.sections[wrong.index].text(0)
     assert row.background(ENGINE).color() == QColor(colors["mismatch_bg"])
@@ -188,7 +189,7 @@ def test_disagreement_kink_and_matrix(qtbot, window, helpers):
     assert explained.split("<br>")[0].endswith(", 0]]"), "the agreeing element [1, 1] is not marked"
 
     # relu at 0: a Piecewise, shown as sympy's pretty print; the kink is explained
-    relu = window.model.call_list()[1]
+    relu = window.model.calls.call_list()[1]
     row = leaf_row(panel, relu, "a")
     assert row.text(MARK) == "✓"
     formula = row.data(CHAIN, ROLE_FORMULA)
@@ -200,7 +201,7 @@ def test_disagreement_kink_and_matrix(qtbot, window, helpers):
     assert "At a kink" in detail_of(row)
 
     # the matrix product: per element; the row draws element [0, 0], the whole is a Matrix
-    matmul = window.model.call_list()[2]
+    matmul = window.model.calls.call_list()[2]
     row = leaf_row(panel, matmul, "A")
     assert row.text(MARK) == "✓"
     formula = row.data(CHAIN, ROLE_FORMULA)
@@ -227,9 +228,9 @@ def test_explain_lists_elements_of_big_tensors():
     mismatch = np.zeros((5, 5), bool)
     mismatch[1, 2] = mismatch[4, 4] = True
     numeric = np.ones((5, 5))
-    check = {"agree": False, "numeric": numeric * 3, "symbolic": numeric * 2, "finite_difference": numeric * 2,
-             "unsampled": np.zeros((5, 5), bool), "mismatch": mismatch, "note": "a note", "symbols": [],
-             "formula": None}
+    check = LeafCheckData(name="x", vertex=0, shape=(5, 5), agree=False, numeric=numeric * 3,
+                          symbolic=numeric * 2, finite_difference=numeric * 2,
+                          unsampled=np.zeros((5, 5), bool), mismatch=mismatch, note="a note")
     text = compare_module.explain_html(check, colors)
     assert "2 of 25 elements disagree" in text
     assert "<b>[1, 2]</b> engine 3, symbolic 2, finite diff. 2" in text and "<b>[4, 4]</b>" in text
@@ -249,26 +250,25 @@ def test_torch_column_and_dark_palette_in_a_bare_model(qtbot):
     panel.show()
     qtbot.waitExposed(panel)
     grad = np.array([2.0, 4.0])
-    nodes = [{"id": 0, "kind": "leaf", "name": "w", "shape": [2]},
-             {"id": 1, "kind": "op", "name": "z", "shape": [], "is_root": True}]
-    call = {"index": 0, "cell": 1, "line": 3, "root": {"name": "z", "grad_fn": "SumBackward0", "shape": []},
-            "gradient": None, "status": "ok", "error": None, "graph": {"root": 1, "nodes": nodes},
-            "leaves": [{"name": "w", "vertex": 0, "shape": [2], "numeric": grad}], "pending_check": True}
-    model.finish_cell({"cell": 1, "execution_count": 1, "outputs": [], "ok": True, "backward_calls": [0]},
-                      [call], [])
+    nodes = [NodeData(id=0, kind="leaf", label="w", name="w", shape=(2,)),
+             NodeData(id=1, kind="op", label="z", name="z", shape=(), is_root=True)]
+    call = CallData(index=0, cell=1, line=3, root=RootData("z", "SumBackward0", ()),
+                    graph=GraphData(root=1, nodes=nodes),
+                    leaves=[LeafData("w", 0, (2,), grad)], pending_check=True)
+    model.finish_cell(RunData(cell=1, execution_count=1, backward_calls=[0]), [call], [])
     assert panel.tree.isColumnHidden(TORCH)
-    leaf = {"name": "w", "vertex": 0, "shape": [2], "numeric": grad, "symbolic": grad, "finite_difference": grad,
-            "unsampled": np.zeros(2, bool), "mismatch": np.zeros(2, bool), "max_abs_error": 0.0, "agree": True,
-            "note": None, "formula_kind": "elementwise", "formula": "2*w", "simplified": "2*w",
-            "latex": "2 w", "chain_latex": r"2 \cdot w", "element_symbol": "w", "symbols": [["w", "an element of w"]],
-            "pretty": "2⋅w", "chain_pretty": "2⋅w", "torch": grad}
-    model.set_check({"index": 0, "agree": True, "leaves": [leaf]})
-    row = leaf_row(panel, model.call(0), "w")
+    leaf = LeafCheckData(name="w", vertex=0, shape=(2,), numeric=grad, symbolic=grad, finite_difference=grad,
+                         unsampled=np.zeros(2, bool), mismatch=np.zeros(2, bool), max_abs_error=0.0, agree=True,
+                         formula_kind="elementwise", formula="2*w", simplified="2*w",
+                         latex="2 w", chain_latex=r"2 \cdot w", element_symbol="w",
+                         symbols=[("w", "an element of w")], pretty="2⋅w", chain_pretty="2⋅w", torch=grad)
+    model.calls.set_check(CheckData(index=0, agree=True, leaves=[leaf]))
+    row = leaf_row(panel, model.calls.call(0), "w")
     assert not panel.tree.isColumnHidden(TORCH) and row.text(TORCH) == "[2, 4]"
     settle(qtbot, panel)
     light = panel.formula_shown(row.data(CHAIN, ROLE_FORMULA), False).pixmap
     panel.setPalette(theme.dark_palette())            # the formulas are drawn again, in the dark text colour
-    row = leaf_row(panel, model.call(0), "w")
+    row = leaf_row(panel, model.calls.call(0), "w")
     settle(qtbot, panel)
     dark = panel.formula_shown(row.data(CHAIN, ROLE_FORMULA), False).pixmap
     assert dark is not light

@@ -251,10 +251,10 @@ def test_a_u2029_in_the_text_is_not_a_line_break(qtbot):
     from gradstudio.ui.model import AppModel
     model = AppModel()
     text = "a = '\u00a0'\nb = '\u2028'\nc = '\u2029'\n# %%\nd = 1\n"
-    model.set_script(text, None)
-    assert model.script_text() == text, "open → read back: every character as it was"
-    assert model.document.blockCount() == text.count("\n") + 1, "line numbers match Python's"
-    assert [c.first_line for c in model.cells()][-1] == 4
+    model.script.set_script(text, None)
+    assert model.script.script_text() == text, "open → read back: every character as it was"
+    assert model.script.document.blockCount() == text.count("\n") + 1, "line numbers match Python's"
+    assert [c.first_line for c in model.script.cells()][-1] == 4
 
 
 # --------------------------------------------------------------------------- cost

@@ -37,7 +37,7 @@ def test_ctrl_f_ctrl_h_f3_and_escape_from_the_editor(qtbot, window, helpers):
     assert bar.isVisible() and bar.replace_shown()
     qtbot.keyClicks(bar.replace_field, "w")
     qtbot.mouseClick(bar.replace_all_button, Qt.MouseButton.LeftButton)
-    assert window.model.script_text() == "w = 1\ny = w + 1\nz = w * y\n"
+    assert window.model.script.script_text() == "w = 1\ny = w + 1\nz = w * y\n"
     editor.setFocus()
     qtbot.keyClick(editor, Qt.Key.Key_Escape)               # Escape in the editor closes it too
     assert not bar.isVisible()

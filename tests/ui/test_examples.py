@@ -19,14 +19,14 @@ def test_the_tutorial_comes_first():
 def test_example_runs_and_agrees(qtbot, window, helpers, title, description, path):
     action = next(a for a in window.examples_menu.actions() if a.text() == title)
     action.trigger()
-    assert window.model.runs == [], "opening an example does not run it"
+    assert window.model.console.runs == [], "opening an example does not run it"
     window.actions["run_all"].trigger()
     helpers.wait_idle(qtbot, window, timeout=90000)
     assert script_stopped(window.model) is None
-    records = window.model.call_list()
+    records = window.model.calls.call_list()
     assert records
     for record in records:
         if record.status == "error":
-            assert record.data["hint"], "a failed backward() comes with a hint"
+            assert record.data.hint, "a failed backward() comes with a hint"
             continue
-        assert record.check is not None and record.check["agree"], record.check
+        assert record.check is not None and record.check.agree, record.check

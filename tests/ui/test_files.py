@@ -42,8 +42,8 @@ def test_opening_a_bad_project_changes_nothing(qtbot, window, helpers, tmp_path,
     assert len(shown_errors) == 1
     title, text = shown_errors[0]
     assert title == "Cannot open bad.gradstudio" and message in text
-    assert window.model.script_text() == "x = 1  # my unsaved work\n"
-    assert window.model.is_dirty() and window.model.path is None
+    assert window.model.script.script_text() == "x = 1  # my unsaved work\n"
+    assert window.model.script.is_dirty() and window.model.script.path is None
     assert bad.read_text() == content
     assert str(bad) not in window.settings.recent_files()
 
@@ -60,16 +60,16 @@ def test_save_and_reopen_round_trip(qtbot, window, helpers, tmp_path, monkeypatc
     saved = tmp_path / "work" / "mine.gradstudio"
     data = json.loads(saved.read_text())
     assert data["format"] == "gradstudio" and data["version"] == 1 and data["script"] == script
-    assert not window.model.is_dirty() and not window.isWindowModified()
+    assert not window.model.script.is_dirty() and not window.isWindowModified()
     assert window.windowTitle().startswith("mine.gradstudio")
     assert window.settings.recent_files() == [str(saved)]
 
     window.actions["new"].trigger()
-    assert window.model.script_text().startswith("# %%") and window.model.path is None
+    assert window.model.script.script_text().startswith("# %%") and window.model.script.path is None
     assert window.documents.open(str(saved))
-    assert window.model.script_text() == script and not window.model.is_dirty()
+    assert window.model.script.script_text() == script and not window.model.script.is_dirty()
     assert editor.current_line() == 5, "the cursor position is part of the project"
-    assert window.model.runs == [], "opening never runs the script"
+    assert window.model.console.runs == [], "opening never runs the script"
     # Save again writes in place, atomically, with no temp file left
     editor.insertPlainText("# more\n")
     window.actions["save"].trigger()
@@ -82,7 +82,7 @@ def test_open_python_and_notebook_never_runs(qtbot, window, helpers, tmp_path, n
     py = tmp_path / "script.py"
     py.write_text(f"open({str(canary)!r}, 'w').write('ran')\n")
     assert window.documents.open(str(py))
-    assert window.model.script_text() == py.read_text() and window.model.path == str(py)
+    assert window.model.script.script_text() == py.read_text() and window.model.script.path == str(py)
     nb = tmp_path / "lesson.ipynb"
     nb.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
         {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
@@ -91,11 +91,11 @@ def test_open_python_and_notebook_never_runs(qtbot, window, helpers, tmp_path, n
         {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
          "source": f"open({str(canary)!r}, 'w')"}]}))
     assert window.documents.open(str(nb))
-    assert window.model.script_text().startswith(
+    assert window.model.script.script_text().startswith(
         "# %%\nimport torch\nx = torch.ones(2)\n\n# %% [markdown]\n# text\n\n# %%\n")
-    assert window.model.path == str(nb) and window.windowTitle().startswith("lesson.ipynb")
+    assert window.model.script.path == str(nb) and window.windowTitle().startswith("lesson.ipynb")
     qtbot.wait(300)
-    assert not canary.exists() and window.model.runs == []
+    assert not canary.exists() and window.model.console.runs == []
     # the notebook's cells run when asked
     window.actions["run_all"].trigger()
     helpers.wait_idle(qtbot, window)
@@ -117,14 +117,14 @@ def test_save_failure_keeps_the_original(qtbot, window, helpers, tmp_path, shown
     assert shown_errors and "No space left on device" in shown_errors[0][1]
     assert saved.read_bytes() == before and os.listdir(tmp_path).count("keep.gradstudio") == 1
     assert [n for n in os.listdir(tmp_path) if n.endswith(".tmp")] == []
-    assert window.model.is_dirty()
+    assert window.model.script.is_dirty()
 
 
 def test_open_example_is_an_untitled_copy(qtbot, window, helpers, monkeypatch, no_questions):
     monkeypatch.setattr(dialogs, "choose_example", lambda parent, examples: examples[0][2])
     window.actions["examples"].trigger()
-    assert window.model.script_text() == helpers.tutorial.read_text()
-    assert window.model.path is None and window.windowTitle().startswith("autograd_tutorial.gradstudio")
+    assert window.model.script.script_text() == helpers.tutorial.read_text()
+    assert window.model.script.path is None and window.windowTitle().startswith("autograd_tutorial.gradstudio")
     titles = [a.text() for a in window.examples_menu.actions()]
     assert titles[0] == "The PyTorch autograd tutorial, cell by cell"
 
@@ -141,18 +141,18 @@ def test_autosave_and_recovery_after_a_crash(qtbot, make_window, helpers, tmp_pa
     data["recovery"]["pid"] = 2 ** 22 + 4321
     copies[0].write_text(json.dumps(data))
     first.documents.recovery_path = None          # so its own shutdown does not tidy up
-    first.model.mark_clean()
+    first.model.script.mark_clean()
 
     asked = []
     monkeypatch.setattr(dialogs, "ask_recover", lambda parent, text: asked.append(text) or "recover")
     second = make_window(recovery_dir=str(recovery))
     assert second.documents.offer_recovery()
     assert asked and "unsaved document" in asked[0]
-    assert second.model.script_text() == "# %%\nunsaved = 'work'\n" and second.model.is_dirty()
+    assert second.model.script.script_text() == "# %%\nunsaved = 'work'\n" and second.model.script.is_dirty()
     assert not copies[0].exists()
     # a clean exit removes the new window's own recovery copy
     assert os.listdir(recovery)
-    second.model.mark_clean()
+    second.model.script.mark_clean()
     second.close()
     assert os.listdir(recovery) == []
 
@@ -166,7 +166,7 @@ def test_declining_recovery_deletes_the_copy(qtbot, make_window, tmp_path, monke
     monkeypatch.setattr(dialogs, "ask_recover", lambda parent, text: "discard")
     window = make_window(recovery_dir=str(recovery))
     assert not window.documents.offer_recovery()
-    assert not path.exists() and window.model.script_text() == ""
+    assert not path.exists() and window.model.script.script_text() == ""
 
 
 def test_close_with_unsaved_changes_asks(qtbot, window, helpers, monkeypatch):
@@ -184,7 +184,7 @@ def test_close_with_unsaved_changes_asks(qtbot, window, helpers, monkeypatch):
 def _window_state(window):
     """Everything of the window an Open could change."""
     plots, graph = window.panel("plots"), window.panel("graph")
-    return (window.model.script_text(), window.model.path, window.model.is_dirty(),
+    return (window.model.script.script_text(), window.model.script.path, window.model.script.is_dirty(),
             window.windowTitle(), plots.view_state() if plots else None,
             graph.view_state() if graph else None, window.runner.client.pid)
 
@@ -257,7 +257,7 @@ def test_bad_recovery_files_do_not_hide_a_good_one(qtbot, make_window, tmp_path,
     messages = []
     window.documents.message.connect(messages.append)
     assert window.documents.offer_recovery()
-    assert window.model.script_text() == "recovery-4-good.gradstudio" and len(asked) == 1
+    assert window.model.script.script_text() == "recovery-4-good.gradstudio" and len(asked) == 1
     assert any("3 damaged recovery files were set aside" in m for m in messages)
     assert sorted(n for n in os.listdir(recovery) if n.endswith(".damaged")) == [
         "recovery-1-pid.gradstudio.damaged", "recovery-2-time.gradstudio.damaged",
@@ -291,7 +291,7 @@ def test_save_as_notebook_from_the_window(qtbot, window, helpers, tmp_path, monk
     nb = nbformat.read(str(saved), as_version=4)
     assert [(c.cell_type, c.source) for c in nb.cells] == [
         ("code", "import torch"), ("markdown", "Some *notes*"), ("code", "x = 2")]
-    assert window.model.path == str(saved) and not window.model.is_dirty()
+    assert window.model.script.path == str(saved) and not window.model.script.is_dirty()
     # Save writes the notebook in place, without asking for a name
     monkeypatch.setattr(dialogs, "ask_save_path", lambda *a: pytest.fail("asked for a name"))
     window.panel("script").editor.insertPlainText("# top")
@@ -327,6 +327,6 @@ def test_a_panel_that_fails_to_restore_does_not_leave_open_half_done(qtbot, wind
     path.write_text(files.to_json(files.Project(script="y = 2\n", view={"graph": {"zoom": 2},
                                                                         "plots": {"points": 7}})))
     assert window.documents.open(str(path))
-    assert window.model.script_text() == "y = 2\n" and window.panel("plots").points.value() == 7
+    assert window.model.script.script_text() == "y = 2\n" and window.panel("plots").points.value() == 7
     assert sessions == [1], "the new document got its fresh kernel"
     assert reported == ["graph panel: could not restore its view"]

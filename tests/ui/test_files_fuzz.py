@@ -16,15 +16,15 @@ from gradstudio.studio import project as files  # noqa: E402
 
 def _window_state(window):
     plots, graph = window.panel("plots"), window.panel("graph")
-    return (window.model.script_text(), window.model.path, window.windowTitle(),
-            plots.view_state(), graph.view_state(), window.model.view_state)
+    return (window.model.script.script_text(), window.model.script.path, window.windowTitle(),
+            plots.view_state(), graph.view_state(), window.model.script.view_state)
 
 
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(text=mutated_files())
 def test_fuzzed_files_open_whole_or_not_at_all(qtbot, window, tmp_path, text):
-    window.model.mark_clean()
+    window.model.script.mark_clean()
     path = tmp_path / "fuzz.gradstudio"
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
     before = _window_state(window)
@@ -33,7 +33,7 @@ def test_fuzzed_files_open_whole_or_not_at_all(qtbot, window, tmp_path, text):
         assert window.documents.last_error and len(window.documents.last_error) < 600
         assert _window_state(window) == before
         return
-    assert window.model.path == str(path)
+    assert window.model.script.path == str(path)
     again = tmp_path / "again.gradstudio"
     try:
         files.save(window.documents.current_project(), str(again))

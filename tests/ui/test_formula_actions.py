@@ -40,10 +40,10 @@ def test_matrix_form_first_per_element_one_click_away_and_numpy_code(qtbot, wind
     code = QGuiApplication.clipboard().text()
     namespace: dict = {}
     exec(compile(code, "<fAndG>", "exec"), namespace)      # the kernel's generated code, in the test
-    A, x = (np.asarray(window.model.tensor(n)["value"]) for n in ("A", "x"))
+    A, x = (np.asarray(window.model.tensors.tensor(n).value) for n in ("A", "x"))
     f, grad = namespace["fAndG"](A=A, x=x)
     assert np.isclose(f, 0.5 * x @ A @ x)
-    np.testing.assert_allclose(grad.reshape(-1), np.asarray(window.model.tensor("x")["grad"]), rtol=1e-12)
+    np.testing.assert_allclose(grad.reshape(-1), np.asarray(window.model.tensors.tensor("x").grad), rtol=1e-12)
 
     # one click: the per-element form, in Compare and in the Inspector
     actions.switch.click()

@@ -13,6 +13,7 @@ from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from gradstudio.studio.kernel import records as kernel_data
+from gradstudio.studio.kernel.schema import RunData
 from gradstudio.studio.session import Session
 from gradstudio.ui import theme
 from gradstudio.ui.graph.items import CONST_PAD_X, PAD_X, STACK
@@ -84,8 +85,7 @@ def standalone_panel(qtbot, calls: list, *, shown: bool = True):
     qtbot.addWidget(panel)
     panel.resize(900, 500)
     panel.show()
-    model.finish_cell({"cell": 1, "execution_count": 1, "outputs": [], "ok": True, "backward_calls": []},
-                      calls, [])
+    model.finish_cell(RunData(cell=1, execution_count=1), calls, [])
     qtbot.waitUntil(lambda: not panel.is_busy() and (panel.document is not None or not shown), timeout=20000)
     return model, panel
 
@@ -108,7 +108,7 @@ def test_tutorial_graph_selection_groups_and_undo(qtbot, window, helpers):
     inspector = window.panel("inspector")
     qtbot.waitUntil(lambda: not panel.is_busy(), timeout=5000)
     model = window.model
-    calls = model.call_list()
+    calls = model.calls.call_list()
     assert panel.calls.count() == len(calls) == 6
     assert panel.document.call == calls[-1].index, "the newest call is shown"
 
@@ -123,7 +123,7 @@ def test_tutorial_graph_selection_groups_and_undo(qtbot, window, helpers):
     assert panel.legend.texts()[0] is not None
 
     # the mean cell: x → × → × 3 → mean, colours follow |grad| (3, 1.5, 0.5, 1)
-    mean_call = next(r.index for r in calls if r.data["root"]["grad_fn"] == "MeanBackward0")
+    mean_call = next(r.index for r in calls if r.data.root.grad_fn == "MeanBackward0")
     panel.calls.setCurrentIndex(panel.calls.findData(mean_call))
     assert panel.document.call == mean_call and not panel.follow_latest
     items = panel.scene.node_items
@@ -133,7 +133,7 @@ def test_tutorial_graph_selection_groups_and_undo(qtbot, window, helpers):
         by_title.setdefault(item.lines[0][0], []).append(item)
     assert set(by_title) == {"x", "MulBackward0", "3", "MeanBackward0"}
     assert by_title["3"][0].kind == "const"
-    fills = {nodes[v]["grad_norm"]: items[v].fill.name() for v in items if nodes[v]["kind"] != "const"}
+    fills = {nodes[v].grad_norm: items[v].fill.name() for v in items if nodes[v].kind != "const"}
     assert sorted(fills) == [0.5, 1.0, 1.5, 3.0]
     assert len(set(fills.values())) == 4, "different gradient magnitudes, different colours"
     assert fills[3.0] != fills[0.5]
@@ -148,18 +148,18 @@ def test_tutorial_graph_selection_groups_and_undo(qtbot, window, helpers):
     panel.calls.setCurrentIndex(panel.calls.findData(mean_call))
     x_item = next(i for i in panel.scene.node_items.values() if i.lines[0][0] == "x")
     click(panel, x_item)
-    assert model.selection.call == mean_call and model.selection.node == x_item.vid
-    assert model.selection.tensor == "x"
+    assert model.selection.current.call == mean_call and model.selection.current.node == x_item.vid
+    assert model.selection.current.tensor == "x"
     assert inspector.fields["name"].text() == "x" and x_item.highlighted
     mul = next(i for i in panel.scene.node_items.values() if i.lines[0][0] == "MulBackward0" and not
-               nodes[i.vid].get("name"))
+               nodes[i.vid].name)
     click(panel, mul)
-    assert model.selection == type(model.selection)(mean_call, mul.vid, None)
+    assert model.selection.current == type(model.selection.current)(mean_call, mul.vid, None)
     assert "unnamed" in inspector.fields["name"].text() and mul.highlighted and not x_item.highlighted
 
     # pick a tensor in the Inspector: its node is highlighted (and the graph switches call)
     inspector.picker.setCurrentIndex(inspector.picker.findText("z"))
-    call, node = model.latest_call_with("z")
+    call, node = model.calls.latest_call_with("z")
     assert panel.document.call == call
     highlighted = panel.scene.node_items[panel.scene.highlighted]
     assert highlighted.highlighted and panel.document.visible_id(node) == highlighted.vid
@@ -222,14 +222,14 @@ def test_a_1000_step_loop_collapses_and_expands(qtbot):
     assert len(panel.scene.node_items) == 2002
     assert len(panel.scene.edge_items) == 2001
     far = doc.groups[0].steps[3]                     # far left of a very wide graph: scrolled to
-    model.select(call=doc.call, node=far)
+    model.selection.select(call=doc.call, node=far)
     visible = panel.view.mapToScene(panel.view.viewport().rect()).boundingRect()
     assert panel.scene.highlighted == far and visible.contains(panel.scene.node_items[far].sceneBoundingRect())
     panel.actions["undo"].trigger()
     assert len(panel.scene.node_items) == 5
     # selecting a vertex hidden in the group highlights the group
     hidden = doc.groups[0].steps[500]
-    model.select(call=doc.call, node=hidden)
+    model.selection.select(call=doc.call, node=hidden)
     assert panel.scene.highlighted == doc.groups[0].id
 
 
@@ -268,9 +268,9 @@ def test_text_fits_and_reads_in_light_and_dark(qtbot, qapp, dark):
     if dark:
         panel.setPalette(theme.dark_palette())
     panel.show()
-    model.finish_cell({"cell": 1, "execution_count": 1, "outputs": [], "ok": True}, calls, [])
+    model.finish_cell(RunData(cell=1, execution_count=1), calls, [])
     for record in calls:
-        panel.show_call(record["index"])
+        panel.show_call(record.index)
         style = panel.scene.style
         assert style.dark == dark
         for item in panel.scene.node_items.values():
@@ -294,7 +294,7 @@ def test_tooltips_say_name_shape_dtype_value_and_grad(qtbot):
     assert "<b>b</b>" in tip and "shape (40, 40)" in tip and "float32" in tip
     assert "1600 elements" in tip and "norm" in tip, "a big tensor is summarised"
     assert tip.count("\n") < 40
-    assert math.isclose(leaf["grad_norm"], 80.0) and "‖grad‖ = 80" in tip
+    assert math.isclose(leaf.grad_norm, 80.0) and "‖grad‖ = 80" in tip
     op, root = node_tooltip(panel.document.nodes[2]), node_tooltip(panel.document.nodes[3])
     assert "MulBackward0" in op and "grad</b>" in op
     assert "SumBackward0" in root and "(root of this backward call)" in root
@@ -302,7 +302,7 @@ def test_tooltips_say_name_shape_dtype_value_and_grad(qtbot):
 
 def test_zoom_view_state_and_calls_without_a_graph(qtbot):
     calls = recorded("import torch\nx = torch.ones(3, requires_grad=True)\n(x * 2).sum().backward()\n")
-    no_graph = dict(calls[0], index=1, graph=None, graph_error="the graph was too large to record")
+    no_graph = calls[0].replace(index=1, graph=None, graph_error="the graph was too large to record")
     model, panel = standalone_panel(qtbot, calls + [no_graph], shown=False)
     assert panel.stack.currentWidget() is panel.placeholder and "too large" in panel.placeholder.text()
     panel.calls.setCurrentIndex(0)
@@ -333,14 +333,14 @@ SECOND_BACKWARD = ("import torch\nx = torch.tensor([1.0, 2.0, 3.0], requires_gra
 
 def test_a_failed_backwards_banner_colours_and_legend_agree_and_restart_clears_it(qtbot):
     calls = recorded(SECOND_BACKWARD)
-    assert [c["status"] for c in calls] == ["ok", "error"]
+    assert [c.status for c in calls] == ["ok", "error"]
     model, panel = standalone_panel(qtbot, calls)
     assert panel.document.call == 1
     text = panel.notice.text()
     assert panel.notice.isVisibleTo(panel) and "Trying to backward through the graph a second time" in text
     assert ".." not in text
     coloured = [i for i, item in panel.scene.node_items.items() if item.fill is not None and item.kind != "const"]
-    reached = [n for n in panel.document.nodes.values() if n.get("grad_norm") is not None]
+    reached = [n for n in panel.document.nodes.values() if n.grad_norm is not None]
     assert len(coloured) == len(reached) == 2                  # SumBackward0 and MulBackward0
     assert "reached 2 of 3 nodes before it stopped" in text and "the leaf got none" in text
     assert "no gradient" not in text
@@ -365,10 +365,9 @@ def test_another_file_does_not_inherit_the_previous_files_zoom(qtbot):
     panel.restore_view_state({"zoom": 0.25, "follow_latest": True, "call": None})
     assert math.isclose(panel.view.zoom(), 0.25, rel_tol=1e-3)
     panel.restore_view_state({"zoom": 3.5, "follow_latest": False, "call": 7})   # a project not run yet
-    model.set_script("print('another file')\n", "/tmp/other.py")                 # open another file
+    model.script.set_script("print('another file')\n", "/tmp/other.py")                 # open another file
     model.reset_kernel_state()
     assert panel.view.zoom() == 1.0
-    model.finish_cell({"cell": 1, "execution_count": 1, "outputs": [], "ok": True, "backward_calls": []},
-                      [dict(calls[0], index=0)], [])
+    model.finish_cell(RunData(cell=1, execution_count=1), [calls[0].replace(index=0)], [])
     qtbot.waitUntil(lambda: panel.document is not None, timeout=5000)
     assert panel.document.call == 0 and not math.isclose(panel.view.zoom(), 3.5, rel_tol=1e-3)

@@ -44,15 +44,15 @@ def test_at_1440x900_compare_fits_the_selector_is_whole_and_the_inspector_keeps_
 
     inspector = window.docks["inspector"]
     width = inspector.width()
-    for record in window.model.call_list():
+    for record in window.model.calls.call_list():
         for node in record.nodes:
-            window.model.select(call=record.index, node=node["id"])
+            window.model.selection.select(call=record.index, node=node.id)
             qtbot.wait(1)
-            assert inspector.width() == width, (node.get("label"), inspector.width(), width)
-    window.model.select(tensor="x")
+            assert inspector.width() == width, (node.label, inspector.width(), width)
+    window.model.selection.select(tensor="x")
     assert window.panel("inspector").fields["dtype"].text() == "torch.float32"
     plots_loaded(qtbot, window)
-    window.model.select(call=0, node=next(n["id"] for n in window.model.call(0).nodes if n["kind"] == "op"))
+    window.model.selection.select(call=0, node=next(n.id for n in window.model.calls.call(0).nodes if n.kind == "op"))
     assert window.panel("inspector").fields["dtype"].text() == "torch.float32"
 
 
@@ -89,7 +89,7 @@ def test_gutter_console_and_compare_use_one_numbering_and_say_what_the_engine_co
     assert tip.startswith("This call's contribution to r.grad (what backward #1 added).")
     assert "r.grad now (the running total over the calls so far): [0, 2]" in tip
     # the relu kink: a Piecewise, shown as maths (sympy's pretty print), not as sympy text
-    window.model.select(call=1, node=0)
+    window.model.selection.select(call=1, node=0)
     inspector = window.panel("inspector")
     qtbot.waitUntil(lambda: "=" not in inspector.fields["formula"].text(), timeout=5000)
     shown = inspector.fields["formula"].text()

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
+from gradstudio.studio.kernel.schema import CallData, GraphData, LeafData, NodeData, RootData, RunData, SweepData
 from gradstudio.ui.model import AppModel
 from gradstudio.ui.panels import PanelContext
 from gradstudio.ui.panels.plots import PlotsPanel
@@ -42,11 +43,10 @@ class FakeRunner:
 
 def vertex(i, kind, name, grad, shape, *, grad_fn="MulBackward0", is_root=False):
     value = np.arange(1, int(np.prod(shape)) + 1, dtype=np.float32).reshape(shape)
-    return {"id": i, "kind": kind, "name": name, "label": name or grad_fn,
-            "grad_fn": grad_fn if kind == "op" else None, "shape": list(shape), "dtype": "float32",
-            "value": value, "grad": None if grad is None else np.asarray(grad, dtype=np.float32),
-            "grad_summary": None, "grad_norm": None, "inputs": [], "requires_grad": kind != "const",
-            "is_root": is_root}
+    return NodeData(id=i, kind=kind, name=name, label=name or grad_fn,
+                    grad_fn=grad_fn if kind == "op" else None, shape=tuple(shape), dtype="float32",
+                    value=value, grad=None if grad is None else np.asarray(grad, dtype=np.float32),
+                    requires_grad=kind != "const", is_root=is_root)
 
 
 def recorded_call(index, scale=1.0):
@@ -55,12 +55,11 @@ def recorded_call(index, scale=1.0):
              vertex(1, "const", None, None, ()),
              vertex(2, "op", None, scale * np.full((2, 3), 0.5), (2, 3)),
              vertex(3, "op", "z", 1.0, (), grad_fn="SumBackward0", is_root=True)]
-    return {"index": index, "cell": 1, "line": 4, "root": {"name": "z", "grad_fn": "SumBackward0", "shape": []},
-            "gradient": None, "status": "ok", "error": None, "graph": {"root": 3, "nodes": nodes},
-            "leaves": [{"name": "w", "vertex": 0, "shape": [2, 3], "numeric": nodes[0]["grad"]}]}
+    return CallData(index=index, cell=1, line=4, root=RootData("z", "SumBackward0", ()),
+                    graph=GraphData(root=3, nodes=nodes), leaves=[LeafData("w", 0, (2, 3), nodes[0].grad)])
 
 
-RUN = {"cell": 1, "execution_count": 1, "outputs": [], "ok": True, "backward_calls": [0]}
+RUN = RunData(cell=1, execution_count=1, backward_calls=[0])
 
 
 @pytest.fixture
@@ -81,7 +80,7 @@ def settle(qtbot, panel):
 
 
 def add_calls(panel, *calls):
-    panel.model.finish_cell(dict(RUN), list(calls), [])
+    panel.model.finish_cell(RUN, list(calls), [])
 
 
 def click(qtbot, view, ax, x, y, *, double=False):
@@ -106,20 +105,20 @@ def test_norms_follow_the_selected_call_and_a_bar_click_selects_everywhere(qtbot
     assert heights == pytest.approx([10 * np.sqrt(1 + 4 + 0.25 + 9 + 1), 10 * np.sqrt(6 * 0.25), 1.0])
     assert [t.get_text() for t in plot.ax.get_xticklabels()] == ["w", "MulBackward0", "z"]
 
-    panel.model.select(call=0, node=3)
+    panel.model.selection.select(call=0, node=3)
     settle(qtbot, panel)
     assert panel.norms_call == 0 and panel.call_picker.currentData() == 0
     assert panel.norms_plot.bars.patches[0].get_height() == pytest.approx(np.sqrt(15.25))
 
     ax = panel.norms_plot.ax
     click(qtbot, panel.views["norms"], ax, 1, 0.5)                    # on the unnamed op's bar
-    assert (panel.model.selection.call, panel.model.selection.node) == (0, 2)
+    assert (panel.model.selection.current.call, panel.model.selection.current.node) == (0, 2)
     settle(qtbot, panel)
     bars = panel.norms_plot.bars.patches
     assert bars[1].get_linewidth() > bars[0].get_linewidth(), "the selected bar is outlined"
 
     panel.call_picker.activated.emit(panel.call_picker.findData(1))  # picking a call selects its first leaf
-    assert (panel.model.selection.call, panel.model.selection.node) == (1, 0)
+    assert (panel.model.selection.current.call, panel.model.selection.current.node) == (1, 0)
 
 
 def test_a_burst_of_changes_is_one_render_and_one_draw(qtbot, panel):
@@ -128,7 +127,7 @@ def test_a_burst_of_changes_is_one_render_and_one_draw(qtbot, panel):
     view = panel.views["norms"]
     renders, draws = panel.renders["norms"], view.draws
     for i in range(30):
-        panel.model.select(call=0, node=(0, 2, 3)[i % 3])
+        panel.model.selection.select(call=0, node=(0, 2, 3)[i % 3])
     assert panel.is_busy()
     settle(qtbot, panel)
     assert panel.renders["norms"] == renders + 1
@@ -139,7 +138,7 @@ def test_a_burst_of_changes_is_one_render_and_one_draw(qtbot, panel):
 def test_heatmap_follows_the_selection_and_a_click_picks_the_sweep_element(qtbot, panel):
     add_calls(panel, recorded_call(0))
     panel.tabs.setCurrentIndex(1)
-    panel.model.select(call=0, node=0)
+    panel.model.selection.select(call=0, node=0)
     settle(qtbot, panel)
     plot = panel.heatmap_plot
     np.testing.assert_allclose(plot.image.get_array(), [[1, 2, 0.5], [0, 3, 1]])
@@ -151,11 +150,11 @@ def test_heatmap_follows_the_selection_and_a_click_picks_the_sweep_element(qtbot
     assert panel.heatmap_plot.marker.get_xy() == (1.5, 0.5)
     assert panel.lo.value() == pytest.approx(6 - 6) and panel.hi.value() == pytest.approx(12)  # 6 ± 6
 
-    panel.model.select(call=0, node=2)                                # an op: its incoming gradient
+    panel.model.selection.select(call=0, node=2)                                # an op: its incoming gradient
     settle(qtbot, panel)
     np.testing.assert_allclose(panel.heatmap_plot.image.get_array(), np.full((2, 3), 0.5))
     assert panel.heatmap_leaf is None
-    panel.model.select(call=0, node=1)                                # a constant
+    panel.model.selection.select(call=0, node=1)                                # a constant
     settle(qtbot, panel)
     assert panel.heatmap_plot is None
     assert "constant" in panel.messages["heatmap"].text()
@@ -165,7 +164,7 @@ def test_heatmap_follows_the_selection_and_a_click_picks_the_sweep_element(qtbot
 def test_sweep_request_busy_state_result_and_error(qtbot, panel):
     add_calls(panel, recorded_call(0))
     panel.tabs.setCurrentIndex(2)
-    panel.model.select(call=0, node=0)
+    panel.model.selection.select(call=0, node=0)
     settle(qtbot, panel)
     panel.element_spins[1].setValue(1)
     panel.auto_range.setChecked(False)
@@ -180,8 +179,8 @@ def test_sweep_request_busy_state_result_and_error(qtbot, panel):
     assert panel.fake_runner.interrupts == 1
 
     x = np.linspace(-1, 3, 5)
-    panel.model.set_sweep({"call": 0, "vertex": 0, "element": [0, 1], "x": x, "f": x ** 2, "engine": 2 * x,
-                           "symbolic": 2 * x, "finite_difference": 2 * x, "at": -2.0, "note": None, "error": None})
+    panel.model.sweeps.set_sweep(SweepData(call=0, vertex=0, element=[0, 1], x=x, f=x ** 2, engine=2 * x,
+                                           symbolic=2 * x, finite_difference=2 * x, at=-2.0))
     settle(qtbot, panel)
     assert panel.sweep_button.isEnabled() and not panel.progress.isVisible()
     np.testing.assert_allclose(panel.sweep_plot.engine.get_ydata(), 2 * x)
@@ -189,7 +188,7 @@ def test_sweep_request_busy_state_result_and_error(qtbot, panel):
     assert panel.sweep_plot.engine.axes.get_xlabel() == "w[0, 1]"
 
     panel.request_sweep()
-    panel.model.set_sweep({"call": 0, "vertex": 0, "error": "sweep cancelled (interrupted)"})
+    panel.model.sweeps.set_sweep(SweepData(call=0, vertex=0, error="sweep cancelled (interrupted)"))
     settle(qtbot, panel)
     assert "sweep cancelled" in panel.sweep_status.text() and panel.sweep_status.isVisible()
     assert "sweep cancelled" in panel.sweep_plot.message.get_text()
@@ -198,7 +197,7 @@ def test_sweep_request_busy_state_result_and_error(qtbot, panel):
 def test_the_signed_toggle_shows_values_on_a_diverging_map(qtbot, panel):
     add_calls(panel, recorded_call(0))
     panel.tabs.setCurrentIndex(1)
-    panel.model.select(call=0, node=0)
+    panel.model.selection.select(call=0, node=0)
     settle(qtbot, panel)
     assert panel.heatmap_plot.image.norm.vmin == 0                     # |grad| by default
     panel.signed_colors.setChecked(True)
@@ -216,7 +215,7 @@ def test_the_signed_toggle_shows_values_on_a_diverging_map(qtbot, panel):
 def test_double_click_on_a_heatmap_cell_sweeps_it(qtbot, panel):
     add_calls(panel, recorded_call(0))
     panel.tabs.setCurrentIndex(1)
-    panel.model.select(call=0, node=0)
+    panel.model.selection.select(call=0, node=0)
     settle(qtbot, panel)
     click(qtbot, panel.views["heatmap"], panel.heatmap_plot.image.axes, 0, 1, double=True)
     assert panel.fake_runner.sweeps[-1][:3] == (0, 0, [1, 0])
@@ -271,25 +270,25 @@ def test_the_tutorial_in_the_app(qtbot, window, helpers, tmp_path, monkeypatch):
     window.docks["plots"].raise_()
     qtbot.waitUntil(panel.isVisible, timeout=5000)
     model = window.model
-    mean = next(r for r in model.call_list() if r.data["root"]["grad_fn"] == "MeanBackward0")
-    x = mean.data["leaves"][0]["vertex"]
+    mean = next(r for r in model.calls.call_list() if r.data.root.grad_fn == "MeanBackward0")
+    x = mean.data.leaves[0].vertex
 
     # gradient norms of the mean cell: one bar per vertex that gets a gradient
-    model.select(call=mean.index, node=x)
+    model.selection.select(call=mean.index, node=x)
     settle(qtbot, panel)
     plot = panel.norms_plot
-    graded = [n for n in mean.nodes if n["kind"] != "const"]
-    assert plot.node_ids == [n["id"] for n in graded]
+    graded = [n for n in mean.nodes if n.kind != "const"]
+    assert plot.node_ids == [n.id for n in graded]
     heights = [bar.get_height() for bar in plot.bars.patches]
     assert heights == pytest.approx([3.0, 1.5, 0.5, 1.0])                # x, x·x, y = x·x·3, z
 
     # selecting elsewhere (the Compare panel's row of another call) updates the heatmap
     panel.tabs.setCurrentIndex(1)
-    summed = next(r for r in model.call_list() if r.data["root"]["grad_fn"] == "SumBackward0" and r.status == "ok")
+    summed = next(r for r in model.calls.call_list() if r.data.root.grad_fn == "SumBackward0" and r.status == "ok")
     compare = window.panel("compare")
     section = compare.sections[summed.index]
     compare.tree.setCurrentItem(section.child(0))
-    assert model.selection.call == summed.index
+    assert model.selection.current.call == summed.index
     settle(qtbot, panel)
     np.testing.assert_allclose(panel.heatmap_plot.image.get_array(), np.ones((2, 2)))
     compare.tree.setCurrentItem(compare.sections[mean.index].child(0))
@@ -301,7 +300,7 @@ def test_the_tutorial_in_the_app(qtbot, window, helpers, tmp_path, monkeypatch):
     assert panel.sweep_target() == (mean.index, x, (0, 0))
     panel.tabs.setCurrentIndex(2)
     panel.points.setValue(9)
-    with qtbot.waitSignal(model.sweepReady, timeout=60000):
+    with qtbot.waitSignal(model.sweeps.sweepReady, timeout=60000):
         qtbot.mouseClick(panel.sweep_button, Qt.MouseButton.LeftButton)
     settle(qtbot, panel)
     sweep = panel.sweep_plot
@@ -335,9 +334,10 @@ def test_matplotlib_only_when_there_is_something_to_plot_and_never_pyplot():
             "m = AppModel(); p = PlotsPanel(PanelContext(m, None, None)); p.show()\n"
             "for _ in range(5): app.processEvents()\n"
             "before = 'matplotlib' in sys.modules\n"
-            "leaf = {'id': 0, 'kind': 'leaf', 'name': 'w', 'grad': np.ones(2), 'is_root': True}\n"
-            "m.finish_cell({'cell': 1, 'execution_count': 1}, [{'index': 0, 'root': {'name': 'w'}, 'status': 'ok',\n"
-            "              'graph': {'root': 0, 'nodes': [leaf]}, 'leaves': []}], [])\n"
+            "from gradstudio.studio.kernel.schema import CallData, GraphData, NodeData, RootData, RunData\n"
+            "leaf = NodeData(id=0, kind='leaf', label='w', name='w', grad=np.ones(2), is_root=True)\n"
+            "m.finish_cell(RunData(cell=1, execution_count=1), [CallData(index=0, root=RootData('w'),\n"
+            "              graph=GraphData(root=0, nodes=[leaf]))], [])\n"
             "import time; deadline = time.monotonic() + 30\n"
             "while p.is_busy() and time.monotonic() < deadline: app.processEvents(); time.sleep(0.01)\n"
             "drawn = p.norms_plot is not None and len(p.norms_plot.bars.patches) == 1\n"
@@ -361,7 +361,7 @@ def test_a_failing_plot_reaches_the_excepthook_and_the_view_carries_on(qtbot, pa
     view.submit(broken)
     qtbot.waitUntil(lambda: not view.is_busy(), timeout=5000)
     assert [str(e) for e in seen] == ["a bug in a plot"]
-    panel.model.select(call=0, node=2)
+    panel.model.selection.select(call=0, node=2)
     settle(qtbot, panel)
     assert panel.norms_plot is not None and not seen[1:]
 
@@ -370,12 +370,12 @@ def test_a_gradient_too_large_to_send_is_shown_from_its_sample(qtbot, panel):
     from gradstudio.studio.kernel import records
     big = np.arange(600 * 700, dtype=np.float32).reshape(600, 700)
     call = recorded_call(0)
-    leaf = call["graph"]["nodes"][0]
-    leaf.update(grad=None, grad_summary=records.summary(big), grad_sample=records.heatmap_sample(big),
-                shape=[600, 700])
-    add_calls(panel, call)
+    nodes = list(call.graph.nodes)
+    nodes[0] = nodes[0].replace(grad=None, grad_summary=records.summary(big),
+                                grad_sample=records.heatmap_sample(big), shape=(600, 700))
+    add_calls(panel, call.replace(graph=call.graph.replace(nodes=nodes)))
     panel.tabs.setCurrentIndex(1)
-    panel.model.select(call=0, node=0)
+    panel.model.selection.select(call=0, node=0)
     settle(qtbot, panel)
     np.testing.assert_array_equal(panel.heatmap_plot.image.get_array(), big[::3, ::3])
     assert "every 3rd row and 3rd column of its 600×700 layout" in panel.heatmap_info.text()

@@ -30,21 +30,21 @@ def test_event_loop_gaps_stay_small(qtbot, window, helpers):
     editor = helpers.set_script(window, SLOW)
     with helpers.gui_work_between_beats() as work:
         window.actions["run_all"].trigger()
-        qtbot.waitUntil(lambda: window.model.call(0) is not None and window.model.call(0).deriving,
+        qtbot.waitUntil(lambda: window.model.calls.call(0) is not None and window.model.calls.call(0).deriving,
                         timeout=20000)
         started = time.perf_counter()
         editor.moveCursor(editor.textCursor().MoveOperation.End)
         qtbot.keyClicks(editor, "# the editor takes typing meanwhile")
-        qtbot.waitUntil(lambda: window.model.running_cell == 2, timeout=40000)
+        qtbot.waitUntil(lambda: window.model.console.running_cell == 2, timeout=40000)
         derivation_seconds = time.perf_counter() - started
         qtbot.wait(1000)
         window.actions["interrupt"].trigger()
         helpers.wait_idle(qtbot, window, timeout=5000)
     assert derivation_seconds > 8, "the derivation really ran for about 10 s"
-    note = window.model.call(0).check["leaves"][0]["note"]
+    note = window.model.calls.call(0).check.leaves[0].note
     assert "timed out after 10 s" in note
     assert "KeyboardInterrupt" in helpers.console_text(window)
-    assert window.model.script_text().endswith("# the editor takes typing meanwhile")
+    assert window.model.script.script_text().endswith("# the editor takes typing meanwhile")
     assert len(work) > 100
     worst = max(work)
     assert worst < 0.100, f"the GUI thread worked {worst * 1000:.0f} ms between two beats"
@@ -56,8 +56,8 @@ def test_a_two_thousand_node_graph_arrives_without_a_stall(qtbot, window, helper
     with helpers.gui_work_between_beats() as work:
         window.actions["run_cell"].trigger()
         helpers.wait_idle(qtbot, window, timeout=60000)
-    assert len(window.model.call(0).nodes) == 2002
-    assert window.model.call(0).check["agree"]
+    assert len(window.model.calls.call(0).nodes) == 2002
+    assert window.model.calls.call(0).check.agree
     worst = max(work)
     assert worst < 0.100, f"the GUI thread worked {worst * 1000:.0f} ms between two beats"
 

@@ -19,7 +19,7 @@ def test_type_the_first_tutorial_cells_and_run_them(qtbot, window, helpers):
     type_lines(qtbot, editor, ["# %% Setup", "import torch", "# %% A tensor",
                                "x = torch.ones(2, 2, requires_grad=True)", "print(x)",
                                "y = x + 2", "print(y)", "print(y.grad_fn)"])
-    assert window.model.is_dirty()
+    assert window.model.script.is_dirty()
     editor.go_to_line(2)
     qtbot.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)   # run, advance
     assert editor.current_line() == 4, "Shift+Enter moves to the next cell's first line"
@@ -31,9 +31,9 @@ def test_type_the_first_tutorial_cells_and_run_them(qtbot, window, helpers):
             "tensor([[3., 3.],\n        [3., 3.]], grad_fn=<AddBackward0>)\n"
             "<AddBackward0 object at 0x") in text
     # no newline was typed by the run keys
-    assert window.model.script_text().count("\n") == 8
+    assert window.model.script.script_text().count("\n") == 8
     assert editor.badges == {1: "[1]", 3: "[2]"}
-    assert window.model.tensors["y"]["grad_fn"] == "AddBackward0"
+    assert window.model.tensors.by_name["y"].grad_fn == "AddBackward0"
 
 
 def test_mean_cell_formula_and_check_in_compare(qtbot, window, helpers):
@@ -56,7 +56,7 @@ def test_mean_cell_formula_and_check_in_compare(qtbot, window, helpers):
     assert row.text(FD) == "1.5 (all 4)"
     # selecting the row selects x everywhere: the inspector follows
     compare.tree.setCurrentItem(row)
-    assert window.model.selection.tensor == "x"
+    assert window.model.selection.current.tensor == "x"
     inspector = window.panel("inspector")
     assert inspector.fields["name"].text() == "x"
     assert inspector.fields["shape"].text() == "torch.Size([2, 2])"
@@ -98,12 +98,12 @@ def test_syntax_error_points_at_the_line(qtbot, window, helpers):
 def test_interrupt_an_infinite_loop_keeps_the_namespace(qtbot, window, helpers):
     editor = helpers.set_script(window, "# %%\nkept = 41\n# %%\nwhile True:\n    pass\n")
     window.actions["run_all"].trigger()
-    qtbot.waitUntil(lambda: window.model.running_cell == 2, timeout=20000)
+    qtbot.waitUntil(lambda: window.model.console.running_cell == 2, timeout=20000)
     assert window.actions["interrupt"].isEnabled()
     # the window still responds: the editor takes typing while the loop runs
     editor.moveCursor(editor.textCursor().MoveOperation.End)
     qtbot.keyClicks(editor, "# typed while running")
-    assert window.model.script_text().endswith("# typed while running")
+    assert window.model.script.script_text().endswith("# typed while running")
     # anything longer than a moment shows progress and a Cancel button in the status bar
     indicator = window.busy_indicator
     qtbot.waitUntil(indicator.isVisible, timeout=3000)
@@ -124,9 +124,9 @@ def test_kernel_ignoring_interrupt_is_replaced(qtbot, window, helpers):
     helpers.set_script(window, "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
                                "while True:\n    pass\n")
     window.actions["run_cell"].trigger()
-    qtbot.waitUntil(lambda: window.model.running_cell == 1, timeout=20000)
+    qtbot.waitUntil(lambda: window.model.console.running_cell == 1, timeout=20000)
     window.actions["interrupt"].trigger()
-    assert window.model.kernel_state == "interrupting"
+    assert window.model.kernel.kernel_state == "interrupting"
     qtbot.waitUntil(lambda: len(window.kernel_pids.pgids) == 2, timeout=20000)
     assert "did not respond to Interrupt" in helpers.console_text(window)
     from tests.ui.conftest import wait_gone
@@ -141,10 +141,10 @@ def test_restart_kernel_clears_variables(qtbot, window, helpers):
     helpers.set_script(window, "import torch\na = torch.ones(1, requires_grad=True)\n(a * 2).sum().backward()\n")
     window.actions["run_cell"].trigger()
     helpers.wait_idle(qtbot, window)
-    assert window.model.calls and "a" in window.model.tensors
+    assert window.model.calls.records and "a" in window.model.tensors.by_name
     window.actions["restart"].trigger()
-    qtbot.waitUntil(lambda: window.model.kernel_state == "idle", timeout=30000)
-    assert not window.model.calls and not window.model.tensors
+    qtbot.waitUntil(lambda: window.model.kernel.kernel_state == "idle", timeout=30000)
+    assert not window.model.calls.records and not window.model.tensors.by_name
     assert window.panel("compare").tree.topLevelItemCount() == 0
     assert "Kernel restarted" in helpers.console_text(window)
     helpers.set_script(window, "'a' in dir()\n")
@@ -159,7 +159,7 @@ def test_a_crashing_kernel_is_reported_and_replaced(qtbot, window, helpers):
     window.actions["run_cell"].trigger()
     qtbot.waitUntil(lambda: "stopped unexpectedly" in helpers.console_text(window), timeout=20000)
     assert "exited with code 7" in helpers.console_text(window)
-    qtbot.waitUntil(lambda: window.model.kernel_state == "idle", timeout=30000)
+    qtbot.waitUntil(lambda: window.model.kernel.kernel_state == "idle", timeout=30000)
     helpers.set_script(window, "6 * 7\n")
     window.actions["run_cell"].trigger()
     helpers.wait_idle(qtbot, window)
@@ -171,9 +171,9 @@ def test_sweep_request_reaches_the_model(qtbot, window, helpers):
                                "(x ** 3).sum().backward()\n")
     window.actions["run_cell"].trigger()
     helpers.wait_idle(qtbot, window)
-    with qtbot.waitSignal(window.model.sweepReady, timeout=30000) as blocker:
+    with qtbot.waitSignal(window.model.sweeps.sweepReady, timeout=30000) as blocker:
         window.runner.request_sweep(0, 0, [1], lo=0.0, hi=2.0, points=5)
     sweep = blocker.args[0]
-    assert sweep["error"] is None and list(sweep["x"]) == [0.0, 0.5, 1.0, 1.5, 2.0]
-    assert list(sweep["symbolic"]) == [0.0, 0.75, 3.0, 6.75, 12.0]
-    assert window.model.sweep is sweep
+    assert sweep.error is None and list(sweep.x) == [0.0, 0.5, 1.0, 1.5, 2.0]
+    assert list(sweep.symbolic) == [0.0, 0.75, 3.0, 6.75, 12.0]
+    assert window.model.sweeps.sweep is sweep

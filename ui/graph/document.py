@@ -26,7 +26,7 @@ class GraphDocument(QObject):
         super().__init__(parent)
         self.call = record.index
         self.record = record
-        self.nodes = {n["id"]: n for n in record.nodes}
+        self.nodes = {n.id: n for n in record.nodes}
         self.vertices = graph_layout.vertices_from_graph(record.graph)
         self.groups = graph_layout.find_groups(self.vertices)
         self.group_by_id = {g.id: g for g in self.groups}
@@ -42,7 +42,7 @@ class GraphDocument(QObject):
     @property
     def root(self):
         graph = self.record.graph
-        return graph.get("root") if graph else None
+        return graph.root if graph else None
 
     def visible_id(self, node_id):
         """The id of what shows ``node_id``: itself, or the collapsed group holding it."""

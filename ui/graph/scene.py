@@ -51,7 +51,7 @@ class GraphScene(QGraphicsScene):
         if group is not None:
             return "group", labels.group_lines(group, vid in document.expanded)
         node = document.nodes[vid]
-        return node.get("kind", "op"), labels.node_lines(node)
+        return node.kind or "op", labels.node_lines(node)
 
     # -- filling -----------------------------------------------------------------------------------
     def set_document(self, document):
@@ -64,7 +64,7 @@ class GraphScene(QGraphicsScene):
         if document is not None:
             document.layoutChanged.connect(self.rebuild)
             document.positionsChanged.connect(self._on_positions_changed)
-            self.scale = GradScale(n.get("grad_norm") for n in document.nodes.values())
+            self.scale = GradScale(n.grad_norm for n in document.nodes.values())
         else:
             self.scale = GradScale([])
         self.rebuild()
@@ -107,20 +107,20 @@ class GraphScene(QGraphicsScene):
         group = doc.group_by_id.get(vertex.id)
         if group is not None:
             first, last = doc.nodes[group.first], doc.nodes[group.last]
-            fill = self.scale.color(last.get("grad_norm"))
-            start = self.scale.color(first.get("grad_norm"))
+            fill = self.scale.color(last.grad_norm)
+            start = self.scale.color(first.grad_norm)
             strip = (start, fill) if start is not None and fill is not None else None
             return NodeItem(vertex.id, "group", lines, size, fill=fill, strip=strip,
                             is_root=root in group.members,
                             tooltip=lambda g=group: labels.group_tooltip(g, doc.nodes))
         node = doc.nodes[vertex.id]
-        fill = self.scale.color(node.get("grad_norm")) if kind != "const" else None
+        fill = self.scale.color(node.grad_norm) if kind != "const" else None
         return NodeItem(vertex.id, kind, lines, size, fill=fill, is_root=vertex.id == root,
                         tooltip=lambda n=node: labels.node_tooltip(n, self.leaf_check(n)))
 
     def leaf_check(self, node: dict):
         record = self.document.record if self.document is not None else None
-        return record.leaf_check(node["id"]) if record is not None and node.get("kind") == "leaf" else None
+        return record.leaf_check(node.id) if record is not None and node.kind == "leaf" else None
 
     def _frame(self, doc, group):
         """A box around the group's steps, and around those of its constants that

@@ -25,30 +25,30 @@ def number(value) -> str:
 
 def const_text(node: dict) -> str:
     """A constant's value if it is one number, else its shape."""
-    value = node.get("value")
+    value = node.value
     if value is not None:
         a = np.asarray(value)
         if a.size == 1 and a.dtype.kind in "fiub":
             v = a.reshape(-1)[0]
             return str(bool(v)) if a.dtype.kind == "b" else (f"{v:g}" if a.dtype.kind == "f" else str(int(v)))
-    return f"const {shape_text(node.get('shape'))}"
+    return f"const {shape_text(node.shape)}"
 
 
 def node_lines(node: dict) -> list:
     """(text, role) pairs, role "title" | "detail" | "const"."""
-    kind = node.get("kind")
+    kind = node.kind
     if kind == "const":
-        if node.get("name"):        # a tensor the script named that needs no gradient (data)
-            return [(f"{node['name']} · {shape_text(node.get('shape'))}", "const")]
+        if node.name:        # a tensor the script named that needs no gradient (data)
+            return [(f"{node.name} · {shape_text(node.shape)}", "const")]
         return [(const_text(node), "const")]
     if kind == "leaf":
-        title = node.get("name") or ("leaf" if node.get("requires_grad") else "tensor")
-        return [(title, "title"), (shape_text(node.get("shape")), "detail")]
-    title = node.get("grad_fn") or node.get("label") or "op"
-    detail = [node.get("op_label") or ""]
-    if node.get("name"):
-        detail.append(f"→ {node['name']}")
-    shape = node.get("shape")
+        title = node.name or ("leaf" if node.requires_grad else "tensor")
+        return [(title, "title"), (shape_text(node.shape), "detail")]
+    title = node.grad_fn or node.label or "op"
+    detail = [node.op_label or ""]
+    if node.name:
+        detail.append(f"→ {node.name}")
+    shape = node.shape
     if shape:
         detail.append(f"[{shape_text(shape)}]")
     return [(title, "title"), ("  ".join(d for d in detail if d), "detail")]
@@ -77,57 +77,57 @@ def _array_html(value, summary: dict | None) -> str:
 def _summary_text(summary: dict | None) -> str:
     if not summary:
         return ""
-    parts = [f"{key} {number(summary[key])}" for key in ("min", "max", "mean", "norm")
-             if summary.get(key) is not None]
-    return f"{summary.get('size', '?')} elements: " + ", ".join(parts) if parts else ""
+    parts = [f"{key} {number(getattr(summary, key))}" for key in ("min", "max", "mean", "norm")
+             if getattr(summary, key) is not None]
+    return f"{summary.size} elements: " + ", ".join(parts) if parts else ""
 
 
 def node_tooltip(node: dict, check: dict | None = None) -> str:
     """Rich text for hovering over a node."""
-    kind = node.get("kind")
-    name = node.get("name")
+    kind = node.kind
+    name = node.name
     if kind == "op":
-        head = f"<b>{html.escape(node.get('grad_fn') or 'op')}</b>"
-        if node.get("op_label"):
-            head += f" &nbsp;({html.escape(node['op_label'])})"
+        head = f"<b>{html.escape(node.grad_fn or 'op')}</b>"
+        if node.op_label:
+            head += f" &nbsp;({html.escape(node.op_label)})"
         if name:
             head += f" → <b>{html.escape(name)}</b>"
     elif kind == "leaf":
-        head = f"<b>{html.escape(name or 'leaf')}</b> &nbsp;leaf" + (", requires_grad" if node.get("requires_grad") else "")
+        head = f"<b>{html.escape(name or 'leaf')}</b> &nbsp;leaf" + (", requires_grad" if node.requires_grad else "")
     else:
         head = f"<b>{html.escape(name or const_text(node))}</b> &nbsp;constant (no gradient needed)"
-    if node.get("is_root"):
+    if node.is_root:
         head += " &nbsp;<i>(root of this backward call)</i>"
     rows = [head]
-    if node.get("doc"):
-        rows.append(html.escape(node["doc"]))
-    rows.append(f"shape {tuple(node.get('shape') or [])} · {html.escape(str(node.get('dtype')))}")
-    rows.append("<b>value</b>" + _array_html(node.get("value"), node.get("value_summary")))
-    if node.get("grad") is not None or node.get("grad_summary"):
-        norm = node.get("grad_norm")
+    if node.doc:
+        rows.append(html.escape(node.doc))
+    rows.append(f"shape {tuple(node.shape)} · {html.escape(str(node.dtype))}")
+    rows.append("<b>value</b>" + _array_html(node.value, node.value_summary))
+    if node.grad is not None or node.grad_summary:
+        norm = node.grad_norm
         rows.append(f"<b>grad</b> (reached it in this call{', ‖grad‖ = ' + number(norm) if norm is not None else ''})"
-                    + _array_html(node.get("grad"), node.get("grad_summary")))
+                    + _array_html(node.grad, node.grad_summary))
     elif kind != "const":
         rows.append("<i>no gradient reached it in this call</i>")
     if check is not None:
-        mark = "✓ engine, closed form and finite differences agree" if check.get("agree") else "✗ see Compare"
-        formula = check.get("simplified") or check.get("formula")
+        mark = "✓ engine, closed form and finite differences agree" if check.agree else "✗ see Compare"
+        formula = check.simplified or check.formula
         if formula:
             short = formula if len(formula) <= 120 else formula[:119] + "…"
-            rows.append(f"∂/∂{html.escape(check.get('name') or '')} = <code>{html.escape(short)}</code>")
+            rows.append(f"∂/∂{html.escape(check.name or '')} = <code>{html.escape(short)}</code>")
         rows.append(mark)
     return "<br>".join(rows)
 
 
 def group_tooltip(group, nodes: dict) -> str:
-    first, last = nodes.get(group.first, {}), nodes.get(group.last, {})
+    first, last = nodes[group.first], nodes[group.last]
     rows = [f"<b>{html.escape(group.label)}</b>",
             f"{len(group.steps)} ops (vertices {group.first}…{group.last}) "
             f"and {len(group.members) - len(group.steps)} constants, collapsed"]
-    norms = [(first.get("grad_norm"), "first"), (last.get("grad_norm"), "last")]
+    norms = [(first.grad_norm, "first"), (last.grad_norm, "last")]
     if all(n is not None for n, _ in norms):
         rows.append("‖grad‖ " + ", ".join(f"{label} {number(n)}" for n, label in norms))
-    if last.get("shape") is not None:
-        rows.append(f"shape {tuple(last.get('shape') or [])} · {html.escape(str(last.get('dtype')))}")
+    if last.shape is not None:
+        rows.append(f"shape {tuple(last.shape)} · {html.escape(str(last.dtype))}")
     rows.append("<i>double-click to expand</i>")
     return "<br>".join(rows)

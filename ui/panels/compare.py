@@ -127,11 +127,11 @@ class ComparePanel(QWidget):
         self._update_fonts()
 
         m = self.model
-        m.callAdded.connect(self._on_call_added)
-        m.callDeriving.connect(self._refresh_call)
-        m.callChecked.connect(self._refresh_call)
-        m.callsCleared.connect(self._clear)
-        m.selectionChanged.connect(self._on_selection_changed)
+        m.calls.callAdded.connect(self._on_call_added)
+        m.calls.callDeriving.connect(self._refresh_call)
+        m.calls.callChecked.connect(self._refresh_call)
+        m.calls.callsCleared.connect(self._clear)
+        m.selection.selectionChanged.connect(self._on_selection_changed)
         self.forms.changed.connect(lambda key: self._refresh_call(key[0]))
         self.tree.currentItemChanged.connect(self._on_current_item)
         self.tree.customContextMenuRequested.connect(self._context_menu)
@@ -144,7 +144,7 @@ class ComparePanel(QWidget):
         copy.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         copy.triggered.connect(lambda checked=False: self.copy_formula("sympy"))
         self.tree.addAction(copy)
-        for record in m.call_list():
+        for record in m.calls.call_list():
             self._on_call_added(record.index)
         self._update_copy_buttons()
 
@@ -309,7 +309,7 @@ class ComparePanel(QWidget):
         self._follow(section)
 
     def _refresh_call(self, index: int):
-        record = self.model.call(index)
+        record = self.model.calls.call(index)
         section = self.sections.get(index)
         if record is None or section is None:
             return
@@ -317,18 +317,18 @@ class ComparePanel(QWidget):
         colors = theme.colors(self.palette())
         data = record.data
         where = record.where()
-        grad_fn = data["root"].get("grad_fn")
+        grad_fn = data.root.grad_fn
         state = ""
         if record.status == "error":
             state = " — raised"
         elif record.check is not None:
-            state = " — ✓ all agree" if record.check["agree"] else " — ✗ disagreement"
+            state = " — ✓ all agree" if record.check.agree else " — ✗ disagreement"
         elif record.deriving or record.pending:
             state = " — deriving…"
         section.setText(0, f"#{index}  {record.title()}{'  ·  ' + grad_fn if grad_fn else ''}"
                            f"  ·  {where}{state}")
         section.setToolTip(0, f"backward call #{index}: {record.title()} at {where}")
-        if record.check is not None and not record.check["agree"]:
+        if record.check is not None and not record.check.agree:
             section.setForeground(0, QBrush(QColor(colors["bad"])))
         else:
             section.setForeground(0, QBrush())
@@ -336,9 +336,9 @@ class ComparePanel(QWidget):
             self._followed = section         # until the selection finds its new row
         section.takeChildren()
         if record.status == "error":
-            lines = [(f"{data.get('error_type') or 'Error'}: {data.get('error')}", "error")]
-            if data.get("hint"):
-                lines.append((f"Hint: {data['hint']}", "hint"))
+            lines = [(f"{data.error_type or 'Error'}: {data.error}", "error")]
+            if data.hint:
+                lines.append((f"Hint: {data.hint}", "hint"))
             row = QTreeWidgetItem(section)
             row.setData(0, ROLE_KEY, (index, None))
             row.setData(0, ROLE_KIND, "message")
@@ -348,32 +348,32 @@ class ComparePanel(QWidget):
                                                   for text, color in lines))
             self._update_copy_buttons()
             return
-        checks = {leaf["vertex"]: leaf for leaf in (record.check or {}).get("leaves", [])}
-        for leaf in data.get("leaves", []):
-            self._leaf_rows(section, record, leaf, checks.get(leaf["vertex"]), colors)
-        if not data.get("leaves"):
+        checks = {leaf.vertex: leaf for leaf in (record.check.leaves if record.check is not None else [])}
+        for leaf in data.leaves:
+            self._leaf_rows(section, record, leaf, checks.get(leaf.vertex), colors)
+        if not data.leaves:
             row = QTreeWidgetItem(section)
             row.setData(0, ROLE_KEY, (index, None))
             row.setData(0, ROLE_KIND, "message")
             row.setFirstColumnSpanned(True)
             row.setText(0, "no leaf received a gradient in this call")
             row.setData(0, ROLE_HTML, html.escape(row.text(0)))
-        if any(leaf.get("torch") is not None for leaf in checks.values()):
+        if any(leaf.torch is not None for leaf in checks.values()):
             self.tree.setColumnHidden(TORCH, False)
-        if self.model.selection.call == index:     # the rows were rebuilt: select again
-            self._on_selection_changed(self.model.selection)
+        if self.model.selection.current.call == index:     # the rows were rebuilt: select again
+            self._on_selection_changed(self.model.selection.current)
         self._update_copy_buttons()
 
     def _leaf_rows(self, section, record, leaf: dict, check: dict | None, colors: dict):
-        key = (record.index, leaf["vertex"])
+        key = (record.index, leaf.vertex)
         row = QTreeWidgetItem(section)
         row.setData(0, ROLE_KEY, key)
         row.setData(0, ROLE_KIND, "leaf")
-        shape = "×".join(str(s) for s in leaf["shape"]) or "scalar"
-        root = record.data["root"].get("name") or ""
-        row.setText(LEAF, leaf["name"])
-        row.setToolTip(LEAF, f"∂{root}/∂{leaf['name']}, shape {shape}")
-        numeric = check["numeric"] if check is not None and check.get("numeric") is not None else leaf.get("numeric")
+        shape = "×".join(str(s) for s in leaf.shape) or "scalar"
+        root = record.data.root.name or ""
+        row.setText(LEAF, leaf.name)
+        row.setToolTip(LEAF, f"∂{root}/∂{leaf.name}, shape {shape}")
+        numeric = check.numeric if check is not None and check.numeric is not None else leaf.numeric
         row.setText(ENGINE, format_sample(numeric))
         row.setToolTip(ENGINE, self._contribution_tip(record, leaf) + format_full(numeric))
         for column in range(len(COLUMNS)):
@@ -386,7 +386,7 @@ class ComparePanel(QWidget):
             return
         check = self.forms.shown(key, check)
         forms = leaf_formulas(check)
-        if check.get("formula_kind") == "matrix" and forms["chain"]:   # too wide for a column: a line below
+        if check.formula_kind == "matrix" and forms["chain"]:   # too wide for a column: a line below
             _, cell = formula_line(section, key, forms["chain"])
             forms = {"chain": cell, "simplified": cell}
         same = forms["chain"].text == forms["simplified"].text and len(forms["chain"].text or "") > SAME_CHARS
@@ -405,41 +405,41 @@ class ComparePanel(QWidget):
                     tip = f"Shown: the formula of element {form.caption}. All of them:<br>{tip}"
                 row.setToolTip(column, f"{tip}<br><i>Double-click to see it whole; right-click to copy.</i>")
             else:
-                if column == CHAIN and check.get("formula_size"):
-                    text = f"too large ({check['formula_size']} ops)"
-                elif column == SIMPLIFIED and check.get("formula"):
+                if column == CHAIN and check.formula_size:
+                    text = f"too large ({check.formula_size} ops)"
+                elif column == SIMPLIFIED and check.formula:
                     text = "not simplified"
                 else:
                     text = "—"
                 row.setText(column, text)
                 row.setForeground(column, QBrush(QColor(colors["muted"])))
-                row.setToolTip(column, check.get("formula_note") or check.get("note") or "")
-        row.setText(SYMBOLIC, format_sample(check.get("symbolic")))
-        row.setToolTip(SYMBOLIC, format_full(check.get("symbolic")))
-        row.setText(FD, format_sample(check.get("finite_difference"), check.get("unsampled")))
-        row.setToolTip(FD, format_full(check.get("finite_difference")))
-        if check.get("torch") is not None:
-            row.setText(TORCH, format_sample(check["torch"]))
-            row.setToolTip(TORCH, format_full(check["torch"]))
-        error = check.get("max_abs_error")
+                row.setToolTip(column, check.formula_note or check.note or "")
+        row.setText(SYMBOLIC, format_sample(check.symbolic))
+        row.setToolTip(SYMBOLIC, format_full(check.symbolic))
+        row.setText(FD, format_sample(check.finite_difference, check.unsampled))
+        row.setToolTip(FD, format_full(check.finite_difference))
+        if check.torch is not None:
+            row.setText(TORCH, format_sample(check.torch))
+            row.setToolTip(TORCH, format_full(check.torch))
+        error = check.max_abs_error
         row.setText(ERROR, "—" if error is None else ("0" if error == 0 else f"{error:.1g}"))
         if error is not None:
             row.setToolTip(ERROR, f"largest |difference| over the elements: {error:.6g}")
-        note = check.get("note") or ""
+        note = check.note or ""
         bold = QFont(row.font(MARK))
         bold.setBold(True)
         row.setFont(MARK, bold)
-        if check.get("agree"):
+        if check.agree:
             row.setText(MARK, "✓")
             row.setForeground(MARK, QBrush(QColor(colors["ok"])))
             row.setToolTip(MARK, "engine, closed form and finite differences agree"
                            + (f"\n\n{note}" if note else ""))
         else:
-            mark = "?" if check.get("formula") is None and check.get("finite_difference") is None else "✗"
+            mark = "?" if check.formula is None and check.finite_difference is None else "✗"
             row.setText(MARK, mark)
             row.setForeground(MARK, QBrush(QColor(colors["bad"])))
             row.setToolTip(MARK, note or "the values disagree")
-            mismatch = check.get("mismatch")
+            mismatch = check.mismatch
             if mismatch is not None and np.any(mismatch):
                 where = np.argwhere(mismatch)
                 listing = "\n".join(str([int(v) for v in i]) for i in where[:20]) + ("\n…" if len(where) > 20 else "")
@@ -459,11 +459,11 @@ class ComparePanel(QWidget):
     def _contribution_tip(self, record, leaf: dict) -> str:
         """Says the Engine value is this call's share of ``.grad``; when the leaf is a
         script variable, also its ``.grad`` now (the running total) if that differs."""
-        name = leaf["name"]
+        name = leaf.name
         tip = f"This call's contribution to {name}.grad (what backward #{record.index} added).\n"
-        tensor = self.model.tensor(name)
-        total = tensor.get("grad") if tensor is not None else None
-        numeric = leaf.get("numeric")
+        tensor = self.model.tensors.tensor(name)
+        total = tensor.grad if tensor is not None else None
+        numeric = leaf.numeric
         if total is not None and numeric is not None and np.shape(total) == np.shape(numeric) \
                 and not np.array_equal(total, numeric):
             tip += f"{name}.grad now (the running total over the calls so far): {format_sample(total)}\n"
@@ -478,7 +478,7 @@ class ComparePanel(QWidget):
         if call is None:
             return
         if vertex is not None:
-            self.model.select(call=call, node=vertex)
+            self.model.selection.select(call=call, node=vertex)
 
     def _on_item_clicked(self, item, column):
         """A click on a call's header selects its root (not a mere current-item change:
@@ -486,10 +486,10 @@ class ComparePanel(QWidget):
         call, vertex = item.data(0, ROLE_KEY) or (None, None)
         if call is None or vertex is not None or item.data(0, ROLE_KIND) != "section":
             return
-        record = self.model.call(call)
+        record = self.model.calls.call(call)
         graph = record.graph if record is not None else None
-        if graph and graph.get("root") is not None:
-            self.model.select(call=call, node=graph["root"])
+        if graph and graph.root is not None:
+            self.model.selection.select(call=call, node=graph.root)
 
     def leaf_row(self, call, vertex):
         section = self.sections.get(call)
@@ -542,7 +542,7 @@ class ComparePanel(QWidget):
         if item is None:
             return None, None
         call, vertex = item.data(0, ROLE_KEY) or (None, None)
-        record = self.model.call(call) if call is not None else None
+        record = self.model.calls.call(call) if call is not None else None
         if record is None or vertex is None:
             return None, None
         return record, self.forms.shown((call, vertex), record.leaf_check(vertex))
@@ -552,7 +552,7 @@ class ComparePanel(QWidget):
         if check is None:
             return None
         if kind == "sympy":
-            return check.get("formula") if which == "chain" else check.get("simplified")
+            return check.formula if which == "chain" else check.simplified
         return leaf_formulas(check)[which].latex
 
     def copy_formula(self, kind: str, which: str | None = None) -> str | None:
@@ -571,13 +571,13 @@ class ComparePanel(QWidget):
 
     def _update_copy_buttons(self):
         record, check = self.current_leaf()
-        self.formula_actions.show_leaf((record.index, check["vertex"]) if check else None, check)
+        self.formula_actions.show_leaf((record.index, check.vertex) if check else None, check)
         for button, kind in ((self.copy_latex, "latex"), (self.copy_sympy, "sympy")):
             has = check is not None and any(self.formula_text(check, kind, w) for w in ("chain", "simplified"))
             button.setEnabled(bool(has))
         if check is not None:
-            root = record.data["root"].get("name") or ""
-            self.caption.setText(f"#{record.index}  ∂{root}/∂{check['name']}")
+            root = record.data.root.name or ""
+            self.caption.setText(f"#{record.index}  ∂{root}/∂{check.name}")
         else:
             self.caption.setText("Select a leaf to copy its formula")
 
@@ -587,7 +587,7 @@ class ComparePanel(QWidget):
         if item is None:
             return
         call, vertex = item.data(0, ROLE_KEY) or (None, None)
-        record = self.model.call(call) if call is not None else None
+        record = self.model.calls.call(call) if call is not None else None
         if record is None:
             return
         menu = QMenu(self)
@@ -603,9 +603,9 @@ class ComparePanel(QWidget):
                 action.triggered.connect(lambda checked=False, t=text: self._copy(t))
             menu.addSeparator()
             show = menu.addAction("Show formulas whole…")
-            show.setEnabled(bool(leaf.get("formula")))
+            show.setEnabled(bool(leaf.formula))
             show.triggered.connect(lambda checked=False, r=record, c=leaf: self.show_formula(r, c))
-        if record.status == "ok" and record.data.get("leaves"):
+        if record.status == "ok" and record.data.leaves:
             menu.addSeparator()
             action = menu.addAction("Derive again with a 60 s time limit")
             action.triggered.connect(lambda checked=False, i=call: self.runner.recheck(i, 60.0))
@@ -618,14 +618,14 @@ class ComparePanel(QWidget):
 
     def _on_double_click(self, item, column):
         call, vertex = item.data(0, ROLE_KEY) or (None, None)
-        record = self.model.call(call) if call is not None else None
+        record = self.model.calls.call(call) if call is not None else None
         check = record.leaf_check(vertex) if record is not None and vertex is not None else None
-        if check is not None and check.get("formula"):
+        if check is not None and check.formula:
             self.show_formula(record, check)
 
     def show_formula(self, record, check) -> FormulaWindow:
-        root = record.data["root"].get("name") or ""
-        window = FormulaWindow(self, f"∂{root}/∂{check['name']} — #{record.index} {record.title()}",
+        root = record.data.root.name or ""
+        window = FormulaWindow(self, f"∂{root}/∂{check.name} — #{record.index} {record.title()}",
                                leaf_formulas(check, whole=True), legend_html(check))
         self.formula_windows = [w for w in self.formula_windows if w.isVisible()] + [window]
         window.show()

@@ -34,14 +34,14 @@ def error_notice(record) -> str:
     """The banner over a failed backward call's graph: the error, and what the colours
     are — the gradients that reached some nodes before it stopped, or none (the
     colouring and the legend come from the same ``grad_norm`` values)."""
-    error = (record.data.get("error") or "").rstrip().rstrip(".")
-    text = f"This backward() raised — {record.data.get('error_type') or 'Error'}: {error}."
-    nodes = (record.graph or {}).get("nodes") or []
-    reached = [n for n in nodes if n.get("grad_norm") is not None]
+    error = (record.data.error or "").rstrip().rstrip(".")
+    text = f"This backward() raised — {record.data.error_type or 'Error'}: {error}."
+    nodes = record.data.nodes
+    reached = [n for n in nodes if n.grad_norm is not None]
     if not reached:
         return f"{text} Shown: the graph it was called on; no gradient reached any node."
-    leaves = [n for n in nodes if n.get("kind") == "leaf"]
-    leaves_reached = [n for n in reached if n.get("kind") == "leaf"]
+    leaves = [n for n in nodes if n.kind == "leaf"]
+    leaves_reached = [n for n in reached if n.kind == "leaf"]
     where = (f"{len(reached)} of {len(nodes)} nodes" if len(reached) < len(nodes) else "every node")
     leaf_note = ("" if not leaves or leaves_reached else
                  " — no leaf got one, so no .grad changed" if len(leaves) > 1 else
@@ -148,12 +148,12 @@ class GraphPanel(QWidget):
         self.scene.groupActivated.connect(self._on_group_activated)
         self.view.customContextMenuRequested.connect(self._context_menu)
         m = self.model
-        m.callAdded.connect(self._on_call_added)
-        m.callChecked.connect(self._on_call_checked)
-        m.callsCleared.connect(self._on_calls_cleared)
-        m.documentReplaced.connect(self._on_document_replaced)
-        m.selectionChanged.connect(self._on_selection_changed)
-        for record in m.call_list():
+        m.calls.callAdded.connect(self._on_call_added)
+        m.calls.callChecked.connect(self._on_call_checked)
+        m.calls.callsCleared.connect(self._on_calls_cleared)
+        m.script.documentReplaced.connect(self._on_document_replaced)
+        m.selection.selectionChanged.connect(self._on_selection_changed)
+        for record in m.calls.call_list():
             self._on_call_added(record.index)
         self._update_actions()
 
@@ -180,16 +180,16 @@ class GraphPanel(QWidget):
         self._restored_zoom = float(zoom) if isinstance(zoom, (int, float)) and zoom > 0 else None
         self.follow_latest = bool(state.get("follow_latest", True))
         call = state.get("call")
-        if isinstance(call, int) and not self.follow_latest and self.model.call(call) is None:
+        if isinstance(call, int) and not self.follow_latest and self.model.calls.call(call) is None:
             self._wanted_call = call            # shown when it arrives (projects open without running)
-        elif isinstance(call, int) and self.model.call(call) is not None:
+        elif isinstance(call, int) and self.model.calls.call(call) is not None:
             self.show_call(call)
         elif self._restored_zoom is not None:
             self.view.set_zoom(self._restored_zoom)
 
     # -- model → view --------------------------------------------------------------------------------
     def _on_call_added(self, index: int):
-        record = self.model.call(index)
+        record = self.model.calls.call(index)
         if record is None:
             return
         self._syncing = True
@@ -204,7 +204,7 @@ class GraphPanel(QWidget):
 
     @staticmethod
     def _call_title(record) -> str:
-        grad_fn = record.data["root"].get("grad_fn")
+        grad_fn = record.data.root.grad_fn
         failed = "  (raised)" if record.status == "error" else ""
         return f"#{record.index}  {record.title()}{'  · ' + grad_fn if grad_fn else ''}{failed}"
 
@@ -214,8 +214,8 @@ class GraphPanel(QWidget):
         call = self._pending_call
         if call is None:
             return
-        record = self.model.call(call)
-        if record is not None and call not in self.documents and record.graph and record.graph.get("nodes"):
+        record = self.model.calls.call(call)
+        if record is not None and call not in self.documents and record.graph and record.graph.nodes:
             self.documents[call] = GraphDocument(record, self.scene.measure, self)
             self._pending.start()
             return
@@ -260,7 +260,7 @@ class GraphPanel(QWidget):
             self.scene.set_highlight(None)
             return
         if self.document is None or self.document.call != selection.call:
-            if self.model.call(selection.call) is None:
+            if self.model.calls.call(selection.call) is None:
                 return
             self.show_call(selection.call, fit=True)
         if self.document is None:
@@ -280,7 +280,7 @@ class GraphPanel(QWidget):
         """Show backward call ``index`` (building its document the first time)."""
         self._pending.stop()
         self._pending_call = None
-        record = self.model.call(index)
+        record = self.model.calls.call(index)
         if record is None:
             return
         combo_index = self.calls.findData(index)
@@ -296,8 +296,8 @@ class GraphPanel(QWidget):
             self.notice.show()
         else:
             self.notice.hide()
-        if not record.graph or not record.graph.get("nodes"):
-            reason = record.data.get("graph_error") or "no graph was recorded for this call"
+        if not record.graph or not record.graph.nodes:
+            reason = record.data.graph_error or "no graph was recorded for this call"
             self.scene.set_document(None)
             self.document = None
             self.legend.set_scale(None)
@@ -318,7 +318,7 @@ class GraphPanel(QWidget):
             self.view.auto_fit = False
         elif fit:
             self._fit(readable=True)
-        selection = self.model.selection
+        selection = self.model.selection.current
         if selection.call == index and selection.node is not None:
             self.scene.set_highlight(document.visible_id(selection.node))
         self._update_actions()
@@ -386,7 +386,7 @@ class GraphPanel(QWidget):
         node = group.last if group is not None else vid
         self._clicking = True
         try:
-            self.model.select(call=doc.call, node=node)
+            self.model.selection.select(call=doc.call, node=node)
         finally:
             self._clicking = False
         self.scene.set_highlight(vid)
@@ -423,7 +423,7 @@ class GraphPanel(QWidget):
             return
         self.undo_stack.push(SetExpandedCommand(doc, expanded, text))
         self.legend.set_scale(self.scene.scale)
-        selection = self.model.selection
+        selection = self.model.selection.current
         if selection.call == doc.call and selection.node is not None:
             item = self.scene.set_highlight(doc.visible_id(selection.node))
             if item is not None:

@@ -82,7 +82,7 @@ class InspectorPanel(QWidget):
         self.picker.setMinimumContentsLength(8)
         self.formula_text = NONE_TEXT          # the formula as text (what the tooltip and copying use)
         self._math_timer = QTimer(self, singleShot=True, interval=MATH_POLL_MS,
-                                  timeout=lambda: self._show_formula(self.model.selection))
+                                  timeout=lambda: self._show_formula(self.model.selection.current))
         layout = QVBoxLayout(self)
         layout.addWidget(self.picker)
         layout.addLayout(form)
@@ -94,11 +94,11 @@ class InspectorPanel(QWidget):
 
         self.picker.currentTextChanged.connect(self._on_picked)
         m = self.model
-        m.tensorsChanged.connect(self._on_tensors_changed)
-        m.selectionChanged.connect(self._show_selection)
-        m.callChecked.connect(lambda index: self._show_selection(m.selection))
+        m.tensors.tensorsChanged.connect(self._on_tensors_changed)
+        m.selection.selectionChanged.connect(self._show_selection)
+        m.calls.callChecked.connect(lambda index: self._show_selection(m.selection.current))
         self.forms = choice_for(m)                # the form Compare's switch picked for each leaf
-        self.forms.changed.connect(lambda key: self._show_formula(m.selection))
+        self.forms.changed.connect(lambda key: self._show_formula(m.selection.current))
         self._on_tensors_changed()
 
     @staticmethod
@@ -111,24 +111,24 @@ class InspectorPanel(QWidget):
 
     # -- model → view ------------------------------------------------------------------------------
     def _on_tensors_changed(self):
-        names = sorted(self.model.tensors)
+        names = sorted(self.model.tensors.by_name)
         self._syncing = True
         try:
             self.picker.clear()
             self.picker.addItems(names)
-            current = self.model.selection.tensor
+            current = self.model.selection.current.tensor
             self.picker.setCurrentIndex(names.index(current) if current in names else -1)
         finally:
             self._syncing = False
-        self._show_selection(self.model.selection)
+        self._show_selection(self.model.selection.current)
 
     def _on_picked(self, name: str):
         if not self._syncing and name:
-            self.model.select(tensor=name)
+            self.model.selection.select(tensor=name)
 
     def _show_selection(self, selection):
-        tensor = self.model.selected_tensor()
-        node = self.model.selected_node()
+        tensor = self.model.selection.selected_tensor()
+        node = self.model.selection.selected_node()
         self._syncing = True
         try:
             index = self.picker.findText(selection.tensor) if selection.tensor else -1
@@ -151,7 +151,7 @@ class InspectorPanel(QWidget):
         self.formula_text = formula
         widget = self.fields["formula"]
         leaf = self._leaf(selection)
-        self.formula_label.setText(f"∂/∂{leaf['name']}" if leaf is not None else "formula")
+        self.formula_label.setText(f"∂/∂{leaf.name}" if leaf is not None else "formula")
         forms = leaf_formulas(leaf) if leaf is not None else {}
         form = forms.get("simplified") or forms.get("chain")
         if form and math_view.can_render(form.latex):
@@ -189,22 +189,22 @@ class InspectorPanel(QWidget):
             self.fields[key].setText(NONE_TEXT if value is None else str(value))
 
     def _show_tensor(self, t: dict):
-        self._set(name=t["name"], shape=f"torch.Size({t['shape']})", dtype=torch_dtype(t["dtype"]),
-                  requires_grad=t["requires_grad"], is_leaf=t["is_leaf"], grad_fn=t["grad_fn"])
+        self._set(name=t.name, shape=f"torch.Size({list(t.shape)})", dtype=torch_dtype(t.dtype),
+                  requires_grad=t.requires_grad, is_leaf=t.is_leaf, grad_fn=t.grad_fn)
         self.value_label.setText("value")
-        self.value.setPlainText(t.get("value_text") or _array_text(t.get("value")))
+        self.value.setPlainText(t.value_text or _array_text(t.value))
         self.grad_label.setText("grad (accumulated .grad)")
-        self.grad.setPlainText(t.get("grad_text") or NONE_TEXT)
+        self.grad.setPlainText(t.grad_text or NONE_TEXT)
 
     def _show_node(self, n: dict):
-        kind = {"leaf": "leaf", "const": "constant", "op": "result of an op"}[n["kind"]]
-        self._set(name=n.get("name") or f"(unnamed {kind})", shape=f"torch.Size({n['shape']})",
-                  dtype=torch_dtype(n["dtype"]), requires_grad=n["requires_grad"], is_leaf=n["kind"] != "op",
-                  grad_fn=n.get("grad_fn"))
+        kind = {"leaf": "leaf", "const": "constant", "op": "result of an op"}[n.kind]
+        self._set(name=n.name or f"(unnamed {kind})", shape=f"torch.Size({list(n.shape)})",
+                  dtype=torch_dtype(n.dtype), requires_grad=n.requires_grad, is_leaf=n.kind != "op",
+                  grad_fn=n.grad_fn)
         self.value_label.setText("value (recorded in the graph)")
-        self.value.setPlainText(_array_text(n.get("value")))
+        self.value.setPlainText(_array_text(n.value))
         self.grad_label.setText("gradient that reached it in this backward call")
-        self.grad.setPlainText(_array_text(n.get("grad")))
+        self.grad.setPlainText(_array_text(n.grad))
 
     def _show_nothing(self):
         self._set(name=None, shape=None, dtype=None, requires_grad=None, is_leaf=None, grad_fn=None)
@@ -212,7 +212,7 @@ class InspectorPanel(QWidget):
         self.grad.setPlainText("")
 
     def _leaf(self, selection) -> dict | None:
-        record = self.model.call(selection.call) if selection.call is not None else None
+        record = self.model.calls.call(selection.call) if selection.call is not None else None
         check = record.leaf_check(selection.node) if record is not None else None
         return self.forms.shown((selection.call, selection.node), check)
 
@@ -220,9 +220,9 @@ class InspectorPanel(QWidget):
         leaf = self._leaf(selection)
         if leaf is None:
             return NONE_TEXT
-        chain, simplified = leaf.get("formula"), leaf.get("simplified")
+        chain, simplified = leaf.formula, leaf.simplified
         if chain and simplified and chain != simplified:
-            return f"∂/∂{leaf['name']} = {chain} = {simplified}"
+            return f"∂/∂{leaf.name} = {chain} = {simplified}"
         if chain or simplified:
-            return f"∂/∂{leaf['name']} = {chain or simplified}"
-        return leaf.get("note") or NONE_TEXT
+            return f"∂/∂{leaf.name} = {chain or simplified}"
+        return leaf.note or NONE_TEXT

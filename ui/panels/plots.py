@@ -52,11 +52,11 @@ class _Relay(QObject):
 def _sampled(item: dict, title: str, name: str, what: str) -> dict:
     """The heatmap source for a gradient too large to send: the kernel's sample of it
     (every k-th row and column); no element picking (a cell is not one element)."""
-    sample = item["grad_sample"]
-    rows, columns = sample["shape"]
-    step_rows, step_columns = sample["step"]
-    size = (item.get("grad_summary") or {}).get("size")
-    return {"array": sample["array"], "leaf": None, "name": name, "title": f"{title} (sampled)",
+    sample = item.grad_sample
+    rows, columns = sample.shape
+    step_rows, step_columns = sample.step
+    size = item.grad_summary.size if item.grad_summary is not None else None
+    return {"array": sample.array, "leaf": None, "name": name, "title": f"{title} (sampled)",
             "info": f"{what}: {size:,} elements, too many to send — shown: every "
                     f"{_nth(step_rows)} row and {_nth(step_columns)} column of its {rows:,}×{columns:,} layout."}
 
@@ -135,15 +135,15 @@ class PlotsPanel(QWidget):
 
         self.tabs.currentChanged.connect(lambda index: self._schedule(now=True))
         m = self.model
-        m.callAdded.connect(self._on_calls_changed)
-        m.callsCleared.connect(self._on_calls_cleared)
-        m.tensorsChanged.connect(lambda: self._mark("heatmap"))
-        m.selectionChanged.connect(self._on_selection_changed)
-        m.sweepReady.connect(self._on_sweep_ready)
-        m.busyChanged.connect(self._on_busy_changed)
+        m.calls.callAdded.connect(self._on_calls_changed)
+        m.calls.callsCleared.connect(self._on_calls_cleared)
+        m.tensors.tensorsChanged.connect(lambda: self._mark("heatmap"))
+        m.selection.selectionChanged.connect(self._on_selection_changed)
+        m.sweeps.sweepReady.connect(self._on_sweep_ready)
+        m.kernel.busyChanged.connect(self._on_busy_changed)
         self._on_calls_changed()
-        if m.sweep is not None:
-            self._on_sweep_ready(m.sweep)
+        if m.sweeps.sweep is not None:
+            self._on_sweep_ready(m.sweeps.sweep)
 
     # -- building ---------------------------------------------------------------------------------
     def _build_norms_header(self):
@@ -243,9 +243,9 @@ class PlotsPanel(QWidget):
     def current_call(self):
         """The record the norms and sweep tabs are about: the selected call, else the newest."""
         m = self.model
-        record = m.call(m.selection.call) if m.selection.call is not None else None
+        record = m.calls.call(m.selection.current.call) if m.selection.current.call is not None else None
         if record is None:
-            calls = m.call_list()
+            calls = m.calls.call_list()
             record = calls[-1] if calls else None
         return record
 
@@ -314,7 +314,7 @@ class PlotsPanel(QWidget):
         """Redraws wait while the kernel works (cells, derivations, sweeps): a render
         competes with the GUI thread for the interpreter, and the kernel's results
         arrive in bursts anyway. They happen, once, when it is idle."""
-        return self.model.busy and not self._urgent
+        return self.model.kernel.busy and not self._urgent
 
     def _refresh(self):
         """Rebuild the visible tab if stale (the others wait until they are shown)."""
@@ -369,7 +369,7 @@ class PlotsPanel(QWidget):
         self._syncing = True
         try:
             self.call_picker.clear()
-            for record in self.model.call_list():
+            for record in self.model.calls.call_list():
                 state = "  (raised)" if record.status == "error" else ""
                 self.call_picker.addItem(f"#{record.index}  {record.title()}{state}", record.index)
         finally:
@@ -386,14 +386,14 @@ class PlotsPanel(QWidget):
 
     def _on_call_picked(self, row: int):
         index = self.call_picker.itemData(row)
-        record = self.model.call(index) if index is not None else None
+        record = self.model.calls.call(index) if index is not None else None
         if record is None or self._syncing:
             return
-        root = record.graph["root"] if record.graph else None
-        leaves = record.data.get("leaves") or []
-        node = leaves[0]["vertex"] if leaves else root
+        root = record.graph.root if record.graph else None
+        leaves = record.data.leaves or []
+        node = leaves[0].vertex if leaves else root
         if node is not None:
-            self.model.select(call=index, node=node)
+            self.model.selection.select(call=index, node=node)
 
     # -- gradient norms -----------------------------------------------------------------------------
     def _render_norms(self):
@@ -403,7 +403,7 @@ class PlotsPanel(QWidget):
             if record is None:
                 message = "Run a cell that calls backward() to see the gradient norms"
             else:
-                message = f"backward #{record.index}: " + (record.data.get("graph_error")
+                message = f"backward #{record.index}: " + (record.data.graph_error
                                                             or "no graph was recorded for this call")
             self._draw_message("norms", message, reset=("norms_plot", "norms_call"))
             return
@@ -412,7 +412,7 @@ class PlotsPanel(QWidget):
             return
         from gradstudio.studio.figures import plotting
         colors = self.colors()
-        selection = self.model.selection
+        selection = self.model.selection.current
         selected = selection.node if selection.call == record.index else None
         title = f"‖grad‖ per vertex — #{record.index} {record.title()}"
         if record.status == "error":
@@ -478,43 +478,43 @@ class PlotsPanel(QWidget):
         ``leaf`` ((call, vertex) when it is a leaf's gradient in a call)."""
         from gradstudio.studio.figures.plotting import node_label
         m = self.model
-        node, tensor = m.selected_node(), m.selected_tensor()
-        call = m.selection.call
+        node, tensor = m.selection.selected_node(), m.selection.selected_tensor()
+        call = m.selection.current.call
         if node is not None:
             label = node_label(node)
-            leaf = (call, node["id"]) if node.get("kind") == "leaf" else None
-            if node.get("grad") is not None:
-                return {"array": node["grad"], "leaf": leaf, "name": label,
+            leaf = (call, node.id) if node.kind == "leaf" else None
+            if node.grad is not None:
+                return {"array": node.grad, "leaf": leaf, "name": label,
                         "title": f"|∂f/∂{label}| in backward #{call}",
                         "info": f"The gradient that reached {label} in backward #{call}"
                                 f"{' — click a cell to pick it for the sweep' if leaf else ''}."}
-            if node.get("grad_sample") is not None:
+            if node.grad_sample is not None:
                 return _sampled(node, f"|∂f/∂{label}| in backward #{call}", label,
                                 f"The gradient that reached {label} in backward #{call}")
-            if node.get("grad_summary") is not None:
-                size = node["grad_summary"].get("size")
+            if node.grad_summary is not None:
+                size = node.grad_summary.size
                 return {"message": f"The gradient of {label} is too large to show ({size:,} elements).",
                         "leaf": leaf, "name": label}
-            if node.get("kind") == "const":
+            if node.kind == "const":
                 return {"message": f"{label} is a constant: no gradient flows to it.", "name": label}
-            if tensor is None or tensor.get("grad") is None:
+            if tensor is None or tensor.grad is None:
                 return {"message": f"No gradient reached {label} in backward #{call}.", "name": label}
         if tensor is not None:
-            name = tensor["name"]
-            if tensor.get("grad") is not None:
-                call_index, vertex = m.latest_call_with(name)
-                record = m.call(call_index) if call_index is not None else None
+            name = tensor.name
+            if tensor.grad is not None:
+                call_index, vertex = m.calls.latest_call_with(name)
+                record = m.calls.call(call_index) if call_index is not None else None
                 found = record.node(vertex) if record is not None else None
-                leaf = (call_index, vertex) if found is not None and found.get("kind") == "leaf" else None
-                return {"array": tensor["grad"], "leaf": leaf, "name": name, "title": f"|{name}.grad|",
+                leaf = (call_index, vertex) if found is not None and found.kind == "leaf" else None
+                return {"array": tensor.grad, "leaf": leaf, "name": name, "title": f"|{name}.grad|",
                         "info": f"{name}.grad, accumulated over every backward call so far."}
-            if tensor.get("grad_sample") is not None:
+            if tensor.grad_sample is not None:
                 return _sampled(tensor, f"|{name}.grad|", name, f"{name}.grad")
-            if tensor.get("grad_summary") is not None:
-                size = tensor["grad_summary"].get("size")
+            if tensor.grad_summary is not None:
+                size = tensor.grad_summary.size
                 return {"message": f"{name}.grad is too large to show ({size:,} elements).", "name": name}
-            why = "it does not require grad" if not tensor.get("requires_grad") else (
-                "it is not a leaf (call .retain_grad() to keep it)" if not tensor.get("is_leaf")
+            why = "it does not require grad" if not tensor.requires_grad else (
+                "it is not a leaf (call .retain_grad() to keep it)" if not tensor.is_leaf
                 else "no backward() has reached it yet")
             return {"message": f"{name}.grad is None: {why}.", "name": name}
         return {"message": "Select a tensor or a graph vertex to see |grad|."}
@@ -558,9 +558,9 @@ class PlotsPanel(QWidget):
     def _fill_leaf_picker(self):
         """The leaves of the current call; the selected one current if it is a leaf."""
         record = self.current_call()
-        leaves = (record.data.get("leaves") or []) if record is not None and record.status == "ok" else []
-        keys = [(record.index, leaf["vertex"]) for leaf in leaves]
-        selection = self.model.selection
+        leaves = (record.data.leaves or []) if record is not None and record.status == "ok" else []
+        keys = [(record.index, leaf.vertex) for leaf in leaves]
+        selection = self.model.selection.current
         wanted = (selection.call, selection.node)
         previous = self.leaf_picker.currentData()
         self._syncing = True
@@ -568,8 +568,8 @@ class PlotsPanel(QWidget):
             if [self.leaf_picker.itemData(i) for i in range(self.leaf_picker.count())] != keys:
                 self.leaf_picker.clear()
                 for key, leaf in zip(keys, leaves):
-                    shape = "×".join(str(s) for s in leaf["shape"]) or "scalar"
-                    self.leaf_picker.addItem(f"{leaf['name']}  ({shape})", key)
+                    shape = "×".join(str(s) for s in leaf.shape) or "scalar"
+                    self.leaf_picker.addItem(f"{leaf.name}  ({shape})", key)
             if wanted in keys:
                 self.leaf_picker.setCurrentIndex(keys.index(wanted))
             elif previous in keys:
@@ -585,12 +585,12 @@ class PlotsPanel(QWidget):
         key = key if key is not None else self.leaf_picker.currentData()
         if key is None:
             return None
-        record = self.model.call(key[0])
+        record = self.model.calls.call(key[0])
         return record.node(key[1]) if record is not None else None
 
     def _on_leaf_picked(self, row: int, select: bool = True):
         node = self._leaf_node()
-        shape = list(node["shape"]) if node is not None else []
+        shape = list(node.shape) if node is not None else []
         if [s.maximum() + 1 for s in self.element_spins] != shape:
             for spin in self.element_spins:
                 self.element_box.removeWidget(spin)
@@ -606,7 +606,7 @@ class PlotsPanel(QWidget):
         self._update_range_boxes()
         if select and not self._syncing and node is not None:
             key = self.leaf_picker.currentData()
-            self.model.select(call=key[0], node=key[1])
+            self.model.selection.select(call=key[0], node=key[1])
 
     def _on_element_changed(self, value=None):
         self._update_range_boxes()
@@ -640,10 +640,10 @@ class PlotsPanel(QWidget):
     def _recorded_value(self):
         node = self._leaf_node()
         target = self.sweep_target()
-        if node is None or target is None or node.get("value") is None:
+        if node is None or target is None or node.value is None:
             return None
         try:
-            return float(np.asarray(node["value"])[target[2]])
+            return float(np.asarray(node.value)[target[2]])
         except (IndexError, TypeError, ValueError):
             return None
 
@@ -700,19 +700,19 @@ class PlotsPanel(QWidget):
 
     def _on_sweep_ready(self, result: dict):
         pending = self.pending_sweep
-        if pending is not None and result.get("call") == pending[0] \
-                and result.get("vertex", pending[1]) == pending[1]:
+        if pending is not None and result.call == pending[0] \
+                and (result.vertex if result.vertex is not None else pending[1]) == pending[1]:
             self.pending_sweep = None
             self._set_sweep_busy(False)
-        if self.model.call(result.get("call")) is None:
+        if self.model.calls.call(result.call) is None:
             return
         self.sweep_result = result
-        if result.get("error"):
+        if result.error:
             color = theme.colors(self.palette())["error"]
             self._set_sweep_status(f"<span style='color:{color}'>The sweep failed: "
-                                      f"{_html(result['error'])}</span>")
+                                      f"{_html(result.error)}</span>")
         else:
-            self._set_sweep_status(result.get("note") or "")
+            self._set_sweep_status(result.note or "")
             self.tabs.setCurrentWidget(self.pages["sweep"])
         self._mark("sweep", now=True)
 
@@ -725,7 +725,7 @@ class PlotsPanel(QWidget):
             QTimer.singleShot(0, self._check_unanswered)
 
     def _check_unanswered(self):
-        if self.pending_sweep is not None and not self.model.busy:
+        if self.pending_sweep is not None and not self.model.kernel.busy:
             self.pending_sweep = None
             self._set_sweep_busy(False)
             self._set_sweep_status("The kernel stopped before the sweep came back.")
@@ -750,9 +750,9 @@ class PlotsPanel(QWidget):
         from gradstudio.studio.figures import plotting
         colors = self.colors()
         self._ensure_views()
-        record = self.model.call(result.get("call"))
-        node = record.node(result.get("vertex")) if record is not None and result.get("vertex") is not None else None
-        name = element_text(_node_name(node), result.get("element") or [])
+        record = self.model.calls.call(result.call)
+        node = record.node(result.vertex) if record is not None and result.vertex is not None else None
+        name = element_text(_node_name(node), result.element or [])
         self.views["sweep"].suggested_name = f"sweep-{_file_part(name)}.png"
         title = f"f and ∂f/∂{name} — #{record.index} {record.title()}" if record else None
 
@@ -777,7 +777,7 @@ class PlotsPanel(QWidget):
             node = self.norms_plot.node_at(event.xdata)
             if node is not None:
                 self._urgent = True           # the user's click: show it even if the kernel works
-                self.model.select(call=self.norms_call, node=node)
+                self.model.selection.select(call=self.norms_call, node=node)
         elif name == "heatmap" and self.heatmap_plot is not None and self.heatmap_leaf is not None \
                 and event.inaxes is self.heatmap_plot.image.axes:
             element = self.heatmap_plot.element_at(event.xdata, event.ydata)
@@ -809,7 +809,7 @@ def _node_name(node: dict | None) -> str:
     """As gradstudio.studio.figures.plotting.node_label, without importing matplotlib for it."""
     if node is None:
         return "a"
-    return node.get("name") or node.get("grad_fn") or node.get("label") or node.get("kind", "?")
+    return node.name or node.grad_fn or node.label or (node.kind or "?")
 
 
 def _file_part(text: str) -> str:

@@ -24,7 +24,7 @@ class ScriptPanel(QWidget):
         self.model = context.model
         self.runner = context.runner
         self.editor = CodeEditor()
-        self.editor.setDocument(self.model.document)
+        self.editor.setDocument(self.model.script.document)
         self.console = ConsoleView()
         self.find_bar = FindBar(self.editor)
         editor_box = QWidget()
@@ -61,11 +61,11 @@ class ScriptPanel(QWidget):
         self.editor.runCellRequested.connect(self._run_line)
         self.editor.runCellAndAdvanceRequested.connect(self._run_line_and_advance)
         m = self.model
-        m.cellRunStarted.connect(self._on_cell_started)
-        m.cellRunFinished.connect(self._on_cell_finished)
-        m.notice.connect(self.console.append_notice)
-        m.consoleCleared.connect(self.console.clear)
-        m.callsCleared.connect(self._update_badges)
+        m.console.cellRunStarted.connect(self._on_cell_started)
+        m.console.cellRunFinished.connect(self._on_cell_finished)
+        m.console.notice.connect(self.console.append_notice)
+        m.console.consoleCleared.connect(self.console.clear)
+        m.calls.callsCleared.connect(self._update_badges)
 
     # -- find ----------------------------------------------------------------------------------------
     def _find_again(self, backward: bool):
@@ -94,28 +94,28 @@ class ScriptPanel(QWidget):
 
     # -- model → view ------------------------------------------------------------------------------
     def _title_of(self, index) -> str:
-        for cell in self.model.cells():
+        for cell in self.model.script.cells():
             if cell.index == index:
                 return cell.title
         return ""
 
     def _on_cell_started(self, message: dict):
-        self.console.append_header(message.get("execution_count"), message.get("cell"),
-                                   self._title_of(message.get("cell")))
-        self._update_badges(running=message.get("first_line"))
+        self.console.append_header(message.execution_count, message.cell,
+                                   self._title_of(message.cell))
+        self._update_badges(running=message.first_line)
 
     def _on_cell_finished(self, run: dict):
-        self.console.append_outputs(run["outputs"], run.get("hint"))
-        if run.get("error_line") and not run.get("interrupted"):
-            self.editor.set_error_line(run["error_line"])
-        elif run.get("ok"):
+        self.console.append_outputs(run.outputs, run.hint)
+        if run.error_line and not run.interrupted:
+            self.editor.set_error_line(run.error_line)
+        elif run.ok:
             self.editor.set_error_line(None)
         self._update_badges()
 
     def _update_badges(self, running: int | None = None):
-        counts = self.model.execution_counts
+        counts = self.model.console.execution_counts
         badges = {}
-        for cell in self.model.cells():
+        for cell in self.model.script.cells():
             if cell.index in counts:
                 badges[cell.first_line] = f"[{counts[cell.index]}]"
         if running is not None:

@@ -286,7 +286,7 @@ class ConsoleView(QPlainTextEdit):
         self._timer.start()              # queue everything first, then insert batch by batch
         entries, kind_now, texts = [], None, None
         for output in outputs:
-            stream, text = output["stream"], output["text"]
+            stream, text = output.stream, output.text
             if stream == "error":
                 self._extend(entries)
                 entries, kind_now = [], None

@@ -24,20 +24,12 @@ from .formula_delegate import ROLE_FORMULA, ROLE_KEY, ROLE_KIND
 from .math_view import Formula
 
 FORM_NAMES = {"matrix": "matrix form", "elementwise": "generic element", "per_element": "per element"}
-_FORM_KEYS = ("formula_kind", "formula", "simplified", "latex", "chain_latex", "element_symbol", "symbols",
-              "formula_size", "formula_note", "pretty", "chain_pretty", "numpy_code")
 
 
-def swapped(check: dict) -> dict:
-    """``check`` showing its alternative form (the alternative's own keys over the
-    formula keys; the numbers stay), or ``check`` itself when it has none."""
-    other = check.get("alternative") if check is not None else None
-    if not other:
-        return check
-    shown = dict(check)
-    shown.update({k: other.get(k) for k in _FORM_KEYS})
-    shown["alternative"] = {k: check.get(k) for k in _FORM_KEYS}
-    return shown
+def swapped(check):
+    """``check`` (a LeafCheckData) showing its alternative form (the numbers stay), or
+    ``check`` itself when it has none."""
+    return check.swapped() if check is not None else None
 
 
 class FormChoice(QObject):
@@ -49,7 +41,7 @@ class FormChoice(QObject):
         super().__init__(parent)
         self.swapped: set = set()
 
-    def shown(self, key, check: dict | None) -> dict | None:
+    def shown(self, key, check):
         return swapped(check) if check is not None and key in self.swapped else check
 
     def toggle(self, key) -> None:
@@ -90,26 +82,26 @@ class FormulaActions(QWidget):
         layout.addWidget(self.copy_numpy)
         self.show_leaf(None, None)
 
-    def show_leaf(self, key, check: dict | None) -> None:
-        """``check`` as the panel shows it (after :meth:`FormChoice.shown`)."""
+    def show_leaf(self, key, check) -> None:
+        """``check`` (a LeafCheckData or None) as the panel shows it (after :meth:`FormChoice.shown`)."""
         self.key, self.check = key, check
-        other = (check or {}).get("alternative")
+        other = check.alternative if check is not None else None
         if other:
-            self.switch.setText(f"Show {FORM_NAMES.get(other.get('formula_kind'), 'other form')}")
-            self.switch.setToolTip(f"Show this leaf's gradient as the {FORM_NAMES.get(other.get('formula_kind'))}"
-                                   f" (now: {FORM_NAMES.get(check.get('formula_kind'), 'no formula')})")
+            self.switch.setText(f"Show {FORM_NAMES.get(other.formula_kind, 'other form')}")
+            self.switch.setToolTip(f"Show this leaf's gradient as the {FORM_NAMES.get(other.formula_kind)}"
+                                   f" (now: {FORM_NAMES.get(check.formula_kind, 'no formula')})")
         else:
             self.switch.setText("Other form")
             self.switch.setToolTip("This leaf's gradient has one closed form only")
         self.switch.setEnabled(bool(other))
-        self.copy_numpy.setEnabled(bool((check or {}).get("numpy_code")))
+        self.copy_numpy.setEnabled(bool(check is not None and check.numpy_code))
 
     def _on_switch(self):
         if self.key is not None:
             self.choice.toggle(self.key)
 
     def copy_code(self) -> str | None:
-        code = (self.check or {}).get("numpy_code")
+        code = self.check.numpy_code if self.check is not None else None
         if code:
             QGuiApplication.clipboard().setText(code)
         return code

@@ -73,18 +73,18 @@ def leaf_formulas(check: dict, *, whole: bool = False) -> dict:
     A per-element gradient is a matrix of formulas, too wide for a row: unless
     ``whole``, its LaTeX is that of the first element (labelled), which mathtext
     can draw; the pretty print and the text stay whole."""
-    chain_text, simplified_text = check.get("formula"), check.get("simplified")
-    latex = check.get("latex")
-    chain_latex = check.get("chain_latex")
+    chain_text, simplified_text = check.formula, check.simplified
+    latex = check.latex
+    chain_latex = check.chain_latex
     if chain_latex is None and simplified_text in (None, chain_text):
         chain_latex = latex                       # the same expression (matrix and per-element forms)
     caption = None
-    if not whole and check.get("formula_kind") == "per_element":
-        shape = check.get("shape") or []
+    if not whole and check.formula_kind == "per_element":
+        shape = check.shape or []
         caption = f"[{', '.join('0' for _ in shape)}]" if shape else None
         chain_latex, latex = (_first_entry(chain_latex), _first_entry(latex))
-    chain = Formula(chain_latex, check.get("chain_pretty"), chain_text, caption) if chain_text else Formula()
-    simplified = (Formula(latex, check.get("pretty"), simplified_text, caption) if simplified_text
+    chain = Formula(chain_latex, check.chain_pretty, chain_text, caption) if chain_text else Formula()
+    simplified = (Formula(latex, check.pretty, simplified_text, caption) if simplified_text
                   else Formula())
     return {"chain": chain, "simplified": simplified}
 
@@ -95,7 +95,7 @@ def _first_entry(latex):
 
 
 def legend_html(check: dict) -> str:
-    symbols = check.get("symbols") or []
+    symbols = check.symbols or []
     if not symbols:
         return ""
     items = ", ".join(f"<i>{html.escape(str(name))}</i> = {html.escape(str(meaning))}"
@@ -127,13 +127,13 @@ def explain_html(check: dict, colors: dict) -> str:
     """The detail line under a leaf: what disagrees (values side by side), the note,
     the symbols legend."""
     lines = []
-    mismatch = check.get("mismatch")
-    references = [(label, check.get(key), check.get("unsampled") if key == "finite_difference" else None)
+    mismatch = check.mismatch
+    references = [(label, getattr(check, key), check.unsampled if key == "finite_difference" else None)
                   for label, key in (("symbolic", "symbolic"), ("finite diff.", "finite_difference"),
                                      ("PyTorch", "torch"))]
     references = [(label, values, missing) for label, values, missing in references if values is not None]
-    numeric = check.get("numeric")
-    if not check.get("agree"):
+    numeric = check.numeric
+    if not check.agree:
         bad = colors["bad"]
         if mismatch is not None and np.any(mismatch) and numeric is not None:
             mismatch = np.asarray(mismatch, dtype=bool)
@@ -158,11 +158,11 @@ def explain_html(check: dict, colors: dict) -> str:
                 lines.append(head + ": " + "; ".join(listed) + more)
         else:
             lines.append(f"<b style='color:{bad}'>✗ not confirmed</b>")
-    note = check.get("note")
+    note = check.note
     if note:
-        color = colors["hint"] if check.get("agree") else colors["bad"]
+        color = colors["hint"] if check.agree else colors["bad"]
         lines.append(f"<span style='color:{color}'>{html.escape(note)}</span>")
-    legend = legend_html(check) if check.get("formula") else ""
+    legend = legend_html(check) if check.formula else ""
     if legend:
         lines.append(f"<span style='color:{colors['muted']}'>{legend}</span>")
     return "<br>".join(lines)

@@ -102,10 +102,10 @@ class Layout:
 
 def vertices_from_graph(graph: dict | None) -> list:
     """:class:`Vertex` list from a recorded graph (``gradstudio.studio.kernel.records.graph_data``)."""
-    if not graph or not graph.get("nodes"):
+    if not graph or not graph.nodes:
         return []
-    return [Vertex(n["id"], tuple(n.get("inputs") or ()), n.get("grad_fn") or n.get("label") or "",
-                   n.get("kind", "op"), n.get("name")) for n in graph["nodes"]]
+    return [Vertex(n.id, tuple(n.inputs or ()), n.grad_fn or n.label or "",
+                   n.kind or "op", n.name) for n in graph.nodes]
 
 
 # --------------------------------------------------------------------------- chain collapsing

@@ -108,14 +108,14 @@ def empty(ax, text: str, colors: dict | None = None):
 # --------------------------------------------------------------------------- gradient norms
 def node_label(node: dict) -> str:
     """A vertex as the user knows it: its variable name, else its grad_fn (or kind)."""
-    return node.get("name") or node.get("grad_fn") or node.get("label") or node.get("kind", "?")
+    return node.name or node.grad_fn or node.label or (node.kind or "?")
 
 
 def gradient_norm(node: dict) -> tuple:
     """(norm, status) of the gradient that reached a vertex. status is 'ok',
     'zero', 'none' (no gradient reached it), 'nan' or 'inf'; norm is a float for
     'ok' and 'zero', else None."""
-    grad = node.get("grad")
+    grad = node.grad
     if grad is not None:
         a = np.asarray(grad, dtype=np.float64)
         if a.size and np.isnan(a).any():
@@ -123,13 +123,13 @@ def gradient_norm(node: dict) -> tuple:
         if a.size and np.isinf(a).any():
             return None, "inf"
         norm = float(np.linalg.norm(a.ravel())) if a.size else 0.0
-    elif node.get("grad_summary") is not None:
-        norm = node.get("grad_norm")
+    elif node.grad_summary is not None:
+        norm = node.grad_norm
         if norm is None:                      # a summary without a finite value
             return None, "nan"
         norm = float(norm)
-    elif node.get("grad_norm") is not None:
-        norm = float(node["grad_norm"])
+    elif node.grad_norm is not None:
+        norm = float(node.grad_norm)
     else:
         return None, "none"
     if math.isnan(norm):
@@ -178,13 +178,13 @@ def _pick_bars(candidates: list, max_bars: int, selected) -> list:
         return (0 if status in ("nan", "inf") else 1, -(norm if norm is not None else -1.0))
 
     chosen = sorted(candidates, key=rank)[:max_bars]
-    ids = {item[0]["id"] for item in chosen}
+    ids = {item[0].id for item in chosen}
     if selected is not None and selected not in ids:
-        extra = next((item for item in candidates if item[0]["id"] == selected), None)
+        extra = next((item for item in candidates if item[0].id == selected), None)
         if extra is not None:
             chosen[-1] = extra
-            ids = {item[0]["id"] for item in chosen}
-    return [item for item in candidates if item[0]["id"] in ids]
+            ids = {item[0].id for item in chosen}
+    return [item for item in candidates if item[0].id in ids]
 
 
 def gradient_norms(ax, nodes: list, *, selected: int | None = None, colors: dict | None = None,
@@ -198,7 +198,7 @@ def gradient_norms(ax, nodes: list, *, selected: int | None = None, colors: dict
     candidates = []
     constants = 0
     for node in nodes:
-        if node.get("kind") == "const":
+        if node.kind == "const":
             constants += 1
             continue
         norm, status = gradient_norm(node)
@@ -221,21 +221,21 @@ def gradient_norms(ax, nodes: list, *, selected: int | None = None, colors: dict
     counts: dict = {}
     for label in labels:
         counts[label] = counts.get(label, 0) + 1
-    labels = [f"{label} #{node['id']}" if counts[label] > 1 else label
+    labels = [f"{label} #{node.id}" if counts[label] > 1 else label
               for label, (node, _, _) in zip(labels, shown)]
-    kinds = ["root" if node.get("is_root") else ("leaf" if node.get("kind") == "leaf" else "op")
+    kinds = ["root" if node.is_root else ("leaf" if node.kind == "leaf" else "op")
              for node, _, _ in shown]
     heights = [norm if status == "ok" else np.nan for _, norm, status in shown]
     xs = np.arange(len(shown))
     bar_colors = [colors[k] for k in kinds]
     plot.bars = ax.bar(xs, heights, width=0.7, color=bar_colors, edgecolor=bar_colors, linewidth=0)
-    plot.node_ids = [node["id"] for node, _, _ in shown]
+    plot.node_ids = [node.id for node, _, _ in shown]
     plot.labels = labels
     plot.norms = [norm for _, norm, _ in shown]
     plot.status = [status for _, _, status in shown]
     for i, (bar, node) in enumerate(zip(plot.bars.patches, (n for n, _, _ in shown))):
-        bar.set_gid(f"node-{node['id']}")
-        if node["id"] == selected:
+        bar.set_gid(f"node-{node.id}")
+        if node.id == selected:
             bar.set_edgecolor(colors["selected"])
             bar.set_linewidth(2.0)
 
@@ -268,7 +268,7 @@ def gradient_norms(ax, nodes: list, *, selected: int | None = None, colors: dict
         return max(len(text) for text in texts) * char > 0.9 * slot
 
     if too_long(labels):          # tight: MulBackward0 #4 → Mul #4 (the graph panel has the full name)
-        labels = [_BACKWARD_SUFFIX.sub("", label) if node.get("kind") == "op" and not node.get("name")
+        labels = [_BACKWARD_SUFFIX.sub("", label) if node.kind == "op" and not node.name
                   else label for label, (node, _, _) in zip(labels, shown)]
         plot.labels = labels
     long_labels = too_long(labels)
@@ -558,12 +558,12 @@ def sweep(ax, result: dict, *, f_ax=None, colors: dict | None = None, variable: 
     style_axes(ax, colors, grid_axis="both")
     if title:
         (f_ax or ax).set_title(title, loc="left", fontsize="medium", color=colors["foreground"])
-    if result.get("error"):
-        plot.message = _message(ax, f"The sweep failed:\n{result['error']}", colors, color_key="error")
+    if result.error:
+        plot.message = _message(ax, f"The sweep failed:\n{result.error}", colors, color_key="error")
         if f_ax is not None:
             empty(f_ax, "", colors)
         return plot
-    x = _array_or_none(result.get("x"))
+    x = _array_or_none(result.x)
     if x is None:
         plot.message = _message(ax, "the sweep returned no points", colors)
         return plot
@@ -575,14 +575,14 @@ def sweep(ax, result: dict, *, f_ax=None, colors: dict | None = None, variable: 
         style_axes(f_ax, colors, grid_axis="both")
         twin = False
     plot.f_ax = f_ax
-    at = result.get("at")
+    at = result.at
 
-    f = _array_or_none(result.get("f"))
+    f = _array_or_none(result.f)
     if f is not None:
         (plot.f,) = f_ax.plot(x, f, color=colors["f"], linewidth=1.6, label="f", zorder=2)
-    engine = _array_or_none(result.get("engine"))
-    symbolic = _array_or_none(result.get("symbolic"))
-    fd = _array_or_none(result.get("finite_difference"))
+    engine = _array_or_none(result.engine)
+    symbolic = _array_or_none(result.symbolic)
+    fd = _array_or_none(result.finite_difference)
     if engine is not None:
         (plot.engine,) = ax.plot(x, engine, color=colors["engine"], linewidth=3.0, alpha=0.85,
                                  label="engine", zorder=3, solid_capstyle="round")

@@ -1,14 +1,17 @@
-"""Session objects → plain data for the app (dicts, lists, str, numbers, numpy arrays).
+"""Session objects → typed records for the app (:mod:`gradstudio.studio.kernel.schema`).
 
 The kernel process (:mod:`gradstudio.studio.kernel.worker`) runs the user's script and the
 symbolic derivations; the app only displays what comes back. Everything here
-turns live objects — tensors, graph nodes, op rows, sympy results — into data
-that pickles without GradStudio's classes, so a message never carries a live
-tensor or a sympy expression, and never grows without bound (large arrays are
-replaced by a summary, long texts are cut).
+turns live objects — tensors, graph nodes, op rows, sympy results — into records
+that hold only data (str, numbers, numpy arrays), so a message never carries a
+live tensor or a sympy expression, and never grows without bound (large arrays
+are replaced by a summary, long texts are cut).
 
-Keys of each record are documented on the function that builds it; the app's
-model (``gradstudio.ui.model``) documents them again for panel authors.
+The record types, their fields and their wire form (:func:`encode` /
+:func:`decode`, JSON plus binary buffers, never pickles) are defined once, in
+:mod:`~gradstudio.studio.kernel.schema`, and re-exported here. This module imports
+numpy and the schema only at its top: what it reads from the studio (compare's
+check objects) is imported where it is used.
 """
 from __future__ import annotations
 
@@ -16,7 +19,10 @@ import math
 
 import numpy as np
 
-from gradstudio.studio.compare import CallCheck, LeafCheck, call_to_json
+from gradstudio.studio.kernel.schema import (  # noqa: F401  (encode, decode, RecordError: re-exported)
+    FORM_FIELDS, CallData, CheckData, FormulaForm, GraphData, HeatmapSample, LeafCheckData, LeafData,
+    NodeData, OutputData,
+    RecordError, RootData, RunData, Summary, SweepData, TensorData, decode, encode)
 
 MAX_ARRAY_ELEMENTS = 250_000      # larger arrays travel as a summary only
 MESSAGE_BUDGET = 4_000_000        # array elements per graph or tensor list; the rest as summaries
@@ -72,7 +78,7 @@ def dtype_name(dtype) -> str:
 SUMMARY_CHUNK = 1 << 18          # elements per step of summary(): 256 Ki float64 = 2 MiB of scratch
 
 
-def summary(value) -> dict | None:
+def summary(value) -> Summary | None:
     """shape, dtype, size and nan-safe min/max/mean/L2 norm of an array.
 
     Bounded extra memory whatever the array's size: the statistics are taken over
@@ -82,15 +88,14 @@ def summary(value) -> dict | None:
     if value is None:
         return None
     a = np.asarray(value)
-    result = {"shape": list(a.shape), "dtype": dtype_name(a.dtype), "size": int(a.size),
-              "min": None, "max": None, "mean": None, "norm": None}
+    result = Summary(tuple(a.shape), dtype_name(a.dtype), int(a.size))
     if not a.size or a.dtype.kind not in "fiub":
         return result
     if a.size <= 64:
         finite = [v for v in map(float, a.ravel().tolist()) if math.isfinite(v)]
         if finite:
-            result.update(min=min(finite), max=max(finite), mean=sum(finite) / len(finite),
-                          norm=math.sqrt(sum(v * v for v in finite)))
+            result = result.replace(min=min(finite), max=max(finite), mean=sum(finite) / len(finite),
+                                    norm=math.sqrt(sum(v * v for v in finite)))
         return result
     count, total, squares = 0, 0.0, 0.0
     low, high = math.inf, -math.inf
@@ -108,18 +113,18 @@ def summary(value) -> dict | None:
         total += chunk_sum
         squares += float(np.dot(finite, finite))
     if count:
-        result.update(min=low, max=high, mean=total / count, norm=math.sqrt(squares))
+        result = result.replace(min=low, max=high, mean=total / count, norm=math.sqrt(squares))
     return result
 
 
 HEATMAP_SAMPLE = 256     # a heatmap sample has at most this many rows and columns
 
 
-def heatmap_sample(value) -> dict | None:
+def heatmap_sample(value) -> HeatmapSample | None:
     """For a numeric array too large to send (over :data:`MAX_ARRAY_ELEMENTS`): every
     k-th row and column of its 2-d layout (as the heatmap draws it: the last dimension
     across, all others down), at most :data:`HEATMAP_SAMPLE` of each — a copy of those
-    elements only. ``{"array", "step": [rows, columns], "shape": the 2-d layout's}``;
+    elements only, with ``step`` (rows, columns) and ``shape`` the 2-d layout's;
     None for a small array, or one whose layout needs a copy of the whole."""
     if value is None:
         return None
@@ -136,8 +141,7 @@ def heatmap_sample(value) -> dict | None:
             return None
     rows, columns = grid.shape
     step = [max(1, -(-rows // HEATMAP_SAMPLE)), max(1, -(-columns // HEATMAP_SAMPLE))]
-    return {"array": np.array(grid[::step[0], ::step[1]], copy=True), "step": step,
-            "shape": [rows, columns]}
+    return HeatmapSample(np.array(grid[::step[0], ::step[1]], copy=True), tuple(step), (rows, columns))
 
 
 def _float64_chunks(a: np.ndarray, size: int):
@@ -161,91 +165,91 @@ def _plain(value):
 
 
 # --------------------------------------------------------------------------- graph
-def node_data(node, root: int, budget: Budget | None = None) -> dict:
-    """One graph vertex: ``id, kind ('leaf'|'const'|'op'), label, grad_fn, op_label,
-    category, doc, op_key, name, shape, dtype, value (array|None), value_summary,
-    grad (array|None), grad_summary, grad_sample (:func:`heatmap_sample`, when grad is
-    too large to send), grad_norm (float|None), inputs (ids in argument
-    order), params, requires_grad, is_root``."""
+def node_data(node, root: int, budget: Budget | None = None) -> NodeData:
+    """One graph vertex (:class:`~gradstudio.studio.kernel.schema.NodeData`); its arrays
+    within ``budget``, and a heatmap sample of a grad too large to send."""
     op = node.op
     value = np.asarray(node.value)
     grad = node.grad
     grad_summary = summary(grad)
     take = budget.take if budget is not None else array
-    return {
-        "id": node.id, "kind": node.kind, "label": node.label,
-        "grad_fn": op.name if op is not None else None,
-        "op_label": (op.label or op.name) if op is not None else None,
-        "category": op.category if op is not None else None,
-        "doc": op.doc if op is not None else None,
-        "op_key": op.key if op is not None else None,
-        "name": node.name,
-        "shape": list(value.shape), "dtype": dtype_name(value.dtype),
-        "value": take(value), "value_summary": summary(value),
-        "grad": take(grad), "grad_summary": grad_summary,
-        "grad_sample": heatmap_sample(grad),
-        "grad_norm": grad_summary["norm"] if grad_summary else None,
-        "inputs": list(node.inputs),
-        "params": {str(k): _plain(v) for k, v in (node.params or {}).items()},
-        "requires_grad": bool(node.requires_grad),
-        "is_root": node.id == root,
-    }
+    return NodeData(
+        id=node.id, kind=node.kind, label=node.label,
+        grad_fn=op.name if op is not None else None,
+        op_label=(op.label or op.name) if op is not None else None,
+        category=op.category if op is not None else None,
+        doc=op.doc if op is not None else None,
+        op_key=op.key if op is not None else None,
+        name=node.name,
+        shape=tuple(value.shape), dtype=dtype_name(value.dtype),
+        value=take(value), value_summary=summary(value),
+        grad=take(grad), grad_summary=grad_summary,
+        grad_sample=heatmap_sample(grad),
+        grad_norm=grad_summary.norm if grad_summary else None,
+        inputs=list(node.inputs),
+        params={str(k): _plain(v) for k, v in (node.params or {}).items()},
+        requires_grad=bool(node.requires_grad),
+        is_root=node.id == root,
+    )
 
 
-def graph_data(graph) -> dict | None:
-    """``{"root": id, "nodes": [node_data…]}`` in topological order (inputs first).
-    Within :data:`MESSAGE_BUDGET`, leaves and the root get their arrays first."""
+def graph_data(graph) -> GraphData | None:
+    """The recorded graph's nodes in topological order (inputs first). Within
+    :data:`MESSAGE_BUDGET`, leaves and the root get their arrays first."""
     if graph is None:
         return None
     budget = Budget()
     first = [n for n in graph.nodes if n.kind == "leaf" or n.id == graph.root]
     rest = [n for n in graph.nodes if not (n.kind == "leaf" or n.id == graph.root)]
     data = {n.id: node_data(n, graph.root, budget) for n in first + rest}
-    return {"root": graph.root, "nodes": [data[n.id] for n in graph.nodes]}
+    return GraphData(root=graph.root, nodes=[data[n.id] for n in graph.nodes])
 
 
 # --------------------------------------------------------------------------- backward calls
-def call_data(call, hint: str | None = None) -> dict:
-    """A backward call as recorded (before any derivation): ``index, cell, line,
-    root {name, grad_fn, shape}, gradient (array|None), status ('ok'|'error'),
-    error, error_type, hint, graph (graph_data|None), graph_error, leaves [{name,
-    vertex, shape, numeric}], pending_check (True while formulas are being derived)``."""
-    return {
-        "index": call.index, "cell": call.cell, "line": call.line,
-        "root": {"name": call.root_name, "grad_fn": call.root_grad_fn,
-                 "shape": list(call.root_shape)},
-        "gradient": array(call.gradient),
-        "status": call.status, "error": call.error, "error_type": call.error_type,
-        "hint": hint,
-        "graph": graph_data(call.graph), "graph_error": call.graph_error,
-        "leaves": [{"name": leaf.name, "vertex": leaf.vertex, "shape": list(leaf.shape),
-                    "numeric": array(leaf.grad)} for leaf in call.leaves],
-        "pending_check": checkable(call),
-    }
+def call_data(call, hint: str | None = None) -> CallData:
+    """A backward call as recorded (before any derivation), with its graph, the
+    leaves it reached, and its step trace when the session kept one."""
+    steps = getattr(call, "steps", None)
+    return CallData(
+        index=call.index, cell=call.cell, line=call.line,
+        root=RootData(name=call.root_name, grad_fn=call.root_grad_fn, shape=tuple(call.root_shape)),
+        gradient=array(call.gradient),
+        status=call.status, error=call.error, error_type=call.error_type,
+        hint=hint,
+        graph=graph_data(call.graph), graph_error=call.graph_error,
+        leaves=[LeafData(name=leaf.name, vertex=leaf.vertex, shape=tuple(leaf.shape),
+                         numeric=array(leaf.grad)) for leaf in call.leaves],
+        pending_check=checkable(call),
+        steps=steps.to_data() if steps is not None else None,
+    )
 
 
 GRAPH_CHUNK = 200      # nodes per message: big graphs arrive in pieces the app reads between repaints
 
 
-def split_graph(call: dict, size: int = GRAPH_CHUNK) -> list:
-    """Take a big graph's nodes out of ``call`` (in place) and return them in
-    chunks of ``size``; ``call["graph"]["chunks"]`` says how many to expect."""
-    graph = call.get("graph")
-    if not graph or len(graph["nodes"]) <= size:
-        return []
-    nodes = graph["nodes"]
+def split_graph(call: CallData, size: int = GRAPH_CHUNK) -> tuple:
+    """``(call without its graph's nodes, [chunk of nodes, …])`` for a graph over
+    ``size`` nodes (its ``graph.chunks`` says how many to expect); ``(call, [])``
+    for a smaller one."""
+    graph = call.graph
+    if graph is None or graph.nodes is None or len(graph.nodes) <= size:
+        return call, []
+    nodes = graph.nodes
     chunks = [nodes[i:i + size] for i in range(0, len(nodes), size)]
-    graph["nodes"], graph["chunks"] = None, len(chunks)
-    return chunks
+    return call.replace(graph=graph.replace(nodes=None, chunks=len(chunks))), chunks
 
 
-def join_graph(call: dict, chunks: list) -> dict:
-    """Put the chunks of :func:`split_graph` back (in place); returns ``call``."""
-    graph = call.get("graph")
-    if graph and graph.get("chunks") is not None:
-        graph["nodes"] = [node for chunk in chunks for node in chunk]
-        del graph["chunks"]
-    return call
+def join_graph(call: CallData, chunks: list) -> CallData:
+    """The call with the chunks of :func:`split_graph` put back; RecordError if
+    the number of chunks is not the one announced."""
+    graph = call.graph
+    if graph is None or graph.chunks is None:
+        return call
+    if len(chunks) != graph.chunks:
+        raise RecordError(f"backward call {call.index}'s graph came in {len(chunks)} pieces, "
+                          f"{graph.chunks} were announced")
+    nodes = [node for chunk in chunks for node in chunk]
+    return call.replace(graph=graph.replace(nodes=nodes, chunks=None))
 
 
 def checkable(call) -> bool:
@@ -253,53 +257,50 @@ def checkable(call) -> bool:
     return call.status == "ok" and call.graph is not None and bool(call.leaves)
 
 
-def leaf_check_data(leaf: LeafCheck) -> dict:
-    """The three-way check of one leaf: ``name, vertex, shape, numeric, symbolic,
-    finite_difference (NaN where not sampled), unsampled (bool mask|None), mismatch
-    (bool mask|None), max_abs_error, agree, note, direction_check ((engine·u, fd·u)|None),
-    torch (PyTorch's gradient, when it was asked for), abs_error / rel_error (per
-    element, against the symbolic value or else finite differences)``, and the keys
-    of :func:`formula_data` for the form shown."""
-    return {
-        "name": leaf.name, "vertex": leaf.vertex, "shape": list(leaf.shape),
-        "numeric": array(leaf.numeric), "symbolic": array(leaf.symbolic),
-        "finite_difference": array(leaf.finite_difference),
-        "unsampled": array(leaf.unsampled), "mismatch": array(leaf.mismatch),
-        "max_abs_error": leaf.max_abs_error, "agree": bool(leaf.agree), "note": leaf.note,
-        "direction_check": (tuple(float(v) for v in leaf.direction_check)
-                            if leaf.direction_check is not None else None),
-        **formula_data(leaf.formula),
-        "torch": array(leaf.torch),
-        "abs_error": array(leaf.abs_error), "rel_error": array(leaf.rel_error),
-    }
+def leaf_check_data(leaf) -> LeafCheckData:
+    """The three-way check of one leaf (a :class:`gradstudio.studio.compare.LeafCheck`)
+    with its formula's forms (:func:`formula_data`)."""
+    form = formula_data(leaf.formula)
+    return LeafCheckData(
+        name=leaf.name, vertex=leaf.vertex, shape=tuple(leaf.shape),
+        numeric=array(leaf.numeric), symbolic=array(leaf.symbolic),
+        finite_difference=array(leaf.finite_difference),
+        unsampled=array(leaf.unsampled), mismatch=array(leaf.mismatch),
+        max_abs_error=_number(leaf.max_abs_error), agree=bool(leaf.agree), note=leaf.note,
+        direction_check=(tuple(float(v) for v in leaf.direction_check)
+                         if leaf.direction_check is not None else None),
+        **{name: getattr(form, name) for name in FORM_FIELDS}, alternative=form.alternative,
+        torch=array(leaf.torch),
+        abs_error=array(leaf.abs_error), rel_error=array(leaf.rel_error),
+    )
 
 
-def formula_data(formula, *, alternative: bool = True) -> dict:
-    """One closed form of a leaf's gradient: ``formula_kind ('elementwise'|'per_element'|
-    'matrix'|'none'), formula (chain form / sympy text), simplified, latex, chain_latex,
-    element_symbol, symbols [[name, meaning]], formula_size (ops after cse when too large
-    to show), formula_note, derive_seconds, pretty / chain_pretty (sympy's unicode pretty
-    print of the simplified / chain form, for where LaTeX can't be rendered; None if too
-    long), numpy_code (the matrix form's ``fAndG`` computing f and the gradient|None),
-    alternative (the same keys for the form one click away — the per-element form beside
-    a matrix form, the matrix form beside a generic-element one — or None)``."""
+def formula_data(formula, *, alternative: bool = True) -> FormulaForm:
+    """One closed form of a leaf's gradient (a :class:`gradstudio.studio.symbolic.LeafFormula`
+    or None); ``pretty``/``chain_pretty`` are None when too long; ``alternative`` is the
+    form one click away, one level deep."""
     chain_pretty, pretty = pretty_forms(formula)
-    other = getattr(formula, "alternative", None) if alternative else None
-    return {
-        "formula_kind": formula.kind if formula is not None else "none",
-        "formula": formula.formula if formula is not None else None,
-        "simplified": formula.simplified if formula is not None else None,
-        "latex": formula.latex if formula is not None else None,
-        "chain_latex": formula.chain_latex if formula is not None else None,
-        "element_symbol": formula.element_symbol if formula is not None else None,
-        "symbols": [[str(a), str(b)] for a, b in (formula.symbols if formula is not None else [])],
-        "formula_size": formula.size if formula is not None else None,
-        "formula_note": formula.note if formula is not None else None,
-        "derive_seconds": float(formula.seconds) if formula is not None else None,
-        "pretty": pretty, "chain_pretty": chain_pretty,
-        "numpy_code": getattr(formula, "numpy_code", None) if formula is not None else None,
-        "alternative": formula_data(other, alternative=False) if other is not None else None,
-    }
+    has = formula is not None
+    other = getattr(formula, "alternative", None) if alternative and has else None
+    return FormulaForm(
+        formula_kind=formula.kind if has else "none",
+        formula=formula.formula if has else None,
+        simplified=formula.simplified if has else None,
+        latex=formula.latex if has else None,
+        chain_latex=formula.chain_latex if has else None,
+        element_symbol=formula.element_symbol if has else None,
+        symbols=[(str(a), str(b)) for a, b in (formula.symbols if has else [])],
+        formula_size=int(formula.size) if has and formula.size is not None else None,
+        formula_note=formula.note if has else None,
+        derive_seconds=float(formula.seconds) if has else None,
+        pretty=pretty, chain_pretty=chain_pretty,
+        numpy_code=getattr(formula, "numpy_code", None) if has else None,
+        alternative=formula_data(other, alternative=False) if other is not None else None,
+    )
+
+
+def _number(value):
+    return None if value is None else float(value)
 
 
 # --------------------------------------------------------------------------- pretty forms
@@ -448,20 +449,22 @@ def safe_sympy(text: str, symbols: dict, *, evaluate: bool = True):
     return walk(tree)
 
 
-def check_data(check: CallCheck, *, cancelled: bool = False) -> dict:
-    """``index, agree, cancelled, symbolic_error, leaves [leaf_check_data…], json``
-    (``json`` is exactly one entry of ``gradstudio check --json``'s backward_calls)."""
-    return {
-        "index": check.call.index, "agree": bool(check.agree), "cancelled": cancelled,
-        "symbolic_error": check.symbolic_error,
-        "leaves": [leaf_check_data(leaf) for leaf in check.leaves],
-        "json": call_to_json(check),
-    }
+def check_data(check, *, cancelled: bool = False) -> CheckData:
+    """A :class:`gradstudio.studio.compare.CallCheck` as a record; its ``json`` is exactly
+    one entry of ``gradstudio check --json``'s backward_calls."""
+    from gradstudio.studio.compare import call_to_json
+    return CheckData(
+        index=check.call.index, agree=bool(check.agree), cancelled=cancelled,
+        symbolic_error=check.symbolic_error,
+        leaves=[leaf_check_data(leaf) for leaf in check.leaves],
+        json=call_to_json(check),
+    )
 
 
-def cancelled_check_data(call, note: str) -> dict:
+def cancelled_check_data(call, note: str) -> CheckData:
     """What the app gets for a call whose derivation was cancelled: the engine's
     numbers only, each leaf with ``note``."""
+    from gradstudio.studio.compare import CallCheck, LeafCheck
     check = CallCheck(call)
     for leaf in call.leaves:
         check.leaves.append(LeafCheck(leaf.name, leaf.vertex, leaf.shape, np.asarray(leaf.grad),
@@ -470,36 +473,34 @@ def cancelled_check_data(call, note: str) -> dict:
 
 
 # --------------------------------------------------------------------------- cells and tensors
-def run_data(run, first_line: int | None = None) -> dict:
-    """One executed cell: ``cell, first_line, execution_count, outputs [{stream, text}],
-    ok, interrupted, error, error_type, error_line, hint, backward_calls [indices]``."""
+def run_data(run, first_line: int | None = None) -> RunData:
+    """One executed cell (a :class:`gradstudio.studio.session.CellRun`), its outputs cut
+    to :data:`MAX_TEXT_CHARS` each."""
     interrupted = run.error_type == "KeyboardInterrupt"
-    return {
-        "cell": run.cell, "first_line": first_line, "execution_count": run.execution_count,
-        "outputs": [{"stream": o.stream, "text": cut_text(o.text)} for o in run.outputs],
-        "ok": run.error is None, "interrupted": interrupted,
-        "error": run.error, "error_type": run.error_type, "error_line": run.error_line,
-        "hint": run.hint, "backward_calls": [c.index for c in run.backward_calls],
-    }
+    return RunData(
+        cell=run.cell, first_line=first_line, execution_count=run.execution_count,
+        outputs=[OutputData(o.stream, cut_text(o.text)) for o in run.outputs],
+        ok=run.error is None, interrupted=interrupted,
+        error=run.error, error_type=run.error_type, error_line=run.error_line,
+        hint=run.hint, backward_calls=[c.index for c in run.backward_calls],
+    )
 
 
-def tensor_data(name: str, tensor, budget: Budget | None = None) -> dict:
-    """A named tensor for the inspector: ``name, shape, dtype, requires_grad, is_leaf,
-    grad_fn, value (array|None), value_summary, value_text (torch's repr), grad,
-    grad_summary, grad_sample (:func:`heatmap_sample`), grad_text``."""
+def tensor_data(name: str, tensor, budget: Budget | None = None) -> TensorData:
+    """A named tensor for the inspector, with torch's repr of its value and grad."""
     value = tensor._data
     grad_tensor = getattr(tensor, "_grad", None)   # .grad would warn for non-leaves
     grad = grad_tensor._data if grad_tensor is not None else None
     take = budget.take if budget is not None else array
-    return {
-        "name": name, "shape": list(value.shape), "dtype": str(tensor.dtype),
-        "requires_grad": bool(tensor.requires_grad), "is_leaf": bool(tensor.is_leaf),
-        "grad_fn": tensor.grad_fn.op.name if tensor.grad_fn is not None else None,
-        "value": take(value), "value_summary": summary(value),
-        "value_text": _safe_repr(tensor),
-        "grad": take(grad), "grad_summary": summary(grad), "grad_sample": heatmap_sample(grad),
-        "grad_text": _safe_repr(grad_tensor) if grad_tensor is not None else None,
-    }
+    return TensorData(
+        name=name, shape=tuple(value.shape), dtype=str(tensor.dtype),
+        requires_grad=bool(tensor.requires_grad), is_leaf=bool(tensor.is_leaf),
+        grad_fn=tensor.grad_fn.op.name if tensor.grad_fn is not None else None,
+        value=take(value), value_summary=summary(value),
+        value_text=_safe_repr(tensor),
+        grad=take(grad), grad_summary=summary(grad), grad_sample=heatmap_sample(grad),
+        grad_text=_safe_repr(grad_tensor) if grad_tensor is not None else None,
+    )
 
 
 def tensors_data(named: dict) -> list:
@@ -507,6 +508,20 @@ def tensors_data(named: dict) -> list:
     items = sorted(named.values(), key=lambda item: item[0])[:MAX_TENSORS]
     budget = Budget()
     return [tensor_data(name, tensor, budget) for name, tensor in items]
+
+
+def sweep_data(call: int, result: dict | None = None, *, vertex: int | None = None,
+               error: str | None = None) -> SweepData:
+    """A sweep's answer: ``result`` is :func:`gradstudio.studio.sweep.sweep`'s dict, or
+    None with the ``error`` that stopped it."""
+    if result is None:
+        return SweepData(call=call, vertex=vertex, error=error)
+    return SweepData(
+        call=call, vertex=result["vertex"], element=[int(i) for i in result["element"]], error=error,
+        x=array(result["x"]), f=array(result["f"]), engine=array(result.get("engine")),
+        symbolic=array(result.get("symbolic")),
+        finite_difference=array(result.get("finite_difference")),
+        at=_number(result.get("at")), note=result.get("note"))
 
 
 def _safe_repr(obj) -> str:

@@ -2,24 +2,27 @@
 
 One kernel process owns one :class:`~gradstudio.studio.session.Session` (the script's
 namespace) and one warm :class:`~gradstudio.studio.symbolic.worker.SymbolicWorker`.
-The app talks to it over two pipes with pickled dicts, and gets back plain
-data only (:mod:`gradstudio.studio.kernel.records`): a slow cell, an infinite loop, a
-huge tensor or a hanging ``simplify`` happen in here, never in the window.
+The app talks to it over two pipes, one wire frame per message
+(:mod:`gradstudio.studio.wire`: JSON plus binary buffers, never a pickle): requests
+are plain dicts, and what comes back are the typed message records of
+:mod:`gradstudio.studio.kernel.schema` (:func:`~gradstudio.studio.kernel.schema.decode_frame`
+checks every one). A slow cell, an infinite loop, a huge tensor or a hanging
+``simplify`` happen in here, never in the window.
 
 Requests (``{"type": …, "id": n, …}``), each answered by messages and finally
-``{"type": "done", "id": n}``:
+``Done(id=n)``:
 
 * ``run`` — ``cells: [{"index", "source", "first_line"}]``, ``derive`` (bool),
   ``timeout`` (seconds per backward call's derivation), ``continue_past_backward_errors``
   (keep going after a cell whose error is a failed ``backward()``, as
-  ``gradstudio check`` does). Per cell: ``cell_started``, then
-  ``cell_finished`` (the run, the new backward calls with their graphs, the
-  named tensors; a graph over 200 nodes comes first as ``graph_chunk``
+  ``gradstudio check`` does). Per cell: ``CellStarted``, then
+  ``CellFinished`` (the run, the new backward calls with their graphs, the
+  named tensors; a graph over 200 nodes comes first as ``GraphChunk``
   messages, see :func:`gradstudio.studio.kernel.records.split_graph`), then — after the console has its output — one
-  ``call_checked`` per new backward call (derivation + three-way comparison).
+  ``CallChecked`` per new backward call (derivation + three-way comparison).
 * ``check`` — ``calls: [index…]``, ``timeout``: derive and compare again.
 * ``sweep`` — ``call``, ``vertex`` (a leaf), ``element`` (index), optional ``lo``,
-  ``hi``, ``points``, ``timeout``: one ``sweep`` message with f and ∂f/∂element
+  ``hi``, ``points``, ``timeout``: one ``SweepResult`` message with f and ∂f/∂element
   (engine, symbolic, finite differences) over the range (:mod:`gradstudio.studio.sweep`).
 * ``tensors`` — send the named tensors.
 * ``shutdown`` — stop.
@@ -40,7 +43,9 @@ from __future__ import annotations
 
 import itertools
 import os
+import select
 import signal
+import struct
 import subprocess
 import sys
 import threading
@@ -48,10 +53,20 @@ import time
 import traceback
 from multiprocessing.connection import Connection
 
+from gradstudio.studio import wire
+from gradstudio.studio.kernel import schema
 from gradstudio.studio.kernel.launch import memory_limit, watch_parent
+from gradstudio.studio.kernel.schema import RecordError
+
+_PIECE = struct.Struct("!i")        # Connection.send_bytes: a piece's length, then the piece
+_BIG_PIECE = struct.Struct("!Q")
 
 DEFAULT_DERIVE_TIMEOUT = 10.0
 STARTUP_TIMEOUT = 30.0
+# The most one message may be: wire's own limits (JSON, all buffers) plus its header
+# and lengths. Connection.recv_bytes refuses a longer piece before allocating it.
+MAX_MESSAGE_BYTES = (wire.DEFAULT_LIMITS.json_bytes + wire.DEFAULT_LIMITS.buffer_bytes
+                     + wire.HEADER_SIZE + 8 * wire.DEFAULT_LIMITS.buffers)
 
 
 class KernelDied(RuntimeError):
@@ -71,8 +86,8 @@ class Kernel:
         self.interrupt_pending = False   # an interrupt arrived: skip the rest of the request
 
     # -- plumbing ----------------------------------------------------------------------
-    def send(self, message: dict):
-        self.writer.send(message)
+    def send(self, message: schema.Message):
+        self.writer.send_bytes(schema.encode_frame(message))
 
     def _on_sigint(self, signum, frame):
         self.interrupt_pending = True
@@ -97,25 +112,35 @@ class Kernel:
     def serve(self):
         signal.signal(signal.SIGINT, self._on_sigint)
         self._start_worker()
-        self.send({"type": "ready", "pid": os.getpid(), "symbolic_pid": self.worker.pid})
+        self.send(schema.Ready(pid=os.getpid(), symbolic_pid=self.worker.pid))
         try:
             while True:
                 try:
-                    request = self.reader.recv()
+                    request = self.reader.recv_bytes()
                 except EOFError:
                     return
-                kind = request.get("type")
                 self.interrupt_pending = False
+                try:
+                    request = wire.decode_frame(request)
+                    if not isinstance(request, dict):
+                        raise ValueError(f"a request must be an object, not {type(request).__name__}")
+                except ValueError:   # WireError is one: not a request of the app's
+                    self.send(schema.KernelError(message=traceback.format_exc()))
+                    self.send(schema.Done(id=None))
+                    continue
+                kind = request.get("type")
+                request_id = request.get("id")
                 try:
                     handler = getattr(self, f"handle_{kind}", None)
                     if handler is None:
                         raise ValueError(f"unknown request {kind!r}")
                     handler(request)
                 except Exception:  # a bug of ours: report it, keep serving
-                    self.send({"type": "kernel_error", "id": request.get("id"),
-                               "message": traceback.format_exc()})
-                self.send({"type": "done", "id": request.get("id"), "request": kind,
-                           "interrupted": self.interrupt_pending})
+                    self.send(schema.KernelError(id=request_id if type(request_id) is int else None,
+                                                 message=traceback.format_exc()))
+                self.send(schema.Done(id=request_id if type(request_id) is int else None,
+                                      request=kind if isinstance(kind, str) else None,
+                                      interrupted=self.interrupt_pending))
                 if kind == "shutdown":
                     return
         finally:
@@ -128,7 +153,7 @@ class Kernel:
 
     def handle_tensors(self, request):
         from gradstudio.studio.kernel import records as kernel_data
-        self.send({"type": "tensors", "tensors": kernel_data.tensors_data(self.session.named_tensors())})
+        self.send(schema.Tensors(kernel_data.tensors_data(self.session.named_tensors())))
 
     def handle_run(self, request):
         from gradstudio.studio.kernel import records as kernel_data
@@ -139,8 +164,8 @@ class Kernel:
             if self.interrupt_pending:
                 break
             index, first_line = cell.get("index"), cell.get("first_line", 1)
-            self.send({"type": "cell_started", "cell": index, "first_line": first_line,
-                       "execution_count": self.session.execution_count + 1})
+            self.send(schema.CellStarted(cell=index, first_line=first_line,
+                                         execution_count=self.session.execution_count + 1))
             run = self._run_cell(cell["source"], index, first_line)
             calls = run.backward_calls
             self._send_cell_finished(run, first_line)
@@ -168,16 +193,20 @@ class Kernel:
             message = (f"Internal error in the kernel while describing this cell's results: "
                        f"{type(error).__name__}: {error}")
             finished = kernel_data.run_data(run, first_line)
-            finished["outputs"].append({"stream": "error", "text": message + "\n"})
-            finished.update(ok=False, error=message, error_type="InternalError",
-                            internal_error=kernel_data.cut_text(details, 20_000))
-            self.send({"type": "cell_finished", "run": finished, "calls": [], "tensors": None})
+            finished = finished.replace(
+                outputs=[*finished.outputs, schema.OutputData("error", message + "\n")],
+                ok=False, error=message, error_type="InternalError",
+                internal_error=kernel_data.cut_text(details, 20_000))
+            self.send(schema.CellFinished(run=finished, calls=[], tensors=None))
             return
+        calls = []
         for call in data:       # big graphs go first, in pieces (see KernelClient)
-            for chunk in kernel_data.split_graph(call):
-                self.send({"type": "graph_chunk", "call": call["index"], "nodes": chunk})
-        self.send({"type": "cell_finished", "run": kernel_data.run_data(run, first_line),
-                   "calls": data, "tensors": tensors})
+            call, chunks = kernel_data.split_graph(call)
+            for chunk in chunks:
+                self.send(schema.GraphChunk(call=call.index, nodes=chunk))
+            calls.append(call)
+        self.send(schema.CellFinished(run=kernel_data.run_data(run, first_line),
+                                      calls=calls, tensors=tensors))
 
     def handle_sweep(self, request):
         """f and ∂f/∂element along one element of a leaf (see gradstudio.studio.sweep)."""
@@ -185,8 +214,9 @@ class Kernel:
         from gradstudio.studio import sweep
         call = next((c for c in self.session.backward_calls if c.index == request["call"]), None)
         if call is None or not kernel_data.checkable(call):
-            self.send({"type": "sweep", "call": request["call"], "error": "no such backward call "
-                       "with a recorded graph (the kernel may have been restarted)"})
+            self.send(schema.SweepResult(kernel_data.sweep_data(
+                request["call"], error="no such backward call with a recorded graph "
+                "(the kernel may have been restarted)")))
             return
         self.interruptible = True
         try:
@@ -195,14 +225,15 @@ class Kernel:
                                  points=request.get("points", sweep.DEFAULT_POINTS), worker=self.worker,
                                  timeout=float(request.get("timeout", DEFAULT_DERIVE_TIMEOUT)))
             self.interruptible = False
-            self.send({"type": "sweep", "call": call.index, "error": None, **result})
+            self.send(schema.SweepResult(kernel_data.sweep_data(call.index, result)))
         except KeyboardInterrupt:
             self.interruptible = False
             self._drop_worker()
-            self.send({"type": "sweep", "call": call.index, "vertex": request["vertex"],
-                       "error": "sweep cancelled (interrupted)"})
+            self.send(schema.SweepResult(kernel_data.sweep_data(
+                call.index, vertex=request["vertex"], error="sweep cancelled (interrupted)")))
         except ValueError as error:
-            self.send({"type": "sweep", "call": call.index, "vertex": request["vertex"], "error": str(error)})
+            self.send(schema.SweepResult(kernel_data.sweep_data(
+                call.index, vertex=request["vertex"], error=str(error))))
         finally:
             self.interruptible = False
 
@@ -245,8 +276,8 @@ class Kernel:
         for position, call in enumerate(calls):
             if self.interrupt_pending:
                 for rest in calls[position:]:
-                    self.send({"type": "call_checked", "check": kernel_data.cancelled_check_data(
-                        rest, "derivation cancelled (interrupted)")})
+                    self.send(schema.CallChecked(kernel_data.cancelled_check_data(
+                        rest, "derivation cancelled (interrupted)")))
                 return
             self.interruptible = True
             try:
@@ -254,8 +285,8 @@ class Kernel:
                 if call.index in skipped:   # a loop's repeated graph: formulas on its last calls
                     note = derive_plan.skipped_note(skipped[call.index])
                 elif timeout is not None:
-                    self.send({"type": "deriving", "call": call.index,
-                               "leaves": [leaf.name for leaf in call.leaves]})
+                    self.send(schema.Deriving(call=call.index,
+                                              leaves=[leaf.name for leaf in call.leaves]))
                     formulas = self.worker.derive(call.graph, call.gradient,
                                                   [leaf.vertex for leaf in call.leaves], timeout)
                 check = derive_plan.noted(compare.check_call(call, formulas, symbolic_error=note,
@@ -269,7 +300,7 @@ class Kernel:
                 data = kernel_data.cancelled_check_data(call, "derivation cancelled (interrupted)")
             finally:
                 self.interruptible = False
-            self.send({"type": "call_checked", "check": data})
+            self.send(schema.CallChecked(data))
 
 
 def _torch_gradients(call) -> dict:
@@ -310,13 +341,23 @@ def main(argv=None):
 class KernelProcess:
     """Start, talk to and stop a kernel process (no Qt: the app wraps this).
 
-    ``send`` returns the request id; ``recv``/``poll`` read the kernel's
-    messages; ``fileno()`` is the pipe to watch for readability."""
+    ``send`` returns the request id; ``fileno()`` is the pipe to watch for
+    readability. The kernel's messages are typed records, checked as they are
+    decoded: :meth:`take` returns those that have arrived whole without ever
+    waiting (what the app calls when the pipe is readable), with a
+    :class:`~gradstudio.studio.kernel.schema.RecordError` in place of each piece
+    that is not a message (the next one is still read: every message is its own
+    length-prefixed piece, as ``Connection.send_bytes`` writes it). ``recv`` and
+    ``poll`` block, for scripts and tests. The pipe is read here, not by
+    ``Connection.recv_bytes``, because the user's code can write on it too: half a
+    message must not stop the window until the rest arrives."""
 
     def __init__(self, filename: str = "<script>"):
         self.filename = filename
         self.process: subprocess.Popen | None = None
-        self._reader: Connection | None = None
+        self._fd: int | None = None             # the pipe from the kernel (non-blocking)
+        self._buffer = bytearray()               # bytes read that do not make a whole piece yet
+        self._eof = False
         self._writer: Connection | None = None
         self._ids = itertools.count(1)
         self.symbolic_pid: int | None = None
@@ -337,7 +378,8 @@ class KernelProcess:
             raise
         os.close(to_child_r)
         os.close(from_child_w)
-        self._reader = Connection(from_child_r, writable=False)
+        os.set_blocking(from_child_r, False)
+        self._fd, self._buffer, self._eof = from_child_r, bytearray(), False
         self._writer = Connection(to_child_w, readable=False)
         return self
 
@@ -350,7 +392,7 @@ class KernelProcess:
         return self.process is not None and self.process.poll() is None
 
     def fileno(self) -> int:
-        return self._reader.fileno()
+        return self._fd
 
     def kill(self):
         """Kill the kernel and everything it started (its process group), and reap it."""
@@ -365,13 +407,17 @@ class KernelProcess:
             except ProcessLookupError:
                 pass
             process.wait()
-        for connection in (self._reader, self._writer):
-            if connection is not None:
-                try:
-                    connection.close()
-                except OSError:
-                    pass
-        self._reader = self._writer = None
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            except OSError:
+                pass
+        if self._fd is not None:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+        self._fd = self._writer = None
 
     def shutdown(self, timeout: float = 1.0):
         """Ask the kernel to stop, then make sure its whole group is gone."""
@@ -387,25 +433,102 @@ class KernelProcess:
     def send(self, message: dict) -> int:
         request_id = next(self._ids)
         try:
-            self._writer.send({**message, "id": request_id})
+            self._writer.send_bytes(wire.encode_frame({**message, "id": request_id}))
         except (OSError, AttributeError) as error:
             raise KernelDied(f"the kernel is not running ({error})") from None
         return request_id
 
-    def poll(self, timeout: float = 0.0) -> bool:
-        try:
-            return self._reader is not None and self._reader.poll(timeout)
-        except OSError:
-            return True    # recv will report the closed pipe
+    def take(self) -> list:
+        """What can be read now without waiting: messages, and a RecordError for each
+        piece that was not one. KernelDied when the pipe has ended (after what came
+        before the end was taken) or holds something that is not a piece at all."""
+        self._read_available()
+        items = []
+        while self._whole_piece():
+            try:
+                items.append(self._decode(self._pop_piece()))
+            except RecordError as error:
+                items.append(error)
+        if not items and self._eof:
+            raise KernelDied(self.exit_description())
+        return items
 
-    def recv(self) -> dict:
-        try:
-            message = self._reader.recv()
-        except (EOFError, OSError, AttributeError):
-            raise KernelDied(self.exit_description()) from None
-        if message.get("type") == "ready":
-            self.symbolic_pid = message.get("symbolic_pid")
+    def poll(self, timeout: float = 0.0) -> bool:
+        """Whether a whole message (or the end of the pipe) is there within ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while not (self._eof or self._whole_piece()):
+            remaining = deadline - time.monotonic()
+            if self._fd is None or remaining < 0:
+                return self._fd is None
+            ready, _, _ = select.select([self._fd], [], [], remaining)
+            if not ready:
+                return False
+            self._read_available()
+        return True
+
+    def recv(self) -> schema.Message:
+        """The next message (blocking); KernelDied if the pipe ended, RecordError if the
+        next piece is not a valid message (the one after it can still be read)."""
+        while not self._whole_piece():
+            if self._eof or self._fd is None:
+                raise KernelDied(self.exit_description())
+            select.select([self._fd], [], [])
+            self._read_available()
+        return self._decode(self._pop_piece())
+
+    def _decode(self, piece: bytes) -> schema.Message:
+        message = schema.decode_frame(piece)
+        if isinstance(message, schema.Ready):
+            self.symbolic_pid = message.symbolic_pid
         return message
+
+    def _read_available(self):
+        """Append what the pipe holds now to the buffer (never waits)."""
+        if self._fd is None or self._eof:
+            return
+        try:
+            while True:
+                data = os.read(self._fd, 1 << 20)
+                if not data:
+                    self._eof = True
+                    return
+                self._buffer += data
+                if len(data) < 1 << 20:
+                    return
+        except BlockingIOError:
+            return
+        except OSError:
+            self._eof = True
+
+    def _piece_bounds(self) -> tuple | None:
+        """(header size, body size) of the piece at the start of the buffer, once its
+        header is there; KernelDied if the header cannot be one of the kernel's."""
+        buffer = self._buffer
+        if len(buffer) < _PIECE.size:
+            return None
+        (size,) = _PIECE.unpack_from(buffer)
+        head = _PIECE.size
+        if size == -1:                       # how Connection.send_bytes announces a piece over 2 GiB
+            if len(buffer) < _PIECE.size + _BIG_PIECE.size:
+                return None
+            (size,) = _BIG_PIECE.unpack_from(buffer, _PIECE.size)
+            head += _BIG_PIECE.size
+        if not 0 <= size <= MAX_MESSAGE_BYTES:
+            self._eof = True
+            self._buffer.clear()
+            raise KernelDied(f"something on the kernel's pipe was not a message (it announced "
+                             f"{size} bytes); the kernel was stopped")
+        return head, size
+
+    def _whole_piece(self) -> bool:
+        bounds = self._piece_bounds()
+        return bounds is not None and len(self._buffer) >= sum(bounds)
+
+    def _pop_piece(self) -> bytes:
+        head, size = self._piece_bounds()
+        piece = bytes(self._buffer[head:head + size])
+        del self._buffer[:head + size]
+        return piece
 
     def interrupt(self):
         """SIGINT to the kernel process only (its symbolic worker is cancelled by the kernel)."""
@@ -435,17 +558,17 @@ class KernelProcess:
 
     # -- convenience for scripts and tests (the app never blocks like this) ----------------
     def wait_for(self, kind: str, timeout: float) -> list:
-        """Messages up to and including the first of type ``kind`` (blocking)."""
+        """Messages up to and including the first whose ``type`` is ``kind`` (blocking)."""
         deadline = time.monotonic() + timeout
         messages = []
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not self.poll(remaining):
                 raise TimeoutError(f"no {kind!r} from the kernel within {timeout:g} s "
-                                   f"(got {[m.get('type') for m in messages]})")
+                                   f"(got {[m.type for m in messages]})")
             message = self.recv()
             messages.append(message)
-            if message.get("type") == kind:
+            if message.type == kind:
                 return messages
 
 
