@@ -8,13 +8,15 @@ them, with a legend. Long repetitive chains are collapsed into one group;
 double-click expands or collapses it. Hover for value and gradient; click a
 node to select it everywhere; a selection made elsewhere is highlighted and
 centred here. Dragging nodes and expanding groups are undo commands
-(Ctrl+Z / Ctrl+Shift+Z in the panel).
+(Ctrl+Z / Ctrl+Shift+Z in the panel), kept per call: every document has its
+own stack, and a ``QUndoGroup`` makes the shown document's stack the one the
+Undo/Redo actions act on.
 """
 from __future__ import annotations
 
 import shiboken6
 from PySide6.QtCore import QEvent, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence, QUndoStack
+from PySide6.QtGui import QAction, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMenu, QSizePolicy, QStackedWidget,
                                QToolButton, QVBoxLayout, QWidget)
 
@@ -53,7 +55,7 @@ class GraphPanel(QWidget):
     def __init__(self, context, parent=None):
         super().__init__(parent)
         self.model = context.model
-        self.undo_stack = QUndoStack(self)
+        self.undo_group = QUndoGroup(self)   # the active stack is the shown document's
         self.documents: dict = {}            # call index -> GraphDocument
         self.document: GraphDocument | None = None
         self.follow_latest = True
@@ -99,7 +101,7 @@ class GraphPanel(QWidget):
             button.setDefaultAction(action)
             button.setAutoRaise(True)
             bar.addWidget(button)
-        stack = self.undo_stack
+        stack = self.undo_group
         for name, text, slot, keys, can, changed in (
                 ("undo", "↶", stack.undo, QKeySequence.keyBindings(QKeySequence.StandardKey.Undo),
                  stack.canUndoChanged, stack.undoTextChanged),
@@ -142,7 +144,7 @@ class GraphPanel(QWidget):
         self._pending_call = None
 
         self.calls.currentIndexChanged.connect(self._on_call_picked)
-        self.undo_stack.indexChanged.connect(self._on_undo_index_changed)
+        self.undo_group.indexChanged.connect(self._on_undo_index_changed)
         self.scene.nodeClicked.connect(self._on_node_clicked)
         self.scene.nodesDragged.connect(self._on_nodes_dragged)
         self.scene.groupActivated.connect(self._on_group_activated)
@@ -216,7 +218,7 @@ class GraphPanel(QWidget):
             return
         record = self.model.call(call)
         if record is not None and call not in self.documents and record.graph and record.graph.get("nodes"):
-            self.documents[call] = GraphDocument(record, self.scene.measure, self)
+            self._new_document(record)
             self._pending.start()
             return
         self._pending_call = None
@@ -243,10 +245,8 @@ class GraphPanel(QWidget):
         self.notice.clear()
         self._pending.stop()
         self._pending_call = None
-        self.undo_stack.clear()
-        self.scene.set_document(None)
-        self.documents.clear()
-        self.document = None
+        self._set_document(None)
+        self._forget_documents()
         self._syncing = True
         try:
             self.calls.clear()
@@ -298,18 +298,13 @@ class GraphPanel(QWidget):
             self.notice.hide()
         if not record.graph or not record.graph.get("nodes"):
             reason = record.data.get("graph_error") or "no graph was recorded for this call"
-            self.scene.set_document(None)
-            self.document = None
+            self._set_document(None)
             self.legend.set_scale(None)
             self._show_empty(f"#{index} {record.title()}: {reason}")
             self._update_actions()
             return
-        document = self.documents.get(index)
-        if document is None:
-            document = GraphDocument(record, self.scene.measure, self)
-            self.documents[index] = document
-        self.document = document
-        self.scene.set_document(document)
+        document = self.documents.get(index) or self._new_document(record)
+        self._set_document(document)
         self.legend.set_scale(self.scene.scale)
         self.stack.setCurrentWidget(self.view)
         if self._restored_zoom is not None:
@@ -322,6 +317,29 @@ class GraphPanel(QWidget):
         if selection.call == index and selection.node is not None:
             self.scene.set_highlight(document.visible_id(selection.node))
         self._update_actions()
+
+    @property
+    def undo_stack(self):
+        """The shown document's undo stack (None when no graph is shown)."""
+        return self.undo_group.activeStack()
+
+    def _new_document(self, record) -> GraphDocument:
+        document = GraphDocument(record, self.scene.measure, self)
+        self.documents[record.index] = document
+        self.undo_group.addStack(document.undo_stack)
+        return document
+
+    def _set_document(self, document: GraphDocument | None):
+        """Show ``document`` (or nothing); Undo/Redo now act on its history."""
+        self.document = document
+        self.scene.set_document(document)
+        self.undo_group.setActiveStack(document.undo_stack if document is not None else None)
+
+    def _forget_documents(self):
+        for document in self.documents.values():
+            self.undo_group.removeStack(document.undo_stack)
+            document.deleteLater()
+        self.documents.clear()
 
     def _show_empty(self, text: str):
         self.placeholder.setText(text)
@@ -393,7 +411,7 @@ class GraphPanel(QWidget):
 
     def _on_nodes_dragged(self, moves: dict):
         if self.document is not None:
-            self.undo_stack.push(MoveNodesCommand(self.document, moves))
+            self.document.undo_stack.push(MoveNodesCommand(self.document, moves))
             self._update_actions()
 
     def _on_group_activated(self, gid: str, expand: bool):
@@ -414,14 +432,14 @@ class GraphPanel(QWidget):
 
     def reset_layout(self):
         if self.document is not None and self.document.overrides:
-            self.undo_stack.push(ResetPositionsCommand(self.document))
+            self.document.undo_stack.push(ResetPositionsCommand(self.document))
             self._update_actions()
 
     def _push_expanded(self, expanded: set, text: str):
         doc = self.document
         if expanded == doc.expanded:
             return
-        self.undo_stack.push(SetExpandedCommand(doc, expanded, text))
+        doc.undo_stack.push(SetExpandedCommand(doc, expanded, text))
         self.legend.set_scale(self.scene.scale)
         selection = self.model.selection
         if selection.call == doc.call and selection.node is not None:
@@ -460,8 +478,7 @@ class GraphPanel(QWidget):
             self.legend.update()
         if event.type() == QEvent.Type.FontChange and self.document is not None:
             # node sizes follow the font: lay out afresh (the undo history refers to old documents)
-            self.undo_stack.clear()
-            self.documents.clear()
-            call, self.document = self.document.call, None
-            self.scene.set_document(None)
+            call = self.document.call
+            self._set_document(None)
+            self._forget_documents()
             self.show_call(call)
