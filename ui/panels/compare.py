@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from .. import theme
+from ..widgets.echo import EchoGuard
 from ..widgets import math_view
 from ..widgets.formula_delegate import (ROLE_FORMULA, ROLE_HTML, ROLE_KEY, ROLE_KIND, FormulaDelegate,
                                         Shown)
@@ -112,7 +113,7 @@ class ComparePanel(QWidget):
         layout.addWidget(self.tree)
 
         self.sections: dict = {}                 # call index -> top-level item
-        self._syncing = False
+        self._syncing = EchoGuard()
         self._pending: dict = {}                 # render key -> (latex, color, size, dpr)
         self._tints: dict = {}
         self._render_timer = QTimer(self, singleShot=True, interval=0, timeout=self._render_pending)
@@ -497,8 +498,7 @@ class ComparePanel(QWidget):
         if target is None and current is not None and current.data(0, ROLE_KIND) == "section" \
                 and (current.data(0, ROLE_KEY) or (None,))[0] == selection.call:
             return                                   # our own section click selected the root
-        self._syncing = True
-        try:
+        with self._syncing:
             if target is not None:
                 if self.tree.currentItem() is not target:
                     self.tree.setCurrentItem(target)
@@ -506,8 +506,6 @@ class ComparePanel(QWidget):
             else:
                 self.tree.setCurrentItem(None)
                 self.tree.clearSelection()
-        finally:
-            self._syncing = False
         self._update_copy_buttons()
 
     # -- copying ---------------------------------------------------------------------------------------

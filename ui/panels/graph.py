@@ -27,6 +27,7 @@ from ..graph.legend import GradLegend
 from ..graph.scene import GraphScene
 from ..graph.view import MIN_ZOOM, GraphView
 from .. import theme
+from ..widgets.echo import EchoGuard
 
 MIN_FIT_ZOOM = 0.6         # "fit" never shrinks text below this; a bigger graph is shown around its root
 EMPTY_TEXT = "Run a cell that calls backward(): its computation graph appears here."
@@ -59,8 +60,8 @@ class GraphPanel(QWidget):
         self.documents: dict = {}            # call index -> GraphDocument
         self.document: GraphDocument | None = None
         self.follow_latest = True
-        self._syncing = False
-        self._clicking = False                # a click here selected it: do not scroll to it
+        self._syncing = EchoGuard()
+        self._clicking = EchoGuard()          # a click here selected it: do not scroll to it
         self._wanted_call = None              # a call to show once it arrives (restored view state)
         self._restored_zoom = None            # the zoom to show it at
 
@@ -194,11 +195,8 @@ class GraphPanel(QWidget):
         record = self.model.call(index)
         if record is None:
             return
-        self._syncing = True
-        try:
+        with self._syncing:
             self.calls.addItem(self._call_title(record), index)
-        finally:
-            self._syncing = False
         if self._wanted_call == index or (self.follow_latest and self._wanted_call is None):
             self._wanted_call = None
             self._pending_call = index
@@ -247,11 +245,8 @@ class GraphPanel(QWidget):
         self._pending_call = None
         self._set_document(None)
         self._forget_documents()
-        self._syncing = True
-        try:
+        with self._syncing:
             self.calls.clear()
-        finally:
-            self._syncing = False
         self.follow_latest = True
         self._show_empty(EMPTY_TEXT)
 
@@ -285,11 +280,8 @@ class GraphPanel(QWidget):
             return
         combo_index = self.calls.findData(index)
         if combo_index >= 0 and combo_index != self.calls.currentIndex():
-            self._syncing = True
-            try:
+            with self._syncing:
                 self.calls.setCurrentIndex(combo_index)
-            finally:
-                self._syncing = False
         if record.status == "error":
             self.notice.setText(error_notice(record))
             self.notice.setStyleSheet(f"color: {theme.colors(self.palette())['error']}; padding: 2px 6px;")
@@ -402,11 +394,8 @@ class GraphPanel(QWidget):
             return
         group = doc.group_by_id.get(vid)
         node = group.last if group is not None else vid
-        self._clicking = True
-        try:
+        with self._clicking:
             self.model.select(call=doc.call, node=node)
-        finally:
-            self._clicking = False
         self.scene.set_highlight(vid)
 
     def _on_nodes_dragged(self, moves: dict):

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout
                                QVBoxLayout, QWidget)
 
 from .. import theme
+from ..widgets.echo import EchoGuard
 
 TABS = ("norms", "heatmap", "sweep")
 TITLES = {"norms": "Gradient norms", "heatmap": "Heatmap", "sweep": "Sweep"}
@@ -128,7 +129,7 @@ class PlotsPanel(QWidget):
         self._generation = dict.fromkeys(TABS, 0)
         self._plotting_loaded = False
         self._loader = None
-        self._syncing = False
+        self._syncing = EchoGuard()
         self._refresh_timer = QTimer(self, singleShot=True, interval=0, timeout=self._refresh)
 
         self.tabs.currentChanged.connect(lambda index: self._schedule(now=True))
@@ -363,23 +364,17 @@ class PlotsPanel(QWidget):
         self._mark("norms", "heatmap", *(("sweep",) if self.sweep_result is None else ()))
 
     def _fill_call_picker(self):
-        self._syncing = True
-        try:
+        with self._syncing:
             self.call_picker.clear()
             for record in self.model.call_list():
                 state = "  (raised)" if record.status == "error" else ""
                 self.call_picker.addItem(f"#{record.index}  {record.title()}{state}", record.index)
-        finally:
-            self._syncing = False
         self._sync_call_picker()
 
     def _sync_call_picker(self):
         record = self.current_call()
-        self._syncing = True
-        try:
+        with self._syncing:
             self.call_picker.setCurrentIndex(self.call_picker.findData(record.index) if record else -1)
-        finally:
-            self._syncing = False
 
     def _on_call_picked(self, row: int):
         index = self.call_picker.itemData(row)
@@ -542,8 +537,7 @@ class PlotsPanel(QWidget):
         selection = self.model.selection
         wanted = (selection.call, selection.node)
         previous = self.leaf_picker.currentData()
-        self._syncing = True
-        try:
+        with self._syncing:
             if [self.leaf_picker.itemData(i) for i in range(self.leaf_picker.count())] != keys:
                 self.leaf_picker.clear()
                 for key, leaf in zip(keys, leaves):
@@ -555,8 +549,6 @@ class PlotsPanel(QWidget):
                 self.leaf_picker.setCurrentIndex(keys.index(previous))
             elif keys:
                 self.leaf_picker.setCurrentIndex(0)
-        finally:
-            self._syncing = False
         self._on_leaf_picked(self.leaf_picker.currentIndex(), select=False)
         self._update_sweep_enabled()
 
@@ -605,11 +597,8 @@ class PlotsPanel(QWidget):
         if (call, vertex) not in keys:      # (findData cannot compare Python tuples)
             return False
         row = keys.index((call, vertex))
-        self._syncing = True
-        try:
+        with self._syncing:
             self.leaf_picker.setCurrentIndex(row)
-        finally:
-            self._syncing = False
         self._on_leaf_picked(row, select=False)
         for spin, index in zip(self.element_spins, element):
             spin.setValue(int(index))
