@@ -35,6 +35,8 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import MaxNLocator, NullLocator
 from matplotlib.transforms import Bbox
 
+from .plot_choice import node_label  # noqa: F401  (the panel's and the plots' one name for a vertex)
+
 MAX_BARS = 40                  # a bigger graph shows its largest norms
 MAX_ANNOTATED_CELLS = 64       # heatmap cells that get their value written in them
 MAX_SWEEP_MARKERS = 25         # finite-difference markers drawn along a sweep
@@ -106,11 +108,6 @@ def empty(ax, text: str, colors: dict | None = None):
 
 
 # --------------------------------------------------------------------------- gradient norms
-def node_label(node: dict) -> str:
-    """A vertex as the user knows it: its variable name, else its grad_fn (or kind)."""
-    return node.get("name") or node.get("grad_fn") or node.get("label") or node.get("kind", "?")
-
-
 def gradient_norm(node: dict) -> tuple:
     """(norm, status) of the gradient that reached a vertex. status is 'ok',
     'zero', 'none' (no gradient reached it), 'nan' or 'inf'; norm is a float for
