@@ -94,6 +94,7 @@ class PlotsPanel(QWidget):
         self.heatmap_plot = None
         self.sweep_plot = None
         self.norms_call = None          # the call the norms tab shows
+        self._norms_content = self._norms_limits = None   # what its bars show, and where
         self.heatmap_leaf = None        # (call, vertex) when the heatmap shows a leaf's gradient
         self.sweep = SweepState()       # asked of the kernel, and what came back
         self.renders = dict.fromkeys(TABS, 0)
@@ -369,16 +370,33 @@ class PlotsPanel(QWidget):
         selected = selection.node if selection.call == record.index else None
         title = plot_choice.norms_title(record)
         nodes, index = record.nodes, record.index
+        self._ensure_views()
+        view = self.views["norms"]
+        content = (plotting.norms_content(nodes, selected), tuple(sorted(colors.items())),
+                   tuple(view.figure.get_size_inches()))
+        shown = self.norms_plot
+        if shown is not None and content == self._norms_content and not view.rendering() \
+                and (shown.ax.get_xlim(), shown.ax.get_ylim()) == self._norms_limits:
+            # The same bars (a re-run cell): only the title's call number changes. Making
+            # the axes and their ticks afresh is most of a frame; keep them.
+            def retitle(figure):
+                plotting.norms_title(shown.ax, title, colors)
+                return shown
+
+            self._submit("norms", retitle, lambda plot: self._norms_shown(plot, index, content), keep=True)
+            return
 
         def build(figure):
             plotting.style_figure(figure, colors)
             return plotting.gradient_norms(figure.add_subplot(), nodes, selected=selected, colors=colors,
                                            title=title)
 
-        def done(plot):
-            self.norms_plot, self.norms_call = plot, index
+        self._submit("norms", build, lambda plot: self._norms_shown(plot, index, content))
 
-        self._submit("norms", build, done)
+    def _norms_shown(self, plot, index: int, content: tuple):
+        self.norms_plot, self.norms_call = plot, index
+        self._norms_content = content
+        self._norms_limits = (plot.ax.get_xlim(), plot.ax.get_ylim())   # a pan or zoom: build afresh
 
     def _draw_message(self, name: str, message: str, reset=()):
         """No plot: the tab says ``message`` (no matplotlib needed for that)."""
@@ -390,8 +408,9 @@ class PlotsPanel(QWidget):
         for attribute in reset:
             setattr(self, attribute, None)
 
-    def _submit(self, name: str, build, done):
-        """Draw a plot in tab ``name`` (in the view's worker); show it when it is ready."""
+    def _submit(self, name: str, build, done, keep: bool = False):
+        """Draw a plot in tab ``name`` (in the view's worker); show it when it is ready
+        (``keep``: ``build`` changes the figure shown instead of making a new one)."""
         self._ensure_views()
         view = self.views[name]
         self._generation[name] += 1
@@ -403,7 +422,7 @@ class PlotsPanel(QWidget):
             done(plot)
             self.stacks[name].setCurrentWidget(view)
 
-        view.submit(build, shown)
+        view.submit(build, shown, keep=keep)
 
     # -- heatmap ------------------------------------------------------------------------------------
     def _render_heatmap(self):

@@ -184,6 +184,18 @@ def _pick_bars(candidates: list, max_bars: int, selected) -> list:
     return [item for item in candidates if item[0]["id"] in ids]
 
 
+def norms_title(ax, title: str, colors: dict | None = None):
+    """The norms plot's title (also how the app re-titles the same bars for a new call)."""
+    ax.set_title(title, loc="left", fontsize="medium", color=_colors(colors)["foreground"])
+
+
+def norms_content(nodes: list, selected: int | None = None) -> tuple:
+    """What :func:`gradient_norms` draws for these vertices, as a comparable value:
+    two calls with equal contents get the same bars (only the title may differ)."""
+    return (selected,) + tuple((node["id"], node.get("kind"), bool(node.get("is_root")), node_label(node),
+                                gradient_norm(node)) for node in nodes)
+
+
 def gradient_norms(ax, nodes: list, *, selected: int | None = None, colors: dict | None = None,
                    max_bars: int = MAX_BARS, title: str | None = None) -> NormsPlot:
     """One bar per vertex of a backward call (constants, which get no gradient,
@@ -202,7 +214,7 @@ def gradient_norms(ax, nodes: list, *, selected: int | None = None, colors: dict
         candidates.append((node, norm, status))
     plot.total = len(candidates)
     if title:
-        ax.set_title(title, loc="left", fontsize="medium", color=colors["foreground"])
+        norms_title(ax, title, colors)
     if not candidates:
         _message(ax, "no vertices in this graph receive a gradient", colors)
         return plot
