@@ -308,7 +308,7 @@ class ComparePanel(QWidget):
         font.setBold(True)
         section.setFont(0, font)
         self.sections[index] = section
-        section.setFirstColumnSpanned(True)     # after _refresh_call's rows: one layout, not two
+        section.setFirstColumnSpanned(True)     # lays the tree out now, before its rows exist
         self._refresh_call(index)
         section.setExpanded(True)
         self._follow(section)
