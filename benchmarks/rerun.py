@@ -8,8 +8,14 @@ installed, torch in the worker), then re-runs one cell (default: the tutorial's
 mean cell) N times. For each re-run it reports, from the moment the cell is
 sent: the cell's output in the console, its backward call checked (symbolic
 derivation, finite differences, the comparison), and every panel idle again
-(graph laid out, formulas rendered, plots drawn). Target (app issue): every
-panel updated within 200 ms, derivation included.
+(graph laid out, formulas rendered, plots drawn). Target (issue 9 §4): every
+panel updated within 100 ms (median), derivation included.
+
+Wall-clock times stretch on a loaded machine, so it also reports the CPU the
+window's process spent per re-run (GUI thread, and all its threads — the
+plots render in a worker thread), which other processes do not inflate. The
+polling that watches for idleness runs on the GUI thread too; it asks each
+panel ``is_busy()`` about once a millisecond, so a costly ``is_busy`` shows here.
 """
 from __future__ import annotations
 
@@ -57,18 +63,20 @@ def main(argv=None):
         rows = []
         for _ in range(args.runs):
             events.clear()
-            start = time.perf_counter()
+            start, gui, process = time.perf_counter(), time.thread_time(), time.process_time()
             window.runner.run_cell(cell.index)
             if not wait_until(app, lambda: "checked" in events and all_done(window), 60, poll=0.001):
                 raise SystemExit("a re-run did not finish")
-            rows.append((events["output"] - start, events["checked"] - start, time.perf_counter() - start))
+            rows.append((events["output"] - start, events["checked"] - start, time.perf_counter() - start,
+                         time.thread_time() - gui, time.process_time() - process))
             wait_until(app, lambda: False, 0.2)  # let idle repaints land between runs
     print(f"re-running the cell containing {args.cell!r}, {args.runs} times (ms; median, max):")
-    for i, label in enumerate(["console output", "backward call checked", "every panel idle"]):
+    for i, label in enumerate(["console output", "backward call checked", "every panel idle",
+                               "GUI thread CPU", "window process CPU"]):
         values = [row[i] * 1e3 for row in rows]
         print(f"  {label:<22} {statistics.median(values):7.1f} {max(values):7.1f}")
-    verdict = "✓" if statistics.median(row[2] for row in rows) <= 0.2 else "✗"
-    print(f"target: every panel within 200 ms {verdict}")
+    verdict = "✓" if statistics.median(row[2] for row in rows) <= 0.1 else "✗"
+    print(f"target: every panel within 100 ms {verdict}")
 
 
 if __name__ == "__main__":

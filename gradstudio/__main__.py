@@ -1,4 +1,4 @@
-"""``python -m gradstudio`` is the ``gradstudio`` command."""
-from gradstudio.studio.cli import main
+"""``python -m gradstudio`` is the ``gradstudio`` command (:mod:`gradstudio.ui.cli`)."""
+from gradstudio.ui.cli import main
 
 raise SystemExit(main())

@@ -22,16 +22,8 @@ import time
 
 import numpy as np
 
+from gradstudio.studio.figures.plot_choice import DEFAULT_POINTS, MAX_POINTS, default_range  # noqa: F401
 from gradstudio.studio.trace import Graph, interpret
-
-DEFAULT_POINTS = 41
-MAX_POINTS = 401
-
-
-def default_range(value: float) -> tuple:
-    """value ± max(1, |value|)."""
-    half = max(1.0, abs(float(value)))
-    return float(value) - half, float(value) + half
 
 
 def f_values(graph: Graph, vertex: int, element: tuple, xs, gradient) -> np.ndarray:

@@ -87,3 +87,46 @@ def test_running_the_engine_and_symbolic_layer_still_loads_no_qt():
         print(','.join(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6')))
     """)
     assert loaded == ""
+
+
+def _imported_names(path: pathlib.Path) -> list[tuple[int, str]]:
+    """Every module an ``import`` statement in ``path`` names, wherever it stands (inside
+    functions too), with relative imports resolved against the file's package."""
+    import ast
+    package = ".".join(("gradstudio", *path.relative_to(ROOT / "gradstudio").parent.parts))
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")
+            if node.level:
+                base = base[:len(base) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            found.append((node.lineno, module))
+            found += [(node.lineno, f"{module}.{alias.name}") for alias in node.names]
+    return found
+
+
+def test_the_studio_layer_never_names_the_app_even_in_a_lazy_import():
+    """The subprocess checks above see only what importing runs; an import inside a
+    function (``from gradstudio.ui.app import main`` in a command) is found here."""
+    offending = []
+    for path in sorted((ROOT / "gradstudio" / "studio").rglob("*.py")):
+        for line, name in _imported_names(path):
+            if name == "gradstudio.ui" or name.startswith("gradstudio.ui.") or name.split(".")[0] in QT:
+                offending.append(f"{path.relative_to(ROOT)}:{line} imports {name}")
+    assert offending == []
+
+
+def test_the_import_scan_sees_lazy_and_relative_imports(tmp_path, monkeypatch):
+    folder = ROOT / "gradstudio" / "studio" / "kernel"
+    probe = folder / "_layering_probe_.py"
+    probe.write_text("def f():\n    from ...ui import app\n    import PySide6.QtCore\n")
+    try:
+        names = [name for _, name in _imported_names(probe)]
+    finally:
+        probe.unlink()
+    assert "gradstudio.ui.app" in names and "PySide6.QtCore" in names

@@ -52,4 +52,4 @@ def test_the_wheel_carries_the_examples_and_the_entry_point(wheel):
     examples = {p.name for p in (ROOT / "resources" / "examples").glob("*.py") if p.name != "__init__.py"}
     assert examples and all(f"gradstudio/resources/examples/{e}" in names for e in examples)
     (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
-    assert "gradstudio = gradstudio.studio.cli:main" in wheel.read(entry_points).decode()
+    assert "gradstudio = gradstudio.ui.cli:main" in wheel.read(entry_points).decode()

@@ -155,14 +155,14 @@ def test_dark_and_light_follow_the_choice(qtbot, window, qapp):
 
 
 def test_smoke_test_entry_point(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "gradstudio.studio.cli", "--smoke-test"], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "gradstudio.ui.cli", "--smoke-test"], capture_output=True,
                          text=True, env=_env(tmp_path), timeout=90, cwd=ROOT)
     assert out.returncode == 0, out.stderr
 
 
 def test_snapshot_command(tmp_path):
     picture = tmp_path / "shot.png"
-    out = subprocess.run([sys.executable, "-m", "gradstudio.studio.cli", "snapshot",
+    out = subprocess.run([sys.executable, "-m", "gradstudio.ui.cli", "snapshot",
                           os.path.join(ROOT, "resources", "examples", "autograd_tutorial.py"),
                           "-o", str(picture), "--size", "1100x700"],
                          capture_output=True, text=True, env=_env(tmp_path), timeout=120, cwd=ROOT)
@@ -174,13 +174,13 @@ def test_snapshot_command(tmp_path):
 
 
 def test_snapshot_fails_clearly(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "gradstudio.studio.cli", "snapshot", str(tmp_path / "nope.py"),
+    out = subprocess.run([sys.executable, "-m", "gradstudio.ui.cli", "snapshot", str(tmp_path / "nope.py"),
                           "-o", str(tmp_path / "x.png")], capture_output=True, text=True,
                          env=_env(tmp_path), timeout=60, cwd=ROOT)
     assert out.returncode == 2 and "no such file" in out.stderr
     bad = tmp_path / "bad.gradstudio"
     bad.write_text("{")
-    out = subprocess.run([sys.executable, "-m", "gradstudio.studio.cli", "snapshot", str(bad),
+    out = subprocess.run([sys.executable, "-m", "gradstudio.ui.cli", "snapshot", str(bad),
                           "-o", str(tmp_path / "x.png")], capture_output=True, text=True,
                          env=_env(tmp_path), timeout=60, cwd=ROOT)
     assert out.returncode == 2 and "not a valid GradStudio project" in out.stderr

@@ -256,6 +256,38 @@ def test_a_1000_node_graph_without_repetition_builds(qtbot):
     assert all(r.width() > 0 for r in rects)
 
 
+def test_each_calls_graph_keeps_its_own_undo_history(qtbot):
+    script = ("import torch\nx = torch.ones(2, requires_grad=True)\n(x * 3).sum().backward()\n"
+              "w = torch.ones(3, requires_grad=True)\n(w * w).mean().backward()\n")
+    model, panel = standalone_panel(qtbot, recorded(script))
+    panel.show_call(0)
+    a = panel.document
+    item = next(i for i in panel.scene.node_items.values() if i.lines[0][0] == "x")
+    home = QPointF(item.pos())
+    drag(panel, item, 40, 60)
+    moved = QPointF(panel.scene.node_items[item.vid].pos())
+    assert a.is_moved(item.vid) and (moved - home).manhattanLength() > 20
+
+    panel.calls.setCurrentIndex(panel.calls.findData(1))      # call B: nothing to undo there
+    b = panel.document
+    assert b is not a and b.call == 1
+    b_positions = {vid: QPointF(i.pos()) for vid, i in panel.scene.node_items.items()}
+    assert not panel.actions["undo"].isEnabled()
+    panel.view.setFocus()
+    qtbot.keyClick(panel.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert {vid: i.pos() for vid, i in panel.scene.node_items.items()} == b_positions
+    assert not b.overrides
+    assert a.is_moved(item.vid) and a.undo_stack.count() == 1 and a.undo_stack.canUndo()
+
+    panel.calls.setCurrentIndex(panel.calls.findData(0))      # back to A: its move is still undoable
+    assert panel.document is a and panel.scene.node_items[item.vid].pos() == moved
+    assert panel.actions["undo"].isEnabled() and panel.undo_stack is a.undo_stack
+    panel.view.setFocus()
+    qtbot.keyClick(panel.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert not a.is_moved(item.vid) and panel.scene.node_items[item.vid].pos() == home
+    assert panel.actions["redo"].isEnabled()
+
+
 # --------------------------------------------------------------------------- looks
 @pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
 def test_text_fits_and_reads_in_light_and_dark(qtbot, qapp, dark):
@@ -323,7 +355,7 @@ def test_zoom_view_state_and_calls_without_a_graph(qtbot):
     other.restore_view_state(state)
     assert other.document.call == 0 and math.isclose(other.view.zoom(), state["zoom"], rel_tol=1e-3)
     model.reset_kernel_state()                       # a restart: everything goes
-    assert panel.document is None and panel.calls.count() == 0 and panel.undo_stack.count() == 0
+    assert panel.document is None and panel.calls.count() == 0 and panel.undo_stack is None
     assert panel.stack.currentWidget() is panel.placeholder
 
 

@@ -15,8 +15,9 @@ pytestmark = [
 
 def _with_loss(index, value):
     call = recorded_call(index)
-    call["graph"]["nodes"][3]["value"] = np.asarray(value, dtype=np.float32)
-    return call
+    nodes = list(call.graph.nodes)
+    nodes[3] = nodes[3].replace(value=np.asarray(value, dtype=np.float32))
+    return call.replace(graph=call.graph.replace(nodes=nodes))
 
 
 def test_the_loss_tab_draws_every_scalar_call_in_order(qtbot, panel, tmp_path):  # noqa: F811

@@ -135,6 +135,29 @@ def test_a_burst_of_changes_is_one_render_and_one_draw(qtbot, panel):
     assert panel.views["heatmap"].draws == 0 and panel.renders["heatmap"] == 0, "hidden tabs wait"
 
 
+def test_a_rerun_with_the_same_bars_keeps_the_axes_and_only_retitles(qtbot, panel):
+    add_calls(panel, recorded_call(0))
+    settle(qtbot, panel)        # the canvas takes its size after the first frame: that one is built again
+    add_calls(panel, recorded_call(1))
+    settle(qtbot, panel)
+    ax = panel.norms_plot.ax
+    assert "#1" in ax.get_title(loc="left")
+    add_calls(panel, recorded_call(2))                 # the same cell again: the same bars
+    settle(qtbot, panel)
+    assert panel.norms_call == 2 and panel.norms_plot.ax is ax, "kept, not made afresh"
+    assert "#2" in ax.get_title(loc="left") and "#1" not in ax.get_title(loc="left")
+    assert panel.views["norms"].figure.axes == [ax]
+    add_calls(panel, recorded_call(3, scale=3.0))      # other values: built afresh
+    settle(qtbot, panel)
+    assert panel.norms_plot.ax is not ax and "#3" in panel.norms_plot.ax.get_title(loc="left")
+    assert panel.norms_plot.bars.patches[-1].get_height() == pytest.approx(1.0)
+    fresh = panel.norms_plot.ax
+    fresh.set_ylim(0.5, 2.0)                            # the user zoomed: a re-run starts from the plot's limits
+    add_calls(panel, recorded_call(4, scale=3.0))
+    settle(qtbot, panel)
+    assert panel.norms_plot.ax is not fresh and panel.norms_plot.ax.get_ylim() != (0.5, 2.0)
+
+
 def test_heatmap_follows_the_selection_and_a_click_picks_the_sweep_element(qtbot, panel):
     add_calls(panel, recorded_call(0))
     panel.tabs.setCurrentIndex(1)

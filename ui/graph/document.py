@@ -5,11 +5,14 @@ read-only), the repetitive chains found in them (:func:`gradstudio.studio.figure
 which groups are expanded, the computed layout, and the positions the user
 dragged nodes to. It changes only through its setters, which the undo
 commands (:mod:`.commands`) call; it announces each change by a signal and
-the scene follows. It knows nothing of items or widgets.
+the scene follows. It knows nothing of items or widgets. Each document owns
+its undo history (``undo_stack``): an edit made while one call's graph is
+shown is undone only there, however often the panel switches calls.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoStack
 
 from gradstudio.studio.figures import layout as graph_layout
 
@@ -36,6 +39,7 @@ class GraphDocument(QObject):
         self.shown: list = []
         self.owner: dict = {}
         self.layout = graph_layout.Layout()
+        self.undo_stack = QUndoStack(self)
         self._relayout()
 
     # -- reading ---------------------------------------------------------------------------------

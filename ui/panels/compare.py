@@ -8,7 +8,9 @@ disagree (engine vs symbolic vs finite differences, the bad ones marked), the
 note (kinks, timeouts, size) and what the symbols stand for
 (:mod:`..widgets.gradient_text`).
 
-Rows appear as soon as a call is recorded and fill in when its derivation
+What each row says is decided in :mod:`.compare_rows` (plain data); this
+widget renders it, and leaves a section alone when its description has not
+changed. Rows appear as soon as a call is recorded and fill in when its derivation
 arrives, as text first; the formulas are rendered afterwards, a few per
 event-loop turn and only for rows on screen (:mod:`..widgets.math_view`
 caches them, so a re-run cell shows its formulas at once; the delegate in
@@ -24,34 +26,30 @@ formula on the clipboard; double-clicking a formula opens it whole in a window.
 """
 from __future__ import annotations
 
-import html
 import time
 
-import numpy as np
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QAction, QBrush, QColor, QFont, QGuiApplication, QKeySequence, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QMenu, QToolButton,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from .. import theme
+from ..widgets.echo import EchoGuard
 from ..widgets import math_view
-from ..widgets.formula_actions import FormulaActions, choice_for, formula_line
+from ..widgets.formula_actions import FormulaActions, choice_for
 from ..widgets.formula_delegate import (ROLE_FORMULA, ROLE_HTML, ROLE_KEY, ROLE_KIND, FormulaDelegate,
                                         Shown)
-from ..widgets.gradient_text import (cut, cut_lines, explain_html, format_full, format_sample,
-                                     leaf_formulas, legend_html)
+from ..widgets.gradient_text import explain_html, format_full, format_sample, leaf_formulas, legend_html
 from ..widgets.math_view import Formula, FormulaWindow
+from .compare_rows import (CHAIN, COLUMNS, ENGINE, ERROR, FD, LEAF, MARK, SIMPLIFIED, SYMBOLIC, TORCH, Row,
+                           describe_call)
 
-COLUMNS = ["Leaf", "", "Engine (this call)", "Chain form", "Simplified", "Symbolic", "Finite diff.", "PyTorch",
-           "Error"]
-LEAF, MARK, ENGINE, CHAIN, SIMPLIFIED, SYMBOLIC, FD, TORCH, ERROR = range(len(COLUMNS))
 FORMULA_COLUMNS = (CHAIN, SIMPLIFIED)
 # Every column is one backward call's own gradient; .grad (what print(x.grad) shows)
 # is the running total over the calls since it was last zeroed: say which is which.
 THIS_CALL_TIP = ("This call's contribution: what this backward() added to the leaf's .grad. "
                  "A printed x.grad is the running total over every backward() since it was last "
                  "zeroed (the Inspector shows it)")
-SAME_CHARS = 12               # a simplified form equal to a chain form longer than this is not repeated
 MIN_WIDTHS = {LEAF: 40, ENGINE: 70, CHAIN: 60, SIMPLIFIED: 60, SYMBOLIC: 60, FD: 60, TORCH: 60,
               ERROR: 40}          # pixels a column keeps when the panel is narrow
 RENDER_SLICE_SECONDS = 0.04   # formula rendering per event-loop turn
@@ -116,7 +114,9 @@ class ComparePanel(QWidget):
         layout.addWidget(self.tree)
 
         self.sections: dict = {}                 # call index -> top-level item
-        self._syncing = False
+        self._described: dict = {}               # call index -> the compare_rows.Section it shows
+        self._unseen = True                      # rows changed since is_busy last looked at them
+        self._syncing = EchoGuard()
         self._pending: dict = {}                 # render key -> (latex, color, size, dpr)
         self._tints: dict = {}
         self._render_timer = QTimer(self, singleShot=True, interval=0, timeout=self._render_pending)
@@ -139,6 +139,8 @@ class ComparePanel(QWidget):
         self.tree.itemClicked.connect(self._on_item_clicked)
         self.tree.viewport().installEventFilter(self)
         self.tree.verticalScrollBar().actionTriggered.connect(self._on_user_scroll)
+        self.tree.verticalScrollBar().valueChanged.connect(self._rows_changed)
+        self.tree.itemExpanded.connect(self._rows_changed)
         copy = QAction("Copy formula as sympy", self.tree)
         copy.setShortcut(QKeySequence(QKeySequence.StandardKey.Copy))
         copy.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
@@ -205,6 +207,7 @@ class ComparePanel(QWidget):
 
     def _relayout(self):
         """Row heights and column widths follow the rendered formulas."""
+        self._unseen = True
         self._fit_columns()
         self.tree.doItemsLayout()
         self._keep_in_view()
@@ -261,11 +264,17 @@ class ComparePanel(QWidget):
     def _on_user_scroll(self, *args):
         self._followed = None
 
+    def _rows_changed(self, *args):
+        """Other rows may be on screen now (built, laid out, scrolled to): is_busy looks again."""
+        self._unseen = True
+
     def is_busy(self) -> bool:
         """Formulas on screen still to render (``gradstudio snapshot`` waits for them)."""
         if self._pending:
             return True
         if not self.tree.isVisible():
+            return False
+        if not self._unseen:        # nothing changed since the rows on screen were all rendered
             return False
         area = self.tree.viewport().rect()
         for section in self.sections.values():
@@ -278,13 +287,14 @@ class ComparePanel(QWidget):
                     formula = item.data(column, ROLE_FORMULA)
                     if isinstance(formula, Formula):
                         self.formula_shown(formula, False)
-        return bool(self._pending)
+        self._unseen = bool(self._pending)
+        return self._unseen
 
     def eventFilter(self, watched, event):
         if watched is self.tree.viewport() and event.type() == QEvent.Type.Resize:
             if event.size().width() != self._last_width:      # detail lines wrap anew
                 self._last_width = event.size().width()
-                self.delegate._documents.clear()
+                self.delegate.forget_layouts()
                 self._relayout_timer.start()
         return super().eventFilter(watched, event)
 
@@ -293,17 +303,18 @@ class ComparePanel(QWidget):
         self._followed = None
         self.tree.clear()
         self.sections.clear()
+        self._described.clear()
         self._update_copy_buttons()
 
     def _on_call_added(self, index: int):
         section = QTreeWidgetItem(self.tree)
         section.setData(0, ROLE_KEY, (index, None))
         section.setData(0, ROLE_KIND, "section")
-        section.setFirstColumnSpanned(True)
         font = section.font(0)
         font.setBold(True)
         section.setFont(0, font)
         self.sections[index] = section
+        section.setFirstColumnSpanned(True)     # lays the tree out now, before its rows exist
         self._refresh_call(index)
         section.setExpanded(True)
         self._follow(section)
@@ -313,161 +324,63 @@ class ComparePanel(QWidget):
         section = self.sections.get(index)
         if record is None or section is None:
             return
-        self._relayout_timer.start()            # new contents: the columns fit again
         colors = theme.colors(self.palette())
-        data = record.data
-        where = record.where()
-        grad_fn = data.root.grad_fn
-        state = ""
-        if record.status == "error":
-            state = " — raised"
-        elif record.check is not None:
-            state = " — ✓ all agree" if record.check.agree else " — ✗ disagreement"
-        elif record.deriving or record.pending:
-            state = " — deriving…"
-        section.setText(0, f"#{index}  {record.title()}{'  ·  ' + grad_fn if grad_fn else ''}"
-                           f"  ·  {where}{state}")
-        section.setToolTip(0, f"backward call #{index}: {record.title()} at {where}")
-        if record.check is not None and not record.check.agree:
-            section.setForeground(0, QBrush(QColor(colors["bad"])))
-        else:
-            section.setForeground(0, QBrush())
+        described = describe_call(record, colors, self.model.tensors.tensor, self.forms.shown)
+        if self._described.get(index) == described:
+            return                                # (callDeriving after callAdded: the same rows)
+        self._described[index] = described
+        self._relayout_timer.start()            # new contents: the columns fit again
+        self._unseen = True
+        section.setText(0, described.text)
+        section.setToolTip(0, described.tip)
+        section.setForeground(0, QBrush(QColor(colors["bad"])) if described.bad else QBrush())
         if self._followed is not None and self._followed.parent() is section:
             self._followed = section         # until the selection finds its new row
         section.takeChildren()
-        if record.status == "error":
-            lines = [(f"{data.error_type or 'Error'}: {data.error}", "error")]
-            if data.hint:
-                lines.append((f"Hint: {data.hint}", "hint"))
-            row = QTreeWidgetItem(section)
-            row.setData(0, ROLE_KEY, (index, None))
-            row.setData(0, ROLE_KIND, "message")
-            row.setFirstColumnSpanned(True)
-            row.setText(0, "\n".join(text for text, _ in lines))
-            row.setData(0, ROLE_HTML, "<br>".join(f"<span style='color:{colors[color]}'>{html.escape(text)}</span>"
-                                                  for text, color in lines))
-            self._update_copy_buttons()
-            return
-        checks = {leaf.vertex: leaf for leaf in (record.check.leaves if record.check is not None else [])}
-        for leaf in data.leaves:
-            self._leaf_rows(section, record, leaf, checks.get(leaf.vertex), colors)
-        if not data.leaves:
-            row = QTreeWidgetItem(section)
-            row.setData(0, ROLE_KEY, (index, None))
-            row.setData(0, ROLE_KIND, "message")
-            row.setFirstColumnSpanned(True)
-            row.setText(0, "no leaf received a gradient in this call")
-            row.setData(0, ROLE_HTML, html.escape(row.text(0)))
-        if any(leaf.torch is not None for leaf in checks.values()):
+        spanned = [self._row_item(section, row, colors) for row in described.rows]
+        # Spanning a row lays the whole tree out at once (QTreeView::setFirstColumnSpanned
+        # executes the posted layout): span them after every row is in, so that is once.
+        for item in spanned:
+            if item.data(0, ROLE_KIND) != "leaf":
+                item.setFirstColumnSpanned(True)
+        if described.torch:
             self.tree.setColumnHidden(TORCH, False)
         if self.model.selection.current.call == index:     # the rows were rebuilt: select again
             self._on_selection_changed(self.model.selection.current)
         self._update_copy_buttons()
 
-    def _leaf_rows(self, section, record, leaf: dict, check: dict | None, colors: dict):
-        key = (record.index, leaf.vertex)
-        row = QTreeWidgetItem(section)
-        row.setData(0, ROLE_KEY, key)
-        row.setData(0, ROLE_KIND, "leaf")
-        shape = "×".join(str(s) for s in leaf.shape) or "scalar"
-        root = record.data.root.name or ""
-        row.setText(LEAF, leaf.name)
-        row.setToolTip(LEAF, f"∂{root}/∂{leaf.name}, shape {shape}")
-        numeric = check.numeric if check is not None and check.numeric is not None else leaf.numeric
-        row.setText(ENGINE, format_sample(numeric))
-        row.setToolTip(ENGINE, self._contribution_tip(record, leaf) + format_full(numeric))
+    @staticmethod
+    def _row_item(section, row: Row, colors: dict) -> QTreeWidgetItem:
+        item = QTreeWidgetItem(section)
+        item.setData(0, ROLE_KEY, row.key)
+        item.setData(0, ROLE_KIND, row.kind)
+        if row.kind != "leaf":
+            if row.formula is not None:
+                item.setData(0, ROLE_FORMULA, row.formula)
+            if row.text:
+                item.setText(0, row.text)
+            item.setData(0, ROLE_HTML, row.html)
+            if row.tip is not None:
+                item.setToolTip(0, row.tip)
+            return item
         for column in range(len(COLUMNS)):
-            row.setTextAlignment(column, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft)
-        if check is None:
-            waiting = "deriving…" if (record.deriving or record.pending) else "—"
-            for column in (CHAIN, SIMPLIFIED, SYMBOLIC, FD):
-                row.setText(column, waiting)
-                row.setForeground(column, QBrush(QColor(colors["muted"])))
-            return
-        check = self.forms.shown(key, check)
-        forms = leaf_formulas(check)
-        if check.formula_kind == "matrix" and forms["chain"]:   # too wide for a column: a line below
-            _, cell = formula_line(section, key, forms["chain"])
-            forms = {"chain": cell, "simplified": cell}
-        same = forms["chain"].text == forms["simplified"].text and len(forms["chain"].text or "") > SAME_CHARS
-        for column, form in ((CHAIN, forms["chain"]), (SIMPLIFIED, forms["simplified"])):
-            if column == SIMPLIFIED and same:      # a long formula sympy could not simplify: once is enough
-                row.setText(column, "= chain form")
-                row.setForeground(column, QBrush(QColor(colors["muted"])))
-                row.setToolTip(column, "sympy found nothing simpler")
-            elif form:
-                row.setData(column, ROLE_FORMULA, form)
-                row.setText(column, cut(form.text))
-                tip = html.escape(form.text or "")
-                if form.pretty:
-                    tip = f"<pre>{html.escape(cut_lines(form.pretty))}</pre>"
-                if form.caption:
-                    tip = f"Shown: the formula of element {form.caption}. All of them:<br>{tip}"
-                row.setToolTip(column, f"{tip}<br><i>Double-click to see it whole; right-click to copy.</i>")
-            else:
-                if column == CHAIN and check.formula_size:
-                    text = f"too large ({check.formula_size} ops)"
-                elif column == SIMPLIFIED and check.formula:
-                    text = "not simplified"
-                else:
-                    text = "—"
-                row.setText(column, text)
-                row.setForeground(column, QBrush(QColor(colors["muted"])))
-                row.setToolTip(column, check.formula_note or check.note or "")
-        row.setText(SYMBOLIC, format_sample(check.symbolic))
-        row.setToolTip(SYMBOLIC, format_full(check.symbolic))
-        row.setText(FD, format_sample(check.finite_difference, check.unsampled))
-        row.setToolTip(FD, format_full(check.finite_difference))
-        if check.torch is not None:
-            row.setText(TORCH, format_sample(check.torch))
-            row.setToolTip(TORCH, format_full(check.torch))
-        error = check.max_abs_error
-        row.setText(ERROR, "—" if error is None else ("0" if error == 0 else f"{error:.1g}"))
-        if error is not None:
-            row.setToolTip(ERROR, f"largest |difference| over the elements: {error:.6g}")
-        note = check.note or ""
-        bold = QFont(row.font(MARK))
-        bold.setBold(True)
-        row.setFont(MARK, bold)
-        if check.agree:
-            row.setText(MARK, "✓")
-            row.setForeground(MARK, QBrush(QColor(colors["ok"])))
-            row.setToolTip(MARK, "engine, closed form and finite differences agree"
-                           + (f"\n\n{note}" if note else ""))
-        else:
-            mark = "?" if check.formula is None and check.finite_difference is None else "✗"
-            row.setText(MARK, mark)
-            row.setForeground(MARK, QBrush(QColor(colors["bad"])))
-            row.setToolTip(MARK, note or "the values disagree")
-            mismatch = check.mismatch
-            if mismatch is not None and np.any(mismatch):
-                where = np.argwhere(mismatch)
-                listing = "\n".join(str([int(v) for v in i]) for i in where[:20]) + ("\n…" if len(where) > 20 else "")
-                for column in (ENGINE, MARK):
-                    row.setBackground(column, QBrush(QColor(colors["mismatch_bg"])))
-                row.setToolTip(ENGINE, self._contribution_tip(record, leaf) + format_full(numeric)
-                               + "\n\ndisagreeing elements:\n" + listing)
-        detail = explain_html(check, colors)
-        if detail:
-            line = QTreeWidgetItem(section)
-            line.setData(0, ROLE_KEY, key)
-            line.setData(0, ROLE_KIND, "detail")
-            line.setData(0, ROLE_HTML, detail)
-            line.setFirstColumnSpanned(True)
-            line.setToolTip(0, note)
-
-    def _contribution_tip(self, record, leaf: dict) -> str:
-        """Says the Engine value is this call's share of ``.grad``; when the leaf is a
-        script variable, also its ``.grad`` now (the running total) if that differs."""
-        name = leaf.name
-        tip = f"This call's contribution to {name}.grad (what backward #{record.index} added).\n"
-        tensor = self.model.tensors.tensor(name)
-        total = tensor.grad if tensor is not None else None
-        numeric = leaf.numeric
-        if total is not None and numeric is not None and np.shape(total) == np.shape(numeric) \
-                and not np.array_equal(total, numeric):
-            tip += f"{name}.grad now (the running total over the calls so far): {format_sample(total)}\n"
-        return tip + "\n"
+            item.setTextAlignment(column, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft)
+        for column, cell in row.cells.items():
+            if cell.formula is not None:
+                item.setData(column, ROLE_FORMULA, cell.formula)
+            if cell.text:
+                item.setText(column, cell.text)
+            if cell.tip is not None:
+                item.setToolTip(column, cell.tip)
+            if cell.tone is not None:
+                item.setForeground(column, QBrush(QColor(colors[cell.tone])))
+            if cell.bold:
+                bold = QFont(item.font(column))
+                bold.setBold(True)
+                item.setFont(column, bold)
+            if cell.mismatch:
+                item.setBackground(column, QBrush(QColor(colors["mismatch_bg"])))
+        return item
 
     # -- selection -----------------------------------------------------------------------------------
     def _on_current_item(self, item, previous=None):
@@ -507,8 +420,7 @@ class ComparePanel(QWidget):
         if target is None and current is not None and current.data(0, ROLE_KIND) == "section" \
                 and (current.data(0, ROLE_KEY) or (None,))[0] == selection.call:
             return                                   # our own section click selected the root
-        self._syncing = True
-        try:
+        with self._syncing:
             if target is not None:
                 if self.tree.currentItem() is not target:
                     self.tree.setCurrentItem(target)
@@ -516,8 +428,6 @@ class ComparePanel(QWidget):
             else:
                 self.tree.setCurrentItem(None)
                 self.tree.clearSelection()
-        finally:
-            self._syncing = False
         self._update_copy_buttons()
 
     # -- copying ---------------------------------------------------------------------------------------
@@ -640,6 +550,7 @@ class ComparePanel(QWidget):
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.FontChange):
             self._update_fonts()
             self._tints.clear()
-            self.delegate._documents.clear()
+            self.delegate.forget_layouts()
+            self._described.clear()              # the colours changed: every row again
             for index in list(self.sections):
                 self._refresh_call(index)

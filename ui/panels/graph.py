@@ -8,13 +8,15 @@ them, with a legend. Long repetitive chains are collapsed into one group;
 double-click expands or collapses it. Hover for value and gradient; click a
 node to select it everywhere; a selection made elsewhere is highlighted and
 centred here. Dragging nodes and expanding groups are undo commands
-(Ctrl+Z / Ctrl+Shift+Z in the panel).
+(Ctrl+Z / Ctrl+Shift+Z in the panel), kept per call: every document has its
+own stack, and a ``QUndoGroup`` makes the shown document's stack the one the
+Undo/Redo actions act on.
 """
 from __future__ import annotations
 
 import shiboken6
 from PySide6.QtCore import QEvent, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence, QUndoStack
+from PySide6.QtGui import QAction, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMenu, QSizePolicy, QStackedWidget,
                                QToolButton, QVBoxLayout, QWidget)
 
@@ -25,6 +27,7 @@ from ..graph.legend import GradLegend
 from ..graph.scene import GraphScene
 from ..graph.view import MIN_ZOOM, GraphView
 from .. import theme
+from ..widgets.echo import EchoGuard
 
 MIN_FIT_ZOOM = 0.6         # "fit" never shrinks text below this; a bigger graph is shown around its root
 EMPTY_TEXT = "Run a cell that calls backward(): its computation graph appears here."
@@ -53,12 +56,12 @@ class GraphPanel(QWidget):
     def __init__(self, context, parent=None):
         super().__init__(parent)
         self.model = context.model
-        self.undo_stack = QUndoStack(self)
+        self.undo_group = QUndoGroup(self)   # the active stack is the shown document's
         self.documents: dict = {}            # call index -> GraphDocument
         self.document: GraphDocument | None = None
         self.follow_latest = True
-        self._syncing = False
-        self._clicking = False                # a click here selected it: do not scroll to it
+        self._syncing = EchoGuard()
+        self._clicking = EchoGuard()          # a click here selected it: do not scroll to it
         self._wanted_call = None              # a call to show once it arrives (restored view state)
         self._restored_zoom = None            # the zoom to show it at
 
@@ -99,7 +102,7 @@ class GraphPanel(QWidget):
             button.setDefaultAction(action)
             button.setAutoRaise(True)
             bar.addWidget(button)
-        stack = self.undo_stack
+        stack = self.undo_group
         for name, text, slot, keys, can, changed in (
                 ("undo", "↶", stack.undo, QKeySequence.keyBindings(QKeySequence.StandardKey.Undo),
                  stack.canUndoChanged, stack.undoTextChanged),
@@ -142,7 +145,7 @@ class GraphPanel(QWidget):
         self._pending_call = None
 
         self.calls.currentIndexChanged.connect(self._on_call_picked)
-        self.undo_stack.indexChanged.connect(self._on_undo_index_changed)
+        self.undo_group.indexChanged.connect(self._on_undo_index_changed)
         self.scene.nodeClicked.connect(self._on_node_clicked)
         self.scene.nodesDragged.connect(self._on_nodes_dragged)
         self.scene.groupActivated.connect(self._on_group_activated)
@@ -192,11 +195,8 @@ class GraphPanel(QWidget):
         record = self.model.calls.call(index)
         if record is None:
             return
-        self._syncing = True
-        try:
+        with self._syncing:
             self.calls.addItem(self._call_title(record), index)
-        finally:
-            self._syncing = False
         if self._wanted_call == index or (self.follow_latest and self._wanted_call is None):
             self._wanted_call = None
             self._pending_call = index
@@ -216,7 +216,7 @@ class GraphPanel(QWidget):
             return
         record = self.model.calls.call(call)
         if record is not None and call not in self.documents and record.graph and record.graph.nodes:
-            self.documents[call] = GraphDocument(record, self.scene.measure, self)
+            self._new_document(record)
             self._pending.start()
             return
         self._pending_call = None
@@ -243,15 +243,10 @@ class GraphPanel(QWidget):
         self.notice.clear()
         self._pending.stop()
         self._pending_call = None
-        self.undo_stack.clear()
-        self.scene.set_document(None)
-        self.documents.clear()
-        self.document = None
-        self._syncing = True
-        try:
+        self._set_document(None)
+        self._forget_documents()
+        with self._syncing:
             self.calls.clear()
-        finally:
-            self._syncing = False
         self.follow_latest = True
         self._show_empty(EMPTY_TEXT)
 
@@ -285,11 +280,8 @@ class GraphPanel(QWidget):
             return
         combo_index = self.calls.findData(index)
         if combo_index >= 0 and combo_index != self.calls.currentIndex():
-            self._syncing = True
-            try:
+            with self._syncing:
                 self.calls.setCurrentIndex(combo_index)
-            finally:
-                self._syncing = False
         if record.status == "error":
             self.notice.setText(error_notice(record))
             self.notice.setStyleSheet(f"color: {theme.colors(self.palette())['error']}; padding: 2px 6px;")
@@ -298,18 +290,13 @@ class GraphPanel(QWidget):
             self.notice.hide()
         if not record.graph or not record.graph.nodes:
             reason = record.data.graph_error or "no graph was recorded for this call"
-            self.scene.set_document(None)
-            self.document = None
+            self._set_document(None)
             self.legend.set_scale(None)
             self._show_empty(f"#{index} {record.title()}: {reason}")
             self._update_actions()
             return
-        document = self.documents.get(index)
-        if document is None:
-            document = GraphDocument(record, self.scene.measure, self)
-            self.documents[index] = document
-        self.document = document
-        self.scene.set_document(document)
+        document = self.documents.get(index) or self._new_document(record)
+        self._set_document(document)
         self.legend.set_scale(self.scene.scale)
         self.stack.setCurrentWidget(self.view)
         if self._restored_zoom is not None:
@@ -322,6 +309,29 @@ class GraphPanel(QWidget):
         if selection.call == index and selection.node is not None:
             self.scene.set_highlight(document.visible_id(selection.node))
         self._update_actions()
+
+    @property
+    def undo_stack(self):
+        """The shown document's undo stack (None when no graph is shown)."""
+        return self.undo_group.activeStack()
+
+    def _new_document(self, record) -> GraphDocument:
+        document = GraphDocument(record, self.scene.measure, self)
+        self.documents[record.index] = document
+        self.undo_group.addStack(document.undo_stack)
+        return document
+
+    def _set_document(self, document: GraphDocument | None):
+        """Show ``document`` (or nothing); Undo/Redo now act on its history."""
+        self.document = document
+        self.scene.set_document(document)
+        self.undo_group.setActiveStack(document.undo_stack if document is not None else None)
+
+    def _forget_documents(self):
+        for document in self.documents.values():
+            self.undo_group.removeStack(document.undo_stack)
+            document.deleteLater()
+        self.documents.clear()
 
     def _show_empty(self, text: str):
         self.placeholder.setText(text)
@@ -384,16 +394,13 @@ class GraphPanel(QWidget):
             return
         group = doc.group_by_id.get(vid)
         node = group.last if group is not None else vid
-        self._clicking = True
-        try:
+        with self._clicking:
             self.model.selection.select(call=doc.call, node=node)
-        finally:
-            self._clicking = False
         self.scene.set_highlight(vid)
 
     def _on_nodes_dragged(self, moves: dict):
         if self.document is not None:
-            self.undo_stack.push(MoveNodesCommand(self.document, moves))
+            self.document.undo_stack.push(MoveNodesCommand(self.document, moves))
             self._update_actions()
 
     def _on_group_activated(self, gid: str, expand: bool):
@@ -414,14 +421,14 @@ class GraphPanel(QWidget):
 
     def reset_layout(self):
         if self.document is not None and self.document.overrides:
-            self.undo_stack.push(ResetPositionsCommand(self.document))
+            self.document.undo_stack.push(ResetPositionsCommand(self.document))
             self._update_actions()
 
     def _push_expanded(self, expanded: set, text: str):
         doc = self.document
         if expanded == doc.expanded:
             return
-        self.undo_stack.push(SetExpandedCommand(doc, expanded, text))
+        doc.undo_stack.push(SetExpandedCommand(doc, expanded, text))
         self.legend.set_scale(self.scene.scale)
         selection = self.model.selection.current
         if selection.call == doc.call and selection.node is not None:
@@ -460,8 +467,7 @@ class GraphPanel(QWidget):
             self.legend.update()
         if event.type() == QEvent.Type.FontChange and self.document is not None:
             # node sizes follow the font: lay out afresh (the undo history refers to old documents)
-            self.undo_stack.clear()
-            self.documents.clear()
-            call, self.document = self.document.call, None
-            self.scene.set_document(None)
+            call = self.document.call
+            self._set_document(None)
+            self._forget_documents()
             self.show_call(call)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QLabel, QPlainTextEdit, Q
 
 from ..widgets import math_view
 from ..widgets.code_editor import monospace_font
+from ..widgets.echo import EchoGuard
 from ..widgets.formula_actions import breakable, choice_for, fitted
 from ..widgets.gradient_text import leaf_formulas
 
@@ -90,7 +91,7 @@ class InspectorPanel(QWidget):
         layout.addWidget(self.value, 1)
         layout.addWidget(self.grad_label)
         layout.addWidget(self.grad, 1)
-        self._syncing = False
+        self._syncing = EchoGuard()
 
         self.picker.currentTextChanged.connect(self._on_picked)
         m = self.model
@@ -112,14 +113,11 @@ class InspectorPanel(QWidget):
     # -- model → view ------------------------------------------------------------------------------
     def _on_tensors_changed(self):
         names = sorted(self.model.tensors.by_name)
-        self._syncing = True
-        try:
+        with self._syncing:
             self.picker.clear()
             self.picker.addItems(names)
             current = self.model.selection.current.tensor
             self.picker.setCurrentIndex(names.index(current) if current in names else -1)
-        finally:
-            self._syncing = False
         self._show_selection(self.model.selection.current)
 
     def _on_picked(self, name: str):
@@ -129,12 +127,9 @@ class InspectorPanel(QWidget):
     def _show_selection(self, selection):
         tensor = self.model.selection.selected_tensor()
         node = self.model.selection.selected_node()
-        self._syncing = True
-        try:
+        with self._syncing:
             index = self.picker.findText(selection.tensor) if selection.tensor else -1
             self.picker.setCurrentIndex(index)
-        finally:
-            self._syncing = False
         if tensor is not None:
             self._show_tensor(tensor)
         elif node is not None:

@@ -23,7 +23,9 @@ rebuilt when they are shown; updates from the kernel wait while it is busy
 and rendered off the GUI thread (:mod:`gradstudio.ui.plots.view`); a tab
 with nothing to plot shows a plain message, so matplotlib is imported — in a
 thread — only when there is a first plot. Drawing itself is
-:mod:`gradstudio.studio.figures.plotting`.
+:mod:`gradstudio.studio.figures.plotting`; what to draw (which call, the
+heatmap's source, the tabs' messages, where a sweep stands) is decided in
+:mod:`gradstudio.studio.figures.plot_choice`, without Qt.
 """
 from __future__ import annotations
 
@@ -37,46 +39,19 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout
                                QProgressBar, QPushButton, QSpinBox, QStackedWidget, QTabWidget,
                                QVBoxLayout, QWidget)
 
+from gradstudio.studio.figures import plot_choice
+from gradstudio.studio.figures.plot_choice import (DEFAULT_POINTS, MAX_POINTS, SweepState, default_range,
+                                                   element_text, file_part, node_name)
+
 from .. import theme
+from ..widgets.echo import EchoGuard
 
 TABS = ("norms", "heatmap", "sweep", "loss")
 TITLES = {"norms": "Gradient norms", "heatmap": "Heatmap", "sweep": "Sweep", "loss": "Loss curve"}
-DEFAULT_POINTS = 41
-MAX_POINTS = 401
 
 
 class _Relay(QObject):
     done = Signal()           # emitted from a thread, delivered in the GUI thread
-
-
-def _sampled(item: dict, title: str, name: str, what: str) -> dict:
-    """The heatmap source for a gradient too large to send: the kernel's sample of it
-    (every k-th row and column); no element picking (a cell is not one element)."""
-    sample = item.grad_sample
-    rows, columns = sample.shape
-    step_rows, step_columns = sample.step
-    size = item.grad_summary.size if item.grad_summary is not None else None
-    return {"array": sample.array, "leaf": None, "name": name, "title": f"{title} (sampled)",
-            "info": f"{what}: {size:,} elements, too many to send — shown: every "
-                    f"{_nth(step_rows)} row and {_nth(step_columns)} column of its {rows:,}×{columns:,} layout."}
-
-
-def _nth(step: int) -> str:
-    if step == 1:
-        return "single"
-    suffix = "th" if 10 <= step % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(step % 10, "th")
-    return f"{step}{suffix}"
-
-
-def default_range(value: float) -> tuple:
-    """value ± max(1, |value|): the kernel's default (gradstudio.studio.sweep), repeated here
-    so the GUI does not import the engine just to show two numbers."""
-    half = max(1.0, abs(float(value)))
-    return float(value) - half, float(value) + half
-
-
-def element_text(name: str, element) -> str:
-    return f"{name}[{', '.join(str(i) for i in element)}]" if len(element) else name
 
 
 class PlotsPanel(QWidget):
@@ -121,16 +96,16 @@ class PlotsPanel(QWidget):
         self.heatmap_plot = None
         self.sweep_plot = None
         self.norms_call = None          # the call the norms tab shows
+        self._norms_content = self._norms_limits = None   # what its bars show, and where
         self.heatmap_leaf = None        # (call, vertex) when the heatmap shows a leaf's gradient
-        self.sweep_result = None        # the sweep shown
-        self.pending_sweep = None       # (call, vertex, element) asked of the kernel
+        self.sweep = SweepState()       # asked of the kernel, and what came back
         self.renders = dict.fromkeys(TABS, 0)
         self._stale = set(TABS)
         self._urgent = False
         self._generation = dict.fromkeys(TABS, 0)
         self._plotting_loaded = False
         self._loader = None
-        self._syncing = False
+        self._syncing = EchoGuard()
         self._refresh_timer = QTimer(self, singleShot=True, interval=0, timeout=self._refresh)
 
         self.tabs.currentChanged.connect(lambda index: self._schedule(now=True))
@@ -242,12 +217,7 @@ class PlotsPanel(QWidget):
     # -- which data -------------------------------------------------------------------------------
     def current_call(self):
         """The record the norms and sweep tabs are about: the selected call, else the newest."""
-        m = self.model
-        record = m.calls.call(m.selection.current.call) if m.selection.current.call is not None else None
-        if record is None:
-            calls = m.calls.call_list()
-            record = calls[-1] if calls else None
-        return record
+        return plot_choice.current_call(self.model)
 
     def _plotting_ready(self) -> bool:
         """Whether matplotlib is imported. The first time, it is imported in a thread
@@ -354,8 +324,7 @@ class PlotsPanel(QWidget):
         self._mark()
 
     def _on_calls_cleared(self):
-        self.pending_sweep = None
-        self.sweep_result = None
+        self.sweep.clear()
         self._set_sweep_busy(False)
         self._set_sweep_status("")
         self._on_calls_changed()
@@ -363,35 +332,27 @@ class PlotsPanel(QWidget):
     def _on_selection_changed(self, selection):
         self._sync_call_picker()
         self._fill_leaf_picker()
-        self._mark("norms", "heatmap", *(("sweep",) if self.sweep_result is None else ()))
+        self._mark("norms", "heatmap", *(("sweep",) if self.sweep.result is None else ()))
 
     def _fill_call_picker(self):
-        self._syncing = True
-        try:
+        with self._syncing:
             self.call_picker.clear()
             for record in self.model.calls.call_list():
                 state = "  (raised)" if record.status == "error" else ""
                 self.call_picker.addItem(f"#{record.index}  {record.title()}{state}", record.index)
-        finally:
-            self._syncing = False
         self._sync_call_picker()
 
     def _sync_call_picker(self):
         record = self.current_call()
-        self._syncing = True
-        try:
+        with self._syncing:
             self.call_picker.setCurrentIndex(self.call_picker.findData(record.index) if record else -1)
-        finally:
-            self._syncing = False
 
     def _on_call_picked(self, row: int):
         index = self.call_picker.itemData(row)
         record = self.model.calls.call(index) if index is not None else None
         if record is None or self._syncing:
             return
-        root = record.graph.root if record.graph else None
-        leaves = record.data.leaves or []
-        node = leaves[0].vertex if leaves else root
+        node = plot_choice.node_to_select(record)
         if node is not None:
             self.model.selection.select(call=index, node=node)
 
@@ -399,12 +360,8 @@ class PlotsPanel(QWidget):
     def _render_norms(self):
         """Gather on this thread, draw in the view's worker (see gradstudio.ui.plots.view)."""
         record = self.current_call()
-        if record is None or not record.nodes:
-            if record is None:
-                message = "Run a cell that calls backward() to see the gradient norms"
-            else:
-                message = f"backward #{record.index}: " + (record.data.graph_error
-                                                            or "no graph was recorded for this call")
+        message = plot_choice.norms_message(record)
+        if message is not None:
             self._draw_message("norms", message, reset=("norms_plot", "norms_call"))
             return
         if not self._plotting_ready():
@@ -414,24 +371,39 @@ class PlotsPanel(QWidget):
         colors = self.colors()
         selection = self.model.selection.current
         selected = selection.node if selection.call == record.index else None
-        title = f"‖grad‖ per vertex — #{record.index} {record.title()}"
-        if record.status == "error":
-            title += " (raised)"
+        title = plot_choice.norms_title(record)
         nodes, index = record.nodes, record.index
+        self._ensure_views()
+        view = self.views["norms"]
+        content = (plotting.norms_content(nodes, selected), tuple(sorted(colors.items())),
+                   tuple(view.figure.get_size_inches()))
+        shown = self.norms_plot
+        if shown is not None and content == self._norms_content and not view.rendering() \
+                and (shown.ax.get_xlim(), shown.ax.get_ylim()) == self._norms_limits:
+            # The same bars (a re-run cell): only the title's call number changes. Making
+            # the axes and their ticks afresh is most of a frame; keep them.
+            def retitle(figure):
+                plotting.norms_title(shown.ax, title, colors)
+                return shown
+
+            self._submit("norms", retitle, lambda plot: self._norms_shown(plot, index, content), keep=True)
+            return
 
         def build(figure):
             plotting.style_figure(figure, colors)
             return plotting.gradient_norms(figure.add_subplot(), nodes, selected=selected, colors=colors,
                                            title=title)
 
-        def done(plot):
-            self.norms_plot, self.norms_call = plot, index
+        self._submit("norms", build, lambda plot: self._norms_shown(plot, index, content))
 
-        self._submit("norms", build, done)
+    def _norms_shown(self, plot, index: int, content: tuple):
+        self.norms_plot, self.norms_call = plot, index
+        self._norms_content = content
+        self._norms_limits = (plot.ax.get_xlim(), plot.ax.get_ylim())   # a pan or zoom: build afresh
 
     def _render_loss(self):
         from gradstudio.studio.figures import loss_curve
-        name, curve = loss_curve.points([r.data for r in self.model.call_list()])
+        name, curve = loss_curve.points([r.data for r in self.model.calls.call_list()])
         if len(curve) < 2:
             self._draw_message("loss", "Run a loop that calls loss.backward() to see its loss curve")
             return
@@ -457,8 +429,9 @@ class PlotsPanel(QWidget):
         for attribute in reset:
             setattr(self, attribute, None)
 
-    def _submit(self, name: str, build, done):
-        """Draw a plot in tab ``name`` (in the view's worker); show it when it is ready."""
+    def _submit(self, name: str, build, done, keep: bool = False):
+        """Draw a plot in tab ``name`` (in the view's worker); show it when it is ready
+        (``keep``: ``build`` changes the figure shown instead of making a new one)."""
         self._ensure_views()
         view = self.views[name]
         self._generation[name] += 1
@@ -470,57 +443,11 @@ class PlotsPanel(QWidget):
             done(plot)
             self.stacks[name].setCurrentWidget(view)
 
-        view.submit(build, shown)
+        view.submit(build, shown, keep=keep)
 
     # -- heatmap ------------------------------------------------------------------------------------
-    def _heatmap_source(self) -> dict:
-        """What the heatmap shows: ``array`` (or None and a ``message``), ``title``,
-        ``leaf`` ((call, vertex) when it is a leaf's gradient in a call)."""
-        from gradstudio.studio.figures.plotting import node_label
-        m = self.model
-        node, tensor = m.selection.selected_node(), m.selection.selected_tensor()
-        call = m.selection.current.call
-        if node is not None:
-            label = node_label(node)
-            leaf = (call, node.id) if node.kind == "leaf" else None
-            if node.grad is not None:
-                return {"array": node.grad, "leaf": leaf, "name": label,
-                        "title": f"|∂f/∂{label}| in backward #{call}",
-                        "info": f"The gradient that reached {label} in backward #{call}"
-                                f"{' — click a cell to pick it for the sweep' if leaf else ''}."}
-            if node.grad_sample is not None:
-                return _sampled(node, f"|∂f/∂{label}| in backward #{call}", label,
-                                f"The gradient that reached {label} in backward #{call}")
-            if node.grad_summary is not None:
-                size = node.grad_summary.size
-                return {"message": f"The gradient of {label} is too large to show ({size:,} elements).",
-                        "leaf": leaf, "name": label}
-            if node.kind == "const":
-                return {"message": f"{label} is a constant: no gradient flows to it.", "name": label}
-            if tensor is None or tensor.grad is None:
-                return {"message": f"No gradient reached {label} in backward #{call}.", "name": label}
-        if tensor is not None:
-            name = tensor.name
-            if tensor.grad is not None:
-                call_index, vertex = m.calls.latest_call_with(name)
-                record = m.calls.call(call_index) if call_index is not None else None
-                found = record.node(vertex) if record is not None else None
-                leaf = (call_index, vertex) if found is not None and found.kind == "leaf" else None
-                return {"array": tensor.grad, "leaf": leaf, "name": name, "title": f"|{name}.grad|",
-                        "info": f"{name}.grad, accumulated over every backward call so far."}
-            if tensor.grad_sample is not None:
-                return _sampled(tensor, f"|{name}.grad|", name, f"{name}.grad")
-            if tensor.grad_summary is not None:
-                size = tensor.grad_summary.size
-                return {"message": f"{name}.grad is too large to show ({size:,} elements).", "name": name}
-            why = "it does not require grad" if not tensor.requires_grad else (
-                "it is not a leaf (call .retain_grad() to keep it)" if not tensor.is_leaf
-                else "no backward() has reached it yet")
-            return {"message": f"{name}.grad is None: {why}.", "name": name}
-        return {"message": "Select a tensor or a graph vertex to see |grad|."}
-
     def _render_heatmap(self):
-        source = self._heatmap_source()
+        source = plot_choice.heatmap_source(self.model)
         leaf = source.get("leaf")
         if source.get("array") is None:
             self.heatmap_info.setText("")
@@ -533,7 +460,7 @@ class PlotsPanel(QWidget):
         from gradstudio.studio.figures import plotting
         colors = self.colors()
         self._ensure_views()
-        self.views["heatmap"].suggested_name = f"gradient-{_file_part(source.get('name') or 'heatmap')}.png"
+        self.views["heatmap"].suggested_name = f"gradient-{file_part(source.get('name') or 'heatmap')}.png"
         self.heatmap_info.setText(source.get("info", ""))
         marked = None
         target = self.sweep_target()
@@ -557,27 +484,17 @@ class PlotsPanel(QWidget):
     # -- sweep: controls ------------------------------------------------------------------------------
     def _fill_leaf_picker(self):
         """The leaves of the current call; the selected one current if it is a leaf."""
-        record = self.current_call()
-        leaves = (record.data.leaves or []) if record is not None and record.status == "ok" else []
-        keys = [(record.index, leaf.vertex) for leaf in leaves]
+        choices = plot_choice.sweep_leaves(self.current_call())
+        keys = [key for key, label in choices]
         selection = self.model.selection.current
-        wanted = (selection.call, selection.node)
-        previous = self.leaf_picker.currentData()
-        self._syncing = True
-        try:
+        row = plot_choice.pick_leaf(keys, (selection.call, selection.node), self.leaf_picker.currentData())
+        with self._syncing:
             if [self.leaf_picker.itemData(i) for i in range(self.leaf_picker.count())] != keys:
                 self.leaf_picker.clear()
-                for key, leaf in zip(keys, leaves):
-                    shape = "×".join(str(s) for s in leaf.shape) or "scalar"
-                    self.leaf_picker.addItem(f"{leaf.name}  ({shape})", key)
-            if wanted in keys:
-                self.leaf_picker.setCurrentIndex(keys.index(wanted))
-            elif previous in keys:
-                self.leaf_picker.setCurrentIndex(keys.index(previous))
-            elif keys:
-                self.leaf_picker.setCurrentIndex(0)
-        finally:
-            self._syncing = False
+                for key, label in choices:
+                    self.leaf_picker.addItem(label, key)
+            if row is not None:
+                self.leaf_picker.setCurrentIndex(row)
         self._on_leaf_picked(self.leaf_picker.currentIndex(), select=False)
         self._update_sweep_enabled()
 
@@ -626,11 +543,8 @@ class PlotsPanel(QWidget):
         if (call, vertex) not in keys:      # (findData cannot compare Python tuples)
             return False
         row = keys.index((call, vertex))
-        self._syncing = True
-        try:
+        with self._syncing:
             self.leaf_picker.setCurrentIndex(row)
-        finally:
-            self._syncing = False
         self._on_leaf_picked(row, select=False)
         for spin, index in zip(self.element_spins, element):
             spin.setValue(int(index))
@@ -659,13 +573,13 @@ class PlotsPanel(QWidget):
                 self.hi.setValue(hi)
 
     def _update_sweep_enabled(self):
-        self.sweep_button.setEnabled(self.pending_sweep is None and self.sweep_target() is not None)
+        self.sweep_button.setEnabled(not self.sweep.pending and self.sweep_target() is not None)
 
     # -- sweep: request and answer ------------------------------------------------------------------
     def request_sweep(self):
         """Ask the kernel for the sweep the controls describe."""
         target = self.sweep_target()
-        if target is None or self.pending_sweep is not None:
+        if target is None or self.sweep.pending:
             return False
         call, vertex, element = target
         lo = hi = None
@@ -675,9 +589,9 @@ class PlotsPanel(QWidget):
                 self._set_sweep_status(f"<span style='color:{theme.colors(self.palette())['error']}'>"
                                           "The range is empty: “from” must be below “to”.</span>")
                 return False
-        self.pending_sweep = target
+        self.sweep.request(target)
         node = self._leaf_node()
-        name = element_text(_node_name(node), element)
+        name = element_text(node_name(node), element)
         span = f" over [{self.lo.value():g}, {self.hi.value():g}]" if self.lo.value() < self.hi.value() else ""
         self._set_sweep_status(f"Sweeping {name}{span} ({self.points.value()} points): the kernel "
                                   "re-runs the graph and evaluates the closed form at each point…")
@@ -690,7 +604,7 @@ class PlotsPanel(QWidget):
         self.sweep_status.setVisible(bool(text))
 
     def _cancel_sweep(self):
-        if self.pending_sweep is not None:
+        if self.sweep.pending:
             self.runner.interrupt()
 
     def _set_sweep_busy(self, busy: bool):
@@ -699,49 +613,40 @@ class PlotsPanel(QWidget):
         self._update_sweep_enabled()
 
     def _on_sweep_ready(self, result: dict):
-        pending = self.pending_sweep
-        if pending is not None and result.call == pending[0] \
-                and (result.vertex if result.vertex is not None else pending[1]) == pending[1]:
-            self.pending_sweep = None
+        was_pending = self.sweep.pending
+        shown = self.sweep.receive(result, known=self.model.calls.call(result.call) is not None)
+        if was_pending and not self.sweep.pending:
             self._set_sweep_busy(False)
-        if self.model.calls.call(result.call) is None:
+        if not shown:
             return
-        self.sweep_result = result
         if result.error:
-            color = theme.colors(self.palette())["error"]
-            self._set_sweep_status(f"<span style='color:{color}'>The sweep failed: "
-                                      f"{_html(result.error)}</span>")
+            self._set_failed_status(self.sweep.message)
         else:
-            self._set_sweep_status(result.note or "")
+            self._set_sweep_status(self.sweep.message)
             self.tabs.setCurrentWidget(self.pages["sweep"])
         self._mark("sweep", now=True)
+
+    def _set_failed_status(self, text: str):
+        color = theme.colors(self.palette())["error"]
+        self._set_sweep_status(f"<span style='color:{color}'>{_html(text)}</span>")
 
     def _on_busy_changed(self, busy: bool):
         if busy:
             return
         if self._stale:
             self._schedule()              # the redraws held while the kernel worked
-        if self.pending_sweep is not None:   # idle without answering: it died, or dropped the request
+        if self.sweep.pending:            # idle without answering: it died, or dropped the request
             QTimer.singleShot(0, self._check_unanswered)
 
     def _check_unanswered(self):
-        if self.pending_sweep is not None and not self.model.kernel.busy:
-            self.pending_sweep = None
+        if not self.model.kernel.busy and self.sweep.lost():
             self._set_sweep_busy(False)
-            self._set_sweep_status("The kernel stopped before the sweep came back.")
+            self._set_sweep_status(self.sweep.message)
 
     def _render_sweep(self):
-        result = self.sweep_result
+        result = self.sweep.result
         if result is None:
-            current = self.current_call()
-            if current is None:
-                hint = "Run a cell that calls backward(), then sweep one element of a leaf."
-            elif self.leaf_picker.count() == 0:
-                why = "raised" if current.status == "error" else "gave no leaf a gradient"
-                hint = f"backward #{current.index} {why}: there is nothing to sweep. Pick another call."
-            else:
-                hint = ("Pick a leaf and an element above (or click a heatmap cell), then Sweep: "
-                        "f and ∂f/∂a over a range, from the engine, the closed form and finite differences.")
+            hint = plot_choice.sweep_hint(self.current_call(), self.leaf_picker.count())
             self._draw_message("sweep", hint, reset=("sweep_plot",))
             return
         if not self._plotting_ready():
@@ -752,8 +657,8 @@ class PlotsPanel(QWidget):
         self._ensure_views()
         record = self.model.calls.call(result.call)
         node = record.node(result.vertex) if record is not None and result.vertex is not None else None
-        name = element_text(_node_name(node), result.element or [])
-        self.views["sweep"].suggested_name = f"sweep-{_file_part(name)}.png"
+        name = element_text(node_name(node), result.element or [])
+        self.views["sweep"].suggested_name = f"sweep-{file_part(name)}.png"
         title = f"f and ∂f/∂{name} — #{record.index} {record.title()}" if record else None
 
         def build(figure):
@@ -803,19 +708,6 @@ class PlotsPanel(QWidget):
         for key, box in (("lo", self.lo), ("hi", self.hi)):
             if isinstance(state.get(key), (int, float)) and not state.get("auto_range", True):
                 box.setValue(float(state[key]))
-
-
-def _node_name(node: dict | None) -> str:
-    """As gradstudio.studio.figures.plotting.node_label, without importing matplotlib for it."""
-    if node is None:
-        return "a"
-    return node.name or node.grad_fn or node.label or (node.kind or "?")
-
-
-def _file_part(text: str) -> str:
-    """A piece of a file name made from a variable or element name."""
-    kept = "".join(c if c.isalnum() else "-" for c in text)
-    return "-".join(p for p in kept.split("-") if p) or "plot"
 
 
 def _html(text: str) -> str:

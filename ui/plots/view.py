@@ -210,17 +210,18 @@ class PlotView(QWidget):
         self._thread: threading.Thread | None = None
         self._job = 0                       # id of the running job
         self._result = None                 # (job id, image, plot, error), written by the worker
-        self._pending = None                # ("build", build, on_done) | ("redraw", None, None)
+        self._pending = None                # ("build" | "update", build, on_done) | ("redraw", None, None)
         self._on_done = None
         self._renderer: RendererAgg | None = None   # the worker's, reused while the size stays
         self._layout = replay.LayoutMemo()           # the worker's too
 
     # -- requests ------------------------------------------------------------------------------
-    def submit(self, build, on_done=None):
+    def submit(self, build, on_done=None, *, keep: bool = False):
         """A new plot: in the worker, clear the figure, ``plot = build(figure)`` and
         render; then ``on_done(plot)`` in the GUI thread. A newer submit replaces
-        one still waiting."""
-        self._pending = ("build", build, on_done)
+        one still waiting. ``keep``: ``build`` changes the figure as it is instead
+        (a new title on the same bars), which skips making axes and ticks afresh."""
+        self._pending = ("update" if keep else "build", build, on_done)
         self._start()
 
     def request_redraw(self):
@@ -256,15 +257,17 @@ class PlotView(QWidget):
         self._job += 1
         self._on_done = on_done
         self._thread = threading.Thread(target=self._work, name="gradstudio-plot",
-                                        args=(self._job, self.figure, build, self.canvas.device_pixel_ratio))
+                                        args=(self._job, self.figure, build, self.canvas.device_pixel_ratio,
+                                              kind == "update"))
         # not a daemon: the interpreter joins it before it tears anything down at exit
         self._thread.start()
 
-    def _work(self, job: int, figure, build, ratio: float):
+    def _work(self, job: int, figure, build, ratio: float, keep: bool = False):
         plot = image = error = None
         try:
             if build is not None:
-                figure.clear()
+                if not keep:
+                    figure.clear()
                 plot = build(figure)
             # A new plot may replay the last layout; a redraw (pan, zoom, resize) changes
             # the ticks anyway, so it lays out afresh without trying.

@@ -8,9 +8,9 @@ tensor beside a matrix form, the matrix form beside a generic-element one).
 the Compare and Inspector panels share one per app model (:func:`choice_for`)
 and show ``choice.shown(key, check)``: the check with the chosen form's keys.
 :class:`FormulaActions` is the bar's part: the switch and "Copy as NumPy code"
-(the matrix form's ``fAndG``, computing f and its gradient). A matrix form is
-drawn on a line of its own under the leaf's row, the whole width of the panel
-(:func:`formula_line`): ``(softmax(Wx + b) − e_y)xᵀ`` does not fit a column.
+(the matrix form's ``fAndG``, computing f and its gradient). (Compare draws a
+matrix form on a line of its own under the leaf's row, the whole width of the
+panel: ``(softmax(Wx + b) − e_y)xᵀ`` does not fit a column; see ``compare_rows``.)
 """
 from __future__ import annotations
 
@@ -18,10 +18,8 @@ import weakref
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QHBoxLayout, QToolButton, QTreeWidgetItem, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QToolButton, QWidget
 
-from .formula_delegate import ROLE_FORMULA, ROLE_KEY, ROLE_KIND
-from .math_view import Formula
 
 FORM_NAMES = {"matrix": "matrix form", "elementwise": "generic element", "per_element": "per element"}
 
@@ -105,19 +103,6 @@ class FormulaActions(QWidget):
         if code:
             QGuiApplication.clipboard().setText(code)
         return code
-
-
-def formula_line(section, key, formula: Formula, tip: str = "") -> tuple:
-    """A row under ``section`` (made right after the leaf's row) drawing ``formula``
-    across the panel; returns ``(line, cell)``: what the leaf row's formula cells show
-    instead — the text only (it is drawn whole below)."""
-    line = QTreeWidgetItem(section)
-    line.setData(0, ROLE_KEY, key)
-    line.setData(0, ROLE_KIND, "formula")
-    line.setData(0, ROLE_FORMULA, formula)
-    line.setFirstColumnSpanned(True)
-    line.setToolTip(0, tip or formula.text or "")
-    return line, Formula(None, None, formula.text)
 
 
 MIN_SCALE = 0.5    # a formula shrunk further is unreadable: the text (which wraps) is shown instead

@@ -92,6 +92,10 @@ class FormulaDelegate(QStyledItemDelegate):
             _remember(self._pretty_sizes, key, size)
         return size
 
+    def forget_layouts(self):
+        """Drop the wrapped lines' layouts (the width or the fonts changed)."""
+        self._documents.clear()
+
     # -- sizes ---------------------------------------------------------------------------------------
     def sizeHint(self, option, index):
         kind = index.data(ROLE_KIND)

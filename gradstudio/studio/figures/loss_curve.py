@@ -1,6 +1,6 @@
 """The loss curve of a training loop, from its recorded backward calls.
 
-:func:`points` reads the call records the app holds (``call_data`` dicts): every
+:func:`points` reads the call records the app holds (``CallData``): every
 call whose root is one number gives one point (call index, value). When the
 script's scalar roots carry different names, the name used most often is the
 loss (a final ``check.backward()`` does not break the curve). :func:`draw`
@@ -16,20 +16,20 @@ import numpy as np
 from .plotting import _colors, empty, style_axes
 
 
-def _root_value(call: dict):
-    graph = call.get("graph")
-    if not graph or not graph.get("nodes") or call.get("status", "ok") != "ok":
+def _root_value(call):
+    graph = call.graph
+    if graph is None or not graph.nodes or call.status != "ok":
         return None
-    node = graph["nodes"][graph["root"]]
+    node = graph.nodes[graph.root]
     if node is None:            # not arrived yet (a big graph comes in chunks)
         return None
-    value = node.get("value")
+    value = node.value
     if value is not None:
         value = np.asarray(value)
         value = float(value.reshape(-1)[0]) if value.size == 1 and value.dtype.kind == "f" else None
     else:                       # the array was over the message budget: its summary
-        summary = node.get("value_summary") or {}
-        value = summary.get("mean") if summary.get("size") == 1 else None
+        summary = node.value_summary
+        value = summary.mean if summary is not None and summary.size == 1 else None
     return value if value is not None and np.isfinite(value) else None
 
 
@@ -39,9 +39,9 @@ def points(calls: list) -> tuple:
     found = [(c, v) for c, v in found if v is not None]
     if not found:
         return None, []
-    names = Counter((c.get("root") or {}).get("name") for c, _ in found)
+    names = Counter(c.root.name for c, _ in found)
     name = names.most_common(1)[0][0]
-    return name, [(c["index"], v) for c, v in found if (c.get("root") or {}).get("name") == name]
+    return name, [(c.index, v) for c, v in found if c.root.name == name]
 
 
 def draw(ax, name, curve: list, *, colors: dict | None = None, title: str | None = None):

@@ -35,6 +35,8 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import MaxNLocator, NullLocator
 from matplotlib.transforms import Bbox
 
+from .plot_choice import node_label  # noqa: F401  (the panel's and the plots' one name for a vertex)
+
 MAX_BARS = 40                  # a bigger graph shows its largest norms
 MAX_ANNOTATED_CELLS = 64       # heatmap cells that get their value written in them
 MAX_SWEEP_MARKERS = 25         # finite-difference markers drawn along a sweep
@@ -106,11 +108,6 @@ def empty(ax, text: str, colors: dict | None = None):
 
 
 # --------------------------------------------------------------------------- gradient norms
-def node_label(node: dict) -> str:
-    """A vertex as the user knows it: its variable name, else its grad_fn (or kind)."""
-    return node.name or node.grad_fn or node.label or (node.kind or "?")
-
-
 def gradient_norm(node: dict) -> tuple:
     """(norm, status) of the gradient that reached a vertex. status is 'ok',
     'zero', 'none' (no gradient reached it), 'nan' or 'inf'; norm is a float for
@@ -187,6 +184,18 @@ def _pick_bars(candidates: list, max_bars: int, selected) -> list:
     return [item for item in candidates if item[0].id in ids]
 
 
+def norms_title(ax, title: str, colors: dict | None = None):
+    """The norms plot's title (also how the app re-titles the same bars for a new call)."""
+    ax.set_title(title, loc="left", fontsize="medium", color=_colors(colors)["foreground"])
+
+
+def norms_content(nodes: list, selected: int | None = None) -> tuple:
+    """What :func:`gradient_norms` draws for these vertices, as a comparable value:
+    two calls with equal contents get the same bars (only the title may differ)."""
+    return (selected,) + tuple((node.id, node.kind, bool(node.is_root), node_label(node),
+                                gradient_norm(node)) for node in nodes)
+
+
 def gradient_norms(ax, nodes: list, *, selected: int | None = None, colors: dict | None = None,
                    max_bars: int = MAX_BARS, title: str | None = None) -> NormsPlot:
     """One bar per vertex of a backward call (constants, which get no gradient,
@@ -205,7 +214,7 @@ def gradient_norms(ax, nodes: list, *, selected: int | None = None, colors: dict
         candidates.append((node, norm, status))
     plot.total = len(candidates)
     if title:
-        ax.set_title(title, loc="left", fontsize="medium", color=colors["foreground"])
+        norms_title(ax, title, colors)
     if not candidates:
         _message(ax, "no vertices in this graph receive a gradient", colors)
         return plot

@@ -1,9 +1,11 @@
-"""The ``gradstudio`` command.
+"""The ``gradstudio`` command (console entry point ``gradstudio.ui.cli:main``).
 
 ``gradstudio [FILE]`` opens the app; ``gradstudio check SCRIPT`` checks a
 script's gradients three ways; ``gradstudio snapshot FILE -o out.png`` renders
-the app offscreen. Subcommands import what they need when they run, so
-``check`` never loads Qt and the app starts without sympy.
+the app offscreen. The dispatcher lives in the app's layer because it starts
+the app; the studio layer never imports ``gradstudio.ui``. Subcommands import
+what they need when they run: ``check`` is :mod:`gradstudio.studio.check` and
+none of the app's widgets, and the app starts without sympy.
 """
 from __future__ import annotations
 
