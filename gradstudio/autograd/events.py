@@ -119,6 +119,12 @@ class NodeInfo:
     saves: bool
     leaf_shape: tuple | None = None
     vertex: int | None = None
+    # What the node's rules read from the forward pass, as ("input 0", shape) /
+    # ("result", shape) pairs (shape None once freed), and whether an earlier backward
+    # call had already freed them when this one first reached the node — what a
+    # second backward() runs into.
+    saved: tuple = ()
+    freed: bool = False
 
 
 @dataclass
@@ -207,8 +213,13 @@ class Recorder(Tracer):
             found = self._ids[key] = len(self.trace.nodes)
             self._keep.append(node)
             leaf = getattr(node, "variable", None)
-            info = NodeInfo(found, node_name(node), bool(node.op is not None and node.op.saves),
+            saves = bool(node.op is not None and node.op.saves)
+            info = NodeInfo(found, node_name(node), saves,
                             tuple(leaf._data.shape) if leaf is not None else None)
+            if saves:
+                # first sight comes before the node runs (a seed or an edge into it), so
+                # _released is what earlier calls left
+                info.saved, info.freed = _saved_of(node), bool(node._released)
             if self.vertex_lookup is not None:
                 info.vertex = self.vertex_lookup(node)
             self.trace.nodes.append(info)
@@ -293,9 +304,29 @@ class Recorder(Tracer):
         self._add("error", node, error_type=type(error).__name__, message=str(error))
 
 
+def _saved_of(node) -> tuple:
+    """(what, shape) of each tensor ``node`` saved for its rules; shapes are None
+    once freed (the engine drops the arrays themselves)."""
+    op, inputs = node.op, node._inputs
+    saved = []
+    if op.saves_inputs:
+        for i in range(len(node.next_functions)):
+            item = inputs[i] if inputs is not None and i < len(inputs) else None
+            if inputs is None or hasattr(item, "_data"):
+                saved.append((f"input {i}", tuple(item._data.shape) if item is not None else None))
+    if op.saves_result:
+        data = node._out_data
+        saved.append(("result", tuple(data.shape) if data is not None else None))
+    return tuple(saved)
+
+
 # --------------------------------------------------------------------------- JSON
 def _node_data(info: NodeInfo) -> dict:
     data = {"id": info.id, "name": info.name, "saves": info.saves}
+    if info.saves:
+        data["saved"] = [{"what": what, "shape": None if shape is None else list(shape)}
+                         for what, shape in info.saved]
+        data["freed"] = info.freed
     if info.leaf_shape is not None:
         data["leaf_shape"] = list(info.leaf_shape)
     if info.vertex is not None:
