@@ -306,14 +306,19 @@ class Recorder(Tracer):
 
 def _saved_of(node) -> tuple:
     """(what, shape) of each tensor ``node`` saved for its rules; shapes are None
-    once freed (the engine drops the arrays themselves)."""
+    once freed (the engine drops the arrays themselves; a recorded graph still has
+    the shapes)."""
     op, inputs = node.op, node._inputs
     saved = []
     if op.saves_inputs:
-        for i in range(len(node.next_functions)):
-            item = inputs[i] if inputs is not None and i < len(inputs) else None
-            if inputs is None or hasattr(item, "_data"):
-                saved.append((f"input {i}", tuple(item._data.shape) if item is not None else None))
+        for i, (next_node, _) in enumerate(node.next_functions):
+            if inputs is None:
+                # freed: the arrays are gone, and so is which inputs were numbers; the
+                # inputs that carry a gradient were tensors for certain
+                if next_node is not None:
+                    saved.append((f"input {i}", None))
+            elif i < len(inputs) and hasattr(inputs[i], "_data"):
+                saved.append((f"input {i}", tuple(inputs[i]._data.shape)))
     if op.saves_result:
         data = node._out_data
         saved.append(("result", tuple(data.shape) if data is not None else None))
