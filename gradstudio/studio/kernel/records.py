@@ -209,7 +209,8 @@ def call_data(call, hint: str | None = None) -> dict:
     """A backward call as recorded (before any derivation): ``index, cell, line,
     root {name, grad_fn, shape}, gradient (array|None), status ('ok'|'error'),
     error, error_type, hint, graph (graph_data|None), graph_error, leaves [{name,
-    vertex, shape, numeric}], pending_check (True while formulas are being derived)``."""
+    vertex, shape, numeric}], pending_check (True while formulas are being derived),
+    steps (the engine's step trace as plain data, see gradstudio.autograd.events.Trace, or None)``."""
     return {
         "index": call.index, "cell": call.cell, "line": call.line,
         "root": {"name": call.root_name, "grad_fn": call.root_grad_fn,
@@ -221,6 +222,7 @@ def call_data(call, hint: str | None = None) -> dict:
         "leaves": [{"name": leaf.name, "vertex": leaf.vertex, "shape": list(leaf.shape),
                     "numeric": array(leaf.grad)} for leaf in call.leaves],
         "pending_check": checkable(call),
+        "steps": call.steps.to_data() if call.steps is not None else None,
     }
 
 

@@ -65,7 +65,9 @@ class Kernel:
     def __init__(self, reader: Connection, writer: Connection, filename: str = "<script>"):
         from gradstudio.studio.session import Session
         self.reader, self.writer = reader, writer
-        self.session = Session(filename)
+        # step tracing on: each call's record carries its trace for the Graph panel's
+        # step-through (benchmarks/stepping.py measures what it costs)
+        self.session = Session(filename, step_trace=True)
         self.worker = None
         self.interruptible = False       # SIGINT raises KeyboardInterrupt only while True
         self.interrupt_pending = False   # an interrupt arrived: skip the rest of the request
