@@ -75,6 +75,9 @@ def node_name(node) -> str:
 
 
 # --------------------------------------------------------------------------- records
+_DTYPE_NAMES: dict = {}
+
+
 @dataclass
 class Value:
     """A gradient as the trace keeps it: shape, dtype, and the values themselves when
@@ -88,8 +91,11 @@ class Value:
     @classmethod
     def of(cls, array, max_elements: int) -> Value:
         array = np.asarray(array)
+        dtype = _DTYPE_NAMES.get(array.dtype)
+        if dtype is None:   # str(dtype) costs more than the copy of a small gradient
+            dtype = _DTYPE_NAMES[array.dtype] = str(array.dtype)
         if array.size <= max_elements:
-            return cls(tuple(array.shape), str(array.dtype), values=np.array(array, copy=True))
+            return cls(array.shape, dtype, values=array.copy())
         finite = np.isfinite(array)
         good = array[finite] if not finite.all() else array
         summary = {"min": float(good.min()) if good.size else None,
@@ -97,7 +103,7 @@ class Value:
                    "mean": float(good.mean()) if good.size else None,
                    "norm": float(np.linalg.norm(good.ravel())) if good.size else None,
                    "nonfinite": int(array.size - good.size)}
-        return cls(tuple(array.shape), str(array.dtype), summary=summary)
+        return cls(array.shape, dtype, summary=summary)
 
     def to_data(self) -> dict:
         data = {"shape": list(self.shape), "dtype": self.dtype}
