@@ -438,3 +438,53 @@ def check_prediction(text: str, actual: dict | None, *, rtol: float = 1e-3,
     wrong = int(close.size - np.count_nonzero(close))
     return Verdict(False, f"Not quite: {wrong} of {close.size} elements differ; the engine "
                    f"computed {value_text(actual)}.", expected, given)
+
+
+# --------------------------------------------------------------------------- retain_graph
+def with_retain_graph(source: str) -> tuple:
+    """``source`` with ``retain_graph=True`` added to every ``….backward(…)`` call that
+    does not pass retain_graph already, and how many were changed. The text is edited
+    where each call's parenthesis closes (``ast`` only parses, nothing is run), so the
+    rest of the code stays exactly as written."""
+    import ast
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source, 0
+    lines = source.splitlines(keepends=True)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line.encode("utf-8")))
+    data = source.encode("utf-8")
+    edits = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "backward"
+                and not any(k.arg == "retain_graph" for k in node.keywords)
+                and not any(k.arg is None for k in node.keywords)):
+            end = offsets[node.end_lineno - 1] + node.end_col_offset - 1     # the ")"
+            before = data[:end].rstrip()
+            # a trailing comma already separates: `f(g,)` gets `f(g, retain_graph=True)`
+            comma = bool(node.args or node.keywords) and not before.endswith(b",")
+            edits.append((end, ", retain_graph=True" if comma else " retain_graph=True"
+                          if before.endswith(b",") else "retain_graph=True"))
+    for end, text in sorted(edits, reverse=True):
+        data = data[:end] + text.encode("utf-8") + data[end:]
+    return data.decode("utf-8"), len(edits)
+
+
+def rerun_cells(calls: list, failed: dict) -> tuple:
+    """Which cells to run again, with retain_graph, so that the failed second backward
+    ``failed`` (a call record) passes: from the cell of the last earlier successful
+    call on the same root (the one that freed the graph) to the failed call's own
+    cell. ``calls`` are the earlier records, in order. Returns (first, last) cell
+    numbers, or None when the cells are not known."""
+    last = failed.get("cell")
+    if last is None:
+        return None
+    root = (failed.get("root") or {}).get("name")
+    earlier = [c for c in calls if c.get("index", -1) < failed.get("index", -1)
+               and c.get("status") == "ok" and (c.get("root") or {}).get("name") == root
+               and c.get("cell") is not None and c["cell"] <= last]
+    first = earlier[-1]["cell"] if earlier else last
+    return first, last

@@ -176,3 +176,37 @@ def test_predict_then_reveal():
     assert not shape.ok and "shape (2,)" in shape.message and "(2, 2)" in shape.message
     bad = check_prediction("__import__('os')", actual)
     assert not bad.ok and "Could not read" in bad.message
+
+
+def test_retain_graph_is_added_to_each_backward_call_and_nothing_else_changes():
+    source = ("z.backward()\ny.backward(torch.tensor([1.0, 0.1]))  # keep\n"
+              "w.backward(retain_graph=False)\nprint('backward()')\nq.backward(\n    g,\n)\n")
+    out, count = stepping.with_retain_graph(source)
+    assert count == 3
+    assert out == ("z.backward(retain_graph=True)\n"
+                   "y.backward(torch.tensor([1.0, 0.1]), retain_graph=True)  # keep\n"
+                   "w.backward(retain_graph=False)\nprint('backward()')\n"
+                   "q.backward(\n    g,\n retain_graph=True)\n")
+    compile(out, "<rewritten>", "exec")
+    assert stepping.with_retain_graph("é = 1; x.backward()")[0] == "é = 1; x.backward(retain_graph=True)"
+    assert stepping.with_retain_graph("x.backward(")[1] == 0
+
+
+def test_the_tutorials_failing_cell_passes_when_rerun_with_retain_graph():
+    from gradstudio.studio.session import split_cells
+    source = (EXAMPLES / "autograd_tutorial.py").read_text()
+    session = Session("<test>", step_trace=True)
+    session.run_script(source, stop_on_error=False)
+    records = [call_data(c) for c in session.backward_calls]
+    failed = next(r for r in records if r["status"] == "error" and "second time" in r["error"])
+    first, last = stepping.rerun_cells(records, failed)
+    assert last == failed["cell"] and first == last - 1      # the loop cell, then the failing one
+    cells = [c for c in split_cells(source) if c.index is not None and first <= c.index <= last]
+    before = len(session.backward_calls)
+    for cell in cells:
+        session.run_cell(stepping.with_retain_graph(cell.source)[0], cell=cell.index,
+                         first_line=cell.first_line)
+    again = session.backward_calls[before:]
+    assert [c.status for c in again] == ["ok", "ok"]
+    s = Stepper(steps_of(again[-1]))
+    assert s.error_step() is None and s.state(len(s) - 1).complete
