@@ -327,9 +327,10 @@ class Stepper:
                     f"{value_text(e.get('total'))}.")
         if kind == "accumulated":
             before = e.get("previous")
-            return (f".grad before {value_text(before) if before is not None else 'None'} + "
-                    f"this call {value_text(e.get('grad'))} = after {value_text(e.get('total'))}."
-                    + (" The printed x.grad is this running total." if before is not None else ""))
+            return ("AccumulateGrad adds this call's gradient to the leaf's .grad: before + this "
+                    "call = after." + (" .grad already held a gradient from an earlier call, so "
+                                       "the printed .grad is the running total." if before is not None
+                                       else " .grad was None before."))
         if kind == "released":
             return (f"{name} finished: its saved tensors are freed (no retain_graph). "
                     f"A later backward() through it fails here.")
@@ -339,7 +340,7 @@ class Stepper:
             changed = "and replaced the gradient" if e.get("replaced") else "and left the gradient as it was"
             return f"A {e.get('hook_kind')} ran on {name} {changed}."
         if kind == "error":
-            return f"{name} raised {e.get('error_type')}: {e.get('message')}"
+            return f"The pass stops at {name}: it raised {e.get('error_type')}."
         return kind
 
     def saved_note(self, node: int) -> str:

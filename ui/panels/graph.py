@@ -15,8 +15,8 @@ from __future__ import annotations
 import shiboken6
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMenu, QSizePolicy, QStackedWidget,
-                               QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMenu, QSizePolicy, QSplitter,
+                               QStackedWidget, QToolButton, QVBoxLayout, QWidget)
 
 from ..graph import text as labels
 from ..graph.commands import MoveNodesCommand, ResetPositionsCommand, SetExpandedCommand
@@ -24,6 +24,7 @@ from ..graph.document import GraphDocument
 from ..graph.legend import GradLegend
 from ..graph.scene import GraphScene
 from ..graph.view import MIN_ZOOM, GraphView
+from .step_view import StepView
 from .. import theme
 
 MIN_FIT_ZOOM = 0.6         # "fit" never shrinks text below this; a bigger graph is shown around its root
@@ -132,7 +133,16 @@ class GraphPanel(QWidget):
         layout.setSpacing(0)
         layout.addLayout(bar)
         layout.addWidget(self.notice)
-        layout.addWidget(self.stack, 1)
+        # the step-through of the shown call sits beside the graph (ui/panels/step_view.py)
+        self.step_view = StepView(self.scene, context.runner, self.model, self)
+        self.step_view.add_shortcuts_to(self)
+        self.split = QSplitter(Qt.Orientation.Horizontal)
+        self.split.addWidget(self.stack)
+        self.split.addWidget(self.step_view)
+        self.split.setStretchFactor(0, 3)
+        self.split.setStretchFactor(1, 2)
+        self.split.setCollapsible(0, False)
+        layout.addWidget(self.split, 1)
         layout.addLayout(footer)
 
         self._pending = QTimer(self)          # coalesces a burst of new calls into one rebuild
@@ -245,6 +255,7 @@ class GraphPanel(QWidget):
         self._pending_call = None
         self.undo_stack.clear()
         self.scene.set_document(None)
+        self.step_view.set_record(None)
         self.documents.clear()
         self.document = None
         self._syncing = True
@@ -302,6 +313,7 @@ class GraphPanel(QWidget):
             self.document = None
             self.legend.set_scale(None)
             self._show_empty(f"#{index} {record.title()}: {reason}")
+            self.step_view.set_record(None)
             self._update_actions()
             return
         document = self.documents.get(index)
@@ -321,6 +333,7 @@ class GraphPanel(QWidget):
         selection = self.model.selection
         if selection.call == index and selection.node is not None:
             self.scene.set_highlight(document.visible_id(selection.node))
+        self.step_view.set_record(record)
         self._update_actions()
 
     def _show_empty(self, text: str):
