@@ -21,6 +21,8 @@ Requests (``{"type": …, "id": n, …}``), each answered by messages and finall
 * ``sweep`` — ``call``, ``vertex`` (a leaf), ``element`` (index), optional ``lo``,
   ``hi``, ``points``, ``timeout``: one ``sweep`` message with f and ∂f/∂element
   (engine, symbolic, finite differences) over the range (:mod:`gradstudio.studio.sweep`).
+* ``jacobian`` — ``call``, ``leaf`` (index in the call's leaves), optional ``v``: one
+  ``jacobian`` message with J, Jᵀv and backward(gradient=v) (:mod:`gradstudio.studio.jacobian`).
 * ``tensors`` — send the named tensors.
 * ``shutdown`` — stop.
 
@@ -205,6 +207,28 @@ class Kernel:
                        "error": "sweep cancelled (interrupted)"})
         except ValueError as error:
             self.send({"type": "sweep", "call": call.index, "vertex": request["vertex"], "error": str(error)})
+        finally:
+            self.interruptible = False
+
+    def handle_jacobian(self, request):
+        """J, Jᵀv and backward(gradient=v) for one leaf of a call (gradstudio.studio.jacobian)."""
+        from gradstudio.studio import jacobian
+        from gradstudio.studio.kernel import records as kernel_data
+        call = next((c for c in self.session.backward_calls if c.index == request["call"]), None)
+        if call is None or not kernel_data.checkable(call):
+            self.send({"type": "jacobian", "call": request["call"], "error": "no such backward call "
+                       "with a recorded graph (the kernel may have been restarted)"})
+            return
+        self.interruptible = True
+        try:
+            data = jacobian.explain_data(call, int(request.get("leaf", 0)), request.get("v"))
+            self.interruptible = False
+            self.send({"type": "jacobian", "call": call.index, "error": None, **data})
+        except KeyboardInterrupt:
+            self.interruptible = False
+            self.send({"type": "jacobian", "call": call.index, "error": "interrupted"})
+        except (ValueError, IndexError) as error:
+            self.send({"type": "jacobian", "call": call.index, "error": str(error)})
         finally:
             self.interruptible = False
 
