@@ -474,18 +474,32 @@ def with_retain_graph(source: str) -> tuple:
     return data.decode("utf-8"), len(edits)
 
 
-def rerun_cells(calls: list, failed: dict) -> tuple:
+def rerun_cells(calls: list, failed: dict) -> tuple | None:
     """Which cells to run again, with retain_graph, so that the failed second backward
-    ``failed`` (a call record) passes: from the cell of the last earlier successful
-    call on the same root (the one that freed the graph) to the failed call's own
-    cell. ``calls`` are the earlier records, in order. Returns (first, last) cell
-    numbers, or None when the cells are not known."""
+    ``failed`` (a call record) passes: from the cell of the first of the earlier
+    successful calls through the same graph (the run of calls just before it whose
+    graphs match it: same ops, same root value) — that cell built the graph, or
+    its graph was still whole there — to the failed call's own cell. ``calls``
+    are the earlier records, in order. Returns (first, last) cell numbers, or None
+    when the cells are not known."""
     last = failed.get("cell")
     if last is None:
         return None
-    root = (failed.get("root") or {}).get("name")
-    earlier = [c for c in calls if c.get("index", -1) < failed.get("index", -1)
-               and c.get("status") == "ok" and (c.get("root") or {}).get("name") == root
-               and c.get("cell") is not None and c["cell"] <= last]
-    first = earlier[-1]["cell"] if earlier else last
+    mark = _graph_mark(failed)
+    first = last
+    for call in reversed([c for c in calls if c.get("index", -1) < failed.get("index", -1)]):
+        if call.get("cell") is None or call["cell"] > last or _graph_mark(call) != mark:
+            break
+        if call.get("status") == "ok":
+            first = call["cell"]
     return first, last
+
+
+def _graph_mark(record: dict):
+    """What identifies a recorded graph across calls: its ops in order and the root's value."""
+    graph = record.get("graph") or {}
+    nodes = graph.get("nodes") or []
+    root = nodes[graph["root"]] if nodes and graph.get("root") is not None else {}
+    value = root.get("value")
+    return (tuple(n.get("grad_fn") or n.get("kind") for n in nodes),
+            None if value is None else np.asarray(value).tolist())

@@ -210,3 +210,19 @@ def test_the_tutorials_failing_cell_passes_when_rerun_with_retain_graph():
     assert [c.status for c in again] == ["ok", "ok"]
     s = Stepper(steps_of(again[-1]))
     assert s.error_step() is None and s.state(len(s) - 1).complete
+
+
+def test_the_cells_to_rerun_start_where_the_graph_was_built():
+    from gradstudio.studio.session import split_cells
+    source = (EXAMPLES / "second_backward.py").read_text()
+    session = Session("<test>", step_trace=True)
+    runs = []
+    for cell in split_cells(source):
+        if cell.index is not None:
+            runs.append(session.run_cell(cell.source, cell=cell.index, first_line=cell.first_line))
+    records = [call_data(c) for c in session.backward_calls]
+    failed = next(r for r in records if r["status"] == "error")
+    # the cell that built y (and kept its graph), the one that freed it, the failing one
+    built = next(c.index for c in split_cells(source) if "y = (x * x).sum()" in c.source)
+    assert stepping.rerun_cells(records, failed) == (built, built + 2) == (built, failed["cell"])
+    assert stepping.rerun_cells(records, dict(failed, cell=None)) is None
