@@ -130,27 +130,39 @@ class StepOverlay:
         item = self._item_of(focus) if focus is not None else None
         if item is not None and not state.complete:
             self.items.append(_Ring(item, FAILED if state.error is not None else RUNNING))
-        # saved tensors
+        # saved tensors: one badge per item (a collapsed chain counts its members)
         freed = set(stepper.freed(state))
+        counts: dict = {}          # item -> [held, freed, infos]
         for info in stepper.nodes:
             if not info.get("saves"):
                 continue
             item = self._item_of(info["id"])
-            if item is None:
-                continue
-            gone = info["id"] in freed
-            count = len(info.get("saved") or ()) or 1
-            badge = _Badge(f"{'freed' if gone else 'saved'} ×{count}", FREED if gone else HELD,
-                           hollow=gone, parent=item)
+            if item is not None:
+                entry = counts.setdefault(item, [0, 0, []])
+                entry[1 if info["id"] in freed else 0] += 1
+                entry[2].append(info)
+        for item, (held, gone, infos) in counts.items():
+            if len(infos) == 1:
+                count = len(infos[0].get("saved") or ()) or 1
+                text = f"{'freed' if gone else 'saved'} ×{count}"
+            else:
+                text = " · ".join(t for t in (f"saved {held}" if held else "",
+                                              f"freed {gone}" if gone else "") if t)
+            badge = _Badge(text, FREED if not held else HELD, hollow=not held, parent=item)
             badge.layout(style)
             body = item.body()
             badge.setPos(QPointF(body.right() - badge.boundingRect().width() / 2 + 4,
                                  body.top() - badge.boundingRect().height() / 2 + 1))
-            badge.setToolTip(_saved_tooltip(stepper, info, gone))
+            badge.setToolTip("\n\n".join(_saved_tooltip(stepper, info, info["id"] in freed)
+                                          for info in infos[:6])
+                             + (f"\n… and {len(infos) - 6} more" if len(infos) > 6 else ""))
             self.items.append(badge)
         # gradients on edges; pills of edges that share a midpoint (x * x) are stacked
         placed = []
         for (node, slot), event in sorted(state.edges.items()):
+            vertex = stepper.vertex(node)
+            if vertex is None or self.scene.document.visible_id(vertex) != vertex:
+                continue       # inside a collapsed chain: its edges are not drawn
             edge = self._edge_of(node, slot)
             value = event.get("grad")
             if edge is None or value is None:

@@ -142,6 +142,15 @@ class GraphPanel(QWidget):
         self.split.setStretchFactor(0, 3)
         self.split.setStretchFactor(1, 2)
         self.split.setCollapsible(0, False)
+        self.step_view.hide()                 # opened by its toolbar button or a step key (F10, F5)
+        step = self._action("step_through", "Step", "Step through backward(): the pass node by node "
+                            "(F10 step, Shift+F10 back, F5 play)", self.step_view.setVisible, [])
+        step.setCheckable(True)
+        self.step_view.shownChanged.connect(step.setChecked)
+        button = QToolButton()
+        button.setDefaultAction(step)
+        button.setAutoRaise(True)
+        bar.insertWidget(1, button)
         layout.addWidget(self.split, 1)
         layout.addLayout(footer)
 

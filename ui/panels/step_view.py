@@ -39,6 +39,7 @@ class StepView(QWidget):
     """Steps through the call shown in the Graph panel's ``scene``."""
 
     rerunRequested = Signal(int, int)     # first, last cell: re-run with retain_graph
+    shownChanged = Signal(bool)           # the side panel was shown or hidden
 
     def __init__(self, scene, runner=None, model=None, parent=None):
         super().__init__(parent)
@@ -164,6 +165,20 @@ class StepView(QWidget):
         scene.nodeClicked.connect(self._on_node_clicked)
         self.set_record(None)
 
+    def _reveal(self):
+        """A step key opens the side panel if it was closed."""
+        if self.isHidden():
+            self.show()
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        self.shownChanged.emit(True)
+
+    def hideEvent(self, event):
+        super().hideEvent(event)
+        if self.isHidden():          # closed, not only its window minimised
+            self.shownChanged.emit(False)
+
     def add_shortcuts_to(self, widget):
         """Make the step keys work in ``widget`` (the whole Graph panel)."""
         for action in self.actions.values():
@@ -244,6 +259,7 @@ class StepView(QWidget):
         self.text.setHtml(self.describe())
 
     def step(self):
+        self._reveal()
         if self.stepper is None or self.position >= len(self.stepper) - 1:
             self.pause()
             return
@@ -255,15 +271,18 @@ class StepView(QWidget):
         self.go(self.position + 1)
 
     def step_back(self):
+        self._reveal()
         self.pause()
         self.verdict = None
         self.go(self.position - 1)
 
     def to_start(self):
+        self._reveal()
         self.pause()
         self.go(-1)
 
     def to_end(self):
+        self._reveal()
         self.pause()
         self.go(len(self.stepper) - 1 if self.stepper is not None else -1)
 
@@ -298,6 +317,7 @@ class StepView(QWidget):
             self.play()
 
     def play(self):
+        self._reveal()
         if self.stepper is None:
             return
         if self.position >= len(self.stepper) - 1:
@@ -481,9 +501,8 @@ class StepView(QWidget):
             parts.append(self._formula_html(node))
         held, freed = s.held(state), s.freed(state)
         if held or freed:
-            parts.append("<p><b>Saved tensors</b>: "
-                         + ", ".join([f"{esc(s.name(n))} held" for n in held]
-                                     + [f"{esc(s.name(n))} freed" for n in freed]) + "</p>")
+            parts.append("<p><b>Saved tensors</b> — held by: " + (_counted(s, held) or "none")
+                         + "; freed: " + (_counted(s, freed) or "none") + "</p>")
         elif s.nodes:
             parts.append(f"<p style='color:{colors['muted']}'>No node of this graph saves tensors: a "
                          f"second backward() through it does not need retain_graph.</p>")
@@ -544,3 +563,12 @@ class StepView(QWidget):
             text += ("<p><b>Waiting</b> (edges still to come): "
                      + ", ".join(f"{esc(s.name(n))} {left}" for n, left in waiting) + "</p>")
         return text
+
+
+def _counted(stepper, nodes: list) -> str:
+    """"MulBackward0 ×7, ExpBackward0": node names with how many of each."""
+    counts: dict = {}
+    for node in nodes:
+        name = stepper.name(node)
+        counts[name] = counts.get(name, 0) + 1
+    return ", ".join(html.escape(name) + (f" ×{n}" if n > 1 else "") for name, n in counts.items())
