@@ -193,3 +193,34 @@ def test_a_snapshot_at_three_points_of_a_step_through(qtbot, tmp_path):
     assert p0.read_bytes() != p1.read_bytes() != p2.read_bytes()
     # nothing of the side panel is cut off: its text fits its width (word wrap, no scrollbar)
     assert view.text.horizontalScrollBar().maximum() == 0
+
+
+def test_the_jacobian_explorer_shows_1024_identity_for_the_seeds_vector_backward(qtbot, window, helpers):
+    import numpy as np
+    helpers.set_script(window, "import torch\ntorch.manual_seed(4)\nx = torch.randn(3, requires_grad=True)\n"
+                               "y = x * 2\nwhile y.data.norm() < 1000:\n    y = y * 2\n"
+                               "y.backward(torch.tensor([1.0, 0.1, 0.001]))\nx.grad\n")
+    window.runner.run_all()
+    helpers.wait_idle(qtbot, window)
+    graph = window.panel("graph")
+    qtbot.waitUntil(lambda: graph.document is not None, timeout=20000)
+    view = graph.step_view
+    assert view.jacobian_button.isVisibleTo(view)
+    dialog = view.open_jacobian()
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.answer is not None, timeout=30000)
+    answer = dialog.answer
+    assert answer["error"] is None and answer["structure"] == "1024·I" and answer["agree"]
+    text = dialog.summary.text()
+    assert "1024·I" in text and "x.grad = 1024·v" in text and "✓" in text
+    np.testing.assert_allclose(answer["engine"], 1024 * np.array([1.0, 0.1, 0.001]), rtol=1e-5)
+    assert dialog.table.rowCount() == 3 and dialog.table.item(1, 1).text() == "1024"
+    assert dialog.vectors.item(0, 2).text() == "1024"
+    # a one-hot v: row 2 of J, computed by the engine's backward(gradient=e_2)
+    dialog.mode.setCurrentIndex(1)
+    dialog.row.setValue(2)
+    dialog.answer = None
+    dialog.go.click()
+    qtbot.waitUntil(lambda: dialog.answer is not None, timeout=30000)
+    np.testing.assert_allclose(dialog.answer["engine"], [0, 0, 1024])
+    dialog.close()
