@@ -215,7 +215,7 @@ def test_the_jacobian_explorer_shows_1024_identity_for_the_seeds_vector_backward
     assert "1024·I" in text and "x.grad = 1024·v" in text and "✓" in text
     np.testing.assert_allclose(answer["engine"], 1024 * np.array([1.0, 0.1, 0.001]), rtol=1e-5)
     assert dialog.table.rowCount() == 3 and dialog.table.item(1, 1).text() == "1024"
-    assert dialog.vectors.item(0, 2).text() == "1024"
+    assert dialog.vectors.item(0, 2).text() == "1024" and dialog.vectors.horizontalHeaderItem(1).text() == "Jᵀv (3)"
     # a one-hot v: row 2 of J, computed by the engine's backward(gradient=e_2)
     dialog.mode.setCurrentIndex(1)
     dialog.row.setValue(2)

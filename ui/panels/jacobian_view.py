@@ -47,6 +47,7 @@ class JacobianDialog(QDialog):
         top = QHBoxLayout()
         for widget in (QLabel("leaf"), self.leaf, self.mode, self.row, self.typed, self.go):
             top.addWidget(widget)
+        top.addStretch(1)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
@@ -152,6 +153,9 @@ class JacobianDialog(QDialog):
         axes = figure.add_subplot()
         image = axes.imshow(J, cmap="RdBu_r", vmin=-np.max(np.abs(J)) or -1, vmax=np.max(np.abs(J)) or 1,
                             aspect="auto", interpolation="nearest")
+        from matplotlib.ticker import MaxNLocator
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_xlabel("leaf element")
         axes.set_ylabel("root element")
         axes.set_title("J")
@@ -161,11 +165,15 @@ class JacobianDialog(QDialog):
 
     def _show_vectors(self, message):
         columns = [("v", message["v"]), ("Jᵀv", message.get("jtv")),
-                   ("backward(gradient=v)", message["engine"])]
+                   ("backward(v)", message["engine"])]
         rows = max(len(np.asarray(c[1]).reshape(-1)) if c[1] is not None else 0 for c in columns)
         self.vectors.setRowCount(rows)
         self.vectors.setColumnCount(len(columns))
-        self.vectors.setHorizontalHeaderLabels([c[0] for c in columns])
+        # v has the root's size, the other two the leaf's: each header says which
+        self.vectors.setHorizontalHeaderLabels(
+            [f"{name} ({np.asarray(values).size if values is not None else 0})" for name, values in columns])
+        self.vectors.setVerticalHeaderLabels([str(i) for i in range(rows)])
+        self.vectors.horizontalHeaderItem(2).setToolTip("the engine's backward(gradient=v), replayed")
         for j, (_, values) in enumerate(columns):
             values = np.asarray(values).reshape(-1) if values is not None else np.array([])
             for i in range(rows):
