@@ -23,8 +23,8 @@ from __future__ import annotations
 import html
 
 import shiboken6
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPainter, QPalette
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QSlider, QStyle, QTextBrowser, QToolButton, QVBoxLayout, QWidget)
 
@@ -62,8 +62,7 @@ class StepView(QWidget):
         bar.setContentsMargins(0, 0, 0, 0)
         bar.setSpacing(1)
         icons = QStyle.StandardPixmap
-        self._icons = {"play": self.style().standardIcon(icons.SP_MediaPlay),
-                       "pause": self.style().standardIcon(icons.SP_MediaPause)}
+        self._icons = {"play": self._icon(icons.SP_MediaPlay), "pause": self._icon(icons.SP_MediaPause)}
         for name, icon, text, tip, slot, keys in (
                 ("start", icons.SP_MediaSkipBackward, "Start", "Jump to the start", self.to_start, ["Home"]),
                 ("back", icons.SP_MediaSeekBackward, "Step back", "Step back (Shift+F10)", self.step_back,
@@ -71,7 +70,7 @@ class StepView(QWidget):
                 ("play", icons.SP_MediaPlay, "Play", "Play / pause (F5)", self.toggle_play, ["F5"]),
                 ("step", icons.SP_MediaSeekForward, "Step", "Step (F10)", self.step, ["F10"]),
                 ("end", icons.SP_MediaSkipForward, "End", "Jump to the end", self.to_end, ["End"])):
-            action = QAction(self.style().standardIcon(icon), text, self)
+            action = QAction(self._icon(icon), text, self)
             action.setToolTip(tip)
             action.setShortcuts([QKeySequence(k) for k in keys])
             # the keys work anywhere in the Graph panel (the panel owns the view and this)
@@ -164,6 +163,22 @@ class StepView(QWidget):
         layout.addLayout(actions)
         scene.nodeClicked.connect(self._on_node_clicked)
         self.set_record(None)
+
+    def _icon(self, which) -> QIcon:
+        """A standard media icon in the palette's text colour (the style's own are dark
+        grey, unreadable on a dark theme)."""
+        icon = self.style().standardIcon(which)
+        color = self.palette().color(QPalette.ColorRole.ButtonText)
+        tinted = QIcon()
+        for mode, tone in ((QIcon.Mode.Normal, color), (QIcon.Mode.Disabled, QColor(color.red(), color.green(),
+                                                                                    color.blue(), 90))):
+            pixmap = icon.pixmap(QSize(16, 16))
+            painter = QPainter(pixmap)
+            painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
+            painter.fillRect(pixmap.rect(), tone)
+            painter.end()
+            tinted.addPixmap(pixmap, mode)
+        return tinted
 
     def _reveal(self):
         """A step key opens the side panel if it was closed."""
