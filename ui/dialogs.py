@@ -32,6 +32,12 @@ def ask_save_path(parent, suggested: str) -> str | None:
     return path
 
 
+def ask_directory(parent, title: str, directory: str = "") -> str | None:
+    path = QFileDialog.getExistingDirectory(parent, title, directory,
+                                            options=_OPTIONS | QFileDialog.Option.ShowDirsOnly)
+    return path or None
+
+
 def ask_save_changes(parent, name: str) -> str:
     """'save' | 'discard' | 'cancel'."""
     answer = QMessageBox.question(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
+from gradstudio.studio.kernel import schema
 from gradstudio.studio.kernel.worker import DEFAULT_DERIVE_TIMEOUT
 from .kernel_client import KernelClient
 from .model import AppModel
@@ -21,6 +22,7 @@ def has_code(source: str) -> bool:
 
 class Runner(QObject):
     internalError = Signal(str, str)    # (summary, details): a bug to show in the error panel
+    jacobianReceived = Signal(object)   # the kernel's JacobianResult (request_jacobian)
 
     def __init__(self, model: AppModel, client: KernelClient | None = None, parent=None, *,
                  derive_timeout: float = DEFAULT_DERIVE_TIMEOUT):
@@ -44,6 +46,7 @@ class Runner(QObject):
         c.restarted.connect(self._on_restarted)
         c.kernelError.connect(self._on_kernel_error)
         c.badMessage.connect(self._on_bad_message)
+        c.message.connect(self._on_message)
 
     # -- commands --------------------------------------------------------------------------------
     def start(self):
@@ -114,12 +117,24 @@ class Runner(QObject):
             request.update(lo=float(lo), hi=float(hi))
         self.client.submit(request)
 
+    def request_jacobian(self, call: int, leaf: int = 0, v=None):
+        """Ask for J, Jᵀv and backward(gradient=v) of one leaf of a call; the answer is
+        the kernel's ``jacobian`` message, emitted as ``jacobianReceived``."""
+        request = {"type": "jacobian", "call": call, "leaf": leaf}
+        if v is not None:
+            request["v"] = [float(x) for x in v]
+        self.client.submit(request)
+
     def is_idle(self) -> bool:
         """Nothing running or queued, the kernel ready, every derivation back."""
         return (not self.client.busy and self.client.state == "idle"
                 and not self.model.calls.pending_checks())
 
     # -- kernel → model ----------------------------------------------------------------------------
+    def _on_message(self, message):
+        if isinstance(message, schema.JacobianResult):
+            self.jacobianReceived.emit(message)
+
     def _on_cell_started(self, message: dict):
         self._kernel_used = True
         self.model.console.begin_cell(message)

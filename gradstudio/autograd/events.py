@@ -75,6 +75,9 @@ def node_name(node) -> str:
 
 
 # --------------------------------------------------------------------------- records
+_DTYPE_NAMES: dict = {}
+
+
 @dataclass
 class Value:
     """A gradient as the trace keeps it: shape, dtype, and the values themselves when
@@ -88,8 +91,11 @@ class Value:
     @classmethod
     def of(cls, array, max_elements: int) -> Value:
         array = np.asarray(array)
+        dtype = _DTYPE_NAMES.get(array.dtype)
+        if dtype is None:   # str(dtype) costs more than the copy of a small gradient
+            dtype = _DTYPE_NAMES[array.dtype] = str(array.dtype)
         if array.size <= max_elements:
-            return cls(tuple(array.shape), str(array.dtype), values=np.array(array, copy=True))
+            return cls(array.shape, dtype, values=array.copy())
         finite = np.isfinite(array)
         good = array[finite] if not finite.all() else array
         summary = {"min": float(good.min()) if good.size else None,
@@ -97,7 +103,7 @@ class Value:
                    "mean": float(good.mean()) if good.size else None,
                    "norm": float(np.linalg.norm(good.ravel())) if good.size else None,
                    "nonfinite": int(array.size - good.size)}
-        return cls(tuple(array.shape), str(array.dtype), summary=summary)
+        return cls(array.shape, dtype, summary=summary)
 
     def to_data(self) -> dict:
         data = {"shape": list(self.shape), "dtype": self.dtype}
@@ -119,6 +125,12 @@ class NodeInfo:
     saves: bool
     leaf_shape: tuple | None = None
     vertex: int | None = None
+    # What the node's rules read from the forward pass, as ("input 0", shape) /
+    # ("result", shape) pairs (shape None once freed), and whether an earlier backward
+    # call had already freed them when this one first reached the node — what a
+    # second backward() runs into.
+    saved: tuple = ()
+    freed: bool = False
 
 
 @dataclass
@@ -207,8 +219,13 @@ class Recorder(Tracer):
             found = self._ids[key] = len(self.trace.nodes)
             self._keep.append(node)
             leaf = getattr(node, "variable", None)
-            info = NodeInfo(found, node_name(node), bool(node.op is not None and node.op.saves),
+            saves = bool(node.op is not None and node.op.saves)
+            info = NodeInfo(found, node_name(node), saves,
                             tuple(leaf._data.shape) if leaf is not None else None)
+            if saves:
+                # first sight comes before the node runs (a seed or an edge into it), so
+                # _released is what earlier calls left
+                info.saved, info.freed = _saved_of(node), bool(node._released)
             if self.vertex_lookup is not None:
                 info.vertex = self.vertex_lookup(node)
             self.trace.nodes.append(info)
@@ -293,9 +310,34 @@ class Recorder(Tracer):
         self._add("error", node, error_type=type(error).__name__, message=str(error))
 
 
+def _saved_of(node) -> tuple:
+    """(what, shape) of each tensor ``node`` saved for its rules; shapes are None
+    once freed (the engine drops the arrays themselves; a recorded graph still has
+    the shapes)."""
+    op, inputs = node.op, node._inputs
+    saved = []
+    if op.saves_inputs:
+        for i, (next_node, _) in enumerate(node.next_functions):
+            if inputs is None:
+                # freed: the arrays are gone, and so is which inputs were numbers; the
+                # inputs that carry a gradient were tensors for certain
+                if next_node is not None:
+                    saved.append((f"input {i}", None))
+            elif i < len(inputs) and hasattr(inputs[i], "_data"):
+                saved.append((f"input {i}", tuple(inputs[i]._data.shape)))
+    if op.saves_result:
+        data = node._out_data
+        saved.append(("result", tuple(data.shape) if data is not None else None))
+    return tuple(saved)
+
+
 # --------------------------------------------------------------------------- JSON
 def _node_data(info: NodeInfo) -> dict:
     data = {"id": info.id, "name": info.name, "saves": info.saves}
+    if info.saves:
+        data["saved"] = [{"what": what, "shape": None if shape is None else list(shape)}
+                         for what, shape in info.saved]
+        data["freed"] = info.freed
     if info.leaf_shape is not None:
         data["leaf_shape"] = list(info.leaf_shape)
     if info.vertex is not None:

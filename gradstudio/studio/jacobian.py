@@ -78,6 +78,45 @@ def explain(call, leaf_index: int = 0, v=None) -> Explanation:
     return Explanation(leaf.name, J, v, jtv, engine, agree, structure(J))
 
 
+def engine_vjp(graph: trace.Graph, leaf_id: int, v) -> np.ndarray:
+    """What ``backward(gradient=v)`` gives the leaf, the recorded graph replayed on the
+    engine (its VJP rules, its dtypes): the engine's side of Jᵀv for any ``v``."""
+    from gradstudio.ops.creation import tensor
+    from gradstudio.autograd.grad_mode import state as grad_state
+
+    backend = EngineBackend()
+    leaf = graph[leaf_id]
+    x = tensor(np.array(leaf.value, copy=True), requires_grad=True)
+    previous = grad_state.enabled
+    grad_state.enabled = True
+    try:
+        y = trace.interpret(graph, backend, {leaf_id: x})[graph.root]
+        root = graph[graph.root]
+        y.backward(tensor(np.asarray(v, dtype=np.asarray(root.value).dtype).reshape(root.shape)))
+    finally:
+        grad_state.enabled = previous
+    return np.asarray(x.grad._data, dtype=np.float64).reshape(-1)
+
+
+def explain_data(call, leaf_index: int = 0, v=None) -> dict:
+    """:func:`explain` as plain data for the app, with the engine's backward(gradient=v)
+    for the chosen ``v`` (``engine``; ``call_engine`` is what the call itself added):
+    ``leaf, leaves [names], m, n, root_shape, leaf_shape, jacobian (m×n|None), v, jtv,
+    engine, call_engine, agree, structure, note``."""
+    e = explain(call, leaf_index, v)
+    graph, leaf = call.graph, call.leaves[leaf_index]
+    engine = e.engine
+    if v is not None:
+        engine = engine_vjp(graph, leaf.vertex, e.v)
+    agree = e.jtv is None or bool(np.allclose(e.jtv, engine, rtol=2e-3, atol=2e-3 * max(
+        1.0, float(np.max(np.abs(e.jtv))) if e.jtv.size else 1.0)))
+    return {"leaf": e.leaf, "leaves": [lf.name for lf in call.leaves],
+            "m": int(e.v.size), "n": int(engine.size),
+            "root_shape": list(graph[graph.root].shape), "leaf_shape": list(leaf.shape),
+            "jacobian": e.jacobian, "v": e.v, "jtv": e.jtv, "engine": engine,
+            "call_engine": e.engine, "agree": agree, "structure": e.structure, "note": e.note}
+
+
 def one_hot(size: int, index: int) -> np.ndarray:
     """The v that picks row ``index`` of J (Jᵀe_k is that row)."""
     v = np.zeros(size)

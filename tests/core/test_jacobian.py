@@ -43,3 +43,19 @@ def test_a_dense_jacobian_and_one_hot_rows():
 def test_structure_names():
     assert structure(np.eye(3)) == "I" and structure(np.diag([1., 2.])) == "diagonal"
     assert structure(np.zeros((2, 3))) == "zero"
+
+
+def test_explain_data_runs_the_engines_backward_for_a_chosen_v():
+    from gradstudio.studio.jacobian import explain_data
+    call = call_of("import torch\nW = torch.tensor([[1., 2.], [3., 4.], [5., 6.]])\n"
+                   "x = torch.tensor([0.5, -1.], requires_grad=True)\ny = torch.tanh(W @ x)\n"
+                   "y.backward(torch.tensor([1., 0., 2.]))")
+    data = explain_data(call)
+    assert (data["m"], data["n"]) == (3, 2) and data["agree"]
+    np.testing.assert_allclose(data["engine"], data["call_engine"])
+    row = explain_data(call, v=one_hot(3, 1))
+    # the engine replayed with v = e_1 gives J's row 1, which is not what the call added
+    assert row["agree"]
+    np.testing.assert_allclose(row["engine"], row["jacobian"][1], rtol=1e-5)
+    assert not np.allclose(row["engine"], row["call_engine"])
+    assert row["leaves"] == ["x"] and row["root_shape"] == [3] and row["leaf_shape"] == [2]

@@ -192,6 +192,28 @@ def test_second_backward_error_is_at_the_node_whose_saved_tensor_is_gone():
     assert "Specify retain_graph=True" in error.message
 
 
+def test_each_node_says_what_it_saved_and_whether_an_earlier_call_freed_it():
+    x = torch.ones(2, 2, requires_grad=True)
+    z = (x.exp() * 3).mean()
+    first = traced_backward(z)
+    exp = next(n for n in first.nodes if n.name == "ExpBackward0")
+    mul = next(n for n in first.nodes if n.name == "MulBackward0")
+    assert exp.saved == (("result", (2, 2)),) and not exp.freed
+    # the engine keeps exp(x) (input 0 of the mul); the number 3 is no saved tensor
+    assert mul.saved == (("input 0", (2, 2)),)
+    data = json.loads(first.to_json())["nodes"]
+    assert next(n for n in data if n["name"] == "ExpBackward0")["saved"] == [
+        {"what": "result", "shape": [2, 2]}]
+    recorder = Recorder()
+    with pytest.raises(RuntimeError):
+        api._backward(z, None, None, False, None, tracer=recorder)
+    again = next(n for n in recorder.trace.nodes if n.name == "MulBackward0")
+    assert again.freed and again.saved == (("input 0", None),)   # where it stopped
+    w = torch.ones(3, requires_grad=True)
+    both = next(n for n in traced_backward((w * w).sum()).nodes if n.name == "MulBackward0")
+    assert both.saved == (("input 0", (3,)), ("input 1", (3,))) and not both.freed
+
+
 def test_sum_twice_saves_nothing_and_does_not_fail():
     x = torch.ones(3, requires_grad=True)
     z = x.sum()

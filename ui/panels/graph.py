@@ -17,8 +17,8 @@ from __future__ import annotations
 import shiboken6
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QUndoGroup
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMenu, QSizePolicy, QStackedWidget,
-                               QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMenu, QSizePolicy, QSplitter,
+                               QStackedWidget, QToolButton, QVBoxLayout, QWidget)
 
 from ..graph import text as labels
 from ..graph.commands import MoveNodesCommand, ResetPositionsCommand, SetExpandedCommand
@@ -26,6 +26,7 @@ from ..graph.document import GraphDocument
 from ..graph.legend import GradLegend
 from ..graph.scene import GraphScene
 from ..graph.view import MIN_ZOOM, GraphView
+from .step_view import StepView
 from .. import theme
 from ..widgets.echo import EchoGuard
 
@@ -135,7 +136,25 @@ class GraphPanel(QWidget):
         layout.setSpacing(0)
         layout.addLayout(bar)
         layout.addWidget(self.notice)
-        layout.addWidget(self.stack, 1)
+        # the step-through of the shown call sits beside the graph (ui/panels/step_view.py)
+        self.step_view = StepView(self.scene, context.runner, self.model, self)
+        self.step_view.add_shortcuts_to(self)
+        self.split = QSplitter(Qt.Orientation.Horizontal)
+        self.split.addWidget(self.stack)
+        self.split.addWidget(self.step_view)
+        self.split.setStretchFactor(0, 3)
+        self.split.setStretchFactor(1, 2)
+        self.split.setCollapsible(0, False)
+        self.step_view.hide()                 # opened by its toolbar button or a step key (F10, F5)
+        step = self._action("step_through", "Step", "Step through backward(): the pass node by node "
+                            "(F10 step, Shift+F10 back, F5 play)", self.step_view.setVisible, [])
+        step.setCheckable(True)
+        self.step_view.shownChanged.connect(step.setChecked)
+        button = QToolButton()
+        button.setDefaultAction(step)
+        button.setAutoRaise(True)
+        bar.insertWidget(1, button)
+        layout.addWidget(self.split, 1)
         layout.addLayout(footer)
 
         self._pending = QTimer(self)          # coalesces a burst of new calls into one rebuild
@@ -244,6 +263,7 @@ class GraphPanel(QWidget):
         self._pending.stop()
         self._pending_call = None
         self._set_document(None)
+        self.step_view.set_record(None)
         self._forget_documents()
         with self._syncing:
             self.calls.clear()
@@ -293,6 +313,7 @@ class GraphPanel(QWidget):
             self._set_document(None)
             self.legend.set_scale(None)
             self._show_empty(f"#{index} {record.title()}: {reason}")
+            self.step_view.set_record(None)
             self._update_actions()
             return
         document = self.documents.get(index) or self._new_document(record)
@@ -308,6 +329,7 @@ class GraphPanel(QWidget):
         selection = self.model.selection.current
         if selection.call == index and selection.node is not None:
             self.scene.set_highlight(document.visible_id(selection.node))
+        self.step_view.set_record(record)
         self._update_actions()
 
     @property

@@ -600,6 +600,31 @@ class SweepResult(Message):
     sweep: SweepData
 
 
+@record("jacobian")
+class JacobianResult(Message):
+    """J, Jᵀv and the engine's backward(gradient=v) for one leaf of a call
+    (:func:`gradstudio.studio.jacobian.explain_data`), or ``error``: ``m``×``n`` is J's
+    size (root elements × leaf elements); ``jacobian`` is None when J is too big to form;
+    ``call_engine`` is what the call itself added to the leaf's .grad."""
+
+    call: int
+    error: str | None = None
+    leaf: str | None = None
+    leaves: list[str] = field(default_factory=list)
+    m: int = 0
+    n: int = 0
+    root_shape: Shape = ()
+    leaf_shape: Shape = ()
+    jacobian: Array | None = None
+    v: Array | None = None
+    jtv: Array | None = None
+    engine: Array | None = None
+    call_engine: Array | None = None
+    agree: bool = False
+    structure: str | None = None
+    note: str | None = None
+
+
 @record("kernel_error")
 class KernelError(Message):
     """A bug in the kernel's own code: ``message`` is the traceback."""

@@ -24,6 +24,8 @@ Requests (``{"type": …, "id": n, …}``), each answered by messages and finall
 * ``sweep`` — ``call``, ``vertex`` (a leaf), ``element`` (index), optional ``lo``,
   ``hi``, ``points``, ``timeout``: one ``SweepResult`` message with f and ∂f/∂element
   (engine, symbolic, finite differences) over the range (:mod:`gradstudio.studio.sweep`).
+* ``jacobian`` — ``call``, ``leaf`` (index in the call's leaves), optional ``v``: one
+  ``jacobian`` message with J, Jᵀv and backward(gradient=v) (:mod:`gradstudio.studio.jacobian`).
 * ``tensors`` — send the named tensors.
 * ``shutdown`` — stop.
 
@@ -80,7 +82,9 @@ class Kernel:
     def __init__(self, reader: Connection, writer: Connection, filename: str = "<script>"):
         from gradstudio.studio.session import Session
         self.reader, self.writer = reader, writer
-        self.session = Session(filename)
+        # step tracing on: each call's record carries its trace for the Graph panel's
+        # step-through (benchmarks/stepping.py measures what it costs)
+        self.session = Session(filename, step_trace=True)
         self.worker = None
         self.interruptible = False       # SIGINT raises KeyboardInterrupt only while True
         self.interrupt_pending = False   # an interrupt arrived: skip the rest of the request
@@ -237,6 +241,28 @@ class Kernel:
         finally:
             self.interruptible = False
 
+    def handle_jacobian(self, request):
+        """J, Jᵀv and backward(gradient=v) for one leaf of a call (gradstudio.studio.jacobian)."""
+        from gradstudio.studio import jacobian
+        from gradstudio.studio.kernel import records as kernel_data
+        call = next((c for c in self.session.backward_calls if c.index == request["call"]), None)
+        if call is None or not kernel_data.checkable(call):
+            self.send(schema.JacobianResult(call=int(request["call"]), error="no such backward call "
+                      "with a recorded graph (the kernel may have been restarted)"))
+            return
+        self.interruptible = True
+        try:
+            data = jacobian.explain_data(call, int(request.get("leaf", 0)), request.get("v"))
+            self.interruptible = False
+            self.send(schema.JacobianResult(call=call.index, **_jacobian_fields(data)))
+        except KeyboardInterrupt:
+            self.interruptible = False
+            self.send(schema.JacobianResult(call=call.index, error="interrupted"))
+        except (ValueError, IndexError) as error:
+            self.send(schema.JacobianResult(call=call.index, error=str(error)))
+        finally:
+            self.interruptible = False
+
     def handle_check(self, request):
         timeout = float(request.get("timeout", DEFAULT_DERIVE_TIMEOUT))
         by_index = {c.index: c for c in self.session.backward_calls}
@@ -301,6 +327,19 @@ class Kernel:
             finally:
                 self.interruptible = False
             self.send(schema.CallChecked(data))
+
+
+def _jacobian_fields(data: dict) -> dict:
+    """explain_data's answer as JacobianResult's fields (numbers as numbers, arrays as arrays)."""
+    import numpy as np
+
+    def arr(value):
+        return None if value is None else np.asarray(value)
+    return dict(leaf=data["leaf"], leaves=[name or "" for name in data["leaves"]], m=int(data["m"]), n=int(data["n"]),
+                root_shape=tuple(data["root_shape"]), leaf_shape=tuple(data["leaf_shape"]),
+                jacobian=arr(data["jacobian"]), v=arr(data["v"]), jtv=arr(data["jtv"]),
+                engine=arr(data["engine"]), call_engine=arr(data["call_engine"]), agree=bool(data["agree"]),
+                structure=data["structure"], note=data["note"])
 
 
 def _torch_gradients(call) -> dict:
