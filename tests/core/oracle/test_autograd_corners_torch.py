@@ -174,3 +174,32 @@ def test_a_function_saving_its_output_keeps_the_second_order_graph(torch):
         return g.grad_fn.name(), g.tolist(), h.tolist()
     theirs, ours = _both(torch, run)
     assert ours == theirs
+
+
+def test_saved_tensors_hooks_match_torch(torch):
+    """The saved-tensor hooks tutorial: what is packed, when it is unpacked, and a pack
+    hook that stores the tensor elsewhere and returns a key."""
+    def run(lib):
+        log, storage = [], []
+
+        def pack(t):
+            log.append(("pack", repr(t)))
+            storage.append(t)
+            return len(storage) - 1
+
+        def unpack(key):
+            log.append(("unpack", key))
+            return storage[key]
+        a = lib.ones(3, requires_grad=True)
+        b = lib.full((3,), 2.0, requires_grad=True)
+        with lib.autograd.graph.saved_tensors_hooks(pack, unpack):
+            y = a * b
+            z = a.pow(2)
+            w = a + b           # saves nothing: no pack
+        log.append(("saved", repr(y.grad_fn._saved_other)))
+        (y.sum() + z.sum() + w.sum()).backward()
+        outside = (a * b).sum()  # after the block: no hooks
+        outside.backward()
+        return log, a.grad.tolist()
+    theirs, ours = _both(torch, run)
+    assert ours == theirs
