@@ -33,13 +33,13 @@ print(optimizer)
 
 # %% Train: zero_grad, forward, loss, backward, step
 losses = []
-for step in range(200):
+for step in range(100):
     optimizer.zero_grad()
     loss = loss_fn(model(x), y)
     loss.backward()
     optimizer.step()
     losses.append(loss.item())
-    if step % 20 == 0 or step == 199:
+    if step % 10 == 0 or step == 99:
         print(f"step {step:3d}  loss {loss.item():.5f}")
 print(f"final loss {losses[-1]:.5f} (from {losses[0]:.5f})")
 
