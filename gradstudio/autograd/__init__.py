@@ -7,7 +7,7 @@ is :mod:`gradstudio.autograd.engine`.
 """
 from __future__ import annotations
 
-from . import functional, graph  # noqa: F401
+from . import functional, graph, profiler  # noqa: F401
 from .anomaly import detect_anomaly, set_detect_anomaly  # noqa: F401
 from .api import backward, grad  # noqa: F401
 from .function import Function  # noqa: F401

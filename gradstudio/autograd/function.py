@@ -44,6 +44,7 @@ class _FunctionMeta(type):
     def __init__(cls, name, bases, namespace):
         super().__init__(name, bases, namespace)
         cls._op = None
+        cls._joint_op = None
 
 
 class Function(metaclass=_FunctionMeta):
@@ -66,16 +67,7 @@ class Function(metaclass=_FunctionMeta):
             from ..ops.table import Op
 
             def vjp_all(node, grad):
-                ctx = node._params["ctx"]
-                with no_grad() if not _grad_state.enabled else _Nothing():
-                    grads = cls.backward(ctx, grad)
-                if not isinstance(grads, tuple):
-                    grads = (grads,)
-                expected = len(node.next_functions)
-                if len(grads) < expected:
-                    raise RuntimeError(f"function {cls.__name__}Backward returned an incorrect number "
-                                       f"of gradients (expected {expected}, got {len(grads)})")
-                return list(grads[:expected])
+                return cls._run_backward(node, (grad,))
 
             def forward(*arrays):
                 # re-running the user's forward on plain values (finite differences)
@@ -91,6 +83,76 @@ class Function(metaclass=_FunctionMeta):
         return cls._op
 
     @classmethod
+    def _run_backward(cls, node, grads_out):
+        """The user's backward on the output gradients; one gradient per input."""
+        ctx = node._params["ctx"]
+        with no_grad() if not _grad_state.enabled else _Nothing():
+            grads = cls.backward(ctx, *grads_out)
+        if not isinstance(grads, tuple):
+            grads = (grads,)
+        expected = len(node.next_functions)
+        if len(grads) < expected:
+            raise RuntimeError(f"function {cls.__name__}Backward returned an incorrect number "
+                               f"of gradients (expected {expected}, got {len(grads)})")
+        return list(grads[:expected])
+
+    @classmethod
+    def _joint_row(cls):
+        """The row of a Function with several outputs: one node for the call, whose output
+        is the outputs' values laid end to end; each output is a slice of it (see
+        :func:`_output_row`). Its params carry the slices, so backward gets one gradient
+        per output, as torch gives it."""
+        if cls._joint_op is None:
+            from ..ops.table import Op
+
+            def vjp_all(node, packed):
+                grads = [packed.narrow(0, start, stop - start).reshape(shape) if differentiable else None
+                         for start, stop, shape, differentiable in node._params["slices"]]
+                return cls._run_backward(node, grads)
+
+            def forward(*arrays):
+                from ..tensor import make
+                with no_grad():
+                    outs = cls.forward(FunctionCtx(), *[make(a) if isinstance(a, np.ndarray) else a
+                                                        for a in arrays])
+                return _packed([o._data for o in outs if _differentiable(o)])
+
+            cls._joint_op = Op(name=f"{cls.__name__}Backward", forward=forward, vjp=(), vjp_all=vjp_all,
+                               kind="custom", label=cls.__name__, doc=cls.__doc__ or "custom Function",
+                               category="custom")
+        return cls._joint_op
+
+    @classmethod
+    def _apply_several(cls, ctx, args, outputs, next_functions, metas):
+        from ..autograd.node import TensorMeta, new_node
+        from ..tensor import Tensor
+        slices, start = [], 0
+        for out in outputs:
+            differentiable = _differentiable(out)
+            size = out._data.size if differentiable else 0
+            slices.append((start, start + size, tuple(out._data.shape), differentiable))
+            start += size
+        packed = _packed([o._data for o in outputs if _differentiable(o)])
+        joint = new_node(cls._joint_row(), next_functions, metas, {"ctx": ctx, "slices": slices})
+        ctx._node_ref = weakref.ref(joint)
+        joint_tensor = Tensor._make(packed, True, joint)
+        if _grad_state.tracing:
+            joint.traced = (args, packed)
+        results = []
+        for out, (begin, stop, shape, differentiable) in zip(outputs, slices):
+            if not differentiable:
+                results.append(out)
+                continue
+            node = new_node(_output_row(cls.__name__, begin, stop, shape, packed.size), ((joint, 0),),
+                            (TensorMeta(packed.shape, packed.dtype),), {})
+            if _grad_state.tracing:
+                node.traced = ((joint_tensor,), out._data)
+            results.append(Tensor._make(out._data, True, node))
+        swap = {id(o): r for o, r in zip(outputs, results)}
+        ctx._saved = tuple(swap.get(id(t), t) for t in ctx._saved)
+        return tuple(results)
+
+    @classmethod
     def apply(cls, *args, **kwargs):
         from ..autograd.node import TensorMeta, new_node
         from ..tensor import Tensor
@@ -98,14 +160,14 @@ class Function(metaclass=_FunctionMeta):
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
         with no_grad():
             output = cls.forward(ctx, *args, **kwargs)
-        if isinstance(output, tuple):
-            raise NotImplementedError("GradStudio supports custom Functions with one output tensor")
         if not (_grad_state.enabled and any(ctx.needs_input_grad)):
             return output
         next_functions = tuple((a._gradient_edge(), 0) if isinstance(a, Tensor) else (None, 0)
                                for a in args)
         metas = tuple(TensorMeta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else a
                       for a in args)
+        if isinstance(output, tuple):
+            return cls._apply_several(ctx, args, output, next_functions, metas)
         node = new_node(cls._row(), next_functions, metas, {"ctx": ctx})
         if _grad_state.tracing:
             node.traced = (args, output._data)
@@ -115,6 +177,42 @@ class Function(metaclass=_FunctionMeta):
         # stays differentiable through it (create_graph=True keeps the second-order graph)
         ctx._saved = tuple(result if t is output else t for t in ctx._saved)
         return result
+
+
+def _differentiable(value) -> bool:
+    from ..tensor import Tensor
+    return isinstance(value, Tensor) and value._data.dtype.kind == "f"
+
+
+def _packed(arrays: list) -> np.ndarray:
+    if not arrays:
+        return np.zeros(0)
+    return np.concatenate([a.reshape(-1) for a in arrays]).astype(np.result_type(*arrays), copy=False)
+
+
+_OUTPUT_ROWS: dict = {}
+
+
+def _output_row(name, start, stop, shape, total):
+    """The node behind one output of a several-output Function: named like torch's
+    (``<Name>Backward``), its gradient is the output's gradient placed in its slice of
+    the joint node's (zeros elsewhere), built with tensor ops for create_graph."""
+    key = (name, start, stop, shape, total)
+    row = _OUTPUT_ROWS.get(key)
+    if row is None:
+        from ..ops.table import Op
+
+        def vjp_all(node, grad):
+            from ..ops.creation import zeros
+            from ..ops.shape import cat
+            dtype = grad.dtype
+            pieces = [zeros(start, dtype=dtype), grad.reshape(-1), zeros(total - stop, dtype=dtype)]
+            return [cat(pieces)]
+
+        row = Op(name=f"{name}Backward", forward=lambda packed: packed[start:stop].reshape(shape), vjp=(),
+                 vjp_all=vjp_all, kind="custom", label=name, doc=f"output of {name}", category="custom")
+        _OUTPUT_ROWS[key] = row
+    return row
 
 
 class _Nothing:

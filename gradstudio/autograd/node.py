@@ -143,6 +143,7 @@ class Node(_HookHolder):
     _retain_grad_ref = None
     metadata_ = None
     traced = None        # (inputs, output array) while a session is tracing
+    _unpack_hook = None  # set when saved_tensors_hooks packed the saved inputs
 
     def name(self) -> str:
         return self.op.qualified_name or self.op.name
@@ -172,6 +173,9 @@ class Node(_HookHolder):
             raise RuntimeError(freed_saved_tensors_error())
         if self._epoch != EPOCH[0] and self.op.saves:
             self._check_unmodified()
+        if self._unpack_hook is not None:
+            from .graph import unpack_saved
+            return unpack_saved(self)
         return self._inputs
 
     def _check_unmodified(self):
@@ -196,7 +200,10 @@ def _saved_value(node, key):
     if position is not None and op.saves_inputs and position < op.arity and node._released:
         raise RuntimeError(freed_saved_tensors_error())
     if position is not None and op.saves_inputs and position < len(node._inputs or ()):
-        value = node.saved_inputs()[position]
+        if node._epoch != EPOCH[0]:
+            node._check_unmodified()  # torch's error for a saved tensor changed in place
+        from .graph import unpack_one
+        value = unpack_one(node, node._inputs[position])  # only this one through unpack_hook
         if isinstance(value, (int, float, bool)):
             return True, make(np.asarray(value))
         if isinstance(value, Tensor):
@@ -207,7 +214,8 @@ def _saved_value(node, key):
         result = node._out_ref() if node._out_ref is not None else None
         return True, result if result is not None else make(node._out_data)
     if key == "self_sym_sizes" and node._inputs:
-        return True, tuple(node._inputs[0]._data.shape)
+        first = (node.saved_inputs() if op.saves_inputs else node._inputs)[0]
+        return True, tuple(first._data.shape)
     params = node._params
     if isinstance(params, dict) and key in params and key != "ctx":
         value = params[key]

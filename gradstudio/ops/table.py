@@ -65,6 +65,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..autograd.grad_mode import state as _grad_state
+from ..autograd.graph import _hooks as _saved_tensors_hooks, pack_saved as _pack_saved
 from ..autograd.node import TensorMeta, new_node
 from ..tensor import Tensor, make
 from . import samples, shape_rules
@@ -307,6 +308,8 @@ def record(op: Op, args: tuple, params, out: np.ndarray) -> Tensor:
     else:
         inputs = tuple(TensorMeta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else a for a in args)
     node = new_node(op, edges, inputs, params)
+    if _saved_tensors_hooks and op.saves_inputs:  # torch.autograd.graph.saved_tensors_hooks
+        _pack_saved(node)
     result = make(out, True, node)
     if op.saves_result:
         node._out_data = out

@@ -2,9 +2,9 @@
 # A two-layer network learns y = sin(x) + noise. Every loss.backward() is a
 # recorded backward call: Compare checks each against finite differences (and
 # torch), and — since every step has the same graph — the symbolic side derives
-# the formulas of the last two steps only (each skipped call says so). Plots
-# draws the loss curve from the recorded calls; Graph names the parameters
-# model.0.weight … and groups each layer's nodes (Linear(1→3), Tanh, Linear(3→1)).
+# the formulas of the last step only (each other call says so in Compare). The
+# Plots panel's Loss curve tab draws the loss of every recorded call; the
+# parameters are named model.0.weight … everywhere.
 
 # %% Data: 8 points of a noisy sine
 import math
@@ -33,13 +33,13 @@ print(optimizer)
 
 # %% Train: zero_grad, forward, loss, backward, step
 losses = []
-for step in range(200):
+for step in range(20):
     optimizer.zero_grad()
     loss = loss_fn(model(x), y)
     loss.backward()
     optimizer.step()
     losses.append(loss.item())
-    if step % 20 == 0 or step == 199:
+    if step % 5 == 0 or step == 19:
         print(f"step {step:3d}  loss {loss.item():.5f}")
 print(f"final loss {losses[-1]:.5f} (from {losses[0]:.5f})")
 

@@ -174,3 +174,64 @@ def test_a_function_saving_its_output_keeps_the_second_order_graph(torch):
         return g.grad_fn.name(), g.tolist(), h.tolist()
     theirs, ours = _both(torch, run)
     assert ours == theirs
+
+
+def test_saved_tensors_hooks_match_torch(torch):
+    """The saved-tensor hooks tutorial: what is packed, when it is unpacked, and a pack
+    hook that stores the tensor elsewhere and returns a key."""
+    def run(lib):
+        log, storage = [], []
+
+        def pack(t):
+            log.append(("pack", repr(t)))
+            storage.append(t)
+            return len(storage) - 1
+
+        def unpack(key):
+            log.append(("unpack", key))
+            return storage[key]
+        a = lib.ones(3, requires_grad=True)
+        b = lib.full((3,), 2.0, requires_grad=True)
+        with lib.autograd.graph.saved_tensors_hooks(pack, unpack):
+            y = a * b
+            z = a.pow(2)
+            w = a + b           # saves nothing: no pack
+        log.append(("saved", repr(y.grad_fn._saved_other)))
+        (y.sum() + z.sum() + w.sum()).backward()
+        outside = (a * b).sum()  # after the block: no hooks
+        outside.backward()
+        return log, a.grad.tolist()
+    theirs, ours = _both(torch, run)
+    assert ours == theirs
+
+
+def test_a_function_with_several_outputs_matches_torch(torch):
+    def run(lib):
+        class SinCos(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, a, b):
+                ctx.save_for_backward(a, b)
+                return a.sin() * b, a.cos()
+
+            @staticmethod
+            def backward(ctx, g_sin, g_cos):
+                a, b = ctx.saved_tensors
+                return g_sin * a.cos() * b - g_cos * a.sin(), g_sin * a.sin()
+        a = lib.tensor([0.5, 1.0, -2.0], dtype=lib.float64, requires_grad=True)
+        b = lib.tensor([1.5, -1.0, 0.25], dtype=lib.float64, requires_grad=True)
+        s, c = SinCos.apply(a, b)
+        names = (s.grad_fn.name(), c.grad_fn.name())
+        (s * 2 + c * c).sum().backward()
+        grads = (a.grad.tolist(), b.grad.tolist())
+        a.grad = b.grad = None
+        SinCos.apply(a, b)[0].sum().backward()           # one output used: the other's gradient is 0
+        (g,) = lib.autograd.grad(SinCos.apply(a, b)[1].pow(2).sum(), a, create_graph=True)
+        (h,) = lib.autograd.grad(g.sum(), a)
+        checked = lib.autograd.gradcheck(SinCos.apply, (a, b))
+        return names, grads, a.grad.tolist(), b.grad.tolist(), g.tolist(), h.tolist(), checked
+    theirs, ours = _both(torch, run)
+    assert ours[0] == theirs[0] == ("SinCosBackward", "SinCosBackward")
+    np.testing.assert_allclose(np.array(ours[1]), np.array(theirs[1]), rtol=1e-12)
+    for mine, reference in zip(ours[2:6], theirs[2:6]):
+        np.testing.assert_allclose(mine, reference, rtol=1e-12)
+    assert ours[6] is theirs[6] is True

@@ -316,3 +316,21 @@ def test_second_derivatives_match_torch(call, torch):
     (tg, th), (gg, gh) = results
     np.testing.assert_allclose(gg, tg, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(gh, th, rtol=1e-8, atol=1e-10)
+
+
+def test_global_module_hooks_match_torch(torch):
+    """register_module_forward_pre_hook / _forward_hook: every module's call, outer and
+    inner, before the module's own hooks; removed by their handles."""
+    def run(lib):
+        calls = []
+        model = lib.nn.Sequential(lib.nn.Linear(2, 2), lib.nn.Tanh())
+        model[0].register_forward_hook(lambda m, a, out: calls.append(("own", type(m).__name__)))
+        hooks = lib.nn.modules.module
+        pre = hooks.register_module_forward_pre_hook(lambda m, a: calls.append(("pre", type(m).__name__)))
+        post = hooks.register_module_forward_hook(lambda m, a, out: calls.append(("post", type(m).__name__)))
+        model(lib.ones(1, 2))
+        pre.remove()
+        post.remove()
+        model(lib.ones(1, 2))
+        return calls
+    assert run(gradstudio) == run(torch)
