@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtGui import QColor, QTextCursor
 from PySide6.QtWidgets import QApplication
 
+from gradstudio.studio.kernel.schema import OutputData
 from gradstudio.ui import theme
 from gradstudio.ui.widgets import console as console_module
 from gradstudio.ui.widgets.console import ConsoleView
@@ -39,8 +40,8 @@ def foreground_at(view, text: str):
 def flood(lines: int) -> list:
     outputs = []
     for i in range(lines):
-        outputs.append({"stream": "stdout", "text": f"out {i}\n"})
-        outputs.append({"stream": "stderr", "text": f"err {i}\n"})
+        outputs.append(OutputData("stdout", f"out {i}\n"))
+        outputs.append(OutputData("stderr", f"err {i}\n"))
     return outputs
 
 
@@ -86,8 +87,8 @@ def test_output_arriving_piece_by_piece_is_cut_from_the_top(console, monkeypatch
 
 def test_small_output_shows_at_once_in_order(console):
     console.append_header(3, 2, "a cell")
-    console.append_outputs([{"stream": "stdout", "text": "a\n"}, {"stream": "stdout", "text": "b\n"},
-                            {"stream": "stderr", "text": "warn\n"}, {"stream": "stdout", "text": "c"}])
+    console.append_outputs([OutputData("stdout", "a\n"), OutputData("stdout", "b\n"),
+                            OutputData("stderr", "warn\n"), OutputData("stdout", "c")])
     console.append_notice("info", "Kernel restarted")
     assert not console.pending()
     assert console.toPlainText() == "In [3]: a cell\na\nb\nwarn\nc\n\n— Kernel restarted\n"
