@@ -68,11 +68,11 @@ def test_the_kernel_derives_only_the_last_call_of_a_loop():
         messages = kernel.wait_for("done", 240)
     finally:
         kernel.shutdown()
-    deriving = [m["call"] for m in messages if m["type"] == "deriving"]
-    checks = {m["check"]["index"]: m["check"] for m in messages if m["type"] == "call_checked"}
+    deriving = [m.call for m in messages if m.type == "deriving"]
+    checks = {m.check.index: m.check for m in messages if m.type == "call_checked"}
     assert deriving == [2, 3] and sorted(checks) == [0, 1, 2, 3]
     for index in (0, 1):
-        assert all("not derived symbolically: 3 backward calls" in leaf["note"]
-                   for leaf in checks[index]["leaves"])
-        assert checks[index]["agree"]  # still checked against finite differences
-    assert all("not derived" not in (leaf["note"] or "") for leaf in checks[2]["leaves"])
+        assert all("not derived symbolically: 3 backward calls" in leaf.note
+                   for leaf in checks[index].leaves)
+        assert checks[index].agree  # still checked against finite differences
+    assert all("not derived" not in (leaf.note or "") for leaf in checks[2].leaves)

@@ -441,7 +441,7 @@ class StepView(QWidget):
             return False
         first, last = span
         cells = []
-        for cell in self.model.cells():
+        for cell in self.model.script.cells():
             if cell.index is not None and first <= cell.index <= last:
                 source, _ = stepping.with_retain_graph(cell.source)
                 cells.append(type(cell)(cell.index, source, cell.first_line, cell.title, cell.kind))
