@@ -343,6 +343,21 @@ class Design:
             return node.name or node.row.name
         return node.name or node.kind
 
+    def requiring_grad(self) -> set:
+        """The nodes whose value requires a gradient: leaves marked so, and every node a
+        link from one of them reaches (what the editor draws as wires gradient flows on)."""
+        users: dict = {}
+        for link in self.links:
+            users.setdefault(link.src, []).append(link.dst)
+        stack = [n for n, node in self.nodes.items() if node.requires_grad]
+        seen = set()
+        while stack:
+            n = stack.pop()
+            if n not in seen:
+                seen.add(n)
+                stack.extend(users.get(n, ()))
+        return seen
+
     def upstream(self, node_id: str, include_self: bool = True) -> set:
         """The nodes whose values flow into ``node_id``."""
         feeding: dict = {}

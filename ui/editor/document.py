@@ -67,6 +67,26 @@ class EditorDocument(QObject):
             return None, f"{row.name} needs a parameter the editor cannot type"
         return self.add_node("op", op=row.id, params=params, position=tuple(position))
 
+    def place(self, key: str, position, *, connect_from: str | None = None, insert: Link | None = None) -> tuple:
+        """Place a palette entry (``"leaf"``, ``"const"``, ``"output"`` or ``"op:<row id>"``) at
+        ``position``, fed by ``connect_from`` or put into the wire ``insert`` — one step.
+        Returns ``(node id, error)``."""
+        try:
+            kind, fields = _fields_for(key, position)
+        except DesignError as error:
+            return None, str(error)
+        compound = commands.Compound(self.design, f"Add {fields.get('op') or kind}")
+        added = []
+
+        def build():
+            added.append(compound.run(commands.AddNode(self.design, kind, fields)).node_id)
+            if connect_from is not None:
+                compound.run(commands.Connect(self.design, connect_from, added[0], 0))
+            if insert is not None:
+                _insert_steps(compound, self.design, added[0], insert)
+        error = self._push_built(compound, build)
+        return (None, error) if error else (added[0], None)
+
     def connect(self, src: str, dst: str, slot: int) -> str | None:
         return self.push(commands.Connect(self.design, src, dst, slot))
 
@@ -94,11 +114,24 @@ class EditorDocument(QObject):
             return "only a leaf can require a gradient"
         return self.change(node_id, "Toggle requires_grad", requires_grad=not node.requires_grad)
 
-    def move(self, moves: dict) -> str | None:
+    def move(self, moves: dict, insert: Link | None = None) -> str | None:
+        """Nodes dragged (``{id: (old, new)}``); with ``insert``, the one dragged node
+        dropped onto that wire goes into it — one step either way."""
         moves = {k: (tuple(old), tuple(new)) for k, (old, new) in moves.items() if tuple(old) != tuple(new)}
         if not moves:
             return None
-        return self.push(commands.MoveNodes(self.design, moves))
+        if insert is None:
+            return self.push(commands.MoveNodes(self.design, moves))
+        (node_id,) = moves
+        compound = commands.Compound(self.design, f"Insert {self.design.describe(node_id)}")
+
+        def build():
+            compound.run(commands.MoveNodes(self.design, moves))
+            _insert_steps(compound, self.design, node_id, insert)
+        error = self._push_built(compound, build)
+        if error:       # the insertion was refused: the move alone still happens
+            self.push(commands.MoveNodes(self.design, moves))
+        return error
 
     def set_root(self, node_id) -> str | None:
         return self.push(commands.SetRoot(self.design, node_id))
@@ -118,11 +151,7 @@ class EditorDocument(QObject):
     def insert_on_wire(self, node_id: str, link: Link) -> str | None:
         """Put a node into a wire: ``src → node → dst``, as one step."""
         compound = commands.Compound(self.design, f"Insert {self.design.describe(node_id)}")
-
-        def build():
-            compound.run(commands.Connect(self.design, link.src, node_id, 0))
-            compound.run(commands.Connect(self.design, node_id, link.dst, link.slot))
-        return self._push_built(compound, build)
+        return self._push_built(compound, lambda: _insert_steps(compound, self.design, node_id, link))
 
     def paste(self, text: str, offset=clipboard.OFFSET) -> tuple:
         """Paste a fragment: ``(new node ids, error)``."""
@@ -184,6 +213,35 @@ class EditorDocument(QObject):
         compound.applied = True
         self.undo_stack.push(compound)
         return None
+
+
+def _insert_steps(compound, design, node_id: str, link: Link):
+    if design.nodes[node_id].arity < 1 or design.nodes[node_id].kind == "output":
+        raise DesignError(f"{design.describe(node_id)} has no input to put into a wire")
+    compound.run(commands.Connect(design, link.src, node_id, 0))
+    compound.run(commands.Connect(design, node_id, link.dst, link.slot))
+
+
+def _fields_for(key: str, position) -> tuple:
+    """``(kind, add_node fields)`` for a palette key."""
+    position = tuple(float(v) for v in position)
+    if key.startswith("op:"):
+        from gradstudio.ops.table import op_by_id
+        try:
+            row = op_by_id(key[3:])
+        except KeyError:
+            raise DesignError(f"no op {key[3:]!r} in the op table") from None
+        params = design_module.starting_params(row)
+        if params is None:
+            raise DesignError(f"{row.name} needs a parameter the editor cannot type")
+        return "op", {"op": row.id, "params": params, "position": position}
+    if key == "leaf":
+        return "leaf", {"value": "ones(2, 2)", "requires_grad": True, "position": position}
+    if key == "const":
+        return "const", {"value": "1", "position": position}
+    if key == "output":
+        return "output", {"position": position}
+    raise DesignError(f"nothing to place for {key!r}")
 
 
 def _free_group_name(design) -> str:
