@@ -625,13 +625,16 @@ def placeable(row) -> bool:
 
 def ops_accepting(shape) -> list:
     """The palette rows whose first input can take a value of ``shape`` (what is
-    offered when a wire is dropped on empty canvas); ``shape`` None: all of them."""
+    offered when a wire is dropped on empty canvas); ``shape`` None: all of them.
+    A one-input row without required params is asked through its shape rule; the
+    others (another input, or a param the person has yet to type) are offered."""
     found = []
     for category, label, row in palette():
         params = starting_params(row)
         if params is None or row.arity < 1:
             continue
-        if shape is not None and row.arity == 1 and row.shape is not None:
+        judged = row.arity == 1 and row.shape is not None and not any(p.required for p in row.params)
+        if shape is not None and judged:     # a placeholder param says nothing about the input
             try:
                 row.shape(tuple(shape), **dict(_ordered_params(row, params)))
             except Exception:   # the row's own rule refuses it (ShapeError or a param it cannot take)

@@ -75,6 +75,8 @@ class EditorDocument(QObject):
             kind, fields = _fields_for(key, position)
         except DesignError as error:
             return None, str(error)
+        if kind == "leaf":       # a leaf is a variable the person will read about in Compare: name it
+            fields["name"] = _free_leaf_name(self.design)
         compound = commands.Compound(self.design, f"Add {fields.get('op') or kind}")
         added = []
 
@@ -242,6 +244,20 @@ def _fields_for(key: str, position) -> tuple:
     if key == "output":
         return "output", {"position": position}
     raise DesignError(f"nothing to place for {key!r}")
+
+
+LEAF_NAMES = ("x", "w", "b", "a", "u", "v")
+
+
+def _free_leaf_name(design) -> str:
+    taken = {n.name for n in design.nodes.values()}
+    for name in LEAF_NAMES:
+        if name not in taken:
+            return name
+    n = 2
+    while f"x{n}" in taken:
+        n += 1
+    return f"x{n}"
 
 
 def _free_group_name(design) -> str:

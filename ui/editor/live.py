@@ -45,9 +45,21 @@ class LiveEvaluator(QObject):
         self.timer.setInterval(delay_ms)
         self.timer.timeout.connect(self.evaluate_now)
         document.edited.connect(self.schedule)
+        # a kernel ran; when it stops after that, the window is closing
+        self._kernel_seen = model is not None and getattr(model, "kernel_state", "stopped") != "stopped"
         if model is not None:
+            model.kernelStateChanged.connect(self._on_kernel_state)
             model.cellRunFinished.connect(self._on_run_finished)
             model.callAdded.connect(self._on_call_added)
+
+    def _on_kernel_state(self, state: str):
+        if state != "stopped":
+            self._kernel_seen = True
+        elif self._kernel_seen:
+            # the window shut its kernel down: a run sent now would start a new one
+            self.enabled = False
+            self.timer.stop()
+            self._in_flight = None
 
     def busy(self) -> bool:
         return self.timer.isActive() or self._in_flight is not None
@@ -69,7 +81,7 @@ class LiveEvaluator(QObject):
         local = results_module.diagnose(design)
         self.scene.show_results({n: NodeResult(error=m) for n, m in local.items()})
         self._set_status(next(iter(local.values()), ""))
-        if self.runner is None:
+        if self.runner is None or not self.enabled:
             return
         if self._in_flight is not None:
             self._again = True
