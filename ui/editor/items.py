@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem
 
@@ -93,6 +93,8 @@ class NodeItem(QGraphicsItem):
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
         self.setAcceptHoverEvents(True)
         self.setZValue(1)
+        # painted once per zoom level, then blitted: panning and dragging repaint no text
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     # -- what it shows --------------------------------------------------------------------
     def show_node(self, design, node, shape, error: str | None, flows: bool, fill: QColor | None):
@@ -225,7 +227,9 @@ def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
 
 class WireItem(QGraphicsPathItem):
     """A link: orange and solid where gradient flows (its value requires grad), grey
-    and dashed where it does not; the shape it carries written at its middle."""
+    and dashed where it does not; the shape it carries written at its middle. What
+    painting needs (pens, the label's box) is worked out when the wire changes, not
+    per frame: a frame of a big design paints hundreds of wires from Python."""
 
     def __init__(self, link, colors: dict):
         super().__init__()
@@ -234,49 +238,146 @@ class WireItem(QGraphicsPathItem):
         self.flows = False
         self.label = ""
         self.start = self.end = QPointF()
+        self.label_box = QRectF()
+        self.bounds = QRectF()
+        self.selected_pen = QPen(colors["selected"], 3.0)
+        self.layer = None             # the WireLayer that paints it
         self.setZValue(0)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        # the item is kept for picking (hover, select, drop-on-wire); the layer paints
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents)
         self.setAcceptHoverEvents(True)
 
     def set_state(self, flows: bool, shape):
-        self.flows = flows
-        self.label = "" if shape is None else str(tuple(shape))
+        label = "" if shape is None else str(tuple(shape))
+        if (flows, label) == (self.flows, self.label) and self.pen().widthF() > 1.0:
+            return
+        self.flows, self.label = flows, label
         pen = QPen(self.colors["wire_grad"] if flows else self.colors["wire"], 2.4 if flows else 1.6)
         if not flows:
             pen.setStyle(Qt.PenStyle.DashLine)
         self.setPen(pen)
+        self._place_label()
+        self._changed()
         self.setToolTip(f"carries shape {self.label or '?'}; "
                         + ("gradient flows back along it" if flows else "no gradient flows (nothing upstream requires grad)"))
 
     def set_ends(self, start: QPointF, end: QPointF):
-        self.start, self.end = start, end
+        if start == self.start and end == self.end and not self.path().isEmpty():
+            return
+        self.start, self.end = QPointF(start), QPointF(end)
         self.setPath(wire_path(start, end))
+        self.bounds = self.path().boundingRect().adjusted(-3, -3, 3, 3)
+        self._place_label()
+        self._changed()
+
+    def _changed(self):
+        if self.layer is not None:
+            self.layer.mark_dirty()
+
+    def itemChange(self, change, value):
+        if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
+            self._changed()
+        return super().itemChange(change, value)
+
+    def _place_label(self):
+        if not self.label:
+            self.label_box = QRectF()
+            return
+        middle = (self.start + self.end) / 2          # a symmetric cubic passes through the midpoint
+        width = _METRICS.horizontalAdvance(self.label) + 8
+        self.label_box = QRectF(middle.x() - width / 2, middle.y() - 8, width, 16)
 
     def paint(self, painter, option, widget=None):
-        zoom = zoom_of(painter)
-        pen = QPen(self.pen())
-        if self.isSelected():
-            pen.setColor(self.colors["selected"])
-            pen.setWidthF(3.0)
-        painter.setPen(pen)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        if zoom < style.SIMPLE_BELOW:
-            painter.drawLine(self.start, self.end)
-            return
-        painter.drawPath(self.path())
-        if self.label and zoom >= style.TEXT_BELOW:
-            middle = self.path().pointAtPercent(0.5)
-            painter.setFont(FONT)
-            width = _METRICS.horizontalAdvance(self.label) + 8
-            box = QRectF(middle.x() - width / 2, middle.y() - 8, width, 16)
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(self.colors["background"])
-            painter.drawRoundedRect(box, 3, 3)
-            painter.setPen(self.colors["muted"])
-            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, self.label)
+        pass                          # painted by its WireLayer
+
+
+class WireLayer(QGraphicsItem):
+    """Every wire painted in one go: one path per look (gradient flows / not /
+    selected), rebuilt only when a wire changed, so a frame costs a few Python calls
+    however many wires there are; straight lines when zoomed out; shape labels only
+    where the frame is exposed."""
+
+    def __init__(self, colors: dict):
+        super().__init__()
+        self.colors = colors
+        self.wires: set = set()
+        self.dirty = True
+        self.bounds = QRectF()
+        self.paths = self.lines = {}
+        self.setZValue(0)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)   # a true exposedRect
+
+    def add(self, wire: WireItem):
+        wire.layer = self
+        self.wires.add(wire)
+        self.mark_dirty()
+
+    def remove(self, wire: WireItem):
+        wire.layer = None
+        self.wires.discard(wire)
+        self.mark_dirty()
+
+    def mark_dirty(self):
+        if not self.dirty:
+            self.dirty = True
+            self.update()
+
+    def _rebuild(self):
+        self.dirty = False
+        paths = {"flows": QPainterPath(), "still": QPainterPath(), "selected": QPainterPath()}
+        lines = {"flows": [], "still": [], "selected": []}
+        bounds = QRectF()
+        for wire in self.wires:
+            look = "selected" if wire.isSelected() else ("flows" if wire.flows else "still")
+            paths[look].addPath(wire.path())
+            lines[look].append(QLineF(wire.start, wire.end))
+        for path in paths.values():
+            bounds = bounds.united(path.boundingRect())
+        if bounds != self.bounds:
+            self.prepareGeometryChange()
+            self.bounds = bounds
+        self.paths, self.lines = paths, lines
 
     def boundingRect(self) -> QRectF:
-        return super().boundingRect().adjusted(-40, -10, 40, 10)
+        if self.dirty:
+            self._rebuild()
+        return self.bounds.adjusted(-60, -12, 60, 12)
+
+    def paint(self, painter, option, widget=None):
+        if self.dirty:
+            self._rebuild()
+        zoom = zoom_of(painter)
+        c = self.colors
+        still = QPen(c["wire"], 1.6, Qt.PenStyle.DashLine)
+        pens = {"flows": QPen(c["wire_grad"], 2.4), "still": still, "selected": QPen(c["selected"], 3.0)}
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        exposed = option.exposedRect
+        simple = zoom < style.SIMPLE_BELOW
+        if simple or exposed.contains(self.bounds):
+            paths, shown = self.paths, self.wires
+        else:       # stroke only the wires in the frame: stroking costs even where it is clipped
+            shown = [w for w in self.wires if exposed.intersects(w.bounds)]
+            paths = {look: QPainterPath() for look in pens}
+            for wire in shown:
+                paths["selected" if wire.isSelected() else ("flows" if wire.flows else "still")].addPath(wire.path())
+        for look, pen in pens.items():
+            painter.setPen(pen)
+            if simple:
+                if self.lines[look]:
+                    painter.drawLines(self.lines[look])
+            elif not paths[look].isEmpty():
+                painter.drawPath(paths[look])
+        if zoom < style.TEXT_BELOW:
+            return
+        painter.setFont(FONT)
+        for wire in shown:
+            if wire.label and exposed.intersects(wire.label_box):
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(c["background"])
+                painter.drawRect(wire.label_box)
+                painter.setPen(c["muted"])
+                painter.drawText(wire.label_box, Qt.AlignmentFlag.AlignCenter, wire.label)
 
 
 class GroupItem(QGraphicsItem):

@@ -150,7 +150,7 @@ class EditorPanel(QWidget):
         tab.live.statusChanged.connect(lambda text, t=tab: self._say(text) if t is self.current() else None)
         self.tabs.addTab(tab, title)
         self.tabs.setCurrentWidget(tab)
-        tab.view.fit()
+        tab.view.request_fit()
         tab.live.schedule()
         return tab
 
@@ -233,7 +233,19 @@ class EditorPanel(QWidget):
             self.export_image(path)
 
     def export_image(self, path: str) -> bool:
+        """PNG or SVG (by the file's suffix) of the whole design."""
         scene = self.current().scene
+        from PySide6.QtWidgets import QGraphicsItem
+        # nodes paint from a pixmap cache on screen; a picture (an SVG above all) wants them drawn
+        for item in scene.nodes.values():
+            item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+        try:
+            return self._render_to(scene, path)
+        finally:
+            for item in scene.nodes.values():
+                item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+    def _render_to(self, scene, path: str) -> bool:
         rect = scene.itemsBoundingRect().adjusted(-20, -20, 20, 20)
         if rect.isEmpty():
             rect = QRectF(0, 0, 400, 300)

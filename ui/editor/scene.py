@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QGraphicsScene
 from gradstudio.ui.graph.style import GradScale
 
 from . import style
-from .items import GroupItem, NodeItem, WireItem
+from .items import GroupItem, NodeItem, WireItem, WireLayer
 
 
 @dataclass
@@ -46,6 +46,8 @@ class DesignScene(QGraphicsScene):
         self._scale = GradScale([])
         self._following = True
         self._flows: set = set()
+        self.wire_layer = WireLayer(self.colors)
+        self.addItem(self.wire_layer)
         for node_id in self.design.nodes:
             self._add_node(node_id)
         for link in self.design.links:
@@ -77,6 +79,7 @@ class DesignScene(QGraphicsScene):
             wire = self.wires.pop(event.link)
             for end in (event.link.src, event.link.dst):
                 self.node_wires.get(end, set()).discard(wire)
+            self.wire_layer.remove(wire)
             self.removeItem(wire)
         elif kind == "node_moved":
             item = self.nodes[event.node]
@@ -103,6 +106,7 @@ class DesignScene(QGraphicsScene):
         for end in (link.src, link.dst):
             self.node_wires.setdefault(end, set()).add(wire)
         self.addItem(wire)
+        self.wire_layer.add(wire)
         self._place_wire(wire)
 
     def _place_wire(self, wire):

@@ -12,9 +12,9 @@ from PySide6.QtWidgets import QFrame, QLineEdit, QListWidget, QListWidgetItem, Q
 
 from gradstudio.studio import design as design_module
 
-SOURCES = [("input", "leaf", "Leaf (a tensor that can require grad)"),
-           ("input", "const", "Constant"),
-           ("output", "output", "Output (the root of backward())")]
+SOURCES = [("input", "leaf", "Leaf  —  a tensor that can require grad"),
+           ("input", "const", "Constant  —  a value that needs no gradient"),
+           ("output", "output", "Output  —  the root of backward()")]
 
 
 def entries(shape=None, *, with_sources: bool = True) -> list:

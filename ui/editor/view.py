@@ -86,9 +86,20 @@ class DesignView(QGraphicsView):
         if self.minimap.isVisible():
             self.minimap.follow()
 
+    def request_fit(self):
+        """Fit now if the view has its size, else as soon as it gets one (a tab made
+        while its dock is hidden is a few pixels wide until shown)."""
+        if self.isVisible() and self.viewport().width() > 200:
+            self.fit()
+        else:
+            self._fit_pending = True
+
     def resizeEvent(self, event):
         super().resizeEvent(event)
         self.minimap.place()
+        if getattr(self, "_fit_pending", False) and self.isVisible() and self.viewport().width() > 200:
+            self._fit_pending = False
+            self.fit()
 
     def scrollContentsBy(self, dx, dy):
         super().scrollContentsBy(dx, dy)
