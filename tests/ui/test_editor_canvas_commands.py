@@ -154,3 +154,26 @@ def test_undoing_the_removal_of_a_groups_last_member_writes_the_same_file(qtbot)
     assert list(doc.design.groups) == ["second"]
     doc.undo_stack.undo()                  # and comes back after "second" in the dict
     assert doc.save() == before
+
+
+def test_a_nan_stays_on_the_node_that_made_it_and_run_results_find_their_nodes(qtbot):
+    from gradstudio.studio import codegen
+    from gradstudio.ui.editor import results
+    doc = EditorDocument()
+    x = doc.add_node("leaf", name="x", value="[-1., 2.]", requires_grad=True)[0]
+    log = doc.place("op:elementwise.LOG", (100, 0), connect_from=x)[0]
+    total = doc.place("op:reduction.SUM", (200, 0), connect_from=log)[0]
+    out = doc.place("output", (300, 0), connect_from=total)[0]
+    found = results.diagnose(doc.design)
+    assert list(found) == [log] and "nan" in found[log] and "1 element" in found[log]
+    script = codegen.design_to_script(doc.design)
+    lines = results.line_nodes(script, doc.design)
+    assert sorted(lines.values()) == sorted([x, log, total])
+    assert script.splitlines()[min(k for k, v in lines.items() if v == log) - 1].startswith("t1 = torch.log(x)")
+    # a recorded call of that script, as the kernel sends it, matched back by variable names
+    call = {"graph": {"root": 2, "nodes": [
+        {"id": 0, "name": "x", "value": [-1.0, 2.0], "grad": [-1.0, 0.5], "grad_norm": 1.118},
+        {"id": 1, "name": "t1", "value": [float("nan"), 0.69], "grad": [1.0, 1.0], "grad_norm": 1.414},
+        {"id": 2, "name": "t2", "value": 0.5, "grad": 1.0, "grad_norm": 1.0}]}}
+    shown = results.node_results(doc.design, call)
+    assert shown[x]["grad_norm"] == 1.118 and shown[out] == shown[total] and "0.5" in shown[x]["grad"]
