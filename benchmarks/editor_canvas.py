@@ -35,7 +35,11 @@ UNARY = ["elementwise.EXP", "elementwise.TANH", "elementwise.SIGMOID", "elementw
 def big_design(n: int, seed: int = 0) -> Design:
     rng = random.Random(seed)
     d = Design()
-    listeners, d.listeners = d.listeners, []
+    with d.batch():
+        return _fill(d, n, rng)
+
+
+def _fill(d, n, rng):
     ids = [d.add_node("leaf", name="x", value="ones(4)", requires_grad=True, position=(0, 0))]
     columns = max(1, int(n ** 0.5))
     while len(ids) < n:
@@ -49,7 +53,6 @@ def big_design(n: int, seed: int = 0) -> Design:
             node = d.add_node("op", op=rng.choice(UNARY), position=pos)
             d.connect(rng.choice(ids[-columns:]), node, 0)
         ids.append(node)
-    d.listeners = listeners
     return d
 
 

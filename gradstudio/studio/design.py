@@ -31,6 +31,7 @@ before anything is built; values are stored as the text the person typed.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, field, replace
 from typing import Callable
@@ -117,6 +118,8 @@ class Design:
         self.errors: dict = {}             # node id -> message
         self.listeners: list = []          # callables taking an Event
         self._next = 1
+        self._batched = 0                  # inside batch(): shapes are inferred once, at its end
+        self._stale = False
 
     # -- events -----------------------------------------------------------------------
     def _emit(self, kind: str, node: str | None = None, link: Link | None = None):
@@ -125,8 +128,25 @@ class Design:
             listener(event)
 
     def _changed(self):
+        if self._batched:
+            self._stale = True
+            return
         self._infer()
         self._emit("shapes_changed")
+
+    @contextlib.contextmanager
+    def batch(self):
+        """Many edits, one shape inference (at the end) instead of one per edit: how a
+        big design is built by a program. Links made inside are checked only against
+        shapes already known; what does not fit is then marked on its node."""
+        self._batched += 1
+        try:
+            yield self
+        finally:
+            self._batched -= 1
+            if not self._batched and self._stale:
+                self._stale = False
+                self._changed()
 
     # -- nodes ------------------------------------------------------------------------
     def new_id(self) -> str:

@@ -60,3 +60,17 @@ def test_gradient_flows_from_leaves_that_require_it_along_the_links():
     assert d.requiring_grad() == {x, mul}
     d.change_node(x, requires_grad=False)
     assert d.requiring_grad() == set()
+
+
+def test_a_batch_of_edits_infers_shapes_once_at_its_end():
+    d = Design()
+    events = []
+    d.listeners.append(lambda e: events.append(e.kind))
+    with d.batch():
+        x = d.add_node("leaf", value="ones(3, 2)")
+        mm = d.add_node("op", op="linalg.MM")
+        d.connect(x, mm, 0)
+        d.connect(x, mm, 1)            # (3, 2) @ (3, 2): shapes are not known yet inside the batch
+        assert d.shapes == {} and "shapes_changed" not in events
+    assert events.count("shapes_changed") == 1
+    assert d.shapes[x] == (3, 2) and d.errors[mm] == "(3, 2) @ (3, 2): inner sizes 2 and 3 differ"
