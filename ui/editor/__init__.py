@@ -12,6 +12,6 @@ Orange-canvas style, one job per module:
 * :mod:`.palette` — the op list generated from the op table, dragged onto the canvas;
 * :mod:`.search` — type-to-search and the "ops that accept this wire" menu;
 * :mod:`.live` — each edit compiled to a script and run in the kernel, results on the nodes;
-* :mod:`.records` — reading a recorded call back (open as nodes, gradients per node);
+* :mod:`.results` — reading a run back onto the nodes (open as nodes, gradients, errors);
 * :mod:`.panel` — the Editor dock that puts these together.
 """
