@@ -59,6 +59,13 @@ class DocumentController(QObject):
         self._replace(files.Project(script="# %%\nimport torch\n\n"), None, "untitled.gradstudio")
         return True
 
+    def open_text(self, text: str, untitled_name: str) -> bool:
+        """A new untitled script document holding ``text`` (the node editor's export)."""
+        if not self.confirm_discard():
+            return False
+        self._replace(files.Project(script=text), None, untitled_name)
+        return True
+
     def open(self, path: str | None = None, *, interactive: bool = True) -> bool:
         """Open ``path`` (ask for one if None). On failure nothing changes and the
         reason is shown (or, with ``interactive=False``, kept in :attr:`last_error`)."""

@@ -262,6 +262,10 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.actions["reset_layout"])
         view_menu.addAction(self.actions["show_errors"])
 
+        editor = self.panels.get("editor")
+        if editor is not None:              # the node editor's Design menu
+            bar.addMenu(editor.menu())
+
         help_menu = bar.addMenu("&Help")
         for name in ("examples", "shortcuts", "about"):
             help_menu.addAction(self.actions[name])

@@ -85,6 +85,13 @@ class Runner(QObject):
         those on purpose) and stops at any other error."""
         self.run_cells(self.model.script.cells())
 
+    def run_design(self, source: str):
+        """Run the node editor's script (``codegen.design_to_script``) as one cell outside the
+        document's numbering (cell None); its backward call arrives like a script's. The
+        editor's one entry point into the kernel."""
+        self.client.run_cells([{"index": None, "source": source, "first_line": 1}],
+                              timeout=self.derive_timeout, continue_past_backward_errors=True)
+
     def interrupt(self) -> bool:
         interrupted = self.client.interrupt()
         if interrupted:

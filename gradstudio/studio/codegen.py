@@ -142,6 +142,13 @@ def design_to_script(design: Design) -> str:
     return "\n".join(lines) + "\n"
 
 
+def variable_names(design: Design) -> dict:
+    """Node id → the variable :func:`design_to_script` writes it as (scalar constants,
+    written inline as numbers, have none): how a run's recorded tensors are matched back
+    to the nodes they came from."""
+    return _variable_names(design, design.feeding_root())
+
+
 def _is_scalar_constant(design: Design, node_id: str) -> bool:
     node = design.nodes[node_id]
     return node.kind == "const" and parse_value(node.value, dtype=DTYPES[node.dtype]).ndim == 0

@@ -31,6 +31,7 @@ before anything is built; values are stored as the text the person typed.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, field, replace
 from typing import Callable
@@ -117,6 +118,8 @@ class Design:
         self.errors: dict = {}             # node id -> message
         self.listeners: list = []          # callables taking an Event
         self._next = 1
+        self._batched = 0                  # inside batch(): shapes are inferred once, at its end
+        self._stale = False
 
     # -- events -----------------------------------------------------------------------
     def _emit(self, kind: str, node: str | None = None, link: Link | None = None):
@@ -125,8 +128,25 @@ class Design:
             listener(event)
 
     def _changed(self):
+        if self._batched:
+            self._stale = True
+            return
         self._infer()
         self._emit("shapes_changed")
+
+    @contextlib.contextmanager
+    def batch(self):
+        """Many edits, one shape inference (at the end) instead of one per edit: how a
+        big design is built by a program. Links made inside are checked only against
+        shapes already known; what does not fit is then marked on its node."""
+        self._batched += 1
+        try:
+            yield self
+        finally:
+            self._batched -= 1
+            if not self._batched and self._stale:
+                self._stale = False
+                self._changed()
 
     # -- nodes ------------------------------------------------------------------------
     def new_id(self) -> str:
@@ -343,6 +363,21 @@ class Design:
             return node.name or node.row.name
         return node.name or node.kind
 
+    def requiring_grad(self) -> set:
+        """The nodes whose value requires a gradient: leaves marked so, and every node a
+        link from one of them reaches (what the editor draws as wires gradient flows on)."""
+        users: dict = {}
+        for link in self.links:
+            users.setdefault(link.src, []).append(link.dst)
+        stack = [n for n, node in self.nodes.items() if node.requires_grad]
+        seen = set()
+        while stack:
+            n = stack.pop()
+            if n not in seen:
+                seen.add(n)
+                stack.extend(users.get(n, ()))
+        return seen
+
     def upstream(self, node_id: str, include_self: bool = True) -> set:
         """The nodes whose values flow into ``node_id``."""
         feeding: dict = {}
@@ -490,7 +525,8 @@ class Design:
                        "name": n.name, "value": n.value, "dtype": n.dtype, "requires_grad": n.requires_grad,
                        "position": list(n.position)} for n in self.nodes.values()],
             "links": [[l.src, l.dst, l.slot] for l in self.links],
-            "groups": {k: list(v) for k, v in self.groups.items()},
+            # sorted: a group dissolved and made again (an undo) must write the same file
+            "groups": {k: list(v) for k, v in sorted(self.groups.items())},
             "root": self.root,
         }
 
@@ -582,6 +618,77 @@ def palette() -> list:
     the public API makes (not internal double-backward ones)."""
     return [(row.category, row.label or row.name, row) for row in rows()
             if not row.internal and row.forward is not None and row.kind != "custom"]
+
+
+# Placeholders for a required param when a node is first placed from the palette: the
+# person edits them on the node; by type, as the row declares it.
+_STARTING = {"float": 2.0, "float?": None, "int": 0, "int[]": 0, "bool": False, "str": ""}
+EDITABLE_PARAM_TYPES = ("float", "float?", "int", "int[]", "bool", "str")
+
+
+def starting_params(row) -> dict | None:
+    """Params for a new node of ``row`` (each required one a placeholder of its type),
+    or None when the row needs a param the editor cannot type (a tensor, an index)."""
+    params = {}
+    for p in row.params:
+        if p.required:
+            if p.type not in _STARTING:
+                return None
+            params[p.name] = _STARTING[p.type]
+    return params
+
+
+def placeable(row) -> bool:
+    """Whether the palette can place ``row`` as a node."""
+    return starting_params(row) is not None and row.arity >= 1
+
+
+def ops_accepting(shape) -> list:
+    """The palette rows whose first input can take a value of ``shape`` (what is
+    offered when a wire is dropped on empty canvas); ``shape`` None: all of them.
+    A one-input row without required params is asked through its shape rule; the
+    others (another input, or a param the person has yet to type) are offered."""
+    found = []
+    for category, label, row in palette():
+        params = starting_params(row)
+        if params is None or row.arity < 1:
+            continue
+        judged = row.arity == 1 and row.shape is not None and not any(p.required for p in row.params)
+        if shape is not None and judged:     # a placeholder param says nothing about the input
+            try:
+                row.shape(tuple(shape), **dict(_ordered_params(row, params)))
+            except Exception:   # the row's own rule refuses it (ShapeError or a param it cannot take)
+                continue
+        found.append((category, label, row))
+    return found
+
+
+def parse_param(param, text: str):
+    """A param value from the text typed on a node, by the param's declared type,
+    through the whitelisted value parser (never eval)."""
+    text = text.strip()
+    if param.type not in EDITABLE_PARAM_TYPES:
+        raise DesignError(f"{param.name} ({param.type}) cannot be typed in the editor")
+    if param.type == "str":
+        return text
+    if param.type == "bool":
+        if text.lower() not in ("true", "false"):
+            raise DesignError(f"{param.name}: type True or False")
+        return text.lower() == "true"
+    if param.type == "float?" and text.lower() in ("", "none"):
+        return None
+    try:
+        value = parse_value(text)
+    except ValueParseError as error:
+        raise DesignError(f"{param.name}: {error}") from None
+    if param.type.startswith("float"):
+        if value.ndim:
+            raise DesignError(f"{param.name}: a single number")
+        return float(value)
+    ints = value.astype(np.int64)
+    if not np.array_equal(ints, value) or value.ndim > 1 or (param.type == "int" and value.ndim):
+        raise DesignError(f"{param.name}: {'a whole number' if param.type == 'int' else 'whole numbers'}")
+    return int(ints) if ints.ndim == 0 else tuple(int(v) for v in ints)
 
 
 def _ordered_params(row, given: dict) -> tuple:

@@ -65,6 +65,9 @@ PANELS = [
     PanelSpec("inspector", "Inspector", "inspector", "InspectorPanel", area="right",
               placement=(("right", "compare"), ("right", "graph")), shortcut="Ctrl+5",
               tooltip="The selected tensor"),
+    PanelSpec("editor", "Editor", "editor", "EditorPanel", area="right",
+              placement=(("tab", "graph"),), shortcut="Ctrl+6",
+              tooltip="Build a graph from nodes: shapes checked as you wire, gradients live"),
 ]
 
 

@@ -1,0 +1,155 @@
+"""Live evaluation: after each edit (debounced) the design is written as a script
+and run in the kernel through the runner's one entry point, ``run_design``.
+
+The run comes back like a script's backward call, so Compare, Plots and the
+Inspector follow it (the call is selected); here its values and gradients go
+onto the nodes (coloured by gradient magnitude, hover text). Errors stay on the
+node that caused them: shape errors the design already holds, a NaN or an
+infinity found from the forward values before sending (:func:`.results.diagnose`),
+and an error the kernel reports at a line of the script, with the console's
+hint. Edits made while a run is out are coalesced into one more run; a run that
+an edit has made stale is not shown.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from gradstudio.studio import codegen
+from gradstudio.studio.design import DesignError
+from gradstudio.studio.hints import hint_for
+
+from . import results as results_module
+from .scene import NodeResult
+
+DELAY_MS = 250
+
+
+class LiveEvaluator(QObject):
+    """``statusChanged(str)``: what the design's last evaluation says (empty: fine)."""
+
+    statusChanged = Signal(str)
+    evaluated = Signal()            # a run's results are on the nodes
+
+    def __init__(self, document, scene, runner=None, model=None, parent=None, *, delay_ms: int = DELAY_MS):
+        super().__init__(parent)
+        self.document, self.scene, self.runner, self.model = document, scene, runner, model
+        self.enabled = True
+        self.status = ""
+        self.generation = 0           # counts evaluations; a run answers for the one that sent it
+        self._in_flight = None        # (generation, script) of the run out in the kernel
+        self._again = False           # an edit came while a run was out
+        self._finished_run = None
+        self.call_index = None        # the design's latest backward call in the model
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(delay_ms)
+        self.timer.timeout.connect(self.evaluate_now)
+        document.edited.connect(self.schedule)
+        # a kernel ran; when it stops after that, the window is closing
+        self._kernel_seen = model is not None and getattr(model, "kernel_state", "stopped") != "stopped"
+        if model is not None:
+            model.kernelStateChanged.connect(self._on_kernel_state)
+            model.cellRunFinished.connect(self._on_run_finished)
+            model.callAdded.connect(self._on_call_added)
+
+    def _on_kernel_state(self, state: str):
+        if state != "stopped":
+            self._kernel_seen = True
+        elif self._kernel_seen:
+            # the window shut its kernel down: a run sent now would start a new one
+            self.enabled = False
+            self.timer.stop()
+            self._in_flight = None
+
+    def busy(self) -> bool:
+        return self.timer.isActive() or self._in_flight is not None
+
+    def schedule(self):
+        if self.enabled:
+            self.timer.start()
+
+    def evaluate_now(self):
+        self.timer.stop()
+        self.generation += 1
+        design = self.document.design
+        try:
+            script = codegen.design_to_script(design)
+        except DesignError as error:
+            self._set_status(str(error))
+            self.scene.show_results({})
+            return
+        local = results_module.diagnose(design)
+        self.scene.show_results({n: NodeResult(error=m) for n, m in local.items()})
+        self._set_status(next(iter(local.values()), ""))
+        if self.runner is None or not self.enabled:
+            return
+        if self._in_flight is not None:
+            self._again = True
+            return
+        self._send(script)
+
+    def _send(self, script: str):
+        self._in_flight = (self.generation, script, results_module.line_nodes(script, self.document.design))
+        self.runner.run_design(script)
+
+    # -- the kernel's answer -------------------------------------------------------------------
+    def _on_run_finished(self, run):
+        if self._in_flight is None or results_module.field(run, "cell") is not None:
+            return
+        generation, script, lines = self._in_flight
+        self._in_flight = None
+        stale = generation != self.generation
+        if not stale:
+            if results_module.field(run, "error"):
+                self._show_run_error(run, lines)
+            self._finished_run = generation
+        if self._again or stale:
+            self._again = False
+            QTimer.singleShot(0, self.evaluate_now)
+
+    def _show_run_error(self, run, lines: dict):
+        error = results_module.field(run, "error") or ""
+        error_type = results_module.field(run, "error_type")
+        hint = results_module.field(run, "hint") or hint_for(error, error_type)
+        text = f"{error_type + ': ' if error_type else ''}{error}" + (f" — {hint}" if hint else "")
+        node = lines.get(results_module.field(run, "error_line"))
+        if node is None:
+            node = self.document.design.root
+        current = dict(self.scene.results)
+        current[node] = NodeResult(error=text)
+        self.scene.show_results(current)
+        self._set_status(text)
+
+    def _on_call_added(self, index: int):
+        record = self.model.call(index)
+        if record is None or results_module.field(record.data, "cell") is not None:
+            return
+        if self._finished_run != self.generation:
+            return                      # an older design's call
+        design = self.document.design
+        data = record.data
+        found = results_module.node_results(design, data)
+        shown = {n: NodeResult(value=r["value"], grad=r["grad"], grad_norm=r["grad_norm"])
+                 for n, r in found.items()}
+        for node_id, result in self.scene.results.items():
+            if result.error:
+                shown.setdefault(node_id, NodeResult()).error = result.error
+        if results_module.field(data, "status") == "error":
+            error = results_module.field(data, "error") or ""
+            hint = results_module.field(data, "hint") or hint_for(error, results_module.field(data, "error_type"))
+            message = error + (f" — {hint}" if hint else "")
+            shown.setdefault(design.root, NodeResult()).error = message
+            self._set_status(message)
+        else:
+            self._set_status("")
+        self.scene.show_results(shown)
+        self.call_index = index
+        leaves = results_module.field(data, "leaves") or []
+        vertex = results_module.field(leaves[0], "vertex") if leaves else None
+        self.model.select(call=index, node=vertex)
+        self.evaluated.emit()
+
+    def _set_status(self, text: str):
+        if text != self.status:
+            self.status = text
+            self.statusChanged.emit(text)

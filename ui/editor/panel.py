@@ -1,0 +1,314 @@
+"""The Editor dock: palette, one tab per design document (each with its own
+canvas, undo stack and live evaluation), a toolbar, and a status line.
+
+From here a design opens from a recorded backward call ("Open as nodes":
+``codegen.graph_to_design``), from a graph example, or empty; it is exported as
+a PyTorch script (opened as a new script document), or as a PNG or SVG of the
+canvas. The open designs are kept in the project's view state (each in the
+design's own versioned file form), so saving the project saves them.
+"""
+from __future__ import annotations
+
+import json
+import pathlib
+
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QAction, QImage, QPainter
+from PySide6.QtWidgets import (QLabel, QMenu, QSplitter, QTabWidget, QToolBar, QToolButton, QVBoxLayout,
+                               QWidget)
+
+from gradstudio.studio import codegen
+from gradstudio.studio.design import Design, DesignError, from_json
+
+from .document import EditorDocument
+from .live import LiveEvaluator
+from .palette import Palette
+from .results import graph_from_record
+from .scene import DesignScene
+from .view import DesignView
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[1].parent / "resources" / "examples" / "designs"
+
+
+def example_designs() -> list:
+    """``(title, path)`` of the graph examples, in their files' order."""
+    from importlib import resources
+    try:
+        folder = resources.files("gradstudio.resources") / "examples" / "designs"
+        paths = sorted(p for p in folder.iterdir() if p.name.endswith(".json"))
+    except (ModuleNotFoundError, FileNotFoundError):
+        paths = sorted(EXAMPLES.glob("*.json"))
+    found = []
+    for path in paths:
+        data = json.loads(path.read_text())
+        found.append((data.get("title", path.stem), path))
+    return found
+
+
+class EditorTab(QWidget):
+    """One design document on its canvas."""
+
+    def __init__(self, document: EditorDocument, runner=None, model=None, parent=None):
+        super().__init__(parent)
+        self.document = document
+        self.scene = DesignScene(document, self)
+        self.view = DesignView(document, self.scene, self)
+        self.live = LiveEvaluator(document, self.scene, runner, model, self)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.view)
+
+    def close_document(self):
+        self.live.timer.stop()
+        self.live.enabled = False
+        self.scene.close()
+
+
+class EditorPanel(QWidget):
+    def __init__(self, context, parent=None):
+        super().__init__(parent)
+        self.context = context
+        self.model = getattr(context, "model", None)
+        self.runner = getattr(context, "runner", None)
+        self.window = getattr(context, "window", None)
+        self.palette = Palette(self)
+        self.tabs = QTabWidget(self)
+        self.tabs.setTabsClosable(True)
+        self.tabs.setDocumentMode(True)
+        self.tabs.tabCloseRequested.connect(self.close_tab)
+        self.tabs.currentChanged.connect(lambda *_: self._on_tab_changed())
+        self.status = QLabel(self)
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.actions: dict = {}
+        self.toolbar = self._build_toolbar()
+        splitter = QSplitter(self)
+        splitter.addWidget(self.palette)
+        splitter.addWidget(self.tabs)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([190, 700])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.toolbar)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(self.status)
+        self.palette.tree.placeRequested.connect(self._place_at_centre)
+        self.new_design()
+
+    # -- toolbar -----------------------------------------------------------------------------
+    def _build_toolbar(self) -> QToolBar:
+        bar = QToolBar(self)
+        bar.setIconSize(QSize(14, 14))
+
+        def add(name, text, slot, tip):
+            action = QAction(text, self)
+            action.setToolTip(tip)
+            action.triggered.connect(lambda checked=False: slot())
+            bar.addAction(action)
+            self.actions[name] = action
+            return action
+        add("new_design", "New", self.new_design, "A new, empty design")
+        add("open_as_nodes", "Open as nodes", self.open_selected_call,
+            "The selected backward call's recorded graph as an editable design")
+        examples = QMenu("Examples", self)
+        for title, path in example_designs():
+            examples.addAction(title, lambda p=path: self.open_example(p))
+        button = QToolButton(self)
+        button.setText("Examples")
+        button.setMenu(examples)
+        button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        bar.addWidget(button)
+        self.examples_menu = examples
+        bar.addSeparator()
+        add("undo", "Undo", lambda: self.current().document.undo_stack.undo(), "Undo the last edit of this design")
+        add("redo", "Redo", lambda: self.current().document.undo_stack.redo(), "Redo")
+        add("layout", "Auto-layout", lambda: self._say(self.current().document.auto_layout()),
+            "Place the nodes in layers, inputs on the left")
+        add("fit", "Fit", lambda: self.current().view.fit(), "Show the whole design")
+        bar.addSeparator()
+        add("export_script", "Export script", self.export_script,
+            "The design as a PyTorch script, opened as a new script document")
+        add("export_image", "Export image", self.export_image_dialog, "The canvas as a PNG or SVG picture")
+        return bar
+
+    def menu(self) -> QMenu:
+        """The window's Design menu (the same actions as the toolbar)."""
+        menu = QMenu("&Design", self)
+        for name in ("new_design", "open_as_nodes", "export_script", "export_image", "layout", "fit"):
+            menu.addAction(self.actions[name])
+        menu.addMenu(self.examples_menu)
+        return menu
+
+    # -- documents ---------------------------------------------------------------------------
+    def current(self) -> EditorTab:
+        return self.tabs.currentWidget()
+
+    def add_document(self, design: Design, title: str) -> EditorTab:
+        tab = EditorTab(EditorDocument(design), self.runner, self.model, self.tabs)
+        tab.view.message.connect(self._say)
+        tab.live.statusChanged.connect(lambda text, t=tab: self._say(text) if t is self.current() else None)
+        self.tabs.addTab(tab, title)
+        self.tabs.setCurrentWidget(tab)
+        tab.view.request_fit()
+        tab.live.schedule()
+        return tab
+
+    def new_design(self) -> EditorTab:
+        return self.add_document(Design(), f"design {self.tabs.count() + 1}")
+
+    def close_tab(self, index: int):
+        tab = self.tabs.widget(index)
+        if tab is None:
+            return
+        tab.close_document()
+        self.tabs.removeTab(index)
+        tab.deleteLater()
+        if self.tabs.count() == 0:
+            self.new_design()
+
+    def _on_tab_changed(self):
+        tab = self.current()
+        if tab is not None:
+            self._say(tab.live.status)
+
+    def open_example(self, path) -> EditorTab | None:
+        data = json.loads(pathlib.Path(path).read_text())
+        try:
+            design = from_json(data["design"])
+        except (DesignError, KeyError) as error:
+            self._say(f"The example cannot be opened: {error}")
+            return None
+        return self.add_document(design, data.get("title", pathlib.Path(path).stem))
+
+    def open_call(self, record) -> EditorTab | None:
+        """'Open as nodes': a recorded backward call as a new design."""
+        data = record.data if hasattr(record, "data") else record
+        graph = data.get("graph") if isinstance(data, dict) else getattr(data, "graph", None)
+        if not graph:
+            self._say("This backward call has no recorded graph to open.")
+            return None
+        try:
+            design = codegen.graph_to_design(graph_from_record(graph), gradient=_get(data, "gradient"))
+        except (DesignError, KeyError, ValueError) as error:
+            self._say(f"Cannot open as nodes: {error}")
+            return None
+        root = _get(data, "root") or {}
+        name = _get(root, "name") or "expression"
+        return self.add_document(design, f"{name}.backward()")
+
+    def open_selected_call(self):
+        if self.model is None:
+            return None
+        index = self.model.selection.call
+        calls = self.model.call_list()
+        record = self.model.call(index) if index is not None else (calls[-1] if calls else None)
+        if record is None:
+            self._say("Run a script with a backward() call first, then open its graph as nodes.")
+            return None
+        return self.open_call(record)
+
+    def _place_at_centre(self, key: str):
+        tab = self.current()
+        centre = tab.view.mapToScene(tab.view.viewport().rect().center())
+        tab.view.place(key, centre)
+
+    # -- exports -----------------------------------------------------------------------------
+    def export_script(self) -> str | None:
+        try:
+            text = codegen.design_to_script(self.current().document.design)
+        except DesignError as error:
+            self._say(f"Cannot export: {error}")
+            return None
+        documents = getattr(self.window, "documents", None)
+        if documents is not None and hasattr(documents, "open_text"):
+            documents.open_text(text, "design.py")
+        return text
+
+    def export_image_dialog(self):
+        from PySide6.QtWidgets import QFileDialog
+        path, _ = QFileDialog.getSaveFileName(self, "Export the canvas", "design.png",
+                                              "PNG picture (*.png);;SVG drawing (*.svg)")
+        if path:
+            self.export_image(path)
+
+    def export_image(self, path: str) -> bool:
+        """PNG or SVG (by the file's suffix) of the whole design."""
+        scene = self.current().scene
+        from PySide6.QtWidgets import QGraphicsItem
+        # nodes paint from a pixmap cache on screen; a picture (an SVG above all) wants them drawn
+        for item in scene.nodes.values():
+            item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+        try:
+            return self._render_to(scene, path)
+        finally:
+            for item in scene.nodes.values():
+                item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+    def _render_to(self, scene, path: str) -> bool:
+        rect = scene.itemsBoundingRect().adjusted(-20, -20, 20, 20)
+        if rect.isEmpty():
+            rect = QRectF(0, 0, 400, 300)
+        if str(path).lower().endswith(".svg"):
+            from PySide6.QtSvg import QSvgGenerator
+            generator = QSvgGenerator()
+            generator.setFileName(str(path))
+            generator.setSize(rect.size().toSize())
+            generator.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
+            generator.setTitle("GradStudio design")
+            painter = QPainter(generator)
+            scene.render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
+            painter.end()
+            return pathlib.Path(path).exists()
+        image = QImage(rect.size().toSize() * 2, QImage.Format.Format_ARGB32)
+        image.fill(scene.colors["background"])
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        scene.render(painter, QRectF(0, 0, image.width(), image.height()), rect)
+        painter.end()
+        return image.save(str(path))
+
+    # -- the window's hooks ---------------------------------------------------------------------
+    def view_state(self) -> dict:
+        designs = []
+        for i in range(self.tabs.count()):
+            tab = self.tabs.widget(i)
+            if tab.document.design.nodes:
+                designs.append({"title": self.tabs.tabText(i), "design": tab.document.design.to_json()})
+        return {"designs": designs, "current": self.tabs.currentIndex()} if designs else {}
+
+    def restore_view_state(self, view: dict):
+        """The project's designs; a newer or corrupt one is named and nothing is changed."""
+        entries = view.get("designs") if isinstance(view, dict) else None
+        if not entries:
+            return
+        loaded = []
+        try:
+            for entry in entries:
+                loaded.append((str(entry.get("title", "design")), from_json(entry["design"])))
+        except (DesignError, KeyError, TypeError, AttributeError) as error:
+            self._say(f"The project's designs were not opened: {error}")
+            return
+        while self.tabs.count():
+            self.close_tab_silently(0)
+        for title, design in loaded:
+            self.add_document(design, title)
+        current = view.get("current")
+        if isinstance(current, int) and 0 <= current < self.tabs.count():
+            self.tabs.setCurrentIndex(current)
+
+    def close_tab_silently(self, index: int):
+        tab = self.tabs.widget(index)
+        tab.close_document()
+        self.tabs.removeTab(index)
+        tab.deleteLater()
+
+    def is_busy(self) -> bool:
+        return any(self.tabs.widget(i).live.busy() for i in range(self.tabs.count()))
+
+    def _say(self, text: str | None):
+        self.status.setText(text or "")
+
+
+def _get(record, key):
+    return record.get(key) if isinstance(record, dict) else getattr(record, key, None)

@@ -1,0 +1,220 @@
+"""The editor's ``QGraphicsScene``: fills itself from a design, then follows its events.
+
+Nothing here edits the design — the view turns gestures into commands
+(:mod:`.document`), the design announces what changed, and this scene adds,
+removes or refreshes just the items concerned (Orange canvas's pattern: no
+rebuild per edit). It also shows what the latest run found (:meth:`show_results`):
+each node coloured by its gradient's magnitude, hover text with value, grad and
+shape, and errors kept on the node that caused them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtWidgets import QGraphicsScene
+
+from gradstudio.ui.graph.style import GradScale
+
+from . import style
+from .items import GroupItem, NodeItem, WireItem, WireLayer
+
+
+@dataclass
+class NodeResult:
+    """What a run found for one node (all optional)."""
+
+    value: str = ""            # a short text of the value
+    grad: str = ""             # a short text of the gradient that reached it
+    grad_norm: float | None = None
+    error: str = ""            # an error this node caused (with its hint)
+
+
+class DesignScene(QGraphicsScene):
+    def __init__(self, document, parent=None):
+        super().__init__(parent)
+        self.document = document
+        self.design = document.design
+        self.colors = style.colors()
+        self.setBackgroundBrush(self.colors["background"])
+        self.nodes: dict = {}          # node id -> NodeItem
+        self.wires: dict = {}          # Link -> WireItem
+        self.groups: dict = {}         # name -> GroupItem
+        self.node_wires: dict = {}     # node id -> the WireItems touching it
+        self.results: dict = {}        # node id -> NodeResult of the latest run
+        self.notes: dict = {}          # node id -> why the last edit of it was refused
+        self._scale = GradScale([])
+        self._following = True
+        self._flows: set = set()
+        self.wire_layer = WireLayer(self.colors)
+        self.addItem(self.wire_layer)
+        for node_id in self.design.nodes:
+            self._add_node(node_id)
+        for link in self.design.links:
+            self._add_wire(link)
+        for name in self.design.groups:
+            self._refresh_group(name)
+        self._refresh_all()
+        self.design.listeners.append(self._on_event)
+
+    def close(self):
+        """Stop following the design (the document outlives its scene)."""
+        if self._on_event in self.design.listeners:
+            self.design.listeners.remove(self._on_event)
+
+    # -- design events ------------------------------------------------------------------------
+    def _on_event(self, event):
+        kind = event.kind
+        if kind == "node_added":
+            self._add_node(event.node)
+        elif kind == "node_removed":
+            item = self.nodes.pop(event.node)
+            self.removeItem(item)
+            self.results.pop(event.node, None)
+            self.notes.pop(event.node, None)
+            self.node_wires.pop(event.node, None)
+        elif kind == "link_added":
+            self._add_wire(event.link)
+        elif kind == "link_removed":
+            wire = self.wires.pop(event.link)
+            for end in (event.link.src, event.link.dst):
+                self.node_wires.get(end, set()).discard(wire)
+            self.wire_layer.remove(wire)
+            self.removeItem(wire)
+        elif kind == "node_moved":
+            item = self.nodes[event.node]
+            x, y = self.design.nodes[event.node].position
+            if (item.pos().x(), item.pos().y()) != (x, y):
+                item.setPos(x, y)
+        elif kind == "node_changed":
+            self.notes.pop(event.node, None)
+        elif kind == "group_changed":
+            self._refresh_group(event.node)
+        elif kind == "shapes_changed":
+            self._refresh_all()
+
+    def _add_node(self, node_id: str):
+        item = NodeItem(node_id, self.colors)
+        x, y = self.design.nodes[node_id].position
+        item.setPos(x, y)
+        self.nodes[node_id] = item
+        self.addItem(item)
+
+    def _add_wire(self, link):
+        wire = WireItem(link, self.colors)
+        self.wires[link] = wire
+        for end in (link.src, link.dst):
+            self.node_wires.setdefault(end, set()).add(wire)
+        self.addItem(wire)
+        self.wire_layer.add(wire)
+        self._place_wire(wire)
+
+    def _place_wire(self, wire):
+        src, dst = self.nodes.get(wire.link.src), self.nodes.get(wire.link.dst)
+        if src is None or dst is None:
+            return
+        wire.set_ends(src.mapToScene(src.output_point()), dst.mapToScene(dst.input_point(wire.link.slot)))
+
+    def _refresh_all(self):
+        """Shapes, errors and gradient flow after an edit: items whose text changed repaint."""
+        design = self.design
+        self._flows = design.requiring_grad()
+        for node_id, item in self.nodes.items():
+            self._refresh_node(node_id, item)
+        for link, wire in self.wires.items():
+            wire.set_state(link.src in self._flows, design.shapes.get(link.src))
+            self._place_wire(wire)
+        for name in list(self.groups):
+            self._refresh_group(name)
+
+    def _refresh_node(self, node_id: str, item: NodeItem):
+        design = self.design
+        node = design.nodes[node_id]
+        result = self.results.get(node_id)
+        error = self.notes.get(node_id) or design.errors.get(node_id) or (result.error if result else "")
+        fill = self._scale.color(result.grad_norm) if result and result.grad_norm is not None else None
+        item.show_node(design, node, design.shapes.get(node_id), error or None, node_id in self._flows, fill)
+        connected = {w.link.slot for w in self._wires_of(node_id) if w.link.dst == node_id}
+        item.input_flows = [True if s in connected else None for s in range(item.inputs)]
+        item.setToolTip(self._hover_text(node_id, result))
+        for wire in self._wires_of(node_id):
+            self._place_wire(wire)
+
+    def _hover_text(self, node_id: str, result) -> str:
+        design = self.design
+        node = design.nodes[node_id]
+        shape = design.shapes.get(node_id)
+        lines = [f"{design.describe(node_id)} ({node.kind}{', ' + node.row.name if node.kind == 'op' else ''})",
+                 f"shape: {shape if shape is not None else 'not known yet'}, dtype {node.dtype}"]
+        if node.kind == "op" and node.row.doc:
+            lines.append(node.row.doc)
+        if result is not None:
+            if result.value:
+                lines.append(f"value: {result.value}")
+            if result.grad:
+                lines.append(f"grad: {result.grad}")
+            if result.grad_norm is not None:
+                lines.append(f"‖grad‖ = {result.grad_norm:.4g}")
+        return "\n".join(lines)
+
+    def _wires_of(self, node_id: str):
+        return self.node_wires.get(node_id, ())
+
+    def _refresh_group(self, name: str):
+        members = self.design.groups.get(name)
+        item = self.groups.get(name)
+        if not members:
+            if item is not None:
+                self.removeItem(self.groups.pop(name))
+            return
+        if item is None:
+            item = self.groups[name] = GroupItem(name, self.colors)
+            self.addItem(item)
+        rect = QRectF()
+        for m in members:
+            node = self.nodes.get(m)
+            if node is not None:
+                rect = rect.united(node.mapRectToScene(node.rect()))
+        item.set_frame(rect)
+
+    # -- from the items ---------------------------------------------------------------------
+    def node_item_moved(self, item: NodeItem):
+        """A node is being dragged (or was placed): its wires and group frames follow."""
+        for wire in self._wires_of(item.node_id):
+            self._place_wire(wire)
+        for name, members in self.design.groups.items():
+            if item.node_id in members:
+                self._refresh_group(name)
+
+    def node_at(self, point: QPointF):
+        for item in self.items(point):
+            if isinstance(item, NodeItem):
+                return item
+        return None
+
+    def wire_at(self, point: QPointF, ignore=None):
+        for item in self.items(QRectF(point.x() - 4, point.y() - 4, 8, 8)):
+            if isinstance(item, WireItem) and item.link.src != ignore and item.link.dst != ignore \
+                    and item.shape().intersects(QRectF(point.x() - 4, point.y() - 4, 8, 8)):
+                return item
+        return None
+
+    def selected_ids(self) -> list:
+        return [i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)]
+
+    # -- notes and results ---------------------------------------------------------------------
+    def set_note(self, node_id: str, text: str | None):
+        """Why an edit of this node was refused, shown on it until it is next changed."""
+        if text:
+            self.notes[node_id] = text
+        else:
+            self.notes.pop(node_id, None)
+        if node_id in self.nodes:
+            self._refresh_node(node_id, self.nodes[node_id])
+
+    def show_results(self, results: dict):
+        """The latest run's findings per node (``{node id: NodeResult}``), replacing the last."""
+        self.results = dict(results)
+        self._scale = GradScale([r.grad_norm for r in self.results.values()])
+        for node_id, item in self.nodes.items():
+            self._refresh_node(node_id, item)

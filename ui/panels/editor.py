@@ -1,0 +1,4 @@
+"""The Editor dock (the node editor); it lives in ``gradstudio.ui.editor``."""
+from gradstudio.ui.editor.panel import EditorPanel
+
+__all__ = ["EditorPanel"]
