@@ -137,14 +137,14 @@ def test_build_the_seed_design_by_hand_and_see_the_tutorials_formula_in_compare(
     compare = window.panel("compare")
     tab = panel.current()
     qtbot.waitUntil(lambda: tab.live.call_index is not None
-                    and window.model.call(tab.live.call_index).check is not None, timeout=90000)
-    record = window.model.call(tab.live.call_index)
+                    and window.model.calls.call(tab.live.call_index).check is not None, timeout=90000)
+    record = window.model.calls.call(tab.live.call_index)
     window.docks["compare"].raise_()
     section = compare.sections[record.index]
     row = next(section.child(i) for i in range(section.childCount())
                if section.child(i).data(0, ROLE_KIND) == "leaf" and section.child(i).text(0) == "x")
     assert row.text(CHAIN) == "3*2*x/4" and row.text(MARK) == "✓"
-    assert window.model.selection.call == record.index
+    assert window.model.selection.current.call == record.index
     # the nodes carry the run: gradient colours and hover text
     item = view.scene().nodes[x]
     assert item.fill is not None and "grad:" in item.toolTip() and "1.5" in item.toolTip()
@@ -166,9 +166,9 @@ def test_build_the_seed_design_by_hand_and_see_the_tutorials_formula_in_compare(
     # so first let the runs the undo and redo started finish)
     qtbot.waitUntil(lambda: not tab.live.busy() and window.runner.is_idle(), timeout=90000)
     text = panel.export_script()
-    assert window.model.script_text() == text and "t3.backward()" in text
+    assert window.model.script.script_text() == text and "t3.backward()" in text
     assert window.model.display_name().startswith("design")
-    qtbot.waitUntil(lambda: window.model.kernel_state == "idle", timeout=30000)   # a new document: a fresh kernel
+    qtbot.waitUntil(lambda: window.model.kernel.kernel_state == "idle", timeout=30000)   # a new document: a fresh kernel
 
 
 def test_a_wire_dropped_on_empty_canvas_offers_the_ops_that_accept_it(qtbot, window):
@@ -266,8 +266,8 @@ def test_open_a_scripts_backward_call_as_nodes(qtbot, window, helpers):
     helpers.set_script(window, helpers.tutorial.read_text())
     window.actions["run_all"].trigger()
     helpers.wait_idle(qtbot, window, timeout=90000)
-    mean = next(r for r in window.model.call_list() if (r.data["root"].get("grad_fn") or "").startswith("Mean"))
-    window.model.select(call=mean.index)
+    mean = next(r for r in window.model.calls.call_list() if (r.data.root.grad_fn or "").startswith("Mean"))
+    window.model.selection.select(call=mean.index)
     panel = editor_panel(qtbot, window)
     tab = panel.open_selected_call()
     design = tab.document.design

@@ -46,11 +46,11 @@ class LiveEvaluator(QObject):
         self.timer.timeout.connect(self.evaluate_now)
         document.edited.connect(self.schedule)
         # a kernel ran; when it stops after that, the window is closing
-        self._kernel_seen = model is not None and getattr(model, "kernel_state", "stopped") != "stopped"
+        self._kernel_seen = model is not None and model.kernel.kernel_state != "stopped"
         if model is not None:
-            model.kernelStateChanged.connect(self._on_kernel_state)
-            model.cellRunFinished.connect(self._on_run_finished)
-            model.callAdded.connect(self._on_call_added)
+            model.kernel.kernelStateChanged.connect(self._on_kernel_state)
+            model.console.cellRunFinished.connect(self._on_run_finished)
+            model.calls.callAdded.connect(self._on_call_added)
 
     def _on_kernel_state(self, state: str):
         if state != "stopped":
@@ -121,7 +121,7 @@ class LiveEvaluator(QObject):
         self._set_status(text)
 
     def _on_call_added(self, index: int):
-        record = self.model.call(index)
+        record = self.model.calls.call(index)
         if record is None or results_module.field(record.data, "cell") is not None:
             return
         if self._finished_run != self.generation:
@@ -146,7 +146,7 @@ class LiveEvaluator(QObject):
         self.call_index = index
         leaves = results_module.field(data, "leaves") or []
         vertex = results_module.field(leaves[0], "vertex") if leaves else None
-        self.model.select(call=index, node=vertex)
+        self.model.selection.select(call=index, node=vertex)
         self.evaluated.emit()
 
     def _set_status(self, text: str):

@@ -200,9 +200,9 @@ class EditorPanel(QWidget):
     def open_selected_call(self):
         if self.model is None:
             return None
-        index = self.model.selection.call
-        calls = self.model.call_list()
-        record = self.model.call(index) if index is not None else (calls[-1] if calls else None)
+        index = self.model.selection.current.call
+        calls = self.model.calls.call_list()
+        record = self.model.calls.call(index) if index is not None else (calls[-1] if calls else None)
         if record is None:
             self._say("Run a script with a backward() call first, then open its graph as nodes.")
             return None
