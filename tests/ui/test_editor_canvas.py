@@ -82,9 +82,10 @@ def click_requires_grad(qtbot, view, node_id: str):
 
 
 def editor_panel(qtbot, window):
-    panel = window.panel("editor")
+    dock = window.panel("editor")
     window.docks["editor"].raise_()
-    qtbot.waitUntil(lambda: panel.isVisible(), timeout=5000)
+    qtbot.waitUntil(lambda: dock.isVisible() and dock.built, timeout=5000)   # built when first shown
+    panel = dock.editor
     panel.current().view.resetTransform()
     return panel
 
@@ -167,7 +168,7 @@ def test_build_the_seed_design_by_hand_and_see_the_tutorials_formula_in_compare(
     qtbot.waitUntil(lambda: not tab.live.busy() and window.runner.is_idle(), timeout=90000)
     text = panel.export_script()
     assert window.model.script.script_text() == text and "t3.backward()" in text
-    assert window.model.display_name().startswith("design")
+    assert window.model.script.display_name().startswith("design")
     qtbot.waitUntil(lambda: window.model.kernel.kernel_state == "idle", timeout=30000)   # a new document: a fresh kernel
 
 
