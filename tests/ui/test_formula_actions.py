@@ -24,6 +24,7 @@ q.backward()
 
 
 def test_matrix_form_first_per_element_one_click_away_and_numpy_code(qtbot, window, helpers):
+    window.runner.derive_timeout = 120.0      # a loaded machine must not time the derivation out
     panel = run_script(qtbot, window, helpers, QUADRATIC)
     record = call_by_grad_fn(window, "")
     row = leaf_row(panel, record, "x")
