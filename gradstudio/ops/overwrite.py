@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as _dt
-from . import samples
+from . import samples, shape_rules
 from .table import Op, Param, apply
 
 
@@ -62,6 +62,7 @@ COPY = Op(
     doc="values copied in from another tensor",
     category="elementwise",
     arity=2,
+    shape=shape_rules.into_first,
     sample=lambda rng: ([samples.uniform(rng, samples.S), samples.uniform(rng, samples.S)], {}),
     torch=lambda torch, x, src: x.clone().copy_(src),
 )

@@ -44,6 +44,13 @@ def broadcast(*shapes, **params) -> tuple:
     return tuple(out)
 
 
+def into_first(x, src, **params) -> tuple:
+    """``x.copy_(src)``: the output is ``x``'s shape, and ``src`` must broadcast to it."""
+    if broadcast(x, src) != tuple(x):
+        raise ShapeError(f"{_text(src)} cannot be copied into {_text(x)}: it does not broadcast to it")
+    return tuple(x)
+
+
 def _inner(a, b, left: int, right: int):
     if a[left] != b[right]:
         raise ShapeError(f"{_text(a)} @ {_text(b)}: inner sizes {a[left]} and {b[right]} differ")
