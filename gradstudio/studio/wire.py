@@ -53,6 +53,7 @@ DTYPES = {name: np.dtype(name).newbyteorder("<") for name in (
 _NAME_OF = {np.dtype(name).newbyteorder("<"): name for name in DTYPES}
 
 _FLOATS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+_SCALARS = frozenset((type(None), bool, int, float, str))     # what json.loads makes besides lists and dicts
 _ARRAY_KEYS = frozenset(("$array", "dtype", "shape"))
 
 
@@ -161,6 +162,8 @@ def _from_json(tree, buffers: list, used: list, depth: int, limits: Limits):
     if tree is None or isinstance(tree, (bool, int, float, str)):
         return tree
     if isinstance(tree, list):
+        if depth < limits.depth and all(type(item) in _SCALARS for item in tree):
+            return tree          # numbers and strings come back as json.loads made them
         return [_from_json(item, buffers, used, depth + 1, limits) for item in tree]
     # json.loads makes only the types above and dicts
     if "$float" in tree:
