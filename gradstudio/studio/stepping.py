@@ -30,6 +30,16 @@ from gradstudio.studio.values import ValueParseError, parse_value
 CHECKPOINT = 64          # events between stored states
 
 
+def why_no_steps(record) -> str:
+    """What the step-through says for a call record that carries no trace."""
+    from gradstudio.studio.kernel.records import MAX_STEPPED_NODES
+    nodes = len(getattr(record, "nodes", None) or [])
+    if nodes > MAX_STEPPED_NODES:
+        return (f"This graph has {nodes:,} nodes: the step-through is recorded for graphs of up to "
+                f"{MAX_STEPPED_NODES} nodes (a bigger trace would be megabytes of events to send).")
+    return "No step trace was recorded for this call."
+
+
 def steps_of(record) -> dict | None:
     """The step trace of a backward call as plain data, or None: the one accessor for
     a call record (a CallData with its ``steps`` field, the app's ``CallRecord``

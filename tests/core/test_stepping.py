@@ -226,3 +226,16 @@ def test_the_cells_to_rerun_start_where_the_graph_was_built():
     built = next(c.index for c in split_cells(source) if "y = (x * x).sum()" in c.source)
     assert stepping.rerun_cells(records, failed) == (built, built + 2) == (built, failed.cell)
     assert stepping.rerun_cells(records, failed.replace(cell=None)) is None
+
+
+def test_a_graph_over_the_step_limit_keeps_its_trace_in_the_kernel_and_says_so():
+    from gradstudio.studio import stepping as st
+    from gradstudio.studio.kernel.records import MAX_STEPPED_NODES
+    session = Session("<test>", step_trace=True)
+    session.run_script("import torch\nx = torch.ones(2, requires_grad=True)\ny = x\n"
+                       f"for i in range({MAX_STEPPED_NODES}):\n    y = y * 1.001\ny.sum().backward()\n"
+                       "a = torch.ones(2, requires_grad=True)\n(a * 2).sum().backward()\n")
+    big, small = (call_data(c) for c in session.backward_calls)
+    assert len(big.nodes) > MAX_STEPPED_NODES and big.steps is None
+    assert f"up to {MAX_STEPPED_NODES} nodes" in st.why_no_steps(big)
+    assert small.steps is not None

@@ -228,7 +228,7 @@ class StepView(QWidget):
             if record is None:
                 self.text.setHtml("")
             else:
-                self.text.setHtml("<p>No step trace was recorded for this call.</p>")
+                self.text.setHtml(f"<p>{html.escape(stepping.why_no_steps(record))}</p>")
             return
         # a failed call opens where it failed; a passing one at its start
         error = self.stepper.error_step()

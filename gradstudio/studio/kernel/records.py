@@ -220,8 +220,15 @@ def call_data(call, hint: str | None = None) -> CallData:
         leaves=[LeafData(name=leaf.name, vertex=leaf.vertex, shape=tuple(leaf.shape),
                          numeric=array(leaf.grad)) for leaf in call.leaves],
         pending_check=checkable(call),
-        steps=steps.to_data() if steps is not None else None,
+        steps=steps.to_data() if steps is not None and _steppable(call.graph) else None,
     )
+
+
+MAX_STEPPED_NODES = 500   # a bigger graph's step trace stays in the kernel (it is megabytes of events)
+
+
+def _steppable(graph) -> bool:
+    return graph is not None and len(graph.nodes) <= MAX_STEPPED_NODES
 
 
 GRAPH_CHUNK = 200      # nodes per message: big graphs arrive in pieces the app reads between repaints
