@@ -275,12 +275,7 @@ class StepView(QWidget):
 
     def step(self):
         self._reveal()
-        if self.stepper is None or self.position >= len(self.stepper) - 1:
-            self.pause()
-            return
-        if self._needs_prediction():
-            self.pause()
-            self.guess.setFocus()
+        if self._held():
             return
         self.verdict = None
         self.go(self.position + 1)
@@ -362,13 +357,20 @@ class StepView(QWidget):
             return None
         return value
 
-    def _tick(self):
+    def _held(self) -> bool:
+        """Whether the pass cannot move on (play stops): at its end, or waiting for the
+        learner's prediction of the next node's gradient (the guess box gets the focus)."""
         if self.stepper is None or self.position >= len(self.stepper) - 1:
             self.pause()
-            return
+            return True
         if self._needs_prediction():
             self.pause()
             self.guess.setFocus()
+            return True
+        return False
+
+    def _tick(self):
+        if self._held():
             return
         hit = self.stepper.find(self.position, nonfinite_values=self.break_nan.isChecked(),
                                 threshold=self.breakpoint_threshold())
