@@ -49,8 +49,7 @@ import traceback
 from multiprocessing.connection import Connection
 
 from gradstudio.studio.kernel.launch import memory_limit, watch_parent
-
-DEFAULT_DERIVE_TIMEOUT = 10.0
+from gradstudio.studio.kernel.service import DEFAULT_DERIVE_TIMEOUT, KernelService
 STARTUP_TIMEOUT = 30.0
 
 
@@ -60,44 +59,29 @@ class KernelDied(RuntimeError):
 
 # =========================================================================== child side
 class Kernel:
-    """The loop inside the kernel process; see the module docstring."""
+    """The loop inside the kernel process: requests from the pipe, served by a
+    :class:`~gradstudio.studio.kernel.service.KernelService`; see the module docstring."""
 
     def __init__(self, reader: Connection, writer: Connection, filename: str = "<script>"):
         from gradstudio.studio.session import Session
         self.reader, self.writer = reader, writer
         self.session = Session(filename)
-        self.worker = None
-        self.interruptible = False       # SIGINT raises KeyboardInterrupt only while True
-        self.interrupt_pending = False   # an interrupt arrived: skip the rest of the request
+        self.service = KernelService(self.session, self.send)
 
     # -- plumbing ----------------------------------------------------------------------
     def send(self, message: dict):
         self.writer.send(message)
 
     def _on_sigint(self, signum, frame):
-        self.interrupt_pending = True
-        if self.interruptible:
-            self.interruptible = False
+        self.service.interrupt_pending = True
+        if self.service.interruptible:
+            self.service.interruptible = False
             raise KeyboardInterrupt
-
-    def _start_worker(self):
-        from gradstudio.studio.symbolic.worker import SymbolicWorker
-        if self.worker is None:
-            self.worker = SymbolicWorker()
-        self.worker.start()
-
-    def _drop_worker(self):
-        """Kill the symbolic worker (after an interrupted derivation its pipe is
-        in an unknown state) and start a fresh one."""
-        if self.worker is not None:
-            self.worker.close()
-            self.worker = None
-        self._start_worker()
 
     def serve(self):
         signal.signal(signal.SIGINT, self._on_sigint)
-        self._start_worker()
-        self.send({"type": "ready", "pid": os.getpid(), "symbolic_pid": self.worker.pid})
+        self.service.start_worker()
+        self.send({"type": "ready", "pid": os.getpid(), "symbolic_pid": self.service.symbolic_pid})
         try:
             while True:
                 try:
@@ -105,120 +89,50 @@ class Kernel:
                 except EOFError:
                     return
                 kind = request.get("type")
-                self.interrupt_pending = False
+                self.service.interrupt_pending = False
                 try:
-                    handler = getattr(self, f"handle_{kind}", None)
-                    if handler is None:
+                    if kind == "run":
+                        self.handle_run(request)
+                    elif kind != "shutdown" and not self.service.handle(request):
                         raise ValueError(f"unknown request {kind!r}")
-                    handler(request)
                 except Exception:  # a bug of ours: report it, keep serving
                     self.send({"type": "kernel_error", "id": request.get("id"),
                                "message": traceback.format_exc()})
                 self.send({"type": "done", "id": request.get("id"), "request": kind,
-                           "interrupted": self.interrupt_pending})
+                           "interrupted": self.service.interrupt_pending})
                 if kind == "shutdown":
                     return
         finally:
-            if self.worker is not None:
-                self.worker.close()
+            self.service.close()
 
     # -- requests ------------------------------------------------------------------------
-    def handle_shutdown(self, request):
-        pass
-
-    def handle_tensors(self, request):
-        from gradstudio.studio.kernel import records as kernel_data
-        self.send({"type": "tensors", "tensors": kernel_data.tensors_data(self.session.named_tensors())})
-
     def handle_run(self, request):
-        from gradstudio.studio.kernel import records as kernel_data
+        service = self.service
         derive = request.get("derive", True)
         timeout = float(request.get("timeout", DEFAULT_DERIVE_TIMEOUT))
         keep_going = request.get("continue_past_backward_errors", False)
         for cell in request["cells"]:
-            if self.interrupt_pending:
+            if service.interrupt_pending:
                 break
             index, first_line = cell.get("index"), cell.get("first_line", 1)
             self.send({"type": "cell_started", "cell": index, "first_line": first_line,
                        "execution_count": self.session.execution_count + 1})
             run = self._run_cell(cell["source"], index, first_line)
-            calls = run.backward_calls
-            self._send_cell_finished(run, first_line)
+            service.cell_finished(run, first_line)
             if run.error_type == "KeyboardInterrupt":
-                self.interrupt_pending = True
-            pending = [c for c in calls if kernel_data.checkable(c)]
-            if pending:
-                self._check_calls(pending, timeout if derive else None)
+                service.interrupt_pending = True
+            service.check_new_calls(run, timeout if derive else None)
             if not run.ok:
-                failed_backward = any(c.status == "error" for c in calls)
+                failed_backward = any(c.status == "error" for c in run.backward_calls)
                 if not (keep_going and failed_backward):
                     break
-
-    def _send_cell_finished(self, run, first_line):
-        """``cell_finished`` for ``run``, always: if describing its results fails (a
-        bug of ours, or no memory left for a record), the cell still ends, with its
-        own output and the internal error's message in the console, so neither this
-        cell nor the next one is left without output."""
-        from gradstudio.studio.kernel import records as kernel_data
-        try:
-            data = [kernel_data.call_data(c, _hint(c)) for c in run.backward_calls]
-            tensors = kernel_data.tensors_data(self.session.named_tensors())
-        except Exception as error:  # incl. MemoryError: report it in the cell, keep serving
-            details = traceback.format_exc()
-            message = (f"Internal error in the kernel while describing this cell's results: "
-                       f"{type(error).__name__}: {error}")
-            finished = kernel_data.run_data(run, first_line)
-            finished["outputs"].append({"stream": "error", "text": message + "\n"})
-            finished.update(ok=False, error=message, error_type="InternalError",
-                            internal_error=kernel_data.cut_text(details, 20_000))
-            self.send({"type": "cell_finished", "run": finished, "calls": [], "tensors": None})
-            return
-        for call in data:       # big graphs go first, in pieces (see KernelClient)
-            for chunk in kernel_data.split_graph(call):
-                self.send({"type": "graph_chunk", "call": call["index"], "nodes": chunk})
-        self.send({"type": "cell_finished", "run": kernel_data.run_data(run, first_line),
-                   "calls": data, "tensors": tensors})
-
-    def handle_sweep(self, request):
-        """f and ∂f/∂element along one element of a leaf (see gradstudio.studio.sweep)."""
-        from gradstudio.studio.kernel import records as kernel_data
-        from gradstudio.studio import sweep
-        call = next((c for c in self.session.backward_calls if c.index == request["call"]), None)
-        if call is None or not kernel_data.checkable(call):
-            self.send({"type": "sweep", "call": request["call"], "error": "no such backward call "
-                       "with a recorded graph (the kernel may have been restarted)"})
-            return
-        self.interruptible = True
-        try:
-            result = sweep.sweep(call.graph, request["vertex"], request.get("element", 0), call.gradient,
-                                 lo=request.get("lo"), hi=request.get("hi"),
-                                 points=request.get("points", sweep.DEFAULT_POINTS), worker=self.worker,
-                                 timeout=float(request.get("timeout", DEFAULT_DERIVE_TIMEOUT)))
-            self.interruptible = False
-            self.send({"type": "sweep", "call": call.index, "error": None, **result})
-        except KeyboardInterrupt:
-            self.interruptible = False
-            self._drop_worker()
-            self.send({"type": "sweep", "call": call.index, "vertex": request["vertex"],
-                       "error": "sweep cancelled (interrupted)"})
-        except ValueError as error:
-            self.send({"type": "sweep", "call": call.index, "vertex": request["vertex"], "error": str(error)})
-        finally:
-            self.interruptible = False
-
-    def handle_check(self, request):
-        timeout = float(request.get("timeout", DEFAULT_DERIVE_TIMEOUT))
-        by_index = {c.index: c for c in self.session.backward_calls}
-        from gradstudio.studio.kernel import records as kernel_data
-        calls = [by_index[i] for i in request.get("calls", []) if i in by_index]
-        self._check_calls([c for c in calls if kernel_data.checkable(c)], timeout)
 
     # -- work ------------------------------------------------------------------------------
     def _run_cell(self, source: str, index, first_line: int):
         session = self.session
         before = session.execution_count
         signal.signal(signal.SIGINT, self._on_sigint)   # the previous cell may have replaced it
-        self.interruptible = True
+        self.service.interruptible = True
         try:
             return session.run_cell(source, cell=index, first_line=first_line)
         except KeyboardInterrupt:
@@ -235,55 +149,7 @@ class Kernel:
                 run.outputs.append(Output("error", "KeyboardInterrupt: interrupted\n"))
             return run
         finally:
-            self.interruptible = False
-
-    def _check_calls(self, calls, timeout):
-        """Derive and compare each call; ``timeout`` None means numbers only."""
-        from gradstudio.studio import compare
-        from gradstudio.studio.kernel import records as kernel_data
-        for position, call in enumerate(calls):
-            if self.interrupt_pending:
-                for rest in calls[position:]:
-                    self.send({"type": "call_checked", "check": kernel_data.cancelled_check_data(
-                        rest, "derivation cancelled (interrupted)")})
-                return
-            self.interruptible = True
-            try:
-                formulas = {}
-                if timeout is not None:
-                    self.send({"type": "deriving", "call": call.index,
-                               "leaves": [leaf.name for leaf in call.leaves]})
-                    formulas = self.worker.derive(call.graph, call.gradient,
-                                                  [leaf.vertex for leaf in call.leaves], timeout)
-                check = compare.check_call(call, formulas, torch_gradients=_torch_gradients(call))
-                self.interruptible = False
-                data = kernel_data.check_data(check)
-            except KeyboardInterrupt:
-                self.interruptible = False
-                self.interrupt_pending = True
-                self._drop_worker()
-                data = kernel_data.cancelled_check_data(call, "derivation cancelled (interrupted)")
-            finally:
-                self.interruptible = False
-            self.send({"type": "call_checked", "check": data})
-
-
-def _torch_gradients(call) -> dict:
-    """PyTorch's gradients for the call's leaves, when torch is installed (and not
-    switched off with GRADSTUDIO_NO_TORCH=1); importing it the first time takes a
-    second or two, once per kernel."""
-    from gradstudio.studio import oracle
-    if os.environ.get("GRADSTUDIO_NO_TORCH") or not oracle.available() or call.graph is None:
-        return {}
-    try:
-        return oracle.torch_gradients(call.graph, call.gradient, [leaf.vertex for leaf in call.leaves])
-    except Exception:  # a replay torch refuses (a dtype it lacks…): no fourth column, no failure
-        return {}
-
-
-def _hint(call):
-    from gradstudio.studio.hints import hint_for
-    return hint_for(call.error) if call.error else None
+            self.service.interruptible = False
 
 
 def main(argv=None):

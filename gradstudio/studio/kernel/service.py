@@ -1,0 +1,201 @@
+"""What the kernel does for the window, whatever carries the messages.
+
+:class:`KernelService` owns, inside the process that runs the user's code, one
+:class:`~gradstudio.studio.session.Session` (or the IPython shell's
+:class:`~gradstudio.studio.kernel.extension.ShellSession`) and one warm
+:class:`~gradstudio.studio.symbolic.worker.SymbolicWorker`, and turns them into
+the window's messages (plain dicts of :mod:`gradstudio.studio.kernel.records`):
+
+* :meth:`cell_finished` — a cell ended: its run, its new backward calls with
+  their graphs (a big graph first as ``graph_chunk`` messages), the named tensors;
+* :meth:`check_calls` — ``deriving``, then one ``call_checked`` per call
+  (derivation in the symbolic worker + three-way comparison), cancelled ones
+  marked as such after an interrupt;
+* :meth:`handle` — the requests that are not cells: ``check``, ``sweep``,
+  ``tensors`` (see :mod:`gradstudio.studio.kernel.worker` for their fields).
+
+It sends through the ``send`` callable it is given: the pipe kernel
+(:mod:`~gradstudio.studio.kernel.worker`) passes its pipe, the IPython
+extension its comm (:mod:`~gradstudio.studio.kernel.bridge`). Who runs the
+cell differs (the session's own loop, or IPython's ``execute_request``); what is
+reported about it does not.
+
+Interrupt: a KeyboardInterrupt while deriving or sweeping cancels that work (the
+symbolic worker is replaced, its pipe is in an unknown state) and sets
+:attr:`interrupt_pending`, so the rest of the request is skipped.
+:attr:`interruptible` says when a SIGINT may raise — the pipe kernel's signal
+handler reads it; IPython's kernel raises on SIGINT whenever it executes.
+"""
+from __future__ import annotations
+
+import os
+import traceback
+from typing import Callable
+
+DEFAULT_DERIVE_TIMEOUT = 10.0
+
+
+class KernelService:
+    """See the module docstring."""
+
+    def __init__(self, session, send: Callable[[dict], None]):
+        self.session = session
+        self.send = send
+        self.worker = None
+        self.interruptible = False       # SIGINT raises KeyboardInterrupt only while True
+        self.interrupt_pending = False   # an interrupt arrived: skip the rest of the request
+
+    # -- the symbolic worker -------------------------------------------------------------
+    def start_worker(self):
+        from gradstudio.studio.symbolic.worker import SymbolicWorker
+        if self.worker is None:
+            self.worker = SymbolicWorker()
+        self.worker.start()
+
+    def drop_worker(self):
+        """Kill the symbolic worker (after an interrupted derivation its pipe is
+        in an unknown state) and start a fresh one."""
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = None
+        self.start_worker()
+
+    def close(self):
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = None
+
+    @property
+    def symbolic_pid(self) -> int | None:
+        return self.worker.pid if self.worker is not None else None
+
+    # -- requests ------------------------------------------------------------------------
+    def handle(self, request: dict) -> bool:
+        """Serve a ``check``, ``sweep`` or ``tensors`` request; False if ``request`` is
+        none of them."""
+        handler = {"check": self.check, "sweep": self.sweep, "tensors": self.tensors}.get(request.get("type"))
+        if handler is None:
+            return False
+        handler(request)
+        return True
+
+    def tensors(self, request=None):
+        from gradstudio.studio.kernel import records as kernel_data
+        self.send({"type": "tensors", "tensors": kernel_data.tensors_data(self.session.named_tensors())})
+
+    def check(self, request):
+        from gradstudio.studio.kernel import records as kernel_data
+        timeout = float(request.get("timeout", DEFAULT_DERIVE_TIMEOUT))
+        by_index = {c.index: c for c in self.session.backward_calls}
+        calls = [by_index[i] for i in request.get("calls", []) if i in by_index]
+        self.check_calls([c for c in calls if kernel_data.checkable(c)], timeout)
+
+    def sweep(self, request):
+        """f and ∂f/∂element along one element of a leaf (see gradstudio.studio.sweep)."""
+        from gradstudio.studio.kernel import records as kernel_data
+        from gradstudio.studio import sweep
+        call = next((c for c in self.session.backward_calls if c.index == request["call"]), None)
+        if call is None or not kernel_data.checkable(call):
+            self.send({"type": "sweep", "call": request["call"], "error": "no such backward call "
+                       "with a recorded graph (the kernel may have been restarted)"})
+            return
+        self.interruptible = True
+        try:
+            result = sweep.sweep(call.graph, request["vertex"], request.get("element", 0), call.gradient,
+                                 lo=request.get("lo"), hi=request.get("hi"),
+                                 points=request.get("points", sweep.DEFAULT_POINTS), worker=self.worker,
+                                 timeout=float(request.get("timeout", DEFAULT_DERIVE_TIMEOUT)))
+            self.interruptible = False
+            self.send({"type": "sweep", "call": call.index, "error": None, **result})
+        except KeyboardInterrupt:
+            self.interruptible = False
+            self.interrupt_pending = True
+            self.drop_worker()
+            self.send({"type": "sweep", "call": call.index, "vertex": request["vertex"],
+                       "error": "sweep cancelled (interrupted)"})
+        except ValueError as error:
+            self.send({"type": "sweep", "call": call.index, "vertex": request["vertex"], "error": str(error)})
+        finally:
+            self.interruptible = False
+
+    # -- a cell's results ------------------------------------------------------------------
+    def cell_finished(self, run, first_line):
+        """``cell_finished`` for ``run``, always: if describing its results fails (a
+        bug of ours, or no memory left for a record), the cell still ends, with its
+        own output and the internal error's message in the console, so neither this
+        cell nor the next one is left without output."""
+        from gradstudio.studio.kernel import records as kernel_data
+        try:
+            data = [kernel_data.call_data(c, _hint(c)) for c in run.backward_calls]
+            tensors = kernel_data.tensors_data(self.session.named_tensors())
+        except Exception as error:  # incl. MemoryError: report it in the cell, keep serving
+            details = traceback.format_exc()
+            message = (f"Internal error in the kernel while describing this cell's results: "
+                       f"{type(error).__name__}: {error}")
+            finished = kernel_data.run_data(run, first_line)
+            finished["outputs"].append({"stream": "error", "text": message + "\n"})
+            finished.update(ok=False, error=message, error_type="InternalError",
+                            internal_error=kernel_data.cut_text(details, 20_000))
+            self.send({"type": "cell_finished", "run": finished, "calls": [], "tensors": None})
+            return
+        for call in data:       # big graphs go first, in pieces (see KernelClient)
+            for chunk in kernel_data.split_graph(call):
+                self.send({"type": "graph_chunk", "call": call["index"], "nodes": chunk})
+        self.send({"type": "cell_finished", "run": kernel_data.run_data(run, first_line),
+                   "calls": data, "tensors": tensors})
+
+    def check_new_calls(self, run, timeout):
+        """Check the backward calls ``run`` made that have a graph; ``timeout`` None
+        means numbers only (no derivation)."""
+        from gradstudio.studio.kernel import records as kernel_data
+        pending = [c for c in run.backward_calls if kernel_data.checkable(c)]
+        if pending:
+            self.check_calls(pending, timeout)
+
+    def check_calls(self, calls, timeout):
+        """Derive and compare each call; ``timeout`` None means numbers only."""
+        from gradstudio.studio import compare
+        from gradstudio.studio.kernel import records as kernel_data
+        for position, call in enumerate(calls):
+            if self.interrupt_pending:
+                for rest in calls[position:]:
+                    self.send({"type": "call_checked", "check": kernel_data.cancelled_check_data(
+                        rest, "derivation cancelled (interrupted)")})
+                return
+            self.interruptible = True
+            try:
+                formulas = {}
+                if timeout is not None:
+                    self.send({"type": "deriving", "call": call.index,
+                               "leaves": [leaf.name for leaf in call.leaves]})
+                    formulas = self.worker.derive(call.graph, call.gradient,
+                                                  [leaf.vertex for leaf in call.leaves], timeout)
+                check = compare.check_call(call, formulas, torch_gradients=_torch_gradients(call))
+                self.interruptible = False
+                data = kernel_data.check_data(check)
+            except KeyboardInterrupt:
+                self.interruptible = False
+                self.interrupt_pending = True
+                self.drop_worker()
+                data = kernel_data.cancelled_check_data(call, "derivation cancelled (interrupted)")
+            finally:
+                self.interruptible = False
+            self.send({"type": "call_checked", "check": data})
+
+
+def _torch_gradients(call) -> dict:
+    """PyTorch's gradients for the call's leaves, when torch is installed (and not
+    switched off with GRADSTUDIO_NO_TORCH=1); importing it the first time takes a
+    second or two, once per kernel."""
+    from gradstudio.studio import oracle
+    if os.environ.get("GRADSTUDIO_NO_TORCH") or not oracle.available() or call.graph is None:
+        return {}
+    try:
+        return oracle.torch_gradients(call.graph, call.gradient, [leaf.vertex for leaf in call.leaves])
+    except Exception:  # a replay torch refuses (a dtype it lacks…): no fourth column, no failure
+        return {}
+
+
+def _hint(call):
+    from gradstudio.studio.hints import hint_for
+    return hint_for(call.error) if call.error else None
