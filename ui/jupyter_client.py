@@ -19,7 +19,7 @@ GradStudio extension, started by jupyter_client, IPC sockets, signed JSON):
   hint; the backward calls, checks, sweeps and tensors arrive on the
   ``gradstudio.records`` comm, decoded by :mod:`gradstudio.studio.kernel.codec`.
   A message that is not valid (a bad signature, a comm payload that does not
-  decode) is reported with :attr:`kernelError` and dropped — the window carries on;
+  decode) is reported with :attr:`protocolError` and dropped — the window carries on;
 * a request (a list of cells, a check, a sweep) is in flight at a time, the rest
   queued; cells after a failed one are not run, except past a failed
   ``backward()`` when asked (the tutorial shows those on purpose);
@@ -111,10 +111,13 @@ class JupyterClient(QObject):
     sweepReceived = Signal(object)
     requestDone = Signal(object)
     kernelError = Signal(str)
+    protocolError = Signal(str)       # an invalid message arrived and was dropped: what it was
     died = Signal(str)
     restarted = Signal(str)
     stateChanged = Signal(str)
     busyChanged = Signal(bool)
+    completed = Signal(str, object)   # (request token, complete_reply content)
+    inspected = Signal(str, object)   # (request token, inspect_reply content)
 
     def __init__(self, parent=None, *, filename: str = "<script>",
                  interrupt_grace_ms: int = 2000, startup_timeout_ms: int = 60000):
@@ -271,6 +274,22 @@ class JupyterClient(QObject):
         run.msg_id = self._kernel.execute(cell["source"], metadata={DATA_KEY: meta})
         return True
 
+    # -- the editor's questions (straight to the kernel, not queued behind cells) ------
+    def complete(self, code: str, cursor_pos: int) -> str | None:
+        """Ask for completions; the answer comes as :attr:`completed` with the returned token."""
+        return self._ask(lambda kernel: kernel.complete(code, cursor_pos))
+
+    def inspect(self, code: str, cursor_pos: int, detail_level: int = 0) -> str | None:
+        """Ask for help on the name at ``cursor_pos``; the answer comes as :attr:`inspected`."""
+        return self._ask(lambda kernel: kernel.inspect(code, cursor_pos, detail_level))
+
+    def _ask(self, send) -> str | None:
+        if self._kernel is None or self._state == STARTING:
+            return None
+        token = send(self._kernel)
+        self._drain()
+        return token
+
     # -- incoming ----------------------------------------------------------------------
     def _drain(self, *args):
         """Read every whole message waiting on the shell and IOPub sockets (zmq's
@@ -293,8 +312,8 @@ class JupyterClient(QObject):
 
     def _dispatch(self, channel: str, message):
         if isinstance(message, ProtocolError):
-            self.kernelError.emit(f"An invalid message arrived from the kernel on {message.channel} "
-                                  f"and was ignored: {message.message}")
+            self.protocolError.emit(f"An invalid message arrived from the kernel on {message.channel} "
+                                    f"and was ignored: {message.message}")
             return
         kind = message.get("msg_type")
         parent = (message.get("parent_header") or {}).get("msg_id")
@@ -306,6 +325,10 @@ class JupyterClient(QObject):
             if self._info_id is None and self._iopub_seen:
                 self._comm_id = uuid.uuid4().hex
                 self._kernel.comm_open(COMM_TARGET, self._comm_id)
+        if channel == "shell" and kind in ("complete_reply", "inspect_reply"):
+            signal = self.completed if kind == "complete_reply" else self.inspected
+            signal.emit(parent or "", message.get("content") or {})
+            return
         if kind == "comm_msg":
             if (message["content"] or {}).get("comm_id") == self._comm_id:
                 self._on_comm(message)
@@ -333,8 +356,8 @@ class JupyterClient(QObject):
         try:
             record = codec.decode((content.get("data") or {}).get(DATA_KEY), message.get("buffers") or [])
         except (codec.CodecError, AttributeError) as error:
-            self.kernelError.emit(f"An unreadable GradStudio message arrived from the kernel and was "
-                                  f"ignored: {error}")
+            self.protocolError.emit(f"An unreadable GradStudio message arrived from the kernel and was "
+                                    f"ignored: {error}")
             return
         self.message.emit(record)
         kind = record["type"]

@@ -55,6 +55,8 @@ class Runner(QObject):
         c.died.connect(lambda text: model.add_notice("error", text))
         c.restarted.connect(self._on_restarted)
         c.kernelError.connect(self._on_kernel_error)
+        if hasattr(c, "protocolError"):   # the Jupyter client drops an invalid message and says so
+            c.protocolError.connect(lambda text: model.add_notice("error", text))
 
     # -- commands --------------------------------------------------------------------------------
     def start(self):
