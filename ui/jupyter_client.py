@@ -299,11 +299,11 @@ class JupyterClient(QObject):
         while kernel is not None and kernel is self._kernel:
             got = False
             for channel in ("iopub", "shell"):
-                for message in kernel.read(channel, limit=50):
+                for message in kernel.read(channel, limit=1):   # one at a time: the deadline holds
                     got = True
+                    self._dispatch(channel, message)
                     if kernel is not self._kernel:
                         return
-                    self._dispatch(channel, message)
             if not got:
                 return
             if time.monotonic() > deadline:
@@ -448,7 +448,7 @@ class JupyterClient(QObject):
         if not kernel.is_alive():
             status = kernel.exit_status()
             how = (f"the kernel was killed by {status[len('signal '):]}" if status.startswith("signal ")
-                   else f"the kernel exited with {status}")
+                   else f"the kernel exited with code {status[len('exit code '):]}")
             self._on_died(how)
         elif self._state == STARTING and self._comm_id is None and self._info_id is None:
             self._info_id = kernel.kernel_info()   # IOPub was not subscribed yet: ask again for traffic
