@@ -92,7 +92,7 @@ class PlotsView:
     """The Plots panel: its tab, colour options and the sweep's range and point count
     (the ranges of its spin boxes)."""
 
-    tab: str | None = _spec(choices=("norms", "heatmap", "sweep"))
+    tab: str | None = _spec(choices=("norms", "heatmap", "sweep", "loss"))
     log_colors: bool | None = _spec()
     auto_range: bool | None = _spec()
     lo: float | None = _spec(-1e9, 1e9)
