@@ -9,10 +9,22 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
+import os
+
 from gradstudio.studio.kernel import schema
-from gradstudio.studio.kernel.worker import DEFAULT_DERIVE_TIMEOUT
-from .kernel_client import KernelClient
+from gradstudio.studio.kernel.service import DEFAULT_DERIVE_TIMEOUT
 from .model import AppModel
+
+KERNEL_ENV = "GRADSTUDIO_KERNEL"     # "jupyter" (default) or "pipe" (the pipe kernel, kernel/worker.py)
+
+
+def make_client(parent=None, **options):
+    """The window's kernel client: the IPython kernel unless ``GRADSTUDIO_KERNEL=pipe``."""
+    if os.environ.get(KERNEL_ENV, "jupyter") == "pipe":
+        from .kernel_client import KernelClient
+        return KernelClient(parent, **options)
+    from .jupyter_client import JupyterClient
+    return JupyterClient(parent, **options)
 
 
 def has_code(source: str) -> bool:
@@ -24,11 +36,11 @@ class Runner(QObject):
     internalError = Signal(str, str)    # (summary, details): a bug to show in the error panel
     jacobianReceived = Signal(object)   # the kernel's JacobianResult (request_jacobian)
 
-    def __init__(self, model: AppModel, client: KernelClient | None = None, parent=None, *,
+    def __init__(self, model: AppModel, client=None, parent=None, *,
                  derive_timeout: float = DEFAULT_DERIVE_TIMEOUT):
         super().__init__(parent)
         self.model = model
-        self.client = client or KernelClient(self)
+        self.client = client or make_client(self)
         self.derive_timeout = derive_timeout
         self._auto_selection = None
         self._kernel_used = False         # has the current kernel run anything?

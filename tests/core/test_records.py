@@ -105,6 +105,17 @@ def test_nan_inf_and_big_arrays_keep_their_values_dtype_and_shape():
     assert back != message.replace(run=schema.RunData(cell=2))          # equality is not vacuous
 
 
+def test_console_outputs_from_ipython_keep_out_n_and_the_figure_bytes():
+    png = np.frombuffer(b"\x89PNG\r\n\x1a\n" + bytes(range(256)), dtype=np.uint8)
+    run = schema.RunData(cell=0, outputs=[schema.OutputData("result", "2\n", execution_count=7),
+                                          schema.OutputData("image", "<Figure>", png=png)])
+    back = schema.decode_frame(schema.encode_frame(schema.CellFinished(run=run))).run
+    assert back == run and back.outputs[0].execution_count == 7 and back.outputs[0].png is None
+    figure = back.outputs[1]
+    assert figure.png.dtype == np.uint8 and figure.png.tobytes() == png.tobytes()
+    assert back != run.replace(outputs=[run.outputs[0].replace(execution_count=8), run.outputs[1]])
+
+
 def tampered(change):
     """The JSON of a small CellFinished, changed by ``change(tree)``, with its buffers."""
     message = schema.CellFinished(
@@ -125,6 +136,8 @@ def tampered(change):
     (lambda t: t["run"].update(ok=1), "run.ok must be true or false"),
     (lambda t: t["run"]["outputs"][0].update(type="run"), "outputs[0] must be a 'output' record"),
     (lambda t: t["run"]["outputs"][0].pop("text"), "lacks text"),
+    (lambda t: t["run"]["outputs"][0].update(execution_count="1"), "execution_count must be an int"),
+    (lambda t: t["run"]["outputs"][0].update(png="iVBORw0KGgo="), "png must be an array"),
     (lambda t: t["calls"][0]["leaves"][0].update(shape=[-1]), "must be a shape"),
     (lambda t: t["calls"][0]["leaves"][0].update(name=t["calls"][0]["leaves"][0]["numeric"], numeric="x"),
      "name must be a str, not ndarray"),

@@ -478,10 +478,15 @@ class CheckData(Record):
 # --------------------------------------------------------------------------- cells, tensors, sweeps
 @record("output")
 class OutputData(Record):
-    """One piece of a cell's output: ``stream`` is 'stdout' | 'stderr' | 'result' | 'error'."""
+    """One piece of a cell's output: ``stream`` is 'stdout' | 'stderr' | 'result' |
+    'error' | 'image'. A 'result' from IPython is the cell's value, shown after
+    ``Out[execution_count]:``; an 'image' is a figure, ``png`` its PNG file's bytes
+    (a uint8 array; ``text`` is its plain-text alternative)."""
 
     stream: str
     text: str
+    execution_count: int | None = None
+    png: Array | None = None
 
 
 @record("run")
