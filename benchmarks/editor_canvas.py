@@ -47,14 +47,17 @@ from gradstudio.ui.editor.view import DesignView  # noqa: E402
 UNARY = ["elementwise.EXP", "elementwise.TANH", "elementwise.SIGMOID", "elementwise.NEG"]
 
 
-def big_design(n: int, seed: int = 0) -> Design:
+def big_design(n: int, seed: int = 0, local: bool = False) -> Design:
+    """N nodes in columns; each op's first input from the column before it, an add's
+    second input from anywhere upstream (long wires across the design) or, ``local``,
+    from the two columns before it (what a laid-out design looks like)."""
     rng = random.Random(seed)
     d = Design()
     with d.batch():
-        return _fill(d, n, rng)
+        return _fill(d, n, rng, local)
 
 
-def _fill(d, n, rng):
+def _fill(d, n, rng, local=False):
     ids = [d.add_node("leaf", name="x", value="ones(4)", requires_grad=True, position=(0, 0))]
     columns = max(1, int(n ** 0.5))
     while len(ids) < n:
@@ -63,7 +66,7 @@ def _fill(d, n, rng):
         if rng.random() < 0.4 and len(ids) > 2:
             node = d.add_node("op", op="elementwise.ADD", position=pos)
             d.connect(rng.choice(ids[-columns:]), node, 0)
-            d.connect(rng.choice(ids), node, 1)
+            d.connect(rng.choice(ids[-2 * columns:] if local else ids), node, 1)
         else:
             node = d.add_node("op", op=rng.choice(UNARY), position=pos)
             d.connect(rng.choice(ids[-columns:]), node, 0)
@@ -85,8 +88,8 @@ def render_image(view, image):
     painter.end()
 
 
-def measure(n: int, frames: int = 30):
-    design = big_design(n)
+def measure(n: int, frames: int = 30, local: bool = False):
+    design = big_design(n, local=local)
     doc = EditorDocument(design)
     scene = DesignScene(doc)
     view = DesignView(doc, scene)
@@ -134,12 +137,15 @@ def measure(n: int, frames: int = 30):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, nargs="*", default=[500, 2000])
+    parser.add_argument("--links", choices=["random", "local", "both"], default="both",
+                        help="second inputs from anywhere upstream (long wires) or from nearby columns")
     args = parser.parse_args()
     app = QApplication.instance() or QApplication([])  # noqa: F841
-    for n in args.nodes:
+    kinds = ["random", "local"] if args.links == "both" else [args.links]
+    for n, kind in [(n, kind) for n in args.nodes for kind in kinds]:
         start = time.perf_counter()
-        results, base, links = measure(n)
-        print(f"{n} nodes / {links} links (built, shown and measured in {time.perf_counter() - start:.1f} s); "
+        results, base, links = measure(n, local=kind == "local")
+        print(f"{n} nodes / {links} links, {kind} links (built, shown and measured in {time.perf_counter() - start:.1f} s); "
               f"empty view {base:.2f} ms per frame (GUI-thread CPU)")
         for look, gestures in results.items():
             parts = []

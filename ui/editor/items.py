@@ -41,7 +41,7 @@ def zoom_of(painter) -> float:
     return QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
 
 
-def static_text(text: str, font: QFont) -> QStaticText:
+def make_static_text(text: str, font: QFont) -> QStaticText:
     """``text`` laid out once for ``font`` (drawn with the same font set on the painter)."""
     out = QStaticText(text)
     out.setTextFormat(Qt.TextFormat.PlainText)
@@ -113,6 +113,7 @@ class NodeItem(QGraphicsItem):
         self._rect = QRectF()
         self._bounds = QRectF()
         self._texts: list = []           # (QStaticText, top-left, font, pen colour)
+        self._laid_out: dict = {}        # (text, bold) -> QStaticText, kept from the last layout
         self._ports: list = []           # (centre, brush)
         self._accent = QColor()
         self._pen = QPen()
@@ -177,6 +178,13 @@ class NodeItem(QGraphicsItem):
         self._header_text = QColor("#000000") if (self.fill and self.fill.lightness() > 140) else QColor("#ffffff")
         marked = bool(self.note_lines)
         self._pen = QPen(c["error"] if marked else c["border"], 2.5 if marked else 1.0)
+        kept, laid_out = self._laid_out, {}
+
+        def static_text(text, font):          # a text that did not change is not laid out again
+            key = (text, font is BOLD)
+            laid_out[key] = kept.get(key) or make_static_text(text, font)
+            return laid_out[key]
+
         texts = [(static_text(self.title, BOLD),
                   QPointF(rect.left() + 8, rect.top() + (style.HEADER - _BOLD_METRICS.height()) / 2),
                   BOLD, self._header_text)]
@@ -193,7 +201,7 @@ class NodeItem(QGraphicsItem):
             x = -text.size().width() / 2
             texts.append((text, QPointF(x, y + pad), FONT, c["error"]))
             y += style.LINE
-        self._texts = texts
+        self._texts, self._laid_out = texts, laid_out
         port = QColor(style.DTYPE_COLORS.get(self.dtype, "#888888"))
         ports = []
         for slot in range(self.inputs):
@@ -361,7 +369,7 @@ class WireItem(QGraphicsPathItem):
             pen.setStyle(Qt.PenStyle.DashLine)
         self._pen = pen
         self.setPen(pen)
-        self._label_text = static_text(label, FONT)
+        self._label_text = make_static_text(label, FONT)
         self._place_label()
         self.update()
         self._changed()
@@ -536,32 +544,67 @@ class Overview(QGraphicsItem):
         self._grouped = (list(fills.values()), selected, marked, lines)
         return self._grouped
 
-    def draw(self, painter, width_scale: float = 1.0):
-        """Every box and line (the minimap calls this with its own transform)."""
+    def draw(self, painter, exposed: QRectF | None = None):
+        """Every box and line, or those in ``exposed`` (the minimap calls this with its
+        own transform and no ``exposed``). A line is cut to the exposed part first: the
+        rasteriser's cost is the length it strokes, clipped or not."""
         fills, selected, marked, lines = self._grouped or self._group()
+        if exposed is not None and exposed.contains(self.bounds):
+            exposed = None
         c = self.colors
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        for look, color, width in (("still", c["wire"], 1.0), ("flows", c["wire_grad"], 1.4),
+        for look, color, width in (("still", c["wire"], 1.0), ("flows", c["wire_grad"], 1.0),
                                    ("selected", c["selected"], 2.0)):
-            if lines[look]:
-                pen = QPen(color, width * width_scale)
+            shown = lines[look] if exposed is None else clip_lines(lines[look], exposed)
+            if shown:
+                pen = QPen(color, width)
                 pen.setCosmetic(True)                  # a line stays visible however far out
                 painter.setPen(pen)
-                painter.drawLines(lines[look])
+                painter.drawLines(shown)
         painter.setPen(Qt.PenStyle.NoPen)
         for color, rects in fills:
-            painter.setBrush(color)
-            painter.drawRects(rects)
+            if exposed is not None:
+                rects = [r for r in rects if exposed.intersects(r)]
+            if rects:
+                painter.setBrush(color)
+                painter.drawRects(rects)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         for rects, color in ((marked, c["error"]), (selected, c["selected"])):
             if rects:
-                pen = QPen(color, 2.0 * width_scale)
+                pen = QPen(color, 2.0)
                 pen.setCosmetic(True)
                 painter.setPen(pen)
                 painter.drawRects(rects)
 
     def paint(self, painter, option, widget=None):
-        self.draw(painter)
+        self.draw(painter, option.exposedRect.adjusted(-2, -2, 2, 2))
+
+
+def clip_lines(lines: list, rect: QRectF) -> list:
+    """The parts of ``lines`` inside ``rect`` (Liang–Barsky), dropping those outside."""
+    left, top, right, bottom = rect.left(), rect.top(), rect.right(), rect.bottom()
+    out = []
+    for line in lines:
+        x0, y0, x1, y1 = line.x1(), line.y1(), line.x2(), line.y2()
+        if max(x0, x1) < left or min(x0, x1) > right or max(y0, y1) < top or min(y0, y1) > bottom:
+            continue
+        dx, dy = x1 - x0, y1 - y0
+        t0, t1 = 0.0, 1.0
+        for p, q in ((-dx, x0 - left), (dx, right - x0), (-dy, y0 - top), (dy, bottom - y0)):
+            if p == 0:
+                if q < 0:
+                    t0, t1 = 1.0, 0.0
+                    break
+                continue
+            t = q / p
+            if p < 0:
+                t0 = max(t0, t)
+            else:
+                t1 = min(t1, t)
+        if t0 <= t1:
+            out.append(line if (t0, t1) == (0.0, 1.0)
+                       else QLineF(x0 + t0 * dx, y0 + t0 * dy, x0 + t1 * dx, y0 + t1 * dy))
+    return out
 
 
 class GroupItem(QGraphicsItem):

@@ -138,9 +138,8 @@ class DesignScene(QGraphicsScene):
         self._flows = design.requiring_grad()
         for node_id, item in self.nodes.items():
             self._refresh_node(node_id, item)
-        for link, wire in self.wires.items():
+        for link, wire in self.wires.items():       # (their ends moved only if a node's height did)
             wire.set_state(link.src in self._flows, design.shapes.get(link.src))
-            self._place_wire(wire)
         for name in list(self.groups):
             self._refresh_group(name)
 
@@ -151,13 +150,15 @@ class DesignScene(QGraphicsScene):
         error = self.notes.get(node_id) or design.errors.get(node_id) or (result.error if result else "")
         fill = self._scale.color(result.grad_norm) if result and result.grad_norm is not None else None
         connected = {w.link.slot for w in self._wires_of(node_id) if w.link.dst == node_id}
+        height = item.height
         item.show_node(design, node, design.shapes.get(node_id), error or None, node_id in self._flows, fill,
                        [True if s in connected else None for s in range(node.arity)])
         tip = self._hover_text(node_id, result)
         if tip != item.toolTip():
             item.setToolTip(tip)
-        for wire in self._wires_of(node_id):
-            self._place_wire(wire)
+        if item.height != height:          # its ports moved: so do the ends of its wires
+            for wire in self._wires_of(node_id):
+                self._place_wire(wire)
 
     def _hover_text(self, node_id: str, result) -> str:
         design = self.design

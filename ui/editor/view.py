@@ -538,13 +538,14 @@ class Minimap:
         return QRect(viewport.width() - w - self.MARGIN, viewport.height() - h - self.MARGIN, w, h)
 
     def _on_change(self):
-        self.stale = True
         if not self.timer.isActive():
             self.timer.start()
 
     def design_changed(self):
-        """Show or hide for the design's size; a stale picture is drawn at the next paint."""
+        """The design changed a moment ago: show or hide for its size, and draw the
+        picture again at the next paint."""
         self.visible = len(self.main.design.nodes) >= MINIMAP_FROM
+        self.stale = True
         self.update()
 
     def update(self):
