@@ -175,10 +175,21 @@ def test_zoomed_out_the_items_paint_nothing_and_one_overview_draws_boxes_and_lin
     assert scene.overview.flags() & NO_CONTENTS
 
 
-def test_the_overview_follows_a_drag_and_the_minimap_is_redrawn_once_after_it(qtbot, canvas):
-    design, scene, view = canvas
-    view.zoom_by(0.35)
+def test_the_overview_follows_a_drag_and_the_minimap_is_redrawn_once_after_it(qtbot):
+    design = grid_design(columns=16, rows=10)        # wider than the view even zoomed out
+    doc = EditorDocument(design)
+    scene = DesignScene(doc)
+    view = DesignView(doc, scene)
+    qtbot.addWidget(view)
+    view.resize(900, 650)
+    view.show()
+    qtbot.waitExposed(view)
+    view.resetTransform()
+    view.zoom_by(0.4)
+    view.centerOn(scene.overview.boundingRect().center())
+    QApplication.processEvents()
     view.viewport().repaint()
+    assert scene.overview_shown
     item = a_middle_node(design, scene, view)
     qtbot.wait(view.minimap.DELAY + 100)
     view.viewport().repaint()
@@ -196,6 +207,7 @@ def test_the_overview_follows_a_drag_and_the_minimap_is_redrawn_once_after_it(qt
     qtbot.waitUntil(lambda: not view.minimap.timer.isActive(), timeout=3000)
     view.viewport().repaint()
     assert view.minimap.redraws == redraws + 1
+    scene.close()
 
 
 def test_a_picture_of_a_zoomed_out_design_is_drawn_in_full_detail(qtbot, canvas):

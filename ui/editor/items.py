@@ -241,7 +241,8 @@ class NodeItem(QGraphicsItem):
         c = self.colors
         rect = self._rect
         selected = self.isSelected()
-        if zoom_of(painter) < style.SIMPLE_BELOW:       # level of detail: a plain box
+        zoom = zoom_of(painter)
+        if zoom < style.SIMPLE_BELOW:                   # level of detail: a plain box
             painter.fillRect(rect, self._accent)
             if selected or self.note_lines:
                 painter.setPen(QPen(c["selected"] if selected else c["error"], 3))
@@ -255,7 +256,8 @@ class NodeItem(QGraphicsItem):
         painter.setBrush(self._accent)
         painter.drawRoundedRect(header, 5, 5)
         painter.drawRect(header.adjusted(0, style.HEADER / 2, 0, 0))
-        for text, at, font, color in self._texts:
+        # below TEXT_BELOW (8.5 pt shown under 6 pt) only the title is written: the rest is unreadable
+        for text, at, font, color in (self._texts if zoom >= style.TEXT_BELOW else self._texts[:1]):
             painter.setFont(font)
             painter.setPen(color)
             painter.drawStaticText(at, text)
@@ -353,6 +355,10 @@ class WireItem(QGraphicsPathItem):
         self._label_text = QStaticText()
         self._pen = QPen()
         self.selected_pen = QPen(colors["selected"], 3.0)
+        self._thin = QPen(colors["wire"], 1.0)
+        self._thin.setCosmetic(True)
+        self._thin_selected = QPen(colors["selected"], 1.0)
+        self._thin_selected.setCosmetic(True)
         self.overview = None          # the scene's Overview, told when the line changes
         self.setZValue(0)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
@@ -368,6 +374,9 @@ class WireItem(QGraphicsPathItem):
         if not flows:
             pen.setStyle(Qt.PenStyle.DashLine)
         self._pen = pen
+        self._thin = QPen(pen)
+        self._thin.setWidthF(1.0)
+        self._thin.setCosmetic(True)
         self.setPen(pen)
         self._label_text = make_static_text(label, FONT)
         self._place_label()
@@ -416,6 +425,10 @@ class WireItem(QGraphicsPathItem):
     def paint(self, painter, option, widget=None):
         zoom = zoom_of(painter)
         pen = self.selected_pen if self.isSelected() else self._pen
+        if zoom < style.THIN_BELOW:
+            # under ~1.7 px on screen a wire is drawn 1 px wide: the rasteriser's fast path
+            # for thin lines strokes ~4× faster than a wide antialiased outline
+            pen = self._thin_selected if self.isSelected() else self._thin
         painter.setPen(pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         if zoom < style.SIMPLE_BELOW:

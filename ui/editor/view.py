@@ -81,7 +81,10 @@ class DesignView(QGraphicsView):
 
     def paintEvent(self, event):
         # the look follows the zoom, however the transform was set (zoom_by, fit, resetTransform …)
-        self.scene().set_overview(self.zoom() < style.SIMPLE_BELOW)
+        scene = self.scene()
+        if scene is None:               # the scene went first (a tab being closed)
+            return
+        scene.set_overview(self.zoom() < style.SIMPLE_BELOW)
         super().paintEvent(event)
 
     def request_fit(self):
@@ -577,11 +580,13 @@ class Minimap:
         """Draw it (``painter`` in viewport pixels)."""
         if not self.visible:
             return
+        visible = self.main.mapToScene(self.main.viewport().rect()).boundingRect()
+        if visible.contains(self.main.scene().overview.boundingRect()):
+            return                      # the whole design is in view: a minimap would only cover it
         if self.stale or self.picture.isNull():
             self._redraw()
         box = self.rect()
         painter.drawPixmap(box.topLeft(), self.picture)
-        visible = self.main.mapToScene(self.main.viewport().rect()).boundingRect()
         frame = self.to_scene.inverted()[0].mapRect(visible).translated(box.left(), box.top())
         painter.setClipRect(box)
         painter.setPen(QPen(QColor("#f0b429"), 2))
