@@ -11,8 +11,9 @@ the way the window runs it:
 * kernel: the service code the kernel runs for a design's cell, called
   directly — ``Session.run_cell`` (forward and backward, the graph recorded),
   ``KernelService.cell_finished`` (the records: CellFinished with the call and
-  its graph) and ``KernelService.check_new_calls`` (the symbolic derivation in
-  the warm symbolic worker process, finite differences, the comparison:
+  its graph, and the named tensors with their reprs) and
+  ``KernelService.check_new_calls`` (the symbolic derivation in the warm
+  symbolic worker process — timed apart —, finite differences, the comparison:
   CallChecked) — the kernel's wall clock (it waits for its worker) and its own
   CPU;
 * GUI thread, after: decoding the messages (``codec``), reading the run back
@@ -88,6 +89,17 @@ def main(argv=None):
     sent: list = []
     service = KernelService(Session(), lambda message: sent.append(codec.encode(message)))
     service.start_worker()
+    derive = service.worker.derive
+    derived: list = []
+
+    def timed_derive(*args, **kwargs):     # the symbolic worker's share of check_new_calls
+        start = time.perf_counter()
+        try:
+            return derive(*args, **kwargs)
+        finally:
+            derived.append(time.perf_counter() - start)
+
+    service.worker.derive = timed_derive
     rows = []
     try:
         for edit in range(args.edits + 1):        # the first edit warms up (imports, sympy caches)
@@ -96,6 +108,7 @@ def main(argv=None):
             script = codegen.design_to_script(design)
             before = time.thread_time() - gui
             sent.clear()
+            derived.clear()
             wall, cpu = time.perf_counter(), time.thread_time()
             run = service.session.run_cell(script, cell=None, first_line=1)
             ran = time.perf_counter() - wall
@@ -118,10 +131,11 @@ def main(argv=None):
                 print(f"{args.nodes} nodes, {len(design.links)} links, x of 1,000 elements; "
                       f"first edit (warm-up) {kernel_wall * 1000:.0f} ms in the kernel; "
                       f"check agrees: {check.agree}, formula: {[l.formula_kind for l in check.leaves]}, "
-                      f"symbolic error: {check.symbolic_error}")
+                      f"symbolic error: {check.symbolic_error}, notes: {[l.note or l.formula_note for l in check.leaves]}")
                 continue
             rows.append({"script (GUI)": before, "forward+backward": ran, "records": recorded - ran,
-                         "derive+compare": kernel_wall - recorded, "kernel wall": kernel_wall,
+                         "derive (worker)": sum(derived),
+                         "compare, fd": kernel_wall - recorded - sum(derived), "kernel wall": kernel_wall,
                          "kernel CPU": kernel_cpu, "apply (GUI)": after})
     finally:
         service.close()
