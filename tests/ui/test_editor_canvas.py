@@ -86,6 +86,8 @@ def editor_panel(qtbot, window):
     window.docks["editor"].raise_()
     qtbot.waitUntil(lambda: dock.isVisible() and dock.built, timeout=5000)   # built when first shown
     panel = dock.editor
+    # a widget added to a shown layout is shown one event-loop turn later: wait for the canvas
+    qtbot.waitUntil(lambda: panel.current().view.viewport().isVisible(), timeout=5000)
     panel.current().view.resetTransform()
     return panel
 
