@@ -21,7 +21,7 @@ import numpy as np
 
 from gradstudio.studio.kernel.schema import (  # noqa: F401  (encode, decode, RecordError: re-exported)
     FORM_FIELDS, CallData, CheckData, FormulaForm, GraphData, HeatmapSample, LeafCheckData, LeafData,
-    NodeData, OutputData,
+    ModuleGroupData, NodeData, OutputData,
     RecordError, RootData, RunData, Summary, SweepData, TensorData, decode, encode)
 
 MAX_ARRAY_ELEMENTS = 250_000      # larger arrays travel as a summary only
@@ -221,6 +221,8 @@ def call_data(call, hint: str | None = None) -> CallData:
                          numeric=array(leaf.grad)) for leaf in call.leaves],
         pending_check=checkable(call),
         steps=steps.to_data() if steps is not None and _steppable(call.graph) else None,
+        groups=[ModuleGroupData(label=g.label, name=g.name, ops=list(g.ops), params=list(g.params),
+                                depth=g.depth) for g in getattr(call, "groups", ())],
     )
 
 
