@@ -236,12 +236,12 @@ def _steppable(graph) -> bool:
 GRAPH_CHUNK = 200      # nodes per message: big graphs arrive in pieces the app reads between repaints
 
 
-def split_graph(call: CallData, size: int = GRAPH_CHUNK) -> tuple:
+def split_graph(call: CallData, size: int = GRAPH_CHUNK, *, always: bool = False) -> tuple:
     """``(call without its graph's nodes, [chunk of nodes, …])`` for a graph over
-    ``size`` nodes (its ``graph.chunks`` says how many to expect); ``(call, [])``
-    for a smaller one."""
+    ``size`` nodes (its ``graph.chunks`` says how many to expect), or for any graph
+    with nodes when ``always``; ``(call, [])`` otherwise."""
     graph = call.graph
-    if graph is None or graph.nodes is None or len(graph.nodes) <= size:
+    if graph is None or not graph.nodes or (len(graph.nodes) <= size and not always):
         return call, []
     nodes = graph.nodes
     chunks = [nodes[i:i + size] for i in range(0, len(nodes), size)]
