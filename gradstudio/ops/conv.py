@@ -309,8 +309,18 @@ def _max_pool_sympy(x, **p):
     flat = win.reshape(win.shape[:2] + out + (-1,))
     result = np.empty(flat.shape[:-1], dtype=object)
     for index in np.ndindex(*result.shape):
-        result[index] = S.Max(*flat[index])
+        result[index] = _max_of([e for e in flat[index] if e is not S.S.NegativeInfinity])
     return result
+
+
+def _max_of(items: list):
+    """max as a closed form, max(a, b) = (a + b + |a − b|)/2, pairwise: sympy derives
+    |·| as sign(·) (which lambdify prints as np.sign), where its ``Max`` derives to
+    Heaviside conditions that lambdify simplifies for minutes."""
+    while len(items) > 1:
+        pairs = [(items[i] + items[i + 1] + abs(items[i] - items[i + 1])) / 2 for i in range(0, len(items) - 1, 2)]
+        items = pairs + items[len(items) - len(items) % 2:]
+    return items[0]
 
 
 @_unbatched

@@ -5,7 +5,9 @@ picked); the canvas (``gradstudio.ui.graph``) shows its vertices left to
 right — leaves named after their variables, ops by grad_fn name and symbol,
 constants small, the root marked — coloured by the gradient that reached
 them, with a legend. Long repetitive chains are collapsed into one group;
-double-click expands or collapses it. Hover for value and gradient; click a
+each ``nn.Module`` call is a group too (``model.0 · Linear(3→1)``), drawn as
+an outline around its nodes, nested inside the calls around it, until it is
+collapsed into one node; double-click expands or collapses a group. Hover for value and gradient; click a
 node to select it everywhere; a selection made elsewhere is highlighted and
 centred here. Dragging nodes and expanding groups are undo commands
 (Ctrl+Z / Ctrl+Shift+Z in the panel), kept per call: every document has its
