@@ -69,12 +69,20 @@ def _cols(x, kernel, stride, padding, dilation, groups):
     return win.transpose(order).reshape(groups, n * math.prod(out), (c // groups) * math.prod(kernel)), out
 
 
+def _mm(a, b):
+    """Batched matmul; numbers go through BLAS only as contiguous arrays (a transposed
+    operand takes numpy's slow loop: 10× on a conv layer's kernel gradient)."""
+    if a.dtype != object and b.dtype != object:
+        a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    return a @ b
+
+
 def _conv(x, w, *, stride, padding, dilation, groups):
     d = w.ndim - 2
     n, o = x.shape[0], w.shape[0]
     a, out = _cols(x, w.shape[2:], stride, padding, dilation, groups)
     wm = w.reshape(groups, o // groups, -1).transpose(0, 2, 1)
-    y = (a @ wm).reshape((groups, n) + out + (o // groups,))
+    y = _mm(a, wm).reshape((groups, n) + out + (o // groups,))
     order = (1, 0, 2 + d) + tuple(range(2, 2 + d))
     return y.transpose(order).reshape((n, o) + out)
 
@@ -89,7 +97,7 @@ def _grad_matrix(g, groups):
 
 def _conv_weight_grad(g, x, *, weight_size, stride, padding, dilation, groups):
     a, _ = _cols(x, tuple(weight_size[2:]), stride, padding, dilation, groups)
-    dw = _grad_matrix(g, groups).transpose(0, 2, 1) @ a          # (G, O/G, C/G·ΠK)
+    dw = _mm(_grad_matrix(g, groups).transpose(0, 2, 1), a)      # (G, O/G, C/G·ΠK)
     return dw.reshape(tuple(weight_size))
 
 
@@ -97,7 +105,7 @@ def _conv_input_grad(g, w, *, input_size, stride, padding, dilation, groups):
     d = w.ndim - 2
     kernel, out = w.shape[2:], g.shape[2:]
     n, c = g.shape[0], input_size[1]
-    cols = _grad_matrix(g, groups) @ w.reshape(groups, w.shape[0] // groups, -1)   # (G, N·ΠL, C/G·ΠK)
+    cols = _mm(_grad_matrix(g, groups), w.reshape(groups, w.shape[0] // groups, -1))   # (G, N·ΠL, C/G·ΠK)
     cols = cols.reshape((groups, n) + out + (c // groups,) + tuple(kernel))
     order = (1, 0, 2 + d) + tuple(range(2, 2 + d)) + tuple(range(3 + d, 3 + 2 * d))
     cols = cols.transpose(order).reshape((n, c) + out + tuple(kernel))
