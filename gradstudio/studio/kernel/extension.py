@@ -134,8 +134,10 @@ class Extension:
         _grad_state.tracing = True
         if self.session not in _api.observers:
             _api.observers.append(self.session)
+        self.session._module_calls.__enter__()      # module calls become the Graph's groups
 
     def post_run_cell(self, result=None):
+        self.session._module_calls.__exit__(None, None, None)
         if self.session in _api.observers:
             _api.observers.remove(self.session)
         if self._previous_tracing is not None:

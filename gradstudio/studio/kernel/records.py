@@ -21,7 +21,7 @@ import numpy as np
 
 from gradstudio.studio.kernel.schema import (  # noqa: F401  (encode, decode, RecordError: re-exported)
     FORM_FIELDS, CallData, CheckData, FormulaForm, GraphData, HeatmapSample, LeafCheckData, LeafData,
-    NodeData, OutputData,
+    ModuleGroupData, NodeData, OutputData,
     RecordError, RootData, RunData, Summary, SweepData, TensorData, decode, encode)
 
 MAX_ARRAY_ELEMENTS = 250_000      # larger arrays travel as a summary only
@@ -221,6 +221,8 @@ def call_data(call, hint: str | None = None) -> CallData:
                          numeric=array(leaf.grad)) for leaf in call.leaves],
         pending_check=checkable(call),
         steps=steps.to_data() if steps is not None and _steppable(call.graph) else None,
+        groups=[ModuleGroupData(label=g.label, name=g.name, ops=list(g.ops), params=list(g.params),
+                                depth=g.depth) for g in getattr(call, "groups", ())],
     )
 
 
@@ -234,12 +236,12 @@ def _steppable(graph) -> bool:
 GRAPH_CHUNK = 200      # nodes per message: big graphs arrive in pieces the app reads between repaints
 
 
-def split_graph(call: CallData, size: int = GRAPH_CHUNK) -> tuple:
+def split_graph(call: CallData, size: int = GRAPH_CHUNK, *, always: bool = False) -> tuple:
     """``(call without its graph's nodes, [chunk of nodes, …])`` for a graph over
-    ``size`` nodes (its ``graph.chunks`` says how many to expect); ``(call, [])``
-    for a smaller one."""
+    ``size`` nodes (its ``graph.chunks`` says how many to expect), or for any graph
+    with nodes when ``always``; ``(call, [])`` otherwise."""
     graph = call.graph
-    if graph is None or graph.nodes is None or len(graph.nodes) <= size:
+    if graph is None or not graph.nodes or (len(graph.nodes) <= size and not always):
         return call, []
     nodes = graph.nodes
     chunks = [nodes[i:i + size] for i in range(0, len(nodes), size)]

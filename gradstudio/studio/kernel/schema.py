@@ -352,6 +352,21 @@ class LeafData(Record):
     numeric: Array | None = None
 
 
+@record("module_group")
+class ModuleGroupData(Record):
+    """One ``nn.Module`` call in a backward call's graph (``gradstudio.studio.modules``):
+    ``label`` as a person reads it (``Linear(3→1)``), ``name`` its qualified name in the
+    script (``model.0``) when it has one, ``ops`` the op vertices its forward made,
+    ``params`` its parameters' leaf vertices, ``depth`` 0 for a call the script made,
+    1 for one made inside another module's call …"""
+
+    label: str
+    name: str | None = None
+    ops: list[int] = field(default_factory=list)
+    params: list[int] = field(default_factory=list)
+    depth: int = 0
+
+
 @record("call")
 class CallData(Record):
     """A backward call as recorded (before any derivation). ``status`` is 'ok' | 'error';
@@ -373,6 +388,7 @@ class CallData(Record):
     leaves: list[LeafData] = field(default_factory=list)
     pending_check: bool = False
     steps: dict[str, Plain] | None = None
+    groups: list[ModuleGroupData] = field(default_factory=list)   # module calls, outermost first
 
     @property
     def nodes(self) -> list:

@@ -41,6 +41,9 @@ DEFAULT_DERIVE_TIMEOUT = 10.0
 CANCELLED = "derivation cancelled (interrupted)"
 
 
+MANY_CALLS = 50          # a cell with more backward calls sends each call's graph on its own
+
+
 class KernelService:
     """See the module docstring."""
 
@@ -179,8 +182,11 @@ class KernelService:
             self.send(schema.CellFinished(run=finished, calls=[], tensors=None))
             return
         calls = []
-        for call in data:       # big graphs go first, in pieces (see KernelClient)
-            call, chunks = kernel_data.split_graph(call)
+        # big graphs go first, in pieces (see KernelClient); so do all graphs of a cell with
+        # many calls (a 200-step training loop), whose arrays would not fit in one message
+        many = len(data) > MANY_CALLS
+        for call in data:
+            call, chunks = kernel_data.split_graph(call, always=many)
             for chunk in chunks:
                 self.send(schema.GraphChunk(call=call.index, nodes=chunk))
             calls.append(call)
