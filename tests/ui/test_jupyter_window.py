@@ -148,3 +148,40 @@ def test_the_console_shows_out_n_and_a_figure_from_their_records(qtbot):
     assert "Out[5]: 7" in text
     assert figures_in(console) == [40], "the readable PNG is one figure at its own width"
     assert "<a figure that could not be read>" in text
+
+
+class _QueuedKernel:
+    """A stand-in for JupyterKernel.read: ``count`` messages waiting on IOPub."""
+
+    def __init__(self, count):
+        self.waiting = {"iopub": [{"msg_type": "comm_msg", "n": i} for i in range(count)], "shell": []}
+
+    def read(self, channel, limit=1000):
+        taken, self.waiting[channel] = self.waiting[channel][:limit], self.waiting[channel][limit:]
+        return taken
+
+
+def test_a_burst_of_costly_messages_is_read_in_turns_the_event_loop_runs_between(qtbot, helpers):
+    """Each message costs the GUI thread 30 ms (a big record decoded): whatever is
+    queued, one turn of reading takes one message past the budget at most, and the
+    heartbeat (the repaints, the other timers) runs between two turns."""
+    import time
+    from PySide6.QtCore import QTimer
+    client = JupyterClient()
+    kernel = client._kernel = _QueuedKernel(12)
+    read = []
+
+    def costly(channel, message):
+        end = time.thread_time() + 0.030
+        while time.thread_time() < end:
+            pass
+        read.append(message["n"])
+
+    client._dispatch = costly
+    with helpers.gui_work_between_beats() as work:
+        QTimer.singleShot(0, client._drain)
+        qtbot.waitUntil(lambda: len(read) == 12, timeout=20000)
+        qtbot.wait(50)
+    client._kernel = None
+    assert read == list(range(12)) and not kernel.waiting["iopub"]
+    assert max(work) < 0.030 + 0.030, f"the GUI thread worked {max(work) * 1000:.0f} ms between two beats"
