@@ -185,3 +185,40 @@ def test_a_burst_of_costly_messages_is_read_in_turns_the_event_loop_runs_between
     client._kernel = None
     assert read == list(range(12)) and not kernel.waiting["iopub"]
     assert max(work) < 0.030 + 0.030, f"the GUI thread worked {max(work) * 1000:.0f} ms between two beats"
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie is not), from /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_after_its_window_closes_nothing_its_kernel_started_is_left(qtbot, make_window, helpers):
+    """On either kernel: closing the window ends the kernel, its symbolic worker and
+    a process the user's code started outside the kernel's process group."""
+    import os
+    import re
+    window = make_window()
+    helpers.set_script(window, "import subprocess, sys, torch\n"
+                               "x = torch.ones(2, requires_grad=True)\n(x * x).sum().backward()\n"
+                               "away = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'],\n"
+                               "                        start_new_session=True)\n"
+                               "print('started', away.pid)\n")
+    window.actions["run_all"].trigger()
+    helpers.wait_idle(qtbot, window)
+    away = int(re.search(r"started (\d+)", helpers.console_text(window)).group(1))
+    started = [away, *window.runner.client.pids()]
+    assert len(started) == 3 and all(_running(pid) for pid in started)
+    from gradstudio.ui.widgets import math_view      # its one-time warm-up thread is the test run's
+    qtbot.waitUntil(lambda: math_view._warm_thread is None or not math_view._warm_thread.is_alive(),
+                    timeout=60000)
+    window.model.script.mark_clean()
+    window.close()
+    assert [pid for pid in started if _running(pid)] == [], "closing the window ended every one of them"
+    me = str(os.getpid())
+    children = [e for e in os.listdir("/proc") if e.isdigit() and _running(int(e))
+                and open(f"/proc/{e}/stat").read().rsplit(")", 1)[1].split()[1] == me]
+    assert children == [], f"child processes left running: {children}"

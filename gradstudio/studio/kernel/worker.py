@@ -259,6 +259,9 @@ class KernelProcess:
         """Kill the kernel and everything it started (its process group), and reap it."""
         process, self.process = self.process, None
         if process is not None:
+            if process.poll() is None:
+                from gradstudio.studio.kernel import reaper
+                reaper.end_tree(process.pid)    # its group, and what left the group
             try:
                 os.killpg(process.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
