@@ -222,3 +222,44 @@ def test_after_its_window_closes_nothing_its_kernel_started_is_left(qtbot, make_
     children = [e for e in os.listdir("/proc") if e.isdigit() and _running(int(e))
                 and open(f"/proc/{e}/stat").read().rsplit(")", 1)[1].split()[1] == me]
     assert children == [], f"child processes left running: {children}"
+
+
+CLOSE_WITH_THE_LIST_OPEN = r"""
+import os, sys, tempfile
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+os.environ["XDG_CONFIG_HOME"] = os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp()
+import gradstudio.ui
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QTextCursor
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+app.setOrganizationName("GradStudioTests")
+from gradstudio.ui.main_window import MainWindow
+from gradstudio.ui.settings import Settings
+window = MainWindow(Settings(), recovery_dir=tempfile.mkdtemp(), autosave=False, start_kernel=False)
+window.show()
+editor = window.panel("script").editor
+editor.setPlainText("import torch\ntorch.ze")
+editor.moveCursor(QTextCursor.MoveOperation.End)
+editor.setFocus()
+app.processEvents()
+assist = editor.assist
+assist._asked = ("token", assist._revision(), editor.textCursor().position(), 0)   # as if asked
+assist._on_completed("token", {"status": "ok", "matches": ["zeros", "zeros_like"],
+                               "cursor_start": 19, "cursor_end": 21})
+assert assist.completer.popup().isVisible()
+window.model.script.mark_clean()
+window.close()
+window.deleteLater()
+QTimer.singleShot(300, app.quit)
+app.exec()
+print("closed")
+"""
+
+
+def test_a_window_closed_with_the_completion_list_open_goes_away_cleanly():
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-c", CLOSE_WITH_THE_LIST_OPEN], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0 and "closed" in done.stdout, done.stderr[-2000:]
