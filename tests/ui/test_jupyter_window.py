@@ -209,9 +209,12 @@ def test_after_its_window_closes_nothing_its_kernel_started_is_left(qtbot, make_
                                "print('started', away.pid)\n")
     window.actions["run_all"].trigger()
     helpers.wait_idle(qtbot, window)
+    from gradstudio.studio import lifeline
     away = int(re.search(r"started (\d+)", helpers.console_text(window)).group(1))
-    started = [away, *window.runner.client.pids()]
-    assert len(started) == 3 and all(_running(pid) for pid in started)
+    kernel = window.runner.client.pid
+    started = [kernel, *lifeline.descendants(kernel)]     # the symbolic worker and `away` among them
+    assert _running(away) and away in started
+    assert os.getpgid(away) != os.getpgid(kernel), "away left the kernel's process group"
     from gradstudio.ui.widgets import math_view      # its one-time warm-up thread is the test run's
     qtbot.waitUntil(lambda: math_view._warm_thread is None or not math_view._warm_thread.is_alive(),
                     timeout=60000)
