@@ -230,6 +230,7 @@ def test_after_its_window_closes_nothing_its_kernel_started_is_left(qtbot, make_
 CLOSE_WITH_THE_LIST_OPEN = r"""
 import os, sys, tempfile
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
+os.environ["GRADSTUDIO_KERNEL"] = "jupyter"     # the client with completion (no kernel is started)
 os.environ["XDG_CONFIG_HOME"] = os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp()
 import gradstudio.ui
 from PySide6.QtCore import QTimer
