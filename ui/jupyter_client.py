@@ -11,7 +11,13 @@ GradStudio extension, started by jupyter_client, IPC sockets, signed JSON):
   descriptors. zmq's descriptor is edge-triggered, so after every notification
   and after every send the sockets are drained while they hold a message, and
   a slow safety timer drains them too; the GUI thread never waits, and a
-  message is read whole or not at all;
+  message is read whole or not at all. Reading is done in turns of at most
+  :data:`TURN_BUDGET_S` of the GUI thread's time (one message at a time, the
+  two channels taking turns): past it, the rest waits for a timer, so the
+  event loop repaints and runs its other timers between two turns — a
+  2,000-node graph arriving in a burst of messages never stalls the window.
+  A turn never starts inside another one (a slot that sends a request while a
+  message is dispatched) nor while the next turn is already scheduled;
 * each of the editor's cells is one ``execute_request`` (its cell index and
   first line in the request's metadata, see :mod:`gradstudio.studio.kernel.bridge`);
   the console's outputs are IOPub's streams, ``execute_result`` (``Out[n]``),
@@ -51,6 +57,7 @@ from gradstudio.studio.kernel.schema import OutputData, RecordError
 
 STARTING, IDLE, BUSY, INTERRUPTING, STOPPED = "starting", "idle", "busy", "interrupting", "stopped"
 SAFETY_MS = 200                   # drain now and then even without a notification
+TURN_BUDGET_S = 0.010             # GUI-thread seconds one turn of reading may take before it yields
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
@@ -158,6 +165,12 @@ class JupyterClient(QObject):
                                timeout=self._on_startup_timeout)
         self._watchdog = QTimer(self, interval=1000, timeout=self._check_alive)
         self._safety = QTimer(self, interval=SAFETY_MS, timeout=self._drain)
+        # the next turn of reading: a timer, not a posted event (Qt delivers posted events
+        # posted while it delivers them in the same pass, so chained turns would run back
+        # to back with no repaint or other timer between them)
+        self._next_turn = QTimer(self, singleShot=True, interval=0, timeout=self._drain)
+        self._draining = False
+        self._first_channel = 0           # which channel a turn reads first (they alternate)
 
     # -- properties --------------------------------------------------------------------
     @property
@@ -213,6 +226,7 @@ class JupyterClient(QObject):
         self._startup.stop()
         self._watchdog.stop()
         self._safety.stop()
+        self._next_turn.stop()
         self._discard_kernel()
         self._set_state(STOPPED)
         self._update_busy()
@@ -308,22 +322,38 @@ class JupyterClient(QObject):
 
     # -- incoming ----------------------------------------------------------------------
     def _drain(self, *args):
-        """Read every whole message waiting on the shell and IOPub sockets (zmq's
-        descriptor only tells of new ones once, so read until there are none)."""
-        deadline = time.monotonic() + 0.03
+        """Read the whole messages waiting on the shell and IOPub sockets, one turn's
+        worth (see the module docstring): zmq's descriptor tells of new messages only
+        once, so a turn reads until there are none, or schedules the next turn."""
+        if self._draining or self._next_turn.isActive():
+            return      # a turn is running (we are inside its dispatch) or the next one is due
+        self._draining = True
+        try:
+            self._read_turn()
+        finally:
+            self._draining = False
+
+    def _read_turn(self):
+        cpu_deadline = time.thread_time() + TURN_BUDGET_S
+        wall_deadline = time.monotonic() + TURN_BUDGET_S
         kernel = self._kernel
-        while kernel is not None and kernel is self._kernel:
-            got = False
-            for channel in ("iopub", "shell"):
-                for message in kernel.read(channel, limit=1):   # one at a time: the deadline holds
-                    got = True
-                    self._dispatch(channel, message)
-                    if kernel is not self._kernel:
-                        return
-            if not got:
-                return
-            if time.monotonic() > deadline:
-                QTimer.singleShot(0, self._drain)   # the rest after the event loop's turn
+        channels = ("iopub", "shell")
+        quiet = 0               # channels in a row found empty
+        turn = self._first_channel
+        while kernel is not None and kernel is self._kernel and quiet < len(channels):
+            channel = channels[turn % len(channels)]
+            turn += 1
+            messages = kernel.read(channel, limit=1)
+            if not messages:
+                quiet += 1
+                continue
+            quiet = 0
+            self._dispatch(channel, messages[0])
+            if kernel is not self._kernel:
+                return          # restarted or shut down by what the message did
+            if time.thread_time() > cpu_deadline or time.monotonic() > wall_deadline:
+                self._first_channel = turn % len(channels)   # neither channel waits behind the other
+                self._next_turn.start()
                 return
 
     def _dispatch(self, channel: str, message):

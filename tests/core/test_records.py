@@ -197,6 +197,22 @@ def test_split_and_join_graph_give_back_the_same_call():
         records.join_graph(bare, chunks[:2])
 
 
+def test_a_cells_graphs_travel_in_messages_of_at_most_one_chunk_of_nodes():
+    def call(index, size):
+        nodes = [schema.NodeData(id=i, kind="op", label="op") for i in range(size)]
+        return schema.CallData(index=index, graph=schema.GraphData(root=size - 1, nodes=nodes))
+    calls = [call(0, 30), call(1, 30), call(2, 120), call(3, 10), schema.CallData(index=4, graph=None)]
+    kept, chunks = records.split_graphs(calls, size=50)
+    inline = sum(len(c.graph.nodes) for c in kept if c.graph is not None and c.graph.nodes)
+    assert inline <= 50 and all(len(nodes) <= 50 for _, nodes in chunks)
+    assert [c.graph.chunks if c.graph else None for c in kept] == [None, 1, 3, None, None]
+    assert [index for index, _ in chunks] == [1, 2, 2, 2]
+    pieces = {}
+    for index, nodes in chunks:
+        pieces.setdefault(index, []).append(nodes)
+    assert [records.join_graph(c, pieces.get(c.index, [])) for c in kept] == calls
+
+
 # --------------------------------------------------------------------------- what the window must import
 def _top_level_imports(path: pathlib.Path) -> set:
     """Modules a file imports at its top level (not inside functions)."""

@@ -148,3 +148,122 @@ def test_the_console_shows_out_n_and_a_figure_from_their_records(qtbot):
     assert "Out[5]: 7" in text
     assert figures_in(console) == [40], "the readable PNG is one figure at its own width"
     assert "<a figure that could not be read>" in text
+
+
+class _QueuedKernel:
+    """A stand-in for JupyterKernel.read: ``count`` messages waiting on IOPub."""
+
+    def __init__(self, count):
+        self.waiting = {"iopub": [{"msg_type": "comm_msg", "n": i} for i in range(count)], "shell": []}
+
+    def read(self, channel, limit=1000):
+        taken, self.waiting[channel] = self.waiting[channel][:limit], self.waiting[channel][limit:]
+        return taken
+
+
+def test_a_burst_of_costly_messages_is_read_in_turns_the_event_loop_runs_between(qtbot, helpers):
+    """Each message costs the GUI thread 30 ms (a big record decoded): whatever is
+    queued, one turn of reading takes one message past the budget at most, and the
+    heartbeat (the repaints, the other timers) runs between two turns."""
+    import time
+    from PySide6.QtCore import QTimer
+    client = JupyterClient()
+    kernel = client._kernel = _QueuedKernel(12)
+    read = []
+
+    def costly(channel, message):
+        end = time.thread_time() + 0.030
+        while time.thread_time() < end:
+            pass
+        read.append(message["n"])
+
+    client._dispatch = costly
+    with helpers.gui_work_between_beats() as work:
+        QTimer.singleShot(0, client._drain)
+        qtbot.waitUntil(lambda: len(read) == 12, timeout=20000)
+        qtbot.wait(50)
+    client._kernel = None
+    assert read == list(range(12)) and not kernel.waiting["iopub"]
+    assert max(work) < 0.030 + 0.030, f"the GUI thread worked {max(work) * 1000:.0f} ms between two beats"
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie is not), from /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_after_its_window_closes_nothing_its_kernel_started_is_left(qtbot, make_window, helpers):
+    """On either kernel: closing the window ends the kernel, its symbolic worker and
+    a process the user's code started outside the kernel's process group."""
+    import os
+    import re
+    window = make_window()
+    helpers.set_script(window, "import subprocess, sys, torch\n"
+                               "x = torch.ones(2, requires_grad=True)\n(x * x).sum().backward()\n"
+                               "away = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'],\n"
+                               "                        start_new_session=True)\n"
+                               "print('started', away.pid)\n")
+    window.actions["run_all"].trigger()
+    helpers.wait_idle(qtbot, window)
+    from gradstudio.studio import lifeline
+    away = int(re.search(r"started (\d+)", helpers.console_text(window)).group(1))
+    kernel = window.runner.client.pid
+    started = [kernel, *lifeline.descendants(kernel)]     # the symbolic worker and `away` among them
+    assert _running(away) and away in started
+    assert os.getpgid(away) != os.getpgid(kernel), "away left the kernel's process group"
+    from gradstudio.ui.widgets import math_view      # its one-time warm-up thread is the test run's
+    qtbot.waitUntil(lambda: math_view._warm_thread is None or not math_view._warm_thread.is_alive(),
+                    timeout=60000)
+    window.model.script.mark_clean()
+    window.close()
+    assert [pid for pid in started if _running(pid)] == [], "closing the window ended every one of them"
+    me = str(os.getpid())
+    children = [e for e in os.listdir("/proc") if e.isdigit() and _running(int(e))
+                and open(f"/proc/{e}/stat").read().rsplit(")", 1)[1].split()[1] == me]
+    assert children == [], f"child processes left running: {children}"
+
+
+CLOSE_WITH_THE_LIST_OPEN = r"""
+import os, sys, tempfile
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+os.environ["GRADSTUDIO_KERNEL"] = "jupyter"     # the client with completion (no kernel is started)
+os.environ["XDG_CONFIG_HOME"] = os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp()
+import gradstudio.ui
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QTextCursor
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+app.setOrganizationName("GradStudioTests")
+from gradstudio.ui.main_window import MainWindow
+from gradstudio.ui.settings import Settings
+window = MainWindow(Settings(), recovery_dir=tempfile.mkdtemp(), autosave=False, start_kernel=False)
+window.show()
+editor = window.panel("script").editor
+editor.setPlainText("import torch\ntorch.ze")
+editor.moveCursor(QTextCursor.MoveOperation.End)
+editor.setFocus()
+app.processEvents()
+assist = editor.assist
+assist._asked = ("token", assist._revision(), editor.textCursor().position(), 0)   # as if asked
+assist._on_completed("token", {"status": "ok", "matches": ["zeros", "zeros_like"],
+                               "cursor_start": 19, "cursor_end": 21})
+assert assist.completer.popup().isVisible()
+window.model.script.mark_clean()
+window.close()
+window.deleteLater()
+QTimer.singleShot(300, app.quit)
+app.exec()
+print("closed")
+"""
+
+
+def test_a_window_closed_with_the_completion_list_open_goes_away_cleanly():
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-c", CLOSE_WITH_THE_LIST_OPEN], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0 and "closed" in done.stdout, done.stderr[-2000:]

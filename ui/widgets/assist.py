@@ -54,7 +54,14 @@ class KernelAssist(QObject):
     def eventFilter(self, watched, event):
         # the list of matches closes with its editor (a window closing, a panel hidden)
         if watched is self.editor and event.type() == QEvent.Type.Hide:
-            self.completer.popup().hide()
+            popup = self.completer.popup()
+            if popup.isVisible():
+                popup.hide()
+                # a closing popup gives the focus back to its editor, here one being hidden
+                # with its window: Qt then sent that focus's events to the editor while it
+                # was being deleted (a segmentation fault after the window closed)
+                if self.editor.hasFocus():
+                    self.editor.clearFocus()
         return False
 
     # -- the editor's keys ------------------------------------------------------------

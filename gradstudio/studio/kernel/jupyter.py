@@ -134,9 +134,15 @@ class JupyterKernel:
         self._connect(timeout, wait)
 
     def shutdown(self):
+        """Stop the kernel and everything it started (see :mod:`.reaper`), then its
+        channels and files; when it returns no process of the kernel is left."""
+        from gradstudio.studio.kernel import reaper
+        pid = self.pid
         if self.client is not None:
             self.client.stop_channels()
             self.client = None
+        if pid is not None and self.manager is not None and self.manager.is_alive():
+            reaper.end_tree(pid)
         if self.manager is not None:
             if self.manager.has_kernel:
                 self.manager.shutdown_kernel(now=True)

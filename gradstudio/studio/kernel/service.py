@@ -8,8 +8,8 @@ the window's messages (the typed :class:`~gradstudio.studio.kernel.schema.Messag
 built by :mod:`gradstudio.studio.kernel.records`):
 
 * :meth:`cell_finished` — a cell ended: ``CellFinished`` with its run, its new
-  backward calls with their graphs (a big graph first as ``GraphChunk``
-  messages), the named tensors;
+  backward calls with their graphs (big graphs first as ``GraphChunk``
+  messages, :func:`~gradstudio.studio.kernel.records.split_graphs`), the named tensors;
 * :meth:`check_calls` — ``Deriving``, then one ``CallChecked`` per call
   (derivation in the symbolic worker + three-way comparison; a loop's repeated
   graph is derived only on its last calls, see :mod:`gradstudio.studio.derive_plan`),
@@ -41,7 +41,6 @@ DEFAULT_DERIVE_TIMEOUT = 10.0
 CANCELLED = "derivation cancelled (interrupted)"
 
 
-MANY_CALLS = 50          # a cell with more backward calls sends each call's graph on its own
 
 
 class KernelService:
@@ -181,15 +180,9 @@ class KernelService:
                 internal_error=kernel_data.cut_text(details, 20_000))
             self.send(schema.CellFinished(run=finished, calls=[], tensors=None))
             return
-        calls = []
-        # big graphs go first, in pieces (see KernelClient); so do all graphs of a cell with
-        # many calls (a 200-step training loop), whose arrays would not fit in one message
-        many = len(data) > MANY_CALLS
-        for call in data:
-            call, chunks = kernel_data.split_graph(call, always=many)
-            for chunk in chunks:
-                self.send(schema.GraphChunk(call=call.index, nodes=chunk))
-            calls.append(call)
+        calls, chunks = kernel_data.split_graphs(data)   # big graphs go first, in pieces
+        for index, nodes in chunks:
+            self.send(schema.GraphChunk(call=index, nodes=nodes))
         self.send(schema.CellFinished(run=kernel_data.run_data(run, first_line),
                                       calls=calls, tensors=tensors))
 

@@ -17,8 +17,8 @@ Requests (``{"type": …, "id": n, …}``), each answered by messages and finall
   (keep going after a cell whose error is a failed ``backward()``, as
   ``gradstudio check`` does). Per cell: ``CellStarted``, then
   ``CellFinished`` (the run, the new backward calls with their graphs, the
-  named tensors; a graph over 200 nodes comes first as ``GraphChunk``
-  messages, see :func:`gradstudio.studio.kernel.records.split_graph`), then — after the console has its output — one
+  named tensors; graphs past 50 nodes in all come first as ``GraphChunk``
+  messages, see :func:`gradstudio.studio.kernel.records.split_graphs`), then — after the console has its output — one
   ``CallChecked`` per new backward call (derivation + three-way comparison).
 * ``check`` — ``calls: [index…]``, ``timeout``: derive and compare again.
 * ``sweep`` — ``call``, ``vertex`` (a leaf), ``element`` (index), optional ``lo``,
@@ -259,6 +259,9 @@ class KernelProcess:
         """Kill the kernel and everything it started (its process group), and reap it."""
         process, self.process = self.process, None
         if process is not None:
+            if process.poll() is None:
+                from gradstudio.studio.kernel import reaper
+                reaper.end_tree(process.pid)    # its group, and what left the group
             try:
                 os.killpg(process.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
