@@ -438,6 +438,16 @@ class MainWindow(QMainWindow):
                     self.reporter.report(f"{name} panel: could not save its view", repr(error))
         return view
 
+    def collect_designs(self) -> tuple:
+        """The node editor's designs for the project file's ``designs`` section."""
+        editor = self.panels.get("editor")
+        return editor.designs() if editor is not None and hasattr(editor, "designs") else ([], 0)
+
+    def restore_designs(self, entries, current: int = 0):
+        editor = self.panels.get("editor")
+        if entries and editor is not None and hasattr(editor, "restore_designs"):
+            editor.restore_designs(entries, current)
+
     def restore_view_state(self, view: dict):
         script = self._script()
         cursor = view.get("cursor")

@@ -597,10 +597,7 @@ def _make_node(id, kind, op, params, name, value, dtype, requires_grad, position
     _check_name(name)
     ordered = ()
     if kind == "op":
-        try:
-            row = op_by_id(op)
-        except KeyError:
-            raise DesignError(f"no op {op!r} in the op table") from None
+        row = op_row(op)
         ordered = _ordered_params(row, params or {})
     elif params:
         raise DesignError(f"a {kind} node has no params")
@@ -611,6 +608,15 @@ def _make_node(id, kind, op, params, name, value, dtype, requires_grad, position
         raise DesignError("a node's position must be finite")
     return Node(id, kind, op if kind == "op" else None, ordered, name, value, dtype,
                 bool(requires_grad) and kind == "leaf", (x, y))
+
+
+def op_row(op_id: str):
+    """The op table's row with this id, for the editor (which reaches the engine's table
+    only through this module); DesignError when there is none."""
+    try:
+        return op_by_id(op_id)
+    except KeyError:
+        raise DesignError(f"no op {op_id!r} in the op table") from None
 
 
 def palette() -> list:

@@ -228,11 +228,7 @@ def _fields_for(key: str, position) -> tuple:
     """``(kind, add_node fields)`` for a palette key."""
     position = tuple(float(v) for v in position)
     if key.startswith("op:"):
-        from gradstudio.ops.table import op_by_id
-        try:
-            row = op_by_id(key[3:])
-        except KeyError:
-            raise DesignError(f"no op {key[3:]!r} in the op table") from None
+        row = design_module.op_row(key[3:])
         params = design_module.starting_params(row)
         if params is None:
             raise DesignError(f"{row.name} needs a parameter the editor cannot type")

@@ -3,9 +3,10 @@ canvas, undo stack and live evaluation), a toolbar, and a status line.
 
 From here a design opens from a recorded backward call ("Open as nodes":
 ``codegen.graph_to_design``), from a graph example, or empty; it is exported as
-a PyTorch script (opened as a new script document), or as a PNG or SVG of the
-canvas. The open designs are kept in the project's view state (each in the
-design's own versioned file form), so saving the project saves them.
+a PyTorch script (opened as a new script document), a NumPy script, a LaTeX
+derivation, or as a PNG or SVG of the canvas. The open designs are the
+project file's ``designs`` section (:meth:`EditorPanel.designs`), so saving the
+project saves them.
 """
 from __future__ import annotations
 
@@ -70,8 +71,9 @@ class EditorPanel(QWidget):
         self.context = context
         self.model = getattr(context, "model", None)
         self.runner = getattr(context, "runner", None)
-        self.window = getattr(context, "window", None)
-        self.palette = Palette(self)
+        # not self.window / self.palette: those would shadow QWidget.window() and QWidget.palette()
+        self.main_window = getattr(context, "window", None)
+        self.op_palette = Palette(self)
         self.tabs = QTabWidget(self)
         self.tabs.setTabsClosable(True)
         self.tabs.setDocumentMode(True)
@@ -83,7 +85,7 @@ class EditorPanel(QWidget):
         self.actions: dict = {}
         self.toolbar = self._build_toolbar()
         splitter = QSplitter(self)
-        splitter.addWidget(self.palette)
+        splitter.addWidget(self.op_palette)
         splitter.addWidget(self.tabs)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([190, 700])
@@ -93,7 +95,7 @@ class EditorPanel(QWidget):
         layout.addWidget(self.toolbar)
         layout.addWidget(splitter, 1)
         layout.addWidget(self.status)
-        self.palette.tree.placeRequested.connect(self._place_at_centre)
+        self.op_palette.tree.placeRequested.connect(self._place_at_centre)
         self.new_design()
 
     # -- toolbar -----------------------------------------------------------------------------
@@ -220,7 +222,7 @@ class EditorPanel(QWidget):
         except DesignError as error:
             self._say(f"Cannot export: {error}")
             return None
-        documents = getattr(self.window, "documents", None)
+        documents = getattr(self.main_window, "documents", None)
         if documents is not None and hasattr(documents, "open_text"):
             documents.open_text(text, "design.py")
         return text
@@ -269,33 +271,36 @@ class EditorPanel(QWidget):
         return image.save(str(path))
 
     # -- the window's hooks ---------------------------------------------------------------------
-    def view_state(self) -> dict:
-        designs = []
+    def designs(self) -> tuple:
+        """``([DesignEntry], current index)``: the designs the project file keeps (its
+        own ``designs`` section, :mod:`gradstudio.studio.project`); empty tabs are not kept."""
+        from gradstudio.studio.project import DesignEntry
+        entries, current = [], 0
         for i in range(self.tabs.count()):
             tab = self.tabs.widget(i)
             if tab.document.design.nodes:
-                designs.append({"title": self.tabs.tabText(i), "design": tab.document.design.to_json()})
-        return {"designs": designs, "current": self.tabs.currentIndex()} if designs else {}
+                if i == self.tabs.currentIndex():
+                    current = len(entries)
+                entries.append(DesignEntry(self.tabs.tabText(i), tab.document.design.to_json()))
+        return entries, current
 
-    def restore_view_state(self, view: dict):
-        """The project's designs; a newer or corrupt one is named and nothing is changed."""
-        entries = view.get("designs") if isinstance(view, dict) else None
+    def restore_designs(self, entries, current: int = 0) -> bool:
+        """A project's designs in place of the open ones. The project module has read
+        each one already; one that still cannot be built is named and nothing changes."""
         if not entries:
-            return
-        loaded = []
+            return False
         try:
-            for entry in entries:
-                loaded.append((str(entry.get("title", "design")), from_json(entry["design"])))
-        except (DesignError, KeyError, TypeError, AttributeError) as error:
+            loaded = [(entry.title, from_json(entry.design)) for entry in entries]
+        except DesignError as error:
             self._say(f"The project's designs were not opened: {error}")
-            return
+            return False
         while self.tabs.count():
             self.close_tab_silently(0)
         for title, design in loaded:
             self.add_document(design, title)
-        current = view.get("current")
         if isinstance(current, int) and 0 <= current < self.tabs.count():
             self.tabs.setCurrentIndex(current)
+        return True
 
     def close_tab_silently(self, index: int):
         tab = self.tabs.widget(index)
