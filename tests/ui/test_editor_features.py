@@ -88,3 +88,32 @@ def test_a_file_with_newer_designs_is_refused_and_nothing_changes(qtbot, window,
     assert "newer GradStudio" in window.documents.last_error and "designs version 2" in window.documents.last_error
     assert [panel.tabs.widget(i) for i in range(panel.tabs.count())] == tabs
     assert window.model.script.script_text() == script and path.read_bytes() == before
+
+
+# --------------------------------------------------------------------------- exports
+def test_the_export_menu_writes_a_numpy_script_and_a_latex_derivation(qtbot, tmp_path, monkeypatch):
+    import subprocess
+    import sys
+    from PySide6.QtWidgets import QFileDialog
+    panel = standalone_panel(qtbot)
+    panel.open_example(example_path("seed"))
+    texts = [a.text() for a in panel.export_menu.actions()]
+    assert texts == ["PyTorch script", "NumPy script…", "LaTeX derivation…", "Picture (PNG or SVG)…"]
+    assert panel.export_menu in [a.menu() for a in panel.menu().actions() if a.menu()]
+    chosen = {}
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda parent, title, name, filter: (chosen["path"], filter)))
+    chosen["path"] = str(tmp_path / "seed_numpy.py")
+    next(a for a in panel.export_menu.actions() if a.text().startswith("NumPy")).trigger()
+    result = subprocess.run([sys.executable, "-I", chosen["path"]], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["z = 3.0", "x.grad = [[1.5, 1.5], [1.5, 1.5]]"]
+    chosen["path"] = str(tmp_path / "seed.tex")
+    next(a for a in panel.export_menu.actions() if a.text().startswith("LaTeX")).trigger()
+    tex = (tmp_path / "seed.tex").read_text()
+    assert "\\frac{3 \\cdot 2 \\cdot x}{4}" in tex and "Exported seed.tex" in panel.status.text()
+    # a design the matrix language cannot write: named in the status line, no file
+    panel.open_example(example_path("softmax"))
+    chosen["path"] = str(tmp_path / "ce.py")
+    next(a for a in panel.export_menu.actions() if a.text().startswith("NumPy")).trigger()
+    assert "SelectBackward0" in panel.status.text() and not (tmp_path / "ce.py").exists()

@@ -18,7 +18,8 @@ from PySide6.QtGui import QAction, QImage, QPainter
 from PySide6.QtWidgets import (QLabel, QMenu, QSplitter, QTabWidget, QToolBar, QToolButton, QVBoxLayout,
                                QWidget)
 
-from gradstudio.studio import codegen
+from gradstudio.studio import codegen, derivation_tex, numpy_script
+from gradstudio.studio.project import ProjectError, write_atomic
 from gradstudio.studio.design import Design, DesignError, from_json
 
 from .document import EditorDocument
@@ -129,17 +130,32 @@ class EditorPanel(QWidget):
             "Place the nodes in layers, inputs on the left")
         add("fit", "Fit", lambda: self.current().view.fit(), "Show the whole design")
         bar.addSeparator()
-        add("export_script", "Export script", self.export_script,
+        add("export_script", "PyTorch script", self.export_script,
             "The design as a PyTorch script, opened as a new script document")
-        add("export_image", "Export image", self.export_image_dialog, "The canvas as a PNG or SVG picture")
+        add("export_numpy", "NumPy script…", self.export_numpy_dialog,
+            "f and its gradients computed with numpy alone (the matrix form's fAndG), saved as a .py file")
+        add("export_latex", "LaTeX derivation…", self.export_latex_dialog,
+            "The forward definitions, the local derivatives and each gradient's closed forms, as a .tex file")
+        add("export_image", "Picture (PNG or SVG)…", self.export_image_dialog, "The canvas as a PNG or SVG picture")
+        exports = QMenu("Export", self)
+        for name in ("export_script", "export_numpy", "export_latex", "export_image"):
+            bar.removeAction(self.actions[name])
+            exports.addAction(self.actions[name])
+        button = QToolButton(self)
+        button.setText("Export")
+        button.setMenu(exports)
+        button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        bar.addWidget(button)
+        self.export_menu = exports
         return bar
 
     def menu(self) -> QMenu:
         """The window's Design menu (the same actions as the toolbar)."""
         menu = QMenu("&Design", self)
-        for name in ("new_design", "open_as_nodes", "export_script", "export_image", "layout", "fit"):
+        for name in ("new_design", "open_as_nodes", "layout", "fit"):
             menu.addAction(self.actions[name])
         menu.addMenu(self.examples_menu)
+        menu.addMenu(self.export_menu)
         return menu
 
     # -- documents ---------------------------------------------------------------------------
@@ -226,6 +242,61 @@ class EditorPanel(QWidget):
         if documents is not None and hasattr(documents, "open_text"):
             documents.open_text(text, "design.py")
         return text
+
+    def export_numpy(self, path: str | None = None) -> str | None:
+        """The design as a NumPy script (:mod:`gradstudio.studio.numpy_script`), written
+        to ``path`` if given; None (and the reason in the status line) when it has none."""
+        try:
+            text = numpy_script.design_to_numpy(self.current().document.design)
+        except DesignError as error:
+            self._say(f"Cannot export as NumPy: {error}")
+            return None
+        return self._write_export(text, path)
+
+    def export_latex(self, path: str | None = None) -> str | None:
+        """The design's derivation as a LaTeX document (:mod:`gradstudio.studio.derivation_tex`),
+        its closed forms from the design's latest checked run (Compare's), else derived here."""
+        tab = self.current()
+        design = tab.document.design
+        try:
+            leaves = self._derivations(tab)
+            text = derivation_tex.derivation_document(design, leaves, self.tabs.tabText(self.tabs.currentIndex()))
+        except DesignError as error:
+            self._say(f"Cannot export the derivation: {error}")
+            return None
+        return self._write_export(text, path)
+
+    def _derivations(self, tab) -> list:
+        record = self.model.calls.call(tab.live.call_index) if (
+            self.model is not None and tab.live.call_index is not None) else None
+        check = getattr(record, "check", None)
+        if check is not None and not check.cancelled and check.leaves:
+            return [derivation_tex.from_formula(leaf.name or f"leaf{leaf.vertex}", leaf) for leaf in check.leaves]
+        if self.runner is not None:
+            raise DesignError("its closed forms are still being derived; export again when Compare shows them")
+        return derivation_tex.derive_locally(tab.document.design)
+
+    def _write_export(self, text: str, path: str | None) -> str | None:
+        if path is not None:
+            try:
+                write_atomic(str(path), text.encode("utf-8"))
+            except ProjectError as error:
+                self._say(str(error))
+                return None
+            self._say(f"Exported {pathlib.Path(path).name}")
+        return text
+
+    def export_numpy_dialog(self):
+        self._export_dialog("Export as a NumPy script", "design_numpy.py", "Python script (*.py)", self.export_numpy)
+
+    def export_latex_dialog(self):
+        self._export_dialog("Export the derivation", "derivation.tex", "LaTeX document (*.tex)", self.export_latex)
+
+    def _export_dialog(self, title: str, name: str, filter: str, export):
+        from PySide6.QtWidgets import QFileDialog
+        path, _ = QFileDialog.getSaveFileName(self, title, name, filter)
+        if path:
+            export(path)
 
     def export_image_dialog(self):
         from PySide6.QtWidgets import QFileDialog
