@@ -117,3 +117,68 @@ def test_the_export_menu_writes_a_numpy_script_and_a_latex_derivation(qtbot, tmp
     chosen["path"] = str(tmp_path / "ce.py")
     next(a for a in panel.export_menu.actions() if a.text().startswith("NumPy")).trigger()
     assert "SelectBackward0" in panel.status.text() and not (tmp_path / "ce.py").exists()
+
+
+# --------------------------------------------------------------------------- collapsible groups
+def test_a_group_collapses_into_one_node_with_its_external_ports_and_expands_again(qtbot):
+    from PySide6.QtCore import QPoint, Qt
+    from gradstudio.studio.design import from_json
+    from gradstudio.ui.editor.group_item import CollapsedGroupItem
+    panel = standalone_panel(qtbot)
+    panel.resize(1100, 600)
+    panel.show()
+    tab = panel.open_example(example_path("sigmoid"))
+    view, scene, doc = tab.view, tab.scene, tab.document
+    design = doc.design
+    by_name = {node.name: n for n, node in design.nodes.items() if node.name}
+    members = [by_name[k] for k in ("s", "a", "p")]
+    view.setFocus()
+    for n in members:
+        scene.nodes[n].setSelected(True)
+    qtbot.keyClick(view, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+    (group,) = design.groups
+    start = doc.save()
+    panel.actions["collapse"].trigger()
+    item = scene.collapsed[group]
+    assert isinstance(item, CollapsedGroupItem) and item.isVisible()
+    assert not any(scene.nodes[n].isVisible() for n in members) and not scene.groups
+    # its ports: what comes in from outside (w and x into s, b into a) and p going out
+    assert [(l.src, l.dst) for l in item.inputs] == [(by_name["w"], by_name["s"]), (by_name["x"], by_name["s"]),
+                                                     (by_name["b"], by_name["a"])]
+    assert item.outputs == [by_name["p"]] and item.output_labels == ["p"]
+    inner = [w for l, w in scene.wires.items() if l.src in members and l.dst in members]
+    assert inner and not any(w.isVisible() for w in inner) and not (set(inner) & scene.wire_layer.wires)
+    into = next(w for l, w in scene.wires.items() if l.src == by_name["b"])
+    assert into.end == item.mapToScene(item.input_point(into.link))
+    # saved with the design; the design computes the same
+    assert json.loads(doc.save())["collapsed"] == [group]
+    assert from_json(json.loads(doc.save())).collapsed == {group}
+    assert design.backward_call().status == "ok"
+    # dragging the collapsed node moves its members, one step
+    before = {n: design.nodes[n].position for n in members}
+    centre = view.mapFromScene(item.mapToScene(item.rect().center()))
+    qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+    qtbot.mouseMove(view.viewport(), centre + QPoint(30, 20))
+    qtbot.mouseMove(view.viewport(), centre + QPoint(60, 40))
+    qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=centre + QPoint(60, 40))
+    moved = {n: design.nodes[n].position for n in members}
+    dx = moved[members[0]][0] - before[members[0]][0]
+    assert dx > 0 and all(abs(moved[n][0] - before[n][0] - dx) < 1e-6 for n in members)
+    doc.undo_stack.undo()
+    assert {n: design.nodes[n].position for n in members} == before
+    # a double-click expands it (a step of its own); undo collapses it again, undo again expands
+    centre = view.mapFromScene(item.mapToScene(item.rect().center()))
+    qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+    assert not design.collapsed and group not in scene.collapsed
+    assert all(scene.nodes[n].isVisible() for n in members) and all(w.isVisible() for w in inner)
+    assert scene.groups[group].isVisible()
+    doc.undo_stack.undo()
+    assert design.collapsed == {group} and not scene.nodes[members[0]].isVisible()
+    doc.undo_stack.undo()
+    assert doc.save() == start
+    # ungrouping a collapsed group expands it first, as one step
+    doc.collapse(group)
+    assert doc.ungroup(group) is None and not design.groups and not design.collapsed
+    assert all(scene.nodes[n].isVisible() for n in members)
+    doc.undo_stack.undo()
+    assert design.collapsed == {group} and group in scene.collapsed

@@ -182,7 +182,24 @@ class EditorDocument(QObject):
         return name, self.push(commands.SetGroup(self.design, name, node_ids))
 
     def ungroup(self, name: str) -> str | None:
-        return self.push(commands.SetGroup(self.design, name, ()))
+        """Dissolve a group (expanded first if it is collapsed: one step either way)."""
+        if name not in self.design.collapsed:
+            return self.push(commands.SetGroup(self.design, name, ()))
+        compound = commands.Compound(self.design, f"Ungroup {name}")
+        return self._push_built(compound, lambda: (
+            compound.run(commands.SetCollapsed(self.design, name, False)),
+            compound.run(commands.SetGroup(self.design, name, ()))))
+
+    def collapse(self, name: str) -> str | None:
+        """Draw the group as one node (its name and external ports)."""
+        if name in self.design.collapsed:
+            return None
+        return self.push(commands.SetCollapsed(self.design, name, True))
+
+    def expand(self, name: str) -> str | None:
+        if name not in self.design.collapsed:
+            return None
+        return self.push(commands.SetCollapsed(self.design, name, False))
 
     def auto_layout(self) -> str | None:
         """Layered layout of the whole design (the Graph panel's, from figures/layout.py)."""

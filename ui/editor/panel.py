@@ -129,6 +129,9 @@ class EditorPanel(QWidget):
         add("layout", "Auto-layout", lambda: self._say(self.current().document.auto_layout()),
             "Place the nodes in layers, inputs on the left")
         add("fit", "Fit", lambda: self.current().view.fit(), "Show the whole design")
+        add("collapse", "Collapse", self.collapse_selected,
+            "Draw the selected nodes' group as one node (its name and external ports)")
+        add("expand", "Expand", self.expand_selected, "Draw the selected collapsed groups' members again")
         bar.addSeparator()
         add("export_script", "PyTorch script", self.export_script,
             "The design as a PyTorch script, opened as a new script document")
@@ -152,7 +155,7 @@ class EditorPanel(QWidget):
     def menu(self) -> QMenu:
         """The window's Design menu (the same actions as the toolbar)."""
         menu = QMenu("&Design", self)
-        for name in ("new_design", "open_as_nodes", "layout", "fit"):
+        for name in ("new_design", "open_as_nodes", "layout", "fit", "collapse", "expand"):
             menu.addAction(self.actions[name])
         menu.addMenu(self.examples_menu)
         menu.addMenu(self.export_menu)
@@ -225,6 +228,25 @@ class EditorPanel(QWidget):
             self._say("Run a script with a backward() call first, then open its graph as nodes.")
             return None
         return self.open_call(record)
+
+    def collapse_selected(self) -> str | None:
+        """Collapse the groups of the selected nodes (Ctrl+G first makes one)."""
+        tab = self.current()
+        groups = dict.fromkeys(g for g in (tab.document.design.group_of(n) for n in tab.scene.selected_ids()) if g)
+        if not groups:
+            self._say("Select nodes of a group (Ctrl+G groups the selection), then collapse it.")
+            return None
+        for name in groups:
+            self._say(tab.document.collapse(name))
+        return next(iter(groups))
+
+    def expand_selected(self) -> list:
+        from .group_item import CollapsedGroupItem
+        tab = self.current()
+        names = [i.name for i in tab.scene.selectedItems() if isinstance(i, CollapsedGroupItem)]
+        for name in names:
+            self._say(tab.document.expand(name))
+        return names
 
     def _place_at_centre(self, key: str):
         tab = self.current()
