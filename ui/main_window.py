@@ -159,6 +159,17 @@ class MainWindow(QMainWindow):
     def panel(self, name: str):
         return self.panels.get(name)
 
+    def open_as_nodes(self, call_index: int):
+        """A recorded backward call as an editable design in the node editor (its dock raised):
+        "Open as nodes" from the Graph and Compare panels."""
+        editor = self.panels.get("editor")
+        record = self.model.calls.call(call_index)
+        if editor is None or record is None:
+            return None
+        self.docks["editor"].show()
+        self.docks["editor"].raise_()
+        return editor.editor.open_call(record)
+
     # -- actions and menus ----------------------------------------------------------------------------
     def _action(self, name, text, slot, shortcut=None, tip="", checkable=False) -> QAction:
         action = QAction(text, self)

@@ -182,3 +182,39 @@ def test_a_group_collapses_into_one_node_with_its_external_ports_and_expands_aga
     assert all(scene.nodes[n].isVisible() for n in members)
     doc.undo_stack.undo()
     assert design.collapsed == {group} and group in scene.collapsed
+
+
+# --------------------------------------------------------------------------- "Open as nodes" from Graph and Compare
+def test_open_as_nodes_from_the_graph_and_compare_panels(qtbot, window, helpers, monkeypatch):
+    from gradstudio.ui.panels.compare import ROLE_KIND
+    helpers.set_script(window, helpers.tutorial.read_text())
+    window.actions["run_all"].trigger()
+    helpers.wait_idle(qtbot, window, timeout=90000)
+    mean = next(r for r in window.model.calls.call_list() if (r.data.root.grad_fn or "").startswith("Mean"))
+    window.model.selection.select(call=mean.index)
+    # Graph: right-click on the canvas, "Open as nodes"
+    window.docks["graph"].raise_()
+    graph = window.panel("graph")
+    graph.show_call(mean.index)
+    qtbot.waitUntil(lambda: graph.document is not None and graph.document.call == mean.index, timeout=10000)
+    graph.view.customContextMenuRequested.emit(graph.view.viewport().rect().center())
+    action = next(a for a in graph.context_menu.actions() if a.text() == "Open as nodes")
+    action.trigger()
+    editor = window.panel("editor").editor
+    tab = editor.current()
+    assert editor.tabs.tabText(editor.tabs.currentIndex()) == "z.backward()"
+    call = tab.document.design.backward_call()
+    assert call.status == "ok" and call.leaves[0].name == "x" and float(call.leaves[0].grad.ravel()[0]) == 1.5
+    count = editor.tabs.count()
+    # Compare: right-click on the call's leaf row
+    window.docks["compare"].raise_()
+    compare = window.panel("compare")
+    section = compare.sections[mean.index]
+    row = next(section.child(i) for i in range(section.childCount()) if section.child(i).data(0, ROLE_KIND) == "leaf")
+    compare.tree.scrollToItem(row)
+    monkeypatch.setattr(compare, "exec_menu", lambda menu, position: None)
+    compare.tree.customContextMenuRequested.emit(compare.tree.visualItemRect(row).center())
+    next(a for a in compare.context_menu.actions() if a.text() == "Open as nodes").trigger()
+    assert editor.tabs.count() == count + 1
+    assert editor.current().document.design.to_json() == tab.document.design.to_json()
+    assert window.docks["editor"].isVisible()
