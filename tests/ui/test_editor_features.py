@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 import pytest
 from PySide6.QtWidgets import QWidget
 from PySide6.QtGui import QPalette
@@ -218,3 +220,64 @@ def test_open_as_nodes_from_the_graph_and_compare_panels(qtbot, window, helpers,
     assert editor.tabs.count() == count + 1
     assert editor.current().document.design.to_json() == tab.document.design.to_json()
     assert window.docks["editor"].isVisible()
+
+
+# --------------------------------------------------------------------------- an edit cancels stale kernel work
+def slow_design():
+    """softmax((x @ x @ x).cumsum(0), dim=1): sympy works per element for seconds (the
+    responsiveness test's script, as nodes)."""
+    from gradstudio.studio.design import Design
+    d = Design()
+    x = d.add_node("leaf", name="x", value="rand(6, 6, seed=0)", requires_grad=True)
+    xx = d.add_node("op", op="linalg.MM", name="xx")
+    xxx = d.add_node("op", op="linalg.MM", name="xxx")
+    c = d.add_node("op", op="reduction.CUMSUM", params={"dim": 0}, name="c")
+    y = d.add_node("op", op="reduction.SOFTMAX", params={"dim": 1}, name="y")
+    yy = d.add_node("op", op="elementwise.MUL", name="yy")
+    f = d.add_node("op", op="reduction.SUM", name="f")
+    out = d.add_node("output")
+    for src, dst, slot in ((x, xx, 0), (x, xx, 1), (xx, xxx, 0), (x, xxx, 1), (xxx, c, 0), (c, y, 0),
+                           (y, yy, 0), (y, yy, 1), (yy, f, 0), (f, out, 0)):
+        d.connect(src, dst, slot)
+    assert not d.errors
+    return d, x
+
+
+def test_an_edit_cancels_the_stale_derivation_and_only_the_newest_result_is_shown(qtbot, window):
+    import time
+    window.runner.derive_timeout = 6.0
+    panel = editor_panel(qtbot, window)
+    design, x = slow_design()
+    tab = panel.add_document(design, "slow")
+    calls = window.model.calls
+    qtbot.waitUntil(lambda: any(r.deriving for r in calls.call_list()), timeout=60000)
+    (stale,) = [r.index for r in calls.call_list() if r.deriving]
+    started = time.perf_counter()
+    assert tab.document.set_value(x, "rand(6, 6, seed=1)") is None      # the edit, while sympy works
+    qtbot.waitUntil(lambda: calls.call(stale).check is not None, timeout=20000)
+    assert calls.call(stale).check.cancelled, "the stale derivation was interrupted, not left to finish"
+    assert time.perf_counter() - started < window.runner.derive_timeout, "well before its time limit"
+    assert tab.live.cancelled == 1
+    # the newest design is sent at once, derived, and it is what the nodes and Compare show
+    qtbot.waitUntil(lambda: any(r.index > stale for r in calls.call_list()), timeout=30000)
+    newest = max(r.index for r in calls.call_list())
+    qtbot.waitUntil(lambda: calls.call(newest).check is not None and not tab.live.busy(), timeout=60000)
+    assert not calls.call(newest).check.cancelled
+    assert tab.live.call_index == newest and window.model.selection.current.call == newest
+    value = calls.call(newest).data.graph.nodes[0].value
+    assert not np.allclose(value, calls.call(stale).data.graph.nodes[0].value), "the edited leaf's values"
+    assert tab.scene.nodes[x].fill is not None
+
+
+def test_an_edit_never_interrupts_a_script_cell(qtbot, window, helpers):
+    """The cancellation is only ever of the design's own derivation."""
+    panel = editor_panel(qtbot, window)
+    tab = panel.open_example(example_path("seed"))
+    qtbot.waitUntil(lambda: not tab.live.busy(), timeout=60000)
+    helpers.set_script(window, "import time\ntime.sleep(3)\nprint('slept')\n")
+    window.actions["run_all"].trigger()
+    qtbot.waitUntil(lambda: window.model.console.running_cell is not None, timeout=20000)
+    leaf = next(n for n, node in tab.document.design.nodes.items() if node.kind == "leaf")
+    tab.document.set_value(leaf, "2 * ones(2, 2)")
+    qtbot.waitUntil(lambda: not tab.live.busy() and window.runner.is_idle(), timeout=60000)
+    assert "slept" in helpers.console_text(window) and tab.live.cancelled == 0
