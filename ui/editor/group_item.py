@@ -78,17 +78,21 @@ class CollapsedGroupItem(QGraphicsItem):
         c = self.colors
         rect = self.rect()
         selected = self.isSelected()
+        solid = QColor(c["group_border"].red(), c["group_border"].green(), c["group_border"].blue())
+        if zoom_of(painter) < style.SIMPLE_BELOW:       # level of detail: a plain box, as nodes are
+            painter.fillRect(rect, solid)
+            if selected:
+                painter.setPen(QPen(c["selected"], 3))
+                painter.drawRect(rect)
+            return
         painter.setPen(QPen(c["selected"] if selected else c["group_border"], 2.5 if selected else 1.5))
         painter.setBrush(c["node"])
         painter.drawRoundedRect(rect, 6, 6)
         header = QRectF(rect.left(), rect.top(), rect.width(), style.HEADER)
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QBrush(QColor(c["group_border"].red(), c["group_border"].green(),
-                                       c["group_border"].blue())))
+        painter.setBrush(QBrush(solid))
         painter.drawRoundedRect(header, 6, 6)
         painter.drawRect(header.adjusted(0, style.HEADER / 2, 0, 0))
-        if zoom_of(painter) < style.SIMPLE_BELOW:
-            return
         painter.setPen(QColor("#ffffff"))
         painter.setFont(BOLD)
         title = _METRICS.elidedText(f"▸ {self.name}", Qt.TextElideMode.ElideRight, WIDTH - 60)
