@@ -483,12 +483,18 @@ class Overview(QGraphicsItem):
 
     # -- what the items report ------------------------------------------------------------------
     def node_changed(self, item: NodeItem):
+        if not item.isVisible():          # hidden inside a collapsed group: not drawn here either
+            self.forget_node(item.node_id)
+            return
         box = (item.mapRectToScene(item._rect), item._accent, item.isSelected(), bool(item.note_lines))
         old = self.boxes.get(item.node_id)
         self.boxes[item.node_id] = box
         self._changed(box[0] if old is None else box[0].united(old[0]))
 
     def wire_changed(self, wire: WireItem):
+        if not wire.isVisible():
+            self.forget_wire(wire)
+            return
         look = "selected" if wire.isSelected() else ("flows" if wire.flows else "still")
         line = (QLineF(wire.start, wire.end), look)
         old = self.lines.get(wire)

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
 from gradstudio.ui.graph.style import GradScale
 
-from . import style
+from . import group_item, style
 from .items import NO_CONTENTS, GroupItem, NodeItem, Overview, WireItem
 
 
@@ -47,6 +47,7 @@ class DesignScene(QGraphicsScene):
         self.nodes: dict = {}          # node id -> NodeItem
         self.wires: dict = {}          # Link -> WireItem
         self.groups: dict = {}         # name -> GroupItem
+        self.collapsed: dict = {}      # name -> CollapsedGroupItem (see group_item.py)
         self.node_wires: dict = {}     # node id -> the WireItems touching it
         self.results: dict = {}        # node id -> NodeResult of the latest run
         self.notes: dict = {}          # node id -> why the last edit of it was refused
@@ -127,6 +128,10 @@ class DesignScene(QGraphicsScene):
         self._place_wire(wire)
 
     def _place_wire(self, wire):
+        ends = group_item.wire_ends(self, wire)
+        if ends is not None:          # an end inside a collapsed group: drawn to the group's port
+            wire.set_ends(*ends)
+            return
         src, dst = self.nodes.get(wire.link.src), self.nodes.get(wire.link.dst)
         if src is None or dst is None:
             return
@@ -183,7 +188,7 @@ class DesignScene(QGraphicsScene):
     def _refresh_group(self, name: str):
         members = self.design.groups.get(name)
         item = self.groups.get(name)
-        if not members:
+        if group_item.sync(self, name) or not members:
             if item is not None:
                 self.removeItem(self.groups.pop(name))
             return
@@ -207,6 +212,18 @@ class DesignScene(QGraphicsScene):
         for name, members in self.design.groups.items():
             if item.node_id in members:
                 self._refresh_group(name)
+
+    def collapsed_group_moved(self, item):
+        """A collapsed group is being dragged: the wires to its ports follow."""
+        for m in self.design.groups.get(item.name, ()):
+            for wire in self._wires_of(m):
+                self._place_wire(wire)
+
+    def collapsed_at(self, point: QPointF):
+        for item in self.items(point):
+            if isinstance(item, group_item.CollapsedGroupItem):
+                return item
+        return None
 
     def node_at(self, point: QPointF):
         for item in self.items(point):

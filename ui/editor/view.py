@@ -170,6 +170,10 @@ class DesignView(QGraphicsView):
 
     def mouseDoubleClickEvent(self, event):
         point = self.mapToScene(event.position().toPoint())
+        collapsed = self.scene().collapsed_at(point)
+        if collapsed is not None:
+            self._act(self.document.expand(collapsed.name))
+            return
         item = self.scene().node_at(point)
         if item is None:
             self.open_search(point)
@@ -194,7 +198,14 @@ class DesignView(QGraphicsView):
                            lambda: self.edit_node(item.node_id))
             menu.addAction("Duplicate", self.duplicate)
             menu.addAction("Group", self.group)
+            group = self.design.group_of(item.node_id)
+            if group is not None:
+                menu.addAction(f"Collapse {group}", lambda: self._act(self.document.collapse(group)))
             menu.addAction("Delete", self.delete_selected)
+        elif self.scene().collapsed_at(point) is not None:
+            name = self.scene().collapsed_at(point).name
+            menu.addAction(f"Expand {name}", lambda: self._act(self.document.expand(name)))
+            menu.addAction(f"Ungroup {name}", lambda: self._act(self.document.ungroup(name)))
         else:
             menu.addAction("Add node…", lambda: self.open_search(point))
             menu.addAction("Paste", lambda: self.paste(point))

@@ -65,6 +65,7 @@ class ComparePanel(QWidget):
     def __init__(self, context, parent=None):
         super().__init__(parent)
         self.model = context.model
+        self._main_window = getattr(context, "window", None)    # for "Open as nodes"
         self.runner = context.runner
         self.tree = QTreeWidget()
         self.tree.setColumnCount(len(COLUMNS))
@@ -519,6 +520,10 @@ class ComparePanel(QWidget):
             menu.addSeparator()
             action = menu.addAction("Derive again with a 60 s time limit")
             action.triggered.connect(lambda checked=False, i=call: self.runner.recheck(i, 60.0))
+        window = self._main_window
+        if hasattr(window, "open_as_nodes") and record.data.graph is not None:   # the call as an editable design
+            action = menu.addAction("Open as nodes")
+            action.triggered.connect(lambda checked=False, i=call: window.open_as_nodes(i))
         self.context_menu = menu            # tests look at it
         self.exec_menu(menu, self.tree.viewport().mapToGlobal(point))
 

@@ -59,6 +59,7 @@ class GraphPanel(QWidget):
     def __init__(self, context, parent=None):
         super().__init__(parent)
         self.model = context.model
+        self._main_window = getattr(context, "window", None)    # for "Open as nodes"
         self.undo_group = QUndoGroup(self)   # the active stack is the shown document's
         self.documents: dict = {}            # call index -> GraphDocument
         self.document: GraphDocument | None = None
@@ -486,6 +487,11 @@ class GraphPanel(QWidget):
                 menu.addSeparator()
         for name in ("fit", "zoom_in", "zoom_out", "expand_all", "collapse_all", "reset_layout", "undo", "redo"):
             menu.addAction(self.actions[name])
+        window = self._main_window
+        if doc is not None and hasattr(window, "open_as_nodes"):    # the call as an editable design
+            menu.addSeparator()
+            menu.addAction("Open as nodes", lambda c=doc.call: window.open_as_nodes(c))
+        self.context_menu = menu            # tests look at it
         menu.popup(self.view.viewport().mapToGlobal(point))
 
     def changeEvent(self, event):
