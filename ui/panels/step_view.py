@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import html
 
+import numpy as np
+
 import shiboken6
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPainter, QPalette
@@ -54,6 +56,13 @@ class StepView(QWidget):
         self.hit: stepping.Hit | None = None
         self.overlay = StepOverlay(scene)
         self._document = None
+        # the kernel's local derivatives of the shown call's nodes: vertex -> LocalDerivativeData,
+        # for the call data they were asked for (a re-run call is a new object)
+        self.locals: dict = {}
+        self._locals_for = None
+        self._locals_error: str | None = None
+        if runner is not None and hasattr(runner, "localDerivativesReceived"):
+            runner.localDerivativesReceived.connect(self.set_local_derivatives)
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._tick)
 
@@ -221,6 +230,7 @@ class StepView(QWidget):
         self.retain_button.setVisible(bool(failed_freed) and self.runner is not None)
         self.jacobian_button.setVisible(record is not None and data.gradient is not None
                                         and record.status == "ok" and self.runner is not None)
+        self._ask_local_derivatives()
         if self.stepper is None:
             self.position, self.state = -1, None
             self.overlay.clear()
@@ -233,6 +243,25 @@ class StepView(QWidget):
         # a failed call opens where it failed; a passing one at its start
         error = self.stepper.error_step()
         self.go(-1 if error is None else error)
+
+    def _ask_local_derivatives(self):
+        """Ask the kernel for the call's local derivatives (sympy runs there, never in
+        the window), once per call record."""
+        data = self.record.data if self.record is not None else None
+        if data is None or self.stepper is None or data is self._locals_for:
+            return
+        self.locals, self._locals_for, self._locals_error = {}, data, None
+        if self.runner is not None and hasattr(self.runner, "request_local_derivatives"):
+            self.runner.request_local_derivatives(data.index)
+
+    def set_local_derivatives(self, message):
+        """The kernel's LocalDerivatives for the call being shown (others are ignored)."""
+        if self.record is None or message.call != self.record.index or self._locals_for is not self.record.data:
+            return
+        self.locals = {d.vertex: d for d in message.derivatives}
+        self._locals_error = message.error
+        if self.stepper is not None and self.state is not None:
+            self.text.setHtml(self.describe())
 
     def _watch_document(self):
         """Draw the step again after the scene rebuilt (expand, collapse) or moved items."""
@@ -555,18 +584,71 @@ class StepView(QWidget):
         title = esc(vjp["name"])
         if node is not None and node.op_label and node.kind == "op":
             title += f" <span>(forward: {esc(node.op_label)})</span>"
-        rows = [f"<p><b>{title}</b> — vector-Jacobian product</p><table cellspacing='2'>",
-                f"<tr><td>incoming ∂L/∂out</td><td><code>{esc(stepping.value_text(vjp['incoming']))}</code>"
-                f"</td></tr>"]
+        local = self.locals.get(vertex) if vertex is not None else None
+        rows = [f"<p><b>{title}</b> — vector-Jacobian product</p>"]
         if node is not None and node.doc:
-            rows.insert(1, f"<p><small>{esc(node.doc)}</small></p>")
+            rows.append(f"<p><small>{esc(node.doc)}</small></p>")
+        rows.append(self._local_intro(local, vertex))
+        rows.append("<table cellspacing='2'>")
+        rows.append(f"<tr><td>incoming g = ∂L/∂out</td><td><code>{esc(stepping.value_text(vjp['incoming']))}"
+                    f"</code></td></tr>")
+        by_slot = {i.slot: i for i in local.inputs} if local is not None else {}
         for edge in vjp["outgoing"]:
-            formula = "(∂out/∂input)ᵀ · ∂L/∂out, summed to the input's shape"
-            rows.append(f"<tr><td>→ input {edge['slot']} ({esc(s.name(edge['next_node']))})<br>"
-                        f"<small>{formula}</small></td><td><code>"
-                        f"{esc(stepping.value_text(edge.get('grad')))}</code></td></tr>")
+            item = by_slot.get(edge["slot"])
+            head = f"→ input {edge['slot']} ({esc(s.name(edge['next_node']))})"
+            if item is None:
+                formula = "(∂out/∂input)ᵀ · g, summed to the input's shape"
+                rows.append(f"<tr><td>{head}<br><small>{formula}</small></td><td><code>"
+                            f"{esc(stepping.value_text(edge.get('grad')))}</code></td></tr>")
+                continue
+            rows.append(self._local_rows(head, item, edge))
         rows.append("</table>")
         return "".join(rows)
+
+    def _local_intro(self, local, vertex) -> str:
+        """What the symbols of the local derivative stand for, or why there is none."""
+        esc = html.escape
+        colors = theme.colors(self.palette())
+        if local is None:
+            if self.runner is None or vertex is None:
+                return ""
+            if self._locals_error:
+                return f"<p style='color:{colors['muted']}'>Local derivative: {esc(self._locals_error)}</p>"
+            if self._locals_for is not None and not self.locals:
+                return f"<p style='color:{colors['muted']}'>Deriving the local derivatives in the kernel…</p>"
+            return ""
+        if local.form == "none":
+            return (f"<p style='color:{colors['muted']}'>No symbolic local derivative: "
+                    f"{esc(local.note or 'this op has no symbolic form')}.</p>")
+        how = {"elementwise": "from the op's elementwise forward, by sympy",
+               "matrix": "in matrix form, from the op's matrix forward",
+               "per_element": "per element, from the op's symbolic forward"}.get(local.form, local.form)
+        where = ", ".join(f"<b>{esc(symbol)}</b> = {esc(meaning)}" for symbol, meaning in local.symbols)
+        return f"<p>Local derivative ({esc(how)}), where {where}:</p>"
+
+    def _local_rows(self, head: str, item, edge) -> str:
+        """One input's local derivative, the product with g, and the numbers against the engine's."""
+        esc = html.escape
+        colors = theme.colors(self.palette())
+        symbol = esc(item.symbol)
+        text = [f"<tr><td colspan='2'>{head} = <b>{symbol}</b></td></tr>"]
+        if item.derivative:
+            line = f"∂out/∂{symbol} = <code>{esc(item.derivative)}</code>"
+            value = item.derivative_value
+            if value is not None and value.size > 1 and not _constant(value):
+                line += f"<br><small>= <code>{esc(_array_text(value))}</code></small>"
+            text.append(f"<tr><td colspan='2'>&nbsp;&nbsp;{line}</td></tr>")
+        product = f"(∂out/∂{symbol})ᵀ g = <code>{esc(item.vjp)}</code>"
+        numbers = _array_text(item.value) if item.value is not None else stepping.value_text(edge.get("grad"))
+        if item.agree is True:
+            mark = f"<span style='color:{colors['ok']}'>✓ the engine sent the same</span>"
+        elif item.agree is False:
+            mark = (f"<span style='color:{colors['bad']}'>✗ the engine sent "
+                    f"{esc(stepping.value_text(edge.get('grad')))}</span>")
+        else:
+            mark = ""
+        text.append(f"<tr><td>&nbsp;&nbsp;{product}</td><td><code>{esc(numbers)}</code> {mark}</td></tr>")
+        return "".join(text)
 
     def _queue_html(self, state) -> str:
         s, esc = self.stepper, html.escape
@@ -578,6 +660,16 @@ class StepView(QWidget):
             text += ("<p><b>Waiting</b> (edges still to come): "
                      + ", ".join(f"{esc(s.name(n))} {left}" for n, left in waiting) + "</p>")
         return text
+
+
+def _constant(value) -> bool:
+    """All elements equal (a local derivative like b = 3 needs no array of 3s)."""
+    flat = np.asarray(value).reshape(-1)
+    return flat.size == 0 or bool(np.all(flat == flat[0]))
+
+
+def _array_text(value) -> str:
+    return np.array2string(np.asarray(value), precision=4, separator=", ", threshold=24, edgeitems=3)
 
 
 def _counted(stepper, nodes: list) -> str:

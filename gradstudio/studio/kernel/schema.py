@@ -630,6 +630,47 @@ class JacobianResult(Message):
     note: str | None = None
 
 
+@record("local_input")
+class LocalInputData(Record):
+    """The VJP of a step-through node towards one input (:mod:`gradstudio.studio.symbolic.local`):
+    ``derivative`` ∂out/∂``symbol`` as a formula (None when only the product reads, a
+    matmul's), ``vjp`` its product with g as a formula, ``value`` that evaluated, ``engine``
+    what the engine sent along the edge and whether they ``agree`` (arrays None when big)."""
+
+    slot: int
+    symbol: str
+    derivative: str | None = None
+    derivative_value: Array | None = None
+    vjp: str = ""
+    value: Array | None = None
+    engine: Array | None = None
+    agree: bool | None = None
+
+
+@record("local_derivative")
+class LocalDerivativeData(Record):
+    """One op node's local derivative, derived from its row's symbolic forward: ``form``
+    'elementwise' | 'matrix' | 'per_element' | 'none' (``note`` says why); ``symbols``
+    are (symbol, what it stands for) pairs."""
+
+    vertex: int
+    op: str
+    form: str = "none"
+    inputs: list[LocalInputData] = field(default_factory=list)
+    symbols: list[tuple[str, ...]] = field(default_factory=list)
+    note: str | None = None
+
+
+@record("local_derivatives")
+class LocalDerivatives(Message):
+    """The step-through's local derivatives of a call's nodes (the ``local_derivatives``
+    request), or ``error``."""
+
+    call: int
+    derivatives: list[LocalDerivativeData] = field(default_factory=list)
+    error: str | None = None
+
+
 @record("kernel_error")
 class KernelError(Message):
     """A bug in the kernel's own code: ``message`` is the traceback."""
