@@ -592,10 +592,14 @@ class StepView(QWidget):
         rows.append("<table cellspacing='2'>")
         rows.append(f"<tr><td>incoming g = ∂L/∂out</td><td><code>{esc(stepping.value_text(vjp['incoming']))}"
                     f"</code></td></tr>")
-        by_slot = {i.slot: i for i in local.inputs} if local is not None else {}
-        for edge in vjp["outgoing"]:
-            item = by_slot.get(edge["slot"])
-            head = f"→ input {edge['slot']} ({esc(s.name(edge['next_node']))})"
+        # the local derivative is known before the node sends anything; the engine's
+        # number for an input appears once its edge has been sent
+        items = {i.slot: i for i in local.inputs} if local is not None else {}
+        edges = {e["slot"]: e for e in vjp["outgoing"]}
+        for slot in sorted(set(items) | set(edges)):
+            edge, item = edges.get(slot), items.get(slot)
+            target = f" ({esc(s.name(edge['next_node']))})" if edge is not None else ""
+            head = f"→ input {slot}{target}"
             if item is None:
                 formula = "(∂out/∂input)ᵀ · g, summed to the input's shape"
                 rows.append(f"<tr><td>{head}<br><small>{formula}</small></td><td><code>"
@@ -639,12 +643,16 @@ class StepView(QWidget):
                 line += f"<br><small>= <code>{esc(_array_text(value))}</code></small>"
             text.append(f"<tr><td colspan='2'>&nbsp;&nbsp;{line}</td></tr>")
         product = f"(∂out/∂{symbol})ᵀ g = <code>{esc(item.vjp)}</code>"
-        numbers = _array_text(item.value) if item.value is not None else stepping.value_text(edge.get("grad"))
-        if item.agree is True:
+        sent = edge.get("grad") if edge is not None else None
+        numbers = (_array_text(item.value) if item.value is not None
+                   else stepping.value_text(sent) if sent is not None else "(too large to show)")
+        if edge is None:
+            mark = f"<span style='color:{colors['muted']}'>(not sent yet)</span>"
+        elif item.agree is True:
             mark = f"<span style='color:{colors['ok']}'>✓ the engine sent the same</span>"
         elif item.agree is False:
             mark = (f"<span style='color:{colors['bad']}'>✗ the engine sent "
-                    f"{esc(stepping.value_text(edge.get('grad')))}</span>")
+                    f"{esc(stepping.value_text(sent))}</span>")
         else:
             mark = ""
         text.append(f"<tr><td>&nbsp;&nbsp;{product}</td><td><code>{esc(numbers)}</code> {mark}</td></tr>")
