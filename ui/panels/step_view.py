@@ -149,7 +149,8 @@ class StepView(QWidget):
         self.retain_button.clicked.connect(self.rerun_with_retain_graph)
         self.retain_button.hide()
         self.jacobian_button = QPushButton("Jacobian…")
-        self.jacobian_button.setToolTip("J, Jᵀv and backward(gradient=v) side by side")
+        self.jacobian_button.setToolTip("J, Jᵀv and backward(gradient=v) side by side, numeric and "
+                                        "symbolic; the Hessian of a scalar function")
         self.jacobian_button.clicked.connect(self.open_jacobian)
         self.jacobian_button.hide()
         self.export_button = QPushButton("Export…")
@@ -228,8 +229,12 @@ class StepView(QWidget):
         failed_freed = (record is not None and record.status == "error"
                         and "backward through the graph a second time" in (data.error or ""))
         self.retain_button.setVisible(bool(failed_freed) and self.runner is not None)
-        self.jacobian_button.setVisible(record is not None and data.gradient is not None
-                                        and record.status == "ok" and self.runner is not None)
+        # J for a vector root; for a scalar one J is the gradient's row and the Hessian shows
+        self.jacobian_button.setVisible(record is not None and record.status == "ok"
+                                        and bool(data.leaves) and self.runner is not None)
+        if record is not None:
+            scalar = data.gradient is None or not data.root.shape
+            self.jacobian_button.setText("Jacobian / Hessian…" if scalar else "Jacobian…")
         self._ask_local_derivatives()
         if self.stepper is None:
             self.position, self.state = -1, None

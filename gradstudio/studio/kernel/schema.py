@@ -605,12 +605,25 @@ class SweepResult(Message):
     sweep: SweepData
 
 
+@record("matrix_form")
+class MatrixFormData(Record):
+    """A Jacobian or Hessian in matrix form (``1024·I``, ``Aᵀ + A``) from the symbolic
+    side, its values in the numeric one's layout, whether they ``agree`` with it, or
+    the ``note`` saying why there is none."""
+
+    text: str | None = None
+    values: Array | None = None
+    agree: bool | None = None
+    note: str | None = None
+
+
 @record("jacobian")
 class JacobianResult(Message):
     """J, Jᵀv and the engine's backward(gradient=v) for one leaf of a call
     (:func:`gradstudio.studio.jacobian.explain_data`), or ``error``: ``m``×``n`` is J's
     size (root elements × leaf elements); ``jacobian`` is None when J is too big to form;
-    ``call_engine`` is what the call itself added to the leaf's .grad."""
+    ``call_engine`` is what the call itself added to the leaf's .grad; ``symbolic`` is J's
+    matrix form; for a scalar root ``hessian`` (numeric) and ``hessian_symbolic``."""
 
     call: int
     error: str | None = None
@@ -628,6 +641,10 @@ class JacobianResult(Message):
     agree: bool = False
     structure: str | None = None
     note: str | None = None
+    symbolic: MatrixFormData | None = None          # J from the symbolic side
+    hessian: Array | None = None                    # a scalar root's Hessian, numeric (n×n)
+    hessian_symbolic: MatrixFormData | None = None
+    hessian_note: str | None = None
 
 
 @record("local_input")

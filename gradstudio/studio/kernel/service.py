@@ -265,7 +265,18 @@ def _jacobian_fields(data: dict) -> dict:
                 root_shape=tuple(data["root_shape"]), leaf_shape=tuple(data["leaf_shape"]),
                 jacobian=arr(data["jacobian"]), v=arr(data["v"]), jtv=arr(data["jtv"]),
                 engine=arr(data["engine"]), call_engine=arr(data["call_engine"]), agree=bool(data["agree"]),
-                structure=data["structure"], note=data["note"])
+                structure=data["structure"], note=data["note"],
+                symbolic=_matrix_form(data.get("symbolic")), hessian=arr(data.get("hessian")),
+                hessian_symbolic=_matrix_form(data.get("hessian_symbolic")), hessian_note=data.get("hessian_note"))
+
+
+def _matrix_form(form):
+    import numpy as np
+    if form is None:
+        return None
+    values = form.get("values")
+    return schema.MatrixFormData(text=form.get("text"), values=None if values is None else np.asarray(values),
+                                 agree=form.get("agree"), note=form.get("note"))
 
 
 def _torch_gradients(call) -> dict:
