@@ -118,14 +118,15 @@ def hessian(graph: trace.Graph, leaf_id: int) -> np.ndarray:
     return H.reshape(x.numel(), x.numel())
 
 
-def symbolic_data(call, leaf_index: int, J, H) -> dict:
+def symbolic_data(call, leaf_index: int, J, H, scalar: bool = False) -> dict:
     """The matrix forms beside the numbers (gradstudio.studio.symbolic.jacobians): J's
     for any call, the Hessian's for a scalar root — each with its values checked against
-    the numeric J / H: ``{"symbolic": {text, values, agree, note}, "hessian_symbolic": …}``."""
+    the numeric J / H (``agree`` None without one): ``{"symbolic": {text, values, agree,
+    note}, "hessian_symbolic": …}``."""
     from gradstudio.studio.symbolic import jacobians
     graph, leaf = call.graph, call.leaves[leaf_index]
     out = {"symbolic": _checked(jacobians.jacobian(graph, leaf.vertex), J)}
-    if H is not None:
+    if scalar:      # the matrix form costs the same whatever the size: also without numeric H
         out["hessian_symbolic"] = _checked(jacobians.hessian(graph, call.gradient, leaf.vertex), H)
     return out
 
@@ -153,13 +154,14 @@ def explain_data(call, leaf_index: int = 0, v=None) -> dict:
     agree = e.jtv is None or bool(np.allclose(e.jtv, engine, rtol=2e-3, atol=2e-3 * max(
         1.0, float(np.max(np.abs(e.jtv))) if e.jtv.size else 1.0)))
     H, hessian_note = None, None
-    if not graph[graph.root].shape:            # a scalar function: its Hessian too
+    scalar = not graph[graph.root].shape
+    if scalar:                                 # a scalar function: its Hessian too
         if engine.size <= MAX_HESSIAN_ELEMENTS:
             H = hessian(graph, leaf.vertex)
         else:
             hessian_note = (f"the Hessian is formed for leaves of up to {MAX_HESSIAN_ELEMENTS} elements "
                             f"(one backward pass per element)")
-    forms = symbolic_data(call, leaf_index, e.jacobian, H)
+    forms = symbolic_data(call, leaf_index, e.jacobian, H, scalar)
     return {**forms, "hessian": H, "hessian_note": hessian_note,
             "leaf": e.leaf, "leaves": [lf.name for lf in call.leaves],
             "m": int(e.v.size), "n": int(engine.size),
