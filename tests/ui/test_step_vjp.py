@@ -85,6 +85,8 @@ def test_the_side_panel_writes_out_each_nodes_local_derivative(qtbot):
     text = view.text.toPlainText()
     assert "∂out/∂a = b" in text and "∂out/∂b = a" in text and "g ⊙ a" in text
     assert text.count("✓ the engine sent the same") == 2
+    qtbot.wait(20)
+    panel.grab().save(str(SHOTS / "s3step-vjp-mul.png"))
     # stepping back: the second input's gradient is not sent yet
     view.step_back()
     text = view.text.toPlainText()

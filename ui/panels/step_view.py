@@ -540,7 +540,8 @@ class StepView(QWidget):
         for node, terms, total in fan:
             parts.append(f"<p><b>Fan-out at {esc(s.name(node))}</b>: "
                          + " + ".join(esc(stepping.value_text(t)) for t in terms)
-                         + f" = {esc(stepping.value_text(total))}</p>")
+                         + (f" = {esc(stepping.value_text(total))}</p>" if total is not None
+                            else " — the input buffer adds them at the next step</p>"))
         for node, event in state.leaves.items():
             before = event.get("previous")
             parts.append(f"<p><b>{esc(self._leaf_name(node))}.grad</b>: before "
@@ -603,14 +604,14 @@ class StepView(QWidget):
         edges = {e["slot"]: e for e in vjp["outgoing"]}
         for slot in sorted(set(items) | set(edges)):
             edge, item = edges.get(slot), items.get(slot)
-            target = f" ({esc(s.name(edge['next_node']))})" if edge is not None else ""
-            head = f"→ input {slot}{target}"
+            target = f", to {esc(s.name(edge['next_node']))}" if edge is not None else ""
+            head = f"→ input {slot}"
             if item is None:
                 formula = "(∂out/∂input)ᵀ · g, summed to the input's shape"
-                rows.append(f"<tr><td>{head}<br><small>{formula}</small></td><td><code>"
+                rows.append(f"<tr><td>{head}{target}<br><small>{formula}</small></td><td><code>"
                             f"{esc(stepping.value_text(edge.get('grad')))}</code></td></tr>")
                 continue
-            rows.append(self._local_rows(head, item, edge))
+            rows.append(self._local_rows(head, target, item, edge))
         rows.append("</table>")
         return "".join(rows)
 
@@ -635,12 +636,12 @@ class StepView(QWidget):
         where = ", ".join(f"<b>{esc(symbol)}</b> = {esc(meaning)}" for symbol, meaning in local.symbols)
         return f"<p>Local derivative ({esc(how)}), where {where}:</p>"
 
-    def _local_rows(self, head: str, item, edge) -> str:
+    def _local_rows(self, head: str, target: str, item, edge) -> str:
         """One input's local derivative, the product with g, and the numbers against the engine's."""
         esc = html.escape
         colors = theme.colors(self.palette())
         symbol = esc(item.symbol)
-        text = [f"<tr><td colspan='2'>{head} = <b>{symbol}</b></td></tr>"]
+        text = [f"<tr><td colspan='2'>{head} = <b>{symbol}</b>{target}</td></tr>"]
         if item.derivative:
             line = f"∂out/∂{symbol} = <code>{esc(item.derivative)}</code>"
             value = item.derivative_value
