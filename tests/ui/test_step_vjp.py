@@ -36,8 +36,11 @@ class InProcessRunner(QObject):
         self.localDerivativesReceived.emit(schema.decode(*schema.encode(message)))
 
     def request_local_derivatives(self, call, vertices=None):
-        self.requests.append(call)
-        self.service.handle({"type": "local_derivatives", "call": call})
+        self.requests.append(call if vertices is None else (call, list(vertices)))
+        request = {"type": "local_derivatives", "call": call}
+        if vertices is not None:
+            request["vertices"] = list(vertices)
+        self.service.handle(request)
 
 
 def stepped(qtbot, script: str, show: int = -1):
@@ -148,3 +151,22 @@ def test_with_the_real_kernel_the_tutorials_loop_shows_b_equal_2(qtbot, window, 
     text = view.text.toPlainText()
     assert "∂out/∂a = b = 2" in text and "2·g" in text and "b = 2" in text
     assert "✓ the engine sent the same" in text
+
+
+def test_a_big_call_asks_for_each_nodes_local_derivative_when_it_is_shown(qtbot, monkeypatch):
+    from gradstudio.ui.panels import step_view
+    monkeypatch.setattr(step_view, "ASK_ALL", 2)
+    runner, panel = stepped(qtbot, "import torch\nx = torch.ones(3, requires_grad=True)\n"
+                                   "(x.exp() * 2).sin().sum().backward()\n")
+    view = panel.step_view
+    assert runner.requests == [] and view.locals == {}
+    to_start_of(view, "ExpBackward0")
+    exp = view.stepper.vertex(view.state.running)
+    assert runner.requests == [(0, [exp])] and set(view.locals) == {exp}
+    assert "∂out/∂x = exp(x)" in view.text.toPlainText()
+    view.step_back()                           # MulBackward0 runs there: asked for now
+    mul = view.stepper.vertex(view.state.running)
+    assert view.stepper.name(view.state.running) == "MulBackward0"
+    to_start_of(view, "ExpBackward0")          # Exp's answer is kept: not asked again
+    assert runner.requests == [(0, [exp]), (0, [mul])]
+    assert "∂out/∂x = exp(x)" in view.text.toPlainText()

@@ -34,6 +34,7 @@ from gradstudio.studio import stepping
 from .. import theme
 from ..graph.stepper import StepOverlay
 
+ASK_ALL = 100        # a call with up to this many ops gets all its local derivatives at once
 SPEEDS = (("0.5×", 1200), ("1×", 600), ("2×", 300), ("4×", 150), ("8×", 75))   # ms per step
 
 
@@ -61,6 +62,10 @@ class StepView(QWidget):
         self.locals: dict = {}
         self._locals_for = None
         self._locals_error: str | None = None
+        self._pending: set = set()          # vertices asked for, not answered yet
+        self._requests: list = []           # the vertices of each request, oldest first
+        self._asked: set = set()            # vertices whose local derivative was asked for
+        self._ask_each = False              # a big call: asked node by node
         if runner is not None and hasattr(runner, "localDerivativesReceived"):
             runner.localDerivativesReceived.connect(self.set_local_derivatives)
         self.timer = QTimer(self)
@@ -251,19 +256,44 @@ class StepView(QWidget):
 
     def _ask_local_derivatives(self):
         """Ask the kernel for the call's local derivatives (sympy runs there, never in
-        the window), once per call record."""
+        the window), once per call record: all of them for a graph of up to
+        :data:`ASK_ALL` ops, else each node's when the step-through first shows it."""
         data = self.record.data if self.record is not None else None
         if data is None or self.stepper is None or data is self._locals_for:
             return
         self.locals, self._locals_for, self._locals_error = {}, data, None
-        if self.runner is not None and hasattr(self.runner, "request_local_derivatives"):
+        self._asked, self._pending, self._requests = set(), set(), []
+        ops = [n["vertex"] for n in self.stepper.nodes if n["name"] != "AccumulateGrad"
+               and n.get("vertex") is not None]
+        self._ask_each = len(ops) > ASK_ALL
+        if not self._ask_each and self._can_ask():
+            self._asked.update(ops)
+            self._pending.update(ops)
+            self._requests.append(ops)
             self.runner.request_local_derivatives(data.index)
+
+    def _can_ask(self) -> bool:
+        return self.runner is not None and hasattr(self.runner, "request_local_derivatives")
+
+    def _ask_for_running(self):
+        """In a big graph, the running node's local derivative, when first shown."""
+        if not self._ask_each or self.state is None or not self._can_ask():
+            return
+        vertex = self.stepper.vertex(self.state.running) if self.state.running is not None else None
+        if vertex is not None and vertex not in self._asked:
+            self._asked.add(vertex)
+            self._pending.add(vertex)
+            self._requests.append([vertex])
+            self.runner.request_local_derivatives(self.record.index, [vertex])
 
     def set_local_derivatives(self, message):
         """The kernel's LocalDerivatives for the call being shown (others are ignored)."""
         if self.record is None or message.call != self.record.index or self._locals_for is not self.record.data:
             return
-        self.locals = {d.vertex: d for d in message.derivatives}
+        self.locals.update({d.vertex: d for d in message.derivatives})
+        # the kernel answers in order: this is the oldest request's answer
+        if self._requests:
+            self._pending.difference_update(self._requests.pop(0))
         self._locals_error = message.error
         if self.stepper is not None and self.state is not None:
             self.text.setHtml(self.describe())
@@ -305,6 +335,7 @@ class StepView(QWidget):
         self.actions["step"].setEnabled(not at_end)
         self.actions["end"].setEnabled(not at_end)
         self._update_prompt()
+        self._ask_for_running()
         self.text.setHtml(self.describe())
 
     def step(self):
@@ -624,8 +655,8 @@ class StepView(QWidget):
                 return ""
             if self._locals_error:
                 return f"<p style='color:{colors['muted']}'>Local derivative: {esc(self._locals_error)}</p>"
-            if self._locals_for is not None and not self.locals:
-                return f"<p style='color:{colors['muted']}'>Deriving the local derivatives in the kernel…</p>"
+            if self._locals_for is not None and vertex in self._pending:
+                return f"<p style='color:{colors['muted']}'>Deriving the local derivative in the kernel…</p>"
             return ""
         if local.form == "none":
             return (f"<p style='color:{colors['muted']}'>No symbolic local derivative: "
