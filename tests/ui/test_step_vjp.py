@@ -69,8 +69,9 @@ def test_the_side_panel_writes_out_each_nodes_local_derivative(qtbot):
     runner, panel = stepped(qtbot, "import torch\nx = torch.ones(2, 2, requires_grad=True)\n"
                                    "y = x * x * 3\nz = y.mean()\nz.backward()\n")
     view = panel.step_view
+    assert runner.requests == []     # the side panel is closed: nothing asked of the kernel
+    view.step()                      # the seed; F10 opens the side panel, which asks
     assert runner.requests == [0] and len(view.locals) == 3
-    view.step()                      # the seed
     view.step()                      # MeanBackward0 starts
     text = view.text.toPlainText()
     assert "MeanBackward0" in text and "∂out/∂a = 0.25·𝟙" in text and "0.25·g·𝟙" in text
@@ -128,6 +129,7 @@ def test_an_answer_for_another_call_is_ignored(qtbot):
     runner, panel = stepped(qtbot, "import torch\nx = torch.ones(3, requires_grad=True)\n"
                                    "(x * 2).sum().backward()\n(x.exp()).sum().backward()\n", show=0)
     view = panel.step_view
+    view.show()
     shown = dict(view.locals)
     view.set_local_derivatives(schema.LocalDerivatives(call=1, derivatives=[]))
     assert view.locals == shown and shown
@@ -159,6 +161,7 @@ def test_a_big_call_asks_for_each_nodes_local_derivative_when_it_is_shown(qtbot,
     runner, panel = stepped(qtbot, "import torch\nx = torch.ones(3, requires_grad=True)\n"
                                    "(x.exp() * 2).sin().sum().backward()\n")
     view = panel.step_view
+    view.show()
     assert runner.requests == [] and view.locals == {}
     to_start_of(view, "ExpBackward0")
     exp = view.stepper.vertex(view.state.running)

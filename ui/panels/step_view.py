@@ -203,6 +203,11 @@ class StepView(QWidget):
     def showEvent(self, event):
         super().showEvent(event)
         self.shownChanged.emit(True)
+        if self.stepper is not None and self.record is not None and self.record.data is not self._locals_for:
+            self._ask_local_derivatives()
+            self._ask_for_running()
+            if self.state is not None:
+                self.text.setHtml(self.describe())
 
     def hideEvent(self, event):
         super().hideEvent(event)
@@ -259,7 +264,9 @@ class StepView(QWidget):
         the window), once per call record: all of them for a graph of up to
         :data:`ASK_ALL` ops, else each node's when the step-through first shows it."""
         data = self.record.data if self.record is not None else None
-        if data is None or self.stepper is None or data is self._locals_for:
+        # only while the side panel is open: a request makes the kernel busy, and the other
+        # panels hold their redraws while it is (showEvent asks when it opens)
+        if data is None or self.stepper is None or data is self._locals_for or self.isHidden():
             return
         self.locals, self._locals_for, self._locals_error = {}, data, None
         self._asked, self._pending, self._requests = set(), set(), []

@@ -70,7 +70,8 @@ def local_derivative(graph: Graph, vertex_id: int, g=None, engine: dict | None =
     """The VJP of op vertex ``vertex_id`` written out. ``g`` is the gradient arriving at
     it (default: the one the recorded call left on the vertex); ``engine`` maps an input
     slot to what the engine sent that input, for the comparison; ``cache`` keeps the
-    elementwise formulas by op, params and constants across calls."""
+    elementwise formulas by op, params and constants from one node to the next
+    (:func:`for_trace` passes one per trace)."""
     vertex = graph[vertex_id]
     if vertex.kind != "op":
         raise ValueError(f"vertex {vertex_id} is a {vertex.kind}, not an op")
