@@ -35,6 +35,7 @@ def has_code(source: str) -> bool:
 class Runner(QObject):
     internalError = Signal(str, str)    # (summary, details): a bug to show in the error panel
     jacobianReceived = Signal(object)   # the kernel's JacobianResult (request_jacobian)
+    localDerivativesReceived = Signal(object)   # the kernel's LocalDerivatives (request_local_derivatives)
 
     def __init__(self, model: AppModel, client=None, parent=None, *,
                  derive_timeout: float = DEFAULT_DERIVE_TIMEOUT):
@@ -144,6 +145,14 @@ class Runner(QObject):
             request["v"] = [float(x) for x in v]
         self.client.submit(request)
 
+    def request_local_derivatives(self, call: int, vertices=None):
+        """Ask for the step-through's VJP of each node of a call written out (local
+        derivatives from the ops' symbolic forwards), emitted as ``localDerivativesReceived``."""
+        request = {"type": "local_derivatives", "call": call}
+        if vertices is not None:
+            request["vertices"] = [int(v) for v in vertices]
+        self.client.submit(request)
+
     def is_idle(self) -> bool:
         """Nothing running or queued, the kernel ready, every derivation back."""
         return (not self.client.busy and self.client.state == "idle"
@@ -153,6 +162,8 @@ class Runner(QObject):
     def _on_message(self, message):
         if isinstance(message, schema.JacobianResult):
             self.jacobianReceived.emit(message)
+        elif isinstance(message, schema.LocalDerivatives):
+            self.localDerivativesReceived.emit(message)
 
     def _on_cell_started(self, message: dict):
         self._kernel_used = True

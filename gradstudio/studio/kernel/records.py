@@ -561,3 +561,22 @@ def _safe_repr(obj) -> str:
         return cut_text(repr(obj), 20_000)
     except Exception as error:  # a broken tensor must not break the update
         return f"<repr failed: {type(error).__name__}: {error}>"
+
+
+MAX_LOCAL_ELEMENTS = 4096     # a local derivative's arrays above this travel as None
+
+
+def local_derivatives_data(found: list) -> list:
+    """:func:`gradstudio.studio.symbolic.local.for_trace`'s answers as records (arrays
+    over :data:`MAX_LOCAL_ELEMENTS` left out: the verdict ``agree`` still travels)."""
+    from gradstudio.studio.kernel.schema import LocalDerivativeData, LocalInputData
+
+    def small(value):
+        return array(value, MAX_LOCAL_ELEMENTS)
+    return [LocalDerivativeData(
+        vertex=int(d.vertex), op=d.op, form=d.form, note=d.note,
+        symbols=[tuple(str(part) for part in pair) for pair in d.symbols],
+        inputs=[LocalInputData(slot=int(i.slot), symbol=i.symbol, derivative=i.derivative,
+                               derivative_value=small(i.derivative_value), vjp=i.vjp,
+                               value=small(i.value), engine=small(i.engine), agree=i.agree)
+                for i in d.inputs]) for d in found]

@@ -621,12 +621,25 @@ class SweepResult(Message):
     sweep: SweepData
 
 
+@record("matrix_form")
+class MatrixFormData(Record):
+    """A Jacobian or Hessian in matrix form (``1024·I``, ``Aᵀ + A``) from the symbolic
+    side, its values in the numeric one's layout, whether they ``agree`` with it, or
+    the ``note`` saying why there is none."""
+
+    text: str | None = None
+    values: Array | None = None
+    agree: bool | None = None
+    note: str | None = None
+
+
 @record("jacobian")
 class JacobianResult(Message):
     """J, Jᵀv and the engine's backward(gradient=v) for one leaf of a call
     (:func:`gradstudio.studio.jacobian.explain_data`), or ``error``: ``m``×``n`` is J's
     size (root elements × leaf elements); ``jacobian`` is None when J is too big to form;
-    ``call_engine`` is what the call itself added to the leaf's .grad."""
+    ``call_engine`` is what the call itself added to the leaf's .grad; ``symbolic`` is J's
+    matrix form; for a scalar root ``hessian`` (numeric) and ``hessian_symbolic``."""
 
     call: int
     error: str | None = None
@@ -644,6 +657,51 @@ class JacobianResult(Message):
     agree: bool = False
     structure: str | None = None
     note: str | None = None
+    symbolic: MatrixFormData | None = None          # J from the symbolic side
+    hessian: Array | None = None                    # a scalar root's Hessian, numeric (n×n)
+    hessian_symbolic: MatrixFormData | None = None
+    hessian_note: str | None = None
+
+
+@record("local_input")
+class LocalInputData(Record):
+    """The VJP of a step-through node towards one input (:mod:`gradstudio.studio.symbolic.local`):
+    ``derivative`` ∂out/∂``symbol`` as a formula (None when only the product reads, a
+    matmul's), ``vjp`` its product with g as a formula, ``value`` that evaluated, ``engine``
+    what the engine sent along the edge and whether they ``agree`` (arrays None when big)."""
+
+    slot: int
+    symbol: str
+    derivative: str | None = None
+    derivative_value: Array | None = None
+    vjp: str = ""
+    value: Array | None = None
+    engine: Array | None = None
+    agree: bool | None = None
+
+
+@record("local_derivative")
+class LocalDerivativeData(Record):
+    """One op node's local derivative, derived from its row's symbolic forward: ``form``
+    'elementwise' | 'matrix' | 'per_element' | 'none' (``note`` says why); ``symbols``
+    are (symbol, what it stands for) pairs."""
+
+    vertex: int
+    op: str
+    form: str = "none"
+    inputs: list[LocalInputData] = field(default_factory=list)
+    symbols: list[tuple[str, ...]] = field(default_factory=list)
+    note: str | None = None
+
+
+@record("local_derivatives")
+class LocalDerivatives(Message):
+    """The step-through's local derivatives of a call's nodes (the ``local_derivatives``
+    request), or ``error``."""
+
+    call: int
+    derivatives: list[LocalDerivativeData] = field(default_factory=list)
+    error: str | None = None
 
 
 @record("kernel_error")

@@ -15,7 +15,7 @@ built by :mod:`gradstudio.studio.kernel.records`):
   graph is derived only on its last calls, see :mod:`gradstudio.studio.derive_plan`),
   cancelled ones marked as such after an interrupt;
 * :meth:`handle` — the requests that are not cells: ``check``, ``sweep``,
-  ``jacobian``, ``tensors`` (see :mod:`gradstudio.studio.kernel.worker` for their fields).
+  ``jacobian``, ``tensors``, ``local_derivatives`` (see :mod:`gradstudio.studio.kernel.worker` for their fields).
 
 It sends through the ``send`` callable it is given: the pipe kernel
 (:mod:`~gradstudio.studio.kernel.worker`) passes its pipe, the IPython
@@ -85,7 +85,8 @@ class KernelService:
         """Serve a ``check``, ``sweep``, ``jacobian`` or ``tensors`` request; False if
         ``request`` is none of them."""
         handler = {"check": self.check, "sweep": self.sweep, "jacobian": self.jacobian,
-                   "tensors": self.tensors}.get(request.get("type"))
+                   "tensors": self.tensors, "local_derivatives": self.local_derivatives
+                   }.get(request.get("type"))
         if handler is None:
             return False
         handler(request)
@@ -156,6 +157,31 @@ class KernelService:
             self.send(schema.JacobianResult(call=call.index, error="interrupted"))
         except (ValueError, IndexError) as error:
             self.send(schema.JacobianResult(call=call.index, error=str(error)))
+        finally:
+            self.interruptible = False
+
+    def local_derivatives(self, request):
+        """The step-through's VJP of each node of a call, written out from the ops'
+        symbolic forwards (gradstudio.studio.symbolic.local); ``vertices`` limits it."""
+        from gradstudio.studio import stepping
+        from gradstudio.studio.kernel import records as kernel_data
+        from gradstudio.studio.symbolic import local
+        index = int(request["call"])
+        call = self._call(index)
+        steps = stepping.steps_of(call) if call is not None else None
+        if call is None or not steps:
+            self.send(schema.LocalDerivatives(call=index, error="no such backward call with a "
+                      "recorded graph and step trace (the kernel may have been restarted)"))
+            return
+        self.interruptible = True
+        try:
+            found = local.for_trace(call.graph, steps, request.get("vertices"))
+            self.interruptible = False
+            self.send(schema.LocalDerivatives(call=index, derivatives=kernel_data.local_derivatives_data(found)))
+        except KeyboardInterrupt:
+            self.interruptible = False
+            self.interrupt_pending = True
+            self.send(schema.LocalDerivatives(call=index, error="interrupted"))
         finally:
             self.interruptible = False
 
@@ -238,7 +264,18 @@ def _jacobian_fields(data: dict) -> dict:
                 root_shape=tuple(data["root_shape"]), leaf_shape=tuple(data["leaf_shape"]),
                 jacobian=arr(data["jacobian"]), v=arr(data["v"]), jtv=arr(data["jtv"]),
                 engine=arr(data["engine"]), call_engine=arr(data["call_engine"]), agree=bool(data["agree"]),
-                structure=data["structure"], note=data["note"])
+                structure=data["structure"], note=data["note"],
+                symbolic=_matrix_form(data.get("symbolic")), hessian=arr(data.get("hessian")),
+                hessian_symbolic=_matrix_form(data.get("hessian_symbolic")), hessian_note=data.get("hessian_note"))
+
+
+def _matrix_form(form):
+    import numpy as np
+    if form is None:
+        return None
+    values = form.get("values")
+    return schema.MatrixFormData(text=form.get("text"), values=None if values is None else np.asarray(values),
+                                 agree=form.get("agree"), note=form.get("note"))
 
 
 def _torch_gradients(call) -> dict:

@@ -26,6 +26,8 @@ Requests (``{"type": …, "id": n, …}``), each answered by messages and finall
   (engine, symbolic, finite differences) over the range (:mod:`gradstudio.studio.sweep`).
 * ``jacobian`` — ``call``, ``leaf`` (index in the call's leaves), optional ``v``: one
   ``JacobianResult`` message with J, Jᵀv and backward(gradient=v) (:mod:`gradstudio.studio.jacobian`).
+* ``local_derivatives`` — ``call``, optional ``vertices``: one ``LocalDerivatives`` message,
+  each node's VJP written out from its op's symbolic forward (:mod:`gradstudio.studio.symbolic.local`).
 * ``tensors`` — send the named tensors.
 * ``shutdown`` — stop.
 
