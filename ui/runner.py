@@ -35,6 +35,7 @@ def has_code(source: str) -> bool:
 class Runner(QObject):
     internalError = Signal(str, str)    # (summary, details): a bug to show in the error panel
     jacobianReceived = Signal(object)   # the kernel's JacobianResult (request_jacobian)
+    hessianReceived = Signal(object)    # the kernel's HessianResult (request_hessian)
 
     def __init__(self, model: AppModel, client=None, parent=None, *,
                  derive_timeout: float = DEFAULT_DERIVE_TIMEOUT):
@@ -144,6 +145,11 @@ class Runner(QObject):
             request["v"] = [float(x) for x in v]
         self.client.submit(request)
 
+    def request_hessian(self, call: int, vertex: int):
+        """Ask for one leaf's Hessian, matrix form beside autograd.functional.hessian;
+        the answer is the kernel's ``hessian`` message, emitted as ``hessianReceived``."""
+        self.client.submit({"type": "hessian", "call": call, "vertex": vertex})
+
     def is_idle(self) -> bool:
         """Nothing running or queued, the kernel ready, every derivation back."""
         return (not self.client.busy and self.client.state == "idle"
@@ -153,6 +159,8 @@ class Runner(QObject):
     def _on_message(self, message):
         if isinstance(message, schema.JacobianResult):
             self.jacobianReceived.emit(message)
+        elif isinstance(message, schema.HessianResult):
+            self.hessianReceived.emit(message)
 
     def _on_cell_started(self, message: dict):
         self._kernel_used = True

@@ -22,7 +22,8 @@ sympy text. A per-element gradient (a matrix of formulas) shows element
 Clicking a row selects that leaf everywhere (a section header selects the
 call's root), and a selection made elsewhere highlights the row and keeps it
 in view. "Copy as LaTeX" / "Copy as sympy" (buttons and context menu) put a
-formula on the clipboard; double-clicking a formula opens it whole in a window.
+formula on the clipboard; double-clicking a formula opens it whole in a window;
+"Hessian…" (bar and context menu) opens the leaf's Hessian (:mod:`.hessian_view`).
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 from .. import theme
 from ..widgets.echo import EchoGuard
 from ..widgets import math_view
-from ..widgets.formula_actions import FormulaActions, choice_for
+from ..widgets.formula_actions import FormulaActions, choice_for, hessian_applies
 from ..widgets.formula_delegate import (ROLE_FORMULA, ROLE_HTML, ROLE_KEY, ROLE_KIND, FormulaDelegate,
                                         Shown)
 from ..widgets.gradient_text import explain_html, format_full, format_sample, leaf_formulas, legend_html
@@ -98,6 +99,8 @@ class ComparePanel(QWidget):
         self.copy_sympy = self._copy_button("Copy as sympy", "sympy")
         self.forms = choice_for(self.model)               # which form each leaf shows (shared)
         self.formula_actions = FormulaActions(self.forms)
+        self.formula_actions.hessianRequested.connect(self._on_hessian_requested)
+        self.hessian_dialogs: list = []
         self.caption = QLabel()
         self.caption.setTextFormat(Qt.TextFormat.PlainText)
         bar = QHBoxLayout()
@@ -515,6 +518,9 @@ class ComparePanel(QWidget):
             show = menu.addAction("Show formulas whole…")
             show.setEnabled(bool(leaf.formula))
             show.triggered.connect(lambda checked=False, r=record, c=leaf: self.show_formula(r, c))
+            hessian = menu.addAction("Hessian…")
+            hessian.setEnabled(hessian_applies(leaf))
+            hessian.triggered.connect(lambda checked=False, r=record, c=leaf: self.show_hessian(r, c))
         if record.status == "ok" and record.data.leaves:
             menu.addSeparator()
             action = menu.addAction("Derive again with a 60 s time limit")
@@ -540,6 +546,21 @@ class ComparePanel(QWidget):
         self.formula_windows = [w for w in self.formula_windows if w.isVisible()] + [window]
         window.show()
         return window
+
+    def _on_hessian_requested(self, key):
+        call, vertex = key or (None, None)
+        record = self.model.calls.call(call) if call is not None else None
+        check = record.leaf_check(vertex) if record is not None else None
+        if check is not None:
+            self.show_hessian(record, check)
+
+    def show_hessian(self, record, check):
+        """The leaf's Hessian, matrix form beside autograd.functional.hessian (asked of the kernel)."""
+        from .hessian_view import HessianDialog
+        dialog = HessianDialog(record, check, self.runner, self)
+        self.hessian_dialogs = [d for d in self.hessian_dialogs if d.isVisible()] + [dialog]
+        dialog.show()
+        return dialog
 
     def _copy(self, text):
         if text:
