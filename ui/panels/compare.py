@@ -53,12 +53,24 @@ THIS_CALL_TIP = ("This call's contribution: what this backward() added to the le
                  "zeroed (the Inspector shows it)")
 MIN_WIDTHS = {LEAF: 40, ENGINE: 70, CHAIN: 60, SIMPLIFIED: 60, SYMBOLIC: 60, FD: 60, TORCH: 60,
               ERROR: 40}          # pixels a column keeps when the panel is narrow
+LEAF_KEEP = 96        # a leaf's name up to this wide is shown whole while the headers fit
 RENDER_SLICE_SECONDS = 0.04   # formula rendering per event-loop turn
 WARM_UP_POLL_MS = 30          # while mathtext loads in the background
 
 __all__ = ["ComparePanel", "COLUMNS", "LEAF", "MARK", "ENGINE", "CHAIN", "SIMPLIFIED", "SYMBOLIC", "FD",
            "TORCH", "ERROR", "ROLE_KEY", "ROLE_KIND", "ROLE_FORMULA", "ROLE_HTML", "explain_html",
            "format_sample", "format_full", "leaf_formulas"]
+
+
+def _shrunk(wanted: dict, least: dict, available: int) -> dict:
+    """Column widths within ``available`` pixels: each gives up part of what it has
+    over ``least``, in proportion to that room (never below ``least``)."""
+    excess = sum(wanted.values()) - available
+    if excess <= 0:
+        return dict(wanted)
+    room = {c: wanted[c] - least[c] for c in wanted}
+    total = sum(room.values())
+    return {c: max(least[c], int(wanted[c] - (excess * room[c] / total if total else 0) - 1)) for c in wanted}
 
 
 # --------------------------------------------------------------------------- the panel
@@ -219,27 +231,25 @@ class ComparePanel(QWidget):
     def _fit_columns(self):
         """Each column as wide as its contents want, and all of them within the viewport:
         when they do not fit, the wide ones (values, formulas) give up width in
-        proportion to what they have over their minimum, so every column — PyTorch and
-        Error too — stays on screen without horizontal scrolling."""
+        proportion to what they have over what they keep — first the header's whole
+        title (and for Leaf, a name of up to LEAF_KEEP pixels), then, only if even
+        that does not fit, down to MIN_WIDTHS — so every column, PyTorch and Error
+        too, stays on screen without horizontal scrolling."""
         tree, header = self.tree, self.tree.header()
         columns = [c for c in range(len(COLUMNS)) if not tree.isColumnHidden(c)]
         if not columns:
             return
         metrics = header.fontMetrics()
-        wanted, least = {}, {}
+        wanted, titled, least = {}, {}, {}
         for c in columns:
             title = metrics.horizontalAdvance(COLUMNS[c]) + 2 * metrics.averageCharWidth() + 6
             wanted[c] = max(tree.sizeHintForColumn(c), title, header.minimumSectionSize())
             least[c] = wanted[c] if c in (MARK,) else min(wanted[c], MIN_WIDTHS.get(c, title))
+            titled[c] = min(wanted[c], max(title, LEAF_KEEP if c == LEAF else least[c]))
         available = tree.viewport().width()
-        excess = sum(wanted.values()) - available
-        widths = dict(wanted)
-        if excess > 0:
-            room = {c: wanted[c] - least[c] for c in columns}
-            total = sum(room.values())
-            for c in columns:
-                cut = excess * room[c] / total if total else 0
-                widths[c] = max(least[c], int(wanted[c] - cut - 1))
+        widths = _shrunk(wanted, titled, available)
+        if sum(widths.values()) > available:
+            widths = _shrunk(titled, least, available)
         for c in columns:
             if header.sectionSize(c) != widths[c]:
                 header.resizeSection(c, widths[c])
