@@ -70,3 +70,22 @@ def test_a_mean_loss_and_scalar_ops_after_it_in_a_long_chain():
 def test_short_chains_keep_the_written_chain_form():
     formula, checked = _checked(_call("    y = (y * 0.5).sin()\n", 20))
     assert formula.formula is not None and formula.note is None and checked.agree
+
+
+def test_the_worker_sends_no_simplify_job_for_a_matrix_form():
+    # a matrix form is simplified as it is derived; a second round trip could only time out
+    from gradstudio.studio.symbolic.worker import SymbolicWorker
+    session = Session("<test>")
+    run = session.run_cell("import torch\ntorch.manual_seed(0)\nA = torch.randn(3, 3)\n"
+                           "x = torch.randn(3, requires_grad=True)\ny = torch.ones(2, requires_grad=True)\n"
+                           "f = 0.5 * x @ A @ x + (y * y).sum()\nf.backward()\n")
+    assert run.ok, run.error
+    (call,) = session.backward_calls
+    kinds = []
+    with SymbolicWorker() as worker:
+        ask = worker._ask
+        worker._ask = lambda request, deadline: (kinds.append(request[0]), ask(request, deadline))[1]
+        formulas = worker.derive(call.graph, None, [leaf.vertex for leaf in call.leaves], timeout=60)
+    by_kind = sorted(f.kind for f in formulas.values())
+    assert by_kind == ["elementwise", "matrix"]
+    assert kinds == ["derive", "simplify"]          # one simplify job: the generic-element leaf's
