@@ -124,7 +124,11 @@ def derive(builder, gradient) -> LongChain:
         else:
             inputs = _inputs(vertex)
             kinds = tuple("b" if np.asarray(values[i]).dtype.kind == "b" else "f" for i in inputs)
-            templates[vertex.id] = template = _template(vertex.op, _params_key(vertex.params), kinds)
+            try:
+                template = _template(vertex.op, _params_key(vertex.params), kinds)
+            except TypeError:  # a parameter that cannot be a cache key (an array): derive it here
+                template = _Template(vertex.op, dict(vertex.params or {}), kinds)
+            templates[vertex.id] = template
             meaning = "= " + template.written([names[i] if i in names else _operand(builder, i)
                                                for i in inputs])
         legend.append((names[vertex.id], meaning))
