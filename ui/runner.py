@@ -36,6 +36,7 @@ class Runner(QObject):
     internalError = Signal(str, str)    # (summary, details): a bug to show in the error panel
     jacobianReceived = Signal(object)   # the kernel's JacobianResult (request_jacobian)
     localDerivativesReceived = Signal(object)   # the kernel's LocalDerivatives (request_local_derivatives)
+    hessianReceived = Signal(object)    # the kernel's HessianResult (request_hessian)
 
     def __init__(self, model: AppModel, client=None, parent=None, *,
                  derive_timeout: float = DEFAULT_DERIVE_TIMEOUT):
@@ -153,6 +154,11 @@ class Runner(QObject):
             request["vertices"] = [int(v) for v in vertices]
         self.client.submit(request)
 
+    def request_hessian(self, call: int, vertex: int):
+        """Ask for one leaf's Hessian, matrix form beside autograd.functional.hessian;
+        the answer is the kernel's ``hessian`` message, emitted as ``hessianReceived``."""
+        self.client.submit({"type": "hessian", "call": call, "vertex": vertex})
+
     def is_idle(self) -> bool:
         """Nothing running or queued, the kernel ready, every derivation back."""
         return (not self.client.busy and self.client.state == "idle"
@@ -164,6 +170,8 @@ class Runner(QObject):
             self.jacobianReceived.emit(message)
         elif isinstance(message, schema.LocalDerivatives):
             self.localDerivativesReceived.emit(message)
+        elif isinstance(message, schema.HessianResult):
+            self.hessianReceived.emit(message)
 
     def _on_cell_started(self, message: dict):
         self._kernel_used = True

@@ -22,7 +22,8 @@ sympy text. A per-element gradient (a matrix of formulas) shows element
 Clicking a row selects that leaf everywhere (a section header selects the
 call's root), and a selection made elsewhere highlights the row and keeps it
 in view. "Copy as LaTeX" / "Copy as sympy" (buttons and context menu) put a
-formula on the clipboard; double-clicking a formula opens it whole in a window.
+formula on the clipboard; double-clicking a formula opens it whole in a window;
+"Hessian…" (bar and context menu) opens the leaf's Hessian (:mod:`.hessian_view`).
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 from .. import theme
 from ..widgets.echo import EchoGuard
 from ..widgets import math_view
-from ..widgets.formula_actions import FormulaActions, choice_for
+from ..widgets.formula_actions import FormulaActions, choice_for, hessian_applies
 from ..widgets.formula_delegate import (ROLE_FORMULA, ROLE_HTML, ROLE_KEY, ROLE_KIND, FormulaDelegate,
                                         Shown)
 from ..widgets.gradient_text import explain_html, format_full, format_sample, leaf_formulas, legend_html
@@ -52,12 +53,24 @@ THIS_CALL_TIP = ("This call's contribution: what this backward() added to the le
                  "zeroed (the Inspector shows it)")
 MIN_WIDTHS = {LEAF: 40, ENGINE: 70, CHAIN: 60, SIMPLIFIED: 60, SYMBOLIC: 60, FD: 60, TORCH: 60,
               ERROR: 40}          # pixels a column keeps when the panel is narrow
+LEAF_KEEP = 96        # a leaf's name up to this wide is shown whole while the headers fit
 RENDER_SLICE_SECONDS = 0.04   # formula rendering per event-loop turn
 WARM_UP_POLL_MS = 30          # while mathtext loads in the background
 
 __all__ = ["ComparePanel", "COLUMNS", "LEAF", "MARK", "ENGINE", "CHAIN", "SIMPLIFIED", "SYMBOLIC", "FD",
            "TORCH", "ERROR", "ROLE_KEY", "ROLE_KIND", "ROLE_FORMULA", "ROLE_HTML", "explain_html",
            "format_sample", "format_full", "leaf_formulas"]
+
+
+def _shrunk(wanted: dict, least: dict, available: int) -> dict:
+    """Column widths within ``available`` pixels: each gives up part of what it has
+    over ``least``, in proportion to that room (never below ``least``)."""
+    excess = sum(wanted.values()) - available
+    if excess <= 0:
+        return dict(wanted)
+    room = {c: wanted[c] - least[c] for c in wanted}
+    total = sum(room.values())
+    return {c: max(least[c], int(wanted[c] - (excess * room[c] / total if total else 0) - 1)) for c in wanted}
 
 
 # --------------------------------------------------------------------------- the panel
@@ -99,6 +112,8 @@ class ComparePanel(QWidget):
         self.copy_sympy = self._copy_button("Copy as sympy", "sympy")
         self.forms = choice_for(self.model)               # which form each leaf shows (shared)
         self.formula_actions = FormulaActions(self.forms)
+        self.formula_actions.hessianRequested.connect(self._on_hessian_requested)
+        self.hessian_dialogs: list = []
         self.caption = QLabel()
         self.caption.setTextFormat(Qt.TextFormat.PlainText)
         bar = QHBoxLayout()
@@ -217,27 +232,25 @@ class ComparePanel(QWidget):
     def _fit_columns(self):
         """Each column as wide as its contents want, and all of them within the viewport:
         when they do not fit, the wide ones (values, formulas) give up width in
-        proportion to what they have over their minimum, so every column — PyTorch and
-        Error too — stays on screen without horizontal scrolling."""
+        proportion to what they have over what they keep — first the header's whole
+        title (and for Leaf, a name of up to LEAF_KEEP pixels), then, only if even
+        that does not fit, down to MIN_WIDTHS — so every column, PyTorch and Error
+        too, stays on screen without horizontal scrolling."""
         tree, header = self.tree, self.tree.header()
         columns = [c for c in range(len(COLUMNS)) if not tree.isColumnHidden(c)]
         if not columns:
             return
         metrics = header.fontMetrics()
-        wanted, least = {}, {}
+        wanted, titled, least = {}, {}, {}
         for c in columns:
             title = metrics.horizontalAdvance(COLUMNS[c]) + 2 * metrics.averageCharWidth() + 6
             wanted[c] = max(tree.sizeHintForColumn(c), title, header.minimumSectionSize())
             least[c] = wanted[c] if c in (MARK,) else min(wanted[c], MIN_WIDTHS.get(c, title))
+            titled[c] = min(wanted[c], max(title, LEAF_KEEP if c == LEAF else least[c]))
         available = tree.viewport().width()
-        excess = sum(wanted.values()) - available
-        widths = dict(wanted)
-        if excess > 0:
-            room = {c: wanted[c] - least[c] for c in columns}
-            total = sum(room.values())
-            for c in columns:
-                cut = excess * room[c] / total if total else 0
-                widths[c] = max(least[c], int(wanted[c] - cut - 1))
+        widths = _shrunk(wanted, titled, available)
+        if sum(widths.values()) > available:
+            widths = _shrunk(titled, least, available)
         for c in columns:
             if header.sectionSize(c) != widths[c]:
                 header.resizeSection(c, widths[c])
@@ -516,6 +529,9 @@ class ComparePanel(QWidget):
             show = menu.addAction("Show formulas whole…")
             show.setEnabled(bool(leaf.formula))
             show.triggered.connect(lambda checked=False, r=record, c=leaf: self.show_formula(r, c))
+            hessian = menu.addAction("Hessian…")
+            hessian.setEnabled(hessian_applies(leaf))
+            hessian.triggered.connect(lambda checked=False, r=record, c=leaf: self.show_hessian(r, c))
         if record.status == "ok" and record.data.leaves:
             menu.addSeparator()
             action = menu.addAction("Derive again with a 60 s time limit")
@@ -545,6 +561,21 @@ class ComparePanel(QWidget):
         self.formula_windows = [w for w in self.formula_windows if w.isVisible()] + [window]
         window.show()
         return window
+
+    def _on_hessian_requested(self, key):
+        call, vertex = key or (None, None)
+        record = self.model.calls.call(call) if call is not None else None
+        check = record.leaf_check(vertex) if record is not None else None
+        if check is not None:
+            self.show_hessian(record, check)
+
+    def show_hessian(self, record, check):
+        """The leaf's Hessian, matrix form beside autograd.functional.hessian (asked of the kernel)."""
+        from .hessian_view import HessianDialog
+        dialog = HessianDialog(record, check, self.runner, self)
+        self.hessian_dialogs = [d for d in self.hessian_dialogs if d.isVisible()] + [dialog]
+        dialog.show()
+        return dialog
 
     def _copy(self, text):
         if text:

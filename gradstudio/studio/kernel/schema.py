@@ -704,6 +704,28 @@ class LocalDerivatives(Message):
     error: str | None = None
 
 
+@record("hessian")
+class HessianResult(Message):
+    """A leaf's Hessian two ways (:func:`gradstudio.studio.symbolic.hessian_check.explain`):
+    the matrix form (``formula``, ``latex``; its ``values`` evaluated) beside the engine's
+    ``autograd.functional.hessian`` (``engine``), both n×n with vec taking rows first, and
+    whether they agree; or ``error`` (no such call, a leaf too big…). ``note`` says why
+    there is no matrix form, or how it was checked against second differences."""
+
+    call: int
+    vertex: int
+    error: str | None = None
+    leaf: str | None = None
+    n: int = 0
+    formula: str | None = None
+    latex: str | None = None
+    values: Array | None = None
+    engine: Array | None = None
+    max_abs_error: float | None = None
+    agree: bool = False
+    note: str | None = None
+
+
 @record("kernel_error")
 class KernelError(Message):
     """A bug in the kernel's own code: ``message`` is the traceback."""

@@ -82,11 +82,12 @@ class KernelService:
 
     # -- requests ------------------------------------------------------------------------
     def handle(self, request: dict) -> bool:
-        """Serve a ``check``, ``sweep``, ``jacobian`` or ``tensors`` request; False if
+        """Serve a ``check``, ``sweep``, ``jacobian``, ``hessian``, ``local_derivatives`` or ``tensors``
+        request; False if
         ``request`` is none of them."""
         handler = {"check": self.check, "sweep": self.sweep, "jacobian": self.jacobian,
-                   "tensors": self.tensors, "local_derivatives": self.local_derivatives
-                   }.get(request.get("type"))
+                   "hessian": self.hessian, "tensors": self.tensors,
+                   "local_derivatives": self.local_derivatives}.get(request.get("type"))
         if handler is None:
             return False
         handler(request)
@@ -182,6 +183,31 @@ class KernelService:
             self.interruptible = False
             self.interrupt_pending = True
             self.send(schema.LocalDerivatives(call=index, error="interrupted"))
+        finally:
+            self.interruptible = False
+
+    def hessian(self, request):
+        """One leaf's Hessian, matrix form beside autograd.functional.hessian
+        (gradstudio.studio.symbolic.hessian_check); ``vertex`` is the leaf's vertex id."""
+        from gradstudio.studio.symbolic import hessian_check
+        vertex = int(request.get("vertex", -1))
+        call = self._call(request["call"])
+        if call is None or not any(leaf.vertex == vertex for leaf in call.leaves):
+            self.send(schema.HessianResult(call=int(request["call"]), vertex=vertex, error="no such leaf of a "
+                      "backward call with a recorded graph (the kernel may have been restarted)"))
+            return
+        self.interruptible = True
+        try:
+            data = hessian_check.explain(call.graph, call.gradient, vertex)
+            self.interruptible = False
+            self.send(schema.HessianResult(call=call.index, vertex=vertex, **data))
+        except KeyboardInterrupt:
+            self.interruptible = False
+            self.interrupt_pending = True
+            self.send(schema.HessianResult(call=call.index, vertex=vertex, error="interrupted"))
+        except Exception as error:  # a replay the engine refuses: said in the dialog, not a kernel error
+            self.send(schema.HessianResult(call=call.index, vertex=vertex,
+                                           error=f"{type(error).__name__}: {error}"))
         finally:
             self.interruptible = False
 
