@@ -82,9 +82,8 @@ class KernelService:
 
     # -- requests ------------------------------------------------------------------------
     def handle(self, request: dict) -> bool:
-        """Serve a ``check``, ``sweep``, ``jacobian``, ``hessian``, ``local_derivatives`` or ``tensors``
-        request; False if
-        ``request`` is none of them."""
+        """Serve a ``check``, ``sweep``, ``jacobian``, ``hessian``, ``local_derivatives`` or
+        ``tensors`` request; False if ``request`` is none of them."""
         handler = {"check": self.check, "sweep": self.sweep, "jacobian": self.jacobian,
                    "hessian": self.hessian, "tensors": self.tensors,
                    "local_derivatives": self.local_derivatives}.get(request.get("type"))
