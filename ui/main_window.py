@@ -151,7 +151,7 @@ class MainWindow(QMainWindow):
                              [int(width * 0.40), int(width * 0.60)], Qt.Orientation.Horizontal)
         if "compare" in shown and "inspector" in shown:
             self.resizeDocks([self.docks["compare"], self.docks["inspector"]],
-                             [int(width * 0.42), int(width * 0.18)], Qt.Orientation.Horizontal)
+                             [int(width * 0.44), int(width * 0.16)], Qt.Orientation.Horizontal)
         if "graph" in shown and "compare" in shown:
             self.resizeDocks([self.docks["graph"], self.docks["compare"]],
                              [int(height * 0.52), int(height * 0.48)], Qt.Orientation.Vertical)

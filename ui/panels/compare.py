@@ -31,8 +31,8 @@ import time
 
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QAction, QBrush, QColor, QFont, QGuiApplication, QKeySequence, QPalette
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QMenu, QToolButton,
-                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QMenu, QSizePolicy,
+                               QToolButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from .. import theme
 from ..widgets.echo import EchoGuard
@@ -108,18 +108,24 @@ class ComparePanel(QWidget):
         self.tree.headerItem().setToolTip(ERROR, "The largest |engine − closed form| or |engine − "
                                                  "finite difference| over the elements")
 
-        self.copy_latex = self._copy_button("Copy as LaTeX", "latex")
-        self.copy_sympy = self._copy_button("Copy as sympy", "sympy")
+        # "Copy as" once, before the three formats: the bar's width is Compare's minimum,
+        # and every pixel of it is taken from the Inspector beside it
+        self.copy_caption = QLabel("Copy as")
+        self.copy_latex = self._copy_button("LaTeX", "latex")
+        self.copy_sympy = self._copy_button("sympy", "sympy")
         self.forms = choice_for(self.model)               # which form each leaf shows (shared)
         self.formula_actions = FormulaActions(self.forms)
         self.formula_actions.hessianRequested.connect(self._on_hessian_requested)
         self.hessian_dialogs: list = []
         self.caption = QLabel()
         self.caption.setTextFormat(Qt.TextFormat.PlainText)
+        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.caption.setMinimumWidth(60)      # cut, not widening the panel (the tree says it whole)
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 2)
         bar.setSpacing(4)
         bar.addWidget(self.caption, 1)
+        bar.addWidget(self.copy_caption)
         bar.addWidget(self.copy_latex)
         bar.addWidget(self.copy_sympy)
         bar.addWidget(self.formula_actions)
@@ -456,7 +462,7 @@ class ComparePanel(QWidget):
             action.triggered.connect(lambda checked=False, w=which, k=kind: self.copy_formula(k, w))
         button.setMenu(menu)
         button.clicked.connect(lambda checked=False, k=kind: self.copy_formula(k, None))
-        button.setToolTip(f"{text}: the selected leaf's simplified form (its chain form when the chain "
+        button.setToolTip(f"Copy as {text}: the selected leaf's simplified form (its chain form when the chain "
                           "form column is current); the arrow offers both")
         return button
 

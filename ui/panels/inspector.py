@@ -11,9 +11,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QLabel, QPlainTextEdit, QSizePolicy,
-                               QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QLabel, QPlainTextEdit, QScrollArea,
+                               QSizePolicy, QVBoxLayout, QWidget)
 
 from ..widgets import math_view
 from ..widgets.code_editor import monospace_font
@@ -84,13 +83,22 @@ class InspectorPanel(QWidget):
         self.formula_text = NONE_TEXT          # the formula as text (what the tooltip and copying use)
         self._math_timer = QTimer(self, singleShot=True, interval=MATH_POLL_MS,
                                   timeout=lambda: self._show_formula(self.model.selection.current))
+        # the fields scroll when a long formula and the two text boxes need more height than
+        # the dock has: a layout squeezed under its minimum draws its widgets over each other
+        body = QWidget()
+        inner = QVBoxLayout(body)
+        inner.setContentsMargins(0, 0, 0, 0)
+        inner.addLayout(form)
+        inner.addWidget(self.value_label)
+        inner.addWidget(self.value, 1)
+        inner.addWidget(self.grad_label)
+        inner.addWidget(self.grad, 1)
+        self.scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(body)
         layout = QVBoxLayout(self)
         layout.addWidget(self.picker)
-        layout.addLayout(form)
-        layout.addWidget(self.value_label)
-        layout.addWidget(self.value, 1)
-        layout.addWidget(self.grad_label)
-        layout.addWidget(self.grad, 1)
+        layout.addWidget(self.scroll, 1)
         self._syncing = EchoGuard()
 
         self.picker.currentTextChanged.connect(self._on_picked)

@@ -78,7 +78,7 @@ class FormulaActions(QWidget):
         self.switch = QToolButton()
         self.switch.clicked.connect(self._on_switch)
         self.copy_numpy = QToolButton()
-        self.copy_numpy.setText("Copy as NumPy")
+        self.copy_numpy.setText("NumPy")         # after Compare's "Copy as" LaTeX, sympy
         self.copy_numpy.setToolTip("Copy Python code computing f and this gradient with numpy "
                                    "(fAndG, as matrixcalculus.org gives it)")
         self.copy_numpy.clicked.connect(self.copy_code)
@@ -90,8 +90,8 @@ class FormulaActions(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
-        layout.addWidget(self.switch)
         layout.addWidget(self.copy_numpy)
+        layout.addWidget(self.switch)
         layout.addWidget(self.hessian)
         self.show_leaf(None, None)
 
