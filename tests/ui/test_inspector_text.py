@@ -42,3 +42,20 @@ def test_a_deferred_tensor_is_asked_for_once_and_shown_when_its_text_arrives(qtb
     assert model.tensors.tensor("h").text_deferred          # an error changes nothing
     model.tensors.set_tensors([deferred("x")])     # a new run: its record is deferred again
     assert runner.asked == ["x", "h", "x"] and panel.value.toPlainText() == TEXT_PENDING
+
+
+def test_with_the_real_kernel_a_deferred_tensor_shows_torchs_repr(qtbot, window, helpers):
+    helpers.set_script(window, "import torch\n"
+                               + "".join(f"h{i} = torch.linspace(0, {i + 1}, 1000)\n" for i in range(6))
+                               + "x = torch.linspace(-1, 1, 1000, requires_grad=True)\n"
+                               "(x * 2).sum().backward()\n")
+    window.runner.run_all()
+    helpers.wait_idle(qtbot, window)
+    tensors = window.model.tensors
+    assert tensors.tensor("h5").text_deferred
+    window.model.selection.select(tensor="h5")
+    inspector = window.panel("inspector")
+    qtbot.waitUntil(lambda: inspector.value.toPlainText() != TEXT_PENDING, timeout=30000)
+    text = inspector.value.toPlainText()
+    assert text.startswith("tensor([0.0000, 0.0060, 0.0120,") and text.endswith("6.0000])")
+    assert not tensors.tensor("h5").text_deferred
