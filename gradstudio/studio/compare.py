@@ -101,15 +101,14 @@ def finite_differences(graph: Graph, vertex: int, gradient, *, rng=None,
     are NaN where not sampled; direction is (fd along a random unit vector u, u)
     for leaves with unsampled elements, else None."""
     rng = rng if rng is not None else np.random.default_rng(0)
-    f = graph.objective(gradient)
+    start = time.perf_counter()
+    f = graph.objective(gradient)           # evaluates the whole graph once: that is its cost
+    per_evaluation = time.perf_counter() - start
     x0 = np.asarray(graph[vertex].value, dtype=np.float64)
     x = x0.copy()
     flat = x.reshape(-1)
     result = np.full(flat.shape, np.nan)
     sampled = np.zeros(flat.shape, dtype=bool)
-    start = time.perf_counter()
-    f({vertex: x})
-    per_evaluation = time.perf_counter() - start
     count = min(flat.size, max_elements, max(8, int(seconds / max(2 * per_evaluation, 1e-9))))
     if count == flat.size:
         sample = np.arange(flat.size)
@@ -129,7 +128,7 @@ def finite_differences(graph: Graph, vertex: int, gradient, *, rng=None,
     if count < flat.size:
         u = rng.standard_normal(flat.size)
         u /= np.linalg.norm(u)
-        direction = (graph.central_difference(vertex, gradient, u.reshape(x0.shape)), u)
+        direction = (graph.central_difference(vertex, gradient, u.reshape(x0.shape), f), u)
     return result.reshape(x0.shape), sampled.reshape(x0.shape), direction
 
 

@@ -29,10 +29,10 @@ MESSAGE_BUDGET = 4_000_000        # array elements per graph or tensor list; the
 MAX_TEXT_CHARS = 100_000          # one output or repr at most this long
 MAX_TENSORS = 500                 # named tensors sent per update
 # Elements written out as reprs per tensor list: torch's repr costs ~20 µs an element
-# (gradstudio's the same), so a list of 98 tensors of 1,000 elements took ~0.5 s while
+# (gradstudio's about the same), so a list of 98 tensors of 1,000 elements took ~0.5 s while
 # the Inspector shows one of them. The rest travel with ``text_deferred``; the window
 # asks for a tensor's text when it shows it (``tensor_text`` request).
-TEXT_BUDGET = 4_000
+TEXT_BUDGET = 1_000
 
 
 class Budget:
