@@ -83,6 +83,7 @@ def main(argv=None):
     from gradstudio.ui.editor.document import EditorDocument
     from gradstudio.ui.editor.scene import DesignScene, NodeResult
 
+    load = os.getloadavg()[0]          # other work on the machine slows every figure
     app = QApplication.instance() or QApplication([])  # noqa: F841
     design, constant = edit_design(args.nodes)
     scene = DesignScene(EditorDocument(design))
@@ -127,6 +128,9 @@ def main(argv=None):
                                 for n, r in found.items()})
             after = time.thread_time() - gui
             if edit == 0:
+                deferred = sum(t.text_deferred for t in finished.tensors)
+                print(f"{len(finished.tensors)} named tensors, {deferred} with their reprs deferred "
+                      "(written when the Inspector shows one)")
                 check = checked.check
                 print(f"{args.nodes} nodes, {len(design.links)} links, x of 1,000 elements; "
                       f"first edit (warm-up) {kernel_wall * 1000:.0f} ms in the kernel; "
@@ -139,7 +143,8 @@ def main(argv=None):
                          "kernel CPU": kernel_cpu, "apply (GUI)": after})
     finally:
         service.close()
-    print(f"median of {len(rows)} edits, ms:")
+    print(f"median of {len(rows)} edits, ms (load average {os.getloadavg()[0]:.2f} at the end, "
+          f"{load:.2f} at the start; 2 cores):")
     for key in rows[0]:
         values = sorted(r[key] * 1000 for r in rows)
         print(f"  {key:18s} {statistics.median(values):8.1f}   (max {values[-1]:.1f})")

@@ -159,6 +159,11 @@ class Runner(QObject):
         the answer is the kernel's ``hessian`` message, emitted as ``hessianReceived``."""
         self.client.submit({"type": "hessian", "call": call, "vertex": vertex})
 
+    def request_tensor_text(self, name: str):
+        """Ask for the reprs of a named tensor whose record deferred them; the answer
+        fills ``model.tensors`` (``textArrived``)."""
+        self.client.submit({"type": "tensor_text", "name": name})
+
     def is_idle(self) -> bool:
         """Nothing running or queued, the kernel ready, every derivation back."""
         return (not self.client.busy and self.client.state == "idle"
@@ -172,6 +177,8 @@ class Runner(QObject):
             self.localDerivativesReceived.emit(message)
         elif isinstance(message, schema.HessianResult):
             self.hessianReceived.emit(message)
+        elif isinstance(message, schema.TensorText):
+            self.model.tensors.set_text(message)
 
     def _on_cell_started(self, message: dict):
         self._kernel_used = True

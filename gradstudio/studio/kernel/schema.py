@@ -526,7 +526,10 @@ class RunData(Record):
 
 @record("tensor")
 class TensorData(Record):
-    """A named tensor for the inspector: ``value_text``/``grad_text`` are torch's repr."""
+    """A named tensor for the inspector: ``value_text``/``grad_text`` are torch's repr —
+    or, with ``text_deferred``, not computed (a message writes out the reprs of a
+    bounded number of elements: see :func:`gradstudio.studio.kernel.records.tensors_data`);
+    a ``tensor_text`` request asks the kernel for them (:class:`TensorText`)."""
 
     name: str
     shape: Shape = ()
@@ -541,6 +544,7 @@ class TensorData(Record):
     grad_summary: Summary | None = None
     grad_sample: HeatmapSample | None = None
     grad_text: str | None = None
+    text_deferred: bool = False
 
 
 @record("sweep")
@@ -614,6 +618,17 @@ class CallChecked(Message):
 @record("tensors")
 class Tensors(Message):
     tensors: list[TensorData]
+
+
+@record("tensor_text")
+class TensorText(Message):
+    """The reprs of one named tensor whose text was deferred (a ``tensor_text``
+    request); ``error`` when the kernel has no tensor of that name any more."""
+
+    name: str
+    value_text: str | None = None
+    grad_text: str | None = None
+    error: str | None = None
 
 
 @record("sweep_result")

@@ -83,9 +83,9 @@ class KernelService:
     # -- requests ------------------------------------------------------------------------
     def handle(self, request: dict) -> bool:
         """Serve a ``check``, ``sweep``, ``jacobian``, ``hessian``, ``local_derivatives`` or
-        ``tensors`` request; False if ``request`` is none of them."""
+        ``tensors`` or ``tensor_text`` request; False if ``request`` is none of them."""
         handler = {"check": self.check, "sweep": self.sweep, "jacobian": self.jacobian,
-                   "hessian": self.hessian, "tensors": self.tensors,
+                   "hessian": self.hessian, "tensors": self.tensors, "tensor_text": self.tensor_text,
                    "local_derivatives": self.local_derivatives}.get(request.get("type"))
         if handler is None:
             return False
@@ -100,6 +100,17 @@ class KernelService:
     def tensors(self, request=None):
         from gradstudio.studio.kernel import records as kernel_data
         self.send(schema.Tensors(kernel_data.tensors_data(self.session.named_tensors())))
+
+    def tensor_text(self, request):
+        """The reprs of one named tensor (its record had them deferred)."""
+        from gradstudio.studio.kernel import records as kernel_data
+        name = str(request.get("name"))
+        found = next((tensor for n, tensor in self.session.named_tensors().values() if n == name), None)
+        if found is None:
+            self.send(schema.TensorText(name=name, error=f"no tensor named {name!r} in the kernel"))
+            return
+        value_text, grad_text = kernel_data.tensor_text(found)
+        self.send(schema.TensorText(name=name, value_text=value_text, grad_text=grad_text))
 
     def check(self, request):
         from gradstudio.studio.kernel import records as kernel_data
