@@ -158,6 +158,57 @@ def test_a_rerun_with_the_same_bars_keeps_the_axes_and_only_retitles(qtbot, pane
     assert panel.norms_plot.ax is not fresh and panel.norms_plot.ax.get_ylim() != (0.5, 2.0)
 
 
+def test_the_norms_are_drawn_while_the_kernel_still_derives(qtbot, panel):
+    """A cell's calls hold everything the norms show: the plot does not wait for the
+    kernel's checks (the kernel stays busy deriving until they come back)."""
+    panel.model.kernel.set_busy(True)
+    add_calls(panel, recorded_call(0))
+    settle(qtbot, panel)
+    assert panel.model.kernel.busy
+    assert panel.norms_call == 0 and panel.views["norms"].draws >= 1
+    assert panel.stacks["norms"].currentWidget() is panel.views["norms"]
+    add_calls(panel, recorded_call(1, scale=2.0))
+    settle(qtbot, panel)
+    assert panel.norms_call == 1 and "#1" in panel.norms_plot.ax.get_title(loc="left")
+    assert panel.norms_plot.bars.patches[-1].get_height() == pytest.approx(1.0)
+
+
+def test_a_rerun_draws_only_the_new_title_over_the_kept_frame(qtbot, panel):
+    """The same bars with a new call number: the worker restores the frame it kept and
+    draws the title on it; the result is the frame a full draw makes."""
+    from gradstudio.ui.plots.view import render_image
+    add_calls(panel, recorded_call(0))
+    settle(qtbot, panel)
+    add_calls(panel, recorded_call(1))
+    settle(qtbot, panel)
+    view = panel.views["norms"]
+    draws, overlays = view.draws, view.overlay_draws
+    add_calls(panel, recorded_call(2))
+    settle(qtbot, panel)
+    assert view.draws == draws + 1 and view.overlay_draws == overlays + 1, "one frame, title only"
+    assert "#2" in panel.norms_plot.ax.get_title(loc="left")
+    full, _, _ = render_image(view.figure, view.canvas.device_pixel_ratio)
+    assert full.size() == view.canvas.frame.size()
+    assert full == view.canvas.frame, "the title drawn over the kept frame is the full frame"
+    add_calls(panel, recorded_call(3, scale=3.0))      # other bars: a whole frame
+    settle(qtbot, panel)
+    assert view.draws == draws + 2 and view.overlay_draws == overlays + 1
+
+
+def test_the_same_chart_with_the_same_title_is_not_drawn_again(qtbot, panel):
+    add_calls(panel, recorded_call(0))
+    settle(qtbot, panel)        # the canvas takes its size after the first frame: that one is built again
+    add_calls(panel, recorded_call(1))
+    settle(qtbot, panel)
+    view = panel.views["norms"]
+    draws, renders = view.draws, panel.renders["norms"]
+    panel.model.selection.select(tensor="x")          # a variable outside every graph: the same bars
+    settle(qtbot, panel)
+    assert panel.renders["norms"] == renders + 1, "the tab was asked to update"
+    assert view.draws == draws, "its inputs did not change: the frame on screen stays"
+    assert panel.norms_call == 1 and panel.stacks["norms"].currentWidget() is view
+
+
 def test_heatmap_follows_the_selection_and_a_click_picks_the_sweep_element(qtbot, panel):
     add_calls(panel, recorded_call(0))
     panel.tabs.setCurrentIndex(1)

@@ -17,9 +17,12 @@ navigation toolbar (pan, zoom, save as PNG/SVG/PDF):
 
 The panel follows the model's selection and signals. Every change marks the
 affected tabs stale; one zero-delay timer rebuilds the visible tab, so a
-burst of signals costs one render. Hidden tabs (and a hidden panel) are
-rebuilt when they are shown; updates from the kernel wait while it is busy
-(the user's own clicks and picks in this panel do not). The figure is built
+burst of signals (a cell's calls, tensors and the selection that follows
+them) costs one render. Hidden tabs (and a hidden panel) are rebuilt when
+they are shown. A tab is drawn as soon as its data is there: nothing it shows
+waits for the kernel's checks and derivations, so neither does the plot. A
+re-run that gives the same bars only redraws the title (an overlay over the
+kept frame), and the same chart with the same title is not drawn again. The figure is built
 and rendered off the GUI thread (:mod:`gradstudio.ui.plots.view`); a tab
 with nothing to plot shows a plain message, so matplotlib is imported — in a
 thread — only when there is a first plot. Drawing itself is
@@ -96,19 +99,18 @@ class PlotsPanel(QWidget):
         self.heatmap_plot = None
         self.sweep_plot = None
         self.norms_call = None          # the call the norms tab shows
-        self._norms_content = self._norms_limits = None   # what its bars show, and where
+        self._norms_content = self._norms_limits = self._norms_title = None   # what its bars show, where, titled
         self.heatmap_leaf = None        # (call, vertex) when the heatmap shows a leaf's gradient
         self.sweep = SweepState()       # asked of the kernel, and what came back
         self.renders = dict.fromkeys(TABS, 0)
         self._stale = set(TABS)
-        self._urgent = False
         self._generation = dict.fromkeys(TABS, 0)
         self._plotting_loaded = False
         self._loader = None
         self._syncing = EchoGuard()
         self._refresh_timer = QTimer(self, singleShot=True, interval=0, timeout=self._refresh)
 
-        self.tabs.currentChanged.connect(lambda index: self._schedule(now=True))
+        self.tabs.currentChanged.connect(lambda index: self._schedule())
         m = self.model
         m.calls.callAdded.connect(self._on_calls_changed)
         m.calls.callsCleared.connect(self._on_calls_cleared)
@@ -136,11 +138,11 @@ class PlotsPanel(QWidget):
         self.heatmap_info.setWordWrap(True)
         self.log_colors = QCheckBox("log colour scale")
         self.log_colors.setToolTip("Colour |grad| on a logarithmic scale (for gradients that span decades)")
-        self.log_colors.toggled.connect(lambda checked: self._mark("heatmap", now=True))
+        self.log_colors.toggled.connect(lambda checked: self._mark("heatmap"))
         self.signed_colors = QCheckBox("signed")
         self.signed_colors.setToolTip("Colour the gradient's values themselves on a diverging map "
                                       "(blue < 0 < red, white at 0) instead of |grad|")
-        self.signed_colors.toggled.connect(lambda checked: self._mark("heatmap", now=True))
+        self.signed_colors.toggled.connect(lambda checked: self._mark("heatmap"))
         row = QHBoxLayout()
         row.addWidget(self.heatmap_info, 1)
         row.addWidget(self.signed_colors)
@@ -247,7 +249,7 @@ class PlotsPanel(QWidget):
         if self._loader is not None:
             self._loader.join()
         self._plotting_loaded = True
-        self._schedule(now=True)
+        self._schedule()
 
     def _ensure_views(self):
         if self.views:
@@ -269,28 +271,22 @@ class PlotsPanel(QWidget):
                               foreground=palette.color(QPalette.ColorRole.WindowText).name())
 
     # -- scheduling ---------------------------------------------------------------------------------
-    def _mark(self, *names, now: bool = False):
-        """``names`` (all tabs if none) need a rebuild. Updates from the kernel wait
-        while it is busy; ``now`` is for the user's own actions in this panel."""
+    def _mark(self, *names):
+        """``names`` (all tabs if none) need a rebuild, on the next turn of the event
+        loop (a burst of signals is one rebuild). The kernel's being busy does not
+        hold it: what the tabs show is all in the records that came (a cell's calls
+        and tensors), and the derivations still running change none of it."""
         self._stale.update(names or TABS)
-        self._schedule(now=now)
+        self._schedule()
 
-    def _schedule(self, now: bool = False):
-        self._urgent = self._urgent or now
+    def _schedule(self):
         if not self._refresh_timer.isActive():
             self._refresh_timer.start()
 
-    def _holding(self) -> bool:
-        """Redraws wait while the kernel works (cells, derivations, sweeps): a render
-        competes with the GUI thread for the interpreter, and the kernel's results
-        arrive in bursts anyway. They happen, once, when it is idle."""
-        return self.model.kernel.busy and not self._urgent
-
     def _refresh(self):
         """Rebuild the visible tab if stale (the others wait until they are shown)."""
-        if not self.isVisible() or self._holding():
+        if not self.isVisible():
             return
-        self._urgent = False
         name = TABS[self.tabs.currentIndex()]
         if name in self._stale:
             self._stale.discard(name)
@@ -306,15 +302,15 @@ class PlotsPanel(QWidget):
             return True
         if self._loader is not None and not self._plotting_loaded:
             return True
-        return not self._holding() and (self._refresh_timer.isActive() or name in self._stale)
+        return self._refresh_timer.isActive() or name in self._stale
 
     def showEvent(self, event):
         super().showEvent(event)
-        self._schedule(now=True)
+        self._schedule()
 
     def changeEvent(self, event):
         if event.type() == QEvent.Type.PaletteChange:
-            self._mark(now=True)
+            self._mark()
         super().changeEvent(event)
 
     # -- model → view -----------------------------------------------------------------------------
@@ -368,6 +364,8 @@ class PlotsPanel(QWidget):
             self._stale.add("norms")
             return
         from gradstudio.studio.figures import plotting
+
+        from ..plots.view import overlay_titles
         colors = self.colors()
         selection = self.model.selection.current
         selected = selection.node if selection.call == record.index else None
@@ -380,25 +378,32 @@ class PlotsPanel(QWidget):
         shown = self.norms_plot
         if shown is not None and content == self._norms_content and not view.rendering() \
                 and (shown.ax.get_xlim(), shown.ax.get_ylim()) == self._norms_limits:
+            if title == self._norms_title and self.stacks["norms"].currentWidget() is view:
+                self.norms_call = index      # the very chart on screen: nothing to draw
+                return
             # The same bars (a re-run cell): only the title's call number changes. Making
-            # the axes and their ticks afresh is most of a frame; keep them.
+            # the axes and their ticks afresh is most of a frame, and so is drawing them:
+            # keep the axes and the frame, draw the new title over it.
             def retitle(figure):
                 plotting.norms_title(shown.ax, title, colors)
                 return shown
 
-            self._submit("norms", retitle, lambda plot: self._norms_shown(plot, index, content), keep=True)
+            self._submit("norms", retitle, lambda plot: self._norms_shown(plot, index, content, title),
+                         overlay=True)
             return
 
         def build(figure):
             plotting.style_figure(figure, colors)
-            return plotting.gradient_norms(figure.add_subplot(), nodes, selected=selected, colors=colors,
+            plot = plotting.gradient_norms(figure.add_subplot(), nodes, selected=selected, colors=colors,
                                            title=title)
+            overlay_titles(plot.ax)
+            return plot
 
-        self._submit("norms", build, lambda plot: self._norms_shown(plot, index, content))
+        self._submit("norms", build, lambda plot: self._norms_shown(plot, index, content, title))
 
-    def _norms_shown(self, plot, index: int, content: tuple):
+    def _norms_shown(self, plot, index: int, content: tuple, title: str):
         self.norms_plot, self.norms_call = plot, index
-        self._norms_content = content
+        self._norms_content, self._norms_title = content, title
         self._norms_limits = (plot.ax.get_xlim(), plot.ax.get_ylim())   # a pan or zoom: build afresh
 
     def _render_loss(self):
@@ -429,9 +434,10 @@ class PlotsPanel(QWidget):
         for attribute in reset:
             setattr(self, attribute, None)
 
-    def _submit(self, name: str, build, done, keep: bool = False):
+    def _submit(self, name: str, build, done, keep: bool = False, overlay: bool = False):
         """Draw a plot in tab ``name`` (in the view's worker); show it when it is ready
-        (``keep``: ``build`` changes the figure shown instead of making a new one)."""
+        (``keep``: ``build`` changes the figure shown instead of making a new one;
+        ``overlay``: it changes only the overlay titles, see PlotView.submit)."""
         self._ensure_views()
         view = self.views[name]
         self._generation[name] += 1
@@ -443,7 +449,7 @@ class PlotsPanel(QWidget):
             done(plot)
             self.stacks[name].setCurrentWidget(view)
 
-        view.submit(build, shown, keep=keep)
+        view.submit(build, shown, keep=keep, overlay=overlay)
 
     # -- heatmap ------------------------------------------------------------------------------------
     def _render_heatmap(self):
@@ -528,7 +534,7 @@ class PlotsPanel(QWidget):
     def _on_element_changed(self, value=None):
         self._update_range_boxes()
         if self.heatmap_leaf is not None:
-            self._mark("heatmap", now=True)
+            self._mark("heatmap")
 
     def sweep_target(self):
         """(call, vertex, element) chosen in the controls, or None."""
@@ -548,7 +554,7 @@ class PlotsPanel(QWidget):
         self._on_leaf_picked(row, select=False)
         for spin, index in zip(self.element_spins, element):
             spin.setValue(int(index))
-        self._mark("heatmap", now=True)
+        self._mark("heatmap")
         return True
 
     def _recorded_value(self):
@@ -624,7 +630,7 @@ class PlotsPanel(QWidget):
         else:
             self._set_sweep_status(self.sweep.message)
             self.tabs.setCurrentWidget(self.pages["sweep"])
-        self._mark("sweep", now=True)
+        self._mark("sweep")
 
     def _set_failed_status(self, text: str):
         color = theme.colors(self.palette())["error"]
@@ -633,8 +639,6 @@ class PlotsPanel(QWidget):
     def _on_busy_changed(self, busy: bool):
         if busy:
             return
-        if self._stale:
-            self._schedule()              # the redraws held while the kernel worked
         if self.sweep.pending:            # idle without answering: it died, or dropped the request
             QTimer.singleShot(0, self._check_unanswered)
 
@@ -681,7 +685,6 @@ class PlotsPanel(QWidget):
         if name == "norms" and self.norms_plot is not None and self.norms_call is not None:
             node = self.norms_plot.node_at(event.xdata)
             if node is not None:
-                self._urgent = True           # the user's click: show it even if the kernel works
                 self.model.selection.select(call=self.norms_call, node=node)
         elif name == "heatmap" and self.heatmap_plot is not None and self.heatmap_leaf is not None \
                 and event.inaxes is self.heatmap_plot.image.axes:
