@@ -209,6 +209,34 @@ def test_the_same_chart_with_the_same_title_is_not_drawn_again(qtbot, panel):
     assert panel.norms_call == 1 and panel.stacks["norms"].currentWidget() is view
 
 
+def test_the_heatmap_of_a_rerun_with_the_same_gradient_only_retitles(qtbot, panel):
+    from gradstudio.ui.plots.view import render_image
+    panel.tabs.setCurrentIndex(1)
+    for index in (0, 1):            # the canvas takes its size after the first frame: that one is built again
+        add_calls(panel, recorded_call(index))
+        panel.model.selection.select(call=index, node=0)
+        settle(qtbot, panel)
+    view = panel.views["heatmap"]
+    draws, overlays = view.draws, view.overlay_draws
+    add_calls(panel, recorded_call(2))
+    panel.model.selection.select(call=2, node=0)
+    settle(qtbot, panel)
+    assert view.draws == draws + 1 and view.overlay_draws == overlays + 1
+    assert panel.heatmap_plot.image.axes.get_title(loc="left") == "|∂f/∂w| in backward #2"
+    assert panel.heatmap_leaf == (2, 0), "a click picks the element in the call shown"
+    full, _, _ = render_image(view.figure, view.canvas.device_pixel_ratio)
+    assert full == view.canvas.frame
+    panel.model.selection.select(tensor="w")               # nothing of the image changes, nor the title...
+    panel.model.selection.select(call=2, node=0)
+    settle(qtbot, panel)
+    assert view.draws == draws + 1, "the same image and title: not drawn again"
+    add_calls(panel, recorded_call(3, scale=2.0))           # another gradient: a whole frame
+    panel.model.selection.select(call=3, node=0)
+    settle(qtbot, panel)
+    assert view.draws == draws + 2 and view.overlay_draws == overlays + 1
+    np.testing.assert_allclose(panel.heatmap_plot.image.get_array(), [[2, 4, 1], [0, 6, 2]])
+
+
 def test_heatmap_follows_the_selection_and_a_click_picks_the_sweep_element(qtbot, panel):
     add_calls(panel, recorded_call(0))
     panel.tabs.setCurrentIndex(1)

@@ -101,6 +101,7 @@ class PlotsPanel(QWidget):
         self.norms_call = None          # the call the norms tab shows
         self._norms_content = self._norms_limits = self._norms_title = None   # what its bars show, where, titled
         self.heatmap_leaf = None        # (call, vertex) when the heatmap shows a leaf's gradient
+        self._heatmap_shown = None      # (what its image shows, its title, its limits)
         self.sweep = SweepState()       # asked of the kernel, and what came back
         self.renders = dict.fromkeys(TABS, 0)
         self._stale = set(TABS)
@@ -464,9 +465,12 @@ class PlotsPanel(QWidget):
             self._stale.add("heatmap")
             return
         from gradstudio.studio.figures import plotting
+
+        from ..plots.view import overlay_titles, retitle
         colors = self.colors()
         self._ensure_views()
-        self.views["heatmap"].suggested_name = f"gradient-{file_part(source.get('name') or 'heatmap')}.png"
+        view = self.views["heatmap"]
+        view.suggested_name = f"gradient-{file_part(source.get('name') or 'heatmap')}.png"
         self.heatmap_info.setText(source.get("info", ""))
         marked = None
         target = self.sweep_target()
@@ -477,13 +481,37 @@ class PlotsPanel(QWidget):
         if signed:          # the title names what is drawn: ∂f/∂x, not |∂f/∂x|
             title = re.sub(r"\|([^|]+)\|", r"\1", title, count=1)
 
-        def build(figure):
-            plotting.style_figure(figure, colors)
-            return plotting.gradient_heatmap(figure.add_subplot(), grad, colors=colors, title=title,
-                                             log=log, marked=marked, signed=signed)
+        array = np.asarray(grad)
+        content = (array.shape, array.dtype.str, array.tobytes(), log, signed, marked,
+                   tuple(sorted(colors.items())), tuple(view.figure.get_size_inches()))
 
         def done(plot):
             self.heatmap_plot, self.heatmap_leaf = plot, leaf
+            ax = plot.image.axes
+            self._heatmap_shown = (content, title, (ax.get_xlim(), ax.get_ylim()))
+
+        shown = self.heatmap_plot
+        if shown is not None and self._heatmap_shown is not None and not view.rendering():
+            ax = shown.image.axes
+            was, was_title, limits = self._heatmap_shown
+            if content == was and (ax.get_xlim(), ax.get_ylim()) == limits:
+                if title == was_title and self.stacks["heatmap"].currentWidget() is view:
+                    self.heatmap_leaf = leaf     # the very image on screen (of a re-run's call)
+                    return
+
+                def new_title(figure):           # the same image, another call: only the title changes
+                    retitle(ax, title)
+                    return shown
+
+                self._submit("heatmap", new_title, done, overlay=True)
+                return
+
+        def build(figure):
+            plotting.style_figure(figure, colors)
+            plot = plotting.gradient_heatmap(figure.add_subplot(), grad, colors=colors, title=title,
+                                             log=log, marked=marked, signed=signed)
+            overlay_titles(plot.image.axes)
+            return plot
 
         self._submit("heatmap", build, done)
 

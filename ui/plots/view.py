@@ -49,6 +49,13 @@ def overlay_titles(ax) -> None:
         text.set_animated(True)
 
 
+def retitle(ax, title: str) -> None:
+    """Give ``ax``'s title (the one that has a text: left, centre or right) a new text,
+    keeping its style."""
+    text = next((t for t in _titles(ax) if t.get_text()), ax.title)
+    text.set_text(title)
+
+
 def _titles(ax) -> tuple:
     return ax.title, ax._left_title, ax._right_title     # (matplotlib keeps the left/right ones private)
 
