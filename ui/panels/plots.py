@@ -20,12 +20,14 @@ affected tabs stale; one zero-delay timer rebuilds the visible tab, so a
 burst of signals (a cell's calls, tensors and the selection that follows
 them) costs one render. Hidden tabs (and a hidden panel) are rebuilt when
 they are shown. A tab is drawn as soon as its data is there: nothing it shows
-waits for the kernel's checks and derivations, so neither does the plot. A
-re-run that gives the same bars only redraws the title (an overlay over the
-kept frame), and the same chart with the same title is not drawn again. The figure is built
-and rendered off the GUI thread (:mod:`gradstudio.ui.plots.view`); a tab
-with nothing to plot shows a plain message, so matplotlib is imported — in a
-thread — only when there is a first plot. Drawing itself is
+waits for the kernel's checks and derivations, so neither does the plot
+(and a run of many cells draws as they finish: one frame at a time, only the
+newest waiting). A re-run that gives the same bars or the same heatmap only
+draws the new title over the kept frame, and the same chart with the same
+title is not drawn again. The figure is built and rendered off the GUI
+thread (:mod:`gradstudio.ui.plots.view`); a tab with nothing to plot shows a
+plain message, so matplotlib is imported — in a thread — only when there is a
+first plot. Drawing itself is
 :mod:`gradstudio.studio.figures.plotting`; what to draw (which call, the
 heatmap's source, the tabs' messages, where a sweep stands) is decided in
 :mod:`gradstudio.studio.figures.plot_choice`, without Qt.
