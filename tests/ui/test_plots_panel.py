@@ -173,7 +173,7 @@ def test_the_norms_are_drawn_while_the_kernel_still_derives(qtbot, panel):
     assert panel.norms_plot.bars.patches[-1].get_height() == pytest.approx(1.0)
 
 
-def test_a_rerun_draws_only_the_new_title_over_the_kept_frame(qtbot, panel):
+def test_a_rerun_draws_only_the_new_title_over_the_kept_frame(qtbot, panel, tmp_path):
     """The same bars with a new call number: the worker restores the frame it kept and
     draws the title on it; the result is the frame a full draw makes."""
     from gradstudio.ui.plots.view import render_image
@@ -193,6 +193,10 @@ def test_a_rerun_draws_only_the_new_title_over_the_kept_frame(qtbot, panel):
     add_calls(panel, recorded_call(3, scale=3.0))      # other bars: a whole frame
     settle(qtbot, panel)
     assert view.draws == draws + 2 and view.overlay_draws == overlays + 1
+    import matplotlib
+    with matplotlib.rc_context({"svg.fonttype": "none"}):          # texts as text, to find the title
+        view.export(str(tmp_path / "norms.svg"))
+    assert "#3 z.backward()" in (tmp_path / "norms.svg").read_text(), "an export draws the title too"
 
 
 def test_the_same_chart_with_the_same_title_is_not_drawn_again(qtbot, panel):
