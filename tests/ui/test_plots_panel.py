@@ -173,6 +173,39 @@ def test_the_norms_are_drawn_while_the_kernel_still_derives(qtbot, panel):
     assert panel.norms_plot.bars.patches[-1].get_height() == pytest.approx(1.0)
 
 
+def test_a_run_of_several_cells_draws_after_its_last_cell(qtbot, panel):
+    """While more cells of a run are to finish, the plot waits (their records replace
+    it); the last cell's records are drawn at once, checks still deriving or not."""
+    panel.model.kernel.set_busy(True)
+    panel.fake_runner.cells_to_finish = 2
+    add_calls(panel, recorded_call(0))
+    settle(qtbot, panel)
+    assert panel.norms_call is None, "the next cell is still to come"
+    panel.fake_runner.cells_to_finish = 0
+    add_calls(panel, recorded_call(1))
+    settle(qtbot, panel)
+    assert panel.model.kernel.busy and panel.norms_call == 1
+
+
+def test_the_runner_counts_the_cells_a_run_has_still_to_finish(qtbot, monkeypatch):
+    """What the Plots panel waits on: a run's cells still to finish; none once the
+    kernel is idle (a failed cell ends a run early)."""
+    from types import SimpleNamespace
+
+    from gradstudio.studio.kernel.schema import CellFinished
+    from gradstudio.ui.kernel_client import KernelClient
+    from gradstudio.ui.runner import Runner
+    runner = Runner(AppModel(), KernelClient())      # never started: the signals are driven by hand
+    monkeypatch.setattr(runner.client, "run_cells", lambda cells, **options: None)
+    runner.run_cells([SimpleNamespace(index=i, source="x = 1", first_line=i) for i in (1, 2, 3)])
+    assert runner.cells_to_finish == 3
+    runner.client.cellFinished.emit(CellFinished(run=RunData(cell=1, execution_count=1)))
+    runner.client.cellFinished.emit(CellFinished(run=RunData(cell=None)))   # the editor's run: not one of them
+    assert runner.cells_to_finish == 2
+    runner.client.busyChanged.emit(False)
+    assert runner.cells_to_finish == 0 and not runner.model.kernel.busy
+
+
 def test_a_rerun_draws_only_the_new_title_over_the_kept_frame(qtbot, panel, tmp_path):
     """The same bars with a new call number: the worker restores the frame it kept and
     draws the title on it; the result is the frame a full draw makes."""

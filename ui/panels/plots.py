@@ -21,8 +21,8 @@ burst of signals (a cell's calls, tensors and the selection that follows
 them) costs one render. Hidden tabs (and a hidden panel) are rebuilt when
 they are shown. A tab is drawn as soon as its data is there: nothing it shows
 waits for the kernel's checks and derivations, so neither does the plot
-(and a run of many cells draws as they finish: one frame at a time, only the
-newest waiting). A re-run that gives the same bars or the same heatmap only
+(while a run's further cells are still to finish, it waits for the last; the
+user's own clicks and picks in this panel never wait). A re-run that gives the same bars or the same heatmap only
 draws the new title over the kept frame, and the same chart with the same
 title is not drawn again. The figure is built and rendered off the GUI
 thread (:mod:`gradstudio.ui.plots.view`); a tab with nothing to plot shows a
@@ -107,13 +107,14 @@ class PlotsPanel(QWidget):
         self.sweep = SweepState()       # asked of the kernel, and what came back
         self.renders = dict.fromkeys(TABS, 0)
         self._stale = set(TABS)
+        self._urgent = False
         self._generation = dict.fromkeys(TABS, 0)
         self._plotting_loaded = False
         self._loader = None
         self._syncing = EchoGuard()
         self._refresh_timer = QTimer(self, singleShot=True, interval=0, timeout=self._refresh)
 
-        self.tabs.currentChanged.connect(lambda index: self._schedule())
+        self.tabs.currentChanged.connect(lambda index: self._schedule(now=True))
         m = self.model
         m.calls.callAdded.connect(self._on_calls_changed)
         m.calls.callsCleared.connect(self._on_calls_cleared)
@@ -141,11 +142,11 @@ class PlotsPanel(QWidget):
         self.heatmap_info.setWordWrap(True)
         self.log_colors = QCheckBox("log colour scale")
         self.log_colors.setToolTip("Colour |grad| on a logarithmic scale (for gradients that span decades)")
-        self.log_colors.toggled.connect(lambda checked: self._mark("heatmap"))
+        self.log_colors.toggled.connect(lambda checked: self._mark("heatmap", now=True))
         self.signed_colors = QCheckBox("signed")
         self.signed_colors.setToolTip("Colour the gradient's values themselves on a diverging map "
                                       "(blue < 0 < red, white at 0) instead of |grad|")
-        self.signed_colors.toggled.connect(lambda checked: self._mark("heatmap"))
+        self.signed_colors.toggled.connect(lambda checked: self._mark("heatmap", now=True))
         row = QHBoxLayout()
         row.addWidget(self.heatmap_info, 1)
         row.addWidget(self.signed_colors)
@@ -252,7 +253,7 @@ class PlotsPanel(QWidget):
         if self._loader is not None:
             self._loader.join()
         self._plotting_loaded = True
-        self._schedule()
+        self._schedule(now=True)
 
     def _ensure_views(self):
         if self.views:
@@ -274,22 +275,32 @@ class PlotsPanel(QWidget):
                               foreground=palette.color(QPalette.ColorRole.WindowText).name())
 
     # -- scheduling ---------------------------------------------------------------------------------
-    def _mark(self, *names):
+    def _mark(self, *names, now: bool = False):
         """``names`` (all tabs if none) need a rebuild, on the next turn of the event
-        loop (a burst of signals is one rebuild). The kernel's being busy does not
-        hold it: what the tabs show is all in the records that came (a cell's calls
-        and tensors), and the derivations still running change none of it."""
+        loop (a burst of signals is one rebuild); see :meth:`_holding` for when it
+        waits. ``now`` is for the user's own actions in this panel: they never wait."""
         self._stale.update(names or TABS)
-        self._schedule()
+        self._schedule(now=now)
 
-    def _schedule(self):
+    def _schedule(self, now: bool = False):
+        self._urgent = self._urgent or now
         if not self._refresh_timer.isActive():
             self._refresh_timer.start()
 
+    def _holding(self) -> bool:
+        """Redraws wait while more cells of a run are still to finish (Run all): the
+        next cell's records would replace the frame, and a render competes with the
+        kernel for the CPU. They do not wait for the kernel's checks and derivations:
+        what the tabs show is all in the records that came (a cell's calls and
+        tensors), and the derivations still running change none of it."""
+        return (not self._urgent and self.model.kernel.busy
+                and getattr(self.runner, "cells_to_finish", 0) > 0)
+
     def _refresh(self):
         """Rebuild the visible tab if stale (the others wait until they are shown)."""
-        if not self.isVisible():
+        if not self.isVisible() or self._holding():
             return
+        self._urgent = False
         name = TABS[self.tabs.currentIndex()]
         if name in self._stale:
             self._stale.discard(name)
@@ -305,15 +316,15 @@ class PlotsPanel(QWidget):
             return True
         if self._loader is not None and not self._plotting_loaded:
             return True
-        return self._refresh_timer.isActive() or name in self._stale
+        return not self._holding() and (self._refresh_timer.isActive() or name in self._stale)
 
     def showEvent(self, event):
         super().showEvent(event)
-        self._schedule()
+        self._schedule(now=True)
 
     def changeEvent(self, event):
         if event.type() == QEvent.Type.PaletteChange:
-            self._mark()
+            self._mark(now=True)
         super().changeEvent(event)
 
     # -- model → view -----------------------------------------------------------------------------
@@ -564,7 +575,7 @@ class PlotsPanel(QWidget):
     def _on_element_changed(self, value=None):
         self._update_range_boxes()
         if self.heatmap_leaf is not None:
-            self._mark("heatmap")
+            self._mark("heatmap", now=True)
 
     def sweep_target(self):
         """(call, vertex, element) chosen in the controls, or None."""
@@ -584,7 +595,7 @@ class PlotsPanel(QWidget):
         self._on_leaf_picked(row, select=False)
         for spin, index in zip(self.element_spins, element):
             spin.setValue(int(index))
-        self._mark("heatmap")
+        self._mark("heatmap", now=True)
         return True
 
     def _recorded_value(self):
@@ -660,7 +671,7 @@ class PlotsPanel(QWidget):
         else:
             self._set_sweep_status(self.sweep.message)
             self.tabs.setCurrentWidget(self.pages["sweep"])
-        self._mark("sweep")
+        self._mark("sweep", now=True)
 
     def _set_failed_status(self, text: str):
         color = theme.colors(self.palette())["error"]
@@ -669,6 +680,8 @@ class PlotsPanel(QWidget):
     def _on_busy_changed(self, busy: bool):
         if busy:
             return
+        if self._stale:
+            self._schedule()              # the redraws held while a run's cells went on
         if self.sweep.pending:            # idle without answering: it died, or dropped the request
             QTimer.singleShot(0, self._check_unanswered)
 
@@ -715,6 +728,7 @@ class PlotsPanel(QWidget):
         if name == "norms" and self.norms_plot is not None and self.norms_call is not None:
             node = self.norms_plot.node_at(event.xdata)
             if node is not None:
+                self._urgent = True           # the user's click: show it even while cells run
                 self.model.selection.select(call=self.norms_call, node=node)
         elif name == "heatmap" and self.heatmap_plot is not None and self.heatmap_leaf is not None \
                 and event.inaxes is self.heatmap_plot.image.axes:
