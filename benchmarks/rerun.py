@@ -20,6 +20,13 @@ plots render in a worker thread), which other processes do not inflate. The
 polling that watches for idleness runs on the GUI thread too; it asks each
 panel ``is_busy()`` about once a millisecond, so a costly ``is_busy`` shows here.
 ``--profile`` prints where the GUI thread spent the re-runs (cProfile; ``--sort``, ``--top``).
+
+"Busy until" is when the poll last found a part busy; a poll waits for the GUI
+thread, so a part that finished while the thread was busy elsewhere is seen
+busy until the thread is free. It also counts the Plots panel's frames: a
+re-run of a cell that gives the same bars draws only the new title (a
+"title-only" frame over the kept one), and the same chart with the same title
+is not drawn at all.
 """
 from __future__ import annotations
 
@@ -64,6 +71,13 @@ def measure(app, args, kernel: str) -> list:
         client = window.runner.client
         client.cellFinished.connect(lambda *_: events.setdefault("output", time.perf_counter()))
         client.callChecked.connect(lambda *_: events.setdefault("checked", time.perf_counter()))
+        plots = window.panels.get("plots")
+
+        def frames():
+            views = getattr(plots, "views", {}).values()
+            return sum(v.draws for v in views), sum(getattr(v, "overlay_draws", 0) for v in views)
+
+        frames_before = frames()
         profile = None
         if args.profile:
             import cProfile
@@ -97,9 +111,12 @@ def measure(app, args, kernel: str) -> list:
             if profile is not None:
                 profile.disable()
             wait_until(app, lambda: False, 0.2)  # let idle repaints land between runs
+        frames_after = frames()
     print(f"[{kernel}] busy until (ms after the cell was sent; median, in {args.runs} re-runs): " + ", ".join(
         f"{name} {statistics.median(t) * 1e3:.0f} ({len(t)})" for name, t in
         sorted(busy_until.items(), key=lambda item: statistics.median(item[1]))))
+    drawn, titled = (after - before for after, before in zip(frames_after, frames_before))
+    print(f"[{kernel}] Plots panel: {drawn} frames in {args.runs} re-runs, {titled} of them title-only")
     if profile is not None:
         import pstats
         print(f"[{kernel}] where the GUI thread spent the re-runs:")

@@ -46,6 +46,9 @@ class Runner(QObject):
         self.derive_timeout = derive_timeout
         self._auto_selection = None
         self._kernel_used = False         # has the current kernel run anything?
+        # Cells sent and not finished yet: the Plots panel draws after a run's last one.
+        # Back to 0 when the kernel is idle (a failed cell ends a run early).
+        self.cells_to_finish = 0
         c = self.client
         c.cellStarted.connect(self._on_cell_started)
         c.cellFinished.connect(self._on_cell_finished)
@@ -54,6 +57,7 @@ class Runner(QObject):
         c.tensorsReceived.connect(model.tensors.set_tensors)
         c.sweepReceived.connect(model.sweeps.set_sweep)
         c.requestDone.connect(self._on_request_done)
+        c.busyChanged.connect(self._on_busy_changed)     # before the model hears it
         c.busyChanged.connect(model.kernel.set_busy)
         c.stateChanged.connect(self._on_state_changed)
         c.died.connect(lambda text: model.console.add_notice("error", text))
@@ -74,6 +78,7 @@ class Runner(QObject):
         if not cells:
             self.model.kernel.set_status("")
             return
+        self.cells_to_finish += len(cells)
         self.client.run_cells(
             [{"index": c.index, "source": c.source, "first_line": c.first_line} for c in cells],
             timeout=self.derive_timeout, continue_past_backward_errors=True)
@@ -186,6 +191,8 @@ class Runner(QObject):
         self.model.kernel.set_status(f"Running In [{message.execution_count}]…")
 
     def _on_cell_finished(self, message: dict):
+        if message.run.cell is not None:          # (the editor's runs are not counted)
+            self.cells_to_finish = max(0, self.cells_to_finish - 1)
         self.model.finish_cell(message.run, message.calls, message.tensors)
         self._auto_select(message.calls)
 
@@ -201,6 +208,10 @@ class Runner(QObject):
                 self.model.selection.select(call=call.index, node=call.leaves[0].vertex)
                 self._auto_selection = self.model.selection.current
                 return
+
+    def _on_busy_changed(self, busy: bool):
+        if not busy:
+            self.cells_to_finish = 0
 
     def _on_deriving(self, message: dict):
         self.model.calls.set_deriving(message.call)
