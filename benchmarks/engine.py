@@ -1,6 +1,6 @@
 """Engine speed, as ratios against baselines timed in the same run.
 
-    python benchmarks/engine.py [--rounds N]
+    python benchmarks/engine.py [--rounds N] [--baseline REV]
 
 Cases (targets from the engine issue):
   chain300   y = y * 2, 300 times on a (3,) tensor, forward + backward    ≤ 0.5 × torch
@@ -19,11 +19,22 @@ to back; the ratio printed is the median of the rounds' ratios, beside the lowes
 and highest (a shared VM's load changes from second to second, and a ratio of
 adjacent loops is steadier than a ratio of best times). The times printed are the
 best of all rounds. Cases without torch installed print the gradstudio time only.
+
+``--baseline REV`` (a git revision of this repository, e.g. ``HEAD`` or ``integ``)
+also times that revision's engine in the same process, loaded under another package
+name, in the same rounds: each case then prints both ratios against torch and the
+ratio of this tree to the baseline (an A/B that a shared machine's load cannot tilt).
 """
 from __future__ import annotations
 
 import argparse
+import importlib
+import pathlib
 import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
 import time
 
 import numpy as np
@@ -206,10 +217,48 @@ def _row(name, ours, theirs, ratio, low, high, target, baseline, unit=1e6, suffi
             f"{low:>5.2f}–{high:<5.2f} ≤ {target} × {baseline} {ok}")
 
 
+def load_baseline(revision: str):
+    """The engine as it is at git ``revision``, imported as ``_gradstudio_baseline``
+    (the engine imports itself only relatively, so a renamed copy is independent)."""
+    root = pathlib.Path(__file__).resolve().parent.parent
+    archive = subprocess.run(["git", "-C", str(root), "archive", "--format=tar", revision, "gradstudio"],
+                             check=True, capture_output=True).stdout
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="gradstudio-baseline-"))
+    with tarfile.open(fileobj=__import__("io").BytesIO(archive)) as tar:
+        tar.extractall(folder, filter="data")
+    (folder / "gradstudio").rename(folder / "_gradstudio_baseline")
+    sys.path.insert(0, str(folder))
+    return importlib.import_module("_gradstudio_baseline")
+
+
+def main_against(baseline, rounds: int):
+    """Each case timed three ways in the same rounds: this tree, the baseline, torch."""
+    cases = [("chain300", chain300), ("tutorial", tutorial), ("mlp", mlp), ("nn_sgd", nn_sgd),
+             ("nn_adam", nn_adam)]
+    print(f"{'case':<10} {'new':>10} {'baseline':>10} {'torch':>10} {'new/torch':>10} "
+          f"{'base/torch':>10} {'new/base':>9}")
+    results = {}
+    for name, make in cases:
+        functions = [make(gradstudio), make(baseline)] + ([make(torch)] if torch is not None else [])
+        times = paired_times(functions, rounds)
+        ratio = (lambda a, b: statistics.median(x / y for x, y in zip(times[a], times[b])))
+        line = f"{name:<10} {min(times[0]) * 1e6:>8.1f}us {min(times[1]) * 1e6:>8.1f}us "
+        if torch is not None:
+            line += f"{min(times[2]) * 1e6:>8.1f}us {ratio(0, 2):>10.2f} {ratio(1, 2):>10.2f} "
+        else:
+            line += f"{'':>10} {'':>10} {'':>10} "
+        results[name] = ratio(0, 1)
+        print(line + f"{ratio(0, 1):>9.2f}")
+    return results
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--baseline", metavar="REV", help="also time the engine at this git revision")
     args = parser.parse_args(argv)
+    if args.baseline:
+        return main_against(load_baseline(args.baseline), args.rounds)
     cases = [("chain300", chain300, 0.5), ("tutorial", tutorial, 0.5), ("mlp", mlp, 1.0),
              ("nn_sgd", nn_sgd, 0.5), ("nn_adam", nn_adam, 0.5)]
     print(f"{'case':<10} {'gradstudio':>12} {'baseline':>12} {'ratio':>7} {'range':^11} target")

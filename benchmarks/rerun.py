@@ -1,8 +1,11 @@
 """Re-running a cell: how long until every panel shows the new run.
 
-    python benchmarks/rerun.py [--runs N] [--example NAME] [--cell TEXT]
+    python benchmarks/rerun.py [--runs N] [--example NAME] [--cell TEXT] [--kernel both|jupyter|pipe]
+                               [--profile]
 
-Opens the main window offscreen with an example (default: the autograd
+For each kernel (default: both, the IPython kernel and the pipe kernel, in the
+same run, so the ratio between them is measured under the same load) it opens
+the main window offscreen with an example (default: the autograd
 tutorial), runs all its cells once (the first run also warms up sympy and, if
 installed, torch in the worker), then re-runs one cell (default: the tutorial's
 mean cell) N times. For each re-run it reports, from the moment the cell is
@@ -16,6 +19,14 @@ window's process spent per re-run (GUI thread, and all its threads — the
 plots render in a worker thread), which other processes do not inflate. The
 polling that watches for idleness runs on the GUI thread too; it asks each
 panel ``is_busy()`` about once a millisecond, so a costly ``is_busy`` shows here.
+``--profile`` prints where the GUI thread spent the re-runs (cProfile; ``--sort``, ``--top``).
+
+"Busy until" is when the poll last found a part busy; a poll waits for the GUI
+thread, so a part that finished while the thread was busy elsewhere is seen
+busy until the thread is free. It also counts the Plots panel's frames: a
+re-run of a cell that gives the same bars draws only the new title (a
+"title-only" frame over the kept one), and the same chart with the same title
+is not drawn at all.
 """
 from __future__ import annotations
 
@@ -31,17 +42,16 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--example", default="autograd_tutorial.py")
-    parser.add_argument("--cell", default="z = y.mean()", help="text that identifies the cell to re-run")
-    args = parser.parse_args(argv)
+LABELS = ["console output", "backward call checked", "every panel idle", "GUI thread CPU",
+          "window process CPU"]
 
-    from gradstudio.ui.app import application
+
+def measure(app, args, kernel: str) -> list:
+    """The rows (seconds, one per re-run, in LABELS' order) of one kernel."""
+    from gradstudio.ui.runner import KERNEL_ENV
     from gradstudio.ui.snapshot import all_done, scratch_window, wait_until
 
-    app = application()
+    os.environ[KERNEL_ENV] = kernel          # read when the window makes its kernel client
     with scratch_window(app) as window:
         window.resize(1600, 1000)
         window.show()
@@ -51,7 +61,8 @@ def main(argv=None):
         window.runner.run_all()
         if not wait_until(app, lambda: all_done(window), 180):
             raise SystemExit("the first run did not finish")
-        print(f"first run of every cell: {time.perf_counter() - start:.2f} s")
+        print(f"[{kernel}] first run of every cell: {time.perf_counter() - start:.2f} s "
+              f"({type(window.runner.client).__name__})")
         cell = next((c for c in window.model.script.cells() if args.cell in c.source), None)
         if cell is None:
             raise SystemExit(f"no cell contains {args.cell!r}")
@@ -60,23 +71,90 @@ def main(argv=None):
         client = window.runner.client
         client.cellFinished.connect(lambda *_: events.setdefault("output", time.perf_counter()))
         client.callChecked.connect(lambda *_: events.setdefault("checked", time.perf_counter()))
-        rows = []
+        plots = window.panels.get("plots")
+
+        def frames():
+            views = getattr(plots, "views", {}).values()
+            return sum(v.draws for v in views), sum(getattr(v, "overlay_draws", 0) for v in views)
+
+        frames_before = frames()
+        profile = None
+        if args.profile:
+            import cProfile
+            profile = cProfile.Profile()
+        rows, busy_until = [], {}
         for _ in range(args.runs):
             events.clear()
+            last_busy: dict = {}
+
+            def finished():
+                # who is still busy, and since when: the last one is where the time goes
+                now = time.perf_counter()
+                busy = {"kernel": not window.runner.is_idle()}
+                busy.update({name: bool(getattr(p, "is_busy", lambda: False)())
+                             for name, p in window.panels.items()})
+                for name, is_busy in busy.items():
+                    if is_busy:
+                        last_busy[name] = now
+                return "checked" in events and not any(busy.values()) and all_done(window)
+
+            if profile is not None:
+                profile.enable()
             start, gui, process = time.perf_counter(), time.thread_time(), time.process_time()
             window.runner.run_cell(cell.index)
-            if not wait_until(app, lambda: "checked" in events and all_done(window), 60, poll=0.001):
+            if not wait_until(app, finished, 60, poll=0.001):
                 raise SystemExit("a re-run did not finish")
             rows.append((events["output"] - start, events["checked"] - start, time.perf_counter() - start,
                          time.thread_time() - gui, time.process_time() - process))
+            for name, when in last_busy.items():
+                busy_until.setdefault(name, []).append(when - start)
+            if profile is not None:
+                profile.disable()
             wait_until(app, lambda: False, 0.2)  # let idle repaints land between runs
+        frames_after = frames()
+    print(f"[{kernel}] busy until (ms after the cell was sent; median, in {args.runs} re-runs): " + ", ".join(
+        f"{name} {statistics.median(t) * 1e3:.0f} ({len(t)})" for name, t in
+        sorted(busy_until.items(), key=lambda item: statistics.median(item[1]))))
+    drawn, titled = (after - before for after, before in zip(frames_after, frames_before))
+    print(f"[{kernel}] Plots panel: {drawn} frames in {args.runs} re-runs, {titled} of them title-only")
+    if profile is not None:
+        import pstats
+        print(f"[{kernel}] where the GUI thread spent the re-runs:")
+        pstats.Stats(profile).sort_stats(args.sort).print_stats(args.top)
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--example", default="autograd_tutorial.py")
+    parser.add_argument("--cell", default="z = y.mean()", help="text that identifies the cell to re-run")
+    parser.add_argument("--kernel", choices=["both", "jupyter", "pipe"], default="both")
+    parser.add_argument("--profile", action="store_true", help="print the GUI thread's profile of the re-runs")
+    parser.add_argument("--sort", default="tottime", help="the profile's order (a pstats key: tottime, cumulative…)")
+    parser.add_argument("--top", type=int, default=25, help="how many of the profile's lines to print")
+    args = parser.parse_args(argv)
+
+    from gradstudio.ui.app import application
+
+    app = application()
+    kernels = ["jupyter", "pipe"] if args.kernel == "both" else [args.kernel]
+    results = {kernel: measure(app, args, kernel) for kernel in kernels}
     print(f"re-running the cell containing {args.cell!r}, {args.runs} times (ms; median, max):")
-    for i, label in enumerate(["console output", "backward call checked", "every panel idle",
-                               "GUI thread CPU", "window process CPU"]):
-        values = [row[i] * 1e3 for row in rows]
-        print(f"  {label:<22} {statistics.median(values):7.1f} {max(values):7.1f}")
-    verdict = "✓" if statistics.median(row[2] for row in rows) <= 0.1 else "✗"
-    print(f"target: every panel within 100 ms {verdict}")
+    print(f"  {'':<22} " + "".join(f"{k + ' median':>15}{'max':>8}" for k in kernels))
+    for i, label in enumerate(LABELS):
+        cells = []
+        for kernel in kernels:
+            values = [row[i] * 1e3 for row in results[kernel]]
+            cells.append(f"{statistics.median(values):15.1f}{max(values):8.1f}")
+        print(f"  {label:<22} " + "".join(cells))
+    for kernel in kernels:
+        median = statistics.median(row[2] for row in results[kernel])
+        print(f"target [{kernel}]: every panel within 100 ms {'✓' if median <= 0.1 else '✗'} ({median * 1e3:.0f} ms)")
+    if len(kernels) == 2:
+        ratio = (statistics.median(row[2] for row in results["jupyter"])
+                 / statistics.median(row[2] for row in results["pipe"]))
+        print(f"every panel idle, IPython kernel / pipe kernel: {ratio:.2f}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Stepping through backward(): scrubbing a trace, and what recording one costs.
 
-    python benchmarks/stepping.py [--events 1000] [--rounds 5]
+    python benchmarks/stepping.py [--events 1000] [--rounds 5] [--wall]
 
 1. scrub — random access over a trace of about ``--events`` events
    (:class:`gradstudio.studio.stepping.Stepper`, checkpoints every 64 events):
@@ -9,8 +9,13 @@
    the first access builds the checkpoints up to it, and is reported apart).
 2. record — the cost of the step trace in the kernel: each example script run
    by a ``Session`` with ``step_trace`` off and on, and a 300-op chain's backward
-   with and without a Recorder. Printed as ratios on / off (median of the rounds'
-   ratios, adjacent runs), beside the absolute times.
+   with and without a Recorder, and the trace's ``to_data`` (what the kernel sends).
+   Printed as ratios on / off (median of the rounds' ratios, adjacent runs), beside
+   the absolute times.
+
+Times are this thread's CPU time (``time.thread_time``): the work is one thread,
+and on a shared machine wall-clock ratios swing 0.2–3× from run to run. ``--wall``
+measures wall-clock time instead.
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ import statistics
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+clock = time.thread_time
 
 
 def chain_trace(events: int) -> dict:
@@ -59,12 +65,12 @@ def scrub(events: int):
 
 def _session_time(source: str, trace: bool) -> float:
     from gradstudio.studio.session import Session
-    t = time.perf_counter()
+    t = clock()
     Session("<bench>", step_trace=trace).run_script(source, stop_on_error=False)
-    return time.perf_counter() - t
+    return clock() - t
 
 
-def _chain_time(recorder: bool) -> float:
+def _chain_time(recorder: bool, keep: list | None = None) -> float:
     import gradstudio as torch
     from gradstudio.autograd import api
     from gradstudio.autograd.events import Recorder
@@ -73,9 +79,26 @@ def _chain_time(recorder: bool) -> float:
     for _ in range(300):
         y = y * 1.0001
     z = y.sum()
-    t = time.perf_counter()
-    api._backward(z, None, None, False, None, tracer=Recorder() if recorder else None)
-    return time.perf_counter() - t
+    tracer = Recorder() if recorder else None
+    t = clock()
+    api._backward(z, None, None, False, None, tracer=tracer)
+    elapsed = clock() - t
+    if keep is not None and tracer is not None:
+        keep.append(tracer.trace)
+    return elapsed
+
+
+def to_data(rounds: int):
+    """The kernel's cost of turning a 300-op chain's trace into plain data."""
+    traces: list = []
+    backward = min(_chain_time(True, traces) for _ in range(rounds))
+    times = []
+    for trace in traces:
+        t = clock()
+        trace.to_data()
+        times.append(clock() - t)
+    print(f"to_data chain300: {len(traces[0].events)} events, {min(times) * 1e3:.2f} ms "
+          f"({min(times) / backward:.2f}× the recorded backward's {backward * 1e3:.2f} ms)")
 
 
 def record(rounds: int):
@@ -98,9 +121,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--wall", action="store_true", help="wall-clock time instead of CPU time")
     args = parser.parse_args()
+    if args.wall:
+        global clock
+        clock = time.perf_counter
     scrub(args.events)
     record(args.rounds)
+    to_data(args.rounds)
 
 
 if __name__ == "__main__":

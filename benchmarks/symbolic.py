@@ -1,13 +1,15 @@
 """Symbolic derivation cost, measured in one run.
 
-    python benchmarks/symbolic.py
+    python benchmarks/symbolic.py          (python benchmarks/symbolic.py depth: part 2 only)
 
 1. ``gradstudio check`` on ``z = (3*x*x).mean()`` with a 300×300 ``x`` against the
    same script on 2×2 (target: at most 1.5×). Naive per-element sympy takes
    ~21 s on 30×30 and grows as n⁴; the generic-element form does not grow.
    Best of three runs each, alternating.
-2. Derivation time against graph depth (10, 100, 1,000 ops of ``y = sin(y/2)``),
-   in-process, with and without simplification.
+2. The generic-element form against graph depth (10, 100, 1,000 steps of
+   ``y = sin(y/2)``, of the tutorial's ``y = y*2`` and of ``y = sin(y/2) + tanh(y)/10``,
+   whose paths double each step), in-process, derive + simplify; target under
+   1 s at depth 1,000 and a depth-1000/depth-100 ratio near 10 (linear).
 3. The effect of common-subexpression elimination: the size of a per-element
    gradient (softmax over 8 elements) before and after ``cse``.
 4. The matrix form (gradstudio.studio.symbolic.matrix): derivation time
@@ -56,25 +58,41 @@ def check_scaling(rounds: int = 3):
     return ratio
 
 
+DEPTH_CHAINS = (("y = sin(y/2)", "    y = (y * 0.5).sin()\n"),
+                ("y = y*2 (the tutorial's loop)", "    y = y * 2\n"),
+                ("y = sin(y/2) + tanh(y)/10 (paths double)", "    y = (y * 0.5).sin() + y.tanh() * 0.1\n"))
+
+
 def depth_scaling():
+    """The generic-element form against depth: derive + simplify, best of three,
+    wall-clock and this process's CPU time (a loaded machine stretches the first);
+    target under 1 s at 1,000 steps, and a ratio 1000/100 near 10 (linear)."""
     sys.path.insert(0, str(ROOT))
     from gradstudio.studio import symbolic
     from gradstudio.studio.session import Session
-    print("derivation time against graph depth (y = sin(y/2), generic-element form):")
-    for depth in (10, 100, 1000):
-        session = Session()
-        session.run_cell("import torch\nx = torch.tensor([0.5], requires_grad=True)\ny = x\n"
-                         f"for _ in range({depth}):\n    y = (y * 0.5).sin()\ny.sum().backward()\n")
-        call = session.backward_calls[0]
-        leaf = call.leaves[0].vertex
-        timings = {}
-        for simplify in (False, True):
-            start = time.perf_counter()
-            formula = symbolic.derive_leaf(call.graph, None, leaf, simplify=simplify)
-            timings[simplify] = time.perf_counter() - start
-        shown = "formula shown" if formula.formula else f"too large to show ({formula.size} ops after cse)"
-        print(f"  depth {depth:>5}: {timings[False]:6.2f} s derive, {timings[True]:6.2f} s with simplify; "
-              f"{formula.kind}, {shown}")
+    symbolic.sp()
+    print("generic-element form against graph depth (derive + simplify, best of 3):")
+    for title, body in DEPTH_CHAINS:
+        cpu, written = {}, {}
+        for depth in (10, 100, 1000):
+            session = Session()
+            session.run_cell("import torch\nx = torch.tensor([0.5, -0.2], requires_grad=True)\ny = x\n"
+                             f"for _ in range({depth}):\n{body}y.sum().backward()\n")
+            call = session.backward_calls[0]
+            leaf = call.leaves[0].vertex
+            ops = sum(1 for v in call.graph.nodes if v.kind == "op")
+            wall = cpu[depth] = float("inf")
+            for _ in range(3):
+                start, start_cpu = time.perf_counter(), time.process_time()
+                formula = symbolic.derive_leaf(call.graph, None, leaf, simplify=True)
+                wall = min(wall, time.perf_counter() - start)
+                cpu[depth] = min(cpu[depth], time.process_time() - start_cpu)
+            written[depth] = formula.formula is not None
+            shown = "formula shown" if formula.formula else f"values only, size {formula.size}"
+            print(f"  {title:<42} depth {depth:>5} ({ops:>5} ops): {wall:6.3f} s wall, "
+                  f"{cpu[depth]:6.3f} s cpu; {shown} {'✓' if cpu[depth] < 1 else '✗'}")
+        same = "" if written[100] == written[1000] else " (depth 100 writes the chain form out, 1000 does not)"
+        print(f"  {'':<42} cpu ratio depth 1000 / depth 100: {cpu[1000] / cpu[100]:.1f} (linear ≈ 10){same}")
 
 
 def cse_effect():
@@ -157,6 +175,9 @@ def matrix_scaling():
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["depth"]:
+        depth_scaling()
+        raise SystemExit
     matrix_scaling()
     check_scaling()
     depth_scaling()

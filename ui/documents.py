@@ -199,13 +199,17 @@ class DocumentController(QObject):
     # -- helpers ---------------------------------------------------------------------------------------
     def current_project(self) -> files.Project:
         view = self.window.collect_view_state() if hasattr(self.window, "collect_view_state") else {}
-        return files.Project(script=self.model.script.script_text(), view=view)
+        designs, current = self.window.collect_designs() if hasattr(self.window, "collect_designs") else ([], 0)
+        return files.Project(script=self.model.script.script_text(), view=view, designs=designs,
+                             current_design=current)
 
     def _replace(self, loaded: files.Project, path: str | None, untitled_name: str | None):
         self.model.script.set_script(loaded.script, path, untitled_name=untitled_name)
         self.model.script.view_state = dict(loaded.view)
         if hasattr(self.window, "restore_view_state"):
             self.window.restore_view_state(loaded.view)
+        if hasattr(self.window, "restore_designs"):
+            self.window.restore_designs(loaded.designs, loaded.current_design)
         self.runner.new_session()
         files.remove_file(self.recovery_path)
         self.documentOpened.emit(self.model.script.display_name())

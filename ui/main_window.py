@@ -151,13 +151,24 @@ class MainWindow(QMainWindow):
                              [int(width * 0.40), int(width * 0.60)], Qt.Orientation.Horizontal)
         if "compare" in shown and "inspector" in shown:
             self.resizeDocks([self.docks["compare"], self.docks["inspector"]],
-                             [int(width * 0.42), int(width * 0.18)], Qt.Orientation.Horizontal)
+                             [int(width * 0.44), int(width * 0.16)], Qt.Orientation.Horizontal)
         if "graph" in shown and "compare" in shown:
             self.resizeDocks([self.docks["graph"], self.docks["compare"]],
                              [int(height * 0.52), int(height * 0.48)], Qt.Orientation.Vertical)
 
     def panel(self, name: str):
         return self.panels.get(name)
+
+    def open_as_nodes(self, call_index: int):
+        """A recorded backward call as an editable design in the node editor (its dock raised):
+        "Open as nodes" from the Graph and Compare panels."""
+        editor = self.panels.get("editor")
+        record = self.model.calls.call(call_index)
+        if editor is None or record is None:
+            return None
+        self.docks["editor"].show()
+        self.docks["editor"].raise_()
+        return editor.editor.open_call(record)
 
     # -- actions and menus ----------------------------------------------------------------------------
     def _action(self, name, text, slot, shortcut=None, tip="", checkable=False) -> QAction:
@@ -437,6 +448,16 @@ class MainWindow(QMainWindow):
                 except Exception as error:   # a panel's view state is never worth losing a save
                     self.reporter.report(f"{name} panel: could not save its view", repr(error))
         return view
+
+    def collect_designs(self) -> tuple:
+        """The node editor's designs for the project file's ``designs`` section."""
+        editor = self.panels.get("editor")
+        return editor.designs() if editor is not None and hasattr(editor, "designs") else ([], 0)
+
+    def restore_designs(self, entries, current: int = 0):
+        editor = self.panels.get("editor")
+        if entries and editor is not None and hasattr(editor, "restore_designs"):
+            editor.restore_designs(entries, current)
 
     def restore_view_state(self, view: dict):
         script = self._script()

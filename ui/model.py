@@ -328,6 +328,7 @@ class TensorsModel(QObject):
     """The script's named tensors, as the kernel last described them."""
 
     tensorsChanged = Signal()
+    textArrived = Signal(str)           # a deferred tensor's reprs came (its name)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -336,6 +337,16 @@ class TensorsModel(QObject):
     def set_tensors(self, tensors: list):
         self.by_name = {t.name: t for t in tensors}
         self.tensorsChanged.emit()
+
+    def set_text(self, message):
+        """A ``TensorText`` answer: the reprs of a tensor whose record had them deferred
+        (an answer for a tensor no longer shown, or an error, changes nothing)."""
+        t = self.by_name.get(message.name)
+        if t is None or not t.text_deferred or message.error is not None:
+            return
+        self.by_name[message.name] = t.replace(value_text=message.value_text, grad_text=message.grad_text,
+                                               text_deferred=False)
+        self.textArrived.emit(message.name)
 
     def tensor(self, name: str | None) -> TensorData | None:
         return self.by_name.get(name) if name else None

@@ -9,10 +9,22 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
+import os
+
 from gradstudio.studio.kernel import schema
-from gradstudio.studio.kernel.worker import DEFAULT_DERIVE_TIMEOUT
-from .kernel_client import KernelClient
+from gradstudio.studio.kernel.service import DEFAULT_DERIVE_TIMEOUT
 from .model import AppModel
+
+KERNEL_ENV = "GRADSTUDIO_KERNEL"     # "jupyter" (default) or "pipe" (the pipe kernel, kernel/worker.py)
+
+
+def make_client(parent=None, **options):
+    """The window's kernel client: the IPython kernel unless ``GRADSTUDIO_KERNEL=pipe``."""
+    if os.environ.get(KERNEL_ENV, "jupyter") == "pipe":
+        from .kernel_client import KernelClient
+        return KernelClient(parent, **options)
+    from .jupyter_client import JupyterClient
+    return JupyterClient(parent, **options)
 
 
 def has_code(source: str) -> bool:
@@ -23,15 +35,20 @@ def has_code(source: str) -> bool:
 class Runner(QObject):
     internalError = Signal(str, str)    # (summary, details): a bug to show in the error panel
     jacobianReceived = Signal(object)   # the kernel's JacobianResult (request_jacobian)
+    localDerivativesReceived = Signal(object)   # the kernel's LocalDerivatives (request_local_derivatives)
+    hessianReceived = Signal(object)    # the kernel's HessianResult (request_hessian)
 
-    def __init__(self, model: AppModel, client: KernelClient | None = None, parent=None, *,
+    def __init__(self, model: AppModel, client=None, parent=None, *,
                  derive_timeout: float = DEFAULT_DERIVE_TIMEOUT):
         super().__init__(parent)
         self.model = model
-        self.client = client or KernelClient(self)
+        self.client = client or make_client(self)
         self.derive_timeout = derive_timeout
         self._auto_selection = None
         self._kernel_used = False         # has the current kernel run anything?
+        # Cells sent and not finished yet: the Plots panel draws after a run's last one.
+        # Back to 0 when the kernel is idle (a failed cell ends a run early).
+        self.cells_to_finish = 0
         c = self.client
         c.cellStarted.connect(self._on_cell_started)
         c.cellFinished.connect(self._on_cell_finished)
@@ -40,6 +57,7 @@ class Runner(QObject):
         c.tensorsReceived.connect(model.tensors.set_tensors)
         c.sweepReceived.connect(model.sweeps.set_sweep)
         c.requestDone.connect(self._on_request_done)
+        c.busyChanged.connect(self._on_busy_changed)     # before the model hears it
         c.busyChanged.connect(model.kernel.set_busy)
         c.stateChanged.connect(self._on_state_changed)
         c.died.connect(lambda text: model.console.add_notice("error", text))
@@ -60,6 +78,7 @@ class Runner(QObject):
         if not cells:
             self.model.kernel.set_status("")
             return
+        self.cells_to_finish += len(cells)
         self.client.run_cells(
             [{"index": c.index, "source": c.source, "first_line": c.first_line} for c in cells],
             timeout=self.derive_timeout, continue_past_backward_errors=True)
@@ -132,6 +151,24 @@ class Runner(QObject):
             request["v"] = [float(x) for x in v]
         self.client.submit(request)
 
+    def request_local_derivatives(self, call: int, vertices=None):
+        """Ask for the step-through's VJP of each node of a call written out (local
+        derivatives from the ops' symbolic forwards), emitted as ``localDerivativesReceived``."""
+        request = {"type": "local_derivatives", "call": call}
+        if vertices is not None:
+            request["vertices"] = [int(v) for v in vertices]
+        self.client.submit(request)
+
+    def request_hessian(self, call: int, vertex: int):
+        """Ask for one leaf's Hessian, matrix form beside autograd.functional.hessian;
+        the answer is the kernel's ``hessian`` message, emitted as ``hessianReceived``."""
+        self.client.submit({"type": "hessian", "call": call, "vertex": vertex})
+
+    def request_tensor_text(self, name: str):
+        """Ask for the reprs of a named tensor whose record deferred them; the answer
+        fills ``model.tensors`` (``textArrived``)."""
+        self.client.submit({"type": "tensor_text", "name": name})
+
     def is_idle(self) -> bool:
         """Nothing running or queued, the kernel ready, every derivation back."""
         return (not self.client.busy and self.client.state == "idle"
@@ -141,6 +178,12 @@ class Runner(QObject):
     def _on_message(self, message):
         if isinstance(message, schema.JacobianResult):
             self.jacobianReceived.emit(message)
+        elif isinstance(message, schema.LocalDerivatives):
+            self.localDerivativesReceived.emit(message)
+        elif isinstance(message, schema.HessianResult):
+            self.hessianReceived.emit(message)
+        elif isinstance(message, schema.TensorText):
+            self.model.tensors.set_text(message)
 
     def _on_cell_started(self, message: dict):
         self._kernel_used = True
@@ -148,6 +191,8 @@ class Runner(QObject):
         self.model.kernel.set_status(f"Running In [{message.execution_count}]…")
 
     def _on_cell_finished(self, message: dict):
+        if message.run.cell is not None:          # (the editor's runs are not counted)
+            self.cells_to_finish = max(0, self.cells_to_finish - 1)
         self.model.finish_cell(message.run, message.calls, message.tensors)
         self._auto_select(message.calls)
 
@@ -163,6 +208,10 @@ class Runner(QObject):
                 self.model.selection.select(call=call.index, node=call.leaves[0].vertex)
                 self._auto_selection = self.model.selection.current
                 return
+
+    def _on_busy_changed(self, busy: bool):
+        if not busy:
+            self.cells_to_finish = 0
 
     def _on_deriving(self, message: dict):
         self.model.calls.set_deriving(message.call)

@@ -24,7 +24,9 @@ import numpy as np
 # once gradstudio/__init__ has run, gradstudio.tensor is the torch.tensor() function.
 _tensor = sys.modules[__name__.rsplit(".", 2)[0] + ".tensor"]
 from .grad_mode import state as _grad_state
-from .node import AccumulateGrad
+from .node import EPOCH as _EPOCH, AccumulateGrad
+
+ndarray = np.ndarray
 
 _getrefcount = sys.getrefcount
 
@@ -105,7 +107,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
             if grad is None:
                 grads = None
             else:
-                grads = apply_rules(node, grad)
+                grads = apply_rules(node, grad)  # through the module: the profiler wraps it
                 if node._has_hooks and node._hooks:
                     grads = _post_hooks(node, grads, grad, tracer)
             if not retain_graph:
@@ -278,7 +280,12 @@ def apply_rules(node, grad) -> list:
         return [None if g is None else _fit_to_input(g, meta)
                 for g, meta in zip(op.vjp_all(node, grad), node._inputs)]
     if op.saves:
-        inputs = node.saved_inputs()  # raises if they were freed or changed in place
+        # node.saved_inputs() raises if they were freed or changed in place; its
+        # common case (nothing freed, changed or packed) tested here without the call
+        if node._released or node._epoch != _EPOCH[0] or node._unpack_hook is not None:
+            inputs = node.saved_inputs()
+        else:
+            inputs = node._inputs
         if op.saves_result:
             enabled = _grad_state.enabled
             result = _tensor.make(node._out_data, enabled, node if enabled else None)
@@ -288,13 +295,14 @@ def apply_rules(node, grad) -> list:
         inputs, result = node._inputs, None
     params = node._params
     rules = op.vjp
+    variadic = type(rules) is not tuple
     grads = []
     i = 0
     for next_node, _ in node.next_functions:
         if next_node is None:
             grads.append(None)
         else:
-            if type(rules) is tuple:
+            if not variadic:
                 rule = rules[i]
                 if rule is None:  # e.g. the target of a loss (torch has no formula either)
                     argument = "target" if op.category == "loss" else f"input {i} of {op.name}"
@@ -315,13 +323,14 @@ def _apply_array_rules(node, op, grad) -> list:
     """:func:`apply_rules` for a pass that is not recorded: the op's array rules on
     the raw arrays, each gradient summed back to its input's shape and cast to its
     dtype with numpy, and only then wrapped in a tensor."""
-    # saved_inputs() raises if they were freed or changed in place; _out_data is None
+    # _saved_inputs raises if they were freed or changed in place; _out_data is None
     # unless the rules read the result
-    inputs = node.saved_inputs() if op.saves else node._inputs
+    inputs = _saved_inputs(node) if op.saves else node._inputs
     result = node._out_data
-    Tensor = _tensor.Tensor
-    arrays = [a._data if isinstance(a, Tensor) else a for a in inputs]
+    Tensor, make = _tensor.Tensor, _tensor.make
+    arrays = [a._data if type(a) is Tensor or isinstance(a, Tensor) else a for a in inputs]
     params = node._params
+    rules = op.vjp_arrays
     g = grad._data
     grads = []
     i = 0
@@ -329,15 +338,23 @@ def _apply_array_rules(node, op, grad) -> list:
         if next_node is None:
             grads.append(None)
         else:
-            rule = op.vjp_arrays[i]
-            out = rule(g, result, *arrays, **params) if params else rule(g, result, *arrays)
+            out = rules[i](g, result, *arrays, **params) if params else rules[i](g, result, *arrays)
             target = arrays[i]
-            if out is g and g.shape == target.shape and g.dtype == target.dtype:
-                grads.append(grad)  # passed on unchanged (expand, clone, casts)
+            if type(out) is ndarray and out.shape == target.shape and out.dtype == target.dtype:
+                # passed on unchanged (expand, clone, casts, add) or already in shape
+                grads.append(grad if out is g else make(out))
             else:
-                grads.append(_tensor.make(_fit_array(out, target)))
+                grads.append(make(_fit_array(out, target)))
         i += 1
     return grads
+
+
+def _saved_inputs(node):
+    """``node.saved_inputs()`` with its common case (nothing freed, changed or packed)
+    tested here, without the method call."""
+    if node._released or node._epoch != _EPOCH[0] or node._unpack_hook is not None:
+        return node.saved_inputs()
+    return node._inputs
 
 
 def _fit_array(g, target) -> np.ndarray:

@@ -78,7 +78,7 @@ def node_name(node) -> str:
 _DTYPE_NAMES: dict = {}
 
 
-@dataclass
+@dataclass(slots=True)
 class Value:
     """A gradient as the trace keeps it: shape, dtype, and the values themselves when
     there are at most ``Recorder.max_elements`` of them, else only a summary."""
@@ -90,7 +90,8 @@ class Value:
 
     @classmethod
     def of(cls, array, max_elements: int) -> Value:
-        array = np.asarray(array)
+        if type(array) is not np.ndarray:
+            array = np.asarray(array)
         dtype = _DTYPE_NAMES.get(array.dtype)
         if dtype is None:   # str(dtype) costs more than the copy of a small gradient
             dtype = _DTYPE_NAMES[array.dtype] = str(array.dtype)
@@ -133,7 +134,7 @@ class NodeInfo:
     freed: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class Event:
     """One step. ``kind`` is the tracer method's name; ``node`` the trace id of the node
     it happened at. The other fields are set for the kinds that have them."""
@@ -155,17 +156,29 @@ class Event:
     error_type: str | None = None
     message: str | None = None
 
-    def to_data(self) -> dict:
+    def to_data(self, memo: dict | None = None) -> dict:
+        """Plain data; ``memo`` (id → data) writes a Value shared by two events once."""
         data = {}
-        for name, value in self.__dict__.items():
+        for name in _EVENT_FIELDS:
+            value = getattr(self, name)
             if value is None:
                 continue
             if isinstance(value, Value):
-                value = value.to_data()
+                if memo is None:
+                    value = value.to_data()
+                else:
+                    key = id(value)
+                    written = memo.get(key)
+                    if written is None:
+                        written = memo[key] = value.to_data()
+                    value = written
             elif name == "returned":
                 value = [None if v is None else v.to_data() for v in value]
             data[name] = value
         return data
+
+
+_EVENT_FIELDS = tuple(Event.__dataclass_fields__)
 
 
 @dataclass
@@ -177,8 +190,9 @@ class Trace:
     dropped: int = 0                   # events past the recorder's limit, not kept
 
     def to_data(self) -> dict:
+        memo: dict = {}
         return {"nodes": [_node_data(n) for n in self.nodes],
-                "events": [e.to_data() for e in self.events],
+                "events": [e.to_data(memo) for e in self.events],
                 "dropped": self.dropped}
 
     def to_json(self, **options) -> str:
@@ -209,6 +223,10 @@ class Recorder(Tracer):
         self._ids: dict = {}
         self._keep = []            # the nodes themselves, so their ids stay unique
         self._started = None       # the node whose node_start came last
+        # id(next node) -> (array, Value) of the gradient an edge just sent it: a node with
+        # one incoming edge starts with that very array, and its Value is shared (not copied
+        # twice); a fan-out's sum is a new array, so it gets its own
+        self._sent: dict = {}
 
     # -- bookkeeping -------------------------------------------------------------
     def node_id(self, node) -> int:
@@ -218,8 +236,11 @@ class Recorder(Tracer):
         if found is None:
             found = self._ids[key] = len(self.trace.nodes)
             self._keep.append(node)
-            leaf = getattr(node, "variable", None)
-            saves = bool(node.op is not None and node.op.saves)
+            op = node.op
+            # only an AccumulateGrad (op None) has a variable; asking a Node for one would
+            # go through its __getattr__ and build an AttributeError, the trace's top cost
+            leaf = node.variable if op is None else None
+            saves = bool(op is not None and op.saves)
             info = NodeInfo(found, node_name(node), saves,
                             tuple(leaf._data.shape) if leaf is not None else None)
             if saves:
@@ -261,8 +282,14 @@ class Recorder(Tracer):
 
     def node_start(self, node, grad):
         self._started = node
-        if not self._full():
-            self._add("node_start", node, grad=self._value(grad))
+        if self._full():
+            return
+        value = None
+        sent = self._sent.pop(id(node), None)
+        # a hook may have changed the gradient in place since the edge: copy it again then
+        if sent is not None and grad is not None and not node._has_hooks and sent[0] is grad._data:
+            value = sent[1]
+        self._add("node_start", node, grad=value if value is not None else self._value(grad))
 
     def hook(self, node, kind, hook, argument, returned):
         if self._full():
@@ -288,7 +315,10 @@ class Recorder(Tracer):
 
     def edge(self, node, slot, next_node, input_nr, grad, remaining):
         if not self._full():
-            self._add("edge", node, grad=self._value(grad), slot=slot,
+            value = self._value(grad)
+            if value is not None and hasattr(grad, "_data"):
+                self._sent[id(next_node)] = (grad._data, value)
+            self._add("edge", node, grad=value, slot=slot,
                       next_node=self.node_id(next_node), input_nr=input_nr, remaining=remaining)
 
     def buffer_add(self, node, previous, added, total):

@@ -5,5 +5,6 @@ from .modules import (BCELoss, BCEWithLogitsLoss, BatchNorm1d, Bilinear, CrossEn
                       LogSoftmax, Module, ModuleDict, ModuleList, MSELoss, NLLLoss, ParameterDict,
                       ParameterList, ReLU, Sequential, Sigmoid, SiLU, SmoothL1Loss, Softmax, Softmin, Softplus, Tanh,
                       Unflatten)
+from .modules import Conv1d, Conv2d, MaxPool2d  # noqa: F401
 from .parameter import Parameter  # noqa: F401
 from . import modules, utils  # noqa: F401

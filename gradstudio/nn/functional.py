@@ -208,3 +208,97 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             rv[...] = (1 - momentum) * rv + momentum * batch_var
     return _apply(_rows.BATCH_NORM, (input, weight, bias, None if training else running_mean,
                                      None if training else running_var), {"training": bool(training), "eps": eps})
+
+
+# -- convolution and max pooling (rows in gradstudio/ops/conv.py) ------------------------------------
+def _tuple(value, d: int, what: str) -> tuple:
+    if isinstance(value, int):
+        return (value,) * d
+    value = tuple(int(v) for v in value)
+    if len(value) == 1:
+        return value * d
+    if len(value) != d:
+        raise RuntimeError(f"expected {what} to be a single integer value or a list of {d} values to match "
+                           f"the convolution dimensions, but got {what}={list(value)}")
+    return value
+
+
+def _convolution(d: int, name: str, input, weight, bias, stride, padding, dilation, groups):
+    from ..ops import conv as _conv_rows
+    if input.dim() not in (d + 1, d + 2):
+        raise RuntimeError(f"Expected {d + 1}D (unbatched) or {d + 2}D (batched) input to {name}, "
+                           f"but got input of size: {list(input.shape)}")
+    if input.dim() == d + 1:                      # unbatched, as torch: unsqueeze, convolve, squeeze
+        return _convolution(d, name, input.unsqueeze(0), weight, bias, stride, padding, dilation,
+                            groups).squeeze(0)
+    stride, dilation = _tuple(stride, d, "stride"), _tuple(dilation, d, "dilation")
+    kernel = tuple(weight.shape[2:])
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = (0,) * d
+        elif padding == "same":
+            if any(s != 1 for s in stride):
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            total = [dl * (k - 1) for dl, k in zip(dilation, kernel)]
+            if any(t % 2 for t in total):         # the odd one out goes on the right, as torch pads
+                extra = []
+                for t in reversed(total):
+                    extra += [0, t % 2]
+                input = pad(input, extra)
+            padding = tuple(t // 2 for t in total)
+        else:
+            raise RuntimeError(f"Invalid padding string: '{padding}'")
+    else:
+        padding = _tuple(padding, d, "padding")
+    channels = input.shape[1]
+    if weight.shape[0] < groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} at dimension 0, "
+                           f"but got weight of size {list(weight.shape)} instead")
+    if weight.shape[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+                           f"but got weight of size [{list(weight.shape)}] instead")
+    if weight.dim() != d + 2 or channels != weight.shape[1] * groups:
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, expected "
+                           f"input{list(input.shape)} to have {weight.shape[1] * groups} channels, "
+                           f"but got {channels} channels instead")
+    padded = [s + 2 * p for s, p in zip(input.shape[2:], padding)]
+    span = [dl * (k - 1) + 1 for dl, k in zip(dilation, kernel)]
+    if any(p < k for p, k in zip(padded, span)):
+        raise RuntimeError(f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
+                           f"Kernel size: ({' x '.join(map(str, span))}). "
+                           "Kernel size can't be greater than actual input size")
+    params = {"stride": stride, "padding": padding, "dilation": dilation, "groups": int(groups)}
+    if bias is None:
+        return _apply(_conv_rows.CONV_NO_BIAS, (input, weight), params)
+    return _apply(_conv_rows.CONV, (input, weight, bias), params)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-d convolution (cross-correlation): one ConvolutionBackward0 node, as torch."""
+    return _convolution(1, "conv1d", input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-d convolution (cross-correlation): one ConvolutionBackward0 node, as torch."""
+    return _convolution(2, "conv2d", input, weight, bias, stride, padding, dilation, groups)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """The maximum of every window: one MaxPool2DWithIndicesBackward0 node; with
+    ``return_indices`` also each maximum's flat position in its input plane."""
+    from ..ops import conv as _conv_rows
+    if input.dim() not in (3, 4):
+        raise RuntimeError(f"non-empty 3D or 4D (batch mode) tensor expected for input")
+    kernel = _tuple(kernel_size, 2, "kernel_size")
+    stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) else _tuple(stride, 2, "stride")
+    padding, dilation = _tuple(padding, 2, "padding"), _tuple(dilation, 2, "dilation")
+    for p, k, dl in zip(padding, kernel, dilation):
+        if p > (dl * (k - 1) + 1) // 2:
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={p}, "
+                               f"kernel_size={k} and dilation={dl}")
+    params = {"kernel_size": kernel, "stride": stride, "padding": padding, "dilation": dilation,
+              "ceil_mode": bool(ceil_mode)}
+    out = _apply(_conv_rows.MAX_POOL2D, (input,), params)
+    if return_indices:
+        return out, Tensor._make(_conv_rows.max_pool_indices(input._data, **params))
+    return out

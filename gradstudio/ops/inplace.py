@@ -125,6 +125,13 @@ def zero_(self):
 
 def fill_(self, value):
     if isinstance(value, Tensor):
+        if value.dim() != 0:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                               f"{value.dim()} dimensions.")
+        if check_inplace(self, value):
+            from .overwrite import FILL_TENSOR
+            from .table import apply
+            return commit_inplace(self, apply(FILL_TENSOR, (self, value)))
         value = value.item()
     if check_inplace(self):
         from .overwrite import FILL

@@ -1,5 +1,6 @@
 """Rows for ops that overwrite a tensor's values, as torch records them:
-``x.zero_()`` (``ZeroBackward0``), ``x.fill_(number)`` (``FillBackward2``) and
+``x.zero_()`` (``ZeroBackward0``), ``x.fill_(number)`` (``FillBackward2``),
+``x.fill_(0-d tensor)`` (``FillBackward3``: the value gets the sum of the gradient) and
 ``x.copy_(src)`` (``torch::autograd::CopyBackwards``, also the node behind a
 leaf's ``.grad`` after ``backward(create_graph=True)``). The old values get no
 gradient; ``copy_``'s source gets the incoming gradient."""
@@ -48,6 +49,22 @@ FILL = Op(
     category="elementwise",
     params=(Param("value", "float"),),
     sample=lambda rng: ([samples.uniform(rng, samples.S)], {"value": 1.5}),
+    torch=lambda torch, x, value: x.clone().fill_(value),
+)
+
+FILL_TENSOR = Op(
+    id="overwrite.FILL_TENSOR",
+    name="FillBackward3",
+    overload="the value is a 0-d tensor (its gradient is the sum of the incoming one)",
+    forward=lambda x, value: np.full_like(x, value),
+    vjp=(lambda g, r, x, value: _zeros_like(g), lambda g, r, x, value: _as_source(g.sum(), value)),
+    sympy=lambda x, value: x * 0 + value,
+    label="fill_ (tensor)",
+    doc="every element set to a 0-d tensor's value",
+    category="elementwise",
+    arity=2,
+    shape=lambda x, value: tuple(x),
+    sample=lambda rng: ([samples.uniform(rng, samples.S), samples.uniform(rng, ())], {}),
     torch=lambda torch, x, value: x.clone().fill_(value),
 )
 

@@ -369,15 +369,16 @@ NORM = Op(
 )
 
 
+# np.max and np.sum are these reductions behind a Python wrapper (same values)
 def _softmax_forward(x, *, dim):
-    shifted = x - np.max(x, axis=dim, keepdims=True)
+    shifted = x - np.maximum.reduce(x, axis=dim, keepdims=True)
     e = np.exp(shifted)
-    return e / np.sum(e, axis=dim, keepdims=True)
+    return e / np.add.reduce(e, axis=dim, keepdims=True)
 
 
 def _log_softmax_forward(x, *, dim):
-    shifted = x - np.max(x, axis=dim, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
+    shifted = x - np.maximum.reduce(x, axis=dim, keepdims=True)
+    return shifted - np.log(np.add.reduce(np.exp(shifted), axis=dim, keepdims=True))
 
 
 SOFTMAX = Op(

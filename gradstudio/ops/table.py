@@ -301,15 +301,15 @@ def record(op: Op, args: tuple, params, out: np.ndarray) -> Tensor:
     else:
         edges = tuple(map(_edge, args))
     if op.saves_inputs:
-        inputs = args
+        node = new_node(op, edges, args, params)
+        if _saved_tensors_hooks:  # torch.autograd.graph.saved_tensors_hooks (read only by ops that save)
+            _pack_saved(node)
     elif len(args) == 1 and type(args[0]) is Tensor:  # tanh, t, views: no generator for one input
         data = args[0]._data
-        inputs = (TensorMeta(data.shape, data.dtype),)
+        node = new_node(op, edges, (TensorMeta(data.shape, data.dtype),), params)
     else:
-        inputs = tuple(TensorMeta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else a for a in args)
-    node = new_node(op, edges, inputs, params)
-    if _saved_tensors_hooks and op.saves_inputs:  # torch.autograd.graph.saved_tensors_hooks
-        _pack_saved(node)
+        node = new_node(op, edges, tuple(TensorMeta(a._data.shape, a._data.dtype) if isinstance(a, Tensor)
+                                         else a for a in args), params)
     result = make(out, True, node)
     if op.saves_result:
         node._out_data = out

@@ -10,20 +10,34 @@ same way (measured against torch 2.13: 0 of 1003 elements differ, 190 unfused);
 ``addcdiv_`` and ``lerp_`` round as written. One kernel cannot be matched: torch's
 vectorised float32 ``sqrt`` (SLEEF, within 1 ulp) is not correctly rounded, numpy's
 is, so Adam, RMSprop and Adagrad differ from torch in the last bits now and then.
+
+The float32 kernels make one float64 temporary: the ufunc casts its float32 inputs
+while it computes (``dtype=float64``), the sum goes into that temporary, and one
+assignment rounds it back — the same operations as ``x.astype(f64) + a * b.astype(f64)``
+without three more arrays (an optimizer step is a dozen of these per parameter).
 """
 from __future__ import annotations
 
 import numpy as np
+
+_F32 = np.dtype(np.float32)
+_F64 = np.float64
+
+
+def _fused_add_(x: np.ndarray, a, b: np.ndarray) -> np.ndarray:
+    """x ← round32(x + a·b), with ``a·b`` exact and the sum rounded in float64 first."""
+    wide = np.multiply(a, b, dtype=_F64)
+    wide += x  # in place for arrays; a 0-d product comes back as a numpy scalar
+    x[...] = wide
+    return x
 
 
 def add_(x: np.ndarray, b: np.ndarray, alpha: float = 1.0) -> np.ndarray:
     """x ← x + alpha·b, fused."""
     if alpha == 1:
         return np.add(x, b, out=x)
-    if x.dtype == np.float32:
-        a = np.float64(np.float32(alpha))
-        x[...] = x.astype(np.float64) + a * b.astype(np.float64)
-        return x
+    if x.dtype == _F32:
+        return _fused_add_(x, _F64(np.float32(alpha)), b)
     x += x.dtype.type(alpha) * b
     return x
 
@@ -40,31 +54,31 @@ def mul_(x: np.ndarray, value: float) -> np.ndarray:
 def addcmul_(x: np.ndarray, t1: np.ndarray, t2: np.ndarray, value: float = 1.0) -> np.ndarray:
     """x ← x + (value·t1)·t2, the last multiply-add fused (what torch's compiled kernel does)."""
     p = t1 if value == 1 else x.dtype.type(value) * t1
-    if x.dtype == np.float32:
-        x[...] = x.astype(np.float64) + p.astype(np.float64) * t2.astype(np.float64)
-    else:
-        x += p * t2
+    if x.dtype == _F32:
+        return _fused_add_(x, p, t2)
+    x += p * t2
     return x
 
 
 def addcdiv_(x: np.ndarray, t1: np.ndarray, t2: np.ndarray, value: float = 1.0) -> np.ndarray:
     """x ← x + value·t1/t2 (ATen: ``self + value * t1 / t2``)."""
     if value == 1:
-        x += t1 / t2
+        quotient = np.divide(t1, t2)
     else:
-        x += x.dtype.type(value) * t1 / t2
-    return x
+        quotient = np.multiply(t1, x.dtype.type(value))
+        quotient /= t2
+    return np.add(x, quotient, out=x)
 
 
 def lerp_(x: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
     """x ← x + weight·(end − x) for weight < 0.5, else end − (end − x)·(1 − weight) (ATen's lerp)."""
     w = x.dtype.type(weight)
+    diff = np.subtract(end, x)
     if abs(weight) < 0.5:
-        diff = end - x
-        if x.dtype == np.float32:
-            x[...] = x.astype(np.float64) + np.float64(w) * diff.astype(np.float64)
-        else:
-            x += w * diff
+        if x.dtype == _F32:
+            return _fused_add_(x, _F64(w), diff)
+        x += w * diff
     else:
-        x[...] = end - (end - x) * (x.dtype.type(1) - w)
+        diff *= x.dtype.type(1) - w
+        np.subtract(end, diff, out=x)
     return x

@@ -68,7 +68,8 @@ class Adam(Optimizer):
                     source = max_sq
                 else:
                     source = exp_avg_sq
-                denom = np.sqrt(source) / source.dtype.type(bias_correction2_sqrt)
+                denom = np.sqrt(source)
+                denom /= source.dtype.type(bias_correction2_sqrt)  # in place: no second array
                 denom += denom.dtype.type(eps)
                 A.addcdiv_(p._data, exp_avg, denom, -step_size)
                 self._bump(p)

@@ -10,7 +10,8 @@ of the document so a saved file reopens as it was drawn.
 The document changes only through its methods, and each change is announced
 to listeners as a past-tense event (:class:`Event`: ``node_added``,
 ``node_removed``, ``link_added``, ``link_removed``, ``node_changed``,
-``node_moved``, ``group_changed``, ``root_changed``, then ``shapes_changed``)
+``node_moved``, ``group_changed`` (members, or collapsed/expanded), ``root_changed``,
+then ``shapes_changed``)
 — the Qt scene fills itself from the document and then listens (Orange
 canvas), and every gesture is an undo command calling these methods. Each
 method is exactly undone by another one (``remove_node`` by ``restore_node``
@@ -103,6 +104,7 @@ class Removed:
     index: int
     links: list = field(default_factory=list)        # [(position in the link list, Link)]
     groups: dict = field(default_factory=dict)       # group name -> members it belonged to
+    collapsed: set = field(default_factory=set)      # the groups among them that were collapsed
     was_root: bool = False
 
 
@@ -113,6 +115,7 @@ class Design:
         self.nodes: dict = {}              # id -> Node, in insertion order
         self.links: list = []              # Link, in insertion order
         self.groups: dict = {}             # name -> tuple of node ids
+        self.collapsed: set = set()        # names of the groups drawn as one node
         self.root: str | None = None       # the output node's id
         self.shapes: dict = {}             # node id -> shape tuple (absent where unknown)
         self.errors: dict = {}             # node id -> message
@@ -186,6 +189,9 @@ class Design:
                 self.groups[group] = tuple(m for m in members if m != node_id)
                 if not self.groups[group]:
                     del self.groups[group]
+                    if group in self.collapsed:
+                        self.collapsed.discard(group)
+                        removed.collapsed.add(group)
                 self._emit("group_changed", node=group)
         del self.nodes[node_id]
         if removed.was_root:
@@ -211,6 +217,8 @@ class Design:
             self._emit("link_added", link=link)
         for group, members in removed.groups.items():
             self.groups[group] = members
+            if group in removed.collapsed:
+                self.collapsed.add(group)
             self._emit("group_changed", node=group)
         self._changed()
 
@@ -324,12 +332,43 @@ class Design:
         for m in members:
             self._node(m)
         previous = self.groups.get(name)
+        if not members and name in self.collapsed:
+            raise DesignError(f"expand the group {name} before dissolving it")
         if members:
             self.groups[name] = members
         else:
             self.groups.pop(name, None)
         self._emit("group_changed", node=name)
         return previous
+
+    def set_collapsed(self, name: str, collapsed: bool) -> bool:
+        """Draw a group as one node (its name and the ports its members share with the
+        rest of the design), or as its members again; returns the previous state. Only
+        the drawing changes: the design computes the same."""
+        if name not in self.groups:
+            raise DesignError(f"there is no group {name!r}")
+        previous = name in self.collapsed
+        if collapsed:
+            self.collapsed.add(name)
+        else:
+            self.collapsed.discard(name)
+        self._emit("group_changed", node=name)
+        return previous
+
+    def group_of(self, node_id: str) -> str | None:
+        """The first group (by name) a node belongs to."""
+        return next((g for g, members in sorted(self.groups.items()) if node_id in members), None)
+
+    def group_ports(self, name: str) -> tuple:
+        """``(inputs, outputs)`` of a group seen as one node: the links from outside into
+        its members, by member and slot, and the members feeding something outside."""
+        members = set(self.groups.get(name, ()))
+        order = {n: i for i, n in enumerate(self.nodes)}
+        inputs = sorted((l for l in self.links if l.dst in members and l.src not in members),
+                        key=lambda l: (order[l.dst], l.slot))
+        outputs = sorted({l.src for l in self.links if l.src in members and l.dst not in members},
+                         key=order.__getitem__)
+        return inputs, outputs
 
     # -- reading ------------------------------------------------------------------------
     def _node(self, node_id: str) -> Node:
@@ -528,6 +567,8 @@ class Design:
             # sorted: a group dissolved and made again (an undo) must write the same file
             "groups": {k: list(v) for k, v in sorted(self.groups.items())},
             "root": self.root,
+            # only when some group is collapsed: a design without one writes what it always did
+            **({"collapsed": sorted(self.collapsed)} if self.collapsed else {}),
         }
 
 
@@ -576,6 +617,11 @@ def from_json(data) -> Design:
             if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
                 raise DesignError(f"group {name!r} is malformed")
             design.set_group(name, members)
+        collapsed = data.get("collapsed") or []
+        if not isinstance(collapsed, list) or not all(isinstance(g, str) for g in collapsed):
+            raise DesignError("malformed collapsed groups")
+        for name in collapsed:
+            design.set_collapsed(name, True)
         root = data.get("root")
         if root is not None:
             if not isinstance(root, str):
@@ -597,10 +643,7 @@ def _make_node(id, kind, op, params, name, value, dtype, requires_grad, position
     _check_name(name)
     ordered = ()
     if kind == "op":
-        try:
-            row = op_by_id(op)
-        except KeyError:
-            raise DesignError(f"no op {op!r} in the op table") from None
+        row = op_row(op)
         ordered = _ordered_params(row, params or {})
     elif params:
         raise DesignError(f"a {kind} node has no params")
@@ -611,6 +654,15 @@ def _make_node(id, kind, op, params, name, value, dtype, requires_grad, position
         raise DesignError("a node's position must be finite")
     return Node(id, kind, op if kind == "op" else None, ordered, name, value, dtype,
                 bool(requires_grad) and kind == "leaf", (x, y))
+
+
+def op_row(op_id: str):
+    """The op table's row with this id, for the editor (which reaches the engine's table
+    only through this module); DesignError when there is none."""
+    try:
+        return op_by_id(op_id)
+    except KeyError:
+        raise DesignError(f"no op {op_id!r} in the op table") from None
 
 
 def palette() -> list:

@@ -98,11 +98,54 @@ def engine_vjp(graph: trace.Graph, leaf_id: int, v) -> np.ndarray:
     return np.asarray(x.grad._data, dtype=np.float64).reshape(-1)
 
 
+MAX_HESSIAN_ELEMENTS = 100     # the numeric Hessian costs one backward pass per leaf element
+
+
+def hessian(graph: trace.Graph, leaf_id: int) -> np.ndarray:
+    """∇²root in the leaf for a scalar root, as (leaf elements × leaf elements), float64
+    (``autograd.functional.hessian`` over the recorded graph replayed on the engine)."""
+    from gradstudio.autograd.functional import hessian as functional_hessian
+    from gradstudio.ops.creation import tensor
+
+    backend = _Float64(EngineBackend())
+    leaf = graph[leaf_id]
+
+    def f(x):
+        return trace.interpret(graph, backend, {leaf_id: x})[graph.root]
+
+    x = tensor(np.asarray(leaf.value, dtype=np.float64))
+    H = functional_hessian(f, x).numpy()
+    return H.reshape(x.numel(), x.numel())
+
+
+def symbolic_data(call, leaf_index: int, J, H, scalar: bool = False) -> dict:
+    """The matrix forms beside the numbers (gradstudio.studio.symbolic.jacobians): J's
+    for any call, the Hessian's for a scalar root — each with its values checked against
+    the numeric J / H (``agree`` None without one): ``{"symbolic": {text, values, agree,
+    note}, "hessian_symbolic": …}``."""
+    from gradstudio.studio.symbolic import jacobians
+    graph, leaf = call.graph, call.leaves[leaf_index]
+    out = {"symbolic": _checked(jacobians.jacobian(graph, leaf.vertex), J)}
+    if scalar:      # the matrix form costs the same whatever the size: also without numeric H
+        out["hessian_symbolic"] = _checked(jacobians.hessian(graph, call.gradient, leaf.vertex), H)
+    return out
+
+
+def _checked(form, numeric) -> dict:
+    values = form.values
+    agree = None
+    if values is not None and numeric is not None:
+        agree = bool(values.shape == numeric.shape and np.allclose(
+            values, numeric, rtol=1e-4, atol=1e-6 * max(1.0, float(np.max(np.abs(numeric))) if numeric.size else 1.0)))
+    return {"text": form.text, "values": values, "agree": agree, "note": form.note}
+
+
 def explain_data(call, leaf_index: int = 0, v=None) -> dict:
     """:func:`explain` as plain data for the app, with the engine's backward(gradient=v)
     for the chosen ``v`` (``engine``; ``call_engine`` is what the call itself added):
     ``leaf, leaves [names], m, n, root_shape, leaf_shape, jacobian (m×n|None), v, jtv,
-    engine, call_engine, agree, structure, note``."""
+    engine, call_engine, agree, structure, note``; the matrix forms of J and (for a
+    scalar root) the Hessian, see :func:`symbolic_data`, and the numeric ``hessian``."""
     e = explain(call, leaf_index, v)
     graph, leaf = call.graph, call.leaves[leaf_index]
     engine = e.engine
@@ -110,7 +153,17 @@ def explain_data(call, leaf_index: int = 0, v=None) -> dict:
         engine = engine_vjp(graph, leaf.vertex, e.v)
     agree = e.jtv is None or bool(np.allclose(e.jtv, engine, rtol=2e-3, atol=2e-3 * max(
         1.0, float(np.max(np.abs(e.jtv))) if e.jtv.size else 1.0)))
-    return {"leaf": e.leaf, "leaves": [lf.name for lf in call.leaves],
+    H, hessian_note = None, None
+    scalar = not graph[graph.root].shape
+    if scalar:                                 # a scalar function: its Hessian too
+        if engine.size <= MAX_HESSIAN_ELEMENTS:
+            H = hessian(graph, leaf.vertex)
+        else:
+            hessian_note = (f"the Hessian is formed for leaves of up to {MAX_HESSIAN_ELEMENTS} elements "
+                            f"(one backward pass per element)")
+    forms = symbolic_data(call, leaf_index, e.jacobian, H, scalar)
+    return {**forms, "hessian": H, "hessian_note": hessian_note,
+            "leaf": e.leaf, "leaves": [lf.name for lf in call.leaves],
             "m": int(e.v.size), "n": int(engine.size),
             "root_shape": list(graph[graph.root].shape), "leaf_shape": list(leaf.shape),
             "jacobian": e.jacobian, "v": e.v, "jtv": e.jtv, "engine": engine,

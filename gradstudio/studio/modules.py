@@ -31,8 +31,13 @@ MAX_CALLS = 4096   # module calls remembered between backward calls (a long loop
 class ModuleGroup:
     name: str | None        # the module's qualified name in the script (``model.0``), if it has one
     label: str              # ``Linear(3→1)``, ``Tanh``, ``Sequential``
-    vertices: tuple         # op vertices its forward made, then its parameters' leaf vertices
+    ops: tuple              # op vertices its forward made
+    params: tuple = ()      # its parameters' leaf vertices that only this call's ops use
     depth: int = 0          # 0 for a call made by the script, 1 inside another module's call …
+
+    @property
+    def vertices(self) -> tuple:
+        return self.ops + self.params
 
 
 def _top_level_modules(namespace: dict):
@@ -90,6 +95,8 @@ class CallRecorder:
         self._handles = ()
 
     def __enter__(self):
+        if self._handles:       # already recording (a front end that starts cells twice)
+            return self
         self._handles = (_module.register_module_forward_pre_hook(self._before),
                          _module.register_module_forward_hook(self._after))
         return self
@@ -139,6 +146,10 @@ def groups(graph, root: Tensor, calls: list, names: dict) -> list:
     ops = [(sequence[v.tensor_id], v.id) for v in graph.nodes
            if v.kind == "op" and v.tensor_id in sequence]
     leaves = {v.tensor_id: v.id for v in graph.nodes if v.kind == "leaf"}
+    consumers: dict = {}
+    for v in graph.nodes:
+        for i in v.inputs:
+            consumers.setdefault(i, set()).add(v.id)
     if not ops:
         return []
     first, last = min(s for s, _ in ops), max(s for s, _ in ops)
@@ -152,8 +163,11 @@ def groups(graph, root: Tensor, calls: list, names: dict) -> list:
         module = call.module()
         params = ()
         if module is not None:
-            params = tuple(leaves[id(p)] for p in module.parameters() if id(p) in leaves)
+            # a parameter another call also uses (a shared or tied weight) stays outside both groups
+            inside = set(members)
+            params = tuple(leaves[id(p)] for p in module.parameters()
+                           if id(p) in leaves and consumers.get(leaves[id(p)], set()) <= inside)
         found.append(ModuleGroup(names.get(id(module)) if module is not None else None, call.label,
-                                 members + params, call.depth))
+                                 members, params, call.depth))
     found.sort(key=lambda g: (g.depth, min(g.vertices)))
     return found

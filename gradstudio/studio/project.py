@@ -2,7 +2,16 @@
 
 A project is a versioned JSON file::
 
-    {"format": "gradstudio", "version": 1, "script": "<the script text>", "view": {...}}
+    {"format": "gradstudio", "version": 1, "script": "<the script text>", "view": {...},
+     "designs": {"version": 1, "documents": [{"title": "…", "design": {<design file>}}], "current": 0}}
+
+The node editor's designs are a section of their own with its own version
+(:data:`DESIGNS_VERSION`; each design inside keeps the design file form's
+version too, :mod:`gradstudio.studio.design`), so the editor's document can
+grow without the project's version changing. A file from before the section
+(designs kept in ``view.editor``) opens with them moved into it. A newer or
+damaged designs section is refused with a message naming it, before anything
+is applied: the window, and the file on disk, stay as they were.
 
 Loading is typed: the whole file is checked against :data:`VIEW_SECTIONS`
 (dataclasses whose fields carry their ranges) and turned into plain, valid
@@ -58,10 +67,22 @@ class ProjectError(Exception):
 
 @dataclass
 class Project:
-    """The document: the script text and the window's view state (validated plain JSON)."""
+    """The document: the script text, the window's view state (validated plain JSON)
+    and the node editor's designs (:class:`DesignEntry`, each checked whole)."""
 
     script: str = ""
     view: dict = field(default_factory=dict)
+    designs: list = field(default_factory=list)
+    current_design: int = 0
+
+
+@dataclass(frozen=True)
+class DesignEntry:
+    """One design document of the editor: its tab's title and the design's own file
+    form (``Design.to_json()``), known to be readable."""
+
+    title: str
+    design: dict
 
 
 def quote(value, limit: int = QUOTE_LIMIT) -> str:
@@ -194,11 +215,79 @@ def _check_finite(value, where: str):
             stack.extend((v, f"{at}[{i}]") for i, v in enumerate(item))
 
 
+# --------------------------------------------------------------------------- the designs section
+DESIGNS_VERSION = 1
+MAX_DESIGNS = 100
+MAX_TITLE = 200
+
+
+def designs_to_json(designs: list, current: int = 0) -> dict:
+    """The ``designs`` section (see the module docstring)."""
+    return {"version": DESIGNS_VERSION,
+            "documents": [{"title": entry.title, "design": entry.design} for entry in designs],
+            "current": current if 0 <= current < len(designs) else 0}
+
+
+def parse_designs(section, where: str = "designs") -> tuple:
+    """``([DesignEntry], current)`` from a ``designs`` section, every design read by the
+    design module's own strict reader; :class:`ProjectError` names the first problem
+    (a newer section, a design that cannot be read)."""
+    if not isinstance(section, dict):
+        raise ProjectError(f"\"{where}\" must be an object, not {quote(section)}.")
+    version = section.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ProjectError(f"\"{where}.version\" is invalid ({quote(version)}).")
+    if version > DESIGNS_VERSION:
+        raise ProjectError(f"its designs were written by a newer GradStudio (designs version "
+                           f"{version}; this one reads version {DESIGNS_VERSION}).")
+    documents = section.get("documents")
+    if not isinstance(documents, list) or len(documents) > MAX_DESIGNS:
+        raise ProjectError(f"\"{where}.documents\" must be a list of at most {MAX_DESIGNS} designs.")
+    current = section.get("current", 0)
+    if not isinstance(current, int) or isinstance(current, bool):
+        raise ProjectError(f"\"{where}.current\" must be a whole number, not {quote(current)}.")
+    return [_design_entry(raw, f"{where}.documents[{i}]") for i, raw in enumerate(documents)], current
+
+
+def _design_entry(raw, where: str) -> DesignEntry:
+    # the design module reads the op table (the engine): imported only for a file with designs
+    from gradstudio.studio.design import DesignError, from_json as design_from_json
+    if not isinstance(raw, dict):
+        raise ProjectError(f"\"{where}\" must be an object, not {quote(raw)}.")
+    title = raw.get("title", "design")
+    if not isinstance(title, str) or len(title) > MAX_TITLE:
+        raise ProjectError(f"\"{where}.title\" must be text of at most {MAX_TITLE} characters.")
+    try:
+        design = design_from_json(raw.get("design")).to_json()
+    except DesignError as error:
+        raise ProjectError(f"the design {quote(title)} (\"{where}\") cannot be read: {error}.") from None
+    return DesignEntry(title, design)
+
+
+def _old_designs(view: dict):
+    """A file from before the designs section kept them in the editor's view state:
+    ``(that section's form, the view without them)``, or ``(None, view)``."""
+    editor = view.get("editor")
+    if not isinstance(editor, dict) or "designs" not in editor:
+        return None, view
+    section = {"version": 1, "documents": editor.get("designs"), "current": editor.get("current", 0)}
+    rest = {k: v for k, v in editor.items() if k not in ("designs", "current")}
+    view = dict(view)
+    if rest:
+        view["editor"] = rest
+    else:
+        del view["editor"]
+    return section, view
+
+
 # --------------------------------------------------------------------------- JSON
 def to_json(project: Project, extra: dict | None = None) -> str:
     """The project file's text: strict JSON (a non-finite number is a :class:`ProjectError`,
-    never ``NaN``/``Infinity`` on disk)."""
+    never ``NaN``/``Infinity`` on disk). The designs section is written only when there
+    are designs, so a script-only project's file is what it always was."""
     data = {"format": FORMAT, "version": VERSION, "script": project.script, "view": project.view}
+    if project.designs:
+        data["designs"] = designs_to_json(project.designs, project.current_design)
     if extra:
         data.update(extra)
     try:
@@ -240,7 +329,18 @@ def from_json(text: str, source: str = "the file") -> Project:
         view = parse_view(data.get("view", {}))
     except ProjectError as error:
         raise ProjectError(f"{source} is damaged: {error}") from None
-    return Project(script=script, view=view)
+    section = data.get("designs")
+    if section is None:
+        section, view = _old_designs(view)
+    designs, current = [], 0
+    if section is not None:
+        try:
+            designs, current = parse_designs(section)
+        except ProjectError as error:
+            why = str(error)
+            lead = f"{source} cannot be opened: " if "newer GradStudio" in why else f"{source} is damaged: "
+            raise ProjectError(f"{lead}{why} Nothing was changed.") from None
+    return Project(script=script, view=view, designs=designs, current_design=current)
 
 
 def _parse_json(text: str, source: str):

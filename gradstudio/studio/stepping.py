@@ -122,7 +122,8 @@ class State:
     finished: frozenset = frozenset()               # nodes that ran to the end
     remaining: dict = field(default_factory=dict)   # node -> edges it still waits for
     ready: tuple = ()                               # ready nodes, in the order they will run
-    buffers: dict = field(default_factory=dict)     # node -> (terms tuple, total value)
+    buffers: dict = field(default_factory=dict)     # node -> (terms tuple, total value or None
+                                                    #   while the last term is not added yet)
     edges: dict = field(default_factory=dict)       # (node, slot) -> edge event
     leaves: dict = field(default_factory=dict)      # node -> accumulated event (before/grad/after)
     freed: frozenset = frozenset()                  # nodes whose saved tensors are gone
@@ -235,8 +236,9 @@ class Stepper:
             if e.get("grad") is not None:
                 terms, total = s.buffers.get(target, ((), None))
                 terms = terms + (e["grad"],)
-                # a single term is its own total; a sum arrives as buffer_add next
-                s.buffers[target] = (terms, e["grad"] if len(terms) == 1 else total)
+                # a single term is its own total; a sum arrives as buffer_add next (until
+                # then it is None: the old total would read as "a + b = a")
+                s.buffers[target] = (terms, e["grad"] if len(terms) == 1 else None)
             left = e.get("remaining")
             if left is not None:
                 s.remaining[target] = left

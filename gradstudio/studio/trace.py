@@ -110,9 +110,10 @@ class Graph:
             return float(np.sum(root * weights) if weights is not None else np.sum(root))
         return f
 
-    def central_difference(self, vertex: int, gradient, direction: np.ndarray) -> float:
-        """(f(x + h·u) − f(x − h·u)) / 2h for the leaf ``vertex`` along ``direction``."""
-        f = self.objective(gradient)
+    def central_difference(self, vertex: int, gradient, direction: np.ndarray, f=None) -> float:
+        """(f(x + h·u) − f(x − h·u)) / 2h for the leaf ``vertex`` along ``direction``
+        (``f``: this graph's ``objective(gradient)`` if the caller has it already)."""
+        f = f if f is not None else self.objective(gradient)
         x = np.asarray(self[vertex].value, dtype=np.float64)
         h = 1e-6 * max(1.0, float(np.max(np.abs(x))) if x.size else 1.0)
         return (f({vertex: x + h * direction}) - f({vertex: x - h * direction})) / (2 * h)

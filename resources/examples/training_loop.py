@@ -32,14 +32,15 @@ optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
 print(optimizer)
 
 # %% Train: zero_grad, forward, loss, backward, step
+steps = 200
 losses = []
-for step in range(20):
+for step in range(steps):
     optimizer.zero_grad()
     loss = loss_fn(model(x), y)
     loss.backward()
     optimizer.step()
     losses.append(loss.item())
-    if step % 5 == 0 or step == 19:
+    if step % 25 == 0 or step == steps - 1:
         print(f"step {step:3d}  loss {loss.item():.5f}")
 print(f"final loss {losses[-1]:.5f} (from {losses[0]:.5f})")
 

@@ -8,6 +8,7 @@ import signal
 import stat
 import time
 
+import numpy as np
 import pytest
 
 pytest.importorskip("jupyter_client")
@@ -84,7 +85,9 @@ def reply(kernel: JupyterKernel, msg_id: str) -> dict:
 def test_completion_and_inspection_come_from_the_kernel(kernel):
     collect(kernel, kernel.execute("import torch"))
     completion = reply(kernel, kernel.complete("torch.ze", 8))
-    assert "zeros" in completion["matches"] and completion["cursor_start"] == 6
+    code, start, end = "torch.ze", completion["cursor_start"], completion["cursor_end"]
+    completed = {code[:start] + match + code[end:] for match in completion["matches"]}
+    assert {"torch.zeros", "torch.zeros_like"} <= completed
     inspection = reply(kernel, kernel.inspect("torch.ones", 10))
     assert inspection["found"] and "ones" in inspection["data"]["text/plain"]
 
@@ -127,3 +130,101 @@ def test_a_killed_kernel_is_seen_dead_and_restart_gives_a_fresh_one():
         messages = collect(k, k.execute("a"))
         assert of_type(messages, "error")[0]["content"]["ename"] == "NameError"
     assert k.runtime_dir is None
+
+
+# --------------------------------------------------------------------------- the window's comm
+from gradstudio.studio.kernel import codec, schema  # noqa: E402
+from gradstudio.studio.kernel.bridge import COMM_TARGET, DATA_KEY  # noqa: E402
+
+
+def records(messages) -> list:
+    """The GradStudio records among IOPub messages (comm_msg payloads, decoded to schema Messages)."""
+    return [codec.decode(m["content"]["data"][DATA_KEY], m.get("buffers") or [])
+            for m in of_type(messages, "comm_msg")]
+
+
+@pytest.fixture(scope="module")
+def window_kernel():
+    """A kernel with the window's comm open (as ui/jupyter_client.py opens it)."""
+    k = JupyterKernel()
+    k.start(timeout=WAIT)
+    k.comm_id = "window-comm"
+    k.comm_open(COMM_TARGET, k.comm_id)
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        got = [m for m in k.read("iopub") if not isinstance(m, ProtocolError)]
+        if any(isinstance(r, schema.Ready) for r in records(got)):
+            break
+        time.sleep(0.02)
+    else:
+        raise AssertionError("no ready on the comm")
+    yield k
+    k.shutdown()
+
+
+def run_cell(kernel, source, cell, first_line, **options):
+    meta = {"cell": cell, "first_line": first_line, "derive": True, "timeout": 30, **options}
+    return collect(kernel, kernel.execute(source, metadata={DATA_KEY: meta}))
+
+
+def test_a_window_cell_reports_its_records_with_the_files_line_numbers(window_kernel):
+    messages = run_cell(window_kernel, "import torch\nx = torch.ones(2, 2, requires_grad=True)\n"
+                        "z = (3*x*x).mean()\nz.backward()\nx.grad", cell=2, first_line=10)
+    (result,) = of_type(messages, "execute_result")          # IPython's own Out[n]
+    assert result["content"]["data"]["text/plain"].startswith("tensor([[1.5000")
+    assert not [m for m in of_type(messages, "display_data") if "text/html" in m["content"]["data"]], \
+        "the window shows its own panels, not the notebook's HTML"
+    found = records(messages)
+    assert [type(r) for r in found] == [schema.CellFinished, schema.Deriving, schema.CallChecked]
+    finished = found[0]
+    assert finished.run.cell == 2 and finished.run.ok
+    assert finished.run.execution_count == result["content"]["execution_count"]
+    (call,) = finished.calls
+    assert call.line == 13 and call.root.name == "z"     # the file's line, not the cell's
+    assert call.steps is not None, "the window's calls carry their step trace"
+    assert any(t.name == "x" for t in finished.tensors)
+    check = found[2].check
+    assert check.agree and check.leaves[0].formula == "3*2*x/4"
+
+
+def test_a_window_cells_error_keeps_ipythons_traceback_with_the_hint_and_the_files_line(window_kernel):
+    messages = run_cell(window_kernel, "y = torch.ones(2, requires_grad=True) * 2\n\ny.backward()",
+                        cell=3, first_line=20)
+    (error,) = of_type(messages, "error")
+    traceback_text = "\n".join(error["content"]["traceback"])
+    assert "line 22" in traceback_text and "Traceback" in traceback_text
+    assert error["content"]["traceback"][-1].startswith("Hint: backward() needs a scalar")
+    run = records(messages)[0].run
+    assert run.error_type == "RuntimeError" and run.error_line == 22 and run.hint
+
+
+def test_requests_on_the_comm_are_answered_and_junk_is_an_error_not_a_crash(window_kernel):
+    k = window_kernel
+    ran = records(run_cell(k, "w = torch.tensor([1.0, 2.0], requires_grad=True)\n(w * w).sum().backward()",
+                           cell=4, first_line=1))
+    (call,) = ran[0].calls
+    text, buffers = codec.encode_request({"type": "tensors", "id": 7})
+    found = records(collect(k, k.comm_send(k.comm_id, {DATA_KEY: text}, buffers)))
+    assert found[-1] == schema.Done(id=7, request="tensors", interrupted=False)
+    tensors = next(r for r in found if isinstance(r, schema.Tensors)).tensors
+    assert any(t.name == "w" for t in tensors)
+    text, buffers = codec.encode_request({"type": "jacobian", "id": 8, "call": call.index, "leaf": 0})
+    found = records(collect(k, k.comm_send(k.comm_id, {DATA_KEY: text}, buffers)))
+    (jacobian,) = [r for r in found if isinstance(r, schema.JacobianResult)]
+    assert jacobian.error is None and jacobian.m == 1 and jacobian.n == 2
+    assert np.allclose(jacobian.jacobian, [[2.0, 4.0]])      # d(w·w)/dw = 2w
+    assert found[-1] == schema.Done(id=8, request="jacobian", interrupted=False)
+    import pickle
+    for junk in ({DATA_KEY: "{not json"}, {DATA_KEY: pickle.dumps(os.system).hex()}, {"other": 1}):
+        found = records(collect(k, k.comm_send(k.comm_id, junk)))
+        assert isinstance(found[0], schema.KernelError) and isinstance(found[-1], schema.Done)
+    assert of_type(collect(k, k.execute("1 + 1")), "execute_result")
+
+
+def test_a_plot_is_an_inline_png(window_kernel):
+    messages = run_cell(window_kernel, "import matplotlib.pyplot as plt\nplt.plot([1, 3, 2])\nplt.show()",
+                        cell=5, first_line=1)
+    pngs = [m["content"]["data"]["image/png"] for m in of_type(messages, "display_data")
+            if "image/png" in m["content"]["data"]]
+    import base64
+    assert len(pngs) == 1 and base64.b64decode(pngs[0]).startswith(b"\x89PNG")

@@ -292,13 +292,14 @@ def test_sweep_with_gradient_argument_and_bad_requests(kernel):
 
 
 def test_big_graphs_arrive_in_chunks(kernel):
-    from gradstudio.studio.kernel.records import join_graph
+    from gradstudio.studio.kernel.records import GRAPH_CHUNK, join_graph
     messages = run(kernel, "import torch\nx = torch.ones(3, requires_grad=True)\ny = x\n"
                            "for i in range(500):\n    y = y * 1.01\ny.sum().backward()\n", timeout=20)
     chunks = [m.nodes for m in of_type(messages, "graph_chunk")]
-    assert len(chunks) == 6 and all(len(c) <= 200 for c in chunks)
+    pieces = -(-1002 // GRAPH_CHUNK)
+    assert len(chunks) == pieces and all(len(c) <= GRAPH_CHUNK for c in chunks)
     call = of_type(messages, "cell_finished")[0].calls[0]
-    assert call.graph.nodes is None and call.graph.chunks == 6
+    assert call.graph.nodes is None and call.graph.chunks == pieces
     call = join_graph(call, chunks)
     nodes = call.graph.nodes
     assert [n.id for n in nodes] == list(range(1002)) and call.graph.chunks is None

@@ -407,7 +407,8 @@ def _matrix_hessian_cases(t, d):
 
 
 MATRIX_HESSIAN_TEXT = {"tr(XᵀAX)": "(A.T + A) ⊗ I", "‖X‖²": "2*I", "tr(XBXᵀ)": "I ⊗ (B + B.T)",
-                       "tr(AXBXᵀ)": "A ⊗ B.T + A.T ⊗ B", "Σ exp(X) ⊙ C": "diag(vec(C ⊙ exp(X)))"}
+                       "tr(AXBXᵀ)": "A ⊗ B.T + A.T ⊗ B", "Σ exp(X) ⊙ C": "diag(vec(C ⊙ exp(X)))",
+                       "tr(XᵀX)²": "4*(tr(X.T*X)*I + 2*vec(X)*vec(X).T)"}   # the commutation matrices cancelled
 
 
 @pytest.mark.parametrize("case", list(_matrix_hessian_cases(gs, {k: np.ones((6, 6)) for k in "ABC"})[1]))

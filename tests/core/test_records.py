@@ -85,7 +85,7 @@ def test_every_record_type_survives_its_wire_form(cls, data):
 def test_every_message_the_kernel_sends_is_a_record_type():
     assert {cls.type for cls in ALL if issubclass(cls, schema.Message)} == {
         "cell_finished", "call_checked", "graph_chunk", "done", "ready", "sweep_result", "kernel_error",
-        "tensors", "deriving", "cell_started", "jacobian"}
+        "tensors", "deriving", "cell_started", "jacobian", "local_derivatives", "hessian", "tensor_text"}
 
 
 def test_nan_inf_and_big_arrays_keep_their_values_dtype_and_shape():
@@ -103,6 +103,17 @@ def test_nan_inf_and_big_arrays_keep_their_values_dtype_and_shape():
     assert got.value.dtype == np.float64 and got.grad.dtype == np.float32 and got.value.shape == (600, 700)
     assert np.isnan(got.value[0, 0]) and got.value[1, 1] == np.inf and np.isnan(got.grad_norm)
     assert back != message.replace(run=schema.RunData(cell=2))          # equality is not vacuous
+
+
+def test_console_outputs_from_ipython_keep_out_n_and_the_figure_bytes():
+    png = np.frombuffer(b"\x89PNG\r\n\x1a\n" + bytes(range(256)), dtype=np.uint8)
+    run = schema.RunData(cell=0, outputs=[schema.OutputData("result", "2\n", execution_count=7),
+                                          schema.OutputData("image", "<Figure>", png=png)])
+    back = schema.decode_frame(schema.encode_frame(schema.CellFinished(run=run))).run
+    assert back == run and back.outputs[0].execution_count == 7 and back.outputs[0].png is None
+    figure = back.outputs[1]
+    assert figure.png.dtype == np.uint8 and figure.png.tobytes() == png.tobytes()
+    assert back != run.replace(outputs=[run.outputs[0].replace(execution_count=8), run.outputs[1]])
 
 
 def tampered(change):
@@ -125,6 +136,8 @@ def tampered(change):
     (lambda t: t["run"].update(ok=1), "run.ok must be true or false"),
     (lambda t: t["run"]["outputs"][0].update(type="run"), "outputs[0] must be a 'output' record"),
     (lambda t: t["run"]["outputs"][0].pop("text"), "lacks text"),
+    (lambda t: t["run"]["outputs"][0].update(execution_count="1"), "execution_count must be an int"),
+    (lambda t: t["run"]["outputs"][0].update(png="iVBORw0KGgo="), "png must be an array"),
     (lambda t: t["calls"][0]["leaves"][0].update(shape=[-1]), "must be a shape"),
     (lambda t: t["calls"][0]["leaves"][0].update(name=t["calls"][0]["leaves"][0]["numeric"], numeric="x"),
      "name must be a str, not ndarray"),
@@ -182,6 +195,22 @@ def test_split_and_join_graph_give_back_the_same_call():
     assert records.join_graph(bare, chunks) == call
     with pytest.raises(RecordError, match="2 pieces, 3 were announced"):
         records.join_graph(bare, chunks[:2])
+
+
+def test_a_cells_graphs_travel_in_messages_of_at_most_one_chunk_of_nodes():
+    def call(index, size):
+        nodes = [schema.NodeData(id=i, kind="op", label="op") for i in range(size)]
+        return schema.CallData(index=index, graph=schema.GraphData(root=size - 1, nodes=nodes))
+    calls = [call(0, 30), call(1, 30), call(2, 120), call(3, 10), schema.CallData(index=4, graph=None)]
+    kept, chunks = records.split_graphs(calls, size=50)
+    inline = sum(len(c.graph.nodes) for c in kept if c.graph is not None and c.graph.nodes)
+    assert inline <= 50 and all(len(nodes) <= 50 for _, nodes in chunks)
+    assert [c.graph.chunks if c.graph else None for c in kept] == [None, 1, 3, None, None]
+    assert [index for index, _ in chunks] == [1, 2, 2, 2]
+    pieces = {}
+    for index, nodes in chunks:
+        pieces.setdefault(index, []).append(nodes)
+    assert [records.join_graph(c, pieces.get(c.index, [])) for c in kept] == calls
 
 
 # --------------------------------------------------------------------------- what the window must import

@@ -2,6 +2,8 @@
 calls, and each module call's vertices grouped (nested calls nested)."""
 from __future__ import annotations
 
+import pytest
+
 from gradstudio.studio.session import Session
 
 SCRIPT = """
@@ -61,4 +63,47 @@ def test_no_module_no_groups_and_no_hooks_left_behind():
     from gradstudio.nn.modules import module
     session = _run("import torch\nx = torch.ones(2, requires_grad=True)\n(x * x).sum().backward()\n")
     assert session.backward_calls[0].groups == []
+    assert not module._global_forward_hooks and not module._global_forward_pre_hooks
+
+
+def test_the_call_record_carries_its_module_groups_over_the_wire():
+    from gradstudio.studio.kernel import records
+    from gradstudio.studio.kernel.schema import CallData
+    session = _run(SCRIPT)
+    data = records.call_data(session.backward_calls[0])
+    assert [(g.label, g.name, g.depth) for g in data.groups] == [
+        ("Sequential", "model", 0), ("Linear(3→2)", "model.0", 1), ("Tanh", "model.1", 1),
+        ("Linear(2→1)", "model.2", 1)]
+    linear = data.groups[1]
+    nodes = data.graph.nodes
+    assert sorted(nodes[v].grad_fn for v in linear.ops) == ["AddmmBackward0", "TBackward0"]
+    assert sorted(nodes[v].name for v in linear.params) == ["model.0.bias", "model.0.weight"]
+    assert CallData.from_wire(data.to_wire()) == data
+
+
+def test_a_shared_layer_called_twice_is_two_groups_and_its_weight_is_neither_calls():
+    session = _run("import torch\nfrom torch import nn\nlayer = nn.Linear(2, 2)\n"
+                   "layer(torch.tanh(layer(torch.ones(1, 2)))).sum().backward()\n")
+    (call,) = session.backward_calls
+    assert [g.label for g in call.groups] == ["Linear(2→2)", "Linear(2→2)"]
+    assert all(g.params == () for g in call.groups)
+    assert not set(call.groups[0].ops) & set(call.groups[1].ops)
+
+
+def test_the_ipython_extension_records_module_groups_too():
+    IPython = pytest.importorskip("IPython")
+    from IPython.core.interactiveshell import InteractiveShell
+    from gradstudio.studio.kernel import extension
+    shell = InteractiveShell()
+    extension.load_ipython_extension(shell)
+    ext = extension._EXTENSIONS[id(shell)]
+    ext.show = False
+    try:
+        result = shell.run_cell(SCRIPT)
+        assert result.success
+        (call,) = ext.session.backward_calls
+        assert {g.label for g in call.groups} == {"Sequential", "Linear(3→2)", "Tanh", "Linear(2→1)"}
+    finally:
+        extension.unload_ipython_extension(shell)
+    from gradstudio.nn.modules import module
     assert not module._global_forward_hooks and not module._global_forward_pre_hooks

@@ -108,6 +108,10 @@ def test_fan_out_shows_both_terms_and_their_sum_and_the_leaf_before_plus_call_is
     early = s.state(first_edge)
     assert len(early.buffers[leaf][0]) == 1 and early.remaining[leaf] == 1
     assert early.status(leaf) == "waiting" and s.state(add - 1).status(leaf) == "ready"
+    # the second term has arrived, the sum is made at the next step: no total yet (it is
+    # not the first term's)
+    terms, total = s.state(add - 1).buffers[leaf]
+    assert len(terms) == 2 and total is None
     end = s.state(len(s) - 1)
     acc = end.leaves[leaf]
     assert (stepping.value_array(acc["previous"]) + stepping.value_array(acc["grad"])

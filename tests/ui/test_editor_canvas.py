@@ -25,7 +25,7 @@ def drop_from_palette(panel, key: str, scene_point) -> str:
     """Drag a palette entry onto the canvas at ``scene_point``; returns the new node's id.
     (The drag's start is the palette's own mime data; the drop is the event a real
     drag delivers — QDrag.exec cannot be driven offscreen.)"""
-    tree = panel.palette.tree
+    tree = panel.op_palette.tree
     item = tree.item_for(key)
     assert item is not None, f"{key} is not in the palette"
     mime = tree.mime_for(item.data(0, Qt.ItemDataRole.UserRole))
@@ -86,6 +86,8 @@ def editor_panel(qtbot, window):
     window.docks["editor"].raise_()
     qtbot.waitUntil(lambda: dock.isVisible() and dock.built, timeout=5000)   # built when first shown
     panel = dock.editor
+    # a widget added to a shown layout is shown one event-loop turn later: wait for the canvas
+    qtbot.waitUntil(lambda: panel.current().view.viewport().isVisible(), timeout=5000)
     panel.current().view.resetTransform()
     return panel
 
@@ -249,13 +251,14 @@ def test_box_select_duplicate_group_layout_and_designs_saved_with_the_project(qt
     path = tmp_path / "with_design.gradstudio"
     assert window.documents.save_as(str(path))
     saved = json.loads(path.read_text())
-    entries = saved["view"]["editor"]["designs"]
+    entries = saved["designs"]["documents"]
     assert any(from_json(e["design"]).to_json() == view.design.to_json() for e in entries)
     # a design from a newer GradStudio is named and nothing changes
     count = panel.tabs.count()
     entries[0]["design"]["version"] = 99
-    panel.restore_view_state({"designs": entries})
-    assert panel.tabs.count() == count and "newer GradStudio" in panel.status.text()
+    path.write_text(json.dumps(saved))
+    assert not window.documents.open(str(path), interactive=False)
+    assert panel.tabs.count() == count and "newer GradStudio" in window.documents.last_error
     # closing the window: an edit's pending run must not start another kernel
     panel.current().live.schedule()
     window.shutdown()

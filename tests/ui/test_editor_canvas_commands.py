@@ -58,8 +58,11 @@ def random_edit(doc: EditorDocument, rng: random.Random):
         doc.duplicate(rng.sample(ids, min(len(ids), 3)))
     elif choice < 0.92:
         doc.group(rng.sample(ids, min(len(ids), 2)), rng.choice(["g1", "g2", None]))
-    elif choice < 0.94 and design.groups:
+    elif choice < 0.93 and design.groups:
         doc.ungroup(rng.choice(list(design.groups)))
+    elif choice < 0.94 and design.groups:
+        name = rng.choice(list(design.groups))
+        (doc.expand if name in design.collapsed else doc.collapse)(name)
     elif choice < 0.96 and design.links:
         op = doc.add_op(rng.choice(ELEMENTWISE), (500, 500))[0]
         if op:
@@ -72,13 +75,19 @@ def random_edit(doc: EditorDocument, rng: random.Random):
 
 def test_a_thousand_random_edits_undo_to_the_first_byte_and_redo_to_the_last(qtbot):
     rng = random.Random(13)
+    from gradstudio.ui.editor.scene import DesignScene
     doc = EditorDocument()
+    scene = DesignScene(doc)          # follows every edit: collapsed groups hide and show their members
     doc.add_node("leaf", name="x", value="ones(2, 2)", requires_grad=True)
     doc.undo_stack.clear()
     start = doc.save()
     for _ in range(1000):
         random_edit(doc, rng)
     end = doc.save()
+    assert doc.design.collapsed, "the edits collapsed some group"
+    hidden = {n for g in doc.design.collapsed for n in doc.design.groups[g]}
+    assert {n for n, item in scene.nodes.items() if not item.isVisible()} == hidden
+    assert set(scene.collapsed) == doc.design.collapsed
     steps = doc.undo_stack.count()
     assert steps > 500 and len(doc.design.nodes) > 5 and start != end
     while doc.undo_stack.canUndo():

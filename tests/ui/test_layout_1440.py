@@ -1,6 +1,7 @@
 """The window at 1440×900 (a laptop screen), the tutorial run: Compare's columns
 all fit its viewport, the Graph's call selector shows its whole title, and the
-Inspector keeps its width when a graph node is selected (issue 8)."""
+Inspector keeps its width when a graph node is selected (issue 8) and its share of the
+width beside Compare."""
 from __future__ import annotations
 
 import pytest
@@ -96,4 +97,27 @@ def test_gutter_console_and_compare_use_one_numbering_and_say_what_the_engine_co
     assert "Piecewise" not in shown and "Piecewise" in inspector.formula_text
     assert "⎧" in shown or not inspector.fields["formula"].pixmap().isNull()
     assert inspector.formula_label.text() == "∂/∂r"
+    plots_loaded(qtbot, window)
+
+
+def test_at_1440x900_the_inspector_keeps_its_share_and_its_fields_never_overlap(qtbot, window, helpers):
+    """Compare's bar once had a minimum width (its buttons' texts) that left the
+    Inspector its own minimum, 139 px: "torch.Size([3, 5])" cut to "torch 5])" and a
+    long formula drawn over the "value" label below it."""
+    from pathlib import Path
+    window.resize(1440, 900)
+    qtbot.wait(50)
+    mlp = Path(helpers.tutorial).with_name("two_layer_mlp.py")
+    helpers.set_script(window, mlp.read_text())
+    window.actions["run_all"].trigger()
+    helpers.wait_idle(qtbot, window, timeout=120000)
+    assert window.docks["inspector"].width() >= 0.15 * 1440, window.docks["inspector"].width()
+    inspector = window.panel("inspector")
+    window.model.selection.select(tensor="W1")
+    qtbot.waitUntil(lambda: inspector.fields["shape"].text() == "torch.Size([3, 5])", timeout=10000)
+    qtbot.wait(50)
+    below = [inspector.fields["formula"], inspector.value_label, inspector.value, inspector.grad_label,
+             inspector.grad]
+    for upper, lower in zip(below, below[1:]):
+        assert upper.geometry().bottom() < lower.geometry().top(), (upper, lower)
     plots_loaded(qtbot, window)

@@ -158,6 +158,122 @@ def test_a_rerun_with_the_same_bars_keeps_the_axes_and_only_retitles(qtbot, pane
     assert panel.norms_plot.ax is not fresh and panel.norms_plot.ax.get_ylim() != (0.5, 2.0)
 
 
+def test_the_norms_are_drawn_while_the_kernel_still_derives(qtbot, panel):
+    """A cell's calls hold everything the norms show: the plot does not wait for the
+    kernel's checks (the kernel stays busy deriving until they come back)."""
+    panel.model.kernel.set_busy(True)
+    add_calls(panel, recorded_call(0))
+    settle(qtbot, panel)
+    assert panel.model.kernel.busy
+    assert panel.norms_call == 0 and panel.views["norms"].draws >= 1
+    assert panel.stacks["norms"].currentWidget() is panel.views["norms"]
+    add_calls(panel, recorded_call(1, scale=2.0))
+    settle(qtbot, panel)
+    assert panel.norms_call == 1 and "#1" in panel.norms_plot.ax.get_title(loc="left")
+    assert panel.norms_plot.bars.patches[-1].get_height() == pytest.approx(1.0)
+
+
+def test_a_run_of_several_cells_draws_after_its_last_cell(qtbot, panel):
+    """While more cells of a run are to finish, the plot waits (their records replace
+    it); the last cell's records are drawn at once, checks still deriving or not."""
+    panel.model.kernel.set_busy(True)
+    panel.fake_runner.cells_to_finish = 2
+    add_calls(panel, recorded_call(0))
+    settle(qtbot, panel)
+    assert panel.norms_call is None, "the next cell is still to come"
+    panel.fake_runner.cells_to_finish = 0
+    add_calls(panel, recorded_call(1))
+    settle(qtbot, panel)
+    assert panel.model.kernel.busy and panel.norms_call == 1
+
+
+def test_the_runner_counts_the_cells_a_run_has_still_to_finish(qtbot, monkeypatch):
+    """What the Plots panel waits on: a run's cells still to finish; none once the
+    kernel is idle (a failed cell ends a run early)."""
+    from types import SimpleNamespace
+
+    from gradstudio.studio.kernel.schema import CellFinished
+    from gradstudio.ui.kernel_client import KernelClient
+    from gradstudio.ui.runner import Runner
+    runner = Runner(AppModel(), KernelClient())      # never started: the signals are driven by hand
+    monkeypatch.setattr(runner.client, "run_cells", lambda cells, **options: None)
+    runner.run_cells([SimpleNamespace(index=i, source="x = 1", first_line=i) for i in (1, 2, 3)])
+    assert runner.cells_to_finish == 3
+    runner.client.cellFinished.emit(CellFinished(run=RunData(cell=1, execution_count=1)))
+    runner.client.cellFinished.emit(CellFinished(run=RunData(cell=None)))   # the editor's run: not one of them
+    assert runner.cells_to_finish == 2
+    runner.client.busyChanged.emit(False)
+    assert runner.cells_to_finish == 0 and not runner.model.kernel.busy
+
+
+def test_a_rerun_draws_only_the_new_title_over_the_kept_frame(qtbot, panel, tmp_path):
+    """The same bars with a new call number: the worker restores the frame it kept and
+    draws the title on it; the result is the frame a full draw makes."""
+    from gradstudio.ui.plots.view import render_image
+    add_calls(panel, recorded_call(0))
+    settle(qtbot, panel)
+    add_calls(panel, recorded_call(1))
+    settle(qtbot, panel)
+    view = panel.views["norms"]
+    draws, overlays = view.draws, view.overlay_draws
+    add_calls(panel, recorded_call(2))
+    settle(qtbot, panel)
+    assert view.draws == draws + 1 and view.overlay_draws == overlays + 1, "one frame, title only"
+    assert "#2" in panel.norms_plot.ax.get_title(loc="left")
+    full, _, _ = render_image(view.figure, view.canvas.device_pixel_ratio)
+    assert full.size() == view.canvas.frame.size()
+    assert full == view.canvas.frame, "the title drawn over the kept frame is the full frame"
+    add_calls(panel, recorded_call(3, scale=3.0))      # other bars: a whole frame
+    settle(qtbot, panel)
+    assert view.draws == draws + 2 and view.overlay_draws == overlays + 1
+    import matplotlib
+    with matplotlib.rc_context({"svg.fonttype": "none"}):          # texts as text, to find the title
+        view.export(str(tmp_path / "norms.svg"))
+    assert "#3 z.backward()" in (tmp_path / "norms.svg").read_text(), "an export draws the title too"
+
+
+def test_the_same_chart_with_the_same_title_is_not_drawn_again(qtbot, panel):
+    add_calls(panel, recorded_call(0))
+    settle(qtbot, panel)        # the canvas takes its size after the first frame: that one is built again
+    add_calls(panel, recorded_call(1))
+    settle(qtbot, panel)
+    view = panel.views["norms"]
+    draws, renders = view.draws, panel.renders["norms"]
+    panel.model.selection.select(tensor="x")          # a variable outside every graph: the same bars
+    settle(qtbot, panel)
+    assert panel.renders["norms"] == renders + 1, "the tab was asked to update"
+    assert view.draws == draws, "its inputs did not change: the frame on screen stays"
+    assert panel.norms_call == 1 and panel.stacks["norms"].currentWidget() is view
+
+
+def test_the_heatmap_of_a_rerun_with_the_same_gradient_only_retitles(qtbot, panel):
+    from gradstudio.ui.plots.view import render_image
+    panel.tabs.setCurrentIndex(1)
+    for index in (0, 1):            # the canvas takes its size after the first frame: that one is built again
+        add_calls(panel, recorded_call(index))
+        panel.model.selection.select(call=index, node=0)
+        settle(qtbot, panel)
+    view = panel.views["heatmap"]
+    draws, overlays = view.draws, view.overlay_draws
+    add_calls(panel, recorded_call(2))
+    panel.model.selection.select(call=2, node=0)
+    settle(qtbot, panel)
+    assert view.draws == draws + 1 and view.overlay_draws == overlays + 1
+    assert panel.heatmap_plot.image.axes.get_title(loc="left") == "|∂f/∂w| in backward #2"
+    assert panel.heatmap_leaf == (2, 0), "a click picks the element in the call shown"
+    full, _, _ = render_image(view.figure, view.canvas.device_pixel_ratio)
+    assert full == view.canvas.frame
+    panel.model.selection.select(tensor="w")               # nothing of the image changes, nor the title...
+    panel.model.selection.select(call=2, node=0)
+    settle(qtbot, panel)
+    assert view.draws == draws + 1, "the same image and title: not drawn again"
+    add_calls(panel, recorded_call(3, scale=2.0))           # another gradient: a whole frame
+    panel.model.selection.select(call=3, node=0)
+    settle(qtbot, panel)
+    assert view.draws == draws + 2 and view.overlay_draws == overlays + 1
+    np.testing.assert_allclose(panel.heatmap_plot.image.get_array(), [[2, 4, 1], [0, 6, 2]])
+
+
 def test_heatmap_follows_the_selection_and_a_click_picks_the_sweep_element(qtbot, panel):
     add_calls(panel, recorded_call(0))
     panel.tabs.setCurrentIndex(1)

@@ -7,6 +7,7 @@ Orange-canvas style, one job per module:
 * :mod:`.clipboard` — a selection as JSON (copy, paste, duplicate between documents);
 * :mod:`.style` — colours and sizes (dtype port colours, gradient scale);
 * :mod:`.items` — what a node, a port and a wire look like (simplified when zoomed out);
+* :mod:`.group_item` — a collapsed group drawn as one node, its external ports, the wires to them;
 * :mod:`.scene` — fills itself from the design, then follows its events;
 * :mod:`.view` — pan, zoom, fit, minimap, and the mouse and keyboard gestures;
 * :mod:`.palette` — the op list generated from the op table, dragged onto the canvas;

@@ -138,6 +138,18 @@ class SetGroup(DesignCommand):
         self.design.set_group(self.name, self.previous or ())
 
 
+class SetCollapsed(DesignCommand):
+    def __init__(self, design, name: str, collapsed: bool, parent=None):
+        super().__init__(design, f"{'Collapse' if collapsed else 'Expand'} {name}", parent)
+        self.name, self.collapsed, self.previous = name, collapsed, None
+
+    def apply(self):
+        self.previous = self.design.set_collapsed(self.name, self.collapsed)
+
+    def revert(self):
+        self.design.set_collapsed(self.name, self.previous)
+
+
 class _RemoveBareNode(DesignCommand):
     """The node itself, once :class:`RemoveNode` has taken its links."""
 

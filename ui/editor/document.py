@@ -182,7 +182,24 @@ class EditorDocument(QObject):
         return name, self.push(commands.SetGroup(self.design, name, node_ids))
 
     def ungroup(self, name: str) -> str | None:
-        return self.push(commands.SetGroup(self.design, name, ()))
+        """Dissolve a group (expanded first if it is collapsed: one step either way)."""
+        if name not in self.design.collapsed:
+            return self.push(commands.SetGroup(self.design, name, ()))
+        compound = commands.Compound(self.design, f"Ungroup {name}")
+        return self._push_built(compound, lambda: (
+            compound.run(commands.SetCollapsed(self.design, name, False)),
+            compound.run(commands.SetGroup(self.design, name, ()))))
+
+    def collapse(self, name: str) -> str | None:
+        """Draw the group as one node (its name and external ports)."""
+        if name in self.design.collapsed:
+            return None
+        return self.push(commands.SetCollapsed(self.design, name, True))
+
+    def expand(self, name: str) -> str | None:
+        if name not in self.design.collapsed:
+            return None
+        return self.push(commands.SetCollapsed(self.design, name, False))
 
     def auto_layout(self) -> str | None:
         """Layered layout of the whole design (the Graph panel's, from figures/layout.py)."""
@@ -228,11 +245,7 @@ def _fields_for(key: str, position) -> tuple:
     """``(kind, add_node fields)`` for a palette key."""
     position = tuple(float(v) for v in position)
     if key.startswith("op:"):
-        from gradstudio.ops.table import op_by_id
-        try:
-            row = op_by_id(key[3:])
-        except KeyError:
-            raise DesignError(f"no op {key[3:]!r} in the op table") from None
+        row = design_module.op_row(key[3:])
         params = design_module.starting_params(row)
         if params is None:
             raise DesignError(f"{row.name} needs a parameter the editor cannot type")

@@ -2,18 +2,27 @@
 
 A :class:`NodeItem` paints its own ports (typed inputs on the left, the output
 on the right, coloured by dtype) rather than owning one child item per port:
-500 nodes stay 500 items. Below :data:`~.style.SIMPLE_BELOW` zoom a node is a
-plain box and a wire a straight line (the level of detail NodeGraphQt and
-litegraph use), so a big design pans and zooms at frame rate. Items only draw;
-what they show is set by the scene (:mod:`.scene`) from the design and the
-latest run.
+500 nodes stay 500 items. What a frame needs is worked out when an item's
+content changes, not per paint: a node keeps its texts as ``QStaticText``
+(laid out once) and its pens, and is cached as a pixmap in device coordinates,
+so panning and dragging blit instead of repainting; a wire keeps its path.
+An edit that changes nothing a node shows leaves it alone (no repaint).
+
+Zoomed out (below :data:`~.style.SIMPLE_BELOW`, litegraph's low-quality zoom)
+the scene switches to its :class:`Overview`: one item draws every node as a box
+and every wire as a line in a handful of painter calls, and the node and wire
+items are marked ``ItemHasNoContents`` — still there for picking and dragging,
+but Qt calls no Python ``paint`` for them (a thousand Python paint calls alone
+cost ~8 ms). Items only draw; what they show is set by the scene
+(:mod:`.scene`) from the design and the latest run.
 """
 from __future__ import annotations
 
 import math
 
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainterPath, QPen
+from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QPainterPath, QPen, QStaticText,
+                           QTransform)
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem
 
 from . import style
@@ -23,11 +32,22 @@ FONT.setPointSizeF(8.5)
 BOLD = QFont(FONT)
 BOLD.setBold(True)
 _METRICS = QFontMetricsF(FONT)
+_BOLD_METRICS = QFontMetricsF(BOLD)
 MAX_NOTE_LINES = 3
+NO_CONTENTS = QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
 
 
 def zoom_of(painter) -> float:
     return QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+
+
+def make_static_text(text: str, font: QFont) -> QStaticText:
+    """``text`` laid out once for ``font`` (drawn with the same font set on the painter)."""
+    out = QStaticText(text)
+    out.setTextFormat(Qt.TextFormat.PlainText)
+    out.setPerformanceHint(QStaticText.PerformanceHint.AggressiveCaching)
+    out.prepare(QTransform(), font)
+    return out
 
 
 def node_title(design, node) -> str:
@@ -69,7 +89,7 @@ def wrap(text: str, width: float, lines: int = MAX_NOTE_LINES) -> list:
 
 
 class NodeItem(QGraphicsItem):
-    """One node. ``node_id`` stays; the rest is set by :meth:`show`."""
+    """One node. ``node_id`` stays; the rest is set by :meth:`show_node`."""
 
     def __init__(self, node_id: str, colors: dict):
         super().__init__()
@@ -88,6 +108,17 @@ class NodeItem(QGraphicsItem):
         self.fill: QColor | None = None  # gradient-magnitude colour of the last run
         self.input_flows: list = []
         self.height = style.HEADER + style.LINE * 2 + 6
+        self.overview = None             # the scene's Overview, told when the box changes
+        self._state = None               # what show_node last drew: an equal state repaints nothing
+        self._rect = QRectF()
+        self._bounds = QRectF()
+        self._texts: list = []           # (QStaticText, top-left, font, pen colour)
+        self._laid_out: dict = {}        # (text, bold) -> QStaticText, kept from the last layout
+        self._ports: list = []           # (centre, brush)
+        self._accent = QColor()
+        self._pen = QPen()
+        self._header_text = QColor()
+        self._layout()
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                       | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
@@ -97,36 +128,95 @@ class NodeItem(QGraphicsItem):
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     # -- what it shows --------------------------------------------------------------------
-    def show_node(self, design, node, shape, error: str | None, flows: bool, fill: QColor | None):
-        self.prepareGeometryChange()
+    def show_node(self, design, node, shape, error: str | None, flows: bool, fill: QColor | None,
+                  input_flows=None) -> bool:
+        """Show ``node`` as the design and the last run have it; False (and no repaint)
+        when that is what is already shown."""
+        title = _METRICS.elidedText(node_title(design, node), Qt.TextElideMode.ElideRight,
+                                    style.NODE_WIDTH - 30)
+        lines = [_METRICS.elidedText(t, Qt.TextElideMode.ElideRight, style.NODE_WIDTH - 16)
+                 for t in node_lines(node)]
+        shape_text = "shape ?" if shape is None else f"shape {shape}"
+        footer = f"{shape_text}  {node.dtype}" + ("  ∇" if flows else "")
+        notes = wrap(error, style.NODE_WIDTH + 40) if error else []
+        input_flows = list(input_flows) if input_flows is not None else [None] * node.arity
+        state = (title, tuple(lines), footer, tuple(notes), node.kind, node.dtype, node.arity,
+                 node.requires_grad, design.root == node.id, None if fill is None else fill.rgba(),
+                 tuple(input_flows))
+        if state == self._state:
+            return False
+        self._state = state
+        self.title, self.lines, self.footer, self.note_lines = title, lines, footer, notes
         self.kind, self.dtype = node.kind, node.dtype
-        self.title = _METRICS.elidedText(node_title(design, node), Qt.TextElideMode.ElideRight,
-                                         style.NODE_WIDTH - 30)
-        self.lines = [_METRICS.elidedText(t, Qt.TextElideMode.ElideRight, style.NODE_WIDTH - 16)
-                      for t in node_lines(node)]
         self.inputs = node.arity
         self.has_output = node.kind != "output"
         self.requires_grad = node.requires_grad
         self.is_root = design.root == node.id
-        shape_text = "shape ?" if shape is None else f"shape {shape}"
-        self.footer = f"{shape_text}  {node.dtype}" + ("  ∇" if flows else "")
-        body = max(len(self.lines), self.inputs) + 1
-        self.height = style.HEADER + style.LINE * body + 6
-        self.note_lines = wrap(error, style.NODE_WIDTH + 40) if error else []
         self.fill = fill
+        self.input_flows = input_flows
+        self._layout()
         self.update()
+        if self.overview is not None:
+            self.overview.node_changed(self)
+        return True
+
+    def _layout(self):
+        """Everything paint needs, worked out once per change of what the node shows."""
+        body = max(len(self.lines), self.inputs) + 1
+        height = style.HEADER + style.LINE * body + 6
+        rect = QRectF(-style.NODE_WIDTH / 2, -height / 2, style.NODE_WIDTH, height)
+        bounds = rect.adjusted(-style.PORT_RADIUS - 2, -2, style.PORT_RADIUS + 2, 2)
+        if self.note_lines:
+            bounds.setBottom(bounds.bottom() + style.LINE * len(self.note_lines) + 4)
+            bounds.setLeft(min(bounds.left(), -style.NODE_WIDTH / 2 - 20))
+            bounds.setRight(max(bounds.right(), style.NODE_WIDTH / 2 + 20))
+        if bounds != self._bounds:
+            self.prepareGeometryChange()
+        self.height, self._rect, self._bounds = height, rect, bounds
+        c = self.colors
+        self._accent = QColor(self.fill) if self.fill is not None else QColor(style.KIND_COLORS[self.kind])
+        self._header_text = QColor("#000000") if (self.fill and self.fill.lightness() > 140) else QColor("#ffffff")
+        marked = bool(self.note_lines)
+        self._pen = QPen(c["error"] if marked else c["border"], 2.5 if marked else 1.0)
+        kept, laid_out = self._laid_out, {}
+
+        def static_text(text, font):          # a text that did not change is not laid out again
+            key = (text, font is BOLD)
+            laid_out[key] = kept.get(key) or make_static_text(text, font)
+            return laid_out[key]
+
+        texts = [(static_text(self.title, BOLD),
+                  QPointF(rect.left() + 8, rect.top() + (style.HEADER - _BOLD_METRICS.height()) / 2),
+                  BOLD, self._header_text)]
+        pad = (style.LINE - _METRICS.height()) / 2
+        y = rect.top() + style.HEADER + 3
+        for line in self.lines:
+            texts.append((static_text(line, FONT), QPointF(rect.left() + 10, y + pad), FONT, c["text"]))
+            y += style.LINE
+        texts.append((static_text(self.footer, FONT),
+                      QPointF(rect.left() + 10, rect.bottom() - style.LINE - 3 + pad), FONT, c["muted"]))
+        y = rect.bottom() + 3
+        for line in self.note_lines:
+            text = static_text(line, FONT)
+            x = -text.size().width() / 2
+            texts.append((text, QPointF(x, y + pad), FONT, c["error"]))
+            y += style.LINE
+        self._texts, self._laid_out = texts, laid_out
+        port = QColor(style.DTYPE_COLORS.get(self.dtype, "#888888"))
+        ports = []
+        for slot in range(self.inputs):
+            flows = slot < len(self.input_flows) and self.input_flows[slot]
+            ports.append((self.input_point(slot), port if flows is not None else c["node"]))
+        if self.has_output:
+            ports.append((self.output_point(), port))
+        self._ports = ports
 
     # -- geometry -------------------------------------------------------------------------
     def rect(self) -> QRectF:
-        return QRectF(-style.NODE_WIDTH / 2, -self.height / 2, style.NODE_WIDTH, self.height)
+        return QRectF(self._rect)
 
     def boundingRect(self) -> QRectF:
-        r = self.rect().adjusted(-style.PORT_RADIUS - 2, -2, style.PORT_RADIUS + 2, 2)
-        if self.note_lines:
-            r.setBottom(r.bottom() + style.LINE * len(self.note_lines) + 4)
-            r.setLeft(min(r.left(), -style.NODE_WIDTH / 2 - 20))
-            r.setRight(max(r.right(), style.NODE_WIDTH / 2 + 20))
-        return r
+        return self._bounds
 
     def input_point(self, slot: int) -> QPointF:
         """Where input ``slot``'s port is, in item coordinates."""
@@ -149,68 +239,49 @@ class NodeItem(QGraphicsItem):
     # -- painting -------------------------------------------------------------------------
     def paint(self, painter, option, widget=None):
         c = self.colors
-        rect = self.rect()
+        rect = self._rect
         selected = self.isSelected()
-        kind_color = QColor(style.KIND_COLORS[self.kind])
-        if zoom_of(painter) < style.SIMPLE_BELOW:       # level of detail: a plain box
-            painter.fillRect(rect, self.fill or kind_color)
+        zoom = zoom_of(painter)
+        if zoom < style.SIMPLE_BELOW:                   # level of detail: a plain box
+            painter.fillRect(rect, self._accent)
             if selected or self.note_lines:
                 painter.setPen(QPen(c["selected"] if selected else c["error"], 3))
                 painter.drawRect(rect)
             return
-        painter.setPen(QPen(c["selected"] if selected else (c["error"] if self.note_lines else c["border"]),
-                            2.5 if selected or self.note_lines else 1.0))
+        painter.setPen(QPen(c["selected"], 2.5) if selected else self._pen)
         painter.setBrush(c["node"])
         painter.drawRoundedRect(rect, 5, 5)
         header = QRectF(rect.left(), rect.top(), rect.width(), style.HEADER)
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(self.fill or kind_color)
+        painter.setBrush(self._accent)
         painter.drawRoundedRect(header, 5, 5)
         painter.drawRect(header.adjusted(0, style.HEADER / 2, 0, 0))
-        text_on_header = QColor("#000000") if (self.fill and self.fill.lightness() > 140) else QColor("#ffffff")
-        painter.setPen(text_on_header)
-        painter.setFont(BOLD)
-        painter.drawText(header.adjusted(8, 0, -22, 0), Qt.AlignmentFlag.AlignVCenter, self.title)
+        # below TEXT_BELOW (8.5 pt shown under 6 pt) only the title is written: the rest is unreadable
+        for text, at, font, color in (self._texts if zoom >= style.TEXT_BELOW else self._texts[:1]):
+            painter.setFont(font)
+            painter.setPen(color)
+            painter.drawStaticText(at, text)
         if self.kind == "leaf":                         # requires_grad toggle, drawn in the header
             box = self.grad_box()
-            painter.setPen(QPen(text_on_header, 1))
+            painter.setPen(QPen(self._header_text, 1))
             painter.setBrush(c["wire_grad"] if self.requires_grad else Qt.BrushStyle.NoBrush)
             painter.drawRoundedRect(box, 2, 2)
+            painter.setFont(FONT)
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, "∇")
-        painter.setFont(FONT)
-        painter.setPen(c["text"])
-        y = rect.top() + style.HEADER + 3
-        for line in self.lines:
-            painter.drawText(QRectF(rect.left() + 10, y, rect.width() - 18, style.LINE),
-                             Qt.AlignmentFlag.AlignVCenter, line)
-            y += style.LINE
-        painter.setPen(c["muted"])
-        painter.drawText(QRectF(rect.left() + 10, rect.bottom() - style.LINE - 3, rect.width() - 16, style.LINE),
-                         Qt.AlignmentFlag.AlignVCenter, self.footer)
-        port = QColor(style.DTYPE_COLORS.get(self.dtype, "#888888"))
         painter.setPen(QPen(c["border"], 1))
-        for slot in range(self.inputs):
-            flows = slot < len(self.input_flows) and self.input_flows[slot]
-            painter.setBrush(port if flows is not None else c["node"])
-            painter.drawEllipse(self.input_point(slot), style.PORT_RADIUS, style.PORT_RADIUS)
-        if self.has_output:
-            painter.setBrush(port)
-            painter.drawEllipse(self.output_point(), style.PORT_RADIUS, style.PORT_RADIUS)
-        if self.note_lines:
-            painter.setPen(c["error"])
-            y = rect.bottom() + 3
-            for line in self.note_lines:
-                painter.drawText(QRectF(-style.NODE_WIDTH / 2 - 20, y, style.NODE_WIDTH + 40, style.LINE),
-                                 Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter, line)
-                y += style.LINE
+        for centre, brush in self._ports:
+            painter.setBrush(brush)
+            painter.drawEllipse(centre, style.PORT_RADIUS, style.PORT_RADIUS)
 
     def grad_box(self) -> QRectF:
-        rect = self.rect()
+        rect = self._rect
         return QRectF(rect.right() - 19, rect.top() + 3, 14, style.HEADER - 6)
 
     def itemChange(self, change, value):
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged and self.scene() is not None:
             self.scene().node_item_moved(self)
+        elif change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged and self.overview is not None:
+            self.overview.node_changed(self)
         return super().itemChange(change, value)
 
 
@@ -218,18 +289,57 @@ def _near(a: QPointF, b: QPointF, reach: float) -> bool:
     return math.hypot(a.x() - b.x(), a.y() - b.y()) <= reach
 
 
-def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
-    path = QPainterPath(start)
+PIECE = 300.0      # a wire longer than this is also kept as pieces about this long
+
+
+def wire_controls(start: QPointF, end: QPointF) -> tuple:
+    """The cubic's four points as (x, y) pairs."""
     bend = max(40.0, abs(end.x() - start.x()) * 0.5)
-    path.cubicTo(QPointF(start.x() + bend, start.y()), QPointF(end.x() - bend, end.y()), end)
+    return ((start.x(), start.y()), (start.x() + bend, start.y()), (end.x() - bend, end.y()), (end.x(), end.y()))
+
+
+def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
+    p0, p1, p2, p3 = wire_controls(start, end)
+    path = QPainterPath(QPointF(*p0))
+    path.cubicTo(QPointF(*p1), QPointF(*p2), QPointF(*p3))
     return path
+
+
+def _blossom(points, u, v, w):
+    def lerp(a, b, t):
+        return (a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t)
+    a = [lerp(points[i], points[i + 1], u) for i in range(3)]
+    b = [lerp(a[i], a[i + 1], v) for i in range(2)]
+    return lerp(b[0], b[1], w)
+
+
+def wire_pieces(start: QPointF, end: QPointF, length: float) -> list:
+    """The cubic cut into pieces of about :data:`PIECE` length, each exactly the
+    part of the curve it covers: ``(bounds, path, length before it)``. The
+    rasteriser strokes a whole path even where the frame clips it (a long
+    antialiased wire costs by its length, not by what is seen), so a wire crossing
+    the frame strokes only its pieces in the exposed part."""
+    points = wire_controls(start, end)
+    count = max(1, math.ceil(length / PIECE))
+    pieces, before = [], 0.0
+    for k in range(count):
+        t0, t1 = k / count, (k + 1) / count
+        p0, p1, p2, p3 = (_blossom(points, t0, t0, t0), _blossom(points, t0, t0, t1),
+                          _blossom(points, t0, t1, t1), _blossom(points, t1, t1, t1))
+        path = QPainterPath(QPointF(*p0))
+        path.cubicTo(QPointF(*p1), QPointF(*p2), QPointF(*p3))
+        pieces.append((path.boundingRect().adjusted(-3, -3, 3, 3), path, before))
+        before += path.length()
+    return pieces
 
 
 class WireItem(QGraphicsPathItem):
     """A link: orange and solid where gradient flows (its value requires grad), grey
-    and dashed where it does not; the shape it carries written at its middle. What
-    painting needs (pens, the label's box) is worked out when the wire changes, not
-    per frame: a frame of a big design paints hundreds of wires from Python."""
+    and dashed where it does not; the shape it carries written at its middle. Each
+    wire strokes its own short path (one path per wire strokes ~7× faster than all
+    wires merged into one, which Qt strokes whole even where it is clipped), and
+    Qt's index paints only the wires in the frame. Its path, pens, label box and
+    laid-out label are worked out when the wire changes, not per frame."""
 
     def __init__(self, link, colors: dict):
         super().__init__()
@@ -239,25 +349,38 @@ class WireItem(QGraphicsPathItem):
         self.label = ""
         self.start = self.end = QPointF()
         self.label_box = QRectF()
-        self.bounds = QRectF()
+        self.bounds = QRectF()         # the curve's box and the label's
+        self._curve = QRectF()
+        self._pieces: list = []       # a long wire's pieces (see wire_pieces); [] for a short one
+        self._label_text = QStaticText()
+        self._pen = QPen()
         self.selected_pen = QPen(colors["selected"], 3.0)
-        self.layer = None             # the WireLayer that paints it
+        self._thin = QPen(colors["wire"], 1.0)
+        self._thin.setCosmetic(True)
+        self._thin_selected = QPen(colors["selected"], 1.0)
+        self._thin_selected.setCosmetic(True)
+        self.overview = None          # the scene's Overview, told when the line changes
         self.setZValue(0)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
-        # the item is kept for picking (hover, select, drop-on-wire); the layer paints
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)   # a true exposedRect
         self.setAcceptHoverEvents(True)
 
     def set_state(self, flows: bool, shape):
         label = "" if shape is None else str(tuple(shape))
-        if (flows, label) == (self.flows, self.label) and self.pen().widthF() > 1.0:
+        if (flows, label) == (self.flows, self.label) and self._pen.widthF() > 1.0:
             return
         self.flows, self.label = flows, label
         pen = QPen(self.colors["wire_grad"] if flows else self.colors["wire"], 2.4 if flows else 1.6)
         if not flows:
             pen.setStyle(Qt.PenStyle.DashLine)
+        self._pen = pen
+        self._thin = QPen(pen)
+        self._thin.setWidthF(1.0)
+        self._thin.setCosmetic(True)
         self.setPen(pen)
+        self._label_text = make_static_text(label, FONT)
         self._place_label()
+        self.update()
         self._changed()
         self.setToolTip(f"carries shape {self.label or '?'}; "
                         + ("gradient flows back along it" if flows else "no gradient flows (nothing upstream requires grad)"))
@@ -266,14 +389,17 @@ class WireItem(QGraphicsPathItem):
         if start == self.start and end == self.end and not self.path().isEmpty():
             return
         self.start, self.end = QPointF(start), QPointF(end)
-        self.setPath(wire_path(start, end))
-        self.bounds = self.path().boundingRect().adjusted(-3, -3, 3, 3)
+        path = wire_path(start, end)
+        length = path.length()
+        self._pieces = wire_pieces(start, end, length) if length > 2 * PIECE else []
+        self._curve = path.boundingRect().adjusted(-3, -3, 3, 3)
         self._place_label()
+        self.setPath(path)          # after the bounds: setPath marks them for repainting
         self._changed()
 
     def _changed(self):
-        if self.layer is not None:
-            self.layer.mark_dirty()
+        if self.overview is not None:
+            self.overview.wire_changed(self)
 
     def itemChange(self, change, value):
         if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
@@ -281,103 +407,223 @@ class WireItem(QGraphicsPathItem):
         return super().itemChange(change, value)
 
     def _place_label(self):
-        if not self.label:
+        curve = QRectF(self._curve)
+        if self.label:
+            middle = (self.start + self.end) / 2          # a symmetric cubic passes through the midpoint
+            width = _METRICS.horizontalAdvance(self.label) + 8
+            self.label_box = QRectF(middle.x() - width / 2, middle.y() - 8, width, 16)
+            curve = curve.united(self.label_box)
+        else:
             self.label_box = QRectF()
-            return
-        middle = (self.start + self.end) / 2          # a symmetric cubic passes through the midpoint
-        width = _METRICS.horizontalAdvance(self.label) + 8
-        self.label_box = QRectF(middle.x() - width / 2, middle.y() - 8, width, 16)
+        if curve != self.bounds:
+            self.prepareGeometryChange()
+        self.bounds = curve
+
+    def boundingRect(self) -> QRectF:
+        return self.bounds
 
     def paint(self, painter, option, widget=None):
-        pass                          # painted by its WireLayer
+        zoom = zoom_of(painter)
+        pen = self.selected_pen if self.isSelected() else self._pen
+        if zoom < style.THIN_BELOW:
+            # under ~1.7 px on screen a wire is drawn 1 px wide: the rasteriser's fast path
+            # for thin lines strokes ~4× faster than a wide antialiased outline
+            pen = self._thin_selected if self.isSelected() else self._thin
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        if zoom < style.SIMPLE_BELOW:
+            painter.drawLine(self.start, self.end)
+            return
+        exposed = option.exposedRect
+        if not self._pieces or exposed.contains(self._curve):
+            painter.drawPath(self.path())
+        else:
+            dashed = pen.style() != Qt.PenStyle.SolidLine
+            for bounds, piece, before in self._pieces:
+                if exposed.intersects(bounds):
+                    if dashed:                  # the dashes run on across pieces
+                        pen.setDashOffset(before / pen.widthF())
+                        painter.setPen(pen)
+                    painter.drawPath(piece)
+        if self.label and zoom >= style.TEXT_BELOW:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(self.colors["background"])
+            painter.drawRect(self.label_box)
+            painter.setPen(self.colors["muted"])
+            painter.setFont(FONT)
+            size = self._label_text.size()
+            box = self.label_box
+            painter.drawStaticText(QPointF(box.center().x() - size.width() / 2,
+                                           box.center().y() - size.height() / 2), self._label_text)
 
 
-class WireLayer(QGraphicsItem):
-    """Every wire painted in one go: one path per look (gradient flows / not /
-    selected), rebuilt only when a wire changed, so a frame costs a few Python calls
-    however many wires there are; straight lines when zoomed out; shape labels only
-    where the frame is exposed."""
+class Overview(QGraphicsItem):
+    """The zoomed-out look of a whole design, drawn by one item: every node a box in
+    its colour, every wire a straight line, the selection and errors outlined —
+    grouped by look, so a frame is a few ``drawRects`` / ``drawLines`` calls however
+    big the design. It keeps each node's box and wire's line as the items report
+    them (:meth:`node_changed`, :meth:`wire_changed`) and repaints only the region
+    that changed. :meth:`draw` also paints the minimap's picture.
+
+    Only while :attr:`active` (the scene's view is zoomed out) does it paint in the
+    scene; the node and wire items then paint nothing."""
 
     def __init__(self, colors: dict):
         super().__init__()
         self.colors = colors
-        self.wires: set = set()
-        self.dirty = True
+        self.active = False
+        self.boxes: dict = {}          # node id -> (scene rect, colour, selected, marked)
+        self.lines: dict = {}          # WireItem -> (scene line, look)
+        self.listeners: list = []      # called (no arguments) after every change: the minimap
         self.bounds = QRectF()
-        self.paths = self.lines = {}
-        self.setZValue(0)
+        self._grouped = None           # the boxes and lines grouped by look, until the next change
+        self.setZValue(0.5)
+        self.setFlag(NO_CONTENTS)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)   # a true exposedRect
 
-    def add(self, wire: WireItem):
-        wire.layer = self
-        self.wires.add(wire)
-        self.mark_dirty()
+    # -- what the items report ------------------------------------------------------------------
+    def node_changed(self, item: NodeItem):
+        if not item.isVisible():          # hidden inside a collapsed group: not drawn here either
+            self.forget_node(item.node_id)
+            return
+        box = (item.mapRectToScene(item._rect), item._accent, item.isSelected(), bool(item.note_lines))
+        old = self.boxes.get(item.node_id)
+        self.boxes[item.node_id] = box
+        self._changed(box[0] if old is None else box[0].united(old[0]))
 
-    def remove(self, wire: WireItem):
-        wire.layer = None
-        self.wires.discard(wire)
-        self.mark_dirty()
+    def wire_changed(self, wire: WireItem):
+        if not wire.isVisible():
+            self.forget_wire(wire)
+            return
+        look = "selected" if wire.isSelected() else ("flows" if wire.flows else "still")
+        line = (QLineF(wire.start, wire.end), look)
+        old = self.lines.get(wire)
+        self.lines[wire] = line
+        region = QRectF(line[0].p1(), line[0].p2()).normalized()
+        if old is not None:
+            region = region.united(QRectF(old[0].p1(), old[0].p2()).normalized())
+        self._changed(region)
 
-    def mark_dirty(self):
-        if not self.dirty:
-            self.dirty = True
-            self.update()
+    def forget_node(self, node_id: str):
+        old = self.boxes.pop(node_id, None)
+        if old is not None:
+            self._changed(old[0], shrink=True)
 
-    def _rebuild(self):
-        self.dirty = False
-        paths = {"flows": QPainterPath(), "still": QPainterPath(), "selected": QPainterPath()}
-        lines = {"flows": [], "still": [], "selected": []}
+    def forget_wire(self, wire: WireItem):
+        old = self.lines.pop(wire, None)
+        if old is not None:
+            self._changed(QRectF(old[0].p1(), old[0].p2()).normalized(), shrink=True)
+
+    def _changed(self, region: QRectF, shrink: bool = False):
+        self._grouped = None
+        region = region.adjusted(-4, -4, 4, 4)
+        if shrink:
+            self._fit_bounds()
+        elif not self.bounds.contains(region):
+            self.prepareGeometryChange()
+            self.bounds = region if self.bounds.isNull() else self.bounds.united(region)
+        if self.active:
+            self.update(region)
+        for listener in list(self.listeners):
+            listener()
+
+    def _fit_bounds(self):
         bounds = QRectF()
-        for wire in self.wires:
-            look = "selected" if wire.isSelected() else ("flows" if wire.flows else "still")
-            paths[look].addPath(wire.path())
-            lines[look].append(QLineF(wire.start, wire.end))
-        for path in paths.values():
-            bounds = bounds.united(path.boundingRect())
+        for rect, *_ in self.boxes.values():
+            bounds = bounds.united(rect)
+        for line, _ in self.lines.values():
+            bounds = bounds.united(QRectF(line.p1(), line.p2()).normalized())
+        bounds = bounds.adjusted(-4, -4, 4, 4) if not bounds.isNull() else bounds
         if bounds != self.bounds:
             self.prepareGeometryChange()
             self.bounds = bounds
-        self.paths, self.lines = paths, lines
 
+    def set_active(self, active: bool):
+        if active != self.active:
+            self.active = active
+            self.setFlag(NO_CONTENTS, not active)
+            self.update()
+
+    # -- painting --------------------------------------------------------------------------------
     def boundingRect(self) -> QRectF:
-        if self.dirty:
-            self._rebuild()
-        return self.bounds.adjusted(-60, -12, 60, 12)
+        return self.bounds
+
+    def _group(self):
+        fills: dict = {}                                  # rgba -> (colour, [rects])
+        selected, marked = [], []
+        lines = {"still": [], "flows": [], "selected": []}
+        for rect, color, is_selected, is_marked in self.boxes.values():
+            fills.setdefault(color.rgba(), (color, []))[1].append(rect)
+            if is_selected:
+                selected.append(rect)
+            elif is_marked:
+                marked.append(rect)
+        for line, look in self.lines.values():
+            lines[look].append(line)
+        self._grouped = (list(fills.values()), selected, marked, lines)
+        return self._grouped
+
+    def draw(self, painter, exposed: QRectF | None = None):
+        """Every box and line, or those in ``exposed`` (the minimap calls this with its
+        own transform and no ``exposed``). A line is cut to the exposed part first: the
+        rasteriser's cost is the length it strokes, clipped or not."""
+        fills, selected, marked, lines = self._grouped or self._group()
+        if exposed is not None and exposed.contains(self.bounds):
+            exposed = None
+        c = self.colors
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for look, color, width in (("still", c["wire"], 1.0), ("flows", c["wire_grad"], 1.0),
+                                   ("selected", c["selected"], 2.0)):
+            shown = lines[look] if exposed is None else clip_lines(lines[look], exposed)
+            if shown:
+                pen = QPen(color, width)
+                pen.setCosmetic(True)                  # a line stays visible however far out
+                painter.setPen(pen)
+                painter.drawLines(shown)
+        painter.setPen(Qt.PenStyle.NoPen)
+        for color, rects in fills:
+            if exposed is not None:
+                rects = [r for r in rects if exposed.intersects(r)]
+            if rects:
+                painter.setBrush(color)
+                painter.drawRects(rects)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for rects, color in ((marked, c["error"]), (selected, c["selected"])):
+            if rects:
+                pen = QPen(color, 2.0)
+                pen.setCosmetic(True)
+                painter.setPen(pen)
+                painter.drawRects(rects)
 
     def paint(self, painter, option, widget=None):
-        if self.dirty:
-            self._rebuild()
-        zoom = zoom_of(painter)
-        c = self.colors
-        still = QPen(c["wire"], 1.6, Qt.PenStyle.DashLine)
-        pens = {"flows": QPen(c["wire_grad"], 2.4), "still": still, "selected": QPen(c["selected"], 3.0)}
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        exposed = option.exposedRect
-        simple = zoom < style.SIMPLE_BELOW
-        if simple or exposed.contains(self.bounds):
-            paths, shown = self.paths, self.wires
-        else:       # stroke only the wires in the frame: stroking costs even where it is clipped
-            shown = [w for w in self.wires if exposed.intersects(w.bounds)]
-            paths = {look: QPainterPath() for look in pens}
-            for wire in shown:
-                paths["selected" if wire.isSelected() else ("flows" if wire.flows else "still")].addPath(wire.path())
-        for look, pen in pens.items():
-            painter.setPen(pen)
-            if simple:
-                if self.lines[look]:
-                    painter.drawLines(self.lines[look])
-            elif not paths[look].isEmpty():
-                painter.drawPath(paths[look])
-        if zoom < style.TEXT_BELOW:
-            return
-        painter.setFont(FONT)
-        for wire in shown:
-            if wire.label and exposed.intersects(wire.label_box):
-                painter.setPen(Qt.PenStyle.NoPen)
-                painter.setBrush(c["background"])
-                painter.drawRect(wire.label_box)
-                painter.setPen(c["muted"])
-                painter.drawText(wire.label_box, Qt.AlignmentFlag.AlignCenter, wire.label)
+        self.draw(painter, option.exposedRect.adjusted(-2, -2, 2, 2))
+
+
+def clip_lines(lines: list, rect: QRectF) -> list:
+    """The parts of ``lines`` inside ``rect`` (Liang–Barsky), dropping those outside."""
+    left, top, right, bottom = rect.left(), rect.top(), rect.right(), rect.bottom()
+    out = []
+    for line in lines:
+        x0, y0, x1, y1 = line.x1(), line.y1(), line.x2(), line.y2()
+        if max(x0, x1) < left or min(x0, x1) > right or max(y0, y1) < top or min(y0, y1) > bottom:
+            continue
+        dx, dy = x1 - x0, y1 - y0
+        t0, t1 = 0.0, 1.0
+        for p, q in ((-dx, x0 - left), (dx, right - x0), (-dy, y0 - top), (dy, bottom - y0)):
+            if p == 0:
+                if q < 0:
+                    t0, t1 = 1.0, 0.0
+                    break
+                continue
+            t = q / p
+            if p < 0:
+                t0 = max(t0, t)
+            else:
+                t1 = min(t1, t)
+        if t0 <= t1:
+            out.append(line if (t0, t1) == (0.0, 1.0)
+                       else QLineF(x0 + t0 * dx, y0 + t0 * dy, x0 + t1 * dx, y0 + t1 * dy))
+    return out
 
 
 class GroupItem(QGraphicsItem):

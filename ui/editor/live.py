@@ -9,6 +9,14 @@ infinity found from the forward values before sending (:func:`.results.diagnose`
 and an error the kernel reports at a line of the script, with the console's
 hint. Edits made while a run is out are coalesced into one more run; a run that
 an edit has made stale is not shown.
+
+An edit also cancels stale work: when it comes while the kernel is still
+deriving the closed forms of the design's previous run (after that run's cell
+finished, before its ``CallChecked`` and the request's end), the kernel is
+interrupted — the same cancellation Compare's derivations have (the symbolic
+worker is dropped, the call comes back marked cancelled) — and the newest design
+is sent as soon as the kernel is idle again. Work that is not the design's own
+(a script cell running or queued) is never interrupted.
 """
 from __future__ import annotations
 
@@ -39,6 +47,9 @@ class LiveEvaluator(QObject):
         self._in_flight = None        # (generation, script) of the run out in the kernel
         self._again = False           # an edit came while a run was out
         self._finished_run = None
+        self._deriving: set = set()   # our last run's calls whose closed forms the kernel still derives
+        self._sent_script = None      # the script of the run most recently sent
+        self.cancelled = 0            # stale derivations this evaluator interrupted
         self.call_index = None        # the design's latest backward call in the model
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
@@ -51,8 +62,12 @@ class LiveEvaluator(QObject):
             model.kernel.kernelStateChanged.connect(self._on_kernel_state)
             model.console.cellRunFinished.connect(self._on_run_finished)
             model.calls.callAdded.connect(self._on_call_added)
+            model.calls.callChecked.connect(self._on_call_checked)
 
     def _on_kernel_state(self, state: str):
+        if state in ("idle", "starting", "stopped") and self._deriving:
+            self._deriving.clear()     # the request ended (or the kernel went): nothing is derived for us
+            self._resume()
         if state != "stopped":
             self._kernel_seen = True
         elif self._kernel_seen:
@@ -62,7 +77,7 @@ class LiveEvaluator(QObject):
             self._in_flight = None
 
     def busy(self) -> bool:
-        return self.timer.isActive() or self._in_flight is not None
+        return self.timer.isActive() or self._in_flight is not None or bool(self._deriving)
 
     def schedule(self):
         if self.enabled:
@@ -86,11 +101,41 @@ class LiveEvaluator(QObject):
         if self._in_flight is not None:
             self._again = True
             return
+        if self._deriving:
+            self._again = True
+            self._cancel_stale_derivation()
+            return
         self._send(script)
 
     def _send(self, script: str):
         self._in_flight = (self.generation, script, results_module.line_nodes(script, self.document.design))
+        self._sent_script = script
         self.runner.run_design(script)
+
+    def _cancel_stale_derivation(self):
+        """Interrupt the kernel if what it is doing is the derivation of our previous run."""
+        client = getattr(self.runner, "client", None)
+        request = getattr(client, "current_request", None)
+        ours = isinstance(request, dict) and request.get("type") == "run" and any(
+            cell.get("index") is None and cell.get("source") == self._sent_script
+            for cell in request.get("cells") or ())
+        # interrupting drops the client's queue: never when something else waits in it
+        queued = getattr(client, "_queue", None)
+        if ours and not queued and self.runner.interrupt():
+            self.cancelled += 1
+            self._set_status("An edit cancelled the previous design's derivation; deriving the new one…")
+
+    def _on_call_checked(self, index: int):
+        if index in self._deriving:
+            self._deriving.discard(index)
+            if not self._deriving:
+                self._resume()
+
+    def _resume(self):
+        """Our run's work is over: send the edit that waited, if any."""
+        if self._again and self._in_flight is None:
+            self._again = False
+            QTimer.singleShot(0, self.evaluate_now)
 
     # -- the kernel's answer -------------------------------------------------------------------
     def _on_run_finished(self, run):
@@ -98,12 +143,18 @@ class LiveEvaluator(QObject):
             return
         generation, script, lines = self._in_flight
         self._in_flight = None
+        # the kernel now derives the run's calls (one CallChecked each) before it is idle again
+        self._deriving = set(results_module.field(run, "backward_calls") or ())
         stale = generation != self.generation
         if not stale:
             if results_module.field(run, "error"):
                 self._show_run_error(run, lines)
             self._finished_run = generation
-        if self._again or stale:
+        if stale:
+            self._again = True
+        if self._again and self._deriving:
+            self._cancel_stale_derivation()      # its derivation is of no use any more
+        elif self._again:
             self._again = False
             QTimer.singleShot(0, self.evaluate_now)
 

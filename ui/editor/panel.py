@@ -3,9 +3,10 @@ canvas, undo stack and live evaluation), a toolbar, and a status line.
 
 From here a design opens from a recorded backward call ("Open as nodes":
 ``codegen.graph_to_design``), from a graph example, or empty; it is exported as
-a PyTorch script (opened as a new script document), or as a PNG or SVG of the
-canvas. The open designs are kept in the project's view state (each in the
-design's own versioned file form), so saving the project saves them.
+a PyTorch script (opened as a new script document), a NumPy script, a LaTeX
+derivation, or as a PNG or SVG of the canvas. The open designs are the
+project file's ``designs`` section (:meth:`EditorPanel.designs`), so saving the
+project saves them.
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from PySide6.QtGui import QAction, QImage, QPainter
 from PySide6.QtWidgets import (QLabel, QMenu, QSplitter, QTabWidget, QToolBar, QToolButton, QVBoxLayout,
                                QWidget)
 
-from gradstudio.studio import codegen
+from gradstudio.studio import codegen, derivation_tex, numpy_script
+from gradstudio.studio.project import ProjectError, write_atomic
 from gradstudio.studio.design import Design, DesignError, from_json
 
 from .document import EditorDocument
@@ -70,8 +72,9 @@ class EditorPanel(QWidget):
         self.context = context
         self.model = getattr(context, "model", None)
         self.runner = getattr(context, "runner", None)
-        self.window = getattr(context, "window", None)
-        self.palette = Palette(self)
+        # not self.window / self.palette: those would shadow QWidget.window() and QWidget.palette()
+        self.main_window = getattr(context, "window", None)
+        self.op_palette = Palette(self)
         self.tabs = QTabWidget(self)
         self.tabs.setTabsClosable(True)
         self.tabs.setDocumentMode(True)
@@ -83,7 +86,7 @@ class EditorPanel(QWidget):
         self.actions: dict = {}
         self.toolbar = self._build_toolbar()
         splitter = QSplitter(self)
-        splitter.addWidget(self.palette)
+        splitter.addWidget(self.op_palette)
         splitter.addWidget(self.tabs)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([190, 700])
@@ -93,7 +96,7 @@ class EditorPanel(QWidget):
         layout.addWidget(self.toolbar)
         layout.addWidget(splitter, 1)
         layout.addWidget(self.status)
-        self.palette.tree.placeRequested.connect(self._place_at_centre)
+        self.op_palette.tree.placeRequested.connect(self._place_at_centre)
         self.new_design()
 
     # -- toolbar -----------------------------------------------------------------------------
@@ -126,18 +129,36 @@ class EditorPanel(QWidget):
         add("layout", "Auto-layout", lambda: self._say(self.current().document.auto_layout()),
             "Place the nodes in layers, inputs on the left")
         add("fit", "Fit", lambda: self.current().view.fit(), "Show the whole design")
+        add("collapse", "Collapse", self.collapse_selected,
+            "Draw the selected nodes' group as one node (its name and external ports)")
+        add("expand", "Expand", self.expand_selected, "Draw the selected collapsed groups' members again")
         bar.addSeparator()
-        add("export_script", "Export script", self.export_script,
+        add("export_script", "PyTorch script", self.export_script,
             "The design as a PyTorch script, opened as a new script document")
-        add("export_image", "Export image", self.export_image_dialog, "The canvas as a PNG or SVG picture")
+        add("export_numpy", "NumPy script…", self.export_numpy_dialog,
+            "f and its gradients computed with numpy alone (the matrix form's fAndG), saved as a .py file")
+        add("export_latex", "LaTeX derivation…", self.export_latex_dialog,
+            "The forward definitions, the local derivatives and each gradient's closed forms, as a .tex file")
+        add("export_image", "Picture (PNG or SVG)…", self.export_image_dialog, "The canvas as a PNG or SVG picture")
+        exports = QMenu("Export", self)
+        for name in ("export_script", "export_numpy", "export_latex", "export_image"):
+            bar.removeAction(self.actions[name])
+            exports.addAction(self.actions[name])
+        button = QToolButton(self)
+        button.setText("Export")
+        button.setMenu(exports)
+        button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        bar.addWidget(button)
+        self.export_menu = exports
         return bar
 
     def menu(self) -> QMenu:
         """The window's Design menu (the same actions as the toolbar)."""
         menu = QMenu("&Design", self)
-        for name in ("new_design", "open_as_nodes", "export_script", "export_image", "layout", "fit"):
+        for name in ("new_design", "open_as_nodes", "layout", "fit", "collapse", "expand"):
             menu.addAction(self.actions[name])
         menu.addMenu(self.examples_menu)
+        menu.addMenu(self.export_menu)
         return menu
 
     # -- documents ---------------------------------------------------------------------------
@@ -208,6 +229,25 @@ class EditorPanel(QWidget):
             return None
         return self.open_call(record)
 
+    def collapse_selected(self) -> str | None:
+        """Collapse the groups of the selected nodes (Ctrl+G first makes one)."""
+        tab = self.current()
+        groups = dict.fromkeys(g for g in (tab.document.design.group_of(n) for n in tab.scene.selected_ids()) if g)
+        if not groups:
+            self._say("Select nodes of a group (Ctrl+G groups the selection), then collapse it.")
+            return None
+        for name in groups:
+            self._say(tab.document.collapse(name))
+        return next(iter(groups))
+
+    def expand_selected(self) -> list:
+        from .group_item import CollapsedGroupItem
+        tab = self.current()
+        names = [i.name for i in tab.scene.selectedItems() if isinstance(i, CollapsedGroupItem)]
+        for name in names:
+            self._say(tab.document.expand(name))
+        return names
+
     def _place_at_centre(self, key: str):
         tab = self.current()
         centre = tab.view.mapToScene(tab.view.viewport().rect().center())
@@ -220,10 +260,65 @@ class EditorPanel(QWidget):
         except DesignError as error:
             self._say(f"Cannot export: {error}")
             return None
-        documents = getattr(self.window, "documents", None)
+        documents = getattr(self.main_window, "documents", None)
         if documents is not None and hasattr(documents, "open_text"):
             documents.open_text(text, "design.py")
         return text
+
+    def export_numpy(self, path: str | None = None) -> str | None:
+        """The design as a NumPy script (:mod:`gradstudio.studio.numpy_script`), written
+        to ``path`` if given; None (and the reason in the status line) when it has none."""
+        try:
+            text = numpy_script.design_to_numpy(self.current().document.design)
+        except DesignError as error:
+            self._say(f"Cannot export as NumPy: {error}")
+            return None
+        return self._write_export(text, path)
+
+    def export_latex(self, path: str | None = None) -> str | None:
+        """The design's derivation as a LaTeX document (:mod:`gradstudio.studio.derivation_tex`),
+        its closed forms from the design's latest checked run (Compare's), else derived here."""
+        tab = self.current()
+        design = tab.document.design
+        try:
+            leaves = self._derivations(tab)
+            text = derivation_tex.derivation_document(design, leaves, self.tabs.tabText(self.tabs.currentIndex()))
+        except DesignError as error:
+            self._say(f"Cannot export the derivation: {error}")
+            return None
+        return self._write_export(text, path)
+
+    def _derivations(self, tab) -> list:
+        record = self.model.calls.call(tab.live.call_index) if (
+            self.model is not None and tab.live.call_index is not None) else None
+        check = getattr(record, "check", None)
+        if check is not None and not check.cancelled and check.leaves:
+            return [derivation_tex.from_formula(leaf.name or f"leaf{leaf.vertex}", leaf) for leaf in check.leaves]
+        if self.runner is not None:
+            raise DesignError("its closed forms are still being derived; export again when Compare shows them")
+        return derivation_tex.derive_locally(tab.document.design)
+
+    def _write_export(self, text: str, path: str | None) -> str | None:
+        if path is not None:
+            try:
+                write_atomic(str(path), text.encode("utf-8"))
+            except ProjectError as error:
+                self._say(str(error))
+                return None
+            self._say(f"Exported {pathlib.Path(path).name}")
+        return text
+
+    def export_numpy_dialog(self):
+        self._export_dialog("Export as a NumPy script", "design_numpy.py", "Python script (*.py)", self.export_numpy)
+
+    def export_latex_dialog(self):
+        self._export_dialog("Export the derivation", "derivation.tex", "LaTeX document (*.tex)", self.export_latex)
+
+    def _export_dialog(self, title: str, name: str, filter: str, export):
+        from PySide6.QtWidgets import QFileDialog
+        path, _ = QFileDialog.getSaveFileName(self, title, name, filter)
+        if path:
+            export(path)
 
     def export_image_dialog(self):
         from PySide6.QtWidgets import QFileDialog
@@ -269,33 +364,36 @@ class EditorPanel(QWidget):
         return image.save(str(path))
 
     # -- the window's hooks ---------------------------------------------------------------------
-    def view_state(self) -> dict:
-        designs = []
+    def designs(self) -> tuple:
+        """``([DesignEntry], current index)``: the designs the project file keeps (its
+        own ``designs`` section, :mod:`gradstudio.studio.project`); empty tabs are not kept."""
+        from gradstudio.studio.project import DesignEntry
+        entries, current = [], 0
         for i in range(self.tabs.count()):
             tab = self.tabs.widget(i)
             if tab.document.design.nodes:
-                designs.append({"title": self.tabs.tabText(i), "design": tab.document.design.to_json()})
-        return {"designs": designs, "current": self.tabs.currentIndex()} if designs else {}
+                if i == self.tabs.currentIndex():
+                    current = len(entries)
+                entries.append(DesignEntry(self.tabs.tabText(i), tab.document.design.to_json()))
+        return entries, current
 
-    def restore_view_state(self, view: dict):
-        """The project's designs; a newer or corrupt one is named and nothing is changed."""
-        entries = view.get("designs") if isinstance(view, dict) else None
+    def restore_designs(self, entries, current: int = 0) -> bool:
+        """A project's designs in place of the open ones. The project module has read
+        each one already; one that still cannot be built is named and nothing changes."""
         if not entries:
-            return
-        loaded = []
+            return False
         try:
-            for entry in entries:
-                loaded.append((str(entry.get("title", "design")), from_json(entry["design"])))
-        except (DesignError, KeyError, TypeError, AttributeError) as error:
+            loaded = [(entry.title, from_json(entry.design)) for entry in entries]
+        except DesignError as error:
             self._say(f"The project's designs were not opened: {error}")
-            return
+            return False
         while self.tabs.count():
             self.close_tab_silently(0)
         for title, design in loaded:
             self.add_document(design, title)
-        current = view.get("current")
         if isinstance(current, int) and 0 <= current < self.tabs.count():
             self.tabs.setCurrentIndex(current)
+        return True
 
     def close_tab_silently(self, index: int):
         tab = self.tabs.widget(index)

@@ -19,10 +19,9 @@ import re
 
 import numpy as np
 
-from gradstudio.ops.table import op_by_id
 from gradstudio.studio import trace
 from gradstudio.studio.codegen import variable_names
-from gradstudio.studio.design import DesignError
+from gradstudio.studio.design import DesignError, op_row
 
 MAX_DIAGNOSED_ELEMENTS = 200_000     # larger designs are not evaluated in the window
 _ASSIGN = re.compile(r"^([A-Za-z_]\w*) = ")
@@ -43,7 +42,7 @@ def graph_from_record(graph) -> trace.Graph:
         value = field(raw, "value")
         if value is None:
             raise DesignError(f"vertex {field(raw, 'id')} was too large to send, so it cannot become a node")
-        op = op_by_id(field(raw, "op_key")) if kind == "op" else None
+        op = op_row(field(raw, "op_key")) if kind == "op" else None
         value = np.asarray(value)
         if kind == "const" and value.ndim == 0:
             value = float(value)              # a Python number in the script, as recorded

@@ -6,18 +6,25 @@ removes or refreshes just the items concerned (Orange canvas's pattern: no
 rebuild per edit). It also shows what the latest run found (:meth:`show_results`):
 each node coloured by its gradient's magnitude, hover text with value, grad and
 shape, and errors kept on the node that caused them.
+
+Speed: an edit refreshes every node's text, but a node whose look did not change
+is not repainted; moving a node re-routes only its own wires. The scene has two
+looks (:meth:`set_overview`): detailed, each item painting itself, and the
+zoomed-out overview, one :class:`~.items.Overview` item painting boxes and lines
+while the items paint nothing. Pictures (:meth:`render`) are always detailed.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
-from PySide6.QtCore import QPointF, QRectF
-from PySide6.QtWidgets import QGraphicsScene
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
 from gradstudio.ui.graph.style import GradScale
 
-from . import style
-from .items import GroupItem, NodeItem, WireItem, WireLayer
+from . import group_item, style
+from .items import NO_CONTENTS, GroupItem, NodeItem, Overview, WireItem
 
 
 @dataclass
@@ -40,14 +47,16 @@ class DesignScene(QGraphicsScene):
         self.nodes: dict = {}          # node id -> NodeItem
         self.wires: dict = {}          # Link -> WireItem
         self.groups: dict = {}         # name -> GroupItem
+        self.collapsed: dict = {}      # name -> CollapsedGroupItem (see group_item.py)
         self.node_wires: dict = {}     # node id -> the WireItems touching it
         self.results: dict = {}        # node id -> NodeResult of the latest run
         self.notes: dict = {}          # node id -> why the last edit of it was refused
         self._scale = GradScale([])
         self._following = True
         self._flows: set = set()
-        self.wire_layer = WireLayer(self.colors)
-        self.addItem(self.wire_layer)
+        self.overview_shown = False    # the zoomed-out look (set by the view from its zoom)
+        self.overview = Overview(self.colors)
+        self.addItem(self.overview)
         for node_id in self.design.nodes:
             self._add_node(node_id)
         for link in self.design.links:
@@ -69,6 +78,8 @@ class DesignScene(QGraphicsScene):
             self._add_node(event.node)
         elif kind == "node_removed":
             item = self.nodes.pop(event.node)
+            item.overview = None
+            self.overview.forget_node(event.node)
             self.removeItem(item)
             self.results.pop(event.node, None)
             self.notes.pop(event.node, None)
@@ -79,7 +90,8 @@ class DesignScene(QGraphicsScene):
             wire = self.wires.pop(event.link)
             for end in (event.link.src, event.link.dst):
                 self.node_wires.get(end, set()).discard(wire)
-            self.wire_layer.remove(wire)
+            wire.overview = None
+            self.overview.forget_wire(wire)
             self.removeItem(wire)
         elif kind == "node_moved":
             item = self.nodes[event.node]
@@ -97,19 +109,29 @@ class DesignScene(QGraphicsScene):
         item = NodeItem(node_id, self.colors)
         x, y = self.design.nodes[node_id].position
         item.setPos(x, y)
+        item.overview = self.overview
+        if self.overview_shown:
+            item.setFlag(NO_CONTENTS)
         self.nodes[node_id] = item
         self.addItem(item)
+        self.overview.node_changed(item)
 
     def _add_wire(self, link):
         wire = WireItem(link, self.colors)
         self.wires[link] = wire
         for end in (link.src, link.dst):
             self.node_wires.setdefault(end, set()).add(wire)
+        wire.overview = self.overview
+        if self.overview_shown:
+            wire.setFlag(NO_CONTENTS)
         self.addItem(wire)
-        self.wire_layer.add(wire)
         self._place_wire(wire)
 
     def _place_wire(self, wire):
+        ends = group_item.wire_ends(self, wire)
+        if ends is not None:          # an end inside a collapsed group: drawn to the group's port
+            wire.set_ends(*ends)
+            return
         src, dst = self.nodes.get(wire.link.src), self.nodes.get(wire.link.dst)
         if src is None or dst is None:
             return
@@ -121,9 +143,8 @@ class DesignScene(QGraphicsScene):
         self._flows = design.requiring_grad()
         for node_id, item in self.nodes.items():
             self._refresh_node(node_id, item)
-        for link, wire in self.wires.items():
+        for link, wire in self.wires.items():       # (their ends moved only if a node's height did)
             wire.set_state(link.src in self._flows, design.shapes.get(link.src))
-            self._place_wire(wire)
         for name in list(self.groups):
             self._refresh_group(name)
 
@@ -133,12 +154,16 @@ class DesignScene(QGraphicsScene):
         result = self.results.get(node_id)
         error = self.notes.get(node_id) or design.errors.get(node_id) or (result.error if result else "")
         fill = self._scale.color(result.grad_norm) if result and result.grad_norm is not None else None
-        item.show_node(design, node, design.shapes.get(node_id), error or None, node_id in self._flows, fill)
         connected = {w.link.slot for w in self._wires_of(node_id) if w.link.dst == node_id}
-        item.input_flows = [True if s in connected else None for s in range(item.inputs)]
-        item.setToolTip(self._hover_text(node_id, result))
-        for wire in self._wires_of(node_id):
-            self._place_wire(wire)
+        height = item.height
+        item.show_node(design, node, design.shapes.get(node_id), error or None, node_id in self._flows, fill,
+                       [True if s in connected else None for s in range(node.arity)])
+        tip = self._hover_text(node_id, result)
+        if tip != item.toolTip():
+            item.setToolTip(tip)
+        if item.height != height:          # its ports moved: so do the ends of its wires
+            for wire in self._wires_of(node_id):
+                self._place_wire(wire)
 
     def _hover_text(self, node_id: str, result) -> str:
         design = self.design
@@ -163,7 +188,7 @@ class DesignScene(QGraphicsScene):
     def _refresh_group(self, name: str):
         members = self.design.groups.get(name)
         item = self.groups.get(name)
-        if not members:
+        if group_item.sync(self, name) or not members:
             if item is not None:
                 self.removeItem(self.groups.pop(name))
             return
@@ -179,12 +204,26 @@ class DesignScene(QGraphicsScene):
 
     # -- from the items ---------------------------------------------------------------------
     def node_item_moved(self, item: NodeItem):
-        """A node is being dragged (or was placed): its wires and group frames follow."""
+        """A node is being dragged (or was placed): its wires and group frames follow
+        (and nothing else is touched)."""
         for wire in self._wires_of(item.node_id):
             self._place_wire(wire)
+        self.overview.node_changed(item)
         for name, members in self.design.groups.items():
             if item.node_id in members:
                 self._refresh_group(name)
+
+    def collapsed_group_moved(self, item):
+        """A collapsed group is being dragged: the wires to its ports follow."""
+        for m in self.design.groups.get(item.name, ()):
+            for wire in self._wires_of(m):
+                self._place_wire(wire)
+
+    def collapsed_at(self, point: QPointF):
+        for item in self.items(point):
+            if isinstance(item, group_item.CollapsedGroupItem):
+                return item
+        return None
 
     def node_at(self, point: QPointF):
         for item in self.items(point):
@@ -201,6 +240,38 @@ class DesignScene(QGraphicsScene):
 
     def selected_ids(self) -> list:
         return [i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)]
+
+    # -- the two looks ------------------------------------------------------------------------
+    def set_overview(self, shown: bool):
+        """Zoomed out (True): the :class:`Overview` paints every node and wire; the
+        items stay (picking, dragging, hover) but paint nothing."""
+        if shown == self.overview_shown:
+            return
+        self.overview_shown = shown
+        for item in self.nodes.values():
+            item.setFlag(NO_CONTENTS, shown)
+        for wire in self.wires.values():
+            wire.setFlag(NO_CONTENTS, shown)
+        self.overview.set_active(shown)
+
+    @contextlib.contextmanager
+    def full_detail(self):
+        """Every item painting itself, uncached — for a picture (PNG, SVG) of the design."""
+        shown = self.overview_shown
+        self.set_overview(False)
+        for item in self.nodes.values():
+            item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+        try:
+            yield self
+        finally:
+            for item in self.nodes.values():
+                item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            self.set_overview(shown)
+
+    def render(self, painter, target=QRectF(), source=QRectF(), mode=Qt.AspectRatioMode.KeepAspectRatio):
+        """A picture of the design is always drawn in full detail, whatever a view's zoom."""
+        with self.full_detail():
+            super().render(painter, target, source, mode)
 
     # -- notes and results ---------------------------------------------------------------------
     def set_note(self, node_id: str, text: str | None):

@@ -12,7 +12,8 @@ HEADER = 20.0
 LINE = 15.0
 PORT_RADIUS = 5.0
 SIMPLE_BELOW = 0.45        # zoom under which nodes and wires are drawn as plain shapes (level of detail)
-TEXT_BELOW = 0.7           # zoom under which wire labels are left out
+TEXT_BELOW = 0.7           # zoom under which wire labels and a node's text below its title are left out
+THIN_BELOW = 0.7           # zoom under which wires are drawn 1 px wide (the fast thin-line stroker)
 
 DTYPE_COLORS = {"float32": "#2f80c0", "float64": "#9b59b6"}
 KIND_COLORS = {"leaf": "#2e8b57", "const": "#8a8a8a", "op": "#4a6fa5", "output": "#c0392b"}

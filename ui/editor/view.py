@@ -11,11 +11,16 @@ R makes the selected output the root, Space toggles requires_grad, Ctrl+Z /
 Ctrl+Shift+Z undo and redo on this document's own stack. Middle-drag (or
 Alt+drag) pans, the wheel zooms at the cursor, a left drag on empty canvas
 box-selects.
+
+Below :data:`~.style.SIMPLE_BELOW` zoom the view puts its scene in the overview
+look (checked at each paint, so any change of the transform counts). The
+minimap is a picture of the overview, redrawn a moment after the design
+changes (never per frame); panning only moves its frame.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QGuiApplication, QKeySequence, QPainter, QPen
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPen, QPixmap, QTransform
 from PySide6.QtWidgets import (QGraphicsPathItem, QGraphicsSimpleTextItem, QGraphicsView, QLineEdit,
                                QMenu)
 
@@ -47,8 +52,7 @@ class DesignView(QGraphicsView):
         self.editor = None         # the inline value editor, while open
         self.popup = None          # the search popup, while open
         self.minimap = Minimap(self)
-        self._update_minimap()
-        scene.changed.connect(lambda *_: self._schedule_minimap())
+        self.minimap.design_changed()
 
     # -- zoom and pan ---------------------------------------------------------------------------
     def zoom(self) -> float:
@@ -58,7 +62,7 @@ class DesignView(QGraphicsView):
         target = min(MAX_ZOOM, max(MIN_ZOOM, self.zoom() * factor))
         factor = target / self.zoom()
         self.scale(factor, factor)
-        self._schedule_minimap()
+        self.minimap.update()
 
     def fit(self):
         rect = self.scene().itemsBoundingRect()
@@ -67,7 +71,7 @@ class DesignView(QGraphicsView):
         self.fitInView(rect.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
         if self.zoom() > 1.5:
             self.zoom_by(1.5 / self.zoom())
-        self._schedule_minimap()
+        self.minimap.update()
 
     def wheelEvent(self, event):
         steps = event.angleDelta().y() / 120.0
@@ -75,16 +79,13 @@ class DesignView(QGraphicsView):
             self.zoom_by(1.15 ** steps)
         event.accept()
 
-    def _schedule_minimap(self):
-        if not getattr(self, "_minimap_pending", False):
-            self._minimap_pending = True
-            QTimer.singleShot(60, self._update_minimap)
-
-    def _update_minimap(self):
-        self._minimap_pending = False
-        self.minimap.setVisible(len(self.design.nodes) >= MINIMAP_FROM)
-        if self.minimap.isVisible():
-            self.minimap.follow()
+    def paintEvent(self, event):
+        # the look follows the zoom, however the transform was set (zoom_by, fit, resetTransform …)
+        scene = self.scene()
+        if scene is None:               # the scene went first (a tab being closed)
+            return
+        scene.set_overview(self.zoom() < style.SIMPLE_BELOW)
+        super().paintEvent(event)
 
     def request_fit(self):
         """Fit now if the view has its size, else as soon as it gets one (a tab made
@@ -96,7 +97,6 @@ class DesignView(QGraphicsView):
 
     def resizeEvent(self, event):
         super().resizeEvent(event)
-        self.minimap.place()
         if getattr(self, "_fit_pending", False) and self.isVisible() and self.viewport().width() > 200:
             self._fit_pending = False
             self.fit()
@@ -104,10 +104,22 @@ class DesignView(QGraphicsView):
     def scrollContentsBy(self, dx, dy):
         super().scrollContentsBy(dx, dy)
         if self.minimap.isVisible():
-            self.minimap.viewport().update()
+            # the scrolled pixels carried the minimap along: repaint where it was and where it is
+            self.viewport().update(self.minimap.rect().translated(dx, dy))
+            self.minimap.update()
+
+    def drawForeground(self, painter, rect):
+        super().drawForeground(painter, rect)
+        if self.minimap.isVisible():
+            painter.save()
+            painter.resetTransform()
+            self.minimap.paint(painter)
+            painter.restore()
 
     # -- mouse ----------------------------------------------------------------------------------
     def mousePressEvent(self, event):
+        if event.button() == Qt.MouseButton.LeftButton and self.minimap.click(event.position().toPoint()):
+            return
         point = self.mapToScene(event.position().toPoint())
         if event.button() == Qt.MouseButton.MiddleButton or (
                 event.button() == Qt.MouseButton.LeftButton and event.modifiers() & Qt.KeyboardModifier.AltModifier):
@@ -158,6 +170,10 @@ class DesignView(QGraphicsView):
 
     def mouseDoubleClickEvent(self, event):
         point = self.mapToScene(event.position().toPoint())
+        collapsed = self.scene().collapsed_at(point)
+        if collapsed is not None:
+            self._act(self.document.expand(collapsed.name))
+            return
         item = self.scene().node_at(point)
         if item is None:
             self.open_search(point)
@@ -182,7 +198,14 @@ class DesignView(QGraphicsView):
                            lambda: self.edit_node(item.node_id))
             menu.addAction("Duplicate", self.duplicate)
             menu.addAction("Group", self.group)
+            group = self.design.group_of(item.node_id)
+            if group is not None:
+                menu.addAction(f"Collapse {group}", lambda: self._act(self.document.collapse(group)))
             menu.addAction("Delete", self.delete_selected)
+        elif self.scene().collapsed_at(point) is not None:
+            name = self.scene().collapsed_at(point).name
+            menu.addAction(f"Expand {name}", lambda: self._act(self.document.expand(name)))
+            menu.addAction(f"Ungroup {name}", lambda: self._act(self.document.ungroup(name)))
         else:
             menu.addAction("Add node…", lambda: self.open_search(point))
             menu.addAction("Paste", lambda: self.paste(point))
@@ -490,42 +513,103 @@ def clipboard_mime(text: str):
     return mime
 
 
-class Minimap(QGraphicsView):
-    """The whole design small, in the view's corner, with the visible part framed;
-    a click there centres the view on that point."""
+class Minimap:
+    """The whole design small, in the view's bottom-right corner, with the visible
+    part framed; a click there centres the view on that point.
+
+    It is painted by the view over its items (:meth:`DesignView.drawForeground`),
+    not as a child widget: a widget overlapping the viewport stops Qt from
+    scrolling the viewport's pixels, so every pan step would repaint the whole view
+    instead of the strip that came into sight. It shows a picture of the scene's
+    :class:`~.items.Overview`, drawn again :data:`DELAY` ms after the design last
+    changed (a drag redraws it once, after the drag, not per move); a pan or zoom
+    only moves the frame on top."""
 
     SIZE = (200, 140)
+    MARGIN = 14
+    DELAY = 250
 
     def __init__(self, view: DesignView):
-        super().__init__(view.scene(), view)
         self.main = view
-        self.setInteractive(False)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setFixedSize(*self.SIZE)
-        self.setFrameShape(QGraphicsView.Shape.Box)
-        self.setToolTip("Minimap: click to go there")
-        self.hide()
+        self.visible = False
+        self.picture = QPixmap()
+        self.to_scene = QTransform()     # minimap pixels -> scene coordinates
+        self.stale = True
+        self.redraws = 0                 # pictures drawn (the tests count them)
+        self.timer = QTimer(view)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(self.DELAY)
+        self.timer.timeout.connect(self.design_changed)
+        view.scene().overview.listeners.append(self._on_change)
 
-    def place(self):
-        self.move(self.main.width() - self.SIZE[0] - 18, self.main.height() - self.SIZE[1] - 18)
+    def isVisible(self) -> bool:
+        return self.visible
 
-    def follow(self):
-        rect = self.scene().itemsBoundingRect()
-        if not rect.isEmpty():
-            self.fitInView(rect.adjusted(-20, -20, 20, 20), Qt.AspectRatioMode.KeepAspectRatio)
-        self.place()
-        self.viewport().update()
+    def rect(self) -> QRect:
+        """Where it sits, in viewport pixels."""
+        viewport = self.main.viewport()
+        w, h = self.SIZE
+        return QRect(viewport.width() - w - self.MARGIN, viewport.height() - h - self.MARGIN, w, h)
 
-    def drawForeground(self, painter, rect):
+    def _on_change(self):
+        if not self.timer.isActive():
+            self.timer.start()
+
+    def design_changed(self):
+        """The design changed a moment ago: show or hide for its size, and draw the
+        picture again at the next paint."""
+        self.visible = len(self.main.design.nodes) >= MINIMAP_FROM
+        self.stale = True
+        self.update()
+
+    def update(self):
+        self.main.viewport().update(self.rect())
+
+    def _redraw(self):
+        self.stale = False
+        self.redraws += 1
+        overview = self.main.scene().overview
+        source = overview.boundingRect().adjusted(-20, -20, 20, 20)
+        w, h = self.SIZE
+        ratio = self.main.devicePixelRatioF()
+        picture = QPixmap(int(w * ratio), int(h * ratio))
+        picture.setDevicePixelRatio(ratio)
+        picture.fill(self.main.scene().colors["background"])
+        scale = min(w / max(source.width(), 1.0), h / max(source.height(), 1.0))
+        dx = (w - source.width() * scale) / 2 - source.left() * scale
+        dy = (h - source.height() * scale) / 2 - source.top() * scale
+        to_minimap = QTransform(scale, 0, 0, scale, dx, dy)
+        painter = QPainter(picture)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setTransform(to_minimap)
+        overview.draw(painter)
+        painter.end()
+        self.picture = picture
+        self.to_scene = to_minimap.inverted()[0]
+
+    def paint(self, painter):
+        """Draw it (``painter`` in viewport pixels)."""
+        if not self.visible:
+            return
         visible = self.main.mapToScene(self.main.viewport().rect()).boundingRect()
-        painter.setPen(QPen(QColor("#f0b429"), 2 / max(self.transform().m11(), 1e-6)))
+        if visible.contains(self.main.scene().overview.boundingRect()):
+            return                      # the whole design is in view: a minimap would only cover it
+        if self.stale or self.picture.isNull():
+            self._redraw()
+        box = self.rect()
+        painter.drawPixmap(box.topLeft(), self.picture)
+        frame = self.to_scene.inverted()[0].mapRect(visible).translated(box.left(), box.top())
+        painter.setClipRect(box)
+        painter.setPen(QPen(QColor("#f0b429"), 2))
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawRect(visible)
+        painter.drawRect(frame)
+        painter.setClipping(False)
+        painter.setPen(QPen(self.main.scene().colors["border"], 1))
+        painter.drawRect(QRectF(box).adjusted(0.5, 0.5, -0.5, -0.5))
 
-    def mousePressEvent(self, event):
-        self.main.centerOn(self.mapToScene(event.position().toPoint()))
-        self.viewport().update()
-
-    def wheelEvent(self, event):
-        event.ignore()
+    def click(self, point: QPoint) -> bool:
+        """A press at ``point`` (viewport pixels): on the minimap, centre the view there."""
+        if not self.visible or not self.rect().contains(point):
+            return False
+        self.main.centerOn(self.to_scene.map(QPointF(point - self.rect().topLeft())))
+        return True

@@ -1,7 +1,8 @@
 """The Graph panel's canvas, split the way Orange's canvas is.
 
 * :mod:`.document` — what is shown for one backward call: the recorded
-  vertices, the groups of repetitive chains (and which are expanded), the
+  vertices, the groups of repetitive chains and of module calls (and which
+  are expanded), the
   layout, the positions the user dragged. Plain data behind Qt signals.
 * :mod:`.commands` — every user edit (drag, expand/collapse, reset) as a
   ``QUndoCommand`` on the document.

@@ -1,8 +1,8 @@
 """One backward call's graph as the panel shows it — the scene's model.
 
 A :class:`GraphDocument` holds the recorded vertices (the model's node dicts,
-read-only), the repetitive chains found in them (:func:`gradstudio.studio.figures.layout.find_groups`),
-which groups are expanded, the computed layout, and the positions the user
+read-only), the repetitive chains found in them (:func:`gradstudio.studio.figures.layout.find_groups`)
+and the module calls recorded with them (``Linear(3→1)``, nested), which groups are expanded, the computed layout, and the positions the user
 dragged nodes to. It changes only through its setters, which the undo
 commands (:mod:`.commands`) call; it announces each change by a signal and
 the scene follows. It knows nothing of items or widgets. Each document owns
@@ -31,9 +31,11 @@ class GraphDocument(QObject):
         self.record = record
         self.nodes = {n.id: n for n in record.nodes}
         self.vertices = graph_layout.vertices_from_graph(record.graph)
-        self.groups = graph_layout.find_groups(self.vertices)
+        modules = graph_layout.module_groups(self.vertices, getattr(record.data, "groups", ()))
+        self.groups = graph_layout.nested(graph_layout.find_groups(self.vertices), modules) + modules
         self.group_by_id = {g.id: g for g in self.groups}
-        self.expanded: set = set()
+        self.expanded: set = {g.id for g in modules}     # module calls start open (a frame each)
+        self.levels = _levels(modules)
         self.overrides: dict = {}      # visible id -> (x, y) the user put it at
         self.measure = measure
         self.shown: list = []
@@ -63,6 +65,17 @@ class GraphDocument(QObject):
 
     def is_group(self, visible_id) -> bool:
         return visible_id in self.group_by_id
+
+    def chains(self) -> list:
+        return [g for g in self.groups if g.kind == "chain"]
+
+    def modules(self) -> list:
+        return [g for g in self.groups if g.kind == "module"]
+
+    def is_hidden(self, group) -> bool:
+        """Inside a collapsed group (so neither its node nor its frame is drawn)."""
+        holder = self.owner.get(group.last)
+        return holder is not None and holder != group.id
 
     # -- changing (the undo commands call these) ----------------------------------------------------
     def set_positions(self, positions: dict):
@@ -98,3 +111,20 @@ class GraphDocument(QObject):
         self.shown, self.owner = graph_layout.collapse(self.vertices, self.groups, self.expanded)
         self.layout = graph_layout.layout(self.shown, lambda v: self.measure(self, v), layer_gap=LAYER_GAP, node_gap=NODE_GAP)
         self.overrides = {k: v for k, v in self.overrides.items() if k in self.layout.positions}
+
+
+def _levels(modules: list) -> dict:
+    """``{group id: how many levels of module calls lie inside it}`` (0: none) — the
+    frame of a call is drawn that much wider than the frames inside it."""
+    holding: dict = {}                     # vertex -> the module groups holding it
+    for group in modules:
+        for m in group.members:
+            holding.setdefault(m, []).append(group)
+    levels = {g.id: 0 for g in modules}
+    for group in sorted(modules, key=lambda g: len(g.members)):        # inner calls first
+        size = len(group.members)
+        around = [g for g in holding[group.last] if len(g.members) > size]
+        if around:
+            parent = min(around, key=lambda g: len(g.members))
+            levels[parent.id] = max(levels[parent.id], levels[group.id] + 1)
+    return levels

@@ -1,5 +1,6 @@
 """The graph's items: a node (op, leaf, constant or collapsed group), an edge,
-the frame around an expanded group.
+the frame around an expanded group (a box around a chain; around a module
+call, an outline hugging its nodes and the edges between them).
 
 Items are views: they hold the id of what they show and the colours the
 scene gave them, and read fonts and palette colours from the scene's
@@ -9,7 +10,7 @@ scene turns the finished drag into an undo command.
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QLinearGradient, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import QBrush, QColor, QLinearGradient, QPainterPath, QPainterPathStroker, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem
 
 from .style import contrasting_text
@@ -236,6 +237,10 @@ class EdgeItem(QGraphicsItem):
     def boundingRect(self) -> QRectF:
         return self._bounds
 
+    def curve(self) -> QPainterPath:
+        """The edge's curve in scene coordinates."""
+        return QPainterPath(self._path)
+
     def paint(self, painter, option, widget=None):
         style = self.scene().style
         color = style.edge
@@ -253,12 +258,16 @@ class EdgeItem(QGraphicsItem):
 class GroupFrameItem(QGraphicsItem):
     """The box around the members of an expanded group, with its title."""
 
-    def __init__(self, gid: str, title: str, rect: QRectF):
+    def __init__(self, gid: str, title: str, rect: QRectF, *, hint: bool = True, z: float = -2.0):
+        """``hint``: the header says how to collapse (a module call's header is only its
+        name, so that side-by-side calls keep their headers apart); ``z`` puts an inner
+        frame over the frame around it (both stay under the edges)."""
         super().__init__()
         self.gid = gid
         self.title = title
         self.rect = rect
-        self.setZValue(-2)
+        self.hint = hint
+        self.setZValue(z)
         self.setToolTip(f"{title} — double-click the frame to collapse")
 
     def header(self) -> QRectF:
@@ -270,7 +279,11 @@ class GroupFrameItem(QGraphicsItem):
         return QRectF(self.rect.left(), self.rect.top() - h, width, h)
 
     def header_text(self) -> str:
-        return f"{self.title}  ·  double-click to collapse"
+        return f"{self.title}  ·  double-click to collapse" if self.hint else self.title
+
+    def outline(self) -> QRectF:
+        """The frame with its header: what a frame around this one must enclose."""
+        return self.rect.united(self.header())
 
     def boundingRect(self) -> QRectF:
         return self.rect.united(self.header()).adjusted(-2, -2, 2, 2)
@@ -284,3 +297,71 @@ class GroupFrameItem(QGraphicsItem):
         painter.setFont(style.small)
         painter.drawText(self.header().adjusted(8, 0, 0, 0),
                          Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self.header_text())
+
+
+MAX_HUGGED = 400        # a module call with more nodes gets a plain box (the outline's union costs O(n²))
+
+
+def hug(rects: list, paths: list, pad: float, tab: QRectF | None = None) -> QPainterPath:
+    """One outline around ``rects`` (each grown by ``pad``) and ``paths`` (edge curves,
+    stroked ``pad`` wide on each side) — the frame of a module call in a layered
+    drawing whose columns it shares with other nodes (a simple Bubble Set: Collins
+    et al. 2009), with ``tab`` (the title's box) joined on as it is. Over
+    :data:`MAX_HUGGED` pieces, the box around them."""
+    if not rects:
+        return QPainterPath()
+    if len(rects) + len(paths) > MAX_HUGGED:
+        box = QRectF(rects[0])
+        for rect in rects[1:]:
+            box = box.united(rect)
+        for path in paths:
+            box = box.united(path.boundingRect())
+        outline = QPainterPath()
+        outline.addRoundedRect(box.adjusted(-pad, -pad, pad, pad), 8, 8)
+        if tab is not None:
+            outline.addRoundedRect(tab, 4, 4)
+            outline = outline.simplified()
+        return outline
+    pieces = QPainterPath()
+    pieces.setFillRule(Qt.FillRule.WindingFill)
+    for rect in rects:
+        pieces.addRoundedRect(rect.adjusted(-pad, -pad, pad, pad), pad, pad)
+    stroker = QPainterPathStroker()
+    stroker.setWidth(pad * 1.6)
+    stroker.setCapStyle(Qt.PenCapStyle.RoundCap)
+    stroker.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+    for path in paths:
+        pieces.addPath(stroker.createStroke(path))
+    if tab is not None:
+        pieces.addRoundedRect(tab, 4, 4)
+    return pieces.simplified()
+
+
+class ModuleFrameItem(GroupFrameItem):
+    """The outline of an expanded module call (:func:`hug`) with its title in a tab
+    (``header``, scene coordinates) above its top-left node; double-clicking inside
+    the outline collapses it."""
+
+    def __init__(self, gid: str, title: str, outline: QPainterPath, header: QRectF, *, z: float = -2.0):
+        super().__init__(gid, title, outline.boundingRect(), hint=False, z=z)
+        self.path = outline
+        self._header = header
+
+    def header(self) -> QRectF:
+        return self._header
+
+    def shape(self) -> QPainterPath:
+        return self.path
+
+    def boundingRect(self) -> QRectF:
+        return self.path.boundingRect().adjusted(-2, -2, 2, 2)
+
+    def paint(self, painter, option, widget=None):
+        style = self.scene().style
+        painter.setPen(QPen(style.frame_border, 1.0, Qt.PenStyle.DashLine))
+        painter.setBrush(style.frame_fill)
+        painter.drawPath(self.path)
+        painter.setPen(style.muted)
+        painter.setFont(style.small)
+        painter.drawText(self._header.adjusted(5, 0, 0, 0),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self.title)

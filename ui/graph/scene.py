@@ -15,7 +15,7 @@ from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import QGraphicsScene
 
 from . import text as labels
-from .items import ROOT_TAG, EdgeItem, GroupFrameItem, NodeItem, measure
+from .items import ROOT_TAG, EdgeItem, GroupFrameItem, ModuleFrameItem, NodeItem, hug, measure
 from .style import GradScale, Style
 
 MARGIN = 20.0
@@ -95,8 +95,7 @@ class GraphScene(QGraphicsScene):
             edge = EdgeItem(source, target, route.slot, slots[route.target], route.points[1:-1], doc)
             self.addItem(edge)
             self.edge_items.append(edge)
-        for group in doc.expanded_groups():
-            self._frame(doc, group)
+        self._build_frames(doc)
         self.update_scene_rect()
         if highlighted is not None:
             self.set_highlight(highlighted)
@@ -122,6 +121,31 @@ class GraphScene(QGraphicsScene):
         record = self.document.record if self.document is not None else None
         return record.leaf_check(node.id) if record is not None and node.kind == "leaf" else None
 
+    def _title_tab(self, rects: list, shown: set, pad: float, title: str) -> QRectF:
+        """Where a module frame's title goes: a tab above its top-left node, or below its
+        bottom-left one when another node sits in the way above."""
+        small = self.style.small
+        height = self.style.line_height(small) + 2
+        width = self.style.text_width(title, small) + 12
+        top = min(rects, key=lambda r: (round(r.top()), r.left()))
+        bottom = max(rects, key=lambda r: (round(r.bottom()), -r.left()))
+        above = QRectF(top.left() - pad, top.top() - pad - height, width, height + 2)
+        below = QRectF(bottom.left() - pad, bottom.bottom() + pad - 2, width, height + 2)
+        for tab in (above, below):
+            blocked = any(isinstance(item, NodeItem) and item.vid not in shown
+                          for item in self.items(tab.adjusted(0, -6, 0, 0)))
+            if not blocked:
+                return tab
+        return above
+
+    def _build_frames(self, doc):
+        for frame in self.frames.values():
+            self.removeItem(frame)
+        self.frames = {}
+        shown = [g for g in doc.expanded_groups() if not doc.is_hidden(g)]
+        for group in sorted(shown, key=lambda g: len(g.members)):      # inner frames first
+            self._frame(doc, group)
+
     def _frame(self, doc, group):
         """A box around the group's steps, and around those of its constants that
         sit among them (the first step's constant shares a column with its input)."""
@@ -133,6 +157,9 @@ class GraphScene(QGraphicsScene):
                     body = item.body().translated(item.pos())
                     rect = body if rect.isNull() else rect.united(body)
             return rect
+        if group.kind == "module":
+            self._module_frame(doc, group)
+            return
         rect = rect_of(group.steps)
         if rect.isNull():
             return
@@ -140,7 +167,29 @@ class GraphScene(QGraphicsScene):
                   and self.node_items[m].pos().x() >= rect.left()]
         if inside:
             rect = rect.united(rect_of(inside))
-        frame = GroupFrameItem(group.id, group.label, rect.adjusted(-FRAME_PAD, -FRAME_PAD, FRAME_PAD, FRAME_PAD))
+        frame = GroupFrameItem(group.id, labels.frame_title(group),
+                               rect.adjusted(-FRAME_PAD, -FRAME_PAD, FRAME_PAD, FRAME_PAD),
+                               z=-2.0 - len(group.members) * 1e-6)
+        self.addItem(frame)
+        self.frames[group.id] = frame
+
+    def _module_frame(self, doc, group):
+        """An outline around the call's visible nodes (an inner call collapsed shows as
+        its node) and the edges between them, wider for each level of calls inside."""
+        shown = {doc.visible_id(m) for m in group.members}
+        items = [self.node_items[v] for v in shown if v in self.node_items]
+        if not items:
+            return
+        levels = doc.levels.get(group.id, 0)
+        rects = [item.body().translated(item.pos()) for item in items]
+        paths = [edge.curve() for item in items for edge in item.edges
+                 if edge.source is item and edge.target.vid in shown]
+        small = self.style.small
+        pad = FRAME_PAD + levels * (self.style.line_height(small) + 2)     # titles stack, not overlap
+        title = labels.frame_title(group)
+        tab = self._title_tab(rects, shown, pad, title)
+        frame = ModuleFrameItem(group.id, title, hug(rects, paths, pad, tab), tab,
+                                z=-2.0 - len(group.members) * 1e-6)
         self.addItem(frame)
         self.frames[group.id] = frame
 
@@ -162,6 +211,8 @@ class GraphScene(QGraphicsScene):
                 item.setPos(QPointF(x, y))
                 for edge in item.edges:          # bends come back when both ends are home again
                     edge.update_path()
+        if self.frames and self.document is not None:     # frames follow the nodes they surround
+            self._build_frames(self.document)
         self.update_scene_rect()
 
     # -- selection look ------------------------------------------------------------------------------

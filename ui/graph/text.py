@@ -56,7 +56,17 @@ def node_lines(node: dict) -> list:
 
 def group_lines(group, expanded: bool = False) -> list:
     hint = "double-click to collapse" if expanded else "double-click to expand"
+    if group.kind == "module":
+        ops = f"{len(group.steps)} op{'s' if len(group.steps) != 1 else ''}"
+        return [(group.label, "title"), (" · ".join(p for p in (group.name, ops) if p), "detail")]
     return [(group.label, "title"), (f"{len(group.steps)} steps · {hint}", "detail")]
+
+
+def frame_title(group) -> str:
+    """The header of an expanded group's frame: a module call names itself and its module."""
+    if group.kind == "module":
+        return f"{group.name} · {group.label}" if group.name else group.label
+    return group.label
 
 
 def _array_html(value, summary: dict | None) -> str:
@@ -119,7 +129,24 @@ def node_tooltip(node: dict, check: dict | None = None) -> str:
     return "<br>".join(rows)
 
 
+def module_tooltip(group, nodes: dict) -> str:
+    """A collapsed module call: what it is, what it hides, its output."""
+    last = nodes[group.last]
+    rows = [f"<b>{html.escape(group.label)}</b>" + (f" — {html.escape(group.name)}" if group.name else "")]
+    params = [nodes[m].name or "parameter" for m in group.members if m not in group.steps and m in nodes]
+    rows.append(f"{len(group.steps)} ops" + (f", parameters {html.escape(', '.join(params))}" if params else "")
+                + ", collapsed")
+    if last.shape is not None:
+        rows.append(f"output {tuple(last.shape)} · {html.escape(str(last.dtype))}")
+    if last.grad_norm is not None:
+        rows.append(f"‖grad‖ at the output {number(last.grad_norm)}")
+    rows.append("<i>double-click to expand</i>")
+    return "<br>".join(rows)
+
+
 def group_tooltip(group, nodes: dict) -> str:
+    if group.kind == "module":
+        return module_tooltip(group, nodes)
     first, last = nodes[group.first], nodes[group.last]
     rows = [f"<b>{html.escape(group.label)}</b>",
             f"{len(group.steps)} ops (vertices {group.first}…{group.last}) "

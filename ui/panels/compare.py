@@ -22,7 +22,8 @@ sympy text. A per-element gradient (a matrix of formulas) shows element
 Clicking a row selects that leaf everywhere (a section header selects the
 call's root), and a selection made elsewhere highlights the row and keeps it
 in view. "Copy as LaTeX" / "Copy as sympy" (buttons and context menu) put a
-formula on the clipboard; double-clicking a formula opens it whole in a window.
+formula on the clipboard; double-clicking a formula opens it whole in a window;
+"Hessian…" (bar and context menu) opens the leaf's Hessian (:mod:`.hessian_view`).
 """
 from __future__ import annotations
 
@@ -30,13 +31,13 @@ import time
 
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QAction, QBrush, QColor, QFont, QGuiApplication, QKeySequence, QPalette
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QMenu, QToolButton,
-                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QMenu, QSizePolicy,
+                               QToolButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from .. import theme
 from ..widgets.echo import EchoGuard
 from ..widgets import math_view
-from ..widgets.formula_actions import FormulaActions, choice_for
+from ..widgets.formula_actions import FormulaActions, choice_for, hessian_applies
 from ..widgets.formula_delegate import (ROLE_FORMULA, ROLE_HTML, ROLE_KEY, ROLE_KIND, FormulaDelegate,
                                         Shown)
 from ..widgets.gradient_text import explain_html, format_full, format_sample, leaf_formulas, legend_html
@@ -52,6 +53,7 @@ THIS_CALL_TIP = ("This call's contribution: what this backward() added to the le
                  "zeroed (the Inspector shows it)")
 MIN_WIDTHS = {LEAF: 40, ENGINE: 70, CHAIN: 60, SIMPLIFIED: 60, SYMBOLIC: 60, FD: 60, TORCH: 60,
               ERROR: 40}          # pixels a column keeps when the panel is narrow
+LEAF_KEEP = 96        # a leaf's name up to this wide is shown whole while the headers fit
 RENDER_SLICE_SECONDS = 0.04   # formula rendering per event-loop turn
 WARM_UP_POLL_MS = 30          # while mathtext loads in the background
 
@@ -60,11 +62,23 @@ __all__ = ["ComparePanel", "COLUMNS", "LEAF", "MARK", "ENGINE", "CHAIN", "SIMPLI
            "format_sample", "format_full", "leaf_formulas"]
 
 
+def _shrunk(wanted: dict, least: dict, available: int) -> dict:
+    """Column widths within ``available`` pixels: each gives up part of what it has
+    over ``least``, in proportion to that room (never below ``least``)."""
+    excess = sum(wanted.values()) - available
+    if excess <= 0:
+        return dict(wanted)
+    room = {c: wanted[c] - least[c] for c in wanted}
+    total = sum(room.values())
+    return {c: max(least[c], int(wanted[c] - (excess * room[c] / total if total else 0) - 1)) for c in wanted}
+
+
 # --------------------------------------------------------------------------- the panel
 class ComparePanel(QWidget):
     def __init__(self, context, parent=None):
         super().__init__(parent)
         self.model = context.model
+        self._main_window = getattr(context, "window", None)    # for "Open as nodes"
         self.runner = context.runner
         self.tree = QTreeWidget()
         self.tree.setColumnCount(len(COLUMNS))
@@ -94,16 +108,24 @@ class ComparePanel(QWidget):
         self.tree.headerItem().setToolTip(ERROR, "The largest |engine − closed form| or |engine − "
                                                  "finite difference| over the elements")
 
-        self.copy_latex = self._copy_button("Copy as LaTeX", "latex")
-        self.copy_sympy = self._copy_button("Copy as sympy", "sympy")
+        # "Copy as" once, before the three formats: the bar's width is Compare's minimum,
+        # and every pixel of it is taken from the Inspector beside it
+        self.copy_caption = QLabel("Copy as")
+        self.copy_latex = self._copy_button("LaTeX", "latex")
+        self.copy_sympy = self._copy_button("sympy", "sympy")
         self.forms = choice_for(self.model)               # which form each leaf shows (shared)
         self.formula_actions = FormulaActions(self.forms)
+        self.formula_actions.hessianRequested.connect(self._on_hessian_requested)
+        self.hessian_dialogs: list = []
         self.caption = QLabel()
         self.caption.setTextFormat(Qt.TextFormat.PlainText)
+        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.caption.setMinimumWidth(60)      # cut, not widening the panel (the tree says it whole)
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 2)
         bar.setSpacing(4)
         bar.addWidget(self.caption, 1)
+        bar.addWidget(self.copy_caption)
         bar.addWidget(self.copy_latex)
         bar.addWidget(self.copy_sympy)
         bar.addWidget(self.formula_actions)
@@ -216,27 +238,25 @@ class ComparePanel(QWidget):
     def _fit_columns(self):
         """Each column as wide as its contents want, and all of them within the viewport:
         when they do not fit, the wide ones (values, formulas) give up width in
-        proportion to what they have over their minimum, so every column — PyTorch and
-        Error too — stays on screen without horizontal scrolling."""
+        proportion to what they have over what they keep — first the header's whole
+        title (and for Leaf, a name of up to LEAF_KEEP pixels), then, only if even
+        that does not fit, down to MIN_WIDTHS — so every column, PyTorch and Error
+        too, stays on screen without horizontal scrolling."""
         tree, header = self.tree, self.tree.header()
         columns = [c for c in range(len(COLUMNS)) if not tree.isColumnHidden(c)]
         if not columns:
             return
         metrics = header.fontMetrics()
-        wanted, least = {}, {}
+        wanted, titled, least = {}, {}, {}
         for c in columns:
             title = metrics.horizontalAdvance(COLUMNS[c]) + 2 * metrics.averageCharWidth() + 6
             wanted[c] = max(tree.sizeHintForColumn(c), title, header.minimumSectionSize())
             least[c] = wanted[c] if c in (MARK,) else min(wanted[c], MIN_WIDTHS.get(c, title))
+            titled[c] = min(wanted[c], max(title, LEAF_KEEP if c == LEAF else least[c]))
         available = tree.viewport().width()
-        excess = sum(wanted.values()) - available
-        widths = dict(wanted)
-        if excess > 0:
-            room = {c: wanted[c] - least[c] for c in columns}
-            total = sum(room.values())
-            for c in columns:
-                cut = excess * room[c] / total if total else 0
-                widths[c] = max(least[c], int(wanted[c] - cut - 1))
+        widths = _shrunk(wanted, titled, available)
+        if sum(widths.values()) > available:
+            widths = _shrunk(titled, least, available)
         for c in columns:
             if header.sectionSize(c) != widths[c]:
                 header.resizeSection(c, widths[c])
@@ -442,7 +462,7 @@ class ComparePanel(QWidget):
             action.triggered.connect(lambda checked=False, w=which, k=kind: self.copy_formula(k, w))
         button.setMenu(menu)
         button.clicked.connect(lambda checked=False, k=kind: self.copy_formula(k, None))
-        button.setToolTip(f"{text}: the selected leaf's simplified form (its chain form when the chain "
+        button.setToolTip(f"Copy as {text}: the selected leaf's simplified form (its chain form when the chain "
                           "form column is current); the arrow offers both")
         return button
 
@@ -515,10 +535,17 @@ class ComparePanel(QWidget):
             show = menu.addAction("Show formulas whole…")
             show.setEnabled(bool(leaf.formula))
             show.triggered.connect(lambda checked=False, r=record, c=leaf: self.show_formula(r, c))
+            hessian = menu.addAction("Hessian…")
+            hessian.setEnabled(hessian_applies(leaf))
+            hessian.triggered.connect(lambda checked=False, r=record, c=leaf: self.show_hessian(r, c))
         if record.status == "ok" and record.data.leaves:
             menu.addSeparator()
             action = menu.addAction("Derive again with a 60 s time limit")
             action.triggered.connect(lambda checked=False, i=call: self.runner.recheck(i, 60.0))
+        window = self._main_window
+        if hasattr(window, "open_as_nodes") and record.data.graph is not None:   # the call as an editable design
+            action = menu.addAction("Open as nodes")
+            action.triggered.connect(lambda checked=False, i=call: window.open_as_nodes(i))
         self.context_menu = menu            # tests look at it
         self.exec_menu(menu, self.tree.viewport().mapToGlobal(point))
 
@@ -540,6 +567,21 @@ class ComparePanel(QWidget):
         self.formula_windows = [w for w in self.formula_windows if w.isVisible()] + [window]
         window.show()
         return window
+
+    def _on_hessian_requested(self, key):
+        call, vertex = key or (None, None)
+        record = self.model.calls.call(call) if call is not None else None
+        check = record.leaf_check(vertex) if record is not None else None
+        if check is not None:
+            self.show_hessian(record, check)
+
+    def show_hessian(self, record, check):
+        """The leaf's Hessian, matrix form beside autograd.functional.hessian (asked of the kernel)."""
+        from .hessian_view import HessianDialog
+        dialog = HessianDialog(record, check, self.runner, self)
+        self.hessian_dialogs = [d for d in self.hessian_dialogs if d.isVisible()] + [dialog]
+        dialog.show()
+        return dialog
 
     def _copy(self, text):
         if text:

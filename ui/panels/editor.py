@@ -5,7 +5,7 @@ checks and its forward values, while the rest of the window never loads the
 engine (user code runs in the kernel). So the dock starts as this light stand-in
 and builds the editor the first time the dock is painted (a dock tabbed behind
 another is not), its Design menu is opened, or a project brings designs to
-restore; :attr:`EditorPanel.editor` is the editor itself, for the window and
+restore (:meth:`EditorPanel.restore_designs`); :attr:`EditorPanel.editor` is the editor itself, for the window and
 the tests.
 """
 from __future__ import annotations
@@ -36,8 +36,6 @@ class EditorPanel(QWidget):
             from gradstudio.ui.editor.panel import EditorPanel as NodeEditor
             self._editor = NodeEditor(self._context, self)
             self._layout.addWidget(self._editor)
-            if self._view:
-                self._editor.restore_view_state(self._view)
         return self._editor
 
     def paintEvent(self, event):
@@ -57,13 +55,18 @@ class EditorPanel(QWidget):
 
     # -- what the window asks of every panel ------------------------------------------------------
     def view_state(self) -> dict:
-        return self._editor.view_state() if self._editor is not None else dict(self._view)
+        return dict(self._view)          # the designs are the project's own section, not view state
 
     def restore_view_state(self, view: dict):
-        if self._editor is None and not view.get("designs"):
-            self._view = dict(view)          # nothing to show yet: keep it for when the editor is built
-            return
-        self.editor.restore_view_state(view)
+        self._view = dict(view)              # kept for when the editor is built (it has none of its own)
+
+    def designs(self) -> tuple:
+        """The project's ``designs`` section: ``([DesignEntry], current)`` (none before it is built)."""
+        return self._editor.designs() if self._editor is not None else ([], 0)
+
+    def restore_designs(self, entries, current: int = 0) -> bool:
+        """A project's designs: the editor is built to show them."""
+        return bool(entries) and self.editor.restore_designs(entries, current)
 
     def is_busy(self) -> bool:
         return self._editor is not None and self._editor.is_busy()

@@ -5,7 +5,9 @@ picked); the canvas (``gradstudio.ui.graph``) shows its vertices left to
 right — leaves named after their variables, ops by grad_fn name and symbol,
 constants small, the root marked — coloured by the gradient that reached
 them, with a legend. Long repetitive chains are collapsed into one group;
-double-click expands or collapses it. Hover for value and gradient; click a
+each ``nn.Module`` call is a group too (``model.0 · Linear(3→1)``), drawn as
+an outline around its nodes, nested inside the calls around it, until it is
+collapsed into one node; double-click expands or collapses a group. Hover for value and gradient; click a
 node to select it everywhere; a selection made elsewhere is highlighted and
 centred here. Dragging nodes and expanding groups are undo commands
 (Ctrl+Z / Ctrl+Shift+Z in the panel), kept per call: every document has its
@@ -57,6 +59,7 @@ class GraphPanel(QWidget):
     def __init__(self, context, parent=None):
         super().__init__(parent)
         self.model = context.model
+        self._main_window = getattr(context, "window", None)    # for "Open as nodes"
         self.undo_group = QUndoGroup(self)   # the active stack is the shown document's
         self.documents: dict = {}            # call index -> GraphDocument
         self.document: GraphDocument | None = None
@@ -94,8 +97,9 @@ class GraphPanel(QWidget):
                 ("zoom_out", "−", "Zoom out (−, Ctrl+wheel)", self.view.zoom_out, ["-"]),
                 ("zoom_in", "+", "Zoom in (+, Ctrl+wheel)", self.view.zoom_in, ["+", "="]),
                 ("fit", "Fit", "Show the whole graph (F)", self.fit, ["F"]),
-                ("expand_all", "Expand", "Expand every collapsed chain", self.expand_all, []),
-                ("collapse_all", "Collapse", "Collapse repetitive chains into groups", self.collapse_all, []),
+                ("expand_all", "Expand", "Expand every collapsed chain and module call", self.expand_all, []),
+                ("collapse_all", "Collapse", "Collapse repetitive chains and module calls into group nodes",
+                 self.collapse_all, []),
                 ("reset_layout", "Reset", "Put dragged nodes back where the layout had them",
                  self.reset_layout, [])):
             action = self._action(name, text, tip, slot, keys)
@@ -401,12 +405,14 @@ class GraphPanel(QWidget):
         if doc is None:
             return ""
         parts = [f"{len(doc.vertices)} nodes"]
-        collapsed = len(doc.groups) - len(doc.expanded)
-        if doc.groups:
-            hidden = sum(len(g.members) for g in doc.groups if g.id not in doc.expanded)
-            chains = "chain" if len(doc.groups) == 1 else "chains"
-            parts.append(f"{collapsed} of {len(doc.groups)} {chains} collapsed ({hidden} nodes hidden)"
-                         if collapsed else f"{len(doc.groups)} {chains} expanded")
+        for groups, one, many in ((doc.chains(), "chain", "chains"), (doc.modules(), "module call", "module calls")):
+            if not groups:
+                continue
+            collapsed = [g for g in groups if g.id not in doc.expanded]
+            hidden = sum(len(g.members) for g in collapsed if not doc.is_hidden(g))
+            noun = one if len(groups) == 1 else many
+            parts.append(f"{len(collapsed)} of {len(groups)} {noun} collapsed ({hidden} nodes hidden)"
+                         if collapsed else f"{len(groups)} {noun} expanded")
         return " · ".join(parts)
 
     # -- view → model / commands ------------------------------------------------------------------
@@ -435,11 +441,11 @@ class GraphPanel(QWidget):
 
     def expand_all(self):
         if self.document is not None and self.document.groups:
-            self._push_expanded({g.id for g in self.document.groups}, "Expand all chains")
+            self._push_expanded({g.id for g in self.document.groups}, "Expand all groups")
 
     def collapse_all(self):
         if self.document is not None and self.document.expanded:
-            self._push_expanded(set(), "Collapse all chains")
+            self._push_expanded(set(), "Collapse all groups")
 
     def reset_layout(self):
         if self.document is not None and self.document.overrides:
@@ -471,7 +477,8 @@ class GraphPanel(QWidget):
             else:
                 vid = item.vid if item is not None else None
                 frame = self.scene.frame_at(pos)
-                owners = [g for g in doc.expanded_groups() if vid in g.members]
+                owners = sorted((g for g in doc.expanded_groups() if vid in g.members),
+                                key=lambda g: len(g.members))       # the innermost first
                 gid = owners[0].id if owners else (frame.gid if frame is not None else None)
                 if gid is not None:
                     action = menu.addAction(f"Collapse {doc.group_by_id[gid].label}")
@@ -480,6 +487,11 @@ class GraphPanel(QWidget):
                 menu.addSeparator()
         for name in ("fit", "zoom_in", "zoom_out", "expand_all", "collapse_all", "reset_layout", "undo", "redo"):
             menu.addAction(self.actions[name])
+        window = self._main_window
+        if doc is not None and hasattr(window, "open_as_nodes"):    # the call as an editable design
+            menu.addSeparator()
+            menu.addAction("Open as nodes", lambda c=doc.call: window.open_as_nodes(c))
+        self.context_menu = menu            # tests look at it
         menu.popup(self.view.viewport().mapToGlobal(point))
 
     def changeEvent(self, event):

@@ -11,9 +11,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QLabel, QPlainTextEdit, QSizePolicy,
-                               QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QLabel, QPlainTextEdit, QScrollArea,
+                               QSizePolicy, QVBoxLayout, QWidget)
 
 from ..widgets import math_view
 from ..widgets.code_editor import monospace_font
@@ -22,6 +21,7 @@ from ..widgets.formula_actions import breakable, choice_for, fitted
 from ..widgets.gradient_text import leaf_formulas
 
 NONE_TEXT = "—"
+TEXT_PENDING = "(asking the kernel for the text…)"
 MATH_POLL_MS = 50            # while mathtext loads in the background
 MAX_FORMULA_CHARS = 240      # the full text is in the tooltip (per-element formulas get long)
 
@@ -45,6 +45,8 @@ class InspectorPanel(QWidget):
     def __init__(self, context, parent=None):
         super().__init__(parent)
         self.model = context.model
+        self.runner = context.runner
+        self._text_asked: set = set()        # deferred tensors whose text was asked for
         self.picker = QComboBox()
         self.picker.setPlaceholderText("Select a tensor")
         self.picker.setToolTip("The script's tensors; pick one to select it everywhere")
@@ -84,18 +86,28 @@ class InspectorPanel(QWidget):
         self.formula_text = NONE_TEXT          # the formula as text (what the tooltip and copying use)
         self._math_timer = QTimer(self, singleShot=True, interval=MATH_POLL_MS,
                                   timeout=lambda: self._show_formula(self.model.selection.current))
+        # the fields scroll when a long formula and the two text boxes need more height than
+        # the dock has: a layout squeezed under its minimum draws its widgets over each other
+        body = QWidget()
+        inner = QVBoxLayout(body)
+        inner.setContentsMargins(0, 0, 0, 0)
+        inner.addLayout(form)
+        inner.addWidget(self.value_label)
+        inner.addWidget(self.value, 1)
+        inner.addWidget(self.grad_label)
+        inner.addWidget(self.grad, 1)
+        self.scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(body)
         layout = QVBoxLayout(self)
         layout.addWidget(self.picker)
-        layout.addLayout(form)
-        layout.addWidget(self.value_label)
-        layout.addWidget(self.value, 1)
-        layout.addWidget(self.grad_label)
-        layout.addWidget(self.grad, 1)
+        layout.addWidget(self.scroll, 1)
         self._syncing = EchoGuard()
 
         self.picker.currentTextChanged.connect(self._on_picked)
         m = self.model
         m.tensors.tensorsChanged.connect(self._on_tensors_changed)
+        m.tensors.textArrived.connect(self._on_text_arrived)
         m.selection.selectionChanged.connect(self._show_selection)
         m.calls.callChecked.connect(lambda index: self._show_selection(m.selection.current))
         self.forms = choice_for(m)                # the form Compare's switch picked for each leaf
@@ -112,6 +124,7 @@ class InspectorPanel(QWidget):
 
     # -- model → view ------------------------------------------------------------------------------
     def _on_tensors_changed(self):
+        self._text_asked.clear()               # new records: a deferred text is asked anew
         names = sorted(self.model.tensors.by_name)
         with self._syncing:
             self.picker.clear()
@@ -119,6 +132,10 @@ class InspectorPanel(QWidget):
             current = self.model.selection.current.tensor
             self.picker.setCurrentIndex(names.index(current) if current in names else -1)
         self._show_selection(self.model.selection.current)
+
+    def _on_text_arrived(self, name: str):
+        if self.model.selection.current.tensor == name:
+            self._show_selection(self.model.selection.current)
 
     def _on_picked(self, name: str):
         if not self._syncing and name:
@@ -187,8 +204,16 @@ class InspectorPanel(QWidget):
         self._set(name=t.name, shape=f"torch.Size({list(t.shape)})", dtype=torch_dtype(t.dtype),
                   requires_grad=t.requires_grad, is_leaf=t.is_leaf, grad_fn=t.grad_fn)
         self.value_label.setText("value")
-        self.value.setPlainText(t.value_text or _array_text(t.value))
         self.grad_label.setText("grad (accumulated .grad)")
+        if t.text_deferred:                    # the kernel writes torch's repr when it is shown
+            if t.name not in self._text_asked and self.runner is not None:
+                self._text_asked.add(t.name)
+                self.runner.request_tensor_text(t.name)
+            self.value.setPlainText(TEXT_PENDING)
+            self.grad.setPlainText(TEXT_PENDING if t.grad is not None or t.grad_summary is not None
+                                   else NONE_TEXT)
+            return
+        self.value.setPlainText(t.value_text or _array_text(t.value))
         self.grad.setPlainText(t.grad_text or NONE_TEXT)
 
     def _show_node(self, n: dict):

@@ -7,7 +7,10 @@ engine's own ``backward(gradient=v)``, and shows them side by side: J as a table
 when small and as a heatmap when bigger, its structure in words (the seed
 tutorial's loop: J = 1024·I, so x.grad = 1024·v), and whether Jᵀv and the engine
 agree. v is the call's own ``gradient=``, a one-hot row (Jᵀe_k is row k of J),
-or typed (parsed with the whitelisted value parser).
+or typed (parsed with the whitelisted value parser). Beside the numeric J, its
+matrix form from the symbolic side (``1024·I``, ``diag(exp(x))``), checked against
+it; for a scalar function, a Hessian tab: numeric (``autograd.functional.hessian``
+in the kernel) and, where it exists, its matrix form (``Aᵀ + A``).
 """
 from __future__ import annotations
 
@@ -16,12 +19,89 @@ import html
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                               QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout)
+                               QSpinBox, QStackedWidget, QTableWidget, QTableWidgetItem, QTabWidget,
+                               QVBoxLayout, QWidget)
 
 from gradstudio.studio.values import ValueParseError, parse_value
 from .. import theme
 
 TABLE_LIMIT = 10          # J up to 10×10 is a table; bigger is a heatmap
+
+
+class MatrixView(QWidget):
+    """A matrix as a table when small, else as a heatmap with a colour bar, with a line
+    above it for its matrix form from the symbolic side."""
+
+    def __init__(self, row_name: str, column_name: str, title: str, parent=None):
+        super().__init__(parent)
+        self.row_name, self.column_name, self.title = row_name, column_name, title
+        self.formula = QLabel()
+        self.formula.setWordWrap(True)
+        self.formula.setTextFormat(Qt.TextFormat.RichText)
+        self.formula.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.table = QTableWidget()
+        self.canvas = None
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.table)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.formula)
+        layout.addWidget(self.stack, 1)
+
+    def set_matrix(self, values):
+        if values is None:
+            self.table.clear()
+            self.table.setRowCount(0)
+            self.table.setColumnCount(0)
+            self.stack.setCurrentWidget(self.table)
+            return
+        values = np.asarray(values, dtype=np.float64)
+        m, n = values.shape
+        if m <= TABLE_LIMIT and n <= TABLE_LIMIT:
+            self.stack.setCurrentWidget(self.table)
+            self.table.setRowCount(m)
+            self.table.setColumnCount(n)
+            self.table.setHorizontalHeaderLabels([f"∂/∂{self.column_name}{j}" for j in range(n)])
+            self.table.setVerticalHeaderLabels([f"{self.row_name}{i}" for i in range(m)])
+            for i in range(m):
+                for j in range(n):
+                    item = QTableWidgetItem(f"{values[i, j]:.5g}")
+                    item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+                    self.table.setItem(i, j, item)
+            self.table.resizeColumnsToContents()
+            return
+        self._heatmap(values)
+
+    def _heatmap(self, values):
+        from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+        from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
+        if self.canvas is None:
+            self.canvas = FigureCanvasQTAgg(Figure(figsize=(4, 3), layout="constrained"))
+            self.stack.addWidget(self.canvas)
+        figure = self.canvas.figure
+        figure.clear()
+        dark = theme.is_dark(self.palette())
+        foreground = "#d4d4d4" if dark else "#202020"
+        figure.set_facecolor(self.palette().color(self.backgroundRole()).name())
+        axes = figure.add_subplot()
+        axes.set_facecolor(figure.get_facecolor())
+        top = float(np.max(np.abs(values))) or 1.0
+        image = axes.imshow(values, cmap="RdBu_r", vmin=-top, vmax=top, aspect="auto",
+                            interpolation="nearest")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.set_xlabel(f"{self.column_name} element", color=foreground)
+        axes.set_ylabel(f"{self.row_name} element", color=foreground)
+        axes.set_title(self.title, color=foreground)
+        axes.tick_params(colors=foreground)
+        bar = figure.colorbar(image, ax=axes)
+        bar.ax.tick_params(colors=foreground)
+        self.stack.setCurrentWidget(self.canvas)
+        self.canvas.draw_idle()
+
+    def showing_heatmap(self) -> bool:
+        return self.canvas is not None and self.stack.currentWidget() is self.canvas
 
 
 class JacobianDialog(QDialog):
@@ -51,17 +131,23 @@ class JacobianDialog(QDialog):
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
-        self.table = QTableWidget()
+        self.J = MatrixView("y", "x", "J")
+        self.H = MatrixView("x", "x", "Hessian")
+        self.table = self.J.table            # J as a table (when small)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.J, "J = ∂root/∂leaf")
+        self.tabs.addTab(self.H, "Hessian")
+        self.tabs.setTabEnabled(1, False)
+        self.tabs.setTabToolTip(1, "The Hessian of a scalar function (a backward() on a scalar)")
         self.vectors = QTableWidget()
-        self.canvas = None
         self.body = QHBoxLayout()
-        self.body.addWidget(self.table, 3)
+        self.body.addWidget(self.tabs, 3)
         self.body.addWidget(self.vectors, 2)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.summary)
         layout.addLayout(self.body, 1)
-        self.resize(820, 420)
+        self.resize(900, 480)
         runner.jacobianReceived.connect(self._on_answer)
         self._on_mode()
         self.request()
@@ -115,54 +201,43 @@ class JacobianDialog(QDialog):
         note = f" ({html.escape(message.note)})" if message.note else ""
         self.summary.setText(f"{words}{note}. {mark}.")
         self._show_jacobian(message.jacobian)
+        self._show_forms(message)
         self._show_vectors(message)
 
     def _show_jacobian(self, J):
-        if J is None:
-            self.table.clear()
-            self.table.setRowCount(0)
-            self.table.setColumnCount(0)
-            return
-        J = np.asarray(J)
-        m, n = J.shape
-        if m <= TABLE_LIMIT and n <= TABLE_LIMIT:
-            if self.canvas is not None:
-                self.canvas.hide()
-            self.table.show()
-            self.table.setRowCount(m)
-            self.table.setColumnCount(n)
-            self.table.setHorizontalHeaderLabels([f"∂/∂x{j}" for j in range(n)])
-            self.table.setVerticalHeaderLabels([f"y{i}" for i in range(m)])
-            for i in range(m):
-                for j in range(n):
-                    item = QTableWidgetItem(f"{J[i, j]:.5g}")
-                    item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
-                    self.table.setItem(i, j, item)
-            self.table.resizeColumnsToContents()
-            return
-        self.table.hide()
-        self._heatmap(J)
+        self.J.set_matrix(J)
 
-    def _heatmap(self, J):
-        from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
-        from matplotlib.figure import Figure
-        if self.canvas is None:
-            self.canvas = FigureCanvasQTAgg(Figure(figsize=(4, 3), layout="constrained"))
-            self.body.insertWidget(0, self.canvas, 3)
-        figure = self.canvas.figure
-        figure.clear()
-        axes = figure.add_subplot()
-        image = axes.imshow(J, cmap="RdBu_r", vmin=-np.max(np.abs(J)) or -1, vmax=np.max(np.abs(J)) or 1,
-                            aspect="auto", interpolation="nearest")
-        from matplotlib.ticker import MaxNLocator
-        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-        axes.set_xlabel("leaf element")
-        axes.set_ylabel("root element")
-        axes.set_title("J")
-        figure.colorbar(image, ax=axes)
-        self.canvas.show()
-        self.canvas.draw_idle()
+    def _show_forms(self, message):
+        """The matrix forms from the symbolic side above J and the Hessian, each with its check."""
+        leaf = html.escape(message.leaf or "x")
+        self.J.formula.setText(self._form_html(message.symbolic, f"J = ∂root/∂{leaf}", "numeric J"))
+        scalar = message.hessian is not None or message.hessian_note is not None
+        self.tabs.setTabEnabled(1, scalar)
+        if not scalar:
+            self.H.formula.setText("")
+            self.H.set_matrix(None)
+            return
+        note = f" <i>({html.escape(message.hessian_note)})</i>" if message.hessian_note else ""
+        n = np.asarray(message.hessian).shape[0] if message.hessian is not None else 0
+        numeric = (f"Numeric ∇²f ({n}×{n}, autograd.functional.hessian in the kernel){note}<br>"
+                   if message.hessian is not None else f"No numeric Hessian{note}<br>")
+        self.H.formula.setText(numeric + self._form_html(message.hessian_symbolic, f"∇²f in {leaf}",
+                                                         "numeric Hessian"))
+        self.H.set_matrix(message.hessian)
+
+    def _form_html(self, form, name: str, against: str) -> str:
+        colors = theme.colors(self.palette())
+        if form is None:
+            return ""
+        if form.text is None:
+            return (f"<span style='color:{colors['muted']}'>Symbolic: {html.escape(form.note or 'none')}"
+                    f"</span>")
+        text = f"Symbolic: {name} = <b>{html.escape(form.text)}</b>"
+        if form.agree is True:
+            text += f" <span style='color:{colors['ok']}'>✓ matches the {against}</span>"
+        elif form.agree is False:
+            text += f" <span style='color:{colors['bad']}'>✗ differs from the {against}</span>"
+        return text
 
     def _show_vectors(self, message):
         columns = [("v", message.v), ("Jᵀv", message.jtv), ("backward(v)", message.engine)]

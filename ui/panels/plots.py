@@ -17,12 +17,17 @@ navigation toolbar (pan, zoom, save as PNG/SVG/PDF):
 
 The panel follows the model's selection and signals. Every change marks the
 affected tabs stale; one zero-delay timer rebuilds the visible tab, so a
-burst of signals costs one render. Hidden tabs (and a hidden panel) are
-rebuilt when they are shown; updates from the kernel wait while it is busy
-(the user's own clicks and picks in this panel do not). The figure is built
-and rendered off the GUI thread (:mod:`gradstudio.ui.plots.view`); a tab
-with nothing to plot shows a plain message, so matplotlib is imported — in a
-thread — only when there is a first plot. Drawing itself is
+burst of signals (a cell's calls, tensors and the selection that follows
+them) costs one render. Hidden tabs (and a hidden panel) are rebuilt when
+they are shown. A tab is drawn as soon as its data is there: nothing it shows
+waits for the kernel's checks and derivations, so neither does the plot
+(while a run's further cells are still to finish, it waits for the last; the
+user's own clicks and picks in this panel never wait). A re-run that gives the same bars or the same heatmap only
+draws the new title over the kept frame, and the same chart with the same
+title is not drawn again. The figure is built and rendered off the GUI
+thread (:mod:`gradstudio.ui.plots.view`); a tab with nothing to plot shows a
+plain message, so matplotlib is imported — in a thread — only when there is a
+first plot. Drawing itself is
 :mod:`gradstudio.studio.figures.plotting`; what to draw (which call, the
 heatmap's source, the tabs' messages, where a sweep stands) is decided in
 :mod:`gradstudio.studio.figures.plot_choice`, without Qt.
@@ -96,8 +101,9 @@ class PlotsPanel(QWidget):
         self.heatmap_plot = None
         self.sweep_plot = None
         self.norms_call = None          # the call the norms tab shows
-        self._norms_content = self._norms_limits = None   # what its bars show, and where
+        self._norms_content = self._norms_limits = self._norms_title = None   # what its bars show, where, titled
         self.heatmap_leaf = None        # (call, vertex) when the heatmap shows a leaf's gradient
+        self._heatmap_shown = None      # (what its image shows, its title, its limits)
         self.sweep = SweepState()       # asked of the kernel, and what came back
         self.renders = dict.fromkeys(TABS, 0)
         self._stale = set(TABS)
@@ -270,8 +276,9 @@ class PlotsPanel(QWidget):
 
     # -- scheduling ---------------------------------------------------------------------------------
     def _mark(self, *names, now: bool = False):
-        """``names`` (all tabs if none) need a rebuild. Updates from the kernel wait
-        while it is busy; ``now`` is for the user's own actions in this panel."""
+        """``names`` (all tabs if none) need a rebuild, on the next turn of the event
+        loop (a burst of signals is one rebuild); see :meth:`_holding` for when it
+        waits. ``now`` is for the user's own actions in this panel: they never wait."""
         self._stale.update(names or TABS)
         self._schedule(now=now)
 
@@ -281,10 +288,13 @@ class PlotsPanel(QWidget):
             self._refresh_timer.start()
 
     def _holding(self) -> bool:
-        """Redraws wait while the kernel works (cells, derivations, sweeps): a render
-        competes with the GUI thread for the interpreter, and the kernel's results
-        arrive in bursts anyway. They happen, once, when it is idle."""
-        return self.model.kernel.busy and not self._urgent
+        """Redraws wait while more cells of a run are still to finish (Run all): the
+        next cell's records would replace the frame, and a render competes with the
+        kernel for the CPU. They do not wait for the kernel's checks and derivations:
+        what the tabs show is all in the records that came (a cell's calls and
+        tensors), and the derivations still running change none of it."""
+        return (not self._urgent and self.model.kernel.busy
+                and getattr(self.runner, "cells_to_finish", 0) > 0)
 
     def _refresh(self):
         """Rebuild the visible tab if stale (the others wait until they are shown)."""
@@ -368,6 +378,8 @@ class PlotsPanel(QWidget):
             self._stale.add("norms")
             return
         from gradstudio.studio.figures import plotting
+
+        from ..plots.view import overlay_titles
         colors = self.colors()
         selection = self.model.selection.current
         selected = selection.node if selection.call == record.index else None
@@ -380,25 +392,32 @@ class PlotsPanel(QWidget):
         shown = self.norms_plot
         if shown is not None and content == self._norms_content and not view.rendering() \
                 and (shown.ax.get_xlim(), shown.ax.get_ylim()) == self._norms_limits:
+            if title == self._norms_title and self.stacks["norms"].currentWidget() is view:
+                self.norms_call = index      # the very chart on screen: nothing to draw
+                return
             # The same bars (a re-run cell): only the title's call number changes. Making
-            # the axes and their ticks afresh is most of a frame; keep them.
+            # the axes and their ticks afresh is most of a frame, and so is drawing them:
+            # keep the axes and the frame, draw the new title over it.
             def retitle(figure):
                 plotting.norms_title(shown.ax, title, colors)
                 return shown
 
-            self._submit("norms", retitle, lambda plot: self._norms_shown(plot, index, content), keep=True)
+            self._submit("norms", retitle, lambda plot: self._norms_shown(plot, index, content, title),
+                         overlay=True)
             return
 
         def build(figure):
             plotting.style_figure(figure, colors)
-            return plotting.gradient_norms(figure.add_subplot(), nodes, selected=selected, colors=colors,
+            plot = plotting.gradient_norms(figure.add_subplot(), nodes, selected=selected, colors=colors,
                                            title=title)
+            overlay_titles(plot.ax)
+            return plot
 
-        self._submit("norms", build, lambda plot: self._norms_shown(plot, index, content))
+        self._submit("norms", build, lambda plot: self._norms_shown(plot, index, content, title))
 
-    def _norms_shown(self, plot, index: int, content: tuple):
+    def _norms_shown(self, plot, index: int, content: tuple, title: str):
         self.norms_plot, self.norms_call = plot, index
-        self._norms_content = content
+        self._norms_content, self._norms_title = content, title
         self._norms_limits = (plot.ax.get_xlim(), plot.ax.get_ylim())   # a pan or zoom: build afresh
 
     def _render_loss(self):
@@ -429,9 +448,10 @@ class PlotsPanel(QWidget):
         for attribute in reset:
             setattr(self, attribute, None)
 
-    def _submit(self, name: str, build, done, keep: bool = False):
+    def _submit(self, name: str, build, done, keep: bool = False, overlay: bool = False):
         """Draw a plot in tab ``name`` (in the view's worker); show it when it is ready
-        (``keep``: ``build`` changes the figure shown instead of making a new one)."""
+        (``keep``: ``build`` changes the figure shown instead of making a new one;
+        ``overlay``: it changes only the overlay titles, see PlotView.submit)."""
         self._ensure_views()
         view = self.views[name]
         self._generation[name] += 1
@@ -443,7 +463,7 @@ class PlotsPanel(QWidget):
             done(plot)
             self.stacks[name].setCurrentWidget(view)
 
-        view.submit(build, shown, keep=keep)
+        view.submit(build, shown, keep=keep, overlay=overlay)
 
     # -- heatmap ------------------------------------------------------------------------------------
     def _render_heatmap(self):
@@ -458,9 +478,12 @@ class PlotsPanel(QWidget):
             self._stale.add("heatmap")
             return
         from gradstudio.studio.figures import plotting
+
+        from ..plots.view import overlay_titles, retitle
         colors = self.colors()
         self._ensure_views()
-        self.views["heatmap"].suggested_name = f"gradient-{file_part(source.get('name') or 'heatmap')}.png"
+        view = self.views["heatmap"]
+        view.suggested_name = f"gradient-{file_part(source.get('name') or 'heatmap')}.png"
         self.heatmap_info.setText(source.get("info", ""))
         marked = None
         target = self.sweep_target()
@@ -471,13 +494,37 @@ class PlotsPanel(QWidget):
         if signed:          # the title names what is drawn: ∂f/∂x, not |∂f/∂x|
             title = re.sub(r"\|([^|]+)\|", r"\1", title, count=1)
 
-        def build(figure):
-            plotting.style_figure(figure, colors)
-            return plotting.gradient_heatmap(figure.add_subplot(), grad, colors=colors, title=title,
-                                             log=log, marked=marked, signed=signed)
+        array = np.asarray(grad)
+        content = (array.shape, array.dtype.str, array.tobytes(), log, signed, marked,
+                   tuple(sorted(colors.items())), tuple(view.figure.get_size_inches()))
 
         def done(plot):
             self.heatmap_plot, self.heatmap_leaf = plot, leaf
+            ax = plot.image.axes
+            self._heatmap_shown = (content, title, (ax.get_xlim(), ax.get_ylim()))
+
+        shown = self.heatmap_plot
+        if shown is not None and self._heatmap_shown is not None and not view.rendering():
+            ax = shown.image.axes
+            was, was_title, limits = self._heatmap_shown
+            if content == was and (ax.get_xlim(), ax.get_ylim()) == limits:
+                if title == was_title and self.stacks["heatmap"].currentWidget() is view:
+                    self.heatmap_leaf = leaf     # the very image on screen (of a re-run's call)
+                    return
+
+                def new_title(figure):           # the same image, another call: only the title changes
+                    retitle(ax, title)
+                    return shown
+
+                self._submit("heatmap", new_title, done, overlay=True)
+                return
+
+        def build(figure):
+            plotting.style_figure(figure, colors)
+            plot = plotting.gradient_heatmap(figure.add_subplot(), grad, colors=colors, title=title,
+                                             log=log, marked=marked, signed=signed)
+            overlay_titles(plot.image.axes)
+            return plot
 
         self._submit("heatmap", build, done)
 
@@ -634,7 +681,7 @@ class PlotsPanel(QWidget):
         if busy:
             return
         if self._stale:
-            self._schedule()              # the redraws held while the kernel worked
+            self._schedule()              # the redraws held while a run's cells went on
         if self.sweep.pending:            # idle without answering: it died, or dropped the request
             QTimer.singleShot(0, self._check_unanswered)
 
@@ -681,7 +728,7 @@ class PlotsPanel(QWidget):
         if name == "norms" and self.norms_plot is not None and self.norms_call is not None:
             node = self.norms_plot.node_at(event.xdata)
             if node is not None:
-                self._urgent = True           # the user's click: show it even if the kernel works
+                self._urgent = True           # the user's click: show it even while cells run
                 self.model.selection.select(call=self.norms_call, node=node)
         elif name == "heatmap" and self.heatmap_plot is not None and self.heatmap_leaf is not None \
                 and event.inaxes is self.heatmap_plot.image.axes:

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import html
 
+import numpy as np
+
 import shiboken6
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPainter, QPalette
@@ -32,6 +34,7 @@ from gradstudio.studio import stepping
 from .. import theme
 from ..graph.stepper import StepOverlay
 
+ASK_ALL = 100        # a call with up to this many ops gets all its local derivatives at once
 SPEEDS = (("0.5×", 1200), ("1×", 600), ("2×", 300), ("4×", 150), ("8×", 75))   # ms per step
 
 
@@ -54,6 +57,17 @@ class StepView(QWidget):
         self.hit: stepping.Hit | None = None
         self.overlay = StepOverlay(scene)
         self._document = None
+        # the kernel's local derivatives of the shown call's nodes: vertex -> LocalDerivativeData,
+        # for the call data they were asked for (a re-run call is a new object)
+        self.locals: dict = {}
+        self._locals_for = None
+        self._locals_error: str | None = None
+        self._pending: set = set()          # vertices asked for, not answered yet
+        self._requests: list = []           # the vertices of each request, oldest first
+        self._asked: set = set()            # vertices whose local derivative was asked for
+        self._ask_each = False              # a big call: asked node by node
+        if runner is not None and hasattr(runner, "localDerivativesReceived"):
+            runner.localDerivativesReceived.connect(self.set_local_derivatives)
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._tick)
 
@@ -140,7 +154,8 @@ class StepView(QWidget):
         self.retain_button.clicked.connect(self.rerun_with_retain_graph)
         self.retain_button.hide()
         self.jacobian_button = QPushButton("Jacobian…")
-        self.jacobian_button.setToolTip("J, Jᵀv and backward(gradient=v) side by side")
+        self.jacobian_button.setToolTip("J, Jᵀv and backward(gradient=v) side by side, numeric and "
+                                        "symbolic; the Hessian of a scalar function")
         self.jacobian_button.clicked.connect(self.open_jacobian)
         self.jacobian_button.hide()
         self.export_button = QPushButton("Export…")
@@ -188,6 +203,11 @@ class StepView(QWidget):
     def showEvent(self, event):
         super().showEvent(event)
         self.shownChanged.emit(True)
+        if self.stepper is not None and self.record is not None and self.record.data is not self._locals_for:
+            self._ask_local_derivatives()
+            self._ask_for_running()
+            if self.state is not None:
+                self.text.setHtml(self.describe())
 
     def hideEvent(self, event):
         super().hideEvent(event)
@@ -219,8 +239,13 @@ class StepView(QWidget):
         failed_freed = (record is not None and record.status == "error"
                         and "backward through the graph a second time" in (data.error or ""))
         self.retain_button.setVisible(bool(failed_freed) and self.runner is not None)
-        self.jacobian_button.setVisible(record is not None and data.gradient is not None
-                                        and record.status == "ok" and self.runner is not None)
+        # J for a vector root; for a scalar one J is the gradient's row and the Hessian shows
+        self.jacobian_button.setVisible(record is not None and record.status == "ok"
+                                        and bool(data.leaves) and self.runner is not None)
+        if record is not None:
+            scalar = data.gradient is None or not data.root.shape
+            self.jacobian_button.setText("Jacobian / Hessian…" if scalar else "Jacobian…")
+        self._ask_local_derivatives()
         if self.stepper is None:
             self.position, self.state = -1, None
             self.overlay.clear()
@@ -233,6 +258,52 @@ class StepView(QWidget):
         # a failed call opens where it failed; a passing one at its start
         error = self.stepper.error_step()
         self.go(-1 if error is None else error)
+
+    def _ask_local_derivatives(self):
+        """Ask the kernel for the call's local derivatives (sympy runs there, never in
+        the window), once per call record: all of them for a graph of up to
+        :data:`ASK_ALL` ops, else each node's when the step-through first shows it."""
+        data = self.record.data if self.record is not None else None
+        # only while the side panel is open: a request makes the kernel busy, and the other
+        # panels hold their redraws while it is (showEvent asks when it opens)
+        if data is None or self.stepper is None or data is self._locals_for or self.isHidden():
+            return
+        self.locals, self._locals_for, self._locals_error = {}, data, None
+        self._asked, self._pending, self._requests = set(), set(), []
+        ops = [n["vertex"] for n in self.stepper.nodes if n["name"] != "AccumulateGrad"
+               and n.get("vertex") is not None]
+        self._ask_each = len(ops) > ASK_ALL
+        if not self._ask_each and self._can_ask():
+            self._asked.update(ops)
+            self._pending.update(ops)
+            self._requests.append(ops)
+            self.runner.request_local_derivatives(data.index)
+
+    def _can_ask(self) -> bool:
+        return self.runner is not None and hasattr(self.runner, "request_local_derivatives")
+
+    def _ask_for_running(self):
+        """In a big graph, the running node's local derivative, when first shown."""
+        if not self._ask_each or self.state is None or not self._can_ask():
+            return
+        vertex = self.stepper.vertex(self.state.running) if self.state.running is not None else None
+        if vertex is not None and vertex not in self._asked:
+            self._asked.add(vertex)
+            self._pending.add(vertex)
+            self._requests.append([vertex])
+            self.runner.request_local_derivatives(self.record.index, [vertex])
+
+    def set_local_derivatives(self, message):
+        """The kernel's LocalDerivatives for the call being shown (others are ignored)."""
+        if self.record is None or message.call != self.record.index or self._locals_for is not self.record.data:
+            return
+        self.locals.update({d.vertex: d for d in message.derivatives})
+        # the kernel answers in order: this is the oldest request's answer
+        if self._requests:
+            self._pending.difference_update(self._requests.pop(0))
+        self._locals_error = message.error
+        if self.stepper is not None and self.state is not None:
+            self.text.setHtml(self.describe())
 
     def _watch_document(self):
         """Draw the step again after the scene rebuilt (expand, collapse) or moved items."""
@@ -271,6 +342,7 @@ class StepView(QWidget):
         self.actions["step"].setEnabled(not at_end)
         self.actions["end"].setEnabled(not at_end)
         self._update_prompt()
+        self._ask_for_running()
         self.text.setHtml(self.describe())
 
     def step(self):
@@ -508,7 +580,8 @@ class StepView(QWidget):
         for node, terms, total in fan:
             parts.append(f"<p><b>Fan-out at {esc(s.name(node))}</b>: "
                          + " + ".join(esc(stepping.value_text(t)) for t in terms)
-                         + f" = {esc(stepping.value_text(total))}</p>")
+                         + (f" = {esc(stepping.value_text(total))}</p>" if total is not None
+                            else " — the input buffer adds them at the next step</p>"))
         for node, event in state.leaves.items():
             before = event.get("previous")
             parts.append(f"<p><b>{esc(self._leaf_name(node))}.grad</b>: before "
@@ -557,18 +630,79 @@ class StepView(QWidget):
         title = esc(vjp["name"])
         if node is not None and node.op_label and node.kind == "op":
             title += f" <span>(forward: {esc(node.op_label)})</span>"
-        rows = [f"<p><b>{title}</b> — vector-Jacobian product</p><table cellspacing='2'>",
-                f"<tr><td>incoming ∂L/∂out</td><td><code>{esc(stepping.value_text(vjp['incoming']))}</code>"
-                f"</td></tr>"]
+        local = self.locals.get(vertex) if vertex is not None else None
+        rows = [f"<p><b>{title}</b> — vector-Jacobian product</p>"]
         if node is not None and node.doc:
-            rows.insert(1, f"<p><small>{esc(node.doc)}</small></p>")
-        for edge in vjp["outgoing"]:
-            formula = "(∂out/∂input)ᵀ · ∂L/∂out, summed to the input's shape"
-            rows.append(f"<tr><td>→ input {edge['slot']} ({esc(s.name(edge['next_node']))})<br>"
-                        f"<small>{formula}</small></td><td><code>"
-                        f"{esc(stepping.value_text(edge.get('grad')))}</code></td></tr>")
+            rows.append(f"<p><small>{esc(node.doc)}</small></p>")
+        rows.append(self._local_intro(local, vertex))
+        rows.append("<table cellspacing='2'>")
+        rows.append(f"<tr><td>incoming g = ∂L/∂out</td><td><code>{esc(stepping.value_text(vjp['incoming']))}"
+                    f"</code></td></tr>")
+        # the local derivative is known before the node sends anything; the engine's
+        # number for an input appears once its edge has been sent
+        items = {i.slot: i for i in local.inputs} if local is not None else {}
+        edges = {e["slot"]: e for e in vjp["outgoing"]}
+        for slot in sorted(set(items) | set(edges)):
+            edge, item = edges.get(slot), items.get(slot)
+            target = f", to {esc(s.name(edge['next_node']))}" if edge is not None else ""
+            head = f"→ input {slot}"
+            if item is None:
+                formula = "(∂out/∂input)ᵀ · g, summed to the input's shape"
+                rows.append(f"<tr><td>{head}{target}<br><small>{formula}</small></td><td><code>"
+                            f"{esc(stepping.value_text(edge.get('grad')))}</code></td></tr>")
+                continue
+            rows.append(self._local_rows(head, target, item, edge))
         rows.append("</table>")
         return "".join(rows)
+
+    def _local_intro(self, local, vertex) -> str:
+        """What the symbols of the local derivative stand for, or why there is none."""
+        esc = html.escape
+        colors = theme.colors(self.palette())
+        if local is None:
+            if self.runner is None or vertex is None:
+                return ""
+            if self._locals_error:
+                return f"<p style='color:{colors['muted']}'>Local derivative: {esc(self._locals_error)}</p>"
+            if self._locals_for is not None and vertex in self._pending:
+                return f"<p style='color:{colors['muted']}'>Deriving the local derivative in the kernel…</p>"
+            return ""
+        if local.form == "none":
+            return (f"<p style='color:{colors['muted']}'>No symbolic local derivative: "
+                    f"{esc(local.note or 'this op has no symbolic form')}.</p>")
+        how = {"elementwise": "from the op's elementwise forward, by sympy",
+               "matrix": "in matrix form, from the op's matrix forward",
+               "per_element": "per element, from the op's symbolic forward"}.get(local.form, local.form)
+        where = ", ".join(f"<b>{esc(symbol)}</b> = {esc(meaning)}" for symbol, meaning in local.symbols)
+        return f"<p>Local derivative ({esc(how)}), where {where}:</p>"
+
+    def _local_rows(self, head: str, target: str, item, edge) -> str:
+        """One input's local derivative, the product with g, and the numbers against the engine's."""
+        esc = html.escape
+        colors = theme.colors(self.palette())
+        symbol = esc(item.symbol)
+        text = [f"<tr><td colspan='2'>{head} = <b>{symbol}</b>{target}</td></tr>"]
+        if item.derivative:
+            line = f"∂out/∂{symbol} = <code>{esc(item.derivative)}</code>"
+            value = item.derivative_value
+            if value is not None and value.size > 1 and not _constant(value):
+                line += f"<br><small>= <code>{esc(_array_text(value))}</code></small>"
+            text.append(f"<tr><td colspan='2'>&nbsp;&nbsp;{line}</td></tr>")
+        product = f"(∂out/∂{symbol})ᵀ g = <code>{esc(item.vjp)}</code>"
+        sent = edge.get("grad") if edge is not None else None
+        numbers = (_array_text(item.value) if item.value is not None
+                   else stepping.value_text(sent) if sent is not None else "(too large to show)")
+        if edge is None:
+            mark = f"<span style='color:{colors['muted']}'>(not sent yet)</span>"
+        elif item.agree is True:
+            mark = f"<span style='color:{colors['ok']}'>✓ the engine sent the same</span>"
+        elif item.agree is False:
+            mark = (f"<span style='color:{colors['bad']}'>✗ the engine sent "
+                    f"{esc(stepping.value_text(sent))}</span>")
+        else:
+            mark = ""
+        text.append(f"<tr><td>&nbsp;&nbsp;{product}</td><td><code>{esc(numbers)}</code> {mark}</td></tr>")
+        return "".join(text)
 
     def _queue_html(self, state) -> str:
         s, esc = self.stepper, html.escape
@@ -580,6 +714,16 @@ class StepView(QWidget):
             text += ("<p><b>Waiting</b> (edges still to come): "
                      + ", ".join(f"{esc(s.name(n))} {left}" for n, left in waiting) + "</p>")
         return text
+
+
+def _constant(value) -> bool:
+    """All elements equal (a local derivative like b = 3 needs no array of 3s)."""
+    flat = np.asarray(value).reshape(-1)
+    return flat.size == 0 or bool(np.all(flat == flat[0]))
+
+
+def _array_text(value) -> str:
+    return np.array2string(np.asarray(value), precision=4, separator=", ", threshold=24, edgeitems=3)
 
 
 def _counted(stepper, nodes: list) -> str:

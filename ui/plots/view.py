@@ -16,7 +16,13 @@ thread leaves the figure alone:
 
 Redraw requests (``draw_idle()``, from the toolbar or a resize) and new
 plots (:meth:`PlotView.submit`) coalesce: one frame renders at a time and
-only the newest request waits behind it. :meth:`PlotView.is_busy` says
+only the newest request waits behind it.
+
+Axes titles marked as an overlay (:func:`overlay_titles`) are drawn after the
+rest of the figure, over a copy of it the worker keeps; a new title on the same
+chart (a re-run cell: only its call number changed) then costs restoring that
+copy and drawing one text (``submit(..., overlay=True)``), not a frame.
+Exports (``savefig``) draw them like any other text. :meth:`PlotView.is_busy` says
 whether a frame is still coming (``gradstudio snapshot`` waits for it). The
 toolbar's save button goes through :mod:`.export`.
 """
@@ -36,24 +42,56 @@ from .. import dialogs
 from . import export, replay
 
 
+def overlay_titles(ax) -> None:
+    """Mark ``ax``'s titles as the figure's overlay: drawn over the rest, so that a new
+    title alone can be drawn over the kept background (see :func:`render_image`)."""
+    for text in _titles(ax):
+        text.set_animated(True)
+
+
+def retitle(ax, title: str) -> None:
+    """Give ``ax``'s title (the one that has a text: left, centre or right) a new text,
+    keeping its style."""
+    text = next((t for t in _titles(ax) if t.get_text()), ax.title)
+    text.set_text(title)
+
+
+def _titles(ax) -> tuple:
+    return ax.title, ax._left_title, ax._right_title     # (matplotlib keeps the left/right ones private)
+
+
+def _overlay(figure) -> list:
+    return [text for ax in figure.axes for text in _titles(ax) if text.get_animated() and text.get_visible()]
+
+
 def render_image(figure, device_pixel_ratio: float = 1.0, renderer: RendererAgg | None = None,
-                 memo: replay.LayoutMemo | None = None) -> tuple[QImage, RendererAgg]:
+                 memo: replay.LayoutMemo | None = None, background=None) -> tuple[QImage, RendererAgg, object]:
     """``figure`` drawn by Agg at its own size, as an image (any thread may call this
     for a figure that no other thread touches meanwhile). ``renderer``, if it has
     the figure's size and dpi, is cleared and drawn on again: it keeps its caches
     (mathtext tick labels are parsed once, not on every frame). With ``memo``, the
-    last layout is replayed while it still fits (see :mod:`.replay`). Returns the
-    image and the renderer to pass next time."""
+    last layout is replayed while it still fits (see :mod:`.replay`). The figure's
+    overlay titles (:func:`overlay_titles`) are drawn last, over a copy of the rest;
+    ``background``, such a copy from this renderer, is restored instead of drawing
+    the rest (only the titles changed). Returns the image, the renderer and the copy
+    to pass next time."""
     width, height = max(int(round(figure.bbox.width)), 1), max(int(round(figure.bbox.height)), 1)
     if renderer is None or (renderer.width, renderer.height, renderer.dpi) != (width, height, figure.dpi):
-        renderer = RendererAgg(width, height, figure.dpi)
+        renderer, background = RendererAgg(width, height, figure.dpi), None
+    if background is not None:
+        renderer.restore_region(background)
     else:
         renderer.clear()
-    if memo is None:
-        figure.draw(renderer)
-    else:
-        replay.draw(figure, renderer, memo)
-    return _image(renderer, width, height, device_pixel_ratio), renderer
+        if memo is None:
+            figure.draw(renderer)
+        else:
+            replay.draw(figure, renderer, memo)
+    overlay = _overlay(figure)
+    if overlay and background is None:
+        background = renderer.copy_from_bbox(figure.bbox)
+    for text in overlay:
+        text.draw(renderer)
+    return _image(renderer, width, height, device_pixel_ratio), renderer, background if overlay else None
 
 
 def _image(renderer, width: int, height: int, device_pixel_ratio: float) -> QImage:
@@ -209,19 +247,23 @@ class PlotView(QWidget):
         self._relay.finished.connect(self._on_finished)
         self._thread: threading.Thread | None = None
         self._job = 0                       # id of the running job
-        self._result = None                 # (job id, image, plot, error), written by the worker
+        self._result = None                 # (job id, image, plot, error, overlay only), written by the worker
         self._pending = None                # ("build" | "update", build, on_done) | ("redraw", None, None)
         self._on_done = None
         self._renderer: RendererAgg | None = None   # the worker's, reused while the size stays
+        self._background = None             # the worker's: its last frame without the overlay titles
+        self.overlay_draws = 0              # frames that only drew the overlay (tests check the reuse)
         self._layout = replay.LayoutMemo()           # the worker's too
 
     # -- requests ------------------------------------------------------------------------------
-    def submit(self, build, on_done=None, *, keep: bool = False):
+    def submit(self, build, on_done=None, *, keep: bool = False, overlay: bool = False):
         """A new plot: in the worker, clear the figure, ``plot = build(figure)`` and
         render; then ``on_done(plot)`` in the GUI thread. A newer submit replaces
         one still waiting. ``keep``: ``build`` changes the figure as it is instead
-        (a new title on the same bars), which skips making axes and ticks afresh."""
-        self._pending = ("update" if keep else "build", build, on_done)
+        (a new title on the same bars), which skips making axes and ticks afresh.
+        ``overlay`` (implies ``keep``): ``build`` changes only the overlay titles, so
+        only they are drawn, over the background kept from the last frame."""
+        self._pending = ("overlay" if overlay else "update" if keep else "build", build, on_done)
         self._start()
 
     def request_redraw(self):
@@ -258,12 +300,13 @@ class PlotView(QWidget):
         self._on_done = on_done
         self._thread = threading.Thread(target=self._work, name="gradstudio-plot",
                                         args=(self._job, self.figure, build, self.canvas.device_pixel_ratio,
-                                              kind == "update"))
+                                              kind in ("update", "overlay"), kind == "overlay"))
         # not a daemon: the interpreter joins it before it tears anything down at exit
         self._thread.start()
 
-    def _work(self, job: int, figure, build, ratio: float, keep: bool = False):
+    def _work(self, job: int, figure, build, ratio: float, keep: bool = False, overlay: bool = False):
         plot = image = error = None
+        reused = False
         try:
             if build is not None:
                 if not keep:
@@ -272,10 +315,15 @@ class PlotView(QWidget):
             # A new plot may replay the last layout; a redraw (pan, zoom, resize) changes
             # the ticks anyway, so it lays out afresh without trying.
             memo = self._layout if build is not None else None
-            image, self._renderer = render_image(figure, ratio, self._renderer, memo)
+            background = self._background if overlay else None
+            reused = background is not None
+            image, self._renderer, self._background = render_image(figure, ratio, self._renderer, memo,
+                                                                   background)
+            reused = reused and self._background is background
         except BaseException as exc:        # shown on the GUI thread (see _on_finished)
             error = exc
-        self._result = (job, image, plot, error)
+            self._background = None
+        self._result = (job, image, plot, error, reused)
         try:
             self._relay.finished.emit(job)
         except RuntimeError:                 # the view was deleted meanwhile
@@ -286,12 +334,13 @@ class PlotView(QWidget):
             return                           # already handled by wait()
         self._thread.join()
         self._thread = None
-        _, image, plot, error = self._result
+        _, image, plot, error, reused = self._result
         self._result = None
         on_done, self._on_done = self._on_done, None
         if error is None:
             self.canvas.set_frame(image)
             self.draws += 1
+            self.overlay_draws += reused
             if on_done is not None:
                 self.toolbar.update()        # a new plot: forget the old zoom history
                 on_done(plot)

@@ -11,6 +11,10 @@ without a selection), Shift+Tab dedents, Enter keeps the indentation (one
 level more after a ``:``, one less after ``pass``/``return``/``break``/
 ``continue``/``raise``), Ctrl+/ toggles ``# `` comments (:mod:`.editing`).
 
+With a kernel attached (:class:`~.assist.KernelAssist`, set as :attr:`assist`),
+Tab after a dot and Ctrl+Space complete, Shift+Tab after a name and hovering
+over one show its help.
+
 Cost: the cells are an incremental :class:`~.cell_index.CellIndex`; the
 current cell's tint is painted for the visible blocks only, so neither a
 cursor move nor a keystroke walks a 200,000-line cell.
@@ -65,6 +69,7 @@ class CodeEditor(QPlainTextEdit):
         self.badges: dict = {}                  # marker line (1-based) -> "[3]" / "[*]"
         self.error_line: int | None = None      # 1-based line of the last error, tinted red
         self._cell: tuple | None = None         # (first, last) blocks of the tinted cell
+        self.assist = None                      # completion and help from the kernel (.assist)
         self._gutter = _Gutter(self)
         self._attach(self.document())
         self.set_point_size(DEFAULT_POINT_SIZE)
@@ -208,6 +213,8 @@ class CodeEditor(QPlainTextEdit):
         if request == "advance":
             self.runCellAndAdvanceRequested.emit(self.current_line())
             return
+        if self.assist is not None and self.assist.key(event):
+            return
         key, modifiers = event.key(), event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
         if key == Qt.Key.Key_Escape:
             self.escapePressed.emit()
@@ -238,6 +245,15 @@ class CodeEditor(QPlainTextEdit):
             self.ensureCursorVisible()
             return
         super().keyPressEvent(event)
+        if self.assist is not None:
+            self.assist.after_key()
+
+    def viewportEvent(self, event):
+        if event.type() == QEvent.Type.ToolTip and self.assist is not None:
+            cursor = self.cursorForPosition(event.pos())
+            self.assist.ask_help(cursor.position(), event.globalPos())
+            return True
+        return super().viewportEvent(event)
 
     def _line_command(self, command):
         cursor = self.textCursor()

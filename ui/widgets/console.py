@@ -1,8 +1,10 @@
 """The console: what each run printed, under an ``In [n]:`` header.
 
 Output text is shown exactly as printed (monospace, no wrapping changes);
-errors in red with their line, the plain-language hint set apart below; kernel
-notices (restarted, interrupted) in their own colour.
+the cell's last value after ``Out [n]:`` as in Jupyter; figures (a PNG, e.g. the
+user's ``plt.plot`` through the kernel's inline backend) inline, scaled down to
+:data:`MAX_FIGURE_WIDTH`; errors in red with their line, the plain-language hint
+set apart below; kernel notices (restarted, interrupted) in their own colour.
 
 Cost and size: consecutive pieces of the same kind are joined into one
 insertion, at most :data:`BATCH_CHARS` characters go in per event-loop turn
@@ -19,9 +21,12 @@ from __future__ import annotations
 
 from collections import deque
 
-from PySide6.QtCore import QEvent, QTimer
-from PySide6.QtGui import QColor, QFont, QTextCharFormat, QTextCursor, QTextFormat
-from PySide6.QtWidgets import QPlainTextEdit
+import numpy as np
+
+from PySide6.QtCore import QEvent, QTimer, QUrl
+from PySide6.QtGui import (QColor, QFont, QImage, QTextCharFormat, QTextCursor, QTextDocument,
+                           QTextFormat, QTextImageFormat)
+from PySide6.QtWidgets import QTextEdit
 
 from .. import theme
 from .code_editor import DEFAULT_POINT_SIZE, monospace_font
@@ -31,6 +36,8 @@ MAX_CHARS = 4_000_000
 BATCH_CHARS = 100_000           # per event-loop turn, at most this many characters …
 BATCH_PIECES = 1_000            # … in at most this many differently coloured pieces
 RECOLOR_BLOCKS = 2_000          # lines re-coloured per turn after a theme change
+MAX_FIGURE_WIDTH = 560          # pixels; a wider figure is shown scaled down
+IMAGE = "image"                 # the kind of an inline figure (never re-coloured)
 KIND = QTextFormat.Property.UserProperty + 1          # where a piece keeps its kind
 # kind -> (theme colour or None for the palette's text, bold, italic)
 STYLES = {
@@ -43,13 +50,15 @@ STYLES = {
 CUT_NOTICE = "— older output was cut: the console keeps the last {:,} lines —\n"
 
 
-class ConsoleView(QPlainTextEdit):
+class ConsoleView(QTextEdit):
+    """A QTextEdit, not a QPlainTextEdit: the plain one's layout draws no images."""
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setReadOnly(True)
         self.set_point_size(DEFAULT_POINT_SIZE)
         # Wrapped at the panel's edge: the text is as printed, long lines stay readable.
-        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.setLineWrapMode(QTextEdit.LineWrapMode.WidgetWidth)
         self.setUndoRedoEnabled(False)
         self.setPlaceholderText("Output appears here. Run a cell with Ctrl+Enter, "
                                 "or everything with Run ▸ Run All.")
@@ -67,6 +76,7 @@ class ConsoleView(QPlainTextEdit):
         self._recolor_timer.setSingleShot(True)
         self._recolor_timer.setInterval(0)
         self._recolor_timer.timeout.connect(self._recolor_batch)
+        self._figures = 0               # inline figures added (names their document resources)
 
     def set_point_size(self, points: float):
         font = monospace_font()
@@ -123,6 +133,12 @@ class ConsoleView(QPlainTextEdit):
             while not it.atEnd():
                 fragment = it.fragment()
                 kind = fragment.charFormat().property(KIND) or "stdout"
+                if kind == IMAGE:       # a figure keeps its image format: close the run around it
+                    if run_kind is not None:
+                        self._apply(cursor, run_start, end, formats[run_kind])
+                    run_kind = None
+                    it += 1
+                    continue
                 if kind != run_kind:
                     if run_kind is not None:
                         self._apply(cursor, run_start, end, formats[run_kind])
@@ -194,6 +210,13 @@ class ConsoleView(QPlainTextEdit):
         cursor.beginEditBlock()
         while queue and budget > 0 and pieces_left > 0:
             kind, pieces, lines = queue[0]
+            if kind == IMAGE:
+                queue.popleft()
+                self._queued_lines -= lines
+                for image in pieces:
+                    self._insert_figure(cursor, image)
+                pieces_left -= 1
+                continue
             text = "".join(pieces) if len(pieces) > 1 else pieces[0]
             if len(text) > budget:
                 text, rest = text[:budget], text[budget:]
@@ -211,6 +234,32 @@ class ConsoleView(QPlainTextEdit):
             bar.setValue(bar.maximum())
         if self._queue:
             self._timer.start()
+
+    def _insert_figure(self, cursor, image: QImage):
+        self._figures += 1
+        name = f"gradstudio-figure:{self._figures}"
+        self.document().addResource(QTextDocument.ResourceType.ImageResource.value, QUrl(name), image)
+        figure = QTextImageFormat()
+        figure.setName(name)
+        figure.setProperty(KIND, IMAGE)
+        scale = min(1.0, MAX_FIGURE_WIDTH / max(1, image.width()))
+        figure.setWidth(image.width() * scale)
+        figure.setHeight(image.height() * scale)
+        cursor.insertImage(figure)
+        cursor.insertText("\n", self._format("stdout"))
+
+    def append_figure(self, png: bytes) -> bool:
+        """A PNG figure on its own line; False (nothing shown) if it is not a readable image."""
+        image = QImage.fromData(png, "PNG")
+        if image.isNull():
+            return False
+        self._start_line()
+        self._queue.append([IMAGE, [image], 1])
+        self._queued_lines += 1
+        self._tail = "\n"
+        if not self._timer.isActive():
+            self.flush_batch()
+        return True
 
     def _trim(self):
         doc = self.document()
@@ -242,6 +291,7 @@ class ConsoleView(QPlainTextEdit):
         self._cut = False
         self._recolor_next = -1
         super().clear()
+        self.document().clear()        # drops the figures' image resources too
 
     # -- entries ---------------------------------------------------------------------------
     def _start_line(self):
@@ -291,6 +341,19 @@ class ConsoleView(QPlainTextEdit):
                 self._extend(entries)
                 entries, kind_now = [], None
                 self.append_output(stream, text, hint)
+                continue
+            if stream == IMAGE or output.execution_count is not None:
+                self._extend(entries)
+                entries, kind_now = [], None
+                if stream == IMAGE:
+                    png = output.png
+                    if not (png is not None and png.dtype == np.uint8 and png.ndim == 1
+                            and self.append_figure(png.tobytes())):
+                        self._append("<a figure that could not be read>\n", "muted")
+                else:                 # the cell's value, as Jupyter shows it
+                    self._start_line()
+                    self._append(f"Out[{output.execution_count}]: ", "prompt")
+                    self._append(text, "stdout")
                 continue
             if not text:
                 continue

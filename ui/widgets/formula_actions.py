@@ -8,7 +8,8 @@ tensor beside a matrix form, the matrix form beside a generic-element one).
 the Compare and Inspector panels share one per app model (:func:`choice_for`)
 and show ``choice.shown(key, check)``: the check with the chosen form's keys.
 :class:`FormulaActions` is the bar's part: the switch and "Copy as NumPy code"
-(the matrix form's ``fAndG``, computing f and its gradient). (Compare draws a
+(the matrix form's ``fAndG``, computing f and its gradient), and "Hessian…", which
+asks the panel to open the leaf's Hessian (:mod:`..panels.hessian_view`). (Compare draws a
 matrix form on a line of its own under the leaf's row, the whole width of the
 panel: ``(softmax(Wx + b) − e_y)xᵀ`` does not fit a column; see ``compare_rows``.)
 """
@@ -22,6 +23,12 @@ from PySide6.QtWidgets import QHBoxLayout, QToolButton, QWidget
 
 
 FORM_NAMES = {"matrix": "matrix form", "elementwise": "generic element", "per_element": "per element"}
+
+
+def hessian_applies(check) -> bool:
+    """Whether a leaf's Hessian can be asked for: a scalar, vector or matrix leaf of a
+    checked call (the kernel refuses one too big, and says why)."""
+    return check is not None and len(check.shape or ()) <= 2
 
 
 def swapped(check):
@@ -59,7 +66,9 @@ def choice_for(model) -> FormChoice:
 
 
 class FormulaActions(QWidget):
-    """The form switch and "Copy as NumPy code" for the current leaf."""
+    """The form switch, "Copy as NumPy code" and "Hessian…" for the current leaf."""
+
+    hessianRequested = Signal(object)     # the (call index, vertex) whose Hessian to show
 
     def __init__(self, choice: FormChoice, parent=None):
         super().__init__(parent)
@@ -69,15 +78,21 @@ class FormulaActions(QWidget):
         self.switch = QToolButton()
         self.switch.clicked.connect(self._on_switch)
         self.copy_numpy = QToolButton()
-        self.copy_numpy.setText("Copy as NumPy")
+        self.copy_numpy.setText("NumPy")         # after Compare's "Copy as" LaTeX, sympy
         self.copy_numpy.setToolTip("Copy Python code computing f and this gradient with numpy "
                                    "(fAndG, as matrixcalculus.org gives it)")
         self.copy_numpy.clicked.connect(self.copy_code)
+        self.hessian = QToolButton()
+        self.hessian.setText("Hessian…")
+        self.hessian.setToolTip("This leaf's Hessian ∇²f in matrix form, beside the engine's "
+                                "autograd.functional.hessian")
+        self.hessian.clicked.connect(lambda checked=False: self.hessianRequested.emit(self.key))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
-        layout.addWidget(self.switch)
         layout.addWidget(self.copy_numpy)
+        layout.addWidget(self.switch)
+        layout.addWidget(self.hessian)
         self.show_leaf(None, None)
 
     def show_leaf(self, key, check) -> None:
@@ -93,6 +108,7 @@ class FormulaActions(QWidget):
             self.switch.setToolTip("This leaf's gradient has one closed form only")
         self.switch.setEnabled(bool(other))
         self.copy_numpy.setEnabled(bool(check is not None and check.numpy_code))
+        self.hessian.setEnabled(hessian_applies(check))
 
     def _on_switch(self):
         if self.key is not None:

@@ -1,11 +1,13 @@
 """The layers of ``torch.nn``, one family per file."""
 from .module import Module  # noqa: F401
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softmin, Softplus, Tanh  # noqa: F401
+from .conv import Conv1d, Conv2d  # noqa: F401
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential  # noqa: F401
 from .dropout import Dropout  # noqa: F401
 from .flatten import Flatten, Unflatten  # noqa: F401
 from .linear import Bilinear, Identity, Linear  # noqa: F401
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss,  # noqa: F401
                    NLLLoss, SmoothL1Loss)  # noqa: F401
+from .pooling import MaxPool2d  # noqa: F401
 from .normalization import BatchNorm1d, LayerNorm  # noqa: F401
 from .sparse import Embedding  # noqa: F401

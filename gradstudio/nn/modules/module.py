@@ -477,11 +477,14 @@ class Module:
         return handle
 
     def __call__(self, *args, **kwargs):
+        # the global hooks first: two module-level reads, no dict lookups, when a
+        # session has registered them (then every call takes the hooks path anyway)
+        if _global_forward_pre_hooks or _global_forward_hooks:
+            return self._call_with_hooks(args, kwargs)
         d = self.__dict__
-        if not (d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"]
-                or _global_forward_pre_hooks or _global_forward_hooks):
-            return self.forward(*args, **kwargs)
-        return self._call_with_hooks(args, kwargs)
+        if d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"]:
+            return self._call_with_hooks(args, kwargs)
+        return self.forward(*args, **kwargs)
 
     _call_impl = __call__
 

@@ -60,7 +60,9 @@ def _leaf_row(leaf: LeafCheck, with_torch: bool, span: int) -> str:
              _values(leaf.finite_difference)]
     if with_torch:
         cells.append(_values(leaf.torch))
-    cells.append("—" if leaf.max_abs_error is None else f"{leaf.max_abs_error:.1e}")
+    # an exponent must not wrap ("1.4e-" above "07") when the formula column takes the width
+    cells.append("—" if leaf.max_abs_error is None
+                 else f'<span style="white-space:nowrap">{leaf.max_abs_error:.1e}</span>')
     row = "<tr>" + "".join(f'<td style="{_CELL}">{c}</td>' for c in cells) + "</tr>"
     notes = []
     formula = leaf.formula

@@ -25,6 +25,11 @@ step feeding only the next — the tutorial's ``y = y * 2`` loop — becomes one
 group vertex, ``MulBackward0 × 1000``, which can be expanded again. Named
 vertices (script variables) are never hidden inside a group.
 
+**Module calls** (:func:`module_groups`): each ``nn.Module`` call the session
+recorded is a group too, ``Linear(3→1)``, shown expanded (a frame) until the
+user collapses it. Groups nest (``Sequential`` around ``Linear``); a chain that
+would cut across a module call is not offered.
+
 Everything is deterministic: the same input gives the same output.
 """
 from __future__ import annotations
@@ -51,16 +56,24 @@ class Vertex(NamedTuple):
 
 @dataclass(frozen=True)
 class Group:
-    """A collapsed run of a repeated step."""
+    """A collapsible set of vertices: a run of a repeated step (``kind`` "chain"),
+    or one module call (``kind`` "module", ``title`` its label, ``name`` the
+    module's qualified name)."""
 
     id: str
-    steps: tuple                # the chain's op vertices, in data-flow order
-    members: tuple              # steps + the constants only they use
-    motif: tuple                # the labels of one repetition
-    repeats: int
+    steps: tuple                # the op vertices, in data-flow order
+    members: tuple              # steps + the constants (a chain) or parameters (a module) only they use
+    motif: tuple = ()           # the labels of one repetition
+    repeats: int = 1
+    kind: str = "chain"
+    title: str | None = None
+    name: str | None = None
+    depth: int = 0              # a module call made inside another module's call: 1, …
 
     @property
     def label(self) -> str:
+        if self.title is not None:
+            return self.title
         return f"{' → '.join(self.motif)} × {self.repeats}"
 
     @property
@@ -204,17 +217,46 @@ def _group(steps: tuple, period: int, repeats: int, by_id: dict, consumers: dict
     return Group(f"group:{steps[0]}", steps, steps + tuple(constants), motif, repeats)
 
 
+def module_groups(vertices: Sequence[Vertex], calls: Iterable) -> list:
+    """:class:`Group` per recorded module call (``CallData.groups``: label, name,
+    ops, params, depth) whose ops are vertices here, in the order given."""
+    known = {v.id for v in vertices}
+    found = []
+    for index, call in enumerate(calls):
+        steps = tuple(sorted(v for v in call.ops if v in known))
+        if not steps:
+            continue
+        params = tuple(v for v in call.params if v in known and v not in steps)
+        found.append(Group(f"module:{index}", steps, steps + params, kind="module", title=call.label,
+                           name=call.name, depth=call.depth))
+    return found
+
+
+def nested(chains: Iterable[Group], modules: Sequence[Group]) -> list:
+    """The chain groups that nest with every module group (inside it, around it or
+    apart from it): a chain cutting across a module call would hide half of it."""
+    sets = [set(m.members) for m in modules]
+    kept = []
+    for chain in chains:
+        members = set(chain.members)
+        if all(members <= m or m <= members or not (members & m) for m in sets):
+            kept.append(chain)
+    return kept
+
+
 def collapse(vertices: Sequence[Vertex], groups: Iterable[Group], expanded: Iterable = ()) -> tuple:
     """The graph with every group not in ``expanded`` (group ids) as one vertex.
 
-    Returns ``(vertices, owner)``: the visible vertices (a group vertex takes
-    the place of its last step, with its outside inputs, de-duplicated) and
-    ``owner`` mapping each hidden vertex id to its group's id."""
+    Groups may nest; a collapsed group hides the groups inside it, whether they
+    are expanded or not. Returns ``(vertices, owner)``: the visible vertices (a
+    group vertex takes the place of its last step, with its outside inputs,
+    de-duplicated) and ``owner`` mapping each hidden vertex id to the id of the
+    outermost collapsed group holding it."""
     expanded = set(expanded)
     owner: dict = {}
     shown_groups = {}
-    for group in groups:
-        if group.id in expanded:
+    for group in sorted(groups, key=lambda g: -len(g.members)):     # outer groups first
+        if group.id in expanded or any(m in owner for m in group.members):
             continue
         shown_groups[group.last] = group
         for m in group.members:

@@ -38,8 +38,11 @@ def graph_svg(graph: Graph | None, *, title: str = "") -> str:
     result = _layout.layout(shown, sizes, margin=12.0)
     norms = _norms(graph, group_of)
     low, high = _range(norms.values())
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{result.width:.0f}" '
-             f'height="{result.height + (20 if title else 0):.0f}" font-family="sans-serif" font-size="12">']
+    width, height = result.width, result.height + (20 if title else 0)
+    # the viewBox lets a front end narrower than the graph scale it down instead of scrolling
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+             f'viewBox="0 0 {width:.0f} {height:.0f}" style="max-width:100%;height:auto" '
+             'font-family="sans-serif" font-size="12">']
     top = 0.0
     if title:
         parts.append(f'<text x="12" y="14" fill="#444">{escape(title)}</text>')

@@ -19,6 +19,11 @@ formula sympy cannot finish never hangs the notebook. ``%gradstudio off``
 stops the display (recording goes on), ``%gradstudio on`` resumes it,
 ``%gradstudio`` says which it is. An internal error of ours is reported in one
 line on stderr; it never fails the user's cell or silences later ones.
+
+Every traceback IPython shows gets GradStudio's plain-language hint as its last
+line (IPython's own traceback is kept). In a kernel, the extension also listens
+for GradStudio's window (:mod:`gradstudio.studio.kernel.bridge`): the window's
+cells report their records on its comm instead of the HTML above.
 """
 from __future__ import annotations
 
@@ -28,6 +33,8 @@ import sys
 
 from gradstudio.autograd import api as _api
 from gradstudio.autograd.grad_mode import state as _grad_state
+from gradstudio.studio.kernel.bridge import Bridge
+from gradstudio.studio.kernel.service import KernelService
 from gradstudio.studio.session import CellRun, Session, _torch_import
 
 CHECK_MIME = "application/vnd.gradstudio.check+json"
@@ -63,7 +70,9 @@ class Extension:
         self.session = ShellSession(shell)
         self.show = True
         self.derive_seconds = derive_seconds
-        self._worker = None
+        self.service = KernelService(self.session, send=lambda message: None)
+        self.bridge = Bridge(shell, self.service)
+        self._show_traceback = None
         self._original_import = None
         self._previous_tracing = None
         self._run: CellRun | None = None
@@ -75,6 +84,10 @@ class Extension:
         self.shell.events.register("pre_run_cell", self.pre_run_cell)
         self.shell.events.register("post_run_cell", self.post_run_cell)
         self.shell.register_magic_function(self.magic, "line", "gradstudio")
+        self.bridge.register()
+        if hasattr(self.shell, "_showtraceback"):
+            self._show_traceback = self.shell._showtraceback
+            self.shell._showtraceback = self._showtraceback_with_hint
         self.worker()  # starts importing sympy in its own process now, not at the first check
 
     def unregister(self):
@@ -85,9 +98,23 @@ class Extension:
                 self.shell.events.unregister(event, callback)
             except ValueError:
                 pass  # never registered (a failed load)
-        if self._worker is not None:
-            self._worker.close()
-            self._worker = None
+        self.bridge.unregister()
+        if self._show_traceback is not None:
+            self.shell._showtraceback = self._show_traceback
+            self._show_traceback = None
+        self.service.close()
+
+    def _showtraceback_with_hint(self, etype, evalue, stb):
+        """IPython's traceback, and GradStudio's hint for it as the last line."""
+        from gradstudio.studio.hints import hint_for
+        try:
+            message = evalue.msg if isinstance(evalue, SyntaxError) else str(evalue)
+            hint = hint_for(message, getattr(etype, "__name__", None))
+        except Exception:  # a hint is a help, never a second error
+            hint = None
+        if hint:
+            stb = list(stb) + [f"Hint: {hint}"]
+        return self._show_traceback(etype, evalue, stb)
 
     def _import(self, name, globals=None, locals=None, fromlist=(), level=0):
         if (level == 0 and globals is not None and globals is self.shell.user_global_ns
@@ -97,22 +124,34 @@ class Extension:
 
     # -- cells ----------------------------------------------------------------------
     def pre_run_cell(self, info=None):
-        count = self.shell.execution_count
-        self._run = CellRun(cell=count, execution_count=count)
+        # IPython has already counted this cell when it stores history: In [n] is one less
+        count = self.shell.execution_count - (1 if getattr(info, "store_history", False) else 0)
+        meta = self.bridge.cell_metadata()
+        cell = meta.get("cell") if meta else count
+        self._run = CellRun(cell=cell, execution_count=count)
         self.session._current = self._run
         self._previous_tracing = _grad_state.tracing
         _grad_state.tracing = True
         if self.session not in _api.observers:
             _api.observers.append(self.session)
+        self.session._module_calls.__enter__()      # module calls become the Graph's groups
 
     def post_run_cell(self, result=None):
+        self.session._module_calls.__exit__(None, None, None)
         if self.session in _api.observers:
             _api.observers.remove(self.session)
         if self._previous_tracing is not None:
             _grad_state.tracing = self._previous_tracing
         run, self._run = self._run, None
         self.session._current = None
-        del self.session.backward_calls[:-KEEP_CALLS]
+        if run is not None and getattr(result, "execution_count", None) is not None:
+            run.execution_count = result.execution_count
+        meta = self.bridge.cell_metadata()
+        if not self.bridge.connected:   # the window asks for calls by index: it keeps them all
+            del self.session.backward_calls[:-KEEP_CALLS]
+        if run is not None and meta is not None:     # the window's cell: records on its comm
+            self.bridge.cell_finished(run, result, meta)
+            return
         if run is None or not run.backward_calls or not self.show:
             return
         for call in run.backward_calls:
@@ -135,11 +174,9 @@ class Extension:
         return compare.check_call(call, formulas, torch_gradients=torch_values)
 
     def worker(self):
-        from gradstudio.studio.symbolic.worker import SymbolicWorker
-        if self._worker is None:
-            self._worker = SymbolicWorker()
-            self._worker.start()
-        return self._worker
+        if self.service.worker is None:
+            self.service.start_worker()
+        return self.service.worker
 
     def _display(self, call):
         from IPython.display import display

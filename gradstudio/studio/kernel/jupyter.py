@@ -41,6 +41,7 @@ def kernel_spec(memory_limit: int | None = None):
     """The kernel spec of GradStudio's kernel: this Python, through launch.py."""
     from jupyter_client.kernelspec import KernelSpec
     env = {"GRADSTUDIO_KERNEL_MEMORY": str(memory_limit)} if memory_limit else {}
+    env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"   # plt.plot shows under the cell
     return KernelSpec(argv=[sys.executable, "-m", "gradstudio.studio.kernel.launch", "-f", "{connection_file}"],
                       display_name="GradStudio (Python)", language="python", env=env,
                       interrupt_mode="signal")
@@ -69,8 +70,10 @@ class JupyterKernel:
         self.client = None
 
     # -- life --------------------------------------------------------------------------
-    def start(self, timeout: float = 60.0):
-        """Start the kernel and wait until it answers (``kernel_info``)."""
+    def start(self, timeout: float = 60.0, *, wait: bool = True):
+        """Start the kernel and wait until it answers (``kernel_info``). With
+        ``wait=False`` only launch it and connect: the caller sends
+        :meth:`kernel_info` and watches for its reply (the window never waits)."""
         from jupyter_client import KernelManager
         self.runtime_dir = tempfile.mkdtemp(prefix="gradstudio-kernel-")
         os.chmod(self.runtime_dir, 0o700)
@@ -81,14 +84,15 @@ class JupyterKernel:
         self.manager.session.packer = self.manager.session.unpacker = "json"
         self.manager.start_kernel(cwd=self.cwd or os.getcwd())
         os.chmod(self.manager.connection_file, 0o600)
-        self._connect(timeout)
+        self._connect(timeout, wait)
 
-    def _connect(self, timeout: float):
+    def _connect(self, timeout: float, wait: bool = True):
         self.client = self.manager.client()
         self.client.session.packer = self.client.session.unpacker = "json"
-        self.client.start_channels()
-        self.client.wait_for_ready(timeout=timeout)
-        self._drain_startup()
+        self.client.start_channels(hb=False)   # no heartbeat thread: death is seen by polling the process
+        if wait:
+            self.client.wait_for_ready(timeout=timeout)
+            self._drain_startup()
 
     def _drain_startup(self):
         """Drop the status and kernel_info traffic of the start-up."""
@@ -122,17 +126,23 @@ class JupyterKernel:
         """SIGINT to the kernel's process group: a running cell ends with KeyboardInterrupt."""
         self.manager.interrupt_kernel()
 
-    def restart(self, timeout: float = 60.0):
+    def restart(self, timeout: float = 60.0, *, wait: bool = True):
         """A fresh kernel (the namespace is gone), same connection file and key."""
         if self.client is not None:
             self.client.stop_channels()
         self.manager.restart_kernel(now=True)
-        self._connect(timeout)
+        self._connect(timeout, wait)
 
     def shutdown(self):
+        """Stop the kernel and everything it started (see :mod:`.reaper`), then its
+        channels and files; when it returns no process of the kernel is left."""
+        from gradstudio.studio.kernel import reaper
+        pid = self.pid
         if self.client is not None:
             self.client.stop_channels()
             self.client = None
+        if pid is not None and self.manager is not None and self.manager.is_alive():
+            reaper.end_tree(pid)
         if self.manager is not None:
             if self.manager.has_kernel:
                 self.manager.shutdown_kernel(now=True)
@@ -143,8 +153,27 @@ class JupyterKernel:
             self.runtime_dir = None
 
     # -- requests ----------------------------------------------------------------------
-    def execute(self, code: str, *, silent: bool = False, store_history: bool = True) -> str:
-        return self.client.execute(code, silent=silent, store_history=store_history, allow_stdin=False)
+    def execute(self, code: str, *, silent: bool = False, store_history: bool = True,
+                metadata: dict | None = None) -> str:
+        """Send an ``execute_request`` (``metadata`` rides in the message's metadata); its msg_id."""
+        content = {"code": code, "silent": silent, "store_history": store_history,
+                   "user_expressions": {}, "allow_stdin": False, "stop_on_error": False}
+        return self._send("execute_request", content, metadata=metadata)
+
+    def kernel_info(self) -> str:
+        return self.client.kernel_info()
+
+    def comm_open(self, target: str, comm_id: str, data: dict | None = None) -> str:
+        return self._send("comm_open", {"comm_id": comm_id, "target_name": target, "data": data or {}})
+
+    def comm_send(self, comm_id: str, data: dict, buffers: list | None = None) -> str:
+        return self._send("comm_msg", {"comm_id": comm_id, "data": data}, buffers=buffers)
+
+    def _send(self, kind: str, content: dict, *, metadata: dict | None = None, buffers=None) -> str:
+        session = self.client.session
+        message = session.msg(kind, content, metadata=metadata or {})
+        session.send(self.client.shell_channel.socket, message, buffers=buffers)
+        return message["header"]["msg_id"]
 
     def complete(self, code: str, cursor_pos: int | None = None) -> str:
         return self.client.complete(code, cursor_pos)

@@ -49,7 +49,10 @@ def main(argv=None):
     parent = os.getppid()
     threading.Thread(target=watch_parent, args=(parent,), daemon=True, name="parent-watch").start()
     from ipykernel.kernelapp import IPKernelApp
-    IPKernelApp.launch_instance(argv=argv + ["--IPKernelApp.extensions=['gradstudio']"])
+    # jedi's inference takes seconds on a first completion (measured: >3 s on a loaded
+    # machine); IPython's namespace completion answers at once from the live objects
+    IPKernelApp.launch_instance(argv=argv + ["--IPKernelApp.extensions=['gradstudio']",
+                                             "--IPCompleter.use_jedi=False"])
 
 
 if __name__ == "__main__":

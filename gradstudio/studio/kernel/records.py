@@ -21,13 +21,18 @@ import numpy as np
 
 from gradstudio.studio.kernel.schema import (  # noqa: F401  (encode, decode, RecordError: re-exported)
     FORM_FIELDS, CallData, CheckData, FormulaForm, GraphData, HeatmapSample, LeafCheckData, LeafData,
-    NodeData, OutputData,
-    RecordError, RootData, RunData, Summary, SweepData, TensorData, decode, encode)
+    ModuleGroupData, NodeData, OutputData,
+    RecordError, RootData, RunData, Summary, SweepData, TensorData, TensorText, decode, encode)
 
 MAX_ARRAY_ELEMENTS = 250_000      # larger arrays travel as a summary only
 MESSAGE_BUDGET = 4_000_000        # array elements per graph or tensor list; the rest as summaries
 MAX_TEXT_CHARS = 100_000          # one output or repr at most this long
 MAX_TENSORS = 500                 # named tensors sent per update
+# Elements written out as reprs per tensor list: torch's repr costs ~20 µs an element
+# (gradstudio's about the same), so a list of 98 tensors of 1,000 elements took ~0.5 s while
+# the Inspector shows one of them. The rest travel with ``text_deferred``; the window
+# asks for a tensor's text when it shows it (``tensor_text`` request).
+TEXT_BUDGET = 1_000
 
 
 class Budget:
@@ -221,6 +226,8 @@ def call_data(call, hint: str | None = None) -> CallData:
                          numeric=array(leaf.grad)) for leaf in call.leaves],
         pending_check=checkable(call),
         steps=steps.to_data() if steps is not None and _steppable(call.graph) else None,
+        groups=[ModuleGroupData(label=g.label, name=g.name, ops=list(g.ops), params=list(g.params),
+                                depth=g.depth) for g in getattr(call, "groups", ())],
     )
 
 
@@ -231,19 +238,42 @@ def _steppable(graph) -> bool:
     return graph is not None and len(graph.nodes) <= MAX_STEPPED_NODES
 
 
-GRAPH_CHUNK = 200      # nodes per message: big graphs arrive in pieces the app reads between repaints
+# Nodes per message. Decoding a node costs the window ~0.1 ms of its GUI thread (measured:
+# 200 nodes, 127 KB of JSON, 20-35 ms), so a message of 50 stays well inside one frame, and
+# the window reads a big graph between repaints.
+GRAPH_CHUNK = 50
 
 
-def split_graph(call: CallData, size: int = GRAPH_CHUNK) -> tuple:
+def split_graph(call: CallData, size: int = GRAPH_CHUNK, *, always: bool = False) -> tuple:
     """``(call without its graph's nodes, [chunk of nodes, …])`` for a graph over
-    ``size`` nodes (its ``graph.chunks`` says how many to expect); ``(call, [])``
-    for a smaller one."""
+    ``size`` nodes, or any graph with nodes if ``always`` (its ``graph.chunks``
+    says how many to expect); ``(call, [])`` for a smaller one."""
     graph = call.graph
-    if graph is None or graph.nodes is None or len(graph.nodes) <= size:
+    if graph is None or not graph.nodes or (len(graph.nodes) <= size and not always):
         return call, []
     nodes = graph.nodes
     chunks = [nodes[i:i + size] for i in range(0, len(nodes), size)]
     return call.replace(graph=graph.replace(nodes=None, chunks=len(chunks))), chunks
+
+
+def split_graphs(calls: list, size: int = GRAPH_CHUNK) -> tuple:
+    """``(calls, [(call index, chunk of nodes), …])`` for the backward calls of one
+    cell: the graphs' nodes that stay inside the calls are at most ``size`` in
+    all (a loop's hundred small graphs are as big a message as one big graph),
+    every other graph travels as chunks of at most ``size`` nodes (see
+    :func:`split_graph`), to be sent before the calls."""
+    kept, chunks, inline = [], [], 0
+    for call in calls:
+        graph = call.graph
+        count = len(graph.nodes) if graph is not None and graph.nodes is not None else 0
+        if inline + count <= size:
+            inline += count
+            kept.append(call)
+            continue
+        bare, pieces = split_graph(call, size, always=True)
+        kept.append(bare)
+        chunks.extend((call.index, piece) for piece in pieces)
+    return kept, chunks
 
 
 def join_graph(call: CallData, chunks: list) -> CallData:
@@ -493,28 +523,54 @@ def run_data(run, first_line: int | None = None) -> RunData:
     )
 
 
-def tensor_data(name: str, tensor, budget: Budget | None = None) -> TensorData:
-    """A named tensor for the inspector, with torch's repr of its value and grad."""
+def tensor_data(name: str, tensor, budget: Budget | None = None, *, text: bool = True) -> TensorData:
+    """A named tensor for the inspector, with torch's repr of its value and grad
+    (without them and ``text_deferred`` if not ``text``: :func:`tensor_text` has them)."""
     value = tensor._data
     grad_tensor = getattr(tensor, "_grad", None)   # .grad would warn for non-leaves
     grad = grad_tensor._data if grad_tensor is not None else None
     take = budget.take if budget is not None else array
+    value_text, grad_text = tensor_text(tensor) if text else (None, None)
     return TensorData(
         name=name, shape=tuple(value.shape), dtype=str(tensor.dtype),
         requires_grad=bool(tensor.requires_grad), is_leaf=bool(tensor.is_leaf),
         grad_fn=tensor.grad_fn.op.name if tensor.grad_fn is not None else None,
-        value=take(value), value_summary=summary(value),
-        value_text=_safe_repr(tensor),
+        value=take(value), value_summary=summary(value), value_text=value_text,
         grad=take(grad), grad_summary=summary(grad), grad_sample=heatmap_sample(grad),
-        grad_text=_safe_repr(grad_tensor) if grad_tensor is not None else None,
+        grad_text=grad_text, text_deferred=not text,
     )
 
 
-def tensors_data(named: dict) -> list:
-    """The session's named tensors (``Session.named_tensors()``), sorted by name."""
+def tensor_text(tensor) -> tuple:
+    """torch's repr of ``tensor`` and of its ``.grad`` (None without one)."""
+    grad_tensor = getattr(tensor, "_grad", None)
+    return _safe_repr(tensor), _safe_repr(grad_tensor) if grad_tensor is not None else None
+
+
+def text_cost(tensor, threshold: int) -> int:
+    """Elements a repr of ``tensor`` and its grad writes out: all of them up to
+    torch's summarising ``threshold`` (print options), about that many above it."""
+    grad_tensor = getattr(tensor, "_grad", None)
+    sizes = [tensor._data.size] + ([grad_tensor._data.size] if grad_tensor is not None else [])
+    return sum(min(int(size), threshold) for size in sizes)
+
+
+def tensors_data(named: dict, text_budget: int = TEXT_BUDGET) -> list:
+    """The session's named tensors (``Session.named_tensors()``), sorted by name; the
+    reprs of the smallest ones, up to ``text_budget`` elements written out, the rest
+    deferred (the Inspector shows one tensor at a time and asks for its text)."""
     items = sorted(named.values(), key=lambda item: item[0])[:MAX_TENSORS]
+    from gradstudio.printing import PRINT_OPTS   # the user's torch.set_printoptions
+    costs = [text_cost(tensor, int(PRINT_OPTS.threshold)) for _, tensor in items]
+    written = set()
+    for position in sorted(range(len(items)), key=costs.__getitem__):
+        if costs[position] > text_budget:
+            break
+        text_budget -= costs[position]
+        written.add(position)
     budget = Budget()
-    return [tensor_data(name, tensor, budget) for name, tensor in items]
+    return [tensor_data(name, tensor, budget, text=position in written)
+            for position, (name, tensor) in enumerate(items)]
 
 
 def sweep_data(call: int, result: dict | None = None, *, vertex: int | None = None,
@@ -536,3 +592,22 @@ def _safe_repr(obj) -> str:
         return cut_text(repr(obj), 20_000)
     except Exception as error:  # a broken tensor must not break the update
         return f"<repr failed: {type(error).__name__}: {error}>"
+
+
+MAX_LOCAL_ELEMENTS = 4096     # a local derivative's arrays above this travel as None
+
+
+def local_derivatives_data(found: list) -> list:
+    """:func:`gradstudio.studio.symbolic.local.for_trace`'s answers as records (arrays
+    over :data:`MAX_LOCAL_ELEMENTS` left out: the verdict ``agree`` still travels)."""
+    from gradstudio.studio.kernel.schema import LocalDerivativeData, LocalInputData
+
+    def small(value):
+        return array(value, MAX_LOCAL_ELEMENTS)
+    return [LocalDerivativeData(
+        vertex=int(d.vertex), op=d.op, form=d.form, note=d.note,
+        symbols=[tuple(str(part) for part in pair) for pair in d.symbols],
+        inputs=[LocalInputData(slot=int(i.slot), symbol=i.symbol, derivative=i.derivative,
+                               derivative_value=small(i.derivative_value), vjp=i.vjp,
+                               value=small(i.value), engine=small(i.engine), agree=i.agree)
+                for i in d.inputs]) for d in found]

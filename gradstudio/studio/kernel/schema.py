@@ -352,6 +352,21 @@ class LeafData(Record):
     numeric: Array | None = None
 
 
+@record("module_group")
+class ModuleGroupData(Record):
+    """One ``nn.Module`` call in a backward call's graph (``gradstudio.studio.modules``):
+    ``label`` as a person reads it (``Linear(3→1)``), ``name`` its qualified name in the
+    script (``model.0``) when it has one, ``ops`` the op vertices its forward made,
+    ``params`` its parameters' leaf vertices, ``depth`` 0 for a call the script made,
+    1 for one made inside another module's call …"""
+
+    label: str
+    name: str | None = None
+    ops: list[int] = field(default_factory=list)
+    params: list[int] = field(default_factory=list)
+    depth: int = 0
+
+
 @record("call")
 class CallData(Record):
     """A backward call as recorded (before any derivation). ``status`` is 'ok' | 'error';
@@ -373,6 +388,7 @@ class CallData(Record):
     leaves: list[LeafData] = field(default_factory=list)
     pending_check: bool = False
     steps: dict[str, Plain] | None = None
+    groups: list[ModuleGroupData] = field(default_factory=list)   # module calls, outermost first
 
     @property
     def nodes(self) -> list:
@@ -478,10 +494,15 @@ class CheckData(Record):
 # --------------------------------------------------------------------------- cells, tensors, sweeps
 @record("output")
 class OutputData(Record):
-    """One piece of a cell's output: ``stream`` is 'stdout' | 'stderr' | 'result' | 'error'."""
+    """One piece of a cell's output: ``stream`` is 'stdout' | 'stderr' | 'result' |
+    'error' | 'image'. A 'result' from IPython is the cell's value, shown after
+    ``Out[execution_count]:``; an 'image' is a figure, ``png`` its PNG file's bytes
+    (a uint8 array; ``text`` is its plain-text alternative)."""
 
     stream: str
     text: str
+    execution_count: int | None = None
+    png: Array | None = None
 
 
 @record("run")
@@ -505,7 +526,10 @@ class RunData(Record):
 
 @record("tensor")
 class TensorData(Record):
-    """A named tensor for the inspector: ``value_text``/``grad_text`` are torch's repr."""
+    """A named tensor for the inspector: ``value_text``/``grad_text`` are torch's repr —
+    or, with ``text_deferred``, not computed (a message writes out the reprs of a
+    bounded number of elements: see :func:`gradstudio.studio.kernel.records.tensors_data`);
+    a ``tensor_text`` request asks the kernel for them (:class:`TensorText`)."""
 
     name: str
     shape: Shape = ()
@@ -520,6 +544,7 @@ class TensorData(Record):
     grad_summary: Summary | None = None
     grad_sample: HeatmapSample | None = None
     grad_text: str | None = None
+    text_deferred: bool = False
 
 
 @record("sweep")
@@ -595,9 +620,32 @@ class Tensors(Message):
     tensors: list[TensorData]
 
 
+@record("tensor_text")
+class TensorText(Message):
+    """The reprs of one named tensor whose text was deferred (a ``tensor_text``
+    request); ``error`` when the kernel has no tensor of that name any more."""
+
+    name: str
+    value_text: str | None = None
+    grad_text: str | None = None
+    error: str | None = None
+
+
 @record("sweep_result")
 class SweepResult(Message):
     sweep: SweepData
+
+
+@record("matrix_form")
+class MatrixFormData(Record):
+    """A Jacobian or Hessian in matrix form (``1024·I``, ``Aᵀ + A``) from the symbolic
+    side, its values in the numeric one's layout, whether they ``agree`` with it, or
+    the ``note`` saying why there is none."""
+
+    text: str | None = None
+    values: Array | None = None
+    agree: bool | None = None
+    note: str | None = None
 
 
 @record("jacobian")
@@ -605,7 +653,8 @@ class JacobianResult(Message):
     """J, Jᵀv and the engine's backward(gradient=v) for one leaf of a call
     (:func:`gradstudio.studio.jacobian.explain_data`), or ``error``: ``m``×``n`` is J's
     size (root elements × leaf elements); ``jacobian`` is None when J is too big to form;
-    ``call_engine`` is what the call itself added to the leaf's .grad."""
+    ``call_engine`` is what the call itself added to the leaf's .grad; ``symbolic`` is J's
+    matrix form; for a scalar root ``hessian`` (numeric) and ``hessian_symbolic``."""
 
     call: int
     error: str | None = None
@@ -622,6 +671,73 @@ class JacobianResult(Message):
     call_engine: Array | None = None
     agree: bool = False
     structure: str | None = None
+    note: str | None = None
+    symbolic: MatrixFormData | None = None          # J from the symbolic side
+    hessian: Array | None = None                    # a scalar root's Hessian, numeric (n×n)
+    hessian_symbolic: MatrixFormData | None = None
+    hessian_note: str | None = None
+
+
+@record("local_input")
+class LocalInputData(Record):
+    """The VJP of a step-through node towards one input (:mod:`gradstudio.studio.symbolic.local`):
+    ``derivative`` ∂out/∂``symbol`` as a formula (None when only the product reads, a
+    matmul's), ``vjp`` its product with g as a formula, ``value`` that evaluated, ``engine``
+    what the engine sent along the edge and whether they ``agree`` (arrays None when big)."""
+
+    slot: int
+    symbol: str
+    derivative: str | None = None
+    derivative_value: Array | None = None
+    vjp: str = ""
+    value: Array | None = None
+    engine: Array | None = None
+    agree: bool | None = None
+
+
+@record("local_derivative")
+class LocalDerivativeData(Record):
+    """One op node's local derivative, derived from its row's symbolic forward: ``form``
+    'elementwise' | 'matrix' | 'per_element' | 'none' (``note`` says why); ``symbols``
+    are (symbol, what it stands for) pairs."""
+
+    vertex: int
+    op: str
+    form: str = "none"
+    inputs: list[LocalInputData] = field(default_factory=list)
+    symbols: list[tuple[str, ...]] = field(default_factory=list)
+    note: str | None = None
+
+
+@record("local_derivatives")
+class LocalDerivatives(Message):
+    """The step-through's local derivatives of a call's nodes (the ``local_derivatives``
+    request), or ``error``."""
+
+    call: int
+    derivatives: list[LocalDerivativeData] = field(default_factory=list)
+    error: str | None = None
+
+
+@record("hessian")
+class HessianResult(Message):
+    """A leaf's Hessian two ways (:func:`gradstudio.studio.symbolic.hessian_check.explain`):
+    the matrix form (``formula``, ``latex``; its ``values`` evaluated) beside the engine's
+    ``autograd.functional.hessian`` (``engine``), both n×n with vec taking rows first, and
+    whether they agree; or ``error`` (no such call, a leaf too big…). ``note`` says why
+    there is no matrix form, or how it was checked against second differences."""
+
+    call: int
+    vertex: int
+    error: str | None = None
+    leaf: str | None = None
+    n: int = 0
+    formula: str | None = None
+    latex: str | None = None
+    values: Array | None = None
+    engine: Array | None = None
+    max_abs_error: float | None = None
+    agree: bool = False
     note: str | None = None
 
 

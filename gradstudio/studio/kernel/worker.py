@@ -17,15 +17,17 @@ Requests (``{"type": …, "id": n, …}``), each answered by messages and finall
   (keep going after a cell whose error is a failed ``backward()``, as
   ``gradstudio check`` does). Per cell: ``CellStarted``, then
   ``CellFinished`` (the run, the new backward calls with their graphs, the
-  named tensors; a graph over 200 nodes comes first as ``GraphChunk``
-  messages, see :func:`gradstudio.studio.kernel.records.split_graph`), then — after the console has its output — one
+  named tensors; graphs past 50 nodes in all come first as ``GraphChunk``
+  messages, see :func:`gradstudio.studio.kernel.records.split_graphs`), then — after the console has its output — one
   ``CallChecked`` per new backward call (derivation + three-way comparison).
 * ``check`` — ``calls: [index…]``, ``timeout``: derive and compare again.
 * ``sweep`` — ``call``, ``vertex`` (a leaf), ``element`` (index), optional ``lo``,
   ``hi``, ``points``, ``timeout``: one ``SweepResult`` message with f and ∂f/∂element
   (engine, symbolic, finite differences) over the range (:mod:`gradstudio.studio.sweep`).
 * ``jacobian`` — ``call``, ``leaf`` (index in the call's leaves), optional ``v``: one
-  ``jacobian`` message with J, Jᵀv and backward(gradient=v) (:mod:`gradstudio.studio.jacobian`).
+  ``JacobianResult`` message with J, Jᵀv and backward(gradient=v) (:mod:`gradstudio.studio.jacobian`).
+* ``local_derivatives`` — ``call``, optional ``vertices``: one ``LocalDerivatives`` message,
+  each node's VJP written out from its op's symbolic forward (:mod:`gradstudio.studio.symbolic.local`).
 * ``tensors`` — send the named tensors.
 * ``shutdown`` — stop.
 
@@ -59,11 +61,11 @@ from gradstudio.studio import wire
 from gradstudio.studio.kernel import schema
 from gradstudio.studio.kernel.launch import memory_limit, watch_parent
 from gradstudio.studio.kernel.schema import RecordError
+from gradstudio.studio.kernel.service import DEFAULT_DERIVE_TIMEOUT, KernelService
 
 _PIECE = struct.Struct("!i")        # Connection.send_bytes: a piece's length, then the piece
 _BIG_PIECE = struct.Struct("!Q")
 
-DEFAULT_DERIVE_TIMEOUT = 10.0
 STARTUP_TIMEOUT = 30.0
 # The most one message may be: wire's own limits (JSON, all buffers) plus its header
 # and lengths. Connection.recv_bytes refuses a longer piece before allocating it.
@@ -77,7 +79,8 @@ class KernelDied(RuntimeError):
 
 # =========================================================================== child side
 class Kernel:
-    """The loop inside the kernel process; see the module docstring."""
+    """The loop inside the kernel process: requests from the pipe, served by a
+    :class:`~gradstudio.studio.kernel.service.KernelService`; see the module docstring."""
 
     def __init__(self, reader: Connection, writer: Connection, filename: str = "<script>"):
         from gradstudio.studio.session import Session
@@ -85,45 +88,30 @@ class Kernel:
         # step tracing on: each call's record carries its trace for the Graph panel's
         # step-through (benchmarks/stepping.py measures what it costs)
         self.session = Session(filename, step_trace=True)
-        self.worker = None
-        self.interruptible = False       # SIGINT raises KeyboardInterrupt only while True
-        self.interrupt_pending = False   # an interrupt arrived: skip the rest of the request
+        self.service = KernelService(self.session, self.send)
 
     # -- plumbing ----------------------------------------------------------------------
     def send(self, message: schema.Message):
         self.writer.send_bytes(schema.encode_frame(message))
 
     def _on_sigint(self, signum, frame):
-        self.interrupt_pending = True
-        if self.interruptible:
-            self.interruptible = False
+        self.service.interrupt_pending = True
+        if self.service.interruptible:
+            self.service.interruptible = False
             raise KeyboardInterrupt
 
-    def _start_worker(self):
-        from gradstudio.studio.symbolic.worker import SymbolicWorker
-        if self.worker is None:
-            self.worker = SymbolicWorker()
-        self.worker.start()
-
-    def _drop_worker(self):
-        """Kill the symbolic worker (after an interrupted derivation its pipe is
-        in an unknown state) and start a fresh one."""
-        if self.worker is not None:
-            self.worker.close()
-            self.worker = None
-        self._start_worker()
-
     def serve(self):
+        service = self.service
         signal.signal(signal.SIGINT, self._on_sigint)
-        self._start_worker()
-        self.send(schema.Ready(pid=os.getpid(), symbolic_pid=self.worker.pid))
+        service.start_worker()
+        self.send(service.ready())
         try:
             while True:
                 try:
                     request = self.reader.recv_bytes()
                 except EOFError:
                     return
-                self.interrupt_pending = False
+                service.interrupt_pending = False
                 try:
                     request = wire.decode_frame(request)
                     if not isinstance(request, dict):
@@ -134,148 +122,49 @@ class Kernel:
                     continue
                 kind = request.get("type")
                 request_id = request.get("id")
+                request_id = request_id if type(request_id) is int else None
                 try:
-                    handler = getattr(self, f"handle_{kind}", None)
-                    if handler is None:
+                    if kind == "run":
+                        self.handle_run(request)
+                    elif kind != "shutdown" and not service.handle(request):
                         raise ValueError(f"unknown request {kind!r}")
-                    handler(request)
                 except Exception:  # a bug of ours: report it, keep serving
-                    self.send(schema.KernelError(id=request_id if type(request_id) is int else None,
-                                                 message=traceback.format_exc()))
-                self.send(schema.Done(id=request_id if type(request_id) is int else None,
-                                      request=kind if isinstance(kind, str) else None,
-                                      interrupted=self.interrupt_pending))
+                    self.send(schema.KernelError(id=request_id, message=traceback.format_exc()))
+                self.send(schema.Done(id=request_id, request=kind if isinstance(kind, str) else None,
+                                      interrupted=service.interrupt_pending))
                 if kind == "shutdown":
                     return
         finally:
-            if self.worker is not None:
-                self.worker.close()
+            service.close()
 
     # -- requests ------------------------------------------------------------------------
-    def handle_shutdown(self, request):
-        pass
-
-    def handle_tensors(self, request):
-        from gradstudio.studio.kernel import records as kernel_data
-        self.send(schema.Tensors(kernel_data.tensors_data(self.session.named_tensors())))
-
     def handle_run(self, request):
-        from gradstudio.studio.kernel import records as kernel_data
+        service = self.service
         derive = request.get("derive", True)
         timeout = float(request.get("timeout", DEFAULT_DERIVE_TIMEOUT))
         keep_going = request.get("continue_past_backward_errors", False)
         for cell in request["cells"]:
-            if self.interrupt_pending:
+            if service.interrupt_pending:
                 break
             index, first_line = cell.get("index"), cell.get("first_line", 1)
             self.send(schema.CellStarted(cell=index, first_line=first_line,
                                          execution_count=self.session.execution_count + 1))
             run = self._run_cell(cell["source"], index, first_line)
-            calls = run.backward_calls
-            self._send_cell_finished(run, first_line)
+            service.cell_finished(run, first_line)
             if run.error_type == "KeyboardInterrupt":
-                self.interrupt_pending = True
-            pending = [c for c in calls if kernel_data.checkable(c)]
-            if pending:
-                self._check_calls(pending, timeout if derive else None)
+                service.interrupt_pending = True
+            service.check_new_calls(run, timeout if derive else None)
             if not run.ok:
-                failed_backward = any(c.status == "error" for c in calls)
+                failed_backward = any(c.status == "error" for c in run.backward_calls)
                 if not (keep_going and failed_backward):
                     break
-
-    def _send_cell_finished(self, run, first_line):
-        """``cell_finished`` for ``run``, always: if describing its results fails (a
-        bug of ours, or no memory left for a record), the cell still ends, with its
-        own output and the internal error's message in the console, so neither this
-        cell nor the next one is left without output."""
-        from gradstudio.studio.kernel import records as kernel_data
-        try:
-            data = [kernel_data.call_data(c, _hint(c)) for c in run.backward_calls]
-            tensors = kernel_data.tensors_data(self.session.named_tensors())
-        except Exception as error:  # incl. MemoryError: report it in the cell, keep serving
-            details = traceback.format_exc()
-            message = (f"Internal error in the kernel while describing this cell's results: "
-                       f"{type(error).__name__}: {error}")
-            finished = kernel_data.run_data(run, first_line)
-            finished = finished.replace(
-                outputs=[*finished.outputs, schema.OutputData("error", message + "\n")],
-                ok=False, error=message, error_type="InternalError",
-                internal_error=kernel_data.cut_text(details, 20_000))
-            self.send(schema.CellFinished(run=finished, calls=[], tensors=None))
-            return
-        calls = []
-        for call in data:       # big graphs go first, in pieces (see KernelClient)
-            call, chunks = kernel_data.split_graph(call)
-            for chunk in chunks:
-                self.send(schema.GraphChunk(call=call.index, nodes=chunk))
-            calls.append(call)
-        self.send(schema.CellFinished(run=kernel_data.run_data(run, first_line),
-                                      calls=calls, tensors=tensors))
-
-    def handle_sweep(self, request):
-        """f and ∂f/∂element along one element of a leaf (see gradstudio.studio.sweep)."""
-        from gradstudio.studio.kernel import records as kernel_data
-        from gradstudio.studio import sweep
-        call = next((c for c in self.session.backward_calls if c.index == request["call"]), None)
-        if call is None or not kernel_data.checkable(call):
-            self.send(schema.SweepResult(kernel_data.sweep_data(
-                request["call"], error="no such backward call with a recorded graph "
-                "(the kernel may have been restarted)")))
-            return
-        self.interruptible = True
-        try:
-            result = sweep.sweep(call.graph, request["vertex"], request.get("element", 0), call.gradient,
-                                 lo=request.get("lo"), hi=request.get("hi"),
-                                 points=request.get("points", sweep.DEFAULT_POINTS), worker=self.worker,
-                                 timeout=float(request.get("timeout", DEFAULT_DERIVE_TIMEOUT)))
-            self.interruptible = False
-            self.send(schema.SweepResult(kernel_data.sweep_data(call.index, result)))
-        except KeyboardInterrupt:
-            self.interruptible = False
-            self._drop_worker()
-            self.send(schema.SweepResult(kernel_data.sweep_data(
-                call.index, vertex=request["vertex"], error="sweep cancelled (interrupted)")))
-        except ValueError as error:
-            self.send(schema.SweepResult(kernel_data.sweep_data(
-                call.index, vertex=request["vertex"], error=str(error))))
-        finally:
-            self.interruptible = False
-
-    def handle_jacobian(self, request):
-        """J, Jᵀv and backward(gradient=v) for one leaf of a call (gradstudio.studio.jacobian)."""
-        from gradstudio.studio import jacobian
-        from gradstudio.studio.kernel import records as kernel_data
-        call = next((c for c in self.session.backward_calls if c.index == request["call"]), None)
-        if call is None or not kernel_data.checkable(call):
-            self.send(schema.JacobianResult(call=int(request["call"]), error="no such backward call "
-                      "with a recorded graph (the kernel may have been restarted)"))
-            return
-        self.interruptible = True
-        try:
-            data = jacobian.explain_data(call, int(request.get("leaf", 0)), request.get("v"))
-            self.interruptible = False
-            self.send(schema.JacobianResult(call=call.index, **_jacobian_fields(data)))
-        except KeyboardInterrupt:
-            self.interruptible = False
-            self.send(schema.JacobianResult(call=call.index, error="interrupted"))
-        except (ValueError, IndexError) as error:
-            self.send(schema.JacobianResult(call=call.index, error=str(error)))
-        finally:
-            self.interruptible = False
-
-    def handle_check(self, request):
-        timeout = float(request.get("timeout", DEFAULT_DERIVE_TIMEOUT))
-        by_index = {c.index: c for c in self.session.backward_calls}
-        from gradstudio.studio.kernel import records as kernel_data
-        calls = [by_index[i] for i in request.get("calls", []) if i in by_index]
-        self._check_calls([c for c in calls if kernel_data.checkable(c)], timeout)
 
     # -- work ------------------------------------------------------------------------------
     def _run_cell(self, source: str, index, first_line: int):
         session = self.session
         before = session.execution_count
         signal.signal(signal.SIGINT, self._on_sigint)   # the previous cell may have replaced it
-        self.interruptible = True
+        self.service.interruptible = True
         try:
             return session.run_cell(source, cell=index, first_line=first_line)
         except KeyboardInterrupt:
@@ -292,72 +181,7 @@ class Kernel:
                 run.outputs.append(Output("error", "KeyboardInterrupt: interrupted\n"))
             return run
         finally:
-            self.interruptible = False
-
-    def _check_calls(self, calls, timeout):
-        """Derive and compare each call; ``timeout`` None means numbers only."""
-        from gradstudio.studio import compare, derive_plan
-        from gradstudio.studio.kernel import records as kernel_data
-        skipped = derive_plan.plan(calls)[1] if timeout is not None else {}
-        for position, call in enumerate(calls):
-            if self.interrupt_pending:
-                for rest in calls[position:]:
-                    self.send(schema.CallChecked(kernel_data.cancelled_check_data(
-                        rest, "derivation cancelled (interrupted)")))
-                return
-            self.interruptible = True
-            try:
-                formulas, note = {}, None
-                if call.index in skipped:   # a loop's repeated graph: formulas on its last calls
-                    note = derive_plan.skipped_note(skipped[call.index])
-                elif timeout is not None:
-                    self.send(schema.Deriving(call=call.index,
-                                              leaves=[leaf.name for leaf in call.leaves]))
-                    formulas = self.worker.derive(call.graph, call.gradient,
-                                                  [leaf.vertex for leaf in call.leaves], timeout)
-                check = derive_plan.noted(compare.check_call(call, formulas, symbolic_error=note,
-                                                             torch_gradients=_torch_gradients(call)), note)
-                self.interruptible = False
-                data = kernel_data.check_data(check)
-            except KeyboardInterrupt:
-                self.interruptible = False
-                self.interrupt_pending = True
-                self._drop_worker()
-                data = kernel_data.cancelled_check_data(call, "derivation cancelled (interrupted)")
-            finally:
-                self.interruptible = False
-            self.send(schema.CallChecked(data))
-
-
-def _jacobian_fields(data: dict) -> dict:
-    """explain_data's answer as JacobianResult's fields (numbers as numbers, arrays as arrays)."""
-    import numpy as np
-
-    def arr(value):
-        return None if value is None else np.asarray(value)
-    return dict(leaf=data["leaf"], leaves=[name or "" for name in data["leaves"]], m=int(data["m"]), n=int(data["n"]),
-                root_shape=tuple(data["root_shape"]), leaf_shape=tuple(data["leaf_shape"]),
-                jacobian=arr(data["jacobian"]), v=arr(data["v"]), jtv=arr(data["jtv"]),
-                engine=arr(data["engine"]), call_engine=arr(data["call_engine"]), agree=bool(data["agree"]),
-                structure=data["structure"], note=data["note"])
-
-
-def _torch_gradients(call) -> dict:
-    """PyTorch's gradients for the call's leaves, when torch is installed (and not
-    switched off with GRADSTUDIO_NO_TORCH=1); importing it the first time takes a
-    second or two, once per kernel."""
-    from gradstudio.studio import oracle
-    if os.environ.get("GRADSTUDIO_NO_TORCH") or not oracle.available() or call.graph is None:
-        return {}
-    try:
-        return oracle.torch_gradients(call.graph, call.gradient, [leaf.vertex for leaf in call.leaves])
-    except Exception:  # a replay torch refuses (a dtype it lacks…): no fourth column, no failure
-        return {}
-
-
-def _hint(call):
-    from gradstudio.studio.hints import hint_for
-    return hint_for(call.error) if call.error else None
+            self.service.interruptible = False
 
 
 def main(argv=None):
@@ -437,6 +261,9 @@ class KernelProcess:
         """Kill the kernel and everything it started (its process group), and reap it."""
         process, self.process = self.process, None
         if process is not None:
+            if process.poll() is None:
+                from gradstudio.studio.kernel import reaper
+                reaper.end_tree(process.pid)    # its group, and what left the group
             try:
                 os.killpg(process.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):

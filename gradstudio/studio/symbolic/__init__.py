@@ -29,10 +29,12 @@ import numpy as np
 from gradstudio.studio.trace import Graph
 from gradstudio.ops._sympy import sp
 from gradstudio.studio.symbolic import elementwise as _elementwise
+from gradstudio.studio.symbolic import long_chain as _long_chain
 from gradstudio.studio.symbolic import matrix as _matrix
 from gradstudio.studio.symbolic import per_element as _per_element
 from gradstudio.studio.symbolic import render
 from gradstudio.studio.symbolic.evaluate import evaluate
+from gradstudio.studio.symbolic.exact import symbol_name
 
 SIMPLIFY_MAX_OPS = 24   # larger formulas get a cheap normal form instead of simplify()
 MAX_ALTERNATIVE_OPS = 20       # beside a matrix form, the per-element form only for graphs
@@ -89,7 +91,10 @@ def _derive(graph, gradient, leaf_id) -> LeafFormula:
     leaf = graph[leaf_id]
     reasons = []
     try:
-        result = _from_elementwise(_elementwise.derive(graph, gradient, leaf_id), leaf)
+        element_form = _elementwise.derive(graph, gradient, leaf_id)
+        if isinstance(element_form, _long_chain.LongChain):
+            return _from_long_chain(element_form, graph, leaf)
+        result = _from_elementwise(element_form, leaf)
         result.alternative = _matrix_alternative(graph, gradient, leaf_id, leaf)
         return result
     except _elementwise.NotElementwise as why:
@@ -187,6 +192,18 @@ def _from_elementwise(ef, leaf) -> LeafFormula:
         result.size = size
         result.note = f"the formula is too large to show ({size} operations after cse)"
     return result
+
+
+def _from_long_chain(chain, graph, leaf) -> LeafFormula:
+    """Values without text: the chain is too long (or branches too often) to write out."""
+    name = symbol_name(leaf.name or "x", set())
+    paths = f"more than {_long_chain.MAX_PATHS}" if chain.paths > _long_chain.MAX_PATHS else str(chain.paths)
+    note = (f"too long to write out: {chain.ops} ops and {paths} paths from {leaf.name or 'the leaf'} "
+            f"to the root ({chain.operations} operations in the local derivatives); the values "
+            "multiply sympy's derivative of each op along the graph")
+    return LeafFormula("elementwise", element_symbol=name, values=chain.values, note=note,
+                       size=chain.operations,
+                       symbols=[(name, f"an element of {leaf.name or 'the leaf'}")] + chain.legend)
 
 
 def _numeric(value):

@@ -29,7 +29,7 @@ import numpy as np
 
 from gradstudio.studio.trace import Graph, GraphNode
 from gradstudio.ops._sympy import sp
-from gradstudio.studio.symbolic import render
+from gradstudio.studio.symbolic import long_chain, render
 from gradstudio.studio.symbolic.exact import exact, exact_params, real_symbol, symbol_name
 
 MAX_TERMS = 64       # beyond this many chain-rule paths, the terms are merged into one factor
@@ -175,8 +175,18 @@ def _is_full_reduction(vertex: GraphNode, graph: Graph) -> bool:
 
 
 def derive(graph: Graph, gradient, leaf_id: int) -> ElementFormula:
-    """The generic-element formula for ``leaf_id``, or :class:`NotElementwise`."""
+    """The generic-element formula for ``leaf_id`` (a :class:`.long_chain.LongChain`,
+    values without text, past that module's limits), or :class:`NotElementwise`."""
     builder = _Builder(graph, leaf_id)
+    if long_chain.is_long(graph, builder.depends, leaf_id):
+        # Too many ops or paths to write out: accumulated in reverse, op by op.
+        for vertex in graph.nodes:
+            if vertex.id in builder.depends and vertex.kind == "op":
+                builder.check(vertex)
+            else:
+                builder.add(vertex)
+        builder.check_root(gradient)
+        return long_chain.derive(builder, gradient)
     for vertex in graph.nodes:
         builder.add(vertex)
     return builder.finish(gradient)
@@ -217,13 +227,7 @@ class _Builder:
         elif _is_full_reduction(vertex, graph):
             self.exprs[vid] = self._reduction(vertex)
         else:
-            if not _is_elementwise(vertex):
-                raise NotElementwise(f"{vertex.op.name} is not elementwise")
-            scalar_of_reductions = vertex.shape == () and all(graph[i].shape == () for i in vertex.inputs)
-            if vertex.shape != self.leaf_shape and not scalar_of_reductions:
-                raise NotElementwise("the leaf is broadcast to a larger shape")
-            if vertex.op.sympy is None:
-                raise NotElementwise(f"no symbolic rule for {vertex.op.name}")
+            self.check(vertex)
             expression = self._forward(vertex)
             if vid != graph.root and S.count_ops(expression) > MAX_INLINE_OPS:
                 # Deep chains stay readable (and linear in size): name the intermediate.
@@ -234,6 +238,31 @@ class _Builder:
                 self.d.define(symbol, self.d.chain(expression))
                 expression = symbol
             self.exprs[vid] = expression
+
+    def check(self, vertex: GraphNode):
+        """Raise NotElementwise unless this op on the leaf's path keeps the form generic."""
+        graph = self.graph
+        if _is_full_reduction(vertex, graph):
+            if _is_elementwise_loss(vertex.op) and \
+                    graph[vertex.inputs[0]].shape != graph[vertex.inputs[1]].shape:
+                raise NotElementwise("loss over broadcast shapes")
+            if graph[vertex.inputs[0]].shape != self.leaf_shape:
+                raise NotElementwise("the leaf is broadcast before the reduction")
+            return
+        if not _is_elementwise(vertex):
+            raise NotElementwise(f"{vertex.op.name} is not elementwise")
+        scalar_of_reductions = vertex.shape == () and all(graph[i].shape == () for i in vertex.inputs)
+        if vertex.shape != self.leaf_shape and not scalar_of_reductions:
+            raise NotElementwise("the leaf is broadcast to a larger shape")
+        if vertex.op.sympy is None:
+            raise NotElementwise(f"no symbolic rule for {vertex.op.name}")
+
+    def check_root(self, gradient):
+        root = self.graph[self.graph.root]
+        if gradient is not None and root.shape != () and root.shape != self.leaf_shape:
+            raise NotElementwise("gradient= is not shaped like the leaf")
+        if gradient is None and root.shape != () and root.shape != self.leaf_shape:
+            raise NotElementwise("the root is not a scalar")
 
     def _forward(self, vertex):
         args = [self.exprs[i] for i in vertex.inputs]
@@ -297,6 +326,7 @@ class _Builder:
     def finish(self, gradient) -> ElementFormula:
         graph = self.graph
         root = graph[graph.root]
+        self.check_root(gradient)
         root_expression = self.exprs[graph.root]
         chain = self.d.chain(root_expression)
         if gradient is not None and root.shape == ():
@@ -304,13 +334,9 @@ class _Builder:
             if weight.item() != 1:
                 chain = chain.times(exact(weight.dtype.type(weight.item())))
         elif gradient is not None:
-            if root.shape != self.leaf_shape:
-                raise NotElementwise("gradient= is not shaped like the leaf")
             v = real_symbol("v")
             self.symbols.append((v, "the gradient= element", np.asarray(gradient)))
             chain = chain.times(v)
-        elif root.shape != () and root.shape != self.leaf_shape:
-            raise NotElementwise("the root is not a scalar")
         if not chain.terms:
             chain = Chain([[sp().Integer(0)]])
         expression = chain.expression()

@@ -216,8 +216,8 @@ class SymbolicWorker:
         except RuntimeError as error:
             return {i: LeafFormula(note=f"symbolic derivation failed: {error}") for i in leaf_ids}
         for leaf_id, formula in formulas.items():
-            if formula.expression is None:
-                continue
+            if formula.expression is None or formula.kind == "matrix":
+                continue   # a matrix form is simplified as it is derived: no round trip to time out
             try:
                 formulas[leaf_id] = self._ask(("simplify", formula), deadline)
             except TimeoutError:

@@ -5,7 +5,9 @@ nothing changes: transposes pushed inward ((AB)ᵀ = BᵀAᵀ, (Aᵀ)ᵀ = A) an
 a symbol or an inverse (X⁻ᵀ); ⊙𝟙, ×1, I·A and +0 dropped; numeric factors
 pulled to the front and multiplied out; X⁻¹X = I; 𝟙ᵀa and Σ(a ⊙ b) written as
 sums and inner products (𝟙ᵀe_y = 1); like terms collected and a common factor
-taken out of a sum (½Ax + ½Aᵀx = ½(A + Aᵀ)x). Every rule is an identity, and
+taken out of a sum (½Ax + ½Aᵀx = ½(A + Aᵀ)x); for Hessians of matrix leaves, the
+commutation matrix cancelled (KKᵀ = I, K vec Y = vec Yᵀ) and 𝟙ᵀdiag(v) = vᵀ, so
+∇² tr(XᵀX)² reads 4 tr(XᵀX) I + 8 vec(X) vec(X)ᵀ. Every rule is an identity, and
 the caller still checks the result numerically.
 """
 from __future__ import annotations
@@ -160,6 +162,8 @@ def _push(x: Expr) -> Expr:
 def _scale(e, a):
     if e.data == 1.0:
         return a
+    if a.op == "add" and all(x.op == "scale" for x in a.args) and len({x.data for x in a.args}) > 1:
+        return M.add(*[_scaled(e.data * x.data, x.args[0]) for x in a.args])   # 2(2a + 4b) = 4a + 8b
     if e.data == 0.0 or a.op == "zero":
         return M.zero(e.shape)
     if a.op == "scale":
@@ -244,6 +248,10 @@ def _mm(e, a, b):
         return M.total(a.args[0])                                 # bᵀ𝟙 = Σ b
     factors = _chain(e)
     for i in range(len(factors) - 1):
+        paired = _hessian_pair(factors[i], factors[i + 1])
+        if paired is not None:
+            rest = factors[:i] + [paired] + factors[i + 2:]
+            return _product(rest)
         if _inverse_pair(factors[i], factors[i + 1]):
             rest = factors[:i] + factors[i + 2:]
             return _product(rest) if rest else M.eye(e.shape[0])
@@ -251,6 +259,45 @@ def _mm(e, a, b):
             merged = M.diag(M.mul(factors[i].args[0], factors[i + 1].args[0]))
             return _product(factors[:i] + [merged] + factors[i + 2:])
     return e
+
+
+def _hessian_pair(a: Expr, b: Expr) -> Expr | None:
+    """Two neighbouring factors of a product that a Hessian of a matrix leaf leaves
+    behind, written the short way: K(r,c)K(c,r) = I; K(r,c) vec(Y) = vec(Yᵀ) for Y r×c
+    (and vec(Y)ᵀK(r,c) = vec(Yᵀ)ᵀ for Y c×r); K distributed over a sum, where those
+    rules then apply; 𝟙ᵀ diag(v) = vᵀ, also over a sum of such terms."""
+    if a.op == "commutation":
+        rows, cols = a.data
+        if b.op == "commutation" and b.data == (cols, rows):
+            return M.eye(rows * cols)
+        if b.op == "vec" and M.matrix_shape(b.args[0].shape) == (rows, cols):
+            return M.vec(M.T(b.args[0]))
+        if b.op == "add":
+            return M.add(*[M.mm(a, x) for x in b.args])
+    if b.op == "commutation" and a.op == "T" and a.args[0].op == "vec":
+        rows, cols = b.data
+        inner = a.args[0].args[0]
+        if M.matrix_shape(inner.shape) == (cols, rows):
+            return M.T(M.vec(M.T(inner)))
+    if _ones_row(a):
+        return _ones_times(b)
+    return None
+
+
+def _ones_times(b: Expr) -> Expr | None:
+    """𝟙ᵀb when b is diag(v)·R (vᵀR), c·(…), or a sum of those; else None."""
+    if b.op == "diag":
+        return M.T(b.args[0])
+    if b.op == "scale":
+        inner = _ones_times(b.args[0])
+        return None if inner is None else M.scale(b.data, inner)
+    if b.op == "mm":
+        chain = _chain(b)
+        return _product([M.T(chain[0].args[0])] + chain[1:]) if chain[0].op == "diag" else None
+    if b.op == "add":
+        parts = [_ones_times(x) for x in b.args]
+        return None if any(p is None for p in parts) else M.add(*parts)
+    return None
 
 
 def _total(e, a):

@@ -1,0 +1,159 @@
+"""The window's line into an IPython kernel: a comm, GradStudio's records on it.
+
+The window (``gradstudio.ui.jupyter_client``) opens a comm with target
+:data:`COMM_TARGET`. From then on, in this kernel:
+
+* an ``execute_request`` whose metadata carries ``{"gradstudio": {"cell",
+  "first_line", "derive", "timeout"}}`` is one of the editor's cells: its code
+  is shifted down to the cell's first line in the file (so tracebacks, error
+  lines and backward calls name the file's lines), and when it ends the comm
+  carries ``CellFinished`` (the run, the new backward calls with their graphs,
+  the named tensors), then ``Deriving``/``CallChecked`` per call — the same
+  typed messages (:mod:`gradstudio.studio.kernel.schema`) the pipe kernel sends, made by the same
+  :class:`~gradstudio.studio.kernel.service.KernelService`. The cell's own
+  output (streams, ``Out[n]``, figures, IPython's traceback) travels on IOPub
+  as in any front end.
+* a comm message is a request (a dict: ``check``, ``sweep``, ``jacobian``,
+  ``tensors``) answered with its messages and ``Done``.
+
+Every message is :func:`gradstudio.studio.kernel.codec.encode`'d (a request
+:func:`~gradstudio.studio.kernel.codec.decode_request`'d): the comm's ``data`` is
+``{"gradstudio": json_text}``, its ``buffers`` the arrays. A request that does not
+decode is answered with a ``KernelError``; nothing is unpickled.
+"""
+from __future__ import annotations
+
+import signal
+import sys
+import traceback
+
+from gradstudio.studio.kernel import codec, schema
+
+COMM_TARGET = "gradstudio.records"
+DATA_KEY = "gradstudio"
+
+
+class Bridge:
+    """The comm of one window in one shell; see the module docstring."""
+
+    def __init__(self, shell, service):
+        self.shell = shell
+        self.service = service
+        self.comm = None
+        service.send = self.send
+
+    def register(self) -> bool:
+        """Listen for the window's comm; False when the shell has no kernel (a terminal IPython)."""
+        manager = getattr(getattr(self.shell, "kernel", None), "comm_manager", None)
+        if manager is None:
+            return False
+        manager.register_target(COMM_TARGET, self._on_open)
+        self.shell.input_transformers_post.append(self.shift_lines)
+        return True
+
+    def unregister(self):
+        manager = getattr(getattr(self.shell, "kernel", None), "comm_manager", None)
+        if manager is not None:
+            manager.unregister_target(COMM_TARGET, self._on_open)
+        if self.shift_lines in self.shell.input_transformers_post:
+            self.shell.input_transformers_post.remove(self.shift_lines)
+
+    @property
+    def connected(self) -> bool:
+        return self.comm is not None
+
+    # -- the comm --------------------------------------------------------------------
+    def _on_open(self, comm, open_message):
+        self.comm = comm
+        # the window steps through backward calls: their records carry the engine's step trace
+        self.service.session.step_trace = True
+        comm.on_msg(self._on_message)
+        comm.on_close(self._on_close)
+        self.service.start_worker()
+        self.send(self.service.ready())
+
+    def _on_close(self, message):
+        self.comm = None
+
+    def send(self, message: schema.Message):
+        if self.comm is None:
+            return
+        text, buffers = codec.encode(message)
+        self.comm.send({DATA_KEY: text}, buffers=buffers)
+
+    def _on_message(self, message):
+        content = message.get("content", {})
+        request_id, request = None, None
+        self.service.interrupt_pending = False
+        # outside execute_request ipykernel ignores SIGINT; a sweep or check must be interruptible
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            request = codec.decode_request((content.get("data") or {}).get(DATA_KEY),
+                                           message.get("buffers") or [])
+            request_id = request.get("id") if type(request.get("id")) is int else None
+            if not self.service.handle(request):
+                raise ValueError(f"unknown request {request.get('type')!r}")
+        except KeyboardInterrupt:
+            self.service.interrupt_pending = True
+        except Exception:  # a bad request or a bug of ours: report it, keep serving
+            self.send(schema.KernelError(id=request_id, message=traceback.format_exc()))
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        self.send(schema.Done(id=request_id, request=request.get("type") if request else None,
+                              interrupted=self.service.interrupt_pending))
+
+    # -- cells from the editor -------------------------------------------------------
+    def cell_metadata(self) -> dict | None:
+        """The editor's description of the cell being executed, or None (not the window's)."""
+        if self.comm is None:
+            return None
+        try:
+            parent = self.shell.kernel.get_parent("shell") or {}
+        except Exception:
+            return None
+        found = (parent.get("metadata") or {}).get(DATA_KEY)
+        return found if isinstance(found, dict) else None
+
+    def shift_lines(self, lines: list) -> list:
+        """An IPython input transformer: blank lines above the cell so that its
+        line numbers are the file's (the cell starts at its ``first_line``)."""
+        meta = self.cell_metadata()
+        first_line = meta.get("first_line") if meta else None
+        if isinstance(first_line, int) and 1 < first_line < 10_000_000:
+            return ["\n"] * (first_line - 1) + list(lines)
+        return lines
+
+    def cell_finished(self, run, result, meta: dict):
+        """The cell's records on the comm, then its checks (IPython already showed its output)."""
+        from gradstudio.studio.hints import hint_for
+        error = None
+        if result is not None:
+            error = result.error_before_exec or result.error_in_exec
+        if error is not None:
+            if isinstance(error, KeyboardInterrupt):
+                run.error, run.error_type = "Interrupted", "KeyboardInterrupt"
+            else:
+                run.error = error.msg if isinstance(error, SyntaxError) else str(error)
+                run.error_type = type(error).__name__
+                run.hint = hint_for(run.error, run.error_type)
+            run.error_line = self._error_line(error)
+        for stream in (sys.stdout, sys.stderr):   # the cell's prints reach IOPub before its records
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        service = self.service
+        service.interrupt_pending = run.error_type == "KeyboardInterrupt"
+        service.cell_finished(run, meta.get("first_line"))
+        timeout = float(meta.get("timeout", 10.0))
+        service.check_new_calls(run, timeout if meta.get("derive", True) else None)
+
+    def _error_line(self, error) -> int | None:
+        if isinstance(error, SyntaxError):
+            return error.lineno
+        line, tb = None, error.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_globals is self.shell.user_global_ns:
+                line = tb.tb_lineno
+            tb = tb.tb_next
+        return line

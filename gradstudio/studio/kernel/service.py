@@ -1,0 +1,332 @@
+"""What the kernel does for the window, whatever carries the messages.
+
+:class:`KernelService` owns, inside the process that runs the user's code, one
+:class:`~gradstudio.studio.session.Session` (or the IPython shell's
+:class:`~gradstudio.studio.kernel.extension.ShellSession`) and one warm
+:class:`~gradstudio.studio.symbolic.worker.SymbolicWorker`, and turns them into
+the window's messages (the typed :class:`~gradstudio.studio.kernel.schema.Message` records,
+built by :mod:`gradstudio.studio.kernel.records`):
+
+* :meth:`cell_finished` — a cell ended: ``CellFinished`` with its run, its new
+  backward calls with their graphs (big graphs first as ``GraphChunk``
+  messages, :func:`~gradstudio.studio.kernel.records.split_graphs`), the named tensors;
+* :meth:`check_calls` — ``Deriving``, then one ``CallChecked`` per call
+  (derivation in the symbolic worker + three-way comparison; a loop's repeated
+  graph is derived only on its last calls, see :mod:`gradstudio.studio.derive_plan`),
+  cancelled ones marked as such after an interrupt;
+* :meth:`handle` — the requests that are not cells: ``check``, ``sweep``,
+  ``jacobian``, ``tensors``, ``local_derivatives`` (see :mod:`gradstudio.studio.kernel.worker` for their fields).
+
+It sends through the ``send`` callable it is given: the pipe kernel
+(:mod:`~gradstudio.studio.kernel.worker`) passes its pipe, the IPython
+extension its comm (:mod:`~gradstudio.studio.kernel.bridge`). Who runs the
+cell differs (the session's own loop, or IPython's ``execute_request``); what is
+reported about it does not.
+
+Interrupt: a KeyboardInterrupt while deriving or sweeping cancels that work (the
+symbolic worker is replaced, its pipe is in an unknown state) and sets
+:attr:`interrupt_pending`, so the rest of the request is skipped.
+:attr:`interruptible` says when a SIGINT may raise — the pipe kernel's signal
+handler reads it; IPython's kernel raises on SIGINT whenever it executes.
+"""
+from __future__ import annotations
+
+import os
+import traceback
+from typing import Callable
+
+from gradstudio.studio.kernel import schema
+
+DEFAULT_DERIVE_TIMEOUT = 10.0
+CANCELLED = "derivation cancelled (interrupted)"
+
+
+
+
+class KernelService:
+    """See the module docstring."""
+
+    def __init__(self, session, send: Callable[[schema.Message], None]):
+        self.session = session
+        self.send = send
+        self.worker = None
+        self.interruptible = False       # SIGINT raises KeyboardInterrupt only while True
+        self.interrupt_pending = False   # an interrupt arrived: skip the rest of the request
+
+    # -- the symbolic worker -------------------------------------------------------------
+    def start_worker(self):
+        from gradstudio.studio.symbolic.worker import SymbolicWorker
+        if self.worker is None:
+            self.worker = SymbolicWorker()
+        self.worker.start()
+
+    def drop_worker(self):
+        """Kill the symbolic worker (after an interrupted derivation its pipe is
+        in an unknown state) and start a fresh one."""
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = None
+        self.start_worker()
+
+    def close(self):
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = None
+
+    @property
+    def symbolic_pid(self) -> int | None:
+        return self.worker.pid if self.worker is not None else None
+
+    def ready(self) -> schema.Ready:
+        return schema.Ready(pid=os.getpid(), symbolic_pid=self.symbolic_pid)
+
+    # -- requests ------------------------------------------------------------------------
+    def handle(self, request: dict) -> bool:
+        """Serve a ``check``, ``sweep``, ``jacobian``, ``hessian``, ``local_derivatives`` or
+        ``tensors`` or ``tensor_text`` request; False if ``request`` is none of them."""
+        handler = {"check": self.check, "sweep": self.sweep, "jacobian": self.jacobian,
+                   "hessian": self.hessian, "tensors": self.tensors, "tensor_text": self.tensor_text,
+                   "local_derivatives": self.local_derivatives}.get(request.get("type"))
+        if handler is None:
+            return False
+        handler(request)
+        return True
+
+    def _call(self, index):
+        from gradstudio.studio.kernel import records as kernel_data
+        call = next((c for c in self.session.backward_calls if c.index == index), None)
+        return call if call is not None and kernel_data.checkable(call) else None
+
+    def tensors(self, request=None):
+        from gradstudio.studio.kernel import records as kernel_data
+        self.send(schema.Tensors(kernel_data.tensors_data(self.session.named_tensors())))
+
+    def tensor_text(self, request):
+        """The reprs of one named tensor (its record had them deferred)."""
+        from gradstudio.studio.kernel import records as kernel_data
+        name = str(request.get("name"))
+        found = next((tensor for n, tensor in self.session.named_tensors().values() if n == name), None)
+        if found is None:
+            self.send(schema.TensorText(name=name, error=f"no tensor named {name!r} in the kernel"))
+            return
+        value_text, grad_text = kernel_data.tensor_text(found)
+        self.send(schema.TensorText(name=name, value_text=value_text, grad_text=grad_text))
+
+    def check(self, request):
+        from gradstudio.studio.kernel import records as kernel_data
+        timeout = float(request.get("timeout", DEFAULT_DERIVE_TIMEOUT))
+        by_index = {c.index: c for c in self.session.backward_calls}
+        calls = [by_index[i] for i in request.get("calls", []) if i in by_index]
+        self.check_calls([c for c in calls if kernel_data.checkable(c)], timeout)
+
+    def sweep(self, request):
+        """f and ∂f/∂element along one element of a leaf (see gradstudio.studio.sweep)."""
+        from gradstudio.studio.kernel import records as kernel_data
+        from gradstudio.studio import sweep
+        call = self._call(request["call"])
+        if call is None:
+            self.send(schema.SweepResult(kernel_data.sweep_data(
+                request["call"], error="no such backward call with a recorded graph "
+                "(the kernel may have been restarted)")))
+            return
+        self.interruptible = True
+        try:
+            result = sweep.sweep(call.graph, request["vertex"], request.get("element", 0), call.gradient,
+                                 lo=request.get("lo"), hi=request.get("hi"),
+                                 points=request.get("points", sweep.DEFAULT_POINTS), worker=self.worker,
+                                 timeout=float(request.get("timeout", DEFAULT_DERIVE_TIMEOUT)))
+            self.interruptible = False
+            self.send(schema.SweepResult(kernel_data.sweep_data(call.index, result)))
+        except KeyboardInterrupt:
+            self.interruptible = False
+            self.interrupt_pending = True
+            self.drop_worker()
+            self.send(schema.SweepResult(kernel_data.sweep_data(
+                call.index, vertex=request["vertex"], error="sweep cancelled (interrupted)")))
+        except ValueError as error:
+            self.send(schema.SweepResult(kernel_data.sweep_data(
+                call.index, vertex=request["vertex"], error=str(error))))
+        finally:
+            self.interruptible = False
+
+    def jacobian(self, request):
+        """J, Jᵀv and backward(gradient=v) for one leaf of a call (gradstudio.studio.jacobian)."""
+        from gradstudio.studio import jacobian
+        call = self._call(request["call"])
+        if call is None:
+            self.send(schema.JacobianResult(call=int(request["call"]), error="no such backward call "
+                      "with a recorded graph (the kernel may have been restarted)"))
+            return
+        self.interruptible = True
+        try:
+            data = jacobian.explain_data(call, int(request.get("leaf", 0)), request.get("v"))
+            self.interruptible = False
+            self.send(schema.JacobianResult(call=call.index, **_jacobian_fields(data)))
+        except KeyboardInterrupt:
+            self.interruptible = False
+            self.interrupt_pending = True
+            self.send(schema.JacobianResult(call=call.index, error="interrupted"))
+        except (ValueError, IndexError) as error:
+            self.send(schema.JacobianResult(call=call.index, error=str(error)))
+        finally:
+            self.interruptible = False
+
+    def local_derivatives(self, request):
+        """The step-through's VJP of each node of a call, written out from the ops'
+        symbolic forwards (gradstudio.studio.symbolic.local); ``vertices`` limits it."""
+        from gradstudio.studio import stepping
+        from gradstudio.studio.kernel import records as kernel_data
+        from gradstudio.studio.symbolic import local
+        index = int(request["call"])
+        call = self._call(index)
+        steps = stepping.steps_of(call) if call is not None else None
+        if call is None or not steps:
+            self.send(schema.LocalDerivatives(call=index, error="no such backward call with a "
+                      "recorded graph and step trace (the kernel may have been restarted)"))
+            return
+        self.interruptible = True
+        try:
+            found = local.for_trace(call.graph, steps, request.get("vertices"))
+            self.interruptible = False
+            self.send(schema.LocalDerivatives(call=index, derivatives=kernel_data.local_derivatives_data(found)))
+        except KeyboardInterrupt:
+            self.interruptible = False
+            self.interrupt_pending = True
+            self.send(schema.LocalDerivatives(call=index, error="interrupted"))
+        finally:
+            self.interruptible = False
+
+    def hessian(self, request):
+        """One leaf's Hessian, matrix form beside autograd.functional.hessian
+        (gradstudio.studio.symbolic.hessian_check); ``vertex`` is the leaf's vertex id."""
+        from gradstudio.studio.symbolic import hessian_check
+        vertex = int(request.get("vertex", -1))
+        call = self._call(request["call"])
+        if call is None or not any(leaf.vertex == vertex for leaf in call.leaves):
+            self.send(schema.HessianResult(call=int(request["call"]), vertex=vertex, error="no such leaf of a "
+                      "backward call with a recorded graph (the kernel may have been restarted)"))
+            return
+        self.interruptible = True
+        try:
+            data = hessian_check.explain(call.graph, call.gradient, vertex)
+            self.interruptible = False
+            self.send(schema.HessianResult(call=call.index, vertex=vertex, **data))
+        except KeyboardInterrupt:
+            self.interruptible = False
+            self.interrupt_pending = True
+            self.send(schema.HessianResult(call=call.index, vertex=vertex, error="interrupted"))
+        except Exception as error:  # a replay the engine refuses: said in the dialog, not a kernel error
+            self.send(schema.HessianResult(call=call.index, vertex=vertex,
+                                           error=f"{type(error).__name__}: {error}"))
+        finally:
+            self.interruptible = False
+
+    # -- a cell's results ------------------------------------------------------------------
+    def cell_finished(self, run, first_line):
+        """``CellFinished`` for ``run``, always: if describing its results fails (a
+        bug of ours, or no memory left for a record), the cell still ends, with its
+        own output and the internal error's message in the console, so neither this
+        cell nor the next one is left without output."""
+        from gradstudio.studio.kernel import records as kernel_data
+        try:
+            data = [kernel_data.call_data(c, _hint(c)) for c in run.backward_calls]
+            tensors = kernel_data.tensors_data(self.session.named_tensors())
+        except Exception as error:  # incl. MemoryError: report it in the cell, keep serving
+            details = traceback.format_exc()
+            message = (f"Internal error in the kernel while describing this cell's results: "
+                       f"{type(error).__name__}: {error}")
+            finished = kernel_data.run_data(run, first_line)
+            finished = finished.replace(
+                outputs=[*finished.outputs, schema.OutputData("error", message + "\n")],
+                ok=False, error=message, error_type="InternalError",
+                internal_error=kernel_data.cut_text(details, 20_000))
+            self.send(schema.CellFinished(run=finished, calls=[], tensors=None))
+            return
+        calls, chunks = kernel_data.split_graphs(data)   # big graphs go first, in pieces
+        for index, nodes in chunks:
+            self.send(schema.GraphChunk(call=index, nodes=nodes))
+        self.send(schema.CellFinished(run=kernel_data.run_data(run, first_line),
+                                      calls=calls, tensors=tensors))
+
+    def check_new_calls(self, run, timeout):
+        """Check the backward calls ``run`` made that have a graph; ``timeout`` None
+        means numbers only (no derivation)."""
+        from gradstudio.studio.kernel import records as kernel_data
+        pending = [c for c in run.backward_calls if kernel_data.checkable(c)]
+        if pending:
+            self.check_calls(pending, timeout)
+
+    def check_calls(self, calls, timeout):
+        """Derive and compare each call; ``timeout`` None means numbers only."""
+        from gradstudio.studio import compare, derive_plan
+        from gradstudio.studio.kernel import records as kernel_data
+        skipped = derive_plan.plan(calls)[1] if timeout is not None else {}
+        for position, call in enumerate(calls):
+            if self.interrupt_pending:
+                for rest in calls[position:]:
+                    self.send(schema.CallChecked(kernel_data.cancelled_check_data(rest, CANCELLED)))
+                return
+            self.interruptible = True
+            try:
+                formulas, note = {}, None
+                if call.index in skipped:   # a loop's repeated graph: formulas on its last calls
+                    note = derive_plan.skipped_note(skipped[call.index])
+                elif timeout is not None:
+                    self.send(schema.Deriving(call=call.index,
+                                              leaves=[leaf.name for leaf in call.leaves]))
+                    formulas = self.worker.derive(call.graph, call.gradient,
+                                                  [leaf.vertex for leaf in call.leaves], timeout)
+                check = derive_plan.noted(compare.check_call(call, formulas, symbolic_error=note,
+                                                             torch_gradients=_torch_gradients(call)), note)
+                self.interruptible = False
+                data = kernel_data.check_data(check)
+            except KeyboardInterrupt:
+                self.interruptible = False
+                self.interrupt_pending = True
+                self.drop_worker()
+                data = kernel_data.cancelled_check_data(call, CANCELLED)
+            finally:
+                self.interruptible = False
+            self.send(schema.CallChecked(data))
+
+
+def _jacobian_fields(data: dict) -> dict:
+    """explain_data's answer as JacobianResult's fields (numbers as numbers, arrays as arrays)."""
+    import numpy as np
+
+    def arr(value):
+        return None if value is None else np.asarray(value)
+    return dict(leaf=data["leaf"], leaves=[name or "" for name in data["leaves"]], m=int(data["m"]), n=int(data["n"]),
+                root_shape=tuple(data["root_shape"]), leaf_shape=tuple(data["leaf_shape"]),
+                jacobian=arr(data["jacobian"]), v=arr(data["v"]), jtv=arr(data["jtv"]),
+                engine=arr(data["engine"]), call_engine=arr(data["call_engine"]), agree=bool(data["agree"]),
+                structure=data["structure"], note=data["note"],
+                symbolic=_matrix_form(data.get("symbolic")), hessian=arr(data.get("hessian")),
+                hessian_symbolic=_matrix_form(data.get("hessian_symbolic")), hessian_note=data.get("hessian_note"))
+
+
+def _matrix_form(form):
+    import numpy as np
+    if form is None:
+        return None
+    values = form.get("values")
+    return schema.MatrixFormData(text=form.get("text"), values=None if values is None else np.asarray(values),
+                                 agree=form.get("agree"), note=form.get("note"))
+
+
+def _torch_gradients(call) -> dict:
+    """PyTorch's gradients for the call's leaves, when torch is installed (and not
+    switched off with GRADSTUDIO_NO_TORCH=1); importing it the first time takes a
+    second or two, once per kernel."""
+    from gradstudio.studio import oracle
+    if os.environ.get("GRADSTUDIO_NO_TORCH") or not oracle.available() or call.graph is None:
+        return {}
+    try:
+        return oracle.torch_gradients(call.graph, call.gradient, [leaf.vertex for leaf in call.leaves])
+    except Exception:  # a replay torch refuses (a dtype it lacks…): no fourth column, no failure
+        return {}
+
+
+def _hint(call):
+    from gradstudio.studio.hints import hint_for
+    return hint_for(call.error) if call.error else None

@@ -1,0 +1,55 @@
+"""A cell with a few hundred backward calls (a training loop) reaches the window:
+the graphs that do not fit in ``CellFinished``'s inline budget travel in their own
+messages before it, so no message exceeds the wire's limits, and the window's
+join gives back every call as recorded."""
+from __future__ import annotations
+
+from gradstudio.studio.kernel import records, schema
+from gradstudio.studio.kernel.service import KernelService
+from gradstudio.studio.session import Session
+
+LOOP = """
+import torch
+from torch import nn
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(1, 3), nn.Tanh(), nn.Linear(3, 1))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+x, y = torch.randn(8, 1), torch.randn(8, 1)
+for step in range({steps}):
+    optimizer.zero_grad()
+    loss = nn.functional.mse_loss(model(x), y)
+    loss.backward()
+    optimizer.step()
+"""
+
+
+def _finish(steps: int) -> list:
+    session = Session()
+    (run,) = session.run_script(LOOP.format(steps=steps))
+    assert run.ok, run.text()
+    sent = []
+    KernelService(session, send=sent.append).cell_finished(run, 1)
+    return sent
+
+
+def test_a_200_step_loop_fits_the_wire_and_joins_back():
+    sent = _finish(200)
+    for message in sent:
+        schema.decode(*schema.encode(message))          # raised "too many buffers" for CellFinished
+    *chunks, finished = sent
+    assert isinstance(finished, schema.CellFinished) and len(finished.calls) == 200
+    inline = records.GRAPH_CHUNK // 12                  # 12-node graphs kept whole in the message
+    assert len(chunks) == 200 - inline and all(isinstance(c, schema.GraphChunk) for c in chunks)
+    by_call: dict = {}
+    for chunk in chunks:
+        by_call.setdefault(chunk.call, []).append(chunk.nodes)
+    joined = [records.join_graph(call, by_call[call.index]) if call.index in by_call else call
+              for call in finished.calls]
+    assert all(len(call.graph.nodes) == 12 and call.groups for call in joined)
+    assert [g.label for g in joined[-1].groups] == ["Sequential", "Linear(1→3)", "Tanh", "Linear(3→1)"]
+
+
+def test_a_cell_with_few_calls_keeps_its_small_graphs_inline():
+    sent = _finish(records.GRAPH_CHUNK // 12)
+    assert [type(m) for m in sent] == [schema.CellFinished]
+    assert all(call.graph.nodes for call in sent[0].calls)

@@ -1,0 +1,85 @@
+"""The optimizers' in-place kernels (gradstudio/optim/_arith.py) against the formulas
+they stand for, written out with plain float64 temporaries: bit for bit, for float32
+(the fused, once-rounded kernels) and float64, on arrays of every rank including 0-d
+(a scalar parameter: numpy hands 0-d results back as scalars, not arrays)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gradstudio.optim import _arith
+
+F64 = np.float64
+
+
+def _add_(x, b, alpha):
+    if alpha == 1:
+        return x + b
+    if x.dtype == np.float32:
+        return (x.astype(F64) + F64(np.float32(alpha)) * b.astype(F64)).astype(np.float32)
+    return x + x.dtype.type(alpha) * b
+
+
+def _addcmul_(x, t1, t2, value):
+    p = t1 if value == 1 else x.dtype.type(value) * t1
+    if x.dtype == np.float32:
+        return (x.astype(F64) + p.astype(F64) * t2.astype(F64)).astype(np.float32)
+    return x + p * t2
+
+
+def _addcdiv_(x, t1, t2, value):
+    return x + (t1 / t2 if value == 1 else x.dtype.type(value) * t1 / t2)
+
+
+def _lerp_(x, end, weight):
+    w = x.dtype.type(weight)
+    if abs(weight) < 0.5:
+        if x.dtype == np.float32:
+            return (x.astype(F64) + F64(w) * (end - x).astype(F64)).astype(np.float32)
+        return x + w * (end - x)
+    return end - (end - x) * (x.dtype.type(1) - w)
+
+
+CASES = [("add_", _add_, 1, (-0.01,)), ("add_", _add_, 1, (1,)), ("add_", _add_, 1, (0.9,)),
+         ("addcmul_", _addcmul_, 2, (1,)), ("addcmul_", _addcmul_, 2, (0.001,)), ("addcmul_", _addcmul_, 2, (-1,)),
+         ("addcdiv_", _addcdiv_, 2, (1,)), ("addcdiv_", _addcdiv_, 2, (-0.003,)),
+         ("lerp_", _lerp_, 1, (0.1,)), ("lerp_", _lerp_, 1, (0.75,))]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("shape", [(), (7,), (3, 5)], ids=["0d", "1d", "2d"])
+@pytest.mark.parametrize("name, reference, arrays, scalars", CASES,
+                         ids=[f"{c[0]}{c[3][0]}" for c in CASES])
+def test_kernel_is_its_formula_bit_for_bit_and_in_place(name, reference, arrays, scalars, shape, dtype):
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(shape).astype(dtype)
+    operands = [rng.standard_normal(shape).astype(dtype) if i == 0 else
+                (rng.random(shape) + 0.25).astype(dtype) for i in range(arrays)]
+    expected = np.asarray(reference(x.copy(), *operands, *scalars), dtype=dtype)
+    target = x.copy()
+    returned = getattr(_arith, name)(target, *operands, *scalars)
+    assert returned is target  # in place, as torch's trailing-underscore kernels
+    assert target.dtype == dtype and target.shape == shape
+    np.testing.assert_array_equal(target.reshape(-1).view(np.uint8), expected.reshape(-1).view(np.uint8))
+
+
+def test_a_scalar_parameter_trains_with_every_optimizer():
+    """A 0-d parameter runs through each optimizer's kernels (their temporaries are numpy
+    scalars there) and moves as a 1-element parameter does, bit for bit."""
+    import gradstudio as torch
+    from gradstudio import nn, optim
+    makers = [lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
+              lambda ps: optim.Adam(ps, lr=0.1), lambda ps: optim.AdamW(ps, lr=0.1),
+              lambda ps: optim.RMSprop(ps, lr=0.01, momentum=0.5, centered=True),
+              lambda ps: optim.Adagrad(ps, lr=0.1)]
+    for make in makers:
+        values = []
+        for shape in ((), (1,)):
+            p = nn.Parameter(torch.tensor(np.full(shape, 1.5, np.float32)))
+            opt = make([p])
+            for _ in range(5):
+                opt.zero_grad()
+                (p * p * 3).sum().backward()
+                opt.step()
+            values.append(p.detach().numpy().reshape(-1).copy())
+        assert values[0].tobytes() == values[1].tobytes(), make

@@ -1,0 +1,274 @@
+"""What keeps the node editor's canvas at frame rate on a big design, asserted as
+structure, not as times (benchmarks/editor_canvas.py has the frame times):
+dragging a node repaints only it and its own wires, an edit repaints only the
+nodes whose look changed, a pan paints only the strip that came into sight,
+zoomed out the items paint nothing and one overview draws boxes and lines, the
+minimap is redrawn once after a drag and not per move, a long wire is kept as
+exact pieces, and a picture is always drawn in full detail."""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QRegion
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QGraphicsItem
+
+from gradstudio.studio.design import Design
+from gradstudio.ui.editor import style
+from gradstudio.ui.editor.document import EditorDocument
+from gradstudio.ui.editor.items import WireItem, wire_controls, wire_path, wire_pieces
+from gradstudio.ui.editor.scene import DesignScene
+from gradstudio.ui.editor.view import DesignView
+
+pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
+NO_CONTENTS = QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
+
+
+def grid_design(columns: int = 8, rows: int = 6) -> Design:
+    """A leaf, then columns of tanh / add nodes, each fed by the column before it."""
+    d = Design()
+    with d.batch():
+        previous = [d.add_node("leaf", name="x", value="ones(4)", requires_grad=True, position=(0, 0))]
+        for c in range(1, columns):
+            column = []
+            for r in range(rows):
+                pos = (c * 220.0, r * 120.0)
+                if r % 2:
+                    node = d.add_node("op", op="elementwise.ADD", position=pos)
+                    d.connect(previous[r % len(previous)], node, 0)
+                    d.connect(previous[(r + 1) % len(previous)], node, 1)
+                else:
+                    node = d.add_node("op", op="elementwise.TANH", position=pos)
+                    d.connect(previous[r % len(previous)], node, 0)
+                column.append(node)
+            previous = column
+    return d
+
+
+class PaintSpy(QObject):
+    """The region of every paint event the viewport gets."""
+
+    def __init__(self, widget):
+        super().__init__()
+        self.region = QRegion()
+        self.count = 0
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Type.Paint:
+            self.region = self.region.united(event.region())
+            self.count += 1
+        return False
+
+    def reset(self):
+        self.region, self.count = QRegion(), 0
+
+
+@pytest.fixture
+def canvas(qtbot):
+    design = grid_design()
+    doc = EditorDocument(design)
+    scene = DesignScene(doc)
+    view = DesignView(doc, scene)
+    qtbot.addWidget(view)
+    view.resize(900, 650)
+    view.show()
+    qtbot.waitExposed(view)
+    view.resetTransform()
+    view.centerOn(scene.nodes[next(iter(design.nodes))].pos() + QPointF(420, 300))
+    QApplication.processEvents()
+    yield design, scene, view
+    scene.close()
+
+
+def view_rect(view, scene_rect: QRectF):
+    return view.mapFromScene(scene_rect).boundingRect().adjusted(-4, -4, 4, 4)
+
+
+def area(region: QRegion) -> int:
+    return sum(r.width() * r.height() for r in region)
+
+
+def a_middle_node(design, scene, view):
+    """An op node near the middle of the view, with at least one wire."""
+    centre = view.mapToScene(view.viewport().rect().center())
+    return min((scene.nodes[n] for n, node in design.nodes.items() if node.kind == "op" and scene.node_wires.get(n)),
+               key=lambda item: (item.pos() - centre).manhattanLength())
+
+
+def test_dragging_a_node_repaints_only_it_and_its_own_wires(qtbot, canvas):
+    design, scene, view = canvas
+    item = a_middle_node(design, scene, view)
+    own = set(scene.node_wires[item.node_id])
+    others = {w: (QPointF(w.start), QPointF(w.end)) for w in scene.wires.values() if w not in own}
+    before = item.sceneBoundingRect()
+    for wire in own:
+        before = before.united(wire.sceneBoundingRect())
+    viewport = view.viewport()
+    grab = view.mapFromScene(item.mapToScene(QPointF(0, 8)))
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, grab)
+    QApplication.processEvents()
+    spy = PaintSpy(viewport)
+    for step in range(1, 6):
+        QTest.mouseMove(viewport, grab + QPoint(6 * step, 4 * step))
+        QApplication.processEvents()
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, grab + QPoint(30, 20))
+    assert item.pos() != QPointF(*design.nodes[item.node_id].position) or design.nodes[item.node_id].position != (0, 0)
+    after = item.sceneBoundingRect()
+    for wire in own:
+        after = after.united(wire.sceneBoundingRect())
+    allowed = QRegion(view_rect(view, before)).united(QRegion(view_rect(view, after)))
+    assert spy.count >= 1
+    assert spy.region.subtracted(allowed).isEmpty(), "a drag repainted more than the node and its own wires"
+    assert area(spy.region) < 0.5 * viewport.width() * viewport.height()
+    # the other wires were not even re-routed
+    assert all((w.start, w.end) == ends for w, ends in others.items())
+
+
+def test_an_edit_repaints_only_the_nodes_whose_look_changed(qtbot, canvas):
+    design, scene, view = canvas
+    leaf = next(n for n, node in design.nodes.items() if node.kind == "leaf")
+    states = {n: item._state for n, item in scene.nodes.items()}
+    spy = PaintSpy(view.viewport())
+    view.document.set_value(leaf, "zeros(4)")        # same shape: nothing else looks different
+    QApplication.processEvents()
+    assert design.nodes[leaf].value == "zeros(4)"
+    assert [n for n, item in scene.nodes.items() if item._state != states[n]] == [leaf]
+    assert spy.region.subtracted(QRegion(view_rect(view, scene.nodes[leaf].sceneBoundingRect()))).isEmpty()
+
+
+def test_a_pan_paints_only_the_strip_that_came_into_sight_even_with_the_minimap(qtbot, canvas):
+    design, scene, view = canvas
+    assert len(design.nodes) >= 25 and view.minimap.isVisible()
+    viewport = view.viewport()
+    spy = PaintSpy(viewport)
+    bar = view.horizontalScrollBar()
+    bar.setValue(bar.value() + 20)
+    QApplication.processEvents()
+    assert spy.count >= 1
+    strip = 20 * viewport.height()
+    minimap = view.minimap.SIZE[0] * view.minimap.SIZE[1]
+    # the strip, and the minimap where it was and where it is: not the whole view
+    assert area(spy.region) <= strip + 2 * minimap + 4 * (viewport.height() + 400)
+    assert area(spy.region) < 0.3 * viewport.width() * viewport.height()
+
+
+def test_zoomed_out_the_items_paint_nothing_and_one_overview_draws_boxes_and_lines(qtbot, canvas):
+    design, scene, view = canvas
+    item = next(iter(scene.nodes.values()))
+    view.zoom_by(0.3)
+    view.viewport().repaint()
+    assert view.zoom() < style.SIMPLE_BELOW and scene.overview_shown and scene.overview.active
+    assert all(i.flags() & NO_CONTENTS for i in scene.nodes.values())
+    assert all(w.flags() & NO_CONTENTS for w in scene.wires.values())
+    assert not scene.overview.flags() & NO_CONTENTS
+    assert len(scene.overview.boxes) == len(design.nodes) and len(scene.overview.lines) == len(design.links)
+    # the box is drawn, in the node's colour, where the node is
+    image = view.viewport().grab().toImage()
+    centre = view.mapFromScene(item.mapToScene(QPointF(0, 0)))
+    assert QColor(image.pixel(centre)) == QColor(style.KIND_COLORS[item.kind])
+    # the items are still there to pick and drag
+    assert scene.node_at(item.scenePos()) is item
+    view.zoom_by(1 / view.zoom())
+    view.viewport().repaint()
+    assert not scene.overview_shown and not any(i.flags() & NO_CONTENTS for i in scene.nodes.values())
+    assert scene.overview.flags() & NO_CONTENTS
+
+
+def test_the_overview_follows_a_drag_and_the_minimap_is_redrawn_once_after_it(qtbot):
+    design = grid_design(columns=16, rows=10)        # wider than the view even zoomed out
+    doc = EditorDocument(design)
+    scene = DesignScene(doc)
+    view = DesignView(doc, scene)
+    qtbot.addWidget(view)
+    view.resize(900, 650)
+    view.show()
+    qtbot.waitExposed(view)
+    view.resetTransform()
+    view.zoom_by(0.4)
+    view.centerOn(scene.overview.boundingRect().center())
+    QApplication.processEvents()
+    view.viewport().repaint()
+    assert scene.overview_shown
+    item = a_middle_node(design, scene, view)
+    qtbot.wait(view.minimap.DELAY + 100)
+    view.viewport().repaint()
+    redraws = view.minimap.redraws
+    viewport = view.viewport()
+    grab = view.mapFromScene(item.mapToScene(QPointF(0, 0)))
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, grab)
+    for step in range(1, 11):
+        QTest.mouseMove(viewport, grab + QPoint(3 * step, 2 * step))
+        QApplication.processEvents()
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, grab + QPoint(30, 20))
+    QApplication.processEvents()
+    assert view.minimap.redraws == redraws, "the minimap was redrawn during the drag"
+    assert scene.overview.boxes[item.node_id][0] == item.mapRectToScene(item.rect())
+    qtbot.waitUntil(lambda: not view.minimap.timer.isActive(), timeout=3000)
+    view.viewport().repaint()
+    assert view.minimap.redraws == redraws + 1
+    scene.close()
+
+
+def test_a_picture_of_a_zoomed_out_design_is_drawn_in_full_detail(qtbot, canvas):
+    design, scene, view = canvas
+    source = scene.itemsBoundingRect()
+
+    def picture():
+        image = QImage(int(source.width()), int(source.height()), QImage.Format.Format_ARGB32)
+        image.fill(0)
+        painter = QPainter(image)
+        scene.render(painter, QRectF(image.rect()), source)
+        painter.end()
+        return image
+
+    def differing(a, b):       # sampled; equal-z wires may stack in another order over a label
+        points = [(x, y) for x in range(0, a.width(), 3) for y in range(0, a.height(), 3)]
+        return sum(a.pixel(x, y) != b.pixel(x, y) for x, y in points) / len(points)
+
+    detailed = picture()
+    view.zoom_by(0.3)
+    view.viewport().repaint()
+    assert scene.overview_shown
+    assert differing(picture(), detailed) < 0.01
+    # (the overview look itself would differ everywhere a node has text)
+    overview = QImage(detailed.size(), QImage.Format.Format_ARGB32)
+    overview.fill(0)
+    painter = QPainter(overview)
+    painter.setWindow(source.toRect())
+    scene.overview.draw(painter)
+    painter.end()
+    assert differing(overview, detailed) > 0.05
+    assert scene.overview_shown and all(i.flags() & NO_CONTENTS for i in scene.nodes.values())
+    assert all(i.cacheMode() == QGraphicsItem.CacheMode.DeviceCoordinateCache for i in scene.nodes.values())
+
+
+def test_a_long_wire_is_kept_as_exact_pieces_of_its_curve(qtbot):
+    start, end = QPointF(0, 0), QPointF(2600, 900)
+    path = wire_path(start, end)
+    pieces = wire_pieces(start, end, path.length())
+    assert len(pieces) >= 8
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = wire_controls(start, end)
+
+    def bezier(points, t):
+        (a, b), (c, d), (e, f), (g, h) = points
+        u = 1 - t
+        return QPointF(u ** 3 * a + 3 * u * u * t * c + 3 * u * t * t * e + t ** 3 * g,
+                       u ** 3 * b + 3 * u * u * t * d + 3 * u * t * t * f + t ** 3 * h)
+
+    whole = ((x0, y0), (x1, y1), (x2, y2), (x3, y3))
+    n = len(pieces)
+    for k, (bounds, piece, before) in enumerate(pieces):
+        assert piece.elementCount() == 4
+        own = tuple((piece.elementAt(i).x, piece.elementAt(i).y) for i in range(4))
+        for s_ in (0.0, 0.25, 0.5, 0.75, 1.0):     # each piece is the curve itself, re-parametrised
+            assert (bezier(own, s_) - bezier(whole, (k + s_) / n)).manhattanLength() < 1e-6
+        assert bounds.contains(piece.boundingRect())
+    assert abs(sum(piece.length() for _, piece, _ in pieces) - path.length()) < 1.0
+    assert pieces[-1][2] == pytest.approx(path.length() - pieces[-1][1].length(), abs=1.0)
+    # a wire only strokes pieces when it is long
+    wire = WireItem(None, style.colors())
+    wire.set_ends(QPointF(0, 0), QPointF(200, 40))
+    assert wire._pieces == []
+    wire.set_ends(start, end)
+    assert len(wire._pieces) == len(pieces)
