@@ -267,3 +267,15 @@ def test_thinned_finite_difference_markers_never_hide_a_disagreement():
     plot = plotting.sweep(ax, result)
     every = plot.finite_difference.get_markevery()
     assert 51 in every and len(every) <= plotting.MAX_SWEEP_MARKERS + 2
+
+
+def test_tilted_labels_leave_a_short_name_upright(tutorial):
+    """The tutorial's y.backward(gradient=v) call has ten bars, so its labels tilt; the
+    leaf's "x" tilted 40° read as "+" under its bar."""
+    call = kernel_data.call_data(tutorial.backward_calls[-1])
+    figure, ax = axes(figsize=(5.8, 2.8))
+    plotting.gradient_norms(ax, call.graph.nodes, selected=None)
+    figure.canvas.draw()
+    rotation = {t.get_text(): t.get_rotation() for t in ax.get_xticklabels()}
+    assert rotation["x"] == 0 and rotation["y"] == 0, rotation
+    assert any(angle == 40 for name, angle in rotation.items() if len(name) > 2), rotation

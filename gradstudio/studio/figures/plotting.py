@@ -284,6 +284,8 @@ def gradient_norms(ax, nodes: list, *, selected: int | None = None, colors: dict
     ax.set_xticks(xs, labels, fontsize=fontsize)
     if long_labels:
         for text in ax.get_xticklabels():
+            if len(text.get_text()) <= 2:     # "x" turned 40° reads as "+"; a short name fits upright
+                continue
             text.set_rotation(40)
             text.set_horizontalalignment("right")
             text.set_rotation_mode("anchor")
