@@ -361,7 +361,8 @@ def _per_element(graph: Graph, vertex: GraphNode, g: np.ndarray) -> LocalDerivat
     flat_values = [x for slot in wanted for x in np.asarray(ins[slot].value, dtype=np.float64).reshape(-1)]
     for slot in wanted:
         elements = symbols[slot].reshape(-1)
-        J = [[S.diff(S.sympify(o), s) for s in elements] for o in out]
+        # the outputs are sympy expressions the row built (or floats): strict refuses any string
+        J = [[S.diff(S.sympify(o, strict=True), s) for s in elements] for o in out]
         entries = [e for row in J for e in row]
         values = evaluate(entries, flat_symbols, flat_values) if entries else []
         numbers = np.array([float(np.asarray(x)) for x in values], dtype=np.float64).reshape(
