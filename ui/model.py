@@ -30,9 +30,12 @@ API for panel authors
 ``model.calls`` — :class:`CallsModel`, backward calls and their checks (Graph, Compare, Plots)
     ``call(index)`` → :class:`CallRecord` (``data``: the :class:`CallData` as
     recorded; ``check``: its :class:`CheckData` once derived), ``call_list()``,
-    ``pending_checks()``, ``latest_call_with(name)``. Signals ``callAdded(int)``,
-    ``callDeriving(int)``, ``callChecked(int)``, ``callsCleared()`` (kernel
-    restarted / new document).
+    ``pending_checks()``, ``latest_call_with(name)``; ``set_deriving`` / ``clear_deriving``
+    (a check the window asked for, :mod:`gradstudio.ui.lazy_checks`). A call whose
+    ``data.check_deferred`` is set is checked only when selected (``record.deferred``).
+    Signals ``callAdded(int)``, ``callsAdded(list)`` (after ``add_many``, one cell's
+    calls: see :meth:`CallsModel.add_many`), ``callDeriving(int)`` (its derivation
+    state changed), ``callChecked(int)``, ``callsCleared()`` (kernel restarted / new document).
 
 ``model.tensors`` — :class:`TensorsModel`, the named tensors (Inspector, Plots)
     ``tensor(name)`` → :class:`TensorData`, ``by_name`` {name → TensorData}.
@@ -123,8 +126,14 @@ class CallRecord:
 
     @property
     def pending(self) -> bool:
-        """Waiting for its derivation and comparison."""
-        return self.check is None and self.data.pending_check
+        """Waiting for its derivation and comparison (the kernel's own, or one the
+        window asked for: see :mod:`gradstudio.ui.lazy_checks`)."""
+        return self.check is None and (self.data.pending_check or self.deriving)
+
+    @property
+    def deferred(self) -> bool:
+        """Not checked, and checked only when the window asks (``CallData.check_deferred``)."""
+        return self.check is None and self.data.check_deferred and not self.deriving
 
     def node(self, node_id: int) -> NodeData | None:
         nodes = self.nodes
@@ -276,6 +285,7 @@ class CallsModel(QObject):
     """The backward calls the kernel recorded, and their checks."""
 
     callAdded = Signal(int)
+    callsAdded = Signal(list)        # after add_many: the indices it added, in order
     callDeriving = Signal(int)
     callChecked = Signal(int)
     callsCleared = Signal()
@@ -283,6 +293,7 @@ class CallsModel(QObject):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.records: dict = {}          # index -> CallRecord
+        self.adding = False              # inside add_many: a view may wait for callsAdded
 
     def call(self, index: int) -> CallRecord | None:
         return self.records.get(index)
@@ -294,10 +305,32 @@ class CallsModel(QObject):
         self.records[record.index] = record
         self.callAdded.emit(record.index)
 
+    def add_many(self, records: list):
+        """One cell's calls: ``callAdded`` for each, then ``callsAdded`` once. A view
+        whose work per call grows with the calls it shows (a tree's layout, a combo
+        box filled afresh) skips ``callAdded`` while :attr:`adding` and does the
+        batch on ``callsAdded`` — 200 calls of a training loop are one update."""
+        self.adding = True
+        try:
+            for record in records:
+                self.add(record)
+        finally:
+            self.adding = False
+        if records:
+            self.callsAdded.emit([record.index for record in records])
+
     def set_deriving(self, index: int):
         record = self.records.get(index)
         if record is not None:
             record.deriving = True
+            self.callDeriving.emit(index)
+
+    def clear_deriving(self, index: int):
+        """A derivation the window asked for ended without a check (superseded, the
+        request failed or was dropped): the call is back to its previous state."""
+        record = self.records.get(index)
+        if record is not None and record.deriving and record.check is None:
+            record.deriving = False
             self.callDeriving.emit(index)
 
     def set_check(self, check: CheckData):
@@ -453,9 +486,8 @@ class AppModel(QObject):
         """A cell ended: its run for the console, its backward calls, and the named
         tensors (None keeps the tensors shown so far: the kernel could not describe them)."""
         self.console.finish_run(run)
-        for data in calls:
-            self.calls.add(CallRecord(data.index, data, generation=self.generation,
-                                      execution_count=run.execution_count))
+        self.calls.add_many([CallRecord(data.index, data, generation=self.generation,
+                                        execution_count=run.execution_count) for data in calls])
         if tensors is not None:
             self.tensors.set_tensors(tensors)
 

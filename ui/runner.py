@@ -65,6 +65,8 @@ class Runner(QObject):
         c.kernelError.connect(self._on_kernel_error)
         c.badMessage.connect(self._on_bad_message)
         c.message.connect(self._on_message)
+        from .lazy_checks import LazyChecks
+        self.lazy_checks = LazyChecks(model, self)     # a loop's other calls: checked when selected
 
     # -- commands --------------------------------------------------------------------------------
     def start(self):

@@ -1,12 +1,18 @@
-"""Which backward calls of a cell get a symbolic derivation.
+"""Which backward calls of a cell get a symbolic derivation, and which are checked at all.
 
 A training loop makes hundreds of backward calls whose graphs differ only in
 their values. Deriving each one symbolically takes seconds, and the formulas
 say the same thing every step; so of the calls that share one graph structure
 (the same ops, parameters, shapes and wiring — :func:`structure`) only the last
-:data:`KEEP_LAST` (one) is derived. The others are still checked: engine against
-finite differences (and torch), with :func:`skipped_note` saying why there is
-no formula.
+:data:`KEEP_LAST` (one) is derived. When several calls are checked together
+(one ``check`` request), the others are still checked: engine against finite
+differences (and torch), with :func:`skipped_note` saying why there is no formula.
+
+After a cell, the kernel does not even check those others (:func:`deferred`):
+finite differences and torch's replay of 200 calls cost seconds for results
+nobody looks at. Each is recorded and listed with its graph and gradients, its
+``check_deferred`` set; the window asks for its whole check (derivation
+included) when the user selects it.
 """
 from __future__ import annotations
 
@@ -41,6 +47,12 @@ def plan(calls: list, keep_last: int = KEEP_LAST) -> tuple:
             skip[call.index] = len(group)
     derive = [c for c in calls if c.index in kept]
     return derive, skip
+
+
+def deferred(calls: list, keep_last: int = KEEP_LAST) -> set:
+    """Indices of the calls whose check waits until the window asks for it: all but
+    the last ``keep_last`` of each group sharing a structure (see :func:`plan`)."""
+    return set(plan(calls, keep_last)[1])
 
 
 def skipped_note(count: int, keep_last: int = KEEP_LAST) -> str:

@@ -150,6 +150,7 @@ class ComparePanel(QWidget):
 
         m = self.model
         m.calls.callAdded.connect(self._on_call_added)
+        m.calls.callsAdded.connect(self._on_calls_added)
         m.calls.callDeriving.connect(self._refresh_call)
         m.calls.callChecked.connect(self._refresh_call)
         m.calls.callsCleared.connect(self._clear)
@@ -163,13 +164,13 @@ class ComparePanel(QWidget):
         self.tree.verticalScrollBar().actionTriggered.connect(self._on_user_scroll)
         self.tree.verticalScrollBar().valueChanged.connect(self._rows_changed)
         self.tree.itemExpanded.connect(self._rows_changed)
+        self.tree.itemExpanded.connect(self._on_item_expanded)
         copy = QAction("Copy formula as sympy", self.tree)
         copy.setShortcut(QKeySequence(QKeySequence.StandardKey.Copy))
         copy.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         copy.triggered.connect(lambda checked=False: self.copy_formula("sympy"))
         self.tree.addAction(copy)
-        for record in m.calls.call_list():
-            self._on_call_added(record.index)
+        self._on_calls_added([record.index for record in m.calls.call_list()])
         self._update_copy_buttons()
 
     # -- formula display -----------------------------------------------------------------------------
@@ -327,17 +328,39 @@ class ComparePanel(QWidget):
         self._update_copy_buttons()
 
     def _on_call_added(self, index: int):
-        section = QTreeWidgetItem(self.tree)
-        section.setData(0, ROLE_KEY, (index, None))
-        section.setData(0, ROLE_KIND, "section")
-        font = section.font(0)
-        font.setBold(True)
-        section.setFont(0, font)
-        self.sections[index] = section
-        section.setFirstColumnSpanned(True)     # lays the tree out now, before its rows exist
-        self._refresh_call(index)
-        section.setExpanded(True)
-        self._follow(section)
+        if not self.model.calls.adding:          # (a cell's calls come together: _on_calls_added)
+            self._on_calls_added([index])
+
+    def _on_calls_added(self, indices: list):
+        """New calls' sections. A call whose check is deferred (one of a loop's calls, checked
+        when selected) is its header only, collapsed: its rows are built when it is expanded
+        or checked — 200 calls are 200 lines, not a thousand rows laid out again and again."""
+        added = []
+        for index in indices:
+            section = QTreeWidgetItem(self.tree)
+            section.setData(0, ROLE_KEY, (index, None))
+            section.setData(0, ROLE_KIND, "section")
+            font = section.font(0)
+            font.setBold(True)
+            section.setFont(0, font)
+            section.setChildIndicatorPolicy(QTreeWidgetItem.ChildIndicatorPolicy.ShowIndicator)
+            self.sections[index] = section
+            added.append((index, section))
+        # spanning lays the tree out now, before the rows exist: once for the whole batch
+        # (the first span lays it out; the others find it laid out)
+        for index, section in added:
+            section.setFirstColumnSpanned(True)
+        for index, section in added:
+            self._refresh_call(index)
+            if section.childCount():
+                section.setExpanded(True)
+        if added:
+            self._follow(added[-1][1])
+
+    def _on_item_expanded(self, item):
+        call, vertex = item.data(0, ROLE_KEY) or (None, None)
+        if vertex is None and item.data(0, ROLE_KIND) == "section" and not item.childCount():
+            self._refresh_call(call)          # a deferred call's rows, now that they are looked at
 
     def _refresh_call(self, index: int):
         record = self.model.calls.call(index)
@@ -345,9 +368,11 @@ class ComparePanel(QWidget):
         if record is None or section is None:
             return
         colors = theme.colors(self.palette())
-        described = describe_call(record, colors, self.model.tensors.tensor, self.forms.shown)
+        rows = not record.deferred or section.isExpanded()
+        described = describe_call(record, colors, self.model.tensors.tensor, self.forms.shown, rows=rows)
         if self._described.get(index) == described:
             return                                # (callDeriving after callAdded: the same rows)
+        first_rows = rows and not section.childCount() and described.rows
         self._described[index] = described
         self._relayout_timer.start()            # new contents: the columns fit again
         self._unseen = True
@@ -363,6 +388,8 @@ class ComparePanel(QWidget):
         for item in spanned:
             if item.data(0, ROLE_KIND) != "leaf":
                 item.setFirstColumnSpanned(True)
+        if first_rows and not self.model.calls.adding:
+            section.setExpanded(True)            # a deferred call's rows, built as it is selected
         if described.torch:
             self.tree.setColumnHidden(TORCH, False)
         if self.model.selection.current.call == index:     # the rows were rebuilt: select again

@@ -62,10 +62,11 @@ def _as_recorded(key, check):
     return check
 
 
-def describe_call(record, colors: dict, tensor_of, shown=_as_recorded) -> Section:
+def describe_call(record, colors: dict, tensor_of, shown=_as_recorded, *, rows: bool = True) -> Section:
     """The section of backward call ``record``; ``tensor_of(name)`` is the tensor
     summary of a script variable (its ``.grad`` now), or None; ``shown(key, check)``
-    is a leaf's check in the form the user picked (Compare's form switch)."""
+    is a leaf's check in the form the user picked (Compare's form switch);
+    ``rows`` False: its header only (a collapsed call not looked at yet)."""
     index = record.index
     data = record.data
     where = record.where()
@@ -77,6 +78,8 @@ def describe_call(record, colors: dict, tensor_of, shown=_as_recorded) -> Sectio
         state = " — ✓ all agree" if record.check.agree else " — ✗ disagreement"
     elif record.deriving or record.pending:
         state = " — deriving…"
+    elif record.deferred:
+        state = " — checked when selected"
     section = Section(text=f"#{index}  {record.title()}{'  ·  ' + grad_fn if grad_fn else ''}  ·  {where}{state}",
                       tip=f"backward call #{index}: {record.title()} at {where}",
                       bad=record.check is not None and not record.check.agree, rows=[])
@@ -87,6 +90,8 @@ def describe_call(record, colors: dict, tensor_of, shown=_as_recorded) -> Sectio
         section.rows.append(Row("message", (index, None), text="\n".join(text for text, _ in lines),
                                 html="<br>".join(f"<span style='color:{colors[color]}'>{html.escape(text)}</span>"
                                                  for text, color in lines)))
+        return section
+    if not rows:
         return section
     checks = {leaf.vertex: leaf for leaf in (record.check.leaves if record.check is not None else [])}
     for leaf in data.leaves:
@@ -113,7 +118,8 @@ def leaf_rows(record, leaf, check, colors: dict, tensor_of) -> list:
     numeric = check.numeric if check is not None and check.numeric is not None else leaf.numeric
     cells[ENGINE] = Cell(format_sample(numeric), contribution_tip(record, leaf, tensor_of) + format_full(numeric))
     if check is None:
-        waiting = "deriving…" if (record.deriving or record.pending) else "—"
+        waiting = ("deriving…" if (record.deriving or record.pending) else
+                   "when selected" if record.deferred else "—")
         for column in (CHAIN, SIMPLIFIED, SYMBOLIC, FD):
             cells[column] = Cell(waiting, tone="muted")
         return [row]

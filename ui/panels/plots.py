@@ -116,7 +116,8 @@ class PlotsPanel(QWidget):
 
         self.tabs.currentChanged.connect(lambda index: self._schedule(now=True))
         m = self.model
-        m.calls.callAdded.connect(self._on_calls_changed)
+        m.calls.callAdded.connect(self._on_call_added)
+        m.calls.callsAdded.connect(self._on_calls_changed)     # a cell's calls: the pickers once
         m.calls.callsCleared.connect(self._on_calls_cleared)
         m.tensors.tensorsChanged.connect(lambda: self._mark("heatmap"))
         m.selection.selectionChanged.connect(self._on_selection_changed)
@@ -328,6 +329,10 @@ class PlotsPanel(QWidget):
         super().changeEvent(event)
 
     # -- model → view -----------------------------------------------------------------------------
+    def _on_call_added(self, index: int):
+        if not self.model.calls.adding:
+            self._on_calls_changed()
+
     def _on_calls_changed(self, index=None):
         self._fill_call_picker()
         self._fill_leaf_picker()

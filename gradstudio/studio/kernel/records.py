@@ -211,9 +211,10 @@ def graph_data(graph) -> GraphData | None:
 
 
 # --------------------------------------------------------------------------- backward calls
-def call_data(call, hint: str | None = None) -> CallData:
+def call_data(call, hint: str | None = None, *, deferred: bool = False) -> CallData:
     """A backward call as recorded (before any derivation), with its graph, the
-    leaves it reached, and its step trace when the session kept one."""
+    leaves it reached, and its step trace when the session kept one; ``deferred``:
+    the kernel checks it only when the window asks (``check_deferred``)."""
     steps = getattr(call, "steps", None)
     return CallData(
         index=call.index, cell=call.cell, line=call.line,
@@ -224,7 +225,8 @@ def call_data(call, hint: str | None = None) -> CallData:
         graph=graph_data(call.graph), graph_error=call.graph_error,
         leaves=[LeafData(name=leaf.name, vertex=leaf.vertex, shape=tuple(leaf.shape),
                          numeric=array(leaf.grad)) for leaf in call.leaves],
-        pending_check=checkable(call),
+        pending_check=checkable(call) and not deferred,
+        check_deferred=checkable(call) and deferred,
         steps=steps.to_data() if steps is not None and _steppable(call.graph) else None,
         groups=[ModuleGroupData(label=g.label, name=g.name, ops=list(g.ops), params=list(g.params),
                                 depth=g.depth) for g in getattr(call, "groups", ())],

@@ -370,7 +370,10 @@ class ModuleGroupData(Record):
 @record("call")
 class CallData(Record):
     """A backward call as recorded (before any derivation). ``status`` is 'ok' | 'error';
-    ``pending_check`` is True while its formulas are being derived; ``steps`` is the
+    ``pending_check`` is True while its formulas are being derived; ``check_deferred``
+    is True when the kernel checks it only when asked (one of a loop's calls that share
+    a graph structure: the last is checked, the others when the window selects them,
+    :mod:`gradstudio.studio.derive_plan`); ``steps`` is the
     engine's step trace as plain data (``gradstudio.autograd.events.Trace.to_data()``),
     when the session records it."""
 
@@ -387,6 +390,7 @@ class CallData(Record):
     graph_error: str | None = None
     leaves: list[LeafData] = field(default_factory=list)
     pending_check: bool = False
+    check_deferred: bool = False
     steps: dict[str, Plain] | None = None
     groups: list[ModuleGroupData] = field(default_factory=list)   # module calls, outermost first
 

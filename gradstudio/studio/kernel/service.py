@@ -229,7 +229,8 @@ class KernelService:
         cell nor the next one is left without output."""
         from gradstudio.studio.kernel import records as kernel_data
         try:
-            data = [kernel_data.call_data(c, _hint(c)) for c in run.backward_calls]
+            deferred = _deferred(run)
+            data = [kernel_data.call_data(c, _hint(c), deferred=c.index in deferred) for c in run.backward_calls]
             tensors = kernel_data.tensors_data(self.session.named_tensors())
         except Exception as error:  # incl. MemoryError: report it in the cell, keep serving
             details = traceback.format_exc()
@@ -249,10 +250,12 @@ class KernelService:
                                       calls=calls, tensors=tensors))
 
     def check_new_calls(self, run, timeout):
-        """Check the backward calls ``run`` made that have a graph; ``timeout`` None
-        means numbers only (no derivation)."""
+        """Check the backward calls ``run`` made that have a graph, but for those a
+        later call of the same structure stands for (:func:`derive_plan.deferred`:
+        checked when the window asks); ``timeout`` None means numbers only (no derivation)."""
         from gradstudio.studio.kernel import records as kernel_data
-        pending = [c for c in run.backward_calls if kernel_data.checkable(c)]
+        deferred = _deferred(run)
+        pending = [c for c in run.backward_calls if kernel_data.checkable(c) and c.index not in deferred]
         if pending:
             self.check_calls(pending, timeout)
 
@@ -325,6 +328,13 @@ def _torch_gradients(call) -> dict:
         return oracle.torch_gradients(call.graph, call.gradient, [leaf.vertex for leaf in call.leaves])
     except Exception:  # a replay torch refuses (a dtype it lacks…): no fourth column, no failure
         return {}
+
+
+def _deferred(run) -> set:
+    """The calls of ``run`` checked only on request (see derive_plan.deferred)."""
+    from gradstudio.studio import derive_plan
+    from gradstudio.studio.kernel import records as kernel_data
+    return derive_plan.deferred([c for c in run.backward_calls if kernel_data.checkable(c)])
 
 
 def _hint(call):

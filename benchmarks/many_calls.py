@@ -1,0 +1,222 @@
+"""A training loop in the window: how long until 200 recorded backward calls are shown.
+
+    python benchmarks/many_calls.py [--steps N] [--runs R] [--profile] [--top K]
+
+Opens the main window offscreen with ``resources/examples/training_loop.py``
+(its ``steps = 200`` replaced by ``--steps``), presses Run all and waits until
+every part is idle: console output in, the kernel idle with every check back,
+the Calls list holding every call, Plots' loss curve drawn with one point per
+step, every panel idle. In the same run it times the same script in a plain
+``python`` process (``import gradstudio as torch``) as the baseline, and prints
+the ratio. Target (issue 12): window ≤ 2 × plain + ~1 s.
+
+Also reported:
+
+* GUI thread CPU (``time.thread_time``) over the run, and the longest stretch of
+  GUI-thread CPU between two events the application dispatched (an event
+  filter on the application notes ``thread_time()`` at each event: the CPU spent
+  between two of them is the work done for the first one — a slot, a paint, a
+  read turn). Target: no stretch over ~50 ms.
+* the kernel process's CPU (and its symbolic worker's) over the run (psutil),
+  the comm messages the window received and their bytes per type, and how
+  many checks carried a derivation (formulas) — the lazy work the window asks for.
+
+``--profile`` prints where the GUI thread spent the run (cProfile).
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+EXAMPLE = ROOT / "resources" / "examples" / "training_loop.py"
+
+PLAIN = """
+import contextlib, io, runpy, sys, time
+import gradstudio
+sys.modules["torch"] = gradstudio
+start = time.perf_counter()
+with contextlib.redirect_stdout(io.StringIO()):
+    runpy.run_path(sys.argv[1], run_name="__main__")
+print(time.perf_counter() - start)
+"""
+
+
+def script_text(steps: int) -> str:
+    text, n = re.subn(r"^steps = \d+$", f"steps = {steps}", EXAMPLE.read_text(), flags=re.M)
+    assert n == 1, "the example's `steps = 200` line moved"
+    return text
+
+
+def plain_seconds(path: str) -> tuple:
+    """(seconds the script took inside, seconds of the whole process) under plain python."""
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", PLAIN, path], capture_output=True, text=True, check=True)
+    return float(out.stdout.split()[-1]), time.perf_counter() - start
+
+
+def cpu_of(pids: list) -> float:
+    import psutil
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            pass
+    return total
+
+
+class SlotMeter:
+    """The longest GUI-thread CPU stretch between two dispatched events (see the docstring)."""
+
+    def __init__(self, app):
+        from PySide6.QtCore import QObject
+
+        meter = self
+
+        class Filter(QObject):
+            def eventFilter(self, obj, event):
+                meter.tick()
+                return False
+
+        self.filter = Filter()
+        self.last = time.thread_time()
+        self.longest = 0.0
+        self.stretches = []
+        app.installEventFilter(self.filter)
+        self.app = app
+
+    def tick(self):
+        now = time.thread_time()
+        stretch = now - self.last
+        self.last = now
+        if stretch > 0.005:
+            self.stretches.append(stretch)
+        self.longest = max(self.longest, stretch)
+
+    def reset(self):
+        self.last, self.longest, self.stretches = time.thread_time(), 0.0, []
+
+    def close(self):
+        self.app.removeEventFilter(self.filter)
+
+
+def measure(app, args, path: str) -> dict:
+    from gradstudio.ui.snapshot import all_done, scratch_window, wait_until
+
+    with scratch_window(app) as window:
+        window.resize(1600, 1000)
+        window.show()
+        if not window.open_path(path, interactive=False):
+            raise SystemExit(window.documents.last_error)
+        client = window.runner.client
+        if not wait_until(app, lambda: client.state == "idle", 120):
+            raise SystemExit("the kernel did not start")
+        wait_until(app, lambda: False, 1.0)     # let the worker's sympy import settle
+        received = collections.Counter()
+        sizes = collections.Counter()
+        arrived: dict = {}                  # message type -> seconds after Run all of its last one
+
+        def on_message(message):
+            name = type(message).__name__
+            received.update([name])
+            arrived[name] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        client.message.connect(on_message)
+        client.cellFinished.connect(lambda m: arrived.__setitem__(f"cell {m.run.cell} finished",
+                                                                  time.perf_counter() - start))
+        plots = window.panels.get("plots")
+        graph = window.panels.get("graph")
+        calls_list = getattr(graph, "calls", None)         # the Graph panel's list of calls
+        if plots is not None:                              # the user watches the loss curve
+            from gradstudio.ui.panels.plots import TABS
+            plots.tabs.setCurrentIndex(TABS.index("loss"))
+
+        def plotted() -> int:
+            view = getattr(plots, "views", {}).get("loss") if plots is not None else None
+            lines = view.figure.axes[0].get_lines() if view is not None and view.figure.axes else []
+            return len(lines[0].get_xdata()) if lines else 0
+
+        def done() -> bool:
+            return (all_done(window) and len(window.model.calls.records) >= args.steps
+                    and window.model.console.running_cell is None and plotted() >= args.steps)
+
+        meter = SlotMeter(app)
+        profile = None
+        if args.profile:
+            import cProfile
+            profile = cProfile.Profile()
+            profile.enable()
+        kernel_cpu = cpu_of(client.pids())
+        meter.reset()
+        start, gui = time.perf_counter(), time.thread_time()
+        window.runner.run_all()
+        if not wait_until(app, done, 900, poll=0.002):
+            raise SystemExit(f"the run did not finish: {len(window.model.calls.records)} calls")
+        seconds, gui = time.perf_counter() - start, time.thread_time() - gui
+        kernel_cpu = cpu_of(client.pids()) - kernel_cpu
+        print(f"  (measured: {seconds:.2f} s to idle, GUI CPU {gui:.2f} s, kernel CPU {kernel_cpu:.2f} s)", flush=True)
+        if profile is not None:
+            profile.disable()
+        meter.close()
+        checks = [r.check for r in window.model.calls.call_list() if r.check is not None]
+        derived = sum(1 for c in checks if any(leaf.formula_kind not in (None, "none") for leaf in c.leaves))
+        result = dict(seconds=seconds, gui=gui, longest=meter.longest, kernel=kernel_cpu,
+                      calls=len(window.model.calls.records), checks=len(checks), derived=derived,
+                      received=dict(received), points=plotted(), arrived=arrived,
+                      listed=calls_list.count() if calls_list is not None else None,
+                      slow=sorted(meter.stretches, reverse=True)[:5])
+        if profile is not None:
+            import pstats
+            pstats.Stats(profile).sort_stats(args.sort).print_stats(args.top)
+    return result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--sort", default="cumulative")
+    parser.add_argument("--top", type=int, default=40)
+    args = parser.parse_args(argv)
+
+    from gradstudio.ui.app import application
+
+    app = application()
+    with tempfile.TemporaryDirectory(prefix="gradstudio-many-") as folder:
+        path = os.path.join(folder, "training_loop.py")
+        Path(path).write_text(script_text(args.steps))
+        for run in range(args.runs):
+            inside, process = plain_seconds(path)
+            r = measure(app, args, path)
+            target = 2 * process + 1.0
+            print(f"run {run + 1}: {args.steps} steps")
+            print(f"  plain python: {inside:.2f} s in the script, {process:.2f} s for the process")
+            print(f"  window: {r['seconds']:.2f} s from Run all to every part idle "
+                  f"({r['seconds'] / process:.1f}× plain; target ≤ 2× + 1 s = {target:.1f} s: "
+                  f"{'met' if r['seconds'] <= target else 'NOT met'})")
+            print(f"  GUI thread CPU {r['gui']:.2f} s, longest stretch between two events "
+                  f"{r['longest'] * 1e3:.0f} ms (slowest: "
+                  f"{', '.join(f'{s * 1e3:.0f}' for s in r['slow'])} ms)")
+            print(f"  kernel CPU (kernel + symbolic worker) {r['kernel']:.2f} s")
+            print(f"  calls {r['calls']}, checked {r['checks']}, with formulas {r['derived']}, "
+                  f"listed {r['listed']}, loss curve points {r['points']}")
+            print(f"  comm messages: {r['received']}")
+            print("  last arrivals (s after Run all): " + ", ".join(
+                f"{name} {when:.2f}" for name, when in sorted(r["arrived"].items(), key=lambda item: item[1])))
+
+
+if __name__ == "__main__":
+    main()
