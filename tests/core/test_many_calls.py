@@ -53,3 +53,63 @@ def test_a_cell_with_few_calls_keeps_its_small_graphs_inline():
     sent = _finish(records.GRAPH_CHUNK // 12)
     assert [type(m) for m in sent] == [schema.CellFinished]
     assert all(call.graph.nodes for call in sent[0].calls)
+
+
+# --------------------------------------------------------------------------- checks on request
+class CountingWorker:
+    """The symbolic worker's ``derive`` without sympy: counts which calls it was asked for."""
+
+    def __init__(self):
+        self.derived: list = []
+
+    def derive(self, graph, gradient, leaves, timeout):
+        self.derived.append(len(self.derived))
+        return {}
+
+
+def _checked(steps: int, monkeypatch) -> tuple:
+    monkeypatch.setenv("GRADSTUDIO_NO_TORCH", "1")       # torch's replay is not what is counted here
+    session = Session()
+    (run,) = session.run_script(LOOP.format(steps=steps))
+    sent = []
+    service = KernelService(session, send=sent.append)
+    service.worker = CountingWorker()
+    service.cell_finished(run, 1)
+    service.check_new_calls(run, 5.0)
+    return service, run, sent
+
+
+def test_a_loop_is_checked_on_its_last_call_the_others_when_asked(monkeypatch):
+    service, run, sent = _checked(200, monkeypatch)
+    (finished,) = [m for m in sent if isinstance(m, schema.CellFinished)]
+    assert len(finished.calls) == 200                    # every call recorded and sent
+    deferred = [c.index for c in finished.calls if c.check_deferred]
+    assert deferred == list(range(199))
+    assert [c.index for c in finished.calls if c.pending_check] == [199]
+    checked = [m.check for m in sent if isinstance(m, schema.CallChecked)]
+    assert [c.index for c in checked] == [199] and checked[0].agree     # FD and engine agree
+    assert [m.call for m in sent if isinstance(m, schema.Deriving)] == [199]
+    assert len(service.worker.derived) == 1              # one derivation, not 200
+
+    sent.clear()
+    service.handle({"type": "check", "calls": [17], "timeout": 5.0})   # the window selected #17
+    assert [m.call for m in sent if isinstance(m, schema.Deriving)] == [17]
+    (check,) = [m.check for m in sent if isinstance(m, schema.CallChecked)]
+    assert check.index == 17 and check.agree and len(check.leaves) == 4
+    assert not any("not derived" in (leaf.note or "") for leaf in check.leaves)
+    assert len(service.worker.derived) == 2
+
+
+def test_calls_of_different_structures_are_all_checked(monkeypatch):
+    monkeypatch.setenv("GRADSTUDIO_NO_TORCH", "1")
+    session = Session()
+    (run,) = session.run_script("import torch\nfor n in (2, 3, 4):\n    x = torch.ones(n, requires_grad=True)\n"
+                                "    (x * x).sum().backward()\n")
+    sent = []
+    service = KernelService(session, send=sent.append)
+    service.worker = CountingWorker()
+    service.cell_finished(run, 1)
+    service.check_new_calls(run, 5.0)
+    (finished,) = [m for m in sent if isinstance(m, schema.CellFinished)]
+    assert not any(c.check_deferred for c in finished.calls)
+    assert sorted(m.check.index for m in sent if isinstance(m, schema.CallChecked)) == [0, 1, 2]

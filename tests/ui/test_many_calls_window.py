@@ -1,0 +1,127 @@
+"""A training loop's 200 backward calls in the window: every call listed, the
+expensive work only for the call looked at. The kernel checks a loop's last call
+and marks the others ``check_deferred``; selecting one asks for its check —
+coalesced, one request in flight, the newest wanted call next (ui/lazy_checks);
+Compare builds a deferred call's rows only when it is looked at; the panels take
+one cell's calls as one batch (``callsAdded``)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QObject, Signal
+
+from gradstudio.studio.kernel import schema
+from gradstudio.studio.kernel.schema import CheckData, LeafCheckData, RunData
+from gradstudio.ui.model import AppModel
+from gradstudio.ui.panels import PanelContext
+from gradstudio.ui.panels.compare import ComparePanel
+from gradstudio.ui.panels.plots import PlotsPanel
+from gradstudio.ui.runner import Runner
+
+from test_plots_panel import recorded_call
+
+pytestmark = [
+    pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints"),
+    pytest.mark.filterwarnings("ignore:Enum value .*AA_UseHighDpiPixmaps:DeprecationWarning"),
+]
+
+STEPS = 200
+
+
+class FakeClient(QObject):
+    """The kernel client's signals; ``submit`` keeps the requests (nothing answers them)."""
+
+    message, ready, cellStarted, cellFinished, deriving = (Signal(object) for _ in range(5))
+    callChecked, tensorsReceived, sweepReceived, requestDone = (Signal(object) for _ in range(4))
+    kernelError, badMessage, died, restarted, stateChanged = (Signal(str) for _ in range(5))
+    busyChanged = Signal(bool)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.busy, self.state, self.submitted = False, "idle", []
+
+    def submit(self, request):
+        self.submitted.append(request)
+
+
+def loop_calls(steps: int = STEPS) -> list:
+    """What the kernel sends for a loop: every call but the last one's check deferred."""
+    return [recorded_call(i).replace(check_deferred=i < steps - 1, pending_check=i == steps - 1)
+            for i in range(steps)]
+
+
+def check_of(call) -> CheckData:
+    leaf = call.leaves[0]
+    return CheckData(index=call.index, agree=True, leaves=[LeafCheckData(
+        name=leaf.name, vertex=leaf.vertex, shape=leaf.shape, numeric=leaf.numeric,
+        finite_difference=leaf.numeric, agree=True)])
+
+
+@pytest.fixture
+def app(qtbot):
+    model = AppModel()
+    client = FakeClient()
+    runner = Runner(model, client)
+    compare = ComparePanel(PanelContext(model, runner, None))
+    plots = PlotsPanel(PanelContext(model, runner, None))
+    for widget in (compare, plots):
+        qtbot.addWidget(widget)
+        widget.resize(900, 600)
+        widget.show()
+    calls = loop_calls()
+    model.finish_cell(RunData(cell=1, execution_count=1, backward_calls=list(range(STEPS))), calls, [])
+    client.callChecked.emit(check_of(calls[-1]))        # the kernel's check of the last call
+    return model, client, runner, compare, plots, calls
+
+
+def checks_asked(client) -> list:
+    return [request["calls"] for request in client.submitted if request["type"] == "check"]
+
+
+def test_every_call_is_listed_and_only_the_last_ones_rows_are_built(app):
+    model, client, runner, compare, plots, calls = app
+    assert len(compare.sections) == STEPS and plots.call_picker.count() == STEPS
+    with_rows = [index for index, section in compare.sections.items() if section.childCount()]
+    assert with_rows == [STEPS - 1]
+    assert "checked when selected" in compare.sections[3].text(0)
+    assert "all agree" in compare.sections[STEPS - 1].text(0)
+    assert runner.is_idle() and checks_asked(client) == []      # nothing waits for the 199 others
+
+
+def test_selecting_calls_asks_for_their_checks_coalesced(app):
+    model, client, runner, compare, plots, calls = app
+    leaf = calls[0].leaves[0].vertex
+    model.selection.select(call=3, node=leaf)
+    assert checks_asked(client) == [[3]]
+    assert model.calls.call(3).pending and not runner.is_idle()
+    assert compare.sections[3].childCount() and compare.sections[3].isExpanded()    # rows, "deriving…"
+    for index in (5, 7, 9):                               # clicking on while #3 is checked
+        model.selection.select(call=index, node=leaf)
+    assert checks_asked(client) == [[3]]                  # one request in flight
+    assert [i for i in (5, 7) if model.calls.call(i).pending] == []       # superseded, not queued
+    assert model.calls.call(9).pending
+    client.callChecked.emit(check_of(calls[3]))
+    client.requestDone.emit(schema.Done(id=None, request="check"))
+    assert checks_asked(client) == [[3], [9]]             # then the newest wanted one
+    assert model.calls.call(3).check is not None and "all agree" in compare.sections[3].text(0)
+    assert model.calls.call(5).deferred and "checked when selected" in compare.sections[5].text(0)
+    client.requestDone.emit(schema.Done(id=None, request="check"))   # #9's request failed: no check came
+    assert not model.calls.call(9).pending and model.calls.call(9).deferred and runner.is_idle()
+    model.selection.select(call=STEPS - 1, node=leaf)       # already checked: nothing to ask
+    assert checks_asked(client) == [[3], [9]] and runner.lazy_checks.requested == [3, 9]
+
+
+def test_an_interrupt_that_drops_the_queued_check_leaves_nothing_waiting(app):
+    model, client, runner, compare, plots, calls = app
+    model.selection.select(call=4, node=calls[0].leaves[0].vertex)
+    assert not runner.is_idle()
+    client.busyChanged.emit(False)                        # the queue was cleared: no answer will come
+    assert runner.is_idle() and model.calls.call(4).deferred
+
+
+def test_expanding_a_deferred_call_builds_its_rows(app):
+    model, client, runner, compare, plots, calls = app
+    section = compare.sections[10]
+    assert not section.childCount()
+    section.setExpanded(True)
+    assert section.childCount() and checks_asked(client) == []
