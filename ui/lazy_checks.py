@@ -3,9 +3,10 @@
 After a cell with many backward calls of one graph structure (a training loop)
 the kernel checks only the last of them; the others arrive with
 ``check_deferred`` set (:mod:`gradstudio.studio.derive_plan`). :class:`LazyChecks`
-asks the kernel for the whole check (derivation, finite differences, torch) of
-such a call when the selection moves to it — the Calls list, Compare, Plots'
-call picker all select through the model's selection.
+asks the kernel for the whole check (derivation, finite differences, torch) and
+the step trace of such a call when the user looks at it: the selection moves to
+it (Compare, Plots' call picker, a node clicked) or the Graph panel's Calls list
+shows it (:meth:`LazyChecks.want`).
 
 Coalesced, not queued: one check request is in flight at a time, and while it
 runs only the newest wanted call waits; clicking through twenty calls checks
@@ -49,7 +50,7 @@ class LazyChecks(QObject):
             return
         self.in_flight, self.wanted = self.wanted, None
         self.requested.append(self.in_flight)
-        self.runner.recheck(self.in_flight)
+        self.runner.recheck(self.in_flight, steps=True)    # its step trace too: its record came without
 
     def _on_selection_changed(self, selection):
         superseded = self.wanted

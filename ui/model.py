@@ -35,7 +35,9 @@ API for panel authors
     ``data.check_deferred`` is set is checked only when selected (``record.deferred``).
     Signals ``callAdded(int)``, ``callsAdded(list)`` (after ``add_many``, one cell's
     calls: see :meth:`CallsModel.add_many`), ``callDeriving(int)`` (its derivation
-    state changed), ``callChecked(int)``, ``callsCleared()`` (kernel restarted / new document).
+    state changed), ``callChecked(int)``, ``callStepsArrived(int)`` (``set_steps``: a
+    deferred call's step trace, which came with its check), ``callsCleared()`` (kernel
+    restarted / new document).
 
 ``model.tensors`` — :class:`TensorsModel`, the named tensors (Inspector, Plots)
     ``tensor(name)`` → :class:`TensorData`, ``by_name`` {name → TensorData}.
@@ -288,6 +290,7 @@ class CallsModel(QObject):
     callsAdded = Signal(list)        # after add_many: the indices it added, in order
     callDeriving = Signal(int)
     callChecked = Signal(int)
+    callStepsArrived = Signal(int)   # a deferred call's step trace came (record.data.steps)
     callsCleared = Signal()
 
     def __init__(self, parent=None):
@@ -332,6 +335,13 @@ class CallsModel(QObject):
         if record is not None and record.deriving and record.check is None:
             record.deriving = False
             self.callDeriving.emit(index)
+
+    def set_steps(self, index: int, steps: dict | None):
+        """A deferred call's step trace (it came with its check, see ``CallSteps``)."""
+        record = self.records.get(index)
+        if record is not None and steps is not None and record.data.steps is None:
+            record.data = record.data.replace(steps=steps)
+            self.callStepsArrived.emit(index)
 
     def set_check(self, check: CheckData):
         record = self.records.get(check.index)

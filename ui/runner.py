@@ -129,10 +129,13 @@ class Runner(QObject):
             self.client.restart("")
         self.model.console.clear_console()
 
-    def recheck(self, call_index: int, timeout: float | None = None):
-        """Derive a backward call again (e.g. with a longer time limit)."""
-        self.client.submit({"type": "check", "calls": [call_index],
-                            "timeout": timeout or self.derive_timeout})
+    def recheck(self, call_index: int, timeout: float | None = None, *, steps: bool = False):
+        """Derive a backward call again (e.g. with a longer time limit); ``steps``: and send
+        its step trace (a deferred call's record came without it)."""
+        request = {"type": "check", "calls": [call_index], "timeout": timeout or self.derive_timeout}
+        if steps:
+            request["steps"] = True
+        self.client.submit(request)
 
     def request_sweep(self, call: int, vertex: int, element, *, lo: float | None = None,
                       hi: float | None = None, points: int = 41, timeout: float | None = None):
@@ -186,6 +189,8 @@ class Runner(QObject):
             self.hessianReceived.emit(message)
         elif isinstance(message, schema.TensorText):
             self.model.tensors.set_text(message)
+        elif isinstance(message, schema.CallSteps):
+            self.model.calls.set_steps(message.call, message.steps)
 
     def _on_cell_started(self, message: dict):
         self._kernel_used = True

@@ -70,6 +70,7 @@ class CountingWorker:
 def _checked(steps: int, monkeypatch) -> tuple:
     monkeypatch.setenv("GRADSTUDIO_NO_TORCH", "1")       # torch's replay is not what is counted here
     session = Session()
+    session.step_trace = True           # as for the window: every call keeps its step trace
     (run,) = session.run_script(LOOP.format(steps=steps))
     sent = []
     service = KernelService(session, send=sent.append)
@@ -86,13 +87,18 @@ def test_a_loop_is_checked_on_its_last_call_the_others_when_asked(monkeypatch):
     deferred = [c.index for c in finished.calls if c.check_deferred]
     assert deferred == list(range(199))
     assert [c.index for c in finished.calls if c.pending_check] == [199]
+    # the deferred calls' step traces stay in the kernel until asked for (1.5 MB of 1.9 MB)
+    assert [c.index for c in finished.calls if c.steps is not None] == [199]
     checked = [m.check for m in sent if isinstance(m, schema.CallChecked)]
     assert [c.index for c in checked] == [199] and checked[0].agree     # FD and engine agree
     assert [m.call for m in sent if isinstance(m, schema.Deriving)] == [199]
     assert len(service.worker.derived) == 1              # one derivation, not 200
 
     sent.clear()
-    service.handle({"type": "check", "calls": [17], "timeout": 5.0})   # the window selected #17
+    service.handle({"type": "check", "calls": [17], "timeout": 5.0, "steps": True})   # the window selected #17
+    (steps,) = [m for m in sent if isinstance(m, schema.CallSteps)]
+    assert steps.call == 17 and steps.steps["events"]
+    assert len(steps.steps["events"]) == len(finished.calls[-1].steps["events"])   # the same graph
     assert [m.call for m in sent if isinstance(m, schema.Deriving)] == [17]
     (check,) = [m.check for m in sent if isinstance(m, schema.CallChecked)]
     assert check.index == 17 and check.agree and len(check.leaves) == 4

@@ -109,6 +109,16 @@ def test_selecting_calls_asks_for_their_checks_coalesced(app):
     assert not model.calls.call(9).pending and model.calls.call(9).deferred and runner.is_idle()
     model.selection.select(call=STEPS - 1, node=leaf)       # already checked: nothing to ask
     assert checks_asked(client) == [[3], [9]] and runner.lazy_checks.requested == [3, 9]
+    assert all(request.get("steps") for request in client.submitted)    # with the step traces
+
+
+def test_a_deferred_calls_step_trace_arrives_with_its_check(app):
+    model, client, runner, compare, plots, calls = app
+    arrived = []
+    model.calls.callStepsArrived.connect(arrived.append)
+    assert model.calls.call(3).data.steps is None
+    client.message.emit(schema.CallSteps(call=3, steps={"events": [{"kind": "start"}]}))
+    assert arrived == [3] and model.calls.call(3).data.steps == {"events": [{"kind": "start"}]}
 
 
 def test_an_interrupt_that_drops_the_queued_check_leaves_nothing_waiting(app):
@@ -125,3 +135,13 @@ def test_expanding_a_deferred_call_builds_its_rows(app):
     assert not section.childCount()
     section.setExpanded(True)
     assert section.childCount() and checks_asked(client) == []
+
+
+def test_picking_a_call_in_the_graph_panels_list_asks_for_its_check(qtbot, app):
+    from gradstudio.ui.panels.graph import GraphPanel
+    model, client, runner, compare, plots, calls = app
+    graph = GraphPanel(PanelContext(model, runner, None))
+    qtbot.addWidget(graph)
+    assert graph.calls.count() == STEPS                      # the Calls list: every call
+    graph.calls.setCurrentIndex(graph.calls.findData(5))     # as the user picks it
+    assert checks_asked(client) == [[5]] and graph.document.call == 5

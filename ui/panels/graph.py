@@ -59,6 +59,7 @@ class GraphPanel(QWidget):
     def __init__(self, context, parent=None):
         super().__init__(parent)
         self.model = context.model
+        self.runner = context.runner
         self._main_window = getattr(context, "window", None)    # for "Open as nodes"
         self.undo_group = QUndoGroup(self)   # the active stack is the shown document's
         self.documents: dict = {}            # call index -> GraphDocument
@@ -176,6 +177,7 @@ class GraphPanel(QWidget):
         m = self.model
         m.calls.callAdded.connect(self._on_call_added)
         m.calls.callChecked.connect(self._on_call_checked)
+        m.calls.callStepsArrived.connect(self._on_call_steps)
         m.calls.callsCleared.connect(self._on_calls_cleared)
         m.script.documentReplaced.connect(self._on_document_replaced)
         m.selection.selectionChanged.connect(self._on_selection_changed)
@@ -251,6 +253,11 @@ class GraphPanel(QWidget):
                 if item.kind == "leaf":
                     node = self.document.nodes[item.vid]
                     item.set_tooltip_source(lambda n=node: labels.node_tooltip(n, self.scene.leaf_check(n)))
+
+    def _on_call_steps(self, index: int):
+        """A deferred call's step trace came (with its check): step through it."""
+        if self.document is not None and self.document.call == index:
+            self.step_view.set_record(self.model.calls.call(index))
 
     def _on_document_replaced(self):
         """Another file (or New): nothing of the previous file's view carries over; a
@@ -371,6 +378,9 @@ class GraphPanel(QWidget):
         index = self.calls.itemData(combo_index)
         self.follow_latest = combo_index == self.calls.count() - 1
         self.show_call(index)
+        lazy = getattr(self.runner, "lazy_checks", None)
+        if lazy is not None:             # looked at: a loop's deferred call gets its check and steps
+            lazy.want(index)
 
     def fit(self):
         """The Fit action (F): the whole graph, however small that makes it."""

@@ -215,7 +215,6 @@ def call_data(call, hint: str | None = None, *, deferred: bool = False) -> CallD
     """A backward call as recorded (before any derivation), with its graph, the
     leaves it reached, and its step trace when the session kept one; ``deferred``:
     the kernel checks it only when the window asks (``check_deferred``)."""
-    steps = getattr(call, "steps", None)
     return CallData(
         index=call.index, cell=call.cell, line=call.line,
         root=RootData(name=call.root_name, grad_fn=call.root_grad_fn, shape=tuple(call.root_shape)),
@@ -227,10 +226,16 @@ def call_data(call, hint: str | None = None, *, deferred: bool = False) -> CallD
                          numeric=array(leaf.grad)) for leaf in call.leaves],
         pending_check=checkable(call) and not deferred,
         check_deferred=checkable(call) and deferred,
-        steps=steps.to_data() if steps is not None and _steppable(call.graph) else None,
+        steps=steps_data(call) if not deferred else None,   # a deferred call's: with its check
         groups=[ModuleGroupData(label=g.label, name=g.name, ops=list(g.ops), params=list(g.params),
                                 depth=g.depth) for g in getattr(call, "groups", ())],
     )
+
+
+def steps_data(call) -> dict | None:
+    """The call's step trace as plain data, when the session kept one (and the graph is not too big)."""
+    steps = getattr(call, "steps", None)
+    return steps.to_data() if steps is not None and _steppable(call.graph) else None
 
 
 MAX_STEPPED_NODES = 500   # a bigger graph's step trace stays in the kernel (it is megabytes of events)

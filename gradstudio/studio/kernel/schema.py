@@ -373,7 +373,8 @@ class CallData(Record):
     ``pending_check`` is True while its formulas are being derived; ``check_deferred``
     is True when the kernel checks it only when asked (one of a loop's calls that share
     a graph structure: the last is checked, the others when the window selects them,
-    :mod:`gradstudio.studio.derive_plan`); ``steps`` is the
+    :mod:`gradstudio.studio.derive_plan`; such a call comes without its ``steps``,
+    which follow in a ``CallSteps`` message with its check); ``steps`` is the
     engine's step trace as plain data (``gradstudio.autograd.events.Trace.to_data()``),
     when the session records it."""
 
@@ -617,6 +618,15 @@ class Deriving(Message):
 @record("call_checked")
 class CallChecked(Message):
     check: CheckData
+
+
+@record("call_steps")
+class CallSteps(Message):
+    """The step trace of a call whose check was deferred (its ``CallData`` came
+    without it): sent with that call's check, when the window asks for it."""
+
+    call: int
+    steps: dict[str, Plain] | None = None
 
 
 @record("tensors")

@@ -117,6 +117,9 @@ class KernelService:
         timeout = float(request.get("timeout", DEFAULT_DERIVE_TIMEOUT))
         by_index = {c.index: c for c in self.session.backward_calls}
         calls = [by_index[i] for i in request.get("calls", []) if i in by_index]
+        if request.get("steps"):      # a deferred call's step trace, which its record came without
+            for call in calls:
+                self.send(schema.CallSteps(call=call.index, steps=kernel_data.steps_data(call)))
         self.check_calls([c for c in calls if kernel_data.checkable(c)], timeout)
 
     def sweep(self, request):
