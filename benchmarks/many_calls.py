@@ -1,10 +1,12 @@
 """A training loop in the window: how long until 200 recorded backward calls are shown.
 
-    python benchmarks/many_calls.py [--steps N] [--runs R] [--profile] [--top K]
+    python benchmarks/many_calls.py [--steps N] [--runs R] [--profile] [--sort KEY] [--top K]
 
 Opens the main window offscreen with ``resources/examples/training_loop.py``
 (its ``steps = 200`` replaced by ``--steps``), presses Run all and waits until
-every part is idle: console output in, the kernel idle with every check back,
+every part is idle — ``--runs`` times in the same window (default 2: the first
+with a cold kernel, which imports torch and makes the symbolic worker's first
+derivation; then warm) — console output in, the kernel idle with every check back,
 the Calls list holding every call, Plots' loss curve drawn with one point per
 step, every panel idle. In the same run it times the same script in a plain
 ``python`` process (``import gradstudio as torch``) as the baseline, and prints
@@ -111,9 +113,12 @@ class SlotMeter:
         self.app.removeEventFilter(self.filter)
 
 
-def measure(app, args, path: str) -> dict:
+def measure(app, args, path: str) -> list:
+    """One window; Run all ``args.runs`` times (the first with a cold kernel: torch and
+    the symbolic worker's first derivation; the later ones warm). A result per run."""
     from gradstudio.ui.snapshot import all_done, scratch_window, wait_until
 
+    results = []
     with scratch_window(app) as window:
         window.resize(1600, 1000)
         window.show()
@@ -124,15 +129,14 @@ def measure(app, args, path: str) -> dict:
             raise SystemExit("the kernel did not start")
         wait_until(app, lambda: False, 1.0)     # let the worker's sympy import settle
         received = collections.Counter()
-        sizes = collections.Counter()
         arrived: dict = {}                  # message type -> seconds after Run all of its last one
+        start = time.perf_counter()
 
         def on_message(message):
             name = type(message).__name__
             received.update([name])
             arrived[name] = time.perf_counter() - start
 
-        start = time.perf_counter()
         client.message.connect(on_message)
         client.cellFinished.connect(lambda m: arrived.__setitem__(f"cell {m.run.cell} finished",
                                                                   time.perf_counter() - start))
@@ -148,45 +152,68 @@ def measure(app, args, path: str) -> dict:
             lines = view.figure.axes[0].get_lines() if view is not None and view.figure.axes else []
             return len(lines[0].get_xdata()) if lines else 0
 
-        def done() -> bool:
-            return (all_done(window) and len(window.model.calls.records) >= args.steps
-                    and window.model.console.running_cell is None and plotted() >= args.steps)
-
         meter = SlotMeter(app)
-        profile = None
-        if args.profile:
-            import cProfile
-            profile = cProfile.Profile()
-            profile.enable()
-        kernel_cpu = cpu_of(client.pids())
-        meter.reset()
-        start, gui = time.perf_counter(), time.thread_time()
-        window.runner.run_all()
-        if not wait_until(app, done, 900, poll=0.002):
-            raise SystemExit(f"the run did not finish: {len(window.model.calls.records)} calls")
-        seconds, gui = time.perf_counter() - start, time.thread_time() - gui
-        kernel_cpu = cpu_of(client.pids()) - kernel_cpu
-        print(f"  (measured: {seconds:.2f} s to idle, GUI CPU {gui:.2f} s, kernel CPU {kernel_cpu:.2f} s)", flush=True)
-        if profile is not None:
-            profile.disable()
+        for run in range(args.runs):
+            inside, process = plain_seconds(path)
+            expected = args.steps * (run + 1)         # calls accumulate over the runs
+
+            def done() -> bool:
+                return (all_done(window) and len(window.model.calls.records) >= expected
+                        and window.model.console.running_cell is None and plotted() >= expected)
+
+            profile = None
+            if args.profile:
+                import cProfile
+                profile = cProfile.Profile()
+                profile.enable()
+            received.clear()
+            arrived.clear()
+            kernel_cpu = cpu_of(client.pids())
+            meter.reset()
+            start, gui = time.perf_counter(), time.thread_time()
+            window.runner.run_all()
+            if not wait_until(app, done, 900, poll=0.002):
+                raise SystemExit(f"the run did not finish: {len(window.model.calls.records)} calls")
+            seconds, gui = time.perf_counter() - start, time.thread_time() - gui
+            kernel_cpu = cpu_of(client.pids()) - kernel_cpu
+            if profile is not None:
+                profile.disable()
+            checks = [r.check for r in window.model.calls.call_list() if r.check is not None]
+            derived = sum(1 for c in checks if any(leaf.formula_kind not in (None, "none") for leaf in c.leaves))
+            results.append(dict(inside=inside, process=process, seconds=seconds, gui=gui, longest=meter.longest,
+                                kernel=kernel_cpu, calls=len(window.model.calls.records), checks=len(checks),
+                                derived=derived, received=dict(received), points=plotted(), arrived=dict(arrived),
+                                listed=calls_list.count() if calls_list is not None else None,
+                                slow=sorted(meter.stretches, reverse=True)[:5]))
+            report(args, run, results[-1])
+            if profile is not None:
+                import pstats
+                pstats.Stats(profile).sort_stats(args.sort).print_stats(args.top)
         meter.close()
-        checks = [r.check for r in window.model.calls.call_list() if r.check is not None]
-        derived = sum(1 for c in checks if any(leaf.formula_kind not in (None, "none") for leaf in c.leaves))
-        result = dict(seconds=seconds, gui=gui, longest=meter.longest, kernel=kernel_cpu,
-                      calls=len(window.model.calls.records), checks=len(checks), derived=derived,
-                      received=dict(received), points=plotted(), arrived=arrived,
-                      listed=calls_list.count() if calls_list is not None else None,
-                      slow=sorted(meter.stretches, reverse=True)[:5])
-        if profile is not None:
-            import pstats
-            pstats.Stats(profile).sort_stats(args.sort).print_stats(args.top)
-    return result
+    return results
+
+
+def report(args, run: int, r: dict):
+    target = 2 * r["process"] + 1.0
+    print(f"run {run + 1} ({'cold kernel' if run == 0 else 'warm kernel'}): {args.steps} steps")
+    print(f"  plain python: {r['inside']:.2f} s in the script, {r['process']:.2f} s for the process")
+    print(f"  window: {r['seconds']:.2f} s from Run all to every part idle "
+          f"({r['seconds'] / r['process']:.1f}× plain; target ≤ 2× + 1 s = {target:.1f} s: "
+          f"{'met' if r['seconds'] <= target else 'NOT met'})")
+    print(f"  GUI thread CPU {r['gui']:.2f} s, longest stretch between two events "
+          f"{r['longest'] * 1e3:.0f} ms (slowest: {', '.join(f'{s * 1e3:.0f}' for s in r['slow'])} ms)")
+    print(f"  kernel CPU (kernel + symbolic worker) {r['kernel']:.2f} s")
+    print(f"  calls {r['calls']} (listed {r['listed']}), checked {r['checks']}, with formulas {r['derived']}, "
+          f"loss curve points {r['points']}")
+    print(f"  comm messages: {r['received']}")
+    print("  last arrivals (s after Run all): " + ", ".join(
+        f"{name} {when:.2f}" for name, when in sorted(r["arrived"].items(), key=lambda item: item[1])), flush=True)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=2, help="presses of Run all in one window (the first cold)")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--top", type=int, default=40)
@@ -198,24 +225,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="gradstudio-many-") as folder:
         path = os.path.join(folder, "training_loop.py")
         Path(path).write_text(script_text(args.steps))
-        for run in range(args.runs):
-            inside, process = plain_seconds(path)
-            r = measure(app, args, path)
-            target = 2 * process + 1.0
-            print(f"run {run + 1}: {args.steps} steps")
-            print(f"  plain python: {inside:.2f} s in the script, {process:.2f} s for the process")
-            print(f"  window: {r['seconds']:.2f} s from Run all to every part idle "
-                  f"({r['seconds'] / process:.1f}× plain; target ≤ 2× + 1 s = {target:.1f} s: "
-                  f"{'met' if r['seconds'] <= target else 'NOT met'})")
-            print(f"  GUI thread CPU {r['gui']:.2f} s, longest stretch between two events "
-                  f"{r['longest'] * 1e3:.0f} ms (slowest: "
-                  f"{', '.join(f'{s * 1e3:.0f}' for s in r['slow'])} ms)")
-            print(f"  kernel CPU (kernel + symbolic worker) {r['kernel']:.2f} s")
-            print(f"  calls {r['calls']}, checked {r['checks']}, with formulas {r['derived']}, "
-                  f"listed {r['listed']}, loss curve points {r['points']}")
-            print(f"  comm messages: {r['received']}")
-            print("  last arrivals (s after Run all): " + ", ".join(
-                f"{name} {when:.2f}" for name, when in sorted(r["arrived"].items(), key=lambda item: item[1])))
+        measure(app, args, path)
 
 
 if __name__ == "__main__":

@@ -145,3 +145,39 @@ def test_picking_a_call_in_the_graph_panels_list_asks_for_its_check(qtbot, app):
     assert graph.calls.count() == STEPS                      # the Calls list: every call
     graph.calls.setCurrentIndex(graph.calls.findData(5))     # as the user picks it
     assert checks_asked(client) == [[5]] and graph.document.call == 5
+
+
+LOOP = """import torch
+x = torch.tensor([1.0, 2.0, 3.0, 4.0])
+y = 2 * x
+w = torch.tensor(0.5, requires_grad=True)
+for step in range(200):
+    loss = ((w * x - y) ** 2).mean()
+    loss.backward()
+    with torch.no_grad():
+        w -= 0.01 * w.grad
+    w.grad.zero_()
+"""
+
+
+def test_a_200_call_loop_in_the_window(qtbot, window, helpers):
+    from gradstudio.ui.panels.plots import TABS
+    plots, graph = window.panel("plots"), window.panel("graph")
+    plots.tabs.setCurrentIndex(TABS.index("loss"))
+    checked, derived = [], []
+    window.runner.client.callChecked.connect(checked.append)
+    window.runner.client.deriving.connect(derived.append)
+    helpers.set_script(window, LOOP)
+    window.actions["run_all"].trigger()
+    helpers.wait_idle(qtbot, window, timeout=120000)
+    qtbot.waitUntil(lambda: not plots.is_busy() and "loss" in plots.views, timeout=60000)
+    records = window.model.calls.call_list()
+    assert len(records) == 200 and graph.calls.count() == 200          # every call recorded and listed
+    (line,) = plots.views["loss"].canvas.figure.axes[0].get_lines()
+    assert len(line.get_ydata()) == 200                                 # the loss curve: every step
+    last = records[-1]
+    assert last.check is not None and last.check.agree                 # Compare's ✓ on the last call
+    assert "all agree" in window.panel("compare").sections[last.index].text(0)
+    assert [c.index for c in checked] == [last.index]                  # one check, one derivation
+    assert [d.call for d in derived] == [last.index]
+    assert sum(r.deferred for r in records) == 199
