@@ -1,8 +1,8 @@
 # GradStudio example: a training loop with torch.nn and torch.optim.
 # A two-layer network learns y = sin(x) + noise. Every loss.backward() is a
-# recorded backward call: Compare checks each against finite differences (and
-# torch), and — since every step has the same graph — the symbolic side derives
-# the formulas of the last step only (each other call says so in Compare). The
+# recorded backward call and listed in the Graph panel. Every step has the same
+# graph, so the last one is checked at once (closed forms, finite differences,
+# torch) and each other step when you select it (Compare says so beside it). The
 # Plots panel's Loss curve tab draws the loss of every recorded call; the
 # parameters are named model.0.weight … everywhere.
 

@@ -337,7 +337,7 @@ class ComparePanel(QWidget):
         or checked — 200 calls are 200 lines, not a thousand rows laid out again and again."""
         added = []
         for index in indices:
-            section = QTreeWidgetItem(self.tree)
+            section = QTreeWidgetItem()
             section.setData(0, ROLE_KEY, (index, None))
             section.setData(0, ROLE_KIND, "section")
             font = section.font(0)
@@ -345,13 +345,18 @@ class ComparePanel(QWidget):
             section.setFont(0, font)
             section.setChildIndicatorPolicy(QTreeWidgetItem.ChildIndicatorPolicy.ShowIndicator)
             self.sections[index] = section
+            record = self.model.calls.call(index)
+            if record is not None and record.deferred:
+                self._refresh_call(index)     # its header, before it is in the tree: no row measured per field
             added.append((index, section))
+        self.tree.addTopLevelItems([section for _, section in added])
         # spanning lays the tree out now, before the rows exist: once for the whole batch
         # (the first span lays it out; the others find it laid out)
         for index, section in added:
             section.setFirstColumnSpanned(True)
         for index, section in added:
-            self._refresh_call(index)
+            if index not in self._described:
+                self._refresh_call(index)
             if section.childCount():
                 section.setExpanded(True)
         if added:
