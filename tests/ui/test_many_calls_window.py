@@ -6,7 +6,8 @@ Compare builds a deferred call's rows only when it is looked at; the panels take
 one cell's calls as one batch (``callsAdded``)."""
 from __future__ import annotations
 
-import numpy as np
+import threading
+
 import pytest
 from PySide6.QtCore import QObject, Signal
 
@@ -18,7 +19,7 @@ from gradstudio.ui.panels.compare import ComparePanel
 from gradstudio.ui.panels.plots import PlotsPanel
 from gradstudio.ui.runner import Runner
 
-from test_plots_panel import recorded_call
+from test_plots_panel import recorded_call, settle
 
 pytestmark = [
     pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints"),
@@ -59,6 +60,7 @@ def check_of(call) -> CheckData:
 
 @pytest.fixture
 def app(qtbot):
+    threads = set(threading.enumerate())
     model = AppModel()
     client = FakeClient()
     runner = Runner(model, client)
@@ -71,7 +73,11 @@ def app(qtbot):
     calls = loop_calls()
     model.finish_cell(RunData(cell=1, execution_count=1, backward_calls=list(range(STEPS))), calls, [])
     client.callChecked.emit(check_of(calls[-1]))        # the kernel's check of the last call
-    return model, client, runner, compare, plots, calls
+    yield model, client, runner, compare, plots, calls
+    settle(qtbot, plots)
+    # matplotlib's and mathtext's background imports end before the check that nothing is left running
+    qtbot.waitUntil(lambda: not [t for t in threading.enumerate() if t not in threads and t.is_alive()],
+                    timeout=60000)
 
 
 def checks_asked(client) -> list:
@@ -84,6 +90,7 @@ def test_every_call_is_listed_and_only_the_last_ones_rows_are_built(app):
     with_rows = [index for index, section in compare.sections.items() if section.childCount()]
     assert with_rows == [STEPS - 1]
     assert "checked when selected" in compare.sections[3].text(0)
+    assert "checked when you select it" in compare.sections[3].toolTip(0)
     assert "all agree" in compare.sections[STEPS - 1].text(0)
     assert runner.is_idle() and checks_asked(client) == []      # nothing waits for the 199 others
 

@@ -83,6 +83,9 @@ def describe_call(record, colors: dict, tensor_of, shown=_as_recorded, *, rows: 
     section = Section(text=f"#{index}  {record.title()}{'  ·  ' + grad_fn if grad_fn else ''}  ·  {where}{state}",
                       tip=f"backward call #{index}: {record.title()} at {where}",
                       bad=record.check is not None and not record.check.agree, rows=[])
+    if record.deferred:
+        section.tip += (" — checked when you select it: it shares its graph with a later call of the "
+                        "loop, which was checked at once")
     if record.status == "error":
         lines = [(f"{data.error_type or 'Error'}: {data.error}", "error")]
         if data.hint:
