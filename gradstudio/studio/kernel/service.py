@@ -12,7 +12,9 @@ built by :mod:`gradstudio.studio.kernel.records`):
   messages, :func:`~gradstudio.studio.kernel.records.split_graphs`), the named tensors;
 * :meth:`check_calls` — ``Deriving``, then one ``CallChecked`` per call
   (derivation in the symbolic worker + three-way comparison; a loop's repeated
-  graph is derived only on its last calls, see :mod:`gradstudio.studio.derive_plan`),
+  graph is derived only on its last calls, see :mod:`gradstudio.studio.derive_plan`;
+  a graph derived before, values and all — a re-run cell —, is not derived again,
+  see :mod:`gradstudio.studio.kernel.derivations`),
   cancelled ones marked as such after an interrupt;
 * :meth:`handle` — the requests that are not cells: ``check``, ``sweep``,
   ``jacobian``, ``tensors``, ``local_derivatives`` (see :mod:`gradstudio.studio.kernel.worker` for their fields).
@@ -36,11 +38,10 @@ import traceback
 from typing import Callable
 
 from gradstudio.studio.kernel import schema
+from gradstudio.studio.kernel.derivations import DerivationCache
 
 DEFAULT_DERIVE_TIMEOUT = 10.0
 CANCELLED = "derivation cancelled (interrupted)"
-
-
 
 
 class KernelService:
@@ -50,6 +51,7 @@ class KernelService:
         self.session = session
         self.send = send
         self.worker = None
+        self.derivations = DerivationCache()   # a re-run cell's unchanged graph is not derived again
         self.interruptible = False       # SIGINT raises KeyboardInterrupt only while True
         self.interrupt_pending = False   # an interrupt arrived: skip the rest of the request
 
@@ -274,8 +276,8 @@ class KernelService:
                 elif timeout is not None:
                     self.send(schema.Deriving(call=call.index,
                                               leaves=[leaf.name for leaf in call.leaves]))
-                    formulas = self.worker.derive(call.graph, call.gradient,
-                                                  [leaf.vertex for leaf in call.leaves], timeout)
+                    formulas = self.derivations.derive(self.worker, call.graph, call.gradient,
+                                                       [leaf.vertex for leaf in call.leaves], timeout)
                 check = derive_plan.noted(compare.check_call(call, formulas, symbolic_error=note,
                                                              torch_gradients=_torch_gradients(call)), note)
                 self.interruptible = False
