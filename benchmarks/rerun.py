@@ -66,6 +66,7 @@ def _gs_probe():
     bridge.cell_finished = timed("extension post-run (records + checks)", bridge.cell_finished)
     service.cell_finished = timed("CellFinished: records built and sent", service.cell_finished)
     service.check_calls = timed("checks (derive + compare + send)", service.check_calls)
+    service.quick_checks = timed("  checks sent with the cell (derived before)", service.quick_checks)
     worker = service.worker
     worker.derive = timed("  sympy derivation (symbolic worker)", worker.derive)
     service_module._torch_gradients = timed("  torch replay (oracle)", service_module._torch_gradients)
@@ -253,6 +254,8 @@ def measure(app, args, kernel: str) -> list:
         client = window.runner.client
         client.cellFinished.connect(lambda *_: events.setdefault("output", time.perf_counter()))
         client.callChecked.connect(lambda *_: events.setdefault("checked", time.perf_counter()))
+        client.cellFinished.connect(lambda message: getattr(message, "checks", None)   # checks with the cell
+                                    and events.setdefault("checked", time.perf_counter()))
         plots = window.panels.get("plots")
 
         def frames():

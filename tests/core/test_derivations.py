@@ -123,3 +123,57 @@ def test_the_kernel_service_checks_a_rerun_without_a_second_derivation(monkeypat
     assert [(l.formula, l.simplified, l.latex, l.agree, l.symbolic.tolist()) for l in first.leaves] == \
         [(l.formula, l.simplified, l.latex, l.agree, l.symbolic.tolist()) for l in second.leaves]
     assert second.agree and second.leaves[0].simplified
+
+
+def test_a_rerun_cell_s_check_rides_in_its_cell_finished(monkeypatch):
+    monkeypatch.setenv("GRADSTUDIO_NO_TORCH", "1")
+    sent = []
+    session = Session("<test>")
+    service = KernelService(session, sent.append)
+    service.worker = worker = InProcessWorker()
+
+    def run_cell(source=TUTORIAL):
+        sent.clear()
+        run = session.run_cell(source)
+        service.cell_finished(run, 1, early_timeout=10.0)
+        service.check_new_calls(run, 10.0)
+        return [type(m).__name__ for m in sent], next(m for m in sent if type(m).__name__ == "CellFinished")
+
+    kinds, finished = run_cell()                 # first time: derived after the cell, as ever
+    assert finished.checks == [] and kinds == ["CellFinished", "Deriving", "CallChecked"]
+    first = sent[-1].check
+    kinds, finished = run_cell()                 # again: the check goes with the calls
+    assert kinds == ["CellFinished"] and worker.jobs == 1
+    (check,) = finished.checks
+    (call,) = finished.calls
+    assert check.index == call.index != first.index
+    assert [(l.simplified, l.agree) for l in check.leaves] == [(l.simplified, l.agree) for l in first.leaves]
+    # numbers only (derive off): nothing rides with the cell, the check follows it
+    sent.clear()
+    run = session.run_cell(TUTORIAL)
+    service.cell_finished(run, 1, early_timeout=None)
+    service.check_new_calls(run, None)
+    assert [type(m).__name__ for m in sent] == ["CellFinished", "CallChecked"] and sent[0].checks == []
+
+
+def test_a_cell_with_many_calls_or_a_new_graph_is_checked_after_it(monkeypatch):
+    monkeypatch.setenv("GRADSTUDIO_NO_TORCH", "1")
+    from gradstudio.studio.kernel import service as service_module
+    sent = []
+    session = Session("<test>")
+    service = KernelService(session, sent.append)
+    service.worker = InProcessWorker()
+    loop = "import torch\nw = torch.ones(2, requires_grad=True)\nfor _ in range({n}):\n    (w * w).sum().backward()\n"
+    for _ in range(2):
+        sent.clear()
+        run = session.run_cell(loop.format(n=service_module.QUICK_CALLS + 1))
+        service.cell_finished(run, 1, early_timeout=10.0)
+        service.check_new_calls(run, 10.0)
+    finished = next(m for m in sent if type(m).__name__ == "CellFinished")
+    assert finished.checks == []
+    assert sum(type(m).__name__ == "CallChecked" for m in sent) == service_module.QUICK_CALLS + 1
+    sent.clear()
+    run = session.run_cell(TUTORIAL.replace("* 3", "* 5"))     # never derived: after the cell
+    service.cell_finished(run, 1, early_timeout=10.0)
+    service.check_new_calls(run, 10.0)
+    assert sent[0].checks == [] and [type(m).__name__ for m in sent][-1] == "CallChecked"

@@ -241,12 +241,12 @@ class ComparePanel(QWidget):
         they may have changed (:attr:`_heights_stale`) — measuring every row of every call
         is what a re-run's new section would otherwise pay for, once per call shown."""
         self._unseen = True
-        self._fit_columns()
+        self._fit_columns()             # a column that changes width repaints itself
         if self._heights_stale:
             self._heights_stale = False
             self.tree.doItemsLayout()
-        self._keep_in_view()
-        self.tree.viewport().update()
+            self.tree.viewport().update()
+        self._keep_in_view()            # (scrolling repaints what it moves)
 
     def _fit_columns(self):
         """Each column as wide as its contents want, and all of them within the viewport:

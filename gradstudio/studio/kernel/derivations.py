@@ -83,6 +83,10 @@ class DerivationCache:
                 self._answers.popitem(last=False)
         return formulas
 
+    def knows(self, graph, gradient, leaf_ids) -> bool:
+        """Whether :meth:`derive` would answer from memory (no sympy, no worker)."""
+        return key(graph, gradient, leaf_ids) in self._answers
+
     def clear(self):
         self._answers.clear()
 
