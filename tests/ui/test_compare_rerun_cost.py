@@ -27,12 +27,16 @@ def add_call(model, index: int):
     model.finish_cell(RunData(cell=1, execution_count=index + 1, backward_calls=[index]), [call], [])
 
 
-def check_call(model, index: int):
+def check_of(index: int) -> CheckData:
     leaf = LeafCheckData(name="w", vertex=0, shape=(2,), numeric=GRAD, symbolic=GRAD, finite_difference=GRAD,
                          unsampled=np.zeros(2, bool), mismatch=np.zeros(2, bool), max_abs_error=0.0, agree=True,
                          formula_kind="elementwise", formula="2*w", simplified="2*w", element_symbol="w",
                          symbols=[("w", "an element of w")])
-    model.calls.set_check(CheckData(index=index, agree=True, leaves=[leaf]))
+    return CheckData(index=index, agree=True, leaves=[leaf])
+
+
+def check_call(model, index: int):
+    model.calls.set_check(check_of(index))
 
 
 @pytest.fixture
@@ -115,3 +119,28 @@ def test_empty_cells_measure_as_qt_measures_them_and_only_once_per_font(qtbot, p
     big.setPointSizeF(option.font.pointSizeF() * 2)
     option.font = big
     assert delegate.sizeHint(option, index) == base(delegate, option, index)   # a new font: measured anew
+
+
+def test_a_check_that_comes_with_its_call_is_built_once(qtbot, panel, monkeypatch):
+    model = panel.model
+    built, seen_at_add = [], []
+    original = panel._row_item
+    monkeypatch.setattr(panel, "_row_item", lambda *args: built.append(args[1].kind) or original(*args))
+    model.calls.callAdded.connect(lambda index: seen_at_add.append(model.calls.call(index).check))
+    check = check_of(5)
+    nodes = [NodeData(id=0, kind="leaf", label="w", name="w", shape=(2,)),
+             NodeData(id=1, kind="op", label="z", name="z", shape=(), is_root=True)]
+    call = CallData(index=5, cell=1, line=3, root=RootData("z", "SumBackward0", ()),
+                    graph=GraphData(root=1, nodes=nodes), leaves=[LeafData("w", 0, (2,), GRAD)],
+                    pending_check=True)
+    model.finish_cell(RunData(cell=1, execution_count=6, backward_calls=[5]), [call], [], [check])
+    assert seen_at_add == [check] and not model.calls.call(5).pending
+    rows = len(built)
+    assert rows >= 1
+    model.calls.set_check(check)            # the client's callChecked that follows: nothing to rebuild
+    assert len(built) == rows
+    leaf = next(panel.sections[5].child(i) for i in range(panel.sections[5].childCount())
+                if panel.sections[5].child(i).data(0, Qt.ItemDataRole.UserRole + 1) == "leaf")
+    from gradstudio.ui.panels.compare import SIMPLIFIED
+    assert leaf.text(SIMPLIFIED) == "2*w"
+
