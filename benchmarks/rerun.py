@@ -20,6 +20,13 @@ plots render in a worker thread), which other processes do not inflate. The
 polling that watches for idleness runs on the GUI thread too; it asks each
 panel ``is_busy()`` about once a millisecond, so a costly ``is_busy`` shows here.
 ``--profile`` prints where the GUI thread spent the re-runs (cProfile; ``--sort``, ``--top``).
+``--breakdown`` (IPython kernel) prints the re-run stage by stage: in the kernel, the
+extension's steps (records, checks, derivation, encoding, the comm send; a probe run
+silently in the kernel first); for each message, when the kernel made it, when the GUI
+thread took it and what its dispatch and slots cost; reading, decoding, read turns; the
+slots' share (cProfile, inflated). A check that cost no derivation (a re-run cell's
+graph, derived before) comes in the cell's own CellFinished: "checked" is then when
+the cell's records arrived.
 
 "Busy until" is when the poll last found a part busy; a poll waits for the GUI
 thread, so a part that finished while the thread was busy elsewhere is seen
