@@ -129,7 +129,8 @@ class JupyterClient(QObject):
     cellStarted = Signal(object)      # schema.CellStarted
     cellFinished = Signal(object)     # schema.CellFinished, big graphs joined, IOPub's outputs first
     deriving = Signal(object)         # schema.Deriving
-    callChecked = Signal(object)      # the schema.CheckData of a CallChecked message
+    callChecked = Signal(object)      # the schema.CheckData of a CallChecked message (or of a
+                                      # CellFinished's checks, after cellFinished)
     tensorsReceived = Signal(object)  # [schema.TensorData]
     sweepReceived = Signal(object)    # schema.SweepData
     requestDone = Signal(object)      # schema.Done
@@ -422,6 +423,8 @@ class JupyterClient(QObject):
                 run.finished = record
                 run.outputs = []
             self.cellFinished.emit(record)
+            for check in record.checks:     # (the window took them with the calls; said as ever)
+                self.callChecked.emit(check)
         elif isinstance(record, schema.Deriving):
             self.deriving.emit(record)
         elif isinstance(record, schema.CallChecked):

@@ -492,11 +492,14 @@ class AppModel(QObject):
         self.kernel = KernelStateModel(self)
         self.generation = 0              # which kernel made the calls (they are cleared on restart)
 
-    def finish_cell(self, run: RunData, calls: list, tensors: list | None):
+    def finish_cell(self, run: RunData, calls: list, tensors: list | None, checks=()):
         """A cell ended: its run for the console, its backward calls, and the named
-        tensors (None keeps the tensors shown so far: the kernel could not describe them)."""
+        tensors (None keeps the tensors shown so far: the kernel could not describe them).
+        ``checks`` that came with the calls are theirs from the start, so a panel builds
+        a re-run call's rows once (its ``callChecked`` follows, from the kernel client)."""
         self.console.finish_run(run)
-        self.calls.add_many([CallRecord(data.index, data, generation=self.generation,
+        checked = {check.index: check for check in checks}
+        self.calls.add_many([CallRecord(data.index, data, check=checked.get(data.index), generation=self.generation,
                                         execution_count=run.execution_count) for data in calls])
         if tensors is not None:
             self.tensors.set_tensors(tensors)

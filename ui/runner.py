@@ -200,7 +200,7 @@ class Runner(QObject):
     def _on_cell_finished(self, message: dict):
         if message.run.cell is not None:          # (the editor's runs are not counted)
             self.cells_to_finish = max(0, self.cells_to_finish - 1)
-        self.model.finish_cell(message.run, message.calls, message.tensors)
+        self.model.finish_cell(message.run, message.calls, message.tensors, message.checks)
         self._auto_select(message.calls)
 
     def _auto_select(self, calls: list):

@@ -142,7 +142,11 @@ class ComparePanel(QWidget):
         self._pending: dict = {}                 # render key -> (latex, color, size, dpr)
         self._tints: dict = {}
         self._render_timer = QTimer(self, singleShot=True, interval=0, timeout=self._render_pending)
-        self._relayout_timer = QTimer(self, singleShot=True, interval=30, timeout=self._relayout)
+        self._relayout_timer = QTimer(self, singleShot=True, interval=30, timeout=self._refit)
+        # Row heights Qt measured may be out of date: a formula was rendered since, the
+        # width changed (detail lines wrap anew) or the fonts did. New rows are measured
+        # when they are laid out, so contents that only arrive do not set it.
+        self._heights_stale = False
         self._last_width = -1
         self.formula_windows: list = []
         self._followed = None                    # the item kept in view (see _follow)
@@ -230,11 +234,20 @@ class ComparePanel(QWidget):
 
     def _relayout(self):
         """Row heights and column widths follow the rendered formulas."""
+        self._heights_stale = True
+        self._refit()
+
+    def _refit(self):
+        """Column widths follow the contents; row heights are measured again only when
+        they may have changed (:attr:`_heights_stale`) — measuring every row of every call
+        is what a re-run's new section would otherwise pay for, once per call shown."""
         self._unseen = True
-        self._fit_columns()
-        self.tree.doItemsLayout()
-        self._keep_in_view()
-        self.tree.viewport().update()
+        self._fit_columns()             # a column that changes width repaints itself
+        if self._heights_stale:
+            self._heights_stale = False
+            self.tree.doItemsLayout()
+            self.tree.viewport().update()
+        self._keep_in_view()            # (scrolling repaints what it moves)
 
     def _fit_columns(self):
         """Each column as wide as its contents want, and all of them within the viewport:
@@ -316,6 +329,7 @@ class ComparePanel(QWidget):
             if event.size().width() != self._last_width:      # detail lines wrap anew
                 self._last_width = event.size().width()
                 self.delegate.forget_layouts()
+                self._heights_stale = True
                 self._relayout_timer.start()
         return super().eventFilter(watched, event)
 
@@ -350,13 +364,17 @@ class ComparePanel(QWidget):
                 self._refresh_call(index)     # its header, before it is in the tree: no row measured per field
             added.append((index, section))
         self.tree.addTopLevelItems([section for _, section in added])
-        # spanning lays the tree out now, before the rows exist: once for the whole batch
-        # (the first span lays it out; the others find it laid out)
+        # Spanning lays the tree out at once: the headers that stay headers (deferred calls)
+        # are spanned together, once for the whole batch; a call with rows has its header
+        # spanned with its rows (spanning it alone first laid the tree out once more).
         for index, section in added:
-            section.setFirstColumnSpanned(True)
+            if index in self._described:
+                section.setFirstColumnSpanned(True)
         for index, section in added:
             if index not in self._described:
-                self._refresh_call(index)
+                self._refresh_call(index, span_section=True)
+                if not section.isFirstColumnSpanned():     # (no record to describe yet)
+                    section.setFirstColumnSpanned(True)
             if section.childCount():
                 section.setExpanded(True)
         if added:
@@ -367,7 +385,7 @@ class ComparePanel(QWidget):
         if vertex is None and item.data(0, ROLE_KIND) == "section" and not item.childCount():
             self._refresh_call(call)          # a deferred call's rows, now that they are looked at
 
-    def _refresh_call(self, index: int):
+    def _refresh_call(self, index: int, span_section: bool = False):
         record = self.model.calls.call(index)
         section = self.sections.get(index)
         if record is None or section is None:
@@ -390,7 +408,9 @@ class ComparePanel(QWidget):
         spanned = [self._row_item(section, row, colors) for row in described.rows]
         # Spanning a row lays the whole tree out at once (QTreeView::setFirstColumnSpanned
         # executes the posted layout): span them after every row is in, so that is once.
-        for item in spanned:
+        # A new call's header is spanned with them (spanning it alone first laid the tree
+        # out once more).
+        for item in ([section] if span_section else []) + spanned:
             if item.data(0, ROLE_KIND) != "leaf":
                 item.setFirstColumnSpanned(True)
         if first_rows and not self.model.calls.adding:
@@ -625,6 +645,7 @@ class ComparePanel(QWidget):
             self._update_fonts()
             self._tints.clear()
             self.delegate.forget_layouts()
+            self._heights_stale = True
             self._described.clear()              # the colours changed: every row again
             for index in list(self.sections):
                 self._refresh_call(index)

@@ -55,6 +55,7 @@ class FormulaDelegate(QStyledItemDelegate):
         self._documents: dict = {}
         self._pretty_sizes: dict = {}
         self._formula_sizes: dict = {}
+        self._empty = None            # (font, decoration size, size) of a cell with nothing in it
 
     # -- detail lines ------------------------------------------------------------------------------
     def document(self, text: str, width: int, font: QFont) -> QTextDocument:
@@ -95,6 +96,7 @@ class FormulaDelegate(QStyledItemDelegate):
     def forget_layouts(self):
         """Drop the wrapped lines' layouts (the width or the fonts changed)."""
         self._documents.clear()
+        self._empty = None
 
     # -- sizes ---------------------------------------------------------------------------------------
     def sizeHint(self, option, index):
@@ -103,6 +105,14 @@ class FormulaDelegate(QStyledItemDelegate):
             doc = self.document(index.data(ROLE_HTML) or "", self.detail_width(), option.font)
             return QSize(int(doc.idealWidth()), int(doc.size().height()) + 2)
         formula = index.data(ROLE_FORMULA)
+        if kind is None and formula is None and self._is_empty(index):
+            # Most cells are empty (a header's or an explanation's columns past the first):
+            # the tree measures each of them in every layout, and all measure the same.
+            empty = self._empty
+            if empty is None or empty[0] != option.font or empty[1] != option.decorationSize:
+                empty = self._empty = (QFont(option.font), QSize(option.decorationSize),
+                                       super().sizeHint(option, index))
+            return QSize(empty[2])
         if isinstance(formula, Formula) and kind != "formula":
             # The tree asks for every cell whenever a row changes: a formula's size is
             # worked out once, when it is final (rendered, or shown as text for good).
@@ -118,6 +128,14 @@ class FormulaDelegate(QStyledItemDelegate):
             size = self._formula_size(option, base, formula)
             return QSize(0, size.height())
         return self._formula_size(option, base, formula, key)
+
+    @staticmethod
+    def _is_empty(index) -> bool:
+        """Nothing in the cell that has a size: no text, icon, check box or font of its own."""
+        return (index.data(Qt.ItemDataRole.DisplayRole) in (None, "")
+                and index.data(Qt.ItemDataRole.DecorationRole) is None
+                and index.data(Qt.ItemDataRole.CheckStateRole) is None
+                and index.data(Qt.ItemDataRole.FontRole) is None)
 
     def _formula_size(self, option, base, formula, key=None):
         shown = self.panel.formula_shown(formula, False)

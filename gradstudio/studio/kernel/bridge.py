@@ -8,7 +8,8 @@ The window (``gradstudio.ui.jupyter_client``) opens a comm with target
   is shifted down to the cell's first line in the file (so tracebacks, error
   lines and backward calls name the file's lines), and when it ends the comm
   carries ``CellFinished`` (the run, the new backward calls with their graphs,
-  the named tensors), then ``Deriving``/``CallChecked`` per call — the same
+  the named tensors, and the checks that cost no derivation: a re-run cell's), then
+  ``Deriving``/``CallChecked`` per call still to check — the same
   typed messages (:mod:`gradstudio.studio.kernel.schema`) the pipe kernel sends, made by the same
   :class:`~gradstudio.studio.kernel.service.KernelService`. The cell's own
   output (streams, ``Out[n]``, figures, IPython's traceback) travels on IOPub
@@ -144,9 +145,10 @@ class Bridge:
                 pass
         service = self.service
         service.interrupt_pending = run.error_type == "KeyboardInterrupt"
-        service.cell_finished(run, meta.get("first_line"))
-        timeout = float(meta.get("timeout", 10.0))
-        service.check_new_calls(run, timeout if meta.get("derive", True) else None)
+        timeout = float(meta.get("timeout", 10.0)) if meta.get("derive", True) else None
+        # the checks a re-run cell's graph makes quickly go with it (derive off: after it, as before)
+        service.cell_finished(run, meta.get("first_line"), early_timeout=timeout)
+        service.check_new_calls(run, timeout)
 
     def _error_line(self, error) -> int | None:
         if isinstance(error, SyntaxError):

@@ -168,7 +168,8 @@ class Extension:
         formulas, torch_values = {}, {}
         if call.status == "ok" and call.graph is not None and call.leaves:
             leaf_ids = [leaf.vertex for leaf in call.leaves]
-            formulas = self.worker().derive(call.graph, call.gradient, leaf_ids, self.derive_seconds)
+            formulas = self.service.derivations.derive(self.worker(), call.graph, call.gradient, leaf_ids,
+                                                       self.derive_seconds)
             if oracle.available():
                 torch_values = oracle.torch_gradients(call.graph, call.gradient, leaf_ids)
         return compare.check_call(call, formulas, torch_gradients=torch_values)

@@ -602,11 +602,14 @@ class GraphChunk(Message):
 @record("cell_finished")
 class CellFinished(Message):
     """A cell ended: its run, its new backward calls, the named tensors (None when the
-    kernel could not describe them: the window keeps what it shows)."""
+    kernel could not describe them: the window keeps what it shows), and the checks of
+    those calls that were quick to make (a re-run cell's graph, derived before): they
+    come with their calls rather than in ``CallChecked`` messages after them."""
 
     run: RunData
     calls: list[CallData] = field(default_factory=list)
     tensors: list[TensorData] | None = None
+    checks: list[CheckData] = field(default_factory=list)
 
 
 @record("deriving")

@@ -12,7 +12,9 @@ built by :mod:`gradstudio.studio.kernel.records`):
   messages, :func:`~gradstudio.studio.kernel.records.split_graphs`), the named tensors;
 * :meth:`check_calls` — ``Deriving``, then one ``CallChecked`` per call
   (derivation in the symbolic worker + three-way comparison; a loop's repeated
-  graph is derived only on its last calls, see :mod:`gradstudio.studio.derive_plan`),
+  graph is derived only on its last calls, see :mod:`gradstudio.studio.derive_plan`;
+  a graph derived before, values and all — a re-run cell —, is not derived again,
+  see :mod:`gradstudio.studio.kernel.derivations`),
   cancelled ones marked as such after an interrupt;
 * :meth:`handle` — the requests that are not cells: ``check``, ``sweep``,
   ``jacobian``, ``tensors``, ``local_derivatives`` (see :mod:`gradstudio.studio.kernel.worker` for their fields).
@@ -36,11 +38,12 @@ import traceback
 from typing import Callable
 
 from gradstudio.studio.kernel import schema
+from gradstudio.studio.kernel.derivations import DerivationCache
 
 DEFAULT_DERIVE_TIMEOUT = 10.0
+QUICK_CALLS = 4        # a cell with more calls gets its checks after it (a loop: see derive_plan)
+QUICK_NODES = 400      # nor is a big graph's finite-difference check made before the cell ends
 CANCELLED = "derivation cancelled (interrupted)"
-
-
 
 
 class KernelService:
@@ -50,8 +53,10 @@ class KernelService:
         self.session = session
         self.send = send
         self.worker = None
+        self.derivations = DerivationCache()   # a re-run cell's unchanged graph is not derived again
         self.interruptible = False       # SIGINT raises KeyboardInterrupt only while True
         self.interrupt_pending = False   # an interrupt arrived: skip the rest of the request
+        self._checked_early: set = set()  # calls whose checks went with their CellFinished
 
     # -- the symbolic worker -------------------------------------------------------------
     def start_worker(self):
@@ -225,12 +230,18 @@ class KernelService:
             self.interruptible = False
 
     # -- a cell's results ------------------------------------------------------------------
-    def cell_finished(self, run, first_line):
+    def cell_finished(self, run, first_line, early_timeout=None):
         """``CellFinished`` for ``run``, always: if describing its results fails (a
         bug of ours, or no memory left for a record), the cell still ends, with its
         own output and the internal error's message in the console, so neither this
-        cell nor the next one is left without output."""
+        cell nor the next one is left without output.
+
+        With ``early_timeout`` (the derivation time limit the checks will have), the
+        checks that are quick to make — :meth:`quick_checks` — ride in it, and
+        :meth:`check_new_calls` leaves those calls out: the window takes a re-run cell's
+        calls and their checks in one go instead of building its panels twice."""
         from gradstudio.studio.kernel import records as kernel_data
+        self._checked_early = set()
         try:
             deferred = _deferred(run)
             data = [kernel_data.call_data(c, _hint(c), deferred=c.index in deferred) for c in run.backward_calls]
@@ -247,24 +258,51 @@ class KernelService:
             self.send(schema.CellFinished(run=finished, calls=[], tensors=None))
             return
         calls, chunks = kernel_data.split_graphs(data)   # big graphs go first, in pieces
+        checks = self.quick_checks(run, early_timeout) if early_timeout is not None else []
         for index, nodes in chunks:
             self.send(schema.GraphChunk(call=index, nodes=nodes))
         self.send(schema.CellFinished(run=kernel_data.run_data(run, first_line),
-                                      calls=calls, tensors=tensors))
+                                      calls=calls, tensors=tensors, checks=checks))
 
-    def check_new_calls(self, run, timeout):
-        """Check the backward calls ``run`` made that have a graph, but for those a
-        later call of the same structure stands for (:func:`derive_plan.deferred`:
-        checked when the window asks); ``timeout`` None means numbers only (no derivation)."""
+    def quick_checks(self, run, timeout) -> list:
+        """The checks of ``run``'s calls that cost no derivation: a cell of at most
+        :data:`QUICK_CALLS` calls, each small (:data:`QUICK_NODES`) and derived before
+        (:class:`~gradstudio.studio.kernel.derivations.DerivationCache`). All or none, so
+        the window never has half a cell checked; never after an interrupt. Calls a later
+        call of the same structure stands for are left for the window to ask about."""
+        from gradstudio.studio import derive_plan
         from gradstudio.studio.kernel import records as kernel_data
         deferred = _deferred(run)
         pending = [c for c in run.backward_calls if kernel_data.checkable(c) and c.index not in deferred]
+        if not pending or len(pending) > QUICK_CALLS or self.interrupt_pending \
+                or any(len(c.graph.nodes) > QUICK_NODES for c in pending):
+            return []
+        skipped = derive_plan.plan(pending)[1]          # as check_calls would skip them
+        if not all(self.derivations.knows(c.graph, c.gradient, [leaf.vertex for leaf in c.leaves])
+                   for c in pending if c.index not in skipped):
+            return []
+        checks = [self._check_one(call, timeout, skipped) for call in pending]
+        if self.interrupt_pending:          # interrupted meanwhile: the usual messages say so
+            return []
+        self._checked_early = {call.index for call in pending}
+        return checks
+
+    def check_new_calls(self, run, timeout):
+        """Check the backward calls ``run`` made that have a graph, but those whose
+        checks went with the cell (see :meth:`cell_finished`) and those a later call of
+        the same structure stands for (:func:`derive_plan.deferred`: checked when the
+        window asks); ``timeout`` None means numbers only (no derivation)."""
+        from gradstudio.studio.kernel import records as kernel_data
+        early, self._checked_early = self._checked_early, set()
+        deferred = _deferred(run)
+        pending = [c for c in run.backward_calls
+                   if kernel_data.checkable(c) and c.index not in early and c.index not in deferred]
         if pending:
             self.check_calls(pending, timeout)
 
     def check_calls(self, calls, timeout):
         """Derive and compare each call; ``timeout`` None means numbers only."""
-        from gradstudio.studio import compare, derive_plan
+        from gradstudio.studio import derive_plan
         from gradstudio.studio.kernel import records as kernel_data
         skipped = derive_plan.plan(calls)[1] if timeout is not None else {}
         for position, call in enumerate(calls):
@@ -272,28 +310,34 @@ class KernelService:
                 for rest in calls[position:]:
                     self.send(schema.CallChecked(kernel_data.cancelled_check_data(rest, CANCELLED)))
                 return
-            self.interruptible = True
-            try:
-                formulas, note = {}, None
-                if call.index in skipped:   # a loop's repeated graph: formulas on its last calls
-                    note = derive_plan.skipped_note(skipped[call.index])
-                elif timeout is not None:
-                    self.send(schema.Deriving(call=call.index,
-                                              leaves=[leaf.name for leaf in call.leaves]))
-                    formulas = self.worker.derive(call.graph, call.gradient,
-                                                  [leaf.vertex for leaf in call.leaves], timeout)
-                check = derive_plan.noted(compare.check_call(call, formulas, symbolic_error=note,
-                                                             torch_gradients=_torch_gradients(call)), note)
-                self.interruptible = False
-                data = kernel_data.check_data(check)
-            except KeyboardInterrupt:
-                self.interruptible = False
-                self.interrupt_pending = True
-                self.drop_worker()
-                data = kernel_data.cancelled_check_data(call, CANCELLED)
-            finally:
-                self.interruptible = False
-            self.send(schema.CallChecked(data))
+            self.send(schema.CallChecked(self._check_one(call, timeout, skipped, announce=True)))
+
+    def _check_one(self, call, timeout, skipped: dict, announce: bool = False) -> schema.CheckData:
+        """One call derived (``Deriving`` first when ``announce``) and compared; cancelled
+        (and :attr:`interrupt_pending` set) by an interrupt."""
+        from gradstudio.studio import compare, derive_plan
+        from gradstudio.studio.kernel import records as kernel_data
+        self.interruptible = True
+        try:
+            formulas, note = {}, None
+            if call.index in skipped:   # a loop's repeated graph: formulas on its last calls
+                note = derive_plan.skipped_note(skipped[call.index])
+            elif timeout is not None:
+                if announce:
+                    self.send(schema.Deriving(call=call.index, leaves=[leaf.name for leaf in call.leaves]))
+                formulas = self.derivations.derive(self.worker, call.graph, call.gradient,
+                                                   [leaf.vertex for leaf in call.leaves], timeout)
+            check = derive_plan.noted(compare.check_call(call, formulas, symbolic_error=note,
+                                                         torch_gradients=_torch_gradients(call)), note)
+            self.interruptible = False
+            return kernel_data.check_data(check)
+        except KeyboardInterrupt:
+            self.interruptible = False
+            self.interrupt_pending = True
+            self.drop_worker()
+            return kernel_data.cancelled_check_data(call, CANCELLED)
+        finally:
+            self.interruptible = False
 
 
 def _jacobian_fields(data: dict) -> dict:

@@ -1,0 +1,94 @@
+"""The kernel's memory of closed forms it already derived.
+
+Re-running a cell (the most common thing a learner does) records the same graph
+again: the same ops, wiring, names and values. Deriving its closed form again
+costs a round trip to the symbolic worker and tens of milliseconds of sympy (for
+the tutorial's ``z = y.mean()`` about a third of the re-run's kernel time), and
+gives the same answer, because a derivation depends on nothing but what it is
+given. :class:`DerivationCache` keeps the last :data:`KEEP` answers keyed by
+everything :func:`gradstudio.studio.symbolic.derive_call` reads — the graph's
+structure (:func:`gradstudio.studio.derive_plan.structure`), its vertices'
+names and values, the seed gradient and the leaves asked for — so a hit is the
+answer a fresh derivation would give, and a graph that differs in anything
+misses. Answers cut short (a time limit, the worker gone) are never kept: a
+later try, maybe with a longer limit, derives again.
+
+Each hit hands out fresh copies of the :class:`~gradstudio.studio.symbolic.LeafFormula`
+records (the comparison adds notes to what it is given).
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections import OrderedDict
+
+import numpy as np
+
+from gradstudio.studio import derive_plan
+
+KEEP = 32
+# notes of answers that depend on time or on the worker's health, not on the graph
+_TRANSIENT = ("timed out", "symbolic worker", "out of memory")
+
+
+def _feed(digest, value):
+    if value is None:
+        digest.update(b"N")
+        return
+    array = np.asarray(value)
+    if array.dtype == object:               # never expected in a recorded graph: be exact anyway
+        digest.update(repr(value).encode())
+        return
+    digest.update(f"{array.dtype.str}{array.shape}".encode())
+    digest.update(np.ascontiguousarray(array).tobytes())
+
+
+def key(graph, gradient, leaf_ids) -> tuple:
+    """What a derivation of ``leaf_ids`` in ``graph`` (seeded with ``gradient``) depends on."""
+    digest = hashlib.blake2b(digest_size=20)
+    for vertex in graph.nodes:
+        digest.update(repr((vertex.name, type(vertex.value).__name__)).encode())
+        _feed(digest, vertex.value)
+    _feed(digest, gradient)
+    return derive_plan.structure(graph), tuple(int(i) for i in leaf_ids), digest.digest()
+
+
+def _lasting(formulas: dict) -> bool:
+    return all(not any(word in (f.note or "") for word in _TRANSIENT) for f in formulas.values())
+
+
+class DerivationCache:
+    """See the module docstring."""
+
+    def __init__(self, keep: int = KEEP):
+        self.keep = keep
+        self._answers: OrderedDict = OrderedDict()
+        self.hits = self.misses = 0
+
+    def derive(self, worker, graph, gradient, leaf_ids, timeout: float) -> dict:
+        """``worker.derive(graph, gradient, leaf_ids, timeout)``, or what it gave before
+        for the same graph, values and leaves."""
+        leaf_ids = list(leaf_ids)
+        found_key = key(graph, gradient, leaf_ids)
+        found = self._answers.get(found_key)
+        if found is not None:
+            self.hits += 1
+            self._answers.move_to_end(found_key)
+            return copy.deepcopy(found)
+        self.misses += 1
+        formulas = worker.derive(graph, gradient, leaf_ids, timeout)
+        if _lasting(formulas):
+            self._answers[found_key] = copy.deepcopy(formulas)
+            while len(self._answers) > self.keep:
+                self._answers.popitem(last=False)
+        return formulas
+
+    def knows(self, graph, gradient, leaf_ids) -> bool:
+        """Whether :meth:`derive` would answer from memory (no sympy, no worker)."""
+        return key(graph, gradient, leaf_ids) in self._answers
+
+    def clear(self):
+        self._answers.clear()
+
+    def __len__(self) -> int:
+        return len(self._answers)
