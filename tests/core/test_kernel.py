@@ -281,21 +281,31 @@ def test_a_kernel_holding_a_large_tensor_keeps_answering(kernel):
         kernel.run("del big")
 
 
+SMALL_LIMIT = 10_000    # the wire's JSON limit, shrunk in the kernel so "too big" costs 10 kB, not 64 MB
+
+
 def test_junk_on_the_comm_is_an_error_answered_and_the_kernel_carries_on(kernel):
-    """Requests that are not requests (not JSON, a pickle, too big for the wire's
-    limits, cut in half) are each a KernelError and a Done; nothing runs."""
+    """Requests that are not requests (a pickle, cut in half, over the wire's size
+    limit, not text) are each a KernelError and a Done; nothing runs."""
     import os
     import pickle
-    from gradstudio.studio import wire
     from gradstudio.studio.kernel import codec
     from gradstudio.studio.kernel.bridge import DATA_KEY
     text, _ = codec.encode_request({"type": "tensors", "id": 1})
-    too_big = '{"type": "tensors", "pad": "' + "x" * (wire.DEFAULT_LIMITS.json_bytes + 1) + '"}'
-    for junk in ({DATA_KEY: pickle.dumps(os.system).hex()}, {DATA_KEY: text[: len(text) // 2]},
-                 {DATA_KEY: too_big}, {DATA_KEY: 7}):
-        answer = kernel.wait(kernel.kernel.comm_send(kernel.comm_id, junk), 60)
-        kinds = [r.type for r in answer.records]
-        assert kinds == ["kernel_error", "done"], junk if len(str(junk)) < 200 else kinds
+    too_big = '{"type": "tensors", "pad": "' + "x" * SMALL_LIMIT + '"}'
+    shrink = ("import gradstudio.studio.wire as _w\n_kept_limit = _w.DEFAULT_LIMITS.json_bytes\n"
+              f"object.__setattr__(_w.DEFAULT_LIMITS, 'json_bytes', {SMALL_LIMIT})")
+    assert kernel.run(shrink).reply["status"] == "ok"
+    try:
+        for junk in ({DATA_KEY: pickle.dumps(os.system).hex()}, {DATA_KEY: text[: len(text) // 2]},
+                     {DATA_KEY: too_big}, {DATA_KEY: 7}):
+            answer = kernel.wait(kernel.kernel.comm_send(kernel.comm_id, junk), 60)
+            errors = answer.of_type("kernel_error")
+            assert [r.type for r in answer.records] == ["kernel_error", "done"], junk
+            if junk[DATA_KEY] is too_big:
+                assert "too big" in errors[0].message
+    finally:
+        kernel.run("object.__setattr__(_w.DEFAULT_LIMITS, 'json_bytes', _kept_limit)")
     assert result_text(kernel.run("1 + 1")) == "2"
 
 

@@ -3,7 +3,6 @@
 in the editor from the kernel, and invalid messages dropped with a message."""
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor, QTextFormat
 
@@ -11,13 +10,6 @@ import numpy as np
 
 from gradstudio.studio.kernel.schema import OutputData
 from gradstudio.ui.jupyter_client import JupyterClient, output_of
-
-@pytest.fixture
-def window(make_window):
-    w = make_window()
-    if not isinstance(w.runner.client, JupyterClient):
-        pytest.skip("the window runs the pipe kernel (GRADSTUDIO_KERNEL=pipe)")
-    return w
 
 def figures_in(console) -> list:
     """The inline images in the console's document (their widths)."""
@@ -230,7 +222,6 @@ def test_after_its_window_closes_nothing_its_kernel_started_is_left(qtbot, make_
 CLOSE_WITH_THE_LIST_OPEN = r"""
 import os, sys, tempfile
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
-os.environ["GRADSTUDIO_KERNEL"] = "jupyter"     # the client with completion (no kernel is started)
 os.environ["XDG_CONFIG_HOME"] = os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp()
 import gradstudio.ui
 from PySide6.QtCore import QTimer

@@ -14,20 +14,29 @@ built by :mod:`gradstudio.studio.kernel.records`):
   (derivation in the symbolic worker + three-way comparison; a loop's repeated
   graph is derived only on its last calls, see :mod:`gradstudio.studio.derive_plan`),
   cancelled ones marked as such after an interrupt;
-* :meth:`handle` — the requests that are not cells: ``check``, ``sweep``,
-  ``jacobian``, ``tensors``, ``local_derivatives`` (see :mod:`gradstudio.studio.kernel.worker` for their fields).
+* :meth:`handle` — the requests that are not cells, each a dict with a ``type``
+  and an ``id``, answered by its messages (the transport adds ``Done(id=…)``):
 
-It sends through the ``send`` callable it is given: the pipe kernel
-(:mod:`~gradstudio.studio.kernel.worker`) passes its pipe, the IPython
-extension its comm (:mod:`~gradstudio.studio.kernel.bridge`). Who runs the
-cell differs (the session's own loop, or IPython's ``execute_request``); what is
-reported about it does not.
+  * ``check`` — ``calls: [index…]``, ``timeout``: derive and compare again;
+  * ``sweep`` — ``call``, ``vertex`` (a leaf), ``element`` (index), optional ``lo``,
+    ``hi``, ``points``, ``timeout``: one ``SweepResult`` with f and ∂f/∂element
+    (engine, symbolic, finite differences) over the range (:mod:`gradstudio.studio.sweep`);
+  * ``jacobian`` — ``call``, ``leaf`` (index in the call's leaves), optional ``v``: one
+    ``JacobianResult`` with J, Jᵀv and backward(gradient=v) (:mod:`gradstudio.studio.jacobian`);
+  * ``hessian`` — ``call``, ``vertex``: one ``HessianResult``;
+  * ``local_derivatives`` — ``call``, optional ``vertices``: one ``LocalDerivatives``,
+    each node's VJP written out from its op's symbolic forward (:mod:`gradstudio.studio.symbolic.local`);
+  * ``tensors`` — the named tensors; ``tensor_text`` — ``name``: one tensor's reprs.
+
+It sends through the ``send`` callable it is given: the IPython extension's comm
+(:mod:`~gradstudio.studio.kernel.bridge`), which also runs the cells (IPython's
+``execute_request``, the editor's cell index and first line in its metadata).
 
 Interrupt: a KeyboardInterrupt while deriving or sweeping cancels that work (the
 symbolic worker is replaced, its pipe is in an unknown state) and sets
 :attr:`interrupt_pending`, so the rest of the request is skipped.
-:attr:`interruptible` says when a SIGINT may raise — the pipe kernel's signal
-handler reads it; IPython's kernel raises on SIGINT whenever it executes.
+:attr:`interruptible` says when a SIGINT may raise (IPython's kernel raises on
+SIGINT whenever it executes; the bridge does so for a comm request too).
 """
 from __future__ import annotations
 
