@@ -316,7 +316,9 @@ class JupyterClient(QObject):
         if self._kernel is None or self._state == STARTING:
             return None
         token = send(self._kernel)
-        self._drain()
+        # read on the next turn, not now: an answer already there would be dispatched
+        # before the caller has the token to match it with, and dropped as stale
+        self._next_turn.start()
         return token
 
     # -- incoming ----------------------------------------------------------------------

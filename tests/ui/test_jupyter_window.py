@@ -80,6 +80,46 @@ def test_a_stale_completion_is_dropped(qtbot, window, helpers):
     assert editor.toPlainText() == "import torch\ntorch.zeros_lx", "the late answer changed nothing"
     assert not assist.completer.popup().isVisible()
 
+class _QuickKernel:
+    """A stand-in kernel whose answer to a completion is waiting on the shell socket
+    as soon as the question is sent (an idle kernel on a fast machine)."""
+
+    def __init__(self):
+        self.waiting = {"iopub": [], "shell": []}
+
+    def complete(self, code, cursor_pos):
+        token = f"complete-{len(code)}"
+        start = code.rindex(".") + 1
+        self.waiting["shell"].append({"msg_type": "complete_reply", "parent_header": {"msg_id": token},
+                                      "content": {"status": "ok", "matches": ["zeros_like"],
+                                                  "cursor_start": start, "cursor_end": cursor_pos}})
+        return token
+
+    def read(self, channel, limit=1000):
+        taken, self.waiting[channel] = self.waiting[channel][:limit], self.waiting[channel][limit:]
+        return taken
+
+
+def test_an_answer_already_there_when_the_question_is_sent_is_not_lost(qtbot):
+    """The client reads an answer only after complete() has returned its token: an
+    answer dispatched before the editor knew the token was dropped as stale, and the
+    Tab did nothing (the completion test's rare timeout in a full run)."""
+    from gradstudio.ui.jupyter_client import IDLE
+    from gradstudio.ui.widgets.assist import KernelAssist
+    from gradstudio.ui.widgets.code_editor import CodeEditor
+    client = JupyterClient()
+    client._kernel, client._state = _QuickKernel(), IDLE
+    editor = CodeEditor()
+    qtbot.addWidget(editor)
+    KernelAssist(editor, client)
+    put(editor, "import torch\ntorch.zeros_l")
+    try:
+        editor.assist.ask_completion()
+        qtbot.waitUntil(lambda: editor.toPlainText().endswith("torch.zeros_like"), timeout=2000)
+    finally:
+        client._kernel = None
+
+
 def test_shift_tab_after_a_name_shows_its_help(qtbot, window, helpers, monkeypatch):
     shown = []
     monkeypatch.setattr("gradstudio.ui.widgets.assist.QToolTip.showText",
