@@ -34,9 +34,9 @@ It sends through the ``send`` callable it is given: the IPython extension's comm
 
 Interrupt: a KeyboardInterrupt while deriving or sweeping cancels that work (the
 symbolic worker is replaced, its pipe is in an unknown state) and sets
-:attr:`interrupt_pending`, so the rest of the request is skipped.
-:attr:`interruptible` says when a SIGINT may raise (IPython's kernel raises on
-SIGINT whenever it executes; the bridge does so for a comm request too).
+:attr:`interrupt_pending`, so the rest of the request is skipped. (IPython's
+kernel raises KeyboardInterrupt on SIGINT whenever it executes a cell, and the
+bridge makes it do so while it serves a comm request too.)
 """
 from __future__ import annotations
 
@@ -59,7 +59,6 @@ class KernelService:
         self.session = session
         self.send = send
         self.worker = None
-        self.interruptible = False       # SIGINT raises KeyboardInterrupt only while True
         self.interrupt_pending = False   # an interrupt arrived: skip the rest of the request
 
     # -- the symbolic worker -------------------------------------------------------------
@@ -138,16 +137,13 @@ class KernelService:
                 request["call"], error="no such backward call with a recorded graph "
                 "(the kernel may have been restarted)")))
             return
-        self.interruptible = True
         try:
             result = sweep.sweep(call.graph, request["vertex"], request.get("element", 0), call.gradient,
                                  lo=request.get("lo"), hi=request.get("hi"),
                                  points=request.get("points", sweep.DEFAULT_POINTS), worker=self.worker,
                                  timeout=float(request.get("timeout", DEFAULT_DERIVE_TIMEOUT)))
-            self.interruptible = False
             self.send(schema.SweepResult(kernel_data.sweep_data(call.index, result)))
         except KeyboardInterrupt:
-            self.interruptible = False
             self.interrupt_pending = True
             self.drop_worker()
             self.send(schema.SweepResult(kernel_data.sweep_data(
@@ -155,8 +151,6 @@ class KernelService:
         except ValueError as error:
             self.send(schema.SweepResult(kernel_data.sweep_data(
                 call.index, vertex=request["vertex"], error=str(error))))
-        finally:
-            self.interruptible = False
 
     def jacobian(self, request):
         """J, Jᵀv and backward(gradient=v) for one leaf of a call (gradstudio.studio.jacobian)."""
@@ -166,19 +160,14 @@ class KernelService:
             self.send(schema.JacobianResult(call=int(request["call"]), error="no such backward call "
                       "with a recorded graph (the kernel may have been restarted)"))
             return
-        self.interruptible = True
         try:
             data = jacobian.explain_data(call, int(request.get("leaf", 0)), request.get("v"))
-            self.interruptible = False
             self.send(schema.JacobianResult(call=call.index, **_jacobian_fields(data)))
         except KeyboardInterrupt:
-            self.interruptible = False
             self.interrupt_pending = True
             self.send(schema.JacobianResult(call=call.index, error="interrupted"))
         except (ValueError, IndexError) as error:
             self.send(schema.JacobianResult(call=call.index, error=str(error)))
-        finally:
-            self.interruptible = False
 
     def local_derivatives(self, request):
         """The step-through's VJP of each node of a call, written out from the ops'
@@ -193,17 +182,12 @@ class KernelService:
             self.send(schema.LocalDerivatives(call=index, error="no such backward call with a "
                       "recorded graph and step trace (the kernel may have been restarted)"))
             return
-        self.interruptible = True
         try:
             found = local.for_trace(call.graph, steps, request.get("vertices"))
-            self.interruptible = False
             self.send(schema.LocalDerivatives(call=index, derivatives=kernel_data.local_derivatives_data(found)))
         except KeyboardInterrupt:
-            self.interruptible = False
             self.interrupt_pending = True
             self.send(schema.LocalDerivatives(call=index, error="interrupted"))
-        finally:
-            self.interruptible = False
 
     def hessian(self, request):
         """One leaf's Hessian, matrix form beside autograd.functional.hessian
@@ -215,20 +199,15 @@ class KernelService:
             self.send(schema.HessianResult(call=int(request["call"]), vertex=vertex, error="no such leaf of a "
                       "backward call with a recorded graph (the kernel may have been restarted)"))
             return
-        self.interruptible = True
         try:
             data = hessian_check.explain(call.graph, call.gradient, vertex)
-            self.interruptible = False
             self.send(schema.HessianResult(call=call.index, vertex=vertex, **data))
         except KeyboardInterrupt:
-            self.interruptible = False
             self.interrupt_pending = True
             self.send(schema.HessianResult(call=call.index, vertex=vertex, error="interrupted"))
         except Exception as error:  # a replay the engine refuses: said in the dialog, not a kernel error
             self.send(schema.HessianResult(call=call.index, vertex=vertex,
                                            error=f"{type(error).__name__}: {error}"))
-        finally:
-            self.interruptible = False
 
     # -- a cell's results ------------------------------------------------------------------
     def cell_finished(self, run, first_line):
@@ -275,7 +254,6 @@ class KernelService:
                 for rest in calls[position:]:
                     self.send(schema.CallChecked(kernel_data.cancelled_check_data(rest, CANCELLED)))
                 return
-            self.interruptible = True
             try:
                 formulas, note = {}, None
                 if call.index in skipped:   # a loop's repeated graph: formulas on its last calls
@@ -287,15 +265,11 @@ class KernelService:
                                                   [leaf.vertex for leaf in call.leaves], timeout)
                 check = derive_plan.noted(compare.check_call(call, formulas, symbolic_error=note,
                                                              torch_gradients=_torch_gradients(call)), note)
-                self.interruptible = False
                 data = kernel_data.check_data(check)
             except KeyboardInterrupt:
-                self.interruptible = False
                 self.interrupt_pending = True
                 self.drop_worker()
                 data = kernel_data.cancelled_check_data(call, CANCELLED)
-            finally:
-                self.interruptible = False
             self.send(schema.CallChecked(data))
 
 
