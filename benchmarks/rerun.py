@@ -1,11 +1,8 @@
 """Re-running a cell: how long until every panel shows the new run.
 
-    python benchmarks/rerun.py [--runs N] [--example NAME] [--cell TEXT] [--kernel both|jupyter|pipe]
-                               [--profile] [--breakdown]
+    python benchmarks/rerun.py [--runs N] [--example NAME] [--cell TEXT] [--profile] [--breakdown]
 
-For each kernel (default: both, the IPython kernel and the pipe kernel, in the
-same run, so the ratio between them is measured under the same load) it opens
-the main window offscreen with an example (default: the autograd
+It opens the main window (on its IPython kernel) offscreen with an example (default: the autograd
 tutorial), runs all its cells once (the first run also warms up sympy and, if
 installed, torch in the worker), then re-runs one cell (default: the tutorial's
 mean cell) N times. For each re-run it reports, from the moment the cell is
@@ -238,10 +235,8 @@ class Breakdown:
 
 def measure(app, args, kernel: str) -> list:
     """The rows (seconds, one per re-run, in LABELS' order) of one kernel."""
-    from gradstudio.ui.runner import KERNEL_ENV
     from gradstudio.ui.snapshot import all_done, scratch_window, wait_until
 
-    os.environ[KERNEL_ENV] = kernel          # read when the window makes its kernel client
     with scratch_window(app) as window:
         window.resize(1600, 1000)
         window.show()
@@ -331,7 +326,6 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--example", default="autograd_tutorial.py")
     parser.add_argument("--cell", default="z = y.mean()", help="text that identifies the cell to re-run")
-    parser.add_argument("--kernel", choices=["both", "jupyter", "pipe"], default="both")
     parser.add_argument("--profile", action="store_true", help="print the GUI thread's profile of the re-runs")
     parser.add_argument("--breakdown", action="store_true",
                         help="where a re-run's time goes, stage by stage, in the kernel and the window (IPython kernel)")
@@ -342,7 +336,7 @@ def main(argv=None):
     from gradstudio.ui.app import application
 
     app = application()
-    kernels = ["jupyter", "pipe"] if args.kernel == "both" else [args.kernel]
+    kernels = ["jupyter"]
     results = {kernel: measure(app, args, kernel) for kernel in kernels}
     print(f"re-running the cell containing {args.cell!r}, {args.runs} times (ms; median, max):")
     print(f"  {'':<22} " + "".join(f"{k + ' median':>15}{'max':>8}" for k in kernels))
@@ -355,10 +349,6 @@ def main(argv=None):
     for kernel in kernels:
         median = statistics.median(row[2] for row in results[kernel])
         print(f"target [{kernel}]: every panel within 100 ms {'✓' if median <= 0.1 else '✗'} ({median * 1e3:.0f} ms)")
-    if len(kernels) == 2:
-        ratio = (statistics.median(row[2] for row in results["jupyter"])
-                 / statistics.median(row[2] for row in results["pipe"]))
-        print(f"every panel idle, IPython kernel / pipe kernel: {ratio:.2f}")
 
 
 if __name__ == "__main__":

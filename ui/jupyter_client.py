@@ -1,7 +1,6 @@
 """The window's side of GradStudio's IPython kernel, on the Qt event loop.
 
-:class:`JupyterClient` has the signals and methods of the window's kernel
-client (:class:`gradstudio.ui.kernel_client.KernelClient`: ``start``,
+:class:`JupyterClient` is the window's kernel client (``start``,
 ``run_cells``, ``submit``, ``interrupt``, ``restart``, ``shutdown``, ``state``,
 ``busy``, ``pids``, ``ready``/``cellStarted``/``cellFinished``/… ``died``), on a
 :class:`gradstudio.studio.kernel.jupyter.JupyterKernel` (ipykernel + the
@@ -25,8 +24,8 @@ GradStudio extension, started by jupyter_client, IPC sockets, signed JSON):
   hint; the backward calls, checks, sweeps and tensors arrive on the
   ``gradstudio.records`` comm as the typed messages of
   :mod:`gradstudio.studio.kernel.schema`, decoded by :mod:`gradstudio.studio.kernel.codec`
-  (requests go the other way as plain dicts), and are dispatched to the same
-  signals, with the same payloads, as :class:`~gradstudio.ui.kernel_client.KernelClient`'s.
+  (requests go the other way as plain dicts), and are dispatched to one signal
+  per kind of record.
   The console's outputs are :class:`~gradstudio.studio.kernel.schema.OutputData`
   records too (an ``Out[n]`` carries its ``execution_count``, a figure its ``png``).
   A message that is not valid (a bad signature, a comm payload that does not
@@ -318,7 +317,9 @@ class JupyterClient(QObject):
         if self._kernel is None or self._state == STARTING:
             return None
         token = send(self._kernel)
-        self._drain()
+        # read on the next turn, not now: an answer already there would be dispatched
+        # before the caller has the token to match it with, and dropped as stale
+        self._next_turn.start()
         return token
 
     # -- incoming ----------------------------------------------------------------------

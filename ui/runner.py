@@ -9,22 +9,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-import os
-
 from gradstudio.studio.kernel import schema
 from gradstudio.studio.kernel.service import DEFAULT_DERIVE_TIMEOUT
+from .jupyter_client import JupyterClient
 from .model import AppModel
-
-KERNEL_ENV = "GRADSTUDIO_KERNEL"     # "jupyter" (default) or "pipe" (the pipe kernel, kernel/worker.py)
-
-
-def make_client(parent=None, **options):
-    """The window's kernel client: the IPython kernel unless ``GRADSTUDIO_KERNEL=pipe``."""
-    if os.environ.get(KERNEL_ENV, "jupyter") == "pipe":
-        from .kernel_client import KernelClient
-        return KernelClient(parent, **options)
-    from .jupyter_client import JupyterClient
-    return JupyterClient(parent, **options)
 
 
 def has_code(source: str) -> bool:
@@ -42,7 +30,7 @@ class Runner(QObject):
                  derive_timeout: float = DEFAULT_DERIVE_TIMEOUT):
         super().__init__(parent)
         self.model = model
-        self.client = client or make_client(self)
+        self.client = client or JupyterClient(self)
         self.derive_timeout = derive_timeout
         self._auto_selection = None
         self._kernel_used = False         # has the current kernel run anything?
@@ -233,8 +221,9 @@ class Runner(QObject):
         self.internalError.emit("Internal error in the kernel", text)
 
     def _on_bad_message(self, reason: str):
-        """Something on the kernel's pipe that is not a message (the user's code wrote
-        on it, or a bug): skipped, and said in the console; the window carries on."""
+        """Something from the kernel that is not a valid message (the user's code wrote
+        on its sockets or its comm, or a bug): skipped, and said in the console; the
+        window carries on."""
         self.model.console.add_notice("error", f"A message from the kernel could not be read and was "
                                       f"skipped: {reason}")
 

@@ -237,7 +237,7 @@ class Session:
         (``model.0.weight``): a loop variable that happens to hold one is not its name."""
         found: dict = _modules.parameter_names(self.namespace)
         for name, value in list(self.namespace.items()):
-            if name.startswith("__"):
+            if self._not_a_variable(name):
                 continue
             if isinstance(value, Tensor):
                 found.setdefault(id(value), (name, value))
@@ -250,6 +250,10 @@ class Session:
                     if isinstance(item, Tensor):
                         found.setdefault(id(item), (f"{name}[{key!r}]", item))
         return found
+
+    def _not_a_variable(self, name: str) -> bool:
+        """Whether a namespace entry is not one of the user's variables (dunders)."""
+        return name.startswith("__")
 
     # -- backward observation -------------------------------------------------------
     def observe_backward(self, run, tensors, gradient, retain_graph, create_graph, inputs):

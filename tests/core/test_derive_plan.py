@@ -60,15 +60,10 @@ def test_noted_puts_the_reason_before_each_leafs_own_note():
 
 @pytest.mark.timeout(300)
 def test_the_kernel_derives_only_the_last_call_of_a_loop():
-    from gradstudio.studio.kernel.worker import KernelProcess
-    kernel = KernelProcess("loop.py").start()
-    try:
-        kernel.wait_for("ready", 60)
-        kernel.send({"type": "run", "timeout": 1.0,
-                     "cells": [{"index": 1, "source": LOOP.replace("STEPS", "3"), "first_line": 1}]})
-        messages = kernel.wait_for("done", 240)
-    finally:
-        kernel.shutdown()
+    pytest.importorskip("ipykernel")
+    from gradstudio.studio.kernel.blocking import KernelSession
+    with KernelSession() as kernel:
+        messages = kernel.run(LOOP.replace("STEPS", "3"), timeout=1.0, wait=240).records
     deriving = [m.call for m in messages if m.type == "deriving"]
     checks = {m.check.index: m.check for m in messages if m.type == "call_checked"}
     (finished,) = [m for m in messages if m.type == "cell_finished"]

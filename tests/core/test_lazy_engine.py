@@ -27,7 +27,7 @@ def test_studio_modules_the_window_imports_load_no_engine_module():
         before = np.geterr()
         import gradstudio
         import gradstudio.studio.cells, gradstudio.studio.compare, gradstudio.studio.kernel.records
-        import gradstudio.studio.kernel.worker, gradstudio.studio.project, gradstudio.studio.hints
+        import gradstudio.studio.kernel.blocking, gradstudio.studio.project, gradstudio.studio.hints
         print(json.dumps({{"version": gradstudio.__version__,
                           "engine": sorted(m for m in sys.modules if m.startswith({ENGINE!r})),
                           "errstate_kept": np.geterr() == before}}))

@@ -227,5 +227,4 @@ def helpers():
     h.set_script = set_script
     h.gui_work_between_beats = gui_work_between_beats
     h.tutorial = TUTORIAL
-    h.jupyter = lambda window: type(window.runner.client).__name__ == "JupyterClient"
     return h

@@ -96,10 +96,10 @@ def test_a_cell_whose_request_ends_without_it_is_ended_with_the_reason(qtbot):
 
 
 def test_an_internal_kernel_error_ends_the_running_cell_with_its_message(qtbot):
-    from gradstudio.ui.kernel_client import KernelClient
+    from gradstudio.ui.jupyter_client import JupyterClient
     from gradstudio.ui.runner import Runner
     model = AppModel()
-    runner = Runner(model, KernelClient())      # never started: the signals are driven by hand
+    runner = Runner(model, JupyterClient())      # never started: the signals are driven by hand
     finished, reported = [], []
     model.console.cellRunFinished.connect(finished.append)
     runner.internalError.connect(lambda summary, details: reported.append(details))

@@ -193,9 +193,9 @@ def test_the_runner_counts_the_cells_a_run_has_still_to_finish(qtbot, monkeypatc
     from types import SimpleNamespace
 
     from gradstudio.studio.kernel.schema import CellFinished
-    from gradstudio.ui.kernel_client import KernelClient
+    from gradstudio.ui.jupyter_client import JupyterClient
     from gradstudio.ui.runner import Runner
-    runner = Runner(AppModel(), KernelClient())      # never started: the signals are driven by hand
+    runner = Runner(AppModel(), JupyterClient())      # never started: the signals are driven by hand
     monkeypatch.setattr(runner.client, "run_cells", lambda cells, **options: None)
     runner.run_cells([SimpleNamespace(index=i, source="x = 1", first_line=i) for i in (1, 2, 3)])
     assert runner.cells_to_finish == 3

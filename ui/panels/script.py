@@ -58,9 +58,8 @@ class ScriptPanel(QWidget):
             self.actions[name] = action
         self.editor.escapePressed.connect(self._on_escape)
 
-        if hasattr(self.runner.client, "complete"):     # the Jupyter kernel answers completions
-            from ..widgets.assist import KernelAssist
-            KernelAssist(self.editor, self.runner.client)
+        from ..widgets.assist import KernelAssist       # completion and help from the kernel
+        KernelAssist(self.editor, self.runner.client)
         self.editor.runCellRequested.connect(self._run_line)
         self.editor.runCellAndAdvanceRequested.connect(self._run_line_and_advance)
         m = self.model

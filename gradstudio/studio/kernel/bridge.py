@@ -9,13 +9,14 @@ The window (``gradstudio.ui.jupyter_client``) opens a comm with target
   lines and backward calls name the file's lines), and when it ends the comm
   carries ``CellFinished`` (the run, the new backward calls with their graphs,
   the named tensors, and the checks that cost no derivation: a re-run cell's), then
-  ``Deriving``/``CallChecked`` per call still to check — the same
-  typed messages (:mod:`gradstudio.studio.kernel.schema`) the pipe kernel sends, made by the same
+  ``Deriving``/``CallChecked`` per call still to check — the
+  typed messages of :mod:`gradstudio.studio.kernel.schema`, made by
   :class:`~gradstudio.studio.kernel.service.KernelService`. The cell's own
   output (streams, ``Out[n]``, figures, IPython's traceback) travels on IOPub
   as in any front end.
 * a comm message is a request (a dict: ``check``, ``sweep``, ``jacobian``,
-  ``tensors``) answered with its messages and ``Done``.
+  ``tensors`` …, their fields in :mod:`gradstudio.studio.kernel.service`) answered
+  with its messages and ``Done``.
 
 Every message is :func:`gradstudio.studio.kernel.codec.encode`'d (a request
 :func:`~gradstudio.studio.kernel.codec.decode_request`'d): the comm's ``data`` is

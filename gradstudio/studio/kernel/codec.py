@@ -2,10 +2,9 @@
 
 Kernel → window: the typed :class:`~gradstudio.studio.kernel.schema.Message`
 records, through :func:`gradstudio.studio.kernel.schema.encode` /
-:func:`~gradstudio.studio.kernel.schema.decode` (the pipe kernel sends the same
-records as frames). Window → kernel: requests are plain dicts with a ``"type"``,
-through :func:`gradstudio.studio.wire.pack` / ``unpack``, as the pipe kernel reads
-them. Both are strict JSON plus one binary buffer per array — never a pickle.
+:func:`~gradstudio.studio.kernel.schema.decode`. Window → kernel: requests are
+plain dicts with a ``"type"`` (their fields: :mod:`gradstudio.studio.kernel.service`),
+through :func:`gradstudio.studio.wire.pack` / ``unpack``. Both are strict JSON plus one binary buffer per array — never a pickle.
 The comm's ``data`` carries the JSON as text, so the functions here take and give
 ``str``; anything malformed raises :class:`CodecError` (a ``ValueError``), and only that.
 """

@@ -50,6 +50,11 @@ class ShellSession(Session):
         self.shell = shell
         self.namespace = shell.user_ns
 
+    def _not_a_variable(self, name: str) -> bool:
+        """IPython's own names too (``_oh``, ``Out``, ``_``, ``_3`` …): its output history holds
+        the user's tensors, and would name them before their variables do."""
+        return name.startswith("__") or name in self.shell.user_ns_hidden
+
     def _call_site(self):
         """(cell, line in the cell) of the innermost frame running the user's code."""
         frame = sys._getframe(1)

@@ -1,7 +1,7 @@
 """Session objects → typed records for the app (:mod:`gradstudio.studio.kernel.schema`).
 
-The kernel process (:mod:`gradstudio.studio.kernel.worker`) runs the user's script and the
-symbolic derivations; the app only displays what comes back. Everything here
+The kernel (an IPython kernel with :mod:`gradstudio.studio.kernel.extension`) runs the
+user's script and the symbolic derivations; the app only displays what comes back. Everything here
 turns live objects — tensors, graph nodes, op rows, sympy results — into records
 that hold only data (str, numbers, numpy arrays), so a message never carries a
 live tensor or a sympy expression, and never grows without bound (large arrays

@@ -12,7 +12,7 @@ raises :class:`RecordError`, and only that.
 :func:`encode` / :func:`decode` are the one entry point for a whole message
 (a :class:`Message` record): ``encode(message) -> (json_bytes, buffers)`` for a
 Jupyter comm, :func:`encode_frame` / :func:`decode_frame` for a byte stream
-(the pipe kernel). Nothing here is ever unpickled or ``eval``-ed.
+(one self-delimiting frame per message). Nothing here is ever unpickled or ``eval``-ed.
 
 This module imports numpy and the wire format only — never the engine — so the
 window can read records without loading what computes them.

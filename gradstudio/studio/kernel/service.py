@@ -16,20 +16,29 @@ built by :mod:`gradstudio.studio.kernel.records`):
   a graph derived before, values and all — a re-run cell —, is not derived again,
   see :mod:`gradstudio.studio.kernel.derivations`),
   cancelled ones marked as such after an interrupt;
-* :meth:`handle` — the requests that are not cells: ``check``, ``sweep``,
-  ``jacobian``, ``tensors``, ``local_derivatives`` (see :mod:`gradstudio.studio.kernel.worker` for their fields).
+* :meth:`handle` — the requests that are not cells, each a dict with a ``type``
+  and an ``id``, answered by its messages (the transport adds ``Done(id=…)``):
 
-It sends through the ``send`` callable it is given: the pipe kernel
-(:mod:`~gradstudio.studio.kernel.worker`) passes its pipe, the IPython
-extension its comm (:mod:`~gradstudio.studio.kernel.bridge`). Who runs the
-cell differs (the session's own loop, or IPython's ``execute_request``); what is
-reported about it does not.
+  * ``check`` — ``calls: [index…]``, ``timeout``: derive and compare again;
+  * ``sweep`` — ``call``, ``vertex`` (a leaf), ``element`` (index), optional ``lo``,
+    ``hi``, ``points``, ``timeout``: one ``SweepResult`` with f and ∂f/∂element
+    (engine, symbolic, finite differences) over the range (:mod:`gradstudio.studio.sweep`);
+  * ``jacobian`` — ``call``, ``leaf`` (index in the call's leaves), optional ``v``: one
+    ``JacobianResult`` with J, Jᵀv and backward(gradient=v) (:mod:`gradstudio.studio.jacobian`);
+  * ``hessian`` — ``call``, ``vertex``: one ``HessianResult``;
+  * ``local_derivatives`` — ``call``, optional ``vertices``: one ``LocalDerivatives``,
+    each node's VJP written out from its op's symbolic forward (:mod:`gradstudio.studio.symbolic.local`);
+  * ``tensors`` — the named tensors; ``tensor_text`` — ``name``: one tensor's reprs.
+
+It sends through the ``send`` callable it is given: the IPython extension's comm
+(:mod:`~gradstudio.studio.kernel.bridge`), which also runs the cells (IPython's
+``execute_request``, the editor's cell index and first line in its metadata).
 
 Interrupt: a KeyboardInterrupt while deriving or sweeping cancels that work (the
 symbolic worker is replaced, its pipe is in an unknown state) and sets
-:attr:`interrupt_pending`, so the rest of the request is skipped.
-:attr:`interruptible` says when a SIGINT may raise — the pipe kernel's signal
-handler reads it; IPython's kernel raises on SIGINT whenever it executes.
+:attr:`interrupt_pending`, so the rest of the request is skipped. (IPython's
+kernel raises KeyboardInterrupt on SIGINT whenever it executes a cell, and the
+bridge makes it do so while it serves a comm request too.)
 """
 from __future__ import annotations
 
@@ -54,7 +63,6 @@ class KernelService:
         self.send = send
         self.worker = None
         self.derivations = DerivationCache()   # a re-run cell's unchanged graph is not derived again
-        self.interruptible = False       # SIGINT raises KeyboardInterrupt only while True
         self.interrupt_pending = False   # an interrupt arrived: skip the rest of the request
         self._checked_early: set = set()  # calls whose checks went with their CellFinished
 
@@ -137,16 +145,13 @@ class KernelService:
                 request["call"], error="no such backward call with a recorded graph "
                 "(the kernel may have been restarted)")))
             return
-        self.interruptible = True
         try:
             result = sweep.sweep(call.graph, request["vertex"], request.get("element", 0), call.gradient,
                                  lo=request.get("lo"), hi=request.get("hi"),
                                  points=request.get("points", sweep.DEFAULT_POINTS), worker=self.worker,
                                  timeout=float(request.get("timeout", DEFAULT_DERIVE_TIMEOUT)))
-            self.interruptible = False
             self.send(schema.SweepResult(kernel_data.sweep_data(call.index, result)))
         except KeyboardInterrupt:
-            self.interruptible = False
             self.interrupt_pending = True
             self.drop_worker()
             self.send(schema.SweepResult(kernel_data.sweep_data(
@@ -154,8 +159,6 @@ class KernelService:
         except ValueError as error:
             self.send(schema.SweepResult(kernel_data.sweep_data(
                 call.index, vertex=request["vertex"], error=str(error))))
-        finally:
-            self.interruptible = False
 
     def jacobian(self, request):
         """J, Jᵀv and backward(gradient=v) for one leaf of a call (gradstudio.studio.jacobian)."""
@@ -165,19 +168,14 @@ class KernelService:
             self.send(schema.JacobianResult(call=int(request["call"]), error="no such backward call "
                       "with a recorded graph (the kernel may have been restarted)"))
             return
-        self.interruptible = True
         try:
             data = jacobian.explain_data(call, int(request.get("leaf", 0)), request.get("v"))
-            self.interruptible = False
             self.send(schema.JacobianResult(call=call.index, **_jacobian_fields(data)))
         except KeyboardInterrupt:
-            self.interruptible = False
             self.interrupt_pending = True
             self.send(schema.JacobianResult(call=call.index, error="interrupted"))
         except (ValueError, IndexError) as error:
             self.send(schema.JacobianResult(call=call.index, error=str(error)))
-        finally:
-            self.interruptible = False
 
     def local_derivatives(self, request):
         """The step-through's VJP of each node of a call, written out from the ops'
@@ -192,17 +190,12 @@ class KernelService:
             self.send(schema.LocalDerivatives(call=index, error="no such backward call with a "
                       "recorded graph and step trace (the kernel may have been restarted)"))
             return
-        self.interruptible = True
         try:
             found = local.for_trace(call.graph, steps, request.get("vertices"))
-            self.interruptible = False
             self.send(schema.LocalDerivatives(call=index, derivatives=kernel_data.local_derivatives_data(found)))
         except KeyboardInterrupt:
-            self.interruptible = False
             self.interrupt_pending = True
             self.send(schema.LocalDerivatives(call=index, error="interrupted"))
-        finally:
-            self.interruptible = False
 
     def hessian(self, request):
         """One leaf's Hessian, matrix form beside autograd.functional.hessian
@@ -214,20 +207,15 @@ class KernelService:
             self.send(schema.HessianResult(call=int(request["call"]), vertex=vertex, error="no such leaf of a "
                       "backward call with a recorded graph (the kernel may have been restarted)"))
             return
-        self.interruptible = True
         try:
             data = hessian_check.explain(call.graph, call.gradient, vertex)
-            self.interruptible = False
             self.send(schema.HessianResult(call=call.index, vertex=vertex, **data))
         except KeyboardInterrupt:
-            self.interruptible = False
             self.interrupt_pending = True
             self.send(schema.HessianResult(call=call.index, vertex=vertex, error="interrupted"))
         except Exception as error:  # a replay the engine refuses: said in the dialog, not a kernel error
             self.send(schema.HessianResult(call=call.index, vertex=vertex,
                                            error=f"{type(error).__name__}: {error}"))
-        finally:
-            self.interruptible = False
 
     # -- a cell's results ------------------------------------------------------------------
     def cell_finished(self, run, first_line, early_timeout=None):
@@ -317,7 +305,6 @@ class KernelService:
         (and :attr:`interrupt_pending` set) by an interrupt."""
         from gradstudio.studio import compare, derive_plan
         from gradstudio.studio.kernel import records as kernel_data
-        self.interruptible = True
         try:
             formulas, note = {}, None
             if call.index in skipped:   # a loop's repeated graph: formulas on its last calls
@@ -329,15 +316,11 @@ class KernelService:
                                                    [leaf.vertex for leaf in call.leaves], timeout)
             check = derive_plan.noted(compare.check_call(call, formulas, symbolic_error=note,
                                                          torch_gradients=_torch_gradients(call)), note)
-            self.interruptible = False
             return kernel_data.check_data(check)
         except KeyboardInterrupt:
-            self.interruptible = False
             self.interrupt_pending = True
             self.drop_worker()
             return kernel_data.cancelled_check_data(call, CANCELLED)
-        finally:
-            self.interruptible = False
 
 
 def _jacobian_fields(data: dict) -> dict:
