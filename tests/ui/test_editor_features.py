@@ -114,11 +114,24 @@ def test_the_export_menu_writes_a_numpy_script_and_a_latex_derivation(qtbot, tmp
     next(a for a in panel.export_menu.actions() if a.text().startswith("LaTeX")).trigger()
     tex = (tmp_path / "seed.tex").read_text()
     assert "\\frac{3 \\cdot 2 \\cdot x}{4}" in tex and "Exported seed.tex" in panel.status.text()
-    # a design the matrix language cannot write: named in the status line, no file
+    # softmax cross-entropy (logp[2] is a one-hot product) exports too, and runs
     panel.open_example(example_path("softmax"))
     chosen["path"] = str(tmp_path / "ce.py")
     next(a for a in panel.export_menu.actions() if a.text().startswith("NumPy")).trigger()
-    assert "SelectBackward0" in panel.status.text() and not (tmp_path / "ce.py").exists()
+    result = subprocess.run([sys.executable, "-I", chosen["path"]], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("loss = 0.8634")
+    # a design the matrix language cannot write: named in the status line, no file
+    design = panel.current().document.design
+    mean = next(n for n, node in design.nodes.items() if node.op == "reduction.LOG_SOFTMAX")
+    (link,) = design.inputs_of(mean)
+    cumsum = design.add_node("op", op="reduction.CUMSUM", params={"dim": 0})
+    design.disconnect(link)
+    design.connect(link.src, cumsum, 0)
+    design.connect(cumsum, mean, 0)
+    chosen["path"] = str(tmp_path / "cumsum.py")
+    next(a for a in panel.export_menu.actions() if a.text().startswith("NumPy")).trigger()
+    assert "CumsumBackward0" in panel.status.text() and not (tmp_path / "cumsum.py").exists()
 
 
 # --------------------------------------------------------------------------- collapsible groups
