@@ -298,3 +298,39 @@ def test_an_edit_never_interrupts_a_script_cell(qtbot, window, helpers):
     tab.document.set_value(leaf, "2 * ones(2, 2)")
     qtbot.waitUntil(lambda: not tab.live.busy() and window.runner.is_idle(), timeout=60000)
     assert "slept" in helpers.console_text(window) and tab.live.cancelled == 0
+
+
+def test_an_edit_interrupts_only_its_own_derivation_and_only_when_nothing_waits_behind_it(qtbot):
+    """What the live evaluation reads of the kernel client is public: the request in
+    flight (``current_request``) and how many wait (``queued``, which an interrupt drops)."""
+    from gradstudio.studio.design import from_json
+    from gradstudio.ui.editor.document import EditorDocument
+    from gradstudio.ui.editor.live import LiveEvaluator
+    from gradstudio.ui.editor.scene import DesignScene
+    from gradstudio.ui.jupyter_client import JupyterClient
+    assert isinstance(JupyterClient.current_request, property) and isinstance(JupyterClient.queued, property)
+
+    class Client:
+        current_request, queued = None, 0
+
+    class Runner:
+        client, interrupts = Client(), 0
+
+        def interrupt(self):
+            self.interrupts += 1
+            return True
+    document = EditorDocument(from_json(json.loads(example_path("seed").read_text())["design"]))
+    runner = Runner()
+    live = LiveEvaluator(document, DesignScene(document), runner, delay_ms=10_000)
+    live._sent_script = "the design's script"
+    runner.client.current_request = {"type": "run", "cells": [{"index": None, "source": "the design's script"}]}
+    runner.client.queued = 1                 # a script's cell waits: an interrupt would drop it
+    live._cancel_stale_derivation()
+    assert runner.interrupts == 0 and live.cancelled == 0
+    runner.client.current_request = {"type": "run", "cells": [{"index": 0, "source": "print(1)"}]}
+    runner.client.queued = 0                 # a script's cell in flight: never interrupted
+    live._cancel_stale_derivation()
+    assert runner.interrupts == 0
+    runner.client.current_request = {"type": "run", "cells": [{"index": None, "source": "the design's script"}]}
+    live._cancel_stale_derivation()          # our own derivation, nothing behind it
+    assert runner.interrupts == 1 and live.cancelled == 1
