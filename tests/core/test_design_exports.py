@@ -146,3 +146,15 @@ def test_closed_forms_from_a_check_record_are_used_as_they_are():
         "symbolic": np.full((2, 2), 1.5), "formula_note": None, "symbols": [("x", "an element of x")]})())
     tex = derivation_tex.derivation_document(design, [leaf])
     assert "&= CHAIN \\\\\n   &= SIMPLE" in tex
+
+
+def test_a_design_saved_with_a_shape_error_opens_again_with_that_error():
+    """A value edited after wiring can leave a mismatch (the node shows it); the saved
+    file must open as it was, not be refused as damaged."""
+    design = example("sigmoid")
+    w = next(n for n, node in design.nodes.items() if node.name == "w")
+    design.change_node(w, value="0.25")                   # dot of a 0-d and a 1-d tensor
+    assert design.errors
+    saved = design.to_json()
+    reopened = from_json(json.loads(json.dumps(saved)))
+    assert reopened.to_json() == saved and reopened.errors == design.errors
