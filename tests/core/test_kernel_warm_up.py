@@ -22,3 +22,9 @@ def test_warm_up_starts_the_symbolic_worker_and_imports_torch_in_a_thread(monkey
         assert ("torch" in sys.modules) == oracle.available()
     finally:
         service.close()
+
+
+def test_the_symbolic_worker_derives_once_before_it_says_it_is_ready():
+    from gradstudio.studio import symbolic
+    from gradstudio.studio.symbolic import worker
+    assert worker._warm_up(symbolic)        # the child runs this before "ready"
