@@ -99,17 +99,19 @@ def main(argv=None):
     design, constant = edit_design(args.nodes)
     scene = DesignScene(EditorDocument(design))
     sent: list = []
-    stages: dict = {}                # stage -> seconds in the current edit
+    stages: dict = {}                # stage -> wall seconds in the current edit
+    cpu_stages: dict = {}            # stage -> this thread's CPU seconds (what a loaded machine does not inflate)
 
     def timed(owner, name, stage):
         function = getattr(owner, name)
 
         def wrapper(*a, **k):
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.thread_time()
             try:
                 return function(*a, **k)
             finally:
                 stages[stage] = stages.get(stage, 0.0) + time.perf_counter() - start
+                cpu_stages[stage] = cpu_stages.get(stage, 0.0) + time.thread_time() - cpu
         setattr(owner, name, wrapper)
 
     from gradstudio.studio import compare
@@ -121,11 +123,12 @@ def main(argv=None):
     service = KernelService(Session(), lambda message: sent.append(timed_encode(message)))
 
     def timed_encode(message):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         try:
             return codec.encode(message)
         finally:
             stages["encoding"] = stages.get("encoding", 0.0) + time.perf_counter() - start
+            cpu_stages["encoding"] = cpu_stages.get("encoding", 0.0) + time.thread_time() - cpu
     warm = time.perf_counter()
     if args.cold:
         service.start_worker()
@@ -148,11 +151,12 @@ def main(argv=None):
             before = time.thread_time() - gui
             sent.clear()
             stages.clear()
+            cpu_stages.clear()
             if profile is not None:
                 profile.enable()
             wall, cpu = time.perf_counter(), time.thread_time()
             run = service.session.run_cell(script, cell=None, first_line=1)
-            ran = time.perf_counter() - wall
+            ran, ran_cpu = time.perf_counter() - wall, time.thread_time() - cpu
             service.cell_finished(run, 1)
             recorded = time.perf_counter() - wall
             service.check_new_calls(run, args.timeout)
@@ -171,6 +175,8 @@ def main(argv=None):
             after = time.thread_time() - gui
             split = {"forward+backward": ran, **stages}
             split["rest of the kernel"] = kernel_wall - sum(split.values())
+            split_cpu = {"forward+backward": ran_cpu, **cpu_stages}
+            split_cpu["rest of the kernel"] = kernel_cpu - sum(split_cpu.values())
             if edit == 0:
                 first = (kernel_wall, split)
                 deferred = sum(t.text_deferred for t in finished.tensors)
@@ -184,8 +190,8 @@ def main(argv=None):
                 continue
             if edit > args.edits:
                 continue
-            rows.append({"script (GUI)": before, **split, "kernel wall": kernel_wall,
-                         "kernel CPU": kernel_cpu, "apply (GUI)": after})
+            rows.append({"script (GUI)": (before, before), **{k: (v, split_cpu.get(k, 0.0)) for k, v in split.items()},
+                         "kernel": (kernel_wall, kernel_cpu), "apply (GUI)": (after, after)})
     finally:
         service.close()
     kernel_wall, split = first
@@ -194,9 +200,11 @@ def main(argv=None):
           + ", ".join(f"{k} {v * 1000:.0f}" for k, v in split.items()))
     print(f"median of {len(rows)} edits, ms (load average {os.getloadavg()[0]:.2f} at the end, "
           f"{load:.2f} at the start; 2 cores):")
+    print(f"  {'':18s} {'wall':>8s} {'CPU':>8s}   (CPU: this thread's; the worker's derivation is its wall)")
     for key in rows[0]:
-        values = sorted(r[key] * 1000 for r in rows)
-        print(f"  {key:18s} {statistics.median(values):8.1f}   (max {values[-1]:.1f})")
+        walls = sorted(r[key][0] * 1000 for r in rows)
+        cpus = sorted(r[key][1] * 1000 for r in rows)
+        print(f"  {key:18s} {statistics.median(walls):8.1f} {statistics.median(cpus):8.1f}   (max wall {walls[-1]:.1f})")
     if profile is not None:
         import io
         import pstats
@@ -204,8 +212,9 @@ def main(argv=None):
         pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(args.profile)
         print(f"cProfile of the kernel's work over {profiled} more edits (by own time):")
         print("\n".join(line for line in out.getvalue().splitlines() if line.strip())[:20000])
-    total = statistics.median(r["kernel wall"] for r in rows) * 1000
-    print(f"kernel time per edit {total:.1f} ms against the 50 ms target: "
+    total = statistics.median(r["kernel"][0] for r in rows) * 1000
+    cpu = statistics.median(r["kernel"][1] for r in rows) * 1000
+    print(f"kernel time per edit {total:.1f} ms (its own CPU {cpu:.1f} ms) against the 50 ms target: "
           f"{'met' if total < 50 else 'NOT met'} (×{total / 50:.2f})")
 
 
