@@ -60,8 +60,9 @@ class DocumentController(QObject):
         return True
 
     def open_text(self, text: str, untitled_name: str) -> bool:
-        """A new untitled script document holding ``text`` (the node editor's export)."""
-        if not self.confirm_discard():
+        """A new untitled script document holding ``text`` (the node editor's export; its
+        designs stay open in the new document, so only the script's changes are asked about)."""
+        if not self.confirm_discard(parts=False):
             return False
         self._replace(files.Project(script=text), None, untitled_name)
         return True
@@ -119,9 +120,10 @@ class DocumentController(QObject):
                 return False
         return self._write(os.path.abspath(path))
 
-    def confirm_discard(self) -> bool:
-        """True when the current document may be replaced (saved, discarded, or clean)."""
-        if not self.model.script.is_dirty():
+    def confirm_discard(self, *, parts: bool = True) -> bool:
+        """True when the current document may be replaced (saved, discarded, or clean);
+        ``parts`` False: its designs are kept, only the script's own changes count."""
+        if not self.model.script.is_dirty(parts=parts):
             return True
         answer = dialogs.ask_save_changes(self.window, self.model.script.display_name())
         if answer == "save":

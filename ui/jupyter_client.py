@@ -193,6 +193,11 @@ class JupyterClient(QObject):
     def current_request(self) -> dict | None:
         return self._in_flight
 
+    @property
+    def queued(self) -> int:
+        """How many requests wait behind the one in flight (``interrupt`` drops them all)."""
+        return len(self._queue)
+
     def pids(self) -> list:
         return [p for p in (self.pid, self.symbolic_pid) if p is not None]
 

@@ -173,6 +173,7 @@ class ScriptModel(QObject):
         self.untitled_name = "untitled.gradstudio"
         self.view_state: dict = {}
         self._view_dirty = False
+        self._parts_modified: set = set()       # other parts of the project with unsaved edits
 
     def script_text(self) -> str:
         """The text exactly as typed or opened (U+00A0, U+2028, U+2029 kept: see plain_text)."""
@@ -195,12 +196,22 @@ class ScriptModel(QObject):
         import os
         return os.path.basename(self.path) if self.path else self.untitled_name
 
-    def is_dirty(self) -> bool:
-        return self.document.isModified() or self._view_dirty
+    def is_dirty(self, *, parts: bool = True) -> bool:
+        """Unsaved changes: the text's, the view state's and (``parts``) the other parts'."""
+        return self.document.isModified() or self._view_dirty or (parts and bool(self._parts_modified))
+
+    def set_part_modified(self, part: str, modified: bool):
+        """Another part saved with the document (the node editor's designs) has unsaved
+        edits, or is back at its saved state; saving (``mark_clean``) clears them all."""
+        was = self.is_dirty()
+        (self._parts_modified.add if modified else self._parts_modified.discard)(part)
+        if self.is_dirty() != was:
+            self.dirtyChanged.emit(not was)
 
     def mark_clean(self):
         was = self.is_dirty()
         self._view_dirty = False
+        self._parts_modified.clear()
         self.document.setModified(False)
         if was:
             self.dirtyChanged.emit(False)

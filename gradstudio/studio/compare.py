@@ -100,9 +100,10 @@ def finite_differences(graph: Graph, vertex: int, gradient, *, rng=None,
     ``seconds`` (at least 8). Returns (values, sampled mask, direction): values
     are NaN where not sampled; direction is (fd along a random unit vector u, u)
     for leaves with unsampled elements, else None."""
+    from gradstudio.studio.element_objective import element_objective
     rng = rng if rng is not None else np.random.default_rng(0)
     start = time.perf_counter()
-    f = graph.objective(gradient)           # evaluates the whole graph once: that is its cost
+    f, at = element_objective(graph, gradient)   # evaluates the whole graph once: that is its cost
     per_evaluation = time.perf_counter() - start
     x0 = np.asarray(graph[vertex].value, dtype=np.float64)
     x = x0.copy()
@@ -114,14 +115,22 @@ def finite_differences(graph: Graph, vertex: int, gradient, *, rng=None,
         sample = np.arange(flat.size)
     else:
         sample = np.sort(rng.choice(flat.size, size=count, replace=False))
-    for i in sample:
+    one_element = True      # the changed element alone through elementwise ops (element_objective)
+    for position, i in enumerate(sample):
         original = flat[i]
         h = 1e-6 * max(1.0, abs(original))
-        flat[i] = original + h
-        plus = f({vertex: x})
-        flat[i] = original - h
-        minus = f({vertex: x})
-        flat[i] = original
+        if one_element:
+            plus, minus = at(vertex, i, original + h), at(vertex, i, original - h)
+        if position == 0 or not one_element:     # the first element also on whole arrays: they must agree
+            flat[i] = original + h
+            whole_plus = f({vertex: x})
+            flat[i] = original - h
+            whole_minus = f({vertex: x})
+            flat[i] = original
+            if one_element and not _same_difference(plus - minus, whole_plus - whole_minus,
+                                                    max(abs(whole_plus), abs(whole_minus), 1.0)):
+                one_element = False
+            plus, minus = whole_plus, whole_minus
         result[i] = (plus - minus) / (2 * h)
         sampled[i] = True
     direction = None
@@ -130,6 +139,12 @@ def finite_differences(graph: Graph, vertex: int, gradient, *, rng=None,
         u /= np.linalg.norm(u)
         direction = (graph.central_difference(vertex, gradient, u.reshape(x0.shape), f), u)
     return result.reshape(x0.shape), sampled.reshape(x0.shape), direction
+
+
+def _same_difference(a: float, b: float, size: float) -> bool:
+    """Two f(x+h) − f(x−h) differences equal up to rounding (a ufunc on one element
+    and on a whole array may round its last bit differently)."""
+    return abs(a - b) <= 1e-9 * abs(b) + 64 * np.finfo(np.float64).eps * size
 
 
 # --------------------------------------------------------------------------- kinks

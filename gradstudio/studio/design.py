@@ -267,9 +267,10 @@ class Design:
         return previous
 
     # -- links ------------------------------------------------------------------------
-    def check_link(self, src: str, dst: str, slot: int) -> str | None:
+    def check_link(self, src: str, dst: str, slot: int, *, shapes: bool = True) -> str | None:
         """Why ``src`` cannot feed input ``slot`` of ``dst`` (None: it can). The slot's
-        current link, if any, would be replaced."""
+        current link, if any, would be replaced. ``shapes`` False: only the structure
+        (ports, cycles) is checked."""
         source, target = self._node(src), self._node(dst)
         if source.kind == "output":
             return "the output node has no outputs to connect"
@@ -279,7 +280,7 @@ class Design:
             return f"{self.describe(dst)} has no input {slot + 1}"
         if dst in self.upstream(src):
             return "this link would make a cycle"
-        if target.kind != "op":
+        if target.kind != "op" or not shapes:
             return None
         inputs = [self.shapes.get(l.src) for l in self.inputs_of(dst)]
         inputs += [None] * (target.arity - len(inputs))
@@ -294,10 +295,12 @@ class Design:
             return f"{self.describe(dst)}: {error}"
         return None
 
-    def connect(self, src: str, dst: str, slot: int) -> Link | None:
+    def connect(self, src: str, dst: str, slot: int, *, shapes: bool = True) -> Link | None:
         """Link ``src`` into input ``slot`` of ``dst``; refused (DesignError) when
-        :meth:`check_link` objects. Returns the link it replaced, if any."""
-        problem = self.check_link(src, dst, slot)
+        :meth:`check_link` objects. Returns the link it replaced, if any. ``shapes``
+        False (reading a file): a shape mismatch is kept as the design's error on the
+        node, as a value edit that makes one leaves it, instead of refusing the link."""
+        problem = self.check_link(src, dst, slot, shapes=shapes)
         if problem is not None:
             raise DesignError(problem)
         replaced = next((l for l in self.links if l.dst == dst and l.slot == slot), None)
@@ -609,7 +612,8 @@ def from_json(data) -> Design:
             if not (isinstance(raw, list) and len(raw) == 3 and all(isinstance(v, str) for v in raw[:2])
                     and isinstance(raw[2], int) and not isinstance(raw[2], bool)):
                 raise DesignError(f"link {i} is malformed")
-            design.connect(*raw)
+            # saved with a shape error (a value edited after wiring): it opens with that error
+            design.connect(*raw, shapes=False)
         groups = data.get("groups") or {}
         if not isinstance(groups, dict):
             raise DesignError("malformed groups")

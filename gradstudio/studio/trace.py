@@ -178,7 +178,7 @@ class NumpyBackend:
             raise ValueError(f"{op.name} cannot be re-evaluated")
         params = vertex.params
         out = np.asarray(op.forward(*args, **params) if params else op.forward(*args))
-        return out.astype(self.dtype) if out.dtype.kind == "f" else out
+        return out.astype(self.dtype, copy=False) if out.dtype.kind == "f" else out
 
 
 def capture(root: Tensor, names: dict | None = None) -> Graph:

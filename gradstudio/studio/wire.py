@@ -121,9 +121,32 @@ def _check_sizes(json_bytes: int, buffer_sizes: list, limits: Limits):
         raise WireError(f"the buffers are too big ({total} bytes, at most {limits.buffer_bytes})")
 
 
+_PLAIN = frozenset({type(None), bool, str, int})   # sent as they are (exact types: not np.bool_ …)
+
+
 def _to_json(value, buffers: list, depth: int, limits: Limits):
     if depth > limits.depth:
         raise WireError(f"the value is nested more than {limits.depth} levels deep")
+    kind = type(value)                  # the exact common types first: a message is mostly these
+    if kind in _PLAIN:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else _to_json(np.float64(value), buffers, depth, limits)
+    inline = depth < limits.depth       # a plain item one level down is within the limit
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise WireError(f"dict keys must be str, not {type(key).__name__}")
+            item_kind = type(item)
+            if inline and (item_kind in _PLAIN or (item_kind is float and math.isfinite(item))):
+                out["$" + key if key[:1] == "$" else key] = item
+            else:
+                out["$" + key if key[:1] == "$" else key] = _to_json(item, buffers, depth + 1, limits)
+        return out
+    if kind is list or kind is tuple:
+        return [item if inline and (type(item) in _PLAIN or (type(item) is float and math.isfinite(item)))
+                else _to_json(item, buffers, depth + 1, limits) for item in value]
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, (int, np.integer)) and not isinstance(value, np.bool_):

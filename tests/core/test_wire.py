@@ -142,3 +142,19 @@ def test_a_wrong_start_is_refused_at_once_and_the_reader_stays_broken():
 def test_too_big_to_send_is_refused():
     with pytest.raises(WireError, match="too big"):
         wire.encode_frame("x" * 2000, limits=wire.Limits(json_bytes=1000))
+
+
+@pytest.mark.parametrize("container", ["list", "dict"])
+def test_the_depth_limit_counts_a_plain_item_as_a_level(container):
+    """Plain items are written without a call of their own; the limit stays where it was."""
+    limits = wire.Limits(depth=4)
+
+    def nested(levels):
+        value = 1.5
+        for _ in range(levels):
+            value = [value] if container == "list" else {"k": value}
+        return value
+    wire.pack(nested(4), limits=limits)                  # the item at depth 4: allowed
+    with pytest.raises(WireError, match="nested more than 4"):
+        wire.pack(nested(5), limits=limits)
+    assert wire.unpack(*wire.pack([1, 2.5, "x", None, True, float("nan")]))[:5] == [1, 2.5, "x", None, True]

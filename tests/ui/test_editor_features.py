@@ -114,11 +114,24 @@ def test_the_export_menu_writes_a_numpy_script_and_a_latex_derivation(qtbot, tmp
     next(a for a in panel.export_menu.actions() if a.text().startswith("LaTeX")).trigger()
     tex = (tmp_path / "seed.tex").read_text()
     assert "\\frac{3 \\cdot 2 \\cdot x}{4}" in tex and "Exported seed.tex" in panel.status.text()
-    # a design the matrix language cannot write: named in the status line, no file
+    # softmax cross-entropy (logp[2] is a one-hot product) exports too, and runs
     panel.open_example(example_path("softmax"))
     chosen["path"] = str(tmp_path / "ce.py")
     next(a for a in panel.export_menu.actions() if a.text().startswith("NumPy")).trigger()
-    assert "SelectBackward0" in panel.status.text() and not (tmp_path / "ce.py").exists()
+    result = subprocess.run([sys.executable, "-I", chosen["path"]], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("loss = 0.8634")
+    # a design the matrix language cannot write: named in the status line, no file
+    design = panel.current().document.design
+    mean = next(n for n, node in design.nodes.items() if node.op == "reduction.LOG_SOFTMAX")
+    (link,) = design.inputs_of(mean)
+    cumsum = design.add_node("op", op="reduction.CUMSUM", params={"dim": 0})
+    design.disconnect(link)
+    design.connect(link.src, cumsum, 0)
+    design.connect(cumsum, mean, 0)
+    chosen["path"] = str(tmp_path / "cumsum.py")
+    next(a for a in panel.export_menu.actions() if a.text().startswith("NumPy")).trigger()
+    assert "CumsumBackward0" in panel.status.text() and not (tmp_path / "cumsum.py").exists()
 
 
 # --------------------------------------------------------------------------- collapsible groups
@@ -285,3 +298,39 @@ def test_an_edit_never_interrupts_a_script_cell(qtbot, window, helpers):
     tab.document.set_value(leaf, "2 * ones(2, 2)")
     qtbot.waitUntil(lambda: not tab.live.busy() and window.runner.is_idle(), timeout=60000)
     assert "slept" in helpers.console_text(window) and tab.live.cancelled == 0
+
+
+def test_an_edit_interrupts_only_its_own_derivation_and_only_when_nothing_waits_behind_it(qtbot):
+    """What the live evaluation reads of the kernel client is public: the request in
+    flight (``current_request``) and how many wait (``queued``, which an interrupt drops)."""
+    from gradstudio.studio.design import from_json
+    from gradstudio.ui.editor.document import EditorDocument
+    from gradstudio.ui.editor.live import LiveEvaluator
+    from gradstudio.ui.editor.scene import DesignScene
+    from gradstudio.ui.jupyter_client import JupyterClient
+    assert isinstance(JupyterClient.current_request, property) and isinstance(JupyterClient.queued, property)
+
+    class Client:
+        current_request, queued = None, 0
+
+    class Runner:
+        client, interrupts = Client(), 0
+
+        def interrupt(self):
+            self.interrupts += 1
+            return True
+    document = EditorDocument(from_json(json.loads(example_path("seed").read_text())["design"]))
+    runner = Runner()
+    live = LiveEvaluator(document, DesignScene(document), runner, delay_ms=10_000)
+    live._sent_script = "the design's script"
+    runner.client.current_request = {"type": "run", "cells": [{"index": None, "source": "the design's script"}]}
+    runner.client.queued = 1                 # a script's cell waits: an interrupt would drop it
+    live._cancel_stale_derivation()
+    assert runner.interrupts == 0 and live.cancelled == 0
+    runner.client.current_request = {"type": "run", "cells": [{"index": 0, "source": "print(1)"}]}
+    runner.client.queued = 0                 # a script's cell in flight: never interrupted
+    live._cancel_stale_derivation()
+    assert runner.interrupts == 0
+    runner.client.current_request = {"type": "run", "cells": [{"index": None, "source": "the design's script"}]}
+    live._cancel_stale_derivation()          # our own derivation, nothing behind it
+    assert runner.interrupts == 1 and live.cancelled == 1

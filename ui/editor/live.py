@@ -120,8 +120,8 @@ class LiveEvaluator(QObject):
             cell.get("index") is None and cell.get("source") == self._sent_script
             for cell in request.get("cells") or ())
         # interrupting drops the client's queue: never when something else waits in it
-        queued = getattr(client, "_queue", None)
-        if ours and not queued and self.runner.interrupt():
+        # (a client that cannot say is never interrupted)
+        if ours and getattr(client, "queued", None) == 0 and self.runner.interrupt():
             self.cancelled += 1
             self._set_status("An edit cancelled the previous design's derivation; deriving the new one…")
 

@@ -97,6 +97,10 @@ class EditorPanel(QWidget):
         layout.addWidget(splitter, 1)
         layout.addWidget(self.status)
         self.op_palette.tree.placeRequested.connect(self._place_at_centre)
+        self._saved_tabs: set = set()        # the tabs whose designs the project file holds
+        self._marking_saved = False
+        if self.model is not None:           # saved, opened or new: the designs are as saved
+            self.model.script.dirtyChanged.connect(lambda dirty: None if dirty else self._mark_saved())
         self.new_design()
 
     # -- toolbar -----------------------------------------------------------------------------
@@ -167,12 +171,14 @@ class EditorPanel(QWidget):
 
     def add_document(self, design: Design, title: str) -> EditorTab:
         tab = EditorTab(EditorDocument(design), self.runner, self.model, self.tabs)
+        tab.document.undo_stack.cleanChanged.connect(lambda clean: self._update_modified())
         tab.view.message.connect(self._say)
         tab.live.statusChanged.connect(lambda text, t=tab: self._say(text) if t is self.current() else None)
         self.tabs.addTab(tab, title)
         self.tabs.setCurrentWidget(tab)
         tab.view.request_fit()
         tab.live.schedule()
+        self._update_modified()
         return tab
 
     def new_design(self) -> EditorTab:
@@ -187,6 +193,7 @@ class EditorPanel(QWidget):
         tab.deleteLater()
         if self.tabs.count() == 0:
             self.new_design()
+        self._update_modified()
 
     def _on_tab_changed(self):
         tab = self.current()
@@ -261,8 +268,9 @@ class EditorPanel(QWidget):
             self._say(f"Cannot export: {error}")
             return None
         documents = getattr(self.main_window, "documents", None)
-        if documents is not None and hasattr(documents, "open_text"):
-            documents.open_text(text, "design.py")
+        if documents is not None and hasattr(documents, "open_text") and documents.open_text(text, "design.py"):
+            self._saved_tabs = set()        # the new untitled document holds the designs, unsaved
+            self._update_modified()
         return text
 
     def export_numpy(self, path: str | None = None) -> str | None:
@@ -393,6 +401,7 @@ class EditorPanel(QWidget):
             self.add_document(design, title)
         if isinstance(current, int) and 0 <= current < self.tabs.count():
             self.tabs.setCurrentIndex(current)
+        self._mark_saved()               # what the project file holds
         return True
 
     def close_tab_silently(self, index: int):
@@ -400,6 +409,34 @@ class EditorPanel(QWidget):
         tab.close_document()
         self.tabs.removeTab(index)
         tab.deleteLater()
+
+    # -- unsaved edits -------------------------------------------------------------------------
+    def _kept_tabs(self) -> set:
+        """The tabs :meth:`designs` would save (empty designs are not kept)."""
+        return {w for w in map(self.tabs.widget, range(self.tabs.count())) if w.document.design.nodes}
+
+    def designs_modified(self) -> bool:
+        """Whether saving now would write other designs than the project file holds: an
+        edit not undone back to the saved state (each stack's clean index), or a design
+        opened or closed since."""
+        tabs = [self.tabs.widget(i) for i in range(self.tabs.count())]
+        return (self._kept_tabs() != self._saved_tabs
+                or any(not tab.document.undo_stack.isClean() for tab in tabs))
+
+    def _update_modified(self):
+        if self.model is not None and not self._marking_saved:
+            self.model.script.set_part_modified("designs", self.designs_modified())
+
+    def _mark_saved(self):
+        """The designs as they are now are the saved ones: each stack's clean state here."""
+        self._marking_saved = True
+        try:
+            for i in range(self.tabs.count()):
+                self.tabs.widget(i).document.undo_stack.setClean()
+            self._saved_tabs = self._kept_tabs()
+        finally:
+            self._marking_saved = False
+        self._update_modified()
 
     def is_busy(self) -> bool:
         return any(self.tabs.widget(i).live.busy() for i in range(self.tabs.count()))

@@ -93,7 +93,8 @@ class Extension:
         if hasattr(self.shell, "_showtraceback"):
             self._show_traceback = self.shell._showtraceback
             self.shell._showtraceback = self._showtraceback_with_hint
-        self.worker()  # starts importing sympy in its own process now, not at the first check
+        # sympy (in its own process) and torch (in a thread) now, not at the first check
+        self.service.warm_up()
 
     def unregister(self):
         if builtins.__import__ is self._import:

@@ -102,6 +102,16 @@ def summary(value) -> Summary | None:
             result = result.replace(min=min(finite), max=max(finite), mean=sum(finite) / len(finite),
                                     norm=math.sqrt(sum(v * v for v in finite)))
         return result
+    if a.size <= SUMMARY_CHUNK and a.dtype.kind == "f":   # one chunk: no iterator, one record built
+        flat = a.reshape(-1).astype(np.float64, copy=False)
+        total = float(flat.sum())
+        if not math.isfinite(total):
+            flat = flat[np.isfinite(flat)]
+            if not flat.size:
+                return result
+            total = float(flat.sum())
+        return Summary(result.shape, result.dtype, result.size, min=float(flat.min()), max=float(flat.max()),
+                       mean=total / flat.size, norm=math.sqrt(float(np.dot(flat, flat))))
     count, total, squares = 0, 0.0, 0.0
     low, high = math.inf, -math.inf
     for chunk in _float64_chunks(a, SUMMARY_CHUNK):

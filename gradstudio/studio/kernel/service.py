@@ -73,6 +73,17 @@ class KernelService:
             self.worker = SymbolicWorker()
         self.worker.start()
 
+    def warm_up(self):
+        """Start what the first check needs, so the first backward call (a design's first
+        edit above all) does not pay for it: the symbolic worker (sympy imports in its own
+        process) and, in a daemon thread, PyTorch for the fourth column (its import is
+        seconds of the first check otherwise) and the modules a check uses. Returns the thread."""
+        import threading
+        self.start_worker()
+        thread = threading.Thread(target=_warm_imports, name="gradstudio-warm-up", daemon=True)
+        thread.start()
+        return thread
+
     def drop_worker(self):
         """Kill the symbolic worker (after an interrupted derivation its pipe is
         in an unknown state) and start a fresh one."""
@@ -321,6 +332,20 @@ class KernelService:
             self.interrupt_pending = True
             self.drop_worker()
             return kernel_data.cancelled_check_data(call, CANCELLED)
+
+
+def _warm_imports():
+    """The imports of a check, done ahead (see :meth:`KernelService.warm_up`)."""
+    import importlib
+    for name in ("gradstudio.studio.compare", "gradstudio.studio.derive_plan", "gradstudio.studio.hints",
+                 "gradstudio.studio.element_objective", "gradstudio.studio.kernel.records"):
+        importlib.import_module(name)
+    from gradstudio.studio import oracle
+    if not os.environ.get("GRADSTUDIO_NO_TORCH") and oracle.available():
+        try:
+            oracle._torch()
+        except Exception:  # a broken torch: the check says so when it needs it
+            pass
 
 
 def _jacobian_fields(data: dict) -> dict:

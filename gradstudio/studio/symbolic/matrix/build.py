@@ -126,6 +126,8 @@ class Builder:
             return self._where(v, ins)
         if key == "losses.NLL_LOSS":
             return self._nll(v, ins, params)
+        if key == "indexing.SELECT":
+            return self._select(v, ins[0], params)
         if any(self.exprs[i.id] is None for i in ins):
             raise NoMatrixForm(f"{v.op.name} of an integer or boolean tensor")
         rule = v.op.matrix
@@ -159,6 +161,26 @@ class Builder:
             chosen = ins[1] if mask.all() else ins[2]
             return _broadcast(self.exprs[chosen.id], chosen.shape, v.shape)
         raise NoMatrixForm("where picks from both sides")
+
+    def _select(self, v, x, params) -> M.Expr:
+        """``x[i]`` of a vector is e_iᵀx; row i of a matrix e_iᵀA, column j Ae_j —
+        e a one-hot vector bound to the numbers like a target's (no eye matrix)."""
+        e = self.exprs[x.id]
+        if e is None:
+            raise NoMatrixForm(f"{v.op.name} of an integer or boolean tensor")
+        if not x.shape:
+            raise NoMatrixForm(f"{v.op.name} of a 0-d tensor")
+        dim = int(params["dim"]) % len(x.shape)
+        size = x.shape[dim]
+        index = int(params["index"])
+        index = index + size if index < 0 else index
+        onehot = np.zeros((size, 1))
+        onehot[index, 0] = 1.0
+        name = unique_name(f"i{index}", self.taken)
+        self.bindings[name] = onehot
+        e_i = M.onehot(name, (size, 1))
+        out = M.mm(e, e_i) if dim == 1 else M.mm(M.T(e_i), e)
+        return _orient(out, language_shape(v.shape), v.op.name)
 
     def _nll(self, v, ins, params) -> M.Expr:
         x, target = ins

@@ -1,0 +1,78 @@
+"""Finite differences of one element run that element alone through the elementwise
+ops (gradstudio.studio.element_objective): the same numbers as whole arrays, for
+broadcasting, masks, reductions, matmuls and ops downstream of them."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gradstudio.studio import compare, element_objective as eo
+from gradstudio.studio.session import Session
+
+SCRIPTS = {
+    "chain with fan-in and a broadcast row": (
+        "import torch\nx = torch.linspace(-1, 1, 12).reshape(3, 4).requires_grad_()\n"
+        "b = torch.tensor([0.5, -1.0, 2.0, 0.25])\n"
+        "y = (x * 0.9).tanh() + b\nz = y.sigmoid() * y + x\n"
+        "w = torch.where(z > 0.5, z, z * z)\nw.clamp(-0.3, 2.0).mean().backward()\n"),
+    "a matmul and a softmax after elementwise ops": (
+        "import torch\nW = torch.tensor([[0.3, -0.2, 0.5], [1.0, 0.4, -0.7]], requires_grad=True)\n"
+        "x = torch.tensor([1.0, -2.0, 0.5])\nh = (W.exp() - 1.0) @ x\n"
+        "p = h.softmax(0)\n(p * torch.tensor([1.0, 3.0])).sum().backward()\n"),
+    "a leaf used twice, once broadcast (a scalar leaf)": (
+        "import torch\na = torch.tensor(0.7, requires_grad=True)\nv = torch.tensor([1.0, 2.0, 3.0])\n"
+        "s = (a * v).sin() + a\ns.pow(2).sum().backward()\n"),
+}
+
+
+def graph_of(source):
+    session = Session()
+    run = session.run_cell(source)
+    assert run.ok, run.error
+    call = session.backward_calls[-1]
+    return call
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_one_element_gives_the_whole_arrays_value(name):
+    call = graph_of(SCRIPTS[name])
+    f, at = eo.element_objective(call.graph, call.gradient)
+    for leaf in call.leaves:
+        x = np.asarray(call.graph[leaf.vertex].value, dtype=np.float64)
+        for index in range(x.size):
+            for step in (1e-3, -0.25):
+                changed = x.copy()
+                changed.reshape(-1)[index] += step
+                assert at(leaf.vertex, index, changed.reshape(-1)[index]) == pytest.approx(
+                    f({leaf.vertex: changed}), rel=1e-13, abs=1e-15)
+
+
+def test_elementwise_ops_run_on_the_changed_element_only(monkeypatch):
+    call = graph_of(SCRIPTS["chain with fan-in and a broadcast row"])
+    f, at = eo.element_objective(call.graph, call.gradient)
+    sizes = []
+    original = eo.NumpyBackend.op
+    monkeypatch.setattr(eo.NumpyBackend, "op", lambda self, node, args: sizes.append(
+        (node.op.kind, max([np.size(a) for a in args]))) or original(self, node, args))
+    (leaf,) = call.leaves
+    at(leaf.vertex, 5, 0.1)
+    assert {size for kind, size in sizes if kind == "elementwise"} == {1}
+    assert ("reduction", 12) in sizes            # the mean gets the whole (3, 4) array
+
+
+def test_finite_differences_are_unchanged():
+    call = graph_of(SCRIPTS["chain with fan-in and a broadcast row"])
+    (leaf,) = call.leaves
+    f = call.graph.objective(call.gradient)
+    x = np.asarray(call.graph[leaf.vertex].value, dtype=np.float64)
+    expected = []
+    for i in range(x.size):
+        h = 1e-6 * max(1.0, abs(x.reshape(-1)[i]))
+        plus, minus = x.copy(), x.copy()
+        plus.reshape(-1)[i] += h
+        minus.reshape(-1)[i] -= h
+        expected.append((f({leaf.vertex: plus}) - f({leaf.vertex: minus})) / (2 * h))
+    fd, sampled, _ = compare.finite_differences(call.graph, leaf.vertex, call.gradient)
+    assert sampled.all()
+    np.testing.assert_allclose(fd.reshape(-1), expected, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(fd, leaf.grad, rtol=1e-4, atol=1e-6)
