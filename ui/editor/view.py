@@ -61,6 +61,8 @@ class DesignView(QGraphicsView):
     def zoom_by(self, factor: float):
         target = min(MAX_ZOOM, max(MIN_ZOOM, self.zoom() * factor))
         factor = target / self.zoom()
+        if factor != 1.0:
+            self.scene().zooming(self.zoom() * self.devicePixelRatioF())
         self.scale(factor, factor)
         self.minimap.update()
 
