@@ -12,6 +12,8 @@ is not repainted; moving a node re-routes only its own wires. The scene has two
 looks (:meth:`set_overview`): detailed, each item painting itself, and the
 zoomed-out overview, one :class:`~.items.Overview` item painting boxes and lines
 while the items paint nothing. Pictures (:meth:`render`) are always detailed.
+While a zoom goes on, the nodes are pictures that each step only scales
+(:meth:`zooming`); they are drawn crisp again once it stops.
 """
 from __future__ import annotations
 
