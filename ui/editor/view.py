@@ -561,7 +561,11 @@ class Minimap:
 
     def design_changed(self):
         """The design changed a moment ago: show or hide for its size, and draw the
-        picture again at the next paint."""
+        picture again at the next paint. Not while nodes are being dragged (however slow
+        the moves come): then once the drag is over."""
+        if self.main._drag_from:
+            self.timer.start()
+            return
         self.visible = len(self.main.design.nodes) >= MINIMAP_FROM
         self.stale = True
         self.update()
