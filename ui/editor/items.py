@@ -254,13 +254,7 @@ class NodeItem(QGraphicsItem):
         self._ports = list(ports.values())
         # the body and the header as paths made once: a frame fills two paths per node, not
         # a rounded rect built again per call, a header patched with a second rect, one ellipse per port
-        self._body = QPainterPath()
-        self._body.addRoundedRect(rect, 5, 5)
-        header = QPainterPath()
-        header.addRoundedRect(QRectF(rect.left(), rect.top(), rect.width(), style.HEADER), 5, 5)
-        square = QPainterPath()
-        square.addRect(QRectF(rect.left(), rect.top() + style.HEADER / 2, rect.width(), style.HEADER / 2))
-        self._header = header.united(square)
+        self._body, self._header = chrome(height)
 
     # -- geometry -------------------------------------------------------------------------
     def rect(self) -> QRectF:
@@ -339,6 +333,28 @@ class NodeItem(QGraphicsItem):
         elif change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged and self.overview is not None:
             self.overview.node_changed(self)
         return super().itemChange(change, value)
+
+
+_CHROME: dict = {}
+
+
+def chrome(height: float) -> tuple:
+    """A node's body (a rounded rect) and header (rounded at the top only) as paths,
+    shared by every node of that height (paths are implicitly shared)."""
+    if height not in _CHROME:
+        w, r = style.NODE_WIDTH, 5.0
+        left, top = -w / 2, -height / 2
+        body = QPainterPath()
+        body.addRoundedRect(QRectF(left, top, w, height), r, r)
+        header = QPainterPath(QPointF(left, top + style.HEADER))
+        header.lineTo(left, top + r)
+        header.arcTo(QRectF(left, top, 2 * r, 2 * r), 180, -90)
+        header.lineTo(-left - r, top)
+        header.arcTo(QRectF(-left - 2 * r, top, 2 * r, 2 * r), 90, -90)
+        header.lineTo(-left, top + style.HEADER)
+        header.closeSubpath()
+        _CHROME[height] = (body, header)
+    return _CHROME[height]
 
 
 def _near(a: QPointF, b: QPointF, reach: float) -> bool:
