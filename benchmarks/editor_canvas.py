@@ -8,6 +8,8 @@ frame of:
 
 * pan — a scroll step and the event-loop turn that paints it;
 * zoom — a zoom step (×1.05 in, then out) and its paint;
+* settle — the one frame after the zoom stops that draws the nodes crisp at the
+  new scale (during the zoom they are scaled pictures: scene.DesignScene.zooming);
 * drag — a real mouse drag of one node (press, 30 moves, release), each move
   event and the paint of what it changed (the node and its own wires);
 * full — ``viewport().repaint()`` of the whole view;
@@ -41,7 +43,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 import gradstudio.ui  # noqa: E402,F401
 from gradstudio.studio.design import Design  # noqa: E402
 from gradstudio.ui.editor.document import EditorDocument  # noqa: E402
-from gradstudio.ui.editor.scene import DesignScene  # noqa: E402
+from gradstudio.ui.editor.scene import SETTLE, DesignScene  # noqa: E402
 from gradstudio.ui.editor.view import DesignView  # noqa: E402
 
 UNARY = ["elementwise.EXP", "elementwise.TANH", "elementwise.SIGMOID", "elementwise.NEG"]
@@ -112,6 +114,8 @@ def measure(n: int, frames: int = 30, local: bool = False):
         pan = [timed(lambda: bar.setValue(bar.value() + (25 if i % 20 < 10 else -25))) for i in range(frames)] \
             if bar.maximum() > bar.minimum() else []
         zoom = [timed(lambda: view.zoom_by(1.05 if i % 2 == 0 else 1 / 1.05)) for i in range(frames)]
+        # the frame that draws the nodes crisp again once the zoom stops (CPU only: the wait is idle)
+        settle = [timed(lambda: QTest.qWait(SETTLE + 60))]
         item = scene.node_at(view.mapToScene(viewport.rect().center())) or next(iter(scene.nodes.values()))
         grab = view.mapFromScene(item.mapToScene(QPointF(0, 8)))
         QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, grab)
@@ -124,7 +128,7 @@ def measure(n: int, frames: int = 30, local: bool = False):
         full = [timed(viewport.repaint) for _ in range(10)]
         rendered = [timed(lambda: render_image(view, image)) for _ in range(10)]
         out[f"{look} ({view.zoom():.2f}{', overview' if scene.overview_shown else ''})"] = {
-            "pan": pan, "zoom": zoom, "drag": drag, "full": full, "image": rendered}
+            "pan": pan, "zoom": zoom, "settle": settle, "drag": drag, "full": full, "image": rendered}
     empty_doc = EditorDocument(Design())
     empty = DesignView(empty_doc, DesignScene(empty_doc))
     empty.resize(1280, 800)

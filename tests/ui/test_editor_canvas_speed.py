@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QRegion
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap, QRegion
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QGraphicsItem
+from PySide6.QtWidgets import QApplication, QGraphicsItem, QGraphicsScene
 
 from gradstudio.studio.design import Design
 from gradstudio.ui.editor import style
@@ -272,3 +272,102 @@ def test_a_long_wire_is_kept_as_exact_pieces_of_its_curve(qtbot):
     assert wire._pieces == []
     wire.set_ends(start, end)
     assert len(wire._pieces) == len(pieces)
+
+
+def _ink(image: QImage, x: int) -> float:
+    """How much is drawn down column ``x`` of ``image`` (white background): summed darkness."""
+    return sum(255 - QColor(image.pixel(x, y)).lightness() for y in range(image.height())) / 255
+
+
+def test_at_about_1_to_1_a_wire_is_twin_thin_lines_inked_like_its_wide_stroke(qtbot):
+    from gradstudio.ui.editor.items import twin_outline
+    pen = QPen(QColor("#d35400"), 2.4)
+    straight = wire_path(QPointF(0, 10), QPointF(300, 10))
+    outline = twin_outline(straight, pen)
+    assert outline.boundingRect().height() == pytest.approx(1.4, abs=0.01)     # its sides 1 unit inside the stroke's
+    dashed = QPen(QColor("#9aa0a8"), 1.6, Qt.PenStyle.DashLine)
+    dashes = twin_outline(straight, dashed).toSubpathPolygons()
+    assert len(dashes) == pytest.approx(300 / (6 * 1.6), abs=2)                  # the pen's own dash lengths
+    assert all(p.boundingRect().width() <= 4 * 1.6 + 0.01 for p in dashes)
+
+    colors = style.colors()
+    colors["background"] = QColor("white")
+    scene = QGraphicsScene()
+    scene.setBackgroundBrush(QColor("white"))
+    scene.setSceneRect(QRectF(0, 0, 240, 120))
+    wire = WireItem(None, colors)
+    wire.set_state(True, None)
+    wire.set_ends(QPointF(10, 20), QPointF(230, 100))
+    scene.addItem(wire)
+    image = QImage(240, 120, QImage.Format.Format_RGB32)
+    wide = QImage(image)
+    for target, twin in ((image, True), (wide, False)):
+        target.fill(QColor("white"))
+        painter = QPainter(target)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if twin:
+            scene.render(painter, QRectF(target.rect()), scene.sceneRect())
+        else:
+            painter.setPen(wire.pen())
+            painter.drawPath(wire.path())
+        painter.end()
+    for x in (40, 120, 200):      # flat, steep and flat again: as much ink as the wide stroke, give or take
+        assert 0.75 < _ink(image, x) / _ink(wide, x) < 1.3, x
+    assert style.THIN_BELOW < 1.0 < style.WIDE_FROM
+
+
+def test_a_zoom_scales_cached_node_pictures_and_draws_them_crisp_once_it_stops(qtbot, canvas):
+    design, scene, view = canvas
+    item = a_middle_node(design, scene, view)
+    Mode = QGraphicsItem.CacheMode
+    assert all(i.cacheMode() == Mode.DeviceCoordinateCache for i in scene.nodes.values())
+    view.zoom_by(1.1)
+    assert scene.zoom_cached and all(i.cacheMode() == Mode.ItemCoordinateCache for i in scene.nodes.values())
+    view.zoom_by(1 / 1.1)                 # each further step keeps the pictures
+    assert all(i.cacheMode() == Mode.ItemCoordinateCache for i in scene.nodes.values())
+    qtbot.waitUntil(lambda: not scene.zoom_cached, timeout=2000)
+    assert all(i.cacheMode() == Mode.DeviceCoordinateCache for i in scene.nodes.values())
+
+
+def test_a_node_cached_for_a_zoom_shows_its_new_value_at_once(qtbot, canvas):
+    design, scene, view = canvas
+    leaf = next(n for n, node in design.nodes.items() if node.kind == "leaf")
+    item = scene.nodes[leaf]
+    view.centerOn(item)
+    scene._settle.setInterval(60_000)       # the zoom goes on for the whole test, however slow the machine
+    view.zoom_by(1.05)
+    assert scene.zoom_cached
+    box = view_rect(view, item.mapRectToScene(item.rect()))
+
+    def shot():
+        view.viewport().repaint()
+        return view.viewport().grab(box).toImage()
+
+    before = shot()
+    assert view.document.set_value(leaf, "ones(2, 3)") is None
+    QApplication.processEvents()
+    assert scene.zoom_cached and item.lines == ["ones(2, 3)"]
+    assert shot() != before
+
+
+def test_texts_are_glyph_runs_drawn_as_text_would_be_and_written_as_text_in_a_picture(qtbot):
+    from PySide6.QtGui import QFont, QFontMetricsF
+    from gradstudio.ui.editor.items import LaidText
+    font = QFont()          # made here, with the application there (a font made before it may measure otherwise)
+    font.setPointSizeF(8.5)
+    text = LaidText("shape (4,)  float32  ∇", font)
+    assert text.size().width() == pytest.approx(QFontMetricsF(font).horizontalAdvance(text.text), abs=1)
+    images = []
+    for glyphs in (True, False):
+        picture = QPixmap(200, 30)           # a screen's device, as the view's (an image may have other metrics)
+        picture.fill(QColor("white"))
+        painter = QPainter(picture)
+        painter.setPen(QColor("black"))
+        text.draw(painter, QPointF(4, 6), glyphs)
+        painter.end()
+        images.append(picture.toImage())
+    inks = [[_ink(image, x) for x in range(200)] for image in images]
+    extents = [(min(x for x in range(200) if ink[x] > 0.3), max(x for x in range(200) if ink[x] > 0.3)) for ink in inks]
+    assert extents[0][1] - extents[0][0] == pytest.approx(text.size().width(), abs=3)
+    assert extents[0] == pytest.approx(extents[1], abs=1)           # the same words in the same place
+    assert sum(inks[0]) == pytest.approx(sum(inks[1]), rel=0.05)    # in the same weight

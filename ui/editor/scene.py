@@ -12,19 +12,23 @@ is not repainted; moving a node re-routes only its own wires. The scene has two
 looks (:meth:`set_overview`): detailed, each item painting itself, and the
 zoomed-out overview, one :class:`~.items.Overview` item painting boxes and lines
 while the items paint nothing. Pictures (:meth:`render`) are always detailed.
+While a zoom goes on, the nodes are pictures that each step only scales
+(:meth:`zooming`); they are drawn crisp again once it stops.
 """
 from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
 from gradstudio.ui.graph.style import GradScale
 
 from . import group_item, style
 from .items import NO_CONTENTS, GroupItem, NodeItem, Overview, WireItem
+
+SETTLE = 200       # ms after a zoom's last step when nodes are drawn crisp at the new scale
 
 
 @dataclass
@@ -57,6 +61,12 @@ class DesignScene(QGraphicsScene):
         self.overview_shown = False    # the zoomed-out look (set by the view from its zoom)
         self.overview = Overview(self.colors)
         self.addItem(self.overview)
+        self.drawing_picture = False   # inside full_detail: texts are written as text (an SVG keeps them)
+        self.zoom_cached = False       # nodes cached in item coordinates for a zoom gesture (see zooming)
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(SETTLE)
+        self._settle.timeout.connect(self.zoom_settled)
         for node_id in self.design.nodes:
             self._add_node(node_id)
         for link in self.design.links:
@@ -254,16 +264,40 @@ class DesignScene(QGraphicsScene):
             wire.setFlag(NO_CONTENTS, shown)
         self.overview.set_active(shown)
 
+    # -- node caches while zooming ------------------------------------------------------------
+    def zooming(self, scale: float):
+        """A zoom step at ``scale`` device pixels per scene unit. A device-coordinate
+        cache is drawn again at every new scale (every node in view, every step), so
+        for the length of the gesture the nodes are cached in item coordinates at the
+        gesture's first scale and each step only scales their pictures; :data:`SETTLE`
+        ms after the last step they are cached in device pixels again, drawn crisp once
+        at the scale the zoom ended on."""
+        if not self.zoom_cached:
+            self.zoom_cached = True
+            for item in self.nodes.values():
+                item.cache_for_zoom(scale)
+        self._settle.start()
+
+    def zoom_settled(self):
+        self._settle.stop()
+        if self.zoom_cached:
+            self.zoom_cached = False
+            for item in self.nodes.values():
+                item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
     @contextlib.contextmanager
     def full_detail(self):
         """Every item painting itself, uncached — for a picture (PNG, SVG) of the design."""
         shown = self.overview_shown
+        self.zoom_settled()
         self.set_overview(False)
+        self.drawing_picture = True
         for item in self.nodes.values():
             item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
         try:
             yield self
         finally:
+            self.drawing_picture = False
             for item in self.nodes.values():
                 item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             self.set_overview(shown)

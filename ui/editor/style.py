@@ -14,6 +14,7 @@ PORT_RADIUS = 5.0
 SIMPLE_BELOW = 0.45        # zoom under which nodes and wires are drawn as plain shapes (level of detail)
 TEXT_BELOW = 0.7           # zoom under which wire labels and a node's text below its title are left out
 THIN_BELOW = 0.7           # zoom under which wires are drawn 1 px wide (the fast thin-line stroker)
+WIDE_FROM = 1.5            # zoom from which wires are stroked wide; under it as twin 1 px lines (items.twin_outline)
 
 DTYPE_COLORS = {"float32": "#2f80c0", "float64": "#9b59b6"}
 KIND_COLORS = {"leaf": "#2e8b57", "const": "#8a8a8a", "op": "#4a6fa5", "output": "#c0392b"}

@@ -40,7 +40,9 @@ class DesignView(QGraphicsView):
         super().__init__(scene, parent)
         self.document = document
         self.design = document.design
-        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
+        # smooth pixmaps: during a zoom the nodes are scaled pictures (DesignScene.zooming)
+        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing
+                            | QPainter.RenderHint.SmoothPixmapTransform)
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
@@ -61,6 +63,8 @@ class DesignView(QGraphicsView):
     def zoom_by(self, factor: float):
         target = min(MAX_ZOOM, max(MIN_ZOOM, self.zoom() * factor))
         factor = target / self.zoom()
+        if factor != 1.0:
+            self.scene().zooming(self.zoom() * self.devicePixelRatioF())
         self.scale(factor, factor)
         self.minimap.update()
 
@@ -557,7 +561,11 @@ class Minimap:
 
     def design_changed(self):
         """The design changed a moment ago: show or hide for its size, and draw the
-        picture again at the next paint."""
+        picture again at the next paint. Not while nodes are being dragged (however slow
+        the moves come): then once the drag is over."""
+        if self.main._drag_from:
+            self.timer.start()
+            return
         self.visible = len(self.main.design.nodes) >= MINIMAP_FROM
         self.stale = True
         self.update()
