@@ -274,8 +274,23 @@ def _report_node(tracer, node, grad, grads, buffers, dependencies, retain_graph)
 def apply_rules(node, grad) -> list:
     """Gradients for each input of ``node`` given the gradient of its output."""
     op = node.op
-    if op.vjp_arrays is not None and not _grad_state.enabled:
-        return _apply_array_rules(node, op, grad)
+    rules = op.vjp_arrays
+    if rules is not None and not _grad_state.enabled:
+        if len(node.next_functions) != 1 or node.next_functions[0][0] is None:
+            return _apply_array_rules(node, op, grad)
+        # one input (tanh, t, log_softmax …): _apply_array_rules without its loop
+        if op.saves and (node._released or node._epoch != _EPOCH[0] or node._unpack_hook is not None):
+            inputs = node.saved_inputs()  # raises if they were freed or changed in place
+        else:
+            inputs = node._inputs
+        a = inputs[0]
+        x = a._data if type(a) is _tensor.Tensor or isinstance(a, _tensor.Tensor) else a
+        g = grad._data
+        params = node._params
+        out = rules[0](g, node._out_data, x, **params) if params else rules[0](g, node._out_data, x)
+        if type(out) is ndarray and out.shape == x.shape and out.dtype == x.dtype:
+            return [grad if out is g else _tensor.make(out)]
+        return [_tensor.make(_fit_array(out, x))]
     if op.vjp_all is not None:
         return [None if g is None else _fit_to_input(g, meta)
                 for g, meta in zip(op.vjp_all(node, grad), node._inputs)]
