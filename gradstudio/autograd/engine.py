@@ -86,6 +86,27 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
             _, node = heappop(ready)
             if type(node) is _Sink:
                 node, grad = node.sink, None  # no reference here: .grad may take the array
+                if tracer is None and accumulate and not node._has_hooks and not create_graph:
+                    # _run_sink's common case inline: a leaf's first gradient is the
+                    # array itself when nobody else holds it (see _owned_array), else a
+                    # copy; later ones add in place
+                    g = buffers.pop(id(node), None)
+                    if g is not None:
+                        variable = node.variable
+                        if variable._grad is None:
+                            data = g._data
+                            # the array's references: g._data, `data`, getrefcount's
+                            # argument; the tensor's: `g`, getrefcount's argument
+                            if not (data.base is None and data.flags.writeable
+                                    and data.dtype == variable._data.dtype
+                                    and _getrefcount(data) <= 3 and _getrefcount(g) <= 2):
+                                data = np.array(data, dtype=variable._data.dtype, copy=True)
+                            variable._grad = _tensor.make(data)
+                            data = None
+                        else:
+                            _accumulate(variable, g, False)
+                        g = None
+                    continue
                 _run_sink(node, buffers.pop(id(node), None), captured, accumulate, create_graph,
                           tracer)
                 continue
