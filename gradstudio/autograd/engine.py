@@ -297,21 +297,30 @@ def apply_rules(node, grad) -> list:
     op = node.op
     rules = op.vjp_arrays
     if rules is not None and not _grad_state.enabled:
-        if len(node.next_functions) != 1 or node.next_functions[0][0] is None:
+        edges = node.next_functions
+        if edges[0][0] is None or len(edges) > 2 or (len(edges) == 2 and edges[1][0] is not None):
             return _apply_array_rules(node, op, grad)
-        # one input (tanh, t, log_softmax …): _apply_array_rules without its loop
+        # one edge to follow (tanh, t, log_softmax; x * 2): _apply_array_rules without its loop
         if op.saves and (node._released or node._epoch != _EPOCH[0] or node._unpack_hook is not None):
             inputs = node.saved_inputs()  # raises if they were freed or changed in place
         else:
             inputs = node._inputs
+        Tensor = _tensor.Tensor
         a = inputs[0]
-        x = a._data if type(a) is _tensor.Tensor or isinstance(a, _tensor.Tensor) else a
+        x = a._data if type(a) is Tensor or isinstance(a, Tensor) else a
         g = grad._data
         params = node._params
-        out = rules[0](g, node._out_data, x, **params) if params else rules[0](g, node._out_data, x)
+        if len(inputs) == 1:
+            out = rules[0](g, node._out_data, x, **params) if params else rules[0](g, node._out_data, x)
+        else:  # two inputs (one edge per input), the second not followed
+            b = inputs[1]
+            y = b._data if type(b) is Tensor or isinstance(b, Tensor) else b
+            out = rules[0](g, node._out_data, x, y, **params) if params else rules[0](g, node._out_data, x, y)
         if type(out) is ndarray and out.shape == x.shape and out.dtype == x.dtype:
-            return [grad if out is g else _tensor.make(out)]
-        return [_tensor.make(_fit_array(out, x))]
+            out = grad if out is g else _tensor.make(out)
+        else:
+            out = _tensor.make(_fit_array(out, x))
+        return [out] if len(edges) == 1 else [out, None]
     if op.vjp_all is not None:
         return [None if g is None else _fit_to_input(g, meta)
                 for g, meta in zip(op.vjp_all(node, grad), node._inputs)]

@@ -1230,5 +1230,9 @@ def _pow_scalar_array_vjp(g, r, x, *, exponent):
 
 array_rules(POW, _pow_scalar_array_vjp)
 array_rules(TANH, lambda g, r, x: _tanh_backward(g, r))
+# g · other in the gradient's dtype, as torch computes it (an int64 factor is converted
+# to the float dtype rather than promoting the product to float64)
+array_rules(MUL, lambda g, r, a, b: np.multiply(g, b, dtype=g.dtype),
+            lambda g, r, a, b: np.multiply(g, a, dtype=g.dtype))
 array_rules(SIGMOID, lambda g, r, x: _sigmoid_backward(g, r))
 array_rules(RELU, lambda g, r, x: RELU_BACKWARD.forward(g, r))
