@@ -338,7 +338,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     data, t = input._data, target._data
     if (weight is None and label_smoothing == 0.0 and data.ndim == 2 and data.dtype.kind == "f"
             and t.dtype == _I64 and t.shape == data.shape[:1] and data.shape[0]
-            and reduction in _REDUCE and t.view(_U64).max() < data.shape[1]):
+            and reduction in _REDUCE and np.maximum.reduce(t.view(_U64)) < data.shape[1]):
         # the training loop's case, every check passed at once: float logits, one class
         # index per row, each a class (as uint64 a negative one is too large); the same
         # two nodes as below, without their wrappers' checks
