@@ -298,7 +298,8 @@ def apply_rules(node, grad) -> list:
     rules = op.vjp_arrays
     if rules is not None and not _grad_state.enabled:
         edges = node.next_functions
-        if edges[0][0] is None or len(edges) > 2 or (len(edges) == 2 and edges[1][0] is not None):
+        n_edges = len(edges)
+        if n_edges > 2 or edges[0][0] is None or (n_edges == 2 and edges[1][0] is not None):
             return _apply_array_rules(node, op, grad)
         # one edge to follow (tanh, t, log_softmax; x * 2): _apply_array_rules without its loop
         if op.saves and (node._released or node._epoch != _EPOCH[0] or node._unpack_hook is not None):
@@ -320,7 +321,7 @@ def apply_rules(node, grad) -> list:
             out = grad if out is g else _tensor.make(out)
         else:
             out = _tensor.make(_fit_array(out, x))
-        return [out] if len(edges) == 1 else [out, None]
+        return [out] if n_edges == 1 else [out, None]
     if op.vjp_all is not None:
         return [None if g is None else _fit_to_input(g, meta)
                 for g, meta in zip(op.vjp_all(node, grad), node._inputs)]
