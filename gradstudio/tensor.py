@@ -328,8 +328,9 @@ class Tensor:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self._data.shape[0]))
 
-    def __hash__(self):
-        return id(self)
+    # identity hashing in C (a Python __hash__ would run for every optimizer state
+    # lookup); __eq__ is elementwise, so it must be set explicitly
+    __hash__ = object.__hash__
 
     def __format__(self, spec):
         if self._data.ndim == 0:

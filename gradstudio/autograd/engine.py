@@ -86,6 +86,27 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
             _, node = heappop(ready)
             if type(node) is _Sink:
                 node, grad = node.sink, None  # no reference here: .grad may take the array
+                if tracer is None and accumulate and not node._has_hooks and not create_graph:
+                    # _run_sink's common case inline: a leaf's first gradient is the
+                    # array itself when nobody else holds it (see _owned_array), else a
+                    # copy; later ones add in place
+                    g = buffers.pop(id(node), None)
+                    if g is not None:
+                        variable = node.variable
+                        if variable._grad is None:
+                            data = g._data
+                            # the array's references: g._data, `data`, getrefcount's
+                            # argument; the tensor's: `g`, getrefcount's argument
+                            if not (data.base is None and data.flags.writeable
+                                    and data.dtype == variable._data.dtype
+                                    and _getrefcount(data) <= 3 and _getrefcount(g) <= 2):
+                                data = np.array(data, dtype=variable._data.dtype, copy=True)
+                            variable._grad = _tensor.make(data)
+                            data = None
+                        else:
+                            _accumulate(variable, g, False)
+                        g = None
+                    continue
                 _run_sink(node, buffers.pop(id(node), None), captured, accumulate, create_graph,
                           tracer)
                 continue
@@ -274,8 +295,33 @@ def _report_node(tracer, node, grad, grads, buffers, dependencies, retain_graph)
 def apply_rules(node, grad) -> list:
     """Gradients for each input of ``node`` given the gradient of its output."""
     op = node.op
-    if op.vjp_arrays is not None and not _grad_state.enabled:
-        return _apply_array_rules(node, op, grad)
+    rules = op.vjp_arrays
+    if rules is not None and not _grad_state.enabled:
+        edges = node.next_functions
+        n_edges = len(edges)
+        if n_edges > 2 or edges[0][0] is None or (n_edges == 2 and edges[1][0] is not None):
+            return _apply_array_rules(node, op, grad)
+        # one edge to follow (tanh, t, log_softmax; x * 2): _apply_array_rules without its loop
+        if op.saves and (node._released or node._epoch != _EPOCH[0] or node._unpack_hook is not None):
+            inputs = node.saved_inputs()  # raises if they were freed or changed in place
+        else:
+            inputs = node._inputs
+        Tensor = _tensor.Tensor
+        a = inputs[0]
+        x = a._data if type(a) is Tensor or isinstance(a, Tensor) else a
+        g = grad._data
+        params = node._params
+        if len(inputs) == 1:
+            out = rules[0](g, node._out_data, x, **params) if params else rules[0](g, node._out_data, x)
+        else:  # two inputs (one edge per input), the second not followed
+            b = inputs[1]
+            y = b._data if type(b) is Tensor or isinstance(b, Tensor) else b
+            out = rules[0](g, node._out_data, x, y, **params) if params else rules[0](g, node._out_data, x, y)
+        if type(out) is ndarray and out.shape == x.shape and out.dtype == x.dtype:
+            out = grad if out is g else _tensor.make(out)
+        else:
+            out = _tensor.make(_fit_array(out, x))
+        return [out] if n_edges == 1 else [out, None]
     if op.vjp_all is not None:
         return [None if g is None else _fit_to_input(g, meta)
                 for g, meta in zip(op.vjp_all(node, grad), node._inputs)]

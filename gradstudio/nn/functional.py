@@ -14,17 +14,46 @@ from ..ops.losses import (binary_cross_entropy, binary_cross_entropy_with_logits
 from ..ops.losses import _broadcast_warning, _check_reduction
 from ..ops.reduction import log_softmax, softmax  # noqa: F401
 from ..ops import nn_functions as _rows
-from ..ops.table import apply as _apply
-from ..tensor import Tensor
+from ..autograd.grad_mode import state as _grad_state
+from ..ops.linalg import ADDMM as _ADDMM
+from ..ops.shape import T as _T
+from ..ops.table import apply as _apply, record as _record
+from ..tensor import Tensor, make as _make
 from ..generator import rng as _rng
 
 
 def linear(input, weight, bias=None):
     """``input @ weight.T + bias`` — one AddmmBackward0 node for 2-d input, as in torch."""
-    if input.dim() == 2 and bias is not None:
+    if bias is not None and input._data.ndim == 2:
+        if weight._data.ndim == 2:
+            return _linear_addmm(input, weight, bias)
         return _addmm(bias, input, weight.t())
     out = _matmul(input, weight.t())
     return out + bias if bias is not None else out
+
+
+def _linear_addmm(input, weight, bias):
+    """``addmm(bias, input, weight.t())`` without its two wrappers, for a layer called
+    in a training loop: the same forward (``bias + input @ weight.T``) and, when it is
+    recorded, the same two nodes — TBackward0 for ``weight.t()``, a view of the weight,
+    and AddmmBackward0 on (bias, input, that view)."""
+    x, w = input._data, weight._data
+    if x.shape[1] != w.shape[1]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({x.shape[0]}x{x.shape[1]} "
+                           f"and {w.shape[1]}x{w.shape[0]})")
+    w_t = w.T
+    out = bias._data + x @ w_t  # ADDMM's forward for beta = alpha = 1
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    if not (_grad_state.enabled
+            and (input._requires_grad or weight._requires_grad or bias._requires_grad)):
+        return _make(out)
+    if weight._requires_grad:
+        mat2 = _record(_T, (weight,), None, w_t)
+    else:
+        mat2 = _make(w_t)
+    mat2._base = weight._base if weight._base is not None else weight  # a view (shape._as_view)
+    return _record(_ADDMM, (bias, input, mat2), {"beta": 1, "alpha": 1}, out)
 
 
 def bilinear(input1, input2, weight, bias=None):

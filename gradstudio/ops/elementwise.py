@@ -1230,5 +1230,25 @@ def _pow_scalar_array_vjp(g, r, x, *, exponent):
 
 array_rules(POW, _pow_scalar_array_vjp)
 array_rules(TANH, lambda g, r, x: _tanh_backward(g, r))
+
+
+def _times_rule(of_first: bool):
+    """MUL's array rule for its first input (g · b) or its second (g · a): the product in
+    the gradient's dtype, as torch computes it — an int64 factor (or a float64 0-d one)
+    is converted to that dtype rather than promoting the product; a Python number goes
+    through the constants cache, as the ``*`` operator does it."""
+    def rule(g, r, a, b):
+        other = b if of_first else a
+        kind = type(other)
+        if kind is float or kind is int or kind is bool:
+            c = _constants.get((other, g.dtype))
+            return np.multiply(g, c if c is not None else _constant(other, g.dtype))
+        if kind is np.ndarray and other.dtype == g.dtype:
+            return np.multiply(g, other)
+        return np.multiply(g, other, dtype=g.dtype)
+    return rule
+
+
+array_rules(MUL, _times_rule(True), _times_rule(False))
 array_rules(SIGMOID, lambda g, r, x: _sigmoid_backward(g, r))
 array_rules(RELU, lambda g, r, x: RELU_BACKWARD.forward(g, r))

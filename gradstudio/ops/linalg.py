@@ -316,6 +316,14 @@ def _scaled(value, factor):
     return value * factor if factor != 1 else value
 
 
-array_rules(ADDMM, lambda g, r, c, a, b, *, beta, alpha: _scaled(g, beta),
+def _addmm_bias_rule(g, r, c, a, b, *, beta, alpha):
+    # a linear layer's bias (c of shape (m,) under g of (n, m)): summed here, the
+    # reduction the engine's sum_to_shape makes, without its shape analysis
+    if beta == 1 and c.ndim == 1 and g.ndim == 2:
+        return np.add.reduce(g, axis=0)
+    return _scaled(g, beta)
+
+
+array_rules(ADDMM, _addmm_bias_rule,
             lambda g, r, c, a, b, *, beta, alpha: _scaled(np.matmul(g, b.T), alpha),
             lambda g, r, c, a, b, *, beta, alpha: _scaled(np.matmul(a.T, g), alpha))

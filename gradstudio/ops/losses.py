@@ -94,7 +94,48 @@ def _nll_parts(x_shape, target, ignore_index):
     return rows, target[keep], keep.sum()
 
 
+_I64 = np.dtype(np.int64)
+_U64 = np.dtype(np.uint64)
+_ROWS: dict = {}
+
+
+def _rows(n: int) -> np.ndarray:
+    """``np.arange(n)``, read-only and kept for the batch sizes a training loop repeats."""
+    rows = _ROWS.get(n)
+    if rows is None:
+        rows = np.arange(n)
+        rows.flags.writeable = False
+        if len(_ROWS) < 64:
+            _ROWS[n] = rows
+    return rows
+
+
+def _nll_columns(x, target, ignore_index):
+    """The common case's column indices, or None: a non-empty batch (2-d input), an int64
+    target and an ``ignore_index`` that is no class, so no row is ignored once every
+    target is a class. The target is viewed as uint64: a negative one then indexes out
+    of range and raises IndexError as one too large does, and the caller takes the
+    general path — one fancy index both picks and checks."""
+    if (x.ndim == 2 and x.shape[0] and target.dtype == _I64 and target.ndim == 1
+            and not 0 <= ignore_index < x.shape[1]):
+        return target.view(_U64)
+    return None
+
+
 def _nll_forward(x, target, *, reduction, ignore_index):
+    columns = _nll_columns(x, target, ignore_index)
+    if columns is not None:
+        try:
+            picked = x[_rows(x.shape[0]), columns]
+        except IndexError:  # a target out of range: the general path says what torch says
+            pass
+        else:
+            if reduction == "none":
+                return np.negative(picked, out=picked)
+            # −Σx = Σ(−x) exactly (rounding is symmetric), in the same order
+            total = -np.add.reduce(picked, dtype=x.dtype)
+            return np.asarray(total / _I64.type(x.shape[0]) if reduction == "mean" else total,
+                              dtype=x.dtype)
     x2 = x if x.ndim == 2 else x.reshape(1, -1)
     rows, cols, count = _nll_parts(x.shape, target, ignore_index)
     picked = np.zeros(x2.shape[0], dtype=x.dtype)
@@ -116,9 +157,19 @@ def _nll_vjp(g, r, x, target, *, reduction, ignore_index):
 def _nll_mask(g_dtype, x_shape, target, reduction, ignore_index):
     """The gradient of the loss for each input element: −1 (divided by the count for
     "mean") where the target picks it, 0 elsewhere."""
-    rows, cols, count = _nll_parts(x_shape, target, ignore_index)
     shape2 = x_shape if len(x_shape) == 2 else (1, x_shape[0])
     mask = np.zeros(shape2, dtype=g_dtype)
+    columns = _nll_columns(mask, target, ignore_index)
+    if columns is not None:
+        try:
+            mask[_rows(shape2[0]), columns] = -1.0
+        except IndexError:  # some elements may be written by then
+            mask = np.zeros(shape2, dtype=g_dtype)
+        else:
+            if reduction == "mean":
+                mask /= _I64.type(shape2[0])
+            return mask
+    rows, cols, count = _nll_parts(x_shape, target, ignore_index)
     mask[rows, cols] = -1.0
     if reduction == "mean":
         mask /= count
@@ -273,18 +324,32 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
                                              "ignore_index": ignore_index})
 
 
+_reduction = None
+
+
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
                   reduction="mean", label_smoothing=0.0):
     """torch's composition: ``nll_loss(log_softmax(x))`` for class indices, ``-(log p · t)``
     summed (and divided by the batch size for "mean") for class probabilities; with
     label smoothing, ``(1 − ε)·loss + ε/C · (−Σ log p)`` in that order."""
-    from .reduction import log_softmax
+    global _reduction
+    if _reduction is None:  # imported on first use (losses' rows are declared before reduction's)
+        from . import reduction as _reduction
+    data, t = input._data, target._data
+    if (weight is None and label_smoothing == 0.0 and data.ndim == 2 and data.dtype.kind == "f"
+            and t.dtype == _I64 and t.shape == data.shape[:1] and data.shape[0]
+            and reduction in _REDUCE and np.maximum.reduce(t.view(_U64)) < data.shape[1]):
+        # the training loop's case, every check passed at once: float logits, one class
+        # index per row, each a class (as uint64 a negative one is too large); the same
+        # two nodes as below, without their wrappers' checks
+        log_p = apply(_reduction.LOG_SOFTMAX, (input,), {"dim": 1})
+        return apply(NLL_LOSS, (log_p, target), {"reduction": reduction, "ignore_index": ignore_index})
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     class_dim = 0 if input._data.ndim == 1 else 1
     n_classes = input._data.shape[class_dim]
-    log_p = log_softmax(input, class_dim)
+    log_p = _reduction.log_softmax(input, class_dim)
     if target._data.dtype.kind == "f":  # class probabilities
         if label_smoothing > 0:
             target = target * (1 - label_smoothing) + label_smoothing / n_classes

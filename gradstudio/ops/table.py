@@ -298,13 +298,17 @@ def record(op: Op, args: tuple, params, out: np.ndarray) -> Tensor:
     elif len(args) == 1:
         a = args[0]
         edges = ((a.grad_fn, 0) if type(a) is Tensor and a.grad_fn is not None else _edge(a),)
+    elif len(args) == 3:  # addmm (a linear layer: bias, input, weight.t())
+        a, b, c = args
+        edges = (_edge(a), (b.grad_fn, 0) if type(b) is Tensor and b.grad_fn is not None else _edge(b),
+                 (c.grad_fn, 0) if type(c) is Tensor and c.grad_fn is not None else _edge(c))
     else:
         edges = tuple(map(_edge, args))
     if op.saves_inputs:
         node = new_node(op, edges, args, params)
         if _saved_tensors_hooks:  # torch.autograd.graph.saved_tensors_hooks (read only by ops that save)
             _pack_saved(node)
-    elif len(args) == 1 and type(args[0]) is Tensor:  # tanh, t, views: no generator for one input
+    elif len(args) == 1 and isinstance(args[0], Tensor):  # tanh, t, views: no generator for one input
         data = args[0]._data
         node = new_node(op, edges, (TensorMeta(data.shape, data.dtype),), params)
     else:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import make
+from ..tensor import make, shared_version_counter
 from . import _arith as A
 from .optimizer import Optimizer, _check
 
@@ -33,12 +33,17 @@ class Adam(Optimizer):
 
     def step(self, closure=None):
         loss = self._closure_loss(closure)
+        state_of = self.state
         for group in self.param_groups:
             lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
             weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
             decoupled, maximize = group["decoupled_weight_decay"], group["maximize"]
-            for p, grad in self._grads(group):
-                state = self.state[p]
+            for p in group["params"]:
+                grad = p._grad
+                if grad is None:
+                    continue
+                grad = grad._data
+                state = state_of[p]
                 if not state:
                     state["step"] = make(np.array(0.0, dtype=np.float32))
                     state["exp_avg"] = make(np.zeros_like(p._data))
@@ -72,7 +77,7 @@ class Adam(Optimizer):
                 denom /= source.dtype.type(bias_correction2_sqrt)  # in place: no second array
                 denom += denom.dtype.type(eps)
                 A.addcdiv_(p._data, exp_avg, denom, -step_size)
-                self._bump(p)
+                shared_version_counter(p).bump()  # graphs that saved p must notice
         return loss
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import make
+from ..tensor import make, shared_version_counter
 from . import _arith as A
 from .optimizer import Optimizer, _check
 
@@ -23,16 +23,21 @@ class SGD(Optimizer):
 
     def step(self, closure=None):
         loss = self._closure_loss(closure)
+        state_of = self.state
         for group in self.param_groups:
             lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
             weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
-            for p, grad in self._grads(group):
+            for p in group["params"]:
+                grad = p._grad
+                if grad is None:
+                    continue
+                grad = grad._data
                 if maximize:
                     grad = -grad
                 if weight_decay != 0:
                     grad = A.add(grad, p._data, weight_decay)
                 if momentum != 0:
-                    state = self.state[p]
+                    state = state_of[p]
                     buf = state.get("momentum_buffer")
                     if buf is None:
                         buf = make(np.array(grad, copy=True))
@@ -41,5 +46,5 @@ class SGD(Optimizer):
                         A.add_(A.mul_(buf._data, momentum), grad, 1 - dampening)
                     grad = A.add(grad, buf._data, momentum) if nesterov else buf._data
                 A.add_(p._data, grad, -lr)
-                self._bump(p)
+                shared_version_counter(p).bump()  # graphs that saved p must notice
         return loss
