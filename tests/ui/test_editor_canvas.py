@@ -314,3 +314,27 @@ def test_png_and_svg_of_the_canvas(qtbot, tmp_path):
     svg = (tmp_path / "d.svg").read_text()
     assert "<svg" in svg and "mean" in svg
 
+
+
+def test_an_example_opens_readable_in_a_narrow_view_and_fit_shows_it_whole(qtbot):
+    """Opening a design wider than the view keeps the nodes' text (it starts from the
+    inputs, the rest a scroll away); Fit (F) then shows the whole design, however small."""
+    from gradstudio.ui.editor import style
+    from gradstudio.ui.editor.panel import EditorPanel, example_designs
+    from gradstudio.ui.panels import PanelContext
+    panel = EditorPanel(PanelContext(None, None, None, None))
+    qtbot.addWidget(panel)
+    panel.resize(560, 420)
+    panel.show()
+    qtbot.waitExposed(panel)
+    widest = max(example_designs(), key=lambda example: len(json.loads(example[1].read_text())["design"]["nodes"]))[1]
+    view = panel.open_example(widest).view
+    qtbot.waitUntil(lambda: not getattr(view, "_fit_pending", False))
+    items = view.scene().itemsBoundingRect()
+    visible = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert items.width() * view.zoom() > view.viewport().width()      # (too wide to fit readable)
+    assert view.zoom() >= style.TEXT_BELOW - 1e-9
+    assert visible.left() <= items.left() + 10 and visible.intersects(items)   # (the scene rect may clamp the margin)
+    view.fit()
+    visible = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert view.zoom() < style.TEXT_BELOW and visible.contains(items)

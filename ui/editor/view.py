@@ -68,13 +68,24 @@ class DesignView(QGraphicsView):
         self.scale(factor, factor)
         self.minimap.update()
 
-    def fit(self):
+    def fit(self, readable: bool = False):
+        """Show the whole design (Fit, F). With ``readable`` (a design just opened), never
+        so small that the nodes lose their text (under :data:`style.TEXT_BELOW`): a design
+        too wide for the view opens at that zoom from its inputs (on the left), the rest a
+        scroll or the minimap away — eight boxes without a name tell a learner nothing."""
         rect = self.scene().itemsBoundingRect()
         if rect.isEmpty():
             return
-        self.fitInView(rect.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
+        shown = rect.adjusted(-40, -40, 40, 40)
+        self.fitInView(shown, Qt.AspectRatioMode.KeepAspectRatio)
         if self.zoom() > 1.5:
             self.zoom_by(1.5 / self.zoom())
+        elif readable and self.zoom() < style.TEXT_BELOW:
+            self.zoom_by(style.TEXT_BELOW / self.zoom())
+            width = self.viewport().width() / self.zoom()
+            height = self.viewport().height() / self.zoom()
+            self.centerOn(shown.left() + width / 2,
+                          shown.center().y() if shown.height() <= height else shown.top() + height / 2)
         self.minimap.update()
 
     def wheelEvent(self, event):
@@ -95,7 +106,7 @@ class DesignView(QGraphicsView):
         """Fit now if the view has its size, else as soon as it gets one (a tab made
         while its dock is hidden is a few pixels wide until shown)."""
         if self.isVisible() and self.viewport().width() > 200:
-            self.fit()
+            self.fit(readable=True)
         else:
             self._fit_pending = True
 
@@ -103,7 +114,7 @@ class DesignView(QGraphicsView):
         super().resizeEvent(event)
         if getattr(self, "_fit_pending", False) and self.isVisible() and self.viewport().width() > 200:
             self._fit_pending = False
-            self.fit()
+            self.fit(readable=True)
 
     def scrollContentsBy(self, dx, dy):
         super().scrollContentsBy(dx, dy)
