@@ -127,14 +127,17 @@ def test_interrupt_an_infinite_loop_keeps_the_namespace(qtbot, window, helpers):
 
 
 @pytest.mark.parametrize("script", [
-    "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n",
-    "while True:\n    try:\n        while True:\n            pass\n    except KeyboardInterrupt:\n        pass\n",
+    "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n{mark}while True:\n    pass\n",
+    "{mark}while True:\n    try:\n        while True:\n            pass\n    except KeyboardInterrupt:\n        pass\n",
 ], ids=["sigint-ignored", "keyboardinterrupt-caught"])
-def test_kernel_ignoring_interrupt_is_replaced(qtbot, window, helpers, script):
+def test_kernel_ignoring_interrupt_is_replaced(qtbot, window, helpers, script, tmp_path):
     window.runner.client.interrupt_grace_ms = 800
-    helpers.set_script(window, script)
+    looping = tmp_path / "looping"
+    helpers.set_script(window, script.format(mark=f"open({str(looping)!r}, 'w').close()\n"))
     window.actions["run_cell"].trigger()
-    qtbot.waitUntil(lambda: window.model.console.running_cell == 1, timeout=20000)
+    # the interrupt goes once the script is in its loop: an interrupt while the cell is
+    # still starting is answered (the cell ends interrupted), which is not this case
+    qtbot.waitUntil(lambda: looping.exists() and window.model.console.running_cell == 1, timeout=20000)
     window.actions["interrupt"].trigger()
     assert window.model.kernel.kernel_state == "interrupting"
     qtbot.waitUntil(lambda: len(window.kernel_pids.pgids) == 2, timeout=20000)
