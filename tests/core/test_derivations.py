@@ -168,22 +168,21 @@ def test_a_cell_with_many_calls_or_a_new_graph_is_checked_after_it(monkeypatch):
     assert len(ops) > service_module.QUICK_CALLS
     cell = "import torch\nw = torch.ones(2, requires_grad=True)\n" + "".join(
         f"({op}).sum().backward()\n" for op in ops)
-    for _ in range(2):
-        sent.clear()
-        run = session.run_cell(cell)
-        service.cell_finished(run, 1, early_timeout=10.0)
-        service.check_new_calls(run, 10.0)
-    finished = next(m for m in sent if type(m).__name__ == "CellFinished")
+
+    def run_twice(text):
+        """The cell run twice (the second run's graphs derived before); its run and CellFinished."""
+        for _ in range(2):
+            sent.clear()
+            run = session.run_cell(text)
+            service.cell_finished(run, 1, early_timeout=10.0)
+            service.check_new_calls(run, 10.0)
+        return run, next(m for m in sent if type(m).__name__ == "CellFinished")
+
+    run, finished = run_twice(cell)
     assert finished.checks == []
     assert sum(type(m).__name__ == "CallChecked" for m in sent) == len(ops)
     # a loop of one graph is its last call, checked (and, derived before, riding with the cell)
-    loop = "for _ in range(9):\n    (w * w).sum().backward()\n"
-    for _ in range(2):
-        sent.clear()
-        run = session.run_cell(loop)
-        service.cell_finished(run, 1, early_timeout=10.0)
-        service.check_new_calls(run, 10.0)
-    finished = next(m for m in sent if type(m).__name__ == "CellFinished")
+    run, finished = run_twice("for _ in range(9):\n    (w * w).sum().backward()\n")
     assert [check.index for check in finished.checks] == [run.backward_calls[-1].index]
     assert not any(type(m).__name__ == "CallChecked" for m in sent)
     sent.clear()
