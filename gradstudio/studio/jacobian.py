@@ -38,18 +38,24 @@ class Explanation:
     note: str = ""
 
 
-def jacobian(graph: trace.Graph, leaf_id: int) -> np.ndarray:
-    """∂root/∂leaf as a (root elements × leaf elements) matrix, in float64."""
-    from gradstudio.autograd.functional import jacobian as functional_jacobian
+def _replayed(graph: trace.Graph, leaf_id: int) -> tuple:
+    """``(f, x)``: the root as a function of the leaf (the recorded graph replayed on the
+    engine in float64) and the leaf's value as a float64 tensor, for autograd.functional."""
     from gradstudio.ops.creation import tensor
 
     backend = _Float64(EngineBackend())
-    leaf = graph[leaf_id]
 
     def f(x):
         return trace.interpret(graph, backend, {leaf_id: x})[graph.root]
 
-    x = tensor(np.asarray(leaf.value, dtype=np.float64))
+    return f, tensor(np.asarray(graph[leaf_id].value, dtype=np.float64))
+
+
+def jacobian(graph: trace.Graph, leaf_id: int) -> np.ndarray:
+    """∂root/∂leaf as a (root elements × leaf elements) matrix, in float64."""
+    from gradstudio.autograd.functional import jacobian as functional_jacobian
+
+    f, x = _replayed(graph, leaf_id)
     J = functional_jacobian(f, x).numpy()
     m = int(np.prod(graph[graph.root].shape, dtype=np.int64))
     return J.reshape(m, x.numel())
@@ -105,15 +111,8 @@ def hessian(graph: trace.Graph, leaf_id: int) -> np.ndarray:
     """∇²root in the leaf for a scalar root, as (leaf elements × leaf elements), float64
     (``autograd.functional.hessian`` over the recorded graph replayed on the engine)."""
     from gradstudio.autograd.functional import hessian as functional_hessian
-    from gradstudio.ops.creation import tensor
 
-    backend = _Float64(EngineBackend())
-    leaf = graph[leaf_id]
-
-    def f(x):
-        return trace.interpret(graph, backend, {leaf_id: x})[graph.root]
-
-    x = tensor(np.asarray(leaf.value, dtype=np.float64))
+    f, x = _replayed(graph, leaf_id)
     H = functional_hessian(f, x).numpy()
     return H.reshape(x.numel(), x.numel())
 

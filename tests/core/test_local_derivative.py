@@ -11,6 +11,7 @@ import pytest
 
 import gradstudio as torch
 from gradstudio.ops import OPS, apply
+from op_samples import differentiable, sample, tensors
 from gradstudio.studio import trace as graph_module
 from gradstudio.studio.session import Session
 from gradstudio.studio.symbolic import local
@@ -18,34 +19,12 @@ from gradstudio.studio.symbolic import local
 IDS = [op.id for op in OPS]
 
 
-def _sample(op, seed=0):
-    rng = np.random.default_rng(abs(hash(op.id)) % 2**32 + seed)
-    return op.sample(rng)
-
-
-def _differentiable(op, args) -> list:
-    positions = []
-    for i, a in enumerate(args):
-        if isinstance(a, np.ndarray) and a.dtype.kind == "f":
-            rule = op.vjp[i] if isinstance(op.vjp, tuple) else op.vjp
-            if rule is not None:
-                positions.append(i)
-    return positions
-
-
-def _tensors(args, positions):
-    return tuple(torch.tensor(a, dtype=torch.float64, requires_grad=i in positions)
-                 if isinstance(a, np.ndarray) and a.dtype.kind == "f" else
-                 (torch.from_numpy(a) if isinstance(a, np.ndarray) else a)
-                 for i, a in enumerate(args))
-
-
 def _recorded(op):
     """(graph, root vertex, upstream g, {slot: the engine's VJP}) for the row's sample."""
-    args, params = _sample(op)
-    positions = _differentiable(op, args)
+    args, params = sample(op)
+    positions = differentiable(op, args)
     with graph_module.tracing():
-        inputs = _tensors(args, positions)
+        inputs = tensors(args, positions)
         out = apply(op, inputs, params)
     g = graph_module.capture(out, {id(t): (f"in{i}", t) for i, t in enumerate(inputs)
                                    if isinstance(t, torch.Tensor)})

@@ -18,31 +18,10 @@ from gradstudio.studio import trace as graph_module
 from gradstudio.studio import symbolic
 from gradstudio.autograd import grad
 from gradstudio.ops import OPS, apply
+from op_samples import differentiable, sample, tensors
 from gradstudio.studio.symbolic.per_element import apply_symbolic
 
 IDS = [op.id for op in OPS]
-
-
-def _sample(op, seed=0):
-    rng = np.random.default_rng(abs(hash(op.id)) % 2**32 + seed)
-    return op.sample(rng)
-
-
-def _differentiable(op, args) -> list:
-    positions = []
-    for i, a in enumerate(args):
-        if isinstance(a, np.ndarray) and a.dtype.kind == "f":
-            rule = op.vjp[i] if isinstance(op.vjp, tuple) else op.vjp
-            if rule is not None:
-                positions.append(i)
-    return positions
-
-
-def _tensors(args, positions):
-    return tuple(torch.tensor(a, dtype=torch.float64, requires_grad=i in positions)
-                 if isinstance(a, np.ndarray) and a.dtype.kind == "f" else
-                 (torch.from_numpy(a) if isinstance(a, np.ndarray) else a)
-                 for i, a in enumerate(args))
 
 
 def _forward64(op, args, params):
@@ -58,7 +37,7 @@ def test_every_op_has_a_sample():
 def test_symbolic_forward_matches_numpy_forward(op):
     if op.sympy is None:
         pytest.skip(f"{op.name} has no symbolic forward (only appears in double-backward graphs)")
-    args, params = _sample(op)
+    args, params = sample(op)
     # 30-digit Floats, not exact rationals: (p/q)**(r/s) with 17-digit p, q makes
     # sympy look for exact roots of huge integers.
     symbolic_args = [np.vectorize(lambda v: sympy.Float(v, 30), otypes=[object])(a)
@@ -86,9 +65,9 @@ def _central_difference(op, args, params, position, upstream):
 
 @pytest.mark.parametrize("op", OPS, ids=IDS)
 def test_vjp_matches_finite_differences(op):
-    args, params = _sample(op)
-    positions = _differentiable(op, args)
-    inputs = _tensors(args, positions)
+    args, params = sample(op)
+    positions = differentiable(op, args)
+    inputs = tensors(args, positions)
     out = apply(op, inputs, params)
     upstream = np.random.default_rng(1).uniform(0.5, 1.5, size=out.shape)
     out.backward(torch.tensor(upstream, dtype=torch.float64))
@@ -102,10 +81,10 @@ def test_vjp_matches_finite_differences(op):
 def test_sympy_derivative_matches_vjp(op):
     if op.sympy is None:
         pytest.skip(f"{op.name} has no symbolic forward")
-    args, params = _sample(op)
-    positions = _differentiable(op, args)
+    args, params = sample(op)
+    positions = differentiable(op, args)
     with graph_module.tracing():
-        inputs = _tensors(args, positions)
+        inputs = tensors(args, positions)
         out = apply(op, inputs, params)
     upstream = np.random.default_rng(2).uniform(0.5, 1.5, size=out.shape)
     g = graph_module.capture(out, {id(t): (f"in{i}", t) for i, t in enumerate(inputs)
@@ -122,8 +101,8 @@ def test_sympy_derivative_matches_vjp(op):
 @pytest.mark.parametrize("op", OPS, ids=IDS)
 def test_rules_are_differentiable_again(op):
     """Double backward: the VJP rules are tensor ops, so their gradient is right too."""
-    args, params = _sample(op)
-    positions = _differentiable(op, args)
+    args, params = sample(op)
+    positions = differentiable(op, args)
     if not positions:
         pytest.skip("no differentiable input")
     i = positions[0]
@@ -135,7 +114,7 @@ def test_rules_are_differentiable_again(op):
     def first_derivative_dot(x_values):
         shifted = list(args)
         shifted[i] = x_values
-        inputs = _tensors(shifted, positions)
+        inputs = tensors(shifted, positions)
         out = apply(op, inputs, params)
         (g,) = grad(out, (inputs[i],), torch.tensor(upstream, dtype=torch.float64),
                     create_graph=True)
@@ -167,14 +146,14 @@ ARRAY_RULE_OPS = [op for op in OPS if op.vjp_arrays is not None]
 def test_array_rules_compute_what_the_tensor_rules_compute(op, dtype):
     """A row's array rules (used when the backward pass is not recorded) give the
     gradients its tensor rules give (used under create_graph=True), bit for bit."""
-    args, params = _sample(op)
-    positions = _differentiable(op, args)
+    args, params = sample(op)
+    positions = differentiable(op, args)
     upstream = np.random.default_rng(4).uniform(0.5, 1.5, size=_forward64(op, args, params).shape)
 
     def gradients(create_graph):
         inputs = tuple(t.to(dtype).detach().requires_grad_(t.requires_grad)
                        if isinstance(t, torch.Tensor) and t.is_floating_point() else t
-                       for t in _tensors(args, positions))
+                       for t in tensors(args, positions))
         out = apply(op, inputs, params)
         wanted = [inputs[i] for i in positions]
         return grad(out, wanted, torch.tensor(upstream, dtype=dtype), create_graph=create_graph)
