@@ -65,6 +65,7 @@ class KernelService:
         self.derivations = DerivationCache()   # a re-run cell's unchanged graph is not derived again
         self.interrupt_pending = False   # an interrupt arrived: skip the rest of the request
         self._checked_early: set = set()  # calls whose checks went with their CellFinished
+        self._deferred_calls = None       # the last cell's deferred calls, for check_new_calls
 
     # -- the symbolic worker -------------------------------------------------------------
     def start_worker(self):
@@ -240,9 +241,10 @@ class KernelService:
         :meth:`check_new_calls` leaves those calls out: the window takes a re-run cell's
         calls and their checks in one go instead of building its panels twice."""
         from gradstudio.studio.kernel import records as kernel_data
-        self._checked_early = set()
+        self._checked_early, self._deferred_calls = set(), None
         try:
-            deferred = _deferred(run)
+            # (grouping a cell's calls by structure costs ~0.1 ms a call: once per cell)
+            deferred = self._deferred_calls = _deferred(run)
             data = [kernel_data.call_data(c, _hint(c), deferred=c.index in deferred) for c in run.backward_calls]
             tensors = kernel_data.tensors_data(self.session.named_tensors())
         except Exception as error:  # incl. MemoryError: report it in the cell, keep serving
@@ -257,13 +259,13 @@ class KernelService:
             self.send(schema.CellFinished(run=finished, calls=[], tensors=None))
             return
         calls, chunks = kernel_data.split_graphs(data)   # big graphs go first, in pieces
-        checks = self.quick_checks(run, early_timeout) if early_timeout is not None else []
+        checks = self.quick_checks(run, early_timeout, deferred) if early_timeout is not None else []
         for index, nodes in chunks:
             self.send(schema.GraphChunk(call=index, nodes=nodes))
         self.send(schema.CellFinished(run=kernel_data.run_data(run, first_line),
                                       calls=calls, tensors=tensors, checks=checks))
 
-    def quick_checks(self, run, timeout) -> list:
+    def quick_checks(self, run, timeout, deferred: set | None = None) -> list:
         """The checks of ``run``'s calls that cost no derivation: a cell of at most
         :data:`QUICK_CALLS` calls, each small (:data:`QUICK_NODES`) and derived before
         (:class:`~gradstudio.studio.kernel.derivations.DerivationCache`). All or none, so
@@ -271,7 +273,7 @@ class KernelService:
         call of the same structure stands for are left for the window to ask about."""
         from gradstudio.studio import derive_plan
         from gradstudio.studio.kernel import records as kernel_data
-        deferred = _deferred(run)
+        deferred = _deferred(run) if deferred is None else deferred
         pending = [c for c in run.backward_calls if kernel_data.checkable(c) and c.index not in deferred]
         if not pending or len(pending) > QUICK_CALLS or self.interrupt_pending \
                 or any(len(c.graph.nodes) > QUICK_NODES for c in pending):
@@ -293,7 +295,9 @@ class KernelService:
         window asks); ``timeout`` None means numbers only (no derivation)."""
         from gradstudio.studio.kernel import records as kernel_data
         early, self._checked_early = self._checked_early, set()
-        deferred = _deferred(run)
+        deferred, self._deferred_calls = self._deferred_calls, None
+        if deferred is None:                # (describing the cell failed before it was worked out)
+            deferred = _deferred(run)
         pending = [c for c in run.backward_calls
                    if kernel_data.checkable(c) and c.index not in early and c.index not in deferred]
         if pending:
