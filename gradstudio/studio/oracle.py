@@ -6,15 +6,15 @@ and returns the gradient torch computes for each leaf. Each row of the op table
 says how torch runs it (its ``torch`` field); the table-driven oracle test checks
 that every row that is not internal to double backward has one. Importing torch
 is slow, so nothing here imports it until it is asked for, and a missing torch
-just means no fourth column.
+just means no fourth column. The engine is not imported either until a replay
+is asked for: ``gradstudio check``'s parent process only asks :func:`available`,
+and its time limit counts from the moment the command started.
 """
 from __future__ import annotations
 
 import importlib.util
 
 import numpy as np
-
-from gradstudio.studio.trace import interpret
 
 
 def available() -> bool:
@@ -59,6 +59,7 @@ def torch_gradients(graph, gradient, leaf_ids) -> dict:
     or the graph has an op torch cannot replay."""
     if not available():
         return {}
+    from gradstudio.studio.trace import interpret  # loads the engine (see the module docstring)
     torch = _torch()
     with torch.enable_grad():
         try:

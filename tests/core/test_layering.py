@@ -130,3 +130,20 @@ def test_the_import_scan_sees_lazy_and_relative_imports(tmp_path, monkeypatch):
     finally:
         probe.unlink()
     assert "gradstudio.ui.app" in names and "PySide6.QtCore" in names
+
+
+def test_the_check_commands_parent_never_loads_the_engine(tmp_path):
+    """``gradstudio check``'s time limit counts from the start, and the engine runs in
+    its child: importing the engine in the parent as well only spends the limit."""
+    script = tmp_path / "plain.py"
+    script.write_text("x = 1\n")
+    loaded = run(f"""
+        import sys
+        from gradstudio.studio import check
+        check.oracle_available()
+        report, code, message = check.run_check({str(script)!r}, use_torch=False, timeout=120)
+        assert code == 0, message
+        print(','.join(m for m in sys.modules
+                       if m.startswith(('gradstudio.autograd', 'gradstudio.ops', 'gradstudio.tensor'))))
+    """)
+    assert loaded == ""
