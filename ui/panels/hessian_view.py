@@ -14,28 +14,24 @@ from __future__ import annotations
 import html
 
 import numpy as np
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from .. import theme
 from ..widgets.math_view import Formula, MathView
+from .answer_dialog import AnswerDialog
 
 TABLE_LIMIT = 30          # a Hessian up to 30×30 is tabulated; bigger ones are summarised
 
 
-class HessianDialog(QDialog):
+class HessianDialog(AnswerDialog):
     def __init__(self, record, check, runner, parent=None):
-        super().__init__(parent)
-        self.record, self.check, self.runner = record, check, runner
-        self.answer = None
+        super().__init__(record, runner, runner.hessianReceived, parent)
+        self.check = check
         root = record.data.root.name or "f"
         name = check.name or "leaf"
         self.setWindowTitle(f"Hessian ∇²{root} in {name} — #{record.index} {record.title()}")
-        self.summary = QLabel("Computing in the kernel…")
-        self.summary.setWordWrap(True)
-        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setText("Computing in the kernel…")
         self.formula = MathView(scale=1.4)
         self.tables = {}
         body = QHBoxLayout()
@@ -53,16 +49,13 @@ class HessianDialog(QDialog):
         layout.addWidget(self.summary)
         layout.addLayout(body, 1)
         self.resize(760, 460)
-        runner.hessianReceived.connect(self._on_answer)
         runner.request_hessian(record.index, check.vertex)
 
     def _on_answer(self, message):
         """The kernel's HessianResult (other leaves' answers are not for this dialog)."""
         if message.call != self.record.index or message.vertex != self.check.vertex:
             return
-        self.answer = message
-        if message.error:
-            self.summary.setText(html.escape(message.error))
+        if not self._take(message):
             return
         colors = theme.colors(self.palette())
         self.formula.set_formula(Formula(latex=message.latex, text=message.formula))
@@ -105,10 +98,3 @@ class HessianDialog(QDialog):
                     item.setBackground(QBrush(QColor(colors["mismatch_bg"])))
                 table.setItem(i, j, item)
         table.resizeColumnsToContents()
-
-    def closeEvent(self, event):
-        try:
-            self.runner.hessianReceived.disconnect(self._on_answer)
-        except (RuntimeError, TypeError):
-            pass
-        super().closeEvent(event)

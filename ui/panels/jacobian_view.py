@@ -18,12 +18,13 @@ import html
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QSpinBox, QStackedWidget, QTableWidget, QTableWidgetItem, QTabWidget,
                                QVBoxLayout, QWidget)
 
 from gradstudio.studio.values import ValueParseError, parse_value
 from .. import theme
+from .answer_dialog import AnswerDialog
 
 TABLE_LIMIT = 10          # J up to 10×10 is a table; bigger is a heatmap
 
@@ -104,12 +105,10 @@ class MatrixView(QWidget):
         return self.canvas is not None and self.stack.currentWidget() is self.canvas
 
 
-class JacobianDialog(QDialog):
+class JacobianDialog(AnswerDialog):
     def __init__(self, record, runner, parent=None):
-        super().__init__(parent)
+        super().__init__(record, runner, runner.jacobianReceived, parent)
         self.setWindowTitle(f"Jacobian of {record.title()}")
-        self.record, self.runner = record, runner
-        self.answer = None
         self.leaf = QComboBox()
         for leaf in record.data.leaves:
             self.leaf.addItem(leaf.name or "?")
@@ -128,9 +127,6 @@ class JacobianDialog(QDialog):
         for widget in (QLabel("leaf"), self.leaf, self.mode, self.row, self.typed, self.go):
             top.addWidget(widget)
         top.addStretch(1)
-        self.summary = QLabel()
-        self.summary.setWordWrap(True)
-        self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.J = MatrixView("y", "x", "J")
         self.H = MatrixView("x", "x", "Hessian")
         self.table = self.J.table            # J as a table (when small)
@@ -148,7 +144,6 @@ class JacobianDialog(QDialog):
         layout.addWidget(self.summary)
         layout.addLayout(self.body, 1)
         self.resize(900, 480)
-        runner.jacobianReceived.connect(self._on_answer)
         self._on_mode()
         self.request()
 
@@ -185,9 +180,7 @@ class JacobianDialog(QDialog):
         """The kernel's JacobianResult (other calls' answers are not for this dialog)."""
         if message.call != self.record.index:
             return
-        self.answer = message
-        if message.error:
-            self.summary.setText(html.escape(message.error))
+        if not self._take(message):
             return
         colors = theme.colors(self.palette())
         leaf, structure = html.escape(message.leaf or "?"), html.escape(message.structure or "")
@@ -257,10 +250,3 @@ class JacobianDialog(QDialog):
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
                 self.vectors.setItem(i, j, item)
         self.vectors.resizeColumnsToContents()
-
-    def closeEvent(self, event):
-        try:
-            self.runner.jacobianReceived.disconnect(self._on_answer)
-        except (RuntimeError, TypeError):
-            pass
-        super().closeEvent(event)
