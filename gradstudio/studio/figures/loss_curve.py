@@ -17,18 +17,23 @@ from .plotting import _colors, empty, style_axes
 
 
 def _root_value(call):
-    graph = call.graph
-    if graph is None or not graph.nodes or call.status != "ok":
+    if call.status != "ok":
         return None
-    node = graph.nodes[graph.root]
-    if node is None:            # not arrived yet (a big graph comes in chunks)
-        return None
-    value = node.value
+    root_value = getattr(call, "root_value", None)
+    if root_value is not None:  # one of a loop's calls (kernel.shared.SharedCall): its graph not built
+        value, summary = root_value(), None
+    else:
+        graph = call.graph
+        if graph is None or not graph.nodes:
+            return None
+        node = graph.nodes[graph.root]
+        if node is None:        # not arrived yet (a big graph comes in chunks)
+            return None
+        value, summary = node.value, node.value_summary
     if value is not None:
         value = np.asarray(value)
         value = float(value.reshape(-1)[0]) if value.size == 1 and value.dtype.kind == "f" else None
     else:                       # the array was over the message budget: its summary
-        summary = node.value_summary
         value = summary.mean if summary is not None and summary.size == 1 else None
     return value if value is not None and np.isfinite(value) else None
 
