@@ -26,7 +26,11 @@ Also reported:
   the comm messages the window received and their bytes per type, and how
   many checks carried a derivation (formulas) — the lazy work the window asks for.
 
-``--profile`` prints where the GUI thread spent the run (cProfile).
+``--profile`` prints where the GUI thread spent the run (cProfile); ``--stages`` the
+GUI-thread CPU of each stage of a cell's calls reaching the panels (:data:`STAGES`:
+reading comm messages, the runner's slot that hands a cell to the model — which
+includes the panels' slots below it —, the Calls list, Compare's headers, Plots'
+pickers and loss curve, the idle checks), each inclusive of what it calls.
 """
 from __future__ import annotations
 
@@ -124,6 +128,57 @@ class SlotMeter:
         self.app.removeEventFilter(self.filter)
 
 
+# (label, module, class, method): GUI-thread work per stage, measured with --stages
+STAGES = [
+    ("read a comm message (decode, views)", "gradstudio.ui.jupyter_client", "JupyterClient", "_on_comm"),
+    ("cell finished → model and panels", "gradstudio.ui.runner", "Runner", "_on_cell_finished"),
+    ("  Calls list (Graph panel), per call", "gradstudio.ui.panels.graph", "GraphPanel", "_on_call_added"),
+    ("  Compare's sections", "gradstudio.ui.panels.compare", "ComparePanel", "_on_calls_added"),
+    ("  Plots' call pickers", "gradstudio.ui.panels.plots", "PlotsPanel", "_on_calls_changed"),
+    ("Plots' loss curve (gathered on the GUI thread)", "gradstudio.ui.panels.plots", "PlotsPanel", "_render_loss"),
+    ("Graph panel shows a call", "gradstudio.ui.panels.graph", "GraphPanel", "show_call"),
+    ("a call's check arrives (Compare's rows)", "gradstudio.ui.panels.compare", "ComparePanel", "_refresh_call"),
+    ("pending checks (every idle test)", "gradstudio.ui.model", "CallsModel", "pending_checks"),
+]
+
+
+class Stages:
+    """GUI-thread CPU (``time.thread_time``) and calls per stage of :data:`STAGES`; the
+    methods are wrapped on their classes before the window is made, so signal
+    connections reach the wrappers."""
+
+    def __init__(self):
+        import importlib
+        self.totals = collections.defaultdict(float)
+        self.counts = collections.Counter()
+        for label, module, cls, name in STAGES:
+            owner = getattr(importlib.import_module(module), cls)
+            setattr(owner, name, self._wrap(label, getattr(owner, name)))
+
+    def _wrap(self, label, method):
+        import functools
+        stages = self
+
+        @functools.wraps(method)
+        def timed(*args, **kwargs):
+            start = time.thread_time()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                stages.totals[label] += time.thread_time() - start
+                stages.counts[label] += 1
+        return timed
+
+    def report(self):
+        for label, *_ in STAGES:
+            if self.counts[label]:
+                print(f"    {label:<50} {self.totals[label] * 1e3:7.1f} ms  ({self.counts[label]} calls)")
+
+    def reset(self):
+        self.totals.clear()
+        self.counts.clear()
+
+
 def measure(app, args, path: str) -> list:
     """One window; Run all ``args.runs`` times (the first with a cold kernel: torch and
     the symbolic worker's first derivation; the later ones warm). A result per run."""
@@ -179,6 +234,8 @@ def measure(app, args, path: str) -> list:
                 profile.enable()
             received.clear()
             arrived.clear()
+            if args.stages is not None:
+                args.stages.reset()
             kernel_cpu = cpu_of(client.pids())
             meter.reset()
             start, gui, window_cpu = time.perf_counter(), time.thread_time(), time.process_time()
@@ -199,6 +256,9 @@ def measure(app, args, path: str) -> list:
                                 listed=calls_list.count() if calls_list is not None else None,
                                 slow=sorted(meter.stretches, reverse=True)[:5]))
             report(args, run, results[-1])
+            if args.stages is not None:
+                print("  GUI-thread CPU per stage (inclusive):")
+                args.stages.report()
             if profile is not None:
                 import pstats
                 pstats.Stats(profile).sort_stats(args.sort).print_stats(args.top)
@@ -236,7 +296,9 @@ def main(argv=None):
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--stages", action="store_true", help="GUI-thread CPU per stage")
     args = parser.parse_args(argv)
+    args.stages = Stages() if args.stages else None
 
     from gradstudio.ui.app import application
 

@@ -25,6 +25,8 @@ the engine: the window reads calls with it.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from gradstudio.studio.kernel import records
@@ -95,7 +97,7 @@ def _key(call) -> tuple | None:
             grad = _meta(node.grad)
             if grad is None:
                 return None
-            elements += int(np.prod(grad[0], dtype=np.int64))
+            elements += math.prod(grad[0])
         elements += value.size
         op = node.op
         vertices.append((node.id, node.kind, node.label, id(op) if op is not None else None, node.name,
