@@ -29,7 +29,9 @@ API for panel authors
 
 ``model.calls`` — :class:`CallsModel`, backward calls and their checks (Graph, Compare, Plots)
     ``call(index)`` → :class:`CallRecord` (``data``: the :class:`CallData` as
-    recorded; ``check``: its :class:`CheckData` once derived), ``call_list()``,
+    recorded — for one of a loop's calls a :class:`~gradstudio.studio.kernel.shared.SharedCall`
+    view, which reads like one and builds its graph record when first asked;
+    ``check``: its :class:`CheckData` once derived), ``call_list()``,
     ``pending_checks()``, ``latest_call_with(name)``; ``set_deriving`` / ``clear_deriving``
     (a check the window asked for, :mod:`gradstudio.ui.lazy_checks`). A call whose
     ``data.check_deferred`` is set is checked only when selected (``record.deferred``).
