@@ -5,15 +5,15 @@ call whose root is one number gives one point (call index, value). When the
 script's scalar roots carry different names, the name used most often is the
 loss (a final ``check.backward()`` does not break the curve). :func:`draw`
 plots them on a given Axes, on a log scale when the values span a decade and
-are all positive. No Qt here.
+are all positive. No Qt here, and no matplotlib until :func:`draw`: the Plots panel
+gathers the points on the GUI thread while matplotlib is still being imported in
+another (an import there held the window up for a second or more).
 """
 from __future__ import annotations
 
 from collections import Counter
 
 import numpy as np
-
-from .plotting import _colors, empty, style_axes
 
 
 def _root_value(call):
@@ -51,6 +51,7 @@ def points(calls: list) -> tuple:
 
 def draw(ax, name, curve: list, *, colors: dict | None = None, title: str | None = None):
     """The curve on ``ax`` (an empty axes with a message when it has under two points)."""
+    from .plotting import _colors, empty, style_axes     # (matplotlib: points() runs without it)
     colors = _colors(colors)
     if len(curve) < 2:
         return empty(ax, "The loss curve needs two or more backward calls of a scalar loss", colors)
