@@ -22,6 +22,8 @@ Also reported:
 * CPU seconds, which other processes on a loaded machine do not stretch: the
   window's process (all its threads) plus the kernel's, against the plain python
   process's, with the same target;
+* when each part (the kernel and its checks, the console, the Calls list, the loss
+  curve, each panel) was last seen busy: which one the run waited for last;
 * the kernel process's CPU (and its symbolic worker's) over the run (psutil),
   the comm messages the window received and their bytes per type, and how
   many checks carried a derivation (formulas) — the lazy work the window asks for.
@@ -182,7 +184,7 @@ class Stages:
 def measure(app, args, path: str) -> list:
     """One window; Run all ``args.runs`` times (the first with a cold kernel: torch and
     the symbolic worker's first derivation; the later ones warm). A result per run."""
-    from gradstudio.ui.snapshot import all_done, scratch_window, wait_until
+    from gradstudio.ui.snapshot import scratch_window, wait_until
 
     results = []
     with scratch_window(app) as window:
@@ -223,9 +225,18 @@ def measure(app, args, path: str) -> list:
             inside, process, plain_cpu = plain_seconds(path)
             expected = args.steps * (run + 1)         # calls accumulate over the runs
 
+            busy_until: dict = {}           # part -> seconds after Run all it was last seen busy
+
             def done() -> bool:
-                return (all_done(window) and len(window.model.calls.records) >= expected
-                        and window.model.console.running_cell is None and plotted() >= expected)
+                now = time.perf_counter() - start
+                parts = {"kernel and checks": not window.runner.is_idle(),
+                         "calls listed": len(window.model.calls.records) < expected,
+                         "console": window.model.console.running_cell is not None,
+                         "loss curve": plotted() < expected,
+                         **{f"{name} panel": getattr(panel, "is_busy", lambda: False)()
+                            for name, panel in window.panels.items()}}
+                busy_until.update((part, now) for part, busy in parts.items() if busy)
+                return not any(parts.values())
 
             profile = None
             if args.profile:
@@ -254,6 +265,7 @@ def measure(app, args, path: str) -> list:
                                 kernel=kernel_cpu, calls=len(window.model.calls.records), checks=len(checks),
                                 derived=derived, received=dict(received), points=plotted(), arrived=dict(arrived),
                                 listed=calls_list.count() if calls_list is not None else None,
+                                busy_until=dict(busy_until),
                                 slow=sorted(meter.stretches, reverse=True)[:5]))
             report(args, run, results[-1])
             if args.stages is not None:
@@ -285,6 +297,8 @@ def report(args, run: int, r: dict):
     print(f"  calls {r['calls']} (listed {r['listed']}), checked {r['checks']}, with formulas {r['derived']}, "
           f"loss curve points {r['points']}")
     print(f"  comm messages: {r['received']}")
+    print("  last seen busy (s after Run all): " + ", ".join(
+        f"{part} {when:.2f}" for part, when in sorted(r["busy_until"].items(), key=lambda item: item[1])))
     print("  last arrivals (s after Run all): " + ", ".join(
         f"{name} {when:.2f}" for name, when in sorted(r["arrived"].items(), key=lambda item: item[1])), flush=True)
 
