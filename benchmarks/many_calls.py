@@ -1,6 +1,7 @@
 """A training loop in the window: how long until 200 recorded backward calls are shown.
 
-    python benchmarks/many_calls.py [--steps N] [--runs R] [--profile] [--sort KEY] [--top K]
+    python benchmarks/many_calls.py [--steps N] [--runs R] [--profile] [--sort KEY] [--top K] [--stages]
+    python benchmarks/many_calls.py --wire [--steps N]
 
 Opens the main window offscreen with ``resources/examples/training_loop.py``
 (its ``steps = 200`` replaced by ``--steps``), presses Run all and waits until
@@ -33,6 +34,8 @@ GUI-thread CPU of each stage of a cell's calls reaching the panels (:data:`STAGE
 reading comm messages, the runner's slot that hands a cell to the model — which
 includes the panels' slots below it —, the Calls list, Compare's headers, Plots'
 pickers and loss curve, the idle checks), each inclusive of what it calls.
+``--wire`` times only the kernel's side of the loop cell, in this process (records,
+encoding, the window's decoding; messages, bytes, buffers).
 """
 from __future__ import annotations
 
@@ -303,6 +306,42 @@ def report(args, run: int, r: dict):
         f"{name} {when:.2f}" for name, when in sorted(r["arrived"].items(), key=lambda item: item[1])), flush=True)
 
 
+def wire(args, path: str):
+    """``--wire``: the kernel's side of the loop cell, in this process — building its
+    records (``KernelService.cell_finished``), encoding them and decoding them as the
+    window does (CPU ms, medians of ``args.runs``), the messages, bytes and buffers."""
+    import statistics
+
+    from gradstudio.studio.kernel import codec
+    from gradstudio.studio.kernel.service import KernelService
+    from gradstudio.studio.session import Session
+
+    session = Session()
+    session.step_trace = True               # as for the window
+    runs = session.run_script(Path(path).read_text())
+    (run,) = [r for r in runs if len(r.backward_calls) == args.steps]
+    service, sent = KernelService(session, send=lambda message: sent.append(message)), []
+    times = collections.defaultdict(list)
+    for _ in range(max(3, args.runs)):
+        sent = []
+        start = time.process_time()
+        service.cell_finished(run, 1)
+        built = time.process_time()
+        encoded = [codec.encode(message) for message in sent]
+        coded = time.process_time()
+        for text, buffers in encoded:
+            codec.decode(text, buffers)
+        decoded = time.process_time()
+        times["records"].append(built - start)
+        times["encode"].append(coded - built)
+        times["decode (the window's)"].append(decoded - coded)
+    size = sum(len(text) + sum(len(b) for b in buffers) for text, buffers in encoded)
+    print(f"the {args.steps}-call cell on the wire: {len(sent)} messages "
+          f"({', '.join(sorted({m.type for m in sent}))}), {size / 1e6:.2f} MB, "
+          f"{sum(len(b) for _, b in encoded)} buffers")
+    print("  CPU ms (median): " + ", ".join(f"{name} {statistics.median(v) * 1e3:.0f}" for name, v in times.items()))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=200)
@@ -311,7 +350,15 @@ def main(argv=None):
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--stages", action="store_true", help="GUI-thread CPU per stage")
+    parser.add_argument("--wire", action="store_true",
+                        help="only the kernel's records, encoding and decoding of the loop cell, in this process")
     args = parser.parse_args(argv)
+    if args.wire:
+        with tempfile.TemporaryDirectory(prefix="gradstudio-many-") as folder:
+            path = os.path.join(folder, "training_loop.py")
+            Path(path).write_text(script_text(args.steps))
+            wire(args, path)
+        return
     args.stages = Stages() if args.stages else None
 
     from gradstudio.ui.app import application
