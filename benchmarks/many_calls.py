@@ -1,6 +1,7 @@
 """A training loop in the window: how long until 200 recorded backward calls are shown.
 
-    python benchmarks/many_calls.py [--steps N] [--runs R] [--profile] [--sort KEY] [--top K]
+    python benchmarks/many_calls.py [--steps N] [--runs R] [--profile] [--sort KEY] [--top K] [--stages]
+    python benchmarks/many_calls.py --wire [--steps N]
 
 Opens the main window offscreen with ``resources/examples/training_loop.py``
 (its ``steps = 200`` replaced by ``--steps``), presses Run all and waits until
@@ -22,11 +23,19 @@ Also reported:
 * CPU seconds, which other processes on a loaded machine do not stretch: the
   window's process (all its threads) plus the kernel's, against the plain python
   process's, with the same target;
+* when each part (the kernel and its checks, the console, the Calls list, the loss
+  curve, each panel) was last seen busy: which one the run waited for last;
 * the kernel process's CPU (and its symbolic worker's) over the run (psutil),
   the comm messages the window received and their bytes per type, and how
   many checks carried a derivation (formulas) — the lazy work the window asks for.
 
-``--profile`` prints where the GUI thread spent the run (cProfile).
+``--profile`` prints where the GUI thread spent the run (cProfile); ``--stages`` the
+GUI-thread CPU of each stage of a cell's calls reaching the panels (:data:`STAGES`:
+reading comm messages, the runner's slot that hands a cell to the model — which
+includes the panels' slots below it —, the Calls list, Compare's headers, Plots'
+pickers and loss curve, the idle checks), each inclusive of what it calls.
+``--wire`` times only the kernel's side of the loop cell, in this process (records,
+encoding, the window's decoding; messages, bytes, buffers).
 """
 from __future__ import annotations
 
@@ -124,10 +133,61 @@ class SlotMeter:
         self.app.removeEventFilter(self.filter)
 
 
+# (label, module, class, method): GUI-thread work per stage, measured with --stages
+STAGES = [
+    ("read a comm message (decode, views)", "gradstudio.ui.jupyter_client", "JupyterClient", "_on_comm"),
+    ("cell finished → model and panels", "gradstudio.ui.runner", "Runner", "_on_cell_finished"),
+    ("  Calls list (Graph panel), per call", "gradstudio.ui.panels.graph", "GraphPanel", "_on_call_added"),
+    ("  Compare's sections", "gradstudio.ui.panels.compare", "ComparePanel", "_on_calls_added"),
+    ("  Plots' call pickers", "gradstudio.ui.panels.plots", "PlotsPanel", "_on_calls_changed"),
+    ("Plots' loss curve (gathered on the GUI thread)", "gradstudio.ui.panels.plots", "PlotsPanel", "_render_loss"),
+    ("Graph panel shows a call", "gradstudio.ui.panels.graph", "GraphPanel", "show_call"),
+    ("a call's check arrives (Compare's rows)", "gradstudio.ui.panels.compare", "ComparePanel", "_refresh_call"),
+    ("pending checks (every idle test)", "gradstudio.ui.model", "CallsModel", "pending_checks"),
+]
+
+
+class Stages:
+    """GUI-thread CPU (``time.thread_time``) and calls per stage of :data:`STAGES`; the
+    methods are wrapped on their classes before the window is made, so signal
+    connections reach the wrappers."""
+
+    def __init__(self):
+        import importlib
+        self.totals = collections.defaultdict(float)
+        self.counts = collections.Counter()
+        for label, module, cls, name in STAGES:
+            owner = getattr(importlib.import_module(module), cls)
+            setattr(owner, name, self._wrap(label, getattr(owner, name)))
+
+    def _wrap(self, label, method):
+        import functools
+        stages = self
+
+        @functools.wraps(method)
+        def timed(*args, **kwargs):
+            start = time.thread_time()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                stages.totals[label] += time.thread_time() - start
+                stages.counts[label] += 1
+        return timed
+
+    def report(self):
+        for label, *_ in STAGES:
+            if self.counts[label]:
+                print(f"    {label:<50} {self.totals[label] * 1e3:7.1f} ms  ({self.counts[label]} calls)")
+
+    def reset(self):
+        self.totals.clear()
+        self.counts.clear()
+
+
 def measure(app, args, path: str) -> list:
     """One window; Run all ``args.runs`` times (the first with a cold kernel: torch and
     the symbolic worker's first derivation; the later ones warm). A result per run."""
-    from gradstudio.ui.snapshot import all_done, scratch_window, wait_until
+    from gradstudio.ui.snapshot import scratch_window, wait_until
 
     results = []
     with scratch_window(app) as window:
@@ -168,9 +228,18 @@ def measure(app, args, path: str) -> list:
             inside, process, plain_cpu = plain_seconds(path)
             expected = args.steps * (run + 1)         # calls accumulate over the runs
 
+            busy_until: dict = {}           # part -> seconds after Run all it was last seen busy
+
             def done() -> bool:
-                return (all_done(window) and len(window.model.calls.records) >= expected
-                        and window.model.console.running_cell is None and plotted() >= expected)
+                now = time.perf_counter() - start
+                parts = {"kernel and checks": not window.runner.is_idle(),
+                         "calls listed": len(window.model.calls.records) < expected,
+                         "console": window.model.console.running_cell is not None,
+                         "loss curve": plotted() < expected,
+                         **{f"{name} panel": getattr(panel, "is_busy", lambda: False)()
+                            for name, panel in window.panels.items()}}
+                busy_until.update((part, now) for part, busy in parts.items() if busy)
+                return not any(parts.values())
 
             profile = None
             if args.profile:
@@ -179,6 +248,8 @@ def measure(app, args, path: str) -> list:
                 profile.enable()
             received.clear()
             arrived.clear()
+            if args.stages is not None:
+                args.stages.reset()
             kernel_cpu = cpu_of(client.pids())
             meter.reset()
             start, gui, window_cpu = time.perf_counter(), time.thread_time(), time.process_time()
@@ -197,8 +268,12 @@ def measure(app, args, path: str) -> list:
                                 kernel=kernel_cpu, calls=len(window.model.calls.records), checks=len(checks),
                                 derived=derived, received=dict(received), points=plotted(), arrived=dict(arrived),
                                 listed=calls_list.count() if calls_list is not None else None,
+                                busy_until=dict(busy_until),
                                 slow=sorted(meter.stretches, reverse=True)[:5]))
             report(args, run, results[-1])
+            if args.stages is not None:
+                print("  GUI-thread CPU per stage (inclusive):")
+                args.stages.report()
             if profile is not None:
                 import pstats
                 pstats.Stats(profile).sort_stats(args.sort).print_stats(args.top)
@@ -225,8 +300,46 @@ def report(args, run: int, r: dict):
     print(f"  calls {r['calls']} (listed {r['listed']}), checked {r['checks']}, with formulas {r['derived']}, "
           f"loss curve points {r['points']}")
     print(f"  comm messages: {r['received']}")
+    print("  last seen busy (s after Run all): " + ", ".join(
+        f"{part} {when:.2f}" for part, when in sorted(r["busy_until"].items(), key=lambda item: item[1])))
     print("  last arrivals (s after Run all): " + ", ".join(
         f"{name} {when:.2f}" for name, when in sorted(r["arrived"].items(), key=lambda item: item[1])), flush=True)
+
+
+def wire(args, path: str):
+    """``--wire``: the kernel's side of the loop cell, in this process — building its
+    records (``KernelService.cell_finished``), encoding them and decoding them as the
+    window does (CPU ms, medians of ``args.runs``), the messages, bytes and buffers."""
+    import statistics
+
+    from gradstudio.studio.kernel import codec
+    from gradstudio.studio.kernel.service import KernelService
+    from gradstudio.studio.session import Session
+
+    session = Session()
+    session.step_trace = True               # as for the window
+    runs = session.run_script(Path(path).read_text())
+    (run,) = [r for r in runs if len(r.backward_calls) == args.steps]
+    service, sent = KernelService(session, send=lambda message: sent.append(message)), []
+    times = collections.defaultdict(list)
+    for _ in range(max(3, args.runs)):
+        sent = []
+        start = time.process_time()
+        service.cell_finished(run, 1)
+        built = time.process_time()
+        encoded = [codec.encode(message) for message in sent]
+        coded = time.process_time()
+        for text, buffers in encoded:
+            codec.decode(text, buffers)
+        decoded = time.process_time()
+        times["records"].append(built - start)
+        times["encode"].append(coded - built)
+        times["decode (the window's)"].append(decoded - coded)
+    size = sum(len(text) + sum(len(b) for b in buffers) for text, buffers in encoded)
+    print(f"the {args.steps}-call cell on the wire: {len(sent)} messages "
+          f"({', '.join(sorted({m.type for m in sent}))}), {size / 1e6:.2f} MB, "
+          f"{sum(len(b) for _, b in encoded)} buffers")
+    print("  CPU ms (median): " + ", ".join(f"{name} {statistics.median(v) * 1e3:.0f}" for name, v in times.items()))
 
 
 def main(argv=None):
@@ -236,7 +349,17 @@ def main(argv=None):
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--stages", action="store_true", help="GUI-thread CPU per stage")
+    parser.add_argument("--wire", action="store_true",
+                        help="only the kernel's records, encoding and decoding of the loop cell, in this process")
     args = parser.parse_args(argv)
+    if args.wire:
+        with tempfile.TemporaryDirectory(prefix="gradstudio-many-") as folder:
+            path = os.path.join(folder, "training_loop.py")
+            Path(path).write_text(script_text(args.steps))
+            wire(args, path)
+        return
+    args.stages = Stages() if args.stages else None
 
     from gradstudio.ui.app import application
 

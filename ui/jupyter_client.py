@@ -25,7 +25,10 @@ GradStudio extension, started by jupyter_client, IPC sockets, signed JSON):
   ``gradstudio.records`` comm as the typed messages of
   :mod:`gradstudio.studio.kernel.schema`, decoded by :mod:`gradstudio.studio.kernel.codec`
   (requests go the other way as plain dicts), and are dispatched to one signal
-  per kind of record.
+  per kind of record. A loop's calls come as one graph structure and their values
+  (:mod:`gradstudio.studio.kernel.shared`): ``cellFinished`` carries them as
+  :class:`~gradstudio.studio.kernel.shared.SharedCall` views, read like ``CallData``,
+  whose graph records are built when a panel first asks for them.
   The console's outputs are :class:`~gradstudio.studio.kernel.schema.OutputData`
   records too (an ``Out[n]`` carries its ``execution_count``, a figure its ``png``).
   A message that is not valid (a bad signature, a comm payload that does not
@@ -48,7 +51,7 @@ from collections import deque
 import numpy as np
 from PySide6.QtCore import QObject, QSocketNotifier, QTimer, Signal
 
-from gradstudio.studio.kernel import codec, schema
+from gradstudio.studio.kernel import codec, schema, shared
 from gradstudio.studio.kernel.bridge import COMM_TARGET, DATA_KEY
 from gradstudio.studio.kernel.jupyter import JupyterKernel, ProtocolError
 from gradstudio.studio.kernel.records import join_graph
@@ -158,6 +161,9 @@ class JupyterClient(QObject):
         self._run: _Run | None = None
         self._ids = 0
         self._chunks: dict = {}
+        self._structures: dict = {}       # a cell's shared graph structures, by id
+        self._shared: dict = {}           # its shared calls (SharedCall views), by index
+        self._dropped: set = set()        # its shared calls that came unreadable (and were said)
         self._state = STOPPED
         self._busy = False
         self._grace = QTimer(self, singleShot=True, timeout=self._on_interrupt_ignored)
@@ -256,6 +262,9 @@ class JupyterClient(QObject):
         self._in_flight = self._run = None
         self._symbolic_pid = None
         self._chunks.clear()
+        self._structures.clear()
+        self._shared.clear()
+        self._dropped.clear()
 
     # -- requests ----------------------------------------------------------------------
     def submit(self, request: dict):
@@ -421,8 +430,12 @@ class JupyterClient(QObject):
             self._update_busy()
         elif isinstance(record, schema.GraphChunk):
             self._chunks.setdefault(record.call, []).append(record.nodes)
+        elif isinstance(record, schema.GraphStructure):
+            self._structures[record.id] = record
+        elif isinstance(record, schema.CallValues):
+            self._take_shared(record)
         elif isinstance(record, schema.CellFinished):
-            record = record.replace(calls=[self._joined(c) for c in record.calls])
+            record = record.replace(calls=self._cell_calls(record))
             run = self._run
             if run is not None:     # IOPub's outputs (streams, Out[n], figures) come first
                 record = record.replace(run=record.run.replace(outputs=run.outputs + list(record.run.outputs)))
@@ -444,6 +457,35 @@ class JupyterClient(QObject):
         elif isinstance(record, schema.Done):
             if self._in_flight is not None and record.id == self._in_flight.get("id"):
                 self._request_done(record.replace(request=self._in_flight["type"]))
+
+    def _take_shared(self, values: schema.CallValues):
+        """A loop's calls (:mod:`gradstudio.studio.kernel.shared`), kept for their
+        ``CellFinished`` as views that build a call's graph record when it is looked at;
+        dropped, and said, when they name no structure that came or do not fit theirs."""
+        structure = self._structures.get(values.structure)
+        try:
+            if structure is None:
+                raise RecordError(f"the values of backward calls {shared.span(values.calls)} name graph "
+                                  f"structure {values.structure}, which never came")
+            views = shared.SharedCalls(structure, values).views()
+        except RecordError as error:
+            self.badMessage.emit(f"{error}; those calls are not shown")
+            self._dropped.update(values.calls)
+            return
+        self._shared.update((view.index, view) for view in views)
+
+    def _cell_calls(self, finished: schema.CellFinished) -> list:
+        """The cell's calls in order: those in the message (big graphs joined) and the
+        shared ones that came before it; its structures are done with."""
+        views, dropped, self._shared, self._dropped = self._shared, self._dropped, {}, set()
+        self._structures.clear()
+        calls = [self._joined(c) for c in finished.calls]
+        missing = [index for index in finished.shared if index not in views and index not in dropped]
+        if missing:
+            self.badMessage.emit(f"backward calls {shared.span(missing)} of this cell did not arrive "
+                                 f"and are not shown")
+        calls += [views[index] for index in finished.shared if index in views]
+        return sorted(calls, key=lambda call: call.index) if views else calls
 
     def _joined(self, call: schema.CallData) -> schema.CallData:
         """``call`` with its graph's chunks put back; without its graph (and saying

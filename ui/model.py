@@ -29,7 +29,9 @@ API for panel authors
 
 ``model.calls`` — :class:`CallsModel`, backward calls and their checks (Graph, Compare, Plots)
     ``call(index)`` → :class:`CallRecord` (``data``: the :class:`CallData` as
-    recorded; ``check``: its :class:`CheckData` once derived), ``call_list()``,
+    recorded — for one of a loop's calls a :class:`~gradstudio.studio.kernel.shared.SharedCall`
+    view, which reads like one and builds its graph record when first asked;
+    ``check``: its :class:`CheckData` once derived), ``call_list()``,
     ``pending_checks()``, ``latest_call_with(name)``; ``set_deriving`` / ``clear_deriving``
     (a check the window asked for, :mod:`gradstudio.ui.lazy_checks`). A call whose
     ``data.check_deferred`` is set is checked only when selected (``record.deferred``).
@@ -308,6 +310,9 @@ class CallsModel(QObject):
         super().__init__(parent)
         self.records: dict = {}          # index -> CallRecord
         self.adding = False              # inside add_many: a view may wait for callsAdded
+        # the calls that may be pending (``is_idle`` asks often; a loop leaves hundreds of
+        # calls that are not): added when a call comes pending or starts deriving
+        self._maybe_pending: set = set()
 
     def call(self, index: int) -> CallRecord | None:
         return self.records.get(index)
@@ -317,6 +322,8 @@ class CallsModel(QObject):
 
     def add(self, record: CallRecord):
         self.records[record.index] = record
+        if record.pending:
+            self._maybe_pending.add(record.index)
         self.callAdded.emit(record.index)
 
     def add_many(self, records: list):
@@ -337,6 +344,7 @@ class CallsModel(QObject):
         record = self.records.get(index)
         if record is not None:
             record.deriving = True
+            self._maybe_pending.add(index)
             self.callDeriving.emit(index)
 
     def clear_deriving(self, index: int):
@@ -363,7 +371,10 @@ class CallsModel(QObject):
         self.callChecked.emit(record.index)
 
     def pending_checks(self) -> list:
-        return [r.index for r in self.records.values() if r.pending]
+        records = self.records
+        done = {i for i in self._maybe_pending if i not in records or not records[i].pending}
+        self._maybe_pending -= done
+        return sorted(self._maybe_pending)
 
     def latest_call_with(self, name: str) -> tuple:
         """(call index, node id) of the newest call whose graph has a vertex named ``name``."""
@@ -375,6 +386,7 @@ class CallsModel(QObject):
 
     def clear(self):
         self.records.clear()
+        self._maybe_pending.clear()
         self.callsCleared.emit()
 
 

@@ -17,6 +17,7 @@ Plain data; nothing here imports Qt.
 """
 from __future__ import annotations
 
+import bisect
 import weakref
 from dataclasses import dataclass
 
@@ -124,6 +125,10 @@ class CallRecorder:
             del self.calls[:MAX_CALLS // 2]
 
 
+def _end(call) -> int:
+    return call.end
+
+
 def _node_sequence(root: Tensor) -> dict:
     """``{id(node): sequence number}`` for every node behind ``root`` (iterative walk)."""
     found: dict = {}
@@ -154,7 +159,10 @@ def groups(graph, root: Tensor, calls: list, names: dict) -> list:
         return []
     first, last = min(s for s, _ in ops), max(s for s, _ in ops)
     found = []
-    for call in calls:
+    # ``calls`` are in the order they ended (CallRecorder): those before ``start_at`` ended
+    # before this graph's first op — a loop's earlier steps, thousands of them in a long one
+    start_at = bisect.bisect_left(calls, first, key=_end)
+    for call in calls[start_at:]:
         if call.end < first or call.start > last:
             continue
         members = tuple(vertex for seq, vertex in ops if call.start < seq < call.end)

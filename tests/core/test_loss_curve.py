@@ -69,3 +69,14 @@ def test_draw_plots_the_curve_and_says_when_there_is_too_little():
     lonely = Figure().add_subplot()
     loss_curve.draw(lonely, name, curve[:1])
     assert not lonely.get_lines() and "two or more" in lonely.texts[0].get_text()
+
+
+def test_the_points_are_gathered_without_importing_matplotlib():
+    """The Plots panel gathers the points on the GUI thread while matplotlib is still being
+    imported in a thread: the module must not import it itself (that held the window up)."""
+    import subprocess
+    import sys
+    code = ("import sys\nfrom gradstudio.studio.figures import loss_curve\n"
+            "loss_curve.points([])\nprint(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

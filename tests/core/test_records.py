@@ -86,7 +86,7 @@ def test_every_message_the_kernel_sends_is_a_record_type():
     assert {cls.type for cls in ALL if issubclass(cls, schema.Message)} == {
         "cell_finished", "call_checked", "graph_chunk", "done", "ready", "sweep_result", "kernel_error",
         "tensors", "deriving", "cell_started", "jacobian", "local_derivatives", "hessian", "tensor_text",
-        "call_steps"}
+        "call_steps", "graph_structure", "call_values"}
 
 
 def test_nan_inf_and_big_arrays_keep_their_values_dtype_and_shape():

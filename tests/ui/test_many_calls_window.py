@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QObject, Signal
 
@@ -188,3 +189,99 @@ def test_a_200_call_loop_in_the_window(qtbot, window, helpers):
     assert [c.index for c in checked] == [last.index]                  # one check, one derivation
     assert [d.call for d in derived] == [last.index]
     assert sum(r.deferred for r in records) == 199
+
+
+# --------------------------------------------------------------------------- a loop's calls on the comm
+SHARED_LOOP = """import torch
+from torch import nn
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(1, 3), nn.Tanh(), nn.Linear(3, 1))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+x, y = torch.randn(8, 1), torch.randn(8, 1)
+for step in range(30):
+    optimizer.zero_grad()
+    loss = nn.functional.mse_loss(model(x), y)
+    loss.backward()
+    optimizer.step()
+"""
+
+
+def kernel_messages(script: str = SHARED_LOOP) -> tuple:
+    """What the kernel's service sends for ``script``'s one cell (made in this process),
+    and the session's recorded calls."""
+    from gradstudio.studio.kernel.service import KernelService
+    from gradstudio.studio.session import Session
+    session = Session()
+    (run,) = session.run_script(script)
+    sent = []
+    KernelService(session, send=sent.append).cell_finished(run, 1)
+    return sent, session.backward_calls
+
+
+def on_the_comm(client, message):
+    """``message`` as the client reads it off the comm (encoded, then decoded)."""
+    from gradstudio.studio.kernel import codec
+    from gradstudio.studio.kernel.bridge import DATA_KEY
+    text, buffers = codec.encode(message)
+    client._on_comm({"content": {"data": {DATA_KEY: text}}, "buffers": buffers})
+
+
+@pytest.fixture
+def comm_window(qtbot):
+    """A real kernel client (never started: the comm is fed by hand), the runner, Compare and Plots."""
+    from gradstudio.ui.jupyter_client import JupyterClient
+    model = AppModel()
+    client = JupyterClient()
+    client.submitted = []
+    client.submit = client.submitted.append         # (a request would start a kernel)
+    runner = Runner(model, client)
+    notices = []
+    model.console.notice.connect(lambda kind, text: notices.append((kind, text)))
+    plots = PlotsPanel(PanelContext(model, runner, None))
+    qtbot.addWidget(plots)
+    yield model, runner, notices, plots
+    settle(qtbot, plots)
+
+
+def test_a_selected_deferred_call_shows_its_own_values(comm_window):
+    model, runner, notices, plots = comm_window
+    sent, recorded = kernel_messages()
+    assert [m.type for m in sent] == ["graph_structure", "call_values", "cell_finished"]
+    for message in sent:
+        on_the_comm(runner.client, message)
+    records = model.calls.call_list()
+    assert [r.index for r in records] == list(range(30)) and not notices
+    assert sum(r.deferred for r in records) == 29
+    losses = [float(call.graph.nodes[call.graph.root].value) for call in recorded]
+    from gradstudio.studio.figures import loss_curve
+    assert [v for _, v in loss_curve.points([r.data for r in records])[1]] == pytest.approx(losses)
+    root = recorded[17].graph.root
+    model.selection.select(call=17, node=root)
+    assert [r["calls"] for r in runner.client.submitted] == [[17]]          # its check asked for
+    assert float(model.selection.selected_node().value) == losses[17] != losses[-1]
+    weight = recorded[17].leaves[0]
+    assert np.array_equal(model.calls.call(17).data.leaves[0].numeric, weight.grad)
+    assert not np.array_equal(model.calls.call(17).data.leaves[0].numeric, recorded[-1].leaves[0].grad)
+
+
+def test_values_of_an_unknown_or_mismatched_structure_are_said_and_skipped(comm_window):
+    model, runner, notices, plots = comm_window
+    finished_cells = []
+    model.console.cellRunFinished.connect(finished_cells.append)
+    (structure, values, finished) = kernel_messages()[0]
+    on_the_comm(runner.client, values)                       # its structure never came
+    on_the_comm(runner.client, finished)
+    assert len(finished_cells) == 1 and model.calls.call_list() == []       # the cell ends; no call shown
+    assert len(notices) == 1 and notices[0][0] == "error"
+    assert "name graph structure 1, which never came" in notices[0][1] and "#0…#29" in notices[0][1]
+
+    notices.clear()
+    on_the_comm(runner.client, structure)
+    on_the_comm(runner.client, values.replace(values=values.values[:-1]))     # a vertex's values missing
+    on_the_comm(runner.client, finished)
+    assert len(finished_cells) == 2 and model.calls.call_list() == []
+    assert len(notices) == 1 and "11 values for 12 in the structure" in notices[0][1]
+
+    notices.clear()
+    on_the_comm(runner.client, finished)            # the values never came at all
+    assert len(notices) == 1 and "backward calls #0…#29 of this cell did not arrive" in notices[0][1]

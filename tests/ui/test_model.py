@@ -44,6 +44,26 @@ def test_selection_is_filled_in_and_emitted_once(qtbot):
     assert model.selection.current == Selection()
 
 
+def test_pending_checks_look_only_at_calls_that_may_be_pending(monkeypatch):
+    """``Runner.is_idle`` asks for the pending checks on every idle test; a loop leaves
+    hundreds of calls that are not pending (deferred or checked): they are not read again."""
+    from gradstudio.ui.model import CallRecord
+    model = AppModel()
+    calls = [call(i, ["x", "z"]).replace(pending_check=i == 199, check_deferred=i < 199) for i in range(200)]
+    model.finish_cell(RunData(cell=1, backward_calls=list(range(200))), calls, [])
+    model.calls.set_deriving(7)                    # a deferred call the window asked about
+    read = []
+    real = CallRecord.pending
+    monkeypatch.setattr(CallRecord, "pending", property(lambda record: read.append(record.index) or real.fget(record)))
+    assert model.calls.pending_checks() == [7, 199]
+    assert sorted(read) == [7, 199]
+    model.calls.set_check(CheckData(index=199, agree=True))
+    model.calls.clear_deriving(7)
+    read.clear()
+    assert model.calls.pending_checks() == [] and len(read) == 2
+    assert model.calls.pending_checks() == [] and len(read) == 2       # done with: not read again
+
+
 def test_checks_and_reset(qtbot):
     model = AppModel()
     run = RunData(cell=2, execution_count=5, backward_calls=[0])

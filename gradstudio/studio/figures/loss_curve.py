@@ -5,7 +5,9 @@ call whose root is one number gives one point (call index, value). When the
 script's scalar roots carry different names, the name used most often is the
 loss (a final ``check.backward()`` does not break the curve). :func:`draw`
 plots them on a given Axes, on a log scale when the values span a decade and
-are all positive. No Qt here.
+are all positive. No Qt here, and no matplotlib until :func:`draw`: the Plots panel
+gathers the points on the GUI thread while matplotlib is still being imported in
+another (an import there held the window up for a second or more).
 """
 from __future__ import annotations
 
@@ -13,22 +15,25 @@ from collections import Counter
 
 import numpy as np
 
-from .plotting import _colors, empty, style_axes
-
 
 def _root_value(call):
-    graph = call.graph
-    if graph is None or not graph.nodes or call.status != "ok":
+    if call.status != "ok":
         return None
-    node = graph.nodes[graph.root]
-    if node is None:            # not arrived yet (a big graph comes in chunks)
-        return None
-    value = node.value
+    root_value = getattr(call, "root_value", None)
+    if root_value is not None:  # one of a loop's calls (kernel.shared.SharedCall): its graph not built
+        value, summary = root_value(), None
+    else:
+        graph = call.graph
+        if graph is None or not graph.nodes:
+            return None
+        node = graph.nodes[graph.root]
+        if node is None:        # not arrived yet (a big graph comes in chunks)
+            return None
+        value, summary = node.value, node.value_summary
     if value is not None:
         value = np.asarray(value)
         value = float(value.reshape(-1)[0]) if value.size == 1 and value.dtype.kind == "f" else None
     else:                       # the array was over the message budget: its summary
-        summary = node.value_summary
         value = summary.mean if summary is not None and summary.size == 1 else None
     return value if value is not None and np.isfinite(value) else None
 
@@ -46,6 +51,7 @@ def points(calls: list) -> tuple:
 
 def draw(ax, name, curve: list, *, colors: dict | None = None, title: str | None = None):
     """The curve on ``ax`` (an empty axes with a message when it has under two points)."""
+    from .plotting import _colors, empty, style_axes     # (matplotlib: points() runs without it)
     colors = _colors(colors)
     if len(curve) < 2:
         return empty(ax, "The loss curve needs two or more backward calls of a scalar loss", colors)

@@ -6,7 +6,9 @@ opens the ``gradstudio.records`` comm the way the window does
 it is over: :meth:`~KernelSession.run` executes one of the editor's cells (its
 index and first line in the request's metadata) and returns when the kernel is
 idle again, with the cell's IOPub messages and the GradStudio records that came
-on the comm (``CellFinished``, ``GraphChunk``, ``Deriving``, ``CallChecked``);
+on the comm (``CellFinished``, ``GraphChunk``, ``GraphStructure`` and ``CallValues``
+— a loop's calls: :func:`gradstudio.studio.kernel.shared.calls_of` reads every call
+of them —, ``Deriving``, ``CallChecked``);
 :meth:`~KernelSession.request` sends one request dict on the comm (``check``,
 ``sweep``, ``jacobian``, ``tensors`` …, see :mod:`gradstudio.studio.kernel.service`)
 and returns its records, ``Done`` last.

@@ -183,12 +183,16 @@ def _plain(value):
 def node_data(node, root: int, budget: Budget | None = None) -> NodeData:
     """One graph vertex (:class:`~gradstudio.studio.kernel.schema.NodeData`); its arrays
     within ``budget``, and a heatmap sample of a grad too large to send."""
-    op = node.op
     value = np.asarray(node.value)
-    grad = node.grad
-    grad_summary = summary(grad)
-    take = budget.take if budget is not None else array
-    return NodeData(
+    return NodeData(**node_fields(node, root, value),
+                    **value_fields(value, node.grad, budget.take if budget is not None else array))
+
+
+def node_fields(node, root: int, value: np.ndarray) -> dict:
+    """A vertex's fields that are not its values (what the calls of a loop share:
+    :mod:`gradstudio.studio.kernel.shared`)."""
+    op = node.op
+    return dict(
         id=node.id, kind=node.kind, label=node.label,
         grad_fn=op.name if op is not None else None,
         op_label=(op.label or op.name) if op is not None else None,
@@ -197,15 +201,26 @@ def node_data(node, root: int, budget: Budget | None = None) -> NodeData:
         op_key=op.key if op is not None else None,
         name=node.name,
         shape=tuple(value.shape), dtype=dtype_name(value.dtype),
-        value=take(value), value_summary=summary(value),
-        grad=take(grad), grad_summary=grad_summary,
-        grad_sample=heatmap_sample(grad),
-        grad_norm=grad_summary.norm if grad_summary else None,
         inputs=list(node.inputs),
-        params={str(k): _plain(v) for k, v in (node.params or {}).items()},
+        params=node_params(node),
         requires_grad=bool(node.requires_grad),
         is_root=node.id == root,
     )
+
+
+def node_params(node) -> dict:
+    return {str(k): _plain(v) for k, v in (node.params or {}).items()}
+
+
+def value_fields(value, grad, take=array) -> dict:
+    """A vertex's value fields: ``value`` and ``grad`` as ``take`` keeps them (a copy
+    within the message's budget, or None), their summaries, a heatmap sample of a
+    grad too big to send, and the grad's norm."""
+    grad_summary = summary(grad)
+    return dict(value=take(value), value_summary=summary(value),
+                grad=take(grad), grad_summary=grad_summary,
+                grad_sample=heatmap_sample(grad),
+                grad_norm=grad_summary.norm if grad_summary else None)
 
 
 def graph_data(graph) -> GraphData | None:
@@ -227,7 +242,7 @@ def call_data(call, hint: str | None = None, *, deferred: bool = False) -> CallD
     the kernel checks it only when the window asks (``check_deferred``)."""
     return CallData(
         index=call.index, cell=call.cell, line=call.line,
-        root=RootData(name=call.root_name, grad_fn=call.root_grad_fn, shape=tuple(call.root_shape)),
+        root=root_data(call),
         gradient=array(call.gradient),
         status=call.status, error=call.error, error_type=call.error_type,
         hint=hint,
@@ -237,9 +252,19 @@ def call_data(call, hint: str | None = None, *, deferred: bool = False) -> CallD
         pending_check=checkable(call) and not deferred,
         check_deferred=checkable(call) and deferred,
         steps=steps_data(call) if not deferred else None,   # a deferred call's: with its check
-        groups=[ModuleGroupData(label=g.label, name=g.name, ops=list(g.ops), params=list(g.params),
-                                depth=g.depth) for g in getattr(call, "groups", ())],
+        groups=groups_data(call),
     )
+
+
+def root_data(call) -> RootData:
+    """What ``backward()`` was called on."""
+    return RootData(name=call.root_name, grad_fn=call.root_grad_fn, shape=tuple(call.root_shape))
+
+
+def groups_data(call) -> list:
+    """The call's module calls (``ModuleGroupData``), outermost first."""
+    return [ModuleGroupData(label=g.label, name=g.name, ops=list(g.ops), params=list(g.params),
+                            depth=g.depth) for g in getattr(call, "groups", ())]
 
 
 def steps_data(call) -> dict | None:

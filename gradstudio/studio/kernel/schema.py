@@ -599,17 +599,59 @@ class GraphChunk(Message):
     nodes: list[NodeData]
 
 
+@record("graph_structure")
+class GraphStructure(Message):
+    """What a loop's backward calls share (:mod:`gradstudio.studio.kernel.shared`), sent
+    once per cell before the :class:`CallValues` that name it by ``id`` (unique in the
+    kernel's session): the graph's ``root`` and ``nodes`` without their values (``value``,
+    ``grad``, their summaries, ``grad_sample`` and ``grad_norm`` are None), and the
+    calls' root, leaves (``numeric`` None) and module groups."""
+
+    id: int
+    root: int
+    nodes: list[NodeData] = field(default_factory=list)
+    call_root: RootData = field(default_factory=RootData)
+    leaves: list[LeafData] = field(default_factory=list)
+    groups: list[ModuleGroupData] = field(default_factory=list)
+
+
+@record("call_values")
+class CallValues(Message):
+    """Backward calls of the :class:`GraphStructure` ``structure``, each with only what
+    differs between them. Row ``k`` of every array is call ``calls[k]``: ``values[j]``
+    stacks vertex j's values (``(len(calls), *shape)``), ``grads[j]`` its grads (None: no
+    call gave it one), ``leaf_grads[i]`` what the call added to leaf i's .grad,
+    ``gradients`` the ``gradient=`` arguments (None: no call had one); ``steps`` are the
+    step traces (None for a deferred call's: with its check). Sent before the cell's
+    ``CellFinished``, whose ``shared`` lists these calls."""
+
+    structure: int
+    calls: list[int] = field(default_factory=list)
+    cells: list[int | None] = field(default_factory=list)
+    lines: list[int | None] = field(default_factory=list)
+    pending_check: list[bool] = field(default_factory=list)
+    check_deferred: list[bool] = field(default_factory=list)
+    steps: list[dict[str, Plain] | None] = field(default_factory=list)
+    gradients: Array | None = None
+    values: list[Array] = field(default_factory=list)
+    grads: list[Array | None] = field(default_factory=list)
+    leaf_grads: list[Array | None] = field(default_factory=list)
+
+
 @record("cell_finished")
 class CellFinished(Message):
     """A cell ended: its run, its new backward calls, the named tensors (None when the
     kernel could not describe them: the window keeps what it shows), and the checks of
     those calls that were quick to make (a re-run cell's graph, derived before): they
-    come with their calls rather than in ``CallChecked`` messages after them."""
+    come with their calls rather than in ``CallChecked`` messages after them. ``shared``
+    are the indices of its calls that came before it in :class:`CallValues` messages
+    (a loop's: one graph structure, values per call), not in ``calls``."""
 
     run: RunData
     calls: list[CallData] = field(default_factory=list)
     tensors: list[TensorData] | None = None
     checks: list[CheckData] = field(default_factory=list)
+    shared: list[int] = field(default_factory=list)
 
 
 @record("deriving")

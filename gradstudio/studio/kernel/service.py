@@ -9,7 +9,9 @@ built by :mod:`gradstudio.studio.kernel.records`):
 
 * :meth:`cell_finished` — a cell ended: ``CellFinished`` with its run, its new
   backward calls with their graphs (big graphs first as ``GraphChunk``
-  messages, :func:`~gradstudio.studio.kernel.records.split_graphs`), the named tensors;
+  messages, :func:`~gradstudio.studio.kernel.records.split_graphs`; a loop's calls
+  first as one ``GraphStructure`` and ``CallValues``, :mod:`~gradstudio.studio.kernel.shared`),
+  the named tensors;
 * :meth:`check_calls` — ``Deriving``, then one ``CallChecked`` per call
   (derivation in the symbolic worker + three-way comparison; a loop's repeated
   graph is derived only on its last calls, see :mod:`gradstudio.studio.derive_plan`;
@@ -42,6 +44,7 @@ bridge makes it do so while it serves a comm request too.)
 """
 from __future__ import annotations
 
+import itertools
 import os
 import traceback
 from typing import Callable
@@ -66,6 +69,7 @@ class KernelService:
         self.interrupt_pending = False   # an interrupt arrived: skip the rest of the request
         self._checked_early: set = set()  # calls whose checks went with their CellFinished
         self._deferred_calls = None       # the last cell's deferred calls, for check_new_calls
+        self._next_structure = itertools.count(1).__next__     # ids of the shared graph structures
 
     # -- the symbolic worker -------------------------------------------------------------
     def start_worker(self):
@@ -241,11 +245,15 @@ class KernelService:
         :meth:`check_new_calls` leaves those calls out: the window takes a re-run cell's
         calls and their checks in one go instead of building its panels twice."""
         from gradstudio.studio.kernel import records as kernel_data
+        from gradstudio.studio.kernel.shared import share
         self._checked_early, self._deferred_calls = set(), None
         try:
             # (grouping a cell's calls by structure costs ~0.1 ms a call: once per cell)
             deferred = self._deferred_calls = _deferred(run)
-            data = [kernel_data.call_data(c, _hint(c), deferred=c.index in deferred) for c in run.backward_calls]
+            # a loop's calls: their graph structure once, then their values (kernel.shared)
+            structures, shared = share(run.backward_calls, deferred, self._next_structure)
+            data = [kernel_data.call_data(c, _hint(c), deferred=c.index in deferred)
+                    for c in run.backward_calls if c.index not in shared]
             tensors = kernel_data.tensors_data(self.session.named_tensors())
         except Exception as error:  # incl. MemoryError: report it in the cell, keep serving
             details = traceback.format_exc()
@@ -260,10 +268,12 @@ class KernelService:
             return
         calls, chunks = kernel_data.split_graphs(data)   # big graphs go first, in pieces
         checks = self.quick_checks(run, early_timeout, deferred) if early_timeout is not None else []
+        for message in structures:
+            self.send(message)
         for index, nodes in chunks:
             self.send(schema.GraphChunk(call=index, nodes=nodes))
-        self.send(schema.CellFinished(run=kernel_data.run_data(run, first_line),
-                                      calls=calls, tensors=tensors, checks=checks))
+        self.send(schema.CellFinished(run=kernel_data.run_data(run, first_line), calls=calls, tensors=tensors,
+                                      checks=checks, shared=sorted(shared)))
 
     def quick_checks(self, run, timeout, deferred: set | None = None) -> list:
         """The checks of ``run``'s calls that cost no derivation: a cell of at most
