@@ -450,6 +450,7 @@ class WireItem(QGraphicsPathItem):
         self._twin = None             # the outline its twin lines follow (see twin_outline), until it changes
         self._twin_pen = QPen()
         self.overview = None          # the scene's Overview, told when the line changes
+        self.layer = None             # the scene's WireLayer, which draws it (see wire_layer.py)
         self.setZValue(0)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)   # a true exposedRect
@@ -494,9 +495,12 @@ class WireItem(QGraphicsPathItem):
     def _changed(self):
         if self.overview is not None:
             self.overview.wire_changed(self)
+        if self.layer is not None:
+            self.layer.wire_changed(self)
 
     def itemChange(self, change, value):
-        if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
+        if change in (QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged,
+                      QGraphicsItem.GraphicsItemChange.ItemVisibleHasChanged):
             self._changed()
         return super().itemChange(change, value)
 
@@ -516,8 +520,32 @@ class WireItem(QGraphicsPathItem):
     def boundingRect(self) -> QRectF:
         return self.bounds
 
+    def cover(self) -> list:
+        """Scene rects that together hold all it draws: its pieces' boxes (a long wire's
+        own box is mostly empty) or its curve's, and its label's. The wire layer indexes
+        and repaints a wire by these."""
+        rects = [bounds for bounds, _, _ in self._pieces] if self._pieces else [QRectF(self._curve)]
+        if self.label:
+            rects.append(QRectF(self.label_box))
+        return rects
+
     def paint(self, painter, option, widget=None):
+        # in a DesignScene the wire layer draws every wire and this item has no contents;
+        # on its own (a plain scene) a wire draws itself the same way
         zoom = zoom_of(painter)
+        raster = glyphs_ok(self)
+        self.draw(painter, zoom, option.exposedRect, raster)
+        if self.label and zoom >= style.TEXT_BELOW:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(self.colors["background"])
+            painter.drawRect(self.label_box)
+            painter.setPen(self.colors["muted"])
+            self.draw_label(painter, raster)
+
+    def draw(self, painter, zoom: float, exposed: QRectF, raster: bool = True):
+        """Stroke the wire as it looks at ``zoom`` (the part in ``exposed``; the brush is
+        left empty). Its label is drawn apart (:meth:`draw_label`), so that a layer
+        drawing many wires writes every label over every wire."""
         pen = self.selected_pen if self.isSelected() else self._pen
         if zoom < style.THIN_BELOW:
             # under ~1.7 px on screen a wire is drawn 1 px wide: the rasteriser's fast path
@@ -528,7 +556,6 @@ class WireItem(QGraphicsPathItem):
             painter.setPen(pen)
             painter.drawLine(self.start, self.end)
             return
-        exposed = option.exposedRect
         if zoom < style.WIDE_FROM and pen is self._pen:
             # at about 1:1, twin 1 px lines along the wire's edges look like its wide stroke and
             # cost a fifth of it (the thin-line fast path instead of the antialiased area fill)
@@ -550,15 +577,14 @@ class WireItem(QGraphicsPathItem):
                         pen.setDashOffset(before / pen.widthF())
                         painter.setPen(pen)
                     painter.drawPath(piece)
-        if self.label and zoom >= style.TEXT_BELOW:
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(self.colors["background"])
-            painter.drawRect(self.label_box)
-            painter.setPen(self.colors["muted"])
-            size = self._label_text.size()
-            box = self.label_box
-            self._label_text.draw(painter, QPointF(box.center().x() - size.width() / 2,
-                                                   box.center().y() - size.height() / 2), glyphs_ok(self))
+
+    def draw_label(self, painter, raster: bool = True):
+        """The shape it carries, centred in :attr:`label_box`, in the painter's pen (the
+        box's background is the caller's: a layer fills all its wires' boxes at once)."""
+        size = self._label_text.size()
+        box = self.label_box
+        self._label_text.draw(painter, QPointF(box.center().x() - size.width() / 2,
+                                               box.center().y() - size.height() / 2), raster)
 
 
 class Overview(QGraphicsItem):

@@ -27,6 +27,7 @@ from gradstudio.ui.graph.style import GradScale
 
 from . import group_item, style
 from .items import NO_CONTENTS, GroupItem, NodeItem, Overview, WireItem
+from .wire_layer import WireLayer
 
 SETTLE = 200       # ms after a zoom's last step when nodes are drawn crisp at the new scale
 
@@ -61,6 +62,8 @@ class DesignScene(QGraphicsScene):
         self.overview_shown = False    # the zoomed-out look (set by the view from its zoom)
         self.overview = Overview(self.colors)
         self.addItem(self.overview)
+        self.wire_layer = WireLayer(self.colors)   # draws every wire of the detailed look
+        self.addItem(self.wire_layer)
         self.drawing_picture = False   # inside full_detail: texts are written as text (an SVG keeps them)
         self.zoom_cached = False       # nodes cached in item coordinates for a zoom gesture (see zooming)
         self._settle = QTimer(self)
@@ -100,8 +103,9 @@ class DesignScene(QGraphicsScene):
             wire = self.wires.pop(event.link)
             for end in (event.link.src, event.link.dst):
                 self.node_wires.get(end, set()).discard(wire)
-            wire.overview = None
+            wire.overview = wire.layer = None
             self.overview.forget_wire(wire)
+            self.wire_layer.forget_wire(wire)
             self.removeItem(wire)
         elif kind == "node_moved":
             item = self.nodes[event.node]
@@ -132,8 +136,8 @@ class DesignScene(QGraphicsScene):
         for end in (link.src, link.dst):
             self.node_wires.setdefault(end, set()).add(wire)
         wire.overview = self.overview
-        if self.overview_shown:
-            wire.setFlag(NO_CONTENTS)
+        wire.layer = self.wire_layer
+        wire.setFlag(NO_CONTENTS)         # the wire layer draws it
         self.addItem(wire)
         self._place_wire(wire)
 
@@ -254,15 +258,15 @@ class DesignScene(QGraphicsScene):
     # -- the two looks ------------------------------------------------------------------------
     def set_overview(self, shown: bool):
         """Zoomed out (True): the :class:`Overview` paints every node and wire; the
-        items stay (picking, dragging, hover) but paint nothing."""
+        items stay (picking, dragging, hover) but paint nothing. Detailed, the nodes
+        paint themselves and the :class:`~.wire_layer.WireLayer` every wire."""
         if shown == self.overview_shown:
             return
         self.overview_shown = shown
         for item in self.nodes.values():
             item.setFlag(NO_CONTENTS, shown)
-        for wire in self.wires.values():
-            wire.setFlag(NO_CONTENTS, shown)
         self.overview.set_active(shown)
+        self.wire_layer.set_active(not shown)
 
     # -- node caches while zooming ------------------------------------------------------------
     def zooming(self, scale: float):
@@ -284,6 +288,7 @@ class DesignScene(QGraphicsScene):
             self.zoom_cached = False
             for item in self.nodes.values():
                 item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            self.wire_layer.settle()
 
     @contextlib.contextmanager
     def full_detail(self):
