@@ -31,6 +31,8 @@ from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QPainterPath, Q
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem
 
 from . import style
+from .grid import Grid
+from .picture import PictureLayer
 
 FONT = QFont()
 FONT.setPointSizeF(8.5)
@@ -587,13 +589,16 @@ class WireItem(QGraphicsPathItem):
                                                box.center().y() - size.height() / 2), raster)
 
 
-class Overview(QGraphicsItem):
+class Overview(PictureLayer):
     """The zoomed-out look of a whole design, drawn by one item: every node a box in
     its colour, every wire a straight line, the selection and errors outlined —
     grouped by look, so a frame is a few ``drawRects`` / ``drawLines`` calls however
     big the design. It keeps each node's box and wire's line as the items report
-    them (:meth:`node_changed`, :meth:`wire_changed`) and repaints only the region
-    that changed. :meth:`draw` also paints the minimap's picture.
+    them (:meth:`node_changed`, :meth:`wire_changed`), where they are in a
+    :class:`~.grid.Grid`, and repaints only the region that changed. What it draws
+    is kept as a picture of the view (:mod:`.picture`): long antialiased lines cost
+    by their length, so a pan blits and a zoom scales. :meth:`draw` also paints the
+    minimap's picture.
 
     Only while :attr:`active` (the scene's view is zoomed out) does it paint in the
     scene; the node and wire items then paint nothing."""
@@ -604,12 +609,12 @@ class Overview(QGraphicsItem):
         self.active = False
         self.boxes: dict = {}          # node id -> (scene rect, colour, selected, marked)
         self.lines: dict = {}          # WireItem -> (scene line, look)
+        self.grid = Grid()             # node ids and WireItems, by where their box and line are
         self.listeners: list = []      # called (no arguments) after every change: the minimap
         self.bounds = QRectF()
         self._grouped = None           # the boxes and lines grouped by look, until the next change
         self.setZValue(0.5)
         self.setFlag(NO_CONTENTS)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)   # a true exposedRect
 
     # -- what the items report ------------------------------------------------------------------
     def node_changed(self, item: NodeItem):
@@ -619,6 +624,10 @@ class Overview(QGraphicsItem):
         box = (item.mapRectToScene(item._rect), item._accent, item.isSelected(), bool(item.note_lines))
         old = self.boxes.get(item.node_id)
         self.boxes[item.node_id] = box
+        if old is not None:
+            self.grid.remove(item.node_id, [old[0]])
+        self.grid.add(item.node_id, [box[0]])
+        self.leave_picture(item.node_id, None if old is None else [old[0]])
         self._changed(box[0] if old is None else box[0].united(old[0]))
 
     def wire_changed(self, wire: WireItem):
@@ -629,20 +638,31 @@ class Overview(QGraphicsItem):
         line = (QLineF(wire.start, wire.end), look)
         old = self.lines.get(wire)
         self.lines[wire] = line
-        region = QRectF(line[0].p1(), line[0].p2()).normalized()
+        region = _line_box(line[0])
         if old is not None:
-            region = region.united(QRectF(old[0].p1(), old[0].p2()).normalized())
+            self.grid.remove(wire, [_line_box(old[0])])
+            self.leave_picture(wire, [_line_box(old[0])])
+            region = region.united(_line_box(old[0]))
+        else:
+            self.leave_picture(wire, None)
+        self.grid.add(wire, [_line_box(line[0])])
         self._changed(region)
 
     def forget_node(self, node_id: str):
         old = self.boxes.pop(node_id, None)
         if old is not None:
+            self.grid.remove(node_id, [old[0]])
+            self.leave_picture(node_id, [old[0]])
+            self.live.discard(node_id)
             self._changed(old[0], shrink=True)
 
     def forget_wire(self, wire: WireItem):
         old = self.lines.pop(wire, None)
         if old is not None:
-            self._changed(QRectF(old[0].p1(), old[0].p2()).normalized(), shrink=True)
+            self.grid.remove(wire, [_line_box(old[0])])
+            self.leave_picture(wire, [_line_box(old[0])])
+            self.live.discard(wire)
+            self._changed(_line_box(old[0]), shrink=True)
 
     def _changed(self, region: QRectF, shrink: bool = False):
         self._grouped = None
@@ -662,7 +682,7 @@ class Overview(QGraphicsItem):
         for rect, *_ in self.boxes.values():
             bounds = bounds.united(rect)
         for line, _ in self.lines.values():
-            bounds = bounds.united(QRectF(line.p1(), line.p2()).normalized())
+            bounds = bounds.united(_line_box(line))
         bounds = bounds.adjusted(-4, -4, 4, 4) if not bounds.isNull() else bounds
         if bounds != self.bounds:
             self.prepareGeometryChange()
@@ -671,6 +691,7 @@ class Overview(QGraphicsItem):
     def set_active(self, active: bool):
         if active != self.active:
             self.active = active
+            self.drop_picture()
             self.setFlag(NO_CONTENTS, not active)
             self.update()
 
@@ -678,28 +699,44 @@ class Overview(QGraphicsItem):
     def boundingRect(self) -> QRectF:
         return self.bounds
 
-    def _group(self):
+    def _group(self, node_ids=None, wires=None):
+        """The boxes and lines (all, or those of ``node_ids`` and ``wires``) grouped by look."""
+        boxes = self.boxes.values() if node_ids is None else [self.boxes[n] for n in node_ids if n in self.boxes]
+        lines_of = self.lines.values() if wires is None else [self.lines[w] for w in wires if w in self.lines]
         fills: dict = {}                                  # rgba -> (colour, [rects])
         selected, marked = [], []
         lines = {"still": [], "flows": [], "selected": []}
-        for rect, color, is_selected, is_marked in self.boxes.values():
+        for rect, color, is_selected, is_marked in boxes:
             fills.setdefault(color.rgba(), (color, []))[1].append(rect)
             if is_selected:
                 selected.append(rect)
             elif is_marked:
                 marked.append(rect)
-        for line, look in self.lines.values():
+        for line, look in lines_of:
             lines[look].append(line)
-        self._grouped = (list(fills.values()), selected, marked, lines)
-        return self._grouped
+        return list(fills.values()), selected, marked, lines
 
-    def draw(self, painter, exposed: QRectF | None = None):
+    def draw_part(self, painter, rect: QRectF, zoom: float, raster: bool = True, skip=(), only=None):
+        self.draw(painter, rect.adjusted(-2, -2, 2, 2), skip=skip, only=only)
+
+    def draw(self, painter, exposed: QRectF | None = None, skip=(), only=None):
         """Every box and line, or those in ``exposed`` (the minimap calls this with its
-        own transform and no ``exposed``). A line is cut to the exposed part first: the
-        rasteriser's cost is the length it strokes, clipped or not."""
-        fills, selected, marked, lines = self._grouped or self._group()
+        own transform and no ``exposed``), less ``skip`` or of ``only``. A line is cut to
+        the exposed part first: the rasteriser's cost is the length it strokes, clipped or not."""
         if exposed is not None and exposed.contains(self.bounds):
             exposed = None
+        if exposed is None and not skip and only is None:
+            if self._grouped is None:
+                self._grouped = self._group()
+            grouped = self._grouped
+        else:
+            keys = set(only) if only is not None else (self.grid.near(exposed) if exposed is not None
+                                                       else set(self.boxes) | set(self.lines))
+            if skip:
+                keys -= skip
+            grouped = self._group([k for k in keys if isinstance(k, str)],
+                                  [k for k in keys if not isinstance(k, str)])
+        fills, selected, marked, lines = grouped
         c = self.colors
         painter.setBrush(Qt.BrushStyle.NoBrush)
         for look, color, width in (("still", c["wire"], 1.0), ("flows", c["wire_grad"], 1.0),
@@ -725,8 +762,9 @@ class Overview(QGraphicsItem):
                 painter.setPen(pen)
                 painter.drawRects(rects)
 
-    def paint(self, painter, option, widget=None):
-        self.draw(painter, option.exposedRect.adjusted(-2, -2, 2, 2))
+
+def _line_box(line: QLineF) -> QRectF:
+    return QRectF(line.p1(), line.p2()).normalized()
 
 
 def clip_lines(lines: list, rect: QRectF) -> list:

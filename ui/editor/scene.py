@@ -289,6 +289,7 @@ class DesignScene(QGraphicsScene):
             for item in self.nodes.values():
                 item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             self.wire_layer.settle()
+            self.overview.settle()
 
     @contextlib.contextmanager
     def full_detail(self):
