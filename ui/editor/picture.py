@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
 from PySide6.QtGui import QImage, QPainter, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
@@ -103,11 +103,18 @@ class PictureLayer(QGraphicsItem):
         exposed = option.exposedRect
         scene = self.scene()
         exporting = getattr(scene, "drawing_picture", False)
-        if widget is None or scene is None or exporting:
+        if scene is None or exporting:
             self.draw_part(painter, exposed, zoom, not exporting)     # an export: paths and text
             return
         transform = painter.worldTransform()
-        if painter.device() is not widget:
+        device = painter.device()
+        if widget is not None and device is widget:
+            size = QSizeF(widget.size())
+        else:
+            size = QSizeF(device.width(), device.height()) / device.devicePixelRatioF()
+        visible = transform.inverted()[0].mapRect(QRectF(QPointF(0, 0), size))
+        exposed = exposed.intersected(visible)          # (a render exposes all of it, the view shows a part)
+        if widget is None or device is not widget:
             # the view rendered elsewhere (an image of it): the picture if it fits, never a new one
             picture = self.picture
             if picture is None or getattr(scene, "zoom_cached", False) or not picture.fits(transform) \
@@ -116,9 +123,8 @@ class PictureLayer(QGraphicsItem):
             else:
                 self._blit(painter, picture, transform, exposed, zoom)
             return
-        zooming = getattr(scene, "zoom_cached", False)
         ratio = widget.devicePixelRatioF()
-        visible = transform.inverted()[0].mapRect(QRectF(widget.rect()))
+        zooming = getattr(scene, "zoom_cached", False)
         picture = self.picture
         if picture is not None and not (zooming or picture.fits(transform)):
             picture = self.picture = None                             # zoomed (and settled) or turned
