@@ -129,7 +129,8 @@ class PictureLayer(QGraphicsItem):
         if picture is not None and not (zooming or picture.fits(transform)):
             picture = self.picture = None                             # zoomed (and settled) or turned
         if picture is None or _area(_outside(visible, picture.rect)) > REDRAW_FROM * _area([visible]):
-            if not zooming and _area([exposed.intersected(visible)]) < FULL_FROM * _area([visible]):
+            shown = self.boundingRect().intersected(visible)      # what of it there is in view
+            if not zooming and _area([exposed]) < FULL_FROM * _area([shown]):
                 self.draw_part(painter, exposed, zoom)       # a small repaint (a drag): drawn as it is
                 return
             picture = self.picture = self._draw_picture(visible, transform, zoom, ratio)
