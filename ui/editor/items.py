@@ -690,8 +690,7 @@ class Overview(PictureLayer):
 
     def set_active(self, active: bool):
         if active != self.active:
-            self.active = active
-            self.drop_picture()
+            self.active = active           # (its picture stays: a zoom back across the switch blits it)
             self.setFlag(NO_CONTENTS, not active)
             self.update()
 

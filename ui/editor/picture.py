@@ -5,7 +5,7 @@ The canvas's two big layers — every wire of the detailed look
 (:class:`~.items.Overview`) — each draw a thousand things, and the rasteriser's
 cost is the ink: long antialiased lines cost by their length whatever Python
 does. So a layer draws what is in view, and a margin of :data:`MARGIN` of the
-view around it, once into an image (:class:`Picture`) whose corner sits on a
+view around it (less during a zoom), once into an image (:class:`Picture`) whose corner sits on a
 whole pixel of the view, and then:
 
 * a pan or a full repaint blits it pixel for pixel (the same pixels drawing
@@ -34,6 +34,7 @@ from PySide6.QtGui import QImage, QPainter, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
 MARGIN = 0.15         # of the view's size, drawn into the picture beyond each of its sides
+ZOOM_MARGIN = 0.06    # the same for a picture made during a zoom (a step out brings in ~5 % a side)
 MAX_PICTURE = 4096    # pixels per side of a picture, at most
 LIVE_MAX = 64         # things drawn over the picture, at most: more, and it is drawn again
 REDRAW_FROM = 0.4     # the picture is drawn again when what is in view beyond it is this much of the view
@@ -133,7 +134,8 @@ class PictureLayer(QGraphicsItem):
             if not zooming and _area([exposed]) < FULL_FROM * _area([shown]):
                 self.draw_part(painter, exposed, zoom)       # a small repaint (a drag): drawn as it is
                 return
-            picture = self.picture = self._draw_picture(visible, transform, zoom, ratio)
+            picture = self.picture = self._draw_picture(visible, transform, zoom, ratio,
+                                                        ZOOM_MARGIN if zooming else MARGIN)
         if self._holes:
             self._patch(picture, zoom)
         if zooming:
@@ -160,12 +162,12 @@ class PictureLayer(QGraphicsItem):
         if self.live:
             self.draw_part(painter, exposed, zoom, only=self.live)
 
-    def _draw_picture(self, visible: QRectF, transform, zoom: float, ratio: float) -> Picture:
-        """What is in ``visible`` and a margin around it, drawn under ``transform`` (scene
+    def _draw_picture(self, visible: QRectF, transform, zoom: float, ratio: float, margin: float) -> Picture:
+        """What is in ``visible`` and ``margin`` of it around it, drawn under ``transform`` (scene
         to the view's pixels, of pixel ratio ``ratio``) into an image whose corner sits on
         a whole pixel of the view, so that blitting it 1:1 gives the same pixels."""
-        rect = visible.adjusted(-MARGIN * visible.width(), -MARGIN * visible.height(),
-                                MARGIN * visible.width(), MARGIN * visible.height())
+        rect = visible.adjusted(-margin * visible.width(), -margin * visible.height(),
+                                margin * visible.width(), margin * visible.height())
         device = transform.mapRect(rect)
         left, top = math.floor(device.left()), math.floor(device.top())
         width = min(MAX_PICTURE, math.ceil(device.right()) - left)

@@ -92,8 +92,7 @@ class WireLayer(PictureLayer):
     def set_active(self, active: bool):
         """Painting (the detailed look) or not (the overview draws the wires)."""
         if active != self.active:
-            self.active = active
-            self.drop_picture()
+            self.active = active           # (its picture stays: a zoom back across the switch blits it)
             self.setFlag(NO_CONTENTS, not active)
             self.update()
 
