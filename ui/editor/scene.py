@@ -70,6 +70,9 @@ class DesignScene(QGraphicsScene):
         self._settle.setSingleShot(True)
         self._settle.setInterval(SETTLE)
         self._settle.timeout.connect(self.zoom_settled)
+        # the wires are routed once, when every node has its final size: routing each as it
+        # comes and again when its nodes' text first sets their height was 3 routes per wire
+        self._filling = True
         for node_id in self.design.nodes:
             self._add_node(node_id)
         for link in self.design.links:
@@ -77,6 +80,9 @@ class DesignScene(QGraphicsScene):
         for name in self.design.groups:
             self._refresh_group(name)
         self._refresh_all()
+        self._filling = False
+        for wire in self.wires.values():
+            self._place_wire(wire)
         self.design.listeners.append(self._on_event)
 
     def close(self):
@@ -142,6 +148,8 @@ class DesignScene(QGraphicsScene):
         self._place_wire(wire)
 
     def _place_wire(self, wire):
+        if self._filling:
+            return
         ends = group_item.wire_ends(self, wire)
         if ends is not None:          # an end inside a collapsed group: drawn to the group's port
             wire.set_ends(*ends)
