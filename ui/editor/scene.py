@@ -137,13 +137,12 @@ class DesignScene(QGraphicsScene):
         self.overview.node_changed(item)
 
     def _add_wire(self, link):
-        wire = WireItem(link, self.colors)
+        wire = WireItem(link, self.colors, layered=True)      # the wire layer draws it
         self.wires[link] = wire
         for end in (link.src, link.dst):
             self.node_wires.setdefault(end, set()).add(wire)
         wire.overview = self.overview
         wire.layer = self.wire_layer
-        wire.setFlag(NO_CONTENTS)         # the wire layer draws it
         self.addItem(wire)
         self._place_wire(wire)
 
