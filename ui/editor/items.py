@@ -7,10 +7,11 @@ content changes, not per paint: a node keeps its texts as glyph runs
 (:class:`LaidText`, laid out once, at any zoom), its body, header and ports as
 paths, and is cached as a pixmap in device coordinates, so panning and dragging
 blit instead of repainting (during a zoom it is a scaled picture instead; see
-``DesignScene.zooming``); a wire keeps its path and, at about 1:1 (from
-:data:`~.style.THIN_BELOW` to :data:`~.style.WIDE_FROM`), is stroked as twin 1 px
-lines along its edges (:func:`twin_outline`), the rasteriser's thin-line fast
-path, about a fifth of the cost of its wide antialiased stroke for the same ink.
+``DesignScene.zooming``); a wire keeps its path (in a DesignScene the
+:class:`~.wire_layer.WireLayer` draws it and the item answers hit tests) and, at
+about 1:1 (from :data:`~.style.THIN_BELOW` to :data:`~.style.WIDE_FROM`), is
+stroked as twin 1 px lines along its edges (:func:`twin_outline`), the
+rasteriser's thin-line fast path, about a fifth of the cost of its wide antialiased stroke for the same ink.
 An edit that changes nothing a node shows leaves it alone (no repaint).
 
 Zoomed out (below :data:`~.style.SIMPLE_BELOW`, litegraph's low-quality zoom)
@@ -435,8 +436,9 @@ class WireItem(QGraphicsPathItem):
     and dashed where it does not; the shape it carries written at its middle. Each
     wire strokes its own short path (one path per wire strokes ~7× faster than all
     wires merged into one, which Qt strokes whole even where it is clipped), and
-    Qt's index paints only the wires in the frame. Its path, pens, label box and
-    laid-out label are worked out when the wire changes, not per frame."""
+    the wire layer (:mod:`.wire_layer`) strokes only the wires in the frame. Its
+    path, pens, label box, cover and laid-out label are worked out when the wire
+    changes, not per frame."""
 
     def __init__(self, link, colors: dict, layered: bool = False):
         super().__init__()

@@ -9,11 +9,13 @@ shape, and errors kept on the node that caused them.
 
 Speed: an edit refreshes every node's text, but a node whose look did not change
 is not repainted; moving a node re-routes only its own wires. The scene has two
-looks (:meth:`set_overview`): detailed, each item painting itself, and the
-zoomed-out overview, one :class:`~.items.Overview` item painting boxes and lines
-while the items paint nothing. Pictures (:meth:`render`) are always detailed.
-While a zoom goes on, the nodes are pictures that each step only scales
-(:meth:`zooming`); they are drawn crisp again once it stops.
+looks (:meth:`set_overview`): detailed, each node painting itself and one
+:class:`~.wire_layer.WireLayer` every wire, and the zoomed-out overview, one
+:class:`~.items.Overview` item painting boxes and lines while the items paint
+nothing. Both layers keep what they draw as a picture of the view
+(:mod:`.picture`). Pictures of the design (:meth:`render`) are always detailed.
+While a zoom goes on, the nodes and the layers are pictures that each step only
+scales (:meth:`zooming`); they are drawn crisp again once it stops.
 """
 from __future__ import annotations
 
@@ -280,9 +282,10 @@ class DesignScene(QGraphicsScene):
         """A zoom step at ``scale`` device pixels per scene unit. A device-coordinate
         cache is drawn again at every new scale (every node in view, every step), so
         for the length of the gesture the nodes are cached in item coordinates at the
-        gesture's first scale and each step only scales their pictures; :data:`SETTLE`
-        ms after the last step they are cached in device pixels again, drawn crisp once
-        at the scale the zoom ended on."""
+        gesture's first scale and each step only scales their pictures (the wire layer and
+        the overview scale theirs too: :mod:`.picture`); :data:`SETTLE` ms after the last
+        step they are cached in device pixels again, drawn crisp once at the scale the
+        zoom ended on."""
         if not self.zoom_cached:
             self.zoom_cached = True
             for item in self.nodes.values():
