@@ -11,7 +11,8 @@ blit instead of repainting (during a zoom it is a scaled picture instead; see
 :class:`~.wire_layer.WireLayer` draws it and the item answers hit tests) and, at
 about 1:1 (from :data:`~.style.THIN_BELOW` to :data:`~.style.WIDE_FROM`), is
 stroked as twin 1 px lines along its edges (:func:`twin_outline`), the
-rasteriser's thin-line fast path, about a fifth of the cost of its wide antialiased stroke for the same ink.
+rasteriser's thin-line fast path, about a fifth of the cost of its wide
+antialiased stroke for the same ink.
 An edit that changes nothing a node shows leaves it alone (no repaint).
 
 Zoomed out (below :data:`~.style.SIMPLE_BELOW`, litegraph's low-quality zoom)
