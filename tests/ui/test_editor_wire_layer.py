@@ -4,7 +4,8 @@ Wire items keep hit tests and selection but paint nothing; a pan blits the
 picture and gives the pixels drawing would; a drag strokes only the dragged
 node's wires after its first move and leaves no trace of where they were; a zoom
 scales the picture and the frame after it draws it crisp; zoomed out, the
-overview does the same; the grid finds exactly the wires that meet a rect."""
+overview does the same; the grid finds exactly the wires that meet a rect; and
+opening a design routes each wire once."""
 from __future__ import annotations
 
 import random
@@ -178,3 +179,19 @@ def test_the_grid_finds_exactly_the_wires_whose_cover_meets_a_rect(qtbot, canvas
         cover = layer.covers[wire]
         for t in (0.0, 0.1, 0.37, 0.5, 0.81, 1.0):
             assert any(r.contains(wire.path().pointAtPercent(t)) for r in cover)
+
+
+def test_opening_a_design_routes_each_wire_once(qtbot, monkeypatch):
+    from gradstudio.ui.editor.items import WireItem
+    routed = []
+    original = WireItem.set_ends
+    monkeypatch.setattr(WireItem, "set_ends", lambda self, start, end: routed.append(self) or original(self, start, end))
+    design = grid_design()
+    scene = DesignScene(EditorDocument(design))
+    assert len(routed) == len(design.links) == len(set(routed))
+    # and each where its nodes' ports are, now that they have their size
+    for link, wire in scene.wires.items():
+        src, dst = scene.nodes[link.src], scene.nodes[link.dst]
+        assert wire.start == src.mapToScene(src.output_point())
+        assert wire.end == dst.mapToScene(dst.input_point(link.slot))
+    scene.close()
