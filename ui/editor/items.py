@@ -7,10 +7,12 @@ content changes, not per paint: a node keeps its texts as glyph runs
 (:class:`LaidText`, laid out once, at any zoom), its body, header and ports as
 paths, and is cached as a pixmap in device coordinates, so panning and dragging
 blit instead of repainting (during a zoom it is a scaled picture instead; see
-``DesignScene.zooming``); a wire keeps its path and, at about 1:1 (from
-:data:`~.style.THIN_BELOW` to :data:`~.style.WIDE_FROM`), is stroked as twin 1 px
-lines along its edges (:func:`twin_outline`), the rasteriser's thin-line fast
-path, about a fifth of the cost of its wide antialiased stroke for the same ink.
+``DesignScene.zooming``); a wire keeps its path (in a DesignScene the
+:class:`~.wire_layer.WireLayer` draws it and the item answers hit tests) and, at
+about 1:1 (from :data:`~.style.THIN_BELOW` to :data:`~.style.WIDE_FROM`), is
+stroked as twin 1 px lines along its edges (:func:`twin_outline`), the
+rasteriser's thin-line fast path, about a fifth of the cost of its wide
+antialiased stroke for the same ink.
 An edit that changes nothing a node shows leaves it alone (no repaint).
 
 Zoomed out (below :data:`~.style.SIMPLE_BELOW`, litegraph's low-quality zoom)
@@ -31,6 +33,8 @@ from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QPainterPath, Q
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem
 
 from . import style
+from .grid import Grid
+from .picture import PictureLayer
 
 FONT = QFont()
 FONT.setPointSizeF(8.5)
@@ -377,31 +381,38 @@ def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
     return path
 
 
-def _blossom(points, u, v, w):
-    def lerp(a, b, t):
-        return (a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t)
-    a = [lerp(points[i], points[i + 1], u) for i in range(3)]
-    b = [lerp(a[i], a[i + 1], v) for i in range(2)]
-    return lerp(b[0], b[1], w)
-
-
 def wire_pieces(start: QPointF, end: QPointF, length: float) -> list:
     """The cubic cut into pieces of about :data:`PIECE` length, each exactly the
     part of the curve it covers: ``(bounds, path, length before it)``. The
     rasteriser strokes a whole path even where the frame clips it (a long
     antialiased wire costs by its length, not by what is seen), so a wire crossing
-    the frame strokes only its pieces in the exposed part."""
-    points = wire_controls(start, end)
+    the frame strokes only its pieces in the exposed part.
+
+    The part of a cubic B from t0 to t1 is the cubic with ends B(t0), B(t1) and
+    inner points B(t0) + h·B'(t0) and B(t1) − h·B'(t1), h = (t1 − t0)/3: the
+    polynomial's values and slopes, a few multiplications a piece (a de Casteljau
+    blossom per point cost most of opening a 2,000-node design)."""
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = wire_controls(start, end)
+    # B(t) = a + b t + c t² + d t³ per coordinate
+    bx, by = 3 * (x1 - x0), 3 * (y1 - y0)
+    cx, cy = 3 * (x0 - 2 * x1 + x2), 3 * (y0 - 2 * y1 + y2)
+    dx, dy = x3 - x0 + 3 * (x1 - x2), y3 - y0 + 3 * (y1 - y2)
+
+    def point(t):
+        return (x0 + t * (bx + t * (cx + t * dx)), y0 + t * (by + t * (cy + t * dy)),
+                bx + t * (2 * cx + 3 * t * dx), by + t * (2 * cy + 3 * t * dy))
+
     count = max(1, math.ceil(length / PIECE))
+    h = 1 / (3 * count)
     pieces, before = [], 0.0
+    ax, ay, sx, sy = point(0.0)
     for k in range(count):
-        t0, t1 = k / count, (k + 1) / count
-        p0, p1, p2, p3 = (_blossom(points, t0, t0, t0), _blossom(points, t0, t0, t1),
-                          _blossom(points, t0, t1, t1), _blossom(points, t1, t1, t1))
-        path = QPainterPath(QPointF(*p0))
-        path.cubicTo(QPointF(*p1), QPointF(*p2), QPointF(*p3))
+        ex, ey, tx, ty = point((k + 1) / count) if k + 1 < count else (x3, y3) + point(1.0)[2:]
+        path = QPainterPath(QPointF(ax, ay))
+        path.cubicTo(QPointF(ax + h * sx, ay + h * sy), QPointF(ex - h * tx, ey - h * ty), QPointF(ex, ey))
         pieces.append((path.boundingRect().adjusted(-3, -3, 3, 3), path, before))
         before += path.length()
+        ax, ay, sx, sy = ex, ey, tx, ty
     return pieces
 
 
@@ -426,10 +437,11 @@ class WireItem(QGraphicsPathItem):
     and dashed where it does not; the shape it carries written at its middle. Each
     wire strokes its own short path (one path per wire strokes ~7× faster than all
     wires merged into one, which Qt strokes whole even where it is clipped), and
-    Qt's index paints only the wires in the frame. Its path, pens, label box and
-    laid-out label are worked out when the wire changes, not per frame."""
+    the wire layer (:mod:`.wire_layer`) strokes only the wires in the frame. Its
+    path, pens, label box, cover and laid-out label are worked out when the wire
+    changes, not per frame."""
 
-    def __init__(self, link, colors: dict):
+    def __init__(self, link, colors: dict, layered: bool = False):
         super().__init__()
         self.link = link
         self.colors = colors
@@ -450,9 +462,11 @@ class WireItem(QGraphicsPathItem):
         self._twin = None             # the outline its twin lines follow (see twin_outline), until it changes
         self._twin_pen = QPen()
         self.overview = None          # the scene's Overview, told when the line changes
-        self.setZValue(0)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)   # a true exposedRect
+        self.layer = None             # the scene's WireLayer, which draws it (see wire_layer.py)
+        # one setFlags (each flag set alone is two Python itemChange calls; a 2,000-node design
+        # has 2,800 wires): selectable, a true exposedRect, and no contents when a layer draws it
+        flags = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable | QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption
+        self.setFlags(flags | NO_CONTENTS if layered else flags)
         self.setAcceptHoverEvents(True)
 
     def set_state(self, flows: bool, shape):
@@ -494,9 +508,12 @@ class WireItem(QGraphicsPathItem):
     def _changed(self):
         if self.overview is not None:
             self.overview.wire_changed(self)
+        if self.layer is not None:
+            self.layer.wire_changed(self)
 
     def itemChange(self, change, value):
-        if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
+        if change in (QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged,
+                      QGraphicsItem.GraphicsItemChange.ItemVisibleHasChanged):
             self._changed()
         return super().itemChange(change, value)
 
@@ -516,8 +533,32 @@ class WireItem(QGraphicsPathItem):
     def boundingRect(self) -> QRectF:
         return self.bounds
 
+    def cover(self) -> list:
+        """Scene rects that together hold all it draws: its pieces' boxes (a long wire's
+        own box is mostly empty) or its curve's, and its label's. The wire layer indexes
+        and repaints a wire by these."""
+        rects = [bounds for bounds, _, _ in self._pieces] if self._pieces else [QRectF(self._curve)]
+        if self.label:
+            rects.append(QRectF(self.label_box))
+        return rects
+
     def paint(self, painter, option, widget=None):
+        # in a DesignScene the wire layer draws every wire and this item has no contents;
+        # on its own (a plain scene) a wire draws itself the same way
         zoom = zoom_of(painter)
+        raster = glyphs_ok(self)
+        self.draw(painter, zoom, option.exposedRect, raster)
+        if self.label and zoom >= style.TEXT_BELOW:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(self.colors["background"])
+            painter.drawRect(self.label_box)
+            painter.setPen(self.colors["muted"])
+            self.draw_label(painter, raster)
+
+    def draw(self, painter, zoom: float, exposed: QRectF, raster: bool = True):
+        """Stroke the wire as it looks at ``zoom`` (the part in ``exposed``; the brush is
+        left empty). Its label is drawn apart (:meth:`draw_label`), so that a layer
+        drawing many wires writes every label over every wire."""
         pen = self.selected_pen if self.isSelected() else self._pen
         if zoom < style.THIN_BELOW:
             # under ~1.7 px on screen a wire is drawn 1 px wide: the rasteriser's fast path
@@ -528,7 +569,6 @@ class WireItem(QGraphicsPathItem):
             painter.setPen(pen)
             painter.drawLine(self.start, self.end)
             return
-        exposed = option.exposedRect
         if zoom < style.WIDE_FROM and pen is self._pen:
             # at about 1:1, twin 1 px lines along the wire's edges look like its wide stroke and
             # cost a fifth of it (the thin-line fast path instead of the antialiased area fill)
@@ -550,24 +590,26 @@ class WireItem(QGraphicsPathItem):
                         pen.setDashOffset(before / pen.widthF())
                         painter.setPen(pen)
                     painter.drawPath(piece)
-        if self.label and zoom >= style.TEXT_BELOW:
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(self.colors["background"])
-            painter.drawRect(self.label_box)
-            painter.setPen(self.colors["muted"])
-            size = self._label_text.size()
-            box = self.label_box
-            self._label_text.draw(painter, QPointF(box.center().x() - size.width() / 2,
-                                                   box.center().y() - size.height() / 2), glyphs_ok(self))
+
+    def draw_label(self, painter, raster: bool = True):
+        """The shape it carries, centred in :attr:`label_box`, in the painter's pen (the
+        box's background is the caller's: a layer fills all its wires' boxes at once)."""
+        size = self._label_text.size()
+        box = self.label_box
+        self._label_text.draw(painter, QPointF(box.center().x() - size.width() / 2,
+                                               box.center().y() - size.height() / 2), raster)
 
 
-class Overview(QGraphicsItem):
+class Overview(PictureLayer):
     """The zoomed-out look of a whole design, drawn by one item: every node a box in
     its colour, every wire a straight line, the selection and errors outlined —
     grouped by look, so a frame is a few ``drawRects`` / ``drawLines`` calls however
     big the design. It keeps each node's box and wire's line as the items report
-    them (:meth:`node_changed`, :meth:`wire_changed`) and repaints only the region
-    that changed. :meth:`draw` also paints the minimap's picture.
+    them (:meth:`node_changed`, :meth:`wire_changed`), where they are in a
+    :class:`~.grid.Grid`, and repaints only the region that changed. What it draws
+    is kept as a picture of the view (:mod:`.picture`): long antialiased lines cost
+    by their length, so a pan blits and a zoom scales. :meth:`draw` also paints the
+    minimap's picture.
 
     Only while :attr:`active` (the scene's view is zoomed out) does it paint in the
     scene; the node and wire items then paint nothing."""
@@ -578,12 +620,12 @@ class Overview(QGraphicsItem):
         self.active = False
         self.boxes: dict = {}          # node id -> (scene rect, colour, selected, marked)
         self.lines: dict = {}          # WireItem -> (scene line, look)
+        self.grid = Grid()             # node ids and WireItems, by where their box and line are
         self.listeners: list = []      # called (no arguments) after every change: the minimap
         self.bounds = QRectF()
         self._grouped = None           # the boxes and lines grouped by look, until the next change
         self.setZValue(0.5)
         self.setFlag(NO_CONTENTS)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)   # a true exposedRect
 
     # -- what the items report ------------------------------------------------------------------
     def node_changed(self, item: NodeItem):
@@ -593,30 +635,48 @@ class Overview(QGraphicsItem):
         box = (item.mapRectToScene(item._rect), item._accent, item.isSelected(), bool(item.note_lines))
         old = self.boxes.get(item.node_id)
         self.boxes[item.node_id] = box
+        if old is not None:
+            self.grid.remove(item.node_id, [old[0]])
+        self.grid.add(item.node_id, [box[0]])
+        self.leave_picture(item.node_id, None if old is None else [old[0]])
         self._changed(box[0] if old is None else box[0].united(old[0]))
 
     def wire_changed(self, wire: WireItem):
-        if not wire.isVisible():
+        if not wire.isVisible() or wire.path().isEmpty():       # hidden, or not routed yet
             self.forget_wire(wire)
             return
         look = "selected" if wire.isSelected() else ("flows" if wire.flows else "still")
         line = (QLineF(wire.start, wire.end), look)
         old = self.lines.get(wire)
+        if old == line:
+            return
         self.lines[wire] = line
-        region = QRectF(line[0].p1(), line[0].p2()).normalized()
+        region = _line_box(line[0])
         if old is not None:
-            region = region.united(QRectF(old[0].p1(), old[0].p2()).normalized())
+            old_box = _line_box(old[0])
+            self.grid.remove(wire, [old_box])
+            self.leave_picture(wire, [old_box])
+            region = region.united(old_box)
+        else:
+            self.leave_picture(wire, None)
+        self.grid.add(wire, [region if old is None else _line_box(line[0])])
         self._changed(region)
 
     def forget_node(self, node_id: str):
         old = self.boxes.pop(node_id, None)
         if old is not None:
+            self.grid.remove(node_id, [old[0]])
+            self.leave_picture(node_id, [old[0]])
+            self.live.discard(node_id)
             self._changed(old[0], shrink=True)
 
     def forget_wire(self, wire: WireItem):
         old = self.lines.pop(wire, None)
         if old is not None:
-            self._changed(QRectF(old[0].p1(), old[0].p2()).normalized(), shrink=True)
+            self.grid.remove(wire, [_line_box(old[0])])
+            self.leave_picture(wire, [_line_box(old[0])])
+            self.live.discard(wire)
+            self._changed(_line_box(old[0]), shrink=True)
 
     def _changed(self, region: QRectF, shrink: bool = False):
         self._grouped = None
@@ -636,7 +696,7 @@ class Overview(QGraphicsItem):
         for rect, *_ in self.boxes.values():
             bounds = bounds.united(rect)
         for line, _ in self.lines.values():
-            bounds = bounds.united(QRectF(line.p1(), line.p2()).normalized())
+            bounds = bounds.united(_line_box(line))
         bounds = bounds.adjusted(-4, -4, 4, 4) if not bounds.isNull() else bounds
         if bounds != self.bounds:
             self.prepareGeometryChange()
@@ -644,7 +704,7 @@ class Overview(QGraphicsItem):
 
     def set_active(self, active: bool):
         if active != self.active:
-            self.active = active
+            self.active = active           # (its picture stays: a zoom back across the switch blits it)
             self.setFlag(NO_CONTENTS, not active)
             self.update()
 
@@ -652,28 +712,44 @@ class Overview(QGraphicsItem):
     def boundingRect(self) -> QRectF:
         return self.bounds
 
-    def _group(self):
+    def _group(self, node_ids=None, wires=None):
+        """The boxes and lines (all, or those of ``node_ids`` and ``wires``) grouped by look."""
+        boxes = self.boxes.values() if node_ids is None else [self.boxes[n] for n in node_ids if n in self.boxes]
+        lines_of = self.lines.values() if wires is None else [self.lines[w] for w in wires if w in self.lines]
         fills: dict = {}                                  # rgba -> (colour, [rects])
         selected, marked = [], []
         lines = {"still": [], "flows": [], "selected": []}
-        for rect, color, is_selected, is_marked in self.boxes.values():
+        for rect, color, is_selected, is_marked in boxes:
             fills.setdefault(color.rgba(), (color, []))[1].append(rect)
             if is_selected:
                 selected.append(rect)
             elif is_marked:
                 marked.append(rect)
-        for line, look in self.lines.values():
+        for line, look in lines_of:
             lines[look].append(line)
-        self._grouped = (list(fills.values()), selected, marked, lines)
-        return self._grouped
+        return list(fills.values()), selected, marked, lines
 
-    def draw(self, painter, exposed: QRectF | None = None):
+    def draw_part(self, painter, rect: QRectF, zoom: float, raster: bool = True, skip=(), only=None):
+        self.draw(painter, rect.adjusted(-2, -2, 2, 2), skip=skip, only=only)
+
+    def draw(self, painter, exposed: QRectF | None = None, skip=(), only=None):
         """Every box and line, or those in ``exposed`` (the minimap calls this with its
-        own transform and no ``exposed``). A line is cut to the exposed part first: the
-        rasteriser's cost is the length it strokes, clipped or not."""
-        fills, selected, marked, lines = self._grouped or self._group()
+        own transform and no ``exposed``), less ``skip`` or of ``only``. A line is cut to
+        the exposed part first: the rasteriser's cost is the length it strokes, clipped or not."""
         if exposed is not None and exposed.contains(self.bounds):
             exposed = None
+        if exposed is None and not skip and only is None:
+            if self._grouped is None:
+                self._grouped = self._group()
+            grouped = self._grouped
+        else:
+            keys = set(only) if only is not None else (self.grid.near(exposed) if exposed is not None
+                                                       else set(self.boxes) | set(self.lines))
+            if skip:
+                keys -= skip
+            grouped = self._group([k for k in keys if isinstance(k, str)],
+                                  [k for k in keys if not isinstance(k, str)])
+        fills, selected, marked, lines = grouped
         c = self.colors
         painter.setBrush(Qt.BrushStyle.NoBrush)
         for look, color, width in (("still", c["wire"], 1.0), ("flows", c["wire_grad"], 1.0),
@@ -699,8 +775,9 @@ class Overview(QGraphicsItem):
                 painter.setPen(pen)
                 painter.drawRects(rects)
 
-    def paint(self, painter, option, widget=None):
-        self.draw(painter, option.exposedRect.adjusted(-2, -2, 2, 2))
+
+def _line_box(line: QLineF) -> QRectF:
+    return QRectF(line.p1(), line.p2()).normalized()
 
 
 def clip_lines(lines: list, rect: QRectF) -> list:

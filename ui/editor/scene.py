@@ -9,11 +9,13 @@ shape, and errors kept on the node that caused them.
 
 Speed: an edit refreshes every node's text, but a node whose look did not change
 is not repainted; moving a node re-routes only its own wires. The scene has two
-looks (:meth:`set_overview`): detailed, each item painting itself, and the
-zoomed-out overview, one :class:`~.items.Overview` item painting boxes and lines
-while the items paint nothing. Pictures (:meth:`render`) are always detailed.
-While a zoom goes on, the nodes are pictures that each step only scales
-(:meth:`zooming`); they are drawn crisp again once it stops.
+looks (:meth:`set_overview`): detailed, each node painting itself and one
+:class:`~.wire_layer.WireLayer` every wire, and the zoomed-out overview, one
+:class:`~.items.Overview` item painting boxes and lines while the items paint
+nothing. Both layers keep what they draw as a picture of the view
+(:mod:`.picture`). Pictures of the design (:meth:`render`) are always detailed.
+While a zoom goes on, the nodes and the layers are pictures that each step only
+scales (:meth:`zooming`); they are drawn crisp again once it stops.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from gradstudio.ui.graph.style import GradScale
 
 from . import group_item, style
 from .items import NO_CONTENTS, GroupItem, NodeItem, Overview, WireItem
+from .wire_layer import WireLayer
 
 SETTLE = 200       # ms after a zoom's last step when nodes are drawn crisp at the new scale
 
@@ -61,12 +64,17 @@ class DesignScene(QGraphicsScene):
         self.overview_shown = False    # the zoomed-out look (set by the view from its zoom)
         self.overview = Overview(self.colors)
         self.addItem(self.overview)
+        self.wire_layer = WireLayer(self.colors)   # draws every wire of the detailed look
+        self.addItem(self.wire_layer)
         self.drawing_picture = False   # inside full_detail: texts are written as text (an SVG keeps them)
         self.zoom_cached = False       # nodes cached in item coordinates for a zoom gesture (see zooming)
         self._settle = QTimer(self)
         self._settle.setSingleShot(True)
         self._settle.setInterval(SETTLE)
         self._settle.timeout.connect(self.zoom_settled)
+        # the wires are routed once, when every node has its final size: routing each as it
+        # comes and again when its nodes' text first sets their height was 3 routes per wire
+        self._filling = True
         for node_id in self.design.nodes:
             self._add_node(node_id)
         for link in self.design.links:
@@ -74,6 +82,9 @@ class DesignScene(QGraphicsScene):
         for name in self.design.groups:
             self._refresh_group(name)
         self._refresh_all()
+        self._filling = False
+        for wire in self.wires.values():
+            self._place_wire(wire)
         self.design.listeners.append(self._on_event)
 
     def close(self):
@@ -100,8 +111,9 @@ class DesignScene(QGraphicsScene):
             wire = self.wires.pop(event.link)
             for end in (event.link.src, event.link.dst):
                 self.node_wires.get(end, set()).discard(wire)
-            wire.overview = None
+            wire.overview = wire.layer = None
             self.overview.forget_wire(wire)
+            self.wire_layer.forget_wire(wire)
             self.removeItem(wire)
         elif kind == "node_moved":
             item = self.nodes[event.node]
@@ -127,17 +139,18 @@ class DesignScene(QGraphicsScene):
         self.overview.node_changed(item)
 
     def _add_wire(self, link):
-        wire = WireItem(link, self.colors)
+        wire = WireItem(link, self.colors, layered=True)      # the wire layer draws it
         self.wires[link] = wire
         for end in (link.src, link.dst):
             self.node_wires.setdefault(end, set()).add(wire)
         wire.overview = self.overview
-        if self.overview_shown:
-            wire.setFlag(NO_CONTENTS)
+        wire.layer = self.wire_layer
         self.addItem(wire)
         self._place_wire(wire)
 
     def _place_wire(self, wire):
+        if self._filling:
+            return
         ends = group_item.wire_ends(self, wire)
         if ends is not None:          # an end inside a collapsed group: drawn to the group's port
             wire.set_ends(*ends)
@@ -254,24 +267,25 @@ class DesignScene(QGraphicsScene):
     # -- the two looks ------------------------------------------------------------------------
     def set_overview(self, shown: bool):
         """Zoomed out (True): the :class:`Overview` paints every node and wire; the
-        items stay (picking, dragging, hover) but paint nothing."""
+        items stay (picking, dragging, hover) but paint nothing. Detailed, the nodes
+        paint themselves and the :class:`~.wire_layer.WireLayer` every wire."""
         if shown == self.overview_shown:
             return
         self.overview_shown = shown
         for item in self.nodes.values():
             item.setFlag(NO_CONTENTS, shown)
-        for wire in self.wires.values():
-            wire.setFlag(NO_CONTENTS, shown)
         self.overview.set_active(shown)
+        self.wire_layer.set_active(not shown)
 
     # -- node caches while zooming ------------------------------------------------------------
     def zooming(self, scale: float):
         """A zoom step at ``scale`` device pixels per scene unit. A device-coordinate
         cache is drawn again at every new scale (every node in view, every step), so
         for the length of the gesture the nodes are cached in item coordinates at the
-        gesture's first scale and each step only scales their pictures; :data:`SETTLE`
-        ms after the last step they are cached in device pixels again, drawn crisp once
-        at the scale the zoom ended on."""
+        gesture's first scale and each step only scales their pictures (the wire layer and
+        the overview scale theirs too: :mod:`.picture`); :data:`SETTLE` ms after the last
+        step they are cached in device pixels again, drawn crisp once at the scale the
+        zoom ended on."""
         if not self.zoom_cached:
             self.zoom_cached = True
             for item in self.nodes.values():
@@ -284,6 +298,8 @@ class DesignScene(QGraphicsScene):
             self.zoom_cached = False
             for item in self.nodes.values():
                 item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            self.wire_layer.settle()
+            self.overview.settle()
 
     @contextlib.contextmanager
     def full_detail(self):

@@ -1,0 +1,197 @@
+"""The canvas's wires drawn by one layer, kept as a picture of the view: asserted
+as structure and as pixels, not as times (benchmarks/editor_canvas.py has those).
+Wire items keep hit tests and selection but paint nothing; a pan blits the
+picture and gives the pixels drawing would; a drag strokes only the dragged
+node's wires after its first move and leaves no trace of where they were; a zoom
+scales the picture and the frame after it draws it crisp; zoomed out, the
+overview does the same; the grid finds exactly the wires that meet a rect; and
+opening a design routes each wire once."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QImage
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QGraphicsItem
+
+from gradstudio.ui.editor import picture, style
+from gradstudio.ui.editor.document import EditorDocument
+from gradstudio.ui.editor.scene import DesignScene
+from gradstudio.ui.editor.view import DesignView
+from test_editor_canvas_speed import a_middle_node, grid_design
+
+pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
+NO_CONTENTS = QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
+
+
+@pytest.fixture
+def canvas(qtbot):
+    design = grid_design()
+    doc = EditorDocument(design)
+    scene = DesignScene(doc)
+    view = DesignView(doc, scene)
+    qtbot.addWidget(view)
+    view.resize(900, 650)
+    view.show()
+    qtbot.waitExposed(view)
+    view.resetTransform()
+    view.centerOn(scene.nodes[next(iter(design.nodes))].pos() + QPointF(420, 300))
+    QApplication.processEvents()
+    view.viewport().repaint()
+    yield design, scene, view
+    scene.close()
+
+
+def shot(view):
+    view.viewport().repaint()
+    return view.viewport().grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+
+
+def pixels(image) -> np.ndarray:
+    return np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine()).astype(int)
+
+
+def assert_same_look(a, b):
+    """The same pixels, give or take the rounding of blending a picture instead of drawing
+    over the background (a channel off by a few levels where antialiased wires cross; a
+    wire missing or left behind differs by a hundred)."""
+    difference = np.abs(pixels(a) - pixels(b))
+    assert difference.max() <= 4, f"{(difference > 2).sum()} channels differ by up to {difference.max()}"
+
+
+def drawn_directly(view, layer, monkeypatch):
+    """The view as it looks with ``layer`` drawing every wire (or box) as it is, no picture."""
+    with monkeypatch.context() as patch:
+        patch.setattr(picture, "FULL_FROM", 10.0)       # no repaint is big enough for a picture
+        layer.drop_picture()
+        image = shot(view)
+        assert layer.picture is None
+    return image
+
+
+def test_wires_are_drawn_by_one_layer_and_keep_their_hit_tests_and_selection(qtbot, canvas):
+    design, scene, view = canvas
+    layer = scene.wire_layer
+    assert all(w.flags() & NO_CONTENTS for w in scene.wires.values())
+    assert set(layer.covers) == set(scene.wires.values())
+    nodes = [n.sceneBoundingRect().adjusted(-6, -6, 6, 6) for n in scene.nodes.values()]
+    wire, point = next((w, w.path().pointAtPercent(t)) for w in scene.wires.values() for t in (0.2, 0.3, 0.7)
+                       if view.viewport().rect().adjusted(10, 10, -10, -10).contains(
+                           view.mapFromScene(w.path().pointAtPercent(t)))
+                       and not any(r.contains(w.path().pointAtPercent(t)) for r in nodes)
+                       and not w.label_box.adjusted(-4, -4, 4, 4).contains(w.path().pointAtPercent(t)))
+    assert wire in scene.items(point, Qt.ItemSelectionMode.IntersectsItemShape)     # still hit-tested
+    assert scene.wire_at(point) is not None
+    wire.setSelected(True)
+    image = shot(view)
+    assert QColor(image.pixel(view.mapFromScene(point))) == style.colors()["selected"]   # drawn, on top
+    wire.setSelected(False)
+    assert QColor(shot(view).pixel(view.mapFromScene(point))) != style.colors()["selected"]
+
+
+def test_a_pan_blits_the_wire_picture_and_gives_the_pixels_drawing_would(qtbot, canvas, monkeypatch):
+    design, scene, view = canvas
+    layer = scene.wire_layer
+    assert layer.picture is not None
+    pictures, stroked = layer.pictures, layer.stroked
+    bar = view.horizontalScrollBar()
+    bar.setValue(bar.value() + 20)
+    QApplication.processEvents()
+    assert (layer.pictures, layer.stroked) == (pictures, stroked)        # not one wire stroked
+    blitted = shot(view)
+    assert_same_look(blitted, drawn_directly(view, layer, monkeypatch))
+
+
+def test_a_drag_strokes_only_the_dragged_nodes_wires_and_leaves_no_trace(qtbot, canvas, monkeypatch):
+    design, scene, view = canvas
+    layer = scene.wire_layer
+    item = a_middle_node(design, scene, view)
+    own = scene.node_wires[item.node_id]
+    viewport = view.viewport()
+    grab = view.mapFromScene(item.mapToScene(QPointF(0, 8)))
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, grab)
+    QTest.mouseMove(viewport, grab + QPoint(6, 4))
+    QApplication.processEvents()                 # the first move: the picture is drawn again where they were
+    assert layer.live == set(own)
+    pictures, stroked = layer.pictures, layer.stroked
+    for step in range(2, 7):
+        QTest.mouseMove(viewport, grab + QPoint(6 * step, 4 * step))
+        QApplication.processEvents()
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, grab + QPoint(36, 24))
+    QApplication.processEvents()
+    assert layer.pictures == pictures
+    assert 0 < layer.stroked - stroked <= 6 * len(own)       # each frame: its own wires, nothing else
+    assert_same_look(shot(view), drawn_directly(view, layer, monkeypatch))    # where they were: drawn again
+
+
+def test_a_zoom_scales_the_wire_picture_and_the_frame_after_it_draws_them_crisp(qtbot, canvas, monkeypatch):
+    design, scene, view = canvas
+    layer = scene.wire_layer
+    scene._settle.setInterval(60_000)       # the zoom goes on until the test settles it
+    pictures = layer.pictures
+    for step in range(6):
+        view.zoom_by(1.05 if step % 2 == 0 else 1 / 1.05)
+        view.viewport().repaint()
+    assert scene.zoom_cached and layer.pictures <= pictures + 1
+    # a wire that changes during the zoom shows at once, over the picture
+    wire = next(iter(scene.wires.values()))
+    wire.setSelected(True)
+    assert wire in layer.live
+    view.viewport().repaint()
+    assert layer.pictures <= pictures + 1
+    zoomed = layer.pictures
+    scene.zoom_settled()
+    crisp = shot(view)
+    assert layer.pictures == zoomed + 1 and layer.picture.fits(view.viewportTransform())
+    assert_same_look(crisp, drawn_directly(view, layer, monkeypatch))
+
+
+def test_zoomed_out_the_overview_is_a_picture_a_pan_blits(qtbot, canvas, monkeypatch):
+    design, scene, view = canvas
+    view.zoom_by(0.3)
+    scene.zoom_settled()
+    view.viewport().repaint()
+    overview = scene.overview
+    assert scene.overview_shown and overview.picture is not None
+    pictures = overview.pictures
+    bar = view.verticalScrollBar()
+    bar.setValue(bar.value() + 10)
+    QApplication.processEvents()
+    assert overview.pictures == pictures
+    assert_same_look(shot(view), drawn_directly(view, overview, monkeypatch))
+
+
+def test_the_grid_finds_exactly_the_wires_whose_cover_meets_a_rect(qtbot, canvas):
+    design, scene, view = canvas
+    layer = scene.wire_layer
+    rng = random.Random(1)
+    bounds = layer.boundingRect()
+    for _ in range(40):
+        x, y = rng.uniform(bounds.left(), bounds.right()), rng.uniform(bounds.top(), bounds.bottom())
+        rect = QRectF(x, y, rng.uniform(1, 700), rng.uniform(1, 500))
+        expected = {w for w, cover in layer.covers.items() if any(rect.intersects(r) for r in cover)}
+        assert set(layer.wires_in(rect)) == expected
+    # a wire's cover holds all of it
+    for wire in scene.wires.values():
+        cover = layer.covers[wire]
+        for t in (0.0, 0.1, 0.37, 0.5, 0.81, 1.0):
+            assert any(r.contains(wire.path().pointAtPercent(t)) for r in cover)
+
+
+def test_opening_a_design_routes_each_wire_once(qtbot, monkeypatch):
+    from gradstudio.ui.editor.items import WireItem
+    routed = []
+    original = WireItem.set_ends
+    monkeypatch.setattr(WireItem, "set_ends", lambda self, start, end: routed.append(self) or original(self, start, end))
+    design = grid_design()
+    scene = DesignScene(EditorDocument(design))
+    assert len(routed) == len(design.links) == len(set(routed))
+    # and each where its nodes' ports are, now that they have their size
+    for link, wire in scene.wires.items():
+        src, dst = scene.nodes[link.src], scene.nodes[link.dst]
+        assert wire.start == src.mapToScene(src.output_point())
+        assert wire.end == dst.mapToScene(dst.input_point(link.slot))
+    scene.close()

@@ -1,0 +1,236 @@
+"""A layer item whose drawing is kept as a picture of what is in view: :class:`PictureLayer`.
+
+The canvas's two big layers — every wire of the detailed look
+(:class:`~.wire_layer.WireLayer`) and the zoomed-out overview's boxes and lines
+(:class:`~.items.Overview`) — each draw a thousand things, and the rasteriser's
+cost is the ink: long antialiased lines cost by their length whatever Python
+does. So a layer draws what is in view, and a margin of :data:`MARGIN` of the
+view around it (less during a zoom), once into an image (:class:`Picture`) whose corner sits on a
+whole pixel of the view, and then:
+
+* a pan or a full repaint blits it pixel for pixel (the same pixels drawing
+  would give); what comes into sight beyond it is drawn as it is, clipped to
+  those bands, until the bands are :data:`REDRAW_FROM` of the view and a new
+  picture is drawn;
+* during a zoom gesture (``DesignScene.zoom_cached``) each step only scales it,
+  like the nodes' cached pictures; the frame after the zoom stops
+  (:meth:`settle`) draws it again, crisp, at the new scale;
+* a thing that changes (a wire dragged with its node, a selection) leaves the
+  picture (:meth:`leave_picture`): the picture is drawn again once where the
+  thing was, without it — a drag's first move, not every move — and from then
+  on the thing is drawn over the picture as it is, until the next picture.
+
+A small repaint with no picture to blit (under :data:`FULL_FROM` of the view)
+is drawn as it is; an export (``DesignScene.full_detail``) always draws paths
+and text. A subclass says how to draw a part: :meth:`draw_part`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
+from PySide6.QtGui import QImage, QPainter, QTransform
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
+
+MARGIN = 0.15         # of the view's size, drawn into the picture beyond each of its sides
+ZOOM_MARGIN = 0.06    # the same for a picture made during a zoom (a step out brings in ~5 % a side)
+MAX_PICTURE = 4096    # pixels per side of a picture, at most
+LIVE_MAX = 64         # things drawn over the picture, at most: more, and it is drawn again
+REDRAW_FROM = 0.4     # the picture is drawn again when what is in view beyond it is this much of the view
+FULL_FROM = 0.5       # a repaint of at least this much of the view makes a new picture (less: drawn as is)
+
+
+@dataclass
+class Picture:
+    """What a layer draws in ``rect`` (scene) drawn into ``image`` under ``transform``."""
+
+    image: QImage
+    rect: QRectF
+    transform: QTransform        # scene -> the view's pixels, when it was drawn
+    to_image: QTransform         # scene -> the image's pixels (logical, as its painter has them)
+
+    def fits(self, transform: QTransform) -> bool:
+        """Whether it can be blitted 1:1 under ``transform``: the same scale, moved by whole pixels."""
+        t = self.transform
+        if (transform.m11(), transform.m12(), transform.m21(), transform.m22()) != (t.m11(), t.m12(), t.m21(), t.m22()):
+            return False
+        dx, dy = transform.dx() - t.dx(), transform.dy() - t.dy()
+        return abs(dx - round(dx)) < 1e-6 and abs(dy - round(dy)) < 1e-6
+
+
+class PictureLayer(QGraphicsItem):
+    """The picture machinery; a subclass draws (:meth:`draw_part`) and reports changes."""
+
+    def __init__(self):
+        super().__init__()
+        self.picture: Picture | None = None
+        self.live: set = set()      # things not in the picture (changed since): drawn over it as they are
+        self._holes: list = []      # scene rects of the picture to draw again without the live things
+        self.pictures = 0           # pictures drawn so far (the tests count them)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)   # a true exposedRect
+
+    def draw_part(self, painter, rect: QRectF, zoom: float, raster: bool = True, skip=(), only=None):
+        """Draw what meets ``rect`` (scene) as it looks at ``zoom``, less the things in
+        ``skip``, or only those in ``only``; ``raster`` False writes texts as text."""
+        raise NotImplementedError
+
+    def leave_picture(self, thing, old: list | None):
+        """``thing`` changed (it was drawn in the scene rects ``old``): from now on it is
+        drawn over the picture, which is drawn again where it was (once, at the next
+        paint: a drag's first move, not every move)."""
+        if self.picture is None or thing in self.live:
+            return
+        self.live.add(thing)
+        if old is not None:
+            self._holes.extend(old)
+        if len(self.live) > LIVE_MAX:
+            self.picture = None
+
+    def drop_picture(self):
+        """Draw everything again at the next paint (a change of look)."""
+        self.picture = None
+        self.live.clear()
+        self._holes.clear()
+
+    def settle(self):
+        """The zoom stopped: the next frame draws it crisp at the new scale."""
+        if self.picture is not None:
+            self.drop_picture()
+            self.update()
+
+    def paint(self, painter, option, widget=None):
+        zoom = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+        exposed = option.exposedRect
+        scene = self.scene()
+        exporting = getattr(scene, "drawing_picture", False)
+        if scene is None or exporting:
+            self.draw_part(painter, exposed, zoom, not exporting)     # an export: paths and text
+            return
+        transform = painter.worldTransform()
+        device = painter.device()
+        if widget is not None and device is widget:
+            size = QSizeF(widget.size())
+        else:
+            size = QSizeF(device.width(), device.height()) / device.devicePixelRatioF()
+        visible = transform.inverted()[0].mapRect(QRectF(QPointF(0, 0), size))
+        exposed = exposed.intersected(visible)          # (a render exposes all of it, the view shows a part)
+        if widget is None or device is not widget:
+            # the view rendered elsewhere (an image of it): the picture if it fits, never a new one
+            picture = self.picture
+            if picture is None or getattr(scene, "zoom_cached", False) or not picture.fits(transform) \
+                    or self._holes:
+                self.draw_part(painter, exposed, zoom)
+            else:
+                self._blit(painter, picture, transform, exposed, zoom)
+            return
+        ratio = widget.devicePixelRatioF()
+        zooming = getattr(scene, "zoom_cached", False)
+        picture = self.picture
+        if picture is not None and not (zooming or picture.fits(transform)):
+            picture = self.picture = None                             # zoomed (and settled) or turned
+        if picture is None or _area(_outside(visible, picture.rect)) > REDRAW_FROM * _area([visible]):
+            shown = self.boundingRect().intersected(visible)      # what of it there is in view
+            if not zooming and _area([exposed]) < FULL_FROM * _area([shown]):
+                self.draw_part(painter, exposed, zoom)       # a small repaint (a drag): drawn as it is
+                return
+            picture = self.picture = self._draw_picture(visible, transform, zoom, ratio,
+                                                        ZOOM_MARGIN if zooming else MARGIN)
+        if self._holes:
+            self._patch(picture, zoom)
+        if zooming:
+            painter.drawImage(picture.rect, picture.image)              # scaled, until the zoom settles
+            self._beyond(painter, picture, exposed, zoom)
+        else:
+            self._blit(painter, picture, transform, exposed, zoom)
+
+    def _blit(self, painter, picture: Picture, transform, exposed: QRectF, zoom: float):
+        at = transform.map(picture.rect.topLeft())
+        painter.save()
+        painter.resetTransform()                         # pixel for pixel: what drawing them would give
+        painter.drawImage(QPointF(round(at.x()), round(at.y())), picture.image)
+        painter.restore()
+        self._beyond(painter, picture, exposed, zoom)
+
+    def _beyond(self, painter, picture: Picture, exposed: QRectF, zoom: float):
+        """Over the picture, what it lacks: what is beyond its edges, and the live things."""
+        for band in _outside(exposed, picture.rect):    # beyond the picture (a pan, a zoom out)
+            painter.save()
+            painter.setClipRect(band, Qt.ClipOperation.IntersectClip)
+            self.draw_part(painter, band, zoom, skip=self.live)
+            painter.restore()
+        if self.live:
+            self.draw_part(painter, exposed, zoom, only=self.live)
+
+    def _draw_picture(self, visible: QRectF, transform, zoom: float, ratio: float, margin: float) -> Picture:
+        """What is in ``visible`` and ``margin`` of it around it, drawn under ``transform`` (scene
+        to the view's pixels, of pixel ratio ``ratio``) into an image whose corner sits on
+        a whole pixel of the view, so that blitting it 1:1 gives the same pixels."""
+        rect = visible.adjusted(-margin * visible.width(), -margin * visible.height(),
+                                margin * visible.width(), margin * visible.height())
+        device = transform.mapRect(rect)
+        left, top = math.floor(device.left()), math.floor(device.top())
+        width = min(MAX_PICTURE, math.ceil(device.right()) - left)
+        height = min(MAX_PICTURE, math.ceil(device.bottom()) - top)
+        image = QImage(max(1, round(width * ratio)), max(1, round(height * ratio)),
+                       QImage.Format.Format_ARGB32_Premultiplied)
+        image.setDevicePixelRatio(ratio)
+        image.fill(0)
+        inverse = transform.inverted()[0]
+        covered = inverse.mapRect(QRectF(left, top, width, height))
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setTransform(transform * QTransform.fromTranslate(-left, -top))
+        self.draw_part(painter, covered, zoom)
+        painter.end()
+        self.pictures += 1
+        self.live.clear()
+        self._holes.clear()
+        return Picture(image, covered, QTransform(transform), transform * QTransform.fromTranslate(-left, -top))
+
+    def _patch(self, picture: Picture, zoom: float):
+        """Draw the picture again where live things were, without them: cleared and redrawn
+        on whole pixels (a clear on a fraction of a pixel would leave a faint edge)."""
+        holes, self._holes = self._holes, []
+        to_image = picture.to_image
+        from_image = to_image.inverted()[0]
+        bounds = QRectF(QPointF(0, 0), picture.image.deviceIndependentSize())
+        painter = QPainter(picture.image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        for hole in holes:
+            pixels = to_image.mapRect(hole.adjusted(-2, -2, 2, 2)).intersected(bounds)
+            if pixels.isEmpty():
+                continue
+            pixels = QRectF(QPointF(math.floor(pixels.left()), math.floor(pixels.top())),
+                            QPointF(math.ceil(pixels.right()), math.ceil(pixels.bottom())))
+            painter.resetTransform()
+            painter.setClipRect(pixels)
+            painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Clear)
+            painter.fillRect(pixels, Qt.GlobalColor.transparent)
+            painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
+            painter.setTransform(to_image)
+            self.draw_part(painter, from_image.mapRect(pixels), zoom, skip=self.live)
+        painter.end()
+
+
+def _area(rects: list) -> float:
+    return sum(r.width() * r.height() for r in rects)
+
+
+def _outside(rect: QRectF, inner: QRectF) -> list:
+    """``rect`` less ``inner`` as up to four rects (above, below, left, right of it)."""
+    if inner.contains(rect):
+        return []
+    if not inner.intersects(rect):
+        return [QRectF(rect)]
+    out = []
+    if rect.top() < inner.top():
+        out.append(QRectF(rect.left(), rect.top(), rect.width(), inner.top() - rect.top()))
+    if rect.bottom() > inner.bottom():
+        out.append(QRectF(rect.left(), inner.bottom(), rect.width(), rect.bottom() - inner.bottom()))
+    top, bottom = max(rect.top(), inner.top()), min(rect.bottom(), inner.bottom())
+    if rect.left() < inner.left():
+        out.append(QRectF(rect.left(), top, inner.left() - rect.left(), bottom - top))
+    if rect.right() > inner.right():
+        out.append(QRectF(inner.right(), top, rect.right() - inner.right(), bottom - top))
+    return [r for r in out if r.width() > 0 and r.height() > 0]
