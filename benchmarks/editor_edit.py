@@ -137,6 +137,10 @@ def main(argv=None):
         service.worker._wait_ready(time.monotonic() + 60)
     warm = time.perf_counter() - warm
     timed(service.worker, "derive", "derive (worker)")
+    from gradstudio.studio.symbolic import worker as worker_module
+    if hasattr(service.worker, "submit_derive"):   # sent ahead, collected when the check needs it
+        timed(service.worker, "submit_derive", "derive: sent ahead")
+        timed(worker_module.PendingDerivation, "result", "derive (worker)")
     profile = None
     rows, first = [], None
     try:
@@ -157,7 +161,7 @@ def main(argv=None):
             wall, cpu = time.perf_counter(), time.thread_time()
             run = service.session.run_cell(script, cell=None, first_line=1)
             ran, ran_cpu = time.perf_counter() - wall, time.thread_time() - cpu
-            service.cell_finished(run, 1)
+            service.cell_finished(run, 1, early_timeout=args.timeout)   # as the bridge calls it
             recorded = time.perf_counter() - wall
             service.check_new_calls(run, args.timeout)
             kernel_wall, kernel_cpu = time.perf_counter() - wall, time.thread_time() - cpu
