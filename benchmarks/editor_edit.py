@@ -151,7 +151,7 @@ def main(argv=None):
                 profile = cProfile.Profile()
             design.change_node(constant, value=f"{0.5 + 0.01 * edit:g}")
             gui = time.thread_time()
-            script = codegen.design_to_script(design)
+            script = codegen.design_to_script(design, exact_values=True)
             before = time.thread_time() - gui
             sent.clear()
             stages.clear()
