@@ -260,3 +260,22 @@ def test_a_prefetched_derivation_is_the_one_derive_would_make():
         worker._restart()
         (formula,) = derive(cache, worker, third).values()
         assert np.allclose(formula.values, 2.5) and formula.simplified
+
+
+def test_a_cell_s_call_is_keyed_once(monkeypatch):
+    # the key hashes every value of the graph: prefetch, quick check and derivation share it
+    monkeypatch.setenv("GRADSTUDIO_NO_TORCH", "1")
+    from gradstudio.studio.kernel import derivations
+    keyed = []
+    original = derivations.key
+    monkeypatch.setattr(derivations, "key", lambda *a: keyed.append(1) or original(*a))
+    session = Session("<test>")
+    service = KernelService(session, lambda m: None)
+    service.worker = PrefetchingWorker([])
+    for source in (TUTORIAL, TUTORIAL, TUTORIAL.replace("* 3", "* 4")):
+        keyed.clear()
+        run = session.run_cell(source)
+        service.cell_finished(run, 1, early_timeout=10.0)
+        service.check_new_calls(run, 10.0)
+        assert keyed == [1]
+    assert service.worker.jobs == 2

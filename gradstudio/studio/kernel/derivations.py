@@ -69,7 +69,20 @@ class DerivationCache:
         self.keep = keep
         self._answers: OrderedDict = OrderedDict()
         self._pending = None          # (key, PendingDerivation) of the prefetched derivation
+        self._last = None             # (graph, gradient, leaf ids, key): a cell's call is keyed once
         self.hits = self.misses = 0
+
+    def _key(self, graph, gradient, leaf_ids) -> tuple:
+        """:func:`key`, remembered for the last graph asked about: prefetch, the quick
+        check and the derivation of one call ask for it in turn (it hashes every value).
+        A recorded graph is not changed after its call, so the same object has the same key."""
+        leaf_ids = tuple(int(i) for i in leaf_ids)
+        last = self._last
+        if last is not None and last[0] is graph and last[1] is gradient and last[2] == leaf_ids:
+            return last[3]
+        found = key(graph, gradient, leaf_ids)
+        self._last = (graph, gradient, leaf_ids, found)
+        return found
 
     def prefetch(self, worker, graph, gradient, leaf_ids, timeout: float) -> bool:
         """Send the derivation :meth:`derive` will ask for, unless it is in memory; True if
@@ -78,7 +91,7 @@ class DerivationCache:
         if submit is None:
             return False
         leaf_ids = list(leaf_ids)
-        found_key = key(graph, gradient, leaf_ids)
+        found_key = self._key(graph, gradient, leaf_ids)
         if found_key in self._answers:
             return False
         pending = submit(graph, gradient, leaf_ids, timeout)
@@ -89,7 +102,7 @@ class DerivationCache:
         """``worker.derive(graph, gradient, leaf_ids, timeout)``, or what it gave before
         for the same graph, values and leaves."""
         leaf_ids = list(leaf_ids)
-        found_key = key(graph, gradient, leaf_ids)
+        found_key = self._key(graph, gradient, leaf_ids)
         found = self._answers.get(found_key)
         if found is not None:
             self.hits += 1
@@ -109,11 +122,11 @@ class DerivationCache:
 
     def knows(self, graph, gradient, leaf_ids) -> bool:
         """Whether :meth:`derive` would answer from memory (no sympy, no worker)."""
-        return key(graph, gradient, leaf_ids) in self._answers
+        return self._key(graph, gradient, leaf_ids) in self._answers
 
     def clear(self):
         self._answers.clear()
-        self._pending = None
+        self._pending = self._last = None
 
     def __len__(self) -> int:
         return len(self._answers)
