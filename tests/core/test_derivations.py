@@ -279,3 +279,17 @@ def test_a_cell_s_call_is_keyed_once(monkeypatch):
         service.check_new_calls(run, 10.0)
         assert keyed == [1]
     assert service.worker.jobs == 2
+
+
+def test_the_worker_is_sent_the_graph_without_the_engine_s_gradients():
+    from gradstudio.studio.symbolic import worker as worker_module
+    call = call_of(TUTORIAL)
+    assert any(vertex.grad is not None for vertex in call.graph.nodes)
+    sent = worker_module._for_derivation(call.graph)
+    assert all(vertex.grad is None for vertex in sent.nodes)
+    assert [(v.id, v.kind, v.name, v.inputs) for v in sent.nodes] == [(v.id, v.kind, v.name, v.inputs)
+                                                                       for v in call.graph.nodes]
+    assert all(np.array_equal(a.value, b.value) for a, b in zip(sent.nodes, call.graph.nodes))
+    assert any(vertex.grad is not None for vertex in call.graph.nodes)      # the call's own graph keeps them
+    assert fields(InProcessWorker().derive(sent, call.gradient, [0], 10.0)) == \
+        fields(InProcessWorker().derive(call.graph, call.gradient, [0], 10.0))
