@@ -74,6 +74,16 @@ def edit_design(nodes: int = 100):
     return d, c
 
 
+def rewire(design, edit: int):
+    """A structural edit: the last add node's second input comes from another earlier node
+    (a new graph every time, the same number of nodes)."""
+    order = [n for n in design.nodes if design.nodes[n].kind == "op"]
+    adds = [n for n in order if design.nodes[n].op == "elementwise.ADD"]
+    last = adds[-1]
+    earlier = order[:order.index(last) - 1]
+    design.connect(earlier[-2 - 3 * edit % len(earlier)], last, 1)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--edits", type=int, default=20)
@@ -82,6 +92,9 @@ def main(argv=None):
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="print cProfile's top N functions of the kernel's work over the edits")
     parser.add_argument("--cold", action="store_true", help="no warm-up before the first edit")
+    parser.add_argument("--edit", choices=("value", "wire"), default="value",
+                        help="value: retype the constant (the default); wire: a structural edit, the "
+                             "last add node's second input wired to another earlier node each time")
     parser.add_argument("--ipython", action="store_true",
                         help="run each edit's cell as the window's kernel does: an IPython shell with the "
                              "extension, its bridge's records path and step traces (the default calls "
@@ -166,7 +179,10 @@ def main(argv=None):
             if edit == args.edits + 1 and args.profile:
                 import cProfile
                 profile = cProfile.Profile()
-            design.change_node(constant, value=f"{0.5 + 0.01 * edit:g}")
+            if args.edit == "wire":
+                rewire(design, edit)
+            else:
+                design.change_node(constant, value=f"{0.5 + 0.01 * edit:g}")
             gui = time.thread_time()
             script = codegen.design_to_script(design, exact_values=True)
             before = time.thread_time() - gui
