@@ -245,21 +245,17 @@ def test_a_prefetched_derivation_is_the_one_derive_would_make():
         assert not cache.prefetch(worker, first.graph, first.gradient, [first.leaves[0].vertex], 30.0)  # starting
         assert worker._wait_ready(time.monotonic() + 60)
         assert cache.prefetch(worker, first.graph, first.gradient, [first.leaves[0].vertex], 30.0)
+        assert worker._connection.poll(60)                  # its answer is in the pipe, not collected
         expected = worker.derive(second.graph, second.gradient, [second.leaves[0].vertex], 30.0)  # asked between
         assert np.allclose(expected[second.leaves[0].vertex].values, 3.0)          # its own answer
-        # the prefetched answer was dropped to serve that request: derived again, still right
+        # the prefetched answer was dropped to serve that request (not taken for its answer):
+        # derived again when asked for, still right
         got = derive(cache, worker, first)
         assert fields(got) == fields(InProcessWorker().derive(first.graph, first.gradient,
                                                               [first.leaves[0].vertex], 10.0))
         assert cache.prefetch(worker, second.graph, second.gradient, [second.leaves[0].vertex], 30.0)
         assert fields(derive(cache, worker, second)) == fields(expected)            # collected
         assert not cache.prefetch(worker, second.graph, second.gradient, [second.leaves[0].vertex], 30.0)
-        # a job lost with a restart of the child is derived anew
-        third = call_of(TUTORIAL.replace("* 3", "* 5"))
-        assert cache.prefetch(worker, third.graph, third.gradient, [third.leaves[0].vertex], 30.0)
-        worker._restart()
-        (formula,) = derive(cache, worker, third).values()
-        assert np.allclose(formula.values, 2.5) and formula.simplified
 
 
 def test_a_cell_s_call_is_keyed_once(monkeypatch):

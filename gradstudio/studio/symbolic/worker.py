@@ -12,8 +12,8 @@ out still leaves the chain form.
 :meth:`SymbolicWorker.submit_derive` sends a derivation and returns at once, so
 the caller can do other work (the kernel writes and sends a cell's records)
 while the child derives; the answer is collected by the handle's ``result()``.
-At most one job is out at a time: any other request first waits for its answer
-(and drops it).
+At most one job is out at a time: a request made while one nobody collected is
+still out drops it (its answer, or the child, as an interrupt does).
 """
 from __future__ import annotations
 
@@ -225,14 +225,19 @@ class SymbolicWorker:
         return answer
 
     def _settle(self):
-        """A submitted job nobody collected: wait for its answer and drop it, so the next
-        answer read is the next request's."""
+        """A submitted job nobody collected (its check was interrupted): drop its answer if it
+        is there, else stop the child as a cancelled derivation is stopped (a fresh one
+        starts), so the next answer read is the next request's and nobody waits for sympy."""
         pending, self._outstanding = self._outstanding, None
-        if pending is not None:
-            try:
-                self._answer(pending.deadline)
-            except (TimeoutError, RuntimeError):
-                pass
+        if pending is None:
+            return
+        try:
+            if self._connection is not None and self._connection.poll(0):
+                self._connection.recv()
+                return
+        except (EOFError, OSError):
+            pass
+        self._restart()
 
     def _restart(self):
         self._kill()
@@ -298,9 +303,8 @@ class PendingDerivation:
     def result(self) -> dict:
         """What :meth:`SymbolicWorker.derive` returns: the formulas, or notes saying why not."""
         worker = self.worker
-        if worker._outstanding is not self:     # lost (the child was restarted): derive anew
-            return worker.derive(self.graph, self.gradient, self.leaf_ids,
-                                 max(0.0, self.deadline - time.monotonic()))
+        if worker._outstanding is not self:     # lost (the child was restarted): derive anew, in full
+            return worker.derive(self.graph, self.gradient, self.leaf_ids, self.timeout)
         worker._outstanding = None
         try:
             formulas = worker._answer(self.deadline)
