@@ -209,7 +209,7 @@ class PrefetchingWorker(InProcessWorker):
             def result(self):
                 worker.log.append("collected")
                 return worker.derive(graph, gradient, leaf_ids, timeout)
-        Pending.worker = self
+        Pending.worker, Pending.timeout = self, timeout
         return Pending()
 
 
@@ -289,3 +289,12 @@ def test_the_worker_is_sent_the_graph_without_the_engine_s_gradients():
     assert any(vertex.grad is not None for vertex in call.graph.nodes)      # the call's own graph keeps them
     assert fields(InProcessWorker().derive(sent, call.gradient, [0], 10.0)) == \
         fields(InProcessWorker().derive(call.graph, call.gradient, [0], 10.0))
+
+
+def test_a_derivation_asked_with_another_time_limit_is_not_the_prefetched_one():
+    log = []
+    worker, cache, call = PrefetchingWorker(log), DerivationCache(), call_of(TUTORIAL)
+    leaves = [leaf.vertex for leaf in call.leaves]
+    assert cache.prefetch(worker, call.graph, call.gradient, leaves, 10.0)
+    (formula,) = cache.derive(worker, call.graph, call.gradient, leaves, 60.0).values()   # "derive again, longer"
+    assert log == ["submitted"] and worker.jobs == 1 and formula.simplified

@@ -110,7 +110,8 @@ class DerivationCache:
             return copy.deepcopy(found)
         self.misses += 1
         pending, self._pending = self._pending, None
-        if pending is not None and pending[0] == found_key and pending[1].worker is worker:
+        if pending is not None and pending[0] == found_key and pending[1].worker is worker \
+                and pending[1].timeout == timeout:      # (a retry with a longer limit asks anew)
             formulas = pending[1].result()          # prefetched: derived meanwhile
         else:
             formulas = worker.derive(graph, gradient, leaf_ids, timeout)
