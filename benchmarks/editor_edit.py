@@ -4,9 +4,9 @@ Builds a 100-node design on tensors of 1,000 elements (a (10, 100) leaf that
 requires grad, a scalar constant, a chain of tanh / sigmoid / mul / add with
 fan-in from earlier nodes, a mean, the output), then makes N edits (the
 constant's value typed anew, so every run is a new script) and times each one
-the way the window runs it:
+the way the window runs it (closely: see ``--ipython``):
 
-* GUI thread, before: ``codegen.design_to_script`` (what ``LiveEvaluation``
+* GUI thread, before: ``codegen.design_to_script(..., exact_values=True)`` (what ``LiveEvaluation``
   sends through ``Runner.run_design``);
 * kernel: the service code the kernel runs for a design's cell, called
   directly — ``Session.run_cell`` (forward and backward, the graph recorded),
@@ -20,9 +20,18 @@ the way the window runs it:
   onto the nodes (``results.node_results``) and showing it on the canvas
   (``DesignScene.show_results``).
 
+``--edit wire`` makes each edit structural instead (the last add node's second input
+rewired to another earlier node: a new graph each time). ``--ipython`` runs each
+cell as the window's kernel does — an in-process IPython shell with ``%load_ext
+gradstudio``, its bridge's records path, step traces on — where the default calls
+``Session.run_cell`` and the service directly and leaves IPython's own work
+(tokenizing, compiling per statement, history) and the step trace out.
+
 The kernel's share is broken down by stage (each stage timed where it is called,
 medians over the edits): the records (graph and named tensors), their encoding,
-the derivation in the worker, the torch replay, finite differences; ``--profile N``
+the derivation (``derive: sent ahead`` is its start, before the records are made;
+``derive (worker)`` the wait for its answer when the check needs it), the torch
+replay, finite differences; ``--profile N``
 adds cProfile's top N functions of the kernel's work. The first edit is reported
 apart with the same breakdown: it follows ``KernelService.warm_up`` (what the kernel
 does when it loads the extension: the symbolic worker, PyTorch imported in a
@@ -31,6 +40,7 @@ thread) unless ``--cold``.
 Target (issue 13): forward + backward + compare back in < 50 ms of kernel time.
 
     QT_QPA_PLATFORM=offscreen python benchmarks/editor_edit.py [--edits 20] [--nodes 100] [--profile 25] [--cold]
+                                                               [--edit value|wire] [--ipython]
 """
 from __future__ import annotations
 
