@@ -4,9 +4,9 @@ Builds a 100-node design on tensors of 1,000 elements (a (10, 100) leaf that
 requires grad, a scalar constant, a chain of tanh / sigmoid / mul / add with
 fan-in from earlier nodes, a mean, the output), then makes N edits (the
 constant's value typed anew, so every run is a new script) and times each one
-the way the window runs it:
+the way the window runs it (closely: see ``--ipython``):
 
-* GUI thread, before: ``codegen.design_to_script`` (what ``LiveEvaluation``
+* GUI thread, before: ``codegen.design_to_script(..., exact_values=True)`` (what ``LiveEvaluation``
   sends through ``Runner.run_design``);
 * kernel: the service code the kernel runs for a design's cell, called
   directly — ``Session.run_cell`` (forward and backward, the graph recorded),
@@ -20,9 +20,18 @@ the way the window runs it:
   onto the nodes (``results.node_results``) and showing it on the canvas
   (``DesignScene.show_results``).
 
+``--edit wire`` makes each edit structural instead (the last add node's second input
+rewired to another earlier node: a new graph each time). ``--ipython`` runs each
+cell as the window's kernel does — an in-process IPython shell with ``%load_ext
+gradstudio``, its bridge's records path, step traces on — where the default calls
+``Session.run_cell`` and the service directly and leaves IPython's own work
+(tokenizing, compiling per statement, history) and the step trace out.
+
 The kernel's share is broken down by stage (each stage timed where it is called,
 medians over the edits): the records (graph and named tensors), their encoding,
-the derivation in the worker, the torch replay, finite differences; ``--profile N``
+the derivation (``derive: sent ahead`` is its start, before the records are made;
+``derive (worker)`` the wait for its answer when the check needs it), the torch
+replay, finite differences; ``--profile N``
 adds cProfile's top N functions of the kernel's work. The first edit is reported
 apart with the same breakdown: it follows ``KernelService.warm_up`` (what the kernel
 does when it loads the extension: the symbolic worker, PyTorch imported in a
@@ -31,6 +40,7 @@ thread) unless ``--cold``.
 Target (issue 13): forward + backward + compare back in < 50 ms of kernel time.
 
     QT_QPA_PLATFORM=offscreen python benchmarks/editor_edit.py [--edits 20] [--nodes 100] [--profile 25] [--cold]
+                                                               [--edit value|wire] [--ipython]
 """
 from __future__ import annotations
 
@@ -74,6 +84,16 @@ def edit_design(nodes: int = 100):
     return d, c
 
 
+def rewire(design, edit: int):
+    """A structural edit: the last add node's second input comes from another earlier node
+    (a new graph every time, the same number of nodes)."""
+    order = [n for n in design.nodes if design.nodes[n].kind == "op"]
+    adds = [n for n in order if design.nodes[n].op == "elementwise.ADD"]
+    last = adds[-1]
+    earlier = order[:order.index(last) - 1]
+    design.connect(earlier[-2 - 3 * edit % len(earlier)], last, 1)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--edits", type=int, default=20)
@@ -82,6 +102,13 @@ def main(argv=None):
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="print cProfile's top N functions of the kernel's work over the edits")
     parser.add_argument("--cold", action="store_true", help="no warm-up before the first edit")
+    parser.add_argument("--edit", choices=("value", "wire"), default="value",
+                        help="value: retype the constant (the default); wire: a structural edit, the "
+                             "last add node's second input wired to another earlier node each time")
+    parser.add_argument("--ipython", action="store_true",
+                        help="run each edit's cell as the window's kernel does: an IPython shell with the "
+                             "extension, its bridge's records path and step traces (the default calls "
+                             "Session.run_cell and the service directly, without IPython's own work)")
     args = parser.parse_args(argv)
 
     from PySide6.QtWidgets import QApplication
@@ -120,7 +147,6 @@ def main(argv=None):
     timed(kernel_records, "tensors_data", "records: tensors")
     timed(compare, "finite_differences", "finite differences")
     timed(service_module, "_torch_gradients", "torch replay")
-    service = KernelService(Session(), lambda message: sent.append(timed_encode(message)))
 
     def timed_encode(message):
         start, cpu = time.perf_counter(), time.thread_time()
@@ -130,6 +156,20 @@ def main(argv=None):
             stages["encoding"] = stages.get("encoding", 0.0) + time.perf_counter() - start
             cpu_stages["encoding"] = cpu_stages.get("encoding", 0.0) + time.thread_time() - cpu
     warm = time.perf_counter()
+    if args.ipython:
+        service, run_edit = _ipython_kernel(args.timeout, sent, timed_encode)
+    else:
+        service = KernelService(Session(), lambda message: sent.append(timed_encode(message)))
+
+        def run_edit(script):
+            """The service's calls for a design's cell, as the bridge makes them: the cell's run
+            and the wall and CPU time of running it (forward and backward)."""
+            wall, cpu = time.perf_counter(), time.thread_time()
+            run = service.session.run_cell(script, cell=None, first_line=1)
+            ran, ran_cpu = time.perf_counter() - wall, time.thread_time() - cpu
+            service.cell_finished(run, 1, early_timeout=args.timeout)   # as the bridge calls it
+            service.check_new_calls(run, args.timeout)
+            return run, ran, ran_cpu
     if args.cold:
         service.start_worker()
     else:                               # what the kernel does when it loads the extension
@@ -137,6 +177,10 @@ def main(argv=None):
         service.worker._wait_ready(time.monotonic() + 60)
     warm = time.perf_counter() - warm
     timed(service.worker, "derive", "derive (worker)")
+    from gradstudio.studio.symbolic import worker as worker_module
+    if hasattr(service.worker, "submit_derive"):   # sent ahead, collected when the check needs it
+        timed(service.worker, "submit_derive", "derive: sent ahead")
+        timed(worker_module.PendingDerivation, "result", "derive (worker)")
     profile = None
     rows, first = [], None
     try:
@@ -145,9 +189,12 @@ def main(argv=None):
             if edit == args.edits + 1 and args.profile:
                 import cProfile
                 profile = cProfile.Profile()
-            design.change_node(constant, value=f"{0.5 + 0.01 * edit:g}")
+            if args.edit == "wire":
+                rewire(design, edit)
+            else:
+                design.change_node(constant, value=f"{0.5 + 0.01 * edit:g}")
             gui = time.thread_time()
-            script = codegen.design_to_script(design)
+            script = codegen.design_to_script(design, exact_values=True)
             before = time.thread_time() - gui
             sent.clear()
             stages.clear()
@@ -155,11 +202,7 @@ def main(argv=None):
             if profile is not None:
                 profile.enable()
             wall, cpu = time.perf_counter(), time.thread_time()
-            run = service.session.run_cell(script, cell=None, first_line=1)
-            ran, ran_cpu = time.perf_counter() - wall, time.thread_time() - cpu
-            service.cell_finished(run, 1)
-            recorded = time.perf_counter() - wall
-            service.check_new_calls(run, args.timeout)
+            run, ran, ran_cpu = run_edit(script)
             kernel_wall, kernel_cpu = time.perf_counter() - wall, time.thread_time() - cpu
             if profile is not None:
                 profile.disable()
@@ -216,6 +259,48 @@ def main(argv=None):
     cpu = statistics.median(r["kernel"][1] for r in rows) * 1000
     print(f"kernel time per edit {total:.1f} ms (its own CPU {cpu:.1f} ms) against the 50 ms target: "
           f"{'met' if total < 50 else 'NOT met'} (×{total / 50:.2f})")
+
+
+def _ipython_kernel(timeout: float, sent: list, encode):
+    """An in-process IPython shell with ``%load_ext gradstudio`` whose bridge believes the
+    window is connected (a comm that keeps what it is sent, the editor's metadata for a
+    design's cell): ``(service, run_edit)`` as the default path has them."""
+    import contextlib
+    import io
+    from IPython.core.interactiveshell import InteractiveShell
+    from gradstudio.studio.kernel import extension
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "gradstudio")
+    ext = extension._EXTENSIONS[id(shell)]
+    bridge = ext.bridge
+    ext.session.step_trace = True                 # as the bridge sets it when the window opens its comm
+
+    class Comm:
+        def send(self, data, buffers=None):
+            pass
+    bridge.comm = Comm()
+    bridge.send = ext.service.send = lambda message: sent.append(encode(message))
+    bridge.cell_metadata = lambda: {"cell": None, "first_line": 1, "derive": True, "timeout": timeout}
+    records = bridge.cell_finished
+    spent = {}
+
+    def cell_finished(run, *a, **k):
+        spent["run"] = run
+        start, cpu = time.perf_counter(), time.thread_time()
+        try:
+            return records(run, *a, **k)
+        finally:
+            spent["wall"], spent["cpu"] = time.perf_counter() - start, time.thread_time() - cpu
+    bridge.cell_finished = cell_finished
+
+    def run_edit(script):
+        wall, cpu = time.perf_counter(), time.thread_time()
+        with contextlib.redirect_stdout(io.StringIO()):     # IPython's kernel sends it on IOPub
+            shell.run_cell(script, store_history=True)
+        total, total_cpu = time.perf_counter() - wall, time.thread_time() - cpu
+        return spent["run"], total - spent["wall"], total_cpu - spent["cpu"]
+    return ext.service, run_edit
 
 
 if __name__ == "__main__":

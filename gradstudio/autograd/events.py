@@ -97,6 +97,14 @@ class Value:
             dtype = _DTYPE_NAMES[array.dtype] = str(array.dtype)
         if array.size <= max_elements:
             return cls(array.shape, dtype, values=array.copy())
+        if array.dtype.kind == "f" and np.isfinite(array.sum()):
+            # all finite (a NaN or inf would make the sum one too): no mask, and the norm as
+            # linalg.norm computes it for a flat float array, without its checks (a step
+            # trace summarises every edge's gradient: this was most of recording one)
+            flat = array.reshape(-1)
+            return cls(array.shape, dtype, summary={
+                "min": float(array.min()), "max": float(array.max()), "mean": float(array.mean()),
+                "norm": float(np.sqrt(flat.dot(flat))), "nonfinite": 0})
         finite = np.isfinite(array)
         good = array[finite] if not finite.all() else array
         summary = {"min": float(good.min()) if good.size else None,

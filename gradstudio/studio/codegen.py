@@ -10,6 +10,13 @@ text, so no op is spelled out twice. The drawing's positions are kept beside the
 code in a trailing ``# gradstudio-layout:`` comment (strict JSON), so reopening
 restores them.
 
+With ``exact_values=True`` (the node editor's live run, never shown or saved) a
+value of more than :data:`BYTES_ABOVE` elements is written as its own bytes
+(``torch.tensor(numpy.frombuffer(base64…))``) instead of a decimal list: a
+1,000-element list is 2,000 tokens that the kernel's IPython tokenized, parsed
+and compiled, and the window formatted, on every edit (~30 ms), whatever was
+edited; its bytes are one string token, and the same numbers bit for bit.
+
 :func:`graph_to_design` is "Open as nodes": a backward call's recorded graph
 (:class:`gradstudio.studio.trace.Graph`) becomes an editable design — leaves
 stay leaves, every other piece of data becomes a constant, op vertices become
@@ -17,6 +24,7 @@ op nodes with their row and params.
 """
 from __future__ import annotations
 
+import base64
 import json
 import re
 
@@ -27,6 +35,7 @@ from gradstudio.studio.values import parse_value
 
 LAYOUT_MARK = "# gradstudio-layout: "
 MAX_LITERAL = 10_000      # elements written out as a literal; a larger value is refused
+BYTES_ABOVE = 64          # exact_values: larger values go as bytes (see the module docstring)
 
 # Python's operator precedence, high binds tighter
 _ATOM, _POSTFIX, _POWER, _UNARY, _PRODUCT, _SUM = 100, 90, 80, 70, 60, 50
@@ -105,8 +114,10 @@ def _index_text(index) -> str:
 
 
 # --------------------------------------------------------------------------- design → script
-def design_to_script(design: Design) -> str:
-    """The PyTorch script of what feeds the design's root (see the module docstring)."""
+def design_to_script(design: Design, *, exact_values: bool = False) -> str:
+    """The PyTorch script of what feeds the design's root (see the module docstring;
+    ``exact_values``: large values as their bytes, for the live run)."""
+    literal = _bytes_literal if exact_values else _tensor_literal
     design.compile()   # refuses an unfinished or inconsistent design with its message
     order = design.feeding_root()
     names = _variable_names(design, order)
@@ -119,7 +130,7 @@ def design_to_script(design: Design) -> str:
             if node.kind == "const" and np.ndim(value) == 0:
                 code[node_id] = Code.of(float(value))
                 continue
-            inputs.append(f"{names[node_id]} = {_tensor_literal(value, node.dtype, node.requires_grad)}")
+            inputs.append(f"{names[node_id]} = {literal(value, node.dtype, node.requires_grad)}")
             code[node_id] = Code(names[node_id])
             continue
         args = [code[link.src] for link in design.inputs_of(node_id)]
@@ -131,7 +142,7 @@ def design_to_script(design: Design) -> str:
     root = design.root_source()
     gradient = design.gradient()
     backward = (f"{names[root]}.backward()" if gradient is None else
-                f"{names[root]}.backward(gradient={_tensor_literal(gradient, design.nodes[design.root].dtype, False)})")
+                f"{names[root]}.backward(gradient={literal(gradient, design.nodes[design.root].dtype, False)})")
     leaves = [names[n] for n in order if design.nodes[n].requires_grad]
     lines = ["# %% A GradStudio design: runs under PyTorch and under `import gradstudio as torch`",
              "import torch", "", "# %% Inputs", *inputs, "", "# %% Forward", *forward,
@@ -191,6 +202,20 @@ def _tensor_literal(value, dtype: str, requires_grad: bool) -> str:
     if requires_grad:
         options.append("requires_grad=True")
     return f"torch.tensor({_number_list(array, dtype == 'float32')}{''.join(', ' + o for o in options)})"
+
+
+def _bytes_literal(value, dtype: str, requires_grad: bool) -> str:
+    """:func:`_tensor_literal`'s tensor, large ones written as their little-endian bytes."""
+    array = np.asarray(value)
+    if array.size <= BYTES_ABOVE or array.size > MAX_LITERAL or dtype not in DTYPES:
+        return _tensor_literal(value, dtype, requires_grad)
+    code = np.dtype(DTYPES[dtype]).newbyteorder("<").str
+    data = base64.b64encode(np.ascontiguousarray(array, dtype=code).tobytes()).decode("ascii")
+    options = ["dtype=torch.float64"] if dtype == "float64" else []
+    if requires_grad:
+        options.append("requires_grad=True")
+    return (f'torch.tensor(__import__("numpy").frombuffer(__import__("base64").b64decode("{data}"), '
+            f'"{code}").reshape({tuple(array.shape)!r}){"".join(", " + o for o in options)})')
 
 
 def _number_list(array, single: bool, script: bool = True) -> str:

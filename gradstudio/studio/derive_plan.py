@@ -35,6 +35,8 @@ def structure(graph) -> tuple:
 def plan(calls: list, keep_last: int = KEEP_LAST) -> tuple:
     """``(derive, skip)``: the calls to derive, and ``{call index: number of calls sharing
     its structure}`` for the ones left to numbers."""
+    if len(calls) <= 1:         # one call is its structure's last (no need to describe it: a
+        return list(calls), {}  # node-editor edit's cell plans its one call four times)
     by_structure: dict = {}
     for call in calls:
         by_structure.setdefault(structure(call.graph), []).append(call)

@@ -11,6 +11,10 @@ elements". The first other op (a reduction, a matmul, a shape op) gets whole
 arrays again — the base value with the changed elements written in — and from
 there the evaluation is the ordinary one. A 100-op chain of elementwise ops on
 1,000 elements then costs 100 one-element calls instead of 100 whole-array ones.
+Finite differences change many elements, each in its own copy of the leaf; those
+changes are independent, so they travel through the elementwise ops side by side
+(one call per op for all of them, :func:`element_objective`'s ``g.many``), and
+only the whole-array steps after them run once per change.
 
 It computes the same numbers as the whole-array evaluation (float64 both; an
 elementwise forward is the same function element by element), and
@@ -27,7 +31,9 @@ from gradstudio.studio.trace import Graph, NumpyBackend, interpret
 def element_objective(graph: Graph, gradient=None):
     """``(f, g)``: ``f`` is ``graph.objective(gradient)``; ``g(vertex, index, value)``
     is ``f({vertex: x})`` for ``x`` the leaf's float64 value with its flat element
-    ``index`` set to ``value``."""
+    ``index`` set to ``value``. ``g.many(vertex, indices, values)`` is ``g`` for each
+    pair at once (an array of objectives): the elementwise part of the graph runs once
+    on all the changed elements together, since each is changed in its own copy."""
     weights = None if gradient is None else np.asarray(gradient, dtype=np.float64)
     backend = NumpyBackend(np.float64)
     base = interpret(graph, backend)
@@ -41,11 +47,18 @@ def element_objective(graph: Graph, gradient=None):
         given = {i: np.asarray(v, dtype=np.float64) for i, v in overrides.items()}
         return total(interpret(graph, backend, given, base=base)[graph.root])
 
-    def g(vertex: int, index: int, value: float) -> float:
+    def many(vertex: int, indices, values) -> np.ndarray:
         plan = plans.get(vertex)
         if plan is None:
             plan = plans[vertex] = _plan(graph, base, vertex)
-        return total(_run(plan, backend, base, vertex, int(index), float(value), graph.root))
+        positions = np.asarray(indices, dtype=np.intp).reshape(-1)
+        changed = np.asarray(values, dtype=np.float64).reshape(-1)
+        return np.array([total(root) for root in _run(plan, backend, base, vertex, positions, changed,
+                                                       graph.root)], dtype=np.float64)
+
+    def g(vertex: int, index: int, value: float) -> float:
+        return float(many(vertex, [int(index)], [float(value)])[0])
+    g.many = many
     return f, g
 
 
@@ -87,25 +100,33 @@ def _plan(graph: Graph, base: dict, vertex: int) -> list:
     return plan
 
 
-def _run(plan: list, backend: NumpyBackend, base: dict, vertex: int, index: int, value: float, root: int):
-    position = np.array([index])
-    elements = {vertex: np.array([value])}     # the changed element of each vertex on elements
-    whole: dict = {}
-
-    def whole_value(i):
-        found = whole.get(i)
-        if found is None:
-            found = whole[i] = np.array(base[i], copy=True, order="C")   # C order: reshape is a view
-            found.reshape(-1)[position] = elements[i]
-        return found
+def _run(plan: list, backend: NumpyBackend, base: dict, vertex: int, positions: np.ndarray,
+         values: np.ndarray, root: int) -> list:
+    """The root's value for each change ``p``: ``vertex``'s flat element ``positions[p]``
+    set to ``values[p]``, every change on its own. The elementwise steps carry one
+    element per change (the changes are independent, so they travel side by side in
+    one array); the other steps run once per change, on whole arrays."""
+    elements = {vertex: values}     # per vertex on elements: its changed element under each change
     for node, on_elements, arguments in plan:
         if on_elements:
-            args = [elements[a] if kind == SAME else a[position] if kind == AT else a
+            args = [elements[a] if kind == SAME else a[positions] if kind == AT else a
                     for kind, a in arguments]
             out = backend.op(node, args)
-            elements[node.id] = out if np.ndim(out) else np.reshape(out, (1,))
-        else:
+            elements[node.id] = out if np.ndim(out) else np.full(len(positions), out)
+    whole_steps = [(node, arguments) for node, on_elements, arguments in plan if not on_elements]
+    if not whole_steps and root not in elements:
+        return [base[root]] * len(positions)
+    roots = []
+    for change, position in enumerate(positions):
+        whole: dict = {}
+
+        def whole_value(i):
+            found = whole.get(i)
+            if found is None:
+                found = whole[i] = np.array(base[i], copy=True, order="C")   # C order: reshape is a view
+                found.reshape(-1)[position] = elements[i][change]
+            return found
+        for node, arguments in whole_steps:
             whole[node.id] = backend.op(node, [whole_value(a) if kind == WHOLE else a for kind, a in arguments])
-    if root in whole or root in elements:
-        return whole_value(root)
-    return base[root]
+        roots.append(whole_value(root) if root in whole or root in elements else base[root])
+    return roots

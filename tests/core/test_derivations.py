@@ -2,6 +2,8 @@
 and a hit is exactly what a fresh derivation gives; any change misses."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from gradstudio.studio import symbolic
@@ -190,3 +192,109 @@ def test_a_cell_with_many_calls_or_a_new_graph_is_checked_after_it(monkeypatch):
     service.cell_finished(run, 1, early_timeout=10.0)
     service.check_new_calls(run, 10.0)
     assert sent[0].checks == [] and [type(m).__name__ for m in sent][-1] == "CallChecked"
+
+
+class PrefetchingWorker(InProcessWorker):
+    """An in-process worker that also takes jobs ahead (``submit_derive``), logging when."""
+
+    def __init__(self, log):
+        super().__init__()
+        self.log = log
+
+    def submit_derive(self, graph, gradient, leaf_ids, timeout):
+        self.log.append("submitted")
+        worker = self
+
+        class Pending:
+            def result(self):
+                worker.log.append("collected")
+                return worker.derive(graph, gradient, leaf_ids, timeout)
+        Pending.worker, Pending.timeout = self, timeout
+        return Pending()
+
+
+def test_a_new_graph_is_sent_to_the_worker_before_its_cell_s_records(monkeypatch):
+    monkeypatch.setenv("GRADSTUDIO_NO_TORCH", "1")
+    log = []
+    session = Session("<test>")
+    service = KernelService(session, lambda m: log.append(type(m).__name__))
+    service.worker = worker = PrefetchingWorker(log)
+    for source in (TUTORIAL, TUTORIAL.replace("torch.ones(2, 2,", "torch.full((2, 2), 2.0,")):
+        log.clear()
+        run = session.run_cell(source)
+        service.cell_finished(run, 1, early_timeout=10.0)
+        service.check_new_calls(run, 10.0)
+        # the worker derives while the kernel writes and sends the records; one job, collected
+        assert log == ["submitted", "CellFinished", "Deriving", "collected", "CallChecked"]
+    assert worker.jobs == 2
+    # the second cell's values (x = 2): the check shows its own numbers, not the first cell's
+    last = session.backward_calls[-1]
+    assert np.allclose(last.leaves[0].grad, 3.0)
+    log.clear()
+    run = session.run_cell(TUTORIAL)                     # derived before: nothing sent ahead
+    service.cell_finished(run, 1, early_timeout=10.0)
+    service.check_new_calls(run, 10.0)
+    assert log == ["CellFinished"] and worker.jobs == 2
+
+
+def test_a_prefetched_derivation_is_the_one_derive_would_make():
+    from gradstudio.studio.symbolic.worker import SymbolicWorker
+    first, second = call_of(TUTORIAL), call_of(TUTORIAL.replace("torch.ones(2, 2,", "torch.full((2, 2), 2.0,"))
+    with SymbolicWorker() as worker:
+        cache = DerivationCache()
+        assert not cache.prefetch(worker, first.graph, first.gradient, [first.leaves[0].vertex], 30.0)  # starting
+        assert worker._wait_ready(time.monotonic() + 60)
+        assert cache.prefetch(worker, first.graph, first.gradient, [first.leaves[0].vertex], 30.0)
+        assert worker._connection.poll(60)                  # its answer is in the pipe, not collected
+        expected = worker.derive(second.graph, second.gradient, [second.leaves[0].vertex], 30.0)  # asked between
+        assert np.allclose(expected[second.leaves[0].vertex].values, 3.0)          # its own answer
+        # the prefetched answer was dropped to serve that request (not taken for its answer):
+        # derived again when asked for, still right
+        got = derive(cache, worker, first)
+        assert fields(got) == fields(InProcessWorker().derive(first.graph, first.gradient,
+                                                              [first.leaves[0].vertex], 10.0))
+        assert cache.prefetch(worker, second.graph, second.gradient, [second.leaves[0].vertex], 30.0)
+        assert fields(derive(cache, worker, second)) == fields(expected)            # collected
+        assert not cache.prefetch(worker, second.graph, second.gradient, [second.leaves[0].vertex], 30.0)
+
+
+def test_a_cell_s_call_is_keyed_once(monkeypatch):
+    # the key hashes every value of the graph: prefetch, quick check and derivation share it
+    monkeypatch.setenv("GRADSTUDIO_NO_TORCH", "1")
+    from gradstudio.studio.kernel import derivations
+    keyed = []
+    original = derivations.key
+    monkeypatch.setattr(derivations, "key", lambda *a: keyed.append(1) or original(*a))
+    session = Session("<test>")
+    service = KernelService(session, lambda m: None)
+    service.worker = PrefetchingWorker([])
+    for source in (TUTORIAL, TUTORIAL, TUTORIAL.replace("* 3", "* 4")):
+        keyed.clear()
+        run = session.run_cell(source)
+        service.cell_finished(run, 1, early_timeout=10.0)
+        service.check_new_calls(run, 10.0)
+        assert keyed == [1]
+    assert service.worker.jobs == 2
+
+
+def test_the_worker_is_sent_the_graph_without_the_engine_s_gradients():
+    from gradstudio.studio.symbolic import worker as worker_module
+    call = call_of(TUTORIAL)
+    assert any(vertex.grad is not None for vertex in call.graph.nodes)
+    sent = worker_module._for_derivation(call.graph)
+    assert all(vertex.grad is None for vertex in sent.nodes)
+    assert [(v.id, v.kind, v.name, v.inputs) for v in sent.nodes] == [(v.id, v.kind, v.name, v.inputs)
+                                                                       for v in call.graph.nodes]
+    assert all(np.array_equal(a.value, b.value) for a, b in zip(sent.nodes, call.graph.nodes))
+    assert any(vertex.grad is not None for vertex in call.graph.nodes)      # the call's own graph keeps them
+    assert fields(InProcessWorker().derive(sent, call.gradient, [0], 10.0)) == \
+        fields(InProcessWorker().derive(call.graph, call.gradient, [0], 10.0))
+
+
+def test_a_derivation_asked_with_another_time_limit_is_not_the_prefetched_one():
+    log = []
+    worker, cache, call = PrefetchingWorker(log), DerivationCache(), call_of(TUTORIAL)
+    leaves = [leaf.vertex for leaf in call.leaves]
+    assert cache.prefetch(worker, call.graph, call.gradient, leaves, 10.0)
+    (formula,) = cache.derive(worker, call.graph, call.gradient, leaves, 60.0).values()   # "derive again, longer"
+    assert log == ["submitted"] and worker.jobs == 1 and formula.simplified

@@ -72,3 +72,16 @@ def test_the_kernel_derives_only_the_last_call_of_a_loop():
     assert deriving == [2, 3] and sorted(checks) == [2, 3]
     assert all(checks[index].agree for index in (2, 3))
     assert all("not derived" not in (leaf.note or "") for leaf in checks[2].leaves)
+
+
+def test_a_single_call_is_planned_without_describing_its_graph(monkeypatch):
+    from gradstudio.studio import derive_plan
+    described = []
+    original = derive_plan.structure
+    monkeypatch.setattr(derive_plan, "structure", lambda graph: described.append(graph) or original(graph))
+
+    class Call:
+        index, graph = 7, object()
+    derive, skip = derive_plan.plan([Call()])
+    assert [c.index for c in derive] == [7] and skip == {} and derive_plan.deferred([Call()]) == set()
+    assert described == []

@@ -76,3 +76,34 @@ def test_finite_differences_are_unchanged():
     assert sampled.all()
     np.testing.assert_allclose(fd.reshape(-1), expected, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(fd, leaf.grad, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_many_changes_at_once_give_each_change_alone(name):
+    call = graph_of(SCRIPTS[name])
+    f, at = eo.element_objective(call.graph, call.gradient)
+    for leaf in call.leaves:
+        x = np.asarray(call.graph[leaf.vertex].value, dtype=np.float64)
+        indices = [i for i in range(x.size) for _ in range(2)]
+        values = [x.reshape(-1)[i] + step for i in range(x.size) for step in (1e-3, -0.25)]
+        expected = []
+        for i, value in zip(indices, values):
+            changed = x.copy()
+            changed.reshape(-1)[i] = value
+            expected.append(f({leaf.vertex: changed}))
+        np.testing.assert_allclose(at.many(leaf.vertex, indices, values), expected, rtol=1e-13, atol=1e-15)
+
+
+def test_many_changes_share_one_call_per_elementwise_op(monkeypatch):
+    call = graph_of(SCRIPTS["chain with fan-in and a broadcast row"])
+    f, at = eo.element_objective(call.graph, call.gradient)
+    calls = []
+    original = eo.NumpyBackend.op
+    monkeypatch.setattr(eo.NumpyBackend, "op", lambda self, node, args: calls.append(
+        (node.op.kind, max([np.size(a) for a in args]))) or original(self, node, args))
+    (leaf,) = call.leaves
+    at.many(leaf.vertex, [0, 0, 5, 5, 11, 11], [0.1, -0.1, 0.2, -0.2, 0.3, -0.3])
+    elementwise = [size for kind, size in calls if kind == "elementwise"]
+    ops = sum(1 for v in call.graph.nodes if v.kind == "op" and v.op.kind == "elementwise")
+    assert elementwise == [6] * ops               # each elementwise op once, on the six changed elements
+    assert [c for c in calls if c[0] == "reduction"] == [("reduction", 12)] * 6   # the mean once per change

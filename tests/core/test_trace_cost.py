@@ -76,3 +76,31 @@ def test_recording_never_asks_a_node_for_an_attribute_it_lacks(monkeypatch):
     x = torch.ones(3, requires_grad=True)
     traced((x * 2).sin().sum())
     assert asked == []
+
+
+def _masked_summary(array):
+    """A large gradient's summary as the trace wrote it before its finite fast path."""
+    finite = np.isfinite(array)
+    good = array[finite] if not finite.all() else array
+    return {"min": float(good.min()) if good.size else None, "max": float(good.max()) if good.size else None,
+            "mean": float(good.mean()) if good.size else None,
+            "norm": float(np.linalg.norm(good.ravel())) if good.size else None,
+            "nonfinite": int(array.size - good.size)}
+
+
+def test_a_large_gradient_s_summary_is_the_masked_one_without_the_mask(monkeypatch):
+    from gradstudio.autograd import events
+    rng = np.random.default_rng(0)
+    cases = [rng.standard_normal((10, 100)).astype(np.float32), rng.standard_normal(300),
+             np.asfortranarray(rng.standard_normal((20, 30)).astype(np.float32)),
+             rng.standard_normal((40, 40)).astype(np.float32)[:, ::2],
+             np.full(100, 3e38, np.float32),                      # finite, but the sum overflows
+             np.array([np.nan] * 70 + [1.0] * 30), np.array([np.inf] * 100), np.array([-np.inf, 2.0] * 50),
+             rng.integers(0, 5, 100), np.ones(100, bool)]
+    for array in cases:
+        assert events.Value.of(array, 64).summary == _masked_summary(array), array.dtype
+    masks = []
+    original = np.isfinite
+    monkeypatch.setattr(events.np, "isfinite", lambda a: masks.append(np.ndim(a)) or original(a))
+    events.Value.of(cases[0], 64)
+    assert max(masks) == 0               # a finite gradient: no element-wise mask is built

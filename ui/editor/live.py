@@ -88,7 +88,7 @@ class LiveEvaluator(QObject):
         self.generation += 1
         design = self.document.design
         try:
-            script = codegen.design_to_script(design)
+            script = codegen.design_to_script(design, exact_values=True)   # values as bytes: cheap to parse
         except DesignError as error:
             self._set_status(str(error))
             self.scene.show_results({})

@@ -13,6 +13,11 @@ answer a fresh derivation would give, and a graph that differs in anything
 misses. Answers cut short (a time limit, the worker gone) are never kept: a
 later try, maybe with a longer limit, derives again.
 
+:meth:`DerivationCache.prefetch` starts a derivation that is not in memory
+without waiting for it (the worker derives while the kernel writes and sends
+the cell's records); the :meth:`~DerivationCache.derive` that follows with the
+same graph collects that answer instead of asking again.
+
 Each hit hands out fresh copies of the :class:`~gradstudio.studio.symbolic.LeafFormula`
 records (the comparison adds notes to what it is given).
 """
@@ -63,20 +68,53 @@ class DerivationCache:
     def __init__(self, keep: int = KEEP):
         self.keep = keep
         self._answers: OrderedDict = OrderedDict()
+        self._pending = None          # (key, PendingDerivation) of the prefetched derivation
+        self._last = None             # (graph, gradient, leaf ids, key): a cell's call is keyed once
         self.hits = self.misses = 0
+
+    def _key(self, graph, gradient, leaf_ids) -> tuple:
+        """:func:`key`, remembered for the last graph asked about: prefetch, the quick
+        check and the derivation of one call ask for it in turn (it hashes every value).
+        A recorded graph is not changed after its call, so the same object has the same key."""
+        leaf_ids = tuple(int(i) for i in leaf_ids)
+        last = self._last
+        if last is not None and last[0] is graph and last[1] is gradient and last[2] == leaf_ids:
+            return last[3]
+        found = key(graph, gradient, leaf_ids)
+        self._last = (graph, gradient, leaf_ids, found)
+        return found
+
+    def prefetch(self, worker, graph, gradient, leaf_ids, timeout: float) -> bool:
+        """Send the derivation :meth:`derive` will ask for, unless it is in memory; True if
+        sent. Only the last one prefetched is collected (a worker works on one job at a time)."""
+        submit = getattr(worker, "submit_derive", None)
+        if submit is None:
+            return False
+        leaf_ids = list(leaf_ids)
+        found_key = self._key(graph, gradient, leaf_ids)
+        if found_key in self._answers:
+            return False
+        pending = submit(graph, gradient, leaf_ids, timeout)
+        self._pending = (found_key, pending) if pending is not None else None
+        return pending is not None
 
     def derive(self, worker, graph, gradient, leaf_ids, timeout: float) -> dict:
         """``worker.derive(graph, gradient, leaf_ids, timeout)``, or what it gave before
         for the same graph, values and leaves."""
         leaf_ids = list(leaf_ids)
-        found_key = key(graph, gradient, leaf_ids)
+        found_key = self._key(graph, gradient, leaf_ids)
         found = self._answers.get(found_key)
         if found is not None:
             self.hits += 1
             self._answers.move_to_end(found_key)
             return copy.deepcopy(found)
         self.misses += 1
-        formulas = worker.derive(graph, gradient, leaf_ids, timeout)
+        pending, self._pending = self._pending, None
+        if pending is not None and pending[0] == found_key and pending[1].worker is worker \
+                and pending[1].timeout == timeout:      # (a retry with a longer limit asks anew)
+            formulas = pending[1].result()          # prefetched: derived meanwhile
+        else:
+            formulas = worker.derive(graph, gradient, leaf_ids, timeout)
         if _lasting(formulas):
             self._answers[found_key] = copy.deepcopy(formulas)
             while len(self._answers) > self.keep:
@@ -85,10 +123,11 @@ class DerivationCache:
 
     def knows(self, graph, gradient, leaf_ids) -> bool:
         """Whether :meth:`derive` would answer from memory (no sympy, no worker)."""
-        return key(graph, gradient, leaf_ids) in self._answers
+        return self._key(graph, gradient, leaf_ids) in self._answers
 
     def clear(self):
         self._answers.clear()
+        self._pending = self._last = None
 
     def __len__(self) -> int:
         return len(self._answers)

@@ -250,6 +250,8 @@ class KernelService:
         try:
             # (grouping a cell's calls by structure costs ~0.1 ms a call: once per cell)
             deferred = self._deferred_calls = _deferred(run)
+            if early_timeout is not None:       # the worker derives while the records are made and sent
+                self._prefetch(run, deferred, early_timeout)
             # a loop's calls: their graph structure once, then their values (kernel.shared)
             structures, shared = share(run.backward_calls, deferred, self._next_structure)
             data = [kernel_data.call_data(c, _hint(c), deferred=c.index in deferred)
@@ -274,6 +276,24 @@ class KernelService:
             self.send(schema.GraphChunk(call=index, nodes=nodes))
         self.send(schema.CellFinished(run=kernel_data.run_data(run, first_line), calls=calls, tensors=tensors,
                                       checks=checks, shared=sorted(shared)))
+
+    def _prefetch(self, run, deferred: set, timeout: float):
+        """Start the first derivation :meth:`check_new_calls` will make (see
+        :meth:`DerivationCache.prefetch`)."""
+        from gradstudio.studio import derive_plan
+        from gradstudio.studio.kernel import records as kernel_data
+        pending = [c for c in run.backward_calls if kernel_data.checkable(c) and c.index not in deferred]
+        if not pending or self.worker is None or self.interrupt_pending:
+            return
+        skipped = derive_plan.plan(pending)[1]
+        first = next((c for c in pending if c.index not in skipped), None)
+        if first is None:
+            return
+        try:
+            self.derivations.prefetch(self.worker, first.graph, first.gradient,
+                                      [leaf.vertex for leaf in first.leaves], timeout)
+        except Exception:  # a head start only: the derivation itself reports what went wrong
+            pass
 
     def quick_checks(self, run, timeout, deferred: set | None = None) -> list:
         """The checks of ``run``'s calls that cost no derivation: a cell of at most

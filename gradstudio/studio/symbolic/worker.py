@@ -8,6 +8,12 @@ result that says so — the numbers are still compared by finite differences.
 
 Derivation and simplification are separate jobs: a simplification that times
 out still leaves the chain form.
+
+:meth:`SymbolicWorker.submit_derive` sends a derivation and returns at once, so
+the caller can do other work (the kernel writes and sends a cell's records)
+while the child derives; the answer is collected by the handle's ``result()``.
+At most one job is out at a time: a request made while one nobody collected is
+still out drops it (its answer, or the child, as an interrupt does).
 """
 from __future__ import annotations
 
@@ -127,6 +133,7 @@ class SymbolicWorker:
         self._connection = None
         self._ready = False
         self.restarts = 0
+        self._outstanding = None      # the PendingDerivation whose answer is still in the pipe
 
     # -- lifecycle ---------------------------------------------------------------
     def start(self):
@@ -169,6 +176,7 @@ class SymbolicWorker:
         self._kill()
 
     def _kill(self):
+        self._outstanding = None
         if self._process is not None:
             if self._process.poll() is None:
                 self._process.kill()
@@ -191,11 +199,19 @@ class SymbolicWorker:
     # -- jobs ------------------------------------------------------------------------
     def _ask(self, request, deadline: float):
         """Send a request; the answer, or raise TimeoutError (child killed and restarted)."""
+        self._send(request, deadline)
+        return self._answer(deadline)
+
+    def _send(self, request, deadline: float):
+        self._settle()
         self.start()
         if not self._wait_ready(deadline):
             self._restart()
             raise TimeoutError("the symbolic worker did not start in time")
         self._connection.send(request)
+
+    def _answer(self, deadline: float):
+        """The answer to the request sent last, or raise TimeoutError (child killed and restarted)."""
         if not self._connection.poll(max(0.0, deadline - time.monotonic())):
             self._restart()
             raise TimeoutError
@@ -207,6 +223,21 @@ class SymbolicWorker:
         if status == "error":
             raise RuntimeError(answer)
         return answer
+
+    def _settle(self):
+        """A submitted job nobody collected (its check was interrupted): drop its answer if it
+        is there, else stop the child as a cancelled derivation is stopped (a fresh one
+        starts), so the next answer read is the next request's and nobody waits for sympy."""
+        pending, self._outstanding = self._outstanding, None
+        if pending is None:
+            return
+        try:
+            if self._connection is not None and self._connection.poll(0):
+                self._connection.recv()
+                return
+        except (EOFError, OSError):
+            pass
+        self._restart()
 
     def _restart(self):
         self._kill()
@@ -229,13 +260,26 @@ class SymbolicWorker:
         deadline = time.monotonic() + timeout
         leaf_ids = list(leaf_ids)
         try:
-            formulas = self._ask(("derive", (graph, gradient, leaf_ids)), deadline)
-        except TimeoutError:
-            return {i: LeafFormula(note=f"symbolic derivation timed out after {timeout:g} s; the "
-                                        "numbers are still compared by finite differences")
-                    for i in leaf_ids}
-        except RuntimeError as error:
-            return {i: LeafFormula(note=f"symbolic derivation failed: {error}") for i in leaf_ids}
+            formulas = self._ask(("derive", (_for_derivation(graph), gradient, leaf_ids)), deadline)
+        except (TimeoutError, RuntimeError) as error:
+            return _failed(error, leaf_ids, timeout)
+        return self._simplified(formulas, deadline)
+
+    def submit_derive(self, graph, gradient, leaf_ids, timeout: float) -> "PendingDerivation | None":
+        """Send the derivation :meth:`derive` would make and return at once: its handle's
+        ``result()`` is :meth:`derive`'s answer, the time limit counted from now. None
+        (nothing sent) while the child is still starting: the caller derives as usual."""
+        deadline = time.monotonic() + timeout
+        self._settle()
+        self.start()
+        if not self._wait_ready(time.monotonic()):
+            return None
+        pending = PendingDerivation(self, graph, gradient, list(leaf_ids), timeout, deadline)
+        self._connection.send(("derive", (_for_derivation(graph), gradient, pending.leaf_ids)))
+        self._outstanding = pending
+        return pending
+
+    def _simplified(self, formulas: dict, deadline: float) -> dict:
         for leaf_id, formula in formulas.items():
             if formula.expression is None or formula.kind == "matrix":
                 continue   # a matrix form is simplified as it is derived: no round trip to time out
@@ -247,6 +291,45 @@ class SymbolicWorker:
             except RuntimeError as error:
                 formula.note = f"simplification failed: {error}"
         return formulas
+
+
+class PendingDerivation:
+    """A derivation out in the worker (:meth:`SymbolicWorker.submit_derive`)."""
+
+    def __init__(self, worker, graph, gradient, leaf_ids, timeout, deadline):
+        self.worker, self.graph, self.gradient, self.leaf_ids = worker, graph, gradient, leaf_ids
+        self.timeout, self.deadline = timeout, deadline
+
+    def result(self) -> dict:
+        """What :meth:`SymbolicWorker.derive` returns: the formulas, or notes saying why not."""
+        worker = self.worker
+        if worker._outstanding is not self:     # lost (the child was restarted): derive anew, in full
+            return worker.derive(self.graph, self.gradient, self.leaf_ids, self.timeout)
+        worker._outstanding = None
+        try:
+            formulas = worker._answer(self.deadline)
+        except (TimeoutError, RuntimeError) as error:
+            return _failed(error, self.leaf_ids, self.timeout)
+        return worker._simplified(formulas, self.deadline)
+
+
+def _for_derivation(graph):
+    """The graph without the engine's gradients: a derivation never reads them (it must
+    not: it is the independent side of the comparison), and they were half of what a
+    100-node graph of 1,000-element tensors sent through the pipe."""
+    import dataclasses
+    from gradstudio.studio.trace import Graph
+    if all(vertex.grad is None for vertex in graph.nodes):
+        return graph
+    return Graph([dataclasses.replace(vertex, grad=None) for vertex in graph.nodes], graph.root)
+
+
+def _failed(error, leaf_ids, timeout: float) -> dict:
+    if isinstance(error, TimeoutError):
+        return {i: LeafFormula(note=f"symbolic derivation timed out after {timeout:g} s; the "
+                                    "numbers are still compared by finite differences")
+                for i in leaf_ids}
+    return {i: LeafFormula(note=f"symbolic derivation failed: {error}") for i in leaf_ids}
 
 
 def worker_pid_alive(pid: int) -> bool:
