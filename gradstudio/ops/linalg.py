@@ -138,8 +138,12 @@ def _mat2_grad(g, a, b):
 
 
 def _mat2_grad_array(g, a, b):
-    """:func:`_mat2_grad` on arrays."""
-    return np.matmul(g.T, a).T if _column_major(b) else np.matmul(a.T, g)
+    """:func:`_mat2_grad` on arrays (the test of :func:`_column_major` inline: a linear
+    layer runs it on every backward pass)."""
+    item = b.itemsize
+    if b.ndim == 2 and b.strides[0] == item and b.strides[1] == item * b.shape[0]:
+        return np.matmul(g.T, a).T
+    return np.matmul(a.T, g)
 
 
 def _same_dtype(a: Tensor, b: Tensor, what="m1 and m2"):
@@ -331,18 +335,22 @@ array_rules(BMM, lambda g, r, a, b: np.matmul(g, np.swapaxes(b, 1, 2)),
             lambda g, r, a, b: np.matmul(np.swapaxes(a, 1, 2), g))
 
 
-def _scaled(value, factor):
-    return value * factor if factor != 1 else value
-
-
 def _addmm_bias_rule(g, r, c, a, b, *, beta, alpha):
     # a linear layer's bias (c of shape (m,) under g of (n, m)): summed here, the
     # reduction the engine's sum_to_shape makes, without its shape analysis
     if beta == 1 and c.ndim == 1 and g.ndim == 2:
         return np.add.reduce(g, axis=0)
-    return _scaled(g, beta)
+    return g * beta if beta != 1 else g
 
 
-array_rules(ADDMM, _addmm_bias_rule,
-            lambda g, r, c, a, b, *, beta, alpha: _scaled(np.matmul(g, b.T), alpha),
-            lambda g, r, c, a, b, *, beta, alpha: _scaled(_mat2_grad_array(g, a, b), alpha))
+def _addmm_mat1_rule(g, r, c, a, b, *, beta, alpha):
+    grad = np.matmul(g, b.T)
+    return grad * alpha if alpha != 1 else grad
+
+
+def _addmm_mat2_rule(g, r, c, a, b, *, beta, alpha):
+    grad = _mat2_grad_array(g, a, b)
+    return grad * alpha if alpha != 1 else grad
+
+
+array_rules(ADDMM, _addmm_bias_rule, _addmm_mat1_rule, _addmm_mat2_rule)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import make, shared_version_counter
+from ..tensor import make
 from . import _arith as A
-from .optimizer import Optimizer, _check
+from .optimizer import Optimizer, _check, bump
 
 
 class Adam(Optimizer):
@@ -61,7 +61,8 @@ class Adam(Optimizer):
                         grad = A.add(grad, p._data, weight_decay)
                 exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
                 A.lerp_(exp_avg, grad, 1 - beta1)
-                A.addcmul_(A.mul_(exp_avg_sq, beta2), grad, grad, 1 - beta2)
+                np.multiply(exp_avg_sq, exp_avg_sq.dtype.type(beta2), out=exp_avg_sq)  # A.mul_
+                A.addcmul_(exp_avg_sq, grad, grad, 1 - beta2)
                 step = step_t.item()
                 bias_correction1 = 1 - beta1 ** step
                 bias_correction2 = 1 - beta2 ** step
@@ -77,7 +78,7 @@ class Adam(Optimizer):
                 denom /= source.dtype.type(bias_correction2_sqrt)  # in place: no second array
                 denom += denom.dtype.type(eps)
                 A.addcdiv_(p._data, exp_avg, denom, -step_size)
-                shared_version_counter(p).bump()  # graphs that saved p must notice
+                bump(p)  # graphs that saved p must notice
         return loss
 
 
