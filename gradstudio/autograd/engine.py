@@ -185,45 +185,22 @@ def _run_unobserved(roots, root_grads, dependencies, retain_graph):
         if id(node) not in dependencies:
             heappush(ready, _entry(node))
     Tensor = _tensor.Tensor
-    grad = previous = out = x = arrays = target = None
+    grad = previous = out = x = y = arrays = target = None
+    leaves = []  # leaves without hooks that became ready while a node ran
     previous_mode = _grad_state.enabled
     _grad_state.enabled = False
     try:
         while ready:
             node = heappop(ready)[1]
-            if type(node) is _Sink:
+            if type(node) is _Sink:  # a root, or a leaf with hooks
                 sink = node.sink
                 key = id(sink)
                 if key not in buffers:
                     continue
                 if sink._has_hooks:  # the tensor made here is the only holder of its array
                     _run_sink(sink, _tensor.make(buffers.pop(key)), None, True, False, None)
-                    continue
-                grad = buffers.pop(key)
-                variable = sink.variable
-                current = variable._grad
-                if current is None:
-                    dtype = variable._data.dtype
-                    # a leaf's first gradient is the array itself when nobody else holds it
-                    # (references: `grad`, getrefcount's argument), as torch steals it;
-                    # otherwise a copy: .grad never aliases another tensor
-                    base = grad.base
-                    if base is not None:
-                        if (type(base) is ndarray and base.shape == grad.shape
-                                and base.strides == grad.strides and _getrefcount(grad) <= 2
-                                and _getrefcount(base) <= 3):
-                            # a view of all of an array nobody else holds (a weight's gradient
-                            # through TBackward0 is (gᵀx)ᵀᵀ): that array, as torch has it
-                            grad = base
-                        base = None
-                    if not (grad.base is None and grad.flags.writeable and grad.dtype == dtype
-                            and _getrefcount(grad) <= 2):
-                        grad = np.array(grad, dtype=dtype, copy=True)
-                    variable._grad = _tensor.make(grad)
-                else:  # torch's `grad += new`, in place; .grad's version moves on
-                    np.add(current._data, grad, out=current._data, casting="unsafe")
-                    _tensor.shared_version_counter(current).bump()
-                grad = current = None
+                else:
+                    _into_leaf(sink, buffers.pop(key))
                 continue
             grad = buffers.pop(id(node), None)
             op = node.op
@@ -244,10 +221,15 @@ def _run_unobserved(roots, root_grads, dependencies, retain_graph):
                     inputs = node._inputs
                 result = node._out_data
                 params = node._params
-                if len(inputs) == 1:
+                n_inputs = len(inputs)
+                if n_inputs == 1:
                     x = inputs[0]
                     if isinstance(x, Tensor):
                         x = x._data
+                elif n_inputs == 2:  # (x * 2, x + y): no list to build
+                    x, y = inputs
+                    arrays = (x._data if isinstance(x, Tensor) else x,
+                              y._data if isinstance(y, Tensor) else y)
                 else:
                     arrays = [a._data if isinstance(a, Tensor) else a for a in inputs]
             i = 0
@@ -277,18 +259,58 @@ def _run_unobserved(roots, root_grads, dependencies, retain_graph):
                     remaining = dependencies[next_key] - 1
                     dependencies[next_key] = remaining
                     if remaining == 0:
-                        heappush(ready, (-next_node._seq, next_node) if next_node.op is not None
-                                 else (_SINK_RANK, _Sink(next_node)))
+                        if next_node.op is not None:
+                            heappush(ready, (-next_node._seq, next_node))
+                        elif next_node._has_hooks:
+                            heappush(ready, (_SINK_RANK, _Sink(next_node)))
+                        else:
+                            # a leaf without hooks: torch would run its AccumulateGrad next,
+                            # before any other node; nothing can tell it from running it
+                            # once this node is done (not sooner: `grad` may be a view
+                            # of what the leaf takes)
+                            leaves.append(next_node)
                 i += 1
             if not retain_graph:
                 node._released = True
                 if op.saves:
                     node._inputs = node._out_data = node._out_ref = None
-            # the buffers own the gradients now (see the steal at a leaf, above)
-            grad = grads = inputs = result = x = arrays = target = None
+            # the buffers own the gradients now (see the steal in _into_leaf)
+            grad = grads = inputs = result = x = y = arrays = target = None
+            if leaves:
+                for sink in leaves:
+                    key = id(sink)
+                    if key in buffers:
+                        _into_leaf(sink, buffers.pop(key))
+                leaves.clear()
     finally:
         _grad_state.enabled = previous_mode
     return None
+
+
+def _into_leaf(sink, grad):
+    """AccumulateGrad on an array, for :func:`_run_unobserved`. A leaf's first gradient
+    is the array itself when nobody else holds it (references: ``grad``, getrefcount's
+    argument — the caller hands it over straight from its buffer), as torch steals it;
+    otherwise a copy: ``.grad`` never aliases another tensor. Later ones add in place."""
+    variable = sink.variable
+    current = variable._grad
+    if current is not None:  # torch's `grad += new`, in place; .grad's version moves on
+        np.add(current._data, grad, out=current._data, casting="unsafe")
+        _tensor.shared_version_counter(current).bump()
+        return
+    base = grad.base
+    if base is not None:
+        if (type(base) is ndarray and base.shape == grad.shape and base.strides == grad.strides
+                and _getrefcount(grad) <= 2 and _getrefcount(base) <= 3):
+            # a view of all of an array nobody else holds (a weight's gradient through
+            # TBackward0 is (gᵀx)ᵀᵀ): that array, as torch has it
+            grad = base
+        base = None
+    dtype = variable._data.dtype
+    if not (grad.base is None and grad.flags.writeable and grad.dtype == dtype
+            and _getrefcount(grad) <= 2):
+        grad = np.array(grad, dtype=dtype, copy=True)
+    variable._grad = _tensor.make(grad)
 
 
 def _array(value) -> np.ndarray:
