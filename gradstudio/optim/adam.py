@@ -53,7 +53,9 @@ class Adam(Optimizer):
                 if maximize:
                     grad = -grad
                 step_t = state["step"]._data
-                step_t += 1
+                # step_t += 1 (the sum is exact, and fill rounds it as the float32 add
+                # would), without a ufunc call on a 0-d array
+                step_t.fill(step_t.item() + 1.0)
                 if weight_decay != 0:
                     if decoupled:
                         A.mul_(p._data, 1 - lr * weight_decay)
