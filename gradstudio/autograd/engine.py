@@ -226,14 +226,14 @@ def _run_unobserved(roots, root_grads, dependencies, retain_graph):
                     x = inputs[0]
                     if isinstance(x, Tensor):
                         x = x._data
+                    arrays = None
                 elif n_inputs == 2:  # (x * 2, x + y): no list to build
                     x, y = inputs
                     arrays = (x._data if isinstance(x, Tensor) else x,
                               y._data if isinstance(y, Tensor) else y)
                 else:
                     arrays = [a._data if isinstance(a, Tensor) else a for a in inputs]
-            i = 0
-            for next_node, _ in node.next_functions:
+            for i, (next_node, _) in enumerate(node.next_functions):
                 if next_node is not None:
                     next_key = id(next_node)
                     if inline:  # the array rule of input i, its result fit to the input
@@ -269,13 +269,13 @@ def _run_unobserved(roots, root_grads, dependencies, retain_graph):
                             # once this node is done (not sooner: `grad` may be a view
                             # of what the leaf takes)
                             leaves.append(next_node)
-                i += 1
             if not retain_graph:
                 node._released = True
                 if op.saves:
                     node._inputs = node._out_data = node._out_ref = None
-            # the buffers own the gradients now (see the steal in _into_leaf)
-            grad = grads = inputs = result = x = y = arrays = target = None
+            # the buffers own the gradients now (see the steal in _into_leaf); the other
+            # locals hold only forward values, which no leaf takes
+            grad = grads = None
             if leaves:
                 for sink in leaves:
                     key = id(sink)
