@@ -11,6 +11,11 @@ is undone here, once for all ops: a rule's gradient is summed back to its
 input's shape and cast to its dtype. Leaves receive gradients through their
 :class:`~gradstudio.autograd.node.AccumulateGrad` sink, or — for
 ``autograd.grad`` — the gradients are captured and returned instead.
+
+A plain ``backward()`` that nothing observes (no tracer, no ``inputs=``, no
+``create_graph``, no profiler) takes :func:`_run_unobserved`: the same walk in the
+same order, with numpy arrays in the buffers and the rules' array forms inline;
+only a node with hooks sees tensors, and only a leaf's ``.grad`` is wrapped.
 """
 from __future__ import annotations
 
