@@ -14,11 +14,20 @@ Cases (targets from the engine issue):
   nn_floor   nn_sgd's step written by hand in numpy, against torch (no target: the
              floor under the two above)
 
-torch runs with one thread. Each round times a loop of each implementation back
-to back; the ratio printed is the median of the rounds' ratios, beside the lowest
-and highest (a shared VM's load changes from second to second, and a ratio of
-adjacent loops is steadier than a ratio of best times). The times printed are the
-best of all rounds. Cases without torch installed print the gradstudio time only.
+Like with like: torch runs with one thread, and so does numpy's BLAS (set before numpy
+is imported, unless OPENBLAS_NUM_THREADS says otherwise), on the same data, model and
+optimizer settings; each implementation is warmed up (first-call work, optimizer state)
+before it is timed.
+
+Times are the process's CPU time (``time.process_time``: every thread of the process,
+and none of the time the shared machine gives to other processes). A case runs many
+short rounds; in each round every implementation runs its loop (sized once to take
+about the same time as the others') back to back with the others, in an order that
+alternates from round to round, so they see the same machine state. The ratio printed
+is the median of the rounds' ratios, beside the lower and upper quartile of those
+ratios (the spread; a shared VM's load changes from second to second, and a ratio of
+adjacent loops is steadier than a ratio of best times); the times printed are the
+median per-call times. Cases without torch installed print the gradstudio time only.
 
 ``--baseline REV`` (a git revision of this repository, e.g. ``HEAD`` or ``integ``)
 also times that revision's engine in the same process, loaded under another package
@@ -29,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pathlib
 import statistics
 import subprocess
@@ -36,6 +46,9 @@ import sys
 import tarfile
 import tempfile
 import time
+
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")  # before numpy starts its BLAS: one thread, as torch
 
 import numpy as np
 
@@ -180,35 +193,47 @@ def matmul512_numpy():
 
 
 def paired_times(functions, rounds: int, seconds_per_round: float = 0.2) -> list:
-    """Per-call times of each function, one list per function with one entry per
-    round; within a round the functions run back to back, so each round's ratio
-    compares them under the same machine load."""
-    for f in functions:  # warm up
+    """Per-call CPU times of each function, one list per function with one entry per
+    round. Within a round the functions run back to back, each a loop of the length
+    that takes it about ``seconds_per_round / len(functions)``, in an order that
+    alternates between rounds (so no function always runs right after another)."""
+    clock = time.process_time
+    loops = []
+    for f in functions:  # warm up, then size each loop
         for _ in range(3):
             f()
-    loops = []
-    for f in functions:
-        start, n = time.perf_counter(), 0
-        while time.perf_counter() - start < seconds_per_round / len(functions):
+        start, n = clock(), 0
+        while clock() - start < max(0.05, seconds_per_round / len(functions)):
             f()
             n += 1
         loops.append(max(1, n))
     times = [[] for _ in functions]
-    for _ in range(rounds):
-        for i, f in enumerate(functions):
-            start = time.perf_counter()
-            for _ in range(loops[i]):
+    order = list(range(len(functions)))
+    for r in range(rounds):
+        for i in (order if r % 2 == 0 else order[::-1]):
+            f, n = functions[i], loops[i]
+            start = clock()
+            for _ in range(n):
                 f()
-            times[i].append((time.perf_counter() - start) / loops[i])
+            times[i].append((clock() - start) / n)
     return times
 
 
+def ratio_stats(ours: list, theirs: list) -> tuple:
+    """(median, lower quartile, upper quartile) of the per-round ratios."""
+    ratios = [a / b for a, b in zip(ours, theirs)]
+    if len(ratios) < 2:
+        return ratios[0], ratios[0], ratios[0]
+    low, median, high = statistics.quantiles(ratios, n=4, method="inclusive")
+    return median, low, high
+
+
 def compare(ours, baseline, rounds: int, seconds_per_round: float = 0.2):
-    """(best time of ours, best time of the baseline, median of the per-round ratios,
-    lowest and highest per-round ratio)."""
+    """(median time of ours, median time of the baseline, median of the per-round ratios,
+    their lower and upper quartile)."""
     mine, theirs = paired_times([ours, baseline], rounds, seconds_per_round)
-    ratios = sorted(a / b for a, b in zip(mine, theirs))
-    return min(mine), min(theirs), statistics.median(ratios), ratios[0], ratios[-1]
+    ratio, low, high = ratio_stats(mine, theirs)
+    return statistics.median(mine), statistics.median(theirs), ratio, low, high
 
 
 def _row(name, ours, theirs, ratio, low, high, target, baseline, unit=1e6, suffix="us"):
@@ -236,32 +261,34 @@ def main_against(baseline, rounds: int):
     cases = [("chain300", chain300), ("tutorial", tutorial), ("mlp", mlp), ("nn_sgd", nn_sgd),
              ("nn_adam", nn_adam)]
     print(f"{'case':<10} {'new':>10} {'baseline':>10} {'torch':>10} {'new/torch':>10} "
-          f"{'base/torch':>10} {'new/base':>9}")
+          f"{'base/torch':>10} {'new/base':>9} {'quartiles':^11}")
     results = {}
     for name, make in cases:
         functions = [make(gradstudio), make(baseline)] + ([make(torch)] if torch is not None else [])
         times = paired_times(functions, rounds)
-        ratio = (lambda a, b: statistics.median(x / y for x, y in zip(times[a], times[b])))
-        line = f"{name:<10} {min(times[0]) * 1e6:>8.1f}us {min(times[1]) * 1e6:>8.1f}us "
+        line = (f"{name:<10} {statistics.median(times[0]) * 1e6:>8.1f}us "
+                f"{statistics.median(times[1]) * 1e6:>8.1f}us ")
         if torch is not None:
-            line += f"{min(times[2]) * 1e6:>8.1f}us {ratio(0, 2):>10.2f} {ratio(1, 2):>10.2f} "
+            line += (f"{statistics.median(times[2]) * 1e6:>8.1f}us {ratio_stats(times[0], times[2])[0]:>10.2f} "
+                     f"{ratio_stats(times[1], times[2])[0]:>10.2f} ")
         else:
             line += f"{'':>10} {'':>10} {'':>10} "
-        results[name] = ratio(0, 1)
-        print(line + f"{ratio(0, 1):>9.2f}")
+        ratio, low, high = ratio_stats(times[0], times[1])
+        results[name] = ratio
+        print(line + f"{ratio:>9.2f} {low:>5.2f}–{high:<5.2f}")
     return results
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=31)
     parser.add_argument("--baseline", metavar="REV", help="also time the engine at this git revision")
     args = parser.parse_args(argv)
     if args.baseline:
         return main_against(load_baseline(args.baseline), args.rounds)
     cases = [("chain300", chain300, 0.5), ("tutorial", tutorial, 0.5), ("mlp", mlp, 1.0),
              ("nn_sgd", nn_sgd, 0.5), ("nn_adam", nn_adam, 0.5)]
-    print(f"{'case':<10} {'gradstudio':>12} {'baseline':>12} {'ratio':>7} {'range':^11} target")
+    print(f"{'case':<10} {'gradstudio':>12} {'baseline':>12} {'ratio':>7} {'quartiles':^11} target")
     results = {}
     for name, make, target in cases:
         if torch is None:

@@ -11,6 +11,11 @@ is undone here, once for all ops: a rule's gradient is summed back to its
 input's shape and cast to its dtype. Leaves receive gradients through their
 :class:`~gradstudio.autograd.node.AccumulateGrad` sink, or — for
 ``autograd.grad`` — the gradients are captured and returned instead.
+
+A plain ``backward()`` that nothing observes (no tracer, no ``inputs=``, no
+``create_graph``, no profiler) takes :func:`_run_unobserved`: the same walk in the
+same order, with numpy arrays in the buffers and the rules' array forms inline;
+only a node with hooks sees tensors, and only a leaf's ``.grad`` is wrapped.
 """
 from __future__ import annotations
 
@@ -48,6 +53,9 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
     if len(roots) > 1:
         roots = list(dict.fromkeys(roots))
     dependencies = _count_dependencies(roots)
+    if (tracer is None and inputs is None and accumulate and not create_graph
+            and apply_rules is _APPLY_RULES):  # (the profiler replaces apply_rules to time it)
+        return _run_unobserved(roots, root_grads, dependencies, retain_graph)
     if inputs is not None:
         input_edges = [t._gradient_edge() for t in inputs]
         wanted = {id(edge): t for edge, t in zip(input_edges, inputs) if edge is not None}
@@ -163,6 +171,175 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
     if captured is not None:
         return [captured.get(id(edge)) if edge is not None else None for edge in input_edges]
     return None
+
+
+def _run_unobserved(roots, root_grads, dependencies, retain_graph):
+    """:func:`run_backward` for ``backward()`` when nothing watches the pass (no tracer,
+    no ``inputs=``, no ``create_graph``, no profiler): the same walk in the same order,
+    with plain arrays in the gradient buffers. A node with hooks or without array rules
+    gets its gradient as a tensor, through the general steps; the leaves get tensors in
+    their ``.grad``. Everything else is numpy on arrays, the rules inline."""
+    buffers = {}
+    for node, grad in zip(roots, root_grads):
+        if grad is not None:
+            key = id(node)
+            previous = buffers.get(key)
+            buffers[key] = grad._data if previous is None else _array(previous + grad._data)
+    ready = []
+    for node in roots:  # torch's GraphRoot queues the ready roots in order
+        if id(node) not in dependencies:
+            heappush(ready, _entry(node))
+    Tensor = _tensor.Tensor
+    grad = previous = out = x = y = arrays = target = None
+    leaves = []  # leaves without hooks that became ready while a node ran
+    previous_mode = _grad_state.enabled
+    _grad_state.enabled = False
+    try:
+        while ready:
+            node = heappop(ready)[1]
+            if type(node) is _Sink:  # a root, or a leaf with hooks
+                sink = node.sink
+                key = id(sink)
+                if key not in buffers:
+                    continue
+                if sink._has_hooks:  # the tensor made here is the only holder of its array
+                    _run_sink(sink, _tensor.make(buffers.pop(key)), None, True, False, None)
+                else:
+                    _into_leaf(sink, buffers.pop(key))
+                continue
+            grad = buffers.pop(id(node), None)
+            op = node.op
+            rules = op.vjp_arrays
+            inline = grads = None
+            if grad is None:
+                pass  # no gradient reached it: its edges are only counted down
+            elif rules is None or node._has_hooks:
+                grads = _tensor_rules(node, grad)
+            else:
+                inline = True
+                # node.saved_inputs() raises if they were freed or changed in place; its
+                # common case (nothing freed, changed or packed) tested here without the call
+                if op.saves and (node._released or node._epoch != _EPOCH[0]
+                                 or node._unpack_hook is not None):
+                    inputs = node.saved_inputs()
+                else:
+                    inputs = node._inputs
+                result = node._out_data
+                params = node._params
+                n_inputs = len(inputs)
+                if n_inputs == 1:
+                    x = inputs[0]
+                    if isinstance(x, Tensor):
+                        x = x._data
+                    arrays = None
+                elif n_inputs == 2:  # (x * 2, x + y): no list to build
+                    x, y = inputs
+                    arrays = (x._data if isinstance(x, Tensor) else x,
+                              y._data if isinstance(y, Tensor) else y)
+                else:
+                    arrays = [a._data if isinstance(a, Tensor) else a for a in inputs]
+            for i, (next_node, _) in enumerate(node.next_functions):
+                if next_node is not None:
+                    next_key = id(next_node)
+                    if inline:  # the array rule of input i, its result fit to the input
+                        rule = rules[i]
+                        if rule is None:  # e.g. the target of a loss (no formula in torch)
+                            raise RuntimeError(_no_derivative(op, i))
+                        if arrays is None:
+                            target = x
+                            out = rule(grad, result, x, **params) if params else rule(grad, result, x)
+                        else:
+                            target = arrays[i]
+                            out = (rule(grad, result, *arrays, **params) if params
+                                   else rule(grad, result, *arrays))
+                        if not (type(out) is ndarray and out.shape == target.shape
+                                and out.dtype == target.dtype):
+                            out = _fit_array(out, target)
+                    else:
+                        out = grads[i] if grads is not None else None
+                    if out is not None:
+                        previous = buffers.get(next_key)
+                        buffers[next_key] = out if previous is None else _array(previous + out)
+                        out = previous = None
+                    remaining = dependencies[next_key] - 1
+                    dependencies[next_key] = remaining
+                    if remaining == 0:
+                        if next_node.op is not None:
+                            heappush(ready, (-next_node._seq, next_node))
+                        elif next_node._has_hooks:
+                            heappush(ready, (_SINK_RANK, _Sink(next_node)))
+                        else:
+                            # a leaf without hooks: torch would run its AccumulateGrad next,
+                            # before any other node; nothing can tell it from running it
+                            # once this node is done (not sooner: `grad` may be a view
+                            # of what the leaf takes)
+                            leaves.append(next_node)
+            if not retain_graph:
+                node._released = True
+                if op.saves:
+                    node._inputs = node._out_data = node._out_ref = None
+            # the buffers own the gradients now (see the steal in _into_leaf); the other
+            # locals hold only forward values, which no leaf takes
+            grad = grads = None
+            if leaves:
+                for sink in leaves:
+                    key = id(sink)
+                    if key in buffers:
+                        _into_leaf(sink, buffers.pop(key))
+                leaves.clear()
+    finally:
+        _grad_state.enabled = previous_mode
+    return None
+
+
+def _into_leaf(sink, grad):
+    """AccumulateGrad on an array, for :func:`_run_unobserved`. A leaf's first gradient
+    is the array itself when nobody else holds it (references: ``grad``, getrefcount's
+    argument — the caller hands it over straight from its buffer), as torch steals it;
+    otherwise a copy: ``.grad`` never aliases another tensor. Later ones add in place."""
+    variable = sink.variable
+    current = variable._grad
+    if current is not None:  # torch's `grad += new`, in place; .grad's version moves on
+        np.add(current._data, grad, out=current._data, casting="unsafe")
+        _tensor.shared_version_counter(current).bump()
+        return
+    base = grad.base
+    if base is not None:
+        if (type(base) is ndarray and base.shape == grad.shape and base.strides == grad.strides
+                and _getrefcount(grad) <= 2 and _getrefcount(base) <= 3):
+            # a view of all of an array nobody else holds (a weight's gradient through
+            # TBackward0 is (gᵀx)ᵀᵀ): that array, as torch has it
+            grad = base
+        base = None
+    dtype = variable._data.dtype
+    if not (grad.base is None and grad.flags.writeable and grad.dtype == dtype
+            and _getrefcount(grad) <= 2):
+        grad = np.array(grad, dtype=dtype, copy=True)
+    variable._grad = _tensor.make(grad)
+
+
+def _array(value) -> np.ndarray:
+    """``value`` as an array: numpy hands the sum of two 0-d arrays back as a scalar."""
+    return value if type(value) is ndarray else np.asarray(value)
+
+
+def _tensor_rules(node, grad) -> list:
+    """One node of :func:`_run_unobserved` through the general steps — its hooks, rules
+    that have no array form (custom Functions): ``grad`` goes in as a tensor, and the
+    gradients for its edges come out as arrays (None where there is none)."""
+    grad = _tensor.make(grad)
+    if node._has_hooks:
+        grad = _hooks_before(node, grad, False, True, None)
+    grads = apply_rules(node, grad)
+    if node._has_hooks and node._hooks:
+        grads = _post_hooks(node, grads, grad, None)
+    return [None if g is None else g._data for g in grads]
+
+
+def _no_derivative(op, i) -> str:
+    """torch's error for an input it has no derivative formula for."""
+    argument = "target" if op.category == "loss" else f"input {i} of {op.name}"
+    return f"the derivative for '{argument}' is not implemented."
 
 
 # Added to the dependency count of a node that autograd.grad does not queue.
@@ -363,6 +540,9 @@ def apply_rules(node, grad) -> list:
             grads.append(g)
         i += 1
     return grads
+
+
+_APPLY_RULES = apply_rules  # the engine's own, as long as no profiler replaced it
 
 
 def _apply_array_rules(node, op, grad) -> list:

@@ -23,21 +23,20 @@ from ..generator import rng as _rng
 
 
 def linear(input, weight, bias=None):
-    """``input @ weight.T + bias`` — one AddmmBackward0 node for 2-d input, as in torch."""
-    if bias is not None and input._data.ndim == 2:
-        if weight._data.ndim == 2:
-            return _linear_addmm(input, weight, bias)
+    """``input @ weight.T + bias`` — one AddmmBackward0 node for 2-d input, as in torch.
+
+    With a bias, 2-d input and a 2-d weight (a layer called in a training loop) it is
+    ``addmm(bias, input, weight.t())`` without its two wrappers: the same forward
+    (``bias + input @ weight.T``) and, when it is recorded, the same two nodes —
+    TBackward0 for ``weight.t()``, a view of the weight, and AddmmBackward0 on (bias,
+    input, that view)."""
+    x = input._data
+    if bias is None or x.ndim != 2:
+        out = _matmul(input, weight.t())
+        return out + bias if bias is not None else out
+    w = weight._data
+    if w.ndim != 2:
         return _addmm(bias, input, weight.t())
-    out = _matmul(input, weight.t())
-    return out + bias if bias is not None else out
-
-
-def _linear_addmm(input, weight, bias):
-    """``addmm(bias, input, weight.t())`` without its two wrappers, for a layer called
-    in a training loop: the same forward (``bias + input @ weight.T``) and, when it is
-    recorded, the same two nodes — TBackward0 for ``weight.t()``, a view of the weight,
-    and AddmmBackward0 on (bias, input, that view)."""
-    x, w = input._data, weight._data
     if x.shape[1] != w.shape[1]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({x.shape[0]}x{x.shape[1]} "
                            f"and {w.shape[1]}x{w.shape[0]})")

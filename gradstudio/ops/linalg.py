@@ -57,7 +57,7 @@ MM = Op(
     shape=shape_rules.mm,
     name="MmBackward0",
     forward=np.matmul,
-    vjp=(lambda g, r, a, b: mm(g, b.t()), lambda g, r, a, b: mm(a.t(), g)),
+    vjp=(lambda g, r, a, b: mm(g, b.t()), lambda g, r, a, b: _mat2_grad(g, a, b)),
     saves=SAVES_INPUTS,
     sympy=sf.matmul,
     matrix=lambda M, a, b: M.mm(a, b),
@@ -92,7 +92,8 @@ ADDMM = Op(
     forward=lambda c, a, b, *, beta, alpha: beta * c + alpha * (a @ b) if (beta, alpha) != (1, 1) else c + a @ b,
     vjp=(lambda g, r, c, a, b, *, beta, alpha: g * beta if beta != 1 else g,
          lambda g, r, c, a, b, *, beta, alpha: mm(g, b.t()) * alpha if alpha != 1 else mm(g, b.t()),
-         lambda g, r, c, a, b, *, beta, alpha: mm(a.t(), g) * alpha if alpha != 1 else mm(a.t(), g)),
+         lambda g, r, c, a, b, *, beta, alpha: _mat2_grad(g, a, b) * alpha if alpha != 1
+         else _mat2_grad(g, a, b)),
     saves=SAVES_INPUTS,
     sympy=sf.addmm,
     matrix=lambda M, c, a, b, *, beta, alpha: M.scale(beta, c) + M.scale(alpha, M.mm(a, b)),
@@ -121,6 +122,28 @@ SQUEEZE_INPLACE = Op(
     torch=lambda torch, x, dim: x.squeeze(dim),
     overload="squeeze_.dim(Tensor(a!) self, int dim)",
 )
+
+
+def _column_major(b: np.ndarray) -> bool:
+    """torch's test in mm_mat2_backward: strides (1, rows), as ``weight.t()`` has."""
+    item = b.itemsize
+    return b.ndim == 2 and b.strides[0] == item and b.strides[1] == item * b.shape[0]
+
+
+def _mat2_grad(g, a, b):
+    """The gradient for ``b`` in ``a @ b`` as torch's mm_mat2_backward computes it: for a
+    column-major ``b`` (a linear layer's ``weight.t()``) as ``(gᵀ a)ᵀ``, so that it has
+    ``b``'s layout and the weight's gradient comes out row-major, as the weight is."""
+    return mm(g.t(), a).t() if _column_major(b._data) else mm(a.t(), g)
+
+
+def _mat2_grad_array(g, a, b):
+    """:func:`_mat2_grad` on arrays (the test of :func:`_column_major` inline: a linear
+    layer runs it on every backward pass)."""
+    item = b.itemsize
+    if b.ndim == 2 and b.strides[0] == item and b.strides[1] == item * b.shape[0]:
+        return np.matmul(g.T, a).T
+    return np.matmul(a.T, g)
 
 
 def _same_dtype(a: Tensor, b: Tensor, what="m1 and m2"):
@@ -307,13 +330,9 @@ def rmatmul(input, other):
 # table.array_rules).
 array_rules(DOT, lambda g, r, a, b: g * b, lambda g, r, a, b: g * a)
 array_rules(MV, lambda g, r, a, v: g[:, None] * v, lambda g, r, a, v: np.matmul(a.T, g))
-array_rules(MM, lambda g, r, a, b: np.matmul(g, b.T), lambda g, r, a, b: np.matmul(a.T, g))
+array_rules(MM, lambda g, r, a, b: np.matmul(g, b.T), lambda g, r, a, b: _mat2_grad_array(g, a, b))
 array_rules(BMM, lambda g, r, a, b: np.matmul(g, np.swapaxes(b, 1, 2)),
             lambda g, r, a, b: np.matmul(np.swapaxes(a, 1, 2), g))
-
-
-def _scaled(value, factor):
-    return value * factor if factor != 1 else value
 
 
 def _addmm_bias_rule(g, r, c, a, b, *, beta, alpha):
@@ -321,9 +340,17 @@ def _addmm_bias_rule(g, r, c, a, b, *, beta, alpha):
     # reduction the engine's sum_to_shape makes, without its shape analysis
     if beta == 1 and c.ndim == 1 and g.ndim == 2:
         return np.add.reduce(g, axis=0)
-    return _scaled(g, beta)
+    return g * beta if beta != 1 else g
 
 
-array_rules(ADDMM, _addmm_bias_rule,
-            lambda g, r, c, a, b, *, beta, alpha: _scaled(np.matmul(g, b.T), alpha),
-            lambda g, r, c, a, b, *, beta, alpha: _scaled(np.matmul(a.T, g), alpha))
+def _addmm_mat1_rule(g, r, c, a, b, *, beta, alpha):
+    grad = np.matmul(g, b.T)
+    return grad * alpha if alpha != 1 else grad
+
+
+def _addmm_mat2_rule(g, r, c, a, b, *, beta, alpha):
+    grad = _mat2_grad_array(g, a, b)
+    return grad * alpha if alpha != 1 else grad
+
+
+array_rules(ADDMM, _addmm_bias_rule, _addmm_mat1_rule, _addmm_mat2_rule)

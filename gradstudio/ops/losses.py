@@ -162,12 +162,12 @@ def _nll_mask(g_dtype, x_shape, target, reduction, ignore_index):
     columns = _nll_columns(mask, target, ignore_index)
     if columns is not None:
         try:
-            mask[_rows(shape2[0]), columns] = -1.0
+            # −1/n written once, not −1 then a pass dividing every element (the zeros stay
+            # +0 either way, and the quotient rounds to the mask's dtype the same)
+            mask[_rows(shape2[0]), columns] = -1.0 / shape2[0] if reduction == "mean" else -1.0
         except IndexError:  # some elements may be written by then
             mask = np.zeros(shape2, dtype=g_dtype)
         else:
-            if reduction == "mean":
-                mask /= _I64.type(shape2[0])
             return mask
     rows, cols, count = _nll_parts(x_shape, target, ignore_index)
     mask[rows, cols] = -1.0

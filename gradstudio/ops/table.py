@@ -259,7 +259,11 @@ def apply(op: Op, args: tuple, params: dict | None = None, *, out_dtype=None) ->
         if a._requires_grad and _grad_state.enabled:
             return record(op, args, params, out)
         return make(out)
-    datas = [a._data if isinstance(a, Tensor) else a for a in args]
+    if len(args) == 2:  # binary ops, a loss on (input, target): no list to build
+        a, b = args
+        datas = (a._data if isinstance(a, Tensor) else a, b._data if isinstance(b, Tensor) else b)
+    else:
+        datas = [a._data if isinstance(a, Tensor) else a for a in args]
     out = op.forward(*datas, **params) if params else op.forward(*datas)
     if type(out) is not np.ndarray:
         out = np.asarray(out)

@@ -33,7 +33,9 @@ class Adagrad(Optimizer):
             for p, grad in self._grads(group):
                 state = self.state[p]
                 step_t = state["step"]._data
-                step_t += 1
+                # step_t += 1 (the sum is exact, and fill rounds it as the float32 add
+                # would), without a ufunc call on a 0-d array
+                step_t.fill(step_t.item() + 1.0)
                 step = step_t.item()
                 if group["maximize"]:
                     grad = -grad

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import make, shared_version_counter
+from ..tensor import make
 from . import _arith as A
-from .optimizer import Optimizer, _check
+from .optimizer import Optimizer, _check, bump
 
 
 class Adam(Optimizer):
@@ -53,7 +53,9 @@ class Adam(Optimizer):
                 if maximize:
                     grad = -grad
                 step_t = state["step"]._data
-                step_t += 1
+                # step_t += 1 (the sum is exact, and fill rounds it as the float32 add
+                # would), without a ufunc call on a 0-d array
+                step_t.fill(step_t.item() + 1.0)
                 if weight_decay != 0:
                     if decoupled:
                         A.mul_(p._data, 1 - lr * weight_decay)
@@ -61,7 +63,8 @@ class Adam(Optimizer):
                         grad = A.add(grad, p._data, weight_decay)
                 exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
                 A.lerp_(exp_avg, grad, 1 - beta1)
-                A.addcmul_(A.mul_(exp_avg_sq, beta2), grad, grad, 1 - beta2)
+                np.multiply(exp_avg_sq, exp_avg_sq.dtype.type(beta2), out=exp_avg_sq)  # A.mul_
+                A.addcmul_(exp_avg_sq, grad, grad, 1 - beta2)
                 step = step_t.item()
                 bias_correction1 = 1 - beta1 ** step
                 bias_correction2 = 1 - beta2 ** step
@@ -77,7 +80,7 @@ class Adam(Optimizer):
                 denom /= source.dtype.type(bias_correction2_sqrt)  # in place: no second array
                 denom += denom.dtype.type(eps)
                 A.addcdiv_(p._data, exp_avg, denom, -step_size)
-                shared_version_counter(p).bump()  # graphs that saved p must notice
+                bump(p)  # graphs that saved p must notice
         return loss
 
 

@@ -150,7 +150,15 @@ class Optimizer:
     @staticmethod
     def _bump(p):
         """An optimizer step is an in-place change: graphs that saved ``p`` must notice."""
-        shared_version_counter(p).bump()
+        bump(p)
+
+
+def bump(p):
+    """An optimizer step is an in-place change: graphs that saved ``p`` must notice
+    (``shared_version_counter(p).bump()``, its common case — a parameter with a
+    counter of its own — without the second call)."""
+    vc = p._vc if p._base is None else None
+    (vc if vc is not None else shared_version_counter(p)).bump()
 
 
 def _check(name: str, value, low: float = 0.0, message: str | None = None):

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import make, shared_version_counter
+from ..tensor import make
 from . import _arith as A
-from .optimizer import Optimizer, _check
+from .optimizer import Optimizer, _check, bump
 
 
 class SGD(Optimizer):
@@ -43,8 +43,15 @@ class SGD(Optimizer):
                         buf = make(np.array(grad, copy=True))
                         state["momentum_buffer"] = buf
                     else:
-                        A.add_(A.mul_(buf._data, momentum), grad, 1 - dampening)
+                        # buf.mul_(momentum).add_(grad, alpha=1 - dampening), A.mul_ inline
+                        # and A.add_ too without dampening (a step makes these per parameter)
+                        data = buf._data
+                        np.multiply(data, data.dtype.type(momentum), out=data)
+                        if dampening == 0:
+                            np.add(data, grad, out=data)
+                        else:
+                            A.add_(data, grad, 1 - dampening)
                     grad = A.add(grad, buf._data, momentum) if nesterov else buf._data
                 A.add_(p._data, grad, -lr)
-                shared_version_counter(p).bump()  # graphs that saved p must notice
+                bump(p)  # graphs that saved p must notice
         return loss

@@ -9,7 +9,7 @@ from collections import OrderedDict
 
 from ...tensor import Tensor
 from ..parameter import Parameter
-from .module import Module, _addindent
+from .module import Module, _addindent, _global_forward_hooks, _global_forward_pre_hooks
 
 
 def _index(length: int, idx) -> int:
@@ -42,6 +42,9 @@ class _Numbered(Module):
     def append(self, module):
         self.add_module(str(len(self)), module)
         return self
+
+
+_MODULE_CALL = Module.__call__
 
 
 class Sequential(_Numbered):
@@ -85,6 +88,14 @@ class Sequential(_Numbered):
 
     def forward(self, input):
         for module in self._modules.values():
+            # Module.__call__ without its frame when no hook can run (the only hooks
+            # it would call are checked here); any other module is called as usual
+            if (type(module).__call__ is _MODULE_CALL and not _global_forward_pre_hooks
+                    and not _global_forward_hooks):
+                d = module.__dict__
+                if not (d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"]):
+                    input = module.forward(input)
+                    continue
             input = module(input)
         return input
 
