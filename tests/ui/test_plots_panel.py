@@ -135,6 +135,42 @@ def test_a_burst_of_changes_is_one_render_and_one_draw(qtbot, panel):
     assert panel.views["heatmap"].draws == 0 and panel.renders["heatmap"] == 0, "hidden tabs wait"
 
 
+def test_behind_another_tab_it_draws_nothing_until_its_tab_is_raised(qtbot):
+    """Qt keeps a dock whose tab is not current "visible" (moved out of the window): the
+    panel tabbed behind Compare — the window's default layout — drew every re-run
+    nobody could see. It draws when its tab comes to the front, the newest call."""
+    from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    panel = PlotsPanel(PanelContext(AppModel(), FakeRunner(), None))
+    front, behind = QDockWidget("Compare"), QDockWidget("Plots")
+    front.setWidget(QLabel("in front"))
+    behind.setWidget(panel)
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, front)
+    window.tabifyDockWidget(front, behind)
+    front.raise_()
+    window.resize(900, 700)
+    window.show()
+    qtbot.waitExposed(window)
+    add_calls(panel, recorded_call(0))
+    qtbot.wait(50)
+    assert panel.isVisible() and not panel.on_screen()
+    assert panel.renders["norms"] == 0 and panel.norms_call is None, "nothing drawn behind the tab"
+    assert not panel.is_busy()
+    behind.raise_()
+    settle(qtbot, panel)
+    assert panel.on_screen() and panel.norms_call == 0
+    assert "#0" in panel.norms_plot.ax.get_title(loc="left")
+    front.raise_()
+    add_calls(panel, recorded_call(1, scale=2.0))
+    qtbot.wait(50)
+    assert panel.norms_call == 0 and not panel.is_busy()
+    behind.raise_()
+    settle(qtbot, panel)
+    assert panel.norms_call == 1 and "#1" in panel.norms_plot.ax.get_title(loc="left")
+    assert panel.norms_plot.bars.patches[-1].get_height() == pytest.approx(1.0)
+
+
 def test_a_rerun_with_the_same_bars_keeps_the_axes_and_only_retitles(qtbot, panel):
     add_calls(panel, recorded_call(0))
     settle(qtbot, panel)        # the canvas takes its size after the first frame: that one is built again
