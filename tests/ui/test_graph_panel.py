@@ -288,6 +288,32 @@ def test_each_calls_graph_keeps_its_own_undo_history(qtbot):
     assert panel.actions["redo"].isEnabled()
 
 
+def test_a_rerun_call_keeps_the_items_and_shows_its_own_values(qtbot):
+    """A re-run cell's new call has the graph of the one shown: the same layout and the
+    same items (before: laid out and built afresh, and the whole view repainted), with
+    the new call's colours, texts and tooltips — what a panel showing it alone has."""
+    cell = "x = torch.full((2,), {v}, requires_grad=True)\ny = x * x\ny.sum().backward()\n"
+    script = "import torch\n" + cell.format(v=1.0) + cell.format(v=5.0) + cell.format(v=5.0).replace("* x", "* x * 2")
+    calls = recorded(script)
+    model, panel = standalone_panel(qtbot, calls)
+    panel.show_call(0)
+    kept = dict(panel.scene.node_items)
+    panel.show_call(1)
+    assert panel.documents[1].layout is panel.documents[0].layout
+    assert panel.scene.node_items == kept and all(panel.scene.node_items[v] is kept[v] for v in kept)
+    leaf = next(vid for vid, item in kept.items() if item.kind == "leaf")
+    assert "‖grad‖ = 14.1" in kept[leaf]._tooltip(), "the tooltip of the new call's x (grad 2·5 twice)"
+    _, alone = standalone_panel(qtbot, [calls[1]])
+    alone.show_call(1)
+    assert titles(panel) == titles(alone)
+    assert {v: (i.lines, i.fill, i.strip) for v, i in panel.scene.node_items.items()} == \
+        {v: (i.lines, i.fill, i.strip) for v, i in alone.scene.node_items.items()}
+    panel.show_call(2)                                       # another graph: built afresh
+    assert panel.documents[2].layout is not panel.documents[1].layout
+    assert not any(item is kept.get(vid) for vid, item in panel.scene.node_items.items())
+    assert len(panel.scene.node_items) == len(panel.documents[2].shown)
+
+
 # --------------------------------------------------------------------------- looks
 @pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
 def test_text_fits_and_reads_in_light_and_dark(qtbot, qapp, dark):
