@@ -252,6 +252,8 @@ class GraphScene(QGraphicsScene):
     # -- selection look ------------------------------------------------------------------------------
     def set_highlight(self, vid):
         """Highlight the item showing ``vid`` (a visible id), or nothing; returns the item."""
+        if vid is not None and vid == self.highlighted and vid in self.node_items:
+            return self.node_items[vid]          # highlighted already (a kept item): nothing to repaint
         old = self.node_items.get(self.highlighted)
         if old is not None:
             old.set_highlighted(False)
