@@ -171,6 +171,34 @@ def test_behind_another_tab_it_draws_nothing_until_its_tab_is_raised(qtbot):
     assert panel.norms_plot.bars.patches[-1].get_height() == pytest.approx(1.0)
 
 
+def test_the_render_starts_when_the_runner_says_the_cells_records_are_in(qtbot):
+    """A cell's records are a burst of signals, drawn once; the frame is started when the
+    runner says the burst is over (before the window repaints what the records changed),
+    not by the timer that runs after that repaint."""
+    from PySide6.QtCore import QObject, Signal
+
+    class Runner(QObject):
+        cellApplied = Signal()
+        cells_to_finish = 0
+    runner = Runner()
+    panel = PlotsPanel(PanelContext(AppModel(), runner, None))
+    qtbot.addWidget(panel)
+    panel.resize(820, 640)
+    panel.show()
+    qtbot.waitExposed(panel)
+    add_calls(panel, recorded_call(0))
+    settle(qtbot, panel)
+    renders = panel.renders["norms"]
+    add_calls(panel, recorded_call(1, scale=2.0))
+    panel.model.selection.select(call=1, node=0)
+    assert panel.renders["norms"] == renders, "the burst is not over yet"
+    runner.cellApplied.emit()
+    assert panel.renders["norms"] == renders + 1 and panel.is_busy()
+    settle(qtbot, panel)
+    assert panel.renders["norms"] == renders + 1 and panel.norms_call == 1
+    assert "#1" in panel.norms_plot.ax.get_title(loc="left")
+
+
 def test_a_rerun_with_the_same_bars_keeps_the_axes_and_only_retitles(qtbot, panel):
     add_calls(panel, recorded_call(0))
     settle(qtbot, panel)        # the canvas takes its size after the first frame: that one is built again

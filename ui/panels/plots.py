@@ -18,7 +18,8 @@ navigation toolbar (pan, zoom, save as PNG/SVG/PDF):
 The panel follows the model's selection and signals. Every change marks the
 affected tabs stale; one zero-delay timer rebuilds the visible tab, so a
 burst of signals (a cell's calls, tensors and the selection that follows
-them) costs one render. Hidden tabs (and a hidden panel, or one behind
+them) costs one render, started as soon as the runner says the cell's records
+are all in (``Runner.cellApplied``: before the window repaints). Hidden tabs (and a hidden panel, or one behind
 another panel's tab in its dock area) are rebuilt when they are shown. A tab is drawn as soon as its data is there: nothing it shows
 waits for the kernel's checks and derivations, so neither does the plot
 (while a run's further cells are still to finish, it waits for the last; the
@@ -124,6 +125,9 @@ class PlotsPanel(QWidget):
         m.selection.selectionChanged.connect(self._on_selection_changed)
         m.sweeps.sweepReady.connect(self._on_sweep_ready)
         m.kernel.busyChanged.connect(self._on_busy_changed)
+        applied = getattr(self.runner, "cellApplied", None)
+        if applied is not None:
+            applied.connect(self._on_cell_applied)
         self._on_calls_changed()
         if m.sweeps.sweep is not None:
             self._on_sweep_ready(m.sweeps.sweep)
@@ -319,6 +323,14 @@ class PlotsPanel(QWidget):
     def _on_dock_visibility(self, visible: bool):
         if visible:
             self._schedule(now=True)
+
+    def _on_cell_applied(self):
+        """A cell's records are in (the burst of signals is over): the rebuild waiting for the
+        timer starts now. The timer would run after the window's repaint of the same records,
+        and the frame's worker can draw meanwhile."""
+        if self._refresh_timer.isActive():
+            self._refresh_timer.stop()
+            self._refresh()
 
     def _refresh(self):
         """Rebuild the visible tab if stale (the others wait until they are shown)."""
