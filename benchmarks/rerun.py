@@ -1,6 +1,7 @@
 """Re-running a cell: how long until every panel shows the new run.
 
-    python benchmarks/rerun.py [--runs N] [--example NAME] [--cell TEXT] [--profile] [--breakdown]
+    python benchmarks/rerun.py [--runs N] [--example NAME] [--cell TEXT] [--layout default|all]
+                               [--profile] [--breakdown]
 
 It opens the main window (on its IPython kernel) offscreen with an example (default: the autograd
 tutorial), runs all its cells once (the first run also warms up sympy and, if
@@ -10,6 +11,12 @@ sent: the cell's output in the console, its backward call checked (symbolic
 derivation, finite differences, the comparison), and every panel idle again
 (graph laid out, formulas rendered, plots drawn). Target (issue 9 §4): every
 panel updated within 100 ms (median), derivation included.
+
+``--layout``: ``default`` is the window's own layout, where the Plots panel is a
+tab behind Compare (it draws when its tab is raised, so a re-run waits only for
+the panels on screen); ``all`` moves the Plots dock below the Inspector, so every
+panel is on screen and the re-run waits for the Plots to show the new call too.
+It prints which panels are on screen.
 
 Wall-clock times stretch on a loaded machine, so it also reports the CPU the
 window's process spent per re-run (GUI thread, and all its threads — the
@@ -233,6 +240,18 @@ class Breakdown:
             print(f"    {cost:7.1f}  {where}")
 
 
+def show_every_panel(app, window):
+    """--layout all: the Plots dock out of its tab behind Compare, below the Inspector, so
+    that every panel the re-run changes is on screen (and must draw the new call)."""
+    from PySide6.QtCore import Qt
+    from gradstudio.ui.snapshot import wait_until
+    plots = window.docks["plots"]
+    window.removeDockWidget(plots)
+    window.splitDockWidget(window.docks["inspector"], plots, Qt.Orientation.Vertical)
+    plots.show()
+    wait_until(app, lambda: False, 0.3)
+
+
 def measure(app, args, kernel: str) -> list:
     """The rows (seconds, one per re-run, in LABELS' order) of one kernel."""
     from gradstudio.ui.snapshot import all_done, scratch_window, wait_until
@@ -240,6 +259,8 @@ def measure(app, args, kernel: str) -> list:
     with scratch_window(app) as window:
         window.resize(1600, 1000)
         window.show()
+        if args.layout == "all":
+            show_every_panel(app, window)
         if not window.open_path(str(ROOT / "resources" / "examples" / args.example), interactive=False):
             raise SystemExit(window.documents.last_error)
         start = time.perf_counter()
@@ -248,6 +269,9 @@ def measure(app, args, kernel: str) -> list:
             raise SystemExit("the first run did not finish")
         print(f"[{kernel}] first run of every cell: {time.perf_counter() - start:.2f} s "
               f"({type(window.runner.client).__name__})")
+        print(f"[{kernel}] layout {args.layout!r}: on screen " + ", ".join(
+            f"{name} {'yes' if not panel.visibleRegion().isEmpty() else 'no'}"
+            for name, panel in window.panels.items()))
         cell = next((c for c in window.model.script.cells() if args.cell in c.source), None)
         if cell is None:
             raise SystemExit(f"no cell contains {args.cell!r}")
@@ -326,6 +350,9 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--example", default="autograd_tutorial.py")
     parser.add_argument("--cell", default="z = y.mean()", help="text that identifies the cell to re-run")
+    parser.add_argument("--layout", choices=("default", "all"), default="default",
+                        help="default: the window's own layout (Plots tabbed behind Compare); all: Plots "
+                             "split out below the Inspector, every panel on screen")
     parser.add_argument("--profile", action="store_true", help="print the GUI thread's profile of the re-runs")
     parser.add_argument("--breakdown", action="store_true",
                         help="where a re-run's time goes, stage by stage, in the kernel and the window (IPython kernel)")

@@ -25,6 +25,9 @@ class Runner(QObject):
     jacobianReceived = Signal(object)   # the kernel's JacobianResult (request_jacobian)
     localDerivativesReceived = Signal(object)   # the kernel's LocalDerivatives (request_local_derivatives)
     hessianReceived = Signal(object)    # the kernel's HessianResult (request_hessian)
+    # A cell's records are all in the model (its run, calls, tensors and the selection that
+    # follows them): a view that waits for a burst of changes to end can draw now.
+    cellApplied = Signal()
 
     def __init__(self, model: AppModel, client=None, parent=None, *,
                  derive_timeout: float = DEFAULT_DERIVE_TIMEOUT):
@@ -190,6 +193,7 @@ class Runner(QObject):
             self.cells_to_finish = max(0, self.cells_to_finish - 1)
         self.model.finish_cell(message.run, message.calls, message.tensors, message.checks)
         self._auto_select(message.calls)
+        self.cellApplied.emit()
 
     def _auto_select(self, calls: list):
         """Until the user selects something, follow the newest backward call (its

@@ -52,6 +52,13 @@ class CountingDelegate(FormulaDelegate):
         self.measured.append((index.parent().row(), index.row(), index.column()))
         return super().sizeHint(option, index)
 
+    def _is_empty(self, index):
+        # what working out an empty cell's size looks at (most cells are empty)
+        self.examined.append((index.parent().row(), index.row(), index.column()))
+        return FormulaDelegate._is_empty(index)
+
+    examined: list = []
+
 
 @pytest.fixture
 def measured():
@@ -151,3 +158,46 @@ def test_a_check_that_comes_with_its_call_is_built_once(qtbot, panel, monkeypatc
     from gradstudio.ui.panels.compare import SIMPLIFIED
     assert leaf.text(SIMPLIFIED) == "2*w"
 
+
+
+def option_of(tree) -> QStyleOptionViewItem:
+    option = QStyleOptionViewItem()
+    option.initFrom(tree)
+    option.font = QFont(tree.font())
+    return option
+
+
+def test_a_rerun_works_out_the_sizes_of_its_own_rows_only(qtbot, panel):
+    """Qt measures every cell of every row in each layout of the tree: the rows of the
+    calls shown before keep the sizes they were measured at (before, each re-run worked
+    out every older row's cells again, a cost that grew with every call shown)."""
+    delegate = panel.delegate
+    delegate.examined = []
+    add_call(panel.model, 4)
+    check_call(panel.model, 4)
+    qtbot.wait(80)
+    panel.tree.viewport().repaint()
+    new_section = panel.tree.indexOfTopLevelItem(panel.sections[4])
+    assert delegate.examined, "the new call's cells are worked out"
+    older = [cell for cell in delegate.examined if cell[0] != new_section and cell[:2] != (-1, new_section)]
+    assert older == [], older[:5]
+
+
+def test_a_changed_row_is_measured_anew(qtbot, panel):
+    """A kept size belongs to one version of a row: a header whose text changes (its check
+    arrived) answers its new size, the one a fresh measurement gives."""
+    tree, delegate = panel.tree, panel.delegate
+    add_call(panel.model, 4)
+    qtbot.wait(80)
+    section = panel.sections[4]
+    index = tree.indexFromItem(section, 0)
+    option = option_of(tree)
+    before_text, before = section.text(0), delegate.sizeHint(option, index)
+    assert delegate.sizeHint(option, index) == before
+    check_call(panel.model, 4)
+    qtbot.wait(80)
+    assert section.text(0) != before_text
+    assert delegate.sizeHint(option, index) == delegate.measure(option, index)[0]
+    assert delegate.sizeHint(option, index).width() != before.width()
+    delegate.forget_layouts()                            # (the width or the fonts changed)
+    assert delegate.sizeHint(option, index) == delegate.measure(option, index)[0]

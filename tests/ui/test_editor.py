@@ -330,3 +330,26 @@ def test_opening_a_huge_cell_costs_little_more_than_qt_itself(qtbot):
     assert worst < 0.3, worst
     last = editor.document().lastBlock().previous()
     assert [f.format.foreground().color().name() for f in last.layout().formats()]
+
+
+def test_a_changed_badge_repaints_its_own_line_of_the_gutter_only(qtbot, editor):
+    """A cell's run changes one badge ("[*]", then its count): the gutter beside that line
+    is repainted, not the whole gutter (each repaint draws every visible line number)."""
+    from PySide6.QtCore import QEvent, QObject
+    put(editor, "\n".join(f"x{i} = {i}" for i in range(60)))
+    editor.set_badges({1: "[1]", 20: "[2]"})
+    qtbot.wait(30)
+    painted = []
+
+    class Paints(QObject):
+        def eventFilter(self, watched, event):
+            if event.type() == QEvent.Type.Paint:
+                painted.append(event.rect())
+            return False
+    paints = Paints()
+    editor._gutter.installEventFilter(paints)
+    editor.set_badges({1: "[1]", 20: "[*]"})
+    qtbot.waitUntil(lambda: bool(painted), timeout=2000)
+    line = editor.blockBoundingGeometry(editor.document().findBlockByNumber(19)).translated(editor.contentOffset())
+    assert all(r.top() >= line.top() - 2 and r.bottom() <= line.bottom() + 3 for r in painted), (painted, line)
+    assert editor.badges == {1: "[1]", 20: "[*]"}

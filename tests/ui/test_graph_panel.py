@@ -8,7 +8,7 @@ import random
 import re
 
 import pytest
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
@@ -286,6 +286,53 @@ def test_each_calls_graph_keeps_its_own_undo_history(qtbot):
     qtbot.keyClick(panel.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert not a.is_moved(item.vid) and panel.scene.node_items[item.vid].pos() == home
     assert panel.actions["redo"].isEnabled()
+
+
+def test_a_rerun_call_keeps_the_items_and_shows_its_own_values(qtbot):
+    """A re-run cell's new call has the graph of the one shown: the same layout and the
+    same items (before: laid out and built afresh, and the whole view repainted), with
+    the new call's colours, texts and tooltips — what a panel showing it alone has; when
+    nothing it shows changed, neither the graph nor the legend is repainted."""
+    cell = "x = torch.full((2,), {v}, requires_grad=True)\ny = x * x\ny.sum().backward()\n"
+    script = ("import torch\n" + cell.format(v=1.0) + cell.format(v=5.0) + cell.format(v=5.0)
+              + cell.format(v=5.0).replace("* x", "* x * 2"))
+    calls = recorded(script)
+    model, panel = standalone_panel(qtbot, calls)
+    panel.show_call(0)
+    kept = dict(panel.scene.node_items)
+    leaf = next(vid for vid, item in kept.items() if item.kind == "leaf")
+    model.selection.select(call=0, node=leaf)
+    model.selection.select(call=1, node=leaf)             # what a re-run's auto-selection does
+    assert panel.document.call == 1 and panel.documents[1].layout is panel.documents[0].layout
+    assert panel.scene.node_items == kept and all(panel.scene.node_items[v] is kept[v] for v in kept)
+    assert kept[leaf].highlighted
+    assert "‖grad‖ = 14.1" in kept[leaf]._tooltip(), "the tooltip of the new call's x (grad 2·5 twice)"
+    _, alone = standalone_panel(qtbot, [calls[1]])
+    alone.show_call(1)
+    assert titles(panel) == titles(alone)
+    assert {v: (i.lines, i.fill, i.strip) for v, i in panel.scene.node_items.items()} == \
+        {v: (i.lines, i.fill, i.strip) for v, i in alone.scene.node_items.items()}
+
+    qtbot.wait(50)
+    changed, painted = [], []
+    panel.scene.changed.connect(changed.append)
+
+    class Paints(QObject):
+        def eventFilter(self, watched, event):
+            if event.type() == QEvent.Type.Paint:
+                painted.append(watched)
+            return False
+    paints = Paints()
+    panel.legend.installEventFilter(paints)
+    model.selection.select(call=2, node=leaf)             # the same values again: nothing to redraw
+    qtbot.wait(50)
+    assert panel.document.call == 2 and panel.scene.node_items[leaf] is kept[leaf]
+    assert changed == [] and painted == [], "an unchanged graph is not repainted"
+
+    panel.show_call(3)                                       # another graph: built afresh
+    assert panel.documents[3].layout is not panel.documents[2].layout
+    assert not any(item is kept.get(vid) for vid, item in panel.scene.node_items.items())
+    assert len(panel.scene.node_items) == len(panel.documents[3].shown)
 
 
 # --------------------------------------------------------------------------- looks

@@ -59,3 +59,24 @@ def test_with_the_real_kernel_a_deferred_tensor_shows_torchs_repr(qtbot, window,
     text = inspector.value.toPlainText()
     assert text.startswith("tensor([0.0000, 0.0060, 0.0120,") and text.endswith("6.0000])")
     assert not tensors.tensor("h5").text_deferred
+
+
+def test_a_rerun_with_the_same_value_leaves_the_boxes_as_they_are(qtbot):
+    """A re-run cell's records (and the check that follows its call) show the same text:
+    the boxes are not filled again (laid out, repainted, scrolled back to the top)."""
+    model = AppModel()
+    panel = InspectorPanel(PanelContext(model, FakeRunner(), None))
+    qtbot.addWidget(panel)
+
+    def record(value):
+        return TensorData(name="x", shape=(3,), dtype="torch.float32", requires_grad=True,
+                          value=np.full(3, value), value_text=f"tensor([{value}, {value}, {value}])",
+                          grad_text="tensor([1., 1., 1.])")
+    model.tensors.set_tensors([record(2.0)])
+    model.selection.select(tensor="x")
+    revisions = (panel.value.document().revision(), panel.grad.document().revision())
+    model.tensors.set_tensors([record(2.0)])
+    assert (panel.value.document().revision(), panel.grad.document().revision()) == revisions
+    model.tensors.set_tensors([record(5.0)])
+    assert panel.value.toPlainText() == "tensor([5.0, 5.0, 5.0])"
+    assert panel.grad.document().revision() == revisions[1]

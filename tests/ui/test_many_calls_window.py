@@ -171,6 +171,7 @@ for step in range(200):
 def test_a_200_call_loop_in_the_window(qtbot, window, helpers):
     from gradstudio.ui.panels.plots import TABS
     plots, graph = window.panel("plots"), window.panel("graph")
+    window.docks["plots"].raise_()           # in front of Compare: a panel behind a tab draws nothing
     plots.tabs.setCurrentIndex(TABS.index("loss"))
     checked, derived = [], []
     window.runner.client.callChecked.connect(checked.append)

@@ -135,6 +135,70 @@ def test_a_burst_of_changes_is_one_render_and_one_draw(qtbot, panel):
     assert panel.views["heatmap"].draws == 0 and panel.renders["heatmap"] == 0, "hidden tabs wait"
 
 
+def test_behind_another_tab_it_draws_nothing_until_its_tab_is_raised(qtbot):
+    """Qt keeps a dock whose tab is not current "visible" (moved out of the window): the
+    panel tabbed behind Compare — the window's default layout — drew every re-run
+    nobody could see. It draws when its tab comes to the front, the newest call."""
+    from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    panel = PlotsPanel(PanelContext(AppModel(), FakeRunner(), None))
+    front, behind = QDockWidget("Compare"), QDockWidget("Plots")
+    front.setWidget(QLabel("in front"))
+    behind.setWidget(panel)
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, front)
+    window.tabifyDockWidget(front, behind)
+    front.raise_()
+    window.resize(900, 700)
+    window.show()
+    qtbot.waitExposed(window)
+    add_calls(panel, recorded_call(0))
+    qtbot.wait(50)
+    assert panel.isVisible() and not panel.on_screen()
+    assert panel.renders["norms"] == 0 and panel.norms_call is None, "nothing drawn behind the tab"
+    assert not panel.is_busy()
+    behind.raise_()
+    settle(qtbot, panel)
+    assert panel.on_screen() and panel.norms_call == 0
+    assert "#0" in panel.norms_plot.ax.get_title(loc="left")
+    front.raise_()
+    add_calls(panel, recorded_call(1, scale=2.0))
+    qtbot.wait(50)
+    assert panel.norms_call == 0 and not panel.is_busy()
+    behind.raise_()
+    settle(qtbot, panel)
+    assert panel.norms_call == 1 and "#1" in panel.norms_plot.ax.get_title(loc="left")
+    assert panel.norms_plot.bars.patches[-1].get_height() == pytest.approx(1.0)
+
+
+def test_the_render_starts_when_the_runner_says_the_cells_records_are_in(qtbot):
+    """A cell's records are a burst of signals, drawn once; the frame is started when the
+    runner says the burst is over (before the window repaints what the records changed),
+    not by the timer that runs after that repaint."""
+    from PySide6.QtCore import QObject, Signal
+
+    class Runner(QObject):
+        cellApplied = Signal()
+        cells_to_finish = 0
+    runner = Runner()
+    panel = PlotsPanel(PanelContext(AppModel(), runner, None))
+    qtbot.addWidget(panel)
+    panel.resize(820, 640)
+    panel.show()
+    qtbot.waitExposed(panel)
+    add_calls(panel, recorded_call(0))
+    settle(qtbot, panel)
+    renders = panel.renders["norms"]
+    add_calls(panel, recorded_call(1, scale=2.0))
+    panel.model.selection.select(call=1, node=0)
+    assert panel.renders["norms"] == renders, "the burst is not over yet"
+    runner.cellApplied.emit()
+    assert panel.renders["norms"] == renders + 1 and panel.is_busy()
+    settle(qtbot, panel)
+    assert panel.renders["norms"] == renders + 1 and panel.norms_call == 1
+    assert "#1" in panel.norms_plot.ax.get_title(loc="left")
+
+
 def test_a_rerun_with_the_same_bars_keeps_the_axes_and_only_retitles(qtbot, panel):
     add_calls(panel, recorded_call(0))
     settle(qtbot, panel)        # the canvas takes its size after the first frame: that one is built again

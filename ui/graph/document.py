@@ -5,7 +5,10 @@ read-only), the repetitive chains found in them (:func:`gradstudio.studio.figure
 and the module calls recorded with them (``Linear(3→1)``, nested), which groups are expanded, the computed layout, and the positions the user
 dragged nodes to. It changes only through its setters, which the undo
 commands (:mod:`.commands`) call; it announces each change by a signal and
-the scene follows. It knows nothing of items or widgets. Each document owns
+the scene follows. It knows nothing of items or widgets. A new document
+takes the layout of one shown before when it lays out the same vertices at
+the same sizes (a re-run cell's new call), so the scene can keep its items.
+Each document owns
 its undo history (``undo_stack``): an edit made while one call's graph is
 shown is undone only there, however often the panel switches calls.
 """
@@ -24,8 +27,11 @@ class GraphDocument(QObject):
     layoutChanged = Signal()           # shown vertices or their layout changed: rebuild
     positionsChanged = Signal(object)  # {visible id: (x, y)}: move these
 
-    def __init__(self, record, measure, parent=None):
-        """``record``: the model's CallRecord; ``measure(document, vertex) -> (w, h)``."""
+    def __init__(self, record, measure, parent=None, *, like: "GraphDocument | None" = None):
+        """``record``: the model's CallRecord; ``measure(document, vertex) -> (w, h)``.
+        ``like``: a document shown before (a re-run's previous call): when the vertices
+        to lay out and their sizes are the same, its layout is this one's too (laying
+        out is most of a new document's cost; a layout is never changed once made)."""
         super().__init__(parent)
         self.call = record.index
         self.record = record
@@ -42,7 +48,8 @@ class GraphDocument(QObject):
         self.owner: dict = {}
         self.layout = graph_layout.Layout()
         self.undo_stack = QUndoStack(self)
-        self._relayout()
+        self._laid_out = None          # (what was laid out: shown vertices and sizes, the layout)
+        self._relayout(like)
 
     # -- reading ---------------------------------------------------------------------------------
     @property
@@ -107,9 +114,16 @@ class GraphDocument(QObject):
             self._relayout()
             self.layoutChanged.emit()
 
-    def _relayout(self):
+    def _relayout(self, like: "GraphDocument | None" = None):
         self.shown, self.owner = graph_layout.collapse(self.vertices, self.groups, self.expanded)
-        self.layout = graph_layout.layout(self.shown, lambda v: self.measure(self, v), layer_gap=LAYER_GAP, node_gap=NODE_GAP)
+        sizes = {v.id: self.measure(self, v) for v in self.shown}
+        what = (tuple(self.shown), tuple(sizes.values()))
+        before = like._laid_out if like is not None else None
+        if before is not None and before[0] == what:
+            self.layout = before[1]
+        else:
+            self.layout = graph_layout.layout(self.shown, sizes, layer_gap=LAYER_GAP, node_gap=NODE_GAP)
+        self._laid_out = (what, self.layout)
         self.overrides = {k: v for k, v in self.overrides.items() if k in self.layout.positions}
 
 

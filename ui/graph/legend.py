@@ -21,9 +21,12 @@ class GradLegend(QWidget):
                         "backward call, on a log scale; grey: no gradient reached it")
 
     def set_scale(self, scale):
+        same = (scale is None) == (self.scale is None) and (
+            scale is None or (scale.lo, scale.hi) == (self.scale.lo, self.scale.hi))
         self.scale = scale
-        self.updateGeometry()
-        self.update()
+        if not same:                     # (a re-run's call: the same range, nothing to redraw)
+            self.updateGeometry()
+            self.update()
 
     def texts(self) -> tuple:
         lo, hi = self.scale.bounds() if self.scale is not None else (None, None)

@@ -2,7 +2,9 @@
 
 ``set_document`` builds one :class:`~.items.NodeItem` per visible vertex (a
 collapsed group is one node), one :class:`~.items.EdgeItem` per argument and
-a frame per expanded group; afterwards the document's ``layoutChanged``
+a frame per expanded group — or, for a document drawn just like the one shown
+(a re-run cell's new call: the same layout, see :mod:`.document`), keeps the
+items and gives them the new call's colours, texts and tooltips; afterwards the document's ``layoutChanged``
 rebuilds and ``positionsChanged`` moves items. The scene never changes the
 document itself: it reports what the user did — a click, a finished drag, a
 double-click on a group — by signals, and the panel turns those into model
@@ -57,9 +59,10 @@ class GraphScene(QGraphicsScene):
     def set_document(self, document):
         if self.document is document:
             return
-        if self.document is not None:
-            self.document.layoutChanged.disconnect(self.rebuild)
-            self.document.positionsChanged.disconnect(self._on_positions_changed)
+        previous = self.document
+        if previous is not None:
+            previous.layoutChanged.disconnect(self.rebuild)
+            previous.positionsChanged.disconnect(self._on_positions_changed)
         self.document = document
         if document is not None:
             document.layoutChanged.connect(self.rebuild)
@@ -67,7 +70,34 @@ class GraphScene(QGraphicsScene):
             self.scale = GradScale(n.grad_norm for n in document.nodes.values())
         else:
             self.scale = GradScale([])
-        self.rebuild()
+        if self._same_drawing(previous, document):
+            self._refill()
+        else:
+            self.rebuild()
+
+    @staticmethod
+    def _same_drawing(previous, document) -> bool:
+        """Whether ``document`` puts the same nodes, edges and frames where ``previous``
+        has them (one layout, nothing dragged, the same groups open): a re-run cell's
+        new call, whose items need new colours and texts only."""
+        return (previous is not None and document is not None and previous.layout is document.layout
+                and not previous.overrides and not document.overrides and previous.root == document.root
+                and previous.expanded == document.expanded and previous.groups == document.groups)
+
+    def _refill(self):
+        """The items shown, given the new document's colours, texts and tooltips (see
+        :meth:`_same_drawing`); an item that looks the same is not repainted."""
+        doc = self.document
+        for edge in self.edge_items:
+            edge.document = doc
+        root = doc.root
+        for vertex in doc.shown:
+            item = self.node_items[vertex.id]
+            _, lines, fill, strip, _, tooltip = self._node_look(doc, vertex, root)
+            if (lines, fill, strip) != (item.lines, item.fill, item.strip):
+                item.lines, item.fill, item.strip = lines, fill, strip
+                item.update()
+            item.set_tooltip_source(tooltip)
 
     def rebuild(self):
         highlighted = self.highlighted
@@ -101,21 +131,25 @@ class GraphScene(QGraphicsScene):
             self.set_highlight(highlighted)
 
     def _node_item(self, doc, vertex, root) -> NodeItem:
+        kind, lines, fill, strip, is_root, tooltip = self._node_look(doc, vertex, root)
+        return NodeItem(vertex.id, kind, lines, doc.layout.sizes[vertex.id], fill=fill, strip=strip,
+                        is_root=is_root, tooltip=tooltip)
+
+    def _node_look(self, doc, vertex, root) -> tuple:
+        """(kind, lines, fill, strip, is root, tooltip maker) of the item showing ``vertex``."""
         kind, lines = self._lines(doc, vertex.id)
-        size = doc.layout.sizes[vertex.id]
         group = doc.group_by_id.get(vertex.id)
         if group is not None:
             first, last = doc.nodes[group.first], doc.nodes[group.last]
             fill = self.scale.color(last.grad_norm)
             start = self.scale.color(first.grad_norm)
             strip = (start, fill) if start is not None and fill is not None else None
-            return NodeItem(vertex.id, "group", lines, size, fill=fill, strip=strip,
-                            is_root=root in group.members,
-                            tooltip=lambda g=group: labels.group_tooltip(g, doc.nodes))
+            return ("group", lines, fill, strip, root in group.members,
+                    lambda g=group: labels.group_tooltip(g, doc.nodes))
         node = doc.nodes[vertex.id]
         fill = self.scale.color(node.grad_norm) if kind != "const" else None
-        return NodeItem(vertex.id, kind, lines, size, fill=fill, is_root=vertex.id == root,
-                        tooltip=lambda n=node: labels.node_tooltip(n, self.leaf_check(n)))
+        return (kind, lines, fill, None, vertex.id == root,
+                lambda n=node: labels.node_tooltip(n, self.leaf_check(n)))
 
     def leaf_check(self, node: dict):
         record = self.document.record if self.document is not None else None
@@ -218,6 +252,8 @@ class GraphScene(QGraphicsScene):
     # -- selection look ------------------------------------------------------------------------------
     def set_highlight(self, vid):
         """Highlight the item showing ``vid`` (a visible id), or nothing; returns the item."""
+        if vid is not None and vid == self.highlighted and vid in self.node_items:
+            return self.node_items[vid]          # highlighted already (a kept item): nothing to repaint
         old = self.node_items.get(self.highlighted)
         if old is not None:
             old.set_highlighted(False)

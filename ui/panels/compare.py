@@ -234,6 +234,7 @@ class ComparePanel(QWidget):
 
     def _relayout(self):
         """Row heights and column widths follow the rendered formulas."""
+        self.delegate.forget_sizes()
         self._heights_stale = True
         self._refit()
 
@@ -400,6 +401,7 @@ class ComparePanel(QWidget):
         self._relayout_timer.start()            # new contents: the columns fit again
         self._unseen = True
         section.setText(0, described.text)
+        self.delegate.stamp(section, len(COLUMNS))    # new contents: measured anew (once)
         section.setToolTip(0, described.tip)
         section.setForeground(0, QBrush(QColor(colors["bad"])) if described.bad else QBrush())
         if self._followed is not None and self._followed.parent() is section:
@@ -421,9 +423,9 @@ class ComparePanel(QWidget):
             self._on_selection_changed(self.model.selection.current)
         self._update_copy_buttons()
 
-    @staticmethod
-    def _row_item(section, row: Row, colors: dict) -> QTreeWidgetItem:
+    def _row_item(self, section, row: Row, colors: dict) -> QTreeWidgetItem:
         item = QTreeWidgetItem(section)
+        self.delegate.stamp(item, len(COLUMNS))   # its sizes are kept while it stays as built
         item.setData(0, ROLE_KEY, row.key)
         item.setData(0, ROLE_KIND, row.kind)
         if row.kind != "leaf":

@@ -349,7 +349,8 @@ class GraphPanel(QWidget):
         return self.undo_group.activeStack()
 
     def _new_document(self, record) -> GraphDocument:
-        document = GraphDocument(record, self.scene.measure, self)
+        # like the one shown: a re-run cell's call takes its layout, and the scene its items
+        document = GraphDocument(record, self.scene.measure, self, like=self.document)
         self.documents[record.index] = document
         self.undo_group.addStack(document.undo_stack)
         return document

@@ -41,6 +41,14 @@ def _array_text(value) -> str:
     return np.array2string(np.asarray(value), precision=4, threshold=400, max_line_width=80)
 
 
+def _put(box: QPlainTextEdit, text: str):
+    """Show ``text`` in a value box. The text it shows already changes nothing: a re-run
+    cell's equal value (and the check that follows its call) is not laid out and
+    repainted again, and the box keeps where it was scrolled to."""
+    if box.toPlainText() != text:
+        box.setPlainText(text)
+
+
 class InspectorPanel(QWidget):
     def __init__(self, context, parent=None):
         super().__init__(parent)
@@ -209,12 +217,11 @@ class InspectorPanel(QWidget):
             if t.name not in self._text_asked and self.runner is not None:
                 self._text_asked.add(t.name)
                 self.runner.request_tensor_text(t.name)
-            self.value.setPlainText(TEXT_PENDING)
-            self.grad.setPlainText(TEXT_PENDING if t.grad is not None or t.grad_summary is not None
-                                   else NONE_TEXT)
+            _put(self.value, TEXT_PENDING)
+            _put(self.grad, TEXT_PENDING if t.grad is not None or t.grad_summary is not None else NONE_TEXT)
             return
-        self.value.setPlainText(t.value_text or _array_text(t.value))
-        self.grad.setPlainText(t.grad_text or NONE_TEXT)
+        _put(self.value, t.value_text or _array_text(t.value))
+        _put(self.grad, t.grad_text or NONE_TEXT)
 
     def _show_node(self, n: dict):
         kind = {"leaf": "leaf", "const": "constant", "op": "result of an op"}[n.kind]
@@ -222,14 +229,14 @@ class InspectorPanel(QWidget):
                   dtype=torch_dtype(n.dtype), requires_grad=n.requires_grad, is_leaf=n.kind != "op",
                   grad_fn=n.grad_fn)
         self.value_label.setText("value (recorded in the graph)")
-        self.value.setPlainText(_array_text(n.value))
+        _put(self.value, _array_text(n.value))
         self.grad_label.setText("gradient that reached it in this backward call")
-        self.grad.setPlainText(_array_text(n.grad))
+        _put(self.grad, _array_text(n.grad))
 
     def _show_nothing(self):
         self._set(name=None, shape=None, dtype=None, requires_grad=None, is_leaf=None, grad_fn=None)
-        self.value.setPlainText("")
-        self.grad.setPlainText("")
+        _put(self.value, "")
+        _put(self.grad, "")
 
     def _leaf(self, selection) -> dict | None:
         record = self.model.calls.call(selection.call) if selection.call is not None else None

@@ -18,8 +18,9 @@ navigation toolbar (pan, zoom, save as PNG/SVG/PDF):
 The panel follows the model's selection and signals. Every change marks the
 affected tabs stale; one zero-delay timer rebuilds the visible tab, so a
 burst of signals (a cell's calls, tensors and the selection that follows
-them) costs one render. Hidden tabs (and a hidden panel) are rebuilt when
-they are shown. A tab is drawn as soon as its data is there: nothing it shows
+them) costs one render, started as soon as the runner says the cell's records
+are all in (``Runner.cellApplied``: before the window repaints). Hidden tabs (and a hidden panel, or one behind
+another panel's tab in its dock area) are rebuilt when they are shown. A tab is drawn as soon as its data is there: nothing it shows
 waits for the kernel's checks and derivations, so neither does the plot
 (while a run's further cells are still to finish, it waits for the last; the
 user's own clicks and picks in this panel never wait). A re-run that gives the same bars or the same heatmap only
@@ -40,7 +41,7 @@ import threading
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QHBoxLayout, QLabel,
                                QProgressBar, QPushButton, QSpinBox, QStackedWidget, QTabWidget,
                                QVBoxLayout, QWidget)
 
@@ -113,6 +114,7 @@ class PlotsPanel(QWidget):
         self._loader = None
         self._syncing = EchoGuard()
         self._refresh_timer = QTimer(self, singleShot=True, interval=0, timeout=self._refresh)
+        self._dock = None               # the QDockWidget holding the panel (see on_screen)
 
         self.tabs.currentChanged.connect(lambda index: self._schedule(now=True))
         m = self.model
@@ -123,6 +125,9 @@ class PlotsPanel(QWidget):
         m.selection.selectionChanged.connect(self._on_selection_changed)
         m.sweeps.sweepReady.connect(self._on_sweep_ready)
         m.kernel.busyChanged.connect(self._on_busy_changed)
+        applied = getattr(self.runner, "cellApplied", None)
+        if applied is not None:
+            applied.connect(self._on_cell_applied)
         self._on_calls_changed()
         if m.sweeps.sweep is not None:
             self._on_sweep_ready(m.sweeps.sweep)
@@ -297,9 +302,39 @@ class PlotsPanel(QWidget):
         return (not self._urgent and self.model.kernel.busy
                 and getattr(self.runner, "cells_to_finish", 0) > 0)
 
+    def on_screen(self) -> bool:
+        """Whether the panel can be seen: shown, and not behind another tab of its dock
+        area — Qt keeps a dock whose tab is not current "visible" and moves it out of
+        the window, so ``isVisible()`` alone says yes. Behind a tab it draws nothing;
+        its dock's ``visibilityChanged`` brings it up to date when its tab is raised."""
+        return self.isVisible() and not self.visibleRegion().isEmpty()
+
+    def _watch_dock(self):
+        """Redraw when the dock holding the panel comes to the front (see :meth:`on_screen`)."""
+        dock = self.parentWidget()
+        while dock is not None and not isinstance(dock, QDockWidget):
+            dock = dock.parentWidget()
+        if dock is not None and dock is not self._dock:
+            if self._dock is not None:
+                self._dock.visibilityChanged.disconnect(self._on_dock_visibility)
+            self._dock = dock
+            dock.visibilityChanged.connect(self._on_dock_visibility)
+
+    def _on_dock_visibility(self, visible: bool):
+        if visible:
+            self._schedule(now=True)
+
+    def _on_cell_applied(self):
+        """A cell's records are in (the burst of signals is over): the rebuild waiting for the
+        timer starts now. The timer would run after the window's repaint of the same records,
+        and the frame's worker can draw meanwhile."""
+        if self._refresh_timer.isActive():
+            self._refresh_timer.stop()
+            self._refresh()
+
     def _refresh(self):
         """Rebuild the visible tab if stale (the others wait until they are shown)."""
-        if not self.isVisible() or self._holding():
+        if not self.on_screen() or self._holding():
             return
         self._urgent = False
         name = TABS[self.tabs.currentIndex()]
@@ -310,7 +345,7 @@ class PlotsPanel(QWidget):
 
     def is_busy(self) -> bool:
         """A rebuild or a frame of the visible plot is on its way."""
-        if not self.isVisible():
+        if not self.on_screen():
             return False
         name = TABS[self.tabs.currentIndex()]
         if name in self.views and self.views[name].is_busy():
@@ -321,6 +356,7 @@ class PlotsPanel(QWidget):
 
     def showEvent(self, event):
         super().showEvent(event)
+        self._watch_dock()
         self._schedule(now=True)
 
     def changeEvent(self, event):

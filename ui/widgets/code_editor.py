@@ -164,8 +164,19 @@ class CodeEditor(QPlainTextEdit):
             self.centerCursor()
 
     def set_badges(self, badges: dict):
-        self.badges = dict(badges)
-        self._gutter.update()
+        """``{line (1-based): "[3]"}`` beside the cells; only the lines whose badge changed
+        are repainted (a cell's run changes one: "[*]" while it runs, then its count)."""
+        old, self.badges = self.badges, dict(badges)
+        for line in set(old) | set(self.badges):
+            if old.get(line) != self.badges.get(line):
+                self._update_gutter_line(line)
+
+    def _update_gutter_line(self, line: int):
+        block = self.document().findBlockByNumber(line - 1)
+        if not block.isValid():
+            return
+        geometry = self.blockBoundingGeometry(block).translated(self.contentOffset())
+        self._gutter.update(0, int(geometry.top()) - 1, self._gutter.width(), int(geometry.height()) + 3)
 
     def _highlight_current_cell(self):
         """The error line and the cursor's line (the cell's tint is painted, see paintEvent)."""

@@ -8,6 +8,14 @@ selected)``, so the host decides when to render (lazily, for rows on screen).
 Rows whose :data:`ROLE_KIND` is in :data:`WRAPPED` show :data:`ROLE_HTML`
 wrapped to the view's width. Formulas wider than :data:`MAX_FORMULA_WIDTH` are
 clipped with a fade that says there is more.
+
+A tree without uniform row heights measures every cell of every row in each
+layout of it, so the rows the host has stamped (:meth:`FormulaDelegate.stamp`,
+under :data:`ROLE_ROW`) keep the sizes they were measured at: a new call's rows
+cost their own measuring, not every older row's again. A stamp names one
+version of a row's contents — the host stamps a row again when it changes it —
+and the kept sizes go with the layouts (:meth:`FormulaDelegate.forget_layouts`:
+width, fonts) and with a finished render (:meth:`FormulaDelegate.forget_sizes`).
 """
 from __future__ import annotations
 
@@ -22,6 +30,7 @@ ROLE_KEY = Qt.ItemDataRole.UserRole          # (call index, vertex or None)
 ROLE_KIND = Qt.ItemDataRole.UserRole + 1     # "section" | "leaf" | "detail" | "message" | "formula"
 ROLE_FORMULA = Qt.ItemDataRole.UserRole + 2  # a math_view.Formula (formula cells)
 ROLE_HTML = Qt.ItemDataRole.UserRole + 3     # a wrapped row's rich text
+ROLE_ROW = Qt.ItemDataRole.UserRole + 4      # the row's stamp (see FormulaDelegate.stamp): its sizes are kept
 WRAPPED = ("detail", "message")
 MAX_FORMULA_WIDTH = 300       # px; wider formulas are clipped (a fade says so)
 MAX_PRETTY_LINES = 9
@@ -56,6 +65,8 @@ class FormulaDelegate(QStyledItemDelegate):
         self._pretty_sizes: dict = {}
         self._formula_sizes: dict = {}
         self._empty = None            # (font, decoration size, size) of a cell with nothing in it
+        self._sizes: dict = {}        # (row stamp, column) -> (the size it was measured at, in this font)
+        self._stamps = 0
 
     # -- detail lines ------------------------------------------------------------------------------
     def document(self, text: str, width: int, font: QFont) -> QTextDocument:
@@ -97,13 +108,40 @@ class FormulaDelegate(QStyledItemDelegate):
         """Drop the wrapped lines' layouts (the width or the fonts changed)."""
         self._documents.clear()
         self._empty = None
+        self._sizes.clear()
+
+    def forget_sizes(self):
+        """Measure every stamped row again (a formula was rendered: a cell may have grown)."""
+        self._sizes.clear()
+
+    def stamp(self, item, columns: int):
+        """Mark ``item``'s contents as one version whose sizes may be kept (each of its
+        ``columns``); stamp it again whenever its contents change."""
+        self._stamps += 1
+        for column in range(columns):
+            item.setData(column, ROLE_ROW, self._stamps)
 
     # -- sizes ---------------------------------------------------------------------------------------
     def sizeHint(self, option, index):
+        row = index.data(ROLE_ROW)
+        if row is None:
+            return self.measure(option, index)[0]
+        key = (row, index.column())
+        kept = self._sizes.get(key)
+        if kept is not None and kept[1] == option.font:
+            return kept[0]
+        size, final = self.measure(option, index)
+        if final:
+            _remember(self._sizes, key, (size, QFont(option.font)), limit=20000)
+        return size
+
+    def measure(self, option, index) -> tuple:
+        """(the cell's size, whether it is final): a formula still to be rendered will
+        have another size."""
         kind = index.data(ROLE_KIND)
         if kind in WRAPPED:
             doc = self.document(index.data(ROLE_HTML) or "", self.detail_width(), option.font)
-            return QSize(int(doc.idealWidth()), int(doc.size().height()) + 2)
+            return QSize(int(doc.idealWidth()), int(doc.size().height()) + 2), True
         formula = index.data(ROLE_FORMULA)
         if kind is None and formula is None and self._is_empty(index):
             # Most cells are empty (a header's or an explanation's columns past the first):
@@ -112,7 +150,7 @@ class FormulaDelegate(QStyledItemDelegate):
             if empty is None or empty[0] != option.font or empty[1] != option.decorationSize:
                 empty = self._empty = (QFont(option.font), QSize(option.decorationSize),
                                        super().sizeHint(option, index))
-            return QSize(empty[2])
+            return QSize(empty[2]), True
         if isinstance(formula, Formula) and kind != "formula":
             # The tree asks for every cell whenever a row changes: a formula's size is
             # worked out once, when it is final (rendered, or shown as text for good).
@@ -120,13 +158,13 @@ class FormulaDelegate(QStyledItemDelegate):
                    self.panel.formula_size)
             size = self._formula_sizes.get(key)
             if size is not None:
-                return size
+                return size, True
         base = super().sizeHint(option, index)
         if not isinstance(formula, Formula):
-            return base
+            return base, True
         if kind == "formula":      # a line of its own: as tall as the formula, no width asked of a column
-            size = self._formula_size(option, base, formula)
-            return QSize(0, size.height())
+            size, final = self._formula_size(option, base, formula)
+            return QSize(0, size.height()), final
         return self._formula_size(option, base, formula, key)
 
     @staticmethod
@@ -149,9 +187,10 @@ class FormulaDelegate(QStyledItemDelegate):
             size = QSize(QFontMetrics(option.font).horizontalAdvance(shown.text), base.height() - 2 * PAD)
         size = QSize(min(size.width(), MAX_FORMULA_WIDTH) + 2 * PAD,
                      max(base.height(), size.height() + 2 * PAD))
-        if shown.kind != "pending" and key is not None:
+        final = shown.kind != "pending"
+        if final and key is not None:
             _remember(self._formula_sizes, key, size, limit=2000)
-        return size
+        return size, final
 
     def caption_width(self, formula: Formula, font: QFont) -> int:
         return QFontMetrics(font).horizontalAdvance(formula.caption) + PAD if formula.caption else 0
