@@ -64,9 +64,8 @@ class PaintSpy(QObject):
         self.region, self.count = QRegion(), 0
 
 
-@pytest.fixture
-def canvas(qtbot):
-    design = grid_design()
+def open_canvas(qtbot, design, zoom: float = 1.0):
+    """``design`` in a shown 900×650 view at ``zoom``: (scene, view)."""
     doc = EditorDocument(design)
     scene = DesignScene(doc)
     view = DesignView(doc, scene)
@@ -75,6 +74,15 @@ def canvas(qtbot):
     view.show()
     qtbot.waitExposed(view)
     view.resetTransform()
+    if zoom != 1.0:
+        view.zoom_by(zoom)
+    return scene, view
+
+
+@pytest.fixture
+def canvas(qtbot):
+    design = grid_design()
+    scene, view = open_canvas(qtbot, design)
     view.centerOn(scene.nodes[next(iter(design.nodes))].pos() + QPointF(420, 300))
     QApplication.processEvents()
     yield design, scene, view
@@ -177,15 +185,7 @@ def test_zoomed_out_the_items_paint_nothing_and_one_overview_draws_boxes_and_lin
 
 def test_the_overview_follows_a_drag_and_the_minimap_is_redrawn_once_after_it(qtbot):
     design = grid_design(columns=16, rows=10)        # wider than the view even zoomed out
-    doc = EditorDocument(design)
-    scene = DesignScene(doc)
-    view = DesignView(doc, scene)
-    qtbot.addWidget(view)
-    view.resize(900, 650)
-    view.show()
-    qtbot.waitExposed(view)
-    view.resetTransform()
-    view.zoom_by(0.4)
+    scene, view = open_canvas(qtbot, design, zoom=0.4)
     view.centerOn(scene.overview.boundingRect().center())
     QApplication.processEvents()
     view.viewport().repaint()

@@ -20,8 +20,7 @@ from PySide6.QtWidgets import QApplication, QGraphicsItem
 from gradstudio.ui.editor import picture, style
 from gradstudio.ui.editor.document import EditorDocument
 from gradstudio.ui.editor.scene import DesignScene
-from gradstudio.ui.editor.view import DesignView
-from test_editor_canvas_speed import a_middle_node, grid_design
+from test_editor_canvas_speed import a_middle_node, grid_design, open_canvas
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 NO_CONTENTS = QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
@@ -30,14 +29,7 @@ NO_CONTENTS = QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
 @pytest.fixture
 def canvas(qtbot):
     design = grid_design()
-    doc = EditorDocument(design)
-    scene = DesignScene(doc)
-    view = DesignView(doc, scene)
-    qtbot.addWidget(view)
-    view.resize(900, 650)
-    view.show()
-    qtbot.waitExposed(view)
-    view.resetTransform()
+    scene, view = open_canvas(qtbot, design)
     view.centerOn(scene.nodes[next(iter(design.nodes))].pos() + QPointF(420, 300))
     QApplication.processEvents()
     view.viewport().repaint()

@@ -615,17 +615,14 @@ class Overview(PictureLayer):
     scene; the node and wire items then paint nothing."""
 
     def __init__(self, colors: dict):
-        super().__init__()
+        super().__init__(active=False)
         self.colors = colors
-        self.active = False
         self.boxes: dict = {}          # node id -> (scene rect, colour, selected, marked)
         self.lines: dict = {}          # WireItem -> (scene line, look)
         self.grid = Grid()             # node ids and WireItems, by where their box and line are
         self.listeners: list = []      # called (no arguments) after every change: the minimap
-        self.bounds = QRectF()
         self._grouped = None           # the boxes and lines grouped by look, until the next change
         self.setZValue(0.5)
-        self.setFlag(NO_CONTENTS)
 
     # -- what the items report ------------------------------------------------------------------
     def node_changed(self, item: NodeItem):
@@ -701,16 +698,6 @@ class Overview(PictureLayer):
         if bounds != self.bounds:
             self.prepareGeometryChange()
             self.bounds = bounds
-
-    def set_active(self, active: bool):
-        if active != self.active:
-            self.active = active           # (its picture stays: a zoom back across the switch blits it)
-            self.setFlag(NO_CONTENTS, not active)
-            self.update()
-
-    # -- painting --------------------------------------------------------------------------------
-    def boundingRect(self) -> QRectF:
-        return self.bounds
 
     def _group(self, node_ids=None, wires=None):
         """The boxes and lines (all, or those of ``node_ids`` and ``wires``) grouped by look."""

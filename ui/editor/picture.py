@@ -60,15 +60,30 @@ class Picture:
 
 
 class PictureLayer(QGraphicsItem):
-    """The picture machinery; a subclass draws (:meth:`draw_part`) and reports changes."""
+    """The picture machinery; a subclass draws (:meth:`draw_part`), reports changes and
+    keeps :attr:`bounds` (what it may draw in, scene). It paints only while
+    :attr:`active` (its look is the view's)."""
 
-    def __init__(self):
+    def __init__(self, active: bool):
         super().__init__()
+        self.active = active
+        self.bounds = QRectF()
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, not active)
         self.picture: Picture | None = None
         self.live: set = set()      # things not in the picture (changed since): drawn over it as they are
         self._holes: list = []      # scene rects of the picture to draw again without the live things
         self.pictures = 0           # pictures drawn so far (the tests count them)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)   # a true exposedRect
+
+    def set_active(self, active: bool):
+        """Painting (this layer's look is the view's) or not."""
+        if active != self.active:
+            self.active = active           # (its picture stays: a zoom back across the switch blits it)
+            self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, not active)
+            self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self.bounds
 
     def draw_part(self, painter, rect: QRectF, zoom: float, raster: bool = True, skip=(), only=None):
         """Draw what meets ``rect`` (scene) as it looks at ``zoom``, less the things in

@@ -26,7 +26,6 @@ from PySide6.QtCore import QRectF, Qt
 
 from . import style
 from .grid import Grid
-from .items import NO_CONTENTS
 from .picture import PictureLayer
 
 CELL = 400.0          # scene units per side of a grid cell of the wire index
@@ -34,14 +33,12 @@ CELL = 400.0          # scene units per side of a grid cell of the wire index
 
 class WireLayer(PictureLayer):
     def __init__(self, colors: dict):
-        super().__init__()
+        super().__init__(active=True)
         self.colors = colors
-        self.active = True
         self.covers: dict = {}      # WireItem -> its cover (scene rects), for every shown wire
         self.grid = Grid(CELL)      # where each shown wire's cover is
         self.order: dict = {}       # WireItem -> serial: wires are drawn in the order they came
         self._serial = itertools.count()
-        self.bounds = QRectF()
         self.stroked = 0            # wires stroked so far (the tests count them)
         self.setZValue(0)
 
@@ -88,18 +85,7 @@ class WireLayer(PictureLayer):
         shown.sort(key=lambda w: (w.isSelected(), order[w]))
         return shown
 
-    # -- the looks ----------------------------------------------------------------------------------
-    def set_active(self, active: bool):
-        """Painting (the detailed look) or not (the overview draws the wires)."""
-        if active != self.active:
-            self.active = active           # (its picture stays: a zoom back across the switch blits it)
-            self.setFlag(NO_CONTENTS, not active)
-            self.update()
-
     # -- painting ------------------------------------------------------------------------------------
-    def boundingRect(self) -> QRectF:
-        return self.bounds
-
     def draw_part(self, painter, exposed: QRectF, zoom: float, raster: bool = True, skip=(), only=None):
         """The wires that meet ``exposed`` (less ``skip``; of ``only``) as they look at
         ``zoom``; labels over all of them."""
