@@ -216,6 +216,7 @@ def measure(app, args, path: str) -> list:
         calls_list = getattr(graph, "calls", None)         # the Graph panel's list of calls
         if plots is not None:                              # the user watches the loss curve
             from gradstudio.ui.panels.plots import TABS
+            window.docks["plots"].raise_()                 # (a Plots panel behind a tab draws nothing)
             plots.tabs.setCurrentIndex(TABS.index("loss"))
 
         def plotted() -> int:
