@@ -8,12 +8,12 @@ from __future__ import annotations
 import numpy as np
 
 from gradstudio.studio import codegen
-from gradstudio.studio.design import Design
 from gradstudio.studio.kernel.service import KernelService
 from gradstudio.studio.session import Session
 
 from gradstudio.studio import symbolic
 from test_derivations import PrefetchingWorker
+from test_design_live_script import scaled_sine
 
 
 class Worker(PrefetchingWorker):
@@ -26,20 +26,7 @@ class Worker(PrefetchingWorker):
 
 
 def base_design():
-    d = Design()
-    with d.batch():
-        x = d.add_node("leaf", name="x", value="rand(4, 30, seed=0)", requires_grad=True)
-        c = d.add_node("const", name="c", value="0.5")
-        m = d.add_node("op", op="elementwise.MUL")
-        d.connect(x, m, 0)
-        d.connect(c, m, 1)
-        s = d.add_node("op", op="elementwise.SIN")
-        d.connect(m, s, 0)
-        mean = d.add_node("op", op="reduction.MEAN")
-        d.connect(s, mean, 0)
-        out = d.add_node("output")
-        d.connect(mean, out, 0)
-    return d, dict(x=x, c=c, mul=m, sin=s, mean=mean)
+    return scaled_sine("rand(4, 30, seed=0)", "0.5")
 
 
 def evaluated(service, session, design) -> tuple:

@@ -14,23 +14,28 @@ from gradstudio.studio.design import Design
 from gradstudio.studio.session import Session
 
 
-def design(value: str, dtype: str = "float32") -> Design:
+def scaled_sine(x_value: str, c_value: str, dtype: str = "float32") -> tuple:
+    """mean(sin(x · c)) with x a leaf that requires grad: (the design, its node ids by role)."""
     d = Design()
     with d.batch():
-        x = d.add_node("leaf", name="x", value=value, dtype=dtype, requires_grad=True)
-        c = d.add_node("const", name="c", value="[[0.5, -1.0], [2.0, 3.0]]" if value.startswith("[[") else "0.25",
-                       dtype=dtype)
-        y = d.add_node("op", op="elementwise.MUL")
-        d.connect(x, y, 0)
-        d.connect(c, y, 1)
+        x = d.add_node("leaf", name="x", value=x_value, dtype=dtype, requires_grad=True)
+        c = d.add_node("const", name="c", value=c_value, dtype=dtype)
+        m = d.add_node("op", op="elementwise.MUL")
+        d.connect(x, m, 0)
+        d.connect(c, m, 1)
         s = d.add_node("op", op="elementwise.SIN")
-        d.connect(y, s, 0)
-        m = d.add_node("op", op="reduction.MEAN")
-        d.connect(s, m, 0)
+        d.connect(m, s, 0)
+        mean = d.add_node("op", op="reduction.MEAN")
+        d.connect(s, mean, 0)
         out = d.add_node("output")
-        d.connect(m, out, 0)
+        d.connect(mean, out, 0)
     assert not d.errors, d.errors
-    return d
+    return d, dict(x=x, c=c, mul=m, sin=s, mean=mean)
+
+
+def design(value: str, dtype: str = "float32") -> Design:
+    c = "[[0.5, -1.0], [2.0, 3.0]]" if value.startswith("[[") else "0.25"
+    return scaled_sine(value, c, dtype)[0]
 
 
 def run(script: str):

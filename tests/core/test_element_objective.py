@@ -47,13 +47,19 @@ def test_one_element_gives_the_whole_arrays_value(name):
                     f({leaf.vertex: changed}), rel=1e-13, abs=1e-15)
 
 
+def ops_seen(monkeypatch) -> list:
+    """The (op kind, largest argument size) of every op the numpy backend runs from now on."""
+    seen = []
+    original = eo.NumpyBackend.op
+    monkeypatch.setattr(eo.NumpyBackend, "op", lambda self, node, args: seen.append(
+        (node.op.kind, max([np.size(a) for a in args]))) or original(self, node, args))
+    return seen
+
+
 def test_elementwise_ops_run_on_the_changed_element_only(monkeypatch):
     call = graph_of(SCRIPTS["chain with fan-in and a broadcast row"])
     f, at = eo.element_objective(call.graph, call.gradient)
-    sizes = []
-    original = eo.NumpyBackend.op
-    monkeypatch.setattr(eo.NumpyBackend, "op", lambda self, node, args: sizes.append(
-        (node.op.kind, max([np.size(a) for a in args]))) or original(self, node, args))
+    sizes = ops_seen(monkeypatch)
     (leaf,) = call.leaves
     at(leaf.vertex, 5, 0.1)
     assert {size for kind, size in sizes if kind == "elementwise"} == {1}
@@ -97,10 +103,7 @@ def test_many_changes_at_once_give_each_change_alone(name):
 def test_many_changes_share_one_call_per_elementwise_op(monkeypatch):
     call = graph_of(SCRIPTS["chain with fan-in and a broadcast row"])
     f, at = eo.element_objective(call.graph, call.gradient)
-    calls = []
-    original = eo.NumpyBackend.op
-    monkeypatch.setattr(eo.NumpyBackend, "op", lambda self, node, args: calls.append(
-        (node.op.kind, max([np.size(a) for a in args]))) or original(self, node, args))
+    calls = ops_seen(monkeypatch)
     (leaf,) = call.leaves
     at.many(leaf.vertex, [0, 0, 5, 5, 11, 11], [0.1, -0.1, 0.2, -0.2, 0.3, -0.3])
     elementwise = [size for kind, size in calls if kind == "elementwise"]

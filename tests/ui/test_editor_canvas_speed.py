@@ -79,12 +79,19 @@ def open_canvas(qtbot, design, zoom: float = 1.0):
     return scene, view
 
 
-@pytest.fixture
-def canvas(qtbot):
+def grid_canvas(qtbot) -> tuple:
+    """The grid design shown at zoom 1 with its first node near the view's top left:
+    (design, scene, view)."""
     design = grid_design()
     scene, view = open_canvas(qtbot, design)
     view.centerOn(scene.nodes[next(iter(design.nodes))].pos() + QPointF(420, 300))
     QApplication.processEvents()
+    return design, scene, view
+
+
+@pytest.fixture
+def canvas(qtbot):
+    design, scene, view = grid_canvas(qtbot)
     yield design, scene, view
     scene.close()
 

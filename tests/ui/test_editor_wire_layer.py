@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QApplication, QGraphicsItem
 from gradstudio.ui.editor import picture, style
 from gradstudio.ui.editor.document import EditorDocument
 from gradstudio.ui.editor.scene import DesignScene
-from test_editor_canvas_speed import a_middle_node, grid_design, open_canvas
+from test_editor_canvas_speed import a_middle_node, grid_canvas, grid_design
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 NO_CONTENTS = QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
@@ -28,10 +28,7 @@ NO_CONTENTS = QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
 
 @pytest.fixture
 def canvas(qtbot):
-    design = grid_design()
-    scene, view = open_canvas(qtbot, design)
-    view.centerOn(scene.nodes[next(iter(design.nodes))].pos() + QPointF(420, 300))
-    QApplication.processEvents()
+    design, scene, view = grid_canvas(qtbot)
     view.viewport().repaint()
     yield design, scene, view
     scene.close()
