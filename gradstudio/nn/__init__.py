@@ -5,6 +5,7 @@ from .modules import (BCELoss, BCEWithLogitsLoss, BatchNorm1d, Bilinear, CrossEn
                       LogSoftmax, Module, ModuleDict, ModuleList, MSELoss, NLLLoss, ParameterDict,
                       ParameterList, ReLU, Sequential, Sigmoid, SiLU, SmoothL1Loss, Softmax, Softmin, Softplus, Tanh,
                       Unflatten)
-from .modules import Conv1d, Conv2d, MaxPool2d  # noqa: F401
+from .modules import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, Conv1d, Conv2d,  # noqa: F401
+                      MaxPool1d, MaxPool2d)
 from .parameter import Parameter  # noqa: F401
 from . import modules, utils  # noqa: F401

@@ -330,3 +330,110 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     if return_indices:
         return out, Tensor._make(_conv_rows.max_pool_indices(input._data, **params))
     return out
+
+
+def _pool_size(value, what: str, name: str, d: int = 2) -> tuple:
+    """A pooling size as ``d`` ints, with torch's message for anything else."""
+    if isinstance(value, int):
+        return (value,) * d
+    value = tuple(int(v) for v in value)
+    if len(value) == 1:
+        return value * d
+    if len(value) != d:
+        raise RuntimeError(f"{name}: {what} must either be a single int, or a tuple of {'two' if d == 2 else d} ints")
+    return value
+
+
+def _pooled_sizes(input, kernel, stride, padding, ceil_mode) -> tuple:
+    from ..ops.avg_pool import output_size
+    for p, k in zip(padding, kernel):
+        if p > k // 2:
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={p}, "
+                               f"kernel_size={k} and dilation=1")
+    if 0 in stride:
+        raise RuntimeError("stride should not be zero")
+    out = output_size(input.shape, kernel, stride, padding, ceil_mode)
+    if min(out) < 1:
+        planes = input.shape[-3] if input.dim() > 2 else 1
+        raise RuntimeError(f"Given input size: ({planes}x{input.shape[-2]}x{input.shape[-1]}). Calculated output "
+                           f"size: ({planes}x{out[0]}x{out[1]}). Output size is too small")
+    return out
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """The mean of every window of the last two dimensions: one AvgPool2DBackward0 node."""
+    from ..ops import avg_pool as _pool_rows
+    if input.dim() not in (3, 4):
+        input.size(-3)       # torch's IndexError for a 2-d input; a 5-d one gets the message below
+        raise RuntimeError(f"non-empty 3D or 4D (batch mode) tensor expected for input")
+    kernel = _pool_size(kernel_size, "kernel_size", "avg_pool2d")
+    stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
+        else _pool_size(stride, "stride", "avg_pool2d")
+    padding = _pool_size(padding, "padding", "avg_pool2d")
+    if divisor_override is not None and int(divisor_override) == 0:
+        raise RuntimeError("divisor must be not zero")
+    _pooled_sizes(input, kernel, stride, padding, ceil_mode)
+    return _apply(_pool_rows.AVG_POOL2D, (input,),
+                  {"kernel_size": kernel, "stride": stride, "padding": padding, "ceil_mode": bool(ceil_mode),
+                   "count_include_pad": bool(count_include_pad),
+                   "divisor_override": None if divisor_override is None else int(divisor_override)})
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """The mean of each cell of an ``output_size`` grid laid over the last two
+    dimensions: AdaptiveAvgPool2DBackward0, or MeanBackward1 for a 1×1 grid (as torch)."""
+    from ..ops import avg_pool as _pool_rows
+    if input.dim() not in (3, 4):
+        raise RuntimeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got {list(input.shape)}")
+    if isinstance(output_size, int):
+        size = (output_size, output_size)
+    else:
+        size = tuple(output_size)
+        if len(size) == 1:
+            size = size * 2
+        if len(size) != 2:
+            raise RuntimeError("adaptive_avg_pool2d: output_size must be 2")
+    size = tuple(n if s is None else int(s) for s, n in zip(size, input.shape[-2:]))
+    if size == (1, 1) and 0 not in input.shape[-2:]:
+        return input.mean((-1, -2), keepdim=True)
+    return _apply(_pool_rows.ADAPTIVE_AVG_POOL2D, (input,), {"output_size": size})
+
+
+def _one_d(pool2d, name: str, input, *args):
+    """A 1-d pool as torch runs it: the 2-d pool of ``input.unsqueeze(-2)``, squeezed."""
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional tensor for argument "
+                           f"#1 'self' (while checking arguments for {name})")
+    return pool2d(input.unsqueeze(-2), *args).squeeze(-2)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """The mean of every window of the last dimension."""
+    kernel = (1,) + _pool_size(kernel_size, "kernel_size", "avg_pool1d", 1)
+    stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
+        else (1,) + _pool_size(stride, "stride", "avg_pool1d", 1)
+    padding = (0,) + _pool_size(padding, "padding", "avg_pool1d", 1)
+    return _one_d(avg_pool2d, "avg_pool1d", input, kernel, stride, padding, ceil_mode, count_include_pad)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """The mean of each of ``output_size`` cells laid over the last dimension."""
+    size = _pool_size(output_size, "output_size", "adaptive_avg_pool1d", 1)
+    return _one_d(adaptive_avg_pool2d, "adaptive_avg_pool1d", input, (1,) + size)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """The maximum of every window of the last dimension."""
+    kernel = (1,) + _pool_size(kernel_size, "kernel_size", "max_pool1d", 1)
+    stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
+        else (1,) + _pool_size(stride, "stride", "max_pool1d", 1)
+    padding = (0,) + _pool_size(padding, "padding", "max_pool1d", 1)
+    dilation = (1,) + _pool_size(dilation, "dilation", "max_pool1d", 1)
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional tensor for argument "
+                           f"#1 'self' (while checking arguments for max_pool1d)")
+    out = max_pool2d(input.unsqueeze(-2), kernel, stride, padding, dilation, ceil_mode, return_indices)
+    if return_indices:
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)

@@ -79,7 +79,7 @@ REQUIRED = type("Required", (), {"__repr__": lambda self: "REQUIRED", "__reduce_
 
 class Param:
     """One keyword parameter of a row, typed as derivatives.yaml's signature line
-    types it: ``"float"``, ``"float?"`` (may be None), ``"int"``, ``"int[]"`` (one int
+    types it: ``"float"``, ``"float?"`` (may be None), ``"int"``, ``"int?"``, ``"int[]"`` (one int
     or a tuple of ints: dims, a shape), ``"bool"``, ``"str"``, ``"dtype"``,
     ``"Tensor"`` (an integer or bool array), ``"index"`` (a subscript)."""
 

@@ -678,8 +678,8 @@ def palette() -> list:
 
 # Placeholders for a required param when a node is first placed from the palette: the
 # person edits them on the node; by type, as the row declares it.
-_STARTING = {"float": 2.0, "float?": None, "int": 0, "int[]": 0, "bool": False, "str": ""}
-EDITABLE_PARAM_TYPES = ("float", "float?", "int", "int[]", "bool", "str")
+_STARTING = {"float": 2.0, "float?": None, "int": 0, "int?": None, "int[]": 0, "bool": False, "str": ""}
+EDITABLE_PARAM_TYPES = ("float", "float?", "int", "int?", "int[]", "bool", "str")
 
 
 def starting_params(row) -> dict | None:
@@ -731,7 +731,7 @@ def parse_param(param, text: str):
         if text.lower() not in ("true", "false"):
             raise DesignError(f"{param.name}: type True or False")
         return text.lower() == "true"
-    if param.type == "float?" and text.lower() in ("", "none"):
+    if param.type in ("float?", "int?") and text.lower() in ("", "none"):
         return None
     try:
         value = parse_value(text)
@@ -742,8 +742,8 @@ def parse_param(param, text: str):
             raise DesignError(f"{param.name}: a single number")
         return float(value)
     ints = value.astype(np.int64)
-    if not np.array_equal(ints, value) or value.ndim > 1 or (param.type == "int" and value.ndim):
-        raise DesignError(f"{param.name}: {'a whole number' if param.type == 'int' else 'whole numbers'}")
+    if not np.array_equal(ints, value) or value.ndim > 1 or (param.type != "int[]" and value.ndim):
+        raise DesignError(f"{param.name}: {'whole numbers' if param.type == 'int[]' else 'a whole number'}")
     return int(ints) if ints.ndim == 0 else tuple(int(v) for v in ints)
 
 

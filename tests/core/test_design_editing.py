@@ -28,6 +28,16 @@ def test_a_typed_param_is_parsed_by_its_declared_type_never_evaluated():
         parse_param(param("indexing.INDEX", "key"), "0")
 
 
+def test_an_optional_whole_number_takes_none_or_one_integer():
+    divisor = param("nn.AVG_POOL2D", "divisor_override")
+    assert parse_param(divisor, "") is None and parse_param(divisor, "None") is None
+    assert parse_param(divisor, "3") == 3
+    with pytest.raises(DesignError, match="a whole number"):
+        parse_param(divisor, "[2, 3]")
+    with pytest.raises(DesignError, match="a whole number"):
+        parse_param(divisor, "2.5")
+
+
 def test_every_palette_row_without_an_untypable_param_can_be_placed_with_starting_params():
     d = Design()
     for category, label, row in palette():
