@@ -26,9 +26,10 @@ from . import autograd, nn  # noqa: F401
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,  # noqa: F401
                                  set_grad_enabled)
 from .ops.creation import (arange, as_tensor, asarray, empty, empty_like, eye, from_numpy,  # noqa: F401
-                           full, full_like, linspace, logspace, manual_seed, normal, ones, ones_like,
-                           rand, rand_like, randint, randint_like, randn, randn_like, randperm, seed,
-                           tensor, zeros, zeros_like)
+                           full, full_like, linspace, logspace, ones, ones_like, tensor, zeros, zeros_like)
+from .ops.random import (bernoulli, get_rng_state, initial_seed, manual_seed, multinomial,  # noqa: F401
+                         normal, poisson, rand, rand_like, randint, randint_like, randn, randn_like,
+                         randperm, seed, set_rng_state)
 from .ops.elementwise import (add, bitwise_and, bitwise_not, bitwise_or, bitwise_xor,  # noqa: F401
                               clamp, clamp_max, clamp_min, div, eq, floor_divide, ge, gt, isfinite,
                               isinf, isnan, le, logical_and, logical_not, logical_or, logical_xor, lt,
@@ -77,7 +78,7 @@ def set_default_device(device) -> None:
 def get_default_device():
     from .tensor import device as _device
     return _device("cpu")
-from .generator import Generator  # noqa: F401,E402
+from .generator import Generator, default_generator  # noqa: F401,E402
 
 
 def _export(name, function):

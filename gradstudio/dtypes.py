@@ -88,6 +88,17 @@ def from_numpy_dtype(np_dtype) -> dtype:
                         "and bool.") from None
 
 
+_SCALAR_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+                      "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+                      "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+
+
+def scalar_type_name(np_dtype) -> str:
+    """The name torch's messages give a dtype (c10's ScalarType): ``Long`` for int64."""
+    name = np.dtype(np_dtype).name
+    return _SCALAR_TYPE_NAMES.get(name, name)
+
+
 def to_dtype(d) -> dtype:
     """Accept a gradstudio dtype, a torch-style name, a numpy dtype or a Python type."""
     if isinstance(d, dtype):

@@ -83,7 +83,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     mixed ones with respect to ``grad_outputs`` are both compared with central
     differences. Without ``grad_outputs``, random ones (double, requiring grad)."""
     from ..tensor import Tensor
-    from ..ops.creation import randn
+    from ..ops.random import randn
     from .api import grad
     inputs = inputs if isinstance(inputs, tuple) else (inputs,)
     if grad_outputs is None:

@@ -11,7 +11,7 @@ from ..ops.elementwise import (leaky_relu as _leaky_relu, relu as _relu, sigmoid
 from ..ops.linalg import addmm as _addmm, matmul as _matmul
 from ..ops.losses import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: F401
                           cross_entropy, mse_loss, nll_loss)
-from ..ops.losses import _broadcast_warning, _check_reduction
+from ..ops.losses import _broadcast_warning, _check_reduction, promoted
 from ..ops.reduction import log_softmax, softmax  # noqa: F401
 from ..ops import nn_functions as _rows
 from ..autograd.grad_mode import state as _grad_state
@@ -122,7 +122,8 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weigh
     _broadcast_warning(input, target)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
-    return _apply(_rows.HUBER_LOSS, (input, target), {"reduction": _check_reduction(reduction), "delta": delta})
+    return _apply(_rows.HUBER_LOSS, promoted(input, target), {"reduction": _check_reduction(reduction),
+                                                              "delta": delta})
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", beta: float = 1.0):
@@ -131,7 +132,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     if beta == 0:  # torch runs it as l1_loss (no SmoothL1LossBackward0 node)
         return l1_loss(input, target, reduction=reduction)
-    return _apply(_rows.SMOOTH_L1_LOSS, (input, target), {"reduction": _check_reduction(reduction),
+    return _apply(_rows.SMOOTH_L1_LOSS, promoted(input, target), {"reduction": _check_reduction(reduction),
                                                           "beta": float(beta)})
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..tensor import Tensor
-from . import creation, einsum, elementwise, indexing, inplace, linalg, losses, matrix_functions, reduction, shape
+from . import creation, einsum, elementwise, indexing, inplace, linalg, losses, matrix_functions, random, reduction, shape
 from . import nn_functions, overwrite  # noqa: F401  (rows of their own files: nn.functional, zero_/fill_/copy_)
 from . import avg_pool, conv  # noqa: F401  (convolution, max and average pooling)
 from .table import _ON_REGISTER, BY_ID, Op, apply, function_for, op_by_id, op_by_key, rows  # noqa: F401
@@ -226,7 +226,10 @@ METHODS = {
     "relu_": inplace.inplace(E.relu), "sigmoid_": inplace.inplace(E.sigmoid),
     "tanh_": inplace.inplace(E.tanh), "masked_fill_": inplace.inplace(indexing.masked_fill),
     "zero_": inplace.zero_, "fill_": inplace.fill_, "copy_": inplace.copy_,
-    "uniform_": inplace.uniform_, "normal_": inplace.normal_,
+    # random
+    "uniform_": random.uniform_, "normal_": random.normal_, "bernoulli_": random.bernoulli_,
+    "random_": random.random_, "exponential_": random.exponential_, "bernoulli": random.bernoulli,
+    "multinomial": random.multinomial,
 }
 del E
 

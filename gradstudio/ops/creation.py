@@ -1,9 +1,8 @@
-"""Tensor creation: ``tensor``, ``ones``, ``arange``, ``randn``, ``*_like`` …
+"""Tensor creation: ``tensor``, ``ones``, ``arange``, ``eye``, ``*_like`` …
 
 Dtype inference follows torch: Python floats give the default dtype
 (float32), Python ints int64, bools bool; numpy arrays keep their dtype.
-Random numbers come from one numpy generator that ``manual_seed`` resets —
-reproducible within GradStudio, but not the same numbers torch draws.
+Random draws (``rand``, ``randn`` …) are in :mod:`gradstudio.ops.random`.
 """
 from __future__ import annotations
 
@@ -16,39 +15,6 @@ import numpy as np
 from .. import dtypes as _dt
 from ..autograd import errors as _err
 from ..tensor import Tensor
-
-_generator = np.random.default_rng()
-
-
-def _rng() -> np.random.Generator:
-    return _generator
-
-
-def manual_seed(seed: int):
-    """Reseed the generator behind rand/randn/randint/randperm/normal_."""
-    global _generator
-    _generator = np.random.default_rng(int(seed) & 0xFFFFFFFFFFFFFFFF)
-    return _Generator(int(seed))
-
-
-def seed() -> int:
-    value = int(np.random.SeedSequence().entropy % (2 ** 63))
-    manual_seed(value)
-    return value
-
-
-class _Generator:
-    """What manual_seed returns (torch returns a Generator); only ``initial_seed``."""
-
-    def __init__(self, seed):
-        self._seed = seed
-
-    def initial_seed(self):
-        return self._seed
-
-    def __repr__(self):
-        return f"<torch._C.Generator object at {hex(id(self))}>"
-
 
 def _finish(array: np.ndarray, requires_grad: bool) -> Tensor:
     if requires_grad and array.dtype.kind != "f":
@@ -255,51 +221,6 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
                    requires_grad)
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, **kwargs):
-    size = _keyword_size(size, kwargs)
-    return _finish(_generator.random(_size(size)).astype(_dtype_np(dtype)), requires_grad)
-
-
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, **kwargs):
-    size = _keyword_size(size, kwargs)
-    return _finish(_generator.standard_normal(_size(size)).astype(_dtype_np(dtype)), requires_grad)
-
-
-def _keyword_size(size, kwargs):
-    """``randn(size=(2, 3))``: torch accepts the size as a keyword too."""
-    if "size" in kwargs:
-        if size:
-            raise TypeError("randn() received an invalid combination of arguments")
-        size = (kwargs.pop("size"),)
-    if kwargs:
-        raise TypeError(f"randn() got an unexpected keyword argument '{next(iter(kwargs))}'")
-    return size
-
-
-def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
-            requires_grad=False):
-    if size is None:  # randint(high, size)
-        low, high, size = 0, low, high
-    if high is None:
-        raise TypeError("randint() missing required argument 'high'")
-    values = _generator.integers(low, high, size=tuple(size))
-    return _finish(values.astype(_dtype_np(dtype, _dt.int64)), requires_grad)
-
-
-def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
-    return _finish(_generator.permutation(int(n)).astype(_dtype_np(dtype, _dt.int64)), requires_grad)
-
-
-def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires_grad=False):
-    if isinstance(mean, Tensor) or isinstance(std, Tensor):
-        m = mean._data if isinstance(mean, Tensor) else mean
-        s = std._data if isinstance(std, Tensor) else std
-        ref = mean if isinstance(mean, Tensor) else std
-        return Tensor._make(_generator.normal(m, s, size=np.broadcast(m, s).shape).astype(ref._data.dtype))
-    return _finish(_generator.normal(mean, std, size=tuple(size)).astype(_dtype_np(dtype)),
-                   requires_grad)
-
-
 def _like(maker):
     def like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None, **kwargs):
         dt = dtype if dtype is not None else _dt.from_numpy_dtype(input._data.dtype)
@@ -311,17 +232,8 @@ def _like(maker):
 zeros_like = _like(zeros)
 ones_like = _like(ones)
 empty_like = _like(empty)
-rand_like = _like(rand)
-randn_like = _like(randn)
 
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, memory_format=None):
     dt = dtype if dtype is not None else _dt.from_numpy_dtype(input._data.dtype)
     return full(input._data.shape, fill_value, dtype=dt, requires_grad=requires_grad)
-
-
-def randint_like(input, low=0, high=None, *, dtype=None, requires_grad=False):
-    if high is None:
-        low, high = 0, low
-    dt = dtype if dtype is not None else _dt.from_numpy_dtype(input._data.dtype)
-    return randint(low, high, input._data.shape, dtype=dt, requires_grad=requires_grad)

@@ -153,23 +153,3 @@ def copy_(self, src, non_blocking=False):
     self._data[...] = np.broadcast_to(src._data, self._data.shape)
     shared_version_counter(self).bump()
     return self
-
-
-def uniform_(self, a=0.0, b=1.0, *, generator=None):
-    from .creation import _rng
-    values = _rng().uniform(a, b, size=self._data.shape)
-    return _write_random(self, values)
-
-
-def normal_(self, mean=0.0, std=1.0, *, generator=None):
-    from .creation import _rng
-    values = _rng().normal(mean, std, size=self._data.shape)
-    return _write_random(self, values)
-
-
-def _write_random(self, values):
-    if _grad_state.enabled and self._requires_grad and self.grad_fn is None:
-        raise RuntimeError(_err.LEAF_INPLACE)
-    self._data[...] = values
-    shared_version_counter(self).bump()
-    return self

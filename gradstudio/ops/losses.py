@@ -292,14 +292,27 @@ def _broadcast_warning(input, target):
                       stacklevel=3)
 
 
+def promoted(input, target) -> tuple:
+    """``(input, target)`` for an elementwise loss, an integer or bool operand
+    converted to the other's floating dtype as torch promotes them: numpy would
+    compute float32 against an int64 target in float64, torch in float32. (Two
+    floating dtypes already promote alike; integers never require grad.)"""
+    a, b = input._data, target._data
+    if (a.dtype.kind == "f") == (b.dtype.kind == "f"):
+        return input, target
+    if a.dtype.kind == "f":
+        return input, Tensor._make(b.astype(a.dtype))
+    return Tensor._make(a.astype(b.dtype)), target
+
+
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     _broadcast_warning(input, target)
-    return apply(MSE_LOSS, (input, target), {"reduction": _check_reduction(reduction)})
+    return apply(MSE_LOSS, promoted(input, target), {"reduction": _check_reduction(reduction)})
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     _broadcast_warning(input, target)
-    return apply(L1_LOSS, (input, target), {"reduction": _check_reduction(reduction)})
+    return apply(L1_LOSS, promoted(input, target), {"reduction": _check_reduction(reduction)})
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,

@@ -1,11 +1,12 @@
-"""Dataset, TensorDataset, Subset, ConcatDataset and random_split, as in torch."""
+"""Datasets as in torch: map-style (``Dataset``, ``TensorDataset``, ``StackDataset``,
+``Subset``, ``ConcatDataset``) and iterable (``IterableDataset``, ``ChainDataset``),
+and ``random_split``."""
 from __future__ import annotations
 
 import bisect
 import math
 import warnings
 
-from ...generator import rng as _rng
 
 
 class Dataset:
@@ -16,6 +17,38 @@ class Dataset:
 
     def __add__(self, other):
         return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A stream of samples: subclasses define ``__iter__``; a DataLoader takes them
+    in the order they come."""
+
+    def __iter__(self):
+        raise NotImplementedError("Subclasses of IterableDataset should implement __iter__.")
+
+    def __add__(self, other):
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Several iterable datasets, one after another."""
+
+    def __init__(self, datasets) -> None:
+        self.datasets = datasets
+
+    def __iter__(self):
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise AssertionError("ChainDataset only supports IterableDataset")
+            yield from d
+
+    def __len__(self):
+        total = 0
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise AssertionError("ChainDataset only supports IterableDataset")
+            total += len(d)
+        return total
 
 
 class TensorDataset(Dataset):
@@ -31,6 +64,31 @@ class TensorDataset(Dataset):
 
     def __len__(self):
         return self.tensors[0].size(0)
+
+
+class StackDataset(Dataset):
+    """Datasets of the same length side by side: each sample is a tuple of theirs
+    (``StackDataset(a, b)``) or a dict (``StackDataset(x=a, y=b)``)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        if args and kwargs:
+            raise ValueError("Supported either ``tuple``- (via ``args``) or``dict``- (via ``kwargs``) like "
+                             "input/output, but both types are given.")
+        datasets = args or tuple(kwargs.values())
+        if not datasets:
+            raise ValueError("At least one dataset should be passed")
+        self._length = len(datasets[0])
+        if any(self._length != len(d) for d in datasets):
+            raise ValueError("Size mismatch between datasets")
+        self.datasets = args if args else kwargs
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __len__(self):
+        return self._length
 
 
 class Subset(Dataset):
@@ -55,6 +113,8 @@ class ConcatDataset(Dataset):
         self.cumulative_sizes = []
         total = 0
         for d in self.datasets:
+            if isinstance(d, IterableDataset):
+                raise AssertionError("ConcatDataset does not support IterableDataset")
             total += len(d)
             self.cumulative_sizes.append(total)
 
@@ -90,7 +150,8 @@ def random_split(dataset, lengths, generator=None):
                               stacklevel=2)
     if sum(lengths) != len(dataset):
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
-    indices = _rng(generator).permutation(sum(lengths)).tolist()
+    from ...ops.random import randperm
+    indices = randperm(sum(lengths), generator=generator).tolist()
     subsets, offset = [], 0
     for length in lengths:
         subsets.append(Subset(dataset, indices[offset:offset + length]))
