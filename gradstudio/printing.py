@@ -211,8 +211,12 @@ class _Formatter:
         else:
             self.sci_mode = PRINT_OPTS.sci_mode
 
-        # Formatting is a pure function of the value, so unique values suffice.
-        values = np.unique(nonzero_finite_vals).tolist()
+        # The widest text is that of an extreme value of either sign: a fixed-point
+        # or integral text widens with |value|, a scientific one with |exponent|,
+        # which is largest at the smallest or the largest |value|.
+        positive, negative = nonzero_finite_vals[nonzero_finite_vals > 0], nonzero_finite_vals[nonzero_finite_vals < 0]
+        values = [v for part in (positive, negative) if part.size for v in (part.min(), part.max())]
+        values = np.asarray(values, dtype=view.dtype).tolist()
         precision = PRINT_OPTS.precision
         if self.sci_mode:
             fmt = f"{{:.{precision}e}}"
@@ -231,19 +235,31 @@ class _Formatter:
     def width(self) -> int:
         return self.max_width
 
-    def format(self, value) -> str:
-        if self.floating_dtype:
-            if self.sci_mode:
-                ret = f"{{:{self.max_width}.{PRINT_OPTS.precision}e}}".format(value)
-            elif self.int_mode:
-                ret = f"{value:.0f}"
-                if not (math.isinf(value) or math.isnan(value)):
-                    ret += "."
-            else:
-                ret = f"{{:.{PRINT_OPTS.precision}f}}".format(value)
-        else:
-            ret = f"{value}"
-        return (self.max_width - len(ret)) * " " + ret
+    @property
+    def spec(self):
+        """The ``%`` conversion that formats one element as :attr:`format` does, or
+        None (integral floats: a point follows each finite value)."""
+        if not self.floating_dtype:
+            return f"%{self.max_width}s"
+        if self.int_mode and not self.sci_mode:
+            return None
+        return f"%{self.max_width}.{PRINT_OPTS.precision}{'e' if self.sci_mode else 'f'}"
+
+    @property
+    def format(self):
+        """``format(value) -> str``: the value right-aligned in the common width. One
+        format spec chosen per formatter (a tensor's repr formats every element)."""
+        width, precision = self.max_width, PRINT_OPTS.precision
+        if not self.floating_dtype:
+            return lambda value: f"{value}".rjust(width)     # bools print as True/False
+        if self.sci_mode:
+            return f"{{:>{width}.{precision}e}}".format
+        if self.int_mode:
+            def integral(value):
+                text = f"{value:.0f}"
+                return (text if math.isinf(value) or math.isnan(value) else text + ".").rjust(width)
+            return integral
+        return f"{{:>{width}.{precision}f}}".format
 
 
 # ---------------------------------------------------------------------------
@@ -275,6 +291,14 @@ def _vector_str(
             + [" ..."]
             + [_val_formatter(val) for val in array[-edgeitems:].tolist()]
         )
+    elif formatter.spec is not None and array.size:
+        # every element through one % conversion of a template of the whole layout
+        n = array.shape[0]
+        line = ", ".join([formatter.spec] * elements_per_line)
+        last = ", ".join([formatter.spec] * (n % elements_per_line or elements_per_line))
+        rows = [line] * ((n - 1) // elements_per_line) + [last]
+        template = ("," + "\n" + " " * (indent + 1)).join(rows)
+        return "[" + template % tuple(array.tolist()) + "]"
     else:
         data = [_val_formatter(val) for val in array.tolist()]
 

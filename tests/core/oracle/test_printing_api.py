@@ -132,3 +132,44 @@ def test_expressions_really_print_tensors(torch):
     assert sum("grad_fn=<" in t for t in texts) >= 60
     assert sum("dtype=torch." in t for t in texts) >= 15
     assert any(t.startswith("torch.return_types.max(") for t in texts)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_tensors_print_as_torchs(seed, torch):
+    """Widths, signs, scientific and integral modes, NaN/inf, every dtype and layout:
+    the common width comes from the extreme values and one template formats a row."""
+    rng = np.random.default_rng(seed)
+    for trial in range(40):
+        shape = [(), (7,), (1000,), (3, 45), (2, 3, 17), (0,)][trial % 6]
+        scale = 10.0 ** rng.integers(-7, 10)
+        kind = trial % 5
+        if kind == 0:
+            values = rng.standard_normal(shape) * scale
+        elif kind == 1:
+            values = np.round(rng.standard_normal(shape) * 50)
+        elif kind == 2:
+            values = rng.standard_normal(shape) * scale
+            if values.size:
+                values.flat[rng.integers(0, values.size, 3)] = [np.nan, np.inf, -np.inf]
+        elif kind == 3:
+            values = rng.integers(-10 ** int(rng.integers(1, 12)), 10 ** 6, shape)
+        else:
+            values = rng.random(shape) > 0.5
+        dtype = {0: np.float32, 1: np.float64, 2: np.float32}.get(kind)
+        values = np.asarray(values, dtype=dtype) if dtype else np.asarray(values)
+        assert repr(gradstudio.tensor(values)) == repr(torch.tensor(values)), (trial, shape, kind)
+    with torch_printoptions(torch, precision=2, linewidth=50), torch_printoptions(gradstudio, precision=2,
+                                                                                linewidth=50):
+        values = (rng.standard_normal((4, 30)) * 1e3).astype(np.float32)
+        assert repr(gradstudio.tensor(values)) == repr(torch.tensor(values))
+
+
+class torch_printoptions:
+    def __init__(self, lib, **options):
+        self.lib, self.options = lib, options
+
+    def __enter__(self):
+        self.lib.set_printoptions(**self.options)
+
+    def __exit__(self, *_):
+        self.lib.set_printoptions(profile="default")
