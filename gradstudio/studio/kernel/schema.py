@@ -482,8 +482,9 @@ FORM_FIELDS = tuple(name for name, _check in FormulaForm._fields if name != "alt
 
 @record("check")
 class CheckData(Record):
-    """A backward call derived and compared: ``json`` is exactly one entry of
-    ``gradstudio check --json``'s backward_calls."""
+    """A backward call derived and compared: ``json`` (only when a ``check`` request
+    asked for it with ``json: true``) is exactly one entry of ``gradstudio check
+    --json``'s backward_calls."""
 
     index: int
     agree: bool = False

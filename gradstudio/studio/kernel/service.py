@@ -21,7 +21,9 @@ built by :mod:`gradstudio.studio.kernel.records`):
 * :meth:`handle` — the requests that are not cells, each a dict with a ``type``
   and an ``id``, answered by its messages (the transport adds ``Done(id=…)``):
 
-  * ``check`` — ``calls: [index…]``, ``timeout``: derive and compare again;
+  * ``check`` — ``calls: [index…]``, ``timeout``, optional ``json: true``: derive and compare
+    again (with ``json``, each ``CheckData.json`` filled: ``gradstudio check --json``'s
+    entry, which a cell's own checks leave out);
   * ``sweep`` — ``call``, ``vertex`` (a leaf), ``element`` (index), optional ``lo``,
     ``hi``, ``points``, ``timeout``: one ``SweepResult`` with f and ∂f/∂element
     (engine, symbolic, finite differences) over the range (:mod:`gradstudio.studio.sweep`);
@@ -149,7 +151,7 @@ class KernelService:
         if request.get("steps"):      # a deferred call's step trace, which its record came without
             for call in calls:
                 self.send(schema.CallSteps(call=call.index, steps=kernel_data.steps_data(call)))
-        self.check_calls([c for c in calls if kernel_data.checkable(c)], timeout)
+        self.check_calls([c for c in calls if kernel_data.checkable(c)], timeout, json=bool(request.get("json")))
 
     def sweep(self, request):
         """f and ∂f/∂element along one element of a leaf (see gradstudio.studio.sweep)."""
@@ -333,8 +335,9 @@ class KernelService:
         if pending:
             self.check_calls(pending, timeout)
 
-    def check_calls(self, calls, timeout):
-        """Derive and compare each call; ``timeout`` None means numbers only."""
+    def check_calls(self, calls, timeout, *, json: bool = False):
+        """Derive and compare each call; ``timeout`` None means numbers only; ``json``: with
+        each check's ``json`` (see :func:`~gradstudio.studio.kernel.records.check_data`)."""
         from gradstudio.studio import derive_plan
         from gradstudio.studio.kernel import records as kernel_data
         skipped = derive_plan.plan(calls)[1] if timeout is not None else {}
@@ -343,9 +346,10 @@ class KernelService:
                 for rest in calls[position:]:
                     self.send(schema.CallChecked(kernel_data.cancelled_check_data(rest, CANCELLED)))
                 return
-            self.send(schema.CallChecked(self._check_one(call, timeout, skipped, announce=True)))
+            self.send(schema.CallChecked(self._check_one(call, timeout, skipped, announce=True, json=json)))
 
-    def _check_one(self, call, timeout, skipped: dict, announce: bool = False) -> schema.CheckData:
+    def _check_one(self, call, timeout, skipped: dict, announce: bool = False,
+                   json: bool = False) -> schema.CheckData:
         """One call derived (``Deriving`` first when ``announce``) and compared; cancelled
         (and :attr:`interrupt_pending` set) by an interrupt."""
         from gradstudio.studio import compare, derive_plan
@@ -361,7 +365,7 @@ class KernelService:
                                                    [leaf.vertex for leaf in call.leaves], timeout)
             check = derive_plan.noted(compare.check_call(call, formulas, symbolic_error=note,
                                                          torch_gradients=_torch_gradients(call)), note)
-            return kernel_data.check_data(check)
+            return kernel_data.check_data(check, json=json)
         except KeyboardInterrupt:
             self.interrupt_pending = True
             self.drop_worker()
