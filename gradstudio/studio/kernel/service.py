@@ -72,6 +72,7 @@ class KernelService:
         self._checked_early: set = set()  # calls whose checks went with their CellFinished
         self._deferred_calls = None       # the last cell's deferred calls, for check_new_calls
         self._next_structure = itertools.count(1).__next__     # ids of the shared graph structures
+        self._kept: dict = {}     # structure key -> id the window keeps from the last cell (kernel.shared)
 
     # -- the symbolic worker -------------------------------------------------------------
     def start_worker(self):
@@ -236,7 +237,11 @@ class KernelService:
                                            error=f"{type(error).__name__}: {error}"))
 
     # -- a cell's results ------------------------------------------------------------------
-    def cell_finished(self, run, first_line, early_timeout=None):
+    def forget_structures(self):
+        """The window has no structure of an earlier cell (its comm is new)."""
+        self._kept = {}
+
+    def cell_finished(self, run, first_line, early_timeout=None, *, reuse: bool = False):
         """``CellFinished`` for ``run``, always: if describing its results fails (a
         bug of ours, or no memory left for a record), the cell still ends, with its
         own output and the internal error's message in the console, so neither this
@@ -245,9 +250,14 @@ class KernelService:
         With ``early_timeout`` (the derivation time limit the checks will have), the
         checks that are quick to make — :meth:`quick_checks` — ride in it, and
         :meth:`check_new_calls` leaves those calls out: the window takes a re-run cell's
-        calls and their checks in one go instead of building its panels twice."""
+        calls and their checks in one go instead of building its panels twice.
+
+        ``reuse``: the window keeps the last cell's graph structures
+        (:class:`gradstudio.studio.kernel.shared.Kept`): a call alike in all but its values
+        to one of the last cell's comes as values only, and the named tensors' values
+        that its vertices hold travel once (a node editor's value edit)."""
         from gradstudio.studio.kernel import records as kernel_data
-        from gradstudio.studio.kernel.shared import share
+        from gradstudio.studio.kernel.shared import share, tensor_refs
         self._checked_early, self._deferred_calls = set(), None
         try:
             # (grouping a cell's calls by structure costs ~0.1 ms a call: once per cell)
@@ -255,10 +265,12 @@ class KernelService:
             if early_timeout is not None:       # the worker derives while the records are made and sent
                 self._prefetch(run, deferred, early_timeout)
             # a loop's calls: their graph structure once, then their values (kernel.shared)
-            structures, shared = share(run.backward_calls, deferred, self._next_structure)
-            data = [kernel_data.call_data(c, _hint(c), deferred=c.index in deferred)
+            plan = share(run.backward_calls, deferred, self._next_structure, self._kept if reuse else None)
+            structures, shared = plan.messages, plan.shared
+            data = [kernel_data.call_data(c, _hint(c), deferred=c.index in deferred, structure=plan.ids.get(c.index))
                     for c in run.backward_calls if c.index not in shared]
-            tensors = kernel_data.tensors_data(self.session.named_tensors())
+            tensors = kernel_data.tensors_data(self.session.named_tensors(),
+                                               refs=tensor_refs(plan.keyed) if reuse else None)
         except Exception as error:  # incl. MemoryError: report it in the cell, keep serving
             details = traceback.format_exc()
             message = (f"Internal error in the kernel while describing this cell's results: "
@@ -268,6 +280,7 @@ class KernelService:
                 outputs=[*finished.outputs, schema.OutputData("error", message + "\n")],
                 ok=False, error=message, error_type="InternalError",
                 internal_error=kernel_data.cut_text(details, 20_000))
+            self._kept = {}               # (the window keeps the structures of this cell's calls: none)
             self.send(schema.CellFinished(run=finished, calls=[], tensors=None))
             return
         calls, chunks = kernel_data.split_graphs(data)   # big graphs go first, in pieces
@@ -278,6 +291,7 @@ class KernelService:
             self.send(schema.GraphChunk(call=index, nodes=nodes))
         self.send(schema.CellFinished(run=kernel_data.run_data(run, first_line), calls=calls, tensors=tensors,
                                       checks=checks, shared=sorted(shared)))
+        self._kept = plan.kept if reuse else {}
 
     def _prefetch(self, run, deferred: set, timeout: float):
         """Start the first derivation :meth:`check_new_calls` will make (see
