@@ -334,3 +334,30 @@ def test_an_edit_interrupts_only_its_own_derivation_and_only_when_nothing_waits_
     runner.client.current_request = {"type": "run", "cells": [{"index": None, "source": "the design's script"}]}
     live._cancel_stale_derivation()          # our own derivation, nothing behind it
     assert runner.interrupts == 1 and live.cancelled == 1
+
+
+def test_an_evaluation_compiles_the_design_once_and_sends_the_live_script(qtbot, monkeypatch):
+    """The script and the local NaN/inf diagnosis come from one compile (each made its
+    own: a second forward pass of the whole design on the GUI thread per edit)."""
+    from gradstudio.studio import codegen
+    from gradstudio.studio.design import Design, from_json
+    from gradstudio.ui.editor.document import EditorDocument
+    from gradstudio.ui.editor.live import LiveEvaluator
+    from gradstudio.ui.editor.scene import DesignScene
+
+    class Runner:
+        sent: list = []
+
+        def run_design(self, script):
+            self.sent.append(script)
+    document = EditorDocument(from_json(json.loads(example_path("seed").read_text())["design"]))
+    runner = Runner()
+    live = LiveEvaluator(document, DesignScene(document), runner, delay_ms=10_000)
+    compiles = []
+    original = Design.compile
+    monkeypatch.setattr(Design, "compile", lambda self: compiles.append(1) or original(self))
+    leaf = next(n for n, node in document.design.nodes.items() if node.kind == "leaf")
+    document.set_value(leaf, "2 * ones(2, 2)")
+    live.evaluate_now()
+    assert len(compiles) == 1
+    assert runner.sent == [codegen.design_to_script(document.design, exact_values=True)]
