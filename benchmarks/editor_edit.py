@@ -6,8 +6,8 @@ fan-in from earlier nodes, a mean, the output), then makes N edits (the
 constant's value typed anew, so every run is a new script) and times each one
 the way the window runs it (closely: see ``--ipython``):
 
-* GUI thread, before: ``codegen.design_to_script(..., exact_values=True)`` (what ``LiveEvaluation``
-  sends through ``Runner.run_design``);
+* GUI thread, before: ``results.live_script`` (one compile of the design: the script
+  ``LiveEvaluator`` sends through ``Runner.run_design``, and its local NaN/inf diagnosis);
 * kernel: the service code the kernel runs for a design's cell, called
   directly — ``Session.run_cell`` (forward and backward, the graph recorded),
   ``KernelService.cell_finished`` (the records: CellFinished with the call and
@@ -116,7 +116,6 @@ def main(argv=None):
 
     from PySide6.QtWidgets import QApplication
     import gradstudio.ui  # noqa: F401  (PySide6 work-arounds first)
-    from gradstudio.studio import codegen
     from gradstudio.studio.kernel import codec, schema, shared
     from gradstudio.studio.kernel.service import KernelService
     from gradstudio.studio.session import Session
@@ -199,7 +198,7 @@ def main(argv=None):
             else:
                 design.change_node(constant, value=f"{0.5 + 0.01 * edit:g}")
             gui = time.thread_time()
-            script = codegen.design_to_script(design, exact_values=True)
+            script, _diagnosed = results.live_script(design)      # as LiveEvaluator.evaluate_now
             before = time.thread_time() - gui
             sent.clear()
             stages.clear()
