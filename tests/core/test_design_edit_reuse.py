@@ -191,3 +191,28 @@ def test_the_check_s_json_travels_only_when_asked(monkeypatch):
     assert asked.check.json["leaves"][0]["formula"] == "3*2*x/4"
     assert asked.check.json["leaves"][0]["numeric"] == [[1.5, 1.5], [1.5, 1.5]]
     assert asked.check.json["index"] == run.backward_calls[0].index
+
+
+def test_a_loop_run_again_names_its_kept_structure_and_reads_as_a_fresh_kernel_s():
+    """A loop's cell run a second time: its calls name the structure the window kept
+    (no GraphStructure again), and each reads as the call a fresh kernel records."""
+    from test_many_calls import LOOP
+    source = LOOP.format(steps=5).replace("torch.manual_seed(0)", "torch.manual_seed(1)")
+    window = Window()
+    sent = []
+    window.service.send = sent.append
+
+    def cell():
+        sent.clear()
+        run = window.service.session.run_cell(source, cell=None)
+        window.service.cell_finished(run, 1, reuse=True)
+        return wire(sent), run
+    first, _ = cell()
+    assert [m.type for m in first] == ["graph_structure", "call_values", "cell_finished"]
+    shared.calls_of(first, window.kept)
+    again, run = cell()
+    assert [m.type for m in again] == ["call_values", "cell_finished"]
+    assert again[0].structure == first[0].id
+    views = shared.calls_of(again, window.kept)
+    assert [v.call_data() for v in views] == [records.call_data(c, deferred=i < 4)
+                                               for i, c in enumerate(run.backward_calls)]
