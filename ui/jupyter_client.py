@@ -320,7 +320,7 @@ class JupyterClient(QObject):
         request = run.request
         meta = {"cell": cell.get("index"), "first_line": cell.get("first_line", 1),
                 "derive": request.get("derive", True), "timeout": request.get("timeout", 10.0),
-                "reuse": True}
+                "reuse": True, "kept": sorted(self._kept.structures)}
         run.msg_id = self._kernel.execute(cell["source"], metadata={DATA_KEY: meta})
         return True
 

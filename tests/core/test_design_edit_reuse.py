@@ -216,3 +216,30 @@ def test_a_loop_run_again_names_its_kept_structure_and_reads_as_a_fresh_kernel_s
     views = shared.calls_of(again, window.kept)
     assert [v.call_data() for v in views] == [records.call_data(c, deferred=i < 4)
                                                for i, c in enumerate(run.backward_calls)]
+
+
+def test_a_structure_the_window_says_it_lacks_is_sent_whole_again():
+    """The window names the ids it keeps in each cell's metadata: a window that lost one
+    (a message it could not read) gets the whole graph again and both sides agree anew."""
+    d, ids = scaled_sine("rand(4, 30, seed=0)", "0.5")
+    window = Window()
+    _, first, _ = window.run(script(d))
+    sent = []
+    window.service.send = sent.append
+    d.change_node(ids["c"], value="0.75")
+    run = window.service.session.run_cell(script(d), cell=None)
+    window.service.cell_finished(run, 1, reuse=True, kept=set())      # it has none
+    (call,) = shared.calls_of(wire(sent), shared.Kept())
+    assert isinstance(call, schema.CallData) and call.structure != first.structure
+    same_as_fresh(call, finished_tensors(sent), script(d))
+    sent.clear()
+    d.change_node(ids["c"], value="0.25")                              # and then values only again
+    run = window.service.session.run_cell(script(d), cell=None)
+    window.service.cell_finished(run, 1, reuse=True, kept={call.structure})
+    assert [m.type for m in sent] == ["call_values", "cell_finished"] and sent[0].structure == call.structure
+
+
+def finished_tensors(sent):
+    messages = wire(sent)
+    calls = shared.calls_of(messages)
+    return shared.fill_tensor_values([m for m in messages if m.type == "cell_finished"][-1].tensors, calls)

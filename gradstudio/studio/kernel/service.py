@@ -241,7 +241,7 @@ class KernelService:
         """The window has no structure of an earlier cell (its comm is new)."""
         self._kept = {}
 
-    def cell_finished(self, run, first_line, early_timeout=None, *, reuse: bool = False):
+    def cell_finished(self, run, first_line, early_timeout=None, *, reuse: bool = False, kept=None):
         """``CellFinished`` for ``run``, always: if describing its results fails (a
         bug of ours, or no memory left for a record), the cell still ends, with its
         own output and the internal error's message in the console, so neither this
@@ -255,7 +255,9 @@ class KernelService:
         ``reuse``: the window keeps the last cell's graph structures
         (:class:`gradstudio.studio.kernel.shared.Kept`): a call alike in all but its values
         to one of the last cell's comes as values only, and the named tensors' values
-        that its vertices hold travel once (a node editor's value edit)."""
+        that its vertices hold travel once (a node editor's value edit). ``kept``, when
+        given, are the structure ids the window says it has: no other is named (a
+        window that lost one gets the whole graph again, and both sides agree anew)."""
         from gradstudio.studio.kernel import records as kernel_data
         from gradstudio.studio.kernel.shared import share, tensor_refs
         self._checked_early, self._deferred_calls = set(), None
@@ -265,7 +267,10 @@ class KernelService:
             if early_timeout is not None:       # the worker derives while the records are made and sent
                 self._prefetch(run, deferred, early_timeout)
             # a loop's calls: their graph structure once, then their values (kernel.shared)
-            plan = share(run.backward_calls, deferred, self._next_structure, self._kept if reuse else None)
+            known = None
+            if reuse:
+                known = self._kept if kept is None else {k: i for k, i in self._kept.items() if i in kept}
+            plan = share(run.backward_calls, deferred, self._next_structure, known)
             structures, shared = plan.messages, plan.shared
             data = [kernel_data.call_data(c, _hint(c), deferred=c.index in deferred, structure=plan.ids.get(c.index))
                     for c in run.backward_calls if c.index not in shared]

@@ -28,7 +28,9 @@ cell keeps its structure's id (a call that travelled as ``CallData`` carries it 
 so a call alike in all but its values in the next cell travels as ``CallValues`` alone
 — no summaries, labels, docs or wiring again. Both sides keep exactly the structures of
 the calls of the last ``CellFinished`` (the kernel by their keys, the window by their
-ids), so they agree on what the window has without asking. The named tensors' values
+ids), so they agree on what the window has; the window also names the ids it has in
+each cell's metadata, and the kernel names no other (a structure the window could not
+read is sent whole again next time, not missed for ever). The named tensors' values
 that are some vertex's value in those calls travel once, in the call
 (``TensorData.value_from``, :func:`tensor_refs` / :func:`fill_tensor_values`).
 
