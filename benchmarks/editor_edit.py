@@ -6,17 +6,20 @@ fan-in from earlier nodes, a mean, the output), then makes N edits (the
 constant's value typed anew, so every run is a new script) and times each one
 the way the window runs it (closely: see ``--ipython``):
 
-* GUI thread, before: ``codegen.design_to_script(..., exact_values=True)`` (what ``LiveEvaluation``
-  sends through ``Runner.run_design``);
+* GUI thread, before: ``results.live_script`` (one compile of the design: the script
+  ``LiveEvaluator`` sends through ``Runner.run_design``, and its local NaN/inf diagnosis);
 * kernel: the service code the kernel runs for a design's cell, called
   directly — ``Session.run_cell`` (forward and backward, the graph recorded),
   ``KernelService.cell_finished`` (the records: CellFinished with the call and
-  its graph, and the named tensors with their reprs) and
+  its graph — or, a value edit, its values only: the window keeps the last cell's graph
+  structure —, and the named tensors with their reprs) and
   ``KernelService.check_new_calls`` (the symbolic derivation in the warm
   symbolic worker process — timed apart —, finite differences, the comparison:
   CallChecked) — the kernel's wall clock (it waits for its worker) and its own
   CPU;
-* GUI thread, after: decoding the messages (``codec``), reading the run back
+* GUI thread, after: decoding the messages (``codec``), putting the call and the named
+  tensors together as the window's client does (``shared.calls_of`` with the last cell's
+  structures kept, ``shared.fill_tensor_values``), reading the run back
   onto the nodes (``results.node_results``) and showing it on the canvas
   (``DesignScene.show_results``).
 
@@ -113,8 +116,7 @@ def main(argv=None):
 
     from PySide6.QtWidgets import QApplication
     import gradstudio.ui  # noqa: F401  (PySide6 work-arounds first)
-    from gradstudio.studio import codegen
-    from gradstudio.studio.kernel import codec, schema
+    from gradstudio.studio.kernel import codec, schema, shared
     from gradstudio.studio.kernel.service import KernelService
     from gradstudio.studio.session import Session
     from gradstudio.ui.editor import results
@@ -126,6 +128,7 @@ def main(argv=None):
     design, constant = edit_design(args.nodes)
     scene = DesignScene(EditorDocument(design))
     sent: list = []
+    kept = shared.Kept()             # the window's client keeps the last cell's graph structures
     stages: dict = {}                # stage -> wall seconds in the current edit
     cpu_stages: dict = {}            # stage -> this thread's CPU seconds (what a loaded machine does not inflate)
 
@@ -145,6 +148,7 @@ def main(argv=None):
     from gradstudio.studio.kernel import records as kernel_records, service as service_module
     timed(kernel_records, "graph_data", "records: graph")
     timed(kernel_records, "tensors_data", "records: tensors")
+    timed(shared, "_values", "records: values")       # a call of a structure the window keeps
     timed(compare, "finite_differences", "finite differences")
     timed(service_module, "_torch_gradients", "torch replay")
 
@@ -167,7 +171,7 @@ def main(argv=None):
             wall, cpu = time.perf_counter(), time.thread_time()
             run = service.session.run_cell(script, cell=None, first_line=1)
             ran, ran_cpu = time.perf_counter() - wall, time.thread_time() - cpu
-            service.cell_finished(run, 1, early_timeout=args.timeout)   # as the bridge calls it
+            service.cell_finished(run, 1, early_timeout=args.timeout, reuse=True)   # as the bridge calls it
             service.check_new_calls(run, args.timeout)
             return run, ran, ran_cpu
     if args.cold:
@@ -194,7 +198,7 @@ def main(argv=None):
             else:
                 design.change_node(constant, value=f"{0.5 + 0.01 * edit:g}")
             gui = time.thread_time()
-            script = codegen.design_to_script(design, exact_values=True)
+            script, _diagnosed = results.live_script(design)      # as LiveEvaluator.evaluate_now
             before = time.thread_time() - gui
             sent.clear()
             stages.clear()
@@ -211,7 +215,8 @@ def main(argv=None):
             messages = [codec.decode(text, buffers) for text, buffers in sent]
             finished = next(m for m in messages if isinstance(m, schema.CellFinished))
             checked = next(m for m in messages if isinstance(m, schema.CallChecked))
-            (call,) = finished.calls
+            (call,) = shared.calls_of(messages, kept)      # as the window's client reads them
+            finished = finished.replace(tensors=shared.fill_tensor_values(finished.tensors, [call]))
             found = results.node_results(design, call)
             scene.show_results({n: NodeResult(value=r["value"], grad=r["grad"], grad_norm=r["grad_norm"])
                                 for n, r in found.items()})
@@ -281,7 +286,8 @@ def _ipython_kernel(timeout: float, sent: list, encode):
             pass
     bridge.comm = Comm()
     bridge.send = ext.service.send = lambda message: sent.append(encode(message))
-    bridge.cell_metadata = lambda: {"cell": None, "first_line": 1, "derive": True, "timeout": timeout}
+    bridge.cell_metadata = lambda: {"cell": None, "first_line": 1, "derive": True, "timeout": timeout,
+                                    "reuse": True}
     records = bridge.cell_finished
     spent = {}
 

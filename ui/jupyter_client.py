@@ -28,7 +28,10 @@ GradStudio extension, started by jupyter_client, IPC sockets, signed JSON):
   per kind of record. A loop's calls come as one graph structure and their values
   (:mod:`gradstudio.studio.kernel.shared`): ``cellFinished`` carries them as
   :class:`~gradstudio.studio.kernel.shared.SharedCall` views, read like ``CallData``,
-  whose graph records are built when a panel first asks for them.
+  whose graph records are built when a panel first asks for them. The client keeps the
+  last cell's structures (each cell's metadata says ``reuse``): a re-run cell — a node
+  editor's value edit — comes as values only, and a named tensor whose value a vertex
+  of the cell's calls holds comes without it (filled in here, before ``cellFinished``).
   The console's outputs are :class:`~gradstudio.studio.kernel.schema.OutputData`
   records too (an ``Out[n]`` carries its ``execution_count``, a figure its ``png``).
   A message that is not valid (a bad signature, a comm payload that does not
@@ -164,6 +167,7 @@ class JupyterClient(QObject):
         self._structures: dict = {}       # a cell's shared graph structures, by id
         self._shared: dict = {}           # its shared calls (SharedCall views), by index
         self._dropped: set = set()        # its shared calls that came unreadable (and were said)
+        self._kept = shared.Kept()        # the last cell's structures, for the next cell's calls
         self._state = STOPPED
         self._busy = False
         self._grace = QTimer(self, singleShot=True, timeout=self._on_interrupt_ignored)
@@ -265,6 +269,7 @@ class JupyterClient(QObject):
         self._structures.clear()
         self._shared.clear()
         self._dropped.clear()
+        self._kept.clear()
 
     # -- requests ----------------------------------------------------------------------
     def submit(self, request: dict):
@@ -314,7 +319,8 @@ class JupyterClient(QObject):
         run.outputs, run.finished, run.reply, run.idle = [], None, None, False
         request = run.request
         meta = {"cell": cell.get("index"), "first_line": cell.get("first_line", 1),
-                "derive": request.get("derive", True), "timeout": request.get("timeout", 10.0)}
+                "derive": request.get("derive", True), "timeout": request.get("timeout", 10.0),
+                "reuse": True, "kept": sorted(self._kept.structures)}
         run.msg_id = self._kernel.execute(cell["source"], metadata={DATA_KEY: meta})
         return True
 
@@ -435,7 +441,13 @@ class JupyterClient(QObject):
         elif isinstance(record, schema.CallValues):
             self._take_shared(record)
         elif isinstance(record, schema.CellFinished):
-            record = record.replace(calls=self._cell_calls(record))
+            calls = self._cell_calls(record)
+            try:
+                tensors = shared.fill_tensor_values(record.tensors, calls)
+            except RecordError as error:
+                self.badMessage.emit(f"{error}; the named tensors are not shown")
+                tensors = None        # (the tensors shown so far stay)
+            record = record.replace(calls=calls, tensors=tensors)
             run = self._run
             if run is not None:     # IOPub's outputs (streams, Out[n], figures) come first
                 record = record.replace(run=record.run.replace(outputs=run.outputs + list(record.run.outputs)))
@@ -462,7 +474,7 @@ class JupyterClient(QObject):
         """A loop's calls (:mod:`gradstudio.studio.kernel.shared`), kept for their
         ``CellFinished`` as views that build a call's graph record when it is looked at;
         dropped, and said, when they name no structure that came or do not fit theirs."""
-        structure = self._structures.get(values.structure)
+        structure = self._structures.get(values.structure) or self._kept.get(values.structure)
         try:
             if structure is None:
                 raise RecordError(f"the values of backward calls {shared.span(values.calls)} name graph "
@@ -485,7 +497,9 @@ class JupyterClient(QObject):
             self.badMessage.emit(f"backward calls {shared.span(missing)} of this cell did not arrive "
                                  f"and are not shown")
         calls += [views[index] for index in finished.shared if index in views]
-        return sorted(calls, key=lambda call: call.index) if views else calls
+        calls = sorted(calls, key=lambda call: call.index) if views else calls
+        self._kept.cell_finished(calls)
+        return calls
 
     def _joined(self, call: schema.CallData) -> schema.CallData:
         """``call`` with its graph's chunks put back; without its graph (and saying

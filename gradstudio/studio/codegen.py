@@ -114,11 +114,13 @@ def _index_text(index) -> str:
 
 
 # --------------------------------------------------------------------------- design → script
-def design_to_script(design: Design, *, exact_values: bool = False) -> str:
+def design_to_script(design: Design, *, exact_values: bool = False, compiled=None) -> str:
     """The PyTorch script of what feeds the design's root (see the module docstring;
-    ``exact_values``: large values as their bytes, for the live run)."""
+    ``exact_values``: large values as their bytes, for the live run; ``compiled``: the
+    design's ``compile()`` of its current state, when the caller has made it already)."""
     literal = _bytes_literal if exact_values else _tensor_literal
-    design.compile()   # refuses an unfinished or inconsistent design with its message
+    if compiled is None:
+        design.compile()   # refuses an unfinished or inconsistent design with its message
     order = design.feeding_root()
     names = _variable_names(design, order)
     inputs, forward = [], []

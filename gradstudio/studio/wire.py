@@ -132,6 +132,8 @@ def _to_json(value, buffers: list, depth: int, limits: Limits):
         return value
     if kind is float:
         return value if math.isfinite(value) else _to_json(np.float64(value), buffers, depth, limits)
+    if kind is np.ndarray:              # (a graph's values: hundreds per message)
+        return _array_to_json(value, buffers, limits)
     inline = depth < limits.depth       # a plain item one level down is within the limit
     if kind is dict:
         out = {}
@@ -168,15 +170,22 @@ def _to_json(value, buffers: list, depth: int, limits: Limits):
             out["$" + key if key.startswith("$") else key] = _to_json(item, buffers, depth + 1, limits)
         return out
     if isinstance(value, np.ndarray):
-        name = _NAME_OF.get(value.dtype.newbyteorder("<"))
-        if name is None:
-            raise WireError(f"cannot send an array of dtype {value.dtype}")
-        if value.ndim > limits.ndim:
-            raise WireError(f"cannot send an array with {value.ndim} dimensions (at most {limits.ndim})")
-        data = np.asarray(value, dtype=DTYPES[name], order="C")
-        buffers.append(memoryview(data.reshape(-1).view(np.uint8)))
-        return {"$array": len(buffers) - 1, "dtype": name, "shape": list(data.shape)}
+        return _array_to_json(value, buffers, limits)
     raise WireError(f"cannot send a value of type {type(value).__name__}")
+
+
+def _array_to_json(value: np.ndarray, buffers: list, limits: Limits) -> dict:
+    dtype = value.dtype
+    name = _NAME_OF.get(dtype) if dtype.byteorder != ">" else None    # (a native dtype: no new one made)
+    if name is None:
+        name = _NAME_OF.get(dtype.newbyteorder("<"))
+    if name is None:
+        raise WireError(f"cannot send an array of dtype {value.dtype}")
+    if value.ndim > limits.ndim:
+        raise WireError(f"cannot send an array with {value.ndim} dimensions (at most {limits.ndim})")
+    data = np.asarray(value, dtype=DTYPES[name], order="C")
+    buffers.append(memoryview(data.reshape(-1).view(np.uint8)))
+    return {"$array": len(buffers) - 1, "dtype": name, "shape": list(data.shape)}
 
 
 def _from_json(tree, buffers: list, used: list, depth: int, limits: Limits):

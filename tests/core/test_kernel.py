@@ -106,7 +106,12 @@ def test_tutorial_cells_and_the_mean_check(kernel, repo_root):
     assert (leaf.name, leaf.formula, leaf.simplified, leaf.agree) == ("x", "3*2*x/4", "3*x/2", True)
     np.testing.assert_allclose(leaf.numeric, 1.5)
     np.testing.assert_allclose(leaf.symbolic, 1.5)
-    assert checked.json["leaves"][0]["formula"] == "3*2*x/4"
+    # the check's `gradstudio check --json` entry travels only when asked for
+    assert checked.json is None
+    (asked,) = [m.check for m in kernel.request({"type": "check", "calls": [mean_call.index],
+                                                 "json": True}).of_type("call_checked")]
+    assert asked.json["leaves"][0]["formula"] == "3*2*x/4" and asked.json["index"] == mean_call.index
+    assert asked.leaves[0].formula == "3*2*x/4"
     # the derivation is sent after the cell's records (the console has its output first)
     kinds = [r.type for r in mean_exchange.records]
     assert kinds.index("cell_finished") < kinds.index("call_checked")

@@ -334,3 +334,60 @@ def test_an_edit_interrupts_only_its_own_derivation_and_only_when_nothing_waits_
     runner.client.current_request = {"type": "run", "cells": [{"index": None, "source": "the design's script"}]}
     live._cancel_stale_derivation()          # our own derivation, nothing behind it
     assert runner.interrupts == 1 and live.cancelled == 1
+
+
+def test_an_evaluation_compiles_the_design_once_and_sends_the_live_script(qtbot, monkeypatch):
+    """The script and the local NaN/inf diagnosis come from one compile (each made its
+    own: a second forward pass of the whole design on the GUI thread per edit)."""
+    from gradstudio.studio import codegen
+    from gradstudio.studio.design import Design, from_json
+    from gradstudio.ui.editor.document import EditorDocument
+    from gradstudio.ui.editor.live import LiveEvaluator
+    from gradstudio.ui.editor.scene import DesignScene
+
+    class Runner:
+        sent: list = []
+
+        def run_design(self, script):
+            self.sent.append(script)
+    document = EditorDocument(from_json(json.loads(example_path("seed").read_text())["design"]))
+    runner = Runner()
+    live = LiveEvaluator(document, DesignScene(document), runner, delay_ms=10_000)
+    compiles = []
+    original = Design.compile
+    monkeypatch.setattr(Design, "compile", lambda self: compiles.append(1) or original(self))
+    leaf = next(n for n, node in document.design.nodes.items() if node.kind == "leaf")
+    document.set_value(leaf, "2 * ones(2, 2)")
+    live.evaluate_now()
+    assert len(compiles) == 1
+    assert runner.sent == [codegen.design_to_script(document.design, exact_values=True)]
+
+
+def test_a_value_edit_comes_back_as_values_only_and_the_window_shows_the_new_numbers(qtbot, window):
+    """Through the real kernel: the window's client keeps the last cell's graph structure,
+    so the seed design's value edit comes as values only (a SharedCall view), its named
+    tensors without their values (filled in from the call); the nodes, Compare and the
+    Inspector's tensors all show the edited numbers."""
+    from gradstudio.studio.kernel.shared import SharedCall
+    panel = editor_panel(qtbot, window)
+    tab = panel.open_example(example_path("seed"))
+    calls, tensors = window.model.calls, window.model.tensors
+    qtbot.waitUntil(lambda: tab.live.call_index is not None and not tab.live.busy()
+                    and calls.call(tab.live.call_index).check is not None, timeout=60000)
+    first = calls.call(tab.live.call_index)
+    leaf = next(n for n, node in tab.document.design.nodes.items() if node.kind == "leaf")
+    name = tab.document.design.nodes[leaf].name
+    assert not isinstance(first.data, SharedCall)
+    tab.document.set_value(leaf, "[[1.0, 2.0], [3.0, 4.0]]")
+    qtbot.waitUntil(lambda: tab.live.call_index != first.index and not tab.live.busy()
+                    and calls.call(tab.live.call_index).check is not None, timeout=60000)
+    record = calls.call(tab.live.call_index)
+    assert isinstance(record.data, SharedCall)                      # values only on the wire
+    vertex = next(n for n in record.data.graph.nodes if n.name == name)
+    assert vertex.value.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    (leaf_check,) = record.check.leaves
+    np.testing.assert_allclose(leaf_check.numeric, 1.5 * np.array([[1.0, 2.0], [3.0, 4.0]]))   # 3·2·x/4
+    assert leaf_check.agree and leaf_check.formula == "3*2*x/4"
+    assert tensors.tensor(name).value.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    assert tensors.tensor(name).value_summary.max == 4.0
+    assert "6" in tab.scene.nodes[leaf].toolTip()                    # grad 1.5·4 on the hover text

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from gradstudio.studio import codegen
 from gradstudio.studio.design import DesignError
 from gradstudio.studio.hints import hint_for
 
@@ -88,12 +87,11 @@ class LiveEvaluator(QObject):
         self.generation += 1
         design = self.document.design
         try:
-            script = codegen.design_to_script(design, exact_values=True)   # values as bytes: cheap to parse
+            script, local = results_module.live_script(design)   # values as bytes: cheap to parse
         except DesignError as error:
             self._set_status(str(error))
             self.scene.show_results({})
             return
-        local = results_module.diagnose(design)
         self.scene.show_results({n: NodeResult(error=m) for n, m in local.items()})
         self._set_status(next(iter(local.values()), ""))
         if self.runner is None or not self.enabled:

@@ -4,6 +4,8 @@
   sends it) as a :class:`~gradstudio.studio.trace.Graph`, for "Open as nodes";
 * :func:`node_results` — what the design's own run found per node: value, grad
   and its norm, matched through the variable names the script was written with;
+* :func:`live_script` — the script of a live run and :func:`diagnose`'s answer, from
+  one compile of the design;
 * :func:`diagnose` — the node where a NaN or an infinity first appears from
   finite inputs (a domain error such as log of a negative number), found from the
   design's forward values before anything is sent to the kernel;
@@ -19,7 +21,7 @@ import re
 
 import numpy as np
 
-from gradstudio.studio import trace
+from gradstudio.studio import codegen, trace
 from gradstudio.studio.codegen import variable_names
 from gradstudio.studio.design import DesignError, op_row
 
@@ -82,11 +84,21 @@ def node_results(design, call) -> dict:
     return found
 
 
-def diagnose(design) -> dict:
+def live_script(design) -> tuple:
+    """``(script, diagnosed)``: the live run's script (``codegen.design_to_script`` with
+    exact values) and :func:`diagnose`'s answer, from one compile of the design (each
+    compiled it on its own: a second forward pass of the whole design per edit).
+    DesignError for a design that cannot be compiled."""
+    graph = design.compile()
+    return codegen.design_to_script(design, exact_values=True, compiled=graph), diagnose(design, graph)
+
+
+def diagnose(design, graph=None) -> dict:
     """``{node id: message}`` for the op nodes where a NaN or an infinity first appears
-    from finite inputs (empty if the design cannot be compiled or is too large)."""
+    from finite inputs (empty if the design cannot be compiled or is too large);
+    ``graph``: the design's ``compile()``, when made already."""
     try:
-        graph = design.compile()
+        graph = design.compile() if graph is None else graph
     except DesignError:
         return {}
     if sum(np.size(v.value) for v in graph.nodes) > MAX_DIAGNOSED_ELEMENTS:

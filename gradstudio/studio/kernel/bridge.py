@@ -4,7 +4,9 @@ The window (``gradstudio.ui.jupyter_client``) opens a comm with target
 :data:`COMM_TARGET`. From then on, in this kernel:
 
 * an ``execute_request`` whose metadata carries ``{"gradstudio": {"cell",
-  "first_line", "derive", "timeout"}}`` is one of the editor's cells: its code
+  "first_line", "derive", "timeout"}}`` (and ``"reuse": true, "kept": [id…]`` from a window
+  that keeps the last cell's graph structures: :mod:`gradstudio.studio.kernel.shared`) is one
+  of the editor's cells: its code
   is shifted down to the cell's first line in the file (so tracebacks, error
   lines and backward calls name the file's lines), and when it ends the comm
   carries ``CellFinished`` (the run, the new backward calls with their graphs,
@@ -67,6 +69,7 @@ class Bridge:
     # -- the comm --------------------------------------------------------------------
     def _on_open(self, comm, open_message):
         self.comm = comm
+        self.service.forget_structures()      # a new window has none of the last cell's
         # the window steps through backward calls: their records carry the engine's step trace
         self.service.session.step_trace = True
         comm.on_msg(self._on_message)
@@ -148,7 +151,10 @@ class Bridge:
         service.interrupt_pending = run.error_type == "KeyboardInterrupt"
         timeout = float(meta.get("timeout", 10.0)) if meta.get("derive", True) else None
         # the checks a re-run cell's graph makes quickly go with it (derive off: after it, as before)
-        service.cell_finished(run, meta.get("first_line"), early_timeout=timeout)
+        kept = meta.get("kept")
+        kept = {i for i in kept if type(i) is int} if isinstance(kept, list) else None
+        service.cell_finished(run, meta.get("first_line"), early_timeout=timeout, reuse=meta.get("reuse") is True,
+                              kept=kept)
         service.check_new_calls(run, timeout)
 
     def _error_line(self, error) -> int | None:

@@ -236,10 +236,11 @@ def graph_data(graph) -> GraphData | None:
 
 
 # --------------------------------------------------------------------------- backward calls
-def call_data(call, hint: str | None = None, *, deferred: bool = False) -> CallData:
+def call_data(call, hint: str | None = None, *, deferred: bool = False, structure: int | None = None) -> CallData:
     """A backward call as recorded (before any derivation), with its graph, the
     leaves it reached, and its step trace when the session kept one; ``deferred``:
-    the kernel checks it only when the window asks (``check_deferred``)."""
+    the kernel checks it only when the window asks (``check_deferred``); ``structure``:
+    the id the window keeps its graph structure under (:mod:`~gradstudio.studio.kernel.shared`)."""
     return CallData(
         index=call.index, cell=call.cell, line=call.line,
         root=root_data(call),
@@ -252,7 +253,7 @@ def call_data(call, hint: str | None = None, *, deferred: bool = False) -> CallD
         pending_check=checkable(call) and not deferred,
         check_deferred=checkable(call) and deferred,
         steps=steps_data(call) if not deferred else None,   # a deferred call's: with its check
-        groups=groups_data(call),
+        groups=groups_data(call), structure=structure,
     )
 
 
@@ -528,15 +529,17 @@ def safe_sympy(text: str, symbols: dict, *, evaluate: bool = True):
     return walk(tree)
 
 
-def check_data(check, *, cancelled: bool = False) -> CheckData:
-    """A :class:`gradstudio.studio.compare.CallCheck` as a record; its ``json`` is exactly
-    one entry of ``gradstudio check --json``'s backward_calls."""
+def check_data(check, *, cancelled: bool = False, json: bool = False) -> CheckData:
+    """A :class:`gradstudio.studio.compare.CallCheck` as a record; with ``json`` its
+    ``json`` is exactly one entry of ``gradstudio check --json``'s backward_calls (the
+    window shows none of it: it travels only when a ``check`` request asks for it —
+    written out and read back it was ~7 ms of every edit of a 100-node design)."""
     from gradstudio.studio.compare import call_to_json
     return CheckData(
         index=check.call.index, agree=bool(check.agree), cancelled=cancelled,
         symbolic_error=check.symbolic_error,
         leaves=[leaf_check_data(leaf) for leaf in check.leaves],
-        json=call_to_json(check),
+        json=call_to_json(check) if json else None,
     )
 
 
@@ -565,22 +568,46 @@ def run_data(run, first_line: int | None = None) -> RunData:
     )
 
 
-def tensor_data(name: str, tensor, budget: Budget | None = None, *, text: bool = True) -> TensorData:
+def tensor_data(name: str, tensor, budget: Budget | None = None, *, text: bool = True,
+                refs: dict | None = None) -> TensorData:
     """A named tensor for the inspector, with torch's repr of its value and grad
-    (without them and ``text_deferred`` if not ``text``: :func:`tensor_text` has them)."""
+    (without them and ``text_deferred`` if not ``text``: :func:`tensor_text` has them).
+    ``refs`` (:func:`gradstudio.studio.kernel.shared.tensor_refs`): a value that is, bit
+    for bit, a vertex's value in a call of the same message travels as ``value_from``
+    (without its summary too: the window makes it from the value)."""
     value = tensor._data
     grad_tensor = getattr(tensor, "_grad", None)   # .grad would warn for non-leaves
     grad = grad_tensor._data if grad_tensor is not None else None
     take = budget.take if budget is not None else array
     value_text, grad_text = tensor_text(tensor) if text else (None, None)
+    value_from = _value_ref(tensor, value, refs) if refs else None
+    if value_from is not None and budget is not None:    # charged as if it travelled here
+        if value.size > budget.left:
+            value_from = None
+        else:
+            budget.left -= value.size
     return TensorData(
         name=name, shape=tuple(value.shape), dtype=str(tensor.dtype),
         requires_grad=bool(tensor.requires_grad), is_leaf=bool(tensor.is_leaf),
         grad_fn=tensor.grad_fn.op.name if tensor.grad_fn is not None else None,
-        value=take(value), value_summary=summary(value), value_text=value_text,
+        value=take(value) if value_from is None else None,
+        value_summary=summary(value) if value_from is None else None, value_text=value_text,
         grad=take(grad), grad_summary=summary(grad), grad_sample=heatmap_sample(grad),
-        grad_text=grad_text, text_deferred=not text,
+        grad_text=grad_text, text_deferred=not text, value_from=value_from,
     )
+
+
+def _value_ref(tensor, value: np.ndarray, refs: dict) -> tuple | None:
+    """``(call index, vertex id)`` of the recorded vertex holding exactly ``value``, or None
+    (none recorded it, or the tensor changed in place since: then its own value goes)."""
+    found = refs.get(id(tensor.grad_fn) if tensor.grad_fn is not None else id(tensor))
+    if found is None:
+        return None
+    recorded = found[2]
+    if not isinstance(recorded, np.ndarray) or recorded.dtype != value.dtype or recorded.shape != value.shape \
+            or value.dtype == object or recorded.tobytes() != value.tobytes():
+        return None
+    return (int(found[0]), int(found[1]))
 
 
 def tensor_text(tensor) -> tuple:
@@ -597,10 +624,11 @@ def text_cost(tensor, threshold: int) -> int:
     return sum(min(int(size), threshold) for size in sizes)
 
 
-def tensors_data(named: dict, text_budget: int = TEXT_BUDGET) -> list:
+def tensors_data(named: dict, text_budget: int = TEXT_BUDGET, refs: dict | None = None) -> list:
     """The session's named tensors (``Session.named_tensors()``), sorted by name; the
     reprs of the smallest ones, up to ``text_budget`` elements written out, the rest
-    deferred (the Inspector shows one tensor at a time and asks for its text)."""
+    deferred (the Inspector shows one tensor at a time and asks for its text); values
+    found in ``refs`` as references (see :func:`tensor_data`)."""
     items = sorted(named.values(), key=lambda item: item[0])[:MAX_TENSORS]
     from gradstudio.printing import PRINT_OPTS   # the user's torch.set_printoptions
     costs = [text_cost(tensor, int(PRINT_OPTS.threshold)) for _, tensor in items]
@@ -611,7 +639,7 @@ def tensors_data(named: dict, text_budget: int = TEXT_BUDGET) -> list:
         text_budget -= costs[position]
         written.add(position)
     budget = Budget()
-    return [tensor_data(name, tensor, budget, text=position in written)
+    return [tensor_data(name, tensor, budget, text=position in written, refs=refs)
             for position, (name, tensor) in enumerate(items)]
 
 

@@ -376,7 +376,10 @@ class CallData(Record):
     :mod:`gradstudio.studio.derive_plan`; such a call comes without its ``steps``,
     which follow in a ``CallSteps`` message with its check); ``steps`` is the
     engine's step trace as plain data (``gradstudio.autograd.events.Trace.to_data()``),
-    when the session records it."""
+    when the session records it. ``structure`` (only for a window that keeps structures:
+    :mod:`gradstudio.studio.kernel.shared`) is the id under which the window keeps this
+    call's graph structure until the next cell ends: a call of the next cell alike in
+    all but its values comes as :class:`CallValues` naming it."""
 
     index: int
     root: RootData = field(default_factory=RootData)
@@ -394,6 +397,7 @@ class CallData(Record):
     check_deferred: bool = False
     steps: dict[str, Plain] | None = None
     groups: list[ModuleGroupData] = field(default_factory=list)   # module calls, outermost first
+    structure: int | None = None
 
     @property
     def nodes(self) -> list:
@@ -482,8 +486,9 @@ FORM_FIELDS = tuple(name for name, _check in FormulaForm._fields if name != "alt
 
 @record("check")
 class CheckData(Record):
-    """A backward call derived and compared: ``json`` is exactly one entry of
-    ``gradstudio check --json``'s backward_calls."""
+    """A backward call derived and compared: ``json`` (only when a ``check`` request
+    asked for it with ``json: true``) is exactly one entry of ``gradstudio check
+    --json``'s backward_calls."""
 
     index: int
     agree: bool = False
@@ -534,7 +539,11 @@ class TensorData(Record):
     """A named tensor for the inspector: ``value_text``/``grad_text`` are torch's repr —
     or, with ``text_deferred``, not computed (a message writes out the reprs of a
     bounded number of elements: see :func:`gradstudio.studio.kernel.records.tensors_data`);
-    a ``tensor_text`` request asks the kernel for them (:class:`TensorText`)."""
+    a ``tensor_text`` request asks the kernel for them (:class:`TensorText`).
+    ``value_from`` (call index, vertex id): ``value`` and ``value_summary`` are None on
+    the wire because the value is that vertex's value in one of the same
+    ``CellFinished``'s calls, sent once there
+    (:func:`gradstudio.studio.kernel.shared.fill_tensor_values` puts both back)."""
 
     name: str
     shape: Shape = ()
@@ -550,6 +559,7 @@ class TensorData(Record):
     grad_sample: HeatmapSample | None = None
     grad_text: str | None = None
     text_deferred: bool = False
+    value_from: tuple[int, ...] | None = None
 
 
 @record("sweep")

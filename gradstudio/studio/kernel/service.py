@@ -21,7 +21,9 @@ built by :mod:`gradstudio.studio.kernel.records`):
 * :meth:`handle` — the requests that are not cells, each a dict with a ``type``
   and an ``id``, answered by its messages (the transport adds ``Done(id=…)``):
 
-  * ``check`` — ``calls: [index…]``, ``timeout``: derive and compare again;
+  * ``check`` — ``calls: [index…]``, ``timeout``, optional ``json: true``: derive and compare
+    again (with ``json``, each ``CheckData.json`` filled: ``gradstudio check --json``'s
+    entry, which a cell's own checks leave out);
   * ``sweep`` — ``call``, ``vertex`` (a leaf), ``element`` (index), optional ``lo``,
     ``hi``, ``points``, ``timeout``: one ``SweepResult`` with f and ∂f/∂element
     (engine, symbolic, finite differences) over the range (:mod:`gradstudio.studio.sweep`);
@@ -70,6 +72,7 @@ class KernelService:
         self._checked_early: set = set()  # calls whose checks went with their CellFinished
         self._deferred_calls = None       # the last cell's deferred calls, for check_new_calls
         self._next_structure = itertools.count(1).__next__     # ids of the shared graph structures
+        self._kept: dict = {}     # structure key -> id the window keeps from the last cell (kernel.shared)
 
     # -- the symbolic worker -------------------------------------------------------------
     def start_worker(self):
@@ -149,7 +152,7 @@ class KernelService:
         if request.get("steps"):      # a deferred call's step trace, which its record came without
             for call in calls:
                 self.send(schema.CallSteps(call=call.index, steps=kernel_data.steps_data(call)))
-        self.check_calls([c for c in calls if kernel_data.checkable(c)], timeout)
+        self.check_calls([c for c in calls if kernel_data.checkable(c)], timeout, json=bool(request.get("json")))
 
     def sweep(self, request):
         """f and ∂f/∂element along one element of a leaf (see gradstudio.studio.sweep)."""
@@ -234,7 +237,11 @@ class KernelService:
                                            error=f"{type(error).__name__}: {error}"))
 
     # -- a cell's results ------------------------------------------------------------------
-    def cell_finished(self, run, first_line, early_timeout=None):
+    def forget_structures(self):
+        """The window has no structure of an earlier cell (its comm is new)."""
+        self._kept = {}
+
+    def cell_finished(self, run, first_line, early_timeout=None, *, reuse: bool = False, kept=None):
         """``CellFinished`` for ``run``, always: if describing its results fails (a
         bug of ours, or no memory left for a record), the cell still ends, with its
         own output and the internal error's message in the console, so neither this
@@ -243,9 +250,16 @@ class KernelService:
         With ``early_timeout`` (the derivation time limit the checks will have), the
         checks that are quick to make — :meth:`quick_checks` — ride in it, and
         :meth:`check_new_calls` leaves those calls out: the window takes a re-run cell's
-        calls and their checks in one go instead of building its panels twice."""
+        calls and their checks in one go instead of building its panels twice.
+
+        ``reuse``: the window keeps the last cell's graph structures
+        (:class:`gradstudio.studio.kernel.shared.Kept`): a call alike in all but its values
+        to one of the last cell's comes as values only, and the named tensors' values
+        that its vertices hold travel once (a node editor's value edit). ``kept``, when
+        given, are the structure ids the window says it has: no other is named (a
+        window that lost one gets the whole graph again, and both sides agree anew)."""
         from gradstudio.studio.kernel import records as kernel_data
-        from gradstudio.studio.kernel.shared import share
+        from gradstudio.studio.kernel.shared import share, tensor_refs
         self._checked_early, self._deferred_calls = set(), None
         try:
             # (grouping a cell's calls by structure costs ~0.1 ms a call: once per cell)
@@ -253,10 +267,15 @@ class KernelService:
             if early_timeout is not None:       # the worker derives while the records are made and sent
                 self._prefetch(run, deferred, early_timeout)
             # a loop's calls: their graph structure once, then their values (kernel.shared)
-            structures, shared = share(run.backward_calls, deferred, self._next_structure)
-            data = [kernel_data.call_data(c, _hint(c), deferred=c.index in deferred)
+            known = None
+            if reuse:
+                known = self._kept if kept is None else {k: i for k, i in self._kept.items() if i in kept}
+            plan = share(run.backward_calls, deferred, self._next_structure, known)
+            structures, shared = plan.messages, plan.shared
+            data = [kernel_data.call_data(c, _hint(c), deferred=c.index in deferred, structure=plan.ids.get(c.index))
                     for c in run.backward_calls if c.index not in shared]
-            tensors = kernel_data.tensors_data(self.session.named_tensors())
+            tensors = kernel_data.tensors_data(self.session.named_tensors(),
+                                               refs=tensor_refs(plan.keyed) if reuse else None)
         except Exception as error:  # incl. MemoryError: report it in the cell, keep serving
             details = traceback.format_exc()
             message = (f"Internal error in the kernel while describing this cell's results: "
@@ -266,6 +285,7 @@ class KernelService:
                 outputs=[*finished.outputs, schema.OutputData("error", message + "\n")],
                 ok=False, error=message, error_type="InternalError",
                 internal_error=kernel_data.cut_text(details, 20_000))
+            self._kept = {}               # (the window keeps the structures of this cell's calls: none)
             self.send(schema.CellFinished(run=finished, calls=[], tensors=None))
             return
         calls, chunks = kernel_data.split_graphs(data)   # big graphs go first, in pieces
@@ -276,6 +296,7 @@ class KernelService:
             self.send(schema.GraphChunk(call=index, nodes=nodes))
         self.send(schema.CellFinished(run=kernel_data.run_data(run, first_line), calls=calls, tensors=tensors,
                                       checks=checks, shared=sorted(shared)))
+        self._kept = plan.kept if reuse else {}
 
     def _prefetch(self, run, deferred: set, timeout: float):
         """Start the first derivation :meth:`check_new_calls` will make (see
@@ -333,8 +354,9 @@ class KernelService:
         if pending:
             self.check_calls(pending, timeout)
 
-    def check_calls(self, calls, timeout):
-        """Derive and compare each call; ``timeout`` None means numbers only."""
+    def check_calls(self, calls, timeout, *, json: bool = False):
+        """Derive and compare each call; ``timeout`` None means numbers only; ``json``: with
+        each check's ``json`` (see :func:`~gradstudio.studio.kernel.records.check_data`)."""
         from gradstudio.studio import derive_plan
         from gradstudio.studio.kernel import records as kernel_data
         skipped = derive_plan.plan(calls)[1] if timeout is not None else {}
@@ -343,9 +365,10 @@ class KernelService:
                 for rest in calls[position:]:
                     self.send(schema.CallChecked(kernel_data.cancelled_check_data(rest, CANCELLED)))
                 return
-            self.send(schema.CallChecked(self._check_one(call, timeout, skipped, announce=True)))
+            self.send(schema.CallChecked(self._check_one(call, timeout, skipped, announce=True, json=json)))
 
-    def _check_one(self, call, timeout, skipped: dict, announce: bool = False) -> schema.CheckData:
+    def _check_one(self, call, timeout, skipped: dict, announce: bool = False,
+                   json: bool = False) -> schema.CheckData:
         """One call derived (``Deriving`` first when ``announce``) and compared; cancelled
         (and :attr:`interrupt_pending` set) by an interrupt."""
         from gradstudio.studio import compare, derive_plan
@@ -361,7 +384,7 @@ class KernelService:
                                                    [leaf.vertex for leaf in call.leaves], timeout)
             check = derive_plan.noted(compare.check_call(call, formulas, symbolic_error=note,
                                                          torch_gradients=_torch_gradients(call)), note)
-            return kernel_data.check_data(check)
+            return kernel_data.check_data(check, json=json)
         except KeyboardInterrupt:
             self.interrupt_pending = True
             self.drop_worker()

@@ -20,12 +20,27 @@ summaries) only when something asks for it, which for a deferred call is when th
 selects it; :meth:`SharedCall.call_data` is the very ``CallData`` the kernel would have
 sent for it (:func:`gradstudio.studio.kernel.records.call_data`).
 
+Across cells (a window that says it keeps structures: the ``reuse`` flag of a cell's
+metadata, see :class:`Kept`): a node editor's live edit runs a new cell per edit, and a
+value edit records the same graph with other numbers. A call of the kernel's previous
+cell keeps its structure's id (a call that travelled as ``CallData`` carries it in
+``CallData.structure``; the window makes the structure from it, :func:`structure_of`),
+so a call alike in all but its values in the next cell travels as ``CallValues`` alone
+— no summaries, labels, docs or wiring again. Both sides keep exactly the structures of
+the calls of the last ``CellFinished`` (the kernel by their keys, the window by their
+ids), so they agree on what the window has; the window also names the ids it has in
+each cell's metadata, and the kernel names no other (a structure the window could not
+read is sent whole again next time, not missed for ever). The named tensors' values
+that are some vertex's value in those calls travel once, in the call
+(``TensorData.value_from``, :func:`tensor_refs` / :func:`fill_tensor_values`).
+
 This module imports numpy, the schema and the records' helpers (numpy only) — never
 the engine: the window reads calls with it.
 """
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -40,23 +55,47 @@ BATCH_ELEMENTS = 1_000_000     # array elements per CallValues message (a group 
 
 
 # --------------------------------------------------------------------------- the kernel's side
-def share(calls: list, deferred: set, next_id) -> tuple:
-    """``(messages, shared)``: for ``calls`` (a cell's recorded backward calls, in order;
-    ``deferred`` the indices checked only on request), one ``GraphStructure`` per group
-    of at least :data:`SHARE_FROM` calls alike in all but their values, followed by its
-    ``CallValues`` messages; ``shared`` the indices of the calls they carry (the others
-    travel as ``CallData``). ``next_id()`` gives each structure its id."""
+class Shared(NamedTuple):
+    """What :func:`share` decided for a cell's calls."""
+
+    messages: list        # GraphStructure and CallValues messages, to go before the CellFinished
+    shared: set           # indices of the calls those carry
+    ids: dict             # call index -> structure id, for a call that travels as CallData
+    kept: dict            # structure key -> id: what the window keeps once this cell's CellFinished is read
+    keyed: list           # the calls that have a key: each of their arrays travels whole
+
+
+def share(calls: list, deferred: set, next_id, kept: dict | None = None) -> Shared:
+    """For ``calls`` (a cell's recorded backward calls, in order; ``deferred`` the
+    indices checked only on request): one ``GraphStructure`` per group of at least
+    :data:`SHARE_FROM` calls alike in all but their values, followed by its
+    ``CallValues`` messages; the other calls travel as ``CallData``. ``next_id()``
+    gives each structure its id.
+
+    ``kept`` (None: the window keeps no structures across cells) is the previous
+    cell's :attr:`Shared.kept`: a group or a single call whose structure is in it comes
+    as ``CallValues`` naming that id (no ``GraphStructure``), and every other single
+    call with a key gets an id (:attr:`Shared.ids`, its ``CallData.structure``)."""
     groups: dict = {}
+    keyed = []
     for call in calls:
         key = _key(call)
         if key is not None:
             groups.setdefault(key[0], []).append((call, key[1]))
-    messages, shared = [], set()
-    for group in groups.values():
-        if len(group) < SHARE_FROM:
+            keyed.append(call)
+    messages, shared, ids, now = [], set(), {}, {}
+    for key, group in groups.items():
+        known = kept.get(key) if kept is not None else None
+        if known is None and len(group) < SHARE_FROM:
+            if kept is not None:
+                ids[group[0][0].index] = now[key] = next_id()
             continue
-        structure = _structure(group[0][0], next_id())
-        messages.append(structure)
+        if known is None:
+            structure = _structure(group[0][0], next_id())
+            messages.append(structure)
+        else:
+            structure = _Named(known, len(group[0][0].graph.nodes), len(group[0][0].leaves))
+        now[key] = structure.id
         batch, size = [], 0
         for call, elements in group:
             if batch and size + elements > BATCH_ELEMENTS:
@@ -66,7 +105,29 @@ def share(calls: list, deferred: set, next_id) -> tuple:
             size += elements
         messages.append(_values(structure, batch, deferred))
         shared.update(call.index for call, _ in group)
-    return messages, shared
+    return Shared(messages, shared, ids, now, keyed)
+
+
+class _Named(NamedTuple):
+    """A structure the window already has, as :func:`_values` reads one: its id and sizes."""
+
+    id: int
+    nodes: int
+    leaves: int
+
+
+def tensor_refs(calls: list) -> dict:
+    """``{id of a tensor or of its grad_fn: (call index, vertex id, value)}`` over the
+    vertices of ``calls`` (later calls win): what :func:`records.tensors_data` may send
+    as a reference (``TensorData.value_from``) instead of the value. Only calls whose
+    arrays all travel whole belong in ``calls`` (:attr:`Shared.keyed`)."""
+    found = {}
+    for call in calls:
+        for node in call.graph.nodes:
+            tensor_id = getattr(node, "tensor_id", None)
+            if tensor_id is not None:
+                found[tensor_id] = (call.index, node.id, node.value)
+    return found
 
 
 def _meta(value):
@@ -125,10 +186,12 @@ def _stack(values: list):
     """The arrays stacked (row k: the k-th), None when they are None (all of them: the key says)."""
     if values[0] is None:
         return None
+    if len(values) == 1:      # one call (a re-run cell): a view, no copy (the recorded arrays are never changed)
+        return np.asarray(values[0])[np.newaxis, ...]
     return np.stack([np.asarray(v) for v in values])
 
 
-def _values(structure: GraphStructure, calls: list, deferred: set) -> CallValues:
+def _values(structure, calls: list, deferred: set) -> CallValues:
     nodes = [call.graph.nodes for call in calls]
     checkable = [records.checkable(call) for call in calls]
     return CallValues(
@@ -139,10 +202,14 @@ def _values(structure: GraphStructure, calls: list, deferred: set) -> CallValues
         check_deferred=[ok and call.index in deferred for ok, call in zip(checkable, calls)],
         steps=[records.steps_data(call) if call.index not in deferred else None for call in calls],
         gradients=_stack([records.array(call.gradient) for call in calls]),
-        values=[_stack([graph[j].value for graph in nodes]) for j in range(len(structure.nodes))],
-        grads=[_stack([graph[j].grad for graph in nodes]) for j in range(len(structure.nodes))],
+        values=[_stack([graph[j].value for graph in nodes]) for j in range(_count(structure.nodes))],
+        grads=[_stack([graph[j].grad for graph in nodes]) for j in range(_count(structure.nodes))],
         leaf_grads=[_stack([records.array(call.leaves[i].grad) for call in calls])
-                    for i in range(len(structure.leaves))])
+                    for i in range(_count(structure.leaves))])
+
+
+def _count(items) -> int:
+    return items if isinstance(items, int) else len(items)
 
 
 # --------------------------------------------------------------------------- the window's side
@@ -277,19 +344,97 @@ def _as_sent(value):
     return value          # a row of a received stack is already the array the record holds
 
 
-def calls_of(messages: list) -> list:
+def structure_of(call: CallData) -> GraphStructure:
+    """The ``GraphStructure`` of a call that came as ``CallData`` with a ``structure`` id
+    and its whole graph: what the kernel's :func:`_structure` would have sent for it."""
+    graph = call.graph
+    return GraphStructure(
+        id=call.structure, root=graph.root,
+        nodes=[NodeData(**{name: getattr(node, name) for name in _STRUCTURE_FIELDS}) for node in graph.nodes],
+        call_root=call.root, leaves=[leaf.replace(numeric=None) for leaf in call.leaves],
+        groups=list(call.groups))
+
+
+class Kept:
+    """The window's side of the structures kept across cells (see the module docstring):
+    after each ``CellFinished``, exactly the structures of that cell's calls."""
+
+    def __init__(self):
+        self.structures: dict = {}      # id -> GraphStructure
+
+    def get(self, structure_id: int) -> GraphStructure | None:
+        return self.structures.get(structure_id)
+
+    def cell_finished(self, calls: list):
+        """``calls``: the cell's calls as the window reads them (big graphs joined)."""
+        kept = {}
+        for call in calls:
+            if isinstance(call, SharedCall):
+                kept[call._shared.structure.id] = call._shared.structure
+            elif call.structure is not None and call.graph is not None and call.graph.nodes is not None:
+                kept[call.structure] = structure_of(call)
+        self.structures = kept
+
+    def clear(self):
+        self.structures = {}
+
+
+def vertex_value(call, vertex: int):
+    """A vertex's value in a call as the window has it (a view's without building its graph)."""
+    if isinstance(call, SharedCall):
+        stacks = call._shared.values.values
+        return stacks[vertex][call._row, ...] if 0 <= vertex < len(stacks) else None
+    nodes = call.nodes
+    node = nodes[vertex] if 0 <= vertex < len(nodes) else None
+    return node.value if node is not None and node.id == vertex else None
+
+
+def fill_tensor_values(tensors: list | None, calls: list) -> list | None:
+    """The named tensors of a ``CellFinished`` with each ``value_from`` reference
+    replaced by the vertex's value in ``calls`` (the cell's calls): the very records
+    the kernel would have sent with the values in them. RecordError for a reference
+    to a call or vertex that is not there, or a value of another shape."""
+    if not tensors or not any(t.value_from is not None for t in tensors):
+        return tensors
+    by_index = {call.index: call for call in calls}
+    filled = []
+    for tensor in tensors:
+        if tensor.value_from is not None:
+            where = tensor.value_from
+            call = by_index.get(where[0]) if len(where) == 2 else None
+            value = vertex_value(call, where[1]) if call is not None else None
+            if value is None or tuple(value.shape) != tuple(tensor.shape):
+                raise RecordError(f"tensor {tensor.name}'s value refers to vertex {where[1:]} of backward "
+                                  f"call {where[:1]}, which did not come with its value and shape")
+            tensor = tensor.replace(value=value, value_summary=records.summary(value), value_from=None)
+        filled.append(tensor)
+    return filled
+
+
+def calls_of(messages: list, kept: Kept | None = None) -> list:
     """Every backward call of the ``CellFinished`` messages among ``messages`` (a
     kernel's messages in order, as :class:`~gradstudio.studio.kernel.blocking.KernelSession`
     collects them), shared ones as :class:`SharedCall` views, in index order — for
-    tests and scripts; the window does the same as the messages arrive."""
-    structures, shared, found = {}, {}, []
+    tests and scripts; the window does the same as the messages arrive. ``kept``
+    carries the structures of the last cell read to the next call of this function."""
+    kept = Kept() if kept is None else kept
+    structures, shared, chunks, found = {}, {}, {}, []
     for message in messages:
-        if isinstance(message, GraphStructure):
+        if message.type == "graph_chunk":
+            chunks.setdefault(message.call, []).append(message.nodes)
+        elif isinstance(message, GraphStructure):
             structures[message.id] = message
         elif isinstance(message, CallValues):
-            for view in SharedCalls(structures[message.structure], message).views():
+            structure = structures.get(message.structure) or kept.get(message.structure)
+            if structure is None:
+                raise RecordError(f"the values of backward calls {span(message.calls)} name graph "
+                                  f"structure {message.structure}, which never came")
+            for view in SharedCalls(structure, message).views():
                 shared[view.index] = view
         elif message.type == "cell_finished":
-            found.extend(sorted([*message.calls, *(shared.pop(i) for i in message.shared)],
-                                key=lambda call: call.index))
+            calls = sorted([*(records.join_graph(c, chunks.pop(c.index, [])) for c in message.calls),
+                            *(shared.pop(i) for i in message.shared)], key=lambda call: call.index)
+            kept.cell_finished(calls)
+            structures = {}
+            found.extend(calls)
     return found
