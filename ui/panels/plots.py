@@ -28,7 +28,9 @@ draws the new title over the kept frame, and the same chart with the same
 title is not drawn again. The figure is built and rendered off the GUI
 thread (:mod:`gradstudio.ui.plots.view`); a tab with nothing to plot shows a
 plain message, so matplotlib is imported — in a thread — only when there is a
-first plot. Drawing itself is
+first plot, or when the window, once on screen, asks the panel to :meth:`~PlotsPanel.warm_up`
+(then one throw-away figure is drawn too, so the first plot costs what later ones
+do). A tab's first plot is drawn at the size the tab shows it at. Drawing itself is
 :mod:`gradstudio.studio.figures.plotting`; what to draw (which call, the
 heatmap's source, the tabs' messages, where a sweep stands) is decided in
 :mod:`gradstudio.studio.figures.plot_choice`, without Qt.
