@@ -55,3 +55,43 @@ def test_a_replay_torch_refuses_is_an_error_and_the_worker_goes_on(worker):
     with pytest.raises(RuntimeError):
         worker.torch_gradients(graph, gradient, leaves + [99])
     assert set(worker.torch_gradients(graph, gradient, leaves)) == set(leaves)
+
+
+def oracle_children(pid) -> list:
+    import psutil
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+    found = []
+    for child in children:
+        try:
+            if "gradstudio.studio.oracle_worker" in child.cmdline():
+                found.append(child.pid)
+        except psutil.Error:
+            pass
+    return found
+
+
+def test_each_kernel_starts_its_own_oracle_and_a_restart_warms_a_new_one_up(monkeypatch):
+    """One oracle process per kernel, started with it (not at the first check); a restart's
+    fresh kernel has a fresh one, the old kernel's is gone, and shutdown leaves none."""
+    import time
+    pytest.importorskip("ipykernel")
+    from gradstudio.studio.kernel.jupyter import JupyterKernel
+    monkeypatch.delenv("GRADSTUDIO_NO_TORCH", raising=False)
+
+    def wait_for(condition, timeout=60.0):
+        deadline = time.monotonic() + timeout
+        while not condition() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return condition()
+
+    with JupyterKernel() as kernel:
+        assert wait_for(lambda: len(oracle_children(kernel.pid)) == 1)
+        (first,) = oracle_children(kernel.pid)
+        kernel.restart(timeout=120)
+        assert wait_for(lambda: len(oracle_children(kernel.pid)) == 1)
+        (second,) = oracle_children(kernel.pid)
+        assert second != first and wait_for(lambda: not worker_pid_alive(first), 10)
+    assert wait_for(lambda: not worker_pid_alive(second), 10)
