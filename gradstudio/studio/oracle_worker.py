@@ -11,7 +11,7 @@ gradients back, the same :func:`~gradstudio.studio.oracle.torch_gradients` answe
 the kernel computed itself before. The kernel never imports torch.
 
 The child ignores SIGINT (an interrupt is for the user's cell, and the worker stays
-warm), runs at a lower CPU priority (nice 10: the least urgent work), ends when the kernel's end of the pipe closes, and is killed and started afresh
+warm), ends when the kernel's end of the pipe closes, and is killed and started afresh
 when a replay misses its deadline. An interrupted wait leaves its answer in the
 pipe: the next request drops it first. What crosses the pipe is the kernel's own
 recorded data (the trusted side of GradStudio, as for the symbolic worker).
@@ -30,16 +30,8 @@ REPLAY_SECONDS = 60.0     # torch's import (on a loaded machine) and one replay
 def _serve(connection):
     """Child main loop: import torch, say ready, answer ``("torch", (graph, gradient,
     leaf ids))`` with {leaf id: gradient} until told to stop or the pipe closes."""
-    import os
     import signal
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        # The fourth column is the least urgent work of a start-up: on a busy machine the
-        # user's cell, the window and the symbolic worker (whose derivations have a time
-        # limit) go first. (With a core to spare this changes nothing.)
-        os.nice(10)
-    except OSError:
-        pass
     from gradstudio.studio import oracle
     try:
         oracle._torch()
