@@ -18,7 +18,7 @@ from . import dtypes as _dt
 from .autograd import errors as _err
 from .autograd.grad_mode import state as _grad_state
 from .autograd import api as _autograd_api
-from .autograd.node import AccumulateGrad, HookList, VersionCounter, _HookHandle
+from .autograd.node import HookList, VersionCounter, _HookHandle, new_accumulator
 
 __all__ = ["Tensor", "Size"]
 
@@ -251,7 +251,7 @@ class Tensor:
             return None
         acc = self._accumulator() if self._accumulator is not None else None
         if acc is None:
-            acc = AccumulateGrad(self)
+            acc = new_accumulator(self)
             self._accumulator = weakref.ref(acc)
         return acc
 
