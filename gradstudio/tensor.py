@@ -249,11 +249,9 @@ class Tensor:
             return self.grad_fn
         if not self._requires_grad:
             return None
-        acc = self._accumulator() if self._accumulator is not None else None
-        if acc is None:
-            acc = new_accumulator(self)
-            self._accumulator = weakref.ref(acc)
-        return acc
+        ref = self._accumulator
+        acc = ref() if ref is not None else None
+        return acc if acc is not None else new_accumulator(self)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Compute the gradient of this tensor w.r.t. graph leaves (torch semantics)."""

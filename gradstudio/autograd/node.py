@@ -275,10 +275,12 @@ class AccumulateGrad(_HookHolder):
 
 
 def new_accumulator(variable) -> AccumulateGrad:
-    """``AccumulateGrad(variable)`` without the type call and ``__init__`` frame."""
+    """``AccumulateGrad(variable)`` without the type call and ``__init__`` frame, and
+    the leaf's weak reference to it (see ``Tensor._gradient_edge``)."""
     sink = _new(AccumulateGrad)
     sink.variable = variable
     sink._seq = next(_sequence)
     if variable._hooks:
         sink._has_hooks = True
+    variable._accumulator = weakref.ref(sink)
     return sink

@@ -127,7 +127,9 @@ def _nll_picked(x, columns, reduction):
     explicit: numpy casts uint64 indices to intp, so a negative target would wrap."""
     if not np.maximum.reduce(columns) < x.shape[1]:
         return None
-    picked = x[_rows(x.shape[0]), columns]
+    n = x.shape[0]
+    rows = _ROWS.get(n)
+    picked = x[rows if rows is not None else _rows(n), columns]
     if reduction == "none":
         return np.negative(picked, out=picked)
     # −Σx = Σ(−x) exactly (rounding is symmetric), in the same order
@@ -137,8 +139,8 @@ def _nll_picked(x, columns, reduction):
     if x.dtype.itemsize <= 8:
         # total / int64(n) divides in float64, then rounds to x's dtype: float(total) / n is
         # that same IEEE division (n < 2**53) without numpy's scalar type promotion
-        return np.asarray(float(total) / x.shape[0], dtype=x.dtype)
-    return np.asarray(total / _I64.type(x.shape[0]), dtype=x.dtype)
+        return np.asarray(float(total) / n, dtype=x.dtype)
+    return np.asarray(total / _I64.type(n), dtype=x.dtype)
 
 
 def _nll_forward(x, target, *, reduction, ignore_index):
