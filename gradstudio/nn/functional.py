@@ -43,10 +43,10 @@ def linear(input, weight, bias=None):
     w_t = w.T
     out = x @ w_t
     b = bias._data
-    if type(out) is not np.ndarray:
-        out = np.asarray(out)
-    if b.ndim == 1 and b.dtype == out.dtype and b.shape[0] == out.shape[1]:
-        np.add(b, out, out=out)  # ADDMM's forward for beta = alpha = 1, bias + x @ w_t, in place
+    if b.dtype is out.dtype and b.shape == w.shape[:1]:
+        # ADDMM's forward for beta = alpha = 1, bias + x @ w_t, into the product's array (a
+        # bias of another dtype, or one with more dims, gives what ``+`` gives)
+        np.add(b, out, out=out)
     else:
         out = b + out
     if not (_grad_state.enabled

@@ -112,10 +112,11 @@ def _rows(n: int) -> np.ndarray:
 
 def _nll_columns(x, target, ignore_index):
     """The common case's column indices, or None: a non-empty batch (2-d input), an int64
-    target and an ``ignore_index`` that is no class, so no row is ignored once every
-    target is a class. The target is viewed as uint64: a negative one is then larger
-    than every class, so one range check refuses both (see :func:`_nll_picked`)."""
-    if (x.ndim == 2 and x.shape[0] and target.dtype == _I64 and target.ndim == 1
+    target with one entry per row and an ``ignore_index`` that is no class, so no row is
+    ignored once every target is a class. The target is viewed as uint64: a negative one
+    is then larger than every class, so one range check refuses both (see
+    :func:`_nll_picked`)."""
+    if (x.ndim == 2 and x.shape[0] and target.dtype == _I64 and target.shape == x.shape[:1]
             and not 0 <= ignore_index < x.shape[1]):
         return target.view(_U64)
     return None

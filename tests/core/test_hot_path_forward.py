@@ -138,3 +138,17 @@ def test_the_training_forward_stays_within_its_call_budget():
     model, x, y = _model_and_batch()
     loss_fn = gs.nn.CrossEntropyLoss()
     assert _python_calls(lambda: loss_fn(model(x), y)) <= 72
+
+
+@pytest.mark.parametrize("target", [[1, 0], [], [1, 0, 2, 1]])
+def test_the_nll_row_on_a_target_of_another_length_takes_the_general_path(target):
+    # what the row did before its common case checked the length: a shorter target is
+    # the loss of its rows, a longer one raises numpy's IndexError
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    target = np.array(target, dtype=np.int64)
+    if len(target) > 3:
+        with pytest.raises(IndexError):
+            NLL_LOSS.forward(x, target, reduction="sum", ignore_index=-100)
+        return
+    out = NLL_LOSS.forward(x, target, reduction="sum", ignore_index=-100)
+    assert out == -sum(x[i, t] for i, t in enumerate(target))
