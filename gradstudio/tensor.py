@@ -18,7 +18,7 @@ from . import dtypes as _dt
 from .autograd import errors as _err
 from .autograd.grad_mode import state as _grad_state
 from .autograd import api as _autograd_api
-from .autograd.node import AccumulateGrad, HookList, VersionCounter, _HookHandle
+from .autograd.node import HookList, VersionCounter, _HookHandle, new_accumulator
 
 __all__ = ["Tensor", "Size"]
 
@@ -249,11 +249,9 @@ class Tensor:
             return self.grad_fn
         if not self._requires_grad:
             return None
-        acc = self._accumulator() if self._accumulator is not None else None
-        if acc is None:
-            acc = AccumulateGrad(self)
-            self._accumulator = weakref.ref(acc)
-        return acc
+        ref = self._accumulator
+        acc = ref() if ref is not None else None
+        return acc if acc is not None else new_accumulator(self)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Compute the gradient of this tensor w.r.t. graph leaves (torch semantics)."""

@@ -228,9 +228,10 @@ _new = object.__new__
 
 def new_node(op, next_functions, inputs, params) -> Node:
     """The one place a :class:`Node` is built (ops.table.record, custom Functions);
-    a plain function rather than ``Node.__init__``, which would cost a type call on
-    every recorded op."""
-    node = _new(Node)
+    a plain function rather than ``Node.__init__``, which would add a frame to every
+    recorded op. ``Node()`` (no ``__init__``) allocates faster than ``object.__new__(Node)``,
+    which checks its argument first."""
+    node = Node()
     node.op = op
     node.next_functions = next_functions
     node._inputs = inputs            # Tensor (saved), TensorMeta, or a Python scalar
@@ -244,25 +245,43 @@ def new_node(op, next_functions, inputs, params) -> Node:
 
 
 class AccumulateGrad(_HookHolder):
-    """Gradient sink of a leaf tensor; ``variable`` is that leaf."""
+    """Gradient sink of a leaf tensor; ``variable`` is that leaf.
 
-    __slots__ = ("variable", "next_functions", "_seq", "_hooks", "_prehooks", "metadata_",
-                 "_has_hooks", "__weakref__")
+    A leaf's sink lives only as long as a graph refers to it (the tensor keeps a weak
+    reference, as torch's ``grad_accumulator_``), so a training loop makes a new one
+    for every parameter on every step: :func:`new_accumulator` builds it with two
+    attribute writes, and the fields a hook or metadata sets are class defaults."""
+
+    __slots__ = ("variable", "_seq", "__dict__", "__weakref__")
 
     op = None
+    next_functions = ()
+    _hooks = None
+    _prehooks = None
+    metadata_ = None
+    _has_hooks = False
 
     def __init__(self, variable):
         self.variable = variable
-        self.next_functions = ()
         self._seq = next(_sequence)
-        self._hooks = None
-        self._prehooks = None
-        self.metadata_ = None
-        # A leaf's tensor hooks run in its AccumulateGrad: flag it if the leaf has some.
-        self._has_hooks = bool(variable._hooks)
+        if variable._hooks:
+            # A leaf's tensor hooks run in its AccumulateGrad: flag it if the leaf has some.
+            self._has_hooks = True
 
     def name(self) -> str:
         return "torch::autograd::AccumulateGrad"
 
     def __repr__(self):
         return f"<AccumulateGrad object at {hex(id(self))}>"
+
+
+def new_accumulator(variable) -> AccumulateGrad:
+    """``AccumulateGrad(variable)`` without the type call and ``__init__`` frame, and
+    the leaf's weak reference to it (see ``Tensor._gradient_edge``)."""
+    sink = _new(AccumulateGrad)
+    sink.variable = variable
+    sink._seq = next(_sequence)
+    if variable._hooks:
+        sink._has_hooks = True
+    variable._accumulator = weakref.ref(sink)
+    return sink

@@ -41,9 +41,14 @@ def linear(input, weight, bias=None):
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({x.shape[0]}x{x.shape[1]} "
                            f"and {w.shape[1]}x{w.shape[0]})")
     w_t = w.T
-    out = bias._data + x @ w_t  # ADDMM's forward for beta = alpha = 1
-    if type(out) is not np.ndarray:
-        out = np.asarray(out)
+    out = x @ w_t
+    b = bias._data
+    if b.dtype is out.dtype and b.shape == w.shape[:1]:
+        # ADDMM's forward for beta = alpha = 1, bias + x @ w_t, into the product's array (a
+        # bias of another dtype, or one with more dims, gives what ``+`` gives)
+        np.add(b, out, out=out)
+    else:
+        out = b + out
     if not (_grad_state.enabled
             and (input._requires_grad or weight._requires_grad or bias._requires_grad)):
         return _make(out)
@@ -52,7 +57,11 @@ def linear(input, weight, bias=None):
     else:
         mat2 = _make(w_t)
     mat2._base = weight._base if weight._base is not None else weight  # a view (shape._as_view)
-    return _record(_ADDMM, (bias, input, mat2), {"beta": 1, "alpha": 1}, out)
+    return _record(_ADDMM, (bias, input, mat2), _ADDMM_PARAMS, out)
+
+
+# every recorded linear layer's params (never written to: a node only reads its params)
+_ADDMM_PARAMS = {"beta": 1, "alpha": 1}
 
 
 def bilinear(input1, input2, weight, bias=None):

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, make
 from . import _sympy as sf
 from . import _matrix
 from . import kinks, samples, shape_rules
-from .table import Op, Param, SAVES_INPUTS, apply, array_rules
+from .table import Op, Param, SAVES_INPUTS, apply, array_rules, record
 
 _REDUCE = {"mean": np.mean, "sum": np.sum, "none": lambda a: a}
 
@@ -112,30 +112,44 @@ def _rows(n: int) -> np.ndarray:
 
 def _nll_columns(x, target, ignore_index):
     """The common case's column indices, or None: a non-empty batch (2-d input), an int64
-    target and an ``ignore_index`` that is no class, so no row is ignored once every
-    target is a class. The target is viewed as uint64: a negative one then indexes out
-    of range and raises IndexError as one too large does, and the caller takes the
-    general path — one fancy index both picks and checks."""
-    if (x.ndim == 2 and x.shape[0] and target.dtype == _I64 and target.ndim == 1
+    target with one entry per row and an ``ignore_index`` that is no class, so no row is
+    ignored once every target is a class. The target is viewed as uint64: a negative one
+    is then larger than every class, so one range check refuses both (see
+    :func:`_nll_picked`)."""
+    if (x.ndim == 2 and x.shape[0] and target.dtype == _I64 and target.shape == x.shape[:1]
             and not 0 <= ignore_index < x.shape[1]):
         return target.view(_U64)
     return None
 
 
+def _nll_picked(x, columns, reduction):
+    """The common case's loss, with ``columns`` from :func:`_nll_columns`; None when a
+    target is no class (the general path then says what torch says). The range check is
+    explicit: numpy casts uint64 indices to intp, so a negative target would wrap."""
+    if not np.maximum.reduce(columns) < x.shape[1]:
+        return None
+    n = x.shape[0]
+    rows = _ROWS.get(n)
+    picked = x[rows if rows is not None else _rows(n), columns]
+    if reduction == "none":
+        return np.negative(picked, out=picked)
+    # −Σx = Σ(−x) exactly (rounding is symmetric), in the same order
+    total = -np.add.reduce(picked, dtype=x.dtype)
+    if reduction != "mean":
+        return np.asarray(total, dtype=x.dtype)
+    if x.dtype.itemsize <= 8:
+        # total / int64(n) divides in float64, then rounds to x's dtype: float(total) / n is
+        # that same IEEE division (n < 2**53) without numpy's scalar type promotion
+        return np.asarray(float(total) / n, dtype=x.dtype)
+    return np.asarray(total / _I64.type(n), dtype=x.dtype)
+
+
 def _nll_forward(x, target, *, reduction, ignore_index):
     columns = _nll_columns(x, target, ignore_index)
     if columns is not None:
-        try:
-            picked = x[_rows(x.shape[0]), columns]
-        except IndexError:  # a target out of range: the general path says what torch says
-            pass
-        else:
-            if reduction == "none":
-                return np.negative(picked, out=picked)
-            # −Σx = Σ(−x) exactly (rounding is symmetric), in the same order
-            total = -np.add.reduce(picked, dtype=x.dtype)
-            return np.asarray(total / _I64.type(x.shape[0]) if reduction == "mean" else total,
-                              dtype=x.dtype)
+        out = _nll_picked(x, columns, reduction)
+        if out is not None:
+            return out
     x2 = x if x.ndim == 2 else x.reshape(1, -1)
     rows, cols, count = _nll_parts(x.shape, target, ignore_index)
     picked = np.zeros(x2.shape[0], dtype=x.dtype)
@@ -351,12 +365,15 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     data, t = input._data, target._data
     if (weight is None and label_smoothing == 0.0 and data.ndim == 2 and data.dtype.kind == "f"
             and t.dtype == _I64 and t.shape == data.shape[:1] and data.shape[0]
-            and reduction in _REDUCE and np.maximum.reduce(t.view(_U64)) < data.shape[1]):
-        # the training loop's case, every check passed at once: float logits, one class
-        # index per row, each a class (as uint64 a negative one is too large); the same
-        # two nodes as below, without their wrappers' checks
+            and reduction in _REDUCE and not 0 <= ignore_index < data.shape[1]):
+        # the training loop's case: float logits, one class index per row, no ignore_index
+        # that is a class; the same two nodes as below, without their wrappers' checks
         log_p = apply(_reduction.LOG_SOFTMAX, (input,), {"dim": 1})
-        return apply(NLL_LOSS, (log_p, target), {"reduction": reduction, "ignore_index": ignore_index})
+        out = _nll_picked(log_p._data, t.view(_U64), reduction)  # as uint64 a negative target is too large
+        if out is None:  # a target that is no class: nll_loss raises torch's error (or ignores it)
+            return nll_loss(log_p, target, ignore_index=ignore_index, reduction=reduction)
+        params = {"reduction": reduction, "ignore_index": ignore_index}
+        return record(NLL_LOSS, (log_p, target), params, out) if log_p._requires_grad else make(out)
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")

@@ -378,7 +378,11 @@ def _softmax_forward(x, *, dim):
 
 def _log_softmax_forward(x, *, dim):
     shifted = x - np.maximum.reduce(x, axis=dim, keepdims=True)
-    return shifted - np.log(np.add.reduce(np.exp(shifted), axis=dim, keepdims=True))
+    total = np.add.reduce(np.exp(shifted), axis=dim, keepdims=True)
+    if type(shifted) is np.ndarray and shifted.dtype == total.dtype:
+        # both are fresh arrays of the result's dtype: the log and the difference in place
+        return np.subtract(shifted, np.log(total, out=total), out=shifted)
+    return shifted - np.log(total)
 
 
 SOFTMAX = Op(

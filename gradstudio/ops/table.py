@@ -291,33 +291,39 @@ def _edge(a):
 
 def record(op: Op, args: tuple, params, out: np.ndarray) -> Tensor:
     """Wrap ``out`` in a tensor whose grad_fn is a new node for ``op`` on ``args``."""
-    if len(args) == 2:
-        a, b = args
-        tb = type(b)
-        # the hot cases inline: an op on a tensor that has a grad_fn (a chain of ops), by
-        # a tensor with one or by a Python number (no edge)
-        edges = ((a.grad_fn, 0) if type(a) is Tensor and a.grad_fn is not None else _edge(a),
-                 (b.grad_fn, 0) if tb is Tensor and b.grad_fn is not None
-                 else _NO_EDGE if tb is float or tb is int else _edge(b))
-    elif len(args) == 1:
+    n = len(args)
+    if n == 1:  # tanh, t, log_softmax, views: the input's edge and (unless saved) its meta
         a = args[0]
-        edges = ((a.grad_fn, 0) if type(a) is Tensor and a.grad_fn is not None else _edge(a),)
-    elif len(args) == 3:  # addmm (a linear layer: bias, input, weight.t())
-        a, b, c = args
-        edges = (_edge(a), (b.grad_fn, 0) if type(b) is Tensor and b.grad_fn is not None else _edge(b),
-                 (c.grad_fn, 0) if type(c) is Tensor and c.grad_fn is not None else _edge(c))
+        if isinstance(a, Tensor):
+            fn = a.grad_fn
+            edges = ((fn if fn is not None else a._gradient_edge(), 0),)
+            if op.saves_inputs:
+                inputs = args
+            else:
+                data = a._data
+                inputs = (TensorMeta(data.shape, data.dtype),)
+        else:
+            edges, inputs = (_NO_EDGE,), args
     else:
-        edges = tuple(map(_edge, args))
-    if op.saves_inputs:
-        node = new_node(op, edges, args, params)
-        if _saved_tensors_hooks:  # torch.autograd.graph.saved_tensors_hooks (read only by ops that save)
-            _pack_saved(node)
-    elif len(args) == 1 and isinstance(args[0], Tensor):  # tanh, t, views: no generator for one input
-        data = args[0]._data
-        node = new_node(op, edges, (TensorMeta(data.shape, data.dtype),), params)
-    else:
-        node = new_node(op, edges, tuple(TensorMeta(a._data.shape, a._data.dtype) if isinstance(a, Tensor)
-                                         else a for a in args), params)
+        if n == 2:
+            a, b = args
+            tb = type(b)
+            # the hot cases inline: an op on a tensor that has a grad_fn (a chain of ops), by
+            # a tensor with one or by a Python number (no edge)
+            edges = ((a.grad_fn, 0) if type(a) is Tensor and a.grad_fn is not None else _edge(a),
+                     (b.grad_fn, 0) if tb is Tensor and b.grad_fn is not None
+                     else _NO_EDGE if tb is float or tb is int else _edge(b))
+        elif n == 3:  # addmm (a linear layer: bias, input, weight.t())
+            a, b, c = args
+            edges = (_edge(a), (b.grad_fn, 0) if type(b) is Tensor and b.grad_fn is not None else _edge(b),
+                     (c.grad_fn, 0) if type(c) is Tensor and c.grad_fn is not None else _edge(c))
+        else:
+            edges = tuple(map(_edge, args))
+        inputs = args if op.saves_inputs else tuple(
+            TensorMeta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else a for a in args)
+    node = new_node(op, edges, inputs, params)
+    if _saved_tensors_hooks and op.saves_inputs:
+        _pack_saved(node)  # torch.autograd.graph.saved_tensors_hooks (read only by ops that save)
     result = make(out, True, node)
     if op.saves_result:
         node._out_data = out
