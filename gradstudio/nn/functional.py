@@ -249,16 +249,20 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
 
 # -- convolution and max pooling (rows in gradstudio/ops/conv.py) ------------------------------------
-def _tuple(value, d: int, what: str) -> tuple:
+def _sizes(value, d: int):
+    """One int, or one or ``d`` of them, as ``d`` ints; None for any other count."""
     if isinstance(value, int):
         return (value,) * d
     value = tuple(int(v) for v in value)
-    if len(value) == 1:
-        return value * d
-    if len(value) != d:
+    return value * d if len(value) == 1 else value if len(value) == d else None
+
+
+def _tuple(value, d: int, what: str) -> tuple:
+    sizes = _sizes(value, d)
+    if sizes is None:
         raise RuntimeError(f"expected {what} to be a single integer value or a list of {d} values to match "
                            f"the convolution dimensions, but got {what}={list(value)}")
-    return value
+    return sizes
 
 
 def _convolution(d: int, name: str, input, weight, bias, stride, padding, dilation, groups):
@@ -344,14 +348,10 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 def _pool_size(value, what: str, name: str, d: int = 2) -> tuple:
     """A pooling size as ``d`` ints, with torch's message for anything else."""
-    if isinstance(value, int):
-        return (value,) * d
-    value = tuple(int(v) for v in value)
-    if len(value) == 1:
-        return value * d
-    if len(value) != d:
+    sizes = _sizes(value, d)
+    if sizes is None:
         raise RuntimeError(f"{name}: {what} must either be a single int, or a tuple of {'two' if d == 2 else d} ints")
-    return value
+    return sizes
 
 
 def _pooled_sizes(input, kernel, stride, padding, ceil_mode) -> tuple:
