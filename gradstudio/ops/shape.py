@@ -17,7 +17,7 @@ from ..tensor import Tensor, _wrap_dim
 from . import _sympy as sf
 from ._sympy import sp
 from . import samples
-from .table import Op, Param, apply, array_rules
+from .table import Op, Param, apply, array_rules, node_rule
 
 
 def _as_view(result: Tensor, base: Tensor) -> Tensor:
@@ -666,5 +666,8 @@ for _row in (VIEW, UNSAFE_VIEW, RESHAPE_ALIAS, SQUEEZE, SQUEEZE_DIM, SQUEEZE_DIM
 for _row in (EXPAND, CLONE, TO_COPY, ALIAS):
     array_rules(_row, _unchanged)
 array_rules(T, lambda g, r, x: g.T)
+# t() is of at most 2-d: the transpose has the input's shape (a view; the leaf that
+# takes it takes its base, see the engine's _into_leaf)
+node_rule(T, lambda g, node, inputs: (g.T,))
 array_rules(TRANSPOSE, lambda g, r, x, *, dim0, dim1: np.swapaxes(g, dim0, dim1) if g.ndim else g)
 array_rules(SUM_TO, lambda g, r, x, *, size: _expand_forward(g, shape=x.shape))
