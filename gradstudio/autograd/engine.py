@@ -22,6 +22,7 @@ from __future__ import annotations
 import sys
 from heapq import heappop, heappush
 from itertools import repeat
+from operator import attrgetter
 
 import numpy as np
 
@@ -52,11 +53,13 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
         for node, grad in zip(roots, root_grads):
             tracer.seed(node, grad)
     if len(roots) > 1:
-        roots = list(dict.fromkeys(roots))
-    dependencies = _count_dependencies(roots)
+        roots, root_grads = _merge_roots(roots, root_grads)
     if (tracer is None and inputs is None and accumulate and not create_graph
             and apply_rules is _APPLY_RULES):  # (the profiler replaces apply_rules to time it)
-        return _run_unobserved(roots, root_grads, dependencies, retain_graph)
+        plan = _walk(roots)
+        if plan is not None:
+            return _run_unobserved(roots, root_grads, *plan, retain_graph)
+    dependencies = _count_dependencies(roots)
     if inputs is not None:
         input_edges = [t._gradient_edge() for t in inputs]
         wanted = {id(edge): t for edge, t in zip(input_edges, inputs) if edge is not None}
@@ -75,13 +78,7 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
     else:
         wanted = needed = captured = queued = None
 
-    if len(root_grads) == 1:
-        buffers = {id(roots[0]): root_grads[0]}
-    else:
-        buffers = {}
-        for node, grad in zip(roots, root_grads):
-            key = id(node)
-            buffers[key] = grad if key not in buffers else buffers[key] + grad
+    buffers = {id(node): grad for node, grad in zip(roots, root_grads)}
     ready = []
     for node in roots:  # torch's GraphRoot queues the ready roots in order
         if node not in dependencies and (queued is None or id(node) in queued):
@@ -174,44 +171,40 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
     return None
 
 
-def _run_unobserved(roots, root_grads, dependencies, retain_graph):
+def _run_unobserved(roots, root_grads, nodes, edges_into, retain_graph):
     """:func:`run_backward` for ``backward()`` when nothing watches the pass (no tracer,
-    no ``inputs=``, no ``create_graph``, no profiler): the same walk in the same order,
-    with plain arrays in the gradient buffers (keyed by node, as ``dependencies`` is).
-    Each node runs its op's node rule (``op.vjp_node``: all its gradients, as arrays, in
-    one call); a node with hooks or without array rules gets its gradient as a tensor,
-    through the general steps; the leaves get tensors in their ``.grad``."""
+    no ``inputs=``, no ``create_graph``, no profiler) and no leaf has hooks: the same
+    walk in the same order, with plain arrays in the gradient buffers (keyed by node).
+
+    ``nodes`` (from :func:`_walk`) are in the order torch's ready queue takes them:
+    most recently created first. (A node is created after every node its edges lead to,
+    so when the newest node not yet run is taken, all that feed it have run: it is
+    ready, and torch, which always takes the newest ready one, takes it too.) So no
+    queue and no counts, except for the leaves, ``edges_into`` each: a leaf's
+    AccumulateGrad runs as soon as its last edge is in, before the next node, as in
+    torch. Each node runs its op's node rule (``op.vjp_node``: all its gradients, as
+    arrays, in one call); a node with hooks or without array rules gets its gradient
+    as a tensor, through the general steps; the leaves get tensors in their ``.grad``."""
     buffers = {}
     for node, grad in zip(roots, root_grads):
         if grad is not None:
-            previous = buffers.get(node)
-            buffers[node] = grad._data if previous is None else _array(previous + grad._data)
-    ready = []
-    for node in roots:  # torch's GraphRoot queues the ready roots in order
-        if node not in dependencies:
-            heappush(ready, _entry(node))
+            if node.op is None and node not in edges_into:  # a leaf as a root, and no more
+                _into_leaf(node, grad._data)
+            else:
+                buffers[node] = grad._data
     epoch = _EPOCH
     nothing = _NO_GRADS
-    grad = grads = out = previous = None
-    leaves = []  # leaves without hooks that became ready while a node ran
+    make = _tensor.make
+    grad = grads = out = g = None
+    leaves = []  # leaves whose last edge the node running now delivers
     previous_mode = _grad_state.enabled
     _grad_state.enabled = False
     try:
-        while ready:
-            node = heappop(ready)[1]
-            if type(node) is _Sink:  # a root, or a leaf with hooks
-                sink = node.sink
-                if sink not in buffers:
-                    continue
-                if sink._has_hooks:  # the tensor made here is the only holder of its array
-                    _run_sink(sink, _tensor.make(buffers.pop(sink)), None, True, False, None)
-                else:
-                    _into_leaf(sink, buffers.pop(sink))
-                continue
+        for node in nodes:
             grad = buffers.pop(node, None)
             op = node.op
             if grad is None:
-                grads = nothing  # no gradient reached it: its edges are only counted down
+                grads = nothing  # no gradient reached it: only its edges into leaves count
             elif node._has_hooks or op.vjp_node is None:
                 grads = _tensor_rules(node, grad)
             # node.saved_inputs() raises if they were freed or changed in place; its common
@@ -224,43 +217,92 @@ def _run_unobserved(roots, root_grads, dependencies, retain_graph):
             for (next_node, _), out in zip(node.next_functions, grads):
                 if next_node is not None:
                     if out is not None:
-                        previous = buffers.get(next_node)
-                        buffers[next_node] = out if previous is None else _array(previous + out)
-                    remaining = dependencies[next_node] - 1
-                    dependencies[next_node] = remaining
-                    if remaining == 0:
-                        if next_node.op is not None:
-                            heappush(ready, (-next_node._seq, next_node))
-                        elif next_node._has_hooks:
-                            heappush(ready, (_SINK_RANK, _Sink(next_node)))
+                        if next_node in buffers:
+                            buffers[next_node] = _array(buffers[next_node] + out)
                         else:
-                            # a leaf without hooks: torch would run its AccumulateGrad next,
-                            # before any other node; nothing can tell it from running it
-                            # once this node is done (not sooner: `grad` may be a view
-                            # of what the leaf takes)
+                            buffers[next_node] = out
+                    if next_node.op is None:  # a leaf's AccumulateGrad
+                        remaining = edges_into[next_node] - 1
+                        edges_into[next_node] = remaining
+                        if remaining == 0:
+                            # torch runs it next, before any other node; not sooner
+                            # here: `grad` may be a view of what the leaf takes
                             leaves.append(next_node)
             if not retain_graph:
                 node._released = True
                 if op.saves:
                     node._inputs = node._out_data = node._out_ref = None
-            # the buffers own the gradients now (see the steal in _into_leaf); the other
-            # locals hold only forward values, which no leaf takes
-            grad = grads = out = previous = None
             if leaves:
+                # the buffers own the gradients now (see the steal in _into_leaf); the other
+                # locals hold only forward values, which no leaf takes
+                grad = grads = out = None
                 for sink in leaves:
-                    if sink in buffers:
-                        _into_leaf(sink, buffers.pop(sink))
+                    g = buffers.pop(sink, None)
+                    if g is None:
+                        continue
+                    variable = sink.variable
+                    # _into_leaf's common case inline: a leaf's first gradient, an array
+                    # nobody else holds (references: `g`, getrefcount's argument)
+                    if (variable._grad is None and g.base is None and g.flags.writeable
+                            and g.dtype == variable._data.dtype and _getrefcount(g) <= 2):
+                        variable._grad = make(g)
+                    else:
+                        _into_leaf(sink, g, 1)
+                    g = None
                 leaves.clear()
     finally:
         _grad_state.enabled = previous_mode
     return None
 
 
-def _into_leaf(sink, grad):
+def _walk(roots):
+    """``(nodes, edges_into)`` for :func:`_run_unobserved`: every node reachable from
+    ``roots`` once (the roots among them), most recently created first, and the number
+    of edges into each leaf's AccumulateGrad; None if one of those leaves has hooks
+    (the general walk then keeps torch's order among them exactly)."""
+    nodes = [root for root in roots if root.op is not None]
+    if len(nodes) != len(roots) and any(root.op is None and root._has_hooks for root in roots):
+        return None
+    seen = set(nodes)
+    edges_into = {}
+    stack = nodes[:]
+    while stack:
+        for next_node, _ in stack.pop().next_functions:
+            if next_node is not None:
+                if next_node.op is None:
+                    if next_node in edges_into:
+                        edges_into[next_node] += 1
+                    elif next_node._has_hooks:
+                        return None
+                    else:
+                        edges_into[next_node] = 1
+                elif next_node not in seen:
+                    seen.add(next_node)
+                    nodes.append(next_node)
+                    stack.append(next_node)
+    if len(nodes) > 1:
+        nodes.sort(key=_SEQ, reverse=True)
+    return nodes, edges_into
+
+
+def _merge_roots(roots, root_grads):
+    """Each root once, with the sum of its gradients in the order given (torch's GraphRoot
+    adds a repeated root's gradients into one buffer)."""
+    merged = {}
+    for node, grad in zip(roots, root_grads):
+        if node in merged and grad is not None and merged[node] is not None:
+            merged[node] = merged[node] + grad
+        elif merged.get(node) is None:
+            merged[node] = grad
+    return list(merged), list(merged.values())
+
+
+def _into_leaf(sink, grad, held: int = 0):
     """AccumulateGrad on an array, for :func:`_run_unobserved`. A leaf's first gradient
     is the array itself when nobody else holds it (references: ``grad``, getrefcount's
-    argument — the caller hands it over straight from its buffer), as torch steals it;
-    otherwise a copy: ``.grad`` never aliases another tensor. Later ones add in place."""
+    argument, and the ``held`` ones of the caller, which took it from its buffer), as
+    torch steals it; otherwise a copy: ``.grad`` never aliases another tensor. Later
+    ones add in place."""
     variable = sink.variable
     current = variable._grad
     if current is not None:  # torch's `grad += new`, in place; .grad's version moves on
@@ -270,14 +312,14 @@ def _into_leaf(sink, grad):
     base = grad.base
     if base is not None:
         if (type(base) is ndarray and base.shape == grad.shape and base.strides == grad.strides
-                and _getrefcount(grad) <= 2 and _getrefcount(base) <= 3):
+                and _getrefcount(grad) <= 2 + held and _getrefcount(base) <= 3):
             # a view of all of an array nobody else holds (a weight's gradient through
             # TBackward0 is (gᵀx)ᵀᵀ): that array, as torch has it
             grad = base
         base = None
     dtype = variable._data.dtype
     if not (grad.base is None and grad.flags.writeable and grad.dtype == dtype
-            and _getrefcount(grad) <= 2):
+            and _getrefcount(grad) <= 2 + held):
         grad = np.array(grad, dtype=dtype, copy=True)
     variable._grad = _tensor.make(grad)
 
@@ -305,6 +347,8 @@ def no_derivative(op, i) -> str:
     argument = "target" if op.category == "loss" else f"input {i} of {op.name}"
     return f"the derivative for '{argument}' is not implemented."
 
+
+_SEQ = attrgetter("_seq")
 
 # The gradients of a node that no gradient reached: none for any edge.
 _NO_GRADS = repeat(None)

@@ -1236,9 +1236,10 @@ array_rules(TANH, lambda g, r, x: _tanh_backward(g, r))
 
 def _tanh_node(g, node, inputs):
     """TANH's node rule: _tanh_backward for a gradient of the result's own shape and
-    dtype (then also the input's), without the broadcast of its output shape."""
+    dtype (then also the input's), without the broadcast of its output shape or its
+    empty array."""
     r = node._out_data
-    if g.shape != r.shape or g.dtype != r.dtype:
+    if g.shape != r.shape or g.dtype != r.dtype or not r.ndim:  # (0-d: numpy gives scalars)
         return edge_rules(g, node, inputs)
     out = np.multiply(r, r)
     np.subtract(1, out, out=out)

@@ -425,7 +425,7 @@ def _log_softmax_node(g, node, inputs):
     """LOG_SOFTMAX's node rule: its array rule for a gradient of the result's shape and
     dtype (the input's too), with no fitting to do."""
     r = node._out_data
-    if g.shape != r.shape or g.dtype != r.dtype:
+    if g.shape != r.shape or g.dtype != r.dtype or not r.ndim:  # (0-d: numpy gives scalars)
         return edge_rules(g, node, inputs)
     return (g - np.exp(r) * np.add.reduce(g, axis=node._params["dim"], keepdims=True),)
 

@@ -119,7 +119,8 @@ def test_a_linear_weights_gradient_is_row_major_and_the_engines_own_array(torch)
     t_node = y.grad_fn.next_functions[2][0]
     assert t_node.name() == "TBackward0"
     seen = []  # ids only: a reference kept here would (rightly) make the engine copy
-    t_node.register_hook(lambda grad_inputs, grad_outputs: seen.append(id(grad_inputs[0]._data.base)))
+    # TBackward0 hands on the array (gᵀx) itself, not its transpose twice over
+    t_node.register_hook(lambda grad_inputs, grad_outputs: seen.append(id(grad_inputs[0]._data)))
     y.sum().backward()
     assert id(layer.weight.grad._data) == seen[0] and layer.weight.grad._data.base is None
 
@@ -198,3 +199,14 @@ def test_a_chain_of_products_stays_within_its_call_budget():
             y = y * 2
         y.backward(gs.ones(3))
     assert _python_calls(chain) / 300 <= 5.3
+
+
+def test_a_repeated_root_adds_its_gradients(torch):
+    # torch's GraphRoot sums a root's gradients; each root kept its own before
+    grads = []
+    for lib in (gs, torch):
+        x = lib.ones(2, requires_grad=True)
+        y, z = x * 2, x * 3
+        lib.autograd.backward([y, z, y], [lib.ones(2), lib.ones(2) * 10, lib.ones(2) * 100])
+        grads.append(x.grad.numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])
