@@ -13,9 +13,11 @@ input's shape and cast to its dtype. Leaves receive gradients through their
 ``autograd.grad`` — the gradients are captured and returned instead.
 
 A plain ``backward()`` that nothing observes (no tracer, no ``inputs=``, no
-``create_graph``, no profiler) takes :func:`_run_unobserved`: the same walk in the
-same order, with numpy arrays in the buffers and the rules' array forms inline;
-only a node with hooks sees tensors, and only a leaf's ``.grad`` is wrapped.
+``create_graph``, no profiler) and whose leaves have no hooks takes
+:func:`_run_unobserved`: the reachable nodes newest first (the order torch's queue
+gives, without a queue), numpy arrays in the buffers, one array rule per node
+(``op.vjp_node``, see :func:`gradstudio.ops.table.node_rule`); only a node with hooks
+sees tensors, and only a leaf's ``.grad`` is wrapped.
 """
 from __future__ import annotations
 
@@ -208,9 +210,9 @@ def _run_unobserved(roots, root_grads, nodes, edges_into, retain_graph):
             elif node._has_hooks or op.vjp_node is None:
                 grads = _tensor_rules(node, grad)
             # node.saved_inputs() raises if they were freed or changed in place; its common
-            # case (nothing freed, changed or packed) tested here without the call
-            elif op.saves and (node._released or node._epoch != epoch[0]
-                               or node._unpack_hook is not None):
+            # case (nothing freed, changed or packed) tested here without the call (which
+            # also answers for an op that saves nothing)
+            elif node._released or node._epoch != epoch[0] or node._unpack_hook is not None:
                 grads = op.vjp_node(grad, node, node.saved_inputs())
             else:
                 grads = op.vjp_node(grad, node, node._inputs)
@@ -265,9 +267,8 @@ def _walk(roots):
         return None
     seen = set(nodes)
     edges_into = {}
-    stack = nodes[:]
-    while stack:
-        for next_node, _ in stack.pop().next_functions:
+    for node in nodes:  # the list grows as it is walked: each node is expanded once
+        for next_node, _ in node.next_functions:
             if next_node is not None:
                 if next_node.op is None:
                     if next_node in edges_into:
@@ -279,7 +280,6 @@ def _walk(roots):
                 elif next_node not in seen:
                     seen.add(next_node)
                     nodes.append(next_node)
-                    stack.append(next_node)
     if len(nodes) > 1:
         nodes.sort(key=_SEQ, reverse=True)
     return nodes, edges_into

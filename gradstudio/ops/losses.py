@@ -225,6 +225,8 @@ def _nll_node(g, node, inputs):
     weights = _nll_mask(g.dtype, x.shape, target, reduction, params["ignore_index"])
     if reduction == "none":
         out = weights * (g[:, None] if len(x.shape) == 2 else g)
+    elif g.ndim == 0 and g.dtype == weights.dtype and g.item() == 1:
+        out = weights  # the loss as the root: weights · 1 is the weights, bit for bit
     else:
         out = weights * g
     if not (type(out) is np.ndarray and out.shape == x.shape and out.dtype == x.dtype):
