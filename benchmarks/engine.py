@@ -1,6 +1,6 @@
 """Engine speed, as ratios against baselines timed in the same run.
 
-    python benchmarks/engine.py [--rounds N] [--baseline REV]
+    python benchmarks/engine.py [--rounds N] [--baseline REV] [--phases]
 
 Cases (targets from the engine issue):
   chain300   y = y * 2, 300 times on a (3,) tensor, forward + backward    ≤ 0.5 × torch
@@ -33,6 +33,11 @@ median per-call times. Cases without torch installed print the gradstudio time o
 also times that revision's engine in the same process, loaded under another package
 name, in the same rounds: each case then prints both ratios against torch and the
 ratio of this tree to the baseline (an A/B that a shared machine's load cannot tilt).
+
+``--phases`` times only the training step, each phase apart (zero_grad, forward + loss,
+backward, optimizer step) in µs of process CPU per step, gradstudio beside torch (and
+the baseline with ``--baseline``), in the same alternating rounds; the ratio to torch is
+the median of the rounds' ratios, with its quartiles.
 """
 from __future__ import annotations
 
@@ -164,6 +169,73 @@ def nn_sgd_numpy():
     return run
 
 
+def training_phases(lib, adam: bool, steps: int):
+    """A function timing ``steps`` training steps of nn_sgd (nn_adam with ``adam``),
+    each phase apart: the process CPU time per step of zero_grad, forward + loss,
+    backward and the optimizer step, in µs."""
+    optimizer = ((lambda params: lib.optim.Adam(params, lr=1e-3)) if adam
+                 else (lambda params: lib.optim.SGD(params, lr=0.01, momentum=0.9)))
+    rng = np.random.default_rng(0)
+    nn = lib.nn
+    model = nn.Sequential(nn.Linear(128, 64), nn.Tanh(), nn.Linear(64, 32), nn.Tanh(),
+                          nn.Linear(32, 10))
+    x = lib.tensor(rng.standard_normal((32, 128)).astype(np.float32))
+    y = lib.tensor(rng.integers(0, 10, 32))
+    loss_fn = nn.CrossEntropyLoss()
+    opt = optimizer(model.parameters())
+    clock = time.process_time
+
+    def run():
+        totals = [0.0, 0.0, 0.0, 0.0]
+        for _ in range(steps):
+            a = clock()
+            opt.zero_grad()
+            b = clock()
+            loss = loss_fn(model(x), y)
+            c = clock()
+            loss.backward()
+            d = clock()
+            opt.step()
+            e = clock()
+            totals[0] += b - a
+            totals[1] += c - b
+            totals[2] += d - c
+            totals[3] += e - d
+        return [t / steps * 1e6 for t in totals]
+    run()  # warm: first-call work, optimizer state
+    return run
+
+
+PHASES = ("zero_grad", "forward + loss", "backward", "step")
+
+
+def main_phases(rounds: int, baseline=None, steps: int = 200):
+    """The per-phase table of nn_sgd and nn_adam: µs per step of process CPU, medians over
+    ``rounds`` alternating rounds, for gradstudio, the baseline (if given) and torch."""
+    libraries = [("gradstudio", gradstudio)] + ([("baseline", baseline)] if baseline else []) + (
+        [("torch", torch)] if torch is not None else [])
+    results = {}
+    for adam in (False, True):
+        runs = [training_phases(lib, adam, steps) for _, lib in libraries]
+        times = [[] for _ in runs]
+        order = list(range(len(runs)))
+        for r in range(rounds):
+            for i in (order if r % 2 == 0 else order[::-1]):
+                times[i].append(runs[i]())
+        case = "nn_adam" if adam else "nn_sgd"
+        print(f"{case:<16}" + "".join(f"{name:>12}" for name, _ in libraries)
+              + ("   ratio (quartiles) to torch" if torch is not None else ""))
+        for k, phase in enumerate(PHASES):
+            medians = [statistics.median(t[k] for t in lib_times) for lib_times in times]
+            line = f"  {phase:<14}" + "".join(f"{m:>10.1f}us" for m in medians)
+            if torch is not None and medians[-1] > 0:
+                ratio, low, high = ratio_stats([t[k] for t in times[0]], [t[k] for t in times[-1]])
+                line += f"   {ratio:.2f} ({low:.2f}–{high:.2f})"
+            results[(case, phase)] = medians
+            print(line)
+    return results
+
+
 def matmul512_gradstudio():
     rng = np.random.default_rng(0)
     a = gradstudio.tensor(rng.standard_normal((512, 512)).astype(np.float32), requires_grad=True)
@@ -283,7 +355,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=31)
     parser.add_argument("--baseline", metavar="REV", help="also time the engine at this git revision")
+    parser.add_argument("--phases", action="store_true",
+                        help="only the training step, per phase (zero_grad, forward + loss, "
+                             "backward, step), against torch (and the baseline if given)")
     args = parser.parse_args(argv)
+    if args.phases:
+        return main_phases(args.rounds, load_baseline(args.baseline) if args.baseline else None)
     if args.baseline:
         return main_against(load_baseline(args.baseline), args.rounds)
     cases = [("chain300", chain300, 0.5), ("tutorial", tutorial, 0.5), ("mlp", mlp, 1.0),

@@ -13,14 +13,18 @@ input's shape and cast to its dtype. Leaves receive gradients through their
 ``autograd.grad`` — the gradients are captured and returned instead.
 
 A plain ``backward()`` that nothing observes (no tracer, no ``inputs=``, no
-``create_graph``, no profiler) takes :func:`_run_unobserved`: the same walk in the
-same order, with numpy arrays in the buffers and the rules' array forms inline;
-only a node with hooks sees tensors, and only a leaf's ``.grad`` is wrapped.
+``create_graph``, no profiler) and whose leaves have no hooks takes
+:func:`_run_unobserved`: the reachable nodes newest first (the order torch's queue
+gives, without a queue), numpy arrays in the buffers, one array rule per node
+(``op.vjp_node``, see :func:`gradstudio.ops.table.node_rule`); only a node with hooks
+sees tensors, and only a leaf's ``.grad`` is wrapped.
 """
 from __future__ import annotations
 
 import sys
 from heapq import heappop, heappush
+from itertools import repeat
+from operator import attrgetter
 
 import numpy as np
 
@@ -51,11 +55,13 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
         for node, grad in zip(roots, root_grads):
             tracer.seed(node, grad)
     if len(roots) > 1:
-        roots = list(dict.fromkeys(roots))
-    dependencies = _count_dependencies(roots)
+        roots, root_grads = _merge_roots(roots, root_grads)
     if (tracer is None and inputs is None and accumulate and not create_graph
             and apply_rules is _APPLY_RULES):  # (the profiler replaces apply_rules to time it)
-        return _run_unobserved(roots, root_grads, dependencies, retain_graph)
+        plan = _walk(roots)
+        if plan is not None:
+            return _run_unobserved(roots, root_grads, *plan, retain_graph)
+    dependencies = _count_dependencies(roots)
     if inputs is not None:
         input_edges = [t._gradient_edge() for t in inputs]
         wanted = {id(edge): t for edge, t in zip(input_edges, inputs) if edge is not None}
@@ -69,21 +75,15 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
         if len(root_grads) == 1:  # torch's graph root: always taken, if only for its hooks
             queued.add(id(roots[0]))
         for key in dependencies:
-            if key not in queued:
+            if id(key) not in queued:
                 dependencies[key] += _NEVER
     else:
         wanted = needed = captured = queued = None
 
-    if len(root_grads) == 1:
-        buffers = {id(roots[0]): root_grads[0]}
-    else:
-        buffers = {}
-        for node, grad in zip(roots, root_grads):
-            key = id(node)
-            buffers[key] = grad if key not in buffers else buffers[key] + grad
+    buffers = {id(node): grad for node, grad in zip(roots, root_grads)}
     ready = []
     for node in roots:  # torch's GraphRoot queues the ready roots in order
-        if id(node) not in dependencies and (queued is None or id(node) in queued):
+        if node not in dependencies and (queued is None or id(node) in queued):
             heappush(ready, _entry(node))
 
     previous_mode = _grad_state.enabled
@@ -154,8 +154,8 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
                         if g is not None:
                             previous = buffers.get(next_key)
                             buffers[next_key] = g if previous is None else previous + g
-                    remaining = dependencies[next_key] - 1
-                    dependencies[next_key] = remaining
+                    remaining = dependencies[next_node] - 1
+                    dependencies[next_node] = remaining
                     if remaining == 0:
                         heappush(ready, (-next_node._seq, next_node) if next_node.op is not None
                                  else (_SINK_RANK, _Sink(next_node)))
@@ -173,130 +173,136 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
     return None
 
 
-def _run_unobserved(roots, root_grads, dependencies, retain_graph):
+def _run_unobserved(roots, root_grads, nodes, edges_into, retain_graph):
     """:func:`run_backward` for ``backward()`` when nothing watches the pass (no tracer,
-    no ``inputs=``, no ``create_graph``, no profiler): the same walk in the same order,
-    with plain arrays in the gradient buffers. A node with hooks or without array rules
-    gets its gradient as a tensor, through the general steps; the leaves get tensors in
-    their ``.grad``. Everything else is numpy on arrays, the rules inline."""
+    no ``inputs=``, no ``create_graph``, no profiler) and no leaf has hooks: the same
+    walk in the same order, with plain arrays in the gradient buffers (keyed by node).
+
+    ``nodes`` (from :func:`_walk`) are in the order torch's ready queue takes them:
+    most recently created first. (A node is created after every node its edges lead to,
+    so when the newest node not yet run is taken, all that feed it have run: it is
+    ready, and torch, which always takes the newest ready one, takes it too.) So no
+    queue and no counts, except for the leaves, ``edges_into`` each: a leaf's
+    AccumulateGrad runs as soon as its last edge is in, before the next node, as in
+    torch. Each node runs its op's node rule (``op.vjp_node``: all its gradients, as
+    arrays, in one call); a node with hooks or without array rules gets its gradient
+    as a tensor, through the general steps; the leaves get tensors in their ``.grad``."""
     buffers = {}
     for node, grad in zip(roots, root_grads):
         if grad is not None:
-            key = id(node)
-            previous = buffers.get(key)
-            buffers[key] = grad._data if previous is None else _array(previous + grad._data)
-    ready = []
-    for node in roots:  # torch's GraphRoot queues the ready roots in order
-        if id(node) not in dependencies:
-            heappush(ready, _entry(node))
-    Tensor = _tensor.Tensor
-    grad = previous = out = x = y = arrays = target = None
-    leaves = []  # leaves without hooks that became ready while a node ran
+            if node.op is None and node not in edges_into:  # a leaf as a root, and no more
+                _into_leaf(node, grad._data)
+            else:
+                buffers[node] = grad._data
+    epoch = _EPOCH
+    nothing = _NO_GRADS
+    make = _tensor.make
+    grad = grads = out = g = None
+    leaves = []  # leaves whose last edge the node running now delivers
     previous_mode = _grad_state.enabled
     _grad_state.enabled = False
     try:
-        while ready:
-            node = heappop(ready)[1]
-            if type(node) is _Sink:  # a root, or a leaf with hooks
-                sink = node.sink
-                key = id(sink)
-                if key not in buffers:
-                    continue
-                if sink._has_hooks:  # the tensor made here is the only holder of its array
-                    _run_sink(sink, _tensor.make(buffers.pop(key)), None, True, False, None)
-                else:
-                    _into_leaf(sink, buffers.pop(key))
-                continue
-            grad = buffers.pop(id(node), None)
+        for node in nodes:
+            grad = buffers.pop(node, None)
             op = node.op
-            rules = op.vjp_arrays
-            inline = grads = None
             if grad is None:
-                pass  # no gradient reached it: its edges are only counted down
-            elif rules is None or node._has_hooks:
+                grads = nothing  # no gradient reached it: only its edges into leaves count
+            elif node._has_hooks or op.vjp_node is None:
                 grads = _tensor_rules(node, grad)
+            # node.saved_inputs() raises if they were freed or changed in place; its common
+            # case (nothing freed, changed or packed) tested here without the call (which
+            # also answers for an op that saves nothing)
+            elif node._released or node._epoch != epoch[0] or node._unpack_hook is not None:
+                grads = op.vjp_node(grad, node, node.saved_inputs())
             else:
-                inline = True
-                # node.saved_inputs() raises if they were freed or changed in place; its
-                # common case (nothing freed, changed or packed) tested here without the call
-                if op.saves and (node._released or node._epoch != _EPOCH[0]
-                                 or node._unpack_hook is not None):
-                    inputs = node.saved_inputs()
-                else:
-                    inputs = node._inputs
-                result = node._out_data
-                params = node._params
-                n_inputs = len(inputs)
-                if n_inputs == 1:
-                    x = inputs[0]
-                    if isinstance(x, Tensor):
-                        x = x._data
-                    arrays = None
-                elif n_inputs == 2:  # (x * 2, x + y): no list to build
-                    x, y = inputs
-                    arrays = (x._data if isinstance(x, Tensor) else x,
-                              y._data if isinstance(y, Tensor) else y)
-                else:
-                    arrays = [a._data if isinstance(a, Tensor) else a for a in inputs]
-            for i, (next_node, _) in enumerate(node.next_functions):
+                grads = op.vjp_node(grad, node, node._inputs)
+            for (next_node, _), out in zip(node.next_functions, grads):
                 if next_node is not None:
-                    next_key = id(next_node)
-                    if inline:  # the array rule of input i, its result fit to the input
-                        rule = rules[i]
-                        if rule is None:  # e.g. the target of a loss (no formula in torch)
-                            raise RuntimeError(_no_derivative(op, i))
-                        if arrays is None:
-                            target = x
-                            out = rule(grad, result, x, **params) if params else rule(grad, result, x)
-                        else:
-                            target = arrays[i]
-                            out = (rule(grad, result, *arrays, **params) if params
-                                   else rule(grad, result, *arrays))
-                        if not (type(out) is ndarray and out.shape == target.shape
-                                and out.dtype == target.dtype):
-                            out = _fit_array(out, target)
-                    else:
-                        out = grads[i] if grads is not None else None
                     if out is not None:
-                        previous = buffers.get(next_key)
-                        buffers[next_key] = out if previous is None else _array(previous + out)
-                        out = previous = None
-                    remaining = dependencies[next_key] - 1
-                    dependencies[next_key] = remaining
-                    if remaining == 0:
-                        if next_node.op is not None:
-                            heappush(ready, (-next_node._seq, next_node))
-                        elif next_node._has_hooks:
-                            heappush(ready, (_SINK_RANK, _Sink(next_node)))
+                        if next_node in buffers:
+                            buffers[next_node] = _array(buffers[next_node] + out)
                         else:
-                            # a leaf without hooks: torch would run its AccumulateGrad next,
-                            # before any other node; nothing can tell it from running it
-                            # once this node is done (not sooner: `grad` may be a view
-                            # of what the leaf takes)
+                            buffers[next_node] = out
+                    if next_node.op is None:  # a leaf's AccumulateGrad
+                        remaining = edges_into[next_node] - 1
+                        edges_into[next_node] = remaining
+                        if remaining == 0:
+                            # torch runs it next, before any other node; not sooner
+                            # here: `grad` may be a view of what the leaf takes
                             leaves.append(next_node)
             if not retain_graph:
                 node._released = True
                 if op.saves:
                     node._inputs = node._out_data = node._out_ref = None
-            # the buffers own the gradients now (see the steal in _into_leaf); the other
-            # locals hold only forward values, which no leaf takes
-            grad = grads = None
             if leaves:
+                # the buffers own the gradients now (see the steal in _into_leaf); the other
+                # locals hold only forward values, which no leaf takes
+                grad = grads = out = None
                 for sink in leaves:
-                    key = id(sink)
-                    if key in buffers:
-                        _into_leaf(sink, buffers.pop(key))
+                    g = buffers.pop(sink, None)
+                    if g is None:
+                        continue
+                    variable = sink.variable
+                    # _into_leaf's common case inline: a leaf's first gradient, an array
+                    # nobody else holds (references: `g`, getrefcount's argument)
+                    if (variable._grad is None and g.base is None and g.flags.writeable
+                            and g.dtype == variable._data.dtype and _getrefcount(g) <= 2):
+                        variable._grad = make(g)
+                    else:
+                        _into_leaf(sink, g, 1)
+                    g = None
                 leaves.clear()
     finally:
         _grad_state.enabled = previous_mode
     return None
 
 
-def _into_leaf(sink, grad):
+def _walk(roots):
+    """``(nodes, edges_into)`` for :func:`_run_unobserved`: every node reachable from
+    ``roots`` once (the roots among them), most recently created first, and the number
+    of edges into each leaf's AccumulateGrad; None if one of those leaves has hooks
+    (the general walk then keeps torch's order among them exactly)."""
+    nodes = [root for root in roots if root.op is not None]
+    if len(nodes) != len(roots) and any(root.op is None and root._has_hooks for root in roots):
+        return None
+    seen = set(nodes)
+    edges_into = {}
+    for node in nodes:  # the list grows as it is walked: each node is expanded once
+        for next_node, _ in node.next_functions:
+            if next_node is not None:
+                if next_node.op is None:
+                    if next_node in edges_into:
+                        edges_into[next_node] += 1
+                    elif next_node._has_hooks:
+                        return None
+                    else:
+                        edges_into[next_node] = 1
+                elif next_node not in seen:
+                    seen.add(next_node)
+                    nodes.append(next_node)
+    if len(nodes) > 1:
+        nodes.sort(key=_SEQ, reverse=True)
+    return nodes, edges_into
+
+
+def _merge_roots(roots, root_grads):
+    """Each root once, with the sum of its gradients in the order given (torch's GraphRoot
+    adds a repeated root's gradients into one buffer)."""
+    merged = {}
+    for node, grad in zip(roots, root_grads):
+        if node in merged and grad is not None and merged[node] is not None:
+            merged[node] = merged[node] + grad
+        elif merged.get(node) is None:
+            merged[node] = grad
+    return list(merged), list(merged.values())
+
+
+def _into_leaf(sink, grad, held: int = 0):
     """AccumulateGrad on an array, for :func:`_run_unobserved`. A leaf's first gradient
     is the array itself when nobody else holds it (references: ``grad``, getrefcount's
-    argument — the caller hands it over straight from its buffer), as torch steals it;
-    otherwise a copy: ``.grad`` never aliases another tensor. Later ones add in place."""
+    argument, and the ``held`` ones of the caller, which took it from its buffer), as
+    torch steals it; otherwise a copy: ``.grad`` never aliases another tensor. Later
+    ones add in place."""
     variable = sink.variable
     current = variable._grad
     if current is not None:  # torch's `grad += new`, in place; .grad's version moves on
@@ -306,14 +312,14 @@ def _into_leaf(sink, grad):
     base = grad.base
     if base is not None:
         if (type(base) is ndarray and base.shape == grad.shape and base.strides == grad.strides
-                and _getrefcount(grad) <= 2 and _getrefcount(base) <= 3):
+                and _getrefcount(grad) <= 2 + held and _getrefcount(base) <= 3):
             # a view of all of an array nobody else holds (a weight's gradient through
             # TBackward0 is (gᵀx)ᵀᵀ): that array, as torch has it
             grad = base
         base = None
     dtype = variable._data.dtype
     if not (grad.base is None and grad.flags.writeable and grad.dtype == dtype
-            and _getrefcount(grad) <= 2):
+            and _getrefcount(grad) <= 2 + held):
         grad = np.array(grad, dtype=dtype, copy=True)
     variable._grad = _tensor.make(grad)
 
@@ -336,11 +342,16 @@ def _tensor_rules(node, grad) -> list:
     return [None if g is None else g._data for g in grads]
 
 
-def _no_derivative(op, i) -> str:
+def no_derivative(op, i) -> str:
     """torch's error for an input it has no derivative formula for."""
     argument = "target" if op.category == "loss" else f"input {i} of {op.name}"
     return f"the derivative for '{argument}' is not implemented."
 
+
+_SEQ = attrgetter("_seq")
+
+# The gradients of a node that no gradient reached: none for any edge.
+_NO_GRADS = repeat(None)
 
 # Added to the dependency count of a node that autograd.grad does not queue.
 _NEVER = 1 << 40
@@ -455,7 +466,7 @@ def _report_node(tracer, node, grad, grads, buffers, dependencies, retain_graph)
     for next_node, input_nr in node.next_functions:
         if next_node is not None:
             key = id(next_node)
-            remaining = counts.get(key, dependencies[key]) - 1
+            remaining = counts.get(key, dependencies[next_node]) - 1
             counts[key] = remaining
             g = grads[i] if grads is not None else None
             tracer.edge(node, i, next_node, input_nr, g, remaining if remaining < _NEVER else None)
@@ -472,33 +483,17 @@ def _report_node(tracer, node, grad, grads, buffers, dependencies, retain_graph)
 def apply_rules(node, grad) -> list:
     """Gradients for each input of ``node`` given the gradient of its output."""
     op = node.op
-    rules = op.vjp_arrays
-    if rules is not None and not _grad_state.enabled:
-        edges = node.next_functions
-        n_edges = len(edges)
-        if n_edges > 2 or edges[0][0] is None or (n_edges == 2 and edges[1][0] is not None):
-            return _apply_array_rules(node, op, grad)
-        # one edge to follow (tanh, t, log_softmax; x * 2): _apply_array_rules without its loop
+    rule = op.vjp_node
+    if rule is not None and not _grad_state.enabled:  # not recorded: the node rule on arrays
         if op.saves and (node._released or node._epoch != _EPOCH[0] or node._unpack_hook is not None):
             inputs = node.saved_inputs()  # raises if they were freed or changed in place
         else:
             inputs = node._inputs
-        Tensor = _tensor.Tensor
-        a = inputs[0]
-        x = a._data if type(a) is Tensor or isinstance(a, Tensor) else a
         g = grad._data
-        params = node._params
-        if len(inputs) == 1:
-            out = rules[0](g, node._out_data, x, **params) if params else rules[0](g, node._out_data, x)
-        else:  # two inputs (one edge per input), the second not followed
-            b = inputs[1]
-            y = b._data if type(b) is Tensor or isinstance(b, Tensor) else b
-            out = rules[0](g, node._out_data, x, y, **params) if params else rules[0](g, node._out_data, x, y)
-        if type(out) is ndarray and out.shape == x.shape and out.dtype == x.dtype:
-            out = grad if out is g else _tensor.make(out)
-        else:
-            out = _tensor.make(_fit_array(out, x))
-        return [out] if n_edges == 1 else [out, None]
+        make = _tensor.make
+        # a gradient passed on unchanged (expand, clone, casts) stays the same tensor
+        return [None if out is None else grad if out is g else make(out)
+                for out in rule(g, node, inputs)]
     if op.vjp_all is not None:
         return [None if g is None else _fit_to_input(g, meta)
                 for g, meta in zip(op.vjp_all(node, grad), node._inputs)]
@@ -545,45 +540,35 @@ def apply_rules(node, grad) -> list:
 _APPLY_RULES = apply_rules  # the engine's own, as long as no profiler replaced it
 
 
-def _apply_array_rules(node, op, grad) -> list:
-    """:func:`apply_rules` for a pass that is not recorded: the op's array rules on
-    the raw arrays, each gradient summed back to its input's shape and cast to its
-    dtype with numpy, and only then wrapped in a tensor."""
-    # _saved_inputs raises if they were freed or changed in place; _out_data is None
-    # unless the rules read the result
-    inputs = _saved_inputs(node) if op.saves else node._inputs
-    result = node._out_data
-    Tensor, make = _tensor.Tensor, _tensor.make
-    arrays = [a._data if type(a) is Tensor or isinstance(a, Tensor) else a for a in inputs]
-    params = node._params
+def edge_rules(g, node, inputs) -> list:
+    """The node rule of a row that has no rule of its own (see
+    :func:`gradstudio.ops.table.node_rule`): the op's array rule of each input that has
+    an edge, its result summed back to the input's shape and cast to its dtype."""
+    op = node.op
     rules = op.vjp_arrays
-    g = grad._data
+    result = node._out_data
+    params = node._params
+    Tensor = _tensor.Tensor
+    arrays = [a._data if isinstance(a, Tensor) else a for a in inputs]
     grads = []
     i = 0
     for next_node, _ in node.next_functions:
         if next_node is None:
             grads.append(None)
         else:
-            out = rules[i](g, result, *arrays, **params) if params else rules[i](g, result, *arrays)
+            rule = rules[i]
+            if rule is None:  # e.g. the target of a loss (no formula in torch)
+                raise RuntimeError(no_derivative(op, i))
+            out = rule(g, result, *arrays, **params) if params else rule(g, result, *arrays)
             target = arrays[i]
-            if type(out) is ndarray and out.shape == target.shape and out.dtype == target.dtype:
-                # passed on unchanged (expand, clone, casts, add) or already in shape
-                grads.append(grad if out is g else make(out))
-            else:
-                grads.append(make(_fit_array(out, target)))
+            if not (type(out) is ndarray and out.shape == target.shape and out.dtype == target.dtype):
+                out = fit_array(out, target)
+            grads.append(out)
         i += 1
     return grads
 
 
-def _saved_inputs(node):
-    """``node.saved_inputs()`` with its common case (nothing freed, changed or packed)
-    tested here, without the method call."""
-    if node._released or node._epoch != _EPOCH[0] or node._unpack_hook is not None:
-        return node.saved_inputs()
-    return node._inputs
-
-
-def _fit_array(g, target) -> np.ndarray:
+def fit_array(g, target) -> np.ndarray:
     """An array gradient summed back to ``target``'s shape and cast to its dtype."""
     if type(g) is not np.ndarray:
         g = np.asarray(g)  # numpy gives 0-d results as scalars
@@ -617,7 +602,7 @@ def _fit_to_input(g, inp):
     """Sum a broadcast gradient back to the input's shape; cast to its dtype."""
     target = inp._data
     if not _grad_state.enabled:  # not recorded: numpy directly
-        return _tensor.make(_fit_array(g._data, target))
+        return _tensor.make(fit_array(g._data, target))
     if g._data.shape != target.shape:
         g = g.sum_to_size(*target.shape) if target.shape else g.sum()
     if g._data.dtype != target.dtype:
@@ -626,25 +611,23 @@ def _fit_to_input(g, inp):
 
 
 def _count_dependencies(roots) -> dict:
-    """Number of edges into each node reachable from ``roots`` (iterative DFS)."""
+    """Number of edges into each node reachable from ``roots``, keyed by the node
+    (iterative DFS; a node hashes by identity, without the call ``id()`` costs)."""
     dependencies: dict = {}
-    get = dependencies.get
     stack = list(roots)
     # A node is expanded once: when its first incoming edge is counted (roots are
-    # expanded from the start, so one reached again from another root is not).
-    root_ids = {id(n) for n in stack} if len(stack) > 1 else ()
+    # expanded from the start, so one reached again from another root is not). A leaf's
+    # AccumulateGrad has no edges: it is never put on the stack.
+    skip = set(stack) if len(stack) > 1 else ()
     while stack:
-        node = stack.pop()
-        for next_node, _ in node.next_functions:
+        for next_node, _ in stack.pop().next_functions:
             if next_node is not None:
-                key = id(next_node)
-                count = get(key)
-                if count is None:
-                    dependencies[key] = 1
-                    if key not in root_ids:
-                        stack.append(next_node)
+                if next_node in dependencies:
+                    dependencies[next_node] += 1
                 else:
-                    dependencies[key] = count + 1
+                    dependencies[next_node] = 1
+                    if next_node.next_functions and next_node not in skip:
+                        stack.append(next_node)
     return dependencies
 
 

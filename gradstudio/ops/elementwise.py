@@ -12,13 +12,15 @@ import math
 import numpy as np
 
 from .. import dtypes as _dt
+from ..autograd.engine import edge_rules, fit_array
 from ..autograd.grad_mode import state as _grad_state
 from ..tensor import Tensor, make
 from . import _sympy as sf
 from . import _matrix
 from ._sympy import sp
 from . import kinks, samples
-from .table import Op, Param, SAVES_INPUTS, SAVES_RESULT, apply, array_rules, function_for, record, torch_function
+from .table import (Op, Param, SAVES_INPUTS, SAVES_RESULT, apply, array_rules, function_for, node_rule, record,
+                    torch_function)
 
 
 def _c_contiguous(a: np.ndarray) -> np.ndarray:
@@ -1232,6 +1234,22 @@ array_rules(POW, _pow_scalar_array_vjp)
 array_rules(TANH, lambda g, r, x: _tanh_backward(g, r))
 
 
+def _tanh_node(g, node, inputs):
+    """TANH's node rule: _tanh_backward for a gradient of the result's own shape and
+    dtype (then also the input's), without the broadcast of its output shape or its
+    empty array."""
+    r = node._out_data
+    if g.shape != r.shape or g.dtype != r.dtype or not r.ndim:  # (0-d: numpy gives scalars)
+        return edge_rules(g, node, inputs)
+    out = np.multiply(r, r)
+    np.subtract(1, out, out=out)
+    np.multiply(out, g, out=out)
+    return (out,)
+
+
+node_rule(TANH, _tanh_node)
+
+
 def _times_rule(of_first: bool):
     """MUL's array rule for its first input (g · b) or its second (g · a): the product in
     the gradient's dtype, as torch computes it — an int64 factor (or a float64 0-d one)
@@ -1250,5 +1268,33 @@ def _times_rule(of_first: bool):
 
 
 array_rules(MUL, _times_rule(True), _times_rule(False))
+
+
+def _mul_node(g, node, inputs):
+    """MUL's node rule: _times_rule for each input that has an edge, in one call (a chain
+    of products runs one per op)."""
+    grads = []
+    for (edge, _), other, target in zip(node.next_functions, (inputs[1], inputs[0]), inputs):
+        if edge is None:
+            grads.append(None)
+            continue
+        if isinstance(other, Tensor):
+            other = other._data
+        kind = type(other)
+        if kind is float or kind is int or kind is bool:
+            c = _constants.get((other, g.dtype))
+            out = np.multiply(g, c if c is not None else _constant(other, g.dtype))
+        elif kind is np.ndarray and other.dtype == g.dtype:
+            out = np.multiply(g, other)
+        else:
+            out = np.multiply(g, other, dtype=g.dtype)
+        target = target._data
+        if not (type(out) is np.ndarray and out.shape == target.shape and out.dtype == target.dtype):
+            out = fit_array(out, target)
+        grads.append(out)
+    return grads
+
+
+node_rule(MUL, _mul_node)
 array_rules(SIGMOID, lambda g, r, x: _sigmoid_backward(g, r))
 array_rules(RELU, lambda g, r, x: RELU_BACKWARD.forward(g, r))

@@ -9,10 +9,11 @@ import math
 
 import numpy as np
 
+from ..autograd.engine import edge_rules, fit_array
 from ..tensor import Tensor
 from . import _sympy as sf
 from . import samples, shape_rules
-from .table import Op, Param, SAVES_INPUTS, apply, array_rules
+from .table import Op, Param, SAVES_INPUTS, apply, array_rules, node_rule
 
 _DTYPE_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
                 "int32": "int", "bool": "bool"}
@@ -354,3 +355,37 @@ def _addmm_mat2_rule(g, r, c, a, b, *, beta, alpha):
 
 
 array_rules(ADDMM, _addmm_bias_rule, _addmm_mat1_rule, _addmm_mat2_rule)
+
+
+def _addmm_node(g, node, inputs):
+    """ADDMM's node rule for a linear layer (beta = alpha = 1): the three rules above in
+    one call, the matrix products in the inputs' shape and dtype by construction."""
+    params = node._params
+    if params["beta"] != 1 or params["alpha"] != 1:
+        return edge_rules(g, node, inputs)
+    (bias, _), (mat1, _), (mat2, _) = node.next_functions
+    c, a, b = inputs
+    if bias is None:
+        grad_c = None
+    else:
+        c = c._data
+        if c.ndim == 1 and g.ndim == 2 and c.dtype == g.dtype:
+            grad_c = np.add.reduce(g, axis=0)
+        elif c.shape == g.shape and c.dtype == g.dtype:
+            grad_c = g
+        else:
+            grad_c = fit_array(g, c)
+    grad_a = None if mat1 is None else np.matmul(g, b._data.T)
+    if mat2 is None:
+        grad_b = None
+    else:  # _mat2_grad_array
+        a, b = a._data, b._data
+        item = b.itemsize
+        if b.ndim == 2 and b.strides[0] == item and b.strides[1] == item * b.shape[0]:
+            grad_b = np.matmul(g.T, a).T
+        else:
+            grad_b = np.matmul(a.T, g)
+    return grad_c, grad_a, grad_b
+
+
+node_rule(ADDMM, _addmm_node)

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd.engine import fit_array, no_derivative
 from ..tensor import Tensor, make
 from . import _sympy as sf
 from . import _matrix
 from . import kinks, samples, shape_rules
-from .table import Op, Param, SAVES_INPUTS, apply, array_rules, record
+from .table import Op, Param, SAVES_INPUTS, apply, array_rules, node_rule, record
 
 _REDUCE = {"mean": np.mean, "sum": np.sum, "none": lambda a: a}
 
@@ -221,6 +222,33 @@ def _nll_array_vjp(g, r, x, target, *, reduction, ignore_index):
 
 
 array_rules(NLL_LOSS, _nll_array_vjp, None)
+
+
+def _nll_node(g, node, inputs):
+    """NLL_LOSS's node rule: _nll_array_vjp without its keyword call (torch has no
+    derivative for the target)."""
+    (edge, _), (target_edge, _) = node.next_functions
+    if target_edge is not None:
+        raise RuntimeError(no_derivative(node.op, 1))
+    if edge is None:
+        return None, None
+    x, target = inputs
+    x, target = x._data, target._data
+    params = node._params
+    reduction = params["reduction"]
+    weights = _nll_mask(g.dtype, x.shape, target, reduction, params["ignore_index"])
+    if reduction == "none":
+        out = weights * (g[:, None] if len(x.shape) == 2 else g)
+    elif g.ndim == 0 and g.dtype == weights.dtype and g.item() == 1:
+        out = weights  # the loss as the root: weights · 1 is the weights, bit for bit
+    else:
+        out = weights * g
+    if not (type(out) is np.ndarray and out.shape == x.shape and out.dtype == x.dtype):
+        out = fit_array(out, x)
+    return out, None
+
+
+node_rule(NLL_LOSS, _nll_node)
 
 _EPS = 1e-12
 

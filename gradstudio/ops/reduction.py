@@ -15,12 +15,13 @@ import warnings
 import numpy as np
 
 from .. import dtypes as _dt
+from ..autograd.engine import edge_rules
 from ..tensor import Tensor, _wrap_dim
 from . import _sympy as sf
 from . import _matrix
 from .shape import expand_to
 from . import kinks, samples
-from .table import Op, Param, SAVES_INDICES, SAVES_INPUTS, SAVES_RESULT, apply, array_rules
+from .table import Op, Param, SAVES_INDICES, SAVES_INPUTS, SAVES_RESULT, apply, array_rules, node_rule
 
 
 # --------------------------------------------------------------------------- helpers
@@ -422,6 +423,18 @@ LOG_SOFTMAX = Op(
 # The tensor rule on arrays, the same numpy operations in the same order (a
 # cross-entropy loss runs it once per training step).
 array_rules(LOG_SOFTMAX, lambda g, r, x, *, dim: g - np.exp(r) * np.add.reduce(g, axis=dim, keepdims=True))
+
+
+def _log_softmax_node(g, node, inputs):
+    """LOG_SOFTMAX's node rule: its array rule for a gradient of the result's shape and
+    dtype (the input's too), with no fitting to do."""
+    r = node._out_data
+    if g.shape != r.shape or g.dtype != r.dtype or not r.ndim:  # (0-d: numpy gives scalars)
+        return edge_rules(g, node, inputs)
+    return (g - np.exp(r) * np.add.reduce(g, axis=node._params["dim"], keepdims=True),)
+
+
+node_rule(LOG_SOFTMAX, _log_softmax_node)
 
 
 def _logsumexp_forward(x, *, dim, keepdim):

@@ -17,7 +17,7 @@ from ..tensor import Tensor, _wrap_dim
 from . import _sympy as sf
 from ._sympy import sp
 from . import samples
-from .table import Op, Param, apply, array_rules
+from .table import Op, Param, apply, array_rules, node_rule
 
 
 def _as_view(result: Tensor, base: Tensor) -> Tensor:
@@ -666,5 +666,20 @@ for _row in (VIEW, UNSAFE_VIEW, RESHAPE_ALIAS, SQUEEZE, SQUEEZE_DIM, SQUEEZE_DIM
 for _row in (EXPAND, CLONE, TO_COPY, ALIAS):
     array_rules(_row, _unchanged)
 array_rules(T, lambda g, r, x: g.T)
+
+
+def _t_node(g, node, inputs):
+    """T's node rule: t() is of at most 2-d, so the transpose has the input's shape. When
+    ``g`` is itself all of an array transposed (a linear layer's weight gradient, (gᵀx)ᵀ,
+    see linalg._mat2_grad), that array is its transpose: handed on as it is, a leaf
+    can take it without a copy."""
+    base = g.base
+    if (base is not None and type(base) is np.ndarray and base.ndim == 2
+            and base.shape == g.shape[::-1] and base.strides == g.strides[::-1]):
+        return (base,)
+    return (g.T,)
+
+
+node_rule(T, _t_node)
 array_rules(TRANSPOSE, lambda g, r, x, *, dim0, dim1: np.swapaxes(g, dim0, dim1) if g.ndim else g)
 array_rules(SUM_TO, lambda g, r, x, *, size: _expand_forward(g, shape=x.shape))

@@ -118,7 +118,8 @@ class Op:
     dataclass: 106 rows are built at import, and a dataclass's generated
     ``__init__`` is compiled on every import."""
 
-    __slots__ = _FIELDS + ("saves_inputs", "saves_result")
+    # vjp_node: the whole node's array rule (see array_rules), set after the row is built
+    __slots__ = _FIELDS + ("saves_inputs", "saves_result", "vjp_node")
 
     def __init__(self, *, id: str = "", name: str, forward: Callable | None, vjp,
                  saves: int = 0, params: tuple = (), overload: str = "",
@@ -143,6 +144,7 @@ class Op:
             put(self, name_, values[name_])
         put(self, "saves_inputs", bool(saves & SAVES_INPUTS))
         put(self, "saves_result", bool(saves & SAVES_RESULT))
+        put(self, "vjp_node", None)
         if id:
             if id in BY_ID:
                 raise ValueError(f"two op rows with the id {id!r}")
@@ -191,7 +193,25 @@ def array_rules(op: Op, *rules: Callable) -> None:
     uses them whenever the backward pass is not itself recorded."""
     if len(rules) != len(op.vjp):
         raise ValueError(f"{op.name}: {len(op.vjp)} tensor rules but {len(rules)} array rules")
-    object.__setattr__(op, "vjp_arrays", rules)  # rows are frozen once built; this is their one addition
+    # rows are frozen once built; these are their one addition
+    object.__setattr__(op, "vjp_arrays", rules)
+    if op.vjp_node is None:
+        from ..autograd.engine import edge_rules
+        object.__setattr__(op, "vjp_node", edge_rules)
+
+
+def node_rule(op: Op, rule: Callable) -> None:
+    """Give ``op`` (which has array rules) one rule for a whole node: ``rule(g, node,
+    inputs) -> gradients``, one per edge of ``node.next_functions`` (None where the edge
+    leads nowhere), each already in its input's shape and dtype; ``inputs`` are the
+    node's saved inputs, checked. The engine calls it once per node instead of one
+    rule per input (:func:`gradstudio.autograd.engine.edge_rules`, the default), so a
+    hot row computes all its gradients in one call and skips the fitting it never
+    needs. It must give what the array rules give (the op-table tests compare it
+    with the tensor rules, bit for bit)."""
+    if op.vjp_arrays is None:
+        raise ValueError(f"{op.name}: a node rule needs the array rules first")
+    object.__setattr__(op, "vjp_node", rule)
 
 
 def op_by_id(id: str) -> "Op":

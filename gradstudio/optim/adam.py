@@ -8,6 +8,48 @@ from . import _arith as A
 from .optimizer import Optimizer, _check, bump
 
 
+_F32 = np.dtype(np.float32)
+_F64 = np.float64
+# the ufuncs, their outputs passed by position: _adam_float32 makes fifteen calls per parameter
+_add, _subtract, _multiply, _divide, _sqrt = np.add, np.subtract, np.multiply, np.divide, np.sqrt
+
+
+def _adam_float32(param, grad, exp_avg, exp_avg_sq, max_sq, work, constants, scalars):
+    """One float32 parameter's update: the operations of ``A.lerp_`` (its weight below
+    0.5), ``A.mul_``, ``A.addcmul_``, the denominator and ``A.addcdiv_``, in that order
+    and rounded as they round, written into ``work`` (two float32 arrays and a float64
+    one of the parameter's shape) instead of seven new arrays, in one call. The scalars
+    come converted as those kernels convert them: ``constants`` (float64(float32(1 − β₁)),
+    float32 β₂, 1 − β₂ and eps) once per group, ``scalars`` (float32 √bias_correction2
+    and −step_size) once per step."""
+    q, r, wide = work
+    weight, beta2, one_minus_beta2, eps = constants
+    bias_correction2_sqrt, minus_step_size = scalars
+    # exp_avg.lerp_(grad, 1 - beta1): exp_avg + w·(grad − exp_avg), w·d exact in float64
+    _subtract(grad, exp_avg, q)
+    _multiply(weight, q, wide)
+    _add(wide, exp_avg, wide)
+    exp_avg[...] = wide
+    # exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2): ((1 − β₂)·g)·g fused
+    _multiply(exp_avg_sq, beta2, exp_avg_sq)
+    _multiply(grad, one_minus_beta2, q)
+    _multiply(q, grad, wide, dtype=_F64)
+    _add(wide, exp_avg_sq, wide)
+    exp_avg_sq[...] = wide
+    if max_sq is not None:
+        np.maximum(max_sq, exp_avg_sq, out=max_sq)
+        source = max_sq
+    else:
+        source = exp_avg_sq
+    # denom = sqrt / bias_correction2_sqrt + eps; param.addcdiv_(exp_avg, denom, -step_size)
+    _sqrt(source, q)
+    _divide(q, bias_correction2_sqrt, q)
+    _add(q, eps, q)
+    _multiply(exp_avg, minus_step_size, r)
+    _divide(r, q, r)
+    _add(param, r, param)
+
+
 class Adam(Optimizer):
     _decoupled_default = False
 
@@ -34,10 +76,18 @@ class Adam(Optimizer):
     def step(self, closure=None):
         loss = self._closure_loss(closure)
         state_of = self.state
+        # per shape: two float32 arrays and one float64 array the update works in (a step
+        # would otherwise allocate seven arrays per parameter)
+        scratch = self.__dict__.setdefault("_scratch", {})
         for group in self.param_groups:
             lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
             weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
             decoupled, maximize = group["decoupled_weight_decay"], group["maximize"]
+            # the float32 update's scalars, as the kernels convert them (see _adam_float32)
+            fast = abs(1 - beta1) < 0.5
+            constants = (_F64(np.float32(1 - beta1)), np.float32(beta2), np.float32(1 - beta2),
+                         np.float32(eps))
+            last_step = scalars = None
             for p in group["params"]:
                 grad = p._grad
                 if grad is None:
@@ -56,30 +106,39 @@ class Adam(Optimizer):
                 # step_t += 1 (the sum is exact, and fill rounds it as the float32 add
                 # would), without a ufunc call on a 0-d array
                 step_t.fill(step_t.item() + 1.0)
+                data = p._data
                 if weight_decay != 0:
                     if decoupled:
-                        A.mul_(p._data, 1 - lr * weight_decay)
+                        A.mul_(data, 1 - lr * weight_decay)
                     else:
-                        grad = A.add(grad, p._data, weight_decay)
+                        grad = A.add(grad, data, weight_decay)
                 exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
-                A.lerp_(exp_avg, grad, 1 - beta1)
-                np.multiply(exp_avg_sq, exp_avg_sq.dtype.type(beta2), out=exp_avg_sq)  # A.mul_
-                A.addcmul_(exp_avg_sq, grad, grad, 1 - beta2)
+                max_sq = state["max_exp_avg_sq"]._data if amsgrad else None
                 step = step_t.item()
-                bias_correction1 = 1 - beta1 ** step
-                bias_correction2 = 1 - beta2 ** step
-                step_size = lr / bias_correction1
-                bias_correction2_sqrt = bias_correction2 ** 0.5
-                if amsgrad:
-                    max_sq = state["max_exp_avg_sq"]._data
-                    np.maximum(max_sq, exp_avg_sq, out=max_sq)
-                    source = max_sq
+                if step != last_step:  # the parameters of a group are mostly at one step
+                    last_step = step
+                    step_size = lr / (1 - beta1 ** step)
+                    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+                    scalars = (np.float32(bias_correction2_sqrt), np.float32(-step_size))
+                if fast and data.dtype == _F32 and grad.dtype == _F32:
+                    work = scratch.get(data.shape)
+                    if work is None:
+                        work = scratch[data.shape] = (np.empty_like(data), np.empty_like(data),
+                                                      np.empty(data.shape, dtype=np.float64))
+                    _adam_float32(data, grad, exp_avg, exp_avg_sq, max_sq, work, constants, scalars)
                 else:
-                    source = exp_avg_sq
-                denom = np.sqrt(source)
-                denom /= source.dtype.type(bias_correction2_sqrt)  # in place: no second array
-                denom += denom.dtype.type(eps)
-                A.addcdiv_(p._data, exp_avg, denom, -step_size)
+                    A.lerp_(exp_avg, grad, 1 - beta1)
+                    A.mul_(exp_avg_sq, beta2)
+                    A.addcmul_(exp_avg_sq, grad, grad, 1 - beta2)
+                    if amsgrad:
+                        np.maximum(max_sq, exp_avg_sq, out=max_sq)
+                        source = max_sq
+                    else:
+                        source = exp_avg_sq
+                    denom = np.sqrt(source)
+                    denom /= source.dtype.type(bias_correction2_sqrt)  # in place: no second array
+                    denom += denom.dtype.type(eps)
+                    A.addcdiv_(data, exp_avg, denom, -step_size)
                 bump(p)  # graphs that saved p must notice
         return loss
 

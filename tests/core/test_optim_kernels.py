@@ -83,3 +83,39 @@ def test_a_scalar_parameter_trains_with_every_optimizer():
                 opt.step()
             values.append(p.detach().numpy().reshape(-1).copy())
         assert values[0].tobytes() == values[1].tobytes(), make
+
+
+@pytest.mark.parametrize("options", [{}, {"amsgrad": True}, {"weight_decay": 0.1}, {"maximize": True},
+                                     {"betas": (0.8, 0.9), "eps": 1e-3}])
+def test_adams_float32_update_is_its_kernels_formulas_bit_for_bit(options):
+    """Adam's float32 update writes into scratch arrays in one call: it must be the
+    composition of the kernels' formulas (lerp_, mul_, addcmul_, the denominator,
+    addcdiv_) in torch's order, on every shape a parameter can have."""
+    from gradstudio import optim, tensor
+    rng = np.random.default_rng(5)
+    shapes = [(3, 4), (5,), ()]
+    values = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    params = [tensor(v.copy(), requires_grad=True) for v in values]
+    opt = optim.Adam(params, lr=0.01, **options)
+    beta1, beta2 = options.get("betas", (0.9, 0.999))
+    eps, decay = options.get("eps", 1e-8), options.get("weight_decay", 0)
+    moments = [[np.zeros_like(v), np.zeros_like(v), np.zeros_like(v)] for v in values]
+    for step in range(1, 6):
+        grads = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+        for p, g in zip(params, grads):
+            p.grad = tensor(g.copy())
+        opt.step()
+        for i, g in enumerate(grads):
+            x, (m, v, v_max) = values[i], moments[i]
+            g = -g if options.get("maximize") else g
+            if decay:
+                g = _add_(g, x, decay)
+            m = _lerp_(m, g, 1 - beta1)
+            v = _addcmul_(v * np.float32(beta2), g, g, 1 - beta2)
+            v_max = np.maximum(v_max, v)
+            source = v_max if options.get("amsgrad") else v
+            denom = np.sqrt(source) / np.float32((1 - beta2 ** step) ** 0.5) + np.float32(eps)
+            values[i] = _addcdiv_(x, m, denom, -0.01 / (1 - beta1 ** step))
+            moments[i] = [m, v, v_max]
+            np.testing.assert_array_equal(params[i].detach().numpy(), values[i], err_msg=f"step {step}")
+            assert params[i].detach().numpy().dtype == np.float32

@@ -236,3 +236,34 @@ def test_enough_graphs_exercise_what_the_order_depends_on():
     together = sum(any(len(args) == 2 and args[0] != args[1] and max(args) < len(p["leaves"])
                        for _, args in p["ops"]) for p in programs)
     assert together >= 50
+
+
+def _op_order_unobserved(lib, program):
+    """The op nodes in the order a plain ``autograd.backward`` (no tracer: the engine's
+    unobserved walk) runs them, logged by a pre-hook on each, and the leaves' grads."""
+    values = build(lib, program)
+    ops, _ = labels_of(program, values)
+    log = []
+    for i, fn in ops.items():
+        fn.register_prehook(lambda grads, i=i: log.append(i))
+    roots = [values[r] for r in program["roots"]]
+    lib.autograd.backward(roots, root_gradients(lib, program, values))
+    leaves = values[:len(program["leaves"])]
+    return log, [None if t.grad is None else t.grad.detach().numpy() for t in leaves]
+
+
+PLAIN_SEEDS = [seed for seed in SEEDS if random_program(seed)["mode"] in ("backward", "several")]
+
+
+@pytest.mark.parametrize("seed", PLAIN_SEEDS[:60])
+def test_a_plain_backward_runs_nodes_in_torchs_order(torch, seed):
+    """The unobserved walk takes nodes newest first without a ready queue: the same order
+    torch's queue gives (node hooks see it), and the same gradients."""
+    program = random_program(seed)
+    order, grads = _op_order_unobserved(gradstudio, program)
+    torch_order_, torch_grads = _op_order_unobserved(torch, program)
+    assert order == torch_order_, program
+    for g, t in zip(grads, torch_grads):
+        assert (g is None) == (t is None)
+        if g is not None:
+            np.testing.assert_allclose(g, t, rtol=1e-4, atol=1e-5 * max(1.0, np.abs(t).max()))
