@@ -15,6 +15,7 @@ import gradstudio.nn.functional as F
 from gradstudio.autograd.node import AccumulateGrad
 from gradstudio.ops.losses import NLL_LOSS
 from gradstudio.ops.reduction import LOG_SOFTMAX
+from test_hot_path import _python_calls
 
 
 def _model_and_batch(seed=0):
@@ -114,22 +115,6 @@ def test_a_leafs_accumulator_keeps_hooks_metadata_and_is_made_again_after_its_gr
     assert fresh.metadata() == {} and fresh._hooks is None and fresh._prehooks is None
     v = gs.ones(2, requires_grad=True)
     assert not (v * 2).grad_fn.next_functions[0][0]._has_hooks
-
-
-def _python_calls(step, repeats=5):
-    step()  # warm: first-call work is not per step
-    count = [0]
-
-    def profile(frame, event, arg):
-        if event == "call":
-            count[0] += 1
-    sys.setprofile(profile)
-    try:
-        for _ in range(repeats):
-            step()
-    finally:
-        sys.setprofile(None)
-    return count[0] / repeats
 
 
 # Python-level calls (sys.setprofile "call" events) of one training forward: 79 before
