@@ -102,6 +102,7 @@ PUBLIC_NAMES = """
     var vstack where zeros zeros_like
     Generator e inf nan pi get_default_device set_default_device
     load_ipython_extension unload_ipython_extension
+    bernoulli default_generator get_rng_state initial_seed multinomial poisson set_rng_state
 """.split()
 
 

@@ -241,7 +241,7 @@ def test_loss_module_matches_torch(loss, reduction, torch):
     "F.batch_norm(x, torch.zeros(4), torch.ones(4), training=True)",
     # an integer or bool target is promoted to the input's dtype (the blitz tutorial's arange target)
     "F.mse_loss(x, torch.arange(12).view(3, 4))", "F.mse_loss(x, x.detach() > 0)",
-    "F.l1_loss(x, torch.arange(4))", "F.smooth_l1_loss(x, torch.arange(4))",
+    "F.l1_loss(x, torch.arange(12).view(3, 4))", "F.smooth_l1_loss(x, torch.arange(12).view(3, 4))",
     "F.mse_loss(x, torch.ones(3, 4, dtype=torch.float64))",
 ])
 def test_functional_matches_torch(call, torch):
