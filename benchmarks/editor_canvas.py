@@ -7,7 +7,9 @@ shows it in the editor's view (1280×800) and times, with ``time.thread_time()``
 frame of:
 
 * pan — a scroll step and the event-loop turn that paints it;
-* zoom — a zoom step (×1.05 in, then out) and its paint;
+* zoom — a zoom gesture with the mouse over the middle of the view, as a wheel
+  does it: 8 steps out (÷1.1) then 8 in, each step and its paint, the gesture's
+  first step included;
 * settle — the one frame after the zoom stops that draws the nodes crisp at the
   new scale (during the zoom they are scaled pictures: scene.DesignScene.zooming);
 * drag — a real mouse drag of one node (press, 30 moves, release), each move
@@ -19,9 +21,12 @@ frame of:
 
 at four zooms: 1 (all detail), 0.6 (detail, the most items per frame), 0.35
 (the overview look: boxes and lines) and fitted (the whole design in view; it
-cannot pan); and zoom steps back and forth across ``style.SIMPLE_BELOW``, each
-of which switches between the detailed look and the overview. Prints the median
-and the 95th percentile in ms, and the empty view's frame for scale.
+cannot pan); then the frames that switch between the detailed look and the
+overview (``style.SIMPLE_BELOW``): zoom steps back and forth across it, each of
+which crosses it ("into" the overview and "out of" it, timed apart), and one
+gesture from zoom 1 out to 0.3 and back, which crosses it twice ("crossing" is
+those two frames). Prints the median, the 95th percentile and the worst frame
+in ms, and the empty view's frame for scale.
 
 The wires (``wire_layer.WireLayer``) and the overview are kept as a picture of the
 view (``picture.PictureLayer``): a pan blits it, a zoom scales it, and the frame
@@ -120,7 +125,8 @@ def measure(n: int, frames: int = 30, local: bool = False):
         bar = view.horizontalScrollBar()
         pan = [timed(lambda: bar.setValue(bar.value() + (25 if i % 20 < 10 else -25))) for i in range(frames)] \
             if bar.maximum() > bar.minimum() else []
-        zoom = [timed(lambda: view.zoom_by(1.05 if i % 2 == 0 else 1 / 1.05)) for i in range(frames)]
+        QTest.mouseMove(viewport, viewport.rect().center())     # the wheel zooms at the mouse
+        zoom = [timed(lambda: view.zoom_by(1 / 1.1 if i < 8 else 1.1)) for i in range(16)]
         # the frame that draws the nodes crisp again once the zoom stops (CPU only: the wait is idle)
         settle = [timed(lambda: QTest.qWait(SETTLE + 60))]
         item = scene.node_at(view.mapToScene(viewport.rect().center())) or next(iter(scene.nodes.values()))
@@ -141,10 +147,25 @@ def measure(n: int, frames: int = 30, local: bool = False):
     view.resetTransform()
     view.zoom_by(SIMPLE_BELOW * 1.04)
     view.centerOn(scene.overview.boundingRect().center())
+    QTest.mouseMove(viewport, viewport.rect().center())
     QTest.qWait(SETTLE + 60)
     viewport.repaint()
     cross = [timed(lambda: view.zoom_by(1 / 1.08 if i % 2 == 0 else 1.08)) for i in range(frames)]
-    out[f"across {SIMPLE_BELOW}"] = {"zoom": cross, "settle": [timed(lambda: QTest.qWait(SETTLE + 60))]}
+    out[f"across {SIMPLE_BELOW}"] = {"into": cross[0::2], "out of": cross[1::2],
+                                     "settle": [timed(lambda: QTest.qWait(SETTLE + 60))]}
+    # one gesture from zoom 1 out to 0.3 and back in: the steps that cross, and all of them
+    view.resetTransform()
+    view.centerOn(scene.overview.boundingRect().center())
+    QTest.qWait(SETTLE + 60)
+    viewport.repaint()
+    steps, crossing = [], []
+    for factor in [1 / 1.15] * 9 + [1.15] * 9:
+        before = scene.overview_shown
+        steps.append(timed(lambda: view.zoom_by(factor)))
+        if scene.overview_shown != before:
+            crossing.append(steps[-1])
+    out["gesture 1 → 0.3 → 1"] = {"zoom": steps, "crossing": crossing,
+                                   "settle": [timed(lambda: QTest.qWait(SETTLE + 60))]}
     empty_doc = EditorDocument(Design())
     empty = DesignView(empty_doc, DesignScene(empty_doc))
     empty.resize(1280, 800)
@@ -173,8 +194,11 @@ def main():
                 if not times:
                     continue
                 times = sorted(times)
+                if len(times) == 1:
+                    parts.append(f"{gesture} {times[0]:.1f}")
+                    continue
                 p95 = times[max(0, math.ceil(len(times) * 0.95) - 1)]
-                parts.append(f"{gesture} {statistics.median(times):.1f} (p95 {p95:.1f})")
+                parts.append(f"{gesture} {statistics.median(times):.1f} (p95 {p95:.1f}, worst {times[-1]:.1f})")
             print(f"  {look:24s} ms: " + "; ".join(parts))
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, QSizeF, Qt
+from PySide6.QtCore import QLineF, QPointF, QRectF, QSizeF, Qt
 from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QPainterPath, QPainterPathStroker, QPen,
                            QTextLayout)
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem
@@ -132,7 +132,7 @@ def wrap(text: str, width: float, lines: int = MAX_NOTE_LINES) -> list:
 class NodeItem(QGraphicsItem):
     """One node. ``node_id`` stays; the rest is set by :meth:`show_node`."""
 
-    def __init__(self, node_id: str, colors: dict):
+    def __init__(self, node_id: str, colors: dict, layered: bool = False):
         super().__init__()
         self.node_id = node_id
         self.colors = colors
@@ -150,6 +150,7 @@ class NodeItem(QGraphicsItem):
         self.input_flows: list = []
         self.height = style.HEADER + style.LINE * 2 + 6
         self.overview = None             # the scene's Overview, told when the box changes
+        self.layer = None                # the scene's NodeLayer, which paints it (see node_layer.py)
         self._state = None               # what show_node last drew: an equal state repaints nothing
         self._rect = QRectF()
         self._bounds = QRectF()
@@ -163,13 +164,15 @@ class NodeItem(QGraphicsItem):
         self._port_pen = QPen(colors["border"], 1)
         self._header_text = QColor()
         self._layout()
-        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
-                      | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
-                      | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+        flags = (QGraphicsItem.GraphicsItemFlag.ItemIsMovable | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+                 | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+        # one setFlags, set once: in a DesignScene the node layer paints it, whatever the zoom
+        self.setFlags(flags | NO_CONTENTS if layered else flags)
         self.setAcceptHoverEvents(True)
         self.setZValue(1)
-        # painted once per zoom level, then blitted: panning and dragging repaint no text
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        if not layered:
+            # on its own: painted once per zoom level, then blitted (panning and dragging repaint no text)
+            self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     # -- what it shows --------------------------------------------------------------------
     def show_node(self, design, node, shape, error: str | None, flows: bool, fill: QColor | None,
@@ -200,9 +203,15 @@ class NodeItem(QGraphicsItem):
         self.input_flows = input_flows
         self._layout()
         self.update()
+        self._changed()
+        return True
+
+    def _changed(self):
+        """Tell the layers that draw it (the overview's box, the node layer's picture)."""
         if self.overview is not None:
             self.overview.node_changed(self)
-        return True
+        if self.layer is not None:
+            self.layer.node_changed(self)
 
     def _layout(self):
         """Everything paint needs, worked out once per change of what the node shows."""
@@ -320,13 +329,6 @@ class NodeItem(QGraphicsItem):
             painter.setBrush(brush)
             painter.drawPath(circles)
 
-    def cache_for_zoom(self, scale: float):
-        """Cached as a picture in item coordinates drawn at ``scale`` (pixels per unit),
-        which the view then only scales while a zoom goes on (see DesignScene.zooming)."""
-        size = self._bounds.size() * scale
-        self.setCacheMode(QGraphicsItem.CacheMode.ItemCoordinateCache,
-                          QSize(math.ceil(size.width()), math.ceil(size.height())))
-
     def grad_box(self) -> QRectF:
         rect = self._rect
         return QRectF(rect.right() - 19, rect.top() + 3, 14, style.HEADER - 6)
@@ -334,8 +336,9 @@ class NodeItem(QGraphicsItem):
     def itemChange(self, change, value):
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged and self.scene() is not None:
             self.scene().node_item_moved(self)
-        elif change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged and self.overview is not None:
-            self.overview.node_changed(self)
+        elif change in (QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged,
+                        QGraphicsItem.GraphicsItemChange.ItemVisibleHasChanged):
+            self._changed()
         return super().itemChange(change, value)
 
 

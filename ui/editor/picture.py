@@ -9,12 +9,14 @@ view around it (less during a zoom), once into an image (:class:`Picture`) whose
 whole pixel of the view, and then:
 
 * a pan or a full repaint blits it pixel for pixel (the same pixels drawing
-  would give); what comes into sight beyond it is drawn as it is, clipped to
-  those bands, until the bands are :data:`REDRAW_FROM` of the view and a new
-  picture is drawn;
-* during a zoom gesture (``DesignScene.zoom_cached``) each step only scales it,
-  like the nodes' cached pictures; the frame after the zoom stops
-  (:meth:`settle`) draws it again, crisp, at the new scale;
+  would give); when something beyond it comes into sight, the picture grows
+  (:meth:`_extend`): a new one around the view, the old one blitted into it and
+  only the bands beyond the old one drawn — so a pan never draws the whole view
+  again, however far it goes;
+* during a zoom gesture (``DesignScene.zoom_cached``) each step only scales it;
+  a step out that brings in what is beyond it grows it the same way (the old
+  picture scaled into the new one, the bands drawn at the new scale); the frame
+  after the zoom stops (:meth:`settle`) draws it again, crisp, at the new scale;
 * a thing that changes (a wire dragged with its node, a selection) leaves the
   picture (:meth:`leave_picture`): the picture is drawn again once where the
   thing was, without it — a drag's first move, not every move — and from then
@@ -37,7 +39,8 @@ MARGIN = 0.15         # of the view's size, drawn into the picture beyond each o
 ZOOM_MARGIN = 0.06    # the same for a picture made during a zoom (a step out brings in ~5 % a side)
 MAX_PICTURE = 4096    # pixels per side of a picture, at most
 LIVE_MAX = 64         # things drawn over the picture, at most: more, and it is drawn again
-REDRAW_FROM = 0.4     # the picture is drawn again when what is in view beyond it is this much of the view
+EXTEND_MARGIN = 0.04  # of the view's size, beyond each side, when a picture grows during a zoom
+                      # (small: the frame that grows it draws that ring, and a step out brings ~5 % a side)
 FULL_FROM = 0.5       # a repaint of at least this much of the view makes a new picture (less: drawn as is)
 
 
@@ -72,7 +75,9 @@ class PictureLayer(QGraphicsItem):
         self.picture: Picture | None = None
         self.live: set = set()      # things not in the picture (changed since): drawn over it as they are
         self._holes: list = []      # scene rects of the picture to draw again without the live things
+        self._spare = None          # the image of the picture before: reused, its memory already mapped
         self.pictures = 0           # pictures drawn so far (the tests count them)
+        self.extended = 0           # pictures grown so far (see _extend)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)   # a true exposedRect
 
     def set_active(self, active: bool):
@@ -100,10 +105,12 @@ class PictureLayer(QGraphicsItem):
         if old is not None:
             self._holes.extend(old)
         if len(self.live) > LIVE_MAX:
+            self._retire(self.picture)
             self.picture = None
 
     def drop_picture(self):
         """Draw everything again at the next paint (a change of look)."""
+        self._retire(self.picture)
         self.picture = None
         self.live.clear()
         self._holes.clear()
@@ -142,15 +149,21 @@ class PictureLayer(QGraphicsItem):
         ratio = widget.devicePixelRatioF()
         zooming = getattr(scene, "zoom_cached", False)
         picture = self.picture
-        if picture is not None and not (zooming or picture.fits(transform)):
-            picture = self.picture = None                             # zoomed (and settled) or turned
-        if picture is None or _area(_outside(visible, picture.rect)) > REDRAW_FROM * _area([visible]):
+        if picture is not None and (not (zooming or picture.fits(transform))       # zoomed (and settled)
+                                    or not picture.rect.intersects(visible)):     # a jump (the minimap)
+            self._retire(picture)
+            picture = self.picture = None
+        if picture is None:
             shown = self.boundingRect().intersected(visible)      # what of it there is in view
             if not zooming and _area([exposed]) < FULL_FROM * _area([shown]):
                 self.draw_part(painter, exposed, zoom)       # a small repaint (a drag): drawn as it is
                 return
             picture = self.picture = self._draw_picture(visible, transform, zoom, ratio,
                                                         ZOOM_MARGIN if zooming else MARGIN)
+        elif _outside(visible, picture.rect) and self.boundingRect().intersects(_beyond_box(visible, picture.rect)):
+            # something beyond the picture is in sight: grow it, drawing only what is new
+            picture = self.picture = self._extend(picture, visible, transform, zoom, ratio,
+                                                  EXTEND_MARGIN if zooming else MARGIN)
         if self._holes:
             self._patch(picture, zoom)
         if zooming:
@@ -187,10 +200,7 @@ class PictureLayer(QGraphicsItem):
         left, top = math.floor(device.left()), math.floor(device.top())
         width = min(MAX_PICTURE, math.ceil(device.right()) - left)
         height = min(MAX_PICTURE, math.ceil(device.bottom()) - top)
-        image = QImage(max(1, round(width * ratio)), max(1, round(height * ratio)),
-                       QImage.Format.Format_ARGB32_Premultiplied)
-        image.setDevicePixelRatio(ratio)
-        image.fill(0)
+        image = self._image(width, height, ratio)
         inverse = transform.inverted()[0]
         covered = inverse.mapRect(QRectF(left, top, width, height))
         painter = QPainter(image)
@@ -202,6 +212,58 @@ class PictureLayer(QGraphicsItem):
         self.live.clear()
         self._holes.clear()
         return Picture(image, covered, QTransform(transform), transform * QTransform.fromTranslate(-left, -top))
+
+    def _extend(self, picture: Picture, visible: QRectF, transform, zoom: float, ratio: float,
+                margin: float) -> Picture:
+        """A new picture of ``visible`` and ``margin`` around it, made of the old one —
+        blitted pixel for pixel when it fits ``transform`` (a pan: the pixels drawing
+        would give), else scaled (a zoom goes on) — and, drawn anew, only the bands of
+        it beyond the old one. The things drawn over the old one stay drawn over this."""
+        device = transform.mapRect(visible.adjusted(-margin * visible.width(), -margin * visible.height(),
+                                                    margin * visible.width(), margin * visible.height()))
+        left, top = math.floor(device.left()), math.floor(device.top())
+        width = min(MAX_PICTURE, math.ceil(device.right()) - left)
+        height = min(MAX_PICTURE, math.ceil(device.bottom()) - top)
+        image = self._image(width, height, ratio)
+        to_image = transform * QTransform.fromTranslate(-left, -top)
+        covered = transform.inverted()[0].mapRect(QRectF(left, top, width, height))
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if picture.fits(transform):
+            at = to_image.map(picture.rect.topLeft())
+            painter.drawImage(QPointF(round(at.x()), round(at.y())), picture.image)
+        else:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.setTransform(to_image)
+            painter.drawImage(picture.rect, picture.image)
+        painter.setTransform(to_image)
+        for band in _outside(covered, picture.rect):
+            painter.save()
+            painter.setClipRect(band, Qt.ClipOperation.IntersectClip)
+            self.draw_part(painter, band, zoom, skip=self.live)
+            painter.restore()
+        painter.end()
+        self.extended += 1
+        self._retire(picture)
+        return Picture(image, covered, QTransform(transform), to_image)
+
+    def _image(self, width: int, height: int, ratio: float) -> QImage:
+        """A clear image for a picture of ``width`` × ``height`` view pixels: the last
+        picture's when it has that size (a new image's first fill is mostly page faults,
+        ~10 ms for a picture of a 1280×800 view with its margins)."""
+        size = (max(1, round(width * ratio)), max(1, round(height * ratio)))
+        spare, self._spare = self._spare, None
+        if spare is not None and (spare.width(), spare.height()) == size and spare.devicePixelRatio() == ratio:
+            image = spare
+        else:
+            image = QImage(size[0], size[1], QImage.Format.Format_ARGB32_Premultiplied)
+            image.setDevicePixelRatio(ratio)
+        image.fill(0)
+        return image
+
+    def _retire(self, picture):
+        if picture is not None:
+            self._spare = picture.image
 
     def _patch(self, picture: Picture, zoom: float):
         """Draw the picture again where live things were, without them: cleared and redrawn
@@ -226,6 +288,14 @@ class PictureLayer(QGraphicsItem):
             painter.setTransform(to_image)
             self.draw_part(painter, from_image.mapRect(pixels), zoom, skip=self.live)
         painter.end()
+
+
+def _beyond_box(rect: QRectF, inner: QRectF) -> QRectF:
+    """The bounding box of ``rect`` less ``inner``."""
+    box = QRectF()
+    for band in _outside(rect, inner):
+        box = box.united(band)
+    return box
 
 
 def _area(rects: list) -> float:
