@@ -28,10 +28,12 @@ gesture from zoom 1 out to 0.3 and back, which crosses it twice ("crossing" is
 those two frames). Prints the median, the 95th percentile and the worst frame
 in ms, and the empty view's frame for scale.
 
-The wires (``wire_layer.WireLayer``) and the overview are kept as a picture of the
-view (``picture.PictureLayer``): a pan blits it, a zoom scales it, and the frame
-that draws it again (settle, full after a change) costs about 1.7 of a plain
-frame, for the margin drawn around the view. "image" blits that picture too.
+The nodes (``node_layer.NodeLayer``), the wires (``wire_layer.WireLayer``) and the
+overview are each kept as a picture of the view (``picture.PictureLayer``): a pan
+blits it and a zoom scales it (a step that brings in what is beyond it grows it by
+those bands), and the frame that draws it again (settle, full after a change)
+costs about 1.7 of a plain frame, for the margin drawn around the view. "image"
+blits those pictures too.
 
     QT_QPA_PLATFORM=offscreen python benchmarks/editor_canvas.py [--nodes 500 2000]
 """

@@ -5,10 +5,11 @@ on the right, coloured by dtype) rather than owning one child item per port:
 500 nodes stay 500 items. What a frame needs is worked out when an item's
 content changes, not per paint: a node keeps its texts as glyph runs
 (:class:`LaidText`, laid out once, at any zoom), its body, header and ports as
-paths, and is cached as a pixmap in device coordinates, so panning and dragging
-blit instead of repainting (during a zoom it is a scaled picture instead; see
-``DesignScene.zooming``); a wire keeps its path (in a DesignScene the
-:class:`~.wire_layer.WireLayer` draws it and the item answers hit tests) and, at
+paths (in a DesignScene the :class:`~.node_layer.NodeLayer` paints it, from a
+picture a pan blits and a zoom scales, and the item answers hit tests; on its
+own it is cached as a pixmap in device coordinates); a wire keeps its path (in a
+DesignScene the :class:`~.wire_layer.WireLayer` draws it and the item answers
+hit tests) and, at
 about 1:1 (from :data:`~.style.THIN_BELOW` to :data:`~.style.WIDE_FROM`), is
 stroked as twin 1 px lines along its edges (:func:`twin_outline`), the
 rasteriser's thin-line fast path, about a fifth of the cost of its wide
@@ -17,11 +18,12 @@ An edit that changes nothing a node shows leaves it alone (no repaint).
 
 Zoomed out (below :data:`~.style.SIMPLE_BELOW`, litegraph's low-quality zoom)
 the scene switches to its :class:`Overview`: one item draws every node as a box
-and every wire as a line in a handful of painter calls, and the node and wire
-items are marked ``ItemHasNoContents`` — still there for picking and dragging,
-but Qt calls no Python ``paint`` for them (a thousand Python paint calls alone
-cost ~8 ms). Items only draw; what they show is set by the scene
-(:mod:`.scene`) from the design and the latest run.
+and every wire as a line in a handful of painter calls. In a DesignScene the node
+and wire items are marked ``ItemHasNoContents`` in both looks — there for picking,
+dragging and hover, but Qt calls no Python ``paint`` for them (a thousand Python
+paint calls alone cost ~8 ms), and switching the look flips the layers, not the
+items. Items only draw; what they show is set by the scene (:mod:`.scene`) from
+the design and the latest run.
 """
 from __future__ import annotations
 

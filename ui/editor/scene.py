@@ -8,14 +8,15 @@ each node coloured by its gradient's magnitude, hover text with value, grad and
 shape, and errors kept on the node that caused them.
 
 Speed: an edit refreshes every node's text, but a node whose look did not change
-is not repainted; moving a node re-routes only its own wires. The scene has two
-looks (:meth:`set_overview`): detailed, each node painting itself and one
-:class:`~.wire_layer.WireLayer` every wire, and the zoomed-out overview, one
-:class:`~.items.Overview` item painting boxes and lines while the items paint
-nothing. Both layers keep what they draw as a picture of the view
-(:mod:`.picture`). Pictures of the design (:meth:`render`) are always detailed.
-While a zoom goes on, the nodes and the layers are pictures that each step only
-scales (:meth:`zooming`); they are drawn crisp again once it stops.
+is not repainted; moving a node re-routes only its own wires. The node and wire
+items paint nothing themselves: the scene has two looks (:meth:`set_overview`),
+detailed — one :class:`~.node_layer.NodeLayer` painting every node and one
+:class:`~.wire_layer.WireLayer` every wire — and the zoomed-out overview, one
+:class:`~.items.Overview` item painting boxes and lines; switching is a flag per
+layer. The layers keep what they draw as a picture of the view (:mod:`.picture`).
+Pictures of the design (:meth:`render`) are always detailed. While a zoom goes on,
+each step only scales the layers' pictures (:meth:`zooming`); they are drawn crisp
+again once it stops.
 """
 from __future__ import annotations
 
