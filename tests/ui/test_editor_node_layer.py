@@ -43,8 +43,11 @@ def outlined(view, node) -> bool:
 
 
 def in_view(scene, view):
+    """The nodes well inside the view and not under the minimap."""
     area = view.viewport().rect().adjusted(30, 30, -30, -30)
-    return [i for i in scene.nodes.values() if area.contains(view.mapFromScene(i.pos()))]
+    minimap = view.minimap.rect().adjusted(-90, -40, 0, 0) if view.minimap.isVisible() else None
+    return [i for i in scene.nodes.values() if area.contains(view.mapFromScene(i.pos()))
+            and not (minimap and minimap.contains(view.mapFromScene(i.pos())))]
 
 
 def test_crossing_into_and_out_of_the_overview_touches_no_node_and_draws_and_picks_every_node(qtbot, counted):
@@ -113,3 +116,23 @@ def test_a_pan_past_the_picture_grows_it_by_the_new_strip_with_the_pixels_drawin
     grown = shot(view)
     for layer in layers:
         assert_same_look(grown, drawn_directly(view, layer, monkeypatch))
+
+
+def test_a_zoom_out_past_the_picture_grows_it_and_every_node_in_view_is_drawn_at_each_step(qtbot, counted):
+    design, scene, view, calls = counted
+    layer = scene.node_layer
+    scene._settle.setInterval(60_000)            # the zoom goes on for the whole test
+    view.centerOn(scene.node_layer.boundingRect().center())
+    view.viewport().repaint()
+    pictures = layer.pictures
+    for step in range(5):                        # each step out brings in ~5 % of the view a side
+        view.zoom_by(1 / 1.1)
+        image = shot(view)
+        for node in in_view(scene, view):        # drawn roughly or crisp, but drawn: its header's colour
+            header = node.mapToScene(QPointF(0, -node.height / 2 + 4))
+            assert QColor(image.pixel(view.mapFromScene(header))) == QColor(node._accent), (step, node.node_id)
+    assert layer.pictures == pictures and layer.extended >= 1      # grown, never drawn whole
+    scene.zoom_settled()
+    while layer.tiles:
+        view.viewport().repaint()
+    assert layer.pictures == pictures

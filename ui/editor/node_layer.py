@@ -30,6 +30,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import QStyleOptionGraphicsItem
 
+from . import style
 from .grid import Grid
 from .picture import PictureLayer
 
@@ -105,3 +106,11 @@ class NodeLayer(PictureLayer):
             painter.setWorldTransform(QTransform.fromTranslate(at.x(), at.y()) * base)
             item.paint(painter, option, None)
         painter.setWorldTransform(base)
+
+    def draw_rough(self, painter, rect: QRectF):
+        """Each node as its body and its header, plain (the edges a zoom out brings in,
+        until they are drawn crisp a moment later)."""
+        for item in self.nodes_in(rect):
+            box = item.mapRectToScene(item.rect())
+            painter.fillRect(box, item.colors["node"])
+            painter.fillRect(QRectF(box.left(), box.top(), box.width(), style.HEADER), item._accent)
