@@ -135,8 +135,8 @@ def test_a_zoom_scales_the_wire_picture_and_once_it_stops_draws_it_crisp_a_tile_
     monkeypatch.setattr(picture, "BUDGET", 0.0)      # one tile a frame, however fast the machine
     scene.zoom_settled()
     view.viewport().repaint()
-    assert len(layer.tiles) > 4 and layer.picture.fits(view.viewportTransform())
-    while layer.tiles:                               # each frame draws a tile or so, never all
+    assert len(layer.tiles) >= 3 and layer.picture.fits(view.viewportTransform())   # the margin's bands
+    while layer.tiles:                               # each frame draws a part or so, never all
         left = len(layer.tiles)
         view.viewport().repaint()
         assert 0 < left - len(layer.tiles) <= 2

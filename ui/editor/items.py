@@ -722,7 +722,9 @@ class Overview(PictureLayer):
         return list(fills.values()), selected, marked, lines
 
     def draw_part(self, painter, rect: QRectF, zoom: float, raster: bool = True, skip=(), only=None):
-        self.draw(painter, rect.adjusted(-2, -2, 2, 2), skip=skip, only=only)
+        # lines are cut a few pixels beyond the part (their cosmetic ends must fall outside it)
+        margin = 4 / max(zoom, 1e-3)
+        self.draw(painter, rect.adjusted(-margin, -margin, margin, margin), skip=skip, only=only)
 
     def draw(self, painter, exposed: QRectF | None = None, skip=(), only=None):
         """Every box and line, or those in ``exposed`` (the minimap calls this with its

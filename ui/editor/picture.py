@@ -16,10 +16,11 @@ whole pixel of the view, and then:
 * during a zoom gesture (``DesignScene.zoom_cached``) each step only scales it;
   a step out that brings in what is beyond it grows it the same way (the old
   picture scaled into the new one, the bands drawn at the new scale); once the
-  zoom stops (:meth:`settle`) it is made crisp at the new scale a few tiles a
-  frame (:data:`TILE`, :data:`BUDGET` of GUI-thread time per frame), the view
-  first, the scaled picture showing until each tile is drawn — drawing the view
-  and its margins again in one frame took 60–85 ms at 500 nodes;
+  zoom stops (:meth:`settle`) it is made crisp at the new scale in parts over
+  a few frames (:data:`BUDGET` of GUI-thread time per frame, at least one part):
+  what is in view first, then each band of the margin, the scaled picture
+  showing in the margin until its band is drawn — the view and its margins in one
+  frame took 60–85 ms at 500 nodes;
 * a thing that changes (a wire dragged with its node, a selection) leaves the
   picture (:meth:`leave_picture`): the picture is drawn again once where the
   thing was, without it — a drag's first move, not every move — and from then
@@ -46,7 +47,7 @@ LIVE_MAX = 64         # things drawn over the picture, at most: more, and it is 
 EXTEND_MARGIN = 0.04  # of the view's size, beyond each side, when a picture grows during a zoom
                       # (small: the frame that grows it draws that ring, and a step out brings ~5 % a side)
 FULL_FROM = 0.5       # a repaint of at least this much of the view makes a new picture (less: drawn as is)
-TILE = 256            # view pixels per side of a tile made crisp after a zoom
+TILE = 256            # view pixels per side of a tile the bands a zoom out brings in are drawn crisp by
 BUDGET = 0.004        # seconds of GUI-thread time per frame a layer spends making tiles crisp
 
 
@@ -295,13 +296,15 @@ class PictureLayer(QGraphicsItem):
         self._stale = False
         new = self._extend(picture, visible, transform, None, ratio, MARGIN)
         size = new.image.deviceIndependentSize()
+        bounds = QRect(0, 0, math.ceil(size.width()), math.ceil(size.height()))
         view = new.to_image.mapRect(visible)
-        centre = view.center()
-        tiles = _tiles(QRectF(QPointF(0, 0), size), QRect(0, 0, math.ceil(size.width()), math.ceil(size.height())))
-        # those in view first, nearest its middle first; then the margin
-        tiles.sort(key=lambda t: (not view.intersects(QRectF(t)),
-                                  (QRectF(t).center() - centre).manhattanLength()))
-        self.tiles = tiles
+        view = QRect(math.floor(view.left()), math.floor(view.top()),
+                     math.ceil(view.right()) - math.floor(view.left()),
+                     math.ceil(view.bottom()) - math.floor(view.top())).intersected(bounds)
+        # the view whole, then each band of the margin whole: a thin antialiased line is
+        # rasterised from where a clip cuts it, so a seam between two parts drawn apart may
+        # differ by a few levels along it — these seams lie on the view's edges, out of sight
+        self.tiles = [view] + [band.toAlignedRect() for band in _outside(QRectF(bounds), QRectF(view))]
         return new
 
     def _sharpen(self, picture: Picture):
