@@ -48,6 +48,8 @@ EXTEND_MARGIN = 0.04  # of the view's size, beyond each side, when a picture gro
                       # (small: the frame that grows it draws that ring, and a step out brings ~5 % a side)
 FULL_FROM = 0.5       # a repaint of at least this much of the view makes a new picture (less: drawn as is)
 TILE = 256            # view pixels per side of a tile the bands a zoom out brings in are drawn crisp by
+SEAM = 48             # view pixels beyond the view the first part of a settle reaches (its seams out of sight
+                      # even when the view grows a little: a scroll bar goes, a splitter moves)
 BUDGET = 0.004        # seconds of GUI-thread time per frame a layer spends making tiles crisp
 
 
@@ -297,7 +299,7 @@ class PictureLayer(QGraphicsItem):
         new = self._extend(picture, visible, transform, None, ratio, MARGIN)
         size = new.image.deviceIndependentSize()
         bounds = QRect(0, 0, math.ceil(size.width()), math.ceil(size.height()))
-        view = new.to_image.mapRect(visible)
+        view = new.to_image.mapRect(visible).adjusted(-SEAM, -SEAM, SEAM, SEAM)
         view = QRect(math.floor(view.left()), math.floor(view.top()),
                      math.ceil(view.right()) - math.floor(view.left()),
                      math.ceil(view.bottom()) - math.floor(view.top())).intersected(bounds)
