@@ -15,7 +15,8 @@ whole pixel of the view, and then:
   again, however far it goes;
 * during a zoom gesture (``DesignScene.zoom_cached``) each step only scales it;
   a step out that brings in what is beyond it grows it the same way (the old
-  picture scaled into the new one, the bands drawn at the new scale); once the
+  picture scaled into the new one, the bands drawn plain at once —
+  :meth:`draw_rough` — and crisp a few tiles a frame); once the
   zoom stops (:meth:`settle`) it is made crisp at the new scale in parts over
   a few frames (:data:`BUDGET` of GUI-thread time per frame, at least one part):
   what is in view first, then each band of the margin, the scaled picture
