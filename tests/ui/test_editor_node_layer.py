@@ -136,3 +136,17 @@ def test_a_zoom_out_past_the_picture_grows_it_and_every_node_in_view_is_drawn_at
     while layer.tiles:
         view.viewport().repaint()
     assert layer.pictures == pictures
+
+
+def test_at_the_zoom_a_design_opens_at_the_picture_writes_every_nodes_texts(qtbot, counted, monkeypatch):
+    """A design too wide for the view opens at exactly style.TEXT_BELOW; the picture's
+    transform, composed with a node's place, came out a rounding error below it, and
+    the nodes drawn into the picture lost their texts (the body went blank)."""
+    design, scene, view, calls = counted
+    view.zoom_by(style.TEXT_BELOW / view.zoom())
+    scene.zoom_settled()
+    layer = scene.node_layer
+    layer.drop_picture()
+    pictured = shot(view)
+    assert layer.picture is not None
+    assert_same_look(pictured, drawn_directly(view, layer, monkeypatch))

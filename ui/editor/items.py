@@ -49,7 +49,11 @@ NO_CONTENTS = QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
 
 
 def zoom_of(painter) -> float:
-    return QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+    """The painter's scale, to 9 digits: a picture's transform composed with a node's
+    place comes out a rounding error below the view's zoom (0.7 as 0.69999…), which
+    must not cross a level of detail the view sits exactly on (a design opened at
+    :data:`style.TEXT_BELOW` lost its nodes' texts)."""
+    return round(QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform()), 9)
 
 
 class LaidText:
