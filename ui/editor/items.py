@@ -32,7 +32,7 @@ import math
 from PySide6.QtCore import QLineF, QPointF, QRectF, QSizeF, Qt
 from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QPainterPath, QPainterPathStroker, QPen,
                            QTextLayout)
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
 
 from . import style
 from .grid import Grid
@@ -49,11 +49,7 @@ NO_CONTENTS = QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
 
 
 def zoom_of(painter) -> float:
-    """The painter's scale, to 9 digits: a picture's transform composed with a node's
-    place comes out a rounding error below the view's zoom (0.7 as 0.69999…), which
-    must not cross a level of detail the view sits exactly on (a design opened at
-    :data:`style.TEXT_BELOW` lost its nodes' texts)."""
-    return round(QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform()), 9)
+    return style.zoom(painter.worldTransform())
 
 
 class LaidText:

@@ -39,7 +39,9 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QPointF, QRect, QRectF, QSizeF, Qt, QTimer
 from PySide6.QtGui import QImage, QPainter, QTransform
-from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
+from PySide6.QtWidgets import QGraphicsItem
+
+from . import style
 
 MARGIN = 0.15         # of the view's size, drawn into the picture beyond each of its sides
 ZOOM_MARGIN = 0.06    # the same for a picture made during a zoom (a step out brings in ~5 % a side)
@@ -110,7 +112,7 @@ class PictureLayer(QGraphicsItem):
     def draw_rough(self, painter, rect: QRectF):
         """What meets ``rect``, drawn fast and plain, until its tiles are drawn crisp (the
         edges a zoom out brings in): plain shapes where the subclass has them."""
-        zoom = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+        zoom = style.zoom(painter.worldTransform())
         self.draw_part(painter, rect, zoom, skip=self.live)
 
     def leave_picture(self, thing, old: list | None):
@@ -142,7 +144,7 @@ class PictureLayer(QGraphicsItem):
             self.update()
 
     def paint(self, painter, option, widget=None):
-        zoom = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+        zoom = style.zoom(painter.worldTransform())
         exposed = option.exposedRect
         scene = self.scene()
         exporting = getattr(scene, "drawing_picture", False)
@@ -314,7 +316,7 @@ class PictureLayer(QGraphicsItem):
         """Draw tiles of the picture crisp, for :data:`BUDGET` of GUI-thread time (at least
         one), and ask for another frame while some are left."""
         start = time.thread_time()
-        zoom = QStyleOptionGraphicsItem.levelOfDetailFromTransform(picture.transform)
+        zoom = style.zoom(picture.transform)
         to_image = picture.to_image
         from_image = to_image.inverted()[0]
         painter = QPainter(picture.image)
