@@ -5,10 +5,11 @@ on the right, coloured by dtype) rather than owning one child item per port:
 500 nodes stay 500 items. What a frame needs is worked out when an item's
 content changes, not per paint: a node keeps its texts as glyph runs
 (:class:`LaidText`, laid out once, at any zoom), its body, header and ports as
-paths, and is cached as a pixmap in device coordinates, so panning and dragging
-blit instead of repainting (during a zoom it is a scaled picture instead; see
-``DesignScene.zooming``); a wire keeps its path (in a DesignScene the
-:class:`~.wire_layer.WireLayer` draws it and the item answers hit tests) and, at
+paths (in a DesignScene the :class:`~.node_layer.NodeLayer` paints it, from a
+picture a pan blits and a zoom scales, and the item answers hit tests; on its
+own it is cached as a pixmap in device coordinates); a wire keeps its path (in a
+DesignScene the :class:`~.wire_layer.WireLayer` draws it and the item answers
+hit tests) and, at
 about 1:1 (from :data:`~.style.THIN_BELOW` to :data:`~.style.WIDE_FROM`), is
 stroked as twin 1 px lines along its edges (:func:`twin_outline`), the
 rasteriser's thin-line fast path, about a fifth of the cost of its wide
@@ -17,20 +18,21 @@ An edit that changes nothing a node shows leaves it alone (no repaint).
 
 Zoomed out (below :data:`~.style.SIMPLE_BELOW`, litegraph's low-quality zoom)
 the scene switches to its :class:`Overview`: one item draws every node as a box
-and every wire as a line in a handful of painter calls, and the node and wire
-items are marked ``ItemHasNoContents`` — still there for picking and dragging,
-but Qt calls no Python ``paint`` for them (a thousand Python paint calls alone
-cost ~8 ms). Items only draw; what they show is set by the scene
-(:mod:`.scene`) from the design and the latest run.
+and every wire as a line in a handful of painter calls. In a DesignScene the node
+and wire items are marked ``ItemHasNoContents`` in both looks — there for picking,
+dragging and hover, but Qt calls no Python ``paint`` for them (a thousand Python
+paint calls alone cost ~8 ms), and switching the look flips the layers, not the
+items. Items only draw; what they show is set by the scene (:mod:`.scene`) from
+the design and the latest run.
 """
 from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, QSizeF, Qt
+from PySide6.QtCore import QLineF, QPointF, QRectF, QSizeF, Qt
 from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QPainterPath, QPainterPathStroker, QPen,
                            QTextLayout)
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
 
 from . import style
 from .grid import Grid
@@ -47,7 +49,7 @@ NO_CONTENTS = QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
 
 
 def zoom_of(painter) -> float:
-    return QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+    return style.zoom(painter.worldTransform())
 
 
 class LaidText:
@@ -132,7 +134,7 @@ def wrap(text: str, width: float, lines: int = MAX_NOTE_LINES) -> list:
 class NodeItem(QGraphicsItem):
     """One node. ``node_id`` stays; the rest is set by :meth:`show_node`."""
 
-    def __init__(self, node_id: str, colors: dict):
+    def __init__(self, node_id: str, colors: dict, layered: bool = False):
         super().__init__()
         self.node_id = node_id
         self.colors = colors
@@ -150,6 +152,7 @@ class NodeItem(QGraphicsItem):
         self.input_flows: list = []
         self.height = style.HEADER + style.LINE * 2 + 6
         self.overview = None             # the scene's Overview, told when the box changes
+        self.layer = None                # the scene's NodeLayer, which paints it (see node_layer.py)
         self._state = None               # what show_node last drew: an equal state repaints nothing
         self._rect = QRectF()
         self._bounds = QRectF()
@@ -163,13 +166,15 @@ class NodeItem(QGraphicsItem):
         self._port_pen = QPen(colors["border"], 1)
         self._header_text = QColor()
         self._layout()
-        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
-                      | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
-                      | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+        flags = (QGraphicsItem.GraphicsItemFlag.ItemIsMovable | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+                 | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+        # one setFlags, set once: in a DesignScene the node layer paints it, whatever the zoom
+        self.setFlags(flags | NO_CONTENTS if layered else flags)
         self.setAcceptHoverEvents(True)
         self.setZValue(1)
-        # painted once per zoom level, then blitted: panning and dragging repaint no text
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        if not layered:
+            # on its own: painted once per zoom level, then blitted (panning and dragging repaint no text)
+            self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     # -- what it shows --------------------------------------------------------------------
     def show_node(self, design, node, shape, error: str | None, flows: bool, fill: QColor | None,
@@ -200,9 +205,15 @@ class NodeItem(QGraphicsItem):
         self.input_flows = input_flows
         self._layout()
         self.update()
+        self._changed()
+        return True
+
+    def _changed(self):
+        """Tell the layers that draw it (the overview's box, the node layer's picture)."""
         if self.overview is not None:
             self.overview.node_changed(self)
-        return True
+        if self.layer is not None:
+            self.layer.node_changed(self)
 
     def _layout(self):
         """Everything paint needs, worked out once per change of what the node shows."""
@@ -320,13 +331,6 @@ class NodeItem(QGraphicsItem):
             painter.setBrush(brush)
             painter.drawPath(circles)
 
-    def cache_for_zoom(self, scale: float):
-        """Cached as a picture in item coordinates drawn at ``scale`` (pixels per unit),
-        which the view then only scales while a zoom goes on (see DesignScene.zooming)."""
-        size = self._bounds.size() * scale
-        self.setCacheMode(QGraphicsItem.CacheMode.ItemCoordinateCache,
-                          QSize(math.ceil(size.width()), math.ceil(size.height())))
-
     def grad_box(self) -> QRectF:
         rect = self._rect
         return QRectF(rect.right() - 19, rect.top() + 3, 14, style.HEADER - 6)
@@ -334,8 +338,9 @@ class NodeItem(QGraphicsItem):
     def itemChange(self, change, value):
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged and self.scene() is not None:
             self.scene().node_item_moved(self)
-        elif change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged and self.overview is not None:
-            self.overview.node_changed(self)
+        elif change in (QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged,
+                        QGraphicsItem.GraphicsItemChange.ItemVisibleHasChanged):
+            self._changed()
         return super().itemChange(change, value)
 
 
@@ -717,7 +722,9 @@ class Overview(PictureLayer):
         return list(fills.values()), selected, marked, lines
 
     def draw_part(self, painter, rect: QRectF, zoom: float, raster: bool = True, skip=(), only=None):
-        self.draw(painter, rect.adjusted(-2, -2, 2, 2), skip=skip, only=only)
+        # lines are cut a few pixels beyond the part (their cosmetic ends must fall outside it)
+        margin = 4 / max(zoom, 1e-3)
+        self.draw(painter, rect.adjusted(-margin, -margin, margin, margin), skip=skip, only=only)
 
     def draw(self, painter, exposed: QRectF | None = None, skip=(), only=None):
         """Every box and line, or those in ``exposed`` (the minimap calls this with its

@@ -337,16 +337,7 @@ class EditorPanel(QWidget):
 
     def export_image(self, path: str) -> bool:
         """PNG or SVG (by the file's suffix) of the whole design."""
-        scene = self.current().scene
-        from PySide6.QtWidgets import QGraphicsItem
-        # nodes paint from a pixmap cache on screen; a picture (an SVG above all) wants them drawn
-        for item in scene.nodes.values():
-            item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
-        try:
-            return self._render_to(scene, path)
-        finally:
-            for item in scene.nodes.values():
-                item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        return self._render_to(self.current().scene, path)
 
     def _render_to(self, scene, path: str) -> bool:
         rect = scene.itemsBoundingRect().adjusted(-20, -20, 20, 20)

@@ -9,12 +9,19 @@ view around it (less during a zoom), once into an image (:class:`Picture`) whose
 whole pixel of the view, and then:
 
 * a pan or a full repaint blits it pixel for pixel (the same pixels drawing
-  would give); what comes into sight beyond it is drawn as it is, clipped to
-  those bands, until the bands are :data:`REDRAW_FROM` of the view and a new
-  picture is drawn;
-* during a zoom gesture (``DesignScene.zoom_cached``) each step only scales it,
-  like the nodes' cached pictures; the frame after the zoom stops
-  (:meth:`settle`) draws it again, crisp, at the new scale;
+  would give); when something beyond it comes into sight, the picture grows
+  (:meth:`_extend`): a new one around the view, the old one blitted into it and
+  only the bands beyond the old one drawn — so a pan never draws the whole view
+  again, however far it goes;
+* during a zoom gesture (``DesignScene.zoom_cached``) each step only scales it;
+  a step out that brings in what is beyond it grows it the same way (the old
+  picture scaled into the new one, the bands drawn plain at once —
+  :meth:`draw_rough` — and crisp a few tiles a frame); once the
+  zoom stops (:meth:`settle`) it is made crisp at the new scale in parts over
+  a few frames (:data:`BUDGET` of GUI-thread time per frame, at least one part):
+  what is in view first, then each band of the margin, the scaled picture
+  showing in the margin until its band is drawn — the view and its margins in one
+  frame took 60–85 ms at 500 nodes;
 * a thing that changes (a wire dragged with its node, a selection) leaves the
   picture (:meth:`leave_picture`): the picture is drawn again once where the
   thing was, without it — a drag's first move, not every move — and from then
@@ -27,18 +34,26 @@ and text. A subclass says how to draw a part: :meth:`draw_part`.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
-from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
+from PySide6.QtCore import QPointF, QRect, QRectF, QSizeF, Qt, QTimer
 from PySide6.QtGui import QImage, QPainter, QTransform
-from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
+from PySide6.QtWidgets import QGraphicsItem
+
+from . import style
 
 MARGIN = 0.15         # of the view's size, drawn into the picture beyond each of its sides
 ZOOM_MARGIN = 0.06    # the same for a picture made during a zoom (a step out brings in ~5 % a side)
 MAX_PICTURE = 4096    # pixels per side of a picture, at most
 LIVE_MAX = 64         # things drawn over the picture, at most: more, and it is drawn again
-REDRAW_FROM = 0.4     # the picture is drawn again when what is in view beyond it is this much of the view
+EXTEND_MARGIN = 0.04  # of the view's size, beyond each side, when a picture grows during a zoom
+                      # (small: the frame that grows it draws that ring, and a step out brings ~5 % a side)
 FULL_FROM = 0.5       # a repaint of at least this much of the view makes a new picture (less: drawn as is)
+TILE = 256            # view pixels per side of a tile the bands a zoom out brings in are drawn crisp by
+SEAM = 48             # view pixels beyond the view the first part of a settle reaches (its seams out of sight
+                      # even when the view grows a little: a scroll bar goes, a splitter moves)
+BUDGET = 0.004        # seconds of GUI-thread time per frame a layer spends making tiles crisp
 
 
 @dataclass
@@ -72,7 +87,11 @@ class PictureLayer(QGraphicsItem):
         self.picture: Picture | None = None
         self.live: set = set()      # things not in the picture (changed since): drawn over it as they are
         self._holes: list = []      # scene rects of the picture to draw again without the live things
+        self._spare = None          # the image of the picture before: reused, its memory already mapped
+        self._stale = False         # a zoom settled: the picture is to be made crisp at the new scale
+        self.tiles: list = []       # image pixel rects of the picture still to be drawn crisp
         self.pictures = 0           # pictures drawn so far (the tests count them)
+        self.extended = 0           # pictures grown so far (see _extend)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)   # a true exposedRect
 
     def set_active(self, active: bool):
@@ -90,6 +109,12 @@ class PictureLayer(QGraphicsItem):
         ``skip``, or only those in ``only``; ``raster`` False writes texts as text."""
         raise NotImplementedError
 
+    def draw_rough(self, painter, rect: QRectF):
+        """What meets ``rect``, drawn fast and plain, until its tiles are drawn crisp (the
+        edges a zoom out brings in): plain shapes where the subclass has them."""
+        zoom = style.zoom(painter.worldTransform())
+        self.draw_part(painter, rect, zoom, skip=self.live)
+
     def leave_picture(self, thing, old: list | None):
         """``thing`` changed (it was drawn in the scene rects ``old``): from now on it is
         drawn over the picture, which is drawn again where it was (once, at the next
@@ -100,22 +125,26 @@ class PictureLayer(QGraphicsItem):
         if old is not None:
             self._holes.extend(old)
         if len(self.live) > LIVE_MAX:
+            self._retire(self.picture)
             self.picture = None
 
     def drop_picture(self):
         """Draw everything again at the next paint (a change of look)."""
+        self._retire(self.picture)
         self.picture = None
+        self._stale = False
+        self.tiles = []
         self.live.clear()
         self._holes.clear()
 
     def settle(self):
-        """The zoom stopped: the next frame draws it crisp at the new scale."""
+        """The zoom stopped: from the next frame on it is made crisp at the new scale."""
         if self.picture is not None:
-            self.drop_picture()
+            self._stale = True
             self.update()
 
     def paint(self, painter, option, widget=None):
-        zoom = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+        zoom = style.zoom(painter.worldTransform())
         exposed = option.exposedRect
         scene = self.scene()
         exporting = getattr(scene, "drawing_picture", False)
@@ -134,7 +163,7 @@ class PictureLayer(QGraphicsItem):
             # the view rendered elsewhere (an image of it): the picture if it fits, never a new one
             picture = self.picture
             if picture is None or getattr(scene, "zoom_cached", False) or not picture.fits(transform) \
-                    or self._holes:
+                    or self._holes or self.tiles or self._stale:
                 self.draw_part(painter, exposed, zoom)
             else:
                 self._blit(painter, picture, transform, exposed, zoom)
@@ -142,17 +171,28 @@ class PictureLayer(QGraphicsItem):
         ratio = widget.devicePixelRatioF()
         zooming = getattr(scene, "zoom_cached", False)
         picture = self.picture
-        if picture is not None and not (zooming or picture.fits(transform)):
-            picture = self.picture = None                             # zoomed (and settled) or turned
-        if picture is None or _area(_outside(visible, picture.rect)) > REDRAW_FROM * _area([visible]):
+        if picture is not None and self._stale and not zooming and picture.rect.intersects(visible):
+            picture = self.picture = self._resample(picture, visible, transform, ratio)
+        if picture is not None and (not (zooming or picture.fits(transform))       # turned, or fit()
+                                    or not picture.rect.intersects(visible)):     # a jump (the minimap)
+            self._retire(picture)
+            picture = self.picture = None
+            self._stale, self.tiles = False, []
+        if picture is None:
             shown = self.boundingRect().intersected(visible)      # what of it there is in view
             if not zooming and _area([exposed]) < FULL_FROM * _area([shown]):
                 self.draw_part(painter, exposed, zoom)       # a small repaint (a drag): drawn as it is
                 return
             picture = self.picture = self._draw_picture(visible, transform, zoom, ratio,
                                                         ZOOM_MARGIN if zooming else MARGIN)
+        elif _outside(visible, picture.rect) and self.boundingRect().intersects(_beyond_box(visible, picture.rect)):
+            # something beyond the picture is in sight: grow it, drawing only what is new
+            picture = self.picture = self._extend(picture, visible, transform, zoom, ratio,
+                                                  EXTEND_MARGIN if zooming else MARGIN)
         if self._holes:
             self._patch(picture, zoom)
+        if self.tiles:
+            self._sharpen(picture)
         if zooming:
             painter.drawImage(picture.rect, picture.image)              # scaled, until the zoom settles
             self._beyond(painter, picture, exposed, zoom)
@@ -187,10 +227,7 @@ class PictureLayer(QGraphicsItem):
         left, top = math.floor(device.left()), math.floor(device.top())
         width = min(MAX_PICTURE, math.ceil(device.right()) - left)
         height = min(MAX_PICTURE, math.ceil(device.bottom()) - top)
-        image = QImage(max(1, round(width * ratio)), max(1, round(height * ratio)),
-                       QImage.Format.Format_ARGB32_Premultiplied)
-        image.setDevicePixelRatio(ratio)
-        image.fill(0)
+        image = self._image(width, height, ratio)
         inverse = transform.inverted()[0]
         covered = inverse.mapRect(QRectF(left, top, width, height))
         painter = QPainter(image)
@@ -202,6 +239,127 @@ class PictureLayer(QGraphicsItem):
         self.live.clear()
         self._holes.clear()
         return Picture(image, covered, QTransform(transform), transform * QTransform.fromTranslate(-left, -top))
+
+    def _extend(self, picture: Picture, visible: QRectF, transform, zoom: float, ratio: float,
+                margin: float) -> Picture:
+        """A new picture of ``visible`` and ``margin`` around it, made of the old one —
+        blitted pixel for pixel when it fits ``transform`` (a pan: the pixels drawing
+        would give), else scaled (a zoom goes on) — and, drawn anew, only the bands of
+        it beyond the old one. The things drawn over the old one stay drawn over this."""
+        device = transform.mapRect(visible.adjusted(-margin * visible.width(), -margin * visible.height(),
+                                                    margin * visible.width(), margin * visible.height()))
+        left, top = math.floor(device.left()), math.floor(device.top())
+        width = min(MAX_PICTURE, math.ceil(device.right()) - left)
+        height = min(MAX_PICTURE, math.ceil(device.bottom()) - top)
+        image = self._image(width, height, ratio)
+        to_image = transform * QTransform.fromTranslate(-left, -top)
+        covered = transform.inverted()[0].mapRect(QRectF(left, top, width, height))
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if picture.fits(transform):
+            at = to_image.map(picture.rect.topLeft())
+            dx, dy = round(at.x()), round(at.y())
+            painter.drawImage(QPointF(dx, dy), picture.image)
+            # the tiles still to be made crisp move with the old picture's pixels
+            bounds = QRect(0, 0, width, height)
+            self.tiles = [t for t in (t.translated(dx, dy).intersected(bounds) for t in self.tiles) if not t.isEmpty()]
+        else:
+            # the old picture scaled in: antialiasing off, or the raster engine takes its slow
+            # path for a scaled image (~10 ms here, against ~0.5)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.setTransform(to_image)
+            painter.drawImage(picture.rect, picture.image)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            self.tiles = []                 # (a zoom goes on: its end makes them again)
+        painter.setTransform(to_image)
+        bands = _outside(covered, picture.rect) if zoom is not None else []   # (None: the tiles draw it all)
+        if bands and not picture.fits(transform):
+            # a step of a zoom out: the bands drawn roughly now, crisp a few tiles a frame
+            for band in bands:
+                painter.save()
+                painter.setClipRect(band, Qt.ClipOperation.IntersectClip)
+                self.draw_rough(painter, band)
+                painter.restore()
+            bounds = QRect(0, 0, width, height)
+            self.tiles = [tile for band in bands for tile in _tiles(to_image.mapRect(band), bounds)]
+        else:
+            for band in bands:
+                painter.save()
+                painter.setClipRect(band, Qt.ClipOperation.IntersectClip)
+                self.draw_part(painter, band, zoom, skip=self.live)
+                painter.restore()
+        painter.end()
+        self.extended += 1
+        self._retire(picture)
+        return Picture(image, covered, QTransform(transform), to_image)
+
+    def _resample(self, picture: Picture, visible: QRectF, transform, ratio: float) -> Picture:
+        """The zoom settled: a picture at the new scale, of the view and its margin, that
+        starts as the old one scaled and is drawn crisp tile by tile (:meth:`_sharpen`),
+        the tiles nearest the middle of the view first."""
+        self._stale = False
+        new = self._extend(picture, visible, transform, None, ratio, MARGIN)
+        size = new.image.deviceIndependentSize()
+        bounds = QRect(0, 0, math.ceil(size.width()), math.ceil(size.height()))
+        view = new.to_image.mapRect(visible).adjusted(-SEAM, -SEAM, SEAM, SEAM)
+        view = QRect(math.floor(view.left()), math.floor(view.top()),
+                     math.ceil(view.right()) - math.floor(view.left()),
+                     math.ceil(view.bottom()) - math.floor(view.top())).intersected(bounds)
+        # the view whole, then each band of the margin whole: a thin antialiased line is
+        # rasterised from where a clip cuts it, so a seam between two parts drawn apart may
+        # differ by a few levels along it — these seams lie on the view's edges, out of sight
+        self.tiles = [view] + [band.toAlignedRect() for band in _outside(QRectF(bounds), QRectF(view))]
+        return new
+
+    def _sharpen(self, picture: Picture):
+        """Draw tiles of the picture crisp, for :data:`BUDGET` of GUI-thread time (at least
+        one), and ask for another frame while some are left."""
+        start = time.thread_time()
+        zoom = style.zoom(picture.transform)
+        to_image = picture.to_image
+        from_image = to_image.inverted()[0]
+        painter = QPainter(picture.image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        while self.tiles:
+            tile = self.tiles.pop(0)
+            painter.resetTransform()
+            painter.setClipRect(tile)
+            painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Clear)
+            painter.fillRect(tile, Qt.GlobalColor.transparent)
+            painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
+            painter.setTransform(to_image)
+            self.draw_part(painter, from_image.mapRect(QRectF(tile)), zoom, skip=self.live)
+            if time.thread_time() - start >= BUDGET:
+                break
+        painter.end()
+        if self.tiles:
+            QTimer.singleShot(0, self._next_tiles)
+
+    def _next_tiles(self):
+        try:
+            if self.tiles and self.scene() is not None:
+                self.update()
+        except RuntimeError:            # the item went with its scene
+            pass
+
+    def _image(self, width: int, height: int, ratio: float) -> QImage:
+        """A clear image for a picture of ``width`` × ``height`` view pixels: the last
+        picture's when it has that size (a new image's first fill is mostly page faults,
+        ~10 ms for a picture of a 1280×800 view with its margins)."""
+        size = (max(1, round(width * ratio)), max(1, round(height * ratio)))
+        spare, self._spare = self._spare, None
+        if spare is not None and (spare.width(), spare.height()) == size and spare.devicePixelRatio() == ratio:
+            image = spare
+        else:
+            image = QImage(size[0], size[1], QImage.Format.Format_ARGB32_Premultiplied)
+            image.setDevicePixelRatio(ratio)
+        image.fill(0)
+        return image
+
+    def _retire(self, picture):
+        if picture is not None:
+            self._spare = picture.image
 
     def _patch(self, picture: Picture, zoom: float):
         """Draw the picture again where live things were, without them: cleared and redrawn
@@ -226,6 +384,23 @@ class PictureLayer(QGraphicsItem):
             painter.setTransform(to_image)
             self.draw_part(painter, from_image.mapRect(pixels), zoom, skip=self.live)
         painter.end()
+
+
+def _tiles(pixels: QRectF, bounds: QRect) -> list:
+    """``pixels`` (of an image, within ``bounds``) on whole pixels, cut in tiles of :data:`TILE`."""
+    left, top = math.floor(pixels.left()), math.floor(pixels.top())
+    right, bottom = math.ceil(pixels.right()), math.ceil(pixels.bottom())
+    tiles = [QRect(x, y, min(TILE, right - x), min(TILE, bottom - y)).intersected(bounds)
+             for x in range(left, right, TILE) for y in range(top, bottom, TILE)]
+    return [t for t in tiles if not t.isEmpty()]
+
+
+def _beyond_box(rect: QRectF, inner: QRectF) -> QRectF:
+    """The bounding box of ``rect`` less ``inner``."""
+    box = QRectF()
+    for band in _outside(rect, inner):
+        box = box.united(band)
+    return box
 
 
 def _area(rects: list) -> float:

@@ -8,14 +8,15 @@ each node coloured by its gradient's magnitude, hover text with value, grad and
 shape, and errors kept on the node that caused them.
 
 Speed: an edit refreshes every node's text, but a node whose look did not change
-is not repainted; moving a node re-routes only its own wires. The scene has two
-looks (:meth:`set_overview`): detailed, each node painting itself and one
-:class:`~.wire_layer.WireLayer` every wire, and the zoomed-out overview, one
-:class:`~.items.Overview` item painting boxes and lines while the items paint
-nothing. Both layers keep what they draw as a picture of the view
-(:mod:`.picture`). Pictures of the design (:meth:`render`) are always detailed.
-While a zoom goes on, the nodes and the layers are pictures that each step only
-scales (:meth:`zooming`); they are drawn crisp again once it stops.
+is not repainted; moving a node re-routes only its own wires. The node and wire
+items paint nothing themselves: the scene has two looks (:meth:`set_overview`),
+detailed — one :class:`~.node_layer.NodeLayer` painting every node and one
+:class:`~.wire_layer.WireLayer` every wire — and the zoomed-out overview, one
+:class:`~.items.Overview` item painting boxes and lines; switching is a flag per
+layer. The layers keep what they draw as a picture of the view (:mod:`.picture`).
+Pictures of the design (:meth:`render`) are always detailed. While a zoom goes on,
+each step only scales the layers' pictures (:meth:`zooming`); they are drawn crisp
+again once it stops.
 """
 from __future__ import annotations
 
@@ -23,12 +24,13 @@ import contextlib
 from dataclasses import dataclass
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
+from PySide6.QtWidgets import QGraphicsScene
 
 from gradstudio.ui.graph.style import GradScale
 
 from . import group_item, style
-from .items import NO_CONTENTS, GroupItem, NodeItem, Overview, WireItem
+from .items import GroupItem, NodeItem, Overview, WireItem
+from .node_layer import NodeLayer
 from .wire_layer import WireLayer
 
 SETTLE = 200       # ms after a zoom's last step when nodes are drawn crisp at the new scale
@@ -63,11 +65,10 @@ class DesignScene(QGraphicsScene):
         self._flows: set = set()
         self.overview_shown = False    # the zoomed-out look (set by the view from its zoom)
         self.overview = Overview(self.colors)
-        self.addItem(self.overview)
         self.wire_layer = WireLayer(self.colors)   # draws every wire of the detailed look
-        self.addItem(self.wire_layer)
+        self.node_layer = NodeLayer()              # draws every node of the detailed look
         self.drawing_picture = False   # inside full_detail: texts are written as text (an SVG keeps them)
-        self.zoom_cached = False       # nodes cached in item coordinates for a zoom gesture (see zooming)
+        self.zoom_cached = False       # a zoom gesture goes on: the layers scale their pictures (see zooming)
         self._settle = QTimer(self)
         self._settle.setSingleShot(True)
         self._settle.setInterval(SETTLE)
@@ -85,6 +86,10 @@ class DesignScene(QGraphicsScene):
         self._filling = False
         for wire in self.wires.values():
             self._place_wire(wire)
+        # the layers join the scene with their bounds known: each growth of an item's bounds
+        # in a scene leaves Qt a repaint of all it covered, which a first edit would otherwise do
+        for layer in (self.overview, self.wire_layer, self.node_layer):
+            self.addItem(layer)
         self.design.listeners.append(self._on_event)
 
     def close(self):
@@ -99,8 +104,9 @@ class DesignScene(QGraphicsScene):
             self._add_node(event.node)
         elif kind == "node_removed":
             item = self.nodes.pop(event.node)
-            item.overview = None
+            item.overview = item.layer = None
             self.overview.forget_node(event.node)
+            self.node_layer.forget_node(item)
             self.removeItem(item)
             self.results.pop(event.node, None)
             self.notes.pop(event.node, None)
@@ -128,15 +134,15 @@ class DesignScene(QGraphicsScene):
             self._refresh_all()
 
     def _add_node(self, node_id: str):
-        item = NodeItem(node_id, self.colors)
+        item = NodeItem(node_id, self.colors, layered=True)     # the node layer paints it
         x, y = self.design.nodes[node_id].position
         item.setPos(x, y)
         item.overview = self.overview
-        if self.overview_shown:
-            item.setFlag(NO_CONTENTS)
+        item.layer = self.node_layer
         self.nodes[node_id] = item
         self.addItem(item)
         self.overview.node_changed(item)
+        self.node_layer.node_changed(item)
 
     def _add_wire(self, link):
         wire = WireItem(link, self.colors, layered=True)      # the wire layer draws it
@@ -232,6 +238,7 @@ class DesignScene(QGraphicsScene):
         for wire in self._wires_of(item.node_id):
             self._place_wire(wire)
         self.overview.node_changed(item)
+        self.node_layer.node_changed(item)
         for name, members in self.design.groups.items():
             if item.node_id in members:
                 self._refresh_group(name)
@@ -266,38 +273,32 @@ class DesignScene(QGraphicsScene):
 
     # -- the two looks ------------------------------------------------------------------------
     def set_overview(self, shown: bool):
-        """Zoomed out (True): the :class:`Overview` paints every node and wire; the
-        items stay (picking, dragging, hover) but paint nothing. Detailed, the nodes
-        paint themselves and the :class:`~.wire_layer.WireLayer` every wire."""
+        """Zoomed out (True): the :class:`Overview` paints every node and wire.
+        Detailed, the :class:`~.node_layer.NodeLayer` paints every node and the
+        :class:`~.wire_layer.WireLayer` every wire. The node and wire items paint
+        nothing in either look (they pick, drag and hover), so the switch is three
+        flags, however big the design."""
         if shown == self.overview_shown:
             return
         self.overview_shown = shown
-        for item in self.nodes.values():
-            item.setFlag(NO_CONTENTS, shown)
         self.overview.set_active(shown)
         self.wire_layer.set_active(not shown)
+        self.node_layer.set_active(not shown)
 
-    # -- node caches while zooming ------------------------------------------------------------
+    # -- pictures while zooming ---------------------------------------------------------------
     def zooming(self, scale: float):
-        """A zoom step at ``scale`` device pixels per scene unit. A device-coordinate
-        cache is drawn again at every new scale (every node in view, every step), so
-        for the length of the gesture the nodes are cached in item coordinates at the
-        gesture's first scale and each step only scales their pictures (the wire layer and
-        the overview scale theirs too: :mod:`.picture`); :data:`SETTLE` ms after the last
-        step they are cached in device pixels again, drawn crisp once at the scale the
-        zoom ended on."""
-        if not self.zoom_cached:
-            self.zoom_cached = True
-            for item in self.nodes.values():
-                item.cache_for_zoom(scale)
+        """A zoom step at ``scale`` device pixels per scene unit. Drawing every node and
+        wire in view again at every new scale costs a frame or more, so for the length of
+        the gesture the layers only scale their pictures (:mod:`.picture`); :data:`SETTLE`
+        ms after the last step they are drawn crisp once, at the scale the zoom ended on."""
+        self.zoom_cached = True
         self._settle.start()
 
     def zoom_settled(self):
         self._settle.stop()
         if self.zoom_cached:
             self.zoom_cached = False
-            for item in self.nodes.values():
-                item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            self.node_layer.settle()
             self.wire_layer.settle()
             self.overview.settle()
 
@@ -307,15 +308,11 @@ class DesignScene(QGraphicsScene):
         shown = self.overview_shown
         self.zoom_settled()
         self.set_overview(False)
-        self.drawing_picture = True
-        for item in self.nodes.values():
-            item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+        self.drawing_picture = True        # the layers draw paths and text, not their pictures
         try:
             yield self
         finally:
             self.drawing_picture = False
-            for item in self.nodes.values():
-                item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             self.set_overview(shown)
 
     def render(self, painter, target=QRectF(), source=QRectF(), mode=Qt.AspectRatioMode.KeepAspectRatio):

@@ -3,9 +3,17 @@ light/dark colours of nodes and wires (from the application palette)."""
 from __future__ import annotations
 
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QStyleOptionGraphicsItem
 
 from gradstudio.ui import theme
+
+def zoom(transform) -> float:
+    """The scale ``transform`` draws at, to 9 digits, for the levels of detail below: a
+    picture's transform composed with a node's place comes out a rounding error off
+    the view's zoom (0.7 as 0.69999…), which must not cross a level the view sits
+    exactly on (a design opened at :data:`TEXT_BELOW` lost its nodes' texts)."""
+    return round(QStyleOptionGraphicsItem.levelOfDetailFromTransform(transform), 9)
+
 
 NODE_WIDTH = 150.0
 HEADER = 20.0

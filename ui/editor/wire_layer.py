@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import itertools
 
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QLineF, QRectF, Qt
 
 from . import style
 from .grid import Grid
@@ -108,6 +108,18 @@ class WireLayer(PictureLayer):
                 painter.drawRect(wire.label_box)
                 painter.setPen(muted)
                 wire.draw_label(painter, raster)
+
+
+    def draw_rough(self, painter, rect: QRectF):
+        """Each wire as a thin straight line, in one call a look (the edges a zoom out
+        brings in, until they are drawn crisp a moment later)."""
+        lines: dict = {}
+        for wire in self.grid.near(rect):       # (near enough: a line is clipped, and cheap)
+            pen = wire._thin_selected if wire.isSelected() else wire._thin
+            lines.setdefault(pen.color().rgba(), (pen, []))[1].append(QLineF(wire.start, wire.end))
+        for pen, shown in lines.values():
+            painter.setPen(pen)
+            painter.drawLines(shown)
 
 
 def _union(rects: list) -> QRectF:
