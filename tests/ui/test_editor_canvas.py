@@ -151,6 +151,24 @@ def test_build_the_seed_design_by_hand_and_see_the_tutorials_formula_in_compare(
     # the nodes carry the run: gradient colours and hover text
     item = view.scene().nodes[x]
     assert item.fill is not None and "grad:" in item.toolTip() and "1.5" in item.toolTip()
+    # ... written when a hover asks (a run's results are arrays until then), and shown by the scene
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtWidgets import QGraphicsSceneHelpEvent, QToolTip
+    from gradstudio.ui.editor import results as editor_results
+    written = []
+    real_short = editor_results.short
+    editor_results.short = lambda value: written.append(value) or real_short(value)
+    try:
+        view.scene().show_results(dict(view.scene().results))
+        assert written == []
+        help_event = QGraphicsSceneHelpEvent(QGraphicsSceneHelpEvent.Type.GraphicsSceneHelp)
+        help_event.setScenePos(item.mapToScene(QPointF(0, 0)))
+        help_event.setScreenPos(view.viewport().mapToGlobal(view.mapFromScene(item.mapToScene(QPointF(0, 0)))))
+        view.scene().helpEvent(help_event)
+        assert "1.5" in QToolTip.text() and written
+    finally:
+        editor_results.short = real_short
+        QToolTip.hideText()
 
     # undo and redo by keyboard, on this design's own stack
     saved = panel.current().document.save()

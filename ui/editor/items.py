@@ -335,6 +335,14 @@ class NodeItem(QGraphicsItem):
         rect = self._rect
         return QRectF(rect.right() - 19, rect.top() + 3, 14, style.HEADER - 6)
 
+    def toolTip(self) -> str:
+        """The hover text, written when asked (a DesignScene keeps what the last run found;
+        its helpEvent shows the same text)."""
+        scene = self.scene()
+        if scene is not None and hasattr(scene, "hover_text") and self.node_id in scene.design.nodes:
+            return scene.hover_text(self.node_id)
+        return super().toolTip()
+
     def itemChange(self, change, value):
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged and self.scene() is not None:
             self.scene().node_item_moved(self)

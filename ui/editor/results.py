@@ -63,7 +63,8 @@ def short(value) -> str:
 
 
 def node_results(design, call) -> dict:
-    """``{node id: {"value", "grad", "grad_norm"}}`` from a recorded call of the design's script."""
+    """``{node id: {"value", "grad", "grad_norm"}}`` from a recorded call of the design's script
+    (the arrays as recorded: :func:`short` writes one when a hover shows it)."""
     graph = field(call, "graph")
     if not graph:
         return {}
@@ -76,7 +77,7 @@ def node_results(design, call) -> dict:
         raw = by_name.get(name)
         if raw is None:
             continue
-        found[node_id] = {"value": short(field(raw, "value")), "grad": short(field(raw, "grad")),
+        found[node_id] = {"value": field(raw, "value"), "grad": field(raw, "grad"),
                           "grad_norm": field(raw, "grad_norm")}
     root = design.root_source()
     if design.root is not None and root in found:

@@ -38,12 +38,29 @@ SETTLE = 200       # ms after a zoom's last step when nodes are drawn crisp at t
 
 @dataclass
 class NodeResult:
-    """What a run found for one node (all optional)."""
+    """What a run found for one node (all optional). ``value`` and ``grad`` are the
+    arrays (or texts); their short texts are written when a hover asks for them —
+    writing 200 arrays' texts on every live edit took ~100 ms of the GUI thread."""
 
-    value: str = ""            # a short text of the value
-    grad: str = ""             # a short text of the gradient that reached it
+    value: object = None       # the node's value
+    grad: object = None        # the gradient that reached it
     grad_norm: float | None = None
     error: str = ""            # an error this node caused (with its hint)
+
+    @property
+    def value_text(self) -> str:
+        return _short(self.value)
+
+    @property
+    def grad_text(self) -> str:
+        return _short(self.grad)
+
+
+def _short(value) -> str:
+    if value is None or isinstance(value, str):
+        return value or ""
+    from .results import short
+    return short(value)
 
 
 class DesignScene(QGraphicsScene):
@@ -187,12 +204,23 @@ class DesignScene(QGraphicsScene):
         height = item.height
         item.show_node(design, node, design.shapes.get(node_id), error or None, node_id in self._flows, fill,
                        [True if s in connected else None for s in range(node.arity)])
-        tip = self._hover_text(node_id, result)
-        if tip != item.toolTip():
-            item.setToolTip(tip)
         if item.height != height:          # its ports moved: so do the ends of its wires
             for wire in self._wires_of(node_id):
                 self._place_wire(wire)
+
+    def hover_text(self, node_id: str) -> str:
+        """A node's hover text: what it is, its shape and dtype, and what the last run found."""
+        return self._hover_text(node_id, self.results.get(node_id))
+
+    def helpEvent(self, event):
+        # a node's tooltip is written when it is asked for (see NodeResult), not on every run
+        for item in self.items(event.scenePos()):
+            if isinstance(item, NodeItem) and item.node_id in self.design.nodes:
+                from PySide6.QtWidgets import QToolTip
+                QToolTip.showText(event.screenPos(), self.hover_text(item.node_id), event.widget())
+                event.setAccepted(True)
+                return
+        super().helpEvent(event)
 
     def _hover_text(self, node_id: str, result) -> str:
         design = self.design
@@ -203,10 +231,10 @@ class DesignScene(QGraphicsScene):
         if node.kind == "op" and node.row.doc:
             lines.append(node.row.doc)
         if result is not None:
-            if result.value:
-                lines.append(f"value: {result.value}")
-            if result.grad:
-                lines.append(f"grad: {result.grad}")
+            if result.value is not None:
+                lines.append(f"value: {result.value_text}")
+            if result.grad is not None:
+                lines.append(f"grad: {result.grad_text}")
             if result.grad_norm is not None:
                 lines.append(f"‖grad‖ = {result.grad_norm:.4g}")
         return "\n".join(lines)
