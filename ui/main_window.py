@@ -44,8 +44,6 @@ class MainWindow(QMainWindow):
         self.reporter = reporter or ErrorReporter(self)
         self.model = AppModel(self)
         self.runner = Runner(self.model, parent=self, derive_timeout=self.settings.derive_timeout())
-        if start_kernel:        # first: its process starts up while the window is being built
-            self.runner.start()
         if recovery_dir == "default":
             recovery_dir = recovery_directory()
         self.documents = DocumentController(self, self.model, self.runner, self.settings,
@@ -58,7 +56,6 @@ class MainWindow(QMainWindow):
         self.error_log: ErrorLog | None = None
         self._closed = False
         self._sized = False
-        self._warmed = False            # the panels' warm_up ran (see showEvent)
 
         # A hidden central widget: every panel is a dock the user can move or hide.
         central = QWidget()
@@ -81,6 +78,8 @@ class MainWindow(QMainWindow):
         if restore_layout:
             self.restore_layout()
         self._update_title()
+        if start_kernel:
+            self.runner.start()
 
     # -- panels --------------------------------------------------------------------------------------
     def _build_panels(self):
@@ -317,8 +316,6 @@ class MainWindow(QMainWindow):
         m.kernel.busyChanged.connect(self._on_busy_changed)
         m.kernel.statusChanged.connect(self.busy_indicator.set_text)
         m.kernel.kernelStateChanged.connect(self._on_kernel_state)
-        self._on_kernel_state(m.kernel.kernel_state)        # (the kernel was started before)
-        self.busy_indicator.set_text(m.kernel.status)
         self.documents.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
         self.documents.recentChanged.connect(self._fill_recent_menu)
         self.reporter.errorReported.connect(self._on_error)
@@ -498,17 +495,6 @@ class MainWindow(QMainWindow):
             # dock sizes only take once the window has its real size
             self._sized = True
             QTimer.singleShot(0, self._default_sizes)
-        if not self._warmed:
-            self._warmed = True
-            QTimer.singleShot(0, self._warm_up_panels)
-
-    def _warm_up_panels(self):
-        """What the first results will need, loaded while the user reads (as Jupyter starts
-        its kernel at open): each panel's ``warm_up`` starts its work off the GUI thread."""
-        for panel in self.panels.values():
-            warm_up = getattr(panel, "warm_up", None)
-            if warm_up is not None:
-                warm_up()
 
     # -- closing ----------------------------------------------------------------------------------------
     def closeEvent(self, event):
@@ -526,9 +512,5 @@ class MainWindow(QMainWindow):
         self._closed = True
         self.documents.close_document()
         self.runner.shutdown()
-        for panel in self.panels.values():       # (see _warm_up_panels) no thread left behind
-            finish = getattr(panel, "finish_warm_up", None)
-            if finish is not None:
-                finish()
         if self.error_log is not None:
             self.error_log.close()

@@ -303,14 +303,6 @@ class ComparePanel(QWidget):
         """Other rows may be on screen now (built, laid out, scrolled to): is_busy looks again."""
         self._unseen = True
 
-    def warm_up(self):
-        """(the window calls this once it is on screen) mathtext made ready in the background,
-        so the first check's formulas do not wait for it (:func:`math_view.warm_up`)."""
-        math_view.warm_up()
-
-    def finish_warm_up(self):
-        math_view.finish_warm_up()
-
     def is_busy(self) -> bool:
         """Formulas on screen still to render (``gradstudio snapshot`` waits for them)."""
         if self._pending:

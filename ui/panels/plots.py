@@ -28,9 +28,7 @@ draws the new title over the kept frame, and the same chart with the same
 title is not drawn again. The figure is built and rendered off the GUI
 thread (:mod:`gradstudio.ui.plots.view`); a tab with nothing to plot shows a
 plain message, so matplotlib is imported — in a thread — only when there is a
-first plot, or when the window, once on screen, asks the panel to :meth:`~PlotsPanel.warm_up`
-(then one throw-away figure is drawn too, so the first plot costs what later ones
-do). A tab's first plot is drawn at the size the tab shows it at. Drawing itself is
+first plot. Drawing itself is
 :mod:`gradstudio.studio.figures.plotting`; what to draw (which call, the
 heatmap's source, the tabs' messages, where a sweep stands) is decided in
 :mod:`gradstudio.studio.figures.plot_choice`, without Qt.
@@ -114,7 +112,6 @@ class PlotsPanel(QWidget):
         self._generation = dict.fromkeys(TABS, 0)
         self._plotting_loaded = False
         self._loader = None
-        self._warm = False              # warm_up() was asked for (see there)
         self._syncing = EchoGuard()
         self._refresh_timer = QTimer(self, singleShot=True, interval=0, timeout=self._refresh)
         self._dock = None               # the QDockWidget holding the panel (see on_screen)
@@ -234,20 +231,6 @@ class PlotsPanel(QWidget):
         """The record the norms and sweep tabs are about: the selected call, else the newest."""
         return plot_choice.current_call(self.model)
 
-    def warm_up(self):
-        """Get the first plot's costs out of its way while the user reads (the window calls
-        this once it is on screen): matplotlib imported and one small figure drawn, in the
-        import thread of :meth:`_plotting_ready` (the GUI thread only starts it), then the
-        tabs' canvases made, so the first curve a run draws is one frame at its size. It
-        shows nothing and changes no tab."""
-        self._warm = True
-        self._plotting_ready()
-
-    def finish_warm_up(self):
-        """Wait for the import thread (the window is closing: no thread is left behind)."""
-        if self._loader is not None:
-            self._loader.join()
-
     def _plotting_ready(self) -> bool:
         """Whether matplotlib is imported. The first time, it is imported in a thread
         (about a second, longer when its font cache is built) and the stale tabs
@@ -255,7 +238,6 @@ class PlotsPanel(QWidget):
         if self._plotting_loaded:
             return True
         if self._loader is None:
-            warm = self._warm
             relay = self._loader_relay = _Relay()
             relay.done.connect(self._on_plotting_loaded)
 
@@ -263,8 +245,6 @@ class PlotsPanel(QWidget):
                 try:
                     import gradstudio.studio.figures.plotting  # noqa: F401
                     from ..plots import view  # noqa: F401
-                    if warm:
-                        _warm_up_drawing()
                 finally:
                     try:
                         relay.done.emit()
@@ -279,8 +259,6 @@ class PlotsPanel(QWidget):
         if self._loader is not None:
             self._loader.join()
         self._plotting_loaded = True
-        if self._warm:
-            self._ensure_views()        # laid out now: the first plot is drawn once, at its size
         self._schedule(now=True)
 
     def _ensure_views(self):
@@ -517,9 +495,6 @@ class PlotsPanel(QWidget):
         ``overlay``: it changes only the overlay titles, see PlotView.submit)."""
         self._ensure_views()
         view = self.views[name]
-        stack = self.stacks[name]
-        if stack.currentWidget() is not view:      # its first plot: drawn at the size it is shown at
-            view.fit(stack.size())
         self._generation[name] += 1
         generation = self._generation[name]
 
@@ -821,23 +796,6 @@ class PlotsPanel(QWidget):
         for key, box in (("lo", self.lo), ("hi", self.hi)):
             if isinstance(state.get(key), (int, float)) and not state.get("auto_range", True):
                 box.setValue(float(state[key]))
-
-
-_warmed = False
-
-
-def _warm_up_drawing():
-    """The first frame's one-time costs, once per process (gradstudio.studio.figures.warm);
-    a failure here only means the first plot pays them."""
-    global _warmed
-    if _warmed:
-        return
-    _warmed = True
-    try:
-        from gradstudio.studio.figures import warm
-        warm.warm_up()
-    except Exception:
-        pass
 
 
 def _html(text: str) -> str:

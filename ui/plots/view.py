@@ -139,29 +139,15 @@ class PlotCanvas(FigureCanvasQTAgg):
             QWidget.resizeEvent(self, event)
             self._resize_pending = True
             return
-        if self.fits(event.size()):     # sized before its first frame (PlotView.fit): nothing to redraw
-            QWidget.resizeEvent(self, event)
-            return
         super().resizeEvent(event)
-
-    def fits(self, size) -> bool:
-        """Whether the figure already has ``size`` (logical pixels), as laid out for a frame."""
-        ratio = self.device_pixel_ratio
-        return (round(self.figure.bbox.width), round(self.figure.bbox.height)) == \
-            (round(size.width() * ratio), round(size.height() * ratio))
-
-    def fit(self):
-        """Give the figure the canvas's size (the worker must not have the figure)."""
-        ratio = self.device_pixel_ratio
-        self.figure.set_size_inches(self.width() * ratio / self.figure.dpi,
-                                    self.height() * ratio / self.figure.dpi, forward=False)
 
     def apply_pending_resize(self):
         if self._resize_pending:
             self._resize_pending = False
-            if not self.fits(self.size()):
-                self.fit()
-                self.draw_idle()
+            ratio = self.device_pixel_ratio
+            self.figure.set_size_inches(self.width() * ratio / self.figure.dpi,
+                                        self.height() * ratio / self.figure.dpi, forward=False)
+            self.draw_idle()
 
     # Events read the figure (which axes is under the mouse): not while the worker draws it.
     def _free(self) -> bool:
@@ -270,16 +256,6 @@ class PlotView(QWidget):
         self._layout = replay.LayoutMemo()           # the worker's too
 
     # -- requests ------------------------------------------------------------------------------
-    def fit(self, size):
-        """Lay the view out at ``size`` before it is first shown (a page of a stack that is not
-        current has no size of its own yet), so its first frame is drawn at the size it is
-        shown at — once, not at matplotlib's default size and again after the resize."""
-        if self.rendering():
-            return
-        self.resize(size)
-        self.layout().activate()
-        self.canvas.fit()
-
     def submit(self, build, on_done=None, *, keep: bool = False, overlay: bool = False):
         """A new plot: in the worker, clear the figure, ``plot = build(figure)`` and
         render; then ``on_done(plot)`` in the GUI thread. A newer submit replaces

@@ -186,12 +186,6 @@ def warm_up() -> bool:
     return False
 
 
-def finish_warm_up():
-    """Wait for the warm-up in progress, if any (a window that closes leaves no thread behind)."""
-    if _warm_thread is not None:
-        _warm_done.wait()
-
-
 def _warm_up_work():
     try:
         from matplotlib.font_manager import FontProperties

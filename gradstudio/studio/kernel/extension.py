@@ -93,7 +93,7 @@ class Extension:
         if hasattr(self.shell, "_showtraceback"):
             self._show_traceback = self.shell._showtraceback
             self.shell._showtraceback = self._showtraceback_with_hint
-        # sympy and torch (each in a process of its own) now, not at the first check
+        # sympy (in its own process) and torch (in a thread) now, not at the first check
         self.service.warm_up()
 
     def unregister(self):
@@ -170,13 +170,14 @@ class Extension:
     # -- checking ---------------------------------------------------------------------
     def check(self, call):
         """The three-way check of one recorded call (derivation in the symbolic worker)."""
-        from gradstudio.studio import compare
+        from gradstudio.studio import compare, oracle
         formulas, torch_values = {}, {}
         if call.status == "ok" and call.graph is not None and call.leaves:
             leaf_ids = [leaf.vertex for leaf in call.leaves]
             formulas = self.service.derivations.derive(self.worker(), call.graph, call.gradient, leaf_ids,
                                                        self.derive_seconds)
-            torch_values = self.service.torch_gradients(call)     # (in the oracle's process)
+            if oracle.available():
+                torch_values = oracle.torch_gradients(call.graph, call.gradient, leaf_ids)
         return compare.check_call(call, formulas, torch_gradients=torch_values)
 
     def worker(self):

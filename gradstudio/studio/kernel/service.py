@@ -67,7 +67,6 @@ class KernelService:
         self.session = session
         self.send = send
         self.worker = None
-        self.oracle = None      # the torch replay's process (warm_up); None: replayed in this process
         self.derivations = DerivationCache()   # a re-run cell's unchanged graph is not derived again
         self.interrupt_pending = False   # an interrupt arrived: skip the rest of the request
         self._checked_early: set = set()  # calls whose checks went with their CellFinished
@@ -85,16 +84,10 @@ class KernelService:
     def warm_up(self):
         """Start what the first check needs, so the first backward call (a design's first
         edit above all) does not pay for it: the symbolic worker (sympy imports in its own
-        process), the torch replay's process (:mod:`gradstudio.studio.oracle_worker`: torch's
-        import is seconds of CPU, which in this process would hold the GIL against the
-        user's first cell) and, in a daemon thread, the modules a check uses. Returns the thread."""
+        process) and, in a daemon thread, PyTorch for the fourth column (its import is
+        seconds of the first check otherwise) and the modules a check uses. Returns the thread."""
         import threading
         self.start_worker()
-        from gradstudio.studio import oracle
-        if self.oracle is None and not os.environ.get("GRADSTUDIO_NO_TORCH") and oracle.available():
-            from gradstudio.studio.oracle_worker import OracleWorker
-            self.oracle = OracleWorker()
-            self.oracle.start()
         thread = threading.Thread(target=_warm_imports, name="gradstudio-warm-up", daemon=True)
         thread.start()
         return thread
@@ -111,14 +104,6 @@ class KernelService:
         if self.worker is not None:
             self.worker.close()
             self.worker = None
-        if self.oracle is not None:
-            self.oracle.close()
-            self.oracle = None
-
-    def torch_gradients(self, call) -> dict:
-        """PyTorch's gradients for the call's leaves ({} without torch): from the oracle's
-        process once :meth:`warm_up` started it, else replayed in this process."""
-        return _torch_gradients(call, self.oracle)
 
     @property
     def symbolic_pid(self) -> int | None:
@@ -398,7 +383,7 @@ class KernelService:
                 formulas = self.derivations.derive(self.worker, call.graph, call.gradient,
                                                    [leaf.vertex for leaf in call.leaves], timeout)
             check = derive_plan.noted(compare.check_call(call, formulas, symbolic_error=note,
-                                                         torch_gradients=self.torch_gradients(call)), note)
+                                                         torch_gradients=_torch_gradients(call)), note)
             return kernel_data.check_data(check, json=json)
         except KeyboardInterrupt:
             self.interrupt_pending = True
@@ -412,6 +397,12 @@ def _warm_imports():
     for name in ("gradstudio.studio.compare", "gradstudio.studio.derive_plan", "gradstudio.studio.hints",
                  "gradstudio.studio.element_objective", "gradstudio.studio.kernel.records"):
         importlib.import_module(name)
+    from gradstudio.studio import oracle
+    if not os.environ.get("GRADSTUDIO_NO_TORCH") and oracle.available():
+        try:
+            oracle._torch()
+        except Exception:  # a broken torch: the check says so when it needs it
+            pass
 
 
 def _jacobian_fields(data: dict) -> dict:
@@ -438,20 +429,16 @@ def _matrix_form(form):
                                  agree=form.get("agree"), note=form.get("note"))
 
 
-def _torch_gradients(call, worker=None) -> dict:
+def _torch_gradients(call) -> dict:
     """PyTorch's gradients for the call's leaves, when torch is installed (and not
-    switched off with GRADSTUDIO_NO_TORCH=1): from ``worker`` (an
-    :class:`~gradstudio.studio.oracle_worker.OracleWorker`), else replayed here (importing
-    torch the first time takes seconds, once per process)."""
+    switched off with GRADSTUDIO_NO_TORCH=1); importing it the first time takes a
+    second or two, once per kernel."""
     from gradstudio.studio import oracle
     if os.environ.get("GRADSTUDIO_NO_TORCH") or not oracle.available() or call.graph is None:
         return {}
-    leaf_ids = [leaf.vertex for leaf in call.leaves]
     try:
-        if worker is not None:
-            return worker.torch_gradients(call.graph, call.gradient, leaf_ids)
-        return oracle.torch_gradients(call.graph, call.gradient, leaf_ids)
-    except Exception:  # a replay torch refuses (a dtype it lacks…), a worker that timed out: no fourth column
+        return oracle.torch_gradients(call.graph, call.gradient, [leaf.vertex for leaf in call.leaves])
+    except Exception:  # a replay torch refuses (a dtype it lacks…): no fourth column, no failure
         return {}
 
 

@@ -122,14 +122,11 @@ def _kill_all():
         worker.close()
 
 
-class WorkerProcess:
-    """A warm child process answering requests over two pipes, one at a time, each with a
-    deadline (killed and started afresh when it misses one). The child is ``python -m``
-    :attr:`MODULE`, so it works whatever the parent's ``__main__`` is (a REPL, the app,
-    pytest); it says ``("ready", None)`` once, then answers ``(kind, payload)`` requests
-    with ``("ok", answer)`` or ``("error", text)``."""
+class SymbolicWorker:
+    """A warm child process for :mod:`gradstudio.studio.symbolic`; see the module docstring.
 
-    MODULE = "gradstudio.studio.symbolic.worker"
+    The child is ``python -m gradstudio.studio.symbolic.worker`` talking over two pipes,
+    so it works whatever the parent's ``__main__`` is (a REPL, the app, pytest)."""
 
     def __init__(self):
         self._process = None
@@ -145,7 +142,7 @@ class WorkerProcess:
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         self._process = subprocess.Popen(
-            [sys.executable, "-m", self.MODULE, str(to_child_r), str(from_child_w)],
+            [sys.executable, "-m", "gradstudio.studio.symbolic.worker", str(to_child_r), str(from_child_w)],
             pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL, close_fds=True)
         os.close(to_child_r)
         os.close(from_child_w)
@@ -246,10 +243,6 @@ class WorkerProcess:
         self._kill()
         self.restarts += 1
         self.start()
-
-
-class SymbolicWorker(WorkerProcess):
-    """A warm child process for :mod:`gradstudio.studio.symbolic`; see the module docstring."""
 
     def values_along(self, graph, gradient, leaf_id, element, xs, timeout: float):
         """∂f/∂leaf[element] at each of ``xs`` from one closed form (everything else
