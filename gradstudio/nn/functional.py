@@ -19,6 +19,7 @@ from ..ops.linalg import ADDMM as _ADDMM
 from ..ops.shape import T as _T
 from ..ops.table import apply as _apply, record as _record
 from ..tensor import Tensor, make as _make
+from ..dtypes import scalar_type_name
 from ..generator import rng as _rng
 
 
@@ -117,12 +118,8 @@ def elu(input, alpha: float = 1.0, inplace: bool = False):
 
 def _floating(input, kernel):
     if input._data.dtype.kind != "f":
-        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_long_name(input)}'")
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{scalar_type_name(input._data.dtype)}'")
     return input
-
-
-def _long_name(input):
-    return {"int64": "Long", "int32": "Int", "bool": "Bool"}.get(input._data.dtype.name, input._data.dtype.name)
 
 
 def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weight=None):

@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from .. import dtypes as _dt
 from ..autograd.engine import edge_rules, fit_array
 from ..tensor import Tensor
 from . import _sympy as sf
@@ -168,8 +169,7 @@ def dot(input, other):
 
 
 def _kind(t):
-    return {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int"}.get(
-        t._data.dtype.name, t._data.dtype.name)
+    return _dt.scalar_type_name(t._data.dtype)
 
 
 def mv(input, vec):

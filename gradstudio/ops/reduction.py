@@ -550,10 +550,8 @@ def _check_float_for_mean(x: Tensor, dtype):
     if dtype is not None:
         return x.to(dtype)
     if x._data.dtype.kind != "f":
-        name = {"int64": "Long", "int32": "Int", "bool": "Bool", "int16": "Short", "int8": "Char",
-                "uint8": "Byte"}.get(x._data.dtype.name, x._data.dtype.name)
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a "
-                           f"floating point or complex dtype. Got: {name}")
+                           f"floating point or complex dtype. Got: {_dt.scalar_type_name(x._data.dtype)}")
     return x
 
 
