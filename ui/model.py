@@ -348,7 +348,7 @@ class CallsModel(QObject):
 
     def set_deriving(self, index: int):
         record = self.records.get(index)
-        if record is not None:
+        if record is not None and not record.superseded:
             record.deriving = True
             self._maybe_pending.add(index)
             self.callDeriving.emit(index)
