@@ -175,6 +175,8 @@ def main(argv=None):
             stages["encoding"] = stages.get("encoding", 0.0) + time.perf_counter() - start
             cpu_stages["encoding"] = cpu_stages.get("encoding", 0.0) + time.thread_time() - cpu
             handed[type(message).__name__] = (time.perf_counter(), time.thread_time())
+            if isinstance(message, schema.CellFinished):        # what the first reply cost, stage by stage
+                handed["stages"] = dict(cpu_stages)
     warm = time.perf_counter()
     if args.ipython:
         service, run_edit = _ipython_kernel(args.timeout, sent, timed_encode, not args.whole_first)
@@ -203,7 +205,7 @@ def main(argv=None):
         timed(service.worker, "submit_derive", "derive: sent ahead")
         timed(worker_module.PendingDerivation, "result", "derive (worker)")
     profile = None
-    rows, first = [], None
+    rows, first, first_splits = [], None, []
     try:
         profiled = 3 if args.profile else 0       # profiled edits come after the timed ones
         for edit in range(args.edits + 1 + profiled):   # the first edit warms up (imports, sympy caches)
@@ -232,6 +234,7 @@ def main(argv=None):
             first_kind = "CallChecked" if args.whole_first else "CellFinished"
             back = {"first reply": handed[first_kind], "last record": handed["CallChecked"]}
             back = {k: (w - wall, c - cpu) for k, (w, c) in back.items()}
+            first_split = {"forward+backward": ran_cpu, **handed.get("stages", {})}
             gui = time.thread_time()
             messages = [codec.decode(text, buffers) for text, buffers in sent]
             finished = next(m for m in messages if isinstance(m, schema.CellFinished))
@@ -265,6 +268,7 @@ def main(argv=None):
                 continue
             rows.append({"script (GUI)": (before, before), **{k: (v, split_cpu.get(k, 0.0)) for k, v in split.items()},
                          "kernel": (kernel_wall, kernel_cpu), "apply (GUI)": (after, after), **back})
+            first_splits.append(first_split)
     finally:
         service.close()
     kernel_wall, split = first
@@ -288,6 +292,11 @@ def main(argv=None):
     total = statistics.median(r["kernel"][0] for r in rows) * 1000
     cpu = statistics.median(r["kernel"][1] for r in rows) * 1000
     print(f"the kernel's whole work per edit {total:.1f} ms (its own CPU {cpu:.1f} ms)")
+    if not args.whole_first:
+        stages_before = {key: statistics.median(split.get(key, 0.0) for split in first_splits) * 1000
+                         for key in dict.fromkeys(k for split in first_splits for k in split)}
+        print("the first reply's CPU by stage, ms (medians): "
+              + ", ".join(f"{k} {v:.1f}" for k, v in stages_before.items() if v >= 0.05))
     for key in ("first reply", "last record"):
         walls = _quartiles([r[key][0] * 1000 for r in rows])
         cpus = _quartiles([r[key][1] * 1000 for r in rows])

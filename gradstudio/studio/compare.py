@@ -141,11 +141,9 @@ def finite_differences(graph: Graph, vertex: int, gradient, *, rng=None,
         # every sampled element's f(x ± h) at once, each change alone (element_objective)
         changed = at.many(vertex, np.repeat(sample, 2), np.stack([flat[sample] + steps, flat[sample] - steps], 1))
         plus, minus = changed[0::2], changed[1::2]
-        # the first element also on whole arrays: they must agree, or all go on whole arrays
-        whole = _whole_difference(f, vertex, x, flat, sample[0], steps[0])
-        if _same_difference(plus[0] - minus[0], whole[0] - whole[1], max(abs(whole[0]), abs(whole[1]), 1.0)):
-            plus[0], minus[0] = whole
-        else:
+        # the first element's f(x + h·e_i) also on whole arrays: they must agree (up to
+        # rounding), or all go on whole arrays (its f(x − h·e_i) is made by the same plan)
+        if not _same_value(plus[0], _whole_value(f, vertex, x, flat, sample[0], steps[0])):
             whole = np.array([_whole_difference(f, vertex, x, flat, i, h) for i, h in zip(sample, steps)])
             plus, minus = whole[:, 0], whole[:, 1]
         result[sample] = (plus - minus) / (2 * steps)
@@ -158,6 +156,22 @@ def finite_differences(graph: Graph, vertex: int, gradient, *, rng=None,
     return result.reshape(x0.shape), sampled.reshape(x0.shape), direction
 
 
+def _whole_value(f, vertex: int, x: np.ndarray, flat: np.ndarray, i: int, h: float) -> float:
+    """f(x + h·e_i) on whole arrays (``flat`` is ``x`` flat; restored after)."""
+    original = flat[i]
+    flat[i] = original + h
+    try:
+        return f({vertex: x})
+    finally:
+        flat[i] = original
+
+
+def _same_value(a: float, b: float) -> bool:
+    """Two evaluations of f equal up to rounding (a ufunc on one element and on a whole
+    array may round its last bit differently)."""
+    return abs(a - b) <= 64 * np.finfo(np.float64).eps * max(abs(a), abs(b), 1.0) or (np.isnan(a) and np.isnan(b))
+
+
 def _whole_difference(f, vertex: int, x: np.ndarray, flat: np.ndarray, i: int, h: float) -> tuple:
     """(f(x + h·e_i), f(x − h·e_i)) on whole arrays (``flat`` is ``x`` flat; restored after)."""
     original = flat[i]
@@ -167,12 +181,6 @@ def _whole_difference(f, vertex: int, x: np.ndarray, flat: np.ndarray, i: int, h
     minus = f({vertex: x})
     flat[i] = original
     return plus, minus
-
-
-def _same_difference(a: float, b: float, size: float) -> bool:
-    """Two f(x+h) − f(x−h) differences equal up to rounding (a ufunc on one element
-    and on a whole array may round its last bit differently)."""
-    return abs(a - b) <= 1e-9 * abs(b) + 64 * np.finfo(np.float64).eps * size
 
 
 # --------------------------------------------------------------------------- kinks
