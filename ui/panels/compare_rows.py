@@ -76,7 +76,7 @@ def describe_call(record, colors: dict, tensor_of, shown=_as_recorded, *, rows: 
         state = " — raised"
     elif record.check is not None and record.check.provisional:    # engine and finite differences so far
         state = (" — ✓ finite differences agree" if record.check.agree else " — ✗ disagreement") + (
-            "; a later edit superseded it" if record.superseded else "; deriving the closed form…")
+            ", superseded" if record.superseded else ", deriving…")
     elif record.check is not None:
         state = " — ✓ all agree" if record.check.agree else " — ✗ disagreement"
     elif record.deriving or record.pending:
@@ -86,6 +86,10 @@ def describe_call(record, colors: dict, tensor_of, shown=_as_recorded, *, rows: 
     section = Section(text=f"#{index}  {record.title()}{'  ·  ' + grad_fn if grad_fn else ''}  ·  {where}{state}",
                       tip=f"backward call #{index}: {record.title()} at {where}",
                       bad=record.check is not None and not record.check.agree, rows=[])
+    if record.check is not None and record.check.provisional:
+        section.tip += (" — engine and finite differences so far; a later edit of the design superseded it, "
+                        "so its closed form is not shown" if record.superseded else
+                        " — engine and finite differences so far; the closed form and PyTorch's value follow")
     if record.deferred:
         section.tip += (" — checked when you select it: it shares its graph with a later call of the "
                         "loop, which was checked at once")
