@@ -52,8 +52,17 @@ it: the comm's transport (a zmq IPC socket on the same machine, in the app) and 
 window's decoding and drawing ("apply (GUI)"). The whole check (closed form, PyTorch's
 column) follows in a ``CallChecked``: "last record" is the time until it was handed over.
 
+``--jupyter`` measures it end to end instead: the app's kernel process (ipykernel with the
+extension, :class:`~gradstudio.studio.kernel.jupyter.JupyterKernel`), a comm opened as the
+window opens it, each edit an ``execute_request`` with the editor's metadata; "back in the
+window" is then the wall time from sending the request until the ``CellFinished`` comm
+message has been read off the IOPub socket and decoded, transport included, and the
+kernel's clock its process CPU time per edit, all threads and all of its work for the
+edit (``/proc``, 10 ms ticks: a mean over the edits).
+
     QT_QPA_PLATFORM=offscreen python benchmarks/editor_edit.py [--edits 20] [--nodes 100] [--profile 25] [--cold]
                                                                [--edit value|wire] [--ipython] [--whole-first]
+                                                               [--jupyter]
 """
 from __future__ import annotations
 
@@ -125,7 +134,11 @@ def main(argv=None):
     parser.add_argument("--whole-first", action="store_true",
                         help="the cell's records without the provisional check (as before numbers_first): "
                              "the first reply the window draws from is then the whole CallChecked")
+    parser.add_argument("--jupyter", action="store_true",
+                        help="end to end through the app's kernel process (see the module docstring)")
     args = parser.parse_args(argv)
+    if args.jupyter:
+        return _jupyter(args)
 
     from PySide6.QtWidgets import QApplication
     import gradstudio.ui  # noqa: F401  (PySide6 work-arounds first)
@@ -304,6 +317,73 @@ def main(argv=None):
               f"kernel's clock {cpus[1]:.1f} ms (quartiles {cpus[0]:.1f}–{cpus[2]:.1f})"
               + (f" against the 50 ms target: {'met' if walls[1] < 50 else 'NOT met'} (×{walls[1] / 50:.2f})"
                  if key == "first reply" else ""))
+
+
+def _jupyter(args):
+    """``--jupyter``: the edits through a real kernel process, timed from the window's side."""
+    import select
+    import uuid
+    from gradstudio.studio.kernel import codec, schema, shared
+    from gradstudio.studio.kernel.bridge import COMM_TARGET, DATA_KEY
+    from gradstudio.studio.kernel.jupyter import JupyterKernel
+    from gradstudio.ui.editor import results
+
+    def cpu_seconds(pid) -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")   # utime + stime
+
+    def records(until, deadline=120.0):
+        """Decoded comm records, each with the time it was read, until ``until(record)``."""
+        found, end = [], time.monotonic() + deadline
+        while time.monotonic() < end:
+            for message in kernel.read("iopub"):
+                if isinstance(message, dict) and message.get("msg_type") == "comm_msg":
+                    data = message["content"]["data"].get(DATA_KEY)
+                    record = codec.decode(data, message.get("buffers") or [])
+                    found.append((time.perf_counter(), record))
+                    if until(record):
+                        return found
+            select.select([kernel.fileno("iopub")], [], [], 0.05)
+        raise TimeoutError(f"the kernel did not answer: {[type(r).__name__ for _, r in found]}")
+
+    load = os.getloadavg()[0]
+    design, constant = edit_design(args.nodes)
+    kernel = JupyterKernel()
+    kernel.start()
+    try:
+        comm = uuid.uuid4().hex
+        kernel.comm_open(COMM_TARGET, comm)
+        records(lambda r: isinstance(r, schema.Ready))
+        kept, rows = shared.Kept(), []
+        for edit in range(args.edits + 2):             # the first two warm up (imports, the worker, torch)
+            if args.edit == "wire":
+                rewire(design, edit)
+            else:
+                design.change_node(constant, value=f"{0.5 + 0.01 * edit:g}")
+            script, _diagnosed = results.live_script(design)
+            meta = {"cell": None, "first_line": 1, "derive": True, "timeout": args.timeout, "reuse": True,
+                    "kept": sorted(kept.structures), "numbers_first": not args.whole_first}
+            cpu, start = cpu_seconds(kernel.pid), time.perf_counter()
+            kernel.execute(script, metadata={DATA_KEY: meta})
+            found = records(lambda r: isinstance(r, schema.CallChecked))
+            got = {type(r).__name__: t - start for t, r in found}
+            time.sleep(0.05)                           # (the kernel goes idle: its CPU is all counted)
+            spent = cpu_seconds(kernel.pid) - cpu
+            shared.calls_of([r for _, r in found], kept)
+            first = got["CallChecked" if args.whole_first else "CellFinished"]
+            if edit >= 2:
+                rows.append((first, got["CallChecked"], spent))
+    finally:
+        kernel.shutdown()
+    print(f"{args.nodes} nodes, {len(rows)} edits through the kernel process "
+          f"(load average {load:.2f} at the start, {os.getloadavg()[0]:.2f} at the end; 2 cores)")
+    cpu = statistics.mean(r[2] for r in rows) * 1000
+    for name, column in (("first reply", 0), ("last record", 1)):
+        q1, median, q3 = _quartiles([r[column] * 1000 for r in rows])
+        print(f"{name:12s} back in the window: wall {median:.1f} ms (quartiles {q1:.1f}–{q3:.1f})"
+              + (f" against the 50 ms target: {'met' if median < 50 else 'NOT met'} (×{median / 50:.2f})"
+                 if column == 0 else ""))
+    print(f"the kernel process's CPU per edit (all of its work, mean): {cpu:.1f} ms")
 
 
 def _quartiles(values: list) -> tuple:
