@@ -31,7 +31,10 @@ API for panel authors
     ``call(index)`` → :class:`CallRecord` (``data``: the :class:`CallData` as
     recorded — for one of a loop's calls a :class:`~gradstudio.studio.kernel.shared.SharedCall`
     view, which reads like one and builds its graph record when first asked;
-    ``check``: its :class:`CheckData` once derived), ``call_list()``,
+    ``check``: its :class:`CheckData` once derived — first, for a node editor's edit, a
+    provisional one, engine and finite differences, until the whole check replaces it),
+    ``supersede(index)`` (a node editor's call a later edit made stale: it takes no more
+    checks, so a late derivation of it never reaches a panel), ``call_list()``,
     ``pending_checks()``, ``latest_call_with(name)``; ``set_deriving`` / ``clear_deriving``
     (a check the window asked for, :mod:`gradstudio.ui.lazy_checks`). A call whose
     ``data.check_deferred`` is set is checked only when selected (``record.deferred``).
@@ -105,6 +108,7 @@ class CallRecord:
     check: CheckData | None = None
     deriving: bool = False
     generation: int = 0          # which kernel made it (calls are cleared on restart)
+    superseded: bool = False     # a later edit of its design made it stale: no more checks
     execution_count: int | None = None     # the In [n] of the cell run that made it
 
     def where(self) -> str:
@@ -131,8 +135,10 @@ class CallRecord:
     @property
     def pending(self) -> bool:
         """Waiting for its derivation and comparison (the kernel's own, or one the
-        window asked for: see :mod:`gradstudio.ui.lazy_checks`)."""
-        return self.check is None and (self.data.pending_check or self.deriving)
+        window asked for: see :mod:`gradstudio.ui.lazy_checks`); a provisional check
+        waits for the whole one, unless a later edit superseded the call."""
+        waiting = self.check is None or (self.check.provisional and not self.superseded)
+        return waiting and (self.data.pending_check or self.deriving)
 
     @property
     def deferred(self) -> bool:
@@ -342,7 +348,7 @@ class CallsModel(QObject):
 
     def set_deriving(self, index: int):
         record = self.records.get(index)
-        if record is not None:
+        if record is not None and not record.superseded:
             record.deriving = True
             self._maybe_pending.add(index)
             self.callDeriving.emit(index)
@@ -355,6 +361,16 @@ class CallsModel(QObject):
             record.deriving = False
             self.callDeriving.emit(index)
 
+    def supersede(self, index: int):
+        """A later edit of the node editor's design made this call stale: the checks that
+        still come for it (its derivation, PyTorch's column, a cancellation) are dropped,
+        and it waits for none (``callDeriving``: its state changed)."""
+        record = self.records.get(index)
+        if record is not None and not record.superseded:
+            record.superseded = True
+            record.deriving = False
+            self.callDeriving.emit(index)
+
     def set_steps(self, index: int, steps: dict | None):
         """A deferred call's step trace (it came with its check, see ``CallSteps``)."""
         record = self.records.get(index)
@@ -364,7 +380,7 @@ class CallsModel(QObject):
 
     def set_check(self, check: CheckData):
         record = self.records.get(check.index)
-        if record is None:
+        if record is None or record.superseded:
             return
         record.check = check
         record.deriving = False

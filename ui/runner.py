@@ -99,10 +99,12 @@ class Runner(QObject):
 
     def run_design(self, source: str):
         """Run the node editor's script (``codegen.design_to_script``) as one cell outside the
-        document's numbering (cell None); its backward call arrives like a script's. The
-        editor's one entry point into the kernel."""
+        document's numbering (cell None); its backward call arrives like a script's, with its
+        provisional check (engine and finite differences: ``numbers_first``), the closed form
+        after it. The editor's one entry point into the kernel."""
         self.client.run_cells([{"index": None, "source": source, "first_line": 1}],
-                              timeout=self.derive_timeout, continue_past_backward_errors=True)
+                              timeout=self.derive_timeout, continue_past_backward_errors=True,
+                              numbers_first=True)
 
     def interrupt(self) -> bool:
         interrupted = self.client.interrupt()

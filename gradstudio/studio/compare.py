@@ -11,6 +11,14 @@ gradient a leaf receives is ∂(Σ r·v)/∂leaf. Three independent numbers for 
   recorded graph in float64 (every element up to 256, otherwise a random
   sample of 256 plus one random-direction check).
 
+A check can be *provisional* (``check_call(..., provisional=True)``): engine
+against finite differences only, made before the closed form is back so that
+the window has its first numbers sooner (a node editor's edit). Its finite
+differences are the spot check a closed form over every element makes them
+(:func:`fd_elements` elements plus one random direction); the full check that
+follows reuses them when the closed form does cover every element, and samples
+as many elements as ever when it does not.
+
 Tolerances suit the engine's dtype. At a kink (relu at 0, a tie in max, a
 clamp bound) torch picks one side and finite differences average both: such
 a disagreement is explained in the note, not reported as a failure.
@@ -60,6 +68,17 @@ class Tolerance:
 
 
 @dataclass
+class FiniteDifferences:
+    """One leaf's central differences (what :func:`finite_differences` answers) and how
+    many elements they were asked for: a later check of the same call that wants as
+    many reuses them."""
+    values: np.ndarray
+    sampled: np.ndarray
+    direction: tuple | None
+    max_elements: int
+
+
+@dataclass
 class LeafCheck:
     name: str
     vertex: int
@@ -77,6 +96,7 @@ class LeafCheck:
     abs_error: np.ndarray | None = None            # |engine − reference| per element
     rel_error: np.ndarray | None = None            # the same, relative to |reference|
     torch: np.ndarray | None = None                # PyTorch's gradient, when available
+    finite: FiniteDifferences | None = None        # the finite differences behind finite_difference
 
 
 @dataclass
@@ -84,6 +104,7 @@ class CallCheck:
     call: BackwardCall
     leaves: list = field(default_factory=list)
     symbolic_error: str | None = None
+    provisional: bool = False      # engine vs finite differences only: the full check follows
 
     @property
     def agree(self) -> bool:
@@ -120,11 +141,9 @@ def finite_differences(graph: Graph, vertex: int, gradient, *, rng=None,
         # every sampled element's f(x ± h) at once, each change alone (element_objective)
         changed = at.many(vertex, np.repeat(sample, 2), np.stack([flat[sample] + steps, flat[sample] - steps], 1))
         plus, minus = changed[0::2], changed[1::2]
-        # the first element also on whole arrays: they must agree, or all go on whole arrays
-        whole = _whole_difference(f, vertex, x, flat, sample[0], steps[0])
-        if _same_difference(plus[0] - minus[0], whole[0] - whole[1], max(abs(whole[0]), abs(whole[1]), 1.0)):
-            plus[0], minus[0] = whole
-        else:
+        # the first element's f(x + h·e_i) also on whole arrays: they must agree (up to
+        # rounding), or all go on whole arrays (its f(x − h·e_i) is made by the same plan)
+        if not _same_value(plus[0], _whole_value(f, vertex, x, flat, sample[0], steps[0])):
             whole = np.array([_whole_difference(f, vertex, x, flat, i, h) for i, h in zip(sample, steps)])
             plus, minus = whole[:, 0], whole[:, 1]
         result[sample] = (plus - minus) / (2 * steps)
@@ -137,6 +156,22 @@ def finite_differences(graph: Graph, vertex: int, gradient, *, rng=None,
     return result.reshape(x0.shape), sampled.reshape(x0.shape), direction
 
 
+def _whole_value(f, vertex: int, x: np.ndarray, flat: np.ndarray, i: int, h: float) -> float:
+    """f(x + h·e_i) on whole arrays (``flat`` is ``x`` flat; restored after)."""
+    original = flat[i]
+    flat[i] = original + h
+    try:
+        return f({vertex: x})
+    finally:
+        flat[i] = original
+
+
+def _same_value(a: float, b: float) -> bool:
+    """Two evaluations of f equal up to rounding (a ufunc on one element and on a whole
+    array may round its last bit differently)."""
+    return abs(a - b) <= 64 * np.finfo(np.float64).eps * max(abs(a), abs(b), 1.0) or (np.isnan(a) and np.isnan(b))
+
+
 def _whole_difference(f, vertex: int, x: np.ndarray, flat: np.ndarray, i: int, h: float) -> tuple:
     """(f(x + h·e_i), f(x − h·e_i)) on whole arrays (``flat`` is ``x`` flat; restored after)."""
     original = flat[i]
@@ -146,12 +181,6 @@ def _whole_difference(f, vertex: int, x: np.ndarray, flat: np.ndarray, i: int, h
     minus = f({vertex: x})
     flat[i] = original
     return plus, minus
-
-
-def _same_difference(a: float, b: float, size: float) -> bool:
-    """Two f(x+h) − f(x−h) differences equal up to rounding (a ufunc on one element
-    and on a whole array may round its last bit differently)."""
-    return abs(a - b) <= 1e-9 * abs(b) + 64 * np.finfo(np.float64).eps * size
 
 
 # --------------------------------------------------------------------------- kinks
@@ -169,39 +198,53 @@ def kink_present(graph: Graph) -> bool:
 
 # --------------------------------------------------------------------------- the check
 def check_call(call: BackwardCall, formulas: dict | None = None, *, symbolic_error: str | None = None,
-               rng=None, torch_gradients: dict | None = None) -> CallCheck:
+               rng=None, torch_gradients: dict | None = None, provisional: bool = False,
+               finite: dict | None = None) -> CallCheck:
     """Compare, for every leaf of ``call``, engine, symbolic and finite differences.
 
     ``formulas`` maps a leaf's graph vertex to its :class:`LeafFormula` (from
-    :mod:`gradstudio.studio.symbolic`); ``torch_gradients`` maps a vertex to PyTorch's value."""
-    check = CallCheck(call, symbolic_error=symbolic_error)
+    :mod:`gradstudio.studio.symbolic`); ``torch_gradients`` maps a vertex to PyTorch's value.
+    ``provisional``: engine against finite differences only (see the module docstring; no
+    formulas are given). ``finite`` maps a vertex to the :class:`FiniteDifferences` of an
+    earlier check of this call (its ``LeafCheck.finite``), reused when they sampled as many
+    elements as this check samples."""
+    check = CallCheck(call, symbolic_error=symbolic_error, provisional=provisional)
     if call.status != "ok" or call.graph is None:
         return check
-    formulas = formulas or {}
+    formulas = {} if provisional else formulas or {}
     at_kink = kink_present(call.graph)
     rng = rng if rng is not None else np.random.default_rng(call.index)
     for leaf in call.leaves:
         check.leaves.append(_check_leaf(call, leaf, formulas.get(leaf.vertex), at_kink, rng,
-                                        (torch_gradients or {}).get(leaf.vertex)))
+                                        (torch_gradients or {}).get(leaf.vertex), provisional,
+                                        (finite or {}).get(leaf.vertex)))
     return check
 
 
-def _check_leaf(call, leaf, formula, at_kink, rng, torch_value) -> "LeafCheck":
+def _check_leaf(call, leaf, formula, at_kink, rng, torch_value, provisional=False, earlier=None) -> "LeafCheck":
     numeric = np.asarray(leaf.grad)
     result = LeafCheck(leaf.name, leaf.vertex, leaf.shape, numeric, formula=formula, torch=torch_value)
-    spot_check = formula is not None and _covers(formula.values, numeric.shape)
+    # a provisional check samples as the full one will when the closed form covers every element
+    spot_check = provisional or (formula is not None and _covers(formula.values, numeric.shape))
     max_elements = fd_elements(call.graph) if spot_check else MAX_DENSE_ELEMENTS
     try:
-        fd, sampled_mask, direction = finite_differences(call.graph, leaf.vertex, call.gradient,
-                                                         rng=rng, max_elements=max_elements)
+        if earlier is not None and earlier.max_elements == max_elements:
+            found = earlier
+        else:
+            found = FiniteDifferences(*finite_differences(call.graph, leaf.vertex, call.gradient,
+                                                          rng=rng, max_elements=max_elements), max_elements)
+        result.finite = found
+        fd, sampled_mask, direction = found.values, found.sampled, found.direction
         result.unsampled = ~sampled_mask
         checked = int(sampled_mask.sum())
         if checked < min(sampled_mask.size, max_elements):
             result.note = (f"finite differences checked {checked} of {sampled_mask.size} elements "
                            "(re-running this graph is slow) plus one random direction.")
         elif checked < min(sampled_mask.size, MAX_DENSE_ELEMENTS):
+            closed_form = ("the closed form, on its way, checks every element" if provisional
+                           else "the closed form checks every element")
             result.note = (f"finite differences spot-checked {checked} of {sampled_mask.size} elements "
-                           "plus one random direction (the closed form checks every element).")
+                           f"plus one random direction ({closed_form}).")
     except Exception as error:  # an op the graph cannot re-run (e.g. a custom Function)
         fd, direction = None, None
         result.note = f"finite differences unavailable: {error}"
@@ -261,9 +304,11 @@ def _check_leaf(call, leaf, formula, at_kink, rng, torch_value) -> "LeafCheck":
     result.mismatch = mismatch
     result.agree = not mismatch.any() and symbolic_ok is not False and (
         fd_ok is not False or (at_kink and symbolic_ok is not False))
-    if symbolic_ok is None and fd_ok is None:
+    if symbolic_ok is None and fd_ok is None and not provisional:
         result.agree = False
         result.note = _join(result.note, "nothing to compare the engine's gradient with")
+    elif symbolic_ok is None and fd_ok is None:
+        result.agree = False          # (the closed form may still give something to compare with)
     return result
 
 

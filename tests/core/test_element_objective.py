@@ -110,3 +110,23 @@ def test_many_changes_share_one_call_per_elementwise_op(monkeypatch):
     ops = sum(1 for v in call.graph.nodes if v.kind == "op" and v.op.kind == "elementwise")
     assert elementwise == [6] * ops               # each elementwise op once, on the six changed elements
     assert [c for c in calls if c[0] == "reduction"] == [("reduction", 12)] * 6   # the mean once per change
+
+
+def test_a_plan_that_disagrees_with_whole_arrays_is_not_believed(monkeypatch):
+    """The first sampled element's f(x + h·e_i) is also made on whole arrays: a one-element
+    path that got it wrong sends every element to whole arrays, whose numbers are right."""
+    from gradstudio.studio import element_objective as module
+    call = graph_of(SCRIPTS["chain with fan-in and a broadcast row"])
+    (leaf,) = call.leaves
+    right, _, _ = compare.finite_differences(call.graph, leaf.vertex, call.gradient)
+    original = module.element_objective
+
+    def broken(graph, gradient=None):
+        f, g = original(graph, gradient)
+        many = g.many
+        g.many = lambda vertex, indices, values: many(vertex, indices, values) * 1.001   # 0.1 % off
+        return f, g
+    monkeypatch.setattr(module, "element_objective", broken)
+    fd, sampled, _ = compare.finite_differences(call.graph, leaf.vertex, call.gradient)
+    assert sampled.all()
+    np.testing.assert_allclose(fd, right, rtol=1e-7, atol=1e-9)

@@ -139,8 +139,10 @@ def test_build_the_seed_design_by_hand_and_see_the_tutorials_formula_in_compare(
     from gradstudio.ui.panels.compare import CHAIN, MARK, ROLE_KIND
     compare = window.panel("compare")
     tab = panel.current()
-    qtbot.waitUntil(lambda: tab.live.call_index is not None
-                    and window.model.calls.call(tab.live.call_index).check is not None, timeout=90000)
+    def checked():       # the whole check (the provisional one, engine and finite differences, comes first)
+        check = window.model.calls.call(tab.live.call_index).check
+        return check is not None and not check.provisional
+    qtbot.waitUntil(lambda: tab.live.call_index is not None and checked(), timeout=90000)
     record = window.model.calls.call(tab.live.call_index)
     window.docks["compare"].raise_()
     section = compare.sections[record.index]

@@ -260,8 +260,15 @@ def slow_design():
     return d, x
 
 
+def whole_check(calls, index) -> bool:
+    """The call has its whole check (its provisional one, engine and finite differences, came first)."""
+    check = calls.call(index).check
+    return check is not None and not check.provisional
+
+
 def test_an_edit_cancels_the_stale_derivation_and_only_the_newest_result_is_shown(qtbot, window):
     import time
+    from gradstudio.ui.panels.compare import CHAIN, FD, ROLE_KIND
     window.runner.derive_timeout = 6.0
     panel = editor_panel(qtbot, window)
     design, x = slow_design()
@@ -269,17 +276,27 @@ def test_an_edit_cancels_the_stale_derivation_and_only_the_newest_result_is_show
     calls = window.model.calls
     qtbot.waitUntil(lambda: any(r.deriving for r in calls.call_list()), timeout=60000)
     (stale,) = [r.index for r in calls.call_list() if r.deriving]
+    first = calls.call(stale).check      # engine and finite differences came with the call
+    assert first is not None and first.provisional and first.agree and first.leaves[0].finite_difference is not None
     started = time.perf_counter()
     assert tab.document.set_value(x, "rand(6, 6, seed=1)") is None      # the edit, while sympy works
-    qtbot.waitUntil(lambda: calls.call(stale).check is not None, timeout=20000)
-    assert calls.call(stale).check.cancelled, "the stale derivation was interrupted, not left to finish"
-    assert time.perf_counter() - started < window.runner.derive_timeout, "well before its time limit"
+    # the newest design is sent as soon as the stale derivation is interrupted
+    qtbot.waitUntil(lambda: any(r.index > stale for r in calls.call_list()), timeout=20000)
+    assert time.perf_counter() - started < window.runner.derive_timeout, "interrupted well before its time limit"
     assert tab.live.cancelled == 1
-    # the newest design is sent at once, derived, and it is what the nodes and Compare show
-    qtbot.waitUntil(lambda: any(r.index > stale for r in calls.call_list()), timeout=30000)
+    # the stale call's late record (its cancellation) never reached the model: Compare shows
+    # what came with it, marked superseded
+    record = calls.call(stale)
+    assert record.superseded and record.check is first and not record.pending
+    compare = window.panel("compare")
+    section = compare.sections[stale]
+    assert "superseded" in section.text(0)
+    row = next(section.child(i) for i in range(section.childCount()) if section.child(i).data(0, ROLE_KIND) == "leaf")
+    assert row.text(CHAIN) == "superseded" and row.text(FD) not in ("", "—")
+    # the newest is derived, and it is what the nodes and Compare show
     newest = max(r.index for r in calls.call_list())
-    qtbot.waitUntil(lambda: calls.call(newest).check is not None and not tab.live.busy(), timeout=60000)
-    assert not calls.call(newest).check.cancelled
+    qtbot.waitUntil(lambda: whole_check(calls, newest) and not tab.live.busy(), timeout=60000)
+    assert not calls.call(newest).check.cancelled and not calls.call(newest).superseded
     assert tab.live.call_index == newest and window.model.selection.current.call == newest
     value = calls.call(newest).data.graph.nodes[0].value
     assert not np.allclose(value, calls.call(stale).data.graph.nodes[0].value), "the edited leaf's values"
@@ -373,14 +390,14 @@ def test_a_value_edit_comes_back_as_values_only_and_the_window_shows_the_new_num
     tab = panel.open_example(example_path("seed"))
     calls, tensors = window.model.calls, window.model.tensors
     qtbot.waitUntil(lambda: tab.live.call_index is not None and not tab.live.busy()
-                    and calls.call(tab.live.call_index).check is not None, timeout=60000)
+                    and whole_check(calls, tab.live.call_index), timeout=60000)
     first = calls.call(tab.live.call_index)
     leaf = next(n for n, node in tab.document.design.nodes.items() if node.kind == "leaf")
     name = tab.document.design.nodes[leaf].name
     assert not isinstance(first.data, SharedCall)
     tab.document.set_value(leaf, "[[1.0, 2.0], [3.0, 4.0]]")
     qtbot.waitUntil(lambda: tab.live.call_index != first.index and not tab.live.busy()
-                    and calls.call(tab.live.call_index).check is not None, timeout=60000)
+                    and whole_check(calls, tab.live.call_index), timeout=60000)
     record = calls.call(tab.live.call_index)
     assert isinstance(record.data, SharedCall)                      # values only on the wire
     vertex = next(n for n in record.data.graph.nodes if n.name == name)

@@ -10,6 +10,13 @@ and an error the kernel reports at a line of the script, with the console's
 hint. Edits made while a run is out are coalesced into one more run; a run that
 an edit has made stale is not shown.
 
+A run's call comes with its provisional check (engine against finite differences,
+``Runner.run_design`` asks for ``numbers_first``): the nodes and Compare's first
+columns are filled at once, the closed form and PyTorch's column follow in the
+call's whole check. An edit supersedes the design's earlier calls
+(``CallsModel.supersede``): what still comes for them is dropped, so Compare never
+shows an older design's late derivation beside the newest numbers.
+
 An edit also cancels stale work: when it comes while the kernel is still
 deriving the closed forms of the design's previous run (after that run's cell
 finished, before its ``CallChecked`` and the request's end), the kernel is
@@ -47,6 +54,7 @@ class LiveEvaluator(QObject):
         self._again = False           # an edit came while a run was out
         self._finished_run = None
         self._deriving: set = set()   # our last run's calls whose closed forms the kernel still derives
+        self._stale_calls: set = set()  # calls of our runs an edit made stale, superseded as they arrive
         self._sent_script = None      # the script of the run most recently sent
         self.cancelled = 0            # stale derivations this evaluator interrupted
         self.call_index = None        # the design's latest backward call in the model
@@ -85,6 +93,7 @@ class LiveEvaluator(QObject):
     def evaluate_now(self):
         self.timer.stop()
         self.generation += 1
+        self._supersede(self._deriving)
         design = self.document.design
         try:
             script, local = results_module.live_script(design)   # values as bytes: cheap to parse
@@ -123,7 +132,16 @@ class LiveEvaluator(QObject):
             self.cancelled += 1
             self._set_status("An edit cancelled the previous design's derivation; deriving the new one…")
 
+    def _supersede(self, indices):
+        """The design changed: the calls of its earlier runs take no more checks."""
+        if self.model is not None:
+            for index in indices:
+                self.model.calls.supersede(index)
+
     def _on_call_checked(self, index: int):
+        record = self.model.calls.call(index)
+        if record is not None and record.check is not None and record.check.provisional:
+            return                      # the whole check is still to come
         if index in self._deriving:
             self._deriving.discard(index)
             if not self._deriving:
@@ -144,6 +162,8 @@ class LiveEvaluator(QObject):
         # the kernel now derives the run's calls (one CallChecked each) before it is idle again
         self._deriving = set(results_module.field(run, "backward_calls") or ())
         stale = generation != self.generation
+        if stale:       # (its calls are added after this: superseded then)
+            self._stale_calls.update(results_module.field(run, "backward_calls") or ())
         if not stale:
             if results_module.field(run, "error"):
                 self._show_run_error(run, lines)
@@ -173,8 +193,12 @@ class LiveEvaluator(QObject):
         record = self.model.calls.call(index)
         if record is None or results_module.field(record.data, "cell") is not None:
             return
+        if index in self._stale_calls:  # an older design's call: shown in Compare as it came, no later
+            self._stale_calls.discard(index)
+            self._supersede([index])
+            return
         if self._finished_run != self.generation:
-            return                      # an older design's call
+            return                      # not the design's newest call
         design = self.document.design
         data = record.data
         found = results_module.node_results(design, data)

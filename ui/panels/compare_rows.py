@@ -74,6 +74,9 @@ def describe_call(record, colors: dict, tensor_of, shown=_as_recorded, *, rows: 
     state = ""
     if record.status == "error":
         state = " — raised"
+    elif record.check is not None and record.check.provisional:    # engine and finite differences so far
+        state = (" — ✓ finite differences agree" if record.check.agree else " — ✗ disagreement") + (
+            ", superseded" if record.superseded else ", deriving…")
     elif record.check is not None:
         state = " — ✓ all agree" if record.check.agree else " — ✗ disagreement"
     elif record.deriving or record.pending:
@@ -83,6 +86,10 @@ def describe_call(record, colors: dict, tensor_of, shown=_as_recorded, *, rows: 
     section = Section(text=f"#{index}  {record.title()}{'  ·  ' + grad_fn if grad_fn else ''}  ·  {where}{state}",
                       tip=f"backward call #{index}: {record.title()} at {where}",
                       bad=record.check is not None and not record.check.agree, rows=[])
+    if record.check is not None and record.check.provisional:
+        section.tip += (" — engine and finite differences so far; a later edit of the design superseded it, "
+                        "so its closed form is not shown" if record.superseded else
+                        " — engine and finite differences so far; the closed form and PyTorch's value follow")
     if record.deferred:
         section.tip += (" — checked when you select it: it shares its graph with a later call of the "
                         "loop, which was checked at once")
@@ -127,6 +134,13 @@ def leaf_rows(record, leaf, check, colors: dict, tensor_of) -> list:
             cells[column] = Cell(waiting, tone="muted")
         return [row]
     rows = [row]
+    if record.check is not None and record.check.provisional:   # the closed form is on its way (or superseded)
+        waiting = "superseded" if record.superseded else "deriving…"
+        for column in (CHAIN, SIMPLIFIED, SYMBOLIC):
+            cells[column] = Cell(waiting, "a later edit of the design made this call stale: it was not derived"
+                                 if record.superseded else "the closed form follows", tone="muted")
+        return rows + _compared(record, leaf, check, cells, numeric, colors, tensor_of,
+                                "engine and finite differences agree")
     forms = leaf_formulas(check)
     if check.formula_kind == "matrix" and forms["chain"]:   # too wide for a column: a line below
         line = forms["chain"]
@@ -154,6 +168,14 @@ def leaf_rows(record, leaf, check, colors: dict, tensor_of) -> list:
                 text = "—"
             cells[column] = Cell(text, check.formula_note or check.note or "", tone="muted")
     cells[SYMBOLIC] = Cell(format_sample(check.symbolic), format_full(check.symbolic))
+    return rows + _compared(record, leaf, check, cells, numeric, colors, tensor_of,
+                            "engine, closed form and finite differences agree")
+
+
+def _compared(record, leaf, check, cells: dict, numeric, colors: dict, tensor_of, agreed: str) -> list:
+    """The cells every check fills (finite differences, PyTorch, error, ✓/✗ with ``agreed``
+    as its tip, the disagreeing elements) and the explanation row under the leaf, if any."""
+    rows = []
     cells[FD] = Cell(format_sample(check.finite_difference, check.unsampled),
                      format_full(check.finite_difference))
     if check.torch is not None:
@@ -163,8 +185,7 @@ def leaf_rows(record, leaf, check, colors: dict, tensor_of) -> list:
                         None if error is None else f"largest |difference| over the elements: {error:.6g}")
     note = check.note or ""
     if check.agree:
-        cells[MARK] = Cell("✓", "engine, closed form and finite differences agree" + (f"\n\n{note}" if note else ""),
-                           tone="ok", bold=True)
+        cells[MARK] = Cell("✓", agreed + (f"\n\n{note}" if note else ""), tone="ok", bold=True)
     else:
         mark = "?" if check.formula is None and check.finite_difference is None else "✗"
         cells[MARK] = Cell(mark, note or "the values disagree", tone="bad", bold=True)
@@ -178,7 +199,7 @@ def leaf_rows(record, leaf, check, colors: dict, tensor_of) -> list:
                                  + "\n\ndisagreeing elements:\n" + listing)
     detail = explain_html(check, colors)
     if detail:
-        rows.append(Row("detail", key, html=detail, tip=note))
+        rows.append(Row("detail", (record.index, leaf.vertex), html=detail, tip=note))
     return rows
 
 

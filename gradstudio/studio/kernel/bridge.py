@@ -5,12 +5,14 @@ The window (``gradstudio.ui.jupyter_client``) opens a comm with target
 
 * an ``execute_request`` whose metadata carries ``{"gradstudio": {"cell",
   "first_line", "derive", "timeout"}}`` (and ``"reuse": true, "kept": [id…]`` from a window
-  that keeps the last cell's graph structures: :mod:`gradstudio.studio.kernel.shared`) is one
-  of the editor's cells: its code
+  that keeps the last cell's graph structures: :mod:`gradstudio.studio.kernel.shared`;
+  ``"numbers_first": true`` from the node editor, whose edits want their engine and
+  finite-difference numbers before the closed form) is one of the editor's cells: its code
   is shifted down to the cell's first line in the file (so tracebacks, error
   lines and backward calls name the file's lines), and when it ends the comm
   carries ``CellFinished`` (the run, the new backward calls with their graphs,
-  the named tensors, and the checks that cost no derivation: a re-run cell's), then
+  the named tensors, and the checks that cost no derivation: a re-run cell's; with
+  ``numbers_first``, else the provisional ones), then
   ``Deriving``/``CallChecked`` per call still to check — the
   typed messages of :mod:`gradstudio.studio.kernel.schema`, made by
   :class:`~gradstudio.studio.kernel.service.KernelService`. The cell's own
@@ -154,7 +156,7 @@ class Bridge:
         kept = meta.get("kept")
         kept = {i for i in kept if type(i) is int} if isinstance(kept, list) else None
         service.cell_finished(run, meta.get("first_line"), early_timeout=timeout, reuse=meta.get("reuse") is True,
-                              kept=kept)
+                              kept=kept, numbers_first=meta.get("numbers_first") is True)
         service.check_new_calls(run, timeout)
 
     def _error_line(self, error) -> int | None:

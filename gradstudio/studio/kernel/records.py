@@ -236,9 +236,11 @@ def graph_data(graph) -> GraphData | None:
 
 
 # --------------------------------------------------------------------------- backward calls
-def call_data(call, hint: str | None = None, *, deferred: bool = False, structure: int | None = None) -> CallData:
+def call_data(call, hint: str | None = None, *, deferred: bool = False, structure: int | None = None,
+              steps: bool = True) -> CallData:
     """A backward call as recorded (before any derivation), with its graph, the
-    leaves it reached, and its step trace when the session kept one; ``deferred``:
+    leaves it reached, and its step trace when the session kept one (and ``steps``: else
+    it follows in a ``CallSteps``); ``deferred``:
     the kernel checks it only when the window asks (``check_deferred``); ``structure``:
     the id the window keeps its graph structure under (:mod:`~gradstudio.studio.kernel.shared`)."""
     return CallData(
@@ -252,7 +254,7 @@ def call_data(call, hint: str | None = None, *, deferred: bool = False, structur
                          numeric=array(leaf.grad)) for leaf in call.leaves],
         pending_check=checkable(call) and not deferred,
         check_deferred=checkable(call) and deferred,
-        steps=steps_data(call) if not deferred else None,   # a deferred call's: with its check
+        steps=steps_data(call) if steps and not deferred else None,   # a deferred call's: with its check
         groups=groups_data(call), structure=structure,
     )
 
@@ -537,6 +539,7 @@ def check_data(check, *, cancelled: bool = False, json: bool = False) -> CheckDa
     from gradstudio.studio.compare import call_to_json
     return CheckData(
         index=check.call.index, agree=bool(check.agree), cancelled=cancelled,
+        provisional=bool(check.provisional),
         symbolic_error=check.symbolic_error,
         leaves=[leaf_check_data(leaf) for leaf in check.leaves],
         json=call_to_json(check) if json else None,

@@ -488,11 +488,14 @@ FORM_FIELDS = tuple(name for name, _check in FormulaForm._fields if name != "alt
 class CheckData(Record):
     """A backward call derived and compared: ``json`` (only when a ``check`` request
     asked for it with ``json: true``) is exactly one entry of ``gradstudio check
-    --json``'s backward_calls."""
+    --json``'s backward_calls. A ``provisional`` check is the engine against finite
+    differences only, sent with the call (a cell run with ``numbers_first``): its full
+    check, closed form and PyTorch's column with it, follows in a ``CallChecked``."""
 
     index: int
     agree: bool = False
     cancelled: bool = False
+    provisional: bool = False
     symbolic_error: str | None = None
     leaves: list[LeafCheckData] = field(default_factory=list)
     json: dict[str, Plain] | None = None
@@ -677,8 +680,9 @@ class CallChecked(Message):
 
 @record("call_steps")
 class CallSteps(Message):
-    """The step trace of a call whose check was deferred (its ``CallData`` came
-    without it): sent with that call's check, when the window asks for it."""
+    """The step trace of a call whose ``CallData`` came without it: a deferred call's,
+    sent with its check when the window asks for it; a cell run with ``numbers_first``
+    (the node editor's), right after its ``CellFinished``."""
 
     call: int
     steps: dict[str, Plain] | None = None

@@ -11,7 +11,11 @@ built by :mod:`gradstudio.studio.kernel.records`):
   backward calls with their graphs (big graphs first as ``GraphChunk``
   messages, :func:`~gradstudio.studio.kernel.records.split_graphs`; a loop's calls
   first as one ``GraphStructure`` and ``CallValues``, :mod:`~gradstudio.studio.kernel.shared`),
-  the named tensors;
+  the named tensors, and the checks that are quick to make: whole ones for a graph
+  derived before, else — asked with ``numbers_first``, as the node editor asks for
+  its edits — provisional ones (:meth:`provisional_checks`: engine against finite
+  differences, which the window shows at once; the closed form and PyTorch's column
+  follow in the call's ``CallChecked``);
 * :meth:`check_calls` — ``Deriving``, then one ``CallChecked`` per call
   (derivation in the symbolic worker + three-way comparison; a loop's repeated
   graph is derived only on its last calls, see :mod:`gradstudio.studio.derive_plan`;
@@ -70,6 +74,7 @@ class KernelService:
         self.derivations = DerivationCache()   # a re-run cell's unchanged graph is not derived again
         self.interrupt_pending = False   # an interrupt arrived: skip the rest of the request
         self._checked_early: set = set()  # calls whose checks went with their CellFinished
+        self._provisional: dict = {}      # call index -> {leaf vertex: FiniteDifferences} sent ahead
         self._deferred_calls = None       # the last cell's deferred calls, for check_new_calls
         self._next_structure = itertools.count(1).__next__     # ids of the shared graph structures
         self._kept: dict = {}     # structure key -> id the window keeps from the last cell (kernel.shared)
@@ -241,7 +246,8 @@ class KernelService:
         """The window has no structure of an earlier cell (its comm is new)."""
         self._kept = {}
 
-    def cell_finished(self, run, first_line, early_timeout=None, *, reuse: bool = False, kept=None):
+    def cell_finished(self, run, first_line, early_timeout=None, *, reuse: bool = False, kept=None,
+                      numbers_first: bool = False):
         """``CellFinished`` for ``run``, always: if describing its results fails (a
         bug of ours, or no memory left for a record), the cell still ends, with its
         own output and the internal error's message in the console, so neither this
@@ -257,10 +263,15 @@ class KernelService:
         to one of the last cell's comes as values only, and the named tensors' values
         that its vertices hold travel once (a node editor's value edit). ``kept``, when
         given, are the structure ids the window says it has: no other is named (a
-        window that lost one gets the whole graph again, and both sides agree anew)."""
+        window that lost one gets the whole graph again, and both sides agree anew).
+
+        ``numbers_first`` (with ``early_timeout``): when the checks cannot ride in it whole,
+        their provisional part does (:meth:`provisional_checks`), and the derivation, sent
+        ahead, goes on in the worker meanwhile; the calls' step traces follow it, one
+        ``CallSteps`` each (writing one out is ~10 ms of a 100-node design's edit)."""
         from gradstudio.studio.kernel import records as kernel_data
         from gradstudio.studio.kernel.shared import share, tensor_refs
-        self._checked_early, self._deferred_calls = set(), None
+        self._checked_early, self._deferred_calls, self._provisional = set(), None, {}
         try:
             # (grouping a cell's calls by structure costs ~0.1 ms a call: once per cell)
             deferred = self._deferred_calls = _deferred(run)
@@ -270,9 +281,11 @@ class KernelService:
             known = None
             if reuse:
                 known = self._kept if kept is None else {k: i for k, i in self._kept.items() if i in kept}
-            plan = share(run.backward_calls, deferred, self._next_structure, known)
+            steps = not numbers_first      # (else the step traces follow the first reply)
+            plan = share(run.backward_calls, deferred, self._next_structure, known, steps=steps)
             structures, shared = plan.messages, plan.shared
-            data = [kernel_data.call_data(c, _hint(c), deferred=c.index in deferred, structure=plan.ids.get(c.index))
+            data = [kernel_data.call_data(c, _hint(c), deferred=c.index in deferred, structure=plan.ids.get(c.index),
+                                          steps=steps)
                     for c in run.backward_calls if c.index not in shared]
             tensors = kernel_data.tensors_data(self.session.named_tensors(),
                                                refs=tensor_refs(plan.keyed) if reuse else None)
@@ -290,6 +303,8 @@ class KernelService:
             return
         calls, chunks = kernel_data.split_graphs(data)   # big graphs go first, in pieces
         checks = self.quick_checks(run, early_timeout, deferred) if early_timeout is not None else []
+        if not checks and numbers_first and early_timeout is not None:
+            checks = self.provisional_checks(run, deferred)
         for message in structures:
             self.send(message)
         for index, nodes in chunks:
@@ -297,6 +312,10 @@ class KernelService:
         self.send(schema.CellFinished(run=kernel_data.run_data(run, first_line), calls=calls, tensors=tensors,
                                       checks=checks, shared=sorted(shared)))
         self._kept = plan.kept if reuse else {}
+        if not steps:
+            for call in run.backward_calls:
+                if call.index not in deferred and call.steps is not None:
+                    self.send(schema.CallSteps(call=call.index, steps=kernel_data.steps_data(call)))
 
     def _prefetch(self, run, deferred: set, timeout: float):
         """Start the first derivation :meth:`check_new_calls` will make (see
@@ -323,11 +342,9 @@ class KernelService:
         the window never has half a cell checked; never after an interrupt. Calls a later
         call of the same structure stands for are left for the window to ask about."""
         from gradstudio.studio import derive_plan
-        from gradstudio.studio.kernel import records as kernel_data
         deferred = _deferred(run) if deferred is None else deferred
-        pending = [c for c in run.backward_calls if kernel_data.checkable(c) and c.index not in deferred]
-        if not pending or len(pending) > QUICK_CALLS or self.interrupt_pending \
-                or any(len(c.graph.nodes) > QUICK_NODES for c in pending):
+        pending = self._quick_calls(run, deferred)
+        if not pending:
             return []
         skipped = derive_plan.plan(pending)[1]          # as check_calls would skip them
         if not all(self.derivations.knows(c.graph, c.gradient, [leaf.vertex for leaf in c.leaves])
@@ -337,6 +354,39 @@ class KernelService:
         if self.interrupt_pending:          # interrupted meanwhile: the usual messages say so
             return []
         self._checked_early = {call.index for call in pending}
+        return checks
+
+    def _quick_calls(self, run, deferred: set) -> list:
+        """The calls of ``run`` to check that are few and small enough to check before the
+        cell ends (:data:`QUICK_CALLS`, :data:`QUICK_NODES`); none after an interrupt."""
+        from gradstudio.studio.kernel import records as kernel_data
+        pending = [c for c in run.backward_calls if kernel_data.checkable(c) and c.index not in deferred]
+        if not pending or len(pending) > QUICK_CALLS or self.interrupt_pending \
+                or any(len(c.graph.nodes) > QUICK_NODES for c in pending):
+            return []
+        return pending
+
+    def provisional_checks(self, run, deferred: set | None = None) -> list:
+        """The provisional checks of ``run``'s calls (engine against finite differences,
+        :func:`gradstudio.studio.compare.check_call` with ``provisional``) for its
+        ``CellFinished``, under :meth:`quick_checks`' conditions, all or none. Their finite
+        differences are kept for the calls' full checks (:meth:`check_new_calls`), which
+        reuse them when the closed form covers every element."""
+        from gradstudio.studio import compare
+        from gradstudio.studio.kernel import records as kernel_data
+        deferred = _deferred(run) if deferred is None else deferred
+        checks = []
+        try:
+            for call in self._quick_calls(run, deferred):
+                check = compare.check_call(call, provisional=True)
+                self._provisional[call.index] = {leaf.vertex: leaf.finite for leaf in check.leaves
+                                                 if leaf.finite is not None}
+                checks.append(kernel_data.check_data(check))
+        except KeyboardInterrupt:
+            self.interrupt_pending = True
+        if self.interrupt_pending:          # the full checks say it (cancelled)
+            self._provisional = {}
+            return []
         return checks
 
     def check_new_calls(self, run, timeout):
@@ -383,7 +433,8 @@ class KernelService:
                 formulas = self.derivations.derive(self.worker, call.graph, call.gradient,
                                                    [leaf.vertex for leaf in call.leaves], timeout)
             check = derive_plan.noted(compare.check_call(call, formulas, symbolic_error=note,
-                                                         torch_gradients=_torch_gradients(call)), note)
+                                                         torch_gradients=_torch_gradients(call),
+                                                         finite=self._provisional.pop(call.index, None)), note)
             return kernel_data.check_data(check, json=json)
         except KeyboardInterrupt:
             self.interrupt_pending = True

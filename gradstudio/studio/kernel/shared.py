@@ -65,7 +65,7 @@ class Shared(NamedTuple):
     keyed: list           # the calls that have a key: each of their arrays travels whole
 
 
-def share(calls: list, deferred: set, next_id, kept: dict | None = None) -> Shared:
+def share(calls: list, deferred: set, next_id, kept: dict | None = None, *, steps: bool = True) -> Shared:
     """For ``calls`` (a cell's recorded backward calls, in order; ``deferred`` the
     indices checked only on request): one ``GraphStructure`` per group of at least
     :data:`SHARE_FROM` calls alike in all but their values, followed by its
@@ -75,7 +75,8 @@ def share(calls: list, deferred: set, next_id, kept: dict | None = None) -> Shar
     ``kept`` (None: the window keeps no structures across cells) is the previous
     cell's :attr:`Shared.kept`: a group or a single call whose structure is in it comes
     as ``CallValues`` naming that id (no ``GraphStructure``), and every other single
-    call with a key gets an id (:attr:`Shared.ids`, its ``CallData.structure``)."""
+    call with a key gets an id (:attr:`Shared.ids`, its ``CallData.structure``).
+    ``steps`` False: the calls' step traces are left out (they follow in ``CallSteps``)."""
     groups: dict = {}
     keyed = []
     for call in calls:
@@ -99,11 +100,11 @@ def share(calls: list, deferred: set, next_id, kept: dict | None = None) -> Shar
         batch, size = [], 0
         for call, elements in group:
             if batch and size + elements > BATCH_ELEMENTS:
-                messages.append(_values(structure, batch, deferred))
+                messages.append(_values(structure, batch, deferred, steps))
                 batch, size = [], 0
             batch.append(call)
             size += elements
-        messages.append(_values(structure, batch, deferred))
+        messages.append(_values(structure, batch, deferred, steps))
         shared.update(call.index for call, _ in group)
     return Shared(messages, shared, ids, now, keyed)
 
@@ -191,7 +192,7 @@ def _stack(values: list):
     return np.stack([np.asarray(v) for v in values])
 
 
-def _values(structure, calls: list, deferred: set) -> CallValues:
+def _values(structure, calls: list, deferred: set, steps: bool = True) -> CallValues:
     nodes = [call.graph.nodes for call in calls]
     checkable = [records.checkable(call) for call in calls]
     return CallValues(
@@ -200,7 +201,7 @@ def _values(structure, calls: list, deferred: set) -> CallValues:
         lines=[call.line for call in calls],
         pending_check=[ok and call.index not in deferred for ok, call in zip(checkable, calls)],
         check_deferred=[ok and call.index in deferred for ok, call in zip(checkable, calls)],
-        steps=[records.steps_data(call) if call.index not in deferred else None for call in calls],
+        steps=[records.steps_data(call) if steps and call.index not in deferred else None for call in calls],
         gradients=_stack([records.array(call.gradient) for call in calls]),
         values=[_stack([graph[j].value for graph in nodes]) for j in range(_count(structure.nodes))],
         grads=[_stack([graph[j].grad for graph in nodes]) for j in range(_count(structure.nodes))],
@@ -322,8 +323,16 @@ class SharedCall:
                         graph=self.graph, leaves=self.leaves, pending_check=self.pending_check,
                         check_deferred=self.check_deferred, steps=self.steps, groups=list(self.groups))
 
-    def replace(self, **changes) -> CallData:
-        return self.call_data().replace(**changes)
+    def replace(self, **changes):
+        """A ``CallData`` with ``changes``; with only ``steps`` (its step trace, which
+        came after it in a ``CallSteps``) still a view."""
+        if changes.keys() != {"steps"}:
+            return self.call_data().replace(**changes)
+        view = SharedCall.__new__(SharedCall)
+        for name in SharedCall.__slots__:
+            setattr(view, name, getattr(self, name))
+        view.steps = changes["steps"]
+        return view
 
     def __eq__(self, other):
         if isinstance(other, SharedCall):
