@@ -118,8 +118,9 @@ class Op:
     dataclass: 106 rows are built at import, and a dataclass's generated
     ``__init__`` is compiled on every import."""
 
-    # vjp_node: the whole node's array rule (see array_rules), set after the row is built
-    __slots__ = _FIELDS + ("saves_inputs", "saves_result", "vjp_node")
+    # vjp_node: the whole node's array rule (see array_rules), set after the row is built;
+    # node_class: the class of its nodes, set on its first node (autograd.node.node_class)
+    __slots__ = _FIELDS + ("saves_inputs", "saves_result", "vjp_node", "node_class")
 
     def __init__(self, *, id: str = "", name: str, forward: Callable | None, vjp,
                  saves: int = 0, params: tuple = (), overload: str = "",
@@ -145,6 +146,7 @@ class Op:
         put(self, "saves_inputs", bool(saves & SAVES_INPUTS))
         put(self, "saves_result", bool(saves & SAVES_RESULT))
         put(self, "vjp_node", None)
+        put(self, "node_class", None)
         if id:
             if id in BY_ID:
                 raise ValueError(f"two op rows with the id {id!r}")
