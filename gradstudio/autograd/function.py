@@ -150,7 +150,7 @@ class Function(metaclass=_FunctionMeta):
 
     @classmethod
     def _apply_several(cls, ctx, args, outputs, next_functions, metas):
-        from ..autograd.node import TensorMeta, new_node
+        from ..autograd.node import new_node, tensor_meta
         from ..tensor import Tensor
         slices, start = [], 0
         for out in outputs:
@@ -170,7 +170,7 @@ class Function(metaclass=_FunctionMeta):
                 results.append(out)
                 continue
             node = new_node(_output_row(cls, begin, stop, shape, packed.size), ((joint, 0),),
-                            (TensorMeta(packed.shape, packed.dtype),), {})
+                            (tensor_meta(packed.shape, packed.dtype),), {})
             if _grad_state.tracing:
                 node.traced = ((joint_tensor,), out._data)
             results.append(Tensor._make(out._data, True, node))
@@ -180,7 +180,7 @@ class Function(metaclass=_FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from ..autograd.node import TensorMeta, new_node
+        from ..autograd.node import new_node, tensor_meta
         from ..tensor import Tensor
         ctx = FunctionCtx()
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
@@ -190,7 +190,7 @@ class Function(metaclass=_FunctionMeta):
             return output
         next_functions = tuple((a._gradient_edge(), 0) if isinstance(a, Tensor) else (None, 0)
                                for a in args)
-        metas = tuple(TensorMeta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else a
+        metas = tuple(tensor_meta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else a
                       for a in args)
         if isinstance(output, tuple):
             return cls._apply_several(ctx, args, output, next_functions, metas)

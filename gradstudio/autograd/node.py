@@ -60,13 +60,9 @@ class TensorMeta:
     """Shape and dtype of an input whose values the op's rules do not need.
 
     ``meta._data`` is the meta itself, so ``x._data.shape`` reads the same for
-    a saved tensor and for a meta."""
+    a saved tensor and for a meta. Made by :func:`tensor_meta`."""
 
     __slots__ = ("shape", "dtype")
-
-    def __init__(self, shape, dtype):
-        self.shape = shape
-        self.dtype = dtype
 
     @property
     def _data(self):
@@ -81,6 +77,15 @@ class TensorMeta:
 
     def size(self, dim=None):
         return self.shape if dim is None else self.shape[dim]
+
+
+def tensor_meta(shape, dtype) -> TensorMeta:
+    """A :class:`TensorMeta`. A function, not ``__init__``: record makes one for every
+    input it does not save, and a class's ``__init__`` runs in a frame of its own."""
+    meta = TensorMeta()
+    meta.shape = shape
+    meta.dtype = dtype
+    return meta
 
 
 class _HookHandle:

@@ -66,7 +66,7 @@ import numpy as np
 
 from ..autograd.grad_mode import state as _grad_state
 from ..autograd.graph import _hooks as _saved_tensors_hooks, pack_saved as _pack_saved
-from ..autograd.node import TensorMeta, new_node
+from ..autograd.node import new_node, tensor_meta
 from ..tensor import Tensor, make
 from . import samples, shape_rules
 
@@ -323,7 +323,7 @@ def record(op: Op, args: tuple, params, out: np.ndarray) -> Tensor:
                 inputs = args
             else:
                 data = a._data
-                inputs = (TensorMeta(data.shape, data.dtype),)
+                inputs = (tensor_meta(data.shape, data.dtype),)
         else:
             edges, inputs = (_NO_EDGE,), args
     else:
@@ -342,7 +342,7 @@ def record(op: Op, args: tuple, params, out: np.ndarray) -> Tensor:
         else:
             edges = tuple(map(_edge, args))
         inputs = args if op.saves_inputs else tuple(
-            TensorMeta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else a for a in args)
+            tensor_meta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else a for a in args)
     node = new_node(op, edges, inputs, params)
     if _saved_tensors_hooks and op.saves_inputs:
         _pack_saved(node)  # torch.autograd.graph.saved_tensors_hooks (read only by ops that save)
