@@ -144,8 +144,10 @@ class OpNode(Node):
     Each grad_fn name has its own subclass (:func:`node_class`), named as torch names
     it, so ``type(y.grad_fn).__name__`` is ``MulBackward0``; what torch's
     ``grad_fn._saved_<name>`` gives is a class attribute of it (:class:`SavedAttribute`),
-    declared by the row. The class defines no ``__getattr__``: CPython specializes
-    attribute reads only on classes without one."""
+    declared by the row. No class defines ``__getattr__`` (CPython 3.11 specializes no
+    attribute read on a class with one); a read site that sees nodes of many ops still
+    misses its inline cache now and then, which is why :func:`new_node`, where every
+    node passes, writes the fields before it sets the class."""
 
     __slots__ = ("op", "next_functions", "_inputs", "_params", "_out_data", "_out_ref",
                  "_epoch", "_seq", "_released", "__dict__", "__weakref__")
