@@ -1,7 +1,7 @@
 """The :class:`Tensor`: a numpy array plus what autograd needs.
 
 A tensor holds its values (``_data``, a numpy array), ``requires_grad``,
-``grad``, ``grad_fn`` (the :class:`~gradstudio.autograd.node.Node` that made
+``grad``, ``grad_fn`` (the :class:`~gradstudio.autograd.node.OpNode` that made
 it, ``None`` for a leaf) and a version counter bumped by in-place ops. Its
 arithmetic and methods come from the op table (``gradstudio.ops`` binds them
 onto the class), so every method here is about autograd state, conversion or

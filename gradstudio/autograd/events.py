@@ -245,8 +245,8 @@ class Recorder(Tracer):
             found = self._ids[key] = len(self.trace.nodes)
             self._keep.append(node)
             op = node.op
-            # only an AccumulateGrad (op None) has a variable; asking a Node for one would
-            # go through its __getattr__ and build an AttributeError, the trace's top cost
+            # only an AccumulateGrad (op None) has a variable; asking an OpNode for one
+            # would build an AttributeError, once the trace's top cost
             leaf = node.variable if op is None else None
             saves = bool(op is not None and op.saves)
             info = NodeInfo(found, node_name(node), saves,

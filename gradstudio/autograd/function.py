@@ -1,6 +1,8 @@
 """Custom differentiable functions: ``class MyReLU(torch.autograd.Function)``
 with static ``forward(ctx, …)`` and ``backward(ctx, grad)``, as in torch.
-The node is named ``<ClassName>Backward`` like torch names it."""
+Each Function has its own node class, ``F._backward_cls``, named
+``<ClassName>Backward`` like torch names it; as in torch, its nodes answer for the
+``ctx`` the call filled (``grad_fn.saved_tensors``, attributes forward set)."""
 from __future__ import annotations
 
 import weakref
@@ -9,6 +11,7 @@ import numpy as np
 
 from . import errors as _err
 from .grad_mode import no_grad, state as _grad_state
+from .node import OpNode, bind_class
 
 
 class FunctionCtx:
@@ -40,11 +43,32 @@ class FunctionCtx:
         return self._saved
 
 
+class BackwardFunction(OpNode):
+    """The base of every Function's node class. torch's node of a custom Function is
+    its ctx as well: what this node lacks it reads from the ctx of its call."""
+
+    __slots__ = ()
+
+    def __getattr__(self, attribute):
+        # only reached for what a node lacks; never while the engine runs (every field it
+        # reads is a slot or a class default)
+        params = self._params if attribute != "_params" else None
+        ctx = params.get("ctx") if isinstance(params, dict) else None
+        if ctx is not None and not attribute.startswith("__"):
+            try:
+                return getattr(ctx, attribute)
+            except AttributeError:
+                pass
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{attribute}'")
+
+
 class _FunctionMeta(type):
     def __init__(cls, name, bases, namespace):
         super().__init__(name, bases, namespace)
         cls._op = None
         cls._joint_op = None
+        cls._backward_cls = type(f"{name}Backward", (BackwardFunction,), {
+            "__slots__": (), "__module__": __name__, "__qualname__": f"{name}Backward"})
 
 
 class Function(metaclass=_FunctionMeta):
@@ -80,6 +104,7 @@ class Function(metaclass=_FunctionMeta):
             cls._op = Op(name=f"{cls.__name__}Backward", forward=forward, vjp=(), vjp_all=vjp_all,
                          kind="custom", label=cls.__name__, doc=cls.__doc__ or "custom Function",
                          category="custom")
+            bind_class(cls._op, cls._backward_cls)
         return cls._op
 
     @classmethod
@@ -120,11 +145,12 @@ class Function(metaclass=_FunctionMeta):
             cls._joint_op = Op(name=f"{cls.__name__}Backward", forward=forward, vjp=(), vjp_all=vjp_all,
                                kind="custom", label=cls.__name__, doc=cls.__doc__ or "custom Function",
                                category="custom")
+            bind_class(cls._joint_op, cls._backward_cls)
         return cls._joint_op
 
     @classmethod
     def _apply_several(cls, ctx, args, outputs, next_functions, metas):
-        from ..autograd.node import TensorMeta, new_node
+        from ..autograd.node import new_node, tensor_meta
         from ..tensor import Tensor
         slices, start = [], 0
         for out in outputs:
@@ -143,8 +169,8 @@ class Function(metaclass=_FunctionMeta):
             if not differentiable:
                 results.append(out)
                 continue
-            node = new_node(_output_row(cls.__name__, begin, stop, shape, packed.size), ((joint, 0),),
-                            (TensorMeta(packed.shape, packed.dtype),), {})
+            node = new_node(_output_row(cls, begin, stop, shape, packed.size), ((joint, 0),),
+                            (tensor_meta(packed.shape, packed.dtype),), {})
             if _grad_state.tracing:
                 node.traced = ((joint_tensor,), out._data)
             results.append(Tensor._make(out._data, True, node))
@@ -154,7 +180,7 @@ class Function(metaclass=_FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from ..autograd.node import TensorMeta, new_node
+        from ..autograd.node import new_node, tensor_meta
         from ..tensor import Tensor
         ctx = FunctionCtx()
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
@@ -164,7 +190,7 @@ class Function(metaclass=_FunctionMeta):
             return output
         next_functions = tuple((a._gradient_edge(), 0) if isinstance(a, Tensor) else (None, 0)
                                for a in args)
-        metas = tuple(TensorMeta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else a
+        metas = tuple(tensor_meta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else a
                       for a in args)
         if isinstance(output, tuple):
             return cls._apply_several(ctx, args, output, next_functions, metas)
@@ -193,11 +219,12 @@ def _packed(arrays: list) -> np.ndarray:
 _OUTPUT_ROWS: dict = {}
 
 
-def _output_row(name, start, stop, shape, total):
-    """The node behind one output of a several-output Function: named like torch's
-    (``<Name>Backward``), its gradient is the output's gradient placed in its slice of
-    the joint node's (zeros elsewhere), built with tensor ops for create_graph."""
-    key = (name, start, stop, shape, total)
+def _output_row(function, start, stop, shape, total):
+    """The node behind one output of a several-output Function: of its class (named like
+    torch's, ``<Name>Backward``), its gradient is the output's gradient placed in its
+    slice of the joint node's (zeros elsewhere), built with tensor ops for create_graph."""
+    name = function.__name__
+    key = (function, start, stop, shape, total)
     row = _OUTPUT_ROWS.get(key)
     if row is None:
         from ..ops.table import Op
@@ -211,6 +238,7 @@ def _output_row(name, start, stop, shape, total):
 
         row = Op(name=f"{name}Backward", forward=lambda packed: packed[start:stop].reshape(shape), vjp=(),
                  vjp_all=vjp_all, kind="custom", label=name, doc=f"output of {name}", category="custom")
+        bind_class(row, function._backward_cls)
         _OUTPUT_ROWS[key] = row
     return row
 

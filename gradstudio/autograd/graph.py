@@ -5,7 +5,7 @@ what was packed back into a tensor when the backward (or ``grad_fn._saved_*``)
 reads it — torch's way to offload or compress saved activations."""
 from __future__ import annotations
 
-from .node import AccumulateGrad, Node  # noqa: F401
+from .node import AccumulateGrad, Node  # noqa: F401  (Node: every grad_fn's base, as torch's)
 
 _hooks: list = []   # (pack, unpack) of the active saved_tensors_hooks, innermost last
 

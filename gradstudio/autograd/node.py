@@ -1,8 +1,10 @@
 """Graph nodes: the objects a tensor's ``grad_fn`` points to.
 
-A :class:`Node` is one recorded application of an op from the op table. It
-knows its op (whose ``name`` is the torch grad_fn name, e.g. ``MulBackward0``),
-where gradients go next (``next_functions``, as in torch), and what the op's
+:class:`Node` is what every grad_fn is (torch's ``torch.autograd.graph.Node``).
+An :class:`OpNode` is one recorded application of an op from the op table, an
+instance of the class of its grad_fn name (``MulBackward0``, made once by
+:func:`node_class`, as torch has one class per name). It knows its op, where
+gradients go next (``next_functions``, as in torch), and what the op's
 VJP rules need from the forward pass. When a backward pass finishes without
 ``retain_graph`` those saved values are released; a later backward through a
 node that needed them raises torch's "backward through the graph a second
@@ -58,13 +60,9 @@ class TensorMeta:
     """Shape and dtype of an input whose values the op's rules do not need.
 
     ``meta._data`` is the meta itself, so ``x._data.shape`` reads the same for
-    a saved tensor and for a meta."""
+    a saved tensor and for a meta. Made by :func:`tensor_meta`."""
 
     __slots__ = ("shape", "dtype")
-
-    def __init__(self, shape, dtype):
-        self.shape = shape
-        self.dtype = dtype
 
     @property
     def _data(self):
@@ -79,6 +77,15 @@ class TensorMeta:
 
     def size(self, dim=None):
         return self.shape if dim is None else self.shape[dim]
+
+
+def tensor_meta(shape, dtype) -> TensorMeta:
+    """A :class:`TensorMeta`. A function, not ``__init__``: record makes one for every
+    input it does not save, and a class's ``__init__`` runs in a frame of its own."""
+    meta = TensorMeta()
+    meta.shape = shape
+    meta.dtype = dtype
+    return meta
 
 
 class _HookHandle:
@@ -102,8 +109,10 @@ class HookList(list):
     __slots__ = ("__weakref__",)
 
 
-class _HookHolder:
-    """Node hook registration shared by Node and AccumulateGrad."""
+class Node:
+    """What every ``grad_fn`` is, torch's ``torch.autograd.graph.Node``: a recorded op
+    (:class:`OpNode`, one subclass per grad_fn name) or a leaf's :class:`AccumulateGrad`.
+    It holds the hook registration and metadata both share."""
 
     __slots__ = ()
 
@@ -129,8 +138,16 @@ class _HookHolder:
         return self.metadata_
 
 
-class Node(_HookHolder):
-    """One recorded op application (a tensor's ``grad_fn``); made by :func:`new_node`."""
+class OpNode(Node):
+    """One recorded application of an op-table row; made by :func:`new_node`.
+
+    Each grad_fn name has its own subclass (:func:`node_class`), named as torch names
+    it, so ``type(y.grad_fn).__name__`` is ``MulBackward0``; what torch's
+    ``grad_fn._saved_<name>`` gives is a class attribute of it (:class:`SavedAttribute`),
+    declared by the row. No class defines ``__getattr__`` (CPython 3.11 specializes no
+    attribute read on a class with one); a read site that sees nodes of many ops still
+    misses its inline cache now and then, which is why :func:`new_node`, where every
+    node passes, writes the fields before it sets the class."""
 
     __slots__ = ("op", "next_functions", "_inputs", "_params", "_out_data", "_out_ref",
                  "_epoch", "_seq", "_released", "__dict__", "__weakref__")
@@ -158,15 +175,6 @@ class Node(_HookHolder):
         self._tensor_prehooks.append(hook)
         return _HookHandle(self._tensor_prehooks, hook)
 
-    def __getattr__(self, attribute):
-        # only reached for attributes a Node does not have: torch's ``grad_fn._saved_self``,
-        # ``_saved_other``, ``_saved_result`` and the saved parameters (``_saved_exponent``)
-        if attribute.startswith("_saved_") and self.op is not None:
-            found, value = _saved_value(self, attribute[len("_saved_"):])
-            if found:
-                return value
-        raise AttributeError(f"'{self.name()}' object has no attribute '{attribute}'")
-
     def saved_inputs(self):
         """The inputs as the rules see them; raises if they were freed or changed in place."""
         if self._released and self.op.saves:
@@ -187,6 +195,43 @@ class Node(_HookHolder):
             vc = peek_version_counter(tensor) if tensor is not None else None
             if vc is not None and vc.last_epoch > self._epoch:
                 raise RuntimeError(inplace_version_error(tensor, vc.version_at(self._epoch), producer))
+
+
+class SavedAttribute:
+    """``grad_fn._saved_<key>`` on a node class: what the node's row saved under that
+    key (see :func:`_saved_value`). A class shared by rows of one name has the
+    attributes of all of them; a node whose own row lacks one raises torch's
+    AttributeError."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: str):
+        self.key = key
+
+    def __get__(self, node, owner=None):
+        if node is None:
+            return self
+        found, value = _saved_value(node, self.key)
+        if not found:
+            raise AttributeError(f"'{type(node).__name__}' object has no attribute '_saved_{self.key}'")
+        return value
+
+
+def saved_keys(op) -> list:
+    """The ``_saved_<key>`` keys a row's nodes answer, from what the row declares: its
+    inputs as ``self`` and ``other`` if it saves them, ``result`` if it saves that,
+    ``self_sym_sizes`` (the first input's shape) and each of its parameters."""
+    keys = []
+    if op.saves_inputs and op.arity >= 1:
+        keys.append("self")
+    if op.saves_inputs and op.arity >= 2:
+        keys.append("other")
+    if op.saves_result:
+        keys.append("result")
+    if op.arity != 0:
+        keys.append("self_sym_sizes")
+    keys.extend(p.name for p in op.params)
+    return keys
 
 
 def _saved_value(node, key):
@@ -223,15 +268,44 @@ def _saved_value(node, key):
     return False, None
 
 
+_CLASSES: dict = {}  # grad_fn name -> the OpNode subclass of the table's rows of that name
+
+
+def node_class(op) -> type:
+    """The class of ``op``'s nodes: one per grad_fn name, named as torch names it and,
+    as torch's are, in ``builtins`` (``<class 'MulBackward0'>``). Made on the first node
+    of the first row with that name; each row adds its saved attributes on its own first
+    node and keeps the class (``op.node_class``), so later nodes skip this function."""
+    cls = _CLASSES.get(op.name)
+    if cls is None:
+        cls = _CLASSES[op.name] = type(op.name, (OpNode,), {
+            "__slots__": (), "__module__": "builtins", "__qualname__": op.name,
+            "__doc__": f"A node of {op.name}: {op.label or op.name} recorded for backward."})
+    for key in saved_keys(op):
+        if "_saved_" + key not in cls.__dict__:
+            setattr(cls, "_saved_" + key, SavedAttribute(key))
+    bind_class(op, cls)
+    return cls
+
+
+def bind_class(op, cls) -> None:
+    """Make ``cls`` the class of ``op``'s nodes (rows are frozen; this is the one field
+    set after a row is built besides its array rules)."""
+    object.__setattr__(op, "node_class", cls)
+
+
 _new = object.__new__
 
 
-def new_node(op, next_functions, inputs, params) -> Node:
-    """The one place a :class:`Node` is built (ops.table.record, custom Functions);
-    a plain function rather than ``Node.__init__``, which would add a frame to every
-    recorded op. ``Node()`` (no ``__init__``) allocates faster than ``object.__new__(Node)``,
-    which checks its argument first."""
-    node = Node()
+def new_node(op, next_functions, inputs, params) -> OpNode:
+    """The one place an :class:`OpNode` is built (ops.table.record, custom Functions);
+    a plain function rather than ``__init__``, which would add a frame to every
+    recorded op. The fields are written while the node is a plain OpNode, then it takes
+    its row's class: every node passes here, and a write to a node of one class after
+    one of another misses CPython's inline cache (9 writes: 790 ns a node against 430
+    with the class set last). ``OpNode()`` (no ``__init__``) allocates faster than
+    ``object.__new__(OpNode)``, which checks its argument first."""
+    node = OpNode()
     node.op = op
     node.next_functions = next_functions
     node._inputs = inputs            # Tensor (saved), TensorMeta, or a Python scalar
@@ -241,10 +315,12 @@ def new_node(op, next_functions, inputs, params) -> Node:
     node._epoch = EPOCH[0]
     node._seq = next(_sequence)
     node._released = False
+    cls = op.node_class
+    node.__class__ = cls if cls is not None else node_class(op)
     return node
 
 
-class AccumulateGrad(_HookHolder):
+class AccumulateGrad(Node):
     """Gradient sink of a leaf tensor; ``variable`` is that leaf.
 
     A leaf's sink lives only as long as a graph refers to it (the tensor keeps a weak
@@ -253,6 +329,7 @@ class AccumulateGrad(_HookHolder):
     attribute writes, and the fields a hook or metadata sets are class defaults."""
 
     __slots__ = ("variable", "_seq", "__dict__", "__weakref__")
+    __module__ = "builtins"  # torch's: <class 'AccumulateGrad'>
 
     op = None
     next_functions = ()

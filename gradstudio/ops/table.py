@@ -66,7 +66,7 @@ import numpy as np
 
 from ..autograd.grad_mode import state as _grad_state
 from ..autograd.graph import _hooks as _saved_tensors_hooks, pack_saved as _pack_saved
-from ..autograd.node import TensorMeta, new_node
+from ..autograd.node import new_node, tensor_meta
 from ..tensor import Tensor, make
 from . import samples, shape_rules
 
@@ -118,8 +118,9 @@ class Op:
     dataclass: 106 rows are built at import, and a dataclass's generated
     ``__init__`` is compiled on every import."""
 
-    # vjp_node: the whole node's array rule (see array_rules), set after the row is built
-    __slots__ = _FIELDS + ("saves_inputs", "saves_result", "vjp_node")
+    # vjp_node: the whole node's array rule (see array_rules), set after the row is built;
+    # node_class: the class of its nodes, set on its first node (autograd.node.node_class)
+    __slots__ = _FIELDS + ("saves_inputs", "saves_result", "vjp_node", "node_class")
 
     def __init__(self, *, id: str = "", name: str, forward: Callable | None, vjp,
                  saves: int = 0, params: tuple = (), overload: str = "",
@@ -145,6 +146,7 @@ class Op:
         put(self, "saves_inputs", bool(saves & SAVES_INPUTS))
         put(self, "saves_result", bool(saves & SAVES_RESULT))
         put(self, "vjp_node", None)
+        put(self, "node_class", None)
         if id:
             if id in BY_ID:
                 raise ValueError(f"two op rows with the id {id!r}")
@@ -321,7 +323,7 @@ def record(op: Op, args: tuple, params, out: np.ndarray) -> Tensor:
                 inputs = args
             else:
                 data = a._data
-                inputs = (TensorMeta(data.shape, data.dtype),)
+                inputs = (tensor_meta(data.shape, data.dtype),)
         else:
             edges, inputs = (_NO_EDGE,), args
     else:
@@ -340,7 +342,7 @@ def record(op: Op, args: tuple, params, out: np.ndarray) -> Tensor:
         else:
             edges = tuple(map(_edge, args))
         inputs = args if op.saves_inputs else tuple(
-            TensorMeta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else a for a in args)
+            tensor_meta(a._data.shape, a._data.dtype) if isinstance(a, Tensor) else a for a in args)
     node = new_node(op, edges, inputs, params)
     if _saved_tensors_hooks and op.saves_inputs:
         _pack_saved(node)  # torch.autograd.graph.saved_tensors_hooks (read only by ops that save)

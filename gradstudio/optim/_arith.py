@@ -32,12 +32,27 @@ def _fused_add_(x: np.ndarray, a, b: np.ndarray) -> np.ndarray:
     return x
 
 
+_WIDE: dict = {}  # alpha -> float64(float32(alpha)): a step's alphas (-lr, 1 - beta) repeat
+
+
+def _wide(alpha) -> np.float64:
+    """``alpha`` rounded to float32 (ATen's opmath scalar), as a float64 for the fused sum."""
+    if type(alpha) is not float or not alpha:  # (0.0 and -0.0 would share a key)
+        return _F64(np.float32(alpha))
+    wide = _WIDE.get(alpha)
+    if wide is None:
+        if len(_WIDE) >= 256:  # a schedule that changes the lr every step
+            _WIDE.clear()
+        wide = _WIDE[alpha] = _F64(np.float32(alpha))
+    return wide
+
+
 def add_(x: np.ndarray, b: np.ndarray, alpha: float = 1.0) -> np.ndarray:
     """x ← x + alpha·b, fused."""
     if alpha == 1:
         return np.add(x, b, out=x)
     if x.dtype == _F32:
-        return _fused_add_(x, _F64(np.float32(alpha)), b)
+        return _fused_add_(x, _wide(alpha), b)
     x += x.dtype.type(alpha) * b
     return x
 

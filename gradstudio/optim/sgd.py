@@ -46,7 +46,10 @@ class SGD(Optimizer):
                         # buf.mul_(momentum).add_(grad, alpha=1 - dampening), A.mul_ inline
                         # and A.add_ too without dampening (a step makes these per parameter)
                         data = buf._data
-                        np.multiply(data, data.dtype.type(momentum), out=data)
+                        # a Python float is rounded to the array's dtype first (NEP 50), as
+                        # data.dtype.type(momentum) is
+                        np.multiply(data, momentum if type(momentum) is float else data.dtype.type(momentum),
+                                    out=data)
                         if dampening == 0:
                             np.add(data, grad, out=data)
                         else:

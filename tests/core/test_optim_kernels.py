@@ -119,3 +119,22 @@ def test_adams_float32_update_is_its_kernels_formulas_bit_for_bit(options):
             moments[i] = [m, v, v_max]
             np.testing.assert_array_equal(params[i].detach().numpy(), values[i], err_msg=f"step {step}")
             assert params[i].detach().numpy().dtype == np.float32
+
+
+def test_add_keeps_the_sign_of_a_zero_alpha_whatever_alpha_came_before():
+    # add_ keeps each alpha's float32 rounding for the next call; 0.0 and -0.0 are one
+    # dict key, so they are never kept: -0 + (-0)·b is -0, -0 + 0·b is +0
+    b = np.ones(3, dtype=np.float32)
+    for first, second in ((0.0, -0.0), (-0.0, 0.0)):
+        _arith.add_(np.full(3, -0.0, dtype=np.float32), b, first)
+        x = np.full(3, -0.0, dtype=np.float32)
+        _arith.add_(x, b, second)
+        assert np.signbit(x).all() == (np.signbit(second) and np.signbit(-0.0)), (first, second)
+
+
+def test_add_rounds_a_repeated_alpha_the_same_each_time():
+    rng = np.random.default_rng(1)
+    x, b = rng.standard_normal(5).astype(np.float32), rng.standard_normal(5).astype(np.float32)
+    expected = _add_(_add_(x, b, -0.1), b, -0.1)
+    got = _arith.add_(_arith.add_(x.copy(), b, -0.1), b, -0.1)
+    assert got.tobytes() == expected.tobytes()
