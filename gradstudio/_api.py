@@ -45,7 +45,9 @@ from .ops.shape import (broadcast_to, cat, clone, concat, concatenate, flatten, 
                         movedim, permute, reshape, squeeze, stack, swapaxes, t, transpose,
                         unflatten, unsqueeze, vstack)
 from .printing import get_printoptions, printoptions, set_printoptions  # noqa: F401
-from . import linalg, cuda, return_types  # noqa: F401,E402
+from . import linalg, cuda, accelerator, return_types  # noqa: F401,E402
+from . import serialization  # noqa: F401,E402
+from .serialization import load, save  # noqa: F401,E402
 from . import backends, optim, utils  # noqa: F401,E402
 
 import math as _math  # noqa: E402
@@ -106,7 +108,11 @@ multiply = mul
 divide = div
 true_divide = div
 greater, less = gt, lt
-FloatTensor = DoubleTensor = LongTensor = Tensor
+from .legacy_tensors import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,  # noqa: F401,E402
+                             HalfTensor, IntTensor, LongTensor, ShortTensor)
+
+
+from .autograd.errors import typename  # noqa: E402,F401
 
 
 def is_tensor(obj) -> "bool":

@@ -11,9 +11,9 @@ import warnings
 import numpy as np
 
 from .autograd.grad_mode import no_grad, state as _grad_state
+from .dtypes import scalar_type_name
 from .tensor import Tensor, shared_version_counter
 
-_KIND_NAMES = {"f": "Float", "i": "Long", "u": "Byte", "b": "Bool"}
 
 
 def _requires_grad(values) -> bool:
@@ -31,8 +31,8 @@ def write_out(name: str, result: Tensor, out: Tensor) -> Tensor:
         raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
     data = result._data
     if not np.can_cast(data.dtype, out._data.dtype, casting="same_kind"):
-        raise RuntimeError(f"result type {_KIND_NAMES.get(data.dtype.kind, data.dtype.name)} can't be cast "
-                           f"to the desired output type {_KIND_NAMES.get(out._data.dtype.kind, out._data.dtype.name)}")
+        raise RuntimeError(f"result type {scalar_type_name(data.dtype)} can't be cast "
+                           f"to the desired output type {scalar_type_name(out._data.dtype)}")
     if out._data.shape != data.shape:
         if out._data.size:
             warnings.warn(f"An output with one or more elements was resized since it had shape "

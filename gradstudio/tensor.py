@@ -359,6 +359,11 @@ class Tensor:
         return t
 
 
+# ``type(x)`` prints ``<class 'torch.Tensor'>``, as tutorials show it. Nothing finds the
+# class by this path: a tensor pickles through _rebuild, a module-level function.
+Tensor.__module__ = "torch"
+
+
 _new = object.__new__
 _warned_scalar_conversion = []
 

@@ -41,6 +41,16 @@ def legacy_type_name(tensor) -> str:
     return "torch." + _LEGACY.get(tensor._data.dtype.name, "Tensor")
 
 
+def typename(obj) -> str:
+    """``torch.typename``, what torch's messages name an object by: a tensor's legacy
+    type, a builtin's bare name (``float``), anything else ``module.qualname``."""
+    if hasattr(obj, "_data") and hasattr(obj, "grad_fn"):  # a Tensor (this module imports none)
+        return legacy_type_name(obj)
+    kind = obj if isinstance(obj, type) else type(obj)
+    module = kind.__module__ or ""
+    return kind.__qualname__ if module in ("", "builtins") else f"{module}.{kind.__qualname__}"
+
+
 _LEGACY = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
            "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
            "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}

@@ -44,6 +44,9 @@ class Parameter(Tensor):
         return copy
 
 
+Parameter.__module__ = "torch.nn.parameter"  # type(p) prints as torch's; pickling goes by function
+
+
 def _rebuild_parameter(data, requires_grad):
     return Parameter(Tensor._make(data), requires_grad)
 

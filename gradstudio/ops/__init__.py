@@ -109,6 +109,8 @@ _LEGACY_TYPE = {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor",
 def _type(self, dtype=None, non_blocking=False):
     if dtype is None:
         return _LEGACY_TYPE[self._data.dtype.name]
+    from ..legacy_tensors import as_dtype
+    dtype = as_dtype(dtype)
     if isinstance(dtype, str) and dtype in _LEGACY_TYPE.values():
         dtype = {v: k for k, v in _LEGACY_TYPE.items()}[dtype]
     return shape.to_dtype(self, dtype)

@@ -956,8 +956,8 @@ def _fast_binary(op, general):
                 if ad.dtype == bd.dtype:
                     try:
                         out = forward(ad, bd)
-                    except ValueError:
-                        return general(a, b)  # raises torch's broadcasting error
+                    except (ValueError, TypeError):  # torch's broadcasting error, numpy's bool
+                        return general(a, b)         # subtraction: the general path raises torch's
                     if type(out) is not ndarray:
                         out = asarray(out)
                     if state.enabled and (a._requires_grad or b._requires_grad):
@@ -987,7 +987,23 @@ def add(input, other, *, alpha=1, out=None):
     return _arith(ADD, input, other)
 
 
+_SUB_TWO_BOOLS = ("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                  "Use the `^` or `logical_xor()` operator instead.")
+_SUB_A_BOOL = ("Subtraction, the `-` operator, with a bool tensor is not supported. "
+               "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
+def _check_no_bool_subtraction(a, b):
+    """torch has no ``-`` for bool operands (a Python bool counts as one)."""
+    a_bool, b_bool = (x.dtype is _dt.bool_ if isinstance(x, Tensor) else type(x) is bool for x in (a, b))
+    if a_bool and b_bool:
+        raise RuntimeError(_SUB_TWO_BOOLS)
+    if a_bool or b_bool:
+        raise RuntimeError(_SUB_A_BOOL)
+
+
 def sub(input, other, *, alpha=1):
+    _check_no_bool_subtraction(input, other)
     if alpha != 1:
         return add(input, -alpha * other if _is_scalar(other) else other * -alpha)
     if not isinstance(input, Tensor):
@@ -997,6 +1013,7 @@ def sub(input, other, *, alpha=1):
 
 def rsub(input, other, *, alpha=1):
     """``other - input`` (what ``2 - x`` calls)."""
+    _check_no_bool_subtraction(input, other)
     if isinstance(other, Tensor):
         return sub(other, input, alpha=alpha)
     return _arith(RSUB, input, other)

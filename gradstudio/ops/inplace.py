@@ -41,8 +41,8 @@ def commit_inplace(target: Tensor, result: Tensor) -> Tensor:
     """Write ``result`` into ``target`` and let the target carry its graph."""
     if result._data.dtype != target._data.dtype and not np.can_cast(
             result._data.dtype, target._data.dtype, casting="same_kind"):
-        raise RuntimeError(f"result type {_kind_name(result)} can't be cast to the desired output "
-                           f"type {_kind_name(target)}")
+        raise RuntimeError(f"result type {_dt.scalar_type_name(result._data.dtype)} can't be cast to "
+                           f"the desired output type {_dt.scalar_type_name(target._data.dtype)}")
     if result._data.shape != target._data.shape:
         raise RuntimeError(f"output with shape {list(target._data.shape)} doesn't match the "
                            f"broadcast shape {list(result._data.shape)}")
@@ -61,10 +61,6 @@ def commit_inplace(target: Tensor, result: Tensor) -> Tensor:
             node._out_data = target._data
             node._out_ref = weakref.ref(target)
     return target
-
-
-def _kind_name(t: Tensor) -> str:
-    return {"f": "Float", "i": "Long", "u": "Byte", "b": "Bool"}[t._data.dtype.kind]
 
 
 def inplace(function, ufunc=None):

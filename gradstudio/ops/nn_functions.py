@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from .. import dtypes as _dt
 from . import _sympy as sf
 from . import kinks, samples
 from .losses import _reduced, _scale
@@ -180,6 +181,10 @@ def _huber_forward(x, t, *, reduction, delta):
 
 def _huber_vjp(sign):
     def rule(g, r, x, t, *, reduction, delta):
+        if x.dtype != t.dtype:  # torch's backward kernel takes one dtype (its forward takes two)
+            want, other = (x, t) if sign == 1 else (t, x)
+            raise RuntimeError(f"Found dtype {_dt.scalar_type_name(other._data.dtype)} but expected "
+                               f"{_dt.scalar_type_name(want._data.dtype)}")
         diff = x - t
         return _scale(g, diff.shape, reduction) * diff.clamp(-delta, delta) * sign
     return rule
@@ -217,8 +222,8 @@ HUBER_LOSS = Op(
 
 
 def _smooth_l1_forward(x, t, *, reduction, beta):
-    d = np.abs(x - t)
-    return _reduced(_as(np.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta), x), reduction)
+    d = np.abs(x - t)  # in the promoted dtype, which is the result's (huber's is the input's)
+    return _reduced(_as(np.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta), d), reduction)
 
 
 def _smooth_l1_vjp(sign):

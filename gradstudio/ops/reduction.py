@@ -646,11 +646,19 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
 
 
 def vector_norm(input, ord=2, dim=None, keepdim=False, *, dtype=None):
-    if dtype is not None:
-        input = input.to(dtype)
+    name = _dt.scalar_type_name
     if input._data.dtype.kind != "f":
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as input. "
-                           f"Got {_dt.from_numpy_dtype(input._data.dtype).name.capitalize()}")
+                           f"Got {name(input._data.dtype)}")
+    if dtype is not None:
+        if not dtype.is_floating_point:
+            raise RuntimeError(f"linalg.vector_norm: dtype should be floating point or complex, but got "
+                               f"{name(dtype.np)}")
+        if not np.can_cast(input._data.dtype, dtype.np, casting="safe"):
+            raise RuntimeError(f"linalg.vector_norm: the dtype of the input ({name(input._data.dtype)}) "
+                               f"should be convertible without narrowing to the specified dtype "
+                               f"({name(dtype.np)})")
+        input = input.to(dtype)
     dims = normalize_dims(dim, input._data.ndim)
     return apply(NORM, (input,), {"p": float(ord), "dim": dims, "keepdim": keepdim})
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from copy import deepcopy
 
+from ..autograd.errors import typename
 from ..tensor import Tensor, shared_version_counter
 
 
@@ -50,7 +51,7 @@ class Optimizer:
         for p in param_group["params"]:
             if not isinstance(p, Tensor):
                 raise TypeError("optimizer can only optimize Tensors, but one of the params is "
-                                + type(p).__module__ + "." + type(p).__name__)
+                                + typename(p))
             if not p.is_leaf:
                 raise ValueError("can't optimize a non-leaf Tensor")
         for name, default in self.defaults.items():

@@ -103,6 +103,7 @@ PUBLIC_NAMES = """
     Generator e inf nan pi get_default_device set_default_device
     load_ipython_extension unload_ipython_extension
     bernoulli default_generator get_rng_state initial_seed multinomial poisson set_rng_state
+    save load BoolTensor ByteTensor CharTensor HalfTensor IntTensor ShortTensor typename
 """.split()
 
 

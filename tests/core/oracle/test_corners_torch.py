@@ -46,3 +46,21 @@ def test_linspace_float64_is_within_an_ulp(torch):
     ours = gradstudio.linspace(-7.7, 13.3, 10001, dtype=gradstudio.float64).numpy()
     theirs = torch.linspace(-7.7, 13.3, 10001, dtype=torch.float64).numpy()
     np.testing.assert_array_max_ulp(ours, theirs, maxulp=1)
+
+
+LEGACY_TYPES = ("FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor",
+                "CharTensor", "ByteTensor", "BoolTensor")
+
+
+@pytest.mark.parametrize("name", LEGACY_TYPES)
+def test_legacy_tensor_types_construct_and_check_as_torchs_do(torch, name):
+    """torch.LongTensor([...]) as the NLP tutorials' make_target uses it: an int64 tensor
+    (GradStudio's was float32, and NLLLoss refused it as a target)."""
+    def run(lib):
+        kind = getattr(lib, name)
+        made = [kind([1.7, 2, 0]), kind(2, 3), kind(), kind((1, 0))]
+        return ([(repr(t), t.dtype, tuple(t.shape), t.requires_grad) for t in made[2:]],
+                [(str(t.dtype), tuple(t.shape)) for t in made[:2]], made[0].tolist(),
+                [isinstance(lib.ones(1, dtype=d), kind) for d in (lib.float32, lib.int64, lib.bool)],
+                repr(kind), lib.ones(2).type(kind).dtype, lib.ones(2).type(f"torch.{name}").dtype)
+    assert str(run(gradstudio)) == str(run(torch))

@@ -124,6 +124,45 @@ CASES = {
     "deepcopy of a non-leaf": "import copy\ncopy.deepcopy(x * 2)",
     "assign a grad of the wrong shape": "x.grad = torch.ones(3)",
     "assign a grad of the wrong dtype": "x.grad = torch.ones(2, 2, dtype=torch.float64)",
+    # ------------------------------------------------------------------ bool subtraction
+    "bool minus bool": "m = torch.tensor([True, False])\nm - m",
+    "bool tensor minus True": "torch.tensor([True]) - True",
+    "True minus a bool tensor": "True - torch.tensor([True])",
+    "bool tensor minus an int": "torch.tensor([True]) - 1",
+    "an int minus a bool tensor (inverting a mask)": "1 - torch.tensor([True, False])",
+    "float tensor minus a bool tensor": "x - torch.tensor([True, False])",
+    "torch.sub with a bool tensor and alpha": "torch.sub(torch.ones(2), torch.tensor([True, False]), alpha=2)",
+    "sub_ of a bool tensor": "torch.tensor([True]).sub_(torch.tensor([False]))",
+    "-= True": "with torch.no_grad():\n    x -= True",
+    # ------------------------------------------------------------------ in-place and out= dtypes
+    "in-place float result into a Short tensor": "torch.ones(2, dtype=torch.int16).mul_(1.5)",
+    "in-place Half result into a Byte tensor": "torch.ones(2, dtype=torch.uint8).add_(torch.ones(2, dtype=torch.float16))",
+    "in-place Int result into a Bool tensor": "torch.ones(2, dtype=torch.bool).add_(torch.ones(2, dtype=torch.int32))",
+    "out= of a Short tensor for a float result": "torch.add(x.detach(), 1, out=torch.zeros(2, 2, dtype=torch.int16))",
+    "an optimizer given a float": "torch.optim.SGD([1.0], lr=0.1)",
+    "an Int tensor assigned as a parameter": "torch.nn.Linear(1, 1).weight = torch.ones(1, dtype=torch.int32)",
+    "typename of tensors and builtins": "result = [torch.typename(v) for v in "
+                                        "(torch.ones(1, dtype=torch.int16), x, 1.5, None, [x])]",
+    "type of a tensor and of a parameter": "result = repr((type(x), type(torch.nn.Parameter(torch.ones(1)))))",
+    # ------------------------------------------------------------------ linalg.vector_norm's dtypes
+    "vector_norm of a Long tensor": "torch.linalg.vector_norm(torch.ones(2, dtype=torch.int64))",
+    "vector_norm of a Short tensor with a float dtype": "torch.linalg.vector_norm(torch.ones(2, dtype=torch.int16), "
+                                                         "dtype=torch.float32)",
+    "vector_norm with an integer dtype": "torch.linalg.vector_norm(x, dtype=torch.int64)",
+    "vector_norm narrowing Double to Float": "torch.linalg.vector_norm(x.double(), dtype=torch.float32)",
+    "vector_norm widening Half to Float": "result = torch.linalg.vector_norm(torch.ones(2, dtype=torch.float16), "
+                                          "dtype=torch.float32)",
+    "norm of a Byte tensor": "torch.norm(torch.ones(2, dtype=torch.uint8))",
+    # ------------------------------------------------------------------ losses with two float dtypes
+    "smooth_l1_loss of Float and Double is Double": "result = torch.nn.functional.smooth_l1_loss(x, x.double() / 3)",
+    "smooth_l1_loss of Half and Float backward": "h = torch.ones(3, dtype=torch.float16, requires_grad=True)\n"
+                                                 "torch.nn.functional.smooth_l1_loss(h, torch.zeros(3)).backward()\n"
+                                                 "result = h.grad",
+    "huber_loss of Float and Double is Float": "result = torch.nn.functional.huber_loss(x.detach(), x.double() * 3)",
+    "huber_loss backward with two dtypes": "torch.nn.functional.huber_loss(x, torch.zeros(2, 2, dtype=torch.float64)"
+                                           ").backward()",
+    "huber_loss backward into the target only": "t = torch.zeros(2, 2, dtype=torch.float64, requires_grad=True)\n"
+                                                "torch.nn.functional.huber_loss(x.detach(), t).backward()",
 }
 
 
