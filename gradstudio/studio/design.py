@@ -513,7 +513,12 @@ class Design:
                 vertices.append(trace.GraphNode(vid, node.kind, value, name=node.name or None,
                                                 requires_grad=node.requires_grad))
                 continue
-            inputs = tuple(index[l.src] for l in self.inputs_of(node_id))
+            links = self.inputs_of(node_id)
+            if len(links) < node.arity:          # (its shape is None, not an error: it is being wired)
+                missing = sorted(set(range(node.arity)) - {l.slot for l in links})
+                raise DesignError(f"{self.describe(node_id)}: connect its input "
+                                  f"{', '.join(str(k + 1) for k in missing)} (of {node.arity})")
+            inputs = tuple(index[l.src] for l in links)
             args = [vertices[i].value for i in inputs]
             with np.errstate(all="ignore"):
                 value = np.asarray(node.row.forward(*args, **node.param_dict()))

@@ -81,6 +81,19 @@ def test_cycles_missing_slots_and_bad_values_are_refused():
         d.add_node("op", op="elementwise.POW")
 
 
+def test_a_node_with_an_input_left_unwired_says_so_when_compiled():
+    """Disconnecting one of x·x's two wires left MUL with one argument: compiling (the
+    editor's live run) raised numpy's "multiply() takes from 2 to 3 positional arguments"."""
+    d, ids = seed_design()
+    (first,) = [l for l in d.inputs_of(ids["xx"]) if l.slot == 0]
+    d.disconnect(first)
+    assert ids["xx"] not in d.errors                       # being wired is not an error
+    with pytest.raises(DesignError, match=r"connect its input 1 \(of 2\)"):
+        d.compile()
+    d.connect(ids["x"], ids["xx"], 0)
+    assert d.backward_call().status == "ok"
+
+
 def test_every_edit_is_announced_in_the_past_tense():
     d = Design()
     events = []

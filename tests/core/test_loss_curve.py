@@ -80,3 +80,16 @@ def test_the_points_are_gathered_without_importing_matplotlib():
             "loss_curve.points([])\nprint(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_calls_axis_has_whole_numbers_only():
+    """Three calls drew ticks at 0.25, 0.5, 0.75 … (the autograd tutorial's curve): a
+    backward call is the 2nd or the 3rd, never the 2.25th."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    for count in (3, 6, 200):
+        figure = Figure(figsize=(6, 2.5))
+        ax = figure.add_subplot()
+        loss_curve.draw(ax, "loss", [(i, 1.0 / (i + 1)) for i in range(count)])
+        FigureCanvasAgg(figure).draw()
+        shown = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+        assert len(shown) >= 2 and all(float(t).is_integer() for t in shown), (count, shown)

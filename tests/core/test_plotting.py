@@ -13,6 +13,7 @@ matplotlib.use("Agg")
 import numpy as np
 import pytest
 from matplotlib.colors import LogNorm, SymLogNorm
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from gradstudio.studio.kernel import records as kernel_data
@@ -279,3 +280,32 @@ def test_tilted_labels_leave_a_short_name_upright(tutorial):
     rotation = {t.get_text(): t.get_rotation() for t in ax.get_xticklabels()}
     assert rotation["x"] == 0 and rotation["y"] == 0, rotation
     assert any(angle == 40 for name, angle in rotation.items() if len(name) > 2), rotation
+
+
+def sigmoid_neuron_norms() -> list:
+    """The vertices of the node editor's sigmoid-neuron example as the kernel records them
+    (the gradient norms it found; x and target are constants)."""
+    norms = [("w", "leaf", 0.44185), ("x", "const", None), ("b", "leaf", 0.19284), ("target", "const", None),
+             ("s", "op", 0.19284), ("a", "op", 0.19284), ("p", "op", 0.80262), ("e", "op", 0.80262),
+             ("loss", "op", 1.0)]
+    return [node(i, kind, name, None if norm is None else np.full(1, norm), is_root=name == "loss")
+            for i, (name, kind, norm) in enumerate(norms)]
+
+
+@pytest.mark.parametrize("size", [(6.29, 2.67), (4.0, 2.2), (9.0, 4.0), (12.0, 2.5)])
+def test_the_norms_legend_keeps_clear_of_every_bar(size):
+    """On the sigmoid neuron's call (Plots at its default size: 629×267 px) the legend sat
+    on the last bar, less than a pixel above it. At any size the legend is in the figure,
+    a few pixels clear of every bar, and the bars keep most of the width."""
+    figure, ax = axes(figsize=size, dpi=100)
+    plot = plotting.gradient_norms(ax, sigmoid_neuron_norms(), selected=0,
+                                   title="‖grad‖ per vertex — #0 loss.backward()")
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    legend = plot.legend.get_window_extent(renderer)
+    assert figure.bbox.contains(legend.x0, legend.y0) and figure.bbox.contains(legend.x1, legend.y1)
+    clear = legend.expanded((legend.width + 8) / legend.width, (legend.height + 8) / legend.height)
+    for bar in plot.bars.patches:
+        assert not clear.overlaps(bar.get_window_extent(renderer)), bar.get_gid()
+    assert ax.get_window_extent(renderer).width > 0.6 * figure.bbox.width

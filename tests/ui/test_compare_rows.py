@@ -100,3 +100,26 @@ def test_an_unchanged_description_is_not_rebuilt(qtbot):
     assert rebuilt is not leaf and rebuilt.text(MARK) == "✓"
     from gradstudio.ui.widgets import math_view
     qtbot.waitUntil(math_view.warm_up, timeout=60000)      # no thread left behind
+
+
+def test_a_formula_too_wide_for_its_column_gets_a_line_of_its_own():
+    """``below`` (the panel's widths) moves a formula out of its cell: the cell keeps the
+    text (and the tip), and a line under the row draws the formula whole, captioned."""
+    (record,) = recorded("import torch\nx = torch.ones(2, 2, requires_grad=True)\nz = (3 * x * x).mean()\n"
+                         "z.backward()\n")
+    inline = describe_call(record, Colors(COLORS), lambda name: None)
+    asked = []
+
+    def below(chain, simplified):
+        asked.append((chain, simplified))
+        return (CHAIN,)
+    section = describe_call(record, Colors(COLORS), lambda name: None, below=below)
+    chain, simplified = inline.rows[0].cells[CHAIN].formula, inline.rows[0].cells[SIMPLIFIED].formula
+    assert asked == [(chain, simplified)]
+    leaf, line = section.rows[0], section.rows[1]
+    assert leaf.cells[CHAIN].formula is None and leaf.cells[CHAIN].text == "3*2*x/4"
+    assert leaf.cells[CHAIN].tip == inline.rows[0].cells[CHAIN].tip
+    assert leaf.cells[SIMPLIFIED].formula == simplified                    # still in its cell
+    assert line.kind == "formula" and line.key == leaf.key
+    assert (line.formula.latex, line.formula.text, line.formula.caption) == (chain.latex, chain.text, "chain form:")
+    assert [row.kind for row in section.rows] == ["leaf", "formula"] + [row.kind for row in inline.rows[1:]]

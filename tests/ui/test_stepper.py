@@ -225,3 +225,35 @@ def test_the_jacobian_explorer_shows_1024_identity_for_the_seeds_vector_backward
     qtbot.waitUntil(lambda: dialog.answer is not None, timeout=30000)
     np.testing.assert_allclose(dialog.answer.engine, [0, 0, 1024])
     dialog.close()
+
+
+NN_STEP = """
+import math
+import torch
+from torch import nn
+torch.manual_seed(0)
+x = torch.linspace(-math.pi, math.pi, 8).unsqueeze(1)
+y = torch.sin(x) + 0.05 * torch.randn(8, 1)
+model = nn.Sequential(nn.Linear(1, 3), nn.Tanh(), nn.Linear(3, 1))
+loss_fn = nn.MSELoss()
+loss = loss_fn(model(x), y)
+loss.backward()
+"""
+
+
+def test_a_saved_tensors_badge_covers_no_other_node(qtbot):
+    """The training-loop example's graph: the Tanh's "saved ×1" badge, above its node, lay
+    over model.2.bias (the module frames between them leave less than a badge's height)."""
+    from gradstudio.ui.graph.stepper import _Badge
+    _, panel = standalone(qtbot, recorded(NN_STEP), 0)
+    scene = panel.scene
+    badges = [item for item in panel.step_view.overlay.items
+              if isinstance(item, _Badge) and item.text.startswith(("saved", "freed"))]
+    assert len(badges) >= 4
+    for badge in badges:
+        owner = badge.parentItem()
+        box = badge.sceneBoundingRect()
+        for other in scene.node_items.values():
+            if other is not owner:
+                assert not box.intersects(other.mapRectToScene(other.body())), (badge.text, other.vid, other.lines)
+        assert box.top() < owner.sceneBoundingRect().top() or box.bottom() > owner.sceneBoundingRect().bottom()

@@ -45,6 +45,7 @@ BOLD.setBold(True)
 _METRICS = QFontMetricsF(FONT)
 _BOLD_METRICS = QFontMetricsF(BOLD)
 MAX_NOTE_LINES = 3
+MIDDLE = object()       # a wire's label at the middle of its own curve (WireItem.place_label)
 NO_CONTENTS = QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
 
 
@@ -447,7 +448,8 @@ def twin_outline(path: QPainterPath, pen: QPen) -> QPainterPath:
 
 class WireItem(QGraphicsPathItem):
     """A link: orange and solid where gradient flows (its value requires grad), grey
-    and dashed where it does not; the shape it carries written at its middle. Each
+    and dashed where it does not; the shape it carries written at its middle (or
+    where the scene puts it: :meth:`place_label`). Each
     wire strokes its own short path (one path per wire strokes ~7× faster than all
     wires merged into one, which Qt strokes whole even where it is clipped), and
     the wire layer (:mod:`.wire_layer`) strokes only the wires in the frame. Its
@@ -461,7 +463,8 @@ class WireItem(QGraphicsPathItem):
         self.flows = False
         self.label = ""
         self.start = self.end = QPointF()
-        self.label_box = QRectF()
+        self.label_box = QRectF()      # empty when it shows no label
+        self.label_at = MIDDLE         # where its label is centred (see place_label)
         self.bounds = QRectF()         # the curve's box and the label's
         self._curve = QRectF()
         self._pieces: list = []       # a long wire's pieces (see wire_pieces); [] for a short one
@@ -530,10 +533,24 @@ class WireItem(QGraphicsPathItem):
             self._changed()
         return super().itemChange(change, value)
 
+    def place_label(self, at):
+        """Centre its label at ``at``: :data:`MIDDLE` (its own middle), a scene point, or
+        None — no label of its own (a twin wire writes the shape they both carry)."""
+        if at is self.label_at or (isinstance(at, QPointF) and isinstance(self.label_at, QPointF)
+                                   and at == self.label_at):
+            return
+        self.label_at = QPointF(at) if isinstance(at, QPointF) else at
+        self._place_label()
+        self.update()
+        self._changed()
+
+    def middle(self) -> QPointF:
+        return (self.start + self.end) / 2          # a symmetric cubic passes through the midpoint
+
     def _place_label(self):
         curve = QRectF(self._curve)
-        if self.label:
-            middle = (self.start + self.end) / 2          # a symmetric cubic passes through the midpoint
+        if self.label and self.label_at is not None:
+            middle = self.middle() if self.label_at is MIDDLE else self.label_at
             width = _METRICS.horizontalAdvance(self.label) + 8
             self.label_box = QRectF(middle.x() - width / 2, middle.y() - 8, width, 16)
             curve = curve.united(self.label_box)
@@ -551,7 +568,7 @@ class WireItem(QGraphicsPathItem):
         own box is mostly empty) or its curve's, and its label's. The wire layer indexes
         and repaints a wire by these."""
         rects = [bounds for bounds, _, _ in self._pieces] if self._pieces else [QRectF(self._curve)]
-        if self.label:
+        if not self.label_box.isNull():
             rects.append(QRectF(self.label_box))
         return rects
 
@@ -561,7 +578,7 @@ class WireItem(QGraphicsPathItem):
         zoom = zoom_of(painter)
         raster = glyphs_ok(self)
         self.draw(painter, zoom, option.exposedRect, raster)
-        if self.label and zoom >= style.TEXT_BELOW:
+        if not self.label_box.isNull() and zoom >= style.TEXT_BELOW:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(self.colors["background"])
             painter.drawRect(self.label_box)

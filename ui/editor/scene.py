@@ -29,7 +29,7 @@ from PySide6.QtWidgets import QGraphicsScene
 from gradstudio.ui.graph.style import GradScale
 
 from . import group_item, style
-from .items import GroupItem, NodeItem, Overview, WireItem
+from .items import MIDDLE, GroupItem, NodeItem, Overview, WireItem
 from .node_layer import NodeLayer
 from .wire_layer import WireLayer
 
@@ -138,6 +138,7 @@ class DesignScene(QGraphicsScene):
             self.overview.forget_wire(wire)
             self.wire_layer.forget_wire(wire)
             self.removeItem(wire)
+            self._share_label(event.link.src, event.link.dst)       # a twin it had writes its own
         elif kind == "node_moved":
             item = self.nodes[event.node]
             x, y = self.design.nodes[event.node].position
@@ -175,13 +176,28 @@ class DesignScene(QGraphicsScene):
         if self._filling:
             return
         ends = group_item.wire_ends(self, wire)
-        if ends is not None:          # an end inside a collapsed group: drawn to the group's port
-            wire.set_ends(*ends)
-            return
-        src, dst = self.nodes.get(wire.link.src), self.nodes.get(wire.link.dst)
-        if src is None or dst is None:
-            return
-        wire.set_ends(src.mapToScene(src.output_point()), dst.mapToScene(dst.input_point(wire.link.slot)))
+        if ends is None:
+            src, dst = self.nodes.get(wire.link.src), self.nodes.get(wire.link.dst)
+            if src is None or dst is None:
+                return
+            ends = src.mapToScene(src.output_point()), dst.mapToScene(dst.input_point(wire.link.slot))
+        # (else an end is inside a collapsed group: the wire is drawn to the group's port)
+        wire.set_ends(*ends)
+        self._share_label(wire.link.src, wire.link.dst)
+
+    def _share_label(self, src: str, dst: str):
+        """Wires from one output into several inputs of one node (``x * x``) carry the same
+        shape and run a few pixels apart, so their labels would lie on one another: the
+        shape is written once, centred between them, by the wire into the lowest slot."""
+        twins = sorted((w for w in self.node_wires.get(src, ()) if w.link.src == src and w.link.dst == dst),
+                       key=lambda w: w.link.slot)
+        if len(twins) == 1:
+            twins[0].place_label(MIDDLE)
+        elif twins:
+            centre = sum((w.middle() for w in twins), QPointF()) / len(twins)
+            twins[0].place_label(centre)
+            for wire in twins[1:]:
+                wire.place_label(None)
 
     def _refresh_all(self):
         """Shapes, errors and gradient flow after an edit: items whose text changed repaint."""

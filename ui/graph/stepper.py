@@ -104,6 +104,24 @@ class StepOverlay:
                 return edge
         return None
 
+    def _badge_place(self, item, badge) -> QPointF:
+        """Where a node's saved-tensor badge sits: on its body's top-right corner, just
+        above it — or just below its bottom-right corner when above it would cover
+        another node (nodes of a column lie a gap apart, less than a badge's height
+        when module frames stand between them: the Tanh's badge hid model.2.bias)."""
+        body = item.body()
+        width, height = badge.boundingRect().width(), badge.boundingRect().height()
+        x = body.right() - width / 2 + 4
+        places = [QPointF(x, body.top() - height / 2 + 1), QPointF(x, body.bottom() + height / 2 - 1)]
+        others = [other.mapRectToScene(other.body()) for other in self.scene.node_items.values()
+                  if other is not item]
+
+        def covered(place: QPointF) -> float:
+            rect = item.mapRectToScene(badge.boundingRect().translated(place))
+            return sum(max(0.0, r.width()) * max(0.0, r.height())
+                       for r in (rect.intersected(other) for other in others))
+        return min(places, key=covered)             # (the first of equals: above)
+
     # -- applying ------------------------------------------------------------------------
     def show(self, stepper, state):
         self.clear()
@@ -150,9 +168,7 @@ class StepOverlay:
                                               f"freed {gone}" if gone else "") if t)
             badge = _Badge(text, FREED if not held else HELD, hollow=not held, parent=item)
             badge.layout(style)
-            body = item.body()
-            badge.setPos(QPointF(body.right() - badge.boundingRect().width() / 2 + 4,
-                                 body.top() - badge.boundingRect().height() / 2 + 1))
+            badge.setPos(self._badge_place(item, badge))
             badge.setToolTip("\n\n".join(_saved_tooltip(stepper, info, info["id"] in freed)
                                           for info in infos[:6])
                              + (f"\n… and {len(infos) - 6} more" if len(infos) > 6 else ""))

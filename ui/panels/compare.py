@@ -17,7 +17,11 @@ caches them, so a re-run cell shows its formulas at once; the delegate in
 :mod:`..widgets.formula_delegate` draws them). LaTeX that mathtext can't draw
 shows sympy's pretty print instead, made by the kernel; failing that, the
 sympy text. A per-element gradient (a matrix of formulas) shows element
-[0, 0] in its row.
+[0, 0] in its row. A formula is never cut by its column: the columns keep room
+for the formulas drawn in their cells, and one too wide for that (the widest
+first, over all the calls: the columns are shared) is drawn whole on a line of
+its own under its leaf's row, captioned, its cell keeping the text
+(:meth:`ComparePanel._place_formulas`; a matrix form always has that line).
 
 Clicking a row selects that leaf everywhere (a section header selects the
 call's root), and a selection made elsewhere highlights the row and keeps it
@@ -38,8 +42,9 @@ from .. import theme
 from ..widgets.echo import EchoGuard
 from ..widgets import math_view
 from ..widgets.formula_actions import FormulaActions, choice_for, hessian_applies
-from ..widgets.formula_delegate import (ROLE_FORMULA, ROLE_HTML, ROLE_KEY, ROLE_KIND, FormulaDelegate,
-                                        Shown)
+from ..widgets.formula_delegate import MAX_FORMULA_WIDTH, ROLE_FORMULA, ROLE_HTML, ROLE_KEY, ROLE_KIND, \
+    FormulaDelegate, Shown
+from ..widgets.formula_delegate import PAD as FORMULA_PAD
 from ..widgets.gradient_text import explain_html, format_full, format_sample, leaf_formulas, legend_html
 from ..widgets.math_view import Formula, FormulaWindow
 from .compare_rows import (CHAIN, COLUMNS, ENGINE, ERROR, FD, LEAF, MARK, SIMPLIFIED, SYMBOLIC, TORCH, Row,
@@ -53,6 +58,7 @@ THIS_CALL_TIP = ("This call's contribution: what this backward() added to the le
                  "zeroed (the Inspector shows it)")
 MIN_WIDTHS = {LEAF: 40, ENGINE: 70, CHAIN: 60, SIMPLIFIED: 60, SYMBOLIC: 60, FD: 60, TORCH: 60,
               ERROR: 40}          # pixels a column keeps when the panel is narrow
+MARK_WIDTH = 24       # the ✓ / ✗ column (kept whole)
 LEAF_KEEP = 96        # a leaf's name up to this wide is shown whole while the headers fit
 RENDER_SLICE_SECONDS = 0.04   # formula rendering per event-loop turn
 WARM_UP_POLL_MS = 30          # while mathtext loads in the background
@@ -137,6 +143,9 @@ class ComparePanel(QWidget):
 
         self.sections: dict = {}                 # call index -> top-level item
         self._described: dict = {}               # call index -> the compare_rows.Section it shows
+        self._formulas: dict = {}                # call index -> [(chain, simplified)] of its leaves
+        self._wide: set = set()                  # (column, formula) drawn on a line of their own
+        self._inline_needs: dict = {}            # column -> its widest formula drawn in a cell
         self._unseen = True                      # rows changed since is_busy last looked at them
         self._syncing = EchoGuard()
         self._pending: dict = {}                 # render key -> (latex, color, size, dpr)
@@ -185,9 +194,9 @@ class ComparePanel(QWidget):
     def _render_key(self, latex: str, color: QColor):
         return (latex, color.name(), self.formula_size, math_view.device_pixel_ratio(self.tree))
 
-    def formula_shown(self, formula: Formula, selected: bool) -> Shown:
+    def formula_shown(self, formula: Formula, selected: bool, *, render: bool = True) -> Shown:
         """What a formula cell shows now; a formula not rendered yet is queued
-        (drawn as text until then)."""
+        (drawn as text until then) unless ``render`` is False."""
         if formula.latex and math_view.can_render(formula.latex):
             color = self.tree.palette().color(QPalette.ColorRole.Text)
             key = self._render_key(formula.latex, color)
@@ -197,7 +206,8 @@ class ComparePanel(QWidget):
                     pixmap = self._tinted(key, pixmap)
                 return Shown("math", pixmap)
             if not found:
-                self._queue(key)
+                if render:
+                    self._queue(key)
                 return Shown("pending", text=formula.text or "")
         if formula.pretty:
             return Shown("pretty", text=formula.pretty)
@@ -243,6 +253,7 @@ class ComparePanel(QWidget):
         they may have changed (:attr:`_heights_stale`) — measuring every row of every call
         is what a re-run's new section would otherwise pay for, once per call shown."""
         self._unseen = True
+        self._place_formulas()
         self._fit_columns()             # a column that changes width repaints itself
         if self._heights_stale:
             self._heights_stale = False
@@ -256,7 +267,9 @@ class ComparePanel(QWidget):
         proportion to what they have over what they keep — first the header's whole
         title (and for Leaf, a name of up to LEAF_KEEP pixels), then, only if even
         that does not fit, down to MIN_WIDTHS — so every column, PyTorch and Error
-        too, stays on screen without horizontal scrolling."""
+        too, stays on screen without horizontal scrolling. The formula columns keep
+        the width of the formulas drawn in them (:meth:`_place_formulas` moved the
+        ones that would not fit)."""
         tree, header = self.tree, self.tree.header()
         columns = [c for c in range(len(COLUMNS)) if not tree.isColumnHidden(c)]
         if not columns:
@@ -269,12 +282,86 @@ class ComparePanel(QWidget):
             least[c] = wanted[c] if c in (MARK,) else min(wanted[c], MIN_WIDTHS.get(c, title))
             titled[c] = min(wanted[c], max(title, LEAF_KEEP if c == LEAF else least[c]))
         available = tree.viewport().width()
+        kept = dict(least)        # a formula drawn in its cell is not cut (_place_formulas saw to its room)
+        for c, width in self._inline_needs.items():
+            if c in wanted:
+                titled[c] = max(titled[c], min(wanted[c], width))
+                kept[c] = max(least[c], min(wanted[c], width))
         widths = _shrunk(wanted, titled, available)
+        if sum(widths.values()) > available:
+            widths = _shrunk(titled, kept, available)
         if sum(widths.values()) > available:
             widths = _shrunk(titled, least, available)
         for c in columns:
             if header.sectionSize(c) != widths[c]:
                 header.resizeSection(c, widths[c])
+
+    # -- formulas too wide for their columns ---------------------------------------------------
+    def _formula_room(self) -> int:
+        """The pixels the Chain form and Simplified columns can have together while every
+        other column keeps its least width (see _fit_columns)."""
+        tree = self.tree
+        others = [c for c in range(len(COLUMNS)) if c not in FORMULA_COLUMNS and not tree.isColumnHidden(c)]
+        return tree.viewport().width() - sum(MIN_WIDTHS.get(c, MARK_WIDTH) for c in others)
+
+    def formula_width(self, formula: Formula | None) -> int | None:
+        """How wide ``formula`` is drawn whole in a cell; None when it is not drawn (yet):
+        not rendered, or shown as text, which elides."""
+        if formula is None:
+            return None
+        shown = self.formula_shown(formula, False, render=False)
+        if shown.kind == "math":
+            dpr = shown.pixmap.devicePixelRatio() or 1.0
+            width = shown.pixmap.width() / dpr + self.delegate.caption_width(formula, self.tree.font())
+        elif shown.kind == "pretty":
+            width = self.delegate.pretty_size(shown.text, self.pretty_font).width()
+        else:
+            return None
+        return int(width + 0.999) + 2 * FORMULA_PAD
+
+    def _below_for(self, index: int):
+        """The ``below`` of describe_call for call ``index``; the formulas it is asked about
+        are kept, so that a later width (rendered since, a resized panel) can move them."""
+        pairs = self._formulas[index] = []
+        wide = self._wide
+
+        def below(chain, simplified):
+            pairs.append((chain, simplified))
+            return tuple(c for c, f in zip(FORMULA_COLUMNS, (chain, simplified)) if (c, f) in wide)
+        return below
+
+    def _place_formulas(self):
+        """Which formulas go on a line of their own, for all the calls together (the columns
+        are shared): the widest first, until the rest fit their columns side by side in the
+        room there is; then describe again the calls where that changed."""
+        room = self._formula_room()
+        widths = {}                           # (column, formula) -> width, of those drawn
+        for pairs in self._formulas.values():
+            for pair in pairs:
+                for column, formula in zip(FORMULA_COLUMNS, pair):
+                    width = self.formula_width(formula)
+                    if width is not None:
+                        widths[(column, formula)] = width
+        wide = {key for key, width in widths.items() if width > MAX_FORMULA_WIDTH + 2 * FORMULA_PAD}
+        inline = sorted(((width, column, formula) for (column, formula), width in widths.items()
+                         if (column, formula) not in wide), key=lambda entry: entry[0])
+
+        def needs() -> dict:
+            widest = {}
+            for width, column, _ in inline:
+                widest[column] = max(widest.get(column, 0), width)
+            return widest
+        while inline and sum(max(needs().get(c, 0), MIN_WIDTHS[c]) for c in FORMULA_COLUMNS) > room:
+            _, column, formula = inline.pop()
+            wide.add((column, formula))
+        self._inline_needs = needs()
+        if wide == self._wide:
+            return
+        changed = {formula for _, formula in wide ^ self._wide}
+        self._wide = wide
+        for index, pairs in list(self._formulas.items()):
+            if any(formula in changed for pair in pairs for formula in pair):
+                self._refresh_call(index)
 
     def _follow(self, item):
         """Show ``item`` (a new call, the selected leaf) and keep it in view while
@@ -340,6 +427,8 @@ class ComparePanel(QWidget):
         self.tree.clear()
         self.sections.clear()
         self._described.clear()
+        self._formulas.clear()
+        self._wide, self._inline_needs = set(), {}
         self._update_copy_buttons()
 
     def _on_call_added(self, index: int):
@@ -393,7 +482,8 @@ class ComparePanel(QWidget):
             return
         colors = theme.colors(self.palette())
         rows = not record.deferred or section.isExpanded()
-        described = describe_call(record, colors, self.model.tensors.tensor, self.forms.shown, rows=rows)
+        described = describe_call(record, colors, self.model.tensors.tensor, self.forms.shown, rows=rows,
+                                  below=self._below_for(index))
         if self._described.get(index) == described:
             return                                # (callDeriving after callAdded: the same rows)
         first_rows = rows and not section.childCount() and described.rows

@@ -62,11 +62,19 @@ def _as_recorded(key, check):
     return check
 
 
-def describe_call(record, colors: dict, tensor_of, shown=_as_recorded, *, rows: bool = True) -> Section:
+def _all_inline(chain, simplified) -> tuple:
+    return ()
+
+
+def describe_call(record, colors: dict, tensor_of, shown=_as_recorded, *, rows: bool = True,
+                  below=_all_inline) -> Section:
     """The section of backward call ``record``; ``tensor_of(name)`` is the tensor
     summary of a script variable (its ``.grad`` now), or None; ``shown(key, check)``
     is a leaf's check in the form the user picked (Compare's form switch);
-    ``rows`` False: its header only (a collapsed call not looked at yet)."""
+    ``rows`` False: its header only (a collapsed call not looked at yet);
+    ``below(chain, simplified)`` (two Formulas; simplified None when it is not shown)
+    says which of CHAIN and SIMPLIFIED is too wide for its column: each of those is
+    drawn whole on a line of its own under the leaf's row (the panel knows the widths)."""
     index = record.index
     data = record.data
     where = record.where()
@@ -108,7 +116,7 @@ def describe_call(record, colors: dict, tensor_of, shown=_as_recorded, *, rows: 
         check = checks.get(leaf.vertex)
         if check is not None:
             check = shown((index, leaf.vertex), check)
-        section.rows += leaf_rows(record, leaf, check, colors, tensor_of)
+        section.rows += leaf_rows(record, leaf, check, colors, tensor_of, below)
     if not data.leaves:
         text = "no leaf received a gradient in this call"
         section.rows.append(Row("message", (index, None), text=text, html=html.escape(text)))
@@ -116,9 +124,10 @@ def describe_call(record, colors: dict, tensor_of, shown=_as_recorded, *, rows: 
     return section
 
 
-def leaf_rows(record, leaf, check, colors: dict, tensor_of) -> list:
+def leaf_rows(record, leaf, check, colors: dict, tensor_of, below=_all_inline) -> list:
     """The leaf's row (a LeafData, with its LeafCheckData once checked), a matrix form's
-    own line under it, and, when its check says more, the explanation line."""
+    own line under it — or a line for each formula too wide for its column (``below``,
+    as in :func:`describe_call`) — and, when its check says more, the explanation line."""
     key = (record.index, leaf.vertex)
     cells = {column: Cell() for column in range(len(COLUMNS))}
     row = Row("leaf", key, cells)
@@ -148,6 +157,8 @@ def leaf_rows(record, leaf, check, colors: dict, tensor_of) -> list:
         cell = Formula(None, None, line.text)                # the row's cells: the text only
         forms = {"chain": cell, "simplified": cell}
     same = forms["chain"].text == forms["simplified"].text and len(forms["chain"].text or "") > SAME_CHARS
+    wide = () if check.formula_kind == "matrix" else below(forms["chain"] or None,
+                                                           None if same else forms["simplified"] or None)
     for column, form in ((CHAIN, forms["chain"]), (SIMPLIFIED, forms["simplified"])):
         if column == SIMPLIFIED and same:      # a long formula sympy could not simplify: once is enough
             cells[column] = Cell("= chain form", "sympy found nothing simpler", tone="muted")
@@ -157,8 +168,12 @@ def leaf_rows(record, leaf, check, colors: dict, tensor_of) -> list:
                 tip = f"<pre>{html.escape(cut_lines(form.pretty))}</pre>"
             if form.caption:
                 tip = f"Shown: the formula of element {form.caption}. All of them:<br>{tip}"
-            cells[column] = Cell(cut(form.text), f"{tip}<br><i>Double-click to see it whole; right-click to copy.</i>",
-                                 formula=form)
+            tip += "<br><i>Double-click to see it whole; right-click to copy.</i>"
+            if column in wide:                 # whole on its own line; the cell keeps the text
+                rows.append(Row("formula", key, tip=tip, formula=captioned(form, COLUMNS[column].lower())))
+                cells[column] = Cell(cut(form.text), tip)
+            else:
+                cells[column] = Cell(cut(form.text), tip, formula=form)
         else:
             if column == CHAIN and check.formula_size:
                 text = f"too large ({check.formula_size} ops)"
@@ -201,6 +216,12 @@ def _compared(record, leaf, check, cells: dict, numeric, colors: dict, tensor_of
     if detail:
         rows.append(Row("detail", (record.index, leaf.vertex), html=detail, tip=note))
     return rows
+
+
+def captioned(form: Formula, name: str) -> Formula:
+    """``form`` on a line of its own, saying which form it is (and which element)."""
+    caption = f"{name} {form.caption}:" if form.caption else f"{name}:"
+    return Formula(form.latex, form.pretty, form.text, caption)
 
 
 def contribution_tip(record, leaf, tensor_of) -> str:

@@ -6,8 +6,10 @@ how it looks right now (a rendered picture, a pretty print, the text, or the
 text while its picture is pending) is asked of ``host.formula_shown(formula,
 selected)``, so the host decides when to render (lazily, for rows on screen).
 Rows whose :data:`ROLE_KIND` is in :data:`WRAPPED` show :data:`ROLE_HTML`
-wrapped to the view's width. Formulas wider than :data:`MAX_FORMULA_WIDTH` are
-clipped with a fade that says there is more.
+wrapped to the view's width. A formula wider than its cell (wider than
+:data:`MAX_FORMULA_WIDTH`, or a line of its own wider than the view — the
+Compare panel moves one too wide for its column onto such a line) is clipped
+with a fade that says there is more.
 
 A tree without uniform row heights measures every cell of every row in each
 layout of it, so the rows the host has stamped (:meth:`FormulaDelegate.stamp`,

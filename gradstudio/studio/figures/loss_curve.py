@@ -51,7 +51,7 @@ def points(calls: list) -> tuple:
 
 def draw(ax, name, curve: list, *, colors: dict | None = None, title: str | None = None):
     """The curve on ``ax`` (an empty axes with a message when it has under two points)."""
-    from .plotting import _colors, empty, style_axes     # (matplotlib: points() runs without it)
+    from .plotting import _colors, _integer_ticks, empty, style_axes   # (matplotlib: points() runs without it)
     colors = _colors(colors)
     if len(curve) < 2:
         return empty(ax, "The loss curve needs two or more backward calls of a scalar loss", colors)
@@ -62,6 +62,7 @@ def draw(ax, name, curve: list, *, colors: dict | None = None, title: str | None
             marker="o" if len(curve) <= 40 else None, markersize=3)
     if np.all(values > 0) and values.max() / values.min() >= 10:
         ax.set_yscale("log")
+    ax.xaxis.set_major_locator(_integer_ticks())        # a call is the 2nd or the 3rd, never the 2.25th
     ax.set_xlabel("backward call (in order)")
     ax.set_ylabel(name or "loss")
     ax.set_title(title or f"{name or 'loss'} over {len(curve)} backward calls "

@@ -298,9 +298,11 @@ def gradient_norms(ax, nodes: list, *, selected: int | None = None, colors: dict
         ax.set_xlabel(plot.note, color=colors["muted"], fontsize="small")
     handles = [Patch(color=colors[k], label=text) for k, text in
                (("leaf", "leaf"), ("op", "op"), ("root", "output")) if k in kinds]
-    plot.legend = ax.legend(handles=handles, loc="best", fontsize="small", frameon=True,
-                            facecolor=colors["background"], edgecolor=colors["grid"],
-                            labelcolor=colors["foreground"])
+    # beside the bars, not over them: inside the axes every corner is some bar's top
+    # ("best" put it on the last bar of the sigmoid neuron's call); the layout makes room
+    plot.legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0,
+                            fontsize="small", frameon=False, labelcolor=colors["foreground"],
+                            handlelength=1.2, handletextpad=0.5)
     return plot
 
 
