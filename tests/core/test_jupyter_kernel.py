@@ -228,3 +228,28 @@ def test_a_plot_is_an_inline_png(window_kernel):
             if "image/png" in m["content"]["data"]]
     import base64
     assert len(pngs) == 1 and base64.b64decode(pngs[0]).startswith(b"\x89PNG")
+
+
+def test_a_window_cells_prints_come_before_its_records_and_it_is_transformed_once(window_kernel):
+    """ipykernel transforms a cell, then runs it with run_cell, which transforms it again: the
+    bridge hands the window's cell its first answer (IPython's own cells are left alone).
+    The cell's prints are sent ahead of its records without the kernel waiting for them."""
+    k = window_kernel
+    collect(k, k.execute(
+        "from gradstudio.studio.kernel import extension as _x\n"
+        "_bridge = _x._EXTENSIONS[id(get_ipython())].bridge\n"
+        "_seen, _own = [], _bridge._transform\n"
+        "_bridge._transform = lambda raw: (_seen.append(raw), _own(raw))[1]"))
+    source = ("import sys, torch\nprint('out')\nprint('err', file=sys.stderr)\n"
+              "v = torch.tensor([1.0, 3.0], requires_grad=True)\n(v * v).sum().backward()")
+    messages = run_cell(k, source, cell=6, first_line=5, numbers_first=True)
+    kinds = [m["msg_type"] for m in messages if m["msg_type"] in ("stream", "comm_msg")]
+    assert kinds[:2] == ["stream", "stream"] and set(kinds[2:]) == {"comm_msg"}, (kinds, records(messages))
+    assert {m["content"]["name"]: m["content"]["text"] for m in of_type(messages, "stream")} == \
+        {"stdout": "out\n", "stderr": "err\n"}
+    found = records(messages)
+    (call,) = found[0].calls
+    assert call.line == 9 and found[0].run.ok             # the shifted lines: the file's
+    plain = collect(k, k.execute("sum(raw == %r for raw in _seen), len(_seen)" % source))
+    assert of_type(plain, "execute_result")[0]["content"]["data"]["text/plain"] == "(1, 3)", \
+        "the window's cell once; this plain cell twice, as IPython does"
