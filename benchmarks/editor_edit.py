@@ -362,7 +362,8 @@ def _jupyter(args):
                 design.change_node(constant, value=f"{0.5 + 0.01 * edit:g}")
             script, _diagnosed = results.live_script(design)
             meta = {"cell": None, "first_line": 1, "derive": True, "timeout": args.timeout, "reuse": True,
-                    "kept": sorted(kept.structures), "numbers_first": not args.whole_first}
+                    "kept": sorted(kept.structures), "numbers_first": not args.whole_first,
+                    "generated": True}                          # (as Runner.run_design sends them)
             cpu, start = cpu_seconds(kernel.pid), time.perf_counter()
             kernel.execute(script, metadata={DATA_KEY: meta})
             found = records(lambda r: isinstance(r, schema.CallChecked))

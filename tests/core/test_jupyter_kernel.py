@@ -253,3 +253,19 @@ def test_a_window_cells_prints_come_before_its_records_and_it_is_transformed_onc
     plain = collect(k, k.execute("sum(raw == %r for raw in _seen), len(_seen)" % source))
     assert of_type(plain, "execute_result")[0]["content"]["data"]["text/plain"] == "(1, 3)", \
         "the window's cell once; this plain cell twice, as IPython does"
+
+
+def test_cells_are_named_by_a_c_hash_and_tracebacks_still_name_their_cell(kernel):
+    """The app's kernel names each cell's code by BLAKE2 (ipykernel's murmur2 is pure Python:
+    ~1.6 ms of a design's edit); a function from an earlier cell is still shown as that cell's."""
+    names = collect(kernel, kernel.execute(
+        "_c = get_ipython().compile\n"
+        "type(_c).__name__, _c.get_code_name('a = 1', '', 0) == _c.get_code_name('a = 1', '', 5), "
+        "_c.get_code_name('a = 1', '', 0) != _c.get_code_name('a = 2', '', 0)"))
+    assert of_type(names, "execute_result")[0]["content"]["data"]["text/plain"] == "('CellCompiler', True, True)"
+    defined = collect(kernel, kernel.execute("def _fails():\n    return 1 / 0\n"))
+    (cell,) = {m["content"]["execution_count"] for m in of_type(defined, "execute_input")}
+    (error,) = of_type(collect(kernel, kernel.execute("_fails()")), "error")
+    import re
+    text = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(error["content"]["traceback"]))
+    assert f"In[{cell}], line 2" in text and "return 1 / 0" in text, text

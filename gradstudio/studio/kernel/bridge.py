@@ -7,7 +7,8 @@ The window (``gradstudio.ui.jupyter_client``) opens a comm with target
   "first_line", "derive", "timeout"}}`` (and ``"reuse": true, "kept": [id…]`` from a window
   that keeps the last cell's graph structures: :mod:`gradstudio.studio.kernel.shared`;
   ``"numbers_first": true`` from the node editor, whose edits want their engine and
-  finite-difference numbers before the closed form) is one of the editor's cells: its code
+  finite-difference numbers before the closed form; ``"generated": true`` from the node editor
+  too: its code is codegen's plain Python, no IPython syntax to transform) is one of the editor's cells: its code
   is shifted down to the cell's first line in the file (so tracebacks, error
   lines and backward calls name the file's lines), and when it ends the comm
   carries ``CellFinished`` (the run, the new backward calls with their graphs,
@@ -69,8 +70,11 @@ class Bridge:
         if self.shift_lines in self.shell.input_transformers_post:
             self.shell.input_transformers_post.remove(self.shift_lines)
         if self._transform is not None:
-            if self.shell.__dict__.get("transform_cell") == self.transform_cell:
-                del self.shell.transform_cell
+            if self.shell.__dict__.get("transform_cell") == self.transform_cell:   # back to what it was
+                if self._transform == getattr(type(self.shell), "transform_cell").__get__(self.shell):
+                    del self.shell.transform_cell
+                else:
+                    self.shell.transform_cell = self._transform
             self._transform, self._transformed = None, None
 
     @property
@@ -151,17 +155,31 @@ class Bridge:
         """The shell's ``transform_cell``, made once per window cell: ipykernel (7) transforms
         a cell to see whether it must run asynchronously, then runs it with ``run_cell``, which
         transforms the same text again (~2.5 ms of tokenizing for a 100-node design's script).
-        The second call, within the same request and for the same text, gets the first answer."""
+        The second call, within the same request and for the same text, gets the first answer.
+        A ``generated`` cell of several lines (the node editor's) only gets the transforms that
+        follow IPython's own syntax ones (:attr:`input_transformers_post`: the line shift)."""
         request = self._request()
         request_id = (request.get("header") or {}).get("msg_id")
-        if request_id is None or self.cell_metadata() is None:
+        meta = self.cell_metadata()
+        if request_id is None or meta is None:
             return self._transform(raw_cell)
         last = self._transformed
         if last is not None and last[0] == request_id and last[1] == raw_cell:
             return last[2]
-        transformed = self._transform(raw_cell)
+        if meta.get("generated") is True and raw_cell.count("\n") > 1:
+            transformed = self._post_transforms(raw_cell)
+        else:
+            transformed = self._transform(raw_cell)
         self._transformed = (request_id, raw_cell, transformed)
         return transformed
+
+    def _post_transforms(self, cell: str) -> str:
+        """What IPython's ``transform_cell`` does to plain Python of several lines after its
+        syntax transforms (which change none of it): a last newline, then the post transformers."""
+        lines = (cell if cell.endswith("\n") else cell + "\n").splitlines(keepends=True)
+        for transform in self.shell.input_transformers_post:
+            lines = transform(lines)
+        return "".join(lines)
 
     def shift_lines(self, lines: list) -> list:
         """An IPython input transformer: blank lines above the cell so that its
