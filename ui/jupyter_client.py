@@ -321,7 +321,8 @@ class JupyterClient(QObject):
         meta = {"cell": cell.get("index"), "first_line": cell.get("first_line", 1),
                 "derive": request.get("derive", True), "timeout": request.get("timeout", 10.0),
                 "reuse": True, "kept": sorted(self._kept.structures),
-                "numbers_first": request.get("numbers_first", False) is True}
+                "numbers_first": request.get("numbers_first", False) is True,
+                "generated": request.get("generated", False) is True}
         run.msg_id = self._kernel.execute(cell["source"], metadata={DATA_KEY: meta})
         return True
 

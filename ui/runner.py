@@ -101,10 +101,11 @@ class Runner(QObject):
         """Run the node editor's script (``codegen.design_to_script``) as one cell outside the
         document's numbering (cell None); its backward call arrives like a script's, with its
         provisional check (engine and finite differences: ``numbers_first``), the closed form
-        after it. The editor's one entry point into the kernel."""
+        after it; ``generated``: the script is codegen's plain Python, which the kernel need not
+        put through IPython's syntax transforms. The editor's one entry point into the kernel."""
         self.client.run_cells([{"index": None, "source": source, "first_line": 1}],
                               timeout=self.derive_timeout, continue_past_backward_errors=True,
-                              numbers_first=True)
+                              numbers_first=True, generated=True)
 
     def interrupt(self) -> bool:
         interrupted = self.client.interrupt()

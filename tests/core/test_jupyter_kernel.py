@@ -228,3 +228,44 @@ def test_a_plot_is_an_inline_png(window_kernel):
             if "image/png" in m["content"]["data"]]
     import base64
     assert len(pngs) == 1 and base64.b64decode(pngs[0]).startswith(b"\x89PNG")
+
+
+def test_a_window_cells_prints_come_before_its_records_and_it_is_transformed_once(window_kernel):
+    """ipykernel transforms a cell, then runs it with run_cell, which transforms it again: the
+    bridge hands the window's cell its first answer (IPython's own cells are left alone).
+    The cell's prints are sent ahead of its records without the kernel waiting for them."""
+    k = window_kernel
+    collect(k, k.execute(
+        "from gradstudio.studio.kernel import extension as _x\n"
+        "_bridge = _x._EXTENSIONS[id(get_ipython())].bridge\n"
+        "_seen, _own = [], _bridge._transform\n"
+        "_bridge._transform = lambda raw: (_seen.append(raw), _own(raw))[1]"))
+    source = ("import sys, torch\nprint('out')\nprint('err', file=sys.stderr)\n"
+              "v = torch.tensor([1.0, 3.0], requires_grad=True)\n(v * v).sum().backward()")
+    messages = run_cell(k, source, cell=6, first_line=5, numbers_first=True)
+    kinds = [m["msg_type"] for m in messages if m["msg_type"] in ("stream", "comm_msg")]
+    assert kinds[:2] == ["stream", "stream"] and set(kinds[2:]) == {"comm_msg"}, (kinds, records(messages))
+    assert {m["content"]["name"]: m["content"]["text"] for m in of_type(messages, "stream")} == \
+        {"stdout": "out\n", "stderr": "err\n"}
+    found = records(messages)
+    (call,) = found[0].calls
+    assert call.line == 9 and found[0].run.ok             # the shifted lines: the file's
+    plain = collect(k, k.execute("sum(raw == %r for raw in _seen), len(_seen)" % source))
+    assert of_type(plain, "execute_result")[0]["content"]["data"]["text/plain"] == "(1, 3)", \
+        "the window's cell once; this plain cell twice, as IPython does"
+
+
+def test_cells_are_named_by_a_c_hash_and_tracebacks_still_name_their_cell(kernel):
+    """The app's kernel names each cell's code by BLAKE2 (ipykernel's murmur2 is pure Python:
+    ~1.6 ms of a design's edit); a function from an earlier cell is still shown as that cell's."""
+    names = collect(kernel, kernel.execute(
+        "_c = get_ipython().compile\n"
+        "type(_c).__name__, _c.get_code_name('a = 1', '', 0) == _c.get_code_name('a = 1', '', 5), "
+        "_c.get_code_name('a = 1', '', 0) != _c.get_code_name('a = 2', '', 0)"))
+    assert of_type(names, "execute_result")[0]["content"]["data"]["text/plain"] == "('CellCompiler', True, True)"
+    defined = collect(kernel, kernel.execute("def _fails():\n    return 1 / 0\n"))
+    (cell,) = {m["content"]["execution_count"] for m in of_type(defined, "execute_input")}
+    (error,) = of_type(collect(kernel, kernel.execute("_fails()")), "error")
+    import re
+    text = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(error["content"]["traceback"]))
+    assert f"In[{cell}], line 2" in text and "return 1 / 0" in text, text

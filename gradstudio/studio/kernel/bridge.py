@@ -7,7 +7,8 @@ The window (``gradstudio.ui.jupyter_client``) opens a comm with target
   "first_line", "derive", "timeout"}}`` (and ``"reuse": true, "kept": [id…]`` from a window
   that keeps the last cell's graph structures: :mod:`gradstudio.studio.kernel.shared`;
   ``"numbers_first": true`` from the node editor, whose edits want their engine and
-  finite-difference numbers before the closed form) is one of the editor's cells: its code
+  finite-difference numbers before the closed form; ``"generated": true`` from the node editor
+  too: its code is codegen's plain Python, no IPython syntax to transform) is one of the editor's cells: its code
   is shifted down to the cell's first line in the file (so tracebacks, error
   lines and backward calls name the file's lines), and when it ends the comm
   carries ``CellFinished`` (the run, the new backward calls with their graphs,
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 import traceback
 
 from gradstudio.studio.kernel import codec, schema
@@ -47,6 +49,8 @@ class Bridge:
         self.service = service
         self.comm = None
         service.send = self.send
+        self._transform = None       # the shell's own transform_cell, while ours stands in
+        self._transformed = None     # (request id, raw cell, transformed): the last window cell's
 
     def register(self) -> bool:
         """Listen for the window's comm; False when the shell has no kernel (a terminal IPython)."""
@@ -55,6 +59,8 @@ class Bridge:
             return False
         manager.register_target(COMM_TARGET, self._on_open)
         self.shell.input_transformers_post.append(self.shift_lines)
+        self._transform = self.shell.transform_cell
+        self.shell.transform_cell = self.transform_cell
         return True
 
     def unregister(self):
@@ -63,6 +69,13 @@ class Bridge:
             manager.unregister_target(COMM_TARGET, self._on_open)
         if self.shift_lines in self.shell.input_transformers_post:
             self.shell.input_transformers_post.remove(self.shift_lines)
+        if self._transform is not None:
+            if self.shell.__dict__.get("transform_cell") == self.transform_cell:   # back to what it was
+                if self._transform == getattr(type(self.shell), "transform_cell").__get__(self.shell):
+                    del self.shell.transform_cell
+                else:
+                    self.shell.transform_cell = self._transform
+            self._transform, self._transformed = None, None
 
     @property
     def connected(self) -> bool:
@@ -87,6 +100,20 @@ class Bridge:
             return
         text, buffers = codec.encode(message)
         self.comm.send({DATA_KEY: text}, buffers=buffers)
+        if isinstance(message, schema.CellFinished):
+            self.flush()
+
+    def flush(self, timeout: float = 1.0):
+        """Wait (without the GIL) until ipykernel's IOPub thread has handed what was sent
+        to zmq. A comm message only leaves when that thread gets the GIL, and the work
+        that follows a cell's first reply (its step traces, its checks: pure Python)
+        would hold it off for milliseconds at each of its turns."""
+        thread = getattr(getattr(self.shell, "kernel", None), "iopub_thread", None)
+        if thread is None or not hasattr(thread, "schedule"):
+            return
+        sent = threading.Event()
+        thread.schedule(sent.set)
+        sent.wait(timeout)
 
     def _on_message(self, message):
         content = message.get("content", {})
@@ -110,16 +137,49 @@ class Bridge:
                               interrupted=self.service.interrupt_pending))
 
     # -- cells from the editor -------------------------------------------------------
+    def _request(self) -> dict:
+        """The shell request being served (an ``execute_request``), or {}."""
+        try:
+            return self.shell.kernel.get_parent("shell") or {}
+        except Exception:
+            return {}
+
     def cell_metadata(self) -> dict | None:
         """The editor's description of the cell being executed, or None (not the window's)."""
         if self.comm is None:
             return None
-        try:
-            parent = self.shell.kernel.get_parent("shell") or {}
-        except Exception:
-            return None
-        found = (parent.get("metadata") or {}).get(DATA_KEY)
+        found = (self._request().get("metadata") or {}).get(DATA_KEY)
         return found if isinstance(found, dict) else None
+
+    def transform_cell(self, raw_cell: str) -> str:
+        """The shell's ``transform_cell``, made once per window cell: ipykernel (7) transforms
+        a cell to see whether it must run asynchronously, then runs it with ``run_cell``, which
+        transforms the same text again (~2.5 ms of tokenizing for a 100-node design's script).
+        The second call, within the same request and for the same text, gets the first answer.
+        A ``generated`` cell of several lines (the node editor's) only gets the transforms that
+        follow IPython's own syntax ones (:attr:`input_transformers_post`: the line shift)."""
+        request = self._request()
+        request_id = (request.get("header") or {}).get("msg_id")
+        meta = self.cell_metadata()
+        if request_id is None or meta is None:
+            return self._transform(raw_cell)
+        last = self._transformed
+        if last is not None and last[0] == request_id and last[1] == raw_cell:
+            return last[2]
+        if meta.get("generated") is True and raw_cell.count("\n") > 1:
+            transformed = self._post_transforms(raw_cell)
+        else:
+            transformed = self._transform(raw_cell)
+        self._transformed = (request_id, raw_cell, transformed)
+        return transformed
+
+    def _post_transforms(self, cell: str) -> str:
+        """What IPython's ``transform_cell`` does to plain Python of several lines after its
+        syntax transforms (which change none of it): a last newline, then the post transformers."""
+        lines = (cell if cell.endswith("\n") else cell + "\n").splitlines(keepends=True)
+        for transform in self.shell.input_transformers_post:
+            lines = transform(lines)
+        return "".join(lines)
 
     def shift_lines(self, lines: list) -> list:
         """An IPython input transformer: blank lines above the cell so that its
@@ -145,10 +205,7 @@ class Bridge:
                 run.hint = hint_for(run.error, run.error_type)
             run.error_line = self._error_line(error)
         for stream in (sys.stdout, sys.stderr):   # the cell's prints reach IOPub before its records
-            try:
-                stream.flush()
-            except Exception:
-                pass
+            _flush_ahead(stream)
         service = self.service
         service.interrupt_pending = run.error_type == "KeyboardInterrupt"
         timeout = float(meta.get("timeout", 10.0)) if meta.get("derive", True) else None
@@ -168,3 +225,20 @@ class Bridge:
                 line = tb.tb_lineno
             tb = tb.tb_next
         return line
+
+
+def _flush_ahead(stream):
+    """Have ``stream``'s buffered output sent before anything sent after this call, without
+    waiting for it. ipykernel's ``OutStream.flush()`` has its IOPub thread take the buffer and
+    waits until it has (~5 ms of a loaded machine before a cell's first record); its ``_flush``,
+    called here, takes the buffer at once and queues the stream message on that thread,
+    ahead of the comm messages that follow (the thread sends in the order things are queued).
+    Any other stream is flushed."""
+    flush = getattr(stream, "_flush", None)
+    try:
+        if callable(getattr(getattr(stream, "pub_thread", None), "schedule", None)) and callable(flush):
+            flush()
+        else:
+            stream.flush()
+    except Exception:
+        pass

@@ -51,8 +51,11 @@ def main(argv=None):
     from ipykernel.kernelapp import IPKernelApp
     # jedi's inference takes seconds on a first completion (measured: >3 s on a loaded
     # machine); IPython's namespace completion answers at once from the live objects
+    # (cells named by a C hash, not ipykernel's pure-Python murmur2: see kernel/compiler.py)
     IPKernelApp.launch_instance(argv=argv + ["--IPKernelApp.extensions=['gradstudio']",
-                                             "--IPCompleter.use_jedi=False"])
+                                             "--IPCompleter.use_jedi=False",
+                                             "--IPKernelApp.kernel_class="
+                                             "gradstudio.studio.kernel.compiler.Kernel"])
 
 
 if __name__ == "__main__":

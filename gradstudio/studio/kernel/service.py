@@ -275,7 +275,10 @@ class KernelService:
         try:
             # (grouping a cell's calls by structure costs ~0.1 ms a call: once per cell)
             deferred = self._deferred_calls = _deferred(run)
-            if early_timeout is not None:       # the worker derives while the records are made and sent
+            # the worker derives while the records are made and sent (numbers first: after the first
+            # reply, which pickling the graph for it would hold up, as its sympy would take a core)
+            prefetch = early_timeout is not None
+            if prefetch and not numbers_first:
                 self._prefetch(run, deferred, early_timeout)
             # a loop's calls: their graph structure once, then their values (kernel.shared)
             known = None
@@ -312,6 +315,8 @@ class KernelService:
         self.send(schema.CellFinished(run=kernel_data.run_data(run, first_line), calls=calls, tensors=tensors,
                                       checks=checks, shared=sorted(shared)))
         self._kept = plan.kept if reuse else {}
+        if prefetch and numbers_first:
+            self._prefetch(run, deferred, early_timeout)
         if not steps:
             for call in run.backward_calls:
                 if call.index not in deferred and call.steps is not None:
