@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import itertools
 
-from PySide6.QtCore import QRectF
-from PySide6.QtGui import QTransform
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QPainter, QPen, QTransform
 from PySide6.QtWidgets import QStyleOptionGraphicsItem
 
 from . import style
@@ -108,9 +108,25 @@ class NodeLayer(PictureLayer):
         painter.setWorldTransform(base)
 
     def draw_rough(self, painter, rect: QRectF):
-        """Each node as its body and its header, plain (the edges a zoom out brings in,
-        until they are drawn crisp a moment later)."""
-        for item in self.nodes_in(rect):
-            box = item.mapRectToScene(item.rect())
-            painter.fillRect(box, item.colors["node"])
-            painter.fillRect(QRectF(box.left(), box.top(), box.width(), style.HEADER), item._accent)
+        """Each node as its body, outlined, and its header, plain, in a few calls (the
+        edges a zoom out brings in, a picture made during a zoom, until they are drawn
+        crisp once it settles)."""
+        nodes = [n for n in self.nodes_in(rect) if n not in self.live]
+        if not nodes:
+            return
+        boxes = [item.mapRectToScene(item.rect()) for item in nodes]
+        headers: dict = {}                       # rgba -> (colour, [header rects])
+        for item, box in zip(nodes, boxes):
+            headers.setdefault(item._accent.rgba(), (item._accent, []))[1].append(
+                QRectF(box.left(), box.top(), box.width(), style.HEADER))
+        colors = nodes[0].colors
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        painter.setPen(QPen(colors["border"], 0))
+        painter.setBrush(colors["node"])
+        painter.drawRects(boxes)
+        painter.setPen(Qt.PenStyle.NoPen)
+        for color, rects in headers.values():
+            painter.setBrush(color)
+            painter.drawRects(rects)
+        painter.restore()

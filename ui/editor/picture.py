@@ -89,7 +89,8 @@ class PictureLayer(QGraphicsItem):
         self._holes: list = []      # scene rects of the picture to draw again without the live things
         self._spare = None          # the image of the picture before: reused, its memory already mapped
         self._stale = False         # a zoom settled: the picture is to be made crisp at the new scale
-        self.tiles: list = []       # image pixel rects of the picture still to be drawn crisp
+        self.tiles: list = []       # (image pixel rect, blank) of the picture still to be drawn crisp: drawn
+                                    # roughly or scaled (blank False), or not at all (True: drawn before it shows)
         self.pictures = 0           # pictures drawn so far (the tests count them)
         self.extended = 0           # pictures grown so far (see _extend)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)   # a true exposedRect
@@ -111,9 +112,13 @@ class PictureLayer(QGraphicsItem):
 
     def draw_rough(self, painter, rect: QRectF):
         """What meets ``rect``, drawn fast and plain, until its tiles are drawn crisp (the
-        edges a zoom out brings in): plain shapes where the subclass has them."""
+        edges a zoom out brings in, a picture made during a zoom): plain shapes where the
+        subclass has them, not antialiased (thin antialiased lines cost twice as much)."""
         zoom = style.zoom(painter.worldTransform())
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         self.draw_part(painter, rect, zoom, skip=self.live)
+        painter.restore()
 
     def leave_picture(self, thing, old: list | None):
         """``thing`` changed (it was drawn in the scene rects ``old``): from now on it is
@@ -192,7 +197,7 @@ class PictureLayer(QGraphicsItem):
         if self._holes:
             self._patch(picture, zoom)
         if self.tiles:
-            self._sharpen(picture)
+            self._sharpen(picture, visible, 0.0 if zooming else BUDGET)
         if zooming:
             painter.drawImage(picture.rect, picture.image)              # scaled, until the zoom settles
             self._beyond(painter, picture, exposed, zoom)
@@ -233,7 +238,10 @@ class PictureLayer(QGraphicsItem):
         painter = QPainter(image)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setTransform(transform * QTransform.fromTranslate(-left, -top))
-        self.draw_part(painter, covered, zoom)
+        if getattr(self.scene(), "zoom_cached", False):
+            self.draw_rough(painter, covered)        # a zoom goes on: its end draws it crisp, tile by tile
+        else:
+            self.draw_part(painter, covered, zoom)
         painter.end()
         self.pictures += 1
         self.live.clear()
@@ -262,7 +270,8 @@ class PictureLayer(QGraphicsItem):
             painter.drawImage(QPointF(dx, dy), picture.image)
             # the tiles still to be made crisp move with the old picture's pixels
             bounds = QRect(0, 0, width, height)
-            self.tiles = [t for t in (t.translated(dx, dy).intersected(bounds) for t in self.tiles) if not t.isEmpty()]
+            self.tiles = [(t, blank) for t, blank in ((t.translated(dx, dy).intersected(bounds), blank)
+                                                      for t, blank in self.tiles) if not t.isEmpty()]
         else:
             # the old picture scaled in: antialiasing off, or the raster engine takes its slow
             # path for a scaled image (~10 ms here, against ~0.5)
@@ -274,21 +283,27 @@ class PictureLayer(QGraphicsItem):
             self.tiles = []                 # (a zoom goes on: its end makes them again)
         painter.setTransform(to_image)
         bands = _outside(covered, picture.rect) if zoom is not None else []   # (None: the tiles draw it all)
-        if bands and not picture.fits(transform):
-            # a step of a zoom out: the bands drawn roughly now, crisp a few tiles a frame
+        bounds = QRect(0, 0, width, height)
+        if getattr(self.scene(), "zoom_cached", False) or not picture.fits(transform):
+            # a step of a zoom: the bands drawn roughly now, crisp tile by tile once it settles
             for band in bands:
                 painter.save()
                 painter.setClipRect(band, Qt.ClipOperation.IntersectClip)
                 self.draw_rough(painter, band)
                 painter.restore()
-            bounds = QRect(0, 0, width, height)
-            self.tiles = [tile for band in bands for tile in _tiles(to_image.mapRect(band), bounds)]
+            self.tiles += [(tile, False) for band in bands for tile in _tiles(to_image.mapRect(band), bounds)]
         else:
+            # a pan: what of the bands is in view is drawn now, the rest (the margin ahead of
+            # the pan) is left blank and drawn tile by tile in the frames after this one
             for band in bands:
-                painter.save()
-                painter.setClipRect(band, Qt.ClipOperation.IntersectClip)
-                self.draw_part(painter, band, zoom, skip=self.live)
-                painter.restore()
+                shown = band.intersected(visible)
+                if not shown.isEmpty():
+                    painter.save()
+                    painter.setClipRect(shown, Qt.ClipOperation.IntersectClip)
+                    self.draw_part(painter, shown, zoom, skip=self.live)
+                    painter.restore()
+                self.tiles += [(tile, True) for part in _outside(band, visible)
+                               for tile in _tiles(to_image.mapRect(part), bounds)]
         painter.end()
         self.extended += 1
         self._retire(picture)
@@ -309,32 +324,49 @@ class PictureLayer(QGraphicsItem):
         # the view whole, then each band of the margin whole: a thin antialiased line is
         # rasterised from where a clip cuts it, so a seam between two parts drawn apart may
         # differ by a few levels along it — these seams lie on the view's edges, out of sight
-        self.tiles = [view] + [band.toAlignedRect() for band in _outside(QRectF(bounds), QRectF(view))]
+        centre = QRectF(view).center()
+
+        def nearest_first(tiles):
+            return sorted(tiles, key=lambda t: (QRectF(t).center() - centre).manhattanLength())
+        self.tiles = [(tile, False) for tile in nearest_first(_tiles(QRectF(view), bounds))
+                      + nearest_first([t for band in _outside(QRectF(bounds), QRectF(view)) for t in _tiles(band, bounds)])]
         return new
 
-    def _sharpen(self, picture: Picture):
-        """Draw tiles of the picture crisp, for :data:`BUDGET` of GUI-thread time (at least
-        one), and ask for another frame while some are left."""
+    def _sharpen(self, picture: Picture, visible: QRectF, budget: float | None):
+        """Draw tiles of the picture crisp: the blank ones in ``visible`` (scene) at once,
+        then the others in order for ``budget`` seconds of GUI-thread time (at least one;
+        None: none, a zoom goes on), and ask for another frame while some are left."""
         start = time.thread_time()
+        shown = picture.to_image.mapRect(visible)
+        due = [t for t in self.tiles if t[1] and shown.intersects(QRectF(t[0]))]
+        if due:
+            self.tiles = [t for t in self.tiles if not (t[1] and shown.intersects(QRectF(t[0])))]
+        elif budget is None or not self.tiles:
+            return
         zoom = style.zoom(picture.transform)
         to_image = picture.to_image
         from_image = to_image.inverted()[0]
         painter = QPainter(picture.image)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        while self.tiles:
-            tile = self.tiles.pop(0)
-            painter.resetTransform()
-            painter.setClipRect(tile)
-            painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Clear)
-            painter.fillRect(tile, Qt.GlobalColor.transparent)
-            painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
-            painter.setTransform(to_image)
-            self.draw_part(painter, from_image.mapRect(QRectF(tile)), zoom, skip=self.live)
-            if time.thread_time() - start >= BUDGET:
+        for tile, _ in due:
+            self._draw_tile(painter, tile, to_image, from_image, zoom)
+        while self.tiles and budget is not None and not (due and time.thread_time() - start >= budget):
+            self._draw_tile(painter, self.tiles.pop(0)[0], to_image, from_image, zoom)
+            if time.thread_time() - start >= budget:
                 break
         painter.end()
-        if self.tiles:
+        if self.tiles and budget is not None:
             QTimer.singleShot(0, self._next_tiles)
+
+    def _draw_tile(self, painter, tile: QRect, to_image, from_image, zoom: float):
+        """Clear ``tile`` (image pixels) and draw what is in it crisp, less the live things."""
+        painter.resetTransform()
+        painter.setClipRect(tile)
+        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Clear)
+        painter.fillRect(tile, Qt.GlobalColor.transparent)
+        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
+        painter.setTransform(to_image)
+        self.draw_part(painter, from_image.mapRect(QRectF(tile)), zoom, skip=self.live)
 
     def _next_tiles(self):
         try:

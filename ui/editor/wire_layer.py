@@ -23,9 +23,11 @@ from __future__ import annotations
 import itertools
 
 from PySide6.QtCore import QLineF, QRectF, Qt
+from PySide6.QtGui import QPainter
 
 from . import style
 from .grid import Grid
+from .items import clip_lines
 from .picture import PictureLayer
 
 CELL = 400.0          # scene units per side of a grid cell of the wire index
@@ -111,15 +113,20 @@ class WireLayer(PictureLayer):
 
 
     def draw_rough(self, painter, rect: QRectF):
-        """Each wire as a thin straight line, in one call a look (the edges a zoom out
-        brings in, until they are drawn crisp a moment later)."""
+        """Each wire as a thin straight line, not antialiased and cut to ``rect``, in one
+        call a look (the edges a zoom out brings in, a picture made during a zoom, until
+        they are drawn crisp once it settles)."""
         lines: dict = {}
-        for wire in self.grid.near(rect):       # (near enough: a line is clipped, and cheap)
-            pen = wire._thin_selected if wire.isSelected() else wire._thin
-            lines.setdefault(pen.color().rgba(), (pen, []))[1].append(QLineF(wire.start, wire.end))
+        for wire in self.grid.near(rect):
+            if wire not in self.live:
+                pen = wire._thin_selected if wire.isSelected() else wire._thin
+                lines.setdefault(pen.color().rgba(), (pen, []))[1].append(QLineF(wire.start, wire.end))
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         for pen, shown in lines.values():
             painter.setPen(pen)
-            painter.drawLines(shown)
+            painter.drawLines(clip_lines(shown, rect))
+        painter.restore()
 
 
 def _union(rects: list) -> QRectF:
