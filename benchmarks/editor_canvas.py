@@ -13,8 +13,9 @@ frame of:
 * settle — the frames after the zoom stops that draw the nodes and wires crisp at
   the new scale (during the zoom they are scaled pictures: scene.DesignScene.zooming),
   each frame's paint timed on its own (the layers draw it a few tiles a frame);
-* drag — a real mouse drag of one node (press, 30 moves, release), each move
-  event and the paint of what it changed (the node and its own wires);
+* drag — a real mouse drag of the node nearest the view's middle (press, 30
+  moves, release), each move event and the paint of what it changed (the node
+  and its own wires);
 * full — ``viewport().repaint()`` of the whole view;
 * image — the view rendered into an ARGB32-premultiplied QImage of its size
   (the format desktop backing stores use; the offscreen platform's own backing
@@ -165,7 +166,8 @@ def measure(n: int, frames: int = 30, local: bool = False):
         zoom = [t for i in range(16) for t in timed(lambda: view.zoom_by(1 / 1.1 if i < 8 else 1.1))]
         # the frame that draws the nodes crisp again once the zoom stops (CPU only: the wait is idle)
         settle = settle_frames(scene)
-        item = scene.node_at(view.mapToScene(viewport.rect().center())) or next(iter(scene.nodes.values()))
+        centre = view.mapToScene(viewport.rect().center())
+        item = min(scene.nodes.values(), key=lambda node: (node.pos() - centre).manhattanLength())
         grab = view.mapFromScene(item.mapToScene(QPointF(0, 8)))
         QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, grab)
         drag = []

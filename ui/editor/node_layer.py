@@ -62,9 +62,7 @@ class NodeLayer(PictureLayer):
         if old != box:
             self.boxes[item] = box
             self.grid.add(item, [box])
-            if not self.bounds.contains(box):
-                self.prepareGeometryChange()
-                self.bounds = QRectF(box) if self.bounds.isNull() else self.bounds.united(box)
+            self.hold(box)
         self.leave_picture(item, None if old is None else [old])
         self._repaint([box] if old is None or old == box else [old, box])
 

@@ -54,6 +54,7 @@ TILE = 256            # view pixels per side of a tile the bands a zoom out brin
 SEAM = 48             # view pixels beyond the view the first part of a settle reaches (its seams out of sight
                       # even when the view grows a little: a scroll bar goes, a splitter moves)
 BUDGET = 0.004        # seconds of GUI-thread time per frame a layer spends making tiles crisp
+GROW = 400.0          # scene units a layer's bounds grow beyond what it must hold, once in a scene
 
 
 @dataclass
@@ -104,6 +105,17 @@ class PictureLayer(QGraphicsItem):
 
     def boundingRect(self) -> QRectF:
         return self.bounds
+
+    def hold(self, rect: QRectF):
+        """Bounds that hold ``rect``: exact while the layer is filled, then grown
+        :data:`GROW` beyond it at a time — Qt repaints all a layer's old bounds when they
+        change, the whole view for each move of a node dragged past the design's edge."""
+        if self.bounds.contains(rect):
+            return
+        self.prepareGeometryChange()
+        if self.scene() is not None:
+            rect = rect.adjusted(-GROW, -GROW, GROW, GROW)
+        self.bounds = QRectF(rect) if self.bounds.isNull() else self.bounds.united(rect)
 
     def draw_part(self, painter, rect: QRectF, zoom: float, raster: bool = True, skip=(), only=None):
         """Draw what meets ``rect`` (scene) as it looks at ``zoom``, less the things in
@@ -197,7 +209,7 @@ class PictureLayer(QGraphicsItem):
         if self._holes:
             self._patch(picture, zoom)
         if self.tiles:
-            self._sharpen(picture, visible, 0.0 if zooming else BUDGET)
+            self._sharpen(picture, visible, None if zooming else BUDGET)
         if zooming:
             painter.drawImage(picture.rect, picture.image)              # scaled, until the zoom settles
             self._beyond(painter, picture, exposed, zoom)

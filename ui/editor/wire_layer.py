@@ -58,10 +58,7 @@ class WireLayer(PictureLayer):
             self.order[wire] = next(self._serial)
         self.covers[wire] = cover
         self.grid.add(wire, cover)
-        united = _union(cover)
-        if not self.bounds.contains(united):
-            self.prepareGeometryChange()
-            self.bounds = united if self.bounds.isNull() else self.bounds.united(united)
+        self.hold(_union(cover))
         self.leave_picture(wire, old)
         self._repaint(cover if old is None else old + cover)
 
