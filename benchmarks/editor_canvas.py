@@ -6,7 +6,8 @@ shows it in the editor's view (1280×800) and times, with ``time.thread_time()``
 (the GUI thread's own work, which a loaded machine does not stretch), each
 frame of:
 
-* pan — a scroll step and the event-loop turn that paints it;
+* pan — a scroll step and the event-loop turn that paints it, from a view drawn
+  crisp (its zoom settled);
 * zoom — a zoom gesture with the mouse over the middle of the view, as a wheel
   does it: 8 steps out (÷1.1) then 8 in, each step and its paint, the gesture's
   first step included;
@@ -113,7 +114,8 @@ def settle_frames(scene) -> list:
     layers = (scene.node_layer, scene.wire_layer, scene.overview) if hasattr(scene, "node_layer") \
         else (scene.wire_layer, scene.overview)
     deadline = time.perf_counter() + 5
-    while any(getattr(layer, "tiles", None) for layer in layers) and time.perf_counter() < deadline:
+    while any(getattr(layer, "tiles", None) and getattr(layer, "active", True) for layer in layers) \
+            and time.perf_counter() < deadline:         # (a layer of the other look keeps its tiles for later)
         QTest.qWait(10)
     QTest.qWait(30)
     return list(PAINTS)
@@ -159,6 +161,7 @@ def measure(n: int, frames: int = 30, local: bool = False):
             view.centerOn(scene.overview.boundingRect().center())
         QApplication.processEvents()
         viewport.repaint()
+        settle_frames(scene)        # the look is set: the pan starts from crisp pictures (settle is timed below)
         bar = view.horizontalScrollBar()
         pan = [t for i in range(frames) for t in timed(lambda: bar.setValue(bar.value() + (25 if i % 20 < 10 else -25)))] \
             if bar.maximum() > bar.minimum() else []

@@ -105,11 +105,11 @@ class NodeLayer(PictureLayer):
             item.paint(painter, option, None)
         painter.setWorldTransform(base)
 
-    def draw_rough(self, painter, rect: QRectF):
+    def draw_rough(self, painter, rects: list):
         """Each node as its body, outlined, and its header, plain, in a few calls (the
         edges a zoom out brings in, a picture made during a zoom, until they are drawn
         crisp once it settles)."""
-        nodes = [n for n in self.nodes_in(rect) if n not in self.live]
+        nodes = [n for n in self.nodes_in(_box(rects)) if n not in self.live]
         if not nodes:
             return
         boxes = [item.mapRectToScene(item.rect()) for item in nodes]
@@ -128,3 +128,10 @@ class NodeLayer(PictureLayer):
             painter.setBrush(color)
             painter.drawRects(rects)
         painter.restore()
+
+
+def _box(rects: list) -> QRectF:
+    box = QRectF()
+    for rect in rects:
+        box = box.united(rect)
+    return box

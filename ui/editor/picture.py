@@ -38,7 +38,7 @@ import time
 from dataclasses import dataclass
 
 from PySide6.QtCore import QPointF, QRect, QRectF, QSizeF, Qt, QTimer
-from PySide6.QtGui import QImage, QPainter, QTransform
+from PySide6.QtGui import QImage, QPainter, QRegion, QTransform
 from PySide6.QtWidgets import QGraphicsItem
 
 from . import style
@@ -122,14 +122,16 @@ class PictureLayer(QGraphicsItem):
         ``skip``, or only those in ``only``; ``raster`` False writes texts as text."""
         raise NotImplementedError
 
-    def draw_rough(self, painter, rect: QRectF):
-        """What meets ``rect``, drawn fast and plain, until its tiles are drawn crisp (the
-        edges a zoom out brings in, a picture made during a zoom): plain shapes where the
-        subclass has them, not antialiased (thin antialiased lines cost twice as much)."""
+    def draw_rough(self, painter, rects: list):
+        """What meets ``rects`` (scene; the painter clipped to them), drawn fast and plain,
+        until its tiles are drawn crisp (the edges a zoom out brings in, a picture made
+        during a zoom): plain shapes where the subclass has them, not antialiased (thin
+        antialiased lines cost twice as much)."""
         zoom = style.zoom(painter.worldTransform())
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        self.draw_part(painter, rect, zoom, skip=self.live)
+        for rect in rects:
+            self.draw_part(painter, rect, zoom, skip=self.live)
         painter.restore()
 
     def leave_picture(self, thing, old: list | None):
@@ -251,7 +253,7 @@ class PictureLayer(QGraphicsItem):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setTransform(transform * QTransform.fromTranslate(-left, -top))
         if getattr(self.scene(), "zoom_cached", False):
-            self.draw_rough(painter, covered)        # a zoom goes on: its end draws it crisp, tile by tile
+            self.draw_rough(painter, [covered])      # a zoom goes on: its end draws it crisp, tile by tile
         else:
             self.draw_part(painter, covered, zoom)
         painter.end()
@@ -297,11 +299,17 @@ class PictureLayer(QGraphicsItem):
         bands = _outside(covered, picture.rect) if zoom is not None else []   # (None: the tiles draw it all)
         bounds = QRect(0, 0, width, height)
         if getattr(self.scene(), "zoom_cached", False) or not picture.fits(transform):
-            # a step of a zoom: the bands drawn roughly now, crisp tile by tile once it settles
-            for band in bands:
+            # a step of a zoom: the bands drawn roughly now, in one pass (a long wire is in
+            # every band), crisp tile by tile once it settles
+            if bands:
+                region = QRegion()
+                for band in bands:
+                    region = region.united(to_image.mapRect(band).toAlignedRect())
                 painter.save()
-                painter.setClipRect(band, Qt.ClipOperation.IntersectClip)
-                self.draw_rough(painter, band)
+                painter.resetTransform()
+                painter.setClipRegion(region, Qt.ClipOperation.IntersectClip)
+                painter.setTransform(to_image)
+                self.draw_rough(painter, bands)
                 painter.restore()
             self.tiles += [(tile, False) for band in bands for tile in _tiles(to_image.mapRect(band), bounds)]
         else:
