@@ -10,18 +10,23 @@ whole pixel of the view, and then:
 
 * a pan or a full repaint blits it pixel for pixel (the same pixels drawing
   would give); when something beyond it comes into sight, the picture grows
-  (:meth:`_extend`): a new one around the view, the old one blitted into it and
-  only the bands beyond the old one drawn — so a pan never draws the whole view
-  again, however far it goes;
+  (:meth:`_extend`): a new one around the view, the old one blitted into it,
+  the strip of the bands beyond the old one that is in view drawn at once and
+  the rest of them (the margin ahead of the pan) left blank, drawn tile by tile
+  in the frames after (a blank tile that comes into view first is drawn before
+  it shows) — so a pan never draws the whole view, nor its margin, in a frame;
 * during a zoom gesture (``DesignScene.zoom_cached``) each step only scales it;
   a step out that brings in what is beyond it grows it the same way (the old
-  picture scaled into the new one, the bands drawn plain at once —
-  :meth:`draw_rough` — and crisp a few tiles a frame); once the
-  zoom stops (:meth:`settle`) it is made crisp at the new scale in parts over
-  a few frames (:data:`BUDGET` of GUI-thread time per frame, at least one part):
-  what is in view first, then each band of the margin, the scaled picture
-  showing in the margin until its band is drawn — the view and its margins in one
-  frame took 60–85 ms at 500 nodes;
+  picture scaled into the new one, the bands drawn plain in one pass —
+  :meth:`draw_rough`: boxes and straight lines, not antialiased), and a
+  picture made during a zoom (the other look's, across ``SIMPLE_BELOW``) is
+  drawn plain whole; nothing is drawn crisp while the zoom goes on (its next
+  step would throw it away). Once the zoom stops (:meth:`settle`) the picture
+  is made crisp at the new scale in tiles of :data:`TILE` over the next frames
+  (:data:`BUDGET` of GUI-thread time per frame, at least one tile): the view's
+  tiles first, nearest its middle first, then the margin's, the scaled picture
+  showing until each tile is drawn — the view whole in one frame took 27–57 ms
+  at 500 and 2,000 nodes, the view and its margins 60–85 ms at 500;
 * a thing that changes (a wire dragged with its node, a selection) leaves the
   picture (:meth:`leave_picture`): the picture is drawn again once where the
   thing was, without it — a drag's first move, not every move — and from then
@@ -50,9 +55,9 @@ LIVE_MAX = 64         # things drawn over the picture, at most: more, and it is 
 EXTEND_MARGIN = 0.04  # of the view's size, beyond each side, when a picture grows during a zoom
                       # (small: the frame that grows it draws that ring, and a step out brings ~5 % a side)
 FULL_FROM = 0.5       # a repaint of at least this much of the view makes a new picture (less: drawn as is)
-TILE = 256            # view pixels per side of a tile the bands a zoom out brings in are drawn crisp by
-SEAM = 48             # view pixels beyond the view the first part of a settle reaches (its seams out of sight
-                      # even when the view grows a little: a scroll bar goes, a splitter moves)
+TILE = 256            # view pixels per side of a tile a picture is drawn crisp by (a settle, a pan's margin)
+SEAM = 48             # view pixels beyond the view that a settle counts as the view (drawn first: in sight
+                      # when the view grows a little, a scroll bar goes, a splitter moves)
 BUDGET = 0.004        # seconds of GUI-thread time per frame a layer spends making tiles crisp
 GROW = 400.0          # scene units a layer's bounds grow beyond what it must hold, once in a scene
 
@@ -341,9 +346,9 @@ class PictureLayer(QGraphicsItem):
         view = QRect(math.floor(view.left()), math.floor(view.top()),
                      math.ceil(view.right()) - math.floor(view.left()),
                      math.ceil(view.bottom()) - math.floor(view.top())).intersected(bounds)
-        # the view whole, then each band of the margin whole: a thin antialiased line is
-        # rasterised from where a clip cuts it, so a seam between two parts drawn apart may
-        # differ by a few levels along it — these seams lie on the view's edges, out of sight
+        # the view's tiles, then the margin's. A thin (cosmetic) line is rasterised from where a
+        # clip cuts it, so where it crosses a seam between tiles it may step a pixel aside from
+        # where drawing it whole puts it (zoomed out; at about 1:1 wires are filled paths, exact)
         centre = QRectF(view).center()
 
         def nearest_first(tiles):
