@@ -152,6 +152,9 @@ def test_at_the_zoom_a_design_opens_at_the_picture_writes_every_nodes_texts(qtbo
     design, scene, view, calls = counted
     view.zoom_by(style.TEXT_BELOW / view.zoom())
     scene.zoom_settled()
+    view.viewport().repaint()
+    while scene.wire_layer.tiles:                # the wires made crisp, a few tiles a frame, in both shots
+        view.viewport().repaint()
     layer = scene.node_layer
     layer.drop_picture()
     pictured = shot(view)

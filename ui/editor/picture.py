@@ -56,9 +56,11 @@ EXTEND_MARGIN = 0.04  # of the view's size, beyond each side, when a picture gro
                       # (small: the frame that grows it draws that ring, and a step out brings ~5 % a side)
 FULL_FROM = 0.5       # a repaint of at least this much of the view makes a new picture (less: drawn as is)
 TILE = 256            # view pixels per side of a tile a picture is drawn crisp by (a settle, a pan's margin)
+STRIP = 48            # view pixels across a tile of a pan's margin (a pan step must not make a whole band due)
 SEAM = 48             # view pixels beyond the view that a settle counts as the view (drawn first: in sight
                       # when the view grows a little, a scroll bar goes, a splitter moves)
-BUDGET = 0.004        # seconds of GUI-thread time per frame a layer spends making tiles crisp
+BUDGET = 0.002        # seconds of GUI-thread time per frame a layer spends making tiles crisp
+IDLE = 8              # ms between two turns that draw tiles out of sight (a pan's margin): between frames
 GROW = 400.0          # scene units a layer's bounds grow beyond what it must hold, once in a scene
 
 
@@ -95,6 +97,7 @@ class PictureLayer(QGraphicsItem):
         self._holes: list = []      # scene rects of the picture to draw again without the live things
         self._spare = None          # the image of the picture before: reused, its memory already mapped
         self._stale = False         # a zoom settled: the picture is to be made crisp at the new scale
+        self._visible = QRectF()    # what of the scene the view showed at the last paint
         self.tiles: list = []       # (image pixel rect, blank) of the picture still to be drawn crisp: drawn
                                     # roughly or scaled (blank False), or not at all (True: drawn before it shows)
         self.pictures = 0           # pictures drawn so far (the tests count them)
@@ -193,6 +196,7 @@ class PictureLayer(QGraphicsItem):
                 self._blit(painter, picture, transform, exposed, zoom)
             return
         ratio = widget.devicePixelRatioF()
+        self._visible = visible
         zooming = getattr(scene, "zoom_cached", False)
         picture = self.picture
         if picture is not None and self._stale and not zooming and picture.rect.intersects(visible):
@@ -202,6 +206,7 @@ class PictureLayer(QGraphicsItem):
             self._retire(picture)
             picture = self.picture = None
             self._stale, self.tiles = False, []
+        grown = False
         if picture is None:
             shown = self.boundingRect().intersected(visible)      # what of it there is in view
             if not zooming and _area([exposed]) < FULL_FROM * _area([shown]):
@@ -213,10 +218,11 @@ class PictureLayer(QGraphicsItem):
             # something beyond the picture is in sight: grow it, drawing only what is new
             picture = self.picture = self._extend(picture, visible, transform, zoom, ratio,
                                                   EXTEND_MARGIN if zooming else MARGIN)
+            grown = True
         if self._holes:
             self._patch(picture, zoom)
-        if self.tiles:
-            self._sharpen(picture, visible, None if zooming else BUDGET)
+        if self.tiles:          # none during a zoom, only what is due in the frame that grew it (it drew its share)
+            self._sharpen(picture, visible, None if zooming or grown else BUDGET)
         if zooming:
             painter.drawImage(picture.rect, picture.image)              # scaled, until the zoom settles
             self._beyond(painter, picture, exposed, zoom)
@@ -327,8 +333,14 @@ class PictureLayer(QGraphicsItem):
                     painter.setClipRect(shown, Qt.ClipOperation.IntersectClip)
                     self.draw_part(painter, shown, zoom, skip=self.live)
                     painter.restore()
-                self.tiles += [(tile, True) for part in _outside(band, visible)
-                               for tile in _tiles(to_image.mapRect(part), bounds)]
+                view = to_image.mapRect(visible)
+                for part in _outside(band, visible):
+                    # strips along the view's edge, the nearest first: the pan reaches them in turn
+                    part = to_image.mapRect(part)
+                    beside = part.height() > part.width()
+                    strips = _tiles(part, bounds, STRIP if beside else TILE, TILE if beside else STRIP)
+                    strips.sort(key=lambda t: _gap(QRectF(t), view))
+                    self.tiles += [(tile, True) for tile in strips]
         painter.end()
         self.extended += 1
         self._retire(picture)
@@ -360,28 +372,32 @@ class PictureLayer(QGraphicsItem):
     def _sharpen(self, picture: Picture, visible: QRectF, budget: float | None):
         """Draw tiles of the picture crisp: the blank ones in ``visible`` (scene) at once,
         then the others in order for ``budget`` seconds of GUI-thread time (at least one;
-        None: none, a zoom goes on), and ask for another frame while some are left."""
+        None: none), and while some are left (and no zoom goes on) ask for the next turn:
+        the next frame for tiles in sight, a turn between frames for those out of it."""
         start = time.thread_time()
-        shown = picture.to_image.mapRect(visible)
+        shown = picture.to_image.mapRect(visible).adjusted(1, 1, -1, -1)    # (a tile's edge may reach a pixel in)
         due = [t for t in self.tiles if t[1] and shown.intersects(QRectF(t[0]))]
         if due:
             self.tiles = [t for t in self.tiles if not (t[1] and shown.intersects(QRectF(t[0])))]
-        elif budget is None or not self.tiles:
-            return
-        zoom = style.zoom(picture.transform)
-        to_image = picture.to_image
-        from_image = to_image.inverted()[0]
-        painter = QPainter(picture.image)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        for tile, _ in due:
-            self._draw_tile(painter, tile, to_image, from_image, zoom)
-        while self.tiles and budget is not None and not (due and time.thread_time() - start >= budget):
-            self._draw_tile(painter, self.tiles.pop(0)[0], to_image, from_image, zoom)
-            if time.thread_time() - start >= budget:
-                break
-        painter.end()
-        if self.tiles and budget is not None:
-            QTimer.singleShot(0, self._next_tiles)
+        if due or (budget is not None and self.tiles):
+            zoom = style.zoom(picture.transform)
+            to_image = picture.to_image
+            from_image = to_image.inverted()[0]
+            painter = QPainter(picture.image)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            for tile, _ in due:
+                self._draw_tile(painter, tile, to_image, from_image, zoom)
+            while self.tiles and budget is not None and not (due and time.thread_time() - start >= budget):
+                self._draw_tile(painter, self.tiles.pop(0)[0], to_image, from_image, zoom)
+                if time.thread_time() - start >= budget:
+                    break
+            painter.end()
+        if self.tiles and not getattr(self.scene(), "zoom_cached", False):
+            QTimer.singleShot(0 if self._tiles_in_sight(picture) else IDLE, self._next_tiles)
+
+    def _tiles_in_sight(self, picture: Picture) -> bool:
+        shown = picture.to_image.mapRect(self._visible)
+        return any(shown.intersects(QRectF(tile)) for tile, _ in self.tiles)
 
     def _draw_tile(self, painter, tile: QRect, to_image, from_image, zoom: float):
         """Clear ``tile`` (image pixels) and draw what is in it crisp, less the live things."""
@@ -394,9 +410,17 @@ class PictureLayer(QGraphicsItem):
         self.draw_part(painter, from_image.mapRect(QRectF(tile)), zoom, skip=self.live)
 
     def _next_tiles(self):
+        """Between frames: while tiles in sight are left (a settle), the next frame draws
+        them; tiles out of sight (a pan's margin) are drawn here, repainting nothing."""
         try:
-            if self.tiles and self.scene() is not None:
+            scene, picture = self.scene(), self.picture
+            if not self.tiles or scene is None or picture is None or self._stale \
+                    or getattr(scene, "zoom_cached", False):
+                return                  # (a zoom goes on, or settled: its frame takes over)
+            if self._tiles_in_sight(picture):
                 self.update()
+            else:
+                self._sharpen(picture, self._visible, BUDGET)
         except RuntimeError:            # the item went with its scene
             pass
 
@@ -443,13 +467,20 @@ class PictureLayer(QGraphicsItem):
         painter.end()
 
 
-def _tiles(pixels: QRectF, bounds: QRect) -> list:
-    """``pixels`` (of an image, within ``bounds``) on whole pixels, cut in tiles of :data:`TILE`."""
+def _tiles(pixels: QRectF, bounds: QRect, width: int = TILE, height: int = TILE) -> list:
+    """``pixels`` (of an image, within ``bounds``) on whole pixels, cut in tiles of
+    ``width`` × ``height``."""
     left, top = math.floor(pixels.left()), math.floor(pixels.top())
     right, bottom = math.ceil(pixels.right()), math.ceil(pixels.bottom())
-    tiles = [QRect(x, y, min(TILE, right - x), min(TILE, bottom - y)).intersected(bounds)
-             for x in range(left, right, TILE) for y in range(top, bottom, TILE)]
+    tiles = [QRect(x, y, min(width, right - x), min(height, bottom - y)).intersected(bounds)
+             for x in range(left, right, width) for y in range(top, bottom, height)]
     return [t for t in tiles if not t.isEmpty()]
+
+
+def _gap(rect: QRectF, other: QRectF) -> float:
+    """How far apart two rects are (0 when they meet)."""
+    return max(0.0, rect.left() - other.right(), other.left() - rect.right()) + \
+        max(0.0, rect.top() - other.bottom(), other.top() - rect.bottom())
 
 
 def _beyond_box(rect: QRectF, inner: QRectF) -> QRectF:
