@@ -12,9 +12,10 @@ whole pixel of the view, and then:
   would give); when something beyond it comes into sight, the picture grows
   (:meth:`_extend`): a new one around the view, the old one blitted into it,
   the strip of the bands beyond the old one that is in view drawn at once and
-  the rest of them (the margin ahead of the pan) left blank, drawn tile by tile
-  in the frames after (a blank tile that comes into view first is drawn before
-  it shows) — so a pan never draws the whole view, nor its margin, in a frame;
+  the rest of them (the margin ahead of the pan) left blank, in strips along
+  the view's edge drawn nearest first between frames (:data:`IDLE`), repainting
+  nothing (a blank strip that comes into view first is drawn before it shows)
+  — so a pan never draws the whole view, nor its margin, in a frame;
 * during a zoom gesture (``DesignScene.zoom_cached``) each step only scales it;
   a step out that brings in what is beyond it grows it the same way (the old
   picture scaled into the new one, the bands drawn plain in one pass —
