@@ -6,15 +6,17 @@ shows it in the editor's view (1280×800) and times, with ``time.thread_time()``
 (the GUI thread's own work, which a loaded machine does not stretch), each
 frame of:
 
-* pan — a scroll step and the event-loop turn that paints it;
+* pan — a scroll step and the event-loop turn that paints it, from a view drawn
+  crisp (its zoom settled);
 * zoom — a zoom gesture with the mouse over the middle of the view, as a wheel
   does it: 8 steps out (÷1.1) then 8 in, each step and its paint, the gesture's
   first step included;
 * settle — the frames after the zoom stops that draw the nodes and wires crisp at
   the new scale (during the zoom they are scaled pictures: scene.DesignScene.zooming),
   each frame's paint timed on its own (the layers draw it a few tiles a frame);
-* drag — a real mouse drag of one node (press, 30 moves, release), each move
-  event and the paint of what it changed (the node and its own wires);
+* drag — a real mouse drag of the node nearest the view's middle (press, 30
+  moves, release), each move event and the paint of what it changed (the node
+  and its own wires);
 * full — ``viewport().repaint()`` of the whole view;
 * image — the view rendered into an ARGB32-premultiplied QImage of its size
   (the format desktop backing stores use; the offscreen platform's own backing
@@ -112,7 +114,8 @@ def settle_frames(scene) -> list:
     layers = (scene.node_layer, scene.wire_layer, scene.overview) if hasattr(scene, "node_layer") \
         else (scene.wire_layer, scene.overview)
     deadline = time.perf_counter() + 5
-    while any(getattr(layer, "tiles", None) for layer in layers) and time.perf_counter() < deadline:
+    while any(getattr(layer, "tiles", None) and getattr(layer, "active", True) for layer in layers) \
+            and time.perf_counter() < deadline:         # (a layer of the other look keeps its tiles for later)
         QTest.qWait(10)
     QTest.qWait(30)
     return list(PAINTS)
@@ -158,6 +161,7 @@ def measure(n: int, frames: int = 30, local: bool = False):
             view.centerOn(scene.overview.boundingRect().center())
         QApplication.processEvents()
         viewport.repaint()
+        settle_frames(scene)        # the look is set: the pan starts from crisp pictures (settle is timed below)
         bar = view.horizontalScrollBar()
         pan = [t for i in range(frames) for t in timed(lambda: bar.setValue(bar.value() + (25 if i % 20 < 10 else -25)))] \
             if bar.maximum() > bar.minimum() else []
@@ -165,7 +169,8 @@ def measure(n: int, frames: int = 30, local: bool = False):
         zoom = [t for i in range(16) for t in timed(lambda: view.zoom_by(1 / 1.1 if i < 8 else 1.1))]
         # the frame that draws the nodes crisp again once the zoom stops (CPU only: the wait is idle)
         settle = settle_frames(scene)
-        item = scene.node_at(view.mapToScene(viewport.rect().center())) or next(iter(scene.nodes.values()))
+        centre = view.mapToScene(viewport.rect().center())
+        item = min(scene.nodes.values(), key=lambda node: (node.pos() - centre).manhattanLength())
         grab = view.mapFromScene(item.mapToScene(QPointF(0, 8)))
         QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, grab)
         drag = []

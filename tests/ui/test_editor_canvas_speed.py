@@ -140,6 +140,33 @@ def test_dragging_a_node_repaints_only_it_and_its_own_wires(qtbot, canvas):
     assert all((w.start, w.end) == ends for w, ends in others.items())
 
 
+def test_dragging_a_node_past_the_designs_edge_grows_the_scene_a_step_at_a_time(qtbot, canvas):
+    """Qt's own scene rect (its items' bounding box) grew with every move of a node past
+    the design's edge, and each growth rebuilt the item index and repainted the whole view."""
+    design, scene, view = canvas
+    edge = scene.itemsBoundingRect().bottom()
+    assert scene.sceneRect() == scene.itemsBoundingRect()          # at first what Qt's own would be
+    item = max(scene.nodes.values(), key=lambda i: (i.pos().y(), -abs(i.pos().x() - 600)))
+    view.centerOn(item.pos() + QPointF(0, 150))
+    QApplication.processEvents()
+    changes = []
+    scene.sceneRectChanged.connect(changes.append)
+    viewport = view.viewport()
+    grab = view.mapFromScene(item.mapToScene(QPointF(0, 8)))
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, grab)
+    QTest.mouseMove(viewport, grab + QPoint(0, 10))                # past the edge: the first growth
+    QApplication.processEvents()
+    spy = PaintSpy(viewport)
+    for step in range(2, 8):
+        QTest.mouseMove(viewport, grab + QPoint(0, 10 * step))
+        QApplication.processEvents()
+        assert scene.sceneRect().contains(item.sceneBoundingRect())
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, grab + QPoint(0, 70))
+    assert item.sceneBoundingRect().bottom() > edge + 40              # it went past the edge
+    assert len(changes) == 1, "the scene's rect grew with each move"
+    assert spy.count >= 1 and area(spy.region) < 0.5 * viewport.width() * viewport.height()
+
+
 def test_an_edit_repaints_only_the_nodes_whose_look_changed(qtbot, canvas):
     design, scene, view = canvas
     leaf = next(n for n, node in design.nodes.items() if node.kind == "leaf")

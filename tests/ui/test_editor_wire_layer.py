@@ -190,3 +190,24 @@ def test_opening_a_design_routes_each_wire_once(qtbot, monkeypatch):
         assert wire.start == src.mapToScene(src.output_point())
         assert wire.end == dst.mapToScene(dst.input_point(link.slot))
     scene.close()
+
+
+def test_lines_are_cut_to_a_rect_exactly_all_at_once():
+    """items.clip_lines (numpy Liang–Barsky, the overview's and the rough wires' lines):
+    a part is kept for each line that meets the rect (found by points along it) and for
+    no other, each part lies in the rect, and a line inside comes back as it is."""
+    from PySide6.QtCore import QLineF
+    from gradstudio.ui.editor.items import clip_lines
+    rng = random.Random(3)
+    lines = [QLineF(rng.uniform(-50, 450), rng.uniform(-50, 450), rng.uniform(-50, 450), rng.uniform(-50, 450))
+             for _ in range(300)]
+    lines += [QLineF(100, -20, 100, 500), QLineF(-20, 150, 500, 150), QLineF(120, 130, 120, 130),
+              QLineF(-10, -10, -10, 400), QLineF(160, 160, 170, 175)]
+    rect = QRectF(90, 110, 210, 160)
+    kept = clip_lines(lines, rect)
+    meeting = [l for l in lines if any(rect.contains(l.pointAt(t / 1000)) for t in range(1001))]
+    assert len(kept) == len(meeting)
+    near = rect.adjusted(-1e-6, -1e-6, 1e-6, 1e-6)
+    assert all(near.contains(part.p1()) and near.contains(part.p2()) for part in kept)
+    inside = [l for l in lines if rect.contains(l.p1()) and rect.contains(l.p2())]
+    assert len(inside) >= 3 and all(any(k is l for k in kept) for l in inside)      # whole, the same object

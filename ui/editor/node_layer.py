@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import itertools
 
-from PySide6.QtCore import QRectF
-from PySide6.QtGui import QTransform
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QPainter, QPen, QTransform
 from PySide6.QtWidgets import QStyleOptionGraphicsItem
 
 from . import style
@@ -62,9 +62,7 @@ class NodeLayer(PictureLayer):
         if old != box:
             self.boxes[item] = box
             self.grid.add(item, [box])
-            if not self.bounds.contains(box):
-                self.prepareGeometryChange()
-                self.bounds = QRectF(box) if self.bounds.isNull() else self.bounds.united(box)
+            self.hold(box)
         self.leave_picture(item, None if old is None else [old])
         self._repaint([box] if old is None or old == box else [old, box])
 
@@ -107,10 +105,33 @@ class NodeLayer(PictureLayer):
             item.paint(painter, option, None)
         painter.setWorldTransform(base)
 
-    def draw_rough(self, painter, rect: QRectF):
-        """Each node as its body and its header, plain (the edges a zoom out brings in,
-        until they are drawn crisp a moment later)."""
-        for item in self.nodes_in(rect):
-            box = item.mapRectToScene(item.rect())
-            painter.fillRect(box, item.colors["node"])
-            painter.fillRect(QRectF(box.left(), box.top(), box.width(), style.HEADER), item._accent)
+    def draw_rough(self, painter, rects: list):
+        """Each node as its body, outlined, and its header, plain, in a few calls (the
+        edges a zoom out brings in, a picture made during a zoom, until they are drawn
+        crisp once it settles)."""
+        nodes = [n for n in self.nodes_in(_box(rects)) if n not in self.live]
+        if not nodes:
+            return
+        boxes = [item.mapRectToScene(item.rect()) for item in nodes]
+        headers: dict = {}                       # rgba -> (colour, [header rects])
+        for item, box in zip(nodes, boxes):
+            headers.setdefault(item._accent.rgba(), (item._accent, []))[1].append(
+                QRectF(box.left(), box.top(), box.width(), style.HEADER))
+        colors = nodes[0].colors
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        painter.setPen(QPen(colors["border"], 0))
+        painter.setBrush(colors["node"])
+        painter.drawRects(boxes)
+        painter.setPen(Qt.PenStyle.NoPen)
+        for color, rects in headers.values():
+            painter.setBrush(color)
+            painter.drawRects(rects)
+        painter.restore()
+
+
+def _box(rects: list) -> QRectF:
+    box = QRectF()
+    for rect in rects:
+        box = box.united(rect)
+    return box

@@ -10,18 +10,24 @@ whole pixel of the view, and then:
 
 * a pan or a full repaint blits it pixel for pixel (the same pixels drawing
   would give); when something beyond it comes into sight, the picture grows
-  (:meth:`_extend`): a new one around the view, the old one blitted into it and
-  only the bands beyond the old one drawn — so a pan never draws the whole view
-  again, however far it goes;
+  (:meth:`_extend`): a new one around the view, the old one blitted into it,
+  the strip of the bands beyond the old one that is in view drawn at once and
+  the rest of them (the margin ahead of the pan) left blank, in strips along
+  the view's edge drawn nearest first between frames (:data:`IDLE`), repainting
+  nothing (a blank strip that comes into view first is drawn before it shows)
+  — so a pan never draws the whole view, nor its margin, in a frame;
 * during a zoom gesture (``DesignScene.zoom_cached``) each step only scales it;
   a step out that brings in what is beyond it grows it the same way (the old
-  picture scaled into the new one, the bands drawn plain at once —
-  :meth:`draw_rough` — and crisp a few tiles a frame); once the
-  zoom stops (:meth:`settle`) it is made crisp at the new scale in parts over
-  a few frames (:data:`BUDGET` of GUI-thread time per frame, at least one part):
-  what is in view first, then each band of the margin, the scaled picture
-  showing in the margin until its band is drawn — the view and its margins in one
-  frame took 60–85 ms at 500 nodes;
+  picture scaled into the new one, the bands drawn plain in one pass —
+  :meth:`draw_rough`: boxes and straight lines, not antialiased), and a
+  picture made during a zoom (the other look's, across ``SIMPLE_BELOW``) is
+  drawn plain whole; nothing is drawn crisp while the zoom goes on (its next
+  step would throw it away). Once the zoom stops (:meth:`settle`) the picture
+  is made crisp at the new scale in tiles of :data:`TILE` over the next frames
+  (:data:`BUDGET` of GUI-thread time per frame, at least one tile): the view's
+  tiles first, nearest its middle first, then the margin's, the scaled picture
+  showing until each tile is drawn — the view whole in one frame took 27–57 ms
+  at 500 and 2,000 nodes, the view and its margins 60–85 ms at 500;
 * a thing that changes (a wire dragged with its node, a selection) leaves the
   picture (:meth:`leave_picture`): the picture is drawn again once where the
   thing was, without it — a drag's first move, not every move — and from then
@@ -38,7 +44,7 @@ import time
 from dataclasses import dataclass
 
 from PySide6.QtCore import QPointF, QRect, QRectF, QSizeF, Qt, QTimer
-from PySide6.QtGui import QImage, QPainter, QTransform
+from PySide6.QtGui import QImage, QPainter, QRegion, QTransform
 from PySide6.QtWidgets import QGraphicsItem
 
 from . import style
@@ -50,10 +56,13 @@ LIVE_MAX = 64         # things drawn over the picture, at most: more, and it is 
 EXTEND_MARGIN = 0.04  # of the view's size, beyond each side, when a picture grows during a zoom
                       # (small: the frame that grows it draws that ring, and a step out brings ~5 % a side)
 FULL_FROM = 0.5       # a repaint of at least this much of the view makes a new picture (less: drawn as is)
-TILE = 256            # view pixels per side of a tile the bands a zoom out brings in are drawn crisp by
-SEAM = 48             # view pixels beyond the view the first part of a settle reaches (its seams out of sight
-                      # even when the view grows a little: a scroll bar goes, a splitter moves)
-BUDGET = 0.004        # seconds of GUI-thread time per frame a layer spends making tiles crisp
+TILE = 256            # view pixels per side of a tile a picture is drawn crisp by (a settle, a pan's margin)
+STRIP = 48            # view pixels across a tile of a pan's margin (a pan step must not make a whole band due)
+SEAM = 48             # view pixels beyond the view that a settle counts as the view (drawn first: in sight
+                      # when the view grows a little, a scroll bar goes, a splitter moves)
+BUDGET = 0.002        # seconds of GUI-thread time per frame a layer spends making tiles crisp
+IDLE = 8              # ms between two turns that draw tiles out of sight (a pan's margin): between frames
+GROW = 400.0          # scene units a layer's bounds grow beyond what it must hold, once in a scene
 
 
 @dataclass
@@ -89,7 +98,9 @@ class PictureLayer(QGraphicsItem):
         self._holes: list = []      # scene rects of the picture to draw again without the live things
         self._spare = None          # the image of the picture before: reused, its memory already mapped
         self._stale = False         # a zoom settled: the picture is to be made crisp at the new scale
-        self.tiles: list = []       # image pixel rects of the picture still to be drawn crisp
+        self._visible = QRectF()    # what of the scene the view showed at the last paint
+        self.tiles: list = []       # (image pixel rect, blank) of the picture still to be drawn crisp: drawn
+                                    # roughly or scaled (blank False), or not at all (True: drawn before it shows)
         self.pictures = 0           # pictures drawn so far (the tests count them)
         self.extended = 0           # pictures grown so far (see _extend)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)   # a true exposedRect
@@ -104,16 +115,33 @@ class PictureLayer(QGraphicsItem):
     def boundingRect(self) -> QRectF:
         return self.bounds
 
+    def hold(self, rect: QRectF):
+        """Bounds that hold ``rect``: exact while the layer is filled, then grown
+        :data:`GROW` beyond it at a time — Qt repaints all a layer's old bounds when they
+        change, the whole view for each move of a node dragged past the design's edge."""
+        if self.bounds.contains(rect):
+            return
+        self.prepareGeometryChange()
+        if self.scene() is not None:
+            rect = rect.adjusted(-GROW, -GROW, GROW, GROW)
+        self.bounds = QRectF(rect) if self.bounds.isNull() else self.bounds.united(rect)
+
     def draw_part(self, painter, rect: QRectF, zoom: float, raster: bool = True, skip=(), only=None):
         """Draw what meets ``rect`` (scene) as it looks at ``zoom``, less the things in
         ``skip``, or only those in ``only``; ``raster`` False writes texts as text."""
         raise NotImplementedError
 
-    def draw_rough(self, painter, rect: QRectF):
-        """What meets ``rect``, drawn fast and plain, until its tiles are drawn crisp (the
-        edges a zoom out brings in): plain shapes where the subclass has them."""
+    def draw_rough(self, painter, rects: list):
+        """What meets ``rects`` (scene; the painter clipped to them), drawn fast and plain,
+        until its tiles are drawn crisp (the edges a zoom out brings in, a picture made
+        during a zoom): plain shapes where the subclass has them, not antialiased (thin
+        antialiased lines cost twice as much)."""
         zoom = style.zoom(painter.worldTransform())
-        self.draw_part(painter, rect, zoom, skip=self.live)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        for rect in rects:
+            self.draw_part(painter, rect, zoom, skip=self.live)
+        painter.restore()
 
     def leave_picture(self, thing, old: list | None):
         """``thing`` changed (it was drawn in the scene rects ``old``): from now on it is
@@ -169,6 +197,7 @@ class PictureLayer(QGraphicsItem):
                 self._blit(painter, picture, transform, exposed, zoom)
             return
         ratio = widget.devicePixelRatioF()
+        self._visible = visible
         zooming = getattr(scene, "zoom_cached", False)
         picture = self.picture
         if picture is not None and self._stale and not zooming and picture.rect.intersects(visible):
@@ -178,6 +207,7 @@ class PictureLayer(QGraphicsItem):
             self._retire(picture)
             picture = self.picture = None
             self._stale, self.tiles = False, []
+        grown = False
         if picture is None:
             shown = self.boundingRect().intersected(visible)      # what of it there is in view
             if not zooming and _area([exposed]) < FULL_FROM * _area([shown]):
@@ -189,10 +219,11 @@ class PictureLayer(QGraphicsItem):
             # something beyond the picture is in sight: grow it, drawing only what is new
             picture = self.picture = self._extend(picture, visible, transform, zoom, ratio,
                                                   EXTEND_MARGIN if zooming else MARGIN)
+            grown = True
         if self._holes:
             self._patch(picture, zoom)
-        if self.tiles:
-            self._sharpen(picture)
+        if self.tiles:          # none during a zoom, only what is due in the frame that grew it (it drew its share)
+            self._sharpen(picture, visible, None if zooming or grown else BUDGET)
         if zooming:
             painter.drawImage(picture.rect, picture.image)              # scaled, until the zoom settles
             self._beyond(painter, picture, exposed, zoom)
@@ -233,7 +264,10 @@ class PictureLayer(QGraphicsItem):
         painter = QPainter(image)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setTransform(transform * QTransform.fromTranslate(-left, -top))
-        self.draw_part(painter, covered, zoom)
+        if getattr(self.scene(), "zoom_cached", False):
+            self.draw_rough(painter, [covered])      # a zoom goes on: its end draws it crisp, tile by tile
+        else:
+            self.draw_part(painter, covered, zoom)
         painter.end()
         self.pictures += 1
         self.live.clear()
@@ -262,7 +296,8 @@ class PictureLayer(QGraphicsItem):
             painter.drawImage(QPointF(dx, dy), picture.image)
             # the tiles still to be made crisp move with the old picture's pixels
             bounds = QRect(0, 0, width, height)
-            self.tiles = [t for t in (t.translated(dx, dy).intersected(bounds) for t in self.tiles) if not t.isEmpty()]
+            self.tiles = [(t, blank) for t, blank in ((t.translated(dx, dy).intersected(bounds), blank)
+                                                      for t, blank in self.tiles) if not t.isEmpty()]
         else:
             # the old picture scaled in: antialiasing off, or the raster engine takes its slow
             # path for a scaled image (~10 ms here, against ~0.5)
@@ -274,21 +309,39 @@ class PictureLayer(QGraphicsItem):
             self.tiles = []                 # (a zoom goes on: its end makes them again)
         painter.setTransform(to_image)
         bands = _outside(covered, picture.rect) if zoom is not None else []   # (None: the tiles draw it all)
-        if bands and not picture.fits(transform):
-            # a step of a zoom out: the bands drawn roughly now, crisp a few tiles a frame
-            for band in bands:
+        bounds = QRect(0, 0, width, height)
+        if getattr(self.scene(), "zoom_cached", False) or not picture.fits(transform):
+            # a step of a zoom: the bands drawn roughly now, in one pass (a long wire is in
+            # every band), crisp tile by tile once it settles
+            if bands:
+                region = QRegion()
+                for band in bands:
+                    region = region.united(to_image.mapRect(band).toAlignedRect())
                 painter.save()
-                painter.setClipRect(band, Qt.ClipOperation.IntersectClip)
-                self.draw_rough(painter, band)
+                painter.resetTransform()
+                painter.setClipRegion(region, Qt.ClipOperation.IntersectClip)
+                painter.setTransform(to_image)
+                self.draw_rough(painter, bands)
                 painter.restore()
-            bounds = QRect(0, 0, width, height)
-            self.tiles = [tile for band in bands for tile in _tiles(to_image.mapRect(band), bounds)]
+            self.tiles += [(tile, False) for band in bands for tile in _tiles(to_image.mapRect(band), bounds)]
         else:
+            # a pan: what of the bands is in view is drawn now, the rest (the margin ahead of
+            # the pan) is left blank and drawn tile by tile in the frames after this one
             for band in bands:
-                painter.save()
-                painter.setClipRect(band, Qt.ClipOperation.IntersectClip)
-                self.draw_part(painter, band, zoom, skip=self.live)
-                painter.restore()
+                shown = band.intersected(visible)
+                if not shown.isEmpty():
+                    painter.save()
+                    painter.setClipRect(shown, Qt.ClipOperation.IntersectClip)
+                    self.draw_part(painter, shown, zoom, skip=self.live)
+                    painter.restore()
+                view = to_image.mapRect(visible)
+                for part in _outside(band, visible):
+                    # strips along the view's edge, the nearest first: the pan reaches them in turn
+                    part = to_image.mapRect(part)
+                    beside = part.height() > part.width()
+                    strips = _tiles(part, bounds, STRIP if beside else TILE, TILE if beside else STRIP)
+                    strips.sort(key=lambda t: _gap(QRectF(t), view))
+                    self.tiles += [(tile, True) for tile in strips]
         painter.end()
         self.extended += 1
         self._retire(picture)
@@ -306,40 +359,69 @@ class PictureLayer(QGraphicsItem):
         view = QRect(math.floor(view.left()), math.floor(view.top()),
                      math.ceil(view.right()) - math.floor(view.left()),
                      math.ceil(view.bottom()) - math.floor(view.top())).intersected(bounds)
-        # the view whole, then each band of the margin whole: a thin antialiased line is
-        # rasterised from where a clip cuts it, so a seam between two parts drawn apart may
-        # differ by a few levels along it — these seams lie on the view's edges, out of sight
-        self.tiles = [view] + [band.toAlignedRect() for band in _outside(QRectF(bounds), QRectF(view))]
+        # the view's tiles, then the margin's. A thin (cosmetic) line is rasterised from where a
+        # clip cuts it, so where it crosses a seam between tiles it may step a pixel aside from
+        # where drawing it whole puts it (zoomed out; at about 1:1 wires are filled paths, exact)
+        centre = QRectF(view).center()
+
+        def nearest_first(tiles):
+            return sorted(tiles, key=lambda t: (QRectF(t).center() - centre).manhattanLength())
+        self.tiles = [(tile, False) for tile in nearest_first(_tiles(QRectF(view), bounds))
+                      + nearest_first([t for band in _outside(QRectF(bounds), QRectF(view)) for t in _tiles(band, bounds)])]
         return new
 
-    def _sharpen(self, picture: Picture):
-        """Draw tiles of the picture crisp, for :data:`BUDGET` of GUI-thread time (at least
-        one), and ask for another frame while some are left."""
+    def _sharpen(self, picture: Picture, visible: QRectF, budget: float | None):
+        """Draw tiles of the picture crisp: the blank ones in ``visible`` (scene) at once,
+        then the others in order for ``budget`` seconds of GUI-thread time (at least one;
+        None: none), and while some are left (and no zoom goes on) ask for the next turn:
+        the next frame for tiles in sight, a turn between frames for those out of it."""
         start = time.thread_time()
-        zoom = style.zoom(picture.transform)
-        to_image = picture.to_image
-        from_image = to_image.inverted()[0]
-        painter = QPainter(picture.image)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        while self.tiles:
-            tile = self.tiles.pop(0)
-            painter.resetTransform()
-            painter.setClipRect(tile)
-            painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Clear)
-            painter.fillRect(tile, Qt.GlobalColor.transparent)
-            painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
-            painter.setTransform(to_image)
-            self.draw_part(painter, from_image.mapRect(QRectF(tile)), zoom, skip=self.live)
-            if time.thread_time() - start >= BUDGET:
-                break
-        painter.end()
-        if self.tiles:
-            QTimer.singleShot(0, self._next_tiles)
+        shown = picture.to_image.mapRect(visible).adjusted(1, 1, -1, -1)    # (a tile's edge may reach a pixel in)
+        due = [t for t in self.tiles if t[1] and shown.intersects(QRectF(t[0]))]
+        if due:
+            self.tiles = [t for t in self.tiles if not (t[1] and shown.intersects(QRectF(t[0])))]
+        if due or (budget is not None and self.tiles):
+            zoom = style.zoom(picture.transform)
+            to_image = picture.to_image
+            from_image = to_image.inverted()[0]
+            painter = QPainter(picture.image)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            for tile, _ in due:
+                self._draw_tile(painter, tile, to_image, from_image, zoom)
+            while self.tiles and budget is not None and not (due and time.thread_time() - start >= budget):
+                self._draw_tile(painter, self.tiles.pop(0)[0], to_image, from_image, zoom)
+                if time.thread_time() - start >= budget:
+                    break
+            painter.end()
+        if self.tiles and not getattr(self.scene(), "zoom_cached", False):
+            QTimer.singleShot(0 if self._tiles_in_sight(picture) else IDLE, self._next_tiles)
+
+    def _tiles_in_sight(self, picture: Picture) -> bool:
+        shown = picture.to_image.mapRect(self._visible)
+        return any(shown.intersects(QRectF(tile)) for tile, _ in self.tiles)
+
+    def _draw_tile(self, painter, tile: QRect, to_image, from_image, zoom: float):
+        """Clear ``tile`` (image pixels) and draw what is in it crisp, less the live things."""
+        painter.resetTransform()
+        painter.setClipRect(tile)
+        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Clear)
+        painter.fillRect(tile, Qt.GlobalColor.transparent)
+        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
+        painter.setTransform(to_image)
+        self.draw_part(painter, from_image.mapRect(QRectF(tile)), zoom, skip=self.live)
 
     def _next_tiles(self):
+        """Between frames: while tiles in sight are left (a settle), the next frame draws
+        them; tiles out of sight (a pan's margin) are drawn here, repainting nothing."""
         try:
-            if self.tiles and self.scene() is not None:
+            scene, picture = self.scene(), self.picture
+            if not self.tiles or scene is None or picture is None or self._stale \
+                    or getattr(scene, "zoom_cached", False):
+                return                  # (a zoom goes on, or settled: its frame takes over)
+            if self._tiles_in_sight(picture):
                 self.update()
+            else:
+                self._sharpen(picture, self._visible, BUDGET)
         except RuntimeError:            # the item went with its scene
             pass
 
@@ -386,13 +468,20 @@ class PictureLayer(QGraphicsItem):
         painter.end()
 
 
-def _tiles(pixels: QRectF, bounds: QRect) -> list:
-    """``pixels`` (of an image, within ``bounds``) on whole pixels, cut in tiles of :data:`TILE`."""
+def _tiles(pixels: QRectF, bounds: QRect, width: int = TILE, height: int = TILE) -> list:
+    """``pixels`` (of an image, within ``bounds``) on whole pixels, cut in tiles of
+    ``width`` × ``height``."""
     left, top = math.floor(pixels.left()), math.floor(pixels.top())
     right, bottom = math.ceil(pixels.right()), math.ceil(pixels.bottom())
-    tiles = [QRect(x, y, min(TILE, right - x), min(TILE, bottom - y)).intersected(bounds)
-             for x in range(left, right, TILE) for y in range(top, bottom, TILE)]
+    tiles = [QRect(x, y, min(width, right - x), min(height, bottom - y)).intersected(bounds)
+             for x in range(left, right, width) for y in range(top, bottom, height)]
     return [t for t in tiles if not t.isEmpty()]
+
+
+def _gap(rect: QRectF, other: QRectF) -> float:
+    """How far apart two rects are (0 when they meet)."""
+    return max(0.0, rect.left() - other.right(), other.left() - rect.right()) + \
+        max(0.0, rect.top() - other.bottom(), other.top() - rect.bottom())
 
 
 def _beyond_box(rect: QRectF, inner: QRectF) -> QRectF:

@@ -34,6 +34,7 @@ from .node_layer import NodeLayer
 from .wire_layer import WireLayer
 
 SETTLE = 200       # ms after a zoom's last step when nodes are drawn crisp at the new scale
+REACH = 1000.0     # scene units the scene's rect reaches beyond its nodes, and grows by at a time
 
 
 @dataclass
@@ -107,6 +108,8 @@ class DesignScene(QGraphicsScene):
         # in a scene leaves Qt a repaint of all it covered, which a first edit would otherwise do
         for layer in (self.overview, self.wire_layer, self.node_layer):
             self.addItem(layer)
+        self._rect = QRectF()
+        self.reach(self.itemsBoundingRect(), slack=0.0)       # at first what Qt's own would be
         self.design.listeners.append(self._on_event)
 
     def close(self):
@@ -161,6 +164,8 @@ class DesignScene(QGraphicsScene):
         self.addItem(item)
         self.overview.node_changed(item)
         self.node_layer.node_changed(item)
+        if not self._filling:
+            self.reach(item.sceneBoundingRect())
 
     def _add_wire(self, link):
         wire = WireItem(link, self.colors, layered=True)      # the wire layer draws it
@@ -274,6 +279,8 @@ class DesignScene(QGraphicsScene):
             if node is not None:
                 rect = rect.united(node.mapRectToScene(node.rect()))
         item.set_frame(rect)
+        if hasattr(self, "_rect"):           # (once the scene is filled)
+            self.reach(item.boundingRect())
 
     # -- from the items ---------------------------------------------------------------------
     def node_item_moved(self, item: NodeItem):
@@ -283,12 +290,25 @@ class DesignScene(QGraphicsScene):
             self._place_wire(wire)
         self.overview.node_changed(item)
         self.node_layer.node_changed(item)
+        self.reach(self.node_layer.boxes.get(item, QRectF()))
         for name, members in self.design.groups.items():
             if item.node_id in members:
                 self._refresh_group(name)
 
+    def reach(self, rect: QRectF, slack: float = REACH):
+        """The scene's rect holds ``rect``: grown to it and ``slack`` beyond it at a time,
+        never shrunk. Qt's own rect, its items' bounding box, grew with every step of a
+        node dragged past the design's edge, and each growth rebuilt its item index and
+        repainted the whole view (40 ms a move at 2,000 nodes)."""
+        if rect.isEmpty() or self._rect.contains(rect):
+            return
+        grown = rect.adjusted(-slack, -slack, slack, slack)
+        self._rect = grown if self._rect.isNull() else self._rect.united(grown)
+        self.setSceneRect(self._rect)
+
     def collapsed_group_moved(self, item):
         """A collapsed group is being dragged: the wires to its ports follow."""
+        self.reach(item.sceneBoundingRect())
         for m in self.design.groups.get(item.name, ()):
             for wire in self._wires_of(m):
                 self._place_wire(wire)

@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 from PySide6.QtCore import QLineF, QRectF, Qt
+from PySide6.QtGui import QPainter, QPen
 
 from . import style
 from .grid import Grid
+from .items import clip_ends
 from .picture import PictureLayer
 
 CELL = 400.0          # scene units per side of a grid cell of the wire index
@@ -56,10 +59,7 @@ class WireLayer(PictureLayer):
             self.order[wire] = next(self._serial)
         self.covers[wire] = cover
         self.grid.add(wire, cover)
-        united = _union(cover)
-        if not self.bounds.contains(united):
-            self.prepareGeometryChange()
-            self.bounds = united if self.bounds.isNull() else self.bounds.united(united)
+        self.hold(_union(cover))
         self.leave_picture(wire, old)
         self._repaint(cover if old is None else old + cover)
 
@@ -110,16 +110,33 @@ class WireLayer(PictureLayer):
                 wire.draw_label(painter, raster)
 
 
-    def draw_rough(self, painter, rect: QRectF):
-        """Each wire as a thin straight line, in one call a look (the edges a zoom out
-        brings in, until they are drawn crisp a moment later)."""
-        lines: dict = {}
-        for wire in self.grid.near(rect):       # (near enough: a line is clipped, and cheap)
-            pen = wire._thin_selected if wire.isSelected() else wire._thin
-            lines.setdefault(pen.color().rgba(), (pen, []))[1].append(QLineF(wire.start, wire.end))
-        for pen, shown in lines.values():
+    def draw_rough(self, painter, rects: list):
+        """Each wire as a thin straight line, not antialiased and cut to each of ``rects``,
+        in one call a look and rect (the edges a zoom out brings in, a picture made during
+        a zoom, until they are drawn crisp once it settles): the rasteriser's cost is the
+        length it strokes, so a long wire across the view is cut to the bands, not to
+        their bounding box."""
+        near = set()
+        for rect in rects:
+            near |= self.grid.near(rect)
+        lines: dict = {}                   # (selected, flows) -> (pen, [ends])
+        for wire in near:
+            if wire not in self.live:
+                selected = wire.isSelected()
+                look = lines.get((selected, wire.flows))
+                if look is None:              # solid: a dashed thin line costs several times more
+                    pen = QPen((wire._thin_selected if selected else wire._thin).color(), 1.0)
+                    pen.setCosmetic(True)
+                    look = lines[selected, wire.flows] = (pen, [])
+                look[1].append(wire.ends)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        for pen, ends in lines.values():
             painter.setPen(pen)
-            painter.drawLines(shown)
+            ends = np.array(ends)
+            for rect in rects:
+                painter.drawLines([QLineF(*e) for e in clip_ends(ends, rect)[2]])
+        painter.restore()
 
 
 def _union(rects: list) -> QRectF:
