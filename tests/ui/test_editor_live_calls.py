@@ -9,6 +9,7 @@ kernel, typing values into a leaf as a person would."""
 from __future__ import annotations
 
 import gc
+import json
 import weakref
 
 import numpy as np
@@ -161,3 +162,10 @@ def test_typing_a_value_twenty_times_leaves_one_section_with_the_last_value_s_nu
     assert row.text(ENGINE) == row.text(FD) == "30 (all 4)"            # 3·2·20/4
     np.testing.assert_allclose(calls.call(current).check.leaves[0].numeric, 30 * np.ones((2, 2)))
     assert graph_calls(window.panel("graph")) == [script, current]
+    # the project file holds the design, not its runs (nor the live call's index)
+    from gradstudio.studio import project as files
+    window.panel("graph").show_call(current)
+    saved = json.loads(files.to_json(window.documents.current_project()))
+    (entry,) = saved["designs"]["documents"]        # (the empty "design 1" tab is not kept)
+    assert "calls" not in saved and "20 * ones(2, 2)" in json.dumps(entry["design"])
+    assert saved["view"].get("graph", {}).get("call") is None

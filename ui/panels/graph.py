@@ -201,8 +201,10 @@ class GraphPanel(QWidget):
         return self._pending.isActive()
 
     def view_state(self) -> dict:
+        # a design's live call is a view of the design (its index is not the file's): not kept
+        record = self.model.calls.call(self.document.call) if self.document is not None else None
         return {"zoom": round(self.view.zoom(), 4), "follow_latest": self.follow_latest,
-                "call": self.document.call if self.document is not None else None}
+                "call": record.index if record is not None and record.design is None else None}
 
     def restore_view_state(self, state: dict):
         zoom = state.get("zoom")
