@@ -210,7 +210,7 @@ class Runner(QObject):
         if not (untouched or selection == self._auto_selection):
             return
         for call in reversed(calls):
-            if call.status == "ok" and call.leaves:
+            if call.status == "ok" and call.leaves and self.model.calls.call(call.index) is not None:
                 self.model.selection.select(call=call.index, node=call.leaves[0].vertex)
                 self._auto_selection = self.model.selection.current
                 return
