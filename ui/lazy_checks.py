@@ -29,6 +29,7 @@ class LazyChecks(QObject):
         self.requested: list = []
         model.selection.selectionChanged.connect(self._on_selection_changed)
         model.calls.callsCleared.connect(self._on_calls_cleared)
+        model.calls.callRemoved.connect(self._on_call_removed)
         runner.client.requestDone.connect(self._on_request_done)
         runner.client.busyChanged.connect(self._on_busy_changed)
 
@@ -74,6 +75,10 @@ class LazyChecks(QObject):
         index, self.in_flight = self.in_flight, None
         self.model.calls.clear_deriving(index)    # no-op when its CallChecked came
         self._send()
+
+    def _on_call_removed(self, index: int, replacement=None):
+        if self.wanted == index:
+            self.wanted = None                   # never sent, and no longer there to check
 
     def _on_calls_cleared(self):
         self.in_flight = self.wanted = None       # the kernel was replaced: its answers will not come

@@ -21,7 +21,7 @@ API for panel authors
 
 ``model.console`` — :class:`ConsoleModel`, cell runs
     ``runs`` (:class:`RunData` in order), ``execution_counts`` {cell index → last
-    In [n]}, ``running_cell``; ``abandon_cell(reason)`` ends a running cell whose
+    In [n]}, ``running_cell``, ``last_design`` (the design key of the run just finished); ``abandon_cell(reason)`` ends a running cell whose
     request ended without it. Signals ``cellRunStarted(CellStarted)``,
     ``cellRunFinished(RunData)``, ``notice(str kind, str text)`` (kind
     'info'|'warning'|'error': kernel restarted, interrupted, died, an unreadable
@@ -38,8 +38,12 @@ API for panel authors
     ``pending_checks()``, ``latest_call_with(name)``; ``set_deriving`` / ``clear_deriving``
     (a check the window asked for, :mod:`gradstudio.ui.lazy_checks`). A call whose
     ``data.check_deferred`` is set is checked only when selected (``record.deferred``).
+    A node editor design's live run replaces that design's previous calls
+    (``add_many(records, design=key)``: ``record.design``, ``record.replaces``), so every
+    view shows one current call per open design; ``design_calls(key)``, ``forget_design(key)``.
     Signals ``callAdded(int)``, ``callsAdded(list)`` (after ``add_many``, one cell's
-    calls: see :meth:`CallsModel.add_many`), ``callDeriving(int)`` (its derivation
+    calls: see :meth:`CallsModel.add_many`), ``callRemoved(int, replacement)`` (a design's
+    replaced call, after its replacement's ``callAdded``), ``callDeriving(int)`` (its derivation
     state changed), ``callChecked(int)``, ``callStepsArrived(int)`` (``set_steps``: a
     deferred call's step trace, which came with its check), ``callsCleared()`` (kernel
     restarted / new document).
@@ -110,6 +114,8 @@ class CallRecord:
     generation: int = 0          # which kernel made it (calls are cleared on restart)
     superseded: bool = False     # a later edit of its design made it stale: no more checks
     execution_count: int | None = None     # the In [n] of the cell run that made it
+    design: object = None        # the node editor design whose live run made it (None: a script's)
+    replaces: int | None = None  # the design's previous live call, which it took the place of
 
     def where(self) -> str:
         """Where the call was made, in the numbering the gutter and the console show:
@@ -261,13 +267,17 @@ class ConsoleModel(QObject):
         self.execution_counts: dict = {}
         self.running_cell: int | None = None
         self._running_message: CellStarted | None = None     # the CellStarted of running_cell
+        self.last_design = None          # the design of the run finished last (see finish_run)
 
     def begin_cell(self, message: CellStarted):
         self.running_cell = message.cell
         self._running_message = message
         self.cellRunStarted.emit(message)
 
-    def finish_run(self, run: RunData):
+    def finish_run(self, run: RunData, design=None):
+        """``design``: the key of the node editor design whose live run this was
+        (``last_design`` while ``cellRunFinished`` is emitted; None for a script's cell)."""
+        self.last_design = design
         self.running_cell = None
         self._running_message = None
         self.runs.append(run)
@@ -310,11 +320,16 @@ class CallsModel(QObject):
     callDeriving = Signal(int)
     callChecked = Signal(int)
     callStepsArrived = Signal(int)   # a deferred call's step trace came (record.data.steps)
+    # (index, the index of the call that took its place, or None): a design's live call
+    # gone, after its replacement's callAdded — see add_many's ``design``
+    callRemoved = Signal(int, object)
     callsCleared = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.records: dict = {}          # index -> CallRecord
+        self._design_calls: dict = {}    # design key -> the indices of its current live run's calls
+        self._closed_designs: set = set()
         self.adding = False              # inside add_many: a view may wait for callsAdded
         # the calls that may be pending (``is_idle`` asks often; a loop leaves hundreds of
         # calls that are not): added when a call comes pending or starts deriving
@@ -332,11 +347,24 @@ class CallsModel(QObject):
             self._maybe_pending.add(record.index)
         self.callAdded.emit(record.index)
 
-    def add_many(self, records: list):
+    def add_many(self, records: list, *, design=None):
         """One cell's calls: ``callAdded`` for each, then ``callsAdded`` once. A view
         whose work per call grows with the calls it shows (a tree's layout, a combo
         box filled afresh) skips ``callAdded`` while :attr:`adding` and does the
-        batch on ``callsAdded`` — 200 calls of a training loop are one update."""
+        batch on ``callsAdded`` — 200 calls of a training loop are one update.
+
+        ``design``: the calls are a node editor design's live run (its key). A design's
+        live run is a view of the design, not a record to keep: its calls replace the
+        design's previous ones (the first new call takes the place of the first old,
+        ``replaces``), which are then removed, ``callRemoved`` each — one current call
+        per open design, however many edits. A script's calls are never replaced."""
+        if design in self._closed_designs:
+            return                       # a closed design's run that was still out
+        previous = self._design_calls.pop(design, []) if design is not None else []
+        for record in records:
+            record.design = design
+        if records and previous:
+            records[0].replaces = previous[0]
         self.adding = True
         try:
             for record in records:
@@ -345,6 +373,28 @@ class CallsModel(QObject):
             self.adding = False
         if records:
             self.callsAdded.emit([record.index for record in records])
+        if design is not None:
+            self._design_calls[design] = [record.index for record in records]
+        replacement = records[0].index if records else None
+        for index in previous:
+            self.remove(index, replacement)
+
+    def design_calls(self, design) -> list:
+        """The indices of ``design``'s current live calls."""
+        return list(self._design_calls.get(design, ()))
+
+    def forget_design(self, design):
+        """The design was closed: its live calls go, and so will a run of it still out."""
+        self._closed_designs.add(design)
+        for index in self._design_calls.pop(design, []):
+            self.remove(index, None)
+
+    def remove(self, index: int, replacement: int | None = None):
+        """Drop a call (its arrays go with the record); views drop what they show of it."""
+        if self.records.pop(index, None) is None:
+            return
+        self._maybe_pending.discard(index)
+        self.callRemoved.emit(index, replacement)
 
     def set_deriving(self, index: int):
         record = self.records.get(index)
@@ -403,6 +453,7 @@ class CallsModel(QObject):
     def clear(self):
         self.records.clear()
         self._maybe_pending.clear()
+        self._design_calls.clear()
         self.callsCleared.emit()
 
 
@@ -465,6 +516,21 @@ class SelectionModel(QObject):
         super().__init__(parent)
         self._calls, self._tensors = calls, tensors
         self.current = Selection()
+        calls.callRemoved.connect(self._on_call_removed)
+
+    def _on_call_removed(self, index: int, replacement):
+        """The selected call was replaced by its design's newer run: the same node in it
+        (a design's runs number their vertices alike), or nothing when it just went."""
+        if self.current.call != index:
+            return
+        record = self._calls.call(replacement) if replacement is not None else None
+        node = self.current.node if record is not None and record.node(self.current.node) is not None else None
+        if record is not None and node is None and record.data.leaves:
+            node = record.data.leaves[0].vertex
+        if record is None:
+            self.select()
+        else:
+            self.select(call=replacement, node=node)
 
     def select(self, *, call: int | None = None, node: int | None = None, tensor: str | None = None):
         """Select a graph node (``call`` + ``node``) or a variable (``tensor``);
@@ -531,15 +597,17 @@ class AppModel(QObject):
         self.kernel = KernelStateModel(self)
         self.generation = 0              # which kernel made the calls (they are cleared on restart)
 
-    def finish_cell(self, run: RunData, calls: list, tensors: list | None, checks=()):
+    def finish_cell(self, run: RunData, calls: list, tensors: list | None, checks=(), *, design=None):
         """A cell ended: its run for the console, its backward calls, and the named
         tensors (None keeps the tensors shown so far: the kernel could not describe them).
         ``checks`` that came with the calls are theirs from the start, so a panel builds
-        a re-run call's rows once (its ``callChecked`` follows, from the kernel client)."""
-        self.console.finish_run(run)
+        a re-run call's rows once (its ``callChecked`` follows, from the kernel client).
+        ``design``: the run was a node editor design's live run (its key): its calls
+        replace the design's previous ones (:meth:`CallsModel.add_many`)."""
+        self.console.finish_run(run, design)
         checked = {check.index: check for check in checks}
         self.calls.add_many([CallRecord(data.index, data, check=checked.get(data.index), generation=self.generation,
-                                        execution_count=run.execution_count) for data in calls])
+                                        execution_count=run.execution_count) for data in calls], design=design)
         if tensors is not None:
             self.tensors.set_tensors(tensors)
 

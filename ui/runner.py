@@ -97,15 +97,17 @@ class Runner(QObject):
         those on purpose) and stops at any other error."""
         self.run_cells(self.model.script.cells())
 
-    def run_design(self, source: str):
+    def run_design(self, source: str, design=None):
         """Run the node editor's script (``codegen.design_to_script``) as one cell outside the
         document's numbering (cell None); its backward call arrives like a script's, with its
         provisional check (engine and finite differences: ``numbers_first``), the closed form
         after it; ``generated``: the script is codegen's plain Python, which the kernel need not
-        put through IPython's syntax transforms. The editor's one entry point into the kernel."""
+        put through IPython's syntax transforms. The editor's one entry point into the kernel.
+        ``design``: the design's key, kept on the request (not sent): its calls replace the
+        design's previous ones in the model (``AppModel.finish_cell``)."""
         self.client.run_cells([{"index": None, "source": source, "first_line": 1}],
                               timeout=self.derive_timeout, continue_past_backward_errors=True,
-                              numbers_first=True, generated=True)
+                              numbers_first=True, generated=True, design=design)
 
     def interrupt(self) -> bool:
         interrupted = self.client.interrupt()
@@ -194,7 +196,9 @@ class Runner(QObject):
     def _on_cell_finished(self, message: dict):
         if message.run.cell is not None:          # (the editor's runs are not counted)
             self.cells_to_finish = max(0, self.cells_to_finish - 1)
-        self.model.finish_cell(message.run, message.calls, message.tensors, message.checks)
+        request = self.client.current_request or {}      # (the request this cell belongs to)
+        design = request.get("design") if message.run.cell is None else None
+        self.model.finish_cell(message.run, message.calls, message.tensors, message.checks, design=design)
         self._auto_select(message.calls)
         self.cellApplied.emit()
 
@@ -206,7 +210,7 @@ class Runner(QObject):
         if not (untouched or selection == self._auto_selection):
             return
         for call in reversed(calls):
-            if call.status == "ok" and call.leaves:
+            if call.status == "ok" and call.leaves and self.model.calls.call(call.index) is not None:
                 self.model.selection.select(call=call.index, node=call.leaves[0].vertex)
                 self._auto_selection = self.model.selection.current
                 return

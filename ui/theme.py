@@ -4,12 +4,45 @@
 colours (the code editor, the console, the Compare marks) ask
 :func:`is_dark` / :func:`colors` when they paint and listen for
 ``QEvent.PaletteChange``.
+
+Fusion draws a check box's indicator with an outline it derives from the Window
+colour (``Window.darker(140)``) on a Base fill: on the dark palette both are near
+black, so an unchecked box vanished. :class:`IndicatorStyle` (Fusion, proxied)
+draws that outline again in a colour between the window and its text, in both
+themes, wherever Fusion draws that indicator (every QCheckBox; Fusion draws an
+item view's check boxes with it too).
 """
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication, QStyleFactory
+from PySide6.QtGui import QColor, QGuiApplication, QPalette, QPen
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleFactory
+
+INDICATOR_OUTLINE = 0.4      # how far from the window colour towards its text the outline is
+
+
+def indicator_outline(palette: QPalette, enabled: bool = True) -> QColor:
+    """The check indicator's outline: the window colour moved towards the text colour,
+    so it stands out from the window and from the Base fill in light and dark alike."""
+    group = QPalette.ColorGroup.Active if enabled else QPalette.ColorGroup.Disabled
+    window = palette.color(group, QPalette.ColorRole.Window)
+    text = palette.color(group, QPalette.ColorRole.WindowText)
+    mix = lambda a, b: round(a + (b - a) * INDICATOR_OUTLINE)
+    return QColor(mix(window.red(), text.red()), mix(window.green(), text.green()), mix(window.blue(), text.blue()))
+
+
+class IndicatorStyle(QProxyStyle):
+    """Fusion, with a check indicator's outline that is visible (see the module docstring)."""
+
+    def drawPrimitive(self, element, option, painter, widget=None):
+        super().drawPrimitive(element, option, painter, widget)
+        if element == QStyle.PrimitiveElement.PE_IndicatorCheckBox:
+            enabled = bool(option.state & QStyle.StateFlag.State_Enabled)
+            painter.save()
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.setPen(QPen(indicator_outline(option.palette, enabled), 1))
+            painter.drawRect(option.rect.adjusted(0, 0, -1, -1))
+            painter.restore()
 
 
 def platform_is_dark() -> bool:
@@ -48,10 +81,10 @@ def dark_palette() -> QPalette:
 def apply_theme(app: QApplication, preference: str = "system") -> bool:
     """Fusion style; dark palette for "dark" (or "system" on a dark platform).
     Returns whether the result is dark."""
-    if app.style().name().lower() != "fusion":
-        style = QStyleFactory.create("Fusion")
-        if style is not None:
-            app.setStyle(style)
+    if not isinstance(app.style(), IndicatorStyle):
+        fusion = QStyleFactory.create("Fusion")
+        if fusion is not None:
+            app.setStyle(IndicatorStyle(fusion))
     dark = preference == "dark" or (preference == "system" and platform_is_dark())
     app.setPalette(dark_palette() if dark else app.style().standardPalette())
     return dark

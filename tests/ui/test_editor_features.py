@@ -276,30 +276,33 @@ def test_an_edit_cancels_the_stale_derivation_and_only_the_newest_result_is_show
     calls = window.model.calls
     qtbot.waitUntil(lambda: any(r.deriving for r in calls.call_list()), timeout=60000)
     (stale,) = [r.index for r in calls.call_list() if r.deriving]
-    first = calls.call(stale).check      # engine and finite differences came with the call
+    record = calls.call(stale)
+    first = record.check                 # engine and finite differences came with the call
     assert first is not None and first.provisional and first.agree and first.leaves[0].finite_difference is not None
     started = time.perf_counter()
     assert tab.document.set_value(x, "rand(6, 6, seed=1)") is None      # the edit, while sympy works
-    # the newest design is sent as soon as the stale derivation is interrupted
-    qtbot.waitUntil(lambda: any(r.index > stale for r in calls.call_list()), timeout=20000)
-    assert time.perf_counter() - started < window.runner.derive_timeout, "interrupted well before its time limit"
-    assert tab.live.cancelled == 1
-    # the stale call's late record (its cancellation) never reached the model: Compare shows
-    # what came with it, marked superseded
-    record = calls.call(stale)
-    assert record.superseded and record.check is first and not record.pending
+    qtbot.waitUntil(lambda: record.superseded, timeout=5000)
+    # until the new call is back, Compare shows what came with the stale one, marked superseded
     compare = window.panel("compare")
     section = compare.sections[stale]
     assert "superseded" in section.text(0)
     row = next(section.child(i) for i in range(section.childCount()) if section.child(i).data(0, ROLE_KIND) == "leaf")
     assert row.text(CHAIN) == "superseded" and row.text(FD) not in ("", "—")
-    # the newest is derived, and it is what the nodes and Compare show
+    # the newest design is sent as soon as the stale derivation is interrupted
+    qtbot.waitUntil(lambda: any(r.index > stale for r in calls.call_list()), timeout=20000)
+    assert time.perf_counter() - started < window.runner.derive_timeout, "interrupted well before its time limit"
+    assert tab.live.cancelled == 1
+    # the stale call's late record (its cancellation) never reached it, and the new call took
+    # its place: one section for the design
+    assert record.superseded and record.check is first and not record.pending
     newest = max(r.index for r in calls.call_list())
+    assert calls.call(stale) is None and list(compare.sections) == [newest]
+    # the newest is derived, and it is what the nodes and Compare show
     qtbot.waitUntil(lambda: whole_check(calls, newest) and not tab.live.busy(), timeout=60000)
     assert not calls.call(newest).check.cancelled and not calls.call(newest).superseded
     assert tab.live.call_index == newest and window.model.selection.current.call == newest
     value = calls.call(newest).data.graph.nodes[0].value
-    assert not np.allclose(value, calls.call(stale).data.graph.nodes[0].value), "the edited leaf's values"
+    assert not np.allclose(value, record.data.graph.nodes[0].value), "the edited leaf's values"
     assert tab.scene.nodes[x].fill is not None
 
 
@@ -365,7 +368,7 @@ def test_an_evaluation_compiles_the_design_once_and_sends_the_live_script(qtbot,
     class Runner:
         sent: list = []
 
-        def run_design(self, script):
+        def run_design(self, script, design=None):
             self.sent.append(script)
     document = EditorDocument(from_json(json.loads(example_path("seed").read_text())["design"]))
     runner = Runner()

@@ -34,9 +34,11 @@ class Runner:
 
     def __init__(self):
         self.sent = []
+        self.design = None
 
-    def run_design(self, script):
+    def run_design(self, script, design=None):
         self.sent.append(script)
+        self.design = design
 
 
 def seed_design():
@@ -68,11 +70,12 @@ def kernel_messages(service, script) -> tuple:
     return wire[:first], wire[first:]
 
 
-def deliver(model, messages):
-    """What the window's client and runner do with each message."""
+def deliver(model, messages, design=None):
+    """What the window's client and runner do with each message (``design``: the key
+    the editor's run was sent with, which the runner reads off the request)."""
     for message in messages:
         if isinstance(message, schema.CellFinished):
-            model.finish_cell(message.run, message.calls, message.tensors, message.checks)
+            model.finish_cell(message.run, message.calls, message.tensors, message.checks, design=design)
             for check in message.checks:
                 model.calls.set_check(check)
         elif isinstance(message, schema.Deriving):
@@ -112,7 +115,7 @@ def test_a_superseded_edit_s_late_records_never_reach_compare(qtbot, monkeypatch
 
     live.evaluate_now()
     first, late = kernel_messages(service, runner.sent[-1])
-    deliver(model, first)
+    deliver(model, first, runner.design)
     (old,) = [record.index for record in model.calls.call_list()]
     record = model.calls.call(old)
     assert record.check.provisional and record.pending and record.data.steps is not None
@@ -125,7 +128,7 @@ def test_a_superseded_edit_s_late_records_never_reach_compare(qtbot, monkeypatch
     assert document.set_value(x, "2 * ones(2, 2)") is None      # an edit before the closed form is back
     live.evaluate_now()
     assert record.superseded and not record.pending and len(runner.sent) == 1   # it waits for the kernel
-    deliver(model, late)                                        # the old call's derivation arrives late
+    deliver(model, late, runner.design)                                        # the old call's derivation arrives late
     assert record.check.provisional, "the superseded call's late check was dropped"
     section, row = leaf_row(compare, old)
     assert "superseded" in section.text(0) and row.text(CHAIN) == "superseded"
@@ -134,9 +137,10 @@ def test_a_superseded_edit_s_late_records_never_reach_compare(qtbot, monkeypatch
     model.kernel.set_kernel_state("idle")                       # the old request ended: the edit is sent
     qtbot.waitUntil(lambda: len(runner.sent) == 2, timeout=5000)
     first, late = kernel_messages(service, runner.sent[-1])
-    deliver(model, first + late)
-    new = max(record.index for record in model.calls.call_list())
+    deliver(model, first + late, runner.design)
+    (new,) = [record.index for record in model.calls.call_list()]     # it replaced the old call
     assert new != old and not model.calls.call(new).superseded
+    assert list(compare.sections) == [new] and compare.tree.topLevelItemCount() == 1
     assert not model.calls.call(new).check.provisional and not model.calls.call(new).pending
     section, row = leaf_row(compare, new)
     assert "all agree" in section.text(0) and row.text(CHAIN) == "3*2*x/4"

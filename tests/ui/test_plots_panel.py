@@ -583,3 +583,34 @@ def test_a_gradient_too_large_to_send_is_shown_from_its_sample(qtbot, panel):
     np.testing.assert_array_equal(panel.heatmap_plot.image.get_array(), big[::3, ::3])
     assert "every 3rd row and 3rd column of its 600×700 layout" in panel.heatmap_info.text()
     assert panel.heatmap_leaf is None
+
+
+@pytest.mark.parametrize("name", ["dark", "light"])
+def test_the_heatmap_check_boxes_are_outlined_against_the_window_in_both_themes(qtbot, name):
+    """Fusion outlines a check indicator with Window.darker(140) on a Base fill: on the
+    dark palette an unchecked box was a black square on a black window. The outline is
+    now drawn between the window and its text (``theme.IndicatorStyle``)."""
+    from PySide6.QtGui import QColor, QPalette
+    from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionButton
+    from gradstudio.ui import theme
+    app = QApplication.instance()
+    palette = app.palette()
+    try:
+        theme.apply_theme(app, name)
+        plots = PlotsPanel(PanelContext(AppModel(), None, None))
+        qtbot.addWidget(plots)
+        plots.resize(700, 400)
+        plots.show()
+        plots.tabs.setCurrentWidget(plots.log_colors.parentWidget())
+        qtbot.waitUntil(plots.signed_colors.isVisible, timeout=5000)
+        for box in (plots.signed_colors, plots.log_colors):
+            option = QStyleOptionButton()
+            box.initStyleOption(option)
+            indicator = box.style().subElementRect(QStyle.SubElement.SE_CheckBoxIndicator, option, box)
+            image = box.grab().toImage()
+            ratio = image.devicePixelRatio()
+            edge = QColor(image.pixel(int(indicator.left() * ratio), int(indicator.center().y() * ratio)))
+            window = box.palette().color(QPalette.ColorRole.Window)
+            assert abs(edge.lightness() - window.lightness()) >= 40, (name, edge.name(), window.name())
+    finally:
+        app.setPalette(palette)      # (the next tests' palette as it was)

@@ -17,6 +17,15 @@ call's whole check. An edit supersedes the design's earlier calls
 (``CallsModel.supersede``): what still comes for them is dropped, so Compare never
 shows an older design's late derivation beside the newest numbers.
 
+A design's live run is a view of the design, not a record to keep: each run is sent
+with this evaluator's ``key`` (``Runner.run_design``), and its call replaces the
+design's previous one in the calls model (``CallsModel.add_many(design=…)``), so
+Compare, the Graph panel's call list, Plots and the Inspector show one current call
+per open design, updated in place, whatever the number of edits; the replaced call
+and its arrays are released. A script's calls (and a call opened as nodes from one)
+are its cells' record and stay. Closing the design (:meth:`LiveEvaluator.close`)
+removes its call.
+
 An edit also cancels stale work: when it comes while the kernel is still
 deriving the closed forms of the design's previous run (after that run's cell
 finished, before its ``CallChecked`` and the request's end), the kernel is
@@ -27,6 +36,8 @@ is sent as soon as the kernel is idle again. Work that is not the design's own
 """
 from __future__ import annotations
 
+import itertools
+
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from gradstudio.studio.design import DesignError
@@ -36,6 +47,7 @@ from . import results as results_module
 from .scene import NodeResult
 
 DELAY_MS = 250
+_keys = itertools.count(1)       # one key per evaluator: which design a live call is of
 
 
 class LiveEvaluator(QObject):
@@ -47,6 +59,7 @@ class LiveEvaluator(QObject):
     def __init__(self, document, scene, runner=None, model=None, parent=None, *, delay_ms: int = DELAY_MS):
         super().__init__(parent)
         self.document, self.scene, self.runner, self.model = document, scene, runner, model
+        self.key = f"design-{next(_keys)}"
         self.enabled = True
         self.status = ""
         self.generation = 0           # counts evaluations; a run answers for the one that sent it
@@ -117,7 +130,14 @@ class LiveEvaluator(QObject):
     def _send(self, script: str):
         self._in_flight = (self.generation, script, results_module.line_nodes(script, self.document.design))
         self._sent_script = script
-        self.runner.run_design(script)
+        self.runner.run_design(script, self.key)
+
+    def close(self):
+        """The design's tab closed: nothing more is sent, and its live call goes."""
+        self.enabled = False
+        self.timer.stop()
+        if self.model is not None:
+            self.model.calls.forget_design(self.key)
 
     def _cancel_stale_derivation(self):
         """Interrupt the kernel if what it is doing is the derivation of our previous run."""
@@ -155,7 +175,7 @@ class LiveEvaluator(QObject):
 
     # -- the kernel's answer -------------------------------------------------------------------
     def _on_run_finished(self, run):
-        if self._in_flight is None or results_module.field(run, "cell") is not None:
+        if self._in_flight is None or self.model.console.last_design != self.key:
             return
         generation, script, lines = self._in_flight
         self._in_flight = None
@@ -191,7 +211,7 @@ class LiveEvaluator(QObject):
 
     def _on_call_added(self, index: int):
         record = self.model.calls.call(index)
-        if record is None or results_module.field(record.data, "cell") is not None:
+        if record is None or record.design != self.key:
             return
         if index in self._stale_calls:  # an older design's call: shown in Compare as it came, no later
             self._stale_calls.discard(index)

@@ -61,8 +61,7 @@ class EditorTab(QWidget):
         layout.addWidget(self.view)
 
     def close_document(self):
-        self.live.timer.stop()
-        self.live.enabled = False
+        self.live.close()
         self.scene.close()
 
 

@@ -166,6 +166,7 @@ class ComparePanel(QWidget):
         m.calls.callsAdded.connect(self._on_calls_added)
         m.calls.callDeriving.connect(self._refresh_call)
         m.calls.callChecked.connect(self._refresh_call)
+        m.calls.callRemoved.connect(self._on_call_removed)
         m.calls.callsCleared.connect(self._clear)
         m.selection.selectionChanged.connect(self._on_selection_changed)
         self.forms.changed.connect(lambda key: self._refresh_call(key[0]))
@@ -453,7 +454,7 @@ class ComparePanel(QWidget):
             if record is not None and record.deferred:
                 self._refresh_call(index)     # its header, before it is in the tree: no row measured per field
             added.append((index, section))
-        self.tree.addTopLevelItems([section for _, section in added])
+        self.tree.addTopLevelItems([section for index, section in added if not self._take_place(index, section)])
         # Spanning lays the tree out at once: the headers that stay headers (deferred calls)
         # are spanned together, once for the whole batch; a call with rows has its header
         # spanned with its rows (spanning it alone first laid the tree out once more).
@@ -469,6 +470,27 @@ class ComparePanel(QWidget):
                 section.setExpanded(True)
         if added:
             self._follow(added[-1][1])
+
+    def _take_place(self, index: int, section) -> bool:
+        """A design's new live call goes where the call it replaces is (updated in place)."""
+        record = self.model.calls.call(index)
+        old = self.sections.get(record.replaces) if record is not None and record.replaces is not None else None
+        if old is None:
+            return False
+        self.tree.insertTopLevelItem(self.tree.indexOfTopLevelItem(old), section)
+        return True
+
+    def _on_call_removed(self, index: int, replacement=None):
+        section = self.sections.pop(index, None)
+        self._described.pop(index, None)
+        self._formulas.pop(index, None)
+        if section is None:
+            return
+        if self._followed is not None and (self._followed is section or self._followed.parent() is section):
+            self._followed = self.sections.get(replacement)
+        self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(section))
+        self._relayout_timer.start()
+        self._update_copy_buttons()
 
     def _on_item_expanded(self, item):
         call, vertex = item.data(0, ROLE_KEY) or (None, None)

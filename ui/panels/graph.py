@@ -178,6 +178,7 @@ class GraphPanel(QWidget):
         m.calls.callAdded.connect(self._on_call_added)
         m.calls.callChecked.connect(self._on_call_checked)
         m.calls.callStepsArrived.connect(self._on_call_steps)
+        m.calls.callRemoved.connect(self._on_call_removed)
         m.calls.callsCleared.connect(self._on_calls_cleared)
         m.script.documentReplaced.connect(self._on_document_replaced)
         m.selection.selectionChanged.connect(self._on_selection_changed)
@@ -200,8 +201,10 @@ class GraphPanel(QWidget):
         return self._pending.isActive()
 
     def view_state(self) -> dict:
+        # a design's live call is a view of the design (its index is not the file's): not kept
+        record = self.model.calls.call(self.document.call) if self.document is not None else None
         return {"zoom": round(self.view.zoom(), 4), "follow_latest": self.follow_latest,
-                "call": self.document.call if self.document is not None else None}
+                "call": record.index if record is not None and record.design is None else None}
 
     def restore_view_state(self, state: dict):
         zoom = state.get("zoom")
@@ -220,12 +223,38 @@ class GraphPanel(QWidget):
         record = self.model.calls.call(index)
         if record is None:
             return
+        old = self.calls.findData(record.replaces) if record.replaces is not None else -1
         with self._syncing:
-            self.calls.addItem(self._call_title(record), index)
+            if old >= 0:                 # a design's new live call: in its previous call's place
+                self.calls.insertItem(old, self._call_title(record), index)
+            else:
+                self.calls.addItem(self._call_title(record), index)
         if self._wanted_call == index or (self.follow_latest and self._wanted_call is None):
             self._wanted_call = None
             self._pending_call = index
             self._pending.start()
+
+    def _on_call_removed(self, index: int, replacement=None):
+        """A design's replaced live call: its entry and document go. Shown, it is followed
+        by its replacement (the step-through starts again on it and says why)."""
+        shown = self.document is not None and self.document.call == index
+        if self._pending_call == index:
+            self._pending_call = replacement
+        with self._syncing:
+            combo_index = self.calls.findData(index)
+            if combo_index >= 0:
+                self.calls.removeItem(combo_index)
+        document = self.documents.pop(index, None)
+        if shown:
+            if replacement is not None and self.model.calls.call(replacement) is not None:
+                self.show_call(replacement, fit=False)
+            else:
+                self._set_document(None)
+                self.step_view.set_record(None)
+                self._show_empty(EMPTY_TEXT)
+        if document is not None:
+            self.undo_group.removeStack(document.undo_stack)
+            document.deleteLater()
 
     @staticmethod
     def _call_title(record) -> str:
@@ -257,7 +286,7 @@ class GraphPanel(QWidget):
     def _on_call_steps(self, index: int):
         """A deferred call's step trace came (with its check): step through it."""
         if self.document is not None and self.document.call == index:
-            self.step_view.set_record(self.model.calls.call(index))
+            self.step_view.steps_came(self.model.calls.call(index))
 
     def _on_document_replaced(self):
         """Another file (or New): nothing of the previous file's view carries over; a
@@ -303,12 +332,15 @@ class GraphPanel(QWidget):
 
     # -- showing a call -----------------------------------------------------------------------------
     def show_call(self, index: int, *, fit: bool = True):
-        """Show backward call ``index`` (building its document the first time)."""
+        """Show backward call ``index`` (building its document the first time). A design's
+        new live call replacing the one shown keeps the step-through at its step."""
         self._pending.stop()
         self._pending_call = None
         record = self.model.calls.call(index)
         if record is None:
             return
+        replacing = self.document is not None and record.replaces == self.document.call
+        position = self.step_view.position if replacing and self.step_view.stepper is not None else -1
         combo_index = self.calls.findData(index)
         if combo_index >= 0 and combo_index != self.calls.currentIndex():
             with self._syncing:
@@ -340,7 +372,10 @@ class GraphPanel(QWidget):
         selection = self.model.selection.current
         if selection.call == index and selection.node is not None:
             self.scene.set_highlight(document.visible_id(selection.node))
-        self.step_view.set_record(record)
+        if position >= 0:
+            self.step_view.continue_on(record, position)
+        elif self.step_view.record is not record:
+            self.step_view.set_record(record)
         self._update_actions()
 
     @property

@@ -120,6 +120,7 @@ class PlotsPanel(QWidget):
         m = self.model
         m.calls.callAdded.connect(self._on_call_added)
         m.calls.callsAdded.connect(self._on_calls_changed)     # a cell's calls: the pickers once
+        m.calls.callRemoved.connect(self._on_call_removed)     # a design's replaced live call
         m.calls.callsCleared.connect(self._on_calls_cleared)
         m.tensors.tensorsChanged.connect(lambda: self._mark("heatmap"))
         m.selection.selectionChanged.connect(self._on_selection_changed)
@@ -373,6 +374,9 @@ class PlotsPanel(QWidget):
         self._fill_call_picker()
         self._fill_leaf_picker()
         self._mark()
+
+    def _on_call_removed(self, index: int, replacement=None):
+        self._on_calls_changed()
 
     def _on_calls_cleared(self):
         self.sweep.clear()

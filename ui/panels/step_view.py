@@ -38,6 +38,9 @@ ASK_ALL = 100        # a call with up to this many ops gets all its local deriva
 SPEEDS = (("0.5×", 1200), ("1×", 600), ("2×", 300), ("4×", 150), ("8×", 75))   # ms per step
 
 
+REPLACED_NOTE = "The design was edited: this is its new call, at the same step."
+
+
 class StepView(QWidget):
     """Steps through the call shown in the Graph panel's ``scene``."""
 
@@ -50,6 +53,7 @@ class StepView(QWidget):
         self.runner = runner
         self.model = model
         self.record = None
+        self.resume_at = -1
         self.stepper: stepping.Stepper | None = None
         self.position = -1
         self.state = None
@@ -224,6 +228,7 @@ class StepView(QWidget):
         """Step through ``record`` (the app's call record), from its start."""
         self.pause()
         self.record = record
+        self.resume_at = -1           # (continue_on: the step a replaced call was at)
         trace = stepping.steps_of(record) if record is not None else None
         self.stepper = stepping.Stepper(trace) if trace and trace.get("events") else None
         self.verdict = self.hit = None
@@ -258,6 +263,26 @@ class StepView(QWidget):
         # a failed call opens where it failed; a passing one at its start
         error = self.stepper.error_step()
         self.go(-1 if error is None else error)
+
+    def continue_on(self, record, position: int):
+        """The call stepped through was replaced by its design's newer run (an edit in the
+        node editor): step through the new call from the same step — the numbers at that
+        step are the edited design's — and say so above the step's text. A call whose
+        step trace comes after its record (:meth:`steps_came`) goes there when it comes."""
+        self.set_record(record)
+        self.resume_at = position
+        if self.stepper is None or position < 0:
+            return
+        self.resume_at = -1
+        self.go(min(position, len(self.stepper) - 1))
+        self.text.setHtml(f"<p><i>{REPLACED_NOTE}</i></p>" + self.describe())
+
+    def steps_came(self, record):
+        """``record``'s step trace came after it (``CallSteps``): step through it."""
+        if self.resume_at >= 0 and record is self.record:
+            self.continue_on(record, self.resume_at)
+        else:
+            self.set_record(record)
 
     def _ask_local_derivatives(self):
         """Ask the kernel for the call's local derivatives (sympy runs there, never in
