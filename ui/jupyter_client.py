@@ -168,6 +168,7 @@ class JupyterClient(QObject):
         self._shared: dict = {}           # its shared calls (SharedCall views), by index
         self._dropped: set = set()        # its shared calls that came unreadable (and were said)
         self._kept = shared.Kept()        # the last cell's structures, for the next cell's calls
+        self._forget: set = set()         # calls the window dropped: the next cell tells the kernel
         self._state = STOPPED
         self._busy = False
         self._grace = QTimer(self, singleShot=True, timeout=self._on_interrupt_ignored)
@@ -270,6 +271,7 @@ class JupyterClient(QObject):
         self._shared.clear()
         self._dropped.clear()
         self._kept.clear()
+        self._forget.clear()
 
     # -- requests ----------------------------------------------------------------------
     def submit(self, request: dict):
@@ -278,6 +280,12 @@ class JupyterClient(QObject):
             self.start()
         self._send_next()
         self._update_busy()
+
+    def forget_calls(self, indices):
+        """The window no longer shows these calls (a design's replaced live calls): the
+        kernel drops them with the next cell it runs, with no request of their own (a
+        queued request would stop an edit from interrupting the previous derivation)."""
+        self._forget.update(indices)
 
     def run_cells(self, cells: list, **options):
         self.submit({"type": "run", "cells": list(cells), **options})
@@ -323,6 +331,8 @@ class JupyterClient(QObject):
                 "reuse": True, "kept": sorted(self._kept.structures),
                 "numbers_first": request.get("numbers_first", False) is True,
                 "generated": request.get("generated", False) is True}
+        if self._forget:
+            meta["forget"], self._forget = sorted(self._forget), set()
         run.msg_id = self._kernel.execute(cell["source"], metadata={DATA_KEY: meta})
         return True
 

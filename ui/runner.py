@@ -45,6 +45,8 @@ class Runner(QObject):
         c.cellFinished.connect(self._on_cell_finished)
         c.deriving.connect(self._on_deriving)
         c.callChecked.connect(model.calls.set_check)
+        # a call the window dropped (a design's replaced live call) is dropped in the kernel too
+        model.calls.callRemoved.connect(lambda index, replacement: c.forget_calls([index]))
         c.tensorsReceived.connect(model.tensors.set_tensors)
         c.sweepReceived.connect(model.sweeps.set_sweep)
         c.requestDone.connect(self._on_request_done)

@@ -146,6 +146,7 @@ class Session:
         self.namespace = fresh_namespace(filename)
         self.execution_count = 0
         self.backward_calls: list = []
+        self.calls_made = 0             # the next call's index: calls dropped later keep theirs unique
         self.runs: list = []
         self.trace = trace              # record the graph of each backward call
         self.step_trace = step_trace    # and the engine's steps through it
@@ -255,6 +256,15 @@ class Session:
         """Whether a namespace entry is not one of the user's variables (dunders)."""
         return name.startswith("__")
 
+    def forget_calls(self, indices) -> int:
+        """Drop the recorded calls with these indices (their graphs and arrays go with
+        them); how many were dropped."""
+        drop = set(indices)
+        kept = [c for c in self.backward_calls if c.index not in drop]
+        dropped = len(self.backward_calls) - len(kept)
+        self.backward_calls[:] = kept
+        return dropped
+
     # -- backward observation -------------------------------------------------------
     def observe_backward(self, run, tensors, gradient, retain_graph, create_graph, inputs):
         """Called by ``autograd.backward`` for every backward call in the script."""
@@ -263,11 +273,12 @@ class Session:
         names = self.named_tensors()
         cell, line = self._call_site()
         call = BackwardCall(
-            index=len(self.backward_calls), cell=cell, line=line,
+            index=self.calls_made, cell=cell, line=line,
             root_name=names.get(id(root), (None,))[0],
             root_grad_fn=root.grad_fn.op.name if root.grad_fn is not None else None,
             root_shape=tuple(root._data.shape),
             gradient=_gradient_array(gradient))
+        self.calls_made += 1
         self.backward_calls.append(call)
         if self._current is not None:
             self._current.backward_calls.append(call)

@@ -137,3 +137,14 @@ def test_keyboard_interrupt_names_the_line_that_was_running():
                            cell=2, first_line=10)
     assert run.error_type == "KeyboardInterrupt" and run.error_line == 13
     assert run.outputs[-1].text == "KeyboardInterrupt: interrupted at line 13 (`raise KeyboardInterrupt`)\n"
+
+
+def test_forgotten_calls_are_dropped_and_their_indices_never_come_back():
+    session = Session()
+    for _ in range(3):
+        session.run_cell("import torch\nx = torch.ones(2, requires_grad=True)\n(x * x).sum().backward()\n")
+    assert [c.index for c in session.backward_calls] == [0, 1, 2]
+    assert session.forget_calls([0, 2, 7]) == 2
+    assert [c.index for c in session.backward_calls] == [1]
+    session.run_cell("(x * 3).sum().backward()\n")
+    assert [c.index for c in session.backward_calls] == [1, 3]     # not 2: the window knew a 2

@@ -169,3 +169,10 @@ def test_typing_a_value_twenty_times_leaves_one_section_with_the_last_value_s_nu
     (entry,) = saved["designs"]["documents"]        # (the empty "design 1" tab is not kept)
     assert "calls" not in saved and "20 * ones(2, 2)" in json.dumps(entry["design"])
     assert saved["view"].get("graph", {}).get("call") is None
+    # the kernel dropped the replaced calls too (they travel with the next cell it runs)
+    helpers.set_script(window, "from gradstudio.studio.kernel.extension import _EXTENSIONS\n"
+                               "(extension,) = _EXTENSIONS.values()\n"
+                               "print('kernel holds', [c.index for c in extension.session.backward_calls])\n")
+    window.actions["run_all"].trigger()
+    helpers.wait_idle(qtbot, window, timeout=90000)
+    assert f"kernel holds {[script, current]}" in helpers.console_text(window)

@@ -134,6 +134,9 @@ class Extension:
         count = self.shell.execution_count - (1 if getattr(info, "store_history", False) else 0)
         meta = self.bridge.cell_metadata()
         cell = meta.get("cell") if meta else count
+        forget = meta.get("forget") if meta else None
+        if isinstance(forget, list):    # calls the window dropped (a design's replaced live calls)
+            self.session.forget_calls(i for i in forget if type(i) is int)
         self._run = CellRun(cell=cell, execution_count=count)
         self.session._current = self._run
         self._previous_tracing = _grad_state.tracing
