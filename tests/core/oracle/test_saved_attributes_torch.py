@@ -109,3 +109,24 @@ def test_a_negative_dim_reads_as_torch_reads_it(torch):
                 x.transpose(-1, 0).grad_fn._saved_dim0, x[:, -2:].grad_fn._saved_start,
                 x.unsqueeze(-1).grad_fn._saved_dim)
     assert run(gs) == run(torch)
+
+
+def test_sizes_and_strides_read_without_unpacking_and_after_backward(torch):
+    # a transposed mat2 (as linear's weight.t()) has strides (1, 4); with saved-tensor
+    # hooks the sizes read without calling unpack, and they outlive the freed tensors
+    def run(lib):
+        log = []
+        a = lib.ones(3, 4, requires_grad=True)
+        w = lib.ones(2, 4, requires_grad=True)
+        with lib.autograd.graph.saved_tensors_hooks(lambda t: (log.append("pack"), t)[1],
+                                                    lambda t: (log.append("unpack"), t)[1]):
+            y = a.mm(w.t())
+        node = y.grad_fn
+        log.append(("sizes", node._saved_self_sym_sizes, node._saved_mat2_sym_strides))
+        log.append(("self", tuple(node._saved_self.shape)))
+        y.sum().backward()
+        log.append(("after", node._saved_mat2_sym_sizes, node._saved_mat2_sym_strides))
+        with pytest.raises(RuntimeError, match="Trying to backward through the graph a second time"):
+            node._saved_mat2
+        return log
+    assert run(gs) == run(torch)
