@@ -144,7 +144,8 @@ class OpNode(Node):
     Each grad_fn name has its own subclass (:func:`node_class`), named as torch names
     it, so ``type(y.grad_fn).__name__`` is ``MulBackward0``; what torch's
     ``grad_fn._saved_<name>`` gives is a class attribute of it
-    (:class:`~gradstudio.autograd.saved.SavedAttribute`), declared by the row (``op.saved``). No class defines ``__getattr__`` (CPython 3.11 specializes no
+    (:class:`~gradstudio.autograd.saved.SavedAttribute`), declared by the row
+    (``op.saved``). No class defines ``__getattr__`` (CPython 3.11 specializes no
     attribute read on a class with one); a read site that sees nodes of many ops still
     misses its inline cache now and then, which is why :func:`new_node`, where every
     node passes, writes the fields before it sets the class."""

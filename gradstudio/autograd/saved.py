@@ -10,14 +10,17 @@ A row's ``saved`` maps each of torch's names for its node (``{"self": Input(0),
 * :class:`Sizes`, :class:`Strides`, :class:`Numel` — an input's shape as a tuple, its
   strides, its element count (kept after backward: they are not tensors);
 * :class:`Arg` — a parameter of the row, optionally converted (``reduction`` is
-  torch's enum int; :class:`SavedArg` for index arrays torch saves as tensors), and :class:`Const` — a value torch saves that our row fixes
+  torch's enum int); :class:`SavedArg` for an index array torch saves as a tensor
+  (freed likewise); :class:`Const` — a value torch saves that our row fixes
   (``alpha=1`` of a plain add);
 * :class:`Computed` — what torch's kernel keeps and our row does not (layer norm's
   mean and reciprocal std, nll's total weight), computed from the inputs on access.
 
 Ints come back as torch 2.13 gives them: a negative int64 read as unsigned
-(``dim=-1`` reads 18446744073709551615). Nothing is stored per node: the class of a
-grad_fn name has one :class:`SavedAttribute` per name, which reads on access.
+(``offset=-1`` reads 18446744073709551615). Nothing is stored per node: the class of a
+grad_fn name has one :class:`SavedAttribute` per name, which reads on access; a
+backward without ``retain_graph`` keeps each input's layout (no values) only for rows
+whose sizes or strides outlive their tensors (:func:`kept_after_release`).
 """
 from __future__ import annotations
 

@@ -74,7 +74,8 @@ SELECT = Op(
 )
 SLICE = Op(
     id="indexing.SLICE",
-    saved={"dim": Arg("dim"), "start": Arg("start"), "end": Arg("stop"), "step": Arg("step"), "self_sym_sizes": Sizes(0)},
+    saved={"dim": Arg("dim"), "start": Arg("start"), "end": Arg("stop"), "step": Arg("step"),
+           "self_sym_sizes": Sizes(0)},
     name="SliceBackward0",
     forward=_slice_forward,
     vjp=(lambda g, r, x, *, dim, start, stop, step:
