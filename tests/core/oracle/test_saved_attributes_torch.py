@@ -30,9 +30,13 @@ VALUES_DIFFER = {
 SKIPPED = {**REPLAY_RECORDS_ANOTHER, **DECOMPOSED}  # torch's replay records another node
 
 
-def rows(xfail_names: bool):
+def rows(xfail_names: bool) -> list:
     """Every row torch runs; skipped where its replay records another node, and (for the
     names) expected to fail where torch saves what the engine does not make."""
+    return list(_rows(xfail_names))
+
+
+def _rows(xfail_names: bool):
     for op in OPS:
         if op.internal or op.torch is None:
             continue
