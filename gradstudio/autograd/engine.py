@@ -142,7 +142,9 @@ def run_backward(roots, root_grads, *, retain_graph: bool, create_graph: bool,
             if not retain_graph:
                 node._released = True
                 if node.op.saves:
-                    node._inputs = node._out_data = node._out_ref = None
+                    keep = node.op.kept_after_release
+                    node._inputs = None if keep is None else tuple(map(keep, node._inputs))
+                    node._out_data = node._out_ref = None
             if tracer is not None:
                 _report_node(tracer, node, grad, grads, buffers, dependencies, retain_graph)
             i = 0
@@ -233,7 +235,9 @@ def _run_unobserved(roots, root_grads, nodes, edges_into, retain_graph):
             if not retain_graph:
                 node._released = True
                 if op.saves:
-                    node._inputs = node._out_data = node._out_ref = None
+                    keep = op.kept_after_release  # an input's layout (autograd.saved), no values
+                    node._inputs = None if keep is None else tuple(map(keep, node._inputs))
+                    node._out_data = node._out_ref = None
             if leaves:
                 # the buffers own the gradients now (see the steal in _into_leaf); the other
                 # locals hold only forward values, which no leaf takes

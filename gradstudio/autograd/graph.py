@@ -11,12 +11,22 @@ _hooks: list = []   # (pack, unpack) of the active saved_tensors_hooks, innermos
 
 
 class _Packed:
-    """What ``pack_hook`` returned for one saved tensor."""
+    """What ``pack_hook`` returned for one saved tensor, and the tensor's layout as
+    ``_data`` (shape, strides, itemsize: no values), which grad_fn's saved sizes read
+    without unpacking, as torch's do."""
 
-    __slots__ = ("value",)
+    __slots__ = ("value", "_data")
 
-    def __init__(self, value):
+    def __init__(self, value, tensor):
         self.value = value
+        self._data = _Layout(tensor._data)
+
+
+class _Layout:
+    __slots__ = ("shape", "strides", "itemsize")
+
+    def __init__(self, array):
+        self.shape, self.strides, self.itemsize = array.shape, array.strides, array.itemsize
 
 
 class saved_tensors_hooks:  # noqa: N801 — torch's name
@@ -47,7 +57,7 @@ def pack_saved(node) -> None:
     rule for a binary op's first input names the second one first (mul, div, mm)."""
     from ..tensor import Tensor
     pack, unpack = _hooks[-1]
-    packed = [_Packed(pack(a)) if isinstance(a, Tensor) else a for a in reversed(node._inputs)]
+    packed = [_Packed(pack(a), a) if isinstance(a, Tensor) else a for a in reversed(node._inputs)]
     node._inputs = tuple(reversed(packed))
     node._unpack_hook = unpack
 

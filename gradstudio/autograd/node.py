@@ -143,8 +143,9 @@ class OpNode(Node):
 
     Each grad_fn name has its own subclass (:func:`node_class`), named as torch names
     it, so ``type(y.grad_fn).__name__`` is ``MulBackward0``; what torch's
-    ``grad_fn._saved_<name>`` gives is a class attribute of it (:class:`SavedAttribute`),
-    declared by the row. No class defines ``__getattr__`` (CPython 3.11 specializes no
+    ``grad_fn._saved_<name>`` gives is a class attribute of it
+    (:class:`~gradstudio.autograd.saved.SavedAttribute`), declared by the row
+    (``op.saved``). No class defines ``__getattr__`` (CPython 3.11 specializes no
     attribute read on a class with one); a read site that sees nodes of many ops still
     misses its inline cache now and then, which is why :func:`new_node`, where every
     node passes, writes the fields before it sets the class."""
@@ -197,77 +198,6 @@ class OpNode(Node):
                 raise RuntimeError(inplace_version_error(tensor, vc.version_at(self._epoch), producer))
 
 
-class SavedAttribute:
-    """``grad_fn._saved_<key>`` on a node class: what the node's row saved under that
-    key (see :func:`_saved_value`). A class shared by rows of one name has the
-    attributes of all of them; a node whose own row lacks one raises torch's
-    AttributeError."""
-
-    __slots__ = ("key",)
-
-    def __init__(self, key: str):
-        self.key = key
-
-    def __get__(self, node, owner=None):
-        if node is None:
-            return self
-        found, value = _saved_value(node, self.key)
-        if not found:
-            raise AttributeError(f"'{type(node).__name__}' object has no attribute '_saved_{self.key}'")
-        return value
-
-
-def saved_keys(op) -> list:
-    """The ``_saved_<key>`` keys a row's nodes answer, from what the row declares: its
-    inputs as ``self`` and ``other`` if it saves them, ``result`` if it saves that,
-    ``self_sym_sizes`` (the first input's shape) and each of its parameters."""
-    keys = []
-    if op.saves_inputs and op.arity >= 1:
-        keys.append("self")
-    if op.saves_inputs and op.arity >= 2:
-        keys.append("other")
-    if op.saves_result:
-        keys.append("result")
-    if op.arity != 0:
-        keys.append("self_sym_sizes")
-    keys.extend(p.name for p in op.params)
-    return keys
-
-
-def _saved_value(node, key):
-    """(found, value) for ``grad_fn._saved_<key>``: the inputs the op saved as ``self`` and
-    ``other``, its saved result, a parameter by name, ``self_sym_sizes`` (the first
-    input's shape). Numbers come back as 0-d tensors, as torch wraps them."""
-    from ..tensor import Tensor, make
-    import numpy as np
-    op = node.op
-    position = {"self": 0, "other": 1}.get(key)
-    if position is not None and op.saves_inputs and position < op.arity and node._released:
-        raise RuntimeError(freed_saved_tensors_error())
-    if position is not None and op.saves_inputs and position < len(node._inputs or ()):
-        if node._epoch != EPOCH[0]:
-            node._check_unmodified()  # torch's error for a saved tensor changed in place
-        from .graph import unpack_one
-        value = unpack_one(node, node._inputs[position])  # only this one through unpack_hook
-        if isinstance(value, (int, float, bool)):
-            return True, make(np.asarray(value))
-        if isinstance(value, Tensor):
-            return True, value
-    if key == "result" and op.saves_result:
-        if node._released:
-            raise RuntimeError(freed_saved_tensors_error())
-        result = node._out_ref() if node._out_ref is not None else None
-        return True, result if result is not None else make(node._out_data)
-    if key == "self_sym_sizes" and node._inputs:
-        first = (node.saved_inputs() if op.saves_inputs else node._inputs)[0]
-        return True, tuple(first._data.shape)
-    params = node._params
-    if isinstance(params, dict) and key in params and key != "ctx":
-        value = params[key]
-        return True, tuple(value) if isinstance(value, list) else value
-    return False, None
-
-
 _CLASSES: dict = {}  # grad_fn name -> the OpNode subclass of the table's rows of that name
 
 
@@ -281,7 +211,8 @@ def node_class(op) -> type:
         cls = _CLASSES[op.name] = type(op.name, (OpNode,), {
             "__slots__": (), "__module__": "builtins", "__qualname__": op.name,
             "__doc__": f"A node of {op.name}: {op.label or op.name} recorded for backward."})
-    for key in saved_keys(op):
+    from .saved import SavedAttribute
+    for key in op.saved:
         if "_saved_" + key not in cls.__dict__:
             setattr(cls, "_saved_" + key, SavedAttribute(key))
     bind_class(op, cls)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd.saved import Input
 from . import samples
 from .conv import pool_output_size
 from .creation import zeros_like
@@ -106,8 +107,9 @@ def _adaptive_sample(rng):
     return [samples.uniform(rng, (1, 2, 5, 7))], {"output_size": (2, 3)}
 
 
-def _rows(stem, name, windows, params, sample, torch, label, doc):
-    """The pooling row and its gradient's row, each the other's VJP."""
+def _rows(stem, name, windows, params, sample, torch, label, doc, saved=None):
+    """The pooling row and its gradient's row, each the other's VJP; ``saved``: torch's
+    saved attributes of the pooling row's node, when they are not its input and params."""
     BACKWARD = Op(
         id=f"nn.{stem}_BACKWARD",
         name=f"{name}BackwardBackward0",
@@ -128,6 +130,7 @@ def _rows(stem, name, windows, params, sample, torch, label, doc):
     FORWARD = Op(
         id=f"nn.{stem}",
         name=f"{name}Backward0",
+        saved=saved,
         forward=_pool(windows),
         vjp=(lambda g, r, x, **p: apply(BACKWARD, (g, x), p),),
         saves=SAVES_INPUTS,   # torch keeps _saved_self (for its shape)
@@ -159,7 +162,8 @@ AVG_POOL2D, AVG_POOL2D_BACKWARD = _rows(
 ADAPTIVE_AVG_POOL2D, ADAPTIVE_AVG_POOL2D_BACKWARD = _rows(
     "ADAPTIVE_AVG_POOL2D", "AdaptiveAvgPool2D", _adaptive, _ADAPTIVE_PARAMS, _adaptive_sample,
     lambda torch, x, output_size: torch.nn.functional.adaptive_avg_pool2d(x, output_size),
-    "adaptive avg pool", "the mean of each cell of a grid laid over the last two dimensions")
+    "adaptive avg pool", "the mean of each cell of a grid laid over the last two dimensions",
+    saved={"self": Input(0)})  # torch keeps no output_size
 
 
 def output_size(shape, kernel_size, stride, padding, ceil_mode) -> tuple:

@@ -30,6 +30,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ..autograd.saved import Arg, Computed, Const, Input, Sizes
 from . import _sympy as sf
 from . import samples
 from .creation import zeros_like
@@ -161,8 +162,22 @@ def _torch_conv(torch, x, w, b=None, *, stride, padding, dilation, groups):
     return conv(x, w, b, stride, padding, dilation, groups)
 
 
+def _spatial(name):
+    """A conv param as torch saves it: one entry per spatial dimension."""
+    def read(x, w, *bias, **p):  # the inputs' shapes
+        value = p[name] if name in p else (0,)
+        value = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+        return value * (len(x) - 2) if len(value) == 1 else value
+    return Computed(read, tensor=False)
+
+
+_CONV_SAVED = {"input": Input(0), "weight": Input(1), "stride": _spatial("stride"), "padding": _spatial("padding"),
+               "dilation": _spatial("dilation"), "groups": Arg("groups"), "transposed": Const(False),
+               "output_padding": _spatial("output_padding")}
+
 CONV = Op(
     id="nn.CONV",
+    saved={**_CONV_SAVED, "bias_sym_sizes_opt": Sizes(2)},
     name="ConvolutionBackward0",
     overload="with a bias (conv1d, conv2d)",
     forward=lambda x, w, b, **p: _conv(x, w, **p) + _bias_shape(b, w.ndim - 2),
@@ -183,6 +198,7 @@ CONV = Op(
 
 CONV_NO_BIAS = Op(
     id="nn.CONV_NO_BIAS",
+    saved={**_CONV_SAVED, "bias_sym_sizes_opt": Const((0,))},
     name="ConvolutionBackward0",
     overload="without a bias (bias=None)",
     forward=_conv,
@@ -379,6 +395,19 @@ def _pool_kink(x, **p):
     return bool(np.any(np.isfinite(top[..., -1]) & (top[..., -1] == top[..., -2]))) if top.shape[-1] > 1 else False
 
 
+def _max_pool_indices(x, **p):
+    """torch's saved ``result1`` of max_pool2d: where each window's maximum is, as a flat
+    index into its input plane."""
+    _, win, _ = _pool_windows(x, p["kernel_size"], p["stride"], p["padding"], p["dilation"], p["ceil_mode"], -np.inf)
+    plane = np.arange(x.shape[-2] * x.shape[-1], dtype=np.float64).reshape(x.shape[-2:])
+    where = _pool_windows(np.broadcast_to(plane, x.shape), p["kernel_size"], p["stride"], p["padding"],
+                          p["dilation"], p["ceil_mode"], -1.0)[1]
+    flat = win.reshape(win.shape[:-2] + (-1,))
+    with np.errstate(invalid="ignore"):
+        first = np.nanargmax(np.where(np.isnan(flat), -np.inf, flat), axis=-1)
+    return np.take_along_axis(where.reshape(flat.shape), first[..., None], -1)[..., 0].astype(np.int64)
+
+
 MAX_POOL2D_GATHER = Op(
     id="nn.MAX_POOL2D_GATHER",
     name="MaxPool2DWithIndicesBackwardBackward0",
@@ -418,6 +447,8 @@ MAX_POOL2D_BACKWARD = Op(
 
 MAX_POOL2D = Op(
     id="nn.MAX_POOL2D",
+    saved={"self": Input(0), "result1": Computed(_max_pool_indices),
+           **{p.name: Arg(p.name) for p in _POOL_PARAMS}},
     name="MaxPool2DWithIndicesBackward0",
     forward=_max_pool_forward,
     vjp=(lambda g, r, x, **p: apply(MAX_POOL2D_BACKWARD, (g, x), _pool_params(p)),),

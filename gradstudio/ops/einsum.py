@@ -77,8 +77,10 @@ def _vjp(position: int):
 
 
 def _row(id: str, name: str, arity: int, doc: str, equation: str, shapes) -> Op:
+    # saved={}: torch's einsum node is the last of its own decomposition (permutes, views,
+    # bmm of reshaped operands), whose saved values are intermediates this row never makes
     return Op(id=id, name=name, forward=_forward, vjp=tuple(_vjp(k) for k in range(arity)),
-              saves=SAVES_INPUTS, params=(Param("equation", "str"),), sympy=_sympy,
+              saves=SAVES_INPUTS, params=(Param("equation", "str"),), sympy=_sympy, saved={},
               matrix=_matrix.einsum, kind="array", label="einsum", doc=doc, category="linear algebra",
               arity=arity,
               sample=lambda rng: ([samples.uniform(rng, s) for s in shapes], {"equation": equation}),

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from ..autograd.saved import Arg, Const, Input, Result
 from .. import dtypes as _dt
 from ..autograd.engine import edge_rules, fit_array
 from ..autograd.grad_mode import state as _grad_state
@@ -31,6 +32,7 @@ def _c_contiguous(a: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- binary rows
 ADD = Op(
     id="elementwise.ADD",
+    saved={"alpha": Const(1)},
     name="AddBackward0",
     forward=np.add,
     vjp=(lambda g, r, a, b: g, lambda g, r, a, b: g),
@@ -60,6 +62,7 @@ ADD_ALPHA = Op(
 )
 SUB = Op(
     id="elementwise.SUB",
+    saved={"alpha": Const(1)},
     name="SubBackward0",
     forward=np.subtract,
     vjp=(lambda g, r, a, b: g, lambda g, r, a, b: -g),
@@ -74,6 +77,7 @@ SUB = Op(
 )
 RSUB = Op(
     id="elementwise.RSUB",
+    saved={"alpha": Const(1)},
     name="RsubBackward1",
     forward=lambda a, b: b - a,
     vjp=(lambda g, r, a, b: -g, lambda g, r, a, b: g),
@@ -148,6 +152,7 @@ POW = Op(
 )
 POW_TENSOR = Op(
     id="elementwise.POW_TENSOR",
+    saved={"self": Input(0), "exponent": Input(1), "result": Result()},
     name="PowBackward1",
     forward=np.power,
     vjp=(_pow_tensor_base_vjp, _pow_tensor_exponent_vjp),
@@ -162,6 +167,7 @@ POW_TENSOR = Op(
 )
 POW_SCALAR_BASE = Op(
     id="elementwise.POW_SCALAR_BASE",
+    saved={"self": Arg("base"), "exponent": Input(0), "result": Result()},
     name="PowBackward2",
     forward=lambda e, *, base: _c_contiguous(np.power(base, e)),
     vjp=(lambda g, r, e, *, base: (g * r * math.log(base)) if base != 0
@@ -215,6 +221,7 @@ MINIMUM = Op(
 )
 WHERE = Op(
     id="elementwise.WHERE",
+    saved={"condition": Input(0)},
     name="WhereBackward0",
     forward=np.where,
     vjp=(lambda g, r, c, a, b: None,
@@ -643,6 +650,7 @@ SILU = Op(
 )
 SOFTPLUS = Op(
     id="elementwise.SOFTPLUS",
+    saved={"self": Input(0), "beta": Const(1), "threshold": Const(20)},
     name="SoftplusBackward0",
     forward=lambda x: np.logaddexp(0, x).astype(x.dtype, copy=False),
     vjp=(lambda g, r, x: g * x.sigmoid(),),
@@ -815,6 +823,7 @@ CLAMP = Op(
 # x.clamp_min(a) and x.clamp_max(b) are torch overloads of their own, with their own names.
 CLAMP_MIN = Op(
     id="elementwise.CLAMP_MIN",
+    saved={"self": Input(0), "min": Arg("min")},
     name="ClampMinBackward0",
     forward=_clamp_forward,
     vjp=(_clamp_vjp,),
@@ -831,6 +840,7 @@ CLAMP_MIN = Op(
 )
 CLAMP_MAX = Op(
     id="elementwise.CLAMP_MAX",
+    saved={"self": Input(0), "max": Arg("max")},
     name="ClampMaxBackward0",
     forward=_clamp_forward,
     vjp=(_clamp_vjp,),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd.saved import Arg, Const, Input, SavedArg, Sizes, index_tensors
 from .. import dtypes as _dt
 from ..autograd.grad_mode import state as _grad_state
 from ..tensor import Tensor, _wrap_dim, shared_version_counter
@@ -58,6 +59,7 @@ def _torch_copy_slices(torch, old, value, key):
 
 SELECT = Op(
     id="indexing.SELECT",
+    saved={"dim": Arg("dim"), "index": Arg("index"), "self_sym_sizes": Sizes(0)},
     name="SelectBackward0",
     forward=_select_forward,
     vjp=(lambda g, r, x, *, dim, index: _select_backward(g, x.shape, dim, index),),
@@ -72,6 +74,8 @@ SELECT = Op(
 )
 SLICE = Op(
     id="indexing.SLICE",
+    saved={"dim": Arg("dim"), "start": Arg("start"), "end": Arg("stop"), "step": Arg("step"),
+           "self_sym_sizes": Sizes(0)},
     name="SliceBackward0",
     forward=_slice_forward,
     vjp=(lambda g, r, x, *, dim, start, stop, step:
@@ -87,6 +91,7 @@ SLICE = Op(
 )
 INDEX = Op(
     id="indexing.INDEX",
+    saved={"indices": SavedArg("key", index_tensors), "self_sym_sizes": Sizes(0)},
     name="IndexBackward0",
     forward=lambda x, *, key: _c_contiguous(x[key]),
     vjp=(lambda g, r, x, *, key: apply(INDEX_PUT_ZEROS, (g,), {"shape": x.shape, "key": key}),),
@@ -155,6 +160,7 @@ def where_mask(mask: np.ndarray, g: Tensor) -> Tensor:
 
 COPY_SLICES = Op(
     id="indexing.COPY_SLICES",
+    saved={},
     name="CopySlices",
     forward=lambda old, value, *, key: _assign(old, value, key),
     vjp=(_copy_slices_old_vjp, lambda g, r, old, value, *, key: g[key]),
@@ -179,6 +185,7 @@ def _assign(old, value, key):
 
 GATHER = Op(
     id="indexing.GATHER",
+    saved={"self": Input(0), "dim": Arg("dim"), "index": Input(1), "sparse_grad": Const(False)},
     shape=shape_rules.gather,
     name="GatherBackward0",
     forward=lambda x, index, *, dim: np.take_along_axis(x, index, axis=dim),
@@ -231,6 +238,7 @@ def _masked_fill_forward(x, mask, *, value):
 
 MASKED_FILL = Op(
     id="indexing.MASKED_FILL",
+    saved={"mask": Input(1)},
     name="MaskedFillBackward0",
     forward=_masked_fill_forward,
     vjp=(lambda g, r, x, mask, *, value: where_mask(~np.broadcast_to(mask._data, g.shape), g),

@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from ..autograd.saved import Arg, Input, Sizes, Strides
 from .. import dtypes as _dt
 from ..autograd.engine import edge_rules, fit_array
 from ..tensor import Tensor
@@ -22,6 +23,7 @@ _DTYPE_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
 
 DOT = Op(
     id="linalg.DOT",
+    saved={"self": Input(0), "tensor": Input(1)},
     shape=shape_rules.dot,
     name="DotBackward0",
     forward=np.dot,
@@ -39,6 +41,7 @@ DOT = Op(
 )
 MV = Op(
     id="linalg.MV",
+    saved={"self": Input(0), "vec": Input(1)},
     shape=shape_rules.mv,
     name="MvBackward0",
     forward=np.matmul,
@@ -56,6 +59,8 @@ MV = Op(
 )
 MM = Op(
     id="linalg.MM",
+    saved={"self": Input(0), "self_sym_sizes": Sizes(0), "self_sym_strides": Strides(0),
+           "mat2": Input(1), "mat2_sym_sizes": Sizes(1), "mat2_sym_strides": Strides(1)},
     shape=shape_rules.mm,
     name="MmBackward0",
     forward=np.matmul,
@@ -73,6 +78,7 @@ MM = Op(
 )
 BMM = Op(
     id="linalg.BMM",
+    saved={"self": Input(0), "mat2": Input(1)},
     shape=shape_rules.bmm,
     name="BmmBackward0",
     forward=np.matmul,
@@ -89,6 +95,9 @@ BMM = Op(
 )
 ADDMM = Op(
     id="linalg.ADDMM",
+    saved={"alpha": Arg("alpha"), "beta": Arg("beta"),
+           "mat1": Input(1), "mat1_sym_sizes": Sizes(1), "mat1_sym_strides": Strides(1),
+           "mat2": Input(2), "mat2_sym_sizes": Sizes(2), "mat2_sym_strides": Strides(2)},
     shape=shape_rules.addmm,
     name="AddmmBackward0",
     forward=lambda c, a, b, *, beta, alpha: beta * c + alpha * (a @ b) if (beta, alpha) != (1, 1) else c + a @ b,

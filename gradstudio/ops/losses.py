@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd.saved import Arg, Computed, Const, Input, reduction
 from ..autograd.engine import fit_array, no_derivative
 from ..tensor import Tensor, make
 from . import _sympy as sf
@@ -38,6 +39,7 @@ def _mse_vjp(sign):
 
 MSE_LOSS = Op(
     id="losses.MSE_LOSS",
+    saved={"self": Input(0), "target": Input(1), "reduction": reduction()},
     name="MseLossBackward0",
     forward=lambda x, t, *, reduction: _reduced((x - t) ** 2, reduction),
     vjp=(_mse_vjp(1), _mse_vjp(-1)),
@@ -191,8 +193,15 @@ def _nll_mask(g_dtype, x_shape, target, reduction, ignore_index):
     return mask.reshape(x_shape)
 
 
+def _total_weight(x, target, *, reduction, ignore_index):
+    """torch's saved ``total_weight`` of nll_loss (no class weights): the targets not ignored."""
+    return np.asarray((np.asarray(target) != ignore_index).sum(), dtype=x.dtype)
+
+
 NLL_LOSS = Op(
     id="losses.NLL_LOSS",
+    saved={"self": Input(0), "target": Input(1), "weight": Const(None), "reduction": reduction(),
+           "ignore_index": Arg("ignore_index"), "total_weight": Computed(_total_weight)},
     shape=shape_rules.loss,
     name="NllLossBackward0",
     forward=_nll_forward,
@@ -272,6 +281,7 @@ def _bce_target_vjp(g, r, x, t, *, reduction):
 
 BCE = Op(
     id="losses.BCE",
+    saved={"self": Input(0), "target": Input(1), "weight": Const(None), "reduction": reduction()},
     name="BinaryCrossEntropyBackward0",
     forward=_bce_forward,
     vjp=(_bce_vjp, _bce_target_vjp),
@@ -298,6 +308,8 @@ def _bce_logits_forward(x, t, *, reduction):
 
 BCE_LOGITS = Op(
     id="losses.BCE_LOGITS",
+    saved={"self": Input(0), "target": Input(1), "weight": Const(None), "pos_weight": Const(None),
+           "reduction": reduction()},
     name="BinaryCrossEntropyWithLogitsBackward0",
     forward=_bce_logits_forward,
     vjp=(lambda g, r, x, t, *, reduction: _scale(g, x.shape, reduction) * (x.sigmoid() - t),

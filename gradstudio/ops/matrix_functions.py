@@ -15,6 +15,7 @@ import numpy as np
 from ..tensor import Tensor
 from . import _sympy as sf
 from . import samples, shape_rules
+from ..autograd.saved import Arg, Computed, Const, Input, Result, Sizes
 from .table import SAVES_INPUTS, SAVES_RESULT, Op, Param, apply
 
 
@@ -62,6 +63,7 @@ def _diagonal_row(id: str, name: str, torch) -> Op:
     """torch names the diagonal of ``torch.diag(X)`` ``DiagonalBackward0_copy``
     and that of ``X.diagonal()`` ``DiagonalBackward0``; the maths is one."""
     return Op(id=id, name=name, forward=_diagonal_forward,
+              saved={"offset": Arg("offset"), "dim1": Const(0), "dim2": Const(1), "self_sym_sizes": Sizes(0)},
               vjp=(lambda g, r, x, *, offset: apply(DIAG_EMBED, (g,), {"offset": offset, "rows": x.shape[0],
                                                                        "cols": x.shape[1]}),),
               params=(Param("offset", "int", 0),),
@@ -76,13 +78,15 @@ def _no_matrix(what: str):
     raise ValueError(f"{what} has no matrix form")
 
 
-TRACE = Op(id="matrix_functions.TRACE", name="TraceBackward0", forward=lambda x: np.trace(x),
+TRACE = Op(id="matrix_functions.TRACE", saved={"self_sym_sizes": Sizes(0)},
+           name="TraceBackward0", forward=lambda x: np.trace(x),
            vjp=(lambda g, r, x: g * _eye_like(x),),
            sympy=lambda x: sf._obj(sf.sp().Add(*np.diagonal(x))), matrix=lambda M, a: M.tr(a),
            shape=lambda x: shape_rules._ndim(x, 2, "trace") or (), kind="array", label="tr",
            doc="trace: the sum of the diagonal", category="linear algebra",
            sample=lambda rng: ([samples.uniform(rng, (3, 3))], {}), torch=lambda torch, x: torch.trace(x))
-DIAG_EMBED = Op(id="matrix_functions.DIAG_EMBED", name="DiagEmbedBackward0", forward=_diag_embed_forward,
+DIAG_EMBED = Op(id="matrix_functions.DIAG_EMBED", saved={"offset": Arg("offset"), "dim1": Const(-2), "dim2": Const(-1)},
+                name="DiagEmbedBackward0", forward=_diag_embed_forward,
                 vjp=(lambda g, r, v, *, offset, rows, cols: apply(DIAGONAL, (g,), {"offset": offset}),),
                 params=(Param("offset", "int", 0), Param("rows", "int"), Param("cols", "int")),
                 sympy=_diag_embed_sympy,
@@ -95,19 +99,22 @@ DIAGONAL = _diagonal_row("matrix_functions.DIAGONAL", "DiagonalBackward0",
                          lambda torch, x, *, offset: x.diagonal(offset))
 DIAGONAL_COPY = _diagonal_row("matrix_functions.DIAGONAL_COPY", "DiagonalBackward0_copy",
                               lambda torch, x, *, offset: torch.diag(x, offset))
-DET = Op(id="matrix_functions.DET", name="LinalgDetBackward0", forward=lambda x: np.asarray(np.linalg.det(x)),
+DET = Op(id="matrix_functions.DET", saved={"A": Input(0), "result": Result()},
+         name="LinalgDetBackward0", forward=lambda x: np.asarray(np.linalg.det(x)),
          vjp=(lambda g, r, x: (g * r) * inv(x).mT,), saves=SAVES_INPUTS | SAVES_RESULT,
          sympy=lambda x: sf._obj(_sym_matrix(x).det()), matrix=lambda M, a: M.det(a),
          shape=lambda x: _square_shape(x) and (), kind="array", label="det", doc="determinant",
          category="linear algebra", sample=lambda rng: ([_well_conditioned(rng)], {}),
          torch=lambda torch, x: torch.linalg.det(x))
-INV = Op(id="matrix_functions.INV", name="LinalgInvExBackward0", forward=lambda x: np.linalg.inv(x),
+INV = Op(id="matrix_functions.INV", saved={"inverse": Result()},
+         name="LinalgInvExBackward0", forward=lambda x: np.linalg.inv(x),
          vjp=(lambda g, r, x: -(r.mT @ g @ r.mT),), saves=SAVES_RESULT,
          sympy=lambda x: sf._obj(np.array(_sym_matrix(x).inv().tolist(), dtype=object)),
          matrix=lambda M, a: M.inv(a), shape=_square_shape,
          kind="array", label="inv", doc="matrix inverse", category="linear algebra",
          sample=lambda rng: ([_well_conditioned(rng)], {}), torch=lambda torch, x: torch.linalg.inv(x))
 SLOGDET = Op(id="matrix_functions.SLOGDET", name="LinalgSlogdetBackward0",
+             saved={"A": Input(0), "sign": Computed(lambda x: np.linalg.slogdet(x)[0])},
              forward=lambda x: np.asarray(np.linalg.slogdet(x)[1]),
              vjp=(lambda g, r, x: g * inv(x).mT,), saves=SAVES_INPUTS,
              sympy=lambda x: sf._obj(sf.sp().log(sf.sp().Abs(_sym_matrix(x).det()))),
@@ -115,7 +122,8 @@ SLOGDET = Op(id="matrix_functions.SLOGDET", name="LinalgSlogdetBackward0",
              kind="array", label="log|det|", doc="log of the absolute determinant", category="linear algebra",
              sample=lambda rng: ([_well_conditioned(rng)], {}),
              torch=lambda torch, x: torch.linalg.slogdet(x).logabsdet)
-SOLVE = Op(id="matrix_functions.SOLVE", name="LinalgSolveExBackward0",
+SOLVE = Op(id="matrix_functions.SOLVE", saved={"A": Input(0), "left": Const(True), "result": Result()},
+           name="LinalgSolveExBackward0",
            forward=lambda a, b: np.linalg.solve(a, b) if b.ndim == 2 else np.linalg.solve(a, b[:, None])[:, 0],
            vjp=(lambda g, r, a, b: -_outer_or_mm(solve(a.mT, g), r),
                 lambda g, r, a, b: solve(a.mT, g)),

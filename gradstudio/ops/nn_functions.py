@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from ..autograd.saved import Arg, Computed, Const, Input, reduction
 from .. import dtypes as _dt
 from . import _sympy as sf
 from . import kinks, samples
@@ -130,6 +131,7 @@ ELU_BACKWARD = Op(
 
 ELU = Op(
     id="nn.ELU",
+    saved={"self": Input(0), "alpha": Arg("alpha"), "scale": Const(1), "input_scale": Const(1)},
     name="EluBackward0",
     forward=_elu_forward,
     vjp=(lambda g, r, x, *, alpha: apply(ELU_BACKWARD, (g, x), {"alpha": alpha}),),
@@ -204,6 +206,7 @@ def _loss_sample(params):
 
 HUBER_LOSS = Op(
     id="nn.HUBER_LOSS",
+    saved={"self": Input(0), "target": Input(1), "reduction": reduction(), "delta": Arg("delta")},
     name="HuberLossBackward0",
     forward=_huber_forward,
     vjp=(_huber_vjp(1), _huber_vjp(-1)),
@@ -242,6 +245,7 @@ def _smooth_l1_sympy(x, t, *, reduction, beta):
 
 SMOOTH_L1_LOSS = Op(
     id="nn.SMOOTH_L1_LOSS",
+    saved={"self": Input(0), "target": Input(1), "reduction": reduction(), "beta": Arg("beta")},
     name="SmoothL1LossBackward0",
     forward=_smooth_l1_forward,
     vjp=(_smooth_l1_vjp(1), _smooth_l1_vjp(-1)),
@@ -265,6 +269,11 @@ def _normalize(x, dims, eps):
     mean = x.mean(axis=dims, keepdims=True)
     var = ((x - mean) ** 2).mean(axis=dims, keepdims=True)
     return (x - mean) / np.sqrt(var + eps)
+
+
+def _rstd(x, dims, eps, keepdims):
+    """numpy: 1 / √(var + eps) over ``dims`` (biased variance), as torch's norms save it."""
+    return 1 / np.sqrt(x.var(axis=dims, keepdims=keepdims) + eps)
 
 
 def _affine(out, weight, bias, shape):
@@ -329,8 +338,19 @@ def _layer_norm_sympy(x, weight, bias, *, normalized_shape, eps):
     return _affine(out, None if none(weight) else weight, None if none(bias) else bias, tuple(normalized_shape))
 
 
+# torch's native_layer_norm saves the mean and 1/std of each normalized slice (result1, result2)
+def _layer_norm_mean(x, weight, bias, *, normalized_shape, eps):
+    return x.mean(axis=_layer_dims(x.ndim, normalized_shape), keepdims=True)
+
+
+def _layer_norm_rstd(x, weight, bias, *, normalized_shape, eps):
+    return _rstd(x, _layer_dims(x.ndim, normalized_shape), eps, True)
+
+
 LAYER_NORM = Op(
     id="nn.LAYER_NORM",
+    saved={"input": Input(0), "weight": Input(1), "bias": Input(2), "normalized_shape": Arg("normalized_shape"),
+           "result1": Computed(_layer_norm_mean), "result2": Computed(_layer_norm_rstd)},
     name="NativeLayerNormBackward0",
     forward=_layer_norm_forward,
     vjp=(_layer_norm_x, _layer_norm_weight, _layer_norm_bias),
@@ -399,8 +419,20 @@ def _batch_norm_sympy(x, weight, bias, running_mean, running_var, *, training, e
     return _affine(out, weight, bias, shape)
 
 
+# torch's native_batch_norm saves each channel's batch mean and 1/std (result1, result2) when training
+def _batch_norm_mean(x, weight, bias, running_mean, running_var, *, training, eps):
+    return x.mean(axis=_batch_dims(x.ndim)) if training else np.empty(0, x.dtype)
+
+
+def _batch_norm_invstd(x, weight, bias, running_mean, running_var, *, training, eps):
+    return _rstd(x, _batch_dims(x.ndim), eps, False) if training else np.empty(0, x.dtype)
+
+
 BATCH_NORM = Op(
     id="nn.BATCH_NORM",
+    saved={"input": Input(0), "weight": Input(1), "running_mean": Input(3), "running_var": Input(4),
+           "result1": Computed(_batch_norm_mean), "result2": Computed(_batch_norm_invstd),
+           "training": Arg("training"), "eps": Arg("eps")},
     name="NativeBatchNormBackward0",
     forward=_batch_norm_forward,
     vjp=(_batch_norm_x, _batch_norm_weight, _batch_norm_bias, None, None),
@@ -453,6 +485,8 @@ EMBEDDING_BACKWARD = Op(
 
 EMBEDDING = Op(
     id="nn.EMBEDDING",
+    saved={"indices": Input(1), "padding_idx": Arg("padding_idx"), "scale_grad_by_freq": Const(False),
+           "sparse": Const(False), "weight_sym_argsize_0": Computed(lambda w, i, **p: w[0], tensor=False)},
     name="EmbeddingBackward0",
     forward=lambda weight, indices, *, padding_idx: weight[indices],
     vjp=(lambda g, r, weight, indices, *, padding_idx: apply(
@@ -504,6 +538,7 @@ def _pad_sympy(x, *, pad, value):
 
 CONSTANT_PAD = Op(
     id="nn.CONSTANT_PAD",
+    saved={"pad": Arg("pad")},
     name="ConstantPadNdBackward0",
     forward=_pad_forward,
     # the gradient of padding is the opposite padding of the gradient (crop what was added,

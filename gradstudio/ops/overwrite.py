@@ -40,6 +40,7 @@ ZERO = Op(
 
 FILL = Op(
     id="overwrite.FILL",
+    saved={},
     name="FillBackward2",
     forward=lambda x, *, value: np.full_like(x, value),
     vjp=(lambda g, r, x, *, value: _zeros_like(g),),

@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 
+from ..autograd.saved import Arg, Input, Numel, Result, SavedArg, Sizes, as_dims, as_tensor
 from .. import dtypes as _dt
 from ..autograd.engine import edge_rules
 from ..tensor import Tensor, _wrap_dim
@@ -51,6 +52,7 @@ def _restore_dims(g: Tensor, dims: tuple, keepdim: bool) -> Tensor:
 # --------------------------------------------------------------------------- rows
 SUM = Op(
     id="reduction.SUM",
+    saved={"self_sym_sizes": Sizes(0)},
     name="SumBackward0",
     forward=lambda x: np.add.reduce(x, axis=None),
     vjp=(lambda g, r, x: expand_to(g, x.shape),),
@@ -66,6 +68,7 @@ SUM = Op(
 )
 SUM_DIM = Op(
     id="reduction.SUM_DIM",
+    saved={"dim": Arg("dim", as_dims), "keepdim": Arg("keepdim"), "self_sym_sizes": Sizes(0)},
     name="SumBackward1",
     forward=lambda x, *, dim, keepdim: np.add.reduce(x, axis=dim, keepdims=keepdim),
     vjp=(lambda g, r, x, *, dim, keepdim: _restore_dims(g, dim, keepdim).expand(*x.shape),),
@@ -89,6 +92,7 @@ def _mean_all(x):
 
 MEAN = Op(
     id="reduction.MEAN",
+    saved={"self_sym_sizes": Sizes(0), "self_sym_numel": Numel(0)},
     name="MeanBackward0",
     forward=_mean_all,
     vjp=(lambda g, r, x: expand_to(g / math.prod(x.shape), x.shape),),
@@ -104,6 +108,8 @@ MEAN = Op(
 )
 MEAN_DIM = Op(
     id="reduction.MEAN_DIM",
+    saved={"dim": Arg("dim", as_dims), "keepdim": Arg("keepdim"), "self_sym_sizes": Sizes(0),
+           "self_sym_numel": Numel(0)},
     name="MeanBackward1",
     forward=lambda x, *, dim, keepdim: np.mean(x, axis=dim, keepdims=keepdim, dtype=x.dtype),
     vjp=(lambda g, r, x, *, dim, keepdim:
@@ -175,6 +181,8 @@ def _select_at_indices(g, r, x, *, dim, keepdim, indices):
 
 MAX_DIM = Op(
     id="reduction.MAX_DIM",
+    saved={"dim": Arg("dim"), "keepdim": Arg("keepdim"), "indices": SavedArg("indices", as_tensor),
+           "self_sym_sizes": Sizes(0)},
     name="MaxBackward0",
     forward=lambda x, *, dim, keepdim, indices: _take(x, dim, keepdim, indices),
     vjp=(_select_at_indices,),
@@ -192,6 +200,8 @@ MAX_DIM = Op(
 )
 MIN_DIM = Op(
     id="reduction.MIN_DIM",
+    saved={"dim": Arg("dim"), "keepdim": Arg("keepdim"), "indices": SavedArg("indices", as_tensor),
+           "self_sym_sizes": Sizes(0)},
     name="MinBackward0",
     forward=lambda x, *, dim, keepdim, indices: _take(x, dim, keepdim, indices),
     vjp=(_select_at_indices,),
@@ -353,6 +363,8 @@ def _norm_vjp(g, r, x, *, p, dim, keepdim):
 
 NORM = Op(
     id="reduction.NORM",
+    saved={"self": Input(0), "result": Result(), "ord": Arg("p", float), "dim": Arg("dim", as_dims),
+           "keepdim": Arg("keepdim")},
     name="LinalgVectorNormBackward0",
     forward=_norm_forward,
     vjp=(_norm_vjp,),

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from ..autograd.saved import Arg, Sizes
 from .. import dtypes as _dt
 from ..autograd.engine import broadcast_axes, sum_to_shape
 from ..tensor import Tensor, _wrap_dim
@@ -43,6 +44,7 @@ def _np_sympy(fn):
 
 VIEW = Op(
     id="shape.VIEW",
+    saved={"self_sym_sizes": Sizes(0)},
     name="ViewBackward0",
     forward=lambda x, *, shape: x.reshape(shape, copy=False),
     vjp=(_reshape_back,),
@@ -147,6 +149,7 @@ PERMUTE = Op(
 )
 SQUEEZE = Op(
     id="shape.SQUEEZE",
+    saved={"self_sym_sizes": Sizes(0)},
     name="SqueezeBackward0",
     forward=lambda x: np.squeeze(x),
     vjp=(_reshape_back,),
@@ -161,6 +164,7 @@ SQUEEZE = Op(
 )
 SQUEEZE_DIM = Op(
     id="shape.SQUEEZE_DIM",
+    saved={"dim": Arg("dim"), "self_sym_sizes": Sizes(0)},
     name="SqueezeBackward1",
     forward=lambda x, *, dim: _squeeze_dims(x, (dim,)),
     vjp=(_reshape_back,),
@@ -176,6 +180,7 @@ SQUEEZE_DIM = Op(
 )
 SQUEEZE_DIMS = Op(
     id="shape.SQUEEZE_DIMS",
+    saved={"dim": Arg("dims"), "self_sym_sizes": Sizes(0)},
     name="SqueezeBackward2",
     forward=lambda x, *, dims: _squeeze_dims(x, dims),
     vjp=(_reshape_back,),
@@ -221,6 +226,7 @@ def _expand_forward(x, *, shape):
 
 EXPAND = Op(
     id="shape.EXPAND",
+    saved={"self_sym_sizes": Sizes(0)},
     name="ExpandBackward0",
     forward=_expand_forward,
     vjp=(lambda g, r, x, *, shape: g.sum_to_size(*x.shape),),
@@ -248,6 +254,7 @@ def _repeat_vjp(g, r, x, *, repeats):
 
 REPEAT = Op(
     id="shape.REPEAT",
+    saved={"repeats": Arg("repeats"), "self_sym_sizes": Sizes(0)},
     name="RepeatBackward0",
     forward=lambda x, *, repeats: np.tile(x, repeats),
     vjp=(_repeat_vjp,),

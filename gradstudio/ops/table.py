@@ -55,6 +55,12 @@ keywords — everything GradStudio knows about the op lives in its row:
   through that wrapper instead, and their ``overload`` says when each is picked.
 * ``casts`` — the op only converts the dtype (``.to(dtype)``): a graph re-run at
   full precision passes the value through instead of rounding it.
+* ``saved`` — torch's ``grad_fn._saved_<name>`` attributes of the row's node, each
+  mapped to what our node holds (:mod:`gradstudio.autograd.saved`: ``Input(i)``,
+  ``Result()``, ``Sizes(i)``, ``Arg("dim")``, ``Const(1)``…); left out, it is
+  :func:`~gradstudio.autograd.saved.derived` (``self``/``other`` when the row saves its
+  inputs, ``result``, each param). tests/core/oracle/test_saved_attributes_torch.py
+  holds every row to torch's names and values.
 * display: ``label``, ``doc``, ``category`` (palette), ``kind``, ``arity``.
 """
 from __future__ import annotations
@@ -66,6 +72,7 @@ import numpy as np
 
 from ..autograd.grad_mode import state as _grad_state
 from ..autograd.graph import _hooks as _saved_tensors_hooks, pack_saved as _pack_saved
+from ..autograd import saved as _saved
 from ..autograd.node import new_node, tensor_meta
 from ..tensor import Tensor, make
 from . import samples, shape_rules
@@ -109,7 +116,8 @@ _ON_REGISTER: list = []   # callbacks for rows made after gradstudio.ops bound t
 
 _FIELDS = ("id", "name", "forward", "vjp", "saves", "params", "overload", "shape", "sympy", "matrix",
            "element", "kink", "sample", "domain", "torch", "internal", "api", "floating", "casts",
-           "kind", "label", "doc", "category", "arity", "vjp_all", "vjp_arrays", "qualified_name")
+           "kind", "label", "doc", "category", "arity", "vjp_all", "vjp_arrays", "qualified_name",
+           "saved")
 
 
 class Op:
@@ -120,7 +128,9 @@ class Op:
 
     # vjp_node: the whole node's array rule (see array_rules), set after the row is built;
     # node_class: the class of its nodes, set on its first node (autograd.node.node_class)
-    __slots__ = _FIELDS + ("saves_inputs", "saves_result", "vjp_node", "node_class")
+    # kept_after_release: what a backward without retain_graph keeps of each input (its
+    # layout, when the node's saved sizes outlive its tensors; autograd.saved.kept_after_release)
+    __slots__ = _FIELDS + ("saves_inputs", "saves_result", "kept_after_release", "vjp_node", "node_class")
 
     def __init__(self, *, id: str = "", name: str, forward: Callable | None, vjp,
                  saves: int = 0, params: tuple = (), overload: str = "",
@@ -131,7 +141,7 @@ class Op:
                  floating: bool = False, casts: bool = False, kind: str = "elementwise",
                  label: str = "", doc: str = "", category: str = "arithmetic", arity: int = 1,
                  vjp_all: Callable | None = None, vjp_arrays: tuple | None = None,
-                 qualified_name: str = ""):
+                 qualified_name: str = "", saved: dict | None = None):
         if not isinstance(saves, int):
             raise TypeError(f"{id or name}: saves is SAVES_* flags, not {saves!r}")
         if sample is None and domain is not None and arity == 1:
@@ -145,6 +155,9 @@ class Op:
             put(self, name_, values[name_])
         put(self, "saves_inputs", bool(saves & SAVES_INPUTS))
         put(self, "saves_result", bool(saves & SAVES_RESULT))
+        if saved is None:
+            put(self, "saved", _saved.derived(self))
+        put(self, "kept_after_release", _saved.kept_after_release(self))
         put(self, "vjp_node", None)
         put(self, "node_class", None)
         if id:

@@ -9,7 +9,8 @@ import pytest
 
 import gradstudio as torch
 from gradstudio.autograd.graph import Node
-from gradstudio.autograd.node import AccumulateGrad, OpNode, SavedAttribute, saved_keys
+from gradstudio.autograd.node import AccumulateGrad, OpNode
+from gradstudio.autograd.saved import Input, Result, SavedArg, SavedAttribute
 from gradstudio.ops import OPS, apply
 
 from op_samples import differentiable, sample, tensors
@@ -32,23 +33,37 @@ def test_a_rows_node_is_of_the_class_named_as_its_grad_fn(op):
     assert repr(cls) == f"<class '{op.name}'>"
     assert issubclass(cls, OpNode) and isinstance(node, Node) and cls is not OpNode
     assert op.node_class is cls
-    for key in saved_keys(op):
+    for key in op.saved:
         assert isinstance(cls.__dict__["_saved_" + key], SavedAttribute), (op.id, key)
+
+
+@pytest.mark.parametrize("op", RECORDED, ids=[op.id for op in RECORDED])
+def test_a_row_declares_saved_tensors_only_where_it_keeps_them(op):
+    # Input reads a saved input, Result the saved output, SavedArg an index array of the
+    # params: a row that does not keep them would answer a shape-only stand-in
+    for key, source in op.saved.items():
+        if isinstance(source, Input):
+            assert op.saves_inputs and source.index < max(op.arity, 1), (op.id, key)
+        if isinstance(source, Result):
+            assert op.saves_result, (op.id, key)
+        if isinstance(source, SavedArg):
+            assert op.saves, (op.id, key)
 
 
 def test_rows_of_one_name_share_one_class_and_a_node_answers_only_for_its_row():
     x = torch.ones(2, 3, requires_grad=True)
-    by_sum = torch.einsum("ij->i", x)    # einsum.SUM, which saves its input
+    by_sum = torch.einsum("ij->i", x)    # einsum.SUM: saves nothing torch's node saves
     by_dim = x.sum(1)                    # reduction.SUM_DIM
     assert type(by_sum.grad_fn) is type(by_dim.grad_fn)
     assert type(by_sum.grad_fn).__name__ == "SumBackward1"
     assert by_dim.grad_fn._saved_dim == (1,) and by_dim.grad_fn._saved_keepdim is False
-    assert by_sum.grad_fn._saved_equation == "ij->i"
-    with pytest.raises(AttributeError, match="'SumBackward1' object has no attribute '_saved_equation'"):
-        by_dim.grad_fn._saved_equation
+    assert by_dim.grad_fn._saved_self_sym_sizes == (2, 3)
+    with pytest.raises(AttributeError, match="'SumBackward1' object has no attribute '_saved_dim'"):
+        by_sum.grad_fn._saved_dim
     with pytest.raises(AttributeError, match="'SumBackward1' object has no attribute '_saved_self'"):
         by_dim.grad_fn._saved_self
-    assert by_sum.grad_fn._saved_self is x
+    power = x.pow(torch.ones(2, 3))      # PowBackward1: torch's exponent, not other
+    assert power.grad_fn._saved_exponent is not None and power.grad_fn._saved_self is x
 
 
 def test_no_node_class_has_a_getattr_hook():
