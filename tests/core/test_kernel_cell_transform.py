@@ -97,3 +97,15 @@ def test_a_window_cell_is_transformed_once_per_request_and_other_cells_every_tim
     shell.transform_cell(cell)
     shell.transform_cell(cell)
     assert len(bridge.calls) == 5
+
+
+def test_unregister_leaves_a_shell_without_a_transform_of_its_own_as_it_was():
+    from IPython.core.interactiveshell import InteractiveShell
+    shell = InteractiveShell.instance()
+    shell.kernel = _Kernel()
+    assert "transform_cell" not in shell.__dict__
+    found = Bridge(shell, service=type("Service", (), {"send": None})())
+    assert found.register() and shell.transform_cell == found.transform_cell
+    found.unregister()
+    assert "transform_cell" not in shell.__dict__       # the class's method again, not a copy
+    del shell.kernel

@@ -51,6 +51,7 @@ class Bridge:
         service.send = self.send
         self._transform = None       # the shell's own transform_cell, while ours stands in
         self._transformed = None     # (request id, raw cell, transformed): the last window cell's
+        self._own_transform = False  # whether the shell instance had a transform_cell of its own
 
     def register(self) -> bool:
         """Listen for the window's comm; False when the shell has no kernel (a terminal IPython)."""
@@ -60,6 +61,7 @@ class Bridge:
         manager.register_target(COMM_TARGET, self._on_open)
         self.shell.input_transformers_post.append(self.shift_lines)
         self._transform = self.shell.transform_cell
+        self._own_transform = "transform_cell" in self.shell.__dict__   # set on the instance already?
         self.shell.transform_cell = self.transform_cell
         return True
 
@@ -71,10 +73,10 @@ class Bridge:
             self.shell.input_transformers_post.remove(self.shift_lines)
         if self._transform is not None:
             if self.shell.__dict__.get("transform_cell") == self.transform_cell:   # back to what it was
-                if self._transform == getattr(type(self.shell), "transform_cell").__get__(self.shell):
-                    del self.shell.transform_cell
-                else:
+                if self._own_transform:
                     self.shell.transform_cell = self._transform
+                else:
+                    del self.shell.transform_cell
             self._transform, self._transformed = None, None
 
     @property
