@@ -48,15 +48,34 @@ def write_out(name: str, result: Tensor, out: Tensor) -> Tensor:
     return out
 
 
+# reductions whose overload with ``out=`` has ``dim`` as a required argument: torch's
+# parser refuses ``sum(x, out=o)`` (its dim-less overload has no ``out``)
+_DIM_FOR_OUT = {"sum": "tuple of ints dim", "prod": "int dim"}
+
+
+def _refuse_dimless(name: str, kwargs: dict) -> None:
+    """torch's TypeError for ``out=`` on ``sum``/``prod`` given no ``dim``."""
+    if set(kwargs) - {"out"}:
+        raise TypeError(f'{name}() missing 1 required positional arguments: "dim"')
+    raise TypeError(f"{name}() received an invalid combination of arguments - got (Tensor, out=Tensor), "
+                    "but expected one of:\n"
+                    " * (Tensor input, *, torch.dtype dtype = None)\n"
+                    f" * (Tensor input, {_DIM_FOR_OUT[name]}, bool keepdim = False, *, torch.dtype dtype = None, "
+                    "Tensor out = None)\n")
+
+
 def with_out(function):
     """``function`` accepting ``out=``; the same function object when ``out`` is not given
     costs one extra call."""
     name = function.__name__
+    dimless = name in _DIM_FOR_OUT
 
     @functools.wraps(function)
     def wrapped(*args, out=None, **kwargs):
         if out is None:
             return function(*args, **kwargs)
+        if dimless and len(args) < 2 and "dim" not in kwargs:
+            _refuse_dimless(name, {**kwargs, "out": out})
         if _grad_state.enabled and (_requires_grad(args) or _requires_grad(kwargs.values())):
             raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
                                "differentiation, but one of the arguments requires grad.")

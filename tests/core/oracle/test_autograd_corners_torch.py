@@ -125,6 +125,28 @@ def test_out_argument_matches_torch(torch):
     assert ours[4] == theirs[4]
 
 
+def test_out_on_sum_and_prod_needs_a_dim_as_in_torch(torch):
+    """torch's parser has no dim-less overload of sum/prod with ``out=``: ``sum(x, out=o)``
+    is a TypeError (two texts: with or without other keywords); ``dim=None`` passes."""
+    def run(lib):
+        x, seen = lib.ones(3), []
+        for name in ("sum", "prod"):
+            f = getattr(lib, name)
+            for call in (lambda: f(x, out=lib.empty(())), lambda: f(x, out=lib.empty(()), keepdim=True),
+                         lambda: f(x, dtype=lib.float32, out=lib.empty(()))):
+                with pytest.raises(TypeError) as error:
+                    call()
+                seen.append(str(error.value))
+            o = lib.empty(())
+            f(x, 0, out=o)
+            seen.append(o.tolist())
+        o = lib.empty(())
+        lib.sum(x, None, out=o)
+        return seen + [o.tolist()]
+    theirs, ours = _both(torch, run)
+    assert ours == theirs
+
+
 WARN_ONCE = """
 import warnings
 warnings.simplefilter("always")
