@@ -11,10 +11,10 @@ same way (measured against torch 2.13: 0 of 1003 elements differ, 190 unfused);
 vectorised float32 ``sqrt`` (SLEEF, within 1 ulp) is not correctly rounded, numpy's
 is, so Adam, RMSprop and Adagrad differ from torch in the last bits now and then.
 
-The float32 kernels make one float64 temporary: the ufunc casts its float32 inputs
-while it computes (``dtype=float64``), the sum goes into that temporary, and one
-assignment rounds it back — the same operations as ``x.astype(f64) + a * b.astype(f64)``
-without three more arrays (an optimizer step is a dozen of these per parameter).
+The float32 kernels make one float64 temporary: ``b`` cast to float64, the product and
+the sum computed in it, and one assignment rounds it back — the same operations as
+``x.astype(f64) + a * b.astype(f64)`` without two more arrays (an optimizer step is a
+dozen of these per parameter).
 """
 from __future__ import annotations
 
@@ -26,7 +26,14 @@ _F64 = np.float64
 
 def _fused_add_(x: np.ndarray, a, b: np.ndarray) -> np.ndarray:
     """x ← round32(x + a·b), with ``a·b`` exact and the sum rounded in float64 first."""
-    wide = np.multiply(a, b, dtype=_F64)
+    if type(b) is np.ndarray and b.shape == x.shape:
+        # b cast first, then float64 operations: the same values as the mixed-dtype
+        # multiply below (the cast is exact), without numpy's buffered casting inside the
+        # ufunc, which costs more than the cast (an SGD step: about 10% less per parameter)
+        wide = b.astype(_F64)
+        wide *= a
+    else:  # a b to broadcast, or a scalar
+        wide = np.multiply(a, b, dtype=_F64)
     wide += x  # in place for arrays; a 0-d product comes back as a numpy scalar
     x[...] = wide
     return x

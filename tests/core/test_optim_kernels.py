@@ -138,3 +138,20 @@ def test_add_rounds_a_repeated_alpha_the_same_each_time():
     expected = _add_(_add_(x, b, -0.1), b, -0.1)
     got = _arith.add_(_arith.add_(x.copy(), b, -0.1), b, -0.1)
     assert got.tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("name, reference, arrays, value, shapes",
+                         [("add_", _add_, 1, -0.01, [()]), ("addcmul_", _addcmul_, 2, 0.001, [(5,), ()])])
+def test_a_float32_operand_that_broadcasts_takes_the_general_path_bit_for_bit(name, reference, arrays,
+                                                                                  value, shapes):
+    # the fused kernel casts b first only when it has x's shape; a row (5,) of a (3, 5)
+    # product, or a 0-d operand, goes through the mixed-dtype multiply
+    rng = np.random.default_rng(3)
+    for shape in shapes:
+        x = rng.standard_normal((3, 5)).astype(np.float32)
+        operands = [rng.standard_normal((3, 5)).astype(np.float32) for _ in range(arrays - 1)]
+        operands.append((rng.random(shape) + 0.25).astype(np.float32))
+        expected = np.asarray(reference(x.copy(), *operands, value), dtype=np.float32)
+        target = x.copy()
+        assert getattr(_arith, name)(target, *operands, value) is target
+        assert target.tobytes() == expected.tobytes()
