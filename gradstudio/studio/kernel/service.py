@@ -36,7 +36,9 @@ built by :mod:`gradstudio.studio.kernel.records`):
   * ``hessian`` — ``call``, ``vertex``: one ``HessianResult``;
   * ``local_derivatives`` — ``call``, optional ``vertices``: one ``LocalDerivatives``,
     each node's VJP written out from its op's symbolic forward (:mod:`gradstudio.studio.symbolic.local`);
-  * ``tensors`` — the named tensors; ``tensor_text`` — ``name``: one tensor's reprs.
+  * ``tensors`` — the named tensors; ``tensor_text`` — ``name``: one tensor's reprs;
+  * ``steps`` — ``calls: [index…]``: one ``CallSteps`` each (a node-editor cell's calls come
+    with ``steps_on_request``: their step traces wait here until the step-through shows them).
 
 It sends through the ``send`` callable it is given: the IPython extension's comm
 (:mod:`~gradstudio.studio.kernel.bridge`), which also runs the cells (IPython's
@@ -119,11 +121,11 @@ class KernelService:
 
     # -- requests ------------------------------------------------------------------------
     def handle(self, request: dict) -> bool:
-        """Serve a ``check``, ``sweep``, ``jacobian``, ``hessian``, ``local_derivatives`` or
-        ``tensors`` or ``tensor_text`` request; False if ``request`` is none of them."""
+        """Serve a ``check``, ``sweep``, ``jacobian``, ``hessian``, ``local_derivatives``,
+        ``tensors``, ``tensor_text`` or ``steps`` request; False if ``request`` is none of them."""
         handler = {"check": self.check, "sweep": self.sweep, "jacobian": self.jacobian,
                    "hessian": self.hessian, "tensors": self.tensors, "tensor_text": self.tensor_text,
-                   "local_derivatives": self.local_derivatives}.get(request.get("type"))
+                   "local_derivatives": self.local_derivatives, "steps": self.steps}.get(request.get("type"))
         if handler is None:
             return False
         handler(request)
@@ -148,6 +150,17 @@ class KernelService:
             return
         value_text, grad_text = kernel_data.tensor_text(found)
         self.send(schema.TensorText(name=name, value_text=value_text, grad_text=grad_text))
+
+    def steps(self, request):
+        """The step traces of the calls ``calls: [index…]`` (their records came with
+        ``steps_on_request``): one ``CallSteps`` each, ``steps`` None for a call the kernel
+        no longer has (or has no trace of)."""
+        from gradstudio.studio.kernel import records as kernel_data
+        by_index = {c.index: c for c in self.session.backward_calls}
+        for index in request.get("calls", []):
+            if type(index) is int:
+                call = by_index.get(index)
+                self.send(schema.CallSteps(call=index, steps=kernel_data.steps_data(call) if call else None))
 
     def check(self, request):
         from gradstudio.studio.kernel import records as kernel_data
@@ -267,8 +280,9 @@ class KernelService:
 
         ``numbers_first`` (with ``early_timeout``): when the checks cannot ride in it whole,
         their provisional part does (:meth:`provisional_checks`), and the derivation, sent
-        ahead, goes on in the worker meanwhile; the calls' step traces follow it, one
-        ``CallSteps`` each (writing one out is ~10 ms of a 100-node design's edit)."""
+        ahead, goes on in the worker meanwhile; the calls' step traces stay here until the
+        window asks for one (``steps_on_request``, :meth:`steps`: writing one out and reading
+        it is ~10 ms of a 100-node design's edit, and the step-through shows few of them)."""
         from gradstudio.studio.kernel import records as kernel_data
         from gradstudio.studio.kernel.shared import share, tensor_refs
         self._checked_early, self._deferred_calls, self._provisional = set(), None, {}
@@ -284,7 +298,7 @@ class KernelService:
             known = None
             if reuse:
                 known = self._kept if kept is None else {k: i for k, i in self._kept.items() if i in kept}
-            steps = not numbers_first      # (else the step traces follow the first reply)
+            steps = not numbers_first      # (else the step traces wait for a ``steps`` request)
             plan = share(run.backward_calls, deferred, self._next_structure, known, steps=steps)
             structures, shared = plan.messages, plan.shared
             data = [kernel_data.call_data(c, _hint(c), deferred=c.index in deferred, structure=plan.ids.get(c.index),
@@ -317,10 +331,6 @@ class KernelService:
         self._kept = plan.kept if reuse else {}
         if prefetch and numbers_first:
             self._prefetch(run, deferred, early_timeout)
-        if not steps:
-            for call in run.backward_calls:
-                if call.index not in deferred and call.steps is not None:
-                    self.send(schema.CallSteps(call=call.index, steps=kernel_data.steps_data(call)))
 
     def _prefetch(self, run, deferred: set, timeout: float):
         """Start the first derivation :meth:`check_new_calls` will make (see

@@ -76,7 +76,8 @@ def share(calls: list, deferred: set, next_id, kept: dict | None = None, *, step
     cell's :attr:`Shared.kept`: a group or a single call whose structure is in it comes
     as ``CallValues`` naming that id (no ``GraphStructure``), and every other single
     call with a key gets an id (:attr:`Shared.ids`, its ``CallData.structure``).
-    ``steps`` False: the calls' step traces are left out (they follow in ``CallSteps``)."""
+    ``steps`` False: the calls' step traces are left out (kept for a ``steps`` request,
+    ``CallValues.steps_on_request``)."""
     groups: dict = {}
     keyed = []
     for call in calls:
@@ -202,6 +203,7 @@ def _values(structure, calls: list, deferred: set, steps: bool = True) -> CallVa
         pending_check=[ok and call.index not in deferred for ok, call in zip(checkable, calls)],
         check_deferred=[ok and call.index in deferred for ok, call in zip(checkable, calls)],
         steps=[records.steps_data(call) if steps and call.index not in deferred else None for call in calls],
+        steps_on_request=not steps and any(records.has_steps(call) for call in calls),
         gradients=_stack([records.array(call.gradient) for call in calls]),
         values=[_stack([graph[j].value for graph in nodes]) for j in range(_count(structure.nodes))],
         grads=[_stack([graph[j].grad for graph in nodes]) for j in range(_count(structure.nodes))],
@@ -264,7 +266,7 @@ class SharedCall:
     ``replace``, equality); its ``graph`` and ``leaves`` are built on first use."""
 
     __slots__ = ("_shared", "_row", "index", "cell", "line", "pending_check", "check_deferred", "steps",
-                 "_graph", "_leaves")
+                 "steps_on_request", "_graph", "_leaves")
     type = CallData.type
     status = "ok"                 # (a call that raised travels on its own)
     error = error_type = hint = graph_error = None
@@ -275,6 +277,7 @@ class SharedCall:
         self.index, self.cell, self.line = values.calls[row], values.cells[row], values.lines[row]
         self.pending_check, self.check_deferred = values.pending_check[row], values.check_deferred[row]
         self.steps = values.steps[row]
+        self.steps_on_request = values.steps_on_request and not self.check_deferred
         self._graph = self._leaves = None
 
     @property
@@ -321,7 +324,8 @@ class SharedCall:
         """The ``CallData`` record of this call, as the kernel would have sent it alone."""
         return CallData(index=self.index, root=self.root, cell=self.cell, line=self.line, gradient=self.gradient,
                         graph=self.graph, leaves=self.leaves, pending_check=self.pending_check,
-                        check_deferred=self.check_deferred, steps=self.steps, groups=list(self.groups))
+                        check_deferred=self.check_deferred, steps=self.steps,
+                        steps_on_request=self.steps_on_request, groups=list(self.groups))
 
     def replace(self, **changes):
         """A ``CallData`` with ``changes``; with only ``steps`` (its step trace, which
