@@ -225,6 +225,11 @@ class Record:
             return NotImplemented
         return all(_equal(getattr(self, name), getattr(other, name)) for name, _ in self._fields)
 
+    def equal_but(self, other, *names: str) -> bool:
+        """Whether ``other`` is this record in all fields but ``names`` (without copying either)."""
+        return type(other) is type(self) and all(
+            name in names or _equal(getattr(self, name), getattr(other, name)) for name, _ in self._fields)
+
     __hash__ = None
 
 
@@ -664,13 +669,19 @@ class CellFinished(Message):
     those calls that were quick to make (a re-run cell's graph, derived before): they
     come with their calls rather than in ``CallChecked`` messages after them. ``shared``
     are the indices of its calls that came before it in :class:`CallValues` messages
-    (a loop's: one graph structure, values per call), not in ``calls``."""
+    (a loop's: one graph structure, values per call), not in ``calls``. For a window that
+    keeps the last cell's records (:mod:`gradstudio.studio.kernel.shared`): ``tensors_id``
+    is the id it keeps these named tensors under, and ``kept_tensors`` the named tensors
+    whose record is the kept one of that name but for its ``value_from`` (the new one, ``[]``
+    for None), left out of ``tensors``."""
 
     run: RunData
     calls: list[CallData] = field(default_factory=list)
     tensors: list[TensorData] | None = None
     checks: list[CheckData] = field(default_factory=list)
     shared: list[int] = field(default_factory=list)
+    tensors_id: int | None = None
+    kept_tensors: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 @record("deriving")
