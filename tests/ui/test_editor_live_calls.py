@@ -244,3 +244,34 @@ def test_typing_a_value_twenty_times_leaves_one_section_with_the_last_value_s_nu
     window.actions["run_all"].trigger()
     helpers.wait_idle(qtbot, window, timeout=90000)
     assert f"kernel holds {[script, current]}" in helpers.console_text(window)
+
+
+def test_opening_the_step_through_on_an_edit_s_call_steps_through_its_trace(qtbot, window, helpers):
+    """Through the window's real kernel: a node editor's edit comes without its step trace
+    (``steps_on_request``); the step-through opened on the design's call asks the kernel for
+    it, steps through it, and follows the next edit's call at the same step."""
+    from gradstudio.ui.panels.step_view import REPLACED_NOTE
+    panel = editor_panel(qtbot, window)
+    tab = panel.open_example(example_path("seed"))
+    calls = window.model.calls
+    qtbot.waitUntil(lambda: tab.live.call_index is not None and not tab.live.busy(), timeout=60000)
+    leaf = next(n for n, node in tab.document.design.nodes.items() if node.kind == "leaf")
+    type_value(qtbot, tab.view, leaf, "2 * ones(2, 2)")
+    qtbot.waitUntil(lambda: not tab.live.busy() and whole_check(calls, tab.live.call_index), timeout=60000)
+    current = tab.live.call_index
+    assert calls.call(current).data.steps is None and calls.call(current).data.steps_on_request
+    graph = window.panel("graph")
+    graph.show_call(current)
+    steps = graph.step_view
+    graph.actions["step_through"].trigger()               # the user opens the step-through (its button)
+    assert steps.isVisible()
+    qtbot.waitUntil(lambda: steps.stepper is not None, timeout=60000)
+    assert steps.record.index == current and calls.call(current).data.steps["events"]
+    steps.go(2)
+    text = steps.text.toPlainText()
+    assert text and "on its way" not in text
+    type_value(qtbot, tab.view, leaf, "3 * ones(2, 2)")   # the next edit, the step-through still open
+    qtbot.waitUntil(lambda: tab.live.call_index != current and steps.stepper is not None
+                    and steps.record.index == tab.live.call_index, timeout=60000)
+    assert steps.position == 2 and REPLACED_NOTE in steps.text.toPlainText()
+    helpers.wait_idle(qtbot, window, timeout=60000)
