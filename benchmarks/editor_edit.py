@@ -204,7 +204,7 @@ def main(argv=None):
             run = service.session.run_cell(script, cell=None, first_line=1)
             ran, ran_cpu = time.perf_counter() - wall, time.thread_time() - cpu
             service.cell_finished(run, 1, early_timeout=args.timeout, reuse=True,   # as the bridge calls it
-                                  numbers_first=not args.whole_first)
+                                  kept_tensors=kept.tensors_id, numbers_first=not args.whole_first)
             service.check_new_calls(run, args.timeout)
             return run, ran, ran_cpu
     if args.cold:
@@ -258,7 +258,7 @@ def main(argv=None):
                 (early,) = finished.checks
                 assert early.provisional and early.leaves[0].finite_difference is not None, early
             (call,) = shared.calls_of(messages, kept)      # as the window's client reads them
-            finished = finished.replace(tensors=shared.fill_tensor_values(finished.tensors, [call]))
+            finished = finished.replace(tensors=shared.fill_tensor_values(list(kept.tensors.values()), [call]))
             found = results.node_results(design, call)
             scene.show_results({n: NodeResult(value=r["value"], grad=r["grad"], grad_norm=r["grad_norm"])
                                 for n, r in found.items()})
@@ -363,7 +363,8 @@ def _jupyter(args):
                 design.change_node(constant, value=f"{0.5 + 0.01 * edit:g}")
             script, _diagnosed = results.live_script(design)
             meta = {"cell": None, "first_line": 1, "derive": True, "timeout": args.timeout, "reuse": True,
-                    "kept": sorted(kept.structures), "numbers_first": not args.whole_first,
+                    "kept": sorted(kept.structures), "tensors": kept.tensors_id,
+                    "numbers_first": not args.whole_first,
                     "generated": True}                          # (as Runner.run_design sends them)
             cpu, start = cpu_seconds(kernel.pid), time.perf_counter()
             kernel.execute(script, metadata={DATA_KEY: meta})

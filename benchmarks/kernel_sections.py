@@ -124,7 +124,8 @@ def main(argv=None):
             design.change_node(constant, value=f"{0.5 + 0.01 * edit:g}")
             script, _ = results.live_script(design)
             meta = {"cell": None, "first_line": 1, "derive": True, "timeout": 10.0, "reuse": True,
-                    "kept": sorted(kept.structures), "numbers_first": True, "generated": True}
+                    "kept": sorted(kept.structures), "tensors": kept.tensors_id, "numbers_first": True,
+                    "generated": True}
             start = time.perf_counter()
             found = until_idle(kernel.execute(script, metadata={DATA_KEY: meta}), want=schema.CallChecked)
             shared.calls_of([r for _, _, r in found], kept)

@@ -328,7 +328,7 @@ class JupyterClient(QObject):
         request = run.request
         meta = {"cell": cell.get("index"), "first_line": cell.get("first_line", 1),
                 "derive": request.get("derive", True), "timeout": request.get("timeout", 10.0),
-                "reuse": True, "kept": sorted(self._kept.structures),
+                "reuse": True, "kept": sorted(self._kept.structures), "tensors": self._kept.tensors_id,
                 "numbers_first": request.get("numbers_first", False) is True,
                 "generated": request.get("generated", False) is True}
         if self._forget:
@@ -455,7 +455,7 @@ class JupyterClient(QObject):
         elif isinstance(record, schema.CellFinished):
             calls = self._cell_calls(record)
             try:
-                tensors = shared.fill_tensor_values(record.tensors, calls)
+                tensors = shared.fill_tensor_values(self._kept.tensors_of(record), calls)
             except RecordError as error:
                 self.badMessage.emit(f"{error}; the named tensors are not shown")
                 tensors = None        # (the tensors shown so far stay)

@@ -319,7 +319,7 @@ class CallsModel(QObject):
     callsAdded = Signal(list)        # after add_many: the indices it added, in order
     callDeriving = Signal(int)
     callChecked = Signal(int)
-    callStepsArrived = Signal(int)   # a deferred call's step trace came (record.data.steps)
+    callStepsArrived = Signal(int)   # a call's step trace came after its record (record.data.steps)
     # (index, the index of the call that took its place, or None): a design's live call
     # gone, after its replacement's callAdded — see add_many's ``design``
     callRemoved = Signal(int, object)
@@ -422,11 +422,19 @@ class CallsModel(QObject):
             self.callDeriving.emit(index)
 
     def set_steps(self, index: int, steps: dict | None):
-        """A deferred call's step trace (it came with its check, see ``CallSteps``)."""
+        """A call's step trace that came after its record (``CallSteps``: a deferred call's with
+        its check, a ``steps_on_request`` call's when asked for); None for an on-request call:
+        the kernel had none to give, and the call says so from now on."""
         record = self.records.get(index)
-        if record is not None and steps is not None and record.data.steps is None:
+        if record is None or record.data.steps is not None:
+            return
+        if steps is not None:
             record.data = record.data.replace(steps=steps)
-            self.callStepsArrived.emit(index)
+        elif getattr(record.data, "steps_on_request", False):
+            record.data = record.data.replace(steps_on_request=False)
+        else:
+            return
+        self.callStepsArrived.emit(index)
 
     def set_check(self, check: CheckData):
         record = self.records.get(check.index)

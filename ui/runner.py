@@ -154,6 +154,11 @@ class Runner(QObject):
             request["v"] = [float(x) for x in v]
         self.client.submit(request)
 
+    def request_steps(self, call: int):
+        """Ask for a call's step trace (its record came with ``steps_on_request``: a node-editor
+        edit's); it arrives as ``model.calls.callStepsArrived``."""
+        self.client.submit({"type": "steps", "calls": [call]})
+
     def request_local_derivatives(self, call: int, vertices=None):
         """Ask for the step-through's VJP of each node of a call written out (local
         derivatives from the ops' symbolic forwards), emitted as ``localDerivativesReceived``."""

@@ -37,11 +37,10 @@ class Window:
         self.service.send = sent.append
         run = self.service.session.run_cell(source, cell=None)
         assert run.ok, run.error
-        self.service.cell_finished(run, 1, reuse=True)
+        self.service.cell_finished(run, 1, reuse=True, kept_tensors=self.kept.tensors_id)
         messages = wire(sent)
-        (call,) = shared.calls_of(messages, self.kept)
-        (finished,) = [m for m in messages if m.type == "cell_finished"]
-        return messages, call, shared.fill_tensor_values(finished.tensors, [call])
+        (call,) = shared.calls_of(messages, self.kept)       # (the named tensors whole: kept.tensors)
+        return messages, call, shared.fill_tensor_values(list(self.kept.tensors.values()), [call])
 
 
 def fresh(source: str) -> tuple:
@@ -83,7 +82,11 @@ def test_value_edits_send_values_only_and_show_a_fresh_kernels_numbers():
         assert messages[0].structure == first.structure
         assert isinstance(call, shared.SharedCall)
         finished = messages[-1]
-        assert all(t.value is None and t.value_from is not None for t in finished.tensors if t.name in ("x", "c"))
+        # each named tensor either travels (its repr or grad changed) or is named as kept,
+        # with its new reference into this call
+        sent = {t.name for t in finished.tensors}
+        assert not sent & set(finished.kept_tensors) and sent | set(finished.kept_tensors) == {t.name for t in tensors}
+        assert all(where[0] == call.index for where in finished.kept_tensors.values())
         same_as_fresh(call, tensors, script(d))
         roots.append(float(np.asarray(call.graph.nodes[call.graph.root].value)))
     d.change_node(ids["x"], value="rand(4, 30, seed=3)")    # a leaf's value: still values only
@@ -123,6 +126,34 @@ def test_a_structural_edit_gets_a_new_structure_id(edit):
     d2, _ = scaled_sine("rand(4, 30, seed=0)", "0.5")        # and back: the old structure is not kept
     messages, call, _ = window.run(script(d2))
     assert isinstance(call, schema.CallData) and call.structure not in (first.structure,)
+
+
+def test_a_named_tensor_whose_record_changed_travels_whole_and_the_others_by_name():
+    """A grad that changes (x.grad accumulates over the cells) or a new variable travels as its
+    record; a window that names another tensors id than the kernel's last gets every record."""
+    source = ("import torch\nk = torch.zeros(2)\nx = torch.ones(3, requires_grad=True)\ny = x * 2\n"
+              "z = y.sum()\nz.backward()\n")
+    window = Window()
+    window.run(source)
+    messages, call, tensors = window.run(source.replace("x * 2", "x * 3") + "w = y + 1\n")
+    finished = messages[-1]
+    assert {t.name for t in finished.tensors} == {"w", "x", "y", "z"}     # x.grad is 3 now, y and z too
+    assert set(finished.kept_tensors) == {"k"} and finished.tensors_id == window.kept.tensors_id
+    assert {t.name: t for t in tensors}["x"].grad.tolist() == [3.0, 3.0, 3.0]
+    assert [t.name for t in tensors] == ["k", "w", "x", "y", "z"]
+    assert tensors == fresh(source.replace("x * 2", "x * 3") + "w = y + 1\n")[1]
+    window.kept.tensors_id = -1                                       # a window that lost them
+    messages, _, again = window.run(source)
+    assert messages[-1].kept_tensors == {} and {t.name for t in messages[-1].tensors} == {"k", "w", "x", "y", "z"}
+
+
+def test_kept_tensors_the_window_does_not_have_are_a_record_error():
+    finished = schema.CellFinished(run=schema.RunData(cell=None), tensors=[], tensors_id=3,
+                                   kept_tensors={"y": (1, 2)})
+    kept = shared.Kept()
+    with pytest.raises(schema.RecordError, match="y"):
+        kept.tensors_of(finished)
+    assert kept.tensors == {} and kept.tensors_id is None       # (the next cell gets every record)
 
 
 def test_a_new_window_gets_the_whole_graph_again():

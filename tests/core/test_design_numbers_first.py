@@ -31,10 +31,13 @@ def exact_gradient() -> np.ndarray:
     return (chain + np.sin(x) + x * np.cos(x)) / x.size
 
 
-def edit(numbers_first: bool, step_trace: bool = False) -> tuple:
-    """(the messages of one cell as the window reads them, the recorded call)."""
+def edit(numbers_first: bool, step_trace: bool = False, service_out: list | None = None) -> tuple:
+    """(the messages of one cell as the window reads them, the recorded call); ``service_out``
+    gets the service."""
     sent = []
     service = KernelService(Session(step_trace=step_trace), sent.append)
+    if service_out is not None:
+        service_out.append(service)
     service.worker = Worker([])
     run = service.session.run_cell(TWO_BRANCHES, cell=None)
     assert run.ok, run.error
@@ -47,10 +50,10 @@ def edit(numbers_first: bool, step_trace: bool = False) -> tuple:
 def test_the_first_reply_carries_values_gradients_and_the_finite_difference_check():
     messages, call = edit(numbers_first=True, step_trace=True)
     kinds = [type(m).__name__ for m in messages]
-    assert kinds == ["CellFinished", "CallSteps", "Deriving", "CallChecked"], kinds
-    finished, steps, _deriving, checked = messages
+    assert kinds == ["CellFinished", "Deriving", "CallChecked"], kinds
+    finished, _deriving, checked = messages
     (data,) = finished.calls
-    assert data.steps is None and steps.call == data.index and steps.steps["events"]   # the trace follows
+    assert data.steps is None and data.steps_on_request        # the trace waits for a steps request
     root = next(n for n in data.graph.nodes if n.is_root)
     np.testing.assert_allclose(root.value, call.graph[call.graph.root].value)           # forward values
     expected = exact_gradient()
@@ -76,7 +79,29 @@ def test_the_first_reply_carries_values_gradients_and_the_finite_difference_chec
 def test_without_numbers_first_the_cell_s_records_are_as_before():
     messages, _call = edit(numbers_first=False, step_trace=True)
     assert [type(m).__name__ for m in messages] == ["CellFinished", "Deriving", "CallChecked"]
-    assert messages[0].checks == [] and messages[0].calls[0].steps is not None
+    (data,) = messages[0].calls
+    assert messages[0].checks == [] and data.steps is not None and not data.steps_on_request
+
+
+def test_a_numbers_first_call_s_step_trace_comes_when_the_window_asks_for_it():
+    """The ``steps`` request writes out the very trace the record would have carried; a call
+    the kernel no longer has is answered with none (the step-through stops waiting)."""
+    from gradstudio.studio.kernel import records
+    out = []
+    messages, call = edit(numbers_first=True, step_trace=True, service_out=out)
+    (service,) = out
+    sent = []
+    service.send = sent.append
+    assert service.handle({"type": "steps", "calls": [call.index, 999]})
+    answer = [schema.decode(*schema.encode(message)) for message in sent]
+    assert [(m.call, m.steps is not None) for m in answer] == [(call.index, True), (999, False)]
+    assert answer[0].steps == records.steps_data(call) and answer[0].steps["events"]
+
+
+def test_a_call_without_a_trace_is_not_said_to_have_one_on_request():
+    messages, _call = edit(numbers_first=True, step_trace=False)
+    (data,) = messages[0].calls
+    assert data.steps is None and not data.steps_on_request
 
 
 def test_a_wrong_gradient_is_caught_by_the_first_reply(monkeypatch):

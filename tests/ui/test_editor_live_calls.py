@@ -41,13 +41,13 @@ class Setup:
         from gradstudio.ui.panels.plots import PlotsPanel
         self.qtbot = qtbot
         self.model = model = AppModel()
-        context = PanelContext(model, None, None)
+        context = PanelContext(model, StepsRunner(self), None)
         self.compare, self.graph, self.plots = ComparePanel(context), GraphPanel(context), PlotsPanel(context)
         for panel in (self.compare, self.graph, self.plots):
             qtbot.addWidget(panel)
         self.service = KernelService(Session(step_trace=True), lambda message: None)
         self.service.worker = Worker()
-        self.designs = []
+        self.designs, self.requests = [], []
         for _ in range(2):                    # two designs open, as in two tabs
             design, x = seed_design()
             document = EditorDocument(design)
@@ -64,9 +64,28 @@ class Setup:
         deliver(self.model, first + late, runner.design)
         self.model.kernel.set_kernel_state("idle")
 
+    def serve(self, request: dict):
+        """A request of the window's, answered by the service and delivered as the client does."""
+        from gradstudio.studio.kernel import schema
+        sent = []
+        self.service.send = sent.append
+        assert self.service.handle(request)
+        self.requests.append(request)
+        deliver(self.model, [schema.decode(*schema.encode(message)) for message in sent])
+
     def design_sections(self, which: int) -> list:
         live = self.designs[which][3]
         return [i for i in self.compare.sections if self.model.calls.call(i).design == live.key]
+
+
+class StepsRunner:
+    """The Graph panel's runner: the step-through's ``steps`` requests go to the setup's service."""
+
+    def __init__(self, setup):
+        self.setup = setup
+
+    def request_steps(self, call: int):
+        self.setup.serve({"type": "steps", "calls": [call]})
 
 
 def graph_calls(graph) -> list:
@@ -125,8 +144,10 @@ def test_the_step_through_follows_the_design_s_new_call_at_the_same_step(qtbot, 
     s = Setup(qtbot, monkeypatch)
     s.edit(0, "ones(2, 2)")
     (old,) = s.model.calls.design_calls(s.designs[0][3].key)
-    s.graph.show_call(old)
+    s.graph.show()
     steps = s.graph.step_view
+    steps.show()                                 # the step-through open
+    s.graph.show_call(old)
     assert steps.record.index == old and steps.stepper is not None
     steps.go(3)
     s.edit(0, "2 * ones(2, 2)")
@@ -134,6 +155,53 @@ def test_the_step_through_follows_the_design_s_new_call_at_the_same_step(qtbot, 
     assert s.graph.document.call == new and steps.record.index == new
     assert steps.position == 3 and REPLACED_NOTE in steps.text.toPlainText()
     assert graph_calls(s.graph) == [new] and old not in s.graph.documents
+    assert s.requests == [{"type": "steps", "calls": [old]}, {"type": "steps", "calls": [new]}]
+
+
+def test_an_edit_s_step_trace_is_asked_for_when_the_step_through_opens_on_its_call(qtbot, monkeypatch):
+    """A node editor's edit leaves its step trace in the kernel: none is asked for while the
+    step-through is closed, however many edits come; opening it on the design's call asks once,
+    and steps through the trace the kernel recorded (the same events as a script's record carries)."""
+    from gradstudio.studio import stepping
+    from gradstudio.studio.kernel import records
+    from gradstudio.ui.panels.step_view import STEPS_COMING
+    s = Setup(qtbot, monkeypatch)
+    s.graph.show()
+    for k in range(5):
+        s.edit(0, f"{k + 1} * ones(2, 2)")
+    (current,) = s.model.calls.design_calls(s.designs[0][3].key)
+    s.graph.show_call(current)
+    steps = s.graph.step_view
+    record = s.model.calls.call(current)
+    assert record.data.steps is None and record.data.steps_on_request
+    assert steps.record is record and steps.stepper is None and s.requests == []
+    assert STEPS_COMING in steps.text.toPlainText()
+    steps.show()                                 # the user opens the step-through
+    assert s.requests == [{"type": "steps", "calls": [current]}]
+    assert steps.stepper is not None and steps.record is s.model.calls.call(current)
+    kernel_call = next(c for c in s.service.session.backward_calls if c.index == current)
+    assert stepping.steps_of(steps.record) == records.steps_data(kernel_call)
+    assert len(steps.stepper) == len(records.steps_data(kernel_call)["events"]) > 3
+    steps.go(len(steps.stepper) - 1)             # to the end: AccumulateGrad into x
+    assert steps.position == len(steps.stepper) - 1
+    steps.hide()
+    steps.show()                                 # opened again: nothing asked again
+    assert len(s.requests) == 1
+
+
+def test_a_call_the_kernel_no_longer_has_says_it_has_no_trace(qtbot, monkeypatch):
+    from gradstudio.ui.panels.step_view import STEPS_COMING
+    s = Setup(qtbot, monkeypatch)
+    s.edit(0, "ones(2, 2)")
+    (current,) = s.model.calls.design_calls(s.designs[0][3].key)
+    s.service.session.forget_calls([current])
+    s.graph.show()
+    steps = s.graph.step_view
+    steps.show()
+    s.graph.show_call(current)
+    assert s.requests == [{"type": "steps", "calls": [current]}] and steps.stepper is None
+    assert not s.model.calls.call(current).data.steps_on_request
+    assert STEPS_COMING not in steps.text.toPlainText() and "No step trace" in steps.text.toPlainText()
 
 
 # --------------------------------------------------------------------------- through the window's kernel
@@ -176,3 +244,34 @@ def test_typing_a_value_twenty_times_leaves_one_section_with_the_last_value_s_nu
     window.actions["run_all"].trigger()
     helpers.wait_idle(qtbot, window, timeout=90000)
     assert f"kernel holds {[script, current]}" in helpers.console_text(window)
+
+
+def test_opening_the_step_through_on_an_edit_s_call_steps_through_its_trace(qtbot, window, helpers):
+    """Through the window's real kernel: a node editor's edit comes without its step trace
+    (``steps_on_request``); the step-through opened on the design's call asks the kernel for
+    it, steps through it, and follows the next edit's call at the same step."""
+    from gradstudio.ui.panels.step_view import REPLACED_NOTE
+    panel = editor_panel(qtbot, window)
+    tab = panel.open_example(example_path("seed"))
+    calls = window.model.calls
+    qtbot.waitUntil(lambda: tab.live.call_index is not None and not tab.live.busy(), timeout=60000)
+    leaf = next(n for n, node in tab.document.design.nodes.items() if node.kind == "leaf")
+    type_value(qtbot, tab.view, leaf, "2 * ones(2, 2)")
+    qtbot.waitUntil(lambda: not tab.live.busy() and whole_check(calls, tab.live.call_index), timeout=60000)
+    current = tab.live.call_index
+    assert calls.call(current).data.steps is None and calls.call(current).data.steps_on_request
+    graph = window.panel("graph")
+    graph.show_call(current)
+    steps = graph.step_view
+    graph.actions["step_through"].trigger()               # the user opens the step-through (its button)
+    assert steps.isVisible()
+    qtbot.waitUntil(lambda: steps.stepper is not None, timeout=60000)
+    assert steps.record.index == current and calls.call(current).data.steps["events"]
+    steps.go(2)
+    text = steps.text.toPlainText()
+    assert text and "on its way" not in text
+    type_value(qtbot, tab.view, leaf, "3 * ones(2, 2)")   # the next edit, the step-through still open
+    qtbot.waitUntil(lambda: tab.live.call_index != current and steps.stepper is not None
+                    and steps.record.index == tab.live.call_index, timeout=60000)
+    assert steps.position == 2 and REPLACED_NOTE in steps.text.toPlainText()
+    helpers.wait_idle(qtbot, window, timeout=60000)

@@ -118,7 +118,8 @@ def test_a_superseded_edit_s_late_records_never_reach_compare(qtbot, monkeypatch
     deliver(model, first, runner.design)
     (old,) = [record.index for record in model.calls.call_list()]
     record = model.calls.call(old)
-    assert record.check.provisional and record.pending and record.data.steps is not None
+    assert record.check.provisional and record.pending
+    assert record.data.steps is None and record.data.steps_on_request    # (asked for when stepped through)
     section, row = leaf_row(compare, old)
     assert "finite differences agree, deriving…" in section.text(0) and "follow" in section.toolTip(0)
     assert row.text(ENGINE) == row.text(FD) == "1.5 (all 4)" and row.text(MARK) == "✓"

@@ -151,9 +151,12 @@ class GraphPanel(QWidget):
         self.split.setStretchFactor(1, 2)
         self.split.setCollapsible(0, False)
         self.step_view.hide()                 # opened by its toolbar button or a step key (F10, F5)
+        # (its check state says whether the side panel shows: ``triggered`` would call setVisible
+        # without it — PySide picks the signal's no-argument form for a C++ slot)
         step = self._action("step_through", "Step", "Step through backward(): the pass node by node "
-                            "(F10 step, Shift+F10 back, F5 play)", self.step_view.setVisible, [])
+                            "(F10 step, Shift+F10 back, F5 play)", lambda: None, [])
         step.setCheckable(True)
+        step.toggled.connect(self.step_view.setVisible)
         self.step_view.shownChanged.connect(step.setChecked)
         button = QToolButton()
         button.setDefaultAction(step)

@@ -39,6 +39,7 @@ SPEEDS = (("0.5×", 1200), ("1×", 600), ("2×", 300), ("4×", 150), ("8×", 75)
 
 
 REPLACED_NOTE = "The design was edited: this is its new call, at the same step."
+STEPS_COMING = "The step trace is on its way from the kernel…"
 
 
 class StepView(QWidget):
@@ -65,6 +66,7 @@ class StepView(QWidget):
         # for the call data they were asked for (a re-run call is a new object)
         self.locals: dict = {}
         self._locals_for = None
+        self._steps_for = None              # the call data whose step trace was asked for
         self._locals_error: str | None = None
         self._pending: set = set()          # vertices asked for, not answered yet
         self._requests: list = []           # the vertices of each request, oldest first
@@ -207,6 +209,8 @@ class StepView(QWidget):
     def showEvent(self, event):
         super().showEvent(event)
         self.shownChanged.emit(True)
+        if self.stepper is None and self.record is not None and self._steps_to_ask(self.record):
+            self._ask_steps()
         if self.stepper is not None and self.record is not None and self.record.data is not self._locals_for:
             self._ask_local_derivatives()
             self._ask_for_running()
@@ -257,6 +261,9 @@ class StepView(QWidget):
             self.counter.setText("")
             if record is None:
                 self.text.setHtml("")
+            elif self._steps_to_ask(record):
+                self.text.setHtml(f"<p><i>{html.escape(STEPS_COMING)}</i></p>")
+                self._ask_steps()
             else:
                 self.text.setHtml(f"<p>{html.escape(stepping.why_no_steps(record))}</p>")
             return
@@ -276,6 +283,23 @@ class StepView(QWidget):
         self.resume_at = -1
         self.go(min(position, len(self.stepper) - 1))
         self.text.setHtml(f"<p><i>{REPLACED_NOTE}</i></p>" + self.describe())
+
+    @staticmethod
+    def _steps_to_ask(record) -> bool:
+        """Whether ``record``'s step trace is in the kernel, to be asked for (``steps_on_request``)."""
+        data = record.data
+        return data.steps is None and bool(getattr(data, "steps_on_request", False))
+
+    def _ask_steps(self):
+        """Ask the kernel for the shown call's step trace, once per call record, and only while
+        the side panel is open (showEvent asks when it opens): a node editor's edits leave their
+        traces in the kernel, and the step-through shows one of them."""
+        data = self.record.data if self.record is not None else None
+        if data is None or data is self._steps_for or self.isHidden() or self.runner is None \
+                or not hasattr(self.runner, "request_steps"):
+            return
+        self._steps_for = data
+        self.runner.request_steps(data.index)
 
     def steps_came(self, record):
         """``record``'s step trace came after it (``CallSteps``): step through it."""

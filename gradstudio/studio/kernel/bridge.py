@@ -5,7 +5,8 @@ The window (``gradstudio.ui.jupyter_client``) opens a comm with target
 
 * an ``execute_request`` whose metadata carries ``{"gradstudio": {"cell",
   "first_line", "derive", "timeout"}}`` (and ``"reuse": true, "kept": [id…]`` from a window
-  that keeps the last cell's graph structures: :mod:`gradstudio.studio.kernel.shared`;
+  that keeps the last cell's graph structures: :mod:`gradstudio.studio.kernel.shared`, and
+  ``"tensors": id``, the ``tensors_id`` of the named tensors it keeps from the last cell;
   ``"numbers_first": true`` from the node editor, whose edits want their engine and
   finite-difference numbers before the closed form; ``"generated": true`` from the node editor
   too: its code is codegen's plain Python, no IPython syntax to transform) is one of the editor's cells: its code
@@ -214,8 +215,9 @@ class Bridge:
         # the checks a re-run cell's graph makes quickly go with it (derive off: after it, as before)
         kept = meta.get("kept")
         kept = {i for i in kept if type(i) is int} if isinstance(kept, list) else None
+        kept_tensors = meta.get("tensors") if type(meta.get("tensors")) is int else None
         service.cell_finished(run, meta.get("first_line"), early_timeout=timeout, reuse=meta.get("reuse") is True,
-                              kept=kept, numbers_first=meta.get("numbers_first") is True)
+                              kept=kept, kept_tensors=kept_tensors, numbers_first=meta.get("numbers_first") is True)
         service.check_new_calls(run, timeout)
 
     def _error_line(self, error) -> int | None:

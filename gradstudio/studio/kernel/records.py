@@ -240,7 +240,7 @@ def call_data(call, hint: str | None = None, *, deferred: bool = False, structur
               steps: bool = True) -> CallData:
     """A backward call as recorded (before any derivation), with its graph, the
     leaves it reached, and its step trace when the session kept one (and ``steps``: else
-    it follows in a ``CallSteps``); ``deferred``:
+    the kernel keeps it for a ``steps`` request, ``steps_on_request``); ``deferred``:
     the kernel checks it only when the window asks (``check_deferred``); ``structure``:
     the id the window keeps its graph structure under (:mod:`~gradstudio.studio.kernel.shared`)."""
     return CallData(
@@ -255,6 +255,7 @@ def call_data(call, hint: str | None = None, *, deferred: bool = False, structur
         pending_check=checkable(call) and not deferred,
         check_deferred=checkable(call) and deferred,
         steps=steps_data(call) if steps and not deferred else None,   # a deferred call's: with its check
+        steps_on_request=not steps and not deferred and has_steps(call),
         groups=groups_data(call), structure=structure,
     )
 
@@ -272,8 +273,12 @@ def groups_data(call) -> list:
 
 def steps_data(call) -> dict | None:
     """The call's step trace as plain data, when the session kept one (and the graph is not too big)."""
-    steps = getattr(call, "steps", None)
-    return steps.to_data() if steps is not None and _steppable(call.graph) else None
+    return call.steps.to_data() if has_steps(call) else None
+
+
+def has_steps(call) -> bool:
+    """Whether :func:`steps_data` has a trace to give for ``call`` (without writing it out)."""
+    return getattr(call, "steps", None) is not None and _steppable(call.graph)
 
 
 MAX_STEPPED_NODES = 500   # a bigger graph's step trace stays in the kernel (it is megabytes of events)

@@ -225,6 +225,11 @@ class Record:
             return NotImplemented
         return all(_equal(getattr(self, name), getattr(other, name)) for name, _ in self._fields)
 
+    def equal_but(self, other, *names: str) -> bool:
+        """Whether ``other`` is this record in all fields but ``names`` (without copying either)."""
+        return type(other) is type(self) and all(
+            name in names or _equal(getattr(self, name), getattr(other, name)) for name, _ in self._fields)
+
     __hash__ = None
 
 
@@ -376,7 +381,9 @@ class CallData(Record):
     :mod:`gradstudio.studio.derive_plan`; such a call comes without its ``steps``,
     which follow in a ``CallSteps`` message with its check); ``steps`` is the
     engine's step trace as plain data (``gradstudio.autograd.events.Trace.to_data()``),
-    when the session records it. ``structure`` (only for a window that keeps structures:
+    when the session records it; ``steps_on_request``: the kernel keeps the call's step
+    trace and sends it (``CallSteps``) when the window asks (a ``steps`` request: the
+    node editor's edits leave it there until the step-through shows the call). ``structure`` (only for a window that keeps structures:
     :mod:`gradstudio.studio.kernel.shared`) is the id under which the window keeps this
     call's graph structure until the next cell ends: a call of the next cell alike in
     all but its values comes as :class:`CallValues` naming it."""
@@ -396,6 +403,7 @@ class CallData(Record):
     pending_check: bool = False
     check_deferred: bool = False
     steps: dict[str, Plain] | None = None
+    steps_on_request: bool = False
     groups: list[ModuleGroupData] = field(default_factory=list)   # module calls, outermost first
     structure: int | None = None
 
@@ -635,8 +643,10 @@ class CallValues(Message):
     stacks vertex j's values (``(len(calls), *shape)``), ``grads[j]`` its grads (None: no
     call gave it one), ``leaf_grads[i]`` what the call added to leaf i's .grad,
     ``gradients`` the ``gradient=`` arguments (None: no call had one); ``steps`` are the
-    step traces (None for a deferred call's: with its check). Sent before the cell's
-    ``CellFinished``, whose ``shared`` lists these calls."""
+    step traces (None for a deferred call's: with its check); ``steps_on_request``: the
+    calls' traces are not in ``steps`` but kept in the kernel for a ``steps`` request (see
+    ``CallData.steps_on_request``). Sent before the cell's ``CellFinished``, whose
+    ``shared`` lists these calls."""
 
     structure: int
     calls: list[int] = field(default_factory=list)
@@ -645,6 +655,7 @@ class CallValues(Message):
     pending_check: list[bool] = field(default_factory=list)
     check_deferred: list[bool] = field(default_factory=list)
     steps: list[dict[str, Plain] | None] = field(default_factory=list)
+    steps_on_request: bool = False
     gradients: Array | None = None
     values: list[Array] = field(default_factory=list)
     grads: list[Array | None] = field(default_factory=list)
@@ -658,13 +669,19 @@ class CellFinished(Message):
     those calls that were quick to make (a re-run cell's graph, derived before): they
     come with their calls rather than in ``CallChecked`` messages after them. ``shared``
     are the indices of its calls that came before it in :class:`CallValues` messages
-    (a loop's: one graph structure, values per call), not in ``calls``."""
+    (a loop's: one graph structure, values per call), not in ``calls``. For a window that
+    keeps the last cell's records (:mod:`gradstudio.studio.kernel.shared`): ``tensors_id``
+    is the id it keeps these named tensors under, and ``kept_tensors`` the named tensors
+    whose record is the kept one of that name but for its ``value_from`` (the new one, ``[]``
+    for None), left out of ``tensors``."""
 
     run: RunData
     calls: list[CallData] = field(default_factory=list)
     tensors: list[TensorData] | None = None
     checks: list[CheckData] = field(default_factory=list)
     shared: list[int] = field(default_factory=list)
+    tensors_id: int | None = None
+    kept_tensors: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 @record("deriving")
@@ -681,8 +698,9 @@ class CallChecked(Message):
 @record("call_steps")
 class CallSteps(Message):
     """The step trace of a call whose ``CallData`` came without it: a deferred call's,
-    sent with its check when the window asks for it; a cell run with ``numbers_first``
-    (the node editor's), right after its ``CellFinished``."""
+    sent with its check when the window asks for it; a call of a cell run with
+    ``numbers_first`` (the node editor's: ``steps_on_request``), when the window asks for
+    it with a ``steps`` request (``steps`` None: the kernel no longer has it)."""
 
     call: int
     steps: dict[str, Plain] | None = None

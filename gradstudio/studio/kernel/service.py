@@ -36,7 +36,9 @@ built by :mod:`gradstudio.studio.kernel.records`):
   * ``hessian`` — ``call``, ``vertex``: one ``HessianResult``;
   * ``local_derivatives`` — ``call``, optional ``vertices``: one ``LocalDerivatives``,
     each node's VJP written out from its op's symbolic forward (:mod:`gradstudio.studio.symbolic.local`);
-  * ``tensors`` — the named tensors; ``tensor_text`` — ``name``: one tensor's reprs.
+  * ``tensors`` — the named tensors; ``tensor_text`` — ``name``: one tensor's reprs;
+  * ``steps`` — ``calls: [index…]``: one ``CallSteps`` each (a node-editor cell's calls come
+    with ``steps_on_request``: their step traces wait here until the step-through shows them).
 
 It sends through the ``send`` callable it is given: the IPython extension's comm
 (:mod:`~gradstudio.studio.kernel.bridge`), which also runs the cells (IPython's
@@ -78,6 +80,9 @@ class KernelService:
         self._deferred_calls = None       # the last cell's deferred calls, for check_new_calls
         self._next_structure = itertools.count(1).__next__     # ids of the shared graph structures
         self._kept: dict = {}     # structure key -> id the window keeps from the last cell (kernel.shared)
+        self._kept_tensors: dict = {}     # name -> TensorData the window keeps from the last cell ...
+        self._tensors_id: int | None = None   # ... under this id
+        self._next_tensors = itertools.count(1).__next__
 
     # -- the symbolic worker -------------------------------------------------------------
     def start_worker(self):
@@ -119,11 +124,11 @@ class KernelService:
 
     # -- requests ------------------------------------------------------------------------
     def handle(self, request: dict) -> bool:
-        """Serve a ``check``, ``sweep``, ``jacobian``, ``hessian``, ``local_derivatives`` or
-        ``tensors`` or ``tensor_text`` request; False if ``request`` is none of them."""
+        """Serve a ``check``, ``sweep``, ``jacobian``, ``hessian``, ``local_derivatives``,
+        ``tensors``, ``tensor_text`` or ``steps`` request; False if ``request`` is none of them."""
         handler = {"check": self.check, "sweep": self.sweep, "jacobian": self.jacobian,
                    "hessian": self.hessian, "tensors": self.tensors, "tensor_text": self.tensor_text,
-                   "local_derivatives": self.local_derivatives}.get(request.get("type"))
+                   "local_derivatives": self.local_derivatives, "steps": self.steps}.get(request.get("type"))
         if handler is None:
             return False
         handler(request)
@@ -148,6 +153,17 @@ class KernelService:
             return
         value_text, grad_text = kernel_data.tensor_text(found)
         self.send(schema.TensorText(name=name, value_text=value_text, grad_text=grad_text))
+
+    def steps(self, request):
+        """The step traces of the calls ``calls: [index…]`` (their records came with
+        ``steps_on_request``): one ``CallSteps`` each, ``steps`` None for a call the kernel
+        no longer has (or has no trace of)."""
+        from gradstudio.studio.kernel import records as kernel_data
+        by_index = {c.index: c for c in self.session.backward_calls}
+        for index in request.get("calls", []):
+            if type(index) is int:
+                call = by_index.get(index)
+                self.send(schema.CallSteps(call=index, steps=kernel_data.steps_data(call) if call else None))
 
     def check(self, request):
         from gradstudio.studio.kernel import records as kernel_data
@@ -243,11 +259,11 @@ class KernelService:
 
     # -- a cell's results ------------------------------------------------------------------
     def forget_structures(self):
-        """The window has no structure of an earlier cell (its comm is new)."""
-        self._kept = {}
+        """The window has no structure or named tensor of an earlier cell (its comm is new)."""
+        self._kept, self._kept_tensors, self._tensors_id = {}, {}, None
 
     def cell_finished(self, run, first_line, early_timeout=None, *, reuse: bool = False, kept=None,
-                      numbers_first: bool = False):
+                      kept_tensors: int | None = None, numbers_first: bool = False):
         """``CellFinished`` for ``run``, always: if describing its results fails (a
         bug of ours, or no memory left for a record), the cell still ends, with its
         own output and the internal error's message in the console, so neither this
@@ -263,14 +279,18 @@ class KernelService:
         to one of the last cell's comes as values only, and the named tensors' values
         that its vertices hold travel once (a node editor's value edit). ``kept``, when
         given, are the structure ids the window says it has: no other is named (a
-        window that lost one gets the whole graph again, and both sides agree anew).
+        window that lost one gets the whole graph again, and both sides agree anew). Likewise
+        the named tensors: ``kept_tensors`` is the ``tensors_id`` of the records the window says
+        it keeps; a record that is its kept one but for ``value_from`` goes as a name and a
+        reference (:func:`~gradstudio.studio.kernel.shared.share_tensors`).
 
         ``numbers_first`` (with ``early_timeout``): when the checks cannot ride in it whole,
         their provisional part does (:meth:`provisional_checks`), and the derivation, sent
-        ahead, goes on in the worker meanwhile; the calls' step traces follow it, one
-        ``CallSteps`` each (writing one out is ~10 ms of a 100-node design's edit)."""
+        ahead, goes on in the worker meanwhile; the calls' step traces stay here until the
+        window asks for one (``steps_on_request``, :meth:`steps`: writing one out and reading
+        it is ~10 ms of a 100-node design's edit, and the step-through shows few of them)."""
         from gradstudio.studio.kernel import records as kernel_data
-        from gradstudio.studio.kernel.shared import share, tensor_refs
+        from gradstudio.studio.kernel.shared import share, share_tensors, tensor_refs
         self._checked_early, self._deferred_calls, self._provisional = set(), None, {}
         try:
             # (grouping a cell's calls by structure costs ~0.1 ms a call: once per cell)
@@ -284,7 +304,7 @@ class KernelService:
             known = None
             if reuse:
                 known = self._kept if kept is None else {k: i for k, i in self._kept.items() if i in kept}
-            steps = not numbers_first      # (else the step traces follow the first reply)
+            steps = not numbers_first      # (else the step traces wait for a ``steps`` request)
             plan = share(run.backward_calls, deferred, self._next_structure, known, steps=steps)
             structures, shared = plan.messages, plan.shared
             data = [kernel_data.call_data(c, _hint(c), deferred=c.index in deferred, structure=plan.ids.get(c.index),
@@ -292,6 +312,8 @@ class KernelService:
                     for c in run.backward_calls if c.index not in shared]
             tensors = kernel_data.tensors_data(self.session.named_tensors(),
                                                refs=tensor_refs(plan.keyed) if reuse else None)
+            window_has = self._kept_tensors if reuse and kept_tensors == self._tensors_id else None
+            sent_tensors, same_tensors = share_tensors(tensors, window_has)
         except Exception as error:  # incl. MemoryError: report it in the cell, keep serving
             details = traceback.format_exc()
             message = (f"Internal error in the kernel while describing this cell's results: "
@@ -301,7 +323,7 @@ class KernelService:
                 outputs=[*finished.outputs, schema.OutputData("error", message + "\n")],
                 ok=False, error=message, error_type="InternalError",
                 internal_error=kernel_data.cut_text(details, 20_000))
-            self._kept = {}               # (the window keeps the structures of this cell's calls: none)
+            self._kept, self._kept_tensors, self._tensors_id = {}, {}, None    # (the window keeps none)
             self.send(schema.CellFinished(run=finished, calls=[], tensors=None))
             return
         calls, chunks = kernel_data.split_graphs(data)   # big graphs go first, in pieces
@@ -312,15 +334,14 @@ class KernelService:
             self.send(message)
         for index, nodes in chunks:
             self.send(schema.GraphChunk(call=index, nodes=nodes))
-        self.send(schema.CellFinished(run=kernel_data.run_data(run, first_line), calls=calls, tensors=tensors,
-                                      checks=checks, shared=sorted(shared)))
+        tensors_id = self._next_tensors() if reuse else None
+        self.send(schema.CellFinished(run=kernel_data.run_data(run, first_line), calls=calls, tensors=sent_tensors,
+                                      checks=checks, shared=sorted(shared), tensors_id=tensors_id,
+                                      kept_tensors=same_tensors))
         self._kept = plan.kept if reuse else {}
+        self._kept_tensors, self._tensors_id = ({t.name: t for t in tensors}, tensors_id) if reuse else ({}, None)
         if prefetch and numbers_first:
             self._prefetch(run, deferred, early_timeout)
-        if not steps:
-            for call in run.backward_calls:
-                if call.index not in deferred and call.steps is not None:
-                    self.send(schema.CallSteps(call=call.index, steps=kernel_data.steps_data(call)))
 
     def _prefetch(self, run, deferred: set, timeout: float):
         """Start the first derivation :meth:`check_new_calls` will make (see

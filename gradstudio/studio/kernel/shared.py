@@ -34,6 +34,13 @@ read is sent whole again next time, not missed for ever). The named tensors' val
 that are some vertex's value in those calls travel once, in the call
 (``TensorData.value_from``, :func:`tensor_refs` / :func:`fill_tensor_values`).
 
+The named tensors' records are kept the same way: the window keeps the last
+``CellFinished``'s (under its ``tensors_id``, and names that id in the next cell's metadata);
+a record that is the kept one in all but its ``value_from`` — a value edit's 98 intermediate
+tensors, whose values come from the new call — travels as its name and new reference
+(``CellFinished.kept_tensors``, :func:`share_tensors`), and :meth:`Kept.tensors_of` puts
+the very list the kernel would have sent back together.
+
 This module imports numpy, the schema and the records' helpers (numpy only) — never
 the engine: the window reads calls with it.
 """
@@ -76,7 +83,8 @@ def share(calls: list, deferred: set, next_id, kept: dict | None = None, *, step
     cell's :attr:`Shared.kept`: a group or a single call whose structure is in it comes
     as ``CallValues`` naming that id (no ``GraphStructure``), and every other single
     call with a key gets an id (:attr:`Shared.ids`, its ``CallData.structure``).
-    ``steps`` False: the calls' step traces are left out (they follow in ``CallSteps``)."""
+    ``steps`` False: the calls' step traces are left out (kept for a ``steps`` request,
+    ``CallValues.steps_on_request``)."""
     groups: dict = {}
     keyed = []
     for call in calls:
@@ -129,6 +137,23 @@ def tensor_refs(calls: list) -> dict:
             if tensor_id is not None:
                 found[tensor_id] = (call.index, node.id, node.value)
     return found
+
+
+def share_tensors(tensors: list, kept: dict | None) -> tuple:
+    """``(the records to send, {name: value_from or ()})`` for a cell's named-tensor
+    records ``tensors`` when the window keeps ``kept`` (name -> the record it has; None: it
+    keeps none): a record equal to the kept one of its name but for ``value_from`` travels as
+    the second part's entry alone."""
+    if not kept:
+        return tensors, {}
+    changed, same = [], {}
+    for tensor in tensors:
+        previous = kept.get(tensor.name)
+        if previous is not None and previous.equal_but(tensor, "value_from"):
+            same[tensor.name] = tensor.value_from or ()
+        else:
+            changed.append(tensor)
+    return changed, same
 
 
 def _meta(value):
@@ -202,6 +227,7 @@ def _values(structure, calls: list, deferred: set, steps: bool = True) -> CallVa
         pending_check=[ok and call.index not in deferred for ok, call in zip(checkable, calls)],
         check_deferred=[ok and call.index in deferred for ok, call in zip(checkable, calls)],
         steps=[records.steps_data(call) if steps and call.index not in deferred else None for call in calls],
+        steps_on_request=not steps and any(records.has_steps(call) for call in calls),
         gradients=_stack([records.array(call.gradient) for call in calls]),
         values=[_stack([graph[j].value for graph in nodes]) for j in range(_count(structure.nodes))],
         grads=[_stack([graph[j].grad for graph in nodes]) for j in range(_count(structure.nodes))],
@@ -264,7 +290,7 @@ class SharedCall:
     ``replace``, equality); its ``graph`` and ``leaves`` are built on first use."""
 
     __slots__ = ("_shared", "_row", "index", "cell", "line", "pending_check", "check_deferred", "steps",
-                 "_graph", "_leaves")
+                 "steps_on_request", "_graph", "_leaves")
     type = CallData.type
     status = "ok"                 # (a call that raised travels on its own)
     error = error_type = hint = graph_error = None
@@ -275,6 +301,7 @@ class SharedCall:
         self.index, self.cell, self.line = values.calls[row], values.cells[row], values.lines[row]
         self.pending_check, self.check_deferred = values.pending_check[row], values.check_deferred[row]
         self.steps = values.steps[row]
+        self.steps_on_request = values.steps_on_request and not self.check_deferred
         self._graph = self._leaves = None
 
     @property
@@ -321,7 +348,8 @@ class SharedCall:
         """The ``CallData`` record of this call, as the kernel would have sent it alone."""
         return CallData(index=self.index, root=self.root, cell=self.cell, line=self.line, gradient=self.gradient,
                         graph=self.graph, leaves=self.leaves, pending_check=self.pending_check,
-                        check_deferred=self.check_deferred, steps=self.steps, groups=list(self.groups))
+                        check_deferred=self.check_deferred, steps=self.steps,
+                        steps_on_request=self.steps_on_request, groups=list(self.groups))
 
     def replace(self, **changes):
         """A ``CallData`` with ``changes``; with only ``steps`` (its step trace, which
@@ -366,10 +394,32 @@ def structure_of(call: CallData) -> GraphStructure:
 
 class Kept:
     """The window's side of the structures kept across cells (see the module docstring):
-    after each ``CellFinished``, exactly the structures of that cell's calls."""
+    after each ``CellFinished``, exactly the structures of that cell's calls, and its named
+    tensors' records (:meth:`tensors_of`)."""
 
     def __init__(self):
         self.structures: dict = {}      # id -> GraphStructure
+        self.tensors: dict = {}         # name -> TensorData (value_from as sent) of the last CellFinished
+        self.tensors_id: int | None = None
+
+    def tensors_of(self, finished) -> list | None:
+        """The named-tensor records of ``finished`` (a ``CellFinished``) whole — its ``tensors``
+        with its ``kept_tensors`` taken from the kept ones — and kept in their place. RecordError
+        for a kept name the window does not have (nothing is kept then)."""
+        tensors, same = finished.tensors, finished.kept_tensors
+        kept, self.tensors, self.tensors_id = self.tensors, {}, None
+        if tensors is None:
+            return None
+        if same:
+            missing = sorted(name for name in same if name not in kept)
+            if missing:
+                raise RecordError(f"the named tensors {', '.join(missing[:5])} were to be kept from the "
+                                  f"last cell, which did not have them")
+            tensors = sorted([*tensors, *(kept[name].replace(value_from=tuple(where) or None)
+                                          for name, where in same.items())], key=lambda t: t.name)
+        if finished.tensors_id is not None:
+            self.tensors, self.tensors_id = {t.name: t for t in tensors}, finished.tensors_id
+        return tensors
 
     def get(self, structure_id: int) -> GraphStructure | None:
         return self.structures.get(structure_id)
@@ -385,7 +435,7 @@ class Kept:
         self.structures = kept
 
     def clear(self):
-        self.structures = {}
+        self.structures, self.tensors, self.tensors_id = {}, {}, None
 
 
 def vertex_value(call, vertex: int):
@@ -444,6 +494,7 @@ def calls_of(messages: list, kept: Kept | None = None) -> list:
             calls = sorted([*(records.join_graph(c, chunks.pop(c.index, [])) for c in message.calls),
                             *(shared.pop(i) for i in message.shared)], key=lambda call: call.index)
             kept.cell_finished(calls)
+            kept.tensors_of(message)
             structures = {}
             found.extend(calls)
     return found
