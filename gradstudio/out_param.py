@@ -54,8 +54,9 @@ _DIM_FOR_OUT = {"sum": "tuple of ints dim", "prod": "int dim"}
 
 
 def _refuse_dimless(name: str, kwargs: dict) -> None:
-    """torch's TypeError for ``out=`` on ``sum``/``prod`` given no ``dim``."""
-    if set(kwargs) - {"out"}:
+    """torch's TypeError for ``out=`` on ``sum``/``prod`` given no ``dim`` (``kwargs``: the
+    call's other keywords)."""
+    if kwargs:
         raise TypeError(f'{name}() missing 1 required positional arguments: "dim"')
     raise TypeError(f"{name}() received an invalid combination of arguments - got (Tensor, out=Tensor), "
                     "but expected one of:\n"
@@ -75,7 +76,7 @@ def with_out(function):
         if out is None:
             return function(*args, **kwargs)
         if dimless and len(args) < 2 and "dim" not in kwargs:
-            _refuse_dimless(name, {**kwargs, "out": out})
+            _refuse_dimless(name, kwargs)
         if _grad_state.enabled and (_requires_grad(args) or _requires_grad(kwargs.values())):
             raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
                                "differentiation, but one of the arguments requires grad.")

@@ -154,7 +154,7 @@ class GraphPanel(QWidget):
         # (its check state says whether the side panel shows: ``triggered`` would call setVisible
         # without it — PySide picks the signal's no-argument form for a C++ slot)
         step = self._action("step_through", "Step", "Step through backward(): the pass node by node "
-                            "(F10 step, Shift+F10 back, F5 play)", lambda: None, [])
+                            "(F10 step, Shift+F10 back, F5 play)", None, [])
         step.setCheckable(True)
         step.toggled.connect(self.step_view.setVisible)
         self.step_view.shownChanged.connect(step.setChecked)
@@ -194,7 +194,8 @@ class GraphPanel(QWidget):
         action.setToolTip(tip)
         action.setShortcuts([QKeySequence(k) for k in keys])
         action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        action.triggered.connect(slot)
+        if slot is not None:
+            action.triggered.connect(slot)
         self.addAction(action)
         self.actions[name] = action
         return action

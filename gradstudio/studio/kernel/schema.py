@@ -223,7 +223,7 @@ class Record:
     def __eq__(self, other):
         if type(other) is not type(self):
             return NotImplemented
-        return all(_equal(getattr(self, name), getattr(other, name)) for name, _ in self._fields)
+        return self.equal_but(other)
 
     def equal_but(self, other, *names: str) -> bool:
         """Whether ``other`` is this record in all fields but ``names`` (without copying either)."""
