@@ -15,6 +15,7 @@ import weakref
 import numpy as np
 import pytest
 
+from gradstudio.studio.kernel import schema
 from gradstudio.studio.kernel.service import KernelService
 from gradstudio.studio.session import Session
 
@@ -154,6 +155,12 @@ def test_the_step_through_follows_the_design_s_new_call_at_the_same_step(qtbot, 
     (new,) = s.model.calls.design_calls(s.designs[0][3].key)
     assert s.graph.document.call == new and steps.record.index == new
     assert steps.position == 3 and REPLACED_NOTE in steps.text.toPlainText()
+    # the kernel's local derivatives for the new call, answered after it: the step is drawn
+    # again, the note stays; the next step drops it
+    steps.set_local_derivatives(schema.LocalDerivatives(call=new, derivatives=[]))
+    assert steps.position == 3 and REPLACED_NOTE in steps.text.toPlainText()
+    steps.step()
+    assert steps.position == 4 and REPLACED_NOTE not in steps.text.toPlainText()
     assert graph_calls(s.graph) == [new] and old not in s.graph.documents
     assert s.requests == [{"type": "steps", "calls": [old]}, {"type": "steps", "calls": [new]}]
 

@@ -67,6 +67,7 @@ class StepView(QWidget):
         self.locals: dict = {}
         self._locals_for = None
         self._steps_for = None              # the call data whose step trace was asked for
+        self._note = ""                     # html above the step's text until the next step (REPLACED_NOTE)
         self._locals_error: str | None = None
         self._pending: set = set()          # vertices asked for, not answered yet
         self._requests: list = []           # the vertices of each request, oldest first
@@ -215,7 +216,7 @@ class StepView(QWidget):
             self._ask_local_derivatives()
             self._ask_for_running()
             if self.state is not None:
-                self.text.setHtml(self.describe())
+                self._show_step()
 
     def hideEvent(self, event):
         super().hideEvent(event)
@@ -233,6 +234,7 @@ class StepView(QWidget):
         self.pause()
         self.record = record
         self.resume_at = -1           # (continue_on: the step a replaced call was at)
+        self._note = ""
         trace = stepping.steps_of(record) if record is not None else None
         self.stepper = stepping.Stepper(trace) if trace and trace.get("events") else None
         self.verdict = self.hit = None
@@ -282,7 +284,8 @@ class StepView(QWidget):
             return
         self.resume_at = -1
         self.go(min(position, len(self.stepper) - 1))
-        self.text.setHtml(f"<p><i>{REPLACED_NOTE}</i></p>" + self.describe())
+        self._note = f"<p><i>{REPLACED_NOTE}</i></p>"    # (kept when a late answer redraws the step)
+        self._show_step()
 
     @staticmethod
     def _steps_to_ask(record) -> bool:
@@ -352,7 +355,7 @@ class StepView(QWidget):
             self._pending.difference_update(self._requests.pop(0))
         self._locals_error = message.error
         if self.stepper is not None and self.state is not None:
-            self.text.setHtml(self.describe())
+            self._show_step()
 
     def _watch_document(self):
         """Draw the step again after the scene rebuilt (expand, collapse) or moved items."""
@@ -392,7 +395,12 @@ class StepView(QWidget):
         self.actions["end"].setEnabled(not at_end)
         self._update_prompt()
         self._ask_for_running()
-        self.text.setHtml(self.describe())
+        self._note = ""
+        self._show_step()
+
+    def _show_step(self):
+        """The step's text, below the note a replaced call left (until the next step)."""
+        self.text.setHtml(self._note + self.describe())
 
     def step(self):
         self._reveal()
