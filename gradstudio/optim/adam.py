@@ -1,10 +1,13 @@
-"""Adam and AdamW (torch's _single_tensor_adam; AdamW is Adam with decoupled weight decay)."""
+"""Adam and AdamW (torch's _single_tensor_adam; AdamW is Adam with decoupled weight decay),
+on a whole group's flat arrays at once when it is laid out flat (see ``_flat``)."""
 from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import make
+from ..tensor import Tensor, make
 from . import _arith as A
+from . import _flat
+from ._flat import flat_group
 from .optimizer import Optimizer, _check, bump
 
 
@@ -89,18 +92,34 @@ class Adam(Optimizer):
         scratch = self.__dict__.setdefault("_scratch", {})
         for group in self.param_groups:
             lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-            weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
-            decoupled, maximize = group["decoupled_weight_decay"], group["maximize"]
+            amsgrad = group["amsgrad"]
+            options = (lr, beta1, beta2, eps, group["weight_decay"], group["decoupled_weight_decay"],
+                       group["maximize"])
             # the float32 update's scalars, as the kernels convert them (see _adam_float32)
-            fast = abs(1 - beta1) < 0.5
             constants = (_F64(np.float32(1 - beta1)), np.float32(beta2), np.float32(1 - beta2),
                          np.float32(eps))
+            flat = flat_group(self, group, _ROLES[bool(amsgrad)])
+            if flat is not None:
+                steps = [state.get("step") for state in flat.states]
+                if all(type(t) is Tensor for t in steps):
+                    steps = [t._data for t in steps]
+                    step = steps[0].item() + 1.0
+                    if all(t.item() + 1.0 == step for t in steps):  # the group at one step
+                        for step_t in steps:
+                            step_t.fill(step)  # step_t += 1, as below
+                        state = flat.state
+                        work = _flat.scratch(flat, (flat.dtype, flat.dtype, _F64, _F64))
+                        _update(flat.param, flat.grad, state["exp_avg"], state["exp_avg_sq"],
+                                state.get("max_exp_avg_sq"), options, constants,
+                                _scalars(lr, beta1, beta2, step), work)
+                        for p in flat.params:
+                            bump(p)  # graphs that saved p must notice
+                        continue
             last_step = scalars = None
             for p in group["params"]:
                 grad = p._grad
                 if grad is None:
                     continue
-                grad = grad._data
                 state = state_of[p]
                 if not state:
                     state["step"] = make(np.array(0.0, dtype=np.float32))
@@ -108,48 +127,68 @@ class Adam(Optimizer):
                     state["exp_avg_sq"] = make(np.zeros_like(p._data))
                     if amsgrad:
                         state["max_exp_avg_sq"] = make(np.zeros_like(p._data))
-                if maximize:
-                    grad = -grad
                 step_t = state["step"]._data
                 # step_t += 1 (the sum is exact, and fill rounds it as the float32 add
                 # would), without a ufunc call on a 0-d array
                 step_t.fill(step_t.item() + 1.0)
-                data = p._data
-                if weight_decay != 0:
-                    if decoupled:
-                        A.mul_(data, 1 - lr * weight_decay)
-                    else:
-                        grad = A.add(grad, data, weight_decay)
-                exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
-                max_sq = state["max_exp_avg_sq"]._data if amsgrad else None
                 step = step_t.item()
                 if step != last_step:  # the parameters of a group are mostly at one step
                     last_step = step
-                    step_size = lr / (1 - beta1 ** step)
-                    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
-                    scalars = (np.float32(bias_correction2_sqrt), np.float32(-step_size))
-                if fast and data.dtype == _F32 and grad.dtype == _F32:
-                    work = scratch.get(data.shape)
-                    if work is None:
-                        work = scratch[data.shape] = (np.empty_like(data), np.empty_like(data),
-                                                      np.empty(data.shape, dtype=np.float64),
-                                                      np.empty(data.shape, dtype=np.float64))
-                    _adam_float32(data, grad, exp_avg, exp_avg_sq, max_sq, work, constants, scalars)
-                else:
-                    A.lerp_(exp_avg, grad, 1 - beta1)
-                    A.mul_(exp_avg_sq, beta2)
-                    A.addcmul_(exp_avg_sq, grad, grad, 1 - beta2)
-                    if amsgrad:
-                        np.maximum(max_sq, exp_avg_sq, out=max_sq)
-                        source = max_sq
-                    else:
-                        source = exp_avg_sq
-                    denom = np.sqrt(source)
-                    denom /= source.dtype.type(bias_correction2_sqrt)  # in place: no second array
-                    denom += denom.dtype.type(eps)
-                    A.addcdiv_(data, exp_avg, denom, -step_size)
+                    scalars = _scalars(lr, beta1, beta2, step)
+                data = p._data
+                work = scratch.get(data.shape)
+                if work is None:
+                    work = scratch[data.shape] = (np.empty_like(data), np.empty_like(data),
+                                                  np.empty(data.shape, dtype=np.float64),
+                                                  np.empty(data.shape, dtype=np.float64))
+                _update(data, grad._data, state["exp_avg"]._data, state["exp_avg_sq"]._data,
+                        state["max_exp_avg_sq"]._data if amsgrad else None, options, constants,
+                        scalars, work)
                 bump(p)  # graphs that saved p must notice
         return loss
+
+
+# the state entries of a parameter's shape, without and with amsgrad
+_ROLES = {False: ("exp_avg", "exp_avg_sq"), True: ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")}
+
+
+def _scalars(lr, beta1, beta2, step) -> tuple:
+    """A step's scalars: float32 √bias_correction2 and −step_size (for _adam_float32),
+    and the same as Python floats (for the general update)."""
+    step_size = lr / (1 - beta1 ** step)
+    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+    return (np.float32(bias_correction2_sqrt), np.float32(-step_size), bias_correction2_sqrt,
+            step_size)
+
+
+def _update(data, grad, exp_avg, exp_avg_sq, max_sq, options, constants, scalars, work):
+    """One update of ``data`` (a parameter's array, or a group's flat array) by ``grad``
+    with its state arrays (``max_sq`` None without amsgrad); ``work``: four arrays of
+    ``data``'s shape (two of its dtype, two float64) for the float32 kernel."""
+    lr, beta1, beta2, eps, weight_decay, decoupled, maximize = options
+    if maximize:
+        grad = -grad
+    if weight_decay != 0:
+        if decoupled:
+            A.mul_(data, 1 - lr * weight_decay)
+        else:
+            grad = A.add(grad, data, weight_decay)
+    if abs(1 - beta1) < 0.5 and data.dtype == _F32 and grad.dtype == _F32:
+        _adam_float32(data, grad, exp_avg, exp_avg_sq, max_sq, work, constants, scalars[:2])
+        return
+    A.lerp_(exp_avg, grad, 1 - beta1)
+    A.mul_(exp_avg_sq, beta2)
+    A.addcmul_(exp_avg_sq, grad, grad, 1 - beta2)
+    if max_sq is not None:
+        np.maximum(max_sq, exp_avg_sq, out=max_sq)
+        source = max_sq
+    else:
+        source = exp_avg_sq
+    bias_correction2_sqrt, step_size = scalars[2:]
+    denom = np.sqrt(source)
+    denom /= source.dtype.type(bias_correction2_sqrt)  # in place: no second array
+    denom += denom.dtype.type(eps)
+    A.addcdiv_(data, exp_avg, denom, -step_size)
 
 
 class AdamW(Adam):
