@@ -29,6 +29,8 @@ from operator import attrgetter, eq, is_, is_not, methodcaller
 
 import numpy as np
 
+from ..tensor import Tensor
+
 ndarray = np.ndarray
 _getrefcount = sys.getrefcount
 _DATA = attrgetter("_data")
@@ -94,6 +96,16 @@ def flat_group(optimizer, group, roles: tuple):
             return None
         layouts[id(group)] = layout
     return layout if layout.gathered() else None
+
+
+def common_step(layout: FlatGroup):
+    """The step count every parameter's ``step`` state holds, as a float; None if they
+    differ (a step's scalars then differ by parameter: it runs per parameter)."""
+    steps = [state.get("step") for state in layout.states]
+    if not all(type(t) is Tensor and t._data.shape == () for t in steps):
+        return None
+    values = {t._data.item() for t in steps}
+    return values.pop() if len(values) == 1 else None
 
 
 def scratch(layout: FlatGroup, dtypes: tuple) -> tuple:

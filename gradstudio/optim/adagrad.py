@@ -1,11 +1,15 @@
-"""Adagrad with learning-rate decay (torch's _single_tensor_adagrad, dense gradients)."""
+"""Adagrad with learning-rate decay (torch's _single_tensor_adagrad, dense gradients), on
+a whole group's flat arrays at once when it is laid out flat (see ``_flat``)."""
 from __future__ import annotations
 
 import numpy as np
 
 from ..tensor import make
 from . import _arith as A
-from .optimizer import Optimizer, _check
+from . import _flat
+from .optimizer import Optimizer, _check, bump
+
+_SUM = ("sum",)
 
 
 class Adagrad(Optimizer):
@@ -29,23 +33,38 @@ class Adagrad(Optimizer):
     def step(self, closure=None):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr, lr_decay, eps, weight_decay = group["lr"], group["lr_decay"], group["eps"], group["weight_decay"]
+            options = (group["lr"], group["lr_decay"], group["eps"], group["weight_decay"],
+                       group["maximize"])
+            flat = _flat.flat_group(self, group, _SUM)
+            step = None if flat is None else _flat.common_step(flat)
+            if step is not None:  # the group laid out flat, at one step
+                for state in flat.states:
+                    state["step"]._data.fill(step + 1.0)  # step_t += 1, as below
+                step = flat.states[0]["step"]._data.item()  # (rounded to float32, as below)
+                _update(flat.param, flat.grad, flat.state["sum"], step, *options)
+                for p in flat.params:
+                    bump(p)  # graphs that saved p must notice
+                continue
             for p, grad in self._grads(group):
                 state = self.state[p]
                 step_t = state["step"]._data
                 # step_t += 1 (the sum is exact, and fill rounds it as the float32 add
                 # would), without a ufunc call on a 0-d array
                 step_t.fill(step_t.item() + 1.0)
-                step = step_t.item()
-                if group["maximize"]:
-                    grad = -grad
-                if weight_decay != 0:
-                    grad = A.add(grad, p._data, weight_decay)
-                clr = lr / (1 + (step - 1) * lr_decay)
-                state_sum = state["sum"]._data
-                A.addcmul_(state_sum, grad, grad, 1)
-                std = np.sqrt(state_sum)
-                std += std.dtype.type(eps)
-                A.addcdiv_(p._data, grad, std, -clr)
-                self._bump(p)
+                _update(p._data, grad, state["sum"]._data, step_t.item(), *options)
+                bump(p)
         return loss
+
+
+def _update(data, grad, state_sum, step, lr, lr_decay, eps, weight_decay, maximize):
+    """One update of ``data`` (a parameter's array, or a group's flat array) by ``grad``
+    with its sum of squares, at ``step``."""
+    if maximize:
+        grad = -grad
+    if weight_decay != 0:
+        grad = A.add(grad, data, weight_decay)
+    clr = lr / (1 + (step - 1) * lr_decay)
+    A.addcmul_(state_sum, grad, grad, 1)
+    std = np.sqrt(state_sum)
+    std += std.dtype.type(eps)
+    A.addcdiv_(data, grad, std, -clr)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import Tensor, make
+from ..tensor import make
 from . import _arith as A
 from . import _flat
-from ._flat import flat_group
 from .optimizer import Optimizer, _check, bump
 
 
@@ -98,23 +97,20 @@ class Adam(Optimizer):
             # the float32 update's scalars, as the kernels convert them (see _adam_float32)
             constants = (_F64(np.float32(1 - beta1)), np.float32(beta2), np.float32(1 - beta2),
                          np.float32(eps))
-            flat = flat_group(self, group, _ROLES[bool(amsgrad)])
-            if flat is not None:
-                steps = [state.get("step") for state in flat.states]
-                if all(type(t) is Tensor for t in steps):
-                    steps = [t._data for t in steps]
-                    step = steps[0].item() + 1.0
-                    if all(t.item() + 1.0 == step for t in steps):  # the group at one step
-                        for step_t in steps:
-                            step_t.fill(step)  # step_t += 1, as below
-                        state = flat.state
-                        work = _flat.scratch(flat, (flat.dtype, flat.dtype, _F64, _F64))
-                        _update(flat.param, flat.grad, state["exp_avg"], state["exp_avg_sq"],
-                                state.get("max_exp_avg_sq"), options, constants,
-                                _scalars(lr, beta1, beta2, step), work)
-                        for p in flat.params:
-                            bump(p)  # graphs that saved p must notice
-                        continue
+            flat = _flat.flat_group(self, group, _ROLES[bool(amsgrad)])
+            step = None if flat is None else _flat.common_step(flat)
+            if step is not None:  # the group laid out flat, at one step
+                for state in flat.states:
+                    state["step"]._data.fill(step + 1.0)  # step_t += 1, as below
+                step = flat.states[0]["step"]._data.item()  # (rounded to float32, as below)
+                state = flat.state
+                work = _flat.scratch(flat, (flat.dtype, flat.dtype, _F64, _F64))
+                _update(flat.param, flat.grad, state["exp_avg"], state["exp_avg_sq"],
+                        state.get("max_exp_avg_sq"), options, constants,
+                        _scalars(lr, beta1, beta2, step), work)
+                for p in flat.params:
+                    bump(p)  # graphs that saved p must notice
+                continue
             last_step = scalars = None
             for p in group["params"]:
                 grad = p._grad

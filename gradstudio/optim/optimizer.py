@@ -148,11 +148,6 @@ class Optimizer:
             if p._grad is not None:
                 yield p, p._grad._data
 
-    @staticmethod
-    def _bump(p):
-        """An optimizer step is an in-place change: graphs that saved ``p`` must notice."""
-        bump(p)
-
 
 def bump(p):
     """An optimizer step is an in-place change: graphs that saved ``p`` must notice

@@ -1,11 +1,13 @@
-"""RMSprop, plain, centered and with momentum (torch's _single_tensor_rmsprop)."""
+"""RMSprop, plain, centered and with momentum (torch's _single_tensor_rmsprop), on a
+whole group's flat arrays at once when it is laid out flat (see ``_flat``)."""
 from __future__ import annotations
 
 import numpy as np
 
 from ..tensor import make
 from . import _arith as A
-from .optimizer import Optimizer, _check
+from . import _flat
+from .optimizer import Optimizer, _check, bump
 
 
 class RMSprop(Optimizer):
@@ -24,8 +26,21 @@ class RMSprop(Optimizer):
     def step(self, closure=None):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
-            weight_decay, momentum, centered = group["weight_decay"], group["momentum"], group["centered"]
+            options = (group["lr"], group["alpha"], group["eps"], group["weight_decay"],
+                       group["momentum"], group["centered"], group["maximize"])
+            momentum, centered = group["momentum"], group["centered"]
+            roles = (("square_avg",) + (("momentum_buffer",) if momentum > 0 else ())
+                     + (("grad_avg",) if centered else ()))
+            flat = _flat.flat_group(self, group, roles)
+            if flat is not None:
+                for state in flat.states:
+                    state["step"]._data += 1
+                state = flat.state
+                _update(flat.param, flat.grad, state["square_avg"], state.get("grad_avg"),
+                        state.get("momentum_buffer"), *options)
+                for p in flat.params:
+                    bump(p)  # graphs that saved p must notice
+                continue
             for p, grad in self._grads(group):
                 state = self.state[p]
                 if not state:
@@ -35,25 +50,31 @@ class RMSprop(Optimizer):
                         state["momentum_buffer"] = make(np.zeros_like(p._data))
                     if centered:
                         state["grad_avg"] = make(np.zeros_like(p._data))
-                if group["maximize"]:
-                    grad = -grad
                 state["step"]._data += 1
-                if weight_decay != 0:
-                    grad = A.add(grad, p._data, weight_decay)
-                square_avg = state["square_avg"]._data
-                A.addcmul_(A.mul_(square_avg, alpha), grad, grad, 1 - alpha)
-                if centered:
-                    grad_avg = state["grad_avg"]._data
-                    A.lerp_(grad_avg, grad, 1 - alpha)
-                    avg = np.sqrt(A.addcmul_(square_avg.copy(), grad_avg, grad_avg, -1))
-                else:
-                    avg = np.sqrt(square_avg)
-                avg += avg.dtype.type(eps)
-                if momentum > 0:
-                    buf = state["momentum_buffer"]._data
-                    A.addcdiv_(A.mul_(buf, momentum), grad, avg)
-                    A.add_(p._data, buf, -lr)
-                else:
-                    A.addcdiv_(p._data, grad, avg, -lr)
-                self._bump(p)
+                _update(p._data, grad, state["square_avg"]._data,
+                        state["grad_avg"]._data if centered else None,
+                        state["momentum_buffer"]._data if momentum > 0 else None, *options)
+                bump(p)
         return loss
+
+
+def _update(data, grad, square_avg, grad_avg, buf, lr, alpha, eps, weight_decay, momentum, centered,
+            maximize):
+    """One update of ``data`` (a parameter's array, or a group's flat array) by ``grad``
+    with its state arrays (``grad_avg`` None unless centered, ``buf`` without momentum)."""
+    if maximize:
+        grad = -grad
+    if weight_decay != 0:
+        grad = A.add(grad, data, weight_decay)
+    A.addcmul_(A.mul_(square_avg, alpha), grad, grad, 1 - alpha)
+    if centered:
+        A.lerp_(grad_avg, grad, 1 - alpha)
+        avg = np.sqrt(A.addcmul_(square_avg.copy(), grad_avg, grad_avg, -1))
+    else:
+        avg = np.sqrt(square_avg)
+    avg += avg.dtype.type(eps)
+    if momentum > 0:
+        A.addcdiv_(A.mul_(buf, momentum), grad, avg)
+        A.add_(data, buf, -lr)
+    else:
+        A.addcdiv_(data, grad, avg, -lr)

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..tensor import make
 from . import _arith as A
-from ._flat import flat_group
+from . import _flat
 from .optimizer import Optimizer, _check, bump
 
 _MOMENTUM = ("momentum_buffer",)
@@ -32,7 +32,7 @@ class SGD(Optimizer):
             options = (group["lr"], group["momentum"], group["dampening"], group["weight_decay"],
                        group["nesterov"], group["maximize"])
             momentum = options[1]
-            flat = flat_group(self, group, _MOMENTUM if momentum != 0 else ())
+            flat = _flat.flat_group(self, group, _MOMENTUM if momentum != 0 else ())
             if flat is not None:
                 _update(flat.param, flat.grad,
                         flat.state["momentum_buffer"] if momentum != 0 else None, *options)

@@ -1,5 +1,5 @@
 """Optimizer steps on a group laid out flat (gradstudio/optim/_flat.py) against the
-per-parameter loop, bit for bit: every option of SGD and Adam/AdamW, and what undoes or
+per-parameter loop, bit for bit: every optimizer and its options, and what undoes or
 prevents a layout — an array someone else holds, ``p.data = …``, a parameter without a
 gradient, ``load_state_dict``, parameters at different Adam steps."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 
 import gradstudio as torch
 from gradstudio import nn, optim
-from gradstudio.optim import adam, sgd
+from gradstudio.optim import _flat
 
 CONFIGS = [
     ("SGD", dict(lr=0.1)),
@@ -20,6 +20,10 @@ CONFIGS = [
     ("Adam", dict(lr=0.01, weight_decay=0.1, amsgrad=True, maximize=True)),
     ("Adam", dict(lr=0.02, betas=(0.3, 0.99), eps=1e-6)),  # 1 − β₁ ≥ 0.5: the general kernel
     ("AdamW", dict(lr=0.01, weight_decay=0.3, amsgrad=True)),
+    ("RMSprop", dict(lr=0.01)),
+    ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.1, maximize=True)),
+    ("Adagrad", dict(lr=0.1)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.1, initial_accumulator_value=0.1)),
 ]
 IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in kw.items())}" for name, kw in CONFIGS]
 
@@ -48,8 +52,7 @@ def _train(name, kwargs, steps=25, dtype=torch.float32, between=None):
 def per_parameter(monkeypatch):
     """Steps forced to run per parameter: the reference."""
     def force():
-        monkeypatch.setattr(sgd, "flat_group", lambda *args: None)
-        monkeypatch.setattr(adam, "flat_group", lambda *args: None)
+        monkeypatch.setattr(_flat, "flat_group", lambda *args: None)
     return force
 
 
@@ -156,17 +159,20 @@ def test_what_undoes_a_layout_leaves_the_steps_as_they_are_per_parameter(name, k
     _assert_same(result, _arrays(*_train(name, kwargs, between=between)))
 
 
-def test_adam_parameters_at_different_steps_step_per_parameter(per_parameter):
+@pytest.mark.parametrize("name,kwargs", [("Adam", dict(lr=0.01)), ("Adagrad", dict(lr=0.1, lr_decay=0.1))])
+def test_parameters_at_different_steps_step_per_parameter(name, kwargs, per_parameter):
+    """Adam's and Adagrad's scalars depend on the step: one group at two steps runs per
+    parameter (RMSprop's do not: it counts steps only)."""
     def between(i, model, opt):
         if i == 3:
             opt.state[model[0].bias]["step"].fill_(10.0)
 
-    model, opt = _train("Adam", dict(lr=0.01), between=between)
+    model, opt = _train(name, kwargs, between=between)
     steps = [float(opt.state[p]["step"]) for p in model.parameters()]
     assert steps == [25.0, 32.0, 25.0, 25.0]
     result = _arrays(model, opt)
     per_parameter()
-    _assert_same(result, _arrays(*_train("Adam", dict(lr=0.01), between=between)))
+    _assert_same(result, _arrays(*_train(name, kwargs, between=between)))
 
 
 def test_a_stale_graph_still_sees_the_flat_step():
