@@ -38,6 +38,8 @@ _GRAD = attrgetter("_grad")
 _SHAPE = attrgetter("shape")
 _DTYPE = attrgetter("dtype")
 _RAVEL = ndarray.ravel
+_ITEM = ndarray.item
+_GET_STEP = methodcaller("get", "step")
 
 
 class FlatGroup:
@@ -101,10 +103,10 @@ def flat_group(optimizer, group, roles: tuple):
 def common_step(layout: FlatGroup):
     """The step count every parameter's ``step`` state holds, as a float; None if they
     differ (a step's scalars then differ by parameter: it runs per parameter)."""
-    steps = [state.get("step") for state in layout.states]
-    if not all(type(t) is Tensor and t._data.shape == () for t in steps):
+    steps = list(map(_GET_STEP, layout.states))
+    if not all(map(is_, map(type, steps), repeat(Tensor))):
         return None
-    values = {t._data.item() for t in steps}
+    values = set(map(_ITEM, map(_DATA, steps)))
     return values.pop() if len(values) == 1 else None
 
 
