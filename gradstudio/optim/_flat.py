@@ -138,8 +138,8 @@ def _lay_out(group, state_of, roles, old):
     them can move. ``old``: the group's layout that no longer holds, if any (its slices
     may move again)."""
     params = list(group["params"])
-    if len(params) < 2 or len(set(map(id, params))) != len(params):
-        return None  # one parameter: nothing to gain; a repeated one: its state is shared
+    if len(params) < 2:
+        return None  # nothing to gain
     dtype = params[0]._data.dtype
     states = [state_of.get(p) for p in params]
     if roles and any(s is None for s in states):
@@ -153,7 +153,10 @@ def _lay_out(group, state_of, roles, old):
     # (the caller holds ``old`` until this returns: its lists are one of the references
     # _movable counts, and the ids stay theirs)
     slices = set() if old is None else {id(a) for a in old.views + sum(old.role_views.values(), [])}
-    for t in params + [t for role in roles for t in tensors[role]]:
+    moving = params + [t for role in roles for t in tensors[role]]
+    if len(set(map(id, moving))) != len(moving):
+        return None  # a tensor in two places (two parameters' one buffer): it has one array
+    for t in moving:
         if not _movable(t, dtype, slices):
             return None
     layout = FlatGroup()

@@ -202,3 +202,25 @@ def test_a_slice_someone_took_after_the_layout_is_not_moved_again(per_parameter)
     per_parameter()
     kept.clear()
     _assert_same(result, _arrays(*_train("SGD", dict(lr=0.1, momentum=0.9), between=between)))
+
+
+def test_one_buffer_shared_by_two_parameters_is_not_laid_out(per_parameter):
+    """Two parameters whose state holds one tensor: per parameter, that buffer takes both
+    updates in turn; laid out, it would be two slices."""
+    def run():
+        rng = np.random.default_rng(3)
+        a, b = (nn.Parameter(torch.tensor(rng.standard_normal(3).astype(np.float32))) for _ in range(2))
+        opt = optim.SGD([a, b], lr=0.1, momentum=0.9)
+        for i in range(6):
+            a.grad, b.grad = (torch.tensor(rng.standard_normal(3).astype(np.float32)) for _ in range(2))
+            opt.step()
+            if i == 0:
+                opt.state[b]["momentum_buffer"] = opt.state[a]["momentum_buffer"]
+        assert opt.state[a]["momentum_buffer"] is opt.state[b]["momentum_buffer"]
+        return [a.detach().numpy().copy(), b.detach().numpy().copy(),
+                opt.state[a]["momentum_buffer"].numpy().copy()]
+
+    result = run()
+    per_parameter()
+    for x, y in zip(result, run()):
+        assert np.array_equal(x, y)
