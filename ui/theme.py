@@ -31,11 +31,26 @@ def indicator_outline(palette: QPalette, enabled: bool = True) -> QColor:
     return QColor(mix(window.red(), text.red()), mix(window.green(), text.green()), mix(window.blue(), text.blue()))
 
 
+CHECKED_TINT = 70             # alpha of the highlight over a checked tool button's panel
+
+
 class IndicatorStyle(QProxyStyle):
-    """Fusion, with a check indicator's outline that is visible (see the module docstring)."""
+    """Fusion, with a check indicator's outline that is visible (see the module docstring),
+    and a checked tool button (the Graph panel's Step) tinted with the highlight colour and
+    outlined in it: Fusion's sunken panel for it is a shade of the window colour, which
+    on the dark palette hardly differs from an unchecked button."""
 
     def drawPrimitive(self, element, option, painter, widget=None):
         super().drawPrimitive(element, option, painter, widget)
+        if (element == QStyle.PrimitiveElement.PE_PanelButtonTool
+                and option.state & QStyle.StateFlag.State_On):
+            highlight = QColor(option.palette.color(QPalette.ColorRole.Highlight))
+            painter.save()
+            painter.setPen(QPen(highlight, 1))
+            highlight.setAlpha(CHECKED_TINT)
+            painter.setBrush(highlight)
+            painter.drawRoundedRect(option.rect.adjusted(0, 0, -1, -1), 2, 2)
+            painter.restore()
         if element == QStyle.PrimitiveElement.PE_IndicatorCheckBox:
             enabled = bool(option.state & QStyle.StateFlag.State_Enabled)
             painter.save()

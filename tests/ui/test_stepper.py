@@ -257,3 +257,44 @@ def test_a_saved_tensors_badge_covers_no_other_node(qtbot):
             if other is not owner:
                 assert not box.intersects(other.mapRectToScene(other.body())), (badge.text, other.vid, other.lines)
         assert box.top() < owner.sceneBoundingRect().top() or box.bottom() > owner.sceneBoundingRect().bottom()
+
+
+@pytest.mark.parametrize("name", ["dark", "light"])
+def test_the_step_button_looks_checked_while_the_step_through_is_open_in_both_themes(qtbot, name):
+    """Fusion draws a checked tool button as a sunken panel in a shade of the window
+    colour: on the dark palette it hardly differed from an unchecked one. A checked tool
+    button is now tinted with the highlight colour (``theme.IndicatorStyle``)."""
+    from PySide6.QtGui import QColor, QPalette
+    from PySide6.QtWidgets import QApplication, QToolButton
+    from gradstudio.ui import theme
+    app = QApplication.instance()
+    palette = app.palette()
+    try:
+        theme.apply_theme(app, name)
+        panel = GraphPanel(PanelContext(AppModel(), None, None))
+        qtbot.addWidget(panel)
+        panel.resize(900, 500)
+        panel.show()
+        button = next(b for b in panel.findChildren(QToolButton)
+                      if b.defaultAction() is not None and b.defaultAction().text() == "Step")
+
+        def fill() -> QColor:  # a pixel of the button's panel, left of its text
+            image = button.grab().toImage()
+            ratio = image.devicePixelRatio()
+            return QColor(image.pixel(int(3 * ratio), int(button.height() / 2 * ratio)))
+
+        unchecked = fill()
+        button.click()
+        assert panel.step_view.isVisible() and button.isChecked()
+        checked = fill()
+        window = panel.palette().color(QPalette.ColorRole.Window)
+        highlight = panel.palette().color(QPalette.ColorRole.Highlight)
+        distance = lambda a, b: sum(abs(x - y) for x, y in zip(a.getRgb()[:3], b.getRgb()[:3]))
+        assert distance(unchecked, window) <= 12, (name, unchecked.name(), window.name())
+        assert distance(checked, window) >= 40, (name, checked.name(), window.name())
+        # towards the highlight: its blue channel (both palettes' highlight is a blue)
+        assert checked.blue() - checked.red() >= 15 and highlight.blue() > highlight.red()
+        button.click()
+        assert not panel.step_view.isVisible() and not button.isChecked()
+    finally:
+        app.setPalette(palette)      # (the next tests' palette as it was)
