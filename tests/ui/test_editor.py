@@ -353,3 +353,28 @@ def test_a_changed_badge_repaints_its_own_line_of_the_gutter_only(qtbot, editor)
     line = editor.blockBoundingGeometry(editor.document().findBlockByNumber(19)).translated(editor.contentOffset())
     assert all(r.top() >= line.top() - 2 and r.bottom() <= line.bottom() + 3 for r in painted), (painted, line)
     assert editor.badges == {1: "[1]", 20: "[*]"}
+
+
+def test_the_placeholder_shows_whole_in_an_empty_editor_until_text_is_typed(qtbot, editor):
+    """Qt paints the placeholder before the lines: the cursor line's tint covered its
+    first line, so a new user saw only the wrapped end ('cell.'). The tint is left out
+    while the document is empty, and comes back with the first character."""
+    editor.resize(360, 300)  # narrow: the placeholder wraps onto a second line
+    qtbot.wait(10)
+    image = editor.viewport().grab().toImage()
+    ratio = image.devicePixelRatio()
+    line = editor.fontMetrics().height()
+    base = editor.palette().color(editor.palette().ColorRole.Base)
+
+    def inked(top: float, bottom: float) -> int:  # pixels of the first line's band unlike Base
+        count = 0
+        for y in range(int(top * ratio), int(bottom * ratio)):
+            for x in range(int(12 * ratio), image.width()):
+                if abs(image.pixelColor(x, y).lightness() - base.lightness()) > 60:
+                    count += 1
+        return count
+
+    assert editor.extraSelections() == []
+    assert inked(2, 2 + line) > 50       # the placeholder's first words are there
+    qtbot.keyClicks(editor, "x")
+    assert len(editor.extraSelections()) == 1  # the cursor line's tint is back

@@ -190,12 +190,15 @@ class CodeEditor(QPlainTextEdit):
                 error.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
                 error.cursor = QTextCursor(block)
                 selections.append(error)
-        line = QTextEdit.ExtraSelection()
-        line.format.setBackground(QColor(c["current_line"]))
-        line.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
-        line.cursor = self.textCursor()
-        line.cursor.clearSelection()
-        selections.append(line)
+        if not self.document().isEmpty():
+            # (an empty document shows the placeholder, which Qt paints before the lines:
+            # the cursor line's tint would cover its first line)
+            line = QTextEdit.ExtraSelection()
+            line.format.setBackground(QColor(c["current_line"]))
+            line.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
+            line.cursor = self.textCursor()
+            line.cursor.clearSelection()
+            selections.append(line)
         self.setExtraSelections(selections)
 
     # -- keys --------------------------------------------------------------------------------
