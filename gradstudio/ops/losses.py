@@ -125,15 +125,18 @@ def _nll_columns(x, target, ignore_index):
     return None
 
 
-def _nll_picked(x, columns, reduction):
-    """The common case's loss, with ``columns`` from :func:`_nll_columns`; None when a
-    target is no class (the general path then says what torch says). The range check is
-    explicit: numpy casts uint64 indices to intp, so a negative target would wrap."""
-    if not np.maximum.reduce(columns) < x.shape[1]:
+def _nll_picked(x, target, reduction):
+    """The common case's loss (``target`` as :func:`_nll_columns` accepts it: int64, one
+    per row); None when a target is no class (the general path then says what torch
+    says). The range check reads the target as uint64, where a negative one is larger
+    than every class; the pick indexes with the int64 array itself, which numpy uses as
+    it is (uint64 indices it converts to intp first: a pass more, and a negative target
+    would wrap)."""
+    if not np.maximum.reduce(target.view(_U64)) < x.shape[1]:
         return None
     n = x.shape[0]
     rows = _ROWS.get(n)
-    picked = x[rows if rows is not None else _rows(n), columns]
+    picked = x[rows if rows is not None else _rows(n), target]
     if reduction == "none":
         return np.negative(picked, out=picked)
     # −Σx = Σ(−x) exactly (rounding is symmetric), in the same order
@@ -148,9 +151,8 @@ def _nll_picked(x, columns, reduction):
 
 
 def _nll_forward(x, target, *, reduction, ignore_index):
-    columns = _nll_columns(x, target, ignore_index)
-    if columns is not None:
-        out = _nll_picked(x, columns, reduction)
+    if _nll_columns(x, target, ignore_index) is not None:
+        out = _nll_picked(x, target, reduction)
         if out is not None:
             return out
     x2 = x if x.ndim == 2 else x.reshape(1, -1)
@@ -409,7 +411,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         # the training loop's case: float logits, one class index per row, no ignore_index
         # that is a class; the same two nodes as below, without their wrappers' checks
         log_p = apply(_reduction.LOG_SOFTMAX, (input,), {"dim": 1})
-        out = _nll_picked(log_p._data, t.view(_U64), reduction)  # as uint64 a negative target is too large
+        out = _nll_picked(log_p._data, t, reduction)
         if out is None:  # a target that is no class: nll_loss raises torch's error (or ignores it)
             return nll_loss(log_p, target, ignore_index=ignore_index, reduction=reduction)
         params = {"reduction": reduction, "ignore_index": ignore_index}
