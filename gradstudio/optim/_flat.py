@@ -9,17 +9,18 @@ The update is elementwise, so on the flat arrays it computes every element exact
 the per-parameter loop does (the same operations, scalars and order): bit for bit the
 same parameters and state.
 
-A group is laid out at a step where every parameter has its state (the optimizer's
-first step runs per parameter and creates it) and every array can move: it owns its
-memory, is contiguous, of the group's one dtype, and nothing else holds it — no view of
-it, no other tensor around it (``p.data`` or ``p.detach()`` kept, a ``state_dict()``
-taken earlier). Each array is copied into its slice of the flat array and its tensor
-keeps that slice, shaped as before, so the parameter, ``opt.state[p]`` and the flat
-arrays are the same memory. Every step checks that the layout still holds (the same
-parameters and state tensors around the same arrays: ``p.data = …``,
-``load_state_dict``, a state entry replaced all undo it) and gathers the gradients into
-one array; when a check fails (a parameter without a gradient, another dtype) the step
-runs per parameter, and a broken layout is laid out again when it can be.
+A group of up to ``MAX_ELEMENTS`` elements is laid out at a step where every parameter
+has its state (the optimizer's first step runs per parameter and creates it) and every
+array can move: it owns its memory, is contiguous, of the group's one dtype, and nothing
+else holds it — no view of it, no other tensor around it (``p.data`` or ``p.detach()``
+kept, a ``state_dict()`` taken earlier). Each array is copied into its slice of the flat
+array and its tensor keeps that slice, shaped as before, so the parameter,
+``opt.state[p]`` and the flat arrays are the same memory. Every step checks that the
+layout still holds (the same parameters and state tensors around the same arrays:
+``p.data = …``, ``load_state_dict``, a state entry replaced all undo it) and gathers the
+gradients into one array; when a check fails (a parameter without a gradient, another
+dtype) the step runs per parameter, and a broken layout is laid out again when it can
+be.
 """
 from __future__ import annotations
 
@@ -30,6 +31,11 @@ from operator import attrgetter, eq, is_, is_not, methodcaller
 import numpy as np
 
 from ..tensor import Tensor
+
+# A group of more elements stays per parameter: there the calls cost little beside the
+# elementwise work, and the flat gradients and temporaries (Adam's: 24 bytes an element
+# more, against its per-shape ones) would cost memory a large model needs.
+MAX_ELEMENTS = 1 << 22
 
 ndarray = np.ndarray
 _getrefcount = sys.getrefcount
@@ -138,7 +144,7 @@ def _lay_out(group, state_of, roles, old):
     them can move. ``old``: the group's layout that no longer holds, if any (its slices
     may move again)."""
     params = list(group["params"])
-    if len(params) < 2:
+    if len(params) < 2 or sum(p._data.size for p in params) > MAX_ELEMENTS:
         return None  # nothing to gain
     dtype = params[0]._data.dtype
     states = [state_of.get(p) for p in params]

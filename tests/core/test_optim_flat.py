@@ -224,3 +224,12 @@ def test_one_buffer_shared_by_two_parameters_is_not_laid_out(per_parameter):
     per_parameter()
     for x, y in zip(result, run()):
         assert np.array_equal(x, y)
+
+
+def test_a_group_larger_than_the_limit_steps_per_parameter(monkeypatch):
+    sizes = [p._data.size for p in _model().parameters()]
+    monkeypatch.setattr(_flat, "MAX_ELEMENTS", sum(sizes) - 1)
+    model, opt = _train("Adam", dict(lr=0.01))
+    assert not _is_flat(model) and not getattr(opt, "_flat", None)
+    monkeypatch.setattr(_flat, "MAX_ELEMENTS", sum(sizes))
+    assert _is_flat(_train("Adam", dict(lr=0.01))[0])
