@@ -104,7 +104,8 @@ class Adam(Optimizer):
                     state["step"]._data.fill(step + 1.0)  # step_t += 1, as below
                 step = flat.states[0]["step"]._data.item()  # (rounded to float32, as below)
                 state = flat.state
-                work = _flat.scratch(flat, (flat.dtype, flat.dtype, _F64, _F64))
+                work = (_flat.scratch(flat, (flat.dtype, flat.dtype, _F64, _F64))
+                        if _fast(beta1, flat.param, flat.grad) else None)
                 _update(flat.param, flat.grad, state["exp_avg"], state["exp_avg_sq"],
                         state.get("max_exp_avg_sq"), options, constants,
                         _scalars(lr, beta1, beta2, step), work)
@@ -131,13 +132,15 @@ class Adam(Optimizer):
                 if step != last_step:  # the parameters of a group are mostly at one step
                     last_step = step
                     scalars = _scalars(lr, beta1, beta2, step)
-                data = p._data
-                work = scratch.get(data.shape)
-                if work is None:
-                    work = scratch[data.shape] = (np.empty_like(data), np.empty_like(data),
-                                                  np.empty(data.shape, dtype=np.float64),
-                                                  np.empty(data.shape, dtype=np.float64))
-                _update(data, grad._data, state["exp_avg"]._data, state["exp_avg_sq"]._data,
+                data, grad = p._data, grad._data
+                work = None
+                if _fast(beta1, data, grad):
+                    work = scratch.get(data.shape)
+                    if work is None:
+                        work = scratch[data.shape] = (np.empty_like(data), np.empty_like(data),
+                                                      np.empty(data.shape, dtype=np.float64),
+                                                      np.empty(data.shape, dtype=np.float64))
+                _update(data, grad, state["exp_avg"]._data, state["exp_avg_sq"]._data,
                         state["max_exp_avg_sq"]._data if amsgrad else None, options, constants,
                         scalars, work)
                 bump(p)  # graphs that saved p must notice
@@ -157,10 +160,17 @@ def _scalars(lr, beta1, beta2, step) -> tuple:
             step_size)
 
 
+def _fast(beta1, data, grad) -> bool:
+    """Whether the update takes the float32 kernel (_adam_float32: its lerp form holds for
+    a weight 1 − β₁ below 0.5)."""
+    return abs(1 - beta1) < 0.5 and data.dtype == _F32 and grad.dtype == _F32
+
+
 def _update(data, grad, exp_avg, exp_avg_sq, max_sq, options, constants, scalars, work):
     """One update of ``data`` (a parameter's array, or a group's flat array) by ``grad``
     with its state arrays (``max_sq`` None without amsgrad); ``work``: four arrays of
-    ``data``'s shape (two of its dtype, two float64) for the float32 kernel."""
+    ``data``'s shape (two of its dtype, two float64) for the float32 kernel, None when
+    :func:`_fast` says it does not apply."""
     lr, beta1, beta2, eps, weight_decay, decoupled, maximize = options
     if maximize:
         grad = -grad
@@ -169,7 +179,7 @@ def _update(data, grad, exp_avg, exp_avg_sq, max_sq, options, constants, scalars
             A.mul_(data, 1 - lr * weight_decay)
         else:
             grad = A.add(grad, data, weight_decay)
-    if abs(1 - beta1) < 0.5 and data.dtype == _F32 and grad.dtype == _F32:
+    if work is not None:
         _adam_float32(data, grad, exp_avg, exp_avg_sq, max_sq, work, constants, scalars[:2])
         return
     A.lerp_(exp_avg, grad, 1 - beta1)
