@@ -31,6 +31,7 @@ from operator import attrgetter, eq, is_, is_not, methodcaller
 import numpy as np
 
 from ..tensor import Tensor
+from .optimizer import bump
 
 # A group of more elements stays per parameter: there the calls cost little beside the
 # elementwise work, and the flat gradients and temporaries (Adam's: 24 bytes an element
@@ -72,6 +73,11 @@ class FlatGroup:
                 return False
         return True
 
+    def stepped(self) -> None:
+        """The parameters were changed in place: graphs that saved one must notice."""
+        for p in self.params:
+            bump(p)
+
     def gathered(self) -> bool:
         """This step's gradients copied into ``grad``; False if a parameter has none, or
         one of another dtype or shape (the step then runs per parameter)."""
@@ -106,14 +112,20 @@ def flat_group(optimizer, group, roles: tuple):
     return layout if layout.gathered() else None
 
 
-def common_step(layout: FlatGroup):
-    """The step count every parameter's ``step`` state holds, as a float; None if they
-    differ (a step's scalars then differ by parameter: it runs per parameter)."""
+def next_step(layout: FlatGroup):
+    """Every parameter's ``step`` state counted on by one, and the new count (rounded to
+    float32, as the state holds it); None, with nothing counted, if the counts differ (a
+    step's scalars then differ by parameter: it runs per parameter)."""
     steps = list(map(_GET_STEP, layout.states))
     if not all(map(is_, map(type, steps), repeat(Tensor))):
         return None
     values = set(map(_ITEM, map(_DATA, steps)))
-    return values.pop() if len(values) == 1 else None
+    if len(values) != 1:
+        return None
+    step = values.pop() + 1.0
+    for t in steps:
+        t._data.fill(step)  # step_t += 1: the sum is exact, and fill rounds it as the add would
+    return steps[0]._data.item()
 
 
 def scratch(layout: FlatGroup, dtypes: tuple) -> tuple:

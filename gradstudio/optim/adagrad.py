@@ -36,14 +36,10 @@ class Adagrad(Optimizer):
             options = (group["lr"], group["lr_decay"], group["eps"], group["weight_decay"],
                        group["maximize"])
             flat = _flat.flat_group(self, group, _SUM)
-            step = None if flat is None else _flat.common_step(flat)
+            step = None if flat is None else _flat.next_step(flat)
             if step is not None:  # the group laid out flat, at one step
-                for state in flat.states:
-                    state["step"]._data.fill(step + 1.0)  # step_t += 1, as below
-                step = flat.states[0]["step"]._data.item()  # (rounded to float32, as below)
                 _update(flat.param, flat.grad, flat.state["sum"], step, *options)
-                for p in flat.params:
-                    bump(p)  # graphs that saved p must notice
+                flat.stepped()
                 continue
             for p, grad in self._grads(group):
                 state = self.state[p]

@@ -98,19 +98,15 @@ class Adam(Optimizer):
             constants = (_F64(np.float32(1 - beta1)), np.float32(beta2), np.float32(1 - beta2),
                          np.float32(eps))
             flat = _flat.flat_group(self, group, _ROLES[bool(amsgrad)])
-            step = None if flat is None else _flat.common_step(flat)
+            step = None if flat is None else _flat.next_step(flat)
             if step is not None:  # the group laid out flat, at one step
-                for state in flat.states:
-                    state["step"]._data.fill(step + 1.0)  # step_t += 1, as below
-                step = flat.states[0]["step"]._data.item()  # (rounded to float32, as below)
                 state = flat.state
                 work = (_flat.scratch(flat, (flat.dtype, flat.dtype, _F64, _F64))
                         if _fast(beta1, flat.param, flat.grad) else None)
                 _update(flat.param, flat.grad, state["exp_avg"], state["exp_avg_sq"],
                         state.get("max_exp_avg_sq"), options, constants,
                         _scalars(lr, beta1, beta2, step), work)
-                for p in flat.params:
-                    bump(p)  # graphs that saved p must notice
+                flat.stepped()
                 continue
             last_step = scalars = None
             for p in group["params"]:

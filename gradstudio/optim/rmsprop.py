@@ -38,8 +38,7 @@ class RMSprop(Optimizer):
                 state = flat.state
                 _update(flat.param, flat.grad, state["square_avg"], state.get("grad_avg"),
                         state.get("momentum_buffer"), *options)
-                for p in flat.params:
-                    bump(p)  # graphs that saved p must notice
+                flat.stepped()
                 continue
             for p, grad in self._grads(group):
                 state = self.state[p]

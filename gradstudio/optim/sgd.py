@@ -36,8 +36,7 @@ class SGD(Optimizer):
             if flat is not None:
                 _update(flat.param, flat.grad,
                         flat.state["momentum_buffer"] if momentum != 0 else None, *options)
-                for p in flat.params:
-                    bump(p)  # graphs that saved p must notice
+                flat.stepped()
                 continue
             for p in group["params"]:
                 grad = p._grad

@@ -185,8 +185,8 @@ def _training_step(optimizer):
     return step
 
 
-# Budgets of Python-level calls (sys.setprofile "call" events), measured at 122 (SGD) and
-# 123 (Adam) per step and 5.12 per op of a chain; before the flat optimizer step (one
+# Budgets of Python-level calls (sys.setprofile "call" events), measured at 123 (SGD) and
+# 125 (Adam) per step and 5.12 per op of a chain; before the flat optimizer step (one
 # update per group instead of one per parameter): 134 and 128; before one rule per node, the walk
 # without a queue and Adam's one call per parameter: 155, 173 and 5.13; before the
 # backward pass on plain arrays and the step's shortcuts: 209, 221 and 7.12; before the
