@@ -35,11 +35,12 @@ import time
 
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QAction, QBrush, QColor, QFont, QGuiApplication, QKeySequence, QPalette
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QMenu, QSizePolicy,
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QMenu,
                                QToolButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from .. import theme
 from ..widgets.echo import EchoGuard
+from ..widgets.elided_label import ElidedLabel
 from ..widgets import math_view
 from ..widgets.formula_actions import FormulaActions, choice_for, hessian_applies
 from ..widgets.formula_delegate import MAX_FORMULA_WIDTH, ROLE_FORMULA, ROLE_HTML, ROLE_KEY, ROLE_KIND, \
@@ -123,10 +124,8 @@ class ComparePanel(QWidget):
         self.formula_actions = FormulaActions(self.forms)
         self.formula_actions.hessianRequested.connect(self._on_hessian_requested)
         self.hessian_dialogs: list = []
-        self.caption = QLabel()
-        self.caption.setTextFormat(Qt.TextFormat.PlainText)
-        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.caption.setMinimumWidth(60)      # cut, not widening the panel (the tree says it whole)
+        self.caption = ElidedLabel()
+        self.caption.setMinimumWidth(60)      # elided, not widening the panel (the tree says it whole)
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 2)
         bar.setSpacing(4)
