@@ -1,10 +1,11 @@
 """Instructions per nn_sgd training step under callgrind: a count the shared machine's
 load cannot move, for this tree and (``--baseline REV``) a git revision of it.
 
-    python benchmarks/step_instructions.py [--baseline REV] [--steps 10 60]
+    python benchmarks/step_instructions.py [--baseline REV] [--steps 10 60] [--optimizer adam]
 
 Each tree runs the step (``zero_grad``, ``loss_fn(model(x), y).backward()``,
-``step()`` of benchmarks/engine.py's nn_sgd: three Linear layers, SGD with momentum)
+``step()`` of benchmarks/engine.py's nn_sgd: three Linear layers, SGD with momentum;
+with ``--optimizer adam``, nn_adam's: the same with Adam at lr 1e-3)
 ``steps[0]`` and ``steps[1]`` times in a process of its own under ``valgrind
 --tool=callgrind``; the difference of the two totals over the difference of the
 counts is one step, without imports and warm-up. PYTHONHASHSEED=0 keeps dict layouts
@@ -34,17 +35,19 @@ model = nn.Sequential(nn.Linear(128, 64), nn.Tanh(), nn.Linear(64, 32), nn.Tanh(
 x = gs.tensor(rng.standard_normal((32, 128)).astype(np.float32))
 y = gs.tensor(rng.integers(0, 10, 32))
 loss_fn = nn.CrossEntropyLoss()
-opt = gs.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+opt = OPTIMIZER
 for _ in range(int(sys.argv[2])):
     opt.zero_grad()
     loss_fn(model(x), y).backward()
     opt.step()
 """
+OPTIMIZERS = {"sgd": "gs.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)",
+              "adam": "gs.optim.Adam(model.parameters(), lr=1e-3)"}
 
 
-def instructions(root: Path, steps: int, workdir: Path) -> int:
+def instructions(root: Path, steps: int, workdir: Path, optimizer: str = "sgd") -> int:
     script = workdir / "step.py"
-    script.write_text(STEP)
+    script.write_text(STEP.replace("OPTIMIZER", OPTIMIZERS[optimizer]))
     env = dict(os.environ, PYTHONHASHSEED="0", OPENBLAS_NUM_THREADS="1")
     run = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={workdir}/cg.out",
                           sys.executable, str(script), str(root), str(steps)],
@@ -52,8 +55,8 @@ def instructions(root: Path, steps: int, workdir: Path) -> int:
     return int(re.search(r"Collected : (\d+)", run.stderr).group(1))
 
 
-def per_step(root: Path, steps: tuple, workdir: Path) -> float:
-    low, high = (instructions(root, n, workdir) for n in steps)
+def per_step(root: Path, steps: tuple, workdir: Path, optimizer: str = "sgd") -> float:
+    low, high = (instructions(root, n, workdir, optimizer) for n in steps)
     return (high - low) / (steps[1] - steps[0])
 
 
@@ -70,13 +73,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", metavar="REV", help="also count the engine at this git revision")
     parser.add_argument("--steps", type=int, nargs=2, default=(10, 60))
+    parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="sgd")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        ours = per_step(ROOT, tuple(args.steps), workdir)
-        print(f"this tree: {ours:,.0f} instructions a step")
+        ours = per_step(ROOT, tuple(args.steps), workdir, args.optimizer)
+        print(f"this tree: {ours:,.0f} instructions a step ({args.optimizer})")
         if args.baseline:
-            theirs = per_step(checkout(args.baseline, workdir), tuple(args.steps), workdir)
+            theirs = per_step(checkout(args.baseline, workdir), tuple(args.steps), workdir, args.optimizer)
             print(f"{args.baseline}: {theirs:,.0f} instructions a step; this tree / baseline = {ours / theirs:.4f}")
 
 
