@@ -61,6 +61,10 @@ for _name in ("add", "sub", "mul", "div", "pow", "remainder", "maximum", "minimu
               "arange", "linspace", "zeros", "ones", "full", "randn", "rand", "eye", "gather",
               "index_select", "take"):
     globals()[_name] = _with_out(globals()[_name])
+from .numpy_names import FUNCTIONS as _NUMPY_NAMED, accepting as _accepting  # noqa: E402
+
+for _name in _NUMPY_NAMED:  # torch.sum(x, axis=0, keepdims=True), torch.cat(ts, axis=0)
+    globals()[_name] = _accepting(globals()[_name])
 del _name
 
 pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan

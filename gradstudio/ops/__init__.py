@@ -235,6 +235,8 @@ METHODS = {
 }
 del E
 
+from ..numpy_names import METHODS as _NUMPY_NAMED, accepting as _accepting  # noqa: E402
+
 for _name, _function in METHODS.items():
-    setattr(Tensor, _name, _function)
+    setattr(Tensor, _name, _accepting(_function) if _name in _NUMPY_NAMED else _function)
 Tensor.__array_priority__ = 1000  # numpy defers to our reflected operators

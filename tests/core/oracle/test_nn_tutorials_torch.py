@@ -6,8 +6,8 @@ what it replaced; the folders in ``GRADSTUDIO_REPLAYS`` add more).
 Random numbers are GradStudio's own, so both runs draw ``randn``, ``rand``,
 ``normal``, the ``*_like`` draws, ``Tensor.normal_``, a shuffling DataLoader's
 ``randperm``, Python's ``random`` and the default initialisation of every layer
-(``nn.init.kaiming_uniform_`` / ``uniform_`` / ``normal_``, with each library's own
-fan-in and gain) from seeded streams, and ``empty``'s uninitialised memory is zeros
+(``nn.init.kaiming_uniform_`` / ``xavier_uniform_`` / ``xavier_normal_`` / ``uniform_`` /
+``normal_``, with each library's own fan-in and gain) from seeded streams, and ``empty``'s uninitialised memory is zeros
 in both. torch runs on one thread (its pool spins on a loaded machine). Transcripts
 must match line for line: the same text, with every number equal to float32 rounding
 (a training run of 2000 steps sums thousands of float32 values in a different order
@@ -63,10 +63,12 @@ def _seeded(lib, rng):
     def made(values, dtype, requires_grad):
         return lib.tensor(values, dtype=dtype, requires_grad=requires_grad)
 
-    def randn(*size, dtype=None, requires_grad=False, device=None, **_):
+    def randn(*size, dtype=None, requires_grad=False, device=None, **kwargs):
+        size = size or (kwargs["size"],)  # randn(2, 3), randn((2, 3)) or randn(size=(2, 3))
         return made(rng.standard_normal(shape(size)).astype(np.float32), dtype, requires_grad)
 
-    def rand(*size, dtype=None, requires_grad=False, device=None, **_):
+    def rand(*size, dtype=None, requires_grad=False, device=None, **kwargs):
+        size = size or (kwargs["size"],)
         return made(rng.random(shape(size)).astype(np.float32), dtype, requires_grad)
 
     def randn_like(input, dtype=None, requires_grad=False, **_):
@@ -105,11 +107,23 @@ def _seeded(lib, rng):
         bound = math.sqrt(3.0) * lib.nn.init.calculate_gain(nonlinearity, a) / math.sqrt(fan)
         return uniform_(tensor, -bound, bound)
 
+    def xavier_bound(tensor, gain):
+        fan_in, fan_out = lib.nn.init._calculate_fan_in_and_fan_out(tensor)
+        return gain * math.sqrt(2.0 / float(fan_in + fan_out))
+
+    def xavier_uniform_(tensor, gain=1.0, generator=None):
+        bound = math.sqrt(3.0) * xavier_bound(tensor, gain)
+        return uniform_(tensor, -bound, bound)
+
+    def xavier_normal_(tensor, gain=1.0, generator=None):
+        return normal_(tensor, 0.0, xavier_bound(tensor, gain))
+
     top = {"randn": randn, "rand": rand, "randn_like": randn_like, "rand_like": rand_like,
            "normal": normal, "randperm": randperm, "empty": empty}
     points = [(lib, name, function) for name, function in top.items()]
     points += [(lib.nn.init, "uniform_", uniform_), (lib.nn.init, "kaiming_uniform_", kaiming_uniform_),
-               (lib.nn.init, "normal_", normal_), (lib.Tensor, "normal_", normal_)]
+               (lib.nn.init, "normal_", normal_), (lib.Tensor, "normal_", normal_),
+               (lib.nn.init, "xavier_uniform_", xavier_uniform_), (lib.nn.init, "xavier_normal_", xavier_normal_)]
     if lib is gradstudio:  # its samplers import randperm from the module that defines it
         points.append((gradstudio.ops.random, "randperm", randperm))
     return points
