@@ -47,6 +47,7 @@ from .ops.shape import (broadcast_to, cat, clone, concat, concatenate, flatten, 
 from .printing import get_printoptions, printoptions, set_printoptions  # noqa: F401
 from . import linalg, cuda, accelerator, return_types  # noqa: F401,E402
 from . import serialization  # noqa: F401,E402
+from .type_info import finfo, iinfo  # noqa: F401,E402
 from .serialization import load, save  # noqa: F401,E402
 from . import backends, optim, utils  # noqa: F401,E402
 
