@@ -41,13 +41,14 @@ from .ops.matrix_functions import det, diag, diagonal, inverse, logdet, slogdet,
 from .ops.reduction import (all, amax, amin, any, argmax, argmin, count_nonzero, cumsum,  # noqa: F401
                             log_softmax, logsumexp, max, mean, min, norm, prod, softmax, std, sum,
                             var)
-from .ops.shape import (broadcast_to, cat, clone, concat, concatenate, flatten, flip, hstack,  # noqa: F401
+from .ops.shape import (broadcast_to, cat, clone, concat, concatenate, flatten, flip, hstack, meshgrid,  # noqa: F401
                         movedim, permute, reshape, squeeze, stack, swapaxes, t, transpose,
                         unflatten, unsqueeze, vstack)
 from .printing import get_printoptions, printoptions, set_printoptions  # noqa: F401
 from . import linalg, cuda, accelerator, return_types  # noqa: F401,E402
 from . import serialization  # noqa: F401,E402
 from .type_info import finfo, iinfo  # noqa: F401,E402
+from .ops.sets import argwhere, bincount, isin, unique, unique_consecutive  # noqa: F401,E402
 from .serialization import load, save  # noqa: F401,E402
 from . import backends, optim, utils  # noqa: F401,E402
 
@@ -153,6 +154,10 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 def equal(input, other) -> "bool":
     return input.shape == other.shape and builtins_bool((input._data == other._data).all())
+
+
+for _function in (allclose, isclose, equal):  # x.allclose(y): the same functions as methods
+    setattr(Tensor, _function.__name__, _function)
 
 
 def detach(input):

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..tensor import Tensor
-from . import creation, einsum, elementwise, indexing, inplace, linalg, losses, matrix_functions, random, reduction, shape
+from . import creation, einsum, elementwise, indexing, inplace, linalg, losses, matrix_functions, random, reduction, sets, shape
 from . import nn_functions, overwrite  # noqa: F401  (rows of their own files: nn.functional, zero_/fill_/copy_)
 from . import avg_pool, conv  # noqa: F401  (convolution, max and average pooling)
 from .table import _ON_REGISTER, BY_ID, Op, apply, function_for, op_by_id, op_by_key, rows  # noqa: F401
@@ -211,10 +211,14 @@ METHODS = {
     "select": indexing.select, "narrow": indexing.narrow, "gather": indexing.gather,
     "index_select": indexing.index_select, "masked_fill": indexing.masked_fill,
     "nonzero": indexing.nonzero, "take": indexing.take,
+    # counting and sets
+    "unique": sets.unique, "unique_consecutive": sets.unique_consecutive,
+    "bincount": sets.bincount, "argwhere": sets.argwhere,
     # conversion
     "to": _to, "type": _type, "float": _converter(_dt.float32), "double": _converter(_dt.float64),
     "half": _converter(_dt.float16), "long": _converter(_dt.int64), "int": _converter(_dt.int32),
-    "bool": _converter(_dt.bool_), "cpu": lambda self, *a, **k: self,
+    "bool": _converter(_dt.bool_), "byte": _converter(_dt.uint8), "char": _converter(_dt.int8),
+    "short": _converter(_dt.int16), "cpu": lambda self, *a, **k: self,
     "type_as": lambda self, other: shape.to_dtype(self, other.dtype),
     "new_tensor": _new_tensor, "new_zeros": _new(creation.zeros), "new_ones": _new(creation.ones),
     "new_empty": _new(creation.empty), "new_full": _new_full,

@@ -690,3 +690,39 @@ def _t_node(g, node, inputs):
 node_rule(T, _t_node)
 array_rules(TRANSPOSE, lambda g, r, x, *, dim0, dim1: np.swapaxes(g, dim0, dim1) if g.ndim else g)
 array_rules(SUM_TO, lambda g, r, x, *, size: _expand_forward(g, shape=x.shape))
+
+
+_MESHGRID_INDEXING = "torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument."
+
+
+def meshgrid(*tensors, indexing: str | None = None):
+    """Coordinate grids of 0-d or 1-d tensors, as torch builds them: each input viewed
+    with its length on its own axis (ViewBackward0) and expanded to the grid
+    (ExpandBackward0). ``indexing="xy"`` swaps the first two axes (Cartesian: rows follow
+    the second input); left out, it is "ij", with torch's once-per-process warning."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        from ..autograd.errors import warn_once
+        warn_once(_MESHGRID_INDEXING)
+        indexing = "ij"
+    elif indexing not in ("xy", "ij"):
+        raise RuntimeError(f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}')
+    for t in tensors:
+        if t.dim() > 1:
+            raise RuntimeError("torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: "
+                               f"{t.dim()}-d tensor of shape {list(t.shape)}")
+    if len({t.dtype for t in tensors}) > 1:
+        raise RuntimeError("meshgrid expects all tensors to have the same dtype")
+    axes = list(range(len(tensors)))
+    if indexing == "xy" and len(tensors) >= 2:
+        axes[0], axes[1] = 1, 0
+    grid = [1] * len(tensors)
+    for axis, t in zip(axes, tensors):
+        grid[axis] = t.numel()
+    grids = []
+    for axis, t in zip(axes, tensors):
+        shape = [1] * len(tensors)
+        shape[axis] = t.numel()
+        grids.append(t.view(*shape).expand(*grid))
+    return tuple(grids)
