@@ -16,6 +16,7 @@ from ..tensor import Tensor
 from . import creation, einsum, elementwise, indexing, inplace, linalg, losses, matrix_functions, random, reduction, sets, shape
 from . import nn_functions, overwrite  # noqa: F401  (rows of their own files: nn.functional, zero_/fill_/copy_)
 from . import avg_pool, conv  # noqa: F401  (convolution, max and average pooling)
+from . import special  # noqa: F401  (erf, erfc, exp2, trunc, frac)
 from .table import _ON_REGISTER, BY_ID, Op, apply, function_for, op_by_id, op_by_key, rows  # noqa: F401
 
 # Every row declared in the modules above, in declaration order (each row

@@ -130,8 +130,13 @@ def erf_array(x):
     return np.frompyfunc(math.erf, 1, 1)(x).astype(np.float64)
 
 
+def erfc_array(x):
+    """1 − erf on an array, without the cancellation of 1 − erf(x) for large x."""
+    return np.frompyfunc(math.erfc, 1, 1)(x).astype(np.float64)
+
+
 # Functions of ours that lambdify must map to numpy.
-NUMPY_FUNCTIONS = {"roundeven": np.round, "erf": erf_array,
+NUMPY_FUNCTIONS = {"roundeven": np.round, "erf": erf_array, "erfc": erfc_array,
                    "tmax": lambda *a: functools.reduce(np.maximum, a),
                    "tmin": lambda *a: functools.reduce(np.minimum, a)}
 

@@ -104,6 +104,8 @@ PUBLIC_NAMES = """
     load_ipython_extension unload_ipython_extension
     bernoulli default_generator get_rng_state initial_seed multinomial poisson set_rng_state
     save load BoolTensor ByteTensor CharTensor HalfTensor IntTensor ShortTensor typename
+    finfo iinfo meshgrid unique unique_consecutive bincount isin argwhere
+    erf erfc exp2 trunc fix frac
 """.split()
 
 
