@@ -1,0 +1,138 @@
+"""``split``, ``chunk`` and ``unbind``: a tensor cut along a dim into views.
+
+torch records one node for the call (SplitBackward0 for ``split(int)`` and ``chunk``,
+SplitWithSizesBackward0 for ``split(list)``, UnbindBackward0), each output one of its
+outputs. GradStudio's nodes have one output each, so every piece gets a node of its own,
+of that name, saving what torch's saves (``_saved_dim``, ``_saved_split_size``…); its
+gradient is the piece's gradient in place in zeros of the input's shape, and the
+pieces' gradients add up at the input as torch's one node adds them. The pieces are
+views of the input (``piece._base is input``), as in torch."""
+from __future__ import annotations
+
+import math
+
+from ..autograd.saved import Arg, Sizes
+from ..tensor import Tensor, _wrap_dim
+from . import samples
+from .indexing import _select_backward, _select_forward, _slice_backward, _slice_forward
+from .shape import _as_view
+from .table import Op, Param, apply
+
+
+def _bounds(sizes, index):
+    start = sum(sizes[:index])
+    return start, start + sizes[index]
+
+
+def _piece(x, *, dim, index, sizes):
+    start, stop = _bounds(sizes, index)
+    return _slice_forward(x, dim=dim, start=start, stop=stop, step=1)
+
+
+def _piece_vjp(g, r, x, *, dim, index, sizes):
+    start, stop = _bounds(sizes, index)
+    return _slice_backward(g, x.shape, dim, start, stop, 1)
+
+
+def _sizes(length: int, split_size: int) -> tuple:
+    """The pieces' lengths of ``split(split_size)`` on a dim of ``length``."""
+    if split_size == 0:
+        return (0,)
+    return tuple(min(split_size, length - start) for start in range(0, length, split_size)) or (0,)
+
+
+SPLIT = Op(
+    id="splitting.SPLIT",
+    saved={"dim": Arg("dim"), "self_sym_sizes": Sizes(0), "split_size": Arg("split_size")},
+    name="SplitBackward0",
+    forward=lambda x, *, dim, index, split_size: _piece(x, dim=dim, index=index,
+                                                        sizes=_sizes(x.shape[dim], split_size)),
+    vjp=(lambda g, r, x, *, dim, index, split_size: _piece_vjp(
+        g, r, x, dim=dim, index=index, sizes=_sizes(x.shape[dim], split_size)),),
+    sympy=lambda x, *, dim, index, split_size: _piece(x, dim=dim, index=index,
+                                                      sizes=_sizes(x.shape[dim], split_size)),
+    kind="shape",
+    label="split",
+    doc="one piece of split(split_size) along a dim",
+    category="shape",
+    params=(Param("dim", "int"), Param("index", "int"), Param("split_size", "int")),
+    sample=lambda rng: ([samples.uniform(rng, (3, 5))], {"dim": 1, "index": 1, "split_size": 2}),
+    torch=lambda torch, x, dim, index, split_size: x.split(split_size, dim)[index],
+)
+SPLIT_WITH_SIZES = Op(
+    id="splitting.SPLIT_WITH_SIZES",
+    saved={"dim": Arg("dim"), "self_sym_sizes": Sizes(0), "split_sizes": Arg("split_sizes")},
+    name="SplitWithSizesBackward0",
+    forward=lambda x, *, dim, index, split_sizes: _piece(x, dim=dim, index=index, sizes=split_sizes),
+    vjp=(lambda g, r, x, *, dim, index, split_sizes: _piece_vjp(g, r, x, dim=dim, index=index,
+                                                                 sizes=split_sizes),),
+    sympy=lambda x, *, dim, index, split_sizes: _piece(x, dim=dim, index=index, sizes=split_sizes),
+    kind="shape",
+    label="split",
+    doc="one piece of split([sizes]) along a dim",
+    category="shape",
+    params=(Param("dim", "int"), Param("index", "int"), Param("split_sizes", "int[]")),
+    sample=lambda rng: ([samples.uniform(rng, (3, 5))], {"dim": 1, "index": 1, "split_sizes": (1, 3, 1)}),
+    torch=lambda torch, x, dim, index, split_sizes: x.split(list(split_sizes), dim)[index],
+)
+UNBIND = Op(
+    id="splitting.UNBIND",
+    saved={"dim": Arg("dim")},
+    name="UnbindBackward0",
+    forward=_select_forward,
+    vjp=(lambda g, r, x, *, dim, index: _select_backward(g, x.shape, dim, index),),
+    sympy=lambda x, *, dim, index: _select_forward(x, dim=dim, index=index),
+    kind="shape",
+    label="unbind",
+    doc="one slice of unbind along a dim",
+    category="shape",
+    params=(Param("dim", "int"), Param("index", "int")),
+    sample=lambda rng: ([samples.uniform(rng, (3, 4))], {"dim": 1, "index": 2}),
+    torch=lambda torch, x, dim, index: x.unbind(dim)[index],
+)
+
+
+def _pieces(input: Tensor, op: Op, params: dict, count: int) -> tuple:
+    return tuple(_as_view(apply(op, (input,), {**params, "index": i}), input) for i in range(count))
+
+
+def _dim_of(input: Tensor, dim: int) -> int:
+    if input._data.ndim == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    return _wrap_dim(dim, input._data.ndim)
+
+
+def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
+    """Pieces of ``split_size`` along ``dim`` (the last one shorter), or of the given sizes."""
+    d = _dim_of(tensor, dim)
+    length = tensor._data.shape[d]
+    if isinstance(split_size_or_sections, (list, tuple)):
+        sizes = tuple(int(s) for s in split_size_or_sections)
+        if sum(sizes) != length or any(s < 0 for s in sizes):
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {length} (input "
+                               f"tensor's size at dimension {d}), but got split_sizes={list(sizes)}")
+        return _pieces(tensor, SPLIT_WITH_SIZES, {"dim": d, "split_sizes": sizes}, len(sizes))
+    split_size = int(split_size_or_sections)
+    if split_size < 0:
+        raise RuntimeError(f"split expects split_size be non-negative, but got split_size={split_size}")
+    if split_size == 0 and length != 0:
+        raise RuntimeError("split_size can only be 0 if dimension size is 0, but got dimension size "
+                           f"of {length}")
+    return _pieces(tensor, SPLIT, {"dim": d, "split_size": split_size}, len(_sizes(length, split_size)))
+
+
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """At most ``chunks`` pieces of ceil(size / chunks) along ``dim`` (torch's split)."""
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    d = _dim_of(input, dim)
+    length = input._data.shape[d]
+    if length == 0:  # torch: `chunks` empty pieces
+        return _pieces(input, SPLIT_WITH_SIZES, {"dim": d, "split_sizes": (0,) * chunks}, chunks)
+    return split(input, math.ceil(length / chunks), d)
+
+
+def unbind(input: Tensor, dim: int = 0) -> tuple:
+    """The slices along ``dim``, that dim removed."""
+    d = _dim_of(input, dim)
+    return _pieces(input, UNBIND, {"dim": d}, input._data.shape[d])
