@@ -51,6 +51,7 @@ from .type_info import finfo, iinfo  # noqa: F401,E402
 from .ops.sets import argwhere, bincount, isin, unique, unique_consecutive  # noqa: F401,E402
 from .ops.triangular import tril, triu  # noqa: F401,E402
 from .ops.splitting import chunk, split, unbind  # noqa: F401,E402
+from .ops.sorting import argsort, msort, sort, topk  # noqa: F401,E402
 from .serialization import load, save  # noqa: F401,E402
 from . import backends, optim, utils  # noqa: F401,E402
 

@@ -3,3 +3,5 @@ from .ops.reduction import return_type
 
 max = return_type("max")  # noqa: A001
 min = return_type("min")  # noqa: A001
+sort = return_type("sort")
+topk = return_type("topk")

@@ -36,8 +36,10 @@ def _row(name: str, keep, grad_fn: str, doc: str) -> Op:
 
 
 ROWS = {}
-TRIL = ROWS["tril"] = _row("tril", np.tril, "TrilBackward0", "the lower triangle (last two dims), zeros above")
-TRIU = ROWS["triu"] = _row("triu", np.triu, "TriuBackward0", "the upper triangle (last two dims), zeros below")
+TRIL = ROWS["tril"] = _row("tril", np.tril, "TrilBackward0",
+                           "the lower triangle (last two dims), zeros above")
+TRIU = ROWS["triu"] = _row("triu", np.triu, "TriuBackward0",
+                           "the upper triangle (last two dims), zeros below")
 
 
 def _triangle(name: str):

@@ -105,7 +105,7 @@ PUBLIC_NAMES = """
     bernoulli default_generator get_rng_state initial_seed multinomial poisson set_rng_state
     save load BoolTensor ByteTensor CharTensor HalfTensor IntTensor ShortTensor typename
     finfo iinfo meshgrid unique unique_consecutive bincount isin argwhere
-    erf erfc exp2 trunc fix frac tril triu chunk split unbind
+    erf erfc exp2 trunc fix frac tril triu chunk split unbind sort argsort msort topk
 """.split()
 
 
