@@ -52,6 +52,7 @@ from .ops.sets import argwhere, bincount, isin, unique, unique_consecutive  # no
 from .ops.triangular import tril, triu  # noqa: F401,E402
 from .ops.splitting import chunk, split, unbind  # noqa: F401,E402
 from .ops.sorting import argsort, msort, sort, topk  # noqa: F401,E402
+from .ops.rearranging import masked_select, repeat_interleave, roll, tile  # noqa: F401,E402
 from .serialization import load, save  # noqa: F401,E402
 from . import backends, optim, utils  # noqa: F401,E402
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.saved import Arg, Const, Input, SavedArg, Sizes, index_tensors
+from ..autograd.saved import Arg, Const, Input, SavedArg, Sizes, as_tensor, index_tensors
 from .. import dtypes as _dt
 from ..autograd.grad_mode import state as _grad_state
 from ..tensor import Tensor, _wrap_dim, shared_version_counter
@@ -104,6 +104,23 @@ INDEX = Op(
     params=(Param("key", "index"),),
     sample=lambda rng: ([samples.uniform(rng, samples.S)], {"key": (np.array([0, 2, 2]),)}),
     torch=lambda torch, x, key: x[_torch_index(torch, key)],
+)
+INDEX_SELECT = Op(
+    id="indexing.INDEX_SELECT",
+    saved={"dim": Arg("dim"), "index": SavedArg("index", as_tensor), "self_sym_sizes": Sizes(0)},
+    name="IndexSelectBackward0",
+    forward=lambda x, *, dim, index: np.take(x, index, axis=dim),
+    vjp=(lambda g, r, x, *, dim, index: apply(INDEX_PUT_ZEROS, (g,), {
+        "shape": x.shape, "key": (slice(None),) * dim + (index,)}),),
+    saves=SAVES_INDICES,
+    sympy=lambda x, *, dim, index: np.take(x, index, axis=dim),
+    kind="shape",
+    label="index_select",
+    doc="the slices at an index tensor's positions along a dim",
+    category="indexing",
+    params=(Param("dim", "int"), Param("index", "Tensor")),
+    sample=lambda rng: ([samples.uniform(rng, samples.S)], {"dim": 1, "index": np.array([0, 2, 2])}),
+    torch=lambda torch, x, dim, index: x.index_select(dim, torch.tensor(index)),
 )
 # The VJPs of the indexing ops, as ops of their own so double backward works.
 SELECT_BACKWARD = Op(
@@ -453,8 +470,7 @@ def gather(input, dim, index):
 
 def index_select(input, dim, index):
     d = _wrap_dim(dim, input._data.ndim)
-    key = (slice(None),) * d + (index._data.astype(np.int64).reshape(-1),)
-    return apply(INDEX, (input,), {"key": key})
+    return apply(INDEX_SELECT, (input,), {"dim": d, "index": index._data.astype(np.int64).reshape(-1)})
 
 
 def masked_fill(input, mask, value):
