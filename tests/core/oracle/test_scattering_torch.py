@@ -22,7 +22,8 @@ def transcript(torch) -> list[str]:
              lambda: torch.zeros(3).scatter_(0, torch.tensor([1.]), 1.),
              lambda: torch.zeros(3, dtype=torch.long).scatter_(0, torch.tensor([1]), 7),
              lambda: torch.zeros(3).scatter_add(0, torch.tensor([0, 0, 2]), torch.ones(3)),
-             lambda: torch.scatter_add(torch.ones(2, 3), 1, torch.tensor([[0, 0], [2, 1]]), torch.full((2, 3), 2.)),
+             lambda: torch.scatter_add(torch.ones(2, 3), 1, torch.tensor([[0, 0], [2, 1]]),
+                                       torch.full((2, 3), 2.)),
              lambda: torch.zeros(2, 4).scatter(1, torch.tensor([[0], [3]]), torch.arange(8.).reshape(2, 4)),
              lambda: torch.zeros(4).scatter_add_(0, torch.tensor([3, 3]), torch.tensor([1., 2.])))
     for call in calls:

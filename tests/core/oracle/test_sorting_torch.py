@@ -17,8 +17,10 @@ def transcript(torch) -> list[str]:
     out = []
     x = torch.tensor([[3., 1., 2., 5.], [0., 4., 4., 1.]], requires_grad=True)
     calls = (lambda: torch.topk(x, 2), lambda: x.sort(dim=1, descending=True), lambda: torch.sort(x),
-             lambda: torch.sort(x, stable=True).values.grad_fn.name(), lambda: torch.sort(x, 0).values.grad_fn.name(),
-             lambda: torch.argsort(x, dim=1, descending=True), lambda: x.argsort(), lambda: torch.argsort(x, stable=True),
+             lambda: torch.sort(x, stable=True).values.grad_fn.name(),
+             lambda: torch.sort(x, 0).values.grad_fn.name(),
+             lambda: torch.argsort(x, dim=1, descending=True), lambda: x.argsort(),
+             lambda: torch.argsort(x, stable=True),
              lambda: torch.topk(x, 2, dim=0, largest=False), lambda: torch.topk(x, 5),
              lambda: torch.topk(torch.tensor([1, 3, 2]), 2), lambda: torch.sort(torch.tensor([3, 1, 2])),
              lambda: torch.sort(torch.tensor([True, False])),
@@ -26,7 +28,8 @@ def transcript(torch) -> list[str]:
              lambda: torch.sort(torch.tensor([2., float('nan'), 1.]), descending=True),
              lambda: torch.topk(torch.tensor([2., float('nan'), 1.]), 2),
              lambda: torch.tensor(3.).sort(), lambda: torch.tensor(3.).topk(1), lambda: x.msort(),
-             lambda: torch.topk(x, 0), lambda: torch.tensor([[3., 1., 2., 5.], [0., 4., 6., 1.]]).topk(3, largest=False).indices,
+             lambda: torch.topk(x, 0),
+             lambda: torch.tensor([[3., 1., 2., 5.], [0., 4., 6., 1.]]).topk(3, largest=False).indices,
              lambda: torch.sort(torch.tensor([1, 1, 0, 1]), descending=True).indices)
     for call in calls:
         try:

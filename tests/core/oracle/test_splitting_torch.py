@@ -20,7 +20,8 @@ def transcript(torch) -> list[str]:
              lambda: m.split([1, 2], dim=0), lambda: m.split(3, -1),
              lambda: torch.ones(5).chunk(4), lambda: torch.ones(0).chunk(2), lambda: torch.ones(3).split(5),
              lambda: x.split([3, 6]), lambda: x.chunk(0), lambda: torch.ones(3).split(0),
-             lambda: torch.ones(3).split(-1), lambda: torch.tensor(1.).unbind(), lambda: torch.ones(4).split((1, 3)),
+             lambda: torch.ones(3).split(-1), lambda: torch.tensor(1.).unbind(),
+             lambda: torch.ones(4).split((1, 3)),
              lambda: m.unbind(2))
     for call in calls:
         try:
