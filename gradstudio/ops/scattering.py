@@ -15,7 +15,7 @@ from ..tensor import Tensor, _wrap_dim
 from . import samples
 from .indexing import GATHER
 from .inplace import inplace
-from .table import Op, Param, apply
+from .table import Op, Param, SAVES_INDICES, apply
 
 _make = Tensor._make
 
@@ -72,6 +72,7 @@ SCATTER = Op(
     vjp=(lambda g, r, x, src, *, dim, index: apply(SCATTER_VALUE, (g,), {"dim": dim, "index": index,
                                                                           "value": 0.0}),
          lambda g, r, x, src, *, dim, index: _src_grad(g, src, dim, index)),
+    saves=SAVES_INDICES,  # the index, kept in the params
     sympy=_written,
     kind="shape",
     label="scatter",
@@ -90,6 +91,7 @@ SCATTER_VALUE = Op(
     forward=_filled,
     vjp=(lambda g, r, x, *, dim, index, value: apply(SCATTER_VALUE, (g,), {"dim": dim, "index": index,
                                                                             "value": 0.0}),),
+    saves=SAVES_INDICES,
     sympy=_filled,
     kind="shape",
     label="scatter",
@@ -108,6 +110,7 @@ SCATTER_ADD = Op(
     forward=_added,
     vjp=(lambda g, r, x, src, *, dim, index: g,
          lambda g, r, x, src, *, dim, index: _src_grad(g, src, dim, index, "ScatterAddBackward0")),
+    saves=SAVES_INDICES,
     sympy=_added,
     kind="shape",
     label="scatter_add",
