@@ -54,6 +54,7 @@ from .ops.splitting import chunk, split, unbind  # noqa: F401,E402
 from .ops.sorting import argsort, msort, sort, topk  # noqa: F401,E402
 from .ops.rearranging import masked_select, repeat_interleave, roll, tile  # noqa: F401,E402
 from .ops.scattering import scatter, scatter_add  # noqa: F401,E402
+from .ops.cumulative import cumprod  # noqa: F401,E402
 from .serialization import load, save  # noqa: F401,E402
 from . import backends, optim, utils  # noqa: F401,E402
 

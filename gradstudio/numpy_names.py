@@ -21,7 +21,8 @@ ALIASES = {"axis": "dim", "keepdims": "keepdim"}
 # Tensor methods and torch functions whose dim (and keepdim) take the aliases in torch
 _COMMON = ("all", "amax", "amin", "any", "argmax", "argmin", "count_nonzero", "cumsum", "gather",
            "index_select", "log_softmax", "logsumexp", "max", "mean", "min", "narrow", "prod",
-           "select", "softmax", "squeeze", "std", "sum", "unsqueeze", "var")
+           "select", "softmax", "squeeze", "std", "sum", "unsqueeze", "var", "cumprod", "sort",
+           "argsort", "topk", "chunk", "unbind", "repeat_interleave", "scatter", "scatter_add")
 METHODS = _COMMON
 FUNCTIONS = _COMMON + ("unflatten", "cat", "concat", "concatenate", "stack")
 

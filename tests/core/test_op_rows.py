@@ -106,7 +106,7 @@ PUBLIC_NAMES = """
     save load BoolTensor ByteTensor CharTensor HalfTensor IntTensor ShortTensor typename
     finfo iinfo meshgrid unique unique_consecutive bincount isin argwhere
     erf erfc exp2 trunc fix frac tril triu chunk split unbind sort argsort msort topk
-    roll tile repeat_interleave masked_select scatter scatter_add
+    roll tile repeat_interleave masked_select scatter scatter_add cumprod
 """.split()
 
 

@@ -21,7 +21,10 @@ def _extra(lib, name) -> dict:
     """The other arguments a call needs besides the input and the dim."""
     return {"gather": {"index": lib.tensor([[0, 2, 1], [1, 0, 0]])},
             "index_select": {"index": lib.tensor([0, 2])}, "narrow": {"start": 1, "length": 2},
-            "select": {"index": 1}, "unflatten": {"sizes": (3, 1)}}.get(name, {})
+            "select": {"index": 1}, "unflatten": {"sizes": (3, 1)}, "topk": {"k": 2}, "chunk": {"chunks": 2},
+            "repeat_interleave": {"repeats": 2},
+            "scatter": {"index": lib.tensor([[0], [2]]), "value": 7.0},
+            "scatter_add": {"index": lib.tensor([[0], [2]]), "src": lib.ones(2, 1)}}.get(name, {})
 
 
 def _call(lib, name, form, **kwargs):
