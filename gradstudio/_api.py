@@ -9,6 +9,8 @@ errors.
 """
 from __future__ import annotations
 
+import numbers as _numbers
+import os as _os
 import sys as _sys
 
 import numpy as _np
@@ -55,6 +57,8 @@ from .ops.sorting import argsort, msort, sort, topk  # noqa: F401,E402
 from .ops.rearranging import masked_select, repeat_interleave, roll, tile  # noqa: F401,E402
 from .ops.scattering import scatter, scatter_add  # noqa: F401,E402
 from .ops.cumulative import cumprod  # noqa: F401,E402
+from .ops.compositions import broadcast_shapes, broadcast_tensors, cosine_similarity, diff  # noqa: F401,E402
+from .ops.special import nan_to_num  # noqa: F401,E402
 from .serialization import load, save  # noqa: F401,E402
 from . import backends, optim, utils  # noqa: F401,E402
 
@@ -87,6 +91,20 @@ def set_default_device(device) -> None:
         if name == "cuda":
             raise AssertionError("Torch not compiled with CUDA enabled")
         _device(device)
+
+
+_threads = [_os.cpu_count() or 1]
+
+
+def set_num_threads(number: int) -> None:
+    """Kept and given back by get_num_threads (numpy's BLAS threads are set where it starts)."""
+    if not isinstance(number, _numbers.Integral) or type(number) is type(True) or number <= 0:
+        raise RuntimeError("set_num_threads expects a positive integer")
+    _threads[0] = number
+
+
+def get_num_threads() -> int:
+    return _threads[0]
 
 
 def get_default_device():

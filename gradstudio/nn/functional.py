@@ -13,6 +13,7 @@ from ..ops.losses import (binary_cross_entropy, binary_cross_entropy_with_logits
                           cross_entropy, mse_loss, nll_loss)
 from ..ops.losses import _broadcast_warning, _check_reduction, promoted
 from ..ops.reduction import log_softmax, softmax  # noqa: F401
+from ..ops.compositions import cosine_similarity  # noqa: F401
 from ..ops import nn_functions as _rows
 from ..autograd.grad_mode import state as _grad_state
 from ..ops.linalg import ADDMM as _ADDMM

@@ -16,8 +16,8 @@ from ..tensor import Tensor
 from . import creation, einsum, elementwise, indexing, inplace, linalg, losses, matrix_functions, random, reduction, sets, shape
 from . import nn_functions, overwrite  # noqa: F401  (rows of their own files: nn.functional, zero_/fill_/copy_)
 from . import avg_pool, conv  # noqa: F401  (convolution, max and average pooling)
-from . import special  # noqa: F401  (erf, erfc, exp2, trunc, frac)
-from . import cumulative, rearranging, scattering, sorting, splitting, triangular
+from . import special  # erf, erfc, exp2, trunc, frac, nan_to_num
+from . import compositions, cumulative, rearranging, scattering, sorting, splitting, triangular
 from .table import _ON_REGISTER, BY_ID, Op, apply, function_for, op_by_id, op_by_key, rows  # noqa: F401
 
 # Every row declared in the modules above, in declaration order (each row
@@ -207,7 +207,8 @@ METHODS = {
     "unflatten": shape.unflatten, "squeeze": shape.squeeze, "unsqueeze": shape.unsqueeze,
     "expand": shape.expand, "expand_as": shape.expand_as, "broadcast_to": shape.broadcast_to,
     "repeat": shape.repeat, "flip": shape.flip, "clone": shape.clone,
-    "cumprod": cumulative.cumprod,
+    "cumprod": cumulative.cumprod, "diff": compositions.diff,
+    "nan_to_num": special.nan_to_num, "nan_to_num_": inplace.inplace(special.nan_to_num),
     "scatter": scattering.scatter, "scatter_": scattering.scatter_,
     "scatter_add": scattering.scatter_add, "scatter_add_": scattering.scatter_add_,
     "roll": rearranging.roll, "tile": rearranging.tile, "masked_select": rearranging.masked_select,

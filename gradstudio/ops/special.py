@@ -1,16 +1,18 @@
 """Rows of torch's error function and of the rounding ops the elementwise file lacks:
 ``erf``, ``erfc`` (ErfBackward0, ErfcBackward0: written into custom GELUs and normal
 CDFs), ``exp2``, ``trunc`` (and its alias ``fix``) and ``frac`` (the fractional part,
-whose gradient passes through unchanged)."""
+whose gradient passes through unchanged), and ``nan_to_num`` (NanToNumBackward0: the
+replaced elements get no gradient)."""
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
+from ..autograd.saved import Input
 from ._sympy import erf_array, erfc_array, sp
 from . import samples
-from .table import Op, SAVES_INPUTS, SAVES_RESULT, torch_function
+from .table import Op, Param, SAVES_INPUTS, SAVES_RESULT, apply, torch_function
 
 _TWO_OVER_ROOT_PI = 2.0 / math.sqrt(math.pi)
 
@@ -94,3 +96,33 @@ FRAC = Op(
     torch=torch_function("frac"),
     api=("frac",),
 )
+
+
+def _nan_to_num(x, *, nan, posinf, neginf):
+    if x.dtype.kind != "f":
+        return x.copy()
+    info = np.finfo(x.dtype)
+    return np.nan_to_num(x, nan=nan, posinf=info.max if posinf is None else posinf,
+                         neginf=info.min if neginf is None else neginf)
+
+
+NAN_TO_NUM = Op(
+    id="special.NAN_TO_NUM",
+    saved={"self": Input(0)},
+    name="NanToNumBackward0",
+    forward=_nan_to_num,
+    vjp=(lambda g, r, x, *, nan, posinf, neginf: g * x.isfinite(),),
+    saves=SAVES_INPUTS,
+    sympy=lambda x, *, nan, posinf, neginf: x,
+    label="nan_to_num",
+    doc="NaN, +∞ and −∞ replaced by numbers (their gradient 0)",
+    category="elementwise",
+    params=(Param("nan", "float", 0.0), Param("posinf", "float?", None), Param("neginf", "float?", None)),
+    sample=lambda rng: ([samples.uniform(rng, samples.S)], {"nan": 0.0, "posinf": None, "neginf": None}),
+    torch=lambda torch, x, nan, posinf, neginf: torch.nan_to_num(x, nan, posinf, neginf),
+)
+
+
+def nan_to_num(input, nan: float = 0.0, posinf=None, neginf=None):
+    """NaN → ``nan``; ±∞ → ``posinf``/``neginf`` (default: the dtype's largest and smallest)."""
+    return apply(NAN_TO_NUM, (input,), {"nan": float(nan), "posinf": posinf, "neginf": neginf})

@@ -107,6 +107,7 @@ PUBLIC_NAMES = """
     finfo iinfo meshgrid unique unique_consecutive bincount isin argwhere
     erf erfc exp2 trunc fix frac tril triu chunk split unbind sort argsort msort topk
     roll tile repeat_interleave masked_select scatter scatter_add cumprod
+    diff broadcast_tensors broadcast_shapes cosine_similarity nan_to_num set_num_threads get_num_threads
 """.split()
 
 
