@@ -44,6 +44,25 @@ def test_a_deferred_tensor_is_asked_for_once_and_shown_when_its_text_arrives(qtb
     assert runner.asked == ["x", "h", "x"] and panel.value.toPlainText() == TEXT_PENDING
 
 
+def test_an_answer_that_comes_back_inside_the_request_stays_shown(qtbot):
+    """The Jupyter client reads what the kernel has sent right after it sends a request,
+    so a quick answer arrives inside ``request_tensor_text``: the text it fills in must
+    not be overwritten by the "asking" placeholder (1 run in 5 showed the placeholder for
+    good before the fix)."""
+    model = AppModel()
+
+    class AnsweringRunner(FakeRunner):
+        def request_tensor_text(self, name):
+            super().request_tensor_text(name)
+            model.tensors.set_text(TensorText(name=name, value_text="tensor([0., …])", grad_text="tensor([1., …])"))
+
+    panel = InspectorPanel(PanelContext(model, AnsweringRunner(), None))
+    qtbot.addWidget(panel)
+    model.tensors.set_tensors([deferred("x")])
+    model.selection.select(tensor="x")
+    assert panel.value.toPlainText() == "tensor([0., …])" and panel.grad.toPlainText() == "tensor([1., …])"
+
+
 def test_with_the_real_kernel_a_deferred_tensor_shows_torchs_repr(qtbot, window, helpers):
     helpers.set_script(window, "import torch\n"
                                + "".join(f"h{i} = torch.linspace(0, {i + 1}, 1000)\n" for i in range(6))

@@ -214,11 +214,13 @@ class InspectorPanel(QWidget):
         self.value_label.setText("value")
         self.grad_label.setText("grad (accumulated .grad)")
         if t.text_deferred:                    # the kernel writes torch's repr when it is shown
-            if t.name not in self._text_asked and self.runner is not None:
-                self._text_asked.add(t.name)
-                self.runner.request_tensor_text(t.name)
             _put(self.value, TEXT_PENDING)
             _put(self.grad, TEXT_PENDING if t.grad is not None or t.grad_summary is not None else NONE_TEXT)
+            if t.name not in self._text_asked and self.runner is not None:
+                self._text_asked.add(t.name)
+                # last: the answer may come back inside this call (the client reads what the
+                # kernel has sent right after it sends) and fill the boxes, which stay filled
+                self.runner.request_tensor_text(t.name)
             return
         _put(self.value, t.value_text or _array_text(t.value))
         _put(self.grad, t.grad_text or NONE_TEXT)
