@@ -1,4 +1,5 @@
-"""``split``, ``chunk`` and ``unbind``: a tensor cut along a dim into views.
+"""``split``, ``chunk`` and ``unbind``: a tensor cut along a dim into views (and
+``unsafe_split`` / ``unsafe_chunk``, into copies).
 
 torch records one node for the call (SplitBackward0 for ``split(int)`` and ``chunk``,
 SplitWithSizesBackward0 for ``split(list)``, UnbindBackward0), each output one of its
@@ -41,24 +42,37 @@ def _sizes(length: int, split_size: int) -> tuple:
     return tuple(min(split_size, length - start) for start in range(0, length, split_size)) or (0,)
 
 
-SPLIT = Op(
-    id="splitting.SPLIT",
-    saved={"dim": Arg("dim"), "self_sym_sizes": Sizes(0), "split_size": Arg("split_size")},
-    name="SplitBackward0",
-    forward=lambda x, *, dim, index, split_size: _piece(x, dim=dim, index=index,
-                                                        sizes=_sizes(x.shape[dim], split_size)),
-    vjp=(lambda g, r, x, *, dim, index, split_size: _piece_vjp(
-        g, r, x, dim=dim, index=index, sizes=_sizes(x.shape[dim], split_size)),),
-    sympy=lambda x, *, dim, index, split_size: _piece(x, dim=dim, index=index,
-                                                      sizes=_sizes(x.shape[dim], split_size)),
-    kind="shape",
-    label="split",
-    doc="one piece of split(split_size) along a dim",
-    category="shape",
-    params=(Param("dim", "int"), Param("index", "int"), Param("split_size", "int")),
-    sample=lambda rng: ([samples.uniform(rng, (3, 5))], {"dim": 1, "index": 1, "split_size": 2}),
-    torch=lambda torch, x, dim, index, split_size: x.split(split_size, dim)[index],
-)
+def _split_piece(x, *, dim, index, split_size):
+    return _piece(x, dim=dim, index=index, sizes=_sizes(x.shape[dim], split_size))
+
+
+def _split_piece_vjp(g, r, x, *, dim, index, split_size):
+    return _piece_vjp(g, r, x, dim=dim, index=index, sizes=_sizes(x.shape[dim], split_size))
+
+
+def _split_row(name: str, *, unsafe: bool) -> Op:
+    """split(split_size)'s row; ``unsafe``: unsafe_split's, whose pieces are copies, not views
+    (the recurrent layers' gates are cut with it)."""
+    prefix = "unsafe_" if unsafe else ""
+    return Op(
+        id=f"splitting.{prefix.upper()}SPLIT",
+        saved={"dim": Arg("dim"), "self_sym_sizes": Sizes(0), "split_size": Arg("split_size")},
+        name=name,
+        forward=(lambda x, **k: _split_piece(x, **k).copy()) if unsafe else _split_piece,
+        vjp=(_split_piece_vjp,),
+        sympy=_split_piece,
+        kind="shape",
+        label=f"{prefix}split",
+        doc=f"one piece of {prefix}split(split_size) along a dim",
+        category="shape",
+        params=(Param("dim", "int"), Param("index", "int"), Param("split_size", "int")),
+        sample=lambda rng: ([samples.uniform(rng, (3, 5))], {"dim": 1, "index": 1, "split_size": 2}),
+        torch=lambda torch, x, dim, index, split_size: getattr(x, f"{prefix}split")(split_size, dim)[index],
+    )
+
+
+SPLIT = _split_row("SplitBackward0", unsafe=False)
+UNSAFE_SPLIT = _split_row("UnsafeSplitBackward0", unsafe=True)
 SPLIT_WITH_SIZES = Op(
     id="splitting.SPLIT_WITH_SIZES",
     saved={"dim": Arg("dim"), "self_sym_sizes": Sizes(0), "split_sizes": Arg("split_sizes")},
@@ -102,6 +116,22 @@ def _dim_of(input: Tensor, dim: int) -> int:
     return _wrap_dim(dim, input._data.ndim)
 
 
+def _split_size(length: int, split_size) -> int:
+    split_size = int(split_size)
+    if split_size < 0:
+        raise RuntimeError(f"split expects split_size be non-negative, but got split_size={split_size}")
+    if split_size == 0 and length != 0:
+        raise RuntimeError("split_size can only be 0 if dimension size is 0, but got dimension size "
+                           f"of {length}")
+    return split_size
+
+
+def _chunks(chunks: int) -> int:
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    return chunks
+
+
 def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     """Pieces of ``split_size`` along ``dim`` (the last one shorter), or of the given sizes."""
     d = _dim_of(tensor, dim)
@@ -112,19 +142,31 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {length} (input "
                                f"tensor's size at dimension {d}), but got split_sizes={list(sizes)}")
         return _pieces(tensor, SPLIT_WITH_SIZES, {"dim": d, "split_sizes": sizes}, len(sizes))
-    split_size = int(split_size_or_sections)
-    if split_size < 0:
-        raise RuntimeError(f"split expects split_size be non-negative, but got split_size={split_size}")
-    if split_size == 0 and length != 0:
-        raise RuntimeError("split_size can only be 0 if dimension size is 0, but got dimension size "
-                           f"of {length}")
+    split_size = _split_size(length, split_size_or_sections)
     return _pieces(tensor, SPLIT, {"dim": d, "split_size": split_size}, len(_sizes(length, split_size)))
+
+
+def unsafe_split(tensor: Tensor, split_size: int, dim: int = 0) -> tuple:
+    """split(split_size) whose pieces are new tensors (UnsafeSplitBackward0), not views."""
+    d = _dim_of(tensor, dim)
+    pieces = len(_sizes(tensor._data.shape[d], _split_size(tensor._data.shape[d], split_size)))
+    return tuple(apply(UNSAFE_SPLIT, (tensor,), {"dim": d, "split_size": int(split_size), "index": i})
+                 for i in range(pieces))
+
+
+def unsafe_chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """chunk's pieces as unsafe_split cuts them."""
+    d = _dim_of(input, dim)
+    length = input._data.shape[d]
+    if length == 0:  # torch: `chunks` empty pieces
+        return tuple(apply(UNSAFE_SPLIT, (input,), {"dim": d, "split_size": 0, "index": 0})
+                     for _ in range(_chunks(chunks)))
+    return unsafe_split(input, math.ceil(length / _chunks(chunks)), d)
 
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     """At most ``chunks`` pieces of ceil(size / chunks) along ``dim`` (torch's split)."""
-    if chunks <= 0:
-        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    _chunks(chunks)
     d = _dim_of(input, dim)
     length = input._data.shape[d]
     if length == 0:  # torch: `chunks` empty pieces

@@ -105,7 +105,7 @@ PUBLIC_NAMES = """
     bernoulli default_generator get_rng_state initial_seed multinomial poisson set_rng_state
     save load BoolTensor ByteTensor CharTensor HalfTensor IntTensor ShortTensor typename
     finfo iinfo meshgrid unique unique_consecutive bincount isin argwhere
-    erf erfc exp2 trunc fix frac tril triu chunk split unbind sort argsort msort topk
+    erf erfc exp2 trunc fix frac tril triu chunk split unbind unsafe_chunk unsafe_split sort argsort msort topk
     roll tile repeat_interleave masked_select scatter scatter_add cumprod
     diff broadcast_tensors broadcast_shapes cosine_similarity nan_to_num set_num_threads get_num_threads
 """.split()

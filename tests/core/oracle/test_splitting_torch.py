@@ -1,4 +1,4 @@
-"""split, chunk and unbind against torch 2.13: the pieces of every form (int, list, dim,
+"""split, chunk, unbind and unsafe_split / unsafe_chunk against torch 2.13: the pieces of every form (int, list, dim,
 negative dim, more chunks than elements, empty input), torch's errors, the pieces as
 views, each node's name and saved attributes, and the gradients the pieces send back
 (added at the input as torch's one node adds them), an LSTM's chunked gates among them."""
@@ -22,7 +22,9 @@ def transcript(torch) -> list[str]:
              lambda: x.split([3, 6]), lambda: x.chunk(0), lambda: torch.ones(3).split(0),
              lambda: torch.ones(3).split(-1), lambda: torch.tensor(1.).unbind(),
              lambda: torch.ones(4).split((1, 3)),
-             lambda: m.unbind(2))
+             lambda: m.unbind(2),
+             lambda: x.unsafe_chunk(3), lambda: torch.unsafe_split(m, 3, 1), lambda: m.unsafe_chunk(2, -1),
+             lambda: torch.ones(0).unsafe_chunk(2), lambda: x.unsafe_chunk(0), lambda: x.unsafe_split(-1))
     for call in calls:
         try:
             out.append(repr(call()))
@@ -42,6 +44,12 @@ def transcript(torch) -> list[str]:
     h, c = torch.ones(2, 8, requires_grad=True).chunk(2, dim=1)  # an LSTM's gates
     (h.sigmoid() * c.tanh()).sum().backward()
     out.append(repr(h.grad_fn.name() if hasattr(h.grad_fn, "name") else h.grad_fn))
+    u = m.unsafe_chunk(2, 1)  # the recurrent layers' gates: copies, not views
+    out.append(repr([p._base is None for p in u]))
+    g = u[1].grad_fn
+    out.append(f"{type(g).__name__} {g._saved_dim} {g._saved_self_sym_sizes} {g._saved_split_size}")
+    (u[0].sigmoid() * u[1]).sum().backward()
+    out.append(repr(m.grad))
     return out
 
 
