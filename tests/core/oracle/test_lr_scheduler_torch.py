@@ -261,6 +261,25 @@ def test_warnings_match_torch(program, torch):
     assert _printed(gradstudio, program) == _printed(torch, program)
 
 
+def _warning_places(lib):
+    """Where each warning points: the caller's line for misuse of step, the library's get_lr otherwise."""
+    S = lib.optim.lr_scheduler
+    opt, _ = _optimizer(lib, "SGD")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scheduler = S.StepLR(opt, 2)
+        scheduler.step()
+        scheduler.step(3)
+        scheduler.get_lr()
+        S.ReduceLROnPlateau(opt).step(1.0, 2)
+        S.OneCycleLR(opt, 0.1, total_steps=10).get_lr()
+    return [(w.filename == __file__, w.lineno if w.filename == __file__ else None) for w in caught]
+
+
+def test_warnings_point_where_torchs_do(torch):
+    assert _warning_places(gradstudio) == _warning_places(torch)
+
+
 def _warm_restarts_by_epoch(lib, T_mult):
     """The float-epoch loop of torch's docs: scheduler.step(epoch + i / iters) inside each epoch."""
     opt, params = _optimizer(lib, "SGD")
@@ -293,3 +312,34 @@ def test_class_names_and_module_match_torch(torch):
         assert repr(ours).replace("gradstudio", "torch") == repr(theirs)
         assert [c.__name__ for c in ours.__mro__ if c.__module__.endswith("lr_scheduler")] == \
             [c.__name__ for c in theirs.__mro__ if c.__module__.endswith("lr_scheduler")]
+
+
+def _saved_and_loaded(lib, source):
+    """A scheduler's state_dict through save/load (weights_only, torch's default) and into a new scheduler."""
+    import io
+    S = lib.optim.lr_scheduler
+    opt, params = _optimizer(lib, "SGD")
+    scheduler = eval(source, {"S": S, "opt": opt})  # test-authored
+    for i in range(12):
+        _train_step(lib, params, opt, i)
+        scheduler.step()
+    buffer = io.BytesIO()
+    lib.save({"scheduler": scheduler.state_dict(), "optimizer": opt.state_dict()}, buffer)
+    buffer.seek(0)
+    checkpoint = lib.load(buffer)
+    opt2, _ = _optimizer(lib, "SGD", seed=1)
+    scheduler2 = eval(source, {"S": S, "opt": opt2})  # test-authored
+    opt2.load_state_dict(checkpoint["optimizer"])
+    scheduler2.load_state_dict(checkpoint["scheduler"])
+    scheduler2.step()
+    return repr(checkpoint["scheduler"]), scheduler2.get_last_lr(), repr(scheduler2.state_dict())
+
+
+@pytest.mark.parametrize("source", [
+    "S.MultiStepLR(opt, [5, 10, 10])",
+    "S.OneCycleLR(opt, 0.1, total_steps=30)",
+    "S.CyclicLR(opt, 0.01, 0.1, step_size_up=4, mode='exp_range', gamma=0.9)",
+    "S.SequentialLR(opt, [S.ConstantLR(opt, 0.5, total_iters=3), S.MultiStepLR(opt, [4, 8])], [6])",
+])
+def test_state_dict_saves_and_loads_like_torch(source, torch):
+    assert _saved_and_loaded(gradstudio, source) == _saved_and_loaded(torch, source)
