@@ -343,3 +343,30 @@ def _saved_and_loaded(lib, source):
 ])
 def test_state_dict_saves_and_loads_like_torch(source, torch):
     assert _saved_and_loaded(gradstudio, source) == _saved_and_loaded(torch, source)
+
+
+def _tensor_lr(lib, source):
+    """lr given as a tensor: the schedulers fill it in place and hand back copies."""
+    p = lib.nn.Parameter(lib.ones(2))
+    opt = lib.optim.SGD([p], lr=lib.tensor(0.1), momentum=0.9)
+    lr = opt.param_groups[0]["lr"]
+    scheduler = eval(source, {"S": lib.optim.lr_scheduler, "opt": opt})  # test-authored
+    out = []
+    for i in range(12):
+        p.sum().backward()
+        opt.step()
+        scheduler.step(1.0) if "Plateau" in source else scheduler.step()
+        last = scheduler.get_last_lr()
+        out.append(f"{opt.param_groups[0]['lr']} {last} same={opt.param_groups[0]['lr'] is lr} "
+                   f"alias={last[0] is lr}")
+    return out + [repr(p), repr(scheduler.state_dict())]
+
+
+@pytest.mark.parametrize("source", [
+    "S.ExponentialLR(opt, 0.8)",
+    "S.LinearLR(opt, 0.25, total_iters=6)",
+    "S.CosineAnnealingLR(opt, 5)",
+    "S.ReduceLROnPlateau(opt, patience=2)",
+])
+def test_tensor_lr_matches_torch(source, torch):
+    assert _tensor_lr(gradstudio, source) == _tensor_lr(torch, source)
