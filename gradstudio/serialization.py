@@ -5,7 +5,8 @@ The file is GradStudio's own — a pickle stream after a signature line — not 
 zip archive: torch cannot read it, and a file torch wrote is refused with a message
 saying so. ``weights_only=True``, torch's default since 2.6, unpickles through an
 allow-list (tensors, parameters, dtypes, ``Size``, numpy's array reconstruction,
-``OrderedDict`` and ``add_safe_globals``' additions); any other global fails with
+``OrderedDict``, ``Counter``, ``bytearray``, ``set``, ``complex`` and
+``add_safe_globals``' additions); any other global fails with
 torch's ``UnpicklingError`` text. ``map_location`` is accepted: there is only the CPU.
 """
 from __future__ import annotations
@@ -32,7 +33,8 @@ def _default_safe_globals() -> dict:
     from .nn.parameter import _rebuild_parameter
     from .tensor import Size, _rebuild
     core = getattr(np, "_core", None) or np.core  # numpy 2 / numpy 1.26
-    allowed = [collections.OrderedDict, _rebuild, _rebuild_parameter, to_dtype, Size, np.ndarray,
+    allowed = [collections.OrderedDict, collections.Counter, bytearray, set, complex,  # as torch's list
+               _rebuild, _rebuild_parameter, to_dtype, Size, np.ndarray,
                np.dtype, core.multiarray._reconstruct, core.numeric._frombuffer, _codecs.encode]
     allowed += [type(np.dtype(name)) for name in ("bool", "int8", "int16", "int32", "int64", "uint8",
                                                   "float16", "float32", "float64")]
