@@ -695,17 +695,20 @@ def _zeros_like(t):
     return make(np.zeros(t._data.shape, dtype=t._data.dtype))
 
 
+# torch's threshold_backward(g, x, threshold): relu's gradient (threshold 0, from the result)
+# and F.threshold's (from the input)
 RELU_BACKWARD = Op(
     id="elementwise.RELU_BACKWARD",
     name="ThresholdBackwardBackward0",
-    forward=lambda g, r: np.where(r <= 0, 0, g).astype(g.dtype, copy=False),
-    vjp=(lambda gg, _, g, r: apply(RELU_BACKWARD, (gg, r)),
-         lambda gg, _, g, r: _zeros_like(gg)),
+    forward=lambda g, r, *, threshold=0: np.where(r <= threshold, 0, g).astype(g.dtype, copy=False),
+    vjp=(lambda gg, _, g, r, **threshold: apply(RELU_BACKWARD, (gg, r), threshold),
+         lambda gg, _, g, r, **threshold: _zeros_like(gg)),
     saves=SAVES_INPUTS,
     label="relu′",
-    doc="gradient of relu: g where the result is > 0",
+    doc="gradient of relu and threshold: g where the input (relu: the result) is > threshold",
     category="activation",
     arity=2,
+    params=(Param("threshold", "float", 0),),
     sample=lambda rng: ([samples.uniform(rng, samples.S), samples.away_from_zero(rng, samples.S)], {}),
     internal=True,
 )
