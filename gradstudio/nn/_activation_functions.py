@@ -137,4 +137,9 @@ def prelu(input, weight):
     if weight.numel() != 1 and weight.numel() != channels:
         raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
                            f"{weight.numel()} and channel size = {channels}.")
+    if input.dim() != weight.dim():  # torch views the weight to broadcast along dimension 1
+        shape = [1] * input.dim()
+        if input.dim() >= 2:
+            shape[1] = weight.numel()
+        weight = weight.reshape(shape)
     return _apply(_rows.PRELU, (input, weight))

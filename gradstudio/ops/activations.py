@@ -464,93 +464,58 @@ THRESHOLD_INPLACE = _threshold_row("activations.THRESHOLD_INPLACE", "ThresholdBa
 
 
 # -- PReLU ---------------------------------------------------------------------------------------------
-def _channel_view(weight, x_ndim):
-    """The weight shaped to broadcast over the input: one slope for all, or one per
-    channel (dimension 1)."""
-    count = weight.size if isinstance(weight, np.ndarray) else weight.numel()
-    if count == 1:
-        return weight.reshape(())
-    return weight.reshape((1, -1) + (1,) * (x_ndim - 2))
-
-
-def _to_weight(grad, x, weight):
-    """A gradient of the input's shape summed to the weight's."""
-    nd = x.dim()
-    if weight.numel() == 1:
-        return grad.sum().reshape(tuple(weight.shape))
-    dims = tuple(d for d in range(nd) if d != 1)
-    return grad.sum(dims) if dims else grad
-
-
-def _prelu_forward(x, weight):
-    return _as(np.where(x > 0, x, _channel_view(weight, x.ndim) * x), x)
-
-
-def _prelu_input_gradient(g, x, weight):
-    return g.masked_fill(x <= 0, 0.0) + (g * _channel_view(weight, x.dim())).masked_fill(x > 0, 0.0)
-
-
-def _prelu_weight_gradient(g, x, weight):
-    return _to_weight((g * x).masked_fill(x > 0, 0.0), x, weight)
+# torch's _prelu_kernel: elementwise and broadcasting (F.prelu views a per-channel weight as
+# (1, C, 1, …) first), so the engine sums the weight's gradient back to its shape
+def _negative_part(t, x):
+    return t.masked_fill(x > 0, 0.0)
 
 
 def _prelu_rows():
     """torch's prelu kernel backward is one node with two outputs; here it is two rows of
-    that name, one per output, each (g, x, weight)."""
-    common = dict(saves=SAVES_INPUTS, category="activation", arity=3, internal=True, kind="array",
+    that name, one per output, each on (g, x, weight)."""
+    common = dict(saves=SAVES_INPUTS, category="activation", arity=3, internal=True,
                   kink=lambda g, x, w: kinks.at_zero(x),
-                  sample=lambda rng: ([samples.uniform(rng, (2, 3, 2)), samples.away_from_zero(rng, (2, 3, 2)),
-                                       samples.uniform(rng, (3,), 0.1, 0.5)], {}))
+                  sample=lambda rng: ([samples.uniform(rng, samples.S), samples.away_from_zero(rng, samples.S),
+                                       samples.uniform(rng, (3, 1), 0.1, 0.5)], {}))
     d_input = Op(
         id="activations.PRELU_BACKWARD_INPUT",
         name="PreluKernelBackwardBackward0",
-        forward=lambda g, x, w: _as(np.where(x > 0, g, g * _channel_view(w, x.ndim)), g),
-        vjp=(lambda gg, _, g, x, w: _prelu_input_gradient(gg, x, w),
-             lambda gg, _, g, x, w: _zeros_like(x),
-             lambda gg, _, g, x, w: _to_weight((gg * g).masked_fill(x > 0, 0.0), x, w)),
-        shape=lambda g, x, w: tuple(x),
+        forward=lambda g, x, w: _as(np.where(x > 0, g, g * w), g),
+        vjp=(lambda gg, _, g, x, w: apply(d_input, (gg, x, w)),
+             lambda gg, _, g, x, w: _zeros_like(gg),
+             lambda gg, _, g, x, w: _negative_part(gg * g, x)),
         label="prelu′ₓ",
         doc="PReLU's input gradient: g above 0, g·weight below",
         **common)
     d_weight = Op(
         id="activations.PRELU_BACKWARD_WEIGHT",
         name="PreluKernelBackwardBackward0",
-        forward=lambda g, x, w: _as(np.where(x > 0, 0, g * x).sum(
-            axis=tuple(d for d in range(x.ndim) if d != 1 or w.size == 1)).reshape(w.shape), g),
-        vjp=(lambda gg, _, g, x, w: (x * _channel_view(gg, x.dim())).masked_fill(x > 0, 0.0),
-             lambda gg, _, g, x, w: (g * _channel_view(gg, x.dim())).masked_fill(x > 0, 0.0),
-             lambda gg, _, g, x, w: _zeros_like(w)),
-        shape=lambda g, x, w: tuple(w),
+        forward=lambda g, x, w: _as(np.where(x > 0, 0, g * x), g),
+        vjp=(lambda gg, _, g, x, w: _negative_part(gg * x, x),
+             lambda gg, _, g, x, w: _negative_part(gg * g, x),
+             lambda gg, _, g, x, w: _zeros_like(gg)),
         label="prelu′_w",
-        doc="PReLU's weight gradient: Σ g·x below 0, over all but the channel dimension",
+        doc="PReLU's weight gradient before it is summed to the weight's shape: g·x below 0",
         **common)
     return d_input, d_weight
 
 
 PRELU_BACKWARD_INPUT, PRELU_BACKWARD_WEIGHT = _prelu_rows()
 
-
-def _prelu_sympy(x, weight):
-    w = np.broadcast_to(_channel_view(np.asarray(weight, dtype=object), x.ndim), x.shape)
-    return np.vectorize(lambda a, s: _piecewise((a, a > 0), (s * a, True)), otypes=[object])(x, w)
-
-
 PRELU = Op(
     id="activations.PRELU",
     saved={"self": Input(0), "weight": Input(1)},
     name="PreluKernelBackward0",
-    forward=_prelu_forward,
+    forward=lambda x, w: _as(np.where(x > 0, x, w * x), x),
     vjp=(lambda g, r, x, w: apply(PRELU_BACKWARD_INPUT, (g, x, w)),
          lambda g, r, x, w: apply(PRELU_BACKWARD_WEIGHT, (g, x, w))),
     saves=SAVES_INPUTS,
-    sympy=_prelu_sympy,
-    shape=lambda x, w: tuple(x),
-    kind="array",
+    sympy=lambda x, w: _piecewise((x, x > 0), (w * x, True)),
     label="PReLU",
-    doc="x above 0, weight·x below (one learned slope, or one per channel)",
+    doc="x above 0, weight·x below (the weight broadcast: one learned slope, or one per channel)",
     category="activation",
     arity=2,
     kink=lambda x, w: kinks.at_zero(x),
-    sample=lambda rng: ([samples.away_from_zero(rng, (2, 3, 2)), samples.uniform(rng, (3,), 0.1, 0.5)], {}),
-    torch=lambda torch, x, w: torch.nn.functional.prelu(x, w),
+    sample=lambda rng: ([samples.away_from_zero(rng, samples.S), samples.uniform(rng, (3, 1), 0.1, 0.5)], {}),
+    torch=lambda torch, x, w: torch._prelu_kernel(x, w),
 )
