@@ -51,7 +51,7 @@ def relu6(input, inplace: bool = False):
     return _run(_rows.HARDTANH, input, {"min_val": 0, "max_val": 6}, inplace)
 
 
-def elu_(input, alpha: float = 1.0):
+def elu_(input, alpha=1):  # torch's C++ default: saved as the int 1
     return _run(_rows.ELU_RESULT, input, {"alpha": alpha, "scale": 1, "input_scale": 1}, True)
 
 

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.saved import Arg, Computed, Const, Input
+from ..autograd.saved import Computed, Const, Input, ScalarArg
 from ..tensor import make
 from . import _sympy as sf
 from . import kinks, samples
-from .elementwise import RELU_BACKWARD, where
+from .elementwise import RELU_BACKWARD
 from .nn_functions import ELU_BACKWARD, elu_coefficients
 from .table import Op, Param, SAVES_INPUTS, SAVES_RESULT, apply
 
@@ -135,7 +135,7 @@ CELU = Op(
 
 # the in-place forms save their result: elu's gradient from it (x ≤ 0 where the result is)
 def _elu_of_result(g, r, x, *, alpha, scale, input_scale):
-    return where(r > 0, g * scale, g * (r + alpha * scale) * input_scale)
+    return apply(ELU_BACKWARD, (g, r), {**elu_coefficients(alpha, scale, input_scale), "is_result": True})
 
 
 ELU_RESULT = Op(
@@ -207,8 +207,8 @@ def _hardswish_x(gg, _, g, x):
 
 HARDSWISH_BACKWARD = _backward_row(
     "activations.HARDSWISH_BACKWARD", "HardswishBackwardBackward0",
-    lambda g, x: _as(np.where(x < -3, 0, np.where(x <= 3, g * (x / 3 + 0.5), g)), g),
-    "hardswish′: 0 below −3, x/3 + ½ up to 3, 1 above",
+    lambda g, x: _as(np.where(x <= -3, 0, np.where(x < 3, g * (x / 3 + 0.5), g)), g),
+    "hardswish′: 0 up to −3, x/3 + ½ between, 1 from 3 (torch's choices at ±3)",
     x_rule=_hardswish_x, kink=lambda g, x: bool(np.any(np.abs(x) == 3)),
     x_sample=lambda rng, shape: samples.away_from(rng, shape, (-3.0, 3.0)) * 2)
 
@@ -440,7 +440,7 @@ SOFTSHRINK = Op(
 def _threshold_row(id, name, overload, torch):
     return Op(
         id=id,
-        saved={"self": Input(0), "threshold": Arg("threshold")},
+        saved={"self": Input(0), "threshold": ScalarArg("threshold")},
         name=name,
         overload=overload,
         forward=lambda x, *, threshold, value: np.where(x <= threshold, value, x).astype(x.dtype, copy=False),

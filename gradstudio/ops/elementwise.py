@@ -953,8 +953,9 @@ def _arith(op, a, b):
     return apply(op, (a, b))
 
 
-def _fast_binary(op, general):
-    """``general`` with the two hot cases inlined (tensor ∘ tensor of one dtype,
+def _fast_binary(op, general, integers: bool = True):
+    """``general`` with the two hot cases inlined (tensor ∘ tensor of one dtype — a
+    floating one unless ``integers``: integer division gives the default float dtype —,
     floating tensor ∘ Python number); these back the ``* + - /`` operators,
     where Python-call overhead dominates for the small tensors people explore."""
     forward = op.forward
@@ -966,7 +967,7 @@ def _fast_binary(op, general):
             tb = type(b)
             if tb is Tensor:
                 bd = b._data
-                if ad.dtype == bd.dtype:
+                if ad.dtype == bd.dtype and (integers or ad.dtype.kind == "f"):
                     try:
                         out = forward(ad, bd)
                     except (ValueError, TypeError):  # torch's broadcasting error, numpy's bool
@@ -1246,7 +1247,7 @@ def _no_grad():
 mul = _fast_binary(MUL, mul)
 fast_add = _fast_binary(ADD, add)
 fast_sub = _fast_binary(SUB, sub)
-fast_div = _fast_binary(DIV, div)
+fast_div = _fast_binary(DIV, div, integers=False)
 
 
 # ----------------------------------------------------------------- array rules

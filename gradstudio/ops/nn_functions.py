@@ -110,17 +110,24 @@ def _elu_forward(x, *, alpha):
     return _as(np.where(x > 0, x, alpha * np.expm1(x)), x)
 
 
-def _elu_backward_forward(g, x, *, alpha, scale, input_scale):
+def _elu_backward_forward(g, x, *, alpha, scale, input_scale, is_result=False):
+    if is_result:  # x is the result: below 0 it is scale·α(e^(x·input_scale) − 1)
+        return _as(np.where(x > 0, g * scale, g * input_scale * (x + alpha * scale)), g)
     return _as(np.where(x > 0, g * scale, g * (input_scale * alpha * scale) * np.exp(x * input_scale)), g)
 
 
 def _elu_backward_x(gg, _, g, x, **coefficients):
-    # (ELU')' = input_scale·ELU' below 0, 0 above: input_scale·(ELU' minus its linear part)
-    input_scale, scale = coefficients["input_scale"], coefficients["scale"]
-    return (apply(ELU_BACKWARD, (gg * g, x), coefficients) - (gg * g * scale).masked_fill(x <= 0, 0.0)) * input_scale
+    # torch's elu_double_backward: (ELU')' = input_scale·ELU' below 0 and 0 from 0 on (the
+    # mask is x < 0, so at 0 it is 0 although ELU' there is its left branch); from the
+    # result, d/dr of g·input_scale·(r + α·scale) is g·input_scale
+    scale = coefficients["input_scale"]
+    if coefficients.get("is_result"):
+        return (gg * g * scale).masked_fill(x >= 0, 0.0)
+    return apply(ELU_BACKWARD, (gg * g * scale, x), coefficients).masked_fill(x >= 0, 0.0)
 
 
-# torch's elu_backward(g, alpha, scale, input_scale, x): the gradient of elu, selu and celu
+# torch's elu_backward(g, alpha, scale, input_scale, is_result, x or result): the gradient
+# of elu, selu and celu, and (is_result) of their in-place forms
 ELU_BACKWARD = Op(
     id="nn.ELU_BACKWARD",
     name="EluBackwardBackward0",
@@ -132,7 +139,8 @@ ELU_BACKWARD = Op(
     doc="gradient of ELU (also SELU's and CELU's: scale·x above 0, scale·α(e^(x·input_scale) − 1) below)",
     category="activation",
     arity=2,
-    params=(Param("alpha", "float", 1.0), Param("scale", "float", 1.0), Param("input_scale", "float", 1.0)),
+    params=(Param("alpha", "float", 1.0), Param("scale", "float", 1.0), Param("input_scale", "float", 1.0),
+            Param("is_result", "bool", False)),
     kink=lambda g, x, **coefficients: kinks.at_zero(x),
     sample=lambda rng: ([samples.uniform(rng, samples.S), samples.away_from_zero(rng, samples.S)],
                         {"alpha": 0.7, "scale": 1.3, "input_scale": 0.6}),
