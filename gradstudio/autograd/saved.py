@@ -10,7 +10,8 @@ A row's ``saved`` maps each of torch's names for its node (``{"self": Input(0),
 * :class:`Sizes`, :class:`Strides`, :class:`Numel` — an input's shape as a tuple, its
   strides, its element count (kept after backward: they are not tensors);
 * :class:`Arg` — a parameter of the row, optionally converted (``reduction`` is
-  torch's enum int); :class:`ScalarArg` for one torch takes as a Scalar (not wrapped); :class:`SavedArg` for an index array torch saves as a tensor
+  torch's enum int); :class:`ScalarArg` for one torch takes as a Scalar (read back
+  unwrapped); :class:`SavedArg` for an index array torch saves as a tensor
   (freed likewise); :class:`Const` — a value torch saves that our row fixes
   (``alpha=1`` of a plain add);
 * :class:`Computed` — what torch's kernel keeps and our row does not (layer norm's

@@ -63,13 +63,15 @@ def in_place(torch):
     return [
         ("relu6_", lambda t: F.relu6(t, inplace=True)), ("hardtanh_", F.hardtanh_),
         ("hardtanh inplace", lambda t: F.hardtanh(t, -2., 2., inplace=True)),
-        ("threshold_", lambda t: F.threshold_(t, 0.5, 2.)), ("threshold inplace", lambda t: F.threshold(t, 0.5, 2., True)),
+        ("threshold_", lambda t: F.threshold_(t, 0.5, 2.)),
+        ("threshold inplace", lambda t: F.threshold(t, 0.5, 2., True)),
         ("selu_", lambda t: F.selu(t, inplace=True)), ("torch selu_", F.selu_),
         ("celu_", lambda t: F.celu(t, 0.5, inplace=True)), ("elu_", lambda t: F.elu(t, 0.7, inplace=True)),
         ("F.elu_", F.elu_), ("F.celu_", F.celu_),
         ("mish_", lambda t: F.mish(t, True)), ("hardswish_", lambda t: F.hardswish(t, True)),
         ("hardsigmoid_", lambda t: F.hardsigmoid(t, True)),
-        ("ReLU6(True)", torch.nn.ReLU6(True)), ("SELU(True)", torch.nn.SELU(True)), ("CELU(inplace)", torch.nn.CELU(inplace=True)),
+        ("ReLU6(True)", torch.nn.ReLU6(True)), ("SELU(True)", torch.nn.SELU(True)),
+        ("CELU(inplace)", torch.nn.CELU(inplace=True)),
         ("Threshold(inplace)", torch.nn.Threshold(0., -1., True)), ("Mish(True)", torch.nn.Mish(True)),
         ("Hardtanh(inplace)", torch.nn.Hardtanh(inplace=True)),
     ]
