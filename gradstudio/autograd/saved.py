@@ -10,7 +10,8 @@ A row's ``saved`` maps each of torch's names for its node (``{"self": Input(0),
 * :class:`Sizes`, :class:`Strides`, :class:`Numel` — an input's shape as a tuple, its
   strides, its element count (kept after backward: they are not tensors);
 * :class:`Arg` — a parameter of the row, optionally converted (``reduction`` is
-  torch's enum int); :class:`SavedArg` for an index array torch saves as a tensor
+  torch's enum int); :class:`ScalarArg` for one torch takes as a Scalar (read back
+  unwrapped); :class:`SavedArg` for an index array torch saves as a tensor
   (freed likewise); :class:`Const` — a value torch saves that our row fixes
   (``alpha=1`` of a plain add);
 * :class:`Computed` — what torch's kernel keeps and our row does not (layer norm's
@@ -151,6 +152,17 @@ class Arg:
         return f"Arg({self.name!r})"
 
 
+class ScalarArg(Arg):
+    """A parameter torch takes as a Scalar (a row's "float" param): read back as given, a
+    negative int too (``threshold=-2`` reads -2; only int64 args read unsigned)."""
+
+    __slots__ = ()
+
+    def read(self, node):
+        value = node._params[self.name]
+        return self.convert(value) if self.convert is not None else value
+
+
 class SavedArg(Arg):
     """A parameter holding an array torch saves as a tensor (max's indices, an index's
     arrays): freed by a backward without ``retain_graph``, as torch's."""
@@ -272,7 +284,7 @@ def derived(op) -> dict:
     if op.saves_result:
         saved["result"] = Result()
     for p in op.params:
-        saved[p.name] = Arg(p.name)
+        saved[p.name] = ScalarArg(p.name) if p.type in ("float", "float?") else Arg(p.name)
     return saved
 
 

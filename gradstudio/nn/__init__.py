@@ -7,5 +7,7 @@ from .modules import (BCELoss, BCEWithLogitsLoss, BatchNorm1d, Bilinear, CrossEn
                       Unflatten)
 from .modules import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, Conv1d, Conv2d,  # noqa: F401
                       MaxPool1d, MaxPool2d)
+from .modules import (CELU, GLU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, Mish,  # noqa: F401
+                      PReLU, ReLU6, SELU, Softshrink, Softsign, Tanhshrink, Threshold)
 from .parameter import Parameter  # noqa: F401
 from . import modules, utils  # noqa: F401

@@ -14,6 +14,9 @@ from ..ops.losses import (binary_cross_entropy, binary_cross_entropy_with_logits
 from ..ops.losses import _broadcast_warning, _check_reduction, promoted
 from ..ops.reduction import log_softmax, softmax  # noqa: F401
 from ..ops.compositions import cosine_similarity  # noqa: F401
+from ._activation_functions import (celu, celu_, elu_, glu, hardshrink, hardsigmoid, hardswish,  # noqa: F401
+                                   hardtanh, hardtanh_, logsigmoid, mish, prelu, relu6, selu, selu_,
+                                   softshrink, softsign, tanhshrink, threshold, threshold_)
 from ..ops import nn_functions as _rows
 from ..autograd.grad_mode import state as _grad_state
 from ..ops.linalg import ADDMM as _ADDMM
@@ -110,11 +113,9 @@ def gelu(input, approximate: str = "none"):
 
 
 def elu(input, alpha: float = 1.0, inplace: bool = False):
-    out = _apply(_rows.ELU, (input,), {"alpha": alpha})
-    if inplace:
-        from ..ops.inplace import commit_inplace
-        return commit_inplace(input, out)
-    return out
+    if inplace:  # torch's elu_ saves its result: EluBackward1
+        return elu_(input, alpha)
+    return _apply(_rows.ELU, (input,), {"alpha": alpha})
 
 
 def _floating(input, kernel):

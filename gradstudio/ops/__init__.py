@@ -15,6 +15,7 @@ from .. import dtypes as _dt
 from ..tensor import Tensor
 from . import creation, einsum, elementwise, indexing, inplace, linalg, losses, matrix_functions, random, reduction, sets, shape
 from . import nn_functions, overwrite  # noqa: F401  (rows of their own files: nn.functional, zero_/fill_/copy_)
+from . import activations  # noqa: F401  (hardtanh, selu, celu, mish, glu, prelu … of nn.functional)
 from . import avg_pool, conv  # noqa: F401  (convolution, max and average pooling)
 from . import special  # erf, erfc, exp2, trunc, frac, nan_to_num
 from . import compositions, cumulative, rearranging, scattering, sorting, splitting, triangular

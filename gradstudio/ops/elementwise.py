@@ -695,17 +695,20 @@ def _zeros_like(t):
     return make(np.zeros(t._data.shape, dtype=t._data.dtype))
 
 
+# torch's threshold_backward(g, x, threshold): relu's gradient (threshold 0, from the result)
+# and F.threshold's (from the input)
 RELU_BACKWARD = Op(
     id="elementwise.RELU_BACKWARD",
     name="ThresholdBackwardBackward0",
-    forward=lambda g, r: np.where(r <= 0, 0, g).astype(g.dtype, copy=False),
-    vjp=(lambda gg, _, g, r: apply(RELU_BACKWARD, (gg, r)),
-         lambda gg, _, g, r: _zeros_like(gg)),
+    forward=lambda g, r, *, threshold=0: np.where(r <= threshold, 0, g).astype(g.dtype, copy=False),
+    vjp=(lambda gg, _, g, r, **threshold: apply(RELU_BACKWARD, (gg, r), threshold),
+         lambda gg, _, g, r, **threshold: _zeros_like(gg)),
     saves=SAVES_INPUTS,
     label="relu′",
-    doc="gradient of relu: g where the result is > 0",
+    doc="gradient of relu and threshold: g where the input (relu: the result) is > threshold",
     category="activation",
     arity=2,
+    params=(Param("threshold", "float", 0),),
     sample=lambda rng: ([samples.uniform(rng, samples.S), samples.away_from_zero(rng, samples.S)], {}),
     internal=True,
 )
@@ -950,8 +953,9 @@ def _arith(op, a, b):
     return apply(op, (a, b))
 
 
-def _fast_binary(op, general):
-    """``general`` with the two hot cases inlined (tensor ∘ tensor of one dtype,
+def _fast_binary(op, general, integers: bool = True):
+    """``general`` with the two hot cases inlined (tensor ∘ tensor of one dtype — a
+    floating one unless ``integers``: integer division gives the default float dtype —,
     floating tensor ∘ Python number); these back the ``* + - /`` operators,
     where Python-call overhead dominates for the small tensors people explore."""
     forward = op.forward
@@ -963,7 +967,7 @@ def _fast_binary(op, general):
             tb = type(b)
             if tb is Tensor:
                 bd = b._data
-                if ad.dtype == bd.dtype:
+                if ad.dtype == bd.dtype and (integers or ad.dtype.kind == "f"):
                     try:
                         out = forward(ad, bd)
                     except (ValueError, TypeError):  # torch's broadcasting error, numpy's bool
@@ -1243,7 +1247,7 @@ def _no_grad():
 mul = _fast_binary(MUL, mul)
 fast_add = _fast_binary(ADD, add)
 fast_sub = _fast_binary(SUB, sub)
-fast_div = _fast_binary(DIV, div)
+fast_div = _fast_binary(DIV, div, integers=False)
 
 
 # ----------------------------------------------------------------- array rules

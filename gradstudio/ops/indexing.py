@@ -123,20 +123,29 @@ INDEX_SELECT = Op(
     torch=lambda torch, x, dim, index: x.index_select(dim, torch.tensor(index)),
 )
 # The VJPs of the indexing ops, as ops of their own so double backward works.
-SELECT_BACKWARD = Op(
-    id="indexing.SELECT_BACKWARD",
-    name="SelectBackwardBackward0",
-    forward=_scatter_into_zeros,
-    vjp=(lambda g, r, x, *, shape, key: g[key],),
-    sympy=sf.scatter_into_zeros,
-    kind="shape",
-    label="scatter",
-    doc="gradient of select",
-    category="indexing",
-    params=(Param("shape", "int[]"), Param("key", "int[]")),
-    sample=lambda rng: ([samples.uniform(rng, (4,))], {"shape": samples.S, "key": (1,)}),
-    internal=True,
-)
+def _into_zeros_row(id, name, what, sample_key):
+    """The gradient of select or slice: g written into zeros of the input's shape (two
+    rows: torch names the nodes apart)."""
+    return Op(
+        id=id,
+        name=name,
+        forward=_scatter_into_zeros,
+        vjp=(lambda g, r, x, *, shape, key: g[key],),
+        sympy=sf.scatter_into_zeros,
+        kind="shape",
+        label="scatter",
+        doc=f"gradient of {what}",
+        category="indexing",
+        params=(Param("shape", "int[]"), Param("key", "int[]")),
+        sample=lambda rng: ([samples.uniform(rng, (4,) if sample_key == (1,) else (3, 2))],
+                            {"shape": samples.S, "key": sample_key}),
+        internal=True,
+    )
+
+
+SELECT_BACKWARD = _into_zeros_row("indexing.SELECT_BACKWARD", "SelectBackwardBackward0", "select", (1,))
+SLICE_BACKWARD = _into_zeros_row("indexing.SLICE_BACKWARD", "SliceBackwardBackward0", "slice",
+                                 (slice(None), slice(0, 4, 2)))
 INDEX_PUT_ZEROS = Op(
     id="indexing.INDEX_PUT_ZEROS",
     name="IndexPutBackward0",
@@ -160,7 +169,7 @@ def _select_backward(g, shape, dim, index):
 
 
 def _slice_backward(g, shape, dim, start, stop, step):
-    return apply(SELECT_BACKWARD, (g,), {"shape": tuple(shape),
+    return apply(SLICE_BACKWARD, (g,), {"shape": tuple(shape),
                                          "key": (slice(None),) * dim + (slice(start, stop, step),)})
 
 

@@ -110,31 +110,54 @@ def _elu_forward(x, *, alpha):
     return _as(np.where(x > 0, x, alpha * np.expm1(x)), x)
 
 
+def _elu_backward_forward(g, x, *, alpha, scale, input_scale, is_result=False):
+    if is_result:  # x is the result: below 0 it is scale·α(e^(x·input_scale) − 1)
+        return _as(np.where(x > 0, g * scale, g * input_scale * (x + alpha * scale)), g)
+    return _as(np.where(x > 0, g * scale, g * (input_scale * alpha * scale) * np.exp(x * input_scale)), g)
+
+
+def _elu_backward_x(gg, _, g, x, **coefficients):
+    # torch's elu_double_backward: (ELU')' = input_scale·ELU' below 0 and 0 from 0 on (the
+    # mask is x < 0, so at 0 it is 0 although ELU' there is its left branch); from the
+    # result, d/dr of g·input_scale·(r + α·scale) is g·input_scale
+    scale = coefficients["input_scale"]
+    if coefficients.get("is_result"):
+        return (gg * g * scale).masked_fill(x >= 0, 0.0)
+    return apply(ELU_BACKWARD, (gg * g * scale, x), coefficients).masked_fill(x >= 0, 0.0)
+
+
+# torch's elu_backward(g, alpha, scale, input_scale, is_result, x or result): the gradient
+# of elu, selu and celu, and (is_result) of their in-place forms
 ELU_BACKWARD = Op(
     id="nn.ELU_BACKWARD",
     name="EluBackwardBackward0",
-    forward=lambda g, x, *, alpha: _as(np.where(x > 0, g, g * alpha * np.exp(x)), g),
-    vjp=(lambda gg, _, g, x, *, alpha: apply(ELU_BACKWARD, (gg, x), {"alpha": alpha}),
-         lambda gg, _, g, x, *, alpha: apply(ELU_BACKWARD, (gg * g, x), {"alpha": alpha})
-         - (gg * g).masked_fill(x <= 0, 0.0)),  # (ELU')' = α eˣ below 0, 0 above: ELU' minus the step
+    forward=_elu_backward_forward,
+    vjp=(lambda gg, _, g, x, **coefficients: apply(ELU_BACKWARD, (gg, x), coefficients),
+         _elu_backward_x),
     saves=SAVES_INPUTS,
     label="elu′",
-    doc="gradient of ELU",
+    doc="gradient of ELU (also SELU's and CELU's: scale·x above 0, scale·α(e^(x·input_scale) − 1) below)",
     category="activation",
     arity=2,
-    params=(Param("alpha", "float", 1.0),),
-    kink=lambda g, x, *, alpha: kinks.at_zero(x),
+    params=(Param("alpha", "float", 1.0), Param("scale", "float", 1.0), Param("input_scale", "float", 1.0),
+            Param("is_result", "bool", False)),
+    kink=lambda g, x, **coefficients: kinks.at_zero(x),
     sample=lambda rng: ([samples.uniform(rng, samples.S), samples.away_from_zero(rng, samples.S)],
-                        {"alpha": 0.7}),
+                        {"alpha": 0.7, "scale": 1.3, "input_scale": 0.6}),
     internal=True,
 )
+
+
+def elu_coefficients(alpha, scale=1, input_scale=1) -> dict:
+    """The params of an ELU_BACKWARD node."""
+    return {"alpha": alpha, "scale": scale, "input_scale": input_scale}
 
 ELU = Op(
     id="nn.ELU",
     saved={"self": Input(0), "alpha": Arg("alpha"), "scale": Const(1), "input_scale": Const(1)},
     name="EluBackward0",
     forward=_elu_forward,
-    vjp=(lambda g, r, x, *, alpha: apply(ELU_BACKWARD, (g, x), {"alpha": alpha}),),
+    vjp=(lambda g, r, x, *, alpha: apply(ELU_BACKWARD, (g, x), elu_coefficients(alpha)),),
     saves=SAVES_INPUTS,
     sympy=lambda x, *, alpha: sf.sp().Piecewise((x, x > 0), (alpha * (sf.sp().exp(x) - 1), True)),
     label="elu",

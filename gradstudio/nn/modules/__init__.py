@@ -1,6 +1,8 @@
 """The layers of ``torch.nn``, one family per file."""
 from .module import Module  # noqa: F401
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softmin, Softplus, Tanh  # noqa: F401
+from .activation import (CELU, GLU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, Mish,  # noqa: F401
+                         PReLU, ReLU6, SELU, Softshrink, Softsign, Tanhshrink, Threshold)
 from .conv import Conv1d, Conv2d  # noqa: F401
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential  # noqa: F401
 from .dropout import Dropout  # noqa: F401
