@@ -7,5 +7,7 @@ from .modules import (BCELoss, BCEWithLogitsLoss, BatchNorm1d, Bilinear, CrossEn
                       Unflatten)
 from .modules import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, Conv1d, Conv2d,  # noqa: F401
                       MaxPool1d, MaxPool2d)
-from .parameter import Parameter  # noqa: F401
+from .modules import (AlphaDropout, BatchNorm2d, BatchNorm3d, Dropout1d, Dropout2d, Dropout3d,  # noqa: F401
+                      FeatureAlphaDropout, GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, LazyLinear)
+from .parameter import Parameter, UninitializedParameter  # noqa: F401
 from . import modules, utils  # noqa: F401
