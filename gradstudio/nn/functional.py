@@ -163,19 +163,20 @@ def _multiply(input, noise, inplace):
     return input.mul_(noise) if inplace else input * noise
 
 
-def _dropout(input, p, training, inplace, feature: bool, alpha: bool):
-    """torch's one dropout: a keep-mask over the elements, or over (sample, channel) pairs
-    broadcast across the rest with ``feature``; kept values scaled by 1/(1 − p), or with
-    ``alpha`` scaled and shifted so that a SELU's zero mean and unit variance survive
-    (dropped values become −α′·a, α′ = SELU's α·λ)."""
+def _dropout(input, p, training, inplace, feature: bool, alpha: bool, batched: bool = True):
+    """torch's one dropout: a keep-mask over the elements, or with ``feature`` over the
+    channels (axis 1, or axis 0 of an unbatched input) broadcast across the rest; kept
+    values scaled by 1/(1 − p), or with ``alpha`` scaled and shifted so that a SELU's zero
+    mean and unit variance survive (dropped values become −α′·a·(1 − p), α′ = SELU's α·λ)."""
     if not training or p == 0.0 or input.numel() == 0:
         return input
     dtype = input._data.dtype
     if p == 1.0:
         return _multiply(input, np.zeros((), dtype=dtype), inplace)
-    if feature and input.dim() < 2:
+    lead = 2 if batched else 1
+    if feature and input.dim() < lead:
         raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
-    shape = input.shape[:2] + (1,) * (input.dim() - 2) if feature else input.shape
+    shape = input.shape[:lead] + (1,) * (input.dim() - lead) if feature else input.shape
     keep = _bernoulli_keep(shape, p, dtype)
     if not alpha:
         return _multiply(input, keep / dtype.type(1 - p), inplace)
@@ -204,13 +205,13 @@ def feature_alpha_dropout(input, p: float = 0.5, training: bool = False, inplace
 
 
 def _feature_dropout(input, p, training, inplace, batched: bool):
-    """Channel dropout; an input without its batch axis gets one for the draw
-    (UnsqueezeBackward0 … SqueezeBackward1, as torch)."""
-    if batched:
-        return _dropout(input, p, training, inplace, feature=True, alpha=False)
-    input = input.unsqueeze_(0) if inplace else input.unsqueeze(0)
-    result = _dropout(input, p, training, inplace, feature=True, alpha=False)
-    return result.squeeze_(0) if inplace else result.squeeze(0)
+    """Channel dropout. An input without its batch axis gets one for the draw
+    (UnsqueezeBackward0 … SqueezeBackward1, as torch); in place it is multiplied by its
+    (C, 1, …) mask directly (torch unsqueezes and squeezes the tensor itself, GradStudio
+    has no in-place unsqueeze)."""
+    if batched or inplace:
+        return _dropout(input, p, training, inplace, feature=True, alpha=False, batched=batched)
+    return _dropout(input.unsqueeze(0), p, training, False, feature=True, alpha=False).squeeze(0)
 
 
 def _deprecated_rank_warning(name: str, rank: int, spatial: str, ranks: str):

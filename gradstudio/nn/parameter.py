@@ -98,10 +98,14 @@ class UninitializedParameter(Parameter):
 
     __str__ = __repr__
 
+    def detach(self):
+        """Another uninitialised parameter (torch's state_dict holds these for a lazy module)."""
+        copy = UninitializedParameter(self._requires_grad)
+        copy._data = self._data
+        return copy
+
     def __deepcopy__(self, memo):
-        copy = UninitializedParameter(self._requires_grad, dtype=None)
-        copy._data = self._data.copy()
-        memo[id(self)] = copy
+        memo[id(self)] = copy = self.detach()
         return copy
 
 
