@@ -243,6 +243,7 @@ CHANNEL_DROPOUTS = [
 ]
 
 
+@pytest.mark.filterwarnings("ignore:dropout2d. Received a 3D input")   # asserted in test_warnings_match_torch
 @pytest.mark.parametrize("name,shape,lead", CHANNEL_DROPOUTS, ids=[f"{n}-{len(s)}d" for n, s, _ in CHANNEL_DROPOUTS])
 @pytest.mark.parametrize("p", [0.25, 0.6])
 def test_channel_dropout_zeroes_whole_channels_and_scales_the_rest(name, shape, lead, p, torch):
@@ -283,6 +284,7 @@ def test_dropout_draws_from_gradstudios_generator(function):
     assert not np.array_equal(draw(), first)
 
 
+@pytest.mark.filterwarnings("ignore:dropout2d. Received a 3D input")
 def test_channel_dropout_p1_zeroes_everything_and_inplace_writes_the_input(torch):
     for lib in (torch, gradstudio):
         x = lib.ones(2, 3, 4, requires_grad=True)
