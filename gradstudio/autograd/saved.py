@@ -195,12 +195,13 @@ class Computed:
     """A value torch's kernel saves that our row does not keep, computed from the inputs
     on access: ``fn(*arrays, **params) -> ndarray`` (a Tensor, freed with the inputs) or,
     with ``tensor=False``, ``fn(*shapes, **params) -> value`` from the inputs' shapes (a
-    size: kept after backward)."""
+    size: kept after backward). ``optional_inputs``: some inputs may be None (a norm's
+    weight and bias), whose shape reads None."""
 
-    __slots__ = ("fn", "tensor")
+    __slots__ = ("fn", "tensor", "optional_inputs")
 
-    def __init__(self, fn, tensor: bool = True):
-        self.fn, self.tensor = fn, tensor
+    def __init__(self, fn, tensor: bool = True, optional_inputs: bool = False):
+        self.fn, self.tensor, self.optional_inputs = fn, tensor, optional_inputs
 
     @property
     def outlives(self):
@@ -209,7 +210,8 @@ class Computed:
     def read(self, node):
         params = node._params or {}
         if not self.tensor:
-            shapes = [tuple(_layout(node, i)[0]) for i in range(len(node._inputs))]
+            layouts = [_layout(node, i) for i in range(len(node._inputs))]
+            shapes = [None if layout is None else tuple(layout[0]) for layout in layouts]
             return as_torch_int(self.fn(*shapes, **params))
         from ..tensor import make
         import numpy as np
@@ -233,7 +235,15 @@ def kept_after_release(op):
     stride, which torch keeps after it frees the tensors."""
     if not op.saves or not any(source.outlives for source in op.saved.values()):
         return None
-    return _LAYOUT if op.saves_inputs else _SHAPE
+    if not op.saves_inputs:
+        return _SHAPE
+    if any(getattr(source, "optional_inputs", False) for source in op.saved.values()):
+        return _layout_or_none
+    return _LAYOUT
+
+
+def _layout_or_none(x):
+    return None if x is None else _LAYOUT(x)
 
 
 def _layout(node, index):
@@ -242,6 +252,8 @@ def _layout(node, index):
     x = node._inputs[index]
     if node._released and node.op.kept_after_release is not None:
         return x if node.op.saves_inputs else (x, None, 0)
+    if x is None:
+        return None
     data = x._data
     return data.shape, getattr(data, "strides", None), getattr(data, "itemsize", 0)
 

@@ -9,5 +9,7 @@ from .modules import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d
                       MaxPool1d, MaxPool2d)
 from .modules import (CELU, GLU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, Mish,  # noqa: F401
                       PReLU, ReLU6, SELU, Softshrink, Softsign, Tanhshrink, Threshold)
-from .parameter import Parameter  # noqa: F401
+from .modules import (AlphaDropout, BatchNorm2d, BatchNorm3d, Dropout1d, Dropout2d, Dropout3d,  # noqa: F401
+                      FeatureAlphaDropout, GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, LazyLinear)
+from .parameter import Parameter, UninitializedParameter  # noqa: F401
 from . import modules, utils  # noqa: F401

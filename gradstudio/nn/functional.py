@@ -148,21 +148,115 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
     return softmax(-input, dim, dtype)
 
 
-def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False):
-    """``input · mask / (1 − p)`` with a Bernoulli(1 − p) mask: one MulBackward0, as torch."""
+def _check_probability(p):
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
+
+
+def _bernoulli_keep(shape, p, dtype):
+    """1 where an element (or a whole channel) is kept, with probability 1 − p; drawn with
+    GradStudio's generator."""
+    return (_rng(None).random(shape) >= p).astype(dtype)
+
+
+def _multiply(input, noise, inplace):
+    noise = Tensor._make(noise)
+    return input.mul_(noise) if inplace else input * noise
+
+
+def _dropout(input, p, training, inplace, feature: bool, alpha: bool, batched: bool = True):
+    """torch's one dropout: a keep-mask over the elements, or with ``feature`` over the
+    channels (axis 1, or axis 0 of an unbatched input) broadcast across the rest; kept
+    values scaled by 1/(1 − p), or with ``alpha`` scaled and shifted so that a SELU's zero
+    mean and unit variance survive (dropped values become −α′·a·(1 − p), α′ = SELU's α·λ)."""
+    if not training or p == 0.0 or input.numel() == 0:
         return input
     dtype = input._data.dtype
     if p == 1.0:
-        noise = np.zeros(input._data.shape, dtype=dtype)
-    else:
-        noise = (_rng(None).random(input._data.shape) >= p).astype(dtype) / dtype.type(1 - p)
-    noise = Tensor._make(noise)
-    if inplace:
-        return input.mul_(noise)
-    return input * noise
+        return _multiply(input, np.zeros((), dtype=dtype), inplace)
+    lead = 2 if batched else 1
+    if feature and input.dim() < lead:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    shape = input.shape[:lead] + (1,) * (input.dim() - lead) if feature else input.shape
+    keep = _bernoulli_keep(shape, p, dtype)
+    if not alpha:
+        return _multiply(input, keep / dtype.type(1 - p), inplace)
+    selu = 1.7580993408473766
+    a = 1.0 / np.sqrt((selu * selu * p + 1) * (1 - p))
+    shift = Tensor._make(((keep - 1) * (selu * a) + selu * a * p).astype(dtype))
+    return _multiply(input, keep * dtype.type(a), inplace).add_(shift)
+
+
+def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False):
+    """``input · mask / (1 − p)`` with a Bernoulli(1 − p) mask: one MulBackward0, as torch."""
+    _check_probability(p)
+    return _dropout(input, p, training, inplace, feature=False, alpha=False)
+
+
+def alpha_dropout(input, p: float = 0.5, training: bool = False, inplace: bool = False):
+    """Dropout for SELU networks: MulBackward0 then AddBackward0 (the shift), as torch."""
+    _check_probability(p)
+    return _dropout(input, p, training, inplace, feature=False, alpha=True)
+
+
+def feature_alpha_dropout(input, p: float = 0.5, training: bool = False, inplace: bool = False):
+    """Alpha dropout of whole channels."""
+    _check_probability(p)
+    return _dropout(input, p, training, inplace, feature=True, alpha=True)
+
+
+def _feature_dropout(input, p, training, inplace, batched: bool):
+    """Channel dropout. An input without its batch axis gets one for the draw
+    (UnsqueezeBackward0 … SqueezeBackward1, as torch); in place it is multiplied by its
+    (C, 1, …) mask directly (torch unsqueezes and squeezes the tensor itself, GradStudio
+    has no in-place unsqueeze)."""
+    if batched or inplace:
+        return _dropout(input, p, training, inplace, feature=True, alpha=False, batched=batched)
+    return _dropout(input.unsqueeze(0), p, training, False, feature=True, alpha=False).squeeze(0)
+
+
+def _deprecated_rank_warning(name: str, rank: int, spatial: str, ranks: str):
+    import warnings
+    warnings.warn(f"{name}: Received a {rank}-D input to {name}, which is deprecated and will result in an error "
+                  "in a future release. To retain the behavior and silence this warning, please use dropout "
+                  f"instead. Note that {name} exists to provide channel-wise dropout on inputs with {spatial} "
+                  "spatial dimensions, a channel dimension, and an optional batch dimension "
+                  f"(i.e. {ranks} inputs).", stacklevel=3)
+
+
+def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
+    """Whole channels of (N, C, L) or (C, L) input zeroed with probability p, the rest
+    scaled by 1/(1 − p)."""
+    _check_probability(p)
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.dim()}D input. Note that "
+                           "dropout1d exists to provide channel-wise dropout on inputs with 1 spatial dimension, a "
+                           "channel dimension, and an optional batch dimension (i.e. 2D or 3D inputs).")
+    return _feature_dropout(input, p, training, inplace, batched=input.dim() == 3)
+
+
+def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
+    """Whole channels of (N, C, H, W) input zeroed with probability p. As torch (for now),
+    a 3-d input is taken as (N, C, L), with a warning, not as one unbatched sample."""
+    import warnings
+    _check_probability(p)
+    if input.dim() not in (3, 4):
+        _deprecated_rank_warning("dropout2d", input.dim(), "2", "3D or 4D")
+    if input.dim() == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "
+                      "behavior is desired - input is interpreted as shape (N, C, L), where C is the channel dim. "
+                      "This behavior will change in a future release to interpret the input as one without a "
+                      "batch dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout behavior, "
+                      "please switch to using dropout1d instead.", stacklevel=2)
+    return _feature_dropout(input, p, training, inplace, batched=True)
+
+
+def dropout3d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
+    """Whole channels of (N, C, D, H, W) or (C, D, H, W) input zeroed with probability p."""
+    _check_probability(p)
+    if input.dim() not in (4, 5):
+        _deprecated_rank_warning("dropout3d", input.dim(), "3", "4D or 5D")
+    return _feature_dropout(input, p, training, inplace, batched=input.dim() == 5)
 
 
 def one_hot(tensor, num_classes: int = -1):
@@ -227,10 +321,10 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training: bool = False,
                momentum: float = 0.1, eps: float = 1e-5):
-    """One NativeBatchNormBackward0 node: each channel normalised over the batch (and
-    length) dimensions in training, by the running statistics otherwise; in training the
+    """One NativeBatchNormBackward0 node: each channel (axis 1) normalised over every
+    other axis in training, by the running statistics otherwise; in training the
     running statistics are updated in place with the unbiased variance, as torch does."""
-    dims = (0,) if input.dim() == 2 else (0, 2)
+    dims = _rows._batch_dims(input.dim())          # every axis but the channels' (1)
     if training:
         n = input.numel() // input.shape[1]
         if n <= 1:
@@ -246,6 +340,43 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return _apply(_rows.BATCH_NORM, (input, weight, bias, None if training else running_mean,
                                      None if training else running_var), {"training": bool(training), "eps": eps})
 
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats: bool = True, momentum: float = 0.1, eps: float = 1e-5):
+    """Each (sample, channel) normalised over its spatial axes, as torch runs it: a batch
+    norm of the input viewed as one sample of N·C channels (ViewBackward0 on each side of
+    NativeBatchNormBackward0, the weight and bias repeated N times); the running
+    statistics, repeated likewise, come back as their mean over the samples."""
+    if use_input_stats:
+        if input.numel() // (input.shape[0] * input.shape[1]) <= 1:
+            raise ValueError(f"Expected more than 1 spatial element when training, got input size "
+                             f"{input.shape}")
+    elif running_mean is None or running_var is None:
+        raise RuntimeError("Expected running_mean and running_var to be defined when use_input_stats is false")
+    n, c = input.shape[0], input.shape[1]
+    repeated = [None if t is None else t.repeat(n) for t in (weight, bias)]
+    stats = [None if t is None else Tensor._make(np.tile(t._data, n)) for t in (running_mean, running_var)]
+    out = batch_norm(input.reshape(1, n * c, *input.shape[2:]), stats[0], stats[1], *repeated,
+                     use_input_stats, momentum, eps)
+    for mine, theirs in zip((running_mean, running_var), stats):
+        if mine is not None and use_input_stats:
+            mine._data[...] = theirs._data.reshape(n, c).mean(axis=0)
+    return out.view(input.shape)
+
+
+def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5):
+    """One NativeGroupNormBackward0 node: each sample normalised over each group of
+    ``C / num_groups`` channels and the spatial axes, then each channel scaled and shifted."""
+    if input.dim() < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received {input.dim()}")
+    if input.shape[1] % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input "
+                           f"of shape {list(input.shape)} and num_groups={num_groups}")
+    if input.numel() // (input.shape[0] * num_groups) <= 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size "
+                         f"{[input.shape[0] * input.shape[1] // num_groups, num_groups, *input.shape[2:]]}")
+    return _apply(_rows.GROUP_NORM, (input, weight, bias), {"num_groups": int(num_groups), "eps": eps})
 
 # -- convolution and max pooling (rows in gradstudio/ops/conv.py) ------------------------------------
 def _sizes(value, d: int):

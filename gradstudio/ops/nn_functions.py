@@ -1,7 +1,7 @@
 """The op-table rows of ``torch.nn.functional`` that torch records as one node
 each: ``GeluBackward0``, ``EluBackward0``, ``SoftplusBackward0`` with beta and
 threshold, ``HuberLossBackward0``, ``SmoothL1LossBackward0``,
-``NativeLayerNormBackward0``, ``NativeBatchNormBackward0``,
+``NativeLayerNormBackward0``, ``NativeBatchNormBackward0``, ``NativeGroupNormBackward0``,
 ``EmbeddingBackward0``, ``ConstantPadNdBackward0``, and ``DivBackward1``
 (division by a C++ number, as cross-entropy's mean over class probabilities
 does).
@@ -473,6 +473,78 @@ BATCH_NORM = Op(
                          samples.uniform(rng, (3,), 0.5, 1.5)], {"training": True, "eps": 1e-5}),
     torch=lambda torch, x, w, b, rm, rv, training, eps: torch.nn.functional.batch_norm(
         x, rm.detach().clone(), rv.detach().clone(), w, b, training, 0.0, eps),
+)
+
+
+def _grouped(x, num_groups):
+    """``x`` as (N, groups, channels-per-group × spatial): a group is one slice of the last axis."""
+    return x.reshape(x.shape[0], num_groups, -1)
+
+
+def _group_xhat(x, num_groups, eps):
+    """Tensor ops: x normalised within each (sample, group), in x's shape."""
+    return _xhat(_grouped(x, num_groups), (2,), eps).reshape(x.shape)
+
+
+def _group_norm_forward(x, weight, bias, *, num_groups, eps):
+    out = _normalize(_grouped(x.astype(np.float64), num_groups), (2,), eps).reshape(x.shape)
+    return _as(_affine(out, weight, bias, _channel_shape(x.ndim, x.shape[1])), x)
+
+
+def _group_norm_x(g, r, x, weight, bias, *, num_groups, eps):
+    gw = g if weight is None else g * weight.reshape(_channel_shape(x.dim(), x.shape[1]))
+    return _normalize_vjp(_grouped(gw, num_groups), _grouped(x, num_groups), None, (2,), eps,
+                          None).reshape(x.shape)
+
+
+def _group_norm_weight(g, r, x, weight, bias, *, num_groups, eps):
+    return (g * _group_xhat(x, num_groups, eps)).sum(_batch_dims(x.dim()))
+
+
+def _group_norm_bias(g, r, x, weight, bias, *, num_groups, eps):
+    return g.sum(_batch_dims(x.dim()))
+
+
+def _group_norm_sympy(x, weight, bias, *, num_groups, eps):
+    out = _sympy_normalize(_grouped(x, num_groups), (2,), eps).reshape(x.shape)
+    none = lambda a: a is None or (isinstance(a, np.ndarray) and a.shape == () and a.item() is None)  # noqa: E731
+    return _affine(out, None if none(weight) else weight, None if none(bias) else bias,
+                   _channel_shape(x.ndim, x.shape[1]))
+
+
+# torch's native_group_norm saves each (sample, group)'s mean and 1/std, shaped (N, groups)
+def _group_norm_mean(x, weight, bias, *, num_groups, eps):
+    return _grouped(x, num_groups).mean(axis=2)
+
+
+def _group_norm_rstd(x, weight, bias, *, num_groups, eps):
+    return _rstd(_grouped(x, num_groups), (2,), eps, False)
+
+
+GROUP_NORM = Op(
+    id="nn.GROUP_NORM",
+    saved={"input": Input(0), "weight": Input(1), "result1": Computed(_group_norm_mean),
+           "result2": Computed(_group_norm_rstd),
+           "N": Computed(lambda x, w, b, **p: x[0], tensor=False, optional_inputs=True),
+           "C": Computed(lambda x, w, b, **p: x[1], tensor=False, optional_inputs=True),
+           "HxW": Computed(lambda x, w, b, **p: int(np.prod(x[2:], dtype=np.int64)), tensor=False,
+                           optional_inputs=True),
+           "group": Arg("num_groups"), "eps": Arg("eps")},
+    name="NativeGroupNormBackward0",
+    forward=_group_norm_forward,
+    vjp=(_group_norm_x, _group_norm_weight, _group_norm_bias),
+    saves=SAVES_INPUTS,
+    sympy=_group_norm_sympy,
+    kind="array",
+    label="GroupNorm",
+    doc="normalise each sample over each group of channels (and the spatial dimensions), "
+        "then scale and shift each channel",
+    category="normalization",
+    arity=3,
+    params=(Param("num_groups", "int"), Param("eps", "float", 1e-5)),
+    sample=lambda rng: ([samples.uniform(rng, (2, 4, 3)), samples.uniform(rng, (4,), 0.5, 1.5),
+                         samples.uniform(rng, (4,))], {"num_groups": 2, "eps": 1e-5}),
+    torch=lambda torch, x, w, b, num_groups, eps: torch.nn.functional.group_norm(x, num_groups, w, b, eps),
 )
 
 

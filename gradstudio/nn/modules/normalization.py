@@ -1,10 +1,11 @@
-"""LayerNorm and BatchNorm1d, with torch's parameters, buffers and printouts."""
+"""LayerNorm and GroupNorm (statistics of each sample), with torch's parameters and
+printouts; the affine parameters every normalisation layer shares."""
 from __future__ import annotations
 
 import numbers
 
 from ... import dtypes as _dt
-from ...ops.creation import ones, tensor, zeros
+from ...ops.creation import ones, zeros
 from .. import functional as F
 from ..parameter import Parameter
 from .module import Module
@@ -43,53 +44,23 @@ class LayerNorm(Module):
                 f"bias={self.bias is not None}")
 
 
-class BatchNorm1d(Module):
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum=0.1, affine: bool = True,
-                 track_running_stats: bool = True, device=None, dtype=None, bias: bool = True):
+class GroupNorm(Module):
+    """Each sample normalised over groups of ``num_channels / num_groups`` channels."""
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
+                 device=None, dtype=None, *, bias: bool = True):
         super().__init__()
-        self.num_features = num_features
+        if num_channels % num_groups != 0:
+            raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
+        self.num_groups = num_groups
+        self.num_channels = num_channels
         self.eps = eps
-        self.momentum = momentum
         self.affine = affine
-        self.track_running_stats = track_running_stats
-        dtype = dtype or _dt.get_default_dtype()
-        _affine_parameters(self, (num_features,), affine, bias, dtype)
-        if track_running_stats:
-            self.register_buffer("running_mean", zeros(num_features, dtype=dtype))
-            self.register_buffer("running_var", ones(num_features, dtype=dtype))
-            self.register_buffer("num_batches_tracked", tensor(0))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
-
-    def _fill_missing_state(self, prefix: str, state_dict: dict) -> None:
-        """torch loads checkpoints saved before ``num_batches_tracked`` existed: a missing
-        counter is not an error, it keeps the module's own."""
-        key = prefix + "num_batches_tracked"
-        if self.num_batches_tracked is not None and key not in state_dict:
-            state_dict[key] = self.num_batches_tracked
-
-    def reset_running_stats(self) -> None:
-        if self.track_running_stats:
-            self.running_mean.zero_()
-            self.running_var.fill_(1)
-            self.num_batches_tracked.zero_()
+        _affine_parameters(self, (num_channels,), affine, bias, dtype or _dt.get_default_dtype())
 
     def forward(self, input):
-        if input.dim() not in (2, 3):
-            raise ValueError(f"expected 2D or 3D input (got {input.dim()}D input)")
-        momentum = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked._data[...] += 1
-            if self.momentum is None:  # cumulative moving average
-                momentum = 1.0 / float(self.num_batches_tracked.item())
-        use_batch = self.training or self.running_mean is None
-        return F.batch_norm(input,
-                            self.running_mean if not self.training or self.track_running_stats else None,
-                            self.running_var if not self.training or self.track_running_stats else None,
-                            self.weight, self.bias, use_batch, momentum, self.eps)
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
