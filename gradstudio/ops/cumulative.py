@@ -134,7 +134,9 @@ def _running(name: str, op: Op, takes_over, input: Tensor, dim: int):
     x = input._data
     d = _wrap_dim(dim, x.ndim) if x.ndim else _wrap_dim(dim, 0)
     indices = running_extremum_indices(x, d, takes_over)
-    return return_type(name)(apply(op, (input,), {"dim": d, "indices": indices}), _make(indices))
+    # the dim as given, which torch's node saves (-1 reads 2**64 - 1) and numpy takes as it is
+    return return_type(name)(apply(op, (input,), {"dim": dim if x.ndim else d, "indices": indices}),
+                             _make(indices))
 
 
 def cummax(input: Tensor, dim: int):

@@ -269,7 +269,8 @@ def _along(name: str, op: Op, input: Tensor, dim: int, keepdim: bool, pick, empt
                                  if keepdim or i != d), np.int64)
     else:
         indices = _positions(x, d, keepdim, pick)
-    values = apply(op, (input,), {"dim": d, "keepdim": keepdim, "indices": indices})
+    # the dim as given, which torch's node saves (-1 reads 2**64 - 1) and numpy takes as it is
+    values = apply(op, (input,), {"dim": dim, "keepdim": keepdim, "indices": indices})
     return return_type(name)(values, _make(indices))
 
 

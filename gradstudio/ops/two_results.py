@@ -8,7 +8,10 @@ of the two add up at the input as torch's one node adds them. The rules are amin
 (ties share the gradient), var/std's and mean's.
 
 The rows keep ``dim`` and ``correction`` as they were given — None when left out, as
-torch's node saves them (``_saved_correction`` reads None for the default of 1)."""
+torch's node saves them (``_saved_correction`` reads None for the default of 1). The other
+result a node saves (aminmax's max on the min's node, std_mean's std on the mean's) is
+computed from the input when read: its values are torch's, but it has no grad_fn, where
+torch's is that output itself."""
 from __future__ import annotations
 
 import math
@@ -157,13 +160,18 @@ STD_MEAN_MEAN = _moment_row("two_results.STD_MEAN_MEAN", "StdMeanBackward0", "me
                             SAVES_INPUTS, _mean_sympy, {"result0": Computed(_std)}, _replay("std_mean", 1))
 
 
+_NO_DIM = type("NoDim", (), {"__repr__": lambda self: "None"})()  # dim left out, not dim=None
+
+
 def _moments(name: str, parts: tuple, input: Tensor, dim, unbiased, keepdim, correction):
     if isinstance(dim, bool):
         unbiased, dim = dim, None
     if input._data.dtype.kind != "f":
         raise RuntimeError(f"{name} only support floating point and complex dtypes")
-    if correction is None and unbiased is not None:
-        correction = 1 if unbiased else 0
+    if correction is None and (unbiased is not None or dim is not _NO_DIM):
+        # torch's overload with dim (or unbiased) has unbiased=True: it saves correction 1
+        correction = 1 if unbiased is None or unbiased else 0
+    dim = None if dim is _NO_DIM else dim
     ndim = input._data.ndim
     if dim is not None:
         dim = tuple(_wrap_dim(d, ndim) for d in ((dim,) if isinstance(dim, int) else dim)) if ndim else None
@@ -171,12 +179,12 @@ def _moments(name: str, parts: tuple, input: Tensor, dim, unbiased, keepdim, cor
     return tuple(apply(op, (input,), params) for op in parts)
 
 
-def var_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+def var_mean(input: Tensor, dim=_NO_DIM, unbiased=None, keepdim: bool = False, *, correction=None):
     """``(var, mean)`` over ``dim`` (every dim when None)."""
     return _moments("var_mean", (VAR_MEAN_VAR, VAR_MEAN_MEAN), input, dim, unbiased, keepdim, correction)
 
 
-def std_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+def std_mean(input: Tensor, dim=_NO_DIM, unbiased=None, keepdim: bool = False, *, correction=None):
     """``(std, mean)`` over ``dim`` (every dim when None)."""
     return _moments("std_mean", (STD_MEAN_STD, STD_MEAN_MEAN), input, dim, unbiased, keepdim, correction)
 
