@@ -56,7 +56,11 @@ from .ops.splitting import chunk, split, unbind, unsafe_chunk, unsafe_split  # n
 from .ops.sorting import argsort, msort, sort, topk  # noqa: F401,E402
 from .ops.rearranging import masked_select, repeat_interleave, roll, tile  # noqa: F401,E402
 from .ops.scattering import scatter, scatter_add  # noqa: F401,E402
-from .ops.cumulative import cumprod  # noqa: F401,E402
+from .ops.cumulative import cummax, cummin, cumprod, logcumsumexp  # noqa: F401,E402
+from .ops.order_statistics import kthvalue, median, mode, nanmedian  # noqa: F401,E402
+from .ops.nan_reductions import nanmean, nansum  # noqa: F401,E402
+from .ops.two_results import aminmax, std_mean, var_mean  # noqa: F401,E402
+from .ops.searching import bucketize, histc, searchsorted  # noqa: F401,E402
 from .ops.compositions import broadcast_shapes, broadcast_tensors, cosine_similarity, diff  # noqa: F401,E402
 from .ops.special import nan_to_num  # noqa: F401,E402
 from .serialization import load, save  # noqa: F401,E402

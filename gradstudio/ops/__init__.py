@@ -19,6 +19,7 @@ from . import activations  # noqa: F401  (hardtanh, selu, celu, mish, glu, prelu
 from . import avg_pool, conv  # noqa: F401  (convolution, max and average pooling)
 from . import special  # erf, erfc, exp2, trunc, frac, nan_to_num
 from . import compositions, cumulative, rearranging, scattering, sorting, splitting, triangular
+from . import nan_reductions, order_statistics, searching, two_results
 from .table import _ON_REGISTER, BY_ID, Op, apply, function_for, op_by_id, op_by_key, rows  # noqa: F401
 
 # Every row declared in the modules above, in declaration order (each row
@@ -214,6 +215,11 @@ METHODS = {
     "scatter_add": scattering.scatter_add, "scatter_add_": scattering.scatter_add_,
     "roll": rearranging.roll, "tile": rearranging.tile, "masked_select": rearranging.masked_select,
     "repeat_interleave": rearranging.repeat_interleave,
+    "median": order_statistics.median, "nanmedian": order_statistics.nanmedian,
+    "mode": order_statistics.mode, "kthvalue": order_statistics.kthvalue,
+    "cummax": cumulative.cummax, "cummin": cumulative.cummin, "logcumsumexp": cumulative.logcumsumexp,
+    "aminmax": two_results.aminmax, "nansum": nan_reductions.nansum, "nanmean": nan_reductions.nanmean,
+    "histc": searching.histc,
     "sort": sorting.sort, "argsort": sorting.argsort, "msort": sorting.msort, "topk": sorting.topk,
     "split": splitting.split, "chunk": splitting.chunk, "unbind": splitting.unbind,
     "unsafe_split": splitting.unsafe_split, "unsafe_chunk": splitting.unsafe_chunk,
