@@ -5,3 +5,4 @@ max = return_type("max")  # noqa: A001
 min = return_type("min")  # noqa: A001
 sort = return_type("sort")
 topk = return_type("topk")
+frexp = return_type("frexp", ("mantissa", "exponent"))
