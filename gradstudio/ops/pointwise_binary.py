@@ -28,11 +28,25 @@ from .table import Op, Param, SAVES_INPUTS, SAVES_RESULT, apply
 _LN2 = math.log(2.0)
 
 
+def _fused_multiply_add(x, y, z):
+    """x·y + z rounded once, as torch's CPU kernels (fmadd) compute it: below float64 the
+    product and sum are exact or nearly so in float64, then rounded to the dtype; float64
+    and integers are computed in their own dtype (no fused multiply-add in numpy)."""
+    dtype = np.result_type(x, y, z)
+    if dtype.kind != "f" or dtype.itemsize >= 8:
+        return (x * y + z).astype(dtype, copy=False)
+    return (np.asarray(x, np.float64) * y + z).astype(dtype)
+
+
 def _lerp(start, end, weight):
-    """torch's lerp: from the nearer end, so lerp(a, b, 1) is exactly b."""
-    small = np.abs(weight) < 0.5
-    out = np.where(small, start + weight * (end - start), end - (end - start) * (1 - weight))
-    return out.astype(np.result_type(start, end), copy=False)
+    """torch's lerp: from the nearer end, w·(b − a) + a or b − (b − a)·(1 − w), so
+    lerp(a, b, 1) is exactly b."""
+    dtype = np.result_type(start, end)
+    weight = np.asarray(weight, dtype=dtype)
+    diff = end - start
+    out = np.where(np.abs(weight) < 0.5, _fused_multiply_add(weight, diff, start),
+                   _fused_multiply_add(-diff, 1 - weight, end))
+    return out.astype(dtype, copy=False)
 
 
 LERP = Op(
@@ -70,7 +84,7 @@ ADDCMUL = Op(
     id="pointwise_binary.ADDCMUL",
     saved={"tensor1": Input(1), "tensor2": Input(2), "value": Arg("value")},
     name="AddcmulBackward0",
-    forward=lambda s, t1, t2, *, value: s + value * t1 * t2,
+    forward=lambda s, t1, t2, *, value: _fused_multiply_add(value * t1, t2, s),
     vjp=(lambda g, r, s, t1, t2, *, value: g,
          lambda g, r, s, t1, t2, *, value: g * (t2 * value),
          lambda g, r, s, t1, t2, *, value: g * (t1 * value)),
