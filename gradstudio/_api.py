@@ -35,7 +35,7 @@ from .ops.random import (bernoulli, get_rng_state, initial_seed, manual_seed, mu
 from .ops.elementwise import (add, bitwise_and, bitwise_not, bitwise_or, bitwise_xor,  # noqa: F401
                               clamp, clamp_max, clamp_min, div, eq, floor_divide, ge, gt, isfinite,
                               isinf, isnan, le, logical_and, logical_not, logical_or, logical_xor, lt,
-                              maximum, minimum, mul, ne, pow, remainder, rsub, square, sub, where)
+                              maximum, minimum, mul, ne, pow, rsub, square, sub, where)
 from .ops.einsum import einsum  # noqa: F401
 from .ops.indexing import gather, index_select, masked_fill, narrow, nonzero, select, take  # noqa: F401
 from .ops.linalg import addmm, bmm, dot, ger, matmul, mm, mv, outer  # noqa: F401
@@ -63,6 +63,10 @@ from .ops.two_results import aminmax, std_mean, var_mean  # noqa: F401,E402
 from .ops.searching import bucketize, histc, searchsorted  # noqa: F401,E402
 from .ops.compositions import broadcast_shapes, broadcast_tensors, cosine_similarity, diff  # noqa: F401,E402
 from .ops.special import nan_to_num  # noqa: F401,E402
+from .ops.pointwise_binary import (addcdiv, addcmul, arctan2, atan2, copysign, float_power, fmod,  # noqa: F401,E402
+                                   heaviside, hypot, ldexp, lerp, logaddexp, logaddexp2, nextafter, remainder,
+                                   xlogy)
+from .ops.pointwise_unary import frexp, logit  # noqa: F401,E402
 from .serialization import load, save  # noqa: F401,E402
 from . import backends, optim, utils  # noqa: F401,E402
 
@@ -75,7 +79,9 @@ for _name in ("add", "sub", "mul", "div", "pow", "remainder", "maximum", "minimu
               "matmul", "mm", "bmm", "mv", "dot", "addmm", "outer", "cat", "concat", "concatenate", "stack",
               "hstack", "vstack", "sum", "mean", "prod", "cumsum", "logsumexp", "softmax", "log_softmax",
               "arange", "linspace", "zeros", "ones", "full", "randn", "rand", "eye", "gather",
-              "index_select", "take"):
+              "index_select", "take", "lerp", "addcmul", "addcdiv", "atan2", "arctan2", "logaddexp",
+              "logaddexp2", "hypot", "xlogy", "copysign", "fmod", "ldexp", "nextafter",
+              "heaviside", "logit"):
     globals()[_name] = _with_out(globals()[_name])
 from .numpy_names import FUNCTIONS as _NUMPY_NAMED, accepting as _accepting  # noqa: E402
 

@@ -20,6 +20,7 @@ from . import avg_pool, conv  # noqa: F401  (convolution, max and average poolin
 from . import special  # erf, erfc, exp2, trunc, frac, nan_to_num
 from . import compositions, cumulative, rearranging, scattering, sorting, splitting, triangular
 from . import nan_reductions, order_statistics, searching, two_results
+from . import pointwise_binary, pointwise_unary  # lerp, addcmul, atan2, xlogy, fmod …; logit, sinc, frexp
 from .table import _ON_REGISTER, BY_ID, Op, apply, function_for, op_by_id, op_by_key, rows  # noqa: F401
 
 # Every row declared in the modules above, in declaration order (each row
@@ -157,13 +158,13 @@ def _min(self, dim=None, keepdim=False):
     return reduction.min(self, dim, keepdim)
 
 
-E = elementwise
+E, PB, PU = elementwise, pointwise_binary, pointwise_unary
 METHODS = {
     # operators
     "__add__": E.fast_add, "__radd__": E.fast_add, "__sub__": E.fast_sub, "__rsub__": E.rsub,
     "__mul__": E.mul, "__rmul__": E.mul, "__truediv__": E.fast_div, "__rtruediv__": E.rdiv,
     "__floordiv__": E.floor_divide, "__rfloordiv__": _swap(E.floor_divide),
-    "__mod__": E.remainder, "__rmod__": _swap(E.remainder),
+    "__mod__": PB.remainder, "__rmod__": _swap(PB.remainder),
     "__pow__": E.pow, "__rpow__": E.rpow, "__neg__": E.neg, "__pos__": lambda self: self,
     "__abs__": E.abs, "__matmul__": linalg.matmul, "__rmatmul__": linalg.rmatmul,
     "__eq__": E.eq, "__ne__": E.ne, "__lt__": E.lt, "__le__": E.le, "__gt__": E.gt, "__ge__": E.ge,
@@ -177,10 +178,14 @@ METHODS = {
     # arithmetic
     "add": E.add, "sub": E.sub, "subtract": E.sub, "mul": E.mul, "multiply": E.mul,
     "div": E.div, "divide": E.div, "true_divide": E.div, "pow": E.pow, "square": E.square,
-    "floor_divide": E.floor_divide, "remainder": E.remainder, "fmod": E.remainder,
+    "floor_divide": E.floor_divide, "remainder": PB.remainder, "fmod": PB.fmod,
     "maximum": E.maximum, "minimum": E.minimum, "clamp": E.clamp, "clip": E.clamp,
     "clamp_min": E.clamp_min, "clamp_max": E.clamp_max,
     "where": lambda self, condition, other: elementwise.where(condition, self, other),
+    "lerp": PB.lerp, "addcmul": PB.addcmul, "addcdiv": PB.addcdiv, "atan2": PB.atan2, "arctan2": PB.atan2,
+    "logaddexp": PB.logaddexp, "logaddexp2": PB.logaddexp2, "hypot": PB.hypot, "xlogy": PB.xlogy,
+    "copysign": PB.copysign, "float_power": PB.float_power, "ldexp": PB.ldexp, "nextafter": PB.nextafter,
+    "heaviside": PB.heaviside, "logit": PU.logit, "frexp": PU.frexp,
     # unary math: bound from the rows' api (see _bind)
     # comparisons and logic
     "eq": E.eq, "ne": E.ne, "lt": E.lt, "le": E.le, "gt": E.gt, "ge": E.ge,
@@ -250,13 +255,20 @@ METHODS = {
     "abs_": inplace.inplace(E.abs), "sqrt_": inplace.inplace(E.sqrt),
     "relu_": inplace.inplace(E.relu), "sigmoid_": inplace.inplace(E.sigmoid),
     "tanh_": inplace.inplace(E.tanh), "masked_fill_": inplace.inplace(indexing.masked_fill),
+    **{name + "_": inplace.inplace(function) for name, function in (
+        ("lerp", PB.lerp), ("addcmul", PB.addcmul), ("addcdiv", PB.addcdiv), ("atan2", PB.atan2),
+        ("arctan2", PB.atan2), ("hypot", PB.hypot), ("xlogy", PB.xlogy), ("copysign", PB.copysign),
+        ("fmod", PB.fmod), ("remainder", PB.remainder), ("ldexp", PB.ldexp), ("nextafter", PB.nextafter),
+        ("heaviside", PB.heaviside), ("logit", PU.logit), ("sinc", PU.sinc), ("deg2rad", PU.deg2rad),
+        ("rad2deg", PU.rad2deg))},
+    "float_power_": PB.float_power_,
     "zero_": inplace.zero_, "fill_": inplace.fill_, "copy_": inplace.copy_,
     # random
     "uniform_": random.uniform_, "normal_": random.normal_, "bernoulli_": random.bernoulli_,
     "random_": random.random_, "exponential_": random.exponential_, "bernoulli": random.bernoulli,
     "multinomial": random.multinomial,
 }
-del E
+del E, PB, PU
 
 from ..numpy_names import METHODS as _NUMPY_NAMED, accepting as _accepting  # noqa: E402
 

@@ -1065,13 +1065,6 @@ def floor_divide(input, other):
     return div(input, other, rounding_mode="floor")
 
 
-def remainder(input, other):
-    a, b, dtype = _promote(input, other)
-    da = a._data if isinstance(a, Tensor) else a
-    db = b._data if isinstance(b, Tensor) else b
-    return Tensor._make(np.asarray(np.remainder(da, db)).astype(dtype, copy=False))
-
-
 def pow(input, exponent):
     if not isinstance(input, Tensor):
         base = _scalar(input)

@@ -110,6 +110,8 @@ PUBLIC_NAMES = """
     diff broadcast_tensors broadcast_shapes cosine_similarity nan_to_num set_num_threads get_num_threads
     median nanmedian mode kthvalue cummax cummin logcumsumexp aminmax nanmean nansum std_mean var_mean
     searchsorted bucketize histc
+    lerp addcmul addcdiv atan2 arctan2 logaddexp logaddexp2 hypot xlogy logit heaviside sinc deg2rad rad2deg
+    copysign fmod float_power ldexp frexp nextafter
 """.split()
 
 
