@@ -12,4 +12,5 @@ from .modules import (CELU, GLU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, L
 from .modules import (AlphaDropout, BatchNorm2d, BatchNorm3d, Dropout1d, Dropout2d, Dropout3d,  # noqa: F401
                       FeatureAlphaDropout, GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, LazyLinear)
 from .parameter import Parameter, UninitializedParameter  # noqa: F401
+from .modules import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNBase, RNNCell, RNNCellBase  # noqa: F401
 from . import modules, utils  # noqa: F401

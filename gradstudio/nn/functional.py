@@ -4,6 +4,8 @@ unchanged. Ops with a row of their own come from the op table; the rest are
 compositions of rows, in torch's order of operations."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..ops.elementwise import (leaky_relu as _leaky_relu, relu as _relu, sigmoid, silu,  # noqa: F401
@@ -28,7 +30,9 @@ from ..generator import rng as _rng
 
 
 def linear(input, weight, bias=None):
-    """``input @ weight.T + bias`` — one AddmmBackward0 node for 2-d input, as in torch.
+    """``input @ weight.T + bias`` — one AddmmBackward0 node for 2-d input, as in torch;
+    other contiguous input with a bias is flattened to 2-d first and viewed back
+    (ViewBackward0 over AddmmBackward0), the rest is ``matmul`` plus the bias.
 
     With a bias, 2-d input and a 2-d weight (a layer called in a training loop) it is
     ``addmm(bias, input, weight.t())`` without its two wrappers: the same forward
@@ -37,6 +41,10 @@ def linear(input, weight, bias=None):
     input, that view)."""
     x = input._data
     if bias is None or x.ndim != 2:
+        if bias is not None and input.is_contiguous() and (x.ndim == 3 or bias._data.ndim == 1):
+            # ATen's _flatten_nd_linear: input reshaped to 2-d, addmm, viewed back
+            flat = linear(input.reshape(math.prod(x.shape[:-1]), x.shape[-1]), weight, bias)
+            return flat.view(*x.shape[:-1], flat._data.shape[1])
         out = _matmul(input, weight.t())
         return out + bias if bias is not None else out
     w = weight._data

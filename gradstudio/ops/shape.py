@@ -103,21 +103,30 @@ ALIAS = Op(
     sample=samples.unary(),
     torch=lambda torch, x: x.view_as(x),
 )
-TRANSPOSE = Op(
-    id="shape.TRANSPOSE",
-    name="TransposeBackward0",
-    forward=lambda x, *, dim0, dim1: np.swapaxes(x, dim0, dim1) if x.ndim else x.view(),
-    vjp=(lambda g, r, x, *, dim0, dim1: g.transpose(dim0, dim1),),
-    sympy=_np_sympy(lambda x, *, dim0, dim1: np.swapaxes(x, dim0, dim1)),
-    matrix=lambda M, a, *, dim0, dim1: a if dim0 % 2 == dim1 % 2 else M.T(a),
-    kind="shape",
-    label="transpose",
-    doc="swap two dims",
-    category="shape",
-    params=(Param("dim0", "int"), Param("dim1", "int")),
-    sample=lambda rng: ([samples.uniform(rng, (2, 3, 4))], {"dim0": 0, "dim1": 2}),
-    torch=lambda torch, x, dim0, dim1: x.transpose(dim0, dim1),
-)
+def _transpose_row(id: str, name: str, doc: str, torch) -> Op:
+    return Op(
+        id=id,
+        name=name,
+        forward=lambda x, *, dim0, dim1: np.swapaxes(x, dim0, dim1) if x.ndim else x.view(),
+        vjp=(lambda g, r, x, *, dim0, dim1: g.transpose(dim0, dim1),),
+        sympy=_np_sympy(lambda x, *, dim0, dim1: np.swapaxes(x, dim0, dim1)),
+        matrix=lambda M, a, *, dim0, dim1: a if dim0 % 2 == dim1 % 2 else M.T(a),
+        kind="shape",
+        label="transpose",
+        doc=doc,
+        category="shape",
+        params=(Param("dim0", "int"), Param("dim1", "int")),
+        sample=lambda rng: ([samples.uniform(rng, (2, 3, 4))], {"dim0": 0, "dim1": 2}),
+        torch=torch,
+    )
+
+
+TRANSPOSE = _transpose_row("shape.TRANSPOSE", "TransposeBackward0", "swap two dims",
+                           lambda torch, x, dim0, dim1: x.transpose(dim0, dim1))
+# transpose_ of a tensor nobody else holds (a recurrent layer's batch_first output, which
+# torch turns round in place): the same swap, recorded under the in-place node's name
+TRANSPOSE_ = _transpose_row("shape.TRANSPOSE_", "TransposeBackward1", "swap two dims in place",
+                            lambda torch, x, dim0, dim1: x.clone().transpose_(dim0, dim1))
 T = Op(
     id="shape.T",
     name="TBackward0",

@@ -21,6 +21,7 @@ import os
 import pathlib
 import random
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -129,6 +130,15 @@ def _seeded(lib, rng):
     return points
 
 
+def _spend_warnings_once(lib) -> None:
+    """Give the warnings both libraries give once per process ("Converting a tensor with
+    requires_grad=True to a scalar…") before a replay, so that no replay's transcript
+    depends on whether a test run earlier in the same process gave them already."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        float(lib.ones(1, requires_grad=True) * 2)
+
+
 def replay(path: pathlib.Path, lib, monkeypatch) -> list[str]:
     """Transcripts of the tutorial's cells, run in a fresh namespace bound to ``lib``,
     with every random draw (torch's, and Python's ``random`` module's) seeded alike."""
@@ -138,6 +148,7 @@ def replay(path: pathlib.Path, lib, monkeypatch) -> list[str]:
     threads = lib.get_num_threads() if lib is not gradstudio else None
     if threads is not None:  # torch's thread pool spins on a loaded machine: a small CNN's
         lib.set_num_threads(1)  # replay took 20 s on 2 threads, 0.8 s on one
+    _spend_warnings_once(lib)
     try:
         with monkeypatch.context() as patch:
             for owner, name, function in _seeded(lib, rng):

@@ -247,6 +247,7 @@ CHANNEL_DROPOUTS = [
 @pytest.mark.parametrize("name,shape,lead", CHANNEL_DROPOUTS, ids=[f"{n}-{len(s)}d" for n, s, _ in CHANNEL_DROPOUTS])
 @pytest.mark.parametrize("p", [0.25, 0.6])
 def test_channel_dropout_zeroes_whole_channels_and_scales_the_rest(name, shape, lead, p, torch):
+    gradstudio.manual_seed(0)  # (the drop rate is checked below: not on whatever state earlier tests left)
     x = (gradstudio.rand(*shape) + 0.5).requires_grad_()    # no zeros of its own
     layer = getattr(gradstudio.nn, name)(p)
     y = layer(x)
@@ -256,7 +257,7 @@ def test_channel_dropout_zeroes_whole_channels_and_scales_the_rest(name, shape, 
     values = np.unique(np.round(per_channel, 5))
     assert len(values) == 2 and values[0] == 0 and np.isclose(values[1], 1 / (1 - p), rtol=1e-4)
     dropped = (per_channel == 0).mean()
-    assert abs(dropped - p) < 0.1, dropped
+    assert abs(dropped - p) < 4 * np.sqrt(p * (1 - p) / per_channel.size), dropped  # four sigmas
     y.backward(gradstudio.ones_like(y))
     np.testing.assert_allclose(x.grad.numpy(), ratio.reshape(shape), rtol=1e-6)
     tx = torch.rand(*shape, requires_grad=True)
