@@ -369,8 +369,9 @@ _warned_scalar_conversion = []
 
 
 def _warn_scalar_conversion(t: Tensor):
-    """torch warns once per process when float()/int() drops a tensor's graph."""
-    if t._requires_grad and not _warned_scalar_conversion:
+    """torch warns once per process when float()/int() drops a tensor's graph (not under
+    no_grad, where there is no graph to drop)."""
+    if t._requires_grad and _grad_state.enabled and not _warned_scalar_conversion:
         _warned_scalar_conversion.append(True)
         warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
                       "behavior.\nConsider using tensor.detach() first.", UserWarning, stacklevel=3)

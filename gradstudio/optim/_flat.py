@@ -128,6 +128,23 @@ def next_step(layout: FlatGroup):
     return steps[0]._data.item()
 
 
+def common(layout: FlatGroup, key: str):
+    """The one value of every parameter's 0-d ``key`` state (NAdam's ``mu_product``,
+    ASGD's ``eta`` and ``mu``) as a float; None if the values differ or one is missing
+    (the update's scalars would then differ by parameter: it runs per parameter)."""
+    tensors = list(map(methodcaller("get", key), layout.states))
+    if not all(map(is_, map(type, tensors), repeat(Tensor))):
+        return None
+    values = set(map(_ITEM, map(_DATA, tensors)))
+    return values.pop() if len(values) == 1 else None
+
+
+def fill(layout: FlatGroup, key: str, value: float) -> None:
+    """Every parameter's 0-d ``key`` state set to ``value`` (rounded to its dtype)."""
+    for state in layout.states:
+        state[key]._data.fill(value)
+
+
 def scratch(layout: FlatGroup, dtypes: tuple) -> tuple:
     """Arrays of the flat length, one per dtype in ``dtypes``, made once per layout (an
     update's temporaries)."""

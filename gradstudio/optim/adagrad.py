@@ -7,7 +7,7 @@ import numpy as np
 from ..tensor import make
 from . import _arith as A
 from . import _flat
-from .optimizer import Optimizer, _check, bump
+from .optimizer import Optimizer, _check, bump, count_step
 
 _SUM = ("sum",)
 
@@ -43,11 +43,7 @@ class Adagrad(Optimizer):
                 continue
             for p, grad in self._grads(group):
                 state = self.state[p]
-                step_t = state["step"]._data
-                # step_t += 1 (the sum is exact, and fill rounds it as the float32 add
-                # would), without a ufunc call on a 0-d array
-                step_t.fill(step_t.item() + 1.0)
-                _update(p._data, grad, state["sum"]._data, step_t.item(), *options)
+                _update(p._data, grad, state["sum"]._data, count_step(state["step"]), *options)
                 bump(p)
         return loss
 

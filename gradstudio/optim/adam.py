@@ -7,7 +7,7 @@ import numpy as np
 from ..tensor import make
 from . import _arith as A
 from . import _flat
-from .optimizer import Optimizer, _check, bump
+from .optimizer import Optimizer, _check, _check_betas, bump, count_step
 
 
 _F32 = np.dtype(np.float32)
@@ -72,10 +72,7 @@ class Adam(Optimizer):
             weight_decay = 1e-2 if type(self)._decoupled_default else 0
         _check("learning rate", lr)
         _check("epsilon value", eps)
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        _check_betas(betas)
         _check("weight_decay value", weight_decay)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                         maximize=maximize, foreach=foreach, capturable=capturable,
@@ -120,11 +117,7 @@ class Adam(Optimizer):
                     state["exp_avg_sq"] = make(np.zeros_like(p._data))
                     if amsgrad:
                         state["max_exp_avg_sq"] = make(np.zeros_like(p._data))
-                step_t = state["step"]._data
-                # step_t += 1 (the sum is exact, and fill rounds it as the float32 add
-                # would), without a ufunc call on a 0-d array
-                step_t.fill(step_t.item() + 1.0)
-                step = step_t.item()
+                step = count_step(state["step"])
                 if step != last_step:  # the parameters of a group are mostly at one step
                     last_step = step
                     scalars = _scalars(lr, beta1, beta2, step)

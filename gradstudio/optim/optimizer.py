@@ -157,7 +157,23 @@ def bump(p):
     (vc if vc is not None else shared_version_counter(p)).bump()
 
 
+def count_step(step) -> float:
+    """``step += 1`` on a parameter's float32 0-d ``step`` state, and the new count: the
+    sum is exact, and ``fill`` rounds it as the float32 add would, without a ufunc call
+    on a 0-d array."""
+    data = step._data
+    data.fill(data.item() + 1.0)
+    return data.item()
+
+
 def _check(name: str, value, low: float = 0.0, message: str | None = None):
     if not (isinstance(value, Tensor) or value >= low):
         raise ValueError(message or f"Invalid {name}: {value}")
+
+
+def _check_betas(betas) -> None:
+    """Adam's family: each β in [0, 1), torch's message naming its index."""
+    for i, beta in enumerate(betas[:2]):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
 

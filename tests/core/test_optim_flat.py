@@ -24,6 +24,14 @@ CONFIGS = [
     ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.1, maximize=True)),
     ("Adagrad", dict(lr=0.1)),
     ("Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.1, initial_accumulator_value=0.1)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, maximize=True)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, betas=(0.8, 0.9))),  # rectified from step 6
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("Adamax", dict(lr=0.02, weight_decay=0.1, maximize=True)),
+    ("Adadelta", dict(lr=0.5, rho=0.8, weight_decay=0.1, maximize=True)),
+    ("Rprop", dict(lr=0.01, step_sizes=(1e-3, 0.02), maximize=True)),
+    ("ASGD", dict(lr=0.05, lambd=1e-2, t0=10, weight_decay=0.1, maximize=True)),
 ]
 IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in kw.items())}" for name, kw in CONFIGS]
 
@@ -163,10 +171,14 @@ def test_what_undoes_a_layout_leaves_the_steps_as_they_are_per_parameter(name, k
     _assert_same(result, _arrays(*_train(name, kwargs, between=between)))
 
 
-@pytest.mark.parametrize("name,kwargs", [("Adam", dict(lr=0.01)), ("Adagrad", dict(lr=0.1, lr_decay=0.1))])
+@pytest.mark.parametrize("name,kwargs", [("Adam", dict(lr=0.01)), ("Adagrad", dict(lr=0.1, lr_decay=0.1)),
+                                         ("NAdam", dict(lr=0.01)), ("RAdam", dict(lr=0.01)),
+                                         ("Adamax", dict(lr=0.01)), ("ASGD", dict(lr=0.05, t0=10))])
 def test_parameters_at_different_steps_step_per_parameter(name, kwargs, per_parameter):
-    """Adam's and Adagrad's scalars depend on the step: one group at two steps runs per
-    parameter (RMSprop's do not: it counts steps only)."""
+    """Adam's, Adagrad's, NAdam's, RAdam's, Adamax's and ASGD's scalars depend on the
+    step (and NAdam's μ product, ASGD's η and μ, on the steps before): one group at two
+    steps runs per parameter (RMSprop's, Adadelta's and Rprop's do not: they count steps
+    only)."""
     def between(i, model, opt):
         if i == 3:
             opt.state[model[0].bias]["step"].fill_(10.0)
@@ -175,6 +187,21 @@ def test_parameters_at_different_steps_step_per_parameter(name, kwargs, per_para
     steps = [float(opt.state[p]["step"]) for p in model.parameters()]
     assert steps == [25.0, 32.0, 25.0, 25.0]
     result = _arrays(model, opt)
+    per_parameter()
+    _assert_same(result, _arrays(*_train(name, kwargs, between=between)))
+
+
+@pytest.mark.parametrize("name,key", [("NAdam", "mu_product"), ("ASGD", "eta"), ("ASGD", "mu")])
+def test_a_group_whose_scalar_state_differs_steps_per_parameter(name, key, per_parameter):
+    """One parameter's 0-d state set apart (the steps still agree): that group's update
+    scalars differ by parameter, so that step runs per parameter (ASGD sets η and μ anew
+    after it; NAdam's μ products stay apart)."""
+    def between(i, model, opt):
+        if i == 3:
+            opt.state[model[0].bias][key].fill_(0.5)
+
+    kwargs = dict(lr=0.05, t0=2) if name == "ASGD" else dict(lr=0.01)
+    result = _arrays(*_train(name, kwargs, between=between))
     per_parameter()
     _assert_same(result, _arrays(*_train(name, kwargs, between=between)))
 

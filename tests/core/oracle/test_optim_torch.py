@@ -26,7 +26,23 @@ CONFIGS = [
     ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.1)),
     ("Adagrad", dict(lr=0.1)),
     ("Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.1, initial_accumulator_value=0.1)),
+    ("NAdam", dict(lr=0.01)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, momentum_decay=0.01, maximize=False)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("RAdam", dict(lr=0.01)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, betas=(0.8, 0.99))),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("Adamax", dict(lr=0.01)),
+    ("Adamax", dict(lr=0.02, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1)),
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-5, weight_decay=0.1)),
+    ("Rprop", dict(lr=0.01)),
+    ("Rprop", dict(lr=0.001, etas=(0.3, 1.5), step_sizes=(1e-4, 0.05))),  # sizes clamped both ways
+    ("ASGD", dict(lr=0.05)),
+    ("ASGD", dict(lr=0.05, lambd=1e-2, alpha=0.5, t0=50, weight_decay=0.01)),  # averaging after 50
 ]
+# the updates without a square root: bit for bit with torch's (see the test below)
+EXACT = {"SGD", "Adamax", "Rprop", "ASGD"}
 IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in kw.items())}" for name, kw in CONFIGS]
 
 
@@ -72,11 +88,12 @@ def test_trajectory_tracks_torch(name, kwargs, torch):
 @pytest.mark.parametrize("name,kwargs", CONFIGS, ids=IDS)
 def test_steps_on_identical_gradients_match_torch_bit_for_bit(name, kwargs, torch):
     """The update itself — torch's formulas in torch's rounding order — over 20 steps
-    fed the same gradients. SGD is bit-identical; the others take a square root, and
-    torch's vectorised float32 sqrt is not correctly rounded (numpy's is), so for them
-    the parameters agree to float32 rounding (see gradstudio/optim/_arith.py)."""
+    fed the same gradients, a 0-d parameter among them. SGD, Adamax, Rprop and ASGD are
+    bit-identical; the others take a square root, and torch's vectorised float32 sqrt is
+    not correctly rounded (numpy's is), so for them the parameters agree to float32
+    rounding (see gradstudio/optim/_arith.py)."""
     rng = np.random.default_rng(1)
-    shapes = [(7, 5), (5,), (33,)]
+    shapes = [(7, 5), (5,), (33,), ()]
     start = [rng.standard_normal(s).astype(np.float32) for s in shapes]
     tp = [torch.nn.Parameter(torch.tensor(v)) for v in start]
     gp = [gradstudio.nn.Parameter(gradstudio.tensor(v)) for v in start]
@@ -84,15 +101,20 @@ def test_steps_on_identical_gradients_match_torch_bit_for_bit(name, kwargs, torc
     mismatched = 0
     for _ in range(20):
         for t, g in zip(tp, gp):
-            grad = rng.standard_normal(t.shape).astype(np.float32)
+            grad = np.asarray(rng.standard_normal(t.shape), dtype=np.float32)
             t.grad, g.grad = torch.tensor(grad), gradstudio.tensor(grad)
         t_opt.step()
         g_opt.step()
         mismatched += sum(int((t.detach().numpy() != g.detach().numpy()).sum()) for t, g in zip(tp, gp))
         for t, g in zip(tp, gp):
             np.testing.assert_allclose(g.detach().numpy(), t.detach().numpy(), rtol=2e-6, atol=1e-7)
-    if name == "SGD":
+    if name in EXACT:
         assert mismatched == 0
+    # the 0-d state (step, NAdam's mu_product, ASGD's eta and mu) is float32 arithmetic
+    # on scalars: exactly torch's
+    for t, g in zip(tp, gp):
+        scalars = {k: v.item() for k, v in t_opt.state[t].items() if v.dim() == 0}
+        assert {k: v.item() for k, v in g_opt.state[g].items() if v.dim() == 0} == scalars
 
 
 def test_zero_grad_and_param_groups_match_torch(torch):
@@ -114,6 +136,41 @@ def test_optimizer_errors_match_torch(torch):
             lib.optim.SGD([], lr=0.1)
         with pytest.raises(ValueError, match="Invalid learning rate: -1"):
             lib.optim.Adam([lib.nn.Parameter(lib.ones(1))], lr=-1)
+
+
+@pytest.mark.parametrize("make", [
+    "NAdam(ps, lr=-0.1)", "NAdam(ps, eps=-1.0)", "NAdam(ps, betas=(1.0, 0.9))", "NAdam(ps, betas=(0.9, -0.5))",
+    "NAdam(ps, weight_decay=-1e-3)", "NAdam(ps, momentum_decay=-1)",
+    "RAdam(ps, lr=-1)", "RAdam(ps, betas=(0.5, 1))", "RAdam(ps, weight_decay=-1)",
+    "Adamax(ps, eps=-1e-8)", "Adamax(ps, betas=(-0.1, 0.9))",
+    "Adadelta(ps, rho=1.5)", "Adadelta(ps, rho=-0.1)", "Adadelta(ps, eps=-1)", "Adadelta(ps, lr=-1.0)",
+    "Rprop(ps, etas=(1.5, 1.2))", "Rprop(ps, etas=(0.5, 0.9))", "Rprop(ps, etas=(0, 2))", "Rprop(ps, lr=-2)",
+    "ASGD(ps, lr=-0.5)", "ASGD(ps, weight_decay=-0.5)",
+])
+def test_argument_errors_are_torchs(make, torch):
+    messages = []
+    for lib in (torch, gradstudio):
+        with pytest.raises(ValueError) as caught:
+            eval(make, vars(lib.optim), {"ps": [lib.nn.Parameter(lib.ones(1))]})  # test-authored
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1]
+
+
+@pytest.mark.parametrize("name", ["NAdam", "RAdam", "Adamax", "Adadelta", "Rprop", "ASGD"])
+def test_defaults_printout_and_first_state_are_torchs(name, torch):
+    """Constructed with every default: the printout, the state_dict's groups, and the
+    state after one step (keys in torch's order, values and dtypes: ``step``,
+    ``mu_product``, ``eta`` and ``mu`` float32 0-d tensors)."""
+    def run(lib):
+        p = lib.nn.Parameter(lib.tensor([[1.0, -2.0], [0.5, 3.0]], dtype=lib.float64))
+        opt = getattr(lib.optim, name)([p])
+        printed = repr(opt)
+        (p ** 3).sum().backward()
+        opt.step()
+        state = opt.state_dict()
+        return printed, state["param_groups"], {k: [(key, str(v.dtype), tuple(v.shape), v.tolist())
+                                                    for key, v in s.items()] for k, s in state["state"].items()}
+    assert run(gradstudio) == run(torch)
 
 
 @pytest.mark.parametrize("make", [

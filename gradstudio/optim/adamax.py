@@ -1,0 +1,60 @@
+"""Adamax: Adam with the infinity norm, uₜ = max(β₂uₜ₋₁, |gₜ| + ε), in place of the
+second moment (torch's _single_tensor_adamax), on a whole group's flat arrays at once
+when it is laid out flat (see ``_flat``)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import make
+from . import _arith as A
+from . import _flat
+from .optimizer import Optimizer, _check, _check_betas, bump, count_step
+
+_ROLES = ("exp_avg", "exp_inf")
+
+
+class Adamax(Optimizer):
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None, *,
+                 maximize=False, differentiable=False, capturable=False):
+        _check("learning rate", lr)
+        _check("epsilon value", eps)
+        _check_betas(betas)
+        _check("weight_decay value", weight_decay)
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, foreach=foreach,
+                        maximize=maximize, differentiable=differentiable, capturable=capturable)
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            options = (group["lr"], *group["betas"], group["eps"], group["weight_decay"], group["maximize"])
+            flat = _flat.flat_group(self, group, _ROLES)
+            step = None if flat is None else _flat.next_step(flat)
+            if step is not None:  # the group laid out flat, at one step
+                _update(flat.param, flat.grad, flat.state["exp_avg"], flat.state["exp_inf"], step, *options)
+                flat.stepped()
+                continue
+            for p, grad in self._grads(group):
+                state = self.state[p]
+                if not state:
+                    state["step"] = make(np.array(0.0, dtype=np.float32))
+                    state["exp_avg"] = make(np.zeros_like(p._data))
+                    state["exp_inf"] = make(np.zeros_like(p._data))
+                _update(p._data, grad, state["exp_avg"]._data, state["exp_inf"]._data,
+                        count_step(state["step"]), *options)
+                bump(p)
+        return loss
+
+
+def _update(data, grad, exp_avg, exp_inf, step, lr, beta1, beta2, eps, weight_decay, maximize):
+    """One update of ``data`` (a parameter's array, or a group's flat array) by ``grad``
+    with its first moment and infinity norm, at ``step``."""
+    if maximize:
+        grad = -grad
+    if weight_decay != 0:
+        grad = A.add(grad, data, weight_decay)
+    A.lerp_(exp_avg, grad, 1 - beta1)
+    norm = np.abs(grad)
+    norm += norm.dtype.type(eps)
+    np.maximum(A.mul_(exp_inf, beta2), norm, out=exp_inf)
+    A.addcdiv_(data, exp_avg, exp_inf, -(lr / (1 - beta1 ** step)))

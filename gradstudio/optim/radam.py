@@ -1,0 +1,84 @@
+"""RAdam: Adam whose adaptive step is rectified by the variance of its estimate, and is
+plain momentum SGD while the approximated SMA length ρₜ is at most 5 (torch's
+_single_tensor_radam), on a whole group's flat arrays at once when it is laid out flat
+(see ``_flat``)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import make
+from . import _arith as A
+from . import _flat
+from .optimizer import Optimizer, _check, _check_betas, bump, count_step
+
+_ROLES = ("exp_avg", "exp_avg_sq")
+
+
+class RAdam(Optimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False):
+        _check("learning rate", lr)
+        _check("epsilon value", eps)
+        _check_betas(betas)
+        _check("weight_decay value", weight_decay)
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize,
+                        foreach=foreach, capturable=capturable,
+                        decoupled_weight_decay=decoupled_weight_decay, differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            options = (group["lr"], *group["betas"], group["eps"], group["weight_decay"],
+                       group["decoupled_weight_decay"], group["maximize"])
+            flat = _flat.flat_group(self, group, _ROLES)
+            step = None if flat is None else _flat.next_step(flat)
+            if step is not None:  # the group laid out flat, at one step
+                _update(flat.param, flat.grad, flat.state["exp_avg"], flat.state["exp_avg_sq"], step,
+                        *options)
+                flat.stepped()
+                continue
+            for p, grad in self._grads(group):
+                state = self.state[p]
+                if not state:
+                    state["step"] = make(np.array(0.0, dtype=np.float32))
+                    state["exp_avg"] = make(np.zeros_like(p._data))
+                    state["exp_avg_sq"] = make(np.zeros_like(p._data))
+                _update(p._data, grad, state["exp_avg"]._data, state["exp_avg_sq"]._data,
+                        count_step(state["step"]), *options)
+                bump(p)
+        return loss
+
+
+def _update(data, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay, decoupled,
+            maximize):
+    """One update of ``data`` (a parameter's array, or a group's flat array) by ``grad``
+    with its moments, at ``step``: −lr·m̂ₜ, times √(1 − β₂ᵗ)/(√vₜ + ε) and the rectification
+    rₜ once ρₜ > 5."""
+    if maximize:
+        grad = -grad
+    if weight_decay != 0:
+        if decoupled:
+            A.mul_(data, 1 - lr * weight_decay)
+        else:
+            grad = A.add(grad, data, weight_decay)
+    A.lerp_(exp_avg, grad, 1 - beta1)
+    A.addcmul_(A.mul_(exp_avg_sq, beta2), grad, grad, 1 - beta2)
+    bias_correction1 = 1 - beta1 ** step
+    bias_correction2 = 1 - beta2 ** step
+    rho_inf = 2 / (1 - beta2) - 1
+    rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
+    scalar = data.dtype.type
+    update = np.divide(exp_avg, scalar(bias_correction1))  # the bias-corrected first moment
+    update *= scalar(lr)
+    if rho_t > 5.0:
+        sq = np.sqrt(exp_avg_sq)
+        sq += scalar(eps)
+        # (bias_correction2 ** 0.5) / sq: a Python number over a tensor is torch's
+        # Tensor.__rtruediv__, the reciprocal times the number
+        adaptive = np.reciprocal(sq)
+        adaptive *= scalar(bias_correction2 ** 0.5)
+        update *= adaptive
+        update *= scalar(((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5)
+    np.subtract(data, update, out=data)  # param.add_(update, alpha=-1): x + (−1)·u is x − u exactly
