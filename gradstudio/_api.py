@@ -58,7 +58,7 @@ from .ops.rearranging import masked_select, repeat_interleave, roll, tile  # noq
 from .ops.scattering import scatter, scatter_add  # noqa: F401,E402
 from .ops.cumulative import cumprod  # noqa: F401,E402
 from .ops.compositions import broadcast_shapes, broadcast_tensors, cosine_similarity, diff  # noqa: F401,E402
-from .ops.special import nan_to_num  # noqa: F401,E402
+from .ops.special import nan_to_num, xlogy  # noqa: F401,E402
 from .serialization import load, save  # noqa: F401,E402
 from . import backends, optim, utils  # noqa: F401,E402
 

@@ -7,5 +7,8 @@ from .modules import (BCELoss, BCEWithLogitsLoss, BatchNorm1d, Bilinear, CrossEn
                       Unflatten)
 from .modules import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, Conv1d, Conv2d,  # noqa: F401
                       MaxPool1d, MaxPool2d)
+from .modules import (CosineEmbeddingLoss, CosineSimilarity, GaussianNLLLoss, HingeEmbeddingLoss,  # noqa: F401
+                      KLDivLoss, MarginRankingLoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss,
+                      MultiMarginLoss, PairwiseDistance, PoissonNLLLoss, SoftMarginLoss, TripletMarginLoss)
 from .parameter import Parameter  # noqa: F401
 from . import modules, utils  # noqa: F401

@@ -16,8 +16,9 @@ from ..tensor import Tensor
 from . import creation, einsum, elementwise, indexing, inplace, linalg, losses, matrix_functions, random, reduction, sets, shape
 from . import nn_functions, overwrite  # noqa: F401  (rows of their own files: nn.functional, zero_/fill_/copy_)
 from . import avg_pool, conv  # noqa: F401  (convolution, max and average pooling)
-from . import special  # erf, erfc, exp2, trunc, frac, nan_to_num
+from . import special  # erf, erfc, exp2, trunc, frac, nan_to_num, xlogy
 from . import compositions, cumulative, rearranging, scattering, sorting, splitting, triangular
+from . import loss_compositions, margin_losses  # noqa: F401  (nn.functional's losses and distances)
 from .table import _ON_REGISTER, BY_ID, Op, apply, function_for, op_by_id, op_by_key, rows  # noqa: F401
 
 # Every row declared in the modules above, in declaration order (each row
@@ -209,6 +210,7 @@ METHODS = {
     "repeat": shape.repeat, "flip": shape.flip, "clone": shape.clone,
     "cumprod": cumulative.cumprod, "diff": compositions.diff,
     "nan_to_num": special.nan_to_num, "nan_to_num_": inplace.inplace(special.nan_to_num),
+    "xlogy": special.xlogy, "xlogy_": inplace.inplace(special.xlogy),
     "scatter": scattering.scatter, "scatter_": scattering.scatter_,
     "scatter_add": scattering.scatter_add, "scatter_add_": scattering.scatter_add_,
     "roll": rearranging.roll, "tile": rearranging.tile, "masked_select": rearranging.masked_select,
@@ -238,6 +240,7 @@ METHODS = {
     "mul_": inplace.inplace(E.mul, np.multiply), "div_": inplace.inplace(E.div, np.true_divide),
     "pow_": inplace.inplace(E.pow),
     "clamp_": inplace.inplace(E.clamp), "clip_": inplace.inplace(E.clamp),
+    "clamp_min_": inplace.inplace(E.clamp_min), "clamp_max_": inplace.inplace(E.clamp_max),
     "exp_": inplace.inplace(E.exp), "log_": inplace.inplace(E.log), "neg_": inplace.inplace(E.neg),
     "abs_": inplace.inplace(E.abs), "sqrt_": inplace.inplace(E.sqrt),
     "relu_": inplace.inplace(E.relu), "sigmoid_": inplace.inplace(E.sigmoid),

@@ -2,9 +2,10 @@
 each: ``GeluBackward0``, ``EluBackward0``, ``SoftplusBackward0`` with beta and
 threshold, ``HuberLossBackward0``, ``SmoothL1LossBackward0``,
 ``NativeLayerNormBackward0``, ``NativeBatchNormBackward0``,
-``EmbeddingBackward0``, ``ConstantPadNdBackward0``, and ``DivBackward1``
-(division by a C++ number, as cross-entropy's mean over class probabilities
-does).
+``EmbeddingBackward0``, ``ConstantPadNdBackward0``, ``LogSigmoidBackward0``, and
+the arithmetic torch's C++ compositions record: ``DivBackward1``, ``AddBackward1``,
+``SubBackward1`` (a tensor and a C++ number, as cross-entropy's mean over class
+probabilities or pairwise_distance's ``+ eps`` do) and ``NormBackward1`` (at::norm).
 
 Activations whose gradient needs a function the engine has no row for (erf)
 get their backward as an internal row of its own (``GeluBackwardBackward0``,
@@ -18,12 +19,12 @@ import math
 
 import numpy as np
 
-from ..autograd.saved import Arg, Computed, Const, Input, reduction
+from ..autograd.saved import Arg, Computed, Const, Input, Result, as_dims, reduction
 from .. import dtypes as _dt
 from . import _sympy as sf
 from . import kinks, samples
 from .losses import _reduced, _scale
-from .table import Op, Param, SAVES_INPUTS, apply
+from .table import Op, Param, SAVES_INPUTS, SAVES_RESULT, apply
 
 _erf = sf.erf_array
 _SQRT_2_PI = math.sqrt(2.0 / math.pi)
@@ -568,4 +569,114 @@ DIV_SCALAR = Op(
     params=(Param("other", "float"),),
     sample=lambda rng: ([samples.uniform(rng, samples.S)], {"other": 3}),
     torch=lambda torch, x, other: torch.ops.aten.div.Scalar(x, other),
+)
+
+
+# -- arithmetic with a C++ number, and at::norm: what torch's ATen compositions record -----------------
+# Python's ``x + 1`` wraps the 1 in a tensor (AddBackward0); the compositions written in
+# C++ (pairwise_distance, triplet_margin_loss, cosine_embedding_loss) add a Scalar.
+ADD_SCALAR = Op(
+    id="nn.ADD_SCALAR",
+    saved={"alpha": Const(1)},
+    name="AddBackward1",
+    overload="a number added inside a composite op (torch's add(Tensor, Scalar))",
+    forward=lambda x, *, other: _as(x + other, x),
+    vjp=(lambda g, r, x, *, other: g,),
+    sympy=lambda x, *, other: x + other,
+    label="+ n",
+    doc="add a number",
+    params=(Param("other", "float"),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S)], {"other": 0.5}),
+    torch=lambda torch, x, other: torch.ops.aten.add.Scalar(x, other),
+)
+SUB_SCALAR = Op(
+    id="nn.SUB_SCALAR",
+    saved={"alpha": Const(1)},
+    name="SubBackward1",
+    overload="a number subtracted inside a composite op (torch's sub(Tensor, Scalar))",
+    forward=lambda x, *, other: _as(x - other, x),
+    vjp=(lambda g, r, x, *, other: g,),
+    sympy=lambda x, *, other: x - other,
+    label="− n",
+    doc="subtract a number",
+    params=(Param("other", "float"),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S)], {"other": 0.5}),
+    torch=lambda torch, x, other: torch.ops.aten.sub.Scalar(x, other),
+)
+
+
+def _at_norm():
+    from .reduction import NORM
+    return NORM
+
+
+NORM_SCALAR_DIM = Op(
+    id="nn.NORM_SCALAR_DIM",
+    saved={"self": Input(0), "result": Result(), "p": Arg("p", float), "dim": Arg("dim", as_dims),
+           "keepdim": Arg("keepdim")},
+    name="NormBackward1",
+    overload="at::norm(Tensor self, Scalar p, int[] dim, bool keepdim), which pairwise_distance calls",
+    forward=lambda x, *, p, dim, keepdim: _at_norm().forward(x, p=p, dim=dim, keepdim=keepdim),
+    vjp=(lambda g, r, x, *, p, dim, keepdim: _at_norm().vjp[0](g, r, x, p=p, dim=dim, keepdim=keepdim),),
+    saves=SAVES_INPUTS | SAVES_RESULT,
+    sympy=sf.norm,
+    kind="reduction",
+    label="‖·‖",
+    doc="vector p-norm along dims (at::norm)",
+    category="reduction",
+    params=(Param("p", "float", 2.0), Param("dim", "int[]"), Param("keepdim", "bool", False)),
+    kink=kinks.norm,
+    sample=lambda rng: ([samples.uniform(rng, samples.S)], {"p": 2.0, "dim": (1,), "keepdim": False}),
+    torch=lambda torch, x, p, dim, keepdim: torch.ops.aten.norm.ScalarOpt_dim(x, p, list(dim), keepdim),
+)
+
+
+# -- log-sigmoid ---------------------------------------------------------------------------------------
+def _log_sigmoid_forward(x):
+    # min(x, 0) − log1p(e^(−|x|)): no overflow on either side
+    with np.errstate(over="ignore"):
+        return _as(np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))), x)
+
+
+def _log_sigmoid_buffer(x, *rest):
+    """torch's saved ``buffer`` of log_sigmoid: e^(−|x|)."""
+    return np.exp(-np.abs(np.asarray(x))).astype(x.dtype)
+
+
+def _sigmoid_of_minus(x):
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(x))
+
+
+# the gradient, g·σ(−x), as torch records it (create_graph=True)
+LOG_SIGMOID_BACKWARD = Op(
+    id="nn.LOG_SIGMOID_BACKWARD",
+    saved={"grad_output": Input(0), "self": Input(1), "buffer": Computed(lambda g, x: _log_sigmoid_buffer(x))},
+    name="LogSigmoidBackwardBackward0",
+    forward=lambda g, x: _as(g * _sigmoid_of_minus(x), x),
+    vjp=(lambda gg, _, g, x: apply(LOG_SIGMOID_BACKWARD, (gg, x)),
+         # d σ(−x)/dx = −σ(−x)(1 − σ(−x))
+         lambda gg, _, g, x: gg * g * -((-x).sigmoid() * (x.sigmoid()))),
+    saves=SAVES_INPUTS,
+    label="log σ′",
+    doc="gradient of log-sigmoid",
+    category="activation",
+    arity=2,
+    sample=lambda rng: ([samples.uniform(rng, samples.S), samples.uniform(rng, samples.S, -3.0, 3.0)], {}),
+    internal=True,
+)
+
+LOG_SIGMOID = Op(
+    id="nn.LOG_SIGMOID",
+    saved={"self": Input(0), "buffer": Computed(_log_sigmoid_buffer)},
+    name="LogSigmoidBackward0",
+    forward=_log_sigmoid_forward,
+    vjp=(lambda g, r, x: apply(LOG_SIGMOID_BACKWARD, (g, x)),),
+    saves=SAVES_INPUTS,
+    sympy=lambda x: -sf.sp().log(1 + sf.sp().exp(-x)),
+    label="log σ",
+    doc="log-sigmoid: log(1 / (1 + e^(−x)))",
+    category="activation",
+    domain=samples.Domain(-4.0, 4.0),
+    torch=lambda torch, x: torch.nn.functional.logsigmoid(x),
 )

@@ -2,7 +2,7 @@
 ``erf``, ``erfc`` (ErfBackward0, ErfcBackward0: written into custom GELUs and normal
 CDFs), ``exp2``, ``trunc`` (and its alias ``fix``) and ``frac`` (the fractional part,
 whose gradient passes through unchanged), and ``nan_to_num`` (NanToNumBackward0: the
-replaced elements get no gradient)."""
+replaced elements get no gradient), and ``xlogy`` (XlogyBackward0: x log y, 0 where x is 0)."""
 from __future__ import annotations
 
 import math
@@ -126,3 +126,39 @@ NAN_TO_NUM = Op(
 def nan_to_num(input, nan: float = 0.0, posinf=None, neginf=None):
     """NaN → ``nan``; ±∞ → ``posinf``/``neginf`` (default: the dtype's largest and smallest)."""
     return apply(NAN_TO_NUM, (input,), {"nan": float(nan), "posinf": posinf, "neginf": neginf})
+
+
+def _xlogy_forward(x, y):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(x == 0, 0, x * np.log(y))
+    return np.where(np.isnan(y), y, out).astype(np.result_type(x, y), copy=False)
+
+
+XLOGY = Op(
+    id="special.XLOGY",
+    saved={"self": Input(0), "other": Input(1)},
+    name="XlogyBackward0",
+    forward=_xlogy_forward,
+    # torch: ∂/∂x = xlogy(x ≠ 0, y) (0 where x is 0), ∂/∂y = x / y
+    vjp=(lambda g, r, x, y: g * xlogy((x != 0).to(x.dtype), y), lambda g, r, x, y: g * x / y),
+    saves=SAVES_INPUTS,
+    sympy=lambda x, y: x * sp().log(y),
+    label="x log y",
+    doc="x · log y, 0 where x is 0 (KL divergence's t log t)",
+    category="elementwise",
+    arity=2,
+    sample=lambda rng: ([samples.uniform(rng, samples.S, 0.2, 2.0), samples.uniform(rng, samples.S, 0.2, 2.0)], {}),
+    torch=lambda torch, x, y: torch.xlogy(x, y),
+)
+
+
+def xlogy(input, other):
+    """``input · log(other)``, 0 where ``input`` is 0 (torch.xlogy; integers computed in
+    the default float dtype, as torch does)."""
+    from .elementwise import _check_broadcast, _float_if_int, _promote
+    from ..tensor import Tensor
+    a, b, dtype = _promote(input, other)
+    a, b = (x if isinstance(x, Tensor) else Tensor._make(np.asarray(x, dtype=dtype)) for x in (a, b))
+    a, b = _float_if_int(a), _float_if_int(b)
+    _check_broadcast(a, b)
+    return apply(XLOGY, (a, b))

@@ -108,6 +108,7 @@ PUBLIC_NAMES = """
     erf erfc exp2 trunc fix frac tril triu chunk split unbind sort argsort msort topk
     roll tile repeat_interleave masked_select scatter scatter_add cumprod
     diff broadcast_tensors broadcast_shapes cosine_similarity nan_to_num set_num_threads get_num_threads
+    xlogy
 """.split()
 
 
