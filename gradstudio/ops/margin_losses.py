@@ -90,12 +90,6 @@ def _scale_down(gradient, x, reduction):
     return gradient / x.numel() if reduction == "mean" else gradient
 
 
-def _unimplemented(kernel: str):
-    def rule(*args, **params):
-        raise RuntimeError(f"derivative for aten::{kernel} is not implemented")
-    return rule
-
-
 def _gradient_node(op, x, array):
     """``array``, the gradient of a kernel torch has no double backward for, recorded (when
     create_graph asks for it) as torch records it: a NotImplemented node on the input
@@ -106,29 +100,27 @@ def _gradient_node(op, x, array):
     return Tensor._make(array)
 
 
-def _not_implemented_row(id: str, kernel: str) -> Op:
+def _not_implemented_row(kernel: str) -> Op:
+    """A row outside the table (no id: nothing to sample, replay or differentiate)."""
     return Op(
-        id=id,
         name="NotImplemented",
         qualified_name="torch::autograd::NotImplemented",
         overload=f"the gradient of {kernel.removesuffix('_backward')} with create_graph=True",
         forward=lambda x, *, gradient: gradient,
-        vjp=(_unimplemented(kernel),),
+        vjp=(None,),  # the engine raises torch's error, naming the kernel (the label)
         saves=SAVES_INDICES,
         saved={},
         kind="array",
-        label="not implemented",
+        label=f"aten::{kernel}",
         doc=f"torch has no derivative for {kernel}",
         category="loss",
         params=(Param("gradient", "Tensor"),),
-        sample=lambda rng: ([rng.uniform(-1.0, 1.0, (2, 3))], {"gradient": rng.uniform(-1.0, 1.0, (2, 3))}),
         internal=True,
     )
 
 
-MULTI_MARGIN_BACKWARD = _not_implemented_row("margin.MULTI_MARGIN_BACKWARD", "multi_margin_loss_backward")
-MULTILABEL_MARGIN_BACKWARD = _not_implemented_row("margin.MULTILABEL_MARGIN_BACKWARD",
-                                                  "multilabel_margin_loss_backward")
+MULTI_MARGIN_BACKWARD = _not_implemented_row("multi_margin_loss_backward")
+MULTILABEL_MARGIN_BACKWARD = _not_implemented_row("multilabel_margin_loss_backward")
 
 
 SOFT_MARGIN_LOSS = Op(

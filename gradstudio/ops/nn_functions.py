@@ -577,7 +577,7 @@ DIV_SCALAR = Op(
 # C++ (pairwise_distance, triplet_margin_loss, cosine_embedding_loss) add a Scalar.
 ADD_SCALAR = Op(
     id="nn.ADD_SCALAR",
-    saved={"alpha": Const(1)},
+    saved={},
     name="AddBackward1",
     overload="a number added inside a composite op (torch's add(Tensor, Scalar))",
     forward=lambda x, *, other: _as(x + other, x),
@@ -591,7 +591,7 @@ ADD_SCALAR = Op(
 )
 SUB_SCALAR = Op(
     id="nn.SUB_SCALAR",
-    saved={"alpha": Const(1)},
+    saved={},
     name="SubBackward1",
     overload="a number subtracted inside a composite op (torch's sub(Tensor, Scalar))",
     forward=lambda x, *, other: _as(x - other, x),
