@@ -378,13 +378,15 @@ def promoted(input, target) -> tuple:
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     _broadcast_warning(input, target)
-    reduction = legacy_reduction(size_average, reduce, reduction)
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce, reduction)
     return apply(MSE_LOSS, promoted(input, target), {"reduction": _check_reduction(reduction)})
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     _broadcast_warning(input, target)
-    reduction = legacy_reduction(size_average, reduce, reduction)
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce, reduction)
     return apply(L1_LOSS, promoted(input, target), {"reduction": _check_reduction(reduction)})
 
 
@@ -392,7 +394,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
              reduction="mean"):
     if weight is not None:
         raise NotImplementedError("GradStudio's nll_loss does not support class weights")
-    reduction = legacy_reduction(size_average, reduce, reduction)
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce, reduction)
     if input._data.ndim not in (1, 2):
         raise ValueError(f"Expected 1D or 2D input (got {input._data.ndim}D input)")
     if target._data.dtype.kind not in "iu":
@@ -420,7 +423,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     summed (and divided by the batch size for "mean") for class probabilities; with
     label smoothing, ``(1 − ε)·loss + ε/C · (−Σ log p)`` in that order."""
     global _reduction
-    reduction = legacy_reduction(size_average, reduce, reduction)
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce, reduction)
     if _reduction is None:  # imported on first use (losses' rows are declared before reduction's)
         from . import reduction as _reduction
     data, t = input._data, target._data
@@ -465,7 +469,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction="mean"):
-    reduction = legacy_reduction(size_average, reduce, reduction)
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce, reduction)
     if input._data.shape != target._data.shape:
         raise ValueError(f"Using a target size ({target.shape}) that is different to the input size "
                          f"({input.shape}) is deprecated. Please ensure they have the same size.")
@@ -474,7 +479,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction="mean", pos_weight=None):
-    reduction = legacy_reduction(size_average, reduce, reduction)
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce, reduction)
     if input._data.shape != target._data.shape:
         raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
     return apply(BCE_LOGITS, (input, target), {"reduction": _check_reduction(reduction)})

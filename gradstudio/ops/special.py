@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ..autograd.saved import Input
+from ..autograd.saved import Arg, Input
 from ._sympy import erf_array, erfc_array, sp
 from . import samples
 from .table import Op, Param, SAVES_INPUTS, SAVES_RESULT, apply, torch_function
@@ -152,13 +152,54 @@ XLOGY = Op(
 )
 
 
+# torch's overloads with a number on one side: one edge, the number saved as it was given
+XLOGY_SCALAR_OTHER = Op(
+    id="special.XLOGY_SCALAR_OTHER",
+    saved={"self": Input(0), "other": Arg("other")},
+    name="XlogyBackward2",
+    overload="xlogy.Scalar_Other(Tensor self, Scalar other)",
+    forward=lambda x, *, other: _xlogy_forward(x, np.asarray(other, dtype=x.dtype)),
+    vjp=(lambda g, r, x, *, other: g * xlogy((x != 0).to(x.dtype), other),),
+    saves=SAVES_INPUTS,
+    sympy=lambda x, *, other: x * sp().log(other),
+    label="x log c",
+    doc="x · log c for a number c, 0 where x is 0",
+    category="elementwise",
+    params=(Param("other", "float"),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S, 0.2, 2.0)], {"other": 2.5}),
+    torch=lambda torch, x, other: torch.xlogy(x, other),
+)
+XLOGY_SCALAR_SELF = Op(
+    id="special.XLOGY_SCALAR_SELF",
+    saved={"self": Arg("self"), "other": Input(0)},
+    name="XlogyBackward1",
+    overload="xlogy.Scalar_Self(Scalar self, Tensor other)",
+    forward=lambda y, *, self: _xlogy_forward(np.asarray(self, dtype=y.dtype), y),
+    vjp=(lambda g, r, y, *, self: g * self / y,),
+    saves=SAVES_INPUTS,
+    sympy=lambda y, *, self: self * sp().log(y),
+    label="c log y",
+    doc="c · log y for a number c (0 when c is 0)",
+    category="elementwise",
+    params=(Param("self", "float"),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S, 0.2, 2.0)], {"self": 1.5}),
+    torch=lambda torch, y, self: torch.xlogy(self, y),
+)
+
+
 def xlogy(input, other):
     """``input · log(other)``, 0 where ``input`` is 0 (torch.xlogy; integers computed in
-    the default float dtype, as torch does)."""
-    from .elementwise import _check_broadcast, _float_if_int, _promote
+    the default float dtype, as torch does); a number on either side picks torch's
+    overload for it (XlogyBackward2, XlogyBackward1)."""
+    from .elementwise import _check_broadcast, _float_if_int
     from ..tensor import Tensor
-    a, b, dtype = _promote(input, other)
-    a, b = (x if isinstance(x, Tensor) else Tensor._make(np.asarray(x, dtype=dtype)) for x in (a, b))
-    a, b = _float_if_int(a), _float_if_int(b)
+    if not isinstance(other, Tensor):
+        return apply(XLOGY_SCALAR_OTHER, (_float_if_int(input),), {"other": other})
+    if not isinstance(input, Tensor):
+        return apply(XLOGY_SCALAR_SELF, (_float_if_int(other),), {"self": input})
+    a, b = _float_if_int(input), _float_if_int(other)
+    if a._data.dtype != b._data.dtype:
+        from .elementwise import _promote
+        a, b, _ = _promote(a, b)
     _check_broadcast(a, b)
     return apply(XLOGY, (a, b))

@@ -316,3 +316,25 @@ def test_double_backward_as_torch(torch):
     assert len(ours) == len(theirs)
     for a, b in zip(ours, theirs):
         assert a == b
+
+
+def helpers(torch) -> list[str]:
+    """What the compositions needed that is public too: torch.xlogy / Tensor.xlogy,
+    F.logsigmoid, Tensor.clamp_min_ / clamp_max_."""
+    F = torch.nn.functional
+    a = torch.tensor([0., 1.5, 2., -1.], requires_grad=True)
+    b = torch.tensor([0., 3., float("nan"), 0.5], requires_grad=True)
+    out = [chain(torch.xlogy(a, b)), chain(a.xlogy(2.0)), chain(torch.xlogy(torch.tensor([0, 2]), torch.tensor([3, 4]))),
+           chain(F.logsigmoid(a)), chain(F.logsigmoid(torch.tensor([-100., 100.], dtype=torch.float64))),
+           chain((a * 1).clamp_min_(0.5)), chain((a * 1).clamp_max_(0.5))]
+    (torch.xlogy(a, b.abs() + 1).sum() + F.logsigmoid(a).sum()).backward()
+    out += [repr(a.grad), repr(b.grad)]
+    try:
+        torch.xlogy(torch.ones(2), torch.ones(3))
+    except RuntimeError as error:
+        out.append(str(error))
+    return out
+
+
+def test_helpers_as_torch(torch):
+    assert helpers(gradstudio) == helpers(torch)
