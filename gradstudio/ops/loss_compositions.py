@@ -15,10 +15,9 @@ from __future__ import annotations
 import math
 import warnings
 
-from .. import dtypes as _dt
 from ..autograd.grad_mode import no_grad
-from ..tensor import Tensor
 from . import elementwise as E
+from .creation import ones_like, zeros_like
 from .losses import _check_reduction, legacy_reduction
 from .nn_functions import ADD_SCALAR, LOG_SIGMOID, NORM_SCALAR_DIM, SUB_SCALAR
 from .special import xlogy
@@ -93,7 +92,7 @@ def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
     if isinstance(var, float):
         if var < 0:
             raise ValueError("var has negative entry/entries")
-        var = var * E.ones_like(input) if hasattr(E, "ones_like") else var * _ones_like(input)
+        var = var * ones_like(input)
     elif bool((var < 0).any()):
         raise ValueError("var has negative entry/entries")
     if var.shape != input.shape:
@@ -113,11 +112,6 @@ def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
     return reduced(loss, reduction)
 
 
-def _ones_like(x):
-    from .creation import ones_like
-    return ones_like(x)
-
-
 # -- margins -----------------------------------------------------------------------------------------
 def margin_ranking_loss(input1, input2, target, margin: float = 0, size_average=None, reduce=None,
                         reduction: str = "mean"):
@@ -133,16 +127,11 @@ def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None, 
                          reduction: str = "mean"):
     """x where t = 1, max(0, margin − x) where t = −1 (``input`` a distance)."""
     reduction = _check_reduction(legacy_reduction(size_average, reduce, reduction))
-    zeros = _zeros_like(input)
+    zeros = zeros_like(input)
     margin_clamp = (margin - input).clamp_min(0)
     output_margin = E.where(target != 1, margin_clamp, zeros)
     output_self = E.where(target != -1, input, zeros)
     return reduced(output_margin + output_self, reduction)
-
-
-def _zeros_like(x):
-    from .creation import zeros_like
-    return zeros_like(x)
 
 
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
@@ -176,7 +165,7 @@ def cosine_embedding_loss(input1, input2, target, margin: float = 0, size_averag
     mag_square1 = plus((input1 * input1).sum(target_dim), _EPSILON)
     mag_square2 = plus((input2 * input2).sum(target_dim), _EPSILON)
     cos = prod_sum / (mag_square1 * mag_square2).sqrt()
-    zeros = _zeros_like(cos)
+    zeros = zeros_like(cos)
     output_pos = E.where(target == 1, 1 - cos, zeros)
     output_neg = E.where(target == -1, minus(cos, margin).clamp_min(0), zeros)
     return reduced(output_pos + output_neg, reduction)
