@@ -347,7 +347,10 @@ def _tensor_rules(node, grad) -> list:
 
 
 def no_derivative(op, i) -> str:
-    """torch's error for an input it has no derivative formula for."""
+    """torch's error for an input it has no derivative formula for (a NotImplemented
+    node: for its whole kernel, named in the row's label)."""
+    if op.name == "NotImplemented":
+        return f"derivative for {op.label} is not implemented"
     argument = "target" if op.category == "loss" else f"input {i} of {op.name}"
     return f"the derivative for '{argument}' is not implemented."
 
@@ -527,8 +530,7 @@ def apply_rules(node, grad) -> list:
             if not variadic:
                 rule = rules[i]
                 if rule is None:  # e.g. the target of a loss (torch has no formula either)
-                    argument = "target" if op.category == "loss" else f"input {i} of {op.name}"
-                    raise RuntimeError(f"the derivative for '{argument}' is not implemented.")
+                    raise RuntimeError(no_derivative(op, i))
                 g = rule(grad, result, *inputs, **params) if params else rule(grad, result, *inputs)
             else:
                 g = rules(i, grad, result, *inputs, **params)

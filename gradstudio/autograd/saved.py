@@ -170,7 +170,8 @@ class SavedArg(Arg):
     __slots__ = ()
 
     def read(self, node):
-        if node._released:
+        # an absent array (None: torch's undefined tensor) reads None, freed or not
+        if node._released and node._params[self.name] is not None:
             raise RuntimeError(freed_saved_tensors_error())
         return Arg.read(self, node)
 

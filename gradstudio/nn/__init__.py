@@ -13,4 +13,7 @@ from .modules import (AlphaDropout, BatchNorm2d, BatchNorm3d, Dropout1d, Dropout
                       FeatureAlphaDropout, GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, LazyLinear)
 from .parameter import Parameter, UninitializedParameter  # noqa: F401
 from .modules import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNBase, RNNCell, RNNCellBase  # noqa: F401
+from .modules import (CosineEmbeddingLoss, CosineSimilarity, GaussianNLLLoss, HingeEmbeddingLoss,  # noqa: F401
+                      KLDivLoss, MarginRankingLoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss,
+                      MultiMarginLoss, PairwiseDistance, PoissonNLLLoss, SoftMarginLoss, TripletMarginLoss)
 from . import modules, utils  # noqa: F401

@@ -19,6 +19,11 @@ from ..ops.compositions import cosine_similarity  # noqa: F401
 from ._activation_functions import (celu, celu_, elu_, glu, hardshrink, hardsigmoid, hardswish,  # noqa: F401
                                    hardtanh, hardtanh_, logsigmoid, mish, prelu, relu6, selu, selu_,
                                    softshrink, softsign, tanhshrink, threshold, threshold_)
+from ..ops.loss_compositions import (cosine_embedding_loss, gaussian_nll_loss, hinge_embedding_loss,  # noqa: F401
+                                     kl_div, margin_ranking_loss, multilabel_soft_margin_loss,
+                                     pairwise_distance, poisson_nll_loss, triplet_margin_loss)
+from ..ops.loss_compositions import legacy_reduction as _legacy
+from ..ops import margin_losses as _margin
 from ..ops import nn_functions as _rows
 from ..autograd.grad_mode import state as _grad_state
 from ..ops.linalg import ADDMM as _ADDMM
@@ -89,7 +94,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mea
     MeanBackward0, SumBackward0 — there is no L1LossBackward0 any more)."""
     _broadcast_warning(input, target)
     loss = (input - target).abs()
-    reduction = _check_reduction(reduction)
+    reduction = _check_reduction(_legacy(size_average, reduce, reduction))
     return loss if reduction == "none" else loss.mean() if reduction == "mean" else loss.sum()
 
 
@@ -144,12 +149,36 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weigh
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", beta: float = 1.0):
     _broadcast_warning(input, target)
+    reduction = _legacy(size_average, reduce, reduction)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     if beta == 0:  # torch runs it as l1_loss (no SmoothL1LossBackward0 node)
         return l1_loss(input, target, reduction=reduction)
     return _apply(_rows.SMOOTH_L1_LOSS, promoted(input, target), {"reduction": _check_reduction(reduction),
                                                           "beta": float(beta)})
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
+    """log(1 + e^(−t·x)): one SoftMarginLossBackward0 node."""
+    return _margin.soft_margin_loss(input, target, _check_reduction(_legacy(size_average, reduce, reduction)))
+
+
+def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=None, size_average=None,
+                      reduce=None, reduction: str = "mean"):
+    """Each wrong class's hinge against the target class: one MultiMarginLossBackward0 node."""
+    reduction = _check_reduction(_legacy(size_average, reduce, reduction))
+    if p != 1 and p != 2:
+        raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and weight.dim() != 1:
+        raise ValueError("weight must be one-dimensional")
+    return _margin.multi_margin_loss(input, target, p, margin, weight, reduction)
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
+    """Each non-target class's hinge against each target class: one
+    MultilabelMarginLossBackward0 node."""
+    return _margin.multilabel_margin_loss(input, target,
+                                          _check_reduction(_legacy(size_average, reduce, reduction)))
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):

@@ -21,6 +21,7 @@ from . import special  # erf, erfc, exp2, trunc, frac, nan_to_num
 from . import compositions, cumulative, rearranging, scattering, sorting, splitting, triangular
 from . import nan_reductions, order_statistics, searching, two_results
 from . import pointwise_binary, pointwise_unary  # lerp, addcmul, atan2, xlogy, fmod …; logit, sinc, frexp
+from . import loss_compositions, margin_losses  # noqa: F401  (nn.functional's losses and distances)
 from .table import _ON_REGISTER, BY_ID, Op, apply, function_for, op_by_id, op_by_key, rows  # noqa: F401
 
 # Every row declared in the modules above, in declaration order (each row
@@ -251,6 +252,7 @@ METHODS = {
     "mul_": inplace.inplace(E.mul, np.multiply), "div_": inplace.inplace(E.div, np.true_divide),
     "pow_": inplace.inplace(E.pow),
     "clamp_": inplace.inplace(E.clamp), "clip_": inplace.inplace(E.clamp),
+    "clamp_min_": inplace.inplace(E.clamp_min), "clamp_max_": inplace.inplace(E.clamp_max),
     "exp_": inplace.inplace(E.exp), "log_": inplace.inplace(E.log), "neg_": inplace.inplace(E.neg),
     "abs_": inplace.inplace(E.abs), "sqrt_": inplace.inplace(E.sqrt),
     "relu_": inplace.inplace(E.relu), "sigmoid_": inplace.inplace(E.sigmoid),

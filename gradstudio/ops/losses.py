@@ -5,6 +5,8 @@
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..autograd.saved import Arg, Computed, Const, Input, reduction
@@ -333,6 +335,19 @@ BCE_LOGITS = Op(
 )
 
 
+def legacy_reduction(size_average, reduce, reduction: str) -> str:
+    """The reduction a call asks for: ``reduction``, or, when the legacy pair is given,
+    what it means, with torch's deprecation warning."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    reduction = "none" if not reduce else "mean" if size_average else "sum"
+    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{reduction}' "
+                  "instead.", UserWarning, stacklevel=3)
+    return reduction
+
+
 def _check_reduction(reduction):
     if reduction not in _REDUCE:
         raise ValueError(f"{reduction} is not a valid value for reduction")
@@ -363,11 +378,15 @@ def promoted(input, target) -> tuple:
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     _broadcast_warning(input, target)
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce, reduction)
     return apply(MSE_LOSS, promoted(input, target), {"reduction": _check_reduction(reduction)})
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     _broadcast_warning(input, target)
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce, reduction)
     return apply(L1_LOSS, promoted(input, target), {"reduction": _check_reduction(reduction)})
 
 
@@ -375,6 +394,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
              reduction="mean"):
     if weight is not None:
         raise NotImplementedError("GradStudio's nll_loss does not support class weights")
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce, reduction)
     if input._data.ndim not in (1, 2):
         raise ValueError(f"Expected 1D or 2D input (got {input._data.ndim}D input)")
     if target._data.dtype.kind not in "iu":
@@ -402,6 +423,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     summed (and divided by the batch size for "mean") for class probabilities; with
     label smoothing, ``(1 − ε)·loss + ε/C · (−Σ log p)`` in that order."""
     global _reduction
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce, reduction)
     if _reduction is None:  # imported on first use (losses' rows are declared before reduction's)
         from . import reduction as _reduction
     data, t = input._data, target._data
@@ -446,6 +469,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction="mean"):
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce, reduction)
     if input._data.shape != target._data.shape:
         raise ValueError(f"Using a target size ({target.shape}) that is different to the input size "
                          f"({input.shape}) is deprecated. Please ensure they have the same size.")
@@ -454,6 +479,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction="mean", pos_weight=None):
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce, reduction)
     if input._data.shape != target._data.shape:
         raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
     return apply(BCE_LOGITS, (input, target), {"reduction": _check_reduction(reduction)})

@@ -2,9 +2,10 @@
 each: ``GeluBackward0``, ``EluBackward0``, ``SoftplusBackward0`` with beta and
 threshold, ``HuberLossBackward0``, ``SmoothL1LossBackward0``,
 ``NativeLayerNormBackward0``, ``NativeBatchNormBackward0``, ``NativeGroupNormBackward0``,
-``EmbeddingBackward0``, ``ConstantPadNdBackward0``, and ``DivBackward1``
-(division by a C++ number, as cross-entropy's mean over class probabilities
-does).
+``EmbeddingBackward0``, ``ConstantPadNdBackward0``, and
+the arithmetic torch's C++ compositions record: ``DivBackward1``, ``AddBackward1``,
+``SubBackward1`` (a tensor and a C++ number, as cross-entropy's mean over class
+probabilities or pairwise_distance's ``+ eps`` do) and ``NormBackward1`` (at::norm).
 
 Activations whose gradient needs a function the engine has no row for (erf)
 get their backward as an internal row of its own (``GeluBackwardBackward0``,
@@ -18,12 +19,12 @@ import math
 
 import numpy as np
 
-from ..autograd.saved import Arg, Computed, Const, Input, reduction
+from ..autograd.saved import Arg, Computed, Const, Input, Result, as_dims, reduction
 from .. import dtypes as _dt
 from . import _sympy as sf
 from . import kinks, samples
 from .losses import _reduced, _scale
-from .table import Op, Param, SAVES_INPUTS, apply
+from .table import Op, Param, SAVES_INPUTS, SAVES_RESULT, apply
 
 _erf = sf.erf_array
 _SQRT_2_PI = math.sqrt(2.0 / math.pi)
@@ -663,4 +664,63 @@ DIV_SCALAR = Op(
     params=(Param("other", "float"),),
     sample=lambda rng: ([samples.uniform(rng, samples.S)], {"other": 3}),
     torch=lambda torch, x, other: torch.ops.aten.div.Scalar(x, other),
+)
+
+
+# -- arithmetic with a C++ number, and at::norm: what torch's ATen compositions record -----------------
+# Python's ``x + 1`` wraps the 1 in a tensor (AddBackward0); the compositions written in
+# C++ (pairwise_distance, triplet_margin_loss, cosine_embedding_loss) add a Scalar.
+ADD_SCALAR = Op(
+    id="nn.ADD_SCALAR",
+    saved={},
+    name="AddBackward1",
+    overload="a number added inside a composite op (torch's add(Tensor, Scalar))",
+    forward=lambda x, *, other: _as(x + other, x),
+    vjp=(lambda g, r, x, *, other: g,),
+    sympy=lambda x, *, other: x + other,
+    label="+ n",
+    doc="add a number",
+    params=(Param("other", "float"),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S)], {"other": 0.5}),
+    torch=lambda torch, x, other: torch.ops.aten.add.Scalar(x, other),
+)
+SUB_SCALAR = Op(
+    id="nn.SUB_SCALAR",
+    saved={},
+    name="SubBackward1",
+    overload="a number subtracted inside a composite op (torch's sub(Tensor, Scalar))",
+    forward=lambda x, *, other: _as(x - other, x),
+    vjp=(lambda g, r, x, *, other: g,),
+    sympy=lambda x, *, other: x - other,
+    label="− n",
+    doc="subtract a number",
+    params=(Param("other", "float"),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S)], {"other": 0.5}),
+    torch=lambda torch, x, other: torch.ops.aten.sub.Scalar(x, other),
+)
+
+
+def _at_norm():
+    from .reduction import NORM
+    return NORM
+
+
+NORM_SCALAR_DIM = Op(
+    id="nn.NORM_SCALAR_DIM",
+    saved={"self": Input(0), "result": Result(), "p": Arg("p", float), "dim": Arg("dim", as_dims),
+           "keepdim": Arg("keepdim")},
+    name="NormBackward1",
+    overload="at::norm(Tensor self, Scalar p, int[] dim, bool keepdim), which pairwise_distance calls",
+    forward=lambda x, *, p, dim, keepdim: _at_norm().forward(x, p=p, dim=dim, keepdim=keepdim),
+    vjp=(lambda g, r, x, *, p, dim, keepdim: _at_norm().vjp[0](g, r, x, p=p, dim=dim, keepdim=keepdim),),
+    saves=SAVES_INPUTS | SAVES_RESULT,
+    sympy=sf.norm,
+    kind="reduction",
+    label="‖·‖",
+    doc="vector p-norm along dims (at::norm)",
+    category="reduction",
+    params=(Param("p", "float", 2.0), Param("dim", "int[]"), Param("keepdim", "bool", False)),
+    kink=kinks.norm,
+    sample=lambda rng: ([samples.uniform(rng, samples.S)], {"p": 2.0, "dim": (1,), "keepdim": False}),
+    torch=lambda torch, x, p, dim, keepdim: torch.ops.aten.norm.ScalarOpt_dim(x, p, list(dim), keepdim),
 )

@@ -352,12 +352,13 @@ def _norm_vjp(g, r, x, *, p, dim, keepdim):
         return g * 0 * x
     if p == 1:
         return g * x.sign()
+    # torch's norm_backward: the quotient masked to 0 where the norm is 0 (MaskedFillBackward0)
     if p == 2:
-        return x * where(r == 0, 0.0, g / r)
+        return x * (g / r).masked_fill(r == 0, 0.0)
     if p in (math.inf, -math.inf):
         mask = (x.abs() == r).to(g.dtype)
         return x.sign() * mask * (g / mask.sum(dim, keepdim=True))
-    scale = where(r == 0, 0.0, g / r.pow(p - 1))
+    scale = (g / r.pow(p - 1)).masked_fill(r == 0, 0.0)
     return x * x.abs().pow(p - 2) * scale
 
 

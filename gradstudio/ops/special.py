@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ..autograd.saved import Input
+from ..autograd.saved import Arg, Input
 from ._sympy import erf_array, erfc_array, sp
 from . import samples
 from .table import Op, Param, SAVES_INPUTS, SAVES_RESULT, apply, torch_function
