@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import make
 from . import _arith as A
-from . import _flat
-from .optimizer import Optimizer, _check, bump
+from . import _elementwise
+from .optimizer import Optimizer, _check
 
 _ROLES = ("square_avg", "acc_delta")
 
@@ -26,26 +25,11 @@ class Adadelta(Optimizer):
         super().__init__(params, defaults)
 
     def step(self, closure=None):
-        loss = self._closure_loss(closure)
-        for group in self.param_groups:
-            options = (group["lr"], group["rho"], group["eps"], group["weight_decay"], group["maximize"])
-            flat = _flat.flat_group(self, group, _ROLES)
-            if flat is not None:  # its scalars do not depend on the step: it is only counted
-                for state in flat.states:
-                    state["step"]._data += 1
-                _update(flat.param, flat.grad, flat.state["square_avg"], flat.state["acc_delta"], *options)
-                flat.stepped()
-                continue
-            for p, grad in self._grads(group):
-                state = self.state[p]
-                if not state:
-                    state["step"] = make(np.array(0.0, dtype=np.float32))
-                    state["square_avg"] = make(np.zeros_like(p._data))
-                    state["acc_delta"] = make(np.zeros_like(p._data))
-                state["step"]._data += 1
-                _update(p._data, grad, state["square_avg"]._data, state["acc_delta"]._data, *options)
-                bump(p)
-        return loss
+        return _elementwise.step(self, closure, _ROLES, _options, _update, reads_step=False)
+
+
+def _options(group) -> tuple:
+    return group["lr"], group["rho"], group["eps"], group["weight_decay"], group["maximize"]
 
 
 def _update(data, grad, square_avg, acc_delta, lr, rho, eps, weight_decay, maximize):

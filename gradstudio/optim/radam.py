@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import make
 from . import _arith as A
-from . import _flat
-from .optimizer import Optimizer, _check, _check_betas, bump, count_step
+from . import _elementwise
+from .optimizer import Optimizer, _check, _check_betas
 
 _ROLES = ("exp_avg", "exp_avg_sq")
 
@@ -28,27 +27,12 @@ class RAdam(Optimizer):
         super().__init__(params, defaults)
 
     def step(self, closure=None):
-        loss = self._closure_loss(closure)
-        for group in self.param_groups:
-            options = (group["lr"], *group["betas"], group["eps"], group["weight_decay"],
-                       group["decoupled_weight_decay"], group["maximize"])
-            flat = _flat.flat_group(self, group, _ROLES)
-            step = None if flat is None else _flat.next_step(flat)
-            if step is not None:  # the group laid out flat, at one step
-                _update(flat.param, flat.grad, flat.state["exp_avg"], flat.state["exp_avg_sq"], step,
-                        *options)
-                flat.stepped()
-                continue
-            for p, grad in self._grads(group):
-                state = self.state[p]
-                if not state:
-                    state["step"] = make(np.array(0.0, dtype=np.float32))
-                    state["exp_avg"] = make(np.zeros_like(p._data))
-                    state["exp_avg_sq"] = make(np.zeros_like(p._data))
-                _update(p._data, grad, state["exp_avg"]._data, state["exp_avg_sq"]._data,
-                        count_step(state["step"]), *options)
-                bump(p)
-        return loss
+        return _elementwise.step(self, closure, _ROLES, _options, _update)
+
+
+def _options(group) -> tuple:
+    return (group["lr"], *group["betas"], group["eps"], group["weight_decay"],
+            group["decoupled_weight_decay"], group["maximize"])
 
 
 def _update(data, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay, decoupled,

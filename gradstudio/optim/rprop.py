@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import make
 from . import _arith as A
-from . import _flat
-from .optimizer import Optimizer, _check, bump
+from . import _elementwise
+from .optimizer import Optimizer, _check
 
 _ROLES = ("prev", "step_size")
 
@@ -25,26 +24,12 @@ class Rprop(Optimizer):
         super().__init__(params, defaults)
 
     def step(self, closure=None):
-        loss = self._closure_loss(closure)
-        for group in self.param_groups:
-            options = (*group["etas"], *group["step_sizes"], group["maximize"])
-            flat = _flat.flat_group(self, group, _ROLES)
-            if flat is not None:  # its scalars do not depend on the step: it is only counted
-                for state in flat.states:
-                    state["step"]._data += 1
-                _update(flat.param, flat.grad, flat.state["prev"], flat.state["step_size"], *options)
-                flat.stepped()
-                continue
-            for p, grad in self._grads(group):
-                state = self.state[p]
-                if not state:
-                    state["step"] = make(np.array(0.0, dtype=np.float32))
-                    state["prev"] = make(np.zeros_like(p._data))
-                    state["step_size"] = make(np.full_like(grad, group["lr"]))
-                state["step"]._data += 1
-                _update(p._data, grad, state["prev"]._data, state["step_size"]._data, *options)
-                bump(p)
-        return loss
+        return _elementwise.step(self, closure, _ROLES, _options, _update, reads_step=False,
+                                 initial={"step_size": lambda p, grad, group: np.full_like(grad, group["lr"])})
+
+
+def _options(group) -> tuple:
+    return (*group["etas"], *group["step_sizes"], group["maximize"])
 
 
 def _update(data, grad, prev, step_size, etaminus, etaplus, step_size_min, step_size_max, maximize):
