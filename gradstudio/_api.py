@@ -67,6 +67,7 @@ from .ops.pointwise_binary import (addcdiv, addcmul, arctan2, atan2, copysign, f
                                    heaviside, hypot, ldexp, lerp, logaddexp, logaddexp2, nextafter, remainder,
                                    xlogy)
 from .ops.pointwise_unary import frexp, logit  # noqa: F401,E402
+from .ops.matrix_products import addbmm, addmv, addr, baddbmm, chain_matmul, kron  # noqa: F401,E402
 from .serialization import load, save  # noqa: F401,E402
 from . import backends, optim, utils  # noqa: F401,E402
 
