@@ -43,9 +43,9 @@ from .ops.matrix_functions import det, diag, diagonal, inverse, logdet, slogdet,
 from .ops.reduction import (all, amax, amin, any, argmax, argmin, count_nonzero, cumsum,  # noqa: F401
                             log_softmax, logsumexp, max, mean, min, norm, prod, softmax, std, sum,
                             var)
-from .ops.shape import (broadcast_to, cat, clone, concat, concatenate, flatten, flip, hstack, meshgrid,  # noqa: F401
+from .ops.shape import (broadcast_to, cat, clone, concat, concatenate, flatten, flip, meshgrid,  # noqa: F401
                         movedim, permute, reshape, squeeze, stack, swapaxes, t, transpose,
-                        unflatten, unsqueeze, vstack)
+                        unflatten, unsqueeze)
 from .printing import get_printoptions, printoptions, set_printoptions  # noqa: F401
 from . import linalg, cuda, accelerator, return_types  # noqa: F401,E402
 from . import serialization  # noqa: F401,E402
@@ -67,6 +67,9 @@ from .ops.pointwise_binary import (addcdiv, addcmul, arctan2, atan2, copysign, f
                                    heaviside, hypot, ldexp, lerp, logaddexp, logaddexp2, nextafter, remainder,
                                    xlogy)
 from .ops.pointwise_unary import frexp, logit  # noqa: F401,E402
+from .ops.dimension_padding import (atleast_1d, atleast_2d, atleast_3d, column_stack,  # noqa: F401,E402
+                                    dstack, hstack, row_stack, vstack)
+from .ops.matrix_products import addbmm, addmv, addr, baddbmm, chain_matmul, kron  # noqa: F401,E402
 from .serialization import load, save  # noqa: F401,E402
 from . import backends, optim, utils  # noqa: F401,E402
 

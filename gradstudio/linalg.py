@@ -1,6 +1,7 @@
-"""``torch.linalg``: the vector norm (and ``norm`` for vectors), det, inv, slogdet, solve."""
+"""``torch.linalg``: the vector norm (and ``norm`` for vectors), det, inv, slogdet, solve, multi_dot."""
 from .ops.linalg import matmul  # noqa: F401
 from .ops.matrix_functions import det, inv, slogdet, solve  # noqa: F401
+from .ops.matrix_products import multi_dot  # noqa: F401
 from .ops.reduction import vector_norm  # noqa: F401
 
 

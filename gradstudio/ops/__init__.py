@@ -22,6 +22,7 @@ from . import compositions, cumulative, rearranging, scattering, sorting, splitt
 from . import nan_reductions, order_statistics, searching, two_results
 from . import pointwise_binary, pointwise_unary  # lerp, addcmul, atan2, xlogy, fmod …; logit, sinc, frexp
 from . import loss_compositions, margin_losses  # noqa: F401  (nn.functional's losses and distances)
+from . import matrix_products  # addmv, addr, baddbmm, addbmm; multi_dot, chain_matmul, kron
 from .table import _ON_REGISTER, BY_ID, Op, apply, function_for, op_by_id, op_by_key, rows  # noqa: F401
 
 # Every row declared in the modules above, in declaration order (each row
@@ -204,6 +205,8 @@ METHODS = {
     # linear algebra
     "matmul": linalg.matmul, "mm": linalg.mm, "mv": linalg.mv, "dot": linalg.dot,
     "bmm": linalg.bmm, "outer": linalg.outer, "addmm": linalg.addmm,
+    "addmv": matrix_products.addmv, "addr": matrix_products.addr, "baddbmm": matrix_products.baddbmm,
+    "addbmm": matrix_products.addbmm, "kron": matrix_products.kron,
     "trace": matrix_functions.trace, "diag": matrix_functions.diag,
     "diagonal": matrix_functions.diagonal, "det": matrix_functions.det,
     "inverse": matrix_functions.inverse, "logdet": matrix_functions.logdet,

@@ -656,15 +656,6 @@ def stack(tensors, dim=0, *, out=None):
     return apply(STACK, tuple(tensors), {"dim": d})
 
 
-def hstack(tensors):
-    tensors = list(tensors)
-    return cat(tensors, 0 if tensors[0]._data.ndim == 1 else 1)
-
-
-def vstack(tensors):
-    return cat([t if t._data.ndim >= 2 else t.reshape(1, -1) for t in tensors], 0)
-
-
 # ----------------------------------------------------------------- array rules
 # The rules above on ndarrays, for backward passes that are not recorded (see
 # table.array_rules). The engine sums a gradient back to its input's shape and
