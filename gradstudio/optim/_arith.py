@@ -104,3 +104,18 @@ def lerp_(x: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
         diff *= x.dtype.type(1) - w
         np.subtract(end, diff, out=x)
     return x
+
+
+def decayed_gradient(data: np.ndarray, grad: np.ndarray, lr, weight_decay, decoupled: bool,
+                     maximize: bool) -> np.ndarray:
+    """The gradient an Adam-family step uses: negated to maximize, plus ``weight_decay·data``
+    (L2), or, decoupled (AdamW's form), the parameter shrunk by ``1 − lr·weight_decay`` in
+    place and the gradient left as it is."""
+    if maximize:
+        grad = -grad
+    if weight_decay != 0:
+        if decoupled:
+            mul_(data, 1 - lr * weight_decay)
+        else:
+            grad = add(grad, data, weight_decay)
+    return grad

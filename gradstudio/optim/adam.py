@@ -161,13 +161,7 @@ def _update(data, grad, exp_avg, exp_avg_sq, max_sq, options, constants, scalars
     ``data``'s shape (two of its dtype, two float64) for the float32 kernel, None when
     :func:`_fast` says it does not apply."""
     lr, beta1, beta2, eps, weight_decay, decoupled, maximize = options
-    if maximize:
-        grad = -grad
-    if weight_decay != 0:
-        if decoupled:
-            A.mul_(data, 1 - lr * weight_decay)
-        else:
-            grad = A.add(grad, data, weight_decay)
+    grad = A.decayed_gradient(data, grad, lr, weight_decay, decoupled, maximize)
     if work is not None:
         _adam_float32(data, grad, exp_avg, exp_avg_sq, max_sq, work, constants, scalars[:2])
         return

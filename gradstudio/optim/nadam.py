@@ -76,13 +76,7 @@ def _update(data, grad, exp_avg, exp_avg_sq, step, values, lr, beta1, beta2, eps
             decoupled, maximize):
     """One update of ``data`` (a parameter's array, or a group's flat array) by ``grad``
     with its moments, at ``step``, with :func:`_scalars`' ``values``."""
-    if maximize:
-        grad = -grad
-    if weight_decay != 0:
-        if decoupled:
-            A.mul_(data, 1 - lr * weight_decay)
-        else:
-            grad = A.add(grad, data, weight_decay)
+    grad = A.decayed_gradient(data, grad, lr, weight_decay, decoupled, maximize)
     A.lerp_(exp_avg, grad, 1 - beta1)
     A.addcmul_(A.mul_(exp_avg_sq, beta2), grad, grad, 1 - beta2)
     denom = np.sqrt(np.divide(exp_avg_sq, exp_avg_sq.dtype.type(1 - beta2 ** step)))

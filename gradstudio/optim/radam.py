@@ -40,13 +40,7 @@ def _update(data, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, weight
     """One update of ``data`` (a parameter's array, or a group's flat array) by ``grad``
     with its moments, at ``step``: −lr·m̂ₜ, times √(1 − β₂ᵗ)/(√vₜ + ε) and the rectification
     rₜ once ρₜ > 5."""
-    if maximize:
-        grad = -grad
-    if weight_decay != 0:
-        if decoupled:
-            A.mul_(data, 1 - lr * weight_decay)
-        else:
-            grad = A.add(grad, data, weight_decay)
+    grad = A.decayed_gradient(data, grad, lr, weight_decay, decoupled, maximize)
     A.lerp_(exp_avg, grad, 1 - beta1)
     A.addcmul_(A.mul_(exp_avg_sq, beta2), grad, grad, 1 - beta2)
     bias_correction1 = 1 - beta1 ** step
