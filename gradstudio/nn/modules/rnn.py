@@ -207,8 +207,8 @@ class RNNBase(Module):
         return hx if permutation is None else hx.index_select(1, permutation)
 
     # ------------------------------------------------------------------ running
-    def _batched(self, input, hx, name: str, what: str):
-        """(input, hx, is_batched): unbatched (2-D) input given a batch dim of one."""
+    def _batched(self, input, name: str, what: str):
+        """(input, is_batched): unbatched (2-D) input given a batch dim of one."""
         if input.dim() not in (2, 3):
             raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.dim()}D{what} instead")
         is_batched = input.dim() == 3
@@ -287,7 +287,7 @@ class GRU(RNNBase):
 
 def _single_state_forward(self, name: str, what: str, input, hx):
     """RNN's and GRU's forward: (output, h_n)."""
-    input, is_batched = self._batched(input, hx, name, what)
+    input, is_batched = self._batched(input, name, what)
     if hx is not None:
         if is_batched and hx.dim() != 3:
             raise RuntimeError(f"For batched 3-D input, hx should also be 3-D but got {hx.dim()}-D tensor")
@@ -327,7 +327,7 @@ class LSTM(RNNBase):
         return hx[0].index_select(1, permutation), hx[1].index_select(1, permutation)
 
     def forward(self, input, hx=None):
-        input, is_batched = self._batched(input, hx, "LSTM", "")
+        input, is_batched = self._batched(input, "LSTM", "")
         if hx is None:
             hx = (self._zeros(input, self.proj_size or self.hidden_size), self._zeros(input, self.hidden_size))
         else:
