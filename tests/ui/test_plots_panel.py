@@ -466,6 +466,9 @@ def test_dark_palette_and_view_state(qtbot, panel):
 
 # --------------------------------------------------------------------------- the real app
 def test_the_tutorial_in_the_app(qtbot, window, helpers, tmp_path, monkeypatch):
+    # an earlier test in this worker (a tutorial replay that plots) may have imported
+    # pyplot; hidden here, any import of it by the app would put it back
+    monkeypatch.delitem(sys.modules, "matplotlib.pyplot", raising=False)
     assert window.open_path(str(helpers.tutorial), interactive=False)
     window.runner.run_all()
     helpers.wait_idle(qtbot, window, timeout=90000)
