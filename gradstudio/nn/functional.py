@@ -23,6 +23,9 @@ from ..ops.loss_compositions import (cosine_embedding_loss, gaussian_nll_loss, h
                                      kl_div, margin_ranking_loss, multilabel_soft_margin_loss,
                                      pairwise_distance, poisson_nll_loss, triplet_margin_loss)
 from ..ops.loss_compositions import legacy_reduction as _legacy
+from ._resampling_functions import (fold, interpolate, pixel_shuffle, pixel_unshuffle, unfold,  # noqa: F401
+                                    upsample)
+from ._resampling_functions import pad_by_copying as _pad_by_copying
 from ..ops import margin_losses as _margin
 from ..ops import nn_functions as _rows
 from ..autograd.grad_mode import state as _grad_state
@@ -319,8 +322,11 @@ def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None)
 def pad(input, pad, mode: str = "constant", value=None):
     """Constant padding: ``pad`` lists (before, after) pairs from the last dimension back;
     one ConstantPadNdBackward0 node, as torch records it."""
+    if mode in ("reflect", "replicate"):
+        return _pad_by_copying(input, pad, mode)
     if mode != "constant":
-        raise NotImplementedError(f"GradStudio's pad supports mode='constant' only, not {mode!r}")
+        raise NotImplementedError(f"GradStudio's pad supports modes 'constant', 'reflect' and 'replicate', "
+                                  f"not {mode!r}")
     if len(pad) % 2:
         raise RuntimeError("Padding length must be divisible by 2")
     if len(pad) // 2 > input.dim():

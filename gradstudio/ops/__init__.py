@@ -17,6 +17,7 @@ from . import creation, einsum, elementwise, indexing, inplace, linalg, losses, 
 from . import nn_functions, overwrite  # noqa: F401  (rows of their own files: nn.functional, zero_/fill_/copy_)
 from . import activations  # noqa: F401  (hardtanh, selu, celu, mish, glu, prelu … of nn.functional)
 from . import avg_pool, conv  # noqa: F401  (convolution, max and average pooling)
+from . import resampling  # noqa: F401  (upsampling, reflection/replication padding, pixel shuffle, im2col)
 from . import special  # erf, erfc, exp2, trunc, frac, nan_to_num
 from . import compositions, cumulative, rearranging, scattering, sorting, splitting, triangular
 from . import nan_reductions, order_statistics, searching, two_results

@@ -22,3 +22,7 @@ from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d
 from .normalization import GroupNorm, LayerNorm  # noqa: F401
 from .sparse import Embedding  # noqa: F401
 from .rnn import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNBase, RNNCell, RNNCellBase  # noqa: F401
+from .resampling import (Fold, PixelShuffle, PixelUnshuffle, Unfold, Upsample,  # noqa: F401
+                         UpsamplingBilinear2d, UpsamplingNearest2d)
+from .padding import (ConstantPad1d, ConstantPad2d, ConstantPad3d, ReflectionPad1d,  # noqa: F401
+                      ReflectionPad2d, ReplicationPad1d, ReplicationPad2d, ZeroPad1d, ZeroPad2d)
