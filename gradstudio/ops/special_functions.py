@@ -22,7 +22,7 @@ from . import samples
 from . import _sympy as sf
 from ._sympy import sp
 from .pointwise_binary import _invalid_combination, _pair
-from .table import Op, Param, SAVES_INPUTS, SAVES_RESULT, apply, function_for, torch_function
+from .table import NotImplementedRule, Op, Param, SAVES_INPUTS, SAVES_RESULT, apply, function_for, torch_function
 
 _SQRT_PI = math.sqrt(math.pi)
 _SQRT_2PI = math.sqrt(2 * math.pi)
@@ -69,7 +69,7 @@ DIGAMMA = Op(
 )
 
 
-def _polygamma_row(id: str, name: str, overload: str) -> Op:
+def _polygamma_row(id: str, name: str, overload: str, torch) -> Op:
     """polygamma's row; torch's in-place ``polygamma_`` records the same derivative under
     another node name."""
     return Op(
@@ -85,15 +85,15 @@ def _polygamma_row(id: str, name: str, overload: str) -> Op:
         category="elementwise",
         params=(Param("n", "int"),),
         sample=lambda rng: ([samples.uniform(rng, samples.S, 0.4, 4.0)], {"n": 2}),
-        torch=lambda torch, x, n: torch.polygamma(n, x),
+        torch=torch,
         overload=overload,
     )
 
 
 POLYGAMMA = _polygamma_row("special_functions.POLYGAMMA", "PolygammaBackward0",
-                           "polygamma(int n, Tensor self)")
+                           "polygamma(int n, Tensor self)", lambda torch, x, n: torch.polygamma(n, x))
 POLYGAMMA_ = _polygamma_row("special_functions.POLYGAMMA_", "PolygammaBackward1",
-                            "polygamma_(Tensor(a!) self, int n)")
+                            "polygamma_(Tensor(a!) self, int n)", lambda torch, x, n: x.clone().polygamma_(n))
 
 
 def _mvlgamma_offsets(p: int):
@@ -339,8 +339,7 @@ XLOG1PY_SCALAR_OTHER = Op(
 )
 
 
-def _zeta_x_vjp(*_, **__):
-    raise NotImplementedError("the derivative for 'zeta' is not implemented.")
+_zeta_x_vjp = NotImplementedRule("zeta")
 
 
 def _zeta_q_vjp(g, x, q):
@@ -377,8 +376,8 @@ ZETA_SCALAR_SELF = Op(
     torch=lambda torch, q, self: torch.special.zeta(self, q),
     overload="special_zeta.self_scalar(Scalar self, Tensor other)",
 )
+# no derivative at all: not a row of the table (whose rows are differentiable), as heaviside
 ZETA_SCALAR_OTHER = Op(
-    id="special_functions.ZETA_SCALAR_OTHER",
     saved={},
     name="SpecialZetaBackward2",
     forward=lambda x, *, other: N.zeta(x, np.asarray(other, dtype=x.dtype)),

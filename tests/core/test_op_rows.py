@@ -112,6 +112,7 @@ PUBLIC_NAMES = """
     searchsorted bucketize histc
     lerp addcmul addcdiv atan2 arctan2 logaddexp logaddexp2 hypot xlogy logit heaviside sinc deg2rad rad2deg
     copysign fmod float_power ldexp frexp nextafter
+    lgamma digamma polygamma mvlgamma erfinv i0
 """.split()
 
 
