@@ -451,11 +451,18 @@ def polygamma_method(self: Tensor, n: int) -> Tensor:
     return polygamma(n, self)
 
 
-def polygamma_(self: Tensor, n: int) -> Tensor:
-    """In place: ψ⁽ⁿ⁾(self) written into self (torch's node: PolygammaBackward1)."""
-    from .inplace import check_inplace, commit_inplace
-    check_inplace(self)
-    return commit_inplace(self, apply(POLYGAMMA_, (self,), {"n": _check_n(n)}))
+def _polygamma_in_place_node(self: Tensor, n: int) -> Tensor:
+    """ψ⁽ⁿ⁾(self) under the node torch records for ``polygamma_`` (PolygammaBackward1)."""
+    return apply(POLYGAMMA_, (self,), {"n": _check_n(n)})
+
+
+def _polygamma_in_place(self: Tensor, n: int) -> Tensor:
+    from .inplace import inplace
+    return inplace(_polygamma_in_place_node)(self, n)
+
+
+polygamma_ = _polygamma_in_place
+polygamma_.__name__ = "polygamma_"
 
 
 def mvlgamma(input: Tensor, p: int) -> Tensor:
