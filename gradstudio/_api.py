@@ -48,6 +48,7 @@ from .ops.shape import (broadcast_to, cat, clone, concat, concatenate, flatten, 
                         unflatten, unsqueeze)
 from .printing import get_printoptions, printoptions, set_printoptions  # noqa: F401
 from . import linalg, cuda, accelerator, return_types  # noqa: F401,E402
+from . import special  # noqa: F401,E402
 from . import serialization  # noqa: F401,E402
 from .type_info import finfo, iinfo  # noqa: F401,E402
 from .ops.sets import argwhere, bincount, isin, unique, unique_consecutive  # noqa: F401,E402
@@ -70,6 +71,7 @@ from .ops.pointwise_unary import frexp, logit  # noqa: F401,E402
 from .ops.dimension_padding import (atleast_1d, atleast_2d, atleast_3d, column_stack,  # noqa: F401,E402
                                     dstack, hstack, row_stack, vstack)
 from .ops.matrix_products import addbmm, addmv, addr, baddbmm, chain_matmul, kron  # noqa: F401,E402
+from .ops.special_functions import mvlgamma, polygamma  # noqa: F401,E402
 from .serialization import load, save  # noqa: F401,E402
 from . import backends, optim, utils  # noqa: F401,E402
 

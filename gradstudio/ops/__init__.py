@@ -19,6 +19,7 @@ from . import activations  # noqa: F401  (hardtanh, selu, celu, mish, glu, prelu
 from . import avg_pool, conv  # noqa: F401  (convolution, max and average pooling)
 from . import resampling  # noqa: F401  (upsampling, reflection/replication padding, pixel shuffle, im2col)
 from . import special  # erf, erfc, exp2, trunc, frac, nan_to_num
+from . import special_functions  # lgamma, digamma, polygamma, mvlgamma, erfinv, i0 and torch.special's own
 from . import compositions, cumulative, rearranging, scattering, sorting, splitting, triangular
 from . import nan_reductions, order_statistics, searching, two_results
 from . import pointwise_binary, pointwise_unary  # lerp, addcmul, atan2, xlogy, fmod …; logit, sinc, frexp
@@ -230,6 +231,8 @@ METHODS = {
     "cummax": cumulative.cummax, "cummin": cumulative.cummin, "logcumsumexp": cumulative.logcumsumexp,
     "aminmax": two_results.aminmax, "nansum": nan_reductions.nansum, "nanmean": nan_reductions.nanmean,
     "histc": searching.histc,
+    "polygamma": special_functions.polygamma_method, "polygamma_": special_functions.polygamma_,
+    "mvlgamma": special_functions.mvlgamma, "mvlgamma_": inplace.inplace(special_functions.mvlgamma),
     "sort": sorting.sort, "argsort": sorting.argsort, "msort": sorting.msort, "topk": sorting.topk,
     "split": splitting.split, "chunk": splitting.chunk, "unbind": splitting.unbind,
     "unsafe_split": splitting.unsafe_split, "unsafe_chunk": splitting.unsafe_chunk,
@@ -266,7 +269,9 @@ METHODS = {
         ("arctan2", PB.atan2), ("hypot", PB.hypot), ("xlogy", PB.xlogy), ("copysign", PB.copysign),
         ("fmod", PB.fmod), ("remainder", PB.remainder), ("ldexp", PB.ldexp), ("nextafter", PB.nextafter),
         ("heaviside", PB.heaviside), ("logit", PU.logit), ("sinc", PU.sinc), ("deg2rad", PU.deg2rad),
-        ("rad2deg", PU.rad2deg))},
+        ("rad2deg", PU.rad2deg), ("lgamma", special_functions.lgamma),
+        ("digamma", special_functions.digamma), ("erfinv", special_functions.erfinv),
+        ("i0", special_functions.i0))},
     "float_power_": PB.float_power_,
     "zero_": inplace.zero_, "fill_": inplace.fill_, "copy_": inplace.copy_,
     # random

@@ -135,8 +135,51 @@ def erfc_array(x):
     return np.frompyfunc(math.erfc, 1, 1)(x).astype(np.float64)
 
 
+def _special_numbers():
+    from . import _special_numbers
+    return _special_numbers
+
+
+def _float_array(x):
+    return np.asarray(x, dtype=np.float64)
+
+
+def loggamma_array(x):
+    """log Γ on an array (real arguments: log |Γ|)."""
+    return _special_numbers().lgamma(_float_array(x))
+
+
+def polygamma_array(n, x):
+    return _special_numbers().polygamma(int(n), _float_array(x))
+
+
+def erfinv_array(x):
+    return _special_numbers().erfinv(_float_array(x))
+
+
+def zeta_array(s, q):
+    s, q = np.broadcast_arrays(_float_array(s), _float_array(q))
+    return _special_numbers().zeta(np.array(s), np.array(q))
+
+
+def besseli_array(n, x):
+    """Iₙ(x) for a whole order n ≥ 0: I₀ and I₁, then I_{k+1} = I_{k−1} − (2k/x)·Iₖ
+    (sympy's derivatives of I₀ and I₁ bring in I₂, I₃ …); Iₙ(0) = 0 for n ≥ 1."""
+    numbers, x = _special_numbers(), _float_array(x)
+    n = int(n)
+    previous, current = numbers.i0(x), numbers.i1(x)
+    if n == 0:
+        return previous
+    with np.errstate(all="ignore"):
+        for k in range(1, n):
+            previous, current = current, np.where(x == 0, 0.0, previous - (2 * k / x) * current)
+    return current
+
+
 # Functions of ours that lambdify must map to numpy.
 NUMPY_FUNCTIONS = {"roundeven": np.round, "erf": erf_array, "erfc": erfc_array,
+                   "loggamma": loggamma_array, "polygamma": polygamma_array, "erfinv": erfinv_array,
+                   "zeta": zeta_array, "besseli": besseli_array,
                    "tmax": lambda *a: functools.reduce(np.maximum, a),
                    "tmin": lambda *a: functools.reduce(np.minimum, a)}
 

@@ -20,7 +20,7 @@ from . import elementwise as E
 from .creation import ones_like, zeros_like
 from .losses import _check_reduction, legacy_reduction
 from .activations import LOG_SIGMOID
-from .nn_functions import ADD_SCALAR, NORM_SCALAR_DIM, SUB_SCALAR
+from .nn_functions import ADD_SCALAR, MUL_SCALAR, NORM_SCALAR_DIM, SUB_SCALAR
 from .pointwise_binary import xlogy
 from .table import apply
 
@@ -33,6 +33,11 @@ def reduced(loss, reduction: str):
 def plus(x, number):
     """``x + number`` with the number a C++ Scalar (AddBackward1)."""
     return apply(ADD_SCALAR, (x,), {"other": number})
+
+
+def times(x, number):
+    """``x · number`` with the number a C++ Scalar (MulBackward1)."""
+    return apply(MUL_SCALAR, (x,), {"other": number})
 
 
 def minus(x, number):

@@ -3,7 +3,7 @@ each: ``GeluBackward0``, ``EluBackward0``, ``SoftplusBackward0`` with beta and
 threshold, ``HuberLossBackward0``, ``SmoothL1LossBackward0``,
 ``NativeLayerNormBackward0``, ``NativeBatchNormBackward0``, ``NativeGroupNormBackward0``,
 ``EmbeddingBackward0``, ``ConstantPadNdBackward0``, and
-the arithmetic torch's C++ compositions record: ``DivBackward1``, ``AddBackward1``,
+the arithmetic torch's C++ compositions record: ``DivBackward1``, ``AddBackward1``, ``MulBackward1``,
 ``SubBackward1`` (a tensor and a C++ number, as cross-entropy's mean over class
 probabilities or pairwise_distance's ``+ eps`` do) and ``NormBackward1`` (at::norm).
 
@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from ..autograd.saved import Arg, Computed, Const, Input, Result, as_dims, reduction
+from ..autograd.saved import Arg, Computed, Const, Input, Result, ScalarArg, as_dims, reduction
 from .. import dtypes as _dt
 from . import _sympy as sf
 from . import kinks, samples
@@ -683,6 +683,20 @@ ADD_SCALAR = Op(
     params=(Param("other", "float"),),
     sample=lambda rng: ([samples.uniform(rng, samples.S)], {"other": 0.5}),
     torch=lambda torch, x, other: torch.ops.aten.add.Scalar(x, other),
+)
+MUL_SCALAR = Op(
+    id="nn.MUL_SCALAR",
+    saved={"other": ScalarArg("other")},
+    name="MulBackward1",
+    overload="a tensor times a number inside a composite op (torch's mul(Tensor, Scalar))",
+    forward=lambda x, *, other: _as(x * other, x),
+    vjp=(lambda g, r, x, *, other: g * other,),
+    sympy=lambda x, *, other: x * other,
+    label="× n",
+    doc="multiply by a number",
+    params=(Param("other", "float"),),
+    sample=lambda rng: ([samples.uniform(rng, samples.S)], {"other": 0.5}),
+    torch=lambda torch, x, other: torch.ops.aten.mul.Scalar(x, other),
 )
 SUB_SCALAR = Op(
     id="nn.SUB_SCALAR",

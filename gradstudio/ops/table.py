@@ -111,6 +111,29 @@ class Param:
         return f"Param({self.name!r}, {self.type!r}{default})"
 
 
+class NotImplementedRule:
+    """A ``vjp`` entry for an input torch has a formula line for that only raises
+    (derivatives.yaml's ``not_implemented("zeta")``): a backward pass that reaches the
+    input raises torch's NotImplementedError; tests and the symbolic side skip it."""
+
+    __slots__ = ("function",)
+    differentiable = False  # what the studio reads (it imports no engine module)
+
+    def __init__(self, function: str):
+        self.function = function
+
+    def __call__(self, *_, **__):
+        raise NotImplementedError(f"the derivative for '{self.function}' is not implemented.")
+
+    def __repr__(self):
+        return f"NotImplementedRule({self.function!r})"
+
+
+def has_derivative(rule) -> bool:
+    """Whether a ``vjp`` entry gives a gradient (not None, not a NotImplementedRule)."""
+    return rule is not None and getattr(rule, "differentiable", True)
+
+
 BY_ID: dict = {}
 _ON_REGISTER: list = []   # callbacks for rows made after gradstudio.ops bound the table
 

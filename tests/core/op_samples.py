@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 import gradstudio as torch
+from gradstudio.ops.table import has_derivative
 
 
 def sample(op, seed=0):
@@ -20,7 +21,7 @@ def differentiable(op, args) -> list:
     for i, a in enumerate(args):
         if isinstance(a, np.ndarray) and a.dtype.kind == "f":
             rule = op.vjp[i] if isinstance(op.vjp, tuple) else op.vjp
-            if rule is not None:
+            if has_derivative(rule):
                 positions.append(i)
     return positions
 

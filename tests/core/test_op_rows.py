@@ -113,6 +113,7 @@ PUBLIC_NAMES = """
     lerp addcmul addcdiv atan2 arctan2 logaddexp logaddexp2 hypot xlogy logit heaviside sinc deg2rad rad2deg
     copysign fmod float_power ldexp frexp nextafter
     addmv addr baddbmm addbmm chain_matmul kron atleast_1d atleast_2d atleast_3d column_stack row_stack dstack
+    lgamma digamma polygamma mvlgamma erfinv i0
 """.split()
 
 

@@ -190,7 +190,7 @@ def _text(expr) -> str:
 def _differentiable(slot: int, op, input_vertex: GraphNode) -> bool:
     """An input the engine sends a gradient to: a float tensor the op differentiates."""
     rules = op.vjp if isinstance(op.vjp, (tuple, list)) else ()
-    if slot < len(rules) and rules[slot] is None:
+    if slot < len(rules) and (rules[slot] is None or not getattr(rules[slot], "differentiable", True)):
         return False
     value = input_vertex.value
     if not isinstance(value, np.ndarray):
