@@ -26,6 +26,7 @@ from ..ops.loss_compositions import legacy_reduction as _legacy
 from ._resampling_functions import (fold, interpolate, pixel_shuffle, pixel_unshuffle, unfold,  # noqa: F401
                                     upsample)
 from ._resampling_functions import pad_by_copying as _pad_by_copying
+from ._attention_functions import scaled_dot_product_attention  # noqa: F401
 from ..ops import margin_losses as _margin
 from ..ops import nn_functions as _rows
 from ..autograd.grad_mode import state as _grad_state

@@ -25,6 +25,7 @@ from . import nan_reductions, order_statistics, searching, two_results
 from . import pointwise_binary, pointwise_unary  # lerp, addcmul, atan2, xlogy, fmod …; logit, sinc, frexp
 from . import loss_compositions, margin_losses  # noqa: F401  (nn.functional's losses and distances)
 from . import matrix_products  # addmv, addr, baddbmm, addbmm; multi_dot, chain_matmul, kron
+from . import attention  # noqa: F401  (safe softmax, the fused CPU attention kernel)
 from .table import _ON_REGISTER, BY_ID, Op, apply, function_for, op_by_id, op_by_key, rows  # noqa: F401
 
 # Every row declared in the modules above, in declaration order (each row
