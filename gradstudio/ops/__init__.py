@@ -22,6 +22,7 @@ from . import special  # erf, erfc, exp2, trunc, frac, nan_to_num
 from . import special_functions  # lgamma, digamma, polygamma, mvlgamma, erfinv, i0 and torch.special's own
 from . import compositions, cumulative, rearranging, scattering, sorting, splitting, triangular
 from . import nan_reductions, order_statistics, searching, two_results
+from . import recurrent  # noqa: F401  (the oneDNN LSTM layer nn.LSTM runs on float32)
 from . import pointwise_binary, pointwise_unary  # lerp, addcmul, atan2, xlogy, fmod …; logit, sinc, frexp
 from . import loss_compositions, margin_losses  # noqa: F401  (nn.functional's losses and distances)
 from . import matrix_products  # addmv, addr, baddbmm, addbmm; multi_dot, chain_matmul, kron

@@ -17,9 +17,15 @@ layers in training, and the final hidden states stacked. The cells are ATen's:
   i, f, g, o; ``c' = σ(f)·c + σ(i)·tanh(g)``, ``h' = σ(o)·tanh(c')`` (times ``w_hrᵀ``
   with a projection).
 
-torch's LSTM on a CPU build with oneDNN records one MkldnnRnnLayerBackward0 node per
-layer instead; GradStudio records the decomposed graph torch uses elsewhere (its GRU and
-RNN, and its LSTM cell). PackedSequence input is not supported.
+torch's LSTM on its CPU build with oneDNN runs float32 input without projections
+through oneDNN instead (aten/src/ATen/native/mkldnn/RNN.cpp), and so does GradStudio's:
+per layer and direction one fused ``mkldnn_rnn_layer`` (MkldnnRnnLayerBackward0,
+gradstudio/ops/recurrent.py) on ``hx[index]`` and ``cx[index]`` (SelectBackward0), the
+directions concatenated on the last dim, dropout between layers, the final states
+stacked, and for ``batch_first`` the input transposed and made contiguous
+(CloneBackward0) and the output transposed back (TransposeBackward0). Other dtypes, and
+projections (with torch's once-per-process warning for float32), take the decomposed
+graph. PackedSequence input is not supported.
 """
 from __future__ import annotations
 
@@ -28,7 +34,9 @@ import numbers
 import warnings
 
 from ... import dtypes as _dt
+from ...autograd.errors import warn_once
 from ...ops.creation import empty, zeros
+from ...ops.recurrent import lstm_update, mkldnn_rnn_layer
 from ...ops.shape import TRANSPOSE_, cat, stack
 from ...ops.table import apply
 from .. import functional as F, init
@@ -60,9 +68,7 @@ def _gru_step(x_ih, h, w_hh, b_hh, w_hr=None):
 
 def _lstm_step(x_ih, state, w_hh, b_hh, w_hr=None):
     h, c = state
-    i, f, g, o = (F.linear(h, w_hh, b_hh) + x_ih).unsafe_chunk(4, 1)
-    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-    h = o.sigmoid() * c.tanh()
+    h, c = lstm_update(F.linear(h, w_hh, b_hh) + x_ih, c)
     if w_hr is not None:
         h = h.matmul(w_hr.t())
     return h, c
@@ -221,6 +227,13 @@ class RNNBase(Module):
         directions = 2 if self.bidirectional else 1
         return zeros(self.num_layers * directions, batch, size, dtype=input.dtype)
 
+    def _layer_weights(self, index: int) -> dict:
+        """The parameters of layer-and-direction ``index`` by kind (None where absent)."""
+        weights = dict.fromkeys(("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"))
+        for name in self._all_weights[index]:
+            weights[name.split("_l")[0]] = getattr(self, name)
+        return weights
+
     def _run(self, input, states: list):
         """ATen's layer stack on time-major ``input``: (output, final states)."""
         if self.batch_first:
@@ -233,10 +246,7 @@ class RNNBase(Module):
             outputs = []
             for direction in range(directions):
                 index = layer * directions + direction
-                weights = dict(zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"),
-                                   [None] * 5))
-                for name in self._all_weights[index]:
-                    weights[name.split("_l")[0]] = getattr(self, name)
+                weights = self._layer_weights(index)
                 rows = F.linear(x, weights["weight_ih"], weights["bias_ih"]).unbind(0)
                 if not rows:
                     raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
@@ -253,7 +263,8 @@ class RNNBase(Module):
             if self.dropout != 0 and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, True)
         if self.batch_first:
-            x = apply(TRANSPOSE_, (x,), {"dim0": 0, "dim1": 1})
+            # ATen's _rnn_impl_with_concat (RNN, GRU) transposes in place, its lstm_impl not
+            x = x.transpose(0, 1) if self.mode == "LSTM" else apply(TRANSPOSE_, (x,), {"dim0": 0, "dim1": 1})
         return x, finals
 
 
@@ -340,12 +351,55 @@ class LSTM(RNNBase):
             if not is_batched:
                 hx = (hx[0].unsqueeze(1), hx[1].unsqueeze(1))
         self.check_forward_args(input, hx)
-        output, finals = self._run(input, list(zip(hx[0].unbind(0), hx[1].unbind(0))))
-        h_n, c_n = _stack_states(finals)
+        if self._runs_on_onednn(input):
+            output, (h_n, c_n) = self._run_onednn(input, hx)
+        else:
+            output, finals = self._run(input, list(zip(hx[0].unbind(0), hx[1].unbind(0))))
+            h_n, c_n = _stack_states(finals)
         if not is_batched:
             output = output.squeeze(0 if self.batch_first else 1)
             h_n, c_n = h_n.squeeze(1), c_n.squeeze(1)
         return output, (h_n, c_n)
+
+
+    def _runs_on_onednn(self, input) -> bool:
+        """Whether torch's CPU build would take its oneDNN kernel (RNN.cpp's use_mkldnn)."""
+        if input.dtype != _dt.float32 or input.numel() == 0:
+            return False
+        if self.proj_size > 0:
+            warn_once("LSTM with projections is not supported with oneDNN. Using default implementation.")
+            return False
+        return True
+
+    def _run_onednn(self, input, hx):
+        """ATen's oneDNN LSTM on (time or batch)-major ``input``: (output, (h_n, c_n))."""
+        if self.batch_first:
+            input = input.transpose(0, 1).contiguous()
+        directions = 2 if self.bidirectional else 1
+        hy, cy = [], []
+        x = input
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(directions):
+                index = layer * directions + direction
+                w = self._layer_weights(index)
+                gates = w["weight_hh"].shape[0]
+                b_ih, b_hh = ((w["bias_ih"], w["bias_hh"]) if self.bias else
+                              (zeros(gates, dtype=x.dtype), zeros(gates, dtype=x.dtype)))
+                out, h, c = mkldnn_rnn_layer(x, w["weight_ih"], w["weight_hh"], b_ih, b_hh,
+                                             hx[0][index], hx[1][index], bool(direction),
+                                             num_layers=self.num_layers, has_biases=self.bias,
+                                             bidirectional=self.bidirectional,
+                                             batch_first=self.batch_first, train=self.training)
+                outputs.append(out)
+                hy.append(h)
+                cy.append(c)
+            x = outputs[0] if directions == 1 else cat(outputs, -1)
+            if self.dropout != 0 and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, True)
+        if self.batch_first:
+            x = x.transpose(0, 1)
+        return x, (stack(hy, 0), stack(cy, 0))
 
 
 # ----------------------------------------------------------------------------- cells

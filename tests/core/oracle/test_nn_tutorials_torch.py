@@ -1,6 +1,7 @@
 """Public tutorials written by others — pytorch.org's Learn the Basics, the 60-minute
 blitz, Learning PyTorch with Examples, What is torch.nn really?, d2l's preliminaries,
-linear and softmax regression, MLP, weight decay and dropout — replayed cell by cell under PyTorch and under GradStudio (tests/core/oracle/tutorials/, each file naming its source and
+linear and softmax regression, MLP, weight decay and dropout, and Robert Guthrie's Deep
+Learning for NLP with PyTorch — replayed cell by cell under PyTorch and under GradStudio (tests/core/oracle/tutorials/, each file naming its source and
 what it replaced; the folders in ``GRADSTUDIO_REPLAYS`` add more).
 
 Random numbers are GradStudio's own, so both runs draw ``randn``, ``rand``,

@@ -3,9 +3,10 @@ outputs and final states, the gradients of every parameter, the input and the in
 state, the graph's nodes (names and structure, walked from the output), printouts,
 parameter names and shapes, the default init's bounds, and torch's errors and warnings.
 
-torch's LSTM on this CPU build records MkldnnRnnLayerBackward0 (oneDNN's fused layer)
-where GradStudio records the decomposed graph of ATen's LSTM cell, so an LSTM's graph
-is compared with torch's LSTMCell's graph only, its numbers everywhere."""
+The layers above run in float64, where torch's LSTM takes ATen's decomposed graph (the
+one its LSTMCell records); in float32 it runs oneDNN's fused layer
+(MkldnnRnnLayerBackward0), and so does GradStudio's: those graphs are compared in
+test_float32_lstm_records_onednns_layers, with float32's tolerance."""
 from __future__ import annotations
 
 import warnings
@@ -30,9 +31,10 @@ CONFIGS = [
 ]
 
 
-# torch records one node for all the pieces of unbind / unsafe_chunk, GradStudio one per
-# piece (gradstudio/ops/splitting.py): pieces of one call are the same node here
-_PIECES = {"UnbindBackward0", "UnsafeSplitBackward0"}
+# torch records one node for all the pieces of unbind / unsafe_chunk and for the three
+# results of an oneDNN LSTM layer, GradStudio one per piece (gradstudio/ops/splitting.py,
+# ops/recurrent.py): pieces of one call are the same node here
+_PIECES = {"UnbindBackward0", "UnsafeSplitBackward0", "MkldnnRnnLayerBackward0"}
 
 
 def _identity(fn):
@@ -116,9 +118,73 @@ def test_layer_as_torch(kind, kwargs, torch):
             np.testing.assert_allclose(f.detach().numpy(), w.detach().numpy(), rtol=1e-12, atol=1e-12)
         for g, w in zip(grads, want_grads, strict=True):
             np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12)
-        if kind != "LSTM":  # (torch's LSTM is oneDNN's fused layer: see the module's text)
-            assert graph(out.grad_fn) == graph(want_out.grad_fn)
-            assert graph(finals[0].grad_fn) == graph(want_finals[0].grad_fn)
+        assert graph(out.grad_fn) == graph(want_out.grad_fn)
+        for f, w in zip(finals, want_finals):
+            assert graph(f.grad_fn) == graph(w.grad_fn)
+
+
+ONEDNN_CONFIGS = [
+    dict(input_size=3, hidden_size=4),
+    dict(input_size=3, hidden_size=4, bias=False),
+    dict(input_size=3, hidden_size=4, num_layers=2, bidirectional=True, batch_first=True),
+    dict(input_size=3, hidden_size=2, num_layers=3),
+]
+
+
+@pytest.mark.parametrize("kwargs", ONEDNN_CONFIGS, ids=["-".join(f"{a}={b}" for a, b in kw.items())
+                                                        for kw in ONEDNN_CONFIGS])
+def test_float32_lstm_records_onednns_layers(kwargs, torch):
+    """torch's CPU LSTM on float32: one MkldnnRnnLayerBackward0 per layer and direction
+    (each result of one node; GradStudio's three results are three nodes of that name),
+    on hx[index] (SelectBackward0), with CatBackward0, StackBackward0, and for
+    batch_first CloneBackward0 over TransposeBackward0 in and TransposeBackward0 out."""
+    torch.manual_seed(0)
+    theirs = torch.nn.LSTM(**kwargs)
+    ours = gradstudio.nn.LSTM(**kwargs)
+    with gradstudio.no_grad():
+        for p, q in zip(ours.parameters(), theirs.parameters()):
+            p.copy_(gradstudio.tensor(q.detach().numpy()))
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 5, 3) if kwargs.get("batch_first") else (5, 2, 3)).astype(np.float32)
+    h_shape, c_shape = _sizes("LSTM", kwargs, 2)
+    for state in (None, (rng.standard_normal(h_shape).astype(np.float32),
+                         rng.standard_normal(c_shape).astype(np.float32))):
+        for p in list(ours.parameters()) + list(theirs.parameters()):
+            p.grad = None
+        want_out, want_finals, want_grads = run(torch, theirs, x, state)
+        out, finals, grads = run(gradstudio, ours, x, state)
+        assert type(out.grad_fn).__name__ == type(want_out.grad_fn).__name__
+        assert graph(out.grad_fn) == graph(want_out.grad_fn)
+        for f, w in zip(finals, want_finals, strict=True):
+            assert graph(f.grad_fn) == graph(w.grad_fn)
+            np.testing.assert_allclose(f.detach().numpy(), w.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(out.detach().numpy(), want_out.detach().numpy(), rtol=1e-5, atol=1e-6)
+        for g, w in zip(grads, want_grads, strict=True):
+            np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
+    unbatched = [lib.nn.LSTM(3, 4)(lib.ones(5, 3)) for lib in (torch, gradstudio)]
+    assert [(repr(o.grad_fn).split()[0], repr(h.grad_fn).split()[0]) for o, (h, c) in unbatched] == \
+        [("<SqueezeBackward1",) * 2] * 2
+    node = out.grad_fn if not kwargs.get("batch_first") else out.grad_fn.next_functions[0][0]
+    want = want_out.grad_fn if not kwargs.get("batch_first") else want_out.grad_fn.next_functions[0][0]
+    for name in ("_saved_reverse", "_saved_hidden_size", "_saved_mode", "_saved_has_biases",
+                 "_saved_num_layers", "_saved_batch_first", "_saved_train", "_saved_batch_sizes"):
+        if type(want).__name__ == "MkldnnRnnLayerBackward0":
+            assert getattr(node, name) == getattr(want, name), name
+
+
+def test_float32_lstm_with_projections_warns_as_torch(monkeypatch):
+    """torch's TORCH_WARN_ONCE, text as torch 2.13 gives it (once per process, so not
+    re-measured here: torch may have given it already in this process)."""
+    monkeypatch.setattr(gradstudio.autograd.errors, "_warned", set())
+    lstm = gradstudio.nn.LSTM(3, 4, proj_size=2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lstm(gradstudio.ones(5, 1, 3))
+        lstm(gradstudio.ones(5, 1, 3))
+        lstm.double()(gradstudio.ones(5, 1, 3, dtype=gradstudio.float64))
+    assert [str(w.message) for w in caught] == [
+        "LSTM with projections is not supported with oneDNN. Using default implementation."]
+    assert all(w.category is UserWarning for w in caught)
 
 
 @pytest.mark.parametrize("kind", ["RNNCell", "GRUCell", "LSTMCell"])
