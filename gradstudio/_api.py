@@ -53,7 +53,8 @@ from . import serialization  # noqa: F401,E402
 from .type_info import finfo, iinfo  # noqa: F401,E402
 from .ops.sets import argwhere, bincount, isin, unique, unique_consecutive  # noqa: F401,E402
 from .ops.triangular import tril, triu  # noqa: F401,E402
-from .ops.splitting import chunk, split, unbind, unsafe_chunk, unsafe_split  # noqa: F401,E402
+from .ops.splitting import (chunk, dsplit, hsplit, split, tensor_split, unbind, unsafe_chunk,  # noqa: F401,E402
+                            unsafe_split, vsplit)
 from .ops.sorting import argsort, msort, sort, topk  # noqa: F401,E402
 from .ops.rearranging import masked_select, repeat_interleave, roll, tile  # noqa: F401,E402
 from .ops.scattering import scatter, scatter_add  # noqa: F401,E402

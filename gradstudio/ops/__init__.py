@@ -236,6 +236,8 @@ METHODS = {
     "sort": sorting.sort, "argsort": sorting.argsort, "msort": sorting.msort, "topk": sorting.topk,
     "split": splitting.split, "chunk": splitting.chunk, "unbind": splitting.unbind,
     "unsafe_split": splitting.unsafe_split, "unsafe_chunk": splitting.unsafe_chunk,
+    "tensor_split": splitting.tensor_split, "hsplit": splitting.hsplit, "vsplit": splitting.vsplit,
+    "dsplit": splitting.dsplit,
     "tril": triangular.tril, "triu": triangular.triu, "tril_": triangular.tril_, "triu_": triangular.triu_,
     "contiguous": shape.contiguous, "sum_to_size": shape.sum_to_size, "movedim": shape.movedim,
     "T": property(shape.numpy_T), "mT": property(shape.matrix_T),
