@@ -37,7 +37,8 @@ from .ops.elementwise import (add, bitwise_and, bitwise_not, bitwise_or, bitwise
                               isinf, isnan, le, logical_and, logical_not, logical_or, logical_xor, lt,
                               maximum, minimum, mul, ne, pow, rsub, square, sub, where)
 from .ops.einsum import einsum  # noqa: F401
-from .ops.indexing import gather, index_select, masked_fill, narrow, nonzero, select, take  # noqa: F401
+from .ops.indexing import (gather, index_select, masked_fill, narrow, nonzero, select, take,  # noqa: F401
+                           take_along_dim)
 from .ops.linalg import addmm, bmm, dot, ger, matmul, mm, mv, outer  # noqa: F401
 from .ops.matrix_functions import det, diag, diagonal, inverse, logdet, slogdet, trace  # noqa: F401
 from .ops.reduction import (all, amax, amin, any, argmax, argmin, count_nonzero, cumsum,  # noqa: F401

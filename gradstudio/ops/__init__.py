@@ -247,6 +247,7 @@ METHODS = {
     "select": indexing.select, "narrow": indexing.narrow, "gather": indexing.gather,
     "index_select": indexing.index_select, "masked_fill": indexing.masked_fill,
     "nonzero": indexing.nonzero, "take": indexing.take,
+    "take_along_dim": indexing.take_along_dim,
     # counting and sets
     "unique": sets.unique, "unique_consecutive": sets.unique_consecutive,
     "bincount": sets.bincount, "argwhere": sets.argwhere,
