@@ -1,0 +1,139 @@
+"""tensor_split / hsplit / vsplit / dsplit, rot90 / fliplr / flipud, take_along_dim,
+masked_select and gather's index checks against torch 2.13: values and printed
+results, the node chain each builds (SliceBackward0 per piece, Rot90Backward0,
+FlipBackward0, GatherBackward0 over ExpandBackward0 or ViewBackward0,
+MaskedSelectBackward0), saved attributes, float64 gradients, and torch's errors."""
+from __future__ import annotations
+
+import pytest
+
+import gradstudio
+
+pytestmark = pytest.mark.oracle
+
+
+def _chain(fn) -> list:
+    """Node names depth first, every branch."""
+    names, stack = [], [fn]
+    while stack:
+        node = stack.pop()
+        if node is None:
+            continue
+        names.append(type(node).__name__)
+        stack.extend(n for n, _ in reversed(node.next_functions))
+    return names
+
+
+def _record(out: list, call) -> None:
+    try:
+        out.append(repr(call()))
+    except Exception as error:  # noqa: BLE001
+        out.append(f"{type(error).__name__}: {error}")
+
+
+def split_transcript(torch) -> list[str]:
+    out = []
+    x = torch.arange(24.).reshape(4, 6).double().requires_grad_()
+    forms = [((3,), {"dim": 1}), (([1, 4],), {"dim": 1}), ((torch.tensor([1, 4]),), {"dim": 1}),
+             ((torch.tensor(2),), {"dim": -1}), (([-2, 10, 1],), {"dim": 1}), (((1, 2),), {})]
+    for args, kwargs in forms:
+        pieces = torch.tensor_split(x, *args, **kwargs)
+        out.append(repr(pieces))
+        out.append(repr([(_chain(p.grad_fn), p.grad_fn._saved_start, p.grad_fn._saved_end,
+                          p.grad_fn._saved_dim, p.grad_fn._saved_step, p._base is x) for p in pieces]))
+        sum((p * (i + 1)).sum() for i, p in enumerate(pieces)).backward()
+        out.append(repr(x.grad))
+        x.grad = None
+    cube = x.reshape(2, 3, 4)
+    for call in (lambda: x.tensor_split(3, 1)[1], lambda: torch.hsplit(x, 2), lambda: x.hsplit([1, 5]),
+                 lambda: torch.vsplit(x, [1, 3]), lambda: x.vsplit(2), lambda: torch.dsplit(cube, [1]),
+                 lambda: cube.dsplit(2), lambda: torch.hsplit(torch.arange(6.), 3),
+                 lambda: torch.tensor_split(torch.arange(7), 3), lambda: torch.tensor_split(x, []),
+                 lambda: torch.tensor_split(x, 0), lambda: torch.tensor_split(x, -1),
+                 lambda: torch.tensor_split(x, torch.tensor([1.0])),
+                 lambda: torch.tensor_split(x, torch.zeros(2, 2, dtype=torch.long)),
+                 lambda: torch.tensor_split(x, 2, dim=5), lambda: torch.tensor_split(torch.tensor(1.), 2),
+                 lambda: torch.hsplit(x, 4), lambda: torch.hsplit(x, 0), lambda: torch.vsplit(x[0], 2),
+                 lambda: torch.dsplit(x, [1]), lambda: torch.hsplit(torch.tensor(1.), 2),
+                 lambda: torch.vsplit(x, 3), lambda: torch.dsplit(x.unsqueeze(-1), 2),
+                 lambda: torch.hsplit(x[0], [1])):
+        _record(out, call)
+    return out
+
+
+def rotation_transcript(torch) -> list[str]:
+    out = []
+    x = torch.arange(24.).reshape(2, 3, 4).double().requires_grad_()
+    w = torch.arange(24.).reshape(2, 3, 4).double().sin()
+    for k, dims in [(1, (0, 1)), (2, [1, 2]), (3, (2, 0)), (0, (0, 1)), (5, (-1, 0)), (-1, (2, -3)),
+                    (-6, (1, 0))]:
+        r = torch.rot90(x, k, dims)
+        out.append(repr((r, _chain(r.grad_fn), r.grad_fn._saved_k, r.grad_fn._saved_dims,
+                         r.is_contiguous(), r.stride())))
+        (r * torch.rot90(w, k, dims)).sum().backward()
+        out.append(repr(x.grad))
+        x.grad = None
+    g = torch.autograd.grad(torch.rot90(x).pow(2).sum(), x, create_graph=True)[0]
+    out.append(repr((g, type(g.grad_fn).__name__)))  # the gradient turned back by a Rot90Backward0
+    for call in (lambda: x.rot90(), lambda: x.fliplr(), lambda: torch.flipud(x),
+                 lambda: (_chain(torch.fliplr(x).grad_fn), torch.fliplr(x).grad_fn._saved_dims),
+                 lambda: torch.flipud(x).grad_fn._saved_dims, lambda: torch.flipud(torch.arange(3)),
+                 lambda: torch.rot90(x, 1, [0]), lambda: torch.rot90(x, 1, [0, 0]),
+                 lambda: torch.rot90(x, 1, [0, 3]), lambda: torch.rot90(x, 1, [5, 0]),
+                 lambda: torch.rot90(x, 1, [0, -4]), lambda: torch.rot90(x, 1, [0, 1, 2]),
+                 lambda: torch.rot90(x, 1, [0, -3]), lambda: torch.rot90(x[0, 0]),
+                 lambda: torch.fliplr(torch.tensor(1.)), lambda: torch.flipud(torch.tensor(1.)),
+                 lambda: torch.fliplr(torch.ones(3))):
+        _record(out, call)
+    (torch.fliplr(x) * w).sum().backward()
+    out.append(repr(x.grad))
+    return out
+
+
+def take_transcript(torch) -> list[str]:
+    out = []
+    x = torch.arange(12.).reshape(3, 4).double().requires_grad_()
+    forms = [((torch.tensor([[0], [2], [3]]),), {"dim": 1}), ((torch.tensor([[0, 1, 2, 0]]),), {"dim": 0}),
+             ((torch.tensor([0, 5, 11, 5]),), {}), ((torch.tensor([[1, 0]]),), {"dim": -1})]
+    for args, kwargs in forms:
+        r = torch.take_along_dim(x, *args, **kwargs)
+        out.append(repr((r, _chain(r.grad_fn), r.grad_fn._saved_dim, r.grad_fn._saved_index,
+                         r.grad_fn.next_functions[0][0]._saved_self_sym_sizes)))
+        (r * torch.arange(r.numel()).reshape(r.shape)).sum().backward()
+        out.append(repr(x.grad))
+        x.grad = None
+    y = torch.linspace(-1, 1, 6, dtype=torch.float64).reshape(2, 1, 3).requires_grad_()
+    r = torch.take_along_dim(y, torch.tensor([[[0], [2]]]), dim=2)
+    out.append(repr((r, _chain(r.grad_fn))))
+    r.sum().backward()
+    out.append(repr(y.grad))
+    m = torch.tensor([True, False, True, True])
+    s = torch.masked_select(x, m)
+    out.append(repr((s, _chain(s.grad_fn), s.grad_fn._saved_mask, s.grad_fn._saved_self.shape)))
+    (s * torch.arange(9.).double()).sum().backward()
+    out.append(repr(x.grad))
+    for call in (lambda: x.take_along_dim(torch.tensor([[0], [2], [3]]), 1),
+                 lambda: torch.take_along_dim(x, torch.tensor([0]), dim=0),
+                 lambda: torch.take_along_dim(x, torch.tensor([[0]], dtype=torch.int32), dim=0),
+                 lambda: torch.take_along_dim(x, torch.tensor([[0.]]), dim=0),
+                 lambda: torch.take_along_dim(x, torch.tensor([[0]]), dim=2),
+                 lambda: torch.take_along_dim(x, torch.tensor([[0, 1, 2]]), dim=0),
+                 lambda: torch.take_along_dim(x, torch.tensor([[0], [1]]), dim=1),
+                 lambda: torch.take_along_dim(x, torch.tensor([20])),
+                 lambda: torch.take_along_dim(x, torch.tensor([2.])),
+                 lambda: torch.masked_select(x, torch.ones(3, dtype=torch.bool)),
+                 lambda: torch.gather(x, 1, torch.tensor([[5]])), lambda: torch.gather(x, 1, torch.tensor([[-1]])),
+                 lambda: torch.gather(x, 1, torch.tensor([[0.]])), lambda: torch.gather(x, 1, torch.tensor([0])),
+                 lambda: torch.gather(x, 1, torch.tensor([[0] * 5])),
+                 lambda: torch.gather(x, 1, torch.tensor([[0]] * 4)),
+                 lambda: torch.gather(x, 1, torch.tensor([[1]], dtype=torch.int32))):
+        _record(out, call)
+    return out
+
+
+@pytest.mark.parametrize("transcript", [split_transcript, rotation_transcript, take_transcript])
+def test_as_torch(torch, transcript):
+    ours, theirs = transcript(gradstudio), transcript(torch)
+    assert len(ours) == len(theirs)
+    for mine, torch_line in zip(ours, theirs):
+        assert mine == torch_line
