@@ -1,8 +1,9 @@
 """tensor_split / hsplit / vsplit / dsplit, rot90 / fliplr / flipud, take_along_dim,
-masked_select and gather's index checks against torch 2.13: values and printed
+masked_select, gather's index checks, cartesian_prod and combinations against torch 2.13: values and printed
 results, the node chain each builds (SliceBackward0 per piece, Rot90Backward0,
 FlipBackward0, GatherBackward0 over ExpandBackward0 or ViewBackward0,
-MaskedSelectBackward0), saved attributes, float64 gradients, and torch's errors."""
+MaskedSelectBackward0; StackBackward0 over meshgrid's grids, flattened or masked),
+saved attributes, float64 gradients, and torch's errors."""
 from __future__ import annotations
 
 import pytest
@@ -131,7 +132,27 @@ def take_transcript(torch) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("transcript", [split_transcript, rotation_transcript, take_transcript])
+def combinatorics_transcript(torch) -> list[str]:
+    out = []
+    v = torch.tensor([1., 2., 3., 4.], dtype=torch.float64, requires_grad=True)
+    w = torch.tensor([5., 6.], dtype=torch.float64, requires_grad=True)
+    for r in (torch.cartesian_prod(v, w), torch.cartesian_prod(v, w, v), torch.combinations(v),
+              torch.combinations(v, 3), torch.combinations(v, 3, with_replacement=True),
+              torch.combinations(v, 1), torch.combinations(v, r=2, with_replacement=True)):
+        out.append(repr((r, _chain(r.grad_fn))))
+        (r * torch.arange(r.numel()).reshape(r.shape)).sum().backward()
+        out.append(repr((v.grad, w.grad)))
+        v.grad = w.grad = None
+    for call in (lambda: torch.cartesian_prod(v) is v, lambda: torch.combinations(v, 0),
+                 lambda: torch.combinations(torch.arange(3), 2), lambda: torch.combinations(v, 5),
+                 lambda: torch.combinations(torch.ones(2, 2)), lambda: torch.combinations(v, -1),
+                 lambda: torch.cartesian_prod(v, torch.ones(2, 2))):
+        _record(out, call)
+    return out
+
+
+@pytest.mark.parametrize("transcript", [split_transcript, rotation_transcript, take_transcript,
+                                        combinatorics_transcript])
 def test_as_torch(torch, transcript):
     ours, theirs = transcript(gradstudio), transcript(torch)
     assert len(ours) == len(theirs)
