@@ -76,6 +76,7 @@ from .ops.matrix_products import addbmm, addmv, addr, baddbmm, chain_matmul, kro
 from .ops.special_functions import mvlgamma, polygamma  # noqa: F401,E402
 from .ops.rotation import fliplr, flipud, rot90  # noqa: F401,E402
 from .ops.combinatorics import cartesian_prod, combinations  # noqa: F401,E402
+from .ops.cross_product import cross  # noqa: F401,E402
 from .serialization import load, save  # noqa: F401,E402
 from . import backends, optim, utils  # noqa: F401,E402
 

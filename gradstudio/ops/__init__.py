@@ -26,6 +26,7 @@ from . import pointwise_binary, pointwise_unary  # lerp, addcmul, atan2, xlogy, 
 from . import loss_compositions, margin_losses  # noqa: F401  (nn.functional's losses and distances)
 from . import matrix_products  # addmv, addr, baddbmm, addbmm; multi_dot, chain_matmul, kron
 from . import rotation  # rot90, fliplr, flipud
+from . import cross_product  # linalg.cross, cross
 from .table import _ON_REGISTER, BY_ID, Op, apply, function_for, op_by_id, op_by_key, rows  # noqa: F401
 
 # Every row declared in the modules above, in declaration order (each row
@@ -239,6 +240,7 @@ METHODS = {
     "unsafe_split": splitting.unsafe_split, "unsafe_chunk": splitting.unsafe_chunk,
     "tensor_split": splitting.tensor_split, "hsplit": splitting.hsplit, "vsplit": splitting.vsplit,
     "dsplit": splitting.dsplit,
+    "cross": cross_product.cross,
     "rot90": rotation.rot90, "fliplr": rotation.fliplr, "flipud": rotation.flipud,
     "tril": triangular.tril, "triu": triangular.triu, "tril_": triangular.tril_, "triu_": triangular.triu_,
     "contiguous": shape.contiguous, "sum_to_size": shape.sum_to_size, "movedim": shape.movedim,

@@ -1,10 +1,12 @@
 """tensor_split / hsplit / vsplit / dsplit, rot90 / fliplr / flipud, take_along_dim,
-masked_select, gather's index checks, cartesian_prod and combinations against torch 2.13: values and printed
+masked_select, gather's index checks, cartesian_prod, combinations, cross and linalg.cross against torch 2.13: values and printed
 results, the node chain each builds (SliceBackward0 per piece, Rot90Backward0,
 FlipBackward0, GatherBackward0 over ExpandBackward0 or ViewBackward0,
 MaskedSelectBackward0; StackBackward0 over meshgrid's grids, flattened or masked),
 saved attributes, float64 gradients, and torch's errors."""
 from __future__ import annotations
+
+import warnings
 
 import pytest
 
@@ -151,8 +153,39 @@ def combinatorics_transcript(torch) -> list[str]:
     return out
 
 
+def cross_transcript(torch) -> list[str]:
+    out = []
+    p = torch.linspace(-1, 1, 12, dtype=torch.float64).reshape(4, 3).requires_grad_()
+    q = torch.tensor([[0.5, -2., 3.]], dtype=torch.float64, requires_grad=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        c = torch.cross(p, q.expand(4, 3))
+        c2 = p.cross(q.expand(4, 3))  # torch warns once per process: at most one warning here
+    out.append(repr([(w.category.__name__, str(w.message)) for w in caught][:1]))
+    out.append(repr((c, c.grad_fn._saved_dim, c2.grad_fn._saved_dim)))
+    for r in (torch.linalg.cross(p, q), torch.cross(p, q, dim=1), torch.linalg.cross(p.t(), q.t(), dim=0),
+              p.cross(q, -1)):
+        out.append(repr((r, _chain(r.grad_fn), r.grad_fn._saved_dim, r.grad_fn._saved_self,
+                         r.grad_fn._saved_other)))
+        (r * torch.arange(12.).double().reshape(r.shape).cos()).sum().backward()
+        out.append(repr((p.grad, q.grad)))
+        p.grad = q.grad = None
+    g = torch.autograd.grad(torch.linalg.cross(p, q).pow(2).sum(), p, create_graph=True)[0]
+    out.append(repr((g, g.grad_fn.name())))
+    x = torch.randn(4, 3)
+    for call in (lambda: torch.linalg.cross(x, torch.randn(3)), lambda: torch.linalg.cross(x, torch.randn(4, 2)),
+                 lambda: torch.linalg.cross(x, torch.randn(1, 3), dim=0),
+                 lambda: torch.linalg.cross(x, torch.randn(1, 3), dim=2),
+                 lambda: torch.cross(torch.randn(4, 2), torch.randn(4, 2)),
+                 lambda: torch.cross(x, torch.randn(3)), lambda: torch.linalg.cross(torch.randn(2, 3), torch.randn(3, 3)),
+                 lambda: torch.cross(torch.arange(3), torch.arange(3)),
+                 lambda: torch.cross(torch.arange(3), torch.ones(3))):
+        _record(out, call)
+    return out
+
+
 @pytest.mark.parametrize("transcript", [split_transcript, rotation_transcript, take_transcript,
-                                        combinatorics_transcript])
+                                        combinatorics_transcript, cross_transcript])
 def test_as_torch(torch, transcript):
     ours, theirs = transcript(gradstudio), transcript(torch)
     assert len(ours) == len(theirs)
