@@ -1,5 +1,5 @@
 """tensor_split / hsplit / vsplit / dsplit, rot90 / fliplr / flipud, take_along_dim,
-masked_select, gather's index checks, cartesian_prod, combinations, cross and linalg.cross against torch 2.13: values and printed
+masked_select, gather's index checks, cartesian_prod, combinations, cross, linalg.cross and cdist (direct and matrix-product paths, every p) against torch 2.13: values and printed
 results, the node chain each builds (SliceBackward0 per piece, Rot90Backward0,
 FlipBackward0, GatherBackward0 over ExpandBackward0 or ViewBackward0,
 MaskedSelectBackward0; StackBackward0 over meshgrid's grids, flattened or masked),
@@ -184,8 +184,43 @@ def cross_transcript(torch) -> list[str]:
     return out
 
 
+def cdist_transcript(torch) -> list[str]:
+    out = []
+    x = torch.linspace(-2, 2, 12, dtype=torch.float64).reshape(4, 3).sin().requires_grad_()
+    y = torch.linspace(-1, 3, 15, dtype=torch.float64).reshape(5, 3).cos()
+    y[1] = x.detach()[2]  # a zero distance: _cdist_backward's 0
+    y[2, 0] = x.detach()[0, 0]  # a zero difference in one coordinate (p < 1, p = inf ties)
+    y.requires_grad_()
+    weights = torch.arange(20.).double().reshape(4, 5).cos()
+    for p in (2.0, 1.0, float("inf"), 0.0, 3.0, 0.5, 1.5):
+        for mode in ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
+                     "donot_use_mm_for_euclid_dist"):
+            r = torch.cdist(x, y, p=p, compute_mode=mode)
+            out.append(repr((p, mode, r, _chain(r.grad_fn))))
+            (r * weights).sum().backward()
+            out.append(repr((x.grad, y.grad)))
+            x.grad = y.grad = None
+    r = torch.cdist(x, y, 1.0)
+    out.append(repr((r.grad_fn._saved_p, r.grad_fn._saved_result, r.grad_fn._saved_x1, r.grad_fn._saved_x2)))
+    xb = torch.linspace(-1, 1, 2 * 30 * 3, dtype=torch.float64).reshape(2, 30, 3).sin().requires_grad_()
+    yb = torch.linspace(-1, 1, 26 * 3, dtype=torch.float64).reshape(1, 26, 3).cos().requires_grad_()
+    for r in (torch.cdist(xb, yb), torch.cdist(xb, yb, p=1.), torch.cdist(xb[:1], yb)):
+        out.append(repr((r.shape, _chain(r.grad_fn), r[0, :2, :3])))
+        r.cos().sum().backward()
+        out.append(repr((xb.grad[0, :3], yb.grad[0, :3])))
+        xb.grad = yb.grad = None
+    g = torch.autograd.grad(torch.cdist(x, y).sum(), x, create_graph=True)[0]
+    out.append(repr((g, type(g.grad_fn).__name__)))
+    for call in (lambda: g.sum().backward(), lambda: torch.cdist(x.long(), y), lambda: torch.cdist(x[0], y),
+                 lambda: torch.cdist(x, y[:, :2]), lambda: torch.cdist(x, y, p=-1),
+                 lambda: torch.cdist(x, y, compute_mode="foo"),
+                 lambda: torch.cdist(torch.ones(2, 3), torch.zeros(4, 3))):
+        _record(out, call)
+    return out
+
+
 @pytest.mark.parametrize("transcript", [split_transcript, rotation_transcript, take_transcript,
-                                        combinatorics_transcript, cross_transcript])
+                                        combinatorics_transcript, cross_transcript, cdist_transcript])
 def test_as_torch(torch, transcript):
     ours, theirs = transcript(gradstudio), transcript(torch)
     assert len(ours) == len(theirs)
