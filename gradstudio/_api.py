@@ -78,6 +78,7 @@ from .ops.rotation import fliplr, flipud, rot90  # noqa: F401,E402
 from .ops.combinatorics import cartesian_prod, combinations  # noqa: F401,E402
 from .ops.cross_product import cross  # noqa: F401,E402
 from .ops.distances import cdist  # noqa: F401,E402
+from .ops.block_diagonal import block_diag  # noqa: F401,E402
 from .serialization import load, save  # noqa: F401,E402
 from . import backends, optim, utils  # noqa: F401,E402
 

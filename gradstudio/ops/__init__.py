@@ -28,6 +28,7 @@ from . import matrix_products  # addmv, addr, baddbmm, addbmm; multi_dot, chain_
 from . import rotation  # rot90, fliplr, flipud
 from . import cross_product  # linalg.cross, cross
 from . import distances  # noqa: F401  (cdist)
+from . import block_diagonal  # noqa: F401  (block_diag)
 from .table import _ON_REGISTER, BY_ID, Op, apply, function_for, op_by_id, op_by_key, rows  # noqa: F401
 
 # Every row declared in the modules above, in declaration order (each row

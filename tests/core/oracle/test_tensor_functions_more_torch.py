@@ -1,5 +1,5 @@
 """tensor_split / hsplit / vsplit / dsplit, rot90 / fliplr / flipud, take_along_dim,
-masked_select, gather's index checks, cartesian_prod, combinations, cross, linalg.cross and cdist (direct and matrix-product paths, every p) against torch 2.13: values and printed
+masked_select, gather's index checks, cartesian_prod, combinations, block_diag, cross, linalg.cross and cdist (direct and matrix-product paths, every p) against torch 2.13: values and printed
 results, the node chain each builds (SliceBackward0 per piece, Rot90Backward0,
 FlipBackward0, GatherBackward0 over ExpandBackward0 or ViewBackward0,
 MaskedSelectBackward0; StackBackward0 over meshgrid's grids, flattened or masked),
@@ -184,6 +184,22 @@ def cross_transcript(torch) -> list[str]:
     return out
 
 
+def block_diag_transcript(torch) -> list[str]:
+    out = []
+    a = torch.tensor([[1., 2.], [3., 4.]], dtype=torch.float64, requires_grad=True)
+    b = torch.tensor([5., 6., 7.], dtype=torch.float64, requires_grad=True)
+    c = torch.tensor(8., dtype=torch.float64, requires_grad=True)
+    r = torch.block_diag(a, b, c, torch.ones(2, 1))
+    out.append(repr((r, [None if f is None else type(f).__name__ for f, _ in r.grad_fn.next_functions])))
+    (r * torch.arange(r.numel()).reshape(r.shape)).sum().backward()
+    out.append(repr((a.grad, b.grad, c.grad)))
+    for call in (lambda: torch.block_diag(), lambda: torch.block_diag(torch.ones(0, 2), torch.ones(1)),
+                 lambda: torch.block_diag(torch.arange(2), torch.ones(1, 1)),
+                 lambda: torch.block_diag(torch.ones(1, 1, 1))):
+        _record(out, call)
+    return out
+
+
 def cdist_transcript(torch) -> list[str]:
     out = []
     x = torch.linspace(-2, 2, 12, dtype=torch.float64).reshape(4, 3).sin().requires_grad_()
@@ -220,7 +236,8 @@ def cdist_transcript(torch) -> list[str]:
 
 
 @pytest.mark.parametrize("transcript", [split_transcript, rotation_transcript, take_transcript,
-                                        combinatorics_transcript, cross_transcript, cdist_transcript])
+                                        combinatorics_transcript, cross_transcript, cdist_transcript,
+                                        block_diag_transcript])
 def test_as_torch(torch, transcript):
     ours, theirs = transcript(gradstudio), transcript(torch)
     assert len(ours) == len(theirs)
