@@ -37,7 +37,8 @@ from .ops.elementwise import (add, bitwise_and, bitwise_not, bitwise_or, bitwise
                               isinf, isnan, le, logical_and, logical_not, logical_or, logical_xor, lt,
                               maximum, minimum, mul, ne, pow, rsub, square, sub, where)
 from .ops.einsum import einsum  # noqa: F401
-from .ops.indexing import gather, index_select, masked_fill, narrow, nonzero, select, take  # noqa: F401
+from .ops.indexing import (gather, index_select, masked_fill, narrow, nonzero, select, take,  # noqa: F401
+                           take_along_dim)
 from .ops.linalg import addmm, bmm, dot, ger, matmul, mm, mv, outer  # noqa: F401
 from .ops.matrix_functions import det, diag, diagonal, inverse, logdet, slogdet, trace  # noqa: F401
 from .ops.reduction import (all, amax, amin, any, argmax, argmin, count_nonzero, cumsum,  # noqa: F401
@@ -53,7 +54,8 @@ from . import serialization  # noqa: F401,E402
 from .type_info import finfo, iinfo  # noqa: F401,E402
 from .ops.sets import argwhere, bincount, isin, unique, unique_consecutive  # noqa: F401,E402
 from .ops.triangular import tril, triu  # noqa: F401,E402
-from .ops.splitting import chunk, split, unbind, unsafe_chunk, unsafe_split  # noqa: F401,E402
+from .ops.splitting import (chunk, dsplit, hsplit, split, tensor_split, unbind, unsafe_chunk,  # noqa: F401,E402
+                            unsafe_split, vsplit)
 from .ops.sorting import argsort, msort, sort, topk  # noqa: F401,E402
 from .ops.rearranging import masked_select, repeat_interleave, roll, tile  # noqa: F401,E402
 from .ops.scattering import scatter, scatter_add  # noqa: F401,E402
@@ -73,6 +75,11 @@ from .ops.dimension_padding import (atleast_1d, atleast_2d, atleast_3d, column_s
 from .ops.matrix_products import addbmm, addmv, addr, baddbmm, chain_matmul, kron  # noqa: F401,E402
 from .ops.special_functions import mvlgamma, polygamma  # noqa: F401,E402
 from .ops.attention import _safe_softmax  # noqa: F401,E402
+from .ops.rotation import fliplr, flipud, rot90  # noqa: F401,E402
+from .ops.combinatorics import cartesian_prod, combinations  # noqa: F401,E402
+from .ops.cross_product import cross  # noqa: F401,E402
+from .ops.distances import cdist  # noqa: F401,E402
+from .ops.block_diagonal import block_diag  # noqa: F401,E402
 from .serialization import load, save  # noqa: F401,E402
 from . import backends, optim, utils  # noqa: F401,E402
 

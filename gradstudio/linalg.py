@@ -1,4 +1,5 @@
 """``torch.linalg``: the vector norm (and ``norm`` for vectors), det, inv, slogdet, solve, multi_dot."""
+from .ops.cross_product import linalg_cross as cross  # noqa: F401
 from .ops.linalg import matmul  # noqa: F401
 from .ops.matrix_functions import det, inv, slogdet, solve  # noqa: F401
 from .ops.matrix_products import multi_dot  # noqa: F401

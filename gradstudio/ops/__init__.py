@@ -27,6 +27,10 @@ from . import pointwise_binary, pointwise_unary  # lerp, addcmul, atan2, xlogy, 
 from . import loss_compositions, margin_losses  # noqa: F401  (nn.functional's losses and distances)
 from . import matrix_products  # addmv, addr, baddbmm, addbmm; multi_dot, chain_matmul, kron
 from . import attention  # noqa: F401  (safe softmax, the fused CPU attention kernel)
+from . import rotation  # rot90, fliplr, flipud
+from . import cross_product  # linalg.cross, cross
+from . import distances  # noqa: F401  (cdist)
+from . import block_diagonal  # noqa: F401  (block_diag)
 from .table import _ON_REGISTER, BY_ID, Op, apply, function_for, op_by_id, op_by_key, rows  # noqa: F401
 
 # Every row declared in the modules above, in declaration order (each row
@@ -238,6 +242,10 @@ METHODS = {
     "sort": sorting.sort, "argsort": sorting.argsort, "msort": sorting.msort, "topk": sorting.topk,
     "split": splitting.split, "chunk": splitting.chunk, "unbind": splitting.unbind,
     "unsafe_split": splitting.unsafe_split, "unsafe_chunk": splitting.unsafe_chunk,
+    "tensor_split": splitting.tensor_split, "hsplit": splitting.hsplit, "vsplit": splitting.vsplit,
+    "dsplit": splitting.dsplit,
+    "cross": cross_product.cross,
+    "rot90": rotation.rot90, "fliplr": rotation.fliplr, "flipud": rotation.flipud,
     "tril": triangular.tril, "triu": triangular.triu, "tril_": triangular.tril_, "triu_": triangular.triu_,
     "contiguous": shape.contiguous, "sum_to_size": shape.sum_to_size, "movedim": shape.movedim,
     "T": property(shape.numpy_T), "mT": property(shape.matrix_T),
@@ -245,6 +253,7 @@ METHODS = {
     "select": indexing.select, "narrow": indexing.narrow, "gather": indexing.gather,
     "index_select": indexing.index_select, "masked_fill": indexing.masked_fill,
     "nonzero": indexing.nonzero, "take": indexing.take,
+    "take_along_dim": indexing.take_along_dim,
     # counting and sets
     "unique": sets.unique, "unique_consecutive": sets.unique_consecutive,
     "bincount": sets.bincount, "argwhere": sets.argwhere,

@@ -209,12 +209,20 @@ def _assign(old, value, key):
     return out
 
 
+def _gather_forward(x, index, dim):
+    """torch's gather: the result has the index's shape, which may be shorter than the
+    input's outside ``dim`` (numpy's take_along_axis would broadcast it instead)."""
+    if x.ndim:
+        x = x[tuple(slice(None) if d == dim else slice(0, n) for d, n in enumerate(index.shape))]
+    return np.take_along_axis(x, index, axis=dim)
+
+
 GATHER = Op(
     id="indexing.GATHER",
     saved={"self": Input(0), "dim": Arg("dim"), "index": Input(1), "sparse_grad": Const(False)},
     shape=shape_rules.gather,
     name="GatherBackward0",
-    forward=lambda x, index, *, dim: np.take_along_axis(x, index, axis=dim),
+    forward=lambda x, index, *, dim: _gather_forward(x, index, dim),
     vjp=(lambda g, r, x, index, *, dim: _gather_backward(g, x.shape, index, dim), None),
     saves=SAVES_INPUTS,
     sympy=sf.gather,
@@ -472,9 +480,50 @@ def _numpy_key(target, index):
     return tuple(key)
 
 
+def _check_gather_index(input, dim, index) -> None:
+    """torch's checks of gather's index: integer, as many dims as the input, no longer than
+    it apart from ``dim``, and in range along ``dim``."""
+    x, i = input._data, index._data
+    if i.dtype not in (np.int64, np.int32):
+        raise RuntimeError("gather(): Expected dtype int32/int64 for index")
+    if max(x.ndim, 1) != max(i.ndim, 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    if x.ndim and i.ndim:
+        for d, (n, m) in enumerate(zip(i.shape, x.shape)):
+            if d != dim and n > m:
+                raise RuntimeError(f"Size does not match at dimension {d} expected index {list(i.shape)} "
+                                   f"to be no larger than self {list(x.shape)} apart from dimension {dim}")
+    size = x.shape[dim] if x.ndim else 1
+    bad = i[(i < 0) | (i >= size)]
+    if bad.size:
+        raise RuntimeError(f"index {int(bad.flat[0])} is out of bounds for dimension {dim} with size {size}")
+
+
 def gather(input, dim, index):
     d = _wrap_dim(dim, input._data.ndim)
+    _check_gather_index(input, d, index)
     return apply(GATHER, (input, index), {"dim": d})
+
+
+def take_along_dim(input, indices, dim=None):
+    """The values at ``indices`` along ``dim``, the two broadcast against each other except
+    along ``dim`` (torch: ``expand`` of both, then ``gather``); without ``dim``, of the
+    flattened input (``view(-1)``, then ``gather``)."""
+    if dim is None:
+        return gather(input.view(-1), 0, indices.view(-1))
+    if input._data.ndim != indices._data.ndim:
+        raise RuntimeError("torch.take_along_dim(): input and indices should have the same number of "
+                           f"dimensions, but got {input._data.ndim} dimensions for input, and "
+                           f"{indices._data.ndim} dimensions for indices")
+    if indices._data.dtype != np.int64:
+        raise RuntimeError("torch.take_along_dim(): dtype of indices should be Long but got "
+                           f"{_dt.scalar_type_name(indices._data.dtype)}")
+    from .linalg import _broadcast
+    d = _wrap_dim(dim, input._data.ndim)
+    sizes, index_sizes = list(input._data.shape), list(indices._data.shape)
+    sizes[d], index_sizes[d] = index_sizes[d], sizes[d]
+    indices = indices.expand(*_broadcast(tuple(sizes), indices._data.shape))
+    return gather(input.expand(*_broadcast(tuple(index_sizes), input._data.shape)), d, indices)
 
 
 def index_select(input, dim, index):

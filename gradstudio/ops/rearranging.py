@@ -1,10 +1,11 @@
 """``roll``, ``tile``, ``repeat_interleave`` and ``masked_select``: elements moved,
 repeated or picked out.
 
-``roll`` is a row (RollBackward0: the gradient rolls back). ``masked_select`` is
-``input[mask]``, so its node is IndexBackward0 where torch's is MaskedSelectBackward0
-(values and gradients the same): its result's length depends on the mask's values, and
-a row's shape must follow from its inputs' shapes (the editor checks wires with it). ``tile`` and
+``roll`` is a row (RollBackward0: the gradient rolls back). So is ``masked_select``
+(MaskedSelectBackward0): the mask is a parameter of the row, as an index array is of
+IndexBackward0's (torch does not differentiate it), so the result's length follows from
+the input's shape and the row's params; the two are broadcast inside the node, as in
+torch, and the gradient is the result's gradient put back where the mask is true. ``tile`` and
 ``repeat_interleave`` are compositions, built from the ops torch builds them from, so
 their nodes are torch's: ``tile`` is ``repeat`` with the repeats padded with ones in
 front (RepeatBackward0); ``repeat_interleave`` by a number is unsqueeze, expand, clone
@@ -14,10 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.saved import Arg
+from ..autograd.saved import Arg, Input, SavedArg, as_tensor
 from ..tensor import Tensor, _wrap_dim
 from . import samples
-from .table import Op, Param, apply
+from .table import SAVES_INDICES, SAVES_INPUTS, Op, Param, apply
 
 _make = Tensor._make
 
@@ -62,14 +63,47 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
     return apply(ROLL, (input,), {"shifts": shifts, "dims": dims})
 
 
+def _broadcast_mask(x, mask):
+    shape = np.broadcast_shapes(x.shape, mask.shape)
+    return np.broadcast_to(x, shape), np.broadcast_to(mask, shape)
+
+
+def _masked_select(x, *, mask):
+    x, mask = _broadcast_mask(x, mask)
+    return x[mask]
+
+
+def _masked_select_vjp(g, r, x, *, mask):
+    from .indexing import INDEX_PUT_ZEROS
+    shape = np.broadcast_shapes(x.shape, mask.shape)
+    return apply(INDEX_PUT_ZEROS, (g,), {"shape": shape, "key": (np.broadcast_to(mask, shape),)})
+
+
+MASKED_SELECT = Op(
+    id="rearranging.MASKED_SELECT",
+    saved={"mask": SavedArg("mask", as_tensor), "self": Input(0)},
+    name="MaskedSelectBackward0",
+    forward=_masked_select,
+    vjp=(_masked_select_vjp,),
+    saves=SAVES_INPUTS | SAVES_INDICES,
+    sympy=lambda x, *, mask: _masked_select(np.asarray(x, dtype=object), mask=mask),
+    kind="shape",
+    label="masked_select",
+    doc="the elements where a mask (broadcast with the input) is true, in order",
+    category="indexing",
+    params=(Param("mask", "Tensor"),),
+    sample=lambda rng: ([samples.uniform(rng, (3, 4))], {"mask": np.array([True, False, True, True])}),
+    torch=lambda torch, x, mask: torch.masked_select(x, torch.from_numpy(mask)),
+)
+
+
 def masked_select(input: Tensor, mask: Tensor) -> Tensor:
-    """The elements of ``input`` where ``mask`` (broadcast with it) is true, in order:
-    ``input[mask]`` on the two broadcast to one shape."""
+    """The elements of ``input`` where ``mask`` (broadcast with it) is true, in order."""
     if mask._data.dtype != np.bool_:
         raise RuntimeError("masked_select: expected BoolTensor for mask")
-    shape = np.broadcast_shapes(input._data.shape, mask._data.shape)
-    source = input if input._data.shape == shape else input.expand(*shape)
-    return source[_make(np.broadcast_to(mask._data, shape))]
+    from .linalg import _broadcast
+    _broadcast(mask._data.shape, input._data.shape)  # torch names the mask a, the input b
+    return apply(MASKED_SELECT, (input,), {"mask": mask._data})
 
 
 def tile(input: Tensor, *dims) -> Tensor:

@@ -1,5 +1,7 @@
 """``split``, ``chunk`` and ``unbind``: a tensor cut along a dim into views (and
-``unsafe_split`` / ``unsafe_chunk``, into copies).
+``unsafe_split`` / ``unsafe_chunk``, into copies); ``tensor_split`` and its ``hsplit`` /
+``vsplit`` / ``dsplit``, which torch composes from ``slice`` (each piece its own
+SliceBackward0, saving the start and end it was given).
 
 torch records one node for the call (SplitBackward0 for ``split(int)`` and ``chunk``,
 SplitWithSizesBackward0 for ``split(list)``, UnbindBackward0), each output one of its
@@ -12,10 +14,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..autograd.saved import Arg, Sizes
+from ..dtypes import scalar_type_name
 from ..tensor import Tensor, _wrap_dim
 from . import samples
-from .indexing import _select_backward, _select_forward, _slice_backward, _slice_forward
+from .indexing import SLICE, _select_backward, _select_forward, _slice_backward, _slice_forward
 from .shape import _as_view
 from .table import Op, Param, apply
 
@@ -178,3 +183,78 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
     """The slices along ``dim``, that dim removed."""
     d = _dim_of(input, dim)
     return _pieces(input, UNBIND, {"dim": d}, input._data.shape[d])
+
+
+def _tensor_split_dim(input: Tensor, dim: int) -> int:
+    if input._data.ndim == 0:
+        raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a tensor "
+                           "with 0 dims")
+    return _wrap_dim(dim, input._data.ndim)
+
+
+def _slices(input: Tensor, dim: int, bounds) -> tuple:
+    """``input.slice(dim, start, end)`` for each (start, end) as given (torch's slice wraps
+    and clamps them; the node saves them unwrapped)."""
+    return tuple(_as_view(apply(SLICE, (input,), {"dim": dim, "start": start, "stop": end, "step": 1}),
+                          input) for start, end in bounds)
+
+
+def _section_bounds(length: int, sections: int) -> list:
+    if sections <= 0:
+        raise RuntimeError(f"number of sections must be larger than 0, got {sections}")
+    size, extra = divmod(length, sections)
+    bounds, start = [], 0
+    for index in range(sections):
+        stop = start + size + (index < extra)
+        bounds.append((start, stop))
+        start = stop
+    return bounds
+
+
+def _index_bounds(length: int, indices) -> list:
+    starts = [0, *indices]
+    return list(zip(starts, [*indices, length]))
+
+
+def tensor_split(input: Tensor, indices_or_sections, dim: int = 0) -> tuple:
+    """``sections`` pieces as even as can be (the first ones one longer), or the pieces
+    between the given indices, along ``dim``; a tensor gives either (0-d: sections)."""
+    d = _tensor_split_dim(input, dim)
+    length = input._data.shape[d]
+    if isinstance(indices_or_sections, Tensor):
+        split = indices_or_sections._data
+        if split.dtype != np.int64:
+            raise RuntimeError("tensor_split expected tensor_indices_or_sections to have dtype of long, "
+                               f"but got {scalar_type_name(split.dtype)}")
+        if split.ndim > 1:
+            raise RuntimeError("tensor_split expected tensor_indices_or_sections to be a zero-dimensional "
+                               f"or one-dimensional tensor, but got a tensor with {split.ndim} dims")
+        indices_or_sections = int(split) if split.ndim == 0 else [int(i) for i in split]
+    if isinstance(indices_or_sections, (list, tuple)):
+        return _slices(input, d, _index_bounds(length, [int(i) for i in indices_or_sections]))
+    return _slices(input, d, _section_bounds(length, int(indices_or_sections)))
+
+
+def _directional_split(name: str, dim: int, least: int):
+    """hsplit / vsplit / dsplit: tensor_split along one dim (hsplit: 0 of a vector), a number
+    of sections that must divide it, or indices."""
+    def directional_split(input: Tensor, indices_or_sections) -> tuple:
+        ndim = input._data.ndim
+        if ndim < least:
+            raise RuntimeError(f"torch.{name} requires a tensor with at least {least} dimension, but got "
+                               f"a tensor with {ndim} dimensions!")
+        d = 0 if name == "hsplit" and ndim == 1 else dim
+        if not isinstance(indices_or_sections, (list, tuple)):
+            sections = int(indices_or_sections)
+            if sections == 0 or input._data.shape[d] % sections:
+                raise RuntimeError(f"torch.{name} attempted to split along dimension {d}, but the size of "
+                                   f"the dimension {input._data.shape[d]} is not divisible by the "
+                                   f"split_size {sections}!")
+        return tensor_split(input, indices_or_sections, d)
+    directional_split.__name__ = directional_split.__qualname__ = name
+    return directional_split
+
+
+hsplit = _directional_split("hsplit", 1, 1)
+vsplit = _directional_split("vsplit", 0, 2)
+dsplit = _directional_split("dsplit", 2, 3)

@@ -114,6 +114,8 @@ PUBLIC_NAMES = """
     copysign fmod float_power ldexp frexp nextafter
     addmv addr baddbmm addbmm chain_matmul kron atleast_1d atleast_2d atleast_3d column_stack row_stack dstack
     lgamma digamma polygamma mvlgamma erfinv i0
+    tensor_split hsplit vsplit dsplit rot90 fliplr flipud take_along_dim
+    cartesian_prod combinations cross cdist block_diag
 """.split()
 
 
