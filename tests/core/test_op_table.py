@@ -101,31 +101,24 @@ def test_sympy_derivative_matches_vjp(op):
                                    err_msg=f"{op.name}: input {i} ({formula.kind})")
 
 
-def _reaches_not_implemented(node) -> bool:
-    """Whether torch's NotImplemented node (a kernel without double backward) is in the graph."""
+def _reaches(node, names) -> bool:
+    """Whether a node of one of these classes is in the graph below ``node``."""
     stack = [node]
     while stack:
         node = stack.pop()
-        if type(node).__name__ == "NotImplemented":
+        if type(node).__name__ in names:
             return True
         stack += [n for n, _ in getattr(node, "next_functions", ()) if n is not None]
     return False
 
 
-def _reaches_not_implemented_rule(node) -> bool:
-    """Whether a node whose derivative torch does not implement (derivatives.yaml's
-    not_implemented: CdistBackwardBackward0) is in the graph."""
+def _not_implemented_rows() -> set:
+    """Nodes whose derivative torch does not implement (derivatives.yaml's
+    not_implemented: CdistBackwardBackward0)."""
     from gradstudio.ops import BY_ID
-    rowless = {op.name for op in BY_ID.values()
-               if op.vjp and all(isinstance(rule, NotImplementedRule) for rule in
-                                 (op.vjp if isinstance(op.vjp, tuple) else (op.vjp,)))}
-    stack = [node]
-    while stack:
-        node = stack.pop()
-        if type(node).__name__ in rowless:
-            return True
-        stack += [n for n, _ in getattr(node, "next_functions", ()) if n is not None]
-    return False
+    return {op.name for op in BY_ID.values()
+            if op.vjp and all(isinstance(rule, NotImplementedRule) for rule in
+                              (op.vjp if isinstance(op.vjp, tuple) else (op.vjp,)))}
 
 
 @pytest.mark.parametrize("op", OPS, ids=IDS)
@@ -151,12 +144,12 @@ def test_rules_are_differentiable_again(op):
         return inputs[i], (g * torch.tensor(direction, dtype=torch.float64)).sum()
 
     x, scalar = first_derivative_dot(args[i])
-    if scalar.requires_grad and _reaches_not_implemented(scalar.grad_fn):
+    if scalar.requires_grad and _reaches(scalar.grad_fn, {"NotImplemented"}):
         # torch has no double backward for the kernel (multi_margin_loss): neither do we
         with pytest.raises(RuntimeError, match=r"^derivative for aten::\w+_backward is not implemented$"):
             grad(scalar, (x,))
         return
-    if scalar.requires_grad and _reaches_not_implemented_rule(scalar.grad_fn):
+    if scalar.requires_grad and _reaches(scalar.grad_fn, _not_implemented_rows()):
         with pytest.raises(NotImplementedError, match=r"^the derivative for '\w+' is not implemented\.$"):
             grad(scalar, (x,))
         return
