@@ -21,6 +21,7 @@ from ..autograd.saved import Arg, Input, Result
 from ..dtypes import scalar_type_name
 from ..tensor import Tensor
 from . import samples
+from ._sympy import sp
 from .table import SAVES_INPUTS, SAVES_RESULT, NotImplementedRule, Op, Param, apply
 
 _MODES = {"use_mm_for_euclid_dist_if_necessary": 0, "use_mm_for_euclid_dist": 1,
@@ -91,6 +92,27 @@ def _sample(rng):
     return [samples.uniform(rng, (2, 4, 3)), samples.uniform(rng, (5, 3))], {"p": 2.0}
 
 
+def _cdist_sympy(x1, x2, *, p=2.0):
+    """The distances written out: (Σₖ |x1ᵢₖ − x2ⱼₖ|ᵖ)^(1/p) for every pair of rows i, j
+    (√Σ d² for p = 2, max |d| for p = ∞, the count of d ≠ 0 for p = 0)."""
+    s = sp()
+    d = x1[..., :, None, :] - x2[..., None, :, :]
+    if p == 2:
+        each = np.vectorize(s.sqrt, otypes=[object])
+        return each((d * d).sum(-1))
+    magnitude = np.vectorize(s.Abs, otypes=[object])(d)
+    if p == 1:
+        return magnitude.sum(-1)
+    if p == np.inf:
+        return np.apply_along_axis(lambda row: s.Max(*row), -1, magnitude)
+    if p == 0:
+        nonzero = np.vectorize(lambda e: s.Piecewise((0, s.Eq(e, 0)), (1, True)), otypes=[object])
+        return nonzero(d).sum(-1)
+    exponent = s.nsimplify(p)
+    root = np.vectorize(lambda e: e ** (1 / exponent), otypes=[object])
+    return root((magnitude ** exponent).sum(-1))
+
+
 CDIST = Op(
     id="distances.CDIST",
     saved={"p": Arg("p"), "result": Result(), "x1": Input(0), "x2": Input(1)},
@@ -99,6 +121,7 @@ CDIST = Op(
     vjp=(lambda g, r, x1, x2, *, p: apply(CDIST_BACKWARD, (g, x1, x2, r), {"p": p}),
          lambda g, r, x1, x2, *, p: apply(CDIST_BACKWARD, (g.mT, x2, x1, r.mT), {"p": p})),
     saves=SAVES_INPUTS | SAVES_RESULT,
+    sympy=_cdist_sympy,
     kind="array",
     label="cdist",
     doc="p-norm distance between every pair of rows",
@@ -131,6 +154,7 @@ EUCLIDEAN_DIST = Op(
     vjp=(lambda g, r, x1, x2: x1 * _ratio(g, r).sum(-1, True) - _ratio(g, r).matmul(x2),
          lambda g, r, x1, x2: x2 * _ratio(g, r).sum(-2).unsqueeze(-1) - _ratio(g, r).mT.matmul(x1)),
     saves=SAVES_INPUTS | SAVES_RESULT,
+    sympy=_cdist_sympy,
     kind="array",
     label="‖a−b‖",
     doc="Euclidean distance between every pair of rows, by a matrix product",

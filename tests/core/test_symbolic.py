@@ -114,6 +114,18 @@ def test_matmul_falls_back_to_per_element_formulas():
     assert leaf.agree
 
 
+@pytest.mark.parametrize("p", ["1.0", "1.5", "2.0", "3.0", "float('inf')", "0.0"])
+def test_cdist_has_its_distances_written_out_for_every_p(p):
+    (check,) = checked("import torch\ntorch.manual_seed(1)\n"
+                       "a = torch.randn(3, 2, dtype=torch.float64, requires_grad=True)\n"
+                       "b = torch.randn(2, 2, dtype=torch.float64, requires_grad=True)\n"
+                       f"torch.cdist(a, b, p={p}).sum().backward()\n")
+    for leaf in check.leaves:
+        assert leaf.formula.kind == "per_element" and leaf.agree, (p, leaf.formula.note)
+    if p == "2.0":
+        assert "sqrt((a_0_0 - b_0_0)**2 + (a_0_1 - b_0_1)**2)" in check.leaves[0].formula.formula
+
+
 def test_every_formula_parses_back_and_evaluates_to_its_values():
     leaf = only_leaf("import torch\nE = torch.tensor([0.5, 1.5], requires_grad=True)\n"
                      "beta = torch.tensor([2., 3.])\nloss = (E.exp() * beta).sum()\nloss.backward()\n")
