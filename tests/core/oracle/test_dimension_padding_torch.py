@@ -5,16 +5,13 @@ from __future__ import annotations
 import pytest
 
 import gradstudio
+from node_chains import nested
 
 pytestmark = pytest.mark.oracle
 
 
 def _chain(t):
-    def walk(f):
-        if f is None:
-            return ""
-        return type(f).__name__ + "(" + ",".join(walk(n) for n, _ in f.next_functions if n is not None) + ")"
-    return f"{t!r} {walk(t.grad_fn)} {t._base is not None}"
+    return f"{t!r} {nested(t.grad_fn)} {t._base is not None}"
 
 
 def transcript(torch) -> list[str]:
