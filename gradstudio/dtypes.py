@@ -99,6 +99,17 @@ def scalar_type_name(np_dtype) -> str:
     return _SCALAR_TYPE_NAMES.get(name, name)
 
 
+_TYPE_META_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
+                    "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+                    "bool": "bool"}
+
+
+def type_meta_name(np_dtype) -> str:
+    """The C++ name other messages of torch's give a dtype (c10's TypeMeta): ``long int``."""
+    name = np.dtype(np_dtype).name
+    return _TYPE_META_NAMES.get(name, name)
+
+
 def to_dtype(d) -> dtype:
     """Accept a gradstudio dtype, a torch-style name, a numpy dtype or a Python type."""
     if isinstance(d, dtype):

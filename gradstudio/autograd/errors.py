@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from ..dtypes import scalar_type_name, type_meta_name
+
 SECOND_BACKWARD = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
     "after they have already been freed). Saved intermediate values of the graph are freed "
@@ -68,17 +70,12 @@ def inplace_version_error(tensor, expected: int, producer=None) -> str:
             f"{expected} instead. {ANOMALY_HINT}")
 
 
-_TYPE_META = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
-              "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
-              "bool": "bool"}
-_SCALAR_TYPE = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-                "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
 
 
 def grad_dtype_error(grad, tensor) -> str:
     """``x.grad = g`` with g of another dtype (torch names the two dtypes two ways)."""
-    return (f"attempting to assign a gradient with dtype '{_TYPE_META[grad._data.dtype.name]}' to a "
-            f"tensor with grad_dtype '{_SCALAR_TYPE[tensor._data.dtype.name]}'. The gradient must match "
+    return (f"attempting to assign a gradient with dtype '{type_meta_name(grad._data.dtype)}' to a "
+            f"tensor with grad_dtype '{scalar_type_name(tensor._data.dtype)}'. The gradient must match "
             "the tensor's grad_dtype (defaults to the tensor's dtype). You can set the tensor's "
             "grad_dtype attribute with a specific dtype, or None to allow any dtype. Set grad_dtype "
             "with caution. Diverging the dtypes of a tensor and its gradient may break downstream "

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from ..autograd.errors import _TYPE_META
+from ..dtypes import type_meta_name
 from ..ops import attention as _rows
 from ..ops.nn_functions import MUL_SCALAR
 from ..ops.table import apply
@@ -27,7 +27,7 @@ _FUSED_DTYPES = ("float16", "bfloat16", "float32", "float64")
 
 def _check_inputs(query, key, value, attn_mask):
     """validate_sdpa_input, in its order."""
-    q, k, v = (_TYPE_META[t._data.dtype.name] for t in (query, key, value))
+    q, k, v = (type_meta_name(t._data.dtype) for t in (query, key, value))
     if not (q == k == v):
         raise RuntimeError("Expected query, key, and value to have the same dtype, but got query.dtype: "
                            f"{q} key.dtype: {k} and value.dtype: {v} instead.")
@@ -37,7 +37,7 @@ def _check_inputs(query, key, value, attn_mask):
     mask = None if attn_mask is None else attn_mask._data.dtype.name
     if mask is not None and mask not in ("bool", "float32", query._data.dtype.name):
         raise RuntimeError("Expected attn_mask dtype to be bool or float or to match query dtype, but got "
-                           f"attn_mask.dtype: {_TYPE_META[mask]} and  query.dtype: {q} instead.")
+                           f"attn_mask.dtype: {type_meta_name(mask)} and  query.dtype: {q} instead.")
 
 
 def _check_gqa_heads(query, key, value):

@@ -17,8 +17,6 @@ from . import _sympy as sf
 from . import samples, shape_rules
 from .table import Op, Param, SAVES_INPUTS, apply, array_rules, node_rule
 
-_DTYPE_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
-                "int32": "int", "bool": "bool"}
 
 
 DOT = Op(
@@ -160,8 +158,8 @@ def _mat2_grad_array(g, a, b):
 def _same_dtype(a: Tensor, b: Tensor, what="m1 and m2"):
     if a._data.dtype != b._data.dtype:
         raise RuntimeError(f"expected {what} to have the same dtype, but got: "
-                           f"{_DTYPE_NAMES.get(a._data.dtype.name, a._data.dtype.name)} != "
-                           f"{_DTYPE_NAMES.get(b._data.dtype.name, b._data.dtype.name)}")
+                           f"{_dt.type_meta_name(a._data.dtype)} != "
+                           f"{_dt.type_meta_name(b._data.dtype)}")
 
 
 def dot(input, other):

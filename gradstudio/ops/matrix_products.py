@@ -16,9 +16,10 @@ import math
 import numpy as np
 
 from ..autograd.saved import Arg, Computed, Input
+from ..dtypes import type_meta_name
 from ..tensor import Tensor
 from . import samples
-from .linalg import _DTYPE_NAMES, _kind, bmm, mm, mv
+from .linalg import _kind, bmm, mm, mv
 from .table import SAVES_INPUTS, Op, Param, apply
 
 
@@ -145,7 +146,7 @@ def _expandable(input: Tensor, shape: tuple) -> None:
 
 def _same_dtypes(input, batch1, batch2) -> None:
     if len({input.dtype, batch1.dtype, batch2.dtype}) > 1:
-        names = [_DTYPE_NAMES.get(t._data.dtype.name, t._data.dtype.name) for t in (input, batch1, batch2)]
+        names = [type_meta_name(t._data.dtype) for t in (input, batch1, batch2)]
         raise RuntimeError(f"Input dtypes must be the same, got: input {names[0]}, batch1: {names[1]}, "
                            f"batch2: {names[2]}")
 

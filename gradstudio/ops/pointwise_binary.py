@@ -469,13 +469,10 @@ def lerp(input, end, weight):
     return apply(LERP, (input, end), {"weight": _E._scalar(weight)})
 
 
-# dtype names as torch's TypeMeta prints them in lerp's checks
-_TYPE_META = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
-              "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
 
 
 def _dtype_word(t: Tensor) -> str:
-    return _TYPE_META[t._data.dtype.name]
+    return _dt.type_meta_name(t._data.dtype)
 
 
 def _three(function: str, input, tensor1, tensor2):
