@@ -5,7 +5,7 @@ Learning for NLP with PyTorch — replayed cell by cell under PyTorch and under 
 what it replaced; the folders in ``GRADSTUDIO_REPLAYS`` add more).
 
 Random numbers are GradStudio's own, so both runs draw ``randn``, ``rand``,
-``normal``, the ``*_like`` draws, ``Tensor.normal_``, a shuffling DataLoader's
+``normal``, ``randint``, the ``*_like`` draws, ``Tensor.normal_``, a shuffling DataLoader's
 ``randperm``, Python's ``random`` and the default initialisation of every layer
 (``nn.init.kaiming_uniform_`` / ``xavier_uniform_`` / ``xavier_normal_`` / ``uniform_`` /
 ``normal_``, with each library's own fan-in and gain) from seeded streams, and ``empty``'s uninitialised memory is zeros
@@ -86,6 +86,16 @@ def _seeded(lib, rng):
         values = (rng.standard_normal(size) * std + mean).astype(np.float32)
         return made(values, dtype, requires_grad)
 
+    def randint(*args, size=None, generator=None, dtype=None, requires_grad=False, **_):
+        # randint(high, size), randint(low, high, size), size also as a keyword
+        if size is None:
+            *bounds, size = args
+        else:
+            bounds = list(args)
+        low, high = (0, bounds[0]) if len(bounds) == 1 else bounds
+        return lib.tensor(rng.integers(low, high, tuple(size)), dtype=dtype or lib.int64,
+                          requires_grad=requires_grad)
+
     def randperm(n, *, generator=None, dtype=None, **_):
         return lib.tensor(rng.permutation(n), dtype=dtype or lib.int64)
 
@@ -121,7 +131,7 @@ def _seeded(lib, rng):
         return normal_(tensor, 0.0, xavier_bound(tensor, gain))
 
     top = {"randn": randn, "rand": rand, "randn_like": randn_like, "rand_like": rand_like,
-           "normal": normal, "randperm": randperm, "empty": empty}
+           "normal": normal, "randint": randint, "randperm": randperm, "empty": empty}
     points = [(lib, name, function) for name, function in top.items()]
     points += [(lib.nn.init, "uniform_", uniform_), (lib.nn.init, "kaiming_uniform_", kaiming_uniform_),
                (lib.nn.init, "normal_", normal_), (lib.Tensor, "normal_", normal_),
